@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+// AttnSim: a memory/IO simulator and cost modeler for attention.
+// No third-party packages: Foundation, XCTest and Swift Testing only.
+import PackageDescription
+
+let package = Package(
+    name: "AttnSim",
+    products: [
+        .executable(name: "attnsim", targets: ["attnsim"]),
+        .library(name: "AttnSim", targets: ["AttnScenario", "AttnReport"]),
+    ],
+    targets: [
+        // A strict JSON reader whose errors name the file and the field path.
+        .target(name: "AttnJSON"),
+        // Storage dtypes, host tensors, seeded inputs and the float64 reference.
+        .target(name: "AttnNumerics"),
+        // Hardware profiles: memory levels with capacity and bandwidth, SMs, peak rates.
+        .target(
+            name: "AttnHardware",
+            dependencies: ["AttnNumerics", "AttnJSON"],
+            resources: [.copy("Profiles")]
+        ),
+        // The tile language: lexer, parser, static checks, diagnostics.
+        .target(name: "TileLanguage", dependencies: ["AttnNumerics"]),
+        // Replays a checked program over the memory hierarchy, numeric or count-only.
+        .target(
+            name: "TileInterpreter",
+            dependencies: ["TileLanguage", "AttnHardware", "AttnNumerics"]
+        ),
+        // The built-in algorithms, shipped as .tile programs.
+        .target(
+            name: "AttnAlgorithms",
+            dependencies: ["TileLanguage"],
+            resources: [.copy("Programs")]
+        ),
+        // Scenario files, run specifications and the runner that produces records.
+        .target(
+            name: "AttnScenario",
+            dependencies: [
+                "TileInterpreter", "AttnAlgorithms", "AttnHardware", "AttnNumerics", "AttnJSON",
+            ]
+        ),
+        // Table, markdown, CSV and JSON renderings of run records.
+        .target(name: "AttnReport", dependencies: ["AttnScenario"]),
+        // Command-line parsing and commands; returns exit codes, never exits itself.
+        .target(name: "AttnCLI", dependencies: ["AttnScenario", "AttnReport"]),
+        // The thin executable: hands argv to AttnCLI and exits with its code.
+        .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
+        .testTarget(
+            name: "AttnSimTests",
+            dependencies: [
+                "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
+                "AttnAlgorithms", "AttnScenario", "AttnReport", "AttnCLI",
+            ]
+        ),
+    ]
+)

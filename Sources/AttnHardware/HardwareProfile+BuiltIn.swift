@@ -1,0 +1,54 @@
+import AttnJSON
+import Foundation
+
+/// Why a hardware profile could not be had.
+public enum HardwareProfileError: Error, Sendable, CustomStringConvertible {
+    case unknown(name: String, known: [String])
+    case unreadable(file: String, reason: String)
+    case invalid(JSONInputError)
+
+    public var description: String {
+        switch self {
+        case .unknown(let name, let known):
+            return "unknown hardware '\(name)'; built-in profiles: \(known.joined(separator: ", ")), or a path to a profile .json file"
+        case .unreadable(let file, let reason):
+            return "\(file): cannot read hardware profile: \(reason)"
+        case .invalid(let error):
+            return error.description
+        }
+    }
+}
+
+extension HardwareProfile {
+    /// The identifiers of the profiles shipped with the package.
+    public static let builtInNames: [String] = ["h100-sxm", "a100-40gb-sxm"]
+
+    /// The default profile: the H100 SXM the calibration data was measured on.
+    public static let defaultName = "h100-sxm"
+
+    /// A built-in profile by id, or a profile JSON file when `nameOrPath` ends in `.json`.
+    public static func named(_ nameOrPath: String) throws(HardwareProfileError) -> HardwareProfile {
+        if nameOrPath.hasSuffix(".json") {
+            let text: String
+            do {
+                text = try String(contentsOfFile: nameOrPath, encoding: .utf8)
+            } catch {
+                throw .unreadable(file: nameOrPath, reason: error.localizedDescription)
+            }
+            do { return try HardwareProfile(jsonText: text, file: nameOrPath) } catch { throw .invalid(error) }
+        }
+        guard builtInNames.contains(nameOrPath) else {
+            throw .unknown(name: nameOrPath, known: builtInNames)
+        }
+        guard let url = Bundle.module.url(forResource: nameOrPath, withExtension: "json", subdirectory: "Profiles"),
+            let data = try? Data(contentsOf: url)
+        else {
+            throw .unreadable(file: "Profiles/\(nameOrPath).json", reason: "missing from the package resources")
+        }
+        do {
+            return try HardwareProfile(jsonText: String(decoding: data, as: UTF8.self), file: "Profiles/\(nameOrPath).json")
+        } catch {
+            throw .invalid(error)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import AttnJSON
+import AttnNumerics
+
+extension HardwareProfile {
+    /// Decodes and validates a profile from JSON text (the format of the built-in files
+    /// under `Profiles/`; documented in docs/hardware.md).
+    public init(jsonText: String, file: String) throws(JSONInputError) {
+        let root = try JSONParser.parse(jsonText, file: file)
+        var r = try JSONObjectReader(root, file: file, path: "")
+        func need<T>(_ key: String, _ value: T?) throws(JSONInputError) -> T {
+            guard let value else { throw r.error(key, "is required") }
+            return value
+        }
+        func positive(_ key: String, _ value: Double?) throws(JSONInputError) -> Double {
+            let v = try need(key, value)
+            guard v > 0 else { throw r.error(key, "expected a positive number, found \(v)") }
+            return v
+        }
+        func rates(_ key: String, required: Bool) throws(JSONInputError) -> [DType: Double] {
+            guard var o = try r.object(key) else {
+                if required { throw r.error(key, "is required") }
+                return [:]
+            }
+            var result: [DType: Double] = [:]
+            for name in o.keys {
+                guard let dtype = DType(name: name) else {
+                    throw o.error(name, "unknown dtype; expected fp32, fp16 or bf16")
+                }
+                let v = try o.number(name) ?? 0
+                guard v > 0 else { throw o.error(name, "expected a positive number, found \(v)") }
+                result[dtype] = v
+            }
+            try o.finish()
+            return result
+        }
+
+        id = try need("id", r.string("id"))
+        name = try need("name", r.string("name"))
+        hbmBytes = try need("hbm_bytes", r.integer("hbm_bytes", minimum: 1))
+        hbmBytesPerSecond = try positive("hbm_bytes_per_second", r.number("hbm_bytes_per_second"))
+        l2Bytes = try r.integer("l2_bytes", minimum: 1)
+        smCount = try need("sm_count", r.integer("sm_count", minimum: 1))
+        clockHz = try positive("clock_hz", r.number("clock_hz"))
+        sharedMemoryBytesPerSM = try need(
+            "shared_memory_bytes_per_sm", r.integer("shared_memory_bytes_per_sm", minimum: 1))
+        sharedMemoryBytesPerBlock = try need(
+            "shared_memory_bytes_per_block", r.integer("shared_memory_bytes_per_block", minimum: 1))
+        sharedMemoryBytesPerClockPerSM = try need(
+            "shared_memory_bytes_per_clock_per_sm",
+            r.integer("shared_memory_bytes_per_clock_per_sm", minimum: 1))
+        registersPerSM = try need("registers_per_sm", r.integer("registers_per_sm", minimum: 1))
+        registersPerBlock = try need("registers_per_block", r.integer("registers_per_block", minimum: 1))
+        maxThreadsPerSM = try need("max_threads_per_sm", r.integer("max_threads_per_sm", minimum: 1))
+        maxBlocksPerSM = try need("max_blocks_per_sm", r.integer("max_blocks_per_sm", minimum: 1))
+        matmulFlopsPerSecond = try rates("matmul_flops_per_second", required: true)
+        vectorFlopsPerSecond = try positive("vector_flops_per_second", r.number("vector_flops_per_second"))
+        specialFunctionOpsPerClockPerSM = try need(
+            "special_function_ops_per_clock_per_sm",
+            r.integer("special_function_ops_per_clock_per_sm", minimum: 1))
+        if let measured = try r.number("measured_hbm_bytes_per_second") {
+            measuredHBMBytesPerSecond = try positive("measured_hbm_bytes_per_second", measured)
+        } else {
+            measuredHBMBytesPerSecond = nil
+        }
+        measuredMatmulFlopsPerSecond = try rates("measured_matmul_flops_per_second", required: false)
+        var sourcesReader = try need("sources", r.object("sources"))
+        var sources: [String: String] = [:]
+        for key in sourcesReader.keys {
+            sources[key] = try sourcesReader.string(key)
+        }
+        try sourcesReader.finish()
+        self.sources = sources
+        try r.finish()
+
+        if sharedMemoryBytesPerBlock > sharedMemoryBytesPerSM {
+            throw r.error("shared_memory_bytes_per_block", "exceeds shared_memory_bytes_per_sm")
+        }
+        if registersPerBlock > registersPerSM {
+            throw r.error("registers_per_block", "exceeds registers_per_sm")
+        }
+    }
+}

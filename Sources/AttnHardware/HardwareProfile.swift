@@ -1,0 +1,71 @@
+import AttnNumerics
+
+/// A GPU described as data: memory levels, SMs and peak rates, each figure with its source.
+public struct HardwareProfile: Sendable, Equatable {
+    /// Stable identifier used on the command line and in scenarios, e.g. `h100-sxm`.
+    public var id: String
+    /// Human-readable name, e.g. `NVIDIA H100 SXM5 80GB`.
+    public var name: String
+    public var hbmBytes: Int
+    public var hbmBytesPerSecond: Double
+    /// L2 size in bytes; nil for a profile without an L2 model.
+    public var l2Bytes: Int?
+    public var smCount: Int
+    public var clockHz: Double
+    public var sharedMemoryBytesPerSM: Int
+    /// The largest shared-memory allocation one thread block may make (opt-in maximum).
+    public var sharedMemoryBytesPerBlock: Int
+    /// Shared-memory bandwidth of one SM in bytes per clock (32 banks x 4 bytes on NVIDIA).
+    public var sharedMemoryBytesPerClockPerSM: Int
+    /// 32-bit registers per SM.
+    public var registersPerSM: Int
+    /// 32-bit registers one thread block may use.
+    public var registersPerBlock: Int
+    public var maxThreadsPerSM: Int
+    public var maxBlocksPerSM: Int
+    /// Dense tensor-core matmul peak per input dtype, FLOP/s.
+    public var matmulFlopsPerSecond: [DType: Double]
+    /// Non-tensor FP32 peak (FMA counted as two FLOPs), FLOP/s.
+    public var vectorFlopsPerSecond: Double
+    /// Special-function-unit results (exp2, log2, ...) per clock per SM.
+    public var specialFunctionOpsPerClockPerSM: Int
+    /// Ceilings measured on a real part, when known (see ../shared/calibration).
+    public var measuredHBMBytesPerSecond: Double?
+    public var measuredMatmulFlopsPerSecond: [DType: Double]
+    /// Where each figure comes from, keyed by its JSON field name.
+    public var sources: [String: String]
+
+    /// Bytes of shared memory one thread block may use: the SRAM capacity the tile
+    /// programs are checked against.
+    public var sramBytesPerBlock: Int { sharedMemoryBytesPerBlock }
+
+    /// Bytes of registers one thread block may use (4 bytes per 32-bit register).
+    public var registerBytesPerBlock: Int { registersPerBlock * 4 }
+
+    /// Aggregate shared-memory bandwidth: bytes/clock/SM x SMs x clock.
+    public var sramBytesPerSecond: Double {
+        Double(sharedMemoryBytesPerClockPerSM) * Double(smCount) * clockHz
+    }
+
+    /// Aggregate special-function throughput: ops/clock/SM x SMs x clock.
+    public var specialFunctionOpsPerSecond: Double {
+        Double(specialFunctionOpsPerClockPerSM) * Double(smCount) * clockHz
+    }
+
+    /// The memory levels of this profile, outermost first.
+    public var levels: [MemoryLevelSpec] {
+        var result = [MemoryLevelSpec(
+            level: .hbm, capacityBytes: hbmBytes, perBlockCapacityBytes: nil,
+            bytesPerSecond: hbmBytesPerSecond)]
+        if let l2Bytes {
+            result.append(MemoryLevelSpec(level: .l2, capacityBytes: l2Bytes, perBlockCapacityBytes: nil, bytesPerSecond: nil))
+        }
+        result.append(MemoryLevelSpec(
+            level: .sram, capacityBytes: sharedMemoryBytesPerSM,
+            perBlockCapacityBytes: sharedMemoryBytesPerBlock, bytesPerSecond: sramBytesPerSecond))
+        result.append(MemoryLevelSpec(
+            level: .registers, capacityBytes: registersPerSM * 4,
+            perBlockCapacityBytes: registerBytesPerBlock, bytesPerSecond: nil))
+        return result
+    }
+}

@@ -1,0 +1,45 @@
+/// A small, fast, seeded pseudo-random generator (SplitMix64, Steele, Lea and Flood,
+/// "Fast Splittable Pseudorandom Number Generators", OOPSLA 2014).
+///
+/// Runs are reproducible: the same seed gives the same inputs on every platform.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform double in [0, 1) from the top 53 bits.
+    public mutating func nextUnit() -> Double {
+        Double(next() >> 11) * 0x1p-53
+    }
+
+    /// A standard normal deviate (Box–Muller transform).
+    public mutating func nextNormal() -> Double {
+        let u1 = max(nextUnit(), 0x1p-53)
+        let u2 = nextUnit()
+        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
+@usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+#elseif canImport(Musl)
+import Musl
+@usableFromInline func _log(_ x: Double) -> Double { Musl.log(x) }
+@usableFromInline func _cos(_ x: Double) -> Double { Musl.cos(x) }
+#else
+import Darwin
+@usableFromInline func _log(_ x: Double) -> Double { Darwin.log(x) }
+@usableFromInline func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+#endif

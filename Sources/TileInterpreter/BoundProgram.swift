@@ -1,0 +1,271 @@
+import AttnHardware
+import AttnNumerics
+import Foundation
+import TileLanguage
+
+/// The values a run supplies to a program: its shape, storage dtype and hardware.
+public struct ProblemShape: Sendable, Equatable {
+    public var batch: Int
+    public var heads: Int
+    public var kvHeads: Int
+    /// Query length N.
+    public var queryLength: Int
+    /// Key/value length Nkv.
+    public var keyLength: Int
+    public var headDim: Int
+    /// nil: 1/sqrt(headDim).
+    public var scale: Double?
+
+    public init(batch: Int, heads: Int, kvHeads: Int, queryLength: Int, keyLength: Int, headDim: Int, scale: Double? = nil) {
+        self.batch = batch
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.queryLength = queryLength
+        self.keyLength = keyLength
+        self.headDim = headDim
+        self.scale = scale
+    }
+
+    public var effectiveScale: Double { scale ?? 1 / Double(headDim).squareRoot() }
+}
+
+/// Why a program could not be bound to a run.
+public enum BindingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A problem inside the program, at a source location.
+    case program(Diagnostic)
+    /// A parameter override names no declared parameter, or has the wrong type.
+    case parameter(String)
+
+    public var description: String {
+        switch self {
+        case .program(let d): return d.description
+        case .parameter(let message): return message
+        }
+    }
+}
+
+/// A checked program with every parameter, tensor shape and grid extent evaluated.
+public struct BoundProgram: Sendable {
+    public let program: Program
+    public let shape: ProblemShape
+    public let dtype: DType
+    public let hardware: HardwareProfile
+    /// Values of `program.parameters`, by index.
+    public let parameterValues: [ScalarValue]
+    public let tensorShapes: [[Int]]
+    public let tensorDTypes: [DType]
+    /// Grid extents of each kernel, by kernel index.
+    public let gridExtents: [[Int]]
+
+    /// Binds `program` to a run. `overrides` set declared parameters by name.
+    public init(
+        program: Program, shape: ProblemShape, dtype: DType, hardware: HardwareProfile,
+        overrides: [String: ScalarValue] = [:]
+    ) throws(BindingError) {
+        self.program = program
+        self.shape = shape
+        self.dtype = dtype
+        self.hardware = hardware
+        let source = program.source
+
+        for name in overrides.keys.sorted() {
+            guard let index = program.parameterIndex(name) else {
+                let declared = program.declaredParameters.map(\.name)
+                throw .parameter("unknown parameter '\(name)' for \(source.name); "
+                    + (declared.isEmpty ? "it declares no parameters" : "declared parameters: \(declared.joined(separator: ", "))"))
+            }
+            if program.parameters[index].isBuiltIn {
+                throw .parameter("'\(name)' is a built-in parameter, set by the run's shape, dtype and hardware, not by --param")
+            }
+        }
+
+        var values: [ScalarValue] = []
+        for parameter in BuiltinParameter.allCases {
+            switch parameter {
+            case .batch: values.append(.int(shape.batch))
+            case .heads: values.append(.int(shape.heads))
+            case .kvHeads: values.append(.int(shape.kvHeads))
+            case .N: values.append(.int(shape.queryLength))
+            case .Nkv: values.append(.int(shape.keyLength))
+            case .d: values.append(.int(shape.headDim))
+            case .scale: values.append(.float(shape.effectiveScale))
+            case .sramBytes: values.append(.int(hardware.sramBytesPerBlock))
+            case .elemBytes: values.append(.int(dtype.bytes))
+            case .smCount: values.append(.int(hardware.smCount))
+            }
+        }
+        for parameter in program.parameters.dropFirst(values.count) {
+            let defaultValue: ScalarValue
+            do {
+                defaultValue = try ScalarEvaluator.evaluate(parameter.defaultValue, parameters: values, source: source)
+            } catch {
+                throw .program(error)
+            }
+            if let override = overrides[parameter.name] {
+                switch (defaultValue, override) {
+                case (.int, .float(let x)):
+                    throw .parameter("parameter '\(parameter.name)' is an integer; \(x) is not")
+                case (.float, .int(let i)):
+                    values.append(.float(Double(i)))
+                default:
+                    values.append(override)
+                }
+            } else {
+                values.append(defaultValue)
+            }
+        }
+        self.parameterValues = values
+
+        func evaluateInt(_ e: Expr, _ what: String) throws(BindingError) -> Int {
+            let value: ScalarValue
+            do {
+                value = try ScalarEvaluator.evaluate(e, parameters: values, source: source)
+            } catch {
+                throw .program(error)
+            }
+            guard case .int(let i) = value else {
+                throw .program(Diagnostic(source, e.location, "\(what) must be an integer"))
+            }
+            return i
+        }
+
+        for requirement in program.requirements {
+            if try evaluateInt(requirement.condition, "a requirement") == 0 {
+                let detail = requirement.message ?? "requirement not met"
+                let bound = program.parameters.enumerated()
+                    .filter { !$0.element.isBuiltIn || ["N", "Nkv", "d", "heads", "kv_heads", "batch"].contains($0.element.name) }
+                    .map { "\($0.element.name)=\(values[$0.offset])" }.joined(separator: " ")
+                throw .program(Diagnostic(source, requirement.location, detail, notes: ["with \(bound)"]))
+            }
+        }
+
+        var shapes: [[Int]] = []
+        for tensor in program.tensors {
+            var dims: [Int] = []
+            for extent in tensor.shape {
+                let value = try evaluateInt(extent, "a dimension")
+                guard value > 0 else {
+                    throw .program(Diagnostic(source, extent.location, "dimension of '\(tensor.name)' evaluates to \(value); it must be positive"))
+                }
+                dims.append(value)
+            }
+            shapes.append(dims)
+        }
+        self.tensorShapes = shapes
+        self.tensorDTypes = program.tensors.map { $0.dtype ?? dtype }
+
+        var extents: [[Int]] = []
+        for kernel in program.kernels {
+            var axes: [Int] = []
+            for axis in kernel.axes {
+                let value = try evaluateInt(axis.extent, "a grid extent")
+                guard value > 0 else {
+                    throw .program(Diagnostic(source, axis.extent.location, "grid axis '\(axis.name)' of kernel '\(kernel.name)' has extent \(value); it must be positive"))
+                }
+                axes.append(value)
+            }
+            extents.append(axes)
+        }
+        self.gridExtents = extents
+    }
+
+    /// The value of a parameter by name.
+    public func parameter(_ name: String) -> ScalarValue? {
+        program.parameterIndex(name).map { parameterValues[$0] }
+    }
+
+    /// Declared parameters with their bound values, in source order.
+    public var declaredParameterValues: [(name: String, value: ScalarValue)] {
+        program.parameters.enumerated().filter { !$0.element.isBuiltIn }.map { ($0.element.name, parameterValues[$0.offset]) }
+    }
+}
+
+/// Evaluates scalar expressions over bound parameters (no kernel locals).
+enum ScalarEvaluator {
+    static func evaluate(_ e: Expr, parameters: [ScalarValue], source: SourceFile) throws(Diagnostic) -> ScalarValue {
+        switch e.kind {
+        case .integer(let i): return .int(i)
+        case .float(let x): return .float(x)
+        case .parameter(let index): return parameters[index]
+        case .unary(.negate, let operand):
+            switch try evaluate(operand, parameters: parameters, source: source) {
+            case .int(let i): return .int(-i)
+            case .float(let x): return .float(-x)
+            }
+        case .unary(.not, let operand):
+            guard case .int(let i) = try evaluate(operand, parameters: parameters, source: source) else {
+                throw Diagnostic(source, e.location, "'not' takes an integer")
+            }
+            return .int(i == 0 ? 1 : 0)
+        case .binary(let op, let l, let r):
+            let a = try evaluate(l, parameters: parameters, source: source)
+            let b = try evaluate(r, parameters: parameters, source: source)
+            return try applyScalar(op, a, b, at: e.location, source: source)
+        case .call(let builtin, let arguments):
+            var values: [ScalarValue] = []
+            for argument in arguments { values.append(try evaluate(argument, parameters: parameters, source: source)) }
+            return try applyScalarCall(builtin, values, at: e.location, source: source)
+        default:
+            throw Diagnostic(source, e.location, "not a constant expression of the parameters")
+        }
+    }
+
+    static func applyScalar(_ op: BinaryOperator, _ a: ScalarValue, _ b: ScalarValue, at location: SourceLocation, source: SourceFile) throws(Diagnostic) -> ScalarValue {
+        if case .int(let x) = a, case .int(let y) = b {
+            func checked(_ r: (partialValue: Int, overflow: Bool)) throws(Diagnostic) -> ScalarValue {
+                if r.overflow { throw Diagnostic(source, location, "integer overflow") }
+                return .int(r.partialValue)
+            }
+            switch op {
+            case .add: return try checked(x.addingReportingOverflow(y))
+            case .subtract: return try checked(x.subtractingReportingOverflow(y))
+            case .multiply: return try checked(x.multipliedReportingOverflow(by: y))
+            case .divide:
+                if y == 0 { throw Diagnostic(source, location, "division by zero") }
+                return .int(IntegerArithmetic.floorDivide(x, y))
+            case .remainder:
+                if y == 0 { throw Diagnostic(source, location, "remainder by zero") }
+                return .int(IntegerArithmetic.floorRemainder(x, y))
+            case .equal: return .int(x == y ? 1 : 0)
+            case .notEqual: return .int(x != y ? 1 : 0)
+            case .less: return .int(x < y ? 1 : 0)
+            case .lessEqual: return .int(x <= y ? 1 : 0)
+            case .greater: return .int(x > y ? 1 : 0)
+            case .greaterEqual: return .int(x >= y ? 1 : 0)
+            case .and: return .int(x != 0 && y != 0 ? 1 : 0)
+            case .or: return .int(x != 0 || y != 0 ? 1 : 0)
+            case .matmul: throw Diagnostic(source, location, "'@' takes tiles")
+            }
+        }
+        let x = a.asDouble, y = b.asDouble
+        switch op {
+        case .add: return .float(x + y)
+        case .subtract: return .float(x - y)
+        case .multiply: return .float(x * y)
+        case .divide: return .float(x / y)
+        default: throw Diagnostic(source, location, "'\(op.rawValue)' is not defined on floats")
+        }
+    }
+
+    static func applyScalarCall(_ builtin: Builtin, _ values: [ScalarValue], at location: SourceLocation, source: SourceFile) throws(Diagnostic) -> ScalarValue {
+        switch builtin {
+        case .cdiv:
+            guard case .int(let a) = values[0], case .int(let b) = values[1] else {
+                throw Diagnostic(source, location, "'cdiv' takes integers")
+            }
+            if b == 0 { throw Diagnostic(source, location, "division by zero in 'cdiv'") }
+            return .int(IntegerArithmetic.ceilDivide(a, b))
+        case .min, .max:
+            if case .int(let a) = values[0], case .int(let b) = values[1] {
+                return .int(builtin == .min ? Swift.min(a, b) : Swift.max(a, b))
+            }
+            let a = values[0].asDouble, b = values[1].asDouble
+            return .float(builtin == .min ? Swift.min(a, b) : Swift.max(a, b))
+        case .exp: return .float(Foundation.exp(values[0].asDouble))
+        case .log: return .float(Foundation.log(values[0].asDouble))
+        case .sqrt: return .float(values[0].asDouble.squareRoot())
+        default:
+            throw Diagnostic(source, location, "'\(builtin.rawValue)' builds a tile, not a number")
+        }
+    }
+}

@@ -1,0 +1,369 @@
+import AttnHardware
+import AttnNumerics
+import Foundation
+import TileLanguage
+
+/// Executes a bound program thread block by thread block, counting every byte and FLOP.
+///
+/// The memory model (docs/ARCHITECTURE.md, "Counting rules"):
+/// - `load` moves a tile from HBM into SRAM or registers; `store` moves one back.
+/// - Reading an SRAM tile as an operand moves it into registers (SRAM->reg bytes).
+/// - Computed tiles live in registers in fp32. Elementwise chains are fused; matmul and
+///   reduction results, and elementwise results feeding them, are materialized.
+/// - A named tile's buffer lives from its assignment to its last use (see `KernelPlan`);
+///   live SRAM and registers per thread block are checked against the hardware's limits.
+final class Interpreter {
+    let bound: BoundProgram
+    let source: SourceFile
+    let options: RunOptions
+    let trace: TraceSink?
+    let sramLimit: Int
+    let registerLimit: Int
+
+    /// HBM contents (numeric mode only).
+    var tensors: [HostTensor] = []
+    /// Which elements of each output tensor have been written (numeric mode only).
+    var written: [[Bool]] = []
+
+    // Per kernel and per block.
+    var kernel: KernelDecl
+    var plan: KernelPlan?
+    var env: [Value] = []
+    var liveSram = 0
+    var liveRegisters = 0
+    var counters: Counters
+    var blockCoordinates: [Int] = []
+    var loopStack: [(name: String, value: Int)] = []
+    var sequence = 0
+
+    // Per statement: registers materialized by the expression being evaluated.
+    var statementTemporaryBytes = 0
+    var statementTemporaryShapes: [(Int, Int)] = []
+    var currentLine = 0
+
+    init(bound: BoundProgram, options: RunOptions, trace: TraceSink?) {
+        self.bound = bound
+        self.source = bound.program.source
+        self.options = options
+        self.trace = trace
+        self.sramLimit = bound.hardware.sramBytesPerBlock
+        self.registerLimit = bound.hardware.registerBytesPerBlock
+        self.counters = Counters(tensorCount: bound.program.tensors.count)
+        self.kernel = bound.program.kernels[0]
+    }
+
+    var isNumeric: Bool { options.mode == .numeric }
+
+    /// Whether boxes of blocks and iterations may be counted once and multiplied.
+    var compresses: Bool { options.mode == .count && options.compress && trace == nil }
+
+    func error(_ message: String, _ location: SourceLocation, notes: [String] = []) -> Diagnostic {
+        Diagnostic(source, location, message, notes: notes)
+    }
+
+    // MARK: Whole run
+
+    func run() throws(Diagnostic) -> RunResult {
+        if isNumeric { allocateTensors() }
+        var kernels: [KernelStats] = []
+        for (index, declaration) in bound.program.kernels.enumerated() {
+            kernels.append(try runKernel(declaration, extents: bound.gridExtents[index]))
+        }
+        let stats = RunStats(kernels: kernels, tensorNames: bound.program.tensors.map(\.name))
+        guard isNumeric else { return RunResult(stats: stats, checks: [], tensors: [:]) }
+        let checks = try Verifier(bound: bound, tensors: tensors, written: written).verify()
+        var byName: [String: HostTensor] = [:]
+        for (declaration, tensor) in zip(bound.program.tensors, tensors) { byName[declaration.name] = tensor }
+        return RunResult(stats: stats, checks: checks, tensors: byName)
+    }
+
+    private func allocateTensors() {
+        var generator = SeededGenerator(seed: options.seed)
+        for (index, declaration) in bound.program.tensors.enumerated() {
+            let shape = bound.tensorShapes[index]
+            let dtype = bound.tensorDTypes[index]
+            if declaration.role == .input {
+                tensors.append(HostTensor(randomNormal: shape, dtype: dtype, generator: &generator))
+            } else {
+                tensors.append(HostTensor(shape: shape, dtype: dtype))
+            }
+            written.append(declaration.role == .output ? Array(repeating: false, count: shape.reduce(1, *)) : [])
+        }
+    }
+
+    // MARK: Kernels and the grid
+
+    private func runKernel(_ declaration: KernelDecl, extents: [Int]) throws(Diagnostic) -> KernelStats {
+        kernel = declaration
+        let kernelPlan = KernelPlan(declaration)
+        plan = kernelPlan
+        counters = Counters(tensorCount: bound.program.tensors.count)
+        let blocks = extents.reduce(1, *)
+        if compresses {
+            try runBox(kernelPlan, lower: extents.map { _ in 0 }, upper: extents)
+        } else {
+            var coordinates = extents.map { _ in 0 }
+            for _ in 0..<blocks {
+                try runBlock(kernelPlan, coordinates)
+                for axis in stride(from: extents.count - 1, through: 0, by: -1) {
+                    coordinates[axis] += 1
+                    if coordinates[axis] < extents[axis] { break }
+                    coordinates[axis] = 0
+                }
+            }
+        }
+        return KernelStats(name: declaration.name, grid: extents, blocks: blocks, counters: counters)
+    }
+
+    /// Counts the blocks in [lower, upper) (per axis): one representative when the box is
+    /// provably uniform, else the box split in two along an axis that matters.
+    private func runBox(_ plan: KernelPlan, lower: [Int], upper: [Int]) throws(Diagnostic) {
+        let volume = zip(lower, upper).reduce(1) { $0 * ($1.1 - $1.0) }
+        if volume == 1 {
+            try runBlock(plan, lower)
+            return
+        }
+        var checker = UniformityChecker(
+            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes,
+            env: Array(repeating: nil, count: kernel.slotNames.count))
+        for (axis, declaration) in kernel.axes.enumerated() {
+            checker.env[declaration.slot] = IntInterval(lower[axis], upper[axis] - 1)
+        }
+        if checker.isUniform(plan.body) {
+            let saved = counters
+            counters = Counters(tensorCount: saved.tensors.count)
+            try runBlock(plan, lower)
+            let one = counters
+            counters = saved
+            counters.add(one, times: volume)
+            return
+        }
+        // Split a sensitive axis first (largest extent), so that axes that cannot change
+        // the counts (heads, batch) stay whole.
+        let candidates = kernel.axes.indices.filter { upper[$0] - lower[$0] > 1 }
+        let axis = candidates.max { a, b in
+            let ka = (plan.axisIsSensitive[a] ? 1 : 0, upper[a] - lower[a])
+            let kb = (plan.axisIsSensitive[b] ? 1 : 0, upper[b] - lower[b])
+            return ka < kb
+        } ?? 0
+        let mid = lower[axis] + (upper[axis] - lower[axis]) / 2
+        var firstUpper = upper
+        firstUpper[axis] = mid
+        var secondLower = lower
+        secondLower[axis] = mid
+        try runBox(plan, lower: lower, upper: firstUpper)
+        try runBox(plan, lower: secondLower, upper: upper)
+    }
+
+    private func runBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) {
+        env = Array(repeating: .unset, count: kernel.slotNames.count)
+        liveSram = 0
+        liveRegisters = 0
+        blockCoordinates = coordinates
+        for (axis, value) in zip(kernel.axes, coordinates) { env[axis.slot] = .int(value) }
+        try execute(plan.body)
+    }
+
+    // MARK: Statements
+
+    private func execute(_ block: PlannedBlock) throws(Diagnostic) {
+        for statement in block.statements {
+            try execute(statement)
+            release(statement.release)
+        }
+    }
+
+    private func release(_ slots: [Int]) {
+        for slot in slots {
+            if let tile = env[slot].tile { free(tile) }
+            env[slot] = .unset
+        }
+    }
+
+    private func free(_ tile: Tile) {
+        if tile.level == .sram { liveSram -= tile.bytes } else { liveRegisters -= tile.bytes }
+    }
+
+    private func execute(_ statement: PlannedStmt) throws(Diagnostic) {
+        currentLine = statement.location.line
+        switch statement.kind {
+        case .assign(let slot, let value):
+            if case .load(let access, let level) = value.kind {
+                if let old = env[slot].tile { free(old) }
+                env[slot] = .unset
+                let tile = try load(access, level: level, at: value.location)
+                try allocate(tile, at: statement.location)
+                env[slot] = .tile(tile)
+                return
+            }
+            beginStatement()
+            let result = try evaluate(value, materialize: false)
+            if let tile = result.tile {
+                let hosted = isHosted(tile, top: value, assignedSlot: slot, dying: statement.release)
+                try notePeakRegisters(extra: statementTemporaryBytes + (hosted ? 0 : tile.bytes), at: statement.location)
+                if let old = env[slot].tile { free(old) }
+                liveRegisters += tile.bytes
+            }
+            env[slot] = result
+        case .store(let access, let value):
+            beginStatement()
+            if case .local(let slot) = value.kind, let tile = env[slot].tile, tile.level == .sram {
+                try store(access, tile, from: .sram, at: value.location)
+                return
+            }
+            guard let tile = try evaluate(value, materialize: false).tile else {
+                throw error("a store writes a tile", value.location)
+            }
+            let hosted = isHosted(tile, top: value, assignedSlot: nil, dying: statement.release)
+            try notePeakRegisters(extra: statementTemporaryBytes + (hosted ? 0 : tile.bytes), at: statement.location)
+            try store(access, tile, from: .registers, at: value.location)
+        case .loop(let slot, let lower, let upper, let body, let carried):
+            let lo = try integer(lower), hi = try integer(upper)
+            try runLoop(slot: slot, lo, hi, body: body, carried: carried)
+            env[slot] = .unset
+        case .conditional(let condition, let then, let otherwise):
+            try execute(try integer(condition) != 0 ? then : otherwise)
+        }
+    }
+
+    private func beginStatement() {
+        statementTemporaryBytes = 0
+        statementTemporaryShapes.removeAll(keepingCapacity: true)
+    }
+
+    /// A statement's result needs no register space of its own when it can overwrite a
+    /// same-shaped temporary of the statement, the assigned variable's old tile, or a
+    /// tile that dies at this statement (what a register allocator does).
+    private func isHosted(_ tile: Tile, top: Expr, assignedSlot: Int?, dying: [Int]) -> Bool {
+        if statementTemporaryShapes.contains(where: { $0 == (tile.rows, tile.cols) }) { return true }
+        var candidates = dying
+        if let assignedSlot { candidates.append(assignedSlot) }
+        for slot in candidates {
+            if let old = env[slot].tile, old.level == .registers, old.rows == tile.rows, old.cols == tile.cols {
+                return true
+            }
+        }
+        return false
+    }
+
+    // MARK: Loops
+
+    private func runLoop(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        guard lo < hi else { return }
+        if compresses && !carried.hasIntegers {
+            try runPieces(slot: slot, lo, hi, body: body, carried: carried)
+        } else {
+            for j in lo..<hi { try iterate(slot: slot, j, body: body) }
+        }
+    }
+
+    /// Splits [lo, hi) into ranges whose iterations provably count alike.
+    private func runPieces(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        if hi - lo == 1 {
+            try iterate(slot: slot, lo, body: body)
+            return
+        }
+        var checker = UniformityChecker(
+            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes,
+            env: env.map { if case .int(let i) = $0 { return IntInterval(point: i) } else { return nil } })
+        checker.env[slot] = IntInterval(lo, hi - 1)
+        if checker.isUniform(body) {
+            try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
+            return
+        }
+        let mid = lo + (hi - lo) / 2
+        try runPieces(slot: slot, lo, mid, body: body, carried: carried)
+        try runPieces(slot: slot, mid, hi, body: body, carried: carried)
+    }
+
+    /// Runs iteration `j` once and counts it `count` times, provided the tiles the loop
+    /// carries keep their layout (so every iteration starts from the same state).
+    private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        let layoutBefore = carried.tileSlots.map { env[$0].tile?.layout }
+        let liveBefore = (liveSram, liveRegisters)
+        let saved = counters
+        counters = Counters(tensorCount: saved.tensors.count)
+        try iterate(slot: slot, j, body: body)
+        let one = counters
+        counters = saved
+        let layoutAfter = carried.tileSlots.map { env[$0].tile?.layout }
+        if layoutBefore == layoutAfter && liveBefore == (liveSram, liveRegisters) {
+            counters.add(one, times: count)
+        } else {
+            counters.add(one)
+            for k in (j + 1)..<(j + count) { try iterate(slot: slot, k, body: body) }
+        }
+    }
+
+    private func iterate(slot: Int, _ j: Int, body: PlannedBlock) throws(Diagnostic) {
+        env[slot] = .int(j)
+        loopStack.append((kernel.slotNames[slot], j))
+        defer { loopStack.removeLast() }
+        try execute(body)
+    }
+
+    // MARK: Capacity
+
+    private func allocate(_ tile: Tile, at location: SourceLocation) throws(Diagnostic) {
+        if tile.level == .sram {
+            liveSram += tile.bytes
+            if liveSram > sramLimit {
+                throw capacityError(level: .sram, needed: liveSram, limit: sramLimit, at: location)
+            }
+            counters.peakSramBytes = max(counters.peakSramBytes, liveSram)
+        } else {
+            liveRegisters += tile.bytes
+            try notePeakRegisters(extra: 0, at: location)
+        }
+    }
+
+    private func notePeakRegisters(extra: Int, at location: SourceLocation) throws(Diagnostic) {
+        let needed = liveRegisters + extra
+        if needed > registerLimit {
+            throw capacityError(level: .registers, needed: needed, limit: registerLimit, at: location, temporaries: extra)
+        }
+        counters.peakRegisterBytes = max(counters.peakRegisterBytes, needed)
+    }
+
+    private func capacityError(level: TileLevel, needed: Int, limit: Int, at location: SourceLocation, temporaries: Int = 0) -> Diagnostic {
+        let what = level == .sram ? "shared memory (SRAM)" : "registers"
+        var notes: [String] = []
+        for (slot, value) in env.enumerated() {
+            if let tile = value.tile, tile.level == level {
+                notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(Format.bytes(tile.bytes))")
+            }
+        }
+        if temporaries > 0 { notes.append("temporaries of this statement: \(Format.bytes(temporaries))") }
+        notes.append("limit per thread block on \(bound.hardware.id): \(Format.bytes(limit))")
+        let block = blockCoordinates.map(String.init).joined(separator: ", ")
+        return error(
+            "kernel '\(kernel.name)' needs \(Format.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(Format.bytes(limit))",
+            location, notes: notes)
+    }
+
+    // MARK: Trace
+
+    func emit(_ operation: String, edge: String? = nil, tensor: String? = nil, bytes: Int = 0, flops: Int = 0, shape: [Int]) {
+        guard let trace else { return }
+        trace.record(TraceEvent(
+            sequence: sequence, kernel: kernel.name, block: blockCoordinates, loops: loopStack,
+            operation: operation, edge: edge, tensor: tensor, bytes: bytes, flops: flops, shape: shape, line: currentLine))
+        sequence += 1
+    }
+}
+
+/// Number formatting shared by messages.
+enum Format {
+    /// `232,448 bytes`.
+    static func bytes(_ n: Int) -> String { "\(grouped(n)) bytes" }
+
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return n < 0 ? "-" + out : out
+    }
+}

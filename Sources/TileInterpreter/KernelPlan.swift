@@ -1,0 +1,297 @@
+import TileLanguage
+
+/// A kernel body annotated for execution: when each buffer dies, which variables a loop
+/// carries from one iteration to the next, and which grid axes can change the counts.
+struct KernelPlan {
+    let kernel: KernelDecl
+    let body: PlannedBlock
+    /// For each grid axis: true when its value can reach a slice extent, a loop bound, an
+    /// `if` condition or a tile size, i.e. when blocks along it may count differently.
+    let axisIsSensitive: [Bool]
+
+    init(_ kernel: KernelDecl) {
+        self.kernel = kernel
+        var builder = PlanBuilder(slotCount: kernel.slotNames.count, slotTypes: kernel.slotTypes)
+        builder.collect(kernel.body, path: [], blockID: 0)
+        let defining = builder.definingSites()
+        body = builder.build(kernel.body, blockID: 0, defining: defining)
+        let sensitive = SensitivityAnalysis.sensitiveSlots(kernel.body, slotCount: kernel.slotNames.count)
+        axisIsSensitive = kernel.axes.map { sensitive.contains($0.slot) }
+    }
+}
+
+/// A statement list with its liveness annotations.
+struct PlannedBlock {
+    var statements: [PlannedStmt]
+    /// Identifies the block among the kernel's blocks (0 is the kernel body).
+    var id: Int
+}
+
+struct PlannedStmt {
+    enum Kind {
+        case assign(slot: Int, Expr)
+        case store(TensorAccess, Expr)
+        case loop(slot: Int, lower: Expr, upper: Expr, body: PlannedBlock, carried: CarriedState)
+        case conditional(Expr, then: PlannedBlock, otherwise: PlannedBlock)
+    }
+
+    var kind: Kind
+    var location: SourceLocation
+    /// Slots whose last reference is this statement: their buffers are freed after it.
+    var release: [Int]
+}
+
+/// The variables a loop body assigns that live on past one iteration.
+struct CarriedState {
+    /// Carried integer variables: their values change between iterations, so iterations
+    /// cannot be counted as repeats of one another.
+    var integerSlots: [Int]
+    var hasIntegers: Bool { !integerSlots.isEmpty }
+    /// Carried tile variables: their shapes must stay fixed for iterations to repeat.
+    var tileSlots: [Int]
+}
+
+/// Collects every reference of every slot with its position in the block tree.
+private struct PlanBuilder {
+    /// A position: (block id, statement index) from the kernel body inwards.
+    typealias Path = [(block: Int, index: Int)]
+
+    var references: [[Path]]
+    var assignedIn: [Int: Set<Int>] = [:]  // block id -> slots assigned anywhere inside
+    var children: [Int: [Int]] = [:]
+    var nextBlockID = 1
+    let slotTypes: [ValueType]
+
+    init(slotCount: Int, slotTypes: [ValueType]) {
+        references = Array(repeating: [], count: slotCount)
+        self.slotTypes = slotTypes
+    }
+
+    mutating func collect(_ block: [Stmt], path: Path, blockID: Int) {
+        for (index, statement) in block.enumerated() {
+            let here = path + [(blockID, index)]
+            for slot in SlotReferences.direct(statement) {
+                references[slot].append(here)
+            }
+            switch statement.kind {
+            case .loop(_, _, _, _, let body):
+                let child = nextBlockID
+                nextBlockID += 1
+                children[blockID, default: []].append(child)
+                collect(body, path: here, blockID: child)
+            case .conditional(_, let then, let otherwise):
+                for branch in [then, otherwise] {
+                    let child = nextBlockID
+                    nextBlockID += 1
+                    children[blockID, default: []].append(child)
+                    collect(branch, path: here, blockID: child)
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// For each slot: the block that owns it (the deepest block holding all of its
+    /// references) and the statement of that block after which it dies.
+    func definingSites() -> [(block: Int, index: Int)?] {
+        references.map { paths in
+            guard let first = paths.first, !first.isEmpty else { return nil }
+            var level = 0
+            while true {
+                let next = level + 1
+                let allDeeper = paths.allSatisfy { $0.count > next }
+                let sameEntry = paths.allSatisfy { $0.count > level && $0[level] == first[level] }
+                let sameNextBlock = allDeeper && paths.allSatisfy { $0[next].block == first[next].block }
+                if sameEntry && sameNextBlock { level = next } else { break }
+            }
+            let last = paths.map { $0.count > level ? $0[level].index : -1 }.max() ?? 0
+            return (first[level].block, last)
+        }
+    }
+
+    mutating func build(_ block: [Stmt], blockID: Int, defining: [(block: Int, index: Int)?]) -> PlannedBlock {
+        var childIterator = (children[blockID] ?? []).makeIterator()
+        var statements: [PlannedStmt] = []
+        for (index, statement) in block.enumerated() {
+            let release = defining.indices.filter { defining[$0].map { $0.block == blockID && $0.index == index } ?? false }
+            let kind: PlannedStmt.Kind
+            switch statement.kind {
+            case .assign(_, let slot, let value):
+                kind = .assign(slot: slot, value)
+            case .store(let access, let value):
+                kind = .store(access, value)
+            case .loop(_, let slot, let lower, let upper, let body):
+                let child = childIterator.next() ?? -1
+                let planned = build(body, blockID: child, defining: defining)
+                let inside = subtree(child)
+                let assigned = SlotReferences.assigned(body)
+                let carried = assigned.filter { slot in defining[slot].map { !inside.contains($0.block) } ?? false }
+                let carriedState = CarriedState(
+                    integerSlots: carried.filter { slotTypes[$0] == .int }.sorted(),
+                    tileSlots: carried.filter { if case .tile = slotTypes[$0] { return true } else { return false } }.sorted())
+                kind = .loop(slot: slot, lower: lower, upper: upper, body: planned, carried: carriedState)
+            case .conditional(let condition, let then, let otherwise):
+                let thenID = childIterator.next() ?? -1
+                let otherwiseID = childIterator.next() ?? -1
+                kind = .conditional(
+                    condition, then: build(then, blockID: thenID, defining: defining),
+                    otherwise: build(otherwise, blockID: otherwiseID, defining: defining))
+            }
+            statements.append(PlannedStmt(kind: kind, location: statement.location, release: release))
+        }
+        return PlannedBlock(statements: statements, id: blockID)
+    }
+
+    func subtree(_ root: Int) -> Set<Int> {
+        var result: Set<Int> = [root]
+        var stack = [root]
+        while let block = stack.popLast() {
+            for child in children[block] ?? [] where !result.contains(child) {
+                result.insert(child)
+                stack.append(child)
+            }
+        }
+        return result
+    }
+}
+
+/// Which slots a statement references.
+enum SlotReferences {
+    /// Slots a statement reads or writes itself (for loops and ifs: the header only).
+    static func direct(_ statement: Stmt) -> Set<Int> {
+        var slots: Set<Int> = []
+        switch statement.kind {
+        case .assign(_, let slot, let value):
+            slots.insert(slot)
+            collect(value, into: &slots)
+        case .store(let access, let value):
+            collect(access, into: &slots)
+            collect(value, into: &slots)
+        case .loop(_, let slot, let lower, let upper, _):
+            slots.insert(slot)
+            collect(lower, into: &slots)
+            collect(upper, into: &slots)
+        case .conditional(let condition, _, _):
+            collect(condition, into: &slots)
+        }
+        return slots
+    }
+
+    /// Slots assigned anywhere in `block`, nested statements included.
+    static func assigned(_ block: [Stmt]) -> Set<Int> {
+        var slots: Set<Int> = []
+        for statement in block {
+            switch statement.kind {
+            case .assign(_, let slot, _): slots.insert(slot)
+            case .store: break
+            case .loop(_, let slot, _, _, let body):
+                slots.insert(slot)
+                slots.formUnion(assigned(body))
+            case .conditional(_, let then, let otherwise):
+                slots.formUnion(assigned(then))
+                slots.formUnion(assigned(otherwise))
+            }
+        }
+        return slots
+    }
+
+    static func collect(_ e: Expr, into slots: inout Set<Int>) {
+        switch e.kind {
+        case .local(let slot): slots.insert(slot)
+        case .unary(_, let operand), .transpose(let operand): collect(operand, into: &slots)
+        case .binary(_, let l, let r):
+            collect(l, into: &slots)
+            collect(r, into: &slots)
+        case .call(_, let arguments): for a in arguments { collect(a, into: &slots) }
+        case .load(let access, _): collect(access, into: &slots)
+        default: break
+        }
+    }
+
+    static func collect(_ access: TensorAccess, into slots: inout Set<Int>) {
+        for index in access.indices {
+            switch index {
+            case .scalar(let e): collect(e, into: &slots)
+            case .block(let a, let b, _), .range(let a, let b, _):
+                collect(a, into: &slots)
+                collect(b, into: &slots)
+            case .all: break
+            }
+        }
+    }
+}
+
+/// Finds the slots whose values can change what a block counts.
+enum SensitivityAnalysis {
+    /// Slots that reach (directly, or through integer assignments) a block or range index,
+    /// a loop bound, an `if` condition or a tile size argument.
+    static func sensitiveSlots(_ body: [Stmt], slotCount: Int) -> Set<Int> {
+        var sensitive: Set<Int> = []
+        var definitions: [Int: Set<Int>] = [:]
+        gather(body, sensitive: &sensitive, definitions: &definitions)
+        var changed = true
+        while changed {
+            changed = false
+            for slot in sensitive {
+                for source in definitions[slot] ?? [] where !sensitive.contains(source) {
+                    sensitive.insert(source)
+                    changed = true
+                }
+            }
+        }
+        return sensitive
+    }
+
+    private static func gather(_ block: [Stmt], sensitive: inout Set<Int>, definitions: inout [Int: Set<Int>]) {
+        for statement in block {
+            switch statement.kind {
+            case .assign(_, let slot, let value):
+                var sources: Set<Int> = []
+                SlotReferences.collect(value, into: &sources)
+                definitions[slot, default: []].formUnion(sources)
+                sites(value, into: &sensitive)
+            case .store(let access, let value):
+                sites(access, into: &sensitive)
+                sites(value, into: &sensitive)
+            case .loop(_, _, let lower, let upper, let body):
+                SlotReferences.collect(lower, into: &sensitive)
+                SlotReferences.collect(upper, into: &sensitive)
+                gather(body, sensitive: &sensitive, definitions: &definitions)
+            case .conditional(let condition, let then, let otherwise):
+                SlotReferences.collect(condition, into: &sensitive)
+                gather(then, sensitive: &sensitive, definitions: &definitions)
+                gather(otherwise, sensitive: &sensitive, definitions: &definitions)
+            }
+        }
+    }
+
+    private static func sites(_ e: Expr, into slots: inout Set<Int>) {
+        switch e.kind {
+        case .call(let builtin, let arguments):
+            if builtin == .zeros || builtin == .full {
+                for a in arguments.prefix(builtin == .full ? arguments.count - 1 : arguments.count) {
+                    SlotReferences.collect(a, into: &slots)
+                }
+            }
+            for a in arguments { sites(a, into: &slots) }
+        case .unary(_, let operand), .transpose(let operand): sites(operand, into: &slots)
+        case .binary(_, let l, let r):
+            sites(l, into: &slots)
+            sites(r, into: &slots)
+        case .load(let access, _): sites(access, into: &slots)
+        default: break
+        }
+    }
+
+    private static func sites(_ access: TensorAccess, into slots: inout Set<Int>) {
+        for index in access.indices {
+            switch index {
+            case .block(let a, let b, _), .range(let a, let b, _):
+                SlotReferences.collect(a, into: &slots)
+                SlotReferences.collect(b, into: &slots)
+            case .scalar, .all: break
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import AttnNumerics
+
+/// The numeric kernels behind tile operations, in fp32 (accumulation included).
+enum TileMath {
+    static func transpose(_ x: [Float], rows: Int, cols: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: x.count)
+        for r in 0..<rows {
+            for c in 0..<cols { out[c * rows + r] = x[r * cols + c] }
+        }
+        return out
+    }
+
+    /// C = A B with A (m x k) and B (k x n), row-major, fp32 accumulation in k order.
+    static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    for i in 0..<m {
+                        for p in 0..<k {
+                            let x = pa[i * k + p]
+                            let row = p * n
+                            let out = i * n
+                            for j in 0..<n { pc[out + j] += x * pb[row + j] }
+                        }
+                    }
+                }
+            }
+        }
+        return c
+    }
+
+    /// Elementwise f over two tiles, broadcasting a 1-D row vector across columns.
+    static func broadcast(
+        _ x: [Float], _ tx: Tile, _ y: [Float], _ ty: Tile, rows: Int, cols: Int, _ f: (Float, Float) -> Float
+    ) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * cols)
+        let xIsVector = tx.rank == 1 && ty.rank == 2
+        let yIsVector = ty.rank == 1 && tx.rank == 2
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let i = r * cols + c
+                out[i] = f(xIsVector ? x[r] : x[i], yIsVector ? y[r] : y[i])
+            }
+        }
+        return out
+    }
+
+    static func reduceRows(_ x: [Float], rows: Int, cols: Int, max: Bool) -> [Float] {
+        var out = [Float](repeating: 0, count: rows)
+        for r in 0..<rows {
+            var acc = x[r * cols]
+            for c in 1..<Swift.max(cols, 1) {
+                let v = x[r * cols + c]
+                acc = max ? Swift.max(acc, v) : acc + v
+            }
+            out[r] = acc
+        }
+        return out
+    }
+
+    /// Visits the flat offsets of a slice in row-major tile order.
+    private static func forEachOffset(_ strides: [Int], _ s: Interpreter.Slice, _ body: (Int, Int) -> Void) {
+        var base = 0
+        for axis in s.starts.indices { base += s.starts[axis] * strides[axis] }
+        let rowAxis = s.kept[0]
+        let rows = s.lengths[rowAxis]
+        if s.kept.count == 1 {
+            for r in 0..<rows { body(r, base + r * strides[rowAxis]) }
+            return
+        }
+        let colAxis = s.kept[1]
+        let cols = s.lengths[colAxis]
+        for r in 0..<rows {
+            for c in 0..<cols {
+                body(r * cols + c, base + r * strides[rowAxis] + c * strides[colAxis])
+            }
+        }
+    }
+
+    static func gather(_ tensor: HostTensor, _ s: Interpreter.Slice) -> [Float] {
+        var out = [Float](repeating: 0, count: s.count)
+        forEachOffset(tensor.strides, s) { i, offset in out[i] = tensor.values[offset] }
+        return out
+    }
+
+    static func scatter(_ data: [Float], into tensor: inout HostTensor, _ s: Interpreter.Slice, dtype: DType, written: inout [Bool]) {
+        let track = !written.isEmpty
+        forEachOffset(tensor.strides, s) { i, offset in
+            tensor.values[offset] = dtype.round(data[i])
+            if track { written[offset] = true }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import AttnNumerics
+import TileLanguage
+
+/// Compares a numeric run's outputs with their float64 references (`check` lines).
+struct Verifier {
+    let bound: BoundProgram
+    let tensors: [HostTensor]
+    let written: [[Bool]]
+
+    func verify() throws(Diagnostic) -> [CheckResult] {
+        var results: [CheckResult] = []
+        let source = bound.program.source
+        for check in bound.program.checks {
+            let output = tensors[check.tensor]
+            let unwritten = written[check.tensor].filter { !$0 }.count
+            if unwritten > 0 {
+                throw Diagnostic(source, check.location, "\(unwritten) of \(output.count) elements of '\(check.tensorName)' were never written by the program")
+            }
+            let problem = AttentionReference.Problem(
+                batch: bound.shape.batch, heads: bound.shape.heads, kvHeads: bound.shape.kvHeads,
+                queryLength: bound.shape.queryLength, keyLength: bound.shape.keyLength,
+                headDim: bound.shape.headDim, scale: bound.shape.effectiveScale)
+            let q = tensors[check.arguments[0]], k = tensors[check.arguments[1]]
+            let bh = problem.batch * problem.heads, bhkv = problem.batch * problem.kvHeads
+            let expectedQ = [bh, problem.queryLength, problem.headDim]
+            let expectedKV = [bhkv, problem.keyLength, problem.headDim]
+            guard q.shape == expectedQ, k.shape == expectedKV else {
+                throw Diagnostic(source, check.location, "the reference expects Q as \(expectedQ) and K, V as \(expectedKV); found \(q.shape) and \(k.shape)")
+            }
+            guard problem.heads % problem.kvHeads == 0 else {
+                throw Diagnostic(source, check.location, "heads (\(problem.heads)) must be a multiple of kv_heads (\(problem.kvHeads))")
+            }
+            let reference: [Double]
+            switch check.reference {
+            case .attention:
+                let v = tensors[check.arguments[2]]
+                guard v.shape == expectedKV else {
+                    throw Diagnostic(source, check.location, "the reference expects V as \(expectedKV); found \(v.shape)")
+                }
+                reference = AttentionReference.output(problem, q: q, k: k, v: v)
+            case .attentionLSE:
+                reference = AttentionReference.logSumExp(problem, q: q, k: k)
+            }
+            guard let metrics = ErrorMetrics(values: output.values, reference: reference) else {
+                throw Diagnostic(source, check.location, "'\(check.tensorName)' has \(output.count) elements; the reference has \(reference.count)")
+            }
+            results.append(CheckResult(tensor: check.tensorName, reference: check.reference, error: metrics))
+        }
+        return results
+    }
+}

@@ -1,0 +1,213 @@
+import AttnNumerics
+
+/// Arithmetic and logical binary operators, from loosest to tightest binding group.
+public enum BinaryOperator: String, Sendable, Equatable {
+    case or, and
+    case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+    case add = "+", subtract = "-"
+    case multiply = "*", divide = "/", remainder = "%", matmul = "@"
+
+    public var isComparison: Bool {
+        switch self {
+        case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual: return true
+        default: return false
+        }
+    }
+}
+
+public enum UnaryOperator: String, Sendable, Equatable {
+    case negate = "-"
+    case not
+}
+
+/// The memory level a `load` places its tile in.
+public enum TileLevel: String, Sendable, Equatable, Hashable {
+    case sram
+    case registers = "reg"
+}
+
+/// An expression, with the location of its first token (or its operator for binaries).
+public struct Expr: Sendable, Equatable {
+    public indirect enum Kind: Sendable, Equatable {
+        case integer(Int)
+        case float(Double)
+        /// A name as written; the checker replaces it with `.local` or `.parameter`.
+        case name(String)
+        /// A kernel-local variable (grid axis, loop variable or assigned name) by slot.
+        case local(Int)
+        /// A program parameter by index into `Program.parameters`.
+        case parameter(Int)
+        case unary(UnaryOperator, Expr)
+        case binary(BinaryOperator, Expr, Expr)
+        case call(Builtin, [Expr])
+        /// The `^T` postfix: a 2-D tile with rows and columns swapped.
+        case transpose(Expr)
+        /// `load T[...] -> level`: a tile read from an HBM tensor.
+        case load(TensorAccess, TileLevel)
+        /// A dtype name, only as the second argument of `cast`.
+        case dtype(DType)
+    }
+
+    public var kind: Kind
+    public var location: SourceLocation
+
+    public init(_ kind: Kind, _ location: SourceLocation) {
+        self.kind = kind
+        self.location = location
+    }
+}
+
+/// One index of a tensor access.
+public enum TensorIndex: Sendable, Equatable {
+    /// A single position; the dimension is dropped from the tile.
+    case scalar(Expr)
+    /// `rows(b, B)` / `cols(b, B)`: positions b*B ..< min((b+1)*B, extent), ragged at the end.
+    case block(Expr, Expr, SourceLocation)
+    /// `a ..< b`: positions a ..< b, which must lie inside the dimension.
+    case range(Expr, Expr, SourceLocation)
+    /// `:`: the whole dimension.
+    case all(SourceLocation)
+}
+
+/// `T[i, rows(j, B), :]`: the tensor, by name and (after checking) index, and its indices.
+public struct TensorAccess: Sendable, Equatable {
+    public var tensorName: String
+    /// Index into `Program.tensors`, filled in by the checker.
+    public var tensor: Int
+    public var indices: [TensorIndex]
+    public var location: SourceLocation
+
+    public init(tensorName: String, tensor: Int = -1, indices: [TensorIndex], location: SourceLocation) {
+        self.tensorName = tensorName
+        self.tensor = tensor
+        self.indices = indices
+        self.location = location
+    }
+
+    /// The rank of the tile this access reads or writes: its non-scalar indices.
+    public var tileRank: Int {
+        indices.filter { if case .scalar = $0 { return false } else { return true } }.count
+    }
+}
+
+/// A statement of a kernel body.
+public struct Stmt: Sendable, Equatable {
+    public indirect enum Kind: Sendable, Equatable {
+        /// `name = expr`; `slot` is filled in by the checker.
+        case assign(name: String, slot: Int, Expr)
+        /// `store T[...] = expr`.
+        case store(TensorAccess, Expr)
+        /// `for v in lo ..< hi:` with a body.
+        case loop(variable: String, slot: Int, lower: Expr, upper: Expr, body: [Stmt])
+        /// `if cond:` with a body and an optional `else:` body.
+        case conditional(Expr, then: [Stmt], otherwise: [Stmt])
+    }
+
+    public var kind: Kind
+    public var location: SourceLocation
+
+    public init(_ kind: Kind, _ location: SourceLocation) {
+        self.kind = kind
+        self.location = location
+    }
+}
+
+/// `param NAME = default`.
+public struct ParameterDecl: Sendable, Equatable {
+    public var name: String
+    public var defaultValue: Expr
+    public var location: SourceLocation
+    /// Built-in parameters are bound from the run (shape, dtype, hardware), not declared.
+    public var isBuiltIn: Bool
+}
+
+/// The role of an HBM tensor in a program.
+public enum TensorRole: String, Sendable, Equatable {
+    /// Filled with seeded random values before the run (Q, K, V, ...).
+    case input
+    /// Written by the program and checked against a reference.
+    case output
+    /// Workspace written and read by the program (S, P, partial outputs, ...).
+    case temp
+}
+
+/// `input|output|temp NAME[dims] [dtype]`.
+public struct TensorDecl: Sendable, Equatable {
+    public var name: String
+    public var role: TensorRole
+    public var shape: [Expr]
+    /// nil: the run's storage dtype.
+    public var dtype: DType?
+    public var location: SourceLocation
+}
+
+/// The float64 references a `check` can compare a tensor with.
+public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
+    /// softmax(scale * Q K^T) V, per head (GQA-aware).
+    case attention
+    /// The row log-sum-exp of scale * Q K^T.
+    case attentionLSE = "attention_lse"
+
+    /// The tensor arguments the reference takes, in order.
+    public var argumentCount: Int {
+        switch self {
+        case .attention: return 3
+        case .attentionLSE: return 2
+        }
+    }
+}
+
+/// `check O = attention(Q, K, V)`: an output and the reference it must agree with.
+public struct CheckDecl: Sendable, Equatable {
+    public var tensorName: String
+    public var tensor: Int
+    public var reference: ReferenceKind
+    public var argumentNames: [String]
+    public var arguments: [Int]
+    public var location: SourceLocation
+}
+
+/// `require cond, "message"`: a condition on the parameters checked before the run.
+public struct RequireDecl: Sendable, Equatable {
+    public var condition: Expr
+    public var message: String?
+    public var location: SourceLocation
+}
+
+/// One named axis of a kernel's grid of thread blocks.
+public struct GridAxis: Sendable, Equatable {
+    public var name: String
+    public var slot: Int
+    public var extent: Expr
+}
+
+/// `kernel NAME grid(a: extent, ...):` with a body, run once per thread block.
+public struct KernelDecl: Sendable, Equatable {
+    public var name: String
+    public var axes: [GridAxis]
+    public var body: [Stmt]
+    public var location: SourceLocation
+    /// Names of the kernel's local slots (filled in by the checker), for traces and errors.
+    public var slotNames: [String]
+    /// Static types of the kernel's local slots (filled in by the checker).
+    public var slotTypes: [ValueType] = []
+}
+
+/// A whole tile-language program as parsed, and after checking, resolved.
+public struct Program: Sendable, Equatable {
+    public var source: SourceFile
+    /// The `about "..."` line: a one-line description for listings.
+    public var about: String?
+    /// Built-in parameters first, then declared ones in source order.
+    public var parameters: [ParameterDecl]
+    public var tensors: [TensorDecl]
+    public var checks: [CheckDecl]
+    public var requirements: [RequireDecl]
+    public var kernels: [KernelDecl]
+
+    /// The declared (overridable) parameters, in source order.
+    public var declaredParameters: [ParameterDecl] { parameters.filter { !$0.isBuiltIn } }
+
+    public func parameterIndex(_ name: String) -> Int? { parameters.firstIndex { $0.name == name } }
+    public func tensorIndex(_ name: String) -> Int? { tensors.firstIndex { $0.name == name } }
+}

@@ -1,0 +1,377 @@
+/// Static checks of a parsed program: every name resolves, types and tile ranks agree,
+/// functions get the arguments they take, and checks name real tensors. Returns the
+/// program with names replaced by parameter indices and kernel-local slots.
+///
+/// What depends on parameter values (shapes, bounds, capacity) is checked when the
+/// program is bound and run, with the same file:line:column diagnostics.
+public struct Checker {
+    private let source: SourceFile
+    private var program: Program
+    private var parameterTypes: [ValueType] = []
+
+    // Per-kernel state.
+    private var slots: [String: Int] = [:]
+    private var slotTypes: [ValueType] = []
+    private var slotNames: [String] = []
+    private var readOnly: Set<Int> = []
+
+    /// Parses and checks `source`.
+    public static func check(_ source: SourceFile) throws(Diagnostic) -> Program {
+        try check(Parser.parse(source))
+    }
+
+    /// Checks a parsed program.
+    public static func check(_ parsed: Program) throws(Diagnostic) -> Program {
+        var checker = Checker(program: parsed)
+        return try checker.run()
+    }
+
+    private init(program: Program) {
+        self.source = program.source
+        self.program = program
+    }
+
+    private func error(_ message: String, _ location: SourceLocation) -> Diagnostic {
+        Diagnostic(source, location, message)
+    }
+
+    private mutating func run() throws(Diagnostic) -> Program {
+        // Built-in parameters come first, then the declared ones.
+        let builtIns = BuiltinParameter.allCases.map {
+            ParameterDecl(
+                name: $0.rawValue, defaultValue: Expr(.integer(0), SourceLocation(line: 1, column: 1)),
+                location: SourceLocation(line: 1, column: 1), isBuiltIn: true)
+        }
+        parameterTypes = BuiltinParameter.allCases.map(\.type)
+        let declared = program.parameters
+        program.parameters = builtIns
+        for var parameter in declared {
+            if program.parameterIndex(parameter.name) != nil {
+                let what = BuiltinParameter(rawValue: parameter.name) != nil ? "built-in parameter" : "parameter"
+                throw error("'\(parameter.name)' is already a \(what)", parameter.location)
+            }
+            let (resolved, type) = try checkParameterExpression(parameter.defaultValue)
+            guard type.isScalar else { throw error("a parameter must be a number", parameter.defaultValue.location) }
+            parameter.defaultValue = resolved
+            program.parameters.append(parameter)
+            parameterTypes.append(type)
+        }
+
+        var tensorNames: Set<String> = []
+        for index in program.tensors.indices {
+            let tensor = program.tensors[index]
+            if tensorNames.contains(tensor.name) || program.parameterIndex(tensor.name) != nil {
+                throw error("'\(tensor.name)' is already declared", tensor.location)
+            }
+            tensorNames.insert(tensor.name)
+            guard (1...4).contains(tensor.shape.count) else {
+                throw error("a tensor has 1 to 4 dimensions, '\(tensor.name)' has \(tensor.shape.count)", tensor.location)
+            }
+            for (axis, extent) in tensor.shape.enumerated() {
+                let (resolved, type) = try checkParameterExpression(extent)
+                guard type == .int else { throw error("a dimension must be an integer, found \(type)", extent.location) }
+                program.tensors[index].shape[axis] = resolved
+            }
+        }
+
+        for index in program.requirements.indices {
+            let (resolved, type) = try checkParameterExpression(program.requirements[index].condition)
+            guard type == .int else { throw error("'require' takes an integer condition, found \(type)", resolved.location) }
+            program.requirements[index].condition = resolved
+        }
+
+        for index in program.checks.indices {
+            var check = program.checks[index]
+            try checkCheck(&check)
+            program.checks[index] = check
+        }
+
+        var kernelNames: Set<String> = []
+        for index in program.kernels.indices {
+            let kernel = program.kernels[index]
+            if kernelNames.contains(kernel.name) { throw error("a kernel named '\(kernel.name)' already exists", kernel.location) }
+            kernelNames.insert(kernel.name)
+            program.kernels[index] = try checkKernel(kernel)
+        }
+        if program.kernels.isEmpty {
+            throw error("the program has no kernel", SourceLocation(line: 1, column: 1))
+        }
+        return program
+    }
+
+    private mutating func checkCheck(_ check: inout CheckDecl) throws(Diagnostic) {
+        guard let tensor = program.tensorIndex(check.tensorName) else {
+            throw error("unknown tensor '\(check.tensorName)'", check.location)
+        }
+        guard program.tensors[tensor].role == .output else {
+            throw error("'check' compares an output tensor; '\(check.tensorName)' is \(program.tensors[tensor].role.rawValue)", check.location)
+        }
+        guard check.argumentNames.count == check.reference.argumentCount else {
+            throw error("'\(check.reference.rawValue)' takes \(check.reference.argumentCount) tensors, found \(check.argumentNames.count)", check.location)
+        }
+        check.tensor = tensor
+        check.arguments = []
+        for name in check.argumentNames {
+            guard let argument = program.tensorIndex(name) else { throw error("unknown tensor '\(name)'", check.location) }
+            guard program.tensors[argument].role == .input else {
+                throw error("reference arguments are input tensors; '\(name)' is \(program.tensors[argument].role.rawValue)", check.location)
+            }
+            check.arguments.append(argument)
+        }
+    }
+
+    // MARK: Kernels
+
+    private mutating func checkKernel(_ kernel: KernelDecl) throws(Diagnostic) -> KernelDecl {
+        slots = [:]
+        slotTypes = []
+        slotNames = []
+        readOnly = []
+        var result = kernel
+        for index in kernel.axes.indices {
+            let axis = kernel.axes[index]
+            let (extent, type) = try checkParameterExpression(axis.extent)
+            guard type == .int else { throw error("a grid extent must be an integer, found \(type)", axis.extent.location) }
+            let slot = try declare(axis.name, .int, at: axis.extent.location)
+            readOnly.insert(slot)
+            result.axes[index] = GridAxis(name: axis.name, slot: slot, extent: extent)
+        }
+        result.body = try checkBlock(kernel.body)
+        result.slotNames = slotNames
+        result.slotTypes = slotTypes
+        return result
+    }
+
+    private mutating func declare(_ name: String, _ type: ValueType, at location: SourceLocation) throws(Diagnostic) -> Int {
+        if program.parameterIndex(name) != nil {
+            throw error("'\(name)' is a parameter and cannot be assigned", location)
+        }
+        if program.tensorIndex(name) != nil {
+            throw error("'\(name)' is a tensor; read it with 'load \(name)[...]' and write it with 'store'", location)
+        }
+        if let slot = slots[name] {
+            if readOnly.contains(slot) {
+                throw error("'\(name)' is a grid axis or loop variable and cannot be assigned", location)
+            }
+            guard slotTypes[slot] == type else {
+                throw error("'\(name)' was \(slotTypes[slot]) and cannot become \(type)", location)
+            }
+            return slot
+        }
+        let slot = slotTypes.count
+        slots[name] = slot
+        slotTypes.append(type)
+        slotNames.append(name)
+        return slot
+    }
+
+    private mutating func checkBlock(_ statements: [Stmt]) throws(Diagnostic) -> [Stmt] {
+        var result: [Stmt] = []
+        for statement in statements {
+            result.append(try checkStatement(statement))
+        }
+        return result
+    }
+
+    private mutating func checkStatement(_ statement: Stmt) throws(Diagnostic) -> Stmt {
+        switch statement.kind {
+        case .assign(let name, _, let value):
+            let (resolved, type) = try checkExpression(value, allowLoad: true)
+            let slot = try declare(name, type, at: statement.location)
+            return Stmt(.assign(name: name, slot: slot, resolved), statement.location)
+        case .store(let access, let value):
+            let resolvedAccess = try checkAccess(access)
+            let (resolved, type) = try checkExpression(value)
+            guard case .tile(let rank) = type else {
+                throw error("a store writes a tile; the value is \(type)", value.location)
+            }
+            guard rank == resolvedAccess.tileRank else {
+                throw error("the slice of '\(access.tensorName)' is \(resolvedAccess.tileRank)-D but the stored tile is \(rank)-D", value.location)
+            }
+            return Stmt(.store(resolvedAccess, resolved), statement.location)
+        case .loop(let variable, _, let lower, let upper, let body):
+            let (lo, loType) = try checkExpression(lower)
+            let (hi, hiType) = try checkExpression(upper)
+            guard loType == .int, hiType == .int else {
+                throw error("loop bounds must be integers", loType == .int ? upper.location : lower.location)
+            }
+            if let existing = slots[variable] {
+                throw error(readOnly.contains(existing) ? "'\(variable)' is already a loop variable or grid axis" : "'\(variable)' is already a variable of this kernel", statement.location)
+            }
+            let slot = try declare(variable, .int, at: statement.location)
+            readOnly.insert(slot)
+            let checkedBody = try checkBlock(body)
+            return Stmt(.loop(variable: variable, slot: slot, lower: lo, upper: hi, body: checkedBody), statement.location)
+        case .conditional(let condition, let then, let otherwise):
+            let (resolved, type) = try checkExpression(condition)
+            guard type == .int else { throw error("an 'if' condition must be an integer comparison, found \(type)", condition.location) }
+            return Stmt(.conditional(resolved, then: try checkBlock(then), otherwise: try checkBlock(otherwise)), statement.location)
+        }
+    }
+
+    private mutating func checkAccess(_ access: TensorAccess) throws(Diagnostic) -> TensorAccess {
+        guard let tensor = program.tensorIndex(access.tensorName) else {
+            throw error("unknown tensor '\(access.tensorName)'", access.location)
+        }
+        let declaration = program.tensors[tensor]
+        guard access.indices.count == declaration.shape.count else {
+            throw error("'\(access.tensorName)' has \(declaration.shape.count) dimensions, indexed with \(access.indices.count)", access.location)
+        }
+        var result = access
+        result.tensor = tensor
+        for (position, index) in access.indices.enumerated() {
+            switch index {
+            case .scalar(let e):
+                result.indices[position] = .scalar(try checkIntExpression(e, "an index"))
+            case .block(let b, let size, let location):
+                result.indices[position] = .block(try checkIntExpression(b, "a block index"), try checkIntExpression(size, "a block size"), location)
+            case .range(let lo, let hi, let location):
+                result.indices[position] = .range(try checkIntExpression(lo, "a range bound"), try checkIntExpression(hi, "a range bound"), location)
+            case .all:
+                break
+            }
+        }
+        guard (1...2).contains(result.tileRank) else {
+            throw error("a tile has 1 or 2 dimensions; this slice of '\(access.tensorName)' has \(result.tileRank) (index the other dimensions with a single position)", access.location)
+        }
+        return result
+    }
+
+    private mutating func checkIntExpression(_ e: Expr, _ what: String) throws(Diagnostic) -> Expr {
+        let (resolved, type) = try checkExpression(e)
+        guard type == .int else { throw error("\(what) must be an integer, found \(type)", e.location) }
+        return resolved
+    }
+
+    /// Expressions outside kernels may use parameters (declared earlier) only.
+    private mutating func checkParameterExpression(_ e: Expr) throws(Diagnostic) -> (Expr, ValueType) {
+        let savedSlots = slots
+        slots = [:]
+        defer { slots = savedSlots }
+        return try checkExpression(e)
+    }
+
+    private mutating func checkExpression(_ e: Expr, allowLoad: Bool = false) throws(Diagnostic) -> (Expr, ValueType) {
+        switch e.kind {
+        case .integer:
+            return (e, .int)
+        case .float:
+            return (e, .float)
+        case .dtype:
+            throw error("a dtype is only an argument of 'cast'", e.location)
+        case .local(let slot):
+            return (e, slotTypes[slot])
+        case .parameter(let index):
+            return (e, parameterTypes[index])
+        case .name(let name):
+            if let slot = slots[name] { return (Expr(.local(slot), e.location), slotTypes[slot]) }
+            if let index = program.parameterIndex(name) {
+                return (Expr(.parameter(index), e.location), parameterTypes[index])
+            }
+            if program.tensorIndex(name) != nil {
+                throw error("'\(name)' is a tensor in HBM; read a tile of it with 'load \(name)[...]'", e.location)
+            }
+            throw error("unknown name '\(name)'", e.location)
+        case .unary(let op, let operand):
+            let (resolved, type) = try checkExpression(operand)
+            if op == .not && type != .int { throw error("'not' takes an integer condition, found \(type)", e.location) }
+            return (Expr(.unary(op, resolved), e.location), type)
+        case .transpose(let operand):
+            let (resolved, type) = try checkExpression(operand)
+            guard type == .tile(rank: 2) else { throw error("'^T' transposes a 2-D tile, found \(type)", e.location) }
+            return (Expr(.transpose(resolved), e.location), type)
+        case .load(let access, let level):
+            guard allowLoad else {
+                throw error("'load' must be the whole right-hand side of an assignment (name the loaded tile)", e.location)
+            }
+            let resolved = try checkAccess(access)
+            return (Expr(.load(resolved, level), e.location), .tile(rank: resolved.tileRank))
+        case .binary(let op, let left, let right):
+            let (l, lt) = try checkExpression(left)
+            let (r, rt) = try checkExpression(right)
+            return (Expr(.binary(op, l, r), e.location), try binaryType(op, lt, rt, e.location))
+        case .call(let builtin, let arguments):
+            var resolved: [Expr] = []
+            var types: [ValueType] = []
+            for argument in arguments {
+                if case .dtype = argument.kind {
+                    resolved.append(argument)
+                    types.append(.int)
+                    continue
+                }
+                let (r, t) = try checkExpression(argument)
+                resolved.append(r)
+                types.append(t)
+            }
+            return (Expr(.call(builtin, resolved), e.location), try callType(builtin, types, resolved, e.location))
+        }
+    }
+
+    private func binaryType(_ op: BinaryOperator, _ l: ValueType, _ r: ValueType, _ location: SourceLocation) throws(Diagnostic) -> ValueType {
+        switch op {
+        case .and, .or:
+            guard l == .int, r == .int else { throw error("'\(op.rawValue)' combines integer conditions", location) }
+            return .int
+        case _ where op.isComparison:
+            guard l == .int, r == .int else {
+                throw error("comparisons are between integers (conditions decide control flow, not data)", location)
+            }
+            return .int
+        case .matmul:
+            guard l == .tile(rank: 2), r == .tile(rank: 2) else {
+                throw error("'@' multiplies two 2-D tiles, found \(l) and \(r)", location)
+            }
+            return .tile(rank: 2)
+        case .remainder:
+            guard l == .int, r == .int else { throw error("'%' takes integers", location) }
+            return .int
+        default:
+            switch (l, r) {
+            case (.int, .int): return .int
+            case (.tile(let a), .tile(let b)): return .tile(rank: max(a, b))
+            case (.tile(let a), _), (_, .tile(let a)): return .tile(rank: a)
+            default: return .float
+            }
+        }
+    }
+
+    private func callType(_ builtin: Builtin, _ types: [ValueType], _ arguments: [Expr], _ location: SourceLocation) throws(Diagnostic) -> ValueType {
+        func requireInts(_ what: String) throws(Diagnostic) {
+            for (type, argument) in zip(types, arguments) where type != .int {
+                throw error("\(what) must be an integer, found \(type)", argument.location)
+            }
+        }
+        switch builtin {
+        case .cdiv:
+            try requireInts("an argument of 'cdiv'")
+            return .int
+        case .min, .max:
+            if types.allSatisfy({ $0 == .int }) { return .int }
+            if types.allSatisfy(\.isScalar) { return .float }
+            let rank = types.compactMap { if case .tile(let r) = $0 { return r } else { return nil } }.max() ?? 1
+            return .tile(rank: rank)
+        case .exp, .log, .sqrt:
+            return types[0] == .int ? .float : types[0]
+        case .rowmax, .rowsum:
+            guard types[0] == .tile(rank: 2) else {
+                throw error("'\(builtin.rawValue)' reduces the rows of a 2-D tile, found \(types[0])", arguments[0].location)
+            }
+            return .tile(rank: 1)
+        case .zeros:
+            try requireInts("a size of 'zeros'")
+            return .tile(rank: types.count)
+        case .full:
+            for (type, argument) in zip(types.dropLast(), arguments) where type != .int {
+                throw error("a size of 'full' must be an integer, found \(type)", argument.location)
+            }
+            guard let last = types.last, last.isScalar, let lastArgument = arguments.last else {
+                throw error("the fill value of 'full' must be a number", location)
+            }
+            _ = lastArgument
+            return .tile(rank: types.count - 1)
+        case .cast:
+            guard case .tile = types[0] else { throw error("'cast' rounds a tile, found \(types[0])", arguments[0].location) }
+            return types[0]
+        }
+    }
+}

@@ -1,0 +1,494 @@
+import AttnNumerics
+
+/// Parses tile-language tokens into a `Program` (names unresolved; see `Checker`).
+///
+/// The grammar, informally (docs/tile-language.md has the full reference):
+///
+///     program   := { about | param | tensor | check | require | kernel }
+///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' ':' block
+///     block     := NEWLINE INDENT { stmt } DEDENT | simple { ';' simple } NEWLINE
+///     stmt      := 'for' NAME 'in' expr '..<' expr ':' block
+///                | 'if' expr ':' block [ ('elif' ... | 'else' ':' block) ]
+///                | simple { ';' simple } NEWLINE
+///     simple    := NAME '=' expr | 'store' access '=' expr
+///     expr      := or ;  precedence: or < and < not < comparison < + - < * / % @ < unary - < ^T
+public struct Parser {
+    private let source: SourceFile
+    private let tokens: [Token]
+    private var position = 0
+
+    static let keywords: Set<String> = [
+        "about", "param", "input", "output", "temp", "check", "require", "kernel", "grid", "for", "in",
+        "if", "elif", "else", "load", "store", "and", "or", "not", "inf", "rows", "cols",
+    ]
+
+    /// Lexes and parses `source`.
+    public static func parse(_ source: SourceFile) throws(Diagnostic) -> Program {
+        var parser = Parser(source: source, tokens: try Lexer.tokenize(source))
+        return try parser.parseProgram()
+    }
+
+    private init(source: SourceFile, tokens: [Token]) {
+        self.source = source
+        self.tokens = tokens
+    }
+
+    // MARK: Token helpers
+
+    private var current: Token { tokens[min(position, tokens.count - 1)] }
+
+    private func error(_ message: String, at location: SourceLocation? = nil) -> Diagnostic {
+        Diagnostic(source, location ?? current.location, message)
+    }
+
+    private mutating func advance() { if position < tokens.count - 1 { position += 1 } }
+
+    private func isSymbol(_ s: String) -> Bool { current.kind == .symbol(s) }
+
+    private func isWord(_ s: String) -> Bool { current.kind == .identifier(s) }
+
+    private mutating func expectSymbol(_ s: String, _ context: String) throws(Diagnostic) {
+        guard isSymbol(s) else { throw error("expected '\(s)' \(context), found \(current.display)") }
+        advance()
+    }
+
+    private mutating func expectWord(_ s: String, _ context: String) throws(Diagnostic) {
+        guard isWord(s) else { throw error("expected '\(s)' \(context), found \(current.display)") }
+        advance()
+    }
+
+    private mutating func expectName(_ context: String) throws(Diagnostic) -> (String, SourceLocation) {
+        guard case .identifier(let name) = current.kind else {
+            throw error("expected a name \(context), found \(current.display)")
+        }
+        if Parser.keywords.contains(name) {
+            throw error("'\(name)' is a keyword and cannot be used as a name")
+        }
+        let location = current.location
+        advance()
+        return (name, location)
+    }
+
+    private mutating func expectEndOfLine() throws(Diagnostic) {
+        if current.kind == .newline {
+            advance()
+        } else if current.kind != .end && current.kind != .dedent {
+            throw error("expected end of line, found \(current.display)")
+        }
+    }
+
+    // MARK: Top level
+
+    private mutating func parseProgram() throws(Diagnostic) -> Program {
+        var program = Program(
+            source: source, about: nil, parameters: [], tensors: [], checks: [], requirements: [], kernels: [])
+        while current.kind != .end {
+            if current.kind == .newline {
+                advance()
+                continue
+            }
+            guard case .identifier(let word) = current.kind else {
+                throw error("expected a declaration (param, input, output, temp, check, require, kernel), found \(current.display)")
+            }
+            let location = current.location
+            switch word {
+            case "about":
+                advance()
+                guard case .string(let text) = current.kind else { throw error("expected a quoted description after 'about'") }
+                if program.about != nil { throw error("second 'about' line", at: location) }
+                program.about = text
+                advance()
+            case "param":
+                advance()
+                let (name, nameLocation) = try expectName("after 'param'")
+                try expectSymbol("=", "after the parameter name")
+                let value = try parseExpression()
+                program.parameters.append(ParameterDecl(name: name, defaultValue: value, location: nameLocation, isBuiltIn: false))
+            case "input", "output", "temp":
+                advance()
+                program.tensors.append(try parseTensor(role: TensorRole(rawValue: word) ?? .temp, location: location))
+            case "check":
+                advance()
+                program.checks.append(try parseCheck(location: location))
+            case "require":
+                advance()
+                let condition = try parseExpression()
+                var message: String?
+                if isSymbol(",") {
+                    advance()
+                    guard case .string(let text) = current.kind else { throw error("expected a quoted message after ','") }
+                    message = text
+                    advance()
+                }
+                program.requirements.append(RequireDecl(condition: condition, message: message, location: location))
+            case "kernel":
+                advance()
+                program.kernels.append(try parseKernel(location: location))
+                continue
+            default:
+                throw error("expected a declaration (param, input, output, temp, check, require, kernel), found \(current.display)")
+            }
+            try expectEndOfLine()
+        }
+        return program
+    }
+
+    private mutating func parseTensor(role: TensorRole, location: SourceLocation) throws(Diagnostic) -> TensorDecl {
+        let (name, _) = try expectName("for the tensor")
+        try expectSymbol("[", "before the tensor's dimensions")
+        var shape = [try parseExpression()]
+        while isSymbol(",") {
+            advance()
+            shape.append(try parseExpression())
+        }
+        try expectSymbol("]", "after the tensor's dimensions")
+        var dtype: DType?
+        if case .identifier(let word) = current.kind {
+            guard let parsed = DType(name: word) else {
+                throw error("unknown dtype '\(word)'; expected fp32, fp16 or bf16")
+            }
+            dtype = parsed
+            advance()
+        }
+        return TensorDecl(name: name, role: role, shape: shape, dtype: dtype, location: location)
+    }
+
+    private mutating func parseCheck(location: SourceLocation) throws(Diagnostic) -> CheckDecl {
+        let (tensor, _) = try expectName("of the checked tensor")
+        try expectSymbol("=", "after the checked tensor")
+        let referenceLocation = current.location
+        guard case .identifier(let referenceName) = current.kind else {
+            throw error("expected a reference name, found \(current.display)")
+        }
+        guard let reference = ReferenceKind(rawValue: referenceName) else {
+            let known = ReferenceKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw error("unknown reference '\(referenceName)'; expected one of: \(known)", at: referenceLocation)
+        }
+        advance()
+        try expectSymbol("(", "after the reference name")
+        var arguments: [String] = []
+        while !isSymbol(")") {
+            if !arguments.isEmpty { try expectSymbol(",", "between reference arguments") }
+            arguments.append(try expectName("as a reference argument").0)
+        }
+        advance()
+        return CheckDecl(tensorName: tensor, tensor: -1, reference: reference, argumentNames: arguments, arguments: [], location: location)
+    }
+
+    private mutating func parseKernel(location: SourceLocation) throws(Diagnostic) -> KernelDecl {
+        let (name, _) = try expectName("for the kernel")
+        try expectWord("grid", "after the kernel name")
+        try expectSymbol("(", "after 'grid'")
+        var axes: [GridAxis] = []
+        repeat {
+            if !axes.isEmpty { advance() }
+            let (axis, _) = try expectName("for a grid axis (grid(i: extent, ...))")
+            try expectSymbol(":", "after the grid axis name")
+            axes.append(GridAxis(name: axis, slot: -1, extent: try parseExpression()))
+        } while isSymbol(",")
+        try expectSymbol(")", "after the grid axes")
+        try expectSymbol(":", "to open the kernel body")
+        let body = try parseBlock()
+        return KernelDecl(name: name, axes: axes, body: body, location: location, slotNames: [])
+    }
+
+    // MARK: Statements
+
+    private mutating func parseBlock() throws(Diagnostic) -> [Stmt] {
+        if current.kind != .newline {
+            return try parseSimpleLine()
+        }
+        advance()
+        guard current.kind == .indent else { throw error("expected an indented block") }
+        advance()
+        var body: [Stmt] = []
+        while current.kind != .dedent && current.kind != .end {
+            if current.kind == .newline {
+                advance()
+                continue
+            }
+            body.append(contentsOf: try parseStatement())
+        }
+        if current.kind == .dedent { advance() }
+        return body
+    }
+
+    private mutating func parseStatement() throws(Diagnostic) -> [Stmt] {
+        let location = current.location
+        if isWord("for") {
+            advance()
+            let (variable, _) = try expectName("for the loop variable")
+            try expectWord("in", "after the loop variable")
+            let lower = try parseExpression()
+            try expectSymbol("..<", "in the loop range (for i in lo ..< hi)")
+            let upper = try parseExpression()
+            try expectSymbol(":", "to open the loop body")
+            let body = try parseBlock()
+            return [Stmt(.loop(variable: variable, slot: -1, lower: lower, upper: upper, body: body), location)]
+        }
+        if isWord("if") {
+            advance()
+            return [try parseConditional(location: location)]
+        }
+        return try parseSimpleLine()
+    }
+
+    private mutating func parseConditional(location: SourceLocation) throws(Diagnostic) -> Stmt {
+        let condition = try parseExpression()
+        try expectSymbol(":", "to open the 'if' body")
+        let then = try parseBlock()
+        var otherwise: [Stmt] = []
+        if isWord("elif") {
+            let elifLocation = current.location
+            advance()
+            otherwise = [try parseConditional(location: elifLocation)]
+        } else if isWord("else") {
+            advance()
+            try expectSymbol(":", "after 'else'")
+            otherwise = try parseBlock()
+        }
+        return Stmt(.conditional(condition, then: then, otherwise: otherwise), location)
+    }
+
+    private mutating func parseSimpleLine() throws(Diagnostic) -> [Stmt] {
+        var statements = [try parseSimple()]
+        while isSymbol(";") {
+            advance()
+            if current.kind == .newline { break }
+            statements.append(try parseSimple())
+        }
+        try expectEndOfLine()
+        return statements
+    }
+
+    private mutating func parseSimple() throws(Diagnostic) -> Stmt {
+        let location = current.location
+        if isWord("store") {
+            advance()
+            let access = try parseAccess()
+            try expectSymbol("=", "after the stored slice")
+            return Stmt(.store(access, try parseExpression()), location)
+        }
+        if isWord("else") || isWord("elif") {
+            throw error("'\(isWord("else") ? "else" : "elif")' without a matching 'if' at this indentation")
+        }
+        let (name, _) = try expectName("at the start of a statement (an assignment, store, for or if)")
+        try expectSymbol("=", "after '\(name)' (statements are assignments, stores, loops and ifs)")
+        return Stmt(.assign(name: name, slot: -1, try parseExpression()), location)
+    }
+
+    // MARK: Expressions
+
+    public mutating func parseExpression() throws(Diagnostic) -> Expr {
+        try parseOr()
+    }
+
+    private mutating func parseOr() throws(Diagnostic) -> Expr {
+        var left = try parseAnd()
+        while isWord("or") {
+            let location = current.location
+            advance()
+            left = Expr(.binary(.or, left, try parseAnd()), location)
+        }
+        return left
+    }
+
+    private mutating func parseAnd() throws(Diagnostic) -> Expr {
+        var left = try parseNot()
+        while isWord("and") {
+            let location = current.location
+            advance()
+            left = Expr(.binary(.and, left, try parseNot()), location)
+        }
+        return left
+    }
+
+    private mutating func parseNot() throws(Diagnostic) -> Expr {
+        if isWord("not") {
+            let location = current.location
+            advance()
+            return Expr(.unary(.not, try parseNot()), location)
+        }
+        return try parseComparison()
+    }
+
+    private mutating func parseComparison() throws(Diagnostic) -> Expr {
+        let left = try parseAdditive()
+        for op in [BinaryOperator.equal, .notEqual, .lessEqual, .greaterEqual, .less, .greater] where isSymbol(op.rawValue) {
+            let location = current.location
+            advance()
+            let right = try parseAdditive()
+            for other in ["==", "!=", "<=", ">=", "<", ">"] where isSymbol(other) {
+                throw error("comparisons do not chain; combine them with 'and'")
+            }
+            return Expr(.binary(op, left, right), location)
+        }
+        return left
+    }
+
+    private mutating func parseAdditive() throws(Diagnostic) -> Expr {
+        var left = try parseMultiplicative()
+        while isSymbol("+") || isSymbol("-") {
+            let op: BinaryOperator = isSymbol("+") ? .add : .subtract
+            let location = current.location
+            advance()
+            left = Expr(.binary(op, left, try parseMultiplicative()), location)
+        }
+        return left
+    }
+
+    private mutating func parseMultiplicative() throws(Diagnostic) -> Expr {
+        var left = try parseUnary()
+        while true {
+            let op: BinaryOperator
+            if isSymbol("*") { op = .multiply } else if isSymbol("/") { op = .divide } else if isSymbol("%") {
+                op = .remainder
+            } else if isSymbol("@") { op = .matmul } else { return left }
+            let location = current.location
+            advance()
+            left = Expr(.binary(op, left, try parseUnary()), location)
+        }
+    }
+
+    private mutating func parseUnary() throws(Diagnostic) -> Expr {
+        if isSymbol("-") {
+            let location = current.location
+            advance()
+            let operand = try parseUnary()
+            switch operand.kind {
+            case .integer(let i): return Expr(.integer(-i), location)
+            case .float(let x): return Expr(.float(-x), location)
+            default: return Expr(.unary(.negate, operand), location)
+            }
+        }
+        return try parsePostfix()
+    }
+
+    private mutating func parsePostfix() throws(Diagnostic) -> Expr {
+        var operand = try parsePrimary()
+        while isSymbol("^") {
+            let location = current.location
+            advance()
+            guard isWord("T") else { throw error("expected 'T' after '^' (transpose is written x^T)") }
+            advance()
+            operand = Expr(.transpose(operand), location)
+        }
+        return operand
+    }
+
+    private mutating func parsePrimary() throws(Diagnostic) -> Expr {
+        let token = current
+        switch token.kind {
+        case .integer(let i):
+            advance()
+            return Expr(.integer(i), token.location)
+        case .float(let x):
+            advance()
+            return Expr(.float(x), token.location)
+        case .symbol("("):
+            advance()
+            let inner = try parseExpression()
+            try expectSymbol(")", "to close '('")
+            return inner
+        case .identifier("inf"):
+            advance()
+            return Expr(.float(.infinity), token.location)
+        case .identifier("load"):
+            advance()
+            let access = try parseAccess()
+            var level = TileLevel.sram
+            if isSymbol("->") {
+                advance()
+                if isWord("sram") {
+                    level = .sram
+                } else if isWord("reg") || isWord("registers") {
+                    level = .registers
+                } else {
+                    throw error("expected 'sram' or 'reg' after '->', found \(current.display)")
+                }
+                advance()
+            }
+            return Expr(.load(access, level), token.location)
+        case .identifier(let name):
+            if Parser.keywords.contains(name) {
+                throw error("unexpected keyword '\(name)' in an expression")
+            }
+            advance()
+            if isSymbol("(") {
+                return try parseCall(name, at: token.location)
+            }
+            return Expr(.name(name), token.location)
+        default:
+            throw error("expected an expression, found \(token.display)")
+        }
+    }
+
+    private mutating func parseCall(_ name: String, at location: SourceLocation) throws(Diagnostic) -> Expr {
+        guard let builtin = Builtin(rawValue: name) else {
+            let known = Builtin.allCases.map(\.rawValue).joined(separator: ", ")
+            throw error("unknown function '\(name)'; built-in functions are: \(known)", at: location)
+        }
+        advance()
+        var arguments: [Expr] = []
+        while !isSymbol(")") {
+            if !arguments.isEmpty { try expectSymbol(",", "between arguments") }
+            arguments.append(try parseExpression())
+        }
+        advance()
+        guard builtin.arity.contains(arguments.count) else {
+            let expected = builtin.arity.count == 1 ? "\(builtin.arity.lowerBound)"
+                : "\(builtin.arity.lowerBound) or \(builtin.arity.upperBound)"
+            throw error("'\(name)' takes \(expected) argument(s), found \(arguments.count)", at: location)
+        }
+        if builtin == .cast {
+            guard case .name(let dtypeName) = arguments[1].kind, let dtype = DType(name: dtypeName) else {
+                throw error("the second argument of 'cast' must be a dtype: fp32, fp16 or bf16", at: arguments[1].location)
+            }
+            arguments[1] = Expr(.dtype(dtype), arguments[1].location)
+        }
+        return Expr(.call(builtin, arguments), location)
+    }
+
+    private mutating func parseAccess() throws(Diagnostic) -> TensorAccess {
+        let location = current.location
+        guard case .identifier(let name) = current.kind, !Parser.keywords.contains(name) else {
+            throw error("expected a tensor name, found \(current.display)")
+        }
+        advance()
+        try expectSymbol("[", "after the tensor name")
+        var indices: [TensorIndex] = []
+        while true {
+            indices.append(try parseIndex())
+            if isSymbol(",") {
+                advance()
+                continue
+            }
+            try expectSymbol("]", "to close the tensor indices")
+            break
+        }
+        return TensorAccess(tensorName: name, indices: indices, location: location)
+    }
+
+    private mutating func parseIndex() throws(Diagnostic) -> TensorIndex {
+        let location = current.location
+        if isSymbol(":") {
+            advance()
+            return .all(location)
+        }
+        if isWord("rows") || isWord("cols") {
+            advance()
+            try expectSymbol("(", "after rows/cols")
+            let block = try parseExpression()
+            try expectSymbol(",", "between the block index and the block size")
+            let size = try parseExpression()
+            try expectSymbol(")", "after the block size")
+            return .block(block, size, location)
+        }
+        let start = try parseExpression()
+        if isSymbol("..<") {
+            advance()
+            return .range(start, try parseExpression(), location)
+        }
+        return .scalar(start)
+    }
+}
