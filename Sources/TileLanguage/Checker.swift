@@ -14,6 +14,8 @@ public struct Checker {
     private var slotTypes: [ValueType] = []
     private var slotNames: [String] = []
     private var readOnly: Set<Int> = []
+    private var loopSlots: Set<Int> = []
+    private var activeLoops: Set<Int> = []
 
     /// Parses and checks `source`.
     public static func check(_ source: SourceFile) throws(Diagnostic) -> Program {
@@ -127,6 +129,8 @@ public struct Checker {
         slotTypes = []
         slotNames = []
         readOnly = []
+        loopSlots = []
+        activeLoops = []
         var result = kernel
         for index in kernel.axes.indices {
             let axis = kernel.axes[index]
@@ -195,12 +199,23 @@ public struct Checker {
             guard loType == .int, hiType == .int else {
                 throw error("loop bounds must be integers", loType == .int ? upper.location : lower.location)
             }
+            let slot: Int
             if let existing = slots[variable] {
-                throw error(readOnly.contains(existing) ? "'\(variable)' is already a loop variable or grid axis" : "'\(variable)' is already a variable of this kernel", statement.location)
+                // A later loop may reuse an earlier loop's variable name, but not shadow an
+                // enclosing loop, a grid axis or an ordinary variable.
+                guard loopSlots.contains(existing), !activeLoops.contains(existing) else {
+                    throw error(activeLoops.contains(existing) ? "'\(variable)' is already the variable of an enclosing loop"
+                        : "'\(variable)' is already a variable of this kernel", statement.location)
+                }
+                slot = existing
+            } else {
+                slot = try declare(variable, .int, at: statement.location)
+                readOnly.insert(slot)
+                loopSlots.insert(slot)
             }
-            let slot = try declare(variable, .int, at: statement.location)
-            readOnly.insert(slot)
+            activeLoops.insert(slot)
             let checkedBody = try checkBlock(body)
+            activeLoops.remove(slot)
             return Stmt(.loop(variable: variable, slot: slot, lower: lo, upper: hi, body: checkedBody), statement.location)
         case .conditional(let condition, let then, let otherwise):
             let (resolved, type) = try checkExpression(condition)

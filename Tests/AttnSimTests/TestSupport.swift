@@ -1,0 +1,41 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+import TileInterpreter
+import TileLanguage
+
+/// Shared helpers: bind a built-in or inline program to a shape and run it.
+enum TestSupport {
+    static let h100: HardwareProfile = {
+        do { return try HardwareProfile.named("h100-sxm") } catch { preconditionFailure("\(error)") }
+    }()
+
+    static func shape(batch: Int = 1, heads: Int = 2, kvHeads: Int? = nil, n: Int, nkv: Int? = nil, d: Int) -> ProblemShape {
+        ProblemShape(batch: batch, heads: heads, kvHeads: kvHeads ?? heads, queryLength: n, keyLength: nkv ?? n, headDim: d)
+    }
+
+    static func bind(
+        _ algorithm: String, _ shape: ProblemShape, dtype: DType = .fp32, params: [String: Int] = [:],
+        hardware: HardwareProfile = h100
+    ) throws -> BoundProgram {
+        let program = try AlgorithmLibrary.program(algorithm)
+        return try BoundProgram(
+            program: program, shape: shape, dtype: dtype, hardware: hardware,
+            overrides: params.mapValues { ScalarValue.int($0) })
+    }
+
+    static func bindSource(_ text: String, _ shape: ProblemShape, dtype: DType = .fp32, params: [String: Int] = [:]) throws -> BoundProgram {
+        let program = try Checker.check(SourceFile(name: "test.tile", text: text))
+        return try BoundProgram(program: program, shape: shape, dtype: dtype, hardware: h100, overrides: params.mapValues { .int($0) })
+    }
+
+    static func count(_ bound: BoundProgram, compress: Bool = true) throws -> RunStats {
+        try Simulator.run(bound, options: RunOptions(mode: .count, compress: compress)).stats
+    }
+
+    static func numeric(_ bound: BoundProgram, seed: UInt64 = 7) throws -> RunResult {
+        try Simulator.run(bound, options: RunOptions(mode: .numeric, seed: seed))
+    }
+
+    static func cdiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+}
