@@ -1,0 +1,85 @@
+/// A command-line usage error: reported with a pointer to `--help`, exit code 64.
+struct UsageError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// The options one command accepts.
+struct OptionSpec {
+    var name: String
+    /// Placeholder for the value (`N`, `FILE`); nil for a flag.
+    var value: String?
+    var help: String
+    var repeatable = false
+}
+
+/// Parsed command-line arguments: `--name value`, `--name=value`, flags and positionals.
+struct ParsedArguments {
+    private(set) var values: [String: [String]] = [:]
+    private(set) var positionals: [String] = []
+
+    init(_ arguments: [String], options: [OptionSpec], command: String) throws(UsageError) {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--"), argument.count > 2 else {
+                if argument.hasPrefix("-") && argument != "-" && Double(argument) == nil {
+                    throw UsageError(message: "unknown option '\(argument)' for '\(command)'")
+                }
+                positionals.append(argument)
+                continue
+            }
+            var name = String(argument.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            guard let spec = options.first(where: { $0.name == name }) else {
+                throw UsageError(message: "unknown option '--\(name)' for '\(command)'")
+            }
+            if spec.value == nil {
+                if inlineValue != nil { throw UsageError(message: "'--\(name)' takes no value") }
+                values[name, default: []].append("")
+                continue
+            }
+            let value: String
+            if let inlineValue {
+                value = inlineValue
+            } else {
+                guard index < arguments.count else { throw UsageError(message: "'--\(name)' needs a value (\(spec.value ?? ""))") }
+                value = arguments[index]
+                index += 1
+            }
+            if !spec.repeatable && values[name] != nil {
+                throw UsageError(message: "'--\(name)' given more than once")
+            }
+            values[name, default: []].append(value)
+        }
+    }
+
+    func has(_ name: String) -> Bool { values[name] != nil }
+    func value(_ name: String) -> String? { values[name]?.last }
+    func all(_ name: String) -> [String] { values[name] ?? [] }
+
+    func integer(_ name: String, minimum: Int = 1) throws(UsageError) -> Int? {
+        guard let text = value(name) else { return nil }
+        guard let n = Int(text), n >= minimum else {
+            throw UsageError(message: "'--\(name)' expects an integer of at least \(minimum), found '\(text)'")
+        }
+        return n
+    }
+}
+
+/// Renders a command's `--help` text.
+func helpText(usage: String, summary: String, options: [OptionSpec], footer: String = "") -> String {
+    var text = "USAGE: \(usage)\n\n\(summary)\n\nOPTIONS:\n"
+    let lefts = options.map { "--\($0.name)" + ($0.value.map { " \($0)" } ?? "") }
+    let width = (lefts.map(\.count).max() ?? 0) + 2
+    for (left, option) in zip(lefts, options) {
+        text += "  " + left + String(repeating: " ", count: width - left.count) + option.help + "\n"
+    }
+    if !footer.isEmpty { text += "\n" + footer + "\n" }
+    return text
+}

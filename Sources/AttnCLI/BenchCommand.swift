@@ -1,0 +1,84 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnReport
+import AttnScenario
+import Foundation
+import TileInterpreter
+
+/// `attnsim bench`: wall-clock time of count-only runs at long contexts. Build with
+/// `swift build -c release` for meaningful figures.
+enum BenchCommand {
+    static let options = [
+        OptionSpec(name: "repeat", value: "N", help: "Runs per case; the best time is reported (default 3)."),
+        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
+        OptionSpec(name: "help", value: nil, help: "Show this help."),
+    ]
+
+    /// The benchmark cases: the headline case (FlashAttention-2 forward at 128K,
+    /// d 128, 32 heads, Br = Bc = 128) and the other algorithms around it.
+    static let cases: [(algorithm: String, heads: Int, headDim: Int, context: Int, params: [String: ScalarValue])] = [
+        ("flash2", 32, 128, 131_072, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, 128, 1_048_576, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, 128, 131_071, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash1", 32, 128, 131_072, [:]),
+        ("standard", 32, 128, 131_072, [:]),
+    ]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "bench")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim bench [--repeat N] [--format F]",
+                summary: "Times count-only runs (batch 1, fp16, H100 SXM) of each built-in algorithm at long contexts and prints the best wall time of N runs with the counts it produced.",
+                options: options))
+            return .success
+        }
+        guard parsed.positionals.isEmpty else { throw UsageError(message: "'bench' takes no arguments") }
+        let repeats = try parsed.integer("repeat") ?? 3
+        var format = ReportFormat.table
+        if let name = parsed.value("format") {
+            guard let f = ReportFormat(rawValue: name) else { throw UsageError(message: "'--format' expects table, markdown, csv or json") }
+            format = f
+        }
+        let hardware = try HardwareProfile.named(HardwareProfile.defaultName)
+        var rows: [[String]] = []
+        var records: [JSONOutput] = []
+        for benchCase in cases {
+            let program = try AlgorithmLibrary.program(benchCase.algorithm)
+            let request = RunRequest(
+                program: program, label: benchCase.algorithm, programName: benchCase.algorithm,
+                shape: ProblemShape(batch: 1, heads: benchCase.heads, kvHeads: benchCase.heads, queryLength: benchCase.context,
+                                    keyLength: benchCase.context, headDim: benchCase.headDim),
+                dtype: .fp16, hardware: hardware, mode: .count, parameters: benchCase.params)
+            var best = Double.infinity
+            var record: RunRecord?
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                record = try Runner.run(request)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                best = min(best, seconds)
+            }
+            guard let record else { continue }
+            rows.append([
+                benchCase.algorithm, String(benchCase.heads), String(benchCase.headDim), String(benchCase.context),
+                RecordReport.grouped(record.stats.blocks), RecordReport.grouped(record.total.hbmReadBytes),
+                String(format: "%.2f", best * 1000),
+            ])
+            records.append(.object([
+                ("algorithm", .string(benchCase.algorithm)), ("heads", .int(benchCase.heads)), ("head_dim", .int(benchCase.headDim)),
+                ("context", .int(benchCase.context)), ("thread_blocks", .int(record.stats.blocks)),
+                ("hbm_read_bytes", .int(record.total.hbmReadBytes)), ("best_ms", .double(best * 1000)), ("repeats", .int(repeats)),
+            ]))
+        }
+        let table = TextTable(
+            headers: ["algorithm", "heads", "head_dim", "context", "thread_blocks", "hbm_read_bytes", "best_ms"],
+            rows: rows, rightAligned: Set(1..<7))
+        switch format {
+        case .table: console.out(table.renderText())
+        case .markdown: console.out(table.renderMarkdown())
+        case .csv: console.out(table.renderCSV())
+        case .json: console.out(JSONOutput.array(records).render() + "\n")
+        }
+        return .success
+    }
+}

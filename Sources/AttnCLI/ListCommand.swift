@@ -1,0 +1,51 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnReport
+import TileLanguage
+
+/// `attnsim list`: the built-in algorithms with their parameters, and the hardware profiles.
+enum ListCommand {
+    static let options = [OptionSpec(name: "help", value: nil, help: "Show this help.")]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "list")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim list", summary: "Lists the built-in algorithms (with their parameters and defaults) and the hardware profiles.",
+                options: options))
+            return .success
+        }
+        guard parsed.positionals.isEmpty else { throw UsageError(message: "'list' takes no arguments") }
+        var text = "ALGORITHMS (attnsim run --algorithm NAME, or a path to your own .tile file)\n"
+        for name in AlgorithmLibrary.builtInNames {
+            let program = try AlgorithmLibrary.program(name)
+            text += "\n  \(name)\n    \(program.about ?? "")\n"
+            let parameters = program.declaredParameters.map { "\($0.name) = \(defaultText($0, in: program.source))" }
+            if !parameters.isEmpty { text += "    params: " + parameters.joined(separator: ", ") + "\n" }
+        }
+        text += "\nBUILT-IN PARAMETERS (bound from the run; usable in any program)\n"
+        for parameter in BuiltinParameter.allCases {
+            text += "  \(parameter.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(parameter.summary)\n"
+        }
+        text += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"
+        for name in HardwareProfile.builtInNames {
+            let profile = try HardwareProfile.named(name)
+            text += "  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(profile.name): "
+                + "\(RecordReport.grouped(profile.sramBytesPerBlock)) B SRAM/block, \(profile.smCount) SMs, "
+                + "\(profile.hbmBytesPerSecond / 1e12) TB/s HBM\n"
+        }
+        console.out(text)
+        return .success
+    }
+
+    /// The default expression of a parameter as written in its source line.
+    static func defaultText(_ parameter: ParameterDecl, in source: SourceFile) -> String {
+        let line = source.line(parameter.location.line)
+        guard let equals = line.firstIndex(of: "=") else { return "" }
+        var text = line[line.index(after: equals)...]
+        if let hash = text.firstIndex(of: "#") { text = text[..<hash] }
+        return text.trimmingCharacters(in: .whitespaces)
+    }
+}
+
+import Foundation

@@ -1,0 +1,217 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+import AttnReport
+import AttnScenario
+import Foundation
+import TileInterpreter
+
+/// `attnsim run`: a scenario file, or one or more algorithms on an ad-hoc shape.
+enum RunCommand {
+    static let options = [
+        OptionSpec(name: "algorithm", value: "NAME|FILE.tile", help: "Algorithm(s) to run: standard, flash1, flash2, or a .tile file (repeat or comma-separate).", repeatable: true),
+        OptionSpec(name: "batch", value: "N", help: "Batch size (default 1)."),
+        OptionSpec(name: "heads", value: "N", help: "Query heads (required without a scenario file)."),
+        OptionSpec(name: "kv-heads", value: "N", help: "Key/value heads (default: heads; fewer is GQA/MQA)."),
+        OptionSpec(name: "head-dim", value: "N", help: "Head dimension d (required without a scenario file)."),
+        OptionSpec(name: "context", value: "LIST", help: "Key/value lengths, e.g. 1k,4k,16k (required without a scenario file)."),
+        OptionSpec(name: "q-len", value: "N", help: "Query length (default: the context, i.e. prefill; 1 is a decode step)."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype of Q, K, V, O (default fp16)."),
+        OptionSpec(name: "mode", value: "count|numeric", help: "count: counters only (default); numeric: real tensors checked against float64."),
+        OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 (repeatable).", repeatable: true),
+        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm; see 'attnsim list')."),
+        OptionSpec(name: "seed", value: "N", help: "Seed of the random inputs in numeric mode (default 1)."),
+        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
+        OptionSpec(name: "trace", value: "FILE", help: "Write every load, store and tile operation as JSON lines (one algorithm, one context)."),
+        OptionSpec(name: "help", value: nil, help: "Show this help."),
+    ]
+
+    static let help = helpText(
+        usage: "attnsim run [SCENARIO.json] [options]",
+        summary: """
+            Runs a scenario file, or --algorithm on the shape given by --batch/--heads/--head-dim/--context,
+            and prints per algorithm and context: HBM read and write bytes, SRAM traffic, matmul and other
+            FLOPs, exp/log count, peak SRAM per thread block and arithmetic intensity (FLOPs per HBM byte);
+            in numeric mode also the largest error against the float64 reference.
+            """,
+        options: options,
+        footer: """
+            EXAMPLES:
+              attnsim run scenarios/standard-vs-flash.json
+              attnsim run --algorithm standard,flash2 --batch 2 --heads 16 --head-dim 64 --context 1k,4k,16k
+              attnsim run --algorithm my.tile --heads 2 --head-dim 32 --context 100 --mode numeric --dtype fp32
+            """)
+
+    static let adHocOnly = ["algorithm", "batch", "heads", "kv-heads", "head-dim", "context", "q-len", "dtype", "param", "seed"]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "run")
+        if parsed.has("help") {
+            console.out(help)
+            return .success
+        }
+        let format: ReportFormat
+        if let name = parsed.value("format") {
+            guard let f = ReportFormat(rawValue: name) else {
+                throw UsageError(message: "'--format' expects table, markdown, csv or json, found '\(name)'")
+            }
+            format = f
+        } else {
+            format = .table
+        }
+        var mode: ExecutionMode?
+        if let name = parsed.value("mode") {
+            guard let m = ExecutionMode(rawValue: name) else {
+                throw UsageError(message: "'--mode' expects count or numeric, found '\(name)'")
+            }
+            mode = m
+        }
+
+        var scenario: Scenario
+        switch parsed.positionals.count {
+        case 0:
+            scenario = try adHocScenario(parsed, mode: mode)
+        case 1:
+            if let option = adHocOnly.first(where: parsed.has) {
+                throw UsageError(message: "'--\(option)' describes an ad-hoc run and cannot be combined with a scenario file")
+            }
+            do {
+                scenario = try Scenario.load(path: parsed.positionals[0])
+            } catch {
+                console.err("error: \(error)\n")
+                return .failure
+            }
+            if let mode { scenario.mode = mode }
+            if let hardware = parsed.value("hardware") { scenario.hardware = hardware }
+        default:
+            throw UsageError(message: "'run' takes at most one scenario file, found \(parsed.positionals.count) arguments")
+        }
+
+        do {
+            let records: [RunRecord]
+            if let tracePath = parsed.value("trace") {
+                guard scenario.algorithms.count == 1, scenario.contexts.count == 1 else {
+                    throw UsageError(message: "'--trace' records one run: give one algorithm and one context")
+                }
+                records = [try traced(scenario, to: tracePath, console: console)]
+            } else {
+                records = try Runner.run(scenario)
+            }
+            console.out(RecordReport.render(records, format: format))
+            return .success
+        } catch let error as UsageError {
+            throw error
+        } catch {
+            console.err("error: \(error)\n")
+            return .failure
+        }
+    }
+
+    private static func adHocScenario(_ parsed: ParsedArguments, mode: ExecutionMode?) throws(UsageError) -> Scenario {
+        let algorithms = parsed.all("algorithm").flatMap { $0.split(separator: ",").map(String.init) }
+        guard !algorithms.isEmpty else {
+            throw UsageError(message: "give a scenario file or --algorithm with --heads, --head-dim and --context")
+        }
+        guard let heads = try parsed.integer("heads") else { throw UsageError(message: "'--heads' is required with --algorithm") }
+        guard let headDim = try parsed.integer("head-dim") else { throw UsageError(message: "'--head-dim' is required with --algorithm") }
+        guard let contextText = parsed.value("context") else { throw UsageError(message: "'--context' is required with --algorithm") }
+        guard let contexts = ContextList.parse(contextText) else {
+            throw UsageError(message: "'--context' expects lengths such as 1024 or 1k,4k,16k, found '\(contextText)'")
+        }
+        let kvHeads = try parsed.integer("kv-heads") ?? heads
+        guard heads % kvHeads == 0 else {
+            throw UsageError(message: "'--kv-heads' (\(kvHeads)) must divide '--heads' (\(heads))")
+        }
+        var dtype = DType.fp16
+        if let name = parsed.value("dtype") {
+            guard let d = DType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'") }
+            dtype = d
+        }
+        var parameters: [String: ScalarValue] = [:]
+        for assignment in parsed.all("param") {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw UsageError(message: "'--param' expects NAME=VALUE, found '\(assignment)'")
+            }
+            if let i = Int(parts[1]) {
+                parameters[parts[0]] = .int(i)
+            } else if let x = Double(parts[1]), x.isFinite {
+                parameters[parts[0]] = .float(x)
+            } else {
+                throw UsageError(message: "'--param \(parts[0])' expects a number, found '\(parts[1])'")
+            }
+        }
+        let qLen = try parsed.integer("q-len")
+        let seed = try parsed.integer("seed", minimum: 0) ?? 1
+        return Scenario(
+            name: "ad-hoc", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: mode ?? .count,
+            dtype: dtype, seed: UInt64(seed), batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
+            headDim: headDim, queryLength: qLen, contexts: contexts,
+            algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: parameters) })
+    }
+
+    /// Runs the scenario's single run with a trace written to `path`.
+    private static func traced(_ scenario: Scenario, to path: String, console: Console) throws -> RunRecord {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ScenarioError.unreadable(file: path, reason: "cannot create the trace file")
+        }
+        defer { try? handle.close() }
+        let sink = FileTraceSink(handle: handle, limit: FileTraceSink.defaultLimit)
+        let algorithm = scenario.algorithms[0]
+        let hardware = try HardwareProfile.named(scenario.hardware)
+        let program = try AlgorithmLibrary.program(algorithm.program)
+        let request = RunRequest(
+            program: program, label: algorithm.label, programName: algorithm.program,
+            shape: scenario.shape(context: scenario.contexts[0]), dtype: scenario.dtype, hardware: hardware,
+            mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed, compress: false)
+        let record = try Runner.run(request, trace: sink)
+        sink.flush()
+        if sink.dropped > 0 {
+            throw TraceError.tooLarge(path: path, limit: sink.limit, total: sink.limit + sink.dropped)
+        }
+        console.err("trace: \(RecordReport.grouped(sink.written)) events written to \(path)\n")
+        return record
+    }
+}
+
+enum TraceError: Error, CustomStringConvertible {
+    case tooLarge(path: String, limit: Int, total: Int)
+
+    var description: String {
+        switch self {
+        case .tooLarge(let path, let limit, let total):
+            return "the run produced \(total) trace events; \(path) holds the first \(limit). Trace a smaller shape (fewer heads, a shorter context)"
+        }
+    }
+}
+
+/// Writes trace events as JSON lines, buffered, up to a limit.
+final class FileTraceSink: TraceSink {
+    static let defaultLimit = 2_000_000
+    let handle: FileHandle
+    let limit: Int
+    private(set) var written = 0
+    private(set) var dropped = 0
+    private var buffer = ""
+
+    init(handle: FileHandle, limit: Int) {
+        self.handle = handle
+        self.limit = limit
+    }
+
+    func record(_ event: TraceEvent) {
+        guard written < limit else {
+            dropped += 1
+            return
+        }
+        buffer += event.jsonLine
+        buffer += "\n"
+        written += 1
+        if buffer.utf8.count > 1 << 20 { flush() }
+    }
+
+    func flush() {
+        handle.write(Data(buffer.utf8))
+        buffer = ""
+    }
+}

@@ -1,0 +1,33 @@
+import AttnNumerics
+import TileInterpreter
+
+/// The result of one algorithm at one context length: its counters and what follows
+/// from them. This is the row every output format prints.
+public struct RunRecord: Sendable {
+    public var algorithm: String
+    public var program: String
+    public var hardware: String
+    public var mode: ExecutionMode
+    public var dtype: DType
+    public var shape: ProblemShape
+    /// Declared parameters with the values the run used.
+    public var parameters: [(name: String, value: ScalarValue)]
+    public var stats: RunStats
+    /// Numeric mode: each output against its float64 reference.
+    public var checks: [CheckResult]
+
+    public var context: Int { shape.keyLength }
+    public var total: Counters { stats.total }
+
+    /// FLOPs counted for intensity: matmul plus other arithmetic (exp and log are
+    /// special-function work, counted apart).
+    public var flops: Int { total.flopsMatmul + total.flopsOther }
+    public var hbmBytes: Int { total.hbmReadBytes + total.hbmWriteBytes }
+
+    /// Arithmetic intensity: FLOPs per byte of HBM traffic.
+    public var arithmeticIntensity: Double { hbmBytes == 0 ? 0 : Double(flops) / Double(hbmBytes) }
+
+    /// Largest error over the checked outputs (nil in count mode).
+    public var maxAbsoluteError: Double? { checks.map(\.error.maxAbsoluteError).max() }
+    public var maxRelativeError: Double? { checks.map(\.error.maxRelativeError).max() }
+}

@@ -1,0 +1,97 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+import TileInterpreter
+import TileLanguage
+
+/// One program run: everything needed to bind and execute it.
+public struct RunRequest: Sendable {
+    public var program: Program
+    public var label: String
+    public var programName: String
+    public var shape: ProblemShape
+    public var dtype: DType
+    public var hardware: HardwareProfile
+    public var mode: ExecutionMode
+    public var parameters: [String: ScalarValue]
+    public var seed: UInt64
+    public var compress: Bool
+
+    public init(
+        program: Program, label: String, programName: String, shape: ProblemShape, dtype: DType,
+        hardware: HardwareProfile, mode: ExecutionMode, parameters: [String: ScalarValue] = [:],
+        seed: UInt64 = 1, compress: Bool = true
+    ) {
+        self.program = program
+        self.label = label
+        self.programName = programName
+        self.shape = shape
+        self.dtype = dtype
+        self.hardware = hardware
+        self.mode = mode
+        self.parameters = parameters
+        self.seed = seed
+        self.compress = compress
+    }
+}
+
+/// Runs requests and scenarios, producing records.
+public enum Runner {
+    /// Host bytes above which numeric mode refuses a run (it holds every tensor as fp32).
+    public static let numericHostLimitBytes = 2 << 30
+
+    public static func run(_ request: RunRequest, trace: TraceSink? = nil) throws(ScenarioError) -> RunRecord {
+        let context = request.shape.keyLength
+        let bound: BoundProgram
+        do {
+            bound = try BoundProgram(
+                program: request.program, shape: request.shape, dtype: request.dtype,
+                hardware: request.hardware, overrides: request.parameters)
+        } catch {
+            throw .binding(label: request.label, context: context, error)
+        }
+        if request.mode == .numeric {
+            let hostBytes = bound.tensorShapes.reduce(0) { $0 + $1.reduce(1, *) * 4 }
+            if hostBytes > numericHostLimitBytes {
+                throw .tooLarge(label: request.label, context: context, bytes: hostBytes)
+            }
+        }
+        let result: RunResult
+        do {
+            result = try Simulator.run(
+                bound, options: RunOptions(mode: request.mode, compress: request.compress, seed: request.seed), trace: trace)
+        } catch {
+            throw .execution(label: request.label, context: context, error)
+        }
+        return RunRecord(
+            algorithm: request.label, program: request.programName, hardware: request.hardware.id,
+            mode: request.mode, dtype: request.dtype, shape: request.shape,
+            parameters: bound.declaredParameterValues, stats: result.stats, checks: result.checks)
+    }
+
+    /// Runs every algorithm of `scenario` at every context, in order (algorithm-major).
+    /// `progress` is told before each run (index, total, label, context).
+    public static func run(
+        _ scenario: Scenario, progress: ((Int, Int, String, Int) -> Void)? = nil
+    ) throws(ScenarioError) -> [RunRecord] {
+        let hardware: HardwareProfile
+        do { hardware = try HardwareProfile.named(scenario.hardware) } catch { throw .hardware(error) }
+        var programs: [Program] = []
+        for algorithm in scenario.algorithms {
+            do { programs.append(try AlgorithmLibrary.program(algorithm.program)) } catch { throw .algorithm(error) }
+        }
+        var records: [RunRecord] = []
+        let total = scenario.algorithms.count * scenario.contexts.count
+        for (algorithm, program) in zip(scenario.algorithms, programs) {
+            for context in scenario.contexts {
+                progress?(records.count, total, algorithm.label, context)
+                let request = RunRequest(
+                    program: program, label: algorithm.label, programName: algorithm.program,
+                    shape: scenario.shape(context: context), dtype: scenario.dtype, hardware: hardware,
+                    mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed)
+                records.append(try run(request))
+            }
+        }
+        return records
+    }
+}
