@@ -125,7 +125,8 @@ private struct PlanBuilder {
                 let child = childIterator.next() ?? -1
                 let planned = build(body, blockID: child, defining: defining)
                 let inside = subtree(child)
-                let assigned = SlotReferences.assigned(body)
+                // Loop variables of nested loops are reset by their loop and never carry.
+                let assigned = SlotReferences.assigned(body).subtracting(SlotReferences.loopVariables(body))
                 let carried = assigned.filter { slot in defining[slot].map { !inside.contains($0.block) } ?? false }
                 let carriedState = CarriedState(
                     integerSlots: carried.filter { slotTypes[$0] == .int }.sorted(),
@@ -191,6 +192,24 @@ enum SlotReferences {
             case .conditional(_, let then, let otherwise):
                 slots.formUnion(assigned(then))
                 slots.formUnion(assigned(otherwise))
+            }
+        }
+        return slots
+    }
+
+    /// Variables of the loops nested anywhere in `block`.
+    static func loopVariables(_ block: [Stmt]) -> Set<Int> {
+        var slots: Set<Int> = []
+        for statement in block {
+            switch statement.kind {
+            case .loop(_, let slot, _, _, let body):
+                slots.insert(slot)
+                slots.formUnion(loopVariables(body))
+            case .conditional(_, let then, let otherwise):
+                slots.formUnion(loopVariables(then))
+                slots.formUnion(loopVariables(otherwise))
+            default:
+                break
             }
         }
         return slots
