@@ -141,13 +141,27 @@ enum RunCommand {
                 throw UsageError(message: "'--param \(parts[0])' expects a number, found '\(parts[1])'")
             }
         }
+        // A parameter applies to the selected algorithms that declare it; one that none of
+        // them declares is a usage error rather than silently ignored.
+        var declaring: [String: Set<String>] = [:]
+        for algorithm in algorithms {
+            if let program = try? AlgorithmLibrary.program(algorithm) {
+                declaring[algorithm] = Set(program.declaredParameters.map(\.name))
+            }
+        }
+        for name in parameters.keys.sorted() where !declaring.isEmpty && !declaring.values.contains(where: { $0.contains(name) }) {
+            throw UsageError(message: "no selected algorithm declares parameter '\(name)' (see 'attnsim list')")
+        }
         let qLen = try parsed.integer("q-len")
         let seed = try parsed.integer("seed", minimum: 0) ?? 1
         return Scenario(
             name: "ad-hoc", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: mode ?? .count,
             dtype: dtype, seed: UInt64(seed), batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
             headDim: headDim, queryLength: qLen, contexts: contexts,
-            algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: parameters) })
+            algorithms: algorithms.map { name in
+                let accepted = declaring[name].map { names in parameters.filter { names.contains($0.key) } } ?? parameters
+                return Scenario.Algorithm(program: name, parameters: accepted)
+            })
     }
 
     /// Runs the scenario's single run with a trace written to `path`.

@@ -192,7 +192,7 @@ final class Interpreter {
                 if let old = env[slot].tile { free(old) }
                 env[slot] = .unset
                 let tile = try load(access, level: level, at: value.location)
-                try allocate(tile, at: statement.location)
+                try allocate(tile, named: kernel.slotNames[slot], at: statement.location)
                 env[slot] = .tile(tile)
                 return
             }
@@ -304,28 +304,33 @@ final class Interpreter {
 
     // MARK: Capacity
 
-    private func allocate(_ tile: Tile, at location: SourceLocation) throws(Diagnostic) {
+    /// Places a newly loaded tile in its level, enforcing the per-block capacity.
+    private func allocate(_ tile: Tile, named name: String, at location: SourceLocation) throws(Diagnostic) {
+        let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(Format.bytes(tile.bytes))"
         if tile.level == .sram {
-            liveSram += tile.bytes
-            if liveSram > sramLimit {
-                throw capacityError(level: .sram, needed: liveSram, limit: sramLimit, at: location)
+            if liveSram + tile.bytes > sramLimit {
+                throw capacityError(level: .sram, needed: liveSram + tile.bytes, limit: sramLimit, at: location, allocating: allocating)
             }
+            liveSram += tile.bytes
             counters.peakSramBytes = max(counters.peakSramBytes, liveSram)
         } else {
+            try notePeakRegisters(extra: tile.bytes, at: location, allocating: allocating)
             liveRegisters += tile.bytes
-            try notePeakRegisters(extra: 0, at: location)
         }
     }
 
-    private func notePeakRegisters(extra: Int, at location: SourceLocation) throws(Diagnostic) {
+    private func notePeakRegisters(extra: Int, at location: SourceLocation, allocating: String? = nil) throws(Diagnostic) {
         let needed = liveRegisters + extra
         if needed > registerLimit {
-            throw capacityError(level: .registers, needed: needed, limit: registerLimit, at: location, temporaries: extra)
+            throw capacityError(level: .registers, needed: needed, limit: registerLimit, at: location, allocating: allocating,
+                                temporaries: allocating == nil ? extra : 0)
         }
         counters.peakRegisterBytes = max(counters.peakRegisterBytes, needed)
     }
 
-    private func capacityError(level: TileLevel, needed: Int, limit: Int, at location: SourceLocation, temporaries: Int = 0) -> Diagnostic {
+    private func capacityError(
+        level: TileLevel, needed: Int, limit: Int, at location: SourceLocation, allocating: String? = nil, temporaries: Int = 0
+    ) -> Diagnostic {
         let what = level == .sram ? "shared memory (SRAM)" : "registers"
         var notes: [String] = []
         for (slot, value) in env.enumerated() {
@@ -333,7 +338,8 @@ final class Interpreter {
                 notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(Format.bytes(tile.bytes))")
             }
         }
-        if temporaries > 0 { notes.append("temporaries of this statement: \(Format.bytes(temporaries))") }
+        if let allocating { notes.append(allocating) }
+        if temporaries > 0 { notes.append("this statement's result and temporaries: \(Format.bytes(temporaries))") }
         notes.append("limit per thread block on \(bound.hardware.id): \(Format.bytes(limit))")
         let block = blockCoordinates.map(String.init).joined(separator: ", ")
         return error(

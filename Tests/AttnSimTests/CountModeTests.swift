@@ -1,0 +1,101 @@
+import Testing
+import AttnNumerics
+@testable import TileInterpreter
+
+/// Count-only mode gives exactly the counters of a numeric replay, and its compression
+/// (one representative per provably uniform box) gives exactly the exhaustive replay's.
+@Suite struct CountModeTests {
+    typealias S = TestSupport
+
+    /// A causal FlashAttention-2 written for this test: blocks above the diagonal are
+    /// skipped by an `if` and the loop bound depends on the query block, so counts vary
+    /// per thread block and per iteration (the hard case for compression).
+    static let causalProgram = """
+        param Br = 16
+        param Bc = 24
+        input  Q[batch * heads, N, d]
+        input  K[batch * kv_heads, Nkv, d]
+        input  V[batch * kv_heads, Nkv, d]
+        output O[batch * heads, N, d]
+        kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+          q = load Q[bh, rows(i, Br), :] -> sram
+          rn = min(Br, N - i * Br)
+          o = zeros(rn, d)
+          m = full(rn, -inf)
+          l = zeros(rn)
+          for j in 0 ..< min(cdiv(Nkv, Bc), cdiv((i + 1) * Br, Bc) + 1):
+            if j * Bc <= i * Br + rn - 1:
+              k = load K[bh, rows(j, Bc), :] -> sram
+              v = load V[bh, rows(j, Bc), :] -> sram
+              s = (q @ k^T) * scale
+              m2 = max(m, rowmax(s))
+              p = exp(s - m2)
+              a = exp(m - m2)
+              l = a * l + rowsum(p)
+              o = a * o + p @ v
+              m = m2
+          store O[bh, rows(i, Br), :] = o / l
+        """
+
+    @Test(arguments: ["standard", "flash1", "flash2"])
+    func countEqualsNumeric(_ algorithm: String) throws {
+        for (n, nkv, d) in [(100, 100, 16), (77, 130, 32), (1, 300, 64)] {
+            let bound = try S.bind(algorithm, S.shape(heads: 3, n: n, nkv: nkv, d: d), dtype: .fp16, params: NumericTests.blockParams[algorithm] ?? [:])
+            let numeric = try S.numeric(bound).stats
+            #expect(try S.count(bound) == numeric, "\(algorithm) N\(n) Nkv\(nkv) d\(d)")
+        }
+    }
+
+    @Test(arguments: ["standard", "flash1", "flash2"])
+    func compressionIsExact(_ algorithm: String) throws {
+        for (n, nkv) in [(1000, 1000), (1000, 999), (513, 2049)] {
+            let bound = try S.bind(algorithm, S.shape(batch: 2, heads: 3, n: n, nkv: nkv, d: 64), dtype: .bf16, params: ["flash1": ["M": 2048]][algorithm] ?? [:])
+            #expect(try S.count(bound, compress: true) == S.count(bound, compress: false), "\(algorithm) N\(n) Nkv\(nkv)")
+        }
+    }
+
+    @Test func compressionIsExactOnCausalSkipping() throws {
+        for (n, nkv) in [(100, 100), (97, 131), (64, 48)] {
+            let bound = try S.bindSource(Self.causalProgram, S.shape(heads: 2, n: n, nkv: nkv, d: 16))
+            let compressed = try S.count(bound)
+            #expect(compressed == (try S.count(bound, compress: false)))
+            #expect(compressed == (try S.numeric(bound).stats))
+        }
+    }
+
+    /// The causal program skips blocks: its matmul FLOPs sit between the lower triangle
+    /// and the dense count, and equal the sum over computed (i, j) blocks.
+    @Test func causalSkippingCountsComputedBlocks() throws {
+        let n = 96, br = 16, bc = 24, d = 16
+        let stats = try S.count(try S.bindSource(Self.causalProgram, S.shape(heads: 1, n: n, d: d)))
+        var expected = 0
+        for i in 0..<S.cdiv(n, br) {
+            for j in 0..<S.cdiv(n, bc) where j * bc <= i * br + br - 1 {
+                expected += 4 * br * bc * d
+            }
+        }
+        #expect(stats.total.flopsMatmul == expected)
+        #expect(expected < 4 * n * n * d)
+    }
+
+    /// The trace has one event per load, store and operation, and its bytes add up to
+    /// the counters.
+    @Test func traceAddsUpToCounters() throws {
+        let bound = try S.bind("flash2", S.shape(heads: 2, n: 50, d: 16), dtype: .fp16, params: ["Br": 16, "Bc": 32])
+        let recorder = TraceRecorder()
+        let result = try Simulator.run(bound, options: RunOptions(mode: .count), trace: recorder)
+        let loads = recorder.events.filter { $0.operation == "load" }.reduce(0) { $0 + $1.bytes }
+        let stores = recorder.events.filter { $0.operation == "store" }.reduce(0) { $0 + $1.bytes }
+        let sramReads = recorder.events.filter { $0.operation == "sram_read" }.reduce(0) { $0 + $1.bytes }
+        let matmul = recorder.events.filter { $0.operation == "matmul" }.reduce(0) { $0 + $1.flops }
+        #expect(loads == result.stats.total.hbmReadBytes)
+        #expect(stores == result.stats.total.hbmWriteBytes)
+        #expect(sramReads == result.stats.total.sramToRegisters)
+        #expect(matmul == result.stats.total.flopsMatmul)
+        #expect(recorder.events.map(\.sequence) == Array(0..<recorder.events.count))
+        let first = try #require(recorder.events.first)
+        #expect(first.jsonLine.hasPrefix("{\"seq\":0,\"kernel\":\"fwd\",\"block\":[0,0],\"loops\":{},\"op\":\"load\",\"edge\":\"hbm->sram\",\"tensor\":\"Q\""))
+        let inLoop = try #require(recorder.events.first { $0.tensor == "K" })
+        #expect(inLoop.loops.map(\.name) == ["j"])
+    }
+}
