@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import AttnCLI
+import AttnJSON
+
+/// The command line end to end through `AttnSimCommand.main`: output, errors, exit codes.
+@Suite struct CLITests {
+    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+        let captured = CapturedConsole()
+        let code = AttnSimCommand.main(arguments, console: captured.console)
+        return (code, captured.stdout, captured.stderr)
+    }
+
+    var scenario: String { repositoryRoot.appendingPathComponent("scenarios/standard-vs-flash.json").path }
+
+    @Test(arguments: [["run", "--help"], ["list", "--help"], ["bench", "--help"], ["help", "run"], ["--help"], ["help"]])
+    func helpOnEveryCommand(_ arguments: [String]) {
+        let result = run(arguments)
+        #expect(result.code == 0)
+        #expect(result.out.contains("USAGE: attnsim"))
+        #expect(result.err.isEmpty)
+    }
+
+    @Test func usageErrorsExit64() {
+        for arguments in [[], ["frobnicate"], ["run", "--bogus"], ["run"], ["run", "--algorithm", "flash2", "--heads", "2"],
+                          ["run", "--algorithm", "flash2", "--heads", "2", "--head-dim", "16", "--context", "4q"],
+                          ["run", scenario, "--batch", "2"], ["run", "--algorithm", "flash2", "--heads", "2", "--head-dim", "16", "--context", "64", "--param", "Zz=1"],
+                          ["run", "--algorithm", "flash2", "--heads", "3", "--kv-heads", "2", "--head-dim", "16", "--context", "64"],
+                          ["run", scenario, "--format", "xml"]] {
+            let result = run(arguments)
+            #expect(result.code == 64, "\(arguments)")
+            #expect(!result.err.isEmpty)
+        }
+    }
+
+    @Test func scenarioRunPrintsTable() {
+        let result = run(["run", scenario])
+        #expect(result.code == 0)
+        let lines = result.out.split(separator: "\n")
+        #expect(lines.count == 2 + 12)
+        #expect(lines[0].split(separator: " ").prefix(4) == ["algorithm", "context", "hbm_read_bytes", "hbm_write_bytes"])
+        // flash2 at 1k, batch 2, 16 heads, d 64, fp16, Br = Bc = 128:
+        // reads 32*1024*64*2 + 2*32*8*1024*64*2 = 71,303,168.
+        #expect(lines.contains { $0.hasPrefix("flash2") && $0.contains("1k") && $0.contains("71,303,168") })
+    }
+
+    @Test func jsonRecordsHaveDocumentedFields() throws {
+        let result = run(["run", "--algorithm", "flash2", "--heads", "2", "--head-dim", "16", "--context", "100",
+                          "--mode", "numeric", "--dtype", "fp32", "--param", "Br=32", "--format", "json"])
+        #expect(result.code == 0)
+        guard case .array(let records) = try JSONParser.parse(result.out, file: "out") else { throw TestFailure("not an array") }
+        #expect(records.count == 1)
+        guard case .object(let members) = records[0] else { throw TestFailure("not an object") }
+        let keys = members.map(\.key)
+        for field in ["algorithm", "context", "hbm_read_bytes", "hbm_write_bytes", "flops_matmul", "flops_other",
+                      "peak_sram_bytes", "max_abs_error", "max_rel_error", "arithmetic_intensity", "params",
+                      "hbm_bytes_by_tensor", "kernels", "checks"] {
+            #expect(keys.contains(field), "missing \(field)")
+        }
+        let matmul = members.first { $0.key == "flops_matmul" }?.value
+        #expect(matmul == .integer(4 * 2 * 100 * 100 * 16))
+        if case .number(let error) = members.first(where: { $0.key == "max_rel_error" })?.value {
+            #expect(error < 1e-5)
+        } else {
+            Issue.record("max_rel_error is not a number")
+        }
+    }
+
+    @Test func csvAndMarkdown() {
+        let csv = run(["run", scenario, "--format", "csv"])
+        #expect(csv.code == 0)
+        #expect(csv.out.hasPrefix("algorithm,program,hardware,mode,dtype,batch,heads,kv_heads,head_dim,q_len,context,hbm_read_bytes"))
+        #expect(csv.out.split(separator: "\n").count == 13)
+        let markdown = run(["run", scenario, "--format", "markdown"])
+        #expect(markdown.out.hasPrefix("| algorithm |"))
+    }
+
+    @Test func badScenarioFileExits1WithPath() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-bad-\(UUID().uuidString).json").path
+        try #"{"version": 1, "shape": {"batch": 1, "heads": 2, "head_dim": "x"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = run(["run", path])
+        #expect(result.code == 1)
+        #expect(result.err == "error: \(path): shape.head_dim: expected a positive integer, found \"x\"\n")
+        let missing = run(["run", "/nonexistent/scenario.json"])
+        #expect(missing.code == 1)
+        #expect(missing.err.hasPrefix("error: /nonexistent/scenario.json: cannot read scenario"))
+    }
+
+    @Test func userProgramRunsFromTheCommandLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-\(UUID().uuidString).tile").path
+        try """
+            input  Q[batch * heads, N, d]
+            output O[batch * heads, N, d]
+            kernel copy grid(bh: batch * heads, i: cdiv(N, 32)):
+              x = load Q[bh, rows(i, 32), :] -> reg
+              store O[bh, rows(i, 32), :] = x
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = run(["run", "--algorithm", path, "--heads", "2", "--head-dim", "8", "--context", "100", "--format", "csv"])
+        #expect(result.code == 0, "\(result.err)")
+        // A copy moves each element once each way: 2 * 100 * 8 * 2 bytes.
+        let row = result.out.split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false)
+        #expect(row[11] == "3200" && row[12] == "3200")
+    }
+
+    @Test func programErrorsExit1WithCaret() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-\(UUID().uuidString).tile").path
+        try "input Q[N, d]\nkernel k grid(i: 1):\n  x = load Q[rows(i, 4), :] -> sram\n  y = x @ z\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = run(["run", "--algorithm", path, "--heads", "1", "--head-dim", "8", "--context", "16"])
+        #expect(result.code == 1)
+        #expect(result.err == "error: \(path):4:11: error: unknown name 'z'\n 4 |   y = x @ z\n   |           ^\n")
+    }
+
+    @Test func traceWritesJSONLines() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = run(["run", "--algorithm", "flash2", "--heads", "1", "--head-dim", "16", "--context", "64",
+                          "--param", "Br=32", "--param", "Bc=32", "--trace", path])
+        #expect(result.code == 0, "\(result.err)")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(result.err == "trace: \(lines.count) events written to \(path)\n")
+        var loadBytes = 0
+        for line in lines {
+            guard case .object(let members) = try JSONParser.parse(String(line), file: "trace") else { throw TestFailure("bad line") }
+            if members.contains(where: { $0.key == "op" && $0.value == .string("load") }),
+               case .integer(let bytes)? = members.first(where: { $0.key == "bytes" })?.value {
+                loadBytes += bytes
+            }
+        }
+        // Q once (64*16*2) plus K and V once per query block (2 blocks): 2048 + 2*2*2048.
+        #expect(loadBytes == 2048 + 2 * 2 * 2048)
+        let twoContexts = run(["run", "--algorithm", "flash2", "--heads", "1", "--head-dim", "16", "--context", "64,128", "--trace", path])
+        #expect(twoContexts.code == 64)
+    }
+
+    @Test func listShowsAlgorithmsAndHardware() {
+        let result = run(["list"])
+        #expect(result.code == 0)
+        for name in ["standard", "flash1", "flash2", "h100-sxm", "a100-40gb-sxm", "params: Br = 128, Bc = 128"] {
+            #expect(result.out.contains(name))
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import AttnJSON
+import AttnNumerics
+import AttnScenario
+import TileInterpreter
+
+/// The repository root, found from this file's location.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Every shipped scenario runs end to end; bad scenario files fail with the file, the
+/// field path and what was expected.
+@Suite struct ScenarioTests {
+    static var scenarioFiles: [String] {
+        let directory = repositoryRoot.appendingPathComponent("scenarios")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(".json") }.sorted().map { directory.appendingPathComponent($0).path }
+    }
+
+    @Test func scenariosExist() {
+        #expect(Self.scenarioFiles.count >= 5)
+    }
+
+    @Test(arguments: scenarioFiles)
+    func shippedScenarioRuns(_ path: String) throws {
+        let scenario = try Scenario.load(path: path)
+        #expect(scenario.description?.isEmpty == false, "every scenario says what it shows")
+        let records = try Runner.run(scenario)
+        #expect(records.count == scenario.algorithms.count * scenario.contexts.count)
+        for record in records {
+            let t = record.total
+            #expect(t.hbmReadBytes > 0 && t.hbmWriteBytes > 0)
+            // Every algorithm here is exact attention: 4 N Nkv d matmul FLOPs per head.
+            let s = record.shape
+            #expect(t.flopsMatmul == 4 * s.batch * s.heads * s.queryLength * s.keyLength * s.headDim, "\(record.algorithm)")
+            #expect(t.peakSramBytes <= 232_448)
+            if scenario.mode == .numeric {
+                let error = try #require(record.maxRelativeError)
+                // A loose common bound; NumericTests holds the per-algorithm ones.
+                #expect(error < 32 * scenario.dtype.unitRoundoff, "\(record.algorithm) at \(record.context): \(error)")
+            } else {
+                #expect(record.checks.isEmpty)
+            }
+        }
+    }
+
+    func decodeError(_ text: String) -> JSONInputError? {
+        do {
+            _ = try Scenario(jsonText: text, file: "bad.json")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    static let valid = """
+        {"version": 1, "shape": {"batch": 1, "heads": 2, "head_dim": 16}, "contexts": [64], "algorithms": [{"algorithm": "flash2"}]}
+        """
+
+    @Test func validMinimalScenario() throws {
+        let scenario = try Scenario(jsonText: Self.valid, file: "ok.json")
+        #expect(scenario.name == "ok")
+        #expect(scenario.mode == .count)
+        #expect(scenario.dtype == .fp16)
+        #expect(scenario.kvHeads == 2)
+        #expect(scenario.hardware == "h100-sxm")
+    }
+
+    /// (broken scenario, expected "file: path: message").
+    static let badCases: [(String, String)] = [
+        (#"{"shape": {"batch": 1, "heads": 2, "head_dim": 16}, "contexts": [64], "algorithms": [{"algorithm": "flash2"}]}"#,
+         "bad.json: version: is required (the current version is 1)"),
+        (valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 2"#),
+         "bad.json: version: expected 1, found 2"),
+        (valid.replacingOccurrences(of: #"{"algorithm": "flash2"}"#, with: #"{"algorithm": "flash2"}, {"algorithm": "flash1", "params": {"M": "big"}}"#),
+         #"bad.json: algorithms[1].params.M: expected a number, found "big""#),
+        (valid.replacingOccurrences(of: "[64]", with: #"[64, "4q"]"#),
+         #"bad.json: contexts[1]: expected a length such as 4096 or "4k", found "4q""#),
+        (valid.replacingOccurrences(of: #""heads": 2"#, with: #""heads": -2"#),
+         "bad.json: shape.heads: expected a positive integer, found -2"),
+        (valid.replacingOccurrences(of: #""head_dim": 16"#, with: #""head_dim": 16, "kv_heads": 3"#),
+         "bad.json: shape.kv_heads: expected a divisor of heads (2), found 3"),
+        (valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "modes": "count""#),
+         "bad.json: modes: unknown field (line 1); expected one of: algorithms, contexts, description, dtype, hardware, mode, name, seed, shape, version"),
+        (valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "mode": "fast""#),
+         #"bad.json: mode: expected "count" or "numeric", found "fast""#),
+        (valid.replacingOccurrences(of: "[64]", with: "[]"),
+         #"bad.json: contexts: is required: a non-empty array of lengths such as [1024, "4k"]"#),
+        ("{\"version\": 1,\n  \"shape\": {,}}", "bad.json: line 2, column 13: expected a quoted member name"),
+    ]
+
+    @Test func badScenariosNameFileFieldAndExpectation() throws {
+        for (text, expected) in Self.badCases {
+            let error = try #require(decodeError(text), "no error for \(text)")
+            #expect(error.description == expected)
+        }
+    }
+
+    @Test func runtimeProblemsNameAlgorithmAndContext() throws {
+        let scenario = try Scenario(jsonText: Self.valid.replacingOccurrences(of: #"{"algorithm": "flash2"}"#, with: #"{"algorithm": "flash2", "params": {"Br": 0}}"#), file: "s.json")
+        do {
+            _ = try Runner.run(scenario)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.hasPrefix("flash2 at context 64: builtin:flash2.tile:15:1: error: block sizes Br and Bc must be positive"))
+        }
+    }
+
+    @Test func unknownHardwareAndAlgorithm() throws {
+        let badHardware = try Scenario(jsonText: Self.valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "hardware": "h200""#), file: "s.json")
+        #expect(throws: ScenarioError.self) { try Runner.run(badHardware) }
+        do { _ = try Runner.run(badHardware) } catch {
+            #expect(error.description == "unknown hardware 'h200'; built-in profiles: h100-sxm, a100-40gb-sxm, or a path to a profile .json file")
+        }
+        let badAlgorithm = try Scenario(jsonText: Self.valid.replacingOccurrences(of: "flash2", with: "flash3"), file: "s.json")
+        do { _ = try Runner.run(badAlgorithm) } catch {
+            #expect(error.description == "unknown algorithm 'flash3'; built-in algorithms: standard, flash1, flash2, or a path to a .tile file")
+        }
+    }
+
+    @Test func contextListParsing() {
+        #expect(ContextList.parse("1k,4k,16k") == [1024, 4096, 16384])
+        #expect(ContextList.parse("1m") == [1_048_576])
+        #expect(ContextList.parse("100, 2K") == [100, 2048])
+        #expect(ContextList.parse("4q") == nil)
+        #expect(ContextList.parse("0") == nil)
+        #expect(ContextList.parse("") == nil)
+        #expect(ContextList.format(131_072) == "128k")
+        #expect(ContextList.format(1000) == "1000")
+    }
+}
