@@ -10,7 +10,7 @@ let package = Package(
         .library(name: "AttnSim", targets: ["AttnScenario", "AttnReport"]),
     ],
     targets: [
-        // A strict JSON reader whose errors name the file and the field path.
+        // JSON: a strict reader whose errors name the file and the field path, and a writer.
         .target(name: "AttnJSON"),
         // Storage dtypes, host tensors, seeded inputs and the float64 reference.
         .target(name: "AttnNumerics"),
@@ -25,7 +25,7 @@ let package = Package(
         // Replays a checked program over the memory hierarchy, numeric or count-only.
         .target(
             name: "TileInterpreter",
-            dependencies: ["TileLanguage", "AttnHardware", "AttnNumerics"]
+            dependencies: ["TileLanguage", "AttnHardware", "AttnNumerics", "AttnJSON"]
         ),
         // The built-in algorithms, shipped as .tile programs.
         .target(
@@ -41,9 +41,9 @@ let package = Package(
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.
-        .target(name: "AttnReport", dependencies: ["AttnScenario"]),
+        .target(name: "AttnReport", dependencies: ["AttnScenario", "AttnJSON", "AttnNumerics"]),
         // Command-line parsing and commands; returns exit codes, never exits itself.
-        .target(name: "AttnCLI", dependencies: ["AttnScenario", "AttnReport"]),
+        .target(name: "AttnCLI", dependencies: ["AttnScenario", "AttnReport", "AttnJSON", "AttnNumerics"]),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
         .testTarget(

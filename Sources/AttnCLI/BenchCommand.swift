@@ -1,5 +1,7 @@
 import AttnAlgorithms
 import AttnHardware
+import AttnJSON
+import AttnNumerics
 import AttnReport
 import AttnScenario
 import Foundation

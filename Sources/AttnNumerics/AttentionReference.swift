@@ -4,40 +4,9 @@
 /// are [batch*kv_heads, Nkv, d]. Query head h of batch b reads key/value head
 /// b*kv_heads + h / (heads / kv_heads) (grouped-query attention; MHA when equal).
 public enum AttentionReference {
-    /// The shape of an attention problem as the reference needs it.
-    public struct Problem: Sendable, Equatable {
-        public var batch: Int
-        public var heads: Int
-        public var kvHeads: Int
-        public var queryLength: Int
-        public var keyLength: Int
-        public var headDim: Int
-        public var scale: Double
-
-        public init(
-            batch: Int, heads: Int, kvHeads: Int, queryLength: Int, keyLength: Int,
-            headDim: Int, scale: Double
-        ) {
-            self.batch = batch
-            self.heads = heads
-            self.kvHeads = kvHeads
-            self.queryLength = queryLength
-            self.keyLength = keyLength
-            self.headDim = headDim
-            self.scale = scale
-        }
-
-        /// The key/value head a flattened query head (b*heads + h) reads.
-        public func kvHead(forQueryHead bh: Int) -> Int {
-            let b = bh / heads
-            let h = bh % heads
-            return b * kvHeads + h / (heads / kvHeads)
-        }
-    }
-
     /// O = softmax(scale * Q K^T) V per head, in float64; returns [batch*heads, N, d].
     public static func output(
-        _ problem: Problem, q: HostTensor, k: HostTensor, v: HostTensor
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor
     ) -> [Double] {
         let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
         var out = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
@@ -59,7 +28,7 @@ public enum AttentionReference {
     }
 
     /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].
-    public static func logSumExp(_ problem: Problem, q: HostTensor, k: HostTensor) -> [Double] {
+    public static func logSumExp(_ problem: ProblemShape, q: HostTensor, k: HostTensor) -> [Double] {
         let n = problem.queryLength
         var out = [Double](repeating: 0, count: problem.batch * problem.heads * n)
         var row = [Double](repeating: 0, count: problem.keyLength)
@@ -74,7 +43,7 @@ public enum AttentionReference {
 
     /// Fills `row` with scale * q_i . k_j and returns the row's log-sum-exp.
     private static func scores(
-        _ problem: Problem, q: HostTensor, k: HostTensor, bh: Int, kvh: Int, row i: Int,
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, bh: Int, kvh: Int, row i: Int,
         into row: inout [Double]
     ) -> Double {
         let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
@@ -84,7 +53,7 @@ public enum AttentionReference {
             let kBase = (kvh * nkv + j) * d
             var dot = 0.0
             for c in 0..<d { dot += Double(q.values[qBase + c]) * Double(k.values[kBase + c]) }
-            row[j] = dot * problem.scale
+            row[j] = dot * problem.effectiveScale
             rowMax = max(rowMax, row[j])
         }
         var sum = 0.0

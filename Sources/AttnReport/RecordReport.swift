@@ -1,3 +1,5 @@
+import AttnJSON
+import AttnNumerics
 import AttnScenario
 import TileInterpreter
 
@@ -13,15 +15,7 @@ public enum RecordReport {
     }
 
     /// `1234567` as `1,234,567`.
-    public static func grouped(_ n: Int) -> String {
-        let digits = String(n.magnitude)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return n < 0 ? "-" + out : out
-    }
+    public static func grouped(_ n: Int) -> String { NumberFormat.grouped(n) }
 
     /// Three significant digits in scientific notation: `2.13e-07`.
     public static func scientific(_ x: Double) -> String {

@@ -3,32 +3,6 @@ import AttnNumerics
 import Foundation
 import TileLanguage
 
-/// The values a run supplies to a program: its shape, storage dtype and hardware.
-public struct ProblemShape: Sendable, Equatable {
-    public var batch: Int
-    public var heads: Int
-    public var kvHeads: Int
-    /// Query length N.
-    public var queryLength: Int
-    /// Key/value length Nkv.
-    public var keyLength: Int
-    public var headDim: Int
-    /// nil: 1/sqrt(headDim).
-    public var scale: Double?
-
-    public init(batch: Int, heads: Int, kvHeads: Int, queryLength: Int, keyLength: Int, headDim: Int, scale: Double? = nil) {
-        self.batch = batch
-        self.heads = heads
-        self.kvHeads = kvHeads
-        self.queryLength = queryLength
-        self.keyLength = keyLength
-        self.headDim = headDim
-        self.scale = scale
-    }
-
-    public var effectiveScale: Double { scale ?? 1 / Double(headDim).squareRoot() }
-}
-
 /// Why a program could not be bound to a run.
 public enum BindingError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A problem inside the program, at a source location.

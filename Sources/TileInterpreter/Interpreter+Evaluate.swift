@@ -272,6 +272,10 @@ extension Interpreter {
         var lengths: [Int]
         var kept: [Int]
         var count: Int { lengths.reduce(1, *) }
+        /// The tile's rows: the first kept dimension.
+        var rows: Int { lengths[kept[0]] }
+        /// The tile's columns: the second kept dimension, 1 for a 1-D tile.
+        var cols: Int { kept.count > 1 ? lengths[kept[1]] : 1 }
     }
 
     func slice(_ access: TensorAccess) throws(Diagnostic) -> Slice {
@@ -319,9 +323,7 @@ extension Interpreter {
     func load(_ access: TensorAccess, level: TileLevel, at location: SourceLocation) throws(Diagnostic) -> Tile {
         let s = try slice(access)
         let dtype = bound.tensorDTypes[access.tensor]
-        let rows = s.lengths[s.kept[0]]
-        let cols = s.kept.count > 1 ? s.lengths[s.kept[1]] : 1
-        var tile = Tile(rows: rows, cols: cols, rank: s.kept.count, level: level, elementBytes: dtype.bytes, data: nil)
+        var tile = Tile(rows: s.rows, cols: s.cols, rank: s.kept.count, level: level, elementBytes: dtype.bytes, data: nil)
         if isNumeric {
             tile.data = TileMath.gather(tensors[access.tensor], s)
         }
@@ -338,10 +340,8 @@ extension Interpreter {
     /// Writes a tile to HBM, rounding to the tensor's dtype.
     func store(_ access: TensorAccess, _ tile: Tile, from level: TileLevel, at location: SourceLocation) throws(Diagnostic) {
         let s = try slice(access)
-        let rows = s.lengths[s.kept[0]]
-        let cols = s.kept.count > 1 ? s.lengths[s.kept[1]] : 1
-        guard tile.rank == s.kept.count, tile.rows == rows, tile.cols == cols else {
-            let sliceText = s.kept.count == 1 ? "\(rows)" : "\(rows)x\(cols)"
+        guard tile.rank == s.kept.count, tile.rows == s.rows, tile.cols == s.cols else {
+            let sliceText = s.kept.count == 1 ? "\(s.rows)" : "\(s.rows)x\(s.cols)"
             throw error("the stored tile is \(tile.shapeText) but the slice of '\(access.tensorName)' is \(sliceText)", location)
         }
         let dtype = bound.tensorDTypes[access.tensor]

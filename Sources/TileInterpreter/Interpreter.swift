@@ -306,7 +306,7 @@ final class Interpreter {
 
     /// Places a newly loaded tile in its level, enforcing the per-block capacity.
     private func allocate(_ tile: Tile, named name: String, at location: SourceLocation) throws(Diagnostic) {
-        let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(Format.bytes(tile.bytes))"
+        let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))"
         if tile.level == .sram {
             if liveSram + tile.bytes > sramLimit {
                 throw capacityError(level: .sram, needed: liveSram + tile.bytes, limit: sramLimit, at: location, allocating: allocating)
@@ -335,15 +335,15 @@ final class Interpreter {
         var notes: [String] = []
         for (slot, value) in env.enumerated() {
             if let tile = value.tile, tile.level == level {
-                notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(Format.bytes(tile.bytes))")
+                notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
             }
         }
         if let allocating { notes.append(allocating) }
-        if temporaries > 0 { notes.append("this statement's result and temporaries: \(Format.bytes(temporaries))") }
-        notes.append("limit per thread block on \(bound.hardware.id): \(Format.bytes(limit))")
+        if temporaries > 0 { notes.append("this statement's result and temporaries: \(NumberFormat.bytes(temporaries))") }
+        notes.append("limit per thread block on \(bound.hardware.id): \(NumberFormat.bytes(limit))")
         let block = blockCoordinates.map(String.init).joined(separator: ", ")
         return error(
-            "kernel '\(kernel.name)' needs \(Format.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(Format.bytes(limit))",
+            "kernel '\(kernel.name)' needs \(NumberFormat.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(NumberFormat.bytes(limit))",
             location, notes: notes)
     }
 
@@ -355,21 +355,5 @@ final class Interpreter {
             sequence: sequence, kernel: kernel.name, block: blockCoordinates, loops: loopStack,
             operation: operation, edge: edge, tensor: tensor, bytes: bytes, flops: flops, shape: shape, line: currentLine))
         sequence += 1
-    }
-}
-
-/// Number formatting shared by messages.
-enum Format {
-    /// `232,448 bytes`.
-    static func bytes(_ n: Int) -> String { "\(grouped(n)) bytes" }
-
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n.magnitude)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return n < 0 ? "-" + out : out
     }
 }

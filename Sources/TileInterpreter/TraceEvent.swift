@@ -1,3 +1,5 @@
+import AttnJSON
+
 /// One step of a replay: a load, a store or a tile operation of one thread block.
 ///
 /// Written as one JSON object per line by `--trace` (fields documented in
@@ -32,30 +34,16 @@ public struct TraceEvent: Sendable, Equatable {
 
     /// The event as one line of JSON (no trailing newline).
     public var jsonLine: String {
-        var fields = ["\"seq\":\(sequence)", "\"kernel\":\(quoted(kernel))", "\"block\":[\(block.map(String.init).joined(separator: ","))]"]
-        fields.append("\"loops\":{\(loops.map { "\(quoted($0.name)):\($0.value)" }.joined(separator: ","))}")
-        fields.append("\"op\":\(quoted(operation))")
-        if let edge { fields.append("\"edge\":\(quoted(edge))") }
-        if let tensor { fields.append("\"tensor\":\(quoted(tensor))") }
+        var fields = ["\"seq\":\(sequence)", "\"kernel\":\(JSONOutput.quote(kernel))", "\"block\":[\(block.map(String.init).joined(separator: ","))]"]
+        fields.append("\"loops\":{\(loops.map { "\(JSONOutput.quote($0.name)):\($0.value)" }.joined(separator: ","))}")
+        fields.append("\"op\":\(JSONOutput.quote(operation))")
+        if let edge { fields.append("\"edge\":\(JSONOutput.quote(edge))") }
+        if let tensor { fields.append("\"tensor\":\(JSONOutput.quote(tensor))") }
         fields.append("\"bytes\":\(bytes)")
         fields.append("\"flops\":\(flops)")
         fields.append("\"shape\":[\(shape.map(String.init).joined(separator: ","))]")
         fields.append("\"line\":\(line)")
         return "{" + fields.joined(separator: ",") + "}"
-    }
-
-    private func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
     }
 }
 
@@ -71,4 +59,3 @@ public final class TraceRecorder: TraceSink {
     public func record(_ event: TraceEvent) { events.append(event) }
 }
 
-import Foundation

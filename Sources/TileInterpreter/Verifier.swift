@@ -16,10 +16,7 @@ struct Verifier {
             if unwritten > 0 {
                 throw Diagnostic(source, check.location, "\(unwritten) of \(output.count) elements of '\(check.tensorName)' were never written by the program")
             }
-            let problem = AttentionReference.Problem(
-                batch: bound.shape.batch, heads: bound.shape.heads, kvHeads: bound.shape.kvHeads,
-                queryLength: bound.shape.queryLength, keyLength: bound.shape.keyLength,
-                headDim: bound.shape.headDim, scale: bound.shape.effectiveScale)
+            let problem = bound.shape
             let q = tensors[check.arguments[0]], k = tensors[check.arguments[1]]
             let bh = problem.batch * problem.heads, bhkv = problem.batch * problem.kvHeads
             let expectedQ = [bh, problem.queryLength, problem.headDim]

@@ -45,7 +45,8 @@ public indirect enum JSONOutput: Sendable {
         return "\(x)"
     }
 
-    static func quote(_ s: String) -> String {
+    /// `s` as a JSON string literal.
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
