@@ -61,8 +61,8 @@ public enum RecordReport {
     /// The CSV columns are the JSON record's scalar fields.
     static let csvColumns = [
         "algorithm", "program", "hardware", "mode", "dtype", "batch", "heads", "kv_heads", "head_dim", "q_len",
-        "context", "hbm_read_bytes", "hbm_write_bytes", "sram_read_bytes", "sram_write_bytes", "sram_to_reg_bytes",
-        "flops_matmul", "flops_other", "flops_exp", "flops_log", "peak_sram_bytes", "peak_reg_bytes",
+        "context", "hbm_read_bytes", "hbm_write_bytes", "sram_read_bytes", "sram_write_bytes", "sram_to_reg_bytes", "reg_to_sram_bytes",
+        "flops_matmul", "flops_other", "flops_exp", "flops_log", "masked_elements", "peak_sram_bytes", "peak_reg_bytes",
         "thread_blocks", "arithmetic_intensity", "max_abs_error", "max_rel_error",
     ]
 
@@ -90,9 +90,9 @@ public enum RecordReport {
             ("head_dim", .int(r.shape.headDim)), ("q_len", .int(r.shape.queryLength)), ("context", .int(r.context)),
             ("hbm_read_bytes", .int(t.hbmReadBytes)), ("hbm_write_bytes", .int(t.hbmWriteBytes)),
             ("sram_read_bytes", .int(t.sramReadBytes)), ("sram_write_bytes", .int(t.sramWriteBytes)),
-            ("sram_to_reg_bytes", .int(t.sramToRegisters)),
+            ("sram_to_reg_bytes", .int(t.sramToRegisters)), ("reg_to_sram_bytes", .int(t.registersToSram)),
             ("flops_matmul", .int(t.flopsMatmul)), ("flops_other", .int(t.flopsOther)),
-            ("flops_exp", .int(t.exps)), ("flops_log", .int(t.logs)),
+            ("flops_exp", .int(t.exps)), ("flops_log", .int(t.logs)), ("masked_elements", .int(t.maskedElements)),
             ("peak_sram_bytes", .int(t.peakSramBytes)), ("peak_reg_bytes", .int(t.peakRegisterBytes)),
             ("thread_blocks", .int(r.stats.blocks)), ("arithmetic_intensity", .double(r.arithmeticIntensity)),
             ("max_abs_error", r.maxAbsoluteError.map { .double($0) } ?? .null),
@@ -106,7 +106,11 @@ public enum RecordReport {
         var members = scalarFields(r)
         members.append(("params", .object(r.parameters.map { ($0.name, scalar($0.value)) })))
         members.append(("hbm_bytes_by_tensor", .object(zip(r.stats.tensorNames, r.total.tensors).map { name, traffic in
-            (name, .object([("read", .int(traffic.readBytes)), ("write", .int(traffic.writeBytes))]))
+            (name, .object([
+                ("read", .int(traffic.readBytes)), ("write", .int(traffic.writeBytes)),
+                ("hbm_to_sram", .int(traffic.hbmToSram)), ("hbm_to_reg", .int(traffic.hbmToRegisters)),
+                ("sram_to_hbm", .int(traffic.sramToHbm)), ("reg_to_hbm", .int(traffic.registersToHbm)),
+            ]))
         })))
         members.append(("checks", .array(r.checks.map { check in
             .object([
@@ -120,8 +124,10 @@ public enum RecordReport {
                 ("name", .string(k.name)), ("grid", .array(k.grid.map { .int($0) })), ("thread_blocks", .int(k.blocks)),
                 ("hbm_read_bytes", .int(k.counters.hbmReadBytes)), ("hbm_write_bytes", .int(k.counters.hbmWriteBytes)),
                 ("sram_read_bytes", .int(k.counters.sramReadBytes)), ("sram_write_bytes", .int(k.counters.sramWriteBytes)),
+                ("sram_to_reg_bytes", .int(k.counters.sramToRegisters)),
                 ("flops_matmul", .int(k.counters.flopsMatmul)), ("flops_other", .int(k.counters.flopsOther)),
                 ("flops_exp", .int(k.counters.exps)), ("flops_log", .int(k.counters.logs)),
+                ("masked_elements", .int(k.counters.maskedElements)),
                 ("peak_sram_bytes", .int(k.counters.peakSramBytes)), ("peak_reg_bytes", .int(k.counters.peakRegisterBytes)),
             ])
         })))

@@ -38,6 +38,9 @@ public struct Counters: Sendable, Equatable {
     public var exps = 0
     /// Logarithms evaluated (one per element).
     public var logs = 0
+    /// Score elements set to -inf by `mask_causal` / `mask_window`: work spent on
+    /// positions the mask discards.
+    public var maskedElements = 0
     /// Largest shared memory one thread block held at once, bytes.
     public var peakSramBytes = 0
     /// Largest register bytes one thread block held at once (tiles and temporaries).
@@ -65,6 +68,7 @@ public struct Counters: Sendable, Equatable {
         flopsOther += other.flopsOther * k
         exps += other.exps * k
         logs += other.logs * k
+        maskedElements += other.maskedElements * k
         peakSramBytes = max(peakSramBytes, other.peakSramBytes)
         peakRegisterBytes = max(peakRegisterBytes, other.peakRegisterBytes)
     }

@@ -253,6 +253,29 @@ extension Interpreter {
             emit(builtin.rawValue, shape: tile.shape)
             if materialize { recordTemporary(tile) }
             return .tile(tile)
+        case .maskCausal, .maskWindow:
+            guard var tile = try evaluate(arguments[0], materialize: false).tile, tile.rank == 2 else {
+                throw error("'\(builtin.rawValue)' masks a 2-D tile", location)
+            }
+            let q0 = try integer(arguments[1]), k0 = try integer(arguments[2])
+            var window: Int?
+            if builtin == .maskWindow {
+                let w = try integer(arguments[3])
+                guard w > 0 else { throw error("the window of 'mask_window' must be positive, found \(w)", arguments[3].location) }
+                window = w
+            }
+            var masked = 0
+            for r in 0..<tile.rows {
+                let (lo, hi) = MaskGeometry.visibleColumns(row: r, cols: tile.cols, queryStart: q0, keyStart: k0, window: window)
+                masked += tile.cols - max(0, hi - lo)
+                if var data = tile.data {
+                    for c in 0..<tile.cols where c < lo || c >= hi { data[r * tile.cols + c] = -.infinity }
+                    tile.data = data
+                }
+            }
+            counters.maskedElements += masked
+            // One compare-and-select per element.
+            return finishElementwise(tile, name: builtin.rawValue, flops: tile.count, materialize: materialize)
         case .cast:
             guard var tile = try evaluate(arguments[0], materialize: false).tile, case .dtype(let dtype) = arguments[1].kind else {
                 throw error("'cast' rounds a tile to a dtype", location)
@@ -355,5 +378,18 @@ extension Interpreter {
             counters.tensors[access.tensor].registersToHbm += bytes
         }
         emit("store", edge: level == .sram ? "sram->hbm" : "reg->hbm", tensor: access.tensorName, bytes: bytes, shape: tile.shape)
+    }
+}
+
+/// Which columns of a score tile a causal or sliding-window mask leaves visible.
+enum MaskGeometry {
+    /// Row r holds query position queryStart + r; column c holds key keyStart + c. Keys
+    /// after the query are hidden, and with a window w so are keys w or more before it.
+    /// Returns the visible columns as a half-open range lo ..< hi (empty when lo >= hi).
+    static func visibleColumns(row r: Int, cols: Int, queryStart: Int, keyStart: Int, window: Int?) -> (Int, Int) {
+        let position = queryStart + r - keyStart
+        let hi = min(cols, position + 1)
+        let lo = window.map { max(0, position - $0 + 1) } ?? 0
+        return (lo, max(lo, hi))
     }
 }

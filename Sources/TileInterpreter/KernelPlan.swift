@@ -293,6 +293,9 @@ enum SensitivityAnalysis {
                     SlotReferences.collect(a, into: &slots)
                 }
             }
+            if builtin == .maskCausal || builtin == .maskWindow {
+                for a in arguments.dropFirst() { SlotReferences.collect(a, into: &slots) }
+            }
             for a in arguments { sites(a, into: &slots) }
         case .unary(_, let operand), .transpose(let operand): sites(operand, into: &slots)
         case .binary(_, let l, let r):

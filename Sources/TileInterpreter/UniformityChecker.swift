@@ -96,6 +96,15 @@ struct UniformityChecker {
                     guard let v = integer(size), v.isPoint else { return false }
                 }
             }
+            if builtin == .maskCausal || builtin == .maskWindow {
+                // What a mask hides depends on the query-key offset (and the window).
+                guard let q0 = integer(arguments[1]), let k0 = integer(arguments[2]),
+                    let offset = IntInterval.subtract(q0, k0), offset.isPoint
+                else { return false }
+                if builtin == .maskWindow {
+                    guard let w = integer(arguments[3]), w.isPoint else { return false }
+                }
+            }
             return arguments.allSatisfy { sitesAreUniform($0) }
         case .unary(_, let operand), .transpose(let operand):
             return sitesAreUniform(operand)

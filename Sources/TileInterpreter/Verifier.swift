@@ -27,6 +27,19 @@ struct Verifier {
             guard problem.heads % problem.kvHeads == 0 else {
                 throw Diagnostic(source, check.location, "heads (\(problem.heads)) must be a multiple of kv_heads (\(problem.kvHeads))")
             }
+            var mask = AttentionReference.Mask()
+            for option in check.options {
+                let value = try ScalarEvaluator.evaluate(option.value, parameters: bound.parameterValues, source: source)
+                guard case .int(let i) = value else { throw Diagnostic(source, option.value.location, "'\(option.name)' must be an integer") }
+                switch option.name {
+                case "causal": mask.causal = i != 0
+                default:
+                    if i > 0 {
+                        mask.window = i
+                        mask.causal = true
+                    }
+                }
+            }
             let reference: [Double]
             switch check.reference {
             case .attention:
@@ -34,9 +47,9 @@ struct Verifier {
                 guard v.shape == expectedKV else {
                     throw Diagnostic(source, check.location, "the reference expects V as \(expectedKV); found \(v.shape)")
                 }
-                reference = AttentionReference.output(problem, q: q, k: k, v: v)
+                reference = AttentionReference.output(problem, q: q, k: k, v: v, mask: mask)
             case .attentionLSE:
-                reference = AttentionReference.logSumExp(problem, q: q, k: k)
+                reference = AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
             }
             guard let metrics = ErrorMetrics(values: output.values, reference: reference) else {
                 throw Diagnostic(source, check.location, "'\(check.tensorName)' has \(output.count) elements; the reference has \(reference.count)")

@@ -164,7 +164,18 @@ public struct CheckDecl: Sendable, Equatable {
     public var reference: ReferenceKind
     public var argumentNames: [String]
     public var arguments: [Int]
+    /// Mask options of the reference: `causal: expr`, `window: expr` (parameter expressions).
+    public var options: [CheckOption] = []
     public var location: SourceLocation
+
+    /// The option names a reference accepts.
+    public static let optionNames = ["causal", "window"]
+}
+
+/// `causal: 1` or `window: W` in a `check` line.
+public struct CheckOption: Sendable, Equatable {
+    public var name: String
+    public var value: Expr
 }
 
 /// `require cond, "message"`: a condition on the parameters checked before the run.

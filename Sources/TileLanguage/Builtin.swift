@@ -10,6 +10,11 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
     case zeros, full
     // Rounds a tile to a storage dtype: `cast(p, fp16)`.
     case cast
+    // Masks from indices: `mask_causal(s, q0, k0)` sets s[r, c] to -inf where key
+    // k0 + c lies after query q0 + r; `mask_window(s, q0, k0, w)` also where it lies w or
+    // more positions before (a causal sliding window of width w).
+    case maskCausal = "mask_causal"
+    case maskWindow = "mask_window"
 
     /// Allowed argument counts.
     public var arity: ClosedRange<Int> {
@@ -18,13 +23,15 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
         case .exp, .log, .sqrt, .rowmax, .rowsum: return 1...1
         case .zeros: return 1...2
         case .full: return 2...3
+        case .maskCausal: return 3...3
+        case .maskWindow: return 4...4
         }
     }
 
     /// True for operations applied element by element (fusable into their consumer).
     public var isElementwise: Bool {
         switch self {
-        case .min, .max, .exp, .log, .sqrt, .cast: return true
+        case .min, .max, .exp, .log, .sqrt, .cast, .maskCausal, .maskWindow: return true
         default: return false
         }
     }

@@ -113,6 +113,11 @@ public struct Checker {
         }
         check.tensor = tensor
         check.arguments = []
+        for index in check.options.indices {
+            let (resolved, type) = try checkParameterExpression(check.options[index].value)
+            guard type == .int else { throw error("'\(check.options[index].name)' must be an integer, found \(type)", resolved.location) }
+            check.options[index].value = resolved
+        }
         for name in check.argumentNames {
             guard let argument = program.tensorIndex(name) else { throw error("unknown tensor '\(name)'", check.location) }
             guard program.tensors[argument].role == .input else {
@@ -386,6 +391,14 @@ public struct Checker {
             return .tile(rank: types.count - 1)
         case .cast:
             guard case .tile = types[0] else { throw error("'cast' rounds a tile, found \(types[0])", arguments[0].location) }
+            return types[0]
+        case .maskCausal, .maskWindow:
+            guard types[0] == .tile(rank: 2) else {
+                throw error("'\(builtin.rawValue)' masks a 2-D tile of scores, found \(types[0])", arguments[0].location)
+            }
+            for (type, argument) in zip(types.dropFirst(), arguments.dropFirst()) where type != .int {
+                throw error("the positions and width of '\(builtin.rawValue)' must be integers, found \(type)", argument.location)
+            }
             return types[0]
         }
     }

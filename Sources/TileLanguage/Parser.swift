@@ -167,12 +167,25 @@ public struct Parser {
         advance()
         try expectSymbol("(", "after the reference name")
         var arguments: [String] = []
+        var options: [CheckOption] = []
         while !isSymbol(")") {
-            if !arguments.isEmpty { try expectSymbol(",", "between reference arguments") }
-            arguments.append(try expectName("as a reference argument").0)
+            if !arguments.isEmpty || !options.isEmpty { try expectSymbol(",", "between reference arguments") }
+            let (name, nameLocation) = try expectName("as a reference argument")
+            if isSymbol(":") {
+                advance()
+                guard CheckDecl.optionNames.contains(name) else {
+                    throw error("unknown reference option '\(name)'; expected one of: \(CheckDecl.optionNames.joined(separator: ", "))", at: nameLocation)
+                }
+                options.append(CheckOption(name: name, value: try parseExpression()))
+            } else {
+                guard options.isEmpty else { throw error("tensor arguments come before options", at: nameLocation) }
+                arguments.append(name)
+            }
         }
         advance()
-        return CheckDecl(tensorName: tensor, tensor: -1, reference: reference, argumentNames: arguments, arguments: [], location: location)
+        return CheckDecl(
+            tensorName: tensor, tensor: -1, reference: reference, argumentNames: arguments, arguments: [],
+            options: options, location: location)
     }
 
     private mutating func parseKernel(location: SourceLocation) throws(Diagnostic) -> KernelDecl {

@@ -17,6 +17,7 @@ import AttnNumerics
         input  K[batch * kv_heads, Nkv, d]
         input  V[batch * kv_heads, Nkv, d]
         output O[batch * heads, N, d]
+        check O = attention(Q, K, V, causal: 1)
         kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
           q = load Q[bh, rows(i, Br), :] -> sram
           rn = min(Br, N - i * Br)
@@ -28,6 +29,8 @@ import AttnNumerics
               k = load K[bh, rows(j, Bc), :] -> sram
               v = load V[bh, rows(j, Bc), :] -> sram
               s = (q @ k^T) * scale
+              if (j + 1) * Bc - 1 > i * Br:
+                s = mask_causal(s, i * Br, j * Bc)
               m2 = max(m, rowmax(s))
               p = exp(s - m2)
               a = exp(m - m2)
@@ -63,19 +66,57 @@ import AttnNumerics
         }
     }
 
-    /// The causal program skips blocks: its matmul FLOPs sit between the lower triangle
-    /// and the dense count, and equal the sum over computed (i, j) blocks.
+    /// The causal program skips blocks: its matmul FLOPs equal the sum over computed
+    /// (i, j) blocks, and the masked elements are exactly the hidden part of the blocks
+    /// that straddle the diagonal.
     @Test func causalSkippingCountsComputedBlocks() throws {
         let n = 96, br = 16, bc = 24, d = 16
-        let stats = try S.count(try S.bindSource(Self.causalProgram, S.shape(heads: 1, n: n, d: d)))
-        var expected = 0
+        let bound = try S.bindSource(Self.causalProgram, S.shape(heads: 1, n: n, d: d))
+        let stats = try S.count(bound)
+        var matmul = 0, masked = 0
         for i in 0..<S.cdiv(n, br) {
             for j in 0..<S.cdiv(n, bc) where j * bc <= i * br + br - 1 {
-                expected += 4 * br * bc * d
+                matmul += 4 * br * bc * d
+                guard (j + 1) * bc - 1 > i * br else { continue }
+                for r in 0..<br {
+                    for c in 0..<bc where j * bc + c > i * br + r { masked += 1 }
+                }
             }
         }
-        #expect(stats.total.flopsMatmul == expected)
-        #expect(expected < 4 * n * n * d)
+        #expect(stats.total.flopsMatmul == matmul)
+        #expect(matmul < 4 * n * n * d)
+        #expect(stats.total.maskedElements == masked)
+        // And the output is causal attention.
+        let result = try S.numeric(bound)
+        #expect(try #require(result.checks.first).error.maxRelativeError < 1e-5)
+    }
+
+    /// mask_window keeps w keys per query (its own included); the reference agrees.
+    @Test func slidingWindowMask() throws {
+        let program = """
+            param B = 16
+            param W = 20
+            input  Q[batch * heads, N, d]
+            input  K[batch * kv_heads, Nkv, d]
+            input  V[batch * kv_heads, Nkv, d]
+            output O[batch * heads, N, d]
+            check O = attention(Q, K, V, window: W)
+            kernel fwd grid(bh: batch * heads, i: cdiv(N, B)):
+              q = load Q[bh, rows(i, B), :] -> sram
+              k = load K[bh, :, :] -> sram
+              v = load V[bh, :, :] -> sram
+              s = mask_window((q @ k^T) * scale, i * B, 0, W)
+              p = exp(s - rowmax(s))
+              store O[bh, rows(i, B), :] = (p @ v) / rowsum(p)
+            """
+        let n = 50, w = 20
+        let bound = try S.bindSource(program, S.shape(heads: 2, n: n, d: 8))
+        let result = try S.numeric(bound)
+        #expect(try #require(result.checks.first).error.maxRelativeError < 1e-5)
+        // Row q sees min(q + 1, w) keys of n.
+        let visible = (0..<n).reduce(0) { $0 + min($1 + 1, w) }
+        #expect(result.stats.total.maskedElements == 2 * (n * n - visible))
+        #expect(try S.count(bound) == result.stats)
     }
 
     /// The trace has one event per load, store and operation, and its bytes add up to
