@@ -40,13 +40,16 @@ public enum RecordReport {
 
     private static func table(_ records: [RunRecord]) -> TextTable {
         let numeric = records.contains { $0.mode == .numeric }
-        var headers = ["algorithm", "context", "hbm_read_bytes", "hbm_write_bytes", "sram_bytes", "flops_matmul",
+        // Prefill runs have queries = context; show q_len only when some run differs.
+        let showQueries = records.contains { $0.shape.queryLength != $0.context }
+        var headers = ["algorithm", "context"] + (showQueries ? ["q_len"] : []) + ["hbm_read_bytes", "hbm_write_bytes", "sram_bytes", "flops_matmul",
                        "flops_other", "exp+log", "peak_sram_bytes", "intensity"]
         if numeric { headers += ["max_abs_error", "max_rel_error"] }
         let rows = records.map { r -> [String] in
             let t = r.total
-            var row = [
-                r.algorithm, ContextList.format(r.context), grouped(t.hbmReadBytes), grouped(t.hbmWriteBytes),
+            var row = [r.algorithm, ContextList.format(r.context)] + (showQueries ? [ContextList.format(r.shape.queryLength)] : [])
+            row += [
+                grouped(t.hbmReadBytes), grouped(t.hbmWriteBytes),
                 grouped(t.sramReadBytes + t.sramWriteBytes), grouped(t.flopsMatmul), grouped(t.flopsOther),
                 grouped(t.exps + t.logs), grouped(t.peakSramBytes), String(format: "%.1f", r.arithmeticIntensity),
             ]
