@@ -33,6 +33,12 @@ let package = Package(
             dependencies: ["TileLanguage"],
             resources: [.copy("Programs")]
         ),
+        // KV-cache footprint, capacity and paged memory management (no tile language).
+        .target(
+            name: "KVCache",
+            dependencies: ["AttnHardware", "AttnJSON", "AttnNumerics"],
+            resources: [.copy("Models")]
+        ),
         // Scenario files, run specifications and the runner that produces records.
         .target(
             name: "AttnScenario",
@@ -41,16 +47,16 @@ let package = Package(
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.
-        .target(name: "AttnReport", dependencies: ["AttnScenario", "AttnJSON", "AttnNumerics"]),
+        .target(name: "AttnReport", dependencies: ["AttnScenario", "KVCache", "AttnJSON", "AttnNumerics"]),
         // Command-line parsing and commands; returns exit codes, never exits itself.
-        .target(name: "AttnCLI", dependencies: ["AttnScenario", "AttnReport", "AttnJSON", "AttnNumerics"]),
+        .target(name: "AttnCLI", dependencies: ["AttnScenario", "AttnReport", "KVCache", "AttnJSON", "AttnNumerics", "AttnHardware"]),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
         .testTarget(
             name: "AttnSimTests",
             dependencies: [
                 "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
-                "AttnAlgorithms", "AttnScenario", "AttnReport", "AttnCLI",
+                "AttnAlgorithms", "AttnScenario", "AttnReport", "AttnCLI", "KVCache",
             ]
         ),
     ]

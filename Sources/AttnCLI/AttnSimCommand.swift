@@ -11,7 +11,9 @@ public enum AttnSimCommand {
 
         COMMANDS:
           run      Run a scenario file, or one algorithm on an ad-hoc shape
-          list     List the built-in algorithms and hardware profiles
+          kv       KV-cache footprint of a model across contexts, and what fits
+          paged    Paged vs contiguous KV allocation over a request trace
+          list     List the built-in algorithms, models and hardware profiles
           bench    Time count-only runs at long contexts (build with -c release)
           help     Show help for a command
 
@@ -29,6 +31,8 @@ public enum AttnSimCommand {
             switch command {
             case "run": return try RunCommand.main(rest, console: console).rawValue
             case "list": return try ListCommand.main(rest, console: console).rawValue
+            case "kv": return try KVCommand.main(rest, console: console).rawValue
+            case "paged": return try PagedCommand.main(rest, console: console).rawValue
             case "bench": return try BenchCommand.main(rest, console: console).rawValue
             case "help", "--help", "-h":
                 if let topic = rest.first {
@@ -43,7 +47,7 @@ public enum AttnSimCommand {
                 throw UsageError(message: "unknown command '\(command)'")
             }
         } catch let error as UsageError {
-            let topic = ["run", "list", "bench"].contains(command) ? "attnsim \(command) --help" : "attnsim --help"
+            let topic = ["run", "kv", "paged", "list", "bench"].contains(command) ? "attnsim \(command) --help" : "attnsim --help"
             console.err("error: \(error.message)\nSee '\(topic)'.\n")
             return ExitCode.usage.rawValue
         } catch {

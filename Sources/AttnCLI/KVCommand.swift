@@ -1,0 +1,84 @@
+import AttnReport
+import AttnScenario
+import Foundation
+import KVCache
+
+/// `attnsim kv`: KV-cache footprint of a model across context lengths, and what fits.
+enum KVCommand {
+    static let options = [
+        OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model preset (see 'attnsim list') or a model file (required)."),
+        OptionSpec(name: "context", value: "LIST", help: "Context lengths, e.g. 4k,32k,128k (required)."),
+        OptionSpec(name: "batch", value: "N", help: "Sequences held at once (default 1)."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|int4", help: "KV-cache dtype (default fp16)."),
+        OptionSpec(name: "int4-group", value: "N", help: "Elements per int4 group, each with an fp16 scale and zero point (default 64)."),
+        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU whose HBM holds weights and cache (default h100-sxm)."),
+        OptionSpec(name: "weight-bytes", value: "N", help: "Bytes per weight parameter (default 2: fp16/bf16 weights)."),
+        OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use, 0 to 1 (default 0.9, vLLM's default)."),
+        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
+        OptionSpec(name: "help", value: nil, help: "Show this help."),
+    ]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "kv")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim kv --model NAME|FILE --context LIST [options]",
+                summary: """
+                    Prints the KV-cache footprint of a model: bytes per token, per sequence and for the batch at each
+                    context length (sliding windows and SSM layers included), whether the batch fits next to the
+                    weights on the GPU, and how many sequences of that length fit.
+                    """,
+                options: options,
+                footer: "EXAMPLE:\n  attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm"))
+            return .success
+        }
+        guard parsed.positionals.isEmpty else { throw UsageError(message: "'kv' takes no positional arguments") }
+        let study = try studyFrom(parsed)
+        let format = try CommandSupport.format(parsed)
+        do {
+            console.out(KVReport.render(try study.run(), format: format))
+            return .success
+        } catch {
+            console.err("error: \(error)\n")
+            return .failure
+        }
+    }
+
+    static func studyFrom(_ parsed: ParsedArguments) throws(UsageError) -> KVStudy {
+        guard let model = parsed.value("model") else { throw UsageError(message: "'--model' is required") }
+        guard let contextText = parsed.value("context") else { throw UsageError(message: "'--context' is required") }
+        guard let contexts = ContextList.parse(contextText) else {
+            throw UsageError(message: "'--context' expects lengths such as 4k,32k,128k, found '\(contextText)'")
+        }
+        let group = try parsed.integer("int4-group") ?? KVDType.defaultInt4GroupSize
+        var dtype = KVDType.fp16
+        if let name = parsed.value("dtype") {
+            guard let d = KVDType(name: name, int4GroupSize: group) else {
+                throw UsageError(message: "'--dtype' expects fp32, fp16, bf16, fp8 or int4, found '\(name)'")
+            }
+            dtype = d
+        }
+        var utilization = KVCapacity.defaultMemoryUtilization
+        if let text = parsed.value("memory-utilization") {
+            guard let u = Double(text), u > 0, u <= 1 else {
+                throw UsageError(message: "'--memory-utilization' expects a number in (0, 1], found '\(text)'")
+            }
+            utilization = u
+        }
+        return KVStudy(
+            model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: dtype,
+            hardware: parsed.value("hardware") ?? "h100-sxm", weightBytesPerParameter: try parsed.integer("weight-bytes") ?? 2,
+            memoryUtilization: utilization)
+    }
+}
+
+/// Option handling shared by commands.
+enum CommandSupport {
+    static func format(_ parsed: ParsedArguments) throws(UsageError) -> ReportFormat {
+        guard let name = parsed.value("format") else { return .table }
+        guard let format = ReportFormat(rawValue: name) else {
+            throw UsageError(message: "'--format' expects table, markdown, csv or json, found '\(name)'")
+        }
+        return format
+    }
+}

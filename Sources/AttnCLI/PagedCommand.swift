@@ -1,0 +1,140 @@
+import AttnReport
+import Foundation
+import KVCache
+
+/// `attnsim paged`: paged vs contiguous KV-cache allocation over a request trace.
+enum PagedCommand {
+    static let options = [
+        OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model preset or model file (required)."),
+        OptionSpec(name: "trace", value: "FILE|sharegpt|alpaca", help: "A CSV trace (arrival,prompt_tokens,output_tokens) or a synthetic workload (required)."),
+        OptionSpec(name: "block-size", value: "N", help: "Tokens per KV block of the paged policy (default 16)."),
+        OptionSpec(name: "requests", value: "N", help: "Requests of a synthetic trace (default 1000)."),
+        OptionSpec(name: "rate", value: "R", help: "Poisson arrivals per second of a synthetic trace (default 10)."),
+        OptionSpec(name: "max-len", value: "N", help: "Longest sequence; contiguous-max reserves it (default 2048)."),
+        OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing)."),
+        OptionSpec(name: "allocator", value: "first-fit|buddy", help: "Contiguous allocator (default first-fit)."),
+        OptionSpec(name: "sharing", value: "MODE", help: "parallel:N (N samples), beam:W (beam width W) or prefix:T (shared T-token prefix); paged only."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|int4", help: "KV-cache dtype (default fp16)."),
+        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU (default h100-sxm)."),
+        OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use (default 0.9)."),
+        OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
+        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
+        OptionSpec(name: "help", value: nil, help: "Show this help."),
+    ]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "paged")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim paged --model NAME --trace FILE|sharegpt|alpaca [options]",
+                summary: """
+                    Replays a request trace with iteration-level scheduling under each allocation policy and prints the
+                    time-averaged split of KV memory into token states, reservations, internal and external
+                    fragmentation (Kwon et al. 2023, Figure 2), the largest batch reached, and with --sharing the memory
+                    saved by sharing blocks.
+                    """,
+                options: options,
+                footer: "EXAMPLES:\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt\n  attnsim paged --model opt-13b --trace alpaca --sharing beam:4"))
+            return .success
+        }
+        guard parsed.positionals.isEmpty else { throw UsageError(message: "'paged' takes no positional arguments") }
+        let study = try studyFrom(parsed)
+        let format = try CommandSupport.format(parsed)
+        let bar = ProgressBar(console: console)
+        do {
+            let stats = try study.run { policy, fraction in bar.update(label: policy, fraction: fraction) }
+            bar.finish()
+            console.out(KVReport.render(stats, format: format))
+            return .success
+        } catch {
+            bar.finish()
+            console.err("error: \(error)\n")
+            return .failure
+        }
+    }
+
+    static func studyFrom(_ parsed: ParsedArguments) throws(UsageError) -> PagedStudy {
+        guard let model = parsed.value("model") else { throw UsageError(message: "'--model' is required") }
+        guard let trace = parsed.value("trace") else { throw UsageError(message: "'--trace' is required (a CSV file, sharegpt or alpaca)") }
+        var sharing = SharingMode.none
+        if let text = parsed.value("sharing") {
+            guard let mode = parseSharing(text) else {
+                throw UsageError(message: "'--sharing' expects parallel:N, beam:W or prefix:T, found '\(text)'")
+            }
+            sharing = mode
+        }
+        var policies = sharing == .none ? PagedStudy.allPolicies : ["paged"]
+        if let text = parsed.value("policies") {
+            policies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for name in policies where !PagedStudy.allPolicies.contains(name) {
+                throw UsageError(message: "unknown policy '\(name)'; expected: \(PagedStudy.allPolicies.joined(separator: ", "))")
+            }
+            if sharing != .none && policies != ["paged"] {
+                throw UsageError(message: "'--sharing' models block sharing, which only the paged policy has; use --policies paged")
+            }
+        }
+        var allocator = ContiguousAllocator.Strategy.firstFit
+        if let name = parsed.value("allocator") {
+            guard let a = ContiguousAllocator.Strategy(rawValue: name) else {
+                throw UsageError(message: "'--allocator' expects first-fit or buddy, found '\(name)'")
+            }
+            allocator = a
+        }
+        var dtype = KVDType.fp16
+        if let name = parsed.value("dtype") {
+            guard let d = KVDType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16, bf16, fp8 or int4, found '\(name)'") }
+            dtype = d
+        }
+        var rate = 10.0
+        if let text = parsed.value("rate") {
+            guard let r = Double(text), r > 0, r.isFinite else { throw UsageError(message: "'--rate' expects a positive number, found '\(text)'") }
+            rate = r
+        }
+        var utilization = KVCapacity.defaultMemoryUtilization
+        if let text = parsed.value("memory-utilization") {
+            guard let u = Double(text), u > 0, u <= 1 else { throw UsageError(message: "'--memory-utilization' expects a number in (0, 1], found '\(text)'") }
+            utilization = u
+        }
+        return PagedStudy(
+            model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
+            blockSize: try parsed.integer("block-size") ?? 16, maxLength: try parsed.integer("max-len", minimum: 2) ?? 2048,
+            policies: policies, allocator: allocator, sharing: sharing, dtype: dtype, hardware: parsed.value("hardware") ?? "h100-sxm",
+            memoryUtilization: utilization, seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1))
+    }
+
+    static func parseSharing(_ text: String) -> SharingMode? {
+        let parts = text.split(separator: ":").map(String.init)
+        if parts == ["none"] { return SharingMode.none }
+        guard parts.count == 2, let n = Int(parts[1]), n > 0 else { return nil }
+        switch parts[0] {
+        case "parallel": return .parallelSampling(samples: n)
+        case "beam": return .beamSearch(width: n)
+        case "prefix": return .sharedPrefix(tokens: n)
+        default: return nil
+        }
+    }
+}
+
+/// A one-line progress bar on standard error, shown only when a run takes over a second
+/// and standard error is a terminal.
+final class ProgressBar {
+    private let console: Console
+    private let start = Date()
+    private var shown = false
+    private let enabled = isatty(2) != 0
+
+    init(console: Console) { self.console = console }
+
+    func update(label: String, fraction: Double) {
+        guard enabled, Date().timeIntervalSince(start) > 1 else { return }
+        shown = true
+        let width = 30
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        console.err("\r\(label.padding(toLength: 18, withPad: " ", startingAt: 0)) [\(bar)] \(Int(fraction * 100))%")
+    }
+
+    func finish() {
+        if shown { console.err("\r" + String(repeating: " ", count: 60) + "\r") }
+    }
+}

@@ -1,0 +1,111 @@
+import AttnJSON
+import AttnNumerics
+import KVCache
+
+/// Renders footprint rows (`attnsim kv`) and allocation comparisons (`attnsim paged`).
+public enum KVReport {
+    public static func render(_ records: [KVRecord], format: ReportFormat) -> String {
+        switch format {
+        case .json: return JSONOutput.array(records.map(json)).render() + "\n"
+        case .csv:
+            let rows = records.map { r in json(r).scalarCells(csvColumns) }
+            return TextTable(headers: csvColumns, rows: rows, rightAligned: []).renderCSV()
+        case .table, .markdown:
+            let headers = ["model", "attention", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence",
+                           "kv_bytes_total", "total_gib", "fits", "max_sequences"]
+            let rows = records.map { r -> [String] in
+                [r.model, r.attention, ContextList.format(r.context), String(r.batch), r.dtype, NumberFormat.grouped(r.kvBytesPerToken),
+                 NumberFormat.grouped(r.kvBytesPerSequence + r.ssmStateBytesPerSequence), NumberFormat.grouped(r.kvBytesTotal),
+                 String(format: "%.2f", Double(r.kvBytesTotal) / Double(1 << 30)), r.fits ? "yes" : "no", NumberFormat.grouped(r.maxSequences)]
+            }
+            let table = TextTable(headers: headers, rows: rows, rightAligned: Set(2..<headers.count).subtracting([4, 9]))
+            var text = format == .table ? table.renderText() : table.renderMarkdown()
+            if let first = records.first {
+                text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes; KV budget on \(first.hardware) "
+                    + "\(NumberFormat.grouped(first.budgetBytes)) bytes = \(NumberFormat.grouped(first.tokenSlots)) token slots\n"
+            }
+            return text
+        }
+    }
+
+    static let csvColumns = [
+        "model", "attention", "hardware", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence",
+        "ssm_state_bytes_per_sequence", "kv_bytes_total", "weight_bytes", "budget_bytes", "fits", "max_sequences", "token_slots",
+    ]
+
+    public static func json(_ r: KVRecord) -> JSONOutput {
+        .object([
+            ("model", .string(r.model)), ("attention", .string(r.attention)), ("hardware", .string(r.hardware)),
+            ("context", .int(r.context)), ("batch", .int(r.batch)), ("dtype", .string(r.dtype)),
+            ("kv_bytes_per_token", .int(r.kvBytesPerToken)), ("kv_bytes_per_sequence", .int(r.kvBytesPerSequence)),
+            ("ssm_state_bytes_per_sequence", .int(r.ssmStateBytesPerSequence)), ("kv_bytes_total", .int(r.kvBytesTotal)),
+            ("weight_bytes", .int(r.weightBytes)), ("budget_bytes", .int(r.budgetBytes)), ("fits", .bool(r.fits)),
+            ("max_sequences", .int(r.maxSequences)), ("token_slots", .int(r.tokenSlots)),
+        ])
+    }
+
+    public static func render(_ stats: [AllocationStats], format: ReportFormat) -> String {
+        switch format {
+        case .json: return JSONOutput.array(stats.map(json)).render() + "\n"
+        case .csv:
+            return TextTable(headers: pagedColumns, rows: stats.map { json($0).scalarCells(pagedColumns) }, rightAligned: []).renderCSV()
+        case .table, .markdown:
+            let sharing = stats.contains { $0.copyOnWriteCopies > 0 || $0.sharingSavedFraction != 0 }
+            var headers = ["policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction",
+                           "external_fragmentation_fraction", "max_batch", "mean_batch", "preemptions"]
+            if sharing { headers += ["sharing_saved_fraction", "cow_copies"] }
+            let rows = stats.map { s -> [String] in
+                var row = [s.policy, percent(s.tokenFraction), percent(s.reservedFraction), percent(s.internalFragmentationFraction),
+                           percent(s.externalFragmentationFraction), String(s.maxBatch), String(format: "%.1f", s.meanBatch), String(s.preemptions)]
+                if sharing { row += [percent(s.sharingSavedFraction), String(s.copyOnWriteCopies)] }
+                return row
+            }
+            let table = TextTable(headers: headers, rows: rows, rightAligned: Set(1..<headers.count))
+            var text = format == .table ? table.renderText() : table.renderMarkdown()
+            if let first = stats.first {
+                text += "\n\(first.requests) requests, KV pool of \(NumberFormat.grouped(first.poolTokens)) token slots\n"
+            }
+            return text
+        }
+    }
+
+    static let pagedColumns = [
+        "policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction", "external_fragmentation_fraction",
+        "max_batch", "mean_batch", "preemptions", "requests", "completed", "iterations", "pool_tokens", "cow_copies", "sharing_saved_fraction",
+    ]
+
+    public static func json(_ s: AllocationStats) -> JSONOutput {
+        .object([
+            ("policy", .string(s.policy)), ("token_fraction", optional(s.tokenFraction)), ("reserved_fraction", optional(s.reservedFraction)),
+            ("internal_fragmentation_fraction", optional(s.internalFragmentationFraction)),
+            ("external_fragmentation_fraction", optional(s.externalFragmentationFraction)),
+            ("max_batch", .int(s.maxBatch)), ("mean_batch", .double(s.meanBatch)), ("preemptions", .int(s.preemptions)),
+            ("requests", .int(s.requests)), ("completed", .int(s.completed)), ("iterations", .int(s.iterations)),
+            ("pool_tokens", .int(s.poolTokens)), ("cow_copies", .int(s.copyOnWriteCopies)),
+            ("sharing_saved_fraction", .double(s.sharingSavedFraction)),
+        ])
+    }
+
+    static func percent(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
+
+    static func optional(_ x: Double?) -> JSONOutput { x.map { .double($0) } ?? .null }
+}
+
+extension JSONOutput {
+    /// The values of an object's scalar members in `columns` order, as CSV cells.
+    func scalarCells(_ columns: [String]) -> [String] {
+        guard case .object(let members) = self else { return [] }
+        return columns.map { key in
+            switch members.first(where: { $0.0 == key })?.1 {
+            case .string(let s)?: return s
+            case .int(let i)?: return String(i)
+            case .double(let x)?: return x.isFinite ? "\(x)" : ""
+            case .bool(let b)?: return b ? "true" : "false"
+            default: return ""
+            }
+        }
+    }
+}
+
+import AttnScenario
+import Foundation

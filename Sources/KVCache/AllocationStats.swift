@@ -1,0 +1,33 @@
+/// What a serving simulation measured, time-averaged over its iterations.
+///
+/// Each iteration splits the KV memory in use into four parts (the breakdown of Kwon et
+/// al. 2023, Figure 2):
+/// - token states: slots holding a token's keys and values;
+/// - reserved: slots allocated for tokens the request will still produce;
+/// - internal fragmentation: allocated slots the request will never fill;
+/// - external fragmentation: free slots that the first waiting request cannot use
+///   (counted while a request is waiting for memory).
+/// Each fraction is that part summed over iterations divided by the sum of all four. With
+/// block sharing a slot can serve several sequences, so the split is not defined and the
+/// fractions are nil; `sharingSavedFraction` measures sharing instead.
+public struct AllocationStats: Sendable, Equatable {
+    public var policy: String
+    public var requests: Int
+    public var completed: Int
+    public var iterations: Int
+    public var poolTokens: Int
+    public var tokenFraction: Double?
+    public var reservedFraction: Double?
+    public var internalFragmentationFraction: Double?
+    public var externalFragmentationFraction: Double?
+    /// Most requests running at once.
+    public var maxBatch: Int
+    /// Mean requests running per iteration.
+    public var meanBatch: Double
+    /// Requests evicted to make room (paged policy; recomputed later).
+    public var preemptions: Int
+    /// Blocks copied on write (sharing modes).
+    public var copyOnWriteCopies: Int
+    /// With sharing: 1 - blocks held / blocks that private copies would hold, time-averaged.
+    public var sharingSavedFraction: Double
+}

@@ -1,0 +1,102 @@
+import AttnJSON
+import Foundation
+
+/// Why a model could not be had.
+public enum ModelError: Error, Sendable, CustomStringConvertible {
+    case unknown(name: String, known: [String])
+    case unreadable(file: String, reason: String)
+    case invalid(JSONInputError)
+
+    public var description: String {
+        switch self {
+        case .unknown(let name, let known):
+            return "unknown model '\(name)'; built-in models: \(known.joined(separator: ", ")), or a path to a model .json file"
+        case .unreadable(let file, let reason): return "\(file): cannot read model: \(reason)"
+        case .invalid(let error): return error.description
+        }
+    }
+}
+
+extension ModelSpec {
+    /// Decodes and validates a model file (format in docs/kv-cache.md).
+    public init(jsonText: String, file: String) throws(JSONInputError) {
+        var r = try JSONObjectReader(try JSONParser.parse(jsonText, file: file), file: file, path: "")
+        func need(_ key: String, minimum: Int = 1) throws(JSONInputError) -> Int {
+            guard let v = try r.integer(key, minimum: minimum) else { throw r.error(key, "is required (a positive integer)") }
+            return v
+        }
+        guard let id = try r.string("id") else { throw r.error("id", "is required") }
+        self.id = id
+        name = try r.string("name") ?? id
+        layers = try need("layers")
+        hiddenSize = try need("hidden_size")
+        heads = try need("heads")
+        kvHeads = try r.integer("kv_heads", minimum: 1) ?? heads
+        guard heads % kvHeads == 0 else { throw r.error("kv_heads", "expected a divisor of heads (\(heads)), found \(kvHeads)") }
+        headDim = try r.integer("head_dim", minimum: 1) ?? hiddenSize / heads
+        parameters = try need("parameters", minimum: 0)
+        maxContext = try r.integer("max_context", minimum: 1)
+        slidingWindow = try r.integer("sliding_window", minimum: 1)
+        if let kinds = try r.array("layer_kinds") {
+            guard kinds.count == layers else {
+                throw r.error("layer_kinds", "expected one entry per layer (\(layers)), found \(kinds.count)")
+            }
+            var parsed: [LayerKind] = []
+            for (index, value) in kinds.enumerated() {
+                guard case .string(let text) = value, let kind = LayerKind(rawValue: text) else {
+                    throw JSONInputError(file: file, path: r.path("layer_kinds") + "[\(index)]", message: "expected \"attention\" or \"ssm\", found \(value.summary)")
+                }
+                parsed.append(kind)
+            }
+            layerKinds = parsed
+        } else {
+            layerKinds = Array(repeating: .attention, count: layers)
+        }
+        if var s = try r.object("ssm") {
+            func needS(_ key: String) throws(JSONInputError) -> Int {
+                guard let v = try s.integer(key, minimum: 1) else { throw s.error(key, "is required (a positive integer)") }
+                return v
+            }
+            ssm = SSMState(innerDim: try needS("inner_dim"), stateDim: try needS("state_dim"), convWidth: try needS("conv_width"))
+            try s.finish()
+        } else {
+            ssm = nil
+        }
+        if layerKinds.contains(.ssm) && ssm == nil {
+            throw r.error("ssm", "is required when layer_kinds has \"ssm\" layers: {\"inner_dim\", \"state_dim\", \"conv_width\"}")
+        }
+        var sources: [String: String] = [:]
+        if var s = try r.object("sources") {
+            for key in s.keys { sources[key] = try s.string(key) }
+            try s.finish()
+        }
+        self.sources = sources
+        try r.finish()
+    }
+
+    /// The built-in models, in the order `attnsim list` shows them.
+    public static let builtInNames = [
+        "gpt2-medium", "gpt3-175b", "opt-13b", "opt-66b", "opt-175b", "llama-2-7b", "llama-2-13b", "llama-2-70b",
+        "llama-3-8b", "llama-3-70b", "mistral-7b", "falcon-7b", "falcon-40b", "jamba-v0.1",
+    ]
+
+    /// A built-in model by id, or a model file when `nameOrPath` ends in `.json`.
+    public static func named(_ nameOrPath: String) throws(ModelError) -> ModelSpec {
+        let file: String
+        let text: String
+        if nameOrPath.hasSuffix(".json") {
+            file = nameOrPath
+            do { text = try String(contentsOfFile: nameOrPath, encoding: .utf8) } catch {
+                throw .unreadable(file: nameOrPath, reason: error.localizedDescription)
+            }
+        } else {
+            guard builtInNames.contains(nameOrPath) else { throw .unknown(name: nameOrPath, known: builtInNames) }
+            file = "Models/\(nameOrPath).json"
+            guard let url = Bundle.module.url(forResource: nameOrPath, withExtension: "json", subdirectory: "Models"),
+                let data = try? Data(contentsOf: url)
+            else { throw .unreadable(file: file, reason: "missing from the package resources") }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        do { return try ModelSpec(jsonText: text, file: file) } catch { throw .invalid(error) }
+    }
+}

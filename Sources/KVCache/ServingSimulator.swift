@@ -1,0 +1,316 @@
+import AttnNumerics
+
+/// Replays a request trace against one allocation policy with iteration-level scheduling
+/// (Orca, Yu et al. 2022; vLLM, Kwon et al. 2023): every iteration admits waiting
+/// requests first come, first served while memory allows, runs the prompt of newly
+/// admitted requests and one decode step of every other running request, and retires the
+/// requests that reached their final length.
+///
+/// Time is counted in iterations of `iterationSeconds` (arrivals are in seconds).
+public struct ServingSimulator {
+    public struct Configuration: Sendable {
+        public var policy: AllocationPolicy
+        /// Token slots in the KV pool (`KVCapacity.tokenSlots`).
+        public var poolTokens: Int
+        /// Longest sequence (contiguous-max reserves it).
+        public var maxLength: Int
+        public var contiguousStrategy: ContiguousAllocator.Strategy
+        public var sharing: SharingMode
+        public var iterationSeconds: Double
+        public var seed: UInt64
+        /// Check the block pool's invariants every iteration (tests).
+        public var checkInvariants: Bool
+
+        public init(
+            policy: AllocationPolicy, poolTokens: Int, maxLength: Int, contiguousStrategy: ContiguousAllocator.Strategy = .firstFit,
+            sharing: SharingMode = .none, iterationSeconds: Double = 0.05, seed: UInt64 = 1, checkInvariants: Bool = false
+        ) {
+            self.policy = policy
+            self.poolTokens = poolTokens
+            self.maxLength = maxLength
+            self.contiguousStrategy = contiguousStrategy
+            self.sharing = sharing
+            self.iterationSeconds = iterationSeconds
+            self.seed = seed
+            self.checkInvariants = checkInvariants
+        }
+    }
+
+    /// Why a simulation could not run.
+    public enum SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
+        case invalid(String)
+        case invariant(iteration: Int, problems: [String])
+        case stuck(requestID: Int, needed: Int, pool: Int)
+
+        public var description: String {
+            switch self {
+            case .invalid(let message): return message
+            case .invariant(let iteration, let problems):
+                return "block pool invariant broken at iteration \(iteration): " + problems.joined(separator: "; ")
+            case .stuck(let id, let needed, let pool):
+                return "request \(id) needs \(needed) token slots but the pool has only \(pool); it can never be admitted"
+            }
+        }
+    }
+
+    /// One running request.
+    private struct Running {
+        var request: Request
+        /// Tokens each sequence holds.
+        var tokens: Int
+        /// Paged: one block table per sequence.
+        var tables: [[Int]]
+        /// Contiguous: the reserved extent.
+        var extentStart: Int
+        var extentLength: Int
+        var admittedAt: Int
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    // Mutable run state.
+    private var pool = BlockPool(capacity: 0)
+    private var contiguous = ContiguousAllocator(capacity: 0, strategy: .firstFit)
+    private var prefixTable: [Int] = []
+    private var generator = SeededGenerator(seed: 1)
+    private var copies = 0
+
+    /// Runs the trace to completion. `progress` receives the fraction of requests done.
+    public mutating func run(_ trace: [Request], progress: ((Double) -> Void)? = nil) throws(SimulationError) -> AllocationStats {
+        let c = configuration
+        var blockSize = 1
+        switch c.policy {
+        case .paged(let b):
+            guard b > 0 else { throw .invalid("block size must be positive, found \(b)") }
+            blockSize = b
+            pool = BlockPool(capacity: c.poolTokens / b)
+        default:
+            guard c.sharing == .none else { throw .invalid("sharing (\(c.sharing)) needs the paged policy") }
+            contiguous = ContiguousAllocator(capacity: c.poolTokens, strategy: c.contiguousStrategy)
+        }
+        if case .parallelSampling(let n) = c.sharing, n < 1 { throw .invalid("parallel sampling needs at least 1 sample") }
+        if case .beamSearch(let w) = c.sharing, w < 1 { throw .invalid("beam search needs a width of at least 1") }
+        generator = SeededGenerator(seed: c.seed)
+        copies = 0
+        prefixTable = []
+
+        var waiting = trace.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }.map { request -> Request in
+            var r = request
+            r.outputTokens = min(r.outputTokens, max(0, c.maxLength - r.promptTokens))
+            return r
+        }
+        var queue: [Request] = []
+        var running: [Running] = []
+        var completed = 0, preemptions = 0, iteration = 0, maxBatch = 0, batchSum = 0
+        var sums = (tokens: 0.0, reserved: 0.0, unusable: 0.0, external: 0.0)
+        var heldBlocks = 0.0, privateBlocks = 0.0
+
+        while completed < trace.count {
+            let now = Double(iteration) * c.iterationSeconds
+            while let next = waiting.first, next.arrival <= now {
+                queue.append(next)
+                waiting.removeFirst()
+            }
+            // Admit first come, first served; stop at the first request that does not fit.
+            var blockedNeed: Int?
+            while let head = queue.first {
+                if let admitted = try admit(head, blockSize: blockSize, iteration: iteration) {
+                    running.append(admitted)
+                    queue.removeFirst()
+                } else {
+                    blockedNeed = need(head, blockSize: blockSize)
+                    if running.isEmpty { throw .stuck(requestID: head.id, needed: blockedNeed ?? 0, pool: c.poolTokens) }
+                    break
+                }
+            }
+            // One decode step for requests admitted before this iteration.
+            var index = 0
+            while index < running.count {
+                if running[index].admittedAt < iteration {
+                    if !grow(&running[index], blockSize: blockSize) {
+                        // Out of blocks: preempt the most recently admitted request.
+                        let victim = running.removeLast()
+                        free(victim)
+                        var requeued = victim.request
+                        let generated = victim.tokens - victim.request.promptTokens
+                        requeued.promptTokens += generated
+                        requeued.outputTokens -= generated
+                        queue.insert(requeued, at: 0)
+                        preemptions += 1
+                        continue
+                    }
+                }
+                index += 1
+            }
+            maxBatch = max(maxBatch, running.count)
+            batchSum += running.count
+
+            // Account this iteration's memory.
+            var tokens = 0, reserved = 0, unusable = 0
+            for r in running {
+                let final = r.request.finalTokens
+                let sequences = r.tables.isEmpty ? 1 : r.tables.count
+                let allocated: Int
+                if case .paged = c.policy {
+                    allocated = (r.tables.first?.count ?? 0) * blockSize
+                } else {
+                    allocated = r.extentLength
+                }
+                let used = min(final, allocated)
+                tokens += r.tokens * sequences
+                reserved += max(0, used - r.tokens) * sequences
+                unusable += (allocated - used) * sequences
+            }
+            var external = 0
+            if blockedNeed != nil {
+                if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
+            }
+            if c.sharing == .none {
+                sums.tokens += Double(tokens)
+                sums.reserved += Double(reserved)
+                sums.unusable += Double(unusable)
+                sums.external += Double(external)
+            } else {
+                heldBlocks += Double(pool.usedCount)
+                privateBlocks += Double(running.reduce(0) { $0 + $1.tables.reduce(0) { $0 + $1.count } } + privatePrefixBlocks(running))
+            }
+            if c.checkInvariants, case .paged = c.policy {
+                let tables = running.flatMap(\.tables) + (prefixTable.isEmpty ? [] : [prefixTable])
+                let problems = pool.invariantViolations(tables: tables)
+                if !problems.isEmpty { throw .invariant(iteration: iteration, problems: problems) }
+            }
+
+            // Retire finished requests.
+            running.removeAll { r in
+                guard r.tokens >= r.request.finalTokens else { return false }
+                free(r)
+                completed += 1
+                return true
+            }
+            if running.isEmpty && queue.isEmpty, let next = waiting.first {
+                // Skip idle time to the next arrival.
+                iteration = max(iteration + 1, Int((next.arrival / c.iterationSeconds).rounded(.up)))
+            } else {
+                iteration += 1
+            }
+            if iteration % 256 == 0 { progress?(Double(completed) / Double(max(1, trace.count))) }
+        }
+        if c.checkInvariants, case .paged = c.policy {
+            if !prefixTable.isEmpty { for block in prefixTable { pool.release(block) } }
+            if pool.freeCount != pool.capacity {
+                throw .invariant(iteration: iteration, problems: ["\(pool.usedCount) blocks still allocated after the last request finished"])
+            }
+        }
+        let total = sums.tokens + sums.reserved + sums.unusable + sums.external
+        func fraction(_ x: Double) -> Double? { c.sharing == .none ? (total > 0 ? x / total : 0) : nil }
+        return AllocationStats(
+            policy: c.policy.description, requests: trace.count, completed: completed, iterations: iteration,
+            poolTokens: c.poolTokens, tokenFraction: fraction(sums.tokens), reservedFraction: fraction(sums.reserved),
+            internalFragmentationFraction: fraction(sums.unusable), externalFragmentationFraction: fraction(sums.external),
+            maxBatch: maxBatch, meanBatch: iteration > 0 ? Double(batchSum) / Double(iteration) : 0,
+            preemptions: preemptions, copyOnWriteCopies: copies,
+            sharingSavedFraction: privateBlocks > 0 ? 1 - heldBlocks / privateBlocks : 0)
+    }
+
+    /// Blocks of the shared prefix that private copies would hold: one copy per sequence.
+    private func privatePrefixBlocks(_ running: [Running]) -> Int {
+        guard case .sharedPrefix = configuration.sharing else { return 0 }
+        return prefixTable.count * running.count
+    }
+
+    /// Slots (contiguous) or blocks x size (paged) a request needs to be admitted.
+    private func need(_ request: Request, blockSize: Int) -> Int {
+        switch configuration.policy {
+        case .paged:
+            return ((request.promptTokens + blockSize - 1) / blockSize + configuration.sharing.sequences) * blockSize
+        default:
+            return contiguous.footprint(configuration.policy.reservation(finalTokens: request.finalTokens, maxLength: configuration.maxLength))
+        }
+    }
+
+    private mutating func admit(_ request: Request, blockSize: Int, iteration: Int) throws(SimulationError) -> Running? {
+        let c = configuration
+        switch c.policy {
+        case .paged:
+            var prefixTokens = 0
+            if case .sharedPrefix(let tokens) = c.sharing {
+                prefixTokens = min(tokens, request.promptTokens) / blockSize * blockSize
+            }
+            let sequences = c.sharing.sequences
+            let promptBlocks = (request.promptTokens - prefixTokens + blockSize - 1) / blockSize
+            let prefixBlocksNeeded = prefixTokens > 0 && prefixTable.isEmpty ? prefixTokens / blockSize : 0
+            // Room for the prompt and one new block per sequence (a watermark, as vLLM keeps).
+            guard pool.freeCount >= promptBlocks + prefixBlocksNeeded + sequences else { return nil }
+            if prefixBlocksNeeded > 0 {
+                for _ in 0..<prefixBlocksNeeded { if let block = pool.allocate() { prefixTable.append(block) } }
+            }
+            var table: [Int] = []
+            if prefixTokens > 0 {
+                for block in prefixTable.prefix(prefixTokens / blockSize) {
+                    pool.retain(block)
+                    table.append(block)
+                }
+            }
+            for _ in 0..<promptBlocks { if let block = pool.allocate() { table.append(block) } }
+            var tables = [table]
+            for _ in 1..<max(1, sequences) {
+                for block in table { pool.retain(block) }
+                tables.append(table)
+            }
+            return Running(request: request, tokens: request.promptTokens, tables: tables, extentStart: 0, extentLength: 0, admittedAt: iteration)
+        default:
+            let length = c.policy.reservation(finalTokens: request.finalTokens, maxLength: c.maxLength)
+            guard let start = contiguous.allocate(length) else { return nil }
+            return Running(request: request, tokens: request.promptTokens, tables: [], extentStart: start, extentLength: contiguous.footprint(length), admittedAt: iteration)
+        }
+    }
+
+    /// One more token for every sequence of `r`; false when the pool ran out.
+    private mutating func grow(_ r: inout Running, blockSize: Int) -> Bool {
+        guard case .paged = configuration.policy else {
+            r.tokens += 1
+            return true
+        }
+        if case .beamSearch(let width) = configuration.sharing, width > 1 {
+            // The new beams descend from the current ones, favouring the best: parent
+            // index floor(width * u^2) for uniform u. Children share the parent's blocks;
+            // beams left without children are freed.
+            var next: [[Int]] = []
+            for _ in 0..<width {
+                let u = generator.nextUnit()
+                let parent = min(width - 1, Int(Double(width) * u * u))
+                for block in r.tables[parent] { pool.retain(block) }
+                next.append(r.tables[parent])
+            }
+            for table in r.tables { for block in table { pool.release(block) } }
+            r.tables = next
+        }
+        let position = r.tokens
+        for s in r.tables.indices {
+            if position / blockSize >= r.tables[s].count {
+                guard let block = pool.allocate() else { return false }
+                r.tables[s].append(block)
+            } else if let last = r.tables[s].last, pool.referenceCount(last) > 1 {
+                // Copy on write: the first write into a shared block copies that block only.
+                guard let block = pool.allocate() else { return false }
+                pool.release(last)
+                r.tables[s][r.tables[s].count - 1] = block
+                copies += 1
+            }
+        }
+        r.tokens += 1
+        return true
+    }
+
+    private mutating func free(_ r: Running) {
+        if case .paged = configuration.policy {
+            for table in r.tables { for block in table { pool.release(block) } }
+        } else {
+            contiguous.release(start: r.extentStart, length: r.extentLength)
+        }
+    }
+}
