@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "AttnScenario",
             dependencies: [
-                "TileInterpreter", "AttnAlgorithms", "AttnHardware", "AttnNumerics", "AttnJSON",
+                "TileInterpreter", "AttnAlgorithms", "KVCache", "AttnHardware", "AttnNumerics", "AttnJSON",
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.

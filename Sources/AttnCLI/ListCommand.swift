@@ -1,6 +1,7 @@
 import AttnAlgorithms
 import AttnHardware
 import AttnReport
+import KVCache
 import TileLanguage
 
 /// `attnsim list`: the built-in algorithms with their parameters, and the hardware profiles.
@@ -11,7 +12,7 @@ enum ListCommand {
         let parsed = try ParsedArguments(arguments, options: options, command: "list")
         if parsed.has("help") {
             console.out(helpText(
-                usage: "attnsim list", summary: "Lists the built-in algorithms (with their parameters and defaults) and the hardware profiles.",
+                usage: "attnsim list", summary: "Lists the built-in algorithms (with their parameters and defaults), models and hardware profiles.",
                 options: options))
             return .success
         }
@@ -26,6 +27,15 @@ enum ListCommand {
         text += "\nBUILT-IN PARAMETERS (bound from the run; usable in any program)\n"
         for parameter in BuiltinParameter.allCases {
             text += "  \(parameter.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(parameter.summary)\n"
+        }
+        text += "\nMODELS (attnsim kv / paged --model NAME, or a path to a model .json)\n"
+        for name in ModelSpec.builtInNames {
+            let model = try ModelSpec.named(name)
+            var line = "  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(model.name): \(model.layers) layers, "
+                + "\(model.heads) heads / \(model.kvHeads) KV (\(model.attentionKind)), head_dim \(model.headDim)"
+            if let window = model.slidingWindow { line += ", window \(window)" }
+            if model.ssmLayers > 0 { line += ", \(model.attentionLayers) attention + \(model.ssmLayers) SSM layers" }
+            text += line + "\n"
         }
         text += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"
         for name in HardwareProfile.builtInNames {

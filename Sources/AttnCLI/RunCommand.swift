@@ -4,6 +4,7 @@ import AttnNumerics
 import AttnReport
 import AttnScenario
 import Foundation
+import KVCache
 import TileInterpreter
 
 /// `attnsim run`: a scenario file, or one or more algorithms on an ad-hoc shape.
@@ -75,11 +76,26 @@ enum RunCommand {
             if let option = adHocOnly.first(where: parsed.has) {
                 throw UsageError(message: "'--\(option)' describes an ad-hoc run and cannot be combined with a scenario file")
             }
+            let study: StudyFile
             do {
-                scenario = try Scenario.load(path: parsed.positionals[0])
+                study = try StudyFile.load(path: parsed.positionals[0])
             } catch {
                 console.err("error: \(error)\n")
                 return .failure
+            }
+            switch study {
+            case .attention(let attention):
+                scenario = attention
+            case .kv(var kv, _):
+                if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a kv study") }
+                if let hardware = parsed.value("hardware") { kv.hardware = hardware }
+                return reportWith(console) { KVReport.render(try kv.run(), format: format) }
+            case .paged(var paged, _):
+                if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a paged study") }
+                if let hardware = parsed.value("hardware") { paged.hardware = hardware }
+                let bar = ProgressBar(console: console)
+                defer { bar.finish() }
+                return reportWith(console) { KVReport.render(try paged.run { bar.update(label: $0, fraction: $1) }, format: format) }
             }
             if let mode { scenario.mode = mode }
             if let hardware = parsed.value("hardware") { scenario.hardware = hardware }
@@ -101,6 +117,17 @@ enum RunCommand {
             return .success
         } catch let error as UsageError {
             throw error
+        } catch {
+            console.err("error: \(error)\n")
+            return .failure
+        }
+    }
+
+    /// Prints what `body` renders, or the error it throws (exit code 1).
+    private static func reportWith(_ console: Console, _ body: () throws -> String) -> ExitCode {
+        do {
+            console.out(try body())
+            return .success
         } catch {
             console.err("error: \(error)\n")
             return .failure

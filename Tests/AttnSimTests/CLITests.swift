@@ -13,7 +13,8 @@ import AttnJSON
 
     var scenario: String { repositoryRoot.appendingPathComponent("scenarios/standard-vs-flash.json").path }
 
-    @Test(arguments: [["run", "--help"], ["list", "--help"], ["bench", "--help"], ["help", "run"], ["--help"], ["help"]])
+    @Test(arguments: [["run", "--help"], ["list", "--help"], ["bench", "--help"], ["kv", "--help"], ["paged", "--help"],
+                      ["help", "run"], ["--help"], ["help"]])
     func helpOnEveryCommand(_ arguments: [String]) {
         let result = run(arguments)
         #expect(result.code == 0)
@@ -142,4 +143,58 @@ import AttnJSON
             #expect(result.out.contains(name))
         }
     }
+
+    @Test func kvFootprintJSON() throws {
+        let kv = run(["kv", "--model", "llama-2-70b", "--context", "4k,128k", "--batch", "2", "--format", "json"])
+        #expect(kv.code == 0, "\(kv.err)")
+        guard case .array(let records) = try JSONParser.parse(kv.out, file: "out") else { throw TestFailure("not an array") }
+        #expect(records.count == 2)
+        guard case .object(let members) = records[1] else { throw TestFailure("not an object") }
+        func field(_ key: String) -> JSONValue? { members.first { $0.key == key }?.value }
+        #expect(field("model") == .string("llama-2-70b"))
+        #expect(field("context") == .integer(131_072))
+        #expect(field("batch") == .integer(2))
+        #expect(field("dtype") == .string("fp16"))
+        #expect(field("kv_bytes_per_token") == .integer(327_680))
+        #expect(field("kv_bytes_per_sequence") == .integer(327_680 * 131_072))
+        #expect(field("kv_bytes_total") == .integer(2 * 327_680 * 131_072))
+        #expect(field("fits") == .bool(false))
+    }
+
+    @Test func kvAndPagedUsageErrors() {
+        for arguments in [["kv"], ["kv", "--model", "opt-13b"], ["kv", "--model", "opt-13b", "--context", "1k", "--dtype", "int3"],
+                          ["paged", "--model", "opt-13b"], ["paged", "--model", "opt-13b", "--trace", "alpaca", "--sharing", "beam"],
+                          ["paged", "--model", "opt-13b", "--trace", "alpaca", "--sharing", "beam:2", "--policies", "contiguous-max"],
+                          ["paged", "--model", "opt-13b", "--trace", "alpaca", "--allocator", "slab"]] {
+            let result = run(arguments)
+            #expect(result.code == 64, "\(arguments)")
+        }
+        let unknown = run(["kv", "--model", "gpt-9", "--context", "1k"])
+        #expect(unknown.code == 1)
+        #expect(unknown.err.hasPrefix("error: unknown model 'gpt-9'; built-in models: gpt2-medium"))
+    }
+
+    @Test func pagedPrintsOneRecordPerPolicy() throws {
+        let result = run(["paged", "--model", "opt-13b", "--hardware", "a100-40gb-sxm", "--trace", "alpaca", "--requests", "200", "--format", "json"])
+        #expect(result.code == 0, "\(result.err)")
+        guard case .array(let records) = try JSONParser.parse(result.out, file: "out") else { throw TestFailure("not an array") }
+        let policies = records.compactMap { record -> String? in
+            guard case .object(let members) = record, case .string(let p)? = members.first(where: { $0.key == "policy" })?.value else { return nil }
+            for key in ["token_fraction", "reserved_fraction", "internal_fragmentation_fraction", "external_fragmentation_fraction", "max_batch"] {
+                #expect(members.contains { $0.key == key }, "missing \(key)")
+            }
+            return p
+        }
+        #expect(policies == ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"])
+    }
+
+    @Test func pagedReadsACSVTrace() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-\(UUID().uuidString).csv").path
+        try "arrival,prompt_tokens,output_tokens\n0,100,20\n0.1,,5\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = run(["paged", "--model", "opt-13b", "--trace", path])
+        #expect(result.code == 1)
+        #expect(result.err == "error: \(path): row 2: prompt_tokens: missing value\n")
+    }
 }
+

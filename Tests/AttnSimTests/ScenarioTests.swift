@@ -3,6 +3,7 @@ import Testing
 import AttnJSON
 import AttnNumerics
 import AttnScenario
+import KVCache
 import TileInterpreter
 
 /// The repository root, found from this file's location.
@@ -18,13 +19,62 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     }
 
     @Test func scenariosExist() {
-        #expect(Self.scenarioFiles.count >= 5)
+        #expect(Self.scenarioFiles.count >= 10)
+    }
+
+    @Test func badStudyFiles() throws {
+        let cases: [(String, String)] = [
+            (#"{"version": 1, "study": "kvv"}"#, #"bad.json: study: expected "attention", "kv" or "paged", found "kvv""#),
+            (#"{"version": 1, "study": "kv", "contexts": [1024]}"#, "bad.json: model: is required: a built-in model or a model .json path"),
+            (#"{"version": 1, "study": "kv", "model": "opt-13b", "contexts": [1024], "dtype": "int3"}"#,
+             #"bad.json: dtype: expected "fp32", "fp16", "bf16", "fp8" or "int4", found "int3""#),
+            (#"{"version": 1, "study": "paged", "model": "opt-13b", "trace": "alpaca", "policies": ["paged", "lru"]}"#,
+             #"bad.json: policies[1]: expected one of paged, contiguous-max, contiguous-pow2, contiguous-oracle, found "lru""#),
+            (#"{"version": 1, "study": "paged", "model": "opt-13b", "trace": "alpaca", "sharing": "beam"}"#,
+             #"bad.json: sharing: expected "parallel:N", "beam:W", "prefix:T" or "none", found "beam""#),
+            (#"{"version": 1, "study": "paged", "model": "opt-13b", "trace": "alpaca", "block_size": 0}"#,
+             "bad.json: block_size: expected a positive integer, found 0"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try StudyFile.decode(text, file: "bad.json")
+                Issue.record("no error for \(text)")
+            } catch {
+                #expect(error.description == expected)
+            }
+        }
     }
 
     @Test(arguments: scenarioFiles)
     func shippedScenarioRuns(_ path: String) throws {
-        let scenario = try Scenario.load(path: path)
-        #expect(scenario.description?.isEmpty == false, "every scenario says what it shows")
+        let study = try StudyFile.load(path: path)
+        #expect(study.description?.isEmpty == false, "every scenario says what it shows")
+        switch study {
+        case .attention(let scenario):
+            try checkAttention(scenario)
+        case .kv(let kv, _):
+            let records = try kv.run()
+            #expect(records.count == kv.contexts.count)
+            for record in records {
+                #expect(record.kvBytesTotal == kv.batch * (record.kvBytesPerSequence + record.ssmStateBytesPerSequence))
+                #expect(record.fits == (record.budgetBytes >= 0 && record.kvBytesTotal <= record.budgetBytes))
+            }
+        case .paged(let paged, _):
+            let stats = try paged.run()
+            #expect(stats.map(\.policy) == paged.policies)
+            for s in stats {
+                #expect(s.completed == s.requests)
+                if let token = s.tokenFraction {
+                    let sum = token + (s.reservedFraction ?? 0) + (s.internalFragmentationFraction ?? 0) + (s.externalFragmentationFraction ?? 0)
+                    #expect(abs(sum - 1) < 1e-9)
+                } else {
+                    #expect(s.sharingSavedFraction > 0)
+                }
+            }
+        }
+    }
+
+    func checkAttention(_ scenario: Scenario) throws {
         let records = try Runner.run(scenario)
         #expect(records.count == scenario.algorithms.count * scenario.contexts.count)
         for record in records {

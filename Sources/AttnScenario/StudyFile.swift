@@ -1,0 +1,147 @@
+import AttnJSON
+import Foundation
+import KVCache
+
+/// A scenario file of any kind: the `study` field says which (docs/scenarios.md).
+public enum StudyFile: Sendable {
+    /// `"study": "attention"` (the default): algorithms over context lengths.
+    case attention(Scenario)
+    /// `"study": "kv"`: a model's KV-cache footprint and capacity.
+    case kv(KVStudy, description: String?)
+    /// `"study": "paged"`: allocation policies over a request trace.
+    case paged(PagedStudy, description: String?)
+
+    public var description: String? {
+        switch self {
+        case .attention(let s): return s.description
+        case .kv(_, let d), .paged(_, let d): return d
+        }
+    }
+
+    /// Reads a scenario file of any study kind.
+    public static func load(path: String) throws(ScenarioError) -> StudyFile {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw .unreadable(file: path, reason: error.localizedDescription)
+        }
+        do {
+            return try decode(text, file: path, directory: (path as NSString).deletingLastPathComponent)
+        } catch {
+            throw .invalid(error)
+        }
+    }
+
+    public static func decode(_ text: String, file: String, directory: String? = nil) throws(JSONInputError) -> StudyFile {
+        let root = try JSONParser.parse(text, file: file)
+        var peek = try JSONObjectReader(root, file: file, path: "")
+        let study = try peek.string("study") ?? "attention"
+        switch study {
+        case "attention":
+            return .attention(try Scenario(jsonText: text, file: file, directory: directory))
+        case "kv":
+            return try decodeKV(root, file: file)
+        case "paged":
+            return try decodePaged(root, file: file, directory: directory)
+        default:
+            throw peek.error("study", "expected \"attention\", \"kv\" or \"paged\", found \"\(study)\"")
+        }
+    }
+
+    private static func header(_ r: inout JSONObjectReader) throws(JSONInputError) -> String? {
+        guard let version = try r.integer("version") else { throw r.error("version", "is required (the current version is \(Scenario.formatVersion))") }
+        guard version == Scenario.formatVersion else { throw r.error("version", "expected \(Scenario.formatVersion), found \(version)") }
+        _ = try r.string("study")
+        _ = try r.string("name")
+        return try r.string("description")
+    }
+
+    private static func kvDType(_ r: inout JSONObjectReader) throws(JSONInputError) -> KVDType {
+        let group = try r.integer("int4_group", minimum: 1) ?? KVDType.defaultInt4GroupSize
+        guard let name = try r.string("dtype") else { return .fp16 }
+        guard let dtype = KVDType(name: name, int4GroupSize: group) else {
+            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\" or \"int4\", found \"\(name)\"")
+        }
+        return dtype
+    }
+
+    private static func utilization(_ r: inout JSONObjectReader) throws(JSONInputError) -> Double {
+        guard let u = try r.number("memory_utilization") else { return KVCapacity.defaultMemoryUtilization }
+        guard u > 0 && u <= 1 else { throw r.error("memory_utilization", "expected a number in (0, 1], found \(u)") }
+        return u
+    }
+
+    private static func decodeKV(_ root: JSONValue, file: String) throws(JSONInputError) -> StudyFile {
+        var r = try JSONObjectReader(root, file: file, path: "")
+        let description = try header(&r)
+        guard let model = try r.string("model") else { throw r.error("model", "is required: a built-in model or a model .json path") }
+        guard let values = try r.array("contexts"), !values.isEmpty else {
+            throw r.error("contexts", "is required: a non-empty array of lengths such as [4096, \"128k\"]")
+        }
+        var contexts: [Int] = []
+        for (index, value) in values.enumerated() {
+            let path = r.path("contexts") + "[\(index)]"
+            if case .string(let text) = value {
+                guard let n = ContextList.parseLength(text) else {
+                    throw JSONInputError(file: file, path: path, message: "expected a length such as 4096 or \"4k\", found \"\(text)\"")
+                }
+                contexts.append(n)
+            } else {
+                contexts.append(try JSONObjectReader.integer(value, minimum: 1, file: file, path: path))
+            }
+        }
+        let study = KVStudy(
+            model: model, contexts: contexts, batch: try r.integer("batch", minimum: 1) ?? 1, dtype: try kvDType(&r),
+            hardware: try r.string("hardware") ?? "h100-sxm", weightBytesPerParameter: try r.integer("weight_bytes", minimum: 1) ?? 2,
+            memoryUtilization: try utilization(&r))
+        try r.finish()
+        return .kv(study, description: description)
+    }
+
+    private static func decodePaged(_ root: JSONValue, file: String, directory: String?) throws(JSONInputError) -> StudyFile {
+        var r = try JSONObjectReader(root, file: file, path: "")
+        let description = try header(&r)
+        guard let model = try r.string("model") else { throw r.error("model", "is required: a built-in model or a model .json path") }
+        guard var trace = try r.string("trace") else { throw r.error("trace", "is required: \"sharegpt\", \"alpaca\" or a CSV path") }
+        if RequestTrace.Workload.named(trace) == nil, !trace.hasPrefix("/"), let directory {
+            trace = (directory as NSString).appendingPathComponent(trace)
+        }
+        var sharing = SharingMode.none
+        if let text = try r.string("sharing") {
+            let parts = text.split(separator: ":").map(String.init)
+            if parts.count == 2, let n = Int(parts[1]), n > 0, ["parallel", "beam", "prefix"].contains(parts[0]) {
+                sharing = parts[0] == "parallel" ? .parallelSampling(samples: n) : parts[0] == "beam" ? .beamSearch(width: n) : .sharedPrefix(tokens: n)
+            } else if text != "none" {
+                throw r.error("sharing", "expected \"parallel:N\", \"beam:W\", \"prefix:T\" or \"none\", found \"\(text)\"")
+            }
+        }
+        var policies = sharing == .none ? PagedStudy.allPolicies : ["paged"]
+        if let values = try r.array("policies") {
+            policies = []
+            for (index, value) in values.enumerated() {
+                guard case .string(let name) = value, PagedStudy.allPolicies.contains(name) else {
+                    throw JSONInputError(file: file, path: r.path("policies") + "[\(index)]",
+                                         message: "expected one of \(PagedStudy.allPolicies.joined(separator: ", ")), found \(value.summary)")
+                }
+                policies.append(name)
+            }
+        }
+        var allocator = ContiguousAllocator.Strategy.firstFit
+        if let name = try r.string("allocator") {
+            guard let a = ContiguousAllocator.Strategy(rawValue: name) else { throw r.error("allocator", "expected \"first-fit\" or \"buddy\", found \"\(name)\"") }
+            allocator = a
+        }
+        var rate = 10.0
+        if let value = try r.number("rate") {
+            guard value > 0 else { throw r.error("rate", "expected a positive number, found \(value)") }
+            rate = value
+        }
+        let study = PagedStudy(
+            model: model, trace: trace, requests: try r.integer("requests", minimum: 1) ?? 1000, rate: rate,
+            blockSize: try r.integer("block_size", minimum: 1) ?? 16, maxLength: try r.integer("max_len", minimum: 2) ?? 2048,
+            policies: policies, allocator: allocator, sharing: sharing, dtype: try kvDType(&r),
+            hardware: try r.string("hardware") ?? "h100-sxm", memoryUtilization: try utilization(&r),
+            seed: UInt64(try r.integer("seed", minimum: 0) ?? 1))
+        try r.finish()
+        return .paged(study, description: description)
+    }
+}
