@@ -11,14 +11,19 @@ public enum KVReport {
             let rows = records.map { r in json(r).scalarCells(csvColumns) }
             return TextTable(headers: csvColumns, rows: rows, rightAligned: []).renderCSV()
         case .table, .markdown:
-            let headers = ["model", "attention", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence",
-                           "kv_bytes_total", "total_gib", "fits", "max_sequences"]
+            // SSM state gets its own column, shown for hybrid models only.
+            let hybrid = records.contains { $0.ssmStateBytesPerSequence > 0 }
+            let headers = ["model", "attention", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence"]
+                + (hybrid ? ["ssm_state_bytes_per_sequence"] : []) + ["kv_bytes_total", "total_gib", "fits", "max_sequences"]
             let rows = records.map { r -> [String] in
                 [r.model, r.attention, ContextList.format(r.context), String(r.batch), r.dtype, NumberFormat.grouped(r.kvBytesPerToken),
-                 NumberFormat.grouped(r.kvBytesPerSequence + r.ssmStateBytesPerSequence), NumberFormat.grouped(r.kvBytesTotal),
-                 String(format: "%.2f", Double(r.kvBytesTotal) / Double(1 << 30)), r.fits ? "yes" : "no", NumberFormat.grouped(r.maxSequences)]
+                 NumberFormat.grouped(r.kvBytesPerSequence)]
+                    + (hybrid ? [NumberFormat.grouped(r.ssmStateBytesPerSequence)] : [])
+                    + [NumberFormat.grouped(r.kvBytesTotal), String(format: "%.2f", Double(r.kvBytesTotal) / Double(1 << 30)),
+                       r.fits ? "yes" : "no", NumberFormat.grouped(r.maxSequences)]
             }
-            let table = TextTable(headers: headers, rows: rows, rightAligned: Set(2..<headers.count).subtracting([4, 9]))
+            let left: Set<Int> = [0, 1, 4, headers.count - 2]
+            let table = TextTable(headers: headers, rows: rows, rightAligned: Set(0..<headers.count).subtracting(left))
             var text = format == .table ? table.renderText() : table.renderMarkdown()
             if let first = records.first {
                 text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes; KV budget on \(first.hardware) "
