@@ -74,6 +74,10 @@ extension Scenario {
         guard let algorithmValues = try r.array("algorithms"), !algorithmValues.isEmpty else {
             throw r.error("algorithms", "is required: a non-empty array such as [{\"algorithm\": \"flash2\"}]")
         }
+        // Masks apply to every algorithm (each must declare the parameter).
+        var maskParameters: [String: ScalarValue] = [:]
+        if let causal = try r.bool("causal"), causal { maskParameters["causal"] = .int(1) }
+        if let window = try r.integer("window", minimum: 1) { maskParameters["window"] = .int(window) }
         var algorithms: [Algorithm] = []
         for (index, value) in algorithmValues.enumerated() {
             let path = r.path("algorithms") + "[\(index)]"
@@ -85,7 +89,7 @@ extension Scenario {
                 program = (directory as NSString).appendingPathComponent(program)
             }
             let label = try a.string("label")
-            var parameters: [String: ScalarValue] = [:]
+            var parameters = maskParameters
             if var p = try a.object("params") {
                 for key in p.keys {
                     guard let v = p.value(key) else { continue }
