@@ -16,6 +16,9 @@ extension Scenario {
         guard version == Scenario.formatVersion else {
             throw r.error("version", "expected \(Scenario.formatVersion), found \(version)")
         }
+        if let study = try r.string("study"), study != "attention" {
+            throw r.error("study", "expected \"attention\" here, found \"\(study)\"")
+        }
         name = try r.string("name") ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         description = try r.string("description")
         hardware = try r.string("hardware") ?? "h100-sxm"

@@ -133,8 +133,9 @@ public struct BoundProgram: Sendable {
             var axes: [Int] = []
             for axis in kernel.axes {
                 let value = try evaluateInt(axis.extent, "a grid extent")
-                guard value > 0 else {
-                    throw .program(Diagnostic(source, axis.extent.location, "grid axis '\(axis.name)' of kernel '\(kernel.name)' has extent \(value); it must be positive"))
+                // An empty grid launches no thread block (a kernel a configuration skips).
+                guard value >= 0 else {
+                    throw .program(Diagnostic(source, axis.extent.location, "grid axis '\(axis.name)' of kernel '\(kernel.name)' has extent \(value); it must not be negative"))
                 }
                 axes.append(value)
             }
@@ -238,6 +239,14 @@ enum ScalarEvaluator {
         case .exp: return .float(Foundation.exp(values[0].asDouble))
         case .log: return .float(Foundation.log(values[0].asDouble))
         case .sqrt: return .float(values[0].asDouble.squareRoot())
+        case .fa2NumSplits:
+            var ints: [Int] = []
+            for v in values {
+                guard case .int(let i) = v else { throw Diagnostic(source, location, "'fa2_num_splits' takes integers") }
+                ints.append(i)
+            }
+            guard ints[1] > 0, ints[3] > 0 else { throw Diagnostic(source, location, "'fa2_num_splits' needs a positive SM count and maximum") }
+            return .int(SplitHeuristic.numSplits(batchHeadsMBlocks: ints[0], numSMs: ints[1], numNBlocks: ints[2], maxSplits: ints[3]))
         default:
             throw Diagnostic(source, location, "'\(builtin.rawValue)' builds a tile, not a number")
         }

@@ -253,6 +253,26 @@ extension Interpreter {
             emit(builtin.rawValue, shape: tile.shape)
             if materialize { recordTemporary(tile) }
             return .tile(tile)
+        case .fa2NumSplits:
+            var scalars: [ScalarValue] = []
+            for argument in arguments { scalars.append(.int(try integer(argument))) }
+            guard case .int(let i) = try ScalarEvaluator.applyScalarCall(builtin, scalars, at: location, source: source) else {
+                throw error("'fa2_num_splits' gives an integer", location)
+            }
+            return .int(i)
+        case .col:
+            guard let tile = try evaluate(arguments[0], materialize: false).tile, tile.rank == 2 else {
+                throw error("'col' takes a column of a 2-D tile", location)
+            }
+            let j = try integer(arguments[1])
+            guard j >= 0 && j < tile.cols else {
+                throw error("column \(j) is outside the \(tile.shapeText) tile", arguments[1].location)
+            }
+            var column = Tile(rows: tile.rows, cols: 1, rank: 1, level: .registers, elementBytes: tile.level == .sram ? tile.elementBytes : 4, data: nil)
+            if let data = tile.data { column.data = (0..<tile.rows).map { data[$0 * tile.cols + j] } }
+            emit("col", shape: column.shape)
+            if materialize { recordTemporary(column) }
+            return .tile(column)
         case .maskCausal, .maskWindow:
             guard var tile = try evaluate(arguments[0], materialize: false).tile, tile.rank == 2 else {
                 throw error("'\(builtin.rawValue)' masks a 2-D tile", location)
@@ -295,10 +315,12 @@ extension Interpreter {
         var lengths: [Int]
         var kept: [Int]
         var count: Int { lengths.reduce(1, *) }
-        /// The tile's rows: the first kept dimension.
-        var rows: Int { lengths[kept[0]] }
-        /// The tile's columns: the second kept dimension, 1 for a 1-D tile.
-        var cols: Int { kept.count > 1 ? lengths[kept[1]] : 1 }
+        /// The tile's rows: the product of every kept dimension but the last (the only one
+        /// for a 1-D tile).
+        var rows: Int { kept.count == 1 ? lengths[kept[0]] : kept.dropLast().reduce(1) { $0 * lengths[$1] } }
+        /// The tile's columns: the last kept dimension, 1 for a 1-D tile.
+        var cols: Int { kept.count > 1 ? lengths[kept[kept.count - 1]] : 1 }
+        var rank: Int { min(kept.count, 2) }
     }
 
     func slice(_ access: TensorAccess) throws(Diagnostic) -> Slice {
@@ -346,7 +368,7 @@ extension Interpreter {
     func load(_ access: TensorAccess, level: TileLevel, at location: SourceLocation) throws(Diagnostic) -> Tile {
         let s = try slice(access)
         let dtype = bound.tensorDTypes[access.tensor]
-        var tile = Tile(rows: s.rows, cols: s.cols, rank: s.kept.count, level: level, elementBytes: dtype.bytes, data: nil)
+        var tile = Tile(rows: s.rows, cols: s.cols, rank: s.rank, level: level, elementBytes: dtype.bytes, data: nil)
         if isNumeric {
             tile.data = TileMath.gather(tensors[access.tensor], s)
         }
@@ -363,8 +385,8 @@ extension Interpreter {
     /// Writes a tile to HBM, rounding to the tensor's dtype.
     func store(_ access: TensorAccess, _ tile: Tile, from level: TileLevel, at location: SourceLocation) throws(Diagnostic) {
         let s = try slice(access)
-        guard tile.rank == s.kept.count, tile.rows == s.rows, tile.cols == s.cols else {
-            let sliceText = s.kept.count == 1 ? "\(s.rows)" : "\(s.rows)x\(s.cols)"
+        guard tile.rank == s.rank, tile.rows == s.rows, tile.cols == s.cols else {
+            let sliceText = s.rank == 1 ? "\(s.rows)" : "\(s.rows)x\(s.cols)"
             throw error("the stored tile is \(tile.shapeText) but the slice of '\(access.tensorName)' is \(sliceText)", location)
         }
         let dtype = bound.tensorDTypes[access.tensor]

@@ -59,21 +59,26 @@ enum TileMath {
         return out
     }
 
-    /// Visits the flat offsets of a slice in row-major tile order.
+    /// Visits the flat offsets of a slice in row-major tile order (kept dimensions
+    /// beyond two flatten into rows).
     private static func forEachOffset(_ strides: [Int], _ s: Interpreter.Slice, _ body: (Int, Int) -> Void) {
         var base = 0
         for axis in s.starts.indices { base += s.starts[axis] * strides[axis] }
-        let rowAxis = s.kept[0]
-        let rows = s.lengths[rowAxis]
-        if s.kept.count == 1 {
-            for r in 0..<rows { body(r, base + r * strides[rowAxis]) }
-            return
-        }
-        let colAxis = s.kept[1]
-        let cols = s.lengths[colAxis]
-        for r in 0..<rows {
-            for c in 0..<cols {
-                body(r * cols + c, base + r * strides[rowAxis] + c * strides[colAxis])
+        let lengths = s.kept.map { s.lengths[$0] }
+        let steps = s.kept.map { strides[$0] }
+        var index = Array(repeating: 0, count: lengths.count)
+        var offset = base
+        for element in 0..<s.count {
+            body(element, offset)
+            // Odometer over the kept dimensions, last fastest.
+            var axis = lengths.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                offset += steps[axis]
+                if index[axis] < lengths[axis] { break }
+                offset -= steps[axis] * lengths[axis]
+                index[axis] = 0
+                axis -= 1
             }
         }
     }

@@ -175,6 +175,14 @@ struct UniformityChecker {
                 return builtin == .min
                     ? IntInterval(Swift.min(a.lo, b.lo), Swift.min(a.hi, b.hi))
                     : IntInterval(Swift.max(a.lo, b.lo), Swift.max(a.hi, b.hi))
+            case .fa2NumSplits:
+                var values: [Int] = []
+                for argument in arguments {
+                    guard let v = integer(argument), v.isPoint else { return nil }
+                    values.append(v.lo)
+                }
+                guard values[1] > 0 else { return nil }
+                return IntInterval(point: SplitHeuristic.numSplits(batchHeadsMBlocks: values[0], numSMs: values[1], numNBlocks: values[2], maxSplits: values[3]))
             default: return nil
             }
         default:

@@ -84,10 +84,15 @@ public struct TensorAccess: Sendable, Equatable {
         self.location = location
     }
 
-    /// The rank of the tile this access reads or writes: its non-scalar indices.
-    public var tileRank: Int {
+    /// Dimensions the slice keeps: its non-scalar indices.
+    public var keptDimensions: Int {
         indices.filter { if case .scalar = $0 { return false } else { return true } }.count
     }
+
+    /// The rank of the tile this access reads or writes: 1 for one kept dimension, else 2
+    /// (the last kept dimension gives the columns; the others flatten into rows, in
+    /// row-major order).
+    public var tileRank: Int { min(keptDimensions, 2) }
 }
 
 /// A statement of a kernel body.

@@ -15,11 +15,17 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
     // more positions before (a causal sliding window of width w).
     case maskCausal = "mask_causal"
     case maskWindow = "mask_window"
+    // Column j of a 2-D tile as a 1-D tile: `col(x, j)`.
+    case col
+    // FlashAttention-2's split count for split-KV decoding:
+    // `fa2_num_splits(batch_nheads_mblocks, num_sms, num_n_blocks, max_splits)`.
+    case fa2NumSplits = "fa2_num_splits"
 
     /// Allowed argument counts.
     public var arity: ClosedRange<Int> {
         switch self {
-        case .cdiv, .min, .max, .cast: return 2...2
+        case .cdiv, .min, .max, .cast, .col: return 2...2
+        case .fa2NumSplits: return 4...4
         case .exp, .log, .sqrt, .rowmax, .rowsum: return 1...1
         case .zeros: return 1...2
         case .full: return 2...3

@@ -251,8 +251,8 @@ public struct Checker {
                 break
             }
         }
-        guard (1...2).contains(result.tileRank) else {
-            throw error("a tile has 1 or 2 dimensions; this slice of '\(access.tensorName)' has \(result.tileRank) (index the other dimensions with a single position)", access.location)
+        guard result.keptDimensions >= 1 else {
+            throw error("this slice of '\(access.tensorName)' selects a single element; a tile keeps at least one dimension", access.location)
         }
         return result
     }
@@ -392,6 +392,13 @@ public struct Checker {
         case .cast:
             guard case .tile = types[0] else { throw error("'cast' rounds a tile, found \(types[0])", arguments[0].location) }
             return types[0]
+        case .col:
+            guard types[0] == .tile(rank: 2) else { throw error("'col' takes a column of a 2-D tile, found \(types[0])", arguments[0].location) }
+            guard types[1] == .int else { throw error("the column of 'col' must be an integer, found \(types[1])", arguments[1].location) }
+            return .tile(rank: 1)
+        case .fa2NumSplits:
+            try requireInts("an argument of 'fa2_num_splits'")
+            return .int
         case .maskCausal, .maskWindow:
             guard types[0] == .tile(rank: 2) else {
                 throw error("'\(builtin.rawValue)' masks a 2-D tile of scores, found \(types[0])", arguments[0].location)
