@@ -21,12 +21,35 @@ public enum AlgorithmError: Error, Sendable, CustomStringConvertible {
 
 /// The built-in attention algorithms, shipped as tile-language programs, and user programs.
 public enum AlgorithmLibrary {
-    /// Names of the built-in algorithms; stable across releases.
-    public static let builtInNames = ["standard", "flash1", "flash2"]
+    /// A built-in name that runs another program with other parameter defaults.
+    public struct Alias: Sendable {
+        public var program: String
+        public var defaults: [(name: String, value: Int)]
+        public var about: String
+    }
 
-    /// The source of a built-in program.
+    /// Names of the built-in algorithms; stable across releases.
+    public static let builtInNames = ["standard", "flash1", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding"]
+
+    /// Built-in names that are other programs with other defaults.
+    public static let aliases: [String: Alias] = [
+        // The grouped GQA schedule is Flash-Decoding's packed kernel with one split: each
+        // thread block takes one KV head and a query block of all its group's heads.
+        "flash2-gqa": Alias(
+            program: "flash-decoding", defaults: [("Br", 16), ("Bc", 128), ("splits", 1)],
+            about: "FlashAttention-2 forward, grouped GQA schedule: a thread block holds Br query rows of every head of a KV group (a group x Br tile), so each K/V tile is loaded once per group"),
+        // xFormers' memory-efficient (CUTLASS) kernel moves data as FlashAttention-2 does:
+        // one block per query block, K/V streamed, O and LSE written once; it differs in
+        // its 64-row tiles (docs/algorithms.md).
+        "memory-efficient": Alias(
+            program: "flash2", defaults: [("Br", 64), ("Bc", 64)],
+            about: "xFormers memory-efficient attention (CUTLASS): the FlashAttention-2 schedule with 64 x 64 tiles"),
+    ]
+
+    /// The source of a built-in program (an alias gives its program's source).
     public static func builtInSource(_ name: String) throws(AlgorithmError) -> SourceFile {
         guard builtInNames.contains(name) else { throw .unknown(name: name, known: builtInNames) }
+        let name = aliases[name]?.program ?? name
         guard let url = Bundle.module.url(forResource: name, withExtension: "tile", subdirectory: "Programs"),
             let data = try? Data(contentsOf: url)
         else {
@@ -47,10 +70,19 @@ public enum AlgorithmLibrary {
         } else {
             source = try builtInSource(nameOrPath)
         }
+        var program: Program
         do {
-            return try Checker.check(source)
+            program = try Checker.check(source)
         } catch {
             throw .invalid(error)
         }
+        if let alias = aliases[nameOrPath] {
+            program.about = alias.about
+            for (name, value) in alias.defaults {
+                guard let index = program.parameterIndex(name) else { continue }
+                program.parameters[index].defaultValue = Expr(.integer(value), program.parameters[index].location)
+            }
+        }
+        return program
     }
 }

@@ -21,7 +21,12 @@ enum ListCommand {
         for name in AlgorithmLibrary.builtInNames {
             let program = try AlgorithmLibrary.program(name)
             text += "\n  \(name)\n    \(program.about ?? "")\n"
-            let parameters = program.declaredParameters.map { "\($0.name) = \(defaultText($0, in: program.source))" }
+            if let alias = AlgorithmLibrary.aliases[name] { text += "    (the \(alias.program) program with other defaults)\n" }
+            let aliased = AlgorithmLibrary.aliases[name]
+            let parameters = program.declaredParameters.map { parameter in
+                let value = aliased?.defaults.first { $0.name == parameter.name }.map { String($0.value) }
+                return "\(parameter.name) = \(value ?? defaultText(parameter, in: program.source))"
+            }
             if !parameters.isEmpty { text += "    params: " + parameters.joined(separator: ", ") + "\n" }
         }
         text += "\nBUILT-IN PARAMETERS (bound from the run; usable in any program)\n"

@@ -284,9 +284,15 @@ extension Interpreter {
                 guard w > 0 else { throw error("the window of 'mask_window' must be positive, found \(w)", arguments[3].location) }
                 window = w
             }
+            var period = tile.rows
+            let periodIndex = builtin == .maskWindow ? 4 : 3
+            if arguments.count > periodIndex {
+                period = try integer(arguments[periodIndex])
+                guard period > 0 else { throw error("the row period of '\(builtin.rawValue)' must be positive, found \(period)", arguments[periodIndex].location) }
+            }
             var masked = 0
             for r in 0..<tile.rows {
-                let (lo, hi) = MaskGeometry.visibleColumns(row: r, cols: tile.cols, queryStart: q0, keyStart: k0, window: window)
+                let (lo, hi) = MaskGeometry.visibleColumns(row: r % period, cols: tile.cols, queryStart: q0, keyStart: k0, window: window)
                 masked += tile.cols - max(0, hi - lo)
                 if var data = tile.data {
                     for c in 0..<tile.cols where c < lo || c >= hi { data[r * tile.cols + c] = -.infinity }
@@ -385,7 +391,9 @@ extension Interpreter {
     /// Writes a tile to HBM, rounding to the tensor's dtype.
     func store(_ access: TensorAccess, _ tile: Tile, from level: TileLevel, at location: SourceLocation) throws(Diagnostic) {
         let s = try slice(access)
-        guard tile.rank == s.rank, tile.rows == s.rows, tile.cols == s.cols else {
+        // A 1-D tile may fill a slice that keeps several dimensions, in row-major order.
+        let flat = tile.rank == 1 && s.kept.count > 1 && tile.count == s.count
+        guard flat || (tile.rank == s.rank && tile.rows == s.rows && tile.cols == s.cols) else {
             let sliceText = s.rank == 1 ? "\(s.rows)" : "\(s.rows)x\(s.cols)"
             throw error("the stored tile is \(tile.shapeText) but the slice of '\(access.tensorName)' is \(sliceText)", location)
         }

@@ -119,6 +119,7 @@ final class Interpreter {
     /// provably uniform, else the box split in two along an axis that matters.
     private func runBox(_ plan: KernelPlan, lower: [Int], upper: [Int]) throws(Diagnostic) {
         let volume = zip(lower, upper).reduce(1) { $0 * ($1.1 - $1.0) }
+        if volume == 0 { return }
         if volume == 1 {
             try runBlock(plan, lower)
             return

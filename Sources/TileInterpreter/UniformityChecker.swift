@@ -101,8 +101,8 @@ struct UniformityChecker {
                 guard let q0 = integer(arguments[1]), let k0 = integer(arguments[2]),
                     let offset = IntInterval.subtract(q0, k0), offset.isPoint
                 else { return false }
-                if builtin == .maskWindow {
-                    guard let w = integer(arguments[3]), w.isPoint else { return false }
+                for extra in arguments.dropFirst(3) {
+                    guard let v = integer(extra), v.isPoint else { return false }
                 }
             }
             return arguments.allSatisfy { sitesAreUniform($0) }

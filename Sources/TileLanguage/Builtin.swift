@@ -12,7 +12,9 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
     case cast
     // Masks from indices: `mask_causal(s, q0, k0)` sets s[r, c] to -inf where key
     // k0 + c lies after query q0 + r; `mask_window(s, q0, k0, w)` also where it lies w or
-    // more positions before (a causal sliding window of width w).
+    // more positions before (a causal sliding window of width w). An optional last
+    // argument p says positions repeat every p rows (row r is query q0 + r % p), for
+    // tiles that stack the query heads of a GQA group.
     case maskCausal = "mask_causal"
     case maskWindow = "mask_window"
     // Column j of a 2-D tile as a 1-D tile: `col(x, j)`.
@@ -29,8 +31,8 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
         case .exp, .log, .sqrt, .rowmax, .rowsum: return 1...1
         case .zeros: return 1...2
         case .full: return 2...3
-        case .maskCausal: return 3...3
-        case .maskWindow: return 4...4
+        case .maskCausal: return 3...4
+        case .maskWindow: return 4...5
         }
     }
 

@@ -66,8 +66,8 @@ public struct Checker {
                 throw error("'\(tensor.name)' is already declared", tensor.location)
             }
             tensorNames.insert(tensor.name)
-            guard (1...4).contains(tensor.shape.count) else {
-                throw error("a tensor has 1 to 4 dimensions, '\(tensor.name)' has \(tensor.shape.count)", tensor.location)
+            guard (1...6).contains(tensor.shape.count) else {
+                throw error("a tensor has 1 to 6 dimensions, '\(tensor.name)' has \(tensor.shape.count)", tensor.location)
             }
             for (axis, extent) in tensor.shape.enumerated() {
                 let (resolved, type) = try checkParameterExpression(extent)
@@ -194,7 +194,8 @@ public struct Checker {
             guard case .tile(let rank) = type else {
                 throw error("a store writes a tile; the value is \(type)", value.location)
             }
-            guard rank == resolvedAccess.tileRank else {
+            // A 1-D tile may also fill a slice keeping several dimensions (row-major).
+            guard rank == resolvedAccess.tileRank || (rank == 1 && resolvedAccess.keptDimensions > 1) else {
                 throw error("the slice of '\(access.tensorName)' is \(resolvedAccess.tileRank)-D but the stored tile is \(rank)-D", value.location)
             }
             return Stmt(.store(resolvedAccess, resolved), statement.location)
