@@ -42,7 +42,7 @@ import TileLanguage
         ("kernel k grid(i: 1):\n  q = load Q[0, 1, :]\n  s = q @ q\n", 6, 9, "'@' multiplies two 2-D tiles"),
         ("kernel k grid(i: 1):\n  i = 3\n", 5, 3, "grid axis or loop variable"),
         ("kernel k grid(i: 1):\n  x = foo(1)\n", 5, 7, "unknown function 'foo'"),
-        ("kernel k grid(i: 1):\n  q = load Q[0, rows(i, 4), :]\n  store O[0, rows(i, 4), :] = rowsum(q)\n", 6, 31, "slice of 'O' is 2-D but the stored tile is 1-D"),
+        ("kernel k grid(i: 1):\n  q = load Q[0, rows(i, 4), :]\n  store O[0, 0, rows(i, 4)] = q\n", 6, 31, "slice of 'O' is 1-D but the stored tile is 2-D"),
         ("kernel k grid(i: 1):\n\tx = 1\n", 5, 1, "tab in indentation"),
         ("param Br = 4\nparam Br = 8\nkernel k grid(i: 1):\n  x = 1\n", 5, 7, "already a parameter"),
         ("kernel k grid(i: 1):\n  if 1.5 < 2:\n    x = 1\n", 5, 10, "comparisons are between integers"),

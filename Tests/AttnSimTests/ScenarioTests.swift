@@ -164,7 +164,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         }
         let badAlgorithm = try Scenario(jsonText: Self.valid.replacingOccurrences(of: "flash2", with: "flash3"), file: "s.json")
         do { _ = try Runner.run(badAlgorithm) } catch {
-            #expect(error.description == "unknown algorithm 'flash3'; built-in algorithms: standard, flash1, flash2, or a path to a .tile file")
+            #expect(error.description == "unknown algorithm 'flash3'; built-in algorithms: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, or a path to a .tile file")
         }
     }
 
