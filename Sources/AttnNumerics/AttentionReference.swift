@@ -69,6 +69,55 @@ public enum AttentionReference {
         return out
     }
 
+    /// Gradients of the loss <dO, O> with O = softmax(scale Q K^T) V, in float64:
+    ///
+    ///     dV = P^T dO,  dP = dO V^T,  D_i = sum_c dO_ic O_ic,
+    ///     dS = P o (dP - D),  dQ = scale dS K,  dK = scale dS^T Q
+    ///
+    /// (Dao 2023, Section 2.2; for GQA the key/value gradients of a group's query heads
+    /// add up). Returns dQ [batch*heads, N, d], dK and dV [batch*kv_heads, Nkv, d].
+    public static func gradients(
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, dO: HostTensor, mask: Mask = .none
+    ) -> (dQ: [Double], dK: [Double], dV: [Double]) {
+        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
+        let scale = problem.effectiveScale
+        var dQ = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
+        var dK = [Double](repeating: 0, count: problem.batch * problem.kvHeads * nkv * d)
+        var dV = dK
+        var p = [Double](repeating: 0, count: nkv)
+        var o = [Double](repeating: 0, count: d)
+        for bh in 0..<(problem.batch * problem.heads) {
+            let kvh = problem.kvHead(forQueryHead: bh)
+            for i in 0..<n {
+                let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &p)
+                for j in 0..<nkv { p[j] = lse == -.infinity ? 0 : _exp(p[j] - lse) }
+                let rowBase = (bh * n + i) * d
+                for c in 0..<d { o[c] = 0 }
+                for j in 0..<nkv where p[j] != 0 {
+                    let vBase = (kvh * nkv + j) * d
+                    for c in 0..<d { o[c] += p[j] * Double(v.values[vBase + c]) }
+                }
+                var dSum = 0.0
+                for c in 0..<d { dSum += Double(dO.values[rowBase + c]) * o[c] }
+                for j in 0..<nkv where p[j] != 0 {
+                    let kvBase = (kvh * nkv + j) * d
+                    var dp = 0.0
+                    for c in 0..<d {
+                        let g = Double(dO.values[rowBase + c])
+                        dp += g * Double(v.values[kvBase + c])
+                        dV[kvBase + c] += p[j] * g
+                    }
+                    let ds = p[j] * (dp - dSum) * scale
+                    for c in 0..<d {
+                        dQ[rowBase + c] += ds * Double(k.values[kvBase + c])
+                        dK[kvBase + c] += ds * Double(q.values[rowBase + c])
+                    }
+                }
+            }
+        }
+        return (dQ, dK, dV)
+    }
+
     /// Fills `row` with scale * q_i . k_j (-inf where masked) and returns the row's
     /// log-sum-exp (-inf when every key is masked).
     private static func scores(

@@ -9,6 +9,7 @@ struct Verifier {
 
     func verify() throws(Diagnostic) -> [CheckResult] {
         var results: [CheckResult] = []
+        var gradientCache: [String: (dQ: [Double], dK: [Double], dV: [Double])] = [:]
         let source = bound.program.source
         for check in bound.program.checks {
             let output = tensors[check.tensor]
@@ -52,6 +53,16 @@ struct Verifier {
                 reference = AttentionReference.output(problem, q: q, k: k, v: v, mask: mask)
             case .attentionLSE:
                 reference = AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
+            case .attentionDQ, .attentionDK, .attentionDV:
+                let v = tensors[check.arguments[2]], dO = tensors[check.arguments[3]]
+                guard v.count == expectedKV.reduce(1, *), dO.count == expectedQ.reduce(1, *) else {
+                    throw Diagnostic(source, check.location, "the gradient reference expects V as \(expectedKV) and dO as \(expectedQ)")
+                }
+                // One float64 backward pass serves the three gradient checks.
+                let key = check.argumentNames.joined(separator: ",") + "|\(mask.causal)|\(mask.window ?? 0)"
+                let gradients = gradientCache[key] ?? AttentionReference.gradients(problem, q: q, k: k, v: v, dO: dO, mask: mask)
+                gradientCache[key] = gradients
+                reference = check.reference == .attentionDQ ? gradients.dQ : check.reference == .attentionDK ? gradients.dK : gradients.dV
             }
             guard let metrics = ErrorMetrics(values: output.values, reference: reference) else {
                 throw Diagnostic(source, check.location, "'\(check.tensorName)' has \(output.count) elements; the reference has \(reference.count)")

@@ -152,12 +152,17 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     case attention
     /// The row log-sum-exp of scale * Q K^T.
     case attentionLSE = "attention_lse"
+    /// Gradients of <dO, attention(Q, K, V)> with respect to Q, K and V.
+    case attentionDQ = "attention_dq"
+    case attentionDK = "attention_dk"
+    case attentionDV = "attention_dv"
 
     /// The tensor arguments the reference takes, in order.
     public var argumentCount: Int {
         switch self {
         case .attention: return 3
         case .attentionLSE: return 2
+        case .attentionDQ, .attentionDK, .attentionDV: return 4
         }
     }
 }

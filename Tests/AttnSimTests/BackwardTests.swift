@@ -1,0 +1,101 @@
+import Testing
+import AttnNumerics
+@testable import TileInterpreter
+
+/// Forward + backward programs against float64 analytic gradients and closed-form counts.
+@Suite struct BackwardTests {
+    typealias S = TestSupport
+
+    /// fp32 storage: every output (O, dQ, dK, dV) within 1e-5 of the float64 gradients
+    /// (fp32 accumulation over at most a few hundred terms); ragged shapes, N != Nkv.
+    @Test(arguments: ["standard-fwd-bwd", "flash2-fwd-bwd"])
+    func gradientsAgreeWithReference(_ algorithm: String) throws {
+        let params: [String: Int] = algorithm == "flash2-fwd-bwd" ? ["Br": 32, "Bc": 16, "Bm": 16, "Bn": 32]
+            : ["Bm": 32, "Bn": 48, "Bo": 16, "Bk": 32, "Be": 40]
+        for (n, nkv, d) in [(77, 77, 16), (50, 130, 32), (129, 65, 8)] {
+            let bound = try S.bind(algorithm, S.shape(heads: 2, n: n, nkv: nkv, d: d), dtype: .fp32, params: params)
+            let result = try S.numeric(bound)
+            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
+            for check in result.checks {
+                #expect(check.error.maxRelativeError < 1e-5, "\(algorithm) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
+            }
+            #expect(try S.count(bound) == result.stats)
+        }
+    }
+
+    /// FlashAttention-2 backward, Tc = cdiv(Nkv, Bn) key blocks: K, V, dK, dV move once;
+    /// Q, dO, LSE and D are read once per key block, and the fp32 dQ buffer is read and
+    /// written once per key block. Matmul: 4 forward + 10 backward (S recomputed) N Nkv d.
+    @Test(arguments: [(1024, 1024, 64), (1000, 777, 64), (4096, 4096, 128)])
+    func flashBackwardClosedForm(_ n: Int, _ nkv: Int, _ d: Int) throws {
+        let bh = 8, e = 2, br = 128, bn = 128
+        let bound = try S.bind("flash2-fwd-bwd", S.shape(batch: 2, heads: 4, n: n, nkv: nkv, d: d), dtype: .fp16)
+        let stats = try S.count(bound)
+        let byName = Dictionary(uniqueKeysWithValues: stats.kernels.map { ($0.name, $0.counters) })
+        let nd = bh * n * d, kd = bh * nkv * d, tc = S.cdiv(nkv, bn)
+        let forward = try #require(byName["fwd"])
+        #expect(forward.hbmReadBytes == nd * e + 2 * S.cdiv(n, br) * kd * e)
+        let pre = try #require(byName["bwd_preprocess"])
+        #expect(pre.hbmReadBytes == 2 * nd * e)
+        #expect(pre.hbmWriteBytes == bh * n * 4 + nd * 4)
+        let backward = try #require(byName["bwd"])
+        #expect(backward.hbmReadBytes == 2 * kd * e + tc * (2 * nd * e + 2 * bh * n * 4 + nd * 4))
+        #expect(backward.hbmWriteBytes == tc * nd * 4 + 2 * kd * e)
+        let convert = try #require(byName["bwd_convert"])
+        #expect(convert.hbmReadBytes == nd * 4 && convert.hbmWriteBytes == nd * e)
+        #expect(stats.total.flopsMatmul == 14 * bh * n * nkv * d)
+    }
+
+    /// Standard attention's backward materializes dP and dS: with S and P, four N x Nkv
+    /// tensors, each written once and read once or twice.
+    @Test func standardBackwardMaterializesScores() throws {
+        let n = 1024, d = 64, bh = 16, e = 2
+        let stats = try S.count(try S.bind("standard-fwd-bwd", S.shape(batch: 2, heads: 8, n: n, d: d), dtype: .fp16))
+        let names = stats.tensorNames
+        let total = stats.total
+        func traffic(_ name: String) throws -> TensorTraffic { total.tensors[try #require(names.firstIndex(of: name))] }
+        let s = bh * n * n * e
+        #expect(try traffic("S").writeBytes == s && traffic("S").readBytes == s)
+        #expect(try traffic("P").writeBytes == s && traffic("P").readBytes == 3 * s)   // pv, dv, softmax backward
+        #expect(try traffic("dP").writeBytes == s && traffic("dP").readBytes == s)
+        #expect(try traffic("dS").writeBytes == s && traffic("dS").readBytes == 2 * s)  // dq and dk
+        #expect(total.flopsMatmul == 12 * bh * n * n * d)
+    }
+
+    /// The FlashAttention paper's Figure 2 setting (GPT-2 medium attention: batch 64,
+    /// 16 heads, N 1024, d 64, fp16, A100): the standard path moves several times the
+    /// bytes of FlashAttention-2 for about 17% fewer FLOPs (docs/algorithms.md compares
+    /// both with the paper's 40.3 GB vs 4.4 GB and 66.6 vs 75.2 GFLOPs).
+    @Test func figure2Setting() throws {
+        let shape = S.shape(batch: 64, heads: 16, n: 1024, d: 64)
+        let a100 = try AttnHardwareProfiles.a100()
+        let standard = try S.count(try S.bind("standard-fwd-bwd", shape, dtype: .fp16, hardware: a100)).total
+        let flash = try S.count(try S.bind("flash2-fwd-bwd", shape, dtype: .fp16, hardware: a100)).total
+        // Per-kernel sums (MiB): nd = BH N d e = 128, s = BH N^2 e = 2048; the GEMMs
+        // re-read their N x d operand once per 256- or 64-wide output tile.
+        let nd = 64 * 16 * 1024 * 64 * 2, sq = 64 * 16 * 1024 * 1024 * 2
+        let standardReads = nd + (4 * nd + 8 * nd) + sq + (sq + 16 * nd) + (sq + 16 * nd) + (4 * nd + 8 * nd)
+            + 2 * sq + (sq + 16 * nd) + (sq + 16 * nd) + nd
+        let standardWrites = nd + sq + sq + nd + nd + sq + sq + nd + nd + nd
+        #expect(standard.hbmReadBytes == standardReads)
+        #expect(standard.hbmWriteBytes == standardWrites)
+        // FlashAttention-2: forward (Q once, K/V per 128-row query block, O, LSE), the
+        // preprocessing (O, dO in; D, the cleared fp32 dQ buffer out), the backward
+        // (K, V once; Q, dO, LSE, D and the fp32 dQ buffer per 128-row key block), and
+        // the conversion of dQ.
+        let bh = 64 * 16, n = 1024, lse = bh * n * 4, dq32 = 2 * nd, blocks = 8
+        let flashReads = (nd + 2 * blocks * nd) + 2 * nd + (2 * nd + blocks * (2 * nd + 2 * lse + dq32)) + dq32
+        let flashWrites = (nd + lse) + (lse + dq32) + (blocks * dq32 + 2 * nd) + nd
+        #expect(flash.hbmReadBytes == flashReads)
+        #expect(flash.hbmWriteBytes == flashWrites)
+        #expect(standardReads + standardWrites == 36_507_222_016)
+        #expect(flashReads + flashWrites == 10_410_262_528)
+        #expect(Double(flash.flopsMatmul) / Double(standard.flopsMatmul) == 14.0 / 12.0)
+    }
+}
+
+import AttnHardware
+
+enum AttnHardwareProfiles {
+    static func a100() throws -> HardwareProfile { try HardwareProfile.named("a100-40gb-sxm") }
+}
