@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AttnAlgorithms
 import AttnJSON
 import AttnNumerics
 import AttnScenario
@@ -173,7 +174,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         }
         let badAlgorithm = try Scenario(jsonText: Self.valid.replacingOccurrences(of: "flash2", with: "flash3"), file: "s.json")
         do { _ = try Runner.run(badAlgorithm) } catch {
-            #expect(error.description == "unknown algorithm 'flash3'; built-in algorithms: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, or a path to a .tile file")
+            #expect(error.description == "unknown algorithm 'flash3'; built-in algorithms: "
+                + AlgorithmLibrary.builtInNames.joined(separator: ", ") + ", or a path to a .tile file")
         }
     }
 
