@@ -22,6 +22,7 @@ enum RunCommand {
         OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 (repeatable).", repeatable: true),
         OptionSpec(name: "causal", value: nil, help: "Causal mask (sets the parameter causal=1 of the algorithms that have it)."),
         OptionSpec(name: "window", value: "W", help: "Sliding window of W keys, causal (sets the parameter window=W)."),
+        OptionSpec(name: "block-mask", value: "SPEC", help: "Block-sparse mask: \(BlockMaskOption.help) (sets the block_* parameters)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm; see 'attnsim list')."),
         OptionSpec(name: "seed", value: "N", help: "Seed of the random inputs in numeric mode (default 1)."),
         OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
@@ -45,7 +46,7 @@ enum RunCommand {
               attnsim run --algorithm my.tile --heads 2 --head-dim 32 --context 100 --mode numeric --dtype fp32
             """)
 
-    static let adHocOnly = ["algorithm", "batch", "heads", "kv-heads", "head-dim", "context", "q-len", "dtype", "param", "causal", "window", "seed"]
+    static let adHocOnly = ["algorithm", "batch", "heads", "kv-heads", "head-dim", "context", "q-len", "dtype", "param", "causal", "window", "block-mask", "seed"]
 
     static func main(_ arguments: [String], console: Console) throws -> ExitCode {
         let parsed = try ParsedArguments(arguments, options: options, command: "run")
@@ -172,6 +173,12 @@ enum RunCommand {
         }
         if parsed.has("causal") { parameters["causal"] = .int(1) }
         if let window = try parsed.integer("window") { parameters["window"] = .int(window) }
+        if let spec = parsed.value("block-mask") {
+            guard let mask = BlockMaskOption.parameters(spec) else {
+                throw UsageError(message: "'--block-mask' expects \(BlockMaskOption.help), found '\(spec)'")
+            }
+            parameters.merge(mask) { _, new in new }
+        }
         // A parameter applies to the selected algorithms that declare it; one that none of
         // them declares is a usage error rather than silently ignored.
         var declaring: [String: Set<String>] = [:]

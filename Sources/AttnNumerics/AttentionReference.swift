@@ -12,10 +12,17 @@ public enum AttentionReference {
         /// With `causal`, keys `window` or more positions before the query are hidden too
         /// (a sliding window of `window` keys, the query's own included).
         public var window: Int?
+        /// Block-sparse pattern over blocks of `blockRows` queries x `blockColumns` keys.
+        public var blocks: BlockPattern
+        public var blockRows: Int
+        public var blockColumns: Int
 
-        public init(causal: Bool = false, window: Int? = nil) {
+        public init(causal: Bool = false, window: Int? = nil, blocks: BlockPattern = .dense, blockRows: Int = 1, blockColumns: Int = 1) {
             self.causal = causal
             self.window = window
+            self.blocks = blocks
+            self.blockRows = blockRows
+            self.blockColumns = blockColumns
         }
 
         public static let none = Mask()
@@ -23,6 +30,7 @@ public enum AttentionReference {
         /// Whether query row i may see key j.
         @inlinable
         public func allows(query i: Int, key j: Int, queryLength: Int, keyLength: Int) -> Bool {
+            if blocks != .dense && !blocks.allows(i / blockRows, j / blockColumns) { return false }
             guard causal || window != nil else { return true }
             let position = i + keyLength - queryLength
             if causal && j > position { return false }

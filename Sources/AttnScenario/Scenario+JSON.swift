@@ -81,6 +81,12 @@ extension Scenario {
         var maskParameters: [String: ScalarValue] = [:]
         if let causal = try r.bool("causal"), causal { maskParameters["causal"] = .int(1) }
         if let window = try r.integer("window", minimum: 1) { maskParameters["window"] = .int(window) }
+        if let spec = try r.string("block_mask") {
+            guard let mask = BlockMaskOption.parameters(spec) else {
+                throw r.error("block_mask", "expected \(BlockMaskOption.help), found \"\(spec)\"")
+            }
+            maskParameters.merge(mask) { _, new in new }
+        }
         var algorithms: [Algorithm] = []
         for (index, value) in algorithmValues.enumerated() {
             let path = r.path("algorithms") + "[\(index)]"

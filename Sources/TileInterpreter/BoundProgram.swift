@@ -239,6 +239,16 @@ enum ScalarEvaluator {
         case .exp: return .float(Foundation.exp(values[0].asDouble))
         case .log: return .float(Foundation.log(values[0].asDouble))
         case .sqrt: return .float(values[0].asDouble.squareRoot())
+        case .blockMask:
+            var ints: [Int] = []
+            for v in values {
+                guard case .int(let i) = v else { throw Diagnostic(source, location, "'block_mask' takes integers") }
+                ints.append(i)
+            }
+            guard let pattern = BlockPattern(code: ints[2], local: ints[3], stride: ints[4], densityPermille: ints[5], seed: ints[6]) else {
+                throw Diagnostic(source, location, "'block_mask' pattern \(ints[2]) is not 0 (dense), 1 (local + strided) or 2 (random)")
+            }
+            return .int(pattern.allows(ints[0], ints[1]) ? 1 : 0)
         case .fa2NumSplits:
             var ints: [Int] = []
             for v in values {

@@ -253,11 +253,11 @@ extension Interpreter {
             emit(builtin.rawValue, shape: tile.shape)
             if materialize { recordTemporary(tile) }
             return .tile(tile)
-        case .fa2NumSplits:
+        case .fa2NumSplits, .blockMask:
             var scalars: [ScalarValue] = []
             for argument in arguments { scalars.append(.int(try integer(argument))) }
             guard case .int(let i) = try ScalarEvaluator.applyScalarCall(builtin, scalars, at: location, source: source) else {
-                throw error("'fa2_num_splits' gives an integer", location)
+                throw error("'\(builtin.rawValue)' gives an integer", location)
             }
             return .int(i)
         case .col:

@@ -1,3 +1,4 @@
+import AttnNumerics
 import TileLanguage
 
 /// Decides whether a statement list counts the same at every point of a box of integer
@@ -175,6 +176,8 @@ struct UniformityChecker {
                 return builtin == .min
                     ? IntInterval(Swift.min(a.lo, b.lo), Swift.min(a.hi, b.hi))
                     : IntInterval(Swift.max(a.lo, b.lo), Swift.max(a.hi, b.hi))
+            case .blockMask:
+                return blockMaskInterval(arguments)
             case .fa2NumSplits:
                 var values: [Int] = []
                 for argument in arguments {
@@ -187,6 +190,40 @@ struct UniformityChecker {
             }
         default:
             return nil
+        }
+    }
+
+    /// `block_mask` over intervals of block indices: decided without enumerating when
+    /// the pattern is dense, or local + strided with every pair on one side of the band
+    /// and no strided column in range; a single pair is evaluated directly.
+    private func blockMaskInterval(_ arguments: [Expr]) -> IntInterval? {
+        var values: [IntInterval] = []
+        for argument in arguments {
+            guard let v = integer(argument) else { return nil }
+            values.append(v)
+        }
+        guard values[2...].allSatisfy(\.isPoint) else { return nil }
+        let (i, j) = (values[0], values[1])
+        guard let pattern = BlockPattern(code: values[2].lo, local: values[3].lo, stride: values[4].lo,
+                                         densityPermille: values[5].lo, seed: values[6].lo) else { return nil }
+        if i.isPoint && j.isPoint { return IntInterval(point: pattern.allows(i.lo, j.lo) ? 1 : 0) }
+        switch pattern {
+        case .dense:
+            return IntInterval(point: 1)
+        case .localStrided(let local, let stride):
+            // Distance |i - j| over the box.
+            let minDistance = max(0, max(i.lo - j.hi, j.lo - i.hi))
+            let maxDistance = max(i.hi - j.lo, j.hi - i.lo)
+            if maxDistance < local { return IntInterval(point: 1) }
+            // Does [j.lo, j.hi] hold a column with j % stride == stride - 1? Yes if it spans a
+            // whole period, wraps past a multiple of stride, or ends on such a column.
+            let loResidue = IntegerArithmetic.floorRemainder(j.lo, max(stride, 1))
+            let hiResidue = IntegerArithmetic.floorRemainder(j.hi, max(stride, 1))
+            let stridedInRange = stride > 0 && (j.hi - j.lo + 1 >= stride || loResidue > hiResidue || hiResidue == stride - 1)
+            if minDistance >= local && !stridedInRange { return IntInterval(point: 0) }
+            return .boolean
+        case .random:
+            return .boolean
         }
     }
 

@@ -31,18 +31,30 @@ struct Verifier {
                 throw Diagnostic(source, check.location, "heads (\(problem.heads)) must be a multiple of kv_heads (\(problem.kvHeads))")
             }
             var mask = AttentionReference.Mask()
+            var block = (pattern: 0, local: 1, stride: 0, density: 1000, seed: 1)
             for option in check.options {
                 let value = try ScalarEvaluator.evaluate(option.value, parameters: bound.parameterValues, source: source)
                 guard case .int(let i) = value else { throw Diagnostic(source, option.value.location, "'\(option.name)' must be an integer") }
                 switch option.name {
                 case "causal": mask.causal = i != 0
-                default:
+                case "window":
                     if i > 0 {
                         mask.window = i
                         mask.causal = true
                     }
+                case "block_pattern": block.pattern = i
+                case "block_local": block.local = i
+                case "block_stride": block.stride = i
+                case "block_density": block.density = i
+                case "block_seed": block.seed = i
+                case "block_rows": mask.blockRows = max(1, i)
+                default: mask.blockColumns = max(1, i)
                 }
             }
+            guard let pattern = BlockPattern(code: block.pattern, local: block.local, stride: block.stride, densityPermille: block.density, seed: block.seed) else {
+                throw Diagnostic(source, check.location, "block_pattern \(block.pattern) is not 0 (dense), 1 (local + strided) or 2 (random)")
+            }
+            mask.blocks = pattern
             let reference: [Double]
             switch check.reference {
             case .attention:

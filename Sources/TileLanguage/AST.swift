@@ -179,7 +179,9 @@ public struct CheckDecl: Sendable, Equatable {
     public var location: SourceLocation
 
     /// The option names a reference accepts.
-    public static let optionNames = ["causal", "window"]
+    public static let optionNames = [
+        "causal", "window", "block_pattern", "block_local", "block_stride", "block_density", "block_seed", "block_rows", "block_cols",
+    ]
 }
 
 /// `causal: 1` or `window: W` in a `check` line.

@@ -22,12 +22,17 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
     // FlashAttention-2's split count for split-KV decoding:
     // `fa2_num_splits(batch_nheads_mblocks, num_sms, num_n_blocks, max_splits)`.
     case fa2NumSplits = "fa2_num_splits"
+    // Block-sparse masks: `block_mask(i, j, pattern, local, stride, density, seed)` is 1
+    // when query block i computes key block j (pattern 0 dense, 1 local + strided,
+    // 2 random with density in permille).
+    case blockMask = "block_mask"
 
     /// Allowed argument counts.
     public var arity: ClosedRange<Int> {
         switch self {
         case .cdiv, .min, .max, .cast, .col: return 2...2
         case .fa2NumSplits: return 4...4
+        case .blockMask: return 7...7
         case .exp, .log, .sqrt, .rowmax, .rowsum: return 1...1
         case .zeros: return 1...2
         case .full: return 2...3

@@ -400,6 +400,9 @@ public struct Checker {
         case .fa2NumSplits:
             try requireInts("an argument of 'fa2_num_splits'")
             return .int
+        case .blockMask:
+            try requireInts("an argument of 'block_mask'")
+            return .int
         case .maskCausal, .maskWindow:
             guard types[0] == .tile(rank: 2) else {
                 throw error("'\(builtin.rawValue)' masks a 2-D tile of scores, found \(types[0])", arguments[0].location)

@@ -78,3 +78,69 @@ import AttnNumerics
         }
     }
 }
+
+/// Block-sparse FlashAttention-2.
+@Suite struct BlockSparseTests {
+    typealias S = TestSupport
+
+    /// FlashAttention paper, Proposition 4: block-sparse traffic is the dense K/V traffic
+    /// scaled by the fraction of blocks kept, plus the Theta(N d) floor of Q and O. Here
+    /// exactly: Q and O once, K and V once per kept (query block, key block) pair.
+    @Test(arguments: [BlockPattern.localStrided(local: 2, stride: 4), .localStrided(local: 1, stride: 0), .random(densityPermille: 300, seed: 7)])
+    func trafficScalesWithKeptBlocks(_ pattern: BlockPattern) throws {
+        let n = 4096, d = 64, b = 128, e = 2, heads = 4
+        var params = ["Br": b, "Bc": b]
+        switch pattern {
+        case .localStrided(let local, let stride):
+            params.merge(["block_pattern": 1, "block_local": local, "block_stride": stride]) { $1 }
+        case .random(let density, let seed):
+            params.merge(["block_pattern": 2, "block_density": density, "block_seed": seed]) { $1 }
+        case .dense: break
+        }
+        let t = try S.count(try S.bind("flash2", S.shape(heads: heads, n: n, d: d), dtype: .fp16, params: params)).total
+        let blocks = n / b
+        var kept = 0
+        for i in 0..<blocks { for j in 0..<blocks where pattern.allows(i, j) { kept += 1 } }
+        #expect(t.hbmReadBytes == heads * (n * d * e + 2 * kept * b * d * e))
+        #expect(t.flopsMatmul == heads * kept * 4 * b * b * d)
+        let dense = try S.count(try S.bind("flash2", S.shape(heads: heads, n: n, d: d), dtype: .fp16, params: ["Br": b, "Bc": b])).total
+        let floor = heads * n * d * e
+        #expect((t.hbmReadBytes - floor) * blocks * blocks == (dense.hbmReadBytes - floor) * kept)
+    }
+
+    @Test func randomPatternKeepsItsDensity() {
+        let pattern = BlockPattern.random(densityPermille: 250, seed: 3)
+        var kept = 0
+        for i in 0..<300 { for j in 0..<300 where i != j && pattern.allows(i, j) { kept += 1 } }
+        #expect(abs(Double(kept) / Double(300 * 299) - 0.25) < 0.01)
+        #expect((0..<300).allSatisfy { pattern.allows($0, $0) })
+    }
+
+    @Test(arguments: ["local:2,stride:4", "random:0.4,seed:2", "local:3"])
+    func numericAndCompressionAgree(_ spec: String) throws {
+        guard let mask = BlockMaskOption.parameters(spec) else { throw TestFailure("bad spec") }
+        var params = mask.mapValues { value -> Int in if case .int(let i) = value { return i } else { return 0 } }
+        params["Br"] = 16
+        params["Bc"] = 16
+        for (n, nkv, causal) in [(100, 100, 0), (90, 130, 0), (130, 130, 1)] {
+            params["causal"] = causal
+            let bound = try S.bind("flash2", S.shape(heads: 2, n: n, nkv: nkv, d: 16), dtype: .fp32, params: params)
+            let result = try S.numeric(bound)
+            for check in result.checks {
+                #expect(check.error.maxRelativeError < 1e-5, "\(spec) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
+            }
+            #expect(try S.count(bound) == result.stats)
+            #expect(try S.count(bound, compress: false) == result.stats)
+        }
+    }
+
+    @Test func maskOptionSpelling() {
+        #expect(BlockMaskOption.parameters("local:2,stride:8") == ["block_pattern": .int(1), "block_local": .int(2), "block_stride": .int(8)])
+        #expect(BlockMaskOption.parameters("random:0.25") == ["block_pattern": .int(2), "block_density": .int(250), "block_seed": .int(1)])
+        for bad in ["local:0", "random:1.5", "stride:3", "local:2,seed:3", "local:2,local:3", "banded"] {
+            #expect(BlockMaskOption.parameters(bad) == nil, "\(bad)")
+        }
+    }
+}
+
+import AttnScenario

@@ -141,7 +141,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         (valid.replacingOccurrences(of: #""head_dim": 16"#, with: #""head_dim": 16, "kv_heads": 3"#),
          "bad.json: shape.kv_heads: expected a divisor of heads (2), found 3"),
         (valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "modes": "count""#),
-         "bad.json: modes: unknown field (line 1); expected one of: algorithms, causal, contexts, description, dtype, hardware, mode, name, seed, shape, study, version, window"),
+         "bad.json: modes: unknown field (line 1); expected one of: algorithms, block_mask, causal, contexts, description, dtype, hardware, mode, name, seed, shape, study, version, window"),
         (valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "mode": "fast""#),
          #"bad.json: mode: expected "count" or "numeric", found "fast""#),
         (valid.replacingOccurrences(of: "[64]", with: "[]"),
@@ -162,7 +162,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             _ = try Runner.run(scenario)
             Issue.record("expected an error")
         } catch {
-            #expect(error.description.hasPrefix("flash2 at context 64: builtin:flash2.tile:22:1: error: block sizes Br and Bc must be positive"))
+            let line = try TestSupport.line(of: "require Br > 0", in: "flash2")
+            #expect(error.description.hasPrefix("flash2 at context 64: builtin:flash2.tile:\(line):1: error: block sizes Br and Bc must be positive"))
         }
     }
 

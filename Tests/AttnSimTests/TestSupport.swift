@@ -38,4 +38,11 @@ enum TestSupport {
     }
 
     static func cdiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+
+    /// The 1-based line of a built-in program that starts with `prefix`.
+    static func line(of prefix: String, in algorithm: String) throws -> Int {
+        let lines = try AlgorithmLibrary.builtInSource(algorithm).text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let index = lines.firstIndex(where: { $0.hasPrefix(prefix) }) else { throw TestFailure("no line '\(prefix)' in \(algorithm)") }
+        return index + 1
+    }
 }
