@@ -87,7 +87,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             // A forward + backward pass does 12 (standard) or 14 (FlashAttention-2) N Nkv d.
             let passes = record.program == "standard-fwd-bwd" ? 3 : record.program == "flash2-fwd-bwd" ? 3.5 : 1
             let dense = Int(passes * Double(4 * s.batch * s.heads * s.queryLength * s.keyLength * s.headDim))
-            let masked = record.parameters.contains { ($0.name == "causal" || $0.name == "window") && $0.value != .int(0) }
+            let masked = record.parameters.contains { ["causal", "window", "block_pattern"].contains($0.name) && $0.value != .int(0) }
             if masked {
                 #expect(t.flopsMatmul > 0 && t.flopsMatmul < dense, "\(record.algorithm)")
             } else {
