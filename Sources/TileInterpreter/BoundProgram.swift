@@ -126,7 +126,8 @@ public struct BoundProgram: Sendable {
             shapes.append(dims)
         }
         self.tensorShapes = shapes
-        self.tensorDTypes = program.tensors.map { $0.dtype ?? dtype }
+        // i32 tensors are held as exact integers in fp32 storage: 4 bytes an element.
+        self.tensorDTypes = program.tensors.map { $0.isInteger ? .fp32 : ($0.dtype ?? dtype) }
 
         var extents: [[Int]] = []
         for kernel in program.kernels {

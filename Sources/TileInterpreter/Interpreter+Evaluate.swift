@@ -370,6 +370,19 @@ extension Interpreter {
         return slice
     }
 
+    /// Reads one element of an i32 tensor into a register (4 bytes). Count-only mode has
+    /// no data and reads 0; the value may only index tensors, so counts do not change.
+    func loadInteger(_ access: TensorAccess, at location: SourceLocation) throws(Diagnostic) -> Int {
+        let s = try slice(access)
+        counters.tensors[access.tensor].hbmToRegisters += 4
+        emit("load", edge: "hbm->reg", tensor: access.tensorName, bytes: 4, shape: [])
+        guard isNumeric else { return 0 }
+        let tensor = tensors[access.tensor]
+        var offset = 0
+        for axis in s.starts.indices { offset += s.starts[axis] * tensor.strides[axis] }
+        return Int(tensor.values[offset])
+    }
+
     /// Reads a tile from HBM into `level`, counting its bytes at the tensor's dtype.
     func load(_ access: TensorAccess, level: TileLevel, at location: SourceLocation) throws(Diagnostic) -> Tile {
         let s = try slice(access)

@@ -64,7 +64,7 @@ final class Interpreter {
     // MARK: Whole run
 
     func run() throws(Diagnostic) -> RunResult {
-        if isNumeric { allocateTensors() }
+        if isNumeric { try allocateTensors() }
         var kernels: [KernelStats] = []
         for (index, declaration) in bound.program.kernels.enumerated() {
             kernels.append(try runKernel(declaration, extents: bound.gridExtents[index]))
@@ -77,13 +77,33 @@ final class Interpreter {
         return RunResult(stats: stats, checks: checks, tensors: byName)
     }
 
-    private func allocateTensors() {
+    private func allocateTensors() throws(Diagnostic) {
         var generator = SeededGenerator(seed: options.seed)
         for (index, declaration) in bound.program.tensors.enumerated() {
             let shape = bound.tensorShapes[index]
             let dtype = bound.tensorDTypes[index]
-            if declaration.role == .input {
-                tensors.append(HostTensor(randomNormal: shape, dtype: dtype, generator: &generator))
+            if let given = options.inputs[declaration.name] {
+                guard given.shape == shape else {
+                    throw error("the given '\(declaration.name)' has shape \(given.shape); the program declares \(shape)", declaration.location)
+                }
+                tensors.append(given)
+            } else if declaration.role == .input {
+                switch declaration.initializer {
+                case .normal:
+                    tensors.append(HostTensor(randomNormal: shape, dtype: dtype, generator: &generator))
+                case .uniform(let lo, let hi):
+                    let a = try ScalarEvaluator.evaluate(lo, parameters: bound.parameterValues, source: source).asDouble
+                    let b = try ScalarEvaluator.evaluate(hi, parameters: bound.parameterValues, source: source).asDouble
+                    var tensor = HostTensor(shape: shape, dtype: dtype)
+                    for i in tensor.values.indices { tensor.values[i] = dtype.round(Float(a + (b - a) * generator.nextUnit())) }
+                    tensors.append(tensor)
+                case .permutation:
+                    var tensor = HostTensor(shape: shape, dtype: dtype)
+                    var order = Array(0..<tensor.count)
+                    order.shuffle(using: &generator)
+                    tensor.values = order.map(Float.init)
+                    tensors.append(tensor)
+                }
             } else {
                 tensors.append(HostTensor(shape: shape, dtype: dtype))
             }
@@ -125,7 +145,7 @@ final class Interpreter {
             return
         }
         var checker = UniformityChecker(
-            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes,
+            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: Array(repeating: nil, count: kernel.slotNames.count))
         for (axis, declaration) in kernel.axes.enumerated() {
             checker.env[declaration.slot] = IntInterval(lower[axis], upper[axis] - 1)
@@ -189,6 +209,10 @@ final class Interpreter {
         currentLine = statement.location.line
         switch statement.kind {
         case .assign(let slot, let value):
+            if case .load(let access, _) = value.kind, access.keptDimensions == 0 {
+                env[slot] = .int(try loadInteger(access, at: value.location))
+                return
+            }
             if case .load(let access, let level) = value.kind {
                 if let old = env[slot].tile { free(old) }
                 env[slot] = .unset
@@ -265,7 +289,7 @@ final class Interpreter {
             return
         }
         var checker = UniformityChecker(
-            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes,
+            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: env.map { if case .int(let i) = $0 { return IntInterval(point: i) } else { return nil } })
         checker.env[slot] = IntInterval(lo, hi - 1)
         if checker.isUniform(body) {

@@ -17,11 +17,14 @@ public struct RunOptions: Sendable {
     public var compress: Bool
     /// Seed of the random inputs in numeric mode.
     public var seed: UInt64
+    /// Input tensors to use instead of generated ones (numeric mode), by name.
+    public var inputs: [String: HostTensor]
 
-    public init(mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1) {
+    public init(mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:]) {
         self.mode = mode
         self.compress = compress
         self.seed = seed
+        self.inputs = inputs
     }
 }
 

@@ -13,6 +13,9 @@ import TileLanguage
 struct UniformityChecker {
     let parameters: [ScalarValue]
     let tensorShapes: [[Int]]
+    /// Slots holding data read from tensors: they only index tensors, so an index made of
+    /// them never changes a count (numeric runs check its bounds).
+    let dataSlots: Set<Int>
     /// Abstract values of the kernel's slots: an interval for integers, nil otherwise.
     var env: [IntInterval?]
 
@@ -70,6 +73,7 @@ struct UniformityChecker {
             case .all:
                 continue
             case .scalar(let e):
+                if !dataSlots.isEmpty && DataDependence.isData(e, dataSlots) { continue }
                 guard let i = integer(e), i.lo >= 0, i.hi < extent else { return false }
             case .block(let b, let size, _):
                 guard let block = integer(b), let s = integer(size), s.isPoint, s.lo > 0,

@@ -18,13 +18,14 @@ struct Verifier {
                 throw Diagnostic(source, check.location, "\(unwritten) of \(output.count) elements of '\(check.tensorName)' were never written by the program")
             }
             let problem = bound.shape
-            let q = tensors[check.arguments[0]], k = tensors[check.arguments[1]]
+            let q = tensors[check.arguments[0]]
+            var k = tensors[check.arguments[1]]
             let bh = problem.batch * problem.heads, bhkv = problem.batch * problem.kvHeads
             let expectedQ = [bh, problem.queryLength, problem.headDim]
             let expectedKV = [bhkv, problem.keyLength, problem.headDim]
             // Any shape with the reference layout's elements in row-major order will do (the
             // grouped GQA schedule splits the head axis: [batch*kv_heads, group, N, d]).
-            guard q.count == expectedQ.reduce(1, *), k.count == expectedKV.reduce(1, *), q.shape.last == problem.headDim else {
+            guard q.count == expectedQ.reduce(1, *), q.shape.last == problem.headDim else {
                 throw Diagnostic(source, check.location, "the reference expects Q as \(expectedQ) and K, V as \(expectedKV); found \(q.shape) and \(k.shape)")
             }
             guard problem.heads % problem.kvHeads == 0 else {
@@ -32,6 +33,7 @@ struct Verifier {
             }
             var mask = AttentionReference.Mask()
             var block = (pattern: 0, local: 1, stride: 0, density: 1000, seed: 1)
+            var pageSize = 0
             for option in check.options {
                 let value = try ScalarEvaluator.evaluate(option.value, parameters: bound.parameterValues, source: source)
                 guard case .int(let i) = value else { throw Diagnostic(source, option.value.location, "'\(option.name)' must be an integer") }
@@ -47,6 +49,7 @@ struct Verifier {
                 case "block_stride": block.stride = i
                 case "block_density": block.density = i
                 case "block_seed": block.seed = i
+                case "page_size": pageSize = i
                 case "block_rows": mask.blockRows = max(1, i)
                 default: mask.blockColumns = max(1, i)
                 }
@@ -55,10 +58,20 @@ struct Verifier {
                 throw Diagnostic(source, check.location, "block_pattern \(block.pattern) is not 0 (dense), 1 (local + strided) or 2 (random)")
             }
             mask.blocks = pattern
+            var pagedV: HostTensor?
+            if check.reference == .attentionPaged {
+                guard pageSize > 0 else { throw Diagnostic(source, check.location, "'attention_paged' needs the option page_size") }
+                let table = tensors[check.arguments[3]]
+                k = try PagedLayout.gather(k, table: table, problem: problem, pageSize: pageSize, source: source, at: check.location)
+                pagedV = try PagedLayout.gather(tensors[check.arguments[2]], table: table, problem: problem, pageSize: pageSize, source: source, at: check.location)
+            }
+            guard k.count == expectedKV.reduce(1, *) else {
+                throw Diagnostic(source, check.location, "the reference expects K, V as \(expectedKV); found \(k.shape)")
+            }
             let reference: [Double]
             switch check.reference {
-            case .attention:
-                let v = tensors[check.arguments[2]]
+            case .attention, .attentionPaged:
+                let v = pagedV ?? tensors[check.arguments[2]]
                 guard v.count == expectedKV.reduce(1, *) else {
                     throw Diagnostic(source, check.location, "the reference expects V as \(expectedKV); found \(v.shape)")
                 }
@@ -82,5 +95,38 @@ struct Verifier {
             results.append(CheckResult(tensor: check.tensorName, reference: check.reference, error: metrics))
         }
         return results
+    }
+}
+
+/// The page layout of a paged KV cache, for the reference.
+enum PagedLayout {
+    /// Contiguous [batch*kv_heads, Nkv, d] keys (or values) gathered from a page pool
+    /// [pages, kv_heads, page_size, d] through the block table [batch, pages per sequence]:
+    /// token t of sequence b lives in page table[b, t / page_size] at slot t % page_size.
+    static func gather(
+        _ pool: HostTensor, table: HostTensor, problem: ProblemShape, pageSize: Int, source: SourceFile, at location: SourceLocation
+    ) throws(Diagnostic) -> HostTensor {
+        let d = problem.headDim, nkv = problem.keyLength, heads = problem.kvHeads
+        guard pool.shape.count == 4, pool.shape[1] == heads, pool.shape[2] == pageSize, pool.shape[3] == d else {
+            throw Diagnostic(source, location, "a page pool is [pages, kv_heads, page_size, d]; found \(pool.shape)")
+        }
+        guard table.shape.count == 2, table.shape[0] == problem.batch, table.shape[1] * pageSize >= nkv else {
+            throw Diagnostic(source, location, "a block table is [batch, pages per sequence] covering Nkv tokens; found \(table.shape)")
+        }
+        var out = HostTensor(shape: [problem.batch * heads, nkv, d], dtype: pool.dtype)
+        for b in 0..<problem.batch {
+            for t in 0..<nkv {
+                let page = Int(table.values[b * table.shape[1] + t / pageSize])
+                guard page >= 0 && page < pool.shape[0] else {
+                    throw Diagnostic(source, location, "block table entry \(page) is outside the pool of \(pool.shape[0]) pages")
+                }
+                for h in 0..<heads {
+                    let from = ((page * heads + h) * pageSize + t % pageSize) * d
+                    let to = ((b * heads + h) * nkv + t) * d
+                    for c in 0..<d { out.values[to + c] = pool.values[from + c] }
+                }
+            }
+        }
+        return out
     }
 }

@@ -42,7 +42,8 @@ public struct Expr: Sendable, Equatable {
         case call(Builtin, [Expr])
         /// The `^T` postfix: a 2-D tile with rows and columns swapped.
         case transpose(Expr)
-        /// `load T[...] -> level`: a tile read from an HBM tensor.
+        /// `load T[...] -> level`: a tile read from an HBM tensor; with every index a single
+        /// position on an i32 tensor, an integer read into a register.
         case load(TensorAccess, TileLevel)
         /// A dtype name, only as the second argument of `cast`.
         case dtype(DType)
@@ -136,13 +137,26 @@ public enum TensorRole: String, Sendable, Equatable {
     case temp
 }
 
-/// `input|output|temp NAME[dims] [dtype]`.
+/// How an input tensor is filled before a numeric run.
+public enum TensorInitializer: Sendable, Equatable {
+    /// Standard normal values (the default).
+    case normal
+    /// Uniform values in [lo, hi) (parameter expressions).
+    case uniform(Expr, Expr)
+    /// A random permutation of 0 ..< element count (i32 tensors: page tables).
+    case permutation
+}
+
+/// `input|output|temp NAME[dims] [dtype | i32] [initializer]`.
 public struct TensorDecl: Sendable, Equatable {
     public var name: String
     public var role: TensorRole
     public var shape: [Expr]
-    /// nil: the run's storage dtype.
+    /// nil: the run's storage dtype (ignored for integer tensors).
     public var dtype: DType?
+    /// `i32`: 32-bit integers (block tables); read element by element with scalar loads.
+    public var isInteger: Bool = false
+    public var initializer: TensorInitializer = .normal
     public var location: SourceLocation
 }
 
@@ -156,13 +170,17 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     case attentionDQ = "attention_dq"
     case attentionDK = "attention_dk"
     case attentionDV = "attention_dv"
+    /// Attention over a paged KV cache: keys and values gathered from page pools
+    /// Kp, Vp [pages, kv_heads, page_size, d] through the block table BT [batch, pages
+    /// per sequence] (option `page_size`).
+    case attentionPaged = "attention_paged"
 
     /// The tensor arguments the reference takes, in order.
     public var argumentCount: Int {
         switch self {
         case .attention: return 3
         case .attentionLSE: return 2
-        case .attentionDQ, .attentionDK, .attentionDV: return 4
+        case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
         }
     }
 }
@@ -180,7 +198,7 @@ public struct CheckDecl: Sendable, Equatable {
 
     /// The option names a reference accepts.
     public static let optionNames = [
-        "causal", "window", "block_pattern", "block_local", "block_stride", "block_density", "block_seed", "block_rows", "block_cols",
+        "causal", "window", "page_size", "block_pattern", "block_local", "block_stride", "block_density", "block_seed", "block_rows", "block_cols",
     ]
 }
 
@@ -214,6 +232,9 @@ public struct KernelDecl: Sendable, Equatable {
     public var slotNames: [String]
     /// Static types of the kernel's local slots (filled in by the checker).
     public var slotTypes: [ValueType] = []
+    /// Integer slots holding values read from tensors (or computed from them): they may
+    /// only index tensors, so that counts never depend on data.
+    public var dataSlots: Set<Int> = []
 }
 
 /// A whole tile-language program as parsed, and after checking, resolved.

@@ -74,6 +74,12 @@ public struct Checker {
                 guard type == .int else { throw error("a dimension must be an integer, found \(type)", extent.location) }
                 program.tensors[index].shape[axis] = resolved
             }
+            if case .uniform(let lo, let hi) = tensor.initializer {
+                let (l, lt) = try checkParameterExpression(lo)
+                let (h, ht) = try checkParameterExpression(hi)
+                guard lt.isScalar, ht.isScalar else { throw error("'uniform' bounds must be numbers", lo.location) }
+                program.tensors[index].initializer = .uniform(l, h)
+            }
         }
 
         for index in program.requirements.indices {
@@ -148,6 +154,7 @@ public struct Checker {
         result.body = try checkBlock(kernel.body)
         result.slotNames = slotNames
         result.slotTypes = slotTypes
+        result.dataSlots = try DataDependence.check(result, source: source)
         return result
     }
 
@@ -230,7 +237,7 @@ public struct Checker {
         }
     }
 
-    private mutating func checkAccess(_ access: TensorAccess) throws(Diagnostic) -> TensorAccess {
+    private mutating func checkAccess(_ access: TensorAccess, allowScalar: Bool = false) throws(Diagnostic) -> TensorAccess {
         guard let tensor = program.tensorIndex(access.tensorName) else {
             throw error("unknown tensor '\(access.tensorName)'", access.location)
         }
@@ -252,8 +259,12 @@ public struct Checker {
                 break
             }
         }
-        guard result.keptDimensions >= 1 else {
-            throw error("this slice of '\(access.tensorName)' selects a single element; a tile keeps at least one dimension", access.location)
+        if result.keptDimensions == 0 {
+            guard allowScalar && declaration.isInteger else {
+                throw error("this slice of '\(access.tensorName)' selects a single element; a tile keeps at least one dimension (single elements are read from i32 tensors only)", access.location)
+            }
+        } else if declaration.isInteger {
+            throw error("'\(access.tensorName)' is an i32 tensor; read its elements one at a time (every index a single position)", access.location)
         }
         return result
     }
@@ -305,7 +316,10 @@ public struct Checker {
             guard allowLoad else {
                 throw error("'load' must be the whole right-hand side of an assignment (name the loaded tile)", e.location)
             }
-            let resolved = try checkAccess(access)
+            let resolved = try checkAccess(access, allowScalar: true)
+            if resolved.keptDimensions == 0 {
+                return (Expr(.load(resolved, .registers), e.location), .int)
+            }
             return (Expr(.load(resolved, level), e.location), .tile(rank: resolved.tileRank))
         case .binary(let op, let left, let right):
             let (l, lt) = try checkExpression(left)

@@ -142,15 +142,35 @@ public struct Parser {
             shape.append(try parseExpression())
         }
         try expectSymbol("]", "after the tensor's dimensions")
-        var dtype: DType?
-        if case .identifier(let word) = current.kind {
-            guard let parsed = DType(name: word) else {
-                throw error("unknown dtype '\(word)'; expected fp32, fp16 or bf16")
+        var tensor = TensorDecl(name: name, role: role, shape: shape, dtype: nil, location: location)
+        if case .identifier(let word) = current.kind, word != "uniform", word != "permutation" {
+            if word == "i32" || word == "int32" {
+                tensor.isInteger = true
+            } else {
+                guard let parsed = DType(name: word) else {
+                    throw error("unknown dtype '\(word)'; expected fp32, fp16, bf16 or i32")
+                }
+                tensor.dtype = parsed
             }
-            dtype = parsed
             advance()
         }
-        return TensorDecl(name: name, role: role, shape: shape, dtype: dtype, location: location)
+        if isWord("permutation") {
+            guard tensor.isInteger else { throw error("'permutation' fills i32 tensors") }
+            tensor.initializer = .permutation
+            advance()
+        } else if isWord("uniform") {
+            advance()
+            try expectSymbol("(", "after 'uniform'")
+            let lo = try parseExpression()
+            try expectSymbol(",", "between the bounds of 'uniform'")
+            let hi = try parseExpression()
+            try expectSymbol(")", "after the bounds of 'uniform'")
+            tensor.initializer = .uniform(lo, hi)
+        }
+        if tensor.initializer != .normal && role != .input {
+            throw error("only input tensors have an initializer", at: location)
+        }
+        return tensor
     }
 
     private mutating func parseCheck(location: SourceLocation) throws(Diagnostic) -> CheckDecl {

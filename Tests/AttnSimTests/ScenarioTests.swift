@@ -86,7 +86,12 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             let s = record.shape
             // A forward + backward pass does 12 (standard) or 14 (FlashAttention-2) N Nkv d.
             let passes = record.program == "standard-fwd-bwd" ? 3 : record.program == "flash2-fwd-bwd" ? 3.5 : 1
-            let dense = Int(passes * Double(4 * s.batch * s.heads * s.queryLength * s.keyLength * s.headDim))
+            // Paged decoding computes on whole pages: Nkv rounded up to the page size.
+            var keys = s.keyLength
+            if record.program == "paged-decode", let page = record.parameters.first(where: { $0.name == "P" }), case .int(let p) = page.value {
+                keys = (s.keyLength + p - 1) / p * p
+            }
+            let dense = Int(passes * Double(4 * s.batch * s.heads * s.queryLength * keys * s.headDim))
             let masked = record.parameters.contains { ["causal", "window", "block_pattern"].contains($0.name) && $0.value != .int(0) }
             if masked {
                 #expect(t.flopsMatmul > 0 && t.flopsMatmul < dense, "\(record.algorithm)")
