@@ -110,8 +110,11 @@ extension Interpreter {
         statementTemporaryShapes.append((tile.rows, tile.cols))
     }
 
-    /// Elementwise binary operation with broadcasting: tile with scalar, equal shapes, or a
-    /// 2-D (r x c) tile with a 1-D row vector of length r (one value per row).
+    /// Elementwise binary operation with broadcasting: a tile with a scalar, or two tiles
+    /// under numpy's rules, reading a 1-D tile as a column (one value per row): each of
+    /// rows and columns must agree or be 1 on one side. So a row vector r broadcasts
+    /// across the columns of an r x c tile, a 1 x c tile down its rows, and an r-vector
+    /// against a 1 x c tile gives their r x c outer product.
     private func elementwise(
         _ name: String, _ a: Value, _ b: Value, at location: SourceLocation, materialize: Bool,
         _ f: (Float, Float) -> Float
@@ -126,19 +129,14 @@ extension Interpreter {
         }
         switch (a, b) {
         case (.tile(let t), .tile(let u)):
-            let shape: Tile
-            if t.rows == u.rows && t.cols == u.cols && t.rank == u.rank {
-                shape = t
-            } else if t.rank == 2 && u.rank == 1 && u.rows == t.rows {
-                shape = t
-            } else if t.rank == 1 && u.rank == 2 && t.rows == u.rows {
-                shape = u
-            } else {
-                throw error("shape mismatch in '\(name)': \(t.shapeText) and \(u.shapeText) (a 1-D tile broadcasts across the columns of a 2-D tile with as many rows)", location)
+            func combine(_ x: Int, _ y: Int) -> Int? { x == y ? x : x == 1 ? y : y == 1 ? x : nil }
+            guard let rows = combine(t.rows, u.rows), let cols = combine(t.cols, u.cols) else {
+                throw error("shape mismatch in '\(name)': \(t.shapeText) and \(u.shapeText) (dimensions must agree or be 1; a 1-D tile is a column, one value per row)", location)
             }
-            var result = shape
+            let rank = max(t.rank, u.rank, cols > 1 ? 2 : 1)
+            var result = Tile(rows: rows, cols: cols, rank: rank, level: .registers, elementBytes: 4, data: nil)
             if let x = t.data, let y = u.data {
-                result.data = TileMath.broadcast(x, t, y, u, rows: shape.rows, cols: shape.cols, f)
+                result.data = TileMath.broadcast(x, rows: t.rows, cols: t.cols, y, rows: u.rows, cols: u.cols, outRows: rows, outCols: cols, f)
             }
             return finishElementwise(result, name: opName, flops: result.count, materialize: materialize)
         case (.tile(var t), _):

@@ -13,7 +13,9 @@ struct KernelPlan {
         self.kernel = kernel
         var builder = PlanBuilder(slotCount: kernel.slotNames.count, slotTypes: kernel.slotTypes)
         builder.collect(kernel.body, path: [], blockID: 0)
-        let defining = builder.definingSites()
+        var defining = builder.definingSites()
+        // Grid axes hold their value for the whole block: never released.
+        for axis in kernel.axes { defining[axis.slot] = nil }
         body = builder.build(kernel.body, blockID: 0, defining: defining)
         let sensitive = SensitivityAnalysis.sensitiveSlots(kernel.body, slotCount: kernel.slotNames.count)
         axisIsSensitive = kernel.axes.map { sensitive.contains($0.slot) }

@@ -30,17 +30,16 @@ enum TileMath {
         return c
     }
 
-    /// Elementwise f over two tiles, broadcasting a 1-D row vector across columns.
+    /// Elementwise f over two row-major tiles, broadcasting dimensions of size 1.
     static func broadcast(
-        _ x: [Float], _ tx: Tile, _ y: [Float], _ ty: Tile, rows: Int, cols: Int, _ f: (Float, Float) -> Float
+        _ x: [Float], rows xr: Int, cols xc: Int, _ y: [Float], rows yr: Int, cols yc: Int,
+        outRows: Int, outCols: Int, _ f: (Float, Float) -> Float
     ) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * cols)
-        let xIsVector = tx.rank == 1 && ty.rank == 2
-        let yIsVector = ty.rank == 1 && tx.rank == 2
-        for r in 0..<rows {
-            for c in 0..<cols {
-                let i = r * cols + c
-                out[i] = f(xIsVector ? x[r] : x[i], yIsVector ? y[r] : y[i])
+        var out = [Float](repeating: 0, count: outRows * outCols)
+        for r in 0..<outRows {
+            let xRow = (xr == 1 ? 0 : r) * xc, yRow = (yr == 1 ? 0 : r) * yc
+            for c in 0..<outCols {
+                out[r * outCols + c] = f(x[xRow + (xc == 1 ? 0 : c)], y[yRow + (yc == 1 ? 0 : c)])
             }
         }
         return out

@@ -174,6 +174,10 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     /// Kp, Vp [pages, kv_heads, page_size, d] through the block table BT [batch, pages
     /// per sequence] (option `page_size`).
     case attentionPaged = "attention_paged"
+    /// The Mamba selective scan (Gu and Dao 2023, Algorithm 2), sequentially in float64:
+    /// selective_scan(X, Delta, A, B, C) with X, Delta [batch, L, D], A [D, S],
+    /// B, C [batch, L, S] gives Y [batch, L, D].
+    case selectiveScan = "selective_scan"
 
     /// The tensor arguments the reference takes, in order.
     public var argumentCount: Int {
@@ -181,6 +185,7 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
         case .attention: return 3
         case .attentionLSE: return 2
         case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
+        case .selectiveScan: return 5
         }
     }
 }
