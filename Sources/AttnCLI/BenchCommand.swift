@@ -18,12 +18,18 @@ enum BenchCommand {
 
     /// The benchmark cases: the headline case (FlashAttention-2 forward at 128K,
     /// d 128, 32 heads, Br = Bc = 128) and the other algorithms around it.
-    static let cases: [(algorithm: String, heads: Int, headDim: Int, context: Int, params: [String: ScalarValue])] = [
-        ("flash2", 32, 128, 131_072, ["Br": .int(128), "Bc": .int(128)]),
-        ("flash2", 32, 128, 1_048_576, ["Br": .int(128), "Bc": .int(128)]),
-        ("flash2", 32, 128, 131_071, ["Br": .int(128), "Bc": .int(128)]),
-        ("flash1", 32, 128, 131_072, [:]),
-        ("standard", 32, 128, 131_072, [:]),
+    static let cases: [(algorithm: String, heads: Int, headDim: Int, queries: Int?, context: Int, params: [String: ScalarValue])] = [
+        ("flash2", 32, 128, nil, 131_072, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, 128, nil, 1_048_576, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, 128, nil, 131_071, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, 128, nil, 131_072, ["causal": .int(1)]),
+        ("flash2", 32, 128, nil, 1_048_576, ["window": .int(4096)]),
+        ("flash1", 32, 128, nil, 131_072, [:]),
+        ("standard", 32, 128, nil, 131_072, [:]),
+        ("flash-decoding", 32, 128, 1, 1_048_576, [:]),
+        ("paged-decode", 32, 128, 1, 1_048_576, [:]),
+        ("flash2-fwd-bwd", 32, 128, nil, 131_072, [:]),
+        ("selective-scan", 32, 128, nil, 1_048_576, [:]),
     ]
 
     static func main(_ arguments: [String], console: Console) throws -> ExitCode {
@@ -31,7 +37,7 @@ enum BenchCommand {
         if parsed.has("help") {
             console.out(helpText(
                 usage: "attnsim bench [--repeat N] [--format F]",
-                summary: "Times count-only runs (batch 1, fp16, H100 SXM) of each built-in algorithm at long contexts and prints the best wall time of N runs with the counts it produced.",
+                summary: "Times count-only runs (batch 1, fp16, H100 SXM) of the built-in algorithms at long contexts (prefill, or one decode step for the decoding kernels) and prints the best wall time of N runs with the counts it produced.",
                 options: options))
             return .success
         }
@@ -49,7 +55,7 @@ enum BenchCommand {
             let program = try AlgorithmLibrary.program(benchCase.algorithm)
             let request = RunRequest(
                 program: program, label: benchCase.algorithm, programName: benchCase.algorithm,
-                shape: ProblemShape(batch: 1, heads: benchCase.heads, kvHeads: benchCase.heads, queryLength: benchCase.context,
+                shape: ProblemShape(batch: 1, heads: benchCase.heads, kvHeads: benchCase.heads, queryLength: benchCase.queries ?? benchCase.context,
                                     keyLength: benchCase.context, headDim: benchCase.headDim),
                 dtype: .fp16, hardware: hardware, mode: .count, parameters: benchCase.params)
             var best = Double.infinity
@@ -61,13 +67,15 @@ enum BenchCommand {
                 best = min(best, seconds)
             }
             guard let record else { continue }
+            let label = benchCase.algorithm + benchCase.params.keys.sorted().filter { $0 == "causal" || $0 == "window" }
+                .map { " \($0)=\(benchCase.params[$0].map(String.init(describing:)) ?? "")" }.joined()
             rows.append([
-                benchCase.algorithm, String(benchCase.heads), String(benchCase.headDim), String(benchCase.context),
+                label, String(benchCase.heads), String(benchCase.headDim), String(benchCase.context),
                 RecordReport.grouped(record.stats.blocks), RecordReport.grouped(record.total.hbmReadBytes),
                 String(format: "%.2f", best * 1000),
             ])
             records.append(.object([
-                ("algorithm", .string(benchCase.algorithm)), ("heads", .int(benchCase.heads)), ("head_dim", .int(benchCase.headDim)),
+                ("algorithm", .string(label)), ("q_len", .int(benchCase.queries ?? benchCase.context)), ("heads", .int(benchCase.heads)), ("head_dim", .int(benchCase.headDim)),
                 ("context", .int(benchCase.context)), ("thread_blocks", .int(record.stats.blocks)),
                 ("hbm_read_bytes", .int(record.total.hbmReadBytes)), ("best_ms", .double(best * 1000)), ("repeats", .int(repeats)),
             ]))

@@ -102,3 +102,18 @@ import AttnNumerics
         #expect(overridden.parameter("Br") == .int(128))
     }
 }
+
+/// The aliases run their programs on real tensors too.
+@Suite struct AliasNumericTests {
+    @Test(arguments: ["flash2-gqa", "memory-efficient"])
+    func aliasesAgreeWithReference(_ algorithm: String) throws {
+        for (n, nkv, heads, kvHeads, causal) in [(100, 100, 8, 2, 0), (77, 130, 4, 4, 0), (96, 96, 6, 3, 1)] {
+            let bound = try TestSupport.bind(algorithm, TestSupport.shape(heads: heads, kvHeads: kvHeads, n: n, nkv: nkv, d: 32), dtype: .fp16,
+                                             params: ["causal": causal, "Br": 16, "Bc": 32])
+            let result = try TestSupport.numeric(bound)
+            for check in result.checks {
+                #expect(check.error.maxRelativeError < DType.fp16.unitRoundoff + 1e-5, "\(algorithm) \(check.tensor): \(check.error)")
+            }
+        }
+    }
+}
