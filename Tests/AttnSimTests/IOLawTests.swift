@@ -96,17 +96,21 @@ import AttnNumerics
         #expect(t.hbmWriteBytes == nd + s + s + nd)
         #expect(t.flopsMatmul == 4 * bh * c.n * c.nkv * c.d)
         #expect(t.exps == bh * c.n * c.nkv)
-        #expect(stats.kernels.map(\.name) == ["scale", "qk", "softmax", "pv"])
-        #expect(stats.kernels[2].counters.tensors[4].readBytes == s, "softmax reads S once when a row fits")
+        // MHA without a mask launches four kernels; the GQA expansion and mask kernels have empty grids.
+        #expect(stats.kernels.filter { $0.blocks > 0 }.map(\.name) == ["scale", "qk", "softmax", "pv"])
+        let softmax = try #require(stats.kernels.first { $0.name == "softmax" }).counters
+        let sIndex = try #require(stats.tensorNames.firstIndex(of: "S"))
+        #expect(softmax.tensors[sIndex].readBytes == s, "softmax reads S once when a row fits")
     }
 
     /// Rows longer than Bsm take two passes: S is read twice.
     @Test func standardTwoPassSoftmax() throws {
         let bound = try S.bind("standard", S.shape(heads: 2, n: 300, d: 32), dtype: .fp16, params: ["Bsm": 128])
-        let softmax = try S.count(bound).kernels[2].counters
+        let stats = try S.count(bound)
+        let softmax = try #require(stats.kernels.first { $0.name == "softmax" }).counters
         let s = 2 * 300 * 300 * 2
-        #expect(softmax.tensors[4].readBytes == 2 * s)
-        #expect(softmax.tensors[5].writeBytes == s)
+        #expect(softmax.tensors[try #require(stats.tensorNames.firstIndex(of: "S"))].readBytes == 2 * s)
+        #expect(softmax.tensors[try #require(stats.tensorNames.firstIndex(of: "P"))].writeBytes == s)
         #expect(softmax.exps == 2 * 2 * 300 * 300 + 2 * 300 * S.cdiv(300, 128))
     }
 
@@ -124,5 +128,29 @@ import AttnNumerics
             #expect(gap >= previousGap * 0.99)
             previousGap = gap
         }
+    }
+}
+
+/// The naive path's GQA expansion and causal mask, as PyTorch runs them.
+@Suite struct StandardMaskAndGQATests {
+    typealias S = TestSupport
+
+    /// GQA: an expand kernel reads K and V once per KV head and writes them per query
+    /// head; the GEMMs then read the expanded copies. Causal: the mask (N x Nkv, storage
+    /// dtype) is written once and added to S, which is read and written once more.
+    @Test func extraKernels() throws {
+        let n = 1024, d = 64, heads = 8, kvHeads = 2, e = 2
+        let stats = try S.count(try S.bind("standard", S.shape(heads: heads, kvHeads: kvHeads, n: n, d: d), dtype: .fp16, params: ["causal": 1]))
+        let byName = Dictionary(uniqueKeysWithValues: stats.kernels.map { ($0.name, $0) })
+        let expand = try #require(byName["expand"]).counters
+        #expect(expand.hbmReadBytes == 2 * heads * n * d * e)        // each query head reads its KV head's rows
+        #expect(expand.hbmWriteBytes == 2 * heads * n * d * e)
+        let build = try #require(byName["mask_build"]).counters
+        #expect(build.hbmWriteBytes == n * n * e && build.hbmReadBytes == 0)
+        let add = try #require(byName["mask_add"]).counters
+        #expect(add.hbmReadBytes == 2 * heads * n * n * e)            // S and the mask, per head
+        #expect(add.hbmWriteBytes == heads * n * n * e)
+        #expect(add.maskedElements == 0)
+        #expect(build.maskedElements == n * (n - 1) / 2)
     }
 }
