@@ -39,6 +39,16 @@ let package = Package(
             dependencies: ["AttnHardware", "AttnJSON", "AttnNumerics"],
             resources: [.copy("Models")]
         ),
+        // Cost model: occupancy and waves, the L2 filter, time, roofline, calibration.
+        .target(
+            name: "CostModel",
+            dependencies: ["TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics", "AttnJSON"]
+        ),
+        // Validation of the cost model against measured GPU counters.
+        .target(
+            name: "Calibration",
+            dependencies: ["CostModel", "AttnAlgorithms", "TileInterpreter", "AttnHardware", "AttnNumerics"]
+        ),
         // Scenario files, run specifications and the runner that produces records.
         .target(
             name: "AttnScenario",
@@ -47,16 +57,19 @@ let package = Package(
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.
-        .target(name: "AttnReport", dependencies: ["AttnScenario", "KVCache", "AttnJSON", "AttnNumerics"]),
+        .target(name: "AttnReport", dependencies: ["AttnScenario", "KVCache", "Calibration", "CostModel", "AttnJSON", "AttnNumerics"]),
         // Command-line parsing and commands; returns exit codes, never exits itself.
-        .target(name: "AttnCLI", dependencies: ["AttnScenario", "AttnReport", "KVCache", "AttnJSON", "AttnNumerics", "AttnHardware"]),
+        .target(
+            name: "AttnCLI",
+            dependencies: ["AttnScenario", "AttnReport", "KVCache", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
+        ),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
         .testTarget(
             name: "AttnSimTests",
             dependencies: [
                 "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
-                "AttnAlgorithms", "AttnScenario", "AttnReport", "AttnCLI", "KVCache",
+                "AttnAlgorithms", "AttnScenario", "AttnReport", "AttnCLI", "KVCache", "CostModel", "Calibration",
             ]
         ),
     ]

@@ -39,6 +39,11 @@ extension HardwareProfile {
         hbmBytes = try need("hbm_bytes", r.integer("hbm_bytes", minimum: 1))
         hbmBytesPerSecond = try positive("hbm_bytes_per_second", r.number("hbm_bytes_per_second"))
         l2Bytes = try r.integer("l2_bytes", minimum: 1)
+        if let value = try r.number("l2_bytes_per_second") {
+            l2BytesPerSecond = try positive("l2_bytes_per_second", value)
+        } else {
+            l2BytesPerSecond = nil
+        }
         smCount = try need("sm_count", r.integer("sm_count", minimum: 1))
         clockHz = try positive("clock_hz", r.number("clock_hz"))
         sharedMemoryBytesPerSM = try need(
@@ -63,6 +68,20 @@ extension HardwareProfile {
             measuredHBMBytesPerSecond = nil
         }
         measuredMatmulFlopsPerSecond = try rates("measured_matmul_flops_per_second", required: false)
+        if var c = try r.object("cost_model") {
+            func value(_ key: String) throws(JSONInputError) -> Double {
+                guard let v = try c.number(key) else { throw c.error(key, "is required") }
+                guard v > 0 else { throw c.error(key, "expected a positive number, found \(v)") }
+                return v
+            }
+            costModel = CostModelConstants(
+                matmulEfficiency: try value("matmul_efficiency"), blockBytesPerSecond: try value("block_bytes_per_second"),
+                kernelOverheadSeconds: try value("kernel_overhead_seconds"), callOverheadSeconds: try value("call_overhead_seconds"),
+                source: try c.string("source") ?? "")
+            try c.finish()
+        } else {
+            costModel = nil
+        }
         var sourcesReader = try need("sources", r.object("sources"))
         var sources: [String: String] = [:]
         for key in sourcesReader.keys {

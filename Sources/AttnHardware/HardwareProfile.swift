@@ -10,6 +10,8 @@ public struct HardwareProfile: Sendable, Equatable {
     public var hbmBytesPerSecond: Double
     /// L2 size in bytes; nil for a profile without an L2 model.
     public var l2Bytes: Int?
+    /// Aggregate L2 bandwidth (SMs to L2), when known.
+    public var l2BytesPerSecond: Double?
     public var smCount: Int
     public var clockHz: Double
     public var sharedMemoryBytesPerSM: Int
@@ -34,6 +36,8 @@ public struct HardwareProfile: Sendable, Equatable {
     public var measuredMatmulFlopsPerSecond: [DType: Double]
     /// Where each figure comes from, keyed by its JSON field name.
     public var sources: [String: String]
+    /// The cost model's fitted constants for this part, when calibrated.
+    public var costModel: CostModelConstants?
 
     /// Bytes of shared memory one thread block may use: the SRAM capacity the tile
     /// programs are checked against.
@@ -58,7 +62,7 @@ public struct HardwareProfile: Sendable, Equatable {
             level: .hbm, capacityBytes: hbmBytes, perBlockCapacityBytes: nil,
             bytesPerSecond: hbmBytesPerSecond)]
         if let l2Bytes {
-            result.append(MemoryLevelSpec(level: .l2, capacityBytes: l2Bytes, perBlockCapacityBytes: nil, bytesPerSecond: nil))
+            result.append(MemoryLevelSpec(level: .l2, capacityBytes: l2Bytes, perBlockCapacityBytes: nil, bytesPerSecond: l2BytesPerSecond))
         }
         result.append(MemoryLevelSpec(
             level: .sram, capacityBytes: sharedMemoryBytesPerSM,

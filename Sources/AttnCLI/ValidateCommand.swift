@@ -1,0 +1,55 @@
+import AttnHardware
+import AttnJSON
+import AttnReport
+import Calibration
+import CostModel
+import Foundation
+
+/// `attnsim validate`: the cost model's predictions against measured GPU counters.
+enum ValidateCommand {
+    static let options = [
+        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Profile of the measured GPU (default h100-sxm)."),
+        OptionSpec(name: "fit", value: nil, help: "Also fit the cost model's constants to this file and print them."),
+        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
+        OptionSpec(name: "help", value: nil, help: "Show this help."),
+    ]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "validate")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim validate FILE.csv [--hardware NAME] [--fit] [--format F]",
+                summary: """
+                    Reads measurements in the calibration CSV format (../shared/calibration/README.md), maps each row to a
+                    built-in algorithm with its block sizes and splits, predicts DRAM read and write bytes, SM<->L2 bytes and
+                    time, and prints predicted, measured and % error per row, then the median and 90th-percentile absolute
+                    % error per quantity. Rows no program models are listed with the reason.
+                    """,
+                options: options))
+            return .success
+        }
+        guard parsed.positionals.count == 1 else { throw UsageError(message: "'validate' takes one CSV file") }
+        let format = try CommandSupport.format(parsed)
+        let path = parsed.positionals[0]
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let rows = try CalibrationRow.parse(text, file: path)
+            let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
+            var validator = Validator(hardware: hardware)
+            if parsed.has("fit") {
+                let fitted = Fitter(hardware: hardware).fit(rows)
+                console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), block_bytes_per_second \(fitted.blockBytesPerSecond), "
+                    + "kernel_overhead_seconds \(fitted.kernelOverheadSeconds), call_overhead_seconds \(fitted.callOverheadSeconds)\n")
+                validator.constants = fitted
+            }
+            console.out(ValidationReport.render(validator.validate(rows), format: format))
+            return .success
+        } catch let error as CalibrationError {
+            console.err("error: \(error)\n")
+            return .failure
+        } catch {
+            console.err("error: \(path): \(error.localizedDescription)\n")
+            return .failure
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/// The fitted constants of the cost model (docs/cost-model.md gives each one's meaning
+/// and how it was fitted). Everything else in the model is a datasheet or measured figure.
+public struct CostModelConstants: Sendable, Equatable {
+    /// Fraction of the measured matmul ceiling attention kernels reach on their GEMMs.
+    public var matmulEfficiency: Double
+    /// Bytes per second one resident thread block can stream from DRAM: the bytes it
+    /// keeps in flight over the memory latency. Bounds bandwidth when few blocks run.
+    public var blockBytesPerSecond: Double
+    /// Fixed time per kernel launch.
+    public var kernelOverheadSeconds: Double
+    /// Fixed time per attention call (framework dispatch), once per run.
+    public var callOverheadSeconds: Double
+    /// Where the values come from.
+    public var source: String
+
+    public init(matmulEfficiency: Double, blockBytesPerSecond: Double, kernelOverheadSeconds: Double, callOverheadSeconds: Double, source: String) {
+        self.matmulEfficiency = matmulEfficiency
+        self.blockBytesPerSecond = blockBytesPerSecond
+        self.kernelOverheadSeconds = kernelOverheadSeconds
+        self.callOverheadSeconds = callOverheadSeconds
+        self.source = source
+    }
+}

@@ -1,0 +1,60 @@
+import AttnJSON
+import AttnNumerics
+import Calibration
+
+/// Renders cost-model validation: per row, then the error summary.
+public enum ValidationReport {
+    public static func render(_ records: [ValidationRecord], format: ReportFormat) -> String {
+        switch format {
+        case .json: return JSONOutput.array(records.map(json)).render() + "\n"
+        case .csv:
+            let columns = ["name", "program", "predicted_dram_read_bytes", "measured_dram_read_bytes", "predicted_dram_write_bytes",
+                           "measured_dram_write_bytes", "predicted_l2_read_bytes", "measured_l2_read_bytes", "predicted_time_ms",
+                           "measured_time_ms", "error"]
+            return TextTable(headers: columns, rows: records.map { json($0).scalarCells(columns) }, rightAligned: []).renderCSV()
+        case .table, .markdown:
+            func pct(_ x: Double?) -> String { x.map { String(format: "%+.1f%%", $0) } ?? "-" }
+            func mb(_ x: Int?) -> String { x.map { String(format: "%.1f", Double($0) / 1e6) } ?? "-" }
+            let headers = ["name", "program", "dram_read_MB", "meas", "err", "dram_write_MB", "meas", "err",
+                           "l2_read_MB", "meas", "err", "time_ms", "meas", "err"]
+            let rows = records.map { r -> [String] in
+                let p = r.prediction
+                return [r.row.name, r.program ?? "-", mb(p?.dramReadBytes), mb(r.row.dramReadBytes), pct(r.dramReadError),
+                        mb(p?.dramWriteBytes), mb(r.row.dramWriteBytes), pct(r.dramWriteError),
+                        mb(p?.l2ReadBytes), mb(r.row.l2ReadBytes), pct(r.l2ReadError),
+                        p.map { String(format: "%.3f", $0.seconds * 1000) } ?? "-", String(format: "%.3f", r.row.timeMilliseconds), pct(r.timeError)]
+            }
+            let table = TextTable(headers: headers, rows: rows, rightAligned: Set(2..<headers.count))
+            var text = format == .table ? table.renderText() : table.renderMarkdown()
+            text += "\n" + summary(records)
+            let skipped = records.filter { $0.prediction == nil }
+            for record in skipped { text += "not predicted: \(record.row.name): \(record.error ?? "")\n" }
+            return text
+        }
+    }
+
+    /// Median and 90th-percentile absolute % error per quantity.
+    public static func summary(_ records: [ValidationRecord]) -> String {
+        let quantities: [(String, (ValidationRecord) -> Double?)] = [
+            ("dram_read", \.dramReadError), ("dram_write", \.dramWriteError), ("l2_read", \.l2ReadError), ("time", \.timeError),
+        ]
+        var rows: [[String]] = []
+        for (name, error) in quantities {
+            guard let s = ErrorSummary(records.compactMap(error)) else { continue }
+            rows.append([name, String(s.count), String(format: "%.1f%%", s.median), String(format: "%.1f%%", s.p90)])
+        }
+        return TextTable(headers: ["quantity", "rows", "median_abs_error", "p90_abs_error"], rows: rows, rightAligned: [1, 2, 3]).renderText()
+    }
+
+    public static func json(_ r: ValidationRecord) -> JSONOutput {
+        let p = r.prediction
+        return .object([
+            ("name", .string(r.row.name)), ("program", r.program.map { .string($0) } ?? .null),
+            ("predicted_dram_read_bytes", p.map { .int($0.dramReadBytes) } ?? .null), ("measured_dram_read_bytes", .int(r.row.dramReadBytes)),
+            ("predicted_dram_write_bytes", p.map { .int($0.dramWriteBytes) } ?? .null), ("measured_dram_write_bytes", .int(r.row.dramWriteBytes)),
+            ("predicted_l2_read_bytes", p.map { .int($0.l2ReadBytes) } ?? .null), ("measured_l2_read_bytes", .int(r.row.l2ReadBytes)),
+            ("predicted_time_ms", p.map { .double($0.seconds * 1000) } ?? .null), ("measured_time_ms", .double(r.row.timeMilliseconds)),
+            ("error", r.error.map { .string($0) } ?? .null),
+        ])
+    }
+}

@@ -1,0 +1,69 @@
+import AttnHardware
+import CostModel
+
+/// Fits the cost model's four constants to measured times: coordinate descent over a grid
+/// per constant, minimizing the median absolute % time error. DRAM predictions do not
+/// depend on them, so they are fitted on time alone.
+public struct Fitter {
+    public var hardware: HardwareProfile
+
+    public init(hardware: HardwareProfile) { self.hardware = hardware }
+
+    public func fit(_ rows: [CalibrationRow]) -> CostModelConstants {
+        let validator = Validator(hardware: hardware)
+        var cases: [(Validator, CalibrationRow)] = []
+        for row in rows {
+            if case .success = validator.counts(row) { cases.append((validator, row)) }
+        }
+        // Counts once; the model re-times them for each candidate.
+        let counted = rows.compactMap { row -> (CalibrationRow, BoundAndStats)? in
+            guard case .success(let (bound, stats, _)) = validator.counts(row) else { return nil }
+            return (row, BoundAndStats(bound: bound, stats: stats))
+        }
+        var best = hardware.costModel ?? CostModel.uncalibratedDefaults
+        func score(_ c: CostModelConstants) -> Double {
+            let errors = counted.map { row, run -> Double in
+                let model = CostModel(hardware: hardware, dtype: run.bound.dtype, constants: c)
+                let predicted = model.predict(run.bound, run.stats).seconds * 1000
+                return abs(predicted - row.timeMilliseconds) / row.timeMilliseconds * 100
+            }
+            return ErrorSummary(errors)?.median ?? .infinity
+        }
+        var bestScore = score(best)
+        let grids: [(WritableKeyPath<CostModelConstants, Double>, [Double])] = [
+            (\.matmulEfficiency, stride(from: 0.30, through: 1.0, by: 0.02).map { $0 }),
+            (\.blockBytesPerSecond, (0..<24).map { 2e9 * pow2($0, 4) }),
+            (\.kernelOverheadSeconds, stride(from: 0.0, through: 20e-6, by: 1e-6).map { $0 }),
+            (\.callOverheadSeconds, stride(from: 0.0, through: 150e-6, by: 5e-6).map { $0 }),
+        ]
+        for _ in 0..<3 {
+            for (path, values) in grids {
+                for value in values {
+                    var candidate = best
+                    candidate[keyPath: path] = value
+                    let s = score(candidate)
+                    if s < bestScore {
+                        bestScore = s
+                        best = candidate
+                    }
+                }
+            }
+        }
+        best.source = "fitted by attnsim validate --fit on \(counted.count) rows (median |time error| \(String(format: "%.1f", bestScore))%)"
+        return best
+    }
+
+    private func pow2(_ step: Int, _ perDoubling: Int) -> Double {
+        var x = 1.0
+        for _ in 0..<step { x *= pow(2.0, 1.0 / Double(perDoubling)) }
+        return x
+    }
+}
+
+struct BoundAndStats {
+    var bound: BoundProgram
+    var stats: RunStats
+}
+
+import Foundation
+import TileInterpreter

@@ -1,0 +1,90 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+import CostModel
+import TileInterpreter
+
+/// A measured row against its prediction.
+public struct ValidationRecord: Sendable {
+    public var row: CalibrationRow
+    public var program: String?
+    /// nil when the row could not be predicted; `error` says why.
+    public var prediction: RunPrediction?
+    public var error: String?
+
+    func percent(_ predicted: Double?, _ measured: Double) -> Double? {
+        guard let predicted, measured > 0 else { return nil }
+        return (predicted - measured) / measured * 100
+    }
+
+    public var dramReadError: Double? { percent(prediction.map { Double($0.dramReadBytes) }, Double(row.dramReadBytes)) }
+    public var dramWriteError: Double? { percent(prediction.map { Double($0.dramWriteBytes) }, Double(row.dramWriteBytes)) }
+    public var l2ReadError: Double? { percent(prediction.map { Double($0.l2ReadBytes) }, Double(row.l2ReadBytes)) }
+    public var timeError: Double? { percent(prediction.map { $0.seconds * 1000 }, row.timeMilliseconds) }
+}
+
+/// Median and 90th percentile of absolute percentage errors.
+public struct ErrorSummary: Sendable, Equatable {
+    public var count: Int
+    public var median: Double
+    public var p90: Double
+
+    public init?(_ errors: [Double]) {
+        let sorted = errors.map(abs).sorted()
+        guard !sorted.isEmpty else { return nil }
+        count = sorted.count
+        median = ErrorSummary.quantile(sorted, 0.5)
+        p90 = ErrorSummary.quantile(sorted, 0.9)
+    }
+
+    /// Linear interpolation between closest ranks.
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        let position = q * Double(sorted.count - 1)
+        let lower = Int(position.rounded(.down)), upper = Int(position.rounded(.up))
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+    }
+}
+
+/// Predicts every row of a calibration file.
+public struct Validator {
+    public var hardware: HardwareProfile
+    public var constants: CostModelConstants?
+
+    public init(hardware: HardwareProfile, constants: CostModelConstants? = nil) {
+        self.hardware = hardware
+        self.constants = constants
+    }
+
+    /// The counts of one row (count mode), before the cost model.
+    public func counts(_ row: CalibrationRow) -> Result<(BoundProgram, RunStats, String), MappingError> {
+        let mapping: RowMapping
+        switch RowMapping.map(row) {
+        case .success(let m): mapping = m
+        case .failure(let e): return .failure(e)
+        }
+        guard let dtype = DType(name: row.dtype) else { return .failure(MappingError("unknown dtype '\(row.dtype)'")) }
+        do {
+            let program = try AlgorithmLibrary.program(mapping.program)
+            let bound = try BoundProgram(
+                program: program,
+                shape: ProblemShape(batch: row.batch, heads: row.heads, kvHeads: row.kvHeads, queryLength: row.queryLength, keyLength: row.keyLength, headDim: row.headDim),
+                dtype: dtype, hardware: hardware, overrides: mapping.parameters)
+            let stats = try Simulator.run(bound, options: RunOptions(mode: .count)).stats
+            return .success((bound, stats, mapping.program))
+        } catch {
+            return .failure(MappingError("\(mapping.program): \(error)"))
+        }
+    }
+
+    public func validate(_ rows: [CalibrationRow]) -> [ValidationRecord] {
+        rows.map { row in
+            switch counts(row) {
+            case .success(let (bound, stats, program)):
+                let model = CostModel(hardware: hardware, dtype: bound.dtype, constants: constants)
+                return ValidationRecord(row: row, program: program, prediction: model.predict(bound, stats), error: nil)
+            case .failure(let error):
+                return ValidationRecord(row: row, program: nil, prediction: nil, error: error.description)
+            }
+        }
+    }
+}

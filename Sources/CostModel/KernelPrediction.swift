@@ -1,0 +1,51 @@
+/// What the cost model predicts for one kernel.
+public struct KernelPrediction: Sendable, Equatable {
+    /// What limits the kernel's time.
+    public enum Bound: String, Sendable, Equatable {
+        /// DRAM bandwidth, with enough thread blocks in flight to use it.
+        case memory
+        /// DRAM bandwidth that too few resident blocks cannot saturate.
+        case latency
+        /// L2 bandwidth (tile traffic the L2 serves).
+        case l2
+        /// Tensor-core, vector and special-function work.
+        case compute
+        /// Launch overhead: the kernel does almost nothing.
+        case overhead
+    }
+
+    public var name: String
+    public var blocks: Int
+    /// Thread blocks one SM holds at once (shared memory, registers, block limit).
+    public var blocksPerSM: Int
+    /// ceil(blocks / (blocks per SM x SMs)).
+    public var waves: Int
+    /// Bytes between the SMs and L2: the tile-level counts.
+    public var l2ReadBytes: Int
+    public var l2WriteBytes: Int
+    /// Bytes between L2 and DRAM, after the L2 model.
+    public var dramReadBytes: Int
+    public var dramWriteBytes: Int
+    public var flopsMatmul: Int
+    public var flopsOther: Int
+    public var specialOps: Int
+    /// The times the model compares, seconds.
+    public var dramSeconds: Double
+    public var l2Seconds: Double
+    public var computeSeconds: Double
+    public var seconds: Double
+    public var bound: Bound
+}
+
+/// What the cost model predicts for a whole run.
+public struct RunPrediction: Sendable, Equatable {
+    public var kernels: [KernelPrediction]
+    /// Per-call overhead included in `seconds`.
+    public var overheadSeconds: Double
+
+    public var seconds: Double { kernels.reduce(overheadSeconds) { $0 + $1.seconds } }
+    public var dramReadBytes: Int { kernels.reduce(0) { $0 + $1.dramReadBytes } }
+    public var dramWriteBytes: Int { kernels.reduce(0) { $0 + $1.dramWriteBytes } }
+    public var l2ReadBytes: Int { kernels.reduce(0) { $0 + $1.l2ReadBytes } }
+    public var l2WriteBytes: Int { kernels.reduce(0) { $0 + $1.l2WriteBytes } }
+}
