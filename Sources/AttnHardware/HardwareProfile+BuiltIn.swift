@@ -21,7 +21,7 @@ public enum HardwareProfileError: Error, Sendable, CustomStringConvertible {
 
 extension HardwareProfile {
     /// The identifiers of the profiles shipped with the package.
-    public static let builtInNames: [String] = ["h100-sxm", "a100-40gb-sxm"]
+    public static let builtInNames: [String] = ["h100-sxm", "h100-pcie", "h200-sxm", "a100-40gb-sxm", "a100-80gb-sxm", "rtx-4090", "mi300x"]
 
     /// The default profile: the H100 SXM the calibration data was measured on.
     public static let defaultName = "h100-sxm"

@@ -66,6 +66,21 @@ import AttnNumerics
         #expect(abs(a100.sramBytesPerSecond / 1e12 - 19.5) < 0.1)
     }
 
+    /// Every shipped profile loads, cites a source for each figure, and keeps per-block
+    /// limits within per-SM ones.
+    @Test(arguments: HardwareProfile.builtInNames)
+    func profilesLoadWithSources(_ name: String) throws {
+        let profile = try HardwareProfile.named(name)
+        #expect(profile.id == name)
+        for field in ["hbm_bytes", "hbm_bytes_per_second", "sm_count", "clock_hz", "shared_memory_bytes_per_sm", "shared_memory_bytes_per_block",
+                      "registers_per_sm", "max_threads_per_sm", "max_blocks_per_sm", "matmul_flops_per_second", "vector_flops_per_second",
+                      "special_function_ops_per_clock_per_sm"] {
+            #expect(profile.sources[field]?.isEmpty == false, "\(name): \(field) has no source")
+        }
+        #expect(profile.sramBytesPerBlock <= profile.sharedMemoryBytesPerSM)
+        #expect(profile.matmulFlopsPerSecond[.fp16] != nil)
+    }
+
     @Test func badProfileNamesField() {
         let text = #"{"id": "x", "name": "X", "hbm_bytes": 1, "hbm_bytes_per_second": -3}"#
         do {

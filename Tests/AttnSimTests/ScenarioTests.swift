@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AttnAlgorithms
+import AttnHardware
 import AttnJSON
 import AttnNumerics
 import AttnScenario
@@ -179,7 +180,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let badHardware = try Scenario(jsonText: Self.valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "hardware": "h200""#), file: "s.json")
         #expect(throws: ScenarioError.self) { try Runner.run(badHardware) }
         do { _ = try Runner.run(badHardware) } catch {
-            #expect(error.description == "unknown hardware 'h200'; built-in profiles: h100-sxm, a100-40gb-sxm, or a path to a profile .json file")
+            #expect(error.description == "unknown hardware 'h200'; built-in profiles: "
+                + HardwareProfile.builtInNames.joined(separator: ", ") + ", or a path to a profile .json file")
         }
         let badAlgorithm = try Scenario(jsonText: Self.valid.replacingOccurrences(of: "flash2", with: "flash3"), file: "s.json")
         do { _ = try Runner.run(badAlgorithm) } catch {
