@@ -13,6 +13,8 @@ public enum AttnSimCommand {
           run      Run a scenario file, or one algorithm on an ad-hoc shape
           kv       KV-cache footprint of a model across contexts, and what fits
           paged    Paged vs contiguous KV allocation over a request trace
+          roofline Predict time, bound and DRAM traffic per kernel; plot a roofline
+          tune     Rank block sizes (and splits) of an algorithm by predicted time
           validate Compare the cost model with measured GPU counters (calibration CSV)
           list     List the built-in algorithms, models and hardware profiles
           bench    Time count-only runs at long contexts (build with -c release)
@@ -34,6 +36,8 @@ public enum AttnSimCommand {
             case "list": return try ListCommand.main(rest, console: console).rawValue
             case "kv": return try KVCommand.main(rest, console: console).rawValue
             case "validate": return try ValidateCommand.main(rest, console: console).rawValue
+            case "roofline": return try RooflineCommand.main(rest, console: console).rawValue
+            case "tune": return try TuneCommand.main(rest, console: console).rawValue
             case "paged": return try PagedCommand.main(rest, console: console).rawValue
             case "bench": return try BenchCommand.main(rest, console: console).rawValue
             case "help", "--help", "-h":
@@ -49,7 +53,7 @@ public enum AttnSimCommand {
                 throw UsageError(message: "unknown command '\(command)'")
             }
         } catch let error as UsageError {
-            let topic = ["run", "kv", "paged", "validate", "list", "bench"].contains(command) ? "attnsim \(command) --help" : "attnsim --help"
+            let topic = ["run", "kv", "paged", "roofline", "tune", "validate", "list", "bench"].contains(command) ? "attnsim \(command) --help" : "attnsim --help"
             console.err("error: \(error.message)\nSee '\(topic)'.\n")
             return ExitCode.usage.rawValue
         } catch {

@@ -198,3 +198,54 @@ import AttnJSON
     }
 }
 
+
+/// The cost-model commands end to end.
+@Suite struct CostModelCLITests {
+    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+        let captured = CapturedConsole()
+        let code = AttnSimCommand.main(arguments, console: captured.console)
+        return (code, captured.stdout, captured.stderr)
+    }
+
+    @Test(arguments: [["roofline", "--help"], ["tune", "--help"], ["validate", "--help"]])
+    func help(_ arguments: [String]) {
+        let result = run(arguments)
+        #expect(result.code == 0 && result.out.contains("USAGE: attnsim"))
+    }
+
+    @Test func rooflineWritesPlotAndTimeline() throws {
+        let directory = FileManager.default.temporaryDirectory
+        let svg = directory.appendingPathComponent("attnsim-\(UUID().uuidString).svg").path
+        let timeline = directory.appendingPathComponent("attnsim-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: svg); try? FileManager.default.removeItem(atPath: timeline) }
+        let result = run(["roofline", "--model", "llama-2-7b", "--context", "1k,4k", "--svg", svg, "--timeline", timeline, "--format", "json"])
+        #expect(result.code == 0, "\(result.err)")
+        guard case .array(let records) = try JSONParser.parse(result.out, file: "out") else { throw TestFailure("not an array") }
+        // flash2: fwd + total; standard: 4 launched kernels + total; per context.
+        #expect(records.count == 2 * (2 + 5))
+        let plot = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(plot.hasPrefix("<svg") && plot.components(separatedBy: "<circle").count - 1 == 4)
+        guard case .object(let trace) = try JSONParser.parse(try String(contentsOfFile: timeline, encoding: .utf8), file: "timeline"),
+              case .array(let events)? = trace.first(where: { $0.key == "traceEvents" })?.value
+        else { throw TestFailure("bad trace") }
+        // flash2 at 1K on Llama-2 7B: 32 heads x 8 query blocks = 256 blocks, one per SM:
+        // 2 waves, 132 + 124 events, plus the overhead event and the process name.
+        #expect(events.count == 2 + 256)
+    }
+
+    @Test func tuneRanksConfigurations() {
+        let result = run(["tune", "--algorithm", "flash2", "--heads", "16", "--head-dim", "64", "--context", "4k", "--top", "3"])
+        #expect(result.code == 0)
+        let lines = result.out.split(separator: "\n")
+        #expect(lines.count >= 5 && lines[2].hasPrefix("   1  "))
+        #expect(result.out.contains("configurations fit h100-sxm"))
+    }
+
+    @Test func validatePrintsSummary() {
+        let result = run(["validate", repositoryRoot.appendingPathComponent("docs/data/h100-sdpa.csv").path])
+        #expect(result.code == 0)
+        #expect(result.out.contains("quantity") && result.out.contains("dram_read") && result.out.contains("time"))
+        let missing = run(["validate", "/nonexistent.csv"])
+        #expect(missing.code == 1)
+    }
+}

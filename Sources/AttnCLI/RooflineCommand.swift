@@ -1,0 +1,122 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnJSON
+import AttnNumerics
+import AttnReport
+import AttnScenario
+import CostModel
+import Foundation
+import KVCache
+import TileInterpreter
+
+/// `attnsim roofline`: per kernel and in total, FLOPs, DRAM bytes, intensity, the ridge
+/// point, the bound and the predicted time; optionally a plot and a timeline.
+enum RooflineCommand {
+    static let options = [
+        OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model whose attention layer to use (heads, kv_heads, head_dim)."),
+        OptionSpec(name: "phase", value: "prefill|decode", help: "prefill: q_len = context; decode: one query (default prefill)."),
+        OptionSpec(name: "context", value: "LIST", help: "Context lengths, e.g. 1k,4k,16k (required with --model)."),
+        OptionSpec(name: "algorithms", value: "LIST", help: "Algorithms to compare (default flash2,standard; flash-decoding,flash2 for decode)."),
+        OptionSpec(name: "batch", value: "N", help: "Batch size (default 1)."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype (default fp16)."),
+        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm)."),
+        OptionSpec(name: "svg", value: "FILE", help: "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
+        OptionSpec(name: "timeline", value: "FILE", help: "Write the modelled schedule of the first run as Chrome trace-event JSON (Perfetto)."),
+        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
+        OptionSpec(name: "help", value: nil, help: "Show this help."),
+    ]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "roofline")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim roofline (--model NAME --context LIST | SCENARIO.json) [options]",
+                summary: """
+                    Predicts one attention layer of a model (or every run of an attention scenario) on a GPU: per kernel
+                    the thread blocks, blocks per SM, waves, FLOPs, DRAM bytes after the L2 model, arithmetic intensity
+                    against the profile's ridge point, what bounds it (memory, latency, l2, compute, overhead) and the
+                    predicted time. docs/cost-model.md gives the equations.
+                    """,
+                options: options,
+                footer: "EXAMPLE:\n  attnsim roofline --hardware h100-sxm --model llama-2-7b --phase prefill --context 1k,4k,16k,64k,128k --svg roofline.svg"))
+            return .success
+        }
+        let format = try CommandSupport.format(parsed)
+        var scenario: Scenario
+        if parsed.positionals.count == 1 {
+            if let option = ["model", "phase", "context", "algorithms", "batch", "dtype"].first(where: parsed.has) {
+                throw UsageError(message: "'--\(option)' describes a model run and cannot be combined with a scenario file")
+            }
+            guard case .attention(let s) = try StudyFile.load(path: parsed.positionals[0]) else {
+                throw UsageError(message: "'roofline' takes an attention scenario (not a kv or paged study)")
+            }
+            scenario = s
+            if let hardware = parsed.value("hardware") { scenario.hardware = hardware }
+        } else if parsed.positionals.isEmpty {
+            scenario = try modelScenario(parsed)
+        } else {
+            throw UsageError(message: "'roofline' takes at most one scenario file")
+        }
+        do {
+            let hardware = try HardwareProfile.named(scenario.hardware)
+            let model = CostModel(hardware: hardware, dtype: scenario.dtype)
+            var rows: [RooflineRow] = []
+            var timeline: String?
+            for algorithm in scenario.algorithms {
+                let program = try AlgorithmLibrary.program(algorithm.program)
+                for context in scenario.contexts {
+                    let bound = try BoundProgram(program: program, shape: scenario.shape(context: context), dtype: scenario.dtype, hardware: hardware, overrides: algorithm.parameters)
+                    let stats = try Simulator.run(bound, options: RunOptions(mode: .count)).stats
+                    let prediction = model.predict(bound, stats)
+                    if timeline == nil {
+                        timeline = Timeline.chromeTrace(prediction, smCount: hardware.smCount, label: "\(algorithm.label) \(ContextList.format(context)) on \(hardware.id)")
+                    }
+                    rows.append(RooflineRow(algorithm: algorithm.label, context: context, queryLength: scenario.shape(context: context).queryLength, prediction: prediction, ridge: model.ridgePoint))
+                }
+            }
+            if let path = parsed.value("svg") {
+                let points = rows.map { RooflinePlot.Point(label: "\($0.algorithm) \(ContextList.format($0.context))", intensity: $0.intensity, flopsPerSecond: $0.achievedFlopsPerSecond) }
+                try RooflinePlot.svg(points, model: model, title: "Attention roofline on \(hardware.name)").write(toFile: path, atomically: true, encoding: .utf8)
+                console.err("roofline plot written to \(path)\n")
+            }
+            if let path = parsed.value("timeline"), let timeline {
+                try timeline.write(toFile: path, atomically: true, encoding: .utf8)
+                console.err("timeline written to \(path) (open it in Perfetto)\n")
+            }
+            console.out(RooflineReport.render(rows, format: format))
+            return .success
+        } catch let error as UsageError {
+            throw error
+        } catch {
+            console.err("error: \(error)\n")
+            return .failure
+        }
+    }
+
+    private static func modelScenario(_ parsed: ParsedArguments) throws(UsageError) -> Scenario {
+        guard let modelName = parsed.value("model") else { throw UsageError(message: "give --model NAME with --context, or an attention scenario file") }
+        guard let text = parsed.value("context") else { throw UsageError(message: "'--context' is required with --model") }
+        guard let contexts = ContextList.parse(text) else { throw UsageError(message: "'--context' expects lengths such as 1k,4k, found '\(text)'") }
+        let model: ModelSpec
+        do { model = try ModelSpec.named(modelName) } catch { throw UsageError(message: error.description) }
+        let phase = parsed.value("phase") ?? "prefill"
+        guard phase == "prefill" || phase == "decode" else { throw UsageError(message: "'--phase' expects prefill or decode, found '\(phase)'") }
+        let defaults = phase == "decode" ? "flash-decoding,flash2" : "flash2,standard"
+        let algorithms = (parsed.value("algorithms") ?? defaults).split(separator: ",").map(String.init)
+        var dtype = DType.fp16
+        if let name = parsed.value("dtype") {
+            guard let d = DType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'") }
+            dtype = d
+        }
+        return Scenario(
+            name: "roofline", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: .count, dtype: dtype,
+            batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: model.kvHeads, headDim: model.headDim,
+            queryLength: phase == "decode" ? 1 : nil, contexts: contexts,
+            algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: model.slidingWindow.map { ["window": .int($0)] } ?? [:]) }
+                .map { algorithm in
+                    // Only programs that take a window get the model's.
+                    let takesWindow = (try? AlgorithmLibrary.program(algorithm.program))?.declaredParameters.contains { $0.name == "window" } ?? false
+                    return takesWindow ? algorithm : Scenario.Algorithm(program: algorithm.program)
+                })
+    }
+}

@@ -1,0 +1,106 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+import AttnReport
+import AttnScenario
+import CostModel
+import Foundation
+import TileInterpreter
+
+/// `attnsim tune`: sweeps an algorithm's block sizes (and split counts) that fit the
+/// hardware and ranks them by predicted time.
+enum TuneCommand {
+    static let options = [
+        OptionSpec(name: "algorithm", value: "NAME|FILE.tile", help: "Algorithm to tune (required)."),
+        OptionSpec(name: "batch", value: "N", help: "Batch size (default 1)."),
+        OptionSpec(name: "heads", value: "N", help: "Query heads (required)."),
+        OptionSpec(name: "kv-heads", value: "N", help: "Key/value heads (default: heads)."),
+        OptionSpec(name: "head-dim", value: "N", help: "Head dimension (required)."),
+        OptionSpec(name: "context", value: "N", help: "Key/value length, e.g. 16k (required)."),
+        OptionSpec(name: "q-len", value: "N", help: "Query length (default: the context)."),
+        OptionSpec(name: "causal", value: nil, help: "Causal mask."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype (default fp16)."),
+        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm)."),
+        OptionSpec(name: "top", value: "N", help: "Rows to print (default 10)."),
+        OptionSpec(name: "help", value: nil, help: "Show this help."),
+    ]
+
+    /// The values swept for each parameter an algorithm declares.
+    static let sweeps: [String: [Int]] = [
+        "Br": [16, 32, 64, 128, 256], "Bc": [16, 32, 64, 128, 256], "Bm": [32, 64, 128], "Bn": [32, 64, 128, 256],
+        "splits": [0, 1, 2, 4, 8, 16, 32, 64, 128], "P": [8, 16, 32], "Dc": [32, 64, 128, 256],
+    ]
+
+    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: options, command: "tune")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim tune --algorithm NAME --heads N --head-dim N --context N [options]",
+                summary: """
+                    Runs the algorithm in count mode for every combination of the block sizes it declares (Br, Bc, Bm, Bn,
+                    P, Dc in powers of two) and, for split-KV decoding, every split count (0: the heuristic's choice); drops the ones that exceed the
+                    hardware's shared memory or registers; and ranks the rest by predicted time with their DRAM bytes,
+                    occupancy and bound.
+                    """,
+                options: options,
+                footer: "EXAMPLE:\n  attnsim tune --algorithm flash-decoding --heads 32 --head-dim 128 --context 128k --q-len 1"))
+            return .success
+        }
+        guard let name = parsed.value("algorithm") else { throw UsageError(message: "'--algorithm' is required") }
+        guard let heads = try parsed.integer("heads"), let headDim = try parsed.integer("head-dim") else {
+            throw UsageError(message: "'--heads' and '--head-dim' are required")
+        }
+        guard let contextText = parsed.value("context"), let context = ContextList.parseLength(contextText) else {
+            throw UsageError(message: "'--context' expects one length such as 16k")
+        }
+        var dtype = DType.fp16
+        if let d = parsed.value("dtype") {
+            guard let parsedType = DType(name: d) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(d)'") }
+            dtype = parsedType
+        }
+        let kvHeads = try parsed.integer("kv-heads") ?? heads
+        let shape = ProblemShape(batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
+                                 queryLength: try parsed.integer("q-len") ?? context, keyLength: context, headDim: headDim)
+        let top = try parsed.integer("top") ?? 10
+        do {
+            let program = try AlgorithmLibrary.program(name)
+            let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
+            let model = CostModel(hardware: hardware, dtype: dtype)
+            let swept = program.declaredParameters.map(\.name).filter { sweeps[$0] != nil }
+            var combinations: [[String: Int]] = [[:]]
+            for parameter in swept {
+                combinations = combinations.flatMap { base in (sweeps[parameter] ?? []).map { base.merging([parameter: $0]) { $1 } } }
+            }
+            var results: [(String, RunPrediction)] = []
+            var rejected = 0
+            for combination in combinations {
+                var overrides = combination.mapValues { ScalarValue.int($0) }
+                if parsed.has("causal") { overrides["causal"] = .int(1) }
+                do {
+                    let bound = try BoundProgram(program: program, shape: shape, dtype: dtype, hardware: hardware, overrides: overrides)
+                    let stats = try Simulator.run(bound, options: RunOptions(mode: .count)).stats
+                    let label = combination.keys.sorted().map { "\($0)=\(combination[$0] ?? 0)" }.joined(separator: " ")
+                    results.append((label.isEmpty ? "(defaults)" : label, model.predict(bound, stats)))
+                } catch {
+                    rejected += 1
+                }
+            }
+            results.sort { $0.1.seconds < $1.1.seconds }
+            var rows: [[String]] = []
+            for (rank, (label, p)) in results.prefix(top).enumerated() {
+                let main = p.kernels.max { $0.seconds < $1.seconds }
+                rows.append([String(rank + 1), label, String(format: "%.1f", p.seconds * 1e6), NumberFormat.grouped(p.dramReadBytes + p.dramWriteBytes),
+                             NumberFormat.grouped(p.l2ReadBytes), main.map { "\($0.blocksPerSM)" } ?? "-", main.map { "\($0.waves)" } ?? "-",
+                             main?.bound.rawValue ?? "-"])
+            }
+            let table = TextTable(headers: ["rank", "parameters", "time_us", "dram_bytes", "l2_read_bytes", "blocks/SM", "waves", "bound"],
+                                  rows: rows, rightAligned: [0, 2, 3, 4, 5, 6])
+            console.out(table.renderText())
+            console.out("\n\(results.count) configurations fit \(hardware.id); \(rejected) rejected (over shared memory or registers, or failing a requirement)\n")
+            return results.isEmpty ? .failure : .success
+        } catch {
+            console.err("error: \(error)\n")
+            return .failure
+        }
+    }
+}

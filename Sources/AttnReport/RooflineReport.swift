@@ -1,0 +1,85 @@
+import AttnJSON
+import AttnNumerics
+import AttnScenario
+import CostModel
+
+/// One algorithm at one context, with its prediction.
+public struct RooflineRow: Sendable {
+    public var algorithm: String
+    public var context: Int
+    public var queryLength: Int
+    public var prediction: RunPrediction
+    public var ridge: Double
+
+    public init(algorithm: String, context: Int, queryLength: Int, prediction: RunPrediction, ridge: Double) {
+        self.algorithm = algorithm
+        self.context = context
+        self.queryLength = queryLength
+        self.prediction = prediction
+        self.ridge = ridge
+    }
+
+    var flops: Int { prediction.kernels.reduce(0) { $0 + $1.flopsMatmul + $1.flopsOther } }
+    var dramBytes: Int { prediction.dramReadBytes + prediction.dramWriteBytes }
+    /// FLOPs per DRAM byte over the whole run.
+    public var intensity: Double { dramBytes > 0 ? Double(flops) / Double(dramBytes) : 0 }
+    /// FLOPs over predicted time.
+    public var achievedFlopsPerSecond: Double { prediction.seconds > 0 ? Double(flops) / prediction.seconds : 0 }
+}
+
+/// Renders roofline rows: each kernel, then the run's total.
+public enum RooflineReport {
+    static let columns = ["algorithm", "context", "q_len", "kernel", "thread_blocks", "blocks_per_sm", "waves", "flops_matmul", "flops_other",
+                          "dram_read_bytes", "dram_write_bytes", "l2_read_bytes", "arithmetic_intensity", "ridge_point", "bound", "predicted_time_us"]
+
+    public static func render(_ rows: [RooflineRow], format: ReportFormat) -> String {
+        let records = rows.flatMap(records)
+        switch format {
+        case .json: return JSONOutput.array(records).render() + "\n"
+        case .csv: return TextTable(headers: columns, rows: records.map { $0.scalarCells(columns) }, rightAligned: []).renderCSV()
+        case .table, .markdown:
+            let headers = ["algorithm", "context", "kernel", "blocks", "blocks/SM", "waves", "flops", "dram_bytes", "intensity", "ridge", "bound", "time_us"]
+            var table: [[String]] = []
+            for row in rows {
+                for k in row.prediction.kernels {
+                    let dram = k.dramReadBytes + k.dramWriteBytes
+                    table.append([row.algorithm, ContextList.format(row.context), k.name, NumberFormat.grouped(k.blocks), String(k.blocksPerSM), String(k.waves),
+                                  NumberFormat.grouped(k.flopsMatmul + k.flopsOther), NumberFormat.grouped(dram),
+                                  String(format: "%.1f", dram > 0 ? Double(k.flopsMatmul + k.flopsOther) / Double(dram) : 0),
+                                  String(format: "%.0f", row.ridge), k.bound.rawValue, String(format: "%.1f", k.seconds * 1e6)])
+                }
+                table.append([row.algorithm, ContextList.format(row.context), "total", "", "", "", NumberFormat.grouped(row.flops), NumberFormat.grouped(row.dramBytes),
+                              String(format: "%.1f", row.intensity), String(format: "%.0f", row.ridge), "",
+                              String(format: "%.1f", row.prediction.seconds * 1e6)])
+            }
+            let t = TextTable(headers: headers, rows: table, rightAligned: Set([1, 3, 4, 5, 6, 7, 8, 9, 11]))
+            return (format == .table ? t.renderText() : t.renderMarkdown())
+                + "\ntotal includes \(String(format: "%.0f", (rows.first?.prediction.overheadSeconds ?? 0) * 1e6)) us of call overhead; intensity is FLOPs per DRAM byte after the L2 model\n"
+        }
+    }
+
+    static func records(_ row: RooflineRow) -> [JSONOutput] {
+        var out: [JSONOutput] = row.prediction.kernels.map { k in
+            let dram = k.dramReadBytes + k.dramWriteBytes
+            return .object([
+                ("algorithm", .string(row.algorithm)), ("context", .int(row.context)), ("q_len", .int(row.queryLength)), ("kernel", .string(k.name)),
+                ("thread_blocks", .int(k.blocks)), ("blocks_per_sm", .int(k.blocksPerSM)), ("waves", .int(k.waves)),
+                ("flops_matmul", .int(k.flopsMatmul)), ("flops_other", .int(k.flopsOther)),
+                ("dram_read_bytes", .int(k.dramReadBytes)), ("dram_write_bytes", .int(k.dramWriteBytes)), ("l2_read_bytes", .int(k.l2ReadBytes)),
+                ("arithmetic_intensity", .double(dram > 0 ? Double(k.flopsMatmul + k.flopsOther) / Double(dram) : 0)), ("ridge_point", .double(row.ridge)),
+                ("bound", .string(k.bound.rawValue)), ("predicted_time_us", .double(k.seconds * 1e6)),
+            ])
+        }
+        out.append(.object([
+            ("algorithm", .string(row.algorithm)), ("context", .int(row.context)), ("q_len", .int(row.queryLength)), ("kernel", .string("total")),
+            ("thread_blocks", .int(row.prediction.kernels.reduce(0) { $0 + $1.blocks })), ("blocks_per_sm", .null), ("waves", .null),
+            ("flops_matmul", .int(row.prediction.kernels.reduce(0) { $0 + $1.flopsMatmul })), ("flops_other", .int(row.prediction.kernels.reduce(0) { $0 + $1.flopsOther })),
+            ("dram_read_bytes", .int(row.prediction.dramReadBytes)), ("dram_write_bytes", .int(row.prediction.dramWriteBytes)),
+            ("l2_read_bytes", .int(row.prediction.l2ReadBytes)), ("arithmetic_intensity", .double(row.intensity)), ("ridge_point", .double(row.ridge)),
+            ("bound", .null), ("predicted_time_us", .double(row.prediction.seconds * 1e6)),
+        ]))
+        return out
+    }
+}
+
+import Foundation
