@@ -1,3 +1,4 @@
+import AttnNumerics
 import AttnReport
 import AttnScenario
 import Foundation
@@ -35,12 +36,9 @@ enum KVCommand {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'kv' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let format = try CommandSupport.format(parsed)
-        do {
+        return try CommandSupport.reporting(console) {
             console.out(KVReport.render(try study.run(), format: format))
             return .success
-        } catch {
-            console.err("error: \(error)\n")
-            return .failure
         }
     }
 
@@ -51,24 +49,10 @@ enum KVCommand {
             throw UsageError(message: "'--context' expects lengths such as 4k,32k,128k, found '\(contextText)'")
         }
         let group = try parsed.integer("int4-group") ?? KVDType.defaultInt4GroupSize
-        var dtype = KVDType.fp16
-        if let name = parsed.value("dtype") {
-            guard let d = KVDType(name: name, int4GroupSize: group) else {
-                throw UsageError(message: "'--dtype' expects fp32, fp16, bf16, fp8 or int4, found '\(name)'")
-            }
-            dtype = d
-        }
-        var utilization = KVCapacity.defaultMemoryUtilization
-        if let text = parsed.value("memory-utilization") {
-            guard let u = Double(text), u > 0, u <= 1 else {
-                throw UsageError(message: "'--memory-utilization' expects a number in (0, 1], found '\(text)'")
-            }
-            utilization = u
-        }
         return KVStudy(
-            model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: dtype,
+            model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: try CommandSupport.kvDType(parsed, int4GroupSize: group),
             hardware: parsed.value("hardware") ?? "h100-sxm", weightBytesPerParameter: try parsed.integer("weight-bytes") ?? 2,
-            memoryUtilization: utilization)
+            memoryUtilization: try CommandSupport.memoryUtilization(parsed))
     }
 }
 
@@ -80,5 +64,43 @@ enum CommandSupport {
             throw UsageError(message: "'--format' expects table, markdown, csv or json, found '\(name)'")
         }
         return format
+    }
+
+    /// `--dtype` for attention runs: fp32, fp16 (default) or bf16.
+    static func dtype(_ parsed: ParsedArguments) throws(UsageError) -> DType {
+        guard let name = parsed.value("dtype") else { return .fp16 }
+        guard let dtype = DType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'") }
+        return dtype
+    }
+
+    /// `--dtype` for KV caches: fp32, fp16 (default), bf16, fp8 or int4.
+    static func kvDType(_ parsed: ParsedArguments, int4GroupSize: Int = KVDType.defaultInt4GroupSize) throws(UsageError) -> KVDType {
+        guard let name = parsed.value("dtype") else { return .fp16 }
+        guard let dtype = KVDType(name: name, int4GroupSize: int4GroupSize) else {
+            throw UsageError(message: "'--dtype' expects fp32, fp16, bf16, fp8 or int4, found '\(name)'")
+        }
+        return dtype
+    }
+
+    /// `--memory-utilization`: a share of HBM in (0, 1], default vLLM's 0.9.
+    static func memoryUtilization(_ parsed: ParsedArguments) throws(UsageError) -> Double {
+        guard let text = parsed.value("memory-utilization") else { return KVCapacity.defaultMemoryUtilization }
+        guard let value = Double(text), value > 0, value <= 1 else {
+            throw UsageError(message: "'--memory-utilization' expects a number in (0, 1], found '\(text)'")
+        }
+        return value
+    }
+
+    /// Runs `body`; a usage error propagates (exit 64), any other error is printed and
+    /// gives exit code 1.
+    static func reporting(_ console: Console, _ body: () throws -> ExitCode) throws -> ExitCode {
+        do {
+            return try body()
+        } catch let error as UsageError {
+            throw error
+        } catch {
+            console.err("error: \(error)\n")
+            return .failure
+        }
     }
 }

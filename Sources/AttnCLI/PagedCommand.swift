@@ -80,26 +80,16 @@ enum PagedCommand {
             }
             allocator = a
         }
-        var dtype = KVDType.fp16
-        if let name = parsed.value("dtype") {
-            guard let d = KVDType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16, bf16, fp8 or int4, found '\(name)'") }
-            dtype = d
-        }
         var rate = 10.0
         if let text = parsed.value("rate") {
             guard let r = Double(text), r > 0, r.isFinite else { throw UsageError(message: "'--rate' expects a positive number, found '\(text)'") }
             rate = r
         }
-        var utilization = KVCapacity.defaultMemoryUtilization
-        if let text = parsed.value("memory-utilization") {
-            guard let u = Double(text), u > 0, u <= 1 else { throw UsageError(message: "'--memory-utilization' expects a number in (0, 1], found '\(text)'") }
-            utilization = u
-        }
         return PagedStudy(
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
             blockSize: try parsed.integer("block-size") ?? 16, maxLength: try parsed.integer("max-len", minimum: 2) ?? 2048,
-            policies: policies, allocator: allocator, sharing: sharing, dtype: dtype, hardware: parsed.value("hardware") ?? "h100-sxm",
-            memoryUtilization: utilization, seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1))
+            policies: policies, allocator: allocator, sharing: sharing, dtype: try CommandSupport.kvDType(parsed),
+            hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1))
     }
 
     static func parseSharing(_ text: String) -> SharingMode? {

@@ -57,7 +57,7 @@ enum RooflineCommand {
         } else {
             throw UsageError(message: "'roofline' takes at most one scenario file")
         }
-        do {
+        return try CommandSupport.reporting(console) {
             let hardware = try HardwareProfile.named(scenario.hardware)
             let model = CostModel(hardware: hardware, dtype: scenario.dtype)
             var rows: [RooflineRow] = []
@@ -85,11 +85,6 @@ enum RooflineCommand {
             }
             console.out(RooflineReport.render(rows, format: format))
             return .success
-        } catch let error as UsageError {
-            throw error
-        } catch {
-            console.err("error: \(error)\n")
-            return .failure
         }
     }
 
@@ -103,11 +98,7 @@ enum RooflineCommand {
         guard phase == "prefill" || phase == "decode" else { throw UsageError(message: "'--phase' expects prefill or decode, found '\(phase)'") }
         let defaults = phase == "decode" ? "flash-decoding,flash2" : "flash2,standard"
         let algorithms = (parsed.value("algorithms") ?? defaults).split(separator: ",").map(String.init)
-        var dtype = DType.fp16
-        if let name = parsed.value("dtype") {
-            guard let d = DType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'") }
-            dtype = d
-        }
+        let dtype = try CommandSupport.dtype(parsed)
         return Scenario(
             name: "roofline", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: .count, dtype: dtype,
             batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: model.kvHeads, headDim: model.headDim,

@@ -92,13 +92,19 @@ enum RunCommand {
             case .kv(var kv, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a kv study") }
                 if let hardware = parsed.value("hardware") { kv.hardware = hardware }
-                return reportWith(console) { KVReport.render(try kv.run(), format: format) }
+                return try CommandSupport.reporting(console) {
+                    console.out(KVReport.render(try kv.run(), format: format))
+                    return .success
+                }
             case .paged(var paged, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a paged study") }
                 if let hardware = parsed.value("hardware") { paged.hardware = hardware }
                 let bar = ProgressBar(console: console)
                 defer { bar.finish() }
-                return reportWith(console) { KVReport.render(try paged.run { bar.update(label: $0, fraction: $1) }, format: format) }
+                return try CommandSupport.reporting(console) {
+                    console.out(KVReport.render(try paged.run { bar.update(label: $0, fraction: $1) }, format: format))
+                    return .success
+                }
             }
             if let mode { scenario.mode = mode }
             if let hardware = parsed.value("hardware") { scenario.hardware = hardware }
@@ -106,7 +112,7 @@ enum RunCommand {
             throw UsageError(message: "'run' takes at most one scenario file, found \(parsed.positionals.count) arguments")
         }
 
-        do {
+        return try CommandSupport.reporting(console) {
             let records: [RunRecord]
             if let tracePath = parsed.value("trace") {
                 guard scenario.algorithms.count == 1, scenario.contexts.count == 1 else {
@@ -118,22 +124,6 @@ enum RunCommand {
             }
             console.out(RecordReport.render(records, format: format))
             return .success
-        } catch let error as UsageError {
-            throw error
-        } catch {
-            console.err("error: \(error)\n")
-            return .failure
-        }
-    }
-
-    /// Prints what `body` renders, or the error it throws (exit code 1).
-    private static func reportWith(_ console: Console, _ body: () throws -> String) -> ExitCode {
-        do {
-            console.out(try body())
-            return .success
-        } catch {
-            console.err("error: \(error)\n")
-            return .failure
         }
     }
 
@@ -152,11 +142,7 @@ enum RunCommand {
         guard heads % kvHeads == 0 else {
             throw UsageError(message: "'--kv-heads' (\(kvHeads)) must divide '--heads' (\(heads))")
         }
-        var dtype = DType.fp16
-        if let name = parsed.value("dtype") {
-            guard let d = DType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'") }
-            dtype = d
-        }
+        let dtype = try CommandSupport.dtype(parsed)
         var parameters: [String: ScalarValue] = [:]
         for assignment in parsed.all("param") {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)

@@ -53,16 +53,12 @@ enum TuneCommand {
         guard let contextText = parsed.value("context"), let context = ContextList.parseLength(contextText) else {
             throw UsageError(message: "'--context' expects one length such as 16k")
         }
-        var dtype = DType.fp16
-        if let d = parsed.value("dtype") {
-            guard let parsedType = DType(name: d) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(d)'") }
-            dtype = parsedType
-        }
+        let dtype = try CommandSupport.dtype(parsed)
         let kvHeads = try parsed.integer("kv-heads") ?? heads
         let shape = ProblemShape(batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
                                  queryLength: try parsed.integer("q-len") ?? context, keyLength: context, headDim: headDim)
         let top = try parsed.integer("top") ?? 10
-        do {
+        return try CommandSupport.reporting(console) {
             let program = try AlgorithmLibrary.program(name)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             let model = CostModel(hardware: hardware, dtype: dtype)
@@ -98,9 +94,6 @@ enum TuneCommand {
             console.out(table.renderText())
             console.out("\n\(results.count) configurations fit \(hardware.id); \(rejected) rejected (over shared memory or registers, or failing a requirement)\n")
             return results.isEmpty ? .failure : .success
-        } catch {
-            console.err("error: \(error)\n")
-            return .failure
         }
     }
 }
