@@ -38,7 +38,7 @@ enum ValidateCommand {
             var validator = Validator(hardware: hardware)
             if parsed.has("fit") {
                 let fitted = Fitter(hardware: hardware).fit(rows)
-                console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), block_bytes_per_second \(fitted.blockBytesPerSecond), "
+                console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), warp_bytes_per_second \(fitted.warpBytesPerSecond), "
                     + "kernel_overhead_seconds \(fitted.kernelOverheadSeconds), call_overhead_seconds \(fitted.callOverheadSeconds)\n")
                 validator.constants = fitted
             }

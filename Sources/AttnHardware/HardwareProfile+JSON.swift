@@ -75,7 +75,7 @@ extension HardwareProfile {
                 return v
             }
             costModel = CostModelConstants(
-                matmulEfficiency: try value("matmul_efficiency"), blockBytesPerSecond: try value("block_bytes_per_second"),
+                matmulEfficiency: try value("matmul_efficiency"), warpBytesPerSecond: try value("warp_bytes_per_second"),
                 kernelOverheadSeconds: try value("kernel_overhead_seconds"), callOverheadSeconds: try value("call_overhead_seconds"),
                 source: try c.string("source") ?? "")
             try c.finish()

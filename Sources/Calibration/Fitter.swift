@@ -32,7 +32,7 @@ public struct Fitter {
         var bestScore = score(best)
         let grids: [(WritableKeyPath<CostModelConstants, Double>, [Double])] = [
             (\.matmulEfficiency, stride(from: 0.30, through: 1.0, by: 0.02).map { $0 }),
-            (\.blockBytesPerSecond, (0..<24).map { 2e9 * pow2($0, 4) }),
+            (\.warpBytesPerSecond, (0..<24).map { 0.5e9 * pow2($0, 4) }),
             (\.kernelOverheadSeconds, stride(from: 0.0, through: 20e-6, by: 1e-6).map { $0 }),
             (\.callOverheadSeconds, stride(from: 0.0, through: 150e-6, by: 5e-6).map { $0 }),
         ]

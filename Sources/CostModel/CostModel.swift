@@ -8,9 +8,10 @@ import TileLanguage
 ///
 /// Per kernel:
 ///
-///     blocks/SM = min(max blocks/SM, floor(smem/SM / peak SRAM), floor(regs/SM / peak regs))
+///     blocks/SM = min(max blocks/SM, floor(threads/SM / threads), floor(smem/SM / peak SRAM),
+///                     floor(regs/SM / peak regs))
 ///     C         = blocks/SM x SMs;  waves = ceil(blocks / C)
-///     t_dram    = DRAM bytes / min(measured HBM bandwidth, min(blocks, C) x beta)
+///     t_dram    = DRAM bytes / min(measured HBM bandwidth, min(blocks, C) x warps/block x beta)
 ///     t_l2      = tile bytes / (L2 bandwidth x min(blocks, SMs) / SMs)
 ///     t_compute = f x (matmul / (measured matmul peak x eta) + other / vector peak
 ///                      + exp and log / SFU rate),   f = SMs x ceil(blocks / SMs) / blocks
@@ -27,7 +28,7 @@ public struct CostModel: Sendable {
 
     /// Constants used for a profile that carries none: the H100 calibration.
     public static let uncalibratedDefaults = CostModelConstants(
-        matmulEfficiency: 0.70, blockBytesPerSecond: 16e9, kernelOverheadSeconds: 4e-6, callOverheadSeconds: 70e-6,
+        matmulEfficiency: 0.70, warpBytesPerSecond: 4e9, kernelOverheadSeconds: 4e-6, callOverheadSeconds: 70e-6,
         source: "the H100 SXM calibration, carried over (this profile has no cost_model of its own)")
 
     public init(hardware: HardwareProfile, dtype: DType, constants: CostModelConstants? = nil) {
@@ -48,8 +49,8 @@ public struct CostModel: Sendable {
     public var ridgePoint: Double { matmulFlopsPerSecond / hbmBytesPerSecond }
 
     /// Thread blocks one SM can hold with this kernel's per-block resources.
-    public func blocksPerSM(peakSramBytes: Int, peakRegisterBytes: Int) -> Int {
-        var limit = hardware.maxBlocksPerSM
+    public func blocksPerSM(peakSramBytes: Int, peakRegisterBytes: Int, threads: Int = KernelDecl.defaultThreads) -> Int {
+        var limit = min(hardware.maxBlocksPerSM, hardware.maxThreadsPerSM / max(threads, 1))
         if peakSramBytes > 0 { limit = min(limit, hardware.sharedMemoryBytesPerSM / peakSramBytes) }
         if peakRegisterBytes > 0 { limit = min(limit, hardware.registersPerSM * 4 / peakRegisterBytes) }
         return max(1, limit)
@@ -61,7 +62,8 @@ public struct CostModel: Sendable {
         var kernels: [KernelPrediction] = []
         for (index, kernel) in stats.kernels.enumerated() {
             let c = kernel.counters
-            let perSM = blocksPerSM(peakSramBytes: c.peakSramBytes, peakRegisterBytes: c.peakRegisterBytes)
+            let threads = bound.kernelThreads[index]
+            let perSM = blocksPerSM(peakSramBytes: c.peakSramBytes, peakRegisterBytes: c.peakRegisterBytes, threads: threads)
             let concurrent = perSM * hardware.smCount
             let blocks = kernel.blocks
             guard blocks > 0 else { continue }
@@ -69,7 +71,8 @@ public struct CostModel: Sendable {
                 ? (read: c.hbmReadBytes, write: c.hbmWriteBytes)
                 : l2.dram(kernel: bound.program.kernels[index], in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes, concurrentBlocks: concurrent)
             let resident = min(blocks, concurrent)
-            let streaming = min(hbmBytesPerSecond, Double(resident) * constants.blockBytesPerSecond)
+            let warps = Double(max(1, threads / 32))
+            let streaming = min(hbmBytesPerSecond, Double(resident) * warps * constants.warpBytesPerSecond)
             let dramSeconds = Double(dram.read + dram.write) / streaming
             let activeSMs = min(blocks, hardware.smCount)
             let l2Seconds = Double(c.hbmReadBytes + c.hbmWriteBytes) / (l2BytesPerSecond * Double(activeSMs) / Double(hardware.smCount))

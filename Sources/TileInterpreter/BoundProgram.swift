@@ -30,6 +30,8 @@ public struct BoundProgram: Sendable {
     public let tensorDTypes: [DType]
     /// Grid extents of each kernel, by kernel index.
     public let gridExtents: [[Int]]
+    /// Threads per block of each kernel, by kernel index.
+    public let kernelThreads: [Int]
 
     /// Binds `program` to a run. `overrides` set declared parameters by name.
     public init(
@@ -143,6 +145,19 @@ public struct BoundProgram: Sendable {
             extents.append(axes)
         }
         self.gridExtents = extents
+        var threads: [Int] = []
+        for kernel in program.kernels {
+            guard let expression = kernel.threads else {
+                threads.append(KernelDecl.defaultThreads)
+                continue
+            }
+            let value = try evaluateInt(expression, "a thread count")
+            guard value >= 32 && value <= 1024 && value % 32 == 0 else {
+                throw .program(Diagnostic(source, expression.location, "kernel '\(kernel.name)' has \(value) threads per block; expected a multiple of 32 from 32 to 1024"))
+            }
+            threads.append(value)
+        }
+        self.kernelThreads = threads
     }
 
     /// The value of a parameter by name.

@@ -227,14 +227,21 @@ public struct GridAxis: Sendable, Equatable {
     public var extent: Expr
 }
 
-/// `kernel NAME grid(a: extent, ...):` with a body, run once per thread block.
+/// `kernel NAME grid(a: extent, ...) [threads(n)]:` with a body, run once per thread block.
 public struct KernelDecl: Sendable, Equatable {
     public var name: String
     public var axes: [GridAxis]
+    /// Threads per block (a parameter expression); nil: `KernelDecl.defaultThreads`.
+    /// Counts do not depend on it; the cost model's occupancy and bandwidth do.
+    public var threads: Expr?
     public var body: [Stmt]
     public var location: SourceLocation
     /// Names of the kernel's local slots (filled in by the checker), for traces and errors.
     public var slotNames: [String]
+    /// Threads per block when a kernel does not say: 4 warps, as FlashAttention-2's
+    /// forward kernels use.
+    public static let defaultThreads = 128
+
     /// Static types of the kernel's local slots (filled in by the checker).
     public var slotTypes: [ValueType] = []
     /// Integer slots holding values read from tensors (or computed from them): they may

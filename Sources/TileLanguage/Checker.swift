@@ -151,6 +151,11 @@ public struct Checker {
             readOnly.insert(slot)
             result.axes[index] = GridAxis(name: axis.name, slot: slot, extent: extent)
         }
+        if let threads = kernel.threads {
+            let (resolved, type) = try checkParameterExpression(threads)
+            guard type == .int else { throw error("a thread count must be an integer, found \(type)", threads.location) }
+            result.threads = resolved
+        }
         result.body = try checkBlock(kernel.body)
         result.slotNames = slotNames
         result.slotTypes = slotTypes

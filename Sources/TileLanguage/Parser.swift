@@ -5,7 +5,7 @@ import AttnNumerics
 /// The grammar, informally (docs/tile-language.md has the full reference):
 ///
 ///     program   := { about | param | tensor | check | require | kernel }
-///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' ':' block
+///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' [ 'threads' '(' expr ')' ] ':' block
 ///     block     := NEWLINE INDENT { stmt } DEDENT | simple { ';' simple } NEWLINE
 ///     stmt      := 'for' NAME 'in' expr '..<' expr ':' block
 ///                | 'if' expr ':' block [ ('elif' ... | 'else' ':' block) ]
@@ -220,9 +220,16 @@ public struct Parser {
             axes.append(GridAxis(name: axis, slot: -1, extent: try parseExpression()))
         } while isSymbol(",")
         try expectSymbol(")", "after the grid axes")
+        var threads: Expr?
+        if isWord("threads") {
+            advance()
+            try expectSymbol("(", "after 'threads'")
+            threads = try parseExpression()
+            try expectSymbol(")", "after the thread count")
+        }
         try expectSymbol(":", "to open the kernel body")
         let body = try parseBlock()
-        return KernelDecl(name: name, axes: axes, body: body, location: location, slotNames: [])
+        return KernelDecl(name: name, axes: axes, threads: threads, body: body, location: location, slotNames: [])
     }
 
     // MARK: Statements

@@ -14,15 +14,44 @@ import Calibration
         CostModel(hardware: S.h100, dtype: .fp16, constants: constants)
     }
 
-    /// blocks/SM = min(32 blocks, floor(233,472 / SRAM), floor(262,144 / registers)).
-    @Test(arguments: [(49_152, 65_536, 4), (98_304, 10_000, 2), (10_000, 133_120, 1), (0, 0, 32), (1_000, 1_000, 32)])
-    func occupancy(_ sram: Int, _ registers: Int, _ expected: Int) {
-        #expect(model().blocksPerSM(peakSramBytes: sram, peakRegisterBytes: registers) == expected)
+    /// blocks/SM = min(32 blocks, floor(2,048 threads / threads per block),
+    /// floor(233,472 / SRAM), floor(262,144 / registers)).
+    @Test(arguments: [(49_152, 65_536, 128, 4), (98_304, 10_000, 128, 2), (10_000, 133_120, 128, 1), (0, 0, 128, 16),
+                      (1_000, 1_000, 32, 32), (1_000, 1_000, 1024, 2), (0, 0, 384, 5)])
+    func occupancy(_ sram: Int, _ registers: Int, _ threads: Int, _ expected: Int) {
+        #expect(model().blocksPerSM(peakSramBytes: sram, peakRegisterBytes: registers, threads: threads) == expected)
+    }
+
+    /// A kernel's declared threads set its occupancy and how many bytes it keeps in
+    /// flight: a 1024-thread block streams 32 warps' worth.
+    @Test func threadsPerBlock() throws {
+        func kernel(_ threads: Int) throws -> KernelPrediction {
+            let text = """
+                input  X[batch * heads, N, d]
+                output Y[batch * heads, N, d]
+                kernel copy grid(bh: batch * heads) threads(\(threads)):
+                  for i in 0 ..< cdiv(N, 16):
+                    x = load X[bh, rows(i, 16), :] -> reg
+                    store Y[bh, rows(i, 16), :] = x
+                """
+            let bound = try S.bindSource(text, S.shape(heads: 4, n: 4096, d: 64), dtype: .fp16)
+            return try #require(model().predict(bound, try S.count(bound)).kernels.first)
+        }
+        let small = try kernel(128), large = try kernel(1024)
+        // Four blocks either way; 4 x 4 warps vs 4 x 32 warps at 4 GB/s per warp.
+        #expect(abs(small.dramSeconds * 64e9 - Double(small.dramReadBytes + small.dramWriteBytes)) < 1)
+        #expect(abs(large.dramSeconds * 512e9 - Double(large.dramReadBytes + large.dramWriteBytes)) < 1)
+        do {
+            _ = try S.bindSource("input X[4]\noutput Y[4]\nkernel k grid(i: 1) threads(100):\n  x = load X[:] -> reg\n  store Y[:] = x\n", S.shape(heads: 1, n: 4, d: 4))
+            Issue.record("expected an error")
+        } catch let error as BindingError {
+            #expect(error.description.contains("has 100 threads per block; expected a multiple of 32 from 32 to 1024"))
+        }
     }
 
     /// A copy kernel, worked by hand: 1,056 blocks of 16 x 1024 fp16 read into registers
     /// and written back (32 KiB per block each way; peak registers 32 KiB, so 8 blocks per
-    /// SM, C = 1,056 -- one wave). The L2 model sees every byte read once; writes beyond
+    /// SM -- fewer than the 16 that 128 threads allow -- C = 1,056, one wave). The L2 model sees every byte read once; writes beyond
     /// the L2's share stay dirty-free: W - L2 x W / (R + W) = W - L2 / 2.
     @Test func copyKernelByHand() throws {
         let text = """
@@ -34,7 +63,8 @@ import Calibration
             """
         let bound = try S.bindSource(text, S.shape(heads: 8, n: 2112, d: 1024), dtype: .fp16)
         let stats = try S.count(bound)
-        let constants = CostModelConstants(matmulEfficiency: 1, blockBytesPerSecond: 1e9, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 0, source: "test")
+        // 0.25 GB/s per warp: 1 GB/s per 128-thread (4-warp) block.
+        let constants = CostModelConstants(matmulEfficiency: 1, warpBytesPerSecond: 0.25e9, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 0, source: "test")
         let prediction = model(constants).predict(bound, stats)
         let kernel = try #require(prediction.kernels.first)
         let bytes = 8 * 2112 * 1024 * 2
