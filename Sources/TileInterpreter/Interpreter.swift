@@ -148,7 +148,7 @@ final class Interpreter {
             parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: Array(repeating: nil, count: kernel.slotNames.count))
         for (axis, declaration) in kernel.axes.enumerated() {
-            checker.env[declaration.slot] = IntInterval(lower[axis], upper[axis] - 1)
+            checker.setRange(slot: declaration.slot, IntInterval(lower[axis], upper[axis] - 1))
         }
         if checker.isUniform(plan.body) {
             let saved = counters
@@ -291,7 +291,7 @@ final class Interpreter {
         var checker = UniformityChecker(
             parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: env.map { if case .int(let i) = $0 { return IntInterval(point: i) } else { return nil } })
-        checker.env[slot] = IntInterval(lo, hi - 1)
+        checker.setRange(slot: slot, IntInterval(lo, hi - 1))
         if checker.isUniform(body) {
             try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
             return

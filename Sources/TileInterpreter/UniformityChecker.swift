@@ -2,8 +2,12 @@ import AttnNumerics
 import TileLanguage
 
 /// Decides whether a statement list counts the same at every point of a box of integer
-/// values (grid positions, loop iterations), by interval arithmetic over its "sites":
-/// slice extents and bounds, loop bounds, `if` conditions and tile sizes.
+/// values (grid positions, loop iterations), by affine arithmetic over its "sites":
+/// slice extents and bounds, loop trip counts, `if` conditions, tile sizes and mask
+/// offsets. Integers are affine forms over variables with ranges (`AffineForm`), so
+/// relations survive: a sliding window's loop runs from i - W/B to i, a constant trip
+/// count, and a mask offset q0 - k0 = i B - j B does not depend on i once j is written
+/// as its loop's start plus a counter. Whatever is not affine falls back to its range.
 ///
 /// Counters depend on integer values only through those sites (data never changes a
 /// count), so if every site is provably constant over the box, every point in it moves
@@ -16,8 +20,52 @@ struct UniformityChecker {
     /// Slots holding data read from tensors: they only index tensors, so an index made of
     /// them never changes a count (numeric runs check its bounds).
     let dataSlots: Set<Int>
-    /// Abstract values of the kernel's slots: an interval for integers, nil otherwise.
-    var env: [IntInterval?]
+    /// Abstract values of the kernel's slots: an affine form for integers, nil otherwise.
+    private var values: [AffineForm?]
+    /// The range of each variable of the affine forms.
+    private var ranges: [IntInterval] = []
+
+    /// `env` gives each integer slot's range over the box (nil: not an integer, or
+    /// unknown); a slot whose range is not a single value becomes a variable.
+    init(parameters: [ScalarValue], tensorShapes: [[Int]], dataSlots: Set<Int>, env: [IntInterval?]) {
+        self.parameters = parameters
+        self.tensorShapes = tensorShapes
+        self.dataSlots = dataSlots
+        self.values = []
+        for interval in env {
+            if let interval {
+                values.append(interval.isPoint ? .constant(interval.lo) : fresh(interval))
+            } else {
+                values.append(nil)
+            }
+        }
+    }
+
+    /// A new variable ranging over `range`.
+    private mutating func fresh(_ range: IntInterval) -> AffineForm {
+        ranges.append(range)
+        return .variable(ranges.count - 1)
+    }
+
+    /// Sets a slot to range over `range` (a box axis or a loop variable).
+    mutating func setRange(slot: Int, _ range: IntInterval) {
+        values[slot] = range.isPoint ? .constant(range.lo) : fresh(range)
+    }
+
+    /// The interval an affine form ranges over; nil on overflow.
+    private func interval(_ a: AffineForm) -> IntInterval? {
+        var result = IntInterval(point: a.constant)
+        for (v, k) in a.terms {
+            guard let term = IntInterval.multiply(ranges[v], IntInterval(point: k)), let sum = IntInterval.add(result, term) else { return nil }
+            result = sum
+        }
+        return result
+    }
+
+    /// The interval of an integer expression.
+    private mutating func range(_ e: Expr) -> IntInterval? {
+        integer(e).flatMap { interval($0) }
+    }
 
     /// True when every site of `block` is constant over the current `env`.
     mutating func isUniform(_ block: PlannedBlock) -> Bool {
@@ -31,41 +79,47 @@ struct UniformityChecker {
         switch statement.kind {
         case .assign(let slot, let value):
             guard sitesAreUniform(value) else { return false }
-            env[slot] = integer(value)
+            values[slot] = integer(value)
             return true
         case .store(let access, let value):
             return accessIsUniform(access) && sitesAreUniform(value)
         case .conditional(let condition, let then, let otherwise):
-            guard let truth = integer(condition), truth.isPoint else { return false }
+            guard let truth = range(condition), truth.isPoint else { return false }
             return isUniform(truth.lo != 0 ? then : otherwise)
         case .loop(let slot, let lower, let upper, let body, let carried):
-            guard let lo = integer(lower), lo.isPoint, let hi = integer(upper), hi.isPoint else { return false }
+            // The loop must run the same number of times everywhere in the box; its
+            // variable is written start + k for a counter k over 0 ..< trips.
+            guard let lo = integer(lower), let hi = integer(upper), let trips = hi - lo, trips.isConstant else { return false }
             if carried.hasIntegers {
                 // Values that evolve across iterations are unknown to the analysis.
-                for s in carried.integerSlots { env[s] = nil }
+                for s in carried.integerSlots { values[s] = nil }
             }
-            let saved = env
-            let result = lo.lo >= hi.lo || rangeIsUniform(body, slot: slot, lo.lo, hi.lo)
-            env = saved
-            env[slot] = nil
+            let saved = (values, ranges.count)
+            let result = trips.constant <= 0 || rangeIsUniform(body, slot: slot, start: lo, 0, trips.constant)
+            values = saved.0
+            ranges.removeLast(ranges.count - saved.1)
+            values[slot] = nil
             return result
         }
     }
 
     /// The loop body must be uniform over the box for every iteration; iterations may
-    /// differ from one another, so the range is split where needed.
-    private mutating func rangeIsUniform(_ body: PlannedBlock, slot: Int, _ lo: Int, _ hi: Int) -> Bool {
-        let saved = env
-        env[slot] = IntInterval(lo, hi - 1)
+    /// differ from one another, so the counter's range is split where needed.
+    private mutating func rangeIsUniform(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
+        let saved = (values, ranges.count)
+        let counter = fresh(IntInterval(lo, hi - 1))
+        guard let variable = start + counter else { return false }
+        values[slot] = variable
         let whole = isUniform(body)
-        env = saved
+        values = saved.0
+        ranges.removeLast(ranges.count - saved.1)
         if whole { return true }
         if hi - lo == 1 { return false }
         let mid = lo + (hi - lo) / 2
-        return rangeIsUniform(body, slot: slot, lo, mid) && rangeIsUniform(body, slot: slot, mid, hi)
+        return rangeIsUniform(body, slot: slot, start: start, lo, mid) && rangeIsUniform(body, slot: slot, start: start, mid, hi)
     }
 
-    private func accessIsUniform(_ access: TensorAccess) -> Bool {
+    private mutating func accessIsUniform(_ access: TensorAccess) -> Bool {
         let shape = tensorShapes[access.tensor]
         for (axis, index) in access.indices.enumerated() {
             let extent = shape[axis]
@@ -74,17 +128,17 @@ struct UniformityChecker {
                 continue
             case .scalar(let e):
                 if !dataSlots.isEmpty && DataDependence.isData(e, dataSlots) { continue }
-                guard let i = integer(e), i.lo >= 0, i.hi < extent else { return false }
+                guard let i = range(e), i.lo >= 0, i.hi < extent else { return false }
             case .block(let b, let size, _):
-                guard let block = integer(b), let s = integer(size), s.isPoint, s.lo > 0,
+                guard let block = range(b), let s = range(size), s.isPoint, s.lo > 0,
                     let start = IntInterval.multiply(block, s), start.lo >= 0, start.hi < extent
                 else { return false }
                 // Length min(B, extent - start) is constant when every block is full, or
                 // when there is only one block.
                 if !(start.isPoint || extent - start.hi >= s.lo) { return false }
             case .range(let a, let b, _):
-                guard let lo = integer(a), let hi = integer(b), let length = IntInterval.subtract(hi, lo),
-                    length.isPoint, length.lo > 0, lo.lo >= 0, hi.hi <= extent
+                guard let start = integer(a), let end = integer(b), let extentForm = end - start, let length = interval(extentForm),
+                    length.isPoint, length.lo > 0, let lo = interval(start), let hi = interval(end), lo.lo >= 0, hi.hi <= extent
                 else { return false }
             }
         }
@@ -92,25 +146,26 @@ struct UniformityChecker {
     }
 
     /// Sites inside an expression: tile sizes and loads.
-    private func sitesAreUniform(_ e: Expr) -> Bool {
+    private mutating func sitesAreUniform(_ e: Expr) -> Bool {
         switch e.kind {
         case .call(let builtin, let arguments):
             if builtin == .zeros || builtin == .full {
                 let sizes = builtin == .full ? arguments.dropLast() : arguments[...]
                 for size in sizes {
-                    guard let v = integer(size), v.isPoint else { return false }
+                    guard let v = range(size), v.isPoint else { return false }
                 }
             }
             if builtin == .maskCausal || builtin == .maskWindow {
                 // What a mask hides depends on the query-key offset (and the window).
                 guard let q0 = integer(arguments[1]), let k0 = integer(arguments[2]),
-                    let offset = IntInterval.subtract(q0, k0), offset.isPoint
+                    let difference = q0 - k0, let offset = interval(difference), offset.isPoint
                 else { return false }
                 for extra in arguments.dropFirst(3) {
-                    guard let v = integer(extra), v.isPoint else { return false }
+                    guard let v = range(extra), v.isPoint else { return false }
                 }
             }
-            return arguments.allSatisfy { sitesAreUniform($0) }
+            for argument in arguments where !sitesAreUniform(argument) { return false }
+            return true
         case .unary(_, let operand), .transpose(let operand):
             return sitesAreUniform(operand)
         case .binary(_, let l, let r):
@@ -122,74 +177,92 @@ struct UniformityChecker {
         }
     }
 
-    /// The interval of an integer expression; nil for non-integers or when unknown.
-    func integer(_ e: Expr) -> IntInterval? {
+    /// The affine form of an integer expression; nil for non-integers or when unknown.
+    /// Operations that are not affine give a fresh variable over their result's range.
+    mutating func integer(_ e: Expr) -> AffineForm? {
         switch e.kind {
-        case .integer(let i): return IntInterval(point: i)
+        case .integer(let i): return .constant(i)
         case .parameter(let index):
-            if case .int(let i) = parameters[index] { return IntInterval(point: i) }
+            if case .int(let i) = parameters[index] { return .constant(i) }
             return nil
-        case .local(let slot): return env[slot]
+        case .local(let slot): return values[slot]
         case .unary(.negate, let operand):
-            guard let v = integer(operand) else { return nil }
-            return IntervalSafe.negate(v)
+            return integer(operand)?.scaled(by: -1)
         case .unary(.not, let operand):
-            guard let v = integer(operand) else { return nil }
-            if v.isPoint { return IntInterval(point: v.lo == 0 ? 1 : 0) }
-            if v.lo > 0 || v.hi < 0 { return IntInterval(point: 0) }
-            return .boolean
+            guard let v = range(operand) else { return nil }
+            if v.isPoint { return .constant(v.lo == 0 ? 1 : 0) }
+            if v.lo > 0 || v.hi < 0 { return .constant(0) }
+            return fresh(.boolean)
         case .binary(let op, let l, let r):
             guard let a = integer(l), let b = integer(r) else { return nil }
             switch op {
-            case .add: return IntInterval.add(a, b)
-            case .subtract: return IntInterval.subtract(a, b)
-            case .multiply: return IntInterval.multiply(a, b)
-            case .divide: return IntInterval.divide(a, b)
-            case .remainder: return IntInterval.remainder(a, b)
-            case .less: return IntInterval.compare(<, a, b)
-            case .lessEqual: return IntInterval.compare(<=, a, b)
-            case .greater: return IntInterval.compare(>, a, b)
-            case .greaterEqual: return IntInterval.compare(>=, a, b)
-            case .equal:
-                if a.isPoint && b.isPoint { return IntInterval(point: a.lo == b.lo ? 1 : 0) }
-                if a.hi < b.lo || b.hi < a.lo { return IntInterval(point: 0) }
-                return .boolean
-            case .notEqual:
-                if a.isPoint && b.isPoint { return IntInterval(point: a.lo != b.lo ? 1 : 0) }
-                if a.hi < b.lo || b.hi < a.lo { return IntInterval(point: 1) }
-                return .boolean
-            case .and:
-                let x = truth(a), y = truth(b)
-                if x == false || y == false { return IntInterval(point: 0) }
-                if x == true && y == true { return IntInterval(point: 1) }
-                return .boolean
-            case .or:
-                let x = truth(a), y = truth(b)
-                if x == true || y == true { return IntInterval(point: 1) }
-                if x == false && y == false { return IntInterval(point: 0) }
-                return .boolean
+            case .add: return a + b
+            case .subtract: return a - b
+            case .multiply:
+                if b.isConstant { return a.scaled(by: b.constant) }
+                if a.isConstant { return b.scaled(by: a.constant) }
+                return rangeOf(a, b, IntInterval.multiply)
+            case .divide:
+                if b.isConstant, let exact = a.dividedExactly(by: b.constant) { return exact }
+                return rangeOf(a, b, IntInterval.divide)
+            case .remainder:
+                if b.isConstant, b.constant > 0, a.terms.values.allSatisfy({ $0 % b.constant == 0 }) {
+                    return .constant(IntegerArithmetic.floorRemainder(a.constant, b.constant))
+                }
+                return rangeOf(a, b, IntInterval.remainder)
+            case .less, .lessEqual, .greater, .greaterEqual, .equal, .notEqual:
+                // Decide on the range of the difference, which keeps relations.
+                guard let difference = a - b, let d = interval(difference) else { return nil }
+                let zero = IntInterval(point: 0)
+                let truth: IntInterval
+                switch op {
+                case .less: truth = IntInterval.compare(<, d, zero)
+                case .lessEqual: truth = IntInterval.compare(<=, d, zero)
+                case .greater: truth = IntInterval.compare(>, d, zero)
+                case .greaterEqual: truth = IntInterval.compare(>=, d, zero)
+                case .equal: truth = d.isPoint ? IntInterval(point: d.lo == 0 ? 1 : 0) : (d.lo > 0 || d.hi < 0 ? IntInterval(point: 0) : .boolean)
+                default: truth = d.isPoint ? IntInterval(point: d.lo != 0 ? 1 : 0) : (d.lo > 0 || d.hi < 0 ? IntInterval(point: 1) : .boolean)
+                }
+                return truth.isPoint ? .constant(truth.lo) : fresh(truth)
+            case .and, .or:
+                guard let x = interval(a), let y = interval(b) else { return nil }
+                let p = truth(x), q = truth(y)
+                if op == .and {
+                    if p == false || q == false { return .constant(0) }
+                    if p == true && q == true { return .constant(1) }
+                } else {
+                    if p == true || q == true { return .constant(1) }
+                    if p == false && q == false { return .constant(0) }
+                }
+                return fresh(.boolean)
             case .matmul: return nil
             }
         case .call(let builtin, let arguments):
             switch builtin {
             case .cdiv:
                 guard let a = integer(arguments[0]), let b = integer(arguments[1]) else { return nil }
-                return IntInterval.ceilDivide(a, b)
-            case .min, .max:
-                guard let a = integer(arguments[0]), let b = integer(arguments[1]) else { return nil }
-                return builtin == .min
-                    ? IntInterval(Swift.min(a.lo, b.lo), Swift.min(a.hi, b.hi))
-                    : IntInterval(Swift.max(a.lo, b.lo), Swift.max(a.hi, b.hi))
-            case .blockMask:
-                return blockMaskInterval(arguments)
-            case .fa2NumSplits:
-                var values: [Int] = []
-                for argument in arguments {
-                    guard let v = integer(argument), v.isPoint else { return nil }
-                    values.append(v.lo)
+                if b.isConstant, b.constant != 0, let shifted = a + .constant(b.constant - 1), let exact = shifted.dividedExactly(by: b.constant) {
+                    return exact
                 }
-                guard values[1] > 0 else { return nil }
-                return IntInterval(point: SplitHeuristic.numSplits(batchHeadsMBlocks: values[0], numSMs: values[1], numNBlocks: values[2], maxSplits: values[3]))
+                return rangeOf(a, b, IntInterval.ceilDivide)
+            case .min, .max:
+                guard let a = integer(arguments[0]), let b = integer(arguments[1]), let difference = a - b, let d = interval(difference) else { return nil }
+                // Pick a side when the difference's sign is known over the box.
+                if d.hi <= 0 { return builtin == .min ? a : b }
+                if d.lo >= 0 { return builtin == .min ? b : a }
+                guard let x = interval(a), let y = interval(b) else { return nil }
+                return fresh(builtin == .min ? IntInterval(Swift.min(x.lo, y.lo), Swift.min(x.hi, y.hi)) : IntInterval(Swift.max(x.lo, y.lo), Swift.max(x.hi, y.hi)))
+            case .blockMask:
+                guard let v = blockMaskInterval(arguments) else { return nil }
+                return v.isPoint ? .constant(v.lo) : fresh(v)
+            case .fa2NumSplits:
+                var points: [Int] = []
+                for argument in arguments {
+                    guard let v = range(argument), v.isPoint else { return nil }
+                    points.append(v.lo)
+                }
+                guard points[1] > 0 else { return nil }
+                return .constant(SplitHeuristic.numSplits(batchHeadsMBlocks: points[0], numSMs: points[1], numNBlocks: points[2], maxSplits: points[3]))
             default: return nil
             }
         default:
@@ -197,13 +270,19 @@ struct UniformityChecker {
         }
     }
 
+    /// A non-affine result: a fresh variable over the range `f` gives.
+    private mutating func rangeOf(_ a: AffineForm, _ b: AffineForm, _ f: (IntInterval, IntInterval) -> IntInterval?) -> AffineForm? {
+        guard let x = interval(a), let y = interval(b), let r = f(x, y) else { return nil }
+        return r.isPoint ? .constant(r.lo) : fresh(r)
+    }
+
     /// `block_mask` over intervals of block indices: decided without enumerating when
     /// the pattern is dense, or local + strided with every pair on one side of the band
     /// and no strided column in range; a single pair is evaluated directly.
-    private func blockMaskInterval(_ arguments: [Expr]) -> IntInterval? {
+    private mutating func blockMaskInterval(_ arguments: [Expr]) -> IntInterval? {
         var values: [IntInterval] = []
         for argument in arguments {
-            guard let v = integer(argument) else { return nil }
+            guard let v = range(argument) else { return nil }
             values.append(v)
         }
         guard values[2...].allSatisfy(\.isPoint) else { return nil }
@@ -238,9 +317,4 @@ struct UniformityChecker {
     }
 }
 
-private enum IntervalSafe {
-    static func negate(_ v: IntInterval) -> IntInterval? {
-        guard v.lo != Int.min else { return nil }
-        return IntInterval(-v.hi, -v.lo)
-    }
-}
+
