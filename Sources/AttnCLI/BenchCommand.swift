@@ -23,6 +23,7 @@ enum BenchCommand {
         ("flash2", 32, 128, nil, 1_048_576, ["Br": .int(128), "Bc": .int(128)]),
         ("flash2", 32, 128, nil, 131_071, ["Br": .int(128), "Bc": .int(128)]),
         ("flash2", 32, 128, nil, 131_072, ["causal": .int(1)]),
+        ("flash2", 32, 128, nil, 1_048_576, ["causal": .int(1)]),
         ("flash2", 32, 128, nil, 1_048_576, ["window": .int(4096)]),
         ("flash1", 32, 128, nil, 131_072, [:]),
         ("standard", 32, 128, nil, 131_072, [:]),

@@ -35,6 +35,10 @@ final class Interpreter {
     var blockCoordinates: [Int] = []
     var loopStack: [(name: String, value: Int)] = []
     var sequence = 0
+    /// While counting a box by its affine sum: top-level loops run their first iteration
+    /// alone and clear `firstIterationsRepeat` if it changed the carried state.
+    var checksFirstIterations = false
+    var firstIterationsRepeat = true
 
     // Per statement: registers materialized by the expression being evaluated.
     var statementTemporaryBytes = 0
@@ -144,19 +148,14 @@ final class Interpreter {
             try runBlock(plan, lower)
             return
         }
-        var checker = UniformityChecker(
-            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
-            env: Array(repeating: nil, count: kernel.slotNames.count))
-        for (axis, declaration) in kernel.axes.enumerated() {
-            checker.setRange(slot: declaration.slot, IntInterval(lower[axis], upper[axis] - 1))
-        }
+        var checker = boxChecker(lower: lower, upper: upper)
         if checker.isUniform(plan.body) {
-            let saved = counters
-            counters = Counters(tensorCount: saved.tensors.count)
-            try runBlock(plan, lower)
-            let one = counters
-            counters = saved
-            counters.add(one, times: volume)
+            counters.add(try countBlock(plan, lower), times: volume)
+            return
+        }
+        var affine = boxChecker(lower: lower, upper: upper)
+        if affine.countsAreAffine(plan.body), let sum = try affineBoxCounts(plan, lower: lower, upper: upper, volume: volume) {
+            counters.add(sum)
             return
         }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
@@ -174,6 +173,52 @@ final class Interpreter {
         secondLower[axis] = mid
         try runBox(plan, lower: lower, upper: firstUpper)
         try runBox(plan, lower: secondLower, upper: upper)
+    }
+
+    /// A checker whose grid axes range over the box [lower, upper).
+    private func boxChecker(lower: [Int], upper: [Int]) -> UniformityChecker {
+        var checker = UniformityChecker(
+            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
+            env: Array(repeating: nil, count: kernel.slotNames.count))
+        for (axis, declaration) in kernel.axes.enumerated() {
+            checker.setRange(slot: declaration.slot, IntInterval(lower[axis], upper[axis] - 1))
+        }
+        return checker
+    }
+
+    /// The counters of the one block at `coordinates`, apart from the running totals.
+    private func countBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) -> Counters {
+        let saved = counters
+        counters = Counters(tensorCount: saved.tensors.count)
+        defer { counters = saved }
+        try runBlock(plan, coordinates)
+        return counters
+    }
+
+    /// The sum over a box whose per-block counts are affine in the coordinates
+    /// (`UniformityChecker.countsAreAffine`): the mean of an affine function over a box is
+    /// its value at the centre, which is also the mean of two opposite corners. So the sum
+    /// is volume x f(centre) for an odd volume (the centre is then a block) and
+    /// volume / 2 x (f(lower) + f(upper - 1)) for an even one; exact in integers.
+    ///
+    /// The proof covers the sites; the carried state must also repeat: every block
+    /// enters its top-level loops in the same state, and if the first iteration leaves
+    /// that state unchanged, so does every head iteration. The blocks run here check it,
+    /// and nil (split the box instead) is returned when it does not hold.
+    private func affineBoxCounts(_ plan: KernelPlan, lower: [Int], upper: [Int], volume: Int) throws(Diagnostic) -> Counters? {
+        checksFirstIterations = true
+        firstIterationsRepeat = true
+        defer { checksFirstIterations = false }
+        var sum = Counters(tensorCount: counters.tensors.count)
+        if volume % 2 == 1 {
+            let centre = zip(lower, upper).map { ($0 + $1 - 1) / 2 }
+            sum.add(try countBlock(plan, centre), times: volume)
+        } else {
+            var corners = try countBlock(plan, lower)
+            corners.add(try countBlock(plan, upper.map { $0 - 1 }))
+            sum.add(corners, times: volume / 2)
+        }
+        return firstIterationsRepeat ? sum : nil
     }
 
     private func runBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) {
@@ -275,11 +320,25 @@ final class Interpreter {
 
     private func runLoop(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         guard lo < hi else { return }
-        if compresses && !carried.hasIntegers {
-            try runPieces(slot: slot, lo, hi, body: body, carried: carried)
-        } else {
-            for j in lo..<hi { try iterate(slot: slot, j, body: body) }
+        var start = lo
+        if checksFirstIterations && loopStack.isEmpty {
+            let before = carriedState(carried)
+            try iterate(slot: slot, lo, body: body)
+            if carriedState(carried) != before { firstIterationsRepeat = false }
+            start += 1
+            if start == hi { return }
         }
+        if compresses && !carried.hasIntegers {
+            try runPieces(slot: slot, start, hi, body: body, carried: carried)
+        } else {
+            for j in start..<hi { try iterate(slot: slot, j, body: body) }
+        }
+    }
+
+    /// What an iteration's counts depend on besides the sites: the layouts of the tiles
+    /// the loop carries and the bytes live on chip.
+    private func carriedState(_ carried: CarriedState) -> CarriedLayout {
+        CarriedLayout(tiles: carried.tileSlots.map { env[$0].tile?.layout }, liveSram: liveSram, liveRegisters: liveRegisters)
     }
 
     /// Splits [lo, hi) into ranges whose iterations provably count alike.
@@ -304,15 +363,13 @@ final class Interpreter {
     /// Runs iteration `j` once and counts it `count` times, provided the tiles the loop
     /// carries keep their layout (so every iteration starts from the same state).
     private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
-        let layoutBefore = carried.tileSlots.map { env[$0].tile?.layout }
-        let liveBefore = (liveSram, liveRegisters)
+        let before = carriedState(carried)
         let saved = counters
         counters = Counters(tensorCount: saved.tensors.count)
         try iterate(slot: slot, j, body: body)
         let one = counters
         counters = saved
-        let layoutAfter = carried.tileSlots.map { env[$0].tile?.layout }
-        if layoutBefore == layoutAfter && liveBefore == (liveSram, liveRegisters) {
+        if carriedState(carried) == before {
             counters.add(one, times: count)
         } else {
             counters.add(one)

@@ -29,6 +29,14 @@ struct TileLayout: Equatable {
     var elementBytes: Int
 }
 
+/// The state a loop iteration starts from, apart from integer values: equal states and
+/// equal sites give equal counts.
+struct CarriedLayout: Equatable {
+    var tiles: [TileLayout?]
+    var liveSram: Int
+    var liveRegisters: Int
+}
+
 /// A kernel-local value.
 enum Value {
     case unset

@@ -14,6 +14,13 @@ import TileLanguage
 /// the same bytes and does the same FLOPs. This is what lets count-only mode run one
 /// representative block or iteration for a whole box and multiply, and stay exact.
 /// A box it cannot prove uniform is split until it can, down to single points.
+///
+/// `countsAreAffine` proves a weaker property that covers causal masks: a loop's trip
+/// count T may vary over the box as an affine function of the grid axes, provided its
+/// iterations split into a head [lo, hi - t) whose body counts alike everywhere and a
+/// tail of t iterations that count alike when written relative to hi. A block then
+/// counts C + H (T - t) + Tail, an affine function of its coordinates, and the sum over
+/// the box is its volume times the value at the box's centre.
 struct UniformityChecker {
     let parameters: [ScalarValue]
     let tensorShapes: [[Int]]
@@ -24,6 +31,17 @@ struct UniformityChecker {
     private var values: [AffineForm?]
     /// The range of each variable of the affine forms.
     private var ranges: [IntInterval] = []
+    /// Linear facts g >= 0 known inside an affine loop's head, each with the loop
+    /// counter it bounds (see `interval`).
+    private var constraints: [(form: AffineForm, counter: Int)] = []
+    /// Whether loops with box-dependent trip counts are accepted (`countsAreAffine`).
+    private var allowsAffineLoops = false
+    /// Variables below this index are the box's axes.
+    private var axisVariables = 0
+    /// Loops enclosing the statement being checked.
+    private var loopDepth = 0
+    /// The longest tail tried when splitting an affine loop.
+    private static let maxTail = 4
 
     /// `env` gives each integer slot's range over the box (nil: not an integer, or
     /// unknown); a slot whose range is not a single value becomes a variable.
@@ -53,7 +71,32 @@ struct UniformityChecker {
     }
 
     /// The interval an affine form ranges over; nil on overflow.
+    ///
+    /// Each constraint g >= 0 on a counter v can tighten it (one Fourier-Motzkin step):
+    /// with p = |g_v| and q = |a_v|, p a + q g (opposite signs) or p a - q g (same signs)
+    /// has no v term, and g >= 0 gives a <= max(p a + q g) / p or a >= min(p a - q g) / p.
+    /// This is how `(j + 1) B - 1 > i B` is decided false for every j < i at once.
     private func interval(_ a: AffineForm) -> IntInterval? {
+        guard var result = plainInterval(a) else { return nil }
+        for constraint in constraints {
+            guard let av = a.terms[constraint.counter], let gv = constraint.form.terms[constraint.counter] else { continue }
+            let p = abs(gv), q = abs(av)
+            let sameSign = (av > 0) == (gv > 0)
+            guard let scaledA = a.scaled(by: p), let scaledG = constraint.form.scaled(by: sameSign ? -q : q),
+                let combined = scaledA + scaledG, let bound = plainInterval(combined)
+            else { continue }
+            if sameSign {
+                result.lo = Swift.max(result.lo, IntegerArithmetic.ceilDivide(bound.lo, p))
+            } else {
+                result.hi = Swift.min(result.hi, IntegerArithmetic.floorDivide(bound.hi, p))
+            }
+        }
+        // An empty result means the constraints admit no point; stay with what is sound.
+        return result.lo <= result.hi ? result : plainInterval(a)
+    }
+
+    /// The interval of an affine form from its variables' ranges alone.
+    private func plainInterval(_ a: AffineForm) -> IntInterval? {
         var result = IntInterval(point: a.constant)
         for (v, k) in a.terms {
             guard let term = IntInterval.multiply(ranges[v], IntInterval(point: k)), let sum = IntInterval.add(result, term) else { return nil }
@@ -65,6 +108,16 @@ struct UniformityChecker {
     /// The interval of an integer expression.
     private mutating func range(_ e: Expr) -> IntInterval? {
         integer(e).flatMap { interval($0) }
+    }
+
+    /// True when a block's counts are an affine function of the box's axes: uniform, or
+    /// with top-level loops whose trip counts vary affinely (see the type's comment).
+    /// Call once, on a fresh checker, after the axes' ranges are set.
+    mutating func countsAreAffine(_ block: PlannedBlock) -> Bool {
+        allowsAffineLoops = true
+        axisVariables = ranges.count
+        defer { allowsAffineLoops = false }
+        return isUniform(block)
     }
 
     /// True when every site of `block` is constant over the current `env`.
@@ -89,18 +142,55 @@ struct UniformityChecker {
         case .loop(let slot, let lower, let upper, let body, let carried):
             // The loop must run the same number of times everywhere in the box; its
             // variable is written start + k for a counter k over 0 ..< trips.
-            guard let lo = integer(lower), let hi = integer(upper), let trips = hi - lo, trips.isConstant else { return false }
+            guard let lo = integer(lower), let hi = integer(upper), let trips = hi - lo else { return false }
             if carried.hasIntegers {
                 // Values that evolve across iterations are unknown to the analysis.
                 for s in carried.integerSlots { values[s] = nil }
             }
             let saved = (values, ranges.count)
-            let result = trips.constant <= 0 || rangeIsUniform(body, slot: slot, start: lo, 0, trips.constant)
+            let result: Bool
+            if trips.isConstant {
+                result = trips.constant <= 0 || rangeIsUniform(body, slot: slot, start: lo, 0, trips.constant)
+            } else {
+                result = affineLoopIsUniform(body, slot: slot, lower: lo, upper: hi, trips: trips)
+            }
             values = saved.0
             ranges.removeLast(ranges.count - saved.1)
             values[slot] = nil
             return result
         }
+    }
+
+    /// A top-level loop whose trip count T = hi - lo varies affinely with the box's axes
+    /// (and is at least t + 1 everywhere): some tail length t <= `maxTail` must leave a
+    /// head j = lo + k, k < T - t, whose body is uniform over the box and k together
+    /// (knowing T - t - 1 - k >= 0), and a tail j = hi - t + k, k < t, uniform per k.
+    private mutating func affineLoopIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, upper: AffineForm, trips: AffineForm) -> Bool {
+        guard allowsAffineLoops, loopDepth == 0, trips.terms.keys.allSatisfy({ $0 < axisVariables }),
+            let span = interval(trips), span.lo >= 1
+        else { return false }
+        for tail in 0...Swift.min(Self.maxTail, span.lo - 1) {
+            guard headIsUniform(body, slot: slot, lower: lower, trips: trips, tail: tail, longest: span.hi) else { continue }
+            guard let start = upper - .constant(tail) else { return false }
+            if tail == 0 || rangeIsUniform(body, slot: slot, start: start, 0, tail) { return true }
+        }
+        return false
+    }
+
+    private mutating func headIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, trips: AffineForm, tail: Int, longest: Int) -> Bool {
+        let saved = (values, ranges.count, constraints.count)
+        defer {
+            values = saved.0
+            ranges.removeLast(ranges.count - saved.1)
+            constraints.removeLast(constraints.count - saved.2)
+        }
+        let counter = fresh(IntInterval(0, longest - tail - 1))
+        guard let j = lower + counter, let remaining = trips - .constant(tail + 1), let slack = remaining - counter else { return false }
+        constraints.append((slack, ranges.count - 1))
+        values[slot] = j
+        loopDepth += 1
+        defer { loopDepth -= 1 }
+        return isUniform(body)
     }
 
     /// The loop body must be uniform over the box for every iteration; iterations may
@@ -110,7 +200,9 @@ struct UniformityChecker {
         let counter = fresh(IntInterval(lo, hi - 1))
         guard let variable = start + counter else { return false }
         values[slot] = variable
+        loopDepth += 1
         let whole = isUniform(body)
+        loopDepth -= 1
         values = saved.0
         ranges.removeLast(ranges.count - saved.1)
         if whole { return true }

@@ -1,0 +1,103 @@
+import Testing
+import AttnNumerics
+@testable import TileInterpreter
+
+/// Count mode sums a box of thread blocks whose loop trip counts grow with the block's
+/// coordinates (causal masks) from one or two blocks, when it can prove the counts are
+/// affine in the coordinates. These tests check the proof's decisions and that the sums
+/// equal the exhaustive replay's, bit for bit.
+@Suite struct AffineCompressionTests {
+    typealias S = TestSupport
+
+    /// Whether the first kernel's body counts uniformly / affinely over query blocks
+    /// [lower, upper) of head 0.
+    static func decide(_ bound: BoundProgram, queryBlocks lower: Int, _ upper: Int) -> (uniform: Bool, affine: Bool) {
+        let kernel = bound.program.kernels[0]
+        let plan = KernelPlan(kernel)
+        func checker() -> UniformityChecker {
+            var checker = UniformityChecker(
+                parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
+                env: Array(repeating: nil, count: kernel.slotNames.count))
+            checker.setRange(slot: kernel.axes[0].slot, IntInterval(point: 0))
+            checker.setRange(slot: kernel.axes[1].slot, IntInterval(lower, upper - 1))
+            return checker
+        }
+        var uniform = checker(), affine = checker()
+        return (uniform.isUniform(plan.body), affine.countsAreAffine(plan.body))
+    }
+
+    /// Causal FlashAttention-2, N = 4096: query block i reads key blocks 0 ..< T(i) with
+    /// T affine in i when Bc divides Br (T = (i + 1) Br / Bc); the last Br / Bc of them
+    /// straddle the diagonal, the rest are full. Never uniform over several blocks, affine
+    /// once every block has a full key block (i >= 1), and not affine when Br < Bc
+    /// (T = floor(i Br / Bc) + 1 is not affine in i).
+    @Test(arguments: [
+        (128, 128, 1, 32, true), (128, 64, 1, 32, true), (64, 64, 0, 64, false), (64, 128, 2, 64, false),
+    ])
+    func causalDecisions(_ br: Int, _ bc: Int, _ lower: Int, _ upper: Int, _ affine: Bool) throws {
+        let bound = try S.bind("flash2", S.shape(heads: 2, n: 4096, d: 64), dtype: .fp16, params: ["Br": br, "Bc": bc, "causal": 1])
+        let decision = Self.decide(bound, queryBlocks: lower, upper)
+        #expect(decision.uniform == false)
+        #expect(decision.affine == affine)
+    }
+
+    /// The sliding window's loop has a constant trip count once the window is full, so
+    /// those blocks are uniform; the blocks whose window is still filling (T = i + 1)
+    /// are affine.
+    @Test func windowDecisions() throws {
+        let bound = try S.bind("flash2", S.shape(heads: 2, n: 8192, d: 64), dtype: .fp16, params: ["Br": 128, "Bc": 128, "window": 1024])
+        #expect(Self.decide(bound, queryBlocks: 8, 64) == (true, true))
+        #expect(Self.decide(bound, queryBlocks: 1, 8) == (false, true))
+    }
+
+    /// Compressed counts equal the exhaustive replay's: block shapes that divide and do
+    /// not, partial last blocks, GQA, a query block longer than the key block, and a
+    /// chunk of queries at the end of a longer cache.
+    @Test(arguments: [
+        (["Br": 64, "Bc": 64, "causal": 1], 2048, 2048), (["Br": 128, "Bc": 32, "causal": 1], 2000, 2000),
+        (["Br": 32, "Bc": 64, "causal": 1], 1500, 1500), (["Br": 64, "Bc": 64, "causal": 1], 700, 2100),
+        (["Br": 64, "Bc": 32, "window": 256], 2048, 2048), (["Br": 64, "Bc": 64, "window": 200], 1999, 1999),
+    ])
+    func compressionIsExact(_ params: [String: Int], _ n: Int, _ nkv: Int) throws {
+        let bound = try S.bind("flash2", S.shape(batch: 2, heads: 4, kvHeads: 2, n: n, nkv: nkv, d: 64), dtype: .bf16, params: params)
+        #expect(try S.count(bound) == S.count(bound, compress: false), "\(params) N\(n) Nkv\(nkv)")
+    }
+
+    /// The closed form at a size only the affine sums make quick: causal, N = 65536,
+    /// B = 128, T = 512 query blocks, per head T (T + 1) / 2 key blocks read.
+    @Test func causalClosedFormAtScale() throws {
+        let n = 65_536, d = 128, b = 128, heads = 16, e = 2
+        let bound = try S.bind("flash2", S.shape(heads: heads, n: n, d: d), dtype: .fp16, params: ["Br": b, "Bc": b, "causal": 1])
+        let t = try S.count(bound).total
+        let blocks = n / b, computed = blocks * (blocks + 1) / 2
+        #expect(t.hbmReadBytes == heads * (n * d * e + 2 * computed * b * d * e))
+        #expect(t.flopsMatmul == heads * 4 * computed * b * b * d)
+        #expect(t.maskedElements == heads * blocks * b * (b - 1) / 2)
+    }
+
+    /// A loop whose first iteration moves a carried tile from shared memory to registers
+    /// (later iterations read it from registers), and one with a trip count quadratic
+    /// in the block index, which is not affine: both still count exactly.
+    @Test func carriedStateAndNonAffineTripCounts() throws {
+        let program = """
+            input  X[N, d]
+            output Y[N, d]
+            kernel k grid(i: cdiv(N, 8)):
+              x = load X[rows(i, 8), :] -> sram
+              for j in 0 ..< i + 1:
+                x = x * 2
+              for j in 0 ..< i * i:
+                y = exp(x)
+              store Y[rows(i, 8), :] = x
+            """
+        let bound = try S.bindSource(program, S.shape(heads: 1, n: 256, d: 16))
+        let compressed = try S.count(bound)
+        #expect(compressed == (try S.count(bound, compress: false)))
+        // Closed form: 32 blocks; block i doubles its 8 x 16 tile i + 1 times (one FLOP per
+        // element) and exponentiates it i^2 times (counted as exps, not FLOPs).
+        let blocks = 32, tile = 8 * 16
+        let exps = (0..<blocks).reduce(0) { $0 + $1 * $1 } * tile
+        #expect(compressed.total.exps == exps)
+        #expect(compressed.total.flopsOther == (0..<blocks).reduce(0) { $0 + $1 + 1 } * tile)
+    }
+}
