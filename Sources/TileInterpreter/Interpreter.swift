@@ -35,10 +35,10 @@ final class Interpreter {
     var blockCoordinates: [Int] = []
     var loopStack: [(name: String, value: Int)] = []
     var sequence = 0
-    /// While counting a box by its affine sum: top-level loops run their first iteration
-    /// alone and clear `firstIterationsRepeat` if it changed the carried state.
-    var checksFirstIterations = false
-    var firstIterationsRepeat = true
+    /// While counting a box by its affine sum: every top-level loop iteration run clears
+    /// `carriedStateRepeats` if it changed the loop's carried state.
+    var checksCarriedState = false
+    var carriedStateRepeats = true
 
     // Per statement: registers materialized by the expression being evaluated.
     var statementTemporaryBytes = 0
@@ -201,14 +201,14 @@ final class Interpreter {
     /// is volume x f(centre) for an odd volume (the centre is then a block) and
     /// volume / 2 x (f(lower) + f(upper - 1)) for an even one; exact in integers.
     ///
-    /// The proof covers the sites; the carried state must also repeat: every block
-    /// enters its top-level loops in the same state, and if the first iteration leaves
-    /// that state unchanged, so does every head iteration. The blocks run here check it,
-    /// and nil (split the box instead) is returned when it does not hold.
+    /// The proof covers the sites; the carried state must also repeat. Every block
+    /// enters its top-level loops in the same state, so if no top-level iteration of the
+    /// blocks run here changes it (each iteration is run or is a proven copy of one that
+    /// was), no iteration of any block does. Otherwise nil: split the box instead.
     private func affineBoxCounts(_ plan: KernelPlan, lower: [Int], upper: [Int], volume: Int) throws(Diagnostic) -> Counters? {
-        checksFirstIterations = true
-        firstIterationsRepeat = true
-        defer { checksFirstIterations = false }
+        checksCarriedState = true
+        carriedStateRepeats = true
+        defer { checksCarriedState = false }
         var sum = Counters(tensorCount: counters.tensors.count)
         if volume % 2 == 1 {
             let centre = zip(lower, upper).map { ($0 + $1 - 1) / 2 }
@@ -218,7 +218,7 @@ final class Interpreter {
             corners.add(try countBlock(plan, upper.map { $0 - 1 }))
             sum.add(corners, times: volume / 2)
         }
-        return firstIterationsRepeat ? sum : nil
+        return carriedStateRepeats ? sum : nil
     }
 
     private func runBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) {
@@ -320,18 +320,10 @@ final class Interpreter {
 
     private func runLoop(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         guard lo < hi else { return }
-        var start = lo
-        if checksFirstIterations && loopStack.isEmpty {
-            let before = carriedState(carried)
-            try iterate(slot: slot, lo, body: body)
-            if carriedState(carried) != before { firstIterationsRepeat = false }
-            start += 1
-            if start == hi { return }
-        }
         if compresses && !carried.hasIntegers {
-            try runPieces(slot: slot, start, hi, body: body, carried: carried)
+            try runPieces(slot: slot, lo, hi, body: body, carried: carried)
         } else {
-            for j in start..<hi { try iterate(slot: slot, j, body: body) }
+            for j in lo..<hi { try iterate(slot: slot, j, body: body, carried: carried) }
         }
     }
 
@@ -344,7 +336,7 @@ final class Interpreter {
     /// Splits [lo, hi) into ranges whose iterations provably count alike.
     private func runPieces(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         if hi - lo == 1 {
-            try iterate(slot: slot, lo, body: body)
+            try iterate(slot: slot, lo, body: body, carried: carried)
             return
         }
         var checker = UniformityChecker(
@@ -366,22 +358,24 @@ final class Interpreter {
         let before = carriedState(carried)
         let saved = counters
         counters = Counters(tensorCount: saved.tensors.count)
-        try iterate(slot: slot, j, body: body)
+        try iterate(slot: slot, j, body: body, carried: carried)
         let one = counters
         counters = saved
         if carriedState(carried) == before {
             counters.add(one, times: count)
         } else {
             counters.add(one)
-            for k in (j + 1)..<(j + count) { try iterate(slot: slot, k, body: body) }
+            for k in (j + 1)..<(j + count) { try iterate(slot: slot, k, body: body, carried: carried) }
         }
     }
 
-    private func iterate(slot: Int, _ j: Int, body: PlannedBlock) throws(Diagnostic) {
+    private func iterate(slot: Int, _ j: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        let before = checksCarriedState && loopStack.isEmpty ? carriedState(carried) : nil
         env[slot] = .int(j)
         loopStack.append((kernel.slotNames[slot], j))
         defer { loopStack.removeLast() }
         try execute(body)
+        if let before, carriedState(carried) != before { carriedStateRepeats = false }
     }
 
     // MARK: Capacity

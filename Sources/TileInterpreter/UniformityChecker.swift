@@ -17,10 +17,11 @@ import TileLanguage
 ///
 /// `countsAreAffine` proves a weaker property that covers causal masks: a loop's trip
 /// count T may vary over the box as an affine function of the grid axes, provided its
-/// iterations split into a head [lo, hi - t) whose body counts alike everywhere and a
-/// tail of t iterations that count alike when written relative to hi. A block then
-/// counts C + H (T - t) + Tail, an affine function of its coordinates, and the sum over
-/// the box is its volume times the value at the box's centre.
+/// iterations split into a prefix of p iterations counted from lo and a tail of t
+/// counted from hi, each alike across the box, and a middle whose body counts alike
+/// everywhere. A block then counts C + P + M (T - p - t) + Tail, an affine function of
+/// its coordinates, and the sum over the box is its volume times the value at the
+/// box's centre.
 struct UniformityChecker {
     let parameters: [ScalarValue]
     let tensorShapes: [[Int]]
@@ -40,8 +41,8 @@ struct UniformityChecker {
     private var axisVariables = 0
     /// Loops enclosing the statement being checked.
     private var loopDepth = 0
-    /// The longest tail tried when splitting an affine loop.
-    private static let maxTail = 4
+    /// The most iterations an affine loop may set apart at its two ends.
+    private static let maxEdges = 4
 
     /// `env` gives each integer slot's range over the box (nil: not an integer, or
     /// unknown); a slot whose range is not a single value becomes a variable.
@@ -161,31 +162,43 @@ struct UniformityChecker {
         }
     }
 
-    /// A top-level loop whose trip count T = hi - lo varies affinely with the box's axes
-    /// (and is at least t + 1 everywhere): some tail length t <= `maxTail` must leave a
-    /// head j = lo + k, k < T - t, whose body is uniform over the box and k together
-    /// (knowing T - t - 1 - k >= 0), and a tail j = hi - t + k, k < t, uniform per k.
+    /// A top-level loop whose trip count T = hi - lo varies affinely with the box's axes:
+    /// for some edge lengths p + t <= `maxEdges` with T - p - t >= 1 everywhere, a prefix
+    /// j = lo + k (k < p) and a tail j = hi - t + k (k < t) must be uniform per k, and the
+    /// middle j = lo + p + k (k < T - p - t) uniform over the box and k together, knowing
+    /// T - p - t - 1 - k >= 0. A causal forward pass has its diagonal block in the tail, a
+    /// causal backward pass (query blocks from the diagonal down) in the prefix.
     private mutating func affineLoopIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, upper: AffineForm, trips: AffineForm) -> Bool {
         guard allowsAffineLoops, loopDepth == 0, trips.terms.keys.allSatisfy({ $0 < axisVariables }),
             let span = interval(trips), span.lo >= 1
         else { return false }
-        for tail in 0...Swift.min(Self.maxTail, span.lo - 1) {
-            guard headIsUniform(body, slot: slot, lower: lower, trips: trips, tail: tail, longest: span.hi) else { continue }
-            guard let start = upper - .constant(tail) else { return false }
-            if tail == 0 || rangeIsUniform(body, slot: slot, start: start, 0, tail) { return true }
+        let longest = Swift.min(Self.maxEdges, span.lo - 1)
+        for edges in 0...longest {
+            for prefix in 0...edges {
+                let tail = edges - prefix
+                guard let middleStart = lower + .constant(prefix), let middleTrips = trips - .constant(edges),
+                    let tailStart = upper - .constant(tail),
+                    middleIsUniform(body, slot: slot, lower: middleStart, trips: middleTrips, longest: span.hi - edges)
+                else { continue }
+                if (prefix == 0 || rangeIsUniform(body, slot: slot, start: lower, 0, prefix))
+                    && (tail == 0 || rangeIsUniform(body, slot: slot, start: tailStart, 0, tail)) {
+                    return true
+                }
+            }
         }
         return false
     }
 
-    private mutating func headIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, trips: AffineForm, tail: Int, longest: Int) -> Bool {
+    /// The body at j = lower + k for every k < trips (>= 1 over the box), k < longest.
+    private mutating func middleIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, trips: AffineForm, longest: Int) -> Bool {
         let saved = (values, ranges.count, constraints.count)
         defer {
             values = saved.0
             ranges.removeLast(ranges.count - saved.1)
             constraints.removeLast(constraints.count - saved.2)
         }
-        let counter = fresh(IntInterval(0, longest - tail - 1))
-        guard let j = lower + counter, let remaining = trips - .constant(tail + 1), let slack = remaining - counter else { return false }
+        let counter = fresh(IntInterval(0, longest - 1))
+        guard let j = lower + counter, let last = trips - .constant(1), let slack = last - counter else { return false }
         constraints.append((slack, ranges.count - 1))
         values[slot] = j
         loopDepth += 1

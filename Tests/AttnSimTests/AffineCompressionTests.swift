@@ -9,10 +9,10 @@ import AttnNumerics
 @Suite struct AffineCompressionTests {
     typealias S = TestSupport
 
-    /// Whether the first kernel's body counts uniformly / affinely over query blocks
-    /// [lower, upper) of head 0.
-    static func decide(_ bound: BoundProgram, queryBlocks lower: Int, _ upper: Int) -> (uniform: Bool, affine: Bool) {
-        let kernel = bound.program.kernels[0]
+    /// Whether a kernel's body counts uniformly / affinely over blocks [lower, upper) of
+    /// its second grid axis, for head 0.
+    static func decide(_ bound: BoundProgram, kernel index: Int = 0, queryBlocks lower: Int, _ upper: Int) -> (uniform: Bool, affine: Bool) {
+        let kernel = bound.program.kernels[index]
         let plan = KernelPlan(kernel)
         func checker() -> UniformityChecker {
             var checker = UniformityChecker(
@@ -39,6 +39,17 @@ import AttnNumerics
         let decision = Self.decide(bound, queryBlocks: lower, upper)
         #expect(decision.uniform == false)
         #expect(decision.affine == affine)
+    }
+
+    /// The causal backward pass walks query blocks from key block j's diagonal down:
+    /// i from 2j (Bm = 64, Bn = 128) to the end, T = 128 - 2j, with its two diagonal
+    /// query blocks first: affine with a prefix of two iterations, once a middle of full
+    /// blocks is left everywhere (j < 63; the last key block has only its diagonal).
+    @Test func causalBackwardDecision() throws {
+        let bound = try S.bind("flash2-fwd-bwd", S.shape(heads: 2, n: 8192, d: 64), dtype: .fp16, params: ["Bm": 64, "Bn": 128, "causal": 1])
+        let index = try #require(bound.program.kernels.firstIndex { $0.name == "bwd" })
+        #expect(Self.decide(bound, kernel: index, queryBlocks: 0, 63) == (false, true))
+        #expect(Self.decide(bound, kernel: index, queryBlocks: 0, 64) == (false, false))
     }
 
     /// The sliding window's loop has a constant trip count once the window is full, so

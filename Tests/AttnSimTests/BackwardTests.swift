@@ -46,6 +46,53 @@ import AttnNumerics
         #expect(stats.total.flopsMatmul == 14 * bh * n * nkv * d)
     }
 
+    /// Causal FlashAttention-2 forward + backward at fp32: O, dQ, dK and dV within 1e-5 of
+    /// the float64 masked gradients (fp32 accumulation, as above), on blocks that divide
+    /// and do not, a chunk of queries at the end of a longer cache, and ragged shapes;
+    /// count mode, compressed or not, gives the numeric run's counters.
+    @Test(arguments: [
+        ["Br": 32, "Bc": 16, "Bm": 16, "Bn": 32], ["Br": 16, "Bc": 48, "Bm": 48, "Bn": 16], ["Br": 32, "Bc": 32, "Bm": 32, "Bn": 32],
+    ])
+    func causalGradientsAgreeWithReference(_ blocks: [String: Int]) throws {
+        var params = blocks
+        params["causal"] = 1
+        for (n, nkv, d) in [(96, 96, 16), (50, 130, 32), (129, 129, 8)] {
+            let bound = try S.bind("flash2-fwd-bwd", S.shape(heads: 2, n: n, nkv: nkv, d: d), dtype: .fp32, params: params)
+            let result = try S.numeric(bound)
+            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
+            for check in result.checks {
+                #expect(check.error.maxRelativeError < 1e-5, "\(blocks) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
+            }
+            #expect(try S.count(bound) == result.stats)
+            #expect(try S.count(bound, compress: false) == result.stats)
+        }
+    }
+
+    /// Causal backward with N = Nkv, key blocks Bn = B and query blocks Bm = B / r (the
+    /// forward uses B for both): key block j reads the Tq - j r query blocks from its
+    /// diagonal down (Tq = N / Bm), each moving Q, dO, LSE, D and the dQ buffer; its r
+    /// diagonal query blocks are masked, B(B-1)/2 elements in all. Matmul: 4 B^2 d per
+    /// forward pair (Tk(Tk+1)/2 of them) and 10 Bm B d per backward pair.
+    @Test(arguments: [(1024, 64, 64, 64), (8192, 128, 128, 64)])
+    func causalBackwardClosedForm(_ n: Int, _ d: Int, _ b: Int, _ bm: Int) throws {
+        let bh = 4, e = 2
+        let bound = try S.bind("flash2-fwd-bwd", S.shape(batch: 2, heads: 2, n: n, d: d), dtype: .fp16,
+                               params: ["Br": b, "Bc": b, "Bm": bm, "Bn": b, "causal": 1])
+        let stats = try S.count(bound)
+        let byName = Dictionary(uniqueKeysWithValues: stats.kernels.map { ($0.name, $0.counters) })
+        let tk = n / b, tq = n / bm, r = b / bm, kd = bh * n * d
+        let forwardPairs = tk * (tk + 1) / 2
+        let backwardPairs = (0..<tk).reduce(0) { $0 + tq - $1 * r }
+        let perPair = bm * d * e * 2 + bm * 4 * 2 + bm * d * 4
+        let backward = try #require(byName["bwd"])
+        #expect(backward.hbmReadBytes == 2 * kd * e + bh * backwardPairs * perPair)
+        #expect(backward.hbmWriteBytes == bh * backwardPairs * bm * d * 4 + 2 * kd * e)
+        #expect(backward.maskedElements == bh * tk * b * (b - 1) / 2)
+        let forward = try #require(byName["fwd"])
+        #expect(forward.hbmReadBytes == kd * e + 2 * bh * forwardPairs * b * d * e)
+        #expect(stats.total.flopsMatmul == bh * (4 * forwardPairs * b * b * d + 10 * backwardPairs * bm * b * d))
+    }
+
     /// Standard attention's backward materializes dP and dS: with S and P, four N x Nkv
     /// tensors, each written once and read once or twice.
     @Test func standardBackwardMaterializesScores() throws {
