@@ -46,6 +46,47 @@ import AttnNumerics
         #expect(stats.total.flopsMatmul == 14 * bh * n * nkv * d)
     }
 
+    /// GQA and MQA FlashAttention-2 forward + backward at fp32, full and causal: dK and dV
+    /// of a KV head sum its group's query heads (within 1e-5 of float64: fp32 accumulation,
+    /// the expanded shares stored in the storage dtype, fp32 here); counts as in numeric mode.
+    @Test(arguments: [(4, 2, 0), (4, 1, 1), (6, 2, 1)])
+    func groupedGradientsAgreeWithReference(_ heads: Int, _ kvHeads: Int, _ causal: Int) throws {
+        let params = ["Br": 32, "Bc": 16, "Bm": 16, "Bn": 32, "causal": causal]
+        for (n, nkv, d) in [(77, 77, 16), (50, 130, 32)] {
+            let bound = try S.bind("flash2-fwd-bwd", S.shape(batch: 2, heads: heads, kvHeads: kvHeads, n: n, nkv: nkv, d: d), dtype: .fp32, params: params)
+            let result = try S.numeric(bound)
+            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
+            for check in result.checks {
+                #expect(check.error.maxRelativeError < 1e-5, "H\(heads)/\(kvHeads) causal \(causal) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
+            }
+            #expect(try S.count(bound) == result.stats)
+        }
+    }
+
+    /// GQA backward, G = heads / kv_heads: the backward reads K and V once per query head
+    /// (G times the MHA bytes per KV head) and writes each head's dK, dV share in full;
+    /// the reduction reads those shares and writes dK, dV once per KV head. Everything else
+    /// is the MHA law with Q-side tensors per query head.
+    @Test(arguments: [(8, 2), (8, 1)])
+    func groupedBackwardClosedForm(_ heads: Int, _ kvHeads: Int) throws {
+        let n = 2048, d = 64, e = 2, bn = 128, batch = 2
+        let bound = try S.bind("flash2-fwd-bwd", S.shape(batch: batch, heads: heads, kvHeads: kvHeads, n: n, d: d), dtype: .fp16)
+        let stats = try S.count(bound)
+        let byName = Dictionary(uniqueKeysWithValues: stats.kernels.map { ($0.name, $0.counters) })
+        let bh = batch * heads, bkv = batch * kvHeads, tc = S.cdiv(n, bn)
+        let nd = bh * n * d, share = bh * n * d * e
+        let backward = try #require(byName["bwd"])
+        #expect(backward.hbmReadBytes == 2 * share + tc * (2 * nd * e + 2 * bh * n * 4 + nd * 4))
+        #expect(backward.hbmWriteBytes == tc * nd * 4 + 2 * share)
+        let reduce = try #require(byName["bwd_reduce_kv"])
+        #expect(reduce.hbmReadBytes == 2 * share)
+        #expect(reduce.hbmWriteBytes == 2 * bkv * n * d * e)
+        #expect(stats.kernels.first { $0.name == "bwd_reduce_kv" }?.blocks == bkv * tc)
+        // MHA launches no reduction.
+        let mha = try S.count(try S.bind("flash2-fwd-bwd", S.shape(batch: batch, heads: heads, n: n, d: d), dtype: .fp16))
+        #expect(mha.kernels.first { $0.name == "bwd_reduce_kv" }?.blocks == 0)
+    }
+
     /// Causal FlashAttention-2 forward + backward at fp32: O, dQ, dK and dV within 1e-5 of
     /// the float64 masked gradients (fp32 accumulation, as above), on blocks that divide
     /// and do not, a chunk of queries at the end of a longer cache, and ragged shapes;
