@@ -124,7 +124,7 @@ final class Interpreter {
         counters = Counters(tensorCount: bound.program.tensors.count)
         let blocks = extents.reduce(1, *)
         if compresses {
-            try runBox(kernelPlan, lower: extents.map { _ in 0 }, upper: extents)
+            try runBox(kernelPlan, GridBox(extents: extents))
         } else {
             var coordinates = extents.map { _ in 0 }
             for _ in 0..<blocks {
@@ -139,49 +139,63 @@ final class Interpreter {
         return KernelStats(name: declaration.name, grid: extents, blocks: blocks, counters: counters)
     }
 
-    /// Counts the blocks in [lower, upper) (per axis): one representative when the box is
-    /// provably uniform, else the box split in two along an axis that matters.
-    private func runBox(_ plan: KernelPlan, lower: [Int], upper: [Int]) throws(Diagnostic) {
-        let volume = zip(lower, upper).reduce(1) { $0 * ($1.1 - $1.0) }
+    /// Counts the blocks of a box: one representative when the box is provably uniform,
+    /// two (or the centre) when its counts are provably affine in the coordinates, else
+    /// the box split along an axis that matters: into residue classes when a loop's trip
+    /// count failed only for not being affine, in two otherwise.
+    private func runBox(_ plan: KernelPlan, _ box: GridBox) throws(Diagnostic) {
+        let volume = box.volume
         if volume == 0 { return }
         if volume == 1 {
-            try runBlock(plan, lower)
+            try runBlock(plan, box.first)
             return
         }
-        var checker = boxChecker(lower: lower, upper: upper)
+        var checker = boxChecker(box)
         if checker.isUniform(plan.body) {
-            counters.add(try countBlock(plan, lower), times: volume)
+            counters.add(try countBlock(plan, box.first), times: volume)
             return
         }
-        var affine = boxChecker(lower: lower, upper: upper)
-        if affine.countsAreAffine(plan.body), let sum = try affineBoxCounts(plan, lower: lower, upper: upper, volume: volume) {
+        var affine = boxChecker(box)
+        if affine.countsAreAffine(plan.body), let sum = try affineBoxCounts(plan, box) {
             counters.add(sum)
             return
         }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
-        let candidates = kernel.axes.indices.filter { upper[$0] - lower[$0] > 1 }
+        let candidates = kernel.axes.indices.filter { box.count[$0] > 1 }
         let axis = candidates.max { a, b in
-            let ka = (plan.axisIsSensitive[a] ? 1 : 0, upper[a] - lower[a])
-            let kb = (plan.axisIsSensitive[b] ? 1 : 0, upper[b] - lower[b])
-            return ka < kb
+            (plan.axisIsSensitive[a] ? 1 : 0, box.count[a]) < (plan.axisIsSensitive[b] ? 1 : 0, box.count[b])
         } ?? 0
-        let mid = lower[axis] + (upper[axis] - lower[axis]) / 2
-        var firstUpper = upper
-        firstUpper[axis] = mid
-        var secondLower = lower
-        secondLower[axis] = mid
-        try runBox(plan, lower: lower, upper: firstUpper)
-        try runBox(plan, lower: secondLower, upper: upper)
+        if affine.sawNonAffineTripCount, let classes = affineResidueClasses(plan, box, along: axis) {
+            for part in classes { try runBox(plan, part) }
+            return
+        }
+        let (low, high) = box.halves(along: axis)
+        try runBox(plan, low)
+        try runBox(plan, high)
     }
 
-    /// A checker whose grid axes range over the box [lower, upper).
-    private func boxChecker(lower: [Int], upper: [Int]) -> UniformityChecker {
+    /// Residue classes along `axis` (2, 4, 8 or 16 of them) in each of which the counts are
+    /// affine, if there are such: floor(i Br / Bc) is affine on every (Bc / Br)-th block.
+    private func affineResidueClasses(_ plan: KernelPlan, _ box: GridBox, along axis: Int) -> [GridBox]? {
+        for classes in [2, 4, 8, 16] where box.count[axis] >= 2 * classes {
+            let parts = box.residueClasses(along: axis, classes)
+            let allAffine = parts.allSatisfy { part in
+                var checker = boxChecker(part)
+                return checker.countsAreAffine(plan.body)
+            }
+            if allAffine { return parts }
+        }
+        return nil
+    }
+
+    /// A checker whose grid axes range over the box.
+    private func boxChecker(_ box: GridBox) -> UniformityChecker {
         var checker = UniformityChecker(
             parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: Array(repeating: nil, count: kernel.slotNames.count))
         for (axis, declaration) in kernel.axes.enumerated() {
-            checker.setRange(slot: declaration.slot, IntInterval(lower[axis], upper[axis] - 1))
+            checker.setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
         }
         return checker
     }
@@ -199,23 +213,23 @@ final class Interpreter {
     /// (`UniformityChecker.countsAreAffine`): the mean of an affine function over a box is
     /// its value at the centre, which is also the mean of two opposite corners. So the sum
     /// is volume x f(centre) for an odd volume (the centre is then a block) and
-    /// volume / 2 x (f(lower) + f(upper - 1)) for an even one; exact in integers.
+    /// volume / 2 x (f(first) + f(last)) for an even one; exact in integers.
     ///
     /// The proof covers the sites; the carried state must also repeat. Every block
     /// enters its top-level loops in the same state, so if no top-level iteration of the
     /// blocks run here changes it (each iteration is run or is a proven copy of one that
     /// was), no iteration of any block does. Otherwise nil: split the box instead.
-    private func affineBoxCounts(_ plan: KernelPlan, lower: [Int], upper: [Int], volume: Int) throws(Diagnostic) -> Counters? {
+    private func affineBoxCounts(_ plan: KernelPlan, _ box: GridBox) throws(Diagnostic) -> Counters? {
+        let volume = box.volume
         checksCarriedState = true
         carriedStateRepeats = true
         defer { checksCarriedState = false }
         var sum = Counters(tensorCount: counters.tensors.count)
         if volume % 2 == 1 {
-            let centre = zip(lower, upper).map { ($0 + $1 - 1) / 2 }
-            sum.add(try countBlock(plan, centre), times: volume)
+            sum.add(try countBlock(plan, box.centre), times: volume)
         } else {
-            var corners = try countBlock(plan, lower)
-            corners.add(try countBlock(plan, upper.map { $0 - 1 }))
+            var corners = try countBlock(plan, box.first)
+            corners.add(try countBlock(plan, box.last))
             sum.add(corners, times: volume / 2)
         }
         return carriedStateRepeats ? sum : nil

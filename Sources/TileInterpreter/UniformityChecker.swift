@@ -32,7 +32,7 @@ struct UniformityChecker {
     private var values: [AffineForm?]
     /// The range of each variable of the affine forms.
     private var ranges: [IntInterval] = []
-    /// Linear facts g >= 0 known inside an affine loop's head, each with the loop
+    /// Linear facts g >= 0 known inside an affine loop's middle, each with the loop
     /// counter it bounds (see `interval`).
     private var constraints: [(form: AffineForm, counter: Int)] = []
     /// Whether loops with box-dependent trip counts are accepted (`countsAreAffine`).
@@ -41,6 +41,9 @@ struct UniformityChecker {
     private var axisVariables = 0
     /// Loops enclosing the statement being checked.
     private var loopDepth = 0
+    /// Set when a top-level loop's trip count varied in a way that is not affine in the
+    /// axes (a floor division, say): residue classes of the box may still be affine.
+    private(set) var sawNonAffineTripCount = false
     /// The most iterations an affine loop may set apart at its two ends.
     private static let maxEdges = 4
 
@@ -69,6 +72,15 @@ struct UniformityChecker {
     /// Sets a slot to range over `range` (a box axis or a loop variable).
     mutating func setRange(slot: Int, _ range: IntInterval) {
         values[slot] = range.isPoint ? .constant(range.lo) : fresh(range)
+    }
+
+    /// Sets a slot to start + stride m for m in 0 ..< count (a box axis).
+    mutating func setProgression(slot: Int, start: Int, stride: Int, count: Int) {
+        guard count > 1 else {
+            values[slot] = .constant(start)
+            return
+        }
+        values[slot] = fresh(IntInterval(0, count - 1)).scaled(by: stride).flatMap { $0 + .constant(start) }
     }
 
     /// The interval an affine form ranges over; nil on overflow.
@@ -169,9 +181,12 @@ struct UniformityChecker {
     /// T - p - t - 1 - k >= 0. A causal forward pass has its diagonal block in the tail, a
     /// causal backward pass (query blocks from the diagonal down) in the prefix.
     private mutating func affineLoopIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, upper: AffineForm, trips: AffineForm) -> Bool {
-        guard allowsAffineLoops, loopDepth == 0, trips.terms.keys.allSatisfy({ $0 < axisVariables }),
-            let span = interval(trips), span.lo >= 1
-        else { return false }
+        guard allowsAffineLoops, loopDepth == 0 else { return false }
+        guard trips.terms.keys.allSatisfy({ $0 < axisVariables }) else {
+            sawNonAffineTripCount = true
+            return false
+        }
+        guard let span = interval(trips), span.lo >= 1 else { return false }
         let longest = Swift.min(Self.maxEdges, span.lo - 1)
         for edges in 0...longest {
             for prefix in 0...edges {

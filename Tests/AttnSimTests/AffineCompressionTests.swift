@@ -68,10 +68,38 @@ import AttnNumerics
         (["Br": 64, "Bc": 64, "causal": 1], 2048, 2048), (["Br": 128, "Bc": 32, "causal": 1], 2000, 2000),
         (["Br": 32, "Bc": 64, "causal": 1], 1500, 1500), (["Br": 64, "Bc": 64, "causal": 1], 700, 2100),
         (["Br": 64, "Bc": 32, "window": 256], 2048, 2048), (["Br": 64, "Bc": 64, "window": 200], 1999, 1999),
+        (["Br": 16, "Bc": 128, "causal": 1], 4096, 4096), (["Br": 48, "Bc": 128, "window": 1000], 3000, 3500),
     ])
     func compressionIsExact(_ params: [String: Int], _ n: Int, _ nkv: Int) throws {
         let bound = try S.bind("flash2", S.shape(batch: 2, heads: 4, kvHeads: 2, n: n, nkv: nkv, d: 64), dtype: .bf16, params: params)
         #expect(try S.count(bound) == S.count(bound, compress: false), "\(params) N\(n) Nkv\(nkv)")
+    }
+
+    /// The grouped GQA schedule (query blocks of 16 rows, key blocks of 128) with a causal
+    /// mask: its trip count floor((16 i + 15) / 128) + 1 is affine only on every 8th query
+    /// block, so count mode sums residue classes; the sums equal the exhaustive replay's.
+    @Test func groupedCausalResidueClasses() throws {
+        let bound = try S.bind("flash2-gqa", S.shape(heads: 8, kvHeads: 2, n: 4096, d: 64), dtype: .fp16, params: ["causal": 1])
+        #expect(try S.count(bound) == S.count(bound, compress: false))
+        let plain = try S.bind("flash2", S.shape(heads: 2, n: 4096, d: 64), dtype: .fp16, params: ["Br": 16, "Bc": 128, "causal": 1])
+        let kernel = plain.program.kernels[0]
+        func affine(_ box: GridBox) -> Bool {
+            var checker = UniformityChecker(
+                parameters: plain.parameterValues, tensorShapes: plain.tensorShapes, dataSlots: kernel.dataSlots,
+                env: Array(repeating: nil, count: kernel.slotNames.count))
+            for (axis, declaration) in kernel.axes.enumerated() {
+                checker.setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
+            }
+            return checker.countsAreAffine(KernelPlan(kernel).body)
+        }
+        // Query blocks 8 ..< 256 of head 0: not affine as a run, affine in each of the 8
+        // classes i = c mod 8.
+        var box = GridBox(extents: [1, 248])
+        box.start[1] = 8
+        #expect(affine(box) == false)
+        let classes = box.residueClasses(along: 1, 8)
+        #expect(classes.count == 8 && classes.map(\.volume).reduce(0, +) == 248)
+        #expect(classes.allSatisfy(affine))
     }
 
     /// The closed form at a size only the affine sums make quick: causal, N = 65536,
@@ -110,5 +138,17 @@ import AttnNumerics
         let exps = (0..<blocks).reduce(0) { $0 + $1 * $1 } * tile
         #expect(compressed.total.exps == exps)
         #expect(compressed.total.flopsOther == (0..<blocks).reduce(0) { $0 + $1 + 1 } * tile)
+    }
+
+    /// Boxes as progressions: halves and residue classes cover every point once.
+    @Test func gridBoxPoints() {
+        var box = GridBox(extents: [2, 5])
+        box.start[1] = 1
+        box.stride[1] = 3                                    // 1, 4, 7, 10, 13
+        func points(_ b: GridBox) -> [Int] { (0..<b.count[1]).map { b.start[1] + b.stride[1] * $0 } }
+        let (low, high) = box.halves(along: 1)
+        #expect(points(low) == [1, 4] && points(high) == [7, 10, 13])
+        #expect(box.residueClasses(along: 1, 2).map(points) == [[1, 7, 13], [4, 10]])
+        #expect(box.first == [0, 1] && box.last == [1, 13] && box.volume == 10)
     }
 }
