@@ -36,11 +36,9 @@ public struct RowMapping: Sendable, Equatable {
             if row.window > 0 { parameters["window"] = .int(row.window) }
             return .success(RowMapping(program: "flash2", parameters: parameters))
         case ("flash2", true):
-            guard row.window == 0 else {
-                return .failure(MappingError("flash2-fwd-bwd models no sliding window"))
-            }
             blocks("Br", "Bc")
             if row.causal { parameters["causal"] = .int(1) }
+            if row.window > 0 { parameters["window"] = .int(row.window) }
             return .success(RowMapping(program: "flash2-fwd-bwd", parameters: parameters))
         case ("flash-decoding", false):
             blocks("Br", "Bc")

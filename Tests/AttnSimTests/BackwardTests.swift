@@ -109,6 +109,48 @@ import AttnNumerics
         }
     }
 
+    /// Sliding-window forward + backward at fp32 (1e-5, fp32 accumulation): windows of one
+    /// key, shorter and longer than a block, MHA and GQA, a query chunk at the end of a
+    /// longer cache; compressed and exhaustive counts equal the numeric run's.
+    @Test(arguments: [1, 7, 20, 64])
+    func windowGradientsAgreeWithReference(_ window: Int) throws {
+        let params = ["Br": 32, "Bc": 16, "Bm": 16, "Bn": 32, "window": window]
+        for (n, nkv, kvHeads) in [(77, 77, 2), (50, 130, 1), (96, 96, 4)] {
+            let bound = try S.bind("flash2-fwd-bwd", S.shape(heads: 4, kvHeads: kvHeads, n: n, nkv: nkv, d: 16), dtype: .fp32, params: params)
+            let result = try S.numeric(bound)
+            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
+            for check in result.checks {
+                #expect(check.error.maxRelativeError < 1e-5, "W\(window) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
+            }
+            #expect(try S.count(bound) == result.stats)
+            #expect(try S.count(bound, compress: false) == result.stats)
+        }
+    }
+
+    /// Window W = R B with N = Nkv and all blocks B, T = N / B: the forward's query block i
+    /// and the backward's key block j each pair with min(i, R) + 1 (resp. min(T - 1 - j,
+    /// R) + 1) blocks, the same set of pairs; both passes mask the diagonal block's upper
+    /// triangle and, once the window has slid past the start, the oldest block's lower
+    /// triangle with the diagonal (B(B+1)/2).
+    @Test func windowBackwardClosedForm() throws {
+        let n = 4096, d = 64, b = 128, r = 4, bh = 2, e = 2
+        let bound = try S.bind("flash2-fwd-bwd", S.shape(heads: bh, n: n, d: d), dtype: .fp16,
+                               params: ["Br": b, "Bc": b, "Bm": b, "Bn": b, "window": r * b])
+        let stats = try S.count(bound)
+        let byName = Dictionary(uniqueKeysWithValues: stats.kernels.map { ($0.name, $0.counters) })
+        let t = n / b, kd = bh * n * d
+        let pairs = (0..<t).reduce(0) { $0 + min($1, r) + 1 }
+        #expect(pairs == (0..<t).reduce(0) { $0 + min(t - 1 - $1, r) + 1 })
+        let masked = bh * (t * b * (b - 1) / 2 + (t - r) * b * (b + 1) / 2)
+        let backward = try #require(byName["bwd"])
+        #expect(backward.hbmReadBytes == 2 * kd * e + bh * pairs * (b * d * e * 2 + b * 4 * 2 + b * d * 4))
+        #expect(backward.maskedElements == masked)
+        let forward = try #require(byName["fwd"])
+        #expect(forward.hbmReadBytes == kd * e + 2 * bh * pairs * b * d * e)
+        #expect(forward.maskedElements == masked)
+        #expect(stats.total.flopsMatmul == bh * 14 * pairs * b * b * d)
+    }
+
     /// Causal backward with N = Nkv, key blocks Bn = B and query blocks Bm = B / r (the
     /// forward uses B for both): key block j reads the Tq - j r query blocks from its
     /// diagonal down (Tq = N / Bm), each moving Q, dO, LSE, D and the dQ buffer; its r
