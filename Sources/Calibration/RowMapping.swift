@@ -26,9 +26,10 @@ public struct RowMapping: Sendable, Equatable {
             if row.causal { parameters["causal"] = .int(1) }
             return .success(RowMapping(program: "standard", parameters: parameters))
         case ("standard", true):
-            guard !row.causal && row.window == 0, row.heads == row.kvHeads else {
-                return .failure(MappingError("standard-fwd-bwd models multi-head attention without masks"))
+            guard row.window == 0, row.heads == row.kvHeads else {
+                return .failure(MappingError("standard-fwd-bwd models multi-head attention without a sliding window"))
             }
+            if row.causal { parameters["causal"] = .int(1) }
             return .success(RowMapping(program: "standard-fwd-bwd", parameters: parameters))
         case ("flash2", false):
             blocks("Br", "Bc")
