@@ -26,8 +26,8 @@ public struct RowMapping: Sendable, Equatable {
             if row.causal { parameters["causal"] = .int(1) }
             return .success(RowMapping(program: "standard", parameters: parameters))
         case ("standard", true):
-            guard row.window == 0, row.heads == row.kvHeads else {
-                return .failure(MappingError("standard-fwd-bwd models multi-head attention without a sliding window"))
+            guard row.window == 0 else {
+                return .failure(MappingError("standard-fwd-bwd models no sliding window (PyTorch's math path would take an explicit mask)"))
             }
             if row.causal { parameters["causal"] = .int(1) }
             return .success(RowMapping(program: "standard-fwd-bwd", parameters: parameters))
