@@ -9,21 +9,28 @@ import AttnNumerics
 @Suite struct AffineCompressionTests {
     typealias S = TestSupport
 
-    /// Whether a kernel's body counts uniformly / affinely over blocks [lower, upper) of
-    /// its second grid axis, for head 0.
-    static func decide(_ bound: BoundProgram, kernel index: Int = 0, queryBlocks lower: Int, _ upper: Int) -> (uniform: Bool, affine: Bool) {
+    /// Whether a kernel's body counts uniformly / affinely over a box of its grid.
+    static func decide(_ bound: BoundProgram, kernel index: Int = 0, _ box: GridBox) -> (uniform: Bool, affine: Bool) {
         let kernel = bound.program.kernels[index]
         let plan = KernelPlan(kernel)
         func checker() -> UniformityChecker {
             var checker = UniformityChecker(
                 parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
                 env: Array(repeating: nil, count: kernel.slotNames.count))
-            checker.setRange(slot: kernel.axes[0].slot, IntInterval(point: 0))
-            checker.setRange(slot: kernel.axes[1].slot, IntInterval(lower, upper - 1))
+            for (axis, declaration) in kernel.axes.enumerated() {
+                checker.setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
+            }
             return checker
         }
         var uniform = checker(), affine = checker()
         return (uniform.isUniform(plan.body), affine.countsAreAffine(plan.body))
+    }
+
+    /// The same over blocks [lower, upper) of the second grid axis, for head 0.
+    static func decide(_ bound: BoundProgram, kernel index: Int = 0, queryBlocks lower: Int, _ upper: Int) -> (uniform: Bool, affine: Bool) {
+        var box = GridBox(extents: [1, upper - lower])
+        box.start[1] = lower
+        return decide(bound, kernel: index, box)
     }
 
     /// Causal FlashAttention-2, N = 4096: query block i reads key blocks 0 ..< T(i) with
@@ -82,16 +89,7 @@ import AttnNumerics
         let bound = try S.bind("flash2-gqa", S.shape(heads: 8, kvHeads: 2, n: 4096, d: 64), dtype: .fp16, params: ["causal": 1])
         #expect(try S.count(bound) == S.count(bound, compress: false))
         let plain = try S.bind("flash2", S.shape(heads: 2, n: 4096, d: 64), dtype: .fp16, params: ["Br": 16, "Bc": 128, "causal": 1])
-        let kernel = plain.program.kernels[0]
-        func affine(_ box: GridBox) -> Bool {
-            var checker = UniformityChecker(
-                parameters: plain.parameterValues, tensorShapes: plain.tensorShapes, dataSlots: kernel.dataSlots,
-                env: Array(repeating: nil, count: kernel.slotNames.count))
-            for (axis, declaration) in kernel.axes.enumerated() {
-                checker.setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
-            }
-            return checker.countsAreAffine(KernelPlan(kernel).body)
-        }
+        func affine(_ box: GridBox) -> Bool { Self.decide(plain, box).affine }
         // Query blocks 8 ..< 256 of head 0: not affine as a run, affine in each of the 8
         // classes i = c mod 8.
         var box = GridBox(extents: [1, 248])
