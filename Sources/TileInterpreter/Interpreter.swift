@@ -150,12 +150,12 @@ final class Interpreter {
             try runBlock(plan, box.first)
             return
         }
-        var checker = boxChecker(box)
+        var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
         if checker.isUniform(plan.body) {
             counters.add(try countBlock(plan, box.first), times: volume)
             return
         }
-        var affine = boxChecker(box)
+        var affine = UniformityChecker(bound: bound, kernel: kernel, box: box)
         if affine.countsAreAffine(plan.body), let sum = try affineBoxCounts(plan, box) {
             counters.add(sum)
             return
@@ -181,23 +181,12 @@ final class Interpreter {
         for classes in [2, 4, 8, 16] where box.count[axis] >= 2 * classes {
             let parts = box.residueClasses(along: axis, classes)
             let allAffine = parts.allSatisfy { part in
-                var checker = boxChecker(part)
+                var checker = UniformityChecker(bound: bound, kernel: kernel, box: part)
                 return checker.countsAreAffine(plan.body)
             }
             if allAffine { return parts }
         }
         return nil
-    }
-
-    /// A checker whose grid axes range over the box.
-    private func boxChecker(_ box: GridBox) -> UniformityChecker {
-        var checker = UniformityChecker(
-            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
-            env: Array(repeating: nil, count: kernel.slotNames.count))
-        for (axis, declaration) in kernel.axes.enumerated() {
-            checker.setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
-        }
-        return checker
     }
 
     /// The counters of the one block at `coordinates`, apart from the running totals.

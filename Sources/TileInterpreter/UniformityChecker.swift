@@ -63,6 +63,15 @@ struct UniformityChecker {
         }
     }
 
+    /// A checker for a kernel of a bound program whose grid axes range over `box`.
+    init(bound: BoundProgram, kernel: KernelDecl, box: GridBox) {
+        self.init(parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
+                  env: Array(repeating: nil, count: kernel.slotNames.count))
+        for (axis, declaration) in kernel.axes.enumerated() {
+            setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
+        }
+    }
+
     /// A new variable ranging over `range`.
     private mutating func fresh(_ range: IntInterval) -> AffineForm {
         ranges.append(range)

@@ -13,16 +13,8 @@ import AttnNumerics
     static func decide(_ bound: BoundProgram, kernel index: Int = 0, _ box: GridBox) -> (uniform: Bool, affine: Bool) {
         let kernel = bound.program.kernels[index]
         let plan = KernelPlan(kernel)
-        func checker() -> UniformityChecker {
-            var checker = UniformityChecker(
-                parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
-                env: Array(repeating: nil, count: kernel.slotNames.count))
-            for (axis, declaration) in kernel.axes.enumerated() {
-                checker.setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
-            }
-            return checker
-        }
-        var uniform = checker(), affine = checker()
+        var uniform = UniformityChecker(bound: bound, kernel: kernel, box: box)
+        var affine = UniformityChecker(bound: bound, kernel: kernel, box: box)
         return (uniform.isUniform(plan.body), affine.countsAreAffine(plan.body))
     }
 
