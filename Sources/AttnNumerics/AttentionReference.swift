@@ -45,22 +45,33 @@ public enum AttentionReference {
     ) -> [Double] {
         let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
         var out = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
-        var row = [Double](repeating: 0, count: nkv)
+        var p = [Double](repeating: 0, count: nkv)
+        var o = [Double](repeating: 0, count: d)
         for bh in 0..<(problem.batch * problem.heads) {
             let kvh = problem.kvHead(forQueryHead: bh)
             for i in 0..<n {
-                let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &row)
-                // A row that sees no key has no distribution; its output is zero.
-                for j in 0..<nkv { row[j] = lse == -.infinity ? 0 : _exp(row[j] - lse) }
+                outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
                 let outBase = (bh * n + i) * d
-                for j in 0..<nkv {
-                    let vBase = (kvh * nkv + j) * d
-                    let p = row[j]
-                    for c in 0..<d { out[outBase + c] += p * Double(v.values[vBase + c]) }
-                }
+                for c in 0..<d { out[outBase + c] = o[c] }
             }
         }
         return out
+    }
+
+    /// Row i of head bh: `p` gets its attention probabilities (0 where masked) and `o` its
+    /// output sum_j p_j v_j. A row that sees no key has no distribution: p and o are 0.
+    private static func outputRow(
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, bh: Int, kvh: Int, row i: Int, mask: Mask,
+        p: inout [Double], o: inout [Double]
+    ) {
+        let nkv = problem.keyLength, d = problem.headDim
+        let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &p)
+        for j in 0..<nkv { p[j] = lse == -.infinity ? 0 : _exp(p[j] - lse) }
+        for c in 0..<d { o[c] = 0 }
+        for j in 0..<nkv where p[j] != 0 {
+            let vBase = (kvh * nkv + j) * d
+            for c in 0..<d { o[c] += p[j] * Double(v.values[vBase + c]) }
+        }
     }
 
     /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].
@@ -97,14 +108,8 @@ public enum AttentionReference {
         for bh in 0..<(problem.batch * problem.heads) {
             let kvh = problem.kvHead(forQueryHead: bh)
             for i in 0..<n {
-                let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &p)
-                for j in 0..<nkv { p[j] = lse == -.infinity ? 0 : _exp(p[j] - lse) }
+                outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
                 let rowBase = (bh * n + i) * d
-                for c in 0..<d { o[c] = 0 }
-                for j in 0..<nkv where p[j] != 0 {
-                    let vBase = (kvh * nkv + j) * d
-                    for c in 0..<d { o[c] += p[j] * Double(v.values[vBase + c]) }
-                }
                 var dSum = 0.0
                 for c in 0..<d { dSum += Double(dO.values[rowBase + c]) * o[c] }
                 for j in 0..<nkv where p[j] != 0 {
