@@ -9,6 +9,8 @@ import TileInterpreter
 /// - `flash-decoding` -> `flash-decoding`, Br = block_m, Bc = block_n, splits as measured
 ///   or FlashAttention-2's heuristic when empty.
 /// - `memory-efficient` -> `memory-efficient`, Br = block_m, Bc = block_n.
+///
+/// Masks (`causal`, `window`) are passed as measured; the naive path takes no window.
 public struct RowMapping: Sendable, Equatable {
     public var program: String
     public var parameters: [String: ScalarValue]
@@ -20,37 +22,24 @@ public struct RowMapping: Sendable, Equatable {
             if let blockM = row.blockM { parameters[m] = .int(blockM) }
             if let blockN = row.blockN { parameters[n] = .int(blockN) }
         }
+        // Masks as measured; the naive path rejects a window below.
+        if row.causal { parameters["causal"] = .int(1) }
+        if row.window > 0 { parameters["window"] = .int(row.window) }
         switch (row.algorithm, row.backward) {
-        case ("standard", false):
-            if row.window > 0 { return .failure(MappingError("the naive path with a sliding window is not modelled")) }
-            if row.causal { parameters["causal"] = .int(1) }
-            return .success(RowMapping(program: "standard", parameters: parameters))
-        case ("standard", true):
+        case ("standard", let backward):
             guard row.window == 0 else {
-                return .failure(MappingError("standard-fwd-bwd models no sliding window (PyTorch's math path would take an explicit mask)"))
+                return .failure(MappingError("the naive path with a sliding window is not modelled (PyTorch's math path would take an explicit mask)"))
             }
-            if row.causal { parameters["causal"] = .int(1) }
-            return .success(RowMapping(program: "standard-fwd-bwd", parameters: parameters))
-        case ("flash2", false):
+            return .success(RowMapping(program: backward ? "standard-fwd-bwd" : "standard", parameters: parameters))
+        case ("flash2", let backward):
             blocks("Br", "Bc")
-            if row.causal { parameters["causal"] = .int(1) }
-            if row.window > 0 { parameters["window"] = .int(row.window) }
-            return .success(RowMapping(program: "flash2", parameters: parameters))
-        case ("flash2", true):
-            blocks("Br", "Bc")
-            if row.causal { parameters["causal"] = .int(1) }
-            if row.window > 0 { parameters["window"] = .int(row.window) }
-            return .success(RowMapping(program: "flash2-fwd-bwd", parameters: parameters))
+            return .success(RowMapping(program: backward ? "flash2-fwd-bwd" : "flash2", parameters: parameters))
         case ("flash-decoding", false):
             blocks("Br", "Bc")
             parameters["splits"] = .int(row.splits ?? 0)
-            if row.causal { parameters["causal"] = .int(1) }
-            if row.window > 0 { parameters["window"] = .int(row.window) }
             return .success(RowMapping(program: "flash-decoding", parameters: parameters))
         case ("memory-efficient", false):
             blocks("Br", "Bc")
-            if row.causal { parameters["causal"] = .int(1) }
-            if row.window > 0 { parameters["window"] = .int(row.window) }
             return .success(RowMapping(program: "memory-efficient", parameters: parameters))
         default:
             return .failure(MappingError("no program models algorithm '\(row.algorithm)'\(row.backward ? " with a backward pass" : "")"))
