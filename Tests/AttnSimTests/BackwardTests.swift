@@ -6,6 +6,23 @@ import AttnNumerics
 @Suite struct BackwardTests {
     typealias S = TestSupport
 
+    /// Runs `bound` in numeric mode and expects its four checks, O, dQ, dK and dV, within
+    /// 1e-5 of float64 (fp32 storage and accumulation), and count mode to give the
+    /// numeric run's counters (also uncompressed, with `exhaustive`).
+    static func expectGradients(
+        _ bound: BoundProgram, _ label: String, exhaustive: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let result = try S.numeric(bound)
+        #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"], sourceLocation: sourceLocation)
+        for check in result.checks {
+            #expect(check.error.maxRelativeError < 1e-5, "\(label) \(check.tensor): \(check.error)", sourceLocation: sourceLocation)
+        }
+        #expect(try S.count(bound) == result.stats, sourceLocation: sourceLocation)
+        if exhaustive {
+            #expect(try S.count(bound, compress: false) == result.stats, sourceLocation: sourceLocation)
+        }
+    }
+
     /// fp32 storage: every output (O, dQ, dK, dV) within 1e-5 of the float64 gradients
     /// (fp32 accumulation over at most a few hundred terms); ragged shapes, N != Nkv.
     @Test(arguments: ["standard-fwd-bwd", "flash2-fwd-bwd"])
@@ -14,12 +31,7 @@ import AttnNumerics
             : ["Bm": 32, "Bn": 48, "Bo": 16, "Bk": 32, "Be": 40]
         for (n, nkv, d) in [(77, 77, 16), (50, 130, 32), (129, 65, 8)] {
             let bound = try S.bind(algorithm, S.shape(heads: 2, n: n, nkv: nkv, d: d), dtype: .fp32, params: params)
-            let result = try S.numeric(bound)
-            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
-            for check in result.checks {
-                #expect(check.error.maxRelativeError < 1e-5, "\(algorithm) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
-            }
-            #expect(try S.count(bound) == result.stats)
+            try Self.expectGradients(bound, "\(algorithm) N\(n) Nkv\(nkv)")
         }
     }
 
@@ -54,12 +66,7 @@ import AttnNumerics
         let params = ["Br": 32, "Bc": 16, "Bm": 16, "Bn": 32, "causal": causal]
         for (n, nkv, d) in [(77, 77, 16), (50, 130, 32)] {
             let bound = try S.bind("flash2-fwd-bwd", S.shape(batch: 2, heads: heads, kvHeads: kvHeads, n: n, nkv: nkv, d: d), dtype: .fp32, params: params)
-            let result = try S.numeric(bound)
-            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
-            for check in result.checks {
-                #expect(check.error.maxRelativeError < 1e-5, "H\(heads)/\(kvHeads) causal \(causal) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
-            }
-            #expect(try S.count(bound) == result.stats)
+            try Self.expectGradients(bound, "H\(heads)/\(kvHeads) causal \(causal) N\(n) Nkv\(nkv)")
         }
     }
 
@@ -99,13 +106,7 @@ import AttnNumerics
         params["causal"] = 1
         for (n, nkv, d) in [(96, 96, 16), (50, 130, 32), (129, 129, 8)] {
             let bound = try S.bind("flash2-fwd-bwd", S.shape(heads: 2, n: n, nkv: nkv, d: d), dtype: .fp32, params: params)
-            let result = try S.numeric(bound)
-            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
-            for check in result.checks {
-                #expect(check.error.maxRelativeError < 1e-5, "\(blocks) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
-            }
-            #expect(try S.count(bound) == result.stats)
-            #expect(try S.count(bound, compress: false) == result.stats)
+            try Self.expectGradients(bound, "\(blocks) N\(n) Nkv\(nkv)", exhaustive: true)
         }
     }
 
@@ -117,13 +118,7 @@ import AttnNumerics
         let params = ["Br": 32, "Bc": 16, "Bm": 16, "Bn": 32, "window": window]
         for (n, nkv, kvHeads) in [(77, 77, 2), (50, 130, 1), (96, 96, 4)] {
             let bound = try S.bind("flash2-fwd-bwd", S.shape(heads: 4, kvHeads: kvHeads, n: n, nkv: nkv, d: 16), dtype: .fp32, params: params)
-            let result = try S.numeric(bound)
-            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
-            for check in result.checks {
-                #expect(check.error.maxRelativeError < 1e-5, "W\(window) N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
-            }
-            #expect(try S.count(bound) == result.stats)
-            #expect(try S.count(bound, compress: false) == result.stats)
+            try Self.expectGradients(bound, "W\(window) N\(n) Nkv\(nkv)", exhaustive: true)
         }
     }
 
@@ -209,12 +204,7 @@ import AttnNumerics
         for (n, nkv) in [(77, 77), (50, 130)] {
             let bound = try S.bind("standard-fwd-bwd", S.shape(heads: 2, n: n, nkv: nkv, d: 16), dtype: .fp32,
                                    params: ["causal": 1, "Bm": 32, "Bn": 48, "Bo": 16, "Bk": 32, "Be": 40])
-            let result = try S.numeric(bound)
-            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
-            for check in result.checks {
-                #expect(check.error.maxRelativeError < 1e-5, "N\(n) Nkv\(nkv) \(check.tensor): \(check.error)")
-            }
-            #expect(try S.count(bound) == result.stats)
+            try Self.expectGradients(bound, "N\(n) Nkv\(nkv)")
         }
     }
 
@@ -236,12 +226,7 @@ import AttnNumerics
         for causal in [0, 1] {
             let bound = try S.bind("standard-fwd-bwd", S.shape(heads: heads, kvHeads: kvHeads, n: 50, nkv: 130, d: 16), dtype: .fp32,
                                    params: ["causal": causal, "Bm": 32, "Bn": 48, "Bo": 16, "Bk": 32, "Be": 40])
-            let result = try S.numeric(bound)
-            #expect(result.checks.map(\.tensor).sorted() == ["O", "dK", "dQ", "dV"])
-            for check in result.checks {
-                #expect(check.error.maxRelativeError < 1e-5, "kv \(kvHeads) causal \(causal) \(check.tensor): \(check.error)")
-            }
-            #expect(try S.count(bound) == result.stats)
+            try Self.expectGradients(bound, "kv \(kvHeads) causal \(causal)")
         }
     }
 
