@@ -100,7 +100,7 @@ public struct BoundProgram: Sendable {
                 throw .program(error)
             }
             guard case .int(let i) = value else {
-                throw .program(Diagnostic(source, e.location, "\(what) must be an integer"))
+                throw .program(Diagnostic(.bounds, source, e.location, "\(what) must be an integer"))
             }
             return i
         }
@@ -111,7 +111,7 @@ public struct BoundProgram: Sendable {
                 let bound = program.parameters.enumerated()
                     .filter { !$0.element.isBuiltIn || ["N", "Nkv", "d", "heads", "kv_heads", "batch"].contains($0.element.name) }
                     .map { "\($0.element.name)=\(values[$0.offset])" }.joined(separator: " ")
-                throw .program(Diagnostic(source, requirement.location, detail, notes: ["with \(bound)"]))
+                throw .program(Diagnostic(.bounds, source, requirement.location, detail, notes: ["with \(bound)"]))
             }
         }
 
@@ -121,7 +121,7 @@ public struct BoundProgram: Sendable {
             for extent in tensor.shape {
                 let value = try evaluateInt(extent, "a dimension")
                 guard value > 0 else {
-                    throw .program(Diagnostic(source, extent.location, "dimension of '\(tensor.name)' evaluates to \(value); it must be positive"))
+                    throw .program(Diagnostic(.bounds, source, extent.location, "dimension of '\(tensor.name)' evaluates to \(value); it must be positive"))
                 }
                 dims.append(value)
             }
@@ -138,7 +138,7 @@ public struct BoundProgram: Sendable {
                 let value = try evaluateInt(axis.extent, "a grid extent")
                 // An empty grid launches no thread block (a kernel a configuration skips).
                 guard value >= 0 else {
-                    throw .program(Diagnostic(source, axis.extent.location, "grid axis '\(axis.name)' of kernel '\(kernel.name)' has extent \(value); it must not be negative"))
+                    throw .program(Diagnostic(.bounds, source, axis.extent.location, "grid axis '\(axis.name)' of kernel '\(kernel.name)' has extent \(value); it must not be negative"))
                 }
                 axes.append(value)
             }
@@ -153,7 +153,7 @@ public struct BoundProgram: Sendable {
             }
             let value = try evaluateInt(expression, "a thread count")
             guard value >= 32 && value <= 1024 && value % 32 == 0 else {
-                throw .program(Diagnostic(source, expression.location, "kernel '\(kernel.name)' has \(value) threads per block; expected a multiple of 32 from 32 to 1024"))
+                throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has \(value) threads per block; expected a multiple of 32 from 32 to 1024"))
             }
             threads.append(value)
         }
@@ -185,7 +185,7 @@ enum ScalarEvaluator {
             }
         case .unary(.not, let operand):
             guard case .int(let i) = try evaluate(operand, parameters: parameters, source: source) else {
-                throw Diagnostic(source, e.location, "'not' takes an integer")
+                throw Diagnostic(.bounds, source, e.location, "'not' takes an integer")
             }
             return .int(i == 0 ? 1 : 0)
         case .binary(let op, let l, let r):
@@ -197,14 +197,14 @@ enum ScalarEvaluator {
             for argument in arguments { values.append(try evaluate(argument, parameters: parameters, source: source)) }
             return try applyScalarCall(builtin, values, at: e.location, source: source)
         default:
-            throw Diagnostic(source, e.location, "not a constant expression of the parameters")
+            throw Diagnostic(.bounds, source, e.location, "not a constant expression of the parameters")
         }
     }
 
     static func applyScalar(_ op: BinaryOperator, _ a: ScalarValue, _ b: ScalarValue, at location: SourceLocation, source: SourceFile) throws(Diagnostic) -> ScalarValue {
         if case .int(let x) = a, case .int(let y) = b {
             func checked(_ r: (partialValue: Int, overflow: Bool)) throws(Diagnostic) -> ScalarValue {
-                if r.overflow { throw Diagnostic(source, location, "integer overflow") }
+                if r.overflow { throw Diagnostic(.overflow, source, location, "integer overflow") }
                 return .int(r.partialValue)
             }
             switch op {
@@ -212,10 +212,10 @@ enum ScalarEvaluator {
             case .subtract: return try checked(x.subtractingReportingOverflow(y))
             case .multiply: return try checked(x.multipliedReportingOverflow(by: y))
             case .divide:
-                if y == 0 { throw Diagnostic(source, location, "division by zero") }
+                if y == 0 { throw Diagnostic(.bounds, source, location, "division by zero") }
                 return .int(IntegerArithmetic.floorDivide(x, y))
             case .remainder:
-                if y == 0 { throw Diagnostic(source, location, "remainder by zero") }
+                if y == 0 { throw Diagnostic(.bounds, source, location, "remainder by zero") }
                 return .int(IntegerArithmetic.floorRemainder(x, y))
             case .equal: return .int(x == y ? 1 : 0)
             case .notEqual: return .int(x != y ? 1 : 0)
@@ -225,7 +225,7 @@ enum ScalarEvaluator {
             case .greaterEqual: return .int(x >= y ? 1 : 0)
             case .and: return .int(x != 0 && y != 0 ? 1 : 0)
             case .or: return .int(x != 0 || y != 0 ? 1 : 0)
-            case .matmul: throw Diagnostic(source, location, "'@' takes tiles")
+            case .matmul: throw Diagnostic(.bounds, source, location, "'@' takes tiles")
             }
         }
         let x = a.asDouble, y = b.asDouble
@@ -234,7 +234,7 @@ enum ScalarEvaluator {
         case .subtract: return .float(x - y)
         case .multiply: return .float(x * y)
         case .divide: return .float(x / y)
-        default: throw Diagnostic(source, location, "'\(op.rawValue)' is not defined on floats")
+        default: throw Diagnostic(.bounds, source, location, "'\(op.rawValue)' is not defined on floats")
         }
     }
 
@@ -242,9 +242,9 @@ enum ScalarEvaluator {
         switch builtin {
         case .cdiv:
             guard case .int(let a) = values[0], case .int(let b) = values[1] else {
-                throw Diagnostic(source, location, "'cdiv' takes integers")
+                throw Diagnostic(.bounds, source, location, "'cdiv' takes integers")
             }
-            if b == 0 { throw Diagnostic(source, location, "division by zero in 'cdiv'") }
+            if b == 0 { throw Diagnostic(.bounds, source, location, "division by zero in 'cdiv'") }
             return .int(IntegerArithmetic.ceilDivide(a, b))
         case .min, .max:
             if case .int(let a) = values[0], case .int(let b) = values[1] {
@@ -258,23 +258,23 @@ enum ScalarEvaluator {
         case .blockMask:
             var ints: [Int] = []
             for v in values {
-                guard case .int(let i) = v else { throw Diagnostic(source, location, "'block_mask' takes integers") }
+                guard case .int(let i) = v else { throw Diagnostic(.bounds, source, location, "'block_mask' takes integers") }
                 ints.append(i)
             }
             guard let pattern = BlockPattern(code: ints[2], local: ints[3], stride: ints[4], densityPermille: ints[5], seed: ints[6]) else {
-                throw Diagnostic(source, location, "'block_mask' pattern \(ints[2]) is not 0 (dense), 1 (local + strided) or 2 (random)")
+                throw Diagnostic(.bounds, source, location, "'block_mask' pattern \(ints[2]) is not 0 (dense), 1 (local + strided) or 2 (random)")
             }
             return .int(pattern.allows(ints[0], ints[1]) ? 1 : 0)
         case .fa2NumSplits:
             var ints: [Int] = []
             for v in values {
-                guard case .int(let i) = v else { throw Diagnostic(source, location, "'fa2_num_splits' takes integers") }
+                guard case .int(let i) = v else { throw Diagnostic(.bounds, source, location, "'fa2_num_splits' takes integers") }
                 ints.append(i)
             }
-            guard ints[1] > 0, ints[3] > 0 else { throw Diagnostic(source, location, "'fa2_num_splits' needs a positive SM count and maximum") }
+            guard ints[1] > 0, ints[3] > 0 else { throw Diagnostic(.bounds, source, location, "'fa2_num_splits' needs a positive SM count and maximum") }
             return .int(SplitHeuristic.numSplits(batchHeadsMBlocks: ints[0], numSMs: ints[1], numNBlocks: ints[2], maxSplits: ints[3]))
         default:
-            throw Diagnostic(source, location, "'\(builtin.rawValue)' builds a tile, not a number")
+            throw Diagnostic(.bounds, source, location, "'\(builtin.rawValue)' builds a tile, not a number")
         }
     }
 }

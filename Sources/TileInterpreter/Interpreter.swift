@@ -61,8 +61,8 @@ final class Interpreter {
     /// Whether boxes of blocks and iterations may be counted once and multiplied.
     var compresses: Bool { options.mode == .count && options.compress && trace == nil }
 
-    func error(_ message: String, _ location: SourceLocation, notes: [String] = []) -> Diagnostic {
-        Diagnostic(source, location, message, notes: notes)
+    func error(_ message: String, _ location: SourceLocation, kind: Diagnostic.Kind = .bounds, notes: [String] = []) -> Diagnostic {
+        Diagnostic(kind, source, location, message, notes: notes)
     }
 
     // MARK: Whole run
@@ -423,7 +423,7 @@ final class Interpreter {
         let block = blockCoordinates.map(String.init).joined(separator: ", ")
         return error(
             "kernel '\(kernel.name)' needs \(NumberFormat.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(NumberFormat.bytes(limit))",
-            location, notes: notes)
+            location, kind: .capacity(level: level == .sram ? "sram" : "registers", neededBytes: needed, limitBytes: limit), notes: notes)
     }
 
     // MARK: Trace

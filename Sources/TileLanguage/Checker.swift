@@ -34,7 +34,7 @@ public struct Checker {
     }
 
     private func error(_ message: String, _ location: SourceLocation) -> Diagnostic {
-        Diagnostic(source, location, message)
+        Diagnostic(.type, source, location, message)
     }
 
     private mutating func run() throws(Diagnostic) -> Program {

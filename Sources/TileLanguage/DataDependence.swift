@@ -53,7 +53,7 @@ public enum DataDependence {
     private static func verify(_ block: [Stmt], data: Set<Int>, source: SourceFile) throws(Diagnostic) {
         func reject(_ e: Expr, _ what: String) throws(Diagnostic) {
             if isData(e, data) {
-                throw Diagnostic(source, e.location, "a value read from a tensor cannot decide \(what): it may only index a tensor, so that counts do not depend on data")
+                throw Diagnostic(.type, source, e.location, "a value read from a tensor cannot decide \(what): it may only index a tensor, so that counts do not depend on data")
             }
         }
         func sites(_ e: Expr) throws(Diagnostic) {

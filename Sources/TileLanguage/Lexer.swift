@@ -85,7 +85,7 @@ public struct Lexer {
         let start = here
         while let c = peek(), c == " " || c == "\t" {
             if c == "\t" {
-                throw Diagnostic(source, here, "tab in indentation; indent with spaces")
+                throw Diagnostic(.syntax, source, here, "tab in indentation; indent with spaces")
             }
             width += 1
             advance()
@@ -101,7 +101,7 @@ public struct Lexer {
                 tokens.append(Token(.dedent, location))
             }
             if width != (indents.last ?? 0) {
-                throw Diagnostic(source, location, "indentation does not match any enclosing block")
+                throw Diagnostic(.syntax, source, location, "indentation does not match any enclosing block")
             }
         }
     }
@@ -154,18 +154,18 @@ public struct Lexer {
             !(peek(1).map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false)
         {
             advance()
-            guard let base = Int(text) else { throw Diagnostic(source, start, "integer literal too large") }
+            guard let base = Int(text) else { throw Diagnostic(.overflow, source, start, "integer literal too large") }
             let factor = (s == "k" || s == "K") ? 1024 : 1024 * 1024
             let (product, overflow) = base.multipliedReportingOverflow(by: factor)
-            if overflow { throw Diagnostic(source, start, "integer literal too large") }
+            if overflow { throw Diagnostic(.overflow, source, start, "integer literal too large") }
             tokens.append(Token(.integer(product), start))
             return
         }
         if isFloat {
-            guard let value = Double(text) else { throw Diagnostic(source, start, "malformed number '\(text)'") }
+            guard let value = Double(text) else { throw Diagnostic(.syntax, source, start, "malformed number '\(text)'") }
             tokens.append(Token(.float(value), start))
         } else {
-            guard let value = Int(text) else { throw Diagnostic(source, start, "integer literal too large") }
+            guard let value = Int(text) else { throw Diagnostic(.overflow, source, start, "integer literal too large") }
             tokens.append(Token(.integer(value), start))
         }
     }
@@ -175,11 +175,11 @@ public struct Lexer {
         advance()
         var text = ""
         while let c = peek(), c != "\"" {
-            if c == "\n" { throw Diagnostic(source, start, "unterminated string") }
+            if c == "\n" { throw Diagnostic(.syntax, source, start, "unterminated string") }
             text.append(c)
             advance()
         }
-        guard peek() == "\"" else { throw Diagnostic(source, start, "unterminated string") }
+        guard peek() == "\"" else { throw Diagnostic(.syntax, source, start, "unterminated string") }
         advance()
         tokens.append(Token(.string(text), start))
     }
@@ -201,6 +201,6 @@ public struct Lexer {
                 return
             }
         }
-        throw Diagnostic(source, start, "unexpected character '\(chars[index])'")
+        throw Diagnostic(.syntax, source, start, "unexpected character '\(chars[index])'")
     }
 }

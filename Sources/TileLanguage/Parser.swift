@@ -38,7 +38,7 @@ public struct Parser {
     private var current: Token { tokens[min(position, tokens.count - 1)] }
 
     private func error(_ message: String, at location: SourceLocation? = nil) -> Diagnostic {
-        Diagnostic(source, location ?? current.location, message)
+        Diagnostic(.syntax, source, location ?? current.location, message)
     }
 
     private mutating func advance() { if position < tokens.count - 1 { position += 1 } }
