@@ -218,39 +218,32 @@ enum SlotReferences {
     }
 
     static func collect(_ e: Expr, into slots: inout Set<Int>) {
-        switch e.kind {
-        case .local(let slot): slots.insert(slot)
-        case .unary(_, let operand), .transpose(let operand): collect(operand, into: &slots)
-        case .binary(_, let l, let r):
-            collect(l, into: &slots)
-            collect(r, into: &slots)
-        case .call(_, let arguments): for a in arguments { collect(a, into: &slots) }
-        case .load(let access, _): collect(access, into: &slots)
-        default: break
-        }
+        e.collectSlots(into: &slots)
     }
 
     static func collect(_ access: TensorAccess, into slots: inout Set<Int>) {
-        for index in access.indices {
-            switch index {
-            case .scalar(let e): collect(e, into: &slots)
-            case .block(let a, let b, _), .range(let a, let b, _):
-                collect(a, into: &slots)
-                collect(b, into: &slots)
-            case .all: break
-            }
-        }
+        slots.formUnion(access.slots)
     }
 }
 
 /// Finds the slots whose values can change what a block counts.
 enum SensitivityAnalysis {
-    /// Slots that reach (directly, or through integer assignments) a block or range index,
-    /// a loop bound, an `if` condition or a tile size argument.
+    /// Slots that reach (directly, or through integer assignments) a site (`CountSites`):
+    /// a slice, a count-relevant argument of a built-in, a loop bound, a condition.
     static func sensitiveSlots(_ body: [Stmt], slotCount: Int) -> Set<Int> {
         var sensitive: Set<Int> = []
         var definitions: [Int: Set<Int>] = [:]
-        gather(body, sensitive: &sensitive, definitions: &definitions)
+        Stmt.forEach(in: body) { statement in
+            if case .assign(_, let slot, let value) = statement.kind {
+                definitions[slot, default: []].formUnion(value.slots)
+            }
+        }
+        // A single-position index only has to lie inside its tensor: it picks which data
+        // moves, never how much, so it does not make an axis worth splitting first.
+        CountSites.forEach(in: body) { site in
+            guard !site.admitsData else { return }
+            for e in site.expressions { e.collectSlots(into: &sensitive) }
+        }
         var changed = true
         while changed {
             changed = false
@@ -262,60 +255,5 @@ enum SensitivityAnalysis {
             }
         }
         return sensitive
-    }
-
-    private static func gather(_ block: [Stmt], sensitive: inout Set<Int>, definitions: inout [Int: Set<Int>]) {
-        for statement in block {
-            switch statement.kind {
-            case .assign(_, let slot, let value):
-                var sources: Set<Int> = []
-                SlotReferences.collect(value, into: &sources)
-                definitions[slot, default: []].formUnion(sources)
-                sites(value, into: &sensitive)
-            case .store(let access, let value):
-                sites(access, into: &sensitive)
-                sites(value, into: &sensitive)
-            case .loop(_, _, let lower, let upper, let body):
-                SlotReferences.collect(lower, into: &sensitive)
-                SlotReferences.collect(upper, into: &sensitive)
-                gather(body, sensitive: &sensitive, definitions: &definitions)
-            case .conditional(let condition, let then, let otherwise):
-                SlotReferences.collect(condition, into: &sensitive)
-                gather(then, sensitive: &sensitive, definitions: &definitions)
-                gather(otherwise, sensitive: &sensitive, definitions: &definitions)
-            }
-        }
-    }
-
-    private static func sites(_ e: Expr, into slots: inout Set<Int>) {
-        switch e.kind {
-        case .call(let builtin, let arguments):
-            if builtin == .zeros || builtin == .full {
-                for a in arguments.prefix(builtin == .full ? arguments.count - 1 : arguments.count) {
-                    SlotReferences.collect(a, into: &slots)
-                }
-            }
-            if builtin == .maskCausal || builtin == .maskWindow {
-                for a in arguments.dropFirst() { SlotReferences.collect(a, into: &slots) }
-            }
-            for a in arguments { sites(a, into: &slots) }
-        case .unary(_, let operand), .transpose(let operand): sites(operand, into: &slots)
-        case .binary(_, let l, let r):
-            sites(l, into: &slots)
-            sites(r, into: &slots)
-        case .load(let access, _): sites(access, into: &slots)
-        default: break
-        }
-    }
-
-    private static func sites(_ access: TensorAccess, into slots: inout Set<Int>) {
-        for index in access.indices {
-            switch index {
-            case .block(let a, let b, _), .range(let a, let b, _):
-                SlotReferences.collect(a, into: &slots)
-                SlotReferences.collect(b, into: &slots)
-            case .scalar, .all: break
-            }
-        }
     }
 }

@@ -44,6 +44,11 @@ struct UniformityChecker {
     /// Set when a top-level loop's trip count varied in a way that is not affine in the
     /// axes (a floor division, say): residue classes of the box may still be affine.
     private(set) var sawNonAffineTripCount = false
+    /// Set when an integer operation may fail somewhere in the box (overflow, a division
+    /// by a range holding zero, an invalid `block_mask` pattern): the box is then not
+    /// uniform, so it is split until every point that fails is run and fails as it would
+    /// in an exhaustive replay, whether or not the value reaches a site.
+    private var mayFail = false
     /// The most iterations an affine loop may set apart at its two ends.
     private static let maxEdges = 4
 
@@ -151,6 +156,11 @@ struct UniformityChecker {
     }
 
     private mutating func isUniform(_ statement: PlannedStmt) -> Bool {
+        let uniform = statementIsUniform(statement)
+        return uniform && !mayFail
+    }
+
+    private mutating func statementIsUniform(_ statement: PlannedStmt) -> Bool {
         switch statement.kind {
         case .assign(let slot, let value):
             guard sitesAreUniform(value) else { return false }
@@ -215,11 +225,12 @@ struct UniformityChecker {
 
     /// The body at j = lower + k for every k < trips (>= 1 over the box), k < longest.
     private mutating func middleIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, trips: AffineForm, longest: Int) -> Bool {
-        let saved = (values, ranges.count, constraints.count)
+        let saved = (values, ranges.count, constraints.count, mayFail)
         defer {
             values = saved.0
             ranges.removeLast(ranges.count - saved.1)
             constraints.removeLast(constraints.count - saved.2)
+            mayFail = saved.3
         }
         let counter = fresh(IntInterval(0, longest - 1))
         guard let j = lower + counter, let last = trips - .constant(1), let slack = last - counter else { return false }
@@ -233,7 +244,7 @@ struct UniformityChecker {
     /// The loop body must be uniform over the box for every iteration; iterations may
     /// differ from one another, so the counter's range is split where needed.
     private mutating func rangeIsUniform(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
-        let saved = (values, ranges.count)
+        let saved = (values, ranges.count, mayFail)
         let counter = fresh(IntInterval(lo, hi - 1))
         guard let variable = start + counter else { return false }
         values[slot] = variable
@@ -243,66 +254,84 @@ struct UniformityChecker {
         values = saved.0
         ranges.removeLast(ranges.count - saved.1)
         if whole { return true }
+        mayFail = saved.2
         if hi - lo == 1 { return false }
         let mid = lo + (hi - lo) / 2
         return rangeIsUniform(body, slot: slot, start: start, lo, mid) && rangeIsUniform(body, slot: slot, start: start, mid, hi)
     }
 
+    /// Every index of an access (and every site inside it) is uniform over the box.
     private mutating func accessIsUniform(_ access: TensorAccess) -> Bool {
-        let shape = tensorShapes[access.tensor]
-        for (axis, index) in access.indices.enumerated() {
-            let extent = shape[axis]
-            switch index {
+        var uniform = true
+        CountSites.forEach(in: access) { site in
+            if uniform { uniform = siteIsUniform(site) }
+        }
+        return uniform
+    }
+
+    /// Every site inside an expression (`CountSites`) is uniform over the box.
+    private mutating func sitesAreUniform(_ e: Expr) -> Bool {
+        var uniform = true
+        CountSites.forEach(in: e) { site in
+            if uniform { uniform = siteIsUniform(site) }
+        }
+        return uniform
+    }
+
+    /// One site counts alike (and fails alike) everywhere in the box.
+    private mutating func siteIsUniform(_ site: CountSite) -> Bool {
+        switch site {
+        case .index(let access, let axis):
+            let extent = tensorShapes[access.tensor][axis]
+            switch access.indices[axis] {
             case .all:
-                continue
+                return true
             case .scalar(let e):
-                if !dataSlots.isEmpty && DataDependence.isData(e, dataSlots) { continue }
+                // A single position only has to lie inside the tensor everywhere.
+                if !dataSlots.isEmpty && DataDependence.isData(e, dataSlots) { return true }
                 guard let i = range(e), i.lo >= 0, i.hi < extent else { return false }
+                return true
             case .block(let b, let size, _):
                 guard let block = range(b), let s = range(size), s.isPoint, s.lo > 0,
                     let start = IntInterval.multiply(block, s), start.lo >= 0, start.hi < extent
                 else { return false }
                 // Length min(B, extent - start) is constant when every block is full, or
                 // when there is only one block.
-                if !(start.isPoint || extent - start.hi >= s.lo) { return false }
+                return start.isPoint || extent - start.hi >= s.lo
             case .range(let a, let b, _):
                 guard let start = integer(a), let end = integer(b), let extentForm = end - start, let length = interval(extentForm),
                     length.isPoint, length.lo > 0, let lo = interval(start), let hi = interval(end), lo.lo >= 0, hi.hi <= extent
                 else { return false }
+                return true
             }
-        }
-        return true
-    }
-
-    /// Sites inside an expression: tile sizes and loads.
-    private mutating func sitesAreUniform(_ e: Expr) -> Bool {
-        switch e.kind {
         case .call(let builtin, let arguments):
-            if builtin == .zeros || builtin == .full {
-                let sizes = builtin == .full ? arguments.dropLast() : arguments[...]
-                for size in sizes {
-                    guard let v = range(size), v.isPoint else { return false }
+            // Settings and tile sizes must agree everywhere; a mask's positions only in
+            // their difference (what it hides depends on the query-key offset).
+            var query: AffineForm?, key: AffineForm?
+            for (argument, spec) in zip(arguments, builtin.spec.arguments(count: arguments.count)) {
+                switch spec.role {
+                case .operand:
+                    continue
+                case .tileSize, .setting:
+                    guard let v = range(argument), v.isPoint else { return false }
+                case .queryPosition:
+                    guard let q = integer(argument) else { return false }
+                    query = q
+                case .keyPosition:
+                    guard let k = integer(argument) else { return false }
+                    key = k
                 }
             }
-            if builtin == .maskCausal || builtin == .maskWindow {
-                // What a mask hides depends on the query-key offset (and the window).
-                guard let q0 = integer(arguments[1]), let k0 = integer(arguments[2]),
-                    let difference = q0 - k0, let offset = interval(difference), offset.isPoint
-                else { return false }
-                for extra in arguments.dropFirst(3) {
-                    guard let v = range(extra), v.isPoint else { return false }
-                }
+            if let query, let key {
+                guard let difference = query - key, let offset = interval(difference), offset.isPoint else { return false }
+            } else if query != nil || key != nil {
+                return false
             }
-            for argument in arguments where !sitesAreUniform(argument) { return false }
             return true
-        case .unary(_, let operand), .transpose(let operand):
-            return sitesAreUniform(operand)
-        case .binary(_, let l, let r):
-            return sitesAreUniform(l) && sitesAreUniform(r)
-        case .load(let access, _):
-            return accessIsUniform(access)
-        default:
-            return true
+        case .loopBounds, .condition:
+            // Decided by the statement walk (`isUniform`), which gives the loop variable
+            // its range and takes the branch.
+            return false
         }
     }
 
@@ -316,14 +345,42 @@ struct UniformityChecker {
             return nil
         case .local(let slot): return values[slot]
         case .unary(.negate, let operand):
-            return integer(operand)?.scaled(by: -1)
+            guard let a = integer(operand) else { return nil }
+            return checked(a.scaled(by: -1))
         case .unary(.not, let operand):
             guard let v = range(operand) else { return nil }
             if v.isPoint { return .constant(v.lo == 0 ? 1 : 0) }
             if v.lo > 0 || v.hi < 0 { return .constant(0) }
             return fresh(.boolean)
         case .binary(let op, let l, let r):
-            guard let a = integer(l), let b = integer(r) else { return nil }
+            guard op != .matmul, let a = integer(l), let b = integer(r) else { return nil }
+            return checked(binaryForm(op, a, b))
+        case .call(let builtin, let arguments):
+            // Only calls whose arguments are all integers give integers (min and max of
+            // tiles do not).
+            guard builtin.spec.result == .integer || builtin.spec.result == .broadcast else { return nil }
+            var forms: [AffineForm] = []
+            for argument in arguments {
+                guard let form = integer(argument) else { return nil }
+                forms.append(form)
+            }
+            return checked(callForm(builtin, forms))
+        default:
+            return nil
+        }
+    }
+
+    /// `form` when it is known and its range fits in 64 bits; otherwise nil, noting that
+    /// the operation that made it may fail somewhere in the box.
+    private mutating func checked(_ form: AffineForm?) -> AffineForm? {
+        guard let form, interval(form) != nil else {
+            mayFail = true
+            return nil
+        }
+        return form
+    }
+
+    private mutating func binaryForm(_ op: BinaryOperator, _ a: AffineForm, _ b: AffineForm) -> AffineForm? {
             switch op {
             case .add: return a + b
             case .subtract: return a - b
@@ -366,34 +423,36 @@ struct UniformityChecker {
                 return fresh(.boolean)
             case .matmul: return nil
             }
-        case .call(let builtin, let arguments):
-            switch builtin {
-            case .cdiv:
-                guard let a = integer(arguments[0]), let b = integer(arguments[1]) else { return nil }
-                if b.isConstant, b.constant != 0, let shifted = a + .constant(b.constant - 1), let exact = shifted.dividedExactly(by: b.constant) {
-                    return exact
-                }
-                return rangeOf(a, b, IntInterval.ceilDivide)
-            case .min, .max:
-                guard let a = integer(arguments[0]), let b = integer(arguments[1]), let difference = a - b, let d = interval(difference) else { return nil }
-                // Pick a side when the difference's sign is known over the box.
-                if d.hi <= 0 { return builtin == .min ? a : b }
-                if d.lo >= 0 { return builtin == .min ? b : a }
-                guard let x = interval(a), let y = interval(b) else { return nil }
-                return fresh(builtin == .min ? IntInterval(Swift.min(x.lo, y.lo), Swift.min(x.hi, y.hi)) : IntInterval(Swift.max(x.lo, y.lo), Swift.max(x.hi, y.hi)))
-            case .blockMask:
-                guard let v = blockMaskInterval(arguments) else { return nil }
-                return v.isPoint ? .constant(v.lo) : fresh(v)
-            case .fa2NumSplits:
-                var points: [Int] = []
-                for argument in arguments {
-                    guard let v = range(argument), v.isPoint else { return nil }
-                    points.append(v.lo)
-                }
-                guard points[1] > 0 else { return nil }
-                return .constant(SplitHeuristic.numSplits(batchHeadsMBlocks: points[0], numSMs: points[1], numNBlocks: points[2], maxSplits: points[3]))
-            default: return nil
+    }
+
+    /// The form of an integer built-in's result; nil when unknown or when it may fail.
+    private mutating func callForm(_ builtin: Builtin, _ forms: [AffineForm]) -> AffineForm? {
+        switch builtin {
+        case .cdiv:
+            let (a, b) = (forms[0], forms[1])
+            if b.isConstant, b.constant != 0, let shifted = a + .constant(b.constant - 1), let exact = shifted.dividedExactly(by: b.constant) {
+                return exact
             }
+            return rangeOf(a, b, IntInterval.ceilDivide)
+        case .min, .max:
+            let (a, b) = (forms[0], forms[1])
+            guard let difference = a - b, let d = interval(difference) else { return nil }
+            // Pick a side when the difference's sign is known over the box.
+            if d.hi <= 0 { return builtin == .min ? a : b }
+            if d.lo >= 0 { return builtin == .min ? b : a }
+            guard let x = interval(a), let y = interval(b) else { return nil }
+            return fresh(builtin == .min ? IntInterval(Swift.min(x.lo, y.lo), Swift.min(x.hi, y.hi)) : IntInterval(Swift.max(x.lo, y.lo), Swift.max(x.hi, y.hi)))
+        case .blockMask:
+            guard let v = blockMaskInterval(forms) else { return nil }
+            return v.isPoint ? .constant(v.lo) : fresh(v)
+        case .fa2NumSplits:
+            var points: [Int] = []
+            for form in forms {
+                guard let v = interval(form), v.isPoint else { return nil }
+                points.append(v.lo)
+            }
+            guard points[1] > 0, points[3] > 0 else { return nil }
+            return .constant(SplitHeuristic.numSplits(batchHeadsMBlocks: points[0], numSMs: points[1], numNBlocks: points[2], maxSplits: points[3]))
         default:
             return nil
         }
@@ -408,10 +467,10 @@ struct UniformityChecker {
     /// `block_mask` over intervals of block indices: decided without enumerating when
     /// the pattern is dense, or local + strided with every pair on one side of the band
     /// and no strided column in range; a single pair is evaluated directly.
-    private mutating func blockMaskInterval(_ arguments: [Expr]) -> IntInterval? {
+    private mutating func blockMaskInterval(_ forms: [AffineForm]) -> IntInterval? {
         var values: [IntInterval] = []
-        for argument in arguments {
-            guard let v = range(argument) else { return nil }
+        for form in forms {
+            guard let v = interval(form) else { return nil }
             values.append(v)
         }
         guard values[2...].allSatisfy(\.isPoint) else { return nil }

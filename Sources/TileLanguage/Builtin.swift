@@ -1,4 +1,10 @@
 /// The built-in functions of the tile language.
+///
+/// Everything the language and the simulator need to know about a built-in is its
+/// `BuiltinSpec` (`Builtin+Table.swift`): arity, argument types, which arguments can
+/// change a count, and how it counts. The checker, the data-dependence rule, the
+/// sensitivity and uniformity analyses and the interpreter all read that one table, so
+/// adding a built-in is one table entry, one evaluation case, and their tests.
 public enum Builtin: String, Sendable, Equatable, CaseIterable {
     // Integer arithmetic (also min/max on scalars and tiles).
     case cdiv, min, max
@@ -28,24 +34,8 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
     case blockMask = "block_mask"
 
     /// Allowed argument counts.
-    public var arity: ClosedRange<Int> {
-        switch self {
-        case .cdiv, .min, .max, .cast, .col: return 2...2
-        case .fa2NumSplits: return 4...4
-        case .blockMask: return 7...7
-        case .exp, .log, .sqrt, .rowmax, .rowsum: return 1...1
-        case .zeros: return 1...2
-        case .full: return 2...3
-        case .maskCausal: return 3...4
-        case .maskWindow: return 4...5
-        }
-    }
+    public var arity: ClosedRange<Int> { spec.arity }
 
     /// True for operations applied element by element (fusable into their consumer).
-    public var isElementwise: Bool {
-        switch self {
-        case .min, .max, .exp, .log, .sqrt, .cast, .maskCausal, .maskWindow: return true
-        default: return false
-        }
-    }
+    public var isElementwise: Bool { spec.isElementwise }
 }

@@ -375,61 +375,51 @@ public struct Checker {
         }
     }
 
+    /// The type of a call, from the built-in's table entry (`Builtin+Table.swift`).
     private func callType(_ builtin: Builtin, _ types: [ValueType], _ arguments: [Expr], _ location: SourceLocation) throws(Diagnostic) -> ValueType {
-        func requireInts(_ what: String) throws(Diagnostic) {
-            for (type, argument) in zip(types, arguments) where type != .int {
-                throw error("\(what) must be an integer, found \(type)", argument.location)
+        let specs = builtin.spec.arguments(count: arguments.count)
+        for ((type, argument), spec) in zip(zip(types, arguments), specs) {
+            var isDType = false
+            if case .dtype = argument.kind { isDType = true }
+            let fits: Bool
+            switch spec.type {
+            case _ where isDType: fits = spec.type == .dtype
+            case .integer: fits = type == .int
+            case .number: fits = type.isScalar
+            case .numberOrTile: fits = true
+            case .tile: if case .tile = type { fits = true } else { fits = false }
+            case .tile2D: fits = type == .tile(rank: 2)
+            case .dtype: fits = false
+            }
+            guard fits else {
+                let expected: String
+                switch spec.type {
+                case .integer: expected = "an integer"
+                case .number: expected = "a number"
+                case .numberOrTile: expected = "a number or a tile"
+                case .tile: expected = "a tile"
+                case .tile2D: expected = "a 2-D tile"
+                case .dtype: expected = "a dtype (fp32, fp16, bf16)"
+                }
+                throw error("\(spec.name) of '\(builtin.rawValue)' must be \(expected), found \(type)", argument.location)
             }
         }
-        switch builtin {
-        case .cdiv:
-            try requireInts("an argument of 'cdiv'")
+        switch builtin.spec.result {
+        case .integer:
             return .int
-        case .min, .max:
+        case .firstArgument:
+            return types[0]
+        case .tile1D:
+            return .tile(rank: 1)
+        case .tileOfSizes:
+            return .tile(rank: specs.filter { $0.role == .tileSize }.count)
+        case .broadcast:
             if types.allSatisfy({ $0 == .int }) { return .int }
             if types.allSatisfy(\.isScalar) { return .float }
             let rank = types.compactMap { if case .tile(let r) = $0 { return r } else { return nil } }.max() ?? 1
             return .tile(rank: rank)
-        case .exp, .log, .sqrt:
+        case .floatOrFirst:
             return types[0] == .int ? .float : types[0]
-        case .rowmax, .rowsum:
-            guard types[0] == .tile(rank: 2) else {
-                throw error("'\(builtin.rawValue)' reduces the rows of a 2-D tile, found \(types[0])", arguments[0].location)
-            }
-            return .tile(rank: 1)
-        case .zeros:
-            try requireInts("a size of 'zeros'")
-            return .tile(rank: types.count)
-        case .full:
-            for (type, argument) in zip(types.dropLast(), arguments) where type != .int {
-                throw error("a size of 'full' must be an integer, found \(type)", argument.location)
-            }
-            guard let last = types.last, last.isScalar, let lastArgument = arguments.last else {
-                throw error("the fill value of 'full' must be a number", location)
-            }
-            _ = lastArgument
-            return .tile(rank: types.count - 1)
-        case .cast:
-            guard case .tile = types[0] else { throw error("'cast' rounds a tile, found \(types[0])", arguments[0].location) }
-            return types[0]
-        case .col:
-            guard types[0] == .tile(rank: 2) else { throw error("'col' takes a column of a 2-D tile, found \(types[0])", arguments[0].location) }
-            guard types[1] == .int else { throw error("the column of 'col' must be an integer, found \(types[1])", arguments[1].location) }
-            return .tile(rank: 1)
-        case .fa2NumSplits:
-            try requireInts("an argument of 'fa2_num_splits'")
-            return .int
-        case .blockMask:
-            try requireInts("an argument of 'block_mask'")
-            return .int
-        case .maskCausal, .maskWindow:
-            guard types[0] == .tile(rank: 2) else {
-                throw error("'\(builtin.rawValue)' masks a 2-D tile of scores, found \(types[0])", arguments[0].location)
-            }
-            for (type, argument) in zip(types.dropFirst(), arguments.dropFirst()) where type != .int {
-                throw error("the positions and width of '\(builtin.rawValue)' must be integers, found \(type)", argument.location)
-            }
-            return types[0]
         }
     }
 }

@@ -20,85 +20,35 @@ public enum DataDependence {
     }
 
     private static func mark(_ block: [Stmt], _ data: inout Set<Int>, _ changed: inout Bool) {
-        for statement in block {
-            switch statement.kind {
-            case .assign(_, let slot, let value):
-                if !data.contains(slot) && isData(value, data) {
-                    data.insert(slot)
-                    changed = true
-                }
-            case .loop(_, _, _, _, let body):
-                mark(body, &data, &changed)
-            case .conditional(_, let then, let otherwise):
-                mark(then, &data, &changed)
-                mark(otherwise, &data, &changed)
-            case .store:
-                break
+        Stmt.forEach(in: block) { statement in
+            if case .assign(_, let slot, let value) = statement.kind, !data.contains(slot), isData(value, data) {
+                data.insert(slot)
+                changed = true
             }
         }
     }
 
     /// Whether an integer expression reads data (a scalar load or a data slot).
     public static func isData(_ e: Expr, _ data: Set<Int>) -> Bool {
-        switch e.kind {
-        case .load(let access, _): return access.keptDimensions == 0
-        case .local(let slot): return data.contains(slot)
-        case .unary(_, let operand), .transpose(let operand): return isData(operand, data)
-        case .binary(_, let l, let r): return isData(l, data) || isData(r, data)
-        case .call(_, let arguments): return arguments.contains { isData($0, data) }
-        default: return false
+        e.contains(intoLoads: false) { node in
+            switch node.kind {
+            case .load(let access, _): return access.keptDimensions == 0
+            case .local(let slot): return data.contains(slot)
+            default: return false
+            }
         }
     }
 
+    /// Rejects data in every site but a single-position index (`CountSites`).
     private static func verify(_ block: [Stmt], data: Set<Int>, source: SourceFile) throws(Diagnostic) {
-        func reject(_ e: Expr, _ what: String) throws(Diagnostic) {
-            if isData(e, data) {
-                throw Diagnostic(.type, source, e.location, "a value read from a tensor cannot decide \(what): it may only index a tensor, so that counts do not depend on data")
+        var failure: Diagnostic?
+        CountSites.forEach(in: block) { site in
+            guard failure == nil, !site.admitsData else { return }
+            for (position, e) in site.expressions.enumerated() where isData(e, data) {
+                failure = Diagnostic(.type, source, e.location, "a value read from a tensor cannot decide \(site.describe(position)): it may only index a tensor, so that counts do not depend on data")
+                return
             }
         }
-        func sites(_ e: Expr) throws(Diagnostic) {
-            switch e.kind {
-            case .call(let builtin, let arguments):
-                if builtin == .zeros || builtin == .full || builtin == .maskCausal || builtin == .maskWindow || builtin == .col {
-                    for argument in arguments.dropFirst(builtin == .zeros || builtin == .full ? 0 : 1) {
-                        if case .float = argument.kind { continue }
-                        try reject(argument, "a tile size, a column or a mask")
-                    }
-                }
-                for argument in arguments { try sites(argument) }
-            case .unary(_, let operand), .transpose(let operand): try sites(operand)
-            case .binary(_, let l, let r):
-                try sites(l)
-                try sites(r)
-            case .load(let access, _): try sites(access)
-            default: break
-            }
-        }
-        func sites(_ access: TensorAccess) throws(Diagnostic) {
-            for index in access.indices {
-                switch index {
-                case .block(let a, let b, _), .range(let a, let b, _):
-                    try reject(a, "a slice's extent")
-                    try reject(b, "a slice's extent")
-                default: break
-                }
-            }
-        }
-        for statement in block {
-            switch statement.kind {
-            case .assign(_, _, let value): try sites(value)
-            case .store(let access, let value):
-                try sites(access)
-                try sites(value)
-            case .loop(_, _, let lower, let upper, let body):
-                try reject(lower, "a loop bound")
-                try reject(upper, "a loop bound")
-                try verify(body, data: data, source: source)
-            case .conditional(let condition, let then, let otherwise):
-                try reject(condition, "a condition")
-                try verify(then, data: data, source: source)
-                try verify(otherwise, data: data, source: source)
-            }
-        }
+        if let failure { throw failure }
     }
 }

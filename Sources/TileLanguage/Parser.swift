@@ -480,11 +480,11 @@ public struct Parser {
                 : "\(builtin.arity.lowerBound) or \(builtin.arity.upperBound)"
             throw error("'\(name)' takes \(expected) argument(s), found \(arguments.count)", at: location)
         }
-        if builtin == .cast {
-            guard case .name(let dtypeName) = arguments[1].kind, let dtype = DType(name: dtypeName) else {
-                throw error("the second argument of 'cast' must be a dtype: fp32, fp16 or bf16", at: arguments[1].location)
+        for (index, spec) in builtin.spec.arguments(count: arguments.count).enumerated() where spec.type == .dtype {
+            guard case .name(let dtypeName) = arguments[index].kind, let dtype = DType(name: dtypeName) else {
+                throw error("\(spec.name) of '\(name)' must be a dtype: fp32, fp16 or bf16", at: arguments[index].location)
             }
-            arguments[1] = Expr(.dtype(dtype), arguments[1].location)
+            arguments[index] = Expr(.dtype(dtype), arguments[index].location)
         }
         return Expr(.call(builtin, arguments), location)
     }

@@ -53,7 +53,8 @@ import TileLanguage
     @Test(arguments: [
         ("  for j in 0 ..< page:\n    x = 1\n", "a loop bound"),
         ("  if page > 3:\n    x = 1\n", "a condition"),
-        ("  t = zeros(page, 4)\n", "a tile size, a column or a mask"),
+        ("  t = zeros(page, 4)\n", "a size of 'zeros'"),
+        ("  t = zeros(4, 4)\n  c = col(t, page)\n", "the column of 'col'"),
         ("  x = load Kp[0, 0, rows(page, 4), :]\n", "a slice's extent"),
     ])
     func dataMayOnlyIndexTensors(_ body: String, _ what: String) throws {
