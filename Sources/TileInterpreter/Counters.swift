@@ -10,11 +10,11 @@ public struct TensorTraffic: Sendable, Equatable {
     public var readBytes: Int { hbmToSram + hbmToRegisters }
     public var writeBytes: Int { sramToHbm + registersToHbm }
 
-    mutating func add(_ other: TensorTraffic, times k: Int) {
-        hbmToSram += other.hbmToSram * k
-        hbmToRegisters += other.hbmToRegisters * k
-        sramToHbm += other.sramToHbm * k
-        registersToHbm += other.registersToHbm * k
+    mutating func add(_ other: TensorTraffic, times k: Int, tensor: Int) throws(CounterOverflow) {
+        try CounterOverflow.accumulate(&hbmToSram, other.hbmToSram, k, "hbm->sram bytes of tensor \(tensor)")
+        try CounterOverflow.accumulate(&hbmToRegisters, other.hbmToRegisters, k, "hbm->reg bytes of tensor \(tensor)")
+        try CounterOverflow.accumulate(&sramToHbm, other.sramToHbm, k, "sram->hbm bytes of tensor \(tensor)")
+        try CounterOverflow.accumulate(&registersToHbm, other.registersToHbm, k, "reg->hbm bytes of tensor \(tensor)")
     }
 }
 
@@ -59,18 +59,49 @@ public struct Counters: Sendable, Equatable {
     /// Bytes written into shared memory (from HBM or registers).
     public var sramWriteBytes: Int { hbmToSramBytes + registersToSram }
 
-    /// Adds `other` counted `k` times; peaks take the maximum.
-    public mutating func add(_ other: Counters, times k: Int = 1) {
-        for index in tensors.indices { tensors[index].add(other.tensors[index], times: k) }
-        sramToRegisters += other.sramToRegisters * k
-        registersToSram += other.registersToSram * k
-        flopsMatmul += other.flopsMatmul * k
-        flopsOther += other.flopsOther * k
-        exps += other.exps * k
-        logs += other.logs * k
-        maskedElements += other.maskedElements * k
+    /// Adds `other` counted `k` times; peaks take the maximum. Throws when a counter, or
+    /// a total over tensors, would pass 2^63 - 1 (the counters are then unusable).
+    public mutating func add(_ other: Counters, times k: Int = 1) throws(CounterOverflow) {
+        for index in tensors.indices { try tensors[index].add(other.tensors[index], times: k, tensor: index) }
+        try CounterOverflow.accumulate(&sramToRegisters, other.sramToRegisters, k, "sram->reg bytes")
+        try CounterOverflow.accumulate(&registersToSram, other.registersToSram, k, "reg->sram bytes")
+        try CounterOverflow.accumulate(&flopsMatmul, other.flopsMatmul, k, "matmul FLOPs")
+        try CounterOverflow.accumulate(&flopsOther, other.flopsOther, k, "other FLOPs")
+        try CounterOverflow.accumulate(&exps, other.exps, k, "exps")
+        try CounterOverflow.accumulate(&logs, other.logs, k, "logs")
+        try CounterOverflow.accumulate(&maskedElements, other.maskedElements, k, "masked elements")
         peakSramBytes = max(peakSramBytes, other.peakSramBytes)
         peakRegisterBytes = max(peakRegisterBytes, other.peakRegisterBytes)
+        try checkTotals()
+    }
+
+    /// Checks that the sums the reports derive (HBM read and write bytes, SRAM traffic,
+    /// all FLOPs) fit in 64 bits, so reading them never traps.
+    public func checkTotals() throws(CounterOverflow) {
+        var read = 0, written = 0, sramRead = sramToRegisters, sramWritten = registersToSram, flops = flopsMatmul
+        for (index, traffic) in tensors.enumerated() {
+            try CounterOverflow.accumulate(&read, traffic.hbmToSram, 1, "HBM read bytes (tensor \(index))")
+            try CounterOverflow.accumulate(&read, traffic.hbmToRegisters, 1, "HBM read bytes (tensor \(index))")
+            try CounterOverflow.accumulate(&written, traffic.sramToHbm, 1, "HBM write bytes (tensor \(index))")
+            try CounterOverflow.accumulate(&written, traffic.registersToHbm, 1, "HBM write bytes (tensor \(index))")
+            try CounterOverflow.accumulate(&sramRead, traffic.sramToHbm, 1, "SRAM read bytes")
+            try CounterOverflow.accumulate(&sramWritten, traffic.hbmToSram, 1, "SRAM write bytes")
+        }
+        try CounterOverflow.accumulate(&flops, flopsOther, 1, "FLOPs")
+    }
+}
+
+/// A counter that would pass 2^63 - 1: the run is too large to count in 64-bit integers.
+public struct CounterOverflow: Error, Sendable, Equatable {
+    /// Which counter, e.g. "matmul FLOPs".
+    public var counter: String
+
+    /// `total += value * times`, or throws naming `counter`.
+    static func accumulate(_ total: inout Int, _ value: Int, _ times: Int, _ counter: String) throws(CounterOverflow) {
+        let (product, o1) = value.multipliedReportingOverflow(by: times)
+        let (sum, o2) = total.addingReportingOverflow(product)
+        if o1 || o2 { throw CounterOverflow(counter: counter) }
+        total = sum
     }
 }
 
@@ -88,10 +119,16 @@ public struct RunStats: Sendable, Equatable {
     public var kernels: [KernelStats]
     public var tensorNames: [String]
 
-    /// All kernels together (peaks are the largest of any kernel).
+    /// All kernels together (peaks are the largest of any kernel). `Simulator.run` only
+    /// returns stats whose total fits (`checkedTotal`), so this never overflows.
     public var total: Counters {
+        (try? checkedTotal()) ?? Counters(tensorCount: tensorNames.count)
+    }
+
+    /// All kernels together, or the counter that passes 2^63 - 1.
+    public func checkedTotal() throws(CounterOverflow) -> Counters {
         var sum = Counters(tensorCount: tensorNames.count)
-        for kernel in kernels { sum.add(kernel.counters) }
+        for kernel in kernels { try sum.add(kernel.counters) }
         return sum
     }
 

@@ -14,8 +14,23 @@ public enum GridDependence {
         // Which axes each slot depends on, through assignments (a fixpoint).
         var slotAxes: [Int: Set<Int>] = [:]
         for (index, axis) in kernel.axes.enumerated() { slotAxes[axis.slot] = [index] }
+        // A loop variable names data by its value: block j of K is the same data whichever
+        // query block's loop reaches it. An upper bound that depends on an axis (a causal
+        // prefix) keeps the data shared; a lower bound that does (the key range of one
+        // split) moves each block onto other data.
         var assignments: [(Int, Set<Int>)] = []
-        collectAssignments(kernel.body, taken, into: &assignments)
+        var loads: [TensorAccess] = []
+        Stmt.forEach(in: kernel.body, branches: taken.branches) { statement in
+            switch statement.kind {
+            case .assign(_, let slot, let value):
+                assignments.append((slot, value.slots))
+                if case .load(let access, _) = value.kind { loads.append(access) }
+            case .loop(_, let slot, let lower, _, _):
+                assignments.append((slot, lower.slots))
+            case .conditional, .store:
+                break
+            }
+        }
         var changed = true
         while changed {
             changed = false
@@ -28,52 +43,11 @@ public enum GridDependence {
             }
         }
         var result: [Int: Set<Int>] = [:]
-        collectLoads(kernel.body, taken) { access in
-            var slots: Set<Int> = []
-            SlotReferences.collect(access, into: &slots)
-            let axes = slots.reduce(into: Set<Int>()) { $0.formUnion(slotAxes[$1] ?? []) }
+        for access in loads {
+            let axes = access.slots.reduce(into: Set<Int>()) { $0.formUnion(slotAxes[$1] ?? []) }
             result[access.tensor, default: []].formUnion(axes)
         }
         return result
-    }
-
-    private static func collectAssignments(_ block: [Stmt], _ taken: Branches, into list: inout [(Int, Set<Int>)]) {
-        for statement in block {
-            switch statement.kind {
-            case .assign(_, let slot, let value):
-                var sources: Set<Int> = []
-                SlotReferences.collect(value, into: &sources)
-                list.append((slot, sources))
-            case .loop(_, let slot, let lower, _, let body):
-                // A loop variable names data by its value: block j of K is the same data
-                // whichever query block's loop reaches it. An upper bound that depends on an
-                // axis (a causal prefix) keeps the data shared; a lower bound that does (the
-                // key range of one split) moves each block onto other data.
-                var sources: Set<Int> = []
-                SlotReferences.collect(lower, into: &sources)
-                list.append((slot, sources))
-                collectAssignments(body, taken, into: &list)
-            case .conditional(let condition, let then, let otherwise):
-                for branch in taken.branches(condition, then, otherwise) { collectAssignments(branch, taken, into: &list) }
-            case .store:
-                break
-            }
-        }
-    }
-
-    private static func collectLoads(_ block: [Stmt], _ taken: Branches, _ visit: (TensorAccess) -> Void) {
-        for statement in block {
-            switch statement.kind {
-            case .assign(_, _, let value):
-                if case .load(let access, _) = value.kind { visit(access) }
-            case .loop(_, _, _, _, let body):
-                collectLoads(body, taken, visit)
-            case .conditional(let condition, let then, let otherwise):
-                for branch in taken.branches(condition, then, otherwise) { collectLoads(branch, taken, visit) }
-            case .store:
-                break
-            }
-        }
     }
 }
 

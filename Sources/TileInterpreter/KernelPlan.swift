@@ -184,16 +184,10 @@ enum SlotReferences {
     /// Slots assigned anywhere in `block`, nested statements included.
     static func assigned(_ block: [Stmt]) -> Set<Int> {
         var slots: Set<Int> = []
-        for statement in block {
+        Stmt.forEach(in: block) { statement in
             switch statement.kind {
-            case .assign(_, let slot, _): slots.insert(slot)
-            case .store: break
-            case .loop(_, let slot, _, _, let body):
-                slots.insert(slot)
-                slots.formUnion(assigned(body))
-            case .conditional(_, let then, let otherwise):
-                slots.formUnion(assigned(then))
-                slots.formUnion(assigned(otherwise))
+            case .assign(_, let slot, _), .loop(_, let slot, _, _, _): slots.insert(slot)
+            case .store, .conditional: break
             }
         }
         return slots
@@ -202,17 +196,8 @@ enum SlotReferences {
     /// Variables of the loops nested anywhere in `block`.
     static func loopVariables(_ block: [Stmt]) -> Set<Int> {
         var slots: Set<Int> = []
-        for statement in block {
-            switch statement.kind {
-            case .loop(_, let slot, _, _, let body):
-                slots.insert(slot)
-                slots.formUnion(loopVariables(body))
-            case .conditional(_, let then, let otherwise):
-                slots.formUnion(loopVariables(then))
-                slots.formUnion(loopVariables(otherwise))
-            default:
-                break
-            }
+        Stmt.forEach(in: block) { statement in
+            if case .loop(_, let slot, _, _, _) = statement.kind { slots.insert(slot) }
         }
         return slots
     }

@@ -60,7 +60,7 @@ enum TileMath {
 
     /// Visits the flat offsets of a slice in row-major tile order (kept dimensions
     /// beyond two flatten into rows).
-    private static func forEachOffset(_ strides: [Int], _ s: Interpreter.Slice, _ body: (Int, Int) -> Void) {
+    private static func forEachOffset(_ strides: [Int], _ s: BlockExecutor.Slice, _ body: (Int, Int) -> Void) {
         var base = 0
         for axis in s.starts.indices { base += s.starts[axis] * strides[axis] }
         let lengths = s.kept.map { s.lengths[$0] }
@@ -82,13 +82,13 @@ enum TileMath {
         }
     }
 
-    static func gather(_ tensor: HostTensor, _ s: Interpreter.Slice) -> [Float] {
+    static func gather(_ tensor: HostTensor, _ s: BlockExecutor.Slice) -> [Float] {
         var out = [Float](repeating: 0, count: s.count)
         forEachOffset(tensor.strides, s) { i, offset in out[i] = tensor.values[offset] }
         return out
     }
 
-    static func scatter(_ data: [Float], into tensor: inout HostTensor, _ s: Interpreter.Slice, dtype: DType, written: inout [Bool]) {
+    static func scatter(_ data: [Float], into tensor: inout HostTensor, _ s: BlockExecutor.Slice, dtype: DType, written: inout [Bool]) {
         let track = !written.isEmpty
         forEachOffset(tensor.strides, s) { i, offset in
             tensor.values[offset] = dtype.round(data[i])

@@ -116,16 +116,19 @@ public enum CountSites {
 
 extension Stmt {
     /// Visits every statement of a list, depth first: each statement before the ones
-    /// nested in it.
-    public static func forEach(in block: [Stmt], _ visit: (Stmt) -> Void) {
+    /// nested in it. `branches` picks which arms of an `if` to enter (both by default; an
+    /// analysis that knows the parameters may enter only the arm that runs).
+    public static func forEach(
+        in block: [Stmt], branches: (_ condition: Expr, _ then: [Stmt], _ otherwise: [Stmt]) -> [[Stmt]] = { [$1, $2] },
+        _ visit: (Stmt) -> Void
+    ) {
         for statement in block {
             visit(statement)
             switch statement.kind {
             case .loop(_, _, _, _, let body):
-                forEach(in: body, visit)
-            case .conditional(_, let then, let otherwise):
-                forEach(in: then, visit)
-                forEach(in: otherwise, visit)
+                forEach(in: body, branches: branches, visit)
+            case .conditional(let condition, let then, let otherwise):
+                for arm in branches(condition, then, otherwise) { forEach(in: arm, branches: branches, visit) }
             case .assign, .store:
                 break
             }

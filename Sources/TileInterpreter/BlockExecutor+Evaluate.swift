@@ -2,7 +2,7 @@ import AttnNumerics
 import Foundation
 import TileLanguage
 
-extension Interpreter {
+extension BlockExecutor {
     /// Evaluates an integer expression (indices, bounds, conditions).
     func integer(_ e: Expr) throws(Diagnostic) -> Int {
         guard case .int(let i) = try evaluate(e, materialize: false) else {

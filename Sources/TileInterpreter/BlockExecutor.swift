@@ -1,0 +1,282 @@
+import AttnHardware
+import AttnNumerics
+import Foundation
+import TileLanguage
+
+/// Runs one thread block of a kernel — or one iteration of one of its loops — numeric or
+/// count-only, and counts every byte and FLOP it moves.
+///
+/// The memory model (docs/ARCHITECTURE.md, "Counting rules"):
+/// - `load` moves a tile from HBM into SRAM or registers; `store` moves one back.
+/// - Reading an SRAM tile as an operand moves it into registers (SRAM->reg bytes).
+/// - Computed tiles live in registers in fp32. Elementwise chains are fused; matmul and
+///   reduction results, and elementwise results feeding them, are materialized.
+/// - A named tile's buffer lives from its assignment to its last use (see `KernelPlan`);
+///   live SRAM and registers per thread block are checked against the hardware's limits.
+///
+/// The executor knows nothing of boxes or repetition: `CountCompressor` decides which
+/// blocks and iterations to run and calls `countBlock` and `iterate`; a loop is handed
+/// to `loops` when one is set (count mode, compressed), else every iteration runs.
+final class BlockExecutor {
+    let bound: BoundProgram
+    let source: SourceFile
+    let mode: ExecutionMode
+    let trace: TraceSink?
+    let sramLimit: Int
+    let registerLimit: Int
+    /// Runs loops by pieces of iterations that count alike (compressed count mode).
+    var loops: LoopCompression?
+
+    /// HBM contents (numeric mode only).
+    var tensors: [HostTensor]
+    /// Which elements of each output tensor have been written (numeric mode only).
+    var written: [[Bool]]
+
+    // Per kernel and per block.
+    private(set) var kernel: KernelDecl
+    var env: [Value] = []
+    var liveSram = 0
+    var liveRegisters = 0
+    var counters: Counters
+    var blockCoordinates: [Int] = []
+    var loopStack: [(name: String, value: Int)] = []
+    var sequence = 0
+    /// While counting a box by its affine sum: every top-level loop iteration run clears
+    /// `carriedStateRepeated` if it changed the loop's carried state.
+    var watchesCarriedState = false
+    var carriedStateRepeated = true
+
+    // Per statement: registers materialized by the expression being evaluated.
+    var statementTemporaryBytes = 0
+    var statementTemporaryShapes: [(Int, Int)] = []
+    var currentLine = 0
+
+    init(bound: BoundProgram, mode: ExecutionMode, tensors: [HostTensor], written: [[Bool]], trace: TraceSink?) {
+        self.bound = bound
+        self.source = bound.program.source
+        self.mode = mode
+        self.tensors = tensors
+        self.written = written
+        self.trace = trace
+        self.sramLimit = bound.hardware.sramBytesPerBlock
+        self.registerLimit = bound.hardware.registerBytesPerBlock
+        self.counters = Counters(tensorCount: bound.program.tensors.count)
+        self.kernel = bound.program.kernels[0]
+    }
+
+    var isNumeric: Bool { mode == .numeric }
+
+    func error(_ message: String, _ location: SourceLocation, kind: Diagnostic.Kind = .bounds, notes: [String] = []) -> Diagnostic {
+        Diagnostic(kind, source, location, message, notes: notes)
+    }
+
+    /// Starts a kernel: counters from zero.
+    func begin(_ declaration: KernelDecl) {
+        kernel = declaration
+        counters = Counters(tensorCount: bound.program.tensors.count)
+    }
+
+    // MARK: Blocks
+
+    /// The counters of the one block at `coordinates`, apart from the running totals.
+    func countBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) -> Counters {
+        let saved = counters
+        counters = Counters(tensorCount: saved.tensors.count)
+        defer { counters = saved }
+        try runBlock(plan, coordinates)
+        return counters
+    }
+
+    /// Runs the block at `coordinates`, adding to the running counters.
+    func runBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) {
+        env = Array(repeating: .unset, count: kernel.slotNames.count)
+        liveSram = 0
+        liveRegisters = 0
+        blockCoordinates = coordinates
+        for (axis, value) in zip(kernel.axes, coordinates) { env[axis.slot] = .int(value) }
+        try execute(plan.body)
+    }
+
+    // MARK: Statements
+
+    private func execute(_ block: PlannedBlock) throws(Diagnostic) {
+        for statement in block.statements {
+            try execute(statement)
+            release(statement.release)
+        }
+    }
+
+    private func release(_ slots: [Int]) {
+        for slot in slots {
+            if let tile = env[slot].tile { free(tile) }
+            env[slot] = .unset
+        }
+    }
+
+    private func free(_ tile: Tile) {
+        if tile.level == .sram { liveSram -= tile.bytes } else { liveRegisters -= tile.bytes }
+    }
+
+    private func execute(_ statement: PlannedStmt) throws(Diagnostic) {
+        currentLine = statement.location.line
+        switch statement.kind {
+        case .assign(let slot, let value):
+            if case .load(let access, _) = value.kind, access.keptDimensions == 0 {
+                env[slot] = .int(try loadInteger(access, at: value.location))
+                return
+            }
+            if case .load(let access, let level) = value.kind {
+                if let old = env[slot].tile { free(old) }
+                env[slot] = .unset
+                let tile = try load(access, level: level, at: value.location)
+                try allocate(tile, named: kernel.slotNames[slot], at: statement.location)
+                env[slot] = .tile(tile)
+                return
+            }
+            beginStatement()
+            let result = try evaluate(value, materialize: false)
+            if let tile = result.tile {
+                let hosted = isHosted(tile, top: value, assignedSlot: slot, dying: statement.release)
+                try notePeakRegisters(extra: statementTemporaryBytes + (hosted ? 0 : tile.bytes), at: statement.location)
+                if let old = env[slot].tile { free(old) }
+                liveRegisters += tile.bytes
+            }
+            env[slot] = result
+        case .store(let access, let value):
+            beginStatement()
+            if case .local(let slot) = value.kind, let tile = env[slot].tile, tile.level == .sram {
+                try store(access, tile, from: .sram, at: value.location)
+                return
+            }
+            guard let tile = try evaluate(value, materialize: false).tile else {
+                throw error("a store writes a tile", value.location)
+            }
+            let hosted = isHosted(tile, top: value, assignedSlot: nil, dying: statement.release)
+            try notePeakRegisters(extra: statementTemporaryBytes + (hosted ? 0 : tile.bytes), at: statement.location)
+            try store(access, tile, from: .registers, at: value.location)
+        case .loop(let slot, let lower, let upper, let body, let carried):
+            let lo = try integer(lower), hi = try integer(upper)
+            try runLoop(slot: slot, lo, hi, body: body, carried: carried)
+            env[slot] = .unset
+        case .conditional(let condition, let then, let otherwise):
+            try execute(try integer(condition) != 0 ? then : otherwise)
+        }
+    }
+
+    private func beginStatement() {
+        statementTemporaryBytes = 0
+        statementTemporaryShapes.removeAll(keepingCapacity: true)
+    }
+
+    /// A statement's result needs no register space of its own when it can overwrite a
+    /// same-shaped temporary of the statement, the assigned variable's old tile, or a
+    /// tile that dies at this statement (what a register allocator does).
+    private func isHosted(_ tile: Tile, top: Expr, assignedSlot: Int?, dying: [Int]) -> Bool {
+        if statementTemporaryShapes.contains(where: { $0 == (tile.rows, tile.cols) }) { return true }
+        var candidates = dying
+        if let assignedSlot { candidates.append(assignedSlot) }
+        for slot in candidates {
+            if let old = env[slot].tile, old.level == .registers, old.rows == tile.rows, old.cols == tile.cols {
+                return true
+            }
+        }
+        return false
+    }
+
+    // MARK: Loops
+
+    private func runLoop(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        guard lo < hi else { return }
+        if let loops, !carried.hasIntegers {
+            try loops.runLoop(self, slot: slot, lo, hi, body: body, carried: carried)
+        } else {
+            for j in lo..<hi { try iterate(slot: slot, j, body: body, carried: carried) }
+        }
+    }
+
+    /// What an iteration's counts depend on besides the sites: the layouts of the tiles
+    /// the loop carries and the bytes live on chip.
+    func carriedState(_ carried: CarriedState) -> CarriedLayout {
+        CarriedLayout(tiles: carried.tileSlots.map { env[$0].tile?.layout }, liveSram: liveSram, liveRegisters: liveRegisters)
+    }
+
+    /// The integer slots' values, as points (for `UniformityChecker`).
+    var integerEnvironment: [IntInterval?] {
+        env.map { if case .int(let i) = $0 { return IntInterval(point: i) } else { return nil } }
+    }
+
+    /// Runs iteration `j` of a loop.
+    func iterate(slot: Int, _ j: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        let before = watchesCarriedState && loopStack.isEmpty ? carriedState(carried) : nil
+        env[slot] = .int(j)
+        loopStack.append((kernel.slotNames[slot], j))
+        defer { loopStack.removeLast() }
+        try execute(body)
+        if let before, carriedState(carried) != before { carriedStateRepeated = false }
+    }
+
+    // MARK: Capacity
+
+    /// Places a newly loaded tile in its level, enforcing the per-block capacity.
+    private func allocate(_ tile: Tile, named name: String, at location: SourceLocation) throws(Diagnostic) {
+        let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))"
+        if tile.level == .sram {
+            if liveSram + tile.bytes > sramLimit {
+                throw capacityError(level: .sram, needed: liveSram + tile.bytes, limit: sramLimit, at: location, allocating: allocating)
+            }
+            liveSram += tile.bytes
+            counters.peakSramBytes = max(counters.peakSramBytes, liveSram)
+        } else {
+            try notePeakRegisters(extra: tile.bytes, at: location, allocating: allocating)
+            liveRegisters += tile.bytes
+        }
+    }
+
+    private func notePeakRegisters(extra: Int, at location: SourceLocation, allocating: String? = nil) throws(Diagnostic) {
+        let needed = liveRegisters + extra
+        if needed > registerLimit {
+            throw capacityError(level: .registers, needed: needed, limit: registerLimit, at: location, allocating: allocating,
+                                temporaries: allocating == nil ? extra : 0)
+        }
+        counters.peakRegisterBytes = max(counters.peakRegisterBytes, needed)
+    }
+
+    private func capacityError(
+        level: TileLevel, needed: Int, limit: Int, at location: SourceLocation, allocating: String? = nil, temporaries: Int = 0
+    ) -> Diagnostic {
+        let what = level == .sram ? "shared memory (SRAM)" : "registers"
+        var notes: [String] = []
+        for (slot, value) in env.enumerated() {
+            if let tile = value.tile, tile.level == level {
+                notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
+            }
+        }
+        if let allocating { notes.append(allocating) }
+        if temporaries > 0 { notes.append("this statement's result and temporaries: \(NumberFormat.bytes(temporaries))") }
+        notes.append("limit per thread block on \(bound.hardware.id): \(NumberFormat.bytes(limit))")
+        let block = blockCoordinates.map(String.init).joined(separator: ", ")
+        return error(
+            "kernel '\(kernel.name)' needs \(NumberFormat.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(NumberFormat.bytes(limit))",
+            location, kind: .capacity(level: level == .sram ? "sram" : "registers", neededBytes: needed, limitBytes: limit), notes: notes)
+    }
+
+    // MARK: Trace
+
+    func emit(_ operation: String, edge: String? = nil, tensor: String? = nil, bytes: Int = 0, flops: Int = 0, shape: [Int]) {
+        guard let trace else { return }
+        trace.record(TraceEvent(
+            sequence: sequence, kernel: kernel.name, block: blockCoordinates, loops: loopStack,
+            operation: operation, edge: edge, tensor: tensor, bytes: bytes, flops: flops, shape: shape, line: currentLine))
+        sequence += 1
+    }
+}
+
+extension BlockExecutor {
+    /// The diagnostic for a counter that passed 2^63 - 1, at the current kernel.
+    func overflowError(_ overflow: CounterOverflow) -> Diagnostic {
+        error(
+            "the \(overflow.counter) of kernel '\(kernel.name)' pass 2^63 - 1: the run is too large to count in 64-bit integers",
+            kernel.location, kind: .overflow,
+            notes: ["count a shorter context, fewer heads or a smaller batch, and scale (counts grow as the shape's closed-form law in docs/io-laws.md)"])
+    }
+}

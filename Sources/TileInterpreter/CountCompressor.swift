@@ -1,0 +1,167 @@
+import TileLanguage
+
+/// How a loop's iterations are run when some may be counted once and multiplied.
+protocol LoopCompression: AnyObject {
+    func runLoop(_ executor: BlockExecutor, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic)
+}
+
+/// Count mode's compression: decides which thread blocks and loop iterations to run and
+/// how many times each counts, and only ever runs them through the `BlockExecutor`.
+///
+/// A box of blocks that `UniformityChecker` proves uniform is counted from one block; a
+/// box whose counts it proves affine in the coordinates from its centre or two corners;
+/// anything else is split — into residue classes when a trip count is affine only on
+/// every k-th block, in two otherwise — down to single blocks, which run as in an
+/// exhaustive replay. Loops are split into ranges of iterations the same way. Nothing is
+/// ever estimated: the counters equal an exhaustive replay's (docs/ARCHITECTURE.md).
+final class CountCompressor: LoopCompression {
+    let executor: BlockExecutor
+    let plan: KernelPlan
+
+    init(executor: BlockExecutor, plan: KernelPlan) {
+        self.executor = executor
+        self.plan = plan
+    }
+
+    private var bound: BoundProgram { executor.bound }
+    private var kernel: KernelDecl { plan.kernel }
+
+    /// Counts every block of the kernel's grid into the executor's counters.
+    func countGrid(extents: [Int]) throws(Diagnostic) {
+        executor.loops = self
+        defer { executor.loops = nil }
+        try countBox(GridBox(extents: extents))
+    }
+
+    /// Adds `counters` counted `times` times to the running totals, or fails naming the
+    /// counter that passed 2^63 - 1.
+    private func add(_ counters: Counters, times: Int = 1) throws(Diagnostic) {
+        do {
+            try executor.counters.add(counters, times: times)
+        } catch {
+            throw executor.overflowError(error)
+        }
+    }
+
+    // MARK: Boxes of blocks
+
+    /// Counts the blocks of a box: one representative when the box is provably uniform,
+    /// two (or the centre) when its counts are provably affine in the coordinates, else
+    /// the box split along an axis that matters: into residue classes when a loop's trip
+    /// count failed only for not being affine, in two otherwise.
+    private func countBox(_ box: GridBox) throws(Diagnostic) {
+        let volume = box.volume
+        if volume == 0 { return }
+        if volume == 1 {
+            try executor.runBlock(plan, box.first)
+            return
+        }
+        var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
+        if checker.isUniform(plan.body) {
+            try add(try executor.countBlock(plan, box.first), times: volume)
+            return
+        }
+        var affine = UniformityChecker(bound: bound, kernel: kernel, box: box)
+        if affine.countsAreAffine(plan.body), let sum = try affineBoxCounts(box) {
+            try add(sum)
+            return
+        }
+        // Split a sensitive axis first (largest extent), so that axes that cannot change
+        // the counts (heads, batch) stay whole.
+        let candidates = kernel.axes.indices.filter { box.count[$0] > 1 }
+        let axis = candidates.max { a, b in
+            (plan.axisIsSensitive[a] ? 1 : 0, box.count[a]) < (plan.axisIsSensitive[b] ? 1 : 0, box.count[b])
+        } ?? 0
+        if affine.sawNonAffineTripCount, let classes = affineResidueClasses(box, along: axis) {
+            for part in classes { try countBox(part) }
+            return
+        }
+        let (low, high) = box.halves(along: axis)
+        try countBox(low)
+        try countBox(high)
+    }
+
+    /// Residue classes along `axis` (2, 4, 8 or 16 of them) in each of which the counts are
+    /// affine, if there are such: floor(i Br / Bc) is affine on every (Bc / Br)-th block.
+    private func affineResidueClasses(_ box: GridBox, along axis: Int) -> [GridBox]? {
+        for classes in [2, 4, 8, 16] where box.count[axis] >= 2 * classes {
+            let parts = box.residueClasses(along: axis, classes)
+            let allAffine = parts.allSatisfy { part in
+                var checker = UniformityChecker(bound: bound, kernel: kernel, box: part)
+                return checker.countsAreAffine(plan.body)
+            }
+            if allAffine { return parts }
+        }
+        return nil
+    }
+
+    /// The sum over a box whose per-block counts are affine in the coordinates
+    /// (`UniformityChecker.countsAreAffine`): the mean of an affine function over a box is
+    /// its value at the centre, which is also the mean of two opposite corners. So the sum
+    /// is volume x f(centre) for an odd volume (the centre is then a block) and
+    /// volume / 2 x (f(first) + f(last)) for an even one; exact in integers.
+    ///
+    /// The proof covers the sites; the carried state must also repeat. Every block
+    /// enters its top-level loops in the same state, so if no top-level iteration of the
+    /// blocks run here changes it (each iteration is run or is a proven copy of one that
+    /// was), no iteration of any block does. Otherwise nil: split the box instead.
+    private func affineBoxCounts(_ box: GridBox) throws(Diagnostic) -> Counters? {
+        let volume = box.volume
+        executor.watchesCarriedState = true
+        executor.carriedStateRepeated = true
+        defer { executor.watchesCarriedState = false }
+        let samples: [Counters]
+        if volume % 2 == 1 {
+            samples = [try executor.countBlock(plan, box.centre)]
+        } else {
+            samples = [try executor.countBlock(plan, box.first), try executor.countBlock(plan, box.last)]
+        }
+        var sum = Counters(tensorCount: executor.counters.tensors.count)
+        do {
+            var samplesTotal = Counters(tensorCount: sum.tensors.count)
+            for sample in samples { try samplesTotal.add(sample) }
+            try sum.add(samplesTotal, times: volume % 2 == 1 ? volume : volume / 2)
+        } catch {
+            throw executor.overflowError(error)
+        }
+        return executor.carriedStateRepeated ? sum : nil
+    }
+
+    // MARK: Ranges of loop iterations
+
+    /// Splits [lo, hi) into ranges whose iterations provably count alike.
+    func runLoop(_ executor: BlockExecutor, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        if hi - lo == 1 {
+            try executor.iterate(slot: slot, lo, body: body, carried: carried)
+            return
+        }
+        var checker = UniformityChecker(
+            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
+            env: executor.integerEnvironment)
+        checker.setRange(slot: slot, IntInterval(lo, hi - 1))
+        if checker.isUniform(body) {
+            try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
+            return
+        }
+        let mid = lo + (hi - lo) / 2
+        try runLoop(executor, slot: slot, lo, mid, body: body, carried: carried)
+        try runLoop(executor, slot: slot, mid, hi, body: body, carried: carried)
+    }
+
+    /// Runs iteration `j` once and counts it `count` times, provided the tiles the loop
+    /// carries keep their layout (so every iteration starts from the same state).
+    private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        let before = executor.carriedState(carried)
+        let saved = executor.counters
+        executor.counters = Counters(tensorCount: saved.tensors.count)
+        try executor.iterate(slot: slot, j, body: body, carried: carried)
+        let one = executor.counters
+        executor.counters = saved
+        if executor.carriedState(carried) == before {
+            try add(one, times: count)
+        } else {
+            try add(one)
+            for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
+        }
+    }
+}
