@@ -14,10 +14,13 @@ enum ErrorReport {
     /// already starts with one.
     static func message(_ error: any Error) -> String {
         var text: String
-        switch error {
-        case let usage as UsageError: text = usage.message
-        case let described as any CustomStringConvertible: text = described.description
-        default: text = foundationMessage(error) ?? String(describing: error)
+        if let usage = error as? UsageError {
+            text = usage.message
+        } else if let foundation = foundationMessage(error) {
+            // Before CustomStringConvertible: NSError's description is Foundation's wording.
+            text = foundation
+        } else {
+            text = String(describing: error)
         }
         while text.hasPrefix("error: ") { text.removeFirst("error: ".count) }
         text = text.replacingOccurrences(of: ": error: ", with: ": ")
