@@ -1,3 +1,4 @@
+import AttnNumerics
 import Foundation
 import TileLanguage
 
@@ -66,9 +67,9 @@ public enum AlgorithmLibrary {
         let source: SourceFile
         if nameOrPath.hasSuffix(".tile") {
             do {
-                source = SourceFile(name: nameOrPath, text: try String(contentsOfFile: nameOrPath, encoding: .utf8))
+                source = SourceFile(name: nameOrPath, text: try TextFile.read(nameOrPath))
             } catch {
-                throw .unreadable(file: nameOrPath, reason: error.localizedDescription)
+                throw .unreadable(file: nameOrPath, reason: error.reason)
             }
         } else {
             source = try builtInSource(nameOrPath)

@@ -1,6 +1,8 @@
 /// A command-line usage error: reported with a pointer to `--help`, exit code 64.
 struct UsageError: Error, CustomStringConvertible {
     var message: String
+    /// The command line the "See '...'" line points to; nil: the failing command's `--help`.
+    var hint: String? = nil
     var description: String { message }
 }
 
@@ -14,6 +16,7 @@ struct OptionSpec {
 }
 
 /// Parsed command-line arguments: `--name value`, `--name=value`, flags and positionals.
+/// `-h` means `--help` for every command that has a `help` option.
 struct ParsedArguments {
     private(set) var values: [String: [String]] = [:]
     private(set) var positionals: [String] = []
@@ -23,6 +26,10 @@ struct ParsedArguments {
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
+            if argument == "-h", options.contains(where: { $0.name == "help" }) {
+                values["help", default: []].append("")
+                continue
+            }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 if argument.hasPrefix("-") && argument != "-" && Double(argument) == nil {
                     throw UsageError(message: "unknown option '\(argument)' for '\(command)'")
@@ -75,7 +82,7 @@ struct ParsedArguments {
 /// Renders a command's `--help` text.
 func helpText(usage: String, summary: String, options: [OptionSpec], footer: String = "") -> String {
     var text = "USAGE: \(usage)\n\n\(summary)\n\nOPTIONS:\n"
-    let lefts = options.map { "--\($0.name)" + ($0.value.map { " \($0)" } ?? "") }
+    let lefts = options.map { ($0.name == "help" ? "-h, " : "") + "--\($0.name)" + ($0.value.map { " \($0)" } ?? "") }
     let width = (lefts.map(\.count).max() ?? 0) + 2
     for (left, option) in zip(lefts, options) {
         text += "  " + left + String(repeating: " ", count: width - left.count) + option.help + "\n"

@@ -1,64 +1,128 @@
+/// One subcommand: its name, the one-line summary `attnsim --help` lists, and its entry.
+struct Subcommand: Sendable {
+    let name: String
+    let summary: String
+    /// Runs the command on the arguments after its name. A `UsageError` thrown here is
+    /// reported with a pointer to `attnsim NAME --help`.
+    let entry: @Sendable ([String], Console) throws -> ExitCode
+}
+
 /// The `attnsim` command: dispatches to subcommands and turns every outcome into an exit
 /// code. It never exits the process itself, so tests can drive it end to end.
 public enum AttnSimCommand {
     public static let version = "0.1.0"
 
-    static let summary = """
-        attnsim: a memory/IO simulator for attention. It replays attention algorithms,
-        written in a tile language, over a GPU memory hierarchy and counts every byte and FLOP.
+    /// Every subcommand, written once: dispatch, the list in `attnsim --help`, the
+    /// "See 'attnsim NAME --help'" hint and `attnsim help NAME` all read this table.
+    static let subcommands: [Subcommand] = [
+        Subcommand(name: "run", summary: "Run a scenario file, or one algorithm on an ad-hoc shape", entry: RunCommand.main),
+        Subcommand(name: "kv", summary: "KV-cache footprint of a model across contexts, and what fits", entry: KVCommand.main),
+        Subcommand(name: "paged", summary: "Paged vs contiguous KV allocation over a request trace", entry: PagedCommand.main),
+        Subcommand(name: "roofline", summary: "Predict time, bound and DRAM traffic per kernel; plot a roofline", entry: RooflineCommand.main),
+        Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", entry: TuneCommand.main),
+        Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", entry: ValidateCommand.main),
+        Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", entry: ListCommand.main),
+        Subcommand(name: "bench", summary: "Time count-only runs at long contexts (build with -c release)", entry: BenchCommand.main),
+        Subcommand(name: "help", summary: "Show this list, or a command's options (attnsim help COMMAND)", entry: help),
+        Subcommand(name: "version", summary: "Print the version (also attnsim --version)", entry: printVersion),
+    ]
 
-        USAGE: attnsim <command> [options]
+    /// The subcommand names, in the order `attnsim --help` lists them.
+    public static var subcommandNames: [String] { subcommands.map(\.name) }
 
-        COMMANDS:
-          run      Run a scenario file, or one algorithm on an ad-hoc shape
-          kv       KV-cache footprint of a model across contexts, and what fits
-          paged    Paged vs contiguous KV allocation over a request trace
-          roofline Predict time, bound and DRAM traffic per kernel; plot a roofline
-          tune     Rank block sizes (and splits) of an algorithm by predicted time
-          validate Compare the cost model with measured GPU counters (calibration CSV)
-          list     List the built-in algorithms, models and hardware profiles
-          bench    Time count-only runs at long contexts (build with -c release)
-          help     Show help for a command
+    static func subcommand(named name: String) -> Subcommand? {
+        subcommands.first { $0.name == name }
+    }
 
-        Run 'attnsim <command> --help' for a command's options.
-        """
+    /// The text of `attnsim`, `attnsim --help` and `attnsim help`.
+    static var summary: String {
+        let width = (subcommands.map(\.name.count).max() ?? 0) + 2
+        let lines = subcommands.map { "  " + $0.name + String(repeating: " ", count: width - $0.name.count) + $0.summary }
+        return """
+            attnsim: a memory/IO simulator for attention. It replays attention algorithms,
+            written in a tile language, over a GPU memory hierarchy and counts every byte and FLOP.
+
+            USAGE: attnsim <command> [options]
+
+            COMMANDS:
+            \(lines.joined(separator: "\n"))
+
+            Run 'attnsim <command> --help' (or -h) for a command's options, 'attnsim --version' for the version.
+            """
+    }
 
     /// Runs the command line (without the program name) and returns the exit code.
+    ///
+    /// If writing to standard output fails, the result is exit code 1 with one `error:`
+    /// line on standard error (none when the reader closed the pipe, EPIPE).
     public static func main(_ arguments: [String], console: Console = .standard()) -> Int32 {
-        guard let command = arguments.first else {
+        guard let first = arguments.first else {
             console.err(summary + "\n")
             return ExitCode.usage.rawValue
         }
-        let rest = Array(arguments.dropFirst())
-        do {
-            switch command {
-            case "run": return try RunCommand.main(rest, console: console).rawValue
-            case "list": return try ListCommand.main(rest, console: console).rawValue
-            case "kv": return try KVCommand.main(rest, console: console).rawValue
-            case "validate": return try ValidateCommand.main(rest, console: console).rawValue
-            case "roofline": return try RooflineCommand.main(rest, console: console).rawValue
-            case "tune": return try TuneCommand.main(rest, console: console).rawValue
-            case "paged": return try PagedCommand.main(rest, console: console).rawValue
-            case "bench": return try BenchCommand.main(rest, console: console).rawValue
-            case "help", "--help", "-h":
-                if let topic = rest.first {
-                    return main([topic, "--help"], console: console)
-                }
-                console.out(summary + "\n")
-                return ExitCode.success.rawValue
-            case "--version":
-                console.out("attnsim \(version)\n")
-                return ExitCode.success.rawValue
-            default:
-                throw UsageError(message: "unknown command '\(command)'")
-            }
-        } catch let error as UsageError {
-            let topic = ["run", "kv", "paged", "roofline", "tune", "validate", "list", "bench"].contains(command) ? "attnsim \(command) --help" : "attnsim --help"
-            console.err("error: \(error.message)\nSee '\(topic)'.\n")
-            return ExitCode.usage.rawValue
-        } catch {
-            console.err("error: \(error)\n")
+        let name: String
+        switch first {
+        case "--help", "-h": name = "help"
+        case "--version": name = "version"
+        default: name = first
+        }
+        let code = dispatch(name, Array(arguments.dropFirst()), console: console)
+        if let failure = console.outputFailure {
+            guard code == ExitCode.success.rawValue else { return code }
+            if !((failure as? OutputError)?.isBrokenPipe ?? false) { console.err(ErrorReport.text(failure)) }
             return ExitCode.failure.rawValue
         }
+        return code
+    }
+
+    private static func dispatch(_ name: String, _ rest: [String], console: Console) -> Int32 {
+        do {
+            guard let command = subcommand(named: name) else {
+                throw UsageError(message: "unknown command '\(name)'", hint: "attnsim --help")
+            }
+            return try command.entry(rest, console).rawValue
+        } catch let error as UsageError {
+            let topic = error.hint ?? (subcommand(named: name) != nil ? "attnsim \(name) --help" : "attnsim --help")
+            console.err("error: \(ErrorReport.message(error))\nSee '\(topic)'.\n")
+            return ExitCode.usage.rawValue
+        } catch {
+            console.err(ErrorReport.text(error))
+            return ExitCode.failure.rawValue
+        }
+    }
+
+    static let helpOptions = [OptionSpec(name: "help", value: nil, help: "Show this help.")]
+
+    /// `attnsim help [COMMAND]`: the command list, or COMMAND's own `--help`.
+    static func help(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: helpOptions, command: "help")
+        if parsed.has("help") {
+            console.out(helpText(
+                usage: "attnsim help [COMMAND]",
+                summary: "Without COMMAND, lists the commands; with one, shows its options (the same as 'attnsim COMMAND --help').",
+                options: helpOptions))
+            return .success
+        }
+        guard parsed.positionals.count <= 1 else { throw UsageError(message: "'help' takes at most one command") }
+        guard let topic = parsed.positionals.first else {
+            console.out(summary + "\n")
+            return .success
+        }
+        guard let command = subcommand(named: topic) else {
+            throw UsageError(message: "unknown command '\(topic)'", hint: "attnsim --help")
+        }
+        return try command.entry(["--help"], console)
+    }
+
+    /// `attnsim version` and `attnsim --version`.
+    static func printVersion(_ arguments: [String], console: Console) throws -> ExitCode {
+        let parsed = try ParsedArguments(arguments, options: helpOptions, command: "version")
+        if parsed.has("help") {
+            console.out(helpText(usage: "attnsim version (or attnsim --version)", summary: "Prints the version of attnsim.", options: helpOptions))
+            return .success
+        }
+        guard parsed.positionals.isEmpty else { throw UsageError(message: "'version' takes no arguments") }
+        console.out("attnsim \(version)\n")
+        return .success
     }
 }

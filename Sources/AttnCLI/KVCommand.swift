@@ -99,7 +99,7 @@ enum CommandSupport {
         } catch let error as UsageError {
             throw error
         } catch {
-            console.err("error: \(error)\n")
+            console.err(ErrorReport.text(error))
             return .failure
         }
     }

@@ -48,7 +48,7 @@ enum PagedCommand {
             return .success
         } catch {
             bar.finish()
-            console.err("error: \(error)\n")
+            console.err(ErrorReport.text(error))
             return .failure
         }
     }

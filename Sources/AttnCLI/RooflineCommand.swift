@@ -76,11 +76,11 @@ enum RooflineCommand {
             }
             if let path = parsed.value("svg") {
                 let points = rows.map { RooflinePlot.Point(label: "\($0.algorithm) \(ContextList.format($0.context))", intensity: $0.intensity, flopsPerSecond: $0.achievedFlopsPerSecond) }
-                try RooflinePlot.svg(points, model: model, title: "Attention roofline on \(hardware.name)").write(toFile: path, atomically: true, encoding: .utf8)
+                try OutputFile.write(RooflinePlot.svg(points, model: model, title: "Attention roofline on \(hardware.name)"), to: path)
                 console.err("roofline plot written to \(path)\n")
             }
             if let path = parsed.value("timeline"), let timeline {
-                try timeline.write(toFile: path, atomically: true, encoding: .utf8)
+                try OutputFile.write(timeline, to: path)
                 console.err("timeline written to \(path) (open it in Perfetto)\n")
             }
             console.out(RooflineReport.render(rows, format: format))

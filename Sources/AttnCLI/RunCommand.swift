@@ -83,7 +83,7 @@ enum RunCommand {
             do {
                 study = try StudyFile.load(path: parsed.positionals[0])
             } catch {
-                console.err("error: \(error)\n")
+                console.err(ErrorReport.text(error))
                 return .failure
             }
             switch study {
@@ -188,13 +188,9 @@ enum RunCommand {
             })
     }
 
-    /// Runs the scenario's single run with a trace written to `path`.
+    /// Runs the scenario's single run with a trace written to `path` (in place, see
+    /// `OutputFile`); a failed write ends the command with exit code 1.
     private static func traced(_ scenario: Scenario, to path: String, console: Console) throws -> RunRecord {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw ScenarioError.unreadable(file: path, reason: "cannot create the trace file")
-        }
-        defer { try? handle.close() }
-        let sink = FileTraceSink(handle: handle, limit: FileTraceSink.defaultLimit)
         let algorithm = scenario.algorithms[0]
         let hardware = try HardwareProfile.named(scenario.hardware)
         let program = try AlgorithmLibrary.program(algorithm.program)
@@ -202,8 +198,9 @@ enum RunCommand {
             program: program, label: algorithm.label, programName: algorithm.program,
             shape: scenario.shape(context: scenario.contexts[0]), dtype: scenario.dtype, hardware: hardware,
             mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed, compress: false)
+        let sink = FileTraceSink(file: try OutputFile(path: path), limit: FileTraceSink.defaultLimit)
         let record = try Runner.run(request, trace: sink)
-        sink.flush()
+        try sink.finish()
         if sink.dropped > 0 {
             throw TraceError.tooLarge(path: path, limit: sink.limit, total: sink.limit + sink.dropped)
         }
@@ -223,17 +220,19 @@ enum TraceError: Error, CustomStringConvertible {
     }
 }
 
-/// Writes trace events as JSON lines, buffered, up to a limit.
+/// Writes trace events as JSON lines, buffered, up to a limit. The first failed write
+/// stops further writes and is thrown by `finish()`.
 final class FileTraceSink: TraceSink {
     static let defaultLimit = 2_000_000
-    let handle: FileHandle
+    let file: OutputFile
     let limit: Int
     private(set) var written = 0
     private(set) var dropped = 0
     private var buffer = ""
+    private var failure: OutputError?
 
-    init(handle: FileHandle, limit: Int) {
-        self.handle = handle
+    init(file: OutputFile, limit: Int) {
+        self.file = file
         self.limit = limit
     }
 
@@ -242,14 +241,23 @@ final class FileTraceSink: TraceSink {
             dropped += 1
             return
         }
+        guard failure == nil else { return }
         buffer += event.jsonLine
         buffer += "\n"
         written += 1
         if buffer.utf8.count > 1 << 20 { flush() }
     }
 
-    func flush() {
-        handle.write(Data(buffer.utf8))
+    private func flush() {
+        guard failure == nil, !buffer.isEmpty else { return }
+        do { try file.write(buffer) } catch { failure = error }
         buffer = ""
+    }
+
+    /// Writes what is buffered and closes the file; throws the first write failure.
+    func finish() throws(OutputError) {
+        flush()
+        if let failure { throw failure }
+        try file.close()
     }
 }

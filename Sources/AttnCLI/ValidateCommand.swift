@@ -1,5 +1,6 @@
 import AttnHardware
 import AttnJSON
+import AttnNumerics
 import AttnReport
 import Calibration
 import CostModel
@@ -32,7 +33,7 @@ enum ValidateCommand {
         let format = try CommandSupport.format(parsed)
         let path = parsed.positionals[0]
         do {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let text = try TextFile.read(path)
             let rows = try CalibrationRow.parse(text, file: path)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             var validator = Validator(hardware: hardware)
@@ -44,11 +45,8 @@ enum ValidateCommand {
             }
             console.out(ValidationReport.render(validator.validate(rows), format: format))
             return .success
-        } catch let error as CalibrationError {
-            console.err("error: \(error)\n")
-            return .failure
         } catch {
-            console.err("error: \(path): \(error.localizedDescription)\n")
+            console.err(ErrorReport.text(error))
             return .failure
         }
     }

@@ -1,4 +1,5 @@
 import AttnJSON
+import AttnNumerics
 import Foundation
 
 /// Why a hardware profile could not be had.
@@ -31,9 +32,9 @@ extension HardwareProfile {
         if nameOrPath.hasSuffix(".json") {
             let text: String
             do {
-                text = try String(contentsOfFile: nameOrPath, encoding: .utf8)
+                text = try TextFile.read(nameOrPath)
             } catch {
-                throw .unreadable(file: nameOrPath, reason: error.localizedDescription)
+                throw .unreadable(file: nameOrPath, reason: error.reason)
             }
             do { return try HardwareProfile(jsonText: text, file: nameOrPath) } catch { throw .invalid(error) }
         }

@@ -121,9 +121,9 @@ extension Scenario {
     public static func load(path: String) throws(ScenarioError) -> Scenario {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try TextFile.read(path)
         } catch {
-            throw .unreadable(file: path, reason: error.localizedDescription)
+            throw .unreadable(file: path, reason: error.reason)
         }
         do {
             return try Scenario(jsonText: text, file: path, directory: (path as NSString).deletingLastPathComponent)

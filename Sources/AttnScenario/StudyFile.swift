@@ -1,4 +1,5 @@
 import AttnJSON
+import AttnNumerics
 import Foundation
 import KVCache
 
@@ -21,8 +22,8 @@ public enum StudyFile: Sendable {
     /// Reads a scenario file of any study kind.
     public static func load(path: String) throws(ScenarioError) -> StudyFile {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw .unreadable(file: path, reason: error.localizedDescription)
+        do { text = try TextFile.read(path) } catch {
+            throw .unreadable(file: path, reason: error.reason)
         }
         do {
             return try decode(text, file: path, directory: (path as NSString).deletingLastPathComponent)

@@ -1,4 +1,5 @@
 import AttnHardware
+import AttnNumerics
 
 /// A footprint study: one model at several context lengths on one GPU.
 public struct KVStudy: Sendable, Equatable {
@@ -127,8 +128,8 @@ public struct PagedStudy: Sendable, Equatable {
             return RequestTrace.synthetic(workload, count: requests, rate: rate, maxLength: maxLength, seed: seed)
         }
         let text: String
-        do { text = try String(contentsOfFile: trace, encoding: .utf8) } catch {
-            throw TraceError(file: trace, row: nil, field: nil, message: "cannot read trace: \(error.localizedDescription)")
+        do { text = try TextFile.read(trace) } catch {
+            throw TraceError(file: trace, row: nil, field: nil, message: "cannot read trace: \(error.reason)")
         }
         return try RequestTrace.parseCSV(text, file: trace)
     }

@@ -1,4 +1,5 @@
 import AttnJSON
+import AttnNumerics
 import Foundation
 
 /// Why a model could not be had.
@@ -86,8 +87,8 @@ extension ModelSpec {
         let text: String
         if nameOrPath.hasSuffix(".json") {
             file = nameOrPath
-            do { text = try String(contentsOfFile: nameOrPath, encoding: .utf8) } catch {
-                throw .unreadable(file: nameOrPath, reason: error.localizedDescription)
+            do { text = try TextFile.read(nameOrPath) } catch {
+                throw .unreadable(file: nameOrPath, reason: error.reason)
             }
         } else {
             guard builtInNames.contains(nameOrPath) else { throw .unknown(name: nameOrPath, known: builtInNames) }

@@ -13,13 +13,68 @@ import AttnJSON
 
     var scenario: String { repositoryRoot.appendingPathComponent("scenarios/standard-vs-flash.json").path }
 
-    @Test(arguments: [["run", "--help"], ["list", "--help"], ["bench", "--help"], ["kv", "--help"], ["paged", "--help"],
-                      ["help", "run"], ["--help"], ["help"]])
-    func helpOnEveryCommand(_ arguments: [String]) {
+    @Test(arguments: [["--help"], ["-h"], ["help"]])
+    func summaryListsEveryCommandOfTheTable(_ arguments: [String]) {
         let result = run(arguments)
         #expect(result.code == 0)
-        #expect(result.out.contains("USAGE: attnsim"))
+        #expect(result.out.contains("USAGE: attnsim <command>"))
         #expect(result.err.isEmpty)
+        let listed = result.out.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  "), let word = line.split(separator: " ").first else { return nil }
+            return String(word)
+        }
+        #expect(listed == AttnSimCommand.subcommandNames)
+        #expect(listed == ["run", "kv", "paged", "roofline", "tune", "validate", "list", "bench", "help", "version"])
+    }
+
+    /// `NAME --help`, `NAME -h` and `help NAME` print the same usage, for every command in
+    /// the table (help and version included).
+    @Test(arguments: AttnSimCommand.subcommandNames)
+    func helpOnEveryCommand(_ name: String) {
+        let long = run([name, "--help"])
+        #expect(long.code == 0, "\(name): \(long.err)")
+        #expect(long.out.hasPrefix("USAGE: attnsim \(name)"))
+        #expect(long.out.contains("-h, --help"))
+        #expect(long.err.isEmpty)
+        for arguments in [[name, "-h"], ["help", name], ["-h", name], ["--help", name]] {
+            let other = run(arguments)
+            #expect(other.code == 0 && other.out == long.out && other.err.isEmpty, "\(arguments)")
+        }
+    }
+
+    /// `help --help` used to call itself without end (a crash).
+    @Test func helpOfHelpTerminates() {
+        for arguments in [["help", "--help"], ["help", "help"], ["help", "-h"]] {
+            let result = run(arguments)
+            #expect(result.code == 0, "\(arguments)")
+            #expect(result.out.hasPrefix("USAGE: attnsim help [COMMAND]\n"), "\(arguments)")
+        }
+        let unknown = run(["help", "nosuch"])
+        #expect(unknown.code == 64)
+        #expect(unknown.out.isEmpty)
+        #expect(unknown.err == "error: unknown command 'nosuch'\nSee 'attnsim --help'.\n")
+        #expect(run(["help", "run", "kv"]).code == 64)
+    }
+
+    @Test func versionPrintsTheVersion() {
+        for arguments in [["--version"], ["version"]] {
+            let result = run(arguments)
+            #expect(result.code == 0)
+            #expect(result.out == "attnsim 0.1.0\n")
+            #expect(result.err.isEmpty)
+        }
+        #expect(run(["version", "extra"]).code == 64)
+    }
+
+    /// A usage error points to the failing command's --help (read from the table), or to
+    /// `attnsim --help` for an unknown command.
+    @Test func usageErrorsPointToTheCommandsHelp() {
+        let bogus = run(["run", "--bogus"])
+        #expect(bogus.err == "error: unknown option '--bogus' for 'run'\nSee 'attnsim run --help'.\n")
+        let validate = run(["validate"])
+        #expect(validate.err == "error: 'validate' takes one CSV file\nSee 'attnsim validate --help'.\n")
+        let unknown = run(["frobnicate"])
+        #expect(unknown.err == "error: unknown command 'frobnicate'\nSee 'attnsim --help'.\n")
     }
 
     @Test func usageErrorsExit64() {
@@ -85,7 +140,7 @@ import AttnJSON
         #expect(result.err == "error: \(path): shape.head_dim: expected a positive integer, found \"x\"\n")
         let missing = run(["run", "/nonexistent/scenario.json"])
         #expect(missing.code == 1)
-        #expect(missing.err.hasPrefix("error: /nonexistent/scenario.json: cannot read scenario"))
+        #expect(missing.err == "error: /nonexistent/scenario.json: cannot read scenario: No such file or directory\n")
     }
 
     @Test func userProgramRunsFromTheCommandLine() throws {
@@ -111,7 +166,8 @@ import AttnJSON
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = run(["run", "--algorithm", path, "--heads", "1", "--head-dim", "8", "--context", "16"])
         #expect(result.code == 1)
-        #expect(result.err == "error: \(path):4:11: error: unknown name 'z'\n 4 |   y = x @ z\n   |           ^\n")
+        // One `error:` prefix: the diagnostic's own "error:" is not repeated.
+        #expect(result.err == "error: \(path):4:11: unknown name 'z'\n 4 |   y = x @ z\n   |           ^\n")
     }
 
     @Test func traceWritesJSONLines() throws {
@@ -247,5 +303,6 @@ import AttnJSON
         #expect(result.out.contains("quantity") && result.out.contains("dram_read") && result.out.contains("time"))
         let missing = run(["validate", "/nonexistent.csv"])
         #expect(missing.code == 1)
+        #expect(missing.err == "error: cannot read '/nonexistent.csv': No such file or directory\n")
     }
 }
