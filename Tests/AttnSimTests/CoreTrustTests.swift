@@ -1,0 +1,146 @@
+import AttnNumerics
+import Testing
+@testable import TileInterpreter
+@testable import TileLanguage
+
+/// The one table of built-ins, the one traversal of count sites, and the promise built on
+/// them: compressed count mode accepts exactly what the exhaustive replay accepts and
+/// gives the same counters; counters that pass 2^63 - 1 are an error, never a trap.
+@Suite struct CoreTrustTests {
+    typealias S = TestSupport
+
+    /// Hand-derived: the arguments of each built-in that can change a count.
+    @Test(arguments: [
+        (Builtin.cdiv, 2, [ArgumentRole.operand, .operand]),
+        (.min, 2, [.operand, .operand]),
+        (.exp, 1, [.operand]),
+        (.rowsum, 1, [.operand]),
+        (.zeros, 2, [.tileSize, .tileSize]),
+        (.full, 2, [.tileSize, .operand]),
+        (.full, 3, [.tileSize, .tileSize, .operand]),
+        (.cast, 2, [.operand, .operand]),
+        (.maskCausal, 3, [.operand, .queryPosition, .keyPosition]),
+        (.maskCausal, 4, [.operand, .queryPosition, .keyPosition, .setting]),
+        (.maskWindow, 5, [.operand, .queryPosition, .keyPosition, .setting, .setting]),
+        (.col, 2, [.operand, .setting]),
+        (.fa2NumSplits, 4, [.operand, .operand, .operand, .operand]),
+        (.blockMask, 7, Array(repeating: ArgumentRole.operand, count: 7)),
+    ])
+    func argumentRoles(_ builtin: Builtin, _ count: Int, _ roles: [ArgumentRole]) {
+        #expect(builtin.arity.contains(count))
+        #expect(builtin.spec.arguments(count: count).map(\.role) == roles)
+    }
+
+    @Test func everyBuiltinHasConsistentArity() {
+        for builtin in Builtin.allCases {
+            let spec = builtin.spec
+            for count in spec.arity {
+                #expect(spec.arguments(count: count).count == count, "\(builtin) with \(count) arguments")
+            }
+        }
+        #expect(Builtin.zeros.arity == 1...2)
+        #expect(Builtin.full.arity == 2...3)
+        #expect(Builtin.maskWindow.arity == 4...5)
+        #expect(Builtin.blockMask.arity == 7...7)
+    }
+
+    /// The checker types calls from the table: wrong argument types name the argument.
+    @Test(arguments: [
+        ("  t = zeros(4, 4)\n  c = col(t, 1.5)\n", "the column of 'col' must be an integer, found a float"),
+        ("  t = zeros(4)\n  r = rowmax(t)\n", "the tile of 'rowmax' must be a 2-D tile, found a 1-D tile"),
+        ("  t = zeros(4, 4)\n  u = mask_causal(t, 0, 0.5)\n", "the first key position of 'mask_causal' must be an integer, found a float"),
+        ("  t = zeros(4, 4)\n  u = cast(t, 3)\n", "the dtype of 'cast' must be a dtype: fp32, fp16 or bf16"),
+    ])
+    func callTypesComeFromTheTable(_ body: String, _ message: String) {
+        let text = "kernel k grid(i: 1):\n" + body
+        do {
+            _ = try Checker.check(SourceFile(name: "t.tile", text: text))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == message)
+        }
+    }
+
+    /// The sites of a small kernel, in traversal order.
+    @Test func countSitesOfAKernel() throws {
+        let text = """
+            input Q[8, 4]
+            output O[8, 4]
+            kernel k grid(i: 2):
+              for j in 0 ..< i + 1:
+                q = load Q[rows(i, 4), :]
+                if j > 0:
+                  s = mask_causal(q @ q^T, i * 4, j * 4)
+                  c = col(s, j)
+              store O[rows(i, 4), :] = q
+            """
+        let program = try Checker.check(SourceFile(name: "t.tile", text: text))
+        var kinds: [String] = []
+        CountSites.forEach(in: program.kernels[0].body) { site in
+            switch site {
+            case .index(_, let axis): kinds.append("index\(axis):\(site.expressions.count)")
+            case .call(let builtin, _): kinds.append("\(builtin.rawValue):\(site.expressions.count)")
+            case .loopBounds: kinds.append("loop")
+            case .condition: kinds.append("if")
+            }
+        }
+        #expect(kinds == ["loop", "index0:2", "index1:0", "if", "mask_causal:2", "col:1", "index0:2", "index1:0"])
+    }
+
+    /// Programs that fail at one block only: compressed count mode must fail exactly as
+    /// the exhaustive replay does (the `col` case once passed compressed).
+    @Test(arguments: [
+        // A column index past the tile at i = 2.
+        "output O[4, 2]\nkernel k grid(i: 4):\n  t = zeros(2, 2)\n  c = col(t, i)\n  store O[i, :] = c\n",
+        // A division by zero at i = 2 whose value reaches no site.
+        "output O[4, 2]\nkernel k grid(i: 4):\n  t = zeros(2)\n  x = 5 / (i - 2)\n  store O[i, :] = t\n",
+        // A window that is not positive at i = 3.
+        "output O[4, 2]\nkernel k grid(i: 4):\n  t = zeros(2, 2)\n  u = mask_window(t, 0, 0, 3 - i)\n  store O[i, :] = col(u, 0)\n",
+    ])
+    func compressedRejectsWhatExhaustiveRejects(_ text: String) throws {
+        let bound = try S.bindSource(text, S.shape(heads: 1, n: 4, d: 2))
+        let exhaustive = Result { try S.count(bound, compress: false) }
+        let compressed = Result { try S.count(bound, compress: true) }
+        guard case .failure(let expected) = exhaustive else {
+            Issue.record("the exhaustive replay was expected to fail")
+            return
+        }
+        guard case .failure(let actual) = compressed else {
+            Issue.record("compressed count mode accepted a program the exhaustive replay rejects: \(expected)")
+            return
+        }
+        #expect("\(actual)" == "\(expected)")
+    }
+
+    /// A run whose counts pass 2^63 - 1 is an overflow diagnostic, not a trap:
+    /// FlashAttention-2 at 32M tokens, 32 heads, d = 128 does 4 N^2 d h = 1.8e19 matmul FLOPs.
+    @Test func counterOverflowIsADiagnostic() throws {
+        let n = 32 * 1024 * 1024
+        let bound = try S.bind("flash2", S.shape(heads: 32, n: n, d: 128), dtype: .fp16)
+        do {
+            _ = try Simulator.run(bound, options: RunOptions(mode: .count))
+            Issue.record("expected an overflow")
+        } catch {
+            #expect(error.kind == .overflow)
+            #expect(error.message.contains("matmul FLOPs"))
+        }
+        // Just under: 4 N^2 d h at N = 8M, h = 32 is 1.15e18, which fits.
+        let fits = try S.bind("flash2", S.shape(heads: 32, n: 8 * 1024 * 1024, d: 128), dtype: .fp16)
+        let stats = try S.count(fits)
+        let n8 = 8 * 1024 * 1024
+        #expect(stats.total.flopsMatmul == 4 * n8 * n8 * 128 * 32)
+    }
+
+    @Test func countersAddWithOverflowChecks() throws {
+        var a = Counters(tensorCount: 1)
+        a.flopsMatmul = Int.max / 2 + 1
+        var sum = Counters(tensorCount: 1)
+        try sum.add(a)
+        #expect(throws: CounterOverflow(counter: "matmul FLOPs")) { try sum.add(a) }
+        var traffic = Counters(tensorCount: 2)
+        traffic.tensors[0].hbmToSram = Int.max
+        traffic.tensors[1].hbmToRegisters = 1
+        var total = Counters(tensorCount: 2)
+        #expect(throws: CounterOverflow.self) { try total.add(traffic) }
+    }
+}
