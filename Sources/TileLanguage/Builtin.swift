@@ -1,7 +1,7 @@
 /// The built-in functions of the tile language.
 ///
 /// Everything the language and the simulator need to know about a built-in is its
-/// `BuiltinSpec` (`Builtin+Table.swift`): arity, argument types, which arguments can
+/// `BuiltinSpec` (`Builtin+Table.swift`, types in `BuiltinSpec.swift`): arity, argument types, which arguments can
 /// change a count, and how it counts. The checker, the data-dependence rule, the
 /// sensitivity and uniformity analyses and the interpreter all read that one table, so
 /// adding a built-in is one table entry, one evaluation case, and their tests.

@@ -64,7 +64,7 @@ public enum CountSites {
     public static func forEach(in e: Expr, _ visit: (CountSite) -> Void) {
         switch e.kind {
         case .call(let builtin, let arguments):
-            if builtin.spec.arguments(count: arguments.count).contains(where: { $0.role.isCountRelevant }) {
+            if builtin.spec.hasCountRelevantArguments {
                 visit(.call(builtin, arguments))
             }
             for argument in arguments { forEach(in: argument, visit) }
