@@ -92,10 +92,10 @@ extension ModelSpec {
         } else {
             guard builtInNames.contains(nameOrPath) else { throw .unknown(name: nameOrPath, known: builtInNames) }
             file = "Models/\(nameOrPath).json"
-            guard let url = Bundle.module.url(forResource: nameOrPath, withExtension: "json", subdirectory: "Models"),
-                let data = try? Data(contentsOf: url)
-            else { throw .unreadable(file: file, reason: "missing from the package resources") }
-            text = String(decoding: data, as: UTF8.self)
+            guard let builtIn = BuiltinModels.sources[nameOrPath] else {
+                throw .unreadable(file: file, reason: "not compiled in (run scripts/embed-resources.py)")
+            }
+            text = builtIn
         }
         do { return try ModelSpec(jsonText: text, file: file) } catch { throw .invalid(error) }
     }
