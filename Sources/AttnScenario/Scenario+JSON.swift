@@ -7,6 +7,31 @@ extension Scenario {
     /// The scenario format version this build reads.
     public static let formatVersion = 1
 
+    /// The largest batch, head or KV-head count a scenario may give: 2^24.
+    public static let maxCount = 1 << 24
+    /// The largest head dimension: 65,536.
+    public static let maxHeadDim = 1 << 16
+    /// The longest context, query length or window: 2^40 tokens.
+    public static let maxLength = 1 << 40
+    /// The largest batch x heads x q_len x context x head_dim a run may have: 2^56. The
+    /// matmul FLOPs of a forward and backward pass are a small multiple of it (10x for
+    /// standard attention's backward), so every count stays within 64 bits.
+    public static let maxProblemSize = 1 << 56
+
+    /// Why a run at `context` is too large to count in 64 bits, or nil when it fits.
+    public static func sizeProblem(batch: Int, heads: Int, headDim: Int, queryLength: Int?, context: Int) -> String? {
+        var product = 1
+        for factor in [batch, heads, queryLength ?? context, context, headDim] {
+            let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+            if overflow || next > maxProblemSize {
+                return "batch x heads x q_len x context x head_dim = \(batch) x \(heads) x \(queryLength ?? context) x \(context) x \(headDim) "
+                    + "is more than the simulator counts exactly; expected at most 2^56 (\(maxProblemSize))"
+            }
+            product = next
+        }
+        return nil
+    }
+
     /// Decodes and validates a scenario; errors name `file`, the field path and what was
     /// expected. Relative `.tile` paths are resolved against `directory`.
     public init(jsonText: String, file: String, directory: String? = nil) throws(JSONInputError) {
@@ -42,17 +67,19 @@ extension Scenario {
 
         guard var shape = try r.object("shape") else { throw r.error("shape", "is required: {\"batch\", \"heads\", \"head_dim\"[, \"kv_heads\", \"q_len\", \"scale\"]}") }
         func need(_ reader: inout JSONObjectReader, _ key: String) throws(JSONInputError) -> Int {
-            guard let v = try reader.integer(key, minimum: 1) else { throw reader.error(key, "is required (a positive integer)") }
+            guard let v = try reader.integer(key, minimum: 1, maximum: key == "head_dim" ? Scenario.maxHeadDim : Scenario.maxCount) else {
+                throw reader.error(key, "is required (a positive integer)")
+            }
             return v
         }
         batch = try need(&shape, "batch")
         heads = try need(&shape, "heads")
         headDim = try need(&shape, "head_dim")
-        kvHeads = try shape.integer("kv_heads", minimum: 1) ?? heads
+        kvHeads = try shape.integer("kv_heads", minimum: 1, maximum: Scenario.maxCount) ?? heads
         guard heads % kvHeads == 0 else {
             throw shape.error("kv_heads", "expected a divisor of heads (\(heads)), found \(kvHeads)")
         }
-        queryLength = try shape.integer("q_len", minimum: 1)
+        queryLength = try shape.integer("q_len", minimum: 1, maximum: Scenario.maxLength)
         scale = try shape.number("scale")
         try shape.finish()
 
@@ -64,12 +91,18 @@ extension Scenario {
             let path = r.path("contexts") + "[\(index)]"
             switch value {
             case .string(let text):
-                guard let n = ContextList.parseLength(text) else {
-                    throw JSONInputError(file: file, path: path, message: "expected a length such as 4096 or \"4k\", found \"\(text)\"")
+                guard let n = ContextList.parseLength(text), n <= Scenario.maxLength else {
+                    throw JSONInputError(
+                        file: file, path: path, message: "expected a length such as 4096 or \"4k\" of at most \(Scenario.maxLength), found \"\(text)\"")
                 }
                 contexts.append(n)
             default:
-                contexts.append(try JSONObjectReader.integer(value, minimum: 1, file: file, path: path))
+                contexts.append(try JSONObjectReader.integer(value, minimum: 1, maximum: Scenario.maxLength, file: file, path: path))
+            }
+            if let problem = Scenario.sizeProblem(
+                batch: batch, heads: heads, headDim: headDim, queryLength: queryLength, context: contexts[contexts.count - 1])
+            {
+                throw JSONInputError(file: file, path: path, message: problem)
             }
         }
         self.contexts = contexts
@@ -80,7 +113,7 @@ extension Scenario {
         // Masks apply to every algorithm (each must declare the parameter).
         var maskParameters: [String: ScalarValue] = [:]
         if let causal = try r.bool("causal"), causal { maskParameters["causal"] = .int(1) }
-        if let window = try r.integer("window", minimum: 1) { maskParameters["window"] = .int(window) }
+        if let window = try r.integer("window", minimum: 1, maximum: Scenario.maxLength) { maskParameters["window"] = .int(window) }
         if let spec = try r.string("block_mask") {
             guard let mask = BlockMaskOption.parameters(spec) else {
                 throw r.error("block_mask", "expected \(BlockMaskOption.help), found \"\(spec)\"")
