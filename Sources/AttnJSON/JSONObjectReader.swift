@@ -114,16 +114,18 @@ public struct JSONObjectReader {
         _ v: JSONValue, minimum: Int = Int.min, maximum: Int = Int.max, file: String, path: String
     ) throws(JSONInputError) -> Int {
         var expected = minimum == 1 ? "a positive integer" : minimum == 0 ? "a non-negative integer" : "an integer"
-        if maximum < Int.max {
-            expected = minimum == Int.min ? "an integer at most \(grouped(maximum))" : "an integer from \(grouped(minimum)) to \(grouped(maximum))"
-        }
         switch v {
         case .integer(let i) where i >= minimum && i <= maximum: return i
         case .number(let x) where x == x.rounded() && abs(x) < 0x1p53 && x >= Double(minimum) && x <= Double(maximum):
             return Int(x)
+        case .integer(let i) where i > maximum:
+            expected += " of at most \(grouped(maximum))"
+        case .number(let x) where x == x.rounded() && x > Double(maximum):
+            expected += " of at most \(grouped(maximum))"
         default:
-            throw JSONInputError(file: file, path: path, message: "expected \(expected), found \(v.summary)")
+            break
         }
+        throw JSONInputError(file: file, path: path, message: "expected \(expected), found \(v.summary)")
     }
 
     /// `1234567` as `1,234,567`, for limits in messages.

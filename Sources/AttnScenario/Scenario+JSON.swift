@@ -91,9 +91,11 @@ extension Scenario {
             let path = r.path("contexts") + "[\(index)]"
             switch value {
             case .string(let text):
-                guard let n = ContextList.parseLength(text), n <= Scenario.maxLength else {
-                    throw JSONInputError(
-                        file: file, path: path, message: "expected a length such as 4096 or \"4k\" of at most \(Scenario.maxLength), found \"\(text)\"")
+                guard let n = ContextList.parseLength(text) else {
+                    throw JSONInputError(file: file, path: path, message: "expected a length such as 4096 or \"4k\", found \"\(text)\"")
+                }
+                guard n <= Scenario.maxLength else {
+                    throw JSONInputError(file: file, path: path, message: "expected a length of at most \(Scenario.maxLength), found \"\(text)\" (\(n))")
                 }
                 contexts.append(n)
             default:

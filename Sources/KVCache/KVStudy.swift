@@ -225,6 +225,7 @@ public struct PagedStudy: Sendable, Equatable {
 
     /// One `AllocationStats` per policy, in order. `progress(policy, fraction)` reports.
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
+        guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
         try validate()
         let spec = try ModelSpec.named(model)
         let profile = try HardwareProfile.named(hardware)
