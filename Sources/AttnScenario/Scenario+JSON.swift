@@ -18,6 +18,51 @@ extension Scenario {
     /// standard attention's backward), so every count stays within 64 bits.
     public static let maxProblemSize = 1 << 56
 
+    /// The first size past the limits above, as an error at its field (the file is the
+    /// scenario's name); nil when every run fits. Scenario files are checked as they are
+    /// read; `Runner` checks scenarios built in code (the command line's ad-hoc runs).
+    public func sizeError() -> JSONInputError? {
+        let counts: [(String, Int, Int)] = [
+            ("shape.batch", batch, Scenario.maxCount), ("shape.heads", heads, Scenario.maxCount),
+            ("shape.kv_heads", kvHeads, Scenario.maxCount), ("shape.head_dim", headDim, Scenario.maxHeadDim),
+            ("shape.q_len", queryLength ?? 1, Scenario.maxLength),
+        ]
+        for (path, value, limit) in counts where value < 1 || value > limit {
+            return JSONInputError(file: name, path: path, message: "expected a positive integer of at most \(limit), found \(value)")
+        }
+        for (index, context) in contexts.enumerated() {
+            guard context >= 1 && context <= Scenario.maxLength else {
+                return JSONInputError(
+                    file: name, path: "contexts[\(index)]", message: "expected a positive length of at most \(Scenario.maxLength), found \(context)")
+            }
+            if let problem = Scenario.sizeProblem(batch: batch, heads: heads, headDim: headDim, queryLength: queryLength, context: context) {
+                return JSONInputError(file: name, path: "contexts[\(index)]", message: problem)
+            }
+        }
+        return nil
+    }
+
+    /// Throws `sizeError()`: for callers that run a scenario without `Runner`.
+    public func checkSize() throws(ScenarioError) {
+        if let error = sizeError() { throw .invalid(error) }
+    }
+
+    /// Throws when a run of `shape` is too large to count in 64 bits; `label` names the
+    /// run (an algorithm, or the command) in the message.
+    public static func checkSize(_ shape: ProblemShape, label: String) throws(ScenarioError) {
+        if let problem = sizeProblem(shape) { throw .invalid(JSONInputError(file: label, path: "", message: problem)) }
+    }
+
+    /// Why a run of `shape` is too large to count in 64 bits, or nil when it fits.
+    public static func sizeProblem(_ shape: ProblemShape) -> String? {
+        let counts = [("batch", shape.batch, maxCount), ("heads", shape.heads, maxCount), ("kv_heads", shape.kvHeads, maxCount),
+                      ("head_dim", shape.headDim, maxHeadDim), ("q_len", shape.queryLength, maxLength), ("context", shape.keyLength, maxLength)]
+        for (name, value, limit) in counts where value < 1 || value > limit {
+            return "\(name): expected a positive integer of at most \(limit), found \(value)"
+        }
+        return sizeProblem(batch: shape.batch, heads: shape.heads, headDim: shape.headDim, queryLength: shape.queryLength, context: shape.keyLength)
+    }
+
     /// Why a run at `context` is too large to count in 64 bits, or nil when it fits.
     public static func sizeProblem(batch: Int, heads: Int, headDim: Int, queryLength: Int?, context: Int) -> String? {
         var product = 1

@@ -1,6 +1,7 @@
 import AttnCLI
 import AttnHardware
 import AttnJSON
+import AttnNumerics
 import AttnScenario
 import Foundation
 import KVCache
@@ -208,5 +209,26 @@ import Testing
         #expect(scenario(shape: shape, contexts: #"["9007199254740991k"]"#)
             == #"s.json: contexts[0]: expected a length of at most 1099511627776, found "9007199254740991k" (9223372036854774784)"#)
         #expect(scenario(shape: shape, contexts: "[1e300]") == "s.json: contexts[0]: expected a positive integer of at most 1,099,511,627,776, found 1e+300")
+    }
+
+    /// Runs built on the command line (not read from a file) are checked before they reach
+    /// the interpreter, whose 64-bit counters they used to overflow (a trap).
+    @Test func hugeCommandLineShapes() {
+        let tooLong = "2 x 16 x 1099511627776 x 1099511627776 x 64 is more than the simulator counts exactly; expected at most 2^56 (72057594037927936)\n"
+        let run = cli(["run", "--algorithm", "flash2", "--context", "1099511627776", "--heads", "16", "--batch", "2", "--head-dim", "64"])
+        #expect(run.code == 1)
+        #expect(run.err == "error: ad-hoc: contexts[0]: batch x heads x q_len x context x head_dim = " + tooLong)
+        let headDim = cli(["run", "--algorithm", "flash2", "--context", "1k", "--heads", "16", "--head-dim", "9223372036854775807"])
+        #expect(headDim.code == 1)
+        #expect(headDim.err == "error: ad-hoc: shape.head_dim: expected a positive integer of at most 65536, found 9223372036854775807\n")
+        let tune = cli(["tune", "--algorithm", "flash2", "--context", "1099511627776", "--heads", "16", "--batch", "2", "--head-dim", "64"])
+        #expect(tune.code == 1)
+        #expect(tune.err == "error: tune: batch x heads x q_len x context x head_dim = " + tooLong)
+        let roofline = cli(["roofline", "--model", "llama-2-7b", "--context", "9223372036854775807"])
+        #expect(roofline.code == 1)
+        #expect(roofline.err == "error: roofline: contexts[0]: expected a positive length of at most 1099511627776, found 9223372036854775807\n")
+        // A single traced run goes through Runner.run(request).
+        let shape = ProblemShape(batch: 2, heads: 16, kvHeads: 16, queryLength: 1 << 40, keyLength: 1 << 40, headDim: 64)
+        #expect(jsonError { try Scenario.checkSize(shape, label: "flash2") } == "flash2: batch x heads x q_len x context x head_dim = " + tooLong.dropLast())
     }
 }
