@@ -80,7 +80,11 @@ extension Scenario {
     /// Decodes and validates a scenario; errors name `file`, the field path and what was
     /// expected. Relative `.tile` paths are resolved against `directory`.
     public init(jsonText: String, file: String, directory: String? = nil) throws(JSONInputError) {
-        let root = try JSONParser.parse(jsonText, file: file)
+        try self.init(json: try JSONParser.parse(jsonText, file: file), file: file, directory: directory)
+    }
+
+    /// Decodes and validates a parsed scenario (as `init(jsonText:file:directory:)`).
+    public init(json root: JSONValue, file: String, directory: String? = nil) throws(JSONInputError) {
         var r = try JSONObjectReader(root, file: file, path: "")
         guard let version = try r.integer("version") else { throw r.error("version", "is required (the current version is \(Scenario.formatVersion))") }
         guard version == Scenario.formatVersion else {

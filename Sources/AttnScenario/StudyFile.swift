@@ -37,7 +37,7 @@ public enum StudyFile: Sendable {
         let study = try peek.string("study") ?? "attention"
         switch study {
         case "attention":
-            return .attention(try Scenario(jsonText: text, file: file, directory: directory))
+            return .attention(try Scenario(json: root, file: file, directory: directory))
         case "kv":
             return try decodeKV(root, file: file)
         case "paged":

@@ -184,8 +184,8 @@ public struct PagedStudy: Sendable, Equatable {
     }
 
     /// The most requests of a synthetic trace: each is held in memory and simulated
-    /// (about 0.1 ms each in a release build), so larger counts are refused up front
-    /// instead of running for hours.
+    /// (100,000 take about 17 s of CPU in a debug build, growing linearly), so larger
+    /// counts are refused up front instead of running for hours.
     public static let maxRequests = 1_000_000
     /// The lowest arrival rate of a synthetic trace: one request per 10^9 seconds keeps a
     /// million arrivals within the simulator's clock.
