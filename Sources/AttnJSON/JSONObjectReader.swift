@@ -120,7 +120,7 @@ public struct JSONObjectReader {
             return Int(x)
         case .integer(let i) where i > maximum:
             expected += " of at most \(grouped(maximum))"
-        case .number(let x) where x == x.rounded() && x > Double(maximum):
+        case .number(let x) where maximum < Int.max && x == x.rounded() && x > Double(maximum):
             expected += " of at most \(grouped(maximum))"
         default:
             break

@@ -52,8 +52,8 @@ import Testing
         if let url = Bundle.main.executableURL { starts.append(url) }
         starts += Bundle.allBundles.map(\.bundleURL)
         for start in starts {
-            var directory = start.deletingLastPathComponent()
-            for _ in 0..<4 {
+            var directory = start
+            for _ in 0..<5 {
                 let candidate = directory.appendingPathComponent("attnsim")
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
