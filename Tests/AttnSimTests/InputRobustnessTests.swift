@@ -185,6 +185,13 @@ import Testing
             == "block-size 1: the pool of 1073741824 token slots makes 1073741824 blocks, more than the simulator holds (16777216); expected a block size of at least 64")
     }
 
+    /// These loops used to run forever (a shift past bit 63 wraps to 0 or Int.min).
+    @Test func powersOfTwoStopAtTheLargestInt() {
+        #expect(ContiguousAllocator.powerOfTwo(atLeast: 1000) == 1024)
+        #expect(ContiguousAllocator.powerOfTwo(atLeast: .max) == 1 << 62)
+        #expect(ContiguousAllocator(capacity: .max, strategy: .buddy).capacity == 1 << 62)
+    }
+
     @Test func traceTokenCountsAreBounded() {
         #expect(jsonError { _ = try RequestTrace.parseCSV("arrival,prompt_tokens,output_tokens\n0,9223372036854775807,1\n", file: "t.csv") }
             == "t.csv: row 1: prompt_tokens: expected at most 1099511627776 tokens, found '9223372036854775807'")
