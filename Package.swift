@@ -18,7 +18,9 @@ let package = Package(
         .target(
             name: "AttnHardware",
             dependencies: ["AttnNumerics", "AttnJSON"],
-            resources: [.copy("Profiles")]
+            // The profiles are compiled in (BuiltinProfiles.generated.swift, made by
+            // scripts/embed-resources.py), so the binary needs no resource bundle.
+            exclude: ["Profiles"]
         ),
         // The tile language: lexer, parser, static checks, diagnostics.
         .target(name: "TileLanguage", dependencies: ["AttnNumerics"]),
@@ -27,17 +29,19 @@ let package = Package(
             name: "TileInterpreter",
             dependencies: ["TileLanguage", "AttnHardware", "AttnNumerics", "AttnJSON"]
         ),
-        // The built-in algorithms, shipped as .tile programs.
+        // The built-in algorithms, written as .tile programs.
         .target(
             name: "AttnAlgorithms",
             dependencies: ["TileLanguage"],
-            resources: [.copy("Programs")]
+            // Compiled in: BuiltinPrograms.generated.swift (scripts/embed-resources.py).
+            exclude: ["Programs"]
         ),
         // KV-cache footprint, capacity and paged memory management (no tile language).
         .target(
             name: "KVCache",
             dependencies: ["AttnHardware", "AttnJSON", "AttnNumerics"],
-            resources: [.copy("Models")]
+            // Compiled in: BuiltinModels.generated.swift (scripts/embed-resources.py).
+            exclude: ["Models"]
         ),
         // Cost model: occupancy and waves, the L2 filter, time, roofline, calibration.
         .target(

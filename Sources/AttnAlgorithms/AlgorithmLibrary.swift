@@ -20,7 +20,8 @@ public enum AlgorithmError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The built-in attention algorithms, shipped as tile-language programs, and user programs.
+/// The built-in attention algorithms, written as tile-language programs (compiled into the
+/// binary from `Programs/*.tile`), and user programs.
 public enum AlgorithmLibrary {
     /// A built-in name that runs another program with other parameter defaults.
     public struct Alias: Sendable {
@@ -54,12 +55,10 @@ public enum AlgorithmLibrary {
     public static func builtInSource(_ name: String) throws(AlgorithmError) -> SourceFile {
         guard builtInNames.contains(name) else { throw .unknown(name: name, known: builtInNames) }
         let name = aliases[name]?.program ?? name
-        guard let url = Bundle.module.url(forResource: name, withExtension: "tile", subdirectory: "Programs"),
-            let data = try? Data(contentsOf: url)
-        else {
-            throw .unreadable(file: "builtin:\(name).tile", reason: "missing from the package resources")
+        guard let text = BuiltinPrograms.sources[name] else {
+            throw .unreadable(file: "builtin:\(name).tile", reason: "not compiled in (run scripts/embed-resources.py)")
         }
-        return SourceFile(name: "builtin:\(name).tile", text: String(decoding: data, as: UTF8.self))
+        return SourceFile(name: "builtin:\(name).tile", text: text)
     }
 
     /// A checked program: a built-in name, or a path to a `.tile` file.

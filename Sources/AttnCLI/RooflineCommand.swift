@@ -58,6 +58,7 @@ enum RooflineCommand {
             throw UsageError(message: "'roofline' takes at most one scenario file")
         }
         return try CommandSupport.reporting(console) {
+            try scenario.checkSize()
             let hardware = try HardwareProfile.named(scenario.hardware)
             let model = CostModel(hardware: hardware, dtype: scenario.dtype)
             var rows: [RooflineRow] = []

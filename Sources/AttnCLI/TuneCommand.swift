@@ -59,6 +59,7 @@ enum TuneCommand {
                                  queryLength: try parsed.integer("q-len") ?? context, keyLength: context, headDim: headDim)
         let top = try parsed.integer("top") ?? 10
         return try CommandSupport.reporting(console) {
+            try Scenario.checkSize(shape, label: "tune")
             let program = try AlgorithmLibrary.program(name)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             let model = CostModel(hardware: hardware, dtype: dtype)

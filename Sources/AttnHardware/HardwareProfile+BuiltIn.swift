@@ -41,13 +41,11 @@ extension HardwareProfile {
         guard builtInNames.contains(nameOrPath) else {
             throw .unknown(name: nameOrPath, known: builtInNames)
         }
-        guard let url = Bundle.module.url(forResource: nameOrPath, withExtension: "json", subdirectory: "Profiles"),
-            let data = try? Data(contentsOf: url)
-        else {
-            throw .unreadable(file: "Profiles/\(nameOrPath).json", reason: "missing from the package resources")
+        guard let text = BuiltinProfiles.sources[nameOrPath] else {
+            throw .unreadable(file: "Profiles/\(nameOrPath).json", reason: "not compiled in (run scripts/embed-resources.py)")
         }
         do {
-            return try HardwareProfile(jsonText: String(decoding: data, as: UTF8.self), file: "Profiles/\(nameOrPath).json")
+            return try HardwareProfile(jsonText: text, file: "Profiles/\(nameOrPath).json")
         } catch {
             throw .invalid(error)
         }

@@ -2,8 +2,19 @@ import AttnJSON
 import AttnNumerics
 
 extension HardwareProfile {
+    /// The largest HBM a profile may declare: 2^50 bytes (1 PiB). With the other limits
+    /// below it keeps every product the simulator forms from a profile within 64 bits.
+    public static let maxHBMBytes = 1 << 50
+    /// The largest L2, shared-memory size or register count a profile may declare: 2^32.
+    public static let maxOnChipCount = 1 << 32
+    /// The largest SM count, per-clock rate, thread or block count: 2^20.
+    public static let maxUnitCount = 1 << 20
+    /// The largest rate a profile may declare (bytes/s, FLOP/s or Hz): 1e24.
+    public static let maxRate = 1e24
+
     /// Decodes and validates a profile from JSON text (the format of the built-in files
-    /// under `Profiles/`; documented in docs/hardware.md).
+    /// under `Profiles/`; documented in docs/hardware.md). Every figure is checked against
+    /// the limits above, so a typo such as `1e300` is an error naming the field.
     public init(jsonText: String, file: String) throws(JSONInputError) {
         let root = try JSONParser.parse(jsonText, file: file)
         var r = try JSONObjectReader(root, file: file, path: "")
@@ -14,7 +25,11 @@ extension HardwareProfile {
         func positive(_ key: String, _ value: Double?) throws(JSONInputError) -> Double {
             let v = try need(key, value)
             guard v > 0 else { throw r.error(key, "expected a positive number, found \(v)") }
+            guard v <= HardwareProfile.maxRate else { throw r.error(key, "expected a number at most 1e24, found \(v)") }
             return v
+        }
+        func count(_ key: String, maximum: Int) throws(JSONInputError) -> Int {
+            try need(key, r.integer(key, minimum: 1, maximum: maximum))
         }
         func rates(_ key: String, required: Bool) throws(JSONInputError) -> [DType: Double] {
             guard var o = try r.object(key) else {
@@ -28,6 +43,7 @@ extension HardwareProfile {
                 }
                 let v = try o.number(name) ?? 0
                 guard v > 0 else { throw o.error(name, "expected a positive number, found \(v)") }
+                guard v <= HardwareProfile.maxRate else { throw o.error(name, "expected a number at most 1e24, found \(v)") }
                 result[dtype] = v
             }
             try o.finish()
@@ -36,32 +52,26 @@ extension HardwareProfile {
 
         id = try need("id", r.string("id"))
         name = try need("name", r.string("name"))
-        hbmBytes = try need("hbm_bytes", r.integer("hbm_bytes", minimum: 1))
+        hbmBytes = try count("hbm_bytes", maximum: HardwareProfile.maxHBMBytes)
         hbmBytesPerSecond = try positive("hbm_bytes_per_second", r.number("hbm_bytes_per_second"))
-        l2Bytes = try r.integer("l2_bytes", minimum: 1)
+        l2Bytes = try r.integer("l2_bytes", minimum: 1, maximum: HardwareProfile.maxOnChipCount)
         if let value = try r.number("l2_bytes_per_second") {
             l2BytesPerSecond = try positive("l2_bytes_per_second", value)
         } else {
             l2BytesPerSecond = nil
         }
-        smCount = try need("sm_count", r.integer("sm_count", minimum: 1))
+        smCount = try count("sm_count", maximum: HardwareProfile.maxUnitCount)
         clockHz = try positive("clock_hz", r.number("clock_hz"))
-        sharedMemoryBytesPerSM = try need(
-            "shared_memory_bytes_per_sm", r.integer("shared_memory_bytes_per_sm", minimum: 1))
-        sharedMemoryBytesPerBlock = try need(
-            "shared_memory_bytes_per_block", r.integer("shared_memory_bytes_per_block", minimum: 1))
-        sharedMemoryBytesPerClockPerSM = try need(
-            "shared_memory_bytes_per_clock_per_sm",
-            r.integer("shared_memory_bytes_per_clock_per_sm", minimum: 1))
-        registersPerSM = try need("registers_per_sm", r.integer("registers_per_sm", minimum: 1))
-        registersPerBlock = try need("registers_per_block", r.integer("registers_per_block", minimum: 1))
-        maxThreadsPerSM = try need("max_threads_per_sm", r.integer("max_threads_per_sm", minimum: 1))
-        maxBlocksPerSM = try need("max_blocks_per_sm", r.integer("max_blocks_per_sm", minimum: 1))
+        sharedMemoryBytesPerSM = try count("shared_memory_bytes_per_sm", maximum: HardwareProfile.maxOnChipCount)
+        sharedMemoryBytesPerBlock = try count("shared_memory_bytes_per_block", maximum: HardwareProfile.maxOnChipCount)
+        sharedMemoryBytesPerClockPerSM = try count("shared_memory_bytes_per_clock_per_sm", maximum: HardwareProfile.maxUnitCount)
+        registersPerSM = try count("registers_per_sm", maximum: HardwareProfile.maxOnChipCount)
+        registersPerBlock = try count("registers_per_block", maximum: HardwareProfile.maxOnChipCount)
+        maxThreadsPerSM = try count("max_threads_per_sm", maximum: HardwareProfile.maxUnitCount)
+        maxBlocksPerSM = try count("max_blocks_per_sm", maximum: HardwareProfile.maxUnitCount)
         matmulFlopsPerSecond = try rates("matmul_flops_per_second", required: true)
         vectorFlopsPerSecond = try positive("vector_flops_per_second", r.number("vector_flops_per_second"))
-        specialFunctionOpsPerClockPerSM = try need(
-            "special_function_ops_per_clock_per_sm",
-            r.integer("special_function_ops_per_clock_per_sm", minimum: 1))
+        specialFunctionOpsPerClockPerSM = try count("special_function_ops_per_clock_per_sm", maximum: HardwareProfile.maxUnitCount)
         if let measured = try r.number("measured_hbm_bytes_per_second") {
             measuredHBMBytesPerSecond = try positive("measured_hbm_bytes_per_second", measured)
         } else {
@@ -72,6 +82,7 @@ extension HardwareProfile {
             func value(_ key: String) throws(JSONInputError) -> Double {
                 guard let v = try c.number(key) else { throw c.error(key, "is required") }
                 guard v > 0 else { throw c.error(key, "expected a positive number, found \(v)") }
+                guard v <= HardwareProfile.maxRate else { throw c.error(key, "expected a number at most 1e24, found \(v)") }
                 return v
             }
             costModel = CostModelConstants(

@@ -4,7 +4,13 @@ public struct JSONObjectReader {
     public let file: String
     public let path: String
     private let members: [JSONMember]
+    /// Member name -> its index in `members` (the first, should a built value repeat a
+    /// name), so each lookup is O(1) and reading an object of n members is O(n).
+    private let index: [String: Int]
     private var consumed: Set<String> = []
+
+    /// Unknown fields named in full by `finish()`; the rest are counted.
+    public static let unknownFieldsShown = 3
 
     /// Fails unless `value` is an object.
     public init(_ value: JSONValue, file: String, path: String) throws(JSONInputError) {
@@ -15,6 +21,12 @@ public struct JSONObjectReader {
         self.file = file
         self.path = path
         self.members = members
+        var index: [String: Int] = [:]
+        index.reserveCapacity(members.count)
+        for (position, member) in members.enumerated() where index[member.key] == nil {
+            index[member.key] = position
+        }
+        self.index = index
     }
 
     /// The path of member `key` below this object.
@@ -31,7 +43,8 @@ public struct JSONObjectReader {
     /// The raw value of `key`, marking it as read; nil when absent or null.
     public mutating func value(_ key: String) -> JSONValue? {
         consumed.insert(key)
-        guard let member = members.first(where: { $0.key == key }) else { return nil }
+        guard let position = index[key] else { return nil }
+        let member = members[position]
         if case .null = member.value { return nil }
         return member.value
     }
@@ -50,10 +63,10 @@ public struct JSONObjectReader {
         return s
     }
 
-    /// An integer member no smaller than `minimum`.
-    public mutating func integer(_ key: String, minimum: Int = Int.min) throws(JSONInputError) -> Int? {
+    /// An integer member from `minimum` to `maximum`.
+    public mutating func integer(_ key: String, minimum: Int = Int.min, maximum: Int = Int.max) throws(JSONInputError) -> Int? {
         guard let v = value(key) else { return nil }
-        return try JSONObjectReader.integer(v, minimum: minimum, file: file, path: path(key))
+        return try JSONObjectReader.integer(v, minimum: minimum, maximum: maximum, file: file, path: path(key))
     }
 
     /// A number member (integers accepted), finite.
@@ -79,29 +92,51 @@ public struct JSONObjectReader {
         return try JSONObjectReader(v, file: file, path: path(key))
     }
 
-    /// Fails on the first member that was never read: a misspelt field is an error, not
-    /// something silently ignored.
+    /// Fails when a member was never read: a misspelt field is an error, not something
+    /// silently ignored. The error is at the first unknown member and names up to
+    /// `unknownFieldsShown` of the others (then a count), in O(members).
     public func finish() throws(JSONInputError) {
-        for member in members where !consumed.contains(member.key) {
-            throw JSONInputError(
-                file: file, path: path(member.key),
-                message: "unknown field (line \(member.line)); expected one of: "
-                    + consumed.sorted().joined(separator: ", "))
+        let unknown = members.filter { !consumed.contains($0.key) }
+        guard let first = unknown.first else { return }
+        var message = "unknown field (line \(first.line)); expected one of: " + consumed.sorted().joined(separator: ", ")
+        if unknown.count > 1 {
+            let others = unknown.dropFirst()
+            let shown = others.prefix(Self.unknownFieldsShown).map { "\(path($0.key)) (line \($0.line))" }
+            let more = others.count - shown.count
+            message += "; also unknown: " + shown.joined(separator: ", ") + (more > 0 ? " and \(more) more" : "")
         }
+        throw JSONInputError(file: file, path: path(first.key), message: message)
     }
 
+    /// `v` as an integer from `minimum` to `maximum`; a whole number written with a
+    /// fraction or exponent (`1e3`) is accepted below 2^53, where doubles are exact.
     public static func integer(
-        _ v: JSONValue, minimum: Int = Int.min, file: String, path: String
+        _ v: JSONValue, minimum: Int = Int.min, maximum: Int = Int.max, file: String, path: String
     ) throws(JSONInputError) -> Int {
-        let expected = minimum == 1 ? "a positive integer" : minimum == 0 ? "a non-negative integer"
-            : "an integer"
+        var expected = minimum == 1 ? "a positive integer" : minimum == 0 ? "a non-negative integer" : "an integer"
         switch v {
-        case .integer(let i) where i >= minimum: return i
-        case .number(let x) where x == x.rounded() && x >= Double(minimum) && abs(x) < 0x1p53:
+        case .integer(let i) where i >= minimum && i <= maximum: return i
+        case .number(let x) where x == x.rounded() && abs(x) < 0x1p53 && x >= Double(minimum) && x <= Double(maximum):
             return Int(x)
+        case .integer(let i) where i > maximum:
+            expected += " of at most \(grouped(maximum))"
+        case .number(let x) where maximum < Int.max && x == x.rounded() && x > Double(maximum):
+            expected += " of at most \(grouped(maximum))"
         default:
-            throw JSONInputError(file: file, path: path, message: "expected \(expected), found \(v.summary)")
+            break
         }
+        throw JSONInputError(file: file, path: path, message: "expected \(expected), found \(v.summary)")
+    }
+
+    /// `1234567` as `1,234,567`, for limits in messages.
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var text = ""
+        for (offset, digit) in digits.enumerated() {
+            if offset > 0 && (digits.count - offset) % 3 == 0 { text.append(",") }
+            text.append(digit)
+        }
+        return n < 0 ? "-" + text : text
     }
 
     public static func number(_ v: JSONValue, file: String, path: String) throws(JSONInputError) -> Double {

@@ -42,6 +42,7 @@ public enum Runner {
 
     public static func run(_ request: RunRequest, trace: TraceSink? = nil) throws(ScenarioError) -> RunRecord {
         let context = request.shape.keyLength
+        try Scenario.checkSize(request.shape, label: request.label)
         let bound: BoundProgram
         do {
             bound = try BoundProgram(
@@ -74,6 +75,7 @@ public enum Runner {
     public static func run(
         _ scenario: Scenario, progress: ((Int, Int, String, Int) -> Void)? = nil
     ) throws(ScenarioError) -> [RunRecord] {
+        try scenario.checkSize()
         let hardware: HardwareProfile
         do { hardware = try HardwareProfile.named(scenario.hardware) } catch { throw .hardware(error) }
         var programs: [Program] = []

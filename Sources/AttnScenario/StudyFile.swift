@@ -38,7 +38,7 @@ public enum StudyFile: Sendable {
         let study = try peek.string("study") ?? "attention"
         switch study {
         case "attention":
-            return .attention(try Scenario(jsonText: text, file: file, directory: directory))
+            return .attention(try Scenario(json: root, file: file, directory: directory))
         case "kv":
             return try decodeKV(root, file: file)
         case "paged":
@@ -92,9 +92,19 @@ public enum StudyFile: Sendable {
         }
         let study = KVStudy(
             model: model, contexts: contexts, batch: try r.integer("batch", minimum: 1) ?? 1, dtype: try kvDType(&r),
-            hardware: try r.string("hardware") ?? "h100-sxm", weightBytesPerParameter: try r.integer("weight_bytes", minimum: 1) ?? 2,
+            hardware: try r.string("hardware") ?? "h100-sxm",
+            weightBytesPerParameter: try r.integer("weight_bytes", minimum: 1, maximum: KVStudy.maxWeightBytesPerParameter) ?? 2,
             memoryUtilization: try utilization(&r))
         try r.finish()
+        // Whether footprints fit in 64 bits depends on the model: checked here when it
+        // loads (an unknown model is reported when the study runs), so the error names
+        // the file and the field.
+        if let spec = try? ModelSpec.named(model) {
+            do { try study.checkFootprints(spec) } catch {
+                let path = error.index.map { "contexts[\($0)]" } ?? (error.input == "weight-bytes" ? "weight_bytes" : error.input)
+                throw JSONInputError(file: file, path: path, message: error.message)
+            }
+        }
         return .kv(study, description: description)
     }
 
@@ -109,10 +119,11 @@ public enum StudyFile: Sendable {
         var sharing = SharingMode.none
         if let text = try r.string("sharing") {
             let parts = text.split(separator: ":").map(String.init)
-            if parts.count == 2, let n = Int(parts[1]), n > 0, ["parallel", "beam", "prefix"].contains(parts[0]) {
+            let limit = parts.first == "prefix" ? ServingSimulator.maxRequestTokens : ServingSimulator.maxSequences
+            if parts.count == 2, let n = Int(parts[1]), n > 0, n <= limit, ["parallel", "beam", "prefix"].contains(parts[0]) {
                 sharing = parts[0] == "parallel" ? .parallelSampling(samples: n) : parts[0] == "beam" ? .beamSearch(width: n) : .sharedPrefix(tokens: n)
             } else if text != "none" {
-                throw r.error("sharing", "expected \"parallel:N\", \"beam:W\", \"prefix:T\" or \"none\", found \"\(text)\"")
+                throw r.error("sharing", "expected \"parallel:N\", \"beam:W\", \"prefix:T\" or \"none\", found \"\(text)\"" + (parts.count == 2 && (Int(parts[1]) ?? 0) > limit ? " (at most \(limit))" : ""))
             }
         }
         var policies = sharing == .none ? PagedStudy.allPolicies : ["paged"]
@@ -134,11 +145,13 @@ public enum StudyFile: Sendable {
         var rate = 10.0
         if let value = try r.number("rate") {
             guard value > 0 else { throw r.error("rate", "expected a positive number, found \(value)") }
+            guard value >= PagedStudy.minRate else { throw r.error("rate", "expected at least \(PagedStudy.minRate) requests per second, found \(value)") }
             rate = value
         }
         let study = PagedStudy(
-            model: model, trace: trace, requests: try r.integer("requests", minimum: 1) ?? 1000, rate: rate,
-            blockSize: try r.integer("block_size", minimum: 1) ?? 16, maxLength: try r.integer("max_len", minimum: 2) ?? 2048,
+            model: model, trace: trace, requests: try r.integer("requests", minimum: 1, maximum: PagedStudy.maxRequests) ?? 1000, rate: rate,
+            blockSize: try r.integer("block_size", minimum: 1, maximum: ServingSimulator.maxRequestTokens) ?? 16,
+            maxLength: try r.integer("max_len", minimum: 2, maximum: ServingSimulator.maxRequestTokens) ?? 2048,
             policies: policies, allocator: allocator, sharing: sharing, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm", memoryUtilization: try utilization(&r),
             seed: UInt64(try r.integer("seed", minimum: 0) ?? 1))

@@ -28,7 +28,7 @@ public struct ContiguousAllocator: Sendable {
         case .buddy:
             // The buddy system manages the largest power of two that fits.
             var order = 0
-            while (1 << (order + 1)) <= capacity { order += 1 }
+            while order < 62 && (1 << (order + 1)) <= capacity { order += 1 }
             self.capacity = capacity > 0 ? 1 << order : 0
             free = []
             buddyFree = Array(repeating: [], count: order + 1)
@@ -106,9 +106,12 @@ public struct ContiguousAllocator: Sendable {
         }
     }
 
+    /// The smallest power of two at least `n`, capped at 2^62.
     public static func powerOfTwo(atLeast n: Int) -> Int {
         var p = 1
-        while p < n { p <<= 1 }
+        // 2^62 is the largest power of two an Int holds; no caller asks for more (request
+        // lengths are at most 2^40), and stopping there keeps the loop finite.
+        while p < n && p < 1 << 62 { p <<= 1 }
         return p
     }
 

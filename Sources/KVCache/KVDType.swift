@@ -42,7 +42,8 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .fp16, .bf16: return 2 * length
         case .fp8: return length
         case .int4(let group):
-            let groups = (length + group - 1) / group
+            // A group size below 1 is rejected by `KVStudy`/`PagedStudy`; counted as 1 here.
+            let groups = Checked.ceilDiv(length, max(1, group))
             return (length + 1) / 2 + 4 * groups
         }
     }

@@ -24,10 +24,41 @@ public struct KVStudy: Sendable, Equatable {
         self.memoryUtilization = memoryUtilization
     }
 
-    /// One row per context.
+    /// The largest weight bytes per parameter a study takes (fp64 weights are 8).
+    public static let maxWeightBytesPerParameter = 64
+
+    /// Checks the inputs a model and a GPU do not bound: batch, contexts, weight bytes,
+    /// memory utilization and the int4 group size. Errors name the input.
+    public func validate() throws(KVInputError) {
+        guard batch >= 1 else { throw KVInputError(input: "batch", value: "\(batch)", message: "expected a positive integer") }
+        for context in contexts where context < 1 {
+            throw KVInputError(input: "context", value: "\(context)", message: "expected a positive length")
+        }
+        guard (1...KVStudy.maxWeightBytesPerParameter).contains(weightBytesPerParameter) else {
+            throw KVInputError(
+                input: "weight-bytes", value: "\(weightBytesPerParameter)",
+                message: "expected bytes per weight parameter from 1 to \(KVStudy.maxWeightBytesPerParameter)")
+        }
+        try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
+    }
+
+    /// The checks `KVStudy` and `PagedStudy` share.
+    static func validate(memoryUtilization: Double, dtype: KVDType) throws(KVInputError) {
+        guard memoryUtilization > 0 && memoryUtilization <= 1 else {
+            throw KVInputError(input: "memory-utilization", value: "\(memoryUtilization)", message: "expected a number in (0, 1]")
+        }
+        if case .int4(let group) = dtype, group < 1 {
+            throw KVInputError(input: "int4-group", value: "\(group)", message: "expected a positive group size")
+        }
+    }
+
+    /// One row per context. Every byte count is computed with overflow checks: an input
+    /// whose footprint does not fit in 64 bits is an error naming it and its largest value.
     public func run() throws -> [KVRecord] {
+        try validate()
         let spec = try ModelSpec.named(model)
         let profile = try HardwareProfile.named(hardware)
+        try checkFootprints(spec)
         let footprint = KVFootprint(model: spec, dtype: dtype)
         let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
         return contexts.map { context in
@@ -39,6 +70,37 @@ public struct KVStudy: Sendable, Equatable {
                 kvBytesTotal: batch * footprint.bytesPerSequence(context: context),
                 weightBytes: capacity.weightBytes, budgetBytes: capacity.budgetBytes,
                 maxSequences: capacity.sequences(context: context), tokenSlots: capacity.tokenSlots)
+        }
+    }
+
+    /// Checks that every byte count of the study fits in 64 bits for `spec` (after
+    /// `validate()`): the weights, each context's sequence and the batch. Bytes per token
+    /// and SSM state fit by the model file's limits (`ModelSpec.maxDimension`).
+    public func checkFootprints(_ spec: ModelSpec) throws(KVInputError) {
+        let footprint = KVFootprint(model: spec, dtype: dtype)
+        guard Checked.product(spec.parameters, weightBytesPerParameter) != nil else {
+            throw KVInputError(
+                input: "weight-bytes", value: "\(weightBytesPerParameter)",
+                message: "\(spec.id)'s \(spec.parameters) parameters at this many bytes overflow a 64-bit byte count")
+        }
+        let perToken = footprint.bytesPerToken
+        let state = footprint.ssmStateBytesPerSequence
+        for (index, context) in contexts.enumerated() {
+            guard let kv = Checked.product(footprint.cachedTokens(context: context), perToken),
+                let perSequence = Checked.sum(kv, state)
+            else {
+                let largest = perToken > 0 ? (Int.max - state) / perToken : Int.max
+                throw KVInputError(
+                    input: "context", value: "\(context)",
+                    message: "\(spec.id) keeps \(perToken) KV bytes per token at \(dtype), so one sequence overflows a 64-bit byte count; "
+                        + "expected a context of at most \(largest)", index: index)
+            }
+            guard Checked.product(batch, perSequence) != nil else {
+                throw KVInputError(
+                    input: "batch", value: "\(batch)",
+                    message: "\(batch) sequences of \(perSequence) bytes (\(spec.id) at context \(context)) overflow a 64-bit byte count; "
+                        + "expected a batch of at most \(Int.max / perSequence)")
+            }
         }
     }
 }
@@ -122,8 +184,36 @@ public struct PagedStudy: Sendable, Equatable {
         }
     }
 
+    /// The most requests of a synthetic trace: each is held in memory and simulated
+    /// (100,000 take about 17 s of CPU in a debug build, growing linearly), so larger
+    /// counts are refused up front instead of running for hours.
+    public static let maxRequests = 1_000_000
+    /// The lowest arrival rate of a synthetic trace: one request per 10^9 seconds keeps a
+    /// million arrivals within the simulator's clock.
+    public static let minRate = 1e-9
+
+    /// Checks the inputs a model and a GPU do not bound. Errors name the input.
+    public func validate() throws(KVInputError) {
+        if RequestTrace.Workload.named(trace) != nil {
+            guard requests >= 1 && requests <= PagedStudy.maxRequests else {
+                throw KVInputError(input: "requests", value: "\(requests)", message: "expected a synthetic trace of 1 to \(PagedStudy.maxRequests) requests")
+            }
+        }
+        guard rate >= PagedStudy.minRate && rate.isFinite else {
+            throw KVInputError(input: "rate", value: "\(rate)", message: "expected at least \(PagedStudy.minRate) requests per second")
+        }
+        guard blockSize >= 1 && blockSize <= ServingSimulator.maxRequestTokens else {
+            throw KVInputError(input: "block-size", value: "\(blockSize)", message: "expected a block size from 1 to \(ServingSimulator.maxRequestTokens) tokens")
+        }
+        guard maxLength >= 2 && maxLength <= ServingSimulator.maxRequestTokens else {
+            throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
+        }
+        try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
+    }
+
     /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
     public func loadTrace() throws -> [Request] {
+        try validate()
         if let workload = RequestTrace.Workload.named(trace) {
             return RequestTrace.synthetic(workload, count: requests, rate: rate, maxLength: maxLength, seed: seed)
         }
@@ -137,6 +227,7 @@ public struct PagedStudy: Sendable, Equatable {
     /// One `AllocationStats` per policy, in order. `progress(policy, fraction)` reports.
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
         guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
+        try validate()
         let spec = try ModelSpec.named(model)
         let profile = try HardwareProfile.named(hardware)
         let capacity = KVCapacity(footprint: KVFootprint(model: spec, dtype: dtype), hardware: profile, memoryUtilization: memoryUtilization)

@@ -19,25 +19,47 @@ public enum ModelError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ModelSpec {
-    /// Decodes and validates a model file (format in docs/kv-cache.md).
+    /// The largest layer count, head count, head size, SSM state size or convolution
+    /// width a model may declare: 65,536. With `maxHiddenSize` and the dtype's 4 bytes
+    /// at most, bytes per token (layers x 2 x kv_heads x head_dim x 4) stay below 2^51
+    /// and SSM state bytes per sequence below 2^59, so footprints are exact in 64 bits.
+    public static let maxDimension = 1 << 16
+    /// The largest hidden size or SSM inner dimension: 2^24.
+    public static let maxHiddenSize = 1 << 24
+    /// The largest weight parameter count: 2^50 (about 1.1e15).
+    public static let maxParameters = 1 << 50
+    /// The largest max_context or sliding_window: 2^40 tokens.
+    public static let maxContext = 1 << 40
+
+    /// Decodes and validates a model file (format in docs/kv-cache.md). Each figure is
+    /// checked against the limits above; an error names the file and the field.
     public init(jsonText: String, file: String) throws(JSONInputError) {
         var r = try JSONObjectReader(try JSONParser.parse(jsonText, file: file), file: file, path: "")
-        func need(_ key: String, minimum: Int = 1) throws(JSONInputError) -> Int {
-            guard let v = try r.integer(key, minimum: minimum) else { throw r.error(key, "is required (a positive integer)") }
+        func need(_ key: String, minimum: Int = 1, maximum: Int = ModelSpec.maxDimension) throws(JSONInputError) -> Int {
+            guard let v = try r.integer(key, minimum: minimum, maximum: maximum) else {
+                throw r.error(key, "is required (an integer from \(minimum) to \(maximum))")
+            }
             return v
         }
         guard let id = try r.string("id") else { throw r.error("id", "is required") }
         self.id = id
         name = try r.string("name") ?? id
         layers = try need("layers")
-        hiddenSize = try need("hidden_size")
+        hiddenSize = try need("hidden_size", maximum: ModelSpec.maxHiddenSize)
         heads = try need("heads")
-        kvHeads = try r.integer("kv_heads", minimum: 1) ?? heads
+        kvHeads = try r.integer("kv_heads", minimum: 1, maximum: ModelSpec.maxDimension) ?? heads
         guard heads % kvHeads == 0 else { throw r.error("kv_heads", "expected a divisor of heads (\(heads)), found \(kvHeads)") }
-        headDim = try r.integer("head_dim", minimum: 1) ?? hiddenSize / heads
-        parameters = try need("parameters", minimum: 0)
-        maxContext = try r.integer("max_context", minimum: 1)
-        slidingWindow = try r.integer("sliding_window", minimum: 1)
+        if let dim = try r.integer("head_dim", minimum: 1, maximum: ModelSpec.maxDimension) {
+            headDim = dim
+        } else {
+            guard hiddenSize / heads >= 1, hiddenSize / heads <= ModelSpec.maxDimension else {
+                throw r.error("head_dim", "is required when hidden_size / heads (\(hiddenSize) / \(heads)) is not from 1 to \(ModelSpec.maxDimension)")
+            }
+            headDim = hiddenSize / heads
+        }
+        parameters = try need("parameters", minimum: 0, maximum: ModelSpec.maxParameters)
+        maxContext = try r.integer("max_context", minimum: 1, maximum: ModelSpec.maxContext)
+        slidingWindow = try r.integer("sliding_window", minimum: 1, maximum: ModelSpec.maxContext)
         if let kinds = try r.array("layer_kinds") {
             guard kinds.count == layers else {
                 throw r.error("layer_kinds", "expected one entry per layer (\(layers)), found \(kinds.count)")
@@ -54,11 +76,15 @@ extension ModelSpec {
             layerKinds = Array(repeating: .attention, count: layers)
         }
         if var s = try r.object("ssm") {
-            func needS(_ key: String) throws(JSONInputError) -> Int {
-                guard let v = try s.integer(key, minimum: 1) else { throw s.error(key, "is required (a positive integer)") }
+            func needS(_ key: String, maximum: Int = ModelSpec.maxDimension) throws(JSONInputError) -> Int {
+                guard let v = try s.integer(key, minimum: 1, maximum: maximum) else {
+                    throw s.error(key, "is required (an integer from 1 to \(maximum))")
+                }
                 return v
             }
-            ssm = SSMState(innerDim: try needS("inner_dim"), stateDim: try needS("state_dim"), convWidth: try needS("conv_width"))
+            ssm = SSMState(
+                innerDim: try needS("inner_dim", maximum: ModelSpec.maxHiddenSize), stateDim: try needS("state_dim"),
+                convWidth: try needS("conv_width"))
             try s.finish()
         } else {
             ssm = nil
@@ -93,10 +119,10 @@ extension ModelSpec {
         } else {
             guard builtInNames.contains(nameOrPath) else { throw .unknown(name: nameOrPath, known: builtInNames) }
             file = "Models/\(nameOrPath).json"
-            guard let url = Bundle.module.url(forResource: nameOrPath, withExtension: "json", subdirectory: "Models"),
-                let data = try? Data(contentsOf: url)
-            else { throw .unreadable(file: file, reason: "missing from the package resources") }
-            text = String(decoding: data, as: UTF8.self)
+            guard let builtIn = BuiltinModels.sources[nameOrPath] else {
+                throw .unreadable(file: file, reason: "not compiled in (run scripts/embed-resources.py)")
+            }
+            text = builtIn
         }
         do { return try ModelSpec(jsonText: text, file: file) } catch { throw .invalid(error) }
     }

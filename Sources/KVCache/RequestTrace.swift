@@ -92,8 +92,12 @@ public enum RequestTrace {
             var lengths: [Int] = []
             for name in ["prompt_tokens", "output_tokens"] {
                 let text = try cell(name)
-                guard let value = Int(text), value >= (name == "prompt_tokens" ? 1 : 0) else {
-                    throw TraceError(file: file, row: row, field: name, message: "expected a \(name == "prompt_tokens" ? "positive" : "non-negative") integer, found '\(text)'")
+                let minimum = name == "prompt_tokens" ? 1 : 0
+                guard let value = Int(text), value >= minimum else {
+                    throw TraceError(file: file, row: row, field: name, message: "expected a \(minimum == 1 ? "positive" : "non-negative") integer, found '\(text)'")
+                }
+                guard value <= ServingSimulator.maxRequestTokens else {
+                    throw TraceError(file: file, row: row, field: name, message: "expected at most \(ServingSimulator.maxRequestTokens) tokens, found '\(text)'")
                 }
                 lengths.append(value)
             }

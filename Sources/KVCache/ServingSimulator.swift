@@ -79,13 +79,52 @@ public struct ServingSimulator {
     private var generator = SeededGenerator(seed: 1)
     private var copies = 0
 
+    /// The most blocks a paged pool may hold (each block costs the simulator two words).
+    public static let maxPoolBlocks = 1 << 24
+    /// The most slots a contiguous pool may hold (first fit keeps a list of holes).
+    public static let maxPoolTokens = 1 << 40
+    /// The longest request (prompt + output tokens) a trace may hold: 2^40.
+    public static let maxRequestTokens = 1 << 40
+    /// The most sequences one request may share blocks among (parallel:N, beam:W).
+    public static let maxSequences = 1024
+
     /// Runs the trace to completion. `progress` receives the fraction of requests done.
     public mutating func run(_ trace: [Request], progress: ((Double) -> Void)? = nil) throws(SimulationError) -> AllocationStats {
         let c = configuration
+        guard c.iterationSeconds > 0 && c.iterationSeconds.isFinite else {
+            throw .invalid("iteration time must be a positive number of seconds, found \(c.iterationSeconds)")
+        }
+        guard c.poolTokens >= 0 && c.poolTokens <= ServingSimulator.maxPoolTokens else {
+            throw .invalid("the pool of \(c.poolTokens) token slots is more than the simulator holds (\(ServingSimulator.maxPoolTokens))")
+        }
+        guard c.maxLength >= 1 && c.maxLength <= ServingSimulator.maxRequestTokens else {
+            throw .invalid("max-len \(c.maxLength): expected a length from 1 to \(ServingSimulator.maxRequestTokens)")
+        }
+        switch c.sharing {
+        case .parallelSampling(let n) where n > ServingSimulator.maxSequences, .beamSearch(let n) where n > ServingSimulator.maxSequences:
+            throw .invalid("sharing \(c.sharing): expected at most \(ServingSimulator.maxSequences) sequences per request, found \(n)")
+        case .sharedPrefix(let t) where t < 0 || t > ServingSimulator.maxRequestTokens:
+            throw .invalid("sharing \(c.sharing): expected a prefix from 1 to \(ServingSimulator.maxRequestTokens) tokens, found \(t)")
+        default: break
+        }
+        for request in trace {
+            guard request.promptTokens >= 1, request.outputTokens >= 0, request.arrival >= 0, request.arrival.isFinite,
+                let final = Checked.sum(request.promptTokens, request.outputTokens), final <= ServingSimulator.maxRequestTokens
+            else {
+                throw .invalid(
+                    "request \(request.id) (arrival \(request.arrival) s, \(request.promptTokens) prompt and \(request.outputTokens) output tokens): "
+                        + "expected a finite arrival >= 0, at least 1 prompt token and at most \(ServingSimulator.maxRequestTokens) tokens in all")
+            }
+        }
         var blockSize = 1
         switch c.policy {
         case .paged(let b):
             guard b > 0 else { throw .invalid("block size must be positive, found \(b)") }
+            guard c.poolTokens / b <= ServingSimulator.maxPoolBlocks else {
+                throw .invalid(
+                    "block-size \(b): the pool of \(c.poolTokens) token slots makes \(c.poolTokens / b) blocks, more than the simulator holds "
+                        + "(\(ServingSimulator.maxPoolBlocks)); expected a block size of at least \(Checked.ceilDiv(c.poolTokens, ServingSimulator.maxPoolBlocks))")
+            }
             blockSize = b
             pool = BlockPool(capacity: c.poolTokens / b)
         default:
@@ -98,12 +137,21 @@ public struct ServingSimulator {
         copies = 0
         prefixTable = []
 
-        var waiting = trace.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }.map { request -> Request in
+        let waiting = trace.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }.map { request -> Request in
             var r = request
             r.outputTokens = min(r.outputTokens, max(0, c.maxLength - r.promptTokens))
             return r
         }
-        var queue: [Request] = []
+        // Iterations are counted in an Int: an arrival past the last one is an error, not a trap.
+        let lastIteration = Double(Int.max / 4)
+        if let late = waiting.last, late.arrival / c.iterationSeconds >= lastIteration {
+            throw .invalid(
+                "request \(late.id) arrives at \(late.arrival) s, past the simulator's clock (\(lastIteration * c.iterationSeconds) s "
+                    + "in iterations of \(c.iterationSeconds) s); expected earlier arrivals or a higher arrival rate")
+        }
+        // The next request to arrive; a cursor rather than removeFirst, so a long trace is O(n).
+        var nextArrival = 0
+        var queue = RequestQueue()
         var running: [Running] = []
         var completed = 0, preemptions = 0, iteration = 0, maxBatch = 0, batchSum = 0
         var sums = (tokens: 0.0, reserved: 0.0, unusable: 0.0, external: 0.0)
@@ -111,9 +159,9 @@ public struct ServingSimulator {
 
         while completed < trace.count {
             let now = Double(iteration) * c.iterationSeconds
-            while let next = waiting.first, next.arrival <= now {
-                queue.append(next)
-                waiting.removeFirst()
+            while nextArrival < waiting.count, waiting[nextArrival].arrival <= now {
+                queue.append(waiting[nextArrival])
+                nextArrival += 1
             }
             // Admit first come, first served; stop at the first request that does not fit.
             var blockedNeed: Int?
@@ -139,7 +187,7 @@ public struct ServingSimulator {
                         let generated = victim.tokens - victim.request.promptTokens
                         requeued.promptTokens += generated
                         requeued.outputTokens -= generated
-                        queue.insert(requeued, at: 0)
+                        queue.prepend(requeued)
                         preemptions += 1
                         continue
                     }
@@ -191,7 +239,8 @@ public struct ServingSimulator {
                 completed += 1
                 return true
             }
-            if running.isEmpty && queue.isEmpty, let next = waiting.first {
+            if running.isEmpty && queue.isEmpty, nextArrival < waiting.count {
+                let next = waiting[nextArrival]
                 // Skip idle time to the next arrival.
                 iteration = max(iteration + 1, Int((next.arrival / c.iterationSeconds).rounded(.up)))
             } else {
@@ -226,7 +275,8 @@ public struct ServingSimulator {
     private func need(_ request: Request, blockSize: Int) -> Int {
         switch configuration.policy {
         case .paged:
-            return ((request.promptTokens + blockSize - 1) / blockSize + configuration.sharing.sequences) * blockSize
+            // Overflow-free: prompts are at most 2^40 tokens and sequences at most 1024 (checked in run).
+            return (Checked.ceilDiv(request.promptTokens, blockSize) + configuration.sharing.sequences) * blockSize
         default:
             return contiguous.footprint(configuration.policy.reservation(finalTokens: request.finalTokens, maxLength: configuration.maxLength))
         }
@@ -241,7 +291,7 @@ public struct ServingSimulator {
                 prefixTokens = min(tokens, request.promptTokens) / blockSize * blockSize
             }
             let sequences = c.sharing.sequences
-            let promptBlocks = (request.promptTokens - prefixTokens + blockSize - 1) / blockSize
+            let promptBlocks = Checked.ceilDiv(request.promptTokens - prefixTokens, blockSize)
             let prefixBlocksNeeded = prefixTokens > 0 && prefixTable.isEmpty ? prefixTokens / blockSize : 0
             // Room for the prompt and one new block per sequence (a watermark, as vLLM keeps).
             guard pool.freeCount >= promptBlocks + prefixBlocksNeeded + sequences else { return nil }
@@ -311,6 +361,39 @@ public struct ServingSimulator {
             for table in r.tables { for block in table { pool.release(block) } }
         } else {
             contiguous.release(start: r.extentStart, length: r.extentLength)
+        }
+    }
+}
+
+/// A first-come, first-served queue of requests: O(1) at both ends (a head index into an
+/// array, compacted when half of it is spent).
+struct RequestQueue {
+    private var items: [Request] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+    var first: Request? { isEmpty ? nil : items[head] }
+
+    mutating func append(_ request: Request) { items.append(request) }
+
+    /// Puts a preempted request back at the front.
+    mutating func prepend(_ request: Request) {
+        if head > 0 {
+            head -= 1
+            items[head] = request
+        } else {
+            items.insert(request, at: 0)
+        }
+    }
+
+    mutating func removeFirst() {
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
         }
     }
 }
