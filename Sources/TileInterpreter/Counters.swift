@@ -59,8 +59,8 @@ public struct Counters: Sendable, Equatable {
     /// Bytes written into shared memory (from HBM or registers).
     public var sramWriteBytes: Int { hbmToSramBytes + registersToSram }
 
-    /// Adds `other` counted `k` times; peaks take the maximum. Throws when a counter, or
-    /// a total over tensors, would pass 2^63 - 1 (the counters are then unusable).
+    /// Adds `other` counted `k` times; peaks take the maximum. Throws when a counter would
+    /// pass 2^63 - 1 (the counters are then unusable); `checkTotals` covers the sums.
     public mutating func add(_ other: Counters, times k: Int = 1) throws(CounterOverflow) {
         for index in tensors.indices { try tensors[index].add(other.tensors[index], times: k, tensor: index) }
         try CounterOverflow.accumulate(&sramToRegisters, other.sramToRegisters, k, "sram->reg bytes")
@@ -72,7 +72,6 @@ public struct Counters: Sendable, Equatable {
         try CounterOverflow.accumulate(&maskedElements, other.maskedElements, k, "masked elements")
         peakSramBytes = max(peakSramBytes, other.peakSramBytes)
         peakRegisterBytes = max(peakRegisterBytes, other.peakRegisterBytes)
-        try checkTotals()
     }
 
     /// Checks that the sums the reports derive (HBM read and write bytes, SRAM traffic,
@@ -129,6 +128,7 @@ public struct RunStats: Sendable, Equatable {
     public func checkedTotal() throws(CounterOverflow) -> Counters {
         var sum = Counters(tensorCount: tensorNames.count)
         for kernel in kernels { try sum.add(kernel.counters) }
+        try sum.checkTotals()
         return sum
     }
 

@@ -373,7 +373,7 @@ struct UniformityChecker {
     /// `form` when it is known and its range fits in 64 bits; otherwise nil, noting that
     /// the operation that made it may fail somewhere in the box.
     private mutating func checked(_ form: AffineForm?) -> AffineForm? {
-        guard let form, interval(form) != nil else {
+        guard let form, form.isConstant || plainInterval(form) != nil else {
             mayFail = true
             return nil
         }

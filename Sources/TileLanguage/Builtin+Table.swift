@@ -1,9 +1,32 @@
 extension Builtin {
     /// This built-in's entry in the table.
-    public var spec: BuiltinSpec { Self.table[self] ?? makeSpec() }
+    public var spec: BuiltinSpec { Self.table[tableIndex] }
 
-    /// The table, built once (the analyses read it in their inner loops).
-    private static let table: [Builtin: BuiltinSpec] = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.makeSpec()) })
+    /// The table, built once in declaration order (the analyses read it in their inner
+    /// loops, so it is indexed, not hashed).
+    private static let table: [BuiltinSpec] = allCases.map { $0.makeSpec() }
+
+    /// This case's position in `allCases`.
+    private var tableIndex: Int {
+        switch self {
+        case .cdiv: return 0
+        case .min: return 1
+        case .max: return 2
+        case .exp: return 3
+        case .log: return 4
+        case .sqrt: return 5
+        case .rowmax: return 6
+        case .rowsum: return 7
+        case .zeros: return 8
+        case .full: return 9
+        case .cast: return 10
+        case .maskCausal: return 11
+        case .maskWindow: return 12
+        case .col: return 13
+        case .fa2NumSplits: return 14
+        case .blockMask: return 15
+        }
+    }
 
     private func makeSpec() -> BuiltinSpec {
         let integer = ArgumentSpec("an argument", .integer)

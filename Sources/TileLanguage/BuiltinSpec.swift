@@ -4,19 +4,33 @@
 /// sensitivity and uniformity analyses; the interpreter counts by `counting`.
 public struct BuiltinSpec: Sendable {
     /// Arguments every call has, in order.
-    public var required: [ArgumentSpec]
+    public let required: [ArgumentSpec]
     /// Arguments a call may add after the required ones, in order.
-    public var optional: [ArgumentSpec] = []
+    public let optional: [ArgumentSpec]
     /// Arguments every call ends with (after the optional ones).
-    public var trailing: [ArgumentSpec] = []
-    public var result: BuiltinResult
+    public let trailing: [ArgumentSpec]
+    public let result: BuiltinResult
     /// Applied element by element (fusable into its consumer).
-    public var isElementwise = false
-    public var counting: CountRule
-
+    public let isElementwise: Bool
+    public let counting: CountRule
     /// Whether any argument is a count site (`ArgumentRole.isCountRelevant`).
-    public var hasCountRelevantArguments: Bool {
-        (required + optional + trailing).contains { $0.role.isCountRelevant }
+    public let hasCountRelevantArguments: Bool
+    /// The argument lists of every allowed count, from the fewest (the analyses read
+    /// them in their inner loops).
+    private let listsByCount: [[ArgumentSpec]]
+
+    public init(
+        required: [ArgumentSpec], optional: [ArgumentSpec] = [], trailing: [ArgumentSpec] = [],
+        result: BuiltinResult, isElementwise: Bool = false, counting: CountRule
+    ) {
+        self.required = required
+        self.optional = optional
+        self.trailing = trailing
+        self.result = result
+        self.isElementwise = isElementwise
+        self.counting = counting
+        hasCountRelevantArguments = (required + optional + trailing).contains { $0.role.isCountRelevant }
+        listsByCount = (0...optional.count).map { extra in required + optional.prefix(extra) + trailing }
     }
 
     /// Allowed argument counts.
@@ -25,10 +39,10 @@ public struct BuiltinSpec: Sendable {
         return fixed...(fixed + optional.count)
     }
 
-    /// The specs of the arguments of a call with `count` arguments (within `arity`).
+    /// The specs of the arguments of a call with `count` arguments (clamped to `arity`).
     public func arguments(count: Int) -> [ArgumentSpec] {
         let extra = Swift.max(0, Swift.min(optional.count, count - required.count - trailing.count))
-        return required + optional.prefix(extra) + trailing
+        return listsByCount[extra]
     }
 }
 

@@ -144,3 +144,25 @@ import Testing
         #expect(throws: CounterOverflow.self) { try total.add(traffic) }
     }
 }
+
+extension CoreTrustTests {
+    /// The table is indexed by declaration order: each case finds its own entry.
+    @Test func tableEntriesBelongToTheirCase() {
+        #expect(Builtin.col.spec.required.map(\.name) == ["the tile", "the column"])
+        #expect(Builtin.blockMask.spec.required.count == 7)
+        #expect(Builtin.fa2NumSplits.spec.required.count == 4)
+        #expect(Builtin.cast.spec.counting == .cast)
+        #expect(Builtin.exp.spec.counting == .exp)
+        #expect(Builtin.log.spec.counting == .log)
+        #expect(Builtin.sqrt.spec.counting == .elementwise)
+        #expect(Builtin.rowmax.spec.counting == .rowReduction)
+        #expect(Builtin.maskWindow.spec.required.count == 4)
+        #expect(Builtin.maskCausal.spec.required.count == 3)
+        #expect(Builtin.full.spec.trailing.count == 1)
+        #expect(Builtin.zeros.spec.optional.count == 1)
+        #expect(Builtin.cdiv.spec.result == .integer)
+        #expect(Builtin.min.spec.result == .broadcast)
+        #expect(Builtin.max.spec.result == .broadcast)
+        #expect(Builtin.rowsum.spec.result == .tile1D)
+    }
+}
