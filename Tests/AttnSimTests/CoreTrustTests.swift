@@ -140,8 +140,12 @@ import Testing
         var traffic = Counters(tensorCount: 2)
         traffic.tensors[0].hbmToSram = Int.max
         traffic.tensors[1].hbmToRegisters = 1
+        // Each counter fits; their sum (HBM read bytes) does not.
         var total = Counters(tensorCount: 2)
-        #expect(throws: CounterOverflow.self) { try total.add(traffic) }
+        try total.add(traffic)
+        #expect(throws: CounterOverflow.self) { try total.checkTotals() }
+        let stats = RunStats(kernels: [KernelStats(name: "k", grid: [1], blocks: 1, counters: total)], tensorNames: ["A", "B"])
+        #expect(throws: CounterOverflow.self) { _ = try stats.checkedTotal() }
     }
 }
 
