@@ -48,16 +48,21 @@ let package = Package(
             name: "CostModel",
             dependencies: ["TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics", "AttnJSON"]
         ),
+        // The one pipeline every command runs a program through: load, bind, count, predict.
+        .target(
+            name: "AttnPipeline",
+            dependencies: ["AttnAlgorithms", "CostModel", "TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics"]
+        ),
         // Validation of the cost model against measured GPU counters.
         .target(
             name: "Calibration",
-            dependencies: ["CostModel", "AttnAlgorithms", "TileInterpreter", "AttnHardware", "AttnNumerics"]
+            dependencies: ["AttnPipeline", "CostModel", "AttnAlgorithms", "TileInterpreter", "AttnHardware", "AttnNumerics"]
         ),
         // Scenario files, run specifications and the runner that produces records.
         .target(
             name: "AttnScenario",
             dependencies: [
-                "TileInterpreter", "AttnAlgorithms", "KVCache", "AttnHardware", "AttnNumerics", "AttnJSON",
+                "AttnPipeline", "TileInterpreter", "AttnAlgorithms", "KVCache", "AttnHardware", "AttnNumerics", "AttnJSON",
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.
@@ -65,7 +70,7 @@ let package = Package(
         // Command-line parsing and commands; returns exit codes, never exits itself.
         .target(
             name: "AttnCLI",
-            dependencies: ["AttnScenario", "AttnReport", "KVCache", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
+            dependencies: ["AttnPipeline", "AttnScenario", "AttnReport", "KVCache", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
         ),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
@@ -73,7 +78,7 @@ let package = Package(
             name: "AttnSimTests",
             dependencies: [
                 "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
-                "AttnAlgorithms", "AttnScenario", "AttnReport", "AttnCLI", "KVCache", "CostModel", "Calibration",
+                "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnCLI", "KVCache", "CostModel", "Calibration",
             ]
         ),
     ]

@@ -2,6 +2,7 @@ import AttnAlgorithms
 import AttnHardware
 import AttnJSON
 import AttnNumerics
+import AttnPipeline
 import AttnReport
 import AttnScenario
 import CostModel
@@ -61,14 +62,14 @@ enum RooflineCommand {
             try scenario.checkSize()
             let hardware = try HardwareProfile.named(scenario.hardware)
             let model = CostModel(hardware: hardware, dtype: scenario.dtype)
+            let pipeline = Pipeline(hardware: hardware)
             var rows: [RooflineRow] = []
             var timeline: String?
             for algorithm in scenario.algorithms {
-                let program = try AlgorithmLibrary.program(algorithm.program)
+                let program = try Pipeline.load(algorithm.program)
                 for context in scenario.contexts {
-                    let bound = try BoundProgram(program: program, shape: scenario.shape(context: context), dtype: scenario.dtype, hardware: hardware, overrides: algorithm.parameters)
-                    let stats = try Simulator.run(bound, options: RunOptions(mode: .count)).stats
-                    let prediction = model.predict(bound, stats)
+                    let prediction = try pipeline.evaluate(
+                        program, shape: scenario.shape(context: context), dtype: scenario.dtype, parameters: algorithm.parameters).prediction
                     if timeline == nil {
                         timeline = Timeline.chromeTrace(prediction, smCount: hardware.smCount, label: "\(algorithm.label) \(ContextList.format(context)) on \(hardware.id)")
                     }

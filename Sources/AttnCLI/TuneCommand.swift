@@ -1,6 +1,7 @@
 import AttnAlgorithms
 import AttnHardware
 import AttnNumerics
+import AttnPipeline
 import AttnReport
 import AttnScenario
 import CostModel
@@ -22,6 +23,7 @@ enum TuneCommand {
         OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype (default fp16)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm)."),
         OptionSpec(name: "top", value: "N", help: "Rows to print (default 10)."),
+        OptionSpec(name: "verbose", value: nil, help: "List every configuration left out, with the reason (default: the first 3 of each kind)."),
         OptionSpec(name: "help", value: nil, help: "Show this help."),
     ]
 
@@ -60,26 +62,30 @@ enum TuneCommand {
         let top = try parsed.integer("top") ?? 10
         return try CommandSupport.reporting(console) {
             try Scenario.checkSize(shape, label: "tune")
-            let program = try AlgorithmLibrary.program(name)
+            let program = try Pipeline.load(name)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
-            let model = CostModel(hardware: hardware, dtype: dtype)
+            let pipeline = Pipeline(hardware: hardware)
             let swept = program.declaredParameters.map(\.name).filter { sweeps[$0] != nil }
             var combinations: [[String: Int]] = [[:]]
             for parameter in swept {
                 combinations = combinations.flatMap { base in (sweeps[parameter] ?? []).map { base.merging([parameter: $0]) { $1 } } }
             }
             var results: [(String, RunPrediction)] = []
-            var rejected = 0
+            // Configurations that cannot run on this hardware or that the program refuses
+            // are reported apart; any other failure is an error of the run and ends tune.
+            var overCapacity: [(String, PipelineError)] = []
+            var refused: [(String, PipelineError)] = []
             for combination in combinations {
                 var overrides = combination.mapValues { ScalarValue.int($0) }
                 if parsed.has("causal") { overrides["causal"] = .int(1) }
+                let label = combination.keys.sorted().map { "\($0)=\(combination[$0] ?? 0)" }.joined(separator: " ")
                 do {
-                    let bound = try BoundProgram(program: program, shape: shape, dtype: dtype, hardware: hardware, overrides: overrides)
-                    let stats = try Simulator.run(bound, options: RunOptions(mode: .count)).stats
-                    let label = combination.keys.sorted().map { "\($0)=\(combination[$0] ?? 0)" }.joined(separator: " ")
-                    results.append((label.isEmpty ? "(defaults)" : label, model.predict(bound, stats)))
-                } catch {
-                    rejected += 1
+                    let evaluation = try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: overrides)
+                    results.append((label.isEmpty ? "(defaults)" : label, evaluation.prediction))
+                } catch let error as PipelineError where error.isOverCapacity {
+                    overCapacity.append((label, error))
+                } catch let error as PipelineError where error.isRequirementFailure {
+                    refused.append((label, error))
                 }
             }
             results.sort { $0.1.seconds < $1.1.seconds }
@@ -93,8 +99,22 @@ enum TuneCommand {
             let table = TextTable(headers: ["rank", "parameters", "time_us", "dram_bytes", "l2_read_bytes", "blocks/SM", "waves", "bound"],
                                   rows: rows, rightAligned: [0, 2, 3, 4, 5, 6])
             console.out(table.renderText())
-            console.out("\n\(results.count) configurations fit \(hardware.id); \(rejected) rejected (over shared memory or registers, or failing a requirement)\n")
+            console.out("\n\(results.count) configurations fit \(hardware.id); \(overCapacity.count) over its shared memory or registers; \(refused.count) refused by the program\n")
+            for (label, error) in overCapacity.prefix(parsed.has("verbose") ? overCapacity.count : 3) {
+                console.out("  over capacity: \(label): \(error.diagnostic?.message ?? error.description)\n")
+            }
+            for (label, error) in refused.prefix(parsed.has("verbose") ? refused.count : 3) {
+                console.out("  refused: \(label): \(Self.firstLine(error.description))\n")
+            }
+            if !parsed.has("verbose") && (overCapacity.count > 3 || refused.count > 3) {
+                console.out("  (--verbose lists every configuration left out)\n")
+            }
             return results.isEmpty ? .failure : .success
         }
+    }
+
+    /// The first line of a multi-line message.
+    static func firstLine(_ text: String) -> String {
+        String(text.prefix { $0 != "\n" })
     }
 }

@@ -1,4 +1,5 @@
 import AttnHardware
+import AttnPipeline
 import CostModel
 
 /// Fits the cost model's four constants to measured times: coordinate descent over a grid
@@ -23,8 +24,7 @@ public struct Fitter {
         var best = hardware.costModel ?? CostModel.uncalibratedDefaults
         func score(_ c: CostModelConstants) -> Double {
             let errors = counted.map { row, run -> Double in
-                let model = CostModel(hardware: hardware, dtype: run.bound.dtype, constants: c)
-                let predicted = model.predict(run.bound, run.stats).seconds * 1000
+                let predicted = Pipeline(hardware: hardware).predict(run.bound, run.stats, constants: c).seconds * 1000
                 return abs(predicted - row.timeMilliseconds) / row.timeMilliseconds * 100
             }
             return ErrorSummary(errors)?.median ?? .infinity

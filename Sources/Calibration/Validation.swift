@@ -1,6 +1,7 @@
 import AttnAlgorithms
 import AttnHardware
 import AttnNumerics
+import AttnPipeline
 import CostModel
 import TileInterpreter
 
@@ -64,12 +65,13 @@ public struct Validator {
         }
         guard let dtype = DType(name: row.dtype) else { return .failure(MappingError("unknown dtype '\(row.dtype)'")) }
         do {
-            let program = try AlgorithmLibrary.program(mapping.program)
-            let bound = try BoundProgram(
-                program: program,
+            let pipeline = Pipeline(hardware: hardware)
+            let program = try Pipeline.load(mapping.program)
+            let bound = try pipeline.bind(
+                program,
                 shape: ProblemShape(batch: row.batch, heads: row.heads, kvHeads: row.kvHeads, queryLength: row.queryLength, keyLength: row.keyLength, headDim: row.headDim),
-                dtype: dtype, hardware: hardware, overrides: mapping.parameters)
-            let stats = try Simulator.run(bound, options: RunOptions(mode: .count)).stats
+                dtype: dtype, parameters: mapping.parameters)
+            let stats = try pipeline.run(bound, options: RunOptions(mode: .count)).stats
             return .success((bound, stats, mapping.program))
         } catch {
             return .failure(MappingError("\(mapping.program): \(error)"))
@@ -80,8 +82,8 @@ public struct Validator {
         rows.map { row in
             switch counts(row) {
             case .success(let (bound, stats, program)):
-                let model = CostModel(hardware: hardware, dtype: bound.dtype, constants: constants)
-                return ValidationRecord(row: row, program: program, prediction: model.predict(bound, stats), error: nil)
+                let prediction = Pipeline(hardware: hardware).predict(bound, stats, constants: constants)
+                return ValidationRecord(row: row, program: program, prediction: prediction, error: nil)
             case .failure(let error):
                 return ValidationRecord(row: row, program: nil, prediction: nil, error: error.description)
             }

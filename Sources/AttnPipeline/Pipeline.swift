@@ -1,0 +1,72 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+import CostModel
+import TileInterpreter
+import TileLanguage
+
+/// The one library pipeline every command runs a program through: load it, bind it to a
+/// shape on a hardware profile, run it (count or numeric), and predict its time.
+///
+/// `run`, `roofline`, `tune`, `validate` and `bench` all go through these steps, so a
+/// program is loaded, bound and counted the same way wherever its numbers are printed,
+/// and every failure arrives as a `PipelineError` that says which step failed.
+public struct Pipeline: Sendable {
+    public var hardware: HardwareProfile
+
+    public init(hardware: HardwareProfile) {
+        self.hardware = hardware
+    }
+
+    /// A built-in algorithm by name, or a `.tile` file by path.
+    public static func load(_ nameOrPath: String) throws(PipelineError) -> Program {
+        do {
+            return try AlgorithmLibrary.program(nameOrPath)
+        } catch {
+            throw PipelineError(stage: .load, cause: .algorithm(error))
+        }
+    }
+
+    /// Binds `program` to a shape: parameters, `require`s, tensor shapes, grid extents.
+    public func bind(
+        _ program: Program, shape: ProblemShape, dtype: DType, parameters: [String: ScalarValue] = [:]
+    ) throws(PipelineError) -> BoundProgram {
+        do {
+            return try BoundProgram(program: program, shape: shape, dtype: dtype, hardware: hardware, overrides: parameters)
+        } catch {
+            throw PipelineError(stage: .bind, cause: .binding(error))
+        }
+    }
+
+    /// Runs a bound program (count or numeric mode).
+    public func run(_ bound: BoundProgram, options: RunOptions, trace: TraceSink? = nil) throws(PipelineError) -> RunResult {
+        do {
+            return try Simulator.run(bound, options: options, trace: trace)
+        } catch {
+            throw PipelineError(stage: .run, cause: .program(error))
+        }
+    }
+
+    /// The cost model's prediction for counted stats (`constants` overrides the
+    /// profile's fitted ones, as `validate --fit` does).
+    public func predict(_ bound: BoundProgram, _ stats: RunStats, constants: CostModelConstants? = nil) -> RunPrediction {
+        CostModel(hardware: hardware, dtype: bound.dtype, constants: constants).predict(bound, stats)
+    }
+
+    /// Binds, counts and predicts: what `roofline`, `tune` and `validate` need of a run.
+    public func evaluate(
+        _ program: Program, shape: ProblemShape, dtype: DType, parameters: [String: ScalarValue] = [:],
+        constants: CostModelConstants? = nil
+    ) throws(PipelineError) -> Evaluation {
+        let bound = try bind(program, shape: shape, dtype: dtype, parameters: parameters)
+        let stats = try run(bound, options: RunOptions(mode: .count)).stats
+        return Evaluation(bound: bound, stats: stats, prediction: predict(bound, stats, constants: constants))
+    }
+}
+
+/// A counted run and its prediction.
+public struct Evaluation: Sendable {
+    public var bound: BoundProgram
+    public var stats: RunStats
+    public var prediction: RunPrediction
+}
