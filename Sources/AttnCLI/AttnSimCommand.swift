@@ -2,6 +2,8 @@
 struct Subcommand: Sendable {
     let name: String
     let summary: String
+    /// The options it accepts (what its `--help` lists; the fuzz tests draw from them).
+    let options: [OptionSpec]
     /// Runs the command on the arguments after its name. A `UsageError` thrown here is
     /// reported with a pointer to `attnsim NAME --help`.
     let entry: @Sendable ([String], Console) throws -> ExitCode
@@ -15,16 +17,16 @@ public enum AttnSimCommand {
     /// Every subcommand, written once: dispatch, the list in `attnsim --help`, the
     /// "See 'attnsim NAME --help'" hint and `attnsim help NAME` all read this table.
     static let subcommands: [Subcommand] = [
-        Subcommand(name: "run", summary: "Run a scenario file, or one algorithm on an ad-hoc shape", entry: RunCommand.main),
-        Subcommand(name: "kv", summary: "KV-cache footprint of a model across contexts, and what fits", entry: KVCommand.main),
-        Subcommand(name: "paged", summary: "Paged vs contiguous KV allocation over a request trace", entry: PagedCommand.main),
-        Subcommand(name: "roofline", summary: "Predict time, bound and DRAM traffic per kernel; plot a roofline", entry: RooflineCommand.main),
-        Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", entry: TuneCommand.main),
-        Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", entry: ValidateCommand.main),
-        Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", entry: ListCommand.main),
-        Subcommand(name: "bench", summary: "Time count-only runs at long contexts (build with -c release)", entry: BenchCommand.main),
-        Subcommand(name: "help", summary: "Show this list, or a command's options (attnsim help COMMAND)", entry: help),
-        Subcommand(name: "version", summary: "Print the version (also attnsim --version)", entry: printVersion),
+        Subcommand(name: "run", summary: "Run a scenario file, or one algorithm on an ad-hoc shape", options: RunCommand.options, entry: RunCommand.main),
+        Subcommand(name: "kv", summary: "KV-cache footprint of a model across contexts, and what fits", options: KVCommand.options, entry: KVCommand.main),
+        Subcommand(name: "paged", summary: "Paged vs contiguous KV allocation over a request trace", options: PagedCommand.options, entry: PagedCommand.main),
+        Subcommand(name: "roofline", summary: "Predict time, bound and DRAM traffic per kernel; plot a roofline", options: RooflineCommand.options, entry: RooflineCommand.main),
+        Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", options: TuneCommand.options, entry: TuneCommand.main),
+        Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", options: ValidateCommand.options, entry: ValidateCommand.main),
+        Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", options: ListCommand.options, entry: ListCommand.main),
+        Subcommand(name: "bench", summary: "Time count-only runs at long contexts (build with -c release)", options: BenchCommand.options, entry: BenchCommand.main),
+        Subcommand(name: "help", summary: "Show this list, or a command's options (attnsim help COMMAND)", options: [], entry: help),
+        Subcommand(name: "version", summary: "Print the version (also attnsim --version)", options: [], entry: printVersion),
     ]
 
     /// The subcommand names, in the order `attnsim --help` lists them.

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import AttnAlgorithms
+@testable import AttnCLI
+import AttnNumerics
+import AttnScenario
+import TileInterpreter
+import TileLanguage
+
+/// Random inputs never crash or hang the tool: argument lists drawn from every
+/// command's options with hostile values, mutated scenario files run through the CLI,
+/// and mutated tile programs checked, bound and counted (compressed and exhaustive).
+///
+/// A crash ends the test process; a case slower than `caseSeconds` is a failure that
+/// prints its input. The default suite runs 480 cases; `scripts/fuzz.sh` runs 100,000
+/// (60,000 argument lists, 20,000 scenarios, 20,000 programs) in a release build under
+/// `timeout`, so a true hang also fails (docs/testing.md).
+@Suite struct FuzzTests {
+    /// Cases of each kind: `ATTNSIM_FUZZ_ARGS`, `ATTNSIM_FUZZ_SCENARIOS` and
+    /// `ATTNSIM_FUZZ_PROGRAMS` (scenarios run whole studies, so they are the slow kind).
+    static func cases(_ kind: String, default value: Int) -> Int {
+        ProcessInfo.processInfo.environment["ATTNSIM_FUZZ_\(kind)"].flatMap { Int($0) } ?? value
+    }
+    static let seed = ProcessInfo.processInfo.environment["ATTNSIM_FUZZ_SEED"].flatMap { UInt64($0) } ?? 20261201
+    /// The slowest a case may be before it counts as a hang.
+    static let caseSeconds = 30.0
+
+    /// Values that have broken tools before: extremes, signs, non-numbers, lists.
+    static let hostileValues = [
+        "-1", "0", "1", "2", "3", "7", "16", "64", "100", "1k", "4k", "16k", "1m", "32m", "1e9", "1e-300", "1e300", "nan",
+        "inf", "-inf", "", " ", "abc", "1,2,3", "1,,2", ",", "k", "-0", "0.5", "99999999999999", "9223372036854775807",
+        "-9223372036854775808", "18446744073709551616", "fp16", "fp8", "int4", "bf16", "flash2", "standard", "h100-sxm",
+        "llama-2-7b", "opt-13b", "sharegpt", "Br=64", "Br=-1", "splits=1000000007", "M=-9223372036854775808", "causal=1",
+        "window=0", "local:2,stride:4", "random:0.25", "random:2", "/dev/null", "/nonexistent", "scenarios", "table", "json", "csv",
+    ]
+
+    func elapsed<T>(_ body: () -> T) -> (T, Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = body()
+        return (value, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    func pick<T>(_ items: [T], _ generator: inout SeededGenerator) -> T {
+        items[Int(generator.next() % UInt64(items.count))]
+    }
+
+    /// Runs the CLI in process and checks the outcome is one of the three exit codes with
+    /// output that says what happened.
+    func expectClean(_ arguments: [String], label: String) {
+        let captured = CapturedConsole()
+        let (code, seconds) = elapsed { AttnSimCommand.main(arguments, console: captured.console) }
+        let shown = arguments.map { "'\($0)'" }.joined(separator: " ")
+        #expect([0, 1, 64].contains(code), "\(label): exit \(code) for attnsim \(shown)")
+        if code != 0 {
+            #expect(captured.stderr.hasPrefix("error: "), "\(label): no error line for attnsim \(shown): \(captured.stderr)")
+        }
+        #expect(seconds < Self.caseSeconds, "\(label): \(seconds) s for attnsim \(shown)")
+    }
+
+    @Test func argumentListsNeverCrash() {
+        var generator = SeededGenerator(seed: Self.seed)
+        let commands = AttnSimCommand.subcommands.filter { $0.name != "bench" }
+        for index in 0..<Self.cases("ARGS", default: 300) {
+            let command = pick(commands, &generator)
+            var arguments = [command.name]
+            for _ in 0..<Int(generator.next() % 6) {
+                guard !command.options.isEmpty, generator.next() % 8 != 0 else {
+                    arguments.append(pick(Self.hostileValues, &generator))
+                    continue
+                }
+                let option = pick(command.options, &generator)
+                if option.name == "help" { continue }
+                arguments.append("--" + option.name)
+                if option.value != nil { arguments.append(pick(Self.hostileValues, &generator)) }
+            }
+            // Keep numeric runs small enough to finish: a fuzzed shape in numeric mode is
+            // refused by the work budget or runs on the shape given.
+            expectClean(arguments, label: "case \(index)")
+        }
+    }
+
+    /// Mutated scenarios: either a located error or a run.
+    @Test func mutatedScenariosRunOrFailCleanly() throws {
+        let folder = repositoryRoot.appendingPathComponent("scenarios")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        var generator = SeededGenerator(seed: Self.seed &+ 1)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Relative paths in scenarios (programs, traces) resolve next to the file.
+        for sub in ["programs", "traces"] {
+            try? FileManager.default.copyItem(at: folder.appendingPathComponent(sub), to: directory.appendingPathComponent(sub))
+        }
+        for index in 0..<Self.cases("SCENARIOS", default: 30) {
+            let name = pick(files, &generator)
+            let original = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            let text = Mutation.mutate(original, &generator)
+            let path = directory.appendingPathComponent("m\(index % 8)-\(name)")
+            try text.write(to: path, atomically: false, encoding: .utf8)
+            expectClean(["run", path.path, "--format", "csv"], label: "scenario case \(index) from \(name)")
+        }
+    }
+
+    /// Mutated built-in programs: a located diagnostic, or counts that agree compressed
+    /// and exhaustive (both fail alike or both succeed with the same counters).
+    @Test func mutatedProgramsCountAlike() throws {
+        var generator = SeededGenerator(seed: Self.seed &+ 2)
+        let names = AlgorithmLibrary.builtInNames
+        for index in 0..<Self.cases("PROGRAMS", default: 150) {
+            let name = pick(names, &generator)
+            let original = try AlgorithmLibrary.builtInSource(name).text
+            let text = Mutation.mutate(original, &generator)
+            let lines = original.split(separator: "\n", omittingEmptySubsequences: false).count
+            let program: Program
+            do {
+                program = try Checker.check(SourceFile(name: "m.tile", text: text))
+            } catch {
+                #expect(error.location.line >= 1 && error.location.line <= lines + 2, "case \(index): \(error)")
+                continue
+            }
+            let shape = ProblemShape(batch: 1, heads: 2, kvHeads: 1, queryLength: 40, keyLength: 50, headDim: 8)
+            guard let bound = try? BoundProgram(program: program, shape: shape, dtype: .fp16, hardware: TestSupport.h100) else { continue }
+            let (compressed, seconds) = elapsed { Result { () throws(Diagnostic) -> RunStats in try Simulator.run(bound, options: RunOptions(mode: .count)).stats } }
+            #expect(seconds < Self.caseSeconds, "case \(index): \(seconds) s\n\(text)")
+            let exhaustive = Result { () throws(Diagnostic) -> RunStats in try Simulator.run(bound, options: RunOptions(mode: .count, compress: false)).stats }
+            switch (compressed, exhaustive) {
+            case (.success(let a), .success(let b)):
+                #expect(a == b, "case \(index): compressed and exhaustive counts differ\n\(text)")
+            case (.failure(let a), .failure(let b)):
+                #expect(a.kind == b.kind, "case \(index): \(a) vs \(b)\n\(text)")
+            default:
+                Issue.record("case \(index): compressed \(compressed) but exhaustive \(exhaustive)\n\(text)")
+            }
+        }
+    }
+}
+
+/// Small random edits of a text: delete, duplicate or replace a few characters.
+enum Mutation {
+    static let alphabet = Array("()[]:,=+-*/%@^<>.;#\"{}\n  \tabcQKV019_-inf")
+
+    static func mutate(_ text: String, _ generator: inout SeededGenerator) -> String {
+        var chars = Array(text)
+        for _ in 0..<(1 + Int(generator.next() % 4)) where !chars.isEmpty {
+            let at = Int(generator.next() % UInt64(chars.count))
+            switch generator.next() % 4 {
+            case 0: chars.remove(at: at)
+            case 1: chars.insert(chars[at], at: at)
+            case 2: chars[at] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+            default:
+                // A digit becomes a longer number: sizes and counts far from the defaults.
+                if chars[at].isNumber { chars.insert(contentsOf: Array(String(generator.next() % 100_000)), at: at) }
+            }
+        }
+        return String(chars)
+    }
+}

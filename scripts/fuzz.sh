@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# A long fuzz run: 100,000 random argument lists, mutated scenarios and mutated tile
+# programs (FuzzTests), in a release build, under a wall-clock limit so that a hang fails.
+#   scripts/fuzz.sh [SEED]        (ATTNSIM_FUZZ_ARGS/SCENARIOS/PROGRAMS override the split)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ATTNSIM_FUZZ_SEED="${1:-20261201}"
+export ATTNSIM_FUZZ_ARGS="${ATTNSIM_FUZZ_ARGS:-60000}"
+export ATTNSIM_FUZZ_SCENARIOS="${ATTNSIM_FUZZ_SCENARIOS:-20000}"
+export ATTNSIM_FUZZ_PROGRAMS="${ATTNSIM_FUZZ_PROGRAMS:-20000}"
+# @testable imports need testing enabled in a release build.
+swift build -c release --build-tests -Xswiftc -enable-testing
+timeout "${ATTNSIM_FUZZ_TIMEOUT:-10800}" swift test -c release --skip-build -Xswiftc -enable-testing --filter FuzzTests
