@@ -104,27 +104,3 @@ enum PagedCommand {
         }
     }
 }
-
-/// A one-line progress bar on standard error, shown only when a run takes over a second
-/// and standard error is a terminal.
-final class ProgressBar {
-    private let console: Console
-    private let start = Date()
-    private var shown = false
-    private let enabled = isatty(2) != 0
-
-    init(console: Console) { self.console = console }
-
-    func update(label: String, fraction: Double) {
-        guard enabled, Date().timeIntervalSince(start) > 1 else { return }
-        shown = true
-        let width = 30
-        let filled = Int((fraction * Double(width)).rounded(.down))
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        console.err("\r\(label.padding(toLength: 18, withPad: " ", startingAt: 0)) [\(bar)] \(Int(fraction * 100))%")
-    }
-
-    func finish() {
-        if shown { console.err("\r" + String(repeating: " ", count: 60) + "\r") }
-    }
-}

@@ -75,7 +75,9 @@ enum TuneCommand {
             // are reported apart; any other failure is an error of the run and ends tune.
             var overCapacity: [(String, PipelineError)] = []
             var refused: [(String, PipelineError)] = []
-            for combination in combinations {
+            let bar = ProgressBar(console: console)
+            for (index, combination) in combinations.enumerated() {
+                bar.update(label: "tune \(name)", fraction: Double(index) / Double(combinations.count))
                 var overrides = combination.mapValues { ScalarValue.int($0) }
                 if parsed.has("causal") { overrides["causal"] = .int(1) }
                 let label = combination.keys.sorted().map { "\($0)=\(combination[$0] ?? 0)" }.joined(separator: " ")
@@ -88,6 +90,7 @@ enum TuneCommand {
                     refused.append((label, error))
                 }
             }
+            bar.finish()
             results.sort { $0.1.seconds < $1.1.seconds }
             var rows: [[String]] = []
             for (rank, (label, p)) in results.prefix(top).enumerated() {

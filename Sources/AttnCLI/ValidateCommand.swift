@@ -37,13 +37,18 @@ enum ValidateCommand {
             let rows = try CalibrationRow.parse(text, file: path)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             var validator = Validator(hardware: hardware)
+            let bar = ProgressBar(console: console)
+            defer { bar.finish() }
             if parsed.has("fit") {
-                let fitted = Fitter(hardware: hardware).fit(rows)
+                let fitted = Fitter(hardware: hardware).fit(rows) { bar.update(label: "fit: counting rows", fraction: $0) }
+                bar.finish()
                 console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), warp_bytes_per_second \(fitted.warpBytesPerSecond), "
                     + "kernel_overhead_seconds \(fitted.kernelOverheadSeconds), call_overhead_seconds \(fitted.callOverheadSeconds)\n")
                 validator.constants = fitted
             }
-            console.out(ValidationReport.render(validator.validate(rows), format: format))
+            let records = validator.validate(rows) { bar.update(label: "validate", fraction: $0) }
+            bar.finish()
+            console.out(ValidationReport.render(records, format: format))
             return .success
         } catch {
             console.err(ErrorReport.text(error))

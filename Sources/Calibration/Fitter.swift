@@ -10,16 +10,17 @@ public struct Fitter {
 
     public init(hardware: HardwareProfile) { self.hardware = hardware }
 
-    public func fit(_ rows: [CalibrationRow]) -> CostModelConstants {
+    /// The constants that minimize the median time error over `rows`; `progress` is told
+    /// the fraction of rows counted.
+    public func fit(_ rows: [CalibrationRow], progress: ((Double) -> Void)? = nil) -> CostModelConstants {
         let validator = Validator(hardware: hardware)
-        var cases: [(Validator, CalibrationRow)] = []
-        for row in rows {
-            if case .success = validator.counts(row) { cases.append((validator, row)) }
-        }
         // Counts once; the model re-times them for each candidate.
-        let counted = rows.compactMap { row -> (CalibrationRow, BoundAndStats)? in
-            guard case .success(let (bound, stats, _)) = validator.counts(row) else { return nil }
-            return (row, BoundAndStats(bound: bound, stats: stats))
+        var counted: [(CalibrationRow, BoundAndStats)] = []
+        for (index, row) in rows.enumerated() {
+            progress?(Double(index) / Double(max(rows.count, 1)))
+            if case .success(let (bound, stats, _)) = validator.counts(row) {
+                counted.append((row, BoundAndStats(bound: bound, stats: stats)))
+            }
         }
         var best = hardware.costModel ?? CostModel.uncalibratedDefaults
         func score(_ c: CostModelConstants) -> Double {

@@ -78,15 +78,21 @@ public struct Validator {
         }
     }
 
-    public func validate(_ rows: [CalibrationRow]) -> [ValidationRecord] {
-        rows.map { row in
-            switch counts(row) {
-            case .success(let (bound, stats, program)):
-                let prediction = Pipeline(hardware: hardware).predict(bound, stats, constants: constants)
-                return ValidationRecord(row: row, program: program, prediction: prediction, error: nil)
-            case .failure(let error):
-                return ValidationRecord(row: row, program: nil, prediction: nil, error: error.description)
-            }
+    /// Every row against its prediction; `progress` is told the fraction of rows done.
+    public func validate(_ rows: [CalibrationRow], progress: ((Double) -> Void)? = nil) -> [ValidationRecord] {
+        rows.enumerated().map { index, row in
+            progress?(Double(index) / Double(max(rows.count, 1)))
+            return record(row)
+        }
+    }
+
+    private func record(_ row: CalibrationRow) -> ValidationRecord {
+        switch counts(row) {
+        case .success(let (bound, stats, program)):
+            let prediction = Pipeline(hardware: hardware).predict(bound, stats, constants: constants)
+            return ValidationRecord(row: row, program: program, prediction: prediction, error: nil)
+        case .failure(let error):
+            return ValidationRecord(row: row, program: nil, prediction: nil, error: error.description)
         }
     }
 }

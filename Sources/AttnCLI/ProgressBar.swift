@@ -1,0 +1,63 @@
+import Foundation
+
+/// A one-line progress bar with an ETA on standard error, for work that takes more than
+/// a second: shown only when standard error is a terminal, redrawn at most ten times a
+/// second, and erased when the work is done.
+final class ProgressBar {
+    private let console: Console
+    private let enabled: Bool
+    private let now: () -> Double
+    private let start: Double
+    private var lastDraw = -Double.infinity
+    private var shown = false
+    /// Redraws so far (tests check the rate limit).
+    private(set) var draws = 0
+
+    /// The least time between two redraws, seconds.
+    static let redrawInterval = 0.1
+    /// Work shorter than this shows no bar, seconds.
+    static let delay = 1.0
+
+    /// `isTerminal` and `clock` (seconds, monotonic) are for tests; by default standard
+    /// error's `isatty` and the system's uptime.
+    init(console: Console, isTerminal: Bool = isatty(2) != 0, clock: @escaping () -> Double = ProgressBar.uptime) {
+        self.console = console
+        self.enabled = isTerminal
+        self.now = clock
+        self.start = clock()
+    }
+
+    static func uptime() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// Shows `fraction` (0 to 1) of the work done under `label`, with the time left
+    /// estimated from the rate so far.
+    func update(label: String, fraction: Double) {
+        guard enabled else { return }
+        let t = now()
+        let elapsed = t - start
+        guard elapsed > Self.delay, t - lastDraw >= Self.redrawInterval else { return }
+        lastDraw = t
+        shown = true
+        draws += 1
+        let done = min(max(fraction.isFinite ? fraction : 0, 0), 1)
+        let width = 30
+        let filled = Int((done * Double(width)).rounded(.down))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let eta = done > 0 ? Self.duration(elapsed * (1 - done) / done) : "?"
+        let name = label.count > 24 ? String(label.prefix(23)) + "~" : label.padding(toLength: 24, withPad: " ", startingAt: 0)
+        console.err("\r\(name) [\(bar)] \(String(format: "%3d", Int(done * 100)))% ETA \(eta)   ")
+    }
+
+    /// Erases the bar, if it was shown.
+    func finish() {
+        if shown { console.err("\r" + String(repeating: " ", count: 79) + "\r") }
+        shown = false
+    }
+
+    /// `1m05s`, `12s`.
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}
