@@ -49,6 +49,24 @@ final class CountCompressor: LoopCompression {
     /// two (or the centre) when its counts are provably affine in the coordinates, else
     /// the box split along an axis that matters: into residue classes when a loop's trip
     /// count failed only for not being affine, in two otherwise.
+    /// The error the exhaustive replay reports for a box whose affine sum failed: the
+    /// failure of its first failing block in row-major order (the centre or a corner may
+    /// lie further in). `fallback` if no block fails on its own.
+    private func firstFailure(in box: GridBox, else fallback: Diagnostic) -> Diagnostic {
+        executor.loops = nil
+        executor.watchesCarriedState = false
+        defer { executor.loops = self }
+        var found: Diagnostic?
+        for index in 0..<box.volume where found == nil {
+            do {
+                _ = try executor.countBlock(plan, box.point(atIndex: index))
+            } catch {
+                found = error
+            }
+        }
+        return found ?? fallback
+    }
+
     private func countBox(_ box: GridBox) throws(Diagnostic) {
         let volume = box.volume
         if volume == 0 { return }
@@ -62,9 +80,17 @@ final class CountCompressor: LoopCompression {
             return
         }
         var affine = UniformityChecker(bound: bound, kernel: kernel, box: box)
-        if affine.countsAreAffine(plan.body), let sum = try affineBoxCounts(box) {
-            try add(sum)
-            return
+        if affine.countsAreAffine(plan.body) {
+            let counted: Counters?
+            do {
+                counted = try affineBoxCounts(box)
+            } catch {
+                throw firstFailure(in: box, else: error)
+            }
+            if let counted {
+                try add(counted)
+                return
+            }
         }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.

@@ -22,6 +22,17 @@ struct GridBox: Equatable {
     }
 
     var first: [Int] { start }
+
+    /// The `index`-th point in row-major order (the order of an exhaustive replay).
+    func point(atIndex index: Int) -> [Int] {
+        var m = count.map { _ in 0 }
+        var rest = index
+        for axis in Swift.stride(from: count.count - 1, through: 0, by: -1) where count[axis] > 0 {
+            m[axis] = rest % count[axis]
+            rest /= count[axis]
+        }
+        return point(m)
+    }
     var last: [Int] { point(count.map { $0 - 1 }) }
     /// The centre, a point of the box when every count is odd.
     var centre: [Int] { point(count.map { ($0 - 1) / 2 }) }
