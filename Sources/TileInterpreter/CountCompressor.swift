@@ -98,7 +98,7 @@ final class CountCompressor: LoopCompression {
         let axis = candidates.max { a, b in
             (plan.axisIsSensitive[a] ? 1 : 0, box.count[a]) < (plan.axisIsSensitive[b] ? 1 : 0, box.count[b])
         } ?? 0
-        if affine.sawNonAffineTripCount, let classes = affineResidueClasses(box, along: axis) {
+        if affine.sawNonAffineTripCount, let classes = affineResidueClasses(box, along: axis, period: affine.residuePeriod(ofAxis: axis)) {
             for part in classes { try countBox(part) }
             return
         }
@@ -107,10 +107,17 @@ final class CountCompressor: LoopCompression {
         try countBox(high)
     }
 
-    /// Residue classes along `axis` (2, 4, 8 or 16 of them) in each of which the counts are
-    /// affine, if there are such: floor(i Br / Bc) is affine on every (Bc / Br)-th block.
-    private func affineResidueClasses(_ box: GridBox, along axis: Int) -> [GridBox]? {
-        for classes in [2, 4, 8, 16] where box.count[axis] >= 2 * classes {
+    /// Residue classes along `axis` in each of which the counts are affine, if there are
+    /// such: floor(i Br / Bc) is affine on every (Bc / gcd(Br, Bc))-th block. Tries the
+    /// period the checker derived from the divisions it met (`residuePeriod`, e.g. 5 for
+    /// Br = 48, Bc = 80), then 2, 4, 8 and 16.
+    private func affineResidueClasses(_ box: GridBox, along axis: Int, period: Int) -> [GridBox]? {
+        var candidates = [2, 4, 8, 16]
+        if period > 1 && period <= UniformityChecker.maxResiduePeriod {
+            candidates.removeAll { $0 == period }
+            candidates.insert(period, at: 0)
+        }
+        for classes in candidates where box.count[axis] >= 2 * classes {
             let parts = box.residueClasses(along: axis, classes)
             let allAffine = parts.allSatisfy { part in
                 var checker = UniformityChecker(bound: bound, kernel: kernel, box: part)

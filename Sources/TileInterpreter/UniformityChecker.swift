@@ -44,6 +44,14 @@ struct UniformityChecker {
     /// Set when a top-level loop's trip count varied in a way that is not affine in the
     /// axes (a floor division, say): residue classes of the box may still be affine.
     private(set) var sawNonAffineTripCount = false
+    /// Per box variable, the least period (in points of the box) on which every floor
+    /// division, ceiling division or remainder of it by a constant seen so far is affine:
+    /// a x / k is affine on each residue class of x modulo k / gcd(a, k).
+    private var residuePeriods: [Int: Int] = [:]
+    /// The variable of each box axis that is not a single point, by axis index.
+    private var axisVariable: [Int: Int] = [:]
+    /// The most residue classes count mode splits a box into.
+    static let maxResiduePeriod = 64
     /// Set when an integer operation may fail somewhere in the box (overflow, a division
     /// by a range holding zero, an invalid `block_mask` pattern): the box is then not
     /// uniform, so it is split until every point that fails is run and fails as it would
@@ -74,6 +82,7 @@ struct UniformityChecker {
                   env: Array(repeating: nil, count: kernel.slotNames.count))
         for (axis, declaration) in kernel.axes.enumerated() {
             setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
+            if box.count[axis] > 1 { axisVariable[axis] = ranges.count - 1 }
         }
     }
 
@@ -390,11 +399,13 @@ struct UniformityChecker {
                 return rangeOf(a, b, IntInterval.multiply)
             case .divide:
                 if b.isConstant, let exact = a.dividedExactly(by: b.constant) { return exact }
+                notePeriod(a, divisor: b)
                 return rangeOf(a, b, IntInterval.divide)
             case .remainder:
                 if b.isConstant, b.constant > 0, a.terms.values.allSatisfy({ $0 % b.constant == 0 }) {
                     return .constant(IntegerArithmetic.floorRemainder(a.constant, b.constant))
                 }
+                notePeriod(a, divisor: b)
                 return rangeOf(a, b, IntInterval.remainder)
             case .less, .lessEqual, .greater, .greaterEqual, .equal, .notEqual:
                 // Decide on the range of the difference, which keeps relations.
@@ -433,6 +444,7 @@ struct UniformityChecker {
             if b.isConstant, b.constant != 0, let shifted = a + .constant(b.constant - 1), let exact = shifted.dividedExactly(by: b.constant) {
                 return exact
             }
+            notePeriod(a, divisor: b)
             return rangeOf(a, b, IntInterval.ceilDivide)
         case .min, .max:
             let (a, b) = (forms[0], forms[1])
@@ -456,6 +468,32 @@ struct UniformityChecker {
         default:
             return nil
         }
+    }
+
+    /// Notes the residue period on which `a / divisor` (floor, ceiling or remainder)
+    /// becomes affine in the box's axes (see `residuePeriod`).
+    private mutating func notePeriod(_ a: AffineForm, divisor: AffineForm) {
+        guard divisor.isConstant, divisor.constant != 0 else { return }
+        let k = abs(divisor.constant)
+        for (variable, coefficient) in a.terms where variable < axisVariables {
+            let period = k / Self.gcd(abs(coefficient), k)
+            let known = residuePeriods[variable] ?? 1
+            let combined = period / Self.gcd(period, known) * known
+            residuePeriods[variable] = Swift.min(combined, Self.maxResiduePeriod + 1)
+        }
+    }
+
+    /// The residue period of a box axis (see `residuePeriods`); 1 when no division by a
+    /// constant involved it, above `maxResiduePeriod` when too long to split by.
+    func residuePeriod(ofAxis axis: Int) -> Int {
+        axisVariable[axis].flatMap { residuePeriods[$0] } ?? 1
+    }
+
+    /// Greatest common divisor of two non-negative integers (gcd(0, k) = k).
+    static func gcd(_ a: Int, _ b: Int) -> Int {
+        var (x, y) = (a, b)
+        while y != 0 { (x, y) = (y, x % y) }
+        return x
     }
 
     /// A non-affine result: a fresh variable over the range `f` gives.

@@ -170,3 +170,14 @@ extension CoreTrustTests {
         #expect(Builtin.rowsum.spec.result == .tile1D)
     }
 }
+
+extension CoreTrustTests {
+    /// Causal FlashAttention-2 with Br = 48, Bc = 80: the trip count floor((48 i + 47) / 80)
+    /// is affine on residue classes of i modulo 80 / gcd(48, 80) = 5, a period outside
+    /// 2, 4, 8, 16. Compressed counts equal the exhaustive replay's on ragged shapes.
+    @Test(arguments: [1000, 2999, 4096])
+    func residuePeriodFromTheDivisions(_ n: Int) throws {
+        let bound = try S.bind("flash2", S.shape(heads: 2, n: n, d: 16), dtype: .fp16, params: ["Br": 48, "Bc": 80, "causal": 1])
+        #expect(try S.count(bound) == S.count(bound, compress: false))
+    }
+}
