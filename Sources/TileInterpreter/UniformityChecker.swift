@@ -30,6 +30,10 @@ struct UniformityChecker {
     let dataSlots: Set<Int>
     /// Abstract values of the kernel's slots: an affine form for integers, nil otherwise.
     private var values: [AffineForm?]
+    /// Abstract shapes of the kernel's tile slots (rows and columns as affine forms, nil
+    /// when unknown): what lets a mask whose offset varies be proven to hide all or none
+    /// of its tile everywhere in the box.
+    private var shapes: [Int: TileShape] = [:]
     /// The range of each variable of the affine forms.
     private var ranges: [IntInterval] = []
     /// Linear facts g >= 0 known inside an affine loop's middle, each with the loop
@@ -174,6 +178,7 @@ struct UniformityChecker {
         case .assign(let slot, let value):
             guard sitesAreUniform(value) else { return false }
             values[slot] = integer(value)
+            shapes[slot] = shape(value)
             return true
         case .store(let access, let value):
             return accessIsUniform(access) && sitesAreUniform(value)
@@ -188,7 +193,7 @@ struct UniformityChecker {
                 // Values that evolve across iterations are unknown to the analysis.
                 for s in carried.integerSlots { values[s] = nil }
             }
-            let saved = (values, ranges.count)
+            let saved = (values, ranges.count, shapes)
             let result: Bool
             if trips.isConstant {
                 result = trips.constant <= 0 || rangeIsUniform(body, slot: slot, start: lo, 0, trips.constant)
@@ -197,6 +202,7 @@ struct UniformityChecker {
             }
             values = saved.0
             ranges.removeLast(ranges.count - saved.1)
+            shapes = saved.2
             values[slot] = nil
             return result
         }
@@ -234,8 +240,9 @@ struct UniformityChecker {
 
     /// The body at j = lower + k for every k < trips (>= 1 over the box), k < longest.
     private mutating func middleIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, trips: AffineForm, longest: Int) -> Bool {
-        let saved = (values, ranges.count, constraints.count, mayFail)
+        let saved = (values, ranges.count, constraints.count, mayFail, shapes)
         defer {
+            shapes = saved.4
             values = saved.0
             ranges.removeLast(ranges.count - saved.1)
             constraints.removeLast(constraints.count - saved.2)
@@ -253,7 +260,7 @@ struct UniformityChecker {
     /// The loop body must be uniform over the box for every iteration; iterations may
     /// differ from one another, so the counter's range is split where needed.
     private mutating func rangeIsUniform(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
-        let saved = (values, ranges.count, mayFail)
+        let saved = (values, ranges.count, mayFail, shapes)
         let counter = fresh(IntInterval(lo, hi - 1))
         guard let variable = start + counter else { return false }
         values[slot] = variable
@@ -262,6 +269,7 @@ struct UniformityChecker {
         loopDepth -= 1
         values = saved.0
         ranges.removeLast(ranges.count - saved.1)
+        shapes = saved.3
         if whole { return true }
         mayFail = saved.2
         if hi - lo == 1 { return false }
@@ -332,7 +340,8 @@ struct UniformityChecker {
                 }
             }
             if let query, let key {
-                guard let difference = query - key, let offset = interval(difference), offset.isPoint else { return false }
+                guard let difference = query - key, let offset = interval(difference) else { return false }
+                if !offset.isPoint && !maskIsAllOrNothing(builtin, arguments, offset: offset) { return false }
             } else if query != nil || key != nil {
                 return false
             }
@@ -342,6 +351,128 @@ struct UniformityChecker {
             // its range and takes the branch.
             return false
         }
+    }
+
+    /// Whether a causal or window mask whose query-key offset ranges over `offset` hides
+    /// every element of its tile, or none, everywhere in the box: then what it counts
+    /// (one FLOP per element, the hidden elements) does not depend on the offset.
+    ///
+    /// Row r of an R x C tile holds query q0 + (r mod p) (p the row period, R without
+    /// one), column c key k0 + c; with D = q0 - k0 and r_max = min(R, p) - 1 the causal
+    /// mask keeps key <= query, i.e. c <= D + r. It keeps all when D >= C - 1 and hides
+    /// all when D + r_max < 0. A window w also hides keys w or more before the query
+    /// (D + r - c >= w): it keeps all when besides D + r_max <= w - 1, and hides all
+    /// when D - (C - 1) >= w.
+    private mutating func maskIsAllOrNothing(_ builtin: Builtin, _ arguments: [Expr], offset: IntInterval) -> Bool {
+        guard let tile = shape(arguments[0]), let rowForm = tile.rows, let colForm = tile.cols,
+            let rows = interval(rowForm), let cols = interval(colForm), rows.isPoint, cols.isPoint
+        else { return false }
+        var window: Int?
+        var periodIndex = 3
+        if builtin == .maskWindow {
+            guard let w = range(arguments[3]), w.isPoint, w.lo > 0 else { return false }
+            window = w.lo
+            periodIndex = 4
+        }
+        var period = rows.lo
+        if arguments.count > periodIndex {
+            guard let p = range(arguments[periodIndex]), p.isPoint, p.lo > 0 else { return false }
+            period = p.lo
+        }
+        let lastRow = Swift.min(rows.lo, period) - 1
+        let (dlo, dhi) = (offset.lo, offset.hi)
+        guard let lastHi = dhi.addingReportingOverflowValue(lastRow), let firstLo = dlo.subtractingReportingOverflowValue(cols.lo - 1) else { return false }
+        if let window {
+            let keepsAll = dlo >= cols.lo - 1 && lastHi <= window - 1
+            let hidesAll = lastHi < 0 || firstLo >= window
+            return keepsAll || hidesAll
+        }
+        return dlo >= cols.lo - 1 || lastHi < 0
+    }
+
+    /// The abstract shape of a tile expression; nil when it is not a tile or unknown.
+    private mutating func shape(_ e: Expr) -> TileShape? {
+        switch e.kind {
+        case .local(let slot):
+            return shapes[slot]
+        case .load(let access, _):
+            return loadShape(access)
+        case .transpose(let operand):
+            return shape(operand).map { TileShape(rows: $0.cols, cols: $0.rows) }
+        case .unary(_, let operand):
+            return shape(operand)
+        case .binary(let op, let l, let r):
+            if op == .matmul {
+                guard let a = shape(l), let b = shape(r) else { return nil }
+                return TileShape(rows: a.rows, cols: b.cols)
+            }
+            return broadcast(shape(l), shape(r))
+        case .call(let builtin, let arguments):
+            switch builtin.spec.result {
+            case .firstArgument, .floatOrFirst:
+                return shape(arguments[0])
+            case .tile1D:
+                return shape(arguments[0]).map { TileShape(rows: $0.rows, cols: .constant(1)) }
+            case .broadcast:
+                return broadcast(shape(arguments[0]), shape(arguments[1]))
+            case .tileOfSizes:
+                let sizes = zip(arguments, builtin.spec.arguments(count: arguments.count)).filter { $1.role == .tileSize }.map { integer($0.0) }
+                return TileShape(rows: sizes.first ?? nil, cols: sizes.count > 1 ? sizes[1] : .constant(1))
+            case .integer:
+                return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Elementwise broadcasting of two shapes (a scalar has none): equal dimensions, or
+    /// one of them 1.
+    private func broadcast(_ a: TileShape?, _ b: TileShape?) -> TileShape? {
+        guard let a else { return b }
+        guard let b else { return a }
+        func combine(_ x: AffineForm?, _ y: AffineForm?) -> AffineForm? {
+            guard let x, let y else { return nil }
+            if x == y || y == .constant(1) { return x }
+            return x == .constant(1) ? y : nil
+        }
+        return TileShape(rows: combine(a.rows, b.rows), cols: combine(a.cols, b.cols))
+    }
+
+    /// The shape of a load: the kept dimensions' lengths (all but the last flatten into
+    /// rows), each known when the slice is the same length everywhere in the box.
+    private mutating func loadShape(_ access: TensorAccess) -> TileShape? {
+        let extents = tensorShapes[access.tensor]
+        var lengths: [AffineForm?] = []
+        for (axis, index) in access.indices.enumerated() {
+            switch index {
+            case .scalar:
+                continue
+            case .all:
+                lengths.append(.constant(extents[axis]))
+            case .block(let b, let size, _):
+                guard let block = range(b), let s = range(size), s.isPoint,
+                    let start = IntInterval.multiply(block, s), extents[axis] - start.hi >= s.lo
+                else {
+                    lengths.append(nil)
+                    continue
+                }
+                lengths.append(.constant(s.lo))
+            case .range(let a, let b, _):
+                if let lo = integer(a), let hi = integer(b) { lengths.append(hi - lo) } else { lengths.append(nil) }
+            }
+        }
+        guard let last = lengths.last else { return nil }
+        if lengths.count == 1 { return TileShape(rows: last, cols: .constant(1)) }
+        var rows: AffineForm? = .constant(1)
+        for length in lengths.dropLast() {
+            guard let r = rows, let l = length, l.isConstant, let product = r.scaled(by: l.constant) else {
+                rows = nil
+                break
+            }
+            rows = product
+        }
+        return TileShape(rows: rows, cols: last)
     }
 
     /// The affine form of an integer expression; nil for non-integers or when unknown.
@@ -544,3 +675,23 @@ struct UniformityChecker {
 }
 
 
+
+/// Rows and columns of a tile as affine forms over the box (nil: unknown).
+struct TileShape: Equatable {
+    var rows: AffineForm?
+    var cols: AffineForm?
+}
+
+extension Int {
+    /// `self + other`, or nil on overflow.
+    func addingReportingOverflowValue(_ other: Int) -> Int? {
+        let (value, overflow) = addingReportingOverflow(other)
+        return overflow ? nil : value
+    }
+
+    /// `self - other`, or nil on overflow.
+    func subtractingReportingOverflowValue(_ other: Int) -> Int? {
+        let (value, overflow) = subtractingReportingOverflow(other)
+        return overflow ? nil : value
+    }
+}

@@ -181,3 +181,58 @@ extension CoreTrustTests {
         #expect(try S.count(bound) == S.count(bound, compress: false))
     }
 }
+
+extension CoreTrustTests {
+    /// 2-D grids of masks (standard attention's causal mask build, and windows with a row
+    /// period): a box whose offsets vary is counted once when the mask hides all or none of
+    /// every tile in it. Compressed equals exhaustive on ragged shapes; the tile sizes are
+    /// coprime so that offsets take every value next to the thresholds.
+    @Test(arguments: [(700, 900), (1000, 1000), (333, 1024)])
+    func standardCausalMaskGrid(_ n: Int, _ nkv: Int) throws {
+        let bound = try S.bind("standard", S.shape(heads: 2, n: n, nkv: nkv, d: 16), dtype: .fp16, params: ["Bm": 48, "Bn": 77, "causal": 1])
+        #expect(try S.count(bound) == S.count(bound, compress: false))
+    }
+
+    @Test(arguments: [(5, 0), (37, 0), (37, 3), (130, 5)])
+    func windowMaskGrid(_ window: Int, _ period: Int) throws {
+        let mask = period > 0 ? "mask_window(zeros(rn, cn), i * 16, j * 23, \(window), \(period))" : "mask_window(zeros(rn, cn), i * 16, j * 23, \(window))"
+        let text = """
+            output O[N, Nkv]
+            kernel k grid(i: cdiv(N, 16), j: cdiv(Nkv, 23)):
+              rn = min(16, N - i * 16)
+              cn = min(23, Nkv - j * 23)
+              store O[rows(i, 16), cols(j, 23)] = \(mask)
+
+            """
+        let bound = try S.bindSource(text, S.shape(heads: 1, n: 301, nkv: 419, d: 4))
+        let compressed = try S.count(bound)
+        #expect(compressed == (try S.count(bound, compress: false)))
+        #expect(compressed.total.maskedElements > 0)
+    }
+}
+
+extension CoreTrustTests {
+    /// The all-or-nothing rule at its thresholds, box by box: a 16 x 23 tile, row r is query
+    /// 16 i + r, column c key k0 + c, so the offset is D = 16 i - k0 over the box's i. A
+    /// causal mask keeps everything when D >= 22 and hides everything when D + 15 < 0.
+    @Test(arguments: [
+        (22, true), (21, false), (100, true),   // D from k0' = 16 lo - k0 up: keeps all from 22
+        (-16 - 48, true), (-15 - 48, false),    // D + 15 < 0 over the whole box: hides all
+    ])
+    func maskThresholds(_ lowestOffset: Int, _ uniform: Bool) throws {
+        // Four query blocks i = 0 ..< 4, so D ranges over lowestOffset + 16 * (0 ..< 4).
+        let k0 = -lowestOffset
+        let text = """
+            output O[64, 23]
+            kernel k grid(i: 4):
+              s = mask_causal(zeros(16, 23), i * 16, \(k0))
+              store O[rows(i, 16), :] = s
+
+            """
+        let bound = try S.bindSource(text, S.shape(heads: 1, n: 64, d: 23))
+        let kernel = bound.program.kernels[0]
+        var checker = UniformityChecker(bound: bound, kernel: kernel, box: GridBox(extents: [4]))
+        #expect(checker.isUniform(KernelPlan(kernel).body) == uniform)
+        #expect(try S.count(bound) == S.count(bound, compress: false))
+    }
+}
