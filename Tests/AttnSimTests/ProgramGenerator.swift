@@ -8,13 +8,15 @@ struct GeneratedCase: Sendable {
     var seed: UInt64
     var source: String
     var shape: ProblemShape
+    /// The run's storage dtype (tensors without their own dtype use it).
+    var dtype: DType
     var hardware: HardwareProfile
 
     /// Everything needed to reproduce the case by hand.
     var summary: String {
         """
         seed \(seed): batch \(shape.batch), heads \(shape.heads), kv_heads \(shape.kvHeads), \
-        N \(shape.queryLength), Nkv \(shape.keyLength), d \(shape.headDim), \
+        N \(shape.queryLength), Nkv \(shape.keyLength), d \(shape.headDim), dtype \(dtype), \
         sram \(hardware.sharedMemoryBytesPerBlock) B, registers \(hardware.registerBytesPerBlock) B
         \(source)
         """
@@ -71,7 +73,7 @@ struct ProgramGenerator {
         let batch = large ? 1 : pick([1, 1, 2])
         let heads = kvHeads * group
         let d = pick([2, 3, 4, 8, 16])
-        let n = large ? int(1...400) : int(1...40)
+        let n = large ? int(1...300) : int(1...32)
         let nkv: Int
         switch int(0...3) {
         case 0: nkv = n + int(1...(large ? 200 : 20))
@@ -98,7 +100,8 @@ struct ProgramGenerator {
             default: groupedKernel(index)
             }
         }
-        return GeneratedCase(seed: seed, source: lines.joined(separator: "\n") + "\n", shape: shape, hardware: hardware)
+        let dtype = pick([DType.fp32, .fp32, .fp16, .bf16])
+        return GeneratedCase(seed: seed, source: lines.joined(separator: "\n") + "\n", shape: shape, dtype: dtype, hardware: hardware)
     }
 
     private mutating func emit(_ line: String, _ indent: Int = 0) {
