@@ -92,8 +92,9 @@ struct ProgramGenerator {
         header()
         let kernels = int(1...3)
         for index in 0..<kernels {
-            switch int(0...5) {
+            switch int(0...6) {
             case 0, 1: attentionKernel(index)
+            case 6: backwardKernel(index)
             case 2: rowwiseKernel(index)
             case 3: twoPassKernels(index)
             case 4: splitKernels(index)
@@ -123,6 +124,7 @@ struct ProgramGenerator {
         emit("output L[batch * heads, N] fp32")
         emit("output Og[batch * kv_heads, G, N, d]")
         emit("output Lg[batch * kv_heads, G, N] fp32")
+        emit("output DK[batch * heads, Nkv, d]")
         emit("temp   T[batch * heads, N, Nkv]")
         emit("temp   P[S, batch * heads, N, d] fp32")
         emit("temp   PL[S, batch * heads, N] fp32")
@@ -232,6 +234,37 @@ struct ProgramGenerator {
         onlineSoftmax(body)
         emit("store O[bh, rows(i, Br), :] = o / l", 1)
         if chance(0.6) { emit("store L[bh, rows(i, Br)] = m + log(l)", 1) }
+    }
+
+    /// A causal backward-style pass: one block per (head, key block), a query-block loop
+    /// from the key block's diagonal down (lower bound affine in the grid axis, the
+    /// straddling blocks first), `p^T @ q` accumulated into carried tiles.
+    private mutating func backwardKernel(_ index: Int) {
+        let threads = chance(0.2) ? " threads(256)" : ""
+        if chance(0.5) {
+            emit("kernel bwd\(index) grid(bh: batch * heads, j: cdiv(Nkv, Bc))\(threads):")
+        } else {
+            emit("kernel bwd\(index) grid(j: cdiv(Nkv, Bc), bh: batch * heads)\(threads):")
+        }
+        emit("kvh = (bh / heads) * kv_heads + (bh % heads) / G", 1)
+        emit("k = load K[kvh, \(keySlice("j")), :] -> sram", 1)
+        emit("v = load V[kvh, rows(j, Bc), :] -> \(pick(["sram", "reg"]))", 1)
+        emit("cn = min(Bc, Nkv - j * Bc)", 1)
+        emit("kpos = j * Bc - (Nkv - N)", 1)
+        emit("dk = zeros(cn, d)", 1)
+        emit("dv = zeros(cn, d)", 1)
+        let lo = pick(["max(0, kpos / Br)", "(j * Bc) / Br", "j * \(int(1...2))", "max(0, kpos / Br - \(int(1...2)))"])
+        let hi = pick(["cdiv(N, Br)", "cdiv(N, Br)", "min(cdiv(N, Br), j + \(int(2...5)))"])
+        emit("for i in \(lo) ..< \(hi):", 1)
+        emit("q = load Q[bh, rows(i, Br), :] -> sram", 2)
+        emit("rn = min(Br, N - i * Br)", 2)
+        emit("qpos = i * Br + Nkv - N", 2)
+        emit("s = (q @ k^T) * scale", 2)
+        maskScores("j", 2)
+        emit("p = exp(s - max(rowmax(s), -1e30))", 2)
+        emit("dv = dv + p^T @ q", 2)
+        if chance(0.5) { emit("dk = dk + (p^T @ q) * 0.5", 2) }
+        emit("store DK[bh, rows(j, Bc), :] = dk + dv", 1)
     }
 
     /// Standard attention in two kernels: scores of every (query block, key block) pair
@@ -367,7 +400,7 @@ struct ProgramGenerator {
 
     private mutating func statements(depth: Int, indent: Int, loopVars: [String], count: Int) {
         for _ in 0..<count {
-            let roll = int(0...(depth < 2 ? 12 : 8))
+            let roll = int(0...(depth < 2 ? 14 : 10))
             let v = pick(loopVars)
             switch roll {
             case 0: emit("x = x * 0.5 + 1", indent)
@@ -389,7 +422,15 @@ struct ProgramGenerator {
                     emit("z = load Q[bh, rows(i, Br), \(slice)] -> sram", indent)
                     emit("r = r + rowsum(z)", indent)
                 }
-            case 9, 10:
+            case 9:
+                // A slice that grows with the block or loop index: capacity and bounds
+                // that fail on some blocks only.
+                emit("z = load K[kvh, 0 ..< min(Nkv, (\(v) + 1) * Bc), :] -> sram", indent)
+                emit("r = r + rowsum(x @ z^T)", indent)
+            case 10:
+                emit("u = full(rn, \(v) + 1, 0.5)", indent)
+                emit("r = r + rowsum(u)", indent)
+            case 11, 12:
                 let name = "j\(depth)"
                 let (lo, hi) = affineBound(loopVars)
                 emit("for \(name) in \(lo) ..< \(hi):", indent)
