@@ -114,8 +114,10 @@ import TileLanguage
     /// The first case's seed; case k uses seed + k.
     static var baseSeed: UInt64 { environment("ATTNSIM_DIFF_SEED").flatMap { UInt64($0) } ?? 1 }
 
-    /// Seeds whose mismatch is known and reported (see `knownMismatches`), kept out of
-    /// the random run so that it stays green until the core is fixed.
+    /// Seeds in the default range whose mismatch is known and reported, kept out of the
+    /// random run so that it stays green until the core is fixed. None today: the known
+    /// ones (`columnMismatchSeeds`) lie above it. A seed names a case of this generator;
+    /// changing `ProgramGenerator` changes the programs the seeds give.
     static let knownMismatchSeeds: Set<UInt64> = []
 
     /// The known core bug a mismatch shows, if it is one. Both come from compressed
@@ -177,15 +179,21 @@ import TileLanguage
                 let firstLine = runs.exhaustive.description.split(separator: "\n").first ?? ""
                 print("case \(seed) \(String(format: "%.3f", Date().timeIntervalSince(caseStart))) s: \(firstLine)")
             }
-            if report != nil, let runs, !Self.strict, Self.knownBug(runs) != nil {
+            if report != nil, let runs, !Self.strict, let bug = Self.knownBug(runs) {
                 known += 1
+                print("known mismatch (\(bug)) at seed \(seed)")
                 continue
             }
             if let report {
                 mismatches += 1
-                Issue.record(Comment(rawValue: report))
-                print(report)
-                if mismatches >= 5 { break }
+                // The first few in full; then one line each, so a long run goes on.
+                if mismatches <= 5 {
+                    Issue.record(Comment(rawValue: report))
+                    print(report)
+                } else {
+                    Issue.record("differential mismatch at seed \(seed)")
+                    print("differential mismatch at seed \(seed)")
+                }
             }
             if let runs { runs.exhaustive.isFailure ? (failed += 1) : (succeeded += 1) }
         }
@@ -292,5 +300,16 @@ import TileLanguage
         #expect(message.contains("needs 256 bytes of shared memory (SRAM) per thread block here (block [0]), over the limit of 200 bytes"))
         #expect(runs.compressed == runs.exhaustive)
         #expect(runs.numeric == runs.exhaustive)
+    }
+
+    /// Generated cases that hit the `col` mismatch (compressed counts the program, the
+    /// exhaustive and numeric runs fail with "column j is outside the r x c tile"), found
+    /// by 10,000 cases from seed 2000000. They are outside the default seed range.
+    static let columnMismatchSeeds: [UInt64] = [2_001_573, 2_001_690, 2_002_472, 2_002_594, 2_002_969]
+
+    @Test(.disabled("enable after the core fix: compressed must reject a column outside the tile like exhaustive"), arguments: columnMismatchSeeds)
+    func knownMismatchSeedsAgree(_ seed: UInt64) {
+        let (report, _) = Self.check(seed: seed)
+        #expect(report == nil, Comment(rawValue: report ?? ""))
     }
 }
