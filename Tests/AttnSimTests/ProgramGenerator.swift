@@ -133,6 +133,8 @@ struct ProgramGenerator {
     /// A grid with a query-block axis `i` and the head reached one of several ways; emits
     /// the `kernel` line and the lines that define `bh` and `kvh`.
     private mutating func headedGrid(_ name: String, extra: String = "") {
+        // Sometimes one more axis the body never reads (empty when N % 3 == 0: no block runs).
+        let extra = extra + (chance(0.1) ? ", e: \(pick(["N % 3", "2", "kv_heads"]))" : "")
         let threads = chance(0.15) ? " threads(\(pick([32, 64, 256])))" : ""
         switch int(0...3) {
         case 0:
@@ -221,16 +223,32 @@ struct ProgramGenerator {
         emit("m = full(rn, -inf)", 1)
         emit("l = zeros(rn)", 1)
         let (lo, hi) = keyLoopBounds()
-        emit("for j in \(lo) ..< \(hi):", 1)
-        var body = 2
-        if chance(0.3) {
-            emit("if j * Bc <= qpos + rn - 1:", 2)
-            body = 3
+        // Sometimes the whole loop only on some blocks or heads.
+        var top = 1
+        if chance(0.15) {
+            emit("if \(pick(["i % 2 == 0", "bh == 0", "i < \(int(1...4))", "kvh == bh / G and i != 1"])):", 1)
+            top = 2
+        }
+        emit("for j in \(lo) ..< \(hi):", top)
+        var body = top + 1
+        switch int(0...9) {
+        case 0, 1, 2:
+            emit("if j * Bc <= qpos + rn - 1:", body)
+            body += 1
+        case 3:
+            emit("if block_mask(i, j, \(pick([1, 2])), \(int(1...2)), \(int(0...3)), 500, \(int(1...9))):", body)
+            body += 1
+        default: break
         }
         emit("k = load K[kvh, \(keySlice("j")), :] -> sram", body)
         emit("v = load V[kvh, \(keySlice("j")), :] -> sram", body)
         emit("s = (q @ k^T) * scale", body)
         maskScores("j", body)
+        if chance(0.2) {
+            // A nested loop whose trip count depends on both the block and the key block.
+            emit("for u in \(pick(["j", "0", "max(0, j - 1)"])) ..< \(pick(["i + 1", "i + 2", "min(i, 3) + 1"])):", body)
+            emit("s = s * 0.5", body + 1)
+        }
         onlineSoftmax(body)
         emit("store O[bh, rows(i, Br), :] = o / l", 1)
         if chance(0.6) { emit("store L[bh, rows(i, Br)] = m + log(l)", 1) }
