@@ -31,10 +31,12 @@ struct GeneratedCase: Sendable {
 /// where compressed and exhaustive count mode must agree too. The programs mix the shapes
 /// the compressor has to reason about: grids of one to three axes (with a head or batch
 /// axis), loop bounds affine in the grid axes (causal `0 ..< i + 1`, windows
-/// `max(0, i - w) ..< i + 1`, splits whose lower bound depends on an axis), `if` / `elif`
-/// / `else` on block indices, `mask_causal` / `mask_window` with offsets, `col(x, j)`,
-/// `rows` / `cols` / range slices with ragged last blocks, Br != Bc, GQA head mapping and
-/// online-softmax loops that carry tiles.
+/// `max(0, i - w) ..< i + 1`, splits whose lower bound depends on an axis, backward-style
+/// loops that start at the diagonal), `if` / `elif` / `else` on block indices and heads,
+/// `block_mask` guards, nested loops whose trip counts depend on the block and the key
+/// block, `mask_causal` / `mask_window` with offsets, `col(x, j)`, `rows` / `cols` / range
+/// slices with ragged last blocks, Br != Bc, GQA head mapping, online-softmax loops that
+/// carry tiles, and grid axes the body never reads (possibly empty).
 struct ProgramGenerator {
     private var rng: SeededGenerator
     private let seed: UInt64
