@@ -114,39 +114,10 @@ import TileLanguage
     /// The first case's seed; case k uses seed + k.
     static var baseSeed: UInt64 { environment("ATTNSIM_DIFF_SEED").flatMap { UInt64($0) } ?? 1 }
 
-    /// Seeds in the default range whose mismatch is known and reported, kept out of the
-    /// random run so that it stays green until the core is fixed. None today: the known
-    /// ones (`columnMismatchSeeds`) lie above it. A seed names a case of this generator;
-    /// changing `ProgramGenerator` changes the programs the seeds give.
-    static let knownMismatchSeeds: Set<UInt64> = []
 
-    /// The known core bug a mismatch shows, if it is one. Both come from compressed
-    /// count mode replaying a representative of a box instead of every block:
-    ///
-    /// - a `col(x, j)` whose column is outside the tile on blocks it did not replay: it
-    ///   accepts the program, or fails later or at another block
-    ///   (`compressedRejectsColumnOutsideTile`, `compressedReportsTheFirstFailingColumn`);
-    /// - an error every block of a box hits (capacity) named at the representative block,
-    ///   not the first one (`compressedNamesTheFirstBlockOverCapacity`).
-    ///
-    /// Tolerated in the random run unless `ATTNSIM_DIFF_STRICT=1`; drop each once the
-    /// core is fixed.
-    static func knownBug(_ runs: Runs) -> String? {
-        guard case .failed(let message) = runs.exhaustive, runs.numeric == runs.exhaustive, runs.compressed != runs.exhaustive else { return nil }
-        if message.contains("error: column "), message.contains(" is outside the ") { return "col outside the tile" }
-        if case .failed(let other) = runs.compressed, withoutBlock(other) == withoutBlock(message) { return "error named at another block" }
-        return nil
-    }
-
-    /// A diagnostic with the block coordinates it names blanked out.
-    static func withoutBlock(_ message: String) -> String {
-        message.replacingOccurrences(of: #"\(block \[[0-9, ]*\]\)"#, with: "(block ...)", options: .regularExpression)
-    }
 
     /// `ATTNSIM_DIFF_VERBOSE=1` prints one line per case: its seed, time and outcome.
     static var verbose: Bool { environment("ATTNSIM_DIFF_VERBOSE") == "1" }
-
-    static var strict: Bool { environment("ATTNSIM_DIFF_STRICT") == "1" }
 
     /// Runs the case of `seed`; returns a failure report, or nil when the runs agree.
     static func check(seed: UInt64) -> (report: String?, runs: Runs?) {
@@ -168,21 +139,15 @@ import TileLanguage
     /// must reject exactly what exhaustive rejects).
     @Test func randomProgramsAgree() {
         let count = Self.caseCount, base = Self.baseSeed
-        var succeeded = 0, failed = 0, mismatches = 0, known = 0
+        var succeeded = 0, failed = 0, mismatches = 0
         let start = Date()
         for k in 0..<count {
             let seed = base &+ UInt64(k)
-            if Self.knownMismatchSeeds.contains(seed) { continue }
             let caseStart = Date()
             let (report, runs) = Self.check(seed: seed)
             if Self.verbose, let runs {
                 let firstLine = runs.exhaustive.description.split(separator: "\n").first ?? ""
                 print("case \(seed) \(String(format: "%.3f", Date().timeIntervalSince(caseStart))) s: \(firstLine)")
-            }
-            if report != nil, let runs, !Self.strict, let bug = Self.knownBug(runs) {
-                known += 1
-                print("known mismatch (\(bug)) at seed \(seed)")
-                continue
             }
             if let report {
                 mismatches += 1
@@ -198,7 +163,7 @@ import TileLanguage
             if let runs { runs.exhaustive.isFailure ? (failed += 1) : (succeeded += 1) }
         }
         let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
-        print("DifferentialTests: \(count) cases from seed \(base) in \(seconds) s: \(succeeded) ran, \(failed) failed alike at run time, \(known) known mismatches tolerated, \(mismatches) mismatches")
+        print("DifferentialTests: \(count) cases from seed \(base) in \(seconds) s: \(succeeded) ran, \(failed) failed alike at run time, \(mismatches) mismatches")
         #expect(succeeded * 2 > count, "most generated programs should run: \(succeeded) of \(count)")
         #expect(failed > 0 || count < 100, "some generated programs should fail at run time")
     }
@@ -231,7 +196,7 @@ import TileLanguage
           store Y[i, :] = col(x, i)
         """
 
-    @Test(.disabled("enable after the core fix: compressed must reject like exhaustive"))
+    @Test
     func compressedRejectsColumnOutsideTile() throws {
         let bound = try S.bindSource(Self.columnOutsideTile, S.shape(heads: 1, n: 2, d: 2))
         let runs = Self.runAll(bound)
@@ -256,7 +221,7 @@ import TileLanguage
           store Y[rows(i, 2)] = col(x, i)
         """
 
-    @Test(.disabled("enable after the core fix: compressed must report the first failing block like exhaustive"))
+    @Test
     func compressedReportsTheFirstFailingColumn() throws {
         let bound = try S.bindSource(Self.firstFailingColumn, S.shape(heads: 1, n: 11, d: 2))
         let runs = Self.runAll(bound)
@@ -286,7 +251,7 @@ import TileLanguage
           store O[rows(i, 4), :] = o
         """
 
-    @Test(.disabled("enable after the core fix: compressed must name the first failing block like exhaustive"))
+    @Test
     func compressedNamesTheFirstBlockOverCapacity() throws {
         var hardware = S.h100
         hardware.sharedMemoryBytesPerBlock = 200
@@ -302,13 +267,13 @@ import TileLanguage
         #expect(runs.numeric == runs.exhaustive)
     }
 
-    /// Generated cases that hit the `col` mismatch (compressed counts the program, the
-    /// exhaustive and numeric runs fail with "column j is outside the r x c tile"), found
-    /// by 10,000 cases from seed 3000000. They are outside the default seed range.
+    /// Generated cases that once hit the `col` mismatch (compressed counted the program,
+    /// the exhaustive and numeric runs failed with "column j is outside the r x c tile"),
+    /// found by 10,000 cases from seed 3000000, outside the default seed range.
     static let columnMismatchSeeds: [UInt64] = [3_000_438, 3_000_610, 3_001_039, 3_001_408, 3_001_512]
 
-    @Test(.disabled("enable after the core fix: compressed must reject a column outside the tile like exhaustive"), arguments: columnMismatchSeeds)
-    func knownMismatchSeedsAgree(_ seed: UInt64) {
+    @Test(arguments: columnMismatchSeeds)
+    func onceMismatchedSeedsAgree(_ seed: UInt64) {
         let (report, _) = Self.check(seed: seed)
         #expect(report == nil, Comment(rawValue: report ?? ""))
     }
