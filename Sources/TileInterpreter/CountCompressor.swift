@@ -1,3 +1,4 @@
+import AttnNumerics
 import TileLanguage
 
 /// How a loop's iterations are run when some may be counted once and multiplied.
@@ -176,6 +177,7 @@ final class CountCompressor: LoopCompression {
             try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
             return
         }
+        if try runPartitioned(slot: slot, lo, hi, body: body, carried: carried) { return }
         let mid = lo + (hi - lo) / 2
         try runLoop(executor, slot: slot, lo, mid, body: body, carried: carried)
         try runLoop(executor, slot: slot, mid, hi, body: body, carried: carried)
@@ -196,5 +198,112 @@ final class CountCompressor: LoopCompression {
             try add(one)
             for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
         }
+    }
+
+    // MARK: Iterations split by a condition
+
+    /// Runs [lo, hi) by the truth of one `if` at the top of the body, when the body counts
+    /// alike among the iterations where it holds and among those where it does not (a
+    /// block-sparse mask: `if block_mask(i, j, ...)`): one iteration of each kind runs and
+    /// counts for all of its kind. False when no such `if` is found.
+    ///
+    /// The truth is evaluated for every iteration (`truths`; O(hi - lo), in closed form for
+    /// dense and local + strided masks), never assumed. Iterations may be counted out of
+    /// order only when they all start from the same state: when the one run of a kind
+    /// changes what the loop carries, every iteration runs in order instead.
+    private func runPartitioned(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) -> Bool {
+        // The condition is evaluated before the body runs, so it may read the loop variable
+        // and values from outside the loop, not what the body assigns.
+        let assigned = body.assignedSlots
+        for statement in body.statements {
+            guard case .conditional(let condition, _, _) = statement.kind, condition.slots.contains(slot),
+                condition.slots.isDisjoint(with: assigned)
+            else { continue }
+            var uniform = true
+            for holds in [true, false] where uniform {
+                var checker = UniformityChecker(
+                    parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
+                    env: executor.integerEnvironment)
+                checker.setRange(slot: slot, IntInterval(lo, hi - 1))
+                checker.assumption = (condition, holds)
+                uniform = checker.isUniform(body)
+            }
+            guard uniform else { continue }
+            let truth = try truths(of: condition, slot: slot, lo, hi)
+            // The first iteration runs in order; its kind preserves the carried state if
+            // this run does. The first iteration of the other kind then starts, in order,
+            // from the same state: every iteration before it is of the first kind.
+            let firstHolds = truth.firstTrue == lo
+            let firstKindCount = firstHolds ? truth.trueCount : hi - lo - truth.trueCount
+            let before = executor.carriedState(carried)
+            let first = try countIteration(slot: slot, lo, body: body, carried: carried)
+            guard executor.carriedState(carried) == before else {
+                try add(first)
+                for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
+                return true
+            }
+            guard let other = firstHolds ? truth.firstFalse : truth.firstTrue else {
+                try add(first, times: firstKindCount)
+                return true
+            }
+            let second = try countIteration(slot: slot, other, body: body, carried: carried)
+            guard executor.carriedState(carried) == before else {
+                try add(first, times: other - lo)
+                try add(second)
+                for k in (other + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
+                return true
+            }
+            try add(first, times: firstKindCount)
+            try add(second, times: hi - lo - firstKindCount)
+            return true
+        }
+        return false
+    }
+
+    /// Runs iteration `j` and returns its counters apart from the running totals.
+    private func countIteration(slot: Int, _ j: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) -> Counters {
+        let saved = executor.counters
+        executor.counters = Counters(tensorCount: saved.tensors.count)
+        defer { executor.counters = saved }
+        try executor.iterate(slot: slot, j, body: body, carried: carried)
+        return executor.counters
+    }
+
+    /// How many iterations of [lo, hi) satisfy `condition`, and the first that does and
+    /// the first that does not.
+    private func truths(of condition: Expr, slot: Int, _ lo: Int, _ hi: Int) throws(Diagnostic) -> (trueCount: Int, firstTrue: Int?, firstFalse: Int?) {
+        if let pattern = try blockMaskPattern(condition, slot: slot) {
+            return pattern.pattern.truths(row: pattern.row, lo, hi)
+        }
+        var count = 0
+        var firstTrue: Int?, firstFalse: Int?
+        let saved = executor.env[slot]
+        defer { executor.env[slot] = saved }
+        for j in lo..<hi {
+            executor.env[slot] = .int(j)
+            if try executor.integer(condition) != 0 {
+                count += 1
+                if firstTrue == nil { firstTrue = j }
+            } else if firstFalse == nil {
+                firstFalse = j
+            }
+        }
+        return (count, firstTrue, firstFalse)
+    }
+
+    /// `block_mask(i, j, ...)` with j the loop variable and every other argument free of
+    /// it: the pattern and the row i, evaluated once.
+    private func blockMaskPattern(_ condition: Expr, slot: Int) throws(Diagnostic) -> (pattern: BlockPattern, row: Int)? {
+        guard case .call(.blockMask, let arguments) = condition.kind, case .local(slot) = arguments[1].kind,
+            !arguments[0].slots.contains(slot), !arguments[2...].contains(where: { $0.slots.contains(slot) })
+        else { return nil }
+        var values: [Int] = []
+        for (index, argument) in arguments.enumerated() where index != 1 {
+            values.append(try executor.integer(argument))
+        }
+        guard let pattern = BlockPattern(code: values[1], local: values[2], stride: values[3], densityPermille: values[4], seed: values[5]) else {
+            return nil
+        }
+        return (pattern, values[0])
     }
 }

@@ -56,6 +56,10 @@ struct UniformityChecker {
     private var axisVariable: [Int: Int] = [:]
     /// The most residue classes count mode splits a box into.
     static let maxResiduePeriod = 64
+    /// An `if` condition taken as known: the checker proves a loop body uniform over the
+    /// iterations where it holds (or where it does not), which `CountCompressor` then
+    /// counts apart (a block-sparse mask's kept and skipped key blocks).
+    var assumption: (condition: Expr, holds: Bool)?
     /// Set when an integer operation may fail somewhere in the box (overflow, a division
     /// by a range holding zero, an invalid `block_mask` pattern): the box is then not
     /// uniform, so it is split until every point that fails is run and fails as it would
@@ -183,6 +187,9 @@ struct UniformityChecker {
         case .store(let access, let value):
             return accessIsUniform(access) && sitesAreUniform(value)
         case .conditional(let condition, let then, let otherwise):
+            if let assumption, assumption.condition == condition {
+                return isUniform(assumption.holds ? then : otherwise)
+            }
             guard let truth = range(condition), truth.isPoint else { return false }
             return isUniform(truth.lo != 0 ? then : otherwise)
         case .loop(let slot, let lower, let upper, let body, let carried):
@@ -273,9 +280,62 @@ struct UniformityChecker {
         if whole { return true }
         mayFail = saved.2
         if hi - lo == 1 { return false }
+        switch conditionSplit(body, slot: slot, start: start, lo, hi) {
+        case .uniform: return true
+        case .hopeless: return false
+        case .unknown: break
+        }
         let mid = lo + (hi - lo) / 2
         return rangeIsUniform(body, slot: slot, start: start, lo, mid) && rangeIsUniform(body, slot: slot, start: start, mid, hi)
     }
+
+    /// What an undecided `if` at the top of a loop body says about a range of iterations.
+    private enum ConditionSplit { case uniform, hopeless, unknown }
+
+    /// A loop body whose top-level `if` is undecided over [lo, hi) (a block-sparse mask's
+    /// `if block_mask(i, j, ...)`): when the condition reads only the loop variable (whose
+    /// start is constant over the box) and values constant over the box, each iteration takes the same branch at every point
+    /// of the box, so the range is uniform if the body is under either truth (the
+    /// iterations are then counted by kind, `CountCompressor.runPartitioned`). When it
+    /// also reads a value that varies over the box, halving a long range down to single
+    /// iterations would cost O(range) and still fail: give up at once.
+    private mutating func conditionSplit(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> ConditionSplit {
+        let assigned = body.assignedSlots
+        for statement in body.statements {
+            guard case .conditional(let condition, _, _) = statement.kind else { continue }
+            let slots = condition.slots
+            guard slots.contains(slot), slots.isDisjoint(with: assigned) else { continue }
+            // The loop variable is start + counter: the start must not vary over the box.
+            let dependsOnBox = !start.isConstant || slots.contains { $0 != slot && values[$0]?.isConstant != true }
+            if dependsOnBox { return hi - lo > Self.longRange ? .hopeless : .unknown }
+            let savedAssumption = assumption
+            defer { assumption = savedAssumption }
+            var uniform = true
+            for holds in [true, false] where uniform {
+                assumption = (condition, holds)
+                let saved = (values, ranges.count, mayFail, shapes)
+                let counter = fresh(IntInterval(lo, hi - 1))
+                if let variable = start + counter {
+                    values[slot] = variable
+                    loopDepth += 1
+                    uniform = isUniform(body)
+                    loopDepth -= 1
+                } else {
+                    uniform = false
+                }
+                values = saved.0
+                ranges.removeLast(ranges.count - saved.1)
+                mayFail = saved.2
+                shapes = saved.3
+            }
+            if uniform { return .uniform }
+        }
+        return .unknown
+    }
+
+    /// Ranges of iterations longer than this are not halved down to single iterations
+    /// when an `if` that varies over the box makes them non-uniform (`conditionSplit`).
+    static let longRange = 64
 
     /// Every index of an access (and every site inside it) is uniform over the box.
     private mutating func accessIsUniform(_ access: TensorAccess) -> Bool {
