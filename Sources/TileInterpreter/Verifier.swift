@@ -45,7 +45,7 @@ struct Verifier {
             var block = (pattern: 0, local: 1, stride: 0, density: 1000, seed: 1)
             var pageSize = 0
             for option in check.options {
-                let value = try ScalarEvaluator.evaluate(option.value, parameters: bound.parameterValues, source: source)
+                let value = try ScalarEvaluator.evaluate(option.value, parameters: bound.parameterValues, source: source, names: bound.program.parameters.map(\.name))
                 guard case .int(let i) = value else { throw Diagnostic(.numeric, source, option.value.location, "'\(option.name)' must be an integer") }
                 switch option.name {
                 case "causal": mask.causal = i != 0
