@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AttnAlgorithms
+import AttnCLI
 import AttnNumerics
 import TileLanguage
 
@@ -39,6 +40,23 @@ import TileLanguage
         let lf = try Checker.check(SourceFile(name: "f.tile", text: text))
         let crlf = try Checker.check(SourceFile(name: "f.tile", bytes: Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)))
         #expect(crlf.kernels == lf.kernels && crlf.tensors == lf.tensors && crlf.checks == lf.checks)
+    }
+
+    /// A user's CRLF copy of flash2 runs through the CLI with the built-in's counts.
+    @Test func crlfFileRunsThroughTheCLI() throws {
+        let text = try AlgorithmLibrary.builtInSource("flash2").text.replacingOccurrences(of: "\n", with: "\r\n")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crlf-\(getpid()).tile").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func csvRow(_ algorithm: String) -> (Int32, String) {
+            let captured = CapturedConsole()
+            let code = AttnSimCommand.main(["run", "--algorithm", algorithm, "--heads", "2", "--head-dim", "32", "--context", "300", "--format", "csv"], console: captured.console)
+            let row = captured.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            return (code, row.split(separator: ",").dropFirst(2).joined(separator: ","))
+        }
+        let crlf = csvRow(path), lf = csvRow("flash2")
+        #expect(crlf.0 == 0 && lf.0 == 0)
+        #expect(crlf.1 == lf.1 && !lf.1.isEmpty)
     }
 
     @Test func invalidUTF8IsASyntaxDiagnosticAtItsLineAndColumn() throws {
