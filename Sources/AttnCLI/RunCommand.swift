@@ -119,6 +119,9 @@ enum RunCommand {
             scenario.tolerance = t
         }
         if parsed.has("allow-long") { scenario.allowLong = true }
+        if scenario.mode != .numeric, let option = ["tolerance", "allow-long"].first(where: parsed.has) {
+            throw UsageError(message: "'--\(option)' applies to numeric mode (--mode numeric)")
+        }
         return try CommandSupport.reporting(console) {
             let records: [RunRecord]
             if let tracePath = parsed.value("trace") {
