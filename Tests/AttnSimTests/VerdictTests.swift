@@ -68,8 +68,11 @@ import TileLanguage
         #expect(AttnSimCommand.main(arguments + ["--tolerance", "1", "--format", "csv"], console: lenient.console) == 0)
         #expect(lenient.stdout.split(separator: "\n").last?.hasSuffix(",pass") == true)
         #expect(lenient.stderr.isEmpty)
-        // A bad tolerance is a usage error.
+        // A bad tolerance, or one in count mode, is a usage error.
         #expect(AttnSimCommand.main(arguments + ["--tolerance", "-1"], console: CapturedConsole().console) == 64)
+        let countMode = arguments.filter { $0 != "--mode" && $0 != "numeric" }
+        #expect(AttnSimCommand.main(countMode + ["--tolerance", "0.1"], console: CapturedConsole().console) == 64)
+        #expect(AttnSimCommand.main(countMode + ["--allow-long"], console: CapturedConsole().console) == 64)
     }
 
     /// Every built-in program passes at its default tolerance, on shapes that are not
