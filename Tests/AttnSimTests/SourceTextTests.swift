@@ -83,6 +83,24 @@ import TileLanguage
         }
     }
 
+    @Test func readingAFileChecksItsBytes() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("latin1-\(getpid()).tile").path
+        try Data(Array("# caf".utf8) + [0xE9] + Array("\r\nparam Br = 16\r\n".utf8)).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: Diagnostic.self) { try SourceFile.read(path: path) }
+        do {
+            _ = try SourceFile.read(path: path)
+        } catch {
+            #expect(error.kind == .syntax && error.location == SourceLocation(line: 1, column: 6) && error.file == path)
+        }
+        do {
+            _ = try SourceFile.read(path: path + ".missing")
+            Issue.record("a missing file was read")
+        } catch {
+            #expect(error.kind == .io && error.message.contains("no such file"))
+        }
+    }
+
     @Test func byteOrderMarkIsDropped() throws {
         let source = try SourceFile(name: "bom.tile", bytes: [0xEF, 0xBB, 0xBF] + Array("param Br = 16\n".utf8))
         #expect(source.text == "param Br = 16\n")
