@@ -16,8 +16,10 @@ public struct Parser {
     private let source: SourceFile
     private let tokens: [Token]
     private var position = 0
-    /// Current depth of recursive descent: nested expressions, unary operators, blocks.
+    /// Current depth of recursive descent in expressions: nested expressions, unary operators.
     private var nesting = 0
+    /// Current depth of nested blocks (and `elif` chains).
+    private var blockNesting = 0
 
     static let keywords: Set<String> = [
         "about", "param", "input", "output", "temp", "check", "require", "kernel", "grid", "for", "in",
@@ -237,11 +239,11 @@ public struct Parser {
     // MARK: Statements
 
     private mutating func parseBlock() throws(Diagnostic) -> [Stmt] {
-        if nesting + 1 > Parser.maxDepth {
+        if blockNesting + 1 > Parser.maxDepth {
             throw error("blocks nested deeper than \(Parser.maxDepth) levels")
         }
-        nesting += 1
-        defer { nesting -= 1 }
+        blockNesting += 1
+        defer { blockNesting -= 1 }
         if current.kind != .newline {
             return try parseSimpleLine()
         }
@@ -287,9 +289,9 @@ public struct Parser {
         var otherwise: [Stmt] = []
         if isWord("elif") {
             let elifLocation = current.location
-            if nesting + 1 > Parser.maxDepth { throw error("'elif' chain longer than \(Parser.maxDepth); use a lookup with 'if' blocks", at: elifLocation) }
-            nesting += 1
-            defer { nesting -= 1 }
+            if blockNesting + 1 > Parser.maxDepth { throw error("'elif' chain longer than \(Parser.maxDepth)", at: elifLocation) }
+            blockNesting += 1
+            defer { blockNesting -= 1 }
             advance()
             otherwise = [try parseConditional(location: elifLocation)]
         } else if isWord("else") {

@@ -153,6 +153,20 @@ import TileLanguage
         #expect(error.location == SourceLocation(line: 2, column: 13 + 4 * (Parser.maxDepth - 1)))
     }
 
+    @Test func deepBlocksAndLongElifChainsAreDiagnostics() throws {
+        var nested = "param a = 1\ninput Q[batch * heads, N, d]\noutput O[batch * heads, N, d]\nkernel k grid(bh: batch * heads):\n"
+        for level in 1...300 { nested += String(repeating: " ", count: level) + "if a > 0:\n" }
+        nested += String(repeating: " ", count: 301) + "x = 1\n"
+        let deep = try #require(Self.diagnostic(SourceFile(name: "blocks.tile", text: nested)))
+        #expect(deep.kind == .syntax && deep.message.hasPrefix("blocks nested deeper than 200 levels"))
+        var chain = "param a = 1\ninput Q[batch * heads, N, d]\noutput O[batch * heads, N, d]\nkernel k grid(bh: batch * heads):\n  if a == 0:\n    x = 0\n"
+        for i in 1...5_000 { chain += "  elif a == \(i):\n    x = \(i)\n" }
+        let long = try #require(Self.diagnostic(SourceFile(name: "elif.tile", text: chain)))
+        // Each 'elif' nests the rest of the chain one block deeper.
+        #expect(long.kind == .syntax && long.message.hasPrefix("blocks nested deeper than 200 levels"))
+        #expect(long.location.line < 6 + 2 * 201)
+    }
+
     @Test func depthsAtTheLimitStillParse() throws {
         // 199 '+' make a tree of height 200; 198 nested parentheses around it reach 199
         // nested expressions (the outer one is the 200th).
