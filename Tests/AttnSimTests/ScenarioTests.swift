@@ -107,6 +107,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 let error = try #require(record.maxRelativeError)
                 // A loose common bound; NumericTests holds the per-algorithm ones.
                 #expect(error < 32 * scenario.dtype.unitRoundoff, "\(record.algorithm) at \(record.context): \(error)")
+                #expect(record.passed == true, "\(record.failures)")
             } else {
                 #expect(record.checks.isEmpty)
             }
