@@ -64,6 +64,9 @@ import TileLanguage
         #expect(try Self.bindX("M / 3", M: Int.min) == .int(-3_074_457_345_618_258_603))
         #expect(try Self.bindX("cdiv(M, 3)", M: Int.max) == .int(3_074_457_345_618_258_603))
         #expect(try Self.bindX("-M", M: Int.max) == .int(-Int.max))
+        // block_mask(i, j, 1, local, ...) on blocks 2^64 apart: not local, no trap.
+        #expect(try Self.bindX("block_mask(M, 1, 1, 2, 0, 250, 1)", M: Int.min) == .int(0))
+        #expect(try Self.bindX("block_mask(M, M + 1, 1, 2, 0, 250, 1)", M: Int.min) == .int(1))
     }
 
     @Test func hugeTensorsAndGridsAreOverflowDiagnostics() throws {
