@@ -25,6 +25,8 @@ enum RunCommand {
         OptionSpec(name: "block-mask", value: "SPEC", help: "Block-sparse mask: \(BlockMaskOption.help) (sets the block_* parameters)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm; see 'attnsim list')."),
         OptionSpec(name: "seed", value: "N", help: "Seed of the random inputs in numeric mode (default 1)."),
+        OptionSpec(name: "tolerance", value: "X", help: "Numeric mode: relative error every check must stay within (default: derived per check, see docs/algorithms.md)."),
+        OptionSpec(name: "allow-long", value: nil, help: "Numeric mode: run even when the work exceeds the budget of about a minute."),
         OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
         OptionSpec(name: "trace", value: "FILE", help: "Write every load, store and tile operation as JSON lines (one algorithm, one context)."),
         OptionSpec(name: "help", value: nil, help: "Show this help."),
@@ -112,6 +114,14 @@ enum RunCommand {
             throw UsageError(message: "'run' takes at most one scenario file, found \(parsed.positionals.count) arguments")
         }
 
+        if let text = parsed.value("tolerance") {
+            guard let t = Double(text), t > 0, t.isFinite else { throw UsageError(message: "'--tolerance' expects a positive number, found '\(text)'") }
+            scenario.tolerance = t
+        }
+        if parsed.has("allow-long") { scenario.allowLong = true }
+        if scenario.mode != .numeric, let option = ["tolerance", "allow-long"].first(where: parsed.has) {
+            throw UsageError(message: "'--\(option)' applies to numeric mode (--mode numeric)")
+        }
         return try CommandSupport.reporting(console) {
             let records: [RunRecord]
             if let tracePath = parsed.value("trace") {
@@ -123,7 +133,9 @@ enum RunCommand {
                 records = try Runner.run(scenario)
             }
             console.out(RecordReport.render(records, format: format))
-            return .success
+            let failures = records.flatMap(\.failures)
+            for failure in failures { console.err("error: check failed: \(failure)\n") }
+            return failures.isEmpty ? .success : .failure
         }
     }
 
@@ -197,7 +209,8 @@ enum RunCommand {
         let request = RunRequest(
             program: program, label: algorithm.label, programName: algorithm.program,
             shape: scenario.shape(context: scenario.contexts[0]), dtype: scenario.dtype, hardware: hardware,
-            mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed, compress: false)
+            mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed, compress: false,
+            tolerance: scenario.tolerance, allowLong: scenario.allowLong)
         let sink = FileTraceSink(file: try OutputFile(path: path), limit: FileTraceSink.defaultLimit)
         let record = try Runner.run(request, trace: sink)
         try sink.finish()

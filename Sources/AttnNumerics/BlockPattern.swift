@@ -28,7 +28,10 @@ public enum BlockPattern: Sendable, Equatable {
         case .dense:
             return true
         case .localStrided(let local, let stride):
-            return abs(i - j) < local || (stride > 0 && j % stride == stride - 1)
+            // |i - j| < local without overflow: a distance past Int.max is never local.
+            let (difference, overflow) = i.subtractingReportingOverflow(j)
+            let near = !overflow && local > 0 && difference.magnitude < UInt(local)
+            return near || (stride > 0 && j % stride == stride - 1)
         case .random(let density, let seed):
             if i == j { return true }
             var generator = SeededGenerator(seed: UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15

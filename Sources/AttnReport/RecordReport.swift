@@ -44,7 +44,7 @@ public enum RecordReport {
         let showQueries = records.contains { $0.shape.queryLength != $0.context }
         var headers = ["algorithm", "context"] + (showQueries ? ["q_len"] : []) + ["hbm_read_bytes", "hbm_write_bytes", "sram_bytes", "flops_matmul",
                        "flops_other", "exp+log", "peak_sram_bytes", "intensity"]
-        if numeric { headers += ["max_abs_error", "max_rel_error"] }
+        if numeric { headers += ["max_abs_error", "max_rel_error", "check"] }
         let rows = records.map { r -> [String] in
             let t = r.total
             var row = [r.algorithm, ContextList.format(r.context)] + (showQueries ? [ContextList.format(r.shape.queryLength)] : [])
@@ -54,7 +54,7 @@ public enum RecordReport {
                 grouped(t.exps + t.logs), grouped(t.peakSramBytes), String(format: "%.1f", r.arithmeticIntensity),
             ]
             if numeric {
-                row += [r.maxAbsoluteError.map(scientific) ?? "-", r.maxRelativeError.map(scientific) ?? "-"]
+                row += [r.maxAbsoluteError.map(scientific) ?? "-", r.maxRelativeError.map(scientific) ?? "-", r.verdict]
             }
             return row
         }
@@ -66,7 +66,7 @@ public enum RecordReport {
         "algorithm", "program", "hardware", "mode", "dtype", "batch", "heads", "kv_heads", "head_dim", "q_len",
         "context", "hbm_read_bytes", "hbm_write_bytes", "sram_read_bytes", "sram_write_bytes", "sram_to_reg_bytes", "reg_to_sram_bytes",
         "flops_matmul", "flops_other", "flops_exp", "flops_log", "masked_elements", "peak_sram_bytes", "peak_reg_bytes",
-        "thread_blocks", "arithmetic_intensity", "max_abs_error", "max_rel_error",
+        "thread_blocks", "arithmetic_intensity", "max_abs_error", "max_rel_error", "check",
     ]
 
     private static func csv(_ records: [RunRecord]) -> TextTable {
@@ -100,6 +100,7 @@ public enum RecordReport {
             ("thread_blocks", .int(r.stats.blocks)), ("arithmetic_intensity", .double(r.arithmeticIntensity)),
             ("max_abs_error", r.maxAbsoluteError.map { .double($0) } ?? .null),
             ("max_rel_error", r.maxRelativeError.map { .double($0) } ?? .null),
+            ("check", r.passed == nil ? .null : .string(r.verdict)),
         ]
     }
 
@@ -120,6 +121,12 @@ public enum RecordReport {
                 ("tensor", .string(check.tensor)), ("reference", .string(check.reference.rawValue)),
                 ("max_abs_error", .double(check.error.maxAbsoluteError)),
                 ("max_rel_error", .double(check.error.maxRelativeError)),
+                ("tolerance", .double(check.tolerance)), ("tolerance_given", .bool(check.toleranceOverridden)),
+                ("passed", .bool(check.passed)),
+                ("worst", .object([
+                    ("index", .array(check.worstCoordinates.map { .int($0) })),
+                    ("value", .double(check.error.worstValue)), ("reference", .double(check.error.worstReference)),
+                ])),
             ])
         })))
         members.append(("kernels", .array(r.stats.kernels.map { k in

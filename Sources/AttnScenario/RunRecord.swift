@@ -30,4 +30,21 @@ public struct RunRecord: Sendable {
     /// Largest error over the checked outputs (nil in count mode).
     public var maxAbsoluteError: Double? { checks.map(\.error.maxAbsoluteError).max() }
     public var maxRelativeError: Double? { checks.map(\.error.maxRelativeError).max() }
+
+    /// The numeric verdict: every check within its tolerance (nil in count mode).
+    public var passed: Bool? { checks.isEmpty ? nil : checks.allSatisfy(\.passed) }
+
+    /// `pass`, `FAIL`, or `-` in count mode: the `check` column of every report format.
+    public var verdict: String {
+        switch passed {
+        case .some(true): return "pass"
+        case .some(false): return "FAIL"
+        case .none: return "-"
+        }
+    }
+
+    /// One line per failed check: the run, the output, its worst element and by how much.
+    public var failures: [String] {
+        checks.filter { !$0.passed }.map { "\(algorithm) at context \(context): \($0.summary)" }
+    }
 }

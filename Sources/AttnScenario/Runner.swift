@@ -16,11 +16,15 @@ public struct RunRequest: Sendable {
     public var parameters: [String: ScalarValue]
     public var seed: UInt64
     public var compress: Bool
+    /// Numeric mode: the tolerance of every check; nil: derived per check.
+    public var tolerance: Double?
+    /// Numeric mode: run even above `Runner.numericWorkBudget`.
+    public var allowLong: Bool
 
     public init(
         program: Program, label: String, programName: String, shape: ProblemShape, dtype: DType,
         hardware: HardwareProfile, mode: ExecutionMode, parameters: [String: ScalarValue] = [:],
-        seed: UInt64 = 1, compress: Bool = true
+        seed: UInt64 = 1, compress: Bool = true, tolerance: Double? = nil, allowLong: Bool = false
     ) {
         self.program = program
         self.label = label
@@ -32,6 +36,8 @@ public struct RunRequest: Sendable {
         self.parameters = parameters
         self.seed = seed
         self.compress = compress
+        self.tolerance = tolerance
+        self.allowLong = allowLong
     }
 }
 
@@ -39,6 +45,28 @@ public struct RunRequest: Sendable {
 public enum Runner {
     /// Host bytes above which numeric mode refuses a run (it holds every tensor as fp32).
     public static let numericHostLimitBytes = 2 << 30
+
+    /// Work (`numericWork`) above which numeric mode refuses a run unless `allowLong` is
+    /// set: about a minute. The release build replays about 1e9 work units a second on the
+    /// 2-core reference machine (flash2 8.8e9 matmul FLOPs in 8.2 s; the naive selective
+    /// scan 9.4e8 elementwise FLOPs in 9.4 s); a debug build is about 20 times slower.
+    public static let numericWorkBudget = 60_000_000_000
+
+    /// The work a numeric run of `bound` would do, counted by a count-mode run (fast: boxes
+    /// of identical blocks are counted once): matmul FLOPs plus 10 x the elementwise,
+    /// reduction, exp and log FLOPs, which the interpreter replays about 10 times slower
+    /// per FLOP (tile by tile rather than in a tight inner product).
+    public static func numericWork(_ bound: BoundProgram) throws(Diagnostic) -> Int {
+        let total = try Simulator.run(bound, options: RunOptions(mode: .count)).stats.total
+        var work = total.flopsMatmul
+        for count in [total.flopsOther, total.exps, total.logs] {
+            let (weighted, o1) = count.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = work.addingReportingOverflow(weighted)
+            if o1 || o2 { return Int.max }
+            work = sum
+        }
+        return work
+    }
 
     public static func run(_ request: RunRequest, trace: TraceSink? = nil) throws(ScenarioError) -> RunRecord {
         let context = request.shape.keyLength
@@ -56,11 +84,20 @@ public enum Runner {
             if hostBytes > numericHostLimitBytes {
                 throw .tooLarge(label: request.label, context: context, bytes: hostBytes)
             }
+            if !request.allowLong {
+                let work: Int
+                do { work = try numericWork(bound) } catch { throw .execution(label: request.label, context: context, error) }
+                if work > numericWorkBudget {
+                    // Refused before any tensor is allocated or any block replayed.
+                    throw .tooMuchWork(label: request.label, context: context, flops: work, budget: numericWorkBudget)
+                }
+            }
         }
         let result: RunResult
         do {
             result = try Simulator.run(
-                bound, options: RunOptions(mode: request.mode, compress: request.compress, seed: request.seed), trace: trace)
+                bound, options: RunOptions(mode: request.mode, compress: request.compress, seed: request.seed, tolerance: request.tolerance),
+                trace: trace)
         } catch {
             throw .execution(label: request.label, context: context, error)
         }
@@ -90,7 +127,8 @@ public enum Runner {
                 let request = RunRequest(
                     program: program, label: algorithm.label, programName: algorithm.program,
                     shape: scenario.shape(context: context), dtype: scenario.dtype, hardware: hardware,
-                    mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed)
+                    mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed,
+                    tolerance: scenario.tolerance, allowLong: scenario.allowLong)
                 records.append(try run(request))
             }
         }

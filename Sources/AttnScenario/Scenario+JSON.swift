@@ -113,6 +113,11 @@ extension Scenario {
             dtype = .fp16
         }
         seed = UInt64(try r.integer("seed", minimum: 0) ?? 1)
+        if let t = try r.number("tolerance") {
+            guard t > 0, t.isFinite else { throw r.error("tolerance", "expected a positive number, found \(t)") }
+            tolerance = t
+        }
+        allowLong = try r.bool("allow_long") ?? false
 
         guard var shape = try r.object("shape") else { throw r.error("shape", "is required: {\"batch\", \"heads\", \"head_dim\"[, \"kv_heads\", \"q_len\", \"scale\"]}") }
         func need(_ reader: inout JSONObjectReader, _ key: String) throws(JSONInputError) -> Int {

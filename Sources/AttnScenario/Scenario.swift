@@ -37,11 +37,17 @@ public struct Scenario: Sendable, Equatable {
     /// Key/value lengths, one run per algorithm and context.
     public var contexts: [Int]
     public var algorithms: [Algorithm]
+    /// Numeric mode: the normwise relative error every check must stay within; nil: each
+    /// check's derived tolerance (`NumericTolerance`).
+    public var tolerance: Double?
+    /// Numeric mode: run even when the counted work exceeds `Runner.numericWorkBudget`.
+    public var allowLong: Bool = false
 
     public init(
         name: String, description: String? = nil, hardware: String = "h100-sxm", mode: ExecutionMode = .count,
         dtype: DType = .fp16, seed: UInt64 = 1, batch: Int, heads: Int, kvHeads: Int? = nil, headDim: Int,
-        queryLength: Int? = nil, scale: Double? = nil, contexts: [Int], algorithms: [Algorithm]
+        queryLength: Int? = nil, scale: Double? = nil, contexts: [Int], algorithms: [Algorithm],
+        tolerance: Double? = nil, allowLong: Bool = false
     ) {
         self.name = name
         self.description = description
@@ -57,6 +63,8 @@ public struct Scenario: Sendable, Equatable {
         self.scale = scale
         self.contexts = contexts
         self.algorithms = algorithms
+        self.tolerance = tolerance
+        self.allowLong = allowLong
     }
 
     /// The problem shape at one context length.

@@ -1,6 +1,7 @@
 import AttnAlgorithms
 import AttnHardware
 import AttnJSON
+import AttnNumerics
 import TileInterpreter
 import TileLanguage
 
@@ -13,6 +14,8 @@ public enum ScenarioError: Error, Sendable, CustomStringConvertible {
     case binding(label: String, context: Int, BindingError)
     case execution(label: String, context: Int, Diagnostic)
     case tooLarge(label: String, context: Int, bytes: Int)
+    /// A numeric run whose counted work exceeds `Runner.numericWorkBudget` (refused before it runs).
+    case tooMuchWork(label: String, context: Int, flops: Int, budget: Int)
 
     public var description: String {
         switch self {
@@ -24,6 +27,10 @@ public enum ScenarioError: Error, Sendable, CustomStringConvertible {
         case .execution(let label, let context, let diagnostic): return "\(label) at context \(context):\n\(diagnostic)"
         case .tooLarge(let label, let context, let bytes):
             return "\(label) at context \(context): numeric mode would hold \(bytes / (1 << 20)) MiB of tensors on the host; use count mode (--mode count) for shapes this large"
+        case .tooMuchWork(let label, let context, let flops, let budget):
+            return "\(label) at context \(context): numeric mode would do \(NumberFormat.grouped(flops)) units of work (matmul FLOPs + 10 x other FLOPs), over "
+                + "the budget of \(NumberFormat.grouped(budget)) (about a minute); not run. Use count mode (--mode count: the same counters, exact), "
+                + "a smaller shape, or --allow-long (scenario field \"allow_long\": true) to run it anyway"
         }
     }
 }

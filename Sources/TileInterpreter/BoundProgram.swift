@@ -55,6 +55,7 @@ public struct BoundProgram: Sendable {
             }
         }
 
+        let names = program.parameters.map(\.name)
         var values: [ScalarValue] = []
         for parameter in BuiltinParameter.allCases {
             switch parameter {
@@ -73,7 +74,7 @@ public struct BoundProgram: Sendable {
         for parameter in program.parameters.dropFirst(values.count) {
             let defaultValue: ScalarValue
             do {
-                defaultValue = try ScalarEvaluator.evaluate(parameter.defaultValue, parameters: values, source: source)
+                defaultValue = try ScalarEvaluator.evaluate(parameter.defaultValue, parameters: values, source: source, names: names)
             } catch {
                 throw .program(error)
             }
@@ -95,7 +96,7 @@ public struct BoundProgram: Sendable {
         func evaluateInt(_ e: Expr, _ what: String) throws(BindingError) -> Int {
             let value: ScalarValue
             do {
-                value = try ScalarEvaluator.evaluate(e, parameters: values, source: source)
+                value = try ScalarEvaluator.evaluate(e, parameters: values, source: source, names: names)
             } catch {
                 throw .program(error)
             }
@@ -125,6 +126,14 @@ public struct BoundProgram: Sendable {
                 }
                 dims.append(value)
             }
+            // Element and byte counts are products of the dimensions: they must fit too.
+            let elements = dims.reduce((partialValue: 1, overflow: false)) { r, n in
+                let p = r.partialValue.multipliedReportingOverflow(by: n)
+                return (p.partialValue, r.overflow || p.overflow)
+            }
+            if elements.overflow || elements.partialValue.multipliedReportingOverflow(by: 8).overflow {
+                throw .program(Diagnostic(.overflow, source, tensor.location, "tensor '\(tensor.name)' \(dims) has more elements than 64-bit byte counts can hold"))
+            }
             shapes.append(dims)
         }
         self.tensorShapes = shapes
@@ -141,6 +150,12 @@ public struct BoundProgram: Sendable {
                     throw .program(Diagnostic(.bounds, source, axis.extent.location, "grid axis '\(axis.name)' of kernel '\(kernel.name)' has extent \(value); it must not be negative"))
                 }
                 axes.append(value)
+            }
+            if axes.reduce((partialValue: 1, overflow: false), { r, n in
+                let p = r.partialValue.multipliedReportingOverflow(by: n)
+                return (p.partialValue, r.overflow || p.overflow)
+            }).overflow {
+                throw .program(Diagnostic(.overflow, source, kernel.location, "kernel '\(kernel.name)' has a grid of \(axes) thread blocks: more than 64-bit counts can hold"))
             }
             extents.append(axes)
         }
@@ -172,33 +187,78 @@ public struct BoundProgram: Sendable {
 }
 
 /// Evaluates scalar expressions over bound parameters (no kernel locals).
+///
+/// Integer arithmetic is checked: a result that does not fit in 64 bits (a sum, product,
+/// negation of Int.min, Int.min / -1) is a `.overflow` diagnostic naming the expression
+/// and its operands, never a trap.
 enum ScalarEvaluator {
-    static func evaluate(_ e: Expr, parameters: [ScalarValue], source: SourceFile) throws(Diagnostic) -> ScalarValue {
+    /// `names`: parameter names by index, to name expressions in diagnostics (empty:
+    /// parameters are shown by value).
+    static func evaluate(_ e: Expr, parameters: [ScalarValue], source: SourceFile, names: [String] = []) throws(Diagnostic) -> ScalarValue {
         switch e.kind {
         case .integer(let i): return .int(i)
         case .float(let x): return .float(x)
         case .parameter(let index): return parameters[index]
         case .unary(.negate, let operand):
-            switch try evaluate(operand, parameters: parameters, source: source) {
-            case .int(let i): return .int(-i)
+            switch try evaluate(operand, parameters: parameters, source: source, names: names) {
+            case .int(let i):
+                guard i != Int.min else {
+                    throw overflow(e, parameters: parameters, names: names, source: source, detail: "-(\(i))")
+                }
+                return .int(-i)
             case .float(let x): return .float(-x)
             }
         case .unary(.not, let operand):
-            guard case .int(let i) = try evaluate(operand, parameters: parameters, source: source) else {
+            guard case .int(let i) = try evaluate(operand, parameters: parameters, source: source, names: names) else {
                 throw Diagnostic(.bounds, source, e.location, "'not' takes an integer")
             }
             return .int(i == 0 ? 1 : 0)
         case .binary(let op, let l, let r):
-            let a = try evaluate(l, parameters: parameters, source: source)
-            let b = try evaluate(r, parameters: parameters, source: source)
-            return try applyScalar(op, a, b, at: e.location, source: source)
+            let a = try evaluate(l, parameters: parameters, source: source, names: names)
+            let b = try evaluate(r, parameters: parameters, source: source, names: names)
+            do {
+                return try applyScalar(op, a, b, at: e.location, source: source)
+            } catch where error.kind == .overflow {
+                throw overflow(e, parameters: parameters, names: names, source: source, detail: "\(a) \(op.rawValue) \(b)")
+            }
         case .call(let builtin, let arguments):
             var values: [ScalarValue] = []
-            for argument in arguments { values.append(try evaluate(argument, parameters: parameters, source: source)) }
-            return try applyScalarCall(builtin, values, at: e.location, source: source)
+            for argument in arguments { values.append(try evaluate(argument, parameters: parameters, source: source, names: names)) }
+            do {
+                return try applyScalarCall(builtin, values, at: e.location, source: source)
+            } catch where error.kind == .overflow {
+                throw overflow(e, parameters: parameters, names: names, source: source,
+                               detail: "\(builtin.rawValue)(\(values.map(\.description).joined(separator: ", ")))")
+            }
         default:
             throw Diagnostic(.bounds, source, e.location, "not a constant expression of the parameters")
         }
+    }
+
+    /// The overflow diagnostic for `e`: its text and the operation that overflowed.
+    private static func overflow(_ e: Expr, parameters: [ScalarValue], names: [String], source: SourceFile, detail: String) -> Diagnostic {
+        Diagnostic(.overflow, source, e.location, "integer overflow in '\(render(e, names: names, parameters: parameters))': \(detail) does not fit in 64 bits")
+    }
+
+    /// The source form of a scalar expression, fully parenthesized below the top level.
+    static func render(_ e: Expr, names: [String], parameters: [ScalarValue], nested: Bool = false) -> String {
+        let text: String
+        switch e.kind {
+        case .integer(let i): return String(i)
+        case .float(let x): return String(x)
+        case .name(let name): return name
+        case .parameter(let index):
+            return index < names.count ? names[index] : (index < parameters.count ? parameters[index].description : "?")
+        case .unary(let op, let operand):
+            text = (op == .not ? "not " : "-") + render(operand, names: names, parameters: parameters, nested: true)
+        case .binary(let op, let l, let r):
+            text = "\(render(l, names: names, parameters: parameters, nested: true)) \(op.rawValue) \(render(r, names: names, parameters: parameters, nested: true))"
+        case .call(let builtin, let arguments):
+            return "\(builtin.rawValue)(\(arguments.map { render($0, names: names, parameters: parameters) }.joined(separator: ", ")))"
+        default:
+            return "..."
+        }
+        return nested ? "(\(text))" : text
     }
 
     static func applyScalar(_ op: BinaryOperator, _ a: ScalarValue, _ b: ScalarValue, at location: SourceLocation, source: SourceFile) throws(Diagnostic) -> ScalarValue {
@@ -213,6 +273,7 @@ enum ScalarEvaluator {
             case .multiply: return try checked(x.multipliedReportingOverflow(by: y))
             case .divide:
                 if y == 0 { throw Diagnostic(.bounds, source, location, "division by zero") }
+                if IntegerArithmetic.overflows(x, dividedBy: y) { throw Diagnostic(.overflow, source, location, "integer overflow") }
                 return .int(IntegerArithmetic.floorDivide(x, y))
             case .remainder:
                 if y == 0 { throw Diagnostic(.bounds, source, location, "remainder by zero") }
@@ -245,6 +306,7 @@ enum ScalarEvaluator {
                 throw Diagnostic(.bounds, source, location, "'cdiv' takes integers")
             }
             if b == 0 { throw Diagnostic(.bounds, source, location, "division by zero in 'cdiv'") }
+            if IntegerArithmetic.overflows(a, dividedBy: b) { throw Diagnostic(.overflow, source, location, "integer overflow") }
             return .int(IntegerArithmetic.ceilDivide(a, b))
         case .min, .max:
             if case .int(let a) = values[0], case .int(let b) = values[1] {

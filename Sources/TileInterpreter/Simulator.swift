@@ -1,3 +1,4 @@
+import Foundation
 import AttnNumerics
 import TileLanguage
 
@@ -19,20 +20,68 @@ public struct RunOptions: Sendable {
     public var seed: UInt64
     /// Input tensors to use instead of generated ones (numeric mode), by name.
     public var inputs: [String: HostTensor]
+    /// Normwise relative error every check must stay within (numeric mode); nil: each
+    /// check's tolerance derived from the dtypes and reduction lengths (`NumericTolerance`).
+    public var tolerance: Double?
 
-    public init(mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:]) {
+    public init(mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:], tolerance: Double? = nil) {
         self.mode = mode
         self.compress = compress
         self.seed = seed
         self.inputs = inputs
+        self.tolerance = tolerance
     }
 }
 
-/// One output compared with its float64 reference.
+/// One output compared with its float64 reference, and the verdict.
 public struct CheckResult: Sendable, Equatable {
     public var tensor: String
     public var reference: ReferenceKind
     public var error: ErrorMetrics
+    /// Shape of the output; `worstCoordinates` index into it.
+    public var shape: [Int]
+    /// Largest normwise relative error the check accepts: derived (`NumericTolerance`) or
+    /// the user's override.
+    public var tolerance: Double
+    /// Whether `tolerance` is the user's (`--tolerance`, scenario `tolerance`) rather than derived.
+    public var toleranceOverridden: Bool
+
+    public init(tensor: String, reference: ReferenceKind, error: ErrorMetrics, shape: [Int], tolerance: Double, toleranceOverridden: Bool = false) {
+        self.tensor = tensor
+        self.reference = reference
+        self.error = error
+        self.shape = shape
+        self.tolerance = tolerance
+        self.toleranceOverridden = toleranceOverridden
+    }
+
+    /// The verdict: the normwise relative error is within the tolerance (NaN never is).
+    public var passed: Bool { error.maxRelativeError <= tolerance }
+
+    /// Coordinates of the element with the largest absolute error, e.g. [1, 5, 3].
+    public var worstCoordinates: [Int] {
+        var rest = error.worstIndex
+        var coordinates = [Int](repeating: 0, count: shape.count)
+        for axis in shape.indices.reversed() where shape[axis] > 0 {
+            coordinates[axis] = rest % shape[axis]
+            rest /= shape[axis]
+        }
+        return coordinates
+    }
+
+    /// One line: which output, where its worst element is and by how much it is off.
+    public var summary: String {
+        let verdict = passed ? "pass" : "FAIL"
+        let relation = passed ? "<=" : ">"
+        return "\(verdict) \(tensor) (\(reference.rawValue)): relative error \(Self.format(error.maxRelativeError)) \(relation) tolerance "
+            + "\(Self.format(tolerance))\(toleranceOverridden ? " (given)" : ""); worst element \(tensor)\(worstCoordinates) = "
+            + "\(Self.format(error.worstValue)), reference \(Self.format(error.worstReference)), off by \(Self.format(error.maxAbsoluteError))"
+    }
+
+    static func format(_ x: Double) -> String {
+        guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
+        return String(format: "%.3g", x)
+    }
 }
 
 /// The outcome of a run: its counters and, in numeric mode, its checks and tensors.
@@ -50,6 +99,8 @@ public enum Simulator {
     /// that failed (bounds, shapes, on-chip capacity).
     public static func run(_ bound: BoundProgram, options: RunOptions, trace: TraceSink? = nil) throws(Diagnostic) -> RunResult {
         let interpreter = Interpreter(bound: bound, options: options, trace: trace)
-        return try interpreter.run()
+        var result = try interpreter.run()
+        result.checks = NumericTolerance.judge(result.checks, bound: bound, stats: result.stats, override: options.tolerance)
+        return result
     }
 }

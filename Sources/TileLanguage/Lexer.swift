@@ -21,7 +21,9 @@ public struct Lexer {
 
     private init(source: SourceFile) {
         self.source = source
-        self.chars = Array(source.text)
+        // "\r\n" is one Character in Swift; as "\n" it ends lines exactly as LF does, so a
+        // CRLF file lexes to the same tokens, lines and columns.
+        self.chars = source.text.map { $0 == "\r\n" ? "\n" : $0 }
     }
 
     private var here: SourceLocation { SourceLocation(line: line, column: column) }

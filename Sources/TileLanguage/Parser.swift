@@ -16,6 +16,10 @@ public struct Parser {
     private let source: SourceFile
     private let tokens: [Token]
     private var position = 0
+    /// Current depth of recursive descent in expressions: nested expressions, unary operators.
+    private var nesting = 0
+    /// Current depth of nested blocks (and `elif` chains).
+    private var blockNesting = 0
 
     static let keywords: Set<String> = [
         "about", "param", "input", "output", "temp", "check", "require", "kernel", "grid", "for", "in",
@@ -235,6 +239,11 @@ public struct Parser {
     // MARK: Statements
 
     private mutating func parseBlock() throws(Diagnostic) -> [Stmt] {
+        if blockNesting + 1 > Parser.maxDepth {
+            throw error("blocks nested deeper than \(Parser.maxDepth) levels")
+        }
+        blockNesting += 1
+        defer { blockNesting -= 1 }
         if current.kind != .newline {
             return try parseSimpleLine()
         }
@@ -280,6 +289,9 @@ public struct Parser {
         var otherwise: [Stmt] = []
         if isWord("elif") {
             let elifLocation = current.location
+            if blockNesting + 1 > Parser.maxDepth { throw error("'elif' chain longer than \(Parser.maxDepth)", at: elifLocation) }
+            blockNesting += 1
+            defer { blockNesting -= 1 }
             advance()
             otherwise = [try parseConditional(location: elifLocation)]
         } else if isWord("else") {
@@ -319,40 +331,76 @@ public struct Parser {
 
     // MARK: Expressions
 
-    public mutating func parseExpression() throws(Diagnostic) -> Expr {
-        try parseOr()
+    /// The deepest expression tree (and the deepest nesting of parentheses, unary
+    /// operators and blocks) a program may have: every later pass walks trees
+    /// recursively, so depth is bounded here, with a diagnostic, instead of by the stack.
+    public static let maxDepth = 200
+
+    /// An expression and the height of its tree (a leaf is 1).
+    private typealias Node = (expr: Expr, height: Int)
+
+    /// Counts one more level of parser recursion; throws past `maxDepth`.
+    private mutating func enter() throws(Diagnostic) {
+        nesting += 1
+        if nesting > Parser.maxDepth { throw tooDeep(at: current.location) }
     }
 
-    private mutating func parseOr() throws(Diagnostic) -> Expr {
+    private func tooDeep(at location: SourceLocation) -> Diagnostic {
+        error("expression nested deeper than \(Parser.maxDepth) levels; split it with intermediate assignments", at: location)
+    }
+
+    /// A node over `children` built at `location`, checked against `maxDepth`.
+    private func node(_ kind: Expr.Kind, _ location: SourceLocation, _ children: Int...) throws(Diagnostic) -> Node {
+        let height = 1 + (children.max() ?? 0)
+        if height > Parser.maxDepth { throw tooDeep(at: location) }
+        return (Expr(kind, location), height)
+    }
+
+    public mutating func parseExpression() throws(Diagnostic) -> Expr {
+        try expression().expr
+    }
+
+    private mutating func expression() throws(Diagnostic) -> Node {
+        try enter()
+        defer { nesting -= 1 }
+        return try parseOr()
+    }
+
+    private mutating func parseOr() throws(Diagnostic) -> Node {
         var left = try parseAnd()
         while isWord("or") {
             let location = current.location
             advance()
-            left = Expr(.binary(.or, left, try parseAnd()), location)
+            let right = try parseAnd()
+            left = try node(.binary(.or, left.expr, right.expr), location, left.height, right.height)
         }
         return left
     }
 
-    private mutating func parseAnd() throws(Diagnostic) -> Expr {
+    private mutating func parseAnd() throws(Diagnostic) -> Node {
         var left = try parseNot()
         while isWord("and") {
             let location = current.location
             advance()
-            left = Expr(.binary(.and, left, try parseNot()), location)
+            let right = try parseNot()
+            left = try node(.binary(.and, left.expr, right.expr), location, left.height, right.height)
         }
         return left
     }
 
-    private mutating func parseNot() throws(Diagnostic) -> Expr {
+    private mutating func parseNot() throws(Diagnostic) -> Node {
         if isWord("not") {
             let location = current.location
+            try enter()
+            defer { nesting -= 1 }
             advance()
-            return Expr(.unary(.not, try parseNot()), location)
+            let operand = try parseNot()
+            return try node(.unary(.not, operand.expr), location, operand.height)
         }
         return try parseComparison()
     }
 
-    private mutating func parseComparison() throws(Diagnostic) -> Expr {
+    private mutating func parseComparison() throws(Diagnostic) -> Node {
         let left = try parseAdditive()
         for op in [BinaryOperator.equal, .notEqual, .lessEqual, .greaterEqual, .less, .greater] where isSymbol(op.rawValue) {
             let location = current.location
@@ -361,23 +409,24 @@ public struct Parser {
             for other in ["==", "!=", "<=", ">=", "<", ">"] where isSymbol(other) {
                 throw error("comparisons do not chain; combine them with 'and'")
             }
-            return Expr(.binary(op, left, right), location)
+            return try node(.binary(op, left.expr, right.expr), location, left.height, right.height)
         }
         return left
     }
 
-    private mutating func parseAdditive() throws(Diagnostic) -> Expr {
+    private mutating func parseAdditive() throws(Diagnostic) -> Node {
         var left = try parseMultiplicative()
         while isSymbol("+") || isSymbol("-") {
             let op: BinaryOperator = isSymbol("+") ? .add : .subtract
             let location = current.location
             advance()
-            left = Expr(.binary(op, left, try parseMultiplicative()), location)
+            let right = try parseMultiplicative()
+            left = try node(.binary(op, left.expr, right.expr), location, left.height, right.height)
         }
         return left
     }
 
-    private mutating func parseMultiplicative() throws(Diagnostic) -> Expr {
+    private mutating func parseMultiplicative() throws(Diagnostic) -> Node {
         var left = try parseUnary()
         while true {
             let op: BinaryOperator
@@ -386,56 +435,63 @@ public struct Parser {
             } else if isSymbol("@") { op = .matmul } else { return left }
             let location = current.location
             advance()
-            left = Expr(.binary(op, left, try parseUnary()), location)
+            let right = try parseUnary()
+            left = try node(.binary(op, left.expr, right.expr), location, left.height, right.height)
         }
     }
 
-    private mutating func parseUnary() throws(Diagnostic) -> Expr {
+    private mutating func parseUnary() throws(Diagnostic) -> Node {
         if isSymbol("-") {
             let location = current.location
+            try enter()
+            defer { nesting -= 1 }
             advance()
             let operand = try parseUnary()
-            switch operand.kind {
-            case .integer(let i): return Expr(.integer(-i), location)
-            case .float(let x): return Expr(.float(-x), location)
-            default: return Expr(.unary(.negate, operand), location)
+            switch operand.expr.kind {
+            case .integer(let i):
+                // The lexer rejects 9223372036854775808, so a folded literal is never Int.min;
+                // negating one would trap, so guard anyway.
+                guard i != Int.min else { throw Diagnostic(.overflow, source, location, "integer literal too large") }
+                return (Expr(.integer(-i), location), 1)
+            case .float(let x): return (Expr(.float(-x), location), 1)
+            default: return try node(.unary(.negate, operand.expr), location, operand.height)
             }
         }
         return try parsePostfix()
     }
 
-    private mutating func parsePostfix() throws(Diagnostic) -> Expr {
+    private mutating func parsePostfix() throws(Diagnostic) -> Node {
         var operand = try parsePrimary()
         while isSymbol("^") {
             let location = current.location
             advance()
             guard isWord("T") else { throw error("expected 'T' after '^' (transpose is written x^T)") }
             advance()
-            operand = Expr(.transpose(operand), location)
+            operand = try node(.transpose(operand.expr), location, operand.height)
         }
         return operand
     }
 
-    private mutating func parsePrimary() throws(Diagnostic) -> Expr {
+    private mutating func parsePrimary() throws(Diagnostic) -> Node {
         let token = current
         switch token.kind {
         case .integer(let i):
             advance()
-            return Expr(.integer(i), token.location)
+            return (Expr(.integer(i), token.location), 1)
         case .float(let x):
             advance()
-            return Expr(.float(x), token.location)
+            return (Expr(.float(x), token.location), 1)
         case .symbol("("):
             advance()
-            let inner = try parseExpression()
+            let inner = try expression()
             try expectSymbol(")", "to close '('")
             return inner
         case .identifier("inf"):
             advance()
-            return Expr(.float(.infinity), token.location)
+            return (Expr(.float(.infinity), token.location), 1)
         case .identifier("load"):
             advance()
-            let access = try parseAccess()
+            let (access, height) = try parseAccessNode()
             var level = TileLevel.sram
             if isSymbol("->") {
                 advance()
@@ -448,7 +504,7 @@ public struct Parser {
                 }
                 advance()
             }
-            return Expr(.load(access, level), token.location)
+            return try node(.load(access, level), token.location, height)
         case .identifier(let name):
             if Parser.keywords.contains(name) {
                 throw error("unexpected keyword '\(name)' in an expression")
@@ -457,22 +513,25 @@ public struct Parser {
             if isSymbol("(") {
                 return try parseCall(name, at: token.location)
             }
-            return Expr(.name(name), token.location)
+            return (Expr(.name(name), token.location), 1)
         default:
             throw error("expected an expression, found \(token.display)")
         }
     }
 
-    private mutating func parseCall(_ name: String, at location: SourceLocation) throws(Diagnostic) -> Expr {
+    private mutating func parseCall(_ name: String, at location: SourceLocation) throws(Diagnostic) -> Node {
         guard let builtin = Builtin(rawValue: name) else {
             let known = Builtin.allCases.map(\.rawValue).joined(separator: ", ")
             throw error("unknown function '\(name)'; built-in functions are: \(known)", at: location)
         }
         advance()
         var arguments: [Expr] = []
+        var height = 0
         while !isSymbol(")") {
             if !arguments.isEmpty { try expectSymbol(",", "between arguments") }
-            arguments.append(try parseExpression())
+            let argument = try expression()
+            arguments.append(argument.expr)
+            height = max(height, argument.height)
         }
         advance()
         guard builtin.arity.contains(arguments.count) else {
@@ -486,10 +545,15 @@ public struct Parser {
             }
             arguments[index] = Expr(.dtype(dtype), arguments[index].location)
         }
-        return Expr(.call(builtin, arguments), location)
+        return try node(.call(builtin, arguments), location, height)
     }
 
     private mutating func parseAccess() throws(Diagnostic) -> TensorAccess {
+        try parseAccessNode().access
+    }
+
+    /// A tensor slice and the height of its tallest index expression.
+    private mutating func parseAccessNode() throws(Diagnostic) -> (access: TensorAccess, height: Int) {
         let location = current.location
         guard case .identifier(let name) = current.kind, !Parser.keywords.contains(name) else {
             throw error("expected a tensor name, found \(current.display)")
@@ -497,8 +561,11 @@ public struct Parser {
         advance()
         try expectSymbol("[", "after the tensor name")
         var indices: [TensorIndex] = []
+        var height = 0
         while true {
-            indices.append(try parseIndex())
+            let index = try parseIndex()
+            indices.append(index.index)
+            height = max(height, index.height)
             if isSymbol(",") {
                 advance()
                 continue
@@ -506,29 +573,30 @@ public struct Parser {
             try expectSymbol("]", "to close the tensor indices")
             break
         }
-        return TensorAccess(tensorName: name, indices: indices, location: location)
+        return (TensorAccess(tensorName: name, indices: indices, location: location), height)
     }
 
-    private mutating func parseIndex() throws(Diagnostic) -> TensorIndex {
+    private mutating func parseIndex() throws(Diagnostic) -> (index: TensorIndex, height: Int) {
         let location = current.location
         if isSymbol(":") {
             advance()
-            return .all(location)
+            return (.all(location), 0)
         }
         if isWord("rows") || isWord("cols") {
             advance()
             try expectSymbol("(", "after rows/cols")
-            let block = try parseExpression()
+            let block = try expression()
             try expectSymbol(",", "between the block index and the block size")
-            let size = try parseExpression()
+            let size = try expression()
             try expectSymbol(")", "after the block size")
-            return .block(block, size, location)
+            return (.block(block.expr, size.expr, location), max(block.height, size.height))
         }
-        let start = try parseExpression()
+        let start = try expression()
         if isSymbol("..<") {
             advance()
-            return .range(start, try parseExpression(), location)
+            let end = try expression()
+            return (.range(start.expr, end.expr, location), max(start.height, end.height))
         }
-        return .scalar(start)
+        return (.scalar(start.expr), start.height)
     }
 }

@@ -107,6 +107,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 let error = try #require(record.maxRelativeError)
                 // A loose common bound; NumericTests holds the per-algorithm ones.
                 #expect(error < 32 * scenario.dtype.unitRoundoff, "\(record.algorithm) at \(record.context): \(error)")
+                #expect(record.passed == true, "\(record.failures)")
             } else {
                 #expect(record.checks.isEmpty)
             }
@@ -150,7 +151,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         (valid.replacingOccurrences(of: #""head_dim": 16"#, with: #""head_dim": 16, "kv_heads": 3"#),
          "bad.json: shape.kv_heads: expected a divisor of heads (2), found 3"),
         (valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "modes": "count""#),
-         "bad.json: modes: unknown field (line 1); expected one of: algorithms, block_mask, causal, contexts, description, dtype, hardware, mode, name, seed, shape, study, version, window"),
+         "bad.json: modes: unknown field (line 1); expected one of: algorithms, allow_long, block_mask, causal, contexts, description, dtype, hardware, mode, name, seed, shape, study, tolerance, version, window"),
         (valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "mode": "fast""#),
          #"bad.json: mode: expected "count" or "numeric", found "fast""#),
         (valid.replacingOccurrences(of: "[64]", with: "[]"),

@@ -3,6 +3,7 @@ import AttnHardware
 import AttnNumerics
 import TileInterpreter
 import TileLanguage
+import Testing
 
 /// Shared helpers: bind a built-in or inline program to a shape and run it.
 enum TestSupport {
@@ -33,8 +34,14 @@ enum TestSupport {
         try Simulator.run(bound, options: RunOptions(mode: .count, compress: compress)).stats
     }
 
-    static func numeric(_ bound: BoundProgram, seed: UInt64 = 7) throws -> RunResult {
-        try Simulator.run(bound, options: RunOptions(mode: .numeric, seed: seed))
+    /// A numeric run; every check must pass at its derived tolerance (the verdict is
+    /// asserted here, for every test that runs numerically through this helper).
+    static func numeric(_ bound: BoundProgram, seed: UInt64 = 7, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunResult {
+        let result = try Simulator.run(bound, options: RunOptions(mode: .numeric, seed: seed))
+        for check in result.checks {
+            #expect(check.passed, "\(check.summary)", sourceLocation: sourceLocation)
+        }
+        return result
     }
 
     static func cdiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
