@@ -65,10 +65,17 @@ public enum AlgorithmLibrary {
     public static func program(_ nameOrPath: String) throws(AlgorithmError) -> Program {
         let source: SourceFile
         if nameOrPath.hasSuffix(".tile") {
+            let bytes: [UInt8]
             do {
-                source = SourceFile(name: nameOrPath, text: try TextFile.read(nameOrPath))
+                bytes = try TextFile.bytes(nameOrPath)
             } catch {
                 throw .unreadable(file: nameOrPath, reason: error.reason)
+            }
+            // Bytes that are not UTF-8 are a diagnostic at their line and column.
+            do {
+                source = try SourceFile(name: nameOrPath, bytes: bytes)
+            } catch {
+                throw .invalid(error)
             }
         } else {
             source = try builtInSource(nameOrPath)

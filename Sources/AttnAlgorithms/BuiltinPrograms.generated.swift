@@ -32,6 +32,7 @@ param window = 0
 param packed = N == 1 and heads > kv_heads and window == 0             # FlashAttention-2 swaps GQA heads into the query axis
 param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(packed * batch * kv_heads * cdiv(heads / kv_heads, 64) + (1 - packed) * batch * heads * cdiv(N, 64), 2 * sm_count, cdiv(Nkv, Bc), 128)
 require Br > 0 and Bc > 0 and S > 0, "block sizes and the split count must be positive"
+require splits <= 128, "splits is at most 128, as in FlashAttention-2 (flash_api.cpp: num_splits <= 128)"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require window >= 0, "window must be 0 (none) or positive"

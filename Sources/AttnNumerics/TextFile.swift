@@ -32,6 +32,15 @@ public struct TextFileError: Error, Sendable, Equatable, CustomStringConvertible
 public enum TextFile {
     /// The UTF-8 text of the file at `path`.
     public static func read(_ path: String) throws(TextFileError) -> String {
+        let bytes = try bytes(path)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw TextFileError(path: path, reason: "not valid UTF-8 text")
+        }
+        return text
+    }
+
+    /// The bytes of the file at `path`.
+    public static func bytes(_ path: String) throws(TextFileError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw TextFileError(path: path, errorNumber: errno) }
         defer { _ = closeFile(fd) }
@@ -46,10 +55,7 @@ public enum TextFile {
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw TextFileError(path: path, reason: "not valid UTF-8 text")
-        }
-        return text
+        return bytes
     }
 
     /// `strerror` of an error number, e.g. "No such file or directory" for ENOENT.

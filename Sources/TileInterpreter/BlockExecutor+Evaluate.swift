@@ -49,7 +49,10 @@ extension BlockExecutor {
         case .unary(let op, let operand):
             let value = try evaluate(operand, materialize: false)
             switch (op, value) {
-            case (.negate, .int(let i)): return .int(-i)
+            case (.negate, .int(let i)):
+                let (negated, overflow) = (0).subtractingReportingOverflow(i)
+                if overflow { throw error("integer overflow in negation: -(\(i)) does not fit in 64 bits", e.location, kind: .overflow) }
+                return .int(negated)
             case (.negate, .float(let x)): return .float(-x)
             case (.not, .int(let i)): return .int(i == 0 ? 1 : 0)
             case (.negate, .tile(var tile)):
