@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ATTNSIM_FUZZ_SEED="${1:-20261201}"
-export ATTNSIM_FUZZ_ARGS="${ATTNSIM_FUZZ_ARGS:-60000}"
-export ATTNSIM_FUZZ_SCENARIOS="${ATTNSIM_FUZZ_SCENARIOS:-20000}"
+export ATTNSIM_FUZZ_ARGS="${ATTNSIM_FUZZ_ARGS:-70000}"
+export ATTNSIM_FUZZ_SCENARIOS="${ATTNSIM_FUZZ_SCENARIOS:-10000}"
 export ATTNSIM_FUZZ_PROGRAMS="${ATTNSIM_FUZZ_PROGRAMS:-20000}"
-# @testable imports need testing enabled in a release build.
-swift build -c release --build-tests -Xswiftc -enable-testing
-timeout "${ATTNSIM_FUZZ_TIMEOUT:-10800}" swift test -c release --skip-build -Xswiftc -enable-testing --filter FuzzTests
+# @testable imports need testing enabled in a release build; a scratch path of its own
+# keeps it from rebuilding the usual release products.
+scratch=(--scratch-path .build-fuzz -c release -Xswiftc -enable-testing)
+swift build "${scratch[@]}" --build-tests
+timeout "${ATTNSIM_FUZZ_TIMEOUT:-10800}" swift test "${scratch[@]}" --skip-build --filter FuzzTests

@@ -13,7 +13,7 @@ import TileLanguage
 ///
 /// A crash ends the test process; a case slower than `caseSeconds` is a failure that
 /// prints its input. The default suite runs 480 cases; `scripts/fuzz.sh` runs 100,000
-/// (60,000 argument lists, 20,000 scenarios, 20,000 programs) in a release build under
+/// (70,000 argument lists, 10,000 scenarios, 20,000 programs) in a release build under
 /// `timeout`, so a true hang also fails (docs/testing.md).
 @Suite struct FuzzTests {
     /// Cases of each kind: `ATTNSIM_FUZZ_ARGS`, `ATTNSIM_FUZZ_SCENARIOS` and
