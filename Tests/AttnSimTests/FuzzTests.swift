@@ -22,6 +22,13 @@ import TileLanguage
         ProcessInfo.processInfo.environment["ATTNSIM_FUZZ_\(kind)"].flatMap { Int($0) } ?? value
     }
     static let seed = ProcessInfo.processInfo.environment["ATTNSIM_FUZZ_SEED"].flatMap { UInt64($0) } ?? 20261201
+    /// Where fuzzed output files (`--trace`, `--svg`, `--timeline`) are written.
+    static let scratch: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-fuzz-\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
     /// The slowest a case may be before it counts as a hang.
     static let caseSeconds = 30.0
 
@@ -71,7 +78,11 @@ import TileLanguage
                 let option = pick(command.options, &generator)
                 if option.name == "help" { continue }
                 arguments.append("--" + option.name)
-                if option.value != nil { arguments.append(pick(Self.hostileValues, &generator)) }
+                guard let placeholder = option.value else { continue }
+                var value = pick(Self.hostileValues, &generator)
+                // Files a command writes go to a scratch folder, never the working directory.
+                if placeholder == "FILE", !value.hasPrefix("/") { value = Self.scratch.appendingPathComponent(value.isEmpty ? "empty" : value).path }
+                arguments.append(value)
             }
             // Keep numeric runs small enough to finish: a fuzzed shape in numeric mode is
             // refused by the work budget or runs on the shape given.
