@@ -1,6 +1,7 @@
 import AttnAlgorithms
 import AttnHardware
 import AttnNumerics
+import AttnPipeline
 import TileInterpreter
 import TileLanguage
 
@@ -68,16 +69,17 @@ public enum Runner {
         return work
     }
 
+    /// Runs one request through the library pipeline (`Pipeline`: bind, then run), after
+    /// the size and, in numeric mode, the host-memory and work budgets are checked.
     public static func run(_ request: RunRequest, trace: TraceSink? = nil) throws(ScenarioError) -> RunRecord {
         let context = request.shape.keyLength
         try Scenario.checkSize(request.shape, label: request.label)
+        let pipeline = Pipeline(hardware: request.hardware)
         let bound: BoundProgram
         do {
-            bound = try BoundProgram(
-                program: request.program, shape: request.shape, dtype: request.dtype,
-                hardware: request.hardware, overrides: request.parameters)
+            bound = try pipeline.bind(request.program, shape: request.shape, dtype: request.dtype, parameters: request.parameters)
         } catch {
-            throw .binding(label: request.label, context: context, error)
+            throw Self.error(error, label: request.label, context: context)
         }
         if request.mode == .numeric {
             let hostBytes = bound.tensorShapes.reduce(0) { $0 + $1.reduce(1, *) * 4 }
@@ -95,16 +97,25 @@ public enum Runner {
         }
         let result: RunResult
         do {
-            result = try Simulator.run(
+            result = try pipeline.run(
                 bound, options: RunOptions(mode: request.mode, compress: request.compress, seed: request.seed, tolerance: request.tolerance),
                 trace: trace)
         } catch {
-            throw .execution(label: request.label, context: context, error)
+            throw Self.error(error, label: request.label, context: context)
         }
         return RunRecord(
             algorithm: request.label, program: request.programName, hardware: request.hardware.id,
             mode: request.mode, dtype: request.dtype, shape: request.shape,
             parameters: bound.declaredParameterValues, stats: result.stats, checks: result.checks)
+    }
+
+    /// A pipeline failure as the scenario error of one run.
+    private static func error(_ error: PipelineError, label: String, context: Int) -> ScenarioError {
+        switch error.cause {
+        case .algorithm(let cause): return .algorithm(cause)
+        case .binding(let cause): return .binding(label: label, context: context, cause)
+        case .program(let diagnostic): return .execution(label: label, context: context, diagnostic)
+        }
     }
 
     /// Runs every algorithm of `scenario` at every context, in order (algorithm-major).
@@ -114,14 +125,18 @@ public enum Runner {
     ) throws(ScenarioError) -> [RunRecord] {
         try scenario.checkSize()
         let hardware: HardwareProfile
-        do { hardware = try HardwareProfile.named(scenario.hardware) } catch { throw .hardware(error) }
+        do { hardware = try HardwareProfile.named(scenario.hardware) } catch { throw .at(scenario.file, "hardware", .hardware(error)) }
         var programs: [Program] = []
-        for algorithm in scenario.algorithms {
-            do { programs.append(try AlgorithmLibrary.program(algorithm.program)) } catch { throw .algorithm(error) }
+        for (index, algorithm) in scenario.algorithms.enumerated() {
+            do {
+                programs.append(try Pipeline.load(algorithm.program))
+            } catch {
+                throw .at(scenario.file, "algorithms[\(index)].algorithm", Self.error(error, label: algorithm.label, context: 0))
+            }
         }
         var records: [RunRecord] = []
         let total = scenario.algorithms.count * scenario.contexts.count
-        for (algorithm, program) in zip(scenario.algorithms, programs) {
+        for (index, (algorithm, program)) in zip(scenario.algorithms, programs).enumerated() {
             for context in scenario.contexts {
                 progress?(records.count, total, algorithm.label, context)
                 let request = RunRequest(
@@ -129,7 +144,13 @@ public enum Runner {
                     shape: scenario.shape(context: context), dtype: scenario.dtype, hardware: hardware,
                     mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed,
                     tolerance: scenario.tolerance, allowLong: scenario.allowLong)
-                records.append(try run(request))
+                do {
+                    records.append(try run(request))
+                } catch {
+                    // A parameter or shape the program refuses comes from the algorithm's entry.
+                    if case .binding = error { throw .at(scenario.file, "algorithms[\(index)]", error) }
+                    throw error
+                }
             }
         }
         return records

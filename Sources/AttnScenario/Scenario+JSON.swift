@@ -85,6 +85,7 @@ extension Scenario {
 
     /// Decodes and validates a parsed scenario (as `init(jsonText:file:directory:)`).
     public init(json root: JSONValue, file: String, directory: String? = nil) throws(JSONInputError) {
+        self.file = file
         var r = try JSONObjectReader(root, file: file, path: "")
         guard let version = try r.integer("version") else { throw r.error("version", "is required (the current version is \(Scenario.formatVersion))") }
         guard version == Scenario.formatVersion else {

@@ -42,6 +42,9 @@ public struct Scenario: Sendable, Equatable {
     public var tolerance: Double?
     /// Numeric mode: run even when the counted work exceeds `Runner.numericWorkBudget`.
     public var allowLong: Bool = false
+    /// The scenario file it was decoded from (nil for one built on the command line):
+    /// errors found after parsing name it and the field they come from.
+    public var file: String?
 
     public init(
         name: String, description: String? = nil, hardware: String = "h100-sxm", mode: ExecutionMode = .count,

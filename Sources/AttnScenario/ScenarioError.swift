@@ -16,6 +16,15 @@ public enum ScenarioError: Error, Sendable, CustomStringConvertible {
     case tooLarge(label: String, context: Int, bytes: Int)
     /// A numeric run whose counted work exceeds `Runner.numericWorkBudget` (refused before it runs).
     case tooMuchWork(label: String, context: Int, flops: Int, budget: Int)
+    /// An error found after parsing, located in its scenario file: `file: field: ...`.
+    indirect case located(file: String, field: String, ScenarioError)
+
+    /// `error` located at `field` of `file`, when there is a file.
+    static func at(_ file: String?, _ field: String, _ error: ScenarioError) -> ScenarioError {
+        guard let file else { return error }
+        if case .located = error { return error }
+        return .located(file: file, field: field, error)
+    }
 
     public var description: String {
         switch self {
@@ -25,6 +34,7 @@ public enum ScenarioError: Error, Sendable, CustomStringConvertible {
         case .algorithm(let error): return error.description
         case .binding(let label, let context, let error): return "\(label) at context \(context): \(error)"
         case .execution(let label, let context, let diagnostic): return "\(label) at context \(context):\n\(diagnostic)"
+        case .located(let file, let field, let error): return "\(file): \(field): \(error)"
         case .tooLarge(let label, let context, let bytes):
             return "\(label) at context \(context): numeric mode would hold \(bytes / (1 << 20)) MiB of tensors on the host; use count mode (--mode count) for shapes this large"
         case .tooMuchWork(let label, let context, let flops, let budget):

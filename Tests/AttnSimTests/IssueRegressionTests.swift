@@ -62,3 +62,36 @@ import Testing
         #expect(result.err.contains(url.path + ":3:8:"))
     }
 }
+
+extension IssueRegressionTests {
+    /// Errors found after parsing (an unknown algorithm, a parameter the program does not
+    /// declare, a `require` that fails) still name the scenario file and the field.
+    @Test(arguments: [
+        (#"{"algorithm": "nosuch"}"#, "algorithms[1].algorithm: unknown algorithm 'nosuch'"),
+        (#"{"algorithm": "flash2", "params": {"Nope": 7}}"#, "algorithms[1]: flash2 at context 1024: unknown parameter 'Nope'"),
+        (#"{"algorithm": "flash2", "params": {"Br": 0}}"#, "algorithms[1]: flash2 at context 1024: builtin:flash2.tile:30:1: block sizes Br and Bc must be positive"),
+    ])
+    func scenarioErrorsAfterParsingNameFileAndField(_ algorithm: String, _ expected: String) throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("late-\(UUID().uuidString).json")
+        let text = """
+            {"version": 1, "name": "late", "shape": {"batch": 1, "heads": 2, "head_dim": 64}, "contexts": [1024],
+             "algorithms": [{"algorithm": "flash2"}, \(algorithm)]}
+            """
+        try text.write(to: url, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let result = run(["run", url.path])
+        #expect(result.code == 1)
+        #expect(result.err.hasPrefix("error: \(url.path): \(expected)"), "\(result.err)")
+    }
+
+    /// A broken hardware name in a scenario is located at its field too.
+    @Test func scenarioHardwareIsLocated() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hw-\(UUID().uuidString).json")
+        try #"{"version": 1, "hardware": "h900", "shape": {"batch": 1, "heads": 2, "head_dim": 64}, "contexts": [64], "algorithms": [{"algorithm": "flash2"}]}"#
+            .write(to: url, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let result = run(["run", url.path])
+        #expect(result.code == 1)
+        #expect(result.err.hasPrefix("error: \(url.path): hardware: "), "\(result.err)")
+    }
+}
