@@ -173,7 +173,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             Issue.record("expected an error")
         } catch {
             let line = try TestSupport.line(of: "require Br > 0", in: "flash2")
-            #expect(error.description.hasPrefix("flash2 at context 64: builtin:flash2.tile:\(line):1: error: block sizes Br and Bc must be positive"))
+            #expect(error.description.hasPrefix("s.json: algorithms[0]: flash2 at context 64: builtin:flash2.tile:\(line):1: error: block sizes Br and Bc must be positive"))
         }
     }
 
@@ -181,12 +181,12 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let badHardware = try Scenario(jsonText: Self.valid.replacingOccurrences(of: #""version": 1"#, with: #""version": 1, "hardware": "h200""#), file: "s.json")
         #expect(throws: ScenarioError.self) { try Runner.run(badHardware) }
         do { _ = try Runner.run(badHardware) } catch {
-            #expect(error.description == "unknown hardware 'h200'; built-in profiles: "
+            #expect(error.description == "s.json: hardware: unknown hardware 'h200'; built-in profiles: "
                 + HardwareProfile.builtInNames.joined(separator: ", ") + ", or a path to a profile .json file")
         }
         let badAlgorithm = try Scenario(jsonText: Self.valid.replacingOccurrences(of: "flash2", with: "flash3"), file: "s.json")
         do { _ = try Runner.run(badAlgorithm) } catch {
-            #expect(error.description == "unknown algorithm 'flash3'; built-in algorithms: "
+            #expect(error.description == "s.json: algorithms[0].algorithm: unknown algorithm 'flash3'; built-in algorithms: "
                 + AlgorithmLibrary.builtInNames.joined(separator: ", ") + ", or a path to a .tile file")
         }
     }
