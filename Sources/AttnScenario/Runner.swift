@@ -53,6 +53,13 @@ public enum Runner {
     /// scan 9.4e8 elementwise FLOPs in 9.4 s); a debug build is about 20 times slower.
     public static let numericWorkBudget = 60_000_000_000
 
+    /// Statements a count-mode run may replay unless `allowLong` is set: about a minute of
+    /// the release build, which replays about 6e6 statements a second when nothing
+    /// compresses (measured on the 2-core reference machine: a loop carrying an integer,
+    /// 4096 x 4096 iterations in 2.8 s; 2e8 statements in 33 s). Runs that compress
+    /// replay a few thousand statements.
+    public static let countStatementBudget = 360_000_000
+
     /// The work a numeric run of `bound` would do, counted by a count-mode run (fast: boxes
     /// of identical blocks are counted once): matmul FLOPs plus 10 x the elementwise,
     /// reduction, exp and log FLOPs, which the interpreter replays about 10 times slower
@@ -97,8 +104,10 @@ public enum Runner {
         }
         let result: RunResult
         do {
+            let budget = request.mode == .count && !request.allowLong ? countStatementBudget : nil
             result = try pipeline.run(
-                bound, options: RunOptions(mode: request.mode, compress: request.compress, seed: request.seed, tolerance: request.tolerance),
+                bound,
+                options: RunOptions(mode: request.mode, compress: request.compress, seed: request.seed, tolerance: request.tolerance, statementBudget: budget),
                 trace: trace)
         } catch {
             throw Self.error(error, label: request.label, context: context)

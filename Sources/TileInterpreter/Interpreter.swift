@@ -20,6 +20,7 @@ struct Interpreter {
     func run() throws(Diagnostic) -> RunResult {
         let memory = isNumeric ? try allocateTensors() : (tensors: [], written: [])
         let executor = BlockExecutor(bound: bound, mode: options.mode, tensors: memory.tensors, written: memory.written, trace: trace)
+        executor.statementBudget = options.statementBudget ?? Int.max
         var kernels: [KernelStats] = []
         for (index, declaration) in bound.program.kernels.enumerated() {
             kernels.append(try runKernel(declaration, extents: bound.gridExtents[index], executor))

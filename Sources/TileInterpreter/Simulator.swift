@@ -23,13 +23,21 @@ public struct RunOptions: Sendable {
     /// Normwise relative error every check must stay within (numeric mode); nil: each
     /// check's tolerance derived from the dtypes and reduction lengths (`NumericTolerance`).
     public var tolerance: Double?
+    /// The most statements the replay may execute before it stops with a `.budget`
+    /// diagnostic (nil: no limit). Count mode is usually flat in the shape, but a program
+    /// whose blocks it cannot prove alike is replayed block by block; this bounds that.
+    public var statementBudget: Int?
 
-    public init(mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:], tolerance: Double? = nil) {
+    public init(
+        mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:], tolerance: Double? = nil,
+        statementBudget: Int? = nil
+    ) {
         self.mode = mode
         self.compress = compress
         self.seed = seed
         self.inputs = inputs
         self.tolerance = tolerance
+        self.statementBudget = statementBudget
     }
 }
 

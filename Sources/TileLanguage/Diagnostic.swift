@@ -17,6 +17,8 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
         case overflow
         /// A file could not be read or written.
         case io
+        /// The run passed its stated budget of work and was stopped (`--allow-long` lifts it).
+        case budget
         /// A numeric check found the output wrong, or a check is malformed.
         case numeric
         /// A broken invariant of the simulator itself: a bug to report.

@@ -236,3 +236,33 @@ extension CoreTrustTests {
         #expect(try S.count(bound) == S.count(bound, compress: false))
     }
 }
+
+extension CoreTrustTests {
+    /// A count run that cannot compress stops at its statement budget with a `.budget`
+    /// diagnostic saying how to go on; without a budget it runs to the end.
+    @Test func statementBudgetStopsReplays() throws {
+        // Trip counts (i^2 mod 13) + N are not affine, and the loop carries an integer:
+        // every block and iteration replays, N (N + 6) + 2 N statements or so.
+        let text = """
+            output O[N, 1]
+            kernel k grid(i: N):
+              c = 0
+              for j in 0 ..< (i * i) % 13 + N:
+                c = c + 1
+              store O[i, :] = zeros(1)
+
+            """
+        let bound = try S.bindSource(text, S.shape(heads: 1, n: 64, d: 1))
+        do {
+            _ = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: 1000))
+            Issue.record("expected the budget to stop the run")
+        } catch {
+            #expect(error.kind == .budget)
+            #expect(error.message.hasPrefix("stopped after replaying 1,000 statements"))
+            #expect(error.notes.contains { $0.contains("--allow-long") })
+        }
+        let stats = try Simulator.run(bound, options: RunOptions(mode: .count)).stats
+        // 64 stores of one fp32 element.
+        #expect(stats.total.hbmWriteBytes == 64 * 4)
+    }
+}
