@@ -31,6 +31,13 @@ enum BenchCommand {
         ("paged-decode", 32, 128, 1, 1_048_576, [:]),
         ("flash2-fwd-bwd", 32, 128, nil, 131_072, [:]),
         ("selective-scan", 32, 128, nil, 1_048_576, [:]),
+        // Cases that once fell back to block-by-block replay (quadratic in N).
+        ("standard", 32, 128, nil, 1_048_576, ["causal": .int(1)]),
+        ("standard-fwd-bwd", 32, 128, nil, 1_048_576, ["causal": .int(1)]),
+        ("flash2", 32, 128, nil, 1_048_576, ["Br": .int(48), "Bc": .int(80), "causal": .int(1)]),
+        ("flash2", 32, 128, nil, 1_048_576, ["block_pattern": .int(1), "block_local": .int(2), "block_stride": .int(4)]),
+        ("flash2", 32, 128, nil, 1_048_576, ["block_pattern": .int(2), "block_density": .int(250)]),
+        ("memory-efficient", 32, 128, nil, 131_072, ["block_pattern": .int(2), "block_density": .int(250)]),
     ]
 
     static func main(_ arguments: [String], console: Console) throws -> ExitCode {
@@ -68,8 +75,8 @@ enum BenchCommand {
                 best = min(best, seconds)
             }
             guard let record else { continue }
-            let label = benchCase.algorithm + benchCase.params.keys.sorted().filter { $0 == "causal" || $0 == "window" }
-                .map { " \($0)=\(benchCase.params[$0].map(String.init(describing:)) ?? "")" }.joined()
+            let label = benchCase.algorithm + benchCase.params.keys.sorted().filter { !(["Br", "Bc"].contains($0) && benchCase.params[$0] == .int(128)) }
+                .map { " \($0)=\(benchCase.params[$0].map(Self.text) ?? "")" }.joined()
             rows.append([
                 label, String(benchCase.heads), String(benchCase.headDim), String(benchCase.context),
                 RecordReport.grouped(record.stats.blocks), RecordReport.grouped(record.total.hbmReadBytes),
@@ -91,5 +98,13 @@ enum BenchCommand {
         case .json: console.out(JSONOutput.array(records).render() + "\n")
         }
         return .success
+    }
+
+    /// A parameter value as written on the command line.
+    static func text(_ value: ScalarValue) -> String {
+        switch value {
+        case .int(let i): return String(i)
+        case .float(let x): return String(x)
+        }
     }
 }

@@ -304,7 +304,7 @@ struct UniformityChecker {
         for statement in body.statements {
             guard case .conditional(let condition, _, _) = statement.kind else { continue }
             let slots = condition.slots
-            guard slots.contains(slot), slots.isDisjoint(with: assigned) else { continue }
+            guard slots.contains(slot), slots.isDisjoint(with: assigned), !isDecided(condition, slot: slot, start: start, lo, hi) else { continue }
             // The loop variable is start + counter: the start must not vary over the box.
             let dependsOnBox = !start.isConstant || slots.contains { $0 != slot && values[$0]?.isConstant != true }
             if dependsOnBox { return hi - lo > Self.longRange ? .hopeless : .unknown }
@@ -331,6 +331,20 @@ struct UniformityChecker {
             if uniform { return .uniform }
         }
         return .unknown
+    }
+
+    /// Whether `condition`, at the top of a loop body, has one truth over the box and the
+    /// iterations [lo, hi) (a dense block mask, say).
+    private mutating func isDecided(_ condition: Expr, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
+        let saved = (values, ranges.count, mayFail)
+        defer {
+            values = saved.0
+            ranges.removeLast(ranges.count - saved.1)
+            mayFail = saved.2
+        }
+        guard let variable = start + fresh(IntInterval(lo, hi - 1)) else { return false }
+        values[slot] = variable
+        return range(condition)?.isPoint ?? false
     }
 
     /// Ranges of iterations longer than this are not halved down to single iterations
