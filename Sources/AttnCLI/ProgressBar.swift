@@ -2,8 +2,9 @@ import Foundation
 
 /// A one-line progress bar with an ETA on standard error, for work that takes more than
 /// a second: shown only when standard error is a terminal, redrawn at most ten times a
-/// second, and erased when the work is done.
-final class ProgressBar {
+/// second, and erased when the work is done. Used from one thread at a time (the run
+/// reports progress on the thread that runs it), hence `@unchecked Sendable`.
+final class ProgressBar: @unchecked Sendable {
     private let console: Console
     private let enabled: Bool
     private let now: () -> Double

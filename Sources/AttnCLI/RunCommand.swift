@@ -130,7 +130,9 @@ enum RunCommand {
                 }
                 records = [try traced(scenario, to: tracePath, console: console)]
             } else {
-                records = try Runner.run(scenario)
+                let bar = ProgressBar(console: console)
+                defer { bar.finish() }
+                records = try Runner.run(scenario) { label, fraction in bar.update(label: label, fraction: fraction) }
             }
             console.out(RecordReport.render(records, format: format))
             let failures = records.flatMap(\.failures)
@@ -212,7 +214,9 @@ enum RunCommand {
             mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed, compress: false,
             tolerance: scenario.tolerance, allowLong: scenario.allowLong)
         let sink = FileTraceSink(file: try OutputFile(path: path), limit: FileTraceSink.defaultLimit)
-        let record = try Runner.run(request, trace: sink)
+        let bar = ProgressBar(console: console)
+        defer { bar.finish() }
+        let record = try Runner.run(request, trace: sink) { bar.update(label: "trace \(algorithm.label)", fraction: $0) }
         try sink.finish()
         if sink.dropped > 0 {
             throw TraceError.tooLarge(path: path, limit: sink.limit, total: sink.limit + sink.dropped)

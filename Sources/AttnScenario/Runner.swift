@@ -78,7 +78,9 @@ public enum Runner {
 
     /// Runs one request through the library pipeline (`Pipeline`: bind, then run), after
     /// the size and, in numeric mode, the host-memory and work budgets are checked.
-    public static func run(_ request: RunRequest, trace: TraceSink? = nil) throws(ScenarioError) -> RunRecord {
+    public static func run(
+        _ request: RunRequest, trace: TraceSink? = nil, progress: (@Sendable (Double) -> Void)? = nil
+    ) throws(ScenarioError) -> RunRecord {
         let context = request.shape.keyLength
         try Scenario.checkSize(request.shape, label: request.label)
         let pipeline = Pipeline(hardware: request.hardware)
@@ -105,10 +107,9 @@ public enum Runner {
         let result: RunResult
         do {
             let budget = request.mode == .count && !request.allowLong ? countStatementBudget : nil
-            result = try pipeline.run(
-                bound,
-                options: RunOptions(mode: request.mode, compress: request.compress, seed: request.seed, tolerance: request.tolerance, statementBudget: budget),
-                trace: trace)
+            var options = RunOptions(mode: request.mode, compress: request.compress, seed: request.seed, tolerance: request.tolerance, statementBudget: budget)
+            options.progress = progress
+            result = try pipeline.run(bound, options: options, trace: trace)
         } catch {
             throw Self.error(error, label: request.label, context: context)
         }
@@ -128,9 +129,10 @@ public enum Runner {
     }
 
     /// Runs every algorithm of `scenario` at every context, in order (algorithm-major).
-    /// `progress` is told before each run (index, total, label, context).
+    /// `progress` is told the label and context of the run under way and the fraction of
+    /// the whole scenario done.
     public static func run(
-        _ scenario: Scenario, progress: ((Int, Int, String, Int) -> Void)? = nil
+        _ scenario: Scenario, progress: (@Sendable (String, Double) -> Void)? = nil
     ) throws(ScenarioError) -> [RunRecord] {
         try scenario.checkSize()
         let hardware: HardwareProfile
@@ -147,14 +149,19 @@ public enum Runner {
         let total = scenario.algorithms.count * scenario.contexts.count
         for (index, (algorithm, program)) in zip(scenario.algorithms, programs).enumerated() {
             for context in scenario.contexts {
-                progress?(records.count, total, algorithm.label, context)
+                let done = records.count
+                let label = "\(algorithm.label) \(ContextList.format(context))"
+                progress?(label, Double(done) / Double(total))
                 let request = RunRequest(
                     program: program, label: algorithm.label, programName: algorithm.program,
                     shape: scenario.shape(context: context), dtype: scenario.dtype, hardware: hardware,
                     mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed,
                     tolerance: scenario.tolerance, allowLong: scenario.allowLong)
                 do {
-                    records.append(try run(request))
+                    let within: (@Sendable (Double) -> Void)? = progress.map { report in
+                        { @Sendable fraction in report(label, (Double(done) + fraction) / Double(total)) }
+                    }
+                    records.append(try run(request, progress: within))
                 } catch {
                     // A parameter or shape the program refuses comes from the algorithm's entry.
                     if case .binding = error { throw .at(scenario.file, "algorithms[\(index)]", error) }

@@ -23,7 +23,7 @@ struct Interpreter {
         executor.statementBudget = options.statementBudget ?? Int.max
         var kernels: [KernelStats] = []
         for (index, declaration) in bound.program.kernels.enumerated() {
-            kernels.append(try runKernel(declaration, extents: bound.gridExtents[index], executor))
+            kernels.append(try runKernel(declaration, extents: bound.gridExtents[index], executor, number: index))
         }
         let stats = RunStats(kernels: kernels, tensorNames: bound.program.tensors.map(\.name))
         do {
@@ -75,7 +75,7 @@ struct Interpreter {
         return (tensors, written)
     }
     /// Runs one kernel's grid: compressed, or block by block in row-major order.
-    private func runKernel(_ declaration: KernelDecl, extents: [Int], _ executor: BlockExecutor) throws(Diagnostic) -> KernelStats {
+    private func runKernel(_ declaration: KernelDecl, extents: [Int], _ executor: BlockExecutor, number: Int) throws(Diagnostic) -> KernelStats {
         executor.begin(declaration)
         let plan = KernelPlan(declaration)
         var blocks = 1
@@ -90,7 +90,13 @@ struct Interpreter {
             try CountCompressor(executor: executor, plan: plan).countGrid(extents: extents)
         } else if blocks > 0 {
             var coordinates = extents.map { _ in 0 }
-            for _ in 0..<blocks {
+            let kernels = Double(bound.program.kernels.count)
+            // Told about 1,000 times a kernel at most: the bar redraws ten times a second.
+            let every = max(1, blocks / 1000)
+            for block in 0..<blocks {
+                if let progress = options.progress, block % every == 0 {
+                    progress((Double(number) + Double(block) / Double(blocks)) / kernels)
+                }
                 try executor.runBlock(plan, coordinates)
                 for axis in stride(from: extents.count - 1, through: 0, by: -1) {
                     coordinates[axis] += 1

@@ -27,6 +27,9 @@ public struct RunOptions: Sendable {
     /// diagnostic (nil: no limit). Count mode is usually flat in the shape, but a program
     /// whose blocks it cannot prove alike is replayed block by block; this bounds that.
     public var statementBudget: Int?
+    /// Told the fraction of the run done (0 to 1) as blocks finish, when blocks run one by
+    /// one (numeric mode, traces, exhaustive counting): for a progress bar.
+    public var progress: (@Sendable (Double) -> Void)?
 
     public init(
         mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:], tolerance: Double? = nil,
