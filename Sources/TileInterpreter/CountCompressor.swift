@@ -25,6 +25,10 @@ final class CountCompressor: LoopCompression {
     }
 
     private var bound: BoundProgram { executor.bound }
+
+    /// Sensitive grid axes this short or shorter, and at least 16 times shorter than the
+    /// longest, are split before longer ones.
+    static let shortAxis = 64
     private var kernel: KernelDecl { plan.kernel }
 
     /// Counts every block of the kernel's grid into the executor's counters.
@@ -96,7 +100,12 @@ final class CountCompressor: LoopCompression {
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
         let candidates = kernel.axes.indices.filter { box.count[$0] > 1 }
-        let axis = candidates.max { a, b in
+        // A short sensitive axis beside a long one (the splits of split-KV decoding beside
+        // the query blocks) is taken apart first: each of its values is then often affine
+        // in the long one.
+        let longest = candidates.filter { plan.axisIsSensitive[$0] }.map { box.count[$0] }.max() ?? 0
+        let short = candidates.filter { plan.axisIsSensitive[$0] && box.count[$0] <= Self.shortAxis && 16 * box.count[$0] <= longest }
+        let axis = short.min { box.count[$0] < box.count[$1] } ?? candidates.max { a, b in
             (plan.axisIsSensitive[a] ? 1 : 0, box.count[a]) < (plan.axisIsSensitive[b] ? 1 : 0, box.count[b])
         } ?? 0
         if affine.sawNonAffineTripCount, let classes = affineResidueClasses(box, along: axis, period: affine.residuePeriod(ofAxis: axis)) {
