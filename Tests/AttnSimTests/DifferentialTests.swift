@@ -196,19 +196,6 @@ import TileLanguage
           store Y[i, :] = col(x, i)
         """
 
-    @Test
-    func compressedRejectsColumnOutsideTile() throws {
-        let bound = try S.bindSource(Self.columnOutsideTile, S.shape(heads: 1, n: 2, d: 2))
-        let runs = Self.runAll(bound)
-        guard case .failed(let message) = runs.exhaustive else {
-            Issue.record("the exhaustive run should fail: \(runs.exhaustive)")
-            return
-        }
-        #expect(message.contains("column 2 is outside the 2x2 tile"))
-        #expect(runs.compressed == runs.exhaustive)
-        #expect(runs.numeric == runs.exhaustive)
-    }
-
     /// `col(x, i)` over 6 query blocks of 2 rows (N = 11: the last block has 1 row) of a
     /// 2-column tile: block 2 is the first whose column is outside, and the exhaustive and
     /// numeric runs report column 2 there. Compressed count mode reported column 3 (it
@@ -221,9 +208,11 @@ import TileLanguage
           store Y[rows(i, 2)] = col(x, i)
         """
 
-    @Test
-    func compressedReportsTheFirstFailingColumn() throws {
-        let bound = try S.bindSource(Self.firstFailingColumn, S.shape(heads: 1, n: 11, d: 2))
+    /// Both column programs: compressed fails exactly as exhaustive and numeric do, at the
+    /// first block whose column is outside the tile (column 2 of a 2-column tile).
+    @Test(arguments: [(columnOutsideTile, 2), (firstFailingColumn, 11)])
+    func compressedRejectsAColumnOutsideTheTileAtTheFirstBlock(_ program: String, _ n: Int) throws {
+        let bound = try S.bindSource(program, S.shape(heads: 1, n: n, d: 2))
         let runs = Self.runAll(bound)
         guard case .failed(let message) = runs.exhaustive else {
             Issue.record("the exhaustive run should fail: \(runs.exhaustive)")
