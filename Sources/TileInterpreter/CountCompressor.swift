@@ -80,11 +80,13 @@ final class CountCompressor: LoopCompression {
             return
         }
         var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
+        checker.tracksShapes = plan.hasMasks
         if checker.isUniform(plan.body) {
             try add(try executor.countBlock(plan, box.first), times: volume)
             return
         }
         var affine = UniformityChecker(bound: bound, kernel: kernel, box: box)
+        affine.tracksShapes = plan.hasMasks
         if affine.countsAreAffine(plan.body) {
             let counted: Counters?
             do {
@@ -131,6 +133,7 @@ final class CountCompressor: LoopCompression {
             let parts = box.residueClasses(along: axis, classes)
             let allAffine = parts.allSatisfy { part in
                 var checker = UniformityChecker(bound: bound, kernel: kernel, box: part)
+                checker.tracksShapes = plan.hasMasks
                 return checker.countsAreAffine(plan.body)
             }
             if allAffine { return parts }
@@ -181,6 +184,7 @@ final class CountCompressor: LoopCompression {
         var checker = UniformityChecker(
             parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: executor.integerEnvironment)
+        checker.tracksShapes = plan.hasMasks
         checker.setRange(slot: slot, IntInterval(lo, hi - 1))
         if checker.isUniform(body) {
             try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
@@ -233,6 +237,7 @@ final class CountCompressor: LoopCompression {
                 var checker = UniformityChecker(
                     parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
                     env: executor.integerEnvironment)
+                checker.tracksShapes = plan.hasMasks
                 checker.setRange(slot: slot, IntInterval(lo, hi - 1))
                 checker.assumption = (condition, holds)
                 uniform = checker.isUniform(body)

@@ -8,6 +8,9 @@ struct KernelPlan {
     /// For each grid axis: true when its value can reach a slice extent, a loop bound, an
     /// `if` condition or a tile size, i.e. when blocks along it may count differently.
     let axisIsSensitive: [Bool]
+    /// Whether the kernel masks scores (`mask_causal`, `mask_window`): only then does the
+    /// uniformity checker track tile shapes.
+    let hasMasks: Bool
 
     init(_ kernel: KernelDecl) {
         self.kernel = kernel
@@ -19,6 +22,11 @@ struct KernelPlan {
         body = builder.build(kernel.body, blockID: 0, defining: defining)
         let sensitive = SensitivityAnalysis.sensitiveSlots(kernel.body, slotCount: kernel.slotNames.count)
         axisIsSensitive = kernel.axes.map { sensitive.contains($0.slot) }
+        var masks = false
+        CountSites.forEach(in: kernel.body) { site in
+            if case .call(let builtin, _) = site, builtin == .maskCausal || builtin == .maskWindow { masks = true }
+        }
+        hasMasks = masks
     }
 }
 

@@ -34,6 +34,8 @@ struct UniformityChecker {
     /// when unknown): what lets a mask whose offset varies be proven to hide all or none
     /// of its tile everywhere in the box.
     private var shapes: [Int: TileShape] = [:]
+    /// Whether to track `shapes` (only masks read them; `KernelPlan.hasMasks`).
+    var tracksShapes = true
     /// The range of each variable of the affine forms.
     private var ranges: [IntInterval] = []
     /// Linear facts g >= 0 known inside an affine loop's middle, each with the loop
@@ -182,7 +184,7 @@ struct UniformityChecker {
         case .assign(let slot, let value):
             guard sitesAreUniform(value) else { return false }
             values[slot] = integer(value)
-            shapes[slot] = shape(value)
+            if tracksShapes { shapes[slot] = shape(value) }
             return true
         case .store(let access, let value):
             return accessIsUniform(access) && sitesAreUniform(value)
