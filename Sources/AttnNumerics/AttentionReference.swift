@@ -43,27 +43,38 @@ public enum AttentionReference {
     public static func output(
         _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, mask: Mask = .none
     ) -> [Double] {
+        outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask).output
+    }
+
+    /// O (as `output`) and LSE (as `logSumExp`) from one pass over the scores: each row's
+    /// scores are computed once and serve both.
+    public static func outputAndLogSumExp(
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, mask: Mask = .none
+    ) -> (output: [Double], logSumExp: [Double]) {
         let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
         var out = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
+        var lse = [Double](repeating: 0, count: problem.batch * problem.heads * n)
         var p = [Double](repeating: 0, count: nkv)
         var o = [Double](repeating: 0, count: d)
         for bh in 0..<(problem.batch * problem.heads) {
             let kvh = problem.kvHead(forQueryHead: bh)
             for i in 0..<n {
-                outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
+                lse[bh * n + i] = outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
                 let outBase = (bh * n + i) * d
                 for c in 0..<d { out[outBase + c] = o[c] }
             }
         }
-        return out
+        return (out, lse)
     }
 
     /// Row i of head bh: `p` gets its attention probabilities (0 where masked) and `o` its
-    /// output sum_j p_j v_j. A row that sees no key has no distribution: p and o are 0.
+    /// output sum_j p_j v_j; returns the row's log-sum-exp. A row that sees no key has no
+    /// distribution: p and o are 0 and the log-sum-exp is -inf.
+    @discardableResult
     private static func outputRow(
         _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, bh: Int, kvh: Int, row i: Int, mask: Mask,
         p: inout [Double], o: inout [Double]
-    ) {
+    ) -> Double {
         let nkv = problem.keyLength, d = problem.headDim
         let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &p)
         for j in 0..<nkv { p[j] = lse == -.infinity ? 0 : _exp(p[j] - lse) }
@@ -72,6 +83,7 @@ public enum AttentionReference {
             let vBase = (kvh * nkv + j) * d
             for c in 0..<d { o[c] += p[j] * Double(v.values[vBase + c]) }
         }
+        return lse
     }
 
     /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].

@@ -10,6 +10,7 @@ struct Verifier {
     func verify() throws(Diagnostic) -> [CheckResult] {
         var results: [CheckResult] = []
         var gradientCache: [String: (dQ: [Double], dK: [Double], dV: [Double])] = [:]
+        var lseCache: [String: [Double]] = [:]
         let source = bound.program.source
         for check in bound.program.checks {
             let output = tensors[check.tensor]
@@ -85,9 +86,15 @@ struct Verifier {
                 guard v.count == expectedKV.reduce(1, *) else {
                     throw Diagnostic(.numeric, source, check.location, "the reference expects V as \(expectedKV); found \(v.shape)")
                 }
-                reference = AttentionReference.output(problem, q: q, k: k, v: v, mask: mask)
+                // One float64 pass gives the output and the log-sum-exp: an LSE check of the
+                // same Q, K and mask reuses it.
+                let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)
+                lseCache[Self.lseKey(check, mask)] = both.logSumExp
+                reference = both.output
             case .attentionLSE:
-                reference = AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
+                let key = Self.lseKey(check, mask)
+                reference = lseCache[key] ?? AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
+                lseCache[key] = reference
             case .selectiveScan:
                 continue
             case .attentionDQ, .attentionDK, .attentionDV:
@@ -236,5 +243,14 @@ enum PagedLayout {
             }
         }
         return out
+    }
+}
+
+extension Verifier {
+    /// Which LSE reference a check can share: the same Q and K tensors and mask (a paged
+    /// check's keys are gathered through its block table, so it shares with no plain one).
+    static func lseKey(_ check: CheckDecl, _ mask: AttentionReference.Mask) -> String {
+        let family = check.reference == .attentionPaged ? "paged" : "plain"
+        return family + "|" + check.argumentNames.prefix(2).joined(separator: ",") + "|\(mask)"
     }
 }

@@ -266,3 +266,20 @@ extension CoreTrustTests {
         #expect(stats.total.hbmWriteBytes == 64 * 4)
     }
 }
+
+extension CoreTrustTests {
+    /// The reference's shared pass gives exactly the log-sum-exp of the separate one (same
+    /// float64 operations in the same order), masked or not.
+    @Test(arguments: [false, true])
+    func sharedReferencePassAgrees(_ causal: Bool) {
+        let problem = S.shape(heads: 2, kvHeads: 1, n: 7, nkv: 11, d: 4)
+        var generator = SeededGenerator(seed: 3)
+        let q = HostTensor(randomNormal: [2, 7, 4], dtype: .fp32, generator: &generator)
+        let k = HostTensor(randomNormal: [1, 11, 4], dtype: .fp32, generator: &generator)
+        let v = HostTensor(randomNormal: [1, 11, 4], dtype: .fp32, generator: &generator)
+        var mask = AttentionReference.Mask()
+        mask.causal = causal
+        let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)
+        #expect(both.logSumExp == AttentionReference.logSumExp(problem, q: q, k: k, mask: mask))
+    }
+}
