@@ -28,18 +28,26 @@ extension Scenario {
             ("shape.q_len", queryLength ?? 1, Scenario.maxLength),
         ]
         for (path, value, limit) in counts where value < 1 || value > limit {
-            return JSONInputError(file: name, path: path, message: "expected a positive integer of at most \(limit), found \(value)")
+            return located(path, message: "expected a positive integer of at most \(limit), found \(value)")
         }
         for (index, context) in contexts.enumerated() {
             guard context >= 1 && context <= Scenario.maxLength else {
-                return JSONInputError(
-                    file: name, path: "contexts[\(index)]", message: "expected a positive length of at most \(Scenario.maxLength), found \(context)")
+                return located("contexts[\(index)]", message: "expected a positive length of at most \(Scenario.maxLength), found \(context)")
             }
             if let problem = Scenario.sizeProblem(batch: batch, heads: heads, headDim: headDim, queryLength: queryLength, context: context) {
-                return JSONInputError(file: name, path: "contexts[\(index)]", message: problem)
+                return located("contexts[\(index)]", message: problem)
             }
         }
         return nil
+    }
+
+    /// A size error at `path`: in the scenario file, or, for a run built on the command
+    /// line, at the option that set the field (`--context`, `--heads`).
+    private func located(_ path: String, message: String) -> JSONInputError {
+        guard file == nil else { return JSONInputError(file: file ?? name, path: path, message: message) }
+        let options = ["shape.batch": "--batch", "shape.heads": "--heads", "shape.kv_heads": "--kv-heads", "shape.head_dim": "--head-dim", "shape.q_len": "--q-len"]
+        let option = options[path] ?? (path.hasPrefix("contexts") ? "--context" : path)
+        return JSONInputError(file: "command line", path: option, message: message)
     }
 
     /// Throws `sizeError()`: for callers that run a scenario without `Runner`.
