@@ -11,17 +11,38 @@ enum TileMath {
     }
 
     /// C = A B with A (m x k) and B (k x n), row-major, fp32 accumulation in k order.
+    ///
+    /// Each output row accumulates a_ip x (row p of B) for p = 0, 1, ...: the inner loop
+    /// runs over contiguous columns, eight at a time in SIMD registers. The order of the
+    /// additions into each c_ij is the same as a scalar i-p-j loop's (k order), so results
+    /// do not depend on the vector width. Indices are proven in bounds by the shapes, so
+    /// the hot loop uses unchecked pointer arithmetic.
     static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
         var c = [Float](repeating: 0, count: m * n)
+        guard a.count >= m * k, b.count >= k * n, m > 0, n > 0, k > 0 else { return c }
+        let vectorColumns = n / 8 * 8
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
+                    guard let aBase = pa.baseAddress, let bBase = pb.baseAddress, let cBase = pc.baseAddress else { return }
                     for i in 0..<m {
+                        let out = cBase + i &* n
+                        let aRow = aBase + i &* k
                         for p in 0..<k {
-                            let x = pa[i * k + p]
-                            let row = p * n
-                            let out = i * n
-                            for j in 0..<n { pc[out + j] += x * pb[row + j] }
+                            let x = aRow[p]
+                            let splat = SIMD8<Float>(repeating: x)
+                            let row = bBase + p &* n
+                            var j = 0
+                            while j < vectorColumns {
+                                let bv = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+                                let cv = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD8<Float>.self)
+                                UnsafeMutableRawPointer(out + j).storeBytes(of: cv + splat * bv, as: SIMD8<Float>.self)
+                                j &+= 8
+                            }
+                            while j < n {
+                                out[j] += x * row[j]
+                                j &+= 1
+                            }
                         }
                     }
                 }

@@ -283,3 +283,23 @@ extension CoreTrustTests {
         #expect(both.logSumExp == AttentionReference.logSumExp(problem, q: q, k: k, mask: mask))
     }
 }
+
+extension CoreTrustTests {
+    /// The SIMD tile matmul against a scalar i-p-j loop written here, on widths that are
+    /// and are not multiples of the vector width: identical floats (same addition order).
+    @Test(arguments: [(3, 5, 11), (4, 64, 64), (1, 1, 8), (2, 7, 17), (16, 3, 1)])
+    func simdMatmulMatchesScalar(_ m: Int, _ k: Int, _ n: Int) {
+        var generator = SeededGenerator(seed: UInt64(m * 1000 + k * 10 + n))
+        let a = (0..<(m * k)).map { _ in Float(generator.nextUnit() * 2 - 1) }
+        let b = (0..<(k * n)).map { _ in Float(generator.nextUnit() * 2 - 1) }
+        var expected = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for p in 0..<k {
+                for j in 0..<n { expected[i * n + j] += a[i * k + p] * b[p * n + j] }
+            }
+        }
+        #expect(TileMath.matmul(a, b, m: m, k: k, n: n) == expected)
+        // A hand-checked case: [1 2; 3 4] [5 6; 7 8] = [19 22; 43 50].
+        #expect(TileMath.matmul([1, 2, 3, 4], [5, 6, 7, 8], m: 2, k: 2, n: 2) == [19, 22, 43, 50])
+    }
+}
