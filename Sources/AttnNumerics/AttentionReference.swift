@@ -79,9 +79,17 @@ public enum AttentionReference {
         let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &p)
         for j in 0..<nkv { p[j] = lse == -.infinity ? 0 : _exp(p[j] - lse) }
         for c in 0..<d { o[c] = 0 }
-        for j in 0..<nkv where p[j] != 0 {
-            let vBase = (kvh * nkv + j) * d
-            for c in 0..<d { o[c] += p[j] * Double(v.values[vBase + c]) }
+        v.values.withUnsafeBufferPointer { vValues in
+            o.withUnsafeMutableBufferPointer { out in
+                guard let vPointer = vValues.baseAddress, let oPointer = out.baseAddress,
+                    vValues.count >= (kvh * nkv + nkv) * d, out.count >= d
+                else { return }
+                for j in 0..<nkv where p[j] != 0 {
+                    let vRow = vPointer + (kvh &* nkv &+ j) &* d
+                    let weight = p[j]
+                    for c in 0..<d { oPointer[c] += weight * Double(vRow[c]) }
+                }
+            }
         }
         return lse
     }
@@ -143,6 +151,28 @@ public enum AttentionReference {
         return (dQ, dK, dV)
     }
 
+    /// sum_c a_c b_c in float64, as four interleaved partial sums (c mod 4) added at the
+    /// end: the order differs from a left-to-right sum by rounding in float64 only (about
+    /// 1e-16 relative), far below any tolerance it is compared against, and the partial
+    /// sums run in parallel in SIMD registers.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
+        var partial = SIMD4<Double>(repeating: 0)
+        var c = 0
+        while c &+ 4 <= count {
+            let x = SIMD4<Double>(Double(a[c]), Double(a[c &+ 1]), Double(a[c &+ 2]), Double(a[c &+ 3]))
+            let y = SIMD4<Double>(Double(b[c]), Double(b[c &+ 1]), Double(b[c &+ 2]), Double(b[c &+ 3]))
+            partial += x * y
+            c &+= 4
+        }
+        var sum = (partial[0] + partial[1]) + (partial[2] + partial[3])
+        while c < count {
+            sum += Double(a[c]) * Double(b[c])
+            c &+= 1
+        }
+        return sum
+    }
+
     /// Fills `row` with scale * q_i . k_j (-inf where masked) and returns the row's
     /// log-sum-exp (-inf when every key is masked).
     private static func scores(
@@ -151,17 +181,29 @@ public enum AttentionReference {
     ) -> Double {
         let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
         let qBase = (bh * n + i) * d
+        let scale = problem.effectiveScale
+        let masked = mask != .none
         var rowMax = -Double.infinity
-        for j in 0..<nkv {
-            guard mask.allows(query: i, key: j, queryLength: n, keyLength: nkv) else {
-                row[j] = -.infinity
-                continue
+        // The dot products read both tensors through unchecked pointers (the shapes bound
+        // every index).
+        q.values.withUnsafeBufferPointer { qValues in
+            k.values.withUnsafeBufferPointer { kValues in
+                row.withUnsafeMutableBufferPointer { out in
+                    guard let qPointer = qValues.baseAddress, let kPointer = kValues.baseAddress, let outPointer = out.baseAddress,
+                        qValues.count >= qBase + d, kValues.count >= (kvh * nkv + nkv) * d, out.count >= nkv
+                    else { return }
+                    let qRow = qPointer + qBase
+                    for j in 0..<nkv {
+                        if masked && !mask.allows(query: i, key: j, queryLength: n, keyLength: nkv) {
+                            outPointer[j] = -.infinity
+                            continue
+                        }
+                        let kRow = kPointer + (kvh &* nkv &+ j) &* d
+                        outPointer[j] = Self.dot(qRow, kRow, d) * scale
+                        rowMax = max(rowMax, outPointer[j])
+                    }
+                }
             }
-            let kBase = (kvh * nkv + j) * d
-            var dot = 0.0
-            for c in 0..<d { dot += Double(q.values[qBase + c]) * Double(k.values[kBase + c]) }
-            row[j] = dot * problem.effectiveScale
-            rowMax = max(rowMax, row[j])
         }
         if rowMax == -.infinity { return -.infinity }
         var sum = 0.0
