@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Float64 reference implementations of attention, the ground truth for every algorithm.
 ///
 /// Tensors are laid out as the tile programs see them: Q is [batch*heads, N, d], K and V
@@ -52,19 +54,33 @@ public enum AttentionReference {
         _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, mask: Mask = .none
     ) -> (output: [Double], logSumExp: [Double]) {
         let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
-        var out = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
-        var lse = [Double](repeating: 0, count: problem.batch * problem.heads * n)
-        var p = [Double](repeating: 0, count: nkv)
-        var o = [Double](repeating: 0, count: d)
-        for bh in 0..<(problem.batch * problem.heads) {
-            let kvh = problem.kvHead(forQueryHead: bh)
-            for i in 0..<n {
-                lse[bh * n + i] = outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
-                let outBase = (bh * n + i) * d
-                for c in 0..<d { out[outBase + c] = o[c] }
+        let heads = problem.batch * problem.heads
+        var out = [Double](repeating: 0, count: heads * n * d)
+        var lse = [Double](repeating: 0, count: heads * n)
+        // Heads are independent: they run on all cores, each writing its own rows, so the
+        // result is the same whatever the schedule.
+        out.withUnsafeMutableBufferPointer { outBuffer in
+            lse.withUnsafeMutableBufferPointer { lseBuffer in
+                let target = SharedRows(out: outBuffer, lse: lseBuffer)
+                DispatchQueue.concurrentPerform(iterations: heads) { bh in
+                    let kvh = problem.kvHead(forQueryHead: bh)
+                    var p = [Double](repeating: 0, count: nkv)
+                    var o = [Double](repeating: 0, count: d)
+                    for i in 0..<n {
+                        target.lse[bh * n + i] = outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
+                        let outBase = (bh * n + i) * d
+                        for c in 0..<d { target.out[outBase + c] = o[c] }
+                    }
+                }
             }
         }
         return (out, lse)
+    }
+
+    /// The output buffers the heads fill in parallel: each head writes only its own rows.
+    private struct SharedRows: @unchecked Sendable {
+        let out: UnsafeMutableBufferPointer<Double>
+        let lse: UnsafeMutableBufferPointer<Double>
     }
 
     /// Row i of head bh: `p` gets its attention probabilities (0 where masked) and `o` its
