@@ -26,9 +26,10 @@ final class CountCompressor: LoopCompression {
 
     private var bound: BoundProgram { executor.bound }
 
-    /// Sensitive grid axes this short or shorter, and at least 16 times shorter than the
+    /// Sensitive grid axes this short or shorter (FlashAttention-2 splits the keys at most
+    /// 128 ways), and at least 16 times shorter than the
     /// longest, are split before longer ones.
-    static let shortAxis = 64
+    static let shortAxis = 128
     private var kernel: KernelDecl { plan.kernel }
 
     /// Counts every block of the kernel's grid into the executor's counters.
