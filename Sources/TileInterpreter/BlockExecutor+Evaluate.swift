@@ -392,13 +392,7 @@ extension BlockExecutor {
         if isNumeric {
             tile.data = TileMath.gather(tensors[access.tensor], s)
         }
-        let bytes = tile.count * dtype.bytes
-        if level == .sram {
-            counters.tensors[access.tensor].hbmToSram += bytes
-        } else {
-            counters.tensors[access.tensor].hbmToRegisters += bytes
-        }
-        emit("load", edge: level == .sram ? "hbm->sram" : "hbm->reg", tensor: access.tensorName, bytes: bytes, shape: tile.shape)
+        countHBM(access, tile, level: level, loading: true)
         return tile
     }
 
@@ -415,13 +409,29 @@ extension BlockExecutor {
         if isNumeric, let data = tile.data {
             TileMath.scatter(data, into: &tensors[access.tensor], s, dtype: dtype, written: &written[access.tensor])
         }
-        let bytes = tile.count * dtype.bytes
-        if level == .sram {
+        countHBM(access, tile, level: level, loading: false)
+    }
+
+    /// Counts a tile crossing the HBM edge of `level` (a load into it, or a store from it)
+    /// at the tensor's dtype, per tensor, and traces it.
+    private func countHBM(_ access: TensorAccess, _ tile: Tile, level: TileLevel, loading: Bool) {
+        let bytes = tile.count * bound.tensorDTypes[access.tensor].bytes
+        let edge: String
+        switch (loading, level) {
+        case (true, .sram):
+            counters.tensors[access.tensor].hbmToSram += bytes
+            edge = "hbm->sram"
+        case (true, .registers):
+            counters.tensors[access.tensor].hbmToRegisters += bytes
+            edge = "hbm->reg"
+        case (false, .sram):
             counters.tensors[access.tensor].sramToHbm += bytes
-        } else {
+            edge = "sram->hbm"
+        case (false, .registers):
             counters.tensors[access.tensor].registersToHbm += bytes
+            edge = "reg->hbm"
         }
-        emit("store", edge: level == .sram ? "sram->hbm" : "reg->hbm", tensor: access.tensorName, bytes: bytes, shape: tile.shape)
+        emit(loading ? "load" : "store", edge: edge, tensor: access.tensorName, bytes: bytes, shape: tile.shape)
     }
 }
 

@@ -213,12 +213,18 @@ import TileLanguage
     @Test(arguments: [(columnOutsideTile, 2), (firstFailingColumn, 11)])
     func compressedRejectsAColumnOutsideTheTileAtTheFirstBlock(_ program: String, _ n: Int) throws {
         let bound = try S.bindSource(program, S.shape(heads: 1, n: n, d: 2))
-        let runs = Self.runAll(bound)
+        Self.expectAllFail(bound, with: "column 2 is outside the 2x2 tile")
+    }
+
+    /// The exhaustive run fails with a message containing `text`; the compressed and
+    /// numeric runs fail with the same diagnostic.
+    static func expectAllFail(_ bound: BoundProgram, with text: String) {
+        let runs = runAll(bound)
         guard case .failed(let message) = runs.exhaustive else {
             Issue.record("the exhaustive run should fail: \(runs.exhaustive)")
             return
         }
-        #expect(message.contains("column 2 is outside the 2x2 tile"))
+        #expect(message.contains(text))
         #expect(runs.compressed == runs.exhaustive)
         #expect(runs.numeric == runs.exhaustive)
     }
@@ -246,14 +252,7 @@ import TileLanguage
         hardware.sharedMemoryBytesPerBlock = 200
         let program = try Checker.check(SourceFile(name: "test.tile", text: Self.everyBlockOverCapacity))
         let bound = try BoundProgram(program: program, shape: S.shape(heads: 1, n: 12, d: 8), dtype: .fp32, hardware: hardware, overrides: [:])
-        let runs = Self.runAll(bound)
-        guard case .failed(let message) = runs.exhaustive else {
-            Issue.record("the exhaustive run should fail: \(runs.exhaustive)")
-            return
-        }
-        #expect(message.contains("needs 256 bytes of shared memory (SRAM) per thread block here (block [0]), over the limit of 200 bytes"))
-        #expect(runs.compressed == runs.exhaustive)
-        #expect(runs.numeric == runs.exhaustive)
+        Self.expectAllFail(bound, with: "needs 256 bytes of shared memory (SRAM) per thread block here (block [0]), over the limit of 200 bytes")
     }
 
     /// Generated cases that once hit the `col` mismatch (compressed counted the program,
