@@ -8,19 +8,9 @@ import TileLanguage
 
 /// Bad input gets an error, never a crash: random mutations of real programs and files.
 @Suite struct RobustnessTests {
-    /// Deletes, duplicates or replaces a few characters at random positions.
+    /// Deletes, duplicates or replaces a few characters at random positions (`Mutation`).
     func mutate(_ text: String, _ generator: inout SeededGenerator) -> String {
-        var chars = Array(text)
-        let alphabet = Array("()[]:,=+-*/%@^<>.;#\"\n  \tabcQKV019_-inf")
-        for _ in 0..<(1 + Int(generator.next() % 4)) where !chars.isEmpty {
-            let at = Int(generator.next() % UInt64(chars.count))
-            switch generator.next() % 3 {
-            case 0: chars.remove(at: at)
-            case 1: chars.insert(chars[at], at: at)
-            default: chars[at] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
-            }
-        }
-        return String(chars)
+        Mutation.mutate(text, &generator)
     }
 
     /// Mutated programs either check (and then bind and count, or fail with a
