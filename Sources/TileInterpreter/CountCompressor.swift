@@ -13,8 +13,10 @@ protocol LoopCompression: AnyObject {
 /// box whose counts it proves affine in the coordinates from its centre or two corners;
 /// anything else is split — into residue classes when a trip count is affine only on
 /// every k-th block, in two otherwise — down to single blocks, which run as in an
-/// exhaustive replay. Loops are split into ranges of iterations the same way. Nothing is
-/// ever estimated: the counters equal an exhaustive replay's (docs/ARCHITECTURE.md).
+/// exhaustive replay. Loops are split into ranges of iterations the same way, or counted
+/// by the truth of an `if` at the top of their body (block-sparse masks). Nothing is ever
+/// estimated: the counters equal an exhaustive replay's (docs/ARCHITECTURE.md), and a
+/// box fails where the exhaustive replay would.
 final class CountCompressor: LoopCompression {
     let executor: BlockExecutor
     let plan: KernelPlan
@@ -25,12 +27,11 @@ final class CountCompressor: LoopCompression {
     }
 
     private var bound: BoundProgram { executor.bound }
+    private var kernel: KernelDecl { plan.kernel }
 
     /// Sensitive grid axes this short or shorter (FlashAttention-2 splits the keys at most
-    /// 128 ways), and at least 16 times shorter than the
-    /// longest, are split before longer ones.
+    /// 128 ways), and at least 16 times shorter than the longest, are split first.
     static let shortAxis = 128
-    private var kernel: KernelDecl { plan.kernel }
 
     /// Counts every block of the kernel's grid into the executor's counters.
     func countGrid(extents: [Int]) throws(Diagnostic) {
@@ -51,10 +52,6 @@ final class CountCompressor: LoopCompression {
 
     // MARK: Boxes of blocks
 
-    /// Counts the blocks of a box: one representative when the box is provably uniform,
-    /// two (or the centre) when its counts are provably affine in the coordinates, else
-    /// the box split along an axis that matters: into residue classes when a loop's trip
-    /// count failed only for not being affine, in two otherwise.
     /// The error the exhaustive replay reports for a box whose affine sum failed: the
     /// failure of its first failing block in row-major order (the centre or a corner may
     /// lie further in). `fallback` if no block fails on its own.
@@ -62,17 +59,20 @@ final class CountCompressor: LoopCompression {
         executor.loops = nil
         executor.watchesCarriedState = false
         defer { executor.loops = self }
-        var found: Diagnostic?
-        for index in 0..<box.volume where found == nil {
+        for index in 0..<box.volume {
             do {
                 _ = try executor.countBlock(plan, box.point(atIndex: index))
             } catch {
-                found = error
+                return error
             }
         }
-        return found ?? fallback
+        return fallback
     }
 
+    /// Counts the blocks of a box: one representative when the box is provably uniform,
+    /// two (or the centre) when its counts are provably affine in the coordinates, else
+    /// the box split along an axis that matters: into residue classes when a loop's trip
+    /// count failed only for not being affine, in two otherwise.
     private func countBox(_ box: GridBox) throws(Diagnostic) {
         let volume = box.volume
         if volume == 0 { return }
