@@ -43,6 +43,13 @@ public enum IntegerArithmetic {
         return (a % b != 0 && (a < 0) == (b < 0)) ? q + 1 : q
     }
 
+    /// Greatest common divisor of two non-negative integers (gcd(0, k) = k).
+    public static func gcd(_ a: Int, _ b: Int) -> Int {
+        var (x, y) = (a, b)
+        while y != 0 { (x, y) = (y, x % y) }
+        return x
+    }
+
     /// Whether a / b (floored or ceiled) does not fit in an Int: only Int.min / -1.
     public static func overflows(_ a: Int, dividedBy b: Int) -> Bool {
         a == Int.min && b == -1

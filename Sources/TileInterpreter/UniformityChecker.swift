@@ -269,18 +269,7 @@ struct UniformityChecker {
     /// The loop body must be uniform over the box for every iteration; iterations may
     /// differ from one another, so the counter's range is split where needed.
     private mutating func rangeIsUniform(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
-        let saved = (values, ranges.count, mayFail, shapes)
-        let counter = fresh(IntInterval(lo, hi - 1))
-        guard let variable = start + counter else { return false }
-        values[slot] = variable
-        loopDepth += 1
-        let whole = isUniform(body)
-        loopDepth -= 1
-        values = saved.0
-        ranges.removeLast(ranges.count - saved.1)
-        shapes = saved.3
-        if whole { return true }
-        mayFail = saved.2
+        if bodyIsUniform(body, slot: slot, start: start, lo, hi) { return true }
         if hi - lo == 1 { return false }
         switch conditionSplit(body, slot: slot, start: start, lo, hi) {
         case .uniform: return true
@@ -294,59 +283,92 @@ struct UniformityChecker {
     /// What an undecided `if` at the top of a loop body says about a range of iterations.
     private enum ConditionSplit { case uniform, hopeless, unknown }
 
-    /// A loop body whose top-level `if` is undecided over [lo, hi) (a block-sparse mask's
-    /// `if block_mask(i, j, ...)`): when the condition reads only the loop variable (whose
-    /// start is constant over the box) and values constant over the box, each iteration takes the same branch at every point
-    /// of the box, so the range is uniform if the body is under either truth (the
-    /// iterations are then counted by kind, `CountCompressor.runPartitioned`). When it
-    /// also reads a value that varies over the box, halving a long range down to single
-    /// iterations would cost O(range) and still fail: give up at once.
-    private mutating func conditionSplit(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> ConditionSplit {
-        let assigned = body.assignedSlots
-        for statement in body.statements {
-            guard case .conditional(let condition, _, _) = statement.kind else { continue }
-            let slots = condition.slots
-            guard slots.contains(slot), slots.isDisjoint(with: assigned), !isDecided(condition, slot: slot, start: start, lo, hi) else { continue }
-            // The loop variable is start + counter: the start must not vary over the box.
-            let dependsOnBox = !start.isConstant || slots.contains { $0 != slot && values[$0]?.isConstant != true }
-            if dependsOnBox { return hi - lo > Self.longRange ? .hopeless : .unknown }
-            let savedAssumption = assumption
-            defer { assumption = savedAssumption }
-            var uniform = true
-            for holds in [true, false] where uniform {
-                assumption = (condition, holds)
-                let saved = (values, ranges.count, mayFail, shapes)
-                let counter = fresh(IntInterval(lo, hi - 1))
-                if let variable = start + counter {
-                    values[slot] = variable
-                    loopDepth += 1
-                    uniform = isUniform(body)
-                    loopDepth -= 1
-                } else {
-                    uniform = false
-                }
-                values = saved.0
-                ranges.removeLast(ranges.count - saved.1)
-                mayFail = saved.2
-                shapes = saved.3
-            }
-            if uniform { return .uniform }
-        }
-        return .unknown
+    /// The body over the iterations j = start + k, k in [lo, hi): uniform over the box
+    /// and those iterations together.
+    private mutating func bodyIsUniform(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
+        withIterations(slot: slot, start: start, lo, hi) { checker in
+            checker.loopDepth += 1
+            defer { checker.loopDepth -= 1 }
+            return checker.isUniform(body)
+        } ?? false
     }
 
-    /// Whether `condition`, at the top of a loop body, has one truth over the box and the
-    /// iterations [lo, hi) (a dense block mask, say).
-    private mutating func isDecided(_ condition: Expr, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
-        let saved = (values, ranges.count, mayFail)
+    /// Runs `check` with the loop variable `slot` set to start + k for k in [lo, hi), then
+    /// puts back the abstract state (values, variables, the failure flag, shapes); nil
+    /// when start + k does not fit in 64 bits.
+    private mutating func withIterations<T>(
+        slot: Int, start: AffineForm, _ lo: Int, _ hi: Int, _ check: (inout UniformityChecker) -> T
+    ) -> T? {
+        let saved = (values, ranges.count, mayFail, shapes)
         defer {
             values = saved.0
             ranges.removeLast(ranges.count - saved.1)
             mayFail = saved.2
+            shapes = saved.3
         }
-        guard let variable = start + fresh(IntInterval(lo, hi - 1)) else { return false }
+        guard let variable = start + fresh(IntInterval(lo, hi - 1)) else { return nil }
         values[slot] = variable
-        return range(condition)?.isPoint ?? false
+        return check(&self)
+    }
+
+    /// A loop body whose top-level `if` is undecided over [lo, hi) (a block-sparse mask's
+    /// `if block_mask(i, j, ...)`): when the condition reads only the loop variable (whose
+    /// start is constant over the box) and values constant over the box, each iteration
+    /// takes the same branch at every point of the box, so the range is uniform if the
+    /// body is under either truth (the iterations are then counted by kind,
+    /// `CountCompressor.runPartitioned`). When it also reads a value that varies over the
+    /// box, halving a long range down to single iterations would cost O(range) and still
+    /// fail: give up at once.
+    private mutating func conditionSplit(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> ConditionSplit {
+        for condition in partitionCandidates(body, slot: slot, start: start, lo, hi) {
+            // The loop variable is start + counter: the start must not vary over the box.
+            let dependsOnBox = !start.isConstant || condition.slots.contains { $0 != slot && values[$0]?.isConstant != true }
+            if dependsOnBox { return hi - lo > Self.longRange ? .hopeless : .unknown }
+            if isUniformUnderEitherTruth(body, of: condition, slot: slot, start: start, lo, hi) { return .uniform }
+        }
+        return .unknown
+    }
+
+    /// The `if`s at the top of a loop body its iterations [lo, hi) could be counted by:
+    /// undecided over them, reading the loop variable and nothing the body assigns (the
+    /// condition is evaluated before the body runs).
+    private mutating func partitionCandidates(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> [Expr] {
+        let assigned = body.assignedSlots
+        var candidates: [Expr] = []
+        for statement in body.statements {
+            guard case .conditional(let condition, _, _) = statement.kind else { continue }
+            let slots = condition.slots
+            guard slots.contains(slot), slots.isDisjoint(with: assigned) else { continue }
+            let decided = withIterations(slot: slot, start: start, lo, hi) { $0.range(condition)?.isPoint ?? false } ?? false
+            if !decided { candidates.append(condition) }
+        }
+        return candidates
+    }
+
+    /// Whether the body is uniform over [lo, hi) both where `condition` holds and where
+    /// it does not.
+    private mutating func isUniformUnderEitherTruth(
+        _ body: PlannedBlock, of condition: Expr, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int
+    ) -> Bool {
+        let savedAssumption = assumption
+        defer { assumption = savedAssumption }
+        for holds in [true, false] {
+            assumption = (condition, holds)
+            if !bodyIsUniform(body, slot: slot, start: start, lo, hi) { return false }
+        }
+        return true
+    }
+
+    /// The top-level `if` of a loop body by whose truth the iterations [lo, hi) can be
+    /// counted in two kinds (`CountCompressor.runPartitioned`): the body is uniform among
+    /// the iterations of each kind. The values are a run's own, so the other slots are
+    /// points and each iteration's truth is known.
+    mutating func partitioningCondition(_ body: PlannedBlock, slot: Int, _ lo: Int, _ hi: Int) -> Expr? {
+        for condition in partitionCandidates(body, slot: slot, start: .constant(0), lo, hi)
+        where isUniformUnderEitherTruth(body, of: condition, slot: slot, start: .constant(0), lo, hi) {
+            return condition
+        }
+        return nil
     }
 
     /// Ranges of iterations longer than this are not halved down to single iterations
@@ -385,12 +407,7 @@ struct UniformityChecker {
                 guard let i = range(e), i.lo >= 0, i.hi < extent else { return false }
                 return true
             case .block(let b, let size, _):
-                guard let block = range(b), let s = range(size), s.isPoint, s.lo > 0,
-                    let start = IntInterval.multiply(block, s), start.lo >= 0, start.hi < extent
-                else { return false }
-                // Length min(B, extent - start) is constant when every block is full, or
-                // when there is only one block.
-                return start.isPoint || extent - start.hi >= s.lo
+                return blockLength(b, size, extent: extent) != nil
             case .range(let a, let b, _):
                 guard let start = integer(a), let end = integer(b), let extentForm = end - start, let length = interval(extentForm),
                     length.isPoint, length.lo > 0, let lo = interval(start), let hi = interval(end), lo.lo >= 0, hi.hi <= extent
@@ -456,14 +473,29 @@ struct UniformityChecker {
             period = p.lo
         }
         let lastRow = Swift.min(rows.lo, period) - 1
-        let (dlo, dhi) = (offset.lo, offset.hi)
-        guard let lastHi = dhi.addingReportingOverflowValue(lastRow), let firstLo = dlo.subtractingReportingOverflowValue(cols.lo - 1) else { return false }
+        let dlo = offset.lo
+        // D + r_max and D - (C - 1) over the box; nil on overflow.
+        guard let last = IntInterval.add(offset, IntInterval(point: lastRow)),
+            let first = IntInterval.subtract(offset, IntInterval(point: cols.lo - 1))
+        else { return false }
+        let (lastHi, firstLo) = (last.hi, first.lo)
         if let window {
             let keepsAll = dlo >= cols.lo - 1 && lastHi <= window - 1
             let hidesAll = lastHi < 0 || firstLo >= window
             return keepsAll || hidesAll
         }
         return dlo >= cols.lo - 1 || lastHi < 0
+    }
+
+    /// The length of block `b` of `size` positions along an axis of `extent`: when the
+    /// block lies inside the axis everywhere in the box and its length min(size, extent -
+    /// start) is the same everywhere (every block full, or a single block); else nil.
+    private mutating func blockLength(_ b: Expr, _ size: Expr, extent: Int) -> Int? {
+        guard let block = range(b), let s = range(size), s.isPoint, s.lo > 0,
+            let start = IntInterval.multiply(block, s), start.lo >= 0, start.hi < extent
+        else { return nil }
+        if extent - start.hi >= s.lo { return s.lo }
+        return start.isPoint ? extent - start.lo : nil
     }
 
     /// The abstract shape of a tile expression; nil when it is not a tile or unknown.
@@ -527,13 +559,7 @@ struct UniformityChecker {
             case .all:
                 lengths.append(.constant(extents[axis]))
             case .block(let b, let size, _):
-                guard let block = range(b), let s = range(size), s.isPoint,
-                    let start = IntInterval.multiply(block, s), extents[axis] - start.hi >= s.lo
-                else {
-                    lengths.append(nil)
-                    continue
-                }
-                lengths.append(.constant(s.lo))
+                lengths.append(blockLength(b, size, extent: extents[axis]).map { .constant($0) })
             case .range(let a, let b, _):
                 if let lo = integer(a), let hi = integer(b) { lengths.append(hi - lo) } else { lengths.append(nil) }
             }
@@ -683,9 +709,9 @@ struct UniformityChecker {
         guard divisor.isConstant, divisor.constant != 0 else { return }
         let k = abs(divisor.constant)
         for (variable, coefficient) in a.terms where variable < axisVariables {
-            let period = k / Self.gcd(abs(coefficient), k)
+            let period = k / IntegerArithmetic.gcd(abs(coefficient), k)
             let known = residuePeriods[variable] ?? 1
-            let combined = period / Self.gcd(period, known) * known
+            let combined = period / IntegerArithmetic.gcd(period, known) * known
             residuePeriods[variable] = Swift.min(combined, Self.maxResiduePeriod + 1)
         }
     }
@@ -694,13 +720,6 @@ struct UniformityChecker {
     /// constant involved it, above `maxResiduePeriod` when too long to split by.
     func residuePeriod(ofAxis axis: Int) -> Int {
         axisVariable[axis].flatMap { residuePeriods[$0] } ?? 1
-    }
-
-    /// Greatest common divisor of two non-negative integers (gcd(0, k) = k).
-    static func gcd(_ a: Int, _ b: Int) -> Int {
-        var (x, y) = (a, b)
-        while y != 0 { (x, y) = (y, x % y) }
-        return x
     }
 
     /// A non-affine result: a fresh variable over the range `f` gives.
@@ -756,18 +775,4 @@ struct UniformityChecker {
 struct TileShape: Equatable {
     var rows: AffineForm?
     var cols: AffineForm?
-}
-
-extension Int {
-    /// `self + other`, or nil on overflow.
-    func addingReportingOverflowValue(_ other: Int) -> Int? {
-        let (value, overflow) = addingReportingOverflow(other)
-        return overflow ? nil : value
-    }
-
-    /// `self - other`, or nil on overflow.
-    func subtractingReportingOverflowValue(_ other: Int) -> Int? {
-        let (value, overflow) = subtractingReportingOverflow(other)
-        return overflow ? nil : value
-    }
 }
