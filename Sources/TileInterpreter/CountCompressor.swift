@@ -33,6 +33,22 @@ final class CountCompressor: LoopCompression {
     /// 128 ways), and at least 16 times shorter than the longest, are split first.
     static let shortAxis = 128
 
+    /// A checker for the kernel over a box of its grid.
+    private func boxChecker(_ box: GridBox) -> UniformityChecker {
+        var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
+        checker.tracksShapes = plan.hasMasks
+        return checker
+    }
+
+    /// A checker over the running block's own values (every slot a point).
+    private func loopChecker() -> UniformityChecker {
+        var checker = UniformityChecker(
+            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
+            env: executor.integerEnvironment)
+        checker.tracksShapes = plan.hasMasks
+        return checker
+    }
+
     /// Counts every block of the kernel's grid into the executor's counters.
     func countGrid(extents: [Int]) throws(Diagnostic) {
         executor.loops = self
@@ -80,14 +96,12 @@ final class CountCompressor: LoopCompression {
             try executor.runBlock(plan, box.first)
             return
         }
-        var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
-        checker.tracksShapes = plan.hasMasks
+        var checker = boxChecker(box)
         if checker.isUniform(plan.body) {
             try add(try executor.countBlock(plan, box.first), times: volume)
             return
         }
-        var affine = UniformityChecker(bound: bound, kernel: kernel, box: box)
-        affine.tracksShapes = plan.hasMasks
+        var affine = boxChecker(box)
         if affine.countsAreAffine(plan.body) {
             let counted: Counters?
             do {
@@ -133,8 +147,7 @@ final class CountCompressor: LoopCompression {
         for classes in candidates where box.count[axis] >= 2 * classes {
             let parts = box.residueClasses(along: axis, classes)
             let allAffine = parts.allSatisfy { part in
-                var checker = UniformityChecker(bound: bound, kernel: kernel, box: part)
-                checker.tracksShapes = plan.hasMasks
+                var checker = boxChecker(part)
                 return checker.countsAreAffine(plan.body)
             }
             if allAffine { return parts }
@@ -182,16 +195,17 @@ final class CountCompressor: LoopCompression {
             try executor.iterate(slot: slot, lo, body: body, carried: carried)
             return
         }
-        var checker = UniformityChecker(
-            parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
-            env: executor.integerEnvironment)
-        checker.tracksShapes = plan.hasMasks
-        checker.setRange(slot: slot, IntInterval(lo, hi - 1))
-        if checker.isUniform(body) {
+        var checker = loopChecker()
+        var ranged = checker
+        ranged.setRange(slot: slot, IntInterval(lo, hi - 1))
+        if ranged.isUniform(body) {
             try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
             return
         }
-        if try runPartitioned(slot: slot, lo, hi, body: body, carried: carried) { return }
+        if let condition = checker.partitioningCondition(body, slot: slot, lo, hi) {
+            try runPartitioned(by: condition, slot: slot, lo, hi, body: body, carried: carried)
+            return
+        }
         let mid = lo + (hi - lo) / 2
         try runLoop(executor, slot: slot, lo, mid, body: body, carried: carried)
         try runLoop(executor, slot: slot, mid, hi, body: body, carried: carried)
@@ -201,11 +215,7 @@ final class CountCompressor: LoopCompression {
     /// carries keep their layout (so every iteration starts from the same state).
     private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         let before = executor.carriedState(carried)
-        let saved = executor.counters
-        executor.counters = Counters(tensorCount: saved.tensors.count)
-        try executor.iterate(slot: slot, j, body: body, carried: carried)
-        let one = executor.counters
-        executor.counters = saved
+        let one = try countIteration(slot: slot, j, body: body, carried: carried)
         if executor.carriedState(carried) == before {
             try add(one, times: count)
         } else {
@@ -216,63 +226,42 @@ final class CountCompressor: LoopCompression {
 
     // MARK: Iterations split by a condition
 
-    /// Runs [lo, hi) by the truth of one `if` at the top of the body, when the body counts
-    /// alike among the iterations where it holds and among those where it does not (a
-    /// block-sparse mask: `if block_mask(i, j, ...)`): one iteration of each kind runs and
-    /// counts for all of its kind. False when no such `if` is found.
+    /// Runs [lo, hi) by the truth of `condition`, an `if` at the top of the body under
+    /// whose either truth the body counts alike (`UniformityChecker.partitioningCondition`;
+    /// a block-sparse mask: `if block_mask(i, j, ...)`): one iteration of each kind runs
+    /// and counts for all of its kind.
     ///
     /// The truth is evaluated for every iteration (`truths`; O(hi - lo), in closed form for
     /// dense and local + strided masks), never assumed. Iterations may be counted out of
     /// order only when they all start from the same state: when the one run of a kind
-    /// changes what the loop carries, every iteration runs in order instead.
-    private func runPartitioned(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) -> Bool {
-        // The condition is evaluated before the body runs, so it may read the loop variable
-        // and values from outside the loop, not what the body assigns.
-        let assigned = body.assignedSlots
-        for statement in body.statements {
-            guard case .conditional(let condition, _, _) = statement.kind, condition.slots.contains(slot),
-                condition.slots.isDisjoint(with: assigned)
-            else { continue }
-            var uniform = true
-            for holds in [true, false] where uniform {
-                var checker = UniformityChecker(
-                    parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
-                    env: executor.integerEnvironment)
-                checker.tracksShapes = plan.hasMasks
-                checker.setRange(slot: slot, IntInterval(lo, hi - 1))
-                checker.assumption = (condition, holds)
-                uniform = checker.isUniform(body)
-            }
-            guard uniform else { continue }
-            let truth = try truths(of: condition, slot: slot, lo, hi)
-            // The first iteration runs in order; its kind preserves the carried state if
-            // this run does. The first iteration of the other kind then starts, in order,
-            // from the same state: every iteration before it is of the first kind.
-            let firstHolds = truth.firstTrue == lo
-            let firstKindCount = firstHolds ? truth.trueCount : hi - lo - truth.trueCount
-            let before = executor.carriedState(carried)
-            let first = try countIteration(slot: slot, lo, body: body, carried: carried)
-            guard executor.carriedState(carried) == before else {
-                try add(first)
-                for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
-                return true
-            }
-            guard let other = firstHolds ? truth.firstFalse : truth.firstTrue else {
-                try add(first, times: firstKindCount)
-                return true
-            }
-            let second = try countIteration(slot: slot, other, body: body, carried: carried)
-            guard executor.carriedState(carried) == before else {
-                try add(first, times: other - lo)
-                try add(second)
-                for k in (other + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
-                return true
-            }
-            try add(first, times: firstKindCount)
-            try add(second, times: hi - lo - firstKindCount)
-            return true
+    /// changes what the loop carries, the rest run in order instead.
+    private func runPartitioned(by condition: Expr, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        let truth = try truths(of: condition, slot: slot, lo, hi)
+        // The first iteration runs in order; its kind preserves the carried state if this
+        // run does. The first iteration of the other kind then starts, in order, from the
+        // same state: every iteration before it is of the first kind.
+        let firstHolds = truth.firstTrue == lo
+        let firstKindCount = firstHolds ? truth.trueCount : hi - lo - truth.trueCount
+        let before = executor.carriedState(carried)
+        let first = try countIteration(slot: slot, lo, body: body, carried: carried)
+        guard executor.carriedState(carried) == before else {
+            try add(first)
+            for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
+            return
         }
-        return false
+        guard let other = firstHolds ? truth.firstFalse : truth.firstTrue else {
+            try add(first, times: firstKindCount)
+            return
+        }
+        let second = try countIteration(slot: slot, other, body: body, carried: carried)
+        guard executor.carriedState(carried) == before else {
+            try add(first, times: other - lo)
+            try add(second)
+            for k in (other + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
+            return
+        }
+        try add(first, times: firstKindCount)
+        try add(second, times: hi - lo - firstKindCount)
     }
 
     /// Runs iteration `j` and returns its counters apart from the running totals.
