@@ -11,7 +11,7 @@ let package = Package(
     ],
     targets: [
         // JSON: a strict reader whose errors name the file and the field path, and a writer.
-        .target(name: "AttnJSON"),
+        .target(name: "AttnJSON", dependencies: ["AttnNumerics"]),
         // Storage dtypes, host tensors, seeded inputs and the float64 reference.
         .target(name: "AttnNumerics"),
         // Hardware profiles: memory levels with capacity and bandwidth, SMs, peak rates.

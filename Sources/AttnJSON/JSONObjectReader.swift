@@ -1,3 +1,5 @@
+import AttnNumerics
+
 /// Reads the members of one JSON object, checking each value's type and rejecting
 /// members nobody asked for, with errors that carry the file and the field path.
 public struct JSONObjectReader {
@@ -119,24 +121,13 @@ public struct JSONObjectReader {
         case .number(let x) where x == x.rounded() && abs(x) < 0x1p53 && x >= Double(minimum) && x <= Double(maximum):
             return Int(x)
         case .integer(let i) where i > maximum:
-            expected += " of at most \(grouped(maximum))"
+            expected += " of at most \(NumberFormat.grouped(maximum))"
         case .number(let x) where maximum < Int.max && x == x.rounded() && x > Double(maximum):
-            expected += " of at most \(grouped(maximum))"
+            expected += " of at most \(NumberFormat.grouped(maximum))"
         default:
             break
         }
         throw JSONInputError(file: file, path: path, message: "expected \(expected), found \(v.summary)")
-    }
-
-    /// `1234567` as `1,234,567`, for limits in messages.
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n.magnitude)
-        var text = ""
-        for (offset, digit) in digits.enumerated() {
-            if offset > 0 && (digits.count - offset) % 3 == 0 { text.append(",") }
-            text.append(digit)
-        }
-        return n < 0 ? "-" + text : text
     }
 
     public static func number(_ v: JSONValue, file: String, path: String) throws(JSONInputError) -> Double {
