@@ -89,7 +89,7 @@ struct Interpreter {
         if compresses {
             try CountCompressor(executor: executor, plan: plan).countGrid(extents: extents)
         } else if blocks > 0 {
-            var coordinates = extents.map { _ in 0 }
+            let grid = GridBox(extents: extents)
             let kernels = Double(bound.program.kernels.count)
             // Told about 1,000 times a kernel at most: the bar redraws ten times a second.
             let every = max(1, blocks / 1000)
@@ -97,12 +97,7 @@ struct Interpreter {
                 if let progress = options.progress, block % every == 0 {
                     progress((Double(number) + Double(block) / Double(blocks)) / kernels)
                 }
-                try executor.runBlock(plan, coordinates)
-                for axis in stride(from: extents.count - 1, through: 0, by: -1) {
-                    coordinates[axis] += 1
-                    if coordinates[axis] < extents[axis] { break }
-                    coordinates[axis] = 0
-                }
+                try executor.runBlock(plan, grid.point(atIndex: block))
             }
         }
         return KernelStats(name: declaration.name, grid: extents, blocks: blocks, counters: executor.counters)
