@@ -83,10 +83,20 @@ final class BlockExecutor {
 
     /// The counters of the one block at `coordinates`, apart from the running totals.
     func countBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) -> Counters {
+        try counted { () throws(Diagnostic) in try runBlock(plan, coordinates) }
+    }
+
+    /// The counters of iteration `j` of a loop, apart from the running totals.
+    func countIteration(slot: Int, _ j: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) -> Counters {
+        try counted { () throws(Diagnostic) in try iterate(slot: slot, j, body: body, carried: carried) }
+    }
+
+    /// What `work` counts, apart from the running totals (which it leaves as they were).
+    private func counted(_ work: () throws(Diagnostic) -> Void) throws(Diagnostic) -> Counters {
         let saved = counters
         counters = Counters(tensorCount: saved.tensors.count)
         defer { counters = saved }
-        try runBlock(plan, coordinates)
+        try work()
         return counters
     }
 

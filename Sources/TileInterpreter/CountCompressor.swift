@@ -215,7 +215,7 @@ final class CountCompressor: LoopCompression {
     /// carries keep their layout (so every iteration starts from the same state).
     private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         let before = executor.carriedState(carried)
-        let one = try countIteration(slot: slot, j, body: body, carried: carried)
+        let one = try executor.countIteration(slot: slot, j, body: body, carried: carried)
         if executor.carriedState(carried) == before {
             try add(one, times: count)
         } else {
@@ -243,7 +243,7 @@ final class CountCompressor: LoopCompression {
         let firstHolds = truth.firstTrue == lo
         let firstKindCount = firstHolds ? truth.trueCount : hi - lo - truth.trueCount
         let before = executor.carriedState(carried)
-        let first = try countIteration(slot: slot, lo, body: body, carried: carried)
+        let first = try executor.countIteration(slot: slot, lo, body: body, carried: carried)
         guard executor.carriedState(carried) == before else {
             try add(first)
             for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
@@ -253,7 +253,7 @@ final class CountCompressor: LoopCompression {
             try add(first, times: firstKindCount)
             return
         }
-        let second = try countIteration(slot: slot, other, body: body, carried: carried)
+        let second = try executor.countIteration(slot: slot, other, body: body, carried: carried)
         guard executor.carriedState(carried) == before else {
             try add(first, times: other - lo)
             try add(second)
@@ -262,15 +262,6 @@ final class CountCompressor: LoopCompression {
         }
         try add(first, times: firstKindCount)
         try add(second, times: hi - lo - firstKindCount)
-    }
-
-    /// Runs iteration `j` and returns its counters apart from the running totals.
-    private func countIteration(slot: Int, _ j: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) -> Counters {
-        let saved = executor.counters
-        executor.counters = Counters(tensorCount: saved.tensors.count)
-        defer { executor.counters = saved }
-        try executor.iterate(slot: slot, j, body: body, carried: carried)
-        return executor.counters
     }
 
     /// How many iterations of [lo, hi) satisfy `condition`, and the first that does and

@@ -193,16 +193,16 @@ enum SlotReferences {
         switch statement.kind {
         case .assign(_, let slot, let value):
             slots.insert(slot)
-            collect(value, into: &slots)
+            value.collectSlots(into: &slots)
         case .store(let access, let value):
-            collect(access, into: &slots)
-            collect(value, into: &slots)
+            slots.formUnion(access.slots)
+            value.collectSlots(into: &slots)
         case .loop(_, let slot, let lower, let upper, _):
             slots.insert(slot)
-            collect(lower, into: &slots)
-            collect(upper, into: &slots)
+            lower.collectSlots(into: &slots)
+            upper.collectSlots(into: &slots)
         case .conditional(let condition, _, _):
-            collect(condition, into: &slots)
+            condition.collectSlots(into: &slots)
         }
         return slots
     }
@@ -226,14 +226,6 @@ enum SlotReferences {
             if case .loop(_, let slot, _, _, _) = statement.kind { slots.insert(slot) }
         }
         return slots
-    }
-
-    static func collect(_ e: Expr, into slots: inout Set<Int>) {
-        e.collectSlots(into: &slots)
-    }
-
-    static func collect(_ access: TensorAccess, into slots: inout Set<Int>) {
-        slots.formUnion(access.slots)
     }
 }
 
