@@ -76,7 +76,7 @@ enum BenchCommand {
             }
             guard let record else { continue }
             let label = benchCase.algorithm + benchCase.params.keys.sorted().filter { !(["Br", "Bc"].contains($0) && benchCase.params[$0] == .int(128)) }
-                .map { " \($0)=\(benchCase.params[$0].map(Self.text) ?? "")" }.joined()
+                .map { " \($0)=\(benchCase.params[$0]?.description ?? "")" }.joined()
             rows.append([
                 label, String(benchCase.heads), String(benchCase.headDim), String(benchCase.context),
                 RecordReport.grouped(record.stats.blocks), RecordReport.grouped(record.total.hbmReadBytes),
@@ -98,13 +98,5 @@ enum BenchCommand {
         case .json: console.out(JSONOutput.array(records).render() + "\n")
         }
         return .success
-    }
-
-    /// A parameter value as written on the command line.
-    static func text(_ value: ScalarValue) -> String {
-        switch value {
-        case .int(let i): return String(i)
-        case .float(let x): return String(x)
-        }
     }
 }

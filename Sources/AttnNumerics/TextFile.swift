@@ -32,8 +32,8 @@ public struct TextFileError: Error, Sendable, Equatable, CustomStringConvertible
 public enum TextFile {
     /// The UTF-8 text of the file at `path`.
     public static func read(_ path: String) throws(TextFileError) -> String {
-        let bytes = try bytes(path)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        let data = try bytes(path)
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw TextFileError(path: path, reason: "not valid UTF-8 text")
         }
         return text
