@@ -218,9 +218,7 @@ struct ProgramGenerator {
     private mutating func attentionKernel(_ index: Int) {
         headedGrid("attn\(index)")
         let level = pick(["sram", "sram", "reg"])
-        emit("q = load Q[bh, rows(i, Br), :] -> \(level)", 1)
-        emit("rn = min(Br, N - i * Br)", 1)
-        emit("qpos = i * Br + Nkv - N", 1)
+        queryBlock("q = load Q[bh, rows(i, Br), :] -> \(level)", 1)
         emit("o = zeros(rn, d)", 1)
         emit("m = full(rn, -inf)", 1)
         emit("l = zeros(rn)", 1)
@@ -276,9 +274,7 @@ struct ProgramGenerator {
         let lo = pick(["max(0, kpos / Br)", "(j * Bc) / Br", "j * \(int(1...2))", "max(0, kpos / Br - \(int(1...2)))"])
         let hi = pick(["cdiv(N, Br)", "cdiv(N, Br)", "min(cdiv(N, Br), j + \(int(2...5)))"])
         emit("for i in \(lo) ..< \(hi):", 1)
-        emit("q = load Q[bh, rows(i, Br), :] -> sram", 2)
-        emit("rn = min(Br, N - i * Br)", 2)
-        emit("qpos = i * Br + Nkv - N", 2)
+        queryBlock("q = load Q[bh, rows(i, Br), :] -> sram", 2)
         emit("s = (q @ k^T) * scale", 2)
         maskScores("j", 2)
         emit("p = exp(s - max(rowmax(s), -1e30))", 2)
@@ -287,13 +283,19 @@ struct ProgramGenerator {
         emit("store DK[bh, rows(j, Bc), :] = dk + dv", 1)
     }
 
+    /// The query block every attention-like kernel starts with: `load` (the Q tile), its
+    /// row count `rn` (ragged at the end) and `qpos`, the key position of its first query.
+    private mutating func queryBlock(_ load: String, _ indent: Int) {
+        emit(load, indent)
+        emit("rn = min(Br, N - i * Br)", indent)
+        emit("qpos = i * Br + Nkv - N", indent)
+    }
+
     /// Standard attention in two kernels: scores of every (query block, key block) pair
     /// into the temp T (`cols` slices, ragged), then a row softmax over whole rows.
     private mutating func twoPassKernels(_ index: Int) {
         headedGrid("scores\(index)", extra: ", j: cdiv(Nkv, Bc)")
-        emit("q = load Q[bh, rows(i, Br), :] -> sram", 1)
-        emit("rn = min(Br, N - i * Br)", 1)
-        emit("qpos = i * Br + Nkv - N", 1)
+        queryBlock("q = load Q[bh, rows(i, Br), :] -> sram", 1)
         emit("k = load K[kvh, \(keySlice("j")), :] -> sram", 1)
         emit("s = (q @ k^T) * scale", 1)
         maskScores("j", 1)
@@ -314,9 +316,7 @@ struct ProgramGenerator {
     /// axis, partial results to temps, then a combine kernel looping over the splits.
     private mutating func splitKernels(_ index: Int) {
         headedGrid("split\(index)", extra: ", s0: S")
-        emit("q = load Q[bh, rows(i, Br), :] -> sram", 1)
-        emit("rn = min(Br, N - i * Br)", 1)
-        emit("qpos = i * Br + Nkv - N", 1)
+        queryBlock("q = load Q[bh, rows(i, Br), :] -> sram", 1)
         emit("chunk = cdiv(cdiv(Nkv, Bc), S)", 1)
         emit("o = zeros(rn, d)", 1)
         emit("m = full(rn, -inf)", 1)
@@ -347,9 +347,7 @@ struct ProgramGenerator {
     private mutating func groupedKernel(_ index: Int) {
         let threads = chance(0.2) ? " threads(64)" : ""
         emit("kernel grouped\(index) grid(bkv: batch * kv_heads, i: cdiv(N, Br))\(threads):", 0)
-        emit("q = load Qg[bkv, :, rows(i, Br), :] -> sram", 1)
-        emit("rn = min(Br, N - i * Br)", 1)
-        emit("qpos = i * Br + Nkv - N", 1)
+        queryBlock("q = load Qg[bkv, :, rows(i, Br), :] -> sram", 1)
         emit("o = zeros(G * rn, d)", 1)
         emit("m = full(G * rn, -inf)", 1)
         emit("l = zeros(G * rn)", 1)
