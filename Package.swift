@@ -58,6 +58,14 @@ let package = Package(
             name: "Calibration",
             dependencies: ["AttnPipeline", "CostModel", "AttnAlgorithms", "TileInterpreter", "AttnHardware", "AttnNumerics"]
         ),
+        // A whole decoder model: operators per layer (GEMMs as tile programs), parameters,
+        // TTFT/TPOT, pruning, tensor and context parallelism over an interconnect.
+        .target(
+            name: "AttnModel",
+            dependencies: ["AttnPipeline", "CostModel", "AttnAlgorithms", "TileInterpreter", "TileLanguage", "KVCache", "AttnHardware", "AttnNumerics"],
+            // Compiled in: ModelPrograms.generated.swift (scripts/embed-resources.py).
+            exclude: ["Programs"]
+        ),
         // Scenario files, run specifications and the runner that produces records.
         .target(
             name: "AttnScenario",
@@ -66,11 +74,11 @@ let package = Package(
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.
-        .target(name: "AttnReport", dependencies: ["AttnScenario", "KVCache", "Calibration", "CostModel", "AttnJSON", "AttnNumerics"]),
+        .target(name: "AttnReport", dependencies: ["AttnScenario", "AttnModel", "KVCache", "Calibration", "CostModel", "AttnJSON", "AttnNumerics"]),
         // Command-line parsing and commands; returns exit codes, never exits itself.
         .target(
             name: "AttnCLI",
-            dependencies: ["AttnPipeline", "AttnScenario", "AttnReport", "KVCache", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
+            dependencies: ["AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "KVCache", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
         ),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
@@ -78,7 +86,7 @@ let package = Package(
             name: "AttnSimTests",
             dependencies: [
                 "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
-                "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnCLI", "KVCache", "CostModel", "Calibration",
+                "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "AttnCLI", "KVCache", "CostModel", "Calibration",
             ]
         ),
     ]

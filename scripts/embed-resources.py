@@ -25,6 +25,8 @@ TABLES = [
      "BuiltinProfiles", "The text of each built-in hardware profile"),
     ("Sources/KVCache/Models", ".json", "Sources/KVCache/BuiltinModels.generated.swift",
      "BuiltinModels", "The text of each built-in model preset"),
+    ("Sources/AttnModel/Programs", ".tile", "Sources/AttnModel/ModelPrograms.generated.swift",
+     "ModelPrograms", "The text of each tile program of a decoder layer beyond attention (GEMM)"),
 ]
 
 

@@ -92,6 +92,7 @@ extension ModelSpec {
         if layerKinds.contains(.ssm) && ssm == nil {
             throw r.error("ssm", "is required when layer_kinds has \"ssm\" layers: {\"inner_dim\", \"state_dim\", \"conv_width\"}")
         }
+        decoder = try DecoderBlock.optional(in: &r, key: "decoder", layers: layers, heads: heads, kvHeads: kvHeads, hiddenSize: hiddenSize)
         var sources: [String: String] = [:]
         if var s = try r.object("sources") {
             for key in s.keys { sources[key] = try s.string(key) }

@@ -47,6 +47,8 @@ public struct ModelSpec: Sendable, Equatable {
     public var layerKinds: [LayerKind]
     /// The state of SSM layers (required when any layer is `.ssm`).
     public var ssm: SSMState?
+    /// The whole decoder layer (FFN, MoE, vocabulary, norms) for `attnsim model`; nil when the file has none.
+    public var decoder: DecoderBlock? = nil
     /// Where each figure comes from.
     public var sources: [String: String]
 

@@ -1,0 +1,146 @@
+import KVCache
+
+/// Why a model cannot be modelled as a whole.
+public struct ModelShapeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One decoder layer as `attnsim model` sees it: its mixer (attention with its own head
+/// counts, or a Mamba SSM) and its FFN (dense, or a mixture of experts).
+public struct LayerShape: Sendable, Equatable, Hashable {
+    public enum Mixer: Sendable, Equatable, Hashable {
+        case attention(heads: Int, kvHeads: Int)
+        case ssm
+    }
+
+    public enum FFN: Sendable, Equatable, Hashable {
+        case dense(intermediate: Int)
+        case moe(experts: Int, topK: Int, shared: Int, intermediate: Int)
+    }
+
+    public var mixer: Mixer
+    public var ffn: FFN
+
+    public init(mixer: Mixer, ffn: FFN) {
+        self.mixer = mixer
+        self.ffn = ffn
+    }
+}
+
+/// A decoder-only model resolved layer by layer from a model file's `decoder` object
+/// (and pruned, if asked): everything the parameter count and the operator list need.
+public struct Architecture: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var hiddenSize: Int
+    public var headDim: Int
+    public var layers: [LayerShape]
+    public var decoder: DecoderBlock
+    public var ssm: ModelSpec.SSMState?
+    public var slidingWindow: Int?
+    public var maxContext: Int?
+    /// The file's stated parameter count (what `parameters` in the model file says).
+    public var statedParameters: Int
+
+    /// The layers of `model`; fails when the file has no `decoder` object.
+    public init(model: ModelSpec) throws(ModelShapeError) {
+        guard let decoder = model.decoder else {
+            throw ModelShapeError("model '\(model.id)' has no \"decoder\" object (FFN size, activation, vocabulary, norms); docs/model.md lists its fields")
+        }
+        if model.layerKinds.contains(.ssm) && model.ssm == nil {
+            throw ModelShapeError("model '\(model.id)' has SSM layers but no \"ssm\" state")
+        }
+        id = model.id
+        name = model.name
+        hiddenSize = model.hiddenSize
+        headDim = model.headDim
+        self.decoder = decoder
+        ssm = model.ssm
+        slidingWindow = model.slidingWindow
+        maxContext = model.maxContext
+        statedParameters = model.parameters
+        layers = model.layerKinds.enumerated().map { index, kind in
+            let mixer: LayerShape.Mixer = kind == .ssm
+                ? .ssm : .attention(heads: decoder.heads(layer: index, model: model), kvHeads: decoder.kvHeads(layer: index, model: model))
+            let ffn: LayerShape.FFN
+            if let moe = decoder.moe, moe.appliesTo(layer: index) {
+                ffn = .moe(experts: moe.experts, topK: moe.topK, shared: moe.sharedExperts, intermediate: moe.expertIntermediateSize)
+            } else {
+                ffn = .dense(intermediate: decoder.intermediateSize(layer: index))
+            }
+            return LayerShape(mixer: mixer, ffn: ffn)
+        }
+    }
+
+    /// Mamba's dt rank: the file's `ssm_dt_rank`, else ceil(hidden / 16) (Gu and Dao 2023,
+    /// the reference implementation's default).
+    public var ssmDtRank: Int { decoder.ssmDtRank ?? (hiddenSize + 15) / 16 }
+
+    /// The distinct layer shapes, in order of first appearance, each with the indices of
+    /// the layers that have it (a layer's time does not depend on its position).
+    public var layerGroups: [(shape: LayerShape, indices: [Int])] {
+        var groups: [(shape: LayerShape, indices: [Int])] = []
+        for (index, layer) in layers.enumerated() {
+            if let at = groups.firstIndex(where: { $0.shape == layer }) {
+                groups[at].indices.append(index)
+            } else {
+                groups.append((layer, [index]))
+            }
+        }
+        return groups
+    }
+
+    /// Layer indices as ranges: [0, 1, 2, 5, 7, 8] -> "0-2,5,7-8".
+    public static func formatIndices(_ indices: [Int]) -> String {
+        var parts: [String] = []
+        var start = indices.first
+        var previous = indices.first
+        for index in indices.dropFirst() + [Int.min] {
+            guard let s = start, let p = previous else { break }
+            if index == p + 1 { previous = index; continue }
+            parts.append(s == p ? "\(s)" : "\(s)-\(p)")
+            start = index
+            previous = index
+        }
+        return parts.joined(separator: ",")
+    }
+}
+
+extension Architecture {
+    /// What one of `gpus` GPUs holds under tensor parallelism (Megatron-LM): query heads,
+    /// FFN and expert intermediate sizes, SSM channels and the vocabulary split G ways;
+    /// KV heads split too, or replicated when there are fewer than G (one per GPU).
+    public func sharded(tensorParallel gpus: Int) throws(ModelShapeError) -> Architecture {
+        guard gpus > 1 else { return self }
+        var a = self
+        for (index, layer) in layers.enumerated() {
+            switch layer.mixer {
+            case .attention(let heads, let kvHeads):
+                guard heads % gpus == 0 else { throw ModelShapeError("--tp \(gpus): layer \(index)'s \(heads) query heads do not split evenly") }
+                guard kvHeads % gpus == 0 || gpus % kvHeads == 0 else {
+                    throw ModelShapeError("--tp \(gpus): layer \(index)'s \(kvHeads) KV heads neither split evenly nor replicate evenly")
+                }
+                a.layers[index].mixer = .attention(heads: heads / gpus, kvHeads: max(1, kvHeads / gpus))
+            case .ssm:
+                break
+            }
+            switch layer.ffn {
+            case .dense(let i):
+                guard i % gpus == 0 else { throw ModelShapeError("--tp \(gpus): layer \(index)'s FFN intermediate size \(i) does not split evenly") }
+                a.layers[index].ffn = .dense(intermediate: i / gpus)
+            case .moe(let experts, let topK, let shared, let i):
+                guard i % gpus == 0 else { throw ModelShapeError("--tp \(gpus): layer \(index)'s expert intermediate size \(i) does not split evenly") }
+                a.layers[index].ffn = .moe(experts: experts, topK: topK, shared: shared, intermediate: i / gpus)
+            }
+        }
+        if var state = ssm {
+            guard state.innerDim % gpus == 0 else { throw ModelShapeError("--tp \(gpus): SSM inner size \(state.innerDim) does not split evenly") }
+            state.innerDim /= gpus
+            a.ssm = state
+        }
+        a.decoder.vocabSize = (decoder.vocabSize + gpus - 1) / gpus
+        return a
+    }
+}

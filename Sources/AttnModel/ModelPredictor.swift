@@ -1,0 +1,311 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+import AttnPipeline
+import CostModel
+import Foundation
+import KVCache
+import TileInterpreter
+import TileLanguage
+
+/// How a model is run: batch, storage dtype and parallelism.
+public struct ModelRunOptions: Sendable, Equatable {
+    public var batch: Int
+    public var dtype: DType
+    /// Tensor parallelism: heads, FFN intermediate, vocabulary and SSM channels split over
+    /// this many GPUs, two all-reduces per layer (Shoeybi et al. 2019, Megatron-LM).
+    public var tensorParallel: Int
+    /// Context parallelism (prefill): the prompt split over this many GPUs, K/V blocks
+    /// passed around a ring (Liu et al. 2023, Ring Attention).
+    public var contextParallel: Int
+
+    public init(batch: Int = 1, dtype: DType = .fp16, tensorParallel: Int = 1, contextParallel: Int = 1) {
+        self.batch = batch
+        self.dtype = dtype
+        self.tensorParallel = tensorParallel
+        self.contextParallel = contextParallel
+    }
+}
+
+/// Builds the operator list of a decoder model's forward step and predicts each
+/// operator's time: GEMMs and attention are tile programs run through the `Pipeline`
+/// (count mode) and the cost model, as `roofline` runs attention; norms, RoPE, residual
+/// adds and activations are streaming formulas (docs/model.md).
+public struct ModelPredictor {
+    public let architecture: Architecture
+    /// The architecture one GPU holds under tensor parallelism.
+    public let local: Architecture
+    public let hardware: HardwareProfile
+    public let options: ModelRunOptions
+    public let interconnect: Interconnect?
+    let pipeline: Pipeline
+    let costModel: CostModel
+    let gemm: Program
+    let prefillAttention: Program
+    let decodeAttention: Program
+    private var gemmCache: [[Int]: Evaluated] = [:]
+    private var attentionCache: [[Int]: Evaluated] = [:]
+
+    /// A tile program's predicted run, without the per-call overhead (a whole model runs
+    /// as one graph of kernels, not one framework call per operator).
+    struct Evaluated {
+        var flops: Int
+        var dramBytes: Int
+        var seconds: Double
+        var bound: KernelPrediction.Bound?
+    }
+
+    public init(architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions) throws(ModelShapeError) {
+        guard options.batch >= 1, options.tensorParallel >= 1, options.contextParallel >= 1 else {
+            throw ModelShapeError("batch, tensor parallelism and context parallelism must be at least 1")
+        }
+        self.architecture = architecture
+        self.hardware = hardware
+        self.options = options
+        local = try architecture.sharded(tensorParallel: options.tensorParallel)
+        interconnect = Interconnect.forProfile(hardware.id)
+        if (options.tensorParallel > 1 || options.contextParallel > 1) && interconnect == nil {
+            throw ModelShapeError("hardware '\(hardware.id)' has no interconnect figures (docs/model.md lists them); use --tp 1 --cp 1")
+        }
+        pipeline = Pipeline(hardware: hardware)
+        costModel = CostModel(hardware: hardware, dtype: options.dtype)
+        do {
+            gemm = try ModelProgramLibrary.gemm()
+            prefillAttention = try Pipeline.load("flash2")
+            decodeAttention = try Pipeline.load("flash-decoding")
+        } catch {
+            throw ModelShapeError("cannot load a program: \(error)")
+        }
+    }
+
+    var e: Int { options.dtype.bytes }
+
+    // MARK: Evaluating tile programs
+
+    private func evaluated(_ prediction: RunPrediction) -> Evaluated {
+        let slowest = prediction.kernels.max { $0.seconds < $1.seconds }
+        return Evaluated(
+            flops: prediction.kernels.reduce(0) { $0 + $1.flopsMatmul + $1.flopsOther },
+            dramBytes: prediction.dramReadBytes + prediction.dramWriteBytes,
+            seconds: prediction.kernels.reduce(0) { $0 + $1.seconds }, bound: slowest?.bound)
+    }
+
+    /// Y[m, n] = X[m, k] W[k, n] through gemm.tile, with the fastest of a few tilings (as a
+    /// GEMM library's heuristic picks one): 128 x 128 tiles, and for short M 16- or 64-row
+    /// tiles with split-K.
+    mutating func gemmRun(m: Int, k: Int, n: Int) throws(ModelShapeError) -> Evaluated {
+        if let hit = gemmCache[[m, k, n]] { return hit }
+        var configs: [[String: Int]] = [["BM": 128, "BN": 128, "BK": 64, "S": 1]]
+        if m < 256 {
+            let bm = m <= 16 ? 16 : 64
+            let slices = (k + 63) / 64
+            for s in [1, 2, 4, 8, 16] where s <= slices {
+                configs.append(["BM": bm, "BN": 64, "BK": 64, "S": s])
+            }
+        }
+        var best: Evaluated?
+        let shape = ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 64)
+        for config in configs {
+            var parameters: [String: ScalarValue] = ["M": .int(m), "Kin": .int(k), "Nout": .int(n)]
+            for (key, value) in config { parameters[key] = .int(value) }
+            let result: Evaluated
+            do {
+                result = evaluated(try pipeline.evaluate(gemm, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
+            } catch {
+                throw ModelShapeError("gemm \(m) x \(k) x \(n): \(error)")
+            }
+            if best == nil || result.seconds < (best?.seconds ?? .infinity) { best = result }
+        }
+        guard let best else { throw ModelShapeError("gemm \(m) x \(k) x \(n): no tiling") }
+        gemmCache[[m, k, n]] = best
+        return best
+    }
+
+    /// Causal attention through flash2 (prefill, N = Nkv = q) or flash-decoding (decode,
+    /// N = 1); `causal` 0 gives a full block (ring attention's off-diagonal steps).
+    mutating func attentionRun(phase: ModelPhase, heads: Int, kvHeads: Int, queries: Int, keys: Int, causal: Bool) throws(ModelShapeError) -> Evaluated {
+        let key = [phase == .prefill ? 0 : 1, heads, kvHeads, queries, keys, causal ? 1 : 0]
+        if let hit = attentionCache[key] { return hit }
+        let shape = ProblemShape(batch: options.batch, heads: heads, kvHeads: kvHeads, queryLength: queries, keyLength: keys, headDim: architecture.headDim)
+        var parameters: [String: ScalarValue] = [:]
+        if causal {
+            if let window = architecture.slidingWindow, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
+        }
+        let program = phase == .prefill ? prefillAttention : decodeAttention
+        let result: Evaluated
+        do {
+            result = evaluated(try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
+        } catch {
+            throw ModelShapeError("attention \(phase.rawValue) at \(keys) keys: \(error)")
+        }
+        attentionCache[key] = result
+        return result
+    }
+
+    /// A streaming operator: max(bytes / HBM bandwidth, FLOPs / vector peak, special
+    /// ops / SFU rate) plus one kernel launch.
+    func elementwise(bytes: Int, flops: Int, special: Int = 0) -> (seconds: Double, bound: KernelPrediction.Bound) {
+        let memory = Double(bytes) / costModel.hbmBytesPerSecond
+        let compute = Double(flops) / hardware.vectorFlopsPerSecond + Double(special) / hardware.specialFunctionOpsPerSecond
+        let busy = max(memory, compute)
+        let bound: KernelPrediction.Bound = busy < costModel.constants.kernelOverheadSeconds ? .overhead : compute > memory ? .compute : .memory
+        return (busy + costModel.constants.kernelOverheadSeconds, bound)
+    }
+
+    // MARK: The step
+
+    /// Every operator of one forward step at `context` (per GPU).
+    public mutating func step(_ phase: ModelPhase, context: Int) throws(ModelShapeError) -> StepPrediction {
+        guard context >= 1 else { throw ModelShapeError("context must be at least 1") }
+        let cp = options.contextParallel
+        if cp > 1 {
+            guard phase == .prefill else { throw ModelShapeError("context parallelism (ring attention) models prefill only; use --cp 1 for decode") }
+            guard context % cp == 0 else { throw ModelShapeError("context \(context) does not split evenly over \(cp) GPUs (--cp)") }
+        }
+        let b = options.batch
+        let q = phase == .prefill ? context / cp : 1
+        let (tokens, overflow) = b.multipliedReportingOverflow(by: q)
+        guard !overflow else { throw ModelShapeError("batch x tokens overflows") }
+        let h = local.hiddenSize
+        let dh = local.headDim
+        let d = local.decoder
+        let e = self.e
+        let tp = options.tensorParallel
+        var ops: [ModelOperator] = []
+        var peakActivation = 0
+
+        func add(_ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category, kernel: String, flops: Int,
+                 weight: Int = 0, activation: Int, kv: Int = 0, link: Int = 0, dram: Int, bound: KernelPrediction.Bound?, seconds: Double) {
+            ops.append(ModelOperator(
+                name: name, layers: layers, repeats: repeats, category: category, kernel: kernel, flops: flops, weightBytes: weight,
+                activationBytes: activation, kvBytes: kv, linkBytes: link, dramBytes: dram, bound: bound, seconds: seconds))
+            peakActivation = max(peakActivation, activation)
+        }
+        func gemmOp(_ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category, m: Int, k: Int, n: Int) throws(ModelShapeError) {
+            guard m > 0, k > 0, n > 0 else { return }
+            let r = try gemmRun(m: m, k: k, n: n)
+            add(name, layers, repeats, category, kernel: "gemm", flops: r.flops, weight: k * n * e, activation: (m * k + m * n) * e,
+                dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+        }
+        func streamOp(_ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category,
+                      read: Int, write: Int, weight: Int = 0, flops: Int, special: Int = 0, kv: Int = 0) {
+            let bytes = read + write + weight + kv
+            let t = elementwise(bytes: bytes, flops: flops, special: special)
+            add(name, layers, repeats, category, kernel: "elementwise", flops: flops + special, weight: weight, activation: read + write,
+                kv: kv, dram: bytes, bound: t.bound, seconds: t.seconds)
+        }
+        func linkOp(_ name: String, _ layers: String, _ repeats: Int, bytes: Int, seconds: Double) {
+            add(name, layers, repeats, .link, kernel: interconnect?.name ?? "link", flops: 0, activation: 0, link: bytes, dram: 0, bound: nil, seconds: seconds)
+        }
+        let normFlops = d.norm == .rmsnorm ? 4 : 7
+        let normWeight = d.norm.parametersPerElement * h * e
+        let allReduceBytes = tokens * h * e
+        func allReduce(_ name: String, _ layers: String, _ repeats: Int) {
+            guard tp > 1, let link = interconnect else { return }
+            linkOp(name, layers, repeats, bytes: Interconnect.allReduceBytesPerGPU(bytes: allReduceBytes, gpus: tp),
+                   seconds: link.allReduceSeconds(bytes: allReduceBytes, gpus: tp))
+        }
+
+        // The embedding gathers one row per token (plus a learned position row).
+        let positionRead = d.positions == .learned ? tokens * h * e : 0
+        streamOp("embedding", "model", 1, .other, read: tokens * h * e + positionRead, write: tokens * h * e, flops: d.positions == .learned ? tokens * h : 0)
+
+        for group in local.layerGroups {
+            let label = Architecture.formatIndices(group.indices)
+            let n = group.indices.count
+            let norms = d.normsPerLayer
+            if norms > 0 {
+                streamOp("norm", label, n * norms, .other, read: tokens * h * e, write: tokens * h * e, weight: normWeight, flops: normFlops * tokens * h)
+            }
+            switch group.shape.mixer {
+            case .attention(let heads, let kvHeads):
+                try gemmOp("qkv_proj", label, n, .attention, m: tokens, k: h, n: (heads + 2 * kvHeads) * dh)
+                if d.positions == .rope {
+                    let elements = tokens * (heads + kvHeads) * dh
+                    streamOp("rope", label, n, .attention, read: elements * e, write: elements * e, flops: 3 * elements)
+                }
+                let kvElements = tokens * 2 * kvHeads * dh
+                streamOp("kv_append", label, n, .attention, read: kvElements * e, write: 0, flops: 0, kv: kvElements * e)
+                let keys = context
+                let cached = min(keys, architecture.slidingWindow ?? keys)
+                let kvRead = b * cached * 2 * kvHeads * dh * e
+                let qo = 2 * tokens * heads * dh * e
+                if cp > 1, let link = interconnect {
+                    // Ring attention: the GPU with the last chunk computes its causal diagonal
+                    // block, then G - 1 full blocks as K/V chunks arrive; each transfer overlaps
+                    // the previous block's compute.
+                    let chunk = context / cp
+                    let diagonal = try attentionRun(phase: .prefill, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true)
+                    let full = try attentionRun(phase: .prefill, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
+                    let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
+                    let transfer = link.transferSeconds(bytes: blockBytes)
+                    let steps = cp - 1
+                    add("attention", label, n, .attention, kernel: "flash2 (ring)", flops: diagonal.flops + steps * full.flops, activation: qo,
+                        kv: kvRead, dram: diagonal.dramBytes + steps * full.dramBytes, bound: full.bound,
+                        seconds: diagonal.seconds + Double(steps) * full.seconds)
+                    linkOp("ring_kv", label, n, bytes: steps * blockBytes, seconds: Double(steps) * max(0, transfer - full.seconds))
+                } else {
+                    let r = try attentionRun(phase: phase, heads: heads, kvHeads: kvHeads, queries: q, keys: keys, causal: true)
+                    add("attention", label, n, .attention, kernel: phase == .prefill ? "flash2" : "flash-decoding", flops: r.flops, activation: qo,
+                        kv: kvRead, dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+                }
+                try gemmOp("o_proj", label, n, .attention, m: tokens, k: heads * dh, n: h)
+                allReduce("all_reduce", label, n)
+            case .ssm:
+                guard let ssm = local.ssm else { throw ModelShapeError("SSM layers need the model's \"ssm\" state") }
+                let inner = ssm.innerDim, state = ssm.stateDim, rank = local.ssmDtRank
+                try gemmOp("ssm_in_proj", label, n, .ssm, m: tokens, k: h, n: 2 * inner)
+                streamOp("ssm_conv", label, n, .ssm, read: tokens * inner * e, write: tokens * inner * e, weight: inner * ssm.convWidth * e,
+                         flops: 2 * ssm.convWidth * tokens * inner)
+                try gemmOp("ssm_x_proj", label, n, .ssm, m: tokens, k: inner, n: rank + 2 * state)
+                try gemmOp("ssm_dt_proj", label, n, .ssm, m: tokens, k: rank, n: inner)
+                // The selective scan: x, dt, z in, y out, B and C per token; in decode the
+                // fp32 state is read and written once per step.
+                let stateBytes = phase == .decode ? 2 * b * inner * state * 4 : 0
+                streamOp("ssm_scan", label, n, .ssm, read: tokens * (3 * inner + 2 * state) * e, write: tokens * inner * e,
+                         weight: 2 * inner * state * 4, flops: 6 * tokens * inner * state, special: tokens * inner * state, kv: stateBytes)
+                try gemmOp("ssm_out_proj", label, n, .ssm, m: tokens, k: inner, n: h)
+                allReduce("all_reduce", label, n)
+            }
+            streamOp("residual", label, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h)
+            let gated = d.activation.isGated
+            func ffn(_ prefix: String, repeats: Int, rows: Int, intermediate: Int) throws(ModelShapeError) {
+                guard rows > 0, repeats > 0 else { return }
+                try gemmOp(prefix + (gated ? "_gate_up" : "_up"), label, repeats, .ffn, m: rows, k: h, n: (gated ? 2 : 1) * intermediate)
+                let act = rows * intermediate
+                streamOp(prefix + "_act", label, repeats, .ffn, read: (gated ? 2 : 1) * act * e, write: act * e, flops: (gated ? 5 : 4) * act, special: act)
+                try gemmOp(prefix + "_down", label, repeats, .ffn, m: rows, k: intermediate, n: h)
+            }
+            switch group.shape.ffn {
+            case .dense(let intermediate):
+                try ffn("ffn", repeats: n, rows: tokens, intermediate: intermediate)
+            case .moe(let experts, let topK, let shared, let intermediate):
+                try gemmOp("router", label, n, .ffn, m: tokens, k: h, n: experts)
+                let active = Self.activeExperts(experts: experts, topK: topK, tokens: tokens)
+                let rows = (tokens * topK + active - 1) / active
+                try ffn("expert", repeats: n * active, rows: rows, intermediate: intermediate)
+                if shared > 0 { try ffn("shared_expert", repeats: n, rows: tokens, intermediate: shared * intermediate) }
+            }
+            allReduce("all_reduce", label, n)
+            streamOp("residual", label, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h)
+        }
+        if d.finalNorm {
+            streamOp("final_norm", "model", 1, .other, read: tokens * h * e, write: tokens * h * e, weight: normWeight, flops: normFlops * tokens * h)
+        }
+        // Logits for the last position of each sequence only.
+        try gemmOp("lm_head", "model", 1, .other, m: b, k: h, n: d.vocabSize)
+        return StepPrediction(phase: phase, context: context, batch: b, operators: ops, activationBytes: peakActivation + b * local.decoder.vocabSize * 4)
+    }
+
+    /// Experts a batch of `tokens` reaches when each picks `topK` of `experts` uniformly:
+    /// E (1 - (1 - k/E)^T), rounded up.
+    public static func activeExperts(experts: Int, topK: Int, tokens: Int) -> Int {
+        let missed = Double(experts) * pow(1 - Double(topK) / Double(experts), Double(tokens))
+        return max(min(experts, topK), min(experts, Int((Double(experts) - missed).rounded(.up))))
+    }
+
+    /// Bytes of one K/V chunk ring attention passes to the next GPU: B x chunk x 2 x Hkv x dh x e.
+    public static func ringBlockBytes(batch: Int, chunk: Int, kvHeads: Int, headDim: Int, elementBytes: Int) -> Int {
+        batch * chunk * 2 * kvHeads * headDim * elementBytes
+    }
+}

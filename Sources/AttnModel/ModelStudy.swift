@@ -1,0 +1,99 @@
+import AttnHardware
+import KVCache
+
+/// Memory one GPU needs for a model at a context, against its capacity.
+public struct ModelMemory: Sendable, Equatable {
+    /// Parameters this GPU holds x bytes per element.
+    public var weightBytes: Int
+    /// K/V of every attention layer (capped by a sliding window) and SSM state, for the batch.
+    public var kvBytes: Int
+    /// The largest live activations of a prefill step (one operator's input and output) and the logits.
+    public var activationBytes: Int
+    public var capacityBytes: Int
+
+    public var totalBytes: Int { weightBytes + kvBytes + activationBytes }
+    public var fits: Bool { totalBytes <= capacityBytes }
+}
+
+/// One context length: the prefill and decode steps and what they give a user.
+public struct ModelSummary: Sendable, Equatable {
+    public var context: Int
+    public var prefill: StepPrediction
+    public var decode: StepPrediction?
+    public var memory: ModelMemory
+
+    /// Time to first token: the prefill of the whole prompt (batch included).
+    public var ttftSeconds: Double { prefill.seconds }
+    /// Time per output token: one decode step at this context.
+    public var tpotSeconds: Double? { decode?.seconds }
+    /// Decode throughput: batch / TPOT.
+    public var decodeTokensPerSecond: Double? { tpotSeconds.map { $0 > 0 ? Double(prefill.batch) / $0 : 0 } }
+    /// Prefill throughput: batch x context / TTFT.
+    public var prefillTokensPerSecond: Double { ttftSeconds > 0 ? Double(prefill.batch * context) / ttftSeconds : 0 }
+}
+
+/// Runs a model at several contexts: summaries, the operator lists, and where attention's
+/// time overtakes the FFN's.
+public struct ModelStudy {
+    public var predictor: ModelPredictor
+
+    public init(architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions) throws(ModelShapeError) {
+        predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: options)
+    }
+
+    /// Per-GPU memory at `context` (prefill activations).
+    public func memory(context: Int, activationBytes: Int) -> ModelMemory {
+        let local = predictor.local
+        let e = predictor.options.dtype.bytes
+        let b = predictor.options.batch
+        let cp = predictor.options.contextParallel
+        let tokens = context / cp
+        var kv = 0
+        for layer in local.layers {
+            switch layer.mixer {
+            case .attention(_, let kvHeads):
+                let cached = min(tokens, local.slidingWindow ?? tokens)
+                kv += b * cached * 2 * kvHeads * local.headDim * e
+            case .ssm:
+                if let s = local.ssm { kv += b * s.elements * e }
+            }
+        }
+        return ModelMemory(
+            weightBytes: ParameterCount(local).total * e, kvBytes: kv, activationBytes: activationBytes,
+            capacityBytes: predictor.hardware.hbmBytes)
+    }
+
+    /// Prefill and (unless context parallel) decode at each context.
+    public mutating func summaries(contexts: [Int]) throws(ModelShapeError) -> [ModelSummary] {
+        var out: [ModelSummary] = []
+        for context in contexts {
+            let prefill = try predictor.step(.prefill, context: context)
+            let decode = predictor.options.contextParallel > 1 ? nil : try predictor.step(.decode, context: context)
+            out.append(ModelSummary(context: context, prefill: prefill, decode: decode, memory: memory(context: context, activationBytes: prefill.activationBytes)))
+        }
+        return out
+    }
+
+    /// The shortest context (to 1%, at least 16 tokens) at which the attention sublayer's
+    /// time reaches the FFN's in `phase`; nil when it does not by `limit` tokens.
+    public mutating func crossover(_ phase: ModelPhase, limit: Int = 1 << 20) throws(ModelShapeError) -> Int? {
+        func attentionLeads(_ context: Int) throws(ModelShapeError) -> Bool {
+            let step = try predictor.step(phase, context: context)
+            return step.seconds(.attention) >= step.seconds(.ffn)
+        }
+        let granule = max(1, predictor.options.contextParallel)
+        var low = 0
+        var high = 64 * granule
+        while !(try attentionLeads(high)) {
+            low = high
+            guard high <= limit / 2 else { return nil }
+            high *= 2
+        }
+        while high - low > max(16, high / 100) {
+            let middle = (low + high) / 2 / granule * granule
+            guard middle > low else { break }
+            if try attentionLeads(middle) { high = middle } else { low = middle }
+        }
+        return high
+    }
+}

@@ -1,0 +1,118 @@
+/// The rest of a decoder layer beyond what the KV cache sees: hidden and FFN sizes, the
+/// activation, mixture of experts, vocabulary, norms, positions and, for pruned models,
+/// per-layer head and FFN sizes. Read from the `"decoder"` object of a model file
+/// (docs/model.md); `attnsim model` builds its operator list and parameter count from it.
+public struct DecoderBlock: Sendable, Equatable {
+    /// The FFN's nonlinearity; a gated one has a third weight matrix (gate, up, down).
+    public enum Activation: String, Sendable, Equatable, CaseIterable {
+        /// GELU on up(x): two matrices (GPT-2, GPT-3, Falcon).
+        case gelu
+        /// ReLU on up(x): two matrices (OPT).
+        case relu
+        /// SiLU(gate(x)) * up(x): three matrices (Llama, Mistral; Shazeer 2020).
+        case swiglu
+        /// GELU(gate(x)) * up(x): three matrices (Gemma).
+        case geglu
+
+        /// Whether the FFN has a gate matrix beside the up matrix.
+        public var isGated: Bool { self == .swiglu || self == .geglu }
+    }
+
+    /// The normalization layer; LayerNorm has a bias beside its weight.
+    public enum Norm: String, Sendable, Equatable, CaseIterable {
+        case layernorm
+        case rmsnorm
+
+        /// Parameters per normalized element: weight (and bias for LayerNorm).
+        public var parametersPerElement: Int { self == .layernorm ? 2 : 1 }
+    }
+
+    /// How positions enter the model.
+    public enum Positions: String, Sendable, Equatable, CaseIterable {
+        /// Rotary embeddings applied to Q and K in every attention layer (no parameters).
+        case rope
+        /// A learned table of `position_embeddings` vectors added to the token embedding.
+        case learned
+        /// Nothing to compute or store outside attention (ALiBi biases, Mamba's recurrence).
+        case none
+    }
+
+    /// A sparse mixture-of-experts FFN (Switch/GShard style): a router picks `topK` of
+    /// `experts` routed experts per token; `sharedExperts` run on every token.
+    public struct MoE: Sendable, Equatable {
+        public var experts: Int
+        public var topK: Int
+        public var sharedExperts: Int
+        /// Intermediate size of one expert.
+        public var expertIntermediateSize: Int
+        /// Layer l (from 0) has experts when l >= `firstDenseLayers`, l >= `offset` and
+        /// (l - `offset`) % `every` == 0 (Jamba: every 2, offset 1; DeepSeek-V3: the first
+        /// 3 layers dense).
+        public var every: Int
+        public var offset: Int
+        public var firstDenseLayers: Int
+
+        public init(experts: Int, topK: Int, sharedExperts: Int = 0, expertIntermediateSize: Int, every: Int = 1, offset: Int = 0, firstDenseLayers: Int = 0) {
+            self.experts = experts
+            self.topK = topK
+            self.sharedExperts = sharedExperts
+            self.expertIntermediateSize = expertIntermediateSize
+            self.every = every
+            self.offset = offset
+            self.firstDenseLayers = firstDenseLayers
+        }
+
+        /// Whether layer `index` (from 0) has experts rather than the dense FFN.
+        public func appliesTo(layer index: Int) -> Bool {
+            index >= firstDenseLayers && index >= offset && (index - offset) % every == 0
+        }
+    }
+
+    /// Intermediate size of the dense FFN.
+    public var intermediateSize: Int
+    public var activation: Activation
+    public var vocabSize: Int
+    public var norm: Norm
+    /// Norm layers in each decoder layer: 2 (pre-attention, pre-FFN), 1 for Falcon-7B's
+    /// parallel block, 4 for Gemma 2's pre and post norms.
+    public var normsPerLayer: Int
+    /// Whether a norm follows the last layer.
+    public var finalNorm: Bool
+    /// Whether the LM head reuses the embedding matrix.
+    public var tiedEmbeddings: Bool
+    /// Whether the linear layers (projections, FFN) carry biases.
+    public var bias: Bool
+    public var positions: Positions
+    /// Rows of the learned position table (`positions == .learned`), else 0.
+    public var positionEmbeddings: Int
+    public var moe: MoE?
+    /// Mamba's dt rank (SSM layers): the width of the low-rank delta projection.
+    public var ssmDtRank: Int?
+    /// Per-layer query heads, KV heads and FFN intermediate sizes of a pruned model; nil:
+    /// every layer has the model's.
+    public var layerHeads: [Int]?
+    public var layerKVHeads: [Int]?
+    public var layerIntermediateSizes: [Int]?
+
+    public init(
+        intermediateSize: Int, activation: Activation, vocabSize: Int, norm: Norm, normsPerLayer: Int = 2, finalNorm: Bool = true,
+        tiedEmbeddings: Bool = false, bias: Bool = false, positions: Positions = .rope, positionEmbeddings: Int = 0, moe: MoE? = nil,
+        ssmDtRank: Int? = nil, layerHeads: [Int]? = nil, layerKVHeads: [Int]? = nil, layerIntermediateSizes: [Int]? = nil
+    ) {
+        self.intermediateSize = intermediateSize
+        self.activation = activation
+        self.vocabSize = vocabSize
+        self.norm = norm
+        self.normsPerLayer = normsPerLayer
+        self.finalNorm = finalNorm
+        self.tiedEmbeddings = tiedEmbeddings
+        self.bias = bias
+        self.positions = positions
+        self.positionEmbeddings = positionEmbeddings
+        self.moe = moe
+        self.ssmDtRank = ssmDtRank
+        self.layerHeads = layerHeads
+        self.layerKVHeads = layerKVHeads
+        self.layerIntermediateSizes = layerIntermediateSizes
+    }
+}
