@@ -21,6 +21,7 @@ public enum AttnSimCommand {
         Subcommand(name: "kv", summary: "KV-cache footprint of a model across contexts, and what fits", options: KVCommand.options, entry: KVCommand.main),
         Subcommand(name: "paged", summary: "Paged vs contiguous KV allocation over a request trace", options: PagedCommand.options, entry: PagedCommand.main),
         Subcommand(name: "roofline", summary: "Predict time, bound and DRAM traffic per kernel; plot a roofline", options: RooflineCommand.options, entry: RooflineCommand.main),
+        Subcommand(name: "model", summary: "A whole decoder model: operators per layer, TTFT, TPOT, memory, pruning, GPUs", options: ModelCommand.options, entry: ModelCommand.main),
         Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", options: TuneCommand.options, entry: TuneCommand.main),
         Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", options: ValidateCommand.options, entry: ValidateCommand.main),
         Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", options: ListCommand.options, entry: ListCommand.main),

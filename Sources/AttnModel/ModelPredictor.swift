@@ -91,12 +91,15 @@ public struct ModelPredictor {
     }
 
     /// Y[m, n] = X[m, k] W[k, n] through gemm.tile, with the fastest of a few tilings (as a
-    /// GEMM library's heuristic picks one): 128 x 128 tiles, and for short M 16- or 64-row
-    /// tiles with split-K.
+    /// GEMM library's heuristic picks one): 128 x 128, 128 x 256 and 256 x 128 tiles, and for
+    /// short M (decode) 16- or 64-row tiles with split-K.
     mutating func gemmRun(m: Int, k: Int, n: Int) throws(ModelShapeError) -> Evaluated {
         if let hit = gemmCache[[m, k, n]] { return hit }
         var configs: [[String: Int]] = [["BM": 128, "BN": 128, "BK": 64, "S": 1]]
-        if m < 256 {
+        if m >= 256 {
+            // Wider tiles read each panel fewer times (CUTLASS's 128 x 256 and 256 x 128).
+            configs += [["BM": 128, "BN": 256, "BK": 64, "S": 1], ["BM": 256, "BN": 128, "BK": 64, "S": 1]]
+        } else {
             let bm = m <= 16 ? 16 : 64
             let slices = (k + 63) / 64
             for s in [1, 2, 4, 8, 16] where s <= slices {

@@ -16,7 +16,9 @@ public enum BuiltinModels {
   "head_dim": 64,
   "parameters": 41303293952,
   "max_context": 2048,
+  "decoder": { "intermediate_size": 32768, "activation": "gelu", "vocab_size": 65024, "norm": "layernorm", "norms_per_layer": 2, "tied_embeddings": true },
   "sources": {
+    "decoder": "Hugging Face tiiuae/falcon-40b config.json: vocab_size 65024, new_decoder_architecture (ln_attn and ln_mlp: two LayerNorms per layer, parallel attention), bias false; FFN 4 x 8192 = 32768 with GELU; LM head tied to the embedding",
     "architecture": "Almazrouei et al. 2023 and the released config (60 layers, 128 heads, 8 KV heads, head_dim 64)",
     "parameters": "counted from the released config (vocab 65024, hidden 8192, MLP 32768, tied embedding): 41,303,293,952"
   }
@@ -34,9 +36,31 @@ public enum BuiltinModels {
   "head_dim": 64,
   "parameters": 6921720704,
   "max_context": 2048,
+  "decoder": { "intermediate_size": 18176, "activation": "gelu", "vocab_size": 65024, "norm": "layernorm", "norms_per_layer": 1, "tied_embeddings": true },
   "sources": {
+    "decoder": "Hugging Face tiiuae/falcon-7b config.json: vocab_size 65024, parallel_attn true with one LayerNorm per layer, bias false, multi_query; FFN 4 x 4544 = 18176 with GELU (modeling_falcon.py); LM head tied to the embedding (FalconConfig tie_word_embeddings default)",
     "architecture": "Almazrouei et al. 2023, 'The Falcon Series of Open Language Models', and the released config (32 layers, 71 heads, multi-query: 1 KV head, head_dim 64)",
     "parameters": "counted from the released config (vocab 65024, hidden 4544, MLP 18176, tied embedding): 6,921,720,704"
+  }
+}
+
+"""#,
+        "gemma-2-9b": #"""
+{
+  "id": "gemma-2-9b",
+  "name": "Gemma 2 9B",
+  "layers": 42,
+  "hidden_size": 3584,
+  "heads": 16,
+  "kv_heads": 8,
+  "head_dim": 256,
+  "parameters": 9241705984,
+  "max_context": 8192,
+  "decoder": { "intermediate_size": 14336, "activation": "geglu", "vocab_size": 256000, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true },
+  "sources": {
+    "decoder": "Hugging Face google/gemma-2-9b config.json: intermediate_size 14336, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 256000, RMSNorm before and after each sublayer (4 per layer), LM head tied to the embedding, no biases, RoPE",
+    "architecture": "Gemma Team 2024, 'Gemma 2', Table 1 and the released config: 42 layers, hidden 3584, 16 heads, 8 KV heads, head_dim 256, context 8192; local (4096-token sliding window) and global layers alternate, which a single sliding_window cannot say, so every layer is cached in full here (an upper bound)",
+    "parameters": "9,241,705,984 counted from the config (Hugging Face google/gemma-2-9b: 9.24B)"
   }
 }
 
@@ -52,7 +76,9 @@ public enum BuiltinModels {
   "head_dim": 64,
   "parameters": 354823168,
   "max_context": 1024,
+  "decoder": { "intermediate_size": 4096, "activation": "gelu", "vocab_size": 50257, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 1024 },
   "sources": {
+    "decoder": "Hugging Face openai-community/gpt2-medium config.json: n_embd 1024, n_inner null (4 x 1024 = 4096), activation gelu_new, vocab_size 50257, n_positions 1024 (learned), LayerNorm, biases, LM head tied to wte",
     "architecture": "Radford et al. 2019, 'Language Models are Unsupervised Multitask Learners', Table 2 (24 layers, d_model 1024); Hugging Face config gpt2-medium (n_head 16)",
     "parameters": "Hugging Face gpt2-medium: 354,823,168 parameters (the paper's '345M' counted differently)"
   }
@@ -70,7 +96,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 175000000000,
   "max_context": 2048,
+  "decoder": { "intermediate_size": 49152, "activation": "gelu", "vocab_size": 50257, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2048 },
   "sources": {
+    "decoder": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Section 2.1 and Table 2.1: the GPT-2 architecture (d_ff = 4 d_model = 49152, GPT-2's 50257-token BPE, 2048 learned positions, LayerNorm, biases, tied embeddings); the count it gives is 0.2% under the rounded 175B",
     "architecture": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Table 2.1 (96 layers, d_model 12288, 96 heads, d_head 128, n_ctx 2048)",
     "parameters": "Brown et al. 2020, Table 2.1: 175.0B"
   }
@@ -94,7 +122,9 @@ public enum BuiltinModels {
     "state_dim": 16,
     "conv_width": 4
   },
+  "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 65536, "norm": "rmsnorm", "positions": "none", "moe": { "experts": 16, "top_k": 2, "every": 2, "offset": 1 }, "ssm_dt_rank": 256 },
   "sources": {
+    "decoder": "Hugging Face ai21labs/Jamba-v0.1 config.json: intermediate_size 14336, hidden_act silu, vocab_size 65536, num_experts 16, num_experts_per_tok 2, expert_layer_period 2, expert_layer_offset 1, mamba_dt_rank 256, mamba_conv_bias true, mamba_proj_bias false, untied, no positional embeddings (Lieber et al. 2024, Section 2); the Mamba inner layernorms (288 weights per layer) are not counted",
     "architecture": "Lieber et al. 2024, 'Jamba: A Hybrid Transformer-Mamba Language Model', Section 3 and the released config (32 layers, attention in 1 of every 8 at offset 4, 32 heads, 8 KV heads; Mamba d_state 16, d_conv 4, expand 2)",
     "parameters": "Lieber et al. 2024, Section 3: 52B total parameters, 12B active (51.6B in the release notes; rounded here)",
     "kv_cache": "Lieber et al. 2024, Table 1: 4GB of KV cache at 256K context (16-bit)"
@@ -113,7 +143,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 13015864320,
   "max_context": 4096,
+  "decoder": { "intermediate_size": 13824, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "decoder": "Hugging Face meta-llama/Llama-2-13b-hf config.json: intermediate_size 13824, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Touvron et al. 2023, released config (40 layers, 40 heads, hidden 5120)",
     "parameters": "Hugging Face meta-llama/Llama-2-13b-hf: 13,015,864,320"
   }
@@ -131,7 +163,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 68976648192,
   "max_context": 4096,
+  "decoder": { "intermediate_size": 28672, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "decoder": "Hugging Face meta-llama/Llama-2-70b-hf config.json: intermediate_size 28672, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Touvron et al. 2023, Table 1 (GQA) and the released config (80 layers, 64 heads, 8 KV heads, hidden 8192)",
     "parameters": "Hugging Face meta-llama/Llama-2-70b-hf: 68,976,648,192"
   }
@@ -149,7 +183,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 6738415616,
   "max_context": 4096,
+  "decoder": { "intermediate_size": 11008, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "decoder": "Hugging Face meta-llama/Llama-2-7b-hf config.json: intermediate_size 11008, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, tie_word_embeddings false, no biases, RoPE",
     "architecture": "Touvron et al. 2023, 'Llama 2', Table 1 and the released config (32 layers, 32 heads, hidden 4096, context 4096)",
     "parameters": "Hugging Face meta-llama/Llama-2-7b-hf: 6,738,415,616"
   }
@@ -167,7 +203,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 70553706496,
   "max_context": 8192,
+  "decoder": { "intermediate_size": 28672, "activation": "swiglu", "vocab_size": 128256, "norm": "rmsnorm" },
   "sources": {
+    "decoder": "Hugging Face meta-llama/Meta-Llama-3-70B config.json: intermediate_size 28672, hidden_act silu (SwiGLU), vocab_size 128256, RMSNorm, untied, no biases, RoPE",
     "architecture": "Meta Llama 3 released config (80 layers, 64 heads, 8 KV heads, hidden 8192)",
     "parameters": "Hugging Face meta-llama/Meta-Llama-3-70B: 70,553,706,496"
   }
@@ -185,7 +223,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 8030261248,
   "max_context": 8192,
+  "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 128256, "norm": "rmsnorm" },
   "sources": {
+    "decoder": "Hugging Face meta-llama/Meta-Llama-3-8B config.json: intermediate_size 14336, hidden_act silu (SwiGLU), vocab_size 128256, RMSNorm, untied, no biases, RoPE",
     "architecture": "Meta Llama 3 model card and released config (32 layers, 32 heads, 8 KV heads, hidden 4096, context 8192)",
     "parameters": "Hugging Face meta-llama/Meta-Llama-3-8B: 8,030,261,248"
   }
@@ -204,9 +244,31 @@ public enum BuiltinModels {
   "parameters": 7241732096,
   "max_context": 32768,
   "sliding_window": 4096,
+  "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "decoder": "Hugging Face mistralai/Mistral-7B-v0.1 config.json: intermediate_size 14336, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Jiang et al. 2023, 'Mistral 7B', Table 1 (32 layers, 32 heads, 8 KV heads, head_dim 128, window 4096, context 8192 trained / 32768 config)",
     "parameters": "Hugging Face mistralai/Mistral-7B-v0.1: 7,241,732,096"
+  }
+}
+
+"""#,
+        "mixtral-8x7b": #"""
+{
+  "id": "mixtral-8x7b",
+  "name": "Mixtral 8x7B",
+  "layers": 32,
+  "hidden_size": 4096,
+  "heads": 32,
+  "kv_heads": 8,
+  "head_dim": 128,
+  "parameters": 46702792704,
+  "max_context": 32768,
+  "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm", "moe": { "experts": 8, "top_k": 2 } },
+  "sources": {
+    "decoder": "Hugging Face mistralai/Mixtral-8x7B-v0.1 config.json: intermediate_size 14336 per expert, hidden_act silu (SwiGLU), vocab_size 32000, num_local_experts 8, num_experts_per_tok 2 in every layer, RMSNorm, untied, no biases, RoPE",
+    "architecture": "Jiang et al. 2024, 'Mixtral of Experts', Table 1 and the released config: 32 layers, hidden 4096, 32 heads, 8 KV heads, head_dim 128, context 32768 (sliding_window null in the released config)",
+    "parameters": "Jiang et al. 2024: 47B total (13B active); 46,702,792,704 counted from the config (Hugging Face model card: 46.7B)"
   }
 }
 
@@ -222,7 +284,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 12853473280,
   "max_context": 2048,
+  "decoder": { "intermediate_size": 20480, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "decoder": "Hugging Face facebook/opt-13b config.json: ffn_dim 20480, activation_function relu, vocab_size 50272, max_position_embeddings 2048 (+2: OPTLearnedPositionalEmbedding's offset), LayerNorm before each sublayer, enable_bias true, tie_word_embeddings true",
     "architecture": "Zhang et al. 2022, 'OPT: Open Pre-trained Transformer Language Models', Table 1 (40 layers, 40 heads, d_model 5120)",
     "parameters": "counted from the released config (vocab 50272, 2048+2 positions, FFN 20480, tied output embedding): 12,853,473,280"
   }
@@ -240,7 +304,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 174604468224,
   "max_context": 2048,
+  "decoder": { "intermediate_size": 49152, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "decoder": "Zhang et al. 2022, 'OPT', Table 1 and the metaseq release: ffn 4 x 12288 = 49152, ReLU, vocab 50272, 2048 learned positions (+2 offset rows), LayerNorm, biases, tied embeddings",
     "architecture": "Zhang et al. 2022, Table 1 (96 layers, 96 heads, d_model 12288)",
     "parameters": "counted from the architecture (vocab 50272, FFN 49152, tied output embedding): 174,604,468,224"
   }
@@ -258,7 +324,9 @@ public enum BuiltinModels {
   "head_dim": 128,
   "parameters": 65719701504,
   "max_context": 2048,
+  "decoder": { "intermediate_size": 36864, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "decoder": "Hugging Face facebook/opt-66b config.json: ffn_dim 36864, activation_function relu, vocab_size 50272, max_position_embeddings 2048 (+2 offset rows), LayerNorm, biases, tie_word_embeddings true",
     "architecture": "Zhang et al. 2022, Table 1 (64 layers, 72 heads, d_model 9216)",
     "parameters": "counted from the released config (vocab 50272, FFN 36864, tied output embedding): 65,719,701,504"
   }

@@ -105,7 +105,7 @@ extension ModelSpec {
     /// The built-in models, in the order `attnsim list` shows them.
     public static let builtInNames = [
         "gpt2-medium", "gpt3-175b", "opt-13b", "opt-66b", "opt-175b", "llama-2-7b", "llama-2-13b", "llama-2-70b",
-        "llama-3-8b", "llama-3-70b", "mistral-7b", "falcon-7b", "falcon-40b", "jamba-v0.1",
+        "llama-3-8b", "llama-3-70b", "mistral-7b", "falcon-7b", "falcon-40b", "jamba-v0.1", "mixtral-8x7b", "gemma-2-9b",
     ]
 
     /// A built-in model by id, or a model file when `nameOrPath` ends in `.json`.

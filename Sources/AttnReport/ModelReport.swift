@@ -1,0 +1,173 @@
+import AttnJSON
+import AttnModel
+import AttnNumerics
+import AttnScenario
+import Foundation
+
+/// What `attnsim model` prints: the model, how it runs, and per context its summaries.
+public struct ModelReportInput: Sendable {
+    public var architecture: Architecture
+    public var hardware: String
+    public var options: ModelRunOptions
+    public var parameters: ParameterCount
+    public var summaries: [ModelSummary]
+    /// Contexts where the attention sublayer's time reaches the FFN's (nil: not by 1M tokens).
+    public var crossover: [(phase: ModelPhase, context: Int?)]
+
+    public init(architecture: Architecture, hardware: String, options: ModelRunOptions, parameters: ParameterCount,
+                summaries: [ModelSummary], crossover: [(phase: ModelPhase, context: Int?)]) {
+        self.architecture = architecture
+        self.hardware = hardware
+        self.options = options
+        self.parameters = parameters
+        self.summaries = summaries
+        self.crossover = crossover
+    }
+}
+
+/// Renders `attnsim model`: a summary per context, the operators of one phase, or the
+/// parameters by component (docs/model.md documents every field).
+public enum ModelReport {
+    static func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1e3) }
+    static func us(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1e6) }
+    static func share(_ x: Double) -> String { String(format: "%.3f", x) }
+    static func gib(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / Double(1 << 30)) }
+    static func ratio(_ part: Double, _ whole: Double) -> Double { whole > 0 ? part / whole : 0 }
+
+    // MARK: Summary
+
+    static let summaryColumns = [
+        "model", "hardware", "dtype", "batch", "tp", "cp", "context", "ttft_ms", "tpot_ms", "decode_tokens_per_s", "prefill_tokens_per_s",
+        "prefill_attention_share", "prefill_ffn_share", "decode_attention_share", "decode_ffn_share", "weight_bytes", "kv_bytes",
+        "activation_bytes", "total_bytes", "capacity_bytes", "fits",
+    ]
+
+    static func summaryRecord(_ input: ModelReportInput, _ s: ModelSummary) -> JSONOutput {
+        let p = s.prefill
+        let optional: (Double?) -> JSONOutput = { $0.map { .double($0) } ?? .null }
+        return .object([
+            ("model", .string(input.architecture.id)), ("hardware", .string(input.hardware)), ("dtype", .string(input.options.dtype.rawValue)),
+            ("batch", .int(input.options.batch)), ("tp", .int(input.options.tensorParallel)), ("cp", .int(input.options.contextParallel)),
+            ("context", .int(s.context)), ("ttft_ms", .double(s.ttftSeconds * 1e3)), ("tpot_ms", optional(s.tpotSeconds.map { $0 * 1e3 })),
+            ("decode_tokens_per_s", optional(s.decodeTokensPerSecond)), ("prefill_tokens_per_s", .double(s.prefillTokensPerSecond)),
+            ("prefill_attention_share", .double(ratio(p.seconds(.attention), p.seconds))), ("prefill_ffn_share", .double(ratio(p.seconds(.ffn), p.seconds))),
+            ("decode_attention_share", optional(s.decode.map { ratio($0.seconds(.attention), $0.seconds) })),
+            ("decode_ffn_share", optional(s.decode.map { ratio($0.seconds(.ffn), $0.seconds) })),
+            ("weight_bytes", .int(s.memory.weightBytes)), ("kv_bytes", .int(s.memory.kvBytes)), ("activation_bytes", .int(s.memory.activationBytes)),
+            ("total_bytes", .int(s.memory.totalBytes)), ("capacity_bytes", .int(s.memory.capacityBytes)), ("fits", .bool(s.memory.fits)),
+        ])
+    }
+
+    public static func renderSummary(_ input: ModelReportInput, format: ReportFormat) -> String {
+        let records = input.summaries.map { summaryRecord(input, $0) }
+        switch format {
+        case .json: return JSONOutput.array(records).render() + "\n"
+        case .csv: return TextTable(headers: summaryColumns, rows: records.map { $0.scalarCells(summaryColumns) }, rightAligned: []).renderCSV()
+        case .table, .markdown:
+            let headers = ["context", "ttft_ms", "tpot_ms", "tok/s", "prefill attn", "prefill ffn", "decode attn", "decode ffn",
+                           "weights_gib", "kv_gib", "act_gib", "total_gib", "fits"]
+            let rows = input.summaries.map { s -> [String] in
+                let p = s.prefill
+                return [ContextList.format(s.context), ms(s.ttftSeconds), s.tpotSeconds.map(ms) ?? "-",
+                        s.decodeTokensPerSecond.map { String(format: "%.0f", $0) } ?? "-",
+                        share(ratio(p.seconds(.attention), p.seconds)), share(ratio(p.seconds(.ffn), p.seconds)),
+                        s.decode.map { share(ratio($0.seconds(.attention), $0.seconds)) } ?? "-",
+                        s.decode.map { share(ratio($0.seconds(.ffn), $0.seconds)) } ?? "-",
+                        gib(s.memory.weightBytes), gib(s.memory.kvBytes), gib(s.memory.activationBytes), gib(s.memory.totalBytes),
+                        s.memory.fits ? "yes" : "no"]
+            }
+            let table = TextTable(headers: headers, rows: rows, rightAligned: Set(0..<(headers.count - 1)))
+            return header(input) + "\n" + (format == .table ? table.renderText() : table.renderMarkdown()) + footer(input)
+        }
+    }
+
+    static func header(_ input: ModelReportInput) -> String {
+        let a = input.architecture
+        let o = input.options
+        var text = "\(a.name) on \(input.hardware): batch \(o.batch), \(o.dtype.rawValue)"
+        if o.tensorParallel > 1 { text += ", tensor parallel over \(o.tensorParallel) GPUs" }
+        if o.contextParallel > 1 { text += ", context parallel (ring attention) over \(o.contextParallel) GPUs" }
+        let p = input.parameters
+        text += "\nparameters \(NumberFormat.grouped(p.total)) counted (file: \(NumberFormat.grouped(a.statedParameters)))"
+        if p.active != p.total { text += ", \(NumberFormat.grouped(p.active)) active per token" }
+        text += "; attention \(share(p.attentionShare)), FFN \(share(p.ffnShare)) of the layer parameters\n"
+        return text
+    }
+
+    static func footer(_ input: ModelReportInput) -> String {
+        var text = "\nttft: prefill of the whole prompt; tpot: one decode step at that context; shares are of the step's predicted time"
+        if input.options.tensorParallel > 1 || input.options.contextParallel > 1 { text += "; memory is per GPU" }
+        text += "\n"
+        for (phase, context) in input.crossover {
+            text += "\(phase.rawValue): attention's time "
+            text += context.map { "reaches the FFN's at about \(NumberFormat.grouped($0)) tokens\n" } ?? "stays below the FFN's up to 1,048,576 tokens\n"
+        }
+        return text
+    }
+
+    // MARK: Operators
+
+    static let operatorColumns = [
+        "phase", "context", "layers", "operator", "category", "kernel", "repeats", "flops", "weight_bytes", "activation_bytes", "kv_bytes",
+        "link_bytes", "dram_bytes", "bound", "time_us", "total_us", "share",
+    ]
+
+    static func operatorRecord(_ step: StepPrediction, _ op: ModelOperator) -> JSONOutput {
+        .object([
+            ("phase", .string(step.phase.rawValue)), ("context", .int(step.context)), ("layers", .string(op.layers)), ("operator", .string(op.name)),
+            ("category", .string(op.category.rawValue)), ("kernel", .string(op.kernel)), ("repeats", .int(op.repeats)), ("flops", .int(op.flops)),
+            ("weight_bytes", .int(op.weightBytes)), ("activation_bytes", .int(op.activationBytes)), ("kv_bytes", .int(op.kvBytes)),
+            ("link_bytes", .int(op.linkBytes)), ("dram_bytes", .int(op.dramBytes)), ("bound", op.bound.map { .string($0.rawValue) } ?? .null),
+            ("time_us", .double(op.seconds * 1e6)), ("total_us", .double(op.totalSeconds * 1e6)), ("share", .double(ratio(op.totalSeconds, step.seconds))),
+        ])
+    }
+
+    public static func renderOperators(_ input: ModelReportInput, steps: [StepPrediction], format: ReportFormat) -> String {
+        let records = steps.flatMap { step in step.operators.map { operatorRecord(step, $0) } }
+        switch format {
+        case .json: return JSONOutput.array(records).render() + "\n"
+        case .csv: return TextTable(headers: operatorColumns, rows: records.map { $0.scalarCells(operatorColumns) }, rightAligned: []).renderCSV()
+        case .table, .markdown:
+            let headers = ["phase", "context", "layers", "operator", "kernel", "x", "flops", "weight_bytes", "act_bytes", "kv_bytes", "link_bytes",
+                           "bound", "time_us", "total_us", "share"]
+            var rows: [[String]] = []
+            for step in steps {
+                for op in step.operators {
+                    rows.append([step.phase.rawValue, ContextList.format(step.context), op.layers, op.name, op.kernel, String(op.repeats),
+                                 NumberFormat.grouped(op.flops), NumberFormat.grouped(op.weightBytes), NumberFormat.grouped(op.activationBytes),
+                                 NumberFormat.grouped(op.kvBytes), NumberFormat.grouped(op.linkBytes), op.bound?.rawValue ?? "-",
+                                 us(op.seconds), us(op.totalSeconds), share(ratio(op.totalSeconds, step.seconds))])
+                }
+                rows.append([step.phase.rawValue, ContextList.format(step.context), "", "total", "", "", NumberFormat.grouped(step.flops),
+                             "", "", "", "", "", "", us(step.seconds), "1.000"])
+            }
+            let table = TextTable(headers: headers, rows: rows, rightAligned: Set([1, 5, 6, 7, 8, 9, 10, 12, 13, 14]))
+            return header(input) + "\n" + (format == .table ? table.renderText() : table.renderMarkdown())
+                + "\nx: runs per step (layers x active experts); time_us per run; flops and bytes per run\n"
+        }
+    }
+
+    // MARK: Parameters
+
+    static let parameterColumns = ["model", "component", "parameters", "share"]
+
+    public static func renderParameters(_ input: ModelReportInput, format: ReportFormat) -> String {
+        let p = input.parameters
+        let parts: [(String, Int)] = [
+            ("embedding", p.embedding), ("position_embedding", p.positionEmbedding), ("attention", p.attention), ("ffn", p.ffn), ("ssm", p.ssm),
+            ("norms", p.norms), ("lm_head", p.lmHead), ("total", p.total), ("active_per_token", p.active), ("stated_in_file", input.architecture.statedParameters),
+        ]
+        let records: [JSONOutput] = parts.map { name, count in
+            .object([("model", .string(input.architecture.id)), ("component", .string(name)), ("parameters", .int(count)),
+                     ("share", .double(ratio(Double(count), Double(p.total))))])
+        }
+        switch format {
+        case .json: return JSONOutput.array(records).render() + "\n"
+        case .csv: return TextTable(headers: parameterColumns, rows: records.map { $0.scalarCells(parameterColumns) }, rightAligned: []).renderCSV()
+        case .table, .markdown:
+            let rows = parts.map { [$0.0, NumberFormat.grouped($0.1), share(ratio(Double($0.1), Double(p.total)))] }
+            let table = TextTable(headers: ["component", "parameters", "share"], rows: rows, rightAligned: [1, 2])
+            return header(input) + "\n" + (format == .table ? table.renderText() : table.renderMarkdown())
+        }
+    }
+}
