@@ -68,14 +68,25 @@ enum ModelCommand {
         if let spec = parsed.value("prune") {
             do { pruning = try Pruning(parsing: spec) } catch { throw UsageError(message: error.message) }
         }
+        if let bad = contexts.first(where: { $0 % runOptions.contextParallel != 0 }) {
+            throw UsageError(message: "context \(bad) does not split evenly over \(runOptions.contextParallel) GPUs (--cp)")
+        }
         let format = try CommandSupport.format(parsed)
-        let hardwareName = parsed.value("hardware") ?? HardwareProfile.defaultName
+        // What the options name (model, pruning, hardware, parallelism) is checked here: a
+        // bad choice is a usage error; what fails while predicting exits 1.
+        let architecture: Architecture
+        let hardware: HardwareProfile
+        var study: ModelStudy
+        do {
+            var a = try Architecture(model: try ModelSpec.named(modelName))
+            if let pruning { a = try pruning.apply(to: a) }
+            architecture = a
+            hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
+            study = try ModelStudy(architecture: architecture, hardware: hardware, options: runOptions)
+        } catch {
+            throw UsageError(message: ErrorReport.message(error))
+        }
         return try CommandSupport.reporting(console) {
-            let model = try ModelSpec.named(modelName)
-            var architecture = try Architecture(model: model)
-            if let pruning { architecture = try pruning.apply(to: architecture) }
-            let hardware = try HardwareProfile.named(hardwareName)
-            var study = try ModelStudy(architecture: architecture, hardware: hardware, options: runOptions)
             var input = ModelReportInput(
                 architecture: architecture, hardware: hardware.id, options: runOptions, parameters: ParameterCount(architecture), summaries: [], crossover: [])
             switch view {

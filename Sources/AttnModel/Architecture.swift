@@ -72,6 +72,36 @@ public struct Architecture: Sendable, Equatable {
             }
             return LayerShape(mixer: mixer, ffn: ffn)
         }
+        guard upperBoundParameters < Architecture.maxParameters else {
+            throw ModelShapeError("model '\(model.id)' is too large to count: about \(upperBoundParameters) parameters (at most 2^50)")
+        }
+    }
+
+    /// The largest parameter count `attnsim model` handles: 2^50, so every byte and FLOP
+    /// count derived from it stays far inside 64 bits.
+    public static let maxParameters = Double(1 << 50)
+
+    /// The parameter count in floating point, with every per-layer term at its largest:
+    /// computed before the exact integer count so that it cannot overflow.
+    var upperBoundParameters: Double {
+        let h = Double(hiddenSize), dh = Double(headDim)
+        var total = 2 * Double(decoder.vocabSize) * h + Double(decoder.positionEmbeddings) * h
+        for layer in layers {
+            switch layer.mixer {
+            case .attention(let heads, let kv): total += h * Double(2 * heads + 2 * kv) * dh + 4 * h
+            case .ssm:
+                if let s = ssm {
+                    let inner = Double(s.innerDim)
+                    total += inner * (3 * h + Double(s.convWidth) + 2 * Double(ssmDtRank) + 2 * Double(s.stateDim) + 4)
+                }
+            }
+            switch layer.ffn {
+            case .dense(let i): total += 3 * h * Double(i) + 2 * Double(i) + h
+            case .moe(let e, _, let shared, let i): total += Double(e + shared) * (3 * h * Double(i) + 2 * Double(i) + h) + h * Double(e)
+            }
+            total += 16 * h
+        }
+        return total
     }
 
     /// Mamba's dt rank: the file's `ssm_dt_rank`, else ceil(hidden / 16) (Gu and Dao 2023,

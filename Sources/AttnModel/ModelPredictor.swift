@@ -169,6 +169,7 @@ public struct ModelPredictor {
         let q = phase == .prefill ? context / cp : 1
         let (tokens, overflow) = b.multipliedReportingOverflow(by: q)
         guard !overflow else { throw ModelShapeError("batch x tokens overflows") }
+        try checkSize(tokens: tokens, context: context)
         let h = local.hiddenSize
         let dh = local.headDim
         let d = local.decoder
@@ -298,6 +299,32 @@ public struct ModelPredictor {
         // Logits for the last position of each sequence only.
         try gemmOp("lm_head", "model", 1, .other, m: b, k: h, n: d.vocabSize)
         return StepPrediction(phase: phase, context: context, batch: b, operators: ops, activationBytes: peakActivation + b * local.decoder.vocabSize * 4)
+    }
+
+    /// The largest step `attnsim model` predicts: every activation, KV and FLOP count
+    /// below 2^60, checked in floating point before any integer count is formed.
+    func checkSize(tokens: Int, context: Int) throws(ModelShapeError) {
+        var widest = max(local.hiddenSize, local.decoder.vocabSize)
+        var kvWidth = 0
+        for layer in local.layers {
+            switch layer.mixer {
+            case .attention(let heads, let kv):
+                widest = max(widest, (heads + 2 * kv) * local.headDim)
+                kvWidth += 2 * kv * local.headDim
+            case .ssm:
+                widest = max(widest, 2 * (local.ssm?.innerDim ?? 0) * max(1, local.ssm?.stateDim ?? 1))
+            }
+            switch layer.ffn {
+            case .dense(let i): widest = max(widest, 2 * i)
+            case .moe(let e, _, let s, let i): widest = max(widest, 2 * i * max(1, s), e)
+            }
+        }
+        let limit = Double(1 << 60)
+        let activations = Double(tokens) * Double(widest) * 8 * Double(max(local.hiddenSize, local.headDim))
+        let kv = Double(options.batch) * Double(context) * Double(kvWidth) * 8
+        guard activations < limit, kv < limit else {
+            throw ModelShapeError("batch \(options.batch) at context \(context) is too large to predict (counts past 2^60); use a smaller batch or context")
+        }
     }
 
     /// Experts a batch of `tokens` reaches when each picks `topK` of `experts` uniformly:
