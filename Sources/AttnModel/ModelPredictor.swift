@@ -115,11 +115,13 @@ public struct ModelPredictor {
             do {
                 result = evaluated(try pipeline.evaluate(gemm, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
             } catch {
+                // A tiling over this GPU's SRAM or registers is skipped; any other failure is reported.
+                if error.isOverCapacity { continue }
                 throw ModelShapeError("gemm \(m) x \(k) x \(n): \(error)")
             }
             if best == nil || result.seconds < (best?.seconds ?? .infinity) { best = result }
         }
-        guard let best else { throw ModelShapeError("gemm \(m) x \(k) x \(n): no tiling") }
+        guard let best else { throw ModelShapeError("gemm \(m) x \(k) x \(n): no tiling fits \(hardware.id)'s shared memory and registers") }
         gemmCache[[m, k, n]] = best
         return best
     }
@@ -135,14 +137,30 @@ public struct ModelPredictor {
             if let window = architecture.slidingWindow, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
         }
         let program = phase == .prefill ? prefillAttention : decodeAttention
-        let result: Evaluated
-        do {
-            result = evaluated(try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
-        } catch {
-            throw ModelShapeError("attention \(phase.rawValue) at \(keys) keys: \(error)")
+        // The program's default tiles first; when they do not fit the SRAM or registers (a
+        // head size of 256, fp32, a smaller GPU), smaller ones, as FlashAttention-2 picks its
+        // tiles by head size.
+        var firstError: PipelineError?
+        for tiles in Self.attentionTiles(phase) {
+            var attempt = parameters
+            for (name, value) in tiles { attempt[name] = .int(value) }
+            do {
+                let result = evaluated(try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: attempt).prediction)
+                attentionCache[key] = result
+                return result
+            } catch {
+                if firstError == nil { firstError = error }
+                if !error.isOverCapacity { break }
+            }
         }
-        attentionCache[key] = result
-        return result
+        throw ModelShapeError("attention \(phase.rawValue) at \(keys) keys: \(firstError.map { "\($0)" } ?? "no tiling fits")")
+    }
+
+    /// Tile sizes tried in order: the program's defaults (empty), then smaller blocks.
+    static func attentionTiles(_ phase: ModelPhase) -> [[String: Int]] {
+        phase == .prefill
+            ? [[:], ["Br": 64, "Bc": 64], ["Br": 64, "Bc": 32], ["Br": 32, "Bc": 32], ["Br": 16, "Bc": 16]]
+            : [[:], ["Bc": 64], ["Bc": 32], ["Br": 16, "Bc": 16]]
     }
 
     /// A streaming operator: max(bytes / HBM bandwidth, FLOPs / vector peak, special
