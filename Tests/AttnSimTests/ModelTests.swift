@@ -282,3 +282,37 @@ import TileInterpreter
         }
     }
 }
+
+/// The commands docs/model.md shows run, and the models with unusual layers predict.
+@Suite struct ModelCommandDocsTests {
+    /// Every `attnsim model` line of docs/model.md's first example block exits 0.
+    @Test func documentedCommandsRun() throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/model.md"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("attnsim model ") }
+        #expect(lines.count >= 5)
+        for line in lines {
+            let arguments = Array(line.split(separator: " ").map(String.init).dropFirst())
+            let captured = CapturedConsole()
+            let code = AttnSimCommand.main(arguments, console: captured.console)
+            #expect(code == 0, "\(line): \(captured.stderr)")
+            #expect(captured.stdout.contains("parameters "), "\(line)")
+        }
+    }
+
+    /// Gemma 2's head size 256 does not fit flash2's default 128 x 128 tiles in 256 KB of
+    /// registers; the model falls back to 64 x 64 tiles. Jamba mixes SSM, attention, dense
+    /// and MoE layers: SSM + dense (even layers), SSM + MoE (odd layers), attention + dense
+    /// (layers 4, 12, 20, 28: attention every 8 from 4, experts every 2 from 1).
+    @Test func unusualLayersPredict() throws {
+        var gemma = try ModelPredictor(
+            architecture: try Architecture(model: try ModelSpec.named("gemma-2-9b")), hardware: TestSupport.h100, options: ModelRunOptions())
+        let step = try gemma.step(.prefill, context: 2048)
+        #expect(step.operators.contains { $0.name == "attention" && $0.seconds > 0 })
+        let jamba = try Architecture(model: try ModelSpec.named("jamba-v0.1"))
+        #expect(jamba.layerGroups.count == 3)
+        let attention = try #require(jamba.layerGroups.first { $0.shape.mixer != .ssm })
+        #expect(Architecture.formatIndices(attention.indices) == "4,12,20,28")
+        #expect(attention.shape.ffn == .dense(intermediate: 14336))
+        #expect(Architecture.formatIndices([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8")
+    }
+}
