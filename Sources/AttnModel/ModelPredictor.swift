@@ -128,10 +128,12 @@ public struct ModelPredictor {
 
     /// Causal attention through flash2 (prefill, N = Nkv = q) or flash-decoding (decode,
     /// N = 1); `causal` 0 gives a full block (ring attention's off-diagonal steps).
-    mutating func attentionRun(phase: ModelPhase, heads: Int, kvHeads: Int, queries: Int, keys: Int, causal: Bool) throws(ModelShapeError) -> Evaluated {
-        let key = [phase == .prefill ? 0 : 1, heads, kvHeads, queries, keys, causal ? 1 : 0]
+    mutating func attentionRun(
+        phase: ModelPhase, batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, causal: Bool
+    ) throws(ModelShapeError) -> Evaluated {
+        let key = [phase == .prefill ? 0 : 1, batch, heads, kvHeads, queries, keys, causal ? 1 : 0]
         if let hit = attentionCache[key] { return hit }
-        let shape = ProblemShape(batch: options.batch, heads: heads, kvHeads: kvHeads, queryLength: queries, keyLength: keys, headDim: architecture.headDim)
+        let shape = ProblemShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: queries, keyLength: keys, headDim: architecture.headDim)
         var parameters: [String: ScalarValue] = [:]
         if causal {
             if let window = architecture.slidingWindow, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
@@ -185,9 +187,32 @@ public struct ModelPredictor {
         }
         let b = options.batch
         let q = phase == .prefill ? context / cp : 1
-        let (tokens, overflow) = b.multipliedReportingOverflow(by: q)
-        guard !overflow else { throw ModelShapeError("batch x tokens overflows") }
-        try checkSize(tokens: tokens, context: context)
+        guard !b.multipliedReportingOverflow(by: q).overflow else { throw ModelShapeError("batch x tokens overflows") }
+        let load = phase == .prefill
+            ? ForwardLoad(prefill: [ForwardLoad.Chunk(tokens: q, context: context, sequences: b)])
+            : ForwardLoad(decode: [ForwardLoad.Decode(context: context, sequences: b)])
+        let (operators, activation) = try forward(load)
+        return StepPrediction(phase: phase, context: context, batch: b, operators: operators, activationBytes: activation)
+    }
+
+    /// One forward pass over a mixed batch (a serving iteration: prompt chunks and decode
+    /// steps together, as Orca and vLLM schedule them): the linear layers run once over all
+    /// its tokens, attention once per group of sequences alike. Not under `--cp`.
+    public mutating func iteration(_ load: ForwardLoad) throws(ModelShapeError) -> StepPrediction {
+        guard options.contextParallel == 1 else { throw ModelShapeError("a mixed iteration is not modelled under context parallelism") }
+        let (operators, activation) = try forward(load)
+        return StepPrediction(
+            phase: load.prefill.isEmpty ? .decode : .prefill, context: load.longestContext, batch: load.sequences,
+            operators: operators, activationBytes: activation)
+    }
+
+    /// The operators of a forward pass over `load` (per GPU) and its peak activation bytes.
+    mutating func forward(_ load: ForwardLoad) throws(ModelShapeError) -> ([ModelOperator], Int) {
+        let cp = options.contextParallel
+        let tokens = try load.tokens()
+        let sequences = load.sequences
+        guard tokens > 0, sequences > 0 else { throw ModelShapeError("a forward pass needs at least one token") }
+        try checkSize(tokens: tokens, sequences: sequences, context: load.longestContext)
         let h = local.hiddenSize
         let dh = local.headDim
         let d = local.decoder
@@ -248,17 +273,18 @@ public struct ModelPredictor {
                 }
                 let kvElements = tokens * 2 * kvHeads * dh
                 streamOp("kv_append", label, n, .attention, read: kvElements * e, write: 0, flops: 0, kv: kvElements * e)
-                let keys = context
+                for job in load.attentionJobs {
+                let (b, keys) = (job.sequences, job.keys)
                 let cached = min(keys, architecture.slidingWindow ?? keys)
                 let kvRead = b * cached * 2 * kvHeads * dh * e
-                let qo = 2 * tokens * heads * dh * e
+                let qo = 2 * b * job.queries * heads * dh * e
                 if cp > 1, let link = interconnect {
                     // Ring attention: the GPU with the last chunk computes its causal diagonal
                     // block, then G - 1 full blocks as K/V chunks arrive; each transfer overlaps
                     // the previous block's compute.
-                    let chunk = context / cp
-                    let diagonal = try attentionRun(phase: .prefill, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true)
-                    let full = try attentionRun(phase: .prefill, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
+                    let chunk = job.queries
+                    let diagonal = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true)
+                    let full = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
                     let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
                     let transfer = link.transferSeconds(bytes: blockBytes)
                     let steps = cp - 1
@@ -267,9 +293,11 @@ public struct ModelPredictor {
                         seconds: diagonal.seconds + Double(steps) * full.seconds)
                     linkOp("ring_kv", label, n, bytes: steps * blockBytes, seconds: Double(steps) * max(0, transfer - full.seconds))
                 } else {
-                    let r = try attentionRun(phase: phase, heads: heads, kvHeads: kvHeads, queries: q, keys: keys, causal: true)
-                    add("attention", label, n, .attention, kernel: phase == .prefill ? "flash2" : "flash-decoding", flops: r.flops, activation: qo,
+                    let phase: ModelPhase = job.decode ? .decode : .prefill
+                    let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true)
+                    add("attention", label, n, .attention, kernel: job.decode ? "flash-decoding" : "flash2", flops: r.flops, activation: qo,
                         kv: kvRead, dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+                }
                 }
                 try gemmOp("o_proj", label, n, .attention, m: tokens, k: heads * dh, n: h)
                 allReduce("all_reduce", label, n)
@@ -283,7 +311,7 @@ public struct ModelPredictor {
                 try gemmOp("ssm_dt_proj", label, n, .ssm, m: tokens, k: rank, n: inner)
                 // The selective scan: x, dt, z in, y out, B and C per token; in decode the
                 // fp32 state is read and written once per step.
-                let stateBytes = phase == .decode ? 2 * b * inner * state * 4 : 0
+                let stateBytes = 2 * load.decodeSequences * inner * state * 4
                 streamOp("ssm_scan", label, n, .ssm, read: tokens * (3 * inner + 2 * state) * e, write: tokens * inner * e,
                          weight: 2 * inner * state * 4, flops: 6 * tokens * inner * state, special: tokens * inner * state, kv: stateBytes)
                 try gemmOp("ssm_out_proj", label, n, .ssm, m: tokens, k: inner, n: h)
@@ -315,13 +343,13 @@ public struct ModelPredictor {
             streamOp("final_norm", "model", 1, .other, read: tokens * h * e, write: tokens * h * e, weight: normWeight, flops: normFlops * tokens * h)
         }
         // Logits for the last position of each sequence only.
-        try gemmOp("lm_head", "model", 1, .other, m: b, k: h, n: d.vocabSize)
-        return StepPrediction(phase: phase, context: context, batch: b, operators: ops, activationBytes: peakActivation + b * local.decoder.vocabSize * 4)
+        try gemmOp("lm_head", "model", 1, .other, m: sequences, k: h, n: d.vocabSize)
+        return (ops, peakActivation + sequences * local.decoder.vocabSize * 4)
     }
 
     /// The largest step `attnsim model` predicts: every activation, KV and FLOP count
     /// below 2^60, checked in floating point before any integer count is formed.
-    func checkSize(tokens: Int, context: Int) throws(ModelShapeError) {
+    func checkSize(tokens: Int, sequences: Int, context: Int) throws(ModelShapeError) {
         var widest = max(local.hiddenSize, local.decoder.vocabSize)
         var kvWidth = 0
         for layer in local.layers {
@@ -339,9 +367,9 @@ public struct ModelPredictor {
         }
         let limit = Double(1 << 60)
         let activations = Double(tokens) * Double(widest) * 8 * Double(max(local.hiddenSize, local.headDim))
-        let kv = Double(options.batch) * Double(context) * Double(kvWidth) * 8
+        let kv = Double(sequences) * Double(context) * Double(kvWidth) * 8
         guard activations < limit, kv < limit else {
-            throw ModelShapeError("batch \(options.batch) at context \(context) is too large to predict (counts past 2^60); use a smaller batch or context")
+            throw ModelShapeError("batch \(sequences) at context \(context) is too large to predict (counts past 2^60); use a smaller batch or context")
         }
     }
 

@@ -243,6 +243,27 @@ import TileInterpreter
         #expect(throws: ModelShapeError.self) { try predictor.step(.decode, context: 32768) }
     }
 
+    /// A serving iteration mixing a 512-token prompt chunk (of a 1024-token prompt) with 15
+    /// decoding sequences at 2048 tokens: the GEMMs run once over 512 + 15 = 527 rows, reading
+    /// the weights once, so the iteration costs less than the chunk and the decode steps apart.
+    @Test func mixedIterationSharesTheWeights() throws {
+        var predictor = try ModelPredictor(architecture: try architecture("llama-2-7b"), hardware: TestSupport.h100, options: ModelRunOptions())
+        let chunk = ForwardLoad.Chunk(tokens: 512, context: 1024)
+        let decode = ForwardLoad.Decode(context: 2048, sequences: 15)
+        let mixed = try predictor.iteration(ForwardLoad(prefill: [chunk], decode: [decode]))
+        let qkv = try #require(mixed.operators.first { $0.name == "qkv_proj" })
+        #expect(qkv.activationBytes == (527 * 4096 + 527 * 12288) * 2)
+        let attention = mixed.operators.filter { $0.name == "attention" }
+        #expect(attention.map(\.kernel) == ["flash2", "flash-decoding"])
+        // Each sequence gets one row of logits: 16 x 32000 x 4 bytes beside the activations.
+        let lm = try #require(mixed.operators.first { $0.name == "lm_head" })
+        #expect(lm.activationBytes == (16 * 4096 + 16 * 32000) * 2)
+        let alone = try predictor.iteration(ForwardLoad(prefill: [chunk])).seconds + (try predictor.iteration(ForwardLoad(decode: [decode])).seconds)
+        #expect(mixed.seconds < alone)
+        #expect(throws: ModelShapeError.self) { try predictor.iteration(ForwardLoad(prefill: [ForwardLoad.Chunk(tokens: 10, context: 5)])) }
+        #expect(throws: ModelShapeError.self) { try predictor.iteration(ForwardLoad()) }
+    }
+
     /// Experts a batch reaches with uniform top-k routing: E (1 - (1 - k/E)^T), rounded up.
     @Test func activeExperts() {
         #expect(ModelPredictor.activeExperts(experts: 8, topK: 2, tokens: 1) == 2)
