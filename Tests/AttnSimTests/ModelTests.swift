@@ -320,6 +320,18 @@ import TileInterpreter
         }
     }
 
+    /// The compiled GEMM program equals Sources/AttnModel/Programs/gemm.tile byte for byte
+    /// (rerun scripts/embed-resources.py after editing it).
+    @Test func modelProgramsAreUpToDate() throws {
+        let folder = repositoryRoot.appendingPathComponent("Sources/AttnModel/Programs")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tile") }
+        #expect(Set(names.map { String($0.dropLast(5)) }) == Set(ModelPrograms.sources.keys))
+        for name in names {
+            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            #expect(ModelPrograms.sources[String(name.dropLast(5))] == text, "\(name): run python3 scripts/embed-resources.py")
+        }
+    }
+
     /// Gemma 2's head size 256 does not fit flash2's default 128 x 128 tiles in 256 KB of
     /// registers; the model falls back to 64 x 64 tiles. Jamba mixes SSM, attention, dense
     /// and MoE layers: SSM + dense (even layers), SSM + MoE (odd layers), attention + dense
