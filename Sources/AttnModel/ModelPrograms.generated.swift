@@ -22,7 +22,8 @@ public enum ModelPrograms {
 # neighbouring blocks share, so DRAM traffic approaches e (M Kin + Kin Nout + M Nout).
 #
 # No `check`: the language's references are attention and the selective scan; a float64
-# matmul reference would be a new built-in (docs/model.md).
+# matmul reference would be a new built-in (docs/model.md). ModelTests compares Y with a
+# float64 product of X and W instead, ragged and split-K.
 about "Tiled GEMM Y = X W (projections, FFN, LM head): one block per BM x BN tile, X and W panels streamed through SRAM, fp32 accumulation; S > 1 splits the inner dimension and sums fp32 partials"
 
 param M = N          # rows of X and Y: tokens

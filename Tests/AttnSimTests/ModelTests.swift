@@ -161,6 +161,33 @@ import TileInterpreter
         #expect(split.flopsMatmul == 25_165_824)
     }
 
+    /// gemm.tile computes X W: numeric mode on ragged tiles (M = 37, Kin = 70, Nout = 45 with
+    /// 16-wide tiles), with and without split-K, against a float64 product of the same inputs.
+    @Test func gemmComputesTheProduct() throws {
+        let program = try ModelProgramLibrary.gemm()
+        let pipeline = Pipeline(hardware: TestSupport.h100)
+        let shape = ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 16)
+        for s in [1, 3] {
+            let parameters: [String: ScalarValue] = [
+                "M": .int(37), "Kin": .int(70), "Nout": .int(45), "BM": .int(16), "BN": .int(16), "BK": .int(16), "S": .int(s),
+            ]
+            let bound = try pipeline.bind(program, shape: shape, dtype: .fp32, parameters: parameters)
+            let tensors = try pipeline.run(bound, options: RunOptions(mode: .numeric)).tensors
+            let x = try #require(tensors["X"]), w = try #require(tensors["W"]), y = try #require(tensors["Y"])
+            var worst = 0.0, largest = 0.0
+            for i in 0..<37 {
+                for j in 0..<45 {
+                    var sum = 0.0
+                    for k in 0..<70 { sum += Double(x.values[i * 70 + k]) * Double(w.values[k * 45 + j]) }
+                    worst = max(worst, abs(Double(y.values[i * 45 + j]) - sum))
+                    largest = max(largest, abs(sum))
+                }
+            }
+            // fp32 accumulation of 70 terms: well under 70 x 2^-24 relative.
+            #expect(largest > 1 && worst / largest < 70 * 0x1p-24, "S = \(s): \(worst / largest)")
+        }
+    }
+
     // MARK: Steps
 
     /// A decode step of Llama-2-7B at 4096 tokens does about 2 x (matrix parameters) FLOPs
