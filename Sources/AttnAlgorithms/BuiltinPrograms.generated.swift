@@ -326,6 +326,107 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
   store dV[bkv, rows(j, Bn), :] = dv
 
 """#,
+        "flash2-rope": #"""
+# FlashAttention-2 forward with rotary position embeddings (RoPE) fused into the kernel.
+#
+# Su et al., "RoFormer: Enhanced Transformer with Rotary Position Embedding" (2021): the
+# column pairs (c, c + d/2) of a query or key at position p turn by p theta_c,
+# theta_c = base^(-2c/d), so q_m . k_n depends only on m - n. Context-extension scalings
+# change the angles and never the work: linear position interpolation (Chen et al. 2023,
+# rope_scaling 1), the NTK-aware base change (bloc97 2023, rope_scaling 2), YaRN (Peng et
+# al. 2023, rope_scaling 3: NTK-by-parts and a 0.1 ln(s) + 1 temperature), and the
+# adjusted base frequency of Llama-2-Long (Xiong et al. 2023) and Code Llama: a larger
+# rope_base with no scaling.
+#
+# Fused: the query block is rotated once when loaded and each key block when it arrives
+# (K is rotated once per query block, on chip; no extra HBM traffic). cos and sin come
+# from the angles computed in the kernel (rope_table 0: one multiply and one cos or sin
+# per element), or from fp32 tables COS, SIN [Nkv, d/2] that a first kernel writes once
+# and the attention kernel reads for every tile it rotates (rope_table 1).
+# rope-prepass.tile is the unfused contrast.
+#
+# IO law (docs/io-laws.md), no mask, T = cdiv(N, Br), R = BH (N + T Nkv) rows rotated:
+#   reads  = BH N d e + 2 BH T Nkv d e  (+ R d 4 of table rows with rope_table 1),
+#   writes = BH N d e + 4 BH N          (+ 4 Nkv d of tables with rope_table 1);
+#   other FLOPs += 3 R d, and computed: + R d other and R d special (cos, sin).
+about "FlashAttention-2 forward with RoPE fused: Q and K tiles rotated on chip, cos/sin computed in the kernel (rope_table 0) or read from tables a first kernel writes (rope_table 1); base and linear/NTK/YaRN scaling change numerics only"
+
+param Br = 64      # query rows per thread block
+param Bc = 64      # key/value rows per inner iteration
+param causal = 0   # 1: each query sees keys up to its own position
+param rope_table = 0        # 0: cos/sin computed per tile; 1: read from the tables COS, SIN
+param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
+param rope_scaling = 0      # 0 none, 1 linear interpolation, 2 NTK-aware, 3 YaRN
+param rope_factor = 1.0     # context extension factor s (scalings 1-3)
+param rope_original = 4096  # context trained on (YaRN)
+param Bt = 128              # table rows per thread block
+require Br > 0 and Bc > 0 and Bt > 0, "block sizes Br, Bc and Bt must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require d % 2 == 0, "RoPE turns pairs of columns: d must be even"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require rope_table == 0 or rope_table == 1, "rope_table is 0 (computed) or 1 (tables)"
+require rope_scaling >= 0 and rope_scaling <= 3, "rope_scaling is 0 (none), 1 (linear), 2 (NTK) or 3 (YaRN)"
+require Nkv >= N, "query positions i + Nkv - N must be positions of the cache (Nkv >= N)"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+temp   COS[Nkv, d / 2] fp32
+temp   SIN[Nkv, d / 2] fp32
+
+check O = attention(Q, K, V, causal: causal, rope: 1, rope_base: rope_base, rope_scaling: rope_scaling, rope_factor: rope_factor, rope_original: rope_original)
+check LSE = attention_lse(Q, K, causal: causal, rope: 1, rope_base: rope_base, rope_scaling: rope_scaling, rope_factor: rope_factor, rope_original: rope_original)
+
+# The tables, once (no block when rope_table is 0).
+kernel table grid(t: rope_table * cdiv(Nkv, Bt)):
+  tn = min(Bt, Nkv - t * Bt)
+  store COS[rows(t, Bt), :] = rope_cos(t * Bt, tn, d / 2, rope_base, rope_scaling, rope_factor, rope_original)
+  store SIN[rows(t, Bt), :] = rope_sin(t * Bt, tn, d / 2, rope_base, rope_scaling, rope_factor, rope_original)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  x = load Q[bh, rows(i, Br), :] -> sram
+  if rope_table == 1:
+    cq = load COS[qpos ..< qpos + rn, :] -> reg
+    sq = load SIN[qpos ..< qpos + rn, :] -> reg
+    q = rope(x, cq, sq)
+  else:
+    q = rope(x, rope_cos(qpos, rn, d / 2, rope_base, rope_scaling, rope_factor, rope_original), rope_sin(qpos, rn, d / 2, rope_base, rope_scaling, rope_factor, rope_original))
+  jhi = cdiv(Nkv, Bc)
+  if causal == 1:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< jhi:
+    y = load K[kvh, rows(j, Bc), :] -> sram
+    kn = min(Bc, Nkv - j * Bc)
+    if rope_table == 1:
+      ck = load COS[rows(j, Bc), :] -> reg
+      sk = load SIN[rows(j, Bc), :] -> reg
+      k = rope(y, ck, sk)
+    else:
+      k = rope(y, rope_cos(j * Bc, kn, d / 2, rope_base, rope_scaling, rope_factor, rope_original), rope_sin(j * Bc, kn, d / 2, rope_base, rope_scaling, rope_factor, rope_original))
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if causal == 1 and (j + 1) * Bc - 1 > qpos:
+      s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+"""#,
         "flash2": #"""
 # FlashAttention-2 forward pass.
 #
