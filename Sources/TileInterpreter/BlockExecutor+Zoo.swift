@@ -64,7 +64,15 @@ extension BlockExecutor {
                 throw error("'alibi' biases a 2-D tile of scores", location)
             }
             let q0 = try integer(arguments[1]), k0 = try integer(arguments[2])
-            let slope = try number(arguments[3])
+            let slope: Double
+            if let slopeTile = try evaluate(arguments[3], materialize: false).tile {
+                guard slopeTile.count == 1 else {
+                    throw error("the slope of 'alibi' is a number or a one-element tile, found \(slopeTile.shapeText)", arguments[3].location)
+                }
+                slope = Double(slopeTile.data?.first ?? 0)
+            } else {
+                slope = try number(arguments[3])
+            }
             if var data = tile.data {
                 for r in 0..<tile.rows {
                     for c in 0..<tile.cols {

@@ -94,7 +94,8 @@ extension Builtin {
                 required: [ArgumentSpec("the tile", .tile2D), ArgumentSpec("the cosines", .tile2D), ArgumentSpec("the sines", .tile2D)],
                 result: .firstArgument, counting: .perElement(other: 3, special: 0))
         case .alibiSlope:
-            // Which head decides which slope and whether the call is valid.
+            // Which head decides which slope and whether the call is valid (a kernel over
+            // the heads writes them to a tensor, as FlashAttention-2 takes them).
             return BuiltinSpec(
                 required: [ArgumentSpec("the head", .integer, .setting), ArgumentSpec("the head count", .integer, .setting)],
                 result: .floatOrFirst, counting: .none)
@@ -103,7 +104,8 @@ extension Builtin {
             return BuiltinSpec(
                 required: [
                     ArgumentSpec("the scores", .tile2D), ArgumentSpec("the first query position", .integer),
-                    ArgumentSpec("the first key position", .integer), ArgumentSpec("the slope", .number),
+                    ArgumentSpec("the first key position", .integer),
+                    ArgumentSpec("the slope (a number or a one-element tile)", .numberOrTile),
                 ],
                 result: .firstArgument, isElementwise: true, counting: .perElement(other: 2, special: 0))
         case .softcap:
