@@ -429,8 +429,8 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
 #   other FLOPs += 3 R d, and computed: + R d other and R d special (cos, sin).
 about "FlashAttention-2 forward with RoPE fused: Q and K tiles rotated on chip, cos/sin computed in the kernel (rope_table 0) or read from tables a first kernel writes (rope_table 1); base and linear/NTK/YaRN scaling change numerics only"
 
-param Br = 64      # query rows per thread block
-param Bc = 64      # key/value rows per inner iteration
+param Br = 64      # query rows per thread block (the rotated Q and K tiles live in
+param Bc = 64      # registers: 128 x 128 tiles at d = 128 would not fit)
 param causal = 0   # 1: each query sees keys up to its own position
 param rope_table = 0        # 0: cos/sin computed per tile; 1: read from the tables COS, SIN
 param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
@@ -948,8 +948,8 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
 #   rotation FLOPs: (BH N + BHkv Nkv) d (4 other + 1 special).
 about "RoPE as a separate pass: kernels rotate Q and K once and write them to HBM, then FlashAttention-2 reads the rotated tensors (the unfused contrast to flash2-rope)"
 
-param Br = 64      # query rows per thread block
-param Bc = 64      # key/value rows per inner iteration
+param Br = 128     # query rows per thread block
+param Bc = 128     # key/value rows per inner iteration
 param causal = 0   # 1: each query sees keys up to its own position
 param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
 param rope_scaling = 0      # 0 none, 1 linear interpolation, 2 NTK-aware, 3 YaRN

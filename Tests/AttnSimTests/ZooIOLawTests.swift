@@ -67,7 +67,7 @@ import TileLanguage
     @Test(arguments: cases)
     func ropePrepass(_ c: Case) throws {
         let t = try Self.count("rope-prepass", c, [:])
-        let base = Self.flash2(c, br: 64, bc: 64)
+        let base = Self.flash2(c, br: 128, bc: 128)
         let e = c.dtype.bytes
         let rows = c.bh * c.n + c.bhkv * c.nkv
         #expect(t.hbmReadBytes == base.reads + rows * c.d * e)
