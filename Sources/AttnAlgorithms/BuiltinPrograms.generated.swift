@@ -5,6 +5,97 @@
 public enum BuiltinPrograms {
     /// File name without `.tile` -> the file's text, byte for byte.
     public static let sources: [String: String] = [
+        "cascade": #"""
+# Cascade (shared-prefix) attention for a batch of decode requests.
+#
+# Ye et al., "FlashInfer: Efficient and Customizable Attention Engine for LLM Inference
+# Serving" (MLSys 2025), cascade inference; the same decomposition as Hydragen (Juravsky
+# et al. 2024). Requests that share a prefix (a system prompt, few-shot examples) keep its
+# KV once. Attention over prefix + suffix splits into two partial states, one over each
+# part, each an output normalized over its keys and its log-sum-exp; they merge exactly:
+#   m = max(lse_p, lse_s),  w_x = exp(lse_x - m),
+#   O = (w_p O_p + w_s O_s) / (w_p + w_s).
+# The prefix kernel stacks the queries of Bb requests (Bb x group x N rows per KV head) in
+# one tile, so the prefix KV is read once per Bb requests instead of once per request;
+# it writes its fp32 partial state. The suffix kernel runs each request over its own KV
+# (causal, the queries being its last N tokens), then merges in the prefix's state.
+#
+# IO law (docs/io-laws.md), P = Nkv - suffix, S = suffix, Hkv = kv_heads:
+#   reads  = 2 BH N d e (Q, twice) + 2 Hkv cdiv(batch, Bb) P d e + 2 batch Hkv S d e
+#            + 4 BH N (d + 1) (the prefix state),
+#   writes = BH N d e + 4 BH N (d + 1);
+# against per-request decoding, 2 batch Hkv Nkv d e of K and V: the prefix's
+# 2 Hkv P d e (batch - cdiv(batch, Bb)) is saved.
+about "Cascade attention (FlashInfer): a batch's shared prefix KV read once per Bb requests into partial states, each request's suffix attended on its own, the two merged by log-sum-exp"
+
+param suffix = 256   # each request's own tokens; the first Nkv - suffix are shared
+param Bb = max(1, 128 / ((heads / kv_heads) * N))   # requests per prefix thread block
+param Bc = 128       # key/value rows per inner iteration
+require Bb > 0 and Bc > 0, "block sizes Bb and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require suffix >= N and suffix < Nkv, "the suffix holds the N queries (suffix >= N) and leaves a prefix (suffix < Nkv)"
+
+input  Q[batch, kv_heads, heads / kv_heads, N, d]
+input  KP[kv_heads, Nkv - suffix, d]
+input  VP[kv_heads, Nkv - suffix, d]
+input  KS[batch * kv_heads, suffix, d]
+input  VS[batch * kv_heads, suffix, d]
+output O[batch, kv_heads, heads / kv_heads, N, d]
+temp   OP[batch, kv_heads, heads / kv_heads, N, d] fp32
+temp   LP[batch, kv_heads, (heads / kv_heads) * N] fp32
+
+check O = attention_cascade(Q, KP, VP, KS, VS, causal: 1)
+
+# The shared prefix: Bb requests' queries of one KV head at a time. Every query comes
+# after the whole prefix, so nothing is masked.
+kernel prefix grid(kvh: kv_heads, ib: cdiv(batch, Bb)):
+  q = load Q[rows(ib, Bb), kvh, :, :, :] -> sram
+  rn = min(Bb, batch - ib * Bb) * (heads / kv_heads) * N
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< cdiv(Nkv - suffix, Bc):
+    k = load KP[kvh, rows(j, Bc), :] -> sram
+    v = load VP[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store OP[rows(ib, Bb), kvh, :, :, :] = o / l
+  store LP[rows(ib, Bb), kvh, :] = m + log(l)
+
+# Each request's suffix, then the merge with the prefix's state.
+kernel suffix grid(b: batch, kvh: kv_heads):
+  q = load Q[b, kvh, :, :, :] -> sram            # group x N rows
+  rn = (heads / kv_heads) * N
+  qpos = suffix - N                               # suffix position of the first query
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< cdiv(suffix, Bc):
+    k = load KS[b * kv_heads + kvh, rows(j, Bc), :] -> sram
+    v = load VS[b * kv_heads + kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if (j + 1) * Bc - 1 > qpos:
+      s = mask_causal(s, qpos, j * Bc, N)
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  op = load OP[b, kvh, :, :, :] -> reg
+  lp = load LP[b, kvh, :] -> reg
+  ls = m + log(l)
+  mm = max(lp, ls)
+  wp = exp(lp - mm)
+  ws = exp(ls - mm)
+  store O[b, kvh, :, :, :] = (wp * op + ws * (o / l)) / (wp + ws)
+
+"""#,
         "flash-decoding": #"""
 # Flash-Decoding: split-KV attention for decoding.
 #

@@ -53,9 +53,10 @@ struct ZooCheckOptions {
 extension Verifier {
     /// The reference of a `linear_attention` or `linformer` check; nil for other references.
     func zooReference(_ check: CheckDecl) throws(Diagnostic) -> [Double]? {
-        guard check.reference == .linearAttention || check.reference == .linformer else { return nil }
+        guard [.linearAttention, .linformer, .attentionCascade].contains(check.reference) else { return nil }
         let problem = bound.shape
         let source = bound.program.source
+        if check.reference == .attentionCascade { return try cascadeReference(check) }
         let q = tensors[check.arguments[0]], k = tensors[check.arguments[1]], v = tensors[check.arguments[2]]
         let expectedQ = problem.batch * problem.heads * problem.queryLength * problem.headDim
         let expectedKV = problem.batch * problem.kvHeads * problem.keyLength * problem.headDim
@@ -69,6 +70,50 @@ extension Verifier {
             throw Diagnostic(.numeric, source, check.location, "'linformer' expects the projections E and F as [k, Nkv], both the same shape")
         }
         return reference
+    }
+
+    /// Plain float64 attention over each request's prefix followed by its suffix: K and V
+    /// gathered from the shared Kp, Vp [kv_heads, P, d] and the request's Ks, Vs
+    /// [batch*kv_heads, Nkv - P, d]; option `causal`.
+    private func cascadeReference(_ check: CheckDecl) throws(Diagnostic) -> [Double] {
+        let problem = bound.shape
+        let source = bound.program.source
+        var mask = AttentionReference.Mask()
+        for option in check.options {
+            let value = try ScalarEvaluator.evaluate(option.value, parameters: bound.parameterValues, source: source, names: bound.program.parameters.map(\.name))
+            guard option.name == "causal", case .int(let i) = value else {
+                throw Diagnostic(.numeric, source, option.value.location, "'attention_cascade' takes only the integer option causal")
+            }
+            mask.causal = i != 0
+        }
+        let q = tensors[check.arguments[0]]
+        let (kp, vp, ks, vs) = (tensors[check.arguments[1]], tensors[check.arguments[2]], tensors[check.arguments[3]], tensors[check.arguments[4]])
+        let d = problem.headDim, nkv = problem.keyLength, kvHeads = problem.kvHeads
+        let prefix = kp.count / max(1, kvHeads * d)
+        let suffix = nkv - prefix
+        guard q.count == problem.batch * problem.heads * problem.queryLength * d, problem.heads % kvHeads == 0,
+            vp.count == kp.count, kp.count == kvHeads * prefix * d, kp.shape.last == d, suffix >= 0,
+            ks.count == problem.batch * kvHeads * suffix * d, vs.count == ks.count
+        else {
+            throw Diagnostic(.numeric, source, check.location, "'attention_cascade' expects Q as [batch*heads, N, d], Kp, Vp as [kv_heads, P, d] and Ks, Vs as [batch*kv_heads, Nkv - P, d]")
+        }
+        var k = HostTensor(shape: [problem.batch * kvHeads, nkv, d], dtype: ks.dtype)
+        var v = k
+        for b in 0..<problem.batch {
+            for h in 0..<kvHeads {
+                let to = (b * kvHeads + h) * nkv * d
+                for i in 0..<(prefix * d) {
+                    k.values[to + i] = kp.values[h * prefix * d + i]
+                    v.values[to + i] = vp.values[h * prefix * d + i]
+                }
+                let from = (b * kvHeads + h) * suffix * d
+                for i in 0..<(suffix * d) {
+                    k.values[to + prefix * d + i] = ks.values[from + i]
+                    v.values[to + prefix * d + i] = vs.values[from + i]
+                }
+            }
+        }
+        return AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask).output
     }
 
     /// The reduction length behind one element of a zoo check (`NumericTolerance`):

@@ -183,6 +183,11 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     case linearAttention = "linear_attention"
     /// Linformer (Wang et al. 2020): linformer(Q, K, V, E, F) with E, F [k, Nkv].
     case linformer
+    /// Attention over a shared prefix and per-request suffixes (cascade inference):
+    /// attention_cascade(Q, Kp, Vp, Ks, Vs) with Kp, Vp [kv_heads, P, d] shared by the
+    /// batch and Ks, Vs [batch*kv_heads, Nkv - P, d]; each request attends to its prefix
+    /// followed by its suffix, as plain `attention`.
+    case attentionCascade = "attention_cascade"
 
     /// The tensor arguments the reference takes, in order.
     public var argumentCount: Int {
@@ -190,7 +195,7 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
         case .attention, .linearAttention: return 3
         case .attentionLSE: return 2
         case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
-        case .selectiveScan, .linformer: return 5
+        case .selectiveScan, .linformer, .attentionCascade: return 5
         }
     }
 }

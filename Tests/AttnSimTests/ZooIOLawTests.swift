@@ -140,10 +140,39 @@ import TileLanguage
         #expect(t.flopsMatmul == 4 * c.bhkv * p.k * c.nkv * c.d + 4 * c.bh * c.n * p.k * c.d)
     }
 
+    /// Cascade: Q read twice (prefix and suffix kernels), the prefix KV once per Bb
+    /// requests, each suffix once, the fp32 prefix state written and read once; per-request
+    /// decoding (flash2-gqa) reads the whole Nkv per request.
+    @Test(arguments: [(batch: 64, heads: 32, kv: 8, n: 1, nkv: 4096, suffix: 256), (batch: 7, heads: 6, kv: 2, n: 3, nkv: 1000, suffix: 101)])
+    func cascade(_ c: (batch: Int, heads: Int, kv: Int, n: Int, nkv: Int, suffix: Int)) throws {
+        let shape = S.shape(batch: c.batch, heads: c.heads, kvHeads: c.kv, n: c.n, nkv: c.nkv, d: 128)
+        let bound = try BoundProgram(
+            program: try AlgorithmLibrary.program("cascade"), shape: shape, dtype: .bf16, hardware: S.h100, overrides: ["suffix": .int(c.suffix)])
+        let t = try S.count(bound).total
+        let e = 2, d = 128, bh = c.batch * c.heads, prefix = c.nkv - c.suffix
+        let bb = max(1, 128 / (c.heads / c.kv * c.n))
+        #expect(bound.parameter("Bb") == .int(bb))
+        let kvReads = 2 * c.kv * S.cdiv(c.batch, bb) * prefix * d * e + 2 * c.batch * c.kv * c.suffix * d * e
+        #expect(t.hbmReadBytes == 2 * bh * c.n * d * e + kvReads + 4 * bh * c.n * (d + 1))
+        #expect(t.hbmWriteBytes == bh * c.n * d * e + 4 * bh * c.n * (d + 1))
+        #expect(t.flopsMatmul == 4 * bh * c.n * c.nkv * d)
+        let perRequest = try S.count(try S.bind("flash2-gqa", shape, dtype: .bf16)).total
+        let perRequestKV = 2 * c.batch * c.kv * c.nkv * d * e
+        #expect(perRequest.hbmReadBytes - perRequestKV == bh * c.n * d * e)
+        #expect(perRequestKV - kvReads == 2 * c.kv * prefix * d * e * (c.batch - S.cdiv(c.batch, bb)))
+    }
+
     /// Compressed counts equal exhaustive ones, and numeric runs count the same, for every
     /// zoo program on ragged, masked, GQA shapes.
     @Test func compressedEqualsExhaustive() throws {
         let shapes = [S.shape(heads: 4, kvHeads: 2, n: 300, nkv: 300, d: 16), S.shape(heads: 3, kvHeads: 1, n: 77, nkv: 301, d: 16)]
+        let cascade = S.shape(batch: 5, heads: 6, kvHeads: 2, n: 3, nkv: 301, d: 16)
+        for params: [String: ScalarValue] in [["suffix": .int(70), "Bb": .int(2), "Bc": .int(48)], ["suffix": .int(3), "Bc": .int(32)]] {
+            let bound = try BoundProgram(program: try AlgorithmLibrary.program("cascade"), shape: cascade, dtype: .fp16, hardware: S.h100, overrides: params)
+            let exhaustive = try S.count(bound, compress: false)
+            #expect(try S.count(bound) == exhaustive)
+            #expect(try Simulator.run(bound, options: RunOptions(mode: .numeric, seed: 3)).stats == exhaustive)
+        }
         let variants: [(String, [String: ScalarValue])] = [
             ("flash2-rope", ["causal": .int(1), "Br": .int(32), "Bc": .int(48)]),
             ("flash2-rope", ["rope_table": .int(1), "causal": .int(1), "Br": .int(48), "Bc": .int(80)]),

@@ -173,6 +173,27 @@ import TileLanguage
         #expect(stateless.contains { !$0.passed })
     }
 
+    /// Cascade attention equals plain causal attention over prefix + suffix: ragged request
+    /// blocks (5 requests, Bb = 2), several queries per request with GQA, a decode step,
+    /// tiles that divide nothing. A merge that averages the two states instead of
+    /// weighting them by their log-sum-exps fails.
+    @Test(arguments: [DType.fp32, .fp16, .bf16])
+    func cascadeEqualsPlainAttention(_ dtype: DType) throws {
+        let cases: [(ProblemShape, [String: ScalarValue])] = [
+            (S.shape(batch: 5, heads: 6, kvHeads: 2, n: 3, nkv: 301, d: 32), ["suffix": .int(70), "Bb": .int(2), "Bc": .int(48)]),
+            (S.shape(batch: 3, heads: 4, kvHeads: 4, n: 1, nkv: 130, d: 16), ["suffix": .int(1), "Bc": .int(32)]),
+            (S.shape(batch: 2, heads: 2, kvHeads: 1, n: 17, nkv: 100, d: 16), ["suffix": .int(40)]),
+        ]
+        for (shape, params) in cases {
+            let result = try S.numeric(try Self.bind("cascade", shape, dtype: dtype, params: params))
+            #expect(result.checks.count == 1)
+        }
+        let averaged = try Self.checks(try Self.bind("cascade", cases[0].0, dtype: .fp32, params: cases[0].1) {
+            $0.replacingOccurrences(of: "(wp * op + ws * (o / l)) / (wp + ws)", with: "(op + o / l) / 2.0")
+        })
+        #expect(averaged.contains { !$0.passed })
+    }
+
     /// Linformer's derived tolerance, by hand: fp16 O, KP and VP each stored once,
     /// R = sqrt(3) 2^-11; n = d + Nkv + k = 16 + 100 + 40.
     @Test func linformerToleranceByHand() throws {
