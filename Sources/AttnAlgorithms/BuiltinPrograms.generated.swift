@@ -28,7 +28,7 @@ public enum BuiltinPrograms {
 # 2 Hkv P d e (batch - cdiv(batch, Bb)) is saved.
 about "Cascade attention (FlashInfer): a batch's shared prefix KV read once per Bb requests into partial states, each request's suffix attended on its own, the two merged by log-sum-exp"
 
-param suffix = 256   # each request's own tokens; the first Nkv - suffix are shared
+param suffix = max(N, min(256, Nkv / 2))   # each request's own tokens (the first Nkv - suffix are shared)
 param Bb = max(1, 128 / ((heads / kv_heads) * N))   # requests per prefix thread block
 param Bc = 128       # key/value rows per inner iteration
 require Bb > 0 and Bc > 0, "block sizes Bb and Bc must be positive"
@@ -848,18 +848,20 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # linear-attention kernels, e.g. Yang et al. 2024, "Gated Linear Attention") takes C rows
 # at a time: the chunk's own keys through a masked C x C product (phi > 0, so the
 # masked entries, -inf, are clamped to 0), the earlier ones through the state S, z,
-# which is then updated with the chunk. One thread block per head walks the chunks in
-# order; no softmax, no scale.
+# which is then updated with the chunk. One thread block per head walks the key chunks in
+# order; no softmax, no scale. Queries are the last N of the Nkv positions (query i at
+# i + Nkv - N, as everywhere): chunks before the first query only update the state, and
+# a chunk's queries are the rows whose positions fall in it (all of them when N = Nkv).
 #
-# IO law (docs/io-laws.md): Q, K and V are read once per query head, O written once:
-#   reads = 3 BH N d e, writes = BH N d e;
+# IO law (docs/io-laws.md), N = Nkv: Q, K and V are read once per query head, O written
+# once: reads = 3 BH N d e, writes = BH N d e;
 #   matmul FLOPs per chunk of c rows: 4 c^2 d + 4 c d^2 + 2 c d.
 about "Causal linear attention (Katharopoulos et al. 2020): feature map elu + 1, chunks of C rows, a running d x d state; O(N d^2) work and one read of Q, K, V"
 
 param C = 64   # rows per chunk
 require C > 0, "the chunk size C must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
-require N == Nkv, "causal linear attention runs on a whole sequence (N == Nkv)"
+require Nkv >= N, "causal linear attention needs Nkv >= N, so that every query sees a key"
 
 input  Q[batch * heads, N, d]
 input  K[batch * kv_heads, Nkv, d]
@@ -870,18 +872,23 @@ check O = linear_attention(Q, K, V)
 
 kernel fwd grid(bh: batch * heads):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  off = Nkv - N          # key position of query 0
   S = zeros(d, d)        # sum of phi(k_j) v_j^T over earlier chunks
   z = zeros(d, 1)        # sum of phi(k_j)
-  for c in 0 ..< cdiv(N, C):
-    x = load Q[bh, rows(c, C), :] -> sram
+  for c in 0 ..< cdiv(Nkv, C):
     y = load K[kvh, rows(c, C), :] -> sram
     v = load V[kvh, rows(c, C), :] -> sram
-    qf = elu1(x)
     kf = elu1(y)
-    a = max(mask_causal(qf @ kf^T, c * C, c * C), 0.0)
-    num = qf @ S + a @ v
-    den = qf @ z + rowsum(a)
-    store O[bh, rows(c, C), :] = num / den
+    if (c + 1) * C > off:
+      # The queries at positions in this chunk: rows qlo ..< qhi.
+      qlo = max(0, c * C - off)
+      qhi = min(N, (c + 1) * C - off)
+      x = load Q[bh, qlo ..< qhi, :] -> sram
+      qf = elu1(x)
+      a = max(mask_causal(qf @ kf^T, qlo + off, c * C), 0.0)
+      num = qf @ S + a @ v
+      den = qf @ z + rowsum(a)
+      store O[bh, qlo ..< qhi, :] = num / den
     S = S + kf^T @ v
     z = z + rowsum(kf^T)
 

@@ -127,6 +127,17 @@ import TileLanguage
         #expect(t.exps == 2 * c.bh * c.n * c.d)
     }
 
+    /// Queries the last N of Nkv positions: K and V are still read once per query head
+    /// and Q and O once; chunks before the first query only update the state, so phi(K)
+    /// costs BH Nkv d special and phi(Q) BH N d.
+    @Test func linearAttentionDecodes() throws {
+        let c = Case(batch: 1, heads: 4, kvHeads: 2, n: 37, nkv: 1000, d: 64, dtype: .fp16)
+        let t = try Self.count("linear-attention", c, ["C": .int(64)])
+        #expect(t.hbmReadBytes == c.bh * (c.n + 2 * c.nkv) * c.d * 2)
+        #expect(t.hbmWriteBytes == c.bh * c.n * c.d * 2)
+        #expect(t.exps == c.bh * (c.n + c.nkv) * c.d)
+    }
+
     /// Linformer, P = cdiv(k, Bk), T = cdiv(N, Br): the projection reads K, V once per
     /// projected row block and E, F once per key/value head; attention reads K', V' once
     /// per query block.
@@ -185,7 +196,7 @@ import TileLanguage
             ("linformer", ["kproj": .int(50), "Bk": .int(16), "Br": .int(32), "Bc": .int(24)]),
         ]
         for shape in shapes {
-            for (algorithm, params) in variants where algorithm != "linear-attention" || shape.queryLength == shape.keyLength {
+            for (algorithm, params) in variants {
                 let bound = try BoundProgram(program: try AlgorithmLibrary.program(algorithm), shape: shape, dtype: .fp16, hardware: S.h100, overrides: params)
                 let compressed = try S.count(bound)
                 let exhaustive = try S.count(bound, compress: false)
