@@ -218,3 +218,76 @@ import TileLanguage
         #expect(throws: (any Error).self) { _ = try Self.bind("flash2-rope", odd, dtype: .fp32) }
     }
 }
+
+/// The zoo's built-ins through the table: types, arities and count sites checked before a
+/// run, shapes and values at run time.
+@Suite struct ZooBuiltinTests {
+    typealias S = TestSupport
+
+    static let header = """
+        input  Q[batch * heads, N, d]
+        input  T[batch, 4] i32
+        output O[batch * heads, N, d]
+        kernel k grid(bh: batch * heads):
+
+        """
+
+    func checkError(_ body: String) -> String? {
+        do {
+            _ = try Checker.check(SourceFile(name: "z.tile", text: Self.header + body))
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test func checkerUsesTheTable() {
+        #expect(checkError("  x = load Q[bh, :, :]\n  store O[bh, :, :] = rope(x, x)\n")?.contains("takes") == true)
+        #expect(checkError("  x = load Q[bh, :, :]\n  store O[bh, :, :] = softcap(x, x)\n")?.contains("the cap of 'softcap' must be a number") == true)
+        #expect(checkError("  x = load Q[bh, :, :]\n  store O[bh, :, :] = alibi(x, 0, 0.5, 1.0)\n")?.contains("the first key position of 'alibi' must be an integer") == true)
+        // A tile size read from a tensor would make counts depend on data.
+        let dataSize = "  r = load T[0, 1]\n  c = rope_cos(0, r, d / 2, 10000.0, 0, 1.0, 4096)\n  x = load Q[bh, :, :]\n  store O[bh, :, :] = x\n"
+        #expect(checkError(dataSize)?.contains("the rows of 'rope_cos'") == true)
+        // A position read from a tensor is only an operand (it changes values, not counts).
+        let dataPosition = "  p = load T[0, 1]\n  x = load Q[bh, :, :]\n  store O[bh, :, :] = rope(x, rope_cos(p, N, d / 2, 10000.0, 0, 1.0, 4096), rope_sin(p, N, d / 2, 10000.0, 0, 1.0, 4096))\n"
+        #expect(checkError(dataPosition) == nil)
+    }
+
+    @Test func runTimeErrorsNameTheProblem() throws {
+        let shape = S.shape(heads: 2, n: 8, d: 4)
+        func runError(_ body: String) -> String? {
+            do {
+                let bound = try S.bindSource(Self.header + body, shape)
+                _ = try Simulator.run(bound, options: RunOptions(mode: .count))
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        let wrongTable = "  x = load Q[bh, :, :]\n  store O[bh, :, :] = rope(x, zeros(N, 3), zeros(N, 3))\n"
+        #expect(runError(wrongTable)?.contains("'rope' needs an r x 2h tile and r x h cosines and sines; found 8x4, 8x3 and 8x3") == true)
+        let wideSlope = "  x = load Q[bh, :, :]\n  store O[bh, :, :] = alibi(x, 0, 0, zeros(2))\n"
+        #expect(runError(wideSlope)?.contains("one-element tile, found 2") == true)
+        let badHead = "  x = load Q[bh, :, :]\n  store O[bh, :, :] = alibi(x, 0, 0, alibi_slope(bh + heads, heads))\n"
+        #expect(runError(badHead)?.contains("'alibi_slope' needs a head in 0 ..< heads") == true)
+        let badScaling = "  x = load Q[bh, :, :]\n  store O[bh, :, :] = rope(x, rope_cos(0, N, 2, 10000.0, 5, 1.0, 64), rope_sin(0, N, 2, 10000.0, 0, 1.0, 64))\n"
+        #expect(runError(badScaling)?.contains("RoPE scaling is 0 (none), 1 (linear), 2 (NTK) or 3 (YaRN), found 5") == true)
+    }
+
+    /// Counts from the table's rules: rope_cos/rope_sin 1 other + 1 special per element,
+    /// rope 3, alibi 2, softcap 2 + 1 special, elu1 1 + 1 special.
+    @Test func countsFollowTheTable() throws {
+        let shape = S.shape(heads: 2, n: 8, d: 4)
+        let body = """
+              x = load Q[bh, :, :] -> reg
+              y = rope(x, rope_cos(0, N, d / 2, 10000.0, 0, 1.0, 64), rope_sin(0, N, d / 2, 10000.0, 0, 1.0, 64))
+              store O[bh, :, :] = elu1(softcap(alibi(y, 0, 0, 0.5), 3.0))
+
+            """
+        let t = try S.count(try S.bindSource(Self.header + body, shape)).total
+        let elements = 2 * 8 * 4
+        // cos + sin: 8 x 2 each; rope 3; alibi 2; softcap 2; elu1 1 per element of 8 x 4.
+        #expect(t.flopsOther == 2 * (2 * 8 * 2) + elements * (3 + 2 + 2 + 1))
+        #expect(t.exps == 2 * (2 * 8 * 2) + elements * (1 + 1))
+    }
+}
