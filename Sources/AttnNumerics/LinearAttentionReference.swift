@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Float64 references of two efficient-attention contrasts from the survey of Tay et al.,
@@ -22,23 +23,27 @@ public enum LinearAttentionReference {
         let heads = problem.batch * problem.heads
         var out = [Double](repeating: 0, count: heads * n * d)
         let phiK = k.values.map { feature(Double($0)) }
-        var phiQ = [Double](repeating: 0, count: d)
-        for bh in 0..<heads {
-            let kvh = problem.kvHead(forQueryHead: bh)
-            for i in 0..<n {
-                let base = (bh * n + i) * d
-                for c in 0..<d { phiQ[c] = feature(Double(q.values[base + c])) }
-                var denominator = 0.0
-                let last = Swift.min(nkv - 1, i + nkv - n)
-                guard last >= 0 else { continue }
-                for j in 0...last {
-                    let kBase = (kvh * nkv + j) * d
-                    var weight = 0.0
-                    for c in 0..<d { weight += phiQ[c] * phiK[kBase + c] }
-                    denominator += weight
-                    for c in 0..<d { out[base + c] += weight * Double(v.values[kBase + c]) }
+        // Heads are independent: they run on all cores, each writing only its own rows.
+        out.withUnsafeMutableBufferPointer { buffer in
+            let target = Rows(out: buffer)
+            DispatchQueue.concurrentPerform(iterations: heads) { bh in
+                let kvh = problem.kvHead(forQueryHead: bh)
+                var phiQ = [Double](repeating: 0, count: d)
+                for i in 0..<n {
+                    let base = (bh * n + i) * d
+                    for c in 0..<d { phiQ[c] = feature(Double(q.values[base + c])) }
+                    var denominator = 0.0
+                    let last = Swift.min(nkv - 1, i + nkv - n)
+                    guard last >= 0 else { continue }
+                    for j in 0...last {
+                        let kBase = (kvh * nkv + j) * d
+                        var weight = 0.0
+                        for c in 0..<d { weight += phiQ[c] * phiK[kBase + c] }
+                        denominator += weight
+                        for c in 0..<d { target.out[base + c] += weight * Double(v.values[kBase + c]) }
+                    }
+                    for c in 0..<d { target.out[base + c] /= denominator }
                 }
-                for c in 0..<d { out[base + c] /= denominator }
             }
         }
         return out
@@ -95,5 +100,10 @@ public enum LinearAttentionReference {
             }
         }
         return out
+    }
+
+    /// The output the heads fill in parallel: each head writes only its own rows.
+    private struct Rows: @unchecked Sendable {
+        let out: UnsafeMutableBufferPointer<Double>
     }
 }

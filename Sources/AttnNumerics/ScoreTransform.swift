@@ -57,11 +57,27 @@ public enum ScoredAttentionReference {
     public static func outputAndLogSumExp(
         _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor?, mask: AttentionReference.Mask, transform: ScoreTransform
     ) -> (output: [Double], logSumExp: [Double]) {
-        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
+        let n = problem.queryLength, d = problem.headDim
         let heads = problem.batch * problem.heads
-        let scale = problem.effectiveScale
         let frequencies = transform.rotary?.frequencies(headDim: d) ?? []
-        // Rotated keys, once per key/value head.
+        let keys = rotatedKeys(problem, k: k, transform: transform, frequencies: frequencies)
+        var out = [Double](repeating: 0, count: heads * n * d)
+        var lse = [Double](repeating: 0, count: heads * n)
+        // Heads are independent: they run on all cores, each writing only its own rows.
+        out.withUnsafeMutableBufferPointer { outBuffer in
+            lse.withUnsafeMutableBufferPointer { lseBuffer in
+                let target = HeadRows(out: outBuffer, lse: lseBuffer)
+                DispatchQueue.concurrentPerform(iterations: heads) { bh in
+                    headRows(problem, bh: bh, q: q, keys: keys, v: v, mask: mask, transform: transform, frequencies: frequencies, into: target)
+                }
+            }
+        }
+        return (out, lse)
+    }
+
+    /// K in float64, rotated once per key/value head (key j at position j).
+    private static func rotatedKeys(_ problem: ProblemShape, k: HostTensor, transform: ScoreTransform, frequencies: [Double]) -> [Double] {
+        let nkv = problem.keyLength, d = problem.headDim
         let kvHeads = problem.batch * problem.kvHeads
         var keys = [Double](repeating: 0, count: kvHeads * nkv * d)
         var row = [Double](repeating: 0, count: d)
@@ -73,52 +89,64 @@ public enum ScoredAttentionReference {
                 for c in 0..<d { keys[base + c] = row[c] }
             }
         }
-        var out = [Double](repeating: 0, count: heads * n * d)
-        var lse = [Double](repeating: 0, count: heads * n)
-        for bh in 0..<heads {
-            let kvh = problem.kvHead(forQueryHead: bh)
-            let slope = transform.alibi ? ALiBi.slope(head: bh % problem.heads, heads: problem.heads) ?? 0 : 0
-            var scores = [Double](repeating: 0, count: nkv)
-            for i in 0..<n {
-                let position = i + nkv - n
-                let qBase = (bh * n + i) * d
-                for c in 0..<d { row[c] = Double(q.values[qBase + c]) }
-                transform.rotary?.rotate(&row, position: position, frequencies: frequencies)
-                var rowMax = -Double.infinity
-                for j in 0..<nkv {
-                    let visible = mask.allows(query: i, key: j, queryLength: n, keyLength: nkv) || (j < transform.sinks && j <= position)
-                    guard visible else {
-                        scores[j] = -.infinity
-                        continue
-                    }
-                    let kBase = (kvh * nkv + j) * d
-                    var s = 0.0
-                    for c in 0..<d { s += row[c] * keys[kBase + c] }
-                    s *= scale
-                    if let cap = transform.softcap { s = cap * Foundation.tanh(s / cap) }
-                    s += slope * Double(j - position)
-                    scores[j] = s
-                    rowMax = Swift.max(rowMax, s)
-                }
-                guard rowMax > -.infinity else {
-                    lse[bh * n + i] = -.infinity
+        return keys
+    }
+
+    /// The rows of one head's output and log-sum-exp.
+    private static func headRows(
+        _ problem: ProblemShape, bh: Int, q: HostTensor, keys: [Double], v: HostTensor?, mask: AttentionReference.Mask,
+        transform: ScoreTransform, frequencies: [Double], into target: HeadRows
+    ) {
+        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
+        let scale = problem.effectiveScale
+        let kvh = problem.kvHead(forQueryHead: bh)
+        let slope = transform.alibi ? ALiBi.slope(head: bh % problem.heads, heads: problem.heads) ?? 0 : 0
+        var scores = [Double](repeating: 0, count: nkv)
+        var row = [Double](repeating: 0, count: d)
+        for i in 0..<n {
+            let position = i + nkv - n
+            let qBase = (bh * n + i) * d
+            for c in 0..<d { row[c] = Double(q.values[qBase + c]) }
+            transform.rotary?.rotate(&row, position: position, frequencies: frequencies)
+            var rowMax = -Double.infinity
+            for j in 0..<nkv {
+                let visible = mask.allows(query: i, key: j, queryLength: n, keyLength: nkv) || (j < transform.sinks && j <= position)
+                guard visible else {
+                    scores[j] = -.infinity
                     continue
                 }
-                var sum = 0.0
-                for j in 0..<nkv where scores[j] > -.infinity {
-                    scores[j] = Foundation.exp(scores[j] - rowMax)
-                    sum += scores[j]
-                }
-                lse[bh * n + i] = rowMax + Foundation.log(sum)
-                guard let v else { continue }
-                let oBase = (bh * n + i) * d
-                for j in 0..<nkv where scores[j] > -.infinity {
-                    let weight = scores[j] / sum
-                    let vBase = (kvh * nkv + j) * d
-                    for c in 0..<d { out[oBase + c] += weight * Double(v.values[vBase + c]) }
-                }
+                let kBase = (kvh * nkv + j) * d
+                var s = 0.0
+                for c in 0..<d { s += row[c] * keys[kBase + c] }
+                s *= scale
+                if let cap = transform.softcap { s = cap * Foundation.tanh(s / cap) }
+                s += slope * Double(j - position)
+                scores[j] = s
+                rowMax = Swift.max(rowMax, s)
+            }
+            guard rowMax > -.infinity else {
+                target.lse[bh * n + i] = -.infinity
+                continue
+            }
+            var sum = 0.0
+            for j in 0..<nkv where scores[j] > -.infinity {
+                scores[j] = Foundation.exp(scores[j] - rowMax)
+                sum += scores[j]
+            }
+            target.lse[bh * n + i] = rowMax + Foundation.log(sum)
+            guard let v else { continue }
+            let oBase = (bh * n + i) * d
+            for j in 0..<nkv where scores[j] > -.infinity {
+                let weight = scores[j] / sum
+                let vBase = (kvh * nkv + j) * d
+                for c in 0..<d { target.out[oBase + c] += weight * Double(v.values[vBase + c]) }
             }
         }
-        return (out, lse)
+    }
+
+    /// The output buffers the heads fill in parallel: each head writes only its own rows.
+    private struct HeadRows: @unchecked Sendable {
+        let out: UnsafeMutableBufferPointer<Double>
+        let lse: UnsafeMutableBufferPointer<Double>
     }
 }

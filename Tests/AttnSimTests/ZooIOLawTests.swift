@@ -62,6 +62,20 @@ import TileLanguage
         }
     }
 
+    /// The base and the scaling change numerics, never counts.
+    @Test func ropeScalingsCountAlike() throws {
+        let c = Case(batch: 1, heads: 4, kvHeads: 2, n: 300, nkv: 500, d: 32, dtype: .fp16)
+        for algorithm in ["flash2-rope", "rope-prepass"] {
+            let plain = try Self.count(algorithm, c, ["causal": .int(1)])
+            for (scaling, factor, base) in [(1, 2.0, 10_000.0), (2, 8.0, 10_000.0), (3, 4.0, 10_000.0), (0, 1.0, 1_000_000.0)] {
+                let scaled = try Self.count(algorithm, c, [
+                    "causal": .int(1), "rope_scaling": .int(scaling), "rope_factor": .float(factor), "rope_base": .float(base), "rope_original": .int(64),
+                ])
+                #expect(scaled == plain, "\(algorithm) scaling \(scaling)")
+            }
+        }
+    }
+
     /// RoPE as a separate pass: Q and K read once more and written rotated (QR, KR), each
     /// row rotated once: (BH N + BHkv Nkv) rows of 4 d other and d special FLOPs.
     @Test(arguments: cases)
