@@ -5,6 +5,97 @@
 public enum BuiltinPrograms {
     /// File name without `.tile` -> the file's text, byte for byte.
     public static let sources: [String: String] = [
+        "cascade": #"""
+# Cascade (shared-prefix) attention for a batch of decode requests.
+#
+# Ye et al., "FlashInfer: Efficient and Customizable Attention Engine for LLM Inference
+# Serving" (MLSys 2025), cascade inference; the same decomposition as Hydragen (Juravsky
+# et al. 2024). Requests that share a prefix (a system prompt, few-shot examples) keep its
+# KV once. Attention over prefix + suffix splits into two partial states, one over each
+# part, each an output normalized over its keys and its log-sum-exp; they merge exactly:
+#   m = max(lse_p, lse_s),  w_x = exp(lse_x - m),
+#   O = (w_p O_p + w_s O_s) / (w_p + w_s).
+# The prefix kernel stacks the queries of Bb requests (Bb x group x N rows per KV head) in
+# one tile, so the prefix KV is read once per Bb requests instead of once per request;
+# it writes its fp32 partial state. The suffix kernel runs each request over its own KV
+# (causal, the queries being its last N tokens), then merges in the prefix's state.
+#
+# IO law (docs/io-laws.md), P = Nkv - suffix, S = suffix, Hkv = kv_heads:
+#   reads  = 2 BH N d e (Q, twice) + 2 Hkv cdiv(batch, Bb) P d e + 2 batch Hkv S d e
+#            + 4 BH N (d + 1) (the prefix state),
+#   writes = BH N d e + 4 BH N (d + 1);
+# against per-request decoding, 2 batch Hkv Nkv d e of K and V: the prefix's
+# 2 Hkv P d e (batch - cdiv(batch, Bb)) is saved.
+about "Cascade attention (FlashInfer): a batch's shared prefix KV read once per Bb requests into partial states, each request's suffix attended on its own, the two merged by log-sum-exp"
+
+param suffix = max(N, min(256, Nkv / 2))   # each request's own tokens (the first Nkv - suffix are shared)
+param Bb = max(1, 128 / ((heads / kv_heads) * N))   # requests per prefix thread block
+param Bc = 128       # key/value rows per inner iteration
+require Bb > 0 and Bc > 0, "block sizes Bb and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require suffix >= N and suffix < Nkv, "the suffix holds the N queries (suffix >= N) and leaves a prefix (suffix < Nkv)"
+
+input  Q[batch, kv_heads, heads / kv_heads, N, d]
+input  KP[kv_heads, Nkv - suffix, d]
+input  VP[kv_heads, Nkv - suffix, d]
+input  KS[batch * kv_heads, suffix, d]
+input  VS[batch * kv_heads, suffix, d]
+output O[batch, kv_heads, heads / kv_heads, N, d]
+temp   OP[batch, kv_heads, heads / kv_heads, N, d] fp32
+temp   LP[batch, kv_heads, (heads / kv_heads) * N] fp32
+
+check O = attention_cascade(Q, KP, VP, KS, VS, causal: 1)
+
+# The shared prefix: Bb requests' queries of one KV head at a time. Every query comes
+# after the whole prefix, so nothing is masked.
+kernel prefix grid(kvh: kv_heads, ib: cdiv(batch, Bb)):
+  q = load Q[rows(ib, Bb), kvh, :, :, :] -> sram
+  rn = min(Bb, batch - ib * Bb) * (heads / kv_heads) * N
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< cdiv(Nkv - suffix, Bc):
+    k = load KP[kvh, rows(j, Bc), :] -> sram
+    v = load VP[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store OP[rows(ib, Bb), kvh, :, :, :] = o / l
+  store LP[rows(ib, Bb), kvh, :] = m + log(l)
+
+# Each request's suffix, then the merge with the prefix's state.
+kernel suffix grid(b: batch, kvh: kv_heads):
+  q = load Q[b, kvh, :, :, :] -> sram            # group x N rows
+  rn = (heads / kv_heads) * N
+  qpos = suffix - N                               # suffix position of the first query
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< cdiv(suffix, Bc):
+    k = load KS[b * kv_heads + kvh, rows(j, Bc), :] -> sram
+    v = load VS[b * kv_heads + kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if (j + 1) * Bc - 1 > qpos:
+      s = mask_causal(s, qpos, j * Bc, N)
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  op = load OP[b, kvh, :, :, :] -> reg
+  lp = load LP[b, kvh, :] -> reg
+  ls = m + log(l)
+  mm = max(lp, ls)
+  wp = exp(lp - mm)
+  ws = exp(ls - mm)
+  store O[b, kvh, :, :, :] = (wp * op + ws * (o / l)) / (wp + ws)
+
+"""#,
         "flash-decoding": #"""
 # Flash-Decoding: split-KV attention for decoding.
 #
@@ -160,6 +251,84 @@ kernel fwd grid(bh: batch * heads):
       store O[bh, rows(i, Br), :] = (l * exp(m - mn) * o + exp(mt - mn) * (p @ v)) / ln
       store L[bh, rows(i, Br)] = ln
       store Mx[bh, rows(i, Br)] = mn
+
+"""#,
+        "flash2-alibi": #"""
+# FlashAttention-2 forward with ALiBi, attention with linear biases.
+#
+# Press, Smith and Lewis, "Train Short, Test Long: Attention with Linear Biases Enables
+# Input Length Extrapolation" (ICLR 2022): no position embedding; each head h adds
+# m_h (k - q) to the score of query position q and key k, with the geometric slopes
+# m_h = 2^(-8 (h + 1) / H) (for H not a power of two, those of the power below and every
+# other slope of the power above; `alibi_slope`). BLOOM and MPT use it. As in
+# FlashAttention-2's API the slopes are an fp32 tensor [heads, 1] (a first kernel writes it);
+# each thread block reads its head's slope (4 bytes) and computes the bias from indices
+# on chip (two FLOPs per score), so traffic is flash2's plus the slopes.
+#
+# IO law (docs/io-laws.md), no mask, T = cdiv(N, Br):
+#   reads  = BH N d e + 2 BH T Nkv d e + 4 BH T,
+#   writes = BH N d e + 4 BH N + 4 heads;
+#   other FLOPs += 2 per score computed.
+about "FlashAttention-2 forward with ALiBi (Press et al. 2022): per-head slope times the query-key distance added to every score on chip; causal and sliding-window masks skip blocks"
+
+param Br = 128     # query rows per thread block
+param Bc = 128     # key/value rows per inner iteration
+param causal = 1   # 1: each query sees keys up to its own position (ALiBi's setting)
+param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+temp   SLOPES[heads, 1] fp32
+
+check O = attention(Q, K, V, causal: causal, window: window, alibi: 1)
+check LSE = attention_lse(Q, K, causal: causal, window: window, alibi: 1)
+
+kernel slopes grid(h: heads):
+  store SLOPES[h, :] = full(1, alibi_slope(h, heads))
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  slope = load SLOPES[bh % heads, :] -> reg
+  q = load Q[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = alibi((q @ k^T) * scale, qpos, j * Bc, slope)
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        s = mask_window(s, qpos, j * Bc, window)
+      else:
+        s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
 
 """#,
         "flash2-fwd-bwd": #"""
@@ -326,6 +495,260 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
   store dV[bkv, rows(j, Bn), :] = dv
 
 """#,
+        "flash2-rope": #"""
+# FlashAttention-2 forward with rotary position embeddings (RoPE) fused into the kernel.
+#
+# Su et al., "RoFormer: Enhanced Transformer with Rotary Position Embedding" (2021): the
+# column pairs (c, c + d/2) of a query or key at position p turn by p theta_c,
+# theta_c = base^(-2c/d), so q_m . k_n depends only on m - n. Context-extension scalings
+# change the angles and never the work: linear position interpolation (Chen et al. 2023,
+# rope_scaling 1), the NTK-aware base change (bloc97 2023, rope_scaling 2), YaRN (Peng et
+# al. 2023, rope_scaling 3: NTK-by-parts and a 0.1 ln(s) + 1 temperature), and the
+# adjusted base frequency of Llama-2-Long (Xiong et al. 2023) and Code Llama: a larger
+# rope_base with no scaling.
+#
+# Fused: the query block is rotated once when loaded and each key block when it arrives
+# (K is rotated once per query block, on chip; no extra HBM traffic). cos and sin come
+# from the angles computed in the kernel (rope_table 0: one multiply and one cos or sin
+# per element), or from fp32 tables COS, SIN [Nkv, d/2] that a first kernel writes once
+# and the attention kernel reads for every tile it rotates (rope_table 1).
+# rope-prepass.tile is the unfused contrast.
+#
+# IO law (docs/io-laws.md), no mask, T = cdiv(N, Br), R = BH (N + T Nkv) rows rotated:
+#   reads  = BH N d e + 2 BH T Nkv d e  (+ R d 4 of table rows with rope_table 1),
+#   writes = BH N d e + 4 BH N          (+ 4 Nkv d of tables with rope_table 1);
+#   other FLOPs += 3 R d, and computed: + R d other and R d special (cos, sin).
+about "FlashAttention-2 forward with RoPE fused: Q and K tiles rotated on chip, cos/sin computed in the kernel (rope_table 0) or read from tables a first kernel writes (rope_table 1); base and linear/NTK/YaRN scaling change numerics only"
+
+param Br = 64      # query rows per thread block (the rotated Q and K tiles live in
+param Bc = 64      # registers: 128 x 128 tiles at d = 128 would not fit)
+param causal = 0   # 1: each query sees keys up to its own position
+param rope_table = 0        # 0: cos/sin computed per tile; 1: read from the tables COS, SIN
+param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
+param rope_scaling = 0      # 0 none, 1 linear interpolation, 2 NTK-aware, 3 YaRN
+param rope_factor = 1.0     # context extension factor s (scalings 1-3)
+param rope_original = 4096  # context trained on (YaRN)
+param Bt = 128              # table rows per thread block
+require Br > 0 and Bc > 0 and Bt > 0, "block sizes Br, Bc and Bt must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require d % 2 == 0, "RoPE turns pairs of columns: d must be even"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require rope_table == 0 or rope_table == 1, "rope_table is 0 (computed) or 1 (tables)"
+require rope_scaling >= 0 and rope_scaling <= 3, "rope_scaling is 0 (none), 1 (linear), 2 (NTK) or 3 (YaRN)"
+require Nkv >= N, "query positions i + Nkv - N must be positions of the cache (Nkv >= N)"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+temp   COS[Nkv, d / 2] fp32
+temp   SIN[Nkv, d / 2] fp32
+
+check O = attention(Q, K, V, causal: causal, rope: 1, rope_base: rope_base, rope_scaling: rope_scaling, rope_factor: rope_factor, rope_original: rope_original)
+check LSE = attention_lse(Q, K, causal: causal, rope: 1, rope_base: rope_base, rope_scaling: rope_scaling, rope_factor: rope_factor, rope_original: rope_original)
+
+# The tables, once (no block when rope_table is 0).
+kernel table grid(t: rope_table * cdiv(Nkv, Bt)):
+  tn = min(Bt, Nkv - t * Bt)
+  store COS[rows(t, Bt), :] = rope_cos(t * Bt, tn, d / 2, rope_base, rope_scaling, rope_factor, rope_original)
+  store SIN[rows(t, Bt), :] = rope_sin(t * Bt, tn, d / 2, rope_base, rope_scaling, rope_factor, rope_original)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  x = load Q[bh, rows(i, Br), :] -> sram
+  if rope_table == 1:
+    cq = load COS[qpos ..< qpos + rn, :] -> reg
+    sq = load SIN[qpos ..< qpos + rn, :] -> reg
+    q = rope(x, cq, sq)
+  else:
+    q = rope(x, rope_cos(qpos, rn, d / 2, rope_base, rope_scaling, rope_factor, rope_original), rope_sin(qpos, rn, d / 2, rope_base, rope_scaling, rope_factor, rope_original))
+  jhi = cdiv(Nkv, Bc)
+  if causal == 1:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< jhi:
+    y = load K[kvh, rows(j, Bc), :] -> sram
+    kn = min(Bc, Nkv - j * Bc)
+    if rope_table == 1:
+      ck = load COS[rows(j, Bc), :] -> reg
+      sk = load SIN[rows(j, Bc), :] -> reg
+      k = rope(y, ck, sk)
+    else:
+      k = rope(y, rope_cos(j * Bc, kn, d / 2, rope_base, rope_scaling, rope_factor, rope_original), rope_sin(j * Bc, kn, d / 2, rope_base, rope_scaling, rope_factor, rope_original))
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if causal == 1 and (j + 1) * Bc - 1 > qpos:
+      s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+"""#,
+        "flash2-sinks": #"""
+# FlashAttention-2 forward with attention sinks and a sliding window (StreamingLLM).
+#
+# Xiao, Tian, Chen, Han and Lewis, "Efficient Streaming Language Models with Attention
+# Sinks" (ICLR 2024): a window alone fails once the first tokens leave it, because models
+# park attention mass on them; keeping the first k tokens (the sinks, k = 4) beside the
+# window of the last W restores it. Each query at position p sees keys 0 ..< min(k, p + 1)
+# and p - W < key <= p.
+#
+# Per query block the window's key blocks are visited as flash2 does (blocks outside
+# every row's window skipped, edge blocks masked), and the k sink keys are one extra
+# k-row tile. A row sees the sinks through the sink tile only where its window does not
+# already cover them: the sink tile hides keys at or after p - W + 1 (mask_causal at
+# query position p - W), and is skipped when no row has a sink left of its window. So
+# traffic is O(N (k + W)) instead of the causal O(N^2).
+#
+# IO law (docs/io-laws.md), N = Nkv, Br = Bc = B dividing N, W = w B, T = N / B:
+#   K and V reads = 2 BH d e (B (T + w (w - 1) / 2 + w (T - w)) + k (T - w)) for T >= w,
+#   plus Q: BH N d e; writes = BH N d e + 4 BH N.
+about "StreamingLLM attention (Xiao et al. 2024): the first `sinks` keys always visible plus a sliding window; window blocks and the sink tile only, so traffic is O(N (sinks + window))"
+
+param Br = 128     # query rows per thread block
+param Bc = 128     # key/value rows per inner iteration
+param window = 1024  # each query sees its last `window` keys
+param sinks = 4      # and the first `sinks` keys
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require window > 0, "window must be positive"
+require sinks >= 0 and sinks <= Nkv, "sinks must be between 0 and Nkv"
+require Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention(Q, K, V, causal: 1, window: window, sinks: sinks)
+check LSE = attention_lse(Q, K, causal: 1, window: window, sinks: sinks)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  # The sinks left of the window: row r sees sink keys < qpos + r - window + 1.
+  if sinks > 0 and qpos + rn - window > 0:
+    ks = load K[kvh, 0 ..< sinks, :] -> sram
+    vs = load V[kvh, 0 ..< sinks, :] -> sram
+    ss = (q @ ks^T) * scale
+    if qpos - window + 1 < sinks:
+      ss = mask_causal(ss, qpos - window, 0)
+      m = max(rowmax(ss), -1e30)
+    else:
+      m = rowmax(ss)
+    ps = exp(ss - m)
+    l = rowsum(ps)
+    o = ps @ vs
+  # The window: key blocks some row of this block can see, [jlo, jhi).
+  jlo = max(0, (qpos - window + 1) / Bc)
+  jhi = min(cdiv(Nkv, Bc), (qpos + rn - 1) / Bc + 1)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if (j + 1) * Bc - 1 > qpos or j * Bc <= qpos + rn - 1 - window:
+      s = mask_window(s, qpos, j * Bc, window)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+"""#,
+        "flash2-softcap": #"""
+# FlashAttention-2 forward with logit softcapping.
+#
+# Gemma Team, "Gemma 2: Improving Open Language Models at a Practical Size" (2024),
+# Section 2: attention logits are capped smoothly, s <- c tanh(s / c) with c = 50 (the
+# final logits with c = 30), which keeps them in (-c, c) without a hard clip. Gemma 2
+# pairs it with a sliding window of 4096 on every other layer (param window). The cap
+# is applied on chip to each score before the mask (two FLOPs and one tanh per score), so
+# traffic is flash2's.
+#
+# IO law (docs/io-laws.md): flash2's, T = cdiv(N, Br):
+#   reads = BH N d e + 2 BH T Nkv d e, writes = BH N d e + 4 BH N (no mask);
+#   per score computed: 2 more other FLOPs and 1 more special-function evaluation.
+about "FlashAttention-2 forward with Gemma 2's logit softcapping c * tanh(s / c) on chip; causal and sliding-window masks skip blocks"
+
+param Br = 128     # query rows per thread block
+param Bc = 128     # key/value rows per inner iteration
+param causal = 1   # 1: each query sees keys up to its own position
+param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
+param softcap = 50.0   # the cap c (Gemma 2: 50 on attention logits)
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention(Q, K, V, causal: causal, window: window, softcap: softcap)
+check LSE = attention_lse(Q, K, causal: causal, window: window, softcap: softcap)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = softcap((q @ k^T) * scale, softcap)
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        s = mask_window(s, qpos, j * Bc, window)
+      else:
+        s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+"""#,
         "flash2": #"""
 # FlashAttention-2 forward pass.
 #
@@ -413,6 +836,132 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store LSE[bh, rows(i, Br)] = m + log(l)
 
 """#,
+        "linear-attention": #"""
+# Causal linear attention, chunked, with a running state.
+#
+# Katharopoulos, Vyas, Pappas and Fleuret, "Transformers are RNNs: Fast Autoregressive
+# Transformers with Linear Attention" (ICML 2020): replacing exp(q . k) by
+# phi(q) . phi(k) with phi(x) = elu(x) + 1 makes causal attention a recurrence,
+#   o_i = phi(q_i)^T S_i / phi(q_i)^T z_i,  S_i = sum_{j <= i} phi(k_j) v_j^T,
+#   z_i = sum_{j <= i} phi(k_j),
+# O(N d^2) work and a d x d state instead of O(N^2 d). The chunked form (as in later
+# linear-attention kernels, e.g. Yang et al. 2024, "Gated Linear Attention") takes C rows
+# at a time: the chunk's own keys through a masked C x C product (phi > 0, so the
+# masked entries, -inf, are clamped to 0), the earlier ones through the state S, z,
+# which is then updated with the chunk. One thread block per head walks the key chunks in
+# order; no softmax, no scale. Queries are the last N of the Nkv positions (query i at
+# i + Nkv - N, as everywhere): chunks before the first query only update the state, and
+# a chunk's queries are the rows whose positions fall in it (all of them when N = Nkv).
+#
+# IO law (docs/io-laws.md), N = Nkv: Q, K and V are read once per query head, O written
+# once: reads = 3 BH N d e, writes = BH N d e;
+#   matmul FLOPs per chunk of c rows: 4 c^2 d + 4 c d^2 + 2 c d.
+about "Causal linear attention (Katharopoulos et al. 2020): feature map elu + 1, chunks of C rows, a running d x d state; O(N d^2) work and one read of Q, K, V"
+
+param C = 64   # rows per chunk
+require C > 0, "the chunk size C must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require Nkv >= N, "causal linear attention needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+
+check O = linear_attention(Q, K, V)
+
+kernel fwd grid(bh: batch * heads):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  off = Nkv - N          # key position of query 0
+  S = zeros(d, d)        # sum of phi(k_j) v_j^T over earlier chunks
+  z = zeros(d, 1)        # sum of phi(k_j)
+  for c in 0 ..< cdiv(Nkv, C):
+    y = load K[kvh, rows(c, C), :] -> sram
+    v = load V[kvh, rows(c, C), :] -> sram
+    kf = elu1(y)
+    if (c + 1) * C > off:
+      # The queries at positions in this chunk: rows qlo ..< qhi.
+      qlo = max(0, c * C - off)
+      qhi = min(N, (c + 1) * C - off)
+      x = load Q[bh, qlo ..< qhi, :] -> sram
+      qf = elu1(x)
+      a = max(mask_causal(qf @ kf^T, qlo + off, c * C), 0.0)
+      num = qf @ S + a @ v
+      den = qf @ z + rowsum(a)
+      store O[bh, qlo ..< qhi, :] = num / den
+    S = S + kf^T @ v
+    z = z + rowsum(kf^T)
+
+"""#,
+        "linformer": #"""
+# Linformer: attention over keys and values projected to k rows.
+#
+# Wang, Li, Khabsa, Fang and Ma, "Linformer: Self-Attention with Linear Complexity"
+# (2020): self-attention is approximately low rank, so K and V are projected along the
+# sequence by E, F [k, Nkv] (learned; shared by all heads here, the paper's headwise
+# sharing), K' = E K and V' = F V, and O = softmax(scale Q K'^T) V' costs O(N k d).
+# A first kernel forms K' and V' for each key/value head (Bk projected rows per thread
+# block, K, V and E, F streamed in Bc columns) and writes them; FlashAttention-2 then
+# attends to the k projected rows. E and F are drawn uniform(-0.1, 0.1), so the projected
+# rows stay of order one for the contexts numeric runs use.
+#
+# IO law (docs/io-laws.md), P = cdiv(k, Bk), T = cdiv(N, Br):
+#   reads  = 2 BHkv (P Nkv d + k Nkv) e + BH N d e + 2 BH T k d e,
+#   writes = 2 BHkv k d e + BH N d e.
+about "Linformer (Wang et al. 2020): K and V projected along the sequence to kproj rows by E, F, then exact attention over them; O(N kproj d)"
+
+param kproj = 256  # k: projected length
+param Bk = 64      # projected rows per thread block of the projection
+param Br = 64      # query rows per thread block
+param Bc = 64      # key/value rows per inner iteration
+require kproj > 0 and Bk > 0 and Br > 0 and Bc > 0, "kproj and the block sizes Bk, Br, Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+input  E[kproj, Nkv] uniform(-0.1, 0.1)
+input  F[kproj, Nkv] uniform(-0.1, 0.1)
+output O[batch * heads, N, d]
+temp   KP[batch * kv_heads, kproj, d]
+temp   VP[batch * kv_heads, kproj, d]
+
+check O = linformer(Q, K, V, E, F)
+
+kernel project grid(bkv: batch * kv_heads, r: cdiv(kproj, Bk)):
+  rk = min(Bk, kproj - r * Bk)
+  kp = zeros(rk, d)
+  vp = zeros(rk, d)
+  for j in 0 ..< cdiv(Nkv, Bc):
+    e = load E[rows(r, Bk), cols(j, Bc)] -> sram
+    f = load F[rows(r, Bk), cols(j, Bc)] -> sram
+    k = load K[bkv, rows(j, Bc), :] -> sram
+    v = load V[bkv, rows(j, Bc), :] -> sram
+    kp = kp + e @ k
+    vp = vp + f @ v
+  store KP[bkv, rows(r, Bk), :] = kp
+  store VP[bkv, rows(r, Bk), :] = vp
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< cdiv(kproj, Bc):
+    k = load KP[kvh, rows(j, Bc), :] -> sram
+    v = load VP[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+
+"""#,
         "paged-decode": #"""
 # PagedAttention decoding (vLLM: Kwon et al., "Efficient Memory Management for Large
 # Language Model Serving with PagedAttention", SOSP 2023, Section 4.1).
@@ -480,6 +1029,86 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
     o = a * o + p @ v
     m = m2
   store O[bkv, :, rows(i, Br), :] = o / l
+
+"""#,
+        "rope-prepass": #"""
+# RoPE as a separate pass, then FlashAttention-2 on the rotated tensors: the unfused
+# contrast to flash2-rope.tile (the same rotation, RotaryEmbedding; papers there).
+#
+# Two elementwise kernels read Q and K once, rotate every row once (cos and sin computed
+# in the kernel) and write the rotated QR and KR to HBM at the run's dtype; FlashAttention-2
+# then reads QR and KR instead of Q and K. K is rotated once per key/value head instead of
+# once per query block, at the price of one more write and read of Q and K.
+#
+# IO law (docs/io-laws.md), no mask, T = cdiv(N, Br):
+#   reads  = 2 BH N d e + BHkv Nkv d e + 2 BH T Nkv d e,
+#   writes = 2 BH N d e + BHkv Nkv d e + 4 BH N;
+#   rotation FLOPs: (BH N + BHkv Nkv) d (4 other + 1 special).
+about "RoPE as a separate pass: kernels rotate Q and K once and write them to HBM, then FlashAttention-2 reads the rotated tensors (the unfused contrast to flash2-rope)"
+
+param Br = 128     # query rows per thread block
+param Bc = 128     # key/value rows per inner iteration
+param causal = 0   # 1: each query sees keys up to its own position
+param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
+param rope_scaling = 0      # 0 none, 1 linear interpolation, 2 NTK-aware, 3 YaRN
+param rope_factor = 1.0     # context extension factor s (scalings 1-3)
+param rope_original = 4096  # context trained on (YaRN)
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require d % 2 == 0, "RoPE turns pairs of columns: d must be even"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require rope_scaling >= 0 and rope_scaling <= 3, "rope_scaling is 0 (none), 1 (linear), 2 (NTK) or 3 (YaRN)"
+require Nkv >= N, "query positions i + Nkv - N must be positions of the cache (Nkv >= N)"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+temp   QR[batch * heads, N, d]
+temp   KR[batch * kv_heads, Nkv, d]
+
+check O = attention(Q, K, V, causal: causal, rope: 1, rope_base: rope_base, rope_scaling: rope_scaling, rope_factor: rope_factor, rope_original: rope_original)
+check LSE = attention_lse(Q, K, causal: causal, rope: 1, rope_base: rope_base, rope_scaling: rope_scaling, rope_factor: rope_factor, rope_original: rope_original)
+
+kernel rotate_q grid(bh: batch * heads, i: cdiv(N, Br)):
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N
+  x = load Q[bh, rows(i, Br), :] -> reg
+  store QR[bh, rows(i, Br), :] = rope(x, rope_cos(qpos, rn, d / 2, rope_base, rope_scaling, rope_factor, rope_original), rope_sin(qpos, rn, d / 2, rope_base, rope_scaling, rope_factor, rope_original))
+
+kernel rotate_k grid(bkv: batch * kv_heads, j: cdiv(Nkv, Bc)):
+  kn = min(Bc, Nkv - j * Bc)
+  y = load K[bkv, rows(j, Bc), :] -> reg
+  store KR[bkv, rows(j, Bc), :] = rope(y, rope_cos(j * Bc, kn, d / 2, rope_base, rope_scaling, rope_factor, rope_original), rope_sin(j * Bc, kn, d / 2, rope_base, rope_scaling, rope_factor, rope_original))
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N
+  q = load QR[bh, rows(i, Br), :] -> sram
+  jhi = cdiv(Nkv, Bc)
+  if causal == 1:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< jhi:
+    k = load KR[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if causal == 1 and (j + 1) * Bc - 1 > qpos:
+      s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
 
 """#,
         "selective-scan-naive": #"""

@@ -28,6 +28,13 @@ struct Verifier {
                 results.append(result(check, metrics, output))
                 continue
             }
+            if let reference = try zooReference(check) {
+                guard let metrics = ErrorMetrics(values: output.values, reference: reference) else {
+                    throw Diagnostic(.numeric, source, check.location, "'\(check.tensorName)' has \(output.count) elements; the reference has \(reference.count)")
+                }
+                results.append(result(check, metrics, output))
+                continue
+            }
             let problem = bound.shape
             let q = tensors[check.arguments[0]]
             var k = tensors[check.arguments[1]]
@@ -45,8 +52,10 @@ struct Verifier {
             var mask = AttentionReference.Mask()
             var block = (pattern: 0, local: 1, stride: 0, density: 1000, seed: 1)
             var pageSize = 0
+            var zoo = ZooCheckOptions()
             for option in check.options {
                 let value = try ScalarEvaluator.evaluate(option.value, parameters: bound.parameterValues, source: source, names: bound.program.parameters.map(\.name))
+                if try zoo.accept(option.name, value, source: source, at: option.value.location) { continue }
                 guard case .int(let i) = value else { throw Diagnostic(.numeric, source, option.value.location, "'\(option.name)' must be an integer") }
                 switch option.name {
                 case "causal": mask.causal = i != 0
@@ -79,6 +88,7 @@ struct Verifier {
             guard k.count == expectedKV.reduce(1, *) else {
                 throw Diagnostic(.numeric, source, check.location, "the reference expects K, V as \(expectedKV); found \(k.shape)")
             }
+            let transform = try zoo.transform(source: source, at: check.location)
             let reference: [Double]
             switch check.reference {
             case .attention, .attentionPaged:
@@ -88,17 +98,24 @@ struct Verifier {
                 }
                 // One float64 pass gives the output and the log-sum-exp: an LSE check of the
                 // same Q, K and mask reuses it.
-                let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)
-                lseCache[Self.lseKey(check, mask)] = both.logSumExp
+                let both = transform.isIdentity
+                    ? AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)
+                    : ScoredAttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask, transform: transform)
+                lseCache[Self.lseKey(check, mask) + "|\(transform)"] = both.logSumExp
                 reference = both.output
             case .attentionLSE:
-                let key = Self.lseKey(check, mask)
-                reference = lseCache[key] ?? AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
+                let key = Self.lseKey(check, mask) + "|\(transform)"
+                reference = lseCache[key] ?? (transform.isIdentity
+                    ? AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
+                    : ScoredAttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: nil, mask: mask, transform: transform).logSumExp)
                 lseCache[key] = reference
-            case .selectiveScan:
+            case .selectiveScan, .linearAttention, .linformer, .attentionCascade:
                 continue
             case .attentionDQ, .attentionDK, .attentionDV:
                 let v = tensors[check.arguments[2]], dO = tensors[check.arguments[3]]
+                guard transform.isIdentity else {
+                    throw Diagnostic(.numeric, source, check.location, "the gradient references take no rope, alibi, softcap or sinks options")
+                }
                 guard v.count == expectedKV.reduce(1, *), dO.count == expectedQ.reduce(1, *) else {
                     throw Diagnostic(.numeric, source, check.location, "the gradient reference expects V as \(expectedKV) and dO as \(expectedQ)")
                 }
@@ -150,6 +167,9 @@ struct Verifier {
 /// | log-sum-exp | attention_lse | d + Nkv |
 /// | gradients | attention_dq, attention_dk, attention_dv | d + N + Nkv (sums over queries and keys) |
 /// | selective scan | selective_scan | L + S (the recurrence over L steps, the sum over states) |
+/// | forward attention | attention_cascade | d + Nkv |
+/// | linear attention | linear_attention | d + Nkv (a feature dot product, a sum over keys) |
+/// | Linformer | linformer | d + Nkv + k (the projection, then attention over k rows) |
 ///
 /// The factor 4 is the softmax's amplification: a relative error e in a score s moves
 /// exp(s - m) by about |s| e, and with standard normal inputs and scale 1/sqrt(d) the
@@ -182,7 +202,7 @@ public enum NumericTolerance {
         let shape = bound.shape
         let n: Int
         switch check.reference {
-        case .attention, .attentionPaged, .attentionLSE:
+        case .attention, .attentionPaged, .attentionLSE, .attentionCascade:
             n = shape.headDim + shape.keyLength
         case .attentionDQ, .attentionDK, .attentionDV:
             n = shape.headDim + shape.queryLength + shape.keyLength
@@ -190,6 +210,8 @@ public enum NumericTolerance {
             let x = check.arguments.first.map { bound.tensorShapes[$0] } ?? []
             let a = check.arguments.count > 2 ? bound.tensorShapes[check.arguments[2]] : []
             n = (x.count > 1 ? x[1] : 1) + (a.count > 1 ? a[1] : 1)
+        case .linearAttention, .linformer:
+            n = Verifier.zooReductionLength(check, bound: bound)
         }
         return 4 * (squares.squareRoot() + Double(n) * fp32)
     }

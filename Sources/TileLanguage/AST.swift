@@ -178,14 +178,24 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     /// selective_scan(X, Delta, A, B, C) with X, Delta [batch, L, D], A [D, S],
     /// B, C [batch, L, S] gives Y [batch, L, D].
     case selectiveScan = "selective_scan"
+    /// Causal linear attention with the feature map elu + 1 (Katharopoulos et al. 2020):
+    /// linear_attention(Q, K, V), by its definition (`LinearAttentionReference`).
+    case linearAttention = "linear_attention"
+    /// Linformer (Wang et al. 2020): linformer(Q, K, V, E, F) with E, F [k, Nkv].
+    case linformer
+    /// Attention over a shared prefix and per-request suffixes (cascade inference):
+    /// attention_cascade(Q, Kp, Vp, Ks, Vs) with Kp, Vp [kv_heads, P, d] shared by the
+    /// batch and Ks, Vs [batch*kv_heads, Nkv - P, d]; each request attends to its prefix
+    /// followed by its suffix, as plain `attention`.
+    case attentionCascade = "attention_cascade"
 
     /// The tensor arguments the reference takes, in order.
     public var argumentCount: Int {
         switch self {
-        case .attention: return 3
+        case .attention, .linearAttention: return 3
         case .attentionLSE: return 2
         case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
-        case .selectiveScan: return 5
+        case .selectiveScan, .linformer, .attentionCascade: return 5
         }
     }
 }
@@ -204,7 +214,12 @@ public struct CheckDecl: Sendable, Equatable {
     /// The option names a reference accepts.
     public static let optionNames = [
         "causal", "window", "page_size", "block_pattern", "block_local", "block_stride", "block_density", "block_seed", "block_rows", "block_cols",
+        // The zoo's score transforms (`ScoreTransform`).
+        "rope", "rope_base", "rope_scaling", "rope_factor", "rope_original", "alibi", "softcap", "sinks",
     ]
+
+    /// The options that may be floats (the others are integers).
+    public static let numberOptionNames: Set<String> = ["rope_base", "rope_factor", "softcap"]
 }
 
 /// `causal: 1` or `window: W` in a `check` line.

@@ -25,6 +25,13 @@ extension Builtin {
         case .col: return 13
         case .fa2NumSplits: return 14
         case .blockMask: return 15
+        case .ropeCos: return 16
+        case .ropeSin: return 17
+        case .rope: return 18
+        case .alibiSlope: return 19
+        case .alibi: return 20
+        case .softcap: return 21
+        case .elu1: return 22
         }
     }
 
@@ -71,6 +78,46 @@ extension Builtin {
             return BuiltinSpec(required: Array(repeating: integer, count: 4), result: .integer, counting: .none)
         case .blockMask:
             return BuiltinSpec(required: Array(repeating: integer, count: 7), result: .integer, counting: .none)
+        case .ropeCos, .ropeSin:
+            // Per element: the angle (p theta_c, one multiply) and its cosine or sine.
+            return BuiltinSpec(
+                required: [
+                    ArgumentSpec("the first position", .integer), ArgumentSpec("the rows", .integer, .tileSize),
+                    ArgumentSpec("the pairs (d / 2)", .integer, .tileSize), ArgumentSpec("the base", .number),
+                    ArgumentSpec("the scaling", .integer, .setting), ArgumentSpec("the scaling factor", .number),
+                    ArgumentSpec("the original context", .integer),
+                ],
+                result: .tileOfSizes, counting: .perElement(other: 1, special: 1))
+        case .rope:
+            // Per element: x cos and its partner times sin (two multiplies), and their sum.
+            return BuiltinSpec(
+                required: [ArgumentSpec("the tile", .tile2D), ArgumentSpec("the cosines", .tile2D), ArgumentSpec("the sines", .tile2D)],
+                result: .firstArgument, counting: .perElement(other: 3, special: 0))
+        case .alibiSlope:
+            // Which head decides which slope and whether the call is valid (a kernel over
+            // the heads writes them to a tensor, as FlashAttention-2 takes them).
+            return BuiltinSpec(
+                required: [ArgumentSpec("the head", .integer, .setting), ArgumentSpec("the head count", .integer, .setting)],
+                result: .floatOrFirst, counting: .none)
+        case .alibi:
+            // Per element: the slope times the distance, added to the score.
+            return BuiltinSpec(
+                required: [
+                    ArgumentSpec("the scores", .tile2D), ArgumentSpec("the first query position", .integer),
+                    ArgumentSpec("the first key position", .integer),
+                    ArgumentSpec("the slope (a number or a one-element tile)", .numberOrTile),
+                ],
+                result: .firstArgument, isElementwise: true, counting: .perElement(other: 2, special: 0))
+        case .softcap:
+            // Per element: s / c, tanh (a special function), times c.
+            return BuiltinSpec(
+                required: [ArgumentSpec("the scores", .tile), ArgumentSpec("the cap", .number)],
+                result: .firstArgument, isElementwise: true, counting: .perElement(other: 2, special: 1))
+        case .elu1:
+            // Per element: e^x (a special function) and the select x + 1.
+            return BuiltinSpec(
+                required: [ArgumentSpec("the tile", .tile)], result: .firstArgument, isElementwise: true,
+                counting: .perElement(other: 1, special: 1))
         }
     }
 }

@@ -32,6 +32,22 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
     // when query block i computes key block j (pattern 0 dense, 1 local + strided,
     // 2 random with density in permille).
     case blockMask = "block_mask"
+    // The attention zoo (docs/algorithms.md). Rotary positions: `rope_cos(p0, r, h, base,
+    // scaling, factor, original)` and `rope_sin(...)` are the r x h tiles of
+    // m cos((p0 + row) theta_c) and m sin(...) for pairs c < h of a head of d = 2h
+    // (`RotaryEmbedding`: scaling 0 none, 1 linear, 2 NTK, 3 YaRN); `rope(x, c, s)` rotates
+    // the r x 2h tile x with them (rotate-half pairs (c, c + h)).
+    case ropeCos = "rope_cos"
+    case ropeSin = "rope_sin"
+    case rope
+    // ALiBi: `alibi_slope(h, heads)` is head h's slope; `alibi(s, q0, k0, m)` adds
+    // m (k0 + col - q0 - row) to each score.
+    case alibiSlope = "alibi_slope"
+    case alibi
+    // Gemma 2's logit softcapping: `softcap(s, c)` = c tanh(s / c).
+    case softcap
+    // The linear-attention feature map elu(x) + 1 (x + 1 for x > 0, else e^x).
+    case elu1
 
     /// Allowed argument counts.
     public var arity: ClosedRange<Int> { spec.arity }

@@ -130,4 +130,8 @@ public enum CountRule: Sendable, Equatable {
     case mask
     /// No FLOPs: rounding to the storage dtype; the result takes its bytes per element.
     case cast
+    /// Per element of the result: `other` "other" FLOPs and `special` special-function
+    /// evaluations (cos, sin, tanh, exp: counted with the exponentials, as the cost model
+    /// runs them all on the special-function units).
+    case perElement(other: Int, special: Int)
 }

@@ -121,7 +121,11 @@ public struct Checker {
         check.arguments = []
         for index in check.options.indices {
             let (resolved, type) = try checkParameterExpression(check.options[index].value)
-            guard type == .int else { throw error("'\(check.options[index].name)' must be an integer, found \(type)", resolved.location) }
+            // The rope base and factor and the softcap are numbers; every other option an integer.
+            let numeric = CheckDecl.numberOptionNames.contains(check.options[index].name)
+            guard type == .int || (numeric && type == .float) else {
+                throw error("'\(check.options[index].name)' must be \(numeric ? "a number" : "an integer"), found \(type)", resolved.location)
+            }
             check.options[index].value = resolved
         }
         for name in check.argumentNames {
