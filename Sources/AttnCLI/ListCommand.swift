@@ -1,6 +1,7 @@
 import AttnAlgorithms
 import AttnHardware
 import AttnReport
+import AttnScenario
 import KVCache
 import TileLanguage
 
@@ -29,6 +30,7 @@ enum ListCommand {
             }
             if !parameters.isEmpty { text += "    params: " + parameters.joined(separator: ", ") + "\n" }
         }
+        text += try familiesText()
         text += "\nBUILT-IN PARAMETERS (bound from the run; usable in any program)\n"
         for parameter in BuiltinParameter.allCases {
             text += "  \(parameter.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(parameter.summary)\n"
@@ -51,6 +53,49 @@ enum ListCommand {
         }
         console.out(text)
         return .success
+    }
+
+    /// A family of attention the built-in algorithms cover, named in words: a mask or
+    /// variant selected by a parameter the algorithms declare (so a new program that
+    /// declares it joins), or a kind of computation listed by algorithm.
+    struct Family {
+        var name: String
+        var how: String
+        /// Algorithms that declare this parameter belong to the family.
+        var parameter: String?
+        /// Or these algorithms, by name.
+        var algorithms: [String] = []
+    }
+
+    static let families: [Family] = [
+        Family(name: "dense (full) softmax attention", how: "the default of every attention algorithm", algorithms: ["standard", "flash1", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding", "paged-decode", "standard-fwd-bwd", "flash2-fwd-bwd"]),
+        Family(name: "causal mask", how: "--causal", parameter: "causal"),
+        Family(name: "sliding-window (local) attention", how: "--window W", parameter: "window"),
+        Family(name: "block-sparse attention (local + strided, or random blocks)", how: "--block-mask \(BlockMaskOption.help)", parameter: "block_pattern"),
+        Family(name: "grouped-query and multi-query attention (GQA, MQA)", how: "--kv-heads N, fewer than --heads", algorithms: ["standard", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding", "paged-decode", "standard-fwd-bwd", "flash2-fwd-bwd"]),
+        Family(name: "split-KV decoding", how: "--q-len 1, --param splits=S", parameter: "splits"),
+        Family(name: "paged KV cache (block table)", how: "--algorithm paged-decode", algorithms: ["paged-decode"]),
+        Family(name: "backward pass (gradients dQ, dK, dV)", how: "--algorithm *-fwd-bwd", algorithms: ["standard-fwd-bwd", "flash2-fwd-bwd"]),
+        Family(name: "multi-head latent attention (MLA, DeepSeek-V2/V3) decoding", how: "--algorithm mla-decode-*", algorithms: ["mla-decode-naive", "mla-decode-absorbed"]),
+        Family(name: "state-space scan (Mamba), attention's linear-time alternative", how: "--algorithm selective-scan*", algorithms: ["selective-scan", "selective-scan-naive"]),
+    ]
+
+    /// The FAMILIES section: each family in words, how to select it and which built-in
+    /// algorithms have it (only names that exist are listed).
+    static func familiesText() throws -> String {
+        var declared: [String: Set<String>] = [:]
+        for name in AlgorithmLibrary.builtInNames {
+            declared[name] = Set(try AlgorithmLibrary.program(name).declaredParameters.map(\.name))
+        }
+        var text = "\nFAMILIES (what the algorithms above compute, and how to select it)\n"
+        for family in families {
+            let members = AlgorithmLibrary.builtInNames.filter { name in
+                family.parameter.map { declared[name]?.contains($0) ?? false } ?? family.algorithms.contains(name)
+            }
+            guard !members.isEmpty else { continue }
+            text += "  \(family.name): \(members.joined(separator: ", "))\n    select: \(family.how)\n"
+        }
+        return text
     }
 
     /// The default expression of a parameter as written in its source line.

@@ -95,7 +95,7 @@ enum PagedCommand {
     static func parseSharing(_ text: String) -> SharingMode? {
         let parts = text.split(separator: ":").map(String.init)
         if parts == ["none"] { return SharingMode.none }
-        guard parts.count == 2, let n = Int(parts[1]), n > 0 else { return nil }
+        guard parts.count == 2, let n = parseSize(parts[1]), n > 0 else { return nil }
         switch parts[0] {
         case "parallel": return .parallelSampling(samples: n)
         case "beam": return .beamSearch(width: n)
