@@ -12,6 +12,8 @@ enum KVCommand {
         OptionSpec(name: "batch", value: "N", help: "Sequences held at once (default 1)."),
         OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|int4", help: "KV-cache dtype (default fp16)."),
         OptionSpec(name: "int4-group", value: "N", help: "Elements per int4 group, each with an fp16 scale and zero point (default 64)."),
+        OptionSpec(name: "window", value: "W", help: "Eviction policy: every attention layer keeps the last W tokens, e.g. 4k (default: the model's own windows)."),
+        OptionSpec(name: "sinks", value: "S", help: "Eviction policy: windowed layers also keep the first S tokens (StreamingLLM attention sinks; default the model's, usually 0)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU whose HBM holds weights and cache (default h100-sxm)."),
         OptionSpec(name: "weight-bytes", value: "N", help: "Bytes per weight parameter (default 2: fp16/bf16 weights)."),
         OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use, 0 to 1 (default 0.9, vLLM's default)."),
@@ -26,11 +28,17 @@ enum KVCommand {
                 usage: "attnsim kv --model NAME|FILE --context LIST [options]",
                 summary: """
                     Prints the KV-cache footprint of a model: bytes per token, per sequence and for the batch at each
-                    context length (sliding windows and SSM layers included), whether the batch fits next to the
-                    weights on the GPU, and how many sequences of that length fit.
+                    context length (sliding windows, interleaved local/global layers, attention sinks, MLA latents and
+                    SSM layers included), whether the batch fits next to the weights on the GPU, and how many sequences
+                    of that length fit.
                     """,
                 options: options,
-                footer: "EXAMPLE:\n  attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm"))
+                footer: """
+                    EXAMPLES:
+                      attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm
+                      attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
+                      attnsim kv --model llama-2-7b --context 4k,1m --window 4k --sinks 4
+                    """))
             return .success
         }
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'kv' takes no positional arguments") }
@@ -52,7 +60,8 @@ enum KVCommand {
         return KVStudy(
             model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: try CommandSupport.kvDType(parsed, int4GroupSize: group),
             hardware: parsed.value("hardware") ?? "h100-sxm", weightBytesPerParameter: try parsed.integer("weight-bytes") ?? 2,
-            memoryUtilization: try CommandSupport.memoryUtilization(parsed))
+            memoryUtilization: try CommandSupport.memoryUtilization(parsed), window: try parsed.integer("window"),
+            sinks: try parsed.integer("sinks", minimum: 0))
     }
 }
 

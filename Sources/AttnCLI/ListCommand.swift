@@ -38,9 +38,17 @@ enum ListCommand {
         text += "\nMODELS (attnsim kv / paged --model NAME, or a path to a model .json)\n"
         for name in ModelSpec.builtInNames {
             let model = try ModelSpec.named(name)
-            var line = "  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(model.name): \(model.layers) layers, "
+            var line = "  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(model.name): \(model.layers) layers, "
                 + "\(model.heads) heads / \(model.kvHeads) KV (\(model.attentionKind)), head_dim \(model.headDim)"
-            if let window = model.slidingWindow { line += ", window \(window)" }
+            if let mla = model.mla {
+                line += ", MLA latent \(mla.kvLoraRank) + RoPE key \(mla.qkRopeHeadDim)"
+            }
+            if let window = model.slidingWindow {
+                line += model.slidingWindowPattern.map { ", window \(window) on \($0 - 1) of every \($0) layers" } ?? ", window \(window)"
+            } else if model.layerWindows != nil {
+                line += ", per-layer windows"
+            }
+            if let sinks = model.attentionSinks, sinks > 0 { line += ", \(sinks) sink tokens" }
             if model.ssmLayers > 0 { line += ", \(model.attentionLayers) attention + \(model.ssmLayers) SSM layers" }
             text += line + "\n"
         }

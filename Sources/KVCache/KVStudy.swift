@@ -10,11 +10,20 @@ public struct KVStudy: Sendable, Equatable {
     public var hardware: String
     public var weightBytesPerParameter: Int
     public var memoryUtilization: Double
+    /// Eviction policy: every attention layer keeps the last `window` tokens (replacing
+    /// the model's windows); nil: the model's own windows.
+    public var window: Int?
+    /// Eviction policy: windowed layers also keep the first `sinks` tokens (StreamingLLM);
+    /// nil: the model's own (`attention_sinks`, usually none).
+    public var sinks: Int?
 
     public init(
         model: String, contexts: [Int], batch: Int = 1, dtype: KVDType = .fp16, hardware: String = "h100-sxm",
-        weightBytesPerParameter: Int = 2, memoryUtilization: Double = KVCapacity.defaultMemoryUtilization
+        weightBytesPerParameter: Int = 2, memoryUtilization: Double = KVCapacity.defaultMemoryUtilization,
+        window: Int? = nil, sinks: Int? = nil
     ) {
+        self.window = window
+        self.sinks = sinks
         self.model = model
         self.contexts = contexts
         self.batch = batch
@@ -39,7 +48,25 @@ public struct KVStudy: Sendable, Equatable {
                 input: "weight-bytes", value: "\(weightBytesPerParameter)",
                 message: "expected bytes per weight parameter from 1 to \(KVStudy.maxWeightBytesPerParameter)")
         }
+        if let window, window < 1 || window > ModelSpec.maxContext {
+            throw KVInputError(input: "window", value: "\(window)", message: "expected a window from 1 to \(ModelSpec.maxContext) tokens")
+        }
+        if let sinks, sinks < 0 || sinks > ModelSpec.maxContext {
+            throw KVInputError(input: "sinks", value: "\(sinks)", message: "expected from 0 to \(ModelSpec.maxContext) sink tokens")
+        }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
+    }
+
+    /// The model under the study's eviction policy (`window`, `sinks`); sinks without
+    /// any window are an error, since they are kept beside a window.
+    public func policyModel(_ spec: ModelSpec) throws(KVInputError) -> ModelSpec {
+        let model = spec.withPolicy(window: window, sinks: sinks)
+        if let sinks, sinks > 0, !model.hasWindows {
+            throw KVInputError(
+                input: "sinks", value: "\(sinks)",
+                message: "\(spec.id) has no windowed layer; attention sinks are kept beside a window (give --window W)")
+        }
+        return model
     }
 
     /// The checks `KVStudy` and `PagedStudy` share.
@@ -56,7 +83,7 @@ public struct KVStudy: Sendable, Equatable {
     /// whose footprint does not fit in 64 bits is an error naming it and its largest value.
     public func run() throws -> [KVRecord] {
         try validate()
-        let spec = try ModelSpec.named(model)
+        let spec = try policyModel(try ModelSpec.named(model))
         let profile = try HardwareProfile.named(hardware)
         try checkFootprints(spec)
         let footprint = KVFootprint(model: spec, dtype: dtype)
@@ -86,7 +113,7 @@ public struct KVStudy: Sendable, Equatable {
         let perToken = footprint.bytesPerToken
         let state = footprint.ssmStateBytesPerSequence
         for (index, context) in contexts.enumerated() {
-            guard let kv = Checked.product(footprint.cachedTokens(context: context), perToken),
+            guard let kv = footprint.checkedKVBytesPerSequence(context: context),
                 let perSequence = Checked.sum(kv, state)
             else {
                 let largest = perToken > 0 ? (Int.max - state) / perToken : Int.max
@@ -108,7 +135,7 @@ public struct KVStudy: Sendable, Equatable {
 /// One footprint row: a model at one context length and batch.
 public struct KVRecord: Sendable, Equatable {
     public var model: String
-    /// MHA, GQA or MQA.
+    /// MHA, GQA, MQA or MLA.
     public var attention: String
     public var hardware: String
     public var context: Int
@@ -116,7 +143,7 @@ public struct KVRecord: Sendable, Equatable {
     public var dtype: String
     /// Attention K and V bytes per token, all layers (before any window cap).
     public var kvBytesPerToken: Int
-    /// Attention K and V bytes of one sequence at this context (window-capped).
+    /// Attention K and V bytes of one sequence at this context (window- and sink-capped).
     public var kvBytesPerSequence: Int
     /// SSM state of one sequence (hybrid models), constant in the context.
     public var ssmStateBytesPerSequence: Int
