@@ -178,6 +178,11 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     /// selective_scan(X, Delta, A, B, C) with X, Delta [batch, L, D], A [D, S],
     /// B, C [batch, L, S] gives Y [batch, L, D].
     case selectiveScan = "selective_scan"
+    /// Multi-head latent attention (DeepSeek-V2) from the latent cache:
+    /// attention_mla(QN, QR, C, KR, WUK, WUV) with QN [batch*heads, N, d], QR
+    /// [batch*heads, N, dR], C [batch, Nkv, dc], KR [batch, Nkv, dR], WUK [heads, dc, d],
+    /// WUV [heads, dc, dv] gives O [batch*heads, N, dv]; scale 1/sqrt(d + dR).
+    case attentionMLA = "attention_mla"
 
     /// The tensor arguments the reference takes, in order.
     public var argumentCount: Int {
@@ -186,6 +191,7 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
         case .attentionLSE: return 2
         case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
         case .selectiveScan: return 5
+        case .attentionMLA: return 6
         }
     }
 }
