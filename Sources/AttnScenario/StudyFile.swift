@@ -94,13 +94,14 @@ public enum StudyFile: Sendable {
             model: model, contexts: contexts, batch: try r.integer("batch", minimum: 1) ?? 1, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm",
             weightBytesPerParameter: try r.integer("weight_bytes", minimum: 1, maximum: KVStudy.maxWeightBytesPerParameter) ?? 2,
-            memoryUtilization: try utilization(&r))
+            memoryUtilization: try utilization(&r), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
+            sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
         try r.finish()
         // Whether footprints fit in 64 bits depends on the model: checked here when it
         // loads (an unknown model is reported when the study runs), so the error names
         // the file and the field.
         if let spec = try? ModelSpec.named(model) {
-            do { try study.checkFootprints(spec) } catch {
+            do { try study.checkFootprints(try study.policyModel(spec)) } catch {
                 let path = error.index.map { "contexts[\($0)]" } ?? (error.input == "weight-bytes" ? "weight_bytes" : error.input)
                 throw JSONInputError(file: file, path: path, message: error.message)
             }
