@@ -10,8 +10,9 @@ enum KVCommand {
         OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model preset (see 'attnsim list') or a model file (required)."),
         OptionSpec(name: "context", value: "LIST", help: "Context lengths, e.g. 4k,32k,128k (required)."),
         OptionSpec(name: "batch", value: "N", help: "Sequences held at once (default 1)."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|int4", help: "KV-cache dtype (default fp16)."),
-        OptionSpec(name: "int4-group", value: "N", help: "Elements per int4 group, each with an fp16 scale and zero point (default 64)."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8-e5m2|int8|int4", help: "KV-cache dtype (default fp16; fp8 is fp8-e4m3)."),
+        OptionSpec(name: "quant-group", value: "N|token", help: "int8/int4: elements per group, each with an fp16 scale and zero point, or one group per token and head (default: int4 64, int8 token)."),
+        OptionSpec(name: "int4-group", value: "N", help: "The same as --quant-group N (kept for int4)."),
         OptionSpec(name: "window", value: "W", help: "Eviction policy: every attention layer keeps the last W tokens, e.g. 4k (default: the model's own windows)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: windowed layers also keep the first S tokens (StreamingLLM attention sinks; default the model's, usually 0)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU whose HBM holds weights and cache (default h100-sxm)."),
@@ -56,9 +57,8 @@ enum KVCommand {
         guard let contexts = ContextList.parse(contextText) else {
             throw UsageError(message: "'--context' expects lengths such as 4k,32k,128k, found '\(contextText)'")
         }
-        let group = try parsed.integer("int4-group") ?? KVDType.defaultInt4GroupSize
         return KVStudy(
-            model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: try CommandSupport.kvDType(parsed, int4GroupSize: group),
+            model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: try CommandSupport.kvDType(parsed),
             hardware: parsed.value("hardware") ?? "h100-sxm", weightBytesPerParameter: try parsed.integer("weight-bytes") ?? 2,
             memoryUtilization: try CommandSupport.memoryUtilization(parsed), window: try parsed.integer("window"),
             sinks: try parsed.integer("sinks", minimum: 0))
@@ -82,11 +82,30 @@ enum CommandSupport {
         return dtype
     }
 
-    /// `--dtype` for KV caches: fp32, fp16 (default), bf16, fp8 or int4.
-    static func kvDType(_ parsed: ParsedArguments, int4GroupSize: Int = KVDType.defaultInt4GroupSize) throws(UsageError) -> KVDType {
-        guard let name = parsed.value("dtype") else { return .fp16 }
-        guard let dtype = KVDType(name: name, int4GroupSize: int4GroupSize) else {
-            throw UsageError(message: "'--dtype' expects fp32, fp16, bf16, fp8 or int4, found '\(name)'")
+    /// `--dtype` for KV caches (fp16 by default) with `--quant-group` (or `--int4-group`)
+    /// for int8 and int4; a group given for another dtype is a usage error.
+    static func kvDType(_ parsed: ParsedArguments) throws(UsageError) -> KVDType {
+        var group: KVDType.QuantGroup?
+        if parsed.has("quant-group") && parsed.has("int4-group") {
+            throw UsageError(message: "'--quant-group' and '--int4-group' set the same group; give one")
+        }
+        if let text = parsed.value("quant-group") {
+            guard let g = KVDType.QuantGroup(name: text) else {
+                throw UsageError(message: "'--quant-group' expects a positive group size or 'token', found '\(text)'")
+            }
+            group = g
+        } else if let size = try parsed.integer("int4-group") {
+            group = .elements(size)
+        }
+        guard let name = parsed.value("dtype") else {
+            if group != nil { throw UsageError(message: "'--quant-group' applies to --dtype int8 or int4") }
+            return .fp16
+        }
+        guard let dtype = KVDType(name: name, group: group) else {
+            throw UsageError(message: "'--dtype' expects \(KVDType.names), found '\(name)'")
+        }
+        if group != nil && dtype.group == nil {
+            throw UsageError(message: "'--quant-group' applies to --dtype int8 or int4, not \(dtype)")
         }
         return dtype
     }

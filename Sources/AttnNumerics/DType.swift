@@ -60,3 +60,49 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         return Float(bitPattern: rounded & 0xFFFF_0000)
     }
 }
+
+/// The two 8-bit floating-point formats of NVIDIA Hopper and the OCP FP8 specification
+/// (Micikevicius et al. 2022, "FP8 Formats for Deep Learning"), emulated exactly: a value
+/// rounds to the nearest representable one, ties to even. Used to size and round FP8 KV
+/// caches; storage in the tile language stays fp32/fp16/bf16.
+///
+/// | format | exponent bits, bias | mantissa bits | largest finite | smallest normal | smallest subnormal |
+/// |---|---|---|---|---|---|
+/// | E4M3 (`e4m3fn`) | 4, 7 | 3 | 448 | 2^-6 | 2^-9 |
+/// | E5M2 | 5, 15 | 2 | 57,344 | 2^-14 | 2^-16 |
+///
+/// Out-of-range values saturate to the largest finite value (the SATFINITE conversion of
+/// `cvt.rn.satfinite.e4m3x2.f32`, which KV caches use with a scale); NaN stays NaN.
+public enum FP8Format: String, Sendable, CaseIterable, Codable {
+    case e4m3
+    case e5m2
+
+    /// Stored mantissa (fraction) bits.
+    public var mantissaBits: Int { self == .e4m3 ? 3 : 2 }
+
+    /// The exponent of the smallest normal number, 1 - bias.
+    public var minExponent: Int { self == .e4m3 ? -6 : -14 }
+
+    /// The largest finite value: 448 (E4M3: S.1111.110) or 57,344 (E5M2: S.11110.11).
+    public var maxFinite: Float { self == .e4m3 ? 448 : 57_344 }
+
+    /// Unit roundoff of a normal number, 2^-(mantissa bits + 1): E4M3 2^-4, E5M2 2^-3.
+    public var unitRoundoff: Double { self == .e4m3 ? 0x1p-4 : 0x1p-3 }
+
+    /// Rounds an fp32 value to this format (nearest, ties to even, saturating) and
+    /// returns it widened back to fp32. Exact: the quantum at x's binade (or the
+    /// subnormal quantum below the smallest normal) is a power of two, so dividing by it
+    /// and multiplying back are exact in fp32 and the only rounding is the one to an
+    /// integer.
+    @inlinable
+    public func round(_ x: Float) -> Float {
+        if x.isNaN { return .nan }
+        if x.isInfinite { return x < 0 ? -maxFinite : maxFinite }
+        if x == 0 { return x }
+        let magnitude = x.magnitude
+        let exponent = max(Int(magnitude.exponent), minExponent)
+        let quantum = Float(sign: .plus, exponent: exponent - mantissaBits, significand: 1)
+        let rounded = min((magnitude / quantum).rounded(.toNearestOrEven) * quantum, maxFinite)
+        return x < 0 ? -rounded : rounded
+    }
+}

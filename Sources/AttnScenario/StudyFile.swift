@@ -57,10 +57,27 @@ public enum StudyFile: Sendable {
     }
 
     private static func kvDType(_ r: inout JSONObjectReader) throws(JSONInputError) -> KVDType {
-        let group = try r.integer("int4_group", minimum: 1) ?? KVDType.defaultInt4GroupSize
-        guard let name = try r.string("dtype") else { return .fp16 }
-        guard let dtype = KVDType(name: name, int4GroupSize: group) else {
-            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\" or \"int4\", found \"\(name)\"")
+        var group: KVDType.QuantGroup?
+        if let value = r.value("quant_group") {
+            let parsed: KVDType.QuantGroup?
+            switch value {
+            case .integer(let n): parsed = n >= 1 ? .elements(n) : nil
+            case .string(let text): parsed = text == "token" ? .token : nil
+            default: parsed = nil
+            }
+            guard let parsed else { throw r.error("quant_group", "expected a positive group size or \"token\", found \(value.summary)") }
+            group = parsed
+        }
+        if let size = try r.integer("int4_group", minimum: 1) {
+            guard group == nil else { throw r.error("int4_group", "sets the same group as quant_group; give one") }
+            group = .elements(size)
+        }
+        let name = try r.string("dtype") ?? "fp16"
+        guard let dtype = KVDType(name: name, group: group) else {
+            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8-e5m2\", \"int8\" or \"int4\", found \"\(name)\"")
+        }
+        if group != nil && dtype.group == nil {
+            throw r.error("quant_group", "applies to dtype int8 or int4, not \(dtype)")
         }
         return dtype
     }

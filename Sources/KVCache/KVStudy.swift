@@ -37,7 +37,7 @@ public struct KVStudy: Sendable, Equatable {
     public static let maxWeightBytesPerParameter = 64
 
     /// Checks the inputs a model and a GPU do not bound: batch, contexts, weight bytes,
-    /// memory utilization and the int4 group size. Errors name the input.
+    /// memory utilization and the quantization group size. Errors name the input.
     public func validate() throws(KVInputError) {
         guard batch >= 1 else { throw KVInputError(input: "batch", value: "\(batch)", message: "expected a positive integer") }
         for context in contexts where context < 1 {
@@ -74,8 +74,8 @@ public struct KVStudy: Sendable, Equatable {
         guard memoryUtilization > 0 && memoryUtilization <= 1 else {
             throw KVInputError(input: "memory-utilization", value: "\(memoryUtilization)", message: "expected a number in (0, 1]")
         }
-        if case .int4(let group) = dtype, group < 1 {
-            throw KVInputError(input: "int4-group", value: "\(group)", message: "expected a positive group size")
+        if case .elements(let size) = dtype.group, size < 1 {
+            throw KVInputError(input: "quant-group", value: "\(size)", message: "expected a positive group size or token")
         }
     }
 

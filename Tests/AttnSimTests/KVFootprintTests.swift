@@ -47,9 +47,11 @@ import AttnHardware
     }
 
     @Test(arguments: [
-        (KVDType.fp32, 4 * 128), (.fp16, 2 * 128), (.bf16, 2 * 128), (.fp8, 128),
+        (KVDType.fp32, 4 * 128), (.fp16, 2 * 128), (.bf16, 2 * 128), (.fp8(.e4m3), 128), (.fp8(.e5m2), 128),
         // int4: 64 bytes of nibbles + 2 groups of 64 x (fp16 scale + fp16 zero point).
-        (.int4(groupSize: 64), 64 + 2 * 4), (.int4(groupSize: 128), 64 + 4), (.int4(groupSize: 32), 64 + 4 * 4),
+        (.int4(.elements(64)), 64 + 2 * 4), (.int4(.elements(128)), 64 + 4), (.int4(.elements(32)), 64 + 4 * 4),
+        // Ragged: 100 elements in groups of 64 are 2 groups; per token one group.
+        (.int4(.token), 64 + 4), (.int8(.token), 128 + 4), (.int8(.elements(32)), 128 + 4 * 4), (.int8(.elements(100)), 128 + 2 * 4),
     ])
     func vectorBytes(_ dtype: KVDType, _ expected: Int) {
         #expect(dtype.vectorBytes(128) == expected)
@@ -121,7 +123,9 @@ import AttnHardware
         #expect(bf16.bytesPerToken == expected)
         #expect(expected == (512 + 64) * layers * 2)
         // fp8: one byte per element; at 128K one sequence of V3 is 35,136 x 131,072 bytes.
-        #expect(try footprint(model, .fp8).bytesPerToken == expected / 2)
+        #expect(try footprint(model, .fp8(.e4m3)).bytesPerToken == expected / 2)
+        // int8 per token: one fp16 scale and zero point per 576-element latent.
+        #expect(try footprint(model, .int8(.token)).bytesPerToken == (576 + 4) * layers)
     }
 
     @Test func deepSeekV3At128K() throws {
