@@ -69,7 +69,7 @@ import AttnNumerics
         let source = try AlgorithmLibrary.builtInSource("mla-decode-absorbed").text
         let shape = ProblemShape(batch: 1, heads: 2, kvHeads: 1, queryLength: 1, keyLength: 20, headDim: 8)
         let params = ["rank": 16, "rope": 4, "Bc": 8, "Bk": 8]
-        for (from, to) in [("s = (ql @ c^T + qr @ kr^T) * sm", "s = (ql @ c^T) * sm"), ("o = o + ol @ wv", "o = o + ol @ wv * 0.5")] {
+        for (from, to) in [("sc = (ql @ c^T + qr @ kr^T) * sm", "sc = (ql @ c^T) * sm"), ("o = o + ol @ wv", "o = o + ol @ wv * 0.5")] {
             #expect(source.contains(from))
             let bound = try S.bindSource(source.replacingOccurrences(of: from, with: to), shape, params: params)
             let result = try Simulator.run(bound, options: RunOptions(mode: .numeric, seed: 3))
@@ -105,24 +105,40 @@ import AttnNumerics
     }
 
     /// Absorbed: nothing of size Nkv is written; the latent and k^R are read once per
-    /// Bh packed (head, query) rows of a sequence; q_lat and o_lat (fp32) go through HBM.
-    @Test(arguments: lawCases)
-    func absorbedLaw(_ c: Case) throws {
+    /// Bh packed (head, query) rows of a sequence, shared out over S splits; q_lat and the
+    /// fp32 partial o_lat (and, with S > 1, the LSEs) go through HBM.
+    @Test(arguments: lawCases, [1, 3, 0])
+    func absorbedLaw(_ c: Case, splits: Int) throws {
         let z = sizes(c)
-        let bound = try S.bind("mla-decode-absorbed", ProblemShape(batch: c.batch, heads: c.heads, kvHeads: 1, queryLength: c.n, keyLength: c.nkv, headDim: c.d), dtype: c.dtype, params: c.params)
+        var params = c.params
+        params["splits"] = splits
+        let bound = try S.bind("mla-decode-absorbed", ProblemShape(batch: c.batch, heads: c.heads, kvHeads: 1, queryLength: c.n, keyLength: c.nkv, headDim: c.d), dtype: c.dtype, params: params)
+        guard case .int(let sp) = bound.parameter("S") else { throw TestFailure("no S") }
+        if splits > 0 { #expect(sp == splits) }
         let t = try S.count(bound).total
         let bh = c.batch * c.heads, e = c.dtype.bytes, d = c.d
         let tr = S.cdiv(c.n, z.br), tg = S.cdiv(c.heads * c.n, z.bh), tc = S.cdiv(c.nkv, z.bc)
-        #expect(t.hbmReadBytes == bh * c.n * d * e + 2 * bh * tr * z.rank * d * e + bh * c.n * (z.rank + z.rope) * e
-            + c.batch * tg * c.nkv * (z.rank + z.rope) * e + 4 * bh * c.n * z.rank)
-        #expect(t.hbmWriteBytes == bh * c.n * z.rank * e + 4 * bh * c.n * z.rank + bh * c.n * d * e)
+        let lse = sp > 1 ? 4 * bh * c.n * sp : 0
+        #expect(t.hbmReadBytes == bh * c.n * d * e + 2 * bh * tr * z.rank * d * e + sp * bh * c.n * (z.rank + z.rope) * e
+            + c.batch * tg * c.nkv * (z.rank + z.rope) * e + 4 * bh * c.n * sp * z.rank + lse)
+        #expect(t.hbmWriteBytes == bh * c.n * z.rank * e + 4 * bh * c.n * sp * z.rank + lse + bh * c.n * d * e)
         #expect(t.flopsMatmul == 4 * bh * c.n * z.rank * d + 2 * bh * c.n * c.nkv * (2 * z.rank + z.rope))
-        #expect(t.exps == bh * c.n * (c.nkv + tc))
+        // One exp per score and per rescale; merging S > 1 splits takes 2 S per row.
+        #expect(t.exps == bh * c.n * (c.nkv + tc) + (sp > 1 ? 2 * bh * c.n * sp : 0))
+    }
+
+    /// Splits change the order of the sums only: the numeric check passes with S = 1, 3
+    /// and more splits than latent blocks (empty splits weigh nothing).
+    @Test(arguments: [1, 3, 9])
+    func splitsKeepTheResult(_ splits: Int) throws {
+        let shape = ProblemShape(batch: 2, heads: 3, kvHeads: 1, queryLength: 1, keyLength: 50, headDim: 8)
+        let bound = try S.bind("mla-decode-absorbed", shape, dtype: .fp16, params: ["rank": 24, "rope": 4, "Bc": 8, "Bk": 16, "Bh": 2, "splits": splits])
+        _ = try S.numeric(bound)
     }
 
     /// DeepSeek-V3's attention shape (128 heads, d 128, rank 512, rope 64) decoding one
     /// token against 32K cached tokens in bf16: absorbed reads the latent 4 times (128
-    /// heads / Bh 32) instead of 128, and writes no K or V.
+    /// heads / Bh 32) instead of 128, and writes no K or V; its splits add partials.
     @Test func deepSeekV3DecodeStep() throws {
         let shape = ProblemShape(batch: 1, heads: 128, kvHeads: 1, queryLength: 1, keyLength: 32_768, headDim: 128)
         let naive = try S.count(try S.bind("mla-decode-naive", shape, dtype: .bf16)).total
@@ -130,9 +146,17 @@ import AttnNumerics
         // Naive: 128 x 32,768 x 512 x 2 (latent per head) + 2 x 128 x 512 x 512 x 128 x 2
         // (W_UK, W_UV per token block) + 128 x 192 x 2 + 128 x 32,768 x 320 x 2 = 24,159,240,192.
         #expect(naive.hbmReadBytes == 24_159_240_192)
-        // Absorbed: 128 x 128 x 2 + 2 x 128 x 512 x 128 x 2 + 128 x 576 x 2 + 4 x 32,768 x 576 x 2
-        // + 4 x 128 x 512 = 184,991,744: 130.6 times less.
-        #expect(absorbed.hbmReadBytes == 184_991_744)
-        #expect(naive.hbmReadBytes / absorbed.hbmReadBytes == 130)
+        // Absorbed, with FlashAttention-2's heuristic over 4 tiles, 264 slots and 512 latent
+        // blocks: the smallest S with wave efficiency 4 S / 264 >= 0.85 whose block count
+        // per split differs from S - 1's is 57 (ceil(512 / 57) = 9, ceil(512 / 56) = 10).
+        let bound = try S.bind("mla-decode-absorbed", shape, dtype: .bf16)
+        #expect(bound.parameter("S") == .int(57))
+        // 128 x 128 x 2 + 2 x 128 x 512 x 128 x 2 + 57 x 128 x 576 x 2 + 4 x 32,768 x 576 x 2
+        // + 4 x 128 x 57 x 512 + 4 x 128 x 57 = 207,958,528: 116 times less than naive.
+        #expect(absorbed.hbmReadBytes == 207_958_528)
+        #expect(naive.hbmReadBytes / absorbed.hbmReadBytes == 116)
+        // Without splits the latent is still read 4 times, q and o_lat once: 184,991,744.
+        let single = try S.count(try S.bind("mla-decode-absorbed", shape, dtype: .bf16, params: ["splits": 1])).total
+        #expect(single.hbmReadBytes == 184_991_744)
     }
 }
