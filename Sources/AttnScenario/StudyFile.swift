@@ -172,7 +172,8 @@ public enum StudyFile: Sendable {
             maxLength: try r.integer("max_len", minimum: 2, maximum: ServingSimulator.maxRequestTokens) ?? 2048,
             policies: policies, allocator: allocator, sharing: sharing, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm", memoryUtilization: try utilization(&r),
-            seed: UInt64(try r.integer("seed", minimum: 0) ?? 1))
+            seed: UInt64(try r.integer("seed", minimum: 0) ?? 1), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
+            sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
         try r.finish()
         return .paged(study, description: description)
     }

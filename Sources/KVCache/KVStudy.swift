@@ -178,14 +178,22 @@ public struct PagedStudy: Sendable, Equatable {
     public var hardware: String
     public var memoryUtilization: Double
     public var seed: UInt64
+    /// Eviction policy, as `KVStudy.window`: every attention layer keeps the last
+    /// `window` tokens; nil: the model's own windows.
+    public var window: Int?
+    /// Eviction policy, as `KVStudy.sinks`.
+    public var sinks: Int?
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
     public init(
         model: String, trace: String, requests: Int = 1000, rate: Double = 10, blockSize: Int = 16, maxLength: Int = 2048,
         policies: [String] = PagedStudy.allPolicies, allocator: ContiguousAllocator.Strategy = .firstFit, sharing: SharingMode = .none,
-        dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1
+        dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1,
+        window: Int? = nil, sinks: Int? = nil
     ) {
+        self.window = window
+        self.sinks = sinks
         self.model = model
         self.trace = trace
         self.requests = requests
@@ -236,6 +244,17 @@ public struct PagedStudy: Sendable, Equatable {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
         }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
+        try KVStudy(model: model, contexts: [], window: window, sinks: sinks).validate()
+    }
+
+    /// The eviction the pool can model: when every attention layer has the same window
+    /// (a `--window` policy, or a model such as Mistral-7B), sequences keep sinks + window
+    /// tokens; with global layers (or different windows) every token stays, since one
+    /// pool of token slots holds all layers.
+    public static func eviction(_ model: ModelSpec) -> ServingSimulator.Eviction? {
+        let windows = model.attentionWindows
+        guard let first = windows.first, let window = first, windows.allSatisfy({ $0 == window }) else { return nil }
+        return ServingSimulator.Eviction(window: window, sinks: max(0, model.attentionSinks ?? 0))
     }
 
     /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
@@ -255,7 +274,11 @@ public struct PagedStudy: Sendable, Equatable {
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
         guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
         try validate()
-        let spec = try ModelSpec.named(model)
+        let spec = try KVStudy(model: model, contexts: [], window: window, sinks: sinks).policyModel(try ModelSpec.named(model))
+        let eviction = PagedStudy.eviction(spec)
+        if eviction != nil && sharing != .none {
+            throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with a sliding window is not modeled; give one of them")
+        }
         let profile = try HardwareProfile.named(hardware)
         let capacity = KVCapacity(footprint: KVFootprint(model: spec, dtype: dtype), hardware: profile, memoryUtilization: memoryUtilization)
         guard capacity.tokenSlots > 0 else {
@@ -269,7 +292,7 @@ public struct PagedStudy: Sendable, Equatable {
             }
             var simulator = ServingSimulator(.init(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
-                sharing: sharing, seed: seed))
+                sharing: sharing, seed: seed, eviction: eviction))
             results.append(try simulator.run(requests) { progress?(name, $0) })
         }
         return results
