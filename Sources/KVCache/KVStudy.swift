@@ -90,7 +90,7 @@ public struct KVStudy: Sendable, Equatable {
         let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
         return contexts.map { context in
             KVRecord(
-                model: spec.id, attention: spec.attentionKind, hardware: profile.id, context: context, batch: batch,
+                model: spec.id, attention: spec.attentionKind, cache: spec.cachePolicy, hardware: profile.id, context: context, batch: batch,
                 dtype: dtype.description, kvBytesPerToken: footprint.bytesPerToken,
                 kvBytesPerSequence: footprint.kvBytesPerSequence(context: context),
                 ssmStateBytesPerSequence: footprint.ssmStateBytesPerSequence,
@@ -137,6 +137,8 @@ public struct KVRecord: Sendable, Equatable {
     public var model: String
     /// MHA, GQA, MQA or MLA.
     public var attention: String
+    /// What the attention layers keep (`ModelSpec.cachePolicy`): `full`, `window 4096 + 4 sinks`, ...
+    public var cache: String
     public var hardware: String
     public var context: Int
     public var batch: Int

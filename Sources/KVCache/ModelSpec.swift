@@ -116,6 +116,18 @@ public struct ModelSpec: Sendable, Equatable {
     /// Whether any attention layer has a window.
     public var hasWindows: Bool { attentionWindows.contains { $0 != nil } }
 
+    /// What the attention layers keep, in words: `full`, `window 4096`, `window 4096 + 4
+    /// sinks`, `window 4096 on 21 of 42 layers`, `per-layer windows on 3 of 4 layers`.
+    public var cachePolicy: String {
+        let windows = attentionWindows
+        let windowed = windows.compactMap { $0 }
+        guard let first = windowed.first else { return "full" }
+        let sinks = (attentionSinks ?? 0) > 0 ? " + \(attentionSinks ?? 0) sinks" : ""
+        let what = windowed.allSatisfy { $0 == first } ? "window \(first)" : "per-layer windows"
+        let layers = windowed.count == windows.count ? "" : " on \(windowed.count) of \(windows.count) layers"
+        return what + sinks + layers
+    }
+
     /// This model under a cache eviction policy: `window` (when given) replaces every
     /// layer's window, so every attention layer keeps the last `window` tokens
     /// (StreamingLLM's rolling cache); `sinks` (when given) replaces the attention sinks.

@@ -211,6 +211,9 @@ import AttnHardware
         #expect(rows[0].maxSequences == rows[0].budgetBytes / (4100 * 524_288))
         #expect(throws: KVInputError.self) { try KVStudy(model: "llama-2-7b", contexts: [4096], sinks: 4).run() }
         #expect(throws: KVInputError.self) { try KVStudy(model: "llama-2-7b", contexts: [4096], window: 0).run() }
+        #expect(rows[0].cache == "window 4096 + 4 sinks")
+        #expect(try KVStudy(model: "gemma-2-9b", contexts: [4096]).run()[0].cache == "window 4096 on 21 of 42 layers")
+        #expect(try KVStudy(model: "llama-2-7b", contexts: [4096]).run()[0].cache == "full")
         let v3 = try KVStudy(model: "deepseek-v3", contexts: [4096], dtype: .bf16, hardware: "h200-sxm").run()
         #expect(v3[0].attention == "MLA")
         #expect(v3[0].kvBytesPerToken == 70_272)
