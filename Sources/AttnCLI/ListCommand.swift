@@ -73,10 +73,12 @@ enum ListCommand {
         var parameter: String?
         /// Or these algorithms, by name.
         var algorithms: [String] = []
+        /// Or the algorithms checked against one of these references.
+        var references: Set<ReferenceKind> = []
     }
 
     static let families: [Family] = [
-        Family(name: "dense (full) softmax attention", how: "the default of every attention algorithm", algorithms: ["standard", "flash1", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding", "paged-decode", "standard-fwd-bwd", "flash2-fwd-bwd"]),
+        Family(name: "dense (full) softmax attention", how: "the default of every attention algorithm", references: [.attention, .attentionPaged, .attentionDQ]),
         Family(name: "causal mask", how: "--causal", parameter: "causal"),
         Family(name: "sliding-window (local) attention", how: "--window W", parameter: "window"),
         Family(name: "block-sparse attention (local + strided, or random blocks)", how: "--block-mask \(BlockMaskOption.help)", parameter: "block_pattern"),
@@ -92,13 +94,18 @@ enum ListCommand {
     /// algorithms have it (only names that exist are listed).
     static func familiesText() throws -> String {
         var declared: [String: Set<String>] = [:]
+        var references: [String: Set<ReferenceKind>] = [:]
         for name in AlgorithmLibrary.builtInNames {
-            declared[name] = Set(try AlgorithmLibrary.program(name).declaredParameters.map(\.name))
+            let program = try AlgorithmLibrary.program(name)
+            declared[name] = Set(program.declaredParameters.map(\.name))
+            references[name] = Set(program.checks.map(\.reference))
         }
         var text = "\nFAMILIES (what the algorithms above compute, and how to select it)\n"
         for family in families {
             let members = AlgorithmLibrary.builtInNames.filter { name in
-                family.parameter.map { declared[name]?.contains($0) ?? false } ?? family.algorithms.contains(name)
+                if let parameter = family.parameter { return declared[name]?.contains(parameter) ?? false }
+                if !family.references.isEmpty { return !(references[name] ?? []).isDisjoint(with: family.references) }
+                return family.algorithms.contains(name)
             }
             guard !members.isEmpty else { continue }
             text += "  \(family.name): \(members.joined(separator: ", "))\n    select: \(family.how)\n"

@@ -212,6 +212,10 @@ import AttnJSON
         #expect(lines.contains("  sliding-window (local) attention: flash2, flash2-gqa, memory-efficient, flash-decoding, flash2-fwd-bwd"))
         #expect(lines.contains { $0.hasPrefix("  causal mask: standard,") })
         #expect(lines.contains { $0.hasPrefix("  state-space scan (Mamba)") && $0.hasSuffix(": selective-scan, selective-scan-naive") })
+        #expect(lines.contains("  multi-head latent attention (MLA, DeepSeek-V2/V3) decoding: mla-decode-naive, mla-decode-absorbed"))
+        // Dense: every program checked against the softmax attention reference (not the scan).
+        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd"))
+        #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed"))
     }
 
     /// `--window`, `--q-len` and the other sizes take the suffixes `--context` takes: 1k
