@@ -10,7 +10,7 @@ enum KVCommand {
         OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model preset (see 'attnsim list') or a model file (required)."),
         OptionSpec(name: "context", value: "LIST", help: "Context lengths, e.g. 4k,32k,128k (required)."),
         OptionSpec(name: "batch", value: "N", help: "Sequences held at once (default 1)."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8-e5m2|int8|int4", help: "KV-cache dtype (default fp16; fp8 is fp8-e4m3)."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4", help: "KV-cache dtype (default fp16; fp8 is fp8e4m3)."),
         OptionSpec(name: "quant-group", value: "N|token", help: "int8/int4: elements per group, each with an fp16 scale and zero point, or one group per token and head (default: int4 64, int8 token)."),
         OptionSpec(name: "int4-group", value: "N", help: "The same as --quant-group N (kept for int4)."),
         OptionSpec(name: "window", value: "W", help: "Eviction policy: every attention layer keeps the last W tokens, e.g. 4k (default: the model's own windows)."),
@@ -78,7 +78,10 @@ enum CommandSupport {
     /// `--dtype` for attention runs: fp32, fp16 (default) or bf16.
     static func dtype(_ parsed: ParsedArguments) throws(UsageError) -> DType {
         guard let name = parsed.value("dtype") else { return .fp16 }
-        guard let dtype = DType(name: name) else { throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'") }
+        // fp8 is a per-tensor dtype of programs (a K/V cache), not the run's storage dtype.
+        guard let dtype = DType(name: name), dtype.bytes >= 2 else {
+            throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'")
+        }
         return dtype
     }
 

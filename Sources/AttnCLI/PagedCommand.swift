@@ -14,7 +14,7 @@ enum PagedCommand {
         OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing)."),
         OptionSpec(name: "allocator", value: "first-fit|buddy", help: "Contiguous allocator (default first-fit)."),
         OptionSpec(name: "sharing", value: "MODE", help: "parallel:N (N samples), beam:W (beam width W) or prefix:T (shared T-token prefix); paged only."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8-e5m2|int8|int4", help: "KV-cache dtype (default fp16; int8 per token, int4 in groups of 64)."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4", help: "KV-cache dtype (default fp16; int8 per token, int4 in groups of 64)."),
         OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU (default h100-sxm)."),

@@ -74,7 +74,7 @@ public enum StudyFile: Sendable {
         }
         let name = try r.string("dtype") ?? "fp16"
         guard let dtype = KVDType(name: name, group: group) else {
-            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8-e5m2\", \"int8\" or \"int4\", found \"\(name)\"")
+            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8e5m2\", \"int8\" or \"int4\", found \"\(name)\"")
         }
         if group != nil && dtype.group == nil {
             throw r.error("quant_group", "applies to dtype int8 or int4, not \(dtype)")

@@ -48,7 +48,7 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
     public static func defaultGroup(int8: Bool) -> QuantGroup { int8 ? .token : .elements(defaultInt4GroupSize) }
 
     /// The names `--dtype` and scenario files accept.
-    public static let names = "fp32, fp16, bf16, fp8 (= fp8-e4m3), fp8-e5m2, int8 or int4"
+    public static let names = "fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8 or int4"
 
     /// Parses a name; `group` (nil: the dtype's default) applies to int8 and int4.
     public init?(name: String, group: QuantGroup? = nil) {
@@ -64,13 +64,13 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `fp16`, `fp8-e4m3`, `int4-g64`, `int8-token`, ...
+    /// `fp16`, `fp8e4m3`, `int4-g64`, `int8-token`, ...
     public var description: String {
         switch self {
         case .fp32: return "fp32"
         case .fp16: return "fp16"
         case .bf16: return "bf16"
-        case .fp8(let format): return "fp8-\(format.rawValue)"
+        case .fp8(let format): return "fp8\(format.rawValue)"
         case .int8(let group): return "int8-\(group)"
         case .int4(let group): return "int4-\(group)"
         }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import AttnCLI
 import AttnNumerics
+import TileInterpreter
 @testable import KVCache
 
 /// Quantized KV caches: exact FP8 rounding (E4M3, E5M2) and the bytes of int8/int4
@@ -63,6 +64,49 @@ import AttnNumerics
         #expect(values.subtracting([0]).count == 126)
     }
 
+    /// FP8 is a storage dtype of program tensors: a decode kernel reading an E4M3 (or
+    /// E5M2) K/V cache moves one byte per element, dequantizes on chip (arithmetic is
+    /// fp32), and passes its check against float64 attention over the rounded cache.
+    @Test(arguments: [DType.fp8e4m3, .fp8e5m2])
+    func fp8CacheReadByAKernel(_ cache: DType) throws {
+        let source = """
+            param Bc = 16
+            input  Q[batch * heads, N, d]
+            input  K[batch * kv_heads, Nkv, d] \(cache.rawValue)
+            input  V[batch * kv_heads, Nkv, d] \(cache.rawValue)
+            output O[batch * heads, N, d]
+            check O = attention(Q, K, V)
+            kernel decode grid(bh: batch * heads):
+              kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+              q = load Q[bh, :, :] -> sram
+              o = zeros(N, d)
+              m = full(N, -inf)
+              l = zeros(N)
+              for j in 0 ..< cdiv(Nkv, Bc):
+                k = load K[kvh, rows(j, Bc), :] -> sram
+                v = load V[kvh, rows(j, Bc), :] -> sram
+                s = (q @ k^T) * scale
+                m2 = max(m, rowmax(s))
+                p = exp(s - m2)
+                a = exp(m - m2)
+                l = a * l + rowsum(p)
+                o = a * o + p @ v
+                m = m2
+              store O[bh, :, :] = o / l
+            """
+        let shape = ProblemShape(batch: 2, heads: 4, kvHeads: 2, queryLength: 1, keyLength: 37, headDim: 16)
+        let bound = try TestSupport.bindSource(source, shape, dtype: .fp16)
+        // Q and O at 2 bytes: 8 x 16 x 2 each; K and V at 1 byte, once per query head:
+        // 8 x 37 x 16 x 2.
+        let t = try TestSupport.count(bound).total
+        #expect(t.hbmReadBytes == 8 * 16 * 2 + 8 * 37 * 16 * 2)
+        #expect(t.hbmWriteBytes == 8 * 16 * 2)
+        let result = try TestSupport.numeric(bound)
+        #expect(result.checks.count == 1)
+        // The inputs are rounded to fp8 before the reference sees them: the error is fp16's.
+        #expect((result.checks.first?.error.maxRelativeError ?? 1) < 4e-3)
+    }
+
     func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
         let captured = CapturedConsole()
         let code = AttnSimCommand.main(arguments, console: captured.console)
@@ -79,8 +123,9 @@ import AttnNumerics
         (["--dtype", "int8", "--quant-group", "32"], "int8-g32", 294_912),
         (["--dtype", "int4", "--int4-group", "128"], "int4-g128", 2 * 32 * 32 * (64 + 4)),
         (["--dtype", "int4", "--quant-group", "token"], "int4-token", 2 * 32 * 32 * (64 + 4)),
-        (["--dtype", "fp8"], "fp8-e4m3", 262_144),
-        (["--dtype", "fp8-e5m2"], "fp8-e5m2", 262_144),
+        (["--dtype", "fp8"], "fp8e4m3", 262_144),
+        (["--dtype", "fp8-e5m2"], "fp8e5m2", 262_144),
+        (["--dtype", "fp8e5m2"], "fp8e5m2", 262_144),
     ])
     func kvBytesPerTokenByDType(_ options: [String], _ name: String, _ expected: Int) {
         let result = run(["kv", "--model", "llama-2-7b", "--context", "4k", "--format", "csv"] + options)
@@ -95,6 +140,6 @@ import AttnNumerics
         #expect(run(["kv", "--model", "llama-2-7b", "--context", "4k", "--dtype", "int4", "--quant-group", "8", "--int4-group", "8"]).code == 64)
         let bad = run(["kv", "--model", "llama-2-7b", "--context", "4k", "--dtype", "int2"])
         #expect(bad.code == 64)
-        #expect(bad.err.contains("'--dtype' expects fp32, fp16, bf16, fp8 (= fp8-e4m3), fp8-e5m2, int8 or int4, found 'int2'"))
+        #expect(bad.err.contains("'--dtype' expects fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8 or int4, found 'int2'"))
     }
 }
