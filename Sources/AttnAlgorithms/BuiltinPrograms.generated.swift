@@ -962,6 +962,216 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
 
 """#,
+        "mla-decode-absorbed": #"""
+# Multi-head latent attention (MLA) decoding, absorbed: attention in the latent space.
+#
+# DeepSeek-AI, "DeepSeek-V2" (arXiv 2405.04434), Section 2.1.3: since
+# q^C . (c W_UK,h) = (q^C W_UK,h^T) . c, W_UK folds into the query, and since
+# sum_j p_j c_j W_UV,h = (sum_j p_j c_j) W_UV,h, W_UV folds into the output (in the
+# model, into W_O). No key or value is ever decompressed: every head attends over the
+# latents c (rank elements) plus the shared RoPE keys k^R, as multi-query attention
+# with keys of rank + rope elements and values of rank (the FlashMLA schedule).
+#
+# Kernels: `absorb` writes q_lat = q^C W_UK,h^T, [N, rank] per head (tiled over the
+# rank); `attend` packs Bh query rows of all heads of a sequence into one tile (a decode
+# step's heads share every latent) and streams the latent cache once per tile, keeping
+# the output o_lat, Bh x rank in fp32, on chip, and writes it in fp32; `up` multiplies
+# it by W_UV,h. The cache is read cdiv(heads N, Bh) times per sequence instead of heads
+# times, and nothing of size Nkv is written.
+#
+# The run's d is qk_nope_head_dim = v_head_dim; kv_heads is not used. Scale
+# 1/sqrt(d + rope). Every query sees every cached token.
+#
+# Split-KV (as Flash-Decoding, and as FlashMLA splits a sequence over SMs): a decode
+# step has only batch x cdiv(heads, Bh) tiles, too few for the GPU, so `attend` splits
+# the latent range over S blocks (splits = 0: FlashAttention-2's heuristic), each writing
+# an fp32 partial o_lat and LSE; `up` merges them with log-sum-exp weights slice by slice
+# before the W_UV product. S = 1 writes o_lat once and reads no LSE.
+#
+# IO law (docs/io-laws.md), e the storage bytes, B batch, H heads, G = cdiv(H N, Bh),
+# Tr = cdiv(N, Br):
+#   reads  = B H N d e + B H Tr rank d e                        (absorb)
+#          + S B H N (rank + rope) e + B G Nkv (rank + rope) e   (attend)
+#          + 4 B H N S rank + [S > 1] 4 B H N S + B H Tr rank d e  (up)
+#   writes = B H N rank e + 4 B H N S rank + [S > 1] 4 B H N S + B H N d e
+about "Multi-head latent attention decode (DeepSeek-V2/V3), absorbed: W_UK folded into the query and W_UV into the output, all heads attend over the latent cache read once per Bh query rows, split over S blocks (FlashMLA)"
+
+param rank = 512   # kv_lora_rank: latent elements cached per token
+param rope = 64    # qk_rope_head_dim: decoupled RoPE key elements cached per token
+param Br = 64      # query rows per thread block (absorb, up)
+param Bh = 32      # packed (head, query) rows per thread block (attend); 64 overflows the registers (o_lat and p @ c, 64 x rank fp32 each)
+param Bc = 64      # latent rows per inner iteration (attend)
+param Bk = 64      # latent columns per step of the absorb and up products
+param splits = 0   # 0: FlashAttention-2's heuristic; else the number of key-range splits
+param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * cdiv(heads * N, Bh), 2 * sm_count, cdiv(Nkv, Bc), 128)
+param sm = 1.0 / sqrt(d + rope)
+param wb = sqrt(3.0 / rank)   # W_UK, W_UV entries uniform(-wb, wb): c W has unit variance
+require rank > 0 and rope > 0, "rank and rope must be positive"
+require Br > 0 and Bh > 0 and Bc > 0 and Bk > 0 and S > 0, "block sizes Br, Bh, Bc, Bk and the split count must be positive"
+require splits <= 128, "splits is at most 128, as in FlashAttention-2"
+
+input  QN[batch * heads, N, d]                 # query, no-RoPE part (q^C)
+input  QR[batch, heads * N, rope]              # query, RoPE part (q^R), rows (head, query)
+input  C[batch, Nkv, rank]                     # latent cache c_KV
+input  KR[batch, Nkv, rope]                    # RoPE key cache k^R
+input  WUK[heads, rank, d] uniform(-wb, wb)    # key up-projection per head
+input  WUV[heads, rank, d] uniform(-wb, wb)    # value up-projection per head
+temp   QL[batch, heads * N, rank]              # q^C W_UK^T, rows (head, query)
+temp   OLacc[batch, heads * N, S, rank] fp32   # attention output in the latent space, per split
+temp   LSEacc[batch, heads * N, S] fp32        # log-sum-exp per split (S > 1)
+output O[batch * heads, N, d]
+
+check O = attention_mla(QN, QR, C, KR, WUK, WUV)
+
+kernel absorb grid(bh: batch * heads, i: cdiv(N, Br)):
+  b = bh / heads
+  h = bh % heads
+  row = h * N + i * Br
+  rn = min(Br, N - i * Br)
+  qn = load QN[bh, rows(i, Br), :] -> sram
+  for r in 0 ..< cdiv(rank, Bk):
+    wk = load WUK[h, rows(r, Bk), :] -> sram
+    store QL[b, row ..< row + rn, cols(r, Bk)] = qn @ wk^T
+
+kernel attend grid(b: batch, g: cdiv(heads * N, Bh), s: S):
+  ql = load QL[b, rows(g, Bh), :] -> sram
+  qr = load QR[b, rows(g, Bh), :] -> sram
+  rn = min(Bh, heads * N - g * Bh)
+  # This split's latent blocks; a split past the end is empty and writes LSE -inf.
+  per = cdiv(cdiv(Nkv, Bc), S)
+  jlo = s * per
+  jhi = min(cdiv(Nkv, Bc), jlo + per)
+  o = zeros(rn, rank)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jhi:
+    c = load C[b, rows(j, Bc), :] -> sram
+    kr = load KR[b, rows(j, Bc), :] -> sram
+    sc = (ql @ c^T + qr @ kr^T) * sm
+    m2 = max(m, rowmax(sc))
+    p = exp(sc - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ c
+    m = m2
+  if S == 1:
+    store OLacc[b, rows(g, Bh), 0, :] = o / l
+  else:
+    # Rows that saw no latent here have l = 0: store 0, their LSE -inf weighs them out.
+    store OLacc[b, rows(g, Bh), s, :] = o / max(l, 1e-30)
+    store LSEacc[b, rows(g, Bh), s] = m + log(l)
+
+kernel up grid(bh: batch * heads, i: cdiv(N, Br)):
+  b = bh / heads
+  h = bh % heads
+  row = h * N + i * Br
+  rn = min(Br, N - i * Br)
+  o = zeros(rn, d)
+  if S == 1:
+    for r in 0 ..< cdiv(rank, Bk):
+      part = load OLacc[b, row ..< row + rn, 0, cols(r, Bk)] -> sram
+      wv = load WUV[h, rows(r, Bk), :] -> sram
+      o = o + part @ wv
+  else:
+    # Merge the splits (log-sum-exp weights) one latent slice at a time, then up-project.
+    lse = load LSEacc[b, row ..< row + rn, :] -> reg
+    lmax = rowmax(lse)
+    w = exp(lse - (lmax + log(rowsum(exp(lse - lmax)))))
+    for r in 0 ..< cdiv(rank, Bk):
+      ol = zeros(rn, min(Bk, rank - r * Bk))
+      for t in 0 ..< S:
+        part = load OLacc[b, row ..< row + rn, t, cols(r, Bk)] -> reg
+        ol = ol + col(w, t) * part
+      wv = load WUV[h, rows(r, Bk), :] -> sram
+      o = o + ol @ wv
+  store O[bh, rows(i, Br), :] = o
+
+"""#,
+        "mla-decode-naive": #"""
+# Multi-head latent attention (MLA) decoding, naive: decompress, then attend.
+#
+# DeepSeek-AI, "DeepSeek-V2" (arXiv 2405.04434), Section 2.1; "DeepSeek-V3 Technical
+# Report" (arXiv 2412.19437), Section 2.1.1. The cache holds, per token, one latent c
+# of `rank` elements (kv_lora_rank, 512) shared by all heads and one decoupled RoPE key
+# k^R of `rope` elements (qk_rope_head_dim, 64), also shared. Head h's key is
+# [c W_UK,h ; k^R] and its value c W_UV,h (W_UK,h, W_UV,h: rank x d).
+#
+# The naive schedule (Hugging Face's DeepSeek-V2 code path) materializes every head's
+# keys and values: kernel `decompress` multiplies each block of latents by the head's
+# W_UK and W_UV (tiled over the rank) and writes K and V, [batch*heads, Nkv, d] each, to
+# HBM; kernel `attend` is FlashAttention-2 over them, the RoPE part of the score read
+# from the shared k^R. The latent is read once per head, and the decompressed K and V,
+# 2 d / (rank + rope) = 0.44 of the latent per head, are written and read back.
+#
+# The run's d is qk_nope_head_dim = v_head_dim (128 in DeepSeek-V2/V3); kv_heads is not
+# used (the latent is shared by every head). Scale 1/sqrt(d + rope), as DeepSeek's
+# softmax_scale (without YaRN's mscale). Every query sees every cached token.
+#
+# IO law (docs/io-laws.md), e the storage bytes, B batch, H heads, T = cdiv(Nkv, Bc):
+#   reads  = B H Nkv rank e + 2 B H T rank d e                  (decompress)
+#          + B H N (d + rope) e + B H cdiv(N, Br) Nkv (2 d + rope) e   (attend)
+#   writes = 2 B H Nkv d e + B H N d e
+about "Multi-head latent attention decode (DeepSeek-V2/V3), naive: every head's K and V decompressed from the latent cache into HBM, then FlashAttention-2 over them"
+
+param rank = 512   # kv_lora_rank: latent elements cached per token
+param rope = 64    # qk_rope_head_dim: decoupled RoPE key elements cached per token
+param Br = 64      # query rows per thread block (attend)
+param Bc = 64      # tokens per block (decompress) and per inner iteration (attend)
+param Bk = 64      # latent columns per step of the decompression product
+param sm = 1.0 / sqrt(d + rope)
+param wb = sqrt(3.0 / rank)   # W_UK, W_UV entries uniform(-wb, wb): c W has unit variance
+require rank > 0 and rope > 0, "rank and rope must be positive"
+require Br > 0 and Bc > 0 and Bk > 0, "block sizes Br, Bc and Bk must be positive"
+
+input  QN[batch * heads, N, d]                 # query, no-RoPE part (q^C)
+input  QR[batch * heads, N, rope]              # query, RoPE part (q^R)
+input  C[batch, Nkv, rank]                     # latent cache c_KV
+input  KR[batch, Nkv, rope]                    # RoPE key cache k^R
+input  WUK[heads, rank, d] uniform(-wb, wb)    # key up-projection per head
+input  WUV[heads, rank, d] uniform(-wb, wb)    # value up-projection per head
+temp   K[batch * heads, Nkv, d]
+temp   V[batch * heads, Nkv, d]
+output O[batch * heads, N, d]
+
+check O = attention_mla(QN, QR, C, KR, WUK, WUV)
+
+kernel decompress grid(bh: batch * heads, j: cdiv(Nkv, Bc)):
+  b = bh / heads
+  h = bh % heads
+  cn = min(Bc, Nkv - j * Bc)
+  k = zeros(cn, d)
+  v = zeros(cn, d)
+  for r in 0 ..< cdiv(rank, Bk):
+    c = load C[b, rows(j, Bc), cols(r, Bk)] -> sram
+    wk = load WUK[h, rows(r, Bk), :] -> sram
+    wv = load WUV[h, rows(r, Bk), :] -> sram
+    k = k + c @ wk
+    v = v + c @ wv
+  store K[bh, rows(j, Bc), :] = k
+  store V[bh, rows(j, Bc), :] = v
+
+kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
+  b = bh / heads
+  qn = load QN[bh, rows(i, Br), :] -> sram
+  qr = load QR[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< cdiv(Nkv, Bc):
+    k = load K[bh, rows(j, Bc), :] -> sram
+    kr = load KR[b, rows(j, Bc), :] -> sram
+    v = load V[bh, rows(j, Bc), :] -> sram
+    s = (qn @ k^T + qr @ kr^T) * sm
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+
+"""#,
         "paged-decode": #"""
 # PagedAttention decoding (vLLM: Kwon et al., "Efficient Memory Management for Large
 # Language Model Serving with PagedAttention", SOSP 2023, Section 4.1).

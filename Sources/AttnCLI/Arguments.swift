@@ -70,13 +70,32 @@ struct ParsedArguments {
     func value(_ name: String) -> String? { values[name]?.last }
     func all(_ name: String) -> [String] { values[name] ?? [] }
 
+    /// An integer option; sizes may carry the suffixes `--context` takes (`4k` = 4,096,
+    /// `1m` = 1,048,576).
     func integer(_ name: String, minimum: Int = 1) throws(UsageError) -> Int? {
         guard let text = value(name) else { return nil }
-        guard let n = Int(text), n >= minimum else {
-            throw UsageError(message: "'--\(name)' expects an integer of at least \(minimum), found '\(text)'")
+        guard let n = parseSize(text), n >= minimum else {
+            throw UsageError(message: "'--\(name)' expects an integer of at least \(minimum) (k and m suffixes allowed: 4k = 4096), found '\(text)'")
         }
         return n
     }
+}
+
+/// An integer written as digits with an optional `k` (x 1,024) or `m` (x 1,048,576)
+/// suffix, as `--context` lengths are; nil when malformed or past 2^63 - 1.
+func parseSize(_ text: String) -> Int? {
+    var digits = Substring(text.lowercased())
+    var factor = 1
+    if digits.hasSuffix("k") {
+        factor = 1 << 10
+        digits = digits.dropLast()
+    } else if digits.hasSuffix("m") {
+        factor = 1 << 20
+        digits = digits.dropLast()
+    }
+    guard let base = Int(digits) else { return nil }
+    let (value, overflow) = base.multipliedReportingOverflow(by: factor)
+    return overflow ? nil : value
 }
 
 /// Renders a command's `--help` text.

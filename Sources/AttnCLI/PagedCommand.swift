@@ -14,7 +14,9 @@ enum PagedCommand {
         OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing)."),
         OptionSpec(name: "allocator", value: "first-fit|buddy", help: "Contiguous allocator (default first-fit)."),
         OptionSpec(name: "sharing", value: "MODE", help: "parallel:N (N samples), beam:W (beam width W) or prefix:T (shared T-token prefix); paged only."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|int4", help: "KV-cache dtype (default fp16)."),
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4", help: "KV-cache dtype (default fp16; int8 per token, int4 in groups of 64)."),
+        OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it)."),
+        OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU (default h100-sxm)."),
         OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use (default 0.9)."),
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
@@ -89,13 +91,14 @@ enum PagedCommand {
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
             blockSize: try parsed.integer("block-size") ?? 16, maxLength: try parsed.integer("max-len", minimum: 2) ?? 2048,
             policies: policies, allocator: allocator, sharing: sharing, dtype: try CommandSupport.kvDType(parsed),
-            hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1))
+            hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1),
+            window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0))
     }
 
     static func parseSharing(_ text: String) -> SharingMode? {
         let parts = text.split(separator: ":").map(String.init)
         if parts == ["none"] { return SharingMode.none }
-        guard parts.count == 2, let n = Int(parts[1]), n > 0 else { return nil }
+        guard parts.count == 2, let n = parseSize(parts[1]), n > 0 else { return nil }
         switch parts[0] {
         case "parallel": return .parallelSampling(samples: n)
         case "beam": return .beamSearch(width: n)

@@ -16,12 +16,12 @@ enum RunCommand {
         OptionSpec(name: "kv-heads", value: "N", help: "Key/value heads (default: heads; fewer is GQA/MQA)."),
         OptionSpec(name: "head-dim", value: "N", help: "Head dimension d (required without a scenario file)."),
         OptionSpec(name: "context", value: "LIST", help: "Key/value lengths, e.g. 1k,4k,16k (required without a scenario file)."),
-        OptionSpec(name: "q-len", value: "N", help: "Query length (default: the context, i.e. prefill; 1 is a decode step)."),
+        OptionSpec(name: "q-len", value: "N", help: "Query length, e.g. 1 or 2k (default: the context, i.e. prefill; 1 is a decode step)."),
         OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype of Q, K, V, O (default fp16)."),
         OptionSpec(name: "mode", value: "count|numeric", help: "count: counters only (default); numeric: real tensors checked against float64."),
-        OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 (repeatable).", repeatable: true),
+        OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 or --param window=4k (repeatable).", repeatable: true),
         OptionSpec(name: "causal", value: nil, help: "Causal mask (sets the parameter causal=1 of the algorithms that have it)."),
-        OptionSpec(name: "window", value: "W", help: "Sliding window of W keys, causal (sets the parameter window=W)."),
+        OptionSpec(name: "window", value: "W", help: "Sliding window of W keys, e.g. 4k, causal (sets the parameter window=W)."),
         OptionSpec(name: "block-mask", value: "SPEC", help: "Block-sparse mask: \(BlockMaskOption.help) (sets the block_* parameters)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm; see 'attnsim list')."),
         OptionSpec(name: "seed", value: "N", help: "Seed of the random inputs in numeric mode (default 1)."),
@@ -163,7 +163,7 @@ enum RunCommand {
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw UsageError(message: "'--param' expects NAME=VALUE, found '\(assignment)'")
             }
-            if let i = Int(parts[1]) {
+            if let i = parseSize(parts[1]) {
                 parameters[parts[0]] = .int(i)
             } else if let x = Double(parts[1]), x.isFinite {
                 parameters[parts[0]] = .float(x)

@@ -3,29 +3,40 @@
 /// Arithmetic always happens in fp32 (as on tensor cores with fp32 accumulation); the
 /// storage dtype decides how many bytes an element occupies and how a value is rounded
 /// when it is stored. Rounding is round-to-nearest-even, as the hardware's conversion
-/// instructions do (`cvt.rn.f16.f32`, `cvt.rn.bf16.f32`).
+/// instructions do (`cvt.rn.f16.f32`, `cvt.rn.bf16.f32`, `cvt.rn.satfinite.e4m3x2.f32`).
 public enum DType: String, Sendable, CaseIterable, Codable {
     case fp32
     case fp16
     case bf16
+    /// FP8 E4M3 (one byte; `FP8Format.e4m3`: saturating at 448).
+    case fp8e4m3
+    /// FP8 E5M2 (one byte; `FP8Format.e5m2`: saturating at 57,344).
+    case fp8e5m2
 
     /// Bytes one element occupies in memory.
     public var bytes: Int {
         switch self {
         case .fp32: return 4
         case .fp16, .bf16: return 2
+        case .fp8e4m3, .fp8e5m2: return 1
         }
     }
 
     /// Unit roundoff u = 2^-p of the format (p = fraction bits + 1): the largest relative
-    /// error of one round-to-nearest conversion. fp32 2^-24, fp16 2^-11, bf16 2^-8.
+    /// error of one round-to-nearest conversion in the normal range. fp32 2^-24, fp16
+    /// 2^-11, bf16 2^-8, fp8e4m3 2^-4, fp8e5m2 2^-3.
     public var unitRoundoff: Double {
         switch self {
         case .fp32: return 0x1p-24
         case .fp16: return 0x1p-11
         case .bf16: return 0x1p-8
+        case .fp8e4m3: return FP8Format.e4m3.unitRoundoff
+        case .fp8e5m2: return FP8Format.e5m2.unitRoundoff
         }
     }
+
+    /// The names `DType(name:)` accepts, for messages.
+    public static let names = "fp32, fp16, bf16, fp8e4m3 or fp8e5m2"
 
     /// Parses a user-facing name, accepting a few common spellings.
     public init?(name: String) {
@@ -33,6 +44,8 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case "fp32", "float32", "f32": self = .fp32
         case "fp16", "float16", "f16", "half": self = .fp16
         case "bf16", "bfloat16": self = .bf16
+        case "fp8e4m3", "fp8-e4m3", "fp8_e4m3", "e4m3": self = .fp8e4m3
+        case "fp8e5m2", "fp8-e5m2", "fp8_e5m2", "e5m2": self = .fp8e5m2
         default: return nil
         }
     }
@@ -44,6 +57,8 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .fp32: return x
         case .fp16: return Float(Float16(x))
         case .bf16: return DType.roundToBFloat16(x)
+        case .fp8e4m3: return FP8Format.e4m3.round(x)
+        case .fp8e5m2: return FP8Format.e5m2.round(x)
         }
     }
 
@@ -58,5 +73,51 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         let lsb = (bits >> 16) & 1
         let rounded = bits &+ 0x7FFF &+ lsb
         return Float(bitPattern: rounded & 0xFFFF_0000)
+    }
+}
+
+/// The two 8-bit floating-point formats of NVIDIA Hopper and the OCP FP8 specification
+/// (Micikevicius et al. 2022, "FP8 Formats for Deep Learning"), emulated exactly: a value
+/// rounds to the nearest representable one, ties to even. Used to size and round FP8 KV
+/// caches; storage in the tile language stays fp32/fp16/bf16.
+///
+/// | format | exponent bits, bias | mantissa bits | largest finite | smallest normal | smallest subnormal |
+/// |---|---|---|---|---|---|
+/// | E4M3 (`e4m3fn`) | 4, 7 | 3 | 448 | 2^-6 | 2^-9 |
+/// | E5M2 | 5, 15 | 2 | 57,344 | 2^-14 | 2^-16 |
+///
+/// Out-of-range values saturate to the largest finite value (the SATFINITE conversion of
+/// `cvt.rn.satfinite.e4m3x2.f32`, which KV caches use with a scale); NaN stays NaN.
+public enum FP8Format: String, Sendable, CaseIterable, Codable {
+    case e4m3
+    case e5m2
+
+    /// Stored mantissa (fraction) bits.
+    public var mantissaBits: Int { self == .e4m3 ? 3 : 2 }
+
+    /// The exponent of the smallest normal number, 1 - bias.
+    public var minExponent: Int { self == .e4m3 ? -6 : -14 }
+
+    /// The largest finite value: 448 (E4M3: S.1111.110) or 57,344 (E5M2: S.11110.11).
+    public var maxFinite: Float { self == .e4m3 ? 448 : 57_344 }
+
+    /// Unit roundoff of a normal number, 2^-(mantissa bits + 1): E4M3 2^-4, E5M2 2^-3.
+    public var unitRoundoff: Double { self == .e4m3 ? 0x1p-4 : 0x1p-3 }
+
+    /// Rounds an fp32 value to this format (nearest, ties to even, saturating) and
+    /// returns it widened back to fp32. Exact: the quantum at x's binade (or the
+    /// subnormal quantum below the smallest normal) is a power of two, so dividing by it
+    /// and multiplying back are exact in fp32 and the only rounding is the one to an
+    /// integer.
+    @inlinable
+    public func round(_ x: Float) -> Float {
+        if x.isNaN { return .nan }
+        if x.isInfinite { return x < 0 ? -maxFinite : maxFinite }
+        if x == 0 { return x }
+        let magnitude = x.magnitude
+        let exponent = max(Int(magnitude.exponent), minExponent)
+        let quantum = Float(sign: .plus, exponent: exponent - mantissaBits, significand: 1)
+        let rounded = min((magnitude / quantum).rounded(.toNearestOrEven) * quantum, maxFinite)
+        return x < 0 ? -rounded : rounded
     }
 }

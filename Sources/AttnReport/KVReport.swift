@@ -28,6 +28,7 @@ public enum KVReport {
             if let first = records.first {
                 text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes; KV budget on \(first.hardware) "
                     + "\(NumberFormat.grouped(first.budgetBytes)) bytes = \(NumberFormat.grouped(first.tokenSlots)) token slots\n"
+                if first.cache != "full" { text += "cache: \(first.cache)\n" }
             }
             return text
         }
@@ -35,7 +36,7 @@ public enum KVReport {
 
     static let csvColumns = [
         "model", "attention", "hardware", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence",
-        "ssm_state_bytes_per_sequence", "kv_bytes_total", "weight_bytes", "budget_bytes", "fits", "max_sequences", "token_slots",
+        "ssm_state_bytes_per_sequence", "kv_bytes_total", "weight_bytes", "budget_bytes", "fits", "max_sequences", "token_slots", "cache",
     ]
 
     public static func json(_ r: KVRecord) -> JSONOutput {
@@ -45,7 +46,7 @@ public enum KVReport {
             ("kv_bytes_per_token", .int(r.kvBytesPerToken)), ("kv_bytes_per_sequence", .int(r.kvBytesPerSequence)),
             ("ssm_state_bytes_per_sequence", .int(r.ssmStateBytesPerSequence)), ("kv_bytes_total", .int(r.kvBytesTotal)),
             ("weight_bytes", .int(r.weightBytes)), ("budget_bytes", .int(r.budgetBytes)), ("fits", .bool(r.fits)),
-            ("max_sequences", .int(r.maxSequences)), ("token_slots", .int(r.tokenSlots)),
+            ("max_sequences", .int(r.maxSequences)), ("token_slots", .int(r.tokenSlots)), ("cache", .string(r.cache)),
         ])
     }
 

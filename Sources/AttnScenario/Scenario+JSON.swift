@@ -114,7 +114,8 @@ extension Scenario {
             mode = .count
         }
         if let dtypeName = try r.string("dtype") {
-            guard let parsed = DType(name: dtypeName) else {
+            // The run's dtype (Q, K, V, O); fp8 is a per-tensor dtype of programs.
+            guard let parsed = DType(name: dtypeName), parsed.bytes >= 2 else {
                 throw r.error("dtype", "expected \"fp32\", \"fp16\" or \"bf16\", found \"\(dtypeName)\"")
             }
             dtype = parsed

@@ -57,10 +57,27 @@ public enum StudyFile: Sendable {
     }
 
     private static func kvDType(_ r: inout JSONObjectReader) throws(JSONInputError) -> KVDType {
-        let group = try r.integer("int4_group", minimum: 1) ?? KVDType.defaultInt4GroupSize
-        guard let name = try r.string("dtype") else { return .fp16 }
-        guard let dtype = KVDType(name: name, int4GroupSize: group) else {
-            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\" or \"int4\", found \"\(name)\"")
+        var group: KVDType.QuantGroup?
+        if let value = r.value("quant_group") {
+            let parsed: KVDType.QuantGroup?
+            switch value {
+            case .integer(let n): parsed = n >= 1 ? .elements(n) : nil
+            case .string(let text): parsed = text == "token" ? .token : nil
+            default: parsed = nil
+            }
+            guard let parsed else { throw r.error("quant_group", "expected a positive group size or \"token\", found \(value.summary)") }
+            group = parsed
+        }
+        if let size = try r.integer("int4_group", minimum: 1) {
+            guard group == nil else { throw r.error("int4_group", "sets the same group as quant_group; give one") }
+            group = .elements(size)
+        }
+        let name = try r.string("dtype") ?? "fp16"
+        guard let dtype = KVDType(name: name, group: group) else {
+            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8e5m2\", \"int8\" or \"int4\", found \"\(name)\"")
+        }
+        if group != nil && dtype.group == nil {
+            throw r.error("quant_group", "applies to dtype int8 or int4, not \(dtype)")
         }
         return dtype
     }
@@ -94,13 +111,14 @@ public enum StudyFile: Sendable {
             model: model, contexts: contexts, batch: try r.integer("batch", minimum: 1) ?? 1, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm",
             weightBytesPerParameter: try r.integer("weight_bytes", minimum: 1, maximum: KVStudy.maxWeightBytesPerParameter) ?? 2,
-            memoryUtilization: try utilization(&r))
+            memoryUtilization: try utilization(&r), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
+            sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
         try r.finish()
         // Whether footprints fit in 64 bits depends on the model: checked here when it
         // loads (an unknown model is reported when the study runs), so the error names
         // the file and the field.
         if let spec = try? ModelSpec.named(model) {
-            do { try study.checkFootprints(spec) } catch {
+            do { try study.checkFootprints(try study.policyModel(spec)) } catch {
                 let path = error.index.map { "contexts[\($0)]" } ?? (error.input == "weight-bytes" ? "weight_bytes" : error.input)
                 throw JSONInputError(file: file, path: path, message: error.message)
             }
@@ -154,7 +172,8 @@ public enum StudyFile: Sendable {
             maxLength: try r.integer("max_len", minimum: 2, maximum: ServingSimulator.maxRequestTokens) ?? 2048,
             policies: policies, allocator: allocator, sharing: sharing, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm", memoryUtilization: try utilization(&r),
-            seed: UInt64(try r.integer("seed", minimum: 0) ?? 1))
+            seed: UInt64(try r.integer("seed", minimum: 0) ?? 1), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
+            sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
         try r.finish()
         return .paged(study, description: description)
     }

@@ -5,6 +5,88 @@
 public enum BuiltinModels {
     /// File name without `.json` -> the file's text, byte for byte.
     public static let sources: [String: String] = [
+        "deepseek-v2-lite": #"""
+{
+  "id": "deepseek-v2-lite",
+  "name": "DeepSeek-V2-Lite",
+  "layers": 27,
+  "hidden_size": 2048,
+  "heads": 16,
+  "kv_heads": 16,
+  "head_dim": 192,
+  "parameters": 15700000000,
+  "max_context": 32768,
+  "mla": {
+    "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128
+  },
+  "sources": {
+    "architecture": "DeepSeek-V2 (arXiv 2405.04434), Appendix B: 27 layers, hidden 2048, 16 heads of 128, KV compression d_c = 512, queries not compressed, d_h^R = 64; Hugging Face deepseek-ai/DeepSeek-V2-Lite config.json: num_hidden_layers 27, kv_lora_rank 512, q_lora_rank null, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128",
+    "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192 (the query/key size per head)",
+    "parameters": "DeepSeek-V2, Appendix B: 15.7B total parameters (2.4B activated per token)",
+    "max_context": "DeepSeek-V2, Appendix B: context extended to 32K"
+  }
+}
+
+"""#,
+        "deepseek-v2": #"""
+{
+  "id": "deepseek-v2",
+  "name": "DeepSeek-V2",
+  "layers": 60,
+  "hidden_size": 5120,
+  "heads": 128,
+  "kv_heads": 128,
+  "head_dim": 192,
+  "parameters": 236000000000,
+  "max_context": 131072,
+  "mla": {
+    "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "q_lora_rank": 1536
+  },
+  "sources": {
+    "architecture": "DeepSeek-AI 2024, 'DeepSeek-V2' (arXiv 2405.04434), Section 3.1.2: 60 layers, hidden 5120, 128 heads of 128, d_c = 512 (4 d_h), d_c' = 1536, d_h^R = 64; Hugging Face deepseek-ai/DeepSeek-V2 config.json: num_hidden_layers 60, kv_lora_rank 512, q_lora_rank 1536, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128",
+    "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192 (the query/key size per head)",
+    "parameters": "DeepSeek-V2, abstract: 236B total parameters (21B activated per token)",
+    "max_context": "DeepSeek-V2, abstract: context length of 128K tokens",
+    "kv_cache": "Table 1: MLA caches (d_c + d_h^R) l = 4.5 d_h l elements per token; (512 + 64) x 60 = 34,560"
+  }
+}
+
+"""#,
+        "deepseek-v3": #"""
+{
+  "id": "deepseek-v3",
+  "name": "DeepSeek-V3",
+  "layers": 61,
+  "hidden_size": 7168,
+  "heads": 128,
+  "kv_heads": 128,
+  "head_dim": 192,
+  "parameters": 671000000000,
+  "max_context": 131072,
+  "mla": {
+    "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "q_lora_rank": 1536
+  },
+  "sources": {
+    "architecture": "DeepSeek-AI 2024, 'DeepSeek-V3 Technical Report' (arXiv 2412.19437), Section 4.2: 61 layers, hidden 7168, 128 heads of 128, d_c = 512, d_c' = 1536, d_h^R = 64; Hugging Face deepseek-ai/DeepSeek-V3 config.json: num_hidden_layers 61, kv_lora_rank 512, q_lora_rank 1536, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128",
+    "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192 (the query/key size per head)",
+    "parameters": "DeepSeek-V3 report, abstract: 671B total parameters (37B activated per token)",
+    "max_context": "DeepSeek-V3 report, Section 4.3: context extended to 128K",
+    "kv_cache": "(512 + 64) x 61 = 35,136 elements per token: 70,272 bytes at bf16"
+  }
+}
+
+"""#,
         "falcon-40b": #"""
 {
   "id": "falcon-40b",
@@ -45,6 +127,29 @@ public enum BuiltinModels {
 }
 
 """#,
+        "gemma-2-27b": #"""
+{
+  "id": "gemma-2-27b",
+  "name": "Gemma 2 27B",
+  "layers": 46,
+  "hidden_size": 4608,
+  "heads": 32,
+  "kv_heads": 16,
+  "head_dim": 128,
+  "parameters": 27227128320,
+  "max_context": 8192,
+  "sliding_window": 4096,
+  "sliding_window_pattern": 2,
+  "decoder": { "intermediate_size": 36864, "activation": "geglu", "vocab_size": 256000, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true },
+  "sources": {
+    "architecture": "Gemma Team 2024, 'Gemma 2: Improving Open Language Models at a Practical Size' (arXiv 2408.00118), Table 1: 46 layers, d_model 4608, 32 heads, 16 KV heads, head size 128, sliding window 4096, global span 8192",
+    "sliding_window_pattern": "Gemma 2, Section 2: local sliding-window and global attention alternate every other layer; Hugging Face Gemma2: layer i is sliding when i is even",
+    "decoder": "Hugging Face google/gemma-2-27b config.json: intermediate_size 36864, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 256000, RMSNorm before and after each sublayer (4 per layer), LM head tied to the embedding, no biases, RoPE",
+    "parameters": "27,227,128,320 counted from the config: 26,047,480,320 non-embedding, as Gemma 2's Table 2 gives, plus 256,000 x 4,608 embedding (the table's 1,180,237,824 embedding parameters are 128 rows more)"
+  }
+}
+
+"""#,
         "gemma-2-9b": #"""
 {
   "id": "gemma-2-9b",
@@ -56,11 +161,14 @@ public enum BuiltinModels {
   "head_dim": 256,
   "parameters": 9241705984,
   "max_context": 8192,
+  "sliding_window": 4096,
+  "sliding_window_pattern": 2,
   "decoder": { "intermediate_size": 14336, "activation": "geglu", "vocab_size": 256000, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true },
   "sources": {
+    "architecture": "Gemma Team 2024, 'Gemma 2: Improving Open Language Models at a Practical Size' (arXiv 2408.00118), Table 1: 42 layers, d_model 3584, 16 heads, 8 KV heads, head size 256, sliding window 4096, global span 8192",
+    "sliding_window_pattern": "Gemma 2, Section 2: local sliding-window and global attention alternate every other layer; Hugging Face Gemma2: layer i is sliding when i is even",
     "decoder": "Hugging Face google/gemma-2-9b config.json: intermediate_size 14336, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 256000, RMSNorm before and after each sublayer (4 per layer), LM head tied to the embedding, no biases, RoPE",
-    "architecture": "Gemma Team 2024, 'Gemma 2', Table 1 and the released config: 42 layers, hidden 3584, 16 heads, 8 KV heads, head_dim 256, context 8192; local (4096-token sliding window) and global layers alternate, which a single sliding_window cannot say, so every layer is cached in full here (an upper bound)",
-    "parameters": "9,241,705,984 counted from the config (Hugging Face google/gemma-2-9b: 9.24B)"
+    "parameters": "9,241,705,984 counted from the config (Hugging Face google/gemma-2-9b: 9.24B); the paper's Table 2 gives 917,962,752 embedding + 8,324,201,984 non-embedding = 9,242,164,736"
   }
 }
 

@@ -1,50 +1,105 @@
+import AttnNumerics
+
 /// The storage type of cached keys and values.
 public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
     case fp32
     case fp16
     case bf16
-    /// FP8 (E4M3 or E5M2): one byte; a per-tensor scale is negligible and not counted.
-    case fp8
-    /// 4-bit integers in groups of `groupSize` along the head dimension, each group with
-    /// an fp16 scale and an fp16 zero point (asymmetric quantization as in KIVI, Liu et
-    /// al. 2024): 4 bytes of metadata per group.
-    case int4(groupSize: Int)
+    /// FP8, E4M3 or E5M2 (`FP8Format`): one byte per element; a per-tensor scale is
+    /// negligible and not counted.
+    case fp8(FP8Format)
+    /// 8-bit integers with an fp16 scale and an fp16 zero point per group (asymmetric
+    /// quantization): 4 bytes of metadata per group.
+    case int8(QuantGroup)
+    /// 4-bit integers, two per byte, with an fp16 scale and an fp16 zero point per group
+    /// (asymmetric quantization as in KIVI, Liu et al. 2024): 4 bytes of metadata per group.
+    case int4(QuantGroup)
+
+    /// The elements that share one scale and zero point.
+    public enum QuantGroup: Sendable, Equatable, Hashable, CustomStringConvertible {
+        /// Groups of this many elements along the head dimension (the last one ragged).
+        case elements(Int)
+        /// One group per stored vector: per token and KV head (per token for an MLA latent).
+        case token
+
+        public var description: String {
+            switch self {
+            case .elements(let n): return "g\(n)"
+            case .token: return "token"
+            }
+        }
+
+        /// Parses `N` (a positive group size) or `token`; nil otherwise.
+        public init?(name: String) {
+            if name.lowercased() == "token" {
+                self = .token
+            } else if let n = Int(name), n >= 1 {
+                self = .elements(n)
+            } else {
+                return nil
+            }
+        }
+    }
 
     /// The int4 group size used when none is given.
     public static let defaultInt4GroupSize = 64
 
-    public init?(name: String, int4GroupSize: Int = KVDType.defaultInt4GroupSize) {
+    /// The group of a dtype when none is given: 64 elements for int4, per token for int8.
+    public static func defaultGroup(int8: Bool) -> QuantGroup { int8 ? .token : .elements(defaultInt4GroupSize) }
+
+    /// The names `--dtype` and scenario files accept.
+    public static let names = "fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8 or int4"
+
+    /// Parses a name; `group` (nil: the dtype's default) applies to int8 and int4.
+    public init?(name: String, group: QuantGroup? = nil) {
         switch name.lowercased() {
         case "fp32", "float32": self = .fp32
         case "fp16", "float16", "half": self = .fp16
         case "bf16", "bfloat16": self = .bf16
-        case "fp8", "float8", "e4m3", "e5m2": self = .fp8
-        case "int4": self = .int4(groupSize: int4GroupSize)
+        case "fp8", "float8", "e4m3", "fp8-e4m3", "fp8e4m3", "fp8_e4m3": self = .fp8(.e4m3)
+        case "e5m2", "fp8-e5m2", "fp8e5m2", "fp8_e5m2": self = .fp8(.e5m2)
+        case "int8": self = .int8(group ?? KVDType.defaultGroup(int8: true))
+        case "int4": self = .int4(group ?? KVDType.defaultGroup(int8: false))
         default: return nil
         }
     }
 
+    /// `fp16`, `fp8e4m3`, `int4-g64`, `int8-token`, ...
     public var description: String {
         switch self {
         case .fp32: return "fp32"
         case .fp16: return "fp16"
         case .bf16: return "bf16"
-        case .fp8: return "fp8"
-        case .int4: return "int4"
+        case .fp8(let format): return "fp8\(format.rawValue)"
+        case .int8(let group): return "int8-\(group)"
+        case .int4(let group): return "int4-\(group)"
+        }
+    }
+
+    /// The quantization group, for int8 and int4.
+    public var group: QuantGroup? {
+        switch self {
+        case .int8(let group), .int4(let group): return group
+        default: return nil
         }
     }
 
     /// Bytes to store one vector of `length` elements (one head's key or value of one
-    /// token), metadata included.
+    /// token, or one MLA latent), scales and zero points included.
     public func vectorBytes(_ length: Int) -> Int {
+        func groups(_ group: QuantGroup) -> Int {
+            switch group {
+            case .token: return 1
+            // A group size below 1 is rejected by `KVStudy`/`PagedStudy`; counted as 1 here.
+            case .elements(let size): return Checked.ceilDiv(length, max(1, size))
+            }
+        }
         switch self {
         case .fp32: return 4 * length
         case .fp16, .bf16: return 2 * length
         case .fp8: return length
-        case .int4(let group):
-            // A group size below 1 is rejected by `KVStudy`/`PagedStudy`; counted as 1 here.
-            let groups = Checked.ceilDiv(length, max(1, group))
-            return (length + 1) / 2 + 4 * groups
+        case .int8(let group): return length + 4 * groups(group)
+        case .int4(let group): return (length + 1) / 2 + 4 * groups(group)
         }
     }
 }

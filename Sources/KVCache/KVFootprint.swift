@@ -1,10 +1,13 @@
 /// KV-cache bytes of a model: per token, per sequence at a context length, and in total.
 ///
-/// Per token, each attention layer stores a key and a value vector for every KV head:
-///     bytes/token = attention_layers x 2 x kv_heads x vector_bytes(head_dim)
-/// (vector_bytes = head_dim x element bytes, plus int4 group metadata). A sequence of L
-/// tokens keeps min(L, window) of them per attention layer, plus a constant state per SSM
-/// layer.
+/// Per token, each attention layer stores a key and a value vector for every KV head, or,
+/// for multi-head latent attention (MLA), one latent vector plus one shared RoPE key:
+///     bytes/token/layer = 2 x kv_heads x vector_bytes(head_dim)
+///                       = vector_bytes(kv_lora_rank + qk_rope_head_dim)      (MLA)
+///     bytes/token       = attention_layers x bytes/token/layer
+/// (vector_bytes = elements x element bytes, plus int4 group metadata). A sequence of L
+/// tokens keeps, per attention layer, L tokens, or min(L, sinks + window) in a layer with
+/// a window; plus a constant state per SSM layer.
 public struct KVFootprint: Sendable, Equatable {
     public var model: ModelSpec
     public var dtype: KVDType
@@ -14,19 +17,42 @@ public struct KVFootprint: Sendable, Equatable {
         self.dtype = dtype
     }
 
-    /// Key and value bytes one token adds to one attention layer.
-    public var bytesPerTokenPerLayer: Int { 2 * model.kvHeads * dtype.vectorBytes(model.headDim) }
-
-    /// Key and value bytes per cached token over all attention layers (before any window cap).
-    public var bytesPerToken: Int { model.attentionLayers * bytesPerTokenPerLayer }
-
-    /// Tokens an attention layer keeps for a sequence of `context` tokens.
-    public func cachedTokens(context: Int) -> Int {
-        model.slidingWindow.map { min(context, $0) } ?? context
+    /// Cache bytes one token adds to one attention layer.
+    public var bytesPerTokenPerLayer: Int {
+        if let mla = model.mla { return dtype.vectorBytes(mla.cachedElements) }
+        return 2 * model.kvHeads * dtype.vectorBytes(model.headDim)
     }
 
-    /// Attention KV bytes of one sequence of `context` tokens.
-    public func kvBytesPerSequence(context: Int) -> Int { cachedTokens(context: context) * bytesPerToken }
+    /// Cache bytes per token over all attention layers (before any window cap).
+    public var bytesPerToken: Int { model.attentionLayers * bytesPerTokenPerLayer }
+
+    /// Tokens a layer with `window` (nil: global) keeps for a sequence of `context` tokens:
+    /// the context, capped at sinks + window when there is a window.
+    public func cachedTokens(context: Int, window: Int?) -> Int {
+        guard let window else { return context }
+        let sinks = max(0, model.attentionSinks ?? 0)
+        return min(context, window + sinks)
+    }
+
+    /// Tokens kept for a sequence of `context` tokens, summed over the attention layers
+    /// (a token in every layer counts once per layer); nil past 2^63 - 1.
+    public func cachedTokenLayers(context: Int) -> Int? {
+        var total = 0
+        for window in model.attentionWindows {
+            guard let sum = Checked.sum(total, cachedTokens(context: context, window: window)) else { return nil }
+            total = sum
+        }
+        return total
+    }
+
+    /// Attention cache bytes of one sequence of `context` tokens, or nil past 2^63 - 1.
+    public func checkedKVBytesPerSequence(context: Int) -> Int? {
+        cachedTokenLayers(context: context).flatMap { Checked.product($0, bytesPerTokenPerLayer) }
+    }
+
+    /// Attention cache bytes of one sequence of `context` tokens (callers check the
+    /// inputs first, `KVStudy.checkFootprints`; a footprint past 2^63 - 1 saturates).
+    public func kvBytesPerSequence(context: Int) -> Int { checkedKVBytesPerSequence(context: context) ?? Int.max }
 
     /// Recurrent state bytes of one sequence (SSM layers), independent of length. States
     /// are not quantized: 4 bytes per element for an fp32 cache, 2 bytes otherwise.
@@ -42,6 +68,7 @@ public struct KVFootprint: Sendable, Equatable {
 
     /// Everything one sequence keeps: KV plus SSM state.
     public func bytesPerSequence(context: Int) -> Int {
-        kvBytesPerSequence(context: context) + ssmStateBytesPerSequence
+        let kv = kvBytesPerSequence(context: context)
+        return Checked.sum(kv, ssmStateBytesPerSequence) ?? Int.max
     }
 }

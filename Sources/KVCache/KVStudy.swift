@@ -10,11 +10,20 @@ public struct KVStudy: Sendable, Equatable {
     public var hardware: String
     public var weightBytesPerParameter: Int
     public var memoryUtilization: Double
+    /// Eviction policy: every attention layer keeps the last `window` tokens (replacing
+    /// the model's windows); nil: the model's own windows.
+    public var window: Int?
+    /// Eviction policy: windowed layers also keep the first `sinks` tokens (StreamingLLM);
+    /// nil: the model's own (`attention_sinks`, usually none).
+    public var sinks: Int?
 
     public init(
         model: String, contexts: [Int], batch: Int = 1, dtype: KVDType = .fp16, hardware: String = "h100-sxm",
-        weightBytesPerParameter: Int = 2, memoryUtilization: Double = KVCapacity.defaultMemoryUtilization
+        weightBytesPerParameter: Int = 2, memoryUtilization: Double = KVCapacity.defaultMemoryUtilization,
+        window: Int? = nil, sinks: Int? = nil
     ) {
+        self.window = window
+        self.sinks = sinks
         self.model = model
         self.contexts = contexts
         self.batch = batch
@@ -28,7 +37,7 @@ public struct KVStudy: Sendable, Equatable {
     public static let maxWeightBytesPerParameter = 64
 
     /// Checks the inputs a model and a GPU do not bound: batch, contexts, weight bytes,
-    /// memory utilization and the int4 group size. Errors name the input.
+    /// memory utilization and the quantization group size. Errors name the input.
     public func validate() throws(KVInputError) {
         guard batch >= 1 else { throw KVInputError(input: "batch", value: "\(batch)", message: "expected a positive integer") }
         for context in contexts where context < 1 {
@@ -39,7 +48,25 @@ public struct KVStudy: Sendable, Equatable {
                 input: "weight-bytes", value: "\(weightBytesPerParameter)",
                 message: "expected bytes per weight parameter from 1 to \(KVStudy.maxWeightBytesPerParameter)")
         }
+        if let window, window < 1 || window > ModelSpec.maxContext {
+            throw KVInputError(input: "window", value: "\(window)", message: "expected a window from 1 to \(ModelSpec.maxContext) tokens")
+        }
+        if let sinks, sinks < 0 || sinks > ModelSpec.maxContext {
+            throw KVInputError(input: "sinks", value: "\(sinks)", message: "expected from 0 to \(ModelSpec.maxContext) sink tokens")
+        }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
+    }
+
+    /// The model under the study's eviction policy (`window`, `sinks`); sinks without
+    /// any window are an error, since they are kept beside a window.
+    public func policyModel(_ spec: ModelSpec) throws(KVInputError) -> ModelSpec {
+        let model = spec.withPolicy(window: window, sinks: sinks)
+        if let sinks, sinks > 0, !model.hasWindows {
+            throw KVInputError(
+                input: "sinks", value: "\(sinks)",
+                message: "\(spec.id) has no windowed layer; attention sinks are kept beside a window (give --window W)")
+        }
+        return model
     }
 
     /// The checks `KVStudy` and `PagedStudy` share.
@@ -47,8 +74,8 @@ public struct KVStudy: Sendable, Equatable {
         guard memoryUtilization > 0 && memoryUtilization <= 1 else {
             throw KVInputError(input: "memory-utilization", value: "\(memoryUtilization)", message: "expected a number in (0, 1]")
         }
-        if case .int4(let group) = dtype, group < 1 {
-            throw KVInputError(input: "int4-group", value: "\(group)", message: "expected a positive group size")
+        if case .elements(let size) = dtype.group, size < 1 {
+            throw KVInputError(input: "quant-group", value: "\(size)", message: "expected a positive group size or token")
         }
     }
 
@@ -56,14 +83,14 @@ public struct KVStudy: Sendable, Equatable {
     /// whose footprint does not fit in 64 bits is an error naming it and its largest value.
     public func run() throws -> [KVRecord] {
         try validate()
-        let spec = try ModelSpec.named(model)
+        let spec = try policyModel(try ModelSpec.named(model))
         let profile = try HardwareProfile.named(hardware)
         try checkFootprints(spec)
         let footprint = KVFootprint(model: spec, dtype: dtype)
         let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
         return contexts.map { context in
             KVRecord(
-                model: spec.id, attention: spec.attentionKind, hardware: profile.id, context: context, batch: batch,
+                model: spec.id, attention: spec.attentionKind, cache: spec.cachePolicy, hardware: profile.id, context: context, batch: batch,
                 dtype: dtype.description, kvBytesPerToken: footprint.bytesPerToken,
                 kvBytesPerSequence: footprint.kvBytesPerSequence(context: context),
                 ssmStateBytesPerSequence: footprint.ssmStateBytesPerSequence,
@@ -86,7 +113,7 @@ public struct KVStudy: Sendable, Equatable {
         let perToken = footprint.bytesPerToken
         let state = footprint.ssmStateBytesPerSequence
         for (index, context) in contexts.enumerated() {
-            guard let kv = Checked.product(footprint.cachedTokens(context: context), perToken),
+            guard let kv = footprint.checkedKVBytesPerSequence(context: context),
                 let perSequence = Checked.sum(kv, state)
             else {
                 let largest = perToken > 0 ? (Int.max - state) / perToken : Int.max
@@ -108,15 +135,17 @@ public struct KVStudy: Sendable, Equatable {
 /// One footprint row: a model at one context length and batch.
 public struct KVRecord: Sendable, Equatable {
     public var model: String
-    /// MHA, GQA or MQA.
+    /// MHA, GQA, MQA or MLA.
     public var attention: String
+    /// What the attention layers keep (`ModelSpec.cachePolicy`): `full`, `window 4096 + 4 sinks`, ...
+    public var cache: String
     public var hardware: String
     public var context: Int
     public var batch: Int
     public var dtype: String
     /// Attention K and V bytes per token, all layers (before any window cap).
     public var kvBytesPerToken: Int
-    /// Attention K and V bytes of one sequence at this context (window-capped).
+    /// Attention K and V bytes of one sequence at this context (window- and sink-capped).
     public var kvBytesPerSequence: Int
     /// SSM state of one sequence (hybrid models), constant in the context.
     public var ssmStateBytesPerSequence: Int
@@ -151,14 +180,22 @@ public struct PagedStudy: Sendable, Equatable {
     public var hardware: String
     public var memoryUtilization: Double
     public var seed: UInt64
+    /// Eviction policy, as `KVStudy.window`: every attention layer keeps the last
+    /// `window` tokens; nil: the model's own windows.
+    public var window: Int?
+    /// Eviction policy, as `KVStudy.sinks`.
+    public var sinks: Int?
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
     public init(
         model: String, trace: String, requests: Int = 1000, rate: Double = 10, blockSize: Int = 16, maxLength: Int = 2048,
         policies: [String] = PagedStudy.allPolicies, allocator: ContiguousAllocator.Strategy = .firstFit, sharing: SharingMode = .none,
-        dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1
+        dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1,
+        window: Int? = nil, sinks: Int? = nil
     ) {
+        self.window = window
+        self.sinks = sinks
         self.model = model
         self.trace = trace
         self.requests = requests
@@ -209,6 +246,17 @@ public struct PagedStudy: Sendable, Equatable {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
         }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
+        try KVStudy(model: model, contexts: [], window: window, sinks: sinks).validate()
+    }
+
+    /// The eviction the pool can model: when every attention layer has the same window
+    /// (a `--window` policy, or a model such as Mistral-7B), sequences keep sinks + window
+    /// tokens; with global layers (or different windows) every token stays, since one
+    /// pool of token slots holds all layers.
+    public static func eviction(_ model: ModelSpec) -> ServingSimulator.Eviction? {
+        let windows = model.attentionWindows
+        guard let first = windows.first, let window = first, windows.allSatisfy({ $0 == window }) else { return nil }
+        return ServingSimulator.Eviction(window: window, sinks: max(0, model.attentionSinks ?? 0))
     }
 
     /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
@@ -228,7 +276,11 @@ public struct PagedStudy: Sendable, Equatable {
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
         guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
         try validate()
-        let spec = try ModelSpec.named(model)
+        let spec = try KVStudy(model: model, contexts: [], window: window, sinks: sinks).policyModel(try ModelSpec.named(model))
+        let eviction = PagedStudy.eviction(spec)
+        if eviction != nil && sharing != .none {
+            throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with a sliding window is not modeled; give one of them")
+        }
         let profile = try HardwareProfile.named(hardware)
         let capacity = KVCapacity(footprint: KVFootprint(model: spec, dtype: dtype), hardware: profile, memoryUtilization: memoryUtilization)
         guard capacity.tokenSlots > 0 else {
@@ -242,7 +294,7 @@ public struct PagedStudy: Sendable, Equatable {
             }
             var simulator = ServingSimulator(.init(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
-                sharing: sharing, seed: seed))
+                sharing: sharing, seed: seed, eviction: eviction))
             results.append(try simulator.run(requests) { progress?(name, $0) })
         }
         return results

@@ -60,6 +60,51 @@ extension ModelSpec {
         parameters = try need("parameters", minimum: 0, maximum: ModelSpec.maxParameters)
         maxContext = try r.integer("max_context", minimum: 1, maximum: ModelSpec.maxContext)
         slidingWindow = try r.integer("sliding_window", minimum: 1, maximum: ModelSpec.maxContext)
+        slidingWindowPattern = try r.integer("sliding_window_pattern", minimum: 1, maximum: ModelSpec.maxDimension)
+        if slidingWindowPattern != nil && slidingWindow == nil {
+            throw r.error("sliding_window_pattern", "needs sliding_window (the window of the local layers)")
+        }
+        if let windows = try r.array("layer_windows") {
+            guard slidingWindow == nil else {
+                throw r.error("layer_windows", "replaces sliding_window; give one of them")
+            }
+            guard windows.count == layers else {
+                throw r.error("layer_windows", "expected one entry per layer (\(layers)), found \(windows.count)")
+            }
+            var parsed: [Int?] = []
+            for (index, value) in windows.enumerated() {
+                switch value {
+                case .null: parsed.append(nil)
+                case .integer(let w) where w >= 1 && w <= ModelSpec.maxContext: parsed.append(w)
+                default:
+                    throw JSONInputError(
+                        file: file, path: r.path("layer_windows") + "[\(index)]",
+                        message: "expected a window from 1 to \(ModelSpec.maxContext) tokens or null (a global layer), found \(value.summary)")
+                }
+            }
+            layerWindows = parsed
+        } else {
+            layerWindows = nil
+        }
+        attentionSinks = try r.integer("attention_sinks", minimum: 0, maximum: ModelSpec.maxContext)
+        if let sinks = attentionSinks, sinks > 0, slidingWindow == nil, !(layerWindows ?? []).contains(where: { $0 != nil }) {
+            throw r.error("attention_sinks", "needs a window (sliding_window or layer_windows): sinks are kept beside a window")
+        }
+        if var m = try r.object("mla") {
+            func needM(_ key: String) throws(JSONInputError) -> Int {
+                guard let v = try m.integer(key, minimum: 1, maximum: ModelSpec.maxDimension) else {
+                    throw m.error(key, "is required (an integer from 1 to \(ModelSpec.maxDimension))")
+                }
+                return v
+            }
+            mla = LatentAttention(
+                kvLoraRank: try needM("kv_lora_rank"), qkRopeHeadDim: try needM("qk_rope_head_dim"),
+                qkNopeHeadDim: try needM("qk_nope_head_dim"), vHeadDim: try needM("v_head_dim"),
+                qLoraRank: try m.integer("q_lora_rank", minimum: 1, maximum: ModelSpec.maxHiddenSize))
+            try m.finish()
+        } else {
+            mla = nil
+        }
         if let kinds = try r.array("layer_kinds") {
             guard kinds.count == layers else {
                 throw r.error("layer_kinds", "expected one entry per layer (\(layers)), found \(kinds.count)")
@@ -105,7 +150,8 @@ extension ModelSpec {
     /// The built-in models, in the order `attnsim list` shows them.
     public static let builtInNames = [
         "gpt2-medium", "gpt3-175b", "opt-13b", "opt-66b", "opt-175b", "llama-2-7b", "llama-2-13b", "llama-2-70b",
-        "llama-3-8b", "llama-3-70b", "mistral-7b", "falcon-7b", "falcon-40b", "jamba-v0.1", "mixtral-8x7b", "gemma-2-9b",
+        "llama-3-8b", "llama-3-70b", "mistral-7b", "mixtral-8x7b", "gemma-2-9b", "gemma-2-27b", "falcon-7b", "falcon-40b", "jamba-v0.1",
+        "deepseek-v2-lite", "deepseek-v2", "deepseek-v3",
     ]
 
     /// A built-in model by id, or a model file when `nameOrPath` ends in `.json`.

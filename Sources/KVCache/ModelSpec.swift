@@ -29,6 +29,34 @@ public struct ModelSpec: Sendable, Equatable {
         public var elements: Int { innerDim * stateDim + innerDim * (convWidth - 1) }
     }
 
+    /// Multi-head latent attention (DeepSeek-V2, Section 2.1): keys and values are
+    /// up-projected from one compressed latent c_KV per token, shared by all heads, plus
+    /// one decoupled RoPE key shared by all heads. Only those two are cached.
+    public struct LatentAttention: Sendable, Equatable {
+        /// d_c: size of the latent c_KV (`kv_lora_rank`).
+        public var kvLoraRank: Int
+        /// d_h^R: size of the decoupled RoPE key (`qk_rope_head_dim`).
+        public var qkRopeHeadDim: Int
+        /// Per-head query/key size without RoPE (`qk_nope_head_dim`).
+        public var qkNopeHeadDim: Int
+        /// Per-head value size (`v_head_dim`).
+        public var vHeadDim: Int
+        /// d_c': size of the compressed query; nil when queries are not compressed (V2-Lite).
+        public var qLoraRank: Int?
+
+        public init(kvLoraRank: Int, qkRopeHeadDim: Int, qkNopeHeadDim: Int, vHeadDim: Int, qLoraRank: Int?) {
+            self.kvLoraRank = kvLoraRank
+            self.qkRopeHeadDim = qkRopeHeadDim
+            self.qkNopeHeadDim = qkNopeHeadDim
+            self.vHeadDim = vHeadDim
+            self.qLoraRank = qLoraRank
+        }
+
+        /// Elements cached per token and layer: kv_lora_rank + qk_rope_head_dim (DeepSeek-V2,
+        /// Table 1: (d_c + d_h^R) l elements per token).
+        public var cachedElements: Int { kvLoraRank + qkRopeHeadDim }
+    }
+
     public var id: String
     public var name: String
     public var layers: Int
@@ -41,8 +69,21 @@ public struct ModelSpec: Sendable, Equatable {
     public var parameters: Int
     /// Longest context the model supports; nil when unknown.
     public var maxContext: Int?
-    /// Mistral-style sliding window: each attention layer caches at most this many tokens.
+    /// Mistral-style sliding window: each attention layer caches at most this many tokens
+    /// (with `slidingWindowPattern`, only the local layers).
     public var slidingWindow: Int?
+    /// Interleaved local/global layers (Gemma 2: 2, Gemma 3: 6): with `slidingWindow`,
+    /// layer i (from 0) is global, caching every token, when (i + 1) is a multiple of it,
+    /// and local otherwise. nil: every layer is local.
+    public var slidingWindowPattern: Int?
+    /// Per-layer windows, one entry per layer (nil: a global layer); replaces
+    /// `slidingWindow` when given.
+    public var layerWindows: [Int?]?
+    /// StreamingLLM attention sinks (Xiao et al. 2023): windowed layers also keep the
+    /// first this many tokens. nil or 0: none.
+    public var attentionSinks: Int?
+    /// Multi-head latent attention; nil for MHA/GQA/MQA models.
+    public var mla: LatentAttention?
     /// One entry per layer.
     public var layerKinds: [LayerKind]
     /// The state of SSM layers (required when any layer is `.ssm`).
@@ -55,8 +96,51 @@ public struct ModelSpec: Sendable, Equatable {
     public var attentionLayers: Int { layerKinds.filter { $0 == .attention }.count }
     public var ssmLayers: Int { layerKinds.filter { $0 == .ssm }.count }
 
-    /// MHA, GQA or MQA, from the head counts.
+    /// MLA, or MHA, GQA or MQA from the head counts.
     public var attentionKind: String {
-        kvHeads == heads ? "MHA" : kvHeads == 1 ? "MQA" : "GQA"
+        mla != nil ? "MLA" : kvHeads == heads ? "MHA" : kvHeads == 1 ? "MQA" : "GQA"
+    }
+
+    /// The window of layer `layer` (from 0), nil for a global layer: from `layerWindows`,
+    /// else `slidingWindow` with `slidingWindowPattern`.
+    public func window(layer: Int) -> Int? {
+        if let layerWindows { return layer < layerWindows.count ? layerWindows[layer] : nil }
+        guard let slidingWindow else { return nil }
+        if let pattern = slidingWindowPattern, pattern > 0, (layer + 1) % pattern == 0 { return nil }
+        return slidingWindow
+    }
+
+    /// The windows of the attention layers, in order (nil: global).
+    public var attentionWindows: [Int?] {
+        layerKinds.indices.filter { layerKinds[$0] == .attention }.map { window(layer: $0) }
+    }
+
+    /// Whether any attention layer has a window.
+    public var hasWindows: Bool { attentionWindows.contains { $0 != nil } }
+
+    /// What the attention layers keep, in words: `full`, `window 4096`, `window 4096 + 4
+    /// sinks`, `window 4096 on 21 of 42 layers`, `per-layer windows on 3 of 4 layers`.
+    public var cachePolicy: String {
+        let windows = attentionWindows
+        let windowed = windows.compactMap { $0 }
+        guard let first = windowed.first else { return "full" }
+        let sinks = (attentionSinks ?? 0) > 0 ? " + \(attentionSinks ?? 0) sinks" : ""
+        let what = windowed.allSatisfy { $0 == first } ? "window \(first)" : "per-layer windows"
+        let layers = windowed.count == windows.count ? "" : " on \(windowed.count) of \(windows.count) layers"
+        return what + sinks + layers
+    }
+
+    /// This model under a cache eviction policy: `window` (when given) replaces every
+    /// layer's window, so every attention layer keeps the last `window` tokens
+    /// (StreamingLLM's rolling cache); `sinks` (when given) replaces the attention sinks.
+    public func withPolicy(window: Int?, sinks: Int?) -> ModelSpec {
+        var model = self
+        if let window {
+            model.slidingWindow = window
+            model.slidingWindowPattern = nil
+            model.layerWindows = nil
+        }
+        if let sinks { model.attentionSinks = sinks }
+        return model
     }
 }

@@ -20,11 +20,16 @@ public struct ServingSimulator {
         public var seed: UInt64
         /// Check the block pool's invariants every iteration (tests).
         public var checkInvariants: Bool
+        /// Sliding-window eviction (every layer keeps the last `window` tokens and the first
+        /// `sinks`); nil: every token is kept.
+        public var eviction: Eviction?
 
         public init(
             policy: AllocationPolicy, poolTokens: Int, maxLength: Int, contiguousStrategy: ContiguousAllocator.Strategy = .firstFit,
-            sharing: SharingMode = .none, iterationSeconds: Double = 0.05, seed: UInt64 = 1, checkInvariants: Bool = false
+            sharing: SharingMode = .none, iterationSeconds: Double = 0.05, seed: UInt64 = 1, checkInvariants: Bool = false,
+            eviction: Eviction? = nil
         ) {
+            self.eviction = eviction
             self.policy = policy
             self.poolTokens = poolTokens
             self.maxLength = maxLength
@@ -33,6 +38,31 @@ public struct ServingSimulator {
             self.iterationSeconds = iterationSeconds
             self.seed = seed
             self.checkInvariants = checkInvariants
+        }
+    }
+
+    /// A sliding window with attention sinks (StreamingLLM), applied to every layer: a
+    /// sequence keeps its first `sinks` and its last `window` tokens.
+    ///
+    /// Paged: a sequence holds at most cdiv(sinks, B) sink blocks plus cdiv(window, B) + 1
+    /// window blocks (the window may straddle one more block, as vLLM's block manager keeps
+    /// cdiv(window, block_size) + 1); once it has them all, a new block reuses the oldest
+    /// window block. Contiguous: a reservation is capped at sinks + window slots.
+    public struct Eviction: Sendable, Equatable {
+        public var window: Int
+        public var sinks: Int
+
+        public init(window: Int, sinks: Int) {
+            self.window = window
+            self.sinks = sinks
+        }
+
+        /// Tokens a sequence of `length` tokens keeps.
+        public func kept(_ length: Int) -> Int { min(length, window + sinks) }
+
+        /// Blocks of `blockSize` tokens a sequence holds at most.
+        func maxBlocks(_ blockSize: Int) -> Int {
+            Checked.ceilDiv(sinks, blockSize) + Checked.ceilDiv(window, blockSize) + 1
         }
     }
 
@@ -131,6 +161,16 @@ public struct ServingSimulator {
             guard c.sharing == .none else { throw .invalid("sharing (\(c.sharing)) needs the paged policy") }
             contiguous = ContiguousAllocator(capacity: c.poolTokens, strategy: c.contiguousStrategy)
         }
+        if let eviction = c.eviction {
+            guard eviction.window >= 1, eviction.window <= ServingSimulator.maxRequestTokens, eviction.sinks >= 0,
+                eviction.sinks <= ServingSimulator.maxRequestTokens
+            else {
+                throw .invalid("eviction: expected a window from 1 and sinks from 0 to \(ServingSimulator.maxRequestTokens) tokens, found \(eviction.window) and \(eviction.sinks)")
+            }
+            guard c.sharing == .none else {
+                throw .invalid("sharing (\(c.sharing)) with a sliding window is not modeled: give one of them")
+            }
+        }
         if case .parallelSampling(let n) = c.sharing, n < 1 { throw .invalid("parallel sampling needs at least 1 sample") }
         if case .beamSearch(let w) = c.sharing, w < 1 { throw .invalid("beam search needs a width of at least 1") }
         generator = SeededGenerator(seed: c.seed)
@@ -200,7 +240,8 @@ public struct ServingSimulator {
             // Account this iteration's memory.
             var tokens = 0, reserved = 0, unusable = 0
             for r in running {
-                let final = r.request.finalTokens
+                let final = c.eviction?.kept(r.request.finalTokens) ?? r.request.finalTokens
+                let held = c.eviction?.kept(r.tokens) ?? r.tokens
                 let sequences = r.tables.isEmpty ? 1 : r.tables.count
                 let allocated: Int
                 if case .paged = c.policy {
@@ -209,8 +250,8 @@ public struct ServingSimulator {
                     allocated = r.extentLength
                 }
                 let used = min(final, allocated)
-                tokens += r.tokens * sequences
-                reserved += max(0, used - r.tokens) * sequences
+                tokens += held * sequences
+                reserved += max(0, used - held) * sequences
                 unusable += (allocated - used) * sequences
             }
             var external = 0
@@ -276,10 +317,22 @@ public struct ServingSimulator {
         switch configuration.policy {
         case .paged:
             // Overflow-free: prompts are at most 2^40 tokens and sequences at most 1024 (checked in run).
-            return (Checked.ceilDiv(request.promptTokens, blockSize) + configuration.sharing.sequences) * blockSize
+            return (promptBlocks(request.promptTokens, blockSize: blockSize) + configuration.sharing.sequences) * blockSize
         default:
-            return contiguous.footprint(configuration.policy.reservation(finalTokens: request.finalTokens, maxLength: configuration.maxLength))
+            return contiguous.footprint(reservation(request))
         }
+    }
+
+    /// Blocks a prompt of `tokens` occupies (at most the eviction's blocks).
+    private func promptBlocks(_ tokens: Int, blockSize: Int) -> Int {
+        let blocks = Checked.ceilDiv(tokens, blockSize)
+        return configuration.eviction.map { min(blocks, $0.maxBlocks(blockSize)) } ?? blocks
+    }
+
+    /// Slots a contiguous policy reserves for `request` (capped by the eviction).
+    private func reservation(_ request: Request) -> Int {
+        let length = configuration.policy.reservation(finalTokens: request.finalTokens, maxLength: configuration.maxLength)
+        return configuration.eviction.map { min(length, $0.kept(length)) } ?? length
     }
 
     private mutating func admit(_ request: Request, blockSize: Int, iteration: Int) throws(SimulationError) -> Running? {
@@ -291,7 +344,7 @@ public struct ServingSimulator {
                 prefixTokens = min(tokens, request.promptTokens) / blockSize * blockSize
             }
             let sequences = c.sharing.sequences
-            let promptBlocks = Checked.ceilDiv(request.promptTokens - prefixTokens, blockSize)
+            let promptBlocks = self.promptBlocks(request.promptTokens - prefixTokens, blockSize: blockSize)
             let prefixBlocksNeeded = prefixTokens > 0 && prefixTable.isEmpty ? prefixTokens / blockSize : 0
             // Room for the prompt and one new block per sequence (a watermark, as vLLM keeps).
             guard pool.freeCount >= promptBlocks + prefixBlocksNeeded + sequences else { return nil }
@@ -313,7 +366,7 @@ public struct ServingSimulator {
             }
             return Running(request: request, tokens: request.promptTokens, tables: tables, extentStart: 0, extentLength: 0, admittedAt: iteration)
         default:
-            let length = c.policy.reservation(finalTokens: request.finalTokens, maxLength: c.maxLength)
+            let length = reservation(request)
             guard let start = contiguous.allocate(length) else { return nil }
             return Running(request: request, tokens: request.promptTokens, tables: [], extentStart: start, extentLength: contiguous.footprint(length), admittedAt: iteration)
         }
@@ -340,6 +393,22 @@ public struct ServingSimulator {
             r.tables = next
         }
         let position = r.tokens
+        if let eviction = configuration.eviction, r.tables.count == 1 {
+            // One sequence (sharing is refused with eviction). A token that starts a new
+            // block takes a free block, or, once the sequence holds all the blocks it may,
+            // the oldest window block (after the sink blocks), whose tokens left the window.
+            if position % blockSize == 0 {
+                if r.tables[0].count >= eviction.maxBlocks(blockSize) {
+                    let reused = r.tables[0].remove(at: Checked.ceilDiv(eviction.sinks, blockSize))
+                    r.tables[0].append(reused)
+                } else {
+                    guard let block = pool.allocate() else { return false }
+                    r.tables[0].append(block)
+                }
+            }
+            r.tokens += 1
+            return true
+        }
         for s in r.tables.indices {
             if position / blockSize >= r.tables[s].count {
                 guard let block = pool.allocate() else { return false }

@@ -35,6 +35,18 @@ struct Verifier {
                 results.append(result(check, metrics, output))
                 continue
             }
+            if check.reference == .attentionMLA {
+                let inputs = check.arguments.map { tensors[$0] }
+                guard let reference = LatentAttentionReference.output(
+                    qNope: inputs[0], qRope: inputs[1], latent: inputs[2], ropeKey: inputs[3], wUK: inputs[4], wUV: inputs[5],
+                    batch: bound.shape.batch, heads: bound.shape.heads),
+                    let metrics = ErrorMetrics(values: output.values, reference: reference)
+                else {
+                    throw Diagnostic(.numeric, source, check.location, "attention_mla expects QN [batch*heads, N, d], QR [batch*heads, N, dR], C [batch, Nkv, dc], KR [batch, Nkv, dR], WUK [heads, dc, d], WUV [heads, dc, dv] and an output of batch*heads*N*dv elements")
+                }
+                results.append(result(check, metrics, output))
+                continue
+            }
             let problem = bound.shape
             let q = tensors[check.arguments[0]]
             var k = tensors[check.arguments[1]]
@@ -109,7 +121,7 @@ struct Verifier {
                     ? AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
                     : ScoredAttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: nil, mask: mask, transform: transform).logSumExp)
                 lseCache[key] = reference
-            case .selectiveScan, .linearAttention, .linformer, .attentionCascade:
+            case .selectiveScan, .linearAttention, .linformer, .attentionCascade, .attentionMLA:
                 continue
             case .attentionDQ, .attentionDK, .attentionDV:
                 let v = tensors[check.arguments[2]], dO = tensors[check.arguments[3]]
@@ -206,6 +218,11 @@ public enum NumericTolerance {
             n = shape.headDim + shape.keyLength
         case .attentionDQ, .attentionDK, .attentionDV:
             n = shape.headDim + shape.queryLength + shape.keyLength
+        case .attentionMLA:
+            // Decompression (dc terms), the score (d + dR), the sum over keys and the
+            // value's decompression (dc): 2 dc + d + dR + Nkv.
+            let last = { (i: Int) in i < check.arguments.count ? bound.tensorShapes[check.arguments[i]].last ?? 0 : 0 }
+            n = 2 * last(2) + last(4) + last(3) + shape.keyLength
         case .selectiveScan:
             let x = check.arguments.first.map { bound.tensorShapes[$0] } ?? []
             let a = check.arguments.count > 2 ? bound.tensorShapes[check.arguments[2]] : []

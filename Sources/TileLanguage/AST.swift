@@ -188,6 +188,11 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     /// batch and Ks, Vs [batch*kv_heads, Nkv - P, d]; each request attends to its prefix
     /// followed by its suffix, as plain `attention`.
     case attentionCascade = "attention_cascade"
+    /// Multi-head latent attention (DeepSeek-V2) from the latent cache:
+    /// attention_mla(QN, QR, C, KR, WUK, WUV) with QN [batch*heads, N, d], QR
+    /// [batch*heads, N, dR], C [batch, Nkv, dc], KR [batch, Nkv, dR], WUK [heads, dc, d],
+    /// WUV [heads, dc, dv] gives O [batch*heads, N, dv]; scale 1/sqrt(d + dR).
+    case attentionMLA = "attention_mla"
 
     /// The tensor arguments the reference takes, in order.
     public var argumentCount: Int {
@@ -196,6 +201,7 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
         case .attentionLSE: return 2
         case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
         case .selectiveScan, .linformer, .attentionCascade: return 5
+        case .attentionMLA: return 6
         }
     }
 }

@@ -152,7 +152,7 @@ public struct Parser {
                 tensor.isInteger = true
             } else {
                 guard let parsed = DType(name: word) else {
-                    throw error("unknown dtype '\(word)'; expected fp32, fp16, bf16 or i32")
+                    throw error("unknown dtype '\(word)'; expected \(DType.names.replacingOccurrences(of: " or ", with: ", ")) or i32")
                 }
                 tensor.dtype = parsed
             }
@@ -541,7 +541,7 @@ public struct Parser {
         }
         for (index, spec) in builtin.spec.arguments(count: arguments.count).enumerated() where spec.type == .dtype {
             guard case .name(let dtypeName) = arguments[index].kind, let dtype = DType(name: dtypeName) else {
-                throw error("\(spec.name) of '\(name)' must be a dtype: fp32, fp16 or bf16", at: arguments[index].location)
+                throw error("\(spec.name) of '\(name)' must be a dtype: \(DType.names)", at: arguments[index].location)
             }
             arguments[index] = Expr(.dtype(dtype), arguments[index].location)
         }

@@ -200,6 +200,53 @@ import AttnJSON
         }
     }
 
+    /// Every family is named in words, block-sparse with the algorithms that declare
+    /// `block_pattern` (flash2 and its alias), not only as block_* parameters.
+    @Test func listNamesEveryFamilyInWords() {
+        let result = run(["list"])
+        #expect(result.code == 0)
+        let lines = result.out.split(separator: "\n").map(String.init)
+        let blockSparse = lines.first { $0.contains("block-sparse attention") }
+        #expect(blockSparse == "  block-sparse attention (local + strided, or random blocks): flash2, memory-efficient")
+        #expect(result.out.contains(blockSparse.map { $0 + "\n    select: --block-mask local:L[,stride:S] or random:DENSITY[,seed:N]\n" } ?? "missing"))
+        #expect(lines.contains("  sliding-window (local) attention: flash2, flash2-gqa, memory-efficient, flash-decoding, flash2-fwd-bwd, flash2-alibi, flash2-softcap, flash2-sinks"))
+        #expect(lines.contains { $0.hasPrefix("  causal mask: standard,") })
+        #expect(lines.contains { $0.hasPrefix("  state-space scan (Mamba)") && $0.hasSuffix(": selective-scan, selective-scan-naive") })
+        #expect(lines.contains("  multi-head latent attention (MLA, DeepSeek-V2/V3) decoding: mla-decode-naive, mla-decode-absorbed"))
+        // Dense: every program checked against the softmax attention reference (not the scan).
+        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks"))
+        // The zoo's families, each with the programs that declare or check it.
+        #expect(lines.contains("  rotary position embedding (RoPE; linear, NTK and YaRN scaling): flash2-rope, rope-prepass"))
+        #expect(lines.contains("  logit softcapping (Gemma 2): flash2-softcap"))
+        #expect(lines.contains("  attention sinks + sliding window (StreamingLLM): flash2-sinks"))
+        #expect(lines.contains("  causal linear attention (elu + 1 features, running state): linear-attention"))
+        #expect(lines.contains("  low-rank attention (Linformer): linformer"))
+        #expect(lines.contains("  cascade (shared-prefix) attention (FlashInfer): cascade"))
+        #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed"))
+    }
+
+    /// `--window`, `--q-len` and the other sizes take the suffixes `--context` takes: 1k
+    /// is 1,024, so the runs are the same byte for byte; a malformed size is a usage error.
+    @Test func sizeFlagsTakeKAndMSuffixes() {
+        let base = ["run", "--algorithm", "flash2", "--heads", "1", "--head-dim", "16", "--context", "2k", "--format", "csv"]
+        let suffixed = run(base + ["--window", "1k", "--q-len", "1k"])
+        let plain = run(base + ["--window", "1024", "--q-len", "1024"])
+        #expect(suffixed.code == 0, "\(suffixed.err)")
+        #expect(suffixed.out == plain.out)
+        #expect(suffixed.out.contains(",2048,"))
+        let param = run(base + ["--param", "window=1k", "--q-len", "1024"])
+        #expect(param.out == plain.out)
+        let bad = run(base + ["--window", "1x"])
+        #expect(bad.code == 64)
+        #expect(bad.err.contains("'--window' expects an integer of at least 1 (k and m suffixes allowed: 4k = 4096), found '1x'"))
+        let overflow = run(base + ["--q-len", "99999999999999m"])
+        #expect(overflow.code == 64)
+        let kv = run(["kv", "--model", "llama-2-7b", "--context", "4k", "--batch", "1k", "--format", "csv"])
+        let kvPlain = run(["kv", "--model", "llama-2-7b", "--context", "4k", "--batch", "1024", "--format", "csv"])
+        #expect(kv.code == 0)
+        #expect(kv.out == kvPlain.out)
+    }
+
     @Test func kvFootprintJSON() throws {
         let kv = run(["kv", "--model", "llama-2-70b", "--context", "4k,128k", "--batch", "2", "--format", "json"])
         #expect(kv.code == 0, "\(kv.err)")

@@ -134,10 +134,10 @@ import Testing
         #expect(longest.first?.kvBytesPerSequence == 17_592_186_044_415 * 524_288)
         #expect(jsonError { _ = try KVStudy(model: "llama-2-7b", contexts: [4096], weightBytesPerParameter: Int.max).run() }
             == "weight-bytes 9223372036854775807: expected bytes per weight parameter from 1 to 64")
-        #expect(jsonError { _ = try KVStudy(model: "llama-2-7b", contexts: [4096], dtype: .int4(groupSize: 0)).run() }
-            == "int4-group 0: expected a positive group size")
+        #expect(jsonError { _ = try KVStudy(model: "llama-2-7b", contexts: [4096], dtype: .int4(.elements(0))).run() }
+            == "quant-group 0: expected a positive group size or token")
         // A group larger than the head: one group of metadata, no overflow in ceil(128 / group).
-        #expect(KVDType.int4(groupSize: .max).vectorBytes(128) == 64 + 4)
+        #expect(KVDType.int4(.elements(.max)).vectorBytes(128) == 64 + 4)
     }
 
     @Test func kvStudyFileOverflowNamesFileAndField() {

@@ -43,7 +43,7 @@ import TileInterpreter
     /// Llama 2/3 and Mistral (untied, RMSNorm, no biases), GPT-2 and OPT (biases, LayerNorm,
     /// learned positions, tied), Falcon (one or two LayerNorms, tied), Mixtral and Gemma 2.
     @Test(arguments: ["llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "mistral-7b", "gpt2-medium",
-                      "opt-13b", "opt-66b", "opt-175b", "falcon-7b", "falcon-40b", "mixtral-8x7b", "gemma-2-9b"])
+                      "opt-13b", "opt-66b", "opt-175b", "falcon-7b", "falcon-40b", "mixtral-8x7b", "gemma-2-9b", "gemma-2-27b"])
     func exactPresetCounts(_ name: String) throws {
         let a = try architecture(name)
         #expect(ParameterCount(a).total == a.statedParameters, "\(name)")

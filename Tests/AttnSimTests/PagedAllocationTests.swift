@@ -26,6 +26,79 @@ import AttnNumerics
         }
     }
 
+    /// Sliding-window eviction on random traces: the invariants hold while window blocks
+    /// are reused, with and without sinks.
+    @Test(arguments: [(24, 0), (40, 12), (8, 3)])
+    func evictionKeepsTheInvariants(_ window: Int, _ sinks: Int) throws {
+        var generator = SeededGenerator(seed: 5)
+        var time = 0.0
+        let requests = (0..<60).map { id -> Request in
+            time += generator.nextUnit() * 0.2
+            return Request(id: id, arrival: time, promptTokens: 1 + Int(generator.nextUnit() * 90), outputTokens: Int(generator.nextUnit() * 120))
+        }
+        var simulator = ServingSimulator(.init(
+            policy: .paged(blockSize: 8), poolTokens: 400, maxLength: 256, checkInvariants: true,
+            eviction: .init(window: window, sinks: sinks)))
+        let stats = try simulator.run(requests)
+        #expect(stats.completed == requests.count)
+    }
+
+    /// One request, prompt 16, 48 tokens generated, blocks of 16, window 32: at most
+    /// cdiv(32, 16) + 1 = 3 blocks. Iteration 0 holds the prompt (16 tokens, one block);
+    /// iterations 1-16 hold 17-32 tokens in 2 blocks (reserved 15 down to 0); iterations
+    /// 17-48 hold 32 tokens in 3 blocks (16 slots the window cannot use), the first block
+    /// reused from iteration 33. Tokens 16 + (17 + ... + 32) + 32 x 32 = 1,432; reserved
+    /// 120; internal 32 x 16 = 512; of 2,064.
+    @Test func evictionAccountsByHand() throws {
+        let request = Request(id: 0, arrival: 0, promptTokens: 16, outputTokens: 48)
+        var paged = ServingSimulator(.init(
+            policy: .paged(blockSize: 16), poolTokens: 1600, maxLength: 1024, checkInvariants: true, eviction: .init(window: 32, sinks: 0)))
+        let stats = try paged.run([request])
+        #expect(stats.iterations == 49)
+        #expect(stats.tokenFraction == 1432.0 / 2064)
+        #expect(stats.reservedFraction == 120.0 / 2064)
+        #expect(stats.internalFragmentationFraction == 512.0 / 2064)
+        // Oracle reserves min(64, 32) = 32 slots: iteration 0 reserves 16 ahead, then
+        // 15 ... 0: tokens 1,432, reserved 136, of 1,568.
+        var oracle = ServingSimulator(.init(policy: .contiguousOracle, poolTokens: 1600, maxLength: 1024, eviction: .init(window: 32, sinks: 0)))
+        let contiguous = try oracle.run([request])
+        #expect(contiguous.tokenFraction == 1432.0 / 1568)
+        #expect(contiguous.reservedFraction == 136.0 / 1568)
+    }
+
+    /// A pool of 6 blocks of 16 cannot hold a 310-token sequence, which is stuck for
+    /// good; with a 64-token window it holds at most 4 + 1 = 5 blocks and completes.
+    @Test func evictionLetsALongSequenceFitASmallPool() throws {
+        let request = Request(id: 0, arrival: 0, promptTokens: 10, outputTokens: 300)
+        var full = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 96, maxLength: 1024))
+        #expect(throws: ServingSimulator.SimulationError.self) { try full.run([request]) }
+        var windowed = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 96, maxLength: 1024, checkInvariants: true, eviction: .init(window: 64, sinks: 4)))
+        // Sinks add cdiv(4, 16) = 1 block: 6 in all, exactly the pool.
+        let stats = try windowed.run([request])
+        #expect(stats.completed == 1)
+        #expect(stats.preemptions == 0)
+        var tooMany = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 96, maxLength: 1024, eviction: .init(window: 65, sinks: 4)))
+        #expect(throws: ServingSimulator.SimulationError.self) { try tooMany.run([request]) }
+        // Sharing with a window is refused, not silently mis-modelled.
+        var shared = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 960, maxLength: 1024, sharing: .beamSearch(width: 2), eviction: .init(window: 64, sinks: 0)))
+        #expect(throws: ServingSimulator.SimulationError.self) { try shared.run([request]) }
+    }
+
+    /// The study takes the policy from `--window`/`--sinks`, or from a model whose every
+    /// layer has the same window; Gemma 2's global layers keep every token.
+    @Test func studyEvictionFromModelAndPolicy() throws {
+        #expect(PagedStudy.eviction(try ModelSpec.named("mistral-7b")) == .init(window: 4096, sinks: 0))
+        #expect(PagedStudy.eviction(try ModelSpec.named("gemma-2-9b")) == nil)
+        #expect(PagedStudy.eviction(try ModelSpec.named("llama-2-7b")) == nil)
+        #expect(PagedStudy.eviction(try ModelSpec.named("gemma-2-9b").withPolicy(window: 512, sinks: 4)) == .init(window: 512, sinks: 4))
+        let base = try PagedStudy(model: "opt-13b", trace: "sharegpt", requests: 200, policies: ["paged"], hardware: "a100-40gb-sxm").run()
+        let windowed = try PagedStudy(model: "opt-13b", trace: "sharegpt", requests: 200, policies: ["paged"], hardware: "a100-40gb-sxm", window: 64, sinks: 4).run()
+        // Each sequence holds at most 68 tokens, so more run at once.
+        #expect(windowed[0].maxBatch > base[0].maxBatch)
+        #expect(throws: KVInputError.self) { try PagedStudy(model: "opt-13b", trace: "sharegpt", requests: 10, sinks: 4).run() }
+        #expect(throws: KVInputError.self) { try PagedStudy(model: "opt-13b", trace: "sharegpt", requests: 10, sharing: .beamSearch(width: 2), window: 64).run() }
+    }
+
     @Test func contiguousPoliciesCompleteOnRandomTraces() throws {
         var generator = SeededGenerator(seed: 11)
         let requests = (0..<80).map { id in
