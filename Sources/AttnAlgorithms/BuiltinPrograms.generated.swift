@@ -326,6 +326,82 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
   store dV[bkv, rows(j, Bn), :] = dv
 
 """#,
+        "flash2-triton": #"""
+# A FlashAttention-2-style forward kernel written in Triton: the hand-written kernel of
+# ../shared/calibration/README.md ("h100-triton-d64.csv"), every tiling choice as it runs.
+#
+# - grid (N / BLOCK_M, batch x heads) with the query-block axis fastest: here
+#   grid(bh, i), whose last axis launches fastest;
+# - num_warps = 4, num_stages = 2 whatever the tile (warps(num_warps) stages(num_stages));
+# - the Q tile is loaded once into registers (fp16); the accumulator [Br, d], the running
+#   max and sum [Br] stay in registers (fp32);
+# - per key block: K and V pass through shared memory (Triton's pipeliner stages them),
+#   qk = dot(q, k^T) in fp32, scaled; blocks wholly outside a causal or window mask are
+#   skipped by the loop bounds and the edge block is masked; online softmax (exp2 in the
+#   kernel: one special-function op per element, as exp here); P is converted to fp16
+#   before P V, and the conversion overwrites the fp32 scores in registers;
+#   acc = acc * alpha + dot(p, v), the dot accumulating into acc;
+# - one store of O (fp16); no log-sum-exp is written.
+#
+# Registers: the largest live set is q (Br d fp16) + acc (Br d fp32) + qk (Br Bc fp32), so
+# Br = 256 with 4 warps passes 255 registers per thread and spills (counted in
+# spill_bytes), as the compiler does.
+about "FlashAttention-2 forward as the calibration's Triton kernel: Q in registers, 4 warps, 2 stages, no LSE; causal and window masks skip blocks"
+
+param Br = 128          # BLOCK_M: query rows per program
+param Bc = 64           # BLOCK_N: key rows per iteration
+param causal = 0        # 1: each query sees keys up to its own position
+param window = 0        # > 0: each query sees only its last `window` keys (implies causal)
+param num_warps = 4     # Triton's num_warps
+param num_stages = 2    # Triton's num_stages
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+
+check O = attention(Q, K, V, causal: causal, window: window)
+
+kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(num_stages):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> reg
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        s = mask_window(s, qpos, j * Bc, window)
+      else:
+        s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = cast(exp(s - m2), fp16)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+
+"""#,
         "flash2": #"""
 # FlashAttention-2 forward pass.
 #

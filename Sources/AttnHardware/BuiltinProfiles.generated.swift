@@ -147,6 +147,11 @@ public enum BuiltinProfiles {
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 65536,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 64,
+  "narrow_mma_fraction": 1,
+  "dram_latency_seconds": 6e-7,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": { "fp16": 989.4e12, "bf16": 989.4e12, "fp32": 494.7e12 },
@@ -156,7 +161,10 @@ public enum BuiltinProfiles {
   "measured_matmul_flops_per_second": { "fp16": 742e12 },
   "cost_model": {
     "matmul_efficiency": 0.70,
-    "warp_bytes_per_second": 4e9,
+    "bytes_in_flight_per_warp": 2400,
+    "iteration_cycles": 0,
+    "base_registers_per_thread": 24,
+    "l1_share_fraction": 0,
     "kernel_overhead_seconds": 4e-6,
     "call_overhead_seconds": 70e-6,
     "source": "fitted on ../shared/calibration/h100-sdpa.csv (attnsim validate --fit); docs/cost-model.md"

@@ -1,11 +1,25 @@
-/// The fitted constants of the cost model (docs/cost-model.md gives each one's meaning
-/// and how it was fitted). Everything else in the model is a datasheet or measured figure.
+/// The constants of the cost model that no datasheet gives (docs/cost-model.md gives each
+/// one's meaning, its physical reading and how it was set). They describe how attention
+/// kernels use an SM, not one GPU: a profile without a `cost_model` of its own uses
+/// `CostModelConstants.standard`, and the GPU-specific figures (bandwidths, latency,
+/// peaks, register file, L1) come from the profile.
 public struct CostModelConstants: Sendable, Equatable {
-    /// Fraction of the measured matmul ceiling attention kernels reach on their GEMMs.
+    /// Fraction of the matmul ceiling (measured where known) that attention kernels'
+    /// GEMMs reach on the full-rate tensor-core instruction: the softmax between the two
+    /// GEMMs of an iteration stalls the tensor cores for part of each iteration.
     public var matmulEfficiency: Double
-    /// Bytes per second one resident warp can stream from DRAM: the bytes it keeps in
-    /// flight over the memory latency. Bounds bandwidth when few warps run.
-    public var warpBytesPerSecond: Double
+    /// Bytes one resident warp keeps in flight to DRAM (outstanding loads). Over the
+    /// profile's DRAM latency it gives the bandwidth one warp can stream (Little's law).
+    public var bytesInFlightPerWarp: Double
+    /// SM clock cycles each loop iteration of a block costs beyond its work (the wait for
+    /// the pipelined loads, the block barrier, the loop-carried reductions), not hidden by
+    /// other blocks.
+    public var iterationCycles: Double
+    /// Registers a thread uses beyond its tiles (addresses, indices, loop state).
+    public var baseRegistersPerThread: Int
+    /// Fraction of re-reads of a datum by co-resident blocks of one SM that its L1 serves,
+    /// when the L1 left beside shared memory holds the blocks' tiles.
+    public var l1ShareFraction: Double
     /// Fixed time per kernel launch.
     public var kernelOverheadSeconds: Double
     /// Fixed time per attention call (framework dispatch), once per run.
@@ -13,11 +27,24 @@ public struct CostModelConstants: Sendable, Equatable {
     /// Where the values come from.
     public var source: String
 
-    public init(matmulEfficiency: Double, warpBytesPerSecond: Double, kernelOverheadSeconds: Double, callOverheadSeconds: Double, source: String) {
+    public init(
+        matmulEfficiency: Double, bytesInFlightPerWarp: Double, iterationCycles: Double, baseRegistersPerThread: Int,
+        l1ShareFraction: Double, kernelOverheadSeconds: Double, callOverheadSeconds: Double, source: String
+    ) {
         self.matmulEfficiency = matmulEfficiency
-        self.warpBytesPerSecond = warpBytesPerSecond
+        self.bytesInFlightPerWarp = bytesInFlightPerWarp
+        self.iterationCycles = iterationCycles
+        self.baseRegistersPerThread = baseRegistersPerThread
+        self.l1ShareFraction = l1ShareFraction
         self.kernelOverheadSeconds = kernelOverheadSeconds
         self.callOverheadSeconds = callOverheadSeconds
         self.source = source
     }
+
+    /// The constants fitted on both H100 calibration files (docs/data/h100-sdpa.csv and
+    /// docs/data/h100-triton-d64.csv), used by every profile that has no `cost_model`.
+    public static let standard = CostModelConstants(
+        matmulEfficiency: 0.70, bytesInFlightPerWarp: 2400, iterationCycles: 0, baseRegistersPerThread: 24,
+        l1ShareFraction: 0, kernelOverheadSeconds: 4e-6, callOverheadSeconds: 70e-6,
+        source: "fitted on docs/data/h100-sdpa.csv and docs/data/h100-triton-d64.csv (attnsim validate --fit); docs/cost-model.md")
 }

@@ -67,6 +67,17 @@ extension HardwareProfile {
         sharedMemoryBytesPerClockPerSM = try count("shared_memory_bytes_per_clock_per_sm", maximum: HardwareProfile.maxUnitCount)
         registersPerSM = try count("registers_per_sm", maximum: HardwareProfile.maxOnChipCount)
         registersPerBlock = try count("registers_per_block", maximum: HardwareProfile.maxOnChipCount)
+        registersPerThread = try r.integer("max_registers_per_thread", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 255
+        l1BytesPerSM = try r.integer("l1_bytes_per_sm", minimum: 1, maximum: HardwareProfile.maxOnChipCount)
+        mmaRowsPerWarpGroup = try r.integer("mma_rows_per_warp_group", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 64
+        if let fraction = try r.number("narrow_mma_fraction") {
+            guard fraction > 0 && fraction <= 1 else { throw r.error("narrow_mma_fraction", "expected a fraction in (0, 1], found \(fraction)") }
+            narrowMMAFraction = fraction
+        }
+        if let latency = try r.number("dram_latency_seconds") {
+            guard latency > 0 && latency < 1e-3 else { throw r.error("dram_latency_seconds", "expected a positive number below 1e-3, found \(latency)") }
+            dramLatencySeconds = latency
+        }
         maxThreadsPerSM = try count("max_threads_per_sm", maximum: HardwareProfile.maxUnitCount)
         maxBlocksPerSM = try count("max_blocks_per_sm", maximum: HardwareProfile.maxUnitCount)
         matmulFlopsPerSecond = try rates("matmul_flops_per_second", required: true)
@@ -85,8 +96,17 @@ extension HardwareProfile {
                 guard v <= HardwareProfile.maxRate else { throw c.error(key, "expected a number at most 1e24, found \(v)") }
                 return v
             }
+            let base = try c.number("base_registers_per_thread") ?? 0
+            guard base >= 0 && base <= 255 && base == base.rounded() else {
+                throw c.error("base_registers_per_thread", "expected an integer from 0 to 255, found \(base)")
+            }
+            let share = try c.number("l1_share_fraction") ?? 0
+            guard share >= 0 && share <= 1 else { throw c.error("l1_share_fraction", "expected a fraction in [0, 1], found \(share)") }
+            let cycles = try c.number("iteration_cycles") ?? 0
+            guard cycles >= 0 && cycles <= 1e9 else { throw c.error("iteration_cycles", "expected a number from 0 to 1e9, found \(cycles)") }
             costModel = CostModelConstants(
-                matmulEfficiency: try value("matmul_efficiency"), warpBytesPerSecond: try value("warp_bytes_per_second"),
+                matmulEfficiency: try value("matmul_efficiency"), bytesInFlightPerWarp: try value("bytes_in_flight_per_warp"),
+                iterationCycles: cycles, baseRegistersPerThread: Int(base), l1ShareFraction: share,
                 kernelOverheadSeconds: try value("kernel_overhead_seconds"), callOverheadSeconds: try value("call_overhead_seconds"),
                 source: try c.string("source") ?? "")
             try c.finish()
@@ -104,6 +124,9 @@ extension HardwareProfile {
 
         if sharedMemoryBytesPerBlock > sharedMemoryBytesPerSM {
             throw r.error("shared_memory_bytes_per_block", "exceeds shared_memory_bytes_per_sm")
+        }
+        if let l1BytesPerSM, l1BytesPerSM < sharedMemoryBytesPerSM {
+            throw r.error("l1_bytes_per_sm", "is less than shared_memory_bytes_per_sm (the L1 holds the shared memory)")
         }
         if registersPerBlock > registersPerSM {
             throw r.error("registers_per_block", "exceeds registers_per_sm")

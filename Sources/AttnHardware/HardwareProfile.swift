@@ -23,6 +23,24 @@ public struct HardwareProfile: Sendable, Equatable {
     public var registersPerSM: Int
     /// 32-bit registers one thread block may use.
     public var registersPerBlock: Int
+    /// 32-bit registers one thread may use (255 on NVIDIA since compute capability 3.5);
+    /// a kernel that needs more spills the excess to local memory.
+    public var registersPerThread: Int = 255
+    /// Unified L1 data cache and shared memory per SM, bytes: what shared memory leaves of
+    /// it caches loads (and spills). nil: the profile models no L1 beyond shared memory.
+    public var l1BytesPerSM: Int? = nil
+    /// Rows of the smallest matrix-multiply instruction tile per warp group of 4 warps
+    /// that reaches the tensor-core peak (64 for Hopper's wgmma; 16 x 4 warps for
+    /// Ampere's mma.sync m16n8k16). Tiles with fewer query rows per warp group run on a
+    /// smaller instruction at `narrowMMAFraction` of the peak.
+    public var mmaRowsPerWarpGroup: Int = 64
+    /// Fraction of the tensor-core peak the narrow (fallback) instruction reaches.
+    public var narrowMMAFraction: Double = 1
+    /// Load-to-use latency of DRAM (an L2 miss), seconds: with the bytes a warp keeps in
+    /// flight it bounds the bandwidth few warps can draw.
+    public var dramLatencySeconds: Double = HardwareProfile.defaultDRAMLatencySeconds
+    /// DRAM latency assumed when a profile gives none.
+    public static let defaultDRAMLatencySeconds = 600e-9
     public var maxThreadsPerSM: Int
     public var maxBlocksPerSM: Int
     /// Dense tensor-core matmul peak per input dtype, FLOP/s.

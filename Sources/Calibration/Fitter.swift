@@ -22,7 +22,7 @@ public struct Fitter {
                 counted.append((row, BoundAndStats(bound: bound, stats: stats)))
             }
         }
-        var best = hardware.costModel ?? CostModel.uncalibratedDefaults
+        var best = hardware.costModel ?? CostModelConstants.standard
         func score(_ c: CostModelConstants) -> Double {
             let errors = counted.map { row, run -> Double in
                 let predicted = Pipeline(hardware: hardware).predict(run.bound, run.stats, constants: c).seconds * 1000
@@ -33,7 +33,9 @@ public struct Fitter {
         var bestScore = score(best)
         let grids: [(WritableKeyPath<CostModelConstants, Double>, [Double])] = [
             (\.matmulEfficiency, stride(from: 0.30, through: 1.0, by: 0.02).map { $0 }),
-            (\.warpBytesPerSecond, (0..<24).map { 0.5e9 * pow2($0, 4) }),
+            (\.bytesInFlightPerWarp, (0..<24).map { 300 * pow2($0, 4) }),
+            (\.iterationCycles, stride(from: 0.0, through: 600, by: 20).map { $0 }),
+            (\.l1ShareFraction, stride(from: 0.0, through: 1.0, by: 0.05).map { $0 }),
             (\.kernelOverheadSeconds, stride(from: 0.0, through: 20e-6, by: 1e-6).map { $0 }),
             (\.callOverheadSeconds, stride(from: 0.0, through: 150e-6, by: 5e-6).map { $0 }),
         ]

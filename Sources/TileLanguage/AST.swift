@@ -227,13 +227,21 @@ public struct GridAxis: Sendable, Equatable {
     public var extent: Expr
 }
 
-/// `kernel NAME grid(a: extent, ...) [threads(n)]:` with a body, run once per thread block.
+/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)]:` with a body, run
+/// once per thread block.
 public struct KernelDecl: Sendable, Equatable {
     public var name: String
     public var axes: [GridAxis]
     /// Threads per block (a parameter expression); nil: `KernelDecl.defaultThreads`.
     /// Counts do not depend on it; the cost model's occupancy and bandwidth do.
     public var threads: Expr?
+    /// Warps per block (a parameter expression): `warps(n)` declares 32 n threads; a
+    /// kernel says `threads` or `warps`, not both.
+    public var warps: Expr? = nil
+    /// Software-pipelining stages of the kernel's loads (a parameter expression, as Triton's
+    /// `num_stages`); nil: `KernelDecl.defaultStages`. The cost model's overlap of loads
+    /// with math depends on it; counts do not.
+    public var stages: Expr? = nil
     public var body: [Stmt]
     public var location: SourceLocation
     /// Names of the kernel's local slots (filled in by the checker), for traces and errors.
@@ -241,6 +249,8 @@ public struct KernelDecl: Sendable, Equatable {
     /// Threads per block when a kernel does not say: 4 warps, as FlashAttention-2's
     /// forward kernels use.
     public static let defaultThreads = 128
+    /// Pipelining stages when a kernel does not say: 1, loads issued as they are needed.
+    public static let defaultStages = 1
 
     /// Static types of the kernel's local slots (filled in by the checker).
     public var slotTypes: [ValueType] = []
