@@ -333,6 +333,8 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
 # - grid (N / BLOCK_M, batch x heads) with the query-block axis fastest: here
 #   grid(bh, i), whose last axis launches fastest;
 # - num_warps = 4, num_stages = 2 whatever the tile (warps(num_warps) stages(num_stages));
+# - Triton 3 on Hopper emits wgmma when a warp group holds 64 query rows, else mma.sync
+#   (mma(async): the cost model picks by the rows);
 # - the Q tile is loaded once into registers (fp16); the accumulator [Br, d], the running
 #   max and sum [Br] stay in registers (fp32);
 # - per key block: K and V pass through shared memory (Triton's pipeliner stages them),
@@ -367,7 +369,7 @@ output O[batch * heads, N, d]
 
 check O = attention(Q, K, V, causal: causal, window: window)
 
-kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(num_stages):
+kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(num_stages) mma(async):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
   q = load Q[bh, rows(i, Br), :] -> reg
   rn = min(Br, N - i * Br)

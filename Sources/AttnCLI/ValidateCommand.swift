@@ -49,7 +49,7 @@ enum ValidateCommand {
                 bar.finish()
                 console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), bytes_in_flight_per_warp \(fitted.bytesInFlightPerWarp), "
                     + "iteration_cycles \(fitted.iterationCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
-                    + "l1_share_fraction \(fitted.l1ShareFraction), "
+                    + "l1_share_fraction \(fitted.l1ShareFraction), operand_bandwidth_fraction \(fitted.operandBandwidthFraction), "
                     + "kernel_overhead_seconds \(fitted.kernelOverheadSeconds), call_overhead_seconds \(fitted.callOverheadSeconds)\n")
                 validator.constants = fitted
             }

@@ -11,6 +11,9 @@ public struct CostModelConstants: Sendable, Equatable {
     /// Bytes one resident warp keeps in flight to DRAM (outstanding loads). Over the
     /// profile's DRAM latency it gives the bandwidth one warp can stream (Little's law).
     public var bytesInFlightPerWarp: Double
+    /// Fraction of the shared-memory bandwidth (`shared_memory_bytes_per_clock_per_sm`)
+    /// that feeds B operands to synchronous MMA (ldmatrix and bank conflicts included).
+    public var operandBandwidthFraction: Double
     /// SM clock cycles each loop iteration of a block costs beyond its work (the wait for
     /// the pipelined loads, the block barrier, the loop-carried reductions), not hidden by
     /// other blocks.
@@ -28,11 +31,12 @@ public struct CostModelConstants: Sendable, Equatable {
     public var source: String
 
     public init(
-        matmulEfficiency: Double, bytesInFlightPerWarp: Double, iterationCycles: Double, baseRegistersPerThread: Int,
+        matmulEfficiency: Double, bytesInFlightPerWarp: Double, operandBandwidthFraction: Double, iterationCycles: Double, baseRegistersPerThread: Int,
         l1ShareFraction: Double, kernelOverheadSeconds: Double, callOverheadSeconds: Double, source: String
     ) {
         self.matmulEfficiency = matmulEfficiency
         self.bytesInFlightPerWarp = bytesInFlightPerWarp
+        self.operandBandwidthFraction = operandBandwidthFraction
         self.iterationCycles = iterationCycles
         self.baseRegistersPerThread = baseRegistersPerThread
         self.l1ShareFraction = l1ShareFraction
@@ -44,7 +48,7 @@ public struct CostModelConstants: Sendable, Equatable {
     /// The constants fitted on both H100 calibration files (docs/data/h100-sdpa.csv and
     /// docs/data/h100-triton-d64.csv), used by every profile that has no `cost_model`.
     public static let standard = CostModelConstants(
-        matmulEfficiency: 0.70, bytesInFlightPerWarp: 2400, iterationCycles: 0, baseRegistersPerThread: 24,
+        matmulEfficiency: 1.0, bytesInFlightPerWarp: 2400, operandBandwidthFraction: 0.5, iterationCycles: 120, baseRegistersPerThread: 24,
         l1ShareFraction: 0, kernelOverheadSeconds: 4e-6, callOverheadSeconds: 70e-6,
         source: "fitted on docs/data/h100-sdpa.csv and docs/data/h100-triton-d64.csv (attnsim validate --fit); docs/cost-model.md")
 }

@@ -69,11 +69,7 @@ extension HardwareProfile {
         registersPerBlock = try count("registers_per_block", maximum: HardwareProfile.maxOnChipCount)
         registersPerThread = try r.integer("max_registers_per_thread", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 255
         l1BytesPerSM = try r.integer("l1_bytes_per_sm", minimum: 1, maximum: HardwareProfile.maxOnChipCount)
-        mmaRowsPerWarpGroup = try r.integer("mma_rows_per_warp_group", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 64
-        if let fraction = try r.number("narrow_mma_fraction") {
-            guard fraction > 0 && fraction <= 1 else { throw r.error("narrow_mma_fraction", "expected a fraction in (0, 1], found \(fraction)") }
-            narrowMMAFraction = fraction
-        }
+        mmaRowsPerWarpGroup = try r.integer("mma_rows_per_warp_group", minimum: 0, maximum: HardwareProfile.maxUnitCount) ?? 0
         if let latency = try r.number("dram_latency_seconds") {
             guard latency > 0 && latency < 1e-3 else { throw r.error("dram_latency_seconds", "expected a positive number below 1e-3, found \(latency)") }
             dramLatencySeconds = latency
@@ -102,11 +98,13 @@ extension HardwareProfile {
             }
             let share = try c.number("l1_share_fraction") ?? 0
             guard share >= 0 && share <= 1 else { throw c.error("l1_share_fraction", "expected a fraction in [0, 1], found \(share)") }
+            let operand = try c.number("operand_bandwidth_fraction") ?? 1
+            guard operand > 0 && operand <= 1 else { throw c.error("operand_bandwidth_fraction", "expected a fraction in (0, 1], found \(operand)") }
             let cycles = try c.number("iteration_cycles") ?? 0
             guard cycles >= 0 && cycles <= 1e9 else { throw c.error("iteration_cycles", "expected a number from 0 to 1e9, found \(cycles)") }
             costModel = CostModelConstants(
                 matmulEfficiency: try value("matmul_efficiency"), bytesInFlightPerWarp: try value("bytes_in_flight_per_warp"),
-                iterationCycles: cycles, baseRegistersPerThread: Int(base), l1ShareFraction: share,
+                operandBandwidthFraction: operand, iterationCycles: cycles, baseRegistersPerThread: Int(base), l1ShareFraction: share,
                 kernelOverheadSeconds: try value("kernel_overhead_seconds"), callOverheadSeconds: try value("call_overhead_seconds"),
                 source: try c.string("source") ?? "")
             try c.finish()

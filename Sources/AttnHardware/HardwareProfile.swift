@@ -29,13 +29,9 @@ public struct HardwareProfile: Sendable, Equatable {
     /// Unified L1 data cache and shared memory per SM, bytes: what shared memory leaves of
     /// it caches loads (and spills). nil: the profile models no L1 beyond shared memory.
     public var l1BytesPerSM: Int? = nil
-    /// Rows of the smallest matrix-multiply instruction tile per warp group of 4 warps
-    /// that reaches the tensor-core peak (64 for Hopper's wgmma; 16 x 4 warps for
-    /// Ampere's mma.sync m16n8k16). Tiles with fewer query rows per warp group run on a
-    /// smaller instruction at `narrowMMAFraction` of the peak.
-    public var mmaRowsPerWarpGroup: Int = 64
-    /// Fraction of the tensor-core peak the narrow (fallback) instruction reaches.
-    public var narrowMMAFraction: Double = 1
+    /// Rows per warp group (4 warps) the asynchronous warp-group MMA needs (Hopper's
+    /// wgmma: 64); 0 when the GPU has none (Ampere, Ada: every kernel runs mma.sync).
+    public var mmaRowsPerWarpGroup: Int = 0
     /// Load-to-use latency of DRAM (an L2 miss), seconds: with the bytes a warp keeps in
     /// flight it bounds the bandwidth few warps can draw.
     public var dramLatencySeconds: Double = HardwareProfile.defaultDRAMLatencySeconds

@@ -16,7 +16,8 @@ import TileLanguage
 ///     DRAM        = the L2 model's reads and writes + spill write-backs over the L2
 ///     t_dram      = DRAM bytes / min(HBM bandwidth, min(blocks, C) x warps x bytes in flight / latency)
 ///     t_l2        = SM->L2 bytes / (L2 bandwidth x min(blocks, SMs) / SMs)
-///     t_compute   = f x (matmul / (peak x eta x shape) + other / vector peak + exp, log / SFU rate)
+///     t_compute   = f x (max(matmul / (peak x eta), sync operand bytes / (smem bandwidth x phi))
+///                        + other / vector peak + exp, log / SFU rate)
 ///                   + iterations x cycles per iteration / (clock x SMs x min(1, blocks / SMs))
 ///     t           = max(t_dram, t_l2, t_compute) + kernel overhead
 ///
@@ -118,8 +119,8 @@ public struct CostModel: Sendable {
             let activeSMs = min(blocks, hardware.smCount)
             let l2Seconds = Double(l2Read + l2Write) / (l2BytesPerSecond * Double(activeSMs) / Double(hardware.smCount))
             let imbalance = Double(hardware.smCount * ((blocks + hardware.smCount - 1) / hardware.smCount)) / Double(blocks)
-            let shape = mmaShapeEfficiency(kernel: declaration, counters: c, threads: threads, blocks: blocks)
-            let work = Double(c.flopsMatmul) / (matmulFlopsPerSecond * constants.matmulEfficiency * shape)
+            let matmulSeconds = self.matmulSeconds(kernel: declaration, counters: c, threads: threads, activeSMs: activeSMs)
+            let work = matmulSeconds
                 + Double(c.flopsOther) / hardware.vectorFlopsPerSecond
                 + Double(c.exps + c.logs) / hardware.specialFunctionOpsPerSecond
             let iterationSeconds = Double(c.loopIterations) * constants.iterationCycles / (hardware.clockHz * Double(activeSMs))
@@ -147,15 +148,40 @@ public struct CostModel: Sendable {
         return RunPrediction(kernels: kernels, overheadSeconds: constants.callOverheadSeconds)
     }
 
-    /// Tensor-core rate of this kernel's GEMMs against the full-rate instruction: a block
-    /// whose matmuls have fewer rows per warp group than the instruction needs
-    /// (`mmaRowsPerWarpGroup`: 64 for Hopper's wgmma) runs the narrow instruction at
-    /// `narrowMMAFraction` of the peak. The rows are the most of any of the kernel's
-    /// matrix products (`Counters.peakMatmulRows`: the query tile of an attention kernel).
-    func mmaShapeEfficiency(kernel: KernelDecl, counters: Counters, threads: Int, blocks: Int) -> Double {
-        guard counters.flopsMatmul > 0, hardware.narrowMMAFraction < 1 else { return 1 }
+    /// Whether the kernel's GEMMs run the asynchronous warp-group MMA: it says `mma(async)`,
+    /// the GPU has one, and each warp group holds at least its rows.
+    public func usesAsyncMMA(kernel: KernelDecl, counters: Counters, threads: Int) -> Bool {
+        guard kernel.mma == .async, hardware.mmaRowsPerWarpGroup > 0 else { return false }
         let warpGroups = max(1, threads / 128)
-        return counters.peakMatmulRows / warpGroups >= hardware.mmaRowsPerWarpGroup ? 1 : hardware.narrowMMAFraction
+        return counters.peakMatmulRows / warpGroups >= hardware.mmaRowsPerWarpGroup
+    }
+
+    /// Rows each warp multiplies with synchronous MMA: the matmul rows spread over the
+    /// warps, at most one warp per 16 rows (the m16n8k16 instruction); warps beyond that
+    /// split the columns.
+    public func rowsPerWarp(matmulRows: Int, threads: Int) -> Int {
+        let warps = max(1, threads / 32)
+        let alongRows = max(1, min(warps, matmulRows / 16))
+        return max(1, matmulRows / alongRows)
+    }
+
+    /// Time of the kernel's GEMMs on an SM's tensor cores (before the imbalance factor):
+    ///
+    ///     t_mma     = matmul FLOPs / (matmul peak x eta)
+    ///     t_operand = matmul FLOPs x elem bytes / (2 x m_w) / (smem bandwidth x phi)   (sync only)
+    ///     t         = max(t_mma, t_operand)
+    ///
+    /// With `mma.sync` each warp reads the B operand from shared memory for its m_w rows: an
+    /// (m_w x k)(k x n) product moves k n elem bytes for 2 m_w n k FLOPs. The warp-group MMA
+    /// shares B over the warp group and is bound by the tensor cores alone.
+    func matmulSeconds(kernel: KernelDecl, counters: Counters, threads: Int, activeSMs: Int) -> Double {
+        guard counters.flopsMatmul > 0 else { return 0 }
+        let mma = Double(counters.flopsMatmul) / (matmulFlopsPerSecond * constants.matmulEfficiency)
+        if usesAsyncMMA(kernel: kernel, counters: counters, threads: threads) { return mma }
+        let rows = Double(rowsPerWarp(matmulRows: max(counters.peakMatmulRows, 1), threads: threads))
+        let operandBytes = Double(counters.flopsMatmul) * Double(dtype.bytes) / (2 * rows)
+        let operandRate = hardware.sramBytesPerSecond * constants.operandBandwidthFraction
+        return max(mma, operandBytes / operandRate)
     }
 }
 

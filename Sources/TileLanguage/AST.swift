@@ -227,8 +227,8 @@ public struct GridAxis: Sendable, Equatable {
     public var extent: Expr
 }
 
-/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)]:` with a body, run
-/// once per thread block.
+/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [mma(sync|async)]:`
+/// with a body, run once per thread block.
 public struct KernelDecl: Sendable, Equatable {
     public var name: String
     public var axes: [GridAxis]
@@ -242,6 +242,9 @@ public struct KernelDecl: Sendable, Equatable {
     /// `num_stages`); nil: `KernelDecl.defaultStages`. The cost model's overlap of loads
     /// with math depends on it; counts do not.
     public var stages: Expr? = nil
+    /// The matrix-multiply instructions the kernel is compiled to (`mma(sync)` or
+    /// `mma(async)`); nil: `sync`. The cost model's tensor-core rate depends on it.
+    public var mma: MMAKind? = nil
     public var body: [Stmt]
     public var location: SourceLocation
     /// Names of the kernel's local slots (filled in by the checker), for traces and errors.
@@ -257,6 +260,18 @@ public struct KernelDecl: Sendable, Equatable {
     /// Integer slots holding values read from tensors (or computed from them): they may
     /// only index tensors, so that counts never depend on data.
     public var dataSlots: Set<Int> = []
+}
+
+/// The tensor-core instructions a kernel uses.
+public enum MMAKind: String, Sendable, Equatable, CaseIterable {
+    /// Warp-level synchronous MMA (`mma.sync`, m16n8k16; Ampere and later, and code built
+    /// for sm80 such as FlashAttention-2): each warp reads its B operand from shared memory.
+    case sync
+    /// Warp-group asynchronous MMA (Hopper's `wgmma`, m64nNk16): four warps share the B
+    /// operand, read by the tensor cores from shared memory, and the math overlaps. Needs
+    /// the profile's `mma_rows_per_warp_group` rows per warp group; with fewer rows, or on a
+    /// GPU without it, the kernel runs `sync`.
+    case async
 }
 
 /// A whole tile-language program as parsed, and after checking, resolved.

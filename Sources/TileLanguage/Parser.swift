@@ -5,7 +5,7 @@ import AttnNumerics
 /// The grammar, informally (docs/tile-language.md has the full reference):
 ///
 ///     program   := { about | param | tensor | check | require | kernel }
-///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages') '(' expr ')' } ':' block
+///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages') '(' expr ')' | 'mma' '(' ('sync' | 'async') ')' } ':' block
 ///     block     := NEWLINE INDENT { stmt } DEDENT | simple { ';' simple } NEWLINE
 ///     stmt      := 'for' NAME 'in' expr '..<' expr ':' block
 ///                | 'if' expr ':' block [ ('elif' ... | 'else' ':' block) ]
@@ -226,8 +226,21 @@ public struct Parser {
         try expectSymbol(")", "after the grid axes")
         // Launch attributes, each at most once, in any order; threads and warps exclude each other.
         var attributes: [String: Expr] = [:]
-        while let word = ["threads", "warps", "stages"].first(where: { isWord($0) }) {
+        var mma: MMAKind?
+        while let word = ["threads", "warps", "stages", "mma"].first(where: { isWord($0) }) {
             let at = current.location
+            if word == "mma" {
+                if mma != nil { throw error("'mma' is given twice for kernel '\(name)'", at: at) }
+                advance()
+                try expectSymbol("(", "after 'mma'")
+                let (kind, kindAt) = try expectName("for the MMA kind (sync or async)")
+                guard let parsed = MMAKind(rawValue: kind) else {
+                    throw error("unknown MMA kind '\(kind)'; expected sync or async", at: kindAt)
+                }
+                mma = parsed
+                try expectSymbol(")", "after the MMA kind")
+                continue
+            }
             if attributes[word] != nil {
                 throw error("'\(word)' is given twice for kernel '\(name)'", at: at)
             }
@@ -243,7 +256,7 @@ public struct Parser {
         let body = try parseBlock()
         return KernelDecl(
             name: name, axes: axes, threads: attributes["threads"], warps: attributes["warps"], stages: attributes["stages"],
-            body: body, location: location, slotNames: [])
+            mma: mma, body: body, location: location, slotNames: [])
     }
 
     // MARK: Statements
