@@ -23,6 +23,13 @@ public struct CostModelConstants: Sendable, Equatable {
     /// Fraction of re-reads of a datum by co-resident blocks of one SM that its L1 serves,
     /// when the L1 left beside shared memory holds the blocks' tiles.
     public var l1ShareFraction: Double
+    /// Fraction of a datasheet matmul peak a GPU sustains, used where its profile has no
+    /// measured ceiling: the H100's measured 742 TFLOP/s over its datasheet 989.4 (clocks
+    /// drop under dense tensor load; the same power-limited behaviour is assumed elsewhere).
+    public var sustainedMatmulFraction: Double = 0.75
+    /// Fraction of a datasheet HBM bandwidth a copy sustains, where no measured ceiling is
+    /// given: the H100's measured 3.00 TB/s over its datasheet 3.35 TB/s.
+    public var sustainedHBMFraction: Double = 0.895
     /// Fixed time per kernel launch.
     public var kernelOverheadSeconds: Double
     /// Fixed time per attention call (framework dispatch), once per run.
@@ -48,7 +55,7 @@ public struct CostModelConstants: Sendable, Equatable {
     /// The constants fitted on both H100 calibration files (docs/data/h100-sdpa.csv and
     /// docs/data/h100-triton-d64.csv), used by every profile that has no `cost_model`.
     public static let standard = CostModelConstants(
-        matmulEfficiency: 1.0, bytesInFlightPerWarp: 2400, operandBandwidthFraction: 0.5, iterationCycles: 120, baseRegistersPerThread: 24,
-        l1ShareFraction: 0, kernelOverheadSeconds: 4e-6, callOverheadSeconds: 70e-6,
+        matmulEfficiency: 1.0, bytesInFlightPerWarp: 2400, operandBandwidthFraction: 0.5, iterationCycles: 150, baseRegistersPerThread: 24,
+        l1ShareFraction: 0.3, kernelOverheadSeconds: 4e-6, callOverheadSeconds: 70e-6,
         source: "fitted on docs/data/h100-sdpa.csv and docs/data/h100-triton-d64.csv (attnsim validate --fit); docs/cost-model.md")
 }

@@ -86,28 +86,34 @@ extension HardwareProfile {
         }
         measuredMatmulFlopsPerSecond = try rates("measured_matmul_flops_per_second", required: false)
         if var c = try r.object("cost_model") {
-            func value(_ key: String) throws(JSONInputError) -> Double {
-                guard let v = try c.number(key) else { throw c.error(key, "is required") }
-                guard v > 0 else { throw c.error(key, "expected a positive number, found \(v)") }
-                guard v <= HardwareProfile.maxRate else { throw c.error(key, "expected a number at most 1e24, found \(v)") }
-                return v
+            // Every constant is optional; those not given keep `CostModelConstants.standard`.
+            var constants = CostModelConstants.standard
+            func fraction(_ key: String, _ path: WritableKeyPath<CostModelConstants, Double>, allowZero: Bool) throws(JSONInputError) {
+                guard let v = try c.number(key) else { return }
+                guard (allowZero ? v >= 0 : v > 0) && v <= 1 else {
+                    throw c.error(key, "expected a fraction in \(allowZero ? "[0" : "(0"), 1], found \(v)")
+                }
+                constants[keyPath: path] = v
             }
-            let base = try c.number("base_registers_per_thread") ?? 0
-            guard base >= 0 && base <= 255 && base == base.rounded() else {
-                throw c.error("base_registers_per_thread", "expected an integer from 0 to 255, found \(base)")
+            func positive(_ key: String, _ path: WritableKeyPath<CostModelConstants, Double>, maximum: Double) throws(JSONInputError) {
+                guard let v = try c.number(key) else { return }
+                guard v >= 0 && v <= maximum else { throw c.error(key, "expected a number from 0 to \(maximum), found \(v)") }
+                constants[keyPath: path] = v
             }
-            let share = try c.number("l1_share_fraction") ?? 0
-            guard share >= 0 && share <= 1 else { throw c.error("l1_share_fraction", "expected a fraction in [0, 1], found \(share)") }
-            let operand = try c.number("operand_bandwidth_fraction") ?? 1
-            guard operand > 0 && operand <= 1 else { throw c.error("operand_bandwidth_fraction", "expected a fraction in (0, 1], found \(operand)") }
-            let cycles = try c.number("iteration_cycles") ?? 0
-            guard cycles >= 0 && cycles <= 1e9 else { throw c.error("iteration_cycles", "expected a number from 0 to 1e9, found \(cycles)") }
-            costModel = CostModelConstants(
-                matmulEfficiency: try value("matmul_efficiency"), bytesInFlightPerWarp: try value("bytes_in_flight_per_warp"),
-                operandBandwidthFraction: operand, iterationCycles: cycles, baseRegistersPerThread: Int(base), l1ShareFraction: share,
-                kernelOverheadSeconds: try value("kernel_overhead_seconds"), callOverheadSeconds: try value("call_overhead_seconds"),
-                source: try c.string("source") ?? "")
+            try fraction("matmul_efficiency", \.matmulEfficiency, allowZero: false)
+            try fraction("operand_bandwidth_fraction", \.operandBandwidthFraction, allowZero: false)
+            try fraction("l1_share_fraction", \.l1ShareFraction, allowZero: true)
+            try fraction("sustained_matmul_fraction", \.sustainedMatmulFraction, allowZero: false)
+            try fraction("sustained_hbm_fraction", \.sustainedHBMFraction, allowZero: false)
+            try positive("bytes_in_flight_per_warp", \.bytesInFlightPerWarp, maximum: 1e9)
+            try positive("iteration_cycles", \.iterationCycles, maximum: 1e9)
+            try positive("kernel_overhead_seconds", \.kernelOverheadSeconds, maximum: 1)
+            try positive("call_overhead_seconds", \.callOverheadSeconds, maximum: 1)
+            if let base = try c.integer("base_registers_per_thread", minimum: 0, maximum: 255) { constants.baseRegistersPerThread = base }
+            if constants.bytesInFlightPerWarp <= 0 { throw c.error("bytes_in_flight_per_warp", "expected a positive number") }
+            constants.source = try c.string("source") ?? ""
             try c.finish()
+            costModel = constants
         } else {
             costModel = nil
         }

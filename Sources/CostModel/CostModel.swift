@@ -37,11 +37,15 @@ public struct CostModel: Sendable {
         self.constants = constants ?? hardware.costModel ?? CostModelConstants.standard
     }
 
-    /// Ceilings: measured where the profile has them, else the datasheet.
-    public var hbmBytesPerSecond: Double { hardware.measuredHBMBytesPerSecond ?? hardware.hbmBytesPerSecond }
+    /// Ceilings: measured where the profile has them, else the datasheet figure times the
+    /// sustained fraction (`CostModelConstants.sustainedMatmulFraction`, `sustainedHBMFraction`).
+    public var hbmBytesPerSecond: Double {
+        hardware.measuredHBMBytesPerSecond ?? hardware.hbmBytesPerSecond * constants.sustainedHBMFraction
+    }
     public var matmulFlopsPerSecond: Double {
-        hardware.measuredMatmulFlopsPerSecond[dtype] ?? hardware.matmulFlopsPerSecond[dtype]
-            ?? hardware.matmulFlopsPerSecond[.fp16] ?? hardware.vectorFlopsPerSecond
+        if let measured = hardware.measuredMatmulFlopsPerSecond[dtype] { return measured }
+        let peak = hardware.matmulFlopsPerSecond[dtype] ?? hardware.matmulFlopsPerSecond[.fp16] ?? hardware.vectorFlopsPerSecond
+        return peak * constants.sustainedMatmulFraction
     }
     public var l2BytesPerSecond: Double { hardware.l2BytesPerSecond ?? 2 * hbmBytesPerSecond }
 
@@ -100,7 +104,7 @@ public struct CostModel: Sendable {
             let l1 = L1Model(
                 hardware: hardware, constants: constants, blocksPerSM: perSM,
                 sramPerSM: perSM * sramPerBlock(peakSramBytes: c.peakSramBytes, stages: stages))
-            let tileReads = l1.tileReadsReachingL2(kernel: declaration, in: bound, extents: kernel.grid, counters: c)
+            let tileReads = l1.tileReadsReachingL2(kernel: declaration, in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes)
             let spill = l1.spill(
                 counters: c, excessPerBlock: max(0, c.peakRegisterBytes - BlockLimits.registerBytes(hardware, threads: threads)),
                 l2Bytes: hardware.l2Bytes, concurrentBlocks: min(blocks, concurrent))

@@ -9,11 +9,18 @@ import TileLanguage
 /// the shared memory of the blocks resident on the SM: F = L1 - blocks/SM x SRAM/block.
 ///
 /// Shared reads. A tensor read by n_r blocks per datum (the grid axes its loads do not
-/// depend on, as in the L2 model): blocks launch in grid order and an SM holds k of them,
-/// so g = min(n_r, k) co-resident blocks read the same tiles. When F > 0 the L1 serves a
-/// fraction s (`l1_share_fraction`) of the g - 1 re-reads:
+/// depend on, as in the L2 model), every reader reading all of it (no mask or split gives
+/// readers different ranges, so they walk their loops in step):
 ///
-///     SM->L2 reads(t) = tile reads(t) x (1 - s (g - 1) / g)
+/// - the first C = min(blocks, k x SMs) blocks launch together; readers among them
+///   (g1 = min(n_r, C / gap)) request the same sectors at the same time and the L2
+///   coalesces them: a share w1 = C / blocks of the reads is cut to 1 / g1;
+/// - later, co-resident blocks of one SM that are neighbours in launch order (gap 1:
+///   g = min(n_r, k)) re-read tiles the L1 may still hold: it serves a share s
+///   (`l1_share_fraction`) of the g - 1 re-reads, scaled by the room the L1 has beside
+///   shared memory, min(1, F / SRAM per SM):
+///
+///     SM->L2 reads(t) = tile reads(t) x (1 - w1 (1 - 1/g1)) x (1 - s (1 - 1/g) min(1, F / SRAM))
 ///
 /// Spills. A block stores its excess registers to local memory and loads them back
 /// (`Counters.spillBytes` each way). Stores write through the L1 to the L2. Loads hit in
@@ -35,15 +42,40 @@ struct L1Model {
     /// Bytes of L1 left beside the resident blocks' shared memory.
     var freeL1Bytes: Int { max(0, (hardware.l1BytesPerSM ?? hardware.sharedMemoryBytesPerSM) - sramPerSM) }
 
-    func tileReadsReachingL2(kernel: KernelDecl, in bound: BoundProgram, extents: [Int], counters: Counters) -> Int {
-        guard constants.l1ShareFraction > 0, freeL1Bytes > 0, blocksPerSM > 1 else { return counters.hbmReadBytes }
+    func tileReadsReachingL2(kernel: KernelDecl, in bound: BoundProgram, extents: [Int], counters: Counters, tensorBytes: [Int]) -> Int {
+        let blocks = extents.reduce(1, *)
+        guard blocks > 1 else { return counters.hbmReadBytes }
         let dependence = GridDependence.loadedTensorAxes(kernel, in: bound)
+        var strides = Array(repeating: 1, count: extents.count)
+        for axis in stride(from: extents.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * extents[axis + 1] }
+        let concurrent = min(blocks, blocksPerSM * hardware.smCount)
+        // How much of the L1 the co-resident blocks' shared-memory tiles would need to
+        // stay cached between their readers.
+        let room = sramPerSM > 0 ? min(1, Double(freeL1Bytes) / Double(sramPerSM)) : 1
         var reads = 0.0
         for (tensor, traffic) in counters.tensors.enumerated() where traffic.readBytes > 0 {
+            let bytes = Double(traffic.readBytes)
             let axes = dependence[tensor] ?? []
-            let readers = extents.indices.filter { !axes.contains($0) }.reduce(1) { $0 * extents[$1] }
-            let sharing = Double(min(readers, blocksPerSM))
-            reads += Double(traffic.readBytes) * (1 - constants.l1ShareFraction * (sharing - 1) / sharing)
+            let readerAxes = extents.indices.filter { !axes.contains($0) && extents[$0] > 1 }
+            let readers = readerAxes.reduce(1) { $0 * extents[$1] }
+            // Readers in lockstep: every reader reads the whole tensor (no mask or split
+            // gives them different ranges).
+            guard readers > 1, let fastest = readerAxes.max(),
+                  bytes >= Double(readers) * Double(tensorBytes[tensor]) * 0.99
+            else {
+                reads += bytes
+                continue
+            }
+            let gap = strides[fastest]
+            // First wave: the blocks launched together walk their loops in step; the L2
+            // coalesces their requests for the same sectors.
+            let firstWave = min(1, Double(concurrent) / Double(blocks))
+            let waveSharers = Double(min(readers, max(1, concurrent / gap)))
+            let coalesced = firstWave * (1 - 1 / waveSharers)
+            // Co-resident blocks of one SM reading the same tiles: the L1 serves a share.
+            let smSharers = gap == 1 ? Double(min(readers, blocksPerSM)) : 1
+            let l1 = constants.l1ShareFraction * (1 - 1 / smSharers) * room
+            reads += bytes * (1 - coalesced) * (1 - l1)
         }
         return Int(reads.rounded())
     }
