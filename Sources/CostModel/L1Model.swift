@@ -24,10 +24,11 @@ import TileLanguage
 ///
 /// Spills. A block stores its excess registers to local memory and loads them back
 /// (`Counters.spillBytes` each way). Stores write through the L1 to the L2. Loads hit in
-/// the L1 while the resident spill footprint (excess per block x k) fits in F; the part
-/// that does not fit reads from the L2:
+/// the L1 while the resident spill footprint (excess per block x k) fits in F; once it
+/// does not, every iteration sweeps the footprint in the same order and an LRU cache
+/// misses on all of it (the cliff of a cyclic access pattern):
 ///
-///     spill L2 reads = spill bytes x max(0, 1 - F / footprint)
+///     spill L2 reads = spill bytes if footprint > F, else 0
 ///
 /// and spilled lines are written back to DRAM when the spill footprint of all resident
 /// blocks passes half the L2 (the other half holds the streamed tiles):
@@ -84,7 +85,8 @@ struct L1Model {
         guard counters.spillBytes > 0, excessPerBlock > 0 else { return (0, 0) }
         let spilled = Double(counters.spillBytes)
         let footprint = Double(excessPerBlock * blocksPerSM)
-        let miss = max(0, 1 - Double(freeL1Bytes) / footprint)
+        // A cyclic sweep over more than an LRU cache holds misses on every access.
+        let miss = footprint > Double(freeL1Bytes) ? 1.0 : 0.0
         var dramWrite = 0.0
         if let l2Bytes {
             dramWrite = spilled * max(0, 1 - Double(l2Bytes) / 2 / Double(excessPerBlock * max(1, concurrentBlocks)))
