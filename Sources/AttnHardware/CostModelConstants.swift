@@ -56,6 +56,6 @@ public struct CostModelConstants: Sendable, Equatable {
     /// docs/data/h100-triton-d64.csv), used by every profile that has no `cost_model`.
     public static let standard = CostModelConstants(
         matmulEfficiency: 1.0, bytesInFlightPerWarp: 2400, operandBandwidthFraction: 0.5, iterationCycles: 120, baseRegistersPerThread: 24,
-        l1ShareFraction: 0.3, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 70e-6,
+        l1ShareFraction: 0.7, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 70e-6,
         source: "fitted on docs/data/h100-sdpa.csv and docs/data/h100-triton-d64.csv (attnsim validate --fit); docs/cost-model.md")
 }

@@ -103,7 +103,7 @@ public struct CostModel: Sendable {
             // SM <-> L2: tile traffic less what the L1 serves, plus spills.
             let l1 = L1Model(
                 hardware: hardware, constants: constants, blocksPerSM: perSM,
-                sramPerSM: perSM * sramPerBlock(peakSramBytes: c.peakSramBytes, stages: stages))
+                sramPerSM: perSM * sramPerBlock(peakSramBytes: c.peakSramBytes, stages: stages), cachedInL1: stages >= 2)
             let tileReads = l1.tileReadsReachingL2(kernel: declaration, in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes)
             let spill = l1.spill(
                 counters: c, excessPerBlock: max(0, c.peakRegisterBytes - BlockLimits.registerBytes(hardware, threads: threads)),

@@ -39,6 +39,11 @@ struct L1Model {
     let constants: CostModelConstants
     let blocksPerSM: Int
     let sramPerSM: Int
+    /// Whether the kernel's loads are cached in the L1 on their way to shared memory: a
+    /// software-pipelined kernel (`stages(n)`, n >= 2) issues them as asynchronous copies
+    /// that allocate in the L1, as Triton's do; others are taken to bypass it (as the
+    /// cp.async.cg copies of FlashAttention-2 do).
+    var cachedInL1 = false
 
     /// Bytes of L1 left beside the resident blocks' shared memory.
     var freeL1Bytes: Int { max(0, (hardware.l1BytesPerSM ?? hardware.sharedMemoryBytesPerSM) - sramPerSM) }
@@ -70,11 +75,12 @@ struct L1Model {
             let gap = strides[fastest]
             // First wave: the blocks launched together walk their loops in step; the L2
             // coalesces their requests for the same sectors.
-            let firstWave = min(1, Double(concurrent) / Double(blocks))
-            let waveSharers = Double(min(readers, max(1, concurrent / gap)))
+            let firstRound = min(blocks, hardware.smCount)
+            let firstWave = min(1, Double(firstRound) / Double(blocks))
+            let waveSharers = Double(min(readers, max(1, firstRound / gap)))
             let coalesced = firstWave * (1 - 1 / waveSharers)
             // Co-resident blocks of one SM reading the same tiles: the L1 serves a share.
-            let smSharers = gap == 1 ? Double(min(readers, blocksPerSM)) : 1
+            let smSharers = gap == 1 && cachedInL1 ? Double(min(readers, blocksPerSM)) : 1
             let l1 = constants.l1ShareFraction * (1 - 1 / smSharers) * room
             reads += bytes * (1 - coalesced) * (1 - l1)
         }
