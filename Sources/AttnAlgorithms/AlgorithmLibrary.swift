@@ -33,7 +33,7 @@ public enum AlgorithmLibrary {
     /// Names of the built-in algorithms; stable across releases.
     public static let builtInNames = [
         "standard", "flash1", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding", "paged-decode", "standard-fwd-bwd",
-        "flash2-fwd-bwd", "selective-scan", "selective-scan-naive", "flash2-triton",
+        "flash2-fwd-bwd", "selective-scan", "selective-scan-naive", "flash2-triton", "paged-decode-v2",
     ]
 
     /// Built-in names that are other programs with other defaults.

@@ -112,6 +112,25 @@ import Testing
         #expect(abs(half - 500_000) <= 2)
     }
 
+    // MARK: Paged decode v2
+
+    /// vLLM's v2 kernel at 300 keys, pages of 8 (38 pages), 3 splits of 13, 13 and 12 pages,
+    /// 2 heads, d = 16, fp16. Reads: K and V pages 2 x 38 x 8 x 16 x 2 x 2 = 38,912, block
+    /// table 4 B per page per query head 304, Q once per split 2 x 3 x 32 = 192; the reduce
+    /// reads max and sum 2 x 3 x 8 = 48 and the partials 2 x 3 x 32 = 192: 39,648 B.
+    /// Writes: partials 192, max and sum 48, O 2 x 32 = 64: 304 B. Numeric: the reference.
+    @Test func pagedDecodeV2CountsByHand() throws {
+        let shape = S.shape(batch: 1, heads: 2, n: 1, nkv: 300, d: 16)
+        let bound = try S.bind("paged-decode-v2", shape, dtype: .fp16, params: ["P": 8, "splits": 3])
+        let total = try S.count(bound).total
+        #expect(total.hbmReadBytes == 39_648 && total.hbmWriteBytes == 304)
+        #expect(bound.kernelThreads == [128, 128])
+        _ = try S.numeric(bound)
+        // vLLM's default: 512-token partitions, GQA heads each reading their KV head's pages.
+        _ = try S.numeric(try S.bind("paged-decode-v2", S.shape(batch: 2, heads: 4, kvHeads: 2, n: 1, nkv: 1000, d: 16), dtype: .fp16))
+        _ = try S.numeric(try S.bind("paged-decode-v2", S.shape(batch: 1, heads: 2, n: 4, nkv: 40, d: 16), dtype: .fp16, params: ["causal": 1, "Br": 2, "P": 8, "partition": 16]))
+    }
+
     // MARK: Tensor cores
 
     /// mma.sync reads B from shared memory per warp: a 64-row tile over 4 warps is 16 rows a
