@@ -341,7 +341,8 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
 #   qk = dot(q, k^T) in fp32, scaled; blocks wholly outside a causal or window mask are
 #   skipped by the loop bounds and the edge block is masked; online softmax (exp2 in the
 #   kernel: one special-function op per element, as exp here); P is converted to fp16
-#   before P V, and the conversion overwrites the fp32 scores in registers;
+#   before P V, and the conversion overwrites the fp32 scores in registers (an fp32 run
+#   keeps P in fp32: the loop is written twice, so each keeps its own liveness);
 #   acc = acc * alpha + dot(p, v), the dot accumulating into acc;
 # - one store of O (fp16); no log-sum-exp is written.
 #
@@ -384,23 +385,44 @@ kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(
   o = zeros(rn, d)
   m = full(rn, -inf)
   l = zeros(rn)
-  for j in jlo ..< jhi:
-    k = load K[kvh, rows(j, Bc), :] -> sram
-    v = load V[kvh, rows(j, Bc), :] -> sram
-    s = (q @ k^T) * scale
-    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
-      if window > 0:
-        s = mask_window(s, qpos, j * Bc, window)
+  if elem_bytes == 2:
+    for j in jlo ..< jhi:
+      k = load K[kvh, rows(j, Bc), :] -> sram
+      v = load V[kvh, rows(j, Bc), :] -> sram
+      s = (q @ k^T) * scale
+      if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+        if window > 0:
+          s = mask_window(s, qpos, j * Bc, window)
+        else:
+          s = mask_causal(s, qpos, j * Bc)
+        m2 = max(max(m, rowmax(s)), -1e30)
       else:
-        s = mask_causal(s, qpos, j * Bc)
-      m2 = max(max(m, rowmax(s)), -1e30)
-    else:
-      m2 = max(m, rowmax(s))
-    p = cast(exp(s - m2), fp16)
-    a = exp(m - m2)
-    l = a * l + rowsum(p)
-    o = a * o + p @ v
-    m = m2
+        m2 = max(m, rowmax(s))
+      p = cast(exp(s - m2), fp16)
+      a = exp(m - m2)
+      l = a * l + rowsum(p)
+      o = a * o + p @ v
+      m = m2
+  else:
+    # An fp32 run keeps P in fp32 (the kernel of the calibration file is fp16); its own names
+    # keep each loop's tiles local to it.
+    for j in jlo ..< jhi:
+      k4 = load K[kvh, rows(j, Bc), :] -> sram
+      v4 = load V[kvh, rows(j, Bc), :] -> sram
+      s4 = (q @ k4^T) * scale
+      if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+        if window > 0:
+          s4 = mask_window(s4, qpos, j * Bc, window)
+        else:
+          s4 = mask_causal(s4, qpos, j * Bc)
+        m4 = max(max(m, rowmax(s4)), -1e30)
+      else:
+        m4 = max(m, rowmax(s4))
+      p4 = exp(s4 - m4)
+      a4 = exp(m - m4)
+      l = a4 * l + rowsum(p4)
+      o = a4 * o + p4 @ v4
+      m = m4
   store O[bh, rows(i, Br), :] = o / l
 
 """#,
