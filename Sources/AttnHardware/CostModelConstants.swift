@@ -55,7 +55,7 @@ public struct CostModelConstants: Sendable, Equatable {
     /// The constants fitted on both H100 calibration files (docs/data/h100-sdpa.csv and
     /// docs/data/h100-triton-d64.csv), used by every profile that has no `cost_model`.
     public static let standard = CostModelConstants(
-        matmulEfficiency: 1.0, bytesInFlightPerWarp: 2400, operandBandwidthFraction: 0.5, iterationCycles: 120, baseRegistersPerThread: 24,
-        l1ShareFraction: 0.7, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 70e-6,
+        matmulEfficiency: 1.0, bytesInFlightPerWarp: 2400, operandBandwidthFraction: 0.475, iterationCycles: 130, baseRegistersPerThread: 24,
+        l1ShareFraction: 0.95, kernelOverheadSeconds: 4e-6, callOverheadSeconds: 70e-6,
         source: "fitted on docs/data/h100-sdpa.csv and docs/data/h100-triton-d64.csv (attnsim validate --fit); docs/cost-model.md")
 }

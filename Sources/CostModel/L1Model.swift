@@ -16,11 +16,14 @@ import TileLanguage
 ///   (g1 = min(n_r, C / gap)) request the same sectors at the same time and the L2
 ///   coalesces them: a share w1 = C / blocks of the reads is cut to 1 / g1;
 /// - later, co-resident blocks of one SM that are neighbours in launch order (gap 1:
-///   g = min(n_r, k)) re-read tiles the L1 may still hold: it serves a share s
-///   (`l1_share_fraction`) of the g - 1 re-reads, scaled by the room the L1 has beside
-///   shared memory, min(1, F / SRAM per SM):
+///   g = min(n_r, k) readers on the SM) re-read tiles the L1 may still hold. Only blocks
+///   launched together walk their loops in step (two at a time: a pair starts together
+///   and, its blocks taking equally long, finishes together and hands the SM to the next
+///   pair); a read finds its tile in the L1 with probability 1 / g, times s
+///   (`l1_share_fraction`) and the room the L1 has beside shared memory, min(1, F / SRAM
+///   per SM):
 ///
-///     SM->L2 reads(t) = tile reads(t) x (1 - w1 (1 - 1/g1)) x (1 - s (1 - 1/g) min(1, F / SRAM))
+///     SM->L2 reads(t) = tile reads(t) x (1 - w1 (1 - 1/g1)) x (1 - (s / g) min(1, F / SRAM))   (g >= 2)
 ///
 /// Spills. A block stores its excess registers to local memory and loads them back
 /// (`Counters.spillBytes` each way). Stores write through the L1 to the L2. Loads hit in
@@ -81,7 +84,7 @@ struct L1Model {
             let coalesced = firstWave * (1 - 1 / waveSharers)
             // Co-resident blocks of one SM reading the same tiles: the L1 serves a share.
             let smSharers = gap == 1 && cachedInL1 ? Double(min(readers, blocksPerSM)) : 1
-            let l1 = constants.l1ShareFraction * (1 - 1 / smSharers) * room
+            let l1 = smSharers > 1 ? constants.l1ShareFraction / smSharers * room : 0
             reads += bytes * (1 - coalesced) * (1 - l1)
         }
         return Int(reads.rounded())
