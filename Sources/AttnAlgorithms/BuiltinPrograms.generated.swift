@@ -749,6 +749,106 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store LSE[bh, rows(i, Br)] = m + log(l)
 
 """#,
+        "flash2-triton": #"""
+# A FlashAttention-2-style forward kernel written in Triton: the hand-written kernel of
+# ../shared/calibration/README.md ("h100-triton-d64.csv"), every tiling choice as it runs.
+#
+# - grid (N / BLOCK_M, batch x heads) with the query-block axis fastest: here
+#   grid(bh, i), whose last axis launches fastest;
+# - num_warps = 4, num_stages = 2 whatever the tile (warps(num_warps) stages(num_stages));
+# - Triton 3 on Hopper emits wgmma when a warp group holds 64 query rows, else mma.sync
+#   (mma(async): the cost model picks by the rows);
+# - the Q tile is loaded once into registers (fp16); the accumulator [Br, d], the running
+#   max and sum [Br] stay in registers (fp32);
+# - per key block: K and V pass through shared memory (Triton's pipeliner stages them),
+#   qk = dot(q, k^T) in fp32, scaled; blocks wholly outside a causal or window mask are
+#   skipped by the loop bounds and the edge block is masked; online softmax (exp2 in the
+#   kernel: one special-function op per element, as exp here); P is converted to fp16
+#   before P V, and the conversion overwrites the fp32 scores in registers (an fp32 run
+#   keeps P in fp32: the loop is written twice, so each keeps its own liveness);
+#   acc = acc * alpha + dot(p, v), the dot accumulating into acc;
+# - one store of O (fp16); no log-sum-exp is written.
+#
+# Registers: the largest live set is q (Br d fp16) + acc (Br d fp32) + qk (Br Bc fp32), so
+# Br = 256 with 4 warps passes 255 registers per thread and spills (counted in
+# spill_bytes), as the compiler does.
+about "FlashAttention-2 forward as the calibration's Triton kernel: Q in registers, 4 warps, 2 stages, no LSE; causal and window masks skip blocks"
+
+param Br = 128          # BLOCK_M: query rows per program
+param Bc = 64           # BLOCK_N: key rows per iteration
+param causal = 0        # 1: each query sees keys up to its own position
+param window = 0        # > 0: each query sees only its last `window` keys (implies causal)
+param num_warps = 4     # Triton's num_warps
+param num_stages = 2    # Triton's num_stages
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+
+check O = attention(Q, K, V, causal: causal, window: window)
+
+kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(num_stages) mma(async):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> reg
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  if elem_bytes == 2:
+    for j in jlo ..< jhi:
+      k = load K[kvh, rows(j, Bc), :] -> sram
+      v = load V[kvh, rows(j, Bc), :] -> sram
+      s = (q @ k^T) * scale
+      if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+        if window > 0:
+          s = mask_window(s, qpos, j * Bc, window)
+        else:
+          s = mask_causal(s, qpos, j * Bc)
+        m2 = max(max(m, rowmax(s)), -1e30)
+      else:
+        m2 = max(m, rowmax(s))
+      p = cast(exp(s - m2), fp16)
+      a = exp(m - m2)
+      l = a * l + rowsum(p)
+      o = a * o + p @ v
+      m = m2
+  else:
+    # An fp32 run keeps P in fp32 (the kernel of the calibration file is fp16); its own names
+    # keep each loop's tiles local to it.
+    for j in jlo ..< jhi:
+      k4 = load K[kvh, rows(j, Bc), :] -> sram
+      v4 = load V[kvh, rows(j, Bc), :] -> sram
+      s4 = (q @ k4^T) * scale
+      if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+        if window > 0:
+          s4 = mask_window(s4, qpos, j * Bc, window)
+        else:
+          s4 = mask_causal(s4, qpos, j * Bc)
+        m4 = max(max(m, rowmax(s4)), -1e30)
+      else:
+        m4 = max(m, rowmax(s4))
+      p4 = exp(s4 - m4)
+      a4 = exp(m - m4)
+      l = a4 * l + rowsum(p4)
+      o = a4 * o + p4 @ v4
+      m = m4
+  store O[bh, rows(i, Br), :] = o / l
+
+"""#,
         "flash2": #"""
 # FlashAttention-2 forward pass.
 #
@@ -1170,6 +1270,107 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
     o = a * o + p @ v
     m = m2
   store O[bh, rows(i, Br), :] = o / l
+
+"""#,
+        "paged-decode-v2": #"""
+# PagedAttention decoding, vLLM's v2 kernel (Kwon et al., SOSP 2023; vLLM
+# csrc/attention: paged_attention_v2 and its reduce kernel): the sequence's keys are cut
+# into partitions of `partition` tokens (512 in vLLM), each partition of each query head
+# is one thread block of 128 threads that gathers its pages from the pool through the
+# block table, and a reduce kernel combines the partitions.
+#
+# - split: grid (KV head of a sequence, query head of its group, query block, partition).
+#   Each block reads the block table for its partition's pages, gathers each page of K and
+#   V, and writes its partial output normalized by its own sum (fp16, as vLLM's tmp_out),
+#   its running max and its sum (fp32, vLLM's max_logits and exp_sums). The last page is
+#   read whole and its slots past the sequence's end are masked. A query head reads its
+#   KV head's pages itself (vLLM does not pack the group), so with GQA the group's heads
+#   re-read the same pages (the L2 serves the repeats).
+# - reduce: grid (KV head, query head, query block). Reads every partition's max and sum,
+#   weighs each partial output by sum x exp(max - global max), and writes O.
+#
+# `splits` > 0 overrides the partition count (pages spread evenly over that many splits),
+# so the split count can be swept; 0 takes vLLM's cdiv(Nkv, partition).
+#
+# IO law: K and V bytes rounded up to whole pages, 4 bytes of block table per page per
+# query head, plus per partition and query row d x 2 + 8 bytes written and read back.
+about "PagedAttention decode, vLLM v2: 512-token partitions per query head gather K/V pages through the block table; a reduce kernel combines the partials"
+
+param P = 16            # tokens per page (vLLM block size: 8, 16 or 32)
+param Br = 1            # query rows per block (vLLM decodes one query per sequence)
+param partition = 512   # tokens per partition (vLLM's PARTITION_SIZE)
+param splits = 0        # 0: cdiv(Nkv, partition) partitions; else this many
+param causal = 0
+param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
+param S = (splits > 0) * splits + (splits == 0) * cdiv(Nkv, partition)
+param per = cdiv(cdiv(Nkv, P), S)    # pages per partition
+require P > 0 and Br > 0 and partition > 0, "page size, block size and partition must be positive"
+require partition % P == 0, "a partition holds whole pages (partition % P == 0)"
+require splits >= 0, "splits is 0 (vLLM's partitions) or positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
+require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
+
+input  Q[batch * kv_heads, heads / kv_heads, N, d]
+input  Kp[pages, kv_heads, P, d]
+input  Vp[pages, kv_heads, P, d]
+input  BT[batch, cdiv(Nkv, P)] i32 permutation
+output O[batch * kv_heads, heads / kv_heads, N, d]
+temp   Opart[batch * kv_heads, heads / kv_heads, N, S, d]
+temp   Mpart[batch * kv_heads, heads / kv_heads, N, S] fp32
+temp   Lpart[batch * kv_heads, heads / kv_heads, N, S] fp32
+
+check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
+
+kernel split grid(bkv: batch * kv_heads, hq: heads / kv_heads, i: cdiv(N, Br), s: S) warps(4):
+  b = bkv / kv_heads
+  h = bkv % kv_heads
+  q = load Q[bkv, hq, rows(i, Br), :] -> reg
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N
+  jhi = cdiv(Nkv, P)
+  if causal == 1:
+    jhi = min(jhi, (qpos + rn - 1) / P + 1)
+  # This partition's pages; a partition past the end is empty: sum 0, max -inf.
+  jlo = s * per
+  jend = min(jhi, jlo + per)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jend:
+    page = load BT[b, j]
+    k = load Kp[page, h, :, :] -> sram
+    v = load Vp[page, h, :, :] -> sram
+    sc = (q @ k^T) * scale
+    if (j + 1) * P > Nkv or (causal == 1 and (j + 1) * P - 1 > qpos):
+      # Slots past the end of the sequence (or after a query) are hidden.
+      if causal == 1:
+        sc = mask_causal(sc, qpos, j * P)
+      else:
+        sc = mask_causal(sc, Nkv - 1, j * P, 1)
+      m2 = max(max(m, rowmax(sc)), -1e30)
+    else:
+      m2 = max(m, rowmax(sc))
+    p = exp(sc - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store Opart[bkv, hq, rows(i, Br), s, :] = o / max(l, 1e-30)
+  store Mpart[bkv, hq, rows(i, Br), s] = m
+  store Lpart[bkv, hq, rows(i, Br), s] = l
+
+kernel reduce grid(bkv: batch * kv_heads, hq: heads / kv_heads, i: cdiv(N, Br)) warps(4):
+  ms = load Mpart[bkv, hq, rows(i, Br), :] -> reg    # rn x S
+  ls = load Lpart[bkv, hq, rows(i, Br), :] -> reg
+  w = ls * exp(ms - rowmax(ms))
+  total = rowsum(w)
+  acc = zeros(min(Br, N - i * Br), d)
+  for t in 0 ..< S:
+    part = load Opart[bkv, hq, rows(i, Br), t, :] -> reg
+    acc = acc + col(w, t) * part
+  store O[bkv, hq, rows(i, Br), :] = acc / total
 
 """#,
         "paged-decode": #"""

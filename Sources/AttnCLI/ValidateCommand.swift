@@ -11,6 +11,7 @@ enum ValidateCommand {
     static let options = [
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Profile of the measured GPU (default h100-sxm)."),
         OptionSpec(name: "fit", value: nil, help: "Also fit the cost model's constants to this file and print them."),
+        OptionSpec(name: "allow-unmapped", value: nil, help: "Exit 0 even when some rows have no prediction (listed with the reason)."),
         OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
         OptionSpec(name: "help", value: nil, help: "Show this help."),
     ]
@@ -19,12 +20,15 @@ enum ValidateCommand {
         let parsed = try ParsedArguments(arguments, options: options, command: "validate")
         if parsed.has("help") {
             console.out(helpText(
-                usage: "attnsim validate FILE.csv [--hardware NAME] [--fit] [--format F]",
+                usage: "attnsim validate FILE.csv [--hardware NAME] [--fit] [--allow-unmapped] [--format F]",
                 summary: """
                     Reads measurements in the calibration CSV format (../shared/calibration/README.md), maps each row to a
-                    built-in algorithm with its block sizes and splits, predicts DRAM read and write bytes, SM<->L2 bytes and
-                    time, and prints predicted, measured and % error per row, then the median and 90th-percentile absolute
-                    % error per quantity. Rows no program models are listed with the reason.
+                    program with its block sizes and splits (a `program` column, with optional `warps` and `stages`, names
+                    it; else the implementation and algorithm choose a built-in), predicts DRAM read and write bytes,
+                    SM<->L2 bytes and time, and prints predicted, measured and % error per row, then the median and
+                    90th-percentile absolute % error per quantity and per family (prefill, decode, paged, backward).
+                    Rows with no prediction are listed with the reason and make the exit status 1 unless
+                    --allow-unmapped is given.
                     """,
                 options: options))
             return .success
@@ -37,18 +41,26 @@ enum ValidateCommand {
             let rows = try CalibrationRow.parse(text, file: path)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             var validator = Validator(hardware: hardware)
+            validator.programDirectory = (path as NSString).deletingLastPathComponent.isEmpty ? nil : (path as NSString).deletingLastPathComponent
             let bar = ProgressBar(console: console)
             defer { bar.finish() }
             if parsed.has("fit") {
                 let fitted = Fitter(hardware: hardware).fit(rows) { bar.update(label: "fit: counting rows", fraction: $0) }
                 bar.finish()
-                console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), warp_bytes_per_second \(fitted.warpBytesPerSecond), "
+                console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), bytes_in_flight_per_warp \(fitted.bytesInFlightPerWarp), "
+                    + "iteration_cycles \(fitted.iterationCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
+                    + "l1_share_fraction \(fitted.l1ShareFraction), operand_bandwidth_fraction \(fitted.operandBandwidthFraction), "
                     + "kernel_overhead_seconds \(fitted.kernelOverheadSeconds), call_overhead_seconds \(fitted.callOverheadSeconds)\n")
                 validator.constants = fitted
             }
             let records = validator.validate(rows) { bar.update(label: "validate", fraction: $0) }
             bar.finish()
             console.out(ValidationReport.render(records, format: format))
+            let unpredicted = records.filter { $0.prediction == nil }.count
+            if unpredicted > 0 && !parsed.has("allow-unmapped") {
+                console.err("error: \(unpredicted) of \(records.count) rows have no prediction (listed above); pass --allow-unmapped to accept that\n")
+                return .failure
+            }
             return .success
         } catch {
             console.err(ErrorReport.text(error))

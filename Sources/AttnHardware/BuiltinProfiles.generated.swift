@@ -10,19 +10,27 @@ public enum BuiltinProfiles {
   "id": "a100-40gb-sxm",
   "name": "NVIDIA A100 SXM4 40GB",
   "hbm_bytes": 42949672960,
-  "hbm_bytes_per_second": 1.555e12,
+  "hbm_bytes_per_second": 1555000000000.0,
   "l2_bytes": 41943040,
   "sm_count": 108,
-  "clock_hz": 1.41e9,
+  "clock_hz": 1410000000.0,
   "shared_memory_bytes_per_sm": 167936,
   "shared_memory_bytes_per_block": 166912,
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 65536,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 196608,
+  "mma_rows_per_warp_group": 0,
+  "dram_latency_seconds": 6e-07,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
-  "matmul_flops_per_second": { "fp16": 312e12, "bf16": 312e12, "fp32": 156e12 },
-  "vector_flops_per_second": 19.5e12,
+  "matmul_flops_per_second": {
+    "fp16": 312000000000000.0,
+    "bf16": 312000000000000.0,
+    "fp32": 156000000000000.0
+  },
+  "vector_flops_per_second": 19500000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "sources": {
     "hbm_bytes": "NVIDIA A100 Tensor Core GPU datasheet: 40 GB HBM2 (40 GiB as allocated)",
@@ -39,7 +47,11 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 32 resident blocks per SM",
     "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS",
     "vector_flops_per_second": "NVIDIA A100 datasheet: FP32 19.5 TFLOPS",
-    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, cc 8.0: 16 results/clock/SM for exp2, log2, rcp"
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, cc 8.0: 16 results/clock/SM for exp2, log2, rcp",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 192 KB of combined L1 and shared memory per SM",
+    "mma_rows_per_warp_group": "0: no warp-group MMA before Hopper (PTX ISA: wgmma needs sm_90a); kernels use mma.sync m16n8k16",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
   }
 }
 
@@ -58,6 +70,10 @@ public enum BuiltinProfiles {
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 65536,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 196608,
+  "mma_rows_per_warp_group": 0,
+  "dram_latency_seconds": 6e-07,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -82,7 +98,11 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.0",
     "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS",
     "vector_flops_per_second": "NVIDIA A100 datasheet: FP32 19.5 TFLOPS",
-    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 8.0"
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 8.0",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 192 KB of combined L1 and shared memory per SM",
+    "mma_rows_per_warp_group": "0: no warp-group MMA before Hopper (PTX ISA: wgmma needs sm_90a); kernels use mma.sync m16n8k16",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
   }
 }
 
@@ -102,6 +122,10 @@ public enum BuiltinProfiles {
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 65536,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 64,
+  "dram_latency_seconds": 6e-07,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -127,7 +151,11 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
     "matmul_flops_per_second": "NVIDIA H100 datasheet, PCIe dense: FP16/BF16 756 TFLOPS, TF32 378 TFLOPS",
     "vector_flops_per_second": "NVIDIA H100 datasheet, PCIe: FP32 51 TFLOPS",
-    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 9.0, arithmetic instruction throughput: 16 per clock per SM"
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 9.0, arithmetic instruction throughput: 16 per clock per SM",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 256 KB of combined L1 and shared memory per SM",
+    "mma_rows_per_warp_group": "PTX ISA, wgmma.mma_async (sm_90a): an m64nNk16 instruction per warp group of 4 warps",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
   }
 }
 
@@ -137,35 +165,38 @@ public enum BuiltinProfiles {
   "id": "h100-sxm",
   "name": "NVIDIA H100 SXM5 80GB",
   "hbm_bytes": 85899345920,
-  "hbm_bytes_per_second": 3.35e12,
+  "hbm_bytes_per_second": 3350000000000.0,
   "l2_bytes": 52428800,
-  "l2_bytes_per_second": 5.5e12,
+  "l2_bytes_per_second": 7200000000000.0,
   "sm_count": 132,
-  "clock_hz": 1.98e9,
+  "clock_hz": 1980000000.0,
   "shared_memory_bytes_per_sm": 233472,
   "shared_memory_bytes_per_block": 232448,
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 65536,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 64,
+  "dram_latency_seconds": 6e-07,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
-  "matmul_flops_per_second": { "fp16": 989.4e12, "bf16": 989.4e12, "fp32": 494.7e12 },
-  "vector_flops_per_second": 66.9e12,
+  "matmul_flops_per_second": {
+    "fp16": 989400000000000.0,
+    "bf16": 989400000000000.0,
+    "fp32": 494700000000000.0
+  },
+  "vector_flops_per_second": 66900000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
-  "measured_hbm_bytes_per_second": 3.00e12,
-  "measured_matmul_flops_per_second": { "fp16": 742e12 },
-  "cost_model": {
-    "matmul_efficiency": 0.70,
-    "warp_bytes_per_second": 4e9,
-    "kernel_overhead_seconds": 4e-6,
-    "call_overhead_seconds": 70e-6,
-    "source": "fitted on ../shared/calibration/h100-sdpa.csv (attnsim validate --fit); docs/cost-model.md"
+  "measured_hbm_bytes_per_second": 3000000000000.0,
+  "measured_matmul_flops_per_second": {
+    "fp16": 742000000000000.0
   },
   "sources": {
     "hbm_bytes": "NVIDIA H100 Tensor Core GPU datasheet: 80 GB HBM3 (80 GiB as allocated)",
     "hbm_bytes_per_second": "NVIDIA H100 datasheet, SXM5: 3.35 TB/s",
     "l2_bytes": "NVIDIA H100 whitepaper (Hopper architecture): 50 MB L2; 52,428,800 bytes in ../shared/calibration/README.md",
-    "l2_bytes_per_second": "Chips and Cheese, 'Nvidia's H100: Funny L2, and Tons of Bandwidth' (2023): about 5.5 TB/s of L2 bandwidth measured on H100 PCIe; used for SXM5 as a lower bound",
+    "l2_bytes_per_second": "Chips and Cheese, 'Nvidia's H100: Funny L2, and Tons of Bandwidth' (2023): about 5.5 TB/s measured on H100 PCIe (114 SMs, 1.755 GHz); scaled by SMs x clock to the SXM part's 132 SMs at 1.98 GHz: 7.2 TB/s",
     "sm_count": "NVIDIA H100 whitepaper: 132 SMs on the SXM5 part",
     "clock_hz": "NVIDIA H100 whitepaper: 1.98 GHz boost clock for FP16/BF16 tensor work on SXM5",
     "shared_memory_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 228 KB shared memory per SM",
@@ -179,7 +210,11 @@ public enum BuiltinProfiles {
     "vector_flops_per_second": "NVIDIA H100 whitepaper, SXM5: FP32 66.9 TFLOPS (non-tensor)",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, cc 9.0: 16 results/clock/SM for exp2, log2, rcp",
     "measured_hbm_bytes_per_second": "../shared/calibration/README.md: device-to-device copy measured at 3.00 TB/s (read + write)",
-    "measured_matmul_flops_per_second": "../shared/calibration/README.md: fp16 8192^3 matmul measured at 742 TFLOP/s"
+    "measured_matmul_flops_per_second": "../shared/calibration/README.md: fp16 8192^3 matmul measured at 742 TFLOP/s",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 256 KB of combined L1 and shared memory per SM",
+    "mma_rows_per_warp_group": "PTX ISA, wgmma.mma_async (sm_90a): an m64nNk16 instruction per warp group of 4 warps",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
   }
 }
 
@@ -191,7 +226,7 @@ public enum BuiltinProfiles {
   "hbm_bytes": 141000000000,
   "hbm_bytes_per_second": 4800000000000.0,
   "l2_bytes": 52428800,
-  "l2_bytes_per_second": 5500000000000.0,
+  "l2_bytes_per_second": 7200000000000.0,
   "sm_count": 132,
   "clock_hz": 1980000000.0,
   "shared_memory_bytes_per_sm": 233472,
@@ -199,6 +234,10 @@ public enum BuiltinProfiles {
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 65536,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 64,
+  "dram_latency_seconds": 6e-07,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -212,7 +251,7 @@ public enum BuiltinProfiles {
     "hbm_bytes": "NVIDIA H200 datasheet: 141 GB HBM3e",
     "hbm_bytes_per_second": "NVIDIA H200 datasheet: 4.8 TB/s",
     "l2_bytes": "the GH100 die of H100 SXM: 50 MB L2",
-    "l2_bytes_per_second": "as H100 (same die): Chips and Cheese (2023), about 5.5 TB/s",
+    "l2_bytes_per_second": "Chips and Cheese, 'Nvidia's H100: Funny L2, and Tons of Bandwidth' (2023): about 5.5 TB/s measured on H100 PCIe (114 SMs, 1.755 GHz); scaled by SMs x clock to the SXM part's 132 SMs at 1.98 GHz: 7.2 TB/s",
     "sm_count": "NVIDIA H200 datasheet: the H100 SXM's GH100 with 132 SMs",
     "clock_hz": "as H100 SXM: 1.98 GHz",
     "shared_memory_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
@@ -224,7 +263,11 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
     "matmul_flops_per_second": "NVIDIA H200 datasheet, dense: FP16/BF16 989 TFLOPS (as H100 SXM)",
     "vector_flops_per_second": "NVIDIA H200 datasheet: FP32 67 TFLOPS",
-    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 9.0"
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 256 KB of combined L1 and shared memory per SM (GH100, as H100)",
+    "mma_rows_per_warp_group": "PTX ISA, wgmma.mma_async (sm_90a): an m64nNk16 instruction per warp group of 4 warps",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
   }
 }
 
@@ -243,6 +286,9 @@ public enum BuiltinProfiles {
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 131072,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 512,
+  "mma_rows_per_warp_group": 0,
+  "dram_latency_seconds": 6e-07,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -267,7 +313,10 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "assumed 32 workgroups per CU (one wavefront each at most); not calibrated",
     "matmul_flops_per_second": "AMD MI300X data sheet, dense: FP16/BF16 1307.4 TFLOPS; TF32 653.7",
     "vector_flops_per_second": "AMD MI300X data sheet: FP32 vector 163.4 TFLOPS",
-    "special_function_ops_per_clock_per_sm": "assumed 16 transcendental results per clock per CU (quarter rate of a 64-wide SIMD); not calibrated"
+    "special_function_ops_per_clock_per_sm": "assumed 16 transcendental results per clock per CU (quarter rate of a 64-wide SIMD); not calibrated",
+    "max_registers_per_thread": "AMD CDNA 3 ISA: up to 512 vector registers per lane (VGPRs and AGPRs together)",
+    "mma_rows_per_warp_group": "0: CDNA 3 has MFMA, a per-wavefront instruction (modelled as synchronous MMA), not Hopper's warp-group MMA",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
   }
 }
 
@@ -286,6 +335,10 @@ public enum BuiltinProfiles {
   "shared_memory_bytes_per_clock_per_sm": 128,
   "registers_per_sm": 65536,
   "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 131072,
+  "mma_rows_per_warp_group": 0,
+  "dram_latency_seconds": 6e-07,
   "max_threads_per_sm": 1536,
   "max_blocks_per_sm": 24,
   "matmul_flops_per_second": {
@@ -310,7 +363,11 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.9: 24 blocks",
     "matmul_flops_per_second": "NVIDIA Ada whitepaper, RTX 4090: FP16 tensor with FP32 accumulate 165.2 TFLOPS dense (330.3 with FP16 accumulate); TF32 82.6",
     "vector_flops_per_second": "NVIDIA Ada whitepaper: FP32 82.6 TFLOPS",
-    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 8.9, arithmetic instruction throughput: 16 per clock per SM"
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 8.9, arithmetic instruction throughput: 16 per clock per SM",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 8.9: 128 KB of combined L1 and shared memory per SM",
+    "mma_rows_per_warp_group": "0: no warp-group MMA before Hopper (PTX ISA: wgmma needs sm_90a); kernels use mma.sync m16n8k16",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
   }
 }
 

@@ -67,6 +67,13 @@ extension HardwareProfile {
         sharedMemoryBytesPerClockPerSM = try count("shared_memory_bytes_per_clock_per_sm", maximum: HardwareProfile.maxUnitCount)
         registersPerSM = try count("registers_per_sm", maximum: HardwareProfile.maxOnChipCount)
         registersPerBlock = try count("registers_per_block", maximum: HardwareProfile.maxOnChipCount)
+        registersPerThread = try r.integer("max_registers_per_thread", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 255
+        l1BytesPerSM = try r.integer("l1_bytes_per_sm", minimum: 1, maximum: HardwareProfile.maxOnChipCount)
+        mmaRowsPerWarpGroup = try r.integer("mma_rows_per_warp_group", minimum: 0, maximum: HardwareProfile.maxUnitCount) ?? 0
+        if let latency = try r.number("dram_latency_seconds") {
+            guard latency > 0 && latency < 1e-3 else { throw r.error("dram_latency_seconds", "expected a positive number below 1e-3, found \(latency)") }
+            dramLatencySeconds = latency
+        }
         maxThreadsPerSM = try count("max_threads_per_sm", maximum: HardwareProfile.maxUnitCount)
         maxBlocksPerSM = try count("max_blocks_per_sm", maximum: HardwareProfile.maxUnitCount)
         matmulFlopsPerSecond = try rates("matmul_flops_per_second", required: true)
@@ -79,17 +86,34 @@ extension HardwareProfile {
         }
         measuredMatmulFlopsPerSecond = try rates("measured_matmul_flops_per_second", required: false)
         if var c = try r.object("cost_model") {
-            func value(_ key: String) throws(JSONInputError) -> Double {
-                guard let v = try c.number(key) else { throw c.error(key, "is required") }
-                guard v > 0 else { throw c.error(key, "expected a positive number, found \(v)") }
-                guard v <= HardwareProfile.maxRate else { throw c.error(key, "expected a number at most 1e24, found \(v)") }
-                return v
+            // Every constant is optional; those not given keep `CostModelConstants.standard`.
+            var constants = CostModelConstants.standard
+            func fraction(_ key: String, _ path: WritableKeyPath<CostModelConstants, Double>, allowZero: Bool) throws(JSONInputError) {
+                guard let v = try c.number(key) else { return }
+                guard (allowZero ? v >= 0 : v > 0) && v <= 1 else {
+                    throw c.error(key, "expected a fraction in \(allowZero ? "[0" : "(0"), 1], found \(v)")
+                }
+                constants[keyPath: path] = v
             }
-            costModel = CostModelConstants(
-                matmulEfficiency: try value("matmul_efficiency"), warpBytesPerSecond: try value("warp_bytes_per_second"),
-                kernelOverheadSeconds: try value("kernel_overhead_seconds"), callOverheadSeconds: try value("call_overhead_seconds"),
-                source: try c.string("source") ?? "")
+            func positive(_ key: String, _ path: WritableKeyPath<CostModelConstants, Double>, maximum: Double) throws(JSONInputError) {
+                guard let v = try c.number(key) else { return }
+                guard v >= 0 && v <= maximum else { throw c.error(key, "expected a number from 0 to \(maximum), found \(v)") }
+                constants[keyPath: path] = v
+            }
+            try fraction("matmul_efficiency", \.matmulEfficiency, allowZero: false)
+            try fraction("operand_bandwidth_fraction", \.operandBandwidthFraction, allowZero: false)
+            try fraction("l1_share_fraction", \.l1ShareFraction, allowZero: true)
+            try fraction("sustained_matmul_fraction", \.sustainedMatmulFraction, allowZero: false)
+            try fraction("sustained_hbm_fraction", \.sustainedHBMFraction, allowZero: false)
+            try positive("bytes_in_flight_per_warp", \.bytesInFlightPerWarp, maximum: 1e9)
+            try positive("iteration_cycles", \.iterationCycles, maximum: 1e9)
+            try positive("kernel_overhead_seconds", \.kernelOverheadSeconds, maximum: 1)
+            try positive("call_overhead_seconds", \.callOverheadSeconds, maximum: 1)
+            if let base = try c.integer("base_registers_per_thread", minimum: 0, maximum: 255) { constants.baseRegistersPerThread = base }
+            if constants.bytesInFlightPerWarp <= 0 { throw c.error("bytes_in_flight_per_warp", "expected a positive number") }
+            constants.source = try c.string("source") ?? ""
             try c.finish()
+            costModel = constants
         } else {
             costModel = nil
         }
@@ -104,6 +128,9 @@ extension HardwareProfile {
 
         if sharedMemoryBytesPerBlock > sharedMemoryBytesPerSM {
             throw r.error("shared_memory_bytes_per_block", "exceeds shared_memory_bytes_per_sm")
+        }
+        if let l1BytesPerSM, l1BytesPerSM < sharedMemoryBytesPerSM {
+            throw r.error("l1_bytes_per_sm", "is less than shared_memory_bytes_per_sm (the L1 holds the shared memory)")
         }
         if registersPerBlock > registersPerSM {
             throw r.error("registers_per_block", "exceeds registers_per_sm")

@@ -23,6 +23,20 @@ public struct HardwareProfile: Sendable, Equatable {
     public var registersPerSM: Int
     /// 32-bit registers one thread block may use.
     public var registersPerBlock: Int
+    /// 32-bit registers one thread may use (255 on NVIDIA since compute capability 3.5);
+    /// a kernel that needs more spills the excess to local memory.
+    public var registersPerThread: Int = 255
+    /// Unified L1 data cache and shared memory per SM, bytes: what shared memory leaves of
+    /// it caches loads (and spills). nil: the profile models no L1 beyond shared memory.
+    public var l1BytesPerSM: Int? = nil
+    /// Rows per warp group (4 warps) the asynchronous warp-group MMA needs (Hopper's
+    /// wgmma: 64); 0 when the GPU has none (Ampere, Ada: every kernel runs mma.sync).
+    public var mmaRowsPerWarpGroup: Int = 0
+    /// Load-to-use latency of DRAM (an L2 miss), seconds: with the bytes a warp keeps in
+    /// flight it bounds the bandwidth few warps can draw.
+    public var dramLatencySeconds: Double = HardwareProfile.defaultDRAMLatencySeconds
+    /// DRAM latency assumed when a profile gives none.
+    public static let defaultDRAMLatencySeconds = 600e-9
     public var maxThreadsPerSM: Int
     public var maxBlocksPerSM: Int
     /// Dense tensor-core matmul peak per input dtype, FLOP/s.

@@ -30,7 +30,8 @@ public struct RooflineRow: Sendable {
 /// Renders roofline rows: each kernel, then the run's total.
 public enum RooflineReport {
     static let columns = ["algorithm", "context", "q_len", "kernel", "thread_blocks", "blocks_per_sm", "waves", "flops_matmul", "flops_other",
-                          "dram_read_bytes", "dram_write_bytes", "l2_read_bytes", "arithmetic_intensity", "ridge_point", "bound", "predicted_time_us"]
+                          "dram_read_bytes", "dram_write_bytes", "l2_read_bytes", "arithmetic_intensity", "ridge_point", "bound", "predicted_time_us",
+                          "registers_per_thread", "spill_bytes"]
 
     public static func render(_ rows: [RooflineRow], format: ReportFormat) -> String {
         let records = rows.flatMap(records)
@@ -46,7 +47,8 @@ public enum RooflineReport {
                     table.append([row.algorithm, ContextList.format(row.context), k.name, NumberFormat.grouped(k.blocks), String(k.blocksPerSM), String(k.waves),
                                   NumberFormat.grouped(k.flopsMatmul + k.flopsOther), NumberFormat.grouped(dram),
                                   String(format: "%.1f", dram > 0 ? Double(k.flopsMatmul + k.flopsOther) / Double(dram) : 0),
-                                  String(format: "%.0f", row.ridge), k.bound.rawValue, String(format: "%.1f", k.seconds * 1e6)])
+                                  String(format: "%.0f", row.ridge), k.bound.rawValue + (k.spillBytes > 0 ? " (spills)" : ""),
+                                  String(format: "%.1f", k.seconds * 1e6)])
                 }
                 table.append([row.algorithm, ContextList.format(row.context), "total", "", "", "", NumberFormat.grouped(row.flops), NumberFormat.grouped(row.dramBytes),
                               String(format: "%.1f", row.intensity), String(format: "%.0f", row.ridge), "",
@@ -54,7 +56,8 @@ public enum RooflineReport {
             }
             let t = TextTable(headers: headers, rows: table, rightAligned: Set([1, 3, 4, 5, 6, 7, 8, 9, 11]))
             return (format == .table ? t.renderText() : t.renderMarkdown())
-                + "\ntotal includes \(String(format: "%.0f", (rows.first?.prediction.overheadSeconds ?? 0) * 1e6)) us of call overhead; intensity is FLOPs per DRAM byte after the L2 model\n"
+                + "\ntotal includes \(String(format: "%.0f", (rows.first?.prediction.overheadSeconds ?? 0) * 1e6)) us of call overhead; intensity is FLOPs per DRAM byte after the L2 model"
+                + (rows.contains { $0.prediction.spillBytes > 0 } ? "; (spills): registers over 255 per thread spill to local memory (spill_bytes in --format json)" : "") + "\n"
         }
     }
 
@@ -68,6 +71,7 @@ public enum RooflineReport {
                 ("dram_read_bytes", .int(k.dramReadBytes)), ("dram_write_bytes", .int(k.dramWriteBytes)), ("l2_read_bytes", .int(k.l2ReadBytes)),
                 ("arithmetic_intensity", .double(dram > 0 ? Double(k.flopsMatmul + k.flopsOther) / Double(dram) : 0)), ("ridge_point", .double(row.ridge)),
                 ("bound", .string(k.bound.rawValue)), ("predicted_time_us", .double(k.seconds * 1e6)),
+                ("registers_per_thread", .int(k.registersPerThread)), ("spill_bytes", .int(k.spillBytes)),
             ])
         }
         out.append(.object([
@@ -77,6 +81,7 @@ public enum RooflineReport {
             ("dram_read_bytes", .int(row.prediction.dramReadBytes)), ("dram_write_bytes", .int(row.prediction.dramWriteBytes)),
             ("l2_read_bytes", .int(row.prediction.l2ReadBytes)), ("arithmetic_intensity", .double(row.intensity)), ("ridge_point", .double(row.ridge)),
             ("bound", .null), ("predicted_time_us", .double(row.prediction.seconds * 1e6)),
+            ("registers_per_thread", .null), ("spill_bytes", .int(row.prediction.spillBytes)),
         ]))
         return out
     }

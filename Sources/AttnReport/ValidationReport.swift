@@ -6,12 +6,22 @@ import Calibration
 public enum ValidationReport {
     public static func render(_ records: [ValidationRecord], format: ReportFormat) -> String {
         switch format {
-        case .json: return JSONOutput.array(records.map(json)).render() + "\n"
+        case .json:
+            return JSONOutput.object([
+                ("rows", .array(records.map(json))),
+                ("summary", .array(ErrorSummaryRow.table(records).map(json))),
+            ]).render() + "\n"
         case .csv:
-            let columns = ["name", "program", "predicted_dram_read_bytes", "measured_dram_read_bytes", "predicted_dram_write_bytes",
+            // Rows, then the summary as rows named `summary:FAMILY:QUANTITY` whose
+            // predicted and measured columns carry the median and 90th-percentile |error|.
+            let columns = ["name", "family", "program", "predicted_dram_read_bytes", "measured_dram_read_bytes", "predicted_dram_write_bytes",
                            "measured_dram_write_bytes", "predicted_l2_read_bytes", "measured_l2_read_bytes", "predicted_time_ms",
-                           "measured_time_ms", "error"]
-            return TextTable(headers: columns, rows: records.map { json($0).scalarCells(columns) }, rightAligned: []).renderCSV()
+                           "measured_time_ms", "spill_bytes", "error", "rows", "median_abs_error_pct", "p90_abs_error_pct"]
+            var cells = records.map { json($0).scalarCells(columns) }
+            for line in ErrorSummaryRow.table(records) {
+                cells.append(json(line).scalarCells(columns).enumerated().map { $0.offset == 0 ? "summary:\(line.family):\(line.quantity)" : $0.element })
+            }
+            return TextTable(headers: columns, rows: cells, rightAligned: []).renderCSV()
         case .table, .markdown:
             func pct(_ x: Double?) -> String { x.map { String(format: "%+.1f%%", $0) } ?? "-" }
             func mb(_ x: Int?) -> String { x.map { String(format: "%.1f", Double($0) / 1e6) } ?? "-" }
@@ -26,7 +36,7 @@ public enum ValidationReport {
             }
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set(2..<headers.count))
             var text = format == .table ? table.renderText() : table.renderMarkdown()
-            text += "\n" + summary(records)
+            text += "\n" + summary(records) + "\n" + familyTable(records)
             let skipped = records.filter { $0.prediction == nil }
             for record in skipped { text += "not predicted: \(record.row.name): \(record.error ?? "")\n" }
             return text
@@ -46,14 +56,46 @@ public enum ValidationReport {
         return TextTable(headers: ["quantity", "rows", "median_abs_error", "p90_abs_error"], rows: rows, rightAligned: [1, 2, 3]).renderText()
     }
 
+    /// Median / 90th-percentile absolute % error per family (rows) and quantity (columns).
+    public static func familyTable(_ records: [ValidationRecord]) -> String {
+        let lines = ErrorSummaryRow.table(records)
+        let quantities = ValidationRecord.quantities.map(\.name)
+        var rows: [[String]] = []
+        for family in ["all", "prefill", "decode", "paged", "backward"] {
+            let members = lines.filter { $0.family == family }
+            guard !members.isEmpty else { continue }
+            let count = records.filter { family == "all" || $0.family == family }.filter { $0.prediction != nil }.count
+            var row = [family, String(count)]
+            for quantity in quantities {
+                if let s = members.first(where: { $0.quantity == quantity })?.summary {
+                    row.append(String(format: "%.1f%% / %.1f%%", s.median, s.p90))
+                } else {
+                    row.append("-")
+                }
+            }
+            rows.append(row)
+        }
+        return TextTable(
+            headers: ["family", "rows"] + quantities.map { "\($0) median/p90" }, rows: rows, rightAligned: Set(1..<(2 + quantities.count))
+        ).renderText()
+    }
+
+    static func json(_ line: ErrorSummaryRow) -> JSONOutput {
+        .object([
+            ("family", .string(line.family)), ("quantity", .string(line.quantity)), ("rows", .int(line.summary.count)),
+            ("median_abs_error_pct", .double(line.summary.median)), ("p90_abs_error_pct", .double(line.summary.p90)),
+        ])
+    }
+
     public static func json(_ r: ValidationRecord) -> JSONOutput {
         let p = r.prediction
         return .object([
-            ("name", .string(r.row.name)), ("program", r.program.map { .string($0) } ?? .null),
+            ("name", .string(r.row.name)), ("family", .string(r.family)), ("program", r.program.map { .string($0) } ?? .null),
             ("predicted_dram_read_bytes", p.map { .int($0.dramReadBytes) } ?? .null), ("measured_dram_read_bytes", .int(r.row.dramReadBytes)),
             ("predicted_dram_write_bytes", p.map { .int($0.dramWriteBytes) } ?? .null), ("measured_dram_write_bytes", .int(r.row.dramWriteBytes)),
             ("predicted_l2_read_bytes", p.map { .int($0.l2ReadBytes) } ?? .null), ("measured_l2_read_bytes", .int(r.row.l2ReadBytes)),
             ("predicted_time_ms", p.map { .double($0.seconds * 1000) } ?? .null), ("measured_time_ms", .double(r.row.timeMilliseconds)),
+            ("spill_bytes", p.map { .int($0.spillBytes) } ?? .null),
             ("error", r.error.map { .string($0) } ?? .null),
         ])
     }

@@ -24,6 +24,14 @@ public struct CalibrationRow: Sendable, Equatable {
     public var l2WriteBytes: Int
     public var timeMilliseconds: Double
     public var kernels: [String]
+    /// The program that models the row (optional `program` column: a built-in name or a
+    /// .tile path, relative to the CSV's folder); nil: chosen from `implementation` and
+    /// `algorithm` (`RowMapping`).
+    public var program: String? = nil
+    /// Warps per block and pipelining stages (optional `warps`, `stages` columns), passed
+    /// to the program as its parameters `num_warps` and `num_stages`.
+    public var warps: Int? = nil
+    public var stages: Int? = nil
 }
 
 /// A problem with a calibration CSV: file, row and column.
@@ -69,11 +77,18 @@ extension CalibrationRow {
                 return cells[position].trimmingCharacters(in: .whitespaces)
             }
             func integer(_ column: String) throws(CalibrationError) -> Int {
-                let text = try cell(column)
+                let text: String
+                if let optional = try optionalCell(column) { text = optional } else { text = try cell(column) }
                 guard let value = Int(text), value >= 0 else {
                     throw CalibrationError(file: file, row: number, column: column, message: "expected a non-negative integer, found '\(text)'")
                 }
                 return value
+            }
+            /// A cell of an optional column: nil when the header lacks the column.
+            func optionalCell(_ column: String) throws(CalibrationError) -> String? {
+                guard let position = header.firstIndex(of: column) else { return nil }
+                guard position < cells.count else { throw CalibrationError(file: file, row: number, column: column, message: "missing value") }
+                return cells[position].trimmingCharacters(in: .whitespaces)
             }
             func optionalInteger(_ column: String) throws(CalibrationError) -> Int? {
                 try cell(column).isEmpty ? nil : try integer(column)
@@ -91,10 +106,18 @@ extension CalibrationRow {
                 backward: try integer("backward") != 0, dramReadBytes: try integer("dram_read_bytes"),
                 dramWriteBytes: try integer("dram_write_bytes"), l2ReadBytes: try integer("l2_read_bytes"),
                 l2WriteBytes: try integer("l2_write_bytes"), timeMilliseconds: time,
-                kernels: try cell("kernels").split(separator: " ").map(String.init)))
+                kernels: try cell("kernels").split(separator: " ").map(String.init),
+                program: try optionalCell("program").flatMap { $0.isEmpty ? nil : $0 },
+                warps: try optionalCell("warps").isEmptyOrNil ? nil : try integer("warps"),
+                stages: try optionalCell("stages").isEmptyOrNil ? nil : try integer("stages")))
         }
         return rows
     }
 }
 
 import Foundation
+
+extension Optional where Wrapped == String {
+    /// nil or the empty string.
+    var isEmptyOrNil: Bool { self?.isEmpty ?? true }
+}

@@ -10,6 +10,14 @@ import TileInterpreter
 ///   or FlashAttention-2's heuristic when empty.
 /// - `memory-efficient` -> `memory-efficient`, Br = block_m, Bc = block_n.
 ///
+/// - `triton-prefill` (the hand-written Triton kernel of ../shared/calibration/README.md)
+///   -> `flash2-triton`, Br = block_m, Bc = block_n, 4 warps and 2 stages unless the row
+///   says otherwise.
+/// - A row with a `program` column names its program itself (a built-in or a .tile path):
+///   it gets Br = block_m, Bc = block_n, `splits`, `causal`, `window` where the row has
+///   them, and `num_warps` / `num_stages` from the `warps` / `stages` columns, so a user
+///   validates their own kernel by writing its schedule.
+///
 /// Masks (`causal`, `window`) are passed as measured; the naive path takes no window.
 public struct RowMapping: Sendable, Equatable {
     public var program: String
@@ -25,6 +33,21 @@ public struct RowMapping: Sendable, Equatable {
         // Masks as measured; the naive path rejects a window below.
         if row.causal { parameters["causal"] = .int(1) }
         if row.window > 0 { parameters["window"] = .int(row.window) }
+        if let warps = row.warps { parameters["num_warps"] = .int(warps) }
+        if let stages = row.stages { parameters["num_stages"] = .int(stages) }
+        if let program = row.program {
+            blocks("Br", "Bc")
+            if let splits = row.splits { parameters["splits"] = .int(splits) }
+            return .success(RowMapping(program: program, parameters: parameters))
+        }
+        if row.implementation == "triton-prefill" {
+            guard !row.backward else { return .failure(MappingError("the Triton kernel of the calibration files has no backward pass")) }
+            blocks("Br", "Bc")
+            return .success(RowMapping(program: "flash2-triton", parameters: parameters))
+        }
+        if row.warps != nil || row.stages != nil {
+            return .failure(MappingError("'warps' and 'stages' need a 'program' column naming a program that takes num_warps and num_stages"))
+        }
         switch (row.algorithm, row.backward) {
         case ("standard", let backward):
             guard row.window == 0 else {

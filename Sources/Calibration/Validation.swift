@@ -22,6 +22,42 @@ public struct ValidationRecord: Sendable {
     public var dramWriteError: Double? { percent(prediction.map { Double($0.dramWriteBytes) }, Double(row.dramWriteBytes)) }
     public var l2ReadError: Double? { percent(prediction.map { Double($0.l2ReadBytes) }, Double(row.l2ReadBytes)) }
     public var timeError: Double? { percent(prediction.map { $0.seconds * 1000 }, row.timeMilliseconds) }
+
+    /// The row's family in the error tables: `backward` (a backward pass), `paged` (a
+    /// paged KV cache), `decode` (one query per sequence) or `prefill`.
+    public var family: String {
+        if row.backward { return "backward" }
+        if row.algorithm.contains("paged") || row.implementation.contains("paged") { return "paged" }
+        return row.queryLength == 1 ? "decode" : "prefill"
+    }
+
+    /// The quantities the summaries report, with each record's % error.
+    public static let quantities: [(name: String, error: @Sendable (ValidationRecord) -> Double?)] = [
+        ("dram_read", { $0.dramReadError }), ("dram_write", { $0.dramWriteError }), ("l2_read", { $0.l2ReadError }),
+        ("time", { $0.timeError }),
+    ]
+}
+
+/// One line of the error tables: a family (or `all`) and a quantity.
+public struct ErrorSummaryRow: Sendable, Equatable {
+    public var family: String
+    public var quantity: String
+    public var summary: ErrorSummary
+
+    /// Per quantity over all rows, then per family and quantity (families in the order
+    /// prefill, decode, paged, backward; those without rows left out).
+    public static func table(_ records: [ValidationRecord]) -> [ErrorSummaryRow] {
+        var result: [ErrorSummaryRow] = []
+        for family in ["all", "prefill", "decode", "paged", "backward"] {
+            let members = family == "all" ? records : records.filter { $0.family == family }
+            for (quantity, error) in ValidationRecord.quantities {
+                if let s = ErrorSummary(members.compactMap(error)) {
+                    result.append(ErrorSummaryRow(family: family, quantity: quantity, summary: s))
+                }
+            }
+        }
+        return result
+    }
 }
 
 /// Median and 90th percentile of absolute percentage errors.
@@ -50,6 +86,9 @@ public struct ErrorSummary: Sendable, Equatable {
 public struct Validator {
     public var hardware: HardwareProfile
     public var constants: CostModelConstants?
+    /// Folder that relative `.tile` paths in a `program` column are resolved against (the
+    /// CSV's folder); nil: the working directory.
+    public var programDirectory: String?
 
     public init(hardware: HardwareProfile, constants: CostModelConstants? = nil) {
         self.hardware = hardware
@@ -66,7 +105,11 @@ public struct Validator {
         guard let dtype = DType(name: row.dtype) else { return .failure(MappingError("unknown dtype '\(row.dtype)'")) }
         do {
             let pipeline = Pipeline(hardware: hardware)
-            let program = try Pipeline.load(mapping.program)
+            var name = mapping.program
+            if name.hasSuffix(".tile"), !name.hasPrefix("/"), let programDirectory {
+                name = programDirectory + "/" + name
+            }
+            let program = try Pipeline.load(name)
             let bound = try pipeline.bind(
                 program,
                 shape: ProblemShape(batch: row.batch, heads: row.heads, kvHeads: row.kvHeads, queryLength: row.queryLength, keyLength: row.keyLength, headDim: row.headDim),

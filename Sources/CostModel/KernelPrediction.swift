@@ -20,7 +20,13 @@ public struct KernelPrediction: Sendable, Equatable {
     public var blocksPerSM: Int
     /// ceil(blocks / (blocks per SM x SMs)).
     public var waves: Int
-    /// Bytes between the SMs and L2: the tile-level counts.
+    /// Registers allocated per thread (at most the profile's per-thread limit).
+    public var registersPerThread: Int
+    /// Bytes spilled to local memory over the kernel (stored, and loaded back as many);
+    /// 0 when the registers suffice. A spilling kernel is predicted, never refused.
+    public var spillBytes: Int
+    /// Bytes between the SMs and L2: the tile-level counts less what the L1 serves, plus
+    /// spill traffic that misses the L1 (reads) or writes through it (writes).
     public var l2ReadBytes: Int
     public var l2WriteBytes: Int
     /// Bytes between L2 and DRAM, after the L2 model.
@@ -48,4 +54,5 @@ public struct RunPrediction: Sendable, Equatable {
     public var dramWriteBytes: Int { kernels.reduce(0) { $0 + $1.dramWriteBytes } }
     public var l2ReadBytes: Int { kernels.reduce(0) { $0 + $1.l2ReadBytes } }
     public var l2WriteBytes: Int { kernels.reduce(0) { $0 + $1.l2WriteBytes } }
+    public var spillBytes: Int { kernels.reduce(0) { $0 + $1.spillBytes } }
 }

@@ -179,6 +179,7 @@ extension BlockExecutor {
         // FLOPs of a matrix product: one multiply and one add per (i, j, k): 2 m n k.
         let flops = 2 * a.rows * b.cols * a.cols
         counters.flopsMatmul += flops
+        counters.peakMatmulRows = max(counters.peakMatmulRows, a.rows)
         emit("matmul", flops: flops, shape: result.shape)
         recordTemporary(result)
         return .tile(result)

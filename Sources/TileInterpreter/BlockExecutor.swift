@@ -12,7 +12,10 @@ import TileLanguage
 /// - Computed tiles live in registers in fp32. Elementwise chains are fused; matmul and
 ///   reduction results, and elementwise results feeding them, are materialized.
 /// - A named tile's buffer lives from its assignment to its last use (see `KernelPlan`);
-///   live SRAM and registers per thread block are checked against the hardware's limits.
+///   live SRAM per thread block is checked against the hardware's limit (over it the
+///   kernel cannot run: a capacity diagnostic). Registers are not refused: a block whose
+///   demand passes what it can allocate (min(registers per block, 255 per thread x
+///   threads)) spills the excess to local memory, counted in `Counters.spillBytes`.
 ///
 /// The executor knows nothing of boxes or repetition: `CountCompressor` decides which
 /// blocks and iterations to run and calls `countBlock` and `iterate`; a loop is handed
@@ -23,7 +26,8 @@ final class BlockExecutor {
     let mode: ExecutionMode
     let trace: TraceSink?
     let sramLimit: Int
-    let registerLimit: Int
+    /// Register bytes the current kernel's blocks can allocate (set by `begin`).
+    private(set) var registerLimit: Int
     /// Runs loops by pieces of iterations that count alike (compressed count mode).
     var loops: LoopCompression?
     /// Statements executed so far in the run, and the most allowed (`RunOptions`).
@@ -40,6 +44,9 @@ final class BlockExecutor {
     var env: [Value] = []
     var liveSram = 0
     var liveRegisters = 0
+    /// The largest register demand over `registerLimit` in the current loop iteration (or
+    /// the block's statements outside loops): what spills there.
+    private var excessRegisters = 0
     var counters: Counters
     var blockCoordinates: [Int] = []
     var loopStack: [(name: String, value: Int)] = []
@@ -62,7 +69,7 @@ final class BlockExecutor {
         self.written = written
         self.trace = trace
         self.sramLimit = bound.hardware.sramBytesPerBlock
-        self.registerLimit = bound.hardware.registerBytesPerBlock
+        self.registerLimit = BlockExecutor.registerLimit(bound.hardware, threads: bound.kernelThreads.first ?? KernelDecl.defaultThreads)
         self.counters = Counters(tensorCount: bound.program.tensors.count)
         self.kernel = bound.program.kernels[0]
     }
@@ -73,9 +80,18 @@ final class BlockExecutor {
         Diagnostic(kind, source, location, message, notes: notes)
     }
 
+    /// Register bytes one block of `threads` threads can allocate: the per-block register
+    /// file or the per-thread limit times the threads, whichever is smaller, 4 bytes each.
+    static func registerLimit(_ hardware: HardwareProfile, threads: Int) -> Int {
+        min(hardware.registersPerBlock, hardware.registersPerThread * threads) * 4
+    }
+
     /// Starts a kernel: counters from zero.
     func begin(_ declaration: KernelDecl) {
         kernel = declaration
+        let index = bound.program.kernels.firstIndex(of: declaration) ?? 0
+        let threads = index < bound.kernelThreads.count ? bound.kernelThreads[index] : KernelDecl.defaultThreads
+        registerLimit = BlockExecutor.registerLimit(bound.hardware, threads: threads)
         counters = Counters(tensorCount: bound.program.tensors.count)
     }
 
@@ -105,9 +121,11 @@ final class BlockExecutor {
         env = Array(repeating: .unset, count: kernel.slotNames.count)
         liveSram = 0
         liveRegisters = 0
+        excessRegisters = 0
         blockCoordinates = coordinates
         for (axis, value) in zip(kernel.axes, coordinates) { env[axis.slot] = .int(value) }
         try execute(plan.body)
+        try addSpill()
     }
 
     // MARK: Statements
@@ -152,7 +170,8 @@ final class BlockExecutor {
             let result = try evaluate(value, materialize: false)
             if let tile = result.tile {
                 let hosted = isHosted(tile, top: value, assignedSlot: slot, dying: statement.release)
-                try notePeakRegisters(extra: statementTemporaryBytes + (hosted ? 0 : tile.bytes), at: statement.location)
+                let accumulated = accumulatesInPlace(value, into: slot, result: tile) ? tile.bytes : 0
+                try notePeakRegisters(extra: max(0, statementTemporaryBytes - accumulated) + (hosted ? 0 : tile.bytes), at: statement.location)
                 if let old = env[slot].tile { free(old) }
                 liveRegisters += tile.bytes
             }
@@ -198,6 +217,16 @@ final class BlockExecutor {
         return false
     }
 
+    /// `x = e + A @ B` (or `A @ B + e`) whose result replaces x's tile of the same shape:
+    /// the matrix-multiply instruction accumulates into x's registers (its C operand), so
+    /// the product needs no temporary of its own.
+    private func accumulatesInPlace(_ value: Expr, into slot: Int, result: Tile) -> Bool {
+        guard case .binary(.add, let l, let r) = value.kind else { return false }
+        func isMatmul(_ e: Expr) -> Bool { if case .binary(.matmul, _, _) = e.kind { return true } else { return false } }
+        guard isMatmul(l) || isMatmul(r), let old = env[slot].tile, old.level == .registers else { return false }
+        return old.rows == result.rows && old.cols == result.cols && statementTemporaryBytes >= result.bytes
+    }
+
     // MARK: Loops
 
     private func runLoop(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
@@ -226,7 +255,13 @@ final class BlockExecutor {
         env[slot] = .int(j)
         loopStack.append((kernel.slotNames[slot], j))
         defer { loopStack.removeLast() }
+        let outerExcess = excessRegisters
+        excessRegisters = 0
+        defer { excessRegisters = outerExcess }
+        if counters.loopIterations == Int.max { throw overflowError(CounterOverflow(counter: "loop iterations")) }
+        counters.loopIterations += 1
         try execute(body)
+        try addSpill()
         if let before, carriedState(carried) != before { carriedStateRepeated = false }
     }
 
@@ -247,13 +282,22 @@ final class BlockExecutor {
         }
     }
 
+    /// Records a statement's register demand: the block's peak, and what passes the
+    /// block's allocatable registers (spilled, never refused).
     private func notePeakRegisters(extra: Int, at location: SourceLocation, allocating: String? = nil) throws(Diagnostic) {
         let needed = liveRegisters + extra
-        if needed > registerLimit {
-            throw capacityError(level: .registers, needed: needed, limit: registerLimit, at: location, allocating: allocating,
-                                temporaries: allocating == nil ? extra : 0)
-        }
+        if needed > registerLimit { excessRegisters = max(excessRegisters, needed - registerLimit) }
         counters.peakRegisterBytes = max(counters.peakRegisterBytes, needed)
+    }
+
+    /// Counts the current iteration's (or the block's) spill: its largest excess over the
+    /// register capacity, stored to local memory once and loaded back once.
+    private func addSpill() throws(Diagnostic) {
+        guard excessRegisters > 0 else { return }
+        let (sum, overflow) = counters.spillBytes.addingReportingOverflow(excessRegisters)
+        if overflow { throw overflowError(CounterOverflow(counter: "spill bytes")) }
+        counters.spillBytes = sum
+        excessRegisters = 0
     }
 
     private func capacityError(

@@ -32,6 +32,8 @@ public struct BoundProgram: Sendable {
     public let gridExtents: [[Int]]
     /// Threads per block of each kernel, by kernel index.
     public let kernelThreads: [Int]
+    /// Software-pipelining stages of each kernel (`stages(n)`), by kernel index.
+    public let kernelStages: [Int]
 
     /// Binds `program` to a run. `overrides` set declared parameters by name.
     public init(
@@ -161,17 +163,34 @@ public struct BoundProgram: Sendable {
         }
         self.gridExtents = extents
         var threads: [Int] = []
+        var stages: [Int] = []
         for kernel in program.kernels {
-            guard let expression = kernel.threads else {
+            if let expression = kernel.warps {
+                let value = try evaluateInt(expression, "a warp count")
+                guard value >= 1 && value <= 32 else {
+                    throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has \(value) warps per block; expected 1 to 32"))
+                }
+                threads.append(32 * value)
+            } else if let expression = kernel.threads {
+                let value = try evaluateInt(expression, "a thread count")
+                guard value >= 32 && value <= 1024 && value % 32 == 0 else {
+                    throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has \(value) threads per block; expected a multiple of 32 from 32 to 1024"))
+                }
+                threads.append(value)
+            } else {
                 threads.append(KernelDecl.defaultThreads)
-                continue
             }
-            let value = try evaluateInt(expression, "a thread count")
-            guard value >= 32 && value <= 1024 && value % 32 == 0 else {
-                throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has \(value) threads per block; expected a multiple of 32 from 32 to 1024"))
+            if let expression = kernel.stages {
+                let value = try evaluateInt(expression, "a stage count")
+                guard value >= 1 && value <= 8 else {
+                    throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has \(value) pipelining stages; expected 1 to 8"))
+                }
+                stages.append(value)
+            } else {
+                stages.append(KernelDecl.defaultStages)
             }
-            threads.append(value)
         }
+        self.kernelStages = stages
         self.kernelThreads = threads
     }
 

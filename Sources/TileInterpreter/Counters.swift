@@ -43,8 +43,19 @@ public struct Counters: Sendable, Equatable {
     public var maskedElements = 0
     /// Largest shared memory one thread block held at once, bytes.
     public var peakSramBytes = 0
-    /// Largest register bytes one thread block held at once (tiles and temporaries).
+    /// Largest register bytes one thread block held at once (tiles and temporaries): its
+    /// register demand, which may exceed what the block can allocate (then it spills).
     public var peakRegisterBytes = 0
+    /// Bytes spilled to local memory: per iteration of the innermost loop (or per block,
+    /// outside loops) the largest register demand over the block's register capacity,
+    /// stored once and loaded back once (docs/cost-model.md, "Registers and spills").
+    public var spillBytes = 0
+    /// Loop iterations run, over all blocks and loops (each pays a pipeline wait and a
+    /// barrier on a GPU; the cost model charges them).
+    public var loopIterations = 0
+    /// The most rows (M) of any matrix product: what the tensor-core instruction shape
+    /// is matched against.
+    public var peakMatmulRows = 0
 
     public init(tensorCount: Int) {
         tensors = Array(repeating: TensorTraffic(), count: tensorCount)
@@ -70,8 +81,11 @@ public struct Counters: Sendable, Equatable {
         try CounterOverflow.accumulate(&exps, other.exps, k, "exps")
         try CounterOverflow.accumulate(&logs, other.logs, k, "logs")
         try CounterOverflow.accumulate(&maskedElements, other.maskedElements, k, "masked elements")
+        try CounterOverflow.accumulate(&spillBytes, other.spillBytes, k, "spill bytes")
+        try CounterOverflow.accumulate(&loopIterations, other.loopIterations, k, "loop iterations")
         peakSramBytes = max(peakSramBytes, other.peakSramBytes)
         peakRegisterBytes = max(peakRegisterBytes, other.peakRegisterBytes)
+        peakMatmulRows = max(peakMatmulRows, other.peakMatmulRows)
     }
 
     /// Checks that the sums the reports derive (HBM read and write bytes, SRAM traffic,

@@ -248,13 +248,24 @@ public struct GridAxis: Sendable, Equatable {
     public var extent: Expr
 }
 
-/// `kernel NAME grid(a: extent, ...) [threads(n)]:` with a body, run once per thread block.
+/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [mma(sync|async)]:`
+/// with a body, run once per thread block.
 public struct KernelDecl: Sendable, Equatable {
     public var name: String
     public var axes: [GridAxis]
     /// Threads per block (a parameter expression); nil: `KernelDecl.defaultThreads`.
     /// Counts do not depend on it; the cost model's occupancy and bandwidth do.
     public var threads: Expr?
+    /// Warps per block (a parameter expression): `warps(n)` declares 32 n threads; a
+    /// kernel says `threads` or `warps`, not both.
+    public var warps: Expr? = nil
+    /// Software-pipelining stages of the kernel's loads (a parameter expression, as Triton's
+    /// `num_stages`); nil: `KernelDecl.defaultStages`. The cost model's overlap of loads
+    /// with math depends on it; counts do not.
+    public var stages: Expr? = nil
+    /// The matrix-multiply instructions the kernel is compiled to (`mma(sync)` or
+    /// `mma(async)`); nil: `sync`. The cost model's tensor-core rate depends on it.
+    public var mma: MMAKind? = nil
     public var body: [Stmt]
     public var location: SourceLocation
     /// Names of the kernel's local slots (filled in by the checker), for traces and errors.
@@ -262,12 +273,26 @@ public struct KernelDecl: Sendable, Equatable {
     /// Threads per block when a kernel does not say: 4 warps, as FlashAttention-2's
     /// forward kernels use.
     public static let defaultThreads = 128
+    /// Pipelining stages when a kernel does not say: 1, loads issued as they are needed.
+    public static let defaultStages = 1
 
     /// Static types of the kernel's local slots (filled in by the checker).
     public var slotTypes: [ValueType] = []
     /// Integer slots holding values read from tensors (or computed from them): they may
     /// only index tensors, so that counts never depend on data.
     public var dataSlots: Set<Int> = []
+}
+
+/// The tensor-core instructions a kernel uses.
+public enum MMAKind: String, Sendable, Equatable, CaseIterable {
+    /// Warp-level synchronous MMA (`mma.sync`, m16n8k16; Ampere and later, and code built
+    /// for sm80 such as FlashAttention-2): each warp reads its B operand from shared memory.
+    case sync
+    /// Warp-group asynchronous MMA (Hopper's `wgmma`, m64nNk16): four warps share the B
+    /// operand, read by the tensor cores from shared memory, and the math overlaps. Needs
+    /// the profile's `mma_rows_per_warp_group` rows per warp group; with fewer rows, or on a
+    /// GPU without it, the kernel runs `sync`.
+    case async
 }
 
 /// A whole tile-language program as parsed, and after checking, resolved.

@@ -160,6 +160,16 @@ public struct Checker {
             guard type == .int else { throw error("a thread count must be an integer, found \(type)", threads.location) }
             result.threads = resolved
         }
+        if let warps = kernel.warps {
+            let (resolved, type) = try checkParameterExpression(warps)
+            guard type == .int else { throw error("a warp count must be an integer, found \(type)", warps.location) }
+            result.warps = resolved
+        }
+        if let stages = kernel.stages {
+            let (resolved, type) = try checkParameterExpression(stages)
+            guard type == .int else { throw error("a stage count must be an integer, found \(type)", stages.location) }
+            result.stages = resolved
+        }
         result.body = try checkBlock(kernel.body)
         result.slotNames = slotNames
         result.slotTypes = slotTypes

@@ -5,7 +5,7 @@ import AttnNumerics
 /// The grammar, informally (docs/tile-language.md has the full reference):
 ///
 ///     program   := { about | param | tensor | check | require | kernel }
-///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' [ 'threads' '(' expr ')' ] ':' block
+///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages') '(' expr ')' | 'mma' '(' ('sync' | 'async') ')' } ':' block
 ///     block     := NEWLINE INDENT { stmt } DEDENT | simple { ';' simple } NEWLINE
 ///     stmt      := 'for' NAME 'in' expr '..<' expr ':' block
 ///                | 'if' expr ':' block [ ('elif' ... | 'else' ':' block) ]
@@ -224,16 +224,39 @@ public struct Parser {
             axes.append(GridAxis(name: axis, slot: -1, extent: try parseExpression()))
         } while isSymbol(",")
         try expectSymbol(")", "after the grid axes")
-        var threads: Expr?
-        if isWord("threads") {
+        // Launch attributes, each at most once, in any order; threads and warps exclude each other.
+        var attributes: [String: Expr] = [:]
+        var mma: MMAKind?
+        while let word = ["threads", "warps", "stages", "mma"].first(where: { isWord($0) }) {
+            let at = current.location
+            if word == "mma" {
+                if mma != nil { throw error("'mma' is given twice for kernel '\(name)'", at: at) }
+                advance()
+                try expectSymbol("(", "after 'mma'")
+                let (kind, kindAt) = try expectName("for the MMA kind (sync or async)")
+                guard let parsed = MMAKind(rawValue: kind) else {
+                    throw error("unknown MMA kind '\(kind)'; expected sync or async", at: kindAt)
+                }
+                mma = parsed
+                try expectSymbol(")", "after the MMA kind")
+                continue
+            }
+            if attributes[word] != nil {
+                throw error("'\(word)' is given twice for kernel '\(name)'", at: at)
+            }
+            if (word == "warps" && attributes["threads"] != nil) || (word == "threads" && attributes["warps"] != nil) {
+                throw error("kernel '\(name)' gives both 'threads' and 'warps'; give one (warps(n) is threads(32 n))", at: at)
+            }
             advance()
-            try expectSymbol("(", "after 'threads'")
-            threads = try parseExpression()
-            try expectSymbol(")", "after the thread count")
+            try expectSymbol("(", "after '\(word)'")
+            attributes[word] = try parseExpression()
+            try expectSymbol(")", "after the \(word == "stages" ? "stage" : word == "warps" ? "warp" : "thread") count")
         }
         try expectSymbol(":", "to open the kernel body")
         let body = try parseBlock()
-        return KernelDecl(name: name, axes: axes, threads: threads, body: body, location: location, slotNames: [])
+        return KernelDecl(
+            name: name, axes: axes, threads: attributes["threads"], warps: attributes["warps"], stages: attributes["stages"],
+            mma: mma, body: body, location: location, slotNames: [])
     }
 
     // MARK: Statements

@@ -15,8 +15,11 @@ import Calibration
     }
 
     /// blocks/SM = min(32 blocks, floor(2,048 threads / threads per block),
-    /// floor(233,472 / SRAM), floor(262,144 / registers)).
-    @Test(arguments: [(49_152, 65_536, 128, 4), (98_304, 10_000, 128, 2), (10_000, 133_120, 128, 1), (0, 0, 128, 16),
+    /// floor(233,472 / SRAM), floor(65,536 / (registers per thread x threads))), with
+    /// registers per thread = min(255, roundup8(ceil(register bytes / 4 / threads) + 24)):
+    /// 65,536 B over 128 threads is 128 + 24 = 152 registers, 19,456 per block, 3 blocks;
+    /// 133,120 B is 260 + 24, capped at 255 (the rest spills): 32,640 per block, 2 blocks.
+    @Test(arguments: [(49_152, 65_536, 128, 3), (98_304, 10_000, 128, 2), (10_000, 133_120, 128, 2), (0, 0, 128, 16),
                       (1_000, 1_000, 32, 32), (1_000, 1_000, 1024, 2), (0, 0, 384, 5)])
     func occupancy(_ sram: Int, _ registers: Int, _ threads: Int, _ expected: Int) {
         #expect(model().blocksPerSM(peakSramBytes: sram, peakRegisterBytes: registers, threads: threads) == expected)
@@ -50,9 +53,11 @@ import Calibration
     }
 
     /// A copy kernel, worked by hand: 1,056 blocks of 16 x 1024 fp16 read into registers
-    /// and written back (32 KiB per block each way; peak registers 32 KiB, so 8 blocks per
-    /// SM -- fewer than the 16 that 128 threads allow -- C = 1,056, one wave). The L2 model sees every byte read once; writes beyond
-    /// the L2's share stay dirty-free: W - L2 x W / (R + W) = W - L2 / 2.
+    /// and written back (32 KiB per block each way; peak registers 32 KiB, 64 registers per
+    /// thread with no base registers, 8,192 per block, so 8 blocks per SM -- fewer than the
+    /// 16 that 128 threads allow -- C = 1,056, one wave). The L2 model sees every byte read
+    /// once; half the L2 keeps dirty lines, its write share of them stays unwritten:
+    /// W - L2/2 x W / (R + W) = W - L2 / 4.
     @Test func copyKernelByHand() throws {
         let text = """
             input  X[batch * heads, N, d]
@@ -63,14 +68,17 @@ import Calibration
             """
         let bound = try S.bindSource(text, S.shape(heads: 8, n: 2112, d: 1024), dtype: .fp16)
         let stats = try S.count(bound)
-        // 0.25 GB/s per warp: 1 GB/s per 128-thread (4-warp) block.
-        let constants = CostModelConstants(matmulEfficiency: 1, warpBytesPerSecond: 0.25e9, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 0, source: "test")
+        // 150 bytes in flight over the H100's 600 ns DRAM latency: 0.25 GB/s per warp,
+        // 1 GB/s per 128-thread (4-warp) block.
+        let constants = CostModelConstants(
+            matmulEfficiency: 1, bytesInFlightPerWarp: 150, operandBandwidthFraction: 1, iterationCycles: 0, baseRegistersPerThread: 0, l1ShareFraction: 0,
+            kernelOverheadSeconds: 5e-6, callOverheadSeconds: 0, source: "test")
         let prediction = model(constants).predict(bound, stats)
         let kernel = try #require(prediction.kernels.first)
         let bytes = 8 * 2112 * 1024 * 2
         #expect(kernel.blocks == 1056 && kernel.blocksPerSM == 8 && kernel.waves == 1)
         #expect(kernel.dramReadBytes == bytes)
-        #expect(kernel.dramWriteBytes == bytes - 52_428_800 / 2)
+        #expect(kernel.dramWriteBytes == bytes - 52_428_800 / 4)
         // 1,056 resident blocks x 1 GB/s = 1.056 TB/s, under the 3.00 TB/s copy ceiling.
         let dramSeconds = Double(kernel.dramReadBytes + kernel.dramWriteBytes) / 1.056e12
         #expect(abs(kernel.dramSeconds - dramSeconds) < 1e-12)
@@ -109,15 +117,16 @@ import Calibration
     /// The L2 model: FlashAttention-2's K and V are shared by the query blocks of a head
     /// when they run together; at 128K a head's K and V outgrow the L2 between passes.
     @Test func l2SharingAndCapacity() throws {
-        for (n, passes) in [(16_384, 1), (131_072, 8)] {
+        for (n, passes) in [(16_384, 1), (131_072, 4)] {
             let bound = try S.bind("flash2", S.shape(heads: 32, n: n, d: 128), dtype: .fp16)
             let prediction = model().predict(bound, try S.count(bound))
             let kernel = try #require(prediction.kernels.first)
-            // The fp32 o, s and p tiles (64 KiB each) hold more than half the register file:
-            // one block per SM, C = 132. Tr = n / 128 readers per K/V tile: 128 fit one
-            // window; 1,024 take ceil(1024 / 132) = 8, and 132 blocks moving 64 MiB each
-            // between passes overflow the 50 MB L2.
-            #expect(kernel.blocksPerSM == 1)
+            // The fp32 o, s and p tiles (64 KiB each) need over 255 registers per thread:
+            // 255 are allocated (the rest spills), 32,640 per block, two blocks per SM,
+            // C = 264. Tr = n / 128 readers per K/V tile: 128 fit one window; 1,024 take
+            // ceil(1024 / 264) = 4, and 264 blocks moving 64 MiB each between passes
+            // overflow the 50 MB L2.
+            #expect(kernel.blocksPerSM == 2)
             let q = 32 * n * 128 * 2
             #expect(kernel.dramReadBytes == q + 2 * q * passes)
         }

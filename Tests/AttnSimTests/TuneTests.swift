@@ -5,16 +5,18 @@ import Testing
 /// `tune` keeps apart configurations that cannot run (over capacity), those the program
 /// refuses (a failed `require`), and real errors, which end it with exit 1.
 @Suite struct TuneTests {
-    /// Br sweeps 16, 32, 64, 128, 256. `zeros(Br, 1024)` holds Br x 4 KiB of registers:
-    /// 64 KiB, 128 KiB and 256 KiB fit the H100's 256 KiB per block (65,536 registers x 4 B);
-    /// Br = 128 needs 512 KiB; Br = 256 fails `require Br <= 128`.
+    /// Br sweeps 16, 32, 64, 128, 256. `X[Br, 512]` fp32 loaded into SRAM holds Br x 2 KiB:
+    /// 32 KiB, 64 KiB and 128 KiB fit the H100's 227 KiB per block; Br = 128 needs 256 KiB
+    /// of shared memory (over capacity: registers would spill, shared memory cannot);
+    /// Br = 256 fails `require Br <= 128`.
     static func program(failingAt failing: Int?) -> String {
         var text = """
             param Br = 16
             require Br <= 128
+            input X[Br, 512] fp32
             output O[1, 4]
             kernel k grid(i: 1):
-              t = zeros(Br, 1024)
+              t = load X[0 ..< Br, :] -> sram
               u = zeros(1, 4)
 
             """
@@ -40,7 +42,7 @@ import Testing
         let result = try tune(Self.program(failingAt: nil), verbose: true)
         #expect(result.code == 0)
         #expect(result.out.contains("3 configurations fit h100-sxm; 1 over its shared memory or registers; 1 refused by the program"))
-        #expect(result.out.contains("over capacity: Br=128: kernel 'k' needs 524,288 bytes of registers per thread block"))
+        #expect(result.out.contains("over capacity: Br=128: kernel 'k' needs 262,144 bytes of shared memory (SRAM) per thread block"))
         #expect(result.out.contains("refused: Br=256: "))
     }
 
