@@ -114,6 +114,12 @@ final class CountCompressor: LoopCompression {
                 return
             }
         }
+        var partitioned = boxChecker(box)
+        if partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
+            let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
+            try add(counted)
+            return
+        }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
         let candidates = kernel.axes.indices.filter { box.count[$0] > 1 }
@@ -185,6 +191,120 @@ final class CountCompressor: LoopCompression {
             throw executor.overflowError(error)
         }
         return executor.carriedStateRepeated ? sum : nil
+    }
+
+    /// The most distinct rows a box counted by its block-sparse mask may have: their kept
+    /// counts are held in one array.
+    static let maxPartitionRows = 1 << 24
+
+    /// The sum over a box whose blocks count C + n K_kept + (T - n) K_skipped, with n the
+    /// key blocks the mask keeps in the block's row (`UniformityChecker.countsArePartitioned`):
+    /// an affine function of n. Every row's n is counted once (`BlockPattern.keptCount`:
+    /// closed form for local + strided masks, one hash per block for random ones); rows
+    /// with equal n count alike and are added as one group. Two blocks run: the first,
+    /// and one whose n differs (if any), which gives the slope, exactly (a remainder means
+    /// the proof did not hold: nil, split instead). Between them they run every kind of
+    /// iteration any block has (a row with n = T has only kept ones, n = 0 only skipped
+    /// ones; two different n cannot both be T or both 0), so if none changed the carried
+    /// state, none does anywhere, and the peaks are theirs.
+    private func partitionedBoxCounts(_ box: GridBox, _ partition: RowPartition, checker: UniformityChecker) throws(Diagnostic) -> Counters? {
+        // The row at offsets m along the axes it depends on: c + sum of k_a m_a.
+        var axes: [(axis: Int, coefficient: Int)] = []
+        for axis in box.count.indices {
+            if let variable = checker.variable(ofAxis: axis), let k = partition.row.terms[variable] { axes.append((axis, k)) }
+        }
+        guard axes.count == partition.row.terms.count else { return nil }
+        var rows = 1
+        for (axis, _) in axes {
+            let (product, overflow) = rows.multipliedReportingOverflow(by: box.count[axis])
+            guard !overflow, product <= Self.maxPartitionRows else { return nil }
+            rows = product
+        }
+        let repeats = box.volume / rows
+        // Row values in row-major order of those axes (the checker proved they fit).
+        var rowValues = [Int](repeating: partition.row.constant, count: rows)
+        var block = 1
+        for (axis, k) in axes.reversed() {
+            let count = box.count[axis]
+            for index in 0..<rows { rowValues[index] &+= k &* ((index / block) % count) }
+            block *= count
+        }
+        let kept = partition.pattern.keptCounts(rows: rowValues, partition.lo, partition.hi)
+        // The first block (offsets 0, row index 0) and the first row whose count differs.
+        let firstKept = kept[0]
+        var otherIndex: Int?
+        for index in 1..<rows where kept[index] != firstKept {
+            otherIndex = index
+            break
+        }
+        let tensorCount = executor.counters.tensors.count
+        executor.watchesCarriedState = true
+        executor.carriedStateRepeated = true
+        defer { executor.watchesCarriedState = false }
+        let first: Counters, other: Counters?
+        do {
+            first = try executor.countBlock(plan, box.first)
+            if let otherIndex {
+                // The block at those row offsets, every other axis at its start.
+                var offsets = box.count.map { _ in 0 }
+                var rest = otherIndex
+                for (axis, _) in axes.reversed() {
+                    offsets[axis] = rest % box.count[axis]
+                    rest /= box.count[axis]
+                }
+                other = try executor.countBlock(plan, box.point(offsets))
+            } else {
+                other = nil
+            }
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        guard executor.carriedStateRepeated else { return nil }
+        guard let other, let otherIndex else {
+            do {
+                var sum = Counters(tensorCount: tensorCount)
+                try sum.add(first, times: box.volume)
+                return sum
+            } catch {
+                throw executor.overflowError(error)
+            }
+        }
+        // The slope per kept block, exact or no proof.
+        let a = first.additiveFields, b = other.additiveFields
+        let step = kept[otherIndex] - firstKept
+        var slope = [Int](repeating: 0, count: a.count)
+        for field in a.indices {
+            let difference = b[field] - a[field]  // both in [0, 2^63): cannot overflow
+            guard difference % step == 0 else { return nil }
+            slope[field] = difference / step
+        }
+        // Rows grouped by their kept count, in increasing order (every group's counters
+        // are a block's, so they are non-negative and the partial sums only grow).
+        var groups: [Int: Int] = [:]
+        for n in kept { groups[n, default: 0] += repeats }
+        let peakSram = Swift.max(first.peakSramBytes, other.peakSramBytes)
+        let peakRegisters = Swift.max(first.peakRegisterBytes, other.peakRegisterBytes)
+        var sum = Counters(tensorCount: tensorCount)
+        for (n, blocks) in groups.sorted(by: { $0.key < $1.key }) {
+            var fields = a
+            for field in a.indices {
+                let (scaled, o1) = (n - firstKept).multipliedReportingOverflow(by: slope[field])
+                let (value, o2) = a[field].addingReportingOverflow(scaled)
+                if o1 || o2 {
+                    throw executor.overflowError(CounterOverflow(counter: Counters.additiveFieldName(field, tensorCount: tensorCount)))
+                }
+                // A block cannot count below zero: the proof did not hold.
+                if value < 0 { return nil }
+                fields[field] = value
+            }
+            let group = Counters(tensorCount: tensorCount, additiveFields: fields, peakSramBytes: peakSram, peakRegisterBytes: peakRegisters)
+            do {
+                try sum.add(group, times: blocks)
+            } catch {
+                throw executor.overflowError(error)
+            }
+        }
+        return sum
     }
 
     // MARK: Ranges of loop iterations

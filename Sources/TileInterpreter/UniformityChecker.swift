@@ -69,6 +69,11 @@ struct UniformityChecker {
     private var mayFail = false
     /// The most iterations an affine loop may set apart at its two ends.
     private static let maxEdges = 4
+    /// Whether a top-level loop may be counted by a block-sparse mask whose row varies
+    /// over the box (`countsArePartitioned`).
+    private var allowsRowPartition = false
+    /// The one loop so counted, once found (`countsArePartitioned`).
+    private(set) var rowPartition: RowPartition?
 
     /// `env` gives each integer slot's range over the box (nil: not an integer, or
     /// unknown); a slot whose range is not a single value becomes a variable.
@@ -165,6 +170,23 @@ struct UniformityChecker {
         defer { allowsAffineLoops = false }
         return isUniform(block)
     }
+
+    /// True when a block's counts are C + n K_kept + (T - n) K_skipped, where n is how many
+    /// key blocks of one top-level loop a block-sparse mask keeps for the block's row:
+    /// every site is constant over the box except that loop's `if block_mask(row, j,
+    /// ...)`, whose row varies (an affine function of the axes), over a range [lo, hi) and
+    /// pattern that do not, and the loop body is uniform over the box and the range under
+    /// either truth. `rowPartition` then says which loop, range, pattern and row. Call
+    /// once, on a fresh checker, after the axes' ranges are set.
+    mutating func countsArePartitioned(_ block: PlannedBlock) -> Bool {
+        allowsRowPartition = true
+        axisVariables = ranges.count
+        defer { allowsRowPartition = false }
+        return isUniform(block) && rowPartition != nil
+    }
+
+    /// The box variable of each axis that is not a single point (for `RowPartition.row`).
+    func variable(ofAxis axis: Int) -> Int? { axisVariable[axis] }
 
     /// True when every site of `block` is constant over the current `env`.
     mutating func isUniform(_ block: PlannedBlock) -> Bool {
@@ -323,10 +345,46 @@ struct UniformityChecker {
         for condition in partitionCandidates(body, slot: slot, start: start, lo, hi) {
             // The loop variable is start + counter: the start must not vary over the box.
             let dependsOnBox = !start.isConstant || condition.slots.contains { $0 != slot && values[$0]?.isConstant != true }
-            if dependsOnBox { return hi - lo > Self.longRange ? .hopeless : .unknown }
+            if dependsOnBox {
+                if allowsRowPartition && loopDepth == 0 && rowPartition == nil,
+                    let partition = rowPartition(body, of: condition, slot: slot, start: start, lo, hi) {
+                    rowPartition = partition
+                    return .uniform
+                }
+                return hi - lo > Self.longRange ? .hopeless : .unknown
+            }
             if isUniformUnderEitherTruth(body, of: condition, slot: slot, start: start, lo, hi) { return .uniform }
         }
         return .unknown
+    }
+
+    /// The loop over j = start + k, k in [lo, hi), counted by `condition` when it is
+    /// `block_mask(row, j, pattern...)` with the pattern constant over the box, the row an
+    /// affine form in the box's axes (free of j), the start constant, and the body uniform
+    /// over the box and the range under either truth (`countsArePartitioned`).
+    private mutating func rowPartition(
+        _ body: PlannedBlock, of condition: Expr, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int
+    ) -> RowPartition? {
+        guard start.isConstant, case .call(.blockMask, let arguments) = condition.kind, arguments.count == 7,
+            case .local(slot) = arguments[1].kind, !arguments[0].slots.contains(slot),
+            !arguments[2...].contains(where: { $0.slots.contains(slot) })
+        else { return nil }
+        let savedFailure = mayFail
+        defer { mayFail = savedFailure }
+        mayFail = false
+        guard let row = integer(arguments[0]), row.terms.keys.allSatisfy({ $0 < axisVariables }) else { return nil }
+        var settings: [Int] = []
+        for argument in arguments[2...] {
+            guard let value = range(argument), value.isPoint else { return nil }
+            settings.append(value.lo)
+        }
+        let (first, lowOverflow) = start.constant.addingReportingOverflow(lo)
+        let (end, highOverflow) = start.constant.addingReportingOverflow(hi)
+        guard !mayFail, !lowOverflow, !highOverflow,
+            let pattern = BlockPattern(code: settings[0], local: settings[1], stride: settings[2], densityPermille: settings[3], seed: settings[4]),
+            isUniformUnderEitherTruth(body, of: condition, slot: slot, start: start, lo, hi)
+        else { return nil }
+        return RowPartition(slot: slot, pattern: pattern, row: row, lo: first, hi: end)
     }
 
     /// The `if`s at the top of a loop body its iterations [lo, hi) could be counted by:
@@ -775,4 +833,16 @@ struct UniformityChecker {
 struct TileShape: Equatable {
     var rows: AffineForm?
     var cols: AffineForm?
+}
+
+/// A top-level loop counted by a block-sparse mask whose row varies over a box
+/// (`UniformityChecker.countsArePartitioned`): iterations j in [lo, hi) of the loop over
+/// `slot`, kept where `pattern` allows (row, j), with the row an affine form in the box's
+/// variables (`UniformityChecker.variable(ofAxis:)`).
+struct RowPartition {
+    var slot: Int
+    var pattern: BlockPattern
+    var row: AffineForm
+    var lo: Int
+    var hi: Int
 }
