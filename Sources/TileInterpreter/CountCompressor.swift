@@ -53,7 +53,60 @@ final class CountCompressor: LoopCompression {
     func countGrid(extents: [Int]) throws(Diagnostic) {
         executor.loops = self
         defer { executor.loops = nil }
+        if let split = plan.tiledSplit, extents.indices.contains(split.axis), extents[split.axis] > 1 {
+            let saved = executor.counters
+            do {
+                if try countTiled(split, extents: extents) { return }
+            } catch let error where error.kind == .budget {
+                throw error
+            } catch {
+                // Any failure is reported by the plain count below, where it happens.
+            }
+            executor.counters = saved
+            executor.loops = self
+        }
         try countBox(GridBox(extents: extents))
+    }
+
+    // MARK: Split key ranges
+
+    /// The top-level loop whose every iteration must leave the carried state as it found
+    /// it (`countTiled`), and whether one did not.
+    private var watchedLoop: Int?
+    private var watchedLoopChangedState = false
+
+    /// Counts a grid whose loop's key ranges tile along the split axis s (`TiledSplit`):
+    /// the blocks of split 0, each with its loop running to min(B, jlo + S P) — every
+    /// iteration any of its S splits runs, once — and the blocks of splits 1 ..< S with
+    /// no iteration (their prologue and epilogue). That is the grid's count when every
+    /// block starts its loop in the same state (the prologue does not depend on s) and no
+    /// iteration changes it: each iteration then counts the same in any split, and the
+    /// epilogue after it as after none. An iteration that changes the state: false (count
+    /// the grid plainly). Each part is compressed like any grid.
+    private func countTiled(_ split: TiledSplit, extents: [Int]) throws(Diagnostic) -> Bool {
+        let location = plan.body.statements[split.loop].location
+        let splits = extents[split.axis]
+        let merged = CountCompressor(executor: executor, plan: plan.withSplitLoopUpper(split, split.mergedUpper(splits: splits, at: location)))
+        merged.watchedLoop = split.loopSlot
+        var first = GridBox(extents: extents)
+        first.count[split.axis] = 1
+        executor.loops = merged
+        try merged.countBox(first)
+        executor.loops = self
+        if merged.watchedLoopChangedState { return false }
+        let rest = CountCompressor(executor: executor, plan: plan.withSplitLoopUpper(split, split.emptyUpper(at: location)))
+        var others = GridBox(extents: extents)
+        others.start[split.axis] = 1
+        others.count[split.axis] = splits - 1
+        executor.loops = rest
+        try rest.countBox(others)
+        executor.loops = self
+        return true
+    }
+
+    /// Notes an iteration of the watched loop that changed the carried state.
+    private func noteStateChange(slot: Int) {
+        if slot == watchedLoop { watchedLoopChangedState = true }
     }
 
     /// Adds `counters` counted `times` times to the running totals, or fails naming the
@@ -312,7 +365,9 @@ final class CountCompressor: LoopCompression {
     /// Splits [lo, hi) into ranges whose iterations provably count alike.
     func runLoop(_ executor: BlockExecutor, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         if hi - lo == 1 {
+            let before = slot == watchedLoop ? executor.carriedState(carried) : nil
             try executor.iterate(slot: slot, lo, body: body, carried: carried)
+            if let before, executor.carriedState(carried) != before { noteStateChange(slot: slot) }
             return
         }
         var checker = loopChecker()
@@ -339,6 +394,7 @@ final class CountCompressor: LoopCompression {
         if executor.carriedState(carried) == before {
             try add(one, times: count)
         } else {
+            noteStateChange(slot: slot)
             try add(one)
             for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
         }
@@ -365,6 +421,7 @@ final class CountCompressor: LoopCompression {
         let before = executor.carriedState(carried)
         let first = try executor.countIteration(slot: slot, lo, body: body, carried: carried)
         guard executor.carriedState(carried) == before else {
+            noteStateChange(slot: slot)
             try add(first)
             for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
             return
@@ -375,6 +432,7 @@ final class CountCompressor: LoopCompression {
         }
         let second = try executor.countIteration(slot: slot, other, body: body, carried: carried)
         guard executor.carriedState(carried) == before else {
+            noteStateChange(slot: slot)
             try add(first, times: other - lo)
             try add(second)
             for k in (other + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }

@@ -69,6 +69,12 @@ struct UniformityChecker {
     private var mayFail = false
     /// The most iterations an affine loop may set apart at its two ends.
     private static let maxEdges = 4
+    /// Variables that stand for a floor or ceiling division x / k by a positive constant
+    /// (`rangeOf` gives them only their range): k v = x - r for a floor, k v = x + r for a
+    /// ceiling, with r in [0, k - 1]. `interval` uses them to keep relations such as
+    /// S cdiv(x, S) >= x, which splits of a key range rely on (`min(khi, klo + S per)` is
+    /// khi).
+    private var divisions: [Int: (x: AffineForm, k: Int, ceiling: Bool)] = [:]
     /// Whether a top-level loop may be counted by a block-sparse mask whose row varies
     /// over the box (`countsArePartitioned`).
     private var allowsRowPartition = false
@@ -99,6 +105,13 @@ struct UniformityChecker {
             setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
             if box.count[axis] > 1 { axisVariable[axis] = ranges.count - 1 }
         }
+    }
+
+    /// Forgets the variables from index `count` on (leaving a loop or a range of
+    /// iterations), with the division facts about them.
+    private mutating func dropVariables(from count: Int) {
+        ranges.removeLast(ranges.count - count)
+        if !divisions.isEmpty { divisions = divisions.filter { $0.key < count } }
     }
 
     /// A new variable ranging over `range`.
@@ -142,8 +155,36 @@ struct UniformityChecker {
                 result.hi = Swift.min(result.hi, IntegerArithmetic.floorDivide(bound.hi, p))
             }
         }
+        if !divisions.isEmpty, let substituted = intervalThroughDivisions(a) {
+            result.lo = Swift.max(result.lo, substituted.lo)
+            result.hi = Swift.min(result.hi, substituted.hi)
+        }
         // An empty result means the constraints admit no point; stay with what is sound.
         return result.lo <= result.hi ? result : plainInterval(a)
+    }
+
+    /// The interval of `a` with each term c v of a division variable v = x / k whose
+    /// coefficient c is a multiple of k written c / k (x - r) (floor) or c / k (x + r)
+    /// (ceiling), r in [0, k - 1]; nil when no term qualifies or on overflow. The forms x
+    /// only hold older variables, so the recursion ends.
+    private func intervalThroughDivisions(_ a: AffineForm) -> IntInterval? {
+        var form = a
+        var slack = IntInterval(point: 0)
+        var substituted = false
+        for (v, c) in a.terms {
+            guard let fact = divisions[v], c % fact.k == 0 else { continue }
+            let q = c / fact.k
+            guard let scaled = fact.x.scaled(by: q), let withX = form + scaled,
+                let remainder = IntInterval.multiply(IntInterval(fact.ceiling ? 0 : -(fact.k - 1), fact.ceiling ? fact.k - 1 : 0), IntInterval(point: q)),
+                let total = IntInterval.add(slack, remainder)
+            else { return nil }
+            form = withX
+            form.terms[v] = nil
+            slack = total
+            substituted = true
+        }
+        guard substituted, let rest = interval(form) else { return nil }
+        return IntInterval.add(rest, slack)
     }
 
     /// The interval of an affine form from its variables' ranges alone.
@@ -232,7 +273,7 @@ struct UniformityChecker {
                 result = affineLoopIsUniform(body, slot: slot, lower: lo, upper: hi, trips: trips)
             }
             values = saved.0
-            ranges.removeLast(ranges.count - saved.1)
+            dropVariables(from: saved.1)
             shapes = saved.2
             values[slot] = nil
             return result
@@ -275,7 +316,7 @@ struct UniformityChecker {
         defer {
             shapes = saved.4
             values = saved.0
-            ranges.removeLast(ranges.count - saved.1)
+            dropVariables(from: saved.1)
             constraints.removeLast(constraints.count - saved.2)
             mayFail = saved.3
         }
@@ -324,7 +365,7 @@ struct UniformityChecker {
         let saved = (values, ranges.count, mayFail, shapes)
         defer {
             values = saved.0
-            ranges.removeLast(ranges.count - saved.1)
+            dropVariables(from: saved.1)
             mayFail = saved.2
             shapes = saved.3
         }
@@ -691,7 +732,7 @@ struct UniformityChecker {
             case .divide:
                 if b.isConstant, let exact = a.dividedExactly(by: b.constant) { return exact }
                 notePeriod(a, divisor: b)
-                return rangeOf(a, b, IntInterval.divide)
+                return noteDivision(rangeOf(a, b, IntInterval.divide), a, b, ceiling: false)
             case .remainder:
                 if b.isConstant, b.constant > 0, a.terms.values.allSatisfy({ $0 % b.constant == 0 }) {
                     return .constant(IntegerArithmetic.floorRemainder(a.constant, b.constant))
@@ -736,7 +777,7 @@ struct UniformityChecker {
                 return exact
             }
             notePeriod(a, divisor: b)
-            return rangeOf(a, b, IntInterval.ceilDivide)
+            return noteDivision(rangeOf(a, b, IntInterval.ceilDivide), a, b, ceiling: true)
         case .min, .max:
             let (a, b) = (forms[0], forms[1])
             guard let difference = a - b, let d = interval(difference) else { return nil }
@@ -778,6 +819,16 @@ struct UniformityChecker {
     /// constant involved it, above `maxResiduePeriod` when too long to split by.
     func residuePeriod(ofAxis axis: Int) -> Int {
         axisVariable[axis].flatMap { residuePeriods[$0] } ?? 1
+    }
+
+    /// Records that `result`, when it is a fresh variable, is a / b for a positive
+    /// constant b (see `divisions`).
+    private mutating func noteDivision(_ result: AffineForm?, _ a: AffineForm, _ b: AffineForm, ceiling: Bool) -> AffineForm? {
+        if let result, b.isConstant, b.constant > 0, result.constant == 0, result.terms.count == 1,
+            let term = result.terms.first, term.value == 1, term.key == ranges.count - 1 {
+            divisions[term.key] = (a, b.constant, ceiling)
+        }
+        return result
     }
 
     /// A non-affine result: a fresh variable over the range `f` gives.
