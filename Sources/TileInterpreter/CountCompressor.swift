@@ -364,6 +364,18 @@ final class CountCompressor: LoopCompression {
 
     /// Splits [lo, hi) into ranges whose iterations provably count alike.
     func runLoop(_ executor: BlockExecutor, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        try runRange(slot: slot, lo, hi, body: body, carried: carried, peels: true)
+    }
+
+    /// The longest edge `runRange` peels off a loop's range before halving it.
+    static let longestPeel = 64
+
+    /// Splits [lo, hi) into ranges whose iterations provably count alike. A range that is
+    /// not uniform first tries peeling a short edge off one end or both (1, 2, 4, ...
+    /// iterations: a causal diagonal's masked key blocks at the end, a backward pass's at
+    /// the start, a sliding window's at both), leaving a uniform rest, which costs O(log edge) proofs where halving
+    /// costs O(log range); then it halves, and the halves do not peel.
+    private func runRange(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState, peels: Bool) throws(Diagnostic) {
         if hi - lo == 1 {
             let before = slot == watchedLoop ? executor.carriedState(carried) : nil
             try executor.iterate(slot: slot, lo, body: body, carried: carried)
@@ -381,9 +393,39 @@ final class CountCompressor: LoopCompression {
             try runPartitioned(by: condition, slot: slot, lo, hi, body: body, carried: carried)
             return
         }
+        if peels {
+            var edge = 1
+            while edge <= Self.longestPeel && 2 * edge <= hi - lo {
+                var tail = checker
+                tail.setRange(slot: slot, IntInterval(lo, hi - edge - 1))
+                if tail.isUniform(body) {
+                    try runRepeated(slot: slot, lo, count: hi - edge - lo, body: body, carried: carried)
+                    try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
+                    return
+                }
+                var head = checker
+                head.setRange(slot: slot, IntInterval(lo + edge, hi - 1))
+                if head.isUniform(body) {
+                    try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
+                    try runRepeated(slot: slot, lo + edge, count: hi - lo - edge, body: body, carried: carried)
+                    return
+                }
+                var middle = checker
+                if 2 * edge < hi - lo {
+                    middle.setRange(slot: slot, IntInterval(lo + edge, hi - edge - 1))
+                    if middle.isUniform(body) {
+                        try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
+                        try runRepeated(slot: slot, lo + edge, count: hi - lo - 2 * edge, body: body, carried: carried)
+                        try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
+                        return
+                    }
+                }
+                edge *= 2
+            }
+        }
         let mid = lo + (hi - lo) / 2
-        try runLoop(executor, slot: slot, lo, mid, body: body, carried: carried)
-        try runLoop(executor, slot: slot, mid, hi, body: body, carried: carried)
+        try runRange(slot: slot, lo, mid, body: body, carried: carried, peels: false)
+        try runRange(slot: slot, mid, hi, body: body, carried: carried, peels: false)
     }
 
     /// Runs iteration `j` once and counts it `count` times, provided the tiles the loop
