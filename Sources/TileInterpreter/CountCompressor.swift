@@ -168,7 +168,7 @@ final class CountCompressor: LoopCompression {
             }
         }
         var partitioned = boxChecker(box)
-        if partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
+        if plan.hasBlockMask, partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
             let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
             try add(counted)
             return

@@ -13,6 +13,9 @@ struct KernelPlan {
     let hasMasks: Bool
     /// A top-level loop whose key ranges tile along a grid axis (split-KV), if any.
     let tiledSplit: TiledSplit?
+    /// Whether an `if` tests a block-sparse mask (`block_mask`): only then may a box be
+    /// counted by its rows' kept blocks (`UniformityChecker.countsArePartitioned`).
+    let hasBlockMask: Bool
 
     init(_ kernel: KernelDecl) {
         self.kernel = kernel
@@ -30,6 +33,14 @@ struct KernelPlan {
         }
         hasMasks = masks
         tiledSplit = TiledSplit.find(in: body, kernel: kernel)
+        var blockMask = false
+        Stmt.forEach(in: kernel.body) { statement in
+            if case .conditional(let condition, _, _) = statement.kind,
+                condition.contains(where: { if case .call(.blockMask, _) = $0.kind { return true } else { return false } }) {
+                blockMask = true
+            }
+        }
+        hasBlockMask = blockMask
     }
 
     /// This plan with the upper bound of `split`'s loop replaced by `upper`, and the
