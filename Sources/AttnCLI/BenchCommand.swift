@@ -18,26 +18,30 @@ enum BenchCommand {
 
     /// The benchmark cases: the issue's headline case (FlashAttention-2 forward at 128K,
     /// d 128, 32 heads, Br = Bc = 128) and the other algorithms around it.
-    static let cases: [(algorithm: String, heads: Int, headDim: Int, queries: Int?, context: Int, params: [String: ScalarValue])] = [
-        ("flash2", 32, 128, nil, 131_072, ["Br": .int(128), "Bc": .int(128)]),
-        ("flash2", 32, 128, nil, 1_048_576, ["Br": .int(128), "Bc": .int(128)]),
-        ("flash2", 32, 128, nil, 131_071, ["Br": .int(128), "Bc": .int(128)]),
-        ("flash2", 32, 128, nil, 131_072, ["causal": .int(1)]),
-        ("flash2", 32, 128, nil, 1_048_576, ["causal": .int(1)]),
-        ("flash2", 32, 128, nil, 1_048_576, ["window": .int(4096)]),
-        ("flash1", 32, 128, nil, 131_072, [:]),
-        ("standard", 32, 128, nil, 131_072, [:]),
-        ("flash-decoding", 32, 128, 1, 1_048_576, [:]),
-        ("paged-decode", 32, 128, 1, 1_048_576, [:]),
-        ("flash2-fwd-bwd", 32, 128, nil, 131_072, [:]),
-        ("selective-scan", 32, 128, nil, 1_048_576, [:]),
+    static let cases: [(algorithm: String, heads: Int, kvHeads: Int?, headDim: Int, queries: Int?, context: Int, params: [String: ScalarValue])] = [
+        ("flash2", 32, nil, 128, nil, 131_072, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, nil, 128, nil, 1_048_576, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, nil, 128, nil, 131_071, ["Br": .int(128), "Bc": .int(128)]),
+        ("flash2", 32, nil, 128, nil, 131_072, ["causal": .int(1)]),
+        ("flash2", 32, nil, 128, nil, 1_048_576, ["causal": .int(1)]),
+        ("flash2", 32, nil, 128, nil, 1_048_576, ["window": .int(4096)]),
+        ("flash1", 32, nil, 128, nil, 131_072, [:]),
+        ("standard", 32, nil, 128, nil, 131_072, [:]),
+        ("flash-decoding", 32, nil, 128, 1, 1_048_576, [:]),
+        ("paged-decode", 32, nil, 128, 1, 1_048_576, [:]),
+        ("flash2-fwd-bwd", 32, nil, 128, nil, 131_072, [:]),
+        ("selective-scan", 32, nil, 128, nil, 1_048_576, [:]),
         // Cases that once fell back to block-by-block replay (quadratic in N).
-        ("standard", 32, 128, nil, 1_048_576, ["causal": .int(1)]),
-        ("standard-fwd-bwd", 32, 128, nil, 1_048_576, ["causal": .int(1)]),
-        ("flash2", 32, 128, nil, 1_048_576, ["Br": .int(48), "Bc": .int(80), "causal": .int(1)]),
-        ("flash2", 32, 128, nil, 1_048_576, ["block_pattern": .int(1), "block_local": .int(2), "block_stride": .int(4)]),
-        ("flash2", 32, 128, nil, 1_048_576, ["block_pattern": .int(2), "block_density": .int(250)]),
-        ("memory-efficient", 32, 128, nil, 131_072, ["block_pattern": .int(2), "block_density": .int(250)]),
+        ("standard", 32, nil, 128, nil, 1_048_576, ["causal": .int(1)]),
+        ("standard-fwd-bwd", 32, nil, 128, nil, 1_048_576, ["causal": .int(1)]),
+        ("flash2", 32, nil, 128, nil, 1_048_576, ["Br": .int(48), "Bc": .int(80), "causal": .int(1)]),
+        ("flash2", 32, nil, 128, nil, 1_048_576, ["block_pattern": .int(1), "block_local": .int(2), "block_stride": .int(4)]),
+        ("flash2", 32, nil, 128, nil, 1_048_576, ["block_pattern": .int(2), "block_density": .int(250)]),
+        ("memory-efficient", 32, nil, 128, nil, 131_072, ["block_pattern": .int(2), "block_density": .int(250)]),
+        ("memory-efficient", 32, nil, 128, nil, 1_048_576, ["block_pattern": .int(2), "block_density": .int(250)]),
+        // Split-KV with causal prefill: the slowest configurations `tune` counts.
+        ("flash2-gqa", 32, 8, 128, nil, 131_072, ["causal": .int(1), "splits": .int(128)]),
+        ("flash2-gqa", 32, 8, 128, nil, 131_072, ["Br": .int(32), "Bc": .int(16), "causal": .int(1), "splits": .int(128)]),
     ]
 
     static func main(_ arguments: [String], console: Console) throws -> ExitCode {
@@ -63,7 +67,7 @@ enum BenchCommand {
             let program = try AlgorithmLibrary.program(benchCase.algorithm)
             let request = RunRequest(
                 program: program, label: benchCase.algorithm, programName: benchCase.algorithm,
-                shape: ProblemShape(batch: 1, heads: benchCase.heads, kvHeads: benchCase.heads, queryLength: benchCase.queries ?? benchCase.context,
+                shape: ProblemShape(batch: 1, heads: benchCase.heads, kvHeads: benchCase.kvHeads ?? benchCase.heads, queryLength: benchCase.queries ?? benchCase.context,
                                     keyLength: benchCase.context, headDim: benchCase.headDim),
                 dtype: .fp16, hardware: hardware, mode: .count, parameters: benchCase.params)
             var best = Double.infinity
@@ -76,14 +80,15 @@ enum BenchCommand {
             }
             guard let record else { continue }
             let label = benchCase.algorithm + benchCase.params.keys.sorted().filter { !(["Br", "Bc"].contains($0) && benchCase.params[$0] == .int(128)) }
-                .map { " \($0)=\(benchCase.params[$0]?.description ?? "")" }.joined()
+                .map { " \($0)=\(benchCase.params[$0]?.description ?? "")" }.joined() + (benchCase.kvHeads.map { " kv_heads=\($0)" } ?? "")
             rows.append([
                 label, String(benchCase.heads), String(benchCase.headDim), String(benchCase.context),
                 RecordReport.grouped(record.stats.blocks), RecordReport.grouped(record.total.hbmReadBytes),
                 String(format: "%.2f", best * 1000),
             ])
             records.append(.object([
-                ("algorithm", .string(label)), ("q_len", .int(benchCase.queries ?? benchCase.context)), ("heads", .int(benchCase.heads)), ("head_dim", .int(benchCase.headDim)),
+                ("algorithm", .string(label)), ("q_len", .int(benchCase.queries ?? benchCase.context)), ("heads", .int(benchCase.heads)),
+                ("kv_heads", .int(benchCase.kvHeads ?? benchCase.heads)), ("head_dim", .int(benchCase.headDim)),
                 ("context", .int(benchCase.context)), ("thread_blocks", .int(record.stats.blocks)),
                 ("hbm_read_bytes", .int(record.total.hbmReadBytes)), ("best_ms", .double(best * 1000)), ("repeats", .int(repeats)),
             ]))

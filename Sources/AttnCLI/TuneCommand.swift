@@ -7,6 +7,7 @@ import AttnScenario
 import CostModel
 import Foundation
 import TileInterpreter
+import TileLanguage
 
 /// `attnsim tune`: sweeps an algorithm's block sizes (and split counts) that fit the
 /// hardware and ranks them by predicted time.
@@ -76,21 +77,24 @@ enum TuneCommand {
             var overCapacity: [(String, PipelineError)] = []
             var refused: [(String, PipelineError)] = []
             let bar = ProgressBar(console: console)
-            for (index, combination) in combinations.enumerated() {
-                bar.update(label: "tune \(name)", fraction: Double(index) / Double(combinations.count))
-                var overrides = combination.mapValues { ScalarValue.int($0) }
-                if parsed.has("causal") { overrides["causal"] = .int(1) }
-                let label = combination.keys.sorted().map { "\($0)=\(combination[$0] ?? 0)" }.joined(separator: " ")
-                do {
-                    let evaluation = try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: overrides)
-                    results.append((label.isEmpty ? "(defaults)" : label, evaluation.prediction))
-                } catch let error as PipelineError where error.isOverCapacity {
-                    overCapacity.append((label, error))
-                } catch let error as PipelineError where error.isRequirementFailure {
-                    refused.append((label, error))
-                }
+            let causal = parsed.has("causal")
+            let outcomes = Self.evaluateAll(combinations, pipeline: pipeline, program: program, shape: shape, dtype: dtype, causal: causal) { done in
+                bar.update(label: "tune \(name)", fraction: Double(done) / Double(combinations.count))
             }
             bar.finish()
+            for (combination, outcome) in zip(combinations, outcomes) {
+                let label = combination.keys.sorted().map { "\($0)=\(combination[$0] ?? 0)" }.joined(separator: " ")
+                switch outcome {
+                case .success(let prediction):
+                    results.append((label.isEmpty ? "(defaults)" : label, prediction))
+                case .failure(let error as PipelineError) where error.isOverCapacity:
+                    overCapacity.append((label, error))
+                case .failure(let error as PipelineError) where error.isRequirementFailure:
+                    refused.append((label, error))
+                case .failure(let error):
+                    throw error
+                }
+            }
             results.sort { $0.1.seconds < $1.1.seconds }
             var rows: [[String]] = []
             for (rank, (label, p)) in results.prefix(top).enumerated() {
@@ -113,6 +117,60 @@ enum TuneCommand {
                 console.out("  (--verbose lists every configuration left out)\n")
             }
             return results.isEmpty ? .failure : .success
+        }
+    }
+
+    /// Every configuration's prediction or failure, in the order given. Configurations are
+    /// independent, so they are counted on all cores, a batch at a time (the progress bar
+    /// is told between batches, on this thread); the outcomes do not depend on the
+    /// schedule.
+    static func evaluateAll(
+        _ combinations: [[String: Int]], pipeline: Pipeline, program: Program, shape: ProblemShape, dtype: DType, causal: Bool,
+        progress: (Int) -> Void
+    ) -> [Result<RunPrediction, any Error>] {
+        var outcomes: [Result<RunPrediction, any Error>] = []
+        outcomes.reserveCapacity(combinations.count)
+        let batch = max(1, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        var start = 0
+        while start < combinations.count {
+            progress(start)
+            let end = min(combinations.count, start + batch)
+            let slots = OutcomeSlots(count: end - start)
+            let first = start
+            DispatchQueue.concurrentPerform(iterations: end - start) { offset in
+                var overrides = combinations[first + offset].mapValues { ScalarValue.int($0) }
+                if causal { overrides["causal"] = .int(1) }
+                do {
+                    let evaluation = try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: overrides)
+                    slots.set(offset, .success(evaluation.prediction))
+                } catch {
+                    slots.set(offset, .failure(error))
+                }
+            }
+            outcomes.append(contentsOf: slots.values)
+            start = end
+        }
+        return outcomes
+    }
+
+    /// One batch's outcomes, each written by the one worker that evaluated it.
+    private final class OutcomeSlots: @unchecked Sendable {
+        private var slots: [Result<RunPrediction, any Error>?]
+        private let lock = NSLock()
+
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ outcome: Result<RunPrediction, any Error>) {
+            lock.lock()
+            slots[index] = outcome
+            lock.unlock()
+        }
+
+        /// The outcomes, once every worker has finished.
+        var values: [Result<RunPrediction, any Error>] {
+            lock.lock()
+            defer { lock.unlock() }
+            return slots.compactMap { $0 }
         }
     }
 

@@ -2,47 +2,51 @@ import AttnNumerics
 
 extension BlockPattern {
     /// Of the key blocks j in [lo, hi) of query block `row`: how many the pattern keeps,
-    /// the first it keeps and the first it skips. In closed form for dense and local +
-    /// strided patterns; one seeded draw per block for a random one.
+    /// the first it keeps and the first it skips. The count is `keptCount` (closed form
+    /// for dense and local + strided patterns); the first of each kind is found by a scan
+    /// that stops as soon as both are known (for local + strided it jumps the band, so
+    /// it takes a few steps).
     func truths(row i: Int, _ lo: Int, _ hi: Int) -> (trueCount: Int, firstTrue: Int?, firstFalse: Int?) {
         guard lo < hi else { return (0, nil, nil) }
+        let count = keptCount(row: i, lo, hi)
         switch self {
         case .dense:
-            return (hi - lo, lo, nil)
+            return (count, lo, nil)
         case .localStrided(let local, let stride):
-            // Kept: the band |i - j| < local, and the columns j = stride - 1 (mod stride).
-            let bandLo = Swift.max(lo, i - local + 1), bandHi = Swift.min(hi, i + local)
-            let band = Swift.max(0, bandHi - bandLo)
-            func strided(_ a: Int, _ b: Int) -> Int {
-                // Columns in [a, b) with j % stride == stride - 1: floor((j + 1) / stride) steps.
-                guard stride > 0, a < b else { return 0 }
-                return IntegerArithmetic.floorDivide(b, stride) - IntegerArithmetic.floorDivide(a, stride)
+            // The band is [bandLo, bandHi); strided columns are isolated unless stride is 1.
+            var bandLo = lo, bandHi = lo
+            if local > 0 {
+                let below = i.subtractingReportingOverflow(local - 1), above = i.addingReportingOverflow(local)
+                bandLo = below.overflow ? lo : Swift.max(lo, below.partialValue)
+                bandHi = above.overflow ? hi : Swift.min(hi, above.partialValue)
+                if bandHi < bandLo { bandHi = bandLo }
             }
-            let count = band + strided(lo, hi) - strided(bandLo, Swift.max(bandLo, bandHi))
-            // The first kept and the first skipped lie within local + stride of lo.
-            var firstTrue: Int?, firstFalse: Int?
-            var j = lo
-            while j < hi && (firstTrue == nil || firstFalse == nil) {
-                if allows(i, j) { firstTrue = firstTrue ?? j } else { firstFalse = firstFalse ?? j }
-                if firstTrue == nil && j < bandLo && (stride <= 0 || bandLo - j < stride) {
-                    j += 1
-                } else if firstTrue != nil && firstFalse == nil && j >= bandLo && j < bandHi {
-                    j = bandHi  // the band is all kept
-                } else {
-                    j += 1
+            var firstTrue: Int? = bandLo < bandHi ? bandLo : nil
+            if stride == 1 {
+                firstTrue = lo
+            } else if stride > 1 {
+                let start = Swift.max(lo, 0)
+                let (column, overflow) = start.addingReportingOverflow(stride - 1 - start % stride)
+                if !overflow && column < hi { firstTrue = Swift.min(firstTrue ?? column, column) }
+            }
+            var firstFalse: Int?
+            if count < hi - lo {
+                var j = lo
+                while j < hi {
+                    if !allows(i, j) {
+                        firstFalse = j
+                        break
+                    }
+                    j = (j >= bandLo && j < bandHi) ? bandHi : j + 1
                 }
             }
             return (count, firstTrue, firstFalse)
         case .random:
-            var count = 0
             var firstTrue: Int?, firstFalse: Int?
-            for j in lo..<hi {
-                if allows(i, j) {
-                    count += 1
-                    if firstTrue == nil { firstTrue = j }
-                } else if firstFalse == nil {
-                    firstFalse = j
-                }
+            var j = lo
+            while j < hi && ((firstTrue == nil && count > 0) || (firstFalse == nil && count < hi - lo)) {
+                if allows(i, j) { firstTrue = firstTrue ?? j } else { firstFalse = firstFalse ?? j }
+                j += 1
             }
             return (count, firstTrue, firstFalse)
         }

@@ -53,7 +53,60 @@ final class CountCompressor: LoopCompression {
     func countGrid(extents: [Int]) throws(Diagnostic) {
         executor.loops = self
         defer { executor.loops = nil }
+        if let split = plan.tiledSplit, extents.indices.contains(split.axis), extents[split.axis] > 1 {
+            let saved = executor.counters
+            do {
+                if try countTiled(split, extents: extents) { return }
+            } catch let error where error.kind == .budget {
+                throw error
+            } catch {
+                // Any failure is reported by the plain count below, where it happens.
+            }
+            executor.counters = saved
+            executor.loops = self
+        }
         try countBox(GridBox(extents: extents))
+    }
+
+    // MARK: Split key ranges
+
+    /// The top-level loop whose every iteration must leave the carried state as it found
+    /// it (`countTiled`), and whether one did not.
+    private var watchedLoop: Int?
+    private var watchedLoopChangedState = false
+
+    /// Counts a grid whose loop's key ranges tile along the split axis s (`TiledSplit`):
+    /// the blocks of split 0, each with its loop running to min(B, jlo + S P) — every
+    /// iteration any of its S splits runs, once — and the blocks of splits 1 ..< S with
+    /// no iteration (their prologue and epilogue). That is the grid's count when every
+    /// block starts its loop in the same state (the prologue does not depend on s) and no
+    /// iteration changes it: each iteration then counts the same in any split, and the
+    /// epilogue after it as after none. An iteration that changes the state: false (count
+    /// the grid plainly). Each part is compressed like any grid.
+    private func countTiled(_ split: TiledSplit, extents: [Int]) throws(Diagnostic) -> Bool {
+        let location = plan.body.statements[split.loop].location
+        let splits = extents[split.axis]
+        let merged = CountCompressor(executor: executor, plan: plan.withSplitLoopUpper(split, split.mergedUpper(splits: splits, at: location)))
+        merged.watchedLoop = split.loopSlot
+        var first = GridBox(extents: extents)
+        first.count[split.axis] = 1
+        executor.loops = merged
+        try merged.countBox(first)
+        executor.loops = self
+        if merged.watchedLoopChangedState { return false }
+        let rest = CountCompressor(executor: executor, plan: plan.withSplitLoopUpper(split, split.emptyUpper(at: location)))
+        var others = GridBox(extents: extents)
+        others.start[split.axis] = 1
+        others.count[split.axis] = splits - 1
+        executor.loops = rest
+        try rest.countBox(others)
+        executor.loops = self
+        return true
+    }
+
+    /// Notes an iteration of the watched loop that changed the carried state.
+    private func noteStateChange(slot: Int) {
+        if slot == watchedLoop { watchedLoopChangedState = true }
     }
 
     /// Adds `counters` counted `times` times to the running totals, or fails naming the
@@ -113,6 +166,12 @@ final class CountCompressor: LoopCompression {
                 try add(counted)
                 return
             }
+        }
+        var partitioned = boxChecker(box)
+        if plan.hasBlockMask, partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
+            let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
+            try add(counted)
+            return
         }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
@@ -187,12 +246,140 @@ final class CountCompressor: LoopCompression {
         return executor.carriedStateRepeated ? sum : nil
     }
 
+    /// The most distinct rows a box counted by its block-sparse mask may have: their kept
+    /// counts are held in one array.
+    static let maxPartitionRows = 1 << 24
+
+    /// The sum over a box whose blocks count C + n K_kept + (T - n) K_skipped, with n the
+    /// key blocks the mask keeps in the block's row (`UniformityChecker.countsArePartitioned`):
+    /// an affine function of n. Every row's n is counted once (`BlockPattern.keptCount`:
+    /// closed form for local + strided masks, one hash per block for random ones); rows
+    /// with equal n count alike and are added as one group. Two blocks run: the first,
+    /// and one whose n differs (if any), which gives the slope, exactly (a remainder means
+    /// the proof did not hold: nil, split instead). Between them they run every kind of
+    /// iteration any block has (a row with n = T has only kept ones, n = 0 only skipped
+    /// ones; two different n cannot both be T or both 0), so if none changed the carried
+    /// state, none does anywhere, and the peaks are theirs.
+    private func partitionedBoxCounts(_ box: GridBox, _ partition: RowPartition, checker: UniformityChecker) throws(Diagnostic) -> Counters? {
+        // The row at offsets m along the axes it depends on: c + sum of k_a m_a.
+        var axes: [(axis: Int, coefficient: Int)] = []
+        for axis in box.count.indices {
+            if let variable = checker.variable(ofAxis: axis), let k = partition.row.terms[variable] { axes.append((axis, k)) }
+        }
+        guard axes.count == partition.row.terms.count else { return nil }
+        var rows = 1
+        for (axis, _) in axes {
+            let (product, overflow) = rows.multipliedReportingOverflow(by: box.count[axis])
+            guard !overflow, product <= Self.maxPartitionRows else { return nil }
+            rows = product
+        }
+        let repeats = box.volume / rows
+        // Row values in row-major order of those axes (the checker proved they fit).
+        var rowValues = [Int](repeating: partition.row.constant, count: rows)
+        var block = 1
+        for (axis, k) in axes.reversed() {
+            let count = box.count[axis]
+            for index in 0..<rows { rowValues[index] &+= k &* ((index / block) % count) }
+            block *= count
+        }
+        let kept = partition.pattern.keptCounts(rows: rowValues, partition.lo, partition.hi)
+        // The first block (offsets 0, row index 0) and the first row whose count differs.
+        let firstKept = kept[0]
+        var otherIndex: Int?
+        for index in 1..<rows where kept[index] != firstKept {
+            otherIndex = index
+            break
+        }
+        let tensorCount = executor.counters.tensors.count
+        executor.watchesCarriedState = true
+        executor.carriedStateRepeated = true
+        defer { executor.watchesCarriedState = false }
+        let first: Counters, other: Counters?
+        do {
+            first = try executor.countBlock(plan, box.first)
+            if let otherIndex {
+                // The block at those row offsets, every other axis at its start.
+                var offsets = box.count.map { _ in 0 }
+                var rest = otherIndex
+                for (axis, _) in axes.reversed() {
+                    offsets[axis] = rest % box.count[axis]
+                    rest /= box.count[axis]
+                }
+                other = try executor.countBlock(plan, box.point(offsets))
+            } else {
+                other = nil
+            }
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        guard executor.carriedStateRepeated else { return nil }
+        guard let other, let otherIndex else {
+            do {
+                var sum = Counters(tensorCount: tensorCount)
+                try sum.add(first, times: box.volume)
+                return sum
+            } catch {
+                throw executor.overflowError(error)
+            }
+        }
+        // The slope per kept block, exact or no proof.
+        let a = first.additiveFields, b = other.additiveFields
+        let step = kept[otherIndex] - firstKept
+        var slope = [Int](repeating: 0, count: a.count)
+        for field in a.indices {
+            let difference = b[field] - a[field]  // both in [0, 2^63): cannot overflow
+            guard difference % step == 0 else { return nil }
+            slope[field] = difference / step
+        }
+        // Rows grouped by their kept count, in increasing order (every group's counters
+        // are a block's, so they are non-negative and the partial sums only grow).
+        var groups: [Int: Int] = [:]
+        for n in kept { groups[n, default: 0] += repeats }
+        let peakSram = Swift.max(first.peakSramBytes, other.peakSramBytes)
+        let peakRegisters = Swift.max(first.peakRegisterBytes, other.peakRegisterBytes)
+        var sum = Counters(tensorCount: tensorCount)
+        for (n, blocks) in groups.sorted(by: { $0.key < $1.key }) {
+            var fields = a
+            for field in a.indices {
+                let (scaled, o1) = (n - firstKept).multipliedReportingOverflow(by: slope[field])
+                let (value, o2) = a[field].addingReportingOverflow(scaled)
+                if o1 || o2 {
+                    throw executor.overflowError(CounterOverflow(counter: Counters.additiveFieldName(field, tensorCount: tensorCount)))
+                }
+                // A block cannot count below zero: the proof did not hold.
+                if value < 0 { return nil }
+                fields[field] = value
+            }
+            let group = Counters(tensorCount: tensorCount, additiveFields: fields, peakSramBytes: peakSram, peakRegisterBytes: peakRegisters)
+            do {
+                try sum.add(group, times: blocks)
+            } catch {
+                throw executor.overflowError(error)
+            }
+        }
+        return sum
+    }
+
     // MARK: Ranges of loop iterations
 
     /// Splits [lo, hi) into ranges whose iterations provably count alike.
     func runLoop(_ executor: BlockExecutor, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        try runRange(slot: slot, lo, hi, body: body, carried: carried, peels: true)
+    }
+
+    /// The longest edge `runRange` peels off a loop's range before halving it.
+    static let longestPeel = 64
+
+    /// Splits [lo, hi) into ranges whose iterations provably count alike. A range that is
+    /// not uniform first tries peeling a short edge off one end or both (1, 2, 4, ...
+    /// iterations: a causal diagonal's masked key blocks at the end, a backward pass's at
+    /// the start, a sliding window's at both), leaving a uniform rest, which costs O(log edge) proofs where halving
+    /// costs O(log range); then it halves, and the halves do not peel.
+    private func runRange(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState, peels: Bool) throws(Diagnostic) {
         if hi - lo == 1 {
+            let before = slot == watchedLoop ? executor.carriedState(carried) : nil
             try executor.iterate(slot: slot, lo, body: body, carried: carried)
+            if let before, executor.carriedState(carried) != before { noteStateChange(slot: slot) }
             return
         }
         var checker = loopChecker()
@@ -206,9 +393,39 @@ final class CountCompressor: LoopCompression {
             try runPartitioned(by: condition, slot: slot, lo, hi, body: body, carried: carried)
             return
         }
+        if peels {
+            var edge = 1
+            while edge <= Self.longestPeel && 2 * edge <= hi - lo {
+                var tail = checker
+                tail.setRange(slot: slot, IntInterval(lo, hi - edge - 1))
+                if tail.isUniform(body) {
+                    try runRepeated(slot: slot, lo, count: hi - edge - lo, body: body, carried: carried)
+                    try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
+                    return
+                }
+                var head = checker
+                head.setRange(slot: slot, IntInterval(lo + edge, hi - 1))
+                if head.isUniform(body) {
+                    try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
+                    try runRepeated(slot: slot, lo + edge, count: hi - lo - edge, body: body, carried: carried)
+                    return
+                }
+                var middle = checker
+                if 2 * edge < hi - lo {
+                    middle.setRange(slot: slot, IntInterval(lo + edge, hi - edge - 1))
+                    if middle.isUniform(body) {
+                        try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
+                        try runRepeated(slot: slot, lo + edge, count: hi - lo - 2 * edge, body: body, carried: carried)
+                        try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
+                        return
+                    }
+                }
+                edge *= 2
+            }
+        }
         let mid = lo + (hi - lo) / 2
-        try runLoop(executor, slot: slot, lo, mid, body: body, carried: carried)
-        try runLoop(executor, slot: slot, mid, hi, body: body, carried: carried)
+        try runRange(slot: slot, lo, mid, body: body, carried: carried, peels: false)
+        try runRange(slot: slot, mid, hi, body: body, carried: carried, peels: false)
     }
 
     /// Runs iteration `j` once and counts it `count` times, provided the tiles the loop
@@ -219,6 +436,7 @@ final class CountCompressor: LoopCompression {
         if executor.carriedState(carried) == before {
             try add(one, times: count)
         } else {
+            noteStateChange(slot: slot)
             try add(one)
             for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
         }
@@ -245,6 +463,7 @@ final class CountCompressor: LoopCompression {
         let before = executor.carriedState(carried)
         let first = try executor.countIteration(slot: slot, lo, body: body, carried: carried)
         guard executor.carriedState(carried) == before else {
+            noteStateChange(slot: slot)
             try add(first)
             for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
             return
@@ -255,6 +474,7 @@ final class CountCompressor: LoopCompression {
         }
         let second = try executor.countIteration(slot: slot, other, body: body, carried: carried)
         guard executor.carriedState(carried) == before else {
+            noteStateChange(slot: slot)
             try add(first, times: other - lo)
             try add(second)
             for k in (other + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }

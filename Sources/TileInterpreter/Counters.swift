@@ -88,6 +88,54 @@ public struct Counters: Sendable, Equatable {
         peakMatmulRows = max(peakMatmulRows, other.peakMatmulRows)
     }
 
+    /// The additive counters in one array: each tensor's four edges (HBM->SRAM,
+    /// HBM->registers, SRAM->HBM, registers->HBM), then SRAM->registers, registers->SRAM,
+    /// matmul FLOPs, other FLOPs, exps, logs and masked elements. For exact arithmetic on
+    /// whole counter sets (count mode's sums over boxes); the peaks are not in it.
+    var additiveFields: [Int] {
+        var fields: [Int] = []
+        fields.reserveCapacity(4 * tensors.count + 7)
+        for traffic in tensors {
+            fields += [traffic.hbmToSram, traffic.hbmToRegisters, traffic.sramToHbm, traffic.registersToHbm]
+        }
+        fields += [sramToRegisters, registersToSram, flopsMatmul, flopsOther, exps, logs, maskedElements]
+        return fields
+    }
+
+    /// Counters from `additiveFields`' layout and the two peaks.
+    init(tensorCount: Int, additiveFields fields: [Int], peakSramBytes: Int, peakRegisterBytes: Int) {
+        self.init(tensorCount: tensorCount)
+        for index in tensors.indices {
+            let base = 4 * index
+            tensors[index] = TensorTraffic()
+            tensors[index].hbmToSram = fields[base]
+            tensors[index].hbmToRegisters = fields[base + 1]
+            tensors[index].sramToHbm = fields[base + 2]
+            tensors[index].registersToHbm = fields[base + 3]
+        }
+        let rest = 4 * tensorCount
+        sramToRegisters = fields[rest]
+        registersToSram = fields[rest + 1]
+        flopsMatmul = fields[rest + 2]
+        flopsOther = fields[rest + 3]
+        exps = fields[rest + 4]
+        logs = fields[rest + 5]
+        maskedElements = fields[rest + 6]
+        self.peakSramBytes = peakSramBytes
+        self.peakRegisterBytes = peakRegisterBytes
+    }
+
+    /// The name `add` reports when the field at `index` of `additiveFields` overflows.
+    static func additiveFieldName(_ index: Int, tensorCount: Int) -> String {
+        if index < 4 * tensorCount {
+            let edge = ["hbm->sram", "hbm->reg", "sram->hbm", "reg->hbm"][index % 4]
+            return "\(edge) bytes of tensor \(index / 4)"
+        }
+        let names = ["sram->reg bytes", "reg->sram bytes", "matmul FLOPs", "other FLOPs", "exps", "logs", "masked elements"]
+        let rest = index - 4 * tensorCount
+        return rest < names.count ? names[rest] : "counter \(index)"
+    }
+
     /// Checks that the sums the reports derive (HBM read and write bytes, SRAM traffic,
     /// all FLOPs) fit in 64 bits, so reading them never traps.
     public func checkTotals() throws(CounterOverflow) {

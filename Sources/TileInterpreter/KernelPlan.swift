@@ -4,13 +4,18 @@ import TileLanguage
 /// carries from one iteration to the next, and which grid axes can change the counts.
 struct KernelPlan {
     let kernel: KernelDecl
-    let body: PlannedBlock
+    private(set) var body: PlannedBlock
     /// For each grid axis: true when its value can reach a slice extent, a loop bound, an
     /// `if` condition or a tile size, i.e. when blocks along it may count differently.
     let axisIsSensitive: [Bool]
     /// Whether the kernel masks scores (`mask_causal`, `mask_window`): only then does the
     /// uniformity checker track tile shapes.
     let hasMasks: Bool
+    /// A top-level loop whose key ranges tile along a grid axis (split-KV), if any.
+    let tiledSplit: TiledSplit?
+    /// Whether an `if` tests a block-sparse mask (`block_mask`): only then may a box be
+    /// counted by its rows' kept blocks (`UniformityChecker.countsArePartitioned`).
+    let hasBlockMask: Bool
 
     init(_ kernel: KernelDecl) {
         self.kernel = kernel
@@ -27,6 +32,260 @@ struct KernelPlan {
             if case .call(let builtin, _) = site, builtin == .maskCausal || builtin == .maskWindow { masks = true }
         }
         hasMasks = masks
+        tiledSplit = TiledSplit.find(in: body, kernel: kernel)
+        var blockMask = false
+        Stmt.forEach(in: kernel.body) { statement in
+            if case .conditional(let condition, _, _) = statement.kind,
+                condition.contains(where: { if case .call(.blockMask, _) = $0.kind { return true } else { return false } }) {
+                blockMask = true
+            }
+        }
+        hasBlockMask = blockMask
+    }
+
+    /// This plan with the upper bound of `split`'s loop replaced by `upper`, and the
+    /// integer slots `upper` reads kept alive up to the loop.
+    func withSplitLoopUpper(_ split: TiledSplit, _ upper: Expr) -> KernelPlan {
+        var copy = self
+        let keep = upper.slots
+        for index in 0..<split.loop {
+            copy.body.statements[index].release.removeAll { keep.contains($0) }
+        }
+        var loop = copy.body.statements[split.loop]
+        if case .loop(let slot, let lower, _, let loopBody, let carried) = loop.kind {
+            loop.kind = .loop(slot: slot, lower: lower, upper: upper, body: loopBody, carried: carried)
+        }
+        let moved = keep.filter { slot in self.body.statements[0..<split.loop].contains { $0.release.contains(slot) } }
+        loop.release.append(contentsOf: moved.filter { !loop.release.contains($0) }.sorted())
+        copy.body.statements[split.loop] = loop
+        return copy
+    }
+}
+
+/// A top-level loop whose ranges tile its key range along a grid axis s, as split-KV
+/// kernels write it:
+///
+///     jlo = A + s * P
+///     jhi = min(B, jlo + P)
+///     for j in jlo ..< jhi: ...
+///
+/// with A, B and P free of s. Splits s0 ..< s0 + c then run, between them, the
+/// iterations [A + s0 P, min(B, A + (s0 + c) P)) once each (none when P <= 0): the same
+/// as one block whose loop runs to `min(B, jlo + c * P)`. `find` also requires that the
+/// statements before the loop (but those two) and the loop body read nothing that
+/// depends on s, that the loop carries no integer, and that A, B and P keep their values
+/// from jlo's assignment to the loop; then a block's prologue and every iteration count
+/// the same whichever split runs them (`CountCompressor.countTiled`).
+struct TiledSplit {
+    /// The axis s, an index into the kernel's axes.
+    let axis: Int
+    /// The loop's index among the kernel body's top-level statements.
+    let loop: Int
+    /// The loop variable j.
+    let loopSlot: Int
+    /// The slot of jlo, the loop's lower bound.
+    let lowSlot: Int
+    /// B and P.
+    let bound: Expr
+    let step: Expr
+
+    /// The loop's upper bound when one block stands for `splits` consecutive splits.
+    func mergedUpper(splits: Int, at location: SourceLocation) -> Expr {
+        let scaled = Expr(.binary(.multiply, Expr(.integer(splits), location), step), location)
+        return Expr(.call(.min, [bound, Expr(.binary(.add, Expr(.local(lowSlot), location), scaled), location)]), location)
+    }
+
+    /// The loop's upper bound that runs no iteration (the prologue and epilogue alone).
+    func emptyUpper(at location: SourceLocation) -> Expr {
+        Expr(.local(lowSlot), location)
+    }
+
+    static func find(in body: PlannedBlock, kernel: KernelDecl) -> TiledSplit? {
+        var assignments: [Int: Int] = [:]
+        countAssignments(body, into: &assignments)
+        for (loopIndex, statement) in body.statements.enumerated() {
+            guard case .loop(let j, let lower, let upper, let loopBody, let carried) = statement.kind, !carried.hasIntegers,
+                case .local(let lowSlot) = lower.kind, case .local(let highSlot) = upper.kind, lowSlot != highSlot,
+                assignments[lowSlot] == 1, assignments[highSlot] == 1,
+                let lowIndex = body.statements[..<loopIndex].firstIndex(where: { $0.assigns(lowSlot) }),
+                let highIndex = body.statements[..<loopIndex].firstIndex(where: { $0.assigns(highSlot) }), lowIndex < highIndex,
+                case .assign(_, let lowValue) = body.statements[lowIndex].kind,
+                case .assign(_, let highValue) = body.statements[highIndex].kind
+            else { continue }
+            for (axis, declaration) in kernel.axes.enumerated() {
+                guard let found = progression(lowValue, along: declaration.slot),
+                    let bound = cappedStep(highValue, low: lowSlot, step: found.step)
+                else { continue }
+                let (start, step) = found
+                let pieces = [start, step, bound].compactMap { $0 }
+                let read = pieces.reduce(into: Set<Int>()) { $0.formUnion($1.slots) }
+                guard read.allSatisfy({ kernel.slotTypes.indices.contains($0) && kernel.slotTypes[$0] == .int }),
+                    !read.contains(lowSlot), !read.contains(highSlot), !read.contains(declaration.slot)
+                else { continue }
+                // A, B and P keep their values from jlo's assignment to the loop.
+                var assignedLater: Set<Int> = []
+                for index in lowIndex..<loopIndex { body.statements[index].collectAssigned(into: &assignedLater) }
+                guard read.isDisjoint(with: assignedLater) else { continue }
+                // Nothing before the loop but jlo and jhi, and nothing in the loop body,
+                // reads a value that depends on s.
+                let tainted = dependents(of: declaration.slot, in: body, excludingLoop: loopIndex)
+                guard read.isDisjoint(with: tainted) else { continue }
+                let prologueClean = body.statements[..<loopIndex].indices.allSatisfy { index in
+                    index == lowIndex || index == highIndex || body.statements[index].readSlots.isDisjoint(with: tainted)
+                }
+                guard prologueClean, loopBody.readSlots.isDisjoint(with: tainted) else { continue }
+                return TiledSplit(axis: axis, loop: loopIndex, loopSlot: j, lowSlot: lowSlot, bound: bound, step: step)
+            }
+        }
+        return nil
+    }
+
+    /// A + s * P (in any order of the operands; A may be absent): (A or nil, P), with s
+    /// read nowhere else.
+    private static func progression(_ e: Expr, along s: Int) -> (start: Expr?, step: Expr)? {
+        func product(_ e: Expr) -> Expr? {
+            guard case .binary(.multiply, let l, let r) = e.kind else { return nil }
+            if case .local(s) = l.kind, !r.slots.contains(s) { return r }
+            if case .local(s) = r.kind, !l.slots.contains(s) { return l }
+            return nil
+        }
+        if let step = product(e) { return (nil, step) }
+        guard case .binary(.add, let l, let r) = e.kind else { return nil }
+        if let step = product(r), !l.slots.contains(s) { return (l, step) }
+        if let step = product(l), !r.slots.contains(s) { return (r, step) }
+        return nil
+    }
+
+    /// min(B, jlo + P) (in any order of min's arguments and of the sum): B.
+    private static func cappedStep(_ e: Expr, low: Int, step: Expr) -> Expr? {
+        guard case .call(.min, let arguments) = e.kind, arguments.count == 2 else { return nil }
+        func isLowPlusStep(_ e: Expr) -> Bool {
+            guard case .binary(.add, let l, let r) = e.kind else { return false }
+            if case .local(low) = l.kind, r.sameValue(as: step) { return true }
+            if case .local(low) = r.kind, l.sameValue(as: step) { return true }
+            return false
+        }
+        if isLowPlusStep(arguments[1]), !arguments[0].slots.contains(low) { return arguments[0] }
+        if isLowPlusStep(arguments[0]), !arguments[1].slots.contains(low) { return arguments[1] }
+        return nil
+    }
+
+    /// How many statements assign each slot, anywhere in `block`.
+    private static func countAssignments(_ block: PlannedBlock, into counts: inout [Int: Int]) {
+        for statement in block.statements {
+            switch statement.kind {
+            case .assign(let slot, _): counts[slot, default: 0] += 1
+            case .store: break
+            case .loop(let slot, _, _, let body, _):
+                counts[slot, default: 0] += 1
+                countAssignments(body, into: &counts)
+            case .conditional(_, let then, let otherwise):
+                countAssignments(then, into: &counts)
+                countAssignments(otherwise, into: &counts)
+            }
+        }
+    }
+
+    /// Slots whose value may depend on `source`: assigned from it, or under an `if` or a
+    /// loop whose header reads it (the top-level loop `excludingLoop` and its body aside:
+    /// its variable is what the splits share).
+    private static func dependents(of source: Int, in body: PlannedBlock, excludingLoop: Int) -> Set<Int> {
+        var tainted: Set<Int> = [source]
+        var changed = true
+        func walk(_ block: PlannedBlock, control: Bool, top: Bool) {
+            for (index, statement) in block.statements.enumerated() {
+                if top && index == excludingLoop { continue }
+                func taint(_ slot: Int) {
+                    if tainted.insert(slot).inserted { changed = true }
+                }
+                switch statement.kind {
+                case .assign(let slot, let value):
+                    if control || !value.slots.isDisjoint(with: tainted) { taint(slot) }
+                case .store:
+                    break
+                case .loop(let slot, let lower, let upper, let loopBody, _):
+                    let header = control || !lower.slots.union(upper.slots).isDisjoint(with: tainted)
+                    if header { taint(slot) }
+                    walk(loopBody, control: header, top: false)
+                case .conditional(let condition, let then, let otherwise):
+                    let header = control || !condition.slots.isDisjoint(with: tainted)
+                    walk(then, control: header, top: false)
+                    walk(otherwise, control: header, top: false)
+                }
+            }
+        }
+        while changed {
+            changed = false
+            walk(body, control: false, top: true)
+        }
+        return tainted
+    }
+}
+
+extension PlannedStmt {
+    /// Whether this statement itself assigns `slot` (not a nested one).
+    func assigns(_ slot: Int) -> Bool {
+        if case .assign(slot, _) = kind { return true }
+        return false
+    }
+
+    /// Adds every slot this statement assigns, nested statements and loop variables included.
+    func collectAssigned(into slots: inout Set<Int>) {
+        switch kind {
+        case .assign(let slot, _): slots.insert(slot)
+        case .store: break
+        case .loop(let slot, _, _, let body, _):
+            slots.insert(slot)
+            slots.formUnion(body.assignedSlots)
+        case .conditional(_, let then, let otherwise):
+            slots.formUnion(then.assignedSlots)
+            slots.formUnion(otherwise.assignedSlots)
+        }
+    }
+
+    /// Every slot this statement reads, nested statements included.
+    var readSlots: Set<Int> {
+        var slots: Set<Int> = []
+        switch kind {
+        case .assign(_, let value):
+            value.collectSlots(into: &slots)
+        case .store(let access, let value):
+            slots.formUnion(access.slots)
+            value.collectSlots(into: &slots)
+        case .loop(_, let lower, let upper, let body, _):
+            lower.collectSlots(into: &slots)
+            upper.collectSlots(into: &slots)
+            slots.formUnion(body.readSlots)
+        case .conditional(let condition, let then, let otherwise):
+            condition.collectSlots(into: &slots)
+            slots.formUnion(then.readSlots)
+            slots.formUnion(otherwise.readSlots)
+        }
+        return slots
+    }
+}
+
+extension PlannedBlock {
+    /// Every slot the block's statements read.
+    var readSlots: Set<Int> {
+        statements.reduce(into: Set<Int>()) { $0.formUnion($1.readSlots) }
+    }
+}
+
+extension Expr {
+    /// Whether two expressions compute the same thing, wherever they are written
+    /// (`==` also compares source locations).
+    func sameValue(as other: Expr) -> Bool {
+        switch (kind, other.kind) {
+        case (.integer(let a), .integer(let b)): return a == b
+        case (.local(let a), .local(let b)): return a == b
+        case (.parameter(let a), .parameter(let b)): return a == b
+        case (.unary(let op, let a), .unary(let op2, let b)): return op == op2 && a.sameValue(as: b)
+        case (.binary(let op, let a, let b), .binary(let op2, let c, let d)): return op == op2 && a.sameValue(as: c) && b.sameValue(as: d)
+        case (.call(let f, let a), .call(let g, let b)):
+            return f == g && a.count == b.count && zip(a, b).allSatisfy { $0.sameValue(as: $1) }
+        default: return false
+        }
     }
 }
 

@@ -69,6 +69,17 @@ struct UniformityChecker {
     private var mayFail = false
     /// The most iterations an affine loop may set apart at its two ends.
     private static let maxEdges = 4
+    /// Variables that stand for a floor or ceiling division x / k by a positive constant
+    /// (`rangeOf` gives them only their range): k v = x - r for a floor, k v = x + r for a
+    /// ceiling, with r in [0, k - 1]. `interval` uses them to keep relations such as
+    /// S cdiv(x, S) >= x, which splits of a key range rely on (`min(khi, klo + S per)` is
+    /// khi).
+    private var divisions: [Int: (x: AffineForm, k: Int, ceiling: Bool)] = [:]
+    /// Whether a top-level loop may be counted by a block-sparse mask whose row varies
+    /// over the box (`countsArePartitioned`).
+    private var allowsRowPartition = false
+    /// The one loop so counted, once found (`countsArePartitioned`).
+    private(set) var rowPartition: RowPartition?
 
     /// `env` gives each integer slot's range over the box (nil: not an integer, or
     /// unknown); a slot whose range is not a single value becomes a variable.
@@ -94,6 +105,13 @@ struct UniformityChecker {
             setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
             if box.count[axis] > 1 { axisVariable[axis] = ranges.count - 1 }
         }
+    }
+
+    /// Forgets the variables from index `count` on (leaving a loop or a range of
+    /// iterations), with the division facts about them.
+    private mutating func dropVariables(from count: Int) {
+        ranges.removeLast(ranges.count - count)
+        if !divisions.isEmpty { divisions = divisions.filter { $0.key < count } }
     }
 
     /// A new variable ranging over `range`.
@@ -137,8 +155,36 @@ struct UniformityChecker {
                 result.hi = Swift.min(result.hi, IntegerArithmetic.floorDivide(bound.hi, p))
             }
         }
+        if !divisions.isEmpty, let substituted = intervalThroughDivisions(a) {
+            result.lo = Swift.max(result.lo, substituted.lo)
+            result.hi = Swift.min(result.hi, substituted.hi)
+        }
         // An empty result means the constraints admit no point; stay with what is sound.
         return result.lo <= result.hi ? result : plainInterval(a)
+    }
+
+    /// The interval of `a` with each term c v of a division variable v = x / k whose
+    /// coefficient c is a multiple of k written c / k (x - r) (floor) or c / k (x + r)
+    /// (ceiling), r in [0, k - 1]; nil when no term qualifies or on overflow. The forms x
+    /// only hold older variables, so the recursion ends.
+    private func intervalThroughDivisions(_ a: AffineForm) -> IntInterval? {
+        var form = a
+        var slack = IntInterval(point: 0)
+        var substituted = false
+        for (v, c) in a.terms {
+            guard let fact = divisions[v], c % fact.k == 0 else { continue }
+            let q = c / fact.k
+            guard let scaled = fact.x.scaled(by: q), let withX = form + scaled,
+                let remainder = IntInterval.multiply(IntInterval(fact.ceiling ? 0 : -(fact.k - 1), fact.ceiling ? fact.k - 1 : 0), IntInterval(point: q)),
+                let total = IntInterval.add(slack, remainder)
+            else { return nil }
+            form = withX
+            form.terms[v] = nil
+            slack = total
+            substituted = true
+        }
+        guard substituted, let rest = interval(form) else { return nil }
+        return IntInterval.add(rest, slack)
     }
 
     /// The interval of an affine form from its variables' ranges alone.
@@ -165,6 +211,23 @@ struct UniformityChecker {
         defer { allowsAffineLoops = false }
         return isUniform(block)
     }
+
+    /// True when a block's counts are C + n K_kept + (T - n) K_skipped, where n is how many
+    /// key blocks of one top-level loop a block-sparse mask keeps for the block's row:
+    /// every site is constant over the box except that loop's `if block_mask(row, j,
+    /// ...)`, whose row varies (an affine function of the axes), over a range [lo, hi) and
+    /// pattern that do not, and the loop body is uniform over the box and the range under
+    /// either truth. `rowPartition` then says which loop, range, pattern and row. Call
+    /// once, on a fresh checker, after the axes' ranges are set.
+    mutating func countsArePartitioned(_ block: PlannedBlock) -> Bool {
+        allowsRowPartition = true
+        axisVariables = ranges.count
+        defer { allowsRowPartition = false }
+        return isUniform(block) && rowPartition != nil
+    }
+
+    /// The box variable of each axis that is not a single point (for `RowPartition.row`).
+    func variable(ofAxis axis: Int) -> Int? { axisVariable[axis] }
 
     /// True when every site of `block` is constant over the current `env`.
     mutating func isUniform(_ block: PlannedBlock) -> Bool {
@@ -210,7 +273,7 @@ struct UniformityChecker {
                 result = affineLoopIsUniform(body, slot: slot, lower: lo, upper: hi, trips: trips)
             }
             values = saved.0
-            ranges.removeLast(ranges.count - saved.1)
+            dropVariables(from: saved.1)
             shapes = saved.2
             values[slot] = nil
             return result
@@ -218,7 +281,8 @@ struct UniformityChecker {
     }
 
     /// A top-level loop whose trip count T = hi - lo varies affinely with the box's axes:
-    /// for some edge lengths p + t <= `maxEdges` with T - p - t >= 1 everywhere, a prefix
+    /// for some edge lengths p + t <= `maxEdges` (or p = 0 or t = 0 up to `maxLongEdge`)
+    /// with T - p - t >= 1 everywhere, a prefix
     /// j = lo + k (k < p) and a tail j = hi - t + k (k < t) must be uniform per k, and the
     /// middle j = lo + p + k (k < T - p - t) uniform over the box and k together, knowing
     /// T - p - t - 1 - k >= 0. A causal forward pass has its diagonal block in the tail, a
@@ -232,19 +296,50 @@ struct UniformityChecker {
         guard let span = interval(trips), span.lo >= 1 else { return false }
         let longest = Swift.min(Self.maxEdges, span.lo - 1)
         for edges in 0...longest {
-            for prefix in 0...edges {
-                let tail = edges - prefix
-                guard let middleStart = lower + .constant(prefix), let middleTrips = trips - .constant(edges),
-                    let tailStart = upper - .constant(tail),
-                    middleIsUniform(body, slot: slot, lower: middleStart, trips: middleTrips, longest: span.hi - edges)
-                else { continue }
-                if (prefix == 0 || rangeIsUniform(body, slot: slot, start: lower, 0, prefix))
-                    && (tail == 0 || rangeIsUniform(body, slot: slot, start: tailStart, 0, tail)) {
-                    return true
-                }
+            for prefix in 0...edges where edgesAreUniform(body, slot: slot, lower: lower, upper: upper, trips: trips, span: span, prefix, edges - prefix) {
+                return true
+            }
+        }
+        // A longer edge on one side: a causal diagonal crossed by Br / Bc key blocks (the
+        // forward pass's tail) or Bn / Bm query blocks (the backward pass's prefix). The
+        // middle only shrinks as the edge grows, so the shortest edge that leaves it
+        // uniform is found by bisection.
+        let widest = Swift.min(Self.maxLongEdge, span.lo - 1)
+        guard widest > Self.maxEdges else { return false }
+        for tailSide in [true, false] {
+            func middle(_ edge: Int) -> Bool {
+                guard let start = lower + .constant(tailSide ? 0 : edge), let rest = trips - .constant(edge) else { return false }
+                return middleIsUniform(body, slot: slot, lower: start, trips: rest, longest: span.hi - edge)
+            }
+            guard middle(widest) else { continue }
+            var (failing, holding) = (Self.maxEdges, widest)
+            while holding - failing > 1 {
+                let mid = failing + (holding - failing) / 2
+                if middle(mid) { holding = mid } else { failing = mid }
+            }
+            if edgesAreUniform(body, slot: slot, lower: lower, upper: upper, trips: trips, span: span, tailSide ? 0 : holding, tailSide ? holding : 0) {
+                return true
             }
         }
         return false
+    }
+
+    /// The longest edge (iterations set apart at one end of an affine loop) the bisection
+    /// in `affineLoopIsUniform` tries: Br / Bc or Bn / Bm up to 64.
+    private static let maxLongEdge = 64
+
+    /// Whether an affine loop splits into a prefix of `prefix` and a tail of `tail`
+    /// iterations, each alike across the box, around a uniform middle.
+    private mutating func edgesAreUniform(
+        _ body: PlannedBlock, slot: Int, lower: AffineForm, upper: AffineForm, trips: AffineForm, span: IntInterval, _ prefix: Int, _ tail: Int
+    ) -> Bool {
+        let edges = prefix + tail
+        guard let middleStart = lower + .constant(prefix), let middleTrips = trips - .constant(edges),
+            let tailStart = upper - .constant(tail),
+            middleIsUniform(body, slot: slot, lower: middleStart, trips: middleTrips, longest: span.hi - edges)
+        else { return false }
+        return (prefix == 0 || rangeIsUniform(body, slot: slot, start: lower, 0, prefix))
+            && (tail == 0 || rangeIsUniform(body, slot: slot, start: tailStart, 0, tail))
     }
 
     /// The body at j = lower + k for every k < trips (>= 1 over the box), k < longest.
@@ -253,7 +348,7 @@ struct UniformityChecker {
         defer {
             shapes = saved.4
             values = saved.0
-            ranges.removeLast(ranges.count - saved.1)
+            dropVariables(from: saved.1)
             constraints.removeLast(constraints.count - saved.2)
             mayFail = saved.3
         }
@@ -302,7 +397,7 @@ struct UniformityChecker {
         let saved = (values, ranges.count, mayFail, shapes)
         defer {
             values = saved.0
-            ranges.removeLast(ranges.count - saved.1)
+            dropVariables(from: saved.1)
             mayFail = saved.2
             shapes = saved.3
         }
@@ -323,10 +418,46 @@ struct UniformityChecker {
         for condition in partitionCandidates(body, slot: slot, start: start, lo, hi) {
             // The loop variable is start + counter: the start must not vary over the box.
             let dependsOnBox = !start.isConstant || condition.slots.contains { $0 != slot && values[$0]?.isConstant != true }
-            if dependsOnBox { return hi - lo > Self.longRange ? .hopeless : .unknown }
+            if dependsOnBox {
+                if allowsRowPartition && loopDepth == 0 && rowPartition == nil,
+                    let partition = rowPartition(body, of: condition, slot: slot, start: start, lo, hi) {
+                    rowPartition = partition
+                    return .uniform
+                }
+                return hi - lo > Self.longRange ? .hopeless : .unknown
+            }
             if isUniformUnderEitherTruth(body, of: condition, slot: slot, start: start, lo, hi) { return .uniform }
         }
         return .unknown
+    }
+
+    /// The loop over j = start + k, k in [lo, hi), counted by `condition` when it is
+    /// `block_mask(row, j, pattern...)` with the pattern constant over the box, the row an
+    /// affine form in the box's axes (free of j), the start constant, and the body uniform
+    /// over the box and the range under either truth (`countsArePartitioned`).
+    private mutating func rowPartition(
+        _ body: PlannedBlock, of condition: Expr, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int
+    ) -> RowPartition? {
+        guard start.isConstant, case .call(.blockMask, let arguments) = condition.kind, arguments.count == 7,
+            case .local(slot) = arguments[1].kind, !arguments[0].slots.contains(slot),
+            !arguments[2...].contains(where: { $0.slots.contains(slot) })
+        else { return nil }
+        let savedFailure = mayFail
+        defer { mayFail = savedFailure }
+        mayFail = false
+        guard let row = integer(arguments[0]), row.terms.keys.allSatisfy({ $0 < axisVariables }) else { return nil }
+        var settings: [Int] = []
+        for argument in arguments[2...] {
+            guard let value = range(argument), value.isPoint else { return nil }
+            settings.append(value.lo)
+        }
+        let (first, lowOverflow) = start.constant.addingReportingOverflow(lo)
+        let (end, highOverflow) = start.constant.addingReportingOverflow(hi)
+        guard !mayFail, !lowOverflow, !highOverflow,
+            let pattern = BlockPattern(code: settings[0], local: settings[1], stride: settings[2], densityPermille: settings[3], seed: settings[4]),
+            isUniformUnderEitherTruth(body, of: condition, slot: slot, start: start, lo, hi)
+        else { return nil }
+        return RowPartition(slot: slot, pattern: pattern, row: row, lo: first, hi: end)
     }
 
     /// The `if`s at the top of a loop body its iterations [lo, hi) could be counted by:
@@ -633,7 +764,7 @@ struct UniformityChecker {
             case .divide:
                 if b.isConstant, let exact = a.dividedExactly(by: b.constant) { return exact }
                 notePeriod(a, divisor: b)
-                return rangeOf(a, b, IntInterval.divide)
+                return noteDivision(rangeOf(a, b, IntInterval.divide), a, b, ceiling: false)
             case .remainder:
                 if b.isConstant, b.constant > 0, a.terms.values.allSatisfy({ $0 % b.constant == 0 }) {
                     return .constant(IntegerArithmetic.floorRemainder(a.constant, b.constant))
@@ -678,7 +809,7 @@ struct UniformityChecker {
                 return exact
             }
             notePeriod(a, divisor: b)
-            return rangeOf(a, b, IntInterval.ceilDivide)
+            return noteDivision(rangeOf(a, b, IntInterval.ceilDivide), a, b, ceiling: true)
         case .min, .max:
             let (a, b) = (forms[0], forms[1])
             guard let difference = a - b, let d = interval(difference) else { return nil }
@@ -720,6 +851,16 @@ struct UniformityChecker {
     /// constant involved it, above `maxResiduePeriod` when too long to split by.
     func residuePeriod(ofAxis axis: Int) -> Int {
         axisVariable[axis].flatMap { residuePeriods[$0] } ?? 1
+    }
+
+    /// Records that `result`, when it is a fresh variable, is a / b for a positive
+    /// constant b (see `divisions`).
+    private mutating func noteDivision(_ result: AffineForm?, _ a: AffineForm, _ b: AffineForm, ceiling: Bool) -> AffineForm? {
+        if let result, b.isConstant, b.constant > 0, result.constant == 0, result.terms.count == 1,
+            let term = result.terms.first, term.value == 1, term.key == ranges.count - 1 {
+            divisions[term.key] = (a, b.constant, ceiling)
+        }
+        return result
     }
 
     /// A non-affine result: a fresh variable over the range `f` gives.
@@ -775,4 +916,16 @@ struct UniformityChecker {
 struct TileShape: Equatable {
     var rows: AffineForm?
     var cols: AffineForm?
+}
+
+/// A top-level loop counted by a block-sparse mask whose row varies over a box
+/// (`UniformityChecker.countsArePartitioned`): iterations j in [lo, hi) of the loop over
+/// `slot`, kept where `pattern` allows (row, j), with the row an affine form in the box's
+/// variables (`UniformityChecker.variable(ofAxis:)`).
+struct RowPartition {
+    var slot: Int
+    var pattern: BlockPattern
+    var row: AffineForm
+    var lo: Int
+    var hi: Int
 }
