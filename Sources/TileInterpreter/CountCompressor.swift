@@ -337,6 +337,7 @@ final class CountCompressor: LoopCompression {
         for n in kept { groups[n, default: 0] += repeats }
         let peakSram = Swift.max(first.peakSramBytes, other.peakSramBytes)
         let peakRegisters = Swift.max(first.peakRegisterBytes, other.peakRegisterBytes)
+        let peakRows = Swift.max(first.peakMatmulRows, other.peakMatmulRows)
         var sum = Counters(tensorCount: tensorCount)
         for (n, blocks) in groups.sorted(by: { $0.key < $1.key }) {
             var fields = a
@@ -350,7 +351,7 @@ final class CountCompressor: LoopCompression {
                 if value < 0 { return nil }
                 fields[field] = value
             }
-            let group = Counters(tensorCount: tensorCount, additiveFields: fields, peakSramBytes: peakSram, peakRegisterBytes: peakRegisters)
+            let group = Counters(tensorCount: tensorCount, additiveFields: fields, peakSramBytes: peakSram, peakRegisterBytes: peakRegisters, peakMatmulRows: peakRows)
             do {
                 try sum.add(group, times: blocks)
             } catch {

@@ -90,20 +90,21 @@ public struct Counters: Sendable, Equatable {
 
     /// The additive counters in one array: each tensor's four edges (HBM->SRAM,
     /// HBM->registers, SRAM->HBM, registers->HBM), then SRAM->registers, registers->SRAM,
-    /// matmul FLOPs, other FLOPs, exps, logs and masked elements. For exact arithmetic on
-    /// whole counter sets (count mode's sums over boxes); the peaks are not in it.
+    /// matmul FLOPs, other FLOPs, exps, logs, masked elements, spill bytes and loop
+    /// iterations. For exact arithmetic on whole counter sets (count mode's sums over
+    /// boxes); the peaks are not in it. Every additive counter must be here.
     var additiveFields: [Int] {
         var fields: [Int] = []
-        fields.reserveCapacity(4 * tensors.count + 7)
+        fields.reserveCapacity(4 * tensors.count + 9)
         for traffic in tensors {
             fields += [traffic.hbmToSram, traffic.hbmToRegisters, traffic.sramToHbm, traffic.registersToHbm]
         }
-        fields += [sramToRegisters, registersToSram, flopsMatmul, flopsOther, exps, logs, maskedElements]
+        fields += [sramToRegisters, registersToSram, flopsMatmul, flopsOther, exps, logs, maskedElements, spillBytes, loopIterations]
         return fields
     }
 
-    /// Counters from `additiveFields`' layout and the two peaks.
-    init(tensorCount: Int, additiveFields fields: [Int], peakSramBytes: Int, peakRegisterBytes: Int) {
+    /// Counters from `additiveFields`' layout and the peaks.
+    init(tensorCount: Int, additiveFields fields: [Int], peakSramBytes: Int, peakRegisterBytes: Int, peakMatmulRows: Int) {
         self.init(tensorCount: tensorCount)
         for index in tensors.indices {
             let base = 4 * index
@@ -121,8 +122,11 @@ public struct Counters: Sendable, Equatable {
         exps = fields[rest + 4]
         logs = fields[rest + 5]
         maskedElements = fields[rest + 6]
+        spillBytes = fields[rest + 7]
+        loopIterations = fields[rest + 8]
         self.peakSramBytes = peakSramBytes
         self.peakRegisterBytes = peakRegisterBytes
+        self.peakMatmulRows = peakMatmulRows
     }
 
     /// The name `add` reports when the field at `index` of `additiveFields` overflows.
@@ -131,7 +135,7 @@ public struct Counters: Sendable, Equatable {
             let edge = ["hbm->sram", "hbm->reg", "sram->hbm", "reg->hbm"][index % 4]
             return "\(edge) bytes of tensor \(index / 4)"
         }
-        let names = ["sram->reg bytes", "reg->sram bytes", "matmul FLOPs", "other FLOPs", "exps", "logs", "masked elements"]
+        let names = ["sram->reg bytes", "reg->sram bytes", "matmul FLOPs", "other FLOPs", "exps", "logs", "masked elements", "spill bytes", "loop iterations"]
         let rest = index - 4 * tensorCount
         return rest < names.count ? names[rest] : "counter \(index)"
     }
