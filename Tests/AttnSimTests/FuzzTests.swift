@@ -12,7 +12,7 @@ import TileLanguage
 /// and mutated tile programs checked, bound and counted (compressed and exhaustive).
 ///
 /// A crash ends the test process; a case slower than `caseSeconds` is a failure that
-/// prints its input. The default suite runs 480 cases; `scripts/fuzz.sh` runs 100,000
+/// prints its input (a mutated scenario, slower than three times its original plus 5 s). The default suite runs 480 cases; `scripts/fuzz.sh` runs 100,000
 /// (70,000 argument lists, 10,000 scenarios, 20,000 programs) in a release build under
 /// `timeout`, so a true hang also fails (docs/testing.md).
 @Suite struct FuzzTests {
@@ -53,7 +53,11 @@ import TileLanguage
 
     /// Runs the CLI in process and checks the outcome is one of the three exit codes with
     /// output that says what happened.
-    func expectClean(_ arguments: [String], label: String) {
+    /// `baseline`, when given, runs the unmutated input: a case over `caseSeconds` still
+    /// passes when it is no slower than three times the baseline plus five seconds (a
+    /// numeric scenario takes tens of seconds in a debug build on a loaded machine; a
+    /// mutation that makes it hang does not).
+    func expectClean(_ arguments: [String], label: String, baseline: (() -> Double)? = nil) {
         let captured = CapturedConsole()
         let (code, seconds) = elapsed { AttnSimCommand.main(arguments, console: captured.console) }
         let shown = arguments.map { "'\($0)'" }.joined(separator: " ")
@@ -61,7 +65,13 @@ import TileLanguage
         if code != 0 {
             #expect(captured.stderr.hasPrefix("error: "), "\(label): no error line for attnsim \(shown): \(captured.stderr)")
         }
-        #expect(seconds < Self.caseSeconds, "\(label): \(seconds) s for attnsim \(shown)")
+        guard seconds >= Self.caseSeconds else { return }
+        if let baseline {
+            let original = baseline()
+            #expect(seconds < 3 * original + 5, "\(label): \(seconds) s for attnsim \(shown); the unmutated input takes \(original) s")
+        } else {
+            #expect(seconds < Self.caseSeconds, "\(label): \(seconds) s for attnsim \(shown)")
+        }
     }
 
     @Test func argumentListsNeverCrash() {
@@ -108,7 +118,11 @@ import TileLanguage
             let text = Mutation.mutate(original, &generator)
             let path = directory.appendingPathComponent("m\(index % 8)-\(name)")
             try text.write(to: path, atomically: false, encoding: .utf8)
-            expectClean(["run", path.path, "--format", "csv"], label: "scenario case \(index) from \(name)")
+            let originalPath = directory.appendingPathComponent("original-\(name)")
+            expectClean(["run", path.path, "--format", "csv"], label: "scenario case \(index) from \(name)") {
+                try? original.write(to: originalPath, atomically: false, encoding: .utf8)
+                return self.elapsed { AttnSimCommand.main(["run", originalPath.path, "--format", "csv"], console: CapturedConsole().console) }.1
+            }
         }
     }
 
