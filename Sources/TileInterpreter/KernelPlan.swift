@@ -298,18 +298,7 @@ struct PlannedBlock {
     /// Slots assigned anywhere in the block (loop variables included).
     var assignedSlots: Set<Int> {
         var slots: Set<Int> = []
-        for statement in statements {
-            switch statement.kind {
-            case .assign(let slot, _): slots.insert(slot)
-            case .store: break
-            case .loop(let slot, _, _, let body, _):
-                slots.insert(slot)
-                slots.formUnion(body.assignedSlots)
-            case .conditional(_, let then, let otherwise):
-                slots.formUnion(then.assignedSlots)
-                slots.formUnion(otherwise.assignedSlots)
-            }
-        }
+        for statement in statements { statement.collectAssigned(into: &slots) }
         return slots
     }
 }
