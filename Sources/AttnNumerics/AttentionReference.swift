@@ -49,27 +49,32 @@ public enum AttentionReference {
     }
 
     /// O (as `output`) and LSE (as `logSumExp`) from one pass over the scores: each row's
-    /// scores are computed once and serve both.
+    /// scores and exponentials are computed once and serve both.
     public static func outputAndLogSumExp(
         _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, mask: Mask = .none
     ) -> (output: [Double], logSumExp: [Double]) {
-        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
+        let n = problem.queryLength, d = problem.headDim
         let heads = problem.batch * problem.heads
         var out = [Double](repeating: 0, count: heads * n * d)
         var lse = [Double](repeating: 0, count: heads * n)
-        // Heads are independent: they run on all cores, each writing its own rows, so the
-        // result is the same whatever the schedule.
+        // Rows are independent: blocks of rows of every head run on all cores, each
+        // writing its own rows, so the result is the same whatever the schedule.
         out.withUnsafeMutableBufferPointer { outBuffer in
             lse.withUnsafeMutableBufferPointer { lseBuffer in
                 let target = SharedRows(out: outBuffer, lse: lseBuffer)
-                DispatchQueue.concurrentPerform(iterations: heads) { bh in
-                    let kvh = problem.kvHead(forQueryHead: bh)
-                    var p = [Double](repeating: 0, count: nkv)
-                    var o = [Double](repeating: 0, count: d)
-                    for i in 0..<n {
-                        target.lse[bh * n + i] = outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
-                        let outBase = (bh * n + i) * d
-                        for c in 0..<d { target.out[outBase + c] = o[c] }
+                forEachRowChunk(problem) { bh, rows in
+                    var head = HeadPanels(problem, k: k, v: v, kvh: problem.kvHead(forQueryHead: bh))
+                    var i = rows.lowerBound
+                    while i < rows.upperBound {
+                        let count = min(HeadPanels.groupRows, rows.upperBound - i)
+                        head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: count, mask: mask, withOutput: true)
+                        for r in 0..<count {
+                            target.lse[bh * n + i + r] = head.logSumExp[r]
+                            let sum = head.sums[r]
+                            let outBase = (bh * n + i + r) * d
+                            for c in 0..<d { target.out[outBase + c] = sum > 0 ? head.output[r * head.paddedDim + c] / sum : 0 }
+                        }
+                        i += count
                     }
                 }
             }
@@ -77,51 +82,47 @@ public enum AttentionReference {
         return (out, lse)
     }
 
-    /// The output buffers the heads fill in parallel: each head writes only its own rows.
+    /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].
+    /// The same operations as `outputAndLogSumExp`'s, so the two agree exactly.
+    public static func logSumExp(_ problem: ProblemShape, q: HostTensor, k: HostTensor, mask: Mask = .none) -> [Double] {
+        let n = problem.queryLength
+        var out = [Double](repeating: 0, count: problem.batch * problem.heads * n)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let target = SharedRows(out: buffer, lse: buffer)
+            forEachRowChunk(problem) { bh, rows in
+                var head = HeadPanels(problem, k: k, v: nil, kvh: problem.kvHead(forQueryHead: bh))
+                var i = rows.lowerBound
+                while i < rows.upperBound {
+                    let count = min(HeadPanels.groupRows, rows.upperBound - i)
+                    head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: count, mask: mask, withOutput: false)
+                    for r in 0..<count { target.lse[bh * n + i + r] = head.logSumExp[r] }
+                    i += count
+                }
+            }
+        }
+        return out
+    }
+
+    /// The output buffers the row blocks fill in parallel: each writes only its own rows.
     private struct SharedRows: @unchecked Sendable {
         let out: UnsafeMutableBufferPointer<Double>
         let lse: UnsafeMutableBufferPointer<Double>
     }
 
-    /// Row i of head bh: `p` gets its attention probabilities (0 where masked) and `o` its
-    /// output sum_j p_j v_j; returns the row's log-sum-exp. A row that sees no key has no
-    /// distribution: p and o are 0 and the log-sum-exp is -inf.
-    @discardableResult
-    private static func outputRow(
-        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, bh: Int, kvh: Int, row i: Int, mask: Mask,
-        p: inout [Double], o: inout [Double]
-    ) -> Double {
-        let nkv = problem.keyLength, d = problem.headDim
-        let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &p)
-        for j in 0..<nkv { p[j] = lse == -.infinity ? 0 : _exp(p[j] - lse) }
-        for c in 0..<d { o[c] = 0 }
-        v.values.withUnsafeBufferPointer { vValues in
-            o.withUnsafeMutableBufferPointer { out in
-                guard let vPointer = vValues.baseAddress, let oPointer = out.baseAddress,
-                    vValues.count >= (kvh * nkv + nkv) * d, out.count >= d
-                else { return }
-                for j in 0..<nkv where p[j] != 0 {
-                    let vRow = vPointer + (kvh &* nkv &+ j) &* d
-                    let weight = p[j]
-                    for c in 0..<d { oPointer[c] += weight * Double(vRow[c]) }
-                }
-            }
-        }
-        return lse
-    }
-
-    /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].
-    public static func logSumExp(_ problem: ProblemShape, q: HostTensor, k: HostTensor, mask: Mask = .none) -> [Double] {
+    /// Calls `body(head, rows)` for blocks of query rows of every head, on all cores: at
+    /// least 32 blocks in all (work for every core of a common machine), each of at least
+    /// 16 rows (a block packs its head's K and V once).
+    private static func forEachRowChunk(_ problem: ProblemShape, _ body: @Sendable (Int, Range<Int>) -> Void) {
         let n = problem.queryLength
-        var out = [Double](repeating: 0, count: problem.batch * problem.heads * n)
-        var row = [Double](repeating: 0, count: problem.keyLength)
-        for bh in 0..<(problem.batch * problem.heads) {
-            let kvh = problem.kvHead(forQueryHead: bh)
-            for i in 0..<n {
-                out[bh * n + i] = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &row)
-            }
+        let heads = problem.batch * problem.heads
+        guard n > 0, heads > 0 else { return }
+        let perHead = max(1, (32 + heads - 1) / heads)
+        let chunk = max(16, (n + perHead - 1) / perHead)
+        let chunks = (n + chunk - 1) / chunk
+        DispatchQueue.concurrentPerform(iterations: heads * chunks) { item in
+            let bh = item / chunks, first = item % chunks * chunk
+            body(bh, first..<min(n, first + chunk))
         }
-        return out
     }
 
     /// Gradients of the loss <dO, O> with O = softmax(scale Q K^T) V, in float64:
@@ -139,24 +140,30 @@ public enum AttentionReference {
         var dQ = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
         var dK = [Double](repeating: 0, count: problem.batch * problem.kvHeads * nkv * d)
         var dV = dK
-        var p = [Double](repeating: 0, count: nkv)
         var o = [Double](repeating: 0, count: d)
         for bh in 0..<(problem.batch * problem.heads) {
             let kvh = problem.kvHead(forQueryHead: bh)
+            var head = HeadPanels(problem, k: k, v: v, kvh: kvh)
             for i in 0..<n {
-                outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
+                // Row i's probabilities p_j = e_j / sum and output o = sum_j p_j v_j.
+                head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: 1, mask: mask, withOutput: true)
+                let sum = head.sums[0]
+                guard sum > 0 else { continue }
+                for c in 0..<d { o[c] = head.output[c] / sum }
                 let rowBase = (bh * n + i) * d
                 var dSum = 0.0
                 for c in 0..<d { dSum += Double(dO.values[rowBase + c]) * o[c] }
-                for j in 0..<nkv where p[j] != 0 {
+                for j in 0..<nkv {
+                    let p = head.exponentials[j * HeadPanels.groupRows] / sum
+                    guard p != 0 else { continue }
                     let kvBase = (kvh * nkv + j) * d
                     var dp = 0.0
                     for c in 0..<d {
                         let g = Double(dO.values[rowBase + c])
                         dp += g * Double(v.values[kvBase + c])
-                        dV[kvBase + c] += p[j] * g
+                        dV[kvBase + c] += p * g
                     }
-                    let ds = p[j] * (dp - dSum) * scale
+                    let ds = p * (dp - dSum) * scale
                     for c in 0..<d {
                         dQ[rowBase + c] += ds * Double(k.values[kvBase + c])
                         dK[kvBase + c] += ds * Double(q.values[rowBase + c])
@@ -167,64 +174,214 @@ public enum AttentionReference {
         return (dQ, dK, dV)
     }
 
-    /// sum_c a_c b_c in float64, as four interleaved partial sums (c mod 4) added at the
-    /// end: the order differs from a left-to-right sum by rounding in float64 only (about
-    /// 1e-16 relative), far below any tolerance it is compared against, and the partial
-    /// sums run in parallel in SIMD registers.
+    /// The scores of a query row, scale * q_i . k_j, or -inf where the mask hides key j.
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
-        var partial = SIMD4<Double>(repeating: 0)
-        var c = 0
-        while c &+ 4 <= count {
-            let x = SIMD4<Double>(Double(a[c]), Double(a[c &+ 1]), Double(a[c &+ 2]), Double(a[c &+ 3]))
-            let y = SIMD4<Double>(Double(b[c]), Double(b[c &+ 1]), Double(b[c &+ 2]), Double(b[c &+ 3]))
-            partial += x * y
-            c &+= 4
+    static func score(dot: Double, scale: Double, query i: Int, key j: Int, mask: Mask, masked: Bool, problem: ProblemShape) -> Double {
+        if masked && !mask.allows(query: i, key: j, queryLength: problem.queryLength, keyLength: problem.keyLength) { return -.infinity }
+        return dot * scale
+    }
+}
+
+/// One key/value head in float64, laid out for blocked loops, and the scratch of a group
+/// of up to four query rows computed together (they share every load of K and V).
+///
+/// K is packed in panels of four keys, each d x 4 (keys fastest), so the score loop reads
+/// a panel in order while four rows x four keys of dot products stay in SIMD registers;
+/// V is packed in panels of four columns, each Nkv x 4. Every dot product q_i . k_j is
+/// summed over c = 0, 1, ... in order, every output column over j = 0, 1, ... in order,
+/// so a row's results do not depend on which rows share its group. Padding keys (to a
+/// multiple of four) score -inf; padding columns are zero.
+struct HeadPanels {
+    static let groupRows = 4
+    let keys: Int
+    let dim: Int
+    let paddedKeys: Int
+    let paddedDim: Int
+    let kvh: Int
+    private var kPanels: [Double]
+    private var vPanels: [Double]
+    /// The group's rows of Q, groupRows x dim.
+    private var queries: [Double]
+    /// exp(s_ij - max_i) per key j and row i (key-major: [paddedKeys][groupRows]), 0
+    /// where masked.
+    private(set) var exponentials: [Double]
+    /// Per row: sum_j of `exponentials`, and the log-sum-exp (max + log(sum); -inf for a
+    /// row that sees no key).
+    private(set) var sums: [Double]
+    private(set) var logSumExp: [Double]
+    /// Per row: sum_j exponentials_ij v_j, groupRows x paddedDim (not yet divided by the sum).
+    private(set) var output: [Double]
+
+    init(_ problem: ProblemShape, k: HostTensor, v: HostTensor?, kvh: Int) {
+        let nkv = problem.keyLength, d = problem.headDim
+        keys = nkv
+        dim = d
+        paddedKeys = (nkv + 3) / 4 * 4
+        paddedDim = (d + 3) / 4 * 4
+        self.kvh = kvh
+        kPanels = [Double](repeating: 0, count: paddedKeys * d)
+        let base = kvh * nkv * d
+        for j in 0..<nkv {
+            let panel = j / 4 * d * 4 + j % 4
+            for c in 0..<d { kPanels[panel + c * 4] = Double(k.values[base + j * d + c]) }
         }
-        var sum = (partial[0] + partial[1]) + (partial[2] + partial[3])
-        while c < count {
-            sum += Double(a[c]) * Double(b[c])
-            c &+= 1
+        if let v {
+            vPanels = [Double](repeating: 0, count: paddedDim * nkv)
+            for j in 0..<nkv {
+                for c in 0..<d { vPanels[c / 4 * nkv * 4 + j * 4 + c % 4] = Double(v.values[base + j * d + c]) }
+            }
+        } else {
+            vPanels = []
         }
-        return sum
+        queries = [Double](repeating: 0, count: Self.groupRows * d)
+        exponentials = [Double](repeating: 0, count: paddedKeys * Self.groupRows)
+        sums = [Double](repeating: 0, count: Self.groupRows)
+        logSumExp = sums
+        output = [Double](repeating: 0, count: Self.groupRows * paddedDim)
     }
 
-    /// Fills `row` with scale * q_i . k_j (-inf where masked) and returns the row's
-    /// log-sum-exp (-inf when every key is masked).
-    private static func scores(
-        _ problem: ProblemShape, q: HostTensor, k: HostTensor, bh: Int, kvh: Int, row i: Int,
-        mask: Mask, into row: inout [Double]
-    ) -> Double {
-        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
-        let qBase = (bh * n + i) * d
+    /// Computes `count` (1 to 4) query rows from `firstRow` of head `bh`: their
+    /// exponentials, sums and log-sum-exps, and with `withOutput` their unnormalised outputs.
+    mutating func rowGroup(
+        _ problem: ProblemShape, q: HostTensor, bh: Int, firstRow: Int, count: Int, mask: AttentionReference.Mask, withOutput: Bool
+    ) {
+        let n = problem.queryLength, d = dim
+        let g = Self.groupRows
+        // Missing rows of a short group repeat its last row (their results are ignored).
+        for r in 0..<g {
+            let row = firstRow + min(r, count - 1)
+            let base = (bh * n + row) * d
+            for c in 0..<d { queries[r * d + c] = Double(q.values[base + c]) }
+        }
+        scores(problem, firstRow: firstRow, count: count, mask: mask)
+        softmax()
+        if withOutput { accumulateOutput(skipZeros: mask != .none) }
+    }
+
+    /// Fills `exponentials` with the scores (-inf where masked or past the last key).
+    private mutating func scores(_ problem: ProblemShape, firstRow: Int, count: Int, mask: AttentionReference.Mask) {
+        let d = dim, nkv = keys
         let scale = problem.effectiveScale
         let masked = mask != .none
-        var rowMax = -Double.infinity
-        // The dot products read both tensors through unchecked pointers (the shapes bound
-        // every index).
-        q.values.withUnsafeBufferPointer { qValues in
-            k.values.withUnsafeBufferPointer { kValues in
-                row.withUnsafeMutableBufferPointer { out in
-                    guard let qPointer = qValues.baseAddress, let kPointer = kValues.baseAddress, let outPointer = out.baseAddress,
-                        qValues.count >= qBase + d, kValues.count >= (kvh * nkv + nkv) * d, out.count >= nkv
+        let rowOf = (0..<Self.groupRows).map { firstRow + min($0, count - 1) }
+        queries.withUnsafeBufferPointer { qBuffer in
+            kPanels.withUnsafeBufferPointer { kBuffer in
+                exponentials.withUnsafeMutableBufferPointer { sBuffer in
+                    guard let qp = qBuffer.baseAddress, let kp = kBuffer.baseAddress, let sp = sBuffer.baseAddress,
+                        qBuffer.count >= 4 * d, kBuffer.count >= paddedKeys * d, sBuffer.count >= paddedKeys * 4
                     else { return }
-                    let qRow = qPointer + qBase
-                    for j in 0..<nkv {
-                        if masked && !mask.allows(query: i, key: j, queryLength: n, keyLength: nkv) {
-                            outPointer[j] = -.infinity
+                    let q0 = qp, q1 = qp + d, q2 = qp + 2 * d, q3 = qp + 3 * d
+                    var j0 = 0
+                    while j0 < paddedKeys {
+                        let out = sp + j0 * 4
+                        // Whether any of the 4 x 4 scores is visible (else skip the dots).
+                        var visible = j0 + 3 < nkv && !masked
+                        if !visible {
+                            for r in 0..<4 {
+                                for jj in 0..<4 where j0 + jj < nkv {
+                                    if !masked || mask.allows(query: rowOf[r], key: j0 + jj, queryLength: problem.queryLength, keyLength: nkv) {
+                                        visible = true
+                                    }
+                                }
+                            }
+                        }
+                        if !visible {
+                            for e in 0..<16 { out[e] = -.infinity }
+                            j0 += 4
                             continue
                         }
-                        let kRow = kPointer + (kvh &* nkv &+ j) &* d
-                        outPointer[j] = Self.dot(qRow, kRow, d) * scale
-                        rowMax = max(rowMax, outPointer[j])
+                        var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), s2 = SIMD4<Double>(), s3 = SIMD4<Double>()
+                        var panel = kp + j0 * d
+                        for c in 0..<d {
+                            let key = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
+                            s0 = s0 + SIMD4(repeating: q0[c]) * key
+                            s1 = s1 + SIMD4(repeating: q1[c]) * key
+                            s2 = s2 + SIMD4(repeating: q2[c]) * key
+                            s3 = s3 + SIMD4(repeating: q3[c]) * key
+                            panel += 4
+                        }
+                        // Transposed into key-major order: out[jj * 4 + r].
+                        func put(_ dots: SIMD4<Double>, row r: Int) {
+                            for jj in 0..<4 {
+                                out[jj * 4 + r] = j0 + jj < nkv
+                                    ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, masked: masked, problem: problem)
+                                    : -.infinity
+                            }
+                        }
+                        put(s0, row: 0)
+                        put(s1, row: 1)
+                        put(s2, row: 2)
+                        put(s3, row: 3)
+                        j0 += 4
                     }
                 }
             }
         }
-        if rowMax == -.infinity { return -.infinity }
-        var sum = 0.0
-        for j in 0..<nkv { sum += _exp(row[j] - rowMax) }
-        return rowMax + _log(sum)
+    }
+
+    /// Turns the scores in `exponentials` into exp(s - row max) and fills `sums` and
+    /// `logSumExp`.
+    private mutating func softmax() {
+        let g = Self.groupRows, nkv = keys
+        for r in 0..<g {
+            var rowMax = -Double.infinity
+            for j in 0..<nkv { rowMax = max(rowMax, exponentials[j * g + r]) }
+            guard rowMax != -.infinity else {
+                for j in 0..<nkv { exponentials[j * g + r] = 0 }
+                sums[r] = 0
+                logSumExp[r] = -.infinity
+                continue
+            }
+            var sum = 0.0
+            for j in 0..<nkv {
+                let s = exponentials[j * g + r]
+                let e = s == -.infinity ? 0 : _exp(s - rowMax)
+                exponentials[j * g + r] = e
+                sum += e
+            }
+            sums[r] = sum
+            logSumExp[r] = rowMax + _log(sum)
+        }
+        for j in nkv..<paddedKeys {
+            for r in 0..<g { exponentials[j * g + r] = 0 }
+        }
+    }
+
+    /// output_i = sum_j exponentials_ij v_j, in j order.
+    private mutating func accumulateOutput(skipZeros: Bool) {
+        let nkv = keys, pd = paddedDim
+        exponentials.withUnsafeBufferPointer { eBuffer in
+            vPanels.withUnsafeBufferPointer { vBuffer in
+                output.withUnsafeMutableBufferPointer { oBuffer in
+                    guard let ep = eBuffer.baseAddress, let vp = vBuffer.baseAddress, let op = oBuffer.baseAddress,
+                        eBuffer.count >= nkv * 4, vBuffer.count >= pd * nkv, oBuffer.count >= 4 * pd
+                    else { return }
+                    var c0 = 0
+                    while c0 < pd {
+                        var o0 = SIMD4<Double>(), o1 = SIMD4<Double>(), o2 = SIMD4<Double>(), o3 = SIMD4<Double>()
+                        var panel = vp + c0 * nkv
+                        var weights = ep
+                        for _ in 0..<nkv {
+                            let w = UnsafeRawPointer(weights).loadUnaligned(as: SIMD4<Double>.self)
+                            if !skipZeros || w != SIMD4<Double>() {
+                                let value = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
+                                o0 = o0 + SIMD4(repeating: w[0]) * value
+                                o1 = o1 + SIMD4(repeating: w[1]) * value
+                                o2 = o2 + SIMD4(repeating: w[2]) * value
+                                o3 = o3 + SIMD4(repeating: w[3]) * value
+                            }
+                            panel += 4
+                            weights += 4
+                        }
+                        UnsafeMutableRawPointer(op + c0).storeBytes(of: o0, as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + pd + c0).storeBytes(of: o1, as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + 2 * pd + c0).storeBytes(of: o2, as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + 3 * pd + c0).storeBytes(of: o3, as: SIMD4<Double>.self)
+                        c0 += 4
+                    }
+                }
+            }
+        }
     }
 }
 
