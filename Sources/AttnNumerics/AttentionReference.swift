@@ -361,17 +361,30 @@ struct HeadPanels {
                         var o0 = SIMD4<Double>(), o1 = SIMD4<Double>(), o2 = SIMD4<Double>(), o3 = SIMD4<Double>()
                         var panel = vp + c0 * nkv
                         var weights = ep
-                        for _ in 0..<nkv {
-                            let w = UnsafeRawPointer(weights).loadUnaligned(as: SIMD4<Double>.self)
-                            if !skipZeros || w != SIMD4<Double>() {
-                                let value = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
-                                o0 = o0 + SIMD4(repeating: w[0]) * value
-                                o1 = o1 + SIMD4(repeating: w[1]) * value
-                                o2 = o2 + SIMD4(repeating: w[2]) * value
-                                o3 = o3 + SIMD4(repeating: w[3]) * value
+                        // Masked rows have runs of zero weights; unmasked ones none worth a test.
+                        if skipZeros {
+                            for _ in 0..<nkv {
+                                let w = UnsafeRawPointer(weights).loadUnaligned(as: SIMD4<Double>.self)
+                                if w != SIMD4<Double>() {
+                                    let value = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
+                                    o0 = o0 + SIMD4(repeating: w[0]) * value
+                                    o1 = o1 + SIMD4(repeating: w[1]) * value
+                                    o2 = o2 + SIMD4(repeating: w[2]) * value
+                                    o3 = o3 + SIMD4(repeating: w[3]) * value
+                                }
+                                panel += 4
+                                weights += 4
                             }
-                            panel += 4
-                            weights += 4
+                        } else {
+                            for _ in 0..<nkv {
+                                let value = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
+                                o0 = o0 + SIMD4(repeating: weights[0]) * value
+                                o1 = o1 + SIMD4(repeating: weights[1]) * value
+                                o2 = o2 + SIMD4(repeating: weights[2]) * value
+                                o3 = o3 + SIMD4(repeating: weights[3]) * value
+                                panel += 4
+                                weights += 4
+                            }
                         }
                         UnsafeMutableRawPointer(op + c0).storeBytes(of: o0, as: SIMD4<Double>.self)
                         UnsafeMutableRawPointer(op + pd + c0).storeBytes(of: o1, as: SIMD4<Double>.self)

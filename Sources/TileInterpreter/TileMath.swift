@@ -163,16 +163,28 @@ enum TileMath {
     /// f(x_i, s) (or f(s, x_i) with `scalarFirst`) for every element, specialised to `op`.
     static func map(_ op: Binary, _ x: [Float], scalar: Float, scalarFirst: Bool) -> [Float] {
         switch (op, scalarFirst) {
-        case (.add, _): return x.map { $0 + scalar }
-        case (.sub, false): return x.map { $0 - scalar }
-        case (.sub, true): return x.map { scalar - $0 }
-        case (.mul, _): return x.map { $0 * scalar }
-        case (.div, false): return x.map { $0 / scalar }
-        case (.div, true): return x.map { scalar / $0 }
-        case (.min, false): return x.map { Swift.min($0, scalar) }
-        case (.min, true): return x.map { Swift.min(scalar, $0) }
-        case (.max, false): return x.map { Swift.max($0, scalar) }
-        case (.max, true): return x.map { Swift.max(scalar, $0) }
+        case (.add, _): return mapLoop(x) { $0 + scalar }
+        case (.sub, false): return mapLoop(x) { $0 - scalar }
+        case (.sub, true): return mapLoop(x) { scalar - $0 }
+        case (.mul, _): return mapLoop(x) { $0 * scalar }
+        case (.div, false): return mapLoop(x) { $0 / scalar }
+        case (.div, true): return mapLoop(x) { scalar / $0 }
+        case (.min, false): return mapLoop(x) { Swift.min($0, scalar) }
+        case (.min, true): return mapLoop(x) { Swift.min(scalar, $0) }
+        case (.max, false): return mapLoop(x) { Swift.max($0, scalar) }
+        case (.max, true): return mapLoop(x) { Swift.max(scalar, $0) }
+        }
+    }
+
+    /// f of every element, through unchecked pointers (the loop vectorises).
+    @inline(__always)
+    static func mapLoop(_ x: [Float], _ f: (Float) -> Float) -> [Float] {
+        [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.withUnsafeBufferPointer { input in
+                guard let from = input.baseAddress, let to = out.baseAddress else { return }
+                for i in 0..<input.count { (to + i).initialize(to: f(from[i])) }
+            }
+            initialized = x.count
         }
     }
 
@@ -223,20 +235,43 @@ enum TileMath {
         return out
     }
 
+    /// Row maxima or row sums, each row reduced left to right. Four rows run side by
+    /// side (independent chains, so additions overlap); each row's order is unchanged.
     static func reduceRows(_ x: [Float], rows: Int, cols: Int, max: Bool) -> [Float] {
         var out = [Float](repeating: 0, count: rows)
         guard rows > 0, cols > 0, x.count >= rows * cols else { return out }
         x.withUnsafeBufferPointer { px in
-            guard let base = px.baseAddress else { return }
-            for r in 0..<rows {
-                let row = base + r &* cols
-                var acc = row[0]
-                if max {
-                    for c in 1..<cols { acc = Swift.max(acc, row[c]) }
-                } else {
-                    for c in 1..<cols { acc = acc + row[c] }
+            out.withUnsafeMutableBufferPointer { po in
+                guard let base = px.baseAddress, let target = po.baseAddress else { return }
+                var r = 0
+                while r &+ 4 <= rows {
+                    let r0 = base + r &* cols, r1 = r0 + cols, r2 = r1 + cols, r3 = r2 + cols
+                    var a0 = r0[0], a1 = r1[0], a2 = r2[0], a3 = r3[0]
+                    if max {
+                        for c in 1..<cols {
+                            a0 = Swift.max(a0, r0[c]); a1 = Swift.max(a1, r1[c])
+                            a2 = Swift.max(a2, r2[c]); a3 = Swift.max(a3, r3[c])
+                        }
+                    } else {
+                        for c in 1..<cols {
+                            a0 = a0 + r0[c]; a1 = a1 + r1[c]
+                            a2 = a2 + r2[c]; a3 = a3 + r3[c]
+                        }
+                    }
+                    target[r] = a0; target[r &+ 1] = a1; target[r &+ 2] = a2; target[r &+ 3] = a3
+                    r &+= 4
                 }
-                out[r] = acc
+                while r < rows {
+                    let row = base + r &* cols
+                    var acc = row[0]
+                    if max {
+                        for c in 1..<cols { acc = Swift.max(acc, row[c]) }
+                    } else {
+                        for c in 1..<cols { acc = acc + row[c] }
+                    }
+                    target[r] = acc
+                    r &+= 1
+                }
             }
         }
         return out

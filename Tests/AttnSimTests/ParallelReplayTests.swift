@@ -32,7 +32,7 @@ import TileLanguage
         ("standard", ["Bm": 32, "Bn": 48, "Bo": 16, "Bk": 32, "Be": 40]),
     ])
     func sameResultsOnAnyThreadCount(_ algorithm: String, _ params: [String: Int]) throws {
-        let shape = S.shape(heads: 4, kvHeads: 2, n: 101, nkv: 133, d: 20)
+        let shape = S.shape(heads: 4, kvHeads: 2, n: 67, nkv: 90, d: 10)
         let bound = try S.bind(algorithm, shape, dtype: .fp32, params: params)
         let sequential = try Self.run(bound, threads: 1)
         #expect(!sequential.checks.isEmpty)
@@ -101,6 +101,26 @@ import TileLanguage
         }
         let got = TileMath.matmul(a, b, m: m, k: k, n: n)
         #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+
+    /// Row sums and maxima four rows at a time against a left-to-right loop per row:
+    /// identical floats (each row's order is kept), on 4 + 2 rows.
+    @Test func reduceRowsKeepsEachRowsOrder() {
+        var generator = SeededGenerator(seed: 9)
+        let x = (0..<(6 * 37)).map { _ in Float(generator.nextNormal()) * 1000 }
+        for max in [false, true] {
+            var expected: [UInt32] = []
+            for r in 0..<6 {
+                var acc: Float = x[r * 37]
+                for c in 1..<37 { acc = max ? Swift.max(acc, x[r * 37 + c]) : acc + x[r * 37 + c] }
+                expected.append(acc.bitPattern)
+            }
+            let got: [Float] = TileMath.reduceRows(x, rows: 6, cols: 37, max: max)
+            #expect(got.map { $0.bitPattern } == expected)
+        }
+        // A 2 x 2 by hand: sums 3 and -1, maxima 2 and 1.
+        #expect(TileMath.reduceRows([1, 2, 1, -2], rows: 2, cols: 2, max: false) == [3, -1])
+        #expect(TileMath.reduceRows([1, 2, 1, -2], rows: 2, cols: 2, max: true) == [2, 1])
     }
 
     /// Gather and scatter by runs against element-by-element offsets, on a slice whose
