@@ -192,6 +192,7 @@ public enum AttentionReference {
 /// so a row's results do not depend on which rows share its group. Padding keys (to a
 /// multiple of four) score -inf; padding columns are zero.
 struct HeadPanels {
+    typealias D2 = SIMD2<Double>
     static let groupRows = 4
     let keys: Int
     let dim: Int
@@ -290,16 +291,27 @@ struct HeadPanels {
                             j0 += 4
                             continue
                         }
-                        var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), s2 = SIMD4<Double>(), s3 = SIMD4<Double>()
+                        // Row r's dots with keys j0, j0 + 1 in a_r, with j0 + 2, j0 + 3 in b_r
+                        // (two-lane vectors: the registers of a baseline x86-64 build).
+                        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
                         var panel = kp + j0 * d
                         for c in 0..<d {
-                            let key = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
-                            s0 = s0 + SIMD4(repeating: q0[c]) * key
-                            s1 = s1 + SIMD4(repeating: q1[c]) * key
-                            s2 = s2 + SIMD4(repeating: q2[c]) * key
-                            s3 = s3 + SIMD4(repeating: q3[c]) * key
+                            let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
+                            let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
+                            let x0 = D2(repeating: q0[c]), x1 = D2(repeating: q1[c])
+                            a0 = a0 + x0 * low
+                            b0 = b0 + x0 * high
+                            a1 = a1 + x1 * low
+                            b1 = b1 + x1 * high
+                            let x2 = D2(repeating: q2[c]), x3 = D2(repeating: q3[c])
+                            a2 = a2 + x2 * low
+                            b2 = b2 + x2 * high
+                            a3 = a3 + x3 * low
+                            b3 = b3 + x3 * high
                             panel += 4
                         }
+                        let s0 = SIMD4(lowHalf: a0, highHalf: b0), s1 = SIMD4(lowHalf: a1, highHalf: b1)
+                        let s2 = SIMD4(lowHalf: a2, highHalf: b2), s3 = SIMD4(lowHalf: a3, highHalf: b3)
                         // Transposed into key-major order: out[jj * 4 + r].
                         func put(_ dots: SIMD4<Double>, row r: Int) {
                             for jj in 0..<4 {
@@ -358,38 +370,33 @@ struct HeadPanels {
                     else { return }
                     var c0 = 0
                     while c0 < pd {
-                        var o0 = SIMD4<Double>(), o1 = SIMD4<Double>(), o2 = SIMD4<Double>(), o3 = SIMD4<Double>()
+                        // Row r's columns c0, c0 + 1 in a_r, c0 + 2, c0 + 3 in b_r.
+                        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
                         var panel = vp + c0 * nkv
                         var weights = ep
-                        // Masked rows have runs of zero weights; unmasked ones none worth a test.
-                        if skipZeros {
-                            for _ in 0..<nkv {
-                                let w = UnsafeRawPointer(weights).loadUnaligned(as: SIMD4<Double>.self)
-                                if w != SIMD4<Double>() {
-                                    let value = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
-                                    o0 = o0 + SIMD4(repeating: w[0]) * value
-                                    o1 = o1 + SIMD4(repeating: w[1]) * value
-                                    o2 = o2 + SIMD4(repeating: w[2]) * value
-                                    o3 = o3 + SIMD4(repeating: w[3]) * value
-                                }
-                                panel += 4
-                                weights += 4
+                        for _ in 0..<nkv {
+                            // Masked rows have runs of zero weights; unmasked ones none worth a test.
+                            if !skipZeros || weights[0] != 0 || weights[1] != 0 || weights[2] != 0 || weights[3] != 0 {
+                                let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
+                                let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
+                                let w0 = D2(repeating: weights[0]), w1 = D2(repeating: weights[1])
+                                a0 = a0 + w0 * low
+                                b0 = b0 + w0 * high
+                                a1 = a1 + w1 * low
+                                b1 = b1 + w1 * high
+                                let w2 = D2(repeating: weights[2]), w3 = D2(repeating: weights[3])
+                                a2 = a2 + w2 * low
+                                b2 = b2 + w2 * high
+                                a3 = a3 + w3 * low
+                                b3 = b3 + w3 * high
                             }
-                        } else {
-                            for _ in 0..<nkv {
-                                let value = UnsafeRawPointer(panel).loadUnaligned(as: SIMD4<Double>.self)
-                                o0 = o0 + SIMD4(repeating: weights[0]) * value
-                                o1 = o1 + SIMD4(repeating: weights[1]) * value
-                                o2 = o2 + SIMD4(repeating: weights[2]) * value
-                                o3 = o3 + SIMD4(repeating: weights[3]) * value
-                                panel += 4
-                                weights += 4
-                            }
+                            panel += 4
+                            weights += 4
                         }
-                        UnsafeMutableRawPointer(op + c0).storeBytes(of: o0, as: SIMD4<Double>.self)
-                        UnsafeMutableRawPointer(op + pd + c0).storeBytes(of: o1, as: SIMD4<Double>.self)
-                        UnsafeMutableRawPointer(op + 2 * pd + c0).storeBytes(of: o2, as: SIMD4<Double>.self)
-                        UnsafeMutableRawPointer(op + 3 * pd + c0).storeBytes(of: o3, as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + c0).storeBytes(of: SIMD4(lowHalf: a0, highHalf: b0), as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + pd + c0).storeBytes(of: SIMD4(lowHalf: a1, highHalf: b1), as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + 2 * pd + c0).storeBytes(of: SIMD4(lowHalf: a2, highHalf: b2), as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + 3 * pd + c0).storeBytes(of: SIMD4(lowHalf: a3, highHalf: b3), as: SIMD4<Double>.self)
                         c0 += 4
                     }
                 }
