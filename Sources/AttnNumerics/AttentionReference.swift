@@ -332,31 +332,75 @@ struct HeadPanels {
     }
 
     /// Turns the scores in `exponentials` into exp(s - row max) and fills `sums` and
-    /// `logSumExp`.
+    /// `logSumExp`. The four rows of a key are adjacent, so each step handles all four;
+    /// each row's sum still runs over j = 0, 1, ... in order.
     private mutating func softmax() {
-        let g = Self.groupRows, nkv = keys
-        for r in 0..<g {
-            var rowMax = -Double.infinity
-            for j in 0..<nkv { rowMax = max(rowMax, exponentials[j * g + r]) }
-            guard rowMax != -.infinity else {
-                for j in 0..<nkv { exponentials[j * g + r] = 0 }
-                sums[r] = 0
-                logSumExp[r] = -.infinity
-                continue
-            }
-            var sum = 0.0
+        let nkv = keys, padded = paddedKeys
+        var rowMax = SIMD4<Double>(repeating: -.infinity)
+        var sum = SIMD4<Double>()
+        exponentials.withUnsafeMutableBufferPointer { buffer in
+            guard let e = buffer.baseAddress, buffer.count >= padded * 4 else { return }
             for j in 0..<nkv {
-                let s = exponentials[j * g + r]
-                let e = s == -.infinity ? 0 : _exp(s - rowMax)
-                exponentials[j * g + r] = e
-                sum += e
+                rowMax = pointwiseMax(rowMax, UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD4<Double>.self))
             }
-            sums[r] = sum
-            logSumExp[r] = rowMax + _log(sum)
+            // A row that sees no key has only -inf scores: subtracting 0 keeps them -inf,
+            // whose exponential is 0.
+            let shift = rowMax.replacing(with: 0, where: rowMax .== -.infinity)
+            for j in 0..<nkv {
+                let x = UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD4<Double>.self) - shift
+                let y = SIMD4(lowHalf: Self.exp(x.lowHalf), highHalf: Self.exp(x.highHalf))
+                UnsafeMutableRawPointer(e + 4 * j).storeBytes(of: y, as: SIMD4<Double>.self)
+                sum = sum + y
+            }
+            for index in (4 * nkv)..<(4 * padded) { e[index] = 0 }
         }
-        for j in nkv..<paddedKeys {
-            for r in 0..<g { exponentials[j * g + r] = 0 }
+        for r in 0..<Self.groupRows {
+            sums[r] = rowMax[r] == -.infinity ? 0 : sum[r]
+            logSumExp[r] = rowMax[r] == -.infinity ? -.infinity : rowMax[r] + _log(sum[r])
         }
+    }
+
+    /// e^x in both lanes, within a few units in the last place of libm's `exp`.
+    ///
+    /// x = n ln 2 + r with n = round(x / ln 2) and |r| <= ln(2) / 2 (ln 2 split in two
+    /// parts, Cody and Waite, so n ln 2 is exact), e^r by its Taylor series to r^13 (the
+    /// rest is below 4e-18 relative), times 2^n built in the exponent bits. Lanes outside
+    /// [-708, 709] (where 2^n leaves the normal range), -inf included, use libm's `exp`.
+    /// Each lane's result depends on that lane alone.
+    @inline(__always)
+    static func exp(_ x: D2) -> D2 {
+        let inRange = (x .>= -708) .& (x .<= 709)
+        var y = polynomialExp(x.replacing(with: 0, where: .!inRange))
+        if !all(inRange) {
+            for lane in 0..<2 where !inRange[lane] { y[lane] = x[lane] == -.infinity ? 0 : _exp(x[lane]) }
+        }
+        return y
+    }
+
+    /// e^x for x in [-708, 709] (see `exp`).
+    @inline(__always)
+    private static func polynomialExp(_ x: D2) -> D2 {
+        let magic = D2(repeating: 6_755_399_441_055_744)  // 1.5 * 2^52: adding it rounds to an integer
+        let t = x * D2(repeating: 1.442_695_040_888_963_4) + magic
+        let n = t - magic
+        let r = (x - n * D2(repeating: 6.931_471_803_691_238_164_90e-01)) - n * D2(repeating: 1.908_214_929_270_587_700_02e-10)
+        var p = D2(repeating: 1.0 / 6_227_020_800)
+        p = p * r + D2(repeating: 1.0 / 479_001_600)
+        p = p * r + D2(repeating: 1.0 / 39_916_800)
+        p = p * r + D2(repeating: 1.0 / 3_628_800)
+        p = p * r + D2(repeating: 1.0 / 362_880)
+        p = p * r + D2(repeating: 1.0 / 40_320)
+        p = p * r + D2(repeating: 1.0 / 5_040)
+        p = p * r + D2(repeating: 1.0 / 720)
+        p = p * r + D2(repeating: 1.0 / 120)
+        p = p * r + D2(repeating: 1.0 / 24)
+        p = p * r + D2(repeating: 1.0 / 6)
+        p = p * r + D2(repeating: 0.5)
+        p = p * r + D2(repeating: 1)
+        p = p * r + D2(repeating: 1)
+        // t's bits are magic's plus n: 2^n has exponent field n + 1023.
+        let exponent = unsafeBitCast(t, to: SIMD2<Int64>.self) &- SIMD2<Int64>(repeating: Int64(bitPattern: magic[0].bitPattern))
+        return p * unsafeBitCast((exponent &+ 1023) &<< 52, to: D2.self)
     }
 
     /// output_i = sum_j exponentials_ij v_j, in j order.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import AttnAlgorithms
-import AttnNumerics
+@testable import AttnNumerics
 import TileLanguage
 @testable import TileInterpreter
 
@@ -153,6 +153,22 @@ import TileLanguage
         let expected = (0..<90_003).map { _ in Float(sequential.nextNormal()) }
         #expect(tensor.values.map(\.bitPattern) == expected.map(\.bitPattern))
         #expect(generator.next() == sequential.next())
+    }
+
+    /// The reference's two-lane exponential against libm's: within 4 units in the last
+    /// place on [-708, 0] (the reference takes exp of scores minus their maximum), exact
+    /// at 0, and libm's own value below -708, 0 at -inf.
+    @Test func referenceExponentialMatchesLibm() {
+        var generator = SeededGenerator(seed: 2)
+        var worst = 0.0
+        for _ in 0..<20_000 {
+            let x = -708 * generator.nextUnit(), y = -generator.nextUnit() * 2
+            let got = HeadPanels.exp(SIMD2(x, y))
+            worst = max(worst, abs(got[0] - exp(x)) / exp(x).ulp, abs(got[1] - exp(y)) / exp(y).ulp)
+        }
+        #expect(worst <= 4, "worst error \(worst) ulp")
+        #expect(HeadPanels.exp(SIMD2(0, 0)) == SIMD2(1, 1))
+        #expect(HeadPanels.exp(SIMD2(-.infinity, -720)) == SIMD2(0, exp(-720)))
     }
 
     /// The blocked float64 reference against a direct softmax(scale Q K^T) V written
