@@ -201,8 +201,10 @@ struct HeadPanels {
     let kvh: Int
     private var kPanels: [Double]
     private var vPanels: [Double]
-    /// The group's rows of Q, groupRows x dim.
+    /// The group's rows of Q, each value twice (a ready two-lane splat): [dim][groupRows][2].
     private var queries: [Double]
+    /// `exponentials`, each value twice, for the P.V loop: [paddedKeys][groupRows][2].
+    private var weightPairs: [Double]
     /// exp(s_ij - max_i) per key j and row i (key-major: [paddedKeys][groupRows]), 0
     /// where masked.
     private(set) var exponentials: [Double]
@@ -234,7 +236,8 @@ struct HeadPanels {
         } else {
             vPanels = []
         }
-        queries = [Double](repeating: 0, count: Self.groupRows * d)
+        queries = [Double](repeating: 0, count: Self.groupRows * d * 2)
+        weightPairs = [Double](repeating: 0, count: paddedKeys * Self.groupRows * 2)
         exponentials = [Double](repeating: 0, count: paddedKeys * Self.groupRows)
         sums = [Double](repeating: 0, count: Self.groupRows)
         logSumExp = sums
@@ -252,7 +255,11 @@ struct HeadPanels {
         for r in 0..<g {
             let row = firstRow + min(r, count - 1)
             let base = (bh * n + row) * d
-            for c in 0..<d { queries[r * d + c] = Double(q.values[base + c]) }
+            for c in 0..<d {
+                let value = Double(q.values[base + c])
+                queries[(c * g + r) * 2] = value
+                queries[(c * g + r) * 2 + 1] = value
+            }
         }
         scores(problem, firstRow: firstRow, count: count, mask: mask)
         softmax()
@@ -269,9 +276,8 @@ struct HeadPanels {
             kPanels.withUnsafeBufferPointer { kBuffer in
                 exponentials.withUnsafeMutableBufferPointer { sBuffer in
                     guard let qp = qBuffer.baseAddress, let kp = kBuffer.baseAddress, let sp = sBuffer.baseAddress,
-                        qBuffer.count >= 4 * d, kBuffer.count >= paddedKeys * d, sBuffer.count >= paddedKeys * 4
+                        qBuffer.count >= 8 * d, kBuffer.count >= paddedKeys * d, sBuffer.count >= paddedKeys * 4
                     else { return }
-                    let q0 = qp, q1 = qp + d, q2 = qp + 2 * d, q3 = qp + 3 * d
                     var j0 = 0
                     while j0 < paddedKeys {
                         let out = sp + j0 * 4
@@ -295,20 +301,24 @@ struct HeadPanels {
                         // (two-lane vectors: the registers of a baseline x86-64 build).
                         var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
                         var panel = kp + j0 * d
-                        for c in 0..<d {
+                        var pairs = qp
+                        for _ in 0..<d {
                             let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
                             let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
-                            let x0 = D2(repeating: q0[c]), x1 = D2(repeating: q1[c])
+                            let x0 = UnsafeRawPointer(pairs).loadUnaligned(as: D2.self)
+                            let x1 = UnsafeRawPointer(pairs + 2).loadUnaligned(as: D2.self)
                             a0 = a0 + x0 * low
                             b0 = b0 + x0 * high
                             a1 = a1 + x1 * low
                             b1 = b1 + x1 * high
-                            let x2 = D2(repeating: q2[c]), x3 = D2(repeating: q3[c])
+                            let x2 = UnsafeRawPointer(pairs + 4).loadUnaligned(as: D2.self)
+                            let x3 = UnsafeRawPointer(pairs + 6).loadUnaligned(as: D2.self)
                             a2 = a2 + x2 * low
                             b2 = b2 + x2 * high
                             a3 = a3 + x3 * low
                             b3 = b3 + x3 * high
                             panel += 4
+                            pairs += 8
                         }
                         let s0 = SIMD4(lowHalf: a0, highHalf: b0), s1 = SIMD4(lowHalf: a1, highHalf: b1)
                         let s2 = SIMD4(lowHalf: a2, highHalf: b2), s3 = SIMD4(lowHalf: a3, highHalf: b3)
@@ -353,6 +363,15 @@ struct HeadPanels {
                 sum = sum + y
             }
             for index in (4 * nkv)..<(4 * padded) { e[index] = 0 }
+        }
+        weightPairs.withUnsafeMutableBufferPointer { pairs in
+            exponentials.withUnsafeBufferPointer { buffer in
+                guard let w = pairs.baseAddress, let e = buffer.baseAddress, pairs.count >= 8 * padded, buffer.count >= 4 * padded else { return }
+                for index in 0..<(4 * padded) {
+                    w[2 * index] = e[index]
+                    w[2 * index + 1] = e[index]
+                }
+            }
         }
         for r in 0..<Self.groupRows {
             sums[r] = rowMax[r] == -.infinity ? 0 : sum[r]
@@ -406,11 +425,11 @@ struct HeadPanels {
     /// output_i = sum_j exponentials_ij v_j, in j order.
     private mutating func accumulateOutput(skipZeros: Bool) {
         let nkv = keys, pd = paddedDim
-        exponentials.withUnsafeBufferPointer { eBuffer in
+        weightPairs.withUnsafeBufferPointer { eBuffer in
             vPanels.withUnsafeBufferPointer { vBuffer in
                 output.withUnsafeMutableBufferPointer { oBuffer in
                     guard let ep = eBuffer.baseAddress, let vp = vBuffer.baseAddress, let op = oBuffer.baseAddress,
-                        eBuffer.count >= nkv * 4, vBuffer.count >= pd * nkv, oBuffer.count >= 4 * pd
+                        eBuffer.count >= nkv * 8, vBuffer.count >= pd * nkv, oBuffer.count >= 4 * pd
                     else { return }
                     var c0 = 0
                     while c0 < pd {
@@ -420,22 +439,24 @@ struct HeadPanels {
                         var weights = ep
                         for _ in 0..<nkv {
                             // Masked rows have runs of zero weights; unmasked ones none worth a test.
-                            if !skipZeros || weights[0] != 0 || weights[1] != 0 || weights[2] != 0 || weights[3] != 0 {
+                            if !skipZeros || weights[0] != 0 || weights[2] != 0 || weights[4] != 0 || weights[6] != 0 {
                                 let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
                                 let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
-                                let w0 = D2(repeating: weights[0]), w1 = D2(repeating: weights[1])
+                                let w0 = UnsafeRawPointer(weights).loadUnaligned(as: D2.self)
+                                let w1 = UnsafeRawPointer(weights + 2).loadUnaligned(as: D2.self)
                                 a0 = a0 + w0 * low
                                 b0 = b0 + w0 * high
                                 a1 = a1 + w1 * low
                                 b1 = b1 + w1 * high
-                                let w2 = D2(repeating: weights[2]), w3 = D2(repeating: weights[3])
+                                let w2 = UnsafeRawPointer(weights + 4).loadUnaligned(as: D2.self)
+                                let w3 = UnsafeRawPointer(weights + 6).loadUnaligned(as: D2.self)
                                 a2 = a2 + w2 * low
                                 b2 = b2 + w2 * high
                                 a3 = a3 + w3 * low
                                 b3 = b3 + w3 * high
                             }
                             panel += 4
-                            weights += 4
+                            weights += 8
                         }
                         UnsafeMutableRawPointer(op + c0).storeBytes(of: SIMD4(lowHalf: a0, highHalf: b0), as: SIMD4<Double>.self)
                         UnsafeMutableRawPointer(op + pd + c0).storeBytes(of: SIMD4(lowHalf: a1, highHalf: b1), as: SIMD4<Double>.self)
