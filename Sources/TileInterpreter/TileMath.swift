@@ -33,6 +33,7 @@ enum TileMath {
     }
 
     private typealias V8 = SIMD8<Float>
+    private typealias V4 = SIMD4<Float>
 
     @inline(__always)
     private static func load8(_ p: UnsafePointer<Float>) -> V8 {
@@ -48,27 +49,48 @@ enum TileMath {
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, m: Int, k: Int, n: Int
     ) {
         let vectorColumns = n / 8 * 8
+        // The four rows' a_ip, each splatted to four lanes once ([p][row]), so the inner
+        // loop loads them ready to multiply (the four-lane registers of a baseline x86-64
+        // build) instead of splatting each again for every eight columns.
+        let splats = UnsafeMutablePointer<V4>.allocate(capacity: 4 * k)
+        defer { splats.deallocate() }
         var i = 0
         // Four rows at a time.
         while i &+ 4 <= m {
             let a0 = a + i &* k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
             let c0 = c + i &* n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n
+            for p in 0..<k {
+                (splats + 4 * p).initialize(to: V4(repeating: a0[p]))
+                (splats + (4 * p + 1)).initialize(to: V4(repeating: a1[p]))
+                (splats + (4 * p + 2)).initialize(to: V4(repeating: a2[p]))
+                (splats + (4 * p + 3)).initialize(to: V4(repeating: a3[p]))
+            }
             var j = 0
             while j < vectorColumns {
-                var s0 = V8(), s1 = V8(), s2 = V8(), s3 = V8()
+                // Row r's columns j ..< j + 4 in l_r, j + 4 ..< j + 8 in h_r.
+                var l0 = V4(), h0 = V4(), l1 = V4(), h1 = V4(), l2 = V4(), h2 = V4(), l3 = V4(), h3 = V4()
                 var row = b + j
-                for p in 0..<k {
-                    let bv = load8(row)
-                    s0 = s0 + V8(repeating: a0[p]) * bv
-                    s1 = s1 + V8(repeating: a1[p]) * bv
-                    s2 = s2 + V8(repeating: a2[p]) * bv
-                    s3 = s3 + V8(repeating: a3[p]) * bv
+                var x = UnsafePointer(splats)
+                for _ in 0..<k {
+                    let low = UnsafeRawPointer(row).loadUnaligned(as: V4.self)
+                    let high = UnsafeRawPointer(row + 4).loadUnaligned(as: V4.self)
+                    let x0 = x[0], x1 = x[1]
+                    l0 = l0 + x0 * low
+                    h0 = h0 + x0 * high
+                    l1 = l1 + x1 * low
+                    h1 = h1 + x1 * high
+                    let x2 = x[2], x3 = x[3]
+                    l2 = l2 + x2 * low
+                    h2 = h2 + x2 * high
+                    l3 = l3 + x3 * low
+                    h3 = h3 + x3 * high
                     row += n
+                    x += 4
                 }
-                store8(s0, c0 + j)
-                store8(s1, c1 + j)
-                store8(s2, c2 + j)
-                store8(s3, c3 + j)
+                store8(V8(lowHalf: l0, highHalf: h0), c0 + j)
+                store8(V8(lowHalf: l1, highHalf: h1), c1 + j)
+                store8(V8(lowHalf: l2, highHalf: h2), c2 + j)
+                store8(V8(lowHalf: l3, highHalf: h3), c3 + j)
                 j &+= 8
             }
             while j < n {
