@@ -7,7 +7,7 @@ prints both times (best of --repeat), their ratio, attnsim's CPU time (it runs o
 cores) and the load average (other work on the machine slows both sides). numpy is used
 here only, as a yardstick; the package never depends on it.
 
-    scripts/bench-numeric.py [--heads 8] [--n 2048] [--d 64]
+    scripts/bench-numeric.py [--heads 8] [--n 2048] [--d 64] [--repeat 3] [--binary PATH]
 """
 import argparse, os, subprocess, sys, time
 
@@ -17,11 +17,16 @@ def main():
     parser.add_argument("--n", type=int, default=2048)
     parser.add_argument("--d", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--binary", help="time this attnsim binary instead of building the release one "
+                        "(e.g. an older build, for a before/after comparison)")
     args = parser.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run(["swift", "build", "-c", "release", "--product", "attnsim"], cwd=root, check=True,
-                   stdout=subprocess.DEVNULL)
-    binary = os.path.join(root, ".build", "release", "attnsim")
+    if args.binary:
+        binary = args.binary
+    else:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "attnsim"], cwd=root, check=True,
+                       stdout=subprocess.DEVNULL)
+        binary = os.path.join(root, ".build", "release", "attnsim")
     command = [binary, "run", "--algorithm", "flash2", "--heads", str(args.heads), "--head-dim", str(args.d),
                "--context", str(args.n), "--mode", "numeric", "--dtype", "fp32", "--format", "csv"]
     runs = [timed_process(command) for _ in range(args.repeat)]
