@@ -3,10 +3,11 @@
 
 Runs `attnsim run --mode numeric` (release build) on FlashAttention-2, fp32, and numpy's
 single-thread attention (S = Q K^T / sqrt(d), softmax, O = P V) on the same shape, and
-prints both times and their ratio. numpy is used here only, as a yardstick; the package
-never depends on it.
+prints both times (best of --repeat), their ratio, attnsim's CPU time (it runs on all
+cores) and the load average (other work on the machine slows both sides). numpy is used
+here only, as a yardstick; the package never depends on it.
 
-    scripts/bench-numeric.py [--heads 8] [--n 2048] [--d 64]
+    scripts/bench-numeric.py [--heads 8] [--n 2048] [--d 64] [--repeat 3] [--binary PATH]
 """
 import argparse, os, subprocess, sys, time
 
@@ -16,14 +17,21 @@ def main():
     parser.add_argument("--n", type=int, default=2048)
     parser.add_argument("--d", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--binary", help="time this attnsim binary instead of building the release one "
+                        "(e.g. an older build, for a before/after comparison)")
     args = parser.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run(["swift", "build", "-c", "release", "--product", "attnsim"], cwd=root, check=True,
-                   stdout=subprocess.DEVNULL)
-    binary = os.path.join(root, ".build", "release", "attnsim")
+    if args.binary:
+        binary = args.binary
+    else:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "attnsim"], cwd=root, check=True,
+                       stdout=subprocess.DEVNULL)
+        binary = os.path.join(root, ".build", "release", "attnsim")
     command = [binary, "run", "--algorithm", "flash2", "--heads", str(args.heads), "--head-dim", str(args.d),
                "--context", str(args.n), "--mode", "numeric", "--dtype", "fp32", "--format", "csv"]
-    best_sim = min(timed(lambda: subprocess.run(command, check=True, stdout=subprocess.DEVNULL)) for _ in range(args.repeat))
+    runs = [timed_process(command) for _ in range(args.repeat)]
+    best_sim = min(wall for wall, _ in runs)
+    best_sim_cpu = min(cpu for _, cpu in runs)
 
     # numpy on one thread; the OpenBLAS overrides some machines set slow it down.
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -45,15 +53,20 @@ for _ in range({args.repeat}):
 print(best)
 """
     best_numpy = float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout)
-    print(f"shape: heads {args.heads}, N {args.n}, d {args.d}, fp32")
-    print(f"attnsim numeric (flash2, whole process, checks included): {best_sim:.3f} s")
+    print(f"shape: heads {args.heads}, N {args.n}, d {args.d}, fp32; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"attnsim numeric (flash2, whole process, checks included): {best_sim:.3f} s (CPU time {best_sim_cpu:.2f} s)")
     print(f"numpy single-thread attention:                          {best_numpy:.3f} s")
     print(f"ratio: {best_sim / best_numpy:.1f}x")
 
-def timed(run):
+def timed_process(command):
+    """Wall-clock and CPU (user + system) seconds of one run of `command`."""
     start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command)} failed")
+    return wall, usage.ru_utime + usage.ru_stime
 
 if __name__ == "__main__":
     main()

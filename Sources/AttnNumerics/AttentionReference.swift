@@ -49,27 +49,32 @@ public enum AttentionReference {
     }
 
     /// O (as `output`) and LSE (as `logSumExp`) from one pass over the scores: each row's
-    /// scores are computed once and serve both.
+    /// scores and exponentials are computed once and serve both.
     public static func outputAndLogSumExp(
         _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, mask: Mask = .none
     ) -> (output: [Double], logSumExp: [Double]) {
-        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
+        let n = problem.queryLength, d = problem.headDim
         let heads = problem.batch * problem.heads
         var out = [Double](repeating: 0, count: heads * n * d)
         var lse = [Double](repeating: 0, count: heads * n)
-        // Heads are independent: they run on all cores, each writing its own rows, so the
-        // result is the same whatever the schedule.
+        // Rows are independent: blocks of rows of every head run on all cores, each
+        // writing its own rows, so the result is the same whatever the schedule.
         out.withUnsafeMutableBufferPointer { outBuffer in
             lse.withUnsafeMutableBufferPointer { lseBuffer in
                 let target = SharedRows(out: outBuffer, lse: lseBuffer)
-                DispatchQueue.concurrentPerform(iterations: heads) { bh in
-                    let kvh = problem.kvHead(forQueryHead: bh)
-                    var p = [Double](repeating: 0, count: nkv)
-                    var o = [Double](repeating: 0, count: d)
-                    for i in 0..<n {
-                        target.lse[bh * n + i] = outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
-                        let outBase = (bh * n + i) * d
-                        for c in 0..<d { target.out[outBase + c] = o[c] }
+                forEachRowChunk(problem) { bh, rows in
+                    var head = HeadPanels(problem, k: k, v: v, kvh: problem.kvHead(forQueryHead: bh))
+                    var i = rows.lowerBound
+                    while i < rows.upperBound {
+                        let count = min(HeadPanels.groupRows, rows.upperBound - i)
+                        head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: count, mask: mask, withOutput: true)
+                        for r in 0..<count {
+                            target.lse[bh * n + i + r] = head.logSumExp[r]
+                            let sum = head.sums[r]
+                            let outBase = (bh * n + i + r) * d
+                            for c in 0..<d { target.out[outBase + c] = sum > 0 ? head.output[r * head.paddedDim + c] / sum : 0 }
+                        }
+                        i += count
                     }
                 }
             }
@@ -77,51 +82,47 @@ public enum AttentionReference {
         return (out, lse)
     }
 
-    /// The output buffers the heads fill in parallel: each head writes only its own rows.
+    /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].
+    /// The same operations as `outputAndLogSumExp`'s, so the two agree exactly.
+    public static func logSumExp(_ problem: ProblemShape, q: HostTensor, k: HostTensor, mask: Mask = .none) -> [Double] {
+        let n = problem.queryLength
+        var out = [Double](repeating: 0, count: problem.batch * problem.heads * n)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let target = SharedRows(out: buffer, lse: buffer)
+            forEachRowChunk(problem) { bh, rows in
+                var head = HeadPanels(problem, k: k, v: nil, kvh: problem.kvHead(forQueryHead: bh))
+                var i = rows.lowerBound
+                while i < rows.upperBound {
+                    let count = min(HeadPanels.groupRows, rows.upperBound - i)
+                    head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: count, mask: mask, withOutput: false)
+                    for r in 0..<count { target.lse[bh * n + i + r] = head.logSumExp[r] }
+                    i += count
+                }
+            }
+        }
+        return out
+    }
+
+    /// The output buffers the row blocks fill in parallel: each writes only its own rows.
     private struct SharedRows: @unchecked Sendable {
         let out: UnsafeMutableBufferPointer<Double>
         let lse: UnsafeMutableBufferPointer<Double>
     }
 
-    /// Row i of head bh: `p` gets its attention probabilities (0 where masked) and `o` its
-    /// output sum_j p_j v_j; returns the row's log-sum-exp. A row that sees no key has no
-    /// distribution: p and o are 0 and the log-sum-exp is -inf.
-    @discardableResult
-    private static func outputRow(
-        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, bh: Int, kvh: Int, row i: Int, mask: Mask,
-        p: inout [Double], o: inout [Double]
-    ) -> Double {
-        let nkv = problem.keyLength, d = problem.headDim
-        let lse = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &p)
-        for j in 0..<nkv { p[j] = lse == -.infinity ? 0 : _exp(p[j] - lse) }
-        for c in 0..<d { o[c] = 0 }
-        v.values.withUnsafeBufferPointer { vValues in
-            o.withUnsafeMutableBufferPointer { out in
-                guard let vPointer = vValues.baseAddress, let oPointer = out.baseAddress,
-                    vValues.count >= (kvh * nkv + nkv) * d, out.count >= d
-                else { return }
-                for j in 0..<nkv where p[j] != 0 {
-                    let vRow = vPointer + (kvh &* nkv &+ j) &* d
-                    let weight = p[j]
-                    for c in 0..<d { oPointer[c] += weight * Double(vRow[c]) }
-                }
-            }
-        }
-        return lse
-    }
-
-    /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].
-    public static func logSumExp(_ problem: ProblemShape, q: HostTensor, k: HostTensor, mask: Mask = .none) -> [Double] {
+    /// Calls `body(head, rows)` for blocks of query rows of every head, on all cores: at
+    /// least 32 blocks in all (work for every core of a common machine), each of at least
+    /// 16 rows (a block packs its head's K and V once).
+    private static func forEachRowChunk(_ problem: ProblemShape, _ body: @Sendable (Int, Range<Int>) -> Void) {
         let n = problem.queryLength
-        var out = [Double](repeating: 0, count: problem.batch * problem.heads * n)
-        var row = [Double](repeating: 0, count: problem.keyLength)
-        for bh in 0..<(problem.batch * problem.heads) {
-            let kvh = problem.kvHead(forQueryHead: bh)
-            for i in 0..<n {
-                out[bh * n + i] = scores(problem, q: q, k: k, bh: bh, kvh: kvh, row: i, mask: mask, into: &row)
-            }
+        let heads = problem.batch * problem.heads
+        guard n > 0, heads > 0 else { return }
+        let perHead = max(1, (32 + heads - 1) / heads)
+        let chunk = max(16, (n + perHead - 1) / perHead)
+        let chunks = (n + chunk - 1) / chunk
+        DispatchQueue.concurrentPerform(iterations: heads * chunks) { item in
+            let bh = item / chunks, first = item % chunks * chunk
+            body(bh, first..<min(n, first + chunk))
         }
-        return out
     }
 
     /// Gradients of the loss <dO, O> with O = softmax(scale Q K^T) V, in float64:
@@ -139,24 +140,30 @@ public enum AttentionReference {
         var dQ = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
         var dK = [Double](repeating: 0, count: problem.batch * problem.kvHeads * nkv * d)
         var dV = dK
-        var p = [Double](repeating: 0, count: nkv)
         var o = [Double](repeating: 0, count: d)
         for bh in 0..<(problem.batch * problem.heads) {
             let kvh = problem.kvHead(forQueryHead: bh)
+            var head = HeadPanels(problem, k: k, v: v, kvh: kvh)
             for i in 0..<n {
-                outputRow(problem, q: q, k: k, v: v, bh: bh, kvh: kvh, row: i, mask: mask, p: &p, o: &o)
+                // Row i's probabilities p_j = e_j / sum and output o = sum_j p_j v_j.
+                head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: 1, mask: mask, withOutput: true)
+                let sum = head.sums[0]
+                guard sum > 0 else { continue }
+                for c in 0..<d { o[c] = head.output[c] / sum }
                 let rowBase = (bh * n + i) * d
                 var dSum = 0.0
                 for c in 0..<d { dSum += Double(dO.values[rowBase + c]) * o[c] }
-                for j in 0..<nkv where p[j] != 0 {
+                for j in 0..<nkv {
+                    let p = head.exponentials[j * HeadPanels.groupRows] / sum
+                    guard p != 0 else { continue }
                     let kvBase = (kvh * nkv + j) * d
                     var dp = 0.0
                     for c in 0..<d {
                         let g = Double(dO.values[rowBase + c])
                         dp += g * Double(v.values[kvBase + c])
-                        dV[kvBase + c] += p[j] * g
+                        dV[kvBase + c] += p * g
                     }
-                    let ds = p[j] * (dp - dSum) * scale
+                    let ds = p * (dp - dSum) * scale
                     for c in 0..<d {
                         dQ[rowBase + c] += ds * Double(k.values[kvBase + c])
                         dK[kvBase + c] += ds * Double(q.values[rowBase + c])
@@ -167,64 +174,299 @@ public enum AttentionReference {
         return (dQ, dK, dV)
     }
 
-    /// sum_c a_c b_c in float64, as four interleaved partial sums (c mod 4) added at the
-    /// end: the order differs from a left-to-right sum by rounding in float64 only (about
-    /// 1e-16 relative), far below any tolerance it is compared against, and the partial
-    /// sums run in parallel in SIMD registers.
+    /// The scores of a query row, scale * q_i . k_j, or -inf where the mask hides key j.
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
-        var partial = SIMD4<Double>(repeating: 0)
-        var c = 0
-        while c &+ 4 <= count {
-            let x = SIMD4<Double>(Double(a[c]), Double(a[c &+ 1]), Double(a[c &+ 2]), Double(a[c &+ 3]))
-            let y = SIMD4<Double>(Double(b[c]), Double(b[c &+ 1]), Double(b[c &+ 2]), Double(b[c &+ 3]))
-            partial += x * y
-            c &+= 4
+    static func score(dot: Double, scale: Double, query i: Int, key j: Int, mask: Mask, masked: Bool, problem: ProblemShape) -> Double {
+        if masked && !mask.allows(query: i, key: j, queryLength: problem.queryLength, keyLength: problem.keyLength) { return -.infinity }
+        return dot * scale
+    }
+}
+
+/// One key/value head in float64, laid out for blocked loops, and the scratch of a group
+/// of up to four query rows computed together (they share every load of K and V).
+///
+/// K is packed in panels of four keys, each d x 4 (keys fastest), so the score loop reads
+/// a panel in order while four rows x four keys of dot products stay in SIMD registers;
+/// V is packed in panels of four columns, each Nkv x 4. Every dot product q_i . k_j is
+/// summed over c = 0, 1, ... in order, every output column over j = 0, 1, ... in order,
+/// so a row's results do not depend on which rows share its group. Padding keys (to a
+/// multiple of four) score -inf; padding columns are zero.
+struct HeadPanels {
+    typealias D2 = SIMD2<Double>
+    static let groupRows = 4
+    let keys: Int
+    let dim: Int
+    let paddedKeys: Int
+    let paddedDim: Int
+    let kvh: Int
+    private var kPanels: [Double]
+    private var vPanels: [Double]
+    /// The group's rows of Q, each value twice (a ready two-lane splat): [dim][groupRows][2].
+    private var queries: [Double]
+    /// `exponentials`, each value twice, for the P.V loop: [paddedKeys][groupRows][2].
+    private var weightPairs: [Double]
+    /// exp(s_ij - max_i) per key j and row i (key-major: [paddedKeys][groupRows]), 0
+    /// where masked.
+    private(set) var exponentials: [Double]
+    /// Per row: sum_j of `exponentials`, and the log-sum-exp (max + log(sum); -inf for a
+    /// row that sees no key).
+    private(set) var sums: [Double]
+    private(set) var logSumExp: [Double]
+    /// Per row: sum_j exponentials_ij v_j, groupRows x paddedDim (not yet divided by the sum).
+    private(set) var output: [Double]
+
+    init(_ problem: ProblemShape, k: HostTensor, v: HostTensor?, kvh: Int) {
+        let nkv = problem.keyLength, d = problem.headDim
+        keys = nkv
+        dim = d
+        paddedKeys = (nkv + 3) / 4 * 4
+        paddedDim = (d + 3) / 4 * 4
+        self.kvh = kvh
+        kPanels = [Double](repeating: 0, count: paddedKeys * d)
+        let base = kvh * nkv * d
+        for j in 0..<nkv {
+            let panel = j / 4 * d * 4 + j % 4
+            for c in 0..<d { kPanels[panel + c * 4] = Double(k.values[base + j * d + c]) }
         }
-        var sum = (partial[0] + partial[1]) + (partial[2] + partial[3])
-        while c < count {
-            sum += Double(a[c]) * Double(b[c])
-            c &+= 1
+        if let v {
+            vPanels = [Double](repeating: 0, count: paddedDim * nkv)
+            for j in 0..<nkv {
+                for c in 0..<d { vPanels[c / 4 * nkv * 4 + j * 4 + c % 4] = Double(v.values[base + j * d + c]) }
+            }
+        } else {
+            vPanels = []
         }
-        return sum
+        queries = [Double](repeating: 0, count: Self.groupRows * d * 2)
+        weightPairs = [Double](repeating: 0, count: paddedKeys * Self.groupRows * 2)
+        exponentials = [Double](repeating: 0, count: paddedKeys * Self.groupRows)
+        sums = [Double](repeating: 0, count: Self.groupRows)
+        logSumExp = sums
+        output = [Double](repeating: 0, count: Self.groupRows * paddedDim)
     }
 
-    /// Fills `row` with scale * q_i . k_j (-inf where masked) and returns the row's
-    /// log-sum-exp (-inf when every key is masked).
-    private static func scores(
-        _ problem: ProblemShape, q: HostTensor, k: HostTensor, bh: Int, kvh: Int, row i: Int,
-        mask: Mask, into row: inout [Double]
-    ) -> Double {
-        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
-        let qBase = (bh * n + i) * d
+    /// Computes `count` (1 to 4) query rows from `firstRow` of head `bh`: their
+    /// exponentials, sums and log-sum-exps, and with `withOutput` their unnormalised outputs.
+    mutating func rowGroup(
+        _ problem: ProblemShape, q: HostTensor, bh: Int, firstRow: Int, count: Int, mask: AttentionReference.Mask, withOutput: Bool
+    ) {
+        let n = problem.queryLength, d = dim
+        let g = Self.groupRows
+        // Missing rows of a short group repeat its last row (their results are ignored).
+        for r in 0..<g {
+            let row = firstRow + min(r, count - 1)
+            let base = (bh * n + row) * d
+            for c in 0..<d {
+                let value = Double(q.values[base + c])
+                queries[(c * g + r) * 2] = value
+                queries[(c * g + r) * 2 + 1] = value
+            }
+        }
+        scores(problem, firstRow: firstRow, count: count, mask: mask)
+        softmax()
+        if withOutput { accumulateOutput(skipZeros: mask != .none) }
+    }
+
+    /// Fills `exponentials` with the scores (-inf where masked or past the last key).
+    private mutating func scores(_ problem: ProblemShape, firstRow: Int, count: Int, mask: AttentionReference.Mask) {
+        let d = dim, nkv = keys
         let scale = problem.effectiveScale
         let masked = mask != .none
-        var rowMax = -Double.infinity
-        // The dot products read both tensors through unchecked pointers (the shapes bound
-        // every index).
-        q.values.withUnsafeBufferPointer { qValues in
-            k.values.withUnsafeBufferPointer { kValues in
-                row.withUnsafeMutableBufferPointer { out in
-                    guard let qPointer = qValues.baseAddress, let kPointer = kValues.baseAddress, let outPointer = out.baseAddress,
-                        qValues.count >= qBase + d, kValues.count >= (kvh * nkv + nkv) * d, out.count >= nkv
+        let rowOf = (0..<Self.groupRows).map { firstRow + min($0, count - 1) }
+        queries.withUnsafeBufferPointer { qBuffer in
+            kPanels.withUnsafeBufferPointer { kBuffer in
+                exponentials.withUnsafeMutableBufferPointer { sBuffer in
+                    guard let qp = qBuffer.baseAddress, let kp = kBuffer.baseAddress, let sp = sBuffer.baseAddress,
+                        qBuffer.count >= 8 * d, kBuffer.count >= paddedKeys * d, sBuffer.count >= paddedKeys * 4
                     else { return }
-                    let qRow = qPointer + qBase
-                    for j in 0..<nkv {
-                        if masked && !mask.allows(query: i, key: j, queryLength: n, keyLength: nkv) {
-                            outPointer[j] = -.infinity
+                    var j0 = 0
+                    while j0 < paddedKeys {
+                        let out = sp + j0 * 4
+                        // Whether any of the 4 x 4 scores is visible (else skip the dots).
+                        var visible = j0 + 3 < nkv && !masked
+                        if !visible {
+                            for r in 0..<4 {
+                                for jj in 0..<4 where j0 + jj < nkv {
+                                    if !masked || mask.allows(query: rowOf[r], key: j0 + jj, queryLength: problem.queryLength, keyLength: nkv) {
+                                        visible = true
+                                    }
+                                }
+                            }
+                        }
+                        if !visible {
+                            for e in 0..<16 { out[e] = -.infinity }
+                            j0 += 4
                             continue
                         }
-                        let kRow = kPointer + (kvh &* nkv &+ j) &* d
-                        outPointer[j] = Self.dot(qRow, kRow, d) * scale
-                        rowMax = max(rowMax, outPointer[j])
+                        // Row r's dots with keys j0, j0 + 1 in a_r, with j0 + 2, j0 + 3 in b_r
+                        // (two-lane vectors: the registers of a baseline x86-64 build).
+                        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
+                        var panel = kp + j0 * d
+                        var pairs = qp
+                        for _ in 0..<d {
+                            let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
+                            let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
+                            let x0 = UnsafeRawPointer(pairs).loadUnaligned(as: D2.self)
+                            let x1 = UnsafeRawPointer(pairs + 2).loadUnaligned(as: D2.self)
+                            a0 = a0 + x0 * low
+                            b0 = b0 + x0 * high
+                            a1 = a1 + x1 * low
+                            b1 = b1 + x1 * high
+                            let x2 = UnsafeRawPointer(pairs + 4).loadUnaligned(as: D2.self)
+                            let x3 = UnsafeRawPointer(pairs + 6).loadUnaligned(as: D2.self)
+                            a2 = a2 + x2 * low
+                            b2 = b2 + x2 * high
+                            a3 = a3 + x3 * low
+                            b3 = b3 + x3 * high
+                            panel += 4
+                            pairs += 8
+                        }
+                        let s0 = SIMD4(lowHalf: a0, highHalf: b0), s1 = SIMD4(lowHalf: a1, highHalf: b1)
+                        let s2 = SIMD4(lowHalf: a2, highHalf: b2), s3 = SIMD4(lowHalf: a3, highHalf: b3)
+                        // Transposed into key-major order: out[jj * 4 + r].
+                        func put(_ dots: SIMD4<Double>, row r: Int) {
+                            for jj in 0..<4 {
+                                out[jj * 4 + r] = j0 + jj < nkv
+                                    ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, masked: masked, problem: problem)
+                                    : -.infinity
+                            }
+                        }
+                        put(s0, row: 0)
+                        put(s1, row: 1)
+                        put(s2, row: 2)
+                        put(s3, row: 3)
+                        j0 += 4
                     }
                 }
             }
         }
-        if rowMax == -.infinity { return -.infinity }
-        var sum = 0.0
-        for j in 0..<nkv { sum += _exp(row[j] - rowMax) }
-        return rowMax + _log(sum)
+    }
+
+    /// Turns the scores in `exponentials` into exp(s - row max) and fills `sums` and
+    /// `logSumExp`. The four rows of a key are adjacent, so each step handles all four;
+    /// each row's sum still runs over j = 0, 1, ... in order.
+    private mutating func softmax() {
+        let nkv = keys, padded = paddedKeys
+        var rowMax = SIMD4<Double>(repeating: -.infinity)
+        var sum = SIMD4<Double>()
+        exponentials.withUnsafeMutableBufferPointer { buffer in
+            guard let e = buffer.baseAddress, buffer.count >= padded * 4 else { return }
+            for j in 0..<nkv {
+                rowMax = pointwiseMax(rowMax, UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD4<Double>.self))
+            }
+            // A row that sees no key has only -inf scores: subtracting 0 keeps them -inf,
+            // whose exponential is 0.
+            let shift = rowMax.replacing(with: 0, where: rowMax .== -.infinity)
+            for j in 0..<nkv {
+                let x = UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD4<Double>.self) - shift
+                let y = SIMD4(lowHalf: Self.exp(x.lowHalf), highHalf: Self.exp(x.highHalf))
+                UnsafeMutableRawPointer(e + 4 * j).storeBytes(of: y, as: SIMD4<Double>.self)
+                sum = sum + y
+            }
+            for index in (4 * nkv)..<(4 * padded) { e[index] = 0 }
+        }
+        weightPairs.withUnsafeMutableBufferPointer { pairs in
+            exponentials.withUnsafeBufferPointer { buffer in
+                guard let w = pairs.baseAddress, let e = buffer.baseAddress, pairs.count >= 8 * padded, buffer.count >= 4 * padded else { return }
+                for index in 0..<(4 * padded) {
+                    w[2 * index] = e[index]
+                    w[2 * index + 1] = e[index]
+                }
+            }
+        }
+        for r in 0..<Self.groupRows {
+            sums[r] = rowMax[r] == -.infinity ? 0 : sum[r]
+            logSumExp[r] = rowMax[r] == -.infinity ? -.infinity : rowMax[r] + _log(sum[r])
+        }
+    }
+
+    /// e^x in both lanes, within a few units in the last place of libm's `exp`.
+    ///
+    /// x = n ln 2 + r with n = round(x / ln 2) and |r| <= ln(2) / 2 (ln 2 split in two
+    /// parts, Cody and Waite, so n ln 2 is exact), e^r by its Taylor series to r^13 (the
+    /// rest is below 4e-18 relative), times 2^n built in the exponent bits. Lanes outside
+    /// [-708, 709] (where 2^n leaves the normal range), -inf included, use libm's `exp`.
+    /// Each lane's result depends on that lane alone.
+    @inline(__always)
+    static func exp(_ x: D2) -> D2 {
+        let inRange = (x .>= -708) .& (x .<= 709)
+        var y = polynomialExp(x.replacing(with: 0, where: .!inRange))
+        if !all(inRange) {
+            for lane in 0..<2 where !inRange[lane] { y[lane] = x[lane] == -.infinity ? 0 : _exp(x[lane]) }
+        }
+        return y
+    }
+
+    /// e^x for x in [-708, 709] (see `exp`).
+    @inline(__always)
+    private static func polynomialExp(_ x: D2) -> D2 {
+        let magic = D2(repeating: 6_755_399_441_055_744)  // 1.5 * 2^52: adding it rounds to an integer
+        let t = x * D2(repeating: 1.442_695_040_888_963_4) + magic
+        let n = t - magic
+        let r = (x - n * D2(repeating: 6.931_471_803_691_238_164_90e-01)) - n * D2(repeating: 1.908_214_929_270_587_700_02e-10)
+        var p = D2(repeating: 1.0 / 6_227_020_800)
+        p = p * r + D2(repeating: 1.0 / 479_001_600)
+        p = p * r + D2(repeating: 1.0 / 39_916_800)
+        p = p * r + D2(repeating: 1.0 / 3_628_800)
+        p = p * r + D2(repeating: 1.0 / 362_880)
+        p = p * r + D2(repeating: 1.0 / 40_320)
+        p = p * r + D2(repeating: 1.0 / 5_040)
+        p = p * r + D2(repeating: 1.0 / 720)
+        p = p * r + D2(repeating: 1.0 / 120)
+        p = p * r + D2(repeating: 1.0 / 24)
+        p = p * r + D2(repeating: 1.0 / 6)
+        p = p * r + D2(repeating: 0.5)
+        p = p * r + D2(repeating: 1)
+        p = p * r + D2(repeating: 1)
+        // t's bits are magic's plus n: 2^n has exponent field n + 1023.
+        let exponent = unsafeBitCast(t, to: SIMD2<Int64>.self) &- SIMD2<Int64>(repeating: Int64(bitPattern: magic[0].bitPattern))
+        return p * unsafeBitCast((exponent &+ 1023) &<< 52, to: D2.self)
+    }
+
+    /// output_i = sum_j exponentials_ij v_j, in j order.
+    private mutating func accumulateOutput(skipZeros: Bool) {
+        let nkv = keys, pd = paddedDim
+        weightPairs.withUnsafeBufferPointer { eBuffer in
+            vPanels.withUnsafeBufferPointer { vBuffer in
+                output.withUnsafeMutableBufferPointer { oBuffer in
+                    guard let ep = eBuffer.baseAddress, let vp = vBuffer.baseAddress, let op = oBuffer.baseAddress,
+                        eBuffer.count >= nkv * 8, vBuffer.count >= pd * nkv, oBuffer.count >= 4 * pd
+                    else { return }
+                    var c0 = 0
+                    while c0 < pd {
+                        // Row r's columns c0, c0 + 1 in a_r, c0 + 2, c0 + 3 in b_r.
+                        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
+                        var panel = vp + c0 * nkv
+                        var weights = ep
+                        for _ in 0..<nkv {
+                            // Masked rows have runs of zero weights; unmasked ones none worth a test.
+                            if !skipZeros || weights[0] != 0 || weights[2] != 0 || weights[4] != 0 || weights[6] != 0 {
+                                let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
+                                let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
+                                let w0 = UnsafeRawPointer(weights).loadUnaligned(as: D2.self)
+                                let w1 = UnsafeRawPointer(weights + 2).loadUnaligned(as: D2.self)
+                                a0 = a0 + w0 * low
+                                b0 = b0 + w0 * high
+                                a1 = a1 + w1 * low
+                                b1 = b1 + w1 * high
+                                let w2 = UnsafeRawPointer(weights + 4).loadUnaligned(as: D2.self)
+                                let w3 = UnsafeRawPointer(weights + 6).loadUnaligned(as: D2.self)
+                                a2 = a2 + w2 * low
+                                b2 = b2 + w2 * high
+                                a3 = a3 + w3 * low
+                                b3 = b3 + w3 * high
+                            }
+                            panel += 4
+                            weights += 8
+                        }
+                        UnsafeMutableRawPointer(op + c0).storeBytes(of: SIMD4(lowHalf: a0, highHalf: b0), as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + pd + c0).storeBytes(of: SIMD4(lowHalf: a1, highHalf: b1), as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + 2 * pd + c0).storeBytes(of: SIMD4(lowHalf: a2, highHalf: b2), as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(op + 3 * pd + c0).storeBytes(of: SIMD4(lowHalf: a3, highHalf: b3), as: SIMD4<Double>.self)
+                        c0 += 4
+                    }
+                }
+            }
+        }
     }
 }
 

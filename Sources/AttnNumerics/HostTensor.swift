@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A dense row-major tensor held on the host, the simulator's stand-in for an HBM array.
 ///
 /// Values are stored as fp32 already rounded to the tensor's storage dtype, so a value
@@ -18,11 +20,37 @@ public struct HostTensor: Sendable, Equatable {
     }
 
     /// A tensor of standard-normal values from `generator`, rounded to `dtype`.
+    ///
+    /// Element i gets the i-th normal of the generator's sequence, as a loop calling
+    /// `nextNormal` in order would give it, and the generator ends where that loop leaves
+    /// it. Each normal takes exactly two draws, so a large tensor is filled in pieces on
+    /// all cores, each piece from a copy of the generator advanced past the draws of the
+    /// pieces before it (advancing is cheap next to the logarithm and cosine of a normal).
     public init(randomNormal shape: [Int], dtype: DType, generator: inout SeededGenerator) {
         self.init(shape: shape, dtype: dtype)
-        for i in values.indices {
-            values[i] = dtype.round(Float(generator.nextNormal()))
+        let count = values.count
+        let pieces = count >= 1 << 16 ? 16 : 1
+        let size = (count + pieces - 1) / pieces
+        var starts: [SeededGenerator] = []
+        for piece in 0..<pieces {
+            starts.append(generator)
+            for _ in 0..<(2 * max(0, min(size, count - piece * size))) { _ = generator.next() }
         }
+        let first = starts
+        values.withUnsafeMutableBufferPointer { buffer in
+            let target = SharedFloats(buffer: buffer)
+            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+                var local = first[piece]
+                for i in min(count, piece * size)..<min(count, (piece + 1) * size) {
+                    target.buffer[i] = dtype.round(Float(local.nextNormal()))
+                }
+            }
+        }
+    }
+
+    /// The values the pieces of `init(randomNormal:)` fill in parallel, each its own range.
+    private struct SharedFloats: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<Float>
     }
 
     public var count: Int { values.count }

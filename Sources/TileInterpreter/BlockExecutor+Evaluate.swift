@@ -130,6 +130,8 @@ extension BlockExecutor {
         case "/": opName = "div"
         default: opName = name
         }
+        // The common operations run loops specialised to them (same values as `f`'s).
+        let kind = TileMath.Binary(rawValue: opName)
         switch (a, b) {
         case (.tile(let t), .tile(let u)):
             func combine(_ x: Int, _ y: Int) -> Int? { x == y ? x : x == 1 ? y : y == 1 ? x : nil }
@@ -139,16 +141,28 @@ extension BlockExecutor {
             let rank = max(t.rank, u.rank, cols > 1 ? 2 : 1)
             var result = Tile(rows: rows, cols: cols, rank: rank, level: .registers, elementBytes: 4, data: nil)
             if let x = t.data, let y = u.data {
-                result.data = TileMath.broadcast(x, rows: t.rows, cols: t.cols, y, rows: u.rows, cols: u.cols, outRows: rows, outCols: cols, f)
+                if let kind {
+                    result.data = TileMath.broadcast(kind, x, rows: t.rows, cols: t.cols, y, rows: u.rows, cols: u.cols, outRows: rows, outCols: cols)
+                } else {
+                    result.data = TileMath.broadcast(x, rows: t.rows, cols: t.cols, y, rows: u.rows, cols: u.cols, outRows: rows, outCols: cols, f)
+                }
             }
             return finishElementwise(result, name: opName, flops: result.count, materialize: materialize)
         case (.tile(var t), _):
             let s = Float(scalarValue(b))
-            t.data = t.data.map { $0.map { f($0, s) } }
+            if let kind {
+                t.data = t.data.map { TileMath.map(kind, $0, scalar: s, scalarFirst: false) }
+            } else {
+                t.data = t.data.map { $0.map { f($0, s) } }
+            }
             return finishElementwise(t, name: opName, flops: t.count, materialize: materialize)
         case (_, .tile(var u)):
             let s = Float(scalarValue(a))
-            u.data = u.data.map { $0.map { f(s, $0) } }
+            if let kind {
+                u.data = u.data.map { TileMath.map(kind, $0, scalar: s, scalarFirst: true) }
+            } else {
+                u.data = u.data.map { $0.map { f(s, $0) } }
+            }
             return finishElementwise(u, name: opName, flops: u.count, materialize: materialize)
         default:
             throw error("'\(name)' needs a tile operand here", location)
@@ -207,8 +221,11 @@ extension BlockExecutor {
                 return try elementwise("max", values[0], values[1], at: location, materialize: materialize) { Swift.max($0, $1) }
             case .exp, .log, .sqrt:
                 guard var tile = values[0].tile else { throw error("'\(builtin.rawValue)' needs a tile", location) }
-                let f: (Float) -> Float = builtin == .exp ? { Foundation.exp($0) } : builtin == .log ? { Foundation.log($0) } : { $0.squareRoot() }
-                tile.data = tile.data.map { $0.map(f) }
+                switch builtin {
+                case .exp: tile.data = tile.data.map { TileMath.mapLoop($0) { Foundation.exp($0) } }
+                case .log: tile.data = tile.data.map { TileMath.mapLoop($0) { Foundation.log($0) } }
+                default: tile.data = tile.data.map { TileMath.mapLoop($0) { $0.squareRoot() } }
+                }
                 tile.level = .registers
                 tile.elementBytes = 4
                 switch builtin {
@@ -410,7 +427,11 @@ extension BlockExecutor {
         }
         let dtype = bound.tensorDTypes[access.tensor]
         if isNumeric, let data = tile.data {
-            TileMath.scatter(data, into: &tensors[access.tensor], s, dtype: dtype, written: &written[access.tensor])
+            if pendingStores != nil {
+                pendingStores?.append(PendingStore(tensor: access.tensor, slice: s, data: data))
+            } else {
+                TileMath.scatter(data, into: &tensors[access.tensor], s, dtype: dtype, written: &written[access.tensor])
+            }
         }
         countHBM(access, tile, level: level, loading: false)
     }
@@ -435,6 +456,23 @@ extension BlockExecutor {
             edge = "reg->hbm"
         }
         emit(loading ? "load" : "store", edge: edge, tensor: access.tensorName, bytes: bytes, shape: tile.shape)
+    }
+}
+
+/// A numeric store held back by a worker of the parallel replay, applied later in block
+/// order (`BlockExecutor.apply`).
+struct PendingStore {
+    var tensor: Int
+    var slice: BlockExecutor.Slice
+    var data: [Float]
+}
+
+extension BlockExecutor {
+    /// Writes held-back stores into HBM in their order, as `store` would have.
+    func apply(_ stores: [PendingStore]) {
+        for pending in stores {
+            TileMath.scatter(pending.data, into: &tensors[pending.tensor], pending.slice, dtype: bound.tensorDTypes[pending.tensor], written: &written[pending.tensor])
+        }
     }
 }
 

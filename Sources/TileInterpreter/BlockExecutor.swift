@@ -38,6 +38,9 @@ final class BlockExecutor {
     var tensors: [HostTensor]
     /// Which elements of each output tensor have been written (numeric mode only).
     var written: [[Bool]]
+    /// When set, numeric stores are appended here instead of written to `tensors` (a
+    /// worker of the parallel replay; the interpreter applies them in block order).
+    var pendingStores: [PendingStore]?
 
     // Per kernel and per block.
     private(set) var kernel: KernelDecl

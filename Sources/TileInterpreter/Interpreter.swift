@@ -4,8 +4,9 @@ import Foundation
 import TileLanguage
 
 /// Replays a bound program kernel by kernel: sets up HBM (numeric mode), runs each
-/// kernel's grid through a `BlockExecutor` — every block in order, or through a
-/// `CountCompressor` in compressed count mode — and verifies the outputs.
+/// kernel's grid through a `BlockExecutor` — every block in order, on all cores in
+/// numeric mode (`ParallelReplay`, same results), or through a `CountCompressor` in
+/// compressed count mode — and verifies the outputs.
 struct Interpreter {
     let bound: BoundProgram
     let options: RunOptions
@@ -13,6 +14,9 @@ struct Interpreter {
 
     var source: SourceFile { bound.program.source }
     var isNumeric: Bool { options.mode == .numeric }
+
+    /// Threads a numeric replay runs blocks on (`RunOptions.threads`; nil: one per core).
+    var threads: Int { max(1, options.threads ?? ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Whether boxes of blocks and iterations may be counted once and multiplied.
     var compresses: Bool { options.mode == .count && options.compress && trace == nil }
@@ -88,6 +92,12 @@ struct Interpreter {
         }
         if compresses {
             try CountCompressor(executor: executor, plan: plan).countGrid(extents: extents)
+        } else if blocks > 1, threads > 1, isNumeric, trace == nil, executor.statementBudget == Int.max, ParallelReplay.isSafe(plan) {
+            let kernels = Double(bound.program.kernels.count)
+            let progress = options.progress.map { report in
+                { @Sendable (fraction: Double) in report((Double(number) + fraction) / kernels) }
+            }
+            try ParallelReplay(plan: plan, extents: extents, blocks: blocks, threads: threads, progress: progress).run(into: executor)
         } else if blocks > 0 {
             let grid = GridBox(extents: extents)
             let kernels = Double(bound.program.kernels.count)

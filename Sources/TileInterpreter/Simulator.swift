@@ -30,6 +30,10 @@ public struct RunOptions: Sendable {
     /// Told the fraction of the run done (0 to 1) as blocks finish, when blocks run one by
     /// one (numeric mode, traces, exhaustive counting): for a progress bar.
     public var progress: (@Sendable (Double) -> Void)?
+    /// Threads a numeric replay runs independent thread blocks on (nil: one per core; 1:
+    /// one after another; values below 1 read as 1). Outputs, counters and errors are the
+    /// same for every value (see `ParallelReplay`); so are the float64 references.
+    public var threads: Int?
 
     public init(
         mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:], tolerance: Double? = nil,

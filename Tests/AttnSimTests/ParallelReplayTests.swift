@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+import AttnAlgorithms
+@testable import AttnNumerics
+import TileLanguage
+@testable import TileInterpreter
+
+/// The parallel numeric replay and the blocked kernels give exactly what the sequential,
+/// scalar ones give: same counters, bit-identical outputs, same first error.
+@Suite struct ParallelReplayTests {
+    typealias S = TestSupport
+
+    static func run(_ bound: BoundProgram, threads: Int, seed: UInt64 = 5) throws -> RunResult {
+        var options = RunOptions(mode: .numeric, seed: seed)
+        options.threads = threads
+        return try Simulator.run(bound, options: options)
+    }
+
+    /// Outputs compared by bit pattern (NaN and signed zeros included).
+    static func bits(_ result: RunResult) -> [String: [UInt32]] {
+        result.tensors.mapValues { $0.values.map(\.bitPattern) }
+    }
+
+    /// Ragged shapes (N, Nkv not multiples of the blocks, d not a multiple of 4, GQA) with
+    /// causal, sliding-window and block-sparse masks, on one, two and five threads.
+    @Test(arguments: [
+        ("flash2", ["Br": 32, "Bc": 48]),
+        ("flash2", ["Br": 32, "Bc": 48, "causal": 1]),
+        ("flash2", ["Br": 16, "Bc": 16, "window": 37]),
+        ("flash2", ["Br": 16, "Bc": 16, "block_pattern": 1, "block_local": 2, "block_stride": 3]),
+        ("flash2", ["Br": 16, "Bc": 16, "block_pattern": 2, "block_density": 400, "block_seed": 3]),
+        ("standard", ["Bm": 32, "Bn": 48, "Bo": 16, "Bk": 32, "Be": 40]),
+    ])
+    func sameResultsOnAnyThreadCount(_ algorithm: String, _ params: [String: Int]) throws {
+        let shape = S.shape(heads: 4, kvHeads: 2, n: 67, nkv: 90, d: 10)
+        let bound = try S.bind(algorithm, shape, dtype: .fp32, params: params)
+        let sequential = try Self.run(bound, threads: 1)
+        #expect(!sequential.checks.isEmpty)
+        for check in sequential.checks { #expect(check.passed, "\(check.summary)") }
+        for threads in [2, 5] {
+            let parallel = try Self.run(bound, threads: threads)
+            #expect(parallel.stats == sequential.stats, "\(algorithm) \(params) on \(threads) threads")
+            #expect(Self.bits(parallel) == Self.bits(sequential), "\(algorithm) \(params) on \(threads) threads")
+            #expect(parallel.checks == sequential.checks)
+        }
+    }
+
+    /// Algorithm 1 of FlashAttention reads back the O, l and m it stored: its kernel must
+    /// not run blocks concurrently; flash2 stores only O and LSE, which it never loads.
+    @Test func kernelsThatReadTheirOwnStoresStaySequential() throws {
+        let flash1 = try AlgorithmLibrary.program("flash1")
+        #expect(flash1.kernels.map { ParallelReplay.isSafe(KernelPlan($0)) } == [false])
+        let flash2 = try AlgorithmLibrary.program("flash2")
+        #expect(flash2.kernels.map { ParallelReplay.isSafe(KernelPlan($0)) } == [true])
+        // And flash1 still gives identical results when asked for threads.
+        let bound = try S.bind("flash1", S.shape(heads: 2, n: 77, nkv: 130, d: 12), params: ["M": 1024])
+        let sequential = try Self.run(bound, threads: 1)
+        let parallel = try Self.run(bound, threads: 4)
+        #expect(parallel.stats == sequential.stats)
+        #expect(Self.bits(parallel) == Self.bits(sequential))
+    }
+
+    /// A grid whose blocks 3 to 7 read past the end of X: every thread count reports
+    /// block 3's error, the first in block order, as the sequential replay does.
+    @Test func firstErrorInBlockOrder() throws {
+        let program = """
+            input  X[N, d]
+            output Y[N, d]
+            kernel k grid(i: 8):
+              x = load X[rows(i * i, 4), :] -> sram
+              store Y[rows(i, 4), :] = x * 2
+            """
+        // N = 32: block i reads rows 4 i^2 ..< 4 i^2 + 4, inside X for 4 i^2 < 32, i.e. i <= 2;
+        // block 3 asks for row block 9, which starts at row 36.
+        let bound = try S.bindSource(program, S.shape(heads: 1, n: 32, d: 4))
+        var messages: [String] = []
+        for threads in [1, 3, 8] {
+            do {
+                _ = try Self.run(bound, threads: threads)
+                Issue.record("block 3 reads past X, so the run must fail")
+            } catch let diagnostic as Diagnostic {
+                messages.append(diagnostic.message)
+            }
+        }
+        #expect(messages.count == 3 && Set(messages).count == 1, "\(messages)")
+        #expect(messages.first?.contains("block 9 of size 4 starts at 36") == true, "\(messages)")
+    }
+
+    /// The blocked tile matmul against a scalar i-p-j loop: identical floats on shapes
+    /// with four-row blocks, leftover rows and leftover columns.
+    @Test(arguments: [(5, 9, 19), (8, 64, 128), (7, 1, 9), (128, 128, 64), (4, 3, 7)])
+    func blockedMatmulMatchesScalar(_ m: Int, _ k: Int, _ n: Int) {
+        var generator = SeededGenerator(seed: UInt64(m * 7919 + k * 31 + n))
+        let a = (0..<(m * k)).map { _ in Float(generator.nextNormal()) }
+        let b = (0..<(k * n)).map { _ in Float(generator.nextNormal()) }
+        var expected = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for p in 0..<k {
+                for j in 0..<n { expected[i * n + j] = expected[i * n + j] + a[i * k + p] * b[p * n + j] }
+            }
+        }
+        let got = TileMath.matmul(a, b, m: m, k: k, n: n)
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+
+    /// Row sums and maxima four rows at a time against a left-to-right loop per row:
+    /// identical floats (each row's order is kept), on 4 + 2 rows.
+    @Test func reduceRowsKeepsEachRowsOrder() {
+        var generator = SeededGenerator(seed: 9)
+        let x = (0..<(6 * 37)).map { _ in Float(generator.nextNormal()) * 1000 }
+        for max in [false, true] {
+            var expected: [UInt32] = []
+            for r in 0..<6 {
+                var acc: Float = x[r * 37]
+                for c in 1..<37 { acc = max ? Swift.max(acc, x[r * 37 + c]) : acc + x[r * 37 + c] }
+                expected.append(acc.bitPattern)
+            }
+            let got: [Float] = TileMath.reduceRows(x, rows: 6, cols: 37, max: max)
+            #expect(got.map { $0.bitPattern } == expected)
+        }
+        // A 2 x 2 by hand: sums 3 and -1, maxima 2 and 1.
+        #expect(TileMath.reduceRows([1, 2, 1, -2], rows: 2, cols: 2, max: false) == [3, -1])
+        #expect(TileMath.reduceRows([1, 2, 1, -2], rows: 2, cols: 2, max: true) == [2, 1])
+    }
+
+    /// Gather and scatter by runs against element-by-element offsets, on a slice whose
+    /// last kept dimension is contiguous and one whose is not (a column of a 3-D tensor).
+    @Test func gatherAndScatterByRuns() {
+        var tensor = HostTensor(shape: [3, 5, 4], dtype: .fp32)
+        for i in tensor.values.indices { tensor.values[i] = Float(i) }
+        // T[1, 1..<4, :]: rows 1, 2, 3 of head 1, all 4 columns: offsets 24 ..< 36.
+        let rows = BlockExecutor.Slice(starts: [1, 1, 0], lengths: [1, 3, 4], kept: [1, 2])
+        #expect(TileMath.gather(tensor, rows) == (24..<36).map(Float.init))
+        // T[0..<3, 2, 3]: element (h, 2, 3) at 20 h + 11.
+        let column = BlockExecutor.Slice(starts: [0, 2, 3], lengths: [3, 1, 1], kept: [0])
+        #expect(TileMath.gather(tensor, column) == [11, 31, 51])
+        var written = [Bool](repeating: false, count: tensor.count)
+        TileMath.scatter([-1, -2, -3], into: &tensor, column, dtype: .bf16, written: &written)
+        #expect([11, 31, 51].map { tensor.values[$0] } == [-1, -2, -3])
+        #expect(written.indices.filter { written[$0] } == [11, 31, 51])
+        TileMath.scatter((0..<12).map { Float($0) + 0.001 }, into: &tensor, rows, dtype: .fp32, written: &written)
+        #expect(tensor.values[24] == 0.001 && tensor.values[35] == 11.001)
+        // The column's element 31 lies in the rows' 24 ..< 36: 3 + 12 - 1 elements written.
+        #expect(written.filter { $0 }.count == 14)
+    }
+
+    /// The pieces of a large random tensor, filled in parallel, hold the generator's
+    /// sequence in order, and the generator ends where a sequential fill leaves it.
+    @Test func parallelRandomFillMatchesSequence() {
+        var generator = SeededGenerator(seed: 11)
+        let tensor = HostTensor(randomNormal: [3, 30_001], dtype: .fp32, generator: &generator)
+        var sequential = SeededGenerator(seed: 11)
+        let expected = (0..<90_003).map { _ in Float(sequential.nextNormal()) }
+        #expect(tensor.values.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(generator.next() == sequential.next())
+    }
+
+    /// The reference's two-lane exponential against libm's: within 4 units in the last
+    /// place on [-708, 0] (the reference takes exp of scores minus their maximum), exact
+    /// at 0, and libm's own value below -708, 0 at -inf.
+    @Test func referenceExponentialMatchesLibm() {
+        var generator = SeededGenerator(seed: 2)
+        var worst = 0.0
+        for _ in 0..<20_000 {
+            let x = -708 * generator.nextUnit(), y = -generator.nextUnit() * 2
+            let got = HeadPanels.exp(SIMD2(x, y))
+            worst = max(worst, abs(got[0] - exp(x)) / exp(x).ulp, abs(got[1] - exp(y)) / exp(y).ulp)
+        }
+        #expect(worst <= 4, "worst error \(worst) ulp")
+        #expect(HeadPanels.exp(SIMD2(0, 0)) == SIMD2(1, 1))
+        #expect(HeadPanels.exp(SIMD2(-.infinity, -720)) == SIMD2(0, exp(-720)))
+    }
+
+    /// The blocked float64 reference against a direct softmax(scale Q K^T) V written
+    /// here, on ragged shapes with masks: agreement to float64 rounding (1e-12).
+    @Test(arguments: [false, true])
+    func blockedReferenceMatchesDirect(_ causal: Bool) {
+        let problem = S.shape(heads: 3, kvHeads: 1, n: 11, nkv: 17, d: 6)
+        var generator = SeededGenerator(seed: 4)
+        let q = HostTensor(randomNormal: [3, 11, 6], dtype: .fp32, generator: &generator)
+        let k = HostTensor(randomNormal: [1, 17, 6], dtype: .fp32, generator: &generator)
+        let v = HostTensor(randomNormal: [1, 17, 6], dtype: .fp32, generator: &generator)
+        var mask = AttentionReference.Mask(causal: causal, window: causal ? 5 : nil)
+        if !causal { mask = AttentionReference.Mask(blocks: .localStrided(local: 1, stride: 2), blockRows: 4, blockColumns: 4) }
+        let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)
+        let scale = 1 / 6.0.squareRoot()
+        for h in 0..<3 {
+            for i in 0..<11 {
+                var scores: [Double] = []
+                var visible: [Int] = []
+                for j in 0..<17 where mask.allows(query: i, key: j, queryLength: 11, keyLength: 17) {
+                    var dot = 0.0
+                    for c in 0..<6 { dot += Double(q.values[(h * 11 + i) * 6 + c]) * Double(k.values[j * 6 + c]) }
+                    scores.append(dot * scale)
+                    visible.append(j)
+                }
+                #expect(!visible.isEmpty)
+                let top = scores.max() ?? 0
+                let sum = scores.reduce(0) { $0 + exp($1 - top) }
+                #expect(abs(both.logSumExp[h * 11 + i] - (top + log(sum))) < 1e-12)
+                for c in 0..<6 {
+                    var o = 0.0
+                    for (s, j) in zip(scores, visible) { o += exp(s - top) / sum * Double(v.values[j * 6 + c]) }
+                    #expect(abs(both.output[(h * 11 + i) * 6 + c] - o) < 1e-12)
+                }
+            }
+        }
+    }
+}
