@@ -96,6 +96,130 @@ kernel suffix grid(b: batch, kvh: kv_heads):
   store O[b, kvh, :, :, :] = (wp * op + ws * (o / l)) / (wp + ws)
 
 """#,
+        "flash-decoding-quant": #"""
+# Flash-Decoding over a quantized KV cache: the split-KV kernels of flash-decoding.tile
+# reading K and V as codes and dequantizing them on chip.
+#
+# The cache holds bytes (u8). quant selects the format (`KVQuantFormat`):
+#   0 fp8e4m3, 1 fp8e5m2: the FP8 bit patterns, per-tensor scale 1 (vLLM's fp8 KV cache,
+#     kv_cache_dtype "fp8"/"fp8_e5m2", stored as uint8 and converted on load with
+#     k_scale = v_scale = 1.0 unless calibrated); the scale and zero tensors are not read.
+#   2 int8, 3 int4: unsigned codes with an fp16 scale and an fp16 zero point per group of
+#     `group` elements along d (group = d: per token and KV head), x ~ code * scale + zero
+#     (asymmetric, as KIVI, Liu et al. 2024, and QServe's KV4); int4 packs two codes per
+#     byte, element 2c in the low nibble, so a row of d elements is d / 2 bytes.
+# K and V are the unquantized inputs: the reference reads them, no kernel does; KQ, VQ and
+# the scales and zeros are computed from them before the run (`quantize`), as a serving
+# engine quantizes each token when it enters the cache.
+#
+# IO law (docs/io-laws.md): flash-decoding's, with K and V's 2 d e bytes per token and KV
+# head replaced by 2 (d / c + 4 d / group [int]) bytes, c = 2 for int4, else 1.
+about "Flash-Decoding over a quantized KV cache: fp8 (e4m3, e5m2), int8 or int4 codes with per-group or per-token fp16 scales and zero points, dequantized on chip"
+
+param Br = 64                                                          # query rows per block (kBlockM of the split-KV kernel)
+param Bc = (d <= 64) * 256 + (d > 64 and d <= 128) * 128 + (d > 128) * 64   # block_n of the split-KV kernel
+param splits = 0                                                       # 0: FlashAttention-2's heuristic; else the split count
+param causal = 0
+param quant = 2                                                        # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
+param group = d                                                        # int8/int4: elements per scale and zero point (d: per token)
+param window = 0
+param packed = N == 1 and heads > kv_heads and window == 0             # FlashAttention-2 swaps GQA heads into the query axis
+param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(packed * batch * kv_heads * cdiv(heads / kv_heads, 64) + (1 - packed) * batch * heads * cdiv(N, 64), 2 * sm_count, cdiv(Nkv, Bc), 128)
+require Br > 0 and Bc > 0 and S > 0, "block sizes and the split count must be positive"
+require splits <= 128, "splits is at most 128, as in FlashAttention-2 (flash_api.cpp: num_splits <= 128)"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require group > 0 and d % group == 0, "group must divide d"
+require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * kv_heads, heads / kv_heads, N, d]
+input  K[batch * kv_heads, Nkv, d]                                      # unquantized: the reference's
+input  V[batch * kv_heads, Nkv, d]
+input  KS[batch * kv_heads, Nkv, d / group] fp16                       # per-group scales
+input  KZ[batch * kv_heads, Nkv, d / group] fp16                       # per-group zero points
+input  VS[batch * kv_heads, Nkv, d / group] fp16
+input  VZ[batch * kv_heads, Nkv, d / group] fp16
+input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant)
+input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant)
+output O[batch * kv_heads, heads / kv_heads, N, d]
+output LSE[batch * kv_heads, heads / kv_heads, N] fp32
+temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d] fp32
+temp   LSEacc[batch * kv_heads, heads / kv_heads, N, S] fp32
+
+check O = attention(Q, K, V, causal: causal, window: window)
+check LSE = attention_lse(Q, K, causal: causal, window: window)
+
+kernel split grid(bkv: batch * kv_heads, i: cdiv(N, Br), s: S):
+  g = heads / kv_heads
+  q = load Q[bkv, :, rows(i, Br), :] -> sram     # the group's heads stacked: (g x rn) x d
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N
+  klo = 0
+  khi = cdiv(Nkv, Bc)
+  if masked:
+    khi = min(khi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    klo = max(0, (qpos - window + 1) / Bc)
+  # This split's key blocks; a split past the end is empty and writes LSE -inf.
+  per = cdiv(khi - klo, S)
+  jlo = klo + s * per
+  jhi = min(khi, jlo + per)
+  o = zeros(g * rn, d)
+  m = full(g * rn, -inf)
+  l = zeros(g * rn)
+  for j in jlo ..< jhi:
+    kq = load KQ[bkv, rows(j, Bc), :] -> sram
+    vq = load VQ[bkv, rows(j, Bc), :] -> sram
+    if quant >= 2:
+      ks = load KS[bkv, rows(j, Bc), :] -> reg
+      kz = load KZ[bkv, rows(j, Bc), :] -> reg
+      vs = load VS[bkv, rows(j, Bc), :] -> reg
+      vz = load VZ[bkv, rows(j, Bc), :] -> reg
+      k = dequant(kq, quant, ks, kz)
+      v = dequant(vq, quant, vs, vz)
+    else:
+      k = dequant(kq, quant)
+      v = dequant(vq, quant)
+    sc = (q @ k^T) * scale
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        sc = mask_window(sc, qpos, j * Bc, window, rn)
+      else:
+        sc = mask_causal(sc, qpos, j * Bc, rn)
+      m2 = max(max(m, rowmax(sc)), -1e30)
+    else:
+      m2 = max(m, rowmax(sc))
+    p = exp(sc - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  if S == 1:
+    store O[bkv, :, rows(i, Br), :] = o / l
+    store LSE[bkv, :, rows(i, Br)] = m + log(l)
+  else:
+    # Rows that saw no key here have l = 0: store 0, their LSE -inf weighs them out.
+    store Oacc[bkv, :, rows(i, Br), s, :] = o / max(l, 1e-30)
+    store LSEacc[bkv, :, rows(i, Br), s] = m + log(l)
+
+kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Br)):
+  g = heads / kv_heads
+  rn = min(Br, N - i * Br)
+  lse = load LSEacc[bkv, :, rows(i, Br), :] -> reg   # (g x rn) x S
+  lmax = rowmax(lse)
+  total = lmax + log(rowsum(exp(lse - lmax)))
+  acc = zeros(g * rn, d)
+  for s in 0 ..< S:
+    part = load Oacc[bkv, :, rows(i, Br), s, :] -> reg
+    acc = acc + exp(col(lse, s) - total) * part
+  store O[bkv, :, rows(i, Br), :] = acc
+  store LSE[bkv, :, rows(i, Br)] = total
+
+"""#,
         "flash-decoding": #"""
 # Flash-Decoding: split-KV attention for decoding.
 #
@@ -1170,6 +1294,95 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
     o = a * o + p @ v
     m = m2
   store O[bh, rows(i, Br), :] = o / l
+
+"""#,
+        "paged-decode-quant": #"""
+# PagedAttention decoding over a quantized KV cache: paged-decode.tile's kernel reading
+# each page of keys and values as codes and dequantizing it on chip (vLLM's paged
+# attention with kv_cache_dtype fp8/fp8_e5m2; int8 and int4 as KIVI and QServe keep them).
+#
+# quant: 0 fp8e4m3, 1 fp8e5m2 (bit patterns, per-tensor scale 1), 2 int8, 3 int4 (two codes
+# per byte, low nibble first) with an fp16 scale and zero point per group of `group`
+# elements along d (group = d: per token); see flash-decoding-quant.tile. Kp and Vp are the
+# unquantized pools the reference reads; the page pools of codes, scales and zeros are
+# computed from them before the run.
+#
+# IO law (docs/io-laws.md): paged-decode's, with each page's 2 P d e bytes of K and V
+# replaced by 2 P (d / c + 4 d / group [int]) bytes.
+about "PagedAttention decode over a quantized KV cache: pages of fp8, int8 or int4 codes with per-group or per-token fp16 scales and zero points, dequantized on chip"
+
+param P = 16         # tokens per page (vLLM block size: 8, 16 or 32)
+param Br = 64        # query rows per block
+param causal = 0
+param quant = 2      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
+param group = d      # int8/int4: elements per scale and zero point (d: per token)
+param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
+require P > 0 and Br > 0, "page size and block size must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require group > 0 and d % group == 0, "group must divide d"
+require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
+require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
+
+input  Q[batch * kv_heads, heads / kv_heads, N, d]
+input  Kp[pages, kv_heads, P, d]          # unquantized pools: the reference's
+input  Vp[pages, kv_heads, P, d]
+input  KSp[pages, kv_heads, P, d / group] fp16
+input  KZp[pages, kv_heads, P, d / group] fp16
+input  VSp[pages, kv_heads, P, d / group] fp16
+input  VZp[pages, kv_heads, P, d / group] fp16
+input  KQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Kp, KSp, KZp, quant)
+input  VQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Vp, VSp, VZp, quant)
+input  BT[batch, cdiv(Nkv, P)] i32 permutation
+output O[batch * kv_heads, heads / kv_heads, N, d]
+
+check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
+
+kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
+  b = bkv / kv_heads
+  h = bkv % kv_heads
+  g = heads / kv_heads
+  q = load Q[bkv, :, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N
+  jhi = cdiv(Nkv, P)
+  if causal == 1:
+    jhi = min(jhi, (qpos + rn - 1) / P + 1)
+  o = zeros(g * rn, d)
+  m = full(g * rn, -inf)
+  l = zeros(g * rn)
+  for j in 0 ..< jhi:
+    page = load BT[b, j]
+    kq = load KQp[page, h, :, :] -> sram
+    vq = load VQp[page, h, :, :] -> sram
+    if quant >= 2:
+      ks = load KSp[page, h, :, :] -> reg
+      kz = load KZp[page, h, :, :] -> reg
+      vs = load VSp[page, h, :, :] -> reg
+      vz = load VZp[page, h, :, :] -> reg
+      k = dequant(kq, quant, ks, kz)
+      v = dequant(vq, quant, vs, vz)
+    else:
+      k = dequant(kq, quant)
+      v = dequant(vq, quant)
+    s = (q @ k^T) * scale
+    if (j + 1) * P > Nkv or (causal == 1 and (j + 1) * P - 1 > qpos):
+      # Slots past the end of the sequence (or after a query) are hidden.
+      if causal == 1:
+        s = mask_causal(s, qpos, j * P, rn)
+      else:
+        s = mask_causal(s, Nkv - 1, j * P, 1)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bkv, :, rows(i, Br), :] = o / l
 
 """#,
         "paged-decode": #"""

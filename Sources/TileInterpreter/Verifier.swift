@@ -211,6 +211,7 @@ public enum NumericTolerance {
             }
             squares += Double(stores) * dtype.unitRoundoff * dtype.unitRoundoff
         }
+        squares += Verifier.quantizationSquares(check, bound: bound)
         let shape = bound.shape
         let n: Int
         switch check.reference {

@@ -145,6 +145,27 @@ public enum TensorInitializer: Sendable, Equatable {
     case uniform(Expr, Expr)
     /// A random permutation of 0 ..< element count (i32 tensors: page tables).
     case permutation
+    /// `quantize(K, KS, KZ, format)`: the codes of the input K (declared earlier, same
+    /// leading dimensions) in `KVQuantFormat` `format` (a parameter expression: 0
+    /// fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4), its per-group scales into KS and zero points
+    /// into KZ (inputs declared earlier, [..., groups]); see `QuantizeInitializer`.
+    case quantize(QuantizeInitializer)
+}
+
+/// A `quantize(...)` initializer: the tensors it reads and fills, by name and (after
+/// checking) index, and the format.
+public struct QuantizeInitializer: Sendable, Equatable {
+    public var sourceName: String, scalesName: String, zerosName: String
+    /// Indices into `Program.tensors`, filled in by the checker.
+    public var source = -1, scales = -1, zeros = -1
+    public var format: Expr
+
+    public init(sourceName: String, scalesName: String, zerosName: String, format: Expr) {
+        self.sourceName = sourceName
+        self.scalesName = scalesName
+        self.zerosName = zerosName
+        self.format = format
+    }
 }
 
 /// `input|output|temp NAME[dims] [dtype | i32] [initializer]`.
