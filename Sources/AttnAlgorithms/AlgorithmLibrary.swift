@@ -36,7 +36,7 @@ public enum AlgorithmLibrary {
         "flash2-fwd-bwd", "selective-scan", "selective-scan-naive", "mla-decode-naive", "mla-decode-absorbed",
         // The attention zoo (docs/algorithms.md): positions, biases, sinks, linear and low-rank.
         "flash2-rope", "rope-prepass", "flash2-alibi", "flash2-softcap", "flash2-sinks", "linear-attention", "linformer", "cascade",
-        "flash-decoding-quant", "paged-decode-quant",
+        "flash-decoding-quant", "paged-decode-quant", "paged-decode-partitioned",
     ]
 
     /// Built-in names that are other programs with other defaults.
