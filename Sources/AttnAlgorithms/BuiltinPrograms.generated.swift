@@ -14,7 +14,8 @@ public enum BuiltinPrograms {
 # KV once. Attention over prefix + suffix splits into two partial states, one over each
 # part, each an output normalized over its keys and its log-sum-exp; they merge exactly:
 #   m = max(lse_p, lse_s),  w_x = exp(lse_x - m),
-#   O = (w_p O_p + w_s O_s) / (w_p + w_s).
+#   O = (w_p O_p + w_s O_s) / (w_p + w_s),  LSE = m + log(w_p + w_s)
+# (FlashInfer's merge_state returns both, so cascades can merge again).
 # The prefix kernel stacks the queries of Bb requests (Bb x group x N rows per KV head) in
 # one tile, so the prefix KV is read once per Bb requests instead of once per request;
 # it writes its fp32 partial state. The suffix kernel runs each request over its own KV
@@ -23,7 +24,7 @@ public enum BuiltinPrograms {
 # IO law (docs/io-laws.md), P = Nkv - suffix, S = suffix, Hkv = kv_heads:
 #   reads  = 2 BH N d e (Q, twice) + 2 Hkv cdiv(batch, Bb) P d e + 2 batch Hkv S d e
 #            + 4 BH N (d + 1) (the prefix state),
-#   writes = BH N d e + 4 BH N (d + 1);
+#   writes = BH N d e + 4 BH N (d + 1) + 4 BH N (the merged LSE, fp32);
 # against per-request decoding, 2 batch Hkv Nkv d e of K and V: the prefix's
 # 2 Hkv P d e (batch - cdiv(batch, Bb)) is saved.
 about "Cascade attention (FlashInfer): a batch's shared prefix KV read once per Bb requests into partial states, each request's suffix attended on its own, the two merged by log-sum-exp"
@@ -41,10 +42,12 @@ input  VP[kv_heads, Nkv - suffix, d]
 input  KS[batch * kv_heads, suffix, d]
 input  VS[batch * kv_heads, suffix, d]
 output O[batch, kv_heads, heads / kv_heads, N, d]
+output LSE[batch, kv_heads, (heads / kv_heads) * N] fp32
 temp   OP[batch, kv_heads, heads / kv_heads, N, d] fp32
 temp   LP[batch, kv_heads, (heads / kv_heads) * N] fp32
 
 check O = attention_cascade(Q, KP, VP, KS, VS, causal: 1)
+check LSE = attention_cascade_lse(Q, KP, VP, KS, VS, causal: 1)
 
 # The shared prefix: Bb requests' queries of one KV head at a time. Every query comes
 # after the whole prefix, so nothing is masked.
@@ -94,6 +97,7 @@ kernel suffix grid(b: batch, kvh: kv_heads):
   wp = exp(lp - mm)
   ws = exp(ls - mm)
   store O[b, kvh, :, :, :] = (wp * op + ws * (o / l)) / (wp + ws)
+  store LSE[b, kvh, :] = mm + log(wp + ws)
 
 """#,
         "flash-decoding-quant": #"""

@@ -209,6 +209,9 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     /// batch and Ks, Vs [batch*kv_heads, Nkv - P, d]; each request attends to its prefix
     /// followed by its suffix, as plain `attention`.
     case attentionCascade = "attention_cascade"
+    /// The row log-sum-exp of the same scores: attention_cascade_lse(Q, Kp, Vp, Ks, Vs)
+    /// (values unused), a [batch*heads, N] tensor in any shape of that order.
+    case attentionCascadeLSE = "attention_cascade_lse"
     /// Multi-head latent attention (DeepSeek-V2) from the latent cache:
     /// attention_mla(QN, QR, C, KR, WUK, WUV) with QN [batch*heads, N, d], QR
     /// [batch*heads, N, dR], C [batch, Nkv, dc], KR [batch, Nkv, dR], WUK [heads, dc, d],
@@ -221,7 +224,7 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
         case .attention, .linearAttention: return 3
         case .attentionLSE: return 2
         case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
-        case .selectiveScan, .linformer, .attentionCascade: return 5
+        case .selectiveScan, .linformer, .attentionCascade, .attentionCascadeLSE: return 5
         case .attentionMLA: return 6
         }
     }
