@@ -158,4 +158,49 @@ import TileLanguage
         let bound = try BoundProgram(program: try AlgorithmLibrary.program(algorithm), shape: shape, dtype: .bf16, hardware: S.h100, overrides: params)
         #expect(try S.count(bound).total == S.count(bound, compress: false).total)
     }
+
+    // MARK: Errors
+
+    /// `quantize` names earlier float inputs and fills u8 codes; checked without values.
+    @Test(arguments: [
+        ("input KQ[4, 8] u8 quantize(K, KS, KZ, 2)\ninput K[4, 8]\ninput KS[4, 1] fp16\ninput KZ[4, 1] fp16\n",
+         "'quantize' names 'K', which must be a float input declared before 'KQ'"),
+        ("input K[4, 8]\ninput KS[4, 1] fp16\ninput KZ[4, 1] fp16\ninput KQ[4, 8] fp16 quantize(K, KS, KZ, 2)\n", "'quantize' fills u8 tensors (codes)"),
+        ("input K[4, 8]\ninput KS[4, 1] fp16\ninput KZ[4, 1] fp16\ninput KQ[4, 8] u8 quantize(K, KS, KZ, 0.5)\n", "the format of 'quantize' must be an integer"),
+    ])
+    func quantizeIsChecked(_ declarations: String, _ message: String) {
+        do {
+            _ = try Checker.check(SourceFile(name: "t.tile", text: declarations + "kernel k grid(i: 1):\n  x = zeros(1)\n"))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.message == message)
+        }
+    }
+
+    /// A run with a format outside 0 ... 3, shapes that do not match, or a `dequant` scale
+    /// of the wrong shape fails with a diagnostic, not a crash.
+    @Test func runTimeErrors() throws {
+        let header = "input K[4, 8]\ninput KS[4, G] fp16\ninput KZ[4, G] fp16\ninput KQ[4, C] u8 quantize(K, KS, KZ, F)\noutput O[4, 8]\n"
+        func run(_ params: String, _ body: String) -> String? {
+            let text = params + header + "kernel k grid(i: 1):\n  q = load KQ[:, :] -> sram\n" + body
+            do {
+                let bound = try S.bindSource(text, S.shape(n: 4, d: 8))
+                _ = try Simulator.run(bound, options: RunOptions(mode: .numeric, seed: 1))
+                return nil
+            } catch let diagnostic as Diagnostic {
+                return diagnostic.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        let store = "  store O[:, :] = dequant(q, F, s, z)\n"
+        let scales = "  s = load KS[:, :] -> reg\n  z = load KZ[:, :] -> reg\n"
+        #expect(run("param F = 2\nparam G = 2\nparam C = 8\n", scales + store) == nil)
+        #expect(run("param F = 7\nparam G = 2\nparam C = 8\n", scales + store)?.hasPrefix("the format of 'quantize' is 0 (fp8e4m3)") == true)
+        #expect(run("param F = 3\nparam G = 2\nparam C = 8\n", scales + store)?.hasPrefix("'quantize' needs K [..., d], codes [..., d / 2]") == true)
+        #expect(run("param F = 2\nparam G = 3\nparam C = 8\n", scales + store)?.hasPrefix("'quantize' needs") == true)
+        let wrongScale = "  s = zeros(3, 2)\n  z = 0.0\n"
+        #expect(run("param F = 2\nparam G = 2\nparam C = 8\n", wrongScale + store)?.hasPrefix("a scale or zero of 'dequant' is a number") == true)
+        #expect(run("param F = 2\nparam G = 2\nparam C = 8\n", scales + "  store O[:, :] = dequant(q, 9)\n")?.hasPrefix("the format of 'dequant' is") == true)
+    }
 }
