@@ -14,7 +14,8 @@ public enum BuiltinPrograms {
 # KV once. Attention over prefix + suffix splits into two partial states, one over each
 # part, each an output normalized over its keys and its log-sum-exp; they merge exactly:
 #   m = max(lse_p, lse_s),  w_x = exp(lse_x - m),
-#   O = (w_p O_p + w_s O_s) / (w_p + w_s).
+#   O = (w_p O_p + w_s O_s) / (w_p + w_s),  LSE = m + log(w_p + w_s)
+# (FlashInfer's merge_state returns both, so cascades can merge again).
 # The prefix kernel stacks the queries of Bb requests (Bb x group x N rows per KV head) in
 # one tile, so the prefix KV is read once per Bb requests instead of once per request;
 # it writes its fp32 partial state. The suffix kernel runs each request over its own KV
@@ -23,7 +24,7 @@ public enum BuiltinPrograms {
 # IO law (docs/io-laws.md), P = Nkv - suffix, S = suffix, Hkv = kv_heads:
 #   reads  = 2 BH N d e (Q, twice) + 2 Hkv cdiv(batch, Bb) P d e + 2 batch Hkv S d e
 #            + 4 BH N (d + 1) (the prefix state),
-#   writes = BH N d e + 4 BH N (d + 1);
+#   writes = BH N d e + 4 BH N (d + 1) + 4 BH N (the merged LSE, fp32);
 # against per-request decoding, 2 batch Hkv Nkv d e of K and V: the prefix's
 # 2 Hkv P d e (batch - cdiv(batch, Bb)) is saved.
 about "Cascade attention (FlashInfer): a batch's shared prefix KV read once per Bb requests into partial states, each request's suffix attended on its own, the two merged by log-sum-exp"
@@ -41,10 +42,12 @@ input  VP[kv_heads, Nkv - suffix, d]
 input  KS[batch * kv_heads, suffix, d]
 input  VS[batch * kv_heads, suffix, d]
 output O[batch, kv_heads, heads / kv_heads, N, d]
+output LSE[batch, kv_heads, (heads / kv_heads) * N] fp32
 temp   OP[batch, kv_heads, heads / kv_heads, N, d] fp32
 temp   LP[batch, kv_heads, (heads / kv_heads) * N] fp32
 
 check O = attention_cascade(Q, KP, VP, KS, VS, causal: 1)
+check LSE = attention_cascade_lse(Q, KP, VP, KS, VS, causal: 1)
 
 # The shared prefix: Bb requests' queries of one KV head at a time. Every query comes
 # after the whole prefix, so nothing is masked.
@@ -94,6 +97,131 @@ kernel suffix grid(b: batch, kvh: kv_heads):
   wp = exp(lp - mm)
   ws = exp(ls - mm)
   store O[b, kvh, :, :, :] = (wp * op + ws * (o / l)) / (wp + ws)
+  store LSE[b, kvh, :] = mm + log(wp + ws)
+
+"""#,
+        "flash-decoding-quant": #"""
+# Flash-Decoding over a quantized KV cache: the split-KV kernels of flash-decoding.tile
+# reading K and V as codes and dequantizing them on chip.
+#
+# The cache holds bytes (u8). quant selects the format (`KVQuantFormat`):
+#   0 fp8e4m3, 1 fp8e5m2: the FP8 bit patterns, per-tensor scale 1 (vLLM's fp8 KV cache,
+#     kv_cache_dtype "fp8"/"fp8_e5m2", stored as uint8 and converted on load with
+#     k_scale = v_scale = 1.0 unless calibrated); the scale and zero tensors are not read.
+#   2 int8, 3 int4: unsigned codes with an fp16 scale and an fp16 zero point per group of
+#     `group` elements along d (group = d: per token and KV head), x ~ code * scale + zero
+#     (asymmetric, as KIVI, Liu et al. 2024, and QServe's KV4); int4 packs two codes per
+#     byte, element 2c in the low nibble, so a row of d elements is d / 2 bytes.
+# K and V are the unquantized inputs: the reference reads them, no kernel does; KQ, VQ and
+# the scales and zeros are computed from them before the run (`quantize`), as a serving
+# engine quantizes each token when it enters the cache.
+#
+# IO law (docs/io-laws.md): flash-decoding's, with K and V's 2 d e bytes per token and KV
+# head replaced by 2 (d / c + 4 d / group [int]) bytes, c = 2 for int4, else 1.
+about "Flash-Decoding over a quantized KV cache: fp8 (e4m3, e5m2), int8 or int4 codes with per-group or per-token fp16 scales and zero points, dequantized on chip"
+
+param Br = 64                                                          # query rows per block (kBlockM of the split-KV kernel)
+param Bc = (d <= 64) * 256 + (d > 64 and d <= 128) * 128 + (d > 128) * 64   # block_n of the split-KV kernel
+param splits = 0                                                       # 0: FlashAttention-2's heuristic; else the split count
+param causal = 0
+param quant = 2                                                        # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
+param group = d                                                        # int8/int4: elements per scale and zero point (d: per token)
+param window = 0
+param packed = N == 1 and heads > kv_heads and window == 0             # FlashAttention-2 swaps GQA heads into the query axis
+param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(packed * batch * kv_heads * cdiv(heads / kv_heads, 64) + (1 - packed) * batch * heads * cdiv(N, 64), 2 * sm_count, cdiv(Nkv, Bc), 128)
+require Br > 0 and Bc > 0 and S > 0, "block sizes and the split count must be positive"
+require splits <= 128, "splits is at most 128, as in FlashAttention-2 (flash_api.cpp: num_splits <= 128)"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require group > 0 and d % group == 0, "group must divide d"
+require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * kv_heads, heads / kv_heads, N, d]
+input  K[batch * kv_heads, Nkv, d]                                      # unquantized: the reference's
+input  V[batch * kv_heads, Nkv, d]
+input  KS[batch * kv_heads, Nkv, d / group] fp16                       # per-group scales
+input  KZ[batch * kv_heads, Nkv, d / group] fp16                       # per-group zero points
+input  VS[batch * kv_heads, Nkv, d / group] fp16
+input  VZ[batch * kv_heads, Nkv, d / group] fp16
+input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant)
+input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant)
+output O[batch * kv_heads, heads / kv_heads, N, d]
+output LSE[batch * kv_heads, heads / kv_heads, N] fp32
+temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d] fp32
+temp   LSEacc[batch * kv_heads, heads / kv_heads, N, S] fp32
+
+check O = attention(Q, K, V, causal: causal, window: window)
+check LSE = attention_lse(Q, K, causal: causal, window: window)
+
+kernel split grid(bkv: batch * kv_heads, i: cdiv(N, Br), s: S):
+  g = heads / kv_heads
+  q = load Q[bkv, :, rows(i, Br), :] -> sram     # the group's heads stacked: (g x rn) x d
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N
+  klo = 0
+  khi = cdiv(Nkv, Bc)
+  if masked:
+    khi = min(khi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    klo = max(0, (qpos - window + 1) / Bc)
+  # This split's key blocks; a split past the end is empty and writes LSE -inf.
+  per = cdiv(khi - klo, S)
+  jlo = klo + s * per
+  jhi = min(khi, jlo + per)
+  o = zeros(g * rn, d)
+  m = full(g * rn, -inf)
+  l = zeros(g * rn)
+  for j in jlo ..< jhi:
+    kq = load KQ[bkv, rows(j, Bc), :] -> sram
+    vq = load VQ[bkv, rows(j, Bc), :] -> sram
+    if quant >= 2:
+      ks = load KS[bkv, rows(j, Bc), :] -> reg
+      kz = load KZ[bkv, rows(j, Bc), :] -> reg
+      vs = load VS[bkv, rows(j, Bc), :] -> reg
+      vz = load VZ[bkv, rows(j, Bc), :] -> reg
+      k = dequant(kq, quant, ks, kz)
+      v = dequant(vq, quant, vs, vz)
+    else:
+      k = dequant(kq, quant)
+      v = dequant(vq, quant)
+    sc = (q @ k^T) * scale
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        sc = mask_window(sc, qpos, j * Bc, window, rn)
+      else:
+        sc = mask_causal(sc, qpos, j * Bc, rn)
+      m2 = max(max(m, rowmax(sc)), -1e30)
+    else:
+      m2 = max(m, rowmax(sc))
+    p = exp(sc - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  if S == 1:
+    store O[bkv, :, rows(i, Br), :] = o / l
+    store LSE[bkv, :, rows(i, Br)] = m + log(l)
+  else:
+    # Rows that saw no key here have l = 0: store 0, their LSE -inf weighs them out.
+    store Oacc[bkv, :, rows(i, Br), s, :] = o / max(l, 1e-30)
+    store LSEacc[bkv, :, rows(i, Br), s] = m + log(l)
+
+kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Br)):
+  g = heads / kv_heads
+  rn = min(Br, N - i * Br)
+  lse = load LSEacc[bkv, :, rows(i, Br), :] -> reg   # (g x rn) x S
+  lmax = rowmax(lse)
+  total = lmax + log(rowsum(exp(lse - lmax)))
+  acc = zeros(g * rn, d)
+  for s in 0 ..< S:
+    part = load Oacc[bkv, :, rows(i, Br), s, :] -> reg
+    acc = acc + exp(col(lse, s) - total) * part
+  store O[bkv, :, rows(i, Br), :] = acc
+  store LSE[bkv, :, rows(i, Br)] = total
 
 """#,
         "flash-decoding": #"""
@@ -1270,6 +1398,209 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
     o = a * o + p @ v
     m = m2
   store O[bh, rows(i, Br), :] = o / l
+
+"""#,
+        "paged-decode-partitioned": #"""
+# PagedAttention decoding with KV partitions: vLLM's v2 kernel (Kwon et al., SOSP 2023;
+# vLLM csrc/attention/attention_kernels: paged_attention_v2_kernel and
+# paged_attention_v2_reduce_kernel, PARTITION_SIZE = 512).
+#
+# A sequence's pages are cut into S partitions, each one thread block, so a long context
+# fills the GPU even at batch 1. Each block gathers its partition's pages through the block
+# table and writes its partial output normalized by its own sum (tmp_out, at the storage
+# dtype), its running max (max_logits) and its sum (exp_sums), both fp32. The reduce kernel
+# rescales each partition's sum by exp(max - global max) and sums the partial outputs with
+# those weights. S = 1 writes O directly and launches no reduce kernel (vLLM then runs v1).
+#
+# - grouped = 0: one query head per block, as vLLM does, so the group's query heads each
+#   read their KV head's pages (per-head variant); grouped = 1: the group's query heads
+#   share one tile (rows = group x query rows), so each page is read once per KV head, as
+#   FlashAttention-2 and FlashInfer pack GQA for decoding (grouped variant).
+# - S: splits > 0 takes that many (pages spread evenly); else heuristic = 0 takes vLLM's
+#   cdiv(Nkv, partition) partitions of partition / P pages, heuristic = 1 FlashAttention-2's
+#   num_splits_heuristic over the split kernel's blocks without splits, twice the SM count
+#   and cdiv(Nkv, P) pages (as flash-decoding).
+#
+# IO law (docs/io-laws.md): per KV head of a sequence, T = cdiv(Nkv, P) pages read
+# (g / gh) times (gh = group if grouped, else 1) at 4 + 2 P d e bytes each; the query
+# read S times; with S > 1 each partition's partial output and two fp32 scalars per query
+# row written and read back once.
+about "PagedAttention decode v2 (vLLM): the sequence's pages split into partitions of 512 tokens (or S by FlashAttention-2's heuristic), one thread block each, partials merged by a reduce kernel; per-head or grouped GQA"
+
+param P = 16                  # tokens per page (vLLM block size: 8, 16 or 32)
+param Br = 64                 # query rows per block
+param partition = 512         # tokens per partition (vLLM's PARTITION_SIZE)
+param splits = 0              # > 0: this many partitions
+param heuristic = 0           # with splits = 0: 0 vLLM's partitions, 1 FlashAttention-2's heuristic
+param grouped = 0             # 0: one query head per block (vLLM); 1: the GQA group in one tile
+param causal = 0
+param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
+param gh = grouped * (heads / kv_heads) + (1 - grouped)   # query heads per block
+param S = (splits > 0) * splits + (splits == 0) * ((1 - heuristic) * cdiv(Nkv, partition) + heuristic * fa2_num_splits(batch * kv_heads * ((heads / kv_heads) / gh) * cdiv(N, Br), 2 * sm_count, cdiv(Nkv, P), 128))
+param per = (splits == 0 and heuristic == 0) * (partition / P) + (1 - (splits == 0 and heuristic == 0)) * cdiv(cdiv(Nkv, P), max(S, 1))   # pages per partition
+require P > 0 and Br > 0 and partition > 0, "page size, block size and partition must be positive"
+require partition % P == 0, "a partition holds whole pages (partition % P == 0)"
+require splits >= 0 and splits <= 128, "splits is 0 (by heuristic) or 1 to 128"
+require heuristic == 0 or heuristic == 1, "heuristic is 0 (vLLM's partitions) or 1 (FlashAttention-2's)"
+require grouped == 0 or grouped == 1, "grouped is 0 (per query head) or 1 (the GQA group in one tile)"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
+require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
+
+input  Q[batch * kv_heads, heads / kv_heads, N, d]
+input  Kp[pages, kv_heads, P, d]
+input  Vp[pages, kv_heads, P, d]
+input  BT[batch, cdiv(Nkv, P)] i32 permutation
+output O[batch * kv_heads, heads / kv_heads, N, d]
+temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d]          # tmp_out
+temp   ML[batch * kv_heads, heads / kv_heads, N, S] fp32          # max_logits
+temp   ES[batch * kv_heads, heads / kv_heads, N, S] fp32          # exp_sums
+
+check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
+
+kernel split grid(bkv: batch * kv_heads, hb: (heads / kv_heads) / gh, i: cdiv(N, Br), s: S):
+  b = bkv / kv_heads
+  h = bkv % kv_heads
+  q = load Q[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> sram   # gh x rn rows
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N
+  jend = cdiv(Nkv, P)
+  if causal == 1:
+    jend = min(jend, (qpos + rn - 1) / P + 1)
+  # This partition's pages; one past the end is empty and writes sum 0.
+  jlo = min(jend, s * per)
+  jhi = min(jend, jlo + per)
+  o = zeros(gh * rn, d)
+  m = full(gh * rn, -inf)
+  l = zeros(gh * rn)
+  for j in jlo ..< jhi:
+    page = load BT[b, j]
+    k = load Kp[page, h, :, :] -> sram
+    v = load Vp[page, h, :, :] -> sram
+    sc = (q @ k^T) * scale
+    if (j + 1) * P > Nkv or (causal == 1 and (j + 1) * P - 1 > qpos):
+      # Slots past the end of the sequence (or after a query) are hidden.
+      if causal == 1:
+        sc = mask_causal(sc, qpos, j * P, rn)
+      else:
+        sc = mask_causal(sc, Nkv - 1, j * P, 1)
+      m2 = max(max(m, rowmax(sc)), -1e30)
+    else:
+      m2 = max(m, rowmax(sc))
+    p = exp(sc - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  if S == 1:
+    store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = o / l
+  else:
+    store Oacc[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s, :] = o / max(l, 1e-30)
+    store ML[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s] = m
+    store ES[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s] = l
+
+# vLLM's reduce: the partitions' sums rescaled to the global max weigh their outputs.
+kernel reduce grid(bkv: (S > 1) * batch * kv_heads, hb: (heads / kv_heads) / gh, i: cdiv(N, Br)):
+  mx = load ML[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> reg   # (gh x rn) x S
+  es = load ES[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> reg
+  gmax = rowmax(mx)
+  w = es * exp(mx - gmax)
+  total = rowsum(w)
+  acc = zeros(gh * min(Br, N - i * Br), d)
+  for s in 0 ..< S:
+    part = load Oacc[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s, :] -> reg
+    acc = acc + (col(w, s) / total) * part
+  store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = acc
+
+"""#,
+        "paged-decode-quant": #"""
+# PagedAttention decoding over a quantized KV cache: paged-decode.tile's kernel reading
+# each page of keys and values as codes and dequantizing it on chip (vLLM's paged
+# attention with kv_cache_dtype fp8/fp8_e5m2; int8 and int4 as KIVI and QServe keep them).
+#
+# quant: 0 fp8e4m3, 1 fp8e5m2 (bit patterns, per-tensor scale 1), 2 int8, 3 int4 (two codes
+# per byte, low nibble first) with an fp16 scale and zero point per group of `group`
+# elements along d (group = d: per token); see flash-decoding-quant.tile. Kp and Vp are the
+# unquantized pools the reference reads; the page pools of codes, scales and zeros are
+# computed from them before the run.
+#
+# IO law (docs/io-laws.md): paged-decode's, with each page's 2 P d e bytes of K and V
+# replaced by 2 P (d / c + 4 d / group [int]) bytes.
+about "PagedAttention decode over a quantized KV cache: pages of fp8, int8 or int4 codes with per-group or per-token fp16 scales and zero points, dequantized on chip"
+
+param P = 16         # tokens per page (vLLM block size: 8, 16 or 32)
+param Br = 64        # query rows per block
+param causal = 0
+param quant = 2      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
+param group = d      # int8/int4: elements per scale and zero point (d: per token)
+param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
+require P > 0 and Br > 0, "page size and block size must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require group > 0 and d % group == 0, "group must divide d"
+require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
+require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
+
+input  Q[batch * kv_heads, heads / kv_heads, N, d]
+input  Kp[pages, kv_heads, P, d]          # unquantized pools: the reference's
+input  Vp[pages, kv_heads, P, d]
+input  KSp[pages, kv_heads, P, d / group] fp16
+input  KZp[pages, kv_heads, P, d / group] fp16
+input  VSp[pages, kv_heads, P, d / group] fp16
+input  VZp[pages, kv_heads, P, d / group] fp16
+input  KQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Kp, KSp, KZp, quant)
+input  VQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Vp, VSp, VZp, quant)
+input  BT[batch, cdiv(Nkv, P)] i32 permutation
+output O[batch * kv_heads, heads / kv_heads, N, d]
+
+check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
+
+kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
+  b = bkv / kv_heads
+  h = bkv % kv_heads
+  g = heads / kv_heads
+  q = load Q[bkv, :, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N
+  jhi = cdiv(Nkv, P)
+  if causal == 1:
+    jhi = min(jhi, (qpos + rn - 1) / P + 1)
+  o = zeros(g * rn, d)
+  m = full(g * rn, -inf)
+  l = zeros(g * rn)
+  for j in 0 ..< jhi:
+    page = load BT[b, j]
+    kq = load KQp[page, h, :, :] -> sram
+    vq = load VQp[page, h, :, :] -> sram
+    if quant >= 2:
+      ks = load KSp[page, h, :, :] -> reg
+      kz = load KZp[page, h, :, :] -> reg
+      vs = load VSp[page, h, :, :] -> reg
+      vz = load VZp[page, h, :, :] -> reg
+      k = dequant(kq, quant, ks, kz)
+      v = dequant(vq, quant, vs, vz)
+    else:
+      k = dequant(kq, quant)
+      v = dequant(vq, quant)
+    s = (q @ k^T) * scale
+    if (j + 1) * P > Nkv or (causal == 1 and (j + 1) * P - 1 > qpos):
+      # Slots past the end of the sequence (or after a query) are hidden.
+      if causal == 1:
+        s = mask_causal(s, qpos, j * P, rn)
+      else:
+        s = mask_causal(s, Nkv - 1, j * P, 1)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bkv, :, rows(i, Br), :] = o / l
 
 """#,
         "paged-decode-v2": #"""

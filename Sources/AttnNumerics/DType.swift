@@ -12,19 +12,23 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     case fp8e4m3
     /// FP8 E5M2 (one byte; `FP8Format.e5m2`: saturating at 57,344).
     case fp8e5m2
+    /// Unsigned 8-bit codes of a quantized KV cache (`KVQuantFormat`): one byte; stores
+    /// round to the nearest integer (ties to even) in 0 ... 255. Only a tensor's dtype.
+    case u8
 
     /// Bytes one element occupies in memory.
     public var bytes: Int {
         switch self {
         case .fp32: return 4
         case .fp16, .bf16: return 2
-        case .fp8e4m3, .fp8e5m2: return 1
+        case .fp8e4m3, .fp8e5m2, .u8: return 1
         }
     }
 
     /// Unit roundoff u = 2^-p of the format (p = fraction bits + 1): the largest relative
     /// error of one round-to-nearest conversion in the normal range. fp32 2^-24, fp16
-    /// 2^-11, bf16 2^-8, fp8e4m3 2^-4, fp8e5m2 2^-3.
+    /// 2^-11, bf16 2^-8, fp8e4m3 2^-4, fp8e5m2 2^-3; u8 2^-1 (half a code: an absolute, not a relative,
+    /// error, so a tolerance that counts a u8 output or temp is loose).
     public var unitRoundoff: Double {
         switch self {
         case .fp32: return 0x1p-24
@@ -32,11 +36,12 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .bf16: return 0x1p-8
         case .fp8e4m3: return FP8Format.e4m3.unitRoundoff
         case .fp8e5m2: return FP8Format.e5m2.unitRoundoff
+        case .u8: return 0x1p-1
         }
     }
 
     /// The names `DType(name:)` accepts, for messages.
-    public static let names = "fp32, fp16, bf16, fp8e4m3 or fp8e5m2"
+    public static let names = "fp32, fp16, bf16, fp8e4m3, fp8e5m2 or u8"
 
     /// Parses a user-facing name, accepting a few common spellings.
     public init?(name: String) {
@@ -46,6 +51,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case "bf16", "bfloat16": self = .bf16
         case "fp8e4m3", "fp8-e4m3", "fp8_e4m3", "e4m3": self = .fp8e4m3
         case "fp8e5m2", "fp8-e5m2", "fp8_e5m2", "e5m2": self = .fp8e5m2
+        case "u8", "uint8": self = .u8
         default: return nil
         }
     }
@@ -59,6 +65,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .bf16: return DType.roundToBFloat16(x)
         case .fp8e4m3: return FP8Format.e4m3.round(x)
         case .fp8e5m2: return FP8Format.e5m2.round(x)
+        case .u8: return x.isNaN ? 0 : Swift.min(Swift.max(x.rounded(.toNearestOrEven), 0), 255)
         }
     }
 

@@ -321,7 +321,7 @@ extension BlockExecutor {
             counters.maskedElements += masked
             // One compare-and-select per element.
             return finishElementwise(tile, name: builtin.rawValue, flops: tile.count, materialize: materialize)
-        case .ropeCos, .ropeSin, .rope, .alibiSlope, .alibi, .softcap, .elu1:
+        case .ropeCos, .ropeSin, .rope, .alibiSlope, .alibi, .softcap, .elu1, .dequant:
             return try zooCall(builtin, arguments, at: location, materialize: materialize)
         case .cast:
             guard var tile = try evaluate(arguments[0], materialize: false).tile, case .dtype(let dtype) = arguments[1].kind else {

@@ -3,7 +3,7 @@ import Foundation
 import TileLanguage
 
 /// Evaluation of the attention zoo's built-ins (`rope_cos`, `rope_sin`, `rope`,
-/// `alibi_slope`, `alibi`, `softcap`, `elu1`). Each counts by its table entry's rule
+/// `alibi_slope`, `alibi`, `softcap`, `elu1`, `dequant`). Each counts by its table entry's rule
 /// (`CountRule.perElement`), so what a call adds to the counters is declared once, in
 /// `Builtin+Table.swift`.
 extension BlockExecutor {
@@ -99,9 +99,58 @@ extension BlockExecutor {
             tile.level = .registers
             tile.elementBytes = 4
             return countZoo(builtin, tile, materialize: materialize)
+        case .dequant:
+            return try dequantize(arguments, at: location, materialize: materialize)
         default:
             throw error("'\(builtin.rawValue)' is not a zoo built-in", location)
         }
+    }
+
+    /// `dequant(codes, format, scales, zeros)`: the fp32 tile code * scale + zero of a tile
+    /// of u8 codes (`KVQuantFormat`); int4 unpacks two codes per byte (low nibble first),
+    /// doubling the columns. A scale or zero is a number, a one-element tile, a 1-D tile
+    /// (one per row) or a 2-D tile with the rows and `groups` columns, each serving
+    /// cols / groups consecutive elements of its row.
+    private func dequantize(_ arguments: [Expr], at location: SourceLocation, materialize: Bool) throws(Diagnostic) -> Value {
+        guard let codes = try evaluate(arguments[0], materialize: true).tile, codes.rank == 2 else {
+            throw error("'dequant' decodes a 2-D tile of codes", location)
+        }
+        let formatCode = try integer(arguments[1])
+        guard let format = KVQuantFormat(rawValue: formatCode) else {
+            throw error("the format of 'dequant' is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4), found \(formatCode)", arguments[1].location)
+        }
+        let cols = codes.cols * format.codesPerByte
+        /// A factor's value for element (r, c) of the result.
+        func factor(_ index: Int, default value: Float) throws(Diagnostic) -> (Int, Int) -> Float {
+            guard index < arguments.count else { return { _, _ in value } }
+            let argument = arguments[index]
+            guard let tile = try evaluate(argument, materialize: true).tile else {
+                let x = Float(try number(argument))
+                return { _, _ in x }
+            }
+            let data = tile.data ?? []
+            if tile.count == 1 { return { _, _ in data.first ?? 0 } }
+            if tile.rank == 1, tile.rows == codes.rows { return { r, _ in data.isEmpty ? 0 : data[r] } }
+            guard tile.rank == 2, tile.rows == codes.rows, tile.cols > 0, cols % tile.cols == 0 else {
+                throw error("a scale or zero of 'dequant' is a number, one element, \(codes.rows) rows, or \(codes.rows) rows of groups dividing \(cols) columns; found \(tile.shapeText)", argument.location)
+            }
+            let groupCols = tile.cols, group = cols / tile.cols
+            return { r, c in data.isEmpty ? 0 : data[r * groupCols + c / group] }
+        }
+        let scale = try factor(2, default: 1), zero = try factor(3, default: 0)
+        var result = Tile(rows: codes.rows, cols: cols, rank: 2, level: .registers, elementBytes: 4, data: nil)
+        if let data = codes.data {
+            var out = [Float](repeating: 0, count: result.count)
+            for r in 0..<codes.rows {
+                for c in 0..<cols {
+                    let byte = Int(data[r * codes.cols + c / format.codesPerByte])
+                    let code = format == .int4 ? (c % 2 == 0 ? byte & 15 : byte >> 4) : byte
+                    out[r * cols + c] = format.value(code: code, scale: scale(r, c), zero: zero(r, c))
+                }
+            }
+            result.data = out
+        }
+        return countZoo(.dequant, result, materialize: materialize)
     }
 
     /// The rotary embedding of a `rope_cos`/`rope_sin` call's last four arguments.

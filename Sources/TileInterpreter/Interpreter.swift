@@ -70,6 +70,8 @@ struct Interpreter {
                     order.shuffle(using: &generator)
                     tensor.values = order.map(Float.init)
                     tensors.append(tensor)
+                case .quantize(let quantize):
+                    tensors.append(try quantizedInput(quantize, index: index, into: &tensors))
                 }
             } else {
                 tensors.append(HostTensor(shape: shape, dtype: dtype))

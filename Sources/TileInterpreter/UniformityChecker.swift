@@ -657,7 +657,7 @@ struct UniformityChecker {
             case .tileOfSizes:
                 let sizes = zip(arguments, builtin.spec.arguments(count: arguments.count)).filter { $1.role == .tileSize }.map { integer($0.0) }
                 return TileShape(rows: sizes.first ?? nil, cols: sizes.count > 1 ? sizes[1] : .constant(1))
-            case .integer:
+            case .integer, .widenedFirstArgument:
                 return nil
             }
         default:

@@ -53,10 +53,10 @@ struct ZooCheckOptions {
 extension Verifier {
     /// The reference of a `linear_attention` or `linformer` check; nil for other references.
     func zooReference(_ check: CheckDecl) throws(Diagnostic) -> [Double]? {
-        guard [.linearAttention, .linformer, .attentionCascade].contains(check.reference) else { return nil }
+        guard [.linearAttention, .linformer, .attentionCascade, .attentionCascadeLSE].contains(check.reference) else { return nil }
         let problem = bound.shape
         let source = bound.program.source
-        if check.reference == .attentionCascade { return try cascadeReference(check) }
+        if check.reference == .attentionCascade || check.reference == .attentionCascadeLSE { return try cascadeReference(check) }
         let q = tensors[check.arguments[0]], k = tensors[check.arguments[1]], v = tensors[check.arguments[2]]
         let expectedQ = problem.batch * problem.heads * problem.queryLength * problem.headDim
         let expectedKV = problem.batch * problem.kvHeads * problem.keyLength * problem.headDim
@@ -74,7 +74,8 @@ extension Verifier {
 
     /// Plain float64 attention over each request's prefix followed by its suffix: K and V
     /// gathered from the shared Kp, Vp [kv_heads, P, d] and the request's Ks, Vs
-    /// [batch*kv_heads, Nkv - P, d]; option `causal`.
+    /// [batch*kv_heads, Nkv - P, d]; option `causal`. The output, or for
+    /// `attention_cascade_lse` the row log-sum-exp.
     private func cascadeReference(_ check: CheckDecl) throws(Diagnostic) -> [Double] {
         let problem = bound.shape
         let source = bound.program.source
@@ -113,7 +114,8 @@ extension Verifier {
                 }
             }
         }
-        return AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask).output
+        let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)
+        return check.reference == .attentionCascadeLSE ? both.logSumExp : both.output
     }
 
     /// The reduction length behind one element of a zoo check (`NumericTolerance`):
@@ -126,5 +128,28 @@ extension Verifier {
             n += rows
         }
         return n
+    }
+
+    /// The quantization term of a check's tolerance (`NumericTolerance`): for each of its
+    /// inputs that a `quantize` initializer turned into codes, the square of the format's
+    /// relative step (`KVQuantFormat.relativeStep`: fp8e4m3 2^-4, fp8e5m2 2^-3, int8
+    /// 1/255, int4 1/15). The reference reads the unquantized values, so a quantized K or V
+    /// perturbs the output as one more rounding of that size would: each element's error
+    /// is at most the step times the magnitude of its group (a normwise relative error),
+    /// unbiased and independent of the others, so it adds in quadrature with the storage
+    /// roundings and the softmax amplifies it by the same factor 4. An unknown format
+    /// counts as int4, the coarsest.
+    static func quantizationSquares(_ check: CheckDecl, bound: BoundProgram) -> Double {
+        var squares = 0.0
+        for tensor in bound.program.tensors {
+            guard case .quantize(let quantize) = tensor.initializer, check.arguments.contains(quantize.source) else { continue }
+            var step = KVQuantFormat.int4.relativeStep
+            if let value = try? ScalarEvaluator.evaluate(quantize.format, parameters: bound.parameterValues, source: bound.program.source),
+                case .int(let code) = value, let format = KVQuantFormat(rawValue: code) {
+                step = format.relativeStep
+            }
+            squares += step * step
+        }
+        return squares
     }
 }

@@ -121,7 +121,7 @@ struct Verifier {
                     ? AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
                     : ScoredAttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: nil, mask: mask, transform: transform).logSumExp)
                 lseCache[key] = reference
-            case .selectiveScan, .linearAttention, .linformer, .attentionCascade, .attentionMLA:
+            case .selectiveScan, .linearAttention, .linformer, .attentionCascade, .attentionCascadeLSE, .attentionMLA:
                 continue
             case .attentionDQ, .attentionDK, .attentionDV:
                 let v = tensors[check.arguments[2]], dO = tensors[check.arguments[3]]
@@ -179,7 +179,7 @@ struct Verifier {
 /// | log-sum-exp | attention_lse | d + Nkv |
 /// | gradients | attention_dq, attention_dk, attention_dv | d + N + Nkv (sums over queries and keys) |
 /// | selective scan | selective_scan | L + S (the recurrence over L steps, the sum over states) |
-/// | forward attention | attention_cascade | d + Nkv |
+/// | forward attention | attention_cascade, attention_cascade_lse | d + Nkv |
 /// | linear attention | linear_attention | d + Nkv (a feature dot product, a sum over keys) |
 /// | Linformer | linformer | d + Nkv + k (the projection, then attention over k rows) |
 ///
@@ -211,10 +211,11 @@ public enum NumericTolerance {
             }
             squares += Double(stores) * dtype.unitRoundoff * dtype.unitRoundoff
         }
+        squares += Verifier.quantizationSquares(check, bound: bound)
         let shape = bound.shape
         let n: Int
         switch check.reference {
-        case .attention, .attentionPaged, .attentionLSE, .attentionCascade:
+        case .attention, .attentionPaged, .attentionLSE, .attentionCascade, .attentionCascadeLSE:
             n = shape.headDim + shape.keyLength
         case .attentionDQ, .attentionDK, .attentionDV:
             n = shape.headDim + shape.queryLength + shape.keyLength

@@ -145,6 +145,27 @@ public enum TensorInitializer: Sendable, Equatable {
     case uniform(Expr, Expr)
     /// A random permutation of 0 ..< element count (i32 tensors: page tables).
     case permutation
+    /// `quantize(K, KS, KZ, format)`: the codes of the input K (declared earlier, same
+    /// leading dimensions) in `KVQuantFormat` `format` (a parameter expression: 0
+    /// fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4), its per-group scales into KS and zero points
+    /// into KZ (inputs declared earlier, [..., groups]); see `QuantizeInitializer`.
+    case quantize(QuantizeInitializer)
+}
+
+/// A `quantize(...)` initializer: the tensors it reads and fills, by name and (after
+/// checking) index, and the format.
+public struct QuantizeInitializer: Sendable, Equatable {
+    public var sourceName: String, scalesName: String, zerosName: String
+    /// Indices into `Program.tensors`, filled in by the checker.
+    public var source = -1, scales = -1, zeros = -1
+    public var format: Expr
+
+    public init(sourceName: String, scalesName: String, zerosName: String, format: Expr) {
+        self.sourceName = sourceName
+        self.scalesName = scalesName
+        self.zerosName = zerosName
+        self.format = format
+    }
 }
 
 /// `input|output|temp NAME[dims] [dtype | i32] [initializer]`.
@@ -188,6 +209,9 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
     /// batch and Ks, Vs [batch*kv_heads, Nkv - P, d]; each request attends to its prefix
     /// followed by its suffix, as plain `attention`.
     case attentionCascade = "attention_cascade"
+    /// The row log-sum-exp of the same scores: attention_cascade_lse(Q, Kp, Vp, Ks, Vs)
+    /// (values unused), a [batch*heads, N] tensor in any shape of that order.
+    case attentionCascadeLSE = "attention_cascade_lse"
     /// Multi-head latent attention (DeepSeek-V2) from the latent cache:
     /// attention_mla(QN, QR, C, KR, WUK, WUV) with QN [batch*heads, N, d], QR
     /// [batch*heads, N, dR], C [batch, Nkv, dc], KR [batch, Nkv, dR], WUK [heads, dc, d],
@@ -200,7 +224,7 @@ public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
         case .attention, .linearAttention: return 3
         case .attentionLSE: return 2
         case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
-        case .selectiveScan, .linformer, .attentionCascade: return 5
+        case .selectiveScan, .linformer, .attentionCascade, .attentionCascadeLSE: return 5
         case .attentionMLA: return 6
         }
     }

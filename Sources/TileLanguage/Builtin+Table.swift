@@ -32,6 +32,7 @@ extension Builtin {
         case .alibi: return 20
         case .softcap: return 21
         case .elu1: return 22
+        case .dequant: return 23
         }
     }
 
@@ -118,6 +119,15 @@ extension Builtin {
             return BuiltinSpec(
                 required: [ArgumentSpec("the tile", .tile)], result: .firstArgument, isElementwise: true,
                 counting: .perElement(other: 1, special: 1))
+        case .dequant:
+            // Per element of the result: one fused multiply-add, code * scale + zero (two
+            // FLOPs, also for FP8, whose zero is 0); decoding a code (integer to float,
+            // an FP8 bit pattern, a nibble) is a conversion, counted like `cast`: nothing.
+            // The format decides the result's columns (int4 doubles them).
+            let factor = ArgumentSpec("a scale or zero point (a number or a tile)", .numberOrTile)
+            return BuiltinSpec(
+                required: [ArgumentSpec("the codes", .tile2D), ArgumentSpec("the format", .integer, .setting)],
+                optional: [factor, factor], result: .widenedFirstArgument, counting: .perElement(other: 2, special: 0))
         }
     }
 }

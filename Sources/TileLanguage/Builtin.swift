@@ -48,6 +48,11 @@ public enum Builtin: String, Sendable, Equatable, CaseIterable {
     case softcap
     // The linear-attention feature map elu(x) + 1 (x + 1 for x > 0, else e^x).
     case elu1
+    // Quantized KV: `dequant(codes, format, scales, zeros)` turns a tile of u8 codes
+    // (`KVQuantFormat`: 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 packed two per byte, which
+    // doubles the columns) into fp32 code * scale + zero; scales and zeros are numbers, a
+    // one-element tile (per tensor), a 1-D tile (per row) or r x groups (per group).
+    case dequant
 
     /// Allowed argument counts.
     public var arity: ClosedRange<Int> { spec.arity }

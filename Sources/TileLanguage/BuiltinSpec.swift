@@ -103,6 +103,9 @@ public enum BuiltinResult: Sendable, Equatable {
     case integer
     /// The first argument's type (a mask, a cast).
     case firstArgument
+    /// The first argument's type, with columns that a setting may widen (`dequant`'s
+    /// int4 unpacking): its shape is not the first argument's.
+    case widenedFirstArgument
     /// A 1-D tile (row reductions, a column).
     case tile1D
     /// A tile whose rank is the number of size arguments.

@@ -80,6 +80,23 @@ public struct Checker {
                 guard lt.isScalar, ht.isScalar else { throw error("'uniform' bounds must be numbers", lo.location) }
                 program.tensors[index].initializer = .uniform(l, h)
             }
+            if case .quantize(var quantize) = tensor.initializer {
+                // The tensors it reads and fills come before it, so they are set up first.
+                func earlierInput(_ name: String) throws(Diagnostic) -> Int {
+                    guard let i = program.tensors[..<index].firstIndex(where: { $0.name == name }), program.tensors[i].role == .input, !program.tensors[i].isInteger else {
+                        throw error("'quantize' names '\(name)', which must be a float input declared before '\(tensor.name)'", tensor.location)
+                    }
+                    return i
+                }
+                quantize.source = try earlierInput(quantize.sourceName)
+                quantize.scales = try earlierInput(quantize.scalesName)
+                quantize.zeros = try earlierInput(quantize.zerosName)
+                let (format, type) = try checkParameterExpression(quantize.format)
+                guard type == .int else { throw error("the format of 'quantize' must be an integer", format.location) }
+                quantize.format = format
+                guard tensor.dtype == .u8 else { throw error("'quantize' fills u8 tensors (codes)", tensor.location) }
+                program.tensors[index].initializer = .quantize(quantize)
+            }
         }
 
         for index in program.requirements.indices {
@@ -421,7 +438,7 @@ public struct Checker {
         switch builtin.spec.result {
         case .integer:
             return .int
-        case .firstArgument:
+        case .firstArgument, .widenedFirstArgument:
             return types[0]
         case .tile1D:
             return .tile(rank: 1)

@@ -147,7 +147,7 @@ public struct Parser {
         }
         try expectSymbol("]", "after the tensor's dimensions")
         var tensor = TensorDecl(name: name, role: role, shape: shape, dtype: nil, location: location)
-        if case .identifier(let word) = current.kind, word != "uniform", word != "permutation" {
+        if case .identifier(let word) = current.kind, word != "uniform", word != "permutation", word != "quantize" {
             if word == "i32" || word == "int32" {
                 tensor.isInteger = true
             } else {
@@ -170,6 +170,17 @@ public struct Parser {
             let hi = try parseExpression()
             try expectSymbol(")", "after the bounds of 'uniform'")
             tensor.initializer = .uniform(lo, hi)
+        } else if isWord("quantize") {
+            advance()
+            try expectSymbol("(", "after 'quantize'")
+            var names: [String] = []
+            for _ in 0..<3 {
+                names.append(try expectName("of a tensor of 'quantize'").0)
+                try expectSymbol(",", "between the arguments of 'quantize'")
+            }
+            let format = try parseExpression()
+            try expectSymbol(")", "after the arguments of 'quantize'")
+            tensor.initializer = .quantize(QuantizeInitializer(sourceName: names[0], scalesName: names[1], zerosName: names[2], format: format))
         }
         if tensor.initializer != .normal && role != .input {
             throw error("only input tensors have an initializer", at: location)

@@ -31,7 +31,8 @@ import AttnNumerics
         var generator = SeededGenerator(seed: 3)
         for _ in 0..<1000 {
             let x = Float(generator.nextNormal() * 100)
-            for dtype in DType.allCases {
+            // u8 holds codes: it rounds to an integer in 0 ... 255 (QuantizedKVKernelTests).
+            for dtype in DType.allCases where dtype != .u8 {
                 let r = dtype.round(x)
                 #expect(dtype.round(r) == r)
                 #expect(abs(Double(r) - Double(x)) <= dtype.unitRoundoff * abs(Double(x)) + 1e-30)

@@ -179,7 +179,8 @@ import TileLanguage
         #expect(bound.parameter("Bb") == .int(bb))
         let kvReads = 2 * c.kv * S.cdiv(c.batch, bb) * prefix * d * e + 2 * c.batch * c.kv * c.suffix * d * e
         #expect(t.hbmReadBytes == 2 * bh * c.n * d * e + kvReads + 4 * bh * c.n * (d + 1))
-        #expect(t.hbmWriteBytes == bh * c.n * d * e + 4 * bh * c.n * (d + 1))
+        // O, the prefix state, and the merged LSE (fp32).
+        #expect(t.hbmWriteBytes == bh * c.n * d * e + 4 * bh * c.n * (d + 1) + 4 * bh * c.n)
         #expect(t.flopsMatmul == 4 * bh * c.n * c.nkv * d)
         let perRequest = try S.count(try S.bind("flash2-gqa", shape, dtype: .bf16)).total
         let perRequestKV = 2 * c.batch * c.kv * c.nkv * d * e
