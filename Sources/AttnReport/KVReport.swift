@@ -57,19 +57,26 @@ public enum KVReport {
             return TextTable(headers: pagedColumns, rows: stats.map { json($0).scalarCells(pagedColumns) }, rightAligned: []).renderCSV()
         case .table, .markdown:
             let sharing = stats.contains { $0.copyOnWriteCopies > 0 || $0.sharingSavedFraction != 0 }
-            var headers = ["policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction",
+            let rates = Set(stats.compactMap(\.rate)).count > 1
+            var headers = (rates ? ["rate"] : []) + ["policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction",
                            "external_fragmentation_fraction", "max_batch", "mean_batch", "preemptions"]
             if sharing { headers += ["sharing_saved_fraction", "cow_copies"] }
+            headers += ["req/s", "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms", "norm_latency_s"]
             let rows = stats.map { s -> [String] in
-                var row = [s.policy, percent(s.tokenFraction), percent(s.reservedFraction), percent(s.internalFragmentationFraction),
-                           percent(s.externalFragmentationFraction), String(s.maxBatch), String(format: "%.1f", s.meanBatch), String(s.preemptions)]
+                var row = (rates ? [s.rate.map { "\($0)" } ?? "-"] : []) + [
+                    s.policy, percent(s.tokenFraction), percent(s.reservedFraction), percent(s.internalFragmentationFraction),
+                    percent(s.externalFragmentationFraction), String(s.maxBatch), String(format: "%.1f", s.meanBatch), String(s.preemptions)]
                 if sharing { row += [percent(s.sharingSavedFraction), String(s.copyOnWriteCopies)] }
+                row += [String(format: "%.2f", s.requestsPerSecond), ms(s.ttft.p50), ms(s.ttft.p99), ms(s.tpot.p50), ms(s.tpot.p99),
+                        String(format: "%.3f", s.normalizedLatency.mean)]
                 return row
             }
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set(1..<headers.count))
             var text = format == .table ? table.renderText() : table.renderMarkdown()
             if let first = stats.first {
                 text += "\n\(first.requests) requests, KV pool of \(NumberFormat.grouped(first.poolTokens)) token slots\n"
+                text += "timing: \(first.timing) per iteration\(first.prefillChunk.map { ", chunked prefill of \($0) tokens" } ?? "")"
+                    + "; ttft = first token - arrival, tpot = (finish - first token) / output tokens, norm_latency = mean (finish - arrival) / output tokens\n"
             }
             return text
         }
@@ -78,6 +85,8 @@ public enum KVReport {
     static let pagedColumns = [
         "policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction", "external_fragmentation_fraction",
         "max_batch", "mean_batch", "preemptions", "requests", "completed", "iterations", "pool_tokens", "cow_copies", "sharing_saved_fraction",
+        "timing", "prefill_chunk", "rate", "seconds", "requests_per_s", "output_tokens_per_s", "ttft_mean_s", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s",
+        "tpot_mean_s", "tpot_p50_s", "tpot_p90_s", "tpot_p99_s", "normalized_latency_mean_s", "normalized_latency_p50_s", "normalized_latency_p99_s",
     ]
 
     public static func json(_ s: AllocationStats) -> JSONOutput {
@@ -89,8 +98,16 @@ public enum KVReport {
             ("requests", .int(s.requests)), ("completed", .int(s.completed)), ("iterations", .int(s.iterations)),
             ("pool_tokens", .int(s.poolTokens)), ("cow_copies", .int(s.copyOnWriteCopies)),
             ("sharing_saved_fraction", .double(s.sharingSavedFraction)),
+            ("timing", .string(s.timing)), ("prefill_chunk", s.prefillChunk.map { .int($0) } ?? .null), ("rate", optional(s.rate)),
+            ("seconds", .double(s.seconds)), ("requests_per_s", .double(s.requestsPerSecond)), ("output_tokens_per_s", .double(s.outputTokensPerSecond)),
+            ("ttft_mean_s", .double(s.ttft.mean)), ("ttft_p50_s", .double(s.ttft.p50)), ("ttft_p90_s", .double(s.ttft.p90)), ("ttft_p99_s", .double(s.ttft.p99)),
+            ("tpot_mean_s", .double(s.tpot.mean)), ("tpot_p50_s", .double(s.tpot.p50)), ("tpot_p90_s", .double(s.tpot.p90)), ("tpot_p99_s", .double(s.tpot.p99)),
+            ("normalized_latency_mean_s", .double(s.normalizedLatency.mean)), ("normalized_latency_p50_s", .double(s.normalizedLatency.p50)),
+            ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)),
         ])
     }
+
+    static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }
 
     static func percent(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 

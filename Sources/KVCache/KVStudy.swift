@@ -185,6 +185,10 @@ public struct PagedStudy: Sendable, Equatable {
     public var window: Int?
     /// Eviction policy, as `KVStudy.sinks`.
     public var sinks: Int?
+    /// Seconds per iteration when no `IterationTimer` is given (`run(progress:)`).
+    public var iterationSeconds: Double
+    /// Chunked prefill's token budget per iteration (`ServingSimulator.Configuration.prefillChunk`).
+    public var prefillChunk: Int?
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -192,8 +196,10 @@ public struct PagedStudy: Sendable, Equatable {
         model: String, trace: String, requests: Int = 1000, rate: Double = 10, blockSize: Int = 16, maxLength: Int = 2048,
         policies: [String] = PagedStudy.allPolicies, allocator: ContiguousAllocator.Strategy = .firstFit, sharing: SharingMode = .none,
         dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1,
-        window: Int? = nil, sinks: Int? = nil
+        window: Int? = nil, sinks: Int? = nil, iterationSeconds: Double = 0.05, prefillChunk: Int? = nil
     ) {
+        self.iterationSeconds = iterationSeconds
+        self.prefillChunk = prefillChunk
         self.window = window
         self.sinks = sinks
         self.model = model
@@ -242,6 +248,12 @@ public struct PagedStudy: Sendable, Equatable {
         guard blockSize >= 1 && blockSize <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "block-size", value: "\(blockSize)", message: "expected a block size from 1 to \(ServingSimulator.maxRequestTokens) tokens")
         }
+        guard iterationSeconds > 0 && iterationSeconds.isFinite else {
+            throw KVInputError(input: "timing", value: "\(iterationSeconds)", message: "expected a positive number of seconds per iteration")
+        }
+        if let prefillChunk, prefillChunk < 1 || prefillChunk > ServingSimulator.maxRequestTokens {
+            throw KVInputError(input: "chunk", value: "\(prefillChunk)", message: "expected a token budget from 1 to \(ServingSimulator.maxRequestTokens) per iteration")
+        }
         guard maxLength >= 2 && maxLength <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
         }
@@ -274,6 +286,13 @@ public struct PagedStudy: Sendable, Equatable {
 
     /// One `AllocationStats` per policy, in order. `progress(policy, fraction)` reports.
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
+        var timer = FixedIterationTime(iterationSeconds)
+        return try run(timer: &timer, progress: progress)
+    }
+
+    /// One `AllocationStats` per policy, iteration times from `timer` (shared by the
+    /// policies, so a timer that caches keeps its cache).
+    public func run<Timer: IterationTimer>(timer: inout Timer, progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
         guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
         try validate()
         let spec = try KVStudy(model: model, contexts: [], window: window, sinks: sinks).policyModel(try ModelSpec.named(model))
@@ -294,8 +313,10 @@ public struct PagedStudy: Sendable, Equatable {
             }
             var simulator = ServingSimulator(.init(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
-                sharing: sharing, seed: seed, eviction: eviction))
-            results.append(try simulator.run(requests) { progress?(name, $0) })
+                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk))
+            var stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
+            stats.rate = RequestTrace.Workload.named(trace) != nil ? rate : nil
+            results.append(stats)
         }
         return results
     }
