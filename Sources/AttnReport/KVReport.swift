@@ -26,9 +26,28 @@ public enum KVReport {
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set(0..<headers.count).subtracting(left))
             var text = format == .table ? table.renderText() : table.renderMarkdown()
             if let first = records.first {
-                text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes; KV budget on \(first.hardware) "
+                let g = first.tensorParallel
+                text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes\(g > 1 ? " per GPU" : ""); KV budget on \(g > 1 ? "each " : "")\(first.hardware) "
                     + "\(NumberFormat.grouped(first.budgetBytes)) bytes = \(NumberFormat.grouped(first.tokenSlots)) token slots\n"
+                if g > 1 {
+                    text += "tensor parallel over \(g) GPUs: the byte counts above are one GPU's"
+                    if let heads = first.kvHeadsPerGPU {
+                        text += "; \(heads) KV head\(heads == 1 ? "" : "s") per GPU"
+                        if let total = first.kvHeads, g > total { text += " (each of the \(total) replicated on \(g / total) GPUs, as vLLM does)" }
+                    } else {
+                        text += "; the MLA latent is kept whole on every GPU"
+                    }
+                    text += "\n"
+                }
                 if first.cache != "full" { text += "cache: \(first.cache)\n" }
+                for r in records where !r.fits {
+                    let setting = "context \(ContextList.format(r.context)), batch \(r.batch)"
+                    if let need = r.smallestFittingTP {
+                        text += "\(setting) does not fit on \(g) x \(r.hardware); the fewest GPUs that fit it: --tp \(need)\n"
+                    } else {
+                        text += "\(setting) does not fit on up to \(NumberFormat.grouped(KVStudy.maxTensorParallel)) x \(r.hardware) (--tp)\n"
+                    }
+                }
             }
             return text
         }
@@ -37,6 +56,7 @@ public enum KVReport {
     static let csvColumns = [
         "model", "attention", "hardware", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence",
         "ssm_state_bytes_per_sequence", "kv_bytes_total", "weight_bytes", "budget_bytes", "fits", "max_sequences", "token_slots", "cache",
+        "tp", "kv_heads_per_gpu", "smallest_fitting_tp",
     ]
 
     public static func json(_ r: KVRecord) -> JSONOutput {
@@ -47,6 +67,8 @@ public enum KVReport {
             ("ssm_state_bytes_per_sequence", .int(r.ssmStateBytesPerSequence)), ("kv_bytes_total", .int(r.kvBytesTotal)),
             ("weight_bytes", .int(r.weightBytes)), ("budget_bytes", .int(r.budgetBytes)), ("fits", .bool(r.fits)),
             ("max_sequences", .int(r.maxSequences)), ("token_slots", .int(r.tokenSlots)), ("cache", .string(r.cache)),
+            ("tp", .int(r.tensorParallel)), ("kv_heads_per_gpu", r.kvHeadsPerGPU.map { .int($0) } ?? .null),
+            ("smallest_fitting_tp", r.smallestFittingTP.map { .int($0) } ?? .null),
         ])
     }
 
