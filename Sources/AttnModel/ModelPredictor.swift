@@ -129,14 +129,14 @@ public struct ModelPredictor {
     /// Causal attention through flash2 (prefill, N = Nkv = q) or flash-decoding (decode,
     /// N = 1); `causal` 0 gives a full block (ring attention's off-diagonal steps).
     mutating func attentionRun(
-        phase: ModelPhase, batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, causal: Bool
+        phase: ModelPhase, batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, causal: Bool, window: Int? = nil
     ) throws(ModelShapeError) -> Evaluated {
-        let key = [phase == .prefill ? 0 : 1, batch, heads, kvHeads, queries, keys, causal ? 1 : 0]
+        let key = [phase == .prefill ? 0 : 1, batch, heads, kvHeads, queries, keys, causal ? 1 : 0, window ?? 0]
         if let hit = attentionCache[key] { return hit }
         let shape = ProblemShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: queries, keyLength: keys, headDim: architecture.headDim)
         var parameters: [String: ScalarValue] = [:]
         if causal {
-            if let window = architecture.slidingWindow, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
+            if let window, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
         }
         let program = phase == .prefill ? prefillAttention : decodeAttention
         // The program's default tiles first; when they do not fit the SRAM or registers (a
@@ -275,7 +275,8 @@ public struct ModelPredictor {
                 streamOp("kv_append", label, n, .attention, read: kvElements * e, write: 0, flops: 0, kv: kvElements * e)
                 for job in load.attentionJobs {
                 let (b, keys) = (job.sequences, job.keys)
-                let cached = min(keys, architecture.slidingWindow ?? keys)
+                let window = group.shape.window
+                let cached = min(keys, window ?? keys)
                 let kvRead = b * cached * 2 * kvHeads * dh * e
                 let qo = 2 * b * job.queries * heads * dh * e
                 if cp > 1, let link = interconnect {
@@ -283,7 +284,8 @@ public struct ModelPredictor {
                     // block, then G - 1 full blocks as K/V chunks arrive; each transfer overlaps
                     // the previous block's compute.
                     let chunk = job.queries
-                    let diagonal = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true)
+                    let diagonal = try attentionRun(
+                        phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true, window: window)
                     let full = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
                     let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
                     let transfer = link.transferSeconds(bytes: blockBytes)
@@ -294,7 +296,8 @@ public struct ModelPredictor {
                     linkOp("ring_kv", label, n, bytes: steps * blockBytes, seconds: Double(steps) * max(0, transfer - full.seconds))
                 } else {
                     let phase: ModelPhase = job.decode ? .decode : .prefill
-                    let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true)
+                    let r = try attentionRun(
+                        phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true, window: window)
                     add("attention", label, n, .attention, kernel: job.decode ? "flash-decoding" : "flash2", flops: r.flops, activation: qo,
                         kv: kvRead, dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
                 }

@@ -52,7 +52,7 @@ public struct ModelStudy {
         for layer in local.layers {
             switch layer.mixer {
             case .attention(_, let kvHeads):
-                let cached = min(tokens, local.slidingWindow ?? tokens)
+                let cached = min(tokens, layer.window ?? tokens)
                 kv += b * cached * 2 * kvHeads * local.headDim * e
             case .ssm:
                 if let s = local.ssm { kv += b * s.elements * e }
