@@ -44,6 +44,9 @@ public struct Architecture: Sendable, Equatable {
     public var layers: [LayerShape]
     public var decoder: DecoderBlock
     public var ssm: ModelSpec.SSMState?
+    /// Multi-head latent attention (DeepSeek-V2/V3): every attention layer projects
+    /// through the latent ranks of the file's `mla` object instead of Q, K and V.
+    public var mla: ModelSpec.LatentAttention?
     /// The model file's `sliding_window` (which layers have it: `LayerShape.window`).
     public var slidingWindow: Int?
     public var maxContext: Int?
@@ -64,6 +67,7 @@ public struct Architecture: Sendable, Equatable {
         headDim = model.headDim
         self.decoder = decoder
         ssm = model.ssm
+        mla = model.mla
         slidingWindow = model.slidingWindow
         maxContext = model.maxContext
         statedParameters = model.parameters

@@ -43,6 +43,8 @@ public struct ModelPredictor {
     let gemm: Program
     let prefillAttention: Program
     let decodeAttention: Program
+    /// mla-decode-absorbed.tile, for models with multi-head latent attention.
+    let latentDecode: Program?
     private var gemmCache: [[Int]: Evaluated] = [:]
     private var attentionCache: [[Int]: Evaluated] = [:]
 
@@ -73,6 +75,7 @@ public struct ModelPredictor {
             gemm = try ModelProgramLibrary.gemm()
             prefillAttention = try Pipeline.load("flash2")
             decodeAttention = try Pipeline.load("flash-decoding")
+            latentDecode = architecture.mla == nil ? nil : try Pipeline.load("mla-decode-absorbed")
         } catch {
             throw ModelShapeError("cannot load a program: \(error)")
         }
@@ -156,6 +159,24 @@ public struct ModelPredictor {
             }
         }
         throw ModelShapeError("attention \(phase.rawValue) at \(keys) keys: \(firstError.map { "\($0)" } ?? "no tiling fits")")
+    }
+
+    /// MLA decode through mla-decode-absorbed.tile (DeepSeek-V2, Section 2.1.3: W_UK folded
+    /// into the query, W_UV into the output; FlashMLA's schedule): `batch` sequences of one
+    /// query each over `keys` cached latents, `heads` heads of d_nope = d_v.
+    mutating func latentDecodeRun(batch: Int, heads: Int, keys: Int) throws(ModelShapeError) -> Evaluated {
+        let key = [2, batch, heads, 0, 1, keys, 0, 0]
+        if let hit = attentionCache[key] { return hit }
+        guard let program = latentDecode, let mla = architecture.mla else { throw ModelShapeError("the model has no MLA fields") }
+        let shape = ProblemShape(batch: batch, heads: heads, kvHeads: 1, queryLength: 1, keyLength: keys, headDim: mla.qkNopeHeadDim)
+        let parameters: [String: ScalarValue] = ["rank": .int(mla.kvLoraRank), "rope": .int(mla.qkRopeHeadDim)]
+        do {
+            let result = evaluated(try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
+            attentionCache[key] = result
+            return result
+        } catch {
+            throw ModelShapeError("MLA decode at \(keys) keys: \(error)")
+        }
     }
 
     /// Tile sizes tried in order: the program's defaults (empty), then smaller blocks.
@@ -253,6 +274,43 @@ public struct ModelPredictor {
                    seconds: link.allReduceSeconds(bytes: allReduceBytes, gpus: tp))
         }
 
+        /// MLA (DeepSeek-V2/V3): latent projections, then per job either the absorbed
+        /// decode program or, for prompts, K and V decompressed by kv_b_proj over the
+        /// context and causal flash2 (the query/key size d_nope + d_rope for V too).
+        func latentAttention(_ mla: ModelSpec.LatentAttention, heads: Int, label: String, n: Int) throws(ModelShapeError) {
+            let nope = mla.qkNopeHeadDim, rope = mla.qkRopeHeadDim, rank = mla.kvLoraRank
+            if let qRank = mla.qLoraRank {
+                try gemmOp("q_a_proj", label, n, .attention, m: tokens, k: h, n: qRank)
+                streamOp("q_a_norm", label, n, .attention, read: tokens * qRank * e, write: tokens * qRank * e, weight: qRank * e, flops: 4 * tokens * qRank)
+                try gemmOp("q_b_proj", label, n, .attention, m: tokens, k: qRank, n: heads * (nope + rope))
+            } else {
+                try gemmOp("q_proj", label, n, .attention, m: tokens, k: h, n: heads * (nope + rope))
+            }
+            try gemmOp("kv_a_proj", label, n, .attention, m: tokens, k: h, n: rank + rope)
+            streamOp("kv_a_norm", label, n, .attention, read: tokens * rank * e, write: tokens * rank * e, weight: rank * e, flops: 4 * tokens * rank)
+            let ropeElements = tokens * (heads + 1) * rope
+            streamOp("rope", label, n, .attention, read: ropeElements * e, write: ropeElements * e, flops: 3 * ropeElements)
+            let latent = tokens * (rank + rope)
+            streamOp("kv_append", label, n, .attention, read: latent * e, write: 0, flops: 0, kv: latent * e)
+            for job in load.attentionJobs {
+                let (b, keys) = (job.sequences, job.keys)
+                let kvRead = b * keys * (rank + rope) * e
+                let qo = b * job.queries * heads * (nope + rope + mla.vHeadDim) * e
+                if job.decode {
+                    let r = try latentDecodeRun(batch: b, heads: heads, keys: keys)
+                    add("attention", label, n, .attention, kernel: "mla-decode-absorbed", flops: r.flops, activation: qo, kv: kvRead,
+                        dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+                } else {
+                    try gemmOp("kv_b_proj", label, n, .attention, m: b * keys, k: rank, n: heads * (nope + mla.vHeadDim))
+                    let r = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: heads, queries: job.queries, keys: keys, causal: true)
+                    add("attention", label, n, .attention, kernel: "flash2", flops: r.flops, activation: qo, kv: kvRead,
+                        dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+                }
+            }
+            try gemmOp("o_proj", label, n, .attention, m: tokens, k: heads * mla.vHeadDim, n: h)
+            allReduce("all_reduce", label, n)
+        }
+
         // The embedding gathers one row per token (plus a learned position row).
         let positionRead = d.positions == .learned ? tokens * h * e : 0
         streamOp("embedding", "model", 1, .other, read: tokens * h * e + positionRead, write: tokens * h * e, flops: d.positions == .learned ? tokens * h : 0)
@@ -265,6 +323,9 @@ public struct ModelPredictor {
                 streamOp("norm", label, n * norms, .other, read: tokens * h * e, write: tokens * h * e, weight: normWeight, flops: normFlops * tokens * h)
             }
             switch group.shape.mixer {
+            case .attention(let heads, _) where local.mla != nil:
+                guard let mla = local.mla else { break }
+                try latentAttention(mla, heads: heads, label: label, n: n)
             case .attention(let heads, let kvHeads):
                 try gemmOp("qkv_proj", label, n, .attention, m: tokens, k: h, n: (heads + 2 * kvHeads) * dh)
                 if d.positions == .rope {

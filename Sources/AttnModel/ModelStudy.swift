@@ -53,7 +53,9 @@ public struct ModelStudy {
             switch layer.mixer {
             case .attention(_, let kvHeads):
                 let cached = min(tokens, layer.window ?? tokens)
-                kv += b * cached * 2 * kvHeads * local.headDim * e
+                // MLA keeps one latent and one RoPE key per token, whole on every GPU.
+                let perToken = local.mla.map { $0.cachedElements } ?? 2 * kvHeads * local.headDim
+                kv += b * cached * perToken * e
             case .ssm:
                 if let s = local.ssm { kv += b * s.elements * e }
             }

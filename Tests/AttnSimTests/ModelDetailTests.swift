@@ -30,3 +30,56 @@ import Testing
         #expect(attention[0].seconds < attention[1].seconds)
     }
 }
+
+/// DeepSeek's decoders: MLA projections and shared-expert MoE with the first layers dense.
+@Suite struct DeepSeekModelTests {
+    func architecture(_ name: String) throws -> Architecture { try Architecture(model: try ModelSpec.named(name)) }
+
+    /// DeepSeek-V3 from its config.json (hidden 7168, 128 heads, q_lora_rank 1536,
+    /// kv_lora_rank 512, d_nope 128, d_rope 64, d_v 128): one MLA layer 7168 x 1536 + 1536
+    /// + 1536 x 128 x 192 + 7168 x 576 + 512 + 512 x 128 x 256 + 128 x 128 x 7168 =
+    /// 187,107,328; 3 dense SwiGLU layers of 18432 (396,361,728 each); 58 MoE layers of
+    /// 257 experts (256 routed + 1 shared) x 3 x 7168 x 2048 + router 256 x 7168 + bias
+    /// 256 = 11,320,164,608; norms 61 x 2 x 7168 + 7168; embedding and head 129280 x
+    /// 7168 each: 671,026,419,200, the report's 671B main model. Active: 8 routed + 1
+    /// shared expert per MoE layer: 37,552,297,472 (report: 37B).
+    @Test func deepSeekV3Parameters() throws {
+        let p = ParameterCount(try architecture("deepseek-v3"))
+        #expect(p.attention == 61 * 187_107_328)
+        #expect(p.ffn == 3 * 396_361_728 + 58 * 11_320_164_608)
+        #expect(p.norms == 61 * 2 * 7168 + 7168)
+        #expect(p.embedding == 926_679_040 && p.lmHead == 926_679_040)
+        #expect(p.total == 671_026_419_200)
+        #expect(p.active == 37_552_297_472)
+    }
+
+    /// DeepSeek-V2 (236B, 21B active) and V2-Lite (15.7B; no query latent) from their configs.
+    @Test func deepSeekV2Parameters() throws {
+        let v2 = ParameterCount(try architecture("deepseek-v2"))
+        #expect(v2.total == 235_741_434_880 && v2.active == 21_375_800_320)
+        let lite = ParameterCount(try architecture("deepseek-v2-lite"))
+        // One layer: 2048 x 16 x 192 + 2048 x 576 + 512 + 512 x 16 x 256 + 16 x 128 x 2048.
+        #expect(lite.attention == 27 * 13_763_072)
+        #expect(lite.total == 15_706_484_224)
+    }
+
+    /// Decode attention runs mla-decode-absorbed over the latent cache: 576 elements per
+    /// token and layer, (512 + 64) x 61 x 2 = 70,272 bytes per token at fp16, what `attnsim
+    /// kv` says; a prompt decompresses K and V (kv_b_proj) and runs flash2.
+    @Test func deepSeekV3Operators() throws {
+        let v3 = try architecture("deepseek-v3")
+        var study = try ModelStudy(architecture: v3, hardware: TestSupport.h100, options: ModelRunOptions(tensorParallel: 8))
+        #expect(study.memory(context: 4096, activationBytes: 0).kvBytes == 4096 * 70_272)
+        #expect(KVFootprint(model: try ModelSpec.named("deepseek-v3"), dtype: .fp16).bytesPerToken == 70_272)
+        let decode = try study.predictor.step(.decode, context: 4096)
+        let attention = decode.operators.filter { $0.name == "attention" }
+        #expect(attention.map(\.kernel) == ["mla-decode-absorbed", "mla-decode-absorbed"])  // dense and MoE layer groups
+        #expect(attention.first?.kvBytes == 4096 * 576 * 2)
+        #expect(!decode.operators.contains { $0.name == "kv_b_proj" })
+        let prefill = try study.predictor.step(.prefill, context: 1024)
+        // kv_b_proj over the 1,024 context tokens, 512 -> 16 local heads x (128 + 128).
+        let kvB = prefill.operators.first { $0.name == "kv_b_proj" }
+        #expect(kvB?.weightBytes == 512 * 16 * 256 * 2)
+        #expect(prefill.operators.contains { $0.name == "shared_expert_gate_up" })
+    }
+}
