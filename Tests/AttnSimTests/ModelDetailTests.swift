@@ -1,5 +1,6 @@
 import AttnHardware
 import AttnModel
+import AttnScenario
 import KVCache
 import Testing
 
@@ -81,5 +82,33 @@ import Testing
         let kvB = prefill.operators.first { $0.name == "kv_b_proj" }
         #expect(kvB?.weightBytes == 512 * 16 * 256 * 2)
         #expect(prefill.operators.contains { $0.name == "shared_expert_gate_up" })
+    }
+}
+
+/// `"study": "model"` scenario files.
+@Suite struct ModelScenarioTests {
+    @Test func badModelStudies() {
+        let cases: [(String, String)] = [
+            (#"{"version": 1, "study": "model", "contexts": [4096]}"#, "m.json: model: is required: a built-in model with a decoder object or a model .json path"),
+            (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "view": "ops"}"#,
+             #"m.json: view: expected "summary", "operators", "parameters", found "ops""#),
+            (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "dtype": "fp8"}"#,
+             #"m.json: dtype: expected "fp32", "fp16" or "bf16", found "fp8""#),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try StudyFile.decode(text, file: "m.json")
+                Issue.record("no error for \(text)")
+            } catch {
+                #expect(error.description == expected)
+            }
+        }
+    }
+
+    /// The fields reach the study: tp 2 and the decode operator view.
+    @Test func fieldsAreRead() throws {
+        let text = #"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": ["4k"], "tp": 2, "view": "operators", "phase": "decode", "batch": 4}"#
+        guard case .model(let study, _) = try StudyFile.decode(text, file: "m.json") else { throw TestFailure("not a model study") }
+        #expect(study.contexts == [4096] && study.tensorParallel == 2 && study.view == "operators" && study.phase == "decode" && study.batch == 4)
     }
 }
