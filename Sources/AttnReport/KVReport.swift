@@ -100,6 +100,7 @@ public enum KVReport {
                 text += "timing: \(first.timing) per iteration\(first.prefillChunk.map { ", chunked prefill of \($0) tokens" } ?? "")"
                     + "; ttft = first token - arrival, tpot = (finish - first token) / output tokens, norm_latency = mean (finish - arrival) / output tokens\n"
             }
+            if rates, let line = sustainedRates(stats) { text += line + "\n" }
             return text
         }
     }
@@ -127,6 +128,21 @@ public enum KVReport {
             ("normalized_latency_mean_s", .double(s.normalizedLatency.mean)), ("normalized_latency_p50_s", .double(s.normalizedLatency.p50)),
             ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)),
         ])
+    }
+
+    /// For a rate sweep: per policy, the highest rate whose mean normalized latency stays
+    /// within twice the lowest of the sweep (the unloaded latency), the vLLM paper's
+    /// comparison of throughput at equal latency (Figure 12).
+    static func sustainedRates(_ stats: [AllocationStats]) -> String? {
+        let latencies = stats.filter { $0.normalizedLatency.count > 0 }.map(\.normalizedLatency.mean)
+        guard let base = latencies.min(), base > 0 else { return nil }
+        var policies: [String] = []
+        for s in stats where !policies.contains(s.policy) { policies.append(s.policy) }
+        let parts = policies.map { policy -> String in
+            let best = stats.filter { $0.policy == policy && $0.normalizedLatency.count > 0 && $0.normalizedLatency.mean <= 2 * base }.compactMap(\.rate).max()
+            return "\(policy) \(best.map { "\($0)" } ?? "none")"
+        }
+        return "highest rate (req/s) with norm_latency within 2x the lightest load's (\(String(format: "%.3f", base)) s): " + parts.joined(separator: ", ")
     }
 
     static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }

@@ -3,7 +3,8 @@ import AttnJSON
 @testable import AttnModel
 import AttnNumerics
 import Foundation
-import KVCache
+@testable import KVCache
+@testable import AttnReport
 import Testing
 
 /// A timer for tests: 10 ms per iteration plus 1 ms per prompt token, recording batches.
@@ -152,5 +153,25 @@ struct LinearTimer: IterationTimer {
         #expect(latency[0] < 0.05, "paged: \(latency[0]) s per token")
         #expect(latency[1] > 10 * latency[0], "contiguous-max: \(latency[1]) s per token")
         #expect(throughput[1] < 1.1 && throughput[0] > 1.5 * throughput[1])
+    }
+}
+
+/// The sweep's summary line: per policy the highest rate within 2x the lightest latency.
+@Suite struct SustainedRateTests {
+    func stats(_ policy: String, rate: Double, latency: Double) -> AllocationStats {
+        AllocationStats(
+            policy: policy, requests: 1, completed: 1, iterations: 1, poolTokens: 1, tokenFraction: nil, reservedFraction: nil,
+            internalFragmentationFraction: nil, externalFragmentationFraction: nil, maxBatch: 1, meanBatch: 1, preemptions: 0,
+            copyOnWriteCopies: 0, sharingSavedFraction: 0, timing: "test", prefillChunk: nil, seconds: 1, requestsPerSecond: rate,
+            outputTokensPerSecond: 1, ttft: LatencySummary([0.1]), tpot: LatencySummary([0.01]), normalizedLatency: LatencySummary([latency]), rate: rate)
+    }
+
+    /// Lightest latency 0.02 s, so the bound is 0.04: paged keeps 0.03 at 3 req/s, contiguous only 0.035 at 1.
+    @Test func highestRateWithinTwiceTheLightestLatency() {
+        let line = KVReport.sustainedRates([
+            stats("paged", rate: 1, latency: 0.02), stats("contiguous-max", rate: 1, latency: 0.035),
+            stats("paged", rate: 3, latency: 0.03), stats("contiguous-max", rate: 3, latency: 0.5),
+        ])
+        #expect(line == "highest rate (req/s) with norm_latency within 2x the lightest load's (0.020 s): paged 3.0, contiguous-max 1.0")
     }
 }
