@@ -55,6 +55,8 @@ public struct ModelPredictor {
         var dramBytes: Int
         var seconds: Double
         var bound: KernelPrediction.Bound?
+        /// Kernels the program launched (each counted with the cost model's launch overhead).
+        var kernels: Int = 1
     }
 
     public init(architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions) throws(ModelShapeError) {
@@ -90,7 +92,7 @@ public struct ModelPredictor {
         return Evaluated(
             flops: prediction.kernels.reduce(0) { $0 + $1.flopsMatmul + $1.flopsOther },
             dramBytes: prediction.dramReadBytes + prediction.dramWriteBytes,
-            seconds: prediction.kernels.reduce(0) { $0 + $1.seconds }, bound: slowest?.bound)
+            seconds: prediction.kernels.reduce(0) { $0 + $1.seconds }, bound: slowest?.bound, kernels: prediction.kernels.count)
     }
 
     /// Y[m, n] = X[m, k] W[k, n] through gemm.tile, with the fastest of a few tilings (as a
@@ -249,18 +251,25 @@ public struct ModelPredictor {
                 activationBytes: activation, kvBytes: kv, linkBytes: link, dramBytes: dram, bound: bound, seconds: seconds))
             peakActivation = max(peakActivation, activation)
         }
-        func gemmOp(_ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category, m: Int, k: Int, n: Int) throws(ModelShapeError) {
+        // `grouped` experts share one launch per kernel (a grouped GEMM, as MoE kernels run
+        // all active experts at once): each repeat carries 1/grouped of the launch overhead.
+        let launch = costModel.constants.kernelOverheadSeconds
+        func gemmOp(
+            _ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category, m: Int, k: Int, n: Int, grouped: Int = 1
+        ) throws(ModelShapeError) {
             guard m > 0, k > 0, n > 0 else { return }
             let r = try gemmRun(m: m, k: k, n: n)
-            add(name, layers, repeats, category, kernel: "gemm", flops: r.flops, weight: k * n * e, activation: (m * k + m * n) * e,
-                dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+            let shared = Double(r.kernels) * launch * (1 - 1 / Double(max(1, grouped)))
+            add(name, layers, repeats, category, kernel: grouped > 1 ? "grouped gemm" : "gemm", flops: r.flops, weight: k * n * e,
+                activation: (m * k + m * n) * e, dram: r.dramBytes, bound: r.bound, seconds: r.seconds - shared)
         }
         func streamOp(_ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category,
-                      read: Int, write: Int, weight: Int = 0, flops: Int, special: Int = 0, kv: Int = 0) {
+                      read: Int, write: Int, weight: Int = 0, flops: Int, special: Int = 0, kv: Int = 0, grouped: Int = 1) {
             let bytes = read + write + weight + kv
             let t = elementwise(bytes: bytes, flops: flops, special: special)
+            let shared = launch * (1 - 1 / Double(max(1, grouped)))
             add(name, layers, repeats, category, kernel: "elementwise", flops: flops + special, weight: weight, activation: read + write,
-                kv: kv, dram: bytes, bound: t.bound, seconds: t.seconds)
+                kv: kv, dram: bytes, bound: t.bound, seconds: t.seconds - shared)
         }
         func linkOp(_ name: String, _ layers: String, _ repeats: Int, bytes: Int, seconds: Double) {
             add(name, layers, repeats, .link, kernel: interconnect?.name ?? "link", flops: 0, activation: 0, link: bytes, dram: 0, bound: nil, seconds: seconds)
@@ -383,12 +392,13 @@ public struct ModelPredictor {
             }
             streamOp("residual", label, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h)
             let gated = d.activation.isGated
-            func ffn(_ prefix: String, repeats: Int, rows: Int, intermediate: Int) throws(ModelShapeError) {
+            func ffn(_ prefix: String, repeats: Int, rows: Int, intermediate: Int, grouped: Int = 1) throws(ModelShapeError) {
                 guard rows > 0, repeats > 0 else { return }
-                try gemmOp(prefix + (gated ? "_gate_up" : "_up"), label, repeats, .ffn, m: rows, k: h, n: (gated ? 2 : 1) * intermediate)
+                try gemmOp(prefix + (gated ? "_gate_up" : "_up"), label, repeats, .ffn, m: rows, k: h, n: (gated ? 2 : 1) * intermediate, grouped: grouped)
                 let act = rows * intermediate
-                streamOp(prefix + "_act", label, repeats, .ffn, read: (gated ? 2 : 1) * act * e, write: act * e, flops: (gated ? 5 : 4) * act, special: act)
-                try gemmOp(prefix + "_down", label, repeats, .ffn, m: rows, k: intermediate, n: h)
+                streamOp(prefix + "_act", label, repeats, .ffn, read: (gated ? 2 : 1) * act * e, write: act * e, flops: (gated ? 5 : 4) * act,
+                         special: act, grouped: grouped)
+                try gemmOp(prefix + "_down", label, repeats, .ffn, m: rows, k: intermediate, n: h, grouped: grouped)
             }
             switch group.shape.ffn {
             case .dense(let intermediate):
@@ -397,7 +407,8 @@ public struct ModelPredictor {
                 try gemmOp("router", label, n, .ffn, m: tokens, k: h, n: experts)
                 let active = Self.activeExperts(experts: experts, topK: topK, tokens: tokens)
                 let rows = (tokens * topK + active - 1) / active
-                try ffn("expert", repeats: n * active, rows: rows, intermediate: intermediate)
+                // The active experts run as one grouped GEMM per matrix (one launch each).
+                try ffn("expert", repeats: n * active, rows: rows, intermediate: intermediate, grouped: active)
                 if shared > 0 { try ffn("shared_expert", repeats: n, rows: tokens, intermediate: shared * intermediate) }
             }
             allReduce("all_reduce", label, n)

@@ -1,5 +1,6 @@
 import AttnHardware
-import AttnModel
+import CostModel
+@testable import AttnModel
 import AttnScenario
 import KVCache
 import Testing
@@ -82,6 +83,21 @@ import Testing
         let kvB = prefill.operators.first { $0.name == "kv_b_proj" }
         #expect(kvB?.weightBytes == 512 * 16 * 256 * 2)
         #expect(prefill.operators.contains { $0.name == "shared_expert_gate_up" })
+    }
+}
+
+/// MoE experts as grouped GEMMs: Mixtral's decode step runs its 2 active experts with one
+/// launch per matrix, so each expert GEMM carries half of the launch overhead.
+@Suite struct GroupedExpertTests {
+    @Test func activeExpertsShareTheLaunch() throws {
+        let mixtral = try Architecture(model: try ModelSpec.named("mixtral-8x7b"))
+        var predictor = try ModelPredictor(architecture: mixtral, hardware: TestSupport.h100, options: ModelRunOptions())
+        let step = try predictor.step(.decode, context: 1024)
+        guard let gateUp = step.operators.first(where: { $0.name == "expert_gate_up" }) else { throw TestFailure("no expert GEMM") }
+        #expect(gateUp.kernel == "grouped gemm" && gateUp.repeats == 32 * 2)
+        let single = try predictor.gemmRun(m: 1, k: 4096, n: 2 * 14336)
+        let launch = CostModel(hardware: TestSupport.h100, dtype: .fp16).constants.kernelOverheadSeconds
+        #expect(abs(gateUp.seconds - (single.seconds - Double(single.kernels) * launch / 2)) < 1e-12)
     }
 }
 
