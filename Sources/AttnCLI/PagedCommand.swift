@@ -49,6 +49,9 @@ enum PagedCommand {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'paged' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let rates = try rateList(parsed)
+        if rates.count > 1 && RequestTrace.Workload.named(study.trace) == nil {
+            throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
+        }
         let format = try CommandSupport.format(parsed)
         let timingText = parsed.value("timing") ?? "model"
         if timingText != "model" {

@@ -156,6 +156,27 @@ struct LinearTimer: IterationTimer {
     }
 }
 
+/// The paged command's timing options.
+@Suite struct PagedTimingCommandTests {
+    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+        let captured = CapturedConsole()
+        let code = AttnSimCommand.main(arguments, console: captured.console)
+        return (code, captured.stdout, captured.stderr)
+    }
+
+    @Test func timingOptions() {
+        let base = ["paged", "--model", "opt-13b", "--trace", "alpaca", "--requests", "20", "--policies", "paged"]
+        let fixed = run(base + ["--timing", "fixed:0.05"])
+        #expect(fixed.code == 0)
+        #expect(fixed.out.contains("timing: fixed 0.05 s per iteration;"))
+        let model = run(base + ["--chunk", "256"])
+        #expect(model.out.contains("timing: model opt-13b on h100-sxm fp16 per iteration, chunked prefill of 256 tokens;"))
+        #expect(run(base + ["--timing", "soon"]).err.hasPrefix("error: '--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found 'soon'\n"))
+        #expect(run(base + ["--timing", "fixed:0"]).code == 64)
+        #expect(run(base + ["--rate", "1,-2"]).code == 64)
+    }
+}
+
 /// The sweep's summary line: per policy the highest rate within 2x the lightest latency.
 @Suite struct SustainedRateTests {
     func stats(_ policy: String, rate: Double, latency: Double) -> AllocationStats {
