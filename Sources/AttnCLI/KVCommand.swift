@@ -15,6 +15,7 @@ enum KVCommand {
         OptionSpec(name: "int4-group", value: "N", help: "The same as --quant-group N (kept for int4)."),
         OptionSpec(name: "window", value: "W", help: "Eviction policy: every attention layer keeps the last W tokens, e.g. 4k (default: the model's own windows)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: windowed layers also keep the first S tokens (StreamingLLM attention sinks; default the model's, usually 0)."),
+        OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs; figures per GPU (default 1)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU whose HBM holds weights and cache (default h100-sxm)."),
         OptionSpec(name: "weight-bytes", value: "N", help: "Bytes per weight parameter (default 2: fp16/bf16 weights)."),
         OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use, 0 to 1 (default 0.9, vLLM's default)."),
@@ -39,6 +40,7 @@ enum KVCommand {
                       attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm
                       attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
                       attnsim kv --model llama-2-7b --context 4k,1m --window 4k --sinks 4
+                      attnsim kv --model llama-2-70b --context 4k --tp 2
                     """))
             return .success
         }
@@ -46,7 +48,12 @@ enum KVCommand {
         let study = try studyFrom(parsed)
         let format = try CommandSupport.format(parsed)
         return try CommandSupport.reporting(console) {
-            console.out(KVReport.render(try study.run(), format: format))
+            let records: [KVRecord]
+            do { records = try study.run() } catch let error as KVInputError where error.input == "tp" {
+                // A --tp that does not split the model's heads is a bad option value.
+                throw UsageError(message: error.description)
+            }
+            console.out(KVReport.render(records, format: format))
             return .success
         }
     }
@@ -61,7 +68,7 @@ enum KVCommand {
             model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: try CommandSupport.kvDType(parsed),
             hardware: parsed.value("hardware") ?? "h100-sxm", weightBytesPerParameter: try parsed.integer("weight-bytes") ?? 2,
             memoryUtilization: try CommandSupport.memoryUtilization(parsed), window: try parsed.integer("window"),
-            sinks: try parsed.integer("sinks", minimum: 0))
+            sinks: try parsed.integer("sinks", minimum: 0), tensorParallel: try parsed.integer("tp") ?? 1)
     }
 }
 

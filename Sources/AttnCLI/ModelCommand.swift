@@ -52,59 +52,86 @@ enum ModelCommand {
         guard let contexts = ContextList.parse(contextText) else {
             throw UsageError(message: "'--context' expects lengths such as 1k,4k,32k, found '\(contextText)'")
         }
-        let phaseText = parsed.value("phase") ?? "prefill"
-        guard let phase = ModelPhase(rawValue: phaseText) else { throw UsageError(message: "'--phase' expects prefill or decode, found '\(phaseText)'") }
-        let view = parsed.value("view") ?? "summary"
-        guard ["summary", "operators", "parameters"].contains(view) else {
-            throw UsageError(message: "'--view' expects summary, operators or parameters, found '\(view)'")
+        var spec = ModelStudyFile(model: modelName, contexts: contexts)
+        spec.phase = parsed.value("phase") ?? "prefill"
+        spec.view = parsed.value("view") ?? "summary"
+        spec.hardware = parsed.value("hardware") ?? HardwareProfile.defaultName
+        spec.batch = try parsed.integer("batch") ?? 1
+        spec.dtype = try CommandSupport.dtype(parsed)
+        spec.tensorParallel = try parsed.integer("tp") ?? 1
+        spec.contextParallel = try parsed.integer("cp") ?? 1
+        spec.prune = parsed.value("prune")
+        spec.crossover = parsed.has("crossover")
+        let format = try CommandSupport.format(parsed)
+        return try run(spec, format: format, console: console)
+    }
+
+    /// Runs a model study (from the command line or a scenario file): a bad choice of
+    /// model, pruning, hardware or parallelism is a usage error; what fails while
+    /// predicting prints an error and gives exit code 1.
+    static func run(_ spec: ModelStudyFile, format: ReportFormat, console: Console) throws -> ExitCode {
+        let (architecture, hardware, options, phase) = try resolve(spec)
+        return try CommandSupport.reporting(console) {
+            console.out(try report(spec, architecture: architecture, hardware: hardware, options: options, phase: phase, format: format))
+            return .success
         }
-        let runOptions = ModelRunOptions(
-            batch: try parsed.integer("batch") ?? 1, dtype: try CommandSupport.dtype(parsed),
-            tensorParallel: try parsed.integer("tp") ?? 1, contextParallel: try parsed.integer("cp") ?? 1)
-        if runOptions.contextParallel > 1 && phase == .decode && view == "operators" {
+    }
+
+    /// The study's output in `format`.
+    static func report(_ spec: ModelStudyFile, format: ReportFormat) throws -> String {
+        let (architecture, hardware, options, phase) = try resolve(spec)
+        return try report(spec, architecture: architecture, hardware: hardware, options: options, phase: phase, format: format)
+    }
+
+    static func resolve(_ spec: ModelStudyFile) throws(UsageError) -> (Architecture, HardwareProfile, ModelRunOptions, ModelPhase) {
+        guard let phase = ModelPhase(rawValue: spec.phase) else { throw UsageError(message: "'--phase' expects prefill or decode, found '\(spec.phase)'") }
+        guard ModelStudyFile.views.contains(spec.view) else {
+            throw UsageError(message: "'--view' expects summary, operators or parameters, found '\(spec.view)'")
+        }
+        let runOptions = ModelRunOptions(batch: spec.batch, dtype: spec.dtype, tensorParallel: spec.tensorParallel, contextParallel: spec.contextParallel)
+        if runOptions.contextParallel > 1 && phase == .decode && spec.view == "operators" {
             throw UsageError(message: "'--cp' models prefill only (ring attention); use --phase prefill")
         }
         var pruning: Pruning?
-        if let spec = parsed.value("prune") {
-            do { pruning = try Pruning(parsing: spec) } catch { throw UsageError(message: error.message) }
+        if let text = spec.prune {
+            do { pruning = try Pruning(parsing: text) } catch { throw UsageError(message: error.message) }
         }
-        if let bad = contexts.first(where: { $0 % runOptions.contextParallel != 0 }) {
+        if let bad = spec.contexts.first(where: { $0 % runOptions.contextParallel != 0 }) {
             throw UsageError(message: "context \(bad) does not split evenly over \(runOptions.contextParallel) GPUs (--cp)")
         }
-        let format = try CommandSupport.format(parsed)
         // What the options name (model, pruning, hardware, parallelism) is checked here: a
         // bad choice is a usage error; what fails while predicting exits 1.
-        let architecture: Architecture
-        let hardware: HardwareProfile
-        var study: ModelStudy
         do {
-            var a = try Architecture(model: try ModelSpec.named(modelName))
+            var a = try Architecture(model: try ModelSpec.named(spec.model))
             if let pruning { a = try pruning.apply(to: a) }
-            architecture = a
-            hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
-            study = try ModelStudy(architecture: architecture, hardware: hardware, options: runOptions)
+            let hardware = try HardwareProfile.named(spec.hardware)
+            _ = try ModelPredictor(architecture: a, hardware: hardware, options: runOptions)
+            return (a, hardware, runOptions, phase)
         } catch {
             throw UsageError(message: ErrorReport.message(error))
         }
-        return try CommandSupport.reporting(console) {
-            var input = ModelReportInput(
-                architecture: architecture, hardware: hardware.id, options: runOptions, parameters: ParameterCount(architecture), summaries: [], crossover: [])
-            switch view {
-            case "parameters":
-                console.out(ModelReport.renderParameters(input, format: format))
-            case "operators":
-                var steps: [StepPrediction] = []
-                for context in contexts { steps.append(try study.predictor.step(phase, context: context)) }
-                console.out(ModelReport.renderOperators(input, steps: steps, format: format))
-            default:
-                input.summaries = try study.summaries(contexts: contexts)
-                if parsed.has("crossover") {
-                    input.crossover.append((.prefill, try study.crossover(.prefill)))
-                    if runOptions.contextParallel == 1 { input.crossover.append((.decode, try study.crossover(.decode))) }
-                }
-                console.out(ModelReport.renderSummary(input, format: format))
+    }
+
+    static func report(
+        _ spec: ModelStudyFile, architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions, phase: ModelPhase, format: ReportFormat
+    ) throws -> String {
+        var study = try ModelStudy(architecture: architecture, hardware: hardware, options: options)
+        var input = ModelReportInput(
+            architecture: architecture, hardware: hardware.id, options: options, parameters: ParameterCount(architecture), summaries: [], crossover: [])
+        switch spec.view {
+        case "parameters":
+            return ModelReport.renderParameters(input, format: format)
+        case "operators":
+            var steps: [StepPrediction] = []
+            for context in spec.contexts { steps.append(try study.predictor.step(phase, context: context)) }
+            return ModelReport.renderOperators(input, steps: steps, format: format)
+        default:
+            input.summaries = try study.summaries(contexts: spec.contexts)
+            if spec.crossover {
+                input.crossover.append((.prefill, try study.crossover(.prefill)))
+                if options.contextParallel == 1 { input.crossover.append((.decode, try study.crossover(.decode))) }
             }
-            return .success
+            return ModelReport.renderSummary(input, format: format)
         }
     }
 }

@@ -1,3 +1,6 @@
+import AttnHardware
+import AttnModel
+import AttnNumerics
 import AttnReport
 import Foundation
 import KVCache
@@ -9,7 +12,9 @@ enum PagedCommand {
         OptionSpec(name: "trace", value: "FILE|sharegpt|alpaca", help: "A CSV trace (arrival,prompt_tokens,output_tokens) or a synthetic workload (required)."),
         OptionSpec(name: "block-size", value: "N", help: "Tokens per KV block of the paged policy (default 16)."),
         OptionSpec(name: "requests", value: "N", help: "Requests of a synthetic trace (default 1000)."),
-        OptionSpec(name: "rate", value: "R", help: "Poisson arrivals per second of a synthetic trace (default 10)."),
+        OptionSpec(name: "rate", value: "R[,R...]", help: "Poisson arrivals per second of a synthetic trace (default 10); a list sweeps rates."),
+        OptionSpec(name: "timing", value: "model|fixed:S", help: "Iteration time: the model's predicted forward pass over each batch (default) or S seconds."),
+        OptionSpec(name: "chunk", value: "N", help: "Chunked prefill: at most N tokens per iteration, decode steps first (default: whole prompts)."),
         OptionSpec(name: "max-len", value: "N", help: "Longest sequence; contiguous-max reserves it (default 2048)."),
         OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing)."),
         OptionSpec(name: "allocator", value: "first-fit|buddy", help: "Contiguous allocator (default first-fit)."),
@@ -32,19 +37,45 @@ enum PagedCommand {
                 summary: """
                     Replays a request trace with iteration-level scheduling under each allocation policy and prints the
                     time-averaged split of KV memory into token states, reservations, internal and external
-                    fragmentation (Kwon et al. 2023, Figure 2), the largest batch reached, and with --sharing the memory
-                    saved by sharing blocks.
+                    fragmentation (Kwon et al. 2023, Figure 2), the largest batch reached, with --sharing the memory
+                    saved by sharing blocks, and the serving latency: TTFT and TPOT percentiles, normalized latency
+                    (seconds per output token, Kwon et al. 2023, Figure 12) and requests/s. Iterations take the whole
+                    model's predicted time over their batch (attnsim model) unless --timing fixed:S.
                     """,
                 options: options,
-                footer: "EXAMPLES:\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt\n  attnsim paged --model opt-13b --trace alpaca --sharing beam:4"))
+                footer: "EXAMPLES:\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt --rate 0.5,1,1.5,2 --policies paged,contiguous-oracle\n  attnsim paged --model opt-13b --trace alpaca --sharing beam:4 --timing fixed:0.05"))
             return .success
         }
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'paged' takes no positional arguments") }
         let study = try studyFrom(parsed)
+        let rates = try rateList(parsed)
+        if rates.count > 1 && RequestTrace.Workload.named(study.trace) == nil {
+            throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
+        }
         let format = try CommandSupport.format(parsed)
+        let timingText = parsed.value("timing") ?? "model"
+        if timingText != "model" {
+            guard timingText.hasPrefix("fixed:"), let seconds = Double(timingText.dropFirst(6)), seconds > 0, seconds.isFinite else {
+                throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
+            }
+        }
         let bar = ProgressBar(console: console)
         do {
-            let stats = try study.run { policy, fraction in bar.update(label: policy, fraction: fraction) }
+            try study.validate()
+            var timer = timingText == "model" ? try modelTimer(study) : nil
+            var stats: [AllocationStats] = []
+            for rate in rates {
+                var s = study
+                s.rate = rate
+                let label = rates.count > 1 ? " @\(rate)/s" : ""
+                let progress: (String, Double) -> Void = { policy, fraction in bar.update(label: policy + label, fraction: fraction) }
+                if var model = timer {
+                    stats += try s.run(timer: &model, progress: progress)
+                    timer = model
+                } else {
+                    stats += try s.run(progress: progress)
+                }
+            }
             bar.finish()
             console.out(KVReport.render(stats, format: format))
             return .success
@@ -82,17 +113,53 @@ enum PagedCommand {
             }
             allocator = a
         }
-        var rate = 10.0
-        if let text = parsed.value("rate") {
-            guard let r = Double(text), r > 0, r.isFinite else { throw UsageError(message: "'--rate' expects a positive number, found '\(text)'") }
-            rate = r
+        let rate = try rateList(parsed)[0]
+        var iterationSeconds = 0.05
+        if let text = parsed.value("timing"), text.hasPrefix("fixed:"), let seconds = Double(text.dropFirst(6)), seconds > 0, seconds.isFinite {
+            iterationSeconds = seconds
         }
         return PagedStudy(
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
             blockSize: try parsed.integer("block-size") ?? 16, maxLength: try parsed.integer("max-len", minimum: 2) ?? 2048,
             policies: policies, allocator: allocator, sharing: sharing, dtype: try CommandSupport.kvDType(parsed),
             hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1),
-            window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0))
+            window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0),
+            iterationSeconds: iterationSeconds, prefillChunk: try parsed.integer("chunk", minimum: 1))
+    }
+
+    /// `--rate R[,R...]`: positive arrival rates (default 10).
+    static func rateList(_ parsed: ParsedArguments) throws(UsageError) -> [Double] {
+        guard let text = parsed.value("rate") else { return [10] }
+        var rates: [Double] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let r = Double(part.trimmingCharacters(in: .whitespaces)), r > 0, r.isFinite else {
+                throw UsageError(message: "'--rate' expects positive numbers separated by commas, found '\(text)'")
+            }
+            rates.append(r)
+        }
+        return rates
+    }
+
+    /// The whole-model iteration timer for `--timing model`: the study's model (with a
+    /// `decoder` object) on its GPU, weights and activations in the KV dtype when that is
+    /// fp32, fp16 or bf16, else fp16.
+    static func modelTimer(_ study: PagedStudy) throws -> ModelIterationTimer {
+        let spec = try ModelSpec.named(study.model)
+        guard spec.decoder != nil else {
+            throw ModelShapeError("--timing model needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use --timing fixed:0.05")
+        }
+        do {
+            let architecture = try Architecture(model: spec)
+            let hardware = try HardwareProfile.named(study.hardware)
+            let dtype: DType
+            switch study.dtype {
+            case .fp32: dtype = .fp32
+            case .bf16: dtype = .bf16
+            default: dtype = .fp16
+            }
+            let predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(dtype: dtype))
+            return ModelIterationTimer(predictor: predictor)
+        }
     }
 
     static func parseSharing(_ text: String) -> SharingMode? {

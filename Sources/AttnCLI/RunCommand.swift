@@ -107,6 +107,10 @@ enum RunCommand {
                     console.out(KVReport.render(try paged.run { bar.update(label: $0, fraction: $1) }, format: format))
                     return .success
                 }
+            case .model(var model, _):
+                if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a model study") }
+                if let hardware = parsed.value("hardware") { model.hardware = hardware }
+                return try ModelCommand.run(model, format: format, console: console)
             }
             if let mode { scenario.mode = mode }
             if let hardware = parsed.value("hardware") { scenario.hardware = hardware }

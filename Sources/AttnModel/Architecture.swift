@@ -22,10 +22,15 @@ public struct LayerShape: Sendable, Equatable, Hashable {
 
     public var mixer: Mixer
     public var ffn: FFN
+    /// An attention layer's sliding window (nil: global attention over the whole context),
+    /// from the model file's `sliding_window`, `sliding_window_pattern` or `layer_windows`:
+    /// Gemma 2's local and global layers alternate.
+    public var window: Int?
 
-    public init(mixer: Mixer, ffn: FFN) {
+    public init(mixer: Mixer, ffn: FFN, window: Int? = nil) {
         self.mixer = mixer
         self.ffn = ffn
+        self.window = window
     }
 }
 
@@ -39,6 +44,10 @@ public struct Architecture: Sendable, Equatable {
     public var layers: [LayerShape]
     public var decoder: DecoderBlock
     public var ssm: ModelSpec.SSMState?
+    /// Multi-head latent attention (DeepSeek-V2/V3): every attention layer projects
+    /// through the latent ranks of the file's `mla` object instead of Q, K and V.
+    public var mla: ModelSpec.LatentAttention?
+    /// The model file's `sliding_window` (which layers have it: `LayerShape.window`).
     public var slidingWindow: Int?
     public var maxContext: Int?
     /// The file's stated parameter count (what `parameters` in the model file says).
@@ -58,6 +67,7 @@ public struct Architecture: Sendable, Equatable {
         headDim = model.headDim
         self.decoder = decoder
         ssm = model.ssm
+        mla = model.mla
         slidingWindow = model.slidingWindow
         maxContext = model.maxContext
         statedParameters = model.parameters
@@ -70,7 +80,7 @@ public struct Architecture: Sendable, Equatable {
             } else {
                 ffn = .dense(intermediate: decoder.intermediateSize(layer: index))
             }
-            return LayerShape(mixer: mixer, ffn: ffn)
+            return LayerShape(mixer: mixer, ffn: ffn, window: kind == .ssm ? nil : model.window(layer: index))
         }
         guard upperBoundParameters < Architecture.maxParameters else {
             throw ModelShapeError("model '\(model.id)' is too large to count: about \(upperBoundParameters) parameters (at most 2^50)")

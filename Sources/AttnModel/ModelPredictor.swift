@@ -43,6 +43,8 @@ public struct ModelPredictor {
     let gemm: Program
     let prefillAttention: Program
     let decodeAttention: Program
+    /// mla-decode-absorbed.tile, for models with multi-head latent attention.
+    let latentDecode: Program?
     private var gemmCache: [[Int]: Evaluated] = [:]
     private var attentionCache: [[Int]: Evaluated] = [:]
 
@@ -53,6 +55,8 @@ public struct ModelPredictor {
         var dramBytes: Int
         var seconds: Double
         var bound: KernelPrediction.Bound?
+        /// Kernels the program launched (each counted with the cost model's launch overhead).
+        var kernels: Int = 1
     }
 
     public init(architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions) throws(ModelShapeError) {
@@ -73,6 +77,7 @@ public struct ModelPredictor {
             gemm = try ModelProgramLibrary.gemm()
             prefillAttention = try Pipeline.load("flash2")
             decodeAttention = try Pipeline.load("flash-decoding")
+            latentDecode = architecture.mla == nil ? nil : try Pipeline.load("mla-decode-absorbed")
         } catch {
             throw ModelShapeError("cannot load a program: \(error)")
         }
@@ -87,7 +92,7 @@ public struct ModelPredictor {
         return Evaluated(
             flops: prediction.kernels.reduce(0) { $0 + $1.flopsMatmul + $1.flopsOther },
             dramBytes: prediction.dramReadBytes + prediction.dramWriteBytes,
-            seconds: prediction.kernels.reduce(0) { $0 + $1.seconds }, bound: slowest?.bound)
+            seconds: prediction.kernels.reduce(0) { $0 + $1.seconds }, bound: slowest?.bound, kernels: prediction.kernels.count)
     }
 
     /// Y[m, n] = X[m, k] W[k, n] through gemm.tile, with the fastest of a few tilings (as a
@@ -129,14 +134,14 @@ public struct ModelPredictor {
     /// Causal attention through flash2 (prefill, N = Nkv = q) or flash-decoding (decode,
     /// N = 1); `causal` 0 gives a full block (ring attention's off-diagonal steps).
     mutating func attentionRun(
-        phase: ModelPhase, batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, causal: Bool
+        phase: ModelPhase, batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, causal: Bool, window: Int? = nil
     ) throws(ModelShapeError) -> Evaluated {
-        let key = [phase == .prefill ? 0 : 1, batch, heads, kvHeads, queries, keys, causal ? 1 : 0]
+        let key = [phase == .prefill ? 0 : 1, batch, heads, kvHeads, queries, keys, causal ? 1 : 0, window ?? 0]
         if let hit = attentionCache[key] { return hit }
         let shape = ProblemShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: queries, keyLength: keys, headDim: architecture.headDim)
         var parameters: [String: ScalarValue] = [:]
         if causal {
-            if let window = architecture.slidingWindow, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
+            if let window, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
         }
         let program = phase == .prefill ? prefillAttention : decodeAttention
         // The program's default tiles first; when they do not fit the SRAM or registers (a
@@ -156,6 +161,24 @@ public struct ModelPredictor {
             }
         }
         throw ModelShapeError("attention \(phase.rawValue) at \(keys) keys: \(firstError.map { "\($0)" } ?? "no tiling fits")")
+    }
+
+    /// MLA decode through mla-decode-absorbed.tile (DeepSeek-V2, Section 2.1.3: W_UK folded
+    /// into the query, W_UV into the output; FlashMLA's schedule): `batch` sequences of one
+    /// query each over `keys` cached latents, `heads` heads of d_nope = d_v.
+    mutating func latentDecodeRun(batch: Int, heads: Int, keys: Int) throws(ModelShapeError) -> Evaluated {
+        let key = [2, batch, heads, 0, 1, keys, 0, 0]
+        if let hit = attentionCache[key] { return hit }
+        guard let program = latentDecode, let mla = architecture.mla else { throw ModelShapeError("the model has no MLA fields") }
+        let shape = ProblemShape(batch: batch, heads: heads, kvHeads: 1, queryLength: 1, keyLength: keys, headDim: mla.qkNopeHeadDim)
+        let parameters: [String: ScalarValue] = ["rank": .int(mla.kvLoraRank), "rope": .int(mla.qkRopeHeadDim)]
+        do {
+            let result = evaluated(try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
+            attentionCache[key] = result
+            return result
+        } catch {
+            throw ModelShapeError("MLA decode at \(keys) keys: \(error)")
+        }
     }
 
     /// Tile sizes tried in order: the program's defaults (empty), then smaller blocks.
@@ -228,18 +251,25 @@ public struct ModelPredictor {
                 activationBytes: activation, kvBytes: kv, linkBytes: link, dramBytes: dram, bound: bound, seconds: seconds))
             peakActivation = max(peakActivation, activation)
         }
-        func gemmOp(_ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category, m: Int, k: Int, n: Int) throws(ModelShapeError) {
+        // `grouped` experts share one launch per kernel (a grouped GEMM, as MoE kernels run
+        // all active experts at once): each repeat carries 1/grouped of the launch overhead.
+        let launch = costModel.constants.kernelOverheadSeconds
+        func gemmOp(
+            _ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category, m: Int, k: Int, n: Int, grouped: Int = 1
+        ) throws(ModelShapeError) {
             guard m > 0, k > 0, n > 0 else { return }
             let r = try gemmRun(m: m, k: k, n: n)
-            add(name, layers, repeats, category, kernel: "gemm", flops: r.flops, weight: k * n * e, activation: (m * k + m * n) * e,
-                dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+            let shared = Double(r.kernels) * launch * (1 - 1 / Double(max(1, grouped)))
+            add(name, layers, repeats, category, kernel: grouped > 1 ? "grouped gemm" : "gemm", flops: r.flops, weight: k * n * e,
+                activation: (m * k + m * n) * e, dram: r.dramBytes, bound: r.bound, seconds: r.seconds - shared)
         }
         func streamOp(_ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category,
-                      read: Int, write: Int, weight: Int = 0, flops: Int, special: Int = 0, kv: Int = 0) {
+                      read: Int, write: Int, weight: Int = 0, flops: Int, special: Int = 0, kv: Int = 0, grouped: Int = 1) {
             let bytes = read + write + weight + kv
             let t = elementwise(bytes: bytes, flops: flops, special: special)
+            let shared = launch * (1 - 1 / Double(max(1, grouped)))
             add(name, layers, repeats, category, kernel: "elementwise", flops: flops + special, weight: weight, activation: read + write,
-                kv: kv, dram: bytes, bound: t.bound, seconds: t.seconds)
+                kv: kv, dram: bytes, bound: t.bound, seconds: t.seconds - shared)
         }
         func linkOp(_ name: String, _ layers: String, _ repeats: Int, bytes: Int, seconds: Double) {
             add(name, layers, repeats, .link, kernel: interconnect?.name ?? "link", flops: 0, activation: 0, link: bytes, dram: 0, bound: nil, seconds: seconds)
@@ -251,6 +281,43 @@ public struct ModelPredictor {
             guard tp > 1, let link = interconnect else { return }
             linkOp(name, layers, repeats, bytes: Interconnect.allReduceBytesPerGPU(bytes: allReduceBytes, gpus: tp),
                    seconds: link.allReduceSeconds(bytes: allReduceBytes, gpus: tp))
+        }
+
+        /// MLA (DeepSeek-V2/V3): latent projections, then per job either the absorbed
+        /// decode program or, for prompts, K and V decompressed by kv_b_proj over the
+        /// context and causal flash2 (the query/key size d_nope + d_rope for V too).
+        func latentAttention(_ mla: ModelSpec.LatentAttention, heads: Int, label: String, n: Int) throws(ModelShapeError) {
+            let nope = mla.qkNopeHeadDim, rope = mla.qkRopeHeadDim, rank = mla.kvLoraRank
+            if let qRank = mla.qLoraRank {
+                try gemmOp("q_a_proj", label, n, .attention, m: tokens, k: h, n: qRank)
+                streamOp("q_a_norm", label, n, .attention, read: tokens * qRank * e, write: tokens * qRank * e, weight: qRank * e, flops: 4 * tokens * qRank)
+                try gemmOp("q_b_proj", label, n, .attention, m: tokens, k: qRank, n: heads * (nope + rope))
+            } else {
+                try gemmOp("q_proj", label, n, .attention, m: tokens, k: h, n: heads * (nope + rope))
+            }
+            try gemmOp("kv_a_proj", label, n, .attention, m: tokens, k: h, n: rank + rope)
+            streamOp("kv_a_norm", label, n, .attention, read: tokens * rank * e, write: tokens * rank * e, weight: rank * e, flops: 4 * tokens * rank)
+            let ropeElements = tokens * (heads + 1) * rope
+            streamOp("rope", label, n, .attention, read: ropeElements * e, write: ropeElements * e, flops: 3 * ropeElements)
+            let latent = tokens * (rank + rope)
+            streamOp("kv_append", label, n, .attention, read: latent * e, write: 0, flops: 0, kv: latent * e)
+            for job in load.attentionJobs {
+                let (b, keys) = (job.sequences, job.keys)
+                let kvRead = b * keys * (rank + rope) * e
+                let qo = b * job.queries * heads * (nope + rope + mla.vHeadDim) * e
+                if job.decode {
+                    let r = try latentDecodeRun(batch: b, heads: heads, keys: keys)
+                    add("attention", label, n, .attention, kernel: "mla-decode-absorbed", flops: r.flops, activation: qo, kv: kvRead,
+                        dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+                } else {
+                    try gemmOp("kv_b_proj", label, n, .attention, m: b * keys, k: rank, n: heads * (nope + mla.vHeadDim))
+                    let r = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: heads, queries: job.queries, keys: keys, causal: true)
+                    add("attention", label, n, .attention, kernel: "flash2", flops: r.flops, activation: qo, kv: kvRead,
+                        dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
+                }
+            }
+            try gemmOp("o_proj", label, n, .attention, m: tokens, k: heads * mla.vHeadDim, n: h)
+            allReduce("all_reduce", label, n)
         }
 
         // The embedding gathers one row per token (plus a learned position row).
@@ -265,6 +332,9 @@ public struct ModelPredictor {
                 streamOp("norm", label, n * norms, .other, read: tokens * h * e, write: tokens * h * e, weight: normWeight, flops: normFlops * tokens * h)
             }
             switch group.shape.mixer {
+            case .attention(let heads, _) where local.mla != nil:
+                guard let mla = local.mla else { break }
+                try latentAttention(mla, heads: heads, label: label, n: n)
             case .attention(let heads, let kvHeads):
                 try gemmOp("qkv_proj", label, n, .attention, m: tokens, k: h, n: (heads + 2 * kvHeads) * dh)
                 if d.positions == .rope {
@@ -275,7 +345,8 @@ public struct ModelPredictor {
                 streamOp("kv_append", label, n, .attention, read: kvElements * e, write: 0, flops: 0, kv: kvElements * e)
                 for job in load.attentionJobs {
                 let (b, keys) = (job.sequences, job.keys)
-                let cached = min(keys, architecture.slidingWindow ?? keys)
+                let window = group.shape.window
+                let cached = min(keys, window ?? keys)
                 let kvRead = b * cached * 2 * kvHeads * dh * e
                 let qo = 2 * b * job.queries * heads * dh * e
                 if cp > 1, let link = interconnect {
@@ -283,7 +354,8 @@ public struct ModelPredictor {
                     // block, then G - 1 full blocks as K/V chunks arrive; each transfer overlaps
                     // the previous block's compute.
                     let chunk = job.queries
-                    let diagonal = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true)
+                    let diagonal = try attentionRun(
+                        phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true, window: window)
                     let full = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
                     let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
                     let transfer = link.transferSeconds(bytes: blockBytes)
@@ -294,7 +366,8 @@ public struct ModelPredictor {
                     linkOp("ring_kv", label, n, bytes: steps * blockBytes, seconds: Double(steps) * max(0, transfer - full.seconds))
                 } else {
                     let phase: ModelPhase = job.decode ? .decode : .prefill
-                    let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true)
+                    let r = try attentionRun(
+                        phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true, window: window)
                     add("attention", label, n, .attention, kernel: job.decode ? "flash-decoding" : "flash2", flops: r.flops, activation: qo,
                         kv: kvRead, dram: r.dramBytes, bound: r.bound, seconds: r.seconds)
                 }
@@ -319,12 +392,13 @@ public struct ModelPredictor {
             }
             streamOp("residual", label, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h)
             let gated = d.activation.isGated
-            func ffn(_ prefix: String, repeats: Int, rows: Int, intermediate: Int) throws(ModelShapeError) {
+            func ffn(_ prefix: String, repeats: Int, rows: Int, intermediate: Int, grouped: Int = 1) throws(ModelShapeError) {
                 guard rows > 0, repeats > 0 else { return }
-                try gemmOp(prefix + (gated ? "_gate_up" : "_up"), label, repeats, .ffn, m: rows, k: h, n: (gated ? 2 : 1) * intermediate)
+                try gemmOp(prefix + (gated ? "_gate_up" : "_up"), label, repeats, .ffn, m: rows, k: h, n: (gated ? 2 : 1) * intermediate, grouped: grouped)
                 let act = rows * intermediate
-                streamOp(prefix + "_act", label, repeats, .ffn, read: (gated ? 2 : 1) * act * e, write: act * e, flops: (gated ? 5 : 4) * act, special: act)
-                try gemmOp(prefix + "_down", label, repeats, .ffn, m: rows, k: intermediate, n: h)
+                streamOp(prefix + "_act", label, repeats, .ffn, read: (gated ? 2 : 1) * act * e, write: act * e, flops: (gated ? 5 : 4) * act,
+                         special: act, grouped: grouped)
+                try gemmOp(prefix + "_down", label, repeats, .ffn, m: rows, k: intermediate, n: h, grouped: grouped)
             }
             switch group.shape.ffn {
             case .dense(let intermediate):
@@ -333,7 +407,8 @@ public struct ModelPredictor {
                 try gemmOp("router", label, n, .ffn, m: tokens, k: h, n: experts)
                 let active = Self.activeExperts(experts: experts, topK: topK, tokens: tokens)
                 let rows = (tokens * topK + active - 1) / active
-                try ffn("expert", repeats: n * active, rows: rows, intermediate: intermediate)
+                // The active experts run as one grouped GEMM per matrix (one launch each).
+                try ffn("expert", repeats: n * active, rows: rows, intermediate: intermediate, grouped: active)
                 if shared > 0 { try ffn("shared_expert", repeats: n, rows: tokens, intermediate: shared * intermediate) }
             }
             allReduce("all_reduce", label, n)

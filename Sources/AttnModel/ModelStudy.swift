@@ -52,8 +52,10 @@ public struct ModelStudy {
         for layer in local.layers {
             switch layer.mixer {
             case .attention(_, let kvHeads):
-                let cached = min(tokens, local.slidingWindow ?? tokens)
-                kv += b * cached * 2 * kvHeads * local.headDim * e
+                let cached = min(tokens, layer.window ?? tokens)
+                // MLA keeps one latent and one RoPE key per token, whole on every GPU.
+                let perToken = local.mla.map { $0.cachedElements } ?? 2 * kvHeads * local.headDim
+                kv += b * cached * perToken * e
             case .ssm:
                 if let s = local.ssm { kv += b * s.elements * e }
             }

@@ -37,7 +37,11 @@ public struct ParameterCount: Sendable, Equatable {
         for layer in a.layers {
             switch layer.mixer {
             case .attention(let heads, let kvHeads):
-                attention += Self.attention(hidden: h, heads: heads, kvHeads: kvHeads, headDim: a.headDim, bias: d.bias)
+                if let mla = a.mla {
+                    attention += Self.latentAttention(hidden: h, heads: heads, mla: mla)
+                } else {
+                    attention += Self.attention(hidden: h, heads: heads, kvHeads: kvHeads, headDim: a.headDim, bias: d.bias)
+                }
             case .ssm:
                 ssm += Self.mamba(hidden: h, state: a.ssm, dtRank: a.ssmDtRank, bias: d.bias)
             }
@@ -48,7 +52,7 @@ public struct ParameterCount: Sendable, Equatable {
                 active += p
             case .moe(let experts, let topK, let shared, let intermediate):
                 let one = Self.ffn(hidden: h, intermediate: intermediate, gated: d.activation.isGated, bias: d.bias)
-                let router = h * experts
+                let router = h * experts + (d.moe?.routerBias == true ? experts : 0)
                 ffn += (experts + shared) * one + router
                 active += (topK + shared) * one + router
             }
@@ -64,6 +68,19 @@ public struct ParameterCount: Sendable, Equatable {
     public static func attention(hidden h: Int, heads: Int, kvHeads: Int, headDim dh: Int, bias: Bool) -> Int {
         let qkv = (heads + 2 * kvHeads) * dh
         return h * qkv + heads * dh * h + (bias ? qkv + h : 0)
+    }
+
+    /// One MLA layer (DeepSeek-V2, Section 2.1; Hugging Face DeepseekV3Attention), with
+    /// r_q and r_kv the query and KV latent ranks, d_n, d_r, d_v the no-RoPE, RoPE and value
+    /// sizes per head: queries h r_q + r_q (q_a_proj, its RMSNorm) + r_q H (d_n + d_r)
+    /// (q_b_proj), or h H (d_n + d_r) without a query latent; keys and values h (r_kv +
+    /// d_r) + r_kv (kv_a_proj_with_mqa, its RMSNorm) + r_kv H (d_n + d_v) (kv_b_proj);
+    /// output H d_v h.
+    public static func latentAttention(hidden h: Int, heads: Int, mla: ModelSpec.LatentAttention) -> Int {
+        let qk = mla.qkNopeHeadDim + mla.qkRopeHeadDim
+        let query = mla.qLoraRank.map { h * $0 + $0 + $0 * heads * qk } ?? h * heads * qk
+        let kv = h * (mla.kvLoraRank + mla.qkRopeHeadDim) + mla.kvLoraRank + mla.kvLoraRank * heads * (mla.qkNopeHeadDim + mla.vHeadDim)
+        return query + kv + heads * mla.vHeadDim * h
     }
 
     /// One FFN: 3 h I gated (gate, up, down), else 2 h I; biases 2 I + h or I + h.

@@ -26,9 +26,28 @@ public enum KVReport {
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set(0..<headers.count).subtracting(left))
             var text = format == .table ? table.renderText() : table.renderMarkdown()
             if let first = records.first {
-                text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes; KV budget on \(first.hardware) "
+                let g = first.tensorParallel
+                text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes\(g > 1 ? " per GPU" : ""); KV budget on \(g > 1 ? "each " : "")\(first.hardware) "
                     + "\(NumberFormat.grouped(first.budgetBytes)) bytes = \(NumberFormat.grouped(first.tokenSlots)) token slots\n"
+                if g > 1 {
+                    text += "tensor parallel over \(g) GPUs: the byte counts above are one GPU's"
+                    if let heads = first.kvHeadsPerGPU {
+                        text += "; \(heads) KV head\(heads == 1 ? "" : "s") per GPU"
+                        if let total = first.kvHeads, g > total { text += " (each of the \(total) replicated on \(g / total) GPUs, as vLLM does)" }
+                    } else {
+                        text += "; the MLA latent is kept whole on every GPU"
+                    }
+                    text += "\n"
+                }
                 if first.cache != "full" { text += "cache: \(first.cache)\n" }
+                for r in records where !r.fits {
+                    let setting = "context \(ContextList.format(r.context)), batch \(r.batch)"
+                    if let need = r.smallestFittingTP {
+                        text += "\(setting) does not fit on \(g) x \(r.hardware); the fewest GPUs that fit it: --tp \(need)\n"
+                    } else {
+                        text += "\(setting) does not fit on up to \(NumberFormat.grouped(KVStudy.maxTensorParallel)) x \(r.hardware) (--tp)\n"
+                    }
+                }
             }
             return text
         }
@@ -37,6 +56,7 @@ public enum KVReport {
     static let csvColumns = [
         "model", "attention", "hardware", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence",
         "ssm_state_bytes_per_sequence", "kv_bytes_total", "weight_bytes", "budget_bytes", "fits", "max_sequences", "token_slots", "cache",
+        "tp", "kv_heads_per_gpu", "smallest_fitting_tp",
     ]
 
     public static func json(_ r: KVRecord) -> JSONOutput {
@@ -47,6 +67,8 @@ public enum KVReport {
             ("ssm_state_bytes_per_sequence", .int(r.ssmStateBytesPerSequence)), ("kv_bytes_total", .int(r.kvBytesTotal)),
             ("weight_bytes", .int(r.weightBytes)), ("budget_bytes", .int(r.budgetBytes)), ("fits", .bool(r.fits)),
             ("max_sequences", .int(r.maxSequences)), ("token_slots", .int(r.tokenSlots)), ("cache", .string(r.cache)),
+            ("tp", .int(r.tensorParallel)), ("kv_heads_per_gpu", r.kvHeadsPerGPU.map { .int($0) } ?? .null),
+            ("smallest_fitting_tp", r.smallestFittingTP.map { .int($0) } ?? .null),
         ])
     }
 
@@ -57,20 +79,28 @@ public enum KVReport {
             return TextTable(headers: pagedColumns, rows: stats.map { json($0).scalarCells(pagedColumns) }, rightAligned: []).renderCSV()
         case .table, .markdown:
             let sharing = stats.contains { $0.copyOnWriteCopies > 0 || $0.sharingSavedFraction != 0 }
-            var headers = ["policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction",
+            let rates = Set(stats.compactMap(\.rate)).count > 1
+            var headers = (rates ? ["rate"] : []) + ["policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction",
                            "external_fragmentation_fraction", "max_batch", "mean_batch", "preemptions"]
             if sharing { headers += ["sharing_saved_fraction", "cow_copies"] }
+            headers += ["req/s", "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms", "norm_latency_s"]
             let rows = stats.map { s -> [String] in
-                var row = [s.policy, percent(s.tokenFraction), percent(s.reservedFraction), percent(s.internalFragmentationFraction),
-                           percent(s.externalFragmentationFraction), String(s.maxBatch), String(format: "%.1f", s.meanBatch), String(s.preemptions)]
+                var row = (rates ? [s.rate.map { "\($0)" } ?? "-"] : []) + [
+                    s.policy, percent(s.tokenFraction), percent(s.reservedFraction), percent(s.internalFragmentationFraction),
+                    percent(s.externalFragmentationFraction), String(s.maxBatch), String(format: "%.1f", s.meanBatch), String(s.preemptions)]
                 if sharing { row += [percent(s.sharingSavedFraction), String(s.copyOnWriteCopies)] }
+                row += [String(format: "%.2f", s.requestsPerSecond), ms(s.ttft.p50), ms(s.ttft.p99), ms(s.tpot.p50), ms(s.tpot.p99),
+                        String(format: "%.3f", s.normalizedLatency.mean)]
                 return row
             }
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set(1..<headers.count))
             var text = format == .table ? table.renderText() : table.renderMarkdown()
             if let first = stats.first {
                 text += "\n\(first.requests) requests, KV pool of \(NumberFormat.grouped(first.poolTokens)) token slots\n"
+                text += "timing: \(first.timing) per iteration\(first.prefillChunk.map { ", chunked prefill of \($0) tokens" } ?? "")"
+                    + "; ttft = first token - arrival, tpot = (finish - first token) / output tokens, norm_latency = mean (finish - arrival) / output tokens\n"
             }
+            if rates, let line = sustainedRates(stats) { text += line + "\n" }
             return text
         }
     }
@@ -78,6 +108,8 @@ public enum KVReport {
     static let pagedColumns = [
         "policy", "token_fraction", "reserved_fraction", "internal_fragmentation_fraction", "external_fragmentation_fraction",
         "max_batch", "mean_batch", "preemptions", "requests", "completed", "iterations", "pool_tokens", "cow_copies", "sharing_saved_fraction",
+        "timing", "prefill_chunk", "rate", "seconds", "requests_per_s", "output_tokens_per_s", "ttft_mean_s", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s",
+        "tpot_mean_s", "tpot_p50_s", "tpot_p90_s", "tpot_p99_s", "normalized_latency_mean_s", "normalized_latency_p50_s", "normalized_latency_p99_s",
     ]
 
     public static func json(_ s: AllocationStats) -> JSONOutput {
@@ -89,8 +121,31 @@ public enum KVReport {
             ("requests", .int(s.requests)), ("completed", .int(s.completed)), ("iterations", .int(s.iterations)),
             ("pool_tokens", .int(s.poolTokens)), ("cow_copies", .int(s.copyOnWriteCopies)),
             ("sharing_saved_fraction", .double(s.sharingSavedFraction)),
+            ("timing", .string(s.timing)), ("prefill_chunk", s.prefillChunk.map { .int($0) } ?? .null), ("rate", optional(s.rate)),
+            ("seconds", .double(s.seconds)), ("requests_per_s", .double(s.requestsPerSecond)), ("output_tokens_per_s", .double(s.outputTokensPerSecond)),
+            ("ttft_mean_s", .double(s.ttft.mean)), ("ttft_p50_s", .double(s.ttft.p50)), ("ttft_p90_s", .double(s.ttft.p90)), ("ttft_p99_s", .double(s.ttft.p99)),
+            ("tpot_mean_s", .double(s.tpot.mean)), ("tpot_p50_s", .double(s.tpot.p50)), ("tpot_p90_s", .double(s.tpot.p90)), ("tpot_p99_s", .double(s.tpot.p99)),
+            ("normalized_latency_mean_s", .double(s.normalizedLatency.mean)), ("normalized_latency_p50_s", .double(s.normalizedLatency.p50)),
+            ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)),
         ])
     }
+
+    /// For a rate sweep: per policy, the highest rate whose mean normalized latency stays
+    /// within twice the lowest of the sweep (the unloaded latency), the vLLM paper's
+    /// comparison of throughput at equal latency (Figure 12).
+    static func sustainedRates(_ stats: [AllocationStats]) -> String? {
+        let latencies = stats.filter { $0.normalizedLatency.count > 0 }.map(\.normalizedLatency.mean)
+        guard let base = latencies.min(), base > 0 else { return nil }
+        var policies: [String] = []
+        for s in stats where !policies.contains(s.policy) { policies.append(s.policy) }
+        let parts = policies.map { policy -> String in
+            let best = stats.filter { $0.policy == policy && $0.normalizedLatency.count > 0 && $0.normalizedLatency.mean <= 2 * base }.compactMap(\.rate).max()
+            return "\(policy) \(best.map { "\($0)" } ?? "none")"
+        }
+        return "highest rate (req/s) with norm_latency within 2x the lightest load's (\(String(format: "%.3f", base)) s): " + parts.joined(separator: ", ")
+    }
+
+    static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }
 
     static func percent(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 

@@ -11,11 +11,13 @@ public enum StudyFile: Sendable {
     case kv(KVStudy, description: String?)
     /// `"study": "paged"`: allocation policies over a request trace.
     case paged(PagedStudy, description: String?)
+    /// `"study": "model"`: a whole decoder model's steps (`attnsim model`).
+    case model(ModelStudyFile, description: String?)
 
     public var description: String? {
         switch self {
         case .attention(let s): return s.description
-        case .kv(_, let d), .paged(_, let d): return d
+        case .kv(_, let d), .paged(_, let d), .model(_, let d): return d
         }
     }
 
@@ -43,8 +45,10 @@ public enum StudyFile: Sendable {
             return try decodeKV(root, file: file)
         case "paged":
             return try decodePaged(root, file: file, directory: directory)
+        case "model":
+            return try decodeModel(root, file: file, directory: directory)
         default:
-            throw peek.error("study", "expected \"attention\", \"kv\" or \"paged\", found \"\(study)\"")
+            throw peek.error("study", "expected \"attention\", \"kv\", \"paged\" or \"model\", found \"\(study)\"")
         }
     }
 
@@ -92,21 +96,7 @@ public enum StudyFile: Sendable {
         var r = try JSONObjectReader(root, file: file, path: "")
         let description = try header(&r)
         guard let model = try r.string("model") else { throw r.error("model", "is required: a built-in model or a model .json path") }
-        guard let values = try r.array("contexts"), !values.isEmpty else {
-            throw r.error("contexts", "is required: a non-empty array of lengths such as [4096, \"128k\"]")
-        }
-        var contexts: [Int] = []
-        for (index, value) in values.enumerated() {
-            let path = r.path("contexts") + "[\(index)]"
-            if case .string(let text) = value {
-                guard let n = ContextList.parseLength(text) else {
-                    throw JSONInputError(file: file, path: path, message: "expected a length such as 4096 or \"4k\", found \"\(text)\"")
-                }
-                contexts.append(n)
-            } else {
-                contexts.append(try JSONObjectReader.integer(value, minimum: 1, file: file, path: path))
-            }
-        }
+        let contexts = try contextList(&r, file: file)
         let study = KVStudy(
             model: model, contexts: contexts, batch: try r.integer("batch", minimum: 1) ?? 1, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm",
@@ -124,6 +114,55 @@ public enum StudyFile: Sendable {
             }
         }
         return .kv(study, description: description)
+    }
+
+    /// `contexts`: a non-empty array of lengths (numbers or strings such as "4k").
+    private static func contextList(_ r: inout JSONObjectReader, file: String) throws(JSONInputError) -> [Int] {
+        guard let values = try r.array("contexts"), !values.isEmpty else {
+            throw r.error("contexts", "is required: a non-empty array of lengths such as [4096, \"128k\"]")
+        }
+        var contexts: [Int] = []
+        for (index, value) in values.enumerated() {
+            let path = r.path("contexts") + "[\(index)]"
+            if case .string(let text) = value {
+                guard let n = ContextList.parseLength(text) else {
+                    throw JSONInputError(file: file, path: path, message: "expected a length such as 4096 or \"4k\", found \"\(text)\"")
+                }
+                contexts.append(n)
+            } else {
+                contexts.append(try JSONObjectReader.integer(value, minimum: 1, file: file, path: path))
+            }
+        }
+        return contexts
+    }
+
+    private static func decodeModel(_ root: JSONValue, file: String, directory: String?) throws(JSONInputError) -> StudyFile {
+        var r = try JSONObjectReader(root, file: file, path: "")
+        let description = try header(&r)
+        guard var model = try r.string("model") else { throw r.error("model", "is required: a built-in model with a decoder object or a model .json path") }
+        if model.hasSuffix(".json"), !model.hasPrefix("/"), let directory { model = (directory as NSString).appendingPathComponent(model) }
+        let contexts = try contextList(&r, file: file)
+        var study = ModelStudyFile(model: model, contexts: contexts)
+        study.hardware = try r.string("hardware") ?? study.hardware
+        study.batch = try r.integer("batch", minimum: 1, maximum: ModelStudyFile.maxCount) ?? 1
+        if let name = try r.string("dtype") {
+            guard let dtype = DType(name: name), dtype.bytes >= 2 else { throw r.error("dtype", "expected \"fp32\", \"fp16\" or \"bf16\", found \"\(name)\"") }
+            study.dtype = dtype
+        }
+        study.tensorParallel = try r.integer("tp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
+        study.contextParallel = try r.integer("cp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
+        study.prune = try r.string("prune")
+        if let view = try r.string("view") {
+            guard ModelStudyFile.views.contains(view) else { throw r.error("view", "expected \(ModelStudyFile.views.map { "\"\($0)\"" }.joined(separator: ", ")), found \"\(view)\"") }
+            study.view = view
+        }
+        if let phase = try r.string("phase") {
+            guard ["prefill", "decode"].contains(phase) else { throw r.error("phase", "expected \"prefill\" or \"decode\", found \"\(phase)\"") }
+            study.phase = phase
+        }
+        study.crossover = try r.bool("crossover") ?? false
+        try r.finish()
+        return .model(study, description: description)
     }
 
     private static func decodePaged(_ root: JSONValue, file: String, directory: String?) throws(JSONInputError) -> StudyFile {

@@ -30,4 +30,22 @@ public struct AllocationStats: Sendable, Equatable {
     public var copyOnWriteCopies: Int
     /// With sharing: 1 - blocks held / blocks that private copies would hold, time-averaged.
     public var sharingSavedFraction: Double
+    /// Which iteration time was used (`IterationTimer.label`).
+    public var timing: String
+    /// Chunked prefill's token budget per iteration, or nil.
+    public var prefillChunk: Int?
+    /// When the last request finished, seconds from time 0.
+    public var seconds: Double
+    /// Completed requests / (last finish - first arrival).
+    public var requestsPerSecond: Double
+    /// Output tokens of completed requests / (last finish - first arrival).
+    public var outputTokensPerSecond: Double
+    /// Time to first token: end of the iteration that finishes the prompt - arrival.
+    public var ttft: LatencySummary
+    /// Time per output token: (finish - first token) / output tokens (requests with output).
+    public var tpot: LatencySummary
+    /// (finish - arrival) / output tokens, vLLM's normalized latency (Kwon et al. 2023, section 6).
+    public var normalizedLatency: LatencySummary
+    /// Poisson arrival rate of a synthetic trace (set by `PagedStudy`), nil for a CSV trace.
+    public var rate: Double? = nil
 }

@@ -22,11 +22,13 @@ public enum BuiltinModels {
     "qk_nope_head_dim": 128,
     "v_head_dim": 128
   },
+  "decoder": { "intermediate_size": 10944, "activation": "swiglu", "vocab_size": 102400, "norm": "rmsnorm", "moe": { "experts": 64, "top_k": 6, "shared_experts": 2, "expert_intermediate_size": 1408, "first_dense_layers": 1 } },
   "sources": {
     "architecture": "DeepSeek-V2 (arXiv 2405.04434), Appendix B: 27 layers, hidden 2048, 16 heads of 128, KV compression d_c = 512, queries not compressed, d_h^R = 64; Hugging Face deepseek-ai/DeepSeek-V2-Lite config.json: num_hidden_layers 27, kv_lora_rank 512, q_lora_rank null, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128",
     "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192 (the query/key size per head)",
     "parameters": "DeepSeek-V2, Appendix B: 15.7B total parameters (2.4B activated per token)",
-    "max_context": "DeepSeek-V2, Appendix B: context extended to 32K"
+    "max_context": "DeepSeek-V2, Appendix B: context extended to 32K",
+    "decoder": "Hugging Face deepseek-ai/DeepSeek-V2-Lite config.json: intermediate_size 10944 (first_k_dense_replace = 1), moe_intermediate_size 1408, n_routed_experts 64, n_shared_experts 2, num_experts_per_tok 6, vocab_size 102400, SwiGLU, RMSNorm, untied LM head; counted: 15,706,484,224 parameters (paper: 15.7B), 2,661,150,208 active (paper: 2.4B; it may not count the embedding and LM head, 419M)"
   }
 }
 
@@ -49,12 +51,14 @@ public enum BuiltinModels {
     "v_head_dim": 128,
     "q_lora_rank": 1536
   },
+  "decoder": { "intermediate_size": 12288, "activation": "swiglu", "vocab_size": 102400, "norm": "rmsnorm", "moe": { "experts": 160, "top_k": 6, "shared_experts": 2, "expert_intermediate_size": 1536, "first_dense_layers": 1 } },
   "sources": {
     "architecture": "DeepSeek-AI 2024, 'DeepSeek-V2' (arXiv 2405.04434), Section 3.1.2: 60 layers, hidden 5120, 128 heads of 128, d_c = 512 (4 d_h), d_c' = 1536, d_h^R = 64; Hugging Face deepseek-ai/DeepSeek-V2 config.json: num_hidden_layers 60, kv_lora_rank 512, q_lora_rank 1536, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128",
     "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192 (the query/key size per head)",
     "parameters": "DeepSeek-V2, abstract: 236B total parameters (21B activated per token)",
     "max_context": "DeepSeek-V2, abstract: context length of 128K tokens",
-    "kv_cache": "Table 1: MLA caches (d_c + d_h^R) l = 4.5 d_h l elements per token; (512 + 64) x 60 = 34,560"
+    "kv_cache": "Table 1: MLA caches (d_c + d_h^R) l = 4.5 d_h l elements per token; (512 + 64) x 60 = 34,560",
+    "decoder": "Hugging Face deepseek-ai/DeepSeek-V2 config.json: intermediate_size 12288 (first_k_dense_replace = 1 dense layer), moe_intermediate_size 1536, n_routed_experts 160, n_shared_experts 2, num_experts_per_tok 6, vocab_size 102400, SwiGLU, RMSNorm, untied LM head; counted: 235,741,434,880 parameters (paper: 236B), 21,375,800,320 active (paper: 21B)"
   }
 }
 
@@ -77,12 +81,14 @@ public enum BuiltinModels {
     "v_head_dim": 128,
     "q_lora_rank": 1536
   },
+  "decoder": { "intermediate_size": 18432, "activation": "swiglu", "vocab_size": 129280, "norm": "rmsnorm", "moe": { "experts": 256, "top_k": 8, "shared_experts": 1, "expert_intermediate_size": 2048, "first_dense_layers": 3, "router_bias": true } },
   "sources": {
     "architecture": "DeepSeek-AI 2024, 'DeepSeek-V3 Technical Report' (arXiv 2412.19437), Section 4.2: 61 layers, hidden 7168, 128 heads of 128, d_c = 512, d_c' = 1536, d_h^R = 64; Hugging Face deepseek-ai/DeepSeek-V3 config.json: num_hidden_layers 61, kv_lora_rank 512, q_lora_rank 1536, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128",
     "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192 (the query/key size per head)",
     "parameters": "DeepSeek-V3 report, abstract: 671B total parameters (37B activated per token)",
     "max_context": "DeepSeek-V3 report, Section 4.3: context extended to 128K",
-    "kv_cache": "(512 + 64) x 61 = 35,136 elements per token: 70,272 bytes at bf16"
+    "kv_cache": "(512 + 64) x 61 = 35,136 elements per token: 70,272 bytes at bf16",
+    "decoder": "Hugging Face deepseek-ai/DeepSeek-V3 config.json: intermediate_size 18432 (the first_k_dense_replace = 3 dense layers), moe_intermediate_size 2048, n_routed_experts 256, n_shared_experts 1, num_experts_per_tok 8, vocab_size 129280, hidden_act silu (SwiGLU), RMSNorm, untied LM head, e_score_correction_bias per routed expert (router_bias); counted: 671,026,419,200 parameters (report: 671B main model, the 14B multi-token-prediction module excluded), 37,552,297,472 active (report: 37B)"
   }
 }
 

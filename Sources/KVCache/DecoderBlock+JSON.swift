@@ -56,7 +56,8 @@ extension DecoderBlock {
                 experts: experts, topK: topK, sharedExperts: try m.integer("shared_experts", minimum: 0, maximum: 1 << 16) ?? 0,
                 expertIntermediateSize: try m.integer("expert_intermediate_size", minimum: 1, maximum: DecoderBlock.maxSize) ?? intermediateSize,
                 every: try m.integer("every", minimum: 1, maximum: layers) ?? 1, offset: try m.integer("offset", minimum: 0, maximum: layers - 1) ?? 0,
-                firstDenseLayers: try m.integer("first_dense_layers", minimum: 0, maximum: layers) ?? 0)
+                firstDenseLayers: try m.integer("first_dense_layers", minimum: 0, maximum: layers) ?? 0,
+                routerBias: try m.bool("router_bias") ?? false)
             try m.finish()
         } else {
             moe = nil

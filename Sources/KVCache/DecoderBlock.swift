@@ -51,8 +51,14 @@ public struct DecoderBlock: Sendable, Equatable {
         public var every: Int
         public var offset: Int
         public var firstDenseLayers: Int
+        /// The router has a bias per routed expert (DeepSeek-V3's e_score_correction_bias).
+        public var routerBias: Bool
 
-        public init(experts: Int, topK: Int, sharedExperts: Int = 0, expertIntermediateSize: Int, every: Int = 1, offset: Int = 0, firstDenseLayers: Int = 0) {
+        public init(
+            experts: Int, topK: Int, sharedExperts: Int = 0, expertIntermediateSize: Int, every: Int = 1, offset: Int = 0, firstDenseLayers: Int = 0,
+            routerBias: Bool = false
+        ) {
+            self.routerBias = routerBias
             self.experts = experts
             self.topK = topK
             self.sharedExperts = sharedExperts

@@ -22,7 +22,13 @@ public struct KVCapacity: Sendable, Equatable {
         self.memoryUtilization = memoryUtilization
     }
 
-    public var weightBytes: Int { footprint.model.parameters * weightBytesPerParameter }
+    /// Weight bytes one GPU holds: parameters x bytes / G, rounded up, under tensor
+    /// parallelism over G GPUs (the norms, replicated in practice, are under 0.01% of a
+    /// model's parameters and are split here too).
+    public var weightBytes: Int {
+        let g = footprint.tensorParallel
+        return (footprint.model.parameters * weightBytesPerParameter + g - 1) / g
+    }
 
     /// Bytes left for the KV cache; negative when the weights alone do not fit.
     public var budgetBytes: Int {

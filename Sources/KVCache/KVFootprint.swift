@@ -8,19 +8,30 @@
 /// (vector_bytes = elements x element bytes, plus int4 group metadata). A sequence of L
 /// tokens keeps, per attention layer, L tokens, or min(L, sinks + window) in a layer with
 /// a window; plus a constant state per SSM layer.
+///
+/// With tensor parallelism over G GPUs (`tensorParallel`) the footprint is one GPU's: it
+/// holds kv_heads / G KV heads, or one when G > kv_heads (each KV head is then replicated
+/// on G / kv_heads GPUs, as vLLM does); an MLA latent is shared by all heads, so every GPU
+/// keeps all of it; SSM state is split over the GPUs (ceil(inner / G) channels each).
 public struct KVFootprint: Sendable, Equatable {
     public var model: ModelSpec
     public var dtype: KVDType
+    /// GPUs the heads are split over (1: one GPU holds everything).
+    public var tensorParallel: Int
 
-    public init(model: ModelSpec, dtype: KVDType) {
+    public init(model: ModelSpec, dtype: KVDType, tensorParallel: Int = 1) {
         self.model = model
         self.dtype = dtype
+        self.tensorParallel = max(1, tensorParallel)
     }
 
-    /// Cache bytes one token adds to one attention layer.
+    /// KV heads one GPU holds: kv_heads / G, at least 1 (replicated when G > kv_heads).
+    public var kvHeadsPerGPU: Int { max(1, model.kvHeads / tensorParallel) }
+
+    /// Cache bytes one token adds to one attention layer (on one GPU).
     public var bytesPerTokenPerLayer: Int {
         if let mla = model.mla { return dtype.vectorBytes(mla.cachedElements) }
-        return 2 * model.kvHeads * dtype.vectorBytes(model.headDim)
+        return 2 * kvHeadsPerGPU * dtype.vectorBytes(model.headDim)
     }
 
     /// Cache bytes per token over all attention layers (before any window cap).
@@ -63,7 +74,8 @@ public struct KVFootprint: Sendable, Equatable {
         case .fp32: elementBytes = 4
         default: elementBytes = 2
         }
-        return model.ssmLayers * ssm.elements * elementBytes
+        let inner = (ssm.innerDim + tensorParallel - 1) / tensorParallel
+        return model.ssmLayers * (inner * ssm.stateDim + inner * (ssm.convWidth - 1)) * elementBytes
     }
 
     /// Everything one sequence keeps: KV plus SSM state.

@@ -16,12 +16,15 @@ public struct KVStudy: Sendable, Equatable {
     /// Eviction policy: windowed layers also keep the first `sinks` tokens (StreamingLLM);
     /// nil: the model's own (`attention_sinks`, usually none).
     public var sinks: Int?
+    /// Tensor parallelism: KV heads and weights split over this many GPUs (`KVFootprint`).
+    public var tensorParallel: Int
 
     public init(
         model: String, contexts: [Int], batch: Int = 1, dtype: KVDType = .fp16, hardware: String = "h100-sxm",
         weightBytesPerParameter: Int = 2, memoryUtilization: Double = KVCapacity.defaultMemoryUtilization,
-        window: Int? = nil, sinks: Int? = nil
+        window: Int? = nil, sinks: Int? = nil, tensorParallel: Int = 1
     ) {
+        self.tensorParallel = tensorParallel
         self.window = window
         self.sinks = sinks
         self.model = model
@@ -33,6 +36,20 @@ public struct KVStudy: Sendable, Equatable {
         self.memoryUtilization = memoryUtilization
     }
 
+    /// The most GPUs `--tp` splits a model over.
+    public static let maxTensorParallel = 1024
+
+    /// Whether `spec`'s heads split over `gpus` GPUs: the query heads divide evenly, and
+    /// the KV heads divide evenly or each is replicated (G a multiple of kv_heads), as
+    /// vLLM requires; nil when they do, else why not.
+    public static func tensorParallelProblem(_ spec: ModelSpec, gpus: Int) -> String? {
+        if spec.heads % gpus != 0 { return "\(gpus) GPUs do not divide \(spec.id)'s \(spec.heads) query heads" }
+        if spec.mla == nil, spec.kvHeads % gpus != 0, gpus % spec.kvHeads != 0 {
+            return "\(gpus) GPUs neither divide \(spec.id)'s \(spec.kvHeads) KV heads nor are a multiple of them"
+        }
+        return nil
+    }
+
     /// The largest weight bytes per parameter a study takes (fp64 weights are 8).
     public static let maxWeightBytesPerParameter = 64
 
@@ -40,6 +57,9 @@ public struct KVStudy: Sendable, Equatable {
     /// memory utilization and the quantization group size. Errors name the input.
     public func validate() throws(KVInputError) {
         guard batch >= 1 else { throw KVInputError(input: "batch", value: "\(batch)", message: "expected a positive integer") }
+        guard tensorParallel >= 1 && tensorParallel <= KVStudy.maxTensorParallel else {
+            throw KVInputError(input: "tp", value: "\(tensorParallel)", message: "expected from 1 to \(KVStudy.maxTensorParallel) GPUs")
+        }
         for context in contexts where context < 1 {
             throw KVInputError(input: "context", value: "\(context)", message: "expected a positive length")
         }
@@ -85,8 +105,11 @@ public struct KVStudy: Sendable, Equatable {
         try validate()
         let spec = try policyModel(try ModelSpec.named(model))
         let profile = try HardwareProfile.named(hardware)
+        if let problem = KVStudy.tensorParallelProblem(spec, gpus: tensorParallel) {
+            throw KVInputError(input: "tp", value: "\(tensorParallel)", message: problem)
+        }
         try checkFootprints(spec)
-        let footprint = KVFootprint(model: spec, dtype: dtype)
+        let footprint = KVFootprint(model: spec, dtype: dtype, tensorParallel: tensorParallel)
         let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
         return contexts.map { context in
             KVRecord(
@@ -96,8 +119,27 @@ public struct KVStudy: Sendable, Equatable {
                 ssmStateBytesPerSequence: footprint.ssmStateBytesPerSequence,
                 kvBytesTotal: batch * footprint.bytesPerSequence(context: context),
                 weightBytes: capacity.weightBytes, budgetBytes: capacity.budgetBytes,
-                maxSequences: capacity.sequences(context: context), tokenSlots: capacity.tokenSlots)
+                maxSequences: capacity.sequences(context: context), tokenSlots: capacity.tokenSlots,
+                tensorParallel: tensorParallel, kvHeadsPerGPU: spec.mla == nil ? footprint.kvHeadsPerGPU : nil, kvHeads: spec.mla == nil ? spec.kvHeads : nil,
+                smallestFittingTP: smallestFittingTP(spec, profile: profile, context: context))
         }
+    }
+
+    /// The fewest GPUs (a power of two up to `maxTensorParallel` that splits the heads)
+    /// on which the batch at `context` fits next to the weights; nil when none does.
+    func smallestFittingTP(_ spec: ModelSpec, profile: HardwareProfile, context: Int) -> Int? {
+        var gpus = 1
+        while gpus <= KVStudy.maxTensorParallel {
+            if KVStudy.tensorParallelProblem(spec, gpus: gpus) == nil {
+                let footprint = KVFootprint(model: spec, dtype: dtype, tensorParallel: gpus)
+                let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
+                if let total = Checked.product(batch, footprint.bytesPerSequence(context: context)), capacity.budgetBytes >= 0, total <= capacity.budgetBytes {
+                    return gpus
+                }
+            }
+            gpus *= 2
+        }
+        return nil
     }
 
     /// Checks that every byte count of the study fits in 64 bits for `spec` (after
@@ -158,6 +200,14 @@ public struct KVRecord: Sendable, Equatable {
     public var maxSequences: Int
     /// Token slots that fit.
     public var tokenSlots: Int
+    /// GPUs the heads and weights are split over; the byte counts above are one GPU's.
+    public var tensorParallel: Int = 1
+    /// KV heads one GPU holds (nil for MLA, whose latent every GPU keeps whole).
+    public var kvHeadsPerGPU: Int? = nil
+    /// The model's KV heads (nil for MLA).
+    public var kvHeads: Int? = nil
+    /// The fewest GPUs (a power of two) on which this batch fits; nil when none up to 1,024.
+    public var smallestFittingTP: Int? = nil
 
     /// Whether the batch fits next to the weights.
     public var fits: Bool { budgetBytes >= 0 && kvBytesTotal <= budgetBytes }
@@ -185,6 +235,10 @@ public struct PagedStudy: Sendable, Equatable {
     public var window: Int?
     /// Eviction policy, as `KVStudy.sinks`.
     public var sinks: Int?
+    /// Seconds per iteration when no `IterationTimer` is given (`run(progress:)`).
+    public var iterationSeconds: Double
+    /// Chunked prefill's token budget per iteration (`ServingSimulator.Configuration.prefillChunk`).
+    public var prefillChunk: Int?
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -192,8 +246,10 @@ public struct PagedStudy: Sendable, Equatable {
         model: String, trace: String, requests: Int = 1000, rate: Double = 10, blockSize: Int = 16, maxLength: Int = 2048,
         policies: [String] = PagedStudy.allPolicies, allocator: ContiguousAllocator.Strategy = .firstFit, sharing: SharingMode = .none,
         dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1,
-        window: Int? = nil, sinks: Int? = nil
+        window: Int? = nil, sinks: Int? = nil, iterationSeconds: Double = 0.05, prefillChunk: Int? = nil
     ) {
+        self.iterationSeconds = iterationSeconds
+        self.prefillChunk = prefillChunk
         self.window = window
         self.sinks = sinks
         self.model = model
@@ -242,6 +298,12 @@ public struct PagedStudy: Sendable, Equatable {
         guard blockSize >= 1 && blockSize <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "block-size", value: "\(blockSize)", message: "expected a block size from 1 to \(ServingSimulator.maxRequestTokens) tokens")
         }
+        guard iterationSeconds > 0 && iterationSeconds.isFinite else {
+            throw KVInputError(input: "timing", value: "\(iterationSeconds)", message: "expected a positive number of seconds per iteration")
+        }
+        if let prefillChunk, prefillChunk < 1 || prefillChunk > ServingSimulator.maxRequestTokens {
+            throw KVInputError(input: "chunk", value: "\(prefillChunk)", message: "expected a token budget from 1 to \(ServingSimulator.maxRequestTokens) per iteration")
+        }
         guard maxLength >= 2 && maxLength <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
         }
@@ -274,6 +336,13 @@ public struct PagedStudy: Sendable, Equatable {
 
     /// One `AllocationStats` per policy, in order. `progress(policy, fraction)` reports.
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
+        var timer = FixedIterationTime(iterationSeconds)
+        return try run(timer: &timer, progress: progress)
+    }
+
+    /// One `AllocationStats` per policy, iteration times from `timer` (shared by the
+    /// policies, so a timer that caches keeps its cache).
+    public func run<Timer: IterationTimer>(timer: inout Timer, progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
         guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
         try validate()
         let spec = try KVStudy(model: model, contexts: [], window: window, sinks: sinks).policyModel(try ModelSpec.named(model))
@@ -294,8 +363,10 @@ public struct PagedStudy: Sendable, Equatable {
             }
             var simulator = ServingSimulator(.init(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
-                sharing: sharing, seed: seed, eviction: eviction))
-            results.append(try simulator.run(requests) { progress?(name, $0) })
+                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk))
+            var stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
+            stats.rate = RequestTrace.Workload.named(trace) != nil ? rate : nil
+            results.append(stats)
         }
         return results
     }

@@ -6,7 +6,17 @@ import AttnNumerics
 /// admitted requests and one decode step of every other running request, and retires the
 /// requests that reached their final length.
 ///
-/// Time is counted in iterations of `iterationSeconds` (arrivals are in seconds).
+/// Time: each iteration takes what an `IterationTimer` says for its batch (the prompt
+/// chunks and decode steps it runs); `run(_:progress:)` uses the fixed `iterationSeconds`.
+/// A request's first token comes at the end of the iteration that finishes its prompt
+/// (TTFT = that time - arrival); it then runs one decode step per output token and
+/// finishes at the end of the last (TPOT = (finish - first token) / output tokens).
+///
+/// Chunked prefill (`prefillChunk`, Sarathi-Serve, Agrawal et al. 2024; vLLM's
+/// max_num_batched_tokens): an iteration computes at most that many tokens, decode
+/// steps first, then prompt chunks first come, first served; a request decodes once its
+/// whole prompt is computed. The blocks of the whole prompt are allocated at admission
+/// either way, so memory accounting does not depend on chunking.
 public struct ServingSimulator {
     public struct Configuration: Sendable {
         public var policy: AllocationPolicy
@@ -23,13 +33,17 @@ public struct ServingSimulator {
         /// Sliding-window eviction (every layer keeps the last `window` tokens and the first
         /// `sinks`); nil: every token is kept.
         public var eviction: Eviction?
+        /// Chunked prefill: the most tokens an iteration computes (decode steps included);
+        /// nil: whole prompts in the iteration that admits them.
+        public var prefillChunk: Int?
 
         public init(
             policy: AllocationPolicy, poolTokens: Int, maxLength: Int, contiguousStrategy: ContiguousAllocator.Strategy = .firstFit,
             sharing: SharingMode = .none, iterationSeconds: Double = 0.05, seed: UInt64 = 1, checkInvariants: Bool = false,
-            eviction: Eviction? = nil
+            eviction: Eviction? = nil, prefillChunk: Int? = nil
         ) {
             self.eviction = eviction
+            self.prefillChunk = prefillChunk
             self.policy = policy
             self.poolTokens = poolTokens
             self.maxLength = maxLength
@@ -94,6 +108,8 @@ public struct ServingSimulator {
         var extentStart: Int
         var extentLength: Int
         var admittedAt: Int
+        /// Prompt tokens still to compute (chunked prefill); 0 once the prompt is done.
+        var pending: Int
     }
 
     public let configuration: Configuration
@@ -120,10 +136,23 @@ public struct ServingSimulator {
 
     /// Runs the trace to completion. `progress` receives the fraction of requests done.
     public mutating func run(_ trace: [Request], progress: ((Double) -> Void)? = nil) throws(SimulationError) -> AllocationStats {
-        let c = configuration
+        var timer = FixedIterationTime(configuration.iterationSeconds)
+        return try run(trace, timer: &timer, progress: progress)
+    }
+
+    /// Runs the trace to completion with iteration times from `timer`.
+    public mutating func run<Timer: IterationTimer>(
+        _ trace: [Request], timer: inout Timer, progress: ((Double) -> Void)? = nil
+    ) throws(SimulationError) -> AllocationStats {
+        var c = configuration
+        if let fixed = timer.fixedSeconds { c.iterationSeconds = fixed }
         guard c.iterationSeconds > 0 && c.iterationSeconds.isFinite else {
             throw .invalid("iteration time must be a positive number of seconds, found \(c.iterationSeconds)")
         }
+        if let chunk = c.prefillChunk, chunk < 1 {
+            throw .invalid("prefill chunk \(chunk): expected at least 1 token per iteration")
+        }
+        let fixed = timer.fixedSeconds != nil
         guard c.poolTokens >= 0 && c.poolTokens <= ServingSimulator.maxPoolTokens else {
             throw .invalid("the pool of \(c.poolTokens) token slots is more than the simulator holds (\(ServingSimulator.maxPoolTokens))")
         }
@@ -184,7 +213,7 @@ public struct ServingSimulator {
         }
         // Iterations are counted in an Int: an arrival past the last one is an error, not a trap.
         let lastIteration = Double(Int.max / 4)
-        if let late = waiting.last, late.arrival / c.iterationSeconds >= lastIteration {
+        if fixed, let late = waiting.last, late.arrival / c.iterationSeconds >= lastIteration {
             throw .invalid(
                 "request \(late.id) arrives at \(late.arrival) s, past the simulator's clock (\(lastIteration * c.iterationSeconds) s "
                     + "in iterations of \(c.iterationSeconds) s); expected earlier arrivals or a higher arrival rate")
@@ -196,9 +225,17 @@ public struct ServingSimulator {
         var completed = 0, preemptions = 0, iteration = 0, maxBatch = 0, batchSum = 0
         var sums = (tokens: 0.0, reserved: 0.0, unusable: 0.0, external: 0.0)
         var heldBlocks = 0.0, privateBlocks = 0.0
+        // Latency: the original request by id, its first token and finish times.
+        var original: [Int: Request] = [:]
+        for r in waiting {
+            guard original.updateValue(r, forKey: r.id) == nil else { throw .invalid("request id \(r.id) appears twice in the trace") }
+        }
+        var firstToken: [Int: Double] = [:]
+        var finished: [Int: Double] = [:]
+        var clock = 0.0
 
         while completed < trace.count {
-            let now = Double(iteration) * c.iterationSeconds
+            let now = fixed ? Double(iteration) * c.iterationSeconds : clock
             while nextArrival < waiting.count, waiting[nextArrival].arrival <= now {
                 queue.append(waiting[nextArrival])
                 nextArrival += 1
@@ -215,10 +252,11 @@ public struct ServingSimulator {
                     break
                 }
             }
-            // One decode step for requests admitted before this iteration.
+            // One decode step for requests whose prompt was computed in an earlier iteration.
             var index = 0
+            var decodeSequences = 0, decodeContext = 0
             while index < running.count {
-                if running[index].admittedAt < iteration {
+                if running[index].pending == 0 {
                     if !grow(&running[index], blockSize: blockSize) {
                         // Out of blocks: preempt the most recently admitted request.
                         let victim = running.removeLast()
@@ -231,9 +269,39 @@ public struct ServingSimulator {
                         preemptions += 1
                         continue
                     }
+                    let sequences = max(1, running[index].tables.count)
+                    decodeSequences += sequences
+                    decodeContext += sequences * running[index].tokens
                 }
                 index += 1
             }
+            // Prompt chunks within the token budget, first come, first served.
+            var batch = IterationBatch(decodeSequences: decodeSequences, decodeContextTokens: decodeContext)
+            var budget = c.prefillChunk.map { $0 - decodeSequences } ?? Int.max
+            var prompted: [Int] = []
+            for i in running.indices where running[i].pending > 0 && budget > 0 {
+                let take = min(running[i].pending, budget)
+                let prompt = running[i].request.promptTokens
+                batch.prefill.append(.init(tokens: take, context: prompt - running[i].pending + take))
+                running[i].pending -= take
+                budget -= take
+                if running[i].pending == 0 { prompted.append(running[i].request.id) }
+            }
+            var elapsed = c.iterationSeconds
+            if !fixed {
+                if batch.isEmpty {
+                    elapsed = 0
+                } else {
+                    do { elapsed = try timer.seconds(batch) } catch {
+                        throw .invalid("iteration time (\(timer.label)): \(error)")
+                    }
+                    guard elapsed > 0, elapsed.isFinite else {
+                        throw .invalid("iteration time (\(timer.label)) must be a positive number of seconds, found \(elapsed)")
+                    }
+                }
+            }
+            let end = now + elapsed
+            for id in prompted where firstToken[id] == nil { firstToken[id] = end }
             maxBatch = max(maxBatch, running.count)
             batchSum += running.count
 
@@ -275,15 +343,22 @@ public struct ServingSimulator {
 
             // Retire finished requests.
             running.removeAll { r in
-                guard r.tokens >= r.request.finalTokens else { return false }
+                guard r.pending == 0, r.tokens >= r.request.finalTokens else { return false }
                 free(r)
                 completed += 1
+                finished[r.request.id] = end
                 return true
             }
+            clock = end
             if running.isEmpty && queue.isEmpty, nextArrival < waiting.count {
                 let next = waiting[nextArrival]
                 // Skip idle time to the next arrival.
-                iteration = max(iteration + 1, Int((next.arrival / c.iterationSeconds).rounded(.up)))
+                if fixed {
+                    iteration = max(iteration + 1, Int((next.arrival / c.iterationSeconds).rounded(.up)))
+                } else {
+                    iteration += 1
+                    clock = max(clock, next.arrival)
+                }
             } else {
                 iteration += 1
             }
@@ -295,6 +370,19 @@ public struct ServingSimulator {
                 throw .invariant(iteration: iteration, problems: ["\(pool.usedCount) blocks still allocated after the last request finished"])
             }
         }
+        var ttft: [Double] = [], tpot: [Double] = [], normalized: [Double] = []
+        var lastFinish = 0.0, outputTokens = 0
+        for r in waiting {
+            guard let first = firstToken[r.id], let finish = finished[r.id] else { continue }
+            lastFinish = max(lastFinish, finish)
+            outputTokens += r.outputTokens
+            ttft.append(first - r.arrival)
+            if r.outputTokens > 0 {
+                tpot.append((finish - first) / Double(r.outputTokens))
+                normalized.append((finish - r.arrival) / Double(r.outputTokens))
+            }
+        }
+        let span = lastFinish - (waiting.first?.arrival ?? 0)
         let total = sums.tokens + sums.reserved + sums.unusable + sums.external
         func fraction(_ x: Double) -> Double? { c.sharing == .none ? (total > 0 ? x / total : 0) : nil }
         return AllocationStats(
@@ -303,7 +391,10 @@ public struct ServingSimulator {
             internalFragmentationFraction: fraction(sums.unusable), externalFragmentationFraction: fraction(sums.external),
             maxBatch: maxBatch, meanBatch: iteration > 0 ? Double(batchSum) / Double(iteration) : 0,
             preemptions: preemptions, copyOnWriteCopies: copies,
-            sharingSavedFraction: privateBlocks > 0 ? 1 - heldBlocks / privateBlocks : 0)
+            sharingSavedFraction: privateBlocks > 0 ? 1 - heldBlocks / privateBlocks : 0,
+            timing: timer.label, prefillChunk: c.prefillChunk, seconds: lastFinish,
+            requestsPerSecond: span > 0 ? Double(completed) / span : 0, outputTokensPerSecond: span > 0 ? Double(outputTokens) / span : 0,
+            ttft: LatencySummary(ttft), tpot: LatencySummary(tpot), normalizedLatency: LatencySummary(normalized))
     }
 
     /// Blocks of the shared prefix that private copies would hold: one copy per sequence.
@@ -364,11 +455,15 @@ public struct ServingSimulator {
                 for block in table { pool.retain(block) }
                 tables.append(table)
             }
-            return Running(request: request, tokens: request.promptTokens, tables: tables, extentStart: 0, extentLength: 0, admittedAt: iteration)
+            return Running(
+                request: request, tokens: request.promptTokens, tables: tables, extentStart: 0, extentLength: 0, admittedAt: iteration,
+                pending: request.promptTokens)
         default:
             let length = reservation(request)
             guard let start = contiguous.allocate(length) else { return nil }
-            return Running(request: request, tokens: request.promptTokens, tables: [], extentStart: start, extentLength: contiguous.footprint(length), admittedAt: iteration)
+            return Running(
+                request: request, tokens: request.promptTokens, tables: [], extentStart: start, extentLength: contiguous.footprint(length),
+                admittedAt: iteration, pending: request.promptTokens)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AttnAlgorithms
+@testable import AttnCLI
 import AttnHardware
 import AttnJSON
 import AttnNumerics
@@ -26,7 +27,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     @Test func badStudyFiles() throws {
         let cases: [(String, String)] = [
-            (#"{"version": 1, "study": "kvv"}"#, #"bad.json: study: expected "attention", "kv" or "paged", found "kvv""#),
+            (#"{"version": 1, "study": "kvv"}"#, #"bad.json: study: expected "attention", "kv", "paged" or "model", found "kvv""#),
             (#"{"version": 1, "study": "kv", "contexts": [1024]}"#, "bad.json: model: is required: a built-in model or a model .json path"),
             (#"{"version": 1, "study": "kv", "model": "opt-13b", "contexts": [1024], "dtype": "int3"}"#,
              #"bad.json: dtype: expected "fp32", "fp16", "bf16", "fp8", "fp8e5m2", "int8" or "int4", found "int3""#),
@@ -71,6 +72,17 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                     #expect(abs(sum - 1) < 1e-9)
                 } else {
                     #expect(s.sharingSavedFraction > 0)
+                }
+            }
+        case .model(let model, _):
+            // One JSON record per context (summary view) with a positive TTFT.
+            let out = try ModelCommand.report(model, format: .json)
+            guard case .array(let records) = try JSONParser.parse(out, file: "out") else { throw TestFailure("not an array") }
+            if model.view == "summary" {
+                #expect(records.count == model.contexts.count)
+                for case .object(let members) in records {
+                    guard case .number(let ttft)? = members.first(where: { $0.key == "ttft_ms" })?.value else { throw TestFailure("no ttft_ms") }
+                    #expect(ttft > 0)
                 }
             }
         }

@@ -1,0 +1,33 @@
+import AttnNumerics
+
+/// A whole-model study from a scenario file (`"study": "model"`): the options of
+/// `attnsim model`, run by the CLI (docs/scenarios.md, docs/model.md).
+public struct ModelStudyFile: Sendable, Equatable {
+    /// A built-in model with a `decoder` object, or a model file.
+    public var model: String
+    public var contexts: [Int]
+    public var hardware = "h100-sxm"
+    public var batch = 1
+    public var dtype = DType.fp16
+    public var tensorParallel = 1
+    public var contextParallel = 1
+    /// Sheared-LLaMA pruning targets, as `--prune` (`heads=16,ffn=5504`).
+    public var prune: String?
+    /// `summary`, `operators` or `parameters`.
+    public var view = "summary"
+    /// The operator view's phase: `prefill` or `decode`.
+    public var phase = "prefill"
+    /// Also find where attention's time reaches the FFN's (summary view).
+    public var crossover = false
+
+    public static let views = ["summary", "operators", "parameters"]
+    /// The largest batch a file may give.
+    public static let maxCount = 1 << 20
+    /// The most GPUs `tp` or `cp` may give.
+    public static let maxGPUs = 1024
+
+    public init(model: String, contexts: [Int]) {
+        self.model = model
+        self.contexts = contexts
+    }
+}

@@ -1,0 +1,78 @@
+/// What one serving iteration computes: prompt chunks (prefill) and one new token for each
+/// decoding sequence, the input of an `IterationTimer`.
+public struct IterationBatch: Sendable, Equatable {
+    /// One request's prompt chunk: `tokens` new prompt tokens whose context (the cached
+    /// tokens plus these) is `context`.
+    public struct Chunk: Sendable, Equatable {
+        public var tokens: Int
+        public var context: Int
+
+        public init(tokens: Int, context: Int) {
+            self.tokens = tokens
+            self.context = context
+        }
+    }
+
+    public var prefill: [Chunk]
+    /// Sequences generating one token (parallel samples and beams count one each).
+    public var decodeSequences: Int
+    /// The decoding sequences' contexts summed (each includes its new token).
+    public var decodeContextTokens: Int
+
+    public init(prefill: [Chunk] = [], decodeSequences: Int = 0, decodeContextTokens: Int = 0) {
+        self.prefill = prefill
+        self.decodeSequences = decodeSequences
+        self.decodeContextTokens = decodeContextTokens
+    }
+
+    public var isEmpty: Bool { prefill.isEmpty && decodeSequences == 0 }
+    /// Prompt tokens of the iteration.
+    public var prefillTokens: Int { prefill.reduce(0) { $0 + $1.tokens } }
+}
+
+/// How long a serving iteration takes. `ServingSimulator` asks once per iteration; the
+/// whole-model predictor (`AttnModel.ModelIterationTimer`) and a fixed time implement it,
+/// so the KV-cache module does not depend on the model.
+public protocol IterationTimer {
+    /// Says which timing is used, for reports (`fixed 0.05 s`, `model llama-2-7b on h100-sxm`).
+    var label: String { get }
+    /// The fixed time of every iteration, or nil when it depends on the batch.
+    var fixedSeconds: Double? { get }
+    /// Seconds one iteration over `batch` takes (`batch` is never empty).
+    mutating func seconds(_ batch: IterationBatch) throws -> Double
+}
+
+/// Every iteration takes the same time.
+public struct FixedIterationTime: IterationTimer, Sendable, Equatable {
+    public var secondsPerIteration: Double
+
+    public init(_ seconds: Double) { secondsPerIteration = seconds }
+
+    public var label: String { "fixed \(secondsPerIteration) s" }
+    public var fixedSeconds: Double? { secondsPerIteration }
+    public func seconds(_ batch: IterationBatch) -> Double { secondsPerIteration }
+}
+
+/// A latency distribution over requests: mean and nearest-rank percentiles (the p-th
+/// percentile of n sorted values is value number ceil(p x n / 100)).
+public struct LatencySummary: Sendable, Equatable {
+    public var count: Int
+    public var mean: Double
+    public var p50: Double
+    public var p90: Double
+    public var p99: Double
+
+    public init(_ values: [Double]) {
+        let sorted = values.sorted()
+        count = sorted.count
+        mean = sorted.isEmpty ? 0 : sorted.reduce(0, +) / Double(sorted.count)
+        func rank(_ p: Int) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let index = (p * sorted.count + 99) / 100 - 1
+            return sorted[max(0, min(sorted.count - 1, index))]
+        }
+        p50 = rank(50)
+        p90 = rank(90)
+        p99 = rank(99)
+    }
+}

@@ -1,0 +1,198 @@
+import AttnCLI
+import AttnJSON
+@testable import AttnModel
+import AttnNumerics
+import Foundation
+@testable import KVCache
+@testable import AttnReport
+import Testing
+
+/// A timer for tests: 10 ms per iteration plus 1 ms per prompt token, recording batches.
+struct LinearTimer: IterationTimer {
+    var batches: [IterationBatch] = []
+    var label: String { "test" }
+    var fixedSeconds: Double? { nil }
+    mutating func seconds(_ batch: IterationBatch) -> Double {
+        batches.append(batch)
+        return 0.010 + 0.001 * Double(batch.prefillTokens)
+    }
+}
+
+/// Serving time: iteration times from a timer, TTFT/TPOT/normalized latency, chunked
+/// prefill, and the whole-model timer (docs/kv-cache.md, "Serving time").
+@Suite struct ServingTimeTests {
+    func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) < 1e-12 }
+
+    /// A at 0 s (prompt 4, output 2), B at 15 ms (prompt 2, output 1), 10 ms + 1 ms per
+    /// prompt token. Iteration 0 [0, 14 ms]: A's prompt (first token at 14 ms). Iteration 1
+    /// [14, 24]: A decodes (B not yet arrived). Iteration 2 [24, 36]: A decodes and
+    /// finishes, B admitted, its prompt (first token 36 ms). Iteration 3 [36, 46]: B
+    /// decodes and finishes. TTFT 14 and 21 ms; TPOT (36 - 14) / 2 = 11 and 10 ms;
+    /// normalized 36 / 2 = 18 and 31 ms; 2 requests / 46 ms.
+    @Test func twoRequestsByHand() throws {
+        let trace = [Request(id: 0, arrival: 0, promptTokens: 4, outputTokens: 2), Request(id: 1, arrival: 0.015, promptTokens: 2, outputTokens: 1)]
+        var timer = LinearTimer()
+        var simulator = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 1024, maxLength: 64, checkInvariants: true))
+        let stats = try simulator.run(trace, timer: &timer)
+        #expect(stats.iterations == 4)
+        #expect(timer.batches == [
+            IterationBatch(prefill: [.init(tokens: 4, context: 4)]),
+            IterationBatch(decodeSequences: 1, decodeContextTokens: 5),
+            IterationBatch(prefill: [.init(tokens: 2, context: 2)], decodeSequences: 1, decodeContextTokens: 6),
+            IterationBatch(decodeSequences: 1, decodeContextTokens: 3),
+        ])
+        #expect(close(stats.seconds, 0.046))
+        #expect(close(stats.ttft.p50, 0.014) && close(stats.ttft.p99, 0.021) && close(stats.ttft.mean, 0.0175))
+        #expect(close(stats.tpot.p50, 0.010) && close(stats.tpot.p99, 0.011))
+        #expect(close(stats.normalizedLatency.p50, 0.018) && close(stats.normalizedLatency.p99, 0.031))
+        #expect(close(stats.requestsPerSecond, 2 / 0.046) && close(stats.outputTokensPerSecond, 3 / 0.046))
+        #expect(stats.timing == "test")
+    }
+
+    /// Chunked prefill, 4 tokens per iteration, A (prompt 10, output 1) and B (prompt 3,
+    /// output 2) at 0: A's chunks 4, 4, 2 (contexts 4, 8, 10), B's 2 beside A's last and 1
+    /// beside A's decode (budget 4 - 1), then B's two decode steps.
+    @Test func chunkedPrefillByHand() throws {
+        let trace = [Request(id: 0, arrival: 0, promptTokens: 10, outputTokens: 1), Request(id: 1, arrival: 0, promptTokens: 3, outputTokens: 2)]
+        var timer = LinearTimer()
+        var simulator = ServingSimulator(.init(policy: .paged(blockSize: 4), poolTokens: 64, maxLength: 64, checkInvariants: true, prefillChunk: 4))
+        let stats = try simulator.run(trace, timer: &timer)
+        #expect(timer.batches == [
+            IterationBatch(prefill: [.init(tokens: 4, context: 4)]),
+            IterationBatch(prefill: [.init(tokens: 4, context: 8)]),
+            IterationBatch(prefill: [.init(tokens: 2, context: 10), .init(tokens: 2, context: 2)]),
+            IterationBatch(prefill: [.init(tokens: 1, context: 3)], decodeSequences: 1, decodeContextTokens: 11),
+            IterationBatch(decodeSequences: 1, decodeContextTokens: 4),
+            IterationBatch(decodeSequences: 1, decodeContextTokens: 5),
+        ])
+        // Iterations end at 14, 28, 42, 53, 63, 73 ms: A's first token at 42, finish 53;
+        // B's first token at 53, finish 73.
+        #expect(close(stats.ttft.p50, 0.042) && close(stats.ttft.p99, 0.053))
+        #expect(close(stats.tpot.p50, 0.010) && close(stats.tpot.p99, 0.011))
+        #expect(stats.prefillChunk == 4)
+    }
+
+    /// The fixed clock keeps its iteration counts: one request, prompt 16, 48 generated, in
+    /// iterations of 50 ms: first token at 50 ms, finish at 49 x 50 ms, TPOT 50 ms.
+    @Test func fixedClockLatency() throws {
+        var simulator = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 1600, maxLength: 1024))
+        let stats = try simulator.run([Request(id: 0, arrival: 0, promptTokens: 16, outputTokens: 48)])
+        #expect(stats.iterations == 49)
+        #expect(close(stats.ttft.p50, 0.05) && close(stats.tpot.p99, 0.05) && close(stats.seconds, 49 * 0.05))
+        #expect(stats.timing == "fixed 0.05 s")
+    }
+
+    /// Nearest-rank percentiles: of 1...10, p50 is the 5th, p90 the 9th, p99 the 10th.
+    @Test func percentiles() {
+        let s = LatencySummary((1...10).reversed().map(Double.init))
+        #expect(s.p50 == 5 && s.p90 == 9 && s.p99 == 10 && s.mean == 5.5 && s.count == 10)
+    }
+
+    /// Duplicate request ids and an empty chunk budget are errors.
+    @Test func badInputs() {
+        var simulator = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 1024, maxLength: 64))
+        #expect(throws: ServingSimulator.SimulationError.invalid("request id 3 appears twice in the trace")) {
+            try simulator.run([Request(id: 3, arrival: 0, promptTokens: 2, outputTokens: 1), Request(id: 3, arrival: 1, promptTokens: 2, outputTokens: 1)])
+        }
+        var chunked = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 1024, maxLength: 64, prefillChunk: 0))
+        #expect(throws: ServingSimulator.SimulationError.invalid("prefill chunk 0: expected at least 1 token per iteration")) {
+            try chunked.run([Request(id: 0, arrival: 0, promptTokens: 2, outputTokens: 1)])
+        }
+    }
+
+    /// The grid: 3 lies halfway between 2 and 4; cached tokens also have 0 and 1 as points.
+    @Test func gridCells() {
+        #expect(ModelIterationTimer.cell(3) == (2, 4, 0.5))
+        #expect(ModelIterationTimer.cell(8) == (8, 8, 0))
+        #expect(ModelIterationTimer.cell(0, fromZero: true) == (0, 0, 0))
+        #expect(ModelIterationTimer.cell(1, fromZero: true) == (1, 1, 0))
+        #expect(ModelIterationTimer.cell(1 << 31) == (1 << 29, 1 << 30, 3))
+    }
+
+    /// At grid points the timer is the predictor's own iteration: a 512-token prompt, and
+    /// 8 sequences decoding at 1,024 tokens.
+    @Test func modelTimerMatchesThePredictorAtGridPoints() throws {
+        let architecture = try Architecture(model: try ModelSpec.named("llama-2-7b"))
+        var predictor = try ModelPredictor(architecture: architecture, hardware: TestSupport.h100, options: ModelRunOptions())
+        var timer = ModelIterationTimer(predictor: predictor)
+        let prompt = try timer.seconds(IterationBatch(prefill: [.init(tokens: 512, context: 512)]))
+        let expected = try predictor.iteration(ForwardLoad(prefill: [.init(tokens: 512, context: 512)])).seconds
+        #expect(abs(prompt - expected) < 1e-9 * expected)
+        let decode = try timer.seconds(IterationBatch(decodeSequences: 8, decodeContextTokens: 8 * 1024))
+        let expectedDecode = try predictor.iteration(ForwardLoad(decode: [.init(context: 1024, sequences: 8)])).seconds
+        #expect(abs(decode - expectedDecode) < 1e-9 * expectedDecode)
+        // Between grid points the time lies between its neighbours'.
+        let between = try timer.seconds(IterationBatch(decodeSequences: 12, decodeContextTokens: 12 * 1024))
+        let sixteen = try timer.seconds(IterationBatch(decodeSequences: 16, decodeContextTokens: 16 * 1024))
+        #expect(decode < between && between < sixteen)
+        #expect(timer.label == "model llama-2-7b on h100-sxm fp16")
+    }
+
+    /// vLLM's Figure 12 shape (OPT-13B, ShareGPT-like, A100-40GB): at 2 requests/s the
+    /// paged policy keeps its normalized latency near the unloaded one while
+    /// contiguous-max, reserving 2,048 slots per request, saturates near 1 request/s.
+    @Test func pagedSustainsMoreLoadThanContiguousMax() throws {
+        let captured = CapturedConsole()
+        let code = AttnSimCommand.main(
+            ["paged", "--model", "opt-13b", "--hardware", "a100-40gb-sxm", "--trace", "sharegpt", "--requests", "300", "--rate", "2",
+             "--policies", "paged,contiguous-max", "--format", "json"], console: captured.console)
+        #expect(code == 0, "\(captured.stderr)")
+        guard case .array(let records) = try JSONParser.parse(captured.stdout, file: "out") else { throw TestFailure("not an array") }
+        func number(_ record: JSONValue, _ key: String) -> Double? {
+            guard case .object(let members) = record, let value = members.first(where: { $0.key == key })?.value else { return nil }
+            switch value {
+            case .number(let x): return x
+            case .integer(let i): return Double(i)
+            default: return nil
+            }
+        }
+        let latency = records.compactMap { number($0, "normalized_latency_mean_s") }
+        let throughput = records.compactMap { number($0, "requests_per_s") }
+        #expect(latency.count == 2 && throughput.count == 2)
+        guard latency.count == 2, throughput.count == 2 else { return }
+        #expect(latency[0] < 0.05, "paged: \(latency[0]) s per token")
+        #expect(latency[1] > 10 * latency[0], "contiguous-max: \(latency[1]) s per token")
+        #expect(throughput[1] < 1.1 && throughput[0] > 1.5 * throughput[1])
+    }
+}
+
+/// The paged command's timing options.
+@Suite struct PagedTimingCommandTests {
+    func run(_ arguments: [String]) -> (code: Int32, out: String, err: String) {
+        let captured = CapturedConsole()
+        let code = AttnSimCommand.main(arguments, console: captured.console)
+        return (code, captured.stdout, captured.stderr)
+    }
+
+    @Test func timingOptions() {
+        let base = ["paged", "--model", "opt-13b", "--trace", "alpaca", "--requests", "20", "--policies", "paged"]
+        let fixed = run(base + ["--timing", "fixed:0.05"])
+        #expect(fixed.code == 0)
+        #expect(fixed.out.contains("timing: fixed 0.05 s per iteration;"))
+        let model = run(base + ["--chunk", "256"])
+        #expect(model.out.contains("timing: model opt-13b on h100-sxm fp16 per iteration, chunked prefill of 256 tokens;"))
+        #expect(run(base + ["--timing", "soon"]).err.hasPrefix("error: '--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found 'soon'\n"))
+        #expect(run(base + ["--timing", "fixed:0"]).code == 64)
+        #expect(run(base + ["--rate", "1,-2"]).code == 64)
+    }
+}
+
+/// The sweep's summary line: per policy the highest rate within 2x the lightest latency.
+@Suite struct SustainedRateTests {
+    func stats(_ policy: String, rate: Double, latency: Double) -> AllocationStats {
+        AllocationStats(
+            policy: policy, requests: 1, completed: 1, iterations: 1, poolTokens: 1, tokenFraction: nil, reservedFraction: nil,
+            internalFragmentationFraction: nil, externalFragmentationFraction: nil, maxBatch: 1, meanBatch: 1, preemptions: 0,
+            copyOnWriteCopies: 0, sharingSavedFraction: 0, timing: "test", prefillChunk: nil, seconds: 1, requestsPerSecond: rate,
+            outputTokensPerSecond: 1, ttft: LatencySummary([0.1]), tpot: LatencySummary([0.01]), normalizedLatency: LatencySummary([latency]), rate: rate)
+    }
+
+    /// Lightest latency 0.02 s, so the bound is 0.04: paged keeps 0.03 at 3 req/s, contiguous only 0.035 at 1.
+    @Test func highestRateWithinTwiceTheLightestLatency() {
+        let line = KVReport.sustainedRates([
+            stats("paged", rate: 1, latency: 0.02), stats("contiguous-max", rate: 1, latency: 0.035),
+            stats("paged", rate: 3, latency: 0.03), stats("contiguous-max", rate: 3, latency: 0.5),
+        ])
+        #expect(line == "highest rate (req/s) with norm_latency within 2x the lightest load's (0.020 s): paged 3.0, contiguous-max 1.0")
+    }
+}
