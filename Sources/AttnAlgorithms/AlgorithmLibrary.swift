@@ -37,7 +37,7 @@ public enum AlgorithmLibrary {
         "flash2-triton", "paged-decode-v2",
         // The attention zoo (docs/algorithms.md): positions, biases, sinks, linear and low-rank.
         "flash2-rope", "rope-prepass", "flash2-alibi", "flash2-softcap", "flash2-sinks", "linear-attention", "linformer", "cascade",
-        "flash-decoding-quant", "paged-decode-quant", "paged-decode-partitioned",
+        "flash-decoding-quant", "paged-decode-quant",
     ]
 
     /// Built-in names that are other programs with other defaults.

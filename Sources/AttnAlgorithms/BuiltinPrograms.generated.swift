@@ -1400,120 +1400,6 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
 
 """#,
-        "paged-decode-partitioned": #"""
-# PagedAttention decoding with KV partitions: vLLM's v2 kernel (Kwon et al., SOSP 2023;
-# vLLM csrc/attention/attention_kernels: paged_attention_v2_kernel and
-# paged_attention_v2_reduce_kernel, PARTITION_SIZE = 512).
-#
-# A sequence's pages are cut into S partitions, each one thread block, so a long context
-# fills the GPU even at batch 1. Each block gathers its partition's pages through the block
-# table and writes its partial output normalized by its own sum (tmp_out, at the storage
-# dtype), its running max (max_logits) and its sum (exp_sums), both fp32. The reduce kernel
-# rescales each partition's sum by exp(max - global max) and sums the partial outputs with
-# those weights. S = 1 writes O directly and launches no reduce kernel (vLLM then runs v1).
-#
-# - grouped = 0: one query head per block, as vLLM does, so the group's query heads each
-#   read their KV head's pages (per-head variant); grouped = 1: the group's query heads
-#   share one tile (rows = group x query rows), so each page is read once per KV head, as
-#   FlashAttention-2 and FlashInfer pack GQA for decoding (grouped variant).
-# - S: splits > 0 takes that many (pages spread evenly); else heuristic = 0 takes vLLM's
-#   cdiv(Nkv, partition) partitions of partition / P pages, heuristic = 1 FlashAttention-2's
-#   num_splits_heuristic over the split kernel's blocks without splits, twice the SM count
-#   and cdiv(Nkv, P) pages (as flash-decoding).
-#
-# IO law (docs/io-laws.md): per KV head of a sequence, T = cdiv(Nkv, P) pages read
-# (g / gh) times (gh = group if grouped, else 1) at 4 + 2 P d e bytes each; the query
-# read S times; with S > 1 each partition's partial output and two fp32 scalars per query
-# row written and read back once.
-about "PagedAttention decode v2 (vLLM): the sequence's pages split into partitions of 512 tokens (or S by FlashAttention-2's heuristic), one thread block each, partials merged by a reduce kernel; per-head or grouped GQA"
-
-param P = 16                  # tokens per page (vLLM block size: 8, 16 or 32)
-param Br = 64                 # query rows per block
-param partition = 512         # tokens per partition (vLLM's PARTITION_SIZE)
-param splits = 0              # > 0: this many partitions
-param heuristic = 0           # with splits = 0: 0 vLLM's partitions, 1 FlashAttention-2's heuristic
-param grouped = 0             # 0: one query head per block (vLLM); 1: the GQA group in one tile
-param causal = 0
-param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
-param gh = grouped * (heads / kv_heads) + (1 - grouped)   # query heads per block
-param S = (splits > 0) * splits + (splits == 0) * ((1 - heuristic) * cdiv(Nkv, partition) + heuristic * fa2_num_splits(batch * kv_heads * ((heads / kv_heads) / gh) * cdiv(N, Br), 2 * sm_count, cdiv(Nkv, P), 128))
-param per = (splits == 0 and heuristic == 0) * (partition / P) + (1 - (splits == 0 and heuristic == 0)) * cdiv(cdiv(Nkv, P), max(S, 1))   # pages per partition
-require P > 0 and Br > 0 and partition > 0, "page size, block size and partition must be positive"
-require partition % P == 0, "a partition holds whole pages (partition % P == 0)"
-require splits >= 0 and splits <= 128, "splits is 0 (by heuristic) or 1 to 128"
-require heuristic == 0 or heuristic == 1, "heuristic is 0 (vLLM's partitions) or 1 (FlashAttention-2's)"
-require grouped == 0 or grouped == 1, "grouped is 0 (per query head) or 1 (the GQA group in one tile)"
-require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
-require causal == 0 or causal == 1, "causal is 0 or 1"
-require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
-require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
-
-input  Q[batch * kv_heads, heads / kv_heads, N, d]
-input  Kp[pages, kv_heads, P, d]
-input  Vp[pages, kv_heads, P, d]
-input  BT[batch, cdiv(Nkv, P)] i32 permutation
-output O[batch * kv_heads, heads / kv_heads, N, d]
-temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d]          # tmp_out
-temp   ML[batch * kv_heads, heads / kv_heads, N, S] fp32          # max_logits
-temp   ES[batch * kv_heads, heads / kv_heads, N, S] fp32          # exp_sums
-
-check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
-
-kernel split grid(bkv: batch * kv_heads, hb: (heads / kv_heads) / gh, i: cdiv(N, Br), s: S):
-  b = bkv / kv_heads
-  h = bkv % kv_heads
-  q = load Q[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> sram   # gh x rn rows
-  rn = min(Br, N - i * Br)
-  qpos = i * Br + Nkv - N
-  jend = cdiv(Nkv, P)
-  if causal == 1:
-    jend = min(jend, (qpos + rn - 1) / P + 1)
-  # This partition's pages; one past the end is empty and writes sum 0.
-  jlo = min(jend, s * per)
-  jhi = min(jend, jlo + per)
-  o = zeros(gh * rn, d)
-  m = full(gh * rn, -inf)
-  l = zeros(gh * rn)
-  for j in jlo ..< jhi:
-    page = load BT[b, j]
-    k = load Kp[page, h, :, :] -> sram
-    v = load Vp[page, h, :, :] -> sram
-    sc = (q @ k^T) * scale
-    if (j + 1) * P > Nkv or (causal == 1 and (j + 1) * P - 1 > qpos):
-      # Slots past the end of the sequence (or after a query) are hidden.
-      if causal == 1:
-        sc = mask_causal(sc, qpos, j * P, rn)
-      else:
-        sc = mask_causal(sc, Nkv - 1, j * P, 1)
-      m2 = max(max(m, rowmax(sc)), -1e30)
-    else:
-      m2 = max(m, rowmax(sc))
-    p = exp(sc - m2)
-    a = exp(m - m2)
-    l = a * l + rowsum(p)
-    o = a * o + p @ v
-    m = m2
-  if S == 1:
-    store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = o / l
-  else:
-    store Oacc[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s, :] = o / max(l, 1e-30)
-    store ML[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s] = m
-    store ES[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s] = l
-
-# vLLM's reduce: the partitions' sums rescaled to the global max weigh their outputs.
-kernel reduce grid(bkv: (S > 1) * batch * kv_heads, hb: (heads / kv_heads) / gh, i: cdiv(N, Br)):
-  mx = load ML[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> reg   # (gh x rn) x S
-  es = load ES[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> reg
-  gmax = rowmax(mx)
-  w = es * exp(mx - gmax)
-  total = rowsum(w)
-  acc = zeros(gh * min(Br, N - i * Br), d)
-  for s in 0 ..< S:
-    part = load Oacc[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s, :] -> reg
-    acc = acc + (col(w, s) / total) * part
-  store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = acc
-
-"""#,
         "paged-decode-quant": #"""
 # PagedAttention decoding over a quantized KV cache: paged-decode.tile's kernel reading
 # each page of keys and values as codes and dequantizing it on chip (vLLM's paged
@@ -1604,40 +1490,48 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
 
 """#,
         "paged-decode-v2": #"""
-# PagedAttention decoding, vLLM's v2 kernel (Kwon et al., SOSP 2023; vLLM
-# csrc/attention: paged_attention_v2 and its reduce kernel): the sequence's keys are cut
-# into partitions of `partition` tokens (512 in vLLM), each partition of each query head
-# is one thread block of 128 threads that gathers its pages from the pool through the
-# block table, and a reduce kernel combines the partitions.
+# PagedAttention decoding with KV partitions: vLLM's v2 kernel (Kwon et al., SOSP 2023;
+# vLLM csrc/attention/attention_kernels: paged_attention_v2_kernel and
+# paged_attention_v2_reduce_kernel, PARTITION_SIZE = 512).
 #
-# - split: grid (KV head of a sequence, query head of its group, query block, partition).
-#   Each block reads the block table for its partition's pages, gathers each page of K and
-#   V, and writes its partial output normalized by its own sum (fp16, as vLLM's tmp_out),
-#   its running max and its sum (fp32, vLLM's max_logits and exp_sums). The last page is
-#   read whole and its slots past the sequence's end are masked. A query head reads its
-#   KV head's pages itself (vLLM does not pack the group), so with GQA the group's heads
-#   re-read the same pages (the L2 serves the repeats).
-# - reduce: grid (KV head, query head, query block). Reads every partition's max and sum,
-#   weighs each partial output by sum x exp(max - global max), and writes O.
+# A sequence's pages are cut into S partitions, each one thread block, so a long context
+# fills the GPU even at batch 1. Each block gathers its partition's pages through the block
+# table and writes its partial output normalized by its own sum (tmp_out, at the storage
+# dtype), its running max (max_logits) and its sum (exp_sums), both fp32. The reduce kernel
+# rescales each partition's sum by exp(max - global max) and sums the partial outputs with
+# those weights. S = 1 writes O directly and launches no reduce kernel (vLLM then runs v1).
 #
-# `splits` > 0 overrides the partition count (pages spread evenly over that many splits),
-# so the split count can be swept; 0 takes vLLM's cdiv(Nkv, partition).
+# - grouped = 0: one query head per block, as vLLM does, so the group's query heads each
+#   read their KV head's pages (per-head variant); grouped = 1: the group's query heads
+#   share one tile (rows = group x query rows), so each page is read once per KV head, as
+#   FlashAttention-2 and FlashInfer pack GQA for decoding (grouped variant).
+# - S: splits > 0 takes that many (pages spread evenly); else heuristic = 0 takes vLLM's
+#   cdiv(Nkv, partition) partitions of partition / P pages, heuristic = 1 FlashAttention-2's
+#   num_splits_heuristic over the split kernel's blocks without splits, twice the SM count
+#   and cdiv(Nkv, P) pages (as flash-decoding).
 #
-# IO law: K and V bytes rounded up to whole pages, 4 bytes of block table per page per
-# query head, plus per partition and query row d x 2 + 8 bytes written and read back.
-about "PagedAttention decode, vLLM v2: 512-token partitions per query head gather K/V pages through the block table; a reduce kernel combines the partials"
+# IO law (docs/io-laws.md): per KV head of a sequence, T = cdiv(Nkv, P) pages read
+# (g / gh) times (gh = group if grouped, else 1) at 4 + 2 P d e bytes each; the query
+# read S times; with S > 1 each partition's partial output and two fp32 scalars per query
+# row written and read back once.
+about "PagedAttention decode v2 (vLLM): the sequence's pages split into partitions of 512 tokens (or S by FlashAttention-2's heuristic), one thread block each, partials merged by a reduce kernel; per-head or grouped GQA"
 
-param P = 16            # tokens per page (vLLM block size: 8, 16 or 32)
-param Br = 1            # query rows per block (vLLM decodes one query per sequence)
-param partition = 512   # tokens per partition (vLLM's PARTITION_SIZE)
-param splits = 0        # 0: cdiv(Nkv, partition) partitions; else this many
+param P = 16                  # tokens per page (vLLM block size: 8, 16 or 32)
+param Br = 64                 # query rows per block
+param partition = 512         # tokens per partition (vLLM's PARTITION_SIZE)
+param splits = 0              # > 0: this many partitions
+param heuristic = 0           # with splits = 0: 0 vLLM's partitions, 1 FlashAttention-2's heuristic
+param grouped = 0             # 0: one query head per block (vLLM); 1: the GQA group in one tile
 param causal = 0
 param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
-param S = (splits > 0) * splits + (splits == 0) * cdiv(Nkv, partition)
-param per = cdiv(cdiv(Nkv, P), S)    # pages per partition
+param gh = grouped * (heads / kv_heads) + (1 - grouped)   # query heads per block
+param S = (splits > 0) * splits + (splits == 0) * ((1 - heuristic) * cdiv(Nkv, partition) + heuristic * fa2_num_splits(batch * kv_heads * ((heads / kv_heads) / gh) * cdiv(N, Br), 2 * sm_count, cdiv(Nkv, P), 128))
+param per = (splits == 0 and heuristic == 0) * (partition / P) + (1 - (splits == 0 and heuristic == 0)) * cdiv(cdiv(Nkv, P), max(S, 1))   # pages per partition
 require P > 0 and Br > 0 and partition > 0, "page size, block size and partition must be positive"
 require partition % P == 0, "a partition holds whole pages (partition % P == 0)"
-require splits >= 0, "splits is 0 (vLLM's partitions) or positive"
+require splits >= 0 and splits <= 128, "splits is 0 (by heuristic) or 1 to 128"
+require heuristic == 0 or heuristic == 1, "heuristic is 0 (vLLM's partitions) or 1 (FlashAttention-2's)"
+require grouped == 0 or grouped == 1, "grouped is 0 (per query head) or 1 (the GQA group in one tile)"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
@@ -1648,28 +1542,28 @@ input  Kp[pages, kv_heads, P, d]
 input  Vp[pages, kv_heads, P, d]
 input  BT[batch, cdiv(Nkv, P)] i32 permutation
 output O[batch * kv_heads, heads / kv_heads, N, d]
-temp   Opart[batch * kv_heads, heads / kv_heads, N, S, d]
-temp   Mpart[batch * kv_heads, heads / kv_heads, N, S] fp32
-temp   Lpart[batch * kv_heads, heads / kv_heads, N, S] fp32
+temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d]          # tmp_out
+temp   ML[batch * kv_heads, heads / kv_heads, N, S] fp32          # max_logits
+temp   ES[batch * kv_heads, heads / kv_heads, N, S] fp32          # exp_sums
 
 check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
 
-kernel split grid(bkv: batch * kv_heads, hq: heads / kv_heads, i: cdiv(N, Br), s: S) warps(4):
+kernel split grid(bkv: batch * kv_heads, hb: (heads / kv_heads) / gh, i: cdiv(N, Br), s: S) warps(4):
   b = bkv / kv_heads
   h = bkv % kv_heads
-  q = load Q[bkv, hq, rows(i, Br), :] -> reg
+  q = load Q[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> sram   # gh x rn rows
   rn = min(Br, N - i * Br)
   qpos = i * Br + Nkv - N
-  jhi = cdiv(Nkv, P)
+  jend = cdiv(Nkv, P)
   if causal == 1:
-    jhi = min(jhi, (qpos + rn - 1) / P + 1)
-  # This partition's pages; a partition past the end is empty: sum 0, max -inf.
-  jlo = s * per
-  jend = min(jhi, jlo + per)
-  o = zeros(rn, d)
-  m = full(rn, -inf)
-  l = zeros(rn)
-  for j in jlo ..< jend:
+    jend = min(jend, (qpos + rn - 1) / P + 1)
+  # This partition's pages; one past the end is empty and writes sum 0.
+  jlo = min(jend, s * per)
+  jhi = min(jend, jlo + per)
+  o = zeros(gh * rn, d)
+  m = full(gh * rn, -inf)
+  l = zeros(gh * rn)
+  for j in jlo ..< jhi:
     page = load BT[b, j]
     k = load Kp[page, h, :, :] -> sram
     v = load Vp[page, h, :, :] -> sram
@@ -1677,7 +1571,7 @@ kernel split grid(bkv: batch * kv_heads, hq: heads / kv_heads, i: cdiv(N, Br), s
     if (j + 1) * P > Nkv or (causal == 1 and (j + 1) * P - 1 > qpos):
       # Slots past the end of the sequence (or after a query) are hidden.
       if causal == 1:
-        sc = mask_causal(sc, qpos, j * P)
+        sc = mask_causal(sc, qpos, j * P, rn)
       else:
         sc = mask_causal(sc, Nkv - 1, j * P, 1)
       m2 = max(max(m, rowmax(sc)), -1e30)
@@ -1688,20 +1582,25 @@ kernel split grid(bkv: batch * kv_heads, hq: heads / kv_heads, i: cdiv(N, Br), s
     l = a * l + rowsum(p)
     o = a * o + p @ v
     m = m2
-  store Opart[bkv, hq, rows(i, Br), s, :] = o / max(l, 1e-30)
-  store Mpart[bkv, hq, rows(i, Br), s] = m
-  store Lpart[bkv, hq, rows(i, Br), s] = l
+  if S == 1:
+    store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = o / l
+  else:
+    store Oacc[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s, :] = o / max(l, 1e-30)
+    store ML[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s] = m
+    store ES[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s] = l
 
-kernel reduce grid(bkv: batch * kv_heads, hq: heads / kv_heads, i: cdiv(N, Br)) warps(4):
-  ms = load Mpart[bkv, hq, rows(i, Br), :] -> reg    # rn x S
-  ls = load Lpart[bkv, hq, rows(i, Br), :] -> reg
-  w = ls * exp(ms - rowmax(ms))
+# vLLM's reduce: the partitions' sums rescaled to the global max weigh their outputs.
+kernel reduce grid(bkv: (S > 1) * batch * kv_heads, hb: (heads / kv_heads) / gh, i: cdiv(N, Br)) warps(4):
+  mx = load ML[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> reg   # (gh x rn) x S
+  es = load ES[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] -> reg
+  gmax = rowmax(mx)
+  w = es * exp(mx - gmax)
   total = rowsum(w)
-  acc = zeros(min(Br, N - i * Br), d)
-  for t in 0 ..< S:
-    part = load Opart[bkv, hq, rows(i, Br), t, :] -> reg
-    acc = acc + col(w, t) * part
-  store O[bkv, hq, rows(i, Br), :] = acc / total
+  acc = zeros(gh * min(Br, N - i * Br), d)
+  for s in 0 ..< S:
+    part = load Oacc[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), s, :] -> reg
+    acc = acc + (col(w, s) / total) * part
+  store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = acc
 
 """#,
         "paged-decode": #"""

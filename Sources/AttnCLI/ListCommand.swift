@@ -85,7 +85,7 @@ enum ListCommand {
         Family(name: "grouped-query and multi-query attention (GQA, MQA)", how: "--kv-heads N, fewer than --heads", algorithms: [
             "standard", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding", "paged-decode", "paged-decode-v2", "standard-fwd-bwd",
             "flash2-fwd-bwd", "flash2-rope", "rope-prepass", "flash2-alibi", "flash2-softcap", "flash2-sinks", "linear-attention", "linformer", "cascade",
-            "flash-decoding-quant", "paged-decode-quant", "paged-decode-partitioned",
+            "flash-decoding-quant", "paged-decode-quant",
         ]),
         Family(name: "rotary position embedding (RoPE; linear, NTK and YaRN scaling)", how: "--algorithm flash2-rope (fused) or rope-prepass, --param rope_scaling=S", parameter: "rope_base"),
         Family(name: "ALiBi position bias", how: "--algorithm flash2-alibi", algorithms: ["flash2-alibi"]),
@@ -95,7 +95,7 @@ enum ListCommand {
         Family(name: "low-rank attention (Linformer)", how: "--algorithm linformer, --param kproj=K", references: [.linformer]),
         Family(name: "cascade (shared-prefix) attention (FlashInfer)", how: "--algorithm cascade, --param suffix=S", references: [.attentionCascade]),
         Family(name: "split-KV decoding", how: "--q-len 1, --param splits=S", parameter: "splits"),
-        Family(name: "paged KV cache (block table)", how: "--algorithm paged-decode or paged-decode-v2 (partitioned)", references: [.attentionPaged]),
+        Family(name: "paged KV cache (block table)", how: "--algorithm paged-decode, paged-decode-v2 (vLLM's partitions) or paged-decode-quant", references: [.attentionPaged]),
         Family(name: "quantized KV cache read by the kernels (fp8, int8, int4; per-group or per-token scales)", how: "--algorithm *-quant, --param quant=0|1|2|3, --param group=G", parameter: "quant"),
         Family(name: "backward pass (gradients dQ, dK, dV)", how: "--algorithm *-fwd-bwd", algorithms: ["standard-fwd-bwd", "flash2-fwd-bwd"]),
         Family(name: "multi-head latent attention (MLA, DeepSeek-V2/V3) decoding", how: "--algorithm mla-decode-*", algorithms: ["mla-decode-naive", "mla-decode-absorbed"]),

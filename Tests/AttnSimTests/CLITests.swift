@@ -214,16 +214,16 @@ import AttnJSON
         #expect(lines.contains { $0.hasPrefix("  state-space scan (Mamba)") && $0.hasSuffix(": selective-scan, selective-scan-naive") })
         #expect(lines.contains("  multi-head latent attention (MLA, DeepSeek-V2/V3) decoding: mla-decode-naive, mla-decode-absorbed"))
         // Dense: every program checked against the softmax attention reference (not the scan).
-        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, paged-decode-quant, paged-decode-partitioned"))
+        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, paged-decode-quant"))
         // The zoo's families, each with the programs that declare or check it.
         #expect(lines.contains("  rotary position embedding (RoPE; linear, NTK and YaRN scaling): flash2-rope, rope-prepass"))
         #expect(lines.contains("  logit softcapping (Gemma 2): flash2-softcap"))
         #expect(lines.contains("  attention sinks + sliding window (StreamingLLM): flash2-sinks"))
         #expect(lines.contains("  causal linear attention (elu + 1 features, running state): linear-attention"))
         #expect(lines.contains("  low-rank attention (Linformer): linformer"))
-        #expect(lines.contains("  paged KV cache (block table): paged-decode, paged-decode-v2, paged-decode-quant, paged-decode-partitioned"))
+        #expect(lines.contains("  paged KV cache (block table): paged-decode, paged-decode-v2, paged-decode-quant"))
         #expect(lines.contains("  cascade (shared-prefix) attention (FlashInfer): cascade"))
-        #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed, paged-decode-v2, flash-decoding-quant, paged-decode-partitioned"))
+        #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed, paged-decode-v2, flash-decoding-quant"))
         #expect(lines.contains("  quantized KV cache read by the kernels (fp8, int8, int4; per-group or per-token scales): flash-decoding-quant, paged-decode-quant"))
     }
 

@@ -4,15 +4,15 @@ import Testing
 import TileLanguage
 @testable import TileInterpreter
 
-/// vLLM's partitioned PagedAttention (v2) decode, `paged-decode-partitioned`: numerics
+/// vLLM's partitioned PagedAttention (v2) decode, `paged-decode-v2`: numerics
 /// against the paged float64 reference, bit equality with `paged-decode` for one
 /// partition, the split counts (vLLM's partitions, FlashAttention-2's heuristic, an
 /// override) and the IO law of docs/io-laws.md, per head and grouped.
-@Suite struct PagedDecodePartitionedTests {
+@Suite struct PagedDecodeV2Tests {
     typealias S = TestSupport
 
     static func bind(_ shape: ProblemShape, _ params: [String: Int], dtype: DType = .fp16) throws -> BoundProgram {
-        try S.bind("paged-decode-partitioned", shape, dtype: dtype, params: params)
+        try S.bind("paged-decode-v2", shape, dtype: dtype, params: params)
     }
 
     static func splits(_ bound: BoundProgram) -> Int {
