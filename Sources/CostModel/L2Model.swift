@@ -90,7 +90,7 @@ struct L2Model {
                 read += t.distinct
                 continue
             }
-            let passes = t.gap >= concurrentBlocks ? t.readers : Int((Double(t.gap * t.readers) / Double(concurrentBlocks)).rounded(.up))
+            let passes = t.gap >= concurrentBlocks ? t.readers : min(t.readers, Int((Double(t.gap * t.readers) / Double(concurrentBlocks)).rounded(.up)))
             let reuseDistance = distinctBytes(window: max(t.gap, concurrentBlocks))
             let survives = passes <= 1 || reuseDistance <= Double(l2Bytes)
             read += t.distinct * Double(survives ? 1 : passes)
