@@ -2056,17 +2056,29 @@ kernel reduce_kv grid(bkv: expand * batch * kv_heads, j: cdiv(Nkv, Be)):
 # longer rows take a statistics pass and a write pass.
 #
 # With GQA (kv_heads < heads) PyTorch first expands K and V to every query head
-# (repeat_interleave: one kernel each). With causal = 1 it builds an N x Nkv mask of 0 and
-# -inf (query i at key position i + Nkv - N) and adds it to S before the softmax.
+# (repeat_interleave: one kernel each). With causal = 1 it builds an N x Nkv boolean mask
+# (at::ones(kBool).tril(): one byte per element, held here as fp8e5m2 0 / -inf, exact)
+# (query i at key position i + Nkv - N) and applies it to S before the softmax.
+#
+# The GEMMs are cuBLAS's sm90 warp-specialized kernels (nvjet_sm90_*): a producer warp
+# group and two consumer warp groups, 384 threads (warps(12)), whose 128 x 256 fp32
+# accumulator fits their registers.
 #
 # IO law (docs/io-laws.md): Theta(N d + N^2) per head; every S and P element crosses HBM.
 about "Standard attention, PyTorch eager: scale Q, S = Q K^T to HBM, softmax S -> P in HBM, O = P V"
 
-param Be = 128     # rows per thread block of the scaling kernel
+# Rows per thread block of the elementwise kernels (scale, GQA expansion): PyTorch's
+# elementwise kernels give a block 128 threads of 8 fp16 elements, 1,024 elements
+# (aten/src/ATen/native/cuda/Loops.cuh, CUDALoops.cuh): 1,024 / d rows.
+param Be = max(1, 1024 / d)
 param Bm = 128     # Q K^T tile rows (the 128x256 GEMM tile PyTorch picks on H100)
 param Bn = 256     # Q K^T tile columns
 param Bsm = 16384  # longest score row the softmax reads in one pass
-param Bo = 64      # P V tile rows
+# P V tile rows: cuBLAS runs P V as O^T = V^T P^T with a d x Bo tile of O^T (the nvjet
+# kernel names in docs/data/h100-sdpa.csv: 64x128, 64x256, 64x512 at d = 64, 128x256 at
+# d = 128), the tile's area at most 32,768 accumulators (64 x 512 = 128 x 256), halved
+# while the grid would fill fewer than half the SMs. P is read once, V once per Bo rows.
+param Bo = 64 + 64 * (128 * d <= 32768) * (batch * heads * cdiv(N, 128) * 2 >= sm_count) + 128 * (256 * d <= 32768) * (batch * heads * cdiv(N, 256) * 2 >= sm_count) + 256 * (512 * d <= 32768) * (batch * heads * cdiv(N, 512) * 2 >= sm_count)
 param Bk = 64      # P V reduction chunk
 param causal = 0   # 1: causal mask, materialized and added to S as PyTorch's math path does
 param expand = heads > kv_heads   # GQA: K and V expanded to every query head first
@@ -2085,7 +2097,7 @@ input  V[batch * kv_heads, Nkv, d]
 temp   Qs[batch * heads, N, d]
 temp   Kx[batch * heads, Nkv, d]
 temp   Vx[batch * heads, Nkv, d]
-temp   Mask[N, Nkv]
+temp   Mask[N, Nkv] fp8e5m2   # PyTorch's boolean mask: one byte; 0 and -inf are exact in e5m2
 temp   Opart[batch * heads, N, Sk, d] fp32
 temp   S[batch * heads, N, Nkv]
 temp   P[batch * heads, N, Nkv]
@@ -2104,7 +2116,7 @@ kernel scale grid(bh: batch * heads, i: cdiv(N, Be)):
   x = load Q[bh, rows(i, Be), :] -> reg
   store Qs[bh, rows(i, Be), :] = x * scale
 
-kernel qk grid(bh: batch * heads, i: cdiv(N, Bm), j: cdiv(Nkv, Bn)):
+kernel qk grid(bh: batch * heads, i: cdiv(N, Bm), j: cdiv(Nkv, Bn)) warps(12):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
   q = load Qs[bh, rows(i, Bm), :] -> sram
   if expand:
@@ -2142,7 +2154,7 @@ kernel softmax grid(bh: batch * heads, r: N) threads(min(1024, max(32, cdiv(Nkv,
       s = load S[bh, rows(r, 1), cols(j, Bsm)] -> sram
       store P[bh, rows(r, 1), cols(j, Bsm)] = exp(s - m) / l
 
-kernel pv grid(bh: batch * heads, i: cdiv(N, Bo), ks: Sk):
+kernel pv grid(bh: batch * heads, i: cdiv(N, Bo), ks: Sk) warps(12):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
   rn = min(Bo, N - i * Bo)
   per = cdiv(cdiv(Nkv, Bk), Sk)

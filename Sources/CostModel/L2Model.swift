@@ -55,12 +55,24 @@ struct L2Model {
         for (tensor, traffic) in counters.tensors.enumerated() where traffic.readBytes > 0 {
             let axes = dependence[tensor] ?? []
             let readerAxes = extents.indices.filter { !axes.contains($0) && extents[$0] > 1 }
-            let readers = readerAxes.reduce(1) { $0 * extents[$1] }
-            let gap = readerAxes.max().map { strides[$0] } ?? 1
+            var readers = readerAxes.reduce(1) { $0 * extents[$1] }
+            var gap = readerAxes.max().map { strides[$0] } ?? 1
             // Every byte of a tensor read at least its size is taken to be read (a causal
             // mask reads the first keys more often than the last, but reads them all).
             let bytes = Double(traffic.readBytes), size = Double(tensorBytes[tensor])
             let distinct = bytes >= size ? size : bytes / Double(readers)
+            // Aliased readers: the loads depend on every axis but an index maps several
+            // blocks to one datum (GQA's kv head = head / group), so each byte is read
+            // a = bytes / size times. The aliasing index is the outermost one the loads
+            // depend on (the head axis in every program): its launch stride is the gap.
+            // Only a true index aliasing qualifies: the outer axis has a times as many
+            // values as the tensor's leading dimension (heads against kv heads).
+            let aliases = size > 0 ? Int((bytes / size).rounded(.down)) : 1
+            if readers == 1, aliases >= 2, let outer = axes.filter({ extents.indices.contains($0) && extents[$0] > 1 }).min(),
+               let leading = bound.tensorShapes[tensor].first, leading * aliases == extents[outer] {
+                readers = aliases
+                gap = strides[outer]
+            }
             reads.append(Reads(bytes: bytes, readers: readers, gap: gap, distinct: distinct))
         }
         let writesPerBlock = Double(counters.hbmWriteBytes) / Double(blocks)
@@ -78,7 +90,7 @@ struct L2Model {
                 read += t.distinct
                 continue
             }
-            let passes = t.gap >= concurrentBlocks ? t.readers : Int((Double(t.gap * t.readers) / Double(concurrentBlocks)).rounded(.up))
+            let passes = t.gap >= concurrentBlocks ? t.readers : min(t.readers, Int((Double(t.gap * t.readers) / Double(concurrentBlocks)).rounded(.up)))
             let reuseDistance = distinctBytes(window: max(t.gap, concurrentBlocks))
             let survives = passes <= 1 || reuseDistance <= Double(l2Bytes)
             read += t.distinct * Double(survives ? 1 : passes)

@@ -112,6 +112,38 @@ import Testing
         #expect(abs(half - 500_000) <= 2)
     }
 
+    /// GQA expansion (standard, 32 query heads on 8 KV heads, one query, d = 128, fp16):
+    /// the expand kernel's blocks of Be = 1,024 / 128 = 8 rows read each KV head's rows for
+    /// 4 query heads, cdiv(Nkv, 8) blocks apart, 16 blocks of 128 threads on each of 132
+    /// SMs (C = 2,112) at once. Between two readers a window of max(gap, C) blocks moves
+    /// 8 KB each (2 KB of K, 2 KB of V read; 4 KB written). At Nkv = 32,768 (gap 4,096:
+    /// 33.5 MB) that fits the 52.4 MB L2 and K and V (2 x 8 x 32,768 x 128 x 2 =
+    /// 134,217,728 B) are read once; at 131,072 (gap 16,384: 134 MB) it does not, and each
+    /// of the 4 readers reads them again: 4 x 536,870,912 B (the measured decode-naive
+    /// GQA row: 4.31 GB in all).
+    @Test func gqaExpansionRereadsWhenAHeadOutgrowsTheL2() throws {
+        let model = CostModel(hardware: S.h100, dtype: .fp16, constants: .standard)
+        for (nkv, expected) in [(32_768, 134_217_728), (131_072, 4 * 536_870_912)] {
+            let bound = try S.bind("standard", S.shape(batch: 1, heads: 32, kvHeads: 8, n: 1, nkv: nkv, d: 128), dtype: .fp16)
+            let expand = try #require(model.predict(bound, try S.count(bound)).kernels.first { $0.name == "expand" })
+            #expect(expand.dramReadBytes == expected, "Nkv \(nkv)")
+        }
+    }
+
+    /// The naive path's P V runs as cuBLAS runs it: O^T = V^T P^T in d x Bo tiles of at most
+    /// 32,768 accumulators, halved while fewer than 66 blocks would run, on 384 threads.
+    @Test func standardPVTileFollowsCuBLAS() throws {
+        for (n, d, blocks) in [(512, 64, 32 * 4), (1024, 64, 32 * 4), (4096, 64, 32 * 8), (4096, 128, 32 * 16)] {
+            let bound = try S.bind("standard", S.shape(batch: 2, heads: 16, n: n, d: d), dtype: .fp16)
+            let pv = try #require(try S.count(bound).kernels.first { $0.name == "pv" })
+            #expect(pv.blocks == blocks, "N \(n), d \(d)")
+        }
+        let bound = try S.bind("standard", S.shape(batch: 2, heads: 16, n: 1024, d: 64), dtype: .fp16)
+        let names = bound.program.kernels.map(\.name)
+        let threads = Dictionary(uniqueKeysWithValues: zip(names, bound.kernelThreads))
+        #expect(threads["qk"] == 384 && threads["pv"] == 384)
+    }
+
     // MARK: Paged decode v2
 
     /// vLLM's v2 kernel at 300 keys, pages of 8 (38 pages), 3 splits of 13, 13 and 12 pages,
@@ -232,10 +264,16 @@ import Testing
         let (r, records) = try Self.reached(["h100-sdpa.csv", "h100-triton-d64.csv"])
         #expect(records.count == 89)
         #expect(records.allSatisfy { $0.prediction != nil }, "\(records.filter { $0.prediction == nil }.map(\.row.name))")
-        #expect(r.dramRead.median <= 0.2 + 1.5 && r.dramRead.p90 <= 9.1 + 1.5, "\(r.dramRead)")
+        // Reached: DRAM read 0.2% / 3.9%, DRAM write median 9.2%, SM->L2 4.3% / 30.0%, time
+        // 9.6% / 29.7%. Each bound: the figure plus 1.5 points, capped at issue 10's target.
+        #expect(r.dramRead.median <= 0.2 + 1.5 && r.dramRead.p90 <= 5, "\(r.dramRead)")
         #expect(r.dramWrite.median <= 9.2 + 1.5, "\(r.dramWrite)")
-        #expect(r.l2Read.median <= 4.4 + 1.5 && r.l2Read.p90 <= 44.5 + 1.5, "\(r.l2Read)")
-        #expect(r.time.median <= 9.6 + 1.5 && r.time.p90 <= 29.4 + 1.5, "\(r.time)")
+        #expect(r.l2Read.median <= 4.3 + 1.5 && r.l2Read.p90 <= 30.0 + 1.5, "\(r.l2Read)")
+        #expect(r.time.median <= 10 && r.time.p90 <= 30, "\(r.time)")
+        // The SDPA file alone: DRAM read p90 3.6%, SM->L2 p90 29.6% (the naive path's GEMMs
+        // read with cuBLAS's real tiles).
+        let (p, _) = try Self.reached(["h100-sdpa.csv"])
+        #expect(p.dramRead.p90 <= 3.6 + 1.5 && p.l2Read.p90 <= 29.6 + 1.5, "\(p.dramRead) \(p.l2Read)")
         // The Triton file alone, whose every tile is known: SM->L2 and time within the targets.
         let (t, _) = try Self.reached(["h100-triton-d64.csv"])
         #expect(t.l2Read.median <= 4.5 + 1.5 && t.l2Read.p90 <= 29.9 + 1.5, "\(t.l2Read)")
