@@ -20,32 +20,36 @@ enum ValidateCommand {
         let parsed = try ParsedArguments(arguments, options: options, command: "validate")
         if parsed.has("help") {
             console.out(helpText(
-                usage: "attnsim validate FILE.csv [--hardware NAME] [--fit] [--allow-unmapped] [--format F]",
+                usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--fit] [--allow-unmapped] [--format F]",
                 summary: """
-                    Reads measurements in the calibration CSV format (../shared/calibration/README.md), maps each row to a
-                    program with its block sizes and splits (a `program` column, with optional `warps` and `stages`, names
-                    it; else the implementation and algorithm choose a built-in), predicts DRAM read and write bytes,
-                    SM<->L2 bytes and time, and prints predicted, measured and % error per row, then the median and
-                    90th-percentile absolute % error per quantity and per family (prefill, decode, paged, backward).
-                    Rows with no prediction are listed with the reason and make the exit status 1 unless
+                    Reads measurements in the calibration CSV format (../shared/calibration/README.md; several files are
+                    reported together), maps each row to a program with its block sizes and splits (a `program` column,
+                    with optional `warps` and `stages`, names it; else the implementation and algorithm choose a
+                    built-in), predicts DRAM read and write bytes, SM<->L2 bytes and time, and prints predicted, measured
+                    and % error per row, then the median and 90th-percentile absolute % error per quantity and per
+                    family (prefill, decode, paged, backward). Rows with no prediction are listed with the reason and
+                    make the exit status 1 unless
                     --allow-unmapped is given.
                     """,
                 options: options))
             return .success
         }
-        guard parsed.positionals.count == 1 else { throw UsageError(message: "'validate' takes one CSV file") }
+        guard !parsed.positionals.isEmpty else { throw UsageError(message: "'validate' takes one or more CSV files") }
         let format = try CommandSupport.format(parsed)
-        let path = parsed.positionals[0]
         do {
-            let text = try TextFile.read(path)
-            let rows = try CalibrationRow.parse(text, file: path)
+            // Every file's rows, with the folder its `program` paths resolve against.
+            var files: [(rows: [CalibrationRow], directory: String?)] = []
+            for path in parsed.positionals {
+                let rows = try CalibrationRow.parse(try TextFile.read(path), file: path)
+                let directory = (path as NSString).deletingLastPathComponent
+                files.append((rows, directory.isEmpty ? nil : directory))
+            }
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             var validator = Validator(hardware: hardware)
-            validator.programDirectory = (path as NSString).deletingLastPathComponent.isEmpty ? nil : (path as NSString).deletingLastPathComponent
             let bar = ProgressBar(console: console)
             defer { bar.finish() }
             if parsed.has("fit") {
-                let fitted = Fitter(hardware: hardware).fit(rows) { bar.update(label: "fit: counting rows", fraction: $0) }
+                let fitted = Fitter(hardware: hardware).fit(files.flatMap(\.rows)) { bar.update(label: "fit: counting rows", fraction: $0) }
                 bar.finish()
                 console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), bytes_in_flight_per_warp \(fitted.bytesInFlightPerWarp), "
                     + "iteration_cycles \(fitted.iterationCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
@@ -53,7 +57,11 @@ enum ValidateCommand {
                     + "kernel_overhead_seconds \(fitted.kernelOverheadSeconds), call_overhead_seconds \(fitted.callOverheadSeconds)\n")
                 validator.constants = fitted
             }
-            let records = validator.validate(rows) { bar.update(label: "validate", fraction: $0) }
+            var records: [ValidationRecord] = []
+            for (index, file) in files.enumerated() {
+                validator.programDirectory = file.directory
+                records += validator.validate(file.rows) { bar.update(label: "validate", fraction: (Double(index) + $0) / Double(files.count)) }
+            }
             bar.finish()
             console.out(ValidationReport.render(records, format: format))
             let unpredicted = records.filter { $0.prediction == nil }.count

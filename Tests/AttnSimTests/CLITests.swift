@@ -355,4 +355,22 @@ import AttnJSON
         #expect(missing.code == 1)
         #expect(missing.err == "error: cannot read '/nonexistent.csv': No such file or directory\n")
     }
+
+    /// Several files are validated together: the rows of both calibration files (53 SDPA
+    /// calls and 36 Triton runs) in one table and one summary, as one concatenated file gives.
+    @Test func validateTakesSeveralFiles() throws {
+        let sdpa = repositoryRoot.appendingPathComponent("docs/data/h100-sdpa.csv")
+        let triton = repositoryRoot.appendingPathComponent("docs/data/h100-triton-d64.csv")
+        let both = run(["validate", sdpa.path, triton.path, "--format", "csv"])
+        #expect(both.code == 0, "\(both.err)")
+        #expect(both.out.contains("\nsummary:all:time,all,,,,,,,,,,,,89,"))
+        // The files end lines with CRLF, one Character in Swift: made LF before splitting.
+        let tritonLines = try String(contentsOf: triton, encoding: .utf8).replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n").dropFirst()
+        let joined = FileManager.default.temporaryDirectory.appendingPathComponent("validate-both-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: joined) }
+        try (try String(contentsOf: sdpa, encoding: .utf8) + tritonLines.joined(separator: "\n") + "\n").write(to: joined, atomically: true, encoding: .utf8)
+        let concatenated = run(["validate", joined.path, "--format", "csv"])
+        #expect(concatenated.code == 0)
+        #expect(concatenated.out == both.out)
+    }
 }
