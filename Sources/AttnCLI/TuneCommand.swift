@@ -131,6 +131,10 @@ enum TuneCommand {
         var outcomes: [Result<RunPrediction, any Error>] = []
         outcomes.reserveCapacity(combinations.count)
         let batch = max(1, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        // Kernels that read the same parameter values in two configurations (the forward
+        // kernel of a forward-backward program across the backward's block sizes) are
+        // counted once.
+        let cache = KernelCountCache(program: program, hardware: pipeline.hardware)
         var start = 0
         while start < combinations.count {
             progress(start)
@@ -141,7 +145,7 @@ enum TuneCommand {
                 var overrides = combinations[first + offset].mapValues { ScalarValue.int($0) }
                 if causal { overrides["causal"] = .int(1) }
                 do {
-                    let evaluation = try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: overrides)
+                    let evaluation = try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: overrides, cache: cache)
                     slots.set(offset, .success(evaluation.prediction))
                 } catch {
                     slots.set(offset, .failure(error))
