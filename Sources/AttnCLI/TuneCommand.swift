@@ -66,11 +66,7 @@ enum TuneCommand {
             let program = try Pipeline.load(name)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             let pipeline = Pipeline(hardware: hardware)
-            let swept = program.declaredParameters.map(\.name).filter { sweeps[$0] != nil }
-            var combinations: [[String: Int]] = [[:]]
-            for parameter in swept {
-                combinations = combinations.flatMap { base in (sweeps[parameter] ?? []).map { base.merging([parameter: $0]) { $1 } } }
-            }
+            let combinations = Self.combinations(program)
             var results: [(String, RunPrediction)] = []
             // Configurations that cannot run on this hardware or that the program refuses
             // are reported apart; any other failure is an error of the run and ends tune.
@@ -118,6 +114,16 @@ enum TuneCommand {
             }
             return results.isEmpty ? .failure : .success
         }
+    }
+
+    /// Every combination of the swept values of the parameters `program` declares.
+    static func combinations(_ program: Program) -> [[String: Int]] {
+        let swept = program.declaredParameters.map(\.name).filter { sweeps[$0] != nil }
+        var combinations: [[String: Int]] = [[:]]
+        for parameter in swept {
+            combinations = combinations.flatMap { base in (sweeps[parameter] ?? []).map { base.merging([parameter: $0]) { $1 } } }
+        }
+        return combinations
     }
 
     /// Every configuration's prediction or failure, in the order given. Configurations are
