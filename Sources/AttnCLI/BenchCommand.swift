@@ -2,12 +2,13 @@ import AttnAlgorithms
 import AttnHardware
 import AttnJSON
 import AttnNumerics
+import AttnPipeline
 import AttnReport
 import AttnScenario
 import Foundation
 import TileInterpreter
 
-/// `attnsim bench`: wall-clock time of count-only runs at long contexts. Build with
+/// `attnsim bench`: wall-clock time of count-only runs at long contexts and of `tune` sweeps. Build with
 /// `swift build -c release` for meaningful figures.
 enum BenchCommand {
     static let options = [
@@ -44,12 +45,16 @@ enum BenchCommand {
         ("flash2-gqa", 32, 8, 128, nil, 131_072, ["Br": .int(32), "Bc": .int(16), "causal": .int(1), "splits": .int(128)]),
     ]
 
+    /// `tune` sweeps timed whole (every configuration counted, on all cores): the slowest
+    /// built-ins to tune, 32 query and 8 KV heads, d = 128, causal, 128K.
+    static let tuneCases = ["flash2-fwd-bwd", "standard-fwd-bwd", "standard", "flash2-gqa", "flash-decoding"]
+
     static func main(_ arguments: [String], console: Console) throws -> ExitCode {
         let parsed = try ParsedArguments(arguments, options: options, command: "bench")
         if parsed.has("help") {
             console.out(helpText(
                 usage: "attnsim bench [--repeat N] [--format F]",
-                summary: "Times count-only runs (batch 1, fp16, H100 SXM) of the built-in algorithms at long contexts (prefill, or one decode step for the decoding kernels) and prints the best wall time of N runs with the counts it produced.",
+                summary: "Times count-only runs (batch 1, fp16, H100 SXM) of the built-in algorithms at long contexts (prefill, or one decode step for the decoding kernels) and prints the best wall time of N runs with the counts it produced; then times whole `tune` sweeps of the slowest built-ins to tune (causal, 32 query and 8 KV heads, d 128, 128K; thread_blocks sums the configurations that fit).",
                 options: options))
             return .success
         }
@@ -91,6 +96,29 @@ enum BenchCommand {
                 ("kv_heads", .int(benchCase.kvHeads ?? benchCase.heads)), ("head_dim", .int(benchCase.headDim)),
                 ("context", .int(benchCase.context)), ("thread_blocks", .int(record.stats.blocks)),
                 ("hbm_read_bytes", .int(record.total.hbmReadBytes)), ("best_ms", .double(best * 1000)), ("repeats", .int(repeats)),
+            ]))
+        }
+        for algorithm in tuneCases {
+            let program = try AlgorithmLibrary.program(algorithm)
+            let shape = ProblemShape(batch: 1, heads: 32, kvHeads: 8, queryLength: 131_072, keyLength: 131_072, headDim: 128)
+            let combinations = TuneCommand.combinations(program)
+            var best = Double.infinity
+            var blocks = 0
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let outcomes = TuneCommand.evaluateAll(combinations, pipeline: Pipeline(hardware: hardware), program: program, shape: shape, dtype: .fp16, causal: true) { _ in }
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                blocks = outcomes.reduce(0) { total, outcome in
+                    guard case .success(let prediction) = outcome else { return total }
+                    return total + prediction.kernels.reduce(0) { $0 + $1.blocks }
+                }
+            }
+            let label = "tune \(algorithm) causal kv_heads=8 (\(combinations.count) configurations)"
+            rows.append([label, "32", "128", "131072", RecordReport.grouped(blocks), "-", String(format: "%.2f", best * 1000)])
+            records.append(.object([
+                ("algorithm", .string(label)), ("q_len", .int(131_072)), ("heads", .int(32)), ("kv_heads", .int(8)), ("head_dim", .int(128)),
+                ("context", .int(131_072)), ("thread_blocks", .int(blocks)), ("configurations", .int(combinations.count)),
+                ("best_ms", .double(best * 1000)), ("repeats", .int(repeats)),
             ]))
         }
         let table = TextTable(

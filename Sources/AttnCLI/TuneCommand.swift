@@ -66,11 +66,7 @@ enum TuneCommand {
             let program = try Pipeline.load(name)
             let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
             let pipeline = Pipeline(hardware: hardware)
-            let swept = program.declaredParameters.map(\.name).filter { sweeps[$0] != nil }
-            var combinations: [[String: Int]] = [[:]]
-            for parameter in swept {
-                combinations = combinations.flatMap { base in (sweeps[parameter] ?? []).map { base.merging([parameter: $0]) { $1 } } }
-            }
+            let combinations = Self.combinations(program)
             var results: [(String, RunPrediction)] = []
             // Configurations that cannot run on this hardware or that the program refuses
             // are reported apart; any other failure is an error of the run and ends tune.
@@ -120,6 +116,16 @@ enum TuneCommand {
         }
     }
 
+    /// Every combination of the swept values of the parameters `program` declares.
+    static func combinations(_ program: Program) -> [[String: Int]] {
+        let swept = program.declaredParameters.map(\.name).filter { sweeps[$0] != nil }
+        var combinations: [[String: Int]] = [[:]]
+        for parameter in swept {
+            combinations = combinations.flatMap { base in (sweeps[parameter] ?? []).map { base.merging([parameter: $0]) { $1 } } }
+        }
+        return combinations
+    }
+
     /// Every configuration's prediction or failure, in the order given. Configurations are
     /// independent, so they are counted on all cores, a batch at a time (the progress bar
     /// is told between batches, on this thread); the outcomes do not depend on the
@@ -131,6 +137,10 @@ enum TuneCommand {
         var outcomes: [Result<RunPrediction, any Error>] = []
         outcomes.reserveCapacity(combinations.count)
         let batch = max(1, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        // Kernels that read the same parameter values in two configurations (the forward
+        // kernel of a forward-backward program across the backward's block sizes) are
+        // counted once.
+        let cache = KernelCountCache(program: program, hardware: pipeline.hardware)
         var start = 0
         while start < combinations.count {
             progress(start)
@@ -141,7 +151,7 @@ enum TuneCommand {
                 var overrides = combinations[first + offset].mapValues { ScalarValue.int($0) }
                 if causal { overrides["causal"] = .int(1) }
                 do {
-                    let evaluation = try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: overrides)
+                    let evaluation = try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: overrides, cache: cache)
                     slots.set(offset, .success(evaluation.prediction))
                 } catch {
                     slots.set(offset, .failure(error))

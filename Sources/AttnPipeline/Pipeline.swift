@@ -54,12 +54,15 @@ public struct Pipeline: Sendable {
     }
 
     /// Binds, counts and predicts: what `roofline`, `tune` and `validate` need of a run.
+    /// `cache` shares kernel counts between evaluations of one program (`tune`).
     public func evaluate(
         _ program: Program, shape: ProblemShape, dtype: DType, parameters: [String: ScalarValue] = [:],
-        constants: CostModelConstants? = nil
+        constants: CostModelConstants? = nil, cache: KernelCountCache? = nil
     ) throws(PipelineError) -> Evaluation {
         let bound = try bind(program, shape: shape, dtype: dtype, parameters: parameters)
-        let stats = try run(bound, options: RunOptions(mode: .count)).stats
+        var options = RunOptions(mode: .count)
+        options.countCache = cache
+        let stats = try run(bound, options: options).stats
         return Evaluation(bound: bound, stats: stats, prediction: predict(bound, stats, constants: constants))
     }
 }

@@ -26,8 +26,16 @@ struct Interpreter {
         let executor = BlockExecutor(bound: bound, mode: options.mode, tensors: memory.tensors, written: memory.written, trace: trace)
         executor.statementBudget = options.statementBudget ?? Int.max
         var kernels: [KernelStats] = []
+        let cache = compresses && options.statementBudget == nil ? options.countCache.flatMap { $0.accepts(bound) ? $0 : nil } : nil
         for (index, declaration) in bound.program.kernels.enumerated() {
-            kernels.append(try runKernel(declaration, extents: bound.gridExtents[index], executor, number: index))
+            let key = cache?.key(bound, kernel: index)
+            if let cache, let key, let stats = cache.lookup(key) {
+                kernels.append(stats)
+                continue
+            }
+            let stats = try runKernel(declaration, extents: bound.gridExtents[index], executor, number: index)
+            if let cache, let key { cache.store(key, stats) }
+            kernels.append(stats)
         }
         let stats = RunStats(kernels: kernels, tensorNames: bound.program.tensors.map(\.name))
         do {

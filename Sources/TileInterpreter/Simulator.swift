@@ -34,6 +34,11 @@ public struct RunOptions: Sendable {
     /// one after another; values below 1 read as 1). Outputs, counters and errors are the
     /// same for every value (see `ParallelReplay`); so are the float64 references.
     public var threads: Int?
+    /// Kernel counts shared with other count-mode runs of the same program and hardware
+    /// (`tune`'s configurations): a kernel whose parameters, tensors and grid are the same
+    /// as in an earlier run is not counted again (`KernelCountCache`). Used only when
+    /// compressing without a statement budget; the counts are the same either way.
+    public var countCache: KernelCountCache?
 
     public init(
         mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:], tolerance: Double? = nil,
