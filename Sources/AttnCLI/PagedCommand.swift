@@ -23,6 +23,7 @@ enum PagedCommand {
         OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU (default h100-sxm)."),
+        OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs (KV heads replicated past kv_heads); the pool is one GPU's (default 1)."),
         OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use (default 0.9)."),
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
         OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
@@ -58,6 +59,15 @@ enum PagedCommand {
             guard timingText.hasPrefix("fixed:"), let seconds = Double(timingText.dropFirst(6)), seconds > 0, seconds.isFinite else {
                 throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
             }
+        }
+        do { try study.validate() } catch {
+            // A bad --tp is a bad option value; other inputs are reported below.
+            if error.input == "tp" { throw UsageError(message: error.description) }
+        }
+        if study.tensorParallel > 1, let spec = try? ModelSpec.named(study.model),
+           let problem = KVStudy.tensorParallelProblem(spec, gpus: study.tensorParallel) {
+            // A --tp that does not split the model's heads is a bad option value.
+            throw UsageError(message: KVInputError(input: "tp", value: "\(study.tensorParallel)", message: problem).description)
         }
         let bar = ProgressBar(console: console)
         do {
@@ -124,7 +134,8 @@ enum PagedCommand {
             policies: policies, allocator: allocator, sharing: sharing, dtype: try CommandSupport.kvDType(parsed),
             hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1),
             window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0),
-            iterationSeconds: iterationSeconds, prefillChunk: try parsed.integer("chunk", minimum: 1))
+            iterationSeconds: iterationSeconds, prefillChunk: try parsed.integer("chunk", minimum: 1),
+            tensorParallel: try parsed.integer("tp") ?? 1)
     }
 
     /// `--rate R[,R...]`: positive arrival rates (default 10).
@@ -142,7 +153,8 @@ enum PagedCommand {
 
     /// The whole-model iteration timer for `--timing model`: the study's model (with a
     /// `decoder` object) on its GPU, weights and activations in the KV dtype when that is
-    /// fp32, fp16 or bf16, else fp16.
+    /// fp32, fp16 or bf16, else fp16; under `--tp G` one GPU's share, with the all-reduces
+    /// over the profile's interconnect.
     static func modelTimer(_ study: PagedStudy) throws -> ModelIterationTimer {
         let spec = try ModelSpec.named(study.model)
         guard spec.decoder != nil else {
@@ -157,7 +169,7 @@ enum PagedCommand {
             case .bf16: dtype = .bf16
             default: dtype = .fp16
             }
-            let predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(dtype: dtype))
+            let predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(dtype: dtype, tensorParallel: study.tensorParallel))
             return ModelIterationTimer(predictor: predictor)
         }
     }

@@ -239,6 +239,10 @@ public struct PagedStudy: Sendable, Equatable {
     public var iterationSeconds: Double
     /// Chunked prefill's token budget per iteration (`ServingSimulator.Configuration.prefillChunk`).
     public var prefillChunk: Int?
+    /// Tensor parallelism, as `KVStudy.tensorParallel`: KV heads and weights split over
+    /// this many GPUs. Every GPU holds every sequence's tokens (for its own heads), so the
+    /// pool is the token slots one GPU's budget holds at its bytes per token.
+    public var tensorParallel: Int
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -246,8 +250,9 @@ public struct PagedStudy: Sendable, Equatable {
         model: String, trace: String, requests: Int = 1000, rate: Double = 10, blockSize: Int = 16, maxLength: Int = 2048,
         policies: [String] = PagedStudy.allPolicies, allocator: ContiguousAllocator.Strategy = .firstFit, sharing: SharingMode = .none,
         dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1,
-        window: Int? = nil, sinks: Int? = nil, iterationSeconds: Double = 0.05, prefillChunk: Int? = nil
+        window: Int? = nil, sinks: Int? = nil, iterationSeconds: Double = 0.05, prefillChunk: Int? = nil, tensorParallel: Int = 1
     ) {
+        self.tensorParallel = tensorParallel
         self.iterationSeconds = iterationSeconds
         self.prefillChunk = prefillChunk
         self.window = window
@@ -308,7 +313,19 @@ public struct PagedStudy: Sendable, Equatable {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
         }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
-        try KVStudy(model: model, contexts: [], window: window, sinks: sinks).validate()
+        try KVStudy(model: model, contexts: [], window: window, sinks: sinks, tensorParallel: tensorParallel).validate()
+    }
+
+    /// The token slots of KV cache one GPU holds next to its share of the weights
+    /// (`KVCapacity` of the study's footprint over `tensorParallel` GPUs): the pool every
+    /// policy allocates from. A `tp` the model's heads do not split is an error naming `tp`.
+    public func capacity(_ spec: ModelSpec, profile: HardwareProfile) throws(KVInputError) -> KVCapacity {
+        if let problem = KVStudy.tensorParallelProblem(spec, gpus: tensorParallel) {
+            throw KVInputError(input: "tp", value: "\(tensorParallel)", message: problem)
+        }
+        return KVCapacity(
+            footprint: KVFootprint(model: spec, dtype: dtype, tensorParallel: tensorParallel), hardware: profile,
+            memoryUtilization: memoryUtilization)
     }
 
     /// The eviction the pool can model: when every attention layer has the same window
@@ -351,9 +368,11 @@ public struct PagedStudy: Sendable, Equatable {
             throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with a sliding window is not modeled; give one of them")
         }
         let profile = try HardwareProfile.named(hardware)
-        let capacity = KVCapacity(footprint: KVFootprint(model: spec, dtype: dtype), hardware: profile, memoryUtilization: memoryUtilization)
+        let capacity = try capacity(spec, profile: profile)
         guard capacity.tokenSlots > 0 else {
-            throw ServingSimulator.SimulationError.invalid("\(spec.id) leaves no room for a KV cache on \(profile.id) (weights \(capacity.weightBytes) bytes)")
+            let gpus = tensorParallel > 1 ? "\(tensorParallel) x \(profile.id)" : profile.id
+            let perGPU = tensorParallel > 1 ? " per GPU" : ""
+            throw ServingSimulator.SimulationError.invalid("\(spec.id) leaves no room for a KV cache on \(gpus) (weights \(capacity.weightBytes) bytes\(perGPU))")
         }
         let requests = try loadTrace()
         var results: [AllocationStats] = []
