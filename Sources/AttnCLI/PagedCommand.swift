@@ -54,12 +54,13 @@ enum PagedCommand {
             throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
         }
         let format = try CommandSupport.format(parsed)
-        let timingText = parsed.value("timing") ?? "model"
-        if timingText != "model" {
-            guard timingText.hasPrefix("fixed:"), let seconds = Double(timingText.dropFirst(6)), seconds > 0, seconds.isFinite else {
-                throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
-            }
-        }
+        return try run(study, rates: rates, format: format, console: console)
+    }
+
+    /// Runs a paged study (from the command line or a scenario file) at each of `rates`
+    /// and prints the report: 0, 64 for a `tp` that does not split the model's heads, 1
+    /// when the simulation fails.
+    static func run(_ study: PagedStudy, rates: [Double], format: ReportFormat, console: Console) throws -> ExitCode {
         do { try study.validate() } catch {
             // A bad --tp is a bad option value; other inputs are reported below.
             if error.input == "tp" { throw UsageError(message: error.description) }
@@ -71,21 +72,7 @@ enum PagedCommand {
         }
         let bar = ProgressBar(console: console)
         do {
-            try study.validate()
-            var timer = timingText == "model" ? try modelTimer(study) : nil
-            var stats: [AllocationStats] = []
-            for rate in rates {
-                var s = study
-                s.rate = rate
-                let label = rates.count > 1 ? " @\(rate)/s" : ""
-                let progress: (String, Double) -> Void = { policy, fraction in bar.update(label: policy + label, fraction: fraction) }
-                if var model = timer {
-                    stats += try s.run(timer: &model, progress: progress)
-                    timer = model
-                } else {
-                    stats += try s.run(progress: progress)
-                }
-            }
+            let stats = try self.stats(study, rates: rates) { bar.update(label: $0, fraction: $1) }
             bar.finish()
             console.out(KVReport.render(stats, format: format))
             return .success
@@ -94,6 +81,31 @@ enum PagedCommand {
             console.err(ErrorReport.text(error))
             return .failure
         }
+    }
+
+    /// The study's statistics at each of `rates` (one per policy and rate), its iterations
+    /// timed by the whole-model timer (shared by the rates, so its cache is kept) or the
+    /// fixed time. `progress(label, fraction)` reports, the rate in the label when several.
+    static func stats(
+        _ study: PagedStudy, rates: [Double]? = nil, progress: ((String, Double) -> Void)? = nil
+    ) throws -> [AllocationStats] {
+        try study.validate()
+        let rates = rates ?? [study.rate]
+        var timer = study.timing == .model ? try modelTimer(study) : nil
+        var stats: [AllocationStats] = []
+        for rate in rates {
+            var s = study
+            s.rate = rate
+            let label = rates.count > 1 ? " @\(rate)/s" : ""
+            let report: (String, Double) -> Void = { policy, fraction in progress?(policy + label, fraction) }
+            if var model = timer {
+                stats += try s.run(timer: &model, progress: report)
+                timer = model
+            } else {
+                stats += try s.run(progress: report)
+            }
+        }
+        return stats
     }
 
     static func studyFrom(_ parsed: ParsedArguments) throws(UsageError) -> PagedStudy {
@@ -124,9 +136,9 @@ enum PagedCommand {
             allocator = a
         }
         let rate = try rateList(parsed)[0]
-        var iterationSeconds = 0.05
-        if let text = parsed.value("timing"), text.hasPrefix("fixed:"), let seconds = Double(text.dropFirst(6)), seconds > 0, seconds.isFinite {
-            iterationSeconds = seconds
+        let timingText = parsed.value("timing") ?? "model"
+        guard let timing = IterationTiming(parsing: timingText) else {
+            throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
         }
         return PagedStudy(
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
@@ -134,7 +146,7 @@ enum PagedCommand {
             policies: policies, allocator: allocator, sharing: sharing, dtype: try CommandSupport.kvDType(parsed),
             hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1),
             window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0),
-            iterationSeconds: iterationSeconds, prefillChunk: try parsed.integer("chunk", minimum: 1),
+            timing: timing, prefillChunk: try parsed.integer("chunk", minimum: 1),
             tensorParallel: try parsed.integer("tp") ?? 1)
     }
 
@@ -158,7 +170,7 @@ enum PagedCommand {
     static func modelTimer(_ study: PagedStudy) throws -> ModelIterationTimer {
         let spec = try ModelSpec.named(study.model)
         guard spec.decoder != nil else {
-            throw ModelShapeError("--timing model needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use --timing fixed:0.05")
+            throw ModelShapeError("model timing needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use --timing fixed:0.05")
         }
         do {
             let architecture = try Architecture(model: spec)

@@ -235,8 +235,9 @@ public struct PagedStudy: Sendable, Equatable {
     public var window: Int?
     /// Eviction policy, as `KVStudy.sinks`.
     public var sinks: Int?
-    /// Seconds per iteration when no `IterationTimer` is given (`run(progress:)`).
-    public var iterationSeconds: Double
+    /// The iterations' clock: fixed seconds (`run(progress:)`), or the whole model's
+    /// prediction, which the caller supplies as a timer (`run(timer:progress:)`).
+    public var timing: IterationTiming
     /// Chunked prefill's token budget per iteration (`ServingSimulator.Configuration.prefillChunk`).
     public var prefillChunk: Int?
     /// Tensor parallelism, as `KVStudy.tensorParallel`: KV heads and weights split over
@@ -250,10 +251,10 @@ public struct PagedStudy: Sendable, Equatable {
         model: String, trace: String, requests: Int = 1000, rate: Double = 10, blockSize: Int = 16, maxLength: Int = 2048,
         policies: [String] = PagedStudy.allPolicies, allocator: ContiguousAllocator.Strategy = .firstFit, sharing: SharingMode = .none,
         dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1,
-        window: Int? = nil, sinks: Int? = nil, iterationSeconds: Double = 0.05, prefillChunk: Int? = nil, tensorParallel: Int = 1
+        window: Int? = nil, sinks: Int? = nil, timing: IterationTiming = .defaultFixed, prefillChunk: Int? = nil, tensorParallel: Int = 1
     ) {
         self.tensorParallel = tensorParallel
-        self.iterationSeconds = iterationSeconds
+        self.timing = timing
         self.prefillChunk = prefillChunk
         self.window = window
         self.sinks = sinks
@@ -303,8 +304,8 @@ public struct PagedStudy: Sendable, Equatable {
         guard blockSize >= 1 && blockSize <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "block-size", value: "\(blockSize)", message: "expected a block size from 1 to \(ServingSimulator.maxRequestTokens) tokens")
         }
-        guard iterationSeconds > 0 && iterationSeconds.isFinite else {
-            throw KVInputError(input: "timing", value: "\(iterationSeconds)", message: "expected a positive number of seconds per iteration")
+        if case .fixed(let seconds) = timing, !(seconds > 0 && seconds.isFinite) {
+            throw KVInputError(input: "timing", value: "\(timing)", message: "expected a positive number of seconds per iteration")
         }
         if let prefillChunk, prefillChunk < 1 || prefillChunk > ServingSimulator.maxRequestTokens {
             throw KVInputError(input: "chunk", value: "\(prefillChunk)", message: "expected a token budget from 1 to \(ServingSimulator.maxRequestTokens) per iteration")
@@ -351,9 +352,15 @@ public struct PagedStudy: Sendable, Equatable {
         return try RequestTrace.parseCSV(text, file: trace)
     }
 
-    /// One `AllocationStats` per policy, in order. `progress(policy, fraction)` reports.
+    /// One `AllocationStats` per policy, in order, at the study's fixed iteration time.
+    /// `progress(policy, fraction)` reports. Model timing needs the model's timer: an error
+    /// here (`attnsim paged` and `attnsim run` build it and call `run(timer:progress:)`).
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
-        var timer = FixedIterationTime(iterationSeconds)
+        guard case .fixed(let seconds) = timing else {
+            throw ServingSimulator.SimulationError.invalid(
+                "model timing needs the whole-model iteration timer (AttnModel.ModelIterationTimer); pass it to run(timer:progress:)")
+        }
+        var timer = FixedIterationTime(seconds)
         return try run(timer: &timer, progress: progress)
     }
 
