@@ -23,6 +23,7 @@ enum PagedCommand {
         OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU (default h100-sxm)."),
+        OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs (KV heads replicated past kv_heads); the pool is one GPU's (default 1)."),
         OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use (default 0.9)."),
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
         OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
@@ -53,29 +54,25 @@ enum PagedCommand {
             throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
         }
         let format = try CommandSupport.format(parsed)
-        let timingText = parsed.value("timing") ?? "model"
-        if timingText != "model" {
-            guard timingText.hasPrefix("fixed:"), let seconds = Double(timingText.dropFirst(6)), seconds > 0, seconds.isFinite else {
-                throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
-            }
+        return try run(study, rates: rates, format: format, console: console)
+    }
+
+    /// Runs a paged study (from the command line or a scenario file) at each of `rates`
+    /// and prints the report: 0, 64 for a `tp` that does not split the model's heads, 1
+    /// when the simulation fails.
+    static func run(_ study: PagedStudy, rates: [Double], format: ReportFormat, console: Console) throws -> ExitCode {
+        do { try study.validate() } catch {
+            // A bad --tp is a bad option value; other inputs are reported below.
+            if error.input == "tp" { throw UsageError(message: error.description) }
+        }
+        if study.tensorParallel > 1, let spec = try? ModelSpec.named(study.model),
+           let problem = KVStudy.tensorParallelProblem(spec, gpus: study.tensorParallel) {
+            // A --tp that does not split the model's heads is a bad option value.
+            throw UsageError(message: KVInputError(input: "tp", value: "\(study.tensorParallel)", message: problem).description)
         }
         let bar = ProgressBar(console: console)
         do {
-            try study.validate()
-            var timer = timingText == "model" ? try modelTimer(study) : nil
-            var stats: [AllocationStats] = []
-            for rate in rates {
-                var s = study
-                s.rate = rate
-                let label = rates.count > 1 ? " @\(rate)/s" : ""
-                let progress: (String, Double) -> Void = { policy, fraction in bar.update(label: policy + label, fraction: fraction) }
-                if var model = timer {
-                    stats += try s.run(timer: &model, progress: progress)
-                    timer = model
-                } else {
-                    stats += try s.run(progress: progress)
-                }
-            }
+            let stats = try self.stats(study, rates: rates) { bar.update(label: $0, fraction: $1) }
             bar.finish()
             console.out(KVReport.render(stats, format: format))
             return .success
@@ -84,6 +81,31 @@ enum PagedCommand {
             console.err(ErrorReport.text(error))
             return .failure
         }
+    }
+
+    /// The study's statistics at each of `rates` (one per policy and rate), its iterations
+    /// timed by the whole-model timer (shared by the rates, so its cache is kept) or the
+    /// fixed time. `progress(label, fraction)` reports, the rate in the label when several.
+    static func stats(
+        _ study: PagedStudy, rates: [Double]? = nil, progress: ((String, Double) -> Void)? = nil
+    ) throws -> [AllocationStats] {
+        try study.validate()
+        let rates = rates ?? [study.rate]
+        var timer = study.timing == .model ? try modelTimer(study) : nil
+        var stats: [AllocationStats] = []
+        for rate in rates {
+            var s = study
+            s.rate = rate
+            let label = rates.count > 1 ? " @\(rate)/s" : ""
+            let report: (String, Double) -> Void = { policy, fraction in progress?(policy + label, fraction) }
+            if var model = timer {
+                stats += try s.run(timer: &model, progress: report)
+                timer = model
+            } else {
+                stats += try s.run(progress: report)
+            }
+        }
+        return stats
     }
 
     static func studyFrom(_ parsed: ParsedArguments) throws(UsageError) -> PagedStudy {
@@ -114,9 +136,9 @@ enum PagedCommand {
             allocator = a
         }
         let rate = try rateList(parsed)[0]
-        var iterationSeconds = 0.05
-        if let text = parsed.value("timing"), text.hasPrefix("fixed:"), let seconds = Double(text.dropFirst(6)), seconds > 0, seconds.isFinite {
-            iterationSeconds = seconds
+        let timingText = parsed.value("timing") ?? "model"
+        guard let timing = IterationTiming(parsing: timingText) else {
+            throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
         }
         return PagedStudy(
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
@@ -124,7 +146,8 @@ enum PagedCommand {
             policies: policies, allocator: allocator, sharing: sharing, dtype: try CommandSupport.kvDType(parsed),
             hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1),
             window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0),
-            iterationSeconds: iterationSeconds, prefillChunk: try parsed.integer("chunk", minimum: 1))
+            timing: timing, prefillChunk: try parsed.integer("chunk", minimum: 1),
+            tensorParallel: try parsed.integer("tp") ?? 1)
     }
 
     /// `--rate R[,R...]`: positive arrival rates (default 10).
@@ -142,11 +165,12 @@ enum PagedCommand {
 
     /// The whole-model iteration timer for `--timing model`: the study's model (with a
     /// `decoder` object) on its GPU, weights and activations in the KV dtype when that is
-    /// fp32, fp16 or bf16, else fp16.
+    /// fp32, fp16 or bf16, else fp16; under `--tp G` one GPU's share, with the all-reduces
+    /// over the profile's interconnect.
     static func modelTimer(_ study: PagedStudy) throws -> ModelIterationTimer {
         let spec = try ModelSpec.named(study.model)
         guard spec.decoder != nil else {
-            throw ModelShapeError("--timing model needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use --timing fixed:0.05")
+            throw ModelShapeError("model timing needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use --timing fixed:0.05")
         }
         do {
             let architecture = try Architecture(model: spec)
@@ -157,7 +181,7 @@ enum PagedCommand {
             case .bf16: dtype = .bf16
             default: dtype = .fp16
             }
-            let predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(dtype: dtype))
+            let predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(dtype: dtype, tensorParallel: study.tensorParallel))
             return ModelIterationTimer(predictor: predictor)
         }
     }

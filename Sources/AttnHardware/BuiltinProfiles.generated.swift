@@ -32,6 +32,15 @@ public enum BuiltinProfiles {
   },
   "vector_flops_per_second": 19500000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "NVLink 3",
+    "bytes_per_second": 300000000000.0,
+    "latency_seconds": 2e-06,
+    "sources": {
+      "bytes_per_second": "NVIDIA A100 Tensor Core GPU datasheet, SXM: NVLink 600 GB/s total (12 links of 50 GB/s), 300 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA A100 Tensor Core GPU datasheet: 40 GB HBM2 (40 GiB as allocated)",
     "hbm_bytes_per_second": "NVIDIA A100 datasheet, 40GB SXM: 1,555 GB/s; the GPU of the FlashAttention paper (Dao et al. 2022, Section 2.1: 1.5 TB/s)",
@@ -83,6 +92,15 @@ public enum BuiltinProfiles {
   },
   "vector_flops_per_second": 19500000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "NVLink 3",
+    "bytes_per_second": 300000000000.0,
+    "latency_seconds": 2e-06,
+    "sources": {
+      "bytes_per_second": "NVIDIA A100 Tensor Core GPU datasheet, SXM: NVLink 600 GB/s total (12 links of 50 GB/s), 300 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA A100 datasheet: 80 GB HBM2e",
     "hbm_bytes_per_second": "NVIDIA A100 datasheet, 80GB SXM: 2,039 GB/s",
@@ -135,6 +153,15 @@ public enum BuiltinProfiles {
   },
   "vector_flops_per_second": 51200000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "PCIe Gen5 x16",
+    "bytes_per_second": 64000000000.0,
+    "latency_seconds": 5e-06,
+    "sources": {
+      "bytes_per_second": "NVIDIA H100 Tensor Core GPU datasheet, PCIe: PCIe Gen5 128 GB/s total, 64 GB/s per direction (NVLink bridges joining 2 GPUs not modelled)",
+      "latency_seconds": "assumed 5 us per step, not a datasheet figure: a PCIe hop through the host bridge adds a few us to each step of a small collective (nccl-tests all_reduce_perf over PCIe)"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA H100 datasheet, PCIe: 80 GB HBM2e",
     "hbm_bytes_per_second": "NVIDIA H100 datasheet, PCIe: 2 TB/s",
@@ -192,6 +219,15 @@ public enum BuiltinProfiles {
   "measured_matmul_flops_per_second": {
     "fp16": 742000000000000.0
   },
+  "interconnect": {
+    "name": "NVLink 4",
+    "bytes_per_second": 450000000000.0,
+    "latency_seconds": 2e-06,
+    "sources": {
+      "bytes_per_second": "NVIDIA H100 Tensor Core GPU datasheet, SXM5: NVLink 900 GB/s total (18 links of 50 GB/s, 25 GB/s per direction each), 450 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA H100 Tensor Core GPU datasheet: 80 GB HBM3 (80 GiB as allocated)",
     "hbm_bytes_per_second": "NVIDIA H100 datasheet, SXM5: 3.35 TB/s",
@@ -247,6 +283,15 @@ public enum BuiltinProfiles {
   },
   "vector_flops_per_second": 66900000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "NVLink 4",
+    "bytes_per_second": 450000000000.0,
+    "latency_seconds": 2e-06,
+    "sources": {
+      "bytes_per_second": "NVIDIA H200 Tensor Core GPU datasheet, SXM: NVLink 900 GB/s total, 450 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA H200 datasheet: 141 GB HBM3e",
     "hbm_bytes_per_second": "NVIDIA H200 datasheet: 4.8 TB/s",
@@ -298,6 +343,15 @@ public enum BuiltinProfiles {
   },
   "vector_flops_per_second": 163400000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "Infinity Fabric",
+    "bytes_per_second": 448000000000.0,
+    "latency_seconds": 2e-06,
+    "sources": {
+      "bytes_per_second": "AMD Instinct MI300X data sheet: 7 Infinity Fabric links of 64 GB/s per direction to the 7 peers of an 8-GPU node (896 GB/s bidirectional aggregate), 448 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: RCCL's ring all-reduce (NCCL's algorithm) of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
+    }
+  },
   "sources": {
     "hbm_bytes": "AMD Instinct MI300X data sheet: 192 GB HBM3",
     "hbm_bytes_per_second": "AMD MI300X data sheet: 5.3 TB/s peak",
@@ -348,6 +402,15 @@ public enum BuiltinProfiles {
   },
   "vector_flops_per_second": 82600000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "PCIe Gen4 x16",
+    "bytes_per_second": 32000000000.0,
+    "latency_seconds": 5e-06,
+    "sources": {
+      "bytes_per_second": "PCI Express Base Specification 4.0: 16 GT/s x 16 lanes, about 32 GB/s per direction (the GeForce RTX 4090 has no NVLink)",
+      "latency_seconds": "assumed 5 us per step, not a datasheet figure: a PCIe hop through the host bridge adds a few us to each step of a small collective (nccl-tests all_reduce_perf over PCIe)"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA Ada Lovelace whitepaper (RTX 4090): 24 GB GDDR6X (device memory; not HBM)",
     "hbm_bytes_per_second": "NVIDIA Ada whitepaper: 1,008 GB/s",

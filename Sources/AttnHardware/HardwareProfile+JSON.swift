@@ -117,6 +117,9 @@ extension HardwareProfile {
         } else {
             costModel = nil
         }
+        if var link = try r.object("interconnect") {
+            interconnect = try Self.interconnect(&link)
+        }
         var sourcesReader = try need("sources", r.object("sources"))
         var sources: [String: String] = [:]
         for key in sourcesReader.keys {
@@ -135,5 +138,39 @@ extension HardwareProfile {
         if registersPerBlock > registersPerSM {
             throw r.error("registers_per_block", "exceeds registers_per_sm")
         }
+    }
+
+    /// Reads the optional `interconnect` object: `name`, `bytes_per_second` (per GPU and
+    /// direction), `latency_seconds` (per step of a ring collective) and `sources` with an
+    /// entry for each figure.
+    static func interconnect(_ r: inout JSONObjectReader) throws(JSONInputError) -> Interconnect {
+        guard let name = try r.string("name") else { throw r.error("name", "is required") }
+        guard !name.isEmpty else { throw r.error("name", "expected a non-empty string") }
+        guard let bandwidth = try r.number("bytes_per_second") else { throw r.error("bytes_per_second", "is required") }
+        guard bandwidth > 0 else { throw r.error("bytes_per_second", "expected a positive number, found \(bandwidth)") }
+        guard bandwidth <= HardwareProfile.maxRate else {
+            throw r.error("bytes_per_second", "expected a number at most 1e24, found \(bandwidth)")
+        }
+        guard let latency = try r.number("latency_seconds") else { throw r.error("latency_seconds", "is required") }
+        guard latency >= 0 && latency <= Interconnect.maxLatencySeconds else {
+            throw r.error("latency_seconds", "expected a number from 0 to 1, found \(latency)")
+        }
+        guard var s = try r.object("sources") else { throw r.error("sources", "is required") }
+        var sources: [String: String] = [:]
+        for key in s.keys {
+            guard key == "bytes_per_second" || key == "latency_seconds" || key == "name" else {
+                throw s.error(key, "unknown field; expected bytes_per_second, latency_seconds or name")
+            }
+            sources[key] = try s.string(key)
+        }
+        try s.finish()
+        for key in ["bytes_per_second", "latency_seconds"] where sources[key] == nil {
+            throw s.error(key, "is required (where the figure comes from)")
+        }
+        try r.finish()
+        guard let link = Interconnect(name: name, bytesPerSecond: bandwidth, latencySeconds: latency, sources: sources) else {
+            throw r.error("bytes_per_second", "expected a positive number, found \(bandwidth)")
+        }
+        return link
     }
 }

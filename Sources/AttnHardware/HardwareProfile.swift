@@ -52,6 +52,9 @@ public struct HardwareProfile: Sendable, Equatable {
     public var sources: [String: String]
     /// The cost model's fitted constants for this part, when calibrated.
     public var costModel: CostModelConstants?
+    /// The GPU-to-GPU link tensor and context parallelism use; nil when the profile
+    /// describes none (then only one GPU can be modelled).
+    public var interconnect: Interconnect? = nil
 
     /// Bytes of shared memory one thread block may use: the SRAM capacity the tile
     /// programs are checked against.

@@ -67,9 +67,10 @@ public struct ModelPredictor {
         self.hardware = hardware
         self.options = options
         local = try architecture.sharded(tensorParallel: options.tensorParallel)
-        interconnect = Interconnect.forProfile(hardware.id)
+        interconnect = hardware.interconnect
         if (options.tensorParallel > 1 || options.contextParallel > 1) && interconnect == nil {
-            throw ModelShapeError("hardware '\(hardware.id)' has no interconnect figures (docs/model.md lists them); use --tp 1 --cp 1")
+            throw ModelShapeError(
+                "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use --tp 1 --cp 1 or add one to the profile")
         }
         pipeline = Pipeline(hardware: hardware)
         costModel = CostModel(hardware: hardware, dtype: options.dtype)

@@ -212,8 +212,20 @@ public enum StudyFile: Sendable {
             policies: policies, allocator: allocator, sharing: sharing, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm", memoryUtilization: try utilization(&r),
             seed: UInt64(try r.integer("seed", minimum: 0) ?? 1), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
-            sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
+            sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext),
+            timing: try timing(&r), prefillChunk: try r.integer("chunk", minimum: 1, maximum: ServingSimulator.maxRequestTokens),
+            tensorParallel: try r.integer("tp", minimum: 1, maximum: KVStudy.maxTensorParallel) ?? 1)
         try r.finish()
         return .paged(study, description: description)
+    }
+
+    /// A paged study's `timing`: `"model"` or `"fixed:S"`; absent: fixed 0.05 s, so that
+    /// scenarios written before model timing keep their numbers.
+    private static func timing(_ r: inout JSONObjectReader) throws(JSONInputError) -> IterationTiming {
+        guard let text = try r.string("timing") else { return .defaultFixed }
+        guard let timing = IterationTiming(parsing: text) else {
+            throw r.error("timing", "expected \"model\" or \"fixed:SECONDS\" (e.g. \"fixed:0.05\"), found \"\(text)\"")
+        }
+        return timing
     }
 }

@@ -235,10 +235,15 @@ public struct PagedStudy: Sendable, Equatable {
     public var window: Int?
     /// Eviction policy, as `KVStudy.sinks`.
     public var sinks: Int?
-    /// Seconds per iteration when no `IterationTimer` is given (`run(progress:)`).
-    public var iterationSeconds: Double
+    /// The iterations' clock: fixed seconds (`run(progress:)`), or the whole model's
+    /// prediction, which the caller supplies as a timer (`run(timer:progress:)`).
+    public var timing: IterationTiming
     /// Chunked prefill's token budget per iteration (`ServingSimulator.Configuration.prefillChunk`).
     public var prefillChunk: Int?
+    /// Tensor parallelism, as `KVStudy.tensorParallel`: KV heads and weights split over
+    /// this many GPUs. Every GPU holds every sequence's tokens (for its own heads), so the
+    /// pool is the token slots one GPU's budget holds at its bytes per token.
+    public var tensorParallel: Int
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -246,9 +251,10 @@ public struct PagedStudy: Sendable, Equatable {
         model: String, trace: String, requests: Int = 1000, rate: Double = 10, blockSize: Int = 16, maxLength: Int = 2048,
         policies: [String] = PagedStudy.allPolicies, allocator: ContiguousAllocator.Strategy = .firstFit, sharing: SharingMode = .none,
         dtype: KVDType = .fp16, hardware: String = "h100-sxm", memoryUtilization: Double = KVCapacity.defaultMemoryUtilization, seed: UInt64 = 1,
-        window: Int? = nil, sinks: Int? = nil, iterationSeconds: Double = 0.05, prefillChunk: Int? = nil
+        window: Int? = nil, sinks: Int? = nil, timing: IterationTiming = .defaultFixed, prefillChunk: Int? = nil, tensorParallel: Int = 1
     ) {
-        self.iterationSeconds = iterationSeconds
+        self.tensorParallel = tensorParallel
+        self.timing = timing
         self.prefillChunk = prefillChunk
         self.window = window
         self.sinks = sinks
@@ -298,8 +304,8 @@ public struct PagedStudy: Sendable, Equatable {
         guard blockSize >= 1 && blockSize <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "block-size", value: "\(blockSize)", message: "expected a block size from 1 to \(ServingSimulator.maxRequestTokens) tokens")
         }
-        guard iterationSeconds > 0 && iterationSeconds.isFinite else {
-            throw KVInputError(input: "timing", value: "\(iterationSeconds)", message: "expected a positive number of seconds per iteration")
+        if case .fixed(let seconds) = timing, !(seconds > 0 && seconds.isFinite) {
+            throw KVInputError(input: "timing", value: "\(timing)", message: "expected a positive number of seconds per iteration")
         }
         if let prefillChunk, prefillChunk < 1 || prefillChunk > ServingSimulator.maxRequestTokens {
             throw KVInputError(input: "chunk", value: "\(prefillChunk)", message: "expected a token budget from 1 to \(ServingSimulator.maxRequestTokens) per iteration")
@@ -308,7 +314,19 @@ public struct PagedStudy: Sendable, Equatable {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
         }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
-        try KVStudy(model: model, contexts: [], window: window, sinks: sinks).validate()
+        try KVStudy(model: model, contexts: [], window: window, sinks: sinks, tensorParallel: tensorParallel).validate()
+    }
+
+    /// The token slots of KV cache one GPU holds next to its share of the weights
+    /// (`KVCapacity` of the study's footprint over `tensorParallel` GPUs): the pool every
+    /// policy allocates from. A `tp` the model's heads do not split is an error naming `tp`.
+    public func capacity(_ spec: ModelSpec, profile: HardwareProfile) throws(KVInputError) -> KVCapacity {
+        if let problem = KVStudy.tensorParallelProblem(spec, gpus: tensorParallel) {
+            throw KVInputError(input: "tp", value: "\(tensorParallel)", message: problem)
+        }
+        return KVCapacity(
+            footprint: KVFootprint(model: spec, dtype: dtype, tensorParallel: tensorParallel), hardware: profile,
+            memoryUtilization: memoryUtilization)
     }
 
     /// The eviction the pool can model: when every attention layer has the same window
@@ -334,9 +352,15 @@ public struct PagedStudy: Sendable, Equatable {
         return try RequestTrace.parseCSV(text, file: trace)
     }
 
-    /// One `AllocationStats` per policy, in order. `progress(policy, fraction)` reports.
+    /// One `AllocationStats` per policy, in order, at the study's fixed iteration time.
+    /// `progress(policy, fraction)` reports. Model timing needs the model's timer: an error
+    /// here (`attnsim paged` and `attnsim run` build it and call `run(timer:progress:)`).
     public func run(progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
-        var timer = FixedIterationTime(iterationSeconds)
+        guard case .fixed(let seconds) = timing else {
+            throw ServingSimulator.SimulationError.invalid(
+                "model timing needs the whole-model iteration timer (AttnModel.ModelIterationTimer); pass it to run(timer:progress:)")
+        }
+        var timer = FixedIterationTime(seconds)
         return try run(timer: &timer, progress: progress)
     }
 
@@ -351,9 +375,11 @@ public struct PagedStudy: Sendable, Equatable {
             throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with a sliding window is not modeled; give one of them")
         }
         let profile = try HardwareProfile.named(hardware)
-        let capacity = KVCapacity(footprint: KVFootprint(model: spec, dtype: dtype), hardware: profile, memoryUtilization: memoryUtilization)
+        let capacity = try capacity(spec, profile: profile)
         guard capacity.tokenSlots > 0 else {
-            throw ServingSimulator.SimulationError.invalid("\(spec.id) leaves no room for a KV cache on \(profile.id) (weights \(capacity.weightBytes) bytes)")
+            let gpus = tensorParallel > 1 ? "\(tensorParallel) x \(profile.id)" : profile.id
+            let perGPU = tensorParallel > 1 ? " per GPU" : ""
+            throw ServingSimulator.SimulationError.invalid("\(spec.id) leaves no room for a KV cache on \(gpus) (weights \(capacity.weightBytes) bytes\(perGPU))")
         }
         let requests = try loadTrace()
         var results: [AllocationStats] = []
