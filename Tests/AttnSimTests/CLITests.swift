@@ -72,7 +72,7 @@ import AttnJSON
         let bogus = run(["run", "--bogus"])
         #expect(bogus.err == "error: unknown option '--bogus' for 'run'\nSee 'attnsim run --help'.\n")
         let validate = run(["validate"])
-        #expect(validate.err == "error: 'validate' takes one CSV file\nSee 'attnsim validate --help'.\n")
+        #expect(validate.err == "error: 'validate' takes one or more CSV files\nSee 'attnsim validate --help'.\n")
         let unknown = run(["frobnicate"])
         #expect(unknown.err == "error: unknown command 'frobnicate'\nSee 'attnsim --help'.\n")
     }
