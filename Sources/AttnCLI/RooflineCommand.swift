@@ -19,6 +19,11 @@ enum RooflineCommand {
         OptionSpec(name: "context", value: "LIST", help: "Context lengths, e.g. 1k,4k,16k (required with --model)."),
         OptionSpec(name: "algorithms", value: "LIST", help: "Algorithms to compare (default flash2,standard; flash-decoding,flash2 for decode)."),
         OptionSpec(name: "batch", value: "N", help: "Batch size (default 1)."),
+        OptionSpec(name: "kv-heads", value: "N", help: "Key/value heads (default: the model's)."),
+        OptionSpec(name: "q-len", value: "N", help: "Query length (default: the context in prefill, 1 in decode)."),
+        OptionSpec(name: "causal", value: nil, help: "Causal mask (a decoder's prefill; sets causal=1 of the algorithms that have it)."),
+        OptionSpec(name: "window", value: "W", help: "Sliding window of W keys (default: the model's, if any)."),
+        OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 (repeatable).", repeatable: true),
         OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype (default fp16)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm)."),
         OptionSpec(name: "svg", value: "FILE", help: "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
@@ -39,13 +44,13 @@ enum RooflineCommand {
                     predicted time. docs/cost-model.md gives the equations.
                     """,
                 options: options,
-                footer: "EXAMPLE:\n  attnsim roofline --hardware h100-sxm --model llama-2-7b --phase prefill --context 1k,4k,16k,64k,128k --svg roofline.svg"))
+                footer: "EXAMPLES:\n  attnsim roofline --hardware h100-sxm --model llama-2-7b --phase prefill --context 1k,4k,16k,64k,128k --svg roofline.svg\n  attnsim roofline --model llama-3-8b --context 8k,32k --causal --param Br=64"))
             return .success
         }
         let format = try CommandSupport.format(parsed)
         var scenario: Scenario
         if parsed.positionals.count == 1 {
-            if let option = ["model", "phase", "context", "algorithms", "batch", "dtype"].first(where: parsed.has) {
+            if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param"].first(where: parsed.has) {
                 throw UsageError(message: "'--\(option)' describes a model run and cannot be combined with a scenario file")
             }
             guard case .attention(let s) = try StudyFile.load(path: parsed.positionals[0]) else {
@@ -101,15 +106,21 @@ enum RooflineCommand {
         let defaults = phase == "decode" ? "flash-decoding,flash2" : "flash2,standard"
         let algorithms = (parsed.value("algorithms") ?? defaults).split(separator: ",").map(String.init)
         let dtype = try CommandSupport.dtype(parsed)
+        let kvHeads = try parsed.integer("kv-heads") ?? model.kvHeads
+        guard model.heads % kvHeads == 0 else {
+            throw UsageError(message: "'--kv-heads' (\(kvHeads)) must divide the model's \(model.heads) heads")
+        }
+        let set = try RunCommand.algorithmParameters(parsed, algorithms: algorithms)
         return Scenario(
             name: "roofline", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: .count, dtype: dtype,
-            batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: model.kvHeads, headDim: model.headDim,
-            queryLength: phase == "decode" ? 1 : nil, contexts: contexts,
-            algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: model.slidingWindow.map { ["window": .int($0)] } ?? [:]) }
-                .map { algorithm in
-                    // Only programs that take a window get the model's.
-                    let takesWindow = (try? AlgorithmLibrary.program(algorithm.program))?.declaredParameters.contains { $0.name == "window" } ?? false
-                    return takesWindow ? algorithm : Scenario.Algorithm(program: algorithm.program)
-                })
+            batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: kvHeads, headDim: model.headDim,
+            queryLength: try parsed.integer("q-len") ?? (phase == "decode" ? 1 : nil), contexts: contexts,
+            algorithms: algorithms.map { name in
+                var parameters = set[name] ?? [:]
+                // The model's sliding window, for the programs that take one, unless given.
+                let takesWindow = (try? AlgorithmLibrary.program(name))?.declaredParameters.contains { $0.name == "window" } ?? false
+                if takesWindow, parameters["window"] == nil, let window = model.slidingWindow { parameters["window"] = .int(window) }
+                return Scenario.Algorithm(program: name, parameters: parameters)
+            })
     }
 }

@@ -156,6 +156,21 @@ enum RunCommand {
             throw UsageError(message: "'--kv-heads' (\(kvHeads)) must divide '--heads' (\(heads))")
         }
         let dtype = try CommandSupport.dtype(parsed)
+        let accepted = try algorithmParameters(parsed, algorithms: algorithms)
+        let qLen = try parsed.integer("q-len")
+        let seed = try parsed.integer("seed", minimum: 0) ?? 1
+        return Scenario(
+            name: "ad-hoc", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: mode ?? .count,
+            dtype: dtype, seed: UInt64(seed), batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
+            headDim: headDim, queryLength: qLen, contexts: contexts,
+            algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: accepted[$0] ?? [:]) })
+    }
+
+    /// The parameters `--param`, `--causal`, `--window` and `--block-mask` set, for each of
+    /// `algorithms`: a parameter goes to the built-ins that declare it (a program file takes
+    /// them all), and one that no selected built-in declares is a usage error rather than
+    /// silently ignored. Shared by `run` and `roofline --model`.
+    static func algorithmParameters(_ parsed: ParsedArguments, algorithms: [String]) throws(UsageError) -> [String: [String: ScalarValue]] {
         var parameters: [String: ScalarValue] = [:]
         for assignment in parsed.all("param") {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
@@ -178,8 +193,6 @@ enum RunCommand {
             }
             parameters.merge(mask) { _, new in new }
         }
-        // A parameter applies to the selected algorithms that declare it; one that none of
-        // them declares is a usage error rather than silently ignored.
         var declaring: [String: Set<String>] = [:]
         for algorithm in algorithms {
             if let program = try? AlgorithmLibrary.program(algorithm) {
@@ -189,16 +202,11 @@ enum RunCommand {
         for name in parameters.keys.sorted() where !declaring.isEmpty && !declaring.values.contains(where: { $0.contains(name) }) {
             throw UsageError(message: "no selected algorithm declares parameter '\(name)' (see 'attnsim list')")
         }
-        let qLen = try parsed.integer("q-len")
-        let seed = try parsed.integer("seed", minimum: 0) ?? 1
-        return Scenario(
-            name: "ad-hoc", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: mode ?? .count,
-            dtype: dtype, seed: UInt64(seed), batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
-            headDim: headDim, queryLength: qLen, contexts: contexts,
-            algorithms: algorithms.map { name in
-                let accepted = declaring[name].map { names in parameters.filter { names.contains($0.key) } } ?? parameters
-                return Scenario.Algorithm(program: name, parameters: accepted)
-            })
+        var result: [String: [String: ScalarValue]] = [:]
+        for name in algorithms {
+            result[name] = declaring[name].map { names in parameters.filter { names.contains($0.key) } } ?? parameters
+        }
+        return result
     }
 
     /// Runs the scenario's single run with a trace written to `path` (in place, see

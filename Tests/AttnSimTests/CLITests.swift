@@ -356,6 +356,29 @@ import AttnJSON
         #expect(missing.err == "error: cannot read '/nonexistent.csv': No such file or directory\n")
     }
 
+    /// `roofline --model` takes the run options of a decoder's attention call. Llama-3-8B
+    /// (32 heads, d = 128) at 8K with flash2's 128 x 128 tiles: T = 64 query blocks, each
+    /// key block costs 2 x 2 x 128^3 = 8,388,608 matmul FLOPs per head; causal keeps
+    /// T (T + 1) / 2 = 2,080 of the 4,096 block pairs: 32 x 2,080 x 8,388,608 =
+    /// 558,345,748,480 FLOPs, against 1,099,511,627,776 without the mask.
+    @Test func rooflineModelTakesCausalAndParameters() {
+        func flash2Flops(_ extra: [String]) -> String? {
+            let result = run(["roofline", "--model", "llama-3-8b", "--context", "8k", "--algorithms", "flash2", "--format", "csv"] + extra)
+            return result.out.split(separator: "\n").first { $0.hasPrefix("flash2,8192,8192,total,") }?.split(separator: ",", omittingEmptySubsequences: false).dropFirst(7).first.map(String.init)
+        }
+        #expect(flash2Flops(["--causal"]) == "558345748480")
+        #expect(flash2Flops([]) == "1099511627776")
+        // Br = 64, Bc = 128: query block i (of 128) sees key blocks 0 ... floor(i / 2), so
+        // 2 (1 + ... + 64) = 4,160 pairs of 2 x 2 x 64 x 128 x 128 = 4,194,304 FLOPs per
+        // head: 32 x 4,160 x 4,194,304 = 558,345,748,480 again.
+        #expect(flash2Flops(["--causal", "--param", "Br=64"]) == "558345748480")
+        let bogus = run(["roofline", "--model", "llama-3-8b", "--context", "8k", "--param", "bogus=1"])
+        #expect(bogus.code == 64)
+        #expect(bogus.err.hasPrefix("error: no selected algorithm declares parameter 'bogus'"))
+        let mixed = run(["roofline", repositoryRoot.appendingPathComponent("scenarios/standard-vs-flash.json").path, "--causal"])
+        #expect(mixed.code == 64)
+    }
+
     /// Several files are validated together: the rows of both calibration files (53 SDPA
     /// calls and 36 Triton runs) in one table and one summary, as one concatenated file gives.
     @Test func validateTakesSeveralFiles() throws {
