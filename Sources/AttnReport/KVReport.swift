@@ -100,6 +100,14 @@ public enum KVReport {
                 text += "timing: \(first.timing) per iteration\(first.prefillChunk.map { ", chunked prefill of \($0) tokens" } ?? "")"
                     + "; ttft = first token - arrival, tpot = (finish - first token) / output tokens, norm_latency = mean (finish - arrival) / output tokens\n"
             }
+            for st in stats {
+                guard let groups = st.groupUsage, let blocks = st.poolBlocks else { continue }
+                let parts = groups.map { g in
+                    "\(g.kind) x \(g.groups) group\(g.groups == 1 ? "" : "s"): mean \(String(format: "%.1f", g.meanBlocks)), peak \(NumberFormat.grouped(g.peakBlocks))"
+                }
+                text += "\(st.policy)\(st.rate.map { " @\($0)/s" } ?? ""): hybrid pool of \(NumberFormat.grouped(blocks)) blocks shared by the layer groups; blocks held: "
+                    + parts.joined(separator: "; ") + "\n"
+            }
             if rates, let line = sustainedRates(stats) { text += line + "\n" }
             return text
         }
@@ -113,7 +121,18 @@ public enum KVReport {
     ]
 
     public static func json(_ s: AllocationStats) -> JSONOutput {
-        .object([
+        var fields = pagedFields(s)
+        if let groups = s.groupUsage, let blocks = s.poolBlocks {
+            fields.append(("pool_blocks", .int(blocks)))
+            fields.append(("groups", .array(groups.map { g in
+                .object([("kind", .string(g.kind)), ("groups", .int(g.groups)), ("mean_blocks", .double(g.meanBlocks)), ("peak_blocks", .int(g.peakBlocks))])
+            })))
+        }
+        return .object(fields)
+    }
+
+    static func pagedFields(_ s: AllocationStats) -> [(String, JSONOutput)] {
+        [
             ("policy", .string(s.policy)), ("token_fraction", optional(s.tokenFraction)), ("reserved_fraction", optional(s.reservedFraction)),
             ("internal_fragmentation_fraction", optional(s.internalFragmentationFraction)),
             ("external_fragmentation_fraction", optional(s.externalFragmentationFraction)),
@@ -127,7 +146,7 @@ public enum KVReport {
             ("tpot_mean_s", .double(s.tpot.mean)), ("tpot_p50_s", .double(s.tpot.p50)), ("tpot_p90_s", .double(s.tpot.p90)), ("tpot_p99_s", .double(s.tpot.p99)),
             ("normalized_latency_mean_s", .double(s.normalizedLatency.mean)), ("normalized_latency_p50_s", .double(s.normalizedLatency.p50)),
             ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)),
-        ])
+        ]
     }
 
     /// For a rate sweep: per policy, the highest rate whose mean normalized latency stays

@@ -48,4 +48,9 @@ public struct AllocationStats: Sendable, Equatable {
     public var normalizedLatency: LatencySummary
     /// Poisson arrival rate of a synthetic trace (set by `PagedStudy`), nil for a CSV trace.
     public var rate: Double? = nil
+    /// Hybrid allocation (a model with global and windowed layers): the blocks each kind
+    /// of layer group held; nil for one group.
+    public var groupUsage: [ServingSimulator.GroupUsage]? = nil
+    /// Hybrid allocation: blocks in the shared pool (each B tokens of one group's layers).
+    public var poolBlocks: Int? = nil
 }

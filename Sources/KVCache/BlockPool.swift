@@ -24,6 +24,14 @@ public struct BlockPool: Sendable {
         return block
     }
 
+    /// Takes `count` free blocks with one reference each; empty when fewer are free.
+    public mutating func allocate(_ count: Int) -> [Int] {
+        guard count >= 0, freeList.count >= count else { return [] }
+        var blocks: [Int] = []
+        for _ in 0..<count { if let block = allocate() { blocks.append(block) } }
+        return blocks
+    }
+
     /// Another table now holds `block`.
     public mutating func retain(_ block: Int) {
         referenceCounts[block] += 1

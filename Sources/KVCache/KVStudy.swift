@@ -339,6 +339,26 @@ public struct PagedStudy: Sendable, Equatable {
         return ServingSimulator.Eviction(window: window, sinks: max(0, model.attentionSinks ?? 0))
     }
 
+    /// Hybrid allocation for a model that mixes global layers with windowed ones of one
+    /// window (Gemma 2: 21 + 21 layers, window 4096), as vLLM v1's hybrid KV-cache manager:
+    /// groups of g = gcd(global, windowed) layers, one shared pool of blocks of B tokens x
+    /// g layers, `floor(budget / (B x g x bytes per token per layer))` blocks. Nil when the
+    /// model has one kind of layer (or several windows, which stay fully cached).
+    public static func hybrid(_ model: ModelSpec, capacity: KVCapacity, blockSize: Int) -> ServingSimulator.Hybrid? {
+        let windows = model.attentionWindows
+        let windowed = windows.compactMap { $0 }
+        let globalCount = windows.count - windowed.count
+        guard let window = windowed.first, windowed.allSatisfy({ $0 == window }), globalCount >= 1, blockSize >= 1 else { return nil }
+        var a = globalCount, b = windowed.count
+        while b != 0 { (a, b) = (b, a % b) }
+        let perLayer = capacity.footprint.bytesPerTokenPerLayer
+        guard perLayer > 0, let blockBytes = Checked.product(blockSize, a).flatMap({ Checked.product($0, perLayer) }) else { return nil }
+        let blocks = capacity.budgetBytes > 0 ? capacity.budgetBytes / blockBytes : 0
+        return ServingSimulator.Hybrid(
+            globalGroups: globalCount / a, localGroups: windowed.count / a,
+            local: ServingSimulator.Eviction(window: window, sinks: max(0, model.attentionSinks ?? 0)), poolBlocks: blocks)
+    }
+
     /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
     public func loadTrace() throws -> [Request] {
         try validate()
@@ -387,9 +407,13 @@ public struct PagedStudy: Sendable, Equatable {
             guard let policy = PagedStudy.policy(named: name, blockSize: blockSize) else {
                 throw ServingSimulator.SimulationError.invalid("unknown policy '\(name)'; expected one of: \(PagedStudy.allPolicies.joined(separator: ", "))")
             }
+            let hybrid = eviction == nil && name == "paged" ? PagedStudy.hybrid(spec, capacity: capacity, blockSize: blockSize) : nil
+            if hybrid != nil && sharing != .none {
+                throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with the hybrid allocator of a model with windowed layers is not modeled")
+            }
             var simulator = ServingSimulator(.init(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
-                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk))
+                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk, hybrid: hybrid))
             var stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
             stats.rate = RequestTrace.Workload.named(trace) != nil ? rate : nil
             results.append(stats)

@@ -36,12 +36,16 @@ public struct ServingSimulator {
         /// Chunked prefill: the most tokens an iteration computes (decode steps included);
         /// nil: whole prompts in the iteration that admits them.
         public var prefillChunk: Int?
+        /// Hybrid allocation for a model that mixes global and windowed layers; nil: one
+        /// group (every layer keeps the same tokens). Paged policy only.
+        public var hybrid: Hybrid?
 
         public init(
             policy: AllocationPolicy, poolTokens: Int, maxLength: Int, contiguousStrategy: ContiguousAllocator.Strategy = .firstFit,
             sharing: SharingMode = .none, iterationSeconds: Double = 0.05, seed: UInt64 = 1, checkInvariants: Bool = false,
-            eviction: Eviction? = nil, prefillChunk: Int? = nil
+            eviction: Eviction? = nil, prefillChunk: Int? = nil, hybrid: Hybrid? = nil
         ) {
+            self.hybrid = hybrid
             self.eviction = eviction
             self.prefillChunk = prefillChunk
             self.policy = policy
@@ -80,6 +84,37 @@ public struct ServingSimulator {
         }
     }
 
+    /// vLLM v1's hybrid KV-cache manager (docs.vllm.ai, design/hybrid_kv_cache_manager):
+    /// the layers are split into groups of `g` layers of one kind (g = gcd of the global
+    /// and the windowed layer counts), every block holds B tokens of one group's g layers
+    /// (the same page size for every group), and all groups draw from one shared pool of
+    /// `poolBlocks` blocks. Per sequence, each of the `globalGroups` groups holds a block
+    /// per B tokens (every token); each of the `localGroups` groups keeps only its
+    /// window, as `Eviction` (at most cdiv(sinks, B) + cdiv(window, B) + 1 blocks).
+    public struct Hybrid: Sendable, Equatable {
+        public var globalGroups: Int
+        public var localGroups: Int
+        public var local: Eviction
+        public var poolBlocks: Int
+
+        public init(globalGroups: Int, localGroups: Int, local: Eviction, poolBlocks: Int) {
+            self.globalGroups = globalGroups
+            self.localGroups = localGroups
+            self.local = local
+            self.poolBlocks = poolBlocks
+        }
+    }
+
+    /// Blocks each group held, time-averaged and at most (hybrid allocation).
+    public struct GroupUsage: Sendable, Equatable {
+        /// `full` or `window W` (sinks included in the words when any).
+        public var kind: String
+        /// Groups of this kind (each of g layers).
+        public var groups: Int
+        public var meanBlocks: Double
+        public var peakBlocks: Int
+    }
+
     /// Why a simulation could not run.
     public enum SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalid(String)
@@ -110,6 +145,10 @@ public struct ServingSimulator {
         var admittedAt: Int
         /// Prompt tokens still to compute (chunked prefill); 0 once the prompt is done.
         var pending: Int
+        /// Hybrid: one entry per logical block, the block of each global group.
+        var global: [[Int]] = []
+        /// Hybrid: one entry per logical window block, the block of each local group.
+        var local: [[Int]] = []
     }
 
     public let configuration: Configuration
@@ -185,9 +224,26 @@ public struct ServingSimulator {
                         + "(\(ServingSimulator.maxPoolBlocks)); expected a block size of at least \(Checked.ceilDiv(c.poolTokens, ServingSimulator.maxPoolBlocks))")
             }
             blockSize = b
-            pool = BlockPool(capacity: c.poolTokens / b)
+            if let h = c.hybrid {
+                guard h.globalGroups >= 1, h.localGroups >= 1, h.globalGroups + h.localGroups <= ServingSimulator.maxSequences,
+                    h.poolBlocks >= 0, h.poolBlocks <= ServingSimulator.maxPoolBlocks,
+                    h.local.window >= 1, h.local.window <= ServingSimulator.maxRequestTokens, h.local.sinks >= 0,
+                    h.local.sinks <= ServingSimulator.maxRequestTokens
+                else {
+                    throw .invalid(
+                        "hybrid allocation: expected at least 1 global and 1 local group (at most \(ServingSimulator.maxSequences) in all), "
+                            + "a pool of 0 to \(ServingSimulator.maxPoolBlocks) blocks and a window from 1 token, found \(h)")
+                }
+                guard c.sharing == .none, c.eviction == nil else {
+                    throw .invalid("hybrid allocation models neither sharing nor a --window eviction: give one of them")
+                }
+                pool = BlockPool(capacity: h.poolBlocks)
+            } else {
+                pool = BlockPool(capacity: c.poolTokens / b)
+            }
         default:
             guard c.sharing == .none else { throw .invalid("sharing (\(c.sharing)) needs the paged policy") }
+            guard c.hybrid == nil else { throw .invalid("hybrid allocation needs the paged policy") }
             contiguous = ContiguousAllocator(capacity: c.poolTokens, strategy: c.contiguousStrategy)
         }
         if let eviction = c.eviction {
@@ -225,6 +281,7 @@ public struct ServingSimulator {
         var completed = 0, preemptions = 0, iteration = 0, maxBatch = 0, batchSum = 0
         var sums = (tokens: 0.0, reserved: 0.0, unusable: 0.0, external: 0.0)
         var heldBlocks = 0.0, privateBlocks = 0.0
+        var groupSums = (global: 0.0, local: 0.0), groupPeaks = (global: 0, local: 0)
         // Latency: the original request by id, its first token and finish times.
         var original: [Int: Request] = [:]
         for r in waiting {
@@ -317,6 +374,17 @@ public struct ServingSimulator {
                 } else {
                     allocated = r.extentLength
                 }
+                if let h = c.hybrid {
+                    // Token-group units: each group's tokens, counted once per group.
+                    let globalAllocated = r.global.count * blockSize, localAllocated = r.local.count * blockSize
+                    let globalUsed = min(r.request.finalTokens, globalAllocated)
+                    let localHeld = h.local.kept(r.tokens)
+                    let localUsed = min(h.local.kept(r.request.finalTokens), localAllocated)
+                    tokens += r.tokens * h.globalGroups + localHeld * h.localGroups
+                    reserved += max(0, globalUsed - r.tokens) * h.globalGroups + max(0, localUsed - localHeld) * h.localGroups
+                    unusable += (globalAllocated - globalUsed) * h.globalGroups + (localAllocated - localUsed) * h.localGroups
+                    continue
+                }
                 let used = min(final, allocated)
                 tokens += held * sequences
                 reserved += max(0, used - held) * sequences
@@ -325,6 +393,13 @@ public struct ServingSimulator {
             var external = 0
             if blockedNeed != nil {
                 if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
+            }
+            if let h = c.hybrid {
+                let g = running.reduce(0) { $0 + $1.global.count } * h.globalGroups
+                let l = running.reduce(0) { $0 + $1.local.count } * h.localGroups
+                groupSums.global += Double(g)
+                groupSums.local += Double(l)
+                groupPeaks = (max(groupPeaks.global, g), max(groupPeaks.local, l))
             }
             if c.sharing == .none {
                 sums.tokens += Double(tokens)
@@ -336,7 +411,7 @@ public struct ServingSimulator {
                 privateBlocks += Double(running.reduce(0) { $0 + $1.tables.reduce(0) { $0 + $1.count } } + privatePrefixBlocks(running))
             }
             if c.checkInvariants, case .paged = c.policy {
-                let tables = running.flatMap(\.tables) + (prefixTable.isEmpty ? [] : [prefixTable])
+                let tables = running.flatMap(\.tables) + running.flatMap { $0.global + $0.local } + (prefixTable.isEmpty ? [] : [prefixTable])
                 let problems = pool.invariantViolations(tables: tables)
                 if !problems.isEmpty { throw .invariant(iteration: iteration, problems: problems) }
             }
@@ -385,7 +460,16 @@ public struct ServingSimulator {
         let span = lastFinish - (waiting.first?.arrival ?? 0)
         let total = sums.tokens + sums.reserved + sums.unusable + sums.external
         func fraction(_ x: Double) -> Double? { c.sharing == .none ? (total > 0 ? x / total : 0) : nil }
-        return AllocationStats(
+        var groups: [GroupUsage]?
+        if let h = c.hybrid {
+            let n = Double(max(1, iteration))
+            let sinks = h.local.sinks > 0 ? " + \(h.local.sinks) sinks" : ""
+            groups = [
+                GroupUsage(kind: "full", groups: h.globalGroups, meanBlocks: groupSums.global / n, peakBlocks: groupPeaks.global),
+                GroupUsage(kind: "window \(h.local.window)\(sinks)", groups: h.localGroups, meanBlocks: groupSums.local / n, peakBlocks: groupPeaks.local),
+            ]
+        }
+        var stats = AllocationStats(
             policy: c.policy.description, requests: trace.count, completed: completed, iterations: iteration,
             poolTokens: c.poolTokens, tokenFraction: fraction(sums.tokens), reservedFraction: fraction(sums.reserved),
             internalFragmentationFraction: fraction(sums.unusable), externalFragmentationFraction: fraction(sums.external),
@@ -395,6 +479,11 @@ public struct ServingSimulator {
             timing: timer.label, prefillChunk: c.prefillChunk, seconds: lastFinish,
             requestsPerSecond: span > 0 ? Double(completed) / span : 0, outputTokensPerSecond: span > 0 ? Double(outputTokens) / span : 0,
             ttft: LatencySummary(ttft), tpot: LatencySummary(tpot), normalizedLatency: LatencySummary(normalized))
+        if let h = c.hybrid {
+            stats.groupUsage = groups
+            stats.poolBlocks = h.poolBlocks
+        }
+        return stats
     }
 
     /// Blocks of the shared prefix that private copies would hold: one copy per sequence.
@@ -407,6 +496,11 @@ public struct ServingSimulator {
     private func need(_ request: Request, blockSize: Int) -> Int {
         switch configuration.policy {
         case .paged:
+            if let h = configuration.hybrid {
+                // Blocks of every group, in token slots of the whole model (rounded up).
+                let blocks = hybridPromptBlocks(request.promptTokens, blockSize: blockSize) + h.globalGroups + h.localGroups
+                return Checked.ceilDiv(blocks * blockSize, h.globalGroups + h.localGroups)
+            }
             // Overflow-free: prompts are at most 2^40 tokens and sequences at most 1024 (checked in run).
             return (promptBlocks(request.promptTokens, blockSize: blockSize) + configuration.sharing.sequences) * blockSize
         default:
@@ -420,6 +514,13 @@ public struct ServingSimulator {
         return configuration.eviction.map { min(blocks, $0.maxBlocks(blockSize)) } ?? blocks
     }
 
+    /// Hybrid: pool blocks a prompt of `tokens` occupies over all groups.
+    private func hybridPromptBlocks(_ tokens: Int, blockSize: Int) -> Int {
+        guard let h = configuration.hybrid else { return 0 }
+        let blocks = Checked.ceilDiv(tokens, blockSize)
+        return blocks * h.globalGroups + min(blocks, h.local.maxBlocks(blockSize)) * h.localGroups
+    }
+
     /// Slots a contiguous policy reserves for `request` (capped by the eviction).
     private func reservation(_ request: Request) -> Int {
         let length = configuration.policy.reservation(finalTokens: request.finalTokens, maxLength: configuration.maxLength)
@@ -430,6 +531,20 @@ public struct ServingSimulator {
         let c = configuration
         switch c.policy {
         case .paged:
+            if let h = c.hybrid {
+                let blocks = Checked.ceilDiv(request.promptTokens, blockSize)
+                let localBlocks = min(blocks, h.local.maxBlocks(blockSize))
+                // Room for the prompt and one new block per group (the watermark).
+                guard pool.freeCount >= hybridPromptBlocks(request.promptTokens, blockSize: blockSize) + h.globalGroups + h.localGroups else {
+                    return nil
+                }
+                var r = Running(
+                    request: request, tokens: request.promptTokens, tables: [], extentStart: 0, extentLength: 0, admittedAt: iteration,
+                    pending: request.promptTokens)
+                for _ in 0..<blocks { r.global.append(pool.allocate(h.globalGroups)) }
+                for _ in 0..<localBlocks { r.local.append(pool.allocate(h.localGroups)) }
+                return r
+            }
             var prefixTokens = 0
             if case .sharedPrefix(let tokens) = c.sharing {
                 prefixTokens = min(tokens, request.promptTokens) / blockSize * blockSize
@@ -488,6 +603,26 @@ public struct ServingSimulator {
             r.tables = next
         }
         let position = r.tokens
+        if let h = configuration.hybrid {
+            // Global groups: a block per B tokens. Local groups: as the eviction below,
+            // reusing their oldest window block once they hold all they may. Each step
+            // takes all of a kind's blocks or none, so a retry after a preemption is exact.
+            if position / blockSize >= r.global.count {
+                guard pool.freeCount >= h.globalGroups else { return false }
+                r.global.append(pool.allocate(h.globalGroups))
+            }
+            if position % blockSize == 0 {
+                if r.local.count >= h.local.maxBlocks(blockSize) {
+                    let reused = r.local.remove(at: Checked.ceilDiv(h.local.sinks, blockSize))
+                    r.local.append(reused)
+                } else {
+                    guard pool.freeCount >= h.localGroups else { return false }
+                    r.local.append(pool.allocate(h.localGroups))
+                }
+            }
+            r.tokens += 1
+            return true
+        }
         if let eviction = configuration.eviction, r.tables.count == 1 {
             // One sequence (sharing is refused with eviction). A token that starts a new
             // block takes a free block, or, once the sequence holds all the blocks it may,
@@ -523,6 +658,7 @@ public struct ServingSimulator {
     private mutating func free(_ r: Running) {
         if case .paged = configuration.policy {
             for table in r.tables { for block in table { pool.release(block) } }
+            for table in r.global + r.local { for block in table { pool.release(block) } }
         } else {
             contiguous.release(start: r.extentStart, length: r.extentLength)
         }
