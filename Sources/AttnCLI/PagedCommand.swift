@@ -20,7 +20,7 @@ enum PagedCommand {
         OptionSpec(name: "allocator", value: "first-fit|buddy", help: "Contiguous allocator (default first-fit)."),
         OptionSpec(name: "sharing", value: "MODE", help: "parallel:N (N samples), beam:W (beam width W) or prefix:T (shared T-token prefix); paged only."),
         OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4", help: "KV-cache dtype (default fp16; int8 per token, int4 in groups of 64)."),
-        OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it)."),
+        OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it; global + windowed layers: one block table per layer group in a shared pool, docs/kv-cache.md)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU (default h100-sxm)."),
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs (KV heads replicated past kv_heads); the pool is one GPU's (default 1)."),

@@ -331,8 +331,8 @@ public struct PagedStudy: Sendable, Equatable {
 
     /// The eviction the pool can model: when every attention layer has the same window
     /// (a `--window` policy, or a model such as Mistral-7B), sequences keep sinks + window
-    /// tokens; with global layers (or different windows) every token stays, since one
-    /// pool of token slots holds all layers.
+    /// tokens; nil otherwise (global layers beside one window: `hybrid`, else every
+    /// token stays).
     public static func eviction(_ model: ModelSpec) -> ServingSimulator.Eviction? {
         let windows = model.attentionWindows
         guard let first = windows.first, let window = first, windows.allSatisfy({ $0 == window }) else { return nil }
