@@ -149,12 +149,15 @@ final class CountCompressor: LoopCompression {
             try executor.runBlock(plan, box.first)
             return
         }
-        var checker = boxChecker(box)
+        // One fresh checker for the box, copied for each proof (a copy of an unused
+        // checker is the same as a new one, and costs no rebuilding of its variables).
+        let fresh = boxChecker(box)
+        var checker = fresh
         if checker.isUniform(plan.body) {
             try add(try executor.countBlock(plan, box.first), times: volume)
             return
         }
-        var affine = boxChecker(box)
+        var affine = fresh
         if affine.countsAreAffine(plan.body) {
             let counted: Counters?
             do {
@@ -167,7 +170,7 @@ final class CountCompressor: LoopCompression {
                 return
             }
         }
-        var partitioned = boxChecker(box)
+        var partitioned = fresh
         if plan.hasBlockMask, partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
             let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
             try add(counted)

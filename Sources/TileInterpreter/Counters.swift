@@ -162,10 +162,10 @@ public struct CounterOverflow: Error, Sendable, Equatable {
     public var counter: String
 
     /// `total += value * times`, or throws naming `counter`.
-    static func accumulate(_ total: inout Int, _ value: Int, _ times: Int, _ counter: String) throws(CounterOverflow) {
+    static func accumulate(_ total: inout Int, _ value: Int, _ times: Int, _ counter: @autoclosure () -> String) throws(CounterOverflow) {
         let (product, o1) = value.multipliedReportingOverflow(by: times)
         let (sum, o2) = total.addingReportingOverflow(product)
-        if o1 || o2 { throw CounterOverflow(counter: counter) }
+        if o1 || o2 { throw CounterOverflow(counter: counter()) }
         total = sum
     }
 }

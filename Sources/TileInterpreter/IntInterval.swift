@@ -29,15 +29,13 @@ struct IntInterval: Equatable {
     }
 
     static func multiply(_ a: IntInterval, _ b: IntInterval) -> IntInterval? {
-        var values: [Int] = []
-        for x in [a.lo, a.hi] {
-            for y in [b.lo, b.hi] {
-                let (p, overflow) = x.multipliedReportingOverflow(by: y)
-                if overflow { return nil }
-                values.append(p)
-            }
-        }
-        return IntInterval(values.min() ?? 0, values.max() ?? 0)
+        // The four corner products, without building an array (a hot path of count mode).
+        let (p1, o1) = a.lo.multipliedReportingOverflow(by: b.lo)
+        let (p2, o2) = a.lo.multipliedReportingOverflow(by: b.hi)
+        let (p3, o3) = a.hi.multipliedReportingOverflow(by: b.lo)
+        let (p4, o4) = a.hi.multipliedReportingOverflow(by: b.hi)
+        if o1 || o2 || o3 || o4 { return nil }
+        return IntInterval(Swift.min(p1, p2, p3, p4), Swift.max(p1, p2, p3, p4))
     }
 
     /// Floor division by a nonzero constant: monotone in the dividend.

@@ -88,6 +88,7 @@ struct UniformityChecker {
         self.tensorShapes = tensorShapes
         self.dataSlots = dataSlots
         self.values = []
+        values.reserveCapacity(env.count)
         for interval in env {
             if let interval {
                 values.append(interval.isPoint ? .constant(interval.lo) : fresh(interval))
