@@ -4,6 +4,18 @@ import AttnHardware
 
 /// KV-cache footprints and capacities against published figures.
 @Suite struct KVFootprintTests {
+    /// Each model text fails to decode with exactly the expected message.
+    func expectModelErrors(_ cases: [(String, String)]) {
+        for (text, expected) in cases {
+            do {
+                _ = try ModelSpec(jsonText: text, file: "m.json")
+                Issue.record("no error for \(text)")
+            } catch {
+                #expect(error.description == expected)
+            }
+        }
+    }
+
     static let gib = 1 << 30
 
     func footprint(_ model: String, _ dtype: KVDType = .fp16) throws -> KVFootprint {
@@ -97,14 +109,7 @@ import AttnHardware
             (#"{"id": "m", "layers": 0, "hidden_size": 64, "heads": 4, "parameters": 1}"#,
              "m.json: layers: expected a positive integer, found 0"),
         ]
-        for (text, expected) in cases {
-            do {
-                _ = try ModelSpec(jsonText: text, file: "m.json")
-                Issue.record("no error for \(text)")
-            } catch {
-                #expect(error.description == expected)
-            }
-        }
+        expectModelErrors(cases)
         #expect(throws: ModelError.self) { try ModelSpec.named("gpt-5") }
     }
 
@@ -194,14 +199,7 @@ import AttnHardware
             ("{\(base), \"attention_sinks\": 4}", "m.json: attention_sinks: needs a window (sliding_window or layer_windows): sinks are kept beside a window"),
             ("{\(base), \"mla\": {\"kv_lora_rank\": 512}}", "m.json: mla.qk_rope_head_dim: is required (an integer from 1 to 65536)"),
         ]
-        for (text, expected) in cases {
-            do {
-                _ = try ModelSpec(jsonText: text, file: "m.json")
-                Issue.record("no error for \(text)")
-            } catch {
-                #expect(error.description == expected)
-            }
-        }
+        expectModelErrors(cases)
     }
 
     /// The study applies `--window`/`--sinks`; sinks need a window somewhere.
