@@ -1,4 +1,3 @@
-import AttnAlgorithms
 import AttnHardware
 import AttnJSON
 import AttnNumerics
@@ -110,17 +109,13 @@ enum RooflineCommand {
         guard model.heads % kvHeads == 0 else {
             throw UsageError(message: "'--kv-heads' (\(kvHeads)) must divide the model's \(model.heads) heads")
         }
-        let set = try RunCommand.algorithmParameters(parsed, algorithms: algorithms)
+        // The model's sliding window, for the programs that take one, unless --window is given.
+        let set = try RunCommand.algorithmParameters(
+            parsed, algorithms: algorithms, defaults: model.slidingWindow.map { ["window": .int($0)] } ?? [:])
         return Scenario(
             name: "roofline", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: .count, dtype: dtype,
             batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: kvHeads, headDim: model.headDim,
             queryLength: try parsed.integer("q-len") ?? (phase == "decode" ? 1 : nil), contexts: contexts,
-            algorithms: algorithms.map { name in
-                var parameters = set[name] ?? [:]
-                // The model's sliding window, for the programs that take one, unless given.
-                let takesWindow = (try? AlgorithmLibrary.program(name))?.declaredParameters.contains { $0.name == "window" } ?? false
-                if takesWindow, parameters["window"] == nil, let window = model.slidingWindow { parameters["window"] = .int(window) }
-                return Scenario.Algorithm(program: name, parameters: parameters)
-            })
+            algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: set[$0] ?? [:]) })
     }
 }

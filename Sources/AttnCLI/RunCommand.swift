@@ -169,8 +169,11 @@ enum RunCommand {
     /// The parameters `--param`, `--causal`, `--window` and `--block-mask` set, for each of
     /// `algorithms`: a parameter goes to the built-ins that declare it (a program file takes
     /// them all), and one that no selected built-in declares is a usage error rather than
-    /// silently ignored. Shared by `run` and `roofline --model`.
-    static func algorithmParameters(_ parsed: ParsedArguments, algorithms: [String]) throws(UsageError) -> [String: [String: ScalarValue]] {
+    /// silently ignored. `defaults` (a model's sliding window) go, where no option set them,
+    /// to the built-ins that declare them only. Shared by `run` and `roofline --model`.
+    static func algorithmParameters(
+        _ parsed: ParsedArguments, algorithms: [String], defaults: [String: ScalarValue] = [:]
+    ) throws(UsageError) -> [String: [String: ScalarValue]] {
         var parameters: [String: ScalarValue] = [:]
         for assignment in parsed.all("param") {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
@@ -204,7 +207,9 @@ enum RunCommand {
         }
         var result: [String: [String: ScalarValue]] = [:]
         for name in algorithms {
-            result[name] = declaring[name].map { names in parameters.filter { names.contains($0.key) } } ?? parameters
+            var accepted = declaring[name].map { names in parameters.filter { names.contains($0.key) } } ?? parameters
+            for (key, value) in defaults where accepted[key] == nil && declaring[name]?.contains(key) == true { accepted[key] = value }
+            result[name] = accepted
         }
         return result
     }
