@@ -281,13 +281,18 @@ struct HeadPanels {
                     var j0 = 0
                     while j0 < paddedKeys {
                         let out = sp + j0 * 4
-                        // Whether any of the 4 x 4 scores is visible (else skip the dots).
+                        // Whether any, and whether all, of the 4 x 4 scores are visible (none:
+                        // skip the dots; all: store them without a per-score test).
                         var visible = j0 + 3 < nkv && !masked
+                        var allVisible = visible
                         if !visible {
+                            allVisible = j0 + 3 < nkv
                             for r in 0..<4 {
                                 for jj in 0..<4 where j0 + jj < nkv {
                                     if !masked || mask.allows(query: rowOf[r], key: j0 + jj, queryLength: problem.queryLength, keyLength: nkv) {
                                         visible = true
+                                    } else {
+                                        allVisible = false
                                     }
                                 }
                             }
@@ -320,6 +325,20 @@ struct HeadPanels {
                             panel += 4
                             pairs += 8
                         }
+                        if allVisible {
+                            // A fully visible block: scale, and transpose two lanes at a time.
+                            let factor = D2(repeating: scale)
+                            func put(_ x: D2, _ y: D2, at index: Int) {
+                                UnsafeMutableRawPointer(out + index).storeBytes(of: x * factor, as: D2.self)
+                                UnsafeMutableRawPointer(out + index + 2).storeBytes(of: y * factor, as: D2.self)
+                            }
+                            put(D2(a0[0], a1[0]), D2(a2[0], a3[0]), at: 0)
+                            put(D2(a0[1], a1[1]), D2(a2[1], a3[1]), at: 4)
+                            put(D2(b0[0], b1[0]), D2(b2[0], b3[0]), at: 8)
+                            put(D2(b0[1], b1[1]), D2(b2[1], b3[1]), at: 12)
+                            j0 += 4
+                            continue
+                        }
                         let s0 = SIMD4(lowHalf: a0, highHalf: b0), s1 = SIMD4(lowHalf: a1, highHalf: b1)
                         let s2 = SIMD4(lowHalf: a2, highHalf: b2), s3 = SIMD4(lowHalf: a3, highHalf: b3)
                         // Transposed into key-major order: out[jj * 4 + r].
@@ -341,85 +360,46 @@ struct HeadPanels {
         }
     }
 
-    /// Turns the scores in `exponentials` into exp(s - row max) and fills `sums` and
-    /// `logSumExp`. The four rows of a key are adjacent, so each step handles all four;
-    /// each row's sum still runs over j = 0, 1, ... in order.
+    /// Turns the scores in `exponentials` into exp(s - row max), copies them in pairs to
+    /// `weightPairs`, and fills `sums` and `logSumExp`. The four rows of a key are
+    /// adjacent, so each step handles all four; each row's sum still runs over
+    /// j = 0, 1, ... in order.
     private mutating func softmax() {
         let nkv = keys, padded = paddedKeys
-        var rowMax = SIMD4<Double>(repeating: -.infinity)
-        var sum = SIMD4<Double>()
+        typealias D4 = SIMD4<Double>
+        var rowMax = D4(repeating: -.infinity)
+        var sumLow = SIMD2<Double>(), sumHigh = SIMD2<Double>()
         exponentials.withUnsafeMutableBufferPointer { buffer in
-            guard let e = buffer.baseAddress, buffer.count >= padded * 4 else { return }
-            for j in 0..<nkv {
-                rowMax = pointwiseMax(rowMax, UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD4<Double>.self))
-            }
-            // A row that sees no key has only -inf scores: subtracting 0 keeps them -inf,
-            // whose exponential is 0.
-            let shift = rowMax.replacing(with: 0, where: rowMax .== -.infinity)
-            for j in 0..<nkv {
-                let x = UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD4<Double>.self) - shift
-                let y = SIMD4(lowHalf: Self.exp(x.lowHalf), highHalf: Self.exp(x.highHalf))
-                UnsafeMutableRawPointer(e + 4 * j).storeBytes(of: y, as: SIMD4<Double>.self)
-                sum = sum + y
-            }
-            for index in (4 * nkv)..<(4 * padded) { e[index] = 0 }
-        }
-        weightPairs.withUnsafeMutableBufferPointer { pairs in
-            exponentials.withUnsafeBufferPointer { buffer in
-                guard let w = pairs.baseAddress, let e = buffer.baseAddress, pairs.count >= 8 * padded, buffer.count >= 4 * padded else { return }
-                for index in 0..<(4 * padded) {
-                    w[2 * index] = e[index]
-                    w[2 * index + 1] = e[index]
+            weightPairs.withUnsafeMutableBufferPointer { pairs in
+                guard let e = buffer.baseAddress, let w = pairs.baseAddress, buffer.count >= padded * 4, pairs.count >= 8 * padded
+                else { return }
+                for j in 0..<nkv {
+                    rowMax = pointwiseMax(rowMax, UnsafeRawPointer(e + 4 * j).loadUnaligned(as: D4.self))
+                }
+                // A row that sees no key has only -inf scores: subtracting 0 keeps them -inf,
+                // whose exponential is 0 (as is every padding key's: padded is a multiple of 4).
+                let shift = rowMax.replacing(with: 0, where: rowMax .== -.infinity)
+                let low = shift.lowHalf, high = shift.highHalf
+                VectorExp.withPowers { powers in
+                    for j in 0..<padded {
+                        let y0 = VectorExp.exp(UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD2<Double>.self) - low, powers: powers)
+                        let y1 = VectorExp.exp(UnsafeRawPointer(e + 4 * j + 2).loadUnaligned(as: SIMD2<Double>.self) - high, powers: powers)
+                        UnsafeMutableRawPointer(e + 4 * j).storeBytes(of: y0, as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(e + 4 * j + 2).storeBytes(of: y1, as: SIMD2<Double>.self)
+                        sumLow = sumLow + y0
+                        sumHigh = sumHigh + y1
+                        // Each weight twice, a ready two-lane splat for the P.V loop.
+                        UnsafeMutableRawPointer(w + 8 * j).storeBytes(of: D4(y0[0], y0[0], y0[1], y0[1]), as: D4.self)
+                        UnsafeMutableRawPointer(w + 8 * j + 4).storeBytes(of: D4(y1[0], y1[0], y1[1], y1[1]), as: D4.self)
+                    }
                 }
             }
         }
+        let sum = D4(lowHalf: sumLow, highHalf: sumHigh)
         for r in 0..<Self.groupRows {
             sums[r] = rowMax[r] == -.infinity ? 0 : sum[r]
             logSumExp[r] = rowMax[r] == -.infinity ? -.infinity : rowMax[r] + _log(sum[r])
         }
-    }
-
-    /// e^x in both lanes, within a few units in the last place of libm's `exp`.
-    ///
-    /// x = n ln 2 + r with n = round(x / ln 2) and |r| <= ln(2) / 2 (ln 2 split in two
-    /// parts, Cody and Waite, so n ln 2 is exact), e^r by its Taylor series to r^13 (the
-    /// rest is below 4e-18 relative), times 2^n built in the exponent bits. Lanes outside
-    /// [-708, 709] (where 2^n leaves the normal range), -inf included, use libm's `exp`.
-    /// Each lane's result depends on that lane alone.
-    @inline(__always)
-    static func exp(_ x: D2) -> D2 {
-        let inRange = (x .>= -708) .& (x .<= 709)
-        var y = polynomialExp(x.replacing(with: 0, where: .!inRange))
-        if !all(inRange) {
-            for lane in 0..<2 where !inRange[lane] { y[lane] = x[lane] == -.infinity ? 0 : _exp(x[lane]) }
-        }
-        return y
-    }
-
-    /// e^x for x in [-708, 709] (see `exp`).
-    @inline(__always)
-    private static func polynomialExp(_ x: D2) -> D2 {
-        let magic = D2(repeating: 6_755_399_441_055_744)  // 1.5 * 2^52: adding it rounds to an integer
-        let t = x * D2(repeating: 1.442_695_040_888_963_4) + magic
-        let n = t - magic
-        let r = (x - n * D2(repeating: 6.931_471_803_691_238_164_90e-01)) - n * D2(repeating: 1.908_214_929_270_587_700_02e-10)
-        var p = D2(repeating: 1.0 / 6_227_020_800)
-        p = p * r + D2(repeating: 1.0 / 479_001_600)
-        p = p * r + D2(repeating: 1.0 / 39_916_800)
-        p = p * r + D2(repeating: 1.0 / 3_628_800)
-        p = p * r + D2(repeating: 1.0 / 362_880)
-        p = p * r + D2(repeating: 1.0 / 40_320)
-        p = p * r + D2(repeating: 1.0 / 5_040)
-        p = p * r + D2(repeating: 1.0 / 720)
-        p = p * r + D2(repeating: 1.0 / 120)
-        p = p * r + D2(repeating: 1.0 / 24)
-        p = p * r + D2(repeating: 1.0 / 6)
-        p = p * r + D2(repeating: 0.5)
-        p = p * r + D2(repeating: 1)
-        p = p * r + D2(repeating: 1)
-        // t's bits are magic's plus n: 2^n has exponent field n + 1023.
-        let exponent = unsafeBitCast(t, to: SIMD2<Int64>.self) &- SIMD2<Int64>(repeating: Int64(bitPattern: magic[0].bitPattern))
-        return p * unsafeBitCast((exponent &+ 1023) &<< 52, to: D2.self)
     }
 
     /// output_i = sum_j exponentials_ij v_j, in j order.

@@ -34,7 +34,7 @@ public struct HostTensor: Sendable, Equatable {
         var starts: [SeededGenerator] = []
         for piece in 0..<pieces {
             starts.append(generator)
-            for _ in 0..<(2 * max(0, min(size, count - piece * size))) { _ = generator.next() }
+            generator.skip(2 * max(0, min(size, count - piece * size)))
         }
         let first = starts
         values.withUnsafeMutableBufferPointer { buffer in

@@ -9,12 +9,22 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = seed
     }
 
+    /// The SplitMix64 increment (Steele, Lea and Flood 2014): the state after k draws is
+    /// seed + k * gamma, so skipping ahead costs one multiply.
+    private static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
+
     public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
+        state &+= Self.gamma
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// Moves the generator past `draws` calls of `next()` at once (the same state as
+    /// making them one by one).
+    public mutating func skip(_ draws: Int) {
+        state &+= Self.gamma &* UInt64(truncatingIfNeeded: max(0, draws))
     }
 
     /// A uniform double in [0, 1) from the top 53 bits.

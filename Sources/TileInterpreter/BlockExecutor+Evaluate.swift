@@ -222,7 +222,7 @@ extension BlockExecutor {
             case .exp, .log, .sqrt:
                 guard var tile = values[0].tile else { throw error("'\(builtin.rawValue)' needs a tile", location) }
                 switch builtin {
-                case .exp: tile.data = tile.data.map { TileMath.mapLoop($0) { Foundation.exp($0) } }
+                case .exp: tile.data = tile.data.map(TileMath.exp)
                 case .log: tile.data = tile.data.map { TileMath.mapLoop($0) { Foundation.log($0) } }
                 default: tile.data = tile.data.map { TileMath.mapLoop($0) { $0.squareRoot() } }
                 }

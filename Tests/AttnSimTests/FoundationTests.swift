@@ -42,6 +42,15 @@ import AttnNumerics
         #expect(DType.fp16.round(.nan).isNaN)
     }
 
+    /// Skipping ahead lands where drawing one by one does, for short and long skips.
+    @Test(arguments: [0, 1, 7, 1_000, 123_457])
+    func generatorSkipMatchesDraws(_ draws: Int) {
+        var drawn = SeededGenerator(seed: 42), skipped = SeededGenerator(seed: 42)
+        for _ in 0..<draws { _ = drawn.next() }
+        skipped.skip(draws)
+        #expect((0..<3).map { _ in skipped.next() } == (0..<3).map { _ in drawn.next() })
+    }
+
     @Test func h100Profile() throws {
         let h100 = try HardwareProfile.named("h100-sxm")
         #expect(h100.smCount == 132)
