@@ -9,14 +9,13 @@ import TileLanguage
 enum ListCommand {
     static let options = [OptionSpec(name: "help", value: nil, help: "Show this help.")]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "list")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim list", summary: "Lists the built-in algorithms (with their parameters and defaults), models and hardware profiles.",
-                options: options))
-            return .success
-        }
+    /// The text of `attnsim list --help`.
+    static let help = helpText(
+        usage: "attnsim list", summary: "Lists the built-in algorithms (with their parameters and defaults), models and hardware profiles.",
+        options: options)
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'list' takes no arguments") }
         var text = "ALGORITHMS (attnsim run --algorithm NAME, or a path to your own .tile file)\n"
         for name in AlgorithmLibrary.builtInNames {
