@@ -43,6 +43,32 @@ import TileLanguage
         }
     }
 
+    /// The table's one preamble: `--help` or `-h` prints the help text without running the
+    /// body (even after a positional), a bad option is a usage error naming the command, and
+    /// the body gets the parsed arguments.
+    @Test func subcommandPreambleAnswersHelpBeforeTheBody() throws {
+        let options = [OptionSpec(name: "n", value: "N", help: "A number."), OptionSpec(name: "help", value: nil, help: "Show this help.")]
+        let command = Subcommand(name: "demo", summary: "", options: options, help: "HELP\n") { parsed, console in
+            console.out("body \(parsed.positionals) \(parsed.value("n") ?? "-")\n")
+            return .failure
+        }
+        for arguments in [["--help"], ["-h"], ["x", "--help"], ["--n", "3", "-h"]] {
+            let captured = CapturedConsole()
+            #expect(try command.entry(arguments, captured.console) == .success)
+            #expect(captured.stdout == "HELP\n", "\(arguments)")
+        }
+        let captured = CapturedConsole()
+        #expect(try command.entry(["a", "--n=4", "b"], captured.console) == .failure)
+        #expect(captured.stdout == "body [\"a\", \"b\"] 4\n")
+        #expect(throws: UsageError.self) { try command.entry(["--m"], CapturedConsole().console) }
+        do {
+            _ = try command.entry(["--help", "--bogus"], CapturedConsole().console)
+            Issue.record("no usage error")
+        } catch let error as UsageError {
+            #expect(error.message == "unknown option '--bogus' for 'demo'")
+        }
+    }
+
     /// `help --help` used to call itself without end (a crash).
     @Test func helpOfHelpTerminates() {
         for arguments in [["help", "--help"], ["help", "help"], ["help", "-h"]] {
