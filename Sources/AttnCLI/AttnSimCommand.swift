@@ -7,6 +7,31 @@ struct Subcommand: Sendable {
     /// Runs the command on the arguments after its name. A `UsageError` thrown here is
     /// reported with a pointer to `attnsim NAME --help`.
     let entry: @Sendable ([String], Console) throws -> ExitCode
+
+    /// A command that parses its own arguments in `entry`.
+    init(name: String, summary: String, options: [OptionSpec], entry: @escaping @Sendable ([String], Console) throws -> ExitCode) {
+        self.name = name
+        self.summary = summary
+        self.options = options
+        self.entry = entry
+    }
+
+    /// A command whose arguments are parsed here against its options: `--help` (or `-h`)
+    /// prints `help` and succeeds; otherwise `body` runs on the parsed arguments. A bad
+    /// argument is a `UsageError`, as from `entry`.
+    init(
+        name: String, summary: String, options: [OptionSpec], help: @escaping @autoclosure @Sendable () -> String,
+        body: @escaping @Sendable (ParsedArguments, Console) throws -> ExitCode
+    ) {
+        self.init(name: name, summary: summary, options: options) { arguments, console in
+            let parsed = try ParsedArguments(arguments, options: options, command: name)
+            if parsed.has("help") {
+                console.out(help())
+                return .success
+            }
+            return try body(parsed, console)
+        }
+    }
 }
 
 /// The `attnsim` command: dispatches to subcommands and turns every outcome into an exit
@@ -17,17 +42,17 @@ public enum AttnSimCommand {
     /// Every subcommand, written once: dispatch, the list in `attnsim --help`, the
     /// "See 'attnsim NAME --help'" hint and `attnsim help NAME` all read this table.
     static let subcommands: [Subcommand] = [
-        Subcommand(name: "run", summary: "Run a scenario file, or one algorithm on an ad-hoc shape", options: RunCommand.options, entry: RunCommand.main),
-        Subcommand(name: "kv", summary: "KV-cache footprint of a model across contexts, and what fits", options: KVCommand.options, entry: KVCommand.main),
-        Subcommand(name: "paged", summary: "Paged vs contiguous KV allocation over a request trace", options: PagedCommand.options, entry: PagedCommand.main),
-        Subcommand(name: "roofline", summary: "Predict time, bound and DRAM traffic per kernel; plot a roofline", options: RooflineCommand.options, entry: RooflineCommand.main),
-        Subcommand(name: "model", summary: "A whole decoder model: operators per layer, TTFT, TPOT, memory, pruning, GPUs", options: ModelCommand.options, entry: ModelCommand.main),
-        Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", options: TuneCommand.options, entry: TuneCommand.main),
-        Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", options: ValidateCommand.options, entry: ValidateCommand.main),
-        Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", options: ListCommand.options, entry: ListCommand.main),
+        Subcommand(name: "run", summary: "Run a scenario file, or one algorithm on an ad-hoc shape", options: RunCommand.options, help: RunCommand.help, body: RunCommand.main),
+        Subcommand(name: "kv", summary: "KV-cache footprint of a model across contexts, and what fits", options: KVCommand.options, help: KVCommand.help, body: KVCommand.main),
+        Subcommand(name: "paged", summary: "Paged vs contiguous KV allocation over a request trace", options: PagedCommand.options, help: PagedCommand.help, body: PagedCommand.main),
+        Subcommand(name: "roofline", summary: "Predict time, bound and DRAM traffic per kernel; plot a roofline", options: RooflineCommand.options, help: RooflineCommand.help, body: RooflineCommand.main),
+        Subcommand(name: "model", summary: "A whole decoder model: operators per layer, TTFT, TPOT, memory, pruning, GPUs", options: ModelCommand.options, help: ModelCommand.help, body: ModelCommand.main),
+        Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", options: TuneCommand.options, help: TuneCommand.help, body: TuneCommand.main),
+        Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", options: ValidateCommand.options, help: ValidateCommand.help, body: ValidateCommand.main),
+        Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", options: ListCommand.options, help: ListCommand.help, body: ListCommand.main),
         Subcommand(name: "bench", summary: "Time count-only runs at long contexts (build with -c release)", options: BenchCommand.options, entry: BenchCommand.main),
-        Subcommand(name: "help", summary: "Show this list, or a command's options (attnsim help COMMAND)", options: [], entry: help),
-        Subcommand(name: "version", summary: "Print the version (also attnsim --version)", options: [], entry: printVersion),
+        Subcommand(name: "help", summary: "Show this list, or a command's options (attnsim help COMMAND)", options: helpOptions, help: helpOfHelp, body: help),
+        Subcommand(name: "version", summary: "Print the version (also attnsim --version)", options: helpOptions, help: helpOfVersion, body: printVersion),
     ]
 
     /// The subcommand names, in the order `attnsim --help` lists them.
@@ -96,16 +121,14 @@ public enum AttnSimCommand {
 
     static let helpOptions = [OptionSpec(name: "help", value: nil, help: "Show this help.")]
 
+    /// The text of `attnsim help --help`.
+    static let helpOfHelp = helpText(
+        usage: "attnsim help [COMMAND]",
+        summary: "Without COMMAND, lists the commands; with one, shows its options (the same as 'attnsim COMMAND --help').",
+        options: helpOptions)
+
     /// `attnsim help [COMMAND]`: the command list, or COMMAND's own `--help`.
-    static func help(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: helpOptions, command: "help")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim help [COMMAND]",
-                summary: "Without COMMAND, lists the commands; with one, shows its options (the same as 'attnsim COMMAND --help').",
-                options: helpOptions))
-            return .success
-        }
+    static func help(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.count <= 1 else { throw UsageError(message: "'help' takes at most one command") }
         guard let topic = parsed.positionals.first else {
             console.out(summary + "\n")
@@ -117,13 +140,11 @@ public enum AttnSimCommand {
         return try command.entry(["--help"], console)
     }
 
+    /// The text of `attnsim version --help`.
+    static let helpOfVersion = helpText(usage: "attnsim version (or attnsim --version)", summary: "Prints the version of attnsim.", options: helpOptions)
+
     /// `attnsim version` and `attnsim --version`.
-    static func printVersion(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: helpOptions, command: "version")
-        if parsed.has("help") {
-            console.out(helpText(usage: "attnsim version (or attnsim --version)", summary: "Prints the version of attnsim.", options: helpOptions))
-            return .success
-        }
+    static func printVersion(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'version' takes no arguments") }
         console.out("attnsim \(version)\n")
         return .success

@@ -23,27 +23,26 @@ enum KVCommand {
         OptionSpec(name: "help", value: nil, help: "Show this help."),
     ]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "kv")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim kv --model NAME|FILE --context LIST [options]",
-                summary: """
-                    Prints the KV-cache footprint of a model: bytes per token, per sequence and for the batch at each
-                    context length (sliding windows, interleaved local/global layers, attention sinks, MLA latents and
-                    SSM layers included), whether the batch fits next to the weights on the GPU, and how many sequences
-                    of that length fit.
-                    """,
-                options: options,
-                footer: """
-                    EXAMPLES:
-                      attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm
-                      attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
-                      attnsim kv --model llama-2-7b --context 4k,1m --window 4k --sinks 4
-                      attnsim kv --model llama-2-70b --context 4k --tp 2
-                    """))
-            return .success
-        }
+    /// The text of `attnsim kv --help`.
+    static let help = helpText(
+        usage: "attnsim kv --model NAME|FILE --context LIST [options]",
+        summary: """
+            Prints the KV-cache footprint of a model: bytes per token, per sequence and for the batch at each
+            context length (sliding windows, interleaved local/global layers, attention sinks, MLA latents and
+            SSM layers included), whether the batch fits next to the weights on the GPU, and how many sequences
+            of that length fit.
+            """,
+        options: options,
+        footer: """
+            EXAMPLES:
+              attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm
+              attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
+              attnsim kv --model llama-2-7b --context 4k,1m --window 4k --sinks 4
+              attnsim kv --model llama-2-70b --context 4k --tp 2
+            """)
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'kv' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let format = try CommandSupport.format(parsed)

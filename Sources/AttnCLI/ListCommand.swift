@@ -9,14 +9,13 @@ import TileLanguage
 enum ListCommand {
     static let options = [OptionSpec(name: "help", value: nil, help: "Show this help.")]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "list")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim list", summary: "Lists the built-in algorithms (with their parameters and defaults), models and hardware profiles.",
-                options: options))
-            return .success
-        }
+    /// The text of `attnsim list --help`.
+    static let help = helpText(
+        usage: "attnsim list", summary: "Lists the built-in algorithms (with their parameters and defaults), models and hardware profiles.",
+        options: options)
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'list' takes no arguments") }
         var text = "ALGORITHMS (attnsim run --algorithm NAME, or a path to your own .tile file)\n"
         for name in AlgorithmLibrary.builtInNames {
@@ -65,12 +64,16 @@ enum ListCommand {
 
     /// A family of attention the built-in algorithms cover, named in words: a mask or
     /// variant selected by a parameter the algorithms declare (so a new program that
-    /// declares it joins), or a kind of computation listed by algorithm.
+    /// declares it joins), a built-in parameter their programs take (GQA: kv_heads), the
+    /// references they are checked against, or a kind of computation listed by algorithm.
     struct Family {
         var name: String
         var how: String
         /// Algorithms that declare this parameter belong to the family.
         var parameter: String?
+        /// Or the algorithms whose program takes this built-in parameter: an input's shape or
+        /// a declared parameter's default names it.
+        var builtIn: BuiltinParameter?
         /// Or these algorithms, by name.
         var algorithms: [String] = []
         /// Or the algorithms checked against one of these references.
@@ -82,11 +85,7 @@ enum ListCommand {
         Family(name: "causal mask", how: "--causal", parameter: "causal"),
         Family(name: "sliding-window (local) attention", how: "--window W", parameter: "window"),
         Family(name: "block-sparse attention (local + strided, or random blocks)", how: "--block-mask \(BlockMaskOption.help)", parameter: "block_pattern"),
-        Family(name: "grouped-query and multi-query attention (GQA, MQA)", how: "--kv-heads N, fewer than --heads", algorithms: [
-            "standard", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding", "paged-decode", "paged-decode-v2", "standard-fwd-bwd",
-            "flash2-fwd-bwd", "flash2-rope", "rope-prepass", "flash2-alibi", "flash2-softcap", "flash2-sinks", "linear-attention", "linformer", "cascade",
-            "flash-decoding-quant", "paged-decode-quant",
-        ]),
+        Family(name: "grouped-query and multi-query attention (GQA, MQA)", how: "--kv-heads N, fewer than --heads", builtIn: .kvHeads),
         Family(name: "rotary position embedding (RoPE; linear, NTK and YaRN scaling)", how: "--algorithm flash2-rope (fused) or rope-prepass, --param rope_scaling=S", parameter: "rope_base"),
         Family(name: "ALiBi position bias", how: "--algorithm flash2-alibi", algorithms: ["flash2-alibi"]),
         Family(name: "logit softcapping (Gemma 2)", how: "--algorithm flash2-softcap, --param softcap=C", parameter: "softcap"),
@@ -107,15 +106,18 @@ enum ListCommand {
     static func familiesText() throws -> String {
         var declared: [String: Set<String>] = [:]
         var references: [String: Set<ReferenceKind>] = [:]
+        var programs: [String: Program] = [:]
         for name in AlgorithmLibrary.builtInNames {
             let program = try AlgorithmLibrary.program(name)
             declared[name] = Set(program.declaredParameters.map(\.name))
             references[name] = Set(program.checks.map(\.reference))
+            programs[name] = program
         }
         var text = "\nFAMILIES (what the algorithms above compute, and how to select it)\n"
         for family in families {
             let members = AlgorithmLibrary.builtInNames.filter { name in
                 if let parameter = family.parameter { return declared[name]?.contains(parameter) ?? false }
+                if let builtIn = family.builtIn { return programs[name].map { takes(builtIn, $0) } ?? false }
                 if !family.references.isEmpty { return !(references[name] ?? []).isDisjoint(with: family.references) }
                 return family.algorithms.contains(name)
             }
@@ -123,6 +125,32 @@ enum ListCommand {
             text += "  \(family.name): \(members.joined(separator: ", "))\n    select: \(family.how)\n"
         }
         return text
+    }
+
+    /// Whether a program takes a built-in parameter: the shape of one of its inputs or the
+    /// default of one of its declared parameters names it (a `require` alone does not).
+    static func takes(_ builtIn: BuiltinParameter, _ program: Program) -> Bool {
+        guard let target = program.parameterIndex(builtIn.rawValue) else { return false }
+        func names(_ e: Expr) -> Bool {
+            switch e.kind {
+            case .integer, .float, .local, .dtype: return false
+            case .name(let name): return name == builtIn.rawValue
+            case .parameter(let index): return index == target
+            case .unary(_, let a), .transpose(let a): return names(a)
+            case .binary(_, let a, let b): return names(a) || names(b)
+            case .call(_, let arguments): return arguments.contains(where: names)
+            case .load(let access, _):
+                return access.indices.contains { index in
+                    switch index {
+                    case .scalar(let a): return names(a)
+                    case .block(let a, let b, _), .range(let a, let b, _): return names(a) || names(b)
+                    case .all: return false
+                    }
+                }
+            }
+        }
+        return program.tensors.contains { $0.role == .input && $0.shape.contains(where: names) }
+            || program.declaredParameters.contains { names($0.defaultValue) }
     }
 
     /// The default expression of a parameter as written in its source line.

@@ -24,28 +24,27 @@ enum ModelCommand {
         OptionSpec(name: "help", value: nil, help: "Show this help."),
     ]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "model")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim model --model NAME|FILE --context LIST [options]",
-                summary: """
-                    Predicts a whole decoder model's forward step on a GPU: per layer every operator (norms, QKV and O
-                    projections, RoPE, KV append, attention, FFN or expert GEMMs, residual adds, LM head) with FLOPs,
-                    weight, activation and KV bytes, bound and time; time to first token (prefill), time per output token
-                    (decode), tokens/s and memory against capacity; parameters by component. GEMMs and attention are tile
-                    programs counted and predicted by the same pipeline as 'roofline'; --tp and --cp add GPUs.
-                    """,
-                options: options,
-                footer: """
-                    EXAMPLES:
-                      attnsim model --model llama-2-7b --context 1k,4k,32k --batch 8
-                      attnsim model --model llama-2-7b --context 4k --view operators --phase decode
-                      attnsim model --model llama-2-70b --context 4k --tp 8
-                      attnsim model --model llama-2-7b --context 4k --prune heads=16,ffn=5504,layers=24,hidden=2048 --view parameters
-                    """))
-            return .success
-        }
+    /// The text of `attnsim model --help`.
+    static let help = helpText(
+        usage: "attnsim model --model NAME|FILE --context LIST [options]",
+        summary: """
+            Predicts a whole decoder model's forward step on a GPU: per layer every operator (norms, QKV and O
+            projections, RoPE, KV append, attention, FFN or expert GEMMs, residual adds, LM head) with FLOPs,
+            weight, activation and KV bytes, bound and time; time to first token (prefill), time per output token
+            (decode), tokens/s and memory against capacity; parameters by component. GEMMs and attention are tile
+            programs counted and predicted by the same pipeline as 'roofline'; --tp and --cp add GPUs.
+            """,
+        options: options,
+        footer: """
+            EXAMPLES:
+              attnsim model --model llama-2-7b --context 1k,4k,32k --batch 8
+              attnsim model --model llama-2-7b --context 4k --view operators --phase decode
+              attnsim model --model llama-2-70b --context 4k --tp 8
+              attnsim model --model llama-2-7b --context 4k --prune heads=16,ffn=5504,layers=24,hidden=2048 --view parameters
+            """)
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'model' takes no positional arguments") }
         guard let modelName = parsed.value("model") else { throw UsageError(message: "'--model' is required") }
         guard let contextText = parsed.value("context") else { throw UsageError(message: "'--context' is required") }

@@ -30,23 +30,22 @@ enum PagedCommand {
         OptionSpec(name: "help", value: nil, help: "Show this help."),
     ]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "paged")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim paged --model NAME --trace FILE|sharegpt|alpaca [options]",
-                summary: """
-                    Replays a request trace with iteration-level scheduling under each allocation policy and prints the
-                    time-averaged split of KV memory into token states, reservations, internal and external
-                    fragmentation (Kwon et al. 2023, Figure 2), the largest batch reached, with --sharing the memory
-                    saved by sharing blocks, and the serving latency: TTFT and TPOT percentiles, normalized latency
-                    (seconds per output token, Kwon et al. 2023, Figure 12) and requests/s. Iterations take the whole
-                    model's predicted time over their batch (attnsim model) unless --timing fixed:S.
-                    """,
-                options: options,
-                footer: "EXAMPLES:\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt --rate 0.5,1,1.5,2 --policies paged,contiguous-oracle\n  attnsim paged --model opt-13b --trace alpaca --sharing beam:4 --timing fixed:0.05"))
-            return .success
-        }
+    /// The text of `attnsim paged --help`.
+    static let help = helpText(
+        usage: "attnsim paged --model NAME --trace FILE|sharegpt|alpaca [options]",
+        summary: """
+            Replays a request trace with iteration-level scheduling under each allocation policy and prints the
+            time-averaged split of KV memory into token states, reservations, internal and external
+            fragmentation (Kwon et al. 2023, Figure 2), the largest batch reached, with --sharing the memory
+            saved by sharing blocks, and the serving latency: TTFT and TPOT percentiles, normalized latency
+            (seconds per output token, Kwon et al. 2023, Figure 12) and requests/s. Iterations take the whole
+            model's predicted time over their batch (attnsim model) unless --timing fixed:S.
+            """,
+        options: options,
+        footer: "EXAMPLES:\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt --rate 0.5,1,1.5,2 --policies paged,contiguous-oracle\n  attnsim paged --model opt-13b --trace alpaca --sharing beam:4 --timing fixed:0.05")
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'paged' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let rates = try rateList(parsed)

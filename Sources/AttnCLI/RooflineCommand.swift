@@ -31,21 +31,20 @@ enum RooflineCommand {
         OptionSpec(name: "help", value: nil, help: "Show this help."),
     ]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "roofline")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim roofline (--model NAME --context LIST | SCENARIO.json) [options]",
-                summary: """
-                    Predicts one attention layer of a model (or every run of an attention scenario) on a GPU: per kernel
-                    the thread blocks, blocks per SM, waves, FLOPs, DRAM bytes after the L2 model, arithmetic intensity
-                    against the profile's ridge point, what bounds it (memory, latency, l2, compute, overhead) and the
-                    predicted time. docs/cost-model.md gives the equations.
-                    """,
-                options: options,
-                footer: "EXAMPLES:\n  attnsim roofline --hardware h100-sxm --model llama-2-7b --phase prefill --context 1k,4k,16k,64k,128k --svg roofline.svg\n  attnsim roofline --model llama-3-8b --context 8k,32k --causal --param Br=64"))
-            return .success
-        }
+    /// The text of `attnsim roofline --help`.
+    static let help = helpText(
+        usage: "attnsim roofline (--model NAME --context LIST | SCENARIO.json) [options]",
+        summary: """
+            Predicts one attention layer of a model (or every run of an attention scenario) on a GPU: per kernel
+            the thread blocks, blocks per SM, waves, FLOPs, DRAM bytes after the L2 model, arithmetic intensity
+            against the profile's ridge point, what bounds it (memory, latency, l2, compute, overhead) and the
+            predicted time. docs/cost-model.md gives the equations.
+            """,
+        options: options,
+        footer: "EXAMPLES:\n  attnsim roofline --hardware h100-sxm --model llama-2-7b --phase prefill --context 1k,4k,16k,64k,128k --svg roofline.svg\n  attnsim roofline --model llama-3-8b --context 8k,32k --causal --param Br=64")
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         let format = try CommandSupport.format(parsed)
         var scenario: Scenario
         if parsed.positionals.count == 1 {

@@ -50,12 +50,8 @@ enum RunCommand {
 
     static let adHocOnly = ["algorithm", "batch", "heads", "kv-heads", "head-dim", "context", "q-len", "dtype", "param", "causal", "window", "block-mask", "seed"]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "run")
-        if parsed.has("help") {
-            console.out(help)
-            return .success
-        }
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         let format: ReportFormat
         if let name = parsed.value("format") {
             guard let f = ReportFormat(rawValue: name) else {

@@ -34,21 +34,20 @@ enum TuneCommand {
         "splits": [0, 1, 2, 4, 8, 16, 32, 64, 128], "P": [8, 16, 32], "Dc": [32, 64, 128, 256],
     ]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "tune")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim tune --algorithm NAME --heads N --head-dim N --context N [options]",
-                summary: """
-                    Runs the algorithm in count mode for every combination of the block sizes it declares (Br, Bc, Bm, Bn,
-                    P, Dc in powers of two) and, for split-KV decoding, every split count (0: the heuristic's choice); drops the ones that exceed the
-                    hardware's shared memory or registers; and ranks the rest by predicted time with their DRAM bytes,
-                    occupancy and bound.
-                    """,
-                options: options,
-                footer: "EXAMPLE:\n  attnsim tune --algorithm flash-decoding --heads 32 --head-dim 128 --context 128k --q-len 1"))
-            return .success
-        }
+    /// The text of `attnsim tune --help`.
+    static let help = helpText(
+        usage: "attnsim tune --algorithm NAME --heads N --head-dim N --context N [options]",
+        summary: """
+            Runs the algorithm in count mode for every combination of the block sizes it declares (Br, Bc, Bm, Bn,
+            P, Dc in powers of two) and, for split-KV decoding, every split count (0: the heuristic's choice); drops the ones that exceed the
+            hardware's shared memory or registers; and ranks the rest by predicted time with their DRAM bytes,
+            occupancy and bound.
+            """,
+        options: options,
+        footer: "EXAMPLE:\n  attnsim tune --algorithm flash-decoding --heads 32 --head-dim 128 --context 128k --q-len 1")
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard let name = parsed.value("algorithm") else { throw UsageError(message: "'--algorithm' is required") }
         guard let heads = try parsed.integer("heads"), let headDim = try parsed.integer("head-dim") else {
             throw UsageError(message: "'--heads' and '--head-dim' are required")

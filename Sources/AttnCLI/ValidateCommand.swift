@@ -16,24 +16,23 @@ enum ValidateCommand {
         OptionSpec(name: "help", value: nil, help: "Show this help."),
     ]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "validate")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--fit] [--allow-unmapped] [--format F]",
-                summary: """
-                    Reads measurements in the calibration CSV format (../shared/calibration/README.md; several files are
-                    reported together), maps each row to a program with its block sizes and splits (a `program` column,
-                    with optional `warps` and `stages`, names it; else the implementation and algorithm choose a
-                    built-in), predicts DRAM read and write bytes, SM<->L2 bytes and time, and prints predicted, measured
-                    and % error per row, then the median and 90th-percentile absolute % error per quantity and per
-                    family (prefill, decode, paged, backward). Rows with no prediction are listed with the reason and
-                    make the exit status 1 unless
-                    --allow-unmapped is given.
-                    """,
-                options: options))
-            return .success
-        }
+    /// The text of `attnsim validate --help`.
+    static let help = helpText(
+        usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--fit] [--allow-unmapped] [--format F]",
+        summary: """
+            Reads measurements in the calibration CSV format (../shared/calibration/README.md; several files are
+            reported together), maps each row to a program with its block sizes and splits (a `program` column,
+            with optional `warps` and `stages`, names it; else the implementation and algorithm choose a
+            built-in), predicts DRAM read and write bytes, SM<->L2 bytes and time, and prints predicted, measured
+            and % error per row, then the median and 90th-percentile absolute % error per quantity and per
+            family (prefill, decode, paged, backward). Rows with no prediction are listed with the reason and
+            make the exit status 1 unless
+            --allow-unmapped is given.
+            """,
+        options: options)
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard !parsed.positionals.isEmpty else { throw UsageError(message: "'validate' takes one or more CSV files") }
         let format = try CommandSupport.format(parsed)
         do {

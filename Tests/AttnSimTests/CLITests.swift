@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-import AttnCLI
+@testable import AttnCLI
 import AttnJSON
+import TileLanguage
 
 /// The command line end to end through `AttnSimCommand.main`: output, errors, exit codes.
 @Suite struct CLITests {
@@ -39,6 +40,32 @@ import AttnJSON
         for arguments in [[name, "-h"], ["help", name], ["-h", name], ["--help", name]] {
             let other = run(arguments)
             #expect(other.code == 0 && other.out == long.out && other.err.isEmpty, "\(arguments)")
+        }
+    }
+
+    /// The table's one preamble: `--help` or `-h` prints the help text without running the
+    /// body (even after a positional), a bad option is a usage error naming the command, and
+    /// the body gets the parsed arguments.
+    @Test func subcommandPreambleAnswersHelpBeforeTheBody() throws {
+        let options = [OptionSpec(name: "n", value: "N", help: "A number."), OptionSpec(name: "help", value: nil, help: "Show this help.")]
+        let command = Subcommand(name: "demo", summary: "", options: options, help: "HELP\n") { parsed, console in
+            console.out("body \(parsed.positionals) \(parsed.value("n") ?? "-")\n")
+            return .failure
+        }
+        for arguments in [["--help"], ["-h"], ["x", "--help"], ["--n", "3", "-h"]] {
+            let captured = CapturedConsole()
+            #expect(try command.entry(arguments, captured.console) == .success)
+            #expect(captured.stdout == "HELP\n", "\(arguments)")
+        }
+        let captured = CapturedConsole()
+        #expect(try command.entry(["a", "--n=4", "b"], captured.console) == .failure)
+        #expect(captured.stdout == "body [\"a\", \"b\"] 4\n")
+        #expect(throws: UsageError.self) { try command.entry(["--m"], CapturedConsole().console) }
+        do {
+            _ = try command.entry(["--help", "--bogus"], CapturedConsole().console)
+            Issue.record("no usage error")
+        } catch let error as UsageError {
+            #expect(error.message == "unknown option '--bogus' for 'demo'")
         }
     }
 
@@ -225,6 +252,41 @@ import AttnJSON
         #expect(lines.contains("  cascade (shared-prefix) attention (FlashInfer): cascade"))
         #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed, paged-decode-v2, flash-decoding-quant"))
         #expect(lines.contains("  quantized KV cache read by the kernels (fp8, int8, int4; per-group or per-token scales): flash-decoding-quant, paged-decode-quant"))
+    }
+
+    /// The GQA/MQA family is every built-in whose program takes kv_heads (K and V shaped
+    /// [batch * kv_heads, ...], or a parameter computed from it), aliases included:
+    /// flash1 and flash2-triton were missing from the hand-kept list it replaced. MLA's
+    /// programs ignore kv_heads and the scan has no heads at all.
+    @Test(arguments: [
+        ("flash1", true), ("flash2", true), ("flash2-gqa", true), ("flash2-triton", true), ("memory-efficient", true),
+        ("standard", true), ("paged-decode", true), ("cascade", true), ("linformer", true), ("flash-decoding-quant", true),
+        ("mla-decode-naive", false), ("mla-decode-absorbed", false), ("selective-scan", false), ("selective-scan-naive", false),
+    ])
+    func gqaFamilyListsEveryProgramThatTakesKVHeads(_ name: String, _ member: Bool) {
+        let result = run(["list"])
+        #expect(result.code == 0)
+        let prefix = "  grouped-query and multi-query attention (GQA, MQA): "
+        let line = result.out.split(separator: "\n").first { $0.hasPrefix(prefix) }
+        let members = line.map { $0.dropFirst(prefix.count).components(separatedBy: ", ") } ?? []
+        #expect(members.contains(name) == member, "\(name) in \(members)")
+        #expect(result.out.contains(prefix + "standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, linear-attention, linformer, cascade, flash-decoding-quant, paged-decode-quant\n    select: --kv-heads N, fewer than --heads\n"))
+    }
+
+    /// A program takes a built-in parameter when an input's shape or a declared
+    /// parameter's default names it; a `require`, an output or a kernel alone does not.
+    @Test(arguments: [
+        ("input K[kv_heads, 4]\noutput O[4]\n", true),
+        ("param G = heads / kv_heads\ninput K[4, 4]\noutput O[4]\n", true),
+        ("param G = 2 * max(1, kv_heads - 1)\ninput K[4, 4]\noutput O[4]\n", true),
+        ("require heads % kv_heads == 0, \"x\"\ninput K[4, 4]\noutput O[4]\n", false),
+        ("input K[4, 4]\noutput O[kv_heads * 4]\n", false),
+        ("param G = heads\ninput K[batch * heads, 4]\noutput O[4]\n", false),
+    ])
+    func takesBuiltInParameterReadsInputsAndParameters(_ header: String, _ takes: Bool) throws {
+        let program = try Checker.check(SourceFile(name: "t.tile", text: header + "kernel k grid(i: 1):\n  for j in 0 ..< kv_heads:\n    store O[0 ..< 4] = zeros(4)\n"))
+        #expect(ListCommand.takes(.kvHeads, program) == takes)
+        #expect(!ListCommand.takes(.smCount, program))
     }
 
     /// `--window`, `--q-len` and the other sizes take the suffixes `--context` takes: 1k
