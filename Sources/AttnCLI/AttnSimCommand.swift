@@ -8,22 +8,17 @@ struct Subcommand: Sendable {
     /// reported with a pointer to `attnsim NAME --help`.
     let entry: @Sendable ([String], Console) throws -> ExitCode
 
-    /// A command that parses its own arguments in `entry`.
-    init(name: String, summary: String, options: [OptionSpec], entry: @escaping @Sendable ([String], Console) throws -> ExitCode) {
-        self.name = name
-        self.summary = summary
-        self.options = options
-        self.entry = entry
-    }
-
     /// A command whose arguments are parsed here against its options: `--help` (or `-h`)
     /// prints `help` and succeeds; otherwise `body` runs on the parsed arguments. A bad
-    /// argument is a `UsageError`, as from `entry`.
+    /// argument is a `UsageError`.
     init(
         name: String, summary: String, options: [OptionSpec], help: @escaping @autoclosure @Sendable () -> String,
         body: @escaping @Sendable (ParsedArguments, Console) throws -> ExitCode
     ) {
-        self.init(name: name, summary: summary, options: options) { arguments, console in
+        self.name = name
+        self.summary = summary
+        self.options = options
+        entry = { arguments, console in
             let parsed = try ParsedArguments(arguments, options: options, command: name)
             if parsed.has("help") {
                 console.out(help())
@@ -50,7 +45,7 @@ public enum AttnSimCommand {
         Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", options: TuneCommand.options, help: TuneCommand.help, body: TuneCommand.main),
         Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", options: ValidateCommand.options, help: ValidateCommand.help, body: ValidateCommand.main),
         Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", options: ListCommand.options, help: ListCommand.help, body: ListCommand.main),
-        Subcommand(name: "bench", summary: "Time count-only runs at long contexts (build with -c release)", options: BenchCommand.options, entry: BenchCommand.main),
+        Subcommand(name: "bench", summary: "Time count-only runs at long contexts (build with -c release)", options: BenchCommand.options, help: BenchCommand.help, body: BenchCommand.main),
         Subcommand(name: "help", summary: "Show this list, or a command's options (attnsim help COMMAND)", options: helpOptions, help: helpOfHelp, body: help),
         Subcommand(name: "version", summary: "Print the version (also attnsim --version)", options: helpOptions, help: helpOfVersion, body: printVersion),
     ]

@@ -49,15 +49,13 @@ enum BenchCommand {
     /// built-ins to tune, 32 query and 8 KV heads, d = 128, causal, 128K.
     static let tuneCases = ["flash2-fwd-bwd", "standard-fwd-bwd", "standard", "flash2-gqa", "flash-decoding"]
 
-    static func main(_ arguments: [String], console: Console) throws -> ExitCode {
-        let parsed = try ParsedArguments(arguments, options: options, command: "bench")
-        if parsed.has("help") {
-            console.out(helpText(
-                usage: "attnsim bench [--repeat N] [--format F]",
-                summary: "Times count-only runs (batch 1, fp16, H100 SXM) of the built-in algorithms at long contexts (prefill, or one decode step for the decoding kernels) and prints the best wall time of N runs with the counts it produced; then times whole `tune` sweeps of the slowest built-ins to tune (causal, 32 query and 8 KV heads, d 128, 128K; thread_blocks sums the configurations that fit).",
-                options: options))
-            return .success
-        }
+    static let help = helpText(
+        usage: "attnsim bench [--repeat N] [--format F]",
+        summary: "Times count-only runs (batch 1, fp16, H100 SXM) of the built-in algorithms at long contexts (prefill, or one decode step for the decoding kernels) and prints the best wall time of N runs with the counts it produced; then times whole `tune` sweeps of the slowest built-ins to tune (causal, 32 query and 8 KV heads, d 128, 128K; thread_blocks sums the configurations that fit).",
+        options: options)
+
+    /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
+    static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'bench' takes no arguments") }
         let repeats = try parsed.integer("repeat") ?? 3
         var format = ReportFormat.table

@@ -380,17 +380,35 @@ struct HeadPanels {
                 // whose exponential is 0 (as is every padding key's: padded is a multiple of 4).
                 let shift = rowMax.replacing(with: 0, where: rowMax .== -.infinity)
                 let low = shift.lowHalf, high = shift.highHalf
-                VectorExp.withPowers { powers in
-                    for j in 0..<padded {
-                        let y0 = VectorExp.exp(UnsafeRawPointer(e + 4 * j).loadUnaligned(as: SIMD2<Double>.self) - low, powers: powers)
-                        let y1 = VectorExp.exp(UnsafeRawPointer(e + 4 * j + 2).loadUnaligned(as: SIMD2<Double>.self) - high, powers: powers)
-                        UnsafeMutableRawPointer(e + 4 * j).storeBytes(of: y0, as: SIMD2<Double>.self)
-                        UnsafeMutableRawPointer(e + 4 * j + 2).storeBytes(of: y1, as: SIMD2<Double>.self)
+                VectorMath.withPowers { powers in
+                    // Two keys a step (padded is a multiple of 4): four independent
+                    // exponentials in flight. Rows' sums still add key j before key j + 1.
+                    var j = 0
+                    while j < padded {
+                        let x = e + 4 * j
+                        let y0 = VectorMath.exp(UnsafeRawPointer(x).loadUnaligned(as: SIMD2<Double>.self) - low, powers: powers)
+                        let y1 = VectorMath.exp(UnsafeRawPointer(x + 2).loadUnaligned(as: SIMD2<Double>.self) - high, powers: powers)
+                        let z0 = VectorMath.exp(UnsafeRawPointer(x + 4).loadUnaligned(as: SIMD2<Double>.self) - low, powers: powers)
+                        let z1 = VectorMath.exp(UnsafeRawPointer(x + 6).loadUnaligned(as: SIMD2<Double>.self) - high, powers: powers)
+                        UnsafeMutableRawPointer(x).storeBytes(of: y0, as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(x + 2).storeBytes(of: y1, as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(x + 4).storeBytes(of: z0, as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(x + 6).storeBytes(of: z1, as: SIMD2<Double>.self)
                         sumLow = sumLow + y0
                         sumHigh = sumHigh + y1
+                        sumLow = sumLow + z0
+                        sumHigh = sumHigh + z1
                         // Each weight twice, a ready two-lane splat for the P.V loop.
-                        UnsafeMutableRawPointer(w + 8 * j).storeBytes(of: D4(y0[0], y0[0], y0[1], y0[1]), as: D4.self)
-                        UnsafeMutableRawPointer(w + 8 * j + 4).storeBytes(of: D4(y1[0], y1[0], y1[1], y1[1]), as: D4.self)
+                        let pairs = w + 8 * j
+                        UnsafeMutableRawPointer(pairs).storeBytes(of: SIMD2(y0[0], y0[0]), as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(pairs + 2).storeBytes(of: SIMD2(y0[1], y0[1]), as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(pairs + 4).storeBytes(of: SIMD2(y1[0], y1[0]), as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(pairs + 6).storeBytes(of: SIMD2(y1[1], y1[1]), as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(pairs + 8).storeBytes(of: SIMD2(z0[0], z0[0]), as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(pairs + 10).storeBytes(of: SIMD2(z0[1], z0[1]), as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(pairs + 12).storeBytes(of: SIMD2(z1[0], z1[0]), as: SIMD2<Double>.self)
+                        UnsafeMutableRawPointer(pairs + 14).storeBytes(of: SIMD2(z1[1], z1[1]), as: SIMD2<Double>.self)
+                        j += 2
                     }
                 }
             }

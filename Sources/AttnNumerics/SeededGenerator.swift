@@ -32,11 +32,26 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         Double(next() >> 11) * 0x1p-53
     }
 
-    /// A standard normal deviate (Box–Muller transform).
+    /// A standard normal deviate (Box-Muller transform: sqrt(-2 log u1) cos(2 pi u2)).
     public mutating func nextNormal() -> Double {
         let u1 = max(nextUnit(), 0x1p-53)
         let u2 = nextUnit()
-        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+        return Self.boxMuller(SIMD2(repeating: u1), SIMD2(repeating: u2))[0]
+    }
+
+    /// Two standard normal deviates at once: the values, and the generator's state after
+    /// them, of two calls of `nextNormal`.
+    public mutating func nextNormals() -> SIMD2<Double> {
+        let a1 = max(nextUnit(), 0x1p-53), a2 = nextUnit()
+        let b1 = max(nextUnit(), 0x1p-53), b2 = nextUnit()
+        return Self.boxMuller(SIMD2(a1, b1), SIMD2(a2, b2))
+    }
+
+    /// The Box-Muller transform lane by lane, through `VectorMath`'s logarithm and cosine
+    /// (each within a couple of units in the last place of libm's).
+    @inline(__always)
+    static func boxMuller(_ u1: SIMD2<Double>, _ u2: SIMD2<Double>) -> SIMD2<Double> {
+        (-2 * VectorMath.log(u1)).squareRoot() * VectorMath.cosTwoPi(u2)
     }
 }
 

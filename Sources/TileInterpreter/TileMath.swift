@@ -2,12 +2,32 @@ import AttnNumerics
 
 /// The numeric kernels behind tile operations, in fp32 (accumulation included).
 enum TileMath {
+    /// The cols x rows transpose of a row-major rows x cols tile.
     static func transpose(_ x: [Float], rows: Int, cols: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: x.count)
-        for r in 0..<rows {
-            for c in 0..<cols { out[c * rows + r] = x[r * cols + c] }
+        guard x.count == rows * cols else {
+            // Shapes the caller never passes (a tile's data matches its shape); the
+            // indexed loop traps on a bad one rather than reading past the buffer.
+            var out = [Float](repeating: 0, count: x.count)
+            for r in 0..<rows {
+                for c in 0..<cols { out[c * rows + r] = x[r * cols + c] }
+            }
+            return out
         }
-        return out
+        return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.withUnsafeBufferPointer { input in
+                guard let from = input.baseAddress, let to = out.baseAddress else { return }
+                // Indices proven in bounds by count == rows * cols.
+                for r in 0..<rows {
+                    let row = from + r &* cols
+                    var target = to + r
+                    for c in 0..<cols {
+                        target.initialize(to: row[c])
+                        target += rows
+                    }
+                }
+            }
+            initialized = x.count
+        }
     }
 
     /// C = A B with A (m x k) and B (k x n), row-major, fp32 accumulation in k order.
@@ -198,7 +218,7 @@ enum TileMath {
         }
     }
 
-    /// e^x of every element: four at a time through `VectorExp` (fp32 results within one
+    /// e^x of every element: four at a time through `VectorMath` (fp32 results within one
     /// unit in the last place, as a GPU's fast `expf`), the last few one by one through
     /// the same kernel, so an element's value does not depend on its position.
     static func exp(_ x: [Float]) -> [Float] {
@@ -208,12 +228,12 @@ enum TileMath {
                 let count = input.count
                 var i = 0
                 while i &+ 4 <= count {
-                    let y = VectorExp.exp(UnsafeRawPointer(from + i).loadUnaligned(as: VectorExp.F4.self))
-                    UnsafeMutableRawPointer(to + i).storeBytes(of: y, as: VectorExp.F4.self)
+                    let y = VectorMath.exp(UnsafeRawPointer(from + i).loadUnaligned(as: VectorMath.F4.self))
+                    UnsafeMutableRawPointer(to + i).storeBytes(of: y, as: VectorMath.F4.self)
                     i &+= 4
                 }
                 while i < count {
-                    (to + i).initialize(to: VectorExp.exp(VectorExp.F4(repeating: from[i]))[0])
+                    (to + i).initialize(to: VectorMath.exp(VectorMath.F4(repeating: from[i]))[0])
                     i &+= 1
                 }
             }

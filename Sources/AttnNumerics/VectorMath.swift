@@ -1,10 +1,11 @@
-/// e^x on a few lanes at once: the exponentials of the float64 reference's softmax and of
-/// the replay's `exp`, the hottest elementwise work of a numeric run.
+/// Elementary functions on a few lanes at once, for the hottest elementwise work of a
+/// numeric run: e^x for the float64 reference's softmax and the replay's `exp`, and the
+/// logarithm and cosine of the Box-Muller transform that draws the random inputs.
 ///
-/// Both use the two-lane float64 and four-lane fp32 vectors of a baseline x86-64 build
+/// They use the two-lane float64 and four-lane fp32 vectors of a baseline x86-64 build
 /// (Swift lowers wider SIMD types lane by lane there), and each lane's result depends on
 /// that lane alone, so a value does not depend on which values share its vector.
-public enum VectorExp {
+public enum VectorMath {
     public typealias D2 = SIMD2<Double>
     public typealias F4 = SIMD4<Float>
 
@@ -84,6 +85,85 @@ public enum VectorExp {
         var y = p * unsafeBitCast((exponent &+ 127) &<< 23, to: F4.self)
         if !all(inRange) {
             for lane in 0..<4 where !inRange[lane] { y[lane] = x[lane] < -104 ? 0 : _expf(x[lane]) }
+        }
+        return y
+    }
+}
+
+extension VectorMath {
+    /// log(x) in float64 for positive normal x, within a few units in the last place of
+    /// libm's `log` (three measured, four tested).
+    ///
+    /// x = 2^e m with m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(s) with s = (m - 1)/(m + 1),
+    /// |s| <= 0.1716, by its series 2 (s + s^3/3 + ... + s^23/23) (the rest is below
+    /// 1e-18 relative); log x = e ln2 + log m with ln 2 split in two parts so e times the
+    /// first is exact. Lanes that are zero, negative, subnormal, infinite or NaN take
+    /// libm's `log`.
+    @inlinable @inline(__always)
+    public static func log(_ x: D2) -> D2 {
+        let normal = (x .>= D2(repeating: Double.leastNormalMagnitude)) .& (x .<= D2(repeating: Double.greatestFiniteMagnitude))
+        let bits = unsafeBitCast(x.replacing(with: 1, where: .!normal), to: SIMD2<Int64>.self)
+        // Exponent and mantissa; mantissas above sqrt(2) are halved (exponent + 1).
+        var exponent = (bits &>> 52) &- 1023
+        var m = unsafeBitCast((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000, to: D2.self)
+        let high = m .> D2(repeating: 1.414_213_562_373_095_1)
+        m = m.replacing(with: m * 0.5, where: high)
+        exponent = exponent.replacing(with: exponent &+ 1, where: high)
+        let s = (m - 1) / (m + 1), s2 = s * s
+        var p = D2(repeating: 1.0 / 23)
+        for k in stride(from: 21, through: 1, by: -2) { p = p * s2 + D2(repeating: 1.0 / Double(k)) }
+        let e = D2(Double(exponent[0]), Double(exponent[1]))
+        var y = e * D2(repeating: 6.931_471_803_691_238_164_90e-01)
+            + (e * D2(repeating: 1.908_214_929_270_587_700_02e-10) + 2 * s * p)
+        if !all(normal) {
+            for lane in 0..<2 where !normal[lane] { y[lane] = _log(x[lane]) }
+        }
+        return y
+    }
+
+    /// cos(2 pi u) in float64 for u in [0, 1], within two units in the last place of
+    /// libm's cos or sin of the same reduced argument (below), and within 1e-15 of libm's
+    /// `cos(2 * .pi * u)`, whose own rounding of 2 pi u moves it by up to 4.4e-16.
+    ///
+    /// u = q/4 + f with q = round(4u) and |f| <= 1/8 (exact: u is a multiple of 2^-53), so
+    /// cos(2 pi u) is cos t, -sin t, -cos t or sin t of t = 2 pi f in [-pi/4, pi/4] for
+    /// q mod 4 = 0, 1, 2, 3; both by their Taylor series to t^16 and t^17 (the rest is
+    /// below 3e-18). Lanes outside [0, 1] take libm's `cos`.
+    @inlinable @inline(__always)
+    public static func cosTwoPi(_ u: D2) -> D2 {
+        let inRange = (u .>= 0) .& (u .<= 1)
+        let x = u.replacing(with: 0, where: .!inRange)
+        let magic = D2(repeating: 6_755_399_441_055_744)  // 1.5 * 2^52: adding it rounds to an integer
+        let q = (x * 4 + magic) - magic
+        let t = (x - q * 0.25) * (2 * Double.pi)
+        let t2 = t * t
+        // cos t = sum (-1)^k t^2k / (2k)!, sin t = t sum (-1)^k t^2k / (2k + 1)!, k <= 8.
+        var c = D2(repeating: 1.0 / 20_922_789_888_000)  // 1/16!
+        c = c * t2 - D2(repeating: 1.0 / 87_178_291_200)  // 1/14!
+        c = c * t2 + D2(repeating: 1.0 / 479_001_600)
+        c = c * t2 - D2(repeating: 1.0 / 3_628_800)
+        c = c * t2 + D2(repeating: 1.0 / 40_320)
+        c = c * t2 - D2(repeating: 1.0 / 720)
+        c = c * t2 + D2(repeating: 1.0 / 24)
+        c = c * t2 - D2(repeating: 0.5)
+        c = c * t2 + D2(repeating: 1)
+        var sine = D2(repeating: 1.0 / 355_687_428_096_000)  // 1/17!
+        sine = sine * t2 - D2(repeating: 1.0 / 1_307_674_368_000)  // 1/15!
+        sine = sine * t2 + D2(repeating: 1.0 / 6_227_020_800)
+        sine = sine * t2 - D2(repeating: 1.0 / 39_916_800)
+        sine = sine * t2 + D2(repeating: 1.0 / 362_880)
+        sine = sine * t2 - D2(repeating: 1.0 / 5_040)
+        sine = sine * t2 + D2(repeating: 1.0 / 120)
+        sine = sine * t2 - D2(repeating: 1.0 / 6)
+        sine = sine * t2 + D2(repeating: 1)
+        sine = sine * t
+        let quadrant = unsafeBitCast(q + magic, to: SIMD2<Int64>.self) & 3
+        var y = c
+        y = y.replacing(with: -sine, where: quadrant .== 1)
+        y = y.replacing(with: -c, where: quadrant .== 2)
+        y = y.replacing(with: sine, where: quadrant .== 3)
+        if !all(inRange) {
+            for lane in 0..<2 where !inRange[lane] { y[lane] = _cos(2 * Double.pi * u[lane]) }
         }
         return y
     }
