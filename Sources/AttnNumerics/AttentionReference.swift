@@ -29,6 +29,10 @@ public enum AttentionReference {
 
         public static let none = Mask()
 
+        /// Whether some key is hidden from some query: causal, a window or a sparse block
+        /// pattern (block sizes alone, with the dense pattern, hide nothing).
+        public var hidesKeys: Bool { causal || window != nil || blocks != .dense }
+
         /// Whether query row i may see key j.
         @inlinable
         public func allows(query i: Int, key j: Int, queryLength: Int, keyLength: Int) -> Bool {
@@ -263,14 +267,14 @@ struct HeadPanels {
         }
         scores(problem, firstRow: firstRow, count: count, mask: mask)
         softmax()
-        if withOutput { accumulateOutput(skipZeros: mask != .none) }
+        if withOutput { accumulateOutput(skipZeros: mask.hidesKeys) }
     }
 
     /// Fills `exponentials` with the scores (-inf where masked or past the last key).
     private mutating func scores(_ problem: ProblemShape, firstRow: Int, count: Int, mask: AttentionReference.Mask) {
         let d = dim, nkv = keys
         let scale = problem.effectiveScale
-        let masked = mask != .none
+        let masked = mask.hidesKeys
         let rowOf = (0..<Self.groupRows).map { firstRow + min($0, count - 1) }
         queries.withUnsafeBufferPointer { qBuffer in
             kPanels.withUnsafeBufferPointer { kBuffer in
