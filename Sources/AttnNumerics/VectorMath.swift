@@ -110,8 +110,20 @@ extension VectorMath {
         m = m.replacing(with: m * 0.5, where: high)
         exponent = exponent.replacing(with: exponent &+ 1, where: high)
         let s = (m - 1) / (m + 1), s2 = s * s
+        // 1 + s^2/3 + s^4/5 + ... + s^22/23, by Horner in s^2 (constants written out: a
+        // loop computing 1/k is not unrolled, and its divisions cost more than the rest).
         var p = D2(repeating: 1.0 / 23)
-        for k in stride(from: 21, through: 1, by: -2) { p = p * s2 + D2(repeating: 1.0 / Double(k)) }
+        p = p * s2 + D2(repeating: 1.0 / 21)
+        p = p * s2 + D2(repeating: 1.0 / 19)
+        p = p * s2 + D2(repeating: 1.0 / 17)
+        p = p * s2 + D2(repeating: 1.0 / 15)
+        p = p * s2 + D2(repeating: 1.0 / 13)
+        p = p * s2 + D2(repeating: 1.0 / 11)
+        p = p * s2 + D2(repeating: 1.0 / 9)
+        p = p * s2 + D2(repeating: 1.0 / 7)
+        p = p * s2 + D2(repeating: 1.0 / 5)
+        p = p * s2 + D2(repeating: 1.0 / 3)
+        p = p * s2 + D2(repeating: 1)
         let e = D2(Double(exponent[0]), Double(exponent[1]))
         var y = e * D2(repeating: 6.931_471_803_691_238_164_90e-01)
             + (e * D2(repeating: 1.908_214_929_270_587_700_02e-10) + 2 * s * p)
