@@ -21,36 +21,45 @@ public struct HostTensor: Sendable, Equatable {
 
     /// A tensor of standard-normal values from `generator`, rounded to `dtype`.
     ///
-    /// Element i gets the i-th normal of the generator's sequence, as a loop calling
-    /// `nextNormal` in order would give it, and the generator ends where that loop leaves
-    /// it. Each normal takes exactly two draws, so a large tensor is filled in pieces on
-    /// all cores, each piece from a copy of the generator advanced past the draws of the
-    /// pieces before it (advancing is cheap next to the logarithm and cosine of a normal).
+    /// Elements 2p and 2p + 1 get the two values of the generator's p-th `nextNormalPair`
+    /// (an odd last element the first of its pair), as a loop calling it in order would
+    /// give them, and the generator ends where that loop leaves it. Each pair takes exactly
+    /// two draws, so a large tensor is filled in pieces (of an even number of elements) on
+    /// all cores, each from a copy of the generator advanced past the draws of the pieces
+    /// before it.
     public init(randomNormal shape: [Int], dtype: DType, generator: inout SeededGenerator) {
         self.init(shape: shape, dtype: dtype)
         let count = values.count
         let pieces = count >= 1 << 16 ? 16 : 1
-        let size = (count + pieces - 1) / pieces
+        let size = ((count + pieces - 1) / pieces + 1) / 2 * 2
         var starts: [SeededGenerator] = []
         for piece in 0..<pieces {
             starts.append(generator)
-            generator.skip(2 * max(0, min(size, count - piece * size)))
+            // Two draws per pair of elements, a whole pair for an odd last element.
+            generator.skip((max(0, min(size, count - piece * size)) + 1) / 2 * 2)
         }
         let first = starts
         values.withUnsafeMutableBufferPointer { buffer in
             let target = SharedFloats(buffer: buffer)
             DispatchQueue.concurrentPerform(iterations: pieces) { piece in
                 var local = first[piece]
-                // Two values a step (the same values as one at a time).
                 var i = min(count, piece * size)
                 let end = min(count, (piece + 1) * size)
-                while i + 1 < end {
-                    let pair = local.nextNormals()
+                // Two pairs a step (the same values as one pair at a time).
+                while i + 4 <= end {
+                    let (cos, sin) = local.nextNormalPairs()
+                    target.buffer[i] = dtype.round(Float(cos[0]))
+                    target.buffer[i + 1] = dtype.round(Float(sin[0]))
+                    target.buffer[i + 2] = dtype.round(Float(cos[1]))
+                    target.buffer[i + 3] = dtype.round(Float(sin[1]))
+                    i += 4
+                }
+                while i < end {
+                    let pair = local.nextNormalPair()
                     target.buffer[i] = dtype.round(Float(pair[0]))
-                    target.buffer[i + 1] = dtype.round(Float(pair[1]))
+                    if i + 1 < end { target.buffer[i + 1] = dtype.round(Float(pair[1])) }
                     i += 2
                 }
-                if i < end { target.buffer[i] = dtype.round(Float(local.nextNormal())) }
             }
         }
     }

@@ -39,12 +39,24 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return Self.boxMuller(SIMD2(repeating: u1), SIMD2(repeating: u2))[0]
     }
 
-    /// Two standard normal deviates at once: the values, and the generator's state after
-    /// them, of two calls of `nextNormal`.
-    public mutating func nextNormals() -> SIMD2<Double> {
+    /// Two independent standard normal deviates from two draws (u1, u2): both outputs of
+    /// the Box-Muller transform, sqrt(-2 log u1) cos(2 pi u2) and sqrt(-2 log u1)
+    /// sin(2 pi u2) (Box and Muller 1958).
+    public mutating func nextNormalPair() -> SIMD2<Double> {
+        let u1 = max(nextUnit(), 0x1p-53), u2 = nextUnit()
+        let (sin, cos) = VectorMath.sinCosTwoPi(SIMD2(repeating: u2))
+        let radius = (-2 * VectorMath.log(SIMD2(repeating: u1))).squareRoot()
+        return SIMD2(radius[0] * cos[0], radius[0] * sin[0])
+    }
+
+    /// Two `nextNormalPair`s at once (the same values, the same draws): the first pair in
+    /// the first lanes of (cos, sin), the second in the second lanes.
+    public mutating func nextNormalPairs() -> (cos: SIMD2<Double>, sin: SIMD2<Double>) {
         let a1 = max(nextUnit(), 0x1p-53), a2 = nextUnit()
         let b1 = max(nextUnit(), 0x1p-53), b2 = nextUnit()
-        return Self.boxMuller(SIMD2(a1, b1), SIMD2(a2, b2))
+        let (sin, cos) = VectorMath.sinCosTwoPi(SIMD2(a2, b2))
+        let radius = (-2 * VectorMath.log(SIMD2(a1, b1))).squareRoot()
+        return (radius * cos, radius * sin)
     }
 
     /// The Box-Muller transform lane by lane, through `VectorMath`'s logarithm and cosine
@@ -59,12 +71,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 import Glibc
 @usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
 @usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+@usableFromInline func _sin(_ x: Double) -> Double { Glibc.sin(x) }
 #elseif canImport(Musl)
 import Musl
 @usableFromInline func _log(_ x: Double) -> Double { Musl.log(x) }
 @usableFromInline func _cos(_ x: Double) -> Double { Musl.cos(x) }
+@usableFromInline func _sin(_ x: Double) -> Double { Musl.sin(x) }
 #else
 import Darwin
 @usableFromInline func _log(_ x: Double) -> Double { Darwin.log(x) }
 @usableFromInline func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+@usableFromInline func _sin(_ x: Double) -> Double { Darwin.sin(x) }
 #endif

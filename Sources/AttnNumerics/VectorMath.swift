@@ -133,16 +133,22 @@ extension VectorMath {
         return y
     }
 
-    /// cos(2 pi u) in float64 for u in [0, 1], within two units in the last place of
-    /// libm's cos or sin of the same reduced argument (below), and within 1e-15 of libm's
-    /// `cos(2 * .pi * u)`, whose own rounding of 2 pi u moves it by up to 4.4e-16.
+    /// cos(2 pi u) in float64 for u in [0, 1] (see `sinCosTwoPi`).
+    @inlinable @inline(__always)
+    public static func cosTwoPi(_ u: D2) -> D2 { sinCosTwoPi(u).cos }
+
+    /// sin(2 pi u) and cos(2 pi u) in float64 for u in [0, 1], each within two units in the
+    /// last place of libm's sin or cos of the same reduced argument (below), and within
+    /// 1e-15 of libm's `sin(2 * .pi * u)` and `cos(2 * .pi * u)`, whose own rounding of
+    /// 2 pi u moves them by up to 4.4e-16.
     ///
     /// u = q/4 + f with q = round(4u) and |f| <= 1/8 (exact: u is a multiple of 2^-53), so
-    /// cos(2 pi u) is cos t, -sin t, -cos t or sin t of t = 2 pi f in [-pi/4, pi/4] for
-    /// q mod 4 = 0, 1, 2, 3; both by their Taylor series to t^16 and t^17 (the rest is
-    /// below 3e-18). Lanes outside [0, 1] take libm's `cos`.
+    /// with t = 2 pi f in [-pi/4, pi/4], cos(2 pi u) is cos t, -sin t, -cos t, sin t and
+    /// sin(2 pi u) is sin t, cos t, -sin t, -cos t for q mod 4 = 0, 1, 2, 3; cos t and sin t
+    /// by their Taylor series to t^16 and t^17 (the rest is below 3e-18). Lanes outside
+    /// [0, 1] take libm's `sin` and `cos`.
     @inlinable @inline(__always)
-    public static func cosTwoPi(_ u: D2) -> D2 {
+    public static func sinCosTwoPi(_ u: D2) -> (sin: D2, cos: D2) {
         let inRange = (u .>= 0) .& (u .<= 1)
         let x = u.replacing(with: 0, where: .!inRange)
         let magic = D2(repeating: 6_755_399_441_055_744)  // 1.5 * 2^52: adding it rounds to an integer
@@ -170,14 +176,20 @@ extension VectorMath {
         sine = sine * t2 + D2(repeating: 1)
         sine = sine * t
         let quadrant = unsafeBitCast(q + magic, to: SIMD2<Int64>.self) & 3
-        var y = c
-        y = y.replacing(with: -sine, where: quadrant .== 1)
-        y = y.replacing(with: -c, where: quadrant .== 2)
-        y = y.replacing(with: sine, where: quadrant .== 3)
+        var cosine = c, sinus = sine
+        cosine = cosine.replacing(with: -sine, where: quadrant .== 1)
+        cosine = cosine.replacing(with: -c, where: quadrant .== 2)
+        cosine = cosine.replacing(with: sine, where: quadrant .== 3)
+        sinus = sinus.replacing(with: c, where: quadrant .== 1)
+        sinus = sinus.replacing(with: -sine, where: quadrant .== 2)
+        sinus = sinus.replacing(with: -c, where: quadrant .== 3)
         if !all(inRange) {
-            for lane in 0..<2 where !inRange[lane] { y[lane] = _cos(2 * Double.pi * u[lane]) }
+            for lane in 0..<2 where !inRange[lane] {
+                cosine[lane] = _cos(2 * Double.pi * u[lane])
+                sinus[lane] = _sin(2 * Double.pi * u[lane])
+            }
         }
-        return y
+        return (sinus, cosine)
     }
 }
 

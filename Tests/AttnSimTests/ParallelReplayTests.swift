@@ -145,12 +145,14 @@ import TileLanguage
     }
 
     /// The pieces of a large random tensor, filled in parallel, hold the generator's
-    /// sequence in order, and the generator ends where a sequential fill leaves it.
+    /// sequence of normal pairs in order (an odd last element the first of its pair), and
+    /// the generator ends where a sequential fill leaves it.
     @Test func parallelRandomFillMatchesSequence() {
         var generator = SeededGenerator(seed: 11)
         let tensor = HostTensor(randomNormal: [3, 30_001], dtype: .fp32, generator: &generator)
         var sequential = SeededGenerator(seed: 11)
-        let expected = (0..<90_003).map { _ in Float(sequential.nextNormal()) }
+        let pairs = (0..<45_002).map { _ in sequential.nextNormalPair() }
+        let expected = pairs.flatMap { [Float($0[0]), Float($0[1])] }.prefix(90_003)
         #expect(tensor.values.map(\.bitPattern) == expected.map(\.bitPattern))
         #expect(generator.next() == sequential.next())
     }
@@ -203,10 +205,10 @@ import TileLanguage
         #expect(abs(inner[2] - expf(88)) <= expf(88).ulp && abs(inner[3] - expf(1)) <= expf(1).ulp)
     }
 
-    /// The Box-Muller transform's logarithm and cosine against libm's: log within 4 units
+    /// The Box-Muller transform's logarithm, sine and cosine against libm's: log within 4 units
     /// in the last place over the uniforms the generator draws (and near 1, where it is
-    /// smallest); cos(2 pi u) within 2 units of libm's cos or sin of the same exactly
-    /// reduced argument, and within 1e-15 of libm's cos(2 * .pi * u) (which itself moves
+    /// smallest); sin and cos(2 pi u) within 2 units of libm's cos or sin of the same exactly
+    /// reduced argument, and within 1e-15 of libm's of 2 * .pi * u (which itself moves
     /// by up to 4.4e-16 from rounding 2 pi u); libm's values for zero, subnormals and values outside [0, 1].
     @Test func boxMullerFunctionsMatchLibm() {
         var generator = SeededGenerator(seed: 8)
@@ -216,39 +218,46 @@ import TileLanguage
             let logs = VectorMath.log(SIMD2(u, v))
             for (x, got) in [(u, logs[0]), (v, logs[1])] where x != 1 { worstLog = max(worstLog, abs(got - log(x)) / log(x).ulp) }
             let w = generator.nextUnit()
-            let cosines = VectorMath.cosTwoPi(SIMD2(w, 1 - w))
-            for (x, got) in [(w, cosines[0]), (1 - w, cosines[1])] {
-                worstCosAbsolute = max(worstCosAbsolute, abs(got - cos(2 * Double.pi * x)))
+            let (sines, cosines) = VectorMath.sinCosTwoPi(SIMD2(w, 1 - w))
+            for (lane, x) in [w, 1 - w].enumerated() {
+                worstCosAbsolute = max(worstCosAbsolute, abs(cosines[lane] - cos(2 * Double.pi * x)), abs(sines[lane] - sin(2 * Double.pi * x)))
                 // libm on the same exactly reduced argument t = 2 pi (x - q/4).
                 let q = (4 * x).rounded(), t = (x - q / 4) * 2 * Double.pi
-                let want = [cos(t), -sin(t), -cos(t), sin(t)][Int(q) % 4]
-                worstCos = max(worstCos, abs(got - want) / max(abs(want), 0x1p-60).ulp)
+                let wantCos = [cos(t), -sin(t), -cos(t), sin(t)][Int(q) % 4]
+                let wantSin = [sin(t), cos(t), -sin(t), -cos(t)][Int(q) % 4]
+                worstCos = max(worstCos, abs(cosines[lane] - wantCos) / max(abs(wantCos), 0x1p-60).ulp,
+                               abs(sines[lane] - wantSin) / max(abs(wantSin), 0x1p-60).ulp)
             }
         }
         #expect(worstLog <= 4, "log: worst error \(worstLog) ulp")
-        #expect(worstCos <= 2, "cos: worst error \(worstCos) ulp")
+        #expect(worstCos <= 2, "sin, cos: worst error \(worstCos) ulp")
         #expect(worstCosAbsolute <= 1e-15, "cos: worst absolute error \(worstCosAbsolute)")
         #expect(VectorMath.log(SIMD2(1, 0.5)) == SIMD2(0, -log(2.0)))
         #expect(VectorMath.log(SIMD2(0, 0x1p-1060)) == SIMD2(-.infinity, log(0x1p-1060)))
         #expect(VectorMath.cosTwoPi(SIMD2(0, 0.5)) == SIMD2(1, -1))
         #expect(VectorMath.cosTwoPi(SIMD2(1.5, -0.25)) == SIMD2(cos(3 * Double.pi), cos(-0.5 * Double.pi)))
+        #expect(VectorMath.sinCosTwoPi(SIMD2(0.25, 1.5)).sin == SIMD2(1, sin(3 * Double.pi)))
     }
 
     /// Random inputs drawn through `VectorMath` are the fp32 values libm's Box-Muller
     /// gives: a difference of an ulp or two in float64 would move an fp32 value only
-    /// within 2^-27 of a rounding boundary, and none of 200,000 draws does.
+    /// within 2^-27 of a rounding boundary, and none of 200,000 draws does. One pair at a
+    /// time and two at a time agree bit for bit.
     @Test func randomNormalsMatchLibmInFP32() {
-        var generator = SeededGenerator(seed: 12), libm = SeededGenerator(seed: 12)
-        var differing = 0
-        for _ in 0..<100_000 {
-            let pair = generator.nextNormals()
+        var generator = SeededGenerator(seed: 12), libm = SeededGenerator(seed: 12), single = SeededGenerator(seed: 12)
+        var differing = 0, unlike = 0
+        for _ in 0..<50_000 {
+            let (cosines, sines) = generator.nextNormalPairs()
             for lane in 0..<2 {
                 let u1 = max(libm.nextUnit(), 0x1p-53), u2 = libm.nextUnit()
-                let want = Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-                if Float(pair[lane]) != want { differing += 1 }
+                let radius = (-2 * log(u1)).squareRoot()
+                if Float(cosines[lane]) != Float(radius * cos(2 * Double.pi * u2)) { differing += 1 }
+                if Float(sines[lane]) != Float(radius * sin(2 * Double.pi * u2)) { differing += 1 }
+                if single.nextNormalPair() != SIMD2(cosines[lane], sines[lane]) { unlike += 1 }
             }
         }
         #expect(differing == 0)
+        #expect(unlike == 0)
     }
 
     /// The blocked float64 reference against a direct softmax(scale Q K^T) V written
