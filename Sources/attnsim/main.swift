@@ -9,11 +9,13 @@ signal(SIGPIPE, SIG_IGN)
 #if canImport(Glibc)
 // A numeric replay allocates and frees tiles and reference panels (up to a few MiB) on
 // every core thousands of times. With glibc's defaults each free at the top of a heap
-// gives memory back (brk/madvise) and the next allocation faults it in again, and every
+// gives memory back (brk/madvise), the next allocation faults it in again, and every
 // release flushes the TLBs of the other cores: about a tenth of a numeric run's wall
-// time (docs/performance.md). Keeping 64 MiB of slack per heap, trimming only above
-// 256 MiB and serving blocks below 32 MiB (glibc's ceiling) from the heap avoids it; the
-// cost is at most that slack per malloc arena of resident memory.
+// time (docs/performance.md). So the heaps keep 64 MiB of slack, trim only above
+// 256 MiB, and serve blocks below 32 MiB (glibc's ceiling for this setting) instead of
+// mapping each one; the process then holds on to its peak use (plus the slack) until
+// it exits, which for a one-shot command costs nothing.
+//
 // mallopt is declared in <malloc.h>, which the Glibc module does not import: look it up.
 typealias MalloptFunction = @convention(c) (Int32, Int32) -> Int32
 if let symbol = dlsym(nil, "mallopt") {
