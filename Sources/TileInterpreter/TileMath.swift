@@ -39,17 +39,17 @@ enum TileMath {
     /// the blocking or the vector width. Indices are proven in bounds by the shapes
     /// (checked once up front), so the hot loop uses unchecked pointer arithmetic.
     static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        guard a.count >= m * k, b.count >= k * n, m > 0, n > 0, k > 0 else { return c }
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
+        guard a.count >= m * k, b.count >= k * n, m > 0, n > 0, k > 0 else { return [Float](repeating: 0, count: max(0, m * n)) }
+        // The kernel writes every element of C, so C starts uninitialised (no zeroing pass).
+        return [Float](unsafeUninitializedCapacity: m * n) { pc, initialized in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
                     guard let aBase = pa.baseAddress, let bBase = pb.baseAddress, let cBase = pc.baseAddress else { return }
                     matmulKernel(aBase, bBase, cBase, m: m, k: k, n: n)
                 }
             }
+            initialized = m * n
         }
-        return c
     }
 
     private typealias V8 = SIMD8<Float>
@@ -260,11 +260,11 @@ enum TileMath {
         _ x: [Float], rows xr: Int, cols xc: Int, _ y: [Float], rows yr: Int, cols yc: Int,
         outRows: Int, outCols: Int, _ f: (Float, Float) -> Float
     ) -> [Float] {
-        var out = [Float](repeating: 0, count: outRows * outCols)
         guard x.count >= xr * xc, y.count >= yr * yc, xr == 1 || xr == outRows, yr == 1 || yr == outRows,
             xc == 1 || xc == outCols, yc == 1 || yc == outCols
         else {
             // Shapes the caller never passes (it checks them); the indexed loop traps on a bad one.
+            var out = [Float](repeating: 0, count: outRows * outCols)
             for r in 0..<outRows {
                 let xRow = (xr == 1 ? 0 : r) * xc, yRow = (yr == 1 ? 0 : r) * yc
                 for c in 0..<outCols {
@@ -273,9 +273,10 @@ enum TileMath {
             }
             return out
         }
-        x.withUnsafeBufferPointer { px in
-            y.withUnsafeBufferPointer { py in
-                out.withUnsafeMutableBufferPointer { po in
+        // Every element is written below, so the result starts uninitialised.
+        return [Float](unsafeUninitializedCapacity: outRows * outCols) { po, initialized in
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeBufferPointer { py in
                     guard let xb = px.baseAddress, let yb = py.baseAddress, let ob = po.baseAddress else { return }
                     for r in 0..<outRows {
                         let xRow = xb + (xr == 1 ? 0 : r &* xc), yRow = yb + (yr == 1 ? 0 : r &* yc)
@@ -296,8 +297,8 @@ enum TileMath {
                     }
                 }
             }
+            initialized = outRows * outCols
         }
-        return out
     }
 
     /// Row maxima or row sums, each row reduced left to right. Four rows run side by
