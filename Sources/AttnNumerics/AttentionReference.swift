@@ -53,9 +53,11 @@ public enum AttentionReference {
     }
 
     /// O (as `output`) and LSE (as `logSumExp`) from one pass over the scores: each row's
-    /// scores and exponentials are computed once and serve both.
+    /// scores and exponentials are computed once and serve both. `transform` (RoPE, ALiBi,
+    /// softcap, sinks) changes the scores as `ScoreTransform` describes; a row that sees no
+    /// key has O = 0 and LSE = -inf.
     public static func outputAndLogSumExp(
-        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, mask: Mask = .none
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, mask: Mask = .none, transform: ScoreTransform = .identity
     ) -> (output: [Double], logSumExp: [Double]) {
         let n = problem.queryLength, d = problem.headDim
         let heads = problem.batch * problem.heads
@@ -67,7 +69,7 @@ public enum AttentionReference {
             lse.withUnsafeMutableBufferPointer { lseBuffer in
                 let target = SharedRows(out: outBuffer, lse: lseBuffer)
                 forEachRowChunk(problem) { bh, rows in
-                    var head = HeadPanels(problem, k: k, v: v, kvh: problem.kvHead(forQueryHead: bh))
+                    var head = HeadPanels(problem, k: k, v: v, kvh: problem.kvHead(forQueryHead: bh), transform: transform)
                     var i = rows.lowerBound
                     while i < rows.upperBound {
                         let count = min(HeadPanels.groupRows, rows.upperBound - i)
@@ -86,15 +88,18 @@ public enum AttentionReference {
         return (out, lse)
     }
 
-    /// LSE_i = log sum_j exp(scale * q_i . k_j) per head, in float64; [batch*heads, N].
-    /// The same operations as `outputAndLogSumExp`'s, so the two agree exactly.
-    public static func logSumExp(_ problem: ProblemShape, q: HostTensor, k: HostTensor, mask: Mask = .none) -> [Double] {
+    /// LSE_i = log sum_j exp(scale * q_i . k_j) per head (scores changed by `transform`),
+    /// in float64; [batch*heads, N]. The same operations as `outputAndLogSumExp`'s, so the
+    /// two agree exactly.
+    public static func logSumExp(
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, mask: Mask = .none, transform: ScoreTransform = .identity
+    ) -> [Double] {
         let n = problem.queryLength
         var out = [Double](repeating: 0, count: problem.batch * problem.heads * n)
         out.withUnsafeMutableBufferPointer { buffer in
             let target = SharedRows(out: buffer, lse: buffer)
             forEachRowChunk(problem) { bh, rows in
-                var head = HeadPanels(problem, k: k, v: nil, kvh: problem.kvHead(forQueryHead: bh))
+                var head = HeadPanels(problem, k: k, v: nil, kvh: problem.kvHead(forQueryHead: bh), transform: transform)
                 var i = rows.lowerBound
                 while i < rows.upperBound {
                     let count = min(HeadPanels.groupRows, rows.upperBound - i)
@@ -178,11 +183,46 @@ public enum AttentionReference {
         return (dQ, dK, dV)
     }
 
-    /// The scores of a query row, scale * q_i . k_j, or -inf where the mask hides key j.
+    /// The score of query row i and key j: s = scale * q_i . k_j, then softcapped,
+    /// s = c tanh(s / c), then biased, s += slope (j - position_i); -inf where the mask
+    /// hides key j and no sink shows it.
     @inline(__always)
-    static func score(dot: Double, scale: Double, query i: Int, key j: Int, mask: Mask, masked: Bool, problem: ProblemShape) -> Double {
-        if masked && !mask.allows(query: i, key: j, queryLength: problem.queryLength, keyLength: problem.keyLength) { return -.infinity }
-        return dot * scale
+    static func score(dot: Double, scale: Double, query i: Int, key j: Int, mask: Mask, terms: ScoreTerms, problem: ProblemShape) -> Double {
+        if terms.masked && !terms.sees(query: i, key: j, mask: mask, problem: problem) { return -.infinity }
+        var s = dot * scale
+        if let cap = terms.softcap { s = cap * _tanh(s / cap) }
+        if let slope = terms.slope { s += slope * Double(j - (i + problem.keyLength - problem.queryLength)) }
+        return s
+    }
+
+    /// What a score needs besides its dot product: the mask's visibility test (widened by
+    /// sinks) and a `ScoreTransform`'s per-score terms for one head.
+    struct ScoreTerms {
+        /// Whether the mask hides any key (else every key is visible, sinks or not).
+        let masked: Bool
+        /// Keys 0 ..< sinks are visible to queries at or after them.
+        let sinks: Int
+        let softcap: Double?
+        /// The head's ALiBi slope (nil: no bias).
+        let slope: Double?
+
+        init(mask: Mask, transform: ScoreTransform, head: Int, problem: ProblemShape) {
+            masked = mask.hidesKeys
+            sinks = masked ? transform.sinks : 0
+            softcap = transform.softcap
+            slope = transform.alibi ? ALiBi.slope(head: head % problem.heads, heads: problem.heads) ?? 0 : nil
+        }
+
+        /// Whether some score is more than scale * dot (a softcap or a bias).
+        var changesScores: Bool { softcap != nil || slope != nil }
+
+        /// Whether query row i sees key j: the mask allows it, or it is a sink at or before
+        /// the query's position.
+        @inline(__always)
+        func sees(query i: Int, key j: Int, mask: Mask, problem: ProblemShape) -> Bool {
+            if !masked || mask.allows(query: i, key: j, queryLength: problem.queryLength, keyLength: problem.keyLength) { return true }
+            return j < sinks && j <= i + problem.keyLength - problem.queryLength
+        }
     }
 }
 
@@ -194,7 +234,9 @@ public enum AttentionReference {
 /// V is packed in panels of four columns, each Nkv x 4. Every dot product q_i . k_j is
 /// summed over c = 0, 1, ... in order, every output column over j = 0, 1, ... in order,
 /// so a row's results do not depend on which rows share its group. Padding keys (to a
-/// multiple of four) score -inf; padding columns are zero.
+/// multiple of four) score -inf; padding columns are zero. With RoPE, K rows are rotated
+/// once as they are packed (key j at position j) and the group's query rows as they are
+/// loaded (query i at position i + Nkv - N).
 struct HeadPanels {
     typealias D2 = SIMD2<Double>
     static let groupRows = 4
@@ -203,6 +245,11 @@ struct HeadPanels {
     let paddedKeys: Int
     let paddedDim: Int
     let kvh: Int
+    let transform: ScoreTransform
+    /// The rotary embedding's frequencies (empty without RoPE).
+    private let frequencies: [Double]
+    /// One row of d values being rotated.
+    private var rotation: [Double]
     private var kPanels: [Double]
     private var vPanels: [Double]
     /// The group's rows of Q, each value twice (a ready two-lane splat): [dim][groupRows][2].
@@ -219,18 +266,27 @@ struct HeadPanels {
     /// Per row: sum_j exponentials_ij v_j, groupRows x paddedDim (not yet divided by the sum).
     private(set) var output: [Double]
 
-    init(_ problem: ProblemShape, k: HostTensor, v: HostTensor?, kvh: Int) {
+    init(_ problem: ProblemShape, k: HostTensor, v: HostTensor?, kvh: Int, transform: ScoreTransform = .identity) {
         let nkv = problem.keyLength, d = problem.headDim
         keys = nkv
         dim = d
         paddedKeys = (nkv + 3) / 4 * 4
         paddedDim = (d + 3) / 4 * 4
         self.kvh = kvh
+        self.transform = transform
+        frequencies = transform.rotary?.frequencies(headDim: d) ?? []
+        rotation = [Double](repeating: 0, count: d)
         kPanels = [Double](repeating: 0, count: paddedKeys * d)
         let base = kvh * nkv * d
         for j in 0..<nkv {
             let panel = j / 4 * d * 4 + j % 4
-            for c in 0..<d { kPanels[panel + c * 4] = Double(k.values[base + j * d + c]) }
+            if let rotary = transform.rotary {
+                for c in 0..<d { rotation[c] = Double(k.values[base + j * d + c]) }
+                rotary.rotate(&rotation, position: j, frequencies: frequencies)
+                for c in 0..<d { kPanels[panel + c * 4] = rotation[c] }
+            } else {
+                for c in 0..<d { kPanels[panel + c * 4] = Double(k.values[base + j * d + c]) }
+            }
         }
         if let v {
             vPanels = [Double](repeating: 0, count: paddedDim * nkv)
@@ -259,22 +315,34 @@ struct HeadPanels {
         for r in 0..<g {
             let row = firstRow + min(r, count - 1)
             let base = (bh * n + row) * d
-            for c in 0..<d {
-                let value = Double(q.values[base + c])
-                queries[(c * g + r) * 2] = value
-                queries[(c * g + r) * 2 + 1] = value
+            if let rotary = transform.rotary {
+                for c in 0..<d { rotation[c] = Double(q.values[base + c]) }
+                rotary.rotate(&rotation, position: row + keys - n, frequencies: frequencies)
+                for c in 0..<d {
+                    queries[(c * g + r) * 2] = rotation[c]
+                    queries[(c * g + r) * 2 + 1] = rotation[c]
+                }
+            } else {
+                for c in 0..<d {
+                    let value = Double(q.values[base + c])
+                    queries[(c * g + r) * 2] = value
+                    queries[(c * g + r) * 2 + 1] = value
+                }
             }
         }
-        scores(problem, firstRow: firstRow, count: count, mask: mask)
+        let terms = AttentionReference.ScoreTerms(mask: mask, transform: transform, head: bh, problem: problem)
+        scores(problem, firstRow: firstRow, count: count, mask: mask, terms: terms)
         softmax()
         if withOutput { accumulateOutput(skipZeros: mask.hidesKeys) }
     }
 
     /// Fills `exponentials` with the scores (-inf where masked or past the last key).
-    private mutating func scores(_ problem: ProblemShape, firstRow: Int, count: Int, mask: AttentionReference.Mask) {
+    private mutating func scores(_ problem: ProblemShape, firstRow: Int, count: Int, mask: AttentionReference.Mask, terms: AttentionReference.ScoreTerms) {
         let d = dim, nkv = keys
         let scale = problem.effectiveScale
-        let masked = mask.hidesKeys
+        let masked = terms.masked
+        // A softcap or bias changes every score: no block takes the scale-only store.
+        let plainScores = !terms.changesScores
         let rowOf = (0..<Self.groupRows).map { firstRow + min($0, count - 1) }
         queries.withUnsafeBufferPointer { qBuffer in
             kPanels.withUnsafeBufferPointer { kBuffer in
@@ -286,14 +354,15 @@ struct HeadPanels {
                     while j0 < paddedKeys {
                         let out = sp + j0 * 4
                         // Whether any, and whether all, of the 4 x 4 scores are visible (none:
-                        // skip the dots; all: store them without a per-score test).
+                        // skip the dots; all, with plain scores: store them without a
+                        // per-score test). Sinks show keys the mask hides.
                         var visible = j0 + 3 < nkv && !masked
                         var allVisible = visible
                         if !visible {
                             allVisible = j0 + 3 < nkv
                             for r in 0..<4 {
                                 for jj in 0..<4 where j0 + jj < nkv {
-                                    if !masked || mask.allows(query: rowOf[r], key: j0 + jj, queryLength: problem.queryLength, keyLength: nkv) {
+                                    if terms.sees(query: rowOf[r], key: j0 + jj, mask: mask, problem: problem) {
                                         visible = true
                                     } else {
                                         allVisible = false
@@ -329,7 +398,7 @@ struct HeadPanels {
                             panel += 4
                             pairs += 8
                         }
-                        if allVisible {
+                        if allVisible && plainScores {
                             // A fully visible block: scale, and transpose two lanes at a time.
                             let factor = D2(repeating: scale)
                             func put(_ x: D2, _ y: D2, at index: Int) {
@@ -349,7 +418,7 @@ struct HeadPanels {
                         func put(_ dots: SIMD4<Double>, row r: Int) {
                             for jj in 0..<4 {
                                 out[jj * 4 + r] = j0 + jj < nkv
-                                    ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, masked: masked, problem: problem)
+                                    ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, terms: terms, problem: problem)
                                     : -.infinity
                             }
                         }
@@ -475,10 +544,13 @@ struct HeadPanels {
 #if canImport(Glibc)
 import Glibc
 @usableFromInline func _exp(_ x: Double) -> Double { Glibc.exp(x) }
+@usableFromInline func _tanh(_ x: Double) -> Double { Glibc.tanh(x) }
 #elseif canImport(Musl)
 import Musl
 @usableFromInline func _exp(_ x: Double) -> Double { Musl.exp(x) }
+@usableFromInline func _tanh(_ x: Double) -> Double { Musl.tanh(x) }
 #else
 import Darwin
 @usableFromInline func _exp(_ x: Double) -> Double { Darwin.exp(x) }
+@usableFromInline func _tanh(_ x: Double) -> Double { Darwin.tanh(x) }
 #endif

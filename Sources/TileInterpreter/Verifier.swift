@@ -110,16 +110,12 @@ struct Verifier {
                 }
                 // One float64 pass gives the output and the log-sum-exp: an LSE check of the
                 // same Q, K and mask reuses it.
-                let both = transform.isIdentity
-                    ? AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)
-                    : ScoredAttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask, transform: transform)
+                let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask, transform: transform)
                 lseCache[Self.lseKey(check, mask) + "|\(transform)"] = both.logSumExp
                 reference = both.output
             case .attentionLSE:
                 let key = Self.lseKey(check, mask) + "|\(transform)"
-                reference = lseCache[key] ?? (transform.isIdentity
-                    ? AttentionReference.logSumExp(problem, q: q, k: k, mask: mask)
-                    : ScoredAttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: nil, mask: mask, transform: transform).logSumExp)
+                reference = lseCache[key] ?? AttentionReference.logSumExp(problem, q: q, k: k, mask: mask, transform: transform)
                 lseCache[key] = reference
             case .selectiveScan, .linearAttention, .linformer, .attentionCascade, .attentionCascadeLSE, .attentionMLA:
                 continue
