@@ -48,10 +48,13 @@ public enum Runner {
     public static let numericHostLimitBytes = 2 << 30
 
     /// Work (`numericWork`) above which numeric mode refuses a run unless `allowLong` is
-    /// set: about a minute. The release build replays about 1e9 work units a second on the
-    /// 2-core reference machine (flash2 8.8e9 matmul FLOPs in 8.2 s; the naive selective
-    /// scan 9.4e8 elementwise FLOPs in 9.4 s); a debug build is about 20 times slower.
-    public static let numericWorkBudget = 60_000_000_000
+    /// set: from about 20 s (attention, mostly tile matmuls) to about a minute and a half
+    /// (the naive selective scan, all small elementwise operations) of the release build
+    /// on the 2-core reference machine, which replays flash2 with 8 heads, d = 64, N =
+    /// 2,048 (8.6e9 matmul and 2.0e8 elementwise FLOPs, 2.9e10 units) in 0.6 s, checks
+    /// included, and the naive scan with 8 heads, d = 64, N = 8,192 (4.7e8 elementwise
+    /// FLOPs, 4.7e10 units) in 3 to 5 s. A debug build is about 20 times slower.
+    public static let numericWorkBudget = 1_000_000_000_000
 
     /// Statements a count-mode run may replay unless `allowLong` is set: about a minute of
     /// the release build, which replays about 6e6 statements a second when nothing
@@ -61,14 +64,15 @@ public enum Runner {
     public static let countStatementBudget = 360_000_000
 
     /// The work a numeric run of `bound` would do, counted by a count-mode run (fast: boxes
-    /// of identical blocks are counted once): matmul FLOPs plus 10 x the elementwise,
-    /// reduction, exp and log FLOPs, which the interpreter replays about 10 times slower
-    /// per FLOP (tile by tile rather than in a tight inner product).
+    /// of identical blocks are counted once): matmul FLOPs plus 100 x the elementwise,
+    /// reduction, exp and log FLOPs, which the interpreter replays 30 to 300 times slower
+    /// per FLOP than a tile matmul's (a pass over a tile per operation, against a
+    /// register-blocked inner product; small tiles cost the most).
     public static func numericWork(_ bound: BoundProgram) throws(Diagnostic) -> Int {
         let total = try Simulator.run(bound, options: RunOptions(mode: .count)).stats.total
         var work = total.flopsMatmul
         for count in [total.flopsOther, total.exps, total.logs] {
-            let (weighted, o1) = count.multipliedReportingOverflow(by: 10)
+            let (weighted, o1) = count.multipliedReportingOverflow(by: 100)
             let (sum, o2) = work.addingReportingOverflow(weighted)
             if o1 || o2 { return Int.max }
             work = sum

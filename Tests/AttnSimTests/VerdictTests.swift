@@ -147,23 +147,25 @@ import TileLanguage
         #expect(try Runner.run(failing).allSatisfy { $0.passed == false })
     }
 
-    /// flash2, 16 heads, d 64, N = Nkv = 3450 is just over the work budget (3440 is just
+    /// flash2, 16 heads, d 64, N = Nkv = 8530 is just over the work budget (8520 is just
     /// under); numeric mode refuses it up front, from counts alone.
     @Test func numericWorkOverTheBudgetIsRefusedUpFront() throws {
         let program = try AlgorithmLibrary.program("flash2")
-        let under = try BoundProgram(program: program, shape: S.shape(heads: 16, n: 3440, d: 64), dtype: .fp16, hardware: S.h100)
+        let under = try BoundProgram(program: program, shape: S.shape(heads: 16, n: 8520, d: 64), dtype: .fp16, hardware: S.h100)
         #expect(try Runner.numericWork(under) < Runner.numericWorkBudget)
-        let shape = S.shape(heads: 16, n: 3450, d: 64)
+        let shape = S.shape(heads: 16, n: 8530, d: 64)
         let over = try BoundProgram(program: program, shape: shape, dtype: .fp16, hardware: S.h100)
         let work = try Runner.numericWork(over)
-        // matmul 4 x 16 x 3450^2 x 64 = 48,755,712,000, plus 10 x the elementwise FLOPs.
+        // matmul 4 x 16 x 8530^2 x 64 = 298,028,646,400, plus 100 x the elementwise FLOPs
+        // (7,027,764,640: about 6 per score, the exps, maxima, sums and rescales).
+        #expect(work == 298_028_646_400 + 100 * 7_027_764_640)
         #expect(work > Runner.numericWorkBudget && work < Runner.numericWorkBudget + Runner.numericWorkBudget / 100)
         let started = Date()
         do {
             _ = try Runner.run(Self.request(program, shape, dtype: .fp16))
             Issue.record("a run over the work budget was not refused")
         } catch {
-            guard case .tooMuchWork(_, 3450, let flops, let budget) = error else { throw error }
+            guard case .tooMuchWork(_, 8530, let flops, let budget) = error else { throw error }
             #expect(flops == work && budget == Runner.numericWorkBudget)
             #expect(error.description.contains("--mode count") && error.description.contains("--allow-long"))
         }
