@@ -540,17 +540,3 @@ struct HeadPanels {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-@usableFromInline func _exp(_ x: Double) -> Double { Glibc.exp(x) }
-@usableFromInline func _tanh(_ x: Double) -> Double { Glibc.tanh(x) }
-#elseif canImport(Musl)
-import Musl
-@usableFromInline func _exp(_ x: Double) -> Double { Musl.exp(x) }
-@usableFromInline func _tanh(_ x: Double) -> Double { Musl.tanh(x) }
-#else
-import Darwin
-@usableFromInline func _exp(_ x: Double) -> Double { Darwin.exp(x) }
-@usableFromInline func _tanh(_ x: Double) -> Double { Darwin.tanh(x) }
-#endif

@@ -66,20 +66,3 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         (-2 * VectorMath.log(u1)).squareRoot() * VectorMath.cosTwoPi(u2)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-@usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-@usableFromInline func _sin(_ x: Double) -> Double { Glibc.sin(x) }
-#elseif canImport(Musl)
-import Musl
-@usableFromInline func _log(_ x: Double) -> Double { Musl.log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { Musl.cos(x) }
-@usableFromInline func _sin(_ x: Double) -> Double { Musl.sin(x) }
-#else
-import Darwin
-@usableFromInline func _log(_ x: Double) -> Double { Darwin.log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-@usableFromInline func _sin(_ x: Double) -> Double { Darwin.sin(x) }
-#endif

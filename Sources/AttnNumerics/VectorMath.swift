@@ -192,17 +192,3 @@ extension VectorMath {
         return (sinus, cosine)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-@usableFromInline func _exp2(_ x: Double) -> Double { Glibc.exp2(x) }
-@usableFromInline func _expf(_ x: Float) -> Float { Glibc.expf(x) }
-#elseif canImport(Musl)
-import Musl
-@usableFromInline func _exp2(_ x: Double) -> Double { Musl.exp2(x) }
-@usableFromInline func _expf(_ x: Float) -> Float { Musl.expf(x) }
-#else
-import Darwin
-@usableFromInline func _exp2(_ x: Double) -> Double { Darwin.exp2(x) }
-@usableFromInline func _expf(_ x: Float) -> Float { Darwin.expf(x) }
-#endif
