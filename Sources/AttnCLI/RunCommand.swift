@@ -26,7 +26,7 @@ enum RunCommand {
         OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm; see 'attnsim list')."),
         OptionSpec(name: "seed", value: "N", help: "Seed of the random inputs in numeric mode (default 1)."),
         OptionSpec(name: "tolerance", value: "X", help: "Numeric mode: relative error every check must stay within (default: derived per check, see docs/algorithms.md)."),
-        OptionSpec(name: "allow-long", value: nil, help: "Run even when the work exceeds the budget of about a minute (numeric mode; count mode that cannot compress)."),
+        OptionSpec(name: "allow-long", value: nil, help: "Run even when the work exceeds the budget (numeric mode: about 20 s to a minute and a half; count mode that cannot compress: about a minute)."),
         OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
         OptionSpec(name: "trace", value: "FILE", help: "Write every load, store and tile operation as JSON lines (one algorithm, one context)."),
         OptionSpec(name: "help", value: nil, help: "Show this help."),
