@@ -36,7 +36,7 @@ public struct HostTensor: Sendable, Equatable {
         for piece in 0..<pieces {
             starts.append(generator)
             // Two draws per pair of elements, a whole pair for an odd last element.
-            generator.skip((max(0, min(size, count - piece * size)) + 1) / 2 * 2)
+            generator.skip(UInt64((max(0, min(size, count - piece * size)) + 1) / 2 * 2))
         }
         let first = starts
         values.withUnsafeMutableBufferPointer { buffer in

@@ -23,8 +23,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// Moves the generator past `draws` calls of `next()` at once (the same state as
     /// making them one by one).
-    public mutating func skip(_ draws: Int) {
-        state &+= Self.gamma &* UInt64(truncatingIfNeeded: max(0, draws))
+    public mutating func skip(_ draws: UInt64) {
+        state &+= Self.gamma &* draws
     }
 
     /// A uniform double in [0, 1) from the top 53 bits.

@@ -6,16 +6,18 @@
 /// (Swift lowers wider SIMD types lane by lane there), and each lane's result depends on
 /// that lane alone, so a value does not depend on which values share its vector.
 public enum VectorMath {
+    /// Two float64 lanes: one SSE2 register.
     public typealias D2 = SIMD2<Double>
+    /// Four fp32 lanes: one SSE2 register.
     public typealias F4 = SIMD4<Float>
 
     /// 2^(j/64) for j = 0 ..< 64, from libm's `exp2` (correctly rounded at these points
     /// in glibc and in Apple's libm; 2^0 = 1 exactly).
-    public static let powers: [Double] = (0..<64).map { _exp2(Double($0) / 64) }
+    static let powers: [Double] = (0..<64).map { _exp2(Double($0) / 64) }
 
-    /// Calls `body` with `powers` as a buffer, for loops that call `exp` many times.
-    @inlinable
-    public static func withPowers<R>(_ body: (UnsafeBufferPointer<Double>) -> R) -> R {
+    /// Calls `body` with `powers` as a buffer, for loops that call `exp` many times (the
+    /// only way to get the buffer `exp(_:powers:)` indexes without a bounds check).
+    static func withPowers<R>(_ body: (UnsafeBufferPointer<Double>) -> R) -> R {
         powers.withUnsafeBufferPointer(body)
     }
 
@@ -28,8 +30,8 @@ public enum VectorMath {
     /// series to r^6: the rest, r^7/7! < 3e-20, is far below float64's unit. Lanes
     /// outside [-708, 709] (where 2^m leaves the normal range) take libm's `exp`, except
     /// those below -746 and -inf, whose exponential rounds to 0.
-    @inlinable @inline(__always)
-    public static func exp(_ x: D2, powers: UnsafeBufferPointer<Double>) -> D2 {
+    @inline(__always)
+    static func exp(_ x: D2, powers: UnsafeBufferPointer<Double>) -> D2 {
         let inRange = (x .>= -708) .& (x .<= 709)
         let reduced = x.replacing(with: 0, where: .!inRange)
         let magic = D2(repeating: 6_755_399_441_055_744)  // 1.5 * 2^52: adding it rounds to an integer

@@ -47,7 +47,7 @@ import AttnNumerics
     func generatorSkipMatchesDraws(_ draws: Int) {
         var drawn = SeededGenerator(seed: 42), skipped = SeededGenerator(seed: 42)
         for _ in 0..<draws { _ = drawn.next() }
-        skipped.skip(draws)
+        skipped.skip(UInt64(draws))
         #expect((0..<3).map { _ in skipped.next() } == (0..<3).map { _ in drawn.next() })
     }
 

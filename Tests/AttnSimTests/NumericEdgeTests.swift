@@ -99,7 +99,7 @@ import Testing
         #expect(generator.next() == sequential.next())
         // Each pair took two draws: the end state is seed + 2 ceil(count / 2) gammas.
         var skipped = SeededGenerator(seed: 77)
-        skipped.skip(2 * ((count + 1) / 2) + 1)
+        skipped.skip(UInt64(2 * ((count + 1) / 2) + 1))
         #expect(generator.next() == skipped.next())
     }
 
