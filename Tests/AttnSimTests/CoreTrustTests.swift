@@ -274,9 +274,7 @@ extension CoreTrustTests {
     func sharedReferencePassAgrees(_ causal: Bool) {
         let problem = S.shape(heads: 2, kvHeads: 1, n: 7, nkv: 11, d: 4)
         var generator = SeededGenerator(seed: 3)
-        let q = HostTensor(randomNormal: [2, 7, 4], dtype: .fp32, generator: &generator)
-        let k = HostTensor(randomNormal: [1, 11, 4], dtype: .fp32, generator: &generator)
-        let v = HostTensor(randomNormal: [1, 11, 4], dtype: .fp32, generator: &generator)
+        let (q, k, v) = S.randomQKV(problem, generator: &generator)
         var mask = AttentionReference.Mask()
         mask.causal = causal
         let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask)

@@ -199,9 +199,7 @@ import Testing
             for n in [1, 2, 5] {
                 let problem = ProblemShape(batch: 1, heads: 2, kvHeads: 1, queryLength: n, keyLength: nkv, headDim: 3)
                 var generator = SeededGenerator(seed: UInt64(nkv * 10 + n))
-                let q = HostTensor(randomNormal: [2, n, 3], dtype: .fp32, generator: &generator)
-                let k = HostTensor(randomNormal: [1, nkv, 3], dtype: .fp32, generator: &generator)
-                let v = HostTensor(randomNormal: [1, nkv, 3], dtype: .fp32, generator: &generator)
+                let (q, k, v) = TestSupport.randomQKV(problem, generator: &generator)
                 for (maskName, mask) in masks {
                     for transform in transforms {
                         let label = "nkv \(nkv), n \(n), \(maskName), \(transform)"
@@ -213,7 +211,7 @@ import Testing
                             let slope = 1 / pow(2, 4 * Double(h + 1))  // ALiBi, 2 heads: 2^-4, 2^-8
                             for i in 0..<n {
                                 let position = i + nkv - n
-                                var scores: [(Int, Double)] = []
+                                var scores: [(key: Int, score: Double)] = []
                                 for j in 0..<nkv {
                                     let allowed = mask.allows(query: i, key: j, queryLength: n, keyLength: nkv)
                                     guard allowed || (j < transform.sinks && j <= position) else { continue }
@@ -226,17 +224,13 @@ import Testing
                                 }
                                 let lse = both.logSumExp[h * n + i]
                                 let o = (0..<3).map { both.output[(h * n + i) * 3 + $0] }
-                                guard let top = scores.map(\.1).max() else {
+                                guard let direct = TestSupport.directSoftmaxRow(scores, columns: 3, value: { j, c in Double(v.values[j * 3 + c]) }) else {
                                     emptyRows += 1
                                     if lse != -.infinity || o != [0, 0, 0] { failures.append("\(label): empty row \(h), \(i): \(lse), \(o)") }
                                     continue
                                 }
-                                let sum = scores.reduce(0) { $0 + exp($1.1 - top) }
-                                var worst = abs(lse - (top + log(sum)))
-                                for c in 0..<3 {
-                                    let want = scores.reduce(0) { $0 + exp($1.1 - top) / sum * Double(v.values[$1.0 * 3 + c]) }
-                                    worst = max(worst, abs(o[c] - want))
-                                }
+                                var worst = abs(lse - direct.logSumExp)
+                                for c in 0..<3 { worst = max(worst, abs(o[c] - direct.output[c])) }
                                 if !(worst < 1e-12) { failures.append("\(label): row \(h), \(i) off by \(worst)") }
                             }
                         }
