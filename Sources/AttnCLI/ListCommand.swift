@@ -132,20 +132,11 @@ enum ListCommand {
     static func takes(_ builtIn: BuiltinParameter, _ program: Program) -> Bool {
         guard let target = program.parameterIndex(builtIn.rawValue) else { return false }
         func names(_ e: Expr) -> Bool {
-            switch e.kind {
-            case .integer, .float, .local, .dtype: return false
-            case .name(let name): return name == builtIn.rawValue
-            case .parameter(let index): return index == target
-            case .unary(_, let a), .transpose(let a): return names(a)
-            case .binary(_, let a, let b): return names(a) || names(b)
-            case .call(_, let arguments): return arguments.contains(where: names)
-            case .load(let access, _):
-                return access.indices.contains { index in
-                    switch index {
-                    case .scalar(let a): return names(a)
-                    case .block(let a, let b, _), .range(let a, let b, _): return names(a) || names(b)
-                    case .all: return false
-                    }
+            e.contains { node in
+                switch node.kind {
+                case .name(let name): return name == builtIn.rawValue
+                case .parameter(let index): return index == target
+                default: return false
                 }
             }
         }

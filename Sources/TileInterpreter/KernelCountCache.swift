@@ -97,28 +97,18 @@ public final class KernelCountCache: @unchecked Sendable {
             var parameters = Set<Int>()
             var tensors = Set<Int>()
             func visit(_ e: Expr) {
-                switch e.kind {
-                case .integer, .float, .name, .local, .dtype: break
-                case .parameter(let index): parameters.insert(index)
-                case .unary(_, let a), .transpose(let a): visit(a)
-                case .binary(_, let a, let b):
-                    visit(a)
-                    visit(b)
-                case .call(_, let arguments): arguments.forEach(visit)
-                case .load(let access, _): visit(access)
+                _ = e.contains { node in
+                    switch node.kind {
+                    case .parameter(let index): parameters.insert(index)
+                    case .load(let access, _): tensors.insert(access.tensor)
+                    default: break
+                    }
+                    return false
                 }
             }
             func visit(_ access: TensorAccess) {
                 tensors.insert(access.tensor)
-                for index in access.indices {
-                    switch index {
-                    case .scalar(let e): visit(e)
-                    case .block(let a, let b, _), .range(let a, let b, _):
-                        visit(a)
-                        visit(b)
-                    case .all: break
-                    }
-                }
+                access.indexExpressions.forEach(visit)
             }
             func visit(_ statements: [Stmt]) {
                 for statement in statements {
