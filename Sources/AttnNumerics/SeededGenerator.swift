@@ -32,11 +32,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         Double(next() >> 11) * 0x1p-53
     }
 
-    /// A standard normal deviate (Box-Muller transform: sqrt(-2 log u1) cos(2 pi u2)).
+    /// A standard normal deviate: the first output, sqrt(-2 log u1) cos(2 pi u2), of the
+    /// Box-Muller transform of two draws.
     public mutating func nextNormal() -> Double {
-        let u1 = max(nextUnit(), 0x1p-53)
-        let u2 = nextUnit()
-        return Self.boxMuller(SIMD2(repeating: u1), SIMD2(repeating: u2))[0]
+        let u1 = max(nextUnit(), 0x1p-53), u2 = nextUnit()
+        return Self.boxMuller(SIMD2(repeating: u1), SIMD2(repeating: u2)).cos[0]
     }
 
     /// Two independent standard normal deviates from two draws (u1, u2): both outputs of
@@ -44,9 +44,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// sin(2 pi u2) (Box and Muller 1958).
     public mutating func nextNormalPair() -> SIMD2<Double> {
         let u1 = max(nextUnit(), 0x1p-53), u2 = nextUnit()
-        let (sin, cos) = VectorMath.sinCosTwoPi(SIMD2(repeating: u2))
-        let radius = (-2 * VectorMath.log(SIMD2(repeating: u1))).squareRoot()
-        return SIMD2(radius[0] * cos[0], radius[0] * sin[0])
+        let (cos, sin) = Self.boxMuller(SIMD2(repeating: u1), SIMD2(repeating: u2))
+        return SIMD2(cos[0], sin[0])
     }
 
     /// Two `nextNormalPair`s at once (the same values, the same draws): the first pair in
@@ -54,15 +53,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     public mutating func nextNormalPairs() -> (cos: SIMD2<Double>, sin: SIMD2<Double>) {
         let a1 = max(nextUnit(), 0x1p-53), a2 = nextUnit()
         let b1 = max(nextUnit(), 0x1p-53), b2 = nextUnit()
-        let (sin, cos) = VectorMath.sinCosTwoPi(SIMD2(a2, b2))
-        let radius = (-2 * VectorMath.log(SIMD2(a1, b1))).squareRoot()
-        return (radius * cos, radius * sin)
+        return Self.boxMuller(SIMD2(a1, b1), SIMD2(a2, b2))
     }
 
-    /// The Box-Muller transform lane by lane, through `VectorMath`'s logarithm and cosine
-    /// (each within a couple of units in the last place of libm's).
+    /// The Box-Muller transform lane by lane, through `VectorMath`'s logarithm, sine and
+    /// cosine (each within a few units in the last place of libm's): sqrt(-2 log u1) times
+    /// cos(2 pi u2) and sin(2 pi u2).
     @inline(__always)
-    static func boxMuller(_ u1: SIMD2<Double>, _ u2: SIMD2<Double>) -> SIMD2<Double> {
-        (-2 * VectorMath.log(u1)).squareRoot() * VectorMath.cosTwoPi(u2)
+    static func boxMuller(_ u1: SIMD2<Double>, _ u2: SIMD2<Double>) -> (cos: SIMD2<Double>, sin: SIMD2<Double>) {
+        let radius = (-2 * VectorMath.log(u1)).squareRoot()
+        let (sin, cos) = VectorMath.sinCosTwoPi(u2)
+        return (radius * cos, radius * sin)
     }
 }

@@ -1,6 +1,6 @@
 /// Elementary functions on a few lanes at once, for the hottest elementwise work of a
 /// numeric run: e^x for the float64 reference's softmax and the replay's `exp`, and the
-/// logarithm and cosine of the Box-Muller transform that draws the random inputs.
+/// logarithm, sine and cosine of the Box-Muller transform that draws the random inputs.
 ///
 /// They use the two-lane float64 and four-lane fp32 vectors of a baseline x86-64 build
 /// (Swift lowers wider SIMD types lane by lane there), and each lane's result depends on
@@ -134,10 +134,6 @@ extension VectorMath {
         }
         return y
     }
-
-    /// cos(2 pi u) in float64 for u in [0, 1] (see `sinCosTwoPi`).
-    @inlinable @inline(__always)
-    public static func cosTwoPi(_ u: D2) -> D2 { sinCosTwoPi(u).cos }
 
     /// sin(2 pi u) and cos(2 pi u) in float64 for u in [0, 1], each within two units in the
     /// last place of libm's sin or cos of the same reduced argument (below), and within
