@@ -248,7 +248,7 @@ struct HeadPanels {
     let transform: ScoreTransform
     /// The rotary embedding's frequencies (empty without RoPE).
     private let frequencies: [Double]
-    /// One row of d values being rotated.
+    /// One row of d values on its way into a panel (rotated there with RoPE).
     private var rotation: [Double]
     private var kPanels: [Double]
     private var vPanels: [Double]
@@ -280,13 +280,9 @@ struct HeadPanels {
         let base = kvh * nkv * d
         for j in 0..<nkv {
             let panel = j / 4 * d * 4 + j % 4
-            if let rotary = transform.rotary {
-                for c in 0..<d { rotation[c] = Double(k.values[base + j * d + c]) }
-                rotary.rotate(&rotation, position: j, frequencies: frequencies)
-                for c in 0..<d { kPanels[panel + c * 4] = rotation[c] }
-            } else {
-                for c in 0..<d { kPanels[panel + c * 4] = Double(k.values[base + j * d + c]) }
-            }
+            for c in 0..<d { rotation[c] = Double(k.values[base + j * d + c]) }
+            transform.rotary?.rotate(&rotation, position: j, frequencies: frequencies)
+            for c in 0..<d { kPanels[panel + c * 4] = rotation[c] }
         }
         if let v {
             vPanels = [Double](repeating: 0, count: paddedDim * nkv)
@@ -315,19 +311,11 @@ struct HeadPanels {
         for r in 0..<g {
             let row = firstRow + min(r, count - 1)
             let base = (bh * n + row) * d
-            if let rotary = transform.rotary {
-                for c in 0..<d { rotation[c] = Double(q.values[base + c]) }
-                rotary.rotate(&rotation, position: row + keys - n, frequencies: frequencies)
-                for c in 0..<d {
-                    queries[(c * g + r) * 2] = rotation[c]
-                    queries[(c * g + r) * 2 + 1] = rotation[c]
-                }
-            } else {
-                for c in 0..<d {
-                    let value = Double(q.values[base + c])
-                    queries[(c * g + r) * 2] = value
-                    queries[(c * g + r) * 2 + 1] = value
-                }
+            for c in 0..<d { rotation[c] = Double(q.values[base + c]) }
+            transform.rotary?.rotate(&rotation, position: row + keys - n, frequencies: frequencies)
+            for c in 0..<d {
+                queries[(c * g + r) * 2] = rotation[c]
+                queries[(c * g + r) * 2 + 1] = rotation[c]
             }
         }
         let terms = AttentionReference.ScoreTerms(mask: mask, transform: transform, head: bh, problem: problem)
