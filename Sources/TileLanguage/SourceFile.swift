@@ -1,4 +1,5 @@
 import Foundation
+import AttnNumerics
 
 /// The text of a tile-language program and the name it is reported under.
 ///
@@ -51,15 +52,16 @@ public struct SourceFile: Sendable, Equatable {
         self.init(name: name, text: String(decoding: body, as: UTF8.self))
     }
 
-    /// Reads a `.tile` file: its bytes, checked as UTF-8 (`init(name:bytes:)`). A file that
+    /// Reads a `.tile` file through `TextFile` (the system's reason on failure, at most
+    /// `TextFile.maxBytes`): its bytes, checked as UTF-8 (`init(name:bytes:)`). A file that
     /// cannot be read is an `.io` diagnostic; bytes that are not UTF-8 a `.syntax` one at
     /// their line and column.
     public static func read(path: String) throws(Diagnostic) -> SourceFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read" : "no such file"
-            throw Diagnostic(kind: .io, file: path, location: SourceLocation(line: 1, column: 1), message: "cannot read the program: \(reason)", sourceLine: "")
+        let bytes: [UInt8]
+        do { bytes = try TextFile.bytes(path) } catch {
+            throw Diagnostic(kind: .io, file: path, location: SourceLocation(line: 1, column: 1), message: "cannot read the program: \(error.reason)", sourceLine: "")
         }
-        return try SourceFile(name: path, bytes: data)
+        return try SourceFile(name: path, bytes: bytes)
     }
 
     public static func == (a: SourceFile, b: SourceFile) -> Bool {

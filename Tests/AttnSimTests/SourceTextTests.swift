@@ -97,7 +97,7 @@ import TileLanguage
             _ = try SourceFile.read(path: path + ".missing")
             Issue.record("a missing file was read")
         } catch {
-            #expect(error.kind == .io && error.message.contains("no such file"))
+            #expect(error.kind == .io && error.message == "cannot read the program: No such file or directory")
         }
     }
 
