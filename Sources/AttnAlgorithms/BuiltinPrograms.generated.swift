@@ -138,6 +138,7 @@ require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require window >= 0, "window must be 0 (none) or positive"
 require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+require packed == 0 or packed == 1, "packed is 0 or 1 (GQA heads in the query axis)"
 
 input  Q[batch * kv_heads, heads / kv_heads, N, d]
 input  K[batch * kv_heads, Nkv, d]                                      # unquantized: the reference's
@@ -256,6 +257,7 @@ require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require window >= 0, "window must be 0 (none) or positive"
 require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+require packed == 0 or packed == 1, "packed is 0 or 1 (GQA heads in the query axis)"
 
 input  Q[batch * kv_heads, heads / kv_heads, N, d]
 input  K[batch * kv_heads, Nkv, d]
@@ -1012,7 +1014,7 @@ require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require window >= 0, "window must be 0 (none) or positive"
 require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
-require block_pattern >= 0 and block_pattern <= 2 and block_local >= 1 and block_stride >= 0, "block_pattern is 0, 1 or 2; block_local >= 1; block_stride >= 0"
+require block_pattern >= 0 and block_pattern <= 2 and block_local >= 1 and block_stride >= 0 and block_density >= 0 and block_density <= 1000, "block_pattern is 0, 1 or 2; block_local >= 1; block_stride >= 0; block_density is a permille, 0 to 1000"
 require block_pattern == 0 or cdiv(N, Br) <= cdiv(Nkv, Bc), "a block-sparse mask needs a diagonal key block for every query block (cdiv(N, Br) <= cdiv(Nkv, Bc))"
 
 input  Q[batch * heads, N, d]
@@ -1536,6 +1538,7 @@ require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
 require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
+require per >= 1, "per (pages per partition) must be positive"
 
 input  Q[batch * kv_heads, heads / kv_heads, N, d]
 input  Kp[pages, kv_heads, P, d]
