@@ -1,3 +1,5 @@
+import AttnNumerics
+
 /// A command-line usage error: reported with a pointer to `--help`, exit code 64.
 struct UsageError: Error, CustomStringConvertible {
     var message: String
@@ -13,6 +15,18 @@ struct OptionSpec {
     var value: String?
     var help: String
     var repeatable = false
+    /// What the value names: a plain value, a file the command reads, or one it writes.
+    var role = Role.value
+
+    /// What an option's value names, so that an output is never one of the inputs.
+    enum Role: Equatable {
+        case value
+        /// A file the command reads when the value (or, for a comma list, an item) ends
+        /// in `suffix` (`.json`, `.tile`; `""`: any value); otherwise a built-in name.
+        case input(suffix: String)
+        /// A file the command writes (`-`: standard output).
+        case output
+    }
 }
 
 /// Parsed command-line arguments: `--name value`, `--name=value`, flags and positionals.
@@ -20,8 +34,11 @@ struct OptionSpec {
 struct ParsedArguments {
     private(set) var values: [String: [String]] = [:]
     private(set) var positionals: [String] = []
+    /// The options the command accepts.
+    let options: [OptionSpec]
 
     init(_ arguments: [String], options: [OptionSpec], command: String) throws(UsageError) {
+        self.options = options
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
@@ -70,32 +87,15 @@ struct ParsedArguments {
     func value(_ name: String) -> String? { values[name]?.last }
     func all(_ name: String) -> [String] { values[name] ?? [] }
 
-    /// An integer option; sizes may carry the suffixes `--context` takes (`4k` = 4,096,
-    /// `1m` = 1,048,576).
+    /// An integer option, written as a size (`NumberFormat.size`: digits with an optional
+    /// `k` or `m` suffix, `4k` = 4,096, no sign or spaces) of at least `minimum`.
     func integer(_ name: String, minimum: Int = 1) throws(UsageError) -> Int? {
         guard let text = value(name) else { return nil }
-        guard let n = parseSize(text), n >= minimum else {
+        guard let n = NumberFormat.size(text), n >= minimum else {
             throw UsageError(message: "'--\(name)' expects an integer of at least \(minimum) (k and m suffixes allowed: 4k = 4096), found '\(text)'")
         }
         return n
     }
-}
-
-/// An integer written as digits with an optional `k` (x 1,024) or `m` (x 1,048,576)
-/// suffix, as `--context` lengths are; nil when malformed or past 2^63 - 1.
-func parseSize(_ text: String) -> Int? {
-    var digits = Substring(text.lowercased())
-    var factor = 1
-    if digits.hasSuffix("k") {
-        factor = 1 << 10
-        digits = digits.dropLast()
-    } else if digits.hasSuffix("m") {
-        factor = 1 << 20
-        digits = digits.dropLast()
-    }
-    guard let base = Int(digits) else { return nil }
-    let (value, overflow) = base.multipliedReportingOverflow(by: factor)
-    return overflow ? nil : value
 }
 
 /// Renders a command's `--help` text.

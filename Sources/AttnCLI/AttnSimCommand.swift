@@ -114,7 +114,7 @@ public enum AttnSimCommand {
         }
     }
 
-    static let helpOptions = [OptionSpec(name: "help", value: nil, help: "Show this help.")]
+    static let helpOptions = [OptionSpec.helpFlag]
 
     /// The text of `attnsim help --help`.
     static let helpOfHelp = helpText(

@@ -13,8 +13,8 @@ import TileInterpreter
 enum BenchCommand {
     static let options = [
         OptionSpec(name: "repeat", value: "N", help: "Runs per case; the best time is reported (default 3)."),
-        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
-        OptionSpec(name: "help", value: nil, help: "Show this help."),
+        .format,
+        .helpFlag,
     ]
 
     /// The benchmark cases: the headline case (FlashAttention-2 forward at 128K,
@@ -58,11 +58,7 @@ enum BenchCommand {
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'bench' takes no arguments") }
         let repeats = try parsed.integer("repeat") ?? 3
-        var format = ReportFormat.table
-        if let name = parsed.value("format") {
-            guard let f = ReportFormat(rawValue: name) else { throw UsageError(message: "'--format' expects table, markdown, csv or json") }
-            format = f
-        }
+        let format = try parsed.format()
         let hardware = try HardwareProfile.named(HardwareProfile.defaultName)
         var rows: [[String]] = []
         var records: [JSONOutput] = []

@@ -7,7 +7,7 @@ import TileLanguage
 
 /// `attnsim list`: the built-in algorithms with their parameters, and the hardware profiles.
 enum ListCommand {
-    static let options = [OptionSpec(name: "help", value: nil, help: "Show this help.")]
+    static let options = [OptionSpec.helpFlag]
 
     /// The text of `attnsim list --help`.
     static let help = helpText(

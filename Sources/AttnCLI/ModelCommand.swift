@@ -9,9 +9,9 @@ import KVCache
 /// layer, TTFT, time per output token, memory, parameters and pruning (docs/model.md).
 enum ModelCommand {
     static let options = [
-        OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model preset with a \"decoder\" object, or a model file (required)."),
-        OptionSpec(name: "context", value: "LIST", help: "Context lengths, e.g. 1k,4k,32k (required)."),
-        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm)."),
+        .model("Model preset with a \"decoder\" object, or a model file (required)."),
+        .contexts("Context lengths, e.g. 1k,4k,32k (required)."),
+        .hardware(),
         OptionSpec(name: "batch", value: "N", help: "Sequences per step (default 1)."),
         OptionSpec(name: "phase", value: "prefill|decode", help: "Phase of the operator view (default prefill)."),
         OptionSpec(name: "view", value: "summary|operators|parameters", help: "What to print (default summary)."),
@@ -19,9 +19,9 @@ enum ModelCommand {
         OptionSpec(name: "cp", value: "G", help: "Context parallelism for prefill: ring attention over G GPUs (default 1)."),
         OptionSpec(name: "prune", value: "SPEC", help: "Sheared-LLaMA pruning, e.g. heads=16,ffn=5504,layers=24,hidden=2048 (or kept fractions: heads=0.5)."),
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Weights, activations and KV cache dtype (default fp16)."),
-        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
-        OptionSpec(name: "help", value: nil, help: "Show this help."),
+        .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
+        .format,
+        .helpFlag,
     ]
 
     /// The text of `attnsim model --help`.
@@ -47,21 +47,18 @@ enum ModelCommand {
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'model' takes no positional arguments") }
         guard let modelName = parsed.value("model") else { throw UsageError(message: "'--model' is required") }
-        guard let contextText = parsed.value("context") else { throw UsageError(message: "'--context' is required") }
-        guard let contexts = ContextList.parse(contextText) else {
-            throw UsageError(message: "'--context' expects lengths such as 1k,4k,32k, found '\(contextText)'")
-        }
+        guard let contexts = try parsed.contexts(example: "1k,4k,32k") else { throw UsageError(message: "'--context' is required") }
         var spec = ModelStudyFile(model: modelName, contexts: contexts)
         spec.phase = parsed.value("phase") ?? "prefill"
         spec.view = parsed.value("view") ?? "summary"
-        spec.hardware = parsed.value("hardware") ?? HardwareProfile.defaultName
+        spec.hardware = parsed.hardware
         spec.batch = try parsed.integer("batch") ?? 1
-        spec.dtype = try CommandSupport.dtype(parsed)
+        spec.dtype = try parsed.attentionDType()
         spec.tensorParallel = try parsed.integer("tp") ?? 1
         spec.contextParallel = try parsed.integer("cp") ?? 1
         spec.prune = parsed.value("prune")
         spec.crossover = parsed.has("crossover")
-        let format = try CommandSupport.format(parsed)
+        let format = try parsed.format()
         return try run(spec, format: format, console: console)
     }
 
@@ -93,7 +90,7 @@ enum ModelCommand {
         }
         var pruning: Pruning?
         if let text = spec.prune {
-            do { pruning = try Pruning(parsing: text) } catch { throw UsageError(message: error.message) }
+            do { pruning = try Pruning(parsing: text) } catch { throw UsageError(message: pruneMessage(error)) }
         }
         if let bad = spec.contexts.first(where: { $0 % runOptions.contextParallel != 0 }) {
             throw UsageError(message: "context \(bad) does not split evenly over \(runOptions.contextParallel) GPUs (--cp)")
@@ -131,6 +128,16 @@ enum ModelCommand {
                 if options.contextParallel == 1 { input.crossover.append((.decode, try study.crossover(.decode))) }
             }
             return ModelReport.renderSummary(input, format: format)
+        }
+    }
+
+    /// A `--prune` spec the library refused, worded for the option.
+    static func pruneMessage(_ error: PruningSpecError) -> String {
+        switch error {
+        case .notKeyValue(let item): return "'--prune' expects KEY=VALUE items (heads, ffn, layers, hidden), found '\(item)'"
+        case .badTarget(let key, let value): return "'--prune \(key)' expects a size of at least 1 or a kept fraction in (0, 1] such as 0.5, found '\(value)'"
+        case .unknownKey(let key): return "'--prune' knows heads, ffn, layers and hidden, found '\(key)'"
+        case .repeated(let key): return "'--prune' gives '\(key)' more than once"
         }
     }
 }

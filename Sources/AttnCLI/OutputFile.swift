@@ -59,6 +59,79 @@ func writeAll(_ fd: Int32, _ text: String) -> Int32? {
     }
 }
 
+/// Where an output option (`--trace`, `--svg`, `--timeline`) writes: the file at the path
+/// given, or standard output for `-` (then the command's report goes to standard error,
+/// so the two never mix).
+enum OutputPath: Equatable {
+    case standardOutput
+    case file(String)
+
+    /// `-` is standard output; anything else a path.
+    init(_ argument: String) {
+        self = argument == "-" ? .standardOutput : .file(argument)
+    }
+
+    /// How notices name it: the path, or "standard output".
+    var name: String {
+        switch self {
+        case .standardOutput: return "standard output"
+        case .file(let path): return path
+        }
+    }
+
+    /// Opens it for writing: the file (created or truncated, see `OutputFile`), or
+    /// standard output through `console`.
+    func open(console: Console) throws(OutputError) -> any TextOutput {
+        switch self {
+        case .standardOutput: return StandardOutputText(console: console)
+        case .file(let path): return try OutputFile(path: path)
+        }
+    }
+
+    /// Writes `text` as its whole content.
+    func write(_ text: String, console: Console) throws(OutputError) {
+        let output = try open(console: console)
+        try output.write(text)
+        try output.close()
+    }
+
+    /// Whether two paths name one regular file, whose content one write would replace:
+    /// the same device and inode (through symlinks, `./`, `..` and hard links), or, for a
+    /// file that does not exist yet, the same text. A device or FIFO (`/dev/null`) may
+    /// be named twice: writing to it replaces nothing.
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat()
+        var second = stat()
+        guard stat(a, &first) == 0, stat(b, &second) == 0 else { return a == b }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino && first.st_mode & S_IFMT == S_IFREG
+    }
+}
+
+/// Text written piece by piece to an output: a file, or standard output.
+protocol TextOutput: AnyObject {
+    /// Appends `text`.
+    func write(_ text: String) throws(OutputError)
+    /// Ends the output; a failure to close a file (a deferred write error) is an error.
+    func close() throws(OutputError)
+}
+
+/// Standard output as an output option's destination (`-`): written through the console,
+/// so a failed write ends the command as any failed write to standard output does (exit
+/// 1, one `error:` line, none for a closed pipe).
+final class StandardOutputText: TextOutput {
+    private let console: Console
+
+    init(console: Console) {
+        self.console = console
+    }
+
+    func write(_ text: String) throws(OutputError) {
+        console.out(text)
+    }
+
+    func close() throws(OutputError) {}
+}
+
 /// A file a command writes (`--trace`, `--svg`, `--timeline`), written in place.
 ///
 /// The path is opened with `open(2)` (`O_WRONLY | O_CREAT | O_TRUNC`, following symlinks)
@@ -66,7 +139,7 @@ func writeAll(_ fd: Int32, _ text: String) -> Int32? {
 /// pointing at its target, and a FIFO, `/dev/null` or another device stays what it is.
 /// Every call is checked; the first failure is an `OutputError` naming the path. A class
 /// because it owns a file descriptor: `deinit` closes it if `close()` was never reached.
-final class OutputFile {
+final class OutputFile: TextOutput {
     let path: String
     private var fd: Int32
 
@@ -94,13 +167,6 @@ final class OutputFile {
         let result = closeDescriptor(fd)
         fd = -1
         if result != 0 { throw OutputError(.file(path), errorNumber: errno) }
-    }
-
-    /// Writes `text` as the whole content of `path`: open, write, close.
-    static func write(_ text: String, to path: String) throws(OutputError) {
-        let file = try OutputFile(path: path)
-        try file.write(text)
-        try file.close()
     }
 }
 

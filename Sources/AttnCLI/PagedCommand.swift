@@ -8,8 +8,10 @@ import KVCache
 /// `attnsim paged`: paged vs contiguous KV-cache allocation over a request trace.
 enum PagedCommand {
     static let options = [
-        OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model preset or model file (required)."),
-        OptionSpec(name: "trace", value: "FILE|sharegpt|alpaca", help: "A CSV trace (arrival,prompt_tokens,output_tokens) or a synthetic workload (required)."),
+        .model("Model preset or model file (required)."),
+        OptionSpec(
+            name: "trace", value: "FILE|sharegpt|alpaca", help: "A CSV trace (arrival,prompt_tokens,output_tokens) or a synthetic workload (required).",
+            role: .input(suffix: "")),
         OptionSpec(name: "block-size", value: "N", help: "Tokens per KV block of the paged policy (default 16)."),
         OptionSpec(name: "requests", value: "N", help: "Requests of a synthetic trace (default 1000)."),
         OptionSpec(name: "rate", value: "R[,R...]", help: "Poisson arrivals per second of a synthetic trace (default 10); a list sweeps rates."),
@@ -19,15 +21,15 @@ enum PagedCommand {
         OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing)."),
         OptionSpec(name: "allocator", value: "first-fit|buddy", help: "Contiguous allocator (default first-fit)."),
         OptionSpec(name: "sharing", value: "MODE", help: "parallel:N (N samples), beam:W (beam width W) or prefix:T (shared T-token prefix); paged only."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4", help: "KV-cache dtype (default fp16; int8 per token, int4 in groups of 64)."),
+        .kvDType("KV-cache dtype (default fp16; int8 per token, int4 in groups of 64)."),
         OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it; global + windowed layers: one block table per layer group in a shared pool, docs/kv-cache.md)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
-        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "GPU (default h100-sxm)."),
+        .hardware("GPU (default h100-sxm)."),
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs (KV heads replicated past kv_heads); the pool is one GPU's (default 1)."),
-        OptionSpec(name: "memory-utilization", value: "F", help: "Share of HBM the server may use (default 0.9)."),
+        .memoryUtilization("Share of HBM the server may use (default 0.9)."),
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
-        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
-        OptionSpec(name: "help", value: nil, help: "Show this help."),
+        .format,
+        .helpFlag,
     ]
 
     /// The text of `attnsim paged --help`.
@@ -52,7 +54,7 @@ enum PagedCommand {
         if rates.count > 1 && RequestTrace.Workload.named(study.trace) == nil {
             throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
         }
-        let format = try CommandSupport.format(parsed)
+        let format = try parsed.format()
         return try run(study, rates: rates, format: format, console: console)
     }
 
@@ -118,8 +120,8 @@ enum PagedCommand {
             sharing = mode
         }
         var policies = sharing == .none ? PagedStudy.allPolicies : ["paged"]
-        if let text = parsed.value("policies") {
-            policies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let names = try parsed.names("policies") {
+            policies = names
             for name in policies where !PagedStudy.allPolicies.contains(name) {
                 throw UsageError(message: "unknown policy '\(name)'; expected: \(PagedStudy.allPolicies.joined(separator: ", "))")
             }
@@ -142,19 +144,19 @@ enum PagedCommand {
         return PagedStudy(
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
             blockSize: try parsed.integer("block-size") ?? 16, maxLength: try parsed.integer("max-len", minimum: 2) ?? 2048,
-            policies: policies, allocator: allocator, sharing: sharing, dtype: try CommandSupport.kvDType(parsed),
-            hardware: parsed.value("hardware") ?? "h100-sxm", memoryUtilization: try CommandSupport.memoryUtilization(parsed), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1),
+            policies: policies, allocator: allocator, sharing: sharing, dtype: try parsed.kvDType(),
+            hardware: parsed.hardware, memoryUtilization: try parsed.memoryUtilization(), seed: UInt64(try parsed.integer("seed", minimum: 0) ?? 1),
             window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0),
             timing: timing, prefillChunk: try parsed.integer("chunk", minimum: 1),
             tensorParallel: try parsed.integer("tp") ?? 1)
     }
 
-    /// `--rate R[,R...]`: positive arrival rates (default 10).
+    /// `--rate R[,R...]`: positive arrival rates (default 10), written without spaces.
     static func rateList(_ parsed: ParsedArguments) throws(UsageError) -> [Double] {
         guard let text = parsed.value("rate") else { return [10] }
         var rates: [Double] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let r = Double(part.trimmingCharacters(in: .whitespaces)), r > 0, r.isFinite else {
+            guard let r = Double(part), r > 0, r.isFinite else {
                 throw UsageError(message: "'--rate' expects positive numbers separated by commas, found '\(text)'")
             }
             rates.append(r)
@@ -188,7 +190,7 @@ enum PagedCommand {
     static func parseSharing(_ text: String) -> SharingMode? {
         let parts = text.split(separator: ":").map(String.init)
         if parts == ["none"] { return SharingMode.none }
-        guard parts.count == 2, let n = parseSize(parts[1]), n > 0 else { return nil }
+        guard parts.count == 2, let n = NumberFormat.size(parts[1]), n > 0 else { return nil }
         switch parts[0] {
         case "parallel": return .parallelSampling(samples: n)
         case "beam": return .beamSearch(width: n)

@@ -13,22 +13,24 @@ import TileInterpreter
 /// point, the bound and the predicted time; optionally a plot and a timeline.
 enum RooflineCommand {
     static let options = [
-        OptionSpec(name: "model", value: "NAME|FILE.json", help: "Model whose attention layer to use (heads, kv_heads, head_dim)."),
+        .model("Model whose attention layer to use (heads, kv_heads, head_dim)."),
         OptionSpec(name: "phase", value: "prefill|decode", help: "prefill: q_len = context; decode: one query (default prefill)."),
-        OptionSpec(name: "context", value: "LIST", help: "Context lengths, e.g. 1k,4k,16k (required with --model)."),
-        OptionSpec(name: "algorithms", value: "LIST", help: "Algorithms to compare (default flash2,standard; flash-decoding,flash2 for decode)."),
+        .contexts("Context lengths, e.g. 1k,4k,16k (required with --model)."),
+        OptionSpec(
+            name: "algorithms", value: "LIST", help: "Algorithms to compare (default flash2,standard; flash-decoding,flash2 for decode).",
+            role: .input(suffix: ".tile")),
         OptionSpec(name: "batch", value: "N", help: "Batch size (default 1)."),
         OptionSpec(name: "kv-heads", value: "N", help: "Key/value heads (default: the model's)."),
         OptionSpec(name: "q-len", value: "N", help: "Query length (default: the context in prefill, 1 in decode)."),
         OptionSpec(name: "causal", value: nil, help: "Causal mask (a decoder's prefill; sets causal=1 of the algorithms that have it)."),
         OptionSpec(name: "window", value: "W", help: "Sliding window of W keys (default: the model's, if any)."),
         OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 (repeatable).", repeatable: true),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype (default fp16)."),
-        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm)."),
-        OptionSpec(name: "svg", value: "FILE", help: "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
-        OptionSpec(name: "timeline", value: "FILE", help: "Write the modelled schedule of the first run as Chrome trace-event JSON (Perfetto)."),
-        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
-        OptionSpec(name: "help", value: nil, help: "Show this help."),
+        .attentionDType(),
+        .hardware(),
+        .output("svg", "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
+        .output("timeline", "Write the modelled schedule of the first run as Chrome trace-event JSON (Perfetto)."),
+        .format,
+        .helpFlag,
     ]
 
     /// The text of `attnsim roofline --help`.
@@ -45,7 +47,7 @@ enum RooflineCommand {
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
-        let format = try CommandSupport.format(parsed)
+        let format = try parsed.format()
         var scenario: Scenario
         if parsed.positionals.count == 1 {
             if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param"].first(where: parsed.has) {
@@ -61,8 +63,11 @@ enum RooflineCommand {
         } else {
             throw UsageError(message: "'roofline' takes at most one scenario file")
         }
+        let outputs = try parsed.outputs(reading: CommandSupport.inputs(of: scenario))
+        // A plot or timeline on standard output leaves the report to standard error.
+        let report = outputs.values.contains(.standardOutput) ? console.err : console.out
         return try CommandSupport.reporting(console) {
-            try scenario.checkSize()
+            if scenario.file == nil { try CommandSupport.checkSize(scenario) } else { try scenario.checkSize() }
             let hardware = try HardwareProfile.named(scenario.hardware)
             let model = CostModel(hardware: hardware, dtype: scenario.dtype)
             let pipeline = Pipeline(hardware: hardware)
@@ -79,31 +84,30 @@ enum RooflineCommand {
                     rows.append(RooflineRow(algorithm: algorithm.label, context: context, queryLength: scenario.shape(context: context).queryLength, prediction: prediction, ridge: model.ridgePoint))
                 }
             }
-            if let path = parsed.value("svg") {
+            if let svg = outputs["svg"] {
                 let points = rows.map { RooflinePlot.Point(label: "\($0.algorithm) \(ContextList.format($0.context))", intensity: $0.intensity, flopsPerSecond: $0.achievedFlopsPerSecond) }
-                try OutputFile.write(RooflinePlot.svg(points, model: model, title: "Attention roofline on \(hardware.name)"), to: path)
-                console.err("roofline plot written to \(path)\n")
+                try svg.write(RooflinePlot.svg(points, model: model, title: "Attention roofline on \(hardware.name)"), console: console)
+                console.err("roofline plot written to \(svg.name)\n")
             }
-            if let path = parsed.value("timeline"), let timeline {
-                try OutputFile.write(timeline, to: path)
-                console.err("timeline written to \(path) (open it in Perfetto)\n")
+            if let destination = outputs["timeline"], let timeline {
+                try destination.write(timeline, console: console)
+                console.err("timeline written to \(destination.name) (open it in Perfetto)\n")
             }
-            console.out(RooflineReport.render(rows, format: format))
+            report(RooflineReport.render(rows, format: format))
             return .success
         }
     }
 
     private static func modelScenario(_ parsed: ParsedArguments) throws(UsageError) -> Scenario {
         guard let modelName = parsed.value("model") else { throw UsageError(message: "give --model NAME with --context, or an attention scenario file") }
-        guard let text = parsed.value("context") else { throw UsageError(message: "'--context' is required with --model") }
-        guard let contexts = ContextList.parse(text) else { throw UsageError(message: "'--context' expects lengths such as 1k,4k, found '\(text)'") }
+        guard let contexts = try parsed.contexts(example: "1k,4k") else { throw UsageError(message: "'--context' is required with --model") }
         let model: ModelSpec
         do { model = try ModelSpec.named(modelName) } catch { throw UsageError(message: error.description) }
         let phase = parsed.value("phase") ?? "prefill"
         guard phase == "prefill" || phase == "decode" else { throw UsageError(message: "'--phase' expects prefill or decode, found '\(phase)'") }
-        let defaults = phase == "decode" ? "flash-decoding,flash2" : "flash2,standard"
-        let algorithms = (parsed.value("algorithms") ?? defaults).split(separator: ",").map(String.init)
-        let dtype = try CommandSupport.dtype(parsed)
+        let defaults = phase == "decode" ? ["flash-decoding", "flash2"] : ["flash2", "standard"]
+        let algorithms = try parsed.names("algorithms") ?? defaults
+        let dtype = try parsed.attentionDType()
         let kvHeads = try parsed.integer("kv-heads") ?? model.kvHeads
         guard model.heads % kvHeads == 0 else {
             throw UsageError(message: "'--kv-heads' (\(kvHeads)) must divide the model's \(model.heads) heads")
@@ -112,7 +116,7 @@ enum RooflineCommand {
         let set = try RunCommand.algorithmParameters(
             parsed, algorithms: algorithms, defaults: model.slidingWindow.map { ["window": .int($0)] } ?? [:])
         return Scenario(
-            name: "roofline", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: .count, dtype: dtype,
+            name: "roofline", hardware: parsed.hardware, mode: .count, dtype: dtype,
             batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: kvHeads, headDim: model.headDim,
             queryLength: try parsed.integer("q-len") ?? (phase == "decode" ? 1 : nil), contexts: contexts,
             algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: set[$0] ?? [:]) })

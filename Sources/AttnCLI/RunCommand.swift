@@ -10,26 +10,28 @@ import TileInterpreter
 /// `attnsim run`: a scenario file, or one or more algorithms on an ad-hoc shape.
 enum RunCommand {
     static let options = [
-        OptionSpec(name: "algorithm", value: "NAME|FILE.tile", help: "Algorithm(s) to run: standard, flash1, flash2, or a .tile file (repeat or comma-separate).", repeatable: true),
+        OptionSpec(
+            name: "algorithm", value: "NAME|FILE.tile", help: "Algorithm(s) to run: standard, flash1, flash2, or a .tile file (repeat or comma-separate).",
+            repeatable: true, role: .input(suffix: ".tile")),
         OptionSpec(name: "batch", value: "N", help: "Batch size (default 1)."),
         OptionSpec(name: "heads", value: "N", help: "Query heads (required without a scenario file)."),
         OptionSpec(name: "kv-heads", value: "N", help: "Key/value heads (default: heads; fewer is GQA/MQA)."),
         OptionSpec(name: "head-dim", value: "N", help: "Head dimension d (required without a scenario file)."),
-        OptionSpec(name: "context", value: "LIST", help: "Key/value lengths, e.g. 1k,4k,16k (required without a scenario file)."),
+        .contexts("Key/value lengths, e.g. 1k,4k,16k (required without a scenario file)."),
         OptionSpec(name: "q-len", value: "N", help: "Query length, e.g. 1 or 2k (default: the context, i.e. prefill; 1 is a decode step)."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype of Q, K, V, O (default fp16)."),
+        .attentionDType("Storage dtype of Q, K, V, O (default fp16)."),
         OptionSpec(name: "mode", value: "count|numeric", help: "count: counters only (default); numeric: real tensors checked against float64."),
         OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 or --param window=4k (repeatable).", repeatable: true),
         OptionSpec(name: "causal", value: nil, help: "Causal mask (sets the parameter causal=1 of the algorithms that have it)."),
         OptionSpec(name: "window", value: "W", help: "Sliding window of W keys, e.g. 4k, causal (sets the parameter window=W)."),
         OptionSpec(name: "block-mask", value: "SPEC", help: "Block-sparse mask: \(BlockMaskOption.help) (sets the block_* parameters)."),
-        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm; see 'attnsim list')."),
+        .hardware("Hardware profile (default h100-sxm; see 'attnsim list')."),
         OptionSpec(name: "seed", value: "N", help: "Seed of the random inputs in numeric mode (default 1)."),
         OptionSpec(name: "tolerance", value: "X", help: "Numeric mode: relative error every check must stay within (default: derived per check, see docs/algorithms.md)."),
-        OptionSpec(name: "allow-long", value: nil, help: "Run even when the work exceeds the budget (numeric mode: about 20 s to a minute and a half; count mode that cannot compress: about a minute)."),
-        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
-        OptionSpec(name: "trace", value: "FILE", help: "Write every load, store and tile operation as JSON lines (one algorithm, one context)."),
-        OptionSpec(name: "help", value: nil, help: "Show this help."),
+        .allowLong("Run even when the work exceeds the budget (numeric mode: about 20 s to a minute and a half; count mode that cannot compress: about a minute)."),
+        .format,
+        .output("trace", "Write every load, store and tile operation as JSON lines (one algorithm, one context)."),
+        .helpFlag,
     ]
 
     static let help = helpText(
@@ -52,15 +54,7 @@ enum RunCommand {
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
-        let format: ReportFormat
-        if let name = parsed.value("format") {
-            guard let f = ReportFormat(rawValue: name) else {
-                throw UsageError(message: "'--format' expects table, markdown, csv or json, found '\(name)'")
-            }
-            format = f
-        } else {
-            format = .table
-        }
+        let format = try parsed.format()
         var mode: ExecutionMode?
         if let name = parsed.value("mode") {
             guard let m = ExecutionMode(rawValue: name) else {
@@ -113,23 +107,27 @@ enum RunCommand {
             guard let t = Double(text), t > 0, t.isFinite else { throw UsageError(message: "'--tolerance' expects a positive number, found '\(text)'") }
             scenario.tolerance = t
         }
-        if parsed.has("allow-long") { scenario.allowLong = true }
+        if parsed.allowLong { scenario.allowLong = true }
         if scenario.mode != .numeric, let option = ["tolerance"].first(where: parsed.has) {
             throw UsageError(message: "'--\(option)' applies to numeric mode (--mode numeric)")
         }
+        let trace = try parsed.outputs(reading: CommandSupport.inputs(of: scenario))["trace"]
+        // A trace on standard output leaves the report to standard error.
+        let report = trace == .standardOutput ? console.err : console.out
         return try CommandSupport.reporting(console) {
             let records: [RunRecord]
-            if let tracePath = parsed.value("trace") {
+            if let trace {
                 guard scenario.algorithms.count == 1, scenario.contexts.count == 1 else {
                     throw UsageError(message: "'--trace' records one run: give one algorithm and one context")
                 }
-                records = [try traced(scenario, to: tracePath, console: console)]
+                records = [try traced(scenario, to: trace, console: console)]
             } else {
+                if scenario.file == nil { try CommandSupport.checkSize(scenario) }
                 let bar = ProgressBar(console: console)
                 defer { bar.finish() }
                 records = try Runner.run(scenario) { label, fraction in bar.update(label: label, fraction: fraction) }
             }
-            console.out(RecordReport.render(records, format: format))
+            report(RecordReport.render(records, format: format))
             let failures = records.flatMap(\.failures)
             for failure in failures { console.err("error: check failed: \(failure)\n") }
             return failures.isEmpty ? .success : .failure
@@ -137,26 +135,22 @@ enum RunCommand {
     }
 
     private static func adHocScenario(_ parsed: ParsedArguments, mode: ExecutionMode?) throws(UsageError) -> Scenario {
-        let algorithms = parsed.all("algorithm").flatMap { $0.split(separator: ",").map(String.init) }
-        guard !algorithms.isEmpty else {
+        guard let algorithms = try parsed.names("algorithm") else {
             throw UsageError(message: "give a scenario file or --algorithm with --heads, --head-dim and --context")
         }
         guard let heads = try parsed.integer("heads") else { throw UsageError(message: "'--heads' is required with --algorithm") }
         guard let headDim = try parsed.integer("head-dim") else { throw UsageError(message: "'--head-dim' is required with --algorithm") }
-        guard let contextText = parsed.value("context") else { throw UsageError(message: "'--context' is required with --algorithm") }
-        guard let contexts = ContextList.parse(contextText) else {
-            throw UsageError(message: "'--context' expects lengths such as 1024 or 1k,4k,16k, found '\(contextText)'")
-        }
+        guard let contexts = try parsed.contexts(example: "1024 or 1k,4k,16k") else { throw UsageError(message: "'--context' is required with --algorithm") }
         let kvHeads = try parsed.integer("kv-heads") ?? heads
         guard heads % kvHeads == 0 else {
             throw UsageError(message: "'--kv-heads' (\(kvHeads)) must divide '--heads' (\(heads))")
         }
-        let dtype = try CommandSupport.dtype(parsed)
+        let dtype = try parsed.attentionDType()
         let accepted = try algorithmParameters(parsed, algorithms: algorithms)
         let qLen = try parsed.integer("q-len")
         let seed = try parsed.integer("seed", minimum: 0) ?? 1
         return Scenario(
-            name: "ad-hoc", hardware: parsed.value("hardware") ?? HardwareProfile.defaultName, mode: mode ?? .count,
+            name: "ad-hoc", hardware: parsed.hardware, mode: mode ?? .count,
             dtype: dtype, seed: UInt64(seed), batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
             headDim: headDim, queryLength: qLen, contexts: contexts,
             algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: accepted[$0] ?? [:]) })
@@ -176,7 +170,7 @@ enum RunCommand {
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw UsageError(message: "'--param' expects NAME=VALUE, found '\(assignment)'")
             }
-            if let i = parseSize(parts[1]) {
+            if let i = NumberFormat.signedSize(parts[1]) {
                 parameters[parts[0]] = .int(i)
             } else if let x = Double(parts[1]), x.isFinite {
                 parameters[parts[0]] = .float(x)
@@ -187,10 +181,11 @@ enum RunCommand {
         if parsed.has("causal") { parameters["causal"] = .int(1) }
         if let window = try parsed.integer("window") { parameters["window"] = .int(window) }
         if let spec = parsed.value("block-mask") {
-            guard let mask = BlockMaskOption.parameters(spec) else {
-                throw UsageError(message: "'--block-mask' expects \(BlockMaskOption.help), found '\(spec)'")
+            do {
+                parameters.merge(try BlockMaskOption.parse(spec)) { _, new in new }
+            } catch {
+                throw UsageError(message: "'--block-mask' expects \(BlockMaskOption.help), found '\(spec)' (\(error))")
             }
-            parameters.merge(mask) { _, new in new }
         }
         var declaring: [String: Set<String>] = [:]
         for algorithm in algorithms {
@@ -210,9 +205,10 @@ enum RunCommand {
         return result
     }
 
-    /// Runs the scenario's single run with a trace written to `path` (in place, see
-    /// `OutputFile`); a failed write ends the command with exit code 1.
-    private static func traced(_ scenario: Scenario, to path: String, console: Console) throws -> RunRecord {
+    /// Runs the scenario's single run with a trace written to `destination` (a file
+    /// written in place, see `OutputFile`, or standard output); a failed write ends the
+    /// command with exit code 1.
+    private static func traced(_ scenario: Scenario, to destination: OutputPath, console: Console) throws -> RunRecord {
         let algorithm = scenario.algorithms[0]
         let hardware = try HardwareProfile.named(scenario.hardware)
         let program = try AlgorithmLibrary.program(algorithm.program)
@@ -221,15 +217,15 @@ enum RunCommand {
             shape: scenario.shape(context: scenario.contexts[0]), dtype: scenario.dtype, hardware: hardware,
             mode: scenario.mode, parameters: algorithm.parameters, seed: scenario.seed, compress: false,
             tolerance: scenario.tolerance, allowLong: scenario.allowLong)
-        let sink = FileTraceSink(file: try OutputFile(path: path), limit: FileTraceSink.defaultLimit)
+        let sink = FileTraceSink(file: try destination.open(console: console), limit: FileTraceSink.defaultLimit)
         let bar = ProgressBar(console: console)
         defer { bar.finish() }
         let record = try Runner.run(request, trace: sink) { bar.update(label: "trace \(algorithm.label)", fraction: $0) }
         try sink.finish()
         if sink.dropped > 0 {
-            throw TraceError.tooLarge(path: path, limit: sink.limit, total: sink.limit + sink.dropped)
+            throw TraceError.tooLarge(path: destination.name, limit: sink.limit, total: sink.limit + sink.dropped)
         }
-        console.err("trace: \(RecordReport.grouped(sink.written)) events written to \(path)\n")
+        console.err("trace: \(RecordReport.grouped(sink.written)) events written to \(destination.name)\n")
         return record
     }
 }
@@ -249,14 +245,14 @@ enum TraceError: Error, CustomStringConvertible {
 /// stops further writes and is thrown by `finish()`.
 final class FileTraceSink: TraceSink {
     static let defaultLimit = 2_000_000
-    let file: OutputFile
+    let file: any TextOutput
     let limit: Int
     private(set) var written = 0
     private(set) var dropped = 0
     private var buffer = ""
     private var failure: OutputError?
 
-    init(file: OutputFile, limit: Int) {
+    init(file: any TextOutput, limit: Int) {
         self.file = file
         self.limit = limit
     }

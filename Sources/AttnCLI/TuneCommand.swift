@@ -13,7 +13,7 @@ import TileLanguage
 /// hardware and ranks them by predicted time.
 enum TuneCommand {
     static let options = [
-        OptionSpec(name: "algorithm", value: "NAME|FILE.tile", help: "Algorithm to tune (required)."),
+        OptionSpec(name: "algorithm", value: "NAME|FILE.tile", help: "Algorithm to tune (required).", role: .input(suffix: ".tile")),
         OptionSpec(name: "batch", value: "N", help: "Batch size (default 1)."),
         OptionSpec(name: "heads", value: "N", help: "Query heads (required)."),
         OptionSpec(name: "kv-heads", value: "N", help: "Key/value heads (default: heads)."),
@@ -21,11 +21,11 @@ enum TuneCommand {
         OptionSpec(name: "context", value: "N", help: "Key/value length, e.g. 16k (required)."),
         OptionSpec(name: "q-len", value: "N", help: "Query length (default: the context)."),
         OptionSpec(name: "causal", value: nil, help: "Causal mask."),
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: "Storage dtype (default fp16)."),
-        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Hardware profile (default h100-sxm)."),
+        .attentionDType(),
+        .hardware(),
         OptionSpec(name: "top", value: "N", help: "Rows to print (default 10)."),
         OptionSpec(name: "verbose", value: nil, help: "List every configuration left out, with the reason (default: the first 3 of each kind)."),
-        OptionSpec(name: "help", value: nil, help: "Show this help."),
+        .helpFlag,
     ]
 
     /// The values swept for each parameter an algorithm declares.
@@ -55,7 +55,7 @@ enum TuneCommand {
         guard let contextText = parsed.value("context"), let context = ContextList.parseLength(contextText) else {
             throw UsageError(message: "'--context' expects one length such as 16k")
         }
-        let dtype = try CommandSupport.dtype(parsed)
+        let dtype = try parsed.attentionDType()
         let kvHeads = try parsed.integer("kv-heads") ?? heads
         let shape = ProblemShape(batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
                                  queryLength: try parsed.integer("q-len") ?? context, keyLength: context, headDim: headDim)
@@ -63,7 +63,7 @@ enum TuneCommand {
         return try CommandSupport.reporting(console) {
             try Scenario.checkSize(shape, label: "tune")
             let program = try Pipeline.load(name)
-            let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
+            let hardware = try HardwareProfile.named(parsed.hardware)
             let pipeline = Pipeline(hardware: hardware)
             let combinations = Self.combinations(program)
             var results: [(String, RunPrediction)] = []
@@ -111,7 +111,12 @@ enum TuneCommand {
             if !parsed.has("verbose") && (overCapacity.count > 3 || refused.count > 3) {
                 console.out("  (--verbose lists every configuration left out)\n")
             }
-            return results.isEmpty ? .failure : .success
+            if results.isEmpty {
+                console.err("error: no configuration of \(name) runs on \(hardware.id): \(overCapacity.count) over its shared memory or registers, "
+                    + "\(refused.count) refused by the program (listed above)\n")
+                return .failure
+            }
+            return .success
         }
     }
 

@@ -9,11 +9,11 @@ import Foundation
 /// `attnsim validate`: the cost model's predictions against measured GPU counters.
 enum ValidateCommand {
     static let options = [
-        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: "Profile of the measured GPU (default h100-sxm)."),
+        .hardware("Profile of the measured GPU (default h100-sxm)."),
         OptionSpec(name: "fit", value: nil, help: "Also fit the cost model's constants to this file and print them."),
         OptionSpec(name: "allow-unmapped", value: nil, help: "Exit 0 even when some rows have no prediction (listed with the reason)."),
-        OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table)."),
-        OptionSpec(name: "help", value: nil, help: "Show this help."),
+        .format,
+        .helpFlag,
     ]
 
     /// The text of `attnsim validate --help`.
@@ -34,7 +34,7 @@ enum ValidateCommand {
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard !parsed.positionals.isEmpty else { throw UsageError(message: "'validate' takes one or more CSV files") }
-        let format = try CommandSupport.format(parsed)
+        let format = try parsed.format()
         do {
             // Every file's rows, with the folder its `program` paths resolve against.
             var files: [(rows: [CalibrationRow], directory: String?)] = []
@@ -43,7 +43,7 @@ enum ValidateCommand {
                 let directory = (path as NSString).deletingLastPathComponent
                 files.append((rows, directory.isEmpty ? nil : directory))
             }
-            let hardware = try HardwareProfile.named(parsed.value("hardware") ?? HardwareProfile.defaultName)
+            let hardware = try HardwareProfile.named(parsed.hardware)
             var validator = Validator(hardware: hardware)
             let bar = ProgressBar(console: console)
             defer { bar.finish() }

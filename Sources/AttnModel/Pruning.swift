@@ -1,3 +1,5 @@
+import AttnNumerics
+
 /// Structured pruning in the style of Sheared-LLaMA (Xia et al. 2023, "Sheared LLaMA:
 /// Accelerating Language Model Pre-training via Structured Pruning", Section 2.1): whole
 /// layers, attention heads, FFN intermediate channels and hidden dimensions are removed,
@@ -29,20 +31,20 @@ public struct Pruning: Sendable, Equatable {
         self.ffn = ffn
     }
 
-    /// Parses `heads=16,ffn=5504,layers=24,hidden=2048` (any subset, each once).
-    public init(parsing text: String) throws(ModelShapeError) {
+    /// Parses `heads=16,ffn=5504,layers=24,hidden=2048` (any subset, each once): a size
+    /// (`NumberFormat.size`) of at least 1, or a kept fraction in (0, 1] written with a
+    /// point (`heads=0.5`).
+    public init(parsing text: String) throws(PruningSpecError) {
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 2 else {
-                throw ModelShapeError("'--prune' expects KEY=VALUE items (heads, ffn, layers, hidden), found '\(item)'")
-            }
+            guard parts.count == 2 else { throw .notKeyValue(item: String(item)) }
             let target: Target
-            if let n = Int(parts[1]), n >= 1 {
+            if let n = NumberFormat.size(parts[1]), n >= 1 {
                 target = .size(n)
             } else if parts[1].contains("."), let f = Double(parts[1]), f > 0, f <= 1 {
                 target = .fraction(f)
             } else {
-                throw ModelShapeError("'--prune \(parts[0])' expects a size of at least 1 or a kept fraction in (0, 1] such as 0.5, found '\(parts[1])'")
+                throw .badTarget(key: parts[0], value: parts[1])
             }
             let key = parts[0]
             let already: Bool
@@ -51,9 +53,9 @@ public struct Pruning: Sendable, Equatable {
             case "hidden": already = hidden != nil; hidden = target
             case "heads": already = heads != nil; heads = target
             case "ffn": already = ffn != nil; ffn = target
-            default: throw ModelShapeError("'--prune' knows heads, ffn, layers and hidden, found '\(key)'")
+            default: throw .unknownKey(key)
             }
-            if already { throw ModelShapeError("'--prune' gives '\(key)' more than once") }
+            if already { throw .repeated(key) }
         }
     }
 
@@ -99,5 +101,27 @@ public struct Pruning: Sendable, Equatable {
         }
         a.name += " (pruned)"
         return a
+    }
+}
+
+/// Why a pruning spec (`heads=16,ffn=5504`) could not be read. The command line words it
+/// for `--prune`; `description` words it for any other source.
+public enum PruningSpecError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// An item that is not `KEY=VALUE`.
+    case notKeyValue(item: String)
+    /// A value that is neither a size of at least 1 nor a kept fraction in (0, 1].
+    case badTarget(key: String, value: String)
+    /// A key other than heads, ffn, layers and hidden.
+    case unknownKey(String)
+    /// A key given twice.
+    case repeated(String)
+
+    public var description: String {
+        switch self {
+        case .notKeyValue(let item): return "prune: expected KEY=VALUE items (heads, ffn, layers, hidden), found '\(item)'"
+        case .badTarget(let key, let value): return "prune: \(key): expected a size of at least 1 or a kept fraction in (0, 1] such as 0.5, found '\(value)'"
+        case .unknownKey(let key): return "prune: expected heads, ffn, layers or hidden, found '\(key)'"
+        case .repeated(let key): return "prune: '\(key)' given more than once"
+        }
     }
 }

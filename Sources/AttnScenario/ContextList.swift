@@ -1,31 +1,26 @@
-/// Parses context lengths written as `1024`, `4k` (4,096) or `1m` (1,048,576).
+import AttnNumerics
+
+/// Context lengths as users write them, on the command line (`--context 1k,4k,16k`) and
+/// in scenario files (`"contexts": [1024, "4k"]`): `1024`, `4k` (4,096) or `1m`
+/// (1,048,576).
 public enum ContextList {
-    /// One length; nil unless it is a positive whole number with an optional k/m suffix.
+    /// One length: a size (`NumberFormat.size`: ASCII digits, an optional `k` or `m`
+    /// suffix, no sign and no spaces) of at least 1; nil otherwise. Strict: `" 4k"` and
+    /// `0` are refused, not trimmed or passed on.
     public static func parseLength(_ text: String) -> Int? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        var digits = trimmed
-        var factor = 1
-        if trimmed.hasSuffix("k") {
-            factor = 1024
-            digits = String(trimmed.dropLast())
-        } else if trimmed.hasSuffix("m") {
-            factor = 1024 * 1024
-            digits = String(trimmed.dropLast())
-        }
-        guard let base = Int(digits), base > 0 else { return nil }
-        let (value, overflow) = base.multipliedReportingOverflow(by: factor)
-        return overflow ? nil : value
+        guard let n = NumberFormat.size(text), n >= 1 else { return nil }
+        return n
     }
 
-    /// A comma-separated list such as `1k,4k,16k`; nil if any entry is malformed.
+    /// A comma-separated list such as `1k,4k,16k`; nil if any entry is malformed or empty
+    /// (`1k,,4k`, `1k,`, or nothing at all).
     public static func parse(_ text: String) -> [Int]? {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var result: [Int] = []
-        for part in parts {
-            guard let value = parseLength(part) else { return nil }
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let value = parseLength(String(part)) else { return nil }
             result.append(value)
         }
-        return result.isEmpty ? nil : result
+        return result
     }
 
     /// `4096` as `4k`, `1048576` as `1m`, other values as they are.
@@ -35,5 +30,3 @@ public enum ContextList {
         return String(n)
     }
 }
-
-import Foundation

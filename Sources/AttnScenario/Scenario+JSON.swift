@@ -18,36 +18,34 @@ extension Scenario {
     /// standard attention's backward), so every count stays within 64 bits.
     public static let maxProblemSize = 1 << 56
 
-    /// The first size past the limits above, as an error at its field (the file is the
-    /// scenario's name); nil when every run fits. Scenario files are checked as they are
-    /// read; `Runner` checks scenarios built in code (the command line's ad-hoc runs).
-    public func sizeError() -> JSONInputError? {
+    /// The first size past the limits above: the field (`shape.heads`, `contexts[2]`) and
+    /// what was expected; nil when every run fits. Scenario files are checked as they are
+    /// read; `Runner` checks scenarios built in code, and the command line checks its own
+    /// (naming the option that set the field).
+    public func sizeViolation() -> (field: String, message: String)? {
         let counts: [(String, Int, Int)] = [
             ("shape.batch", batch, Scenario.maxCount), ("shape.heads", heads, Scenario.maxCount),
             ("shape.kv_heads", kvHeads, Scenario.maxCount), ("shape.head_dim", headDim, Scenario.maxHeadDim),
             ("shape.q_len", queryLength ?? 1, Scenario.maxLength),
         ]
         for (path, value, limit) in counts where value < 1 || value > limit {
-            return located(path, message: "expected a positive integer of at most \(limit), found \(value)")
+            return (path, "expected a positive integer of at most \(limit), found \(value)")
         }
         for (index, context) in contexts.enumerated() {
             guard context >= 1 && context <= Scenario.maxLength else {
-                return located("contexts[\(index)]", message: "expected a positive length of at most \(Scenario.maxLength), found \(context)")
+                return ("contexts[\(index)]", "expected a positive length of at most \(Scenario.maxLength), found \(context)")
             }
             if let problem = Scenario.sizeProblem(batch: batch, heads: heads, headDim: headDim, queryLength: queryLength, context: context) {
-                return located("contexts[\(index)]", message: problem)
+                return ("contexts[\(index)]", problem)
             }
         }
         return nil
     }
 
-    /// A size error at `path`: in the scenario file, or, for a run built on the command
-    /// line, at the option that set the field (`--context`, `--heads`).
-    private func located(_ path: String, message: String) -> JSONInputError {
-        guard file == nil else { return JSONInputError(file: file ?? name, path: path, message: message) }
-        let options = ["shape.batch": "--batch", "shape.heads": "--heads", "shape.kv_heads": "--kv-heads", "shape.head_dim": "--head-dim", "shape.q_len": "--q-len"]
-        let option = options[path] ?? (path.hasPrefix("contexts") ? "--context" : path)
-        return JSONInputError(file: "command line", path: option, message: message)
+    /// `sizeViolation()` as an error at its field of the scenario file (or, for a scenario
+    /// built in code, of the scenario's name).
+    public func sizeError() -> JSONInputError? {
+        sizeViolation().map { JSONInputError(file: file ?? name, path: $0.field, message: $0.message) }
     }
 
     /// Throws `sizeError()`: for callers that run a scenario without `Runner`.
@@ -181,10 +179,11 @@ extension Scenario {
         if let causal = try r.bool("causal"), causal { maskParameters["causal"] = .int(1) }
         if let window = try r.integer("window", minimum: 1, maximum: Scenario.maxLength) { maskParameters["window"] = .int(window) }
         if let spec = try r.string("block_mask") {
-            guard let mask = BlockMaskOption.parameters(spec) else {
-                throw r.error("block_mask", "expected \(BlockMaskOption.help), found \"\(spec)\"")
+            do {
+                maskParameters.merge(try BlockMaskOption.parse(spec)) { _, new in new }
+            } catch {
+                throw r.error("block_mask", "expected \(BlockMaskOption.help), found \"\(spec)\" (\(error))")
             }
-            maskParameters.merge(mask) { _, new in new }
         }
         var algorithms: [Algorithm] = []
         for (index, value) in algorithmValues.enumerated() {

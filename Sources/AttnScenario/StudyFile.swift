@@ -185,6 +185,7 @@ public enum StudyFile: Sendable {
         }
         var policies = sharing == .none ? PagedStudy.allPolicies : ["paged"]
         if let values = try r.array("policies") {
+            guard !values.isEmpty else { throw r.error("policies", "expected one or more of \(PagedStudy.allPolicies.joined(separator: ", ")), found []") }
             policies = []
             for (index, value) in values.enumerated() {
                 guard case .string(let name) = value, PagedStudy.allPolicies.contains(name) else {

@@ -39,6 +39,7 @@ import TileLanguage
         "-9223372036854775808", "18446744073709551616", "fp16", "fp8", "int4", "bf16", "flash2", "standard", "h100-sxm",
         "llama-2-7b", "opt-13b", "sharegpt", "Br=64", "Br=-1", "splits=1000000007", "M=-9223372036854775808", "causal=1",
         "window=0", "local:2,stride:4", "random:0.25", "random:2", "/dev/null", "/nonexistent", "scenarios", "table", "json", "csv",
+        "/dev/zero", "/dev/urandom", "local:2,stride:abc", "local:2,stride:", "block_density=-1", "1k, 4k", " 4k",
     ]
 
     func elapsed<T>(_ body: () -> T) -> (T, Double) {

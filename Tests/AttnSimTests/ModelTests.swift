@@ -87,9 +87,12 @@ import TileInterpreter
         let base = try architecture("llama-3-8b")
         #expect(throws: ModelShapeError.self) { try Pruning(parsing: "heads=12").apply(to: base) }  // 8 KV heads do not divide 12
         #expect(throws: ModelShapeError.self) { try Pruning(parsing: "heads=64").apply(to: base) }
-        #expect(throws: ModelShapeError.self) { try Pruning(parsing: "depth=3") }
-        #expect(throws: ModelShapeError.self) { try Pruning(parsing: "ffn=1,ffn=2") }
-        #expect(throws: ModelShapeError.self) { try Pruning(parsing: "ffn=1.5") }
+        #expect(throws: PruningSpecError.unknownKey("depth")) { try Pruning(parsing: "depth=3") }
+        #expect(throws: PruningSpecError.repeated("ffn")) { try Pruning(parsing: "ffn=1,ffn=2") }
+        #expect(throws: PruningSpecError.badTarget(key: "ffn", value: "1.5")) { try Pruning(parsing: "ffn=1.5") }
+        #expect(throws: PruningSpecError.badTarget(key: "ffn", value: " 64")) { try Pruning(parsing: "ffn= 64") }
+        #expect(throws: PruningSpecError.notKeyValue(item: "")) { try Pruning(parsing: "heads=16,") }
+        #expect(try Pruning(parsing: "ffn=5k") == Pruning(ffn: .size(5120)))
     }
 
     // MARK: Model files

@@ -1,0 +1,38 @@
+import AttnJSON
+import AttnScenario
+
+/// What commands share besides option parsing: running with errors reported, and
+/// the command line's wording of a scenario it built.
+enum CommandSupport {
+    /// Runs `body`; a usage error propagates (exit 64), any other error is printed and
+    /// gives exit code 1.
+    static func reporting(_ console: Console, _ body: () throws -> ExitCode) throws -> ExitCode {
+        do {
+            return try body()
+        } catch let error as UsageError {
+            throw error
+        } catch {
+            console.err(ErrorReport.text(error))
+            return .failure
+        }
+    }
+
+    /// The option that sets each field of a scenario built on the command line.
+    static let optionOfField = [
+        "shape.batch": "--batch", "shape.heads": "--heads", "shape.kv_heads": "--kv-heads", "shape.head_dim": "--head-dim", "shape.q_len": "--q-len",
+    ]
+
+    /// Throws the first size past the simulator's limits of a scenario built on the
+    /// command line, at the option that set it: `command line: --context: ...`.
+    static func checkSize(_ scenario: Scenario) throws(ScenarioError) {
+        guard let (field, message) = scenario.sizeViolation() else { return }
+        let option = optionOfField[field] ?? (field.hasPrefix("contexts") ? "--context" : field)
+        throw .invalid(JSONInputError(file: "command line", path: option, message: message))
+    }
+
+    /// The files a scenario reads besides itself: its `.tile` programs and a hardware
+    /// profile file (which an output must not overwrite).
+    static func inputs(of scenario: Scenario) -> [String] {
+        scenario.algorithms.map(\.program).filter { $0.hasSuffix(".tile") } + [scenario.hardware].filter { $0.hasSuffix(".json") }
+    }
+}

@@ -1,0 +1,50 @@
+/// The options several commands share, declared once: the name, the value's placeholder
+/// and what the value names. Each command keeps its own help sentence (what the option
+/// means there); `ParsedArguments+Shared.swift` parses them.
+extension OptionSpec {
+    /// `-h, --help`.
+    static let helpFlag = OptionSpec(name: "help", value: nil, help: "Show this help.")
+
+    /// `--format table|markdown|csv|json`.
+    static let format = OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table).")
+
+    /// `--hardware NAME|FILE.json`: a built-in profile, or a profile file the command reads.
+    static func hardware(_ help: String = "Hardware profile (default h100-sxm).") -> OptionSpec {
+        OptionSpec(name: "hardware", value: "NAME|FILE.json", help: help, role: .input(suffix: ".json"))
+    }
+
+    /// `--model NAME|FILE.json`: a built-in model, or a model file the command reads.
+    static func model(_ help: String) -> OptionSpec {
+        OptionSpec(name: "model", value: "NAME|FILE.json", help: help, role: .input(suffix: ".json"))
+    }
+
+    /// `--dtype fp32|fp16|bf16`: the storage dtype of an attention run (or a model).
+    static func attentionDType(_ help: String = "Storage dtype (default fp16).") -> OptionSpec {
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: help)
+    }
+
+    /// `--dtype` of a KV cache, fp32 to int4.
+    static func kvDType(_ help: String) -> OptionSpec {
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4", help: help)
+    }
+
+    /// `--context LIST`: context lengths, `1k,4k,16k`.
+    static func contexts(_ help: String) -> OptionSpec {
+        OptionSpec(name: "context", value: "LIST", help: help)
+    }
+
+    /// `--memory-utilization F`: the share of HBM the server may use.
+    static func memoryUtilization(_ help: String) -> OptionSpec {
+        OptionSpec(name: "memory-utilization", value: "F", help: help)
+    }
+
+    /// `--allow-long`: run past the work budget.
+    static func allowLong(_ help: String) -> OptionSpec {
+        OptionSpec(name: "allow-long", value: nil, help: help)
+    }
+
+    /// An option naming a file the command writes (`-`: standard output).
+    static func output(_ name: String, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, value: "FILE", help: help, role: .output)
+    }
+}
