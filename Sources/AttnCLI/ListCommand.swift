@@ -155,3 +155,4 @@ enum ListCommand {
 }
 
 import Foundation
+import Workload

@@ -4,6 +4,7 @@ import AttnNumerics
 import AttnReport
 import AttnScenario
 import KVCache
+import Workload
 
 /// `attnsim model`: a whole decoder model on a GPU (or several): every operator of a
 /// layer, TTFT, time per output token, memory, parameters and pruning (docs/model.md).

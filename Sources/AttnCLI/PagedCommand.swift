@@ -4,6 +4,7 @@ import AttnNumerics
 import AttnReport
 import Foundation
 import KVCache
+import Workload
 
 /// `attnsim paged`: paged vs contiguous KV-cache allocation over a request trace.
 enum PagedCommand {
@@ -49,7 +50,7 @@ enum PagedCommand {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'paged' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let rates = try rateList(parsed)
-        if rates.count > 1 && RequestTrace.Workload.named(study.trace) == nil {
+        if rates.count > 1 && RequestTrace.Dataset.named(study.trace) == nil {
             throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
         }
         let format = try CommandSupport.format(parsed)

@@ -7,6 +7,7 @@ import Foundation
 import KVCache
 import TileInterpreter
 import TileLanguage
+import Workload
 
 /// How a model is run: batch, storage dtype and parallelism.
 public struct ModelRunOptions: Sendable, Equatable {

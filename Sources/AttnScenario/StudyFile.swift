@@ -2,6 +2,7 @@ import AttnJSON
 import AttnNumerics
 import Foundation
 import KVCache
+import Workload
 
 /// A scenario file of any kind: the `study` field says which (docs/scenarios.md).
 public enum StudyFile: Sendable {
@@ -170,7 +171,7 @@ public enum StudyFile: Sendable {
         let description = try header(&r)
         guard let model = try r.string("model") else { throw r.error("model", "is required: a built-in model or a model .json path") }
         guard var trace = try r.string("trace") else { throw r.error("trace", "is required: \"sharegpt\", \"alpaca\" or a CSV path") }
-        if RequestTrace.Workload.named(trace) == nil, !trace.hasPrefix("/"), let directory {
+        if RequestTrace.Dataset.named(trace) == nil, !trace.hasPrefix("/"), let directory {
             trace = (directory as NSString).appendingPathComponent(trace)
         }
         var sharing = SharingMode.none

@@ -1,4 +1,5 @@
 import AttnNumerics
+import Workload
 
 /// Replays a request trace against one allocation policy with iteration-level scheduling
 /// (Orca, Yu et al. 2022; vLLM, Kwon et al. 2023): every iteration admits waiting
@@ -168,8 +169,8 @@ public struct ServingSimulator {
     public static let maxPoolBlocks = 1 << 24
     /// The most slots a contiguous pool may hold (first fit keeps a list of holes).
     public static let maxPoolTokens = 1 << 40
-    /// The longest request (prompt + output tokens) a trace may hold: 2^40.
-    public static let maxRequestTokens = 1 << 40
+    /// The longest request (prompt + output tokens) a trace may hold (`Request.maxTokens`).
+    public static let maxRequestTokens = Request.maxTokens
     /// The most sequences one request may share blocks among (parallel:N, beam:W).
     public static let maxSequences = 1024
 

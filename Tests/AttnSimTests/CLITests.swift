@@ -361,7 +361,7 @@ import TileLanguage
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = run(["paged", "--model", "opt-13b", "--trace", path])
         #expect(result.code == 1)
-        #expect(result.err == "error: \(path): row 2: prompt_tokens: missing value\n")
+        #expect(result.err == "error: \(path): line 3: prompt_tokens: missing value\n")
     }
 }
 

@@ -4,6 +4,7 @@ import CostModel
 import AttnScenario
 import KVCache
 import Testing
+import Workload
 
 /// Model details for `attnsim model`: Gemma 2's alternating local and global layers and
 /// DeepSeek's MLA and shared-expert MoE (docs/model.md).
