@@ -32,6 +32,7 @@ about "Cascade attention (FlashInfer): a batch's shared prefix KV read once per 
 param suffix = max(N, min(256, Nkv / 2))   # each request's own tokens (the first Nkv - suffix are shared)
 param Bb = max(1, 128 / ((heads / kv_heads) * N))   # requests per prefix thread block
 param Bc = 128       # key/value rows per inner iteration
+# @tune Bc: 16, 32, 64, 128, 256
 require Bb > 0 and Bc > 0, "block sizes Bb and Bc must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require suffix >= N and suffix < Nkv, "the suffix holds the N queries (suffix >= N) and leaves a prefix (suffix < Nkv)"
@@ -123,6 +124,9 @@ about "Flash-Decoding over a quantized KV cache: fp8 (e4m3, e5m2), int8 or int4 
 param Br = 64                                                          # query rows per block (kBlockM of the split-KV kernel)
 param Bc = (d <= 64) * 256 + (d > 64 and d <= 128) * 128 + (d > 128) * 64   # block_n of the split-KV kernel
 param splits = 0                                                       # 0: FlashAttention-2's heuristic; else the split count
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param causal = 0
 param quant = 2                                                        # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
 param group = d                                                        # int8/int4: elements per scale and zero point (d: per token)
@@ -246,6 +250,9 @@ about "Flash-Decoding (split-KV): the key range split over S thread blocks, fp32
 param Br = 64                                                          # query rows per block (kBlockM of the split-KV kernel)
 param Bc = (d <= 64) * 256 + (d > 64 and d <= 128) * 128 + (d > 128) * 64   # block_n of the split-KV kernel
 param splits = 0                                                       # 0: FlashAttention-2's heuristic; else the split count
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param causal = 0
 param window = 0
 param packed = N == 1 and heads > kv_heads and window == 0             # FlashAttention-2 swaps GQA heads into the query axis
@@ -342,6 +349,8 @@ about "FlashAttention-1 forward (Dao et al. 2022): outer loop over K/V blocks; O
 param M = sram_bytes / (2 * elem_bytes)   # on-chip memory of Theorem 2, elements (half the SRAM: room for the ceilings and l, m)
 param Bc = cdiv(M, 4 * d)
 param Br = min(Bc, d)
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune Br: 16, 32, 64, 128, 256
 require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 
@@ -401,6 +410,8 @@ about "FlashAttention-2 forward with ALiBi (Press et al. 2022): per-head slope t
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param causal = 1   # 1: each query sees keys up to its own position (ALiBi's setting)
 param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
 require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
@@ -490,6 +501,10 @@ param Br = 128   # forward: query rows per thread block
 param Bc = 128   # forward: key rows per step
 param Bm = 64    # backward: query rows per step
 param Bn = 128   # backward: key rows per thread block
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
 param causal = 0 # 1: each query sees keys up to its own position
 param window = 0 # > 0: each query sees only its last `window` keys (implies causal)
 require Br > 0 and Bc > 0 and Bm > 0 and Bn > 0, "block sizes must be positive"
@@ -650,6 +665,8 @@ about "FlashAttention-2 forward with RoPE fused: Q and K tiles rotated on chip, 
 
 param Br = 64      # query rows per thread block (the rotated Q and K tiles live in
 param Bc = 64      # registers: 128 x 128 tiles at d = 128 would not fit)
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0   # 1: each query sees keys up to its own position
 param rope_table = 0        # 0: cos/sin computed per tile; 1: read from the tables COS, SIN
 param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
@@ -747,6 +764,8 @@ about "StreamingLLM attention (Xiao et al. 2024): the first `sinks` keys always 
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param window = 1024  # each query sees its last `window` keys
 param sinks = 4      # and the first `sinks` keys
 require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
@@ -823,6 +842,8 @@ about "FlashAttention-2 forward with Gemma 2's logit softcapping c * tanh(s / c)
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param causal = 1   # 1: each query sees keys up to its own position
 param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
 param softcap = 50.0   # the cap c (Gemma 2: 50 on attention logits)
@@ -904,6 +925,8 @@ about "FlashAttention-2 forward as the calibration's Triton kernel: Q in registe
 
 param Br = 128          # BLOCK_M: query rows per program
 param Bc = 64           # BLOCK_N: key rows per iteration
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0        # 1: each query sees keys up to its own position
 param window = 0        # > 0: each query sees only its last `window` keys (implies causal)
 param num_warps = 4     # Triton's num_warps
@@ -1000,6 +1023,8 @@ about "FlashAttention-2 forward (Dao 2023): one thread block per query block, K/
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0   # 1: each query sees keys up to its own position
 param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
 param block_pattern = 0   # block-sparse mask: 0 none, 1 local + strided, 2 random
@@ -1142,6 +1167,8 @@ param kproj = 256  # k: projected length
 param Bk = 64      # projected rows per thread block of the projection
 param Br = 64      # query rows per thread block
 param Bc = 64      # key/value rows per inner iteration
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 require kproj > 0 and Bk > 0 and Br > 0 and Bc > 0, "kproj and the block sizes Bk, Br, Bc must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 
@@ -1231,6 +1258,9 @@ param Bh = 32      # packed (head, query) rows per thread block (attend); 64 ove
 param Bc = 64      # latent rows per inner iteration (attend)
 param Bk = 64      # latent columns per step of the absorb and up products
 param splits = 0   # 0: FlashAttention-2's heuristic; else the number of key-range splits
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * cdiv(heads * N, Bh), 2 * sm_count, cdiv(Nkv, Bc), 128)
 param sm = 1.0 / sqrt(d + rope)
 param wb = sqrt(3.0 / rank)   # W_UK, W_UV entries uniform(-wb, wb): c W has unit variance
@@ -1345,6 +1375,8 @@ param rank = 512   # kv_lora_rank: latent elements cached per token
 param rope = 64    # qk_rope_head_dim: decoupled RoPE key elements cached per token
 param Br = 64      # query rows per thread block (attend)
 param Bc = 64      # tokens per block (decompress) and per inner iteration (attend)
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param Bk = 64      # latent columns per step of the decompression product
 param sm = 1.0 / sqrt(d + rope)
 param wb = sqrt(3.0 / rank)   # W_UK, W_UV entries uniform(-wb, wb): c W has unit variance
@@ -1417,6 +1449,8 @@ about "PagedAttention decode over a quantized KV cache: pages of fp8, int8 or in
 
 param P = 16         # tokens per page (vLLM block size: 8, 16 or 32)
 param Br = 64        # query rows per block
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
 param causal = 0
 param quant = 2      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
 param group = d      # int8/int4: elements per scale and zero point (d: per token)
@@ -1520,6 +1554,9 @@ param P = 16                  # tokens per page (vLLM block size: 8, 16 or 32)
 param Br = 64                 # query rows per block
 param partition = 512         # tokens per partition (vLLM's PARTITION_SIZE)
 param splits = 0              # > 0: this many partitions
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param heuristic = 0           # with splits = 0: 0 vLLM's partitions, 1 FlashAttention-2's heuristic
 param grouped = 0             # 0: one query head per block (vLLM); 1: the GQA group in one tile
 param causal = 0
@@ -1621,6 +1658,8 @@ about "PagedAttention decode (vLLM): K/V gathered page by page from a shared poo
 
 param P = 16         # tokens per page (vLLM block size: 8, 16 or 32)
 param Br = 64        # query rows per block
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
 param causal = 0
 param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
 require P > 0 and Br > 0, "page size and block size must be positive"
@@ -1689,6 +1728,8 @@ about "RoPE as a separate pass: kernels rotate Q and K once and write them to HB
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0   # 1: each query sees keys up to its own position
 param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
 param rope_scaling = 0      # 0 none, 1 linear interpolation, 2 NTK-aware, 3 YaRN
@@ -1765,6 +1806,7 @@ about "Mamba selective scan, naive: exp(delta A), (delta x) B and every state h_
 
 param state = 16
 param Dc = 128
+# @tune Dc: 32, 64, 128, 256
 require state > 0 and Dc > 0, "state and Dc must be positive"
 
 input  X[batch, N, heads * d]
@@ -1817,6 +1859,7 @@ about "Mamba selective scan, fused (Gu and Dao 2023, Section 3.3.2): state kept 
 
 param state = 16   # S: state size per channel (Mamba's d_state)
 param Dc = 128     # channels per thread block
+# @tune Dc: 32, 64, 128, 256
 require state > 0 and Dc > 0, "state and Dc must be positive"
 
 input  X[batch, N, heads * d]
@@ -1867,6 +1910,8 @@ about "Standard attention forward + backward (PyTorch eager with autograd): S, P
 param Be = 128     # rows per thread block of the elementwise kernels
 param Bm = 128     # N x Nkv GEMM tile rows (Q K^T, dO V^T)
 param Bn = 256     # N x Nkv GEMM tile columns
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
 param Bsm = 16384  # longest row the softmax kernels read in one pass
 param Bo = 64      # rows of the N x d and Nkv x d GEMM outputs
 param Bk = 64      # reduction chunk of those GEMMs
@@ -2073,6 +2118,8 @@ about "Standard attention, PyTorch eager: scale Q, S = Q K^T to HBM, softmax S -
 param Be = max(1, 1024 / d)
 param Bm = 128     # Q K^T tile rows (the 128x256 GEMM tile PyTorch picks on H100)
 param Bn = 256     # Q K^T tile columns
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
 param Bsm = 16384  # longest score row the softmax reads in one pass
 # P V tile rows: cuBLAS runs P V as O^T = V^T P^T with a d x Bo tile of O^T (the nvjet
 # kernel names in docs/data/h100-sdpa.csv: 64x128, 64x256, 64x512 at d = 64, 128x256 at
