@@ -69,11 +69,13 @@ let package = Package(
             // Compiled in: ModelPrograms.generated.swift (scripts/embed-resources.py).
             exclude: ["Programs"]
         ),
-        // Scenario files, run specifications and the runner that produces records.
+        // Scenario files of every study kind, the runner that produces attention records and
+        // the study runner that runs any kind (attention, kv, paged, model).
         .target(
             name: "AttnScenario",
             dependencies: [
-                "AttnPipeline", "TileInterpreter", "AttnAlgorithms", "KVCache", "Workload", "AttnHardware", "AttnNumerics", "AttnJSON",
+                "AttnModel", "AttnPipeline", "TileInterpreter", "TileLanguage", "AttnAlgorithms", "KVCache", "Workload", "AttnHardware", "AttnNumerics",
+                "AttnJSON",
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.

@@ -162,6 +162,7 @@ public enum StudyFile: Sendable {
             study.phase = phase
         }
         study.crossover = try r.bool("crossover") ?? false
+        study.allowLong = try r.bool("allow_long") ?? false
         try r.finish()
         return .model(study, description: description)
     }
@@ -186,6 +187,7 @@ public enum StudyFile: Sendable {
         }
         var policies = sharing == .none ? PagedStudy.allPolicies : ["paged"]
         if let values = try r.array("policies") {
+            guard !values.isEmpty else { throw r.error("policies", "expected at least one of \(PagedStudy.allPolicies.joined(separator: ", "))") }
             policies = []
             for (index, value) in values.enumerated() {
                 guard case .string(let name) = value, PagedStudy.allPolicies.contains(name) else {
@@ -206,7 +208,7 @@ public enum StudyFile: Sendable {
             guard value >= PagedStudy.minRate else { throw r.error("rate", "expected at least \(PagedStudy.minRate) requests per second, found \(value)") }
             rate = value
         }
-        let study = PagedStudy(
+        var study = PagedStudy(
             model: model, trace: trace, requests: try r.integer("requests", minimum: 1, maximum: PagedStudy.maxRequests) ?? 1000, rate: rate,
             blockSize: try r.integer("block_size", minimum: 1, maximum: ServingSimulator.maxRequestTokens) ?? 16,
             maxLength: try r.integer("max_len", minimum: 2, maximum: ServingSimulator.maxRequestTokens) ?? 2048,
@@ -216,6 +218,7 @@ public enum StudyFile: Sendable {
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext),
             timing: try timing(&r), prefillChunk: try r.integer("chunk", minimum: 1, maximum: ServingSimulator.maxRequestTokens),
             tensorParallel: try r.integer("tp", minimum: 1, maximum: KVStudy.maxTensorParallel) ?? 1)
+        study.allowLong = try r.bool("allow_long") ?? false
         try r.finish()
         return .paged(study, description: description)
     }

@@ -245,6 +245,8 @@ public struct PagedStudy: Sendable, Equatable {
     /// this many GPUs. Every GPU holds every sequence's tokens (for its own heads), so the
     /// pool is the token slots one GPU's budget holds at its bytes per token.
     public var tensorParallel: Int
+    /// Model timing: run each tile program without the count budget.
+    public var allowLong = false
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -309,6 +311,12 @@ public struct PagedStudy: Sendable, Equatable {
         }
         if let prefillChunk, prefillChunk < 1 || prefillChunk > ServingSimulator.maxRequestTokens {
             throw KVInputError(input: "chunk", value: "\(prefillChunk)", message: "expected a token budget from 1 to \(ServingSimulator.maxRequestTokens) per iteration")
+        }
+        guard !policies.isEmpty else {
+            throw KVInputError(input: "policies", value: "(none)", message: "expected at least one of \(PagedStudy.allPolicies.joined(separator: ", "))")
+        }
+        for name in policies where PagedStudy.policy(named: name, blockSize: blockSize) == nil {
+            throw KVInputError(input: "policies", value: name, message: "expected one of \(PagedStudy.allPolicies.joined(separator: ", "))")
         }
         guard maxLength >= 2 && maxLength <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
