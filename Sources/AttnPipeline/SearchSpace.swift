@@ -171,8 +171,10 @@ public struct SearchSpace: Sendable, Equatable {
         guard index < characters.count, characters[index] == "#" else { return nil }
         index += 1
         while index < characters.count, characters[index] == " " || characters[index] == "\t" { index += 1 }
+        // `@tune` followed by anything but a name character opens a declaration (`# @tune:`
+        // is a malformed one, not a comment); `# @tuned` is a comment.
         let rest = String(characters[index...])
-        guard rest.hasPrefix(marker), rest.count == marker.count || rest.dropFirst(marker.count).first.map({ $0 == " " || $0 == "\t" }) == true else {
+        guard rest.hasPrefix(marker), !(rest.dropFirst(marker.count).first.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false) else {
             return nil
         }
         index += marker.count

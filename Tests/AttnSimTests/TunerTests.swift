@@ -140,6 +140,7 @@ import Workload
     /// starts like one (`# @tuned`) is a comment.
     @Test(arguments: [
         ("# @tune Bx: 1, 2", 1, 9, "unknown parameter 'Bx'; declared: R, S"),
+        ("# @tune: R = 1", 1, 8, "expected a parameter name after @tune, found ':'"),
         ("# @tune d: 1", 1, 9, "'d' is a built-in parameter, set by the run; @tune names declared parameters"),
         ("# @tune R 1, 2", 1, 11, "expected ':' before the values, found '1'"),
         ("# @tune R: 1, x", 1, 15, "expected an integer, found 'x'"),
