@@ -1,4 +1,5 @@
 @testable import AttnCLI
+import AttnHardware
 import AttnModel
 import AttnScenario
 import Foundation
@@ -43,6 +44,24 @@ import Workload
         // The CLI renders what the library predicted, byte for byte.
         guard case .model(let spec, _) = try StudyFile.load(path: url.appendingPathComponent("summary.json").path) else { throw TestFailure("not a model study") }
         #expect(try ModelCommand.report(spec, format: .json) == ModelCommand.render(try ModelStudyPlan(spec).run(), format: .json))
+    }
+
+    /// The model's tile programs run under the budget the study gives: with one statement
+    /// the first GEMM stops with the budget diagnostic (every count replays at least a
+    /// statement), which the model reports; without a budget the step is predicted.
+    @Test func modelRunsItsProgramsUnderTheStudysBudget() throws {
+        let architecture = try Architecture(model: try ModelSpec.named("llama-2-7b"))
+        let hardware = try HardwareProfile.named("h100-sxm")
+        var tight = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(statementBudget: 1))
+        do {
+            _ = try tight.step(.decode, context: 1024)
+            Issue.record("a budget of one statement did not stop the model")
+        } catch {
+            #expect(error.message.hasPrefix("gemm 1 x 4096 x 12288: "))
+            #expect(error.message.contains("stopped after replaying 1 statements (the budget"))
+        }
+        var free = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(statementBudget: nil))
+        #expect(try free.step(.decode, context: 1024).seconds > 0)
     }
 
     /// One request at 0 s with a 4-token prompt and 2 output tokens, fixed 0.1 s
