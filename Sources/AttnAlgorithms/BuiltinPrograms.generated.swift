@@ -32,7 +32,6 @@ about "Cascade attention (FlashInfer): a batch's shared prefix KV read once per 
 param suffix = max(N, min(256, Nkv / 2))   # each request's own tokens (the first Nkv - suffix are shared)
 param Bb = max(1, 128 / ((heads / kv_heads) * N))   # requests per prefix thread block
 param Bc = 128       # key/value rows per inner iteration
-# @tune Bc: 16, 32, 64, 128, 256
 require Bb > 0 and Bc > 0, "block sizes Bb and Bc must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require suffix >= N and suffix < Nkv, "the suffix holds the N queries (suffix >= N) and leaves a prefix (suffix < Nkv)"
@@ -100,6 +99,9 @@ kernel suffix grid(b: batch, kvh: kv_heads):
   store O[b, kvh, :, :, :] = (wp * op + ws * (o / l)) / (wp + ws)
   store LSE[b, kvh, :] = mm + log(wp + ws)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash-decoding-quant": #"""
 # Flash-Decoding over a quantized KV cache: the split-KV kernels of flash-decoding.tile
@@ -124,9 +126,6 @@ about "Flash-Decoding over a quantized KV cache: fp8 (e4m3, e5m2), int8 or int4 
 param Br = 64                                                          # query rows per block (kBlockM of the split-KV kernel)
 param Bc = (d <= 64) * 256 + (d > 64 and d <= 128) * 128 + (d > 128) * 64   # block_n of the split-KV kernel
 param splits = 0                                                       # 0: FlashAttention-2's heuristic; else the split count
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
-# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param causal = 0
 param quant = 2                                                        # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
 param group = d                                                        # int8/int4: elements per scale and zero point (d: per token)
@@ -227,6 +226,11 @@ kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Br)):
   store O[bkv, :, rows(i, Br), :] = acc
   store LSE[bkv, :, rows(i, Br)] = total
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "flash-decoding": #"""
 # Flash-Decoding: split-KV attention for decoding.
@@ -250,9 +254,6 @@ about "Flash-Decoding (split-KV): the key range split over S thread blocks, fp32
 param Br = 64                                                          # query rows per block (kBlockM of the split-KV kernel)
 param Bc = (d <= 64) * 256 + (d > 64 and d <= 128) * 128 + (d > 128) * 64   # block_n of the split-KV kernel
 param splits = 0                                                       # 0: FlashAttention-2's heuristic; else the split count
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
-# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param causal = 0
 param window = 0
 param packed = N == 1 and heads > kv_heads and window == 0             # FlashAttention-2 swaps GQA heads into the query axis
@@ -332,6 +333,11 @@ kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Br)):
   store O[bkv, :, rows(i, Br), :] = acc
   store LSE[bkv, :, rows(i, Br)] = total
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "flash1": #"""
 # FlashAttention (v1) forward pass.
@@ -349,8 +355,6 @@ about "FlashAttention-1 forward (Dao et al. 2022): outer loop over K/V blocks; O
 param M = sram_bytes / (2 * elem_bytes)   # on-chip memory of Theorem 2, elements (half the SRAM: room for the ceilings and l, m)
 param Bc = cdiv(M, 4 * d)
 param Br = min(Bc, d)
-# @tune Bc: 16, 32, 64, 128, 256
-# @tune Br: 16, 32, 64, 128, 256
 require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 
@@ -389,6 +393,10 @@ kernel fwd grid(bh: batch * heads):
       store L[bh, rows(i, Br)] = ln
       store Mx[bh, rows(i, Br)] = mn
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune Br: 16, 32, 64, 128, 256
+
 """#,
         "flash2-alibi": #"""
 # FlashAttention-2 forward with ALiBi, attention with linear biases.
@@ -410,8 +418,6 @@ about "FlashAttention-2 forward with ALiBi (Press et al. 2022): per-head slope t
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param causal = 1   # 1: each query sees keys up to its own position (ALiBi's setting)
 param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
 require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
@@ -469,6 +475,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2-fwd-bwd": #"""
 # FlashAttention-2, one forward and one backward pass.
@@ -501,10 +511,6 @@ param Br = 128   # forward: query rows per thread block
 param Bc = 128   # forward: key rows per step
 param Bm = 64    # backward: query rows per step
 param Bn = 128   # backward: key rows per thread block
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
-# @tune Bm: 32, 64, 128
-# @tune Bn: 32, 64, 128, 256
 param causal = 0 # 1: each query sees keys up to its own position
 param window = 0 # > 0: each query sees only its last `window` keys (implies causal)
 require Br > 0 and Bc > 0 and Bm > 0 and Bn > 0, "block sizes must be positive"
@@ -637,6 +643,12 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
   store dK[bkv, rows(j, Bn), :] = dk
   store dV[bkv, rows(j, Bn), :] = dv
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
+
 """#,
         "flash2-rope": #"""
 # FlashAttention-2 forward with rotary position embeddings (RoPE) fused into the kernel.
@@ -665,8 +677,6 @@ about "FlashAttention-2 forward with RoPE fused: Q and K tiles rotated on chip, 
 
 param Br = 64      # query rows per thread block (the rotated Q and K tiles live in
 param Bc = 64      # registers: 128 x 128 tiles at d = 128 would not fit)
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0   # 1: each query sees keys up to its own position
 param rope_table = 0        # 0: cos/sin computed per tile; 1: read from the tables COS, SIN
 param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
@@ -740,6 +750,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2-sinks": #"""
 # FlashAttention-2 forward with attention sinks and a sliding window (StreamingLLM).
@@ -764,8 +778,6 @@ about "StreamingLLM attention (Xiao et al. 2024): the first `sinks` keys always 
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param window = 1024  # each query sees its last `window` keys
 param sinks = 4      # and the first `sinks` keys
 require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
@@ -824,6 +836,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2-softcap": #"""
 # FlashAttention-2 forward with logit softcapping.
@@ -842,8 +858,6 @@ about "FlashAttention-2 forward with Gemma 2's logit softcapping c * tanh(s / c)
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param causal = 1   # 1: each query sees keys up to its own position
 param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
 param softcap = 50.0   # the cap c (Gemma 2: 50 on attention logits)
@@ -897,6 +911,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2-triton": #"""
 # A FlashAttention-2-style forward kernel written in Triton: the hand-written kernel of
@@ -925,8 +943,6 @@ about "FlashAttention-2 forward as the calibration's Triton kernel: Q in registe
 
 param Br = 128          # BLOCK_M: query rows per program
 param Bc = 64           # BLOCK_N: key rows per iteration
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0        # 1: each query sees keys up to its own position
 param window = 0        # > 0: each query sees only its last `window` keys (implies causal)
 param num_warps = 4     # Triton's num_warps
@@ -999,6 +1015,10 @@ kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(
       m = m4
   store O[bh, rows(i, Br), :] = o / l
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2": #"""
 # FlashAttention-2 forward pass.
@@ -1023,8 +1043,6 @@ about "FlashAttention-2 forward (Dao 2023): one thread block per query block, K/
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0   # 1: each query sees keys up to its own position
 param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
 param block_pattern = 0   # block-sparse mask: 0 none, 1 local + strided, 2 random
@@ -1087,6 +1105,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
       m = m2
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 
 """#,
         "linear-attention": #"""
@@ -1167,8 +1189,6 @@ param kproj = 256  # k: projected length
 param Bk = 64      # projected rows per thread block of the projection
 param Br = 64      # query rows per thread block
 param Bc = 64      # key/value rows per inner iteration
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 require kproj > 0 and Bk > 0 and Br > 0 and Bc > 0, "kproj and the block sizes Bk, Br, Bc must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 
@@ -1216,6 +1236,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
     m = m2
   store O[bh, rows(i, Br), :] = o / l
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "mla-decode-absorbed": #"""
 # Multi-head latent attention (MLA) decoding, absorbed: attention in the latent space.
@@ -1258,9 +1282,6 @@ param Bh = 32      # packed (head, query) rows per thread block (attend); 64 ove
 param Bc = 64      # latent rows per inner iteration (attend)
 param Bk = 64      # latent columns per step of the absorb and up products
 param splits = 0   # 0: FlashAttention-2's heuristic; else the number of key-range splits
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
-# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * cdiv(heads * N, Bh), 2 * sm_count, cdiv(Nkv, Bc), 128)
 param sm = 1.0 / sqrt(d + rope)
 param wb = sqrt(3.0 / rank)   # W_UK, W_UV entries uniform(-wb, wb): c W has unit variance
@@ -1344,6 +1365,11 @@ kernel up grid(bh: batch * heads, i: cdiv(N, Br)):
       o = o + ol @ wv
   store O[bh, rows(i, Br), :] = o
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "mla-decode-naive": #"""
 # Multi-head latent attention (MLA) decoding, naive: decompress, then attend.
@@ -1375,8 +1401,6 @@ param rank = 512   # kv_lora_rank: latent elements cached per token
 param rope = 64    # qk_rope_head_dim: decoupled RoPE key elements cached per token
 param Br = 64      # query rows per thread block (attend)
 param Bc = 64      # tokens per block (decompress) and per inner iteration (attend)
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param Bk = 64      # latent columns per step of the decompression product
 param sm = 1.0 / sqrt(d + rope)
 param wb = sqrt(3.0 / rank)   # W_UK, W_UV entries uniform(-wb, wb): c W has unit variance
@@ -1431,6 +1455,10 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
     m = m2
   store O[bh, rows(i, Br), :] = o / l
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "paged-decode-quant": #"""
 # PagedAttention decoding over a quantized KV cache: paged-decode.tile's kernel reading
@@ -1449,8 +1477,6 @@ about "PagedAttention decode over a quantized KV cache: pages of fp8, int8 or in
 
 param P = 16         # tokens per page (vLLM block size: 8, 16 or 32)
 param Br = 64        # query rows per block
-# @tune P: 8, 16, 32
-# @tune Br: 16, 32, 64, 128, 256
 param causal = 0
 param quant = 2      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
 param group = d      # int8/int4: elements per scale and zero point (d: per token)
@@ -1522,6 +1548,10 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
     m = m2
   store O[bkv, :, rows(i, Br), :] = o / l
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
+
 """#,
         "paged-decode-v2": #"""
 # PagedAttention decoding with KV partitions: vLLM's v2 kernel (Kwon et al., SOSP 2023;
@@ -1554,9 +1584,6 @@ param P = 16                  # tokens per page (vLLM block size: 8, 16 or 32)
 param Br = 64                 # query rows per block
 param partition = 512         # tokens per partition (vLLM's PARTITION_SIZE)
 param splits = 0              # > 0: this many partitions
-# @tune P: 8, 16, 32
-# @tune Br: 16, 32, 64, 128, 256
-# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
 param heuristic = 0           # with splits = 0: 0 vLLM's partitions, 1 FlashAttention-2's heuristic
 param grouped = 0             # 0: one query head per block (vLLM); 1: the GQA group in one tile
 param causal = 0
@@ -1639,6 +1666,11 @@ kernel reduce grid(bkv: (S > 1) * batch * kv_heads, hb: (heads / kv_heads) / gh,
     acc = acc + (col(w, s) / total) * part
   store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = acc
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "paged-decode": #"""
 # PagedAttention decoding (vLLM: Kwon et al., "Efficient Memory Management for Large
@@ -1658,8 +1690,6 @@ about "PagedAttention decode (vLLM): K/V gathered page by page from a shared poo
 
 param P = 16         # tokens per page (vLLM block size: 8, 16 or 32)
 param Br = 64        # query rows per block
-# @tune P: 8, 16, 32
-# @tune Br: 16, 32, 64, 128, 256
 param causal = 0
 param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
 require P > 0 and Br > 0, "page size and block size must be positive"
@@ -1710,6 +1740,10 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
     m = m2
   store O[bkv, :, rows(i, Br), :] = o / l
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
+
 """#,
         "rope-prepass": #"""
 # RoPE as a separate pass, then FlashAttention-2 on the rotated tensors: the unfused
@@ -1728,8 +1762,6 @@ about "RoPE as a separate pass: kernels rotate Q and K once and write them to HB
 
 param Br = 128     # query rows per thread block
 param Bc = 128     # key/value rows per inner iteration
-# @tune Br: 16, 32, 64, 128, 256
-# @tune Bc: 16, 32, 64, 128, 256
 param causal = 0   # 1: each query sees keys up to its own position
 param rope_base = 10000.0   # base of the frequencies (ABF: 500000, 1000000)
 param rope_scaling = 0      # 0 none, 1 linear interpolation, 2 NTK-aware, 3 YaRN
@@ -1792,6 +1824,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "selective-scan-naive": #"""
 # The Mamba selective scan, naive: every (B, L, D, S) intermediate in HBM.
@@ -1806,7 +1842,6 @@ about "Mamba selective scan, naive: exp(delta A), (delta x) B and every state h_
 
 param state = 16
 param Dc = 128
-# @tune Dc: 32, 64, 128, 256
 require state > 0 and Dc > 0, "state and Dc must be positive"
 
 input  X[batch, N, heads * d]
@@ -1843,6 +1878,9 @@ kernel readout grid(b: batch, c: cdiv(heads * d, Dc), t: N):
   ct = load Cm[b, rows(t, 1), :] -> reg
   store Y[b, t, rows(c, Dc)] = rowsum(h * ct)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Dc: 32, 64, 128, 256
+
 """#,
         "selective-scan": #"""
 # The Mamba selective scan, fused (hardware-aware): the linear-time contrast to attention.
@@ -1859,7 +1897,6 @@ about "Mamba selective scan, fused (Gu and Dao 2023, Section 3.3.2): state kept 
 
 param state = 16   # S: state size per channel (Mamba's d_state)
 param Dc = 128     # channels per thread block
-# @tune Dc: 32, 64, 128, 256
 require state > 0 and Dc > 0, "state and Dc must be positive"
 
 input  X[batch, N, heads * d]
@@ -1882,6 +1919,9 @@ kernel scan grid(b: batch, c: cdiv(heads * d, Dc)):
     ct = load Cm[b, rows(t, 1), :] -> reg
     h = exp(a * dt) * h + (dt * x) * bt
     store Y[b, t, rows(c, Dc)] = rowsum(h * ct)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Dc: 32, 64, 128, 256
 
 """#,
         "standard-fwd-bwd": #"""
@@ -1910,8 +1950,6 @@ about "Standard attention forward + backward (PyTorch eager with autograd): S, P
 param Be = 128     # rows per thread block of the elementwise kernels
 param Bm = 128     # N x Nkv GEMM tile rows (Q K^T, dO V^T)
 param Bn = 256     # N x Nkv GEMM tile columns
-# @tune Bm: 32, 64, 128
-# @tune Bn: 32, 64, 128, 256
 param Bsm = 16384  # longest row the softmax kernels read in one pass
 param Bo = 64      # rows of the N x d and Nkv x d GEMM outputs
 param Bk = 64      # reduction chunk of those GEMMs
@@ -2086,6 +2124,10 @@ kernel reduce_kv grid(bkv: expand * batch * kv_heads, j: cdiv(Nkv, Be)):
   store dK[bkv, rows(j, Be), :] = dk
   store dV[bkv, rows(j, Be), :] = dv
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
+
 """#,
         "standard": #"""
 # Standard attention as PyTorch eager runs it (the "naive" path of
@@ -2118,8 +2160,6 @@ about "Standard attention, PyTorch eager: scale Q, S = Q K^T to HBM, softmax S -
 param Be = max(1, 1024 / d)
 param Bm = 128     # Q K^T tile rows (the 128x256 GEMM tile PyTorch picks on H100)
 param Bn = 256     # Q K^T tile columns
-# @tune Bm: 32, 64, 128
-# @tune Bn: 32, 64, 128, 256
 param Bsm = 16384  # longest score row the softmax reads in one pass
 # P V tile rows: cuBLAS runs P V as O^T = V^T P^T with a d x Bo tile of O^T (the nvjet
 # kernel names in docs/data/h100-sdpa.csv: 64x128, 64x256, 64x512 at d = 64, 128x256 at
@@ -2225,6 +2265,10 @@ kernel pv_reduce grid(bh: (Sk > 1) * batch * heads, i: cdiv(N, Bo)):
     part = load Opart[bh, rows(i, Bo), ks, :] -> reg
     acc = acc + part
   store O[bh, rows(i, Bo), :] = acc
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
 
 """#,
     ]
