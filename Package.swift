@@ -36,13 +36,16 @@ let package = Package(
             // Compiled in: BuiltinPrograms.generated.swift (scripts/embed-resources.py).
             exclude: ["Programs"]
         ),
-        // KV-cache footprint, capacity and paged memory management (no tile language).
+        // What is run: model specs and decoder blocks, their presets, request traces and
+        // the shapes of operators that are not attention (GEMM, norm, collective).
         .target(
-            name: "KVCache",
-            dependencies: ["AttnHardware", "AttnJSON", "AttnNumerics"],
+            name: "Workload",
+            dependencies: ["AttnJSON", "AttnNumerics"],
             // Compiled in: BuiltinModels.generated.swift (scripts/embed-resources.py).
             exclude: ["Models"]
         ),
+        // KV-cache footprint, capacity and paged memory management (no tile language).
+        .target(name: "KVCache", dependencies: ["Workload", "AttnHardware", "AttnJSON", "AttnNumerics"]),
         // Cost model: occupancy and waves, the L2 filter, time, roofline, calibration.
         .target(
             name: "CostModel",
@@ -62,15 +65,17 @@ let package = Package(
         // TTFT/TPOT, pruning, tensor and context parallelism over an interconnect.
         .target(
             name: "AttnModel",
-            dependencies: ["AttnPipeline", "CostModel", "AttnAlgorithms", "TileInterpreter", "TileLanguage", "KVCache", "AttnHardware", "AttnNumerics"],
+            dependencies: ["AttnPipeline", "CostModel", "AttnAlgorithms", "TileInterpreter", "TileLanguage", "KVCache", "Workload", "AttnHardware", "AttnNumerics"],
             // Compiled in: ModelPrograms.generated.swift (scripts/embed-resources.py).
             exclude: ["Programs"]
         ),
-        // Scenario files, run specifications and the runner that produces records.
+        // Scenario files of every study kind, the runner that produces attention records and
+        // the study runner that runs any kind (attention, kv, paged, model).
         .target(
             name: "AttnScenario",
             dependencies: [
-                "AttnPipeline", "TileInterpreter", "AttnAlgorithms", "KVCache", "AttnHardware", "AttnNumerics", "AttnJSON",
+                "AttnModel", "AttnPipeline", "TileInterpreter", "TileLanguage", "AttnAlgorithms", "KVCache", "Workload", "AttnHardware", "AttnNumerics",
+                "AttnJSON",
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.
@@ -78,7 +83,7 @@ let package = Package(
         // Command-line parsing and commands; returns exit codes, never exits itself.
         .target(
             name: "AttnCLI",
-            dependencies: ["AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "KVCache", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
+            dependencies: ["AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "KVCache", "Workload", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
         ),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
@@ -86,7 +91,7 @@ let package = Package(
             name: "AttnSimTests",
             dependencies: [
                 "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
-                "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "AttnCLI", "KVCache", "CostModel", "Calibration",
+                "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "AttnCLI", "KVCache", "Workload", "CostModel", "Calibration",
             ]
         ),
     ]

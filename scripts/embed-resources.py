@@ -23,7 +23,7 @@ TABLES = [
      "BuiltinPrograms", "The text of each built-in tile-language program"),
     ("Sources/AttnHardware/Profiles", ".json", "Sources/AttnHardware/BuiltinProfiles.generated.swift",
      "BuiltinProfiles", "The text of each built-in hardware profile"),
-    ("Sources/KVCache/Models", ".json", "Sources/KVCache/BuiltinModels.generated.swift",
+    ("Sources/Workload/Models", ".json", "Sources/Workload/BuiltinModels.generated.swift",
      "BuiltinModels", "The text of each built-in model preset"),
     ("Sources/AttnModel/Programs", ".tile", "Sources/AttnModel/ModelPrograms.generated.swift",
      "ModelPrograms", "The text of each tile program of a decoder layer beyond attention (GEMM)"),

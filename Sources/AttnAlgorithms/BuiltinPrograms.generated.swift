@@ -99,6 +99,9 @@ kernel suffix grid(b: batch, kvh: kv_heads):
   store O[b, kvh, :, :, :] = (wp * op + ws * (o / l)) / (wp + ws)
   store LSE[b, kvh, :] = mm + log(wp + ws)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash-decoding-quant": #"""
 # Flash-Decoding over a quantized KV cache: the split-KV kernels of flash-decoding.tile
@@ -224,6 +227,11 @@ kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Br)):
   store O[bkv, :, rows(i, Br), :] = acc
   store LSE[bkv, :, rows(i, Br)] = total
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "flash-decoding": #"""
 # Flash-Decoding: split-KV attention for decoding.
@@ -327,6 +335,11 @@ kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Br)):
   store O[bkv, :, rows(i, Br), :] = acc
   store LSE[bkv, :, rows(i, Br)] = total
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "flash1": #"""
 # FlashAttention (v1) forward pass.
@@ -381,6 +394,10 @@ kernel fwd grid(bh: batch * heads):
       store O[bh, rows(i, Br), :] = (l * exp(m - mn) * o + exp(mt - mn) * (p @ v)) / ln
       store L[bh, rows(i, Br)] = ln
       store Mx[bh, rows(i, Br)] = mn
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune Br: 16, 32, 64, 128, 256
 
 """#,
         "flash2-alibi": #"""
@@ -459,6 +476,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
     m = m2
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 
 """#,
         "flash2-fwd-bwd": #"""
@@ -624,6 +645,12 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
   store dK[bkv, rows(j, Bn), :] = dk
   store dV[bkv, rows(j, Bn), :] = dv
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
+
 """#,
         "flash2-rope": #"""
 # FlashAttention-2 forward with rotary position embeddings (RoPE) fused into the kernel.
@@ -725,6 +752,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2-sinks": #"""
 # FlashAttention-2 forward with attention sinks and a sliding window (StreamingLLM).
@@ -807,6 +838,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2-softcap": #"""
 # FlashAttention-2 forward with logit softcapping.
@@ -877,6 +912,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
     m = m2
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 
 """#,
         "flash2-triton": #"""
@@ -978,6 +1017,10 @@ kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(
       m = m4
   store O[bh, rows(i, Br), :] = o / l
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "flash2": #"""
 # FlashAttention-2 forward pass.
@@ -1064,6 +1107,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
       m = m2
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 
 """#,
         "linear-attention": #"""
@@ -1191,6 +1238,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
     m = m2
   store O[bh, rows(i, Br), :] = o / l
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "mla-decode-absorbed": #"""
 # Multi-head latent attention (MLA) decoding, absorbed: attention in the latent space.
@@ -1316,6 +1367,11 @@ kernel up grid(bh: batch * heads, i: cdiv(N, Br)):
       o = o + ol @ wv
   store O[bh, rows(i, Br), :] = o
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "mla-decode-naive": #"""
 # Multi-head latent attention (MLA) decoding, naive: decompress, then attend.
@@ -1400,6 +1456,10 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
     o = a * o + p @ v
     m = m2
   store O[bh, rows(i, Br), :] = o / l
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
 
 """#,
         "paged-decode-quant": #"""
@@ -1489,6 +1549,10 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
     o = a * o + p @ v
     m = m2
   store O[bkv, :, rows(i, Br), :] = o / l
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
 
 """#,
         "paged-decode-v2": #"""
@@ -1605,6 +1669,11 @@ kernel reduce grid(bkv: (S > 1) * batch * kv_heads, hb: (heads / kv_heads) / gh,
     acc = acc + (col(w, s) / total) * part
   store O[bkv, hb * gh ..< hb * gh + gh, rows(i, Br), :] = acc
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
+# @tune splits: 0, 1, 2, 4, 8, 16, 32, 64, 128
+
 """#,
         "paged-decode": #"""
 # PagedAttention decoding (vLLM: Kwon et al., "Efficient Memory Management for Large
@@ -1673,6 +1742,10 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
     o = a * o + p @ v
     m = m2
   store O[bkv, :, rows(i, Br), :] = o / l
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune P: 8, 16, 32
+# @tune Br: 16, 32, 64, 128, 256
 
 """#,
         "rope-prepass": #"""
@@ -1754,6 +1827,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
 """#,
         "selective-scan-naive": #"""
 # The Mamba selective scan, naive: every (B, L, D, S) intermediate in HBM.
@@ -1804,6 +1881,9 @@ kernel readout grid(b: batch, c: cdiv(heads * d, Dc), t: N):
   ct = load Cm[b, rows(t, 1), :] -> reg
   store Y[b, t, rows(c, Dc)] = rowsum(h * ct)
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Dc: 32, 64, 128, 256
+
 """#,
         "selective-scan": #"""
 # The Mamba selective scan, fused (hardware-aware): the linear-time contrast to attention.
@@ -1842,6 +1922,9 @@ kernel scan grid(b: batch, c: cdiv(heads * d, Dc)):
     ct = load Cm[b, rows(t, 1), :] -> reg
     h = exp(a * dt) * h + (dt * x) * bt
     store Y[b, t, rows(c, Dc)] = rowsum(h * ct)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Dc: 32, 64, 128, 256
 
 """#,
         "standard-fwd-bwd": #"""
@@ -2044,6 +2127,10 @@ kernel reduce_kv grid(bkv: expand * batch * kv_heads, j: cdiv(Nkv, Be)):
   store dK[bkv, rows(j, Be), :] = dk
   store dV[bkv, rows(j, Be), :] = dv
 
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
+
 """#,
         "standard": #"""
 # Standard attention as PyTorch eager runs it (the "naive" path of
@@ -2181,6 +2268,10 @@ kernel pv_reduce grid(bh: (Sk > 1) * batch * heads, i: cdiv(N, Bo)):
     part = load Opart[bh, rows(i, Bo), ks, :] -> reg
     acc = acc + part
   store O[bh, rows(i, Bo), :] = acc
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bm: 32, 64, 128
+# @tune Bn: 32, 64, 128, 256
 
 """#,
     ]

@@ -95,23 +95,22 @@ enum BenchCommand {
         for algorithm in tuneCases {
             let program = try AlgorithmLibrary.program(algorithm)
             let shape = ProblemShape(batch: 1, heads: 32, kvHeads: 8, queryLength: 131_072, keyLength: 131_072, headDim: 128)
-            let combinations = TuneCommand.combinations(program)
+            let tuner = Tuner(pipeline: Pipeline(hardware: hardware))
+            var configurations = 0
             var best = Double.infinity
             var blocks = 0
             for _ in 0..<repeats {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let outcomes = TuneCommand.evaluateAll(combinations, pipeline: Pipeline(hardware: hardware), program: program, shape: shape, dtype: .fp16, causal: true) { _ in }
+                let search = try tuner.tune(program, shape: shape, dtype: .fp16, fixed: ["causal": .int(1)], concurrently: true)
                 best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                blocks = outcomes.reduce(0) { total, outcome in
-                    guard case .success(let prediction) = outcome else { return total }
-                    return total + prediction.kernels.reduce(0) { $0 + $1.blocks }
-                }
+                configurations = search.trials.count
+                blocks = search.trials.reduce(0) { total, trial in total + (trial.prediction?.kernels.reduce(0) { $0 + $1.blocks } ?? 0) }
             }
-            let label = "tune \(algorithm) causal kv_heads=8 (\(combinations.count) configurations)"
+            let label = "tune \(algorithm) causal kv_heads=8 (\(configurations) configurations)"
             rows.append([label, "32", "128", "131072", RecordReport.grouped(blocks), "-", String(format: "%.2f", best * 1000)])
             records.append(.object([
                 ("algorithm", .string(label)), ("q_len", .int(131_072)), ("heads", .int(32)), ("kv_heads", .int(8)), ("head_dim", .int(128)),
-                ("context", .int(131_072)), ("thread_blocks", .int(blocks)), ("configurations", .int(combinations.count)),
+                ("context", .int(131_072)), ("thread_blocks", .int(blocks)), ("configurations", .int(configurations)),
                 ("best_ms", .double(best * 1000)), ("repeats", .int(repeats)),
             ]))
         }

@@ -4,6 +4,7 @@ import AttnNumerics
 import AttnReport
 import AttnScenario
 import KVCache
+import Workload
 
 /// `attnsim model`: a whole decoder model on a GPU (or several): every operator of a
 /// layer, TTFT, time per output token, memory, parameters and pruning (docs/model.md).
@@ -66,68 +67,44 @@ enum ModelCommand {
     /// model, pruning, hardware or parallelism is a usage error; what fails while
     /// predicting prints an error and gives exit code 1.
     static func run(_ spec: ModelStudyFile, format: ReportFormat, console: Console) throws -> ExitCode {
-        let (architecture, hardware, options, phase) = try resolve(spec)
+        let plan = try self.plan(spec)
         return try CommandSupport.reporting(console) {
-            console.out(try report(spec, architecture: architecture, hardware: hardware, options: options, phase: phase, format: format))
+            console.out(render(try plan.run(), format: format))
             return .success
         }
     }
 
     /// The study's output in `format`.
     static func report(_ spec: ModelStudyFile, format: ReportFormat) throws -> String {
-        let (architecture, hardware, options, phase) = try resolve(spec)
-        return try report(spec, architecture: architecture, hardware: hardware, options: options, phase: phase, format: format)
+        render(try plan(spec).run(), format: format)
     }
 
-    static func resolve(_ spec: ModelStudyFile) throws(UsageError) -> (Architecture, HardwareProfile, ModelRunOptions, ModelPhase) {
-        guard let phase = ModelPhase(rawValue: spec.phase) else { throw UsageError(message: "'--phase' expects prefill or decode, found '\(spec.phase)'") }
-        guard ModelStudyFile.views.contains(spec.view) else {
-            throw UsageError(message: "'--view' expects summary, operators or parameters, found '\(spec.view)'")
-        }
-        let runOptions = ModelRunOptions(batch: spec.batch, dtype: spec.dtype, tensorParallel: spec.tensorParallel, contextParallel: spec.contextParallel)
-        if runOptions.contextParallel > 1 && phase == .decode && spec.view == "operators" {
-            throw UsageError(message: "'--cp' models prefill only (ring attention); use --phase prefill")
-        }
-        var pruning: Pruning?
-        if let text = spec.prune {
-            do { pruning = try Pruning(parsing: text) } catch { throw UsageError(message: pruneMessage(error)) }
-        }
-        if let bad = spec.contexts.first(where: { $0 % runOptions.contextParallel != 0 }) {
-            throw UsageError(message: "context \(bad) does not split evenly over \(runOptions.contextParallel) GPUs (--cp)")
-        }
-        // What the options name (model, pruning, hardware, parallelism) is checked here: a
-        // bad choice is a usage error; what fails while predicting exits 1.
+    /// The study resolved by the library; what the options name wrongly is a usage error,
+    /// worded with the options.
+    static func plan(_ spec: ModelStudyFile) throws(UsageError) -> ModelStudyPlan {
         do {
-            var a = try Architecture(model: try ModelSpec.named(spec.model))
-            if let pruning { a = try pruning.apply(to: a) }
-            let hardware = try HardwareProfile.named(spec.hardware)
-            _ = try ModelPredictor(architecture: a, hardware: hardware, options: runOptions)
-            return (a, hardware, runOptions, phase)
+            return try ModelStudyPlan(spec)
         } catch {
-            throw UsageError(message: ErrorReport.message(error))
+            switch error {
+            case .phase(let text): throw UsageError(message: "'--phase' expects prefill or decode, found '\(text)'")
+            case .view(let text): throw UsageError(message: "'--view' expects summary, operators or parameters, found '\(text)'")
+            case .contextParallelDecode: throw UsageError(message: "'--cp' models prefill only (ring attention); use --phase prefill")
+            case .contextSplit(let context, let gpus): throw UsageError(message: "context \(context) does not split evenly over \(gpus) GPUs (--cp)")
+            case .pruning(let error): throw UsageError(message: pruneMessage(error))
+            case .setup(let cause): throw UsageError(message: ErrorReport.message(cause))
+            }
         }
     }
 
-    static func report(
-        _ spec: ModelStudyFile, architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions, phase: ModelPhase, format: ReportFormat
-    ) throws -> String {
-        var study = try ModelStudy(architecture: architecture, hardware: hardware, options: options)
-        var input = ModelReportInput(
-            architecture: architecture, hardware: hardware.id, options: options, parameters: ParameterCount(architecture), summaries: [], crossover: [])
-        switch spec.view {
-        case "parameters":
-            return ModelReport.renderParameters(input, format: format)
-        case "operators":
-            var steps: [StepPrediction] = []
-            for context in spec.contexts { steps.append(try study.predictor.step(phase, context: context)) }
-            return ModelReport.renderOperators(input, steps: steps, format: format)
-        default:
-            input.summaries = try study.summaries(contexts: spec.contexts)
-            if spec.crossover {
-                input.crossover.append((.prefill, try study.crossover(.prefill)))
-                if options.contextParallel == 1 { input.crossover.append((.decode, try study.crossover(.decode))) }
-            }
-            return ModelReport.renderSummary(input, format: format)
+    /// A model study's prediction in `format`: its summaries, operators or parameters.
+    static func render(_ result: ModelStudyResult, format: ReportFormat) -> String {
+        let input = ModelReportInput(
+            architecture: result.architecture, hardware: result.hardware, options: result.options, parameters: result.parameters,
+            summaries: result.summaries, crossover: result.crossover)
+        switch result.view {
+        case "parameters": return ModelReport.renderParameters(input, format: format)
+        case "operators": return ModelReport.renderOperators(input, steps: result.steps, format: format)
+        default: return ModelReport.renderSummary(input, format: format)
         }
     }
 

@@ -1,9 +1,9 @@
-import AttnHardware
-import AttnModel
 import AttnNumerics
 import AttnReport
+import AttnScenario
 import Foundation
 import KVCache
+import Workload
 
 /// `attnsim paged`: paged vs contiguous KV-cache allocation over a request trace.
 enum PagedCommand {
@@ -51,7 +51,7 @@ enum PagedCommand {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'paged' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let rates = try rateList(parsed)
-        if rates.count > 1 && RequestTrace.Workload.named(study.trace) == nil {
+        if rates.count > 1 && RequestTrace.Dataset.named(study.trace) == nil {
             throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
         }
         let format = try parsed.format()
@@ -63,8 +63,9 @@ enum PagedCommand {
     /// when the simulation fails.
     static func run(_ study: PagedStudy, rates: [Double], format: ReportFormat, console: Console) throws -> ExitCode {
         do { try study.validate() } catch {
-            // A bad --tp is a bad option value; other inputs are reported below.
-            if error.input == "tp" { throw UsageError(message: error.description) }
+            // A bad --tp or an empty selection of policies is a bad option value; other
+            // inputs are reported below.
+            if error.input == "tp" || error.input == "policies" { throw UsageError(message: error.description) }
         }
         if study.tensorParallel > 1, let spec = try? ModelSpec.named(study.model),
            let problem = KVStudy.tensorParallelProblem(spec, gpus: study.tensorParallel) {
@@ -73,7 +74,7 @@ enum PagedCommand {
         }
         let bar = ProgressBar(console: console)
         do {
-            let stats = try self.stats(study, rates: rates) { bar.update(label: $0, fraction: $1) }
+            let stats = try StudyRunner.run(study, rates: rates) { bar.update(label: $0, fraction: $1) }
             bar.finish()
             console.out(KVReport.render(stats, format: format))
             return .success
@@ -82,31 +83,6 @@ enum PagedCommand {
             console.err(ErrorReport.text(error))
             return .failure
         }
-    }
-
-    /// The study's statistics at each of `rates` (one per policy and rate), its iterations
-    /// timed by the whole-model timer (shared by the rates, so its cache is kept) or the
-    /// fixed time. `progress(label, fraction)` reports, the rate in the label when several.
-    static func stats(
-        _ study: PagedStudy, rates: [Double]? = nil, progress: ((String, Double) -> Void)? = nil
-    ) throws -> [AllocationStats] {
-        try study.validate()
-        let rates = rates ?? [study.rate]
-        var timer = study.timing == .model ? try modelTimer(study) : nil
-        var stats: [AllocationStats] = []
-        for rate in rates {
-            var s = study
-            s.rate = rate
-            let label = rates.count > 1 ? " @\(rate)/s" : ""
-            let report: (String, Double) -> Void = { policy, fraction in progress?(policy + label, fraction) }
-            if var model = timer {
-                stats += try s.run(timer: &model, progress: report)
-                timer = model
-            } else {
-                stats += try s.run(progress: report)
-            }
-        }
-        return stats
     }
 
     static func studyFrom(_ parsed: ParsedArguments) throws(UsageError) -> PagedStudy {
@@ -162,29 +138,6 @@ enum PagedCommand {
             rates.append(r)
         }
         return rates
-    }
-
-    /// The whole-model iteration timer for `--timing model`: the study's model (with a
-    /// `decoder` object) on its GPU, weights and activations in the KV dtype when that is
-    /// fp32, fp16 or bf16, else fp16; under `--tp G` one GPU's share, with the all-reduces
-    /// over the profile's interconnect.
-    static func modelTimer(_ study: PagedStudy) throws -> ModelIterationTimer {
-        let spec = try ModelSpec.named(study.model)
-        guard spec.decoder != nil else {
-            throw ModelShapeError("model timing needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use --timing fixed:0.05")
-        }
-        do {
-            let architecture = try Architecture(model: spec)
-            let hardware = try HardwareProfile.named(study.hardware)
-            let dtype: DType
-            switch study.dtype {
-            case .fp32: dtype = .fp32
-            case .bf16: dtype = .bf16
-            default: dtype = .fp16
-            }
-            let predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(dtype: dtype, tensorParallel: study.tensorParallel))
-            return ModelIterationTimer(predictor: predictor)
-        }
     }
 
     static func parseSharing(_ text: String) -> SharingMode? {

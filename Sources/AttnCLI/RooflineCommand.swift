@@ -8,6 +8,7 @@ import CostModel
 import Foundation
 import KVCache
 import TileInterpreter
+import Workload
 
 /// `attnsim roofline`: per kernel and in total, FLOPs, DRAM bytes, intensity, the ridge
 /// point, the bound and the predicted time; optionally a plot and a timeline.

@@ -1,4 +1,4 @@
-import KVCache
+import Workload
 
 /// Why a model cannot be modelled as a whole.
 public struct ModelShapeError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,8 @@
 import AttnAlgorithms
+import AttnNumerics
+import TileInterpreter
 import TileLanguage
+import Workload
 
 /// The tile programs of a decoder layer beyond attention (`Programs/*.tile`, compiled in
 /// as `ModelPrograms`): today the tiled GEMM that counts every projection, FFN and LM head.
@@ -14,5 +17,14 @@ public enum ModelProgramLibrary {
         } catch {
             throw .invalid(error)
         }
+    }
+
+    /// How gemm.tile runs a product: its parameters M, Kin and Nout. The tile language
+    /// binds its built-in parameters (batch, heads, N, Nkv, d) from an attention shape,
+    /// which a GEMM reads none of (its defaults are overridden), so they are those of a
+    /// one-head problem of one query and key, d = 64.
+    public static func gemmBinding(_ shape: GEMMShape) -> (shape: ProblemShape, parameters: [String: ScalarValue]) {
+        (ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 64),
+         ["M": .int(shape.m), "Kin": .int(shape.k), "Nout": .int(shape.n)])
     }
 }

@@ -69,6 +69,15 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
     acc = acc + p
   store Y[rows(i, BM), cols(j, BN)] = acc
 
+# The tilings the model picks the fastest of, as a GEMM library's heuristic picks one
+# by M: 128 x 128 tiles always; for M >= 256 also CUTLASS's wider 128 x 256 and 256 x 128
+# (each panel read fewer times); for short M (decode) 16- or 64-row tiles with split-K
+# (S above cdiv(Kin, BK) fails the require and is skipped).
+# @tune BM, BN, BK, S: (128, 128, 64, 1)
+# @tune BM, BN, BK, S if M >= 256: (128, 256, 64, 1), (256, 128, 64, 1)
+# @tune BM, BN, BK, S if M <= 16: (16, 64, 64, 1), (16, 64, 64, 2), (16, 64, 64, 4), (16, 64, 64, 8), (16, 64, 64, 16)
+# @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)
+
 """#,
     ]
 }

@@ -1,4 +1,4 @@
-import KVCache
+import Workload
 
 /// The parameters of a model by where they sit, counted from its decoder fields
 /// (docs/model.md gives each formula).

@@ -54,13 +54,14 @@ public struct Pipeline: Sendable {
     }
 
     /// Binds, counts and predicts: what `roofline`, `tune` and `validate` need of a run.
-    /// `cache` shares kernel counts between evaluations of one program (`tune`).
+    /// `cache` shares kernel counts between evaluations of one program (`tune`);
+    /// `statementBudget` stops a count run that cannot compress (`RunOptions`; nil: none).
     public func evaluate(
         _ program: Program, shape: ProblemShape, dtype: DType, parameters: [String: ScalarValue] = [:],
-        constants: CostModelConstants? = nil, cache: KernelCountCache? = nil
+        constants: CostModelConstants? = nil, cache: KernelCountCache? = nil, statementBudget: Int? = nil
     ) throws(PipelineError) -> Evaluation {
         let bound = try bind(program, shape: shape, dtype: dtype, parameters: parameters)
-        var options = RunOptions(mode: .count)
+        var options = RunOptions(mode: .count, statementBudget: statementBudget)
         options.countCache = cache
         let stats = try run(bound, options: options).stats
         return Evaluation(bound: bound, stats: stats, prediction: predict(bound, stats, constants: constants))

@@ -1,7 +1,8 @@
 import AttnNumerics
 
-/// A whole-model study from a scenario file (`"study": "model"`): the options of
-/// `attnsim model`, run by the CLI (docs/scenarios.md, docs/model.md).
+/// A whole-model study (`"study": "model"` in a scenario file, or `attnsim model`'s
+/// options), resolved by `ModelStudyPlan` and run by `StudyRunner` (docs/scenarios.md,
+/// docs/model.md).
 public struct ModelStudyFile: Sendable, Equatable {
     /// A built-in model with a `decoder` object, or a model file.
     public var model: String
@@ -19,6 +20,8 @@ public struct ModelStudyFile: Sendable, Equatable {
     public var phase = "prefill"
     /// Also find where attention's time reaches the FFN's (summary view).
     public var crossover = false
+    /// Run each tile program without the count budget (`Runner.countStatementBudget`).
+    public var allowLong = false
 
     public static let views = ["summary", "operators", "parameters"]
     /// The largest batch a file may give.

@@ -2,6 +2,7 @@ import AttnJSON
 import AttnNumerics
 import Foundation
 import KVCache
+import Workload
 
 /// A scenario file of any kind: the `study` field says which (docs/scenarios.md).
 public enum StudyFile: Sendable {
@@ -161,6 +162,7 @@ public enum StudyFile: Sendable {
             study.phase = phase
         }
         study.crossover = try r.bool("crossover") ?? false
+        study.allowLong = try r.bool("allow_long") ?? false
         try r.finish()
         return .model(study, description: description)
     }
@@ -170,7 +172,7 @@ public enum StudyFile: Sendable {
         let description = try header(&r)
         guard let model = try r.string("model") else { throw r.error("model", "is required: a built-in model or a model .json path") }
         guard var trace = try r.string("trace") else { throw r.error("trace", "is required: \"sharegpt\", \"alpaca\" or a CSV path") }
-        if RequestTrace.Workload.named(trace) == nil, !trace.hasPrefix("/"), let directory {
+        if RequestTrace.Dataset.named(trace) == nil, !trace.hasPrefix("/"), let directory {
             trace = (directory as NSString).appendingPathComponent(trace)
         }
         var sharing = SharingMode.none
@@ -206,7 +208,7 @@ public enum StudyFile: Sendable {
             guard value >= PagedStudy.minRate else { throw r.error("rate", "expected at least \(PagedStudy.minRate) requests per second, found \(value)") }
             rate = value
         }
-        let study = PagedStudy(
+        var study = PagedStudy(
             model: model, trace: trace, requests: try r.integer("requests", minimum: 1, maximum: PagedStudy.maxRequests) ?? 1000, rate: rate,
             blockSize: try r.integer("block_size", minimum: 1, maximum: ServingSimulator.maxRequestTokens) ?? 16,
             maxLength: try r.integer("max_len", minimum: 2, maximum: ServingSimulator.maxRequestTokens) ?? 2048,
@@ -216,6 +218,7 @@ public enum StudyFile: Sendable {
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext),
             timing: try timing(&r), prefillChunk: try r.integer("chunk", minimum: 1, maximum: ServingSimulator.maxRequestTokens),
             tensorParallel: try r.integer("tp", minimum: 1, maximum: KVStudy.maxTensorParallel) ?? 1)
+        study.allowLong = try r.bool("allow_long") ?? false
         try r.finish()
         return .paged(study, description: description)
     }

@@ -1,3 +1,5 @@
+import Workload
+
 /// KV-cache bytes of a model: per token, per sequence at a context length, and in total.
 ///
 /// Per token, each attention layer stores a key and a value vector for every KV head, or,

@@ -1,5 +1,6 @@
 import AttnHardware
 import AttnNumerics
+import Workload
 
 /// A footprint study: one model at several context lengths on one GPU.
 public struct KVStudy: Sendable, Equatable {
@@ -244,6 +245,8 @@ public struct PagedStudy: Sendable, Equatable {
     /// this many GPUs. Every GPU holds every sequence's tokens (for its own heads), so the
     /// pool is the token slots one GPU's budget holds at its bytes per token.
     public var tensorParallel: Int
+    /// Model timing: run each tile program without the count budget.
+    public var allowLong = false
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -283,17 +286,16 @@ public struct PagedStudy: Sendable, Equatable {
         }
     }
 
-    /// The most requests of a synthetic trace: each is held in memory and simulated
-    /// (100,000 take about 17 s of CPU in a debug build, growing linearly), so larger
-    /// counts are refused up front instead of running for hours.
-    public static let maxRequests = 1_000_000
+    /// The most requests of a synthetic trace (`RequestTrace.maxRequests`, as a file's):
+    /// larger counts are refused up front instead of running for hours.
+    public static let maxRequests = RequestTrace.maxRequests
     /// The lowest arrival rate of a synthetic trace: one request per 10^9 seconds keeps a
     /// million arrivals within the simulator's clock.
     public static let minRate = 1e-9
 
     /// Checks the inputs a model and a GPU do not bound. Errors name the input.
     public func validate() throws(KVInputError) {
-        if RequestTrace.Workload.named(trace) != nil {
+        if RequestTrace.Dataset.named(trace) != nil {
             guard requests >= 1 && requests <= PagedStudy.maxRequests else {
                 throw KVInputError(input: "requests", value: "\(requests)", message: "expected a synthetic trace of 1 to \(PagedStudy.maxRequests) requests")
             }
@@ -309,6 +311,12 @@ public struct PagedStudy: Sendable, Equatable {
         }
         if let prefillChunk, prefillChunk < 1 || prefillChunk > ServingSimulator.maxRequestTokens {
             throw KVInputError(input: "chunk", value: "\(prefillChunk)", message: "expected a token budget from 1 to \(ServingSimulator.maxRequestTokens) per iteration")
+        }
+        guard !policies.isEmpty else {
+            throw KVInputError(input: "policies", value: "(none)", message: "expected at least one of \(PagedStudy.allPolicies.joined(separator: ", "))")
+        }
+        for name in policies where PagedStudy.policy(named: name, blockSize: blockSize) == nil {
+            throw KVInputError(input: "policies", value: name, message: "expected one of \(PagedStudy.allPolicies.joined(separator: ", "))")
         }
         guard maxLength >= 2 && maxLength <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
@@ -362,14 +370,10 @@ public struct PagedStudy: Sendable, Equatable {
     /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
     public func loadTrace() throws -> [Request] {
         try validate()
-        if let workload = RequestTrace.Workload.named(trace) {
-            return RequestTrace.synthetic(workload, count: requests, rate: rate, maxLength: maxLength, seed: seed)
+        if let dataset = RequestTrace.Dataset.named(trace) {
+            return RequestTrace.synthetic(dataset, count: requests, rate: rate, maxLength: maxLength, seed: seed)
         }
-        let text: String
-        do { text = try TextFile.read(trace) } catch {
-            throw TraceError(file: trace, row: nil, field: nil, message: "cannot read trace: \(error.reason)")
-        }
-        return try RequestTrace.parseCSV(text, file: trace)
+        return try RequestTrace.read(trace)
     }
 
     /// One `AllocationStats` per policy, in order, at the study's fixed iteration time.
@@ -415,7 +419,7 @@ public struct PagedStudy: Sendable, Equatable {
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
                 sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk, hybrid: hybrid))
             var stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
-            stats.rate = RequestTrace.Workload.named(trace) != nil ? rate : nil
+            stats.rate = RequestTrace.Dataset.named(trace) != nil ? rate : nil
             results.append(stats)
         }
         return results

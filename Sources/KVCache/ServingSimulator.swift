@@ -1,4 +1,5 @@
 import AttnNumerics
+import Workload
 
 /// Replays a request trace against one allocation policy with iteration-level scheduling
 /// (Orca, Yu et al. 2022; vLLM, Kwon et al. 2023): every iteration admits waiting
@@ -168,8 +169,8 @@ public struct ServingSimulator {
     public static let maxPoolBlocks = 1 << 24
     /// The most slots a contiguous pool may hold (first fit keeps a list of holes).
     public static let maxPoolTokens = 1 << 40
-    /// The longest request (prompt + output tokens) a trace may hold: 2^40.
-    public static let maxRequestTokens = 1 << 40
+    /// The longest request (prompt + output tokens) a trace may hold (`Request.maxTokens`).
+    public static let maxRequestTokens = Request.maxTokens
     /// The most sequences one request may share blocks among (parallel:N, beam:W).
     public static let maxSequences = 1024
 
@@ -185,13 +186,30 @@ public struct ServingSimulator {
     ) throws(SimulationError) -> AllocationStats {
         var c = configuration
         if let fixed = timer.fixedSeconds { c.iterationSeconds = fixed }
+        let blockSize = try Self.validate(c, trace: trace)
+        let waiting = try Self.arrivals(trace, configuration: c, fixedClock: timer.fixedSeconds != nil)
+        reset(c, blockSize: blockSize)
+        let tally = try replay(waiting, configuration: c, blockSize: blockSize, timer: &timer, progress: progress)
+        if c.checkInvariants, case .paged = c.policy {
+            if !prefixTable.isEmpty { for block in prefixTable { pool.release(block) } }
+            if pool.freeCount != pool.capacity {
+                throw .invariant(iteration: tally.iterations, problems: ["\(pool.usedCount) blocks still allocated after the last request finished"])
+            }
+        }
+        return summary(tally, waiting: waiting, configuration: c, timing: timer.label)
+    }
+
+    // MARK: Validation
+
+    /// Checks the configuration and the trace before anything runs; returns the block size
+    /// (1 for the contiguous policies). Each error names the input and what was expected.
+    private static func validate(_ c: Configuration, trace: [Request]) throws(SimulationError) -> Int {
         guard c.iterationSeconds > 0 && c.iterationSeconds.isFinite else {
             throw .invalid("iteration time must be a positive number of seconds, found \(c.iterationSeconds)")
         }
         if let chunk = c.prefillChunk, chunk < 1 {
             throw .invalid("prefill chunk \(chunk): expected at least 1 token per iteration")
         }
-        let fixed = timer.fixedSeconds != nil
         guard c.poolTokens >= 0 && c.poolTokens <= ServingSimulator.maxPoolTokens else {
             throw .invalid("the pool of \(c.poolTokens) token slots is more than the simulator holds (\(ServingSimulator.maxPoolTokens))")
         }
@@ -237,14 +255,10 @@ public struct ServingSimulator {
                 guard c.sharing == .none, c.eviction == nil else {
                     throw .invalid("hybrid allocation models neither sharing nor a --window eviction: give one of them")
                 }
-                pool = BlockPool(capacity: h.poolBlocks)
-            } else {
-                pool = BlockPool(capacity: c.poolTokens / b)
             }
         default:
             guard c.sharing == .none else { throw .invalid("sharing (\(c.sharing)) needs the paged policy") }
             guard c.hybrid == nil else { throw .invalid("hybrid allocation needs the paged policy") }
-            contiguous = ContiguousAllocator(capacity: c.poolTokens, strategy: c.contiguousStrategy)
         }
         if let eviction = c.eviction {
             guard eviction.window >= 1, eviction.window <= ServingSimulator.maxRequestTokens, eviction.sinks >= 0,
@@ -258,10 +272,13 @@ public struct ServingSimulator {
         }
         if case .parallelSampling(let n) = c.sharing, n < 1 { throw .invalid("parallel sampling needs at least 1 sample") }
         if case .beamSearch(let w) = c.sharing, w < 1 { throw .invalid("beam search needs a width of at least 1") }
-        generator = SeededGenerator(seed: c.seed)
-        copies = 0
-        prefixTable = []
+        return blockSize
+    }
 
+    /// The trace in arrival order (ties by id), each output clipped so that prompt +
+    /// output fits `maxLength`. Ids must be unique; on a fixed clock the last arrival must
+    /// fall within the iterations an Int counts.
+    private static func arrivals(_ trace: [Request], configuration c: Configuration, fixedClock: Bool) throws(SimulationError) -> [Request] {
         let waiting = trace.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }.map { request -> Request in
             var r = request
             r.outputTokens = min(r.outputTokens, max(0, c.maxLength - r.promptTokens))
@@ -269,159 +286,86 @@ public struct ServingSimulator {
         }
         // Iterations are counted in an Int: an arrival past the last one is an error, not a trap.
         let lastIteration = Double(Int.max / 4)
-        if fixed, let late = waiting.last, late.arrival / c.iterationSeconds >= lastIteration {
+        if fixedClock, let late = waiting.last, late.arrival / c.iterationSeconds >= lastIteration {
             throw .invalid(
                 "request \(late.id) arrives at \(late.arrival) s, past the simulator's clock (\(lastIteration * c.iterationSeconds) s "
                     + "in iterations of \(c.iterationSeconds) s); expected earlier arrivals or a higher arrival rate")
         }
+        var ids = Set<Int>()
+        for r in waiting {
+            guard ids.insert(r.id).inserted else { throw .invalid("request id \(r.id) appears twice in the trace") }
+        }
+        return waiting
+    }
+
+    /// Empties the pool (or the contiguous allocator) and the run's other state.
+    private mutating func reset(_ c: Configuration, blockSize: Int) {
+        if case .paged = c.policy {
+            pool = BlockPool(capacity: c.hybrid?.poolBlocks ?? c.poolTokens / blockSize)
+        } else {
+            contiguous = ContiguousAllocator(capacity: c.poolTokens, strategy: c.contiguousStrategy)
+        }
+        generator = SeededGenerator(seed: c.seed)
+        copies = 0
+        prefixTable = []
+    }
+
+    // MARK: The event loop
+
+    /// What the iterations add up, for the summary.
+    private struct Tally {
+        var completed = 0, preemptions = 0, iterations = 0, maxBatch = 0, batchSum = 0
+        /// Token-slot units summed over iterations (no sharing): token states, reserved,
+        /// internal and external fragmentation.
+        var tokens = 0.0, reserved = 0.0, unusable = 0.0, external = 0.0
+        /// With sharing: blocks held, and blocks private copies would hold, summed.
+        var heldBlocks = 0.0, privateBlocks = 0.0
+        /// Hybrid: blocks of the global and local groups, summed and at most.
+        var globalBlocks = 0.0, localBlocks = 0.0, globalPeak = 0, localPeak = 0
+        /// When each request's first token came and when it finished, by id.
+        var firstToken: [Int: Double] = [:]
+        var finished: [Int: Double] = [:]
+    }
+
+    /// Runs the iterations until every request has finished: each admits arrivals first
+    /// come, first served, runs one decode step of every prompted request (preempting the
+    /// newest when blocks run out) and prompt chunks within the token budget, takes its
+    /// time from `timer`, accounts its memory and retires finished requests.
+    private mutating func replay<Timer: IterationTimer>(
+        _ waiting: [Request], configuration c: Configuration, blockSize: Int, timer: inout Timer, progress: ((Double) -> Void)?
+    ) throws(SimulationError) -> Tally {
+        let fixed = timer.fixedSeconds != nil
+        var tally = Tally()
         // The next request to arrive; a cursor rather than removeFirst, so a long trace is O(n).
         var nextArrival = 0
         var queue = RequestQueue()
         var running: [Running] = []
-        var completed = 0, preemptions = 0, iteration = 0, maxBatch = 0, batchSum = 0
-        var sums = (tokens: 0.0, reserved: 0.0, unusable: 0.0, external: 0.0)
-        var heldBlocks = 0.0, privateBlocks = 0.0
-        var groupSums = (global: 0.0, local: 0.0), groupPeaks = (global: 0, local: 0)
-        // Latency: the original request by id, its first token and finish times.
-        var original: [Int: Request] = [:]
-        for r in waiting {
-            guard original.updateValue(r, forKey: r.id) == nil else { throw .invalid("request id \(r.id) appears twice in the trace") }
-        }
-        var firstToken: [Int: Double] = [:]
-        var finished: [Int: Double] = [:]
         var clock = 0.0
-
-        while completed < trace.count {
-            let now = fixed ? Double(iteration) * c.iterationSeconds : clock
+        while tally.completed < waiting.count {
+            let now = fixed ? Double(tally.iterations) * c.iterationSeconds : clock
             while nextArrival < waiting.count, waiting[nextArrival].arrival <= now {
                 queue.append(waiting[nextArrival])
                 nextArrival += 1
             }
-            // Admit first come, first served; stop at the first request that does not fit.
-            var blockedNeed: Int?
-            while let head = queue.first {
-                if let admitted = try admit(head, blockSize: blockSize, iteration: iteration) {
-                    running.append(admitted)
-                    queue.removeFirst()
-                } else {
-                    blockedNeed = need(head, blockSize: blockSize)
-                    if running.isEmpty { throw .stuck(requestID: head.id, needed: blockedNeed ?? 0, pool: c.poolTokens) }
-                    break
-                }
-            }
-            // One decode step for requests whose prompt was computed in an earlier iteration.
-            var index = 0
-            var decodeSequences = 0, decodeContext = 0
-            while index < running.count {
-                if running[index].pending == 0 {
-                    if !grow(&running[index], blockSize: blockSize) {
-                        // Out of blocks: preempt the most recently admitted request.
-                        let victim = running.removeLast()
-                        free(victim)
-                        var requeued = victim.request
-                        let generated = victim.tokens - victim.request.promptTokens
-                        requeued.promptTokens += generated
-                        requeued.outputTokens -= generated
-                        queue.prepend(requeued)
-                        preemptions += 1
-                        continue
-                    }
-                    let sequences = max(1, running[index].tables.count)
-                    decodeSequences += sequences
-                    decodeContext += sequences * running[index].tokens
-                }
-                index += 1
-            }
-            // Prompt chunks within the token budget, first come, first served.
-            var batch = IterationBatch(decodeSequences: decodeSequences, decodeContextTokens: decodeContext)
-            var budget = c.prefillChunk.map { $0 - decodeSequences } ?? Int.max
-            var prompted: [Int] = []
-            for i in running.indices where running[i].pending > 0 && budget > 0 {
-                let take = min(running[i].pending, budget)
-                let prompt = running[i].request.promptTokens
-                batch.prefill.append(.init(tokens: take, context: prompt - running[i].pending + take))
-                running[i].pending -= take
-                budget -= take
-                if running[i].pending == 0 { prompted.append(running[i].request.id) }
-            }
-            var elapsed = c.iterationSeconds
-            if !fixed {
-                if batch.isEmpty {
-                    elapsed = 0
-                } else {
-                    do { elapsed = try timer.seconds(batch) } catch {
-                        throw .invalid("iteration time (\(timer.label)): \(error)")
-                    }
-                    guard elapsed > 0, elapsed.isFinite else {
-                        throw .invalid("iteration time (\(timer.label)) must be a positive number of seconds, found \(elapsed)")
-                    }
-                }
-            }
-            let end = now + elapsed
-            for id in prompted where firstToken[id] == nil { firstToken[id] = end }
-            maxBatch = max(maxBatch, running.count)
-            batchSum += running.count
-
-            // Account this iteration's memory.
-            var tokens = 0, reserved = 0, unusable = 0
-            for r in running {
-                let final = c.eviction?.kept(r.request.finalTokens) ?? r.request.finalTokens
-                let held = c.eviction?.kept(r.tokens) ?? r.tokens
-                let sequences = r.tables.isEmpty ? 1 : r.tables.count
-                let allocated: Int
-                if case .paged = c.policy {
-                    allocated = (r.tables.first?.count ?? 0) * blockSize
-                } else {
-                    allocated = r.extentLength
-                }
-                if let h = c.hybrid {
-                    // Token-group units: each group's tokens, counted once per group.
-                    let globalAllocated = r.global.count * blockSize, localAllocated = r.local.count * blockSize
-                    let globalUsed = min(r.request.finalTokens, globalAllocated)
-                    let localHeld = h.local.kept(r.tokens)
-                    let localUsed = min(h.local.kept(r.request.finalTokens), localAllocated)
-                    tokens += r.tokens * h.globalGroups + localHeld * h.localGroups
-                    reserved += max(0, globalUsed - r.tokens) * h.globalGroups + max(0, localUsed - localHeld) * h.localGroups
-                    unusable += (globalAllocated - globalUsed) * h.globalGroups + (localAllocated - localUsed) * h.localGroups
-                    continue
-                }
-                let used = min(final, allocated)
-                tokens += held * sequences
-                reserved += max(0, used - held) * sequences
-                unusable += (allocated - used) * sequences
-            }
-            var external = 0
-            if blockedNeed != nil {
-                if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
-            }
-            if let h = c.hybrid {
-                let g = running.reduce(0) { $0 + $1.global.count } * h.globalGroups
-                let l = running.reduce(0) { $0 + $1.local.count } * h.localGroups
-                groupSums.global += Double(g)
-                groupSums.local += Double(l)
-                groupPeaks = (max(groupPeaks.global, g), max(groupPeaks.local, l))
-            }
-            if c.sharing == .none {
-                sums.tokens += Double(tokens)
-                sums.reserved += Double(reserved)
-                sums.unusable += Double(unusable)
-                sums.external += Double(external)
-            } else {
-                heldBlocks += Double(pool.usedCount)
-                privateBlocks += Double(running.reduce(0) { $0 + $1.tables.reduce(0) { $0 + $1.count } } + privatePrefixBlocks(running))
-            }
+            let blockedNeed = try admit(&queue, into: &running, blockSize: blockSize, iteration: tally.iterations)
+            var batch = decodeStep(&running, queue: &queue, blockSize: blockSize, tally: &tally)
+            let prompted = promptChunks(&running, batch: &batch, configuration: c)
+            let end = now + (fixed ? c.iterationSeconds : try seconds(batch, timer: &timer))
+            for id in prompted where tally.firstToken[id] == nil { tally.firstToken[id] = end }
+            tally.maxBatch = max(tally.maxBatch, running.count)
+            tally.batchSum += running.count
+            account(running, blocked: blockedNeed != nil, configuration: c, blockSize: blockSize, tally: &tally)
             if c.checkInvariants, case .paged = c.policy {
                 let tables = running.flatMap(\.tables) + running.flatMap { $0.global + $0.local } + (prefixTable.isEmpty ? [] : [prefixTable])
                 let problems = pool.invariantViolations(tables: tables)
-                if !problems.isEmpty { throw .invariant(iteration: iteration, problems: problems) }
+                if !problems.isEmpty { throw .invariant(iteration: tally.iterations, problems: problems) }
             }
-
             // Retire finished requests.
             running.removeAll { r in
                 guard r.pending == 0, r.tokens >= r.request.finalTokens else { return false }
                 free(r)
-                completed += 1
-                finished[r.request.id] = end
+                tally.completed += 1
+                tally.finished[r.request.id] = end
                 return true
             }
             clock = end
@@ -429,26 +373,159 @@ public struct ServingSimulator {
                 let next = waiting[nextArrival]
                 // Skip idle time to the next arrival.
                 if fixed {
-                    iteration = max(iteration + 1, Int((next.arrival / c.iterationSeconds).rounded(.up)))
+                    tally.iterations = max(tally.iterations + 1, Int((next.arrival / c.iterationSeconds).rounded(.up)))
                 } else {
-                    iteration += 1
+                    tally.iterations += 1
                     clock = max(clock, next.arrival)
                 }
             } else {
-                iteration += 1
+                tally.iterations += 1
             }
-            if iteration % 256 == 0 { progress?(Double(completed) / Double(max(1, trace.count))) }
+            if tally.iterations % 256 == 0 { progress?(Double(tally.completed) / Double(max(1, waiting.count))) }
         }
-        if c.checkInvariants, case .paged = c.policy {
-            if !prefixTable.isEmpty { for block in prefixTable { pool.release(block) } }
-            if pool.freeCount != pool.capacity {
-                throw .invariant(iteration: iteration, problems: ["\(pool.usedCount) blocks still allocated after the last request finished"])
+        return tally
+    }
+
+    /// Admits queued requests first come, first served, stopping at the first that does
+    /// not fit: returns the slots it needs (nil when the queue emptied). A request that
+    /// does not fit an empty pool can never run.
+    private mutating func admit(_ queue: inout RequestQueue, into running: inout [Running], blockSize: Int, iteration: Int) throws(SimulationError) -> Int? {
+        while let head = queue.first {
+            if let admitted = try admit(head, blockSize: blockSize, iteration: iteration) {
+                running.append(admitted)
+                queue.removeFirst()
+            } else {
+                let blockedNeed = need(head, blockSize: blockSize)
+                if running.isEmpty { throw .stuck(requestID: head.id, needed: blockedNeed, pool: configuration.poolTokens) }
+                return blockedNeed
             }
         }
+        return nil
+    }
+
+    /// One decode step for every request whose prompt was computed in an earlier
+    /// iteration; when blocks run out the most recently admitted request is preempted
+    /// (its tokens so far become prompt, recomputed when it is admitted again).
+    private mutating func decodeStep(_ running: inout [Running], queue: inout RequestQueue, blockSize: Int, tally: inout Tally) -> IterationBatch {
+        var index = 0
+        var decodeSequences = 0, decodeContext = 0
+        while index < running.count {
+            if running[index].pending == 0 {
+                if !grow(&running[index], blockSize: blockSize) {
+                    // Out of blocks: preempt the most recently admitted request.
+                    let victim = running.removeLast()
+                    free(victim)
+                    var requeued = victim.request
+                    let generated = victim.tokens - victim.request.promptTokens
+                    requeued.promptTokens += generated
+                    requeued.outputTokens -= generated
+                    queue.prepend(requeued)
+                    tally.preemptions += 1
+                    continue
+                }
+                let sequences = max(1, running[index].tables.count)
+                decodeSequences += sequences
+                decodeContext += sequences * running[index].tokens
+            }
+            index += 1
+        }
+        return IterationBatch(decodeSequences: decodeSequences, decodeContextTokens: decodeContext)
+    }
+
+    /// Prompt chunks within the iteration's token budget (the decode steps come first),
+    /// first come, first served; returns the ids of the requests whose prompt is now done.
+    private func promptChunks(_ running: inout [Running], batch: inout IterationBatch, configuration c: Configuration) -> [Int] {
+        var budget = c.prefillChunk.map { $0 - batch.decodeSequences } ?? Int.max
+        var prompted: [Int] = []
+        for i in running.indices where running[i].pending > 0 && budget > 0 {
+            let take = min(running[i].pending, budget)
+            let prompt = running[i].request.promptTokens
+            batch.prefill.append(.init(tokens: take, context: prompt - running[i].pending + take))
+            running[i].pending -= take
+            budget -= take
+            if running[i].pending == 0 { prompted.append(running[i].request.id) }
+        }
+        return prompted
+    }
+
+    /// The time of an iteration over `batch` from a timer that depends on it (0 for an
+    /// empty batch); a timer's failure or a time that is not positive and finite is an error.
+    private func seconds<Timer: IterationTimer>(_ batch: IterationBatch, timer: inout Timer) throws(SimulationError) -> Double {
+        guard !batch.isEmpty else { return 0 }
+        let elapsed: Double
+        do { elapsed = try timer.seconds(batch) } catch {
+            throw .invalid("iteration time (\(timer.label)): \(error)")
+        }
+        guard elapsed > 0, elapsed.isFinite else {
+            throw .invalid("iteration time (\(timer.label)) must be a positive number of seconds, found \(elapsed)")
+        }
+        return elapsed
+    }
+
+    /// Adds this iteration's memory to the tally: token states, reservations and internal
+    /// fragmentation of every running request, external fragmentation while a request
+    /// waits for memory (`blocked`), blocks per group (hybrid), and with sharing the
+    /// blocks held against the blocks private copies would hold.
+    private func account(_ running: [Running], blocked: Bool, configuration c: Configuration, blockSize: Int, tally: inout Tally) {
+        var tokens = 0, reserved = 0, unusable = 0
+        for r in running {
+            let final = c.eviction?.kept(r.request.finalTokens) ?? r.request.finalTokens
+            let held = c.eviction?.kept(r.tokens) ?? r.tokens
+            let sequences = r.tables.isEmpty ? 1 : r.tables.count
+            let allocated: Int
+            if case .paged = c.policy {
+                allocated = (r.tables.first?.count ?? 0) * blockSize
+            } else {
+                allocated = r.extentLength
+            }
+            if let h = c.hybrid {
+                // Token-group units: each group's tokens, counted once per group.
+                let globalAllocated = r.global.count * blockSize, localAllocated = r.local.count * blockSize
+                let globalUsed = min(r.request.finalTokens, globalAllocated)
+                let localHeld = h.local.kept(r.tokens)
+                let localUsed = min(h.local.kept(r.request.finalTokens), localAllocated)
+                tokens += r.tokens * h.globalGroups + localHeld * h.localGroups
+                reserved += max(0, globalUsed - r.tokens) * h.globalGroups + max(0, localUsed - localHeld) * h.localGroups
+                unusable += (globalAllocated - globalUsed) * h.globalGroups + (localAllocated - localUsed) * h.localGroups
+                continue
+            }
+            let used = min(final, allocated)
+            tokens += held * sequences
+            reserved += max(0, used - held) * sequences
+            unusable += (allocated - used) * sequences
+        }
+        var external = 0
+        if blocked {
+            if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
+        }
+        if let h = c.hybrid {
+            let g = running.reduce(0) { $0 + $1.global.count } * h.globalGroups
+            let l = running.reduce(0) { $0 + $1.local.count } * h.localGroups
+            tally.globalBlocks += Double(g)
+            tally.localBlocks += Double(l)
+            tally.globalPeak = max(tally.globalPeak, g)
+            tally.localPeak = max(tally.localPeak, l)
+        }
+        if c.sharing == .none {
+            tally.tokens += Double(tokens)
+            tally.reserved += Double(reserved)
+            tally.unusable += Double(unusable)
+            tally.external += Double(external)
+        } else {
+            tally.heldBlocks += Double(pool.usedCount)
+            tally.privateBlocks += Double(running.reduce(0) { $0 + $1.tables.reduce(0) { $0 + $1.count } } + privatePrefixBlocks(running))
+        }
+    }
+
+    // MARK: The summary
+
+    /// The statistics of a finished run: memory fractions, batch sizes, preemptions and
+    /// copies, throughput, and the TTFT, TPOT and normalized-latency distributions.
+    private func summary(_ tally: Tally, waiting: [Request], configuration c: Configuration, timing: String) -> AllocationStats {
         var ttft: [Double] = [], tpot: [Double] = [], normalized: [Double] = []
         var lastFinish = 0.0, outputTokens = 0
         for r in waiting {
-            guard let first = firstToken[r.id], let finish = finished[r.id] else { continue }
+            guard let first = tally.firstToken[r.id], let finish = tally.finished[r.id] else { continue }
             lastFinish = max(lastFinish, finish)
             outputTokens += r.outputTokens
             ttft.append(first - r.arrival)
@@ -458,29 +535,26 @@ public struct ServingSimulator {
             }
         }
         let span = lastFinish - (waiting.first?.arrival ?? 0)
-        let total = sums.tokens + sums.reserved + sums.unusable + sums.external
+        let total = tally.tokens + tally.reserved + tally.unusable + tally.external
         func fraction(_ x: Double) -> Double? { c.sharing == .none ? (total > 0 ? x / total : 0) : nil }
-        var groups: [GroupUsage]?
-        if let h = c.hybrid {
-            let n = Double(max(1, iteration))
-            let sinks = h.local.sinks > 0 ? " + \(h.local.sinks) sinks" : ""
-            groups = [
-                GroupUsage(kind: "full", groups: h.globalGroups, meanBlocks: groupSums.global / n, peakBlocks: groupPeaks.global),
-                GroupUsage(kind: "window \(h.local.window)\(sinks)", groups: h.localGroups, meanBlocks: groupSums.local / n, peakBlocks: groupPeaks.local),
-            ]
-        }
+        let iterations = tally.iterations
         var stats = AllocationStats(
-            policy: c.policy.description, requests: trace.count, completed: completed, iterations: iteration,
-            poolTokens: c.poolTokens, tokenFraction: fraction(sums.tokens), reservedFraction: fraction(sums.reserved),
-            internalFragmentationFraction: fraction(sums.unusable), externalFragmentationFraction: fraction(sums.external),
-            maxBatch: maxBatch, meanBatch: iteration > 0 ? Double(batchSum) / Double(iteration) : 0,
-            preemptions: preemptions, copyOnWriteCopies: copies,
-            sharingSavedFraction: privateBlocks > 0 ? 1 - heldBlocks / privateBlocks : 0,
-            timing: timer.label, prefillChunk: c.prefillChunk, seconds: lastFinish,
-            requestsPerSecond: span > 0 ? Double(completed) / span : 0, outputTokensPerSecond: span > 0 ? Double(outputTokens) / span : 0,
+            policy: c.policy.description, requests: waiting.count, completed: tally.completed, iterations: iterations,
+            poolTokens: c.poolTokens, tokenFraction: fraction(tally.tokens), reservedFraction: fraction(tally.reserved),
+            internalFragmentationFraction: fraction(tally.unusable), externalFragmentationFraction: fraction(tally.external),
+            maxBatch: tally.maxBatch, meanBatch: iterations > 0 ? Double(tally.batchSum) / Double(iterations) : 0,
+            preemptions: tally.preemptions, copyOnWriteCopies: copies,
+            sharingSavedFraction: tally.privateBlocks > 0 ? 1 - tally.heldBlocks / tally.privateBlocks : 0,
+            timing: timing, prefillChunk: c.prefillChunk, seconds: lastFinish,
+            requestsPerSecond: span > 0 ? Double(tally.completed) / span : 0, outputTokensPerSecond: span > 0 ? Double(outputTokens) / span : 0,
             ttft: LatencySummary(ttft), tpot: LatencySummary(tpot), normalizedLatency: LatencySummary(normalized))
         if let h = c.hybrid {
-            stats.groupUsage = groups
+            let n = Double(max(1, iterations))
+            let sinks = h.local.sinks > 0 ? " + \(h.local.sinks) sinks" : ""
+            stats.groupUsage = [
+                GroupUsage(kind: "full", groups: h.globalGroups, meanBlocks: tally.globalBlocks / n, peakBlocks: tally.globalPeak),
+                GroupUsage(kind: "window \(h.local.window)\(sinks)", groups: h.localGroups, meanBlocks: tally.localBlocks / n, peakBlocks: tally.localPeak),
+            ]
             stats.poolBlocks = h.poolBlocks
         }
         return stats

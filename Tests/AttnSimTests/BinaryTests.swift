@@ -3,6 +3,7 @@ import AttnHardware
 import Foundation
 import KVCache
 import Testing
+import Workload
 
 /// The built-in programs, profiles and models are compiled into the binary: the generated
 /// sources match their files, and `attnsim` copied alone into an empty directory runs.
@@ -20,7 +21,7 @@ import Testing
     /// A generated table equals its source folder, file for file and byte for byte, so a
     /// program, profile or model edited without rerunning scripts/embed-resources.py fails here.
     @Test(arguments: [
-        ("Sources/AttnAlgorithms/Programs", "tile"), ("Sources/AttnHardware/Profiles", "json"), ("Sources/KVCache/Models", "json"),
+        ("Sources/AttnAlgorithms/Programs", "tile"), ("Sources/AttnHardware/Profiles", "json"), ("Sources/Workload/Models", "json"),
     ])
     func generatedSourcesAreUpToDate(_ folder: String, _ ext: String) throws {
         let onDisk = try Self.files(in: folder, extension: ext)

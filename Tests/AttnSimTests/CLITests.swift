@@ -1,3 +1,4 @@
+import AttnScenario
 import Foundation
 import Testing
 @testable import AttnCLI
@@ -285,8 +286,8 @@ import TileLanguage
     ])
     func takesBuiltInParameterReadsInputsAndParameters(_ header: String, _ takes: Bool) throws {
         let program = try Checker.check(SourceFile(name: "t.tile", text: header + "kernel k grid(i: 1):\n  for j in 0 ..< kv_heads:\n    store O[0 ..< 4] = zeros(4)\n"))
-        #expect(ListCommand.takes(.kvHeads, program) == takes)
-        #expect(!ListCommand.takes(.smCount, program))
+        #expect(AlgorithmFamily.takes(.kvHeads, program) == takes)
+        #expect(!AlgorithmFamily.takes(.smCount, program))
     }
 
     /// `--window`, `--q-len` and the other sizes take the suffixes `--context` takes: 1k
@@ -361,7 +362,7 @@ import TileLanguage
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = run(["paged", "--model", "opt-13b", "--trace", path])
         #expect(result.code == 1)
-        #expect(result.err == "error: \(path): row 2: prompt_tokens: missing value\n")
+        #expect(result.err == "error: \(path): line 3: prompt_tokens: missing value\n")
     }
 }
 

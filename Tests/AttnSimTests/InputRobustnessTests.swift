@@ -6,6 +6,7 @@ import AttnScenario
 import Foundation
 import KVCache
 import Testing
+import Workload
 
 /// Numbers a user writes (in scenario, model and hardware files, or on the command line)
 /// that would overflow, trap or hang are errors naming the input and what was expected.
@@ -194,7 +195,7 @@ import Testing
 
     @Test func traceTokenCountsAreBounded() {
         #expect(jsonError { _ = try RequestTrace.parseCSV("arrival,prompt_tokens,output_tokens\n0,9223372036854775807,1\n", file: "t.csv") }
-            == "t.csv: row 1: prompt_tokens: expected at most 1099511627776 tokens, found '9223372036854775807'")
+            == "t.csv: line 2: prompt_tokens: expected at most 1099511627776 tokens, found '9223372036854775807'")
     }
 
     // MARK: Attention scenarios

@@ -3,6 +3,7 @@ import AttnModel
 import Foundation
 import KVCache
 import Testing
+import Workload
 
 /// The interconnect object of hardware profiles: the built-in figures, the collective
 /// formulas, validation errors and the model's refusal of a profile without one.

@@ -1,6 +1,7 @@
 import Testing
 import AttnHardware
 @testable import KVCache
+import Workload
 
 /// KV-cache footprints and capacities against published figures.
 @Suite struct KVFootprintTests {

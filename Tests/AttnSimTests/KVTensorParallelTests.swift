@@ -2,6 +2,7 @@ import AttnCLI
 import AttnHardware
 import Testing
 @testable import KVCache
+import Workload
 
 /// `attnsim kv --tp G`: KV heads and weights split over G GPUs (docs/kv-cache.md,
 /// "Several GPUs").

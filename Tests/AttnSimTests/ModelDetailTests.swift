@@ -4,6 +4,7 @@ import CostModel
 import AttnScenario
 import KVCache
 import Testing
+import Workload
 
 /// Model details for `attnsim model`: Gemma 2's alternating local and global layers and
 /// DeepSeek's MLA and shared-expert MoE (docs/model.md).
@@ -95,7 +96,7 @@ import Testing
         let step = try predictor.step(.decode, context: 1024)
         guard let gateUp = step.operators.first(where: { $0.name == "expert_gate_up" }) else { throw TestFailure("no expert GEMM") }
         #expect(gateUp.kernel == "grouped gemm" && gateUp.repeats == 32 * 2)
-        let single = try predictor.gemmRun(m: 1, k: 4096, n: 2 * 14336)
+        let single = try predictor.gemmRun(GEMMShape(m: 1, k: 4096, n: 2 * 14336))
         let launch = CostModel(hardware: TestSupport.h100, dtype: .fp16).constants.kernelOverheadSeconds
         #expect(abs(gateUp.seconds - (single.seconds - Double(single.kernels) * launch / 2)) < 1e-12)
     }

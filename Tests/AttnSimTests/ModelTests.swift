@@ -8,6 +8,7 @@ import Foundation
 import KVCache
 import Testing
 import TileInterpreter
+import Workload
 
 /// `attnsim model`: parameter counts, the GEMM program's counts, decode FLOPs, tensor and
 /// context parallelism, pruning and the command, against hand-derived values

@@ -1,6 +1,7 @@
 import Testing
 import AttnNumerics
 @testable import KVCache
+import Workload
 
 /// The paged allocator, the contiguous allocators and the serving simulation.
 @Suite struct PagedAllocationTests {
@@ -186,12 +187,27 @@ import AttnNumerics
         #expect(firstFit.allocate(100) == 0)    // coalesced
     }
 
-    @Test func csvTraceErrorsNameRowAndField() {
+    /// Every malformed trace is refused with the file, the line (the header's is 1) and
+    /// the field: a missing or repeated column, a header with no rows, a row whose cell
+    /// count differs from the header's, a missing value, a non-positive token count, an
+    /// arrival that is negative, not a number or past `Request.maxArrivalSeconds`.
+    @Test func csvTraceErrorsNameLineAndField() {
+        let header = "arrival,prompt_tokens,output_tokens\n"
         let cases: [(String, String)] = [
-            ("arrival,prompt_tokens\n0,5\n", "t.csv: output_tokens: missing column; the header must name arrival, prompt_tokens and output_tokens"),
-            ("arrival,prompt_tokens,output_tokens\n0,5,3\n0.5,,3\n", "t.csv: row 2: prompt_tokens: missing value"),
-            ("arrival,prompt_tokens,output_tokens\n0,-5,3\n", "t.csv: row 1: prompt_tokens: expected a positive integer, found '-5'"),
-            ("arrival,prompt_tokens,output_tokens\nsoon,5,3\n", "t.csv: row 1: arrival: expected a non-negative number of seconds, found 'soon'"),
+            ("arrival,prompt_tokens\n0,5\n", "t.csv: line 1: output_tokens: missing column; the header must name arrival, prompt_tokens and output_tokens"),
+            ("arrival,prompt_tokens,output_tokens,arrival\n0,5,3,1\n", "t.csv: line 1: arrival: column named 2 times; expected once"),
+            (header, "t.csv: line 1: no requests after the header; expected at least one row"),
+            ("\n\n" + header + "\n", "t.csv: line 3: no requests after the header; expected at least one row"),
+            (header + "0,5,3\n0.5,,3\n", "t.csv: line 3: prompt_tokens: missing value"),
+            (header + "0,5,3\n\n0,5,3,7\n", "t.csv: line 4: 4 cells; the header names 3 columns"),
+            (header + "0,5\n", "t.csv: line 2: 2 cells; the header names 3 columns"),
+            (header + "0,-5,3\n", "t.csv: line 2: prompt_tokens: expected a positive integer, found '-5'"),
+            (header + "0,5,0\n", "t.csv: line 2: output_tokens: expected a positive integer, found '0'"),
+            (header + "soon,5,3\n", "t.csv: line 2: arrival: expected seconds from 0 to 1,000,000,000, found 'soon'"),
+            (header + "1e308,5,3\n", "t.csv: line 2: arrival: expected seconds from 0 to 1,000,000,000, found '1e308'"),
+            (header + "-1,5,3\n", "t.csv: line 2: arrival: expected seconds from 0 to 1,000,000,000, found '-1'"),
+            (header + "nan,5,3\n", "t.csv: line 2: arrival: expected seconds from 0 to 1,000,000,000, found 'nan'"),
+            (header + "0,1099511627776,1\n", "t.csv: line 2: output_tokens: prompt and output hold 1099511627777 tokens; expected at most 1099511627776 in all"),
             ("", "t.csv: empty trace; expected a header: arrival,prompt_tokens,output_tokens"),
         ]
         for (text, expected) in cases {
@@ -204,10 +220,13 @@ import AttnNumerics
         }
         let parsed = try? RequestTrace.parseCSV("output_tokens,arrival,prompt_tokens,note\n7,1.5,10,x\n3,0.5,4,y\n", file: "t.csv")
         #expect(parsed == [Request(id: 1, arrival: 0.5, promptTokens: 4, outputTokens: 3), Request(id: 0, arrival: 1.5, promptTokens: 10, outputTokens: 7)])
+        // The last arrival allowed and a blank line between rows.
+        let edge = try? RequestTrace.parseCSV(header + "1e9,1,1\n\n0,2,2\n", file: "t.csv")
+        #expect(edge == [Request(id: 1, arrival: 0, promptTokens: 2, outputTokens: 2), Request(id: 0, arrival: 1e9, promptTokens: 1, outputTokens: 1)])
     }
 
     @Test func syntheticWorkloadsMatchTheirMeans() {
-        for workload in [RequestTrace.Workload.shareGPT, .alpaca] {
+        for workload in [RequestTrace.Dataset.shareGPT, .alpaca] {
             let requests = RequestTrace.synthetic(workload, count: 20_000, rate: 10, maxLength: 100_000, seed: 5)
             let prompt = Double(requests.reduce(0) { $0 + $1.promptTokens }) / 20_000
             let output = Double(requests.reduce(0) { $0 + $1.outputTokens }) / 20_000

@@ -2,6 +2,7 @@ import Testing
 import AttnHardware
 import AttnNumerics
 @testable import KVCache
+import Workload
 
 /// Hybrid allocation (vLLM v1's hybrid KV-cache manager): a model that mixes global and
 /// windowed layers keeps one block table per layer group in one shared pool.

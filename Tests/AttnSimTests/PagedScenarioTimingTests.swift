@@ -50,7 +50,7 @@ import Testing
             try #"{"version": 1, "study": "paged", "model": "llama-2-7b", "trace": "one.csv", "policies": ["paged"]\#(timing)}"#
                 .write(toFile: path, atomically: true, encoding: .utf8)
             guard case .paged(let study, _) = try StudyFile.load(path: path) else { throw TestFailure("not a paged study") }
-            let all = try PagedCommand.stats(study)
+            let all = try StudyRunner.run(study)
             return try #require(all.first)
         }
         let fixed = try stats(#", "timing": "fixed:0.1""#)
@@ -59,7 +59,7 @@ import Testing
         let standard = try stats("")
         #expect(abs(standard.seconds - 0.15) < 1e-12 && standard.timing == "fixed 0.05 s")
         let model = try stats(#", "timing": "model""#)
-        var timer = try PagedCommand.modelTimer(PagedStudy(model: "llama-2-7b", trace: "one.csv"))
+        var timer = try StudyRunner.modelTimer(PagedStudy(model: "llama-2-7b", trace: "one.csv"))
         let prompt = try timer.seconds(IterationBatch(prefill: [.init(tokens: 4, context: 4)]))
         #expect(model.timing == "model llama-2-7b on h100-sxm fp16")
         #expect(abs(model.ttft.mean - prompt) < 1e-12 && prompt > 0 && prompt < 0.1)

@@ -2,6 +2,7 @@ import AttnCLI
 import AttnHardware
 import KVCache
 import Testing
+import Workload
 
 /// `paged --tp G`: the pool is the token slots one GPU holds next to its share of the
 /// weights, at its bytes per token (KV heads split, replicated past kv_heads).

@@ -63,7 +63,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 #expect(record.fits == (record.budgetBytes >= 0 && record.kvBytesTotal <= record.budgetBytes))
             }
         case .paged(let paged, _):
-            let stats = try PagedCommand.stats(paged)  // builds the model timer for "timing": "model"
+            let stats = try StudyRunner.run(paged)  // builds the model timer for "timing": "model"
             #expect(stats.map(\.policy) == paged.policies)
             for s in stats {
                 #expect(s.completed == s.requests)

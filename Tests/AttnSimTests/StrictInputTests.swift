@@ -328,7 +328,7 @@ import Testing
         #expect(lines.count == 3 && lines[2].hasPrefix(wide + "  ") && lines[0].hasPrefix("algorithm" + String(repeating: " ", count: 100_000 - 9) + "  context"))
 
         let model = folder + "/wide-model.json"
-        var spec = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: repositoryRoot.appendingPathComponent("Sources/KVCache/Models/llama-2-7b.json"))) as? [String: Any])
+        var spec = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: repositoryRoot.appendingPathComponent("Sources/Workload/Models/llama-2-7b.json"))) as? [String: Any])
         spec["id"] = wide
         try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: model))
         let kv = run(["kv", "--model", model, "--context", "4k"])

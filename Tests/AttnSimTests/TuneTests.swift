@@ -5,13 +5,15 @@ import Testing
 /// `tune` keeps apart configurations that cannot run (over capacity), those the program
 /// refuses (a failed `require`), and real errors, which end it with exit 1.
 @Suite struct TuneTests {
-    /// Br sweeps 16, 32, 64, 128, 256. `X[Br, 512]` fp32 loaded into SRAM holds Br x 2 KiB:
+    /// The program declares Br's space, 16, 32, 64, 128, 256 (`# @tune`). `X[Br, 512]` fp32
+    /// loaded into SRAM holds Br x 2 KiB:
     /// 32 KiB, 64 KiB and 128 KiB fit the H100's 227 KiB per block; Br = 128 needs 256 KiB
     /// of shared memory (over capacity: registers would spill, shared memory cannot);
     /// Br = 256 fails `require Br <= 128`.
     static func program(failingAt failing: Int?) -> String {
         var text = """
             param Br = 16
+            # @tune Br: 16, 32, 64, 128, 256
             require Br <= 128
             input X[Br, 512] fp32
             output O[1, 4]

@@ -25,6 +25,11 @@ public struct DecoderBlock: Sendable, Equatable {
 
         /// Parameters per normalized element: weight (and bias for LayerNorm).
         public var parametersPerElement: Int { self == .layernorm ? 2 : 1 }
+
+        /// FLOPs per normalized element: RMSNorm squares and sums it, scales it by the
+        /// reciprocal root and multiplies by the weight (4); LayerNorm also sums it for the
+        /// mean, subtracts the mean and adds the bias (7).
+        public var flopsPerElement: Int { self == .rmsnorm ? 4 : 7 }
     }
 
     /// How positions enter the model.

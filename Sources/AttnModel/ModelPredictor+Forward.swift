@@ -1,0 +1,279 @@
+import AttnHardware
+import CostModel
+import Workload
+
+/// The operators of one forward pass as they are listed, and the largest input + output
+/// bytes of any one of them.
+struct ForwardPass {
+    let load: ForwardLoad
+    /// Tokens the linear layers process (every chunk's tokens and one per decoding sequence).
+    let tokens: Int
+    /// Sequences in the pass (each gets one row of logits).
+    let sequences: Int
+    var operators: [ModelOperator] = []
+    var peakActivationBytes = 0
+
+    mutating func add(_ op: ModelOperator) {
+        operators.append(op)
+        peakActivationBytes = max(peakActivationBytes, op.activationBytes)
+    }
+}
+
+/// The layers an operator runs in: their label (`0-31`) and how many there are.
+struct LayerSite {
+    let label: String
+    let layers: Int
+}
+
+extension ModelPredictor {
+    /// The operators of a forward pass over `load` (per GPU) and its peak activation bytes
+    /// (the largest operator's input and output, plus the fp32 logits): the embedding,
+    /// then per group of alike layers its norms, mixer (attention, MLA or SSM), residual,
+    /// FFN (dense or experts) and residual, then the final norm and the LM head.
+    mutating func forward(_ load: ForwardLoad) throws(ModelShapeError) -> ([ModelOperator], Int) {
+        let tokens = try load.tokens()
+        let sequences = load.sequences
+        guard tokens > 0, sequences > 0 else { throw ModelShapeError("a forward pass needs at least one token") }
+        try checkSize(tokens: tokens, sequences: sequences, context: load.longestContext)
+        var pass = ForwardPass(load: load, tokens: tokens, sequences: sequences)
+        let h = local.hiddenSize
+        let d = local.decoder
+        let model = LayerSite(label: "model", layers: 1)
+        // The embedding gathers one row per token (plus a learned position row).
+        let positionRead = d.positions == .learned ? tokens * h * e : 0
+        stream("embedding", model, 1, .other, read: tokens * h * e + positionRead, write: tokens * h * e,
+               flops: d.positions == .learned ? tokens * h : 0, into: &pass)
+        for group in local.layerGroups {
+            try layer(group.shape, LayerSite(label: Architecture.formatIndices(group.indices), layers: group.indices.count), into: &pass)
+        }
+        if d.finalNorm {
+            norm("final_norm", model, 1, NormShape(rows: tokens, width: h, kind: d.norm), into: &pass)
+        }
+        // Logits for the last position of each sequence only.
+        try gemm("lm_head", model, 1, .other, GEMMShape(m: sequences, k: h, n: d.vocabSize), into: &pass)
+        return (pass.operators, pass.peakActivationBytes + sequences * local.decoder.vocabSize * 4)
+    }
+
+    /// One group of alike layers: norms, the mixer, a residual add, the FFN, its all-reduce
+    /// and a residual add.
+    private mutating func layer(_ shape: LayerShape, _ site: LayerSite, into pass: inout ForwardPass) throws(ModelShapeError) {
+        let tokens = pass.tokens, h = local.hiddenSize, n = site.layers
+        let d = local.decoder
+        if d.normsPerLayer > 0 {
+            norm("norm", site, n * d.normsPerLayer, NormShape(rows: tokens, width: h, kind: d.norm), into: &pass)
+        }
+        switch shape.mixer {
+        case .attention(let heads, _) where local.mla != nil:
+            guard let mla = local.mla else { break }
+            try latentAttention(mla, heads: heads, site, into: &pass)
+        case .attention(let heads, let kvHeads):
+            try attention(heads: heads, kvHeads: kvHeads, window: shape.window, site, into: &pass)
+        case .ssm:
+            try stateSpaceMixer(site, into: &pass)
+        }
+        stream("residual", site, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h, into: &pass)
+        try feedForward(shape.ffn, site, into: &pass)
+        allReduce("all_reduce", site, n, into: &pass)
+        stream("residual", site, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h, into: &pass)
+    }
+
+    /// Attention with its own query and KV heads (MHA, GQA, MQA): the QKV projection, RoPE,
+    /// the KV append, one attention call per group of alike sequences (flash2 for prompts,
+    /// flash-decoding for decode steps, ring attention under `--cp`), the O projection and
+    /// its all-reduce.
+    private mutating func attention(heads: Int, kvHeads: Int, window: Int?, _ site: LayerSite, into pass: inout ForwardPass) throws(ModelShapeError) {
+        let tokens = pass.tokens, h = local.hiddenSize, dh = local.headDim, n = site.layers
+        let cp = options.contextParallel
+        try gemm("qkv_proj", site, n, .attention, GEMMShape(m: tokens, k: h, n: (heads + 2 * kvHeads) * dh), into: &pass)
+        if local.decoder.positions == .rope {
+            let elements = tokens * (heads + kvHeads) * dh
+            stream("rope", site, n, .attention, read: elements * e, write: elements * e, flops: 3 * elements, into: &pass)
+        }
+        let kvElements = tokens * 2 * kvHeads * dh
+        stream("kv_append", site, n, .attention, read: kvElements * e, write: 0, flops: 0, kv: kvElements * e, into: &pass)
+        for job in pass.load.attentionJobs {
+            let (b, keys) = (job.sequences, job.keys)
+            let cached = min(keys, window ?? keys)
+            let kvRead = b * cached * 2 * kvHeads * dh * e
+            let qo = 2 * b * job.queries * heads * dh * e
+            if cp > 1, let link = interconnect {
+                // Ring attention: the GPU with the last chunk computes its causal diagonal
+                // block, then G - 1 full blocks as K/V chunks arrive; each transfer overlaps
+                // the previous block's compute.
+                let chunk = job.queries
+                let diagonal = try attentionRun(
+                    phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true, window: window)
+                let full = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
+                let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
+                let transfer = link.transferSeconds(bytes: blockBytes)
+                let steps = cp - 1
+                pass.add(ModelOperator(
+                    name: "attention", layers: site.label, repeats: n, category: .attention, kernel: "flash2 (ring)",
+                    flops: diagonal.flops + steps * full.flops, weightBytes: 0, activationBytes: qo, kvBytes: kvRead, linkBytes: 0,
+                    dramBytes: diagonal.dramBytes + steps * full.dramBytes, bound: full.bound, seconds: diagonal.seconds + Double(steps) * full.seconds))
+                self.link("ring_kv", site, n, CollectiveShape(.send, bytes: steps * blockBytes, gpus: cp),
+                          seconds: Double(steps) * max(0, transfer - full.seconds), into: &pass)
+            } else {
+                let phase: ModelPhase = job.decode ? .decode : .prefill
+                let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true, window: window)
+                pass.add(attentionOperator(site, kernel: job.decode ? "flash-decoding" : "flash2", r, activation: qo, kv: kvRead))
+            }
+        }
+        try gemm("o_proj", site, n, .attention, GEMMShape(m: tokens, k: heads * dh, n: h), into: &pass)
+        allReduce("all_reduce", site, n, into: &pass)
+    }
+
+    /// MLA (DeepSeek-V2/V3): latent projections, then per job either the absorbed decode
+    /// program or, for prompts, K and V decompressed by kv_b_proj over the context and
+    /// causal flash2 (the query/key size d_nope + d_rope for V too).
+    private mutating func latentAttention(
+        _ mla: ModelSpec.LatentAttention, heads: Int, _ site: LayerSite, into pass: inout ForwardPass
+    ) throws(ModelShapeError) {
+        let tokens = pass.tokens, h = local.hiddenSize, n = site.layers
+        let nope = mla.qkNopeHeadDim, rope = mla.qkRopeHeadDim, rank = mla.kvLoraRank
+        if let qRank = mla.qLoraRank {
+            try gemm("q_a_proj", site, n, .attention, GEMMShape(m: tokens, k: h, n: qRank), into: &pass)
+            norm("q_a_norm", site, n, NormShape(rows: tokens, width: qRank, kind: .rmsnorm), category: .attention, into: &pass)
+            try gemm("q_b_proj", site, n, .attention, GEMMShape(m: tokens, k: qRank, n: heads * (nope + rope)), into: &pass)
+        } else {
+            try gemm("q_proj", site, n, .attention, GEMMShape(m: tokens, k: h, n: heads * (nope + rope)), into: &pass)
+        }
+        try gemm("kv_a_proj", site, n, .attention, GEMMShape(m: tokens, k: h, n: rank + rope), into: &pass)
+        norm("kv_a_norm", site, n, NormShape(rows: tokens, width: rank, kind: .rmsnorm), category: .attention, into: &pass)
+        let ropeElements = tokens * (heads + 1) * rope
+        stream("rope", site, n, .attention, read: ropeElements * e, write: ropeElements * e, flops: 3 * ropeElements, into: &pass)
+        let latent = tokens * (rank + rope)
+        stream("kv_append", site, n, .attention, read: latent * e, write: 0, flops: 0, kv: latent * e, into: &pass)
+        for job in pass.load.attentionJobs {
+            let (b, keys) = (job.sequences, job.keys)
+            let kvRead = b * keys * (rank + rope) * e
+            let qo = b * job.queries * heads * (nope + rope + mla.vHeadDim) * e
+            if job.decode {
+                let r = try latentDecodeRun(batch: b, heads: heads, keys: keys)
+                pass.add(attentionOperator(site, kernel: "mla-decode-absorbed", r, activation: qo, kv: kvRead))
+            } else {
+                try gemm("kv_b_proj", site, n, .attention, GEMMShape(m: b * keys, k: rank, n: heads * (nope + mla.vHeadDim)), into: &pass)
+                let r = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: heads, queries: job.queries, keys: keys, causal: true)
+                pass.add(attentionOperator(site, kernel: "flash2", r, activation: qo, kv: kvRead))
+            }
+        }
+        try gemm("o_proj", site, n, .attention, GEMMShape(m: tokens, k: heads * mla.vHeadDim, n: h), into: &pass)
+        allReduce("all_reduce", site, n, into: &pass)
+    }
+
+    /// A Mamba mixer: in projection, causal convolution, x and dt projections, the
+    /// selective scan and the out projection, then its all-reduce.
+    private mutating func stateSpaceMixer(_ site: LayerSite, into pass: inout ForwardPass) throws(ModelShapeError) {
+        guard let ssm = local.ssm else { throw ModelShapeError("SSM layers need the model's \"ssm\" state") }
+        let tokens = pass.tokens, h = local.hiddenSize, n = site.layers
+        let inner = ssm.innerDim, state = ssm.stateDim, rank = local.ssmDtRank
+        try gemm("ssm_in_proj", site, n, .ssm, GEMMShape(m: tokens, k: h, n: 2 * inner), into: &pass)
+        stream("ssm_conv", site, n, .ssm, read: tokens * inner * e, write: tokens * inner * e, weight: inner * ssm.convWidth * e,
+               flops: 2 * ssm.convWidth * tokens * inner, into: &pass)
+        try gemm("ssm_x_proj", site, n, .ssm, GEMMShape(m: tokens, k: inner, n: rank + 2 * state), into: &pass)
+        try gemm("ssm_dt_proj", site, n, .ssm, GEMMShape(m: tokens, k: rank, n: inner), into: &pass)
+        // The selective scan: x, dt, z in, y out, B and C per token; in decode the
+        // fp32 state is read and written once per step.
+        let stateBytes = 2 * pass.load.decodeSequences * inner * state * 4
+        stream("ssm_scan", site, n, .ssm, read: tokens * (3 * inner + 2 * state) * e, write: tokens * inner * e,
+               weight: 2 * inner * state * 4, flops: 6 * tokens * inner * state, special: tokens * inner * state, kv: stateBytes, into: &pass)
+        try gemm("ssm_out_proj", site, n, .ssm, GEMMShape(m: tokens, k: inner, n: h), into: &pass)
+        allReduce("all_reduce", site, n, into: &pass)
+    }
+
+    /// The FFN: dense (up or gate + up, activation, down), or a router and the active
+    /// experts as grouped GEMMs (one launch per matrix) beside the shared experts.
+    private mutating func feedForward(_ ffn: LayerShape.FFN, _ site: LayerSite, into pass: inout ForwardPass) throws(ModelShapeError) {
+        let tokens = pass.tokens, n = site.layers
+        switch ffn {
+        case .dense(let intermediate):
+            try denseFFN("ffn", site, repeats: n, rows: tokens, intermediate: intermediate, into: &pass)
+        case .moe(let experts, let topK, let shared, let intermediate):
+            try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: local.hiddenSize, n: experts), into: &pass)
+            let active = Self.activeExperts(experts: experts, topK: topK, tokens: tokens)
+            let rows = (tokens * topK + active - 1) / active
+            // The active experts run as one grouped GEMM per matrix (one launch each).
+            try denseFFN("expert", site, repeats: n * active, rows: rows, intermediate: intermediate, grouped: active, into: &pass)
+            if shared > 0 { try denseFFN("shared_expert", site, repeats: n, rows: tokens, intermediate: shared * intermediate, into: &pass) }
+        }
+    }
+
+    /// One FFN of `rows` tokens: up (gate and up when gated), the activation, down.
+    private mutating func denseFFN(
+        _ prefix: String, _ site: LayerSite, repeats: Int, rows: Int, intermediate: Int, grouped: Int = 1, into pass: inout ForwardPass
+    ) throws(ModelShapeError) {
+        guard rows > 0, repeats > 0 else { return }
+        let h = local.hiddenSize
+        let gated = local.decoder.activation.isGated
+        try gemm(prefix + (gated ? "_gate_up" : "_up"), site, repeats, .ffn, GEMMShape(m: rows, k: h, n: (gated ? 2 : 1) * intermediate),
+                 grouped: grouped, into: &pass)
+        let act = rows * intermediate
+        stream(prefix + "_act", site, repeats, .ffn, read: (gated ? 2 : 1) * act * e, write: act * e, flops: (gated ? 5 : 4) * act,
+               special: act, grouped: grouped, into: &pass)
+        try gemm(prefix + "_down", site, repeats, .ffn, GEMMShape(m: rows, k: intermediate, n: h), grouped: grouped, into: &pass)
+    }
+
+    // MARK: Operators
+
+    /// A GEMM through gemm.tile. `grouped` experts share one launch per kernel (a grouped
+    /// GEMM, as MoE kernels run all active experts at once): each repeat carries
+    /// 1/grouped of the launch overhead. An empty product is not run.
+    private mutating func gemm(
+        _ name: String, _ site: LayerSite, _ repeats: Int, _ category: ModelOperator.Category, _ shape: GEMMShape, grouped: Int = 1,
+        into pass: inout ForwardPass
+    ) throws(ModelShapeError) {
+        guard !shape.isEmpty else { return }
+        let r = try gemmRun(shape)
+        let shared = Double(r.kernels) * costModel.constants.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
+        pass.add(ModelOperator(
+            name: name, layers: site.label, repeats: repeats, category: category, kernel: grouped > 1 ? "grouped gemm" : "gemm", flops: r.flops,
+            weightBytes: shape.weightBytes(elementBytes: e), activationBytes: shape.activationBytes(elementBytes: e), kvBytes: 0, linkBytes: 0,
+            dramBytes: r.dramBytes, bound: r.bound, seconds: r.seconds - shared))
+    }
+
+    /// A streaming operator (`elementwise`): `read` and `write` activation bytes, `weight`
+    /// and `kv` bytes, `flops` vector and `special` SFU operations.
+    private func stream(
+        _ name: String, _ site: LayerSite, _ repeats: Int, _ category: ModelOperator.Category, read: Int, write: Int, weight: Int = 0,
+        flops: Int, special: Int = 0, kv: Int = 0, grouped: Int = 1, into pass: inout ForwardPass
+    ) {
+        let bytes = read + write + weight + kv
+        let t = elementwise(bytes: bytes, flops: flops, special: special)
+        let shared = costModel.constants.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
+        pass.add(ModelOperator(
+            name: name, layers: site.label, repeats: repeats, category: category, kernel: "elementwise", flops: flops + special, weightBytes: weight,
+            activationBytes: read + write, kvBytes: kv, linkBytes: 0, dramBytes: bytes, bound: t.bound, seconds: t.seconds - shared))
+    }
+
+    /// A norm layer: reads and writes its rows, reads its weight.
+    private func norm(
+        _ name: String, _ site: LayerSite, _ repeats: Int, _ shape: NormShape, category: ModelOperator.Category = .other, into pass: inout ForwardPass
+    ) {
+        stream(name, site, repeats, category, read: shape.elements * e, write: shape.elements * e, weight: shape.parameters * e, flops: shape.flops, into: &pass)
+    }
+
+    /// Tensor parallelism's all-reduce of the pass's hidden states (nothing on one GPU).
+    private func allReduce(_ name: String, _ site: LayerSite, _ repeats: Int, into pass: inout ForwardPass) {
+        let tp = options.tensorParallel
+        guard tp > 1, let link = interconnect else { return }
+        let collective = CollectiveShape(.allReduce, bytes: pass.tokens * local.hiddenSize * e, gpus: tp)
+        self.link(name, site, repeats, collective, seconds: link.allReduceSeconds(bytes: collective.bytes, gpus: collective.gpus), into: &pass)
+    }
+
+    /// Time on the interconnect that compute does not hide: an all-reduce carries
+    /// 2 (G - 1) / G of its bytes per GPU, a send its bytes.
+    private func link(_ name: String, _ site: LayerSite, _ repeats: Int, _ collective: CollectiveShape, seconds: Double, into pass: inout ForwardPass) {
+        let bytes = collective.kind == .allReduce
+            ? Interconnect.allReduceBytesPerGPU(bytes: collective.bytes, gpus: collective.gpus) : collective.bytes
+        pass.add(ModelOperator(
+            name: name, layers: site.label, repeats: repeats, category: .link, kernel: interconnect?.name ?? "link", flops: 0, weightBytes: 0,
+            activationBytes: 0, kvBytes: 0, linkBytes: bytes, dramBytes: 0, bound: nil, seconds: seconds))
+    }
+
+    /// The attention core as an operator: a tile program's predicted run.
+    private func attentionOperator(_ site: LayerSite, kernel: String, _ r: Evaluated, activation: Int, kv: Int) -> ModelOperator {
+        ModelOperator(
+            name: "attention", layers: site.label, repeats: site.layers, category: .attention, kernel: kernel, flops: r.flops, weightBytes: 0,
+            activationBytes: activation, kvBytes: kv, linkBytes: 0, dramBytes: r.dramBytes, bound: r.bound, seconds: r.seconds)
+    }
+}

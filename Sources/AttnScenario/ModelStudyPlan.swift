@@ -1,0 +1,115 @@
+import AttnHardware
+import AttnModel
+import Workload
+
+/// Why a model study cannot run as given: a choice the study names (phase, view,
+/// parallelism, pruning, model, hardware) rather than a failure while predicting.
+public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
+    /// `phase` is not `prefill` or `decode`.
+    case phase(String)
+    /// `view` is not one of `ModelStudyFile.views`.
+    case view(String)
+    /// Context parallelism (ring attention) models prefill; the operator view asked for decode.
+    case contextParallelDecode
+    /// A context does not split evenly over the context-parallel GPUs.
+    case contextSplit(context: Int, gpus: Int)
+    /// The pruning text does not parse.
+    case pruning(PruningSpecError)
+    /// The model, its pruning, the hardware or the parallelism does not fit (the cause's error).
+    case setup(any Error)
+
+    public var description: String {
+        switch self {
+        case .phase(let text): return "phase '\(text)': expected prefill or decode"
+        case .view(let text): return "view '\(text)': expected \(ModelStudyFile.views.joined(separator: ", "))"
+        case .contextParallelDecode: return "context parallelism (ring attention) models prefill only; use the prefill phase"
+        case .contextSplit(let context, let gpus): return "context \(context) does not split evenly over \(gpus) GPUs (context parallelism)"
+        case .pruning(let error): return error.description
+        case .setup(let error): return "\(error)"
+        }
+    }
+}
+
+/// A model study resolved and ready to run: its layers (pruned if asked), GPU, run
+/// options and phase, each checked when the plan is made, so that what fails later
+/// fails while predicting.
+public struct ModelStudyPlan: Sendable {
+    public var study: ModelStudyFile
+    public var architecture: Architecture
+    public var hardware: HardwareProfile
+    public var options: ModelRunOptions
+    public var phase: ModelPhase
+
+    /// Resolves `study`: the phase and view, the context split over `cp` GPUs, the
+    /// pruning, the model (with its `decoder` object), the hardware and a predictor for
+    /// them. A study that does not set `allowLong` runs each tile program under the count
+    /// budget (`Runner.countStatementBudget`).
+    public init(_ study: ModelStudyFile) throws(ModelStudyError) {
+        guard let phase = ModelPhase(rawValue: study.phase) else { throw .phase(study.phase) }
+        guard ModelStudyFile.views.contains(study.view) else { throw .view(study.view) }
+        let options = ModelRunOptions(
+            batch: study.batch, dtype: study.dtype, tensorParallel: study.tensorParallel, contextParallel: study.contextParallel,
+            statementBudget: study.allowLong ? nil : Runner.countStatementBudget)
+        if options.contextParallel > 1 && phase == .decode && study.view == "operators" { throw .contextParallelDecode }
+        var pruning: Pruning?
+        if let text = study.prune {
+            do { pruning = try Pruning(parsing: text) } catch { throw .pruning(error) }
+        }
+        if let bad = study.contexts.first(where: { $0 % options.contextParallel != 0 }) {
+            throw .contextSplit(context: bad, gpus: options.contextParallel)
+        }
+        do {
+            var architecture = try Architecture(model: try ModelSpec.named(study.model))
+            if let pruning { architecture = try pruning.apply(to: architecture) }
+            let hardware = try HardwareProfile.named(study.hardware)
+            _ = try ModelPredictor(architecture: architecture, hardware: hardware, options: options)
+            self.architecture = architecture
+            self.hardware = hardware
+        } catch {
+            throw .setup(error)
+        }
+        self.study = study
+        self.options = options
+        self.phase = phase
+    }
+
+    /// Predicts what the study's view shows: the parameters; the operators of the phase
+    /// at each context; or each context's prefill and decode summaries, with the
+    /// crossover contexts when asked.
+    public func run() throws(ModelShapeError) -> ModelStudyResult {
+        var modelStudy = try ModelStudy(architecture: architecture, hardware: hardware, options: options)
+        var result = ModelStudyResult(
+            architecture: architecture, hardware: hardware.id, options: options, parameters: ParameterCount(architecture), view: study.view, phase: phase)
+        switch study.view {
+        case "parameters":
+            break
+        case "operators":
+            for context in study.contexts { result.steps.append(try modelStudy.predictor.step(phase, context: context)) }
+        default:
+            result.summaries = try modelStudy.summaries(contexts: study.contexts)
+            if study.crossover {
+                result.crossover.append((.prefill, try modelStudy.crossover(.prefill)))
+                if options.contextParallel == 1 { result.crossover.append((.decode, try modelStudy.crossover(.decode))) }
+            }
+        }
+        return result
+    }
+}
+
+/// What a model study predicted, for its view: the parameter count always; the operator
+/// lists of the operators view; the summaries (and crossovers) of the summary view.
+public struct ModelStudyResult: Sendable {
+    public var architecture: Architecture
+    public var hardware: String
+    public var options: ModelRunOptions
+    public var parameters: ParameterCount
+    /// `summary`, `operators` or `parameters`.
+    public var view: String
+    public var phase: ModelPhase
+    /// One per context (summary view).
+    public var summaries: [ModelSummary] = []
+    /// One step of `phase` per context (operators view).
+    public var steps: [StepPrediction] = []
+    /// Contexts where the attention sublayer's time reaches the FFN's (nil: not by 1M tokens).
+    public var crossover: [(phase: ModelPhase, context: Int?)] = []
+}
