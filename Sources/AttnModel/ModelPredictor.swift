@@ -105,6 +105,19 @@ public struct ModelPredictor {
         if m >= 256 {
             // Wider tiles read each panel fewer times (CUTLASS's 128 x 256 and 256 x 128).
             configs += [["BM": 128, "BN": 256, "BK": 64, "S": 1], ["BM": 256, "BN": 128, "BK": 64, "S": 1]]
+            // Launch groups (the raster a GEMM library picks, gemm.tile's G): the default 8
+            // row blocks, and as many as keep the group's X panels in half the L2 (one W
+            // read per group).
+            let l2 = hardware.l2Bytes ?? 0
+            for var config in configs {
+                let panel = (config["BM"] ?? 128) * k * e
+                let rows = (m + (config["BM"] ?? 128) - 1) / (config["BM"] ?? 128)
+                let group = min(rows, max(1, l2 / 2 / max(panel, 1)))
+                if group > 8 {
+                    config["G"] = group
+                    configs.append(config)
+                }
+            }
         } else {
             let bm = m <= 16 ? 16 : 64
             let slices = (k + 63) / 64
@@ -112,7 +125,7 @@ public struct ModelPredictor {
                 configs.append(["BM": bm, "BN": 64, "BK": 64, "S": s])
             }
         }
-        var best: Evaluated?
+        var results: [Evaluated] = []
         let shape = ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 64)
         for config in configs {
             var parameters: [String: ScalarValue] = ["M": .int(m), "Kin": .int(k), "Nout": .int(n)]
@@ -125,8 +138,13 @@ public struct ModelPredictor {
                 if error.isOverCapacity { continue }
                 throw ModelShapeError("gemm \(m) x \(k) x \(n): \(error)")
             }
-            if best == nil || result.seconds < (best?.seconds ?? .infinity) { best = result }
+            results.append(result)
         }
+        // The fastest tiling; of those within 1% of it, the one that moves the fewest DRAM
+        // bytes (a library's swizzle that keeps its panels in the L2 costs no time when
+        // the GEMM is compute-bound, but it is what the GPU runs).
+        let fastest = results.map(\.seconds).min() ?? .infinity
+        let best = results.filter { $0.seconds <= fastest * 1.01 }.min { $0.dramBytes < $1.dramBytes }
         guard let best else { throw ModelShapeError("gemm \(m) x \(k) x \(n): no tiling fits \(hardware.id)'s shared memory and registers") }
         gemmCache[[m, k, n]] = best
         return best
@@ -149,7 +167,7 @@ public struct ModelPredictor {
         // head size of 256, fp32, a smaller GPU), smaller ones, as FlashAttention-2 picks its
         // tiles by head size.
         var firstError: PipelineError?
-        for tiles in Self.attentionTiles(phase) {
+        for tiles in Self.attentionTiles(phase, headDim: architecture.headDim, hardware: hardware) {
             var attempt = parameters
             for (name, value) in tiles { attempt[name] = .int(value) }
             do {
@@ -182,21 +200,35 @@ public struct ModelPredictor {
         }
     }
 
-    /// Tile sizes tried in order: the program's defaults (empty), then smaller blocks.
-    static func attentionTiles(_ phase: ModelPhase) -> [[String: Int]] {
-        phase == .prefill
-            ? [[:], ["Br": 64, "Bc": 64], ["Br": 64, "Bc": 32], ["Br": 32, "Bc": 32], ["Br": 16, "Bc": 16]]
-            : [[:], ["Bc": 64], ["Bc": 32], ["Br": 16, "Bc": 16]]
+    /// Tile sizes tried in order: for prefill, the forward tile FlashAttention-2's launch
+    /// templates pick for the head size and GPU (`flashAttention2Tile`), then the program's
+    /// defaults and smaller blocks; for decode the program's defaults (its split-KV tiles
+    /// follow FlashAttention-2 already), then smaller blocks.
+    static func attentionTiles(_ phase: ModelPhase, headDim: Int, hardware: HardwareProfile) -> [[String: Int]] {
+        guard phase == .prefill else { return [[:], ["Bc": 64], ["Bc": 32], ["Br": 16, "Bc": 16]] }
+        let template = flashAttention2Tile(headDim: headDim, hardware: hardware)
+        return [template, [:], ["Br": 64, "Bc": 64], ["Br": 64, "Bc": 32], ["Br": 32, "Bc": 32], ["Br": 16, "Bc": 16]]
     }
 
-    /// A streaming operator: max(bytes / HBM bandwidth, FLOPs / vector peak, special
-    /// ops / SFU rate) plus one kernel launch.
+    /// FlashAttention-2's forward tile (Br x Bc) for a head size, as its launch templates
+    /// choose it (flash_fwd_launch_template.h, run_mha_fwd_hdimN): 128 x 128 up to 64,
+    /// 128 x 64 up to 128 (128 x 32 on GPUs with at most 99 KB of shared memory per block,
+    /// FA2's sm86/sm89 branch), 128 x 32 up to 160 (64 x 64 on those), 128 x 64 beyond (64 x
+    /// 64 on those). The smaller-memory branch is decided by the profile's shared memory per
+    /// block, the figure FA2's choice follows.
+    static func flashAttention2Tile(headDim: Int, hardware: HardwareProfile) -> [String: Int] {
+        let small = hardware.sharedMemoryBytesPerBlock <= 99 * 1024
+        switch headDim {
+        case ...64: return ["Br": 128, "Bc": 128]
+        case ...128: return small ? ["Br": 128, "Bc": 32] : ["Br": 128, "Bc": 64]
+        case ...160: return small ? ["Br": 64, "Bc": 64] : ["Br": 128, "Bc": 32]
+        default: return small ? ["Br": 64, "Bc": 64] : ["Br": 128, "Bc": 64]
+        }
+    }
+
+    /// A streaming operator's time: the cost model's (`CostModel.streamingOperator`).
     func elementwise(bytes: Int, flops: Int, special: Int = 0) -> (seconds: Double, bound: KernelPrediction.Bound) {
-        let memory = Double(bytes) / costModel.hbmBytesPerSecond
-        let compute = Double(flops) / hardware.vectorFlopsPerSecond + Double(special) / hardware.specialFunctionOpsPerSecond
-        let busy = max(memory, compute)
-        let bound: KernelPrediction.Bound = busy < costModel.constants.kernelOverheadSeconds ? .overhead : compute > memory ? .compute : .memory
-        return (busy + costModel.constants.kernelOverheadSeconds, bound)
+        costModel.streamingOperator(bytes: bytes, flops: flops, special: special)
     }
 
     // MARK: The step
@@ -254,7 +286,7 @@ public struct ModelPredictor {
         }
         // `grouped` experts share one launch per kernel (a grouped GEMM, as MoE kernels run
         // all active experts at once): each repeat carries 1/grouped of the launch overhead.
-        let launch = costModel.constants.kernelOverheadSeconds
+        let launch = costModel.calibration.kernelOverheadSeconds
         func gemmOp(
             _ name: String, _ layers: String, _ repeats: Int, _ category: ModelOperator.Category, m: Int, k: Int, n: Int, grouped: Int = 1
         ) throws(ModelShapeError) {
@@ -281,7 +313,7 @@ public struct ModelPredictor {
         func allReduce(_ name: String, _ layers: String, _ repeats: Int) {
             guard tp > 1, let link = interconnect else { return }
             linkOp(name, layers, repeats, bytes: Interconnect.allReduceBytesPerGPU(bytes: allReduceBytes, gpus: tp),
-                   seconds: link.allReduceSeconds(bytes: allReduceBytes, gpus: tp))
+                   seconds: costModel.allReduceSeconds(bytes: allReduceBytes, gpus: tp, over: link))
         }
 
         /// MLA (DeepSeek-V2/V3): latent projections, then per job either the absorbed
@@ -359,7 +391,7 @@ public struct ModelPredictor {
                         phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true, window: window)
                     let full = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
                     let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
-                    let transfer = link.transferSeconds(bytes: blockBytes)
+                    let transfer = costModel.transferSeconds(bytes: blockBytes, over: link)
                     let steps = cp - 1
                     add("attention", label, n, .attention, kernel: "flash2 (ring)", flops: diagonal.flops + steps * full.flops, activation: qo,
                         kv: kvRead, dram: diagonal.dramBytes + steps * full.dramBytes, bound: full.bound,
