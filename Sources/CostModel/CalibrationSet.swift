@@ -72,9 +72,9 @@ public struct CalibrationSet: Sendable, Equatable {
     /// h100-triton-d64.csv and h100-triton-paged.csv; `attnsim validate --fit`), used by
     /// every profile.
     public static let standard = CalibrationSet(
-        name: "h100-2026-11", matmulEfficiency: 1.0, bytesInFlightPerWarp: 2450, operandBandwidthFraction: 0.475, iterationCycles: 135,
-        baseRegistersPerThread: 24, l1ShareFraction: 0.95, barrierWaitSeconds: 1.8e-6, kernelOverheadSeconds: 4e-6,
-        callOverheadSeconds: 73e-6, directLaunchOverheadSeconds: 30e-6,
+        name: "h100-2026-11", matmulEfficiency: 0.98, bytesInFlightPerWarp: 2450, operandBandwidthFraction: 0.425, iterationCycles: 150,
+        baseRegistersPerThread: 24, l1ShareFraction: 1.0, barrierWaitSeconds: 1.7e-6, kernelOverheadSeconds: 3e-6,
+        callOverheadSeconds: 55e-6, directLaunchOverheadSeconds: 25e-6,
         source: "fitted on docs/data/h100-sdpa.csv, h100-triton-d64.csv and h100-triton-paged.csv (113 H100 runs; attnsim validate --fit); docs/cost-model.md")
 
     /// The named sets, by `name`.
