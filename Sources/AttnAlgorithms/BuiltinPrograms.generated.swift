@@ -1243,6 +1243,83 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # @tune Bc: 16, 32, 64, 128, 256
 
 """#,
+        "memory-efficient-cutlass": #"""
+# The memory-efficient attention forward kernel of xFormers, as PyTorch's
+# scaled_dot_product_attention runs it (aten/src/ATen/native/transformers/cuda/mem_eff_attention,
+# kernel_forward.h: AttentionKernel; Rabe and Staats, "Self-attention Does Not Need O(n^2)
+# Memory", 2021, computed with CUTLASS GEMMs).
+#
+# - one thread block per (head, block of kQueriesPerBlock queries); on sm80 and later with
+#   fp16 the tiles are kQueriesPerBlock x kKeysPerBlock = 64 x 64 for head dims up to 64,
+#   64 x 128 up to 128 and 32 x 128 beyond (the `block_m`, `block_n` of the calibration
+#   rows: 64 x 64 at d 64, 64 x 128 at d 128); 4 warps. (kernel_forward.h gives a block
+#   kQueriesPerBlock x kKeysPerBlock / 1024 warps, 8 at 64 x 128; with 8 the decode rows of
+#   docs/data/h100-sdpa.csv, one block per head, would stream 0.5 TB/s from 32 blocks of
+#   8 warps, half what the bytes in flight per warp of every other kernel give: the count
+#   of warps that keep loads in flight is 4 here, docs/cost-model.md, "Not modelled");
+# - per key block, S = Q K^T is a CUTLASS mainloop whose A and B iterators are built anew
+#   for the block: the Q tile is read from global memory again for every key block (the
+#   measured SM->L2 reads of docs/data/h100-sdpa.csv are 1.42 to 1.59 times the reads of a
+#   kernel that keeps Q, 1.21 to 1.23 at d 128: (Br d + 2 Bc d) / (2 Bc d) = 1.5 and 1.25);
+# - online softmax; P V with V streamed; the output accumulator stays on chip (one value
+#   iteration: d <= kKeysPerBlock) and is stored once with the log-sum-exp.
+#
+# Masks: causal skips the key blocks past a query block's last query and masks the block
+# that straddles the diagonal, as flash2 does.
+about "xFormers memory-efficient attention forward (CUTLASS), as PyTorch's SDPA runs it: 64 x 64 or 64 x 128 tiles, the Q tile read again for every key block"
+
+param Br = (d <= 128) * 64 + (d > 128) * 32     # kQueriesPerBlock
+param Bc = (d <= 64) * 64 + (d > 64) * 128       # kKeysPerBlock
+param num_warps = 4
+param causal = 0   # 1: each query sees keys up to its own position
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require num_warps >= 1 and num_warps <= 32, "1 to 32 warps per block"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention(Q, K, V, causal: causal)
+check LSE = attention_lse(Q, K, causal: causal)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jhi = cdiv(Nkv, Bc)
+  if causal == 1:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< jhi:
+    q = load Q[bh, rows(i, Br), :] -> sram    # the mainloop's A operand, read again per key block
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if causal == 1 and (j + 1) * Bc - 1 > qpos:
+      s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
+"""#,
         "mla-decode-absorbed": #"""
 # Multi-head latent attention (MLA) decoding, absorbed: attention in the latent space.
 #
@@ -1553,6 +1630,95 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
 # @tune P: 8, 16, 32
 # @tune Br: 16, 32, 64, 128, 256
+
+"""#,
+        "paged-decode-triton": #"""
+# A split-KV decode kernel over a paged KV cache written in Triton: the hand-written kernel of
+# ../shared/calibration/README.md ("h100-triton-paged.csv"), every choice as it runs.
+#
+# - KV pools Kp, Vp [pages, kv_heads, P, d]; block table BT [batch, cdiv(Nkv, P)] (i32) maps
+#   a sequence's page index to a pool page; the last page is ragged: read whole, its tail
+#   masked, not skipped;
+# - first kernel, grid (S, batch x heads) with the split axis fastest: here grid(bh, s),
+#   whose last axis launches fastest; num_warps = 4 (warps(4));
+# - one program per query head: the heads of a GQA group each read the group's K/V
+#   themselves (no packing), so the L2 serves the group's repeated reads;
+# - q: one row of d values, loaded once into registers;
+# - per page (one loop iteration that waits on its own loads): one block-table entry, then
+#   the K page [P, d] it points to (a dependent load), scores sum(k * q, axis=1) on CUDA
+#   cores (no tensor-core dot: rowsum of an elementwise product here), scaled; online
+#   softmax with exp2; the V page [P, d]; acc = acc * alpha + sum(p[:, None] * v, 0);
+# - each program stores its partial output [d] and its log-sum-exp, fp32;
+# - second kernel, grid (batch x heads): reads the S partials and log-sum-exps, weighs them
+#   and writes the fp16 output [d].
+#
+# The kernel decodes one query per sequence; the program takes N queries (N = 1 is the
+# calibration's kernel; more are speculative decoding's few tokens, each seeing the whole
+# cache), the scores of a page an N x P tile.
+about "Split-KV decode over a paged KV cache as the calibration's Triton kernel: one program per query head and split, 4 warps, CUDA-core dot products, a block-table load before each page"
+
+param P = 16         # PAGE: tokens per page
+param S = 1          # splits of each sequence's pages
+param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
+require P > 0 and S > 0, "the page size and the split count must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
+
+input  Q[batch * heads, N, d]
+input  Kp[pages, kv_heads, P, d]
+input  Vp[pages, kv_heads, P, d]
+input  BT[batch, cdiv(Nkv, P)] i32 permutation
+output O[batch * heads, N, d]
+temp   Oacc[batch * heads, N, S, d] fp32
+temp   LSEacc[batch * heads, N, S] fp32
+
+check O = attention_paged(Q, Kp, Vp, BT, page_size: P)
+
+kernel paged_split grid(bh: batch * heads, s: S) warps(4):
+  b = bh / heads
+  kvh = (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, :, :] -> reg                  # N x d
+  np = cdiv(Nkv, P)
+  per = cdiv(np, S)
+  jlo = min(np, s * per)
+  jhi = min(np, jlo + per)
+  acc = zeros(N, d)
+  m = full(N, -inf)
+  l = zeros(N)
+  for j in jlo ..< jhi:
+    page = load BT[b, j]
+    k = load Kp[page, kvh, :, :] -> reg        # P x d
+    sc = (q @ k^T) * scale                     # N x P
+    if (j + 1) * P > Nkv:
+      # The ragged last page: its slots past the sequence's end are hidden from every query.
+      sc = mask_causal(sc, Nkv - 1, j * P, 1)
+      m2 = max(max(m, rowmax(sc)), -1e30)
+    else:
+      m2 = max(m, rowmax(sc))
+    p = exp(sc - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    v = load Vp[page, kvh, :, :] -> reg        # P x d
+    acc = a * acc + p @ v
+    m = m2
+  # A split with no page stores 0 and a log-sum-exp of -inf, which weighs it out.
+  store Oacc[bh, :, s, :] = acc / max(l, 1e-30)
+  store LSEacc[bh, :, s] = m + log(l)
+
+kernel combine grid(bh: batch * heads) warps(4):
+  lse = load LSEacc[bh, :, :] -> reg            # N x S
+  lmax = rowmax(lse)
+  total = lmax + log(rowsum(exp(lse - lmax)))
+  acc = zeros(N, d)
+  for s in 0 ..< S:
+    part = load Oacc[bh, :, s, :] -> reg       # N x d
+    acc = acc + exp(col(lse, s) - total) * part
+  store O[bh, :, :] = acc
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces): the
+# page sizes and split counts the released kernel was measured with, and their neighbours.
+# @tune P: 16, 32, 64, 128, 256
+# @tune S: 1, 2, 4, 8, 16, 32
 
 """#,
         "paged-decode-v2": #"""

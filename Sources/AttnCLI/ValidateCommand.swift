@@ -10,7 +10,8 @@ import Foundation
 enum ValidateCommand {
     static let options = [
         .hardware("Profile of the measured GPU (default h100-sxm)."),
-        OptionSpec(name: "fit", value: nil, help: "Also fit the cost model's constants to this file and print them."),
+        OptionSpec(name: "fit", value: nil, help: "Also fit a calibration set to these files, print it and validate with it."),
+        OptionSpec(name: "kernels", value: "FILE.csv", help: "Kernel-table entries (implementation -> program) tried before the built-in ones."),
         OptionSpec(name: "allow-unmapped", value: nil, help: "Exit 0 even when some rows have no prediction (listed with the reason)."),
         .format,
         .helpFlag,
@@ -18,15 +19,15 @@ enum ValidateCommand {
 
     /// The text of `attnsim validate --help`.
     static let help = helpText(
-        usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--fit] [--allow-unmapped] [--format F]",
+        usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--kernels FILE.csv] [--fit] [--allow-unmapped] [--format F]",
         summary: """
             Reads measurements in the calibration CSV format (../shared/calibration/README.md; several files are
-            reported together), maps each row to a program with its block sizes and splits (a `program` column,
-            with optional `warps` and `stages`, names it; else the implementation and algorithm choose a
-            built-in), predicts DRAM read and write bytes, SM<->L2 bytes and time, and prints predicted, measured
-            and % error per row, then the median and 90th-percentile absolute % error per quantity and per
-            family (prefill, decode, paged, backward). Rows with no prediction are listed with the reason and
-            make the exit status 1 unless
+            reported together, with the figures of each file), maps each row to a program with its block sizes
+            and splits through the kernel table (docs/cost-model.md; --kernels adds entries; a `program` column,
+            with optional `warps` and `stages`, names it on the row), predicts DRAM read and write bytes, SM<->L2
+            bytes and time, and prints predicted, measured and % error per row, then the median and
+            90th-percentile absolute % error per quantity, per family (prefill, decode, paged, backward) and per
+            file. Rows with no prediction are listed with the reason and make the exit status 1 unless
             --allow-unmapped is given.
             """,
         options: options)
@@ -45,16 +46,24 @@ enum ValidateCommand {
             }
             let hardware = try HardwareProfile.named(parsed.hardware)
             var validator = Validator(hardware: hardware)
+            if let path = parsed.value("kernels") {
+                let directory = (path as NSString).deletingLastPathComponent
+                validator.kernels = KernelTable.builtIn.extended(
+                    with: try KernelTable.parse(try TextFile.read(path), file: path, directory: directory.isEmpty ? nil : directory))
+            }
             let bar = ProgressBar(console: console)
             defer { bar.finish() }
             if parsed.has("fit") {
-                let fitted = Fitter(hardware: hardware).fit(files.flatMap(\.rows)) { bar.update(label: "fit: counting rows", fraction: $0) }
+                let fitted = Fitter(hardware: hardware).fit(files.flatMap(\.rows), kernels: validator.kernels) {
+                    bar.update(label: "fit: counting rows", fraction: $0)
+                }
                 bar.finish()
                 console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), bytes_in_flight_per_warp \(fitted.bytesInFlightPerWarp), "
                     + "iteration_cycles \(fitted.iterationCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
                     + "l1_share_fraction \(fitted.l1ShareFraction), operand_bandwidth_fraction \(fitted.operandBandwidthFraction), "
-                    + "kernel_overhead_seconds \(fitted.kernelOverheadSeconds), call_overhead_seconds \(fitted.callOverheadSeconds)\n")
-                validator.constants = fitted
+                    + "barrier_wait_seconds \(fitted.barrierWaitSeconds), kernel_overhead_seconds \(fitted.kernelOverheadSeconds), "
+                    + "call_overhead_seconds \(fitted.callOverheadSeconds), direct_launch_overhead_seconds \(fitted.directLaunchOverheadSeconds)\n")
+                validator.calibration = fitted
             }
             var records: [ValidationRecord] = []
             for (index, file) in files.enumerated() {

@@ -23,6 +23,10 @@ public enum BuiltinProfiles {
   "l1_bytes_per_sm": 196608,
   "mma_rows_per_warp_group": 0,
   "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 2e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -60,7 +64,11 @@ public enum BuiltinProfiles {
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
     "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 192 KB of combined L1 and shared memory per SM",
     "mma_rows_per_warp_group": "0: no warp-group MMA before Hopper (PTX ISA: wgmma needs sm_90a); kernels use mma.sync m16n8k16",
-    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "l2_latency_seconds": "assumed 200 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Ampere and Ada GPUs; not measured on this part"
   }
 }
 
@@ -83,6 +91,10 @@ public enum BuiltinProfiles {
   "l1_bytes_per_sm": 196608,
   "mma_rows_per_warp_group": 0,
   "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 2e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -120,7 +132,11 @@ public enum BuiltinProfiles {
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
     "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 192 KB of combined L1 and shared memory per SM",
     "mma_rows_per_warp_group": "0: no warp-group MMA before Hopper (PTX ISA: wgmma needs sm_90a); kernels use mma.sync m16n8k16",
-    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "l2_latency_seconds": "assumed 200 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Ampere and Ada GPUs; not measured on this part"
   }
 }
 
@@ -144,6 +160,11 @@ public enum BuiltinProfiles {
   "l1_bytes_per_sm": 262144,
   "mma_rows_per_warp_group": 64,
   "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "mma_warps_per_warp_group": 4,
+  "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -182,7 +203,12 @@ public enum BuiltinProfiles {
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
     "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 256 KB of combined L1 and shared memory per SM",
     "mma_rows_per_warp_group": "PTX ISA, wgmma.mma_async (sm_90a): an m64nNk16 instruction per warp group of 4 warps",
-    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "mma_warps_per_warp_group": "PTX ISA, wgmma.mma_async: a warpgroup is 4 contiguous warps",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Hopper (Chips and Cheese, 'Nvidia's H100: Funny L2, and Tons of Bandwidth', 2023, measures H100's L2 slower than A100's); not measured on this part. It is the per-dependent-load cost of a loop iteration that waits on its loads (docs/cost-model.md, 'Rounds')"
   }
 }
 
@@ -206,6 +232,11 @@ public enum BuiltinProfiles {
   "l1_bytes_per_sm": 262144,
   "mma_rows_per_warp_group": 64,
   "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "mma_warps_per_warp_group": 4,
+  "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -250,7 +281,12 @@ public enum BuiltinProfiles {
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
     "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 256 KB of combined L1 and shared memory per SM",
     "mma_rows_per_warp_group": "PTX ISA, wgmma.mma_async (sm_90a): an m64nNk16 instruction per warp group of 4 warps",
-    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "mma_warps_per_warp_group": "PTX ISA, wgmma.mma_async: a warpgroup is 4 contiguous warps",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Hopper (Chips and Cheese, 'Nvidia's H100: Funny L2, and Tons of Bandwidth', 2023, measures H100's L2 slower than A100's); not measured on this part. It is the per-dependent-load cost of a loop iteration that waits on its loads (docs/cost-model.md, 'Rounds')"
   }
 }
 
@@ -274,6 +310,11 @@ public enum BuiltinProfiles {
   "l1_bytes_per_sm": 262144,
   "mma_rows_per_warp_group": 64,
   "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "mma_warps_per_warp_group": 4,
+  "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -312,7 +353,12 @@ public enum BuiltinProfiles {
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
     "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 256 KB of combined L1 and shared memory per SM (GH100, as H100)",
     "mma_rows_per_warp_group": "PTX ISA, wgmma.mma_async (sm_90a): an m64nNk16 instruction per warp group of 4 warps",
-    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "mma_warps_per_warp_group": "PTX ISA, wgmma.mma_async: a warpgroup is 4 contiguous warps",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Hopper (Chips and Cheese, 'Nvidia's H100: Funny L2, and Tons of Bandwidth', 2023, measures H100's L2 slower than A100's); not measured on this part. It is the per-dependent-load cost of a loop iteration that waits on its loads (docs/cost-model.md, 'Rounds')"
   }
 }
 
@@ -334,6 +380,10 @@ public enum BuiltinProfiles {
   "max_registers_per_thread": 512,
   "mma_rows_per_warp_group": 0,
   "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 64,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
   "matmul_flops_per_second": {
@@ -370,7 +420,11 @@ public enum BuiltinProfiles {
     "special_function_ops_per_clock_per_sm": "assumed 16 transcendental results per clock per CU (quarter rate of a 64-wide SIMD); not calibrated",
     "max_registers_per_thread": "AMD CDNA 3 ISA: up to 512 vector registers per lane (VGPRs and AGPRs together)",
     "mma_rows_per_warp_group": "0: CDNA 3 has MFMA, a per-wavefront instruction (modelled as synchronous MMA), not Hopper's warp-group MMA",
-    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "warp_size": "AMD CDNA 3 ISA: a wavefront is 64 work-items (wave64 on Instinct parts)",
+    "mma_rows_per_warp": "AMD CDNA 3 ISA: V_MFMA_F32_16X16X16_F16, a 16 x 16 x 16 matrix instruction per wavefront",
+    "max_threads_per_block": "AMD ROCm HIP programming guide: 1024 work-items per workgroup",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part"
   }
 }
 
@@ -393,6 +447,10 @@ public enum BuiltinProfiles {
   "l1_bytes_per_sm": 131072,
   "mma_rows_per_warp_group": 0,
   "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 2e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
   "max_threads_per_sm": 1536,
   "max_blocks_per_sm": 24,
   "matmul_flops_per_second": {
@@ -430,7 +488,11 @@ public enum BuiltinProfiles {
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
     "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 8.9: 128 KB of combined L1 and shared memory per SM",
     "mma_rows_per_warp_group": "0: no warp-group MMA before Hopper (PTX ISA: wgmma needs sm_90a); kernels use mma.sync m16n8k16",
-    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp"
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "l2_latency_seconds": "assumed 200 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Ampere and Ada GPUs; not measured on this part"
   }
 }
 

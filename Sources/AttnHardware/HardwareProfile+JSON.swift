@@ -1,5 +1,6 @@
 import AttnJSON
 import AttnNumerics
+import Foundation
 
 extension HardwareProfile {
     /// The largest HBM a profile may declare: 2^50 bytes (1 PiB). With the other limits
@@ -11,6 +12,41 @@ extension HardwareProfile {
     public static let maxUnitCount = 1 << 20
     /// The largest rate a profile may declare (bytes/s, FLOP/s or Hz): 1e24.
     public static let maxRate = 1e24
+
+    /// The physical range of each real-valued figure, with its unit: a value outside it
+    /// (a typo such as `clock_hz: 1e-300`, or a rate off by a factor of a thousand) is an
+    /// error naming the file and the field. The ranges span every GPU built to date by
+    /// orders of magnitude on each side (a 100 MHz to 10 GHz clock, 1 GB/s to 1 PB/s of
+    /// DRAM bandwidth, ...), so they refuse only figures no part can have.
+    public static let physicalRanges: [String: (range: ClosedRange<Double>, unit: String)] = [
+        "hbm_bytes_per_second": (1e9...1e15, "bytes/s"),
+        "measured_hbm_bytes_per_second": (1e9...1e15, "bytes/s"),
+        "l2_bytes_per_second": (1e9...1e16, "bytes/s"),
+        "clock_hz": (1e8...1e10, "Hz"),
+        "matmul_flops_per_second": (1e9...1e18, "FLOP/s"),
+        "measured_matmul_flops_per_second": (1e9...1e18, "FLOP/s"),
+        "vector_flops_per_second": (1e9...1e17, "FLOP/s"),
+        "dram_latency_seconds": (1e-8...1e-5, "s"),
+        "l2_latency_seconds": (1e-9...1e-5, "s"),
+    ]
+
+    /// `value` if it is finite and within the physical range of `key` (reported under the
+    /// field `label`, `key` by default).
+    static func physical(_ key: String, _ value: Double, in r: JSONObjectReader, label: String? = nil) throws(JSONInputError) -> Double {
+        let field = label ?? key
+        guard let (range, unit) = physicalRanges[key] else { return value }
+        guard value.isFinite, range.contains(value) else {
+            throw r.error(field, "expected a number from \(format(range.lowerBound)) to \(format(range.upperBound)) (\(unit)), found \(format(value))")
+        }
+        return value
+    }
+
+    /// A number as the messages print it: `%g` (1e-300, 1.98e+09, 600).
+    static func format(_ value: Double) -> String {
+        var text = ""
+        withVaList([value]) { text = NSString(format: "%g", arguments: $0) as String }
+        return text
+    }
 
     /// Decodes and validates a profile from JSON text (the format of the built-in files
     /// under `Profiles/`; documented in docs/hardware.md). Every figure is checked against
@@ -26,7 +62,7 @@ extension HardwareProfile {
             let v = try need(key, value)
             guard v > 0 else { throw r.error(key, "expected a positive number, found \(v)") }
             guard v <= HardwareProfile.maxRate else { throw r.error(key, "expected a number at most 1e24, found \(v)") }
-            return v
+            return try HardwareProfile.physical(key, v, in: r)
         }
         func count(_ key: String, maximum: Int) throws(JSONInputError) -> Int {
             try need(key, r.integer(key, minimum: 1, maximum: maximum))
@@ -44,7 +80,7 @@ extension HardwareProfile {
                 let v = try o.number(name) ?? 0
                 guard v > 0 else { throw o.error(name, "expected a positive number, found \(v)") }
                 guard v <= HardwareProfile.maxRate else { throw o.error(name, "expected a number at most 1e24, found \(v)") }
-                result[dtype] = v
+                result[dtype] = try HardwareProfile.physical(key, v, in: o, label: name)
             }
             try o.finish()
             return result
@@ -69,13 +105,22 @@ extension HardwareProfile {
         registersPerBlock = try count("registers_per_block", maximum: HardwareProfile.maxOnChipCount)
         registersPerThread = try r.integer("max_registers_per_thread", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 255
         l1BytesPerSM = try r.integer("l1_bytes_per_sm", minimum: 1, maximum: HardwareProfile.maxOnChipCount)
-        mmaRowsPerWarpGroup = try r.integer("mma_rows_per_warp_group", minimum: 0, maximum: HardwareProfile.maxUnitCount) ?? 0
+        mmaRowsPerWarpGroup = try r.integer("mma_rows_per_warp_group", minimum: 0, maximum: 1024) ?? 0
+        mmaWarpsPerWarpGroup = try r.integer("mma_warps_per_warp_group", minimum: 1, maximum: 32) ?? 4
+        mmaRowsPerWarp = try r.integer("mma_rows_per_warp", minimum: 1, maximum: 256) ?? 16
+        warpSize = try r.integer("warp_size", minimum: 1, maximum: 1024) ?? 32
+        guard warpSize == 32 || warpSize == 64 else {
+            throw r.error("warp_size", "expected 32 (an NVIDIA warp) or 64 (an AMD CDNA wavefront), found \(warpSize)")
+        }
         if let latency = try r.number("dram_latency_seconds") {
-            guard latency > 0 && latency < 1e-3 else { throw r.error("dram_latency_seconds", "expected a positive number below 1e-3, found \(latency)") }
-            dramLatencySeconds = latency
+            dramLatencySeconds = try HardwareProfile.physical("dram_latency_seconds", latency, in: r)
+        }
+        if let latency = try r.number("l2_latency_seconds") {
+            l2LatencySeconds = try HardwareProfile.physical("l2_latency_seconds", latency, in: r)
         }
         maxThreadsPerSM = try count("max_threads_per_sm", maximum: HardwareProfile.maxUnitCount)
         maxBlocksPerSM = try count("max_blocks_per_sm", maximum: HardwareProfile.maxUnitCount)
+        maxThreadsPerBlock = try r.integer("max_threads_per_block", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 1024
         matmulFlopsPerSecond = try rates("matmul_flops_per_second", required: true)
         vectorFlopsPerSecond = try positive("vector_flops_per_second", r.number("vector_flops_per_second"))
         specialFunctionOpsPerClockPerSM = try count("special_function_ops_per_clock_per_sm", maximum: HardwareProfile.maxUnitCount)
@@ -85,37 +130,10 @@ extension HardwareProfile {
             measuredHBMBytesPerSecond = nil
         }
         measuredMatmulFlopsPerSecond = try rates("measured_matmul_flops_per_second", required: false)
-        if var c = try r.object("cost_model") {
-            // Every constant is optional; those not given keep `CostModelConstants.standard`.
-            var constants = CostModelConstants.standard
-            func fraction(_ key: String, _ path: WritableKeyPath<CostModelConstants, Double>, allowZero: Bool) throws(JSONInputError) {
-                guard let v = try c.number(key) else { return }
-                guard (allowZero ? v >= 0 : v > 0) && v <= 1 else {
-                    throw c.error(key, "expected a fraction in \(allowZero ? "[0" : "(0"), 1], found \(v)")
-                }
-                constants[keyPath: path] = v
-            }
-            func positive(_ key: String, _ path: WritableKeyPath<CostModelConstants, Double>, maximum: Double) throws(JSONInputError) {
-                guard let v = try c.number(key) else { return }
-                guard v >= 0 && v <= maximum else { throw c.error(key, "expected a number from 0 to \(maximum), found \(v)") }
-                constants[keyPath: path] = v
-            }
-            try fraction("matmul_efficiency", \.matmulEfficiency, allowZero: false)
-            try fraction("operand_bandwidth_fraction", \.operandBandwidthFraction, allowZero: false)
-            try fraction("l1_share_fraction", \.l1ShareFraction, allowZero: true)
-            try fraction("sustained_matmul_fraction", \.sustainedMatmulFraction, allowZero: false)
-            try fraction("sustained_hbm_fraction", \.sustainedHBMFraction, allowZero: false)
-            try positive("bytes_in_flight_per_warp", \.bytesInFlightPerWarp, maximum: 1e9)
-            try positive("iteration_cycles", \.iterationCycles, maximum: 1e9)
-            try positive("kernel_overhead_seconds", \.kernelOverheadSeconds, maximum: 1)
-            try positive("call_overhead_seconds", \.callOverheadSeconds, maximum: 1)
-            if let base = try c.integer("base_registers_per_thread", minimum: 0, maximum: 255) { constants.baseRegistersPerThread = base }
-            if constants.bytesInFlightPerWarp <= 0 { throw c.error("bytes_in_flight_per_warp", "expected a positive number") }
-            constants.source = try c.string("source") ?? ""
-            try c.finish()
-            costModel = constants
-        } else {
-            costModel = nil
+        if r.keys.contains("cost_model") {
+            throw r.error(
+                "cost_model",
+                "a profile holds datasheet figures only; the cost model's fitted constants are calibration sets (docs/cost-model.md, \"Constants\"): remove this field")
         }
         if var link = try r.object("interconnect") {
             interconnect = try Self.interconnect(&link)
@@ -138,6 +156,20 @@ extension HardwareProfile {
         if registersPerBlock > registersPerSM {
             throw r.error("registers_per_block", "exceeds registers_per_sm")
         }
+        if maxThreadsPerBlock % warpSize != 0 || maxThreadsPerBlock > maxThreadsPerSM {
+            throw r.error("max_threads_per_block", "expected a multiple of warp_size (\(warpSize)) of at most max_threads_per_sm (\(maxThreadsPerSM)), found \(maxThreadsPerBlock)")
+        }
+        if l2LatencySeconds > dramLatencySeconds {
+            throw r.error("l2_latency_seconds", "exceeds dram_latency_seconds (an L2 hit is faster than a DRAM access)")
+        }
+        if let measured = measuredHBMBytesPerSecond, measured > hbmBytesPerSecond {
+            throw r.error("measured_hbm_bytes_per_second", "exceeds hbm_bytes_per_second (a measured ceiling is at most the datasheet peak)")
+        }
+        for (dtype, measured) in measuredMatmulFlopsPerSecond {
+            if let peak = matmulFlopsPerSecond[dtype], measured > peak {
+                throw r.error("measured_matmul_flops_per_second", "\(dtype) exceeds matmul_flops_per_second (a measured ceiling is at most the datasheet peak)")
+            }
+        }
     }
 
     /// Reads the optional `interconnect` object: `name`, `bytes_per_second` (per GPU and
@@ -148,8 +180,8 @@ extension HardwareProfile {
         guard !name.isEmpty else { throw r.error("name", "expected a non-empty string") }
         guard let bandwidth = try r.number("bytes_per_second") else { throw r.error("bytes_per_second", "is required") }
         guard bandwidth > 0 else { throw r.error("bytes_per_second", "expected a positive number, found \(bandwidth)") }
-        guard bandwidth <= HardwareProfile.maxRate else {
-            throw r.error("bytes_per_second", "expected a number at most 1e24, found \(bandwidth)")
+        guard bandwidth.isFinite, bandwidth >= 1e6, bandwidth <= 1e15 else {
+            throw r.error("bytes_per_second", "expected a number from 1e+06 to 1e+15 (bytes/s), found \(HardwareProfile.format(bandwidth))")
         }
         guard let latency = try r.number("latency_seconds") else { throw r.error("latency_seconds", "is required") }
         guard latency >= 0 && latency <= Interconnect.maxLatencySeconds else {

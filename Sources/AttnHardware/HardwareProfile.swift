@@ -1,6 +1,10 @@
 import AttnNumerics
 
 /// A GPU described as data: memory levels, SMs and peak rates, each figure with its source.
+///
+/// A profile holds datasheet facts (and figures measured on the part) only: the constants
+/// fitted to measured runs are calibration sets beside the cost model
+/// (`CostModel.CalibrationSet`).
 public struct HardwareProfile: Sendable, Equatable {
     /// Stable identifier used on the command line and in scenarios, e.g. `h100-sxm`.
     public var id: String
@@ -29,14 +33,29 @@ public struct HardwareProfile: Sendable, Equatable {
     /// Unified L1 data cache and shared memory per SM, bytes: what shared memory leaves of
     /// it caches loads (and spills). nil: the profile models no L1 beyond shared memory.
     public var l1BytesPerSM: Int? = nil
-    /// Rows per warp group (4 warps) the asynchronous warp-group MMA needs (Hopper's
-    /// wgmma: 64); 0 when the GPU has none (Ampere, Ada: every kernel runs mma.sync).
+    /// Rows per warp group the asynchronous warp-group MMA needs (Hopper's wgmma: 64);
+    /// 0 when the GPU has none (Ampere, Ada, CDNA: every kernel runs the warp-level MMA).
     public var mmaRowsPerWarpGroup: Int = 0
+    /// Warps in the warp group one asynchronous MMA spans (wgmma: 4).
+    public var mmaWarpsPerWarpGroup: Int = 4
+    /// Rows (M) of the warp-level MMA instruction a warp issues: 16 for NVIDIA's
+    /// mma.sync m16n8k16 and for CDNA 3's v_mfma_f32_16x16x16_f16.
+    public var mmaRowsPerWarp: Int = 16
+    /// Threads of a warp (NVIDIA: 32) or wavefront (AMD CDNA: 64): the unit a kernel's
+    /// threads are scheduled, and its loads kept in flight, in.
+    public var warpSize: Int = 32
+    /// Threads one thread block (workgroup) may have.
+    public var maxThreadsPerBlock: Int = 1024
     /// Load-to-use latency of DRAM (an L2 miss), seconds: with the bytes a warp keeps in
     /// flight it bounds the bandwidth few warps can draw.
     public var dramLatencySeconds: Double = HardwareProfile.defaultDRAMLatencySeconds
+    /// Load-to-use latency of an L2 hit, seconds: what a loop iteration that waits on its
+    /// own loads exposes per dependent load (docs/cost-model.md, "Rounds").
+    public var l2LatencySeconds: Double = HardwareProfile.defaultL2LatencySeconds
     /// DRAM latency assumed when a profile gives none.
     public static let defaultDRAMLatencySeconds = 600e-9
+    /// L2 hit latency assumed when a profile gives none.
+    public static let defaultL2LatencySeconds = 300e-9
     public var maxThreadsPerSM: Int
     public var maxBlocksPerSM: Int
     /// Dense tensor-core matmul peak per input dtype, FLOP/s.
@@ -50,8 +69,6 @@ public struct HardwareProfile: Sendable, Equatable {
     public var measuredMatmulFlopsPerSecond: [DType: Double]
     /// Where each figure comes from, keyed by its JSON field name.
     public var sources: [String: String]
-    /// The cost model's fitted constants for this part, when calibrated.
-    public var costModel: CostModelConstants?
     /// The GPU-to-GPU link tensor and context parallelism use; nil when the profile
     /// describes none (then only one GPU can be modelled).
     public var interconnect: Interconnect? = nil
@@ -66,6 +83,11 @@ public struct HardwareProfile: Sendable, Equatable {
     /// Aggregate shared-memory bandwidth: bytes/clock/SM x SMs x clock.
     public var sramBytesPerSecond: Double {
         Double(sharedMemoryBytesPerClockPerSM) * Double(smCount) * clockHz
+    }
+
+    /// Warps (wavefronts) of a block of `threads` threads: ceil(threads / warp size).
+    public func warps(threads: Int) -> Int {
+        max(1, (max(threads, 1) + warpSize - 1) / warpSize)
     }
 
     /// Aggregate special-function throughput: ops/clock/SM x SMs x clock.

@@ -1,6 +1,7 @@
 /// The GPU-to-GPU link of a hardware profile: bandwidth per direction per GPU and the
 /// latency of one step of a collective, each with its source (the profile's optional
-/// `interconnect` object, docs/hardware.md).
+/// `interconnect` object, docs/hardware.md). The time of a collective over it is the cost
+/// model's (`CostModel.allReduceSeconds`, `CostModel.transferSeconds`).
 public struct Interconnect: Sendable, Equatable {
     /// The link's name, e.g. `NVLink 4`.
     public var name: String
@@ -25,23 +26,9 @@ public struct Interconnect: Sendable, Equatable {
         self.sources = sources
     }
 
-    /// Seconds of a ring all-reduce of `bytes` over `gpus` GPUs: 2 (G - 1) steps, each
-    /// sending bytes / G (Patarasuk and Yuan 2009; NCCL's ring algorithm):
-    /// t = 2 (G - 1) (alpha + bytes / (G beta)); 0 for one GPU.
-    public func allReduceSeconds(bytes: Int, gpus: Int) -> Double {
-        guard gpus > 1 else { return 0 }
-        let steps = Double(2 * (gpus - 1))
-        return steps * (latencySeconds + Double(bytes) / Double(gpus) / bytesPerSecond)
-    }
-
     /// Bytes one GPU sends in a ring all-reduce of `bytes`: 2 (G - 1) / G x bytes
     /// (rounded down); 0 for one GPU.
     public static func allReduceBytesPerGPU(bytes: Int, gpus: Int) -> Int {
         gpus > 1 ? 2 * (gpus - 1) * bytes / gpus : 0
-    }
-
-    /// Seconds to pass one block of `bytes` to the next GPU of a ring: alpha + bytes / beta.
-    public func transferSeconds(bytes: Int) -> Double {
-        latencySeconds + Double(bytes) / bytesPerSecond
     }
 }

@@ -105,7 +105,7 @@ extension ModelPredictor {
                     phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true, window: window)
                 let full = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
                 let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
-                let transfer = link.transferSeconds(bytes: blockBytes)
+                let transfer = costModel.transferSeconds(bytes: blockBytes, over: link)
                 let steps = cp - 1
                 pass.add(ModelOperator(
                     name: "attention", layers: site.label, repeats: n, category: .attention, kernel: "flash2 (ring)",
@@ -224,7 +224,7 @@ extension ModelPredictor {
     ) throws(ModelShapeError) {
         guard !shape.isEmpty else { return }
         let r = try gemmRun(shape)
-        let shared = Double(r.kernels) * costModel.constants.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
+        let shared = Double(r.kernels) * costModel.calibration.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
         pass.add(ModelOperator(
             name: name, layers: site.label, repeats: repeats, category: category, kernel: grouped > 1 ? "grouped gemm" : "gemm", flops: r.flops,
             weightBytes: shape.weightBytes(elementBytes: e), activationBytes: shape.activationBytes(elementBytes: e), kvBytes: 0, linkBytes: 0,
@@ -239,7 +239,7 @@ extension ModelPredictor {
     ) {
         let bytes = read + write + weight + kv
         let t = elementwise(bytes: bytes, flops: flops, special: special)
-        let shared = costModel.constants.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
+        let shared = costModel.calibration.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
         pass.add(ModelOperator(
             name: name, layers: site.label, repeats: repeats, category: category, kernel: "elementwise", flops: flops + special, weightBytes: weight,
             activationBytes: read + write, kvBytes: kv, linkBytes: 0, dramBytes: bytes, bound: t.bound, seconds: t.seconds - shared))
@@ -257,7 +257,7 @@ extension ModelPredictor {
         let tp = options.tensorParallel
         guard tp > 1, let link = interconnect else { return }
         let collective = CollectiveShape(.allReduce, bytes: pass.tokens * local.hiddenSize * e, gpus: tp)
-        self.link(name, site, repeats, collective, seconds: link.allReduceSeconds(bytes: collective.bytes, gpus: collective.gpus), into: &pass)
+        self.link(name, site, repeats, collective, seconds: costModel.allReduceSeconds(bytes: collective.bytes, gpus: collective.gpus, over: link), into: &pass)
     }
 
     /// Time on the interconnect that compute does not hide: an all-reduce carries

@@ -118,11 +118,36 @@ public struct ModelPredictor {
         } catch {
             throw ModelShapeError("gemm \(shape): \(error)")
         }
-        // Ranked by the kernels' time: the per-call overhead is left out (see `Evaluated`).
-        guard let prediction = search.ranked(by: { $0.kernels.reduce(0) { $0 + $1.seconds } }).first?.prediction else {
+        var candidates = search.trials.compactMap { $0.prediction.map(evaluated) }
+        // Launch groups (the raster a GEMM library picks, gemm.tile's G): besides the
+        // program's default of 8 row blocks, as many as keep the group's X panels in half
+        // the L2 (one W read per group), for each tiling that fits.
+        if shape.m >= 256, let l2 = hardware.l2Bytes {
+            for trial in search.trials where trial.prediction != nil {
+                let bm = trial.parameters["BM"] ?? 128
+                let panel = bm * shape.k * e
+                let group = min((shape.m + bm - 1) / bm, max(1, l2 / 2 / max(panel, 1)))
+                guard group > 8 else { continue }
+                var parameters = binding.parameters
+                for (name, value) in trial.parameters { parameters[name] = .int(value) }
+                parameters["G"] = .int(group)
+                do {
+                    candidates.append(evaluated(try tuner.pipeline.evaluate(
+                        gemmProgram, shape: binding.shape, dtype: options.dtype, parameters: parameters, statementBudget: tuner.statementBudget).prediction))
+                } catch {
+                    if error.isOverCapacity { continue }
+                    throw ModelShapeError("gemm \(shape): \(error)")
+                }
+            }
+        }
+        // The fastest tiling (kernel time; the per-call overhead is left out, see
+        // `Evaluated`); of those within 1% of it, the one that moves the fewest DRAM bytes (a
+        // library's swizzle that keeps its panels in the L2 costs no time when the GEMM is
+        // compute-bound, but it is what the GPU runs).
+        let fastest = candidates.map(\.seconds).min() ?? .infinity
+        guard let best = candidates.filter({ $0.seconds <= fastest * 1.01 }).min(by: { $0.dramBytes < $1.dramBytes }) else {
             throw ModelShapeError("gemm \(shape): no tiling fits \(hardware.id)'s shared memory and registers")
         }
-        let best = evaluated(prediction)
         gemmCache[shape] = best
         return best
     }
@@ -144,7 +169,7 @@ public struct ModelPredictor {
         // head size of 256, fp32, a smaller GPU), smaller ones, as FlashAttention-2 picks its
         // tiles by head size.
         var firstError: PipelineError?
-        for tiles in Self.attentionTiles(phase) {
+        for tiles in Self.attentionTiles(phase, headDim: architecture.headDim, hardware: hardware) {
             var attempt = parameters
             for (name, value) in tiles { attempt[name] = .int(value) }
             do {
@@ -179,21 +204,35 @@ public struct ModelPredictor {
         }
     }
 
-    /// Tile sizes tried in order: the program's defaults (empty), then smaller blocks.
-    static func attentionTiles(_ phase: ModelPhase) -> [[String: Int]] {
-        phase == .prefill
-            ? [[:], ["Br": 64, "Bc": 64], ["Br": 64, "Bc": 32], ["Br": 32, "Bc": 32], ["Br": 16, "Bc": 16]]
-            : [[:], ["Bc": 64], ["Bc": 32], ["Br": 16, "Bc": 16]]
+    /// Tile sizes tried in order: for prefill, the forward tile FlashAttention-2's launch
+    /// templates pick for the head size and GPU (`flashAttention2Tile`), then the program's
+    /// defaults and smaller blocks; for decode the program's defaults (its split-KV tiles
+    /// follow FlashAttention-2 already), then smaller blocks.
+    static func attentionTiles(_ phase: ModelPhase, headDim: Int, hardware: HardwareProfile) -> [[String: Int]] {
+        guard phase == .prefill else { return [[:], ["Bc": 64], ["Bc": 32], ["Br": 16, "Bc": 16]] }
+        let template = flashAttention2Tile(headDim: headDim, hardware: hardware)
+        return [template, [:], ["Br": 64, "Bc": 64], ["Br": 64, "Bc": 32], ["Br": 32, "Bc": 32], ["Br": 16, "Bc": 16]]
     }
 
-    /// A streaming operator: max(bytes / HBM bandwidth, FLOPs / vector peak, special
-    /// ops / SFU rate) plus one kernel launch.
+    /// FlashAttention-2's forward tile (Br x Bc) for a head size, as its launch templates
+    /// choose it (flash_fwd_launch_template.h, run_mha_fwd_hdimN): 128 x 128 up to 64,
+    /// 128 x 64 up to 128 (128 x 32 on GPUs with at most 99 KB of shared memory per block,
+    /// FA2's sm86/sm89 branch), 128 x 32 up to 160 (64 x 64 on those), 128 x 64 beyond (64 x
+    /// 64 on those). The smaller-memory branch is decided by the profile's shared memory per
+    /// block, the figure FA2's choice follows.
+    static func flashAttention2Tile(headDim: Int, hardware: HardwareProfile) -> [String: Int] {
+        let small = hardware.sharedMemoryBytesPerBlock <= 99 * 1024
+        switch headDim {
+        case ...64: return ["Br": 128, "Bc": 128]
+        case ...128: return small ? ["Br": 128, "Bc": 32] : ["Br": 128, "Bc": 64]
+        case ...160: return small ? ["Br": 64, "Bc": 64] : ["Br": 128, "Bc": 32]
+        default: return small ? ["Br": 64, "Bc": 64] : ["Br": 128, "Bc": 64]
+        }
+    }
+
+    /// A streaming operator's time: the cost model's (`CostModel.streamingOperator`).
     func elementwise(bytes: Int, flops: Int, special: Int = 0) -> (seconds: Double, bound: KernelPrediction.Bound) {
-        let memory = Double(bytes) / costModel.hbmBytesPerSecond
-        let compute = Double(flops) / hardware.vectorFlopsPerSecond + Double(special) / hardware.specialFunctionOpsPerSecond
-        let busy = max(memory, compute)
-        let bound: KernelPrediction.Bound = busy < costModel.constants.kernelOverheadSeconds ? .overhead : compute > memory ? .compute : .memory
-        return (busy + costModel.constants.kernelOverheadSeconds, bound)
+        costModel.streamingOperator(bytes: bytes, flops: flops, special: special)
     }
 
     // MARK: The step

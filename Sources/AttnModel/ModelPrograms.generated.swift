@@ -18,8 +18,16 @@ public enum ModelPrograms {
 #   reads  = e (M Kin cdiv(Nout, BN) + Kin Nout cdiv(M, BM)),
 #   writes = e M Nout                                   (S = 1),
 #   writes = 4 S M Nout + e M Nout, plus 4 S M Nout read back   (S > 1);
-# FLOPs = 2 M Nout Kin (matmul). The L2 model in the cost model keeps the panels that
-# neighbouring blocks share, so DRAM traffic approaches e (M Kin + Kin Nout + M Nout).
+# FLOPs = 2 M Nout Kin (matmul).
+#
+# Launch order (what the L2 shares): blocks are rasterized in groups of G row blocks, as
+# GEMM libraries swizzle their tiles (CUTLASS's threadblock swizzle, Triton's GROUP_M):
+# the G row blocks of a group run one column panel after another, so the blocks of a wave
+# share G panels of X and a few panels of W. The grid below says so: ii (the row within
+# the group) launches fastest, then the column j, then the group g. The L2 model then
+# reads each W panel once per group and each X panel once while the group's G X panels
+# stay in the L2: DRAM traffic approaches e (M Kin + Kin Nout + M Nout) when
+# cdiv(cdiv(M, BM), G) = 1 (G >= the row blocks, X fitting beside the wave's W panels).
 #
 # No `check`: the language's references are attention and the selective scan; a float64
 # matmul reference would be a new built-in (docs/model.md). ModelTests compares Y with a
@@ -33,31 +41,36 @@ param BM = 128       # output rows per thread block
 param BN = 128       # output columns per thread block
 param BK = 64        # inner-dimension slice per iteration
 param S = 1          # split-K: thread blocks sharing one output tile
+param G = min(8, cdiv(M, BM))   # row blocks per launch group (GROUP_M)
 require M > 0 and Kin > 0 and Nout > 0, "M, Kin and Nout must be positive"
 require BM > 0 and BN > 0 and BK > 0, "block sizes BM, BN and BK must be positive"
 require S > 0 and S <= cdiv(Kin, BK), "S is from 1 to cdiv(Kin, BK), the number of inner slices"
+require G > 0, "the group size G must be positive"
 
 input  X[M, Kin]
 input  W[Kin, Nout]
 output Y[M, Nout]
 temp   P[S, M, Nout] fp32
 
-kernel mma grid(i: cdiv(M, BM), j: cdiv(Nout, BN), s: S):
-  rn = min(BM, M - i * BM)
-  cn = min(BN, Nout - j * BN)
-  kb = cdiv(Kin, BK)
-  per = cdiv(kb, S)
-  klo = min(kb, s * per)
-  khi = min(kb, klo + per)
-  acc = zeros(rn, cn)
-  for k in klo ..< khi:
-    x = load X[rows(i, BM), cols(k, BK)] -> sram
-    w = load W[rows(k, BK), cols(j, BN)] -> sram
-    acc = acc + x @ w
-  if S == 1:
-    store Y[rows(i, BM), cols(j, BN)] = acc
-  else:
-    store P[s, rows(i, BM), cols(j, BN)] = acc
+kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S):
+  i = g * G + ii
+  # The last group may have fewer than G row blocks: its other blocks do nothing.
+  if i < cdiv(M, BM):
+    rn = min(BM, M - i * BM)
+    cn = min(BN, Nout - j * BN)
+    kb = cdiv(Kin, BK)
+    per = cdiv(kb, S)
+    klo = min(kb, s * per)
+    khi = min(kb, klo + per)
+    acc = zeros(rn, cn)
+    for k in klo ..< khi:
+      x = load X[rows(i, BM), cols(k, BK)] -> sram
+      w = load W[rows(k, BK), cols(j, BN)] -> sram
+      acc = acc + x @ w
+    if S == 1:
+      store Y[rows(i, BM), cols(j, BN)] = acc
+    else:
+      store P[s, rows(i, BM), cols(j, BN)] = acc
 
 # Split-K only: sum the S fp32 partials of each tile (no block is launched when S = 1).
 kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):

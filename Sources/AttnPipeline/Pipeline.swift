@@ -47,10 +47,12 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// The cost model's prediction for counted stats (`constants` overrides the
-    /// profile's fitted ones, as `validate --fit` does).
-    public func predict(_ bound: BoundProgram, _ stats: RunStats, constants: CostModelConstants? = nil) -> RunPrediction {
-        CostModel(hardware: hardware, dtype: bound.dtype, constants: constants).predict(bound, stats)
+    /// The cost model's prediction for counted stats under `calibration` (the standard
+    /// set unless given, as `validate --fit` gives its own), the call launched by `launch`.
+    public func predict(
+        _ bound: BoundProgram, _ stats: RunStats, calibration: CalibrationSet = .standard, launch: LaunchPath = .framework
+    ) -> RunPrediction {
+        CostModel(hardware: hardware, dtype: bound.dtype, calibration: calibration).predict(bound, stats, launch: launch)
     }
 
     /// Binds, counts and predicts: what `roofline`, `tune` and `validate` need of a run.
@@ -58,13 +60,13 @@ public struct Pipeline: Sendable {
     /// `statementBudget` stops a count run that cannot compress (`RunOptions`; nil: none).
     public func evaluate(
         _ program: Program, shape: ProblemShape, dtype: DType, parameters: [String: ScalarValue] = [:],
-        constants: CostModelConstants? = nil, cache: KernelCountCache? = nil, statementBudget: Int? = nil
+        calibration: CalibrationSet = .standard, launch: LaunchPath = .framework, cache: KernelCountCache? = nil, statementBudget: Int? = nil
     ) throws(PipelineError) -> Evaluation {
         let bound = try bind(program, shape: shape, dtype: dtype, parameters: parameters)
         var options = RunOptions(mode: .count, statementBudget: statementBudget)
         options.countCache = cache
         let stats = try run(bound, options: options).stats
-        return Evaluation(bound: bound, stats: stats, prediction: predict(bound, stats, constants: constants))
+        return Evaluation(bound: bound, stats: stats, prediction: predict(bound, stats, calibration: calibration, launch: launch))
     }
 }
 

@@ -56,15 +56,16 @@ public enum ValidationReport {
         return TextTable(headers: ["quantity", "rows", "median_abs_error", "p90_abs_error"], rows: rows, rightAligned: [1, 2, 3]).renderText()
     }
 
-    /// Median / 90th-percentile absolute % error per family (rows) and quantity (columns).
+    /// Median / 90th-percentile absolute % error per group (rows: all, each family, each
+    /// file when there are several) and quantity (columns).
     public static func familyTable(_ records: [ValidationRecord]) -> String {
         let lines = ErrorSummaryRow.table(records)
         let quantities = ValidationRecord.quantities.map(\.name)
         var rows: [[String]] = []
-        for family in ["all", "prefill", "decode", "paged", "backward"] {
+        for (family, groupRecords) in ErrorSummaryRow.groups(records) {
             let members = lines.filter { $0.family == family }
             guard !members.isEmpty else { continue }
-            let count = records.filter { family == "all" || $0.family == family }.filter { $0.prediction != nil }.count
+            let count = groupRecords.filter { $0.prediction != nil }.count
             var row = [family, String(count)]
             for quantity in quantities {
                 if let s = members.first(where: { $0.quantity == quantity })?.summary {

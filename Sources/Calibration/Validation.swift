@@ -45,15 +45,34 @@ public struct ErrorSummaryRow: Sendable, Equatable {
     public var summary: ErrorSummary
 
     /// Per quantity over all rows, then per family and quantity (families in the order
-    /// prefill, decode, paged, backward; those without rows left out).
+    /// prefill, decode, paged, backward), then, when the records come from several files,
+    /// per file (`file:NAME`); groups without rows are left out.
     public static func table(_ records: [ValidationRecord]) -> [ErrorSummaryRow] {
         var result: [ErrorSummaryRow] = []
-        for family in ["all", "prefill", "decode", "paged", "backward"] {
-            let members = family == "all" ? records : records.filter { $0.family == family }
+        for (label, members) in groups(records) {
             for (quantity, error) in ValidationRecord.quantities {
                 if let s = ErrorSummary(members.compactMap(error)) {
-                    result.append(ErrorSummaryRow(family: family, quantity: quantity, summary: s))
+                    result.append(ErrorSummaryRow(family: label, quantity: quantity, summary: s))
                 }
+            }
+        }
+        return result
+    }
+
+    /// The groups the error tables report, in order: `all`, each family with rows, and
+    /// `file:NAME` for each file when there are several (NAME its last path component).
+    public static func groups(_ records: [ValidationRecord]) -> [(label: String, records: [ValidationRecord])] {
+        var result: [(label: String, records: [ValidationRecord])] = [("all", records)]
+        for family in ["prefill", "decode", "paged", "backward"] {
+            let members = records.filter { $0.family == family }
+            if !members.isEmpty { result.append((family, members)) }
+        }
+        var files: [String] = []
+        for record in records where !files.contains(record.row.file) { files.append(record.row.file) }
+        if files.count > 1 {
+            for file in files {
+                let name = file.split(separator: "/").last.map(String.init) ?? file
+                result.append(("file:" + name, records.filter { $0.row.file == file }))
             }
         }
         return result
@@ -85,20 +104,22 @@ public struct ErrorSummary: Sendable, Equatable {
 /// Predicts every row of a calibration file.
 public struct Validator {
     public var hardware: HardwareProfile
-    public var constants: CostModelConstants?
+    public var calibration: CalibrationSet
+    /// The kernel table rows are mapped through (the built-in one unless extended).
+    public var kernels: KernelTable = .builtIn
     /// Folder that relative `.tile` paths in a `program` column are resolved against (the
     /// CSV's folder); nil: the working directory.
     public var programDirectory: String?
 
-    public init(hardware: HardwareProfile, constants: CostModelConstants? = nil) {
+    public init(hardware: HardwareProfile, calibration: CalibrationSet = .standard) {
         self.hardware = hardware
-        self.constants = constants
+        self.calibration = calibration
     }
 
-    /// The counts of one row (count mode), before the cost model.
-    public func counts(_ row: CalibrationRow) -> Result<(BoundProgram, RunStats, String), MappingError> {
+    /// The counts of one row (count mode), before the cost model, with its mapping.
+    public func counts(_ row: CalibrationRow) -> Result<(BoundProgram, RunStats, RowMapping), MappingError> {
         let mapping: RowMapping
-        switch RowMapping.map(row) {
+        switch kernels.map(row) {
         case .success(let m): mapping = m
         case .failure(let e): return .failure(e)
         }
@@ -106,7 +127,7 @@ public struct Validator {
         do {
             let pipeline = Pipeline(hardware: hardware)
             var name = mapping.program
-            if name.hasSuffix(".tile"), !name.hasPrefix("/"), let programDirectory {
+            if row.program != nil, name.hasSuffix(".tile"), !name.hasPrefix("/"), let programDirectory {
                 name = programDirectory + "/" + name
             }
             let program = try Pipeline.load(name)
@@ -115,7 +136,7 @@ public struct Validator {
                 shape: ProblemShape(batch: row.batch, heads: row.heads, kvHeads: row.kvHeads, queryLength: row.queryLength, keyLength: row.keyLength, headDim: row.headDim),
                 dtype: dtype, parameters: mapping.parameters)
             let stats = try pipeline.run(bound, options: RunOptions(mode: .count)).stats
-            return .success((bound, stats, mapping.program))
+            return .success((bound, stats, mapping))
         } catch {
             return .failure(MappingError("\(mapping.program): \(error)"))
         }
@@ -131,9 +152,9 @@ public struct Validator {
 
     private func record(_ row: CalibrationRow) -> ValidationRecord {
         switch counts(row) {
-        case .success(let (bound, stats, program)):
-            let prediction = Pipeline(hardware: hardware).predict(bound, stats, constants: constants)
-            return ValidationRecord(row: row, program: program, prediction: prediction, error: nil)
+        case .success(let (bound, stats, mapping)):
+            let prediction = Pipeline(hardware: hardware).predict(bound, stats, calibration: calibration, launch: mapping.launch)
+            return ValidationRecord(row: row, program: mapping.program, prediction: prediction, error: nil)
         case .failure(let error):
             return ValidationRecord(row: row, program: nil, prediction: nil, error: error.description)
         }

@@ -4,7 +4,8 @@ public struct KernelPrediction: Sendable, Equatable {
     public enum Bound: String, Sendable, Equatable {
         /// DRAM bandwidth, with enough thread blocks in flight to use it.
         case memory
-        /// DRAM bandwidth that too few resident blocks cannot saturate.
+        /// Memory latency: too few bytes in flight to saturate DRAM, loop iterations that
+        /// wait on their own loads, or blocks of one round that wait at their barriers.
         case latency
         /// L2 bandwidth (tile traffic the L2 serves).
         case l2
@@ -39,6 +40,11 @@ public struct KernelPrediction: Sendable, Equatable {
     public var dramSeconds: Double
     public var l2Seconds: Double
     public var computeSeconds: Double
+    /// Loop iterations that wait on their loads, served one at a time per SM (0 for a
+    /// software-pipelined kernel or one without loops).
+    public var roundSeconds: Double = 0
+    /// Blocks of one round (no loop): waves of the DRAM latency and barrier waits.
+    public var blockLatencySeconds: Double = 0
     public var seconds: Double
     public var bound: Bound
 }
@@ -46,7 +52,7 @@ public struct KernelPrediction: Sendable, Equatable {
 /// What the cost model predicts for a whole run.
 public struct RunPrediction: Sendable, Equatable {
     public var kernels: [KernelPrediction]
-    /// Per-call overhead included in `seconds`.
+    /// Host time of the call's launch path included in `seconds` (`LaunchPath`).
     public var overheadSeconds: Double
 
     public var seconds: Double { kernels.reduce(overheadSeconds) { $0 + $1.seconds } }

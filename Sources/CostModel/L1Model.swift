@@ -39,7 +39,7 @@ import TileLanguage
 ///     spill DRAM writes = spill bytes x max(0, 1 - (L2 / 2) / (excess x resident blocks)).
 struct L1Model {
     let hardware: HardwareProfile
-    let constants: CostModelConstants
+    let calibration: CalibrationSet
     let blocksPerSM: Int
     let sramPerSM: Int
     /// Whether the kernel's loads are cached in the L1 on their way to shared memory: a
@@ -84,7 +84,7 @@ struct L1Model {
             let coalesced = firstWave * (1 - 1 / waveSharers)
             // Co-resident blocks of one SM reading the same tiles: the L1 serves a share.
             let smSharers = gap == 1 && cachedInL1 ? Double(min(readers, blocksPerSM)) : 1
-            let l1 = smSharers > 1 ? constants.l1ShareFraction / smSharers * room : 0
+            let l1 = smSharers > 1 ? calibration.l1ShareFraction / smSharers * room : 0
             reads += bytes * (1 - coalesced) * (1 - l1)
         }
         return Int(reads.rounded())

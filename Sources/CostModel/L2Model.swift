@@ -7,18 +7,19 @@ import TileLanguage
 /// a cold L2, and writes still dirty in L2 when the kernel ends are not DRAM writes.
 ///
 /// Reads. For each tensor, the grid axes its loads depend on are known
-/// (`GridDependence`); thread blocks that differ only along the other axes read the same
-/// data: n_r readers per datum. Blocks launch in grid order, the last axis fastest, and
-/// C = blocks per SM x SMs run at once. Readers whose launch positions fall in one window
-/// of C blocks share one DRAM read. A datum's readers span g (n_r - 1) + 1 launch
-/// positions, g being the launch stride of the fastest reader axis, so they fall in
-/// passes = ceil(g n_r / C) windows (n_r when g >= C). A later pass finds the datum still
-/// in L2 when the distinct bytes moved since the previous pass fit in the L2: over a
-/// window of w = max(g, C) consecutive blocks, each tensor's tile bytes per block x w
-/// divided by the readers among them that share a datum, min(n_r, w / g); otherwise it
-/// reads it again:
+/// (`GridDependence`); thread blocks that differ only along the other axes (its reader
+/// axes) read the same data: n_r readers per datum. Blocks launch in grid order, the last
+/// axis fastest, and C = blocks per SM x SMs run at once; the grid's axis order is the
+/// program's statement of its launch order (a GEMM that groups its row blocks, as
+/// gemm.tile does, says so in its grid). Along a reader axis of n readers g launch
+/// positions apart, readers whose positions fall in one window of C blocks share one DRAM
+/// read: they fall in passes = ceil(g n / C) windows (n when g >= C). A later pass finds
+/// the datum still in L2 when the distinct bytes moved since the previous pass fit in the
+/// L2: over a window of w = max(g, C) consecutive blocks, each tensor's tile bytes per
+/// block x w divided by the readers among them that share a datum (min(n, w / g) along
+/// each reader axis); otherwise it reads it again. Over the reader axes:
 ///
-///     dram_read(t) = U_t x (1 if the datum survives, else passes_t)
+///     dram_read(t) = U_t x product over reader axes of (1 if the datum survives, else passes)
 ///
 /// with U_t the distinct bytes: the tensor's size when its tile reads cover it (every
 /// byte is read: causal masks read early keys more often, but all of them), else tile
@@ -49,14 +50,15 @@ struct L2Model {
         // Launch stride of each axis: the product of the extents of faster axes.
         var strides = Array(repeating: 1, count: extents.count)
         for axis in stride(from: extents.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * extents[axis + 1] }
-        // Per read tensor: readers per datum, the launch gap between them, distinct bytes.
-        struct Reads { var bytes: Double; var readers: Int; var gap: Int; var distinct: Double }
+        // Per read tensor: its reader axes (the launch gap between neighbouring readers
+        // along each, and how many there are), the readers per datum, distinct bytes.
+        struct Reads { var bytes: Double; var axes: [(gap: Int, count: Int)]; var distinct: Double; var readers: Int }
         var reads: [Reads] = []
         for (tensor, traffic) in counters.tensors.enumerated() where traffic.readBytes > 0 {
             let axes = dependence[tensor] ?? []
             let readerAxes = extents.indices.filter { !axes.contains($0) && extents[$0] > 1 }
             var readers = readerAxes.reduce(1) { $0 * extents[$1] }
-            var gap = readerAxes.max().map { strides[$0] } ?? 1
+            var spread = readerAxes.map { (gap: strides[$0], count: extents[$0]) }.sorted { $0.gap < $1.gap }
             // Every byte of a tensor read at least its size is taken to be read (a causal
             // mask reads the first keys more often than the last, but reads them all).
             let bytes = Double(traffic.readBytes), size = Double(tensorBytes[tensor])
@@ -71,16 +73,17 @@ struct L2Model {
             if readers == 1, aliases >= 2, let outer = axes.filter({ extents.indices.contains($0) && extents[$0] > 1 }).min(),
                let leading = bound.tensorShapes[tensor].first, leading * aliases == extents[outer] {
                 readers = aliases
-                gap = strides[outer]
+                spread = [(gap: strides[outer], count: aliases)]
             }
-            reads.append(Reads(bytes: bytes, readers: readers, gap: gap, distinct: distinct))
+            reads.append(Reads(bytes: bytes, axes: spread, distinct: distinct, readers: readers))
         }
         let writesPerBlock = Double(counters.hbmWriteBytes) / Double(blocks)
         /// Distinct bytes W consecutive blocks move: per tensor, their tile bytes over the
-        /// readers among them that share a datum.
+        /// readers among them that share a datum (along each reader axis, min(count,
+        /// W / gap) of them).
         func distinctBytes(window: Int) -> Double {
             reads.reduce(Double(window) * writesPerBlock) { total, t in
-                let sharers = Double(min(t.readers, max(1, window / t.gap)))
+                let sharers = t.axes.reduce(1.0) { $0 * Double(min($1.count, max(1, window / $1.gap))) }
                 return total + t.bytes / Double(blocks) * Double(window) / sharers
             }
         }
@@ -90,10 +93,17 @@ struct L2Model {
                 read += t.distinct
                 continue
             }
-            let passes = t.gap >= concurrentBlocks ? t.readers : min(t.readers, Int((Double(t.gap * t.readers) / Double(concurrentBlocks)).rounded(.up)))
-            let reuseDistance = distinctBytes(window: max(t.gap, concurrentBlocks))
-            let survives = passes <= 1 || reuseDistance <= Double(l2Bytes)
-            read += t.distinct * Double(survives ? 1 : passes)
+            // Along each reader axis, from the fastest: its readers share one read when
+            // they run in one window or the bytes moved between them fit in the L2; else
+            // each pass of that axis over the launch order reads the datum again.
+            var passes = 1
+            for axis in t.axes {
+                let axisPasses = axis.gap >= concurrentBlocks
+                    ? axis.count : min(axis.count, Int((Double(axis.gap * axis.count) / Double(concurrentBlocks)).rounded(.up)))
+                let survives = axisPasses <= 1 || distinctBytes(window: max(axis.gap, concurrentBlocks)) <= Double(l2Bytes)
+                if !survives { passes *= axisPasses }
+            }
+            read += t.distinct * Double(passes)
         }
         let written = Double(counters.hbmWriteBytes)
         let dirtyAtEnd = written > 0 ? Double(l2Bytes) * L2Model.dirtyShare * written / (read + written) : 0

@@ -242,14 +242,14 @@ import TileLanguage
         #expect(lines.contains { $0.hasPrefix("  state-space scan (Mamba)") && $0.hasSuffix(": selective-scan, selective-scan-naive") })
         #expect(lines.contains("  multi-head latent attention (MLA, DeepSeek-V2/V3) decoding: mla-decode-naive, mla-decode-absorbed"))
         // Dense: every program checked against the softmax attention reference (not the scan).
-        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, paged-decode-quant"))
+        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, paged-decode-quant"))
         // The zoo's families, each with the programs that declare or check it.
         #expect(lines.contains("  rotary position embedding (RoPE; linear, NTK and YaRN scaling): flash2-rope, rope-prepass"))
         #expect(lines.contains("  logit softcapping (Gemma 2): flash2-softcap"))
         #expect(lines.contains("  attention sinks + sliding window (StreamingLLM): flash2-sinks"))
         #expect(lines.contains("  causal linear attention (elu + 1 features, running state): linear-attention"))
         #expect(lines.contains("  low-rank attention (Linformer): linformer"))
-        #expect(lines.contains("  paged KV cache (block table): paged-decode, paged-decode-v2, paged-decode-quant"))
+        #expect(lines.contains("  paged KV cache (block table): paged-decode, paged-decode-v2, paged-decode-triton, paged-decode-quant"))
         #expect(lines.contains("  cascade (shared-prefix) attention (FlashInfer): cascade"))
         #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed, paged-decode-v2, flash-decoding-quant"))
         #expect(lines.contains("  quantized KV cache read by the kernels (fp8, int8, int4; per-group or per-token scales): flash-decoding-quant, paged-decode-quant"))
@@ -271,7 +271,7 @@ import TileLanguage
         let line = result.out.split(separator: "\n").first { $0.hasPrefix(prefix) }
         let members = line.map { $0.dropFirst(prefix.count).components(separatedBy: ", ") } ?? []
         #expect(members.contains(name) == member, "\(name) in \(members)")
-        #expect(result.out.contains(prefix + "standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, linear-attention, linformer, cascade, flash-decoding-quant, paged-decode-quant\n    select: --kv-heads N, fewer than --heads\n"))
+        #expect(result.out.contains(prefix + "standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, linear-attention, linformer, cascade, flash-decoding-quant, paged-decode-quant\n    select: --kv-heads N, fewer than --heads\n"))
     }
 
     /// A program takes a built-in parameter when an input's shape or a declared
@@ -443,7 +443,8 @@ import TileLanguage
     }
 
     /// Several files are validated together: the rows of both calibration files (53 SDPA
-    /// calls and 36 Triton runs) in one table and one summary, as one concatenated file gives.
+    /// calls and 36 Triton runs) in one table and one summary, as one concatenated file
+    /// gives, plus the figures of each file (`summary:file:NAME:...`).
     @Test func validateTakesSeveralFiles() throws {
         let sdpa = repositoryRoot.appendingPathComponent("docs/data/h100-sdpa.csv")
         let triton = repositoryRoot.appendingPathComponent("docs/data/h100-triton-d64.csv")
@@ -457,6 +458,9 @@ import TileLanguage
         try (try String(contentsOf: sdpa, encoding: .utf8) + tritonLines.joined(separator: "\n") + "\n").write(to: joined, atomically: true, encoding: .utf8)
         let concatenated = run(["validate", joined.path, "--format", "csv"])
         #expect(concatenated.code == 0)
-        #expect(concatenated.out == both.out)
+        let perFile = both.out.split(separator: "\n").filter { $0.hasPrefix("summary:file:") }
+        #expect(perFile.contains { $0.hasPrefix("summary:file:h100-sdpa.csv:time,file:h100-sdpa.csv,,,,,,,,,,,,53,") })
+        #expect(perFile.contains { $0.hasPrefix("summary:file:h100-triton-d64.csv:time,file:h100-triton-d64.csv,,,,,,,,,,,,36,") })
+        #expect(concatenated.out == both.out.split(separator: "\n").filter { !$0.hasPrefix("summary:file:") }.joined(separator: "\n") + "\n")
     }
 }

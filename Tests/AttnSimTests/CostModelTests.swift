@@ -10,8 +10,8 @@ import Calibration
 @Suite struct CostModelTests {
     typealias S = TestSupport
 
-    func model(_ constants: CostModelConstants? = nil) -> CostModel {
-        CostModel(hardware: S.h100, dtype: .fp16, constants: constants)
+    func model(_ calibration: CalibrationSet = .standard) -> CostModel {
+        CostModel(hardware: S.h100, dtype: .fp16, calibration: calibration)
     }
 
     /// blocks/SM = min(32 blocks, floor(2,048 threads / threads per block),
@@ -41,9 +41,11 @@ import Calibration
             return try #require(model().predict(bound, try S.count(bound)).kernels.first)
         }
         let small = try kernel(128), large = try kernel(1024)
-        // Four blocks either way; 4 x 4 warps vs 4 x 32 warps at 4 GB/s per warp.
-        #expect(abs(small.dramSeconds * 64e9 - Double(small.dramReadBytes + small.dramWriteBytes)) < 1)
-        #expect(abs(large.dramSeconds * 512e9 - Double(large.dramReadBytes + large.dramWriteBytes)) < 1)
+        // Four blocks either way; 4 x 4 warps vs 4 x 32 warps at (bytes in flight per warp /
+        // 600 ns) each: 4.08 GB/s per warp with the standard set's 2,450 bytes.
+        let perWarp = CalibrationSet.standard.bytesInFlightPerWarp / 600e-9
+        #expect(abs(small.dramSeconds * 16 * perWarp - Double(small.dramReadBytes + small.dramWriteBytes)) < 1e-3)
+        #expect(abs(large.dramSeconds * 128 * perWarp - Double(large.dramReadBytes + large.dramWriteBytes)) < 1e-3)
         do {
             _ = try S.bindSource("input X[4]\noutput Y[4]\nkernel k grid(i: 1) threads(100):\n  x = load X[:] -> reg\n  store Y[:] = x\n", S.shape(heads: 1, n: 4, d: 4))
             Issue.record("expected an error")
@@ -70,9 +72,9 @@ import Calibration
         let stats = try S.count(bound)
         // 150 bytes in flight over the H100's 600 ns DRAM latency: 0.25 GB/s per warp,
         // 1 GB/s per 128-thread (4-warp) block.
-        let constants = CostModelConstants(
-            matmulEfficiency: 1, bytesInFlightPerWarp: 150, operandBandwidthFraction: 1, iterationCycles: 0, baseRegistersPerThread: 0, l1ShareFraction: 0,
-            kernelOverheadSeconds: 5e-6, callOverheadSeconds: 0, source: "test")
+        let constants = CalibrationSet(
+            name: "test", matmulEfficiency: 1, bytesInFlightPerWarp: 150, operandBandwidthFraction: 1, iterationCycles: 0, baseRegistersPerThread: 0,
+            l1ShareFraction: 0, barrierWaitSeconds: 0, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 0, directLaunchOverheadSeconds: 0, source: "test")
         let prediction = model(constants).predict(bound, stats)
         let kernel = try #require(prediction.kernels.first)
         let bytes = 8 * 2112 * 1024 * 2
@@ -148,9 +150,9 @@ import Calibration
     @Test func calibrationCSVErrors() {
         let header = "name,implementation,algorithm,batch,heads,kv_heads,q_len,kv_len,head_dim,causal,window,block_m,block_n,splits,dtype,backward,dram_read_bytes,dram_write_bytes,l2_read_bytes,l2_write_bytes,time_ms,kernels"
         for (text, expected) in [
-            ("name,batch\nx,1\n", "t.csv: implementation: missing column"),
-            (header + "\nr,p,flash2,1,2,2,8,8,64,0,0,,,,fp16,0,-5,0,0,0,0.1,k\n", "t.csv: row 1: dram_read_bytes: expected a non-negative integer, found '-5'"),
-            (header + "\nr,p,flash2,1,2,2,8,8,64,0,0,,,,fp16,0,5,0,0,0,fast,k\n", "t.csv: row 1: time_ms: expected a positive number, found 'fast'"),
+            ("name,batch\nx,1\n", "t.csv: line 1: implementation: missing column"),
+            (header + "\nr,p,flash2,1,2,2,8,8,64,0,0,,,,fp16,0,-5,0,0,0,0.1,k\n", "t.csv: line 2: column 17 'dram_read_bytes': expected a non-negative integer, found '-5'"),
+            (header + "\nr,p,flash2,1,2,2,8,8,64,0,0,,,,fp16,0,5,0,0,0,fast,k\n", "t.csv: line 2: column 21 'time_ms': expected a positive number, found 'fast'"),
         ] {
             do {
                 _ = try CalibrationRow.parse(text, file: "t.csv")

@@ -36,8 +36,8 @@ import TileInterpreter
         // element: FLOPs x 4 / 32 operand bytes at 128 B/clock x 132 SMs x 1.98 GHz x phi,
         // slower than the tensor cores (494.7 TFLOP/s TF32 x 0.75 sustained).
         let cm = CostModel(hardware: S.h100, dtype: .fp32)
-        let operand = Double(132 * 524_288) * 4 / 32 / (128 * 132 * 1.98e9 * cm.constants.operandBandwidthFraction)
-        let mma = Double(132 * 524_288) / (494.7e12 * 0.75 * cm.constants.matmulEfficiency)
+        let operand = Double(132 * 524_288) * 4 / 32 / (128 * 132 * 1.98e9 * cm.calibration.operandBandwidthFraction)
+        let mma = Double(132 * 524_288) / (494.7e12 * 0.75 * cm.calibration.matmulEfficiency)
         #expect(operand > mma)
         #expect(abs(full - operand) <= 1e-12 * full)
         // 133 blocks: the 133rd runs in a second wave, f = 132 x 2 / 133, t = 2 x t(132).

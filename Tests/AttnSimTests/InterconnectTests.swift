@@ -1,5 +1,6 @@
 import AttnHardware
 import AttnModel
+import CostModel
 import Foundation
 import KVCache
 import Testing
@@ -36,12 +37,12 @@ import Workload
     @Test func ringAllReduceOnNVLink4() throws {
         let link = try #require(TestSupport.h100.interconnect)
         #expect(Interconnect.allReduceBytesPerGPU(bytes: 33_554_432, gpus: 8) == 58_720_256)
-        #expect(abs(link.allReduceSeconds(bytes: 33_554_432, gpus: 8) - 158.4894578e-6) < 1e-12)
+        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 8, over: link) - 158.4894578e-6) < 1e-12)
         #expect(Interconnect.allReduceBytesPerGPU(bytes: 33_554_432, gpus: 1) == 0)
-        #expect(link.allReduceSeconds(bytes: 33_554_432, gpus: 1) == 0)
+        #expect(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 1, over: link) == 0)
         // Two GPUs: 2 steps of S / 2 each; 2 (2 us + 1 MB / 2 / 450e9) for 1,000,000 bytes.
-        #expect(abs(link.allReduceSeconds(bytes: 1_000_000, gpus: 2) - 2 * (2e-6 + 500_000 / 450e9)) < 1e-15)
-        #expect(abs(link.transferSeconds(bytes: 450_000) - 3e-6) < 1e-15)
+        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 1_000_000, gpus: 2, over: link) - 2 * (2e-6 + 500_000 / 450e9)) < 1e-15)
+        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).transferSeconds(bytes: 450_000, over: link) - 3e-6) < 1e-15)
         #expect(Interconnect(name: "x", bytesPerSecond: 0, latencySeconds: 0) == nil)
         #expect(Interconnect(name: "x", bytesPerSecond: 1, latencySeconds: -1) == nil)
     }

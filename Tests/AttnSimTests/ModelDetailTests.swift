@@ -97,7 +97,7 @@ import Workload
         guard let gateUp = step.operators.first(where: { $0.name == "expert_gate_up" }) else { throw TestFailure("no expert GEMM") }
         #expect(gateUp.kernel == "grouped gemm" && gateUp.repeats == 32 * 2)
         let single = try predictor.gemmRun(GEMMShape(m: 1, k: 4096, n: 2 * 14336))
-        let launch = CostModel(hardware: TestSupport.h100, dtype: .fp16).constants.kernelOverheadSeconds
+        let launch = CostModel(hardware: TestSupport.h100, dtype: .fp16).calibration.kernelOverheadSeconds
         #expect(abs(gateUp.seconds - (single.seconds - Double(single.kernels) * launch / 2)) < 1e-12)
     }
 }

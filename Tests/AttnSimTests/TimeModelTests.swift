@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+import AttnHardware
+import AttnModel
+import AttnNumerics
+import AttnPipeline
+import Calibration
+@testable import CostModel
+@testable import TileInterpreter
+import TileLanguage
+
+/// The time model's equations on hand-sized cases (docs/cost-model.md): rounds that wait on
+/// their loads, one-round blocks, the L2 across a wave, launch overheads, the hardware facts
+/// the model reads from the profile.
+@Suite struct TimeModelTests {
+    typealias S = TestSupport
+
+    func model(_ hardware: HardwareProfile = S.h100, calibration: CalibrationSet = .standard) -> CostModel {
+        CostModel(hardware: hardware, dtype: .fp16, calibration: calibration)
+    }
+
+    // MARK: Rounds (Little's law with one waiting iteration per SM)
+
+    /// A loop that reads a block-table entry and then the 16 x 64 fp16 page it names (a
+    /// dependent chain of 2 loads), 64 iterations in each of 264 blocks, no pipelining:
+    ///
+    ///     t_rounds = iterations / SMs x (2 x L2 latency + bytes per iteration x SMs / L2 bandwidth)
+    ///              = 16,896 / 132 x (2 x 300 ns + 2,052 B x 132 / 7.2 TB/s) = 128 x 637.62 ns = 81.6 us
+    ///
+    /// With `stages(2)` the loads of the next iteration are in flight: no round term.
+    @Test func roundsOfADependentLoop() throws {
+        func kernel(_ stages: Int) throws -> KernelPrediction {
+            let text = """
+                input  T[batch, 64] i32 permutation
+                input  K[batch * 64, 16, d]
+                output O[batch, 16, d]
+                kernel gather grid(b: batch) warps(4) stages(\(stages)):
+                  acc = zeros(16, d)
+                  for j in 0 ..< 64:
+                    page = load T[b, j]
+                    x = load K[page, :, :] -> reg
+                    acc = acc + x
+                  store O[b, :, :] = acc
+                """
+            let bound = try S.bindSource(text, S.shape(batch: 264, heads: 1, n: 1, d: 64), dtype: .fp16)
+            return try #require(model().predict(bound, try S.count(bound)).kernels.first)
+        }
+        let waiting = try kernel(1)
+        let perIteration = 16.0 * 64 * 2 + 4
+        let expected = 16_896.0 / 132 * (2 * 300e-9 + perIteration * 132 / 7.2e12)
+        #expect(abs(waiting.roundSeconds - expected) < 1e-15, "\(waiting.roundSeconds) vs \(expected)")
+        #expect(abs(expected - 81.6e-6) < 0.05e-6)
+        #expect(waiting.bound == .latency)
+        #expect(try kernel(2).roundSeconds == 0)
+    }
+
+    /// The schedule read off the program: which tensors a loop streams and the longest
+    /// chain of loads whose indices need an earlier load of the same iteration.
+    @Test(arguments: [("paged-decode-triton", 2, 2), ("flash-decoding", 1, 2), ("flash2-triton", 1, 2), ("memory-efficient-cutlass", 1, 2)])
+    func scheduleOfBuiltIns(_ name: String, _ chain: Int, _ reductions: Int) throws {
+        let kernel = try #require(try Pipeline.load(name).kernels.first)
+        let schedule = KernelSchedule(kernel)
+        #expect(schedule.dependentLoads == chain, "\(name)")
+        #expect(schedule.reductionsPerRound == reductions, "\(name)")
+        #expect(!schedule.streamedTensors.isEmpty, "\(name)")
+    }
+
+    // MARK: One-round blocks
+
+    /// A softmax of one 1,024-element row per block of 256 threads (8 warps), 3,168 rows:
+    /// the row's fp32 exponentials need 4 registers a thread, 24 + 4 rounded up to 32, so 8
+    /// blocks fit an SM; 3,168 / (132 x 8) = 3 waves, each the DRAM latency and two
+    /// reductions across the warps (rowmax, rowsum), each a barrier wait (1.7 us in the
+    /// standard set):
+    ///
+    ///     t_blocks = 3 x (600 ns + 2 x 1.7 us) = 12.0 us
+    @Test func oneRoundBlocksWaitAtTheirBarriers() throws {
+        let text = """
+            input  X[N, 1024]
+            output Y[N, 1024]
+            kernel softmax grid(r: N) threads(256):
+              s = load X[rows(r, 1), :] -> sram
+              e = exp(s - rowmax(s))
+              store Y[rows(r, 1), :] = e / rowsum(e)
+            """
+        let bound = try S.bindSource(text, S.shape(heads: 1, n: 3168, d: 64), dtype: .fp16)
+        let kernel = try #require(model().predict(bound, try S.count(bound)).kernels.first)
+        #expect(kernel.blocksPerSM == 8)
+        let barrier = CalibrationSet.standard.barrierWaitSeconds
+        #expect(barrier == 1.7e-6)
+        #expect(abs(kernel.blockLatencySeconds - 3 * (600e-9 + 2 * barrier)) < 1e-15)
+        #expect(kernel.bound == .latency)
+        // Without the reductions (a copy) the blocks wait only for their loads.
+        let copy = try S.bindSource(
+            "input  X[N, 1024]\noutput Y[N, 1024]\nkernel copy grid(r: N) threads(256):\n  s = load X[rows(r, 1), :] -> reg\n  store Y[rows(r, 1), :] = s\n",
+            S.shape(heads: 1, n: 3168, d: 64), dtype: .fp16)
+        let plain = try #require(model().predict(copy, try S.count(copy)).kernels.first)
+        #expect(abs(plain.blockLatencySeconds - 3168.0 / (132 * Double(min(plain.blocksPerSM, 24))) * 600e-9) < 1e-15)
+    }
+
+    // MARK: L2 reuse across a wave
+
+    /// gemm.tile at M = 1,024, Kin = 1,024, Nout = 65,536 with 128 x 128 tiles: 8 row
+    /// blocks x 512 column blocks = 4,096 blocks, 2 per SM, C = 264; each block reads a
+    /// 256 KiB panel of X and one of W and writes a 32 KiB tile.
+    /// - Grouped by 8 row blocks (the default G): the 8 readers of a W panel launch
+    ///   together; the readers of an X panel are 8 launches apart and over a window of 264
+    ///   blocks the distinct bytes are 264 x 256 KiB / 33 of X, / 8 of W and 264 x 32 KiB of
+    ///   Y, 19 MiB: they stay in the 50 MiB L2. Each byte of X and W is read once.
+    /// - G = 1 (row-major launch): the 8 readers of a W panel are 512 launches apart and
+    ///   those 512 blocks move all 128 MiB of W: W is read 8 times; the 512 readers of an X
+    ///   panel run in ceil(512 / 264) = 2 windows, and 264 blocks move 66 MiB of W between
+    ///   them: X is read twice.
+    @Test func gemmWeightsReadOncePerGroup() throws {
+        let program = try ModelProgramLibrary.gemm()
+        let pipeline = Pipeline(hardware: S.h100)
+        let shape = ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 64)
+        func kernel(_ group: Int) throws -> KernelPrediction {
+            let parameters: [String: ScalarValue] = ["M": .int(1024), "Kin": .int(1024), "Nout": .int(65_536), "G": .int(group)]
+            return try #require(try pipeline.evaluate(program, shape: shape, dtype: .fp16, parameters: parameters).prediction.kernels.first)
+        }
+        let x = 1024 * 1024 * 2, w = 1024 * 65_536 * 2
+        let grouped = try kernel(8)
+        #expect(grouped.blocksPerSM == 2 && grouped.blocks == 4096)
+        #expect(grouped.dramReadBytes == x + w)
+        #expect(try kernel(1).dramReadBytes == 2 * x + 8 * w)
+    }
+
+    // MARK: Small kernels and tails
+
+    /// A kernel that does almost nothing costs the launch overhead (3 us, bound
+    /// `overhead`); a call adds the host time of its launch path: 55 us through a
+    /// framework's dispatcher, 25 us for a kernel launched directly (the standard set).
+    /// One block more than the SMs doubles the compute term's waves: f = 132 x 2 / 133.
+    @Test func launchOverheadsAndPartialWaves() throws {
+        let text = "input X[N, d]\noutput Y[N, d]\nkernel k grid(i: N):\n  x = load X[rows(i, 1), :] -> reg\n  store Y[rows(i, 1), :] = x * 2.0\n"
+        let tiny = try S.bindSource(text, S.shape(heads: 1, n: 1, d: 16), dtype: .fp16)
+        let stats = try S.count(tiny)
+        let framework = model().predict(tiny, stats, launch: .framework)
+        let direct = model().predict(tiny, stats, launch: .direct)
+        let kernel = try #require(framework.kernels.first)
+        #expect(kernel.bound == .overhead)
+        let set = CalibrationSet.standard
+        #expect(set.kernelOverheadSeconds == 3e-6 && set.callOverheadSeconds == 55e-6 && set.directLaunchOverheadSeconds == 25e-6)
+        #expect(abs(kernel.seconds - (3e-6 + max(kernel.dramSeconds, kernel.l2Seconds, kernel.computeSeconds, kernel.blockLatencySeconds))) < 1e-15)
+        #expect(abs(framework.seconds - kernel.seconds - 55e-6) < 1e-15)
+        #expect(abs(direct.seconds - kernel.seconds - 25e-6) < 1e-15)
+        // 133 blocks: f = 264 / 133 on the vector work.
+        let wide = try S.bindSource(text, S.shape(heads: 1, n: 133, d: 16), dtype: .fp16)
+        let wideKernel = try #require(model().predict(wide, try S.count(wide)).kernels.first)
+        let work = Double(133 * 16) / S.h100.vectorFlopsPerSecond
+        #expect(abs(wideKernel.computeSeconds - 264.0 / 133 * work) < 1e-18)
+    }
+
+    // MARK: Hardware facts
+
+    /// The MI300X's 64-wide wavefronts: a 256-thread block is 4 wavefronts there and 8
+    /// warps on an H100, so it keeps half as many loads in flight and spreads its matrix
+    /// rows over 4 MFMA issuers (16-row instructions).
+    @Test func wavefrontWidth() throws {
+        let mi300x = try HardwareProfile.named("mi300x")
+        #expect(mi300x.warpSize == 64 && S.h100.warpSize == 32)
+        #expect(mi300x.warps(threads: 256) == 4 && S.h100.warps(threads: 256) == 8)
+        #expect(model(mi300x).rowsPerWarp(matmulRows: 128, threads: 256) == 32)
+        #expect(model().rowsPerWarp(matmulRows: 128, threads: 256) == 16)
+        // A copy kernel of 256 threads: 4 blocks stream 4 x w x (bytes in flight / latency).
+        let text = """
+            input  X[batch * heads, N, d]
+            output Y[batch * heads, N, d]
+            kernel copy grid(bh: batch * heads) threads(256):
+              for i in 0 ..< cdiv(N, 16):
+                x = load X[bh, rows(i, 16), :] -> reg
+                store Y[bh, rows(i, 16), :] = x
+            """
+        let program = try Checker.check(SourceFile(name: "copy.tile", text: text))
+        for (hardware, warps) in [(mi300x, 4.0), (S.h100, 8.0)] {
+            let bound = try BoundProgram(program: program, shape: S.shape(heads: 4, n: 4096, d: 64), dtype: .fp16, hardware: hardware, overrides: [:])
+            let kernel = try #require(model(hardware).predict(bound, try S.count(bound)).kernels.first)
+            let perWarp = CalibrationSet.standard.bytesInFlightPerWarp / hardware.dramLatencySeconds
+            #expect(abs(kernel.dramSeconds * 4 * warps * perWarp - Double(kernel.dramReadBytes + kernel.dramWriteBytes)) < 1e-3, "\(hardware.id)")
+        }
+    }
+
+    /// The streaming operators of a model step and the collectives are the cost model's:
+    /// max(bytes / HBM ceiling, FLOPs / vector peak) + the launch.
+    @Test func streamingOperator() {
+        let t = model().streamingOperator(bytes: 3_000_000_000, flops: 1_000)
+        #expect(abs(t.seconds - (1e-3 + 3e-6)) < 1e-12 && t.bound == .memory)
+    }
+}
