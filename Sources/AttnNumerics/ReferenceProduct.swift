@@ -1,0 +1,234 @@
+import Dispatch
+
+/// Float64 matrix products for the references, blocked as the attention reference's
+/// `HeadPanels` are: the left operand packed in groups of four rows (each value twice, a
+/// ready two-lane splat), the right one in panels of four columns, and a 4 x 4 block of
+/// results kept in eight two-lane accumulators (the registers of a baseline x86-64
+/// build) while the product's depth is walked.
+///
+/// Every result is sum_p a_ip b_pj with one running sum over p = 0, 1, ... in order, so a
+/// value does not depend on which rows or columns are computed with it, nor on how the
+/// work is split over threads.
+enum ReferenceProduct {
+    typealias D2 = SIMD2<Double>
+
+    /// The left operand of a product, `count` rows of `depth` values, packed in groups of
+    /// four rows: [group][depth][4 rows][2 copies]. Rows past `count` are zero.
+    struct Rows {
+        let count: Int
+        let depth: Int
+        private(set) var values: [Double]
+
+        /// Rows with element (row, p) = `element(row, p)`.
+        init(count: Int, depth: Int, _ element: (_ row: Int, _ p: Int) -> Double) {
+            self.count = count
+            self.depth = depth
+            values = [Double](repeating: 0, count: (count + 3) / 4 * depth * 8)
+            values.withUnsafeMutableBufferPointer { buffer in
+                for row in 0..<count {
+                    var at = row / 4 * depth * 8 + row % 4 * 2
+                    for p in 0..<depth {
+                        let x = element(row, p)
+                        buffer[at] = x
+                        buffer[at + 1] = x
+                        at += 8
+                    }
+                }
+            }
+        }
+
+        /// Rows copied from a row-major matrix: element (row, p) = matrix[row * stride + p].
+        init(count: Int, depth: Int, matrix: UnsafePointer<Double>, stride: Int) {
+            self.init(count: count, depth: depth) { row, p in matrix[row * stride + p] }
+        }
+
+        var groups: Int { (count + 3) / 4 }
+    }
+
+    /// The right operand of a product, `count` columns of `depth` values, packed in panels
+    /// of four columns: [panel][depth][4 columns]. Columns past `count` are zero.
+    struct Columns {
+        let count: Int
+        let depth: Int
+        private(set) var values: [Double]
+
+        /// Columns with element (p, column) = `element(p, column)`.
+        init(count: Int, depth: Int, _ element: (_ p: Int, _ column: Int) -> Double) {
+            self.count = count
+            self.depth = depth
+            values = [Double](repeating: 0, count: (count + 3) / 4 * depth * 4)
+            values.withUnsafeMutableBufferPointer { buffer in
+                for column in 0..<count {
+                    var at = column / 4 * depth * 4 + column % 4
+                    for p in 0..<depth {
+                        buffer[at] = element(p, column)
+                        at += 4
+                    }
+                }
+            }
+        }
+
+        var panels: Int { (count + 3) / 4 }
+        /// `count` rounded up to a whole panel: the row stride a product's output needs.
+        var paddedCount: Int { panels * 4 }
+    }
+
+    /// out[i * rowStride + j] = sum_p a(i, p) b(p, j) (added to what is there with
+    /// `accumulate`) for every row i of `a` and column j of `b`; `rowStride` >= the
+    /// columns rounded up to a multiple of four, whose padding columns get zeros (or keep
+    /// their value with `accumulate`), and `out` holds `a.count` rows of it.
+    ///
+    /// Blocked by columns: a tile of panels small enough for the core's cache serves every
+    /// group of rows before the next tile is read.
+    static func multiply(_ a: Rows, _ b: Columns, into out: UnsafeMutablePointer<Double>, rowStride: Int, accumulate: Bool = false) {
+        precondition(a.depth == b.depth && rowStride >= b.paddedCount, "product shapes do not fit")
+        let depth = a.depth
+        guard depth > 0 else {
+            if !accumulate {
+                for i in 0..<a.count { (out + i * rowStride).update(repeating: 0, count: b.paddedCount) }
+            }
+            return
+        }
+        // About 256 KiB of panels a tile.
+        let tile = max(1, 8192 / depth)
+        a.values.withUnsafeBufferPointer { aBuffer in
+            b.values.withUnsafeBufferPointer { bBuffer in
+                guard let ap = aBuffer.baseAddress, let bp = bBuffer.baseAddress else { return }
+                var first = 0
+                while first < b.panels {
+                    let last = min(b.panels, first + tile)
+                    for group in 0..<a.groups {
+                        let rows = ap + group * depth * 8
+                        let valid = min(4, a.count - group * 4)
+                        for panel in first..<last {
+                            block(depth: depth, rows: rows, panel: bp + panel * depth * 4, validRows: valid,
+                                  into: out + group * 4 * rowStride + panel * 4, rowStride: rowStride, accumulate: accumulate)
+                        }
+                    }
+                    first = last
+                }
+            }
+        }
+    }
+
+    /// One 4 x 4 block of results: four packed rows (`depth` x 4 x 2) times one panel
+    /// (`depth` x 4), written to the first `validRows` rows at `out`.
+    @inline(__always)
+    private static func block(
+        depth: Int, rows: UnsafePointer<Double>, panel: UnsafePointer<Double>, validRows: Int,
+        into out: UnsafeMutablePointer<Double>, rowStride: Int, accumulate: Bool
+    ) {
+        // Row r's results for columns 0, 1 in a_r, for columns 2, 3 in b_r.
+        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
+        var column = panel
+        var pairs = rows
+        for _ in 0..<depth {
+            let low = UnsafeRawPointer(column).loadUnaligned(as: D2.self)
+            let high = UnsafeRawPointer(column + 2).loadUnaligned(as: D2.self)
+            let x0 = UnsafeRawPointer(pairs).loadUnaligned(as: D2.self)
+            let x1 = UnsafeRawPointer(pairs + 2).loadUnaligned(as: D2.self)
+            a0 = a0 + x0 * low
+            b0 = b0 + x0 * high
+            a1 = a1 + x1 * low
+            b1 = b1 + x1 * high
+            let x2 = UnsafeRawPointer(pairs + 4).loadUnaligned(as: D2.self)
+            let x3 = UnsafeRawPointer(pairs + 6).loadUnaligned(as: D2.self)
+            a2 = a2 + x2 * low
+            b2 = b2 + x2 * high
+            a3 = a3 + x3 * low
+            b3 = b3 + x3 * high
+            column += 4
+            pairs += 8
+        }
+        func put(_ low: D2, _ high: D2, row: Int) {
+            let target = UnsafeMutableRawPointer(out + row * rowStride)
+            if accumulate {
+                let old = target.loadUnaligned(as: SIMD4<Double>.self)
+                target.storeBytes(of: old + SIMD4(lowHalf: low, highHalf: high), as: SIMD4<Double>.self)
+            } else {
+                target.storeBytes(of: SIMD4(lowHalf: low, highHalf: high), as: SIMD4<Double>.self)
+            }
+        }
+        put(a0, b0, row: 0)
+        if validRows > 1 { put(a1, b1, row: 1) }
+        if validRows > 2 { put(a2, b2, row: 2) }
+        if validRows > 3 { put(a3, b3, row: 3) }
+    }
+
+    /// Turns a row of `count` scores into exp(s_j - max) in place (max over the row; a
+    /// row of -inf scores, which sees no key, becomes zeros) and returns the max and
+    /// sum_j exp(s_j - max), summed over j = 0, 1, ... in order. `count` is a multiple of
+    /// two; e^x is `VectorMath.exp` (within a few units in the last place of libm's).
+    static func exponentiate(_ row: UnsafeMutablePointer<Double>, count: Int) -> (max: Double, sum: Double) {
+        var top = -Double.infinity
+        for j in 0..<count { top = Swift.max(top, row[j]) }
+        let shift = D2(repeating: top == -.infinity ? 0 : top)
+        var sum = 0.0
+        VectorMath.withPowers { powers in
+            var j = 0
+            while j < count {
+                let y = VectorMath.exp(UnsafeRawPointer(row + j).loadUnaligned(as: D2.self) - shift, powers: powers)
+                UnsafeMutableRawPointer(row + j).storeBytes(of: y, as: D2.self)
+                sum += y[0]
+                sum += y[1]
+                j += 2
+            }
+        }
+        return (top, top == -.infinity ? 0 : sum)
+    }
+
+    /// softmax(scale q_i . k_j) over the keys, times the values, for each query row:
+    /// out[i * rowStride + c] = sum_j e_ij v_jc / sum_j e_ij with e_ij = exp(s_ij - max_i)
+    /// and s_ij = scale (q_i . k_j) (0 for a row whose `mask` hides every key). `keys`
+    /// holds the keys as columns (depth: the query dimension), `values` the values as
+    /// columns (depth: the keys); `mask(i, j)`, when given, says whether row i sees key j.
+    /// Returns each row's log-sum-exp (max + log sum; -inf for a row that sees no key).
+    @discardableResult
+    static func softmaxAttention(
+        queries: Rows, keys: Columns, values: Columns, scale: Double, mask: ((Int, Int) -> Bool)? = nil,
+        into out: UnsafeMutablePointer<Double>, rowStride: Int
+    ) -> [Double] {
+        precondition(values.depth == keys.count, "one value per key")
+        let width = keys.paddedCount, rows = queries.count
+        var scores = [Double](repeating: 0, count: rows * width)
+        var logSumExp = [Double](repeating: -.infinity, count: rows)
+        var sums = [Double](repeating: 0, count: rows)
+        scores.withUnsafeMutableBufferPointer { buffer in
+            guard let s = buffer.baseAddress else { return }
+            multiply(queries, keys, into: s, rowStride: width)
+            for i in 0..<rows {
+                let row = s + i * width
+                for j in 0..<width {
+                    let visible = j < keys.count && (mask?(i, j) ?? true)
+                    row[j] = visible ? row[j] * scale : -.infinity
+                }
+                let (top, sum) = exponentiate(row, count: width)
+                sums[i] = sum
+                if sum > 0 { logSumExp[i] = top + _log(sum) }
+            }
+        }
+        let weights = Rows(count: rows, depth: keys.count) { i, j in scores[i * width + j] }
+        var product = [Double](repeating: 0, count: rows * values.paddedCount)
+        product.withUnsafeMutableBufferPointer { buffer in
+            guard let p = buffer.baseAddress else { return }
+            multiply(weights, values, into: p, rowStride: values.paddedCount)
+            for i in 0..<rows {
+                let sum = sums[i]
+                for c in 0..<values.count { out[i * rowStride + c] = sum > 0 ? p[i * values.paddedCount + c] / sum : 0 }
+            }
+        }
+        return logSumExp
+    }
+
+    /// Calls `body(task)` for tasks 0 ..< count on all cores.
+    static func parallel(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+}
+
+/// A buffer of doubles that tasks running in parallel fill, each its own elements.
+struct SharedDoubles: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+    let count: Int
+}

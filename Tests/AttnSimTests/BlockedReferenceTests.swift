@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+@testable import AttnNumerics
+
+/// The blocked float64 references (MLA) against
+/// direct scalar implementations of their definitions, on ragged shapes.
+///
+/// Tolerance: every element within 1e-12 of the direct result's largest magnitude. Both
+/// sides are float64 and compute the same sums of the same products, grouped or ordered
+/// differently (absorbed or decompressed MLA products); each such regrouping moves a sum of m terms by at most about m u max|term|
+/// (u = 2^-53 = 1.1e-16), here below 1e-13 of the output's scale for m up to a few
+/// hundred, while the errors the references judge are fp32's (6e-8) and fp16's (5e-4).
+@Suite struct BlockedReferenceTests {
+    static let tolerance = 1e-12
+
+    static func expectClose(_ blocked: [Double]?, _ direct: [Double], _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let blocked else {
+            Issue.record("\(label): no result", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(blocked.count == direct.count, "\(label)", sourceLocation: sourceLocation)
+        let scale = direct.map(abs).max() ?? 0
+        let worst = zip(blocked, direct).map { abs($0 - $1) }.max() ?? 0
+        #expect(scale > 0 && worst <= tolerance * scale, "\(label): off by \(worst), scale \(scale)", sourceLocation: sourceLocation)
+    }
+
+    static func random(_ shape: [Int], _ generator: inout SeededGenerator) -> HostTensor {
+        HostTensor(randomNormal: shape, dtype: .fp32, generator: &generator)
+    }
+
+    // MARK: Products
+
+    /// Integer matrices (exact in float64), every size 1 to 9 around the 4 x 4 blocks:
+    /// a_ip = i - 2p + 1 and b_pj = (p + 1)(j - 3) give sum_p (i - 2p + 1)(p + 1)(j - 3),
+    /// written out as an integer sum; `accumulate` adds to what was there.
+    @Test(arguments: [(1, 1, 1), (3, 5, 2), (4, 4, 4), (5, 9, 7), (9, 6, 1), (8, 3, 13)])
+    func productIsExactOnIntegers(_ m: Int, _ n: Int, _ depth: Int) {
+        let a = ReferenceProduct.Rows(count: m, depth: depth) { i, p in Double(i - 2 * p + 1) }
+        let b = ReferenceProduct.Columns(count: n, depth: depth) { p, j in Double((p + 1) * (j - 3)) }
+        let stride = b.paddedCount
+        var out = [Double](repeating: 7, count: m * stride)
+        out.withUnsafeMutableBufferPointer { ReferenceProduct.multiply(a, b, into: $0.baseAddress!, rowStride: stride) }
+        var sums = out
+        sums.withUnsafeMutableBufferPointer { ReferenceProduct.multiply(a, b, into: $0.baseAddress!, rowStride: stride, accumulate: true) }
+        for i in 0..<m {
+            for j in 0..<stride {
+                let expected = j < n ? (0..<depth).reduce(0) { $0 + (i - 2 * $1 + 1) * ($1 + 1) * (j - 3) } : 0
+                #expect(out[i * stride + j] == Double(expected), "(\(i), \(j))")
+                #expect(sums[i * stride + j] == Double(2 * expected), "(\(i), \(j)) accumulated")
+            }
+        }
+    }
+
+    /// A row that sees no key gets zeros and LSE -inf; a row that sees one key j gets v_j
+    /// and LSE = its score.
+    @Test func softmaxAttentionOfHiddenAndSingleKeys() {
+        let keys = ReferenceProduct.Columns(count: 3, depth: 2) { p, j in Double(j + p) }
+        let values = ReferenceProduct.Columns(count: 2, depth: 3) { j, c in Double(10 * j + c) }
+        let queries = ReferenceProduct.Rows(count: 2, depth: 2) { i, p in Double(i + p) }
+        var out = [Double](repeating: 9, count: 4)
+        let lse = out.withUnsafeMutableBufferPointer { buffer in
+            ReferenceProduct.softmaxAttention(
+                queries: queries, keys: keys, values: values, scale: 0.5, mask: { i, j in i == 1 && j == 2 }, into: buffer.baseAddress!, rowStride: 2)
+        }
+        #expect(out == [0, 0, 20, 21])
+        // Row 1 = [1, 2], key 2 = [2, 3]: score 0.5 x 8.
+        #expect(lse[0] == -.infinity && lse[1] == 4)
+    }
+
+    // MARK: MLA
+
+    /// MLA by its definition, one scalar sum at a time: each head's keys and values
+    /// decompressed, then softmax attention (libm's exp).
+    static func directMLA(
+        qNope: HostTensor, qRope: HostTensor, latent: HostTensor, ropeKey: HostTensor, wUK: HostTensor, wUV: HostTensor, batch: Int, heads: Int
+    ) -> [Double] {
+        let dc = latent.shape[2], dr = ropeKey.shape[2], d = wUK.shape[2], dv = wUV.shape[2]
+        let nkv = latent.shape[1], n = qNope.count / (batch * heads * d)
+        let scale = 1 / Double(d + dr).squareRoot()
+        var out = [Double](repeating: 0, count: batch * heads * n * dv)
+        for b in 0..<batch {
+            for h in 0..<heads {
+                var keys = [Double](repeating: 0, count: nkv * d), values = [Double](repeating: 0, count: nkv * dv)
+                for j in 0..<nkv {
+                    for r in 0..<dc {
+                        let x = Double(latent.values[(b * nkv + j) * dc + r])
+                        for c in 0..<d { keys[j * d + c] += x * Double(wUK.values[(h * dc + r) * d + c]) }
+                        for c in 0..<dv { values[j * dv + c] += x * Double(wUV.values[(h * dc + r) * dv + c]) }
+                    }
+                }
+                for i in 0..<n {
+                    let row = (b * heads + h) * n + i
+                    let scores = (0..<nkv).map { j in
+                        var s = 0.0
+                        for c in 0..<d { s += Double(qNope.values[row * d + c]) * keys[j * d + c] }
+                        for c in 0..<dr { s += Double(qRope.values[row * dr + c]) * Double(ropeKey.values[(b * nkv + j) * dr + c]) }
+                        return s * scale
+                    }
+                    let top = scores.max() ?? 0
+                    let weights = scores.map { exp($0 - top) }
+                    let sum = weights.reduce(0, +)
+                    for j in 0..<nkv {
+                        for c in 0..<dv { out[row * dv + c] += weights[j] / sum * values[j * dv + c] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    struct MLACase: CustomStringConvertible, Sendable {
+        var batch: Int, heads: Int, n: Int, nkv: Int, d: Int, dr: Int, dc: Int, dv: Int
+        /// The cheaper order (in multiply-adds; see the test).
+        var cheaper: LatentAttentionReference.Order
+        var description: String { "B\(batch) H\(heads) N\(n) Nkv\(nkv) d\(d) dR\(dr) dc\(dc) dv\(dv)" }
+    }
+
+    /// Ragged against the 4 x 4 blocks and the 32-row query blocks (heads x N = 45 rows
+    /// span two blocks and split a head); one query (decoding) and many (prefill).
+    static let mlaCases = [
+        // 1 (96 + 37 x 28 + 72) = 1,204 against 37 x 12 x 14 + 37 x 18 = 6,882.
+        MLACase(batch: 2, heads: 3, n: 1, nkv: 37, d: 8, dr: 4, dc: 12, dv: 6, cheaper: .absorbed),
+        // 5 (85 + 23 x 37 + 119) = 5,275 against 23 x 17 x 12 + 5 x 23 x 15 = 6,417.
+        MLACase(batch: 1, heads: 9, n: 5, nkv: 23, d: 5, dr: 3, dc: 17, dv: 7, cheaper: .absorbed),
+        // 70 (96 + 41 x 28 + 96) = 93,800 against 41 x 12 x 16 + 70 x 41 x 20 = 65,272.
+        MLACase(batch: 2, heads: 2, n: 70, nkv: 41, d: 8, dr: 4, dc: 12, dv: 8, cheaper: .decompressed),
+    ]
+
+    /// Both associations of the products agree with the direct definition; the one the
+    /// reference picks is the cheaper: absorbed for few queries, decompressed for many.
+    @Test(arguments: mlaCases)
+    func latentAttentionMatchesDirect(_ c: MLACase) throws {
+        var generator = SeededGenerator(seed: 11)
+        let qNope = Self.random([c.batch * c.heads, c.n, c.d], &generator)
+        let qRope = Self.random([c.batch * c.heads, c.n, c.dr], &generator)
+        let latent = Self.random([c.batch, c.nkv, c.dc], &generator)
+        let ropeKey = Self.random([c.batch, c.nkv, c.dr], &generator)
+        let wUK = Self.random([c.heads, c.dc, c.d], &generator)
+        let wUV = Self.random([c.heads, c.dc, c.dv], &generator)
+        let direct = Self.directMLA(qNope: qNope, qRope: qRope, latent: latent, ropeKey: ropeKey, wUK: wUK, wUV: wUV, batch: c.batch, heads: c.heads)
+        func reference(_ order: LatentAttentionReference.Order?) -> [Double]? {
+            LatentAttentionReference.output(
+                qNope: qNope, qRope: qRope, latent: latent, ropeKey: ropeKey, wUK: wUK, wUV: wUV, batch: c.batch, heads: c.heads, order: order)
+        }
+        let absorbed = reference(.absorbed), decompressed = reference(.decompressed)
+        Self.expectClose(absorbed, direct, "\(c) absorbed")
+        Self.expectClose(decompressed, direct, "\(c) decompressed")
+        // Multiply-adds per head, absorbed: N (dc d + Nkv (2 dc + dR) + dc dv); decompressed:
+        // Nkv dc (d + dv) + N Nkv (d + dR + dv) (the case's comment works them out).
+        #expect(reference(nil) == (c.cheaper == .absorbed ? absorbed : decompressed))
+        #expect(absorbed != decompressed)
+    }
+}
