@@ -2,12 +2,12 @@ import Foundation
 import Testing
 @testable import AttnNumerics
 
-/// The blocked float64 references (MLA) against
+/// The blocked float64 references (MLA, linear attention, Linformer) against
 /// direct scalar implementations of their definitions, on ragged shapes.
 ///
 /// Tolerance: every element within 1e-12 of the direct result's largest magnitude. Both
 /// sides are float64 and compute the same sums of the same products, grouped or ordered
-/// differently (absorbed or decompressed MLA products); each such regrouping moves a sum of m terms by at most about m u max|term|
+/// differently (absorbed or decompressed MLA products, a chunked recurrence); each such regrouping moves a sum of m terms by at most about m u max|term|
 /// (u = 2^-53 = 1.1e-16), here below 1e-13 of the output's scale for m up to a few
 /// hundred, while the errors the references judge are fp32's (6e-8) and fp16's (5e-4).
 @Suite struct BlockedReferenceTests {
@@ -149,5 +149,95 @@ import Testing
         // Nkv dc (d + dv) + N Nkv (d + dR + dv) (the case's comment works them out).
         #expect(reference(nil) == (c.cheaper == .absorbed ? absorbed : decompressed))
         #expect(absorbed != decompressed)
+    }
+
+    // MARK: Linear attention and Linformer
+
+    /// Causal linear attention by its definition: o_i = sum_{j <= p_i} w_ij v_j / sum w_ij
+    /// with w_ij = phi(q_i) . phi(k_j), p_i = i + Nkv - N, O(N^2) (zeros for p_i < 0).
+    static func directCausalLinear(_ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor) -> [Double] {
+        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
+        var out = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
+        for bh in 0..<(problem.batch * problem.heads) {
+            let kvBase = problem.kvHead(forQueryHead: bh) * nkv * d
+            for i in 0..<n where i + nkv - n >= 0 {
+                let base = (bh * n + i) * d
+                var denominator = 0.0
+                for j in 0...min(nkv - 1, i + nkv - n) {
+                    var weight = 0.0
+                    for c in 0..<d {
+                        weight += LinearAttentionReference.feature(Double(q.values[base + c]))
+                            * LinearAttentionReference.feature(Double(k.values[kvBase + j * d + c]))
+                    }
+                    denominator += weight
+                    for c in 0..<d { out[base + c] += weight * Double(v.values[kvBase + j * d + c]) }
+                }
+                for c in 0..<d { out[base + c] /= denominator }
+            }
+        }
+        return out
+    }
+
+    /// Shapes around the 64-key chunks: N = Nkv over two full chunks and a ragged one, a
+    /// query chunk that starts inside a chunk (N < Nkv), one query, more queries than
+    /// keys (the first ones see none), GQA over two batches.
+    static let linearShapes = [
+        ProblemShape(batch: 1, heads: 2, kvHeads: 2, queryLength: 150, keyLength: 150, headDim: 8),
+        ProblemShape(batch: 2, heads: 4, kvHeads: 2, queryLength: 70, keyLength: 200, headDim: 6),
+        ProblemShape(batch: 1, heads: 2, kvHeads: 1, queryLength: 1, keyLength: 130, headDim: 5),
+        ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 40, keyLength: 30, headDim: 3),
+        ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 64, keyLength: 64, headDim: 16),
+    ]
+
+    @Test(arguments: linearShapes)
+    func causalLinearMatchesDirect(_ problem: ProblemShape) {
+        var generator = SeededGenerator(seed: 5)
+        let (q, k, v) = TestSupport.randomQKV(problem, generator: &generator)
+        let direct = Self.directCausalLinear(problem, q: q, k: k, v: v)
+        Self.expectClose(LinearAttentionReference.causalLinear(problem, q: q, k: k, v: v), direct, "\(problem)")
+        if problem.queryLength > problem.keyLength {
+            // Queries before the first key see nothing.
+            let zeros = (problem.queryLength - problem.keyLength) * problem.headDim
+            #expect(LinearAttentionReference.causalLinear(problem, q: q, k: k, v: v).prefix(zeros).allSatisfy { $0 == 0 })
+        }
+    }
+
+    /// Linformer by its definition: K' = E K, V' = F V, then softmax(scale Q K'^T) V' row
+    /// by row (libm's exp).
+    static func directLinformer(_ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, e: HostTensor, f: HostTensor) -> [Double] {
+        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim, rank = e.shape[0]
+        func project(_ p: HostTensor, _ x: HostTensor, head: Int) -> [Double] {
+            var y = [Double](repeating: 0, count: rank * d)
+            for r in 0..<rank {
+                for j in 0..<nkv {
+                    for c in 0..<d { y[r * d + c] += Double(p.values[r * nkv + j]) * Double(x.values[(head * nkv + j) * d + c]) }
+                }
+            }
+            return y
+        }
+        var out: [Double] = []
+        for bh in 0..<(problem.batch * problem.heads) {
+            let kvh = problem.kvHead(forQueryHead: bh)
+            let keys = project(e, k, head: kvh), values = project(f, v, head: kvh)
+            for i in 0..<n {
+                let scores = (0..<rank).map { r in
+                    (0..<d).reduce(0.0) { $0 + Double(q.values[(bh * n + i) * d + $1]) * keys[r * d + $1] } * problem.effectiveScale
+                }
+                let top = scores.max() ?? 0
+                let weights = scores.map { exp($0 - top) }
+                let sum = weights.reduce(0, +)
+                out += (0..<d).map { c in (0..<rank).reduce(0.0) { $0 + weights[$1] / sum * values[$1 * d + c] } }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [(linearShapes[1], 9), (linearShapes[0], 70), (linearShapes[2], 1)])
+    func linformerMatchesDirect(_ problem: ProblemShape, _ rank: Int) {
+        var generator = SeededGenerator(seed: 9)
+        let (q, k, v) = TestSupport.randomQKV(problem, generator: &generator)
+        let e = Self.random([rank, problem.keyLength], &generator), f = Self.random([rank, problem.keyLength], &generator)
+        let direct = Self.directLinformer(problem, q: q, k: k, v: v, e: e, f: f)
+        Self.expectClose(LinearAttentionReference.linformer(problem, q: q, k: k, v: v, e: e, f: f), direct, "\(problem) k \(rank)")
     }
 }
