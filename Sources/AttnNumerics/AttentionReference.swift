@@ -134,55 +134,6 @@ public enum AttentionReference {
         }
     }
 
-    /// Gradients of the loss <dO, O> with O = softmax(scale Q K^T) V, in float64:
-    ///
-    ///     dV = P^T dO,  dP = dO V^T,  D_i = sum_c dO_ic O_ic,
-    ///     dS = P o (dP - D),  dQ = scale dS K,  dK = scale dS^T Q
-    ///
-    /// (Dao 2023, Section 2.2; for GQA the key/value gradients of a group's query heads
-    /// add up). Returns dQ [batch*heads, N, d], dK and dV [batch*kv_heads, Nkv, d].
-    public static func gradients(
-        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, dO: HostTensor, mask: Mask = .none
-    ) -> (dQ: [Double], dK: [Double], dV: [Double]) {
-        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
-        let scale = problem.effectiveScale
-        var dQ = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
-        var dK = [Double](repeating: 0, count: problem.batch * problem.kvHeads * nkv * d)
-        var dV = dK
-        var o = [Double](repeating: 0, count: d)
-        for bh in 0..<(problem.batch * problem.heads) {
-            let kvh = problem.kvHead(forQueryHead: bh)
-            var head = HeadPanels(problem, k: k, v: v, kvh: kvh)
-            for i in 0..<n {
-                // Row i's probabilities p_j = e_j / sum and output o = sum_j p_j v_j.
-                head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: 1, mask: mask, withOutput: true)
-                let sum = head.sums[0]
-                guard sum > 0 else { continue }
-                for c in 0..<d { o[c] = head.output[c] / sum }
-                let rowBase = (bh * n + i) * d
-                var dSum = 0.0
-                for c in 0..<d { dSum += Double(dO.values[rowBase + c]) * o[c] }
-                for j in 0..<nkv {
-                    let p = head.exponentials[j * HeadPanels.groupRows] / sum
-                    guard p != 0 else { continue }
-                    let kvBase = (kvh * nkv + j) * d
-                    var dp = 0.0
-                    for c in 0..<d {
-                        let g = Double(dO.values[rowBase + c])
-                        dp += g * Double(v.values[kvBase + c])
-                        dV[kvBase + c] += p * g
-                    }
-                    let ds = p * (dp - dSum) * scale
-                    for c in 0..<d {
-                        dQ[rowBase + c] += ds * Double(k.values[kvBase + c])
-                        dK[kvBase + c] += ds * Double(q.values[rowBase + c])
-                    }
-                }
-            }
-        }
-        return (dQ, dK, dV)
-    }
-
     /// The score of query row i and key j: s = scale * q_i . k_j, then softcapped,
     /// s = c tanh(s / c), then biased, s += slope (j - position_i); -inf where the mask
     /// hides key j and no sink shows it.
