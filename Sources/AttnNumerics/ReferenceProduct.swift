@@ -23,18 +23,7 @@ enum ReferenceProduct {
         init(count: Int, depth: Int, _ element: (_ row: Int, _ p: Int) -> Double) {
             self.count = count
             self.depth = depth
-            values = [Double](repeating: 0, count: (count + 3) / 4 * depth * 8)
-            values.withUnsafeMutableBufferPointer { buffer in
-                for row in 0..<count {
-                    var at = row / 4 * depth * 8 + row % 4 * 2
-                    for p in 0..<depth {
-                        let x = element(row, p)
-                        buffer[at] = x
-                        buffer[at + 1] = x
-                        at += 8
-                    }
-                }
-            }
+            values = ReferenceProduct.pack(count: count, depth: depth, copies: 2, element)
         }
 
         /// Rows copied from a row-major matrix: element (row, p) = matrix[row * stride + p].
@@ -56,21 +45,30 @@ enum ReferenceProduct {
         init(count: Int, depth: Int, _ element: (_ p: Int, _ column: Int) -> Double) {
             self.count = count
             self.depth = depth
-            values = [Double](repeating: 0, count: (count + 3) / 4 * depth * 4)
-            values.withUnsafeMutableBufferPointer { buffer in
-                for column in 0..<count {
-                    var at = column / 4 * depth * 4 + column % 4
-                    for p in 0..<depth {
-                        buffer[at] = element(p, column)
-                        at += 4
-                    }
-                }
-            }
+            values = ReferenceProduct.pack(count: count, depth: depth, copies: 1) { column, p in element(p, column) }
         }
 
         var panels: Int { (count + 3) / 4 }
         /// `count` rounded up to a whole panel: the row stride a product's output needs.
         var paddedCount: Int { panels * 4 }
+    }
+
+    /// `count` vectors of `depth` values, `element(index, p)`, packed in groups of four:
+    /// [group][depth][4][copies], zero past `count` (`Rows` with two copies, `Columns` with one).
+    private static func pack(count: Int, depth: Int, copies: Int, _ element: (Int, Int) -> Double) -> [Double] {
+        let step = 4 * copies
+        var values = [Double](repeating: 0, count: (count + 3) / 4 * depth * step)
+        values.withUnsafeMutableBufferPointer { buffer in
+            for index in 0..<count {
+                var at = index / 4 * depth * step + index % 4 * copies
+                for p in 0..<depth {
+                    let x = element(index, p)
+                    for copy in 0..<copies { buffer[at + copy] = x }
+                    at += step
+                }
+            }
+        }
+        return values
     }
 
     /// out[i * rowStride + j] = sum_p a(i, p) b(p, j) (added to what is there with
@@ -118,41 +116,55 @@ enum ReferenceProduct {
         depth: Int, rows: UnsafePointer<Double>, panel: UnsafePointer<Double>, validRows: Int,
         into out: UnsafeMutablePointer<Double>, rowStride: Int, accumulate: Bool
     ) {
-        // Row r's results for columns 0, 1 in a_r, for columns 2, 3 in b_r.
-        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
+        let results = dots(depth: depth, rows: rows, panel: panel)
+        func put(_ x: SIMD4<Double>, row: Int) {
+            let target = UnsafeMutableRawPointer(out + row * rowStride)
+            target.storeBytes(of: accumulate ? target.loadUnaligned(as: SIMD4<Double>.self) + x : x, as: SIMD4<Double>.self)
+        }
+        put(results.0, row: 0)
+        if validRows > 1 { put(results.1, row: 1) }
+        if validRows > 2 { put(results.2, row: 2) }
+        if validRows > 3 { put(results.3, row: 3) }
+    }
+
+    /// The 4 x 4 products of four packed rows (`depth` x 4 x 2: each value twice, as
+    /// `Rows` packs them) and one panel of four columns (`depth` x 4, as `Columns`):
+    /// row r's four results are the r-th vector, each summed over the depth in order.
+    /// With `skippingZeros`, a step where all four rows' values are zero is skipped (the
+    /// same sums: it would add zeros), for rows with long runs of zeros (masked weights).
+    /// The sums start from `initial` (a product walked in pieces gets the same sums).
+    @inline(__always)
+    static func dots(
+        depth: Int, rows: UnsafePointer<Double>, panel: UnsafePointer<Double>, skippingZeros: Bool = false,
+        initial: (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>) = (.zero, .zero, .zero, .zero)
+    ) -> (SIMD4<Double>, SIMD4<Double>, SIMD4<Double>, SIMD4<Double>) {
+        // Row r's results for columns 0, 1 in a_r, for columns 2, 3 in b_r (two-lane
+        // vectors: the registers of a baseline x86-64 build).
+        var a0 = initial.0.lowHalf, b0 = initial.0.highHalf, a1 = initial.1.lowHalf, b1 = initial.1.highHalf
+        var a2 = initial.2.lowHalf, b2 = initial.2.highHalf, a3 = initial.3.lowHalf, b3 = initial.3.highHalf
         var column = panel
         var pairs = rows
         for _ in 0..<depth {
-            let low = UnsafeRawPointer(column).loadUnaligned(as: D2.self)
-            let high = UnsafeRawPointer(column + 2).loadUnaligned(as: D2.self)
-            let x0 = UnsafeRawPointer(pairs).loadUnaligned(as: D2.self)
-            let x1 = UnsafeRawPointer(pairs + 2).loadUnaligned(as: D2.self)
-            a0 = a0 + x0 * low
-            b0 = b0 + x0 * high
-            a1 = a1 + x1 * low
-            b1 = b1 + x1 * high
-            let x2 = UnsafeRawPointer(pairs + 4).loadUnaligned(as: D2.self)
-            let x3 = UnsafeRawPointer(pairs + 6).loadUnaligned(as: D2.self)
-            a2 = a2 + x2 * low
-            b2 = b2 + x2 * high
-            a3 = a3 + x3 * low
-            b3 = b3 + x3 * high
+            if !skippingZeros || pairs[0] != 0 || pairs[2] != 0 || pairs[4] != 0 || pairs[6] != 0 {
+                let low = UnsafeRawPointer(column).loadUnaligned(as: D2.self)
+                let high = UnsafeRawPointer(column + 2).loadUnaligned(as: D2.self)
+                let x0 = UnsafeRawPointer(pairs).loadUnaligned(as: D2.self)
+                let x1 = UnsafeRawPointer(pairs + 2).loadUnaligned(as: D2.self)
+                a0 = a0 + x0 * low
+                b0 = b0 + x0 * high
+                a1 = a1 + x1 * low
+                b1 = b1 + x1 * high
+                let x2 = UnsafeRawPointer(pairs + 4).loadUnaligned(as: D2.self)
+                let x3 = UnsafeRawPointer(pairs + 6).loadUnaligned(as: D2.self)
+                a2 = a2 + x2 * low
+                b2 = b2 + x2 * high
+                a3 = a3 + x3 * low
+                b3 = b3 + x3 * high
+            }
             column += 4
             pairs += 8
         }
-        func put(_ low: D2, _ high: D2, row: Int) {
-            let target = UnsafeMutableRawPointer(out + row * rowStride)
-            if accumulate {
-                let old = target.loadUnaligned(as: SIMD4<Double>.self)
-                target.storeBytes(of: old + SIMD4(lowHalf: low, highHalf: high), as: SIMD4<Double>.self)
-            } else {
-                target.storeBytes(of: SIMD4(lowHalf: low, highHalf: high), as: SIMD4<Double>.self)
-            }
-        }
-        put(a0, b0, row: 0)
-        if validRows > 1 { put(a1, b1, row: 1) }
-        if validRows > 2 { put(a2, b2, row: 2) }
-        if validRows > 3 { put(a3, b3, row: 3) }
+        return (SIMD4(lowHalf: a0, highHalf: b0), SIMD4(lowHalf: a1, highHalf: b1), SIMD4(lowHalf: a2, highHalf: b2), SIMD4(lowHalf: a3, highHalf: b3))
     }
 
     /// Turns a row of `count` scores into exp(s_j - max) in place (max over the row; a

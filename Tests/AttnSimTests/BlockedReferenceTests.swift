@@ -242,6 +242,50 @@ import Testing
         Self.expectClose(LinearAttentionReference.linformer(problem, q: q, k: k, v: v, e: e, f: f), direct, "\(problem) k \(rank)")
     }
 
+    // MARK: Attention
+
+    /// The attention reference's shortcuts against a direct softmax per row (libm's exp),
+    /// within 1e-12 of the output's largest magnitude (and of 1 for the LSE): block
+    /// patterns on blocks that hold whole 4 x 4 groups of scores (one pattern test per
+    /// group), with and without a causal mask and sinks; masks whose rows see a band of
+    /// the keys (the P V sum walks only the band); 300 keys (three tiles of the P V sum);
+    /// two query heads per key/value head (packed once for both).
+    @Test(arguments: [
+        ("random 4 x 8", AttentionReference.Mask(blocks: .random(densityPermille: 400, seed: 3), blockRows: 4, blockColumns: 8), ScoreTransform.identity),
+        ("random 8 x 4 causal, sinks", AttentionReference.Mask(causal: true, blocks: .random(densityPermille: 300, seed: 5), blockRows: 8, blockColumns: 4),
+         ScoreTransform(sinks: 6)),
+        ("local + strided 12 x 16, softcap", AttentionReference.Mask(blocks: .localStrided(local: 2, stride: 3), blockRows: 12, blockColumns: 16),
+         ScoreTransform(softcap: 2)),
+        ("causal", AttentionReference.Mask(causal: true), ScoreTransform.identity),
+        ("window 50", AttentionReference.Mask(causal: true, window: 50), ScoreTransform.identity),
+        ("none", AttentionReference.Mask.none, ScoreTransform.identity),
+    ])
+    func attentionShortcutsMatchDirect(_ name: String, _ mask: AttentionReference.Mask, _ transform: ScoreTransform) {
+        let problem = ProblemShape(batch: 1, heads: 2, kvHeads: 1, queryLength: 37, keyLength: 300, headDim: 5)
+        var generator = SeededGenerator(seed: 13)
+        let (q, k, v) = TestSupport.randomQKV(problem, generator: &generator)
+        let both = AttentionReference.outputAndLogSumExp(problem, q: q, k: k, v: v, mask: mask, transform: transform)
+        var direct: [Double] = [], lse: [Double] = []
+        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
+        for h in 0..<problem.heads {
+            for i in 0..<n {
+                var scores: [(key: Int, score: Double)] = []
+                for j in 0..<nkv where mask.allows(query: i, key: j, queryLength: n, keyLength: nkv) || (j < transform.sinks && j <= i + nkv - n) {
+                    var s = 0.0
+                    for c in 0..<d { s += Double(q.values[(h * n + i) * d + c]) * Double(k.values[j * d + c]) }
+                    s *= problem.effectiveScale
+                    if let cap = transform.softcap { s = cap * tanh(s / cap) }
+                    scores.append((j, s))
+                }
+                let row = TestSupport.directSoftmaxRow(scores, columns: d) { j, c in Double(v.values[j * d + c]) }
+                direct += row?.output ?? [Double](repeating: 0, count: d)
+                lse.append(row?.logSumExp ?? -.infinity)
+            }
+        }
+        Self.expectClose(both.output, direct, name)
+        #expect(zip(both.logSumExp, lse).allSatisfy { $0 == $1 || abs($0 - $1) <= Self.tolerance }, "\(name) LSE")
+    }
+
     // MARK: Gradients
 
     /// The gradients row by row from their formulas (Dao 2023, Section 2.2): p_j over the
