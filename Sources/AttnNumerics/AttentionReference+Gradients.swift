@@ -29,8 +29,8 @@ extension AttentionReference {
         dQ.withUnsafeMutableBufferPointer { dqBuffer in
             partial.withUnsafeMutableBufferPointer { partialBuffer in
                 guard let dqBase = dqBuffer.baseAddress, let partialBase = partialBuffer.baseAddress else { return }
-                let dq = SharedDoubles(base: dqBase, count: dqBuffer.count)
-                let sums = SharedDoubles(base: partialBase, count: partialBuffer.count)
+                let dq = SharedDoubles(base: dqBase)
+                let sums = SharedDoubles(base: partialBase)
                 ReferenceProduct.parallel(heads) { bh in
                     GradientHead(problem: problem, q: q, k: k, v: v, dO: dO, mask: mask, bh: bh, stride: stride)
                         .run(dQ: dq, keyValue: sums.base + bh * 2 * nkv * stride)
@@ -117,7 +117,7 @@ private struct GradientHead {
                         && (!hides || mask.allows(query: rows.lowerBound + r, key: keys.lowerBound + j, queryLength: n, keyLength: nkv))
                     row[j] = visible ? row[j] * scale : -.infinity
                 }
-                let sum = ReferenceProduct.exponentiate(row, count: width).sum
+                let sum = ReferenceProduct.exponentiate(row, count: width)
                 if sum > 0 {
                     for j in 0..<keyCount { row[j] /= sum }
                 }

@@ -58,7 +58,7 @@ public enum LatentAttentionReference {
         var out = [Double](repeating: 0, count: batch * heads * n * dv)
         out.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            let target = SharedDoubles(base: base, count: buffer.count)
+            let target = SharedDoubles(base: base)
             for b in 0..<batch {
                 switch order ?? inputs.cheaperOrder {
                 case .absorbed: absorbed(inputs, batch: b, into: target)

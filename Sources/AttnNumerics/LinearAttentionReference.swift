@@ -32,7 +32,7 @@ public enum LinearAttentionReference {
         guard d > 0, nkv > 0 else { return out }
         out.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            let target = SharedDoubles(base: base, count: buffer.count)
+            let target = SharedDoubles(base: base)
             ReferenceProduct.parallel(heads) { bh in
                 causalLinearHead(problem, q: q, k: k, v: v, bh: bh, into: target)
             }
@@ -127,7 +127,7 @@ public enum LinearAttentionReference {
         var projected = [Double](repeating: 0, count: kvHeads * 2 * rank * stride)
         projected.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            let target = SharedDoubles(base: base, count: buffer.count)
+            let target = SharedDoubles(base: base)
             ReferenceProduct.parallel(2 * kvHeads) { task in
                 let h = task / 2, x = task % 2 == 0 ? k : v
                 let columns = ReferenceProduct.Columns(count: d, depth: nkv) { j, c in Double(x.values[(h * nkv + j) * d + c]) }
@@ -140,7 +140,7 @@ public enum LinearAttentionReference {
         let scale = problem.effectiveScale
         out.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            let target = SharedDoubles(base: base, count: buffer.count)
+            let target = SharedDoubles(base: base)
             ReferenceProduct.parallel(heads * blocks) { task in
                 let bh = task / blocks, first = task % blocks * blockRows
                 let count = min(blockRows, n - first)

@@ -168,10 +168,11 @@ enum ReferenceProduct {
     }
 
     /// Turns a row of `count` scores into exp(s_j - max) in place (max over the row; a
-    /// row of -inf scores, which sees no key, becomes zeros) and returns the max and
-    /// sum_j exp(s_j - max), summed over j = 0, 1, ... in order. `count` is a multiple of
-    /// two; e^x is `VectorMath.exp` (within a few units in the last place of libm's).
-    static func exponentiate(_ row: UnsafeMutablePointer<Double>, count: Int) -> (max: Double, sum: Double) {
+    /// row of -inf scores, which sees no key, becomes zeros) and returns
+    /// sum_j exp(s_j - max), summed over j = 0, 1, ... in order (0 for a row of -inf).
+    /// `count` is a multiple of two; e^x is `VectorMath.exp` (within a few units in the
+    /// last place of libm's).
+    static func exponentiate(_ row: UnsafeMutablePointer<Double>, count: Int) -> Double {
         var top = -Double.infinity
         for j in 0..<count { top = Swift.max(top, row[j]) }
         let shift = D2(repeating: top == -.infinity ? 0 : top)
@@ -186,37 +187,28 @@ enum ReferenceProduct {
                 j += 2
             }
         }
-        return (top, top == -.infinity ? 0 : sum)
+        return top == -.infinity ? 0 : sum
     }
 
     /// softmax(scale q_i . k_j) over the keys, times the values, for each query row:
     /// out[i * rowStride + c] = sum_j e_ij v_jc / sum_j e_ij with e_ij = exp(s_ij - max_i)
-    /// and s_ij = scale (q_i . k_j) (0 for a row whose `mask` hides every key). `keys`
-    /// holds the keys as columns (depth: the query dimension), `values` the values as
-    /// columns (depth: the keys); `mask(i, j)`, when given, says whether row i sees key j.
-    /// Returns each row's log-sum-exp (max + log sum; -inf for a row that sees no key).
-    @discardableResult
+    /// and s_ij = scale (q_i . k_j). `keys` holds the keys as columns (depth: the query
+    /// dimension), `values` the values as columns (depth: the keys).
     static func softmaxAttention(
-        queries: Rows, keys: Columns, values: Columns, scale: Double, mask: ((Int, Int) -> Bool)? = nil,
-        into out: UnsafeMutablePointer<Double>, rowStride: Int
-    ) -> [Double] {
+        queries: Rows, keys: Columns, values: Columns, scale: Double, into out: UnsafeMutablePointer<Double>, rowStride: Int
+    ) {
         precondition(values.depth == keys.count, "one value per key")
         let width = keys.paddedCount, rows = queries.count
         var scores = [Double](repeating: 0, count: rows * width)
-        var logSumExp = [Double](repeating: -.infinity, count: rows)
         var sums = [Double](repeating: 0, count: rows)
         scores.withUnsafeMutableBufferPointer { buffer in
             guard let s = buffer.baseAddress else { return }
             multiply(queries, keys, into: s, rowStride: width)
             for i in 0..<rows {
                 let row = s + i * width
-                for j in 0..<width {
-                    let visible = j < keys.count && (mask?(i, j) ?? true)
-                    row[j] = visible ? row[j] * scale : -.infinity
-                }
-                let (top, sum) = exponentiate(row, count: width)
-                sums[i] = sum
-                if sum > 0 { logSumExp[i] = top + _log(sum) }
+                // Padding keys score -inf: their weights are 0.
+                for j in 0..<width { row[j] = j < keys.count ? row[j] * scale : -.infinity }
+                sums[i] = exponentiate(row, count: width)
             }
         }
         let weights = Rows(count: rows, depth: keys.count) { i, j in scores[i * width + j] }
@@ -229,7 +221,6 @@ enum ReferenceProduct {
                 for c in 0..<values.count { out[i * rowStride + c] = sum > 0 ? p[i * values.paddedCount + c] / sum : 0 }
             }
         }
-        return logSumExp
     }
 
     /// Calls `body(task)` for tasks 0 ..< count on all cores.
@@ -242,5 +233,4 @@ enum ReferenceProduct {
 /// A buffer of doubles that tasks running in parallel fill, each its own elements.
 struct SharedDoubles: @unchecked Sendable {
     let base: UnsafeMutablePointer<Double>
-    let count: Int
 }

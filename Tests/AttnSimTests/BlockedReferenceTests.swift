@@ -52,20 +52,23 @@ import Testing
         }
     }
 
-    /// A row that sees no key gets zeros and LSE -inf; a row that sees one key j gets v_j
-    /// and LSE = its score.
-    @Test func softmaxAttentionOfHiddenAndSingleKeys() {
+    /// Softmax attention by hand: q_0 = [0, 1], q_1 = [1, 2] against keys k_j = [j, j + 1]
+    /// (j = 0, 1, 2) at scale 1/2 give the scores [0.5, 1, 1.5] and [1, 2.5, 4]; values
+    /// v_j = [10 j, 10 j + 1]; o_i = sum_j e^(s_ij) v_j / sum_j e^(s_ij) (libm's exp).
+    @Test func softmaxAttentionByHand() {
         let keys = ReferenceProduct.Columns(count: 3, depth: 2) { p, j in Double(j + p) }
         let values = ReferenceProduct.Columns(count: 2, depth: 3) { j, c in Double(10 * j + c) }
         let queries = ReferenceProduct.Rows(count: 2, depth: 2) { i, p in Double(i + p) }
         var out = [Double](repeating: 9, count: 4)
-        let lse = out.withUnsafeMutableBufferPointer { buffer in
-            ReferenceProduct.softmaxAttention(
-                queries: queries, keys: keys, values: values, scale: 0.5, mask: { i, j in i == 1 && j == 2 }, into: buffer.baseAddress!, rowStride: 2)
+        out.withUnsafeMutableBufferPointer { buffer in
+            ReferenceProduct.softmaxAttention(queries: queries, keys: keys, values: values, scale: 0.5, into: buffer.baseAddress!, rowStride: 2)
         }
-        #expect(out == [0, 0, 20, 21])
-        // Row 1 = [1, 2], key 2 = [2, 3]: score 0.5 x 8.
-        #expect(lse[0] == -.infinity && lse[1] == 4)
+        var direct: [Double] = []
+        for scores in [[0.5, 1, 1.5], [1, 2.5, 4]] {
+            let weights = scores.map { exp($0) }, sum = weights.reduce(0, +)
+            direct += (0..<2).map { c in (0..<3).reduce(0.0) { $0 + weights[$1] * Double(10 * $1 + c) } / sum }
+        }
+        Self.expectClose(out, direct, "by hand")
     }
 
     // MARK: MLA
