@@ -274,10 +274,11 @@ struct HeadPanels {
         let g = Self.groupRows
         let groups = (count + g - 1) / g
         // Missing rows of a short group repeat its last row (their results are ignored).
-        let rowOf = (0..<groups).map { group in (0..<g).map { firstRow + group * g + min($0, count - group * g - 1) } }
+        // Row r of group k: rowOf[k g + r].
+        let rowOf = (0..<(groups * g)).map { firstRow + $0 / g * g + min($0 % g, count - $0 / g * g - 1) }
         for group in 0..<groups {
             for r in 0..<g {
-                let row = rowOf[group][r]
+                let row = rowOf[group * g + r]
                 let base = (bh * n + row) * d
                 for c in 0..<d { rotation[c] = Double(q.values[base + c]) }
                 transform.rotary?.rotate(&rotation, position: row + keys - n, frequencies: frequencies)
@@ -288,97 +289,101 @@ struct HeadPanels {
             }
         }
         let terms = AttentionReference.ScoreTerms(mask: mask, transform: transform, head: bh, problem: problem)
-        scores(problem, rowOf: rowOf, mask: mask, terms: terms)
+        scores(problem, groups: groups, rowOf: rowOf, mask: mask, terms: terms)
         for group in 0..<groups { softmax(group: group) }
         if withOutput { accumulateOutput(groups: groups, masked: mask.hidesKeys, scattered: mask.blocks != .dense || terms.sinks > 0) }
     }
 
-    /// Fills `exponentials` with the scores of the groups of rows `rowOf` (-inf where
-    /// masked or past the last key). Each panel of four keys serves every group in turn.
-    private mutating func scores(_ problem: ProblemShape, rowOf: [[Int]], mask: AttentionReference.Mask, terms: AttentionReference.ScoreTerms) {
+    /// Fills `exponentials` with the scores of `groups` groups of rows, group k's rows
+    /// `rowOf[4 k ..< 4 k + 4]` (-inf where masked or past the last key). Each panel of
+    /// four keys serves every group in turn.
+    private mutating func scores(_ problem: ProblemShape, groups: Int, rowOf: [Int], mask: AttentionReference.Mask, terms: AttentionReference.ScoreTerms) {
         let d = dim, nkv = keys, padded = paddedKeys
         let scale = problem.effectiveScale
         let masked = terms.masked
         // A softcap or bias changes every score: no block takes the scale-only store.
         let plainScores = !terms.changesScores
         // With a block pattern, each group's block row when all four rows share one.
-        let blockRows = rowOf.map { rows in
-            mask.blocks != .dense && rows[0] / mask.blockRows == rows[3] / mask.blockRows ? rows[0] / mask.blockRows : nil
+        let blockRows = (0..<groups).map { k in
+            mask.blocks != .dense && rowOf[4 * k] / mask.blockRows == rowOf[4 * k + 3] / mask.blockRows ? rowOf[4 * k] / mask.blockRows : nil
         }
         var unpatterned = mask
         unpatterned.blocks = .dense
         queries.withUnsafeBufferPointer { qBuffer in
             kPanels.withUnsafeBufferPointer { kBuffer in
                 exponentials.withUnsafeMutableBufferPointer { sBuffer in
-                    guard let qBase = qBuffer.baseAddress, let kp = kBuffer.baseAddress, let sBase = sBuffer.baseAddress,
-                        qBuffer.count >= 8 * d * rowOf.count, kBuffer.count >= padded * d, sBuffer.count >= padded * 4 * rowOf.count
-                    else { return }
-                    /// Group's 4 x 4 scores of keys j0 ..< j0 + 4 at `out` (key-major).
-                    func score(j0: Int, rowOf: [Int], blockRow: Int?, qp: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
-                        // Whether any, and whether all, of the 4 x 4 scores are visible (none:
-                        // skip the dots; all, with plain scores: store them without a
-                        // per-score test). Sinks show keys the mask hides.
-                        var visible = j0 + 3 < nkv && !masked
-                        var allVisible = visible
-                        if !visible {
-                            allVisible = j0 + 3 < nkv
-                            // A block of the pattern holding all 16 scores decides them with one
-                            // test: hidden (and no sink among the keys), or shown, leaving only
-                            // the causal and window conditions to test per score.
-                            var test = mask
-                            if let blockRow, j0 / mask.blockColumns == (j0 + 3) / mask.blockColumns {
-                                if mask.blocks.allows(blockRow, j0 / mask.blockColumns) {
-                                    test = unpatterned
-                                } else if terms.sinks <= j0 {
-                                    for e in 0..<16 { out[e] = -.infinity }
-                                    return
+                    rowOf.withUnsafeBufferPointer { rowBuffer in
+                        guard let qBase = qBuffer.baseAddress, let kp = kBuffer.baseAddress, let sBase = sBuffer.baseAddress,
+                            let rows = rowBuffer.baseAddress, rowBuffer.count >= 4 * groups,
+                            qBuffer.count >= 8 * d * groups, kBuffer.count >= padded * d, sBuffer.count >= padded * 4 * groups
+                        else { return }
+                        /// Group's 4 x 4 scores of keys j0 ..< j0 + 4 at `out` (key-major).
+                        func score(j0: Int, rowOf: UnsafePointer<Int>, blockRow: Int?, qp: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
+                            // Whether any, and whether all, of the 4 x 4 scores are visible (none:
+                            // skip the dots; all, with plain scores: store them without a
+                            // per-score test). Sinks show keys the mask hides.
+                            var visible = j0 + 3 < nkv && !masked
+                            var allVisible = visible
+                            if !visible {
+                                allVisible = j0 + 3 < nkv
+                                // A block of the pattern holding all 16 scores decides them with one
+                                // test: hidden (and no sink among the keys), or shown, leaving only
+                                // the causal and window conditions to test per score.
+                                var test = mask
+                                if let blockRow, j0 / mask.blockColumns == (j0 + 3) / mask.blockColumns {
+                                    if mask.blocks.allows(blockRow, j0 / mask.blockColumns) {
+                                        test = unpatterned
+                                    } else if terms.sinks <= j0 {
+                                        for e in 0..<16 { out[e] = -.infinity }
+                                        return
+                                    }
                                 }
-                            }
-                            for r in 0..<4 {
-                                for jj in 0..<4 where j0 + jj < nkv {
-                                    if terms.sees(query: rowOf[r], key: j0 + jj, mask: test, problem: problem) {
-                                        visible = true
-                                    } else {
-                                        allVisible = false
+                                for r in 0..<4 {
+                                    for jj in 0..<4 where j0 + jj < nkv {
+                                        if terms.sees(query: rowOf[r], key: j0 + jj, mask: test, problem: problem) {
+                                            visible = true
+                                        } else {
+                                            allVisible = false
+                                        }
                                     }
                                 }
                             }
-                        }
-                        if !visible {
-                            for e in 0..<16 { out[e] = -.infinity }
-                            return
-                        }
-                        // Row r's dots with keys j0 ..< j0 + 4 in s_r.
-                        let (s0, s1, s2, s3) = ReferenceProduct.dots(depth: d, rows: qp, panel: kp + j0 * d)
-                        if allVisible && plainScores {
-                            // A fully visible block: scale, and transpose two lanes at a time.
-                            let factor = D2(repeating: scale)
-                            func put(_ x: D2, _ y: D2, at index: Int) {
-                                UnsafeMutableRawPointer(out + index).storeBytes(of: x * factor, as: D2.self)
-                                UnsafeMutableRawPointer(out + index + 2).storeBytes(of: y * factor, as: D2.self)
+                            if !visible {
+                                for e in 0..<16 { out[e] = -.infinity }
+                                return
                             }
-                            put(D2(s0[0], s1[0]), D2(s2[0], s3[0]), at: 0)
-                            put(D2(s0[1], s1[1]), D2(s2[1], s3[1]), at: 4)
-                            put(D2(s0[2], s1[2]), D2(s2[2], s3[2]), at: 8)
-                            put(D2(s0[3], s1[3]), D2(s2[3], s3[3]), at: 12)
-                            return
-                        }
-                        // Transposed into key-major order: out[jj * 4 + r].
-                        func put(_ dots: SIMD4<Double>, row r: Int) {
-                            for jj in 0..<4 {
-                                out[jj * 4 + r] = j0 + jj < nkv
-                                    ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, terms: terms, problem: problem)
-                                    : -.infinity
+                            // Row r's dots with keys j0 ..< j0 + 4 in s_r.
+                            let (s0, s1, s2, s3) = ReferenceProduct.dots(depth: d, rows: qp, panel: kp + j0 * d)
+                            if allVisible && plainScores {
+                                // A fully visible block: scale, and transpose two lanes at a time.
+                                let factor = D2(repeating: scale)
+                                func put(_ x: D2, _ y: D2, at index: Int) {
+                                    UnsafeMutableRawPointer(out + index).storeBytes(of: x * factor, as: D2.self)
+                                    UnsafeMutableRawPointer(out + index + 2).storeBytes(of: y * factor, as: D2.self)
+                                }
+                                put(D2(s0[0], s1[0]), D2(s2[0], s3[0]), at: 0)
+                                put(D2(s0[1], s1[1]), D2(s2[1], s3[1]), at: 4)
+                                put(D2(s0[2], s1[2]), D2(s2[2], s3[2]), at: 8)
+                                put(D2(s0[3], s1[3]), D2(s2[3], s3[3]), at: 12)
+                                return
                             }
+                            // Transposed into key-major order: out[jj * 4 + r].
+                            func put(_ dots: SIMD4<Double>, row r: Int) {
+                                for jj in 0..<4 {
+                                    out[jj * 4 + r] = j0 + jj < nkv
+                                        ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, terms: terms, problem: problem)
+                                        : -.infinity
+                                }
+                            }
+                            put(s0, row: 0)
+                            put(s1, row: 1)
+                            put(s2, row: 2)
+                            put(s3, row: 3)
                         }
-                        put(s0, row: 0)
-                        put(s1, row: 1)
-                        put(s2, row: 2)
-                        put(s3, row: 3)
-                    }
-                    for j0 in stride(from: 0, to: padded, by: 4) {
-                        for group in rowOf.indices {
-                            score(j0: j0, rowOf: rowOf[group], blockRow: blockRows[group], qp: qBase + group * 8 * d, out: sBase + (group * padded + j0) * 4)
+                        for j0 in stride(from: 0, to: padded, by: 4) {
+                            for group in 0..<groups {
+                                score(j0: j0, rowOf: rows + 4 * group, blockRow: blockRows[group], qp: qBase + group * 8 * d, out: sBase + (group * padded + j0) * 4)
+                            }
                         }
                     }
                 }
