@@ -68,19 +68,12 @@ public enum AttentionReference {
         out.withUnsafeMutableBufferPointer { outBuffer in
             lse.withUnsafeMutableBufferPointer { lseBuffer in
                 let target = SharedRows(out: outBuffer, lse: lseBuffer)
-                forEachRowChunk(problem) { bh, rows in
-                    var head = HeadPanels(problem, k: k, v: v, kvh: problem.kvHead(forQueryHead: bh), transform: transform)
-                    var i = rows.lowerBound
-                    while i < rows.upperBound {
-                        let count = min(HeadPanels.groupRows, rows.upperBound - i)
-                        head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: count, mask: mask, withOutput: true)
-                        for r in 0..<count {
-                            target.lse[bh * n + i + r] = head.logSumExp[r]
-                            let sum = head.sums[r]
-                            let outBase = (bh * n + i + r) * d
-                            for c in 0..<d { target.out[outBase + c] = sum > 0 ? head.output[r * head.paddedDim + c] / sum : 0 }
-                        }
-                        i += count
+                forEachRowGroup(problem, q: q, k: k, v: v, mask: mask, transform: transform) { head, bh, i, count in
+                    for r in 0..<count {
+                        target.lse[bh * n + i + r] = head.logSumExp[r]
+                        let sum = head.sums[r]
+                        let outBase = (bh * n + i + r) * d
+                        for c in 0..<d { target.out[outBase + c] = sum > 0 ? head.output[r * head.paddedDim + c] / sum : 0 }
                     }
                 }
             }
@@ -98,15 +91,8 @@ public enum AttentionReference {
         var out = [Double](repeating: 0, count: problem.batch * problem.heads * n)
         out.withUnsafeMutableBufferPointer { buffer in
             let target = SharedRows(out: buffer, lse: buffer)
-            forEachRowChunk(problem) { bh, rows in
-                var head = HeadPanels(problem, k: k, v: nil, kvh: problem.kvHead(forQueryHead: bh), transform: transform)
-                var i = rows.lowerBound
-                while i < rows.upperBound {
-                    let count = min(HeadPanels.groupRows, rows.upperBound - i)
-                    head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: count, mask: mask, withOutput: false)
-                    for r in 0..<count { target.lse[bh * n + i + r] = head.logSumExp[r] }
-                    i += count
-                }
+            forEachRowGroup(problem, q: q, k: k, v: nil, mask: mask, transform: transform) { head, bh, i, count in
+                for r in 0..<count { target.lse[bh * n + i + r] = head.logSumExp[r] }
             }
         }
         return out
@@ -118,69 +104,38 @@ public enum AttentionReference {
         let lse: UnsafeMutableBufferPointer<Double>
     }
 
-    /// Calls `body(head, rows)` for blocks of query rows of every head, on all cores: at
-    /// least 32 blocks in all (work for every core of a common machine), each of at least
-    /// 16 rows (a block packs its head's K and V once).
-    private static func forEachRowChunk(_ problem: ProblemShape, _ body: @Sendable (Int, Range<Int>) -> Void) {
+    /// Computes every group of up to four query rows of every head with `HeadPanels`
+    /// (their output too when `v` is given) and calls `store(head, bh, firstRow, count)`
+    /// with each group's results, on all cores. The rows go in blocks: rows of every query
+    /// head that reads one key/value head (packed once per block), at least 32 blocks in
+    /// all (work for every core of a common machine) where there are enough rows, each of
+    /// at least 16 rows per query head.
+    private static func forEachRowGroup(
+        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor?, mask: Mask, transform: ScoreTransform,
+        _ store: @Sendable (HeadPanels, Int, Int, Int) -> Void
+    ) {
         let n = problem.queryLength
-        let heads = problem.batch * problem.heads
-        guard n > 0, heads > 0 else { return }
-        let perHead = max(1, (32 + heads - 1) / heads)
-        let chunk = max(16, (n + perHead - 1) / perHead)
+        // Query heads b heads + g G ..< + G read key/value head b kv_heads + g (G = heads /
+        // kv_heads); a shape whose heads are not a multiple of kv_heads goes head by head.
+        let group = problem.kvHeads > 0 && problem.heads % problem.kvHeads == 0 ? problem.heads / problem.kvHeads : 1
+        let units = problem.batch * problem.heads / group
+        guard n > 0, units > 0 else { return }
+        let perUnit = max(1, (32 + units - 1) / units)
+        let chunk = max(16, (n + perUnit - 1) / perUnit)
         let chunks = (n + chunk - 1) / chunk
-        DispatchQueue.concurrentPerform(iterations: heads * chunks) { item in
-            let bh = item / chunks, first = item % chunks * chunk
-            body(bh, first..<min(n, first + chunk))
-        }
-    }
-
-    /// Gradients of the loss <dO, O> with O = softmax(scale Q K^T) V, in float64:
-    ///
-    ///     dV = P^T dO,  dP = dO V^T,  D_i = sum_c dO_ic O_ic,
-    ///     dS = P o (dP - D),  dQ = scale dS K,  dK = scale dS^T Q
-    ///
-    /// (Dao 2023, Section 2.2; for GQA the key/value gradients of a group's query heads
-    /// add up). Returns dQ [batch*heads, N, d], dK and dV [batch*kv_heads, Nkv, d].
-    public static func gradients(
-        _ problem: ProblemShape, q: HostTensor, k: HostTensor, v: HostTensor, dO: HostTensor, mask: Mask = .none
-    ) -> (dQ: [Double], dK: [Double], dV: [Double]) {
-        let n = problem.queryLength, nkv = problem.keyLength, d = problem.headDim
-        let scale = problem.effectiveScale
-        var dQ = [Double](repeating: 0, count: problem.batch * problem.heads * n * d)
-        var dK = [Double](repeating: 0, count: problem.batch * problem.kvHeads * nkv * d)
-        var dV = dK
-        var o = [Double](repeating: 0, count: d)
-        for bh in 0..<(problem.batch * problem.heads) {
-            let kvh = problem.kvHead(forQueryHead: bh)
-            var head = HeadPanels(problem, k: k, v: v, kvh: kvh)
-            for i in 0..<n {
-                // Row i's probabilities p_j = e_j / sum and output o = sum_j p_j v_j.
-                head.rowGroup(problem, q: q, bh: bh, firstRow: i, count: 1, mask: mask, withOutput: true)
-                let sum = head.sums[0]
-                guard sum > 0 else { continue }
-                for c in 0..<d { o[c] = head.output[c] / sum }
-                let rowBase = (bh * n + i) * d
-                var dSum = 0.0
-                for c in 0..<d { dSum += Double(dO.values[rowBase + c]) * o[c] }
-                for j in 0..<nkv {
-                    let p = head.exponentials[j * HeadPanels.groupRows] / sum
-                    guard p != 0 else { continue }
-                    let kvBase = (kvh * nkv + j) * d
-                    var dp = 0.0
-                    for c in 0..<d {
-                        let g = Double(dO.values[rowBase + c])
-                        dp += g * Double(v.values[kvBase + c])
-                        dV[kvBase + c] += p * g
-                    }
-                    let ds = p * (dp - dSum) * scale
-                    for c in 0..<d {
-                        dQ[rowBase + c] += ds * Double(k.values[kvBase + c])
-                        dK[kvBase + c] += ds * Double(q.values[rowBase + c])
-                    }
+        DispatchQueue.concurrentPerform(iterations: units * chunks) { item in
+            let firstHead = item / chunks * group, rows = item % chunks * chunk..<min(n, (item % chunks + 1) * chunk)
+            var head = HeadPanels(problem, k: k, v: v, kvh: problem.kvHead(forQueryHead: firstHead), transform: transform)
+            for bh in firstHead..<(firstHead + group) {
+                var i = rows.lowerBound
+                while i < rows.upperBound {
+                    let count = min(HeadPanels.blockRows, rows.upperBound - i)
+                    head.rowBlock(problem, q: q, bh: bh, firstRow: i, count: count, mask: mask, withOutput: v != nil)
+                    store(head, bh, i, count)
+                    i += count
                 }
             }
         }
-        return (dQ, dK, dV)
     }
 
     /// The score of query row i and key j: s = scale * q_i . k_j, then softcapped,
@@ -226,20 +181,27 @@ public enum AttentionReference {
     }
 }
 
-/// One key/value head in float64, laid out for blocked loops, and the scratch of a group
-/// of up to four query rows computed together (they share every load of K and V).
+/// One key/value head in float64, laid out for blocked loops, and the scratch of a block
+/// of up to sixteen query rows of one head computed together: four groups of four rows.
+/// A group's rows share every load of K and V (four rows x four keys of dot products stay
+/// in registers), and the groups share each panel of K and tile of V while it is in the
+/// core's cache, so K and V are read from memory once per block.
 ///
 /// K is packed in panels of four keys, each d x 4 (keys fastest), so the score loop reads
 /// a panel in order while four rows x four keys of dot products stay in SIMD registers;
 /// V is packed in panels of four columns, each Nkv x 4. Every dot product q_i . k_j is
 /// summed over c = 0, 1, ... in order, every output column over j = 0, 1, ... in order,
-/// so a row's results do not depend on which rows share its group. Padding keys (to a
+/// so a row's results do not depend on which rows share its group or block. Padding keys (to a
 /// multiple of four) score -inf; padding columns are zero. With RoPE, K rows are rotated
 /// once as they are packed (key j at position j) and the group's query rows as they are
 /// loaded (query i at position i + Nkv - N).
 struct HeadPanels {
     typealias D2 = SIMD2<Double>
     static let groupRows = 4
+    /// Groups per block.
+    static let blockGroups = 4
+    /// Rows per block.
+    static let blockRows = groupRows * blockGroups
     let keys: Int
     let dim: Int
     let paddedKeys: Int
@@ -252,18 +214,20 @@ struct HeadPanels {
     private var rotation: [Double]
     private var kPanels: [Double]
     private var vPanels: [Double]
-    /// The group's rows of Q, each value twice (a ready two-lane splat): [dim][groupRows][2].
+    /// The block's rows of Q, each value twice (a ready two-lane splat):
+    /// [blockGroups][dim][groupRows][2].
     private var queries: [Double]
-    /// `exponentials`, each value twice, for the P.V loop: [paddedKeys][groupRows][2].
+    /// `exponentials`, each value twice, for the P.V loop: [blockGroups][paddedKeys][groupRows][2].
     private var weightPairs: [Double]
-    /// exp(s_ij - max_i) per key j and row i (key-major: [paddedKeys][groupRows]), 0
-    /// where masked.
-    private(set) var exponentials: [Double]
-    /// Per row: sum_j of `exponentials`, and the log-sum-exp (max + log(sum); -inf for a
-    /// row that sees no key).
+    /// exp(s_ij - max_i) per key j and row i, key-major in each group
+    /// ([blockGroups][paddedKeys][groupRows]), 0 where masked.
+    private var exponentials: [Double]
+    /// Per row of the block: sum_j of `exponentials`, and the log-sum-exp (max + log(sum);
+    /// -inf for a row that sees no key).
     private(set) var sums: [Double]
     private(set) var logSumExp: [Double]
-    /// Per row: sum_j exponentials_ij v_j, groupRows x paddedDim (not yet divided by the sum).
+    /// Per row of the block: sum_j exponentials_ij v_j, blockRows x paddedDim (not yet
+    /// divided by the sum).
     private(set) var output: [Double]
 
     init(_ problem: ProblemShape, k: HostTensor, v: HostTensor?, kvh: Int, transform: ScoreTransform = .identity) {
@@ -292,148 +256,156 @@ struct HeadPanels {
         } else {
             vPanels = []
         }
-        queries = [Double](repeating: 0, count: Self.groupRows * d * 2)
-        weightPairs = [Double](repeating: 0, count: paddedKeys * Self.groupRows * 2)
-        exponentials = [Double](repeating: 0, count: paddedKeys * Self.groupRows)
-        sums = [Double](repeating: 0, count: Self.groupRows)
+        queries = [Double](repeating: 0, count: Self.blockRows * d * 2)
+        weightPairs = [Double](repeating: 0, count: paddedKeys * Self.blockRows * 2)
+        exponentials = [Double](repeating: 0, count: paddedKeys * Self.blockRows)
+        sums = [Double](repeating: 0, count: Self.blockRows)
         logSumExp = sums
-        output = [Double](repeating: 0, count: Self.groupRows * paddedDim)
+        output = [Double](repeating: 0, count: Self.blockRows * paddedDim)
     }
 
-    /// Computes `count` (1 to 4) query rows from `firstRow` of head `bh`: their
-    /// exponentials, sums and log-sum-exps, and with `withOutput` their unnormalised outputs.
-    mutating func rowGroup(
+    /// Computes `count` (1 to 16) query rows from `firstRow` of head `bh`: their sums and
+    /// log-sum-exps, and with `withOutput` their unnormalised outputs (row r of the block
+    /// at index r).
+    mutating func rowBlock(
         _ problem: ProblemShape, q: HostTensor, bh: Int, firstRow: Int, count: Int, mask: AttentionReference.Mask, withOutput: Bool
     ) {
         let n = problem.queryLength, d = dim
         let g = Self.groupRows
+        let groups = (count + g - 1) / g
         // Missing rows of a short group repeat its last row (their results are ignored).
-        for r in 0..<g {
-            let row = firstRow + min(r, count - 1)
-            let base = (bh * n + row) * d
-            for c in 0..<d { rotation[c] = Double(q.values[base + c]) }
-            transform.rotary?.rotate(&rotation, position: row + keys - n, frequencies: frequencies)
-            for c in 0..<d {
-                queries[(c * g + r) * 2] = rotation[c]
-                queries[(c * g + r) * 2 + 1] = rotation[c]
+        // Row r of group k: rowOf[k g + r].
+        let rowOf = (0..<(groups * g)).map { firstRow + $0 / g * g + min($0 % g, count - $0 / g * g - 1) }
+        for group in 0..<groups {
+            for r in 0..<g {
+                let row = rowOf[group * g + r]
+                let base = (bh * n + row) * d
+                for c in 0..<d { rotation[c] = Double(q.values[base + c]) }
+                transform.rotary?.rotate(&rotation, position: row + keys - n, frequencies: frequencies)
+                for c in 0..<d {
+                    queries[((group * d + c) * g + r) * 2] = rotation[c]
+                    queries[((group * d + c) * g + r) * 2 + 1] = rotation[c]
+                }
             }
         }
         let terms = AttentionReference.ScoreTerms(mask: mask, transform: transform, head: bh, problem: problem)
-        scores(problem, firstRow: firstRow, count: count, mask: mask, terms: terms)
-        softmax()
-        if withOutput { accumulateOutput(skipZeros: mask.hidesKeys) }
+        scores(problem, groups: groups, rowOf: rowOf, mask: mask, terms: terms)
+        for group in 0..<groups { softmax(group: group) }
+        if withOutput { accumulateOutput(groups: groups, masked: mask.hidesKeys, scattered: mask.blocks != .dense || terms.sinks > 0) }
     }
 
-    /// Fills `exponentials` with the scores (-inf where masked or past the last key).
-    private mutating func scores(_ problem: ProblemShape, firstRow: Int, count: Int, mask: AttentionReference.Mask, terms: AttentionReference.ScoreTerms) {
-        let d = dim, nkv = keys
+    /// Fills `exponentials` with the scores of `groups` groups of rows, group k's rows
+    /// `rowOf[4 k ..< 4 k + 4]` (-inf where masked or past the last key). Each panel of
+    /// four keys serves every group in turn.
+    private mutating func scores(_ problem: ProblemShape, groups: Int, rowOf: [Int], mask: AttentionReference.Mask, terms: AttentionReference.ScoreTerms) {
+        let d = dim, nkv = keys, padded = paddedKeys
         let scale = problem.effectiveScale
         let masked = terms.masked
         // A softcap or bias changes every score: no block takes the scale-only store.
         let plainScores = !terms.changesScores
-        let rowOf = (0..<Self.groupRows).map { firstRow + min($0, count - 1) }
+        // With a block pattern, each group's block row when all four rows share one.
+        let blockRows = (0..<groups).map { k in
+            mask.blocks != .dense && rowOf[4 * k] / mask.blockRows == rowOf[4 * k + 3] / mask.blockRows ? rowOf[4 * k] / mask.blockRows : nil
+        }
+        var unpatterned = mask
+        unpatterned.blocks = .dense
         queries.withUnsafeBufferPointer { qBuffer in
             kPanels.withUnsafeBufferPointer { kBuffer in
                 exponentials.withUnsafeMutableBufferPointer { sBuffer in
-                    guard let qp = qBuffer.baseAddress, let kp = kBuffer.baseAddress, let sp = sBuffer.baseAddress,
-                        qBuffer.count >= 8 * d, kBuffer.count >= paddedKeys * d, sBuffer.count >= paddedKeys * 4
-                    else { return }
-                    var j0 = 0
-                    while j0 < paddedKeys {
-                        let out = sp + j0 * 4
-                        // Whether any, and whether all, of the 4 x 4 scores are visible (none:
-                        // skip the dots; all, with plain scores: store them without a
-                        // per-score test). Sinks show keys the mask hides.
-                        var visible = j0 + 3 < nkv && !masked
-                        var allVisible = visible
-                        if !visible {
-                            allVisible = j0 + 3 < nkv
-                            for r in 0..<4 {
-                                for jj in 0..<4 where j0 + jj < nkv {
-                                    if terms.sees(query: rowOf[r], key: j0 + jj, mask: mask, problem: problem) {
-                                        visible = true
-                                    } else {
-                                        allVisible = false
+                    rowOf.withUnsafeBufferPointer { rowBuffer in
+                        guard let qBase = qBuffer.baseAddress, let kp = kBuffer.baseAddress, let sBase = sBuffer.baseAddress,
+                            let rows = rowBuffer.baseAddress, rowBuffer.count >= 4 * groups,
+                            qBuffer.count >= 8 * d * groups, kBuffer.count >= padded * d, sBuffer.count >= padded * 4 * groups
+                        else { return }
+                        /// Group's 4 x 4 scores of keys j0 ..< j0 + 4 at `out` (key-major).
+                        func score(j0: Int, rowOf: UnsafePointer<Int>, blockRow: Int?, qp: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
+                            // Whether any, and whether all, of the 4 x 4 scores are visible (none:
+                            // skip the dots; all, with plain scores: store them without a
+                            // per-score test). Sinks show keys the mask hides.
+                            var visible = j0 + 3 < nkv && !masked
+                            var allVisible = visible
+                            if !visible {
+                                allVisible = j0 + 3 < nkv
+                                // A block of the pattern holding all 16 scores decides them with one
+                                // test: hidden (and no sink among the keys), or shown, leaving only
+                                // the causal and window conditions to test per score.
+                                var test = mask
+                                if let blockRow, j0 / mask.blockColumns == (j0 + 3) / mask.blockColumns {
+                                    if mask.blocks.allows(blockRow, j0 / mask.blockColumns) {
+                                        test = unpatterned
+                                    } else if terms.sinks <= j0 {
+                                        for e in 0..<16 { out[e] = -.infinity }
+                                        return
+                                    }
+                                }
+                                for r in 0..<4 {
+                                    for jj in 0..<4 where j0 + jj < nkv {
+                                        if terms.sees(query: rowOf[r], key: j0 + jj, mask: test, problem: problem) {
+                                            visible = true
+                                        } else {
+                                            allVisible = false
+                                        }
                                     }
                                 }
                             }
-                        }
-                        if !visible {
-                            for e in 0..<16 { out[e] = -.infinity }
-                            j0 += 4
-                            continue
-                        }
-                        // Row r's dots with keys j0, j0 + 1 in a_r, with j0 + 2, j0 + 3 in b_r
-                        // (two-lane vectors: the registers of a baseline x86-64 build).
-                        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
-                        var panel = kp + j0 * d
-                        var pairs = qp
-                        for _ in 0..<d {
-                            let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
-                            let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
-                            let x0 = UnsafeRawPointer(pairs).loadUnaligned(as: D2.self)
-                            let x1 = UnsafeRawPointer(pairs + 2).loadUnaligned(as: D2.self)
-                            a0 = a0 + x0 * low
-                            b0 = b0 + x0 * high
-                            a1 = a1 + x1 * low
-                            b1 = b1 + x1 * high
-                            let x2 = UnsafeRawPointer(pairs + 4).loadUnaligned(as: D2.self)
-                            let x3 = UnsafeRawPointer(pairs + 6).loadUnaligned(as: D2.self)
-                            a2 = a2 + x2 * low
-                            b2 = b2 + x2 * high
-                            a3 = a3 + x3 * low
-                            b3 = b3 + x3 * high
-                            panel += 4
-                            pairs += 8
-                        }
-                        if allVisible && plainScores {
-                            // A fully visible block: scale, and transpose two lanes at a time.
-                            let factor = D2(repeating: scale)
-                            func put(_ x: D2, _ y: D2, at index: Int) {
-                                UnsafeMutableRawPointer(out + index).storeBytes(of: x * factor, as: D2.self)
-                                UnsafeMutableRawPointer(out + index + 2).storeBytes(of: y * factor, as: D2.self)
+                            if !visible {
+                                for e in 0..<16 { out[e] = -.infinity }
+                                return
                             }
-                            put(D2(a0[0], a1[0]), D2(a2[0], a3[0]), at: 0)
-                            put(D2(a0[1], a1[1]), D2(a2[1], a3[1]), at: 4)
-                            put(D2(b0[0], b1[0]), D2(b2[0], b3[0]), at: 8)
-                            put(D2(b0[1], b1[1]), D2(b2[1], b3[1]), at: 12)
-                            j0 += 4
-                            continue
+                            // Row r's dots with keys j0 ..< j0 + 4 in s_r.
+                            let (s0, s1, s2, s3) = ReferenceProduct.dots(depth: d, rows: qp, panel: kp + j0 * d)
+                            if allVisible && plainScores {
+                                // A fully visible block: scale, and transpose two lanes at a time.
+                                let factor = D2(repeating: scale)
+                                func put(_ x: D2, _ y: D2, at index: Int) {
+                                    UnsafeMutableRawPointer(out + index).storeBytes(of: x * factor, as: D2.self)
+                                    UnsafeMutableRawPointer(out + index + 2).storeBytes(of: y * factor, as: D2.self)
+                                }
+                                put(D2(s0[0], s1[0]), D2(s2[0], s3[0]), at: 0)
+                                put(D2(s0[1], s1[1]), D2(s2[1], s3[1]), at: 4)
+                                put(D2(s0[2], s1[2]), D2(s2[2], s3[2]), at: 8)
+                                put(D2(s0[3], s1[3]), D2(s2[3], s3[3]), at: 12)
+                                return
+                            }
+                            // Transposed into key-major order: out[jj * 4 + r].
+                            func put(_ dots: SIMD4<Double>, row r: Int) {
+                                for jj in 0..<4 {
+                                    out[jj * 4 + r] = j0 + jj < nkv
+                                        ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, terms: terms, problem: problem)
+                                        : -.infinity
+                                }
+                            }
+                            put(s0, row: 0)
+                            put(s1, row: 1)
+                            put(s2, row: 2)
+                            put(s3, row: 3)
                         }
-                        let s0 = SIMD4(lowHalf: a0, highHalf: b0), s1 = SIMD4(lowHalf: a1, highHalf: b1)
-                        let s2 = SIMD4(lowHalf: a2, highHalf: b2), s3 = SIMD4(lowHalf: a3, highHalf: b3)
-                        // Transposed into key-major order: out[jj * 4 + r].
-                        func put(_ dots: SIMD4<Double>, row r: Int) {
-                            for jj in 0..<4 {
-                                out[jj * 4 + r] = j0 + jj < nkv
-                                    ? AttentionReference.score(dot: dots[jj], scale: scale, query: rowOf[r], key: j0 + jj, mask: mask, terms: terms, problem: problem)
-                                    : -.infinity
+                        for j0 in stride(from: 0, to: padded, by: 4) {
+                            for group in 0..<groups {
+                                score(j0: j0, rowOf: rows + 4 * group, blockRow: blockRows[group], qp: qBase + group * 8 * d, out: sBase + (group * padded + j0) * 4)
                             }
                         }
-                        put(s0, row: 0)
-                        put(s1, row: 1)
-                        put(s2, row: 2)
-                        put(s3, row: 3)
-                        j0 += 4
                     }
                 }
             }
         }
     }
 
-    /// Turns the scores in `exponentials` into exp(s - row max), copies them in pairs to
-    /// `weightPairs`, and fills `sums` and `logSumExp`. The four rows of a key are
-    /// adjacent, so each step handles all four; each row's sum still runs over
+    /// Turns group `group`'s scores in `exponentials` into exp(s - row max), copies them in
+    /// pairs to `weightPairs`, and fills its rows' `sums` and `logSumExp`. The four rows of
+    /// a key are adjacent, so each step handles all four; each row's sum still runs over
     /// j = 0, 1, ... in order.
-    private mutating func softmax() {
+    private mutating func softmax(group: Int) {
         let nkv = keys, padded = paddedKeys
         typealias D4 = SIMD4<Double>
         var rowMax = D4(repeating: -.infinity)
         var sumLow = SIMD2<Double>(), sumHigh = SIMD2<Double>()
         exponentials.withUnsafeMutableBufferPointer { buffer in
             weightPairs.withUnsafeMutableBufferPointer { pairs in
-                guard let e = buffer.baseAddress, let w = pairs.baseAddress, buffer.count >= padded * 4, pairs.count >= 8 * padded
+                guard let base = buffer.baseAddress, let pairBase = pairs.baseAddress,
+                    buffer.count >= (group + 1) * padded * 4, pairs.count >= (group + 1) * 8 * padded
                 else { return }
+                let e = base + group * padded * 4, w = pairBase + group * padded * 8
                 for j in 0..<nkv {
                     rowMax = pointwiseMax(rowMax, UnsafeRawPointer(e + 4 * j).loadUnaligned(as: D4.self))
                 }
@@ -476,55 +448,69 @@ struct HeadPanels {
         }
         let sum = D4(lowHalf: sumLow, highHalf: sumHigh)
         for r in 0..<Self.groupRows {
-            sums[r] = rowMax[r] == -.infinity ? 0 : sum[r]
-            logSumExp[r] = rowMax[r] == -.infinity ? -.infinity : rowMax[r] + _log(sum[r])
+            sums[group * Self.groupRows + r] = rowMax[r] == -.infinity ? 0 : sum[r]
+            logSumExp[group * Self.groupRows + r] = rowMax[r] == -.infinity ? -.infinity : rowMax[r] + _log(sum[r])
         }
     }
 
-    /// output_i = sum_j exponentials_ij v_j, in j order.
-    private mutating func accumulateOutput(skipZeros: Bool) {
-        let nkv = keys, pd = paddedDim
+    /// output_i = sum_j exponentials_ij v_j, in j order, for the rows of the first `groups`
+    /// groups. With a mask (`masked`) only the keys from a group's first to its last
+    /// nonzero weight are walked (the others would add zeros); with `scattered` zeros
+    /// between them (a block-sparse pattern, or sinks apart from a window) steps where all
+    /// four weights are zero are skipped too. The keys go in tiles of `keyTile`: each
+    /// four-column slice of a tile of V serves every group while it is in the first-level
+    /// cache, and each sum continues from the tile before, so the order is the same.
+    private mutating func accumulateOutput(groups: Int, masked: Bool, scattered: Bool) {
+        let nkv = keys, pd = paddedDim, padded = paddedKeys
         weightPairs.withUnsafeBufferPointer { eBuffer in
             vPanels.withUnsafeBufferPointer { vBuffer in
                 output.withUnsafeMutableBufferPointer { oBuffer in
-                    guard let ep = eBuffer.baseAddress, let vp = vBuffer.baseAddress, let op = oBuffer.baseAddress,
-                        eBuffer.count >= nkv * 8, vBuffer.count >= pd * nkv, oBuffer.count >= 4 * pd
+                    guard let eBase = eBuffer.baseAddress, let vp = vBuffer.baseAddress, let op = oBuffer.baseAddress,
+                        eBuffer.count >= groups * padded * 8, vBuffer.count >= pd * nkv, oBuffer.count >= groups * 4 * pd
                     else { return }
-                    var c0 = 0
-                    while c0 < pd {
-                        // Row r's columns c0, c0 + 1 in a_r, c0 + 2, c0 + 3 in b_r.
-                        var a0 = D2(), b0 = D2(), a1 = D2(), b1 = D2(), a2 = D2(), b2 = D2(), a3 = D2(), b3 = D2()
-                        var panel = vp + c0 * nkv
-                        var weights = ep
-                        for _ in 0..<nkv {
-                            // Masked rows have runs of zero weights; unmasked ones none worth a test.
-                            if !skipZeros || weights[0] != 0 || weights[2] != 0 || weights[4] != 0 || weights[6] != 0 {
-                                let low = UnsafeRawPointer(panel).loadUnaligned(as: D2.self)
-                                let high = UnsafeRawPointer(panel + 2).loadUnaligned(as: D2.self)
-                                let w0 = UnsafeRawPointer(weights).loadUnaligned(as: D2.self)
-                                let w1 = UnsafeRawPointer(weights + 2).loadUnaligned(as: D2.self)
-                                a0 = a0 + w0 * low
-                                b0 = b0 + w0 * high
-                                a1 = a1 + w1 * low
-                                b1 = b1 + w1 * high
-                                let w2 = UnsafeRawPointer(weights + 4).loadUnaligned(as: D2.self)
-                                let w3 = UnsafeRawPointer(weights + 6).loadUnaligned(as: D2.self)
-                                a2 = a2 + w2 * low
-                                b2 = b2 + w2 * high
-                                a3 = a3 + w3 * low
-                                b3 = b3 + w3 * high
-                            }
-                            panel += 4
-                            weights += 8
+                    // Each group's keys [first, end) from its first to its last nonzero weight.
+                    var ranges: [Range<Int>] = []
+                    for group in 0..<groups {
+                        let ep = eBase + group * padded * 8
+                        var first = 0, end = nkv
+                        if masked {
+                            func zero(_ j: Int) -> Bool { ep[8 * j] == 0 && ep[8 * j + 2] == 0 && ep[8 * j + 4] == 0 && ep[8 * j + 6] == 0 }
+                            while first < end && zero(first) { first += 1 }
+                            while end > first && zero(end - 1) { end -= 1 }
                         }
-                        UnsafeMutableRawPointer(op + c0).storeBytes(of: SIMD4(lowHalf: a0, highHalf: b0), as: SIMD4<Double>.self)
-                        UnsafeMutableRawPointer(op + pd + c0).storeBytes(of: SIMD4(lowHalf: a1, highHalf: b1), as: SIMD4<Double>.self)
-                        UnsafeMutableRawPointer(op + 2 * pd + c0).storeBytes(of: SIMD4(lowHalf: a2, highHalf: b2), as: SIMD4<Double>.self)
-                        UnsafeMutableRawPointer(op + 3 * pd + c0).storeBytes(of: SIMD4(lowHalf: a3, highHalf: b3), as: SIMD4<Double>.self)
-                        c0 += 4
+                        ranges.append(first..<end)
+                    }
+                    op.update(repeating: 0, count: groups * 4 * pd)
+                    typealias D4 = SIMD4<Double>
+                    func load(_ at: Int) -> D4 { UnsafeRawPointer(op + at).loadUnaligned(as: D4.self) }
+                    func store(_ x: D4, _ at: Int) { UnsafeMutableRawPointer(op + at).storeBytes(of: x, as: D4.self) }
+                    let lo = ranges.map(\.lowerBound).min() ?? 0, hi = ranges.map(\.upperBound).max() ?? 0
+                    var tile = lo
+                    while tile < hi {
+                        let tileEnd = min(hi, tile + Self.keyTile)
+                        for c0 in stride(from: 0, to: pd, by: 4) {
+                            for group in 0..<groups {
+                                let start = max(tile, ranges[group].lowerBound), stop = min(tileEnd, ranges[group].upperBound)
+                                guard start < stop else { continue }
+                                let rows = eBase + group * padded * 8 + 8 * start, panel = vp + c0 * nkv + 4 * start
+                                let at = group * 4 * pd + c0
+                                let initial = (load(at), load(at + pd), load(at + 2 * pd), load(at + 3 * pd))
+                                let (o0, o1, o2, o3) = scattered
+                                    ? ReferenceProduct.dots(depth: stop - start, rows: rows, panel: panel, skippingZeros: true, initial: initial)
+                                    : ReferenceProduct.dots(depth: stop - start, rows: rows, panel: panel, initial: initial)
+                                store(o0, at)
+                                store(o1, at + pd)
+                                store(o2, at + 2 * pd)
+                                store(o3, at + 3 * pd)
+                            }
+                        }
+                        tile = tileEnd
                     }
                 }
             }
         }
     }
+
+    /// Keys per tile of `accumulateOutput`: four groups' weights of 64 keys are 16 KiB.
+    static let keyTile = 64
 }
