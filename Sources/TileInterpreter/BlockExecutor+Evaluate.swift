@@ -113,11 +113,8 @@ extension BlockExecutor {
         statementTemporaryShapes.append((tile.rows, tile.cols))
     }
 
-    /// Elementwise binary operation with broadcasting: a tile with a scalar, or two tiles
-    /// under numpy's rules, reading a 1-D tile as a column (one value per row): each of
-    /// rows and columns must agree or be 1 on one side. So a row vector r broadcasts
-    /// across the columns of an r x c tile, a 1 x c tile down its rows, and an r-vector
-    /// against a 1 x c tile gives their r x c outer product.
+    /// Elementwise binary operation with broadcasting (`Tile.elementwise`), counted as
+    /// one "other" FLOP per element of the result.
     private func elementwise(
         _ name: String, _ a: Value, _ b: Value, at location: SourceLocation, materialize: Bool,
         _ f: (Float, Float) -> Float
@@ -130,50 +127,18 @@ extension BlockExecutor {
         case "/": opName = "div"
         default: opName = name
         }
-        // The common operations run loops specialised to them (same values as `f`'s).
-        let kind = TileMath.Binary(rawValue: opName)
-        switch (a, b) {
-        case (.tile(let t), .tile(let u)):
-            func combine(_ x: Int, _ y: Int) -> Int? { x == y ? x : x == 1 ? y : y == 1 ? x : nil }
-            guard let rows = combine(t.rows, u.rows), let cols = combine(t.cols, u.cols) else {
-                throw error("shape mismatch in '\(name)': \(t.shapeText) and \(u.shapeText) (dimensions must agree or be 1; a 1-D tile is a column, one value per row)", location)
-            }
-            let rank = max(t.rank, u.rank, cols > 1 ? 2 : 1)
-            var result = Tile(rows: rows, cols: cols, rank: rank, level: .registers, elementBytes: 4, data: nil)
-            if let x = t.data, let y = u.data {
-                if let kind {
-                    result.data = TileMath.broadcast(kind, x, rows: t.rows, cols: t.cols, y, rows: u.rows, cols: u.cols, outRows: rows, outCols: cols)
-                } else {
-                    result.data = TileMath.broadcast(x, rows: t.rows, cols: t.cols, y, rows: u.rows, cols: u.cols, outRows: rows, outCols: cols, f)
-                }
-            }
-            return finishElementwise(result, name: opName, flops: result.count, materialize: materialize)
-        case (.tile(var t), _):
-            let s = Float(scalarValue(b))
-            if let kind {
-                t.data = t.data.map { TileMath.map(kind, $0, scalar: s, scalarFirst: false) }
-            } else {
-                t.data = t.data.map { $0.map { f($0, s) } }
-            }
-            return finishElementwise(t, name: opName, flops: t.count, materialize: materialize)
-        case (_, .tile(var u)):
-            let s = Float(scalarValue(a))
-            if let kind {
-                u.data = u.data.map { TileMath.map(kind, $0, scalar: s, scalarFirst: true) }
-            } else {
-                u.data = u.data.map { $0.map { f(s, $0) } }
-            }
-            return finishElementwise(u, name: opName, flops: u.count, materialize: materialize)
-        default:
-            throw error("'\(name)' needs a tile operand here", location)
-        }
+        let result = try Tile.elementwise(try operand(a, at: location), try operand(b, at: location), kind: TileMath.Binary(rawValue: opName), name: name, source: source, at: location, f)
+        return finishElementwise(result, name: opName, flops: result.count, materialize: materialize)
     }
 
-    private func scalarValue(_ v: Value) -> Double {
+    /// An operand of an elementwise operation or a built-in as `Tile.elementwise` and
+    /// built-ins take it.
+    func operand(_ v: Value, at location: SourceLocation) throws(Diagnostic) -> BuiltinValue {
         switch v {
-        case .int(let i): return Double(i)
-        case .float(let x): return x
-        default: return .nan
+        case .int(let i): return .int(i)
+        case .float(let x): return .float(x)
+        case .tile(let t): return .tile(t)
+        case .unset: throw error("operands have no value", location)
         }
     }
 
@@ -197,140 +162,6 @@ extension BlockExecutor {
         emit("matmul", flops: flops, shape: result.shape)
         recordTemporary(result)
         return .tile(result)
-    }
-
-    private func call(_ builtin: Builtin, _ arguments: [Expr], at location: SourceLocation, materialize: Bool) throws(Diagnostic) -> Value {
-        switch builtin {
-        case .cdiv, .min, .max, .exp, .log, .sqrt:
-            var values: [Value] = []
-            for argument in arguments { values.append(try evaluate(argument, materialize: false)) }
-            if values.allSatisfy({ $0.tile == nil }) {
-                var scalars: [ScalarValue] = []
-                for v in values {
-                    if case .int(let i) = v { scalars.append(.int(i)) } else { scalars.append(.float(scalarValue(v))) }
-                }
-                switch try ScalarEvaluator.applyScalarCall(builtin, scalars, at: location, source: source) {
-                case .int(let i): return .int(i)
-                case .float(let x): return .float(x)
-                }
-            }
-            switch builtin {
-            case .min:
-                return try elementwise("min", values[0], values[1], at: location, materialize: materialize) { Swift.min($0, $1) }
-            case .max:
-                return try elementwise("max", values[0], values[1], at: location, materialize: materialize) { Swift.max($0, $1) }
-            case .exp, .log, .sqrt:
-                guard var tile = values[0].tile else { throw error("'\(builtin.rawValue)' needs a tile", location) }
-                switch builtin {
-                case .exp: tile.data = tile.data.map(TileMath.exp)
-                case .log: tile.data = tile.data.map { TileMath.mapLoop($0) { Foundation.log($0) } }
-                default: tile.data = tile.data.map { TileMath.mapLoop($0) { $0.squareRoot() } }
-                }
-                tile.level = .registers
-                tile.elementBytes = 4
-                switch builtin {
-                case .exp: counters.exps += tile.count
-                case .log: counters.logs += tile.count
-                default: counters.flopsOther += tile.count
-                }
-                emit(builtin.rawValue, flops: tile.count, shape: tile.shape)
-                if materialize { recordTemporary(tile) }
-                return .tile(tile)
-            default:
-                throw error("'\(builtin.rawValue)' takes integers", location)
-            }
-        case .rowmax, .rowsum:
-            guard let tile = try evaluate(arguments[0], materialize: true).tile, tile.rank == 2 else {
-                throw error("'\(builtin.rawValue)' reduces a 2-D tile", location)
-            }
-            var result = Tile(rows: tile.rows, cols: 1, rank: 1, level: .registers, elementBytes: 4, data: nil)
-            if let data = tile.data {
-                result.data = TileMath.reduceRows(data, rows: tile.rows, cols: tile.cols, max: builtin == .rowmax)
-            }
-            // A row of c values reduces with c - 1 pairwise operations.
-            let flops = tile.rows * (tile.cols - 1)
-            counters.flopsOther += flops
-            emit(builtin.rawValue, flops: flops, shape: result.shape)
-            recordTemporary(result)
-            return .tile(result)
-        case .zeros, .full:
-            let sizeCount = builtin == .full ? arguments.count - 1 : arguments.count
-            var sizes: [Int] = []
-            for argument in arguments.prefix(sizeCount) {
-                let size = try integer(argument)
-                guard size > 0 else { throw error("a tile size must be positive, found \(size)", argument.location) }
-                sizes.append(size)
-            }
-            var fill: Float = 0
-            if builtin == .full, let last = arguments.last {
-                fill = Float(scalarValue(try evaluate(last, materialize: false)))
-            }
-            let rows = sizes[0], cols = sizes.count > 1 ? sizes[1] : 1
-            let tile = Tile(
-                rows: rows, cols: cols, rank: sizes.count, level: .registers, elementBytes: 4,
-                data: isNumeric ? Array(repeating: fill, count: rows * cols) : nil)
-            emit(builtin.rawValue, shape: tile.shape)
-            if materialize { recordTemporary(tile) }
-            return .tile(tile)
-        case .fa2NumSplits, .blockMask:
-            var scalars: [ScalarValue] = []
-            for argument in arguments { scalars.append(.int(try integer(argument))) }
-            guard case .int(let i) = try ScalarEvaluator.applyScalarCall(builtin, scalars, at: location, source: source) else {
-                throw error("'\(builtin.rawValue)' gives an integer", location)
-            }
-            return .int(i)
-        case .col:
-            guard let tile = try evaluate(arguments[0], materialize: false).tile, tile.rank == 2 else {
-                throw error("'col' takes a column of a 2-D tile", location)
-            }
-            let j = try integer(arguments[1])
-            guard j >= 0 && j < tile.cols else {
-                throw error("column \(j) is outside the \(tile.shapeText) tile", arguments[1].location)
-            }
-            var column = Tile(rows: tile.rows, cols: 1, rank: 1, level: .registers, elementBytes: tile.level == .sram ? tile.elementBytes : 4, data: nil)
-            if let data = tile.data { column.data = (0..<tile.rows).map { data[$0 * tile.cols + j] } }
-            emit("col", shape: column.shape)
-            if materialize { recordTemporary(column) }
-            return .tile(column)
-        case .maskCausal, .maskWindow:
-            guard var tile = try evaluate(arguments[0], materialize: false).tile, tile.rank == 2 else {
-                throw error("'\(builtin.rawValue)' masks a 2-D tile", location)
-            }
-            let q0 = try integer(arguments[1]), k0 = try integer(arguments[2])
-            var window: Int?
-            if builtin == .maskWindow {
-                let w = try integer(arguments[3])
-                guard w > 0 else { throw error("the window of 'mask_window' must be positive, found \(w)", arguments[3].location) }
-                window = w
-            }
-            var period = tile.rows
-            let periodIndex = builtin == .maskWindow ? 4 : 3
-            if arguments.count > periodIndex {
-                period = try integer(arguments[periodIndex])
-                guard period > 0 else { throw error("the row period of '\(builtin.rawValue)' must be positive, found \(period)", arguments[periodIndex].location) }
-            }
-            var masked = 0
-            for r in 0..<tile.rows {
-                let (lo, hi) = MaskGeometry.visibleColumns(row: r % period, cols: tile.cols, queryStart: q0, keyStart: k0, window: window)
-                masked += tile.cols - max(0, hi - lo)
-                if var data = tile.data {
-                    for c in 0..<tile.cols where c < lo || c >= hi { data[r * tile.cols + c] = -.infinity }
-                    tile.data = data
-                }
-            }
-            counters.maskedElements += masked
-            // One compare-and-select per element.
-            return finishElementwise(tile, name: builtin.rawValue, flops: tile.count, materialize: materialize)
-        case .ropeCos, .ropeSin, .rope, .alibiSlope, .alibi, .softcap, .elu1, .dequant:
-            return try zooCall(builtin, arguments, at: location, materialize: materialize)
-        case .cast:
-            guard var tile = try evaluate(arguments[0], materialize: false).tile, case .dtype(let dtype) = arguments[1].kind else {
-                throw error("'cast' rounds a tile to a dtype", location)
-            }
-            tile.data = tile.data.map { $0.map { dtype.round($0) } }
-            tile.elementBytes = dtype.bytes
-            return finishElementwise(tile, name: "cast", flops: 0, materialize: materialize)
-        }
     }
 
     // MARK: Loads and stores
@@ -473,18 +304,5 @@ extension BlockExecutor {
         for pending in stores {
             TileMath.scatter(pending.data, into: &tensors[pending.tensor], pending.slice, dtype: bound.tensorDTypes[pending.tensor], written: &written[pending.tensor])
         }
-    }
-}
-
-/// Which columns of a score tile a causal or sliding-window mask leaves visible.
-enum MaskGeometry {
-    /// Row r holds query position queryStart + r; column c holds key keyStart + c. Keys
-    /// after the query are hidden, and with a window w so are keys w or more before it.
-    /// Returns the visible columns as a half-open range lo ..< hi (empty when lo >= hi).
-    static func visibleColumns(row r: Int, cols: Int, queryStart: Int, keyStart: Int, window: Int?) -> (Int, Int) {
-        let position = queryStart + r - keyStart
-        let hi = min(cols, position + 1)
-        let lo = window.map { max(0, position - $0 + 1) } ?? 0
-        return (lo, max(lo, hi))
     }
 }

@@ -406,7 +406,7 @@ public struct Checker {
         }
     }
 
-    /// The type of a call, from the built-in's table entry (`Builtin+Table.swift`).
+    /// The type of a call, from the built-in's signature (`Builtin.spec`).
     private func callType(_ builtin: Builtin, _ types: [ValueType], _ arguments: [Expr], _ location: SourceLocation) throws(Diagnostic) -> ValueType {
         let specs = builtin.spec.arguments(count: arguments.count)
         for ((type, argument), spec) in zip(zip(types, arguments), specs) {
@@ -432,7 +432,7 @@ public struct Checker {
                 case .tile2D: expected = "a 2-D tile"
                 case .dtype: expected = "a dtype (fp32, fp16, bf16)"
                 }
-                throw error("\(spec.name) of '\(builtin.rawValue)' must be \(expected), found \(type)", argument.location)
+                throw error("\(spec.name) of '\(builtin.name)' must be \(expected), found \(type)", argument.location)
             }
         }
         switch builtin.spec.result {

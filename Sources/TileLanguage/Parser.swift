@@ -554,8 +554,8 @@ public struct Parser {
     }
 
     private mutating func parseCall(_ name: String, at location: SourceLocation) throws(Diagnostic) -> Node {
-        guard let builtin = Builtin(rawValue: name) else {
-            let known = Builtin.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let builtin = Builtin.named(name) else {
+            let known = Builtin.allCases.map(\.name).joined(separator: ", ")
             throw error("unknown function '\(name)'; built-in functions are: \(known)", at: location)
         }
         advance()
