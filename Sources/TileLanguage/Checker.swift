@@ -137,6 +137,11 @@ public struct Checker {
         check.tensor = tensor
         check.arguments = []
         for index in check.options.indices {
+            let name = check.options[index].name
+            guard check.reference.options.contains(where: { $0.name == name }) else {
+                let takes = check.reference.options.isEmpty ? "it takes none" : "it takes: " + check.reference.options.map(\.name).joined(separator: ", ")
+                throw error("'\(check.reference.rawValue)' takes no option '\(name)'; \(takes)", check.options[index].value.location)
+            }
             let (resolved, type) = try checkParameterExpression(check.options[index].value)
             // The rope base and factor and the softcap are numbers; every other option an integer.
             let numeric = CheckDecl.numberOptionNames.contains(check.options[index].name)

@@ -195,7 +195,7 @@ public struct Parser {
         guard case .identifier(let referenceName) = current.kind else {
             throw error("expected a reference name, found \(current.display)")
         }
-        guard let reference = ReferenceKind(rawValue: referenceName) else {
+        guard let reference = ReferenceKind.named(referenceName) else {
             let known = ReferenceKind.allCases.map(\.rawValue).joined(separator: ", ")
             throw error("unknown reference '\(referenceName)'; expected one of: \(known)", at: referenceLocation)
         }
