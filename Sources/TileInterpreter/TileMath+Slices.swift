@@ -7,7 +7,7 @@ extension TileMath {
     /// beyond two flatten into rows), as runs: `body(element, offset, length)` for
     /// `length` elements at consecutive offsets. Runs span the last kept dimension when it
     /// is contiguous in the tensor (stride 1), else they are single elements.
-    private static func forEachRun(_ strides: [Int], _ s: BlockExecutor.Slice, _ body: (Int, Int, Int) -> Void) {
+    private static func forEachRun(_ strides: [Int], _ s: TensorSlice, _ body: (Int, Int, Int) -> Void) {
         var base = 0
         for axis in s.starts.indices { base += s.starts[axis] * strides[axis] }
         var lengths = s.kept.map { s.lengths[$0] }
@@ -40,7 +40,7 @@ extension TileMath {
 
     /// Whether every offset of the slice lies in a tensor of `count` elements (the
     /// executor's slices always do: `BlockExecutor.slice` checks them).
-    private static func fits(_ strides: [Int], _ s: BlockExecutor.Slice, count: Int, data: Int) -> Bool {
+    private static func fits(_ strides: [Int], _ s: TensorSlice, count: Int, data: Int) -> Bool {
         var low = 0, high = 0
         for axis in s.starts.indices {
             guard s.lengths[axis] > 0, strides[axis] >= 0 else { return false }
@@ -50,7 +50,7 @@ extension TileMath {
         return low >= 0 && high < count && data >= s.count
     }
 
-    static func gather(_ tensor: HostTensor, _ s: BlockExecutor.Slice) -> [Float] {
+    static func gather(_ tensor: HostTensor, _ s: TensorSlice) -> [Float] {
         var out = [Float](repeating: 0, count: s.count)
         guard fits(tensor.strides, s, count: tensor.count, data: out.count) else {
             // Checked subscripts: they stop on an offset outside the tensor.
@@ -70,7 +70,7 @@ extension TileMath {
         return out
     }
 
-    static func scatter(_ data: [Float], into tensor: inout HostTensor, _ s: BlockExecutor.Slice, dtype: DType, written: inout [Bool]) {
+    static func scatter(_ data: [Float], into tensor: inout HostTensor, _ s: TensorSlice, dtype: DType, written: inout [Bool]) {
         let track = !written.isEmpty
         let strides = tensor.strides
         guard fits(strides, s, count: tensor.count, data: data.count), !track || written.count == tensor.count else {
