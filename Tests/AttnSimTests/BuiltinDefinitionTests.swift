@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import AttnNumerics
 import TileInterpreter
@@ -24,6 +25,22 @@ import TileInterpreter
                 #expect(builtin.integerForm != nil, "\(builtin) gives integers but has no form for count mode")
             }
         }
+    }
+
+    /// Every built-in the parser knows has its row in the docs' built-in table, and every
+    /// function the table names is one (a definition left out of its family's list would
+    /// be missing here).
+    @Test func everyBuiltinIsDocumented() throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/tile-language.md"), encoding: .utf8)
+        // The table's rows: from `cdiv`'s to the first line that is not a row.
+        let table = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .drop { !$0.hasPrefix("| `cdiv(") }.prefix { $0.hasPrefix("| `") }
+        let documented = Set(table.flatMap { row in
+            row.split(separator: "|")[0].split(separator: "`").enumerated().compactMap { index, piece in
+                index % 2 == 1 ? piece.split(separator: "(").first.map(String.init) : nil
+            }
+        })
+        #expect(documented == Set(Builtin.allCases.map(\.name)))
     }
 
     /// Hand-derived from the count rules on a 4 x 6 tile x (24 elements): "other" FLOPs,
