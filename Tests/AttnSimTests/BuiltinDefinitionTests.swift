@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AttnAlgorithms
 import AttnNumerics
 import TileInterpreter
 @testable import TileLanguage
@@ -47,6 +48,7 @@ import TileInterpreter
     /// exponentials, logarithms and masked elements of one call.
     @Test(arguments: [
         ("exp(x)", 0, 24, 0, 0),
+        ("exp2(x)", 0, 24, 0, 0),
         ("log(x)", 0, 0, 24, 0),
         ("sqrt(x)", 24, 0, 0, 0),
         ("min(x, 0.5)", 24, 0, 0, 0),
@@ -86,5 +88,57 @@ import TileInterpreter
             #expect(total.maskedElements == masked, "\(call)")
             #expect(total.flopsMatmul == 0)
         }
+    }
+
+    /// `exp2` (the built-in added by following docs/ARCHITECTURE.md, "Adding a built-in"):
+    /// powers of two are exact at integers, 2^0.5 is sqrt 2 to within one unit in the last
+    /// place of fp32, in kernels and in parameter expressions alike.
+    @Test func exp2Values() throws {
+        let text = """
+            param p = exp2(3)
+            input  X[2, 3]
+            output Y[2, 3] fp32
+            kernel k grid(i: 1):
+              x = load X[:, :]
+              store Y[:, :] = exp2(x)
+
+            """
+        let bound = try S.bindSource(text, S.shape(heads: 1, n: 2, d: 3))
+        #expect(bound.parameter("p") == .float(8))
+        var x = HostTensor(shape: [2, 3], dtype: .fp32)
+        x.values = [-2, -1, 0, 1, 10, 0.5]
+        let result = try Simulator.run(bound, options: RunOptions(mode: .numeric, inputs: ["X": x]))
+        let y = try #require(result.tensors["Y"]).values
+        #expect(Array(y.prefix(5)) == [0.25, 0.5, 1, 2, 1024])
+        #expect(abs(Double(y[5]) - 2.0.squareRoot()) <= Double(Float(1.5).ulp))
+    }
+
+    /// What `exp2` is for: FlashAttention-2 written as its kernel runs, base 2 (log2 e
+    /// folded into the scale, m the row maximum in base-2 units, LSE = m ln 2 + ln l). It
+    /// passes the natural-base float64 references at their derived tolerances, and counts
+    /// as flash2 does but for the LSE's one multiply per row: one exponential per score
+    /// and rescale either way.
+    @Test(arguments: [0, 1])
+    func base2OnlineSoftmaxMatchesTheReference(_ causal: Int) throws {
+        let source = try AlgorithmLibrary.builtInSource("flash2").text
+        var text = source
+        for (from, to) in [
+            ("s = (q @ k^T) * scale", "s = (q @ k^T) * (scale * 1.4426950408889634)"),
+            ("p = exp(s - m2)", "p = exp2(s - m2)"), ("a = exp(m - m2)", "a = exp2(m - m2)"),
+            ("= m + log(l)", "= m * 0.6931471805599453 + log(l)"),
+        ] {
+            #expect(text.contains(from))
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        let shape = S.shape(heads: 2, n: 100, d: 16)
+        let params = ["Br": 32, "Bc": 16, "causal": causal]
+        let base2 = try S.bindSource(text, shape, dtype: .fp16, params: params)
+        let result = try S.numeric(base2)
+        #expect(result.checks.count == 2)
+        let flash2 = try S.count(S.bind("flash2", shape, dtype: .fp16, params: params)).total
+        let counted = try S.count(base2).total
+        #expect(counted.exps == flash2.exps)
+        #expect(counted.flopsOther == flash2.flopsOther + 2 * 100)
+        #expect(counted.hbmReadBytes == flash2.hbmReadBytes)
     }
 }
