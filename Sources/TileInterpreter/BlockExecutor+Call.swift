@@ -20,6 +20,10 @@ extension BlockExecutor: BuiltinArgumentEvaluator {
             for index in arguments.indices { values.append(try call.integer(index)) }
             do throws(BuiltinFailure) {
                 return .int(try function(values))
+            } catch .overflow {
+                throw self.error(
+                    "integer overflow in '\(call.text)': \(builtin.name)(\(values.map(String.init).joined(separator: ", "))) does not fit in 64 bits",
+                    location, kind: .overflow)
             } catch {
                 throw ScalarEvaluator.diagnostic(error, builtin, source: source, at: location)
             }
@@ -34,9 +38,14 @@ extension BlockExecutor: BuiltinArgumentEvaluator {
         case .tile(let function):
             output = try function(call)
         }
-        let flops = counters.count(builtin.spec.counting, output)
+        let flops: Int
+        do {
+            flops = try counters.count(builtin.spec.counting, output)
+        } catch {
+            throw overflowError(error)
+        }
         emit(builtin.name, flops: flops, shape: output.tile.shape)
-        if materialize || builtin.spec.materializesResult { recordTemporary(output.tile) }
+        if materialize || builtin.spec.materializesResult { try recordTemporary(output.tile) }
         return .tile(output.tile)
     }
 

@@ -31,7 +31,7 @@ extension BlockExecutor {
             case .unset:
                 throw error("'\(kernel.slotNames[slot])' has no value here (assigned on another path, or used after its last use in an earlier iteration)", e.location)
             case .tile(let tile) where tile.level == .sram:
-                counters.sramToRegisters += tile.bytes
+                counters.sramToRegisters = try sum(counters.sramToRegisters, tile.bytes, "sram->reg bytes")
                 emit("sram_read", edge: "sram->reg", tensor: kernel.slotNames[slot], bytes: tile.bytes, shape: tile.shape)
                 return value
             default:
@@ -57,20 +57,20 @@ extension BlockExecutor {
             case (.not, .int(let i)): return .int(i == 0 ? 1 : 0)
             case (.negate, .tile(var tile)):
                 tile.data = tile.data.map { $0.map { -$0 } }
-                return finishElementwise(tile, name: "neg", flops: tile.count, materialize: materialize)
+                return try finishElementwise(tile, name: "neg", flops: tile.count, materialize: materialize)
             default:
                 throw error("'\(op.rawValue)' does not apply to this value", e.location)
             }
         case .binary(let op, let l, let r):
             if op == .matmul {
-                return try matmul(l, r, at: e.location)
+                return try matmul(e, l, r)
             }
             let a = try evaluate(l, materialize: false)
             let b = try evaluate(r, materialize: false)
             if case .tile = a {} else if case .tile = b {} else {
-                return try scalar(op, a, b, at: e.location)
+                return try scalar(e, op, a, b)
             }
-            return try elementwise(op.rawValue, a, b, at: e.location, materialize: materialize) { x, y in
+            return try elementwise(e, op.rawValue, a, b, materialize: materialize) { x, y in
                 switch op {
                 case .add: return x + y
                 case .subtract: return x - y
@@ -83,7 +83,9 @@ extension BlockExecutor {
         }
     }
 
-    private func scalar(_ op: BinaryOperator, _ a: Value, _ b: Value, at location: SourceLocation) throws(Diagnostic) -> Value {
+    /// A binary operation on numbers; an integer overflow is a diagnostic naming `e`.
+    private func scalar(_ e: Expr, _ op: BinaryOperator, _ a: Value, _ b: Value) throws(Diagnostic) -> Value {
+        let location = e.location
         func toScalar(_ v: Value) -> ScalarValue? {
             switch v {
             case .int(let i): return .int(i)
@@ -92,32 +94,40 @@ extension BlockExecutor {
             }
         }
         guard let x = toScalar(a), let y = toScalar(b) else { throw error("operands have no value", location) }
-        switch try ScalarEvaluator.applyScalar(op, x, y, at: location, source: source) {
-        case .int(let i): return .int(i)
-        case .float(let f): return .float(f)
+        do {
+            switch try ScalarEvaluator.applyScalar(op, x, y, at: location, source: source) {
+            case .int(let i): return .int(i)
+            case .float(let f): return .float(f)
+            }
+        } catch where error.kind == .overflow {
+            throw overflow(e, "\(x) \(op.rawValue) \(y)")
         }
     }
 
-    private func finishElementwise(_ tile: Tile, name: String, flops: Int, materialize: Bool) -> Value {
+    private func finishElementwise(_ tile: Tile, name: String, flops: Int, materialize: Bool) throws(Diagnostic) -> Value {
         var result = tile
         result.level = .registers
         if name != "cast" { result.elementBytes = 4 }
-        counters.flopsOther += flops
+        counters.flopsOther = try sum(counters.flopsOther, flops, "other FLOPs")
         emit(name, flops: flops, shape: result.shape)
-        if materialize { recordTemporary(result) }
+        if materialize { try recordTemporary(result) }
         return .tile(result)
     }
 
-    func recordTemporary(_ tile: Tile) {
-        chip.recordTemporary(tile)
+    func recordTemporary(_ tile: Tile) throws(Diagnostic) {
+        do throws(CounterOverflow) {
+            try chip.recordTemporary(tile)
+        } catch {
+            throw overflowError(error)
+        }
     }
 
     /// Elementwise binary operation with broadcasting (`Tile.elementwise`), counted as
     /// one "other" FLOP per element of the result.
     private func elementwise(
-        _ name: String, _ a: Value, _ b: Value, at location: SourceLocation, materialize: Bool,
-        _ f: (Float, Float) -> Float
+        _ e: Expr, _ name: String, _ a: Value, _ b: Value, materialize: Bool, _ f: (Float, Float) -> Float
     ) throws(Diagnostic) -> Value {
+        let location = e.location
         let opName: String
         switch name {
         case "+": opName = "add"
@@ -126,8 +136,10 @@ extension BlockExecutor {
         case "/": opName = "div"
         default: opName = name
         }
-        let result = try Tile.elementwise(try operand(a, at: location), try operand(b, at: location), kind: TileMath.Binary(rawValue: opName), name: name, source: source, at: location, f)
-        return finishElementwise(result, name: opName, flops: result.count, materialize: materialize)
+        let result = try Tile.elementwise(
+            try operand(a, at: location), try operand(b, at: location), kind: TileMath.Binary(rawValue: opName), name: name, source: source,
+            at: location, expression: { render(e) }, f)
+        return try finishElementwise(result, name: opName, flops: result.count, materialize: materialize)
     }
 
     /// An operand of an elementwise operation or a built-in as `Tile.elementwise` and
@@ -141,7 +153,8 @@ extension BlockExecutor {
         }
     }
 
-    private func matmul(_ l: Expr, _ r: Expr, at location: SourceLocation) throws(Diagnostic) -> Value {
+    private func matmul(_ e: Expr, _ l: Expr, _ r: Expr) throws(Diagnostic) -> Value {
+        let location = e.location
         guard let a = try evaluate(l, materialize: true).tile, let b = try evaluate(r, materialize: true).tile,
             a.rank == 2, b.rank == 2
         else {
@@ -150,16 +163,38 @@ extension BlockExecutor {
         guard a.cols == b.rows else {
             throw error("matmul shapes do not agree: \(a.shapeText) @ \(b.shapeText) (inner dimensions \(a.cols) and \(b.rows))", location)
         }
-        var result = Tile(rows: a.rows, cols: b.cols, rank: 2, level: .registers, elementBytes: 4, data: nil)
+        try Tile.checkSize(rows: a.rows, cols: b.cols, holdsValues: a.data != nil && b.data != nil, source: source, at: location) { render(e) }
+        // FLOPs of a matrix product: one multiply and one add per (i, j, k): 2 m n k.
+        let m = 2.multipliedReportingOverflow(by: a.rows), mn = m.partialValue.multipliedReportingOverflow(by: b.cols)
+        let mnk = mn.partialValue.multipliedReportingOverflow(by: a.cols)
+        if m.overflow || mn.overflow || mnk.overflow { throw overflow(e, "its FLOPs 2 x \(a.rows) x \(b.cols) x \(a.cols)") }
+        let flops = mnk.partialValue
+        var result = Tile.computed(rows: a.rows, cols: b.cols, rank: 2)
         if let x = a.data, let y = b.data {
             result.data = TileMath.matmul(x, y, m: a.rows, k: a.cols, n: b.cols)
         }
-        // FLOPs of a matrix product: one multiply and one add per (i, j, k): 2 m n k.
-        let flops = 2 * a.rows * b.cols * a.cols
-        counters.flopsMatmul += flops
+        counters.flopsMatmul = try sum(counters.flopsMatmul, flops, "matmul FLOPs")
         counters.peakMatmulRows = max(counters.peakMatmulRows, a.rows)
         emit("matmul", flops: flops, shape: result.shape)
-        recordTemporary(result)
+        try recordTemporary(result)
         return .tile(result)
+    }
+
+    /// `total + value` of a counter, or the diagnostic that `counter` passed 2^63 - 1.
+    func sum(_ total: Int, _ value: Int, _ counter: @autoclosure () -> String) throws(Diagnostic) -> Int {
+        let (result, overflow) = total.addingReportingOverflow(value)
+        if overflow { throw overflowError(CounterOverflow(counter: counter())) }
+        return result
+    }
+
+    /// The overflow diagnostic of `e`: "integer overflow in 'e': detail does not fit in 64
+    /// bits".
+    func overflow(_ e: Expr, _ detail: String) -> Diagnostic {
+        error("integer overflow in '\(render(e))': \(detail) does not fit in 64 bits", e.location, kind: .overflow)
+    }
+
+    /// An expression as written, with the program's parameter and slot names.
+    func render(_ e: Expr) -> String {
+        ScalarEvaluator.render(e, names: bound.program.parameters.map(\.name), parameters: bound.parameterValues, slots: kernel.slotNames)
     }
 }

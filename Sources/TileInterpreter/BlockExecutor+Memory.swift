@@ -21,7 +21,12 @@ extension BlockExecutor {
             case .block(let b, let size, let location):
                 let block = try integer(b), blockSize = try integer(size)
                 guard blockSize > 0 else { throw error("block size must be positive, found \(blockSize)", size.location) }
-                let start = block * blockSize
+                let (start, overflow) = block.multipliedReportingOverflow(by: blockSize)
+                if overflow {
+                    throw error(
+                        "integer overflow in 'rows(\(render(b)), \(render(size)))': its first row \(block) * \(blockSize) does not fit in 64 bits",
+                        location, kind: .overflow)
+                }
                 guard start >= 0 && start < extent else {
                     throw error("block \(block) of size \(blockSize) starts at \(start), outside dimension \(axis) of '\(name)' (extent \(extent))", location)
                 }
@@ -49,10 +54,13 @@ extension BlockExecutor {
     /// no data and reads 0; the value may only index tensors, so counts do not change.
     func loadInteger(_ access: TensorAccess, at location: SourceLocation) throws(Diagnostic) -> Int {
         let s = try slice(access)
-        counters.tensors[access.tensor].hbmToRegisters += 4
+        counters.tensors[access.tensor].hbmToRegisters = try sum(counters.tensors[access.tensor].hbmToRegisters, 4, "hbm->reg bytes of tensor \(access.tensor)")
         emit("load", edge: "hbm->reg", tensor: access.tensorName, bytes: 4, shape: [])
         guard isNumeric else { return 0 }
-        return host.integer(access.tensor, at: s)
+        guard let value = host.integer(access.tensor, at: s) else {
+            throw error("the value read from '\(access.tensorName)' here is not an integer of 64 bits", location)
+        }
+        return value
     }
 
     /// Reads a tile from HBM into `level`, counting its bytes at the tensor's dtype.
@@ -63,7 +71,7 @@ extension BlockExecutor {
         if isNumeric {
             tile.data = host.gather(access.tensor, s)
         }
-        countHBM(access, tile, level: level, loading: true)
+        try countHBM(access, tile, level: level, loading: true)
         return tile
     }
 
@@ -80,27 +88,28 @@ extension BlockExecutor {
         if isNumeric, let data = tile.data {
             host.store(data, into: access.tensor, s, dtype: dtype)
         }
-        countHBM(access, tile, level: level, loading: false)
+        try countHBM(access, tile, level: level, loading: false)
     }
 
     /// Counts a tile crossing the HBM edge of `level` (a load into it, or a store from it)
     /// at the tensor's dtype, per tensor, and traces it.
-    private func countHBM(_ access: TensorAccess, _ tile: Tile, level: TileLevel, loading: Bool) {
+    private func countHBM(_ access: TensorAccess, _ tile: Tile, level: TileLevel, loading: Bool) throws(Diagnostic) {
         let bytes = tile.count * bound.tensorDTypes[access.tensor].bytes
         let edge: String
+        let t = access.tensor
         switch (loading, level) {
         case (true, .sram):
-            counters.tensors[access.tensor].hbmToSram += bytes
             edge = "hbm->sram"
+            counters.tensors[t].hbmToSram = try sum(counters.tensors[t].hbmToSram, bytes, "\(edge) bytes of tensor \(t)")
         case (true, .registers):
-            counters.tensors[access.tensor].hbmToRegisters += bytes
             edge = "hbm->reg"
+            counters.tensors[t].hbmToRegisters = try sum(counters.tensors[t].hbmToRegisters, bytes, "\(edge) bytes of tensor \(t)")
         case (false, .sram):
-            counters.tensors[access.tensor].sramToHbm += bytes
             edge = "sram->hbm"
+            counters.tensors[t].sramToHbm = try sum(counters.tensors[t].sramToHbm, bytes, "\(edge) bytes of tensor \(t)")
         case (false, .registers):
-            counters.tensors[access.tensor].registersToHbm += bytes
             edge = "reg->hbm"
+            counters.tensors[t].registersToHbm = try sum(counters.tensors[t].registersToHbm, bytes, "\(edge) bytes of tensor \(t)")
         }
         emit(loading ? "load" : "store", edge: edge, tensor: access.tensorName, bytes: bytes, shape: tile.shape)
     }

@@ -160,9 +160,10 @@ final class BlockExecutor {
             if let tile = result.tile {
                 let hosted = isHosted(tile, assignedSlot: slot, dying: statement.release)
                 let accumulated = accumulatesInPlace(value, into: slot, result: tile) ? tile.bytes : 0
-                chip.noteRegisterDemand(extra: max(0, chip.temporaryBytes - accumulated) + (hosted ? 0 : tile.bytes), counters: &counters)
+                let extra = try sum(max(0, chip.temporaryBytes - accumulated), hosted ? 0 : tile.bytes, "register bytes a statement needs")
+                try onChip { () throws(CounterOverflow) in try chip.noteRegisterDemand(extra: extra, counters: &counters) }
                 if let old = env[slot].tile { chip.free(old) }
-                chip.holdInRegisters(tile)
+                try onChip { () throws(CounterOverflow) in try chip.holdInRegisters(tile) }
             }
             env[slot] = result
         case .store(let access, let value):
@@ -175,11 +176,12 @@ final class BlockExecutor {
                 throw error("a store writes a tile", value.location)
             }
             let hosted = isHosted(tile, assignedSlot: nil, dying: statement.release)
-            chip.noteRegisterDemand(extra: chip.temporaryBytes + (hosted ? 0 : tile.bytes), counters: &counters)
+            let extra = try sum(chip.temporaryBytes, hosted ? 0 : tile.bytes, "register bytes a statement needs")
+            try onChip { () throws(CounterOverflow) in try chip.noteRegisterDemand(extra: extra, counters: &counters) }
             try store(access, tile, from: .registers, at: value.location)
         case .loop(let slot, let lower, let upper, let body, let carried):
             let lo = try integer(lower), hi = try integer(upper)
-            try runLoop(slot: slot, lo, hi, body: body, carried: carried)
+            try runLoop(statement, slot: slot, lo, hi, body: body, carried: carried)
             env[slot] = .unset
         case .conditional(let condition, let then, let otherwise):
             try execute(try integer(condition) != 0 ? then : otherwise)
@@ -213,8 +215,13 @@ final class BlockExecutor {
 
     // MARK: Loops
 
-    private func runLoop(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+    private func runLoop(_ statement: PlannedStmt, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         guard lo < hi else { return }
+        if hi.subtractingReportingOverflow(lo).overflow, case .loop(_, let lower, let upper, _, _) = statement.kind {
+            throw error(
+                "integer overflow in 'for \(kernel.slotNames[slot]) in \(render(lower)) ..< \(render(upper))': its trip count \(hi) - (\(lo)) does not fit in 64 bits",
+                statement.location, kind: .overflow)
+        }
         if let loops, !carried.hasIntegers {
             try loops.runLoop(self, slot: slot, lo, hi, body: body, carried: carried)
         } else {
@@ -250,9 +257,18 @@ final class BlockExecutor {
 
     /// Places a newly loaded tile in its level, enforcing the per-block capacity.
     private func allocate(_ tile: Tile, named name: String, at location: SourceLocation) throws(Diagnostic) {
-        if let needed = chip.place(tile, counters: &counters) {
+        if let needed = try onChip({ () throws(CounterOverflow) in try chip.place(tile, counters: &counters) }) {
             let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))"
             throw capacityError(level: .sram, needed: needed, limit: chip.sramLimit, at: location, allocating: allocating)
+        }
+    }
+
+    /// Runs a ledger operation; a sum of bytes past 2^63 - 1 is the overflow diagnostic.
+    private func onChip<T>(_ operation: () throws(CounterOverflow) -> T) throws(Diagnostic) -> T {
+        do {
+            return try operation()
+        } catch {
+            throw overflowError(error)
         }
     }
 

@@ -259,23 +259,30 @@ enum ScalarEvaluator {
         Diagnostic(.overflow, source, e.location, "integer overflow in '\(render(e, names: names, parameters: parameters))': \(detail) does not fit in 64 bits")
     }
 
-    /// The source form of a scalar expression, fully parenthesized below the top level.
-    static func render(_ e: Expr, names: [String], parameters: [ScalarValue], nested: Bool = false) -> String {
+    /// The source form of an expression, fully parenthesized below the top level; `slots`
+    /// names a kernel's locals.
+    static func render(_ e: Expr, names: [String], parameters: [ScalarValue], slots: [String] = [], nested: Bool = false) -> String {
+        func inner(_ e: Expr, nested: Bool = true) -> String { render(e, names: names, parameters: parameters, slots: slots, nested: nested) }
         let text: String
         switch e.kind {
         case .integer(let i): return String(i)
         case .float(let x): return String(x)
         case .name(let name): return name
+        case .dtype(let dtype): return dtype.rawValue
         case .parameter(let index):
             return index < names.count ? names[index] : (index < parameters.count ? parameters[index].description : "?")
+        case .local(let slot):
+            return slot < slots.count ? slots[slot] : "?"
         case .unary(let op, let operand):
-            text = (op == .not ? "not " : "-") + render(operand, names: names, parameters: parameters, nested: true)
+            text = (op == .not ? "not " : "-") + inner(operand)
         case .binary(let op, let l, let r):
-            text = "\(render(l, names: names, parameters: parameters, nested: true)) \(op.rawValue) \(render(r, names: names, parameters: parameters, nested: true))"
+            text = "\(inner(l)) \(op.rawValue) \(inner(r))"
+        case .transpose(let operand):
+            return inner(operand) + "^T"
         case .call(let builtin, let arguments):
-            return "\(builtin.name)(\(arguments.map { render($0, names: names, parameters: parameters) }.joined(separator: ", ")))"
-        default:
-            return "..."
+            return "\(builtin.name)(\(arguments.map { inner($0, nested: false) }.joined(separator: ", ")))"
+        case .load(let access, _):
+            return "load \(access.tensorName)[...]"
         }
         return nested ? "(\(text))" : text
     }

@@ -22,12 +22,16 @@ struct HostMemory {
         TileMath.gather(tensors[tensor], slice)
     }
 
-    /// The element at the start of a slice of an i32 tensor.
-    func integer(_ tensor: Int, at slice: TensorSlice) -> Int {
+    /// The element at the start of a slice of an i32 tensor, truncated to an integer; nil
+    /// when it is not a finite number of 64 bits (a program stored something else there).
+    func integer(_ tensor: Int, at slice: TensorSlice) -> Int? {
         let host = tensors[tensor]
         var offset = 0
         for axis in slice.starts.indices { offset += slice.starts[axis] * host.strides[axis] }
-        return Int(host.values[offset])
+        let value = host.values[offset]
+        // 2^63 is the first Float past Int.max.
+        guard value.isFinite, value > -0x1p63 - 1, value < 0x1p63 else { return nil }
+        return Int(value)
     }
 
     /// Writes a tile's values into a slice of `tensor`, rounded to `dtype` (or holds the

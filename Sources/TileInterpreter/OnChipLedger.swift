@@ -4,7 +4,8 @@ import TileLanguage
 /// The on-chip bytes a thread block holds as it runs (docs/ARCHITECTURE.md, "Counting
 /// rules"): its live tiles per level, the temporaries of the statement being evaluated,
 /// and the largest register demand over what the block can allocate, which spills. It
-/// notes the peaks and the spill in the counters it is given.
+/// notes the peaks and the spill in the counters it is given. Its sums are checked: bytes
+/// past 2^63 - 1 are a `CounterOverflow`, never a trap.
 struct OnChipLedger {
     /// Shared memory one thread block may hold (over it the kernel cannot run).
     let sramLimit: Int
@@ -40,21 +41,22 @@ struct OnChipLedger {
 
     /// Places a newly loaded tile in its level; returns the bytes the block would need
     /// when it would pass the SRAM limit (then nothing is placed), else nil.
-    mutating func place(_ tile: Tile, counters: inout Counters) -> Int? {
+    mutating func place(_ tile: Tile, counters: inout Counters) throws(CounterOverflow) -> Int? {
         if tile.level == .sram {
-            guard liveSram + tile.bytes <= sramLimit else { return liveSram + tile.bytes }
+            // liveSram <= sramLimit, far from 2^63 - 1: only the tile can be that large.
+            guard tile.bytes <= sramLimit - liveSram else { return try Self.sum(liveSram, tile.bytes, "live shared memory bytes") }
             liveSram += tile.bytes
             counters.peakSramBytes = Swift.max(counters.peakSramBytes, liveSram)
         } else {
-            noteRegisterDemand(extra: tile.bytes, counters: &counters)
-            liveRegisters += tile.bytes
+            try noteRegisterDemand(extra: tile.bytes, counters: &counters)
+            liveRegisters = try Self.sum(liveRegisters, tile.bytes, "live register bytes")
         }
         return nil
     }
 
     /// A computed result now held in registers (an assignment's value).
-    mutating func holdInRegisters(_ tile: Tile) {
-        liveRegisters += tile.bytes
+    mutating func holdInRegisters(_ tile: Tile) throws(CounterOverflow) {
+        liveRegisters = try Self.sum(liveRegisters, tile.bytes, "live register bytes")
     }
 
     /// A tile no longer held.
@@ -64,8 +66,8 @@ struct OnChipLedger {
 
     /// Records a register demand of the live tiles plus `extra`: the block's peak, and
     /// what passes the allocatable registers (spilled, never refused).
-    mutating func noteRegisterDemand(extra: Int, counters: inout Counters) {
-        let needed = liveRegisters + extra
+    mutating func noteRegisterDemand(extra: Int, counters: inout Counters) throws(CounterOverflow) {
+        let needed = try Self.sum(liveRegisters, extra, "register bytes a statement needs")
         if needed > registerLimit { excessRegisters = Swift.max(excessRegisters, needed - registerLimit) }
         counters.peakRegisterBytes = Swift.max(counters.peakRegisterBytes, needed)
     }
@@ -96,9 +98,16 @@ struct OnChipLedger {
     }
 
     /// A result the statement materializes in registers of its own.
-    mutating func recordTemporary(_ tile: Tile) {
-        temporaryBytes += tile.bytes
+    mutating func recordTemporary(_ tile: Tile) throws(CounterOverflow) {
+        temporaryBytes = try Self.sum(temporaryBytes, tile.bytes, "register bytes of a statement's temporaries")
         temporaryShapes.append((tile.rows, tile.cols))
+    }
+
+    /// a + b, or the overflow of `counter`.
+    private static func sum(_ a: Int, _ b: Int, _ counter: String) throws(CounterOverflow) -> Int {
+        let (result, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw CounterOverflow(counter: counter) }
+        return result
     }
 
     /// Whether a temporary of the statement has `tile`'s shape (the result can overwrite it).

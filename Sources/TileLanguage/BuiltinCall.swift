@@ -46,6 +46,43 @@ package struct BuiltinCall {
         try value(index, materialized: materialized).tile
     }
 
+    /// The call as written (its arguments rendered from the program), for messages.
+    package var text: String {
+        "\(builtin.name)(\(arguments.map { evaluator.render($0) }.joined(separator: ", ")))"
+    }
+
+    /// A new computed tile (in registers, fp32, with no values yet) of `rows` x `cols`
+    /// elements: an overflow diagnostic naming the call when it would have more than
+    /// `Tile.maxElements`, an error when its values would not fit in host memory.
+    package func newTile(rows: Int, cols: Int, rank: Int) throws(Diagnostic) -> Tile {
+        try Tile.checkSize(rows: rows, cols: cols, holdsValues: computesValues, source: evaluator.source, at: location) { text }
+        return Tile.computed(rows: rows, cols: cols, rank: rank)
+    }
+
+    /// `a + b`, or an overflow diagnostic naming the call and what overflowed (`what`,
+    /// e.g. "the last row's position p0 + r").
+    package func add(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(Diagnostic) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw self.overflow("\(what()) = \(a) + \(Self.operand(b))") }
+        return sum
+    }
+
+    /// `a - b`, as `add`.
+    package func subtract(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws(Diagnostic) -> Int {
+        let (difference, overflow) = a.subtractingReportingOverflow(b)
+        if overflow { throw self.overflow("\(what()) = \(a) - \(Self.operand(b))") }
+        return difference
+    }
+
+    /// A right operand as written in a message: a negative one in parentheses.
+    private static func operand(_ x: Int) -> String { x < 0 ? "(\(x))" : "\(x)" }
+
+    /// The overflow diagnostic of the call: "integer overflow in 'call': detail does not
+    /// fit in 64 bits".
+    package func overflow(_ detail: String) -> Diagnostic {
+        Diagnostic(.overflow, evaluator.source, location, "integer overflow in '\(text)': \(detail) does not fit in 64 bits")
+    }
+
     /// A diagnostic at the call, or at argument `index`.
     package func error(_ message: String, at index: Int? = nil) -> Diagnostic {
         Diagnostic(.bounds, evaluator.source, index.map { arguments[$0].location } ?? location, message)
@@ -61,4 +98,6 @@ package protocol BuiltinArgumentEvaluator: AnyObject {
     /// The value of an argument expression; `materialized`: the consumer needs it in a
     /// buffer of its own.
     func evaluateArgument(_ e: Expr, materialized: Bool) throws(Diagnostic) -> BuiltinValue
+    /// An expression as written, with the program's names (for messages).
+    func render(_ e: Expr) -> String
 }

@@ -5,10 +5,11 @@ extension Tile {
     /// across the columns of an r x c tile, a 1 x c tile down its rows, and an r-vector
     /// against a 1 x c tile gives their r x c outer product. The result is in registers,
     /// fp32. `kind` runs a loop specialised to the operation (the same values as `f`'s);
-    /// `name` is the operation as written, for messages.
+    /// `name` is the operation as written and `expression` the whole expression, for
+    /// messages.
     package static func elementwise(
         _ a: BuiltinValue, _ b: BuiltinValue, kind: TileMath.Binary?, name: String,
-        source: SourceFile, at location: SourceLocation, _ f: (Float, Float) -> Float
+        source: SourceFile, at location: SourceLocation, expression: () -> String, _ f: (Float, Float) -> Float
     ) throws(Diagnostic) -> Tile {
         switch (a, b) {
         case (.tile(let t), .tile(let u)):
@@ -16,6 +17,7 @@ extension Tile {
             guard let rows = combine(t.rows, u.rows), let cols = combine(t.cols, u.cols) else {
                 throw Diagnostic(.bounds, source, location, "shape mismatch in '\(name)': \(t.shapeText) and \(u.shapeText) (dimensions must agree or be 1; a 1-D tile is a column, one value per row)")
             }
+            try checkSize(rows: rows, cols: cols, holdsValues: t.data != nil && u.data != nil, source: source, at: location, expression: expression)
             let rank = max(t.rank, u.rank, cols > 1 ? 2 : 1)
             var result = Tile.computed(rows: rows, cols: cols, rank: rank)
             if let x = t.data, let y = u.data {

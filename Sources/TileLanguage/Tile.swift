@@ -49,3 +49,32 @@ package struct TileLayout: Equatable, Sendable {
     package var level: TileLevel
     package var elementBytes: Int
 }
+
+extension Tile {
+    /// The most elements a tile may have: 2^60, so that its bytes at any element size (at
+    /// most 8) and the few FLOPs a call counts per element fit in 64 bits.
+    package static let maxElements = 1 << 60
+
+    /// The most bytes of values one tile may hold in a numeric run, in host memory: 2 GiB,
+    /// what a numeric run's tensors may take together (`Runner.numericHostLimitBytes`).
+    package static let hostLimitBytes = 2 << 30
+
+    /// Checks that a rows x cols tile can exist — its element count at most
+    /// `maxElements` — and, when it holds values (numeric mode), that they fit in
+    /// `hostLimitBytes` as fp32. `expression` is the source text of what makes it.
+    package static func checkSize(
+        rows: Int, cols: Int, holdsValues: Bool, source: SourceFile, at location: SourceLocation, expression: () -> String
+    ) throws(Diagnostic) {
+        let (count, overflow) = rows.multipliedReportingOverflow(by: cols)
+        guard !overflow, count <= maxElements else {
+            throw Diagnostic(
+                .overflow, source, location,
+                "integer overflow in '\(expression())': a tile of \(rows) x \(cols) elements at up to 8 bytes each does not fit in 64 bits")
+        }
+        if holdsValues, count > hostLimitBytes / 4 {
+            throw Diagnostic(
+                .bounds, source, location,
+                "the \(rows) x \(cols) tile of '\(expression())' needs \(count * 4) bytes of host memory in numeric mode, over the limit of \(hostLimitBytes) bytes (2 GiB)")
+        }
+    }
+}

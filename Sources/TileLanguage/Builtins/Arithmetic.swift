@@ -32,7 +32,8 @@ extension Builtin {
                     return .float(float(x[0].number, x[1].number))
                 },
                 tile: { x, call throws(Diagnostic) in
-                    TileOutput(try Tile.elementwise(x[0], x[1], kind: kind, name: name, source: call.evaluator.source, at: call.location) { kind.apply($0, $1) })
+                    TileOutput(try Tile.elementwise(
+                        x[0], x[1], kind: kind, name: name, source: call.evaluator.source, at: call.location, expression: { call.text }) { kind.apply($0, $1) })
                 },
                 form: form))
     }

@@ -46,15 +46,20 @@ extension Builtin {
         case .dense:
             return 1...1
         case .localStrided(let local, let stride):
-            // Distance |i - j| over the box.
-            let minDistance = Swift.max(0, Swift.max(i.lowerBound - j.upperBound, j.lowerBound - i.upperBound))
-            let maxDistance = Swift.max(i.upperBound - j.lowerBound, j.upperBound - i.lowerBound)
+            // Distance |i - j| over the box (a distance past 64 bits: either kind of block,
+            // as far as this knows).
+            let a = i.lowerBound.subtractingReportingOverflow(j.upperBound), b = j.lowerBound.subtractingReportingOverflow(i.upperBound)
+            let c = i.upperBound.subtractingReportingOverflow(j.lowerBound), d = j.upperBound.subtractingReportingOverflow(i.lowerBound)
+            let width = j.upperBound.subtractingReportingOverflow(j.lowerBound)
+            guard !a.overflow, !b.overflow, !c.overflow, !d.overflow, !width.overflow, width.partialValue < Int.max else { return 0...1 }
+            let minDistance = Swift.max(0, Swift.max(a.partialValue, b.partialValue))
+            let maxDistance = Swift.max(c.partialValue, d.partialValue)
             if maxDistance < local { return 1...1 }
             // Does [j.lo, j.hi] hold a column with j % stride == stride - 1? Yes if it spans a
             // whole period, wraps past a multiple of stride, or ends on such a column.
             let loResidue = IntegerArithmetic.floorRemainder(j.lowerBound, Swift.max(stride, 1))
             let hiResidue = IntegerArithmetic.floorRemainder(j.upperBound, Swift.max(stride, 1))
-            let stridedInRange = stride > 0 && (j.upperBound - j.lowerBound + 1 >= stride || loResidue > hiResidue || hiResidue == stride - 1)
+            let stridedInRange = stride > 0 && (width.partialValue + 1 >= stride || loResidue > hiResidue || hiResidue == stride - 1)
             if minDistance >= local && !stridedInRange { return 0...0 }
             return 0...1
         case .random:
@@ -91,10 +96,13 @@ extension Builtin {
                     period = try call.integer(periodIndex)
                     guard period > 0 else { throw call.error("the row period of '\(name)' must be positive, found \(period)", at: periodIndex) }
                 }
+                // Row r is query q0 + r % p: the query-key offset of each row must fit.
+                let offset = try call.subtract(q0, k0, "the query-key offset q0 - k0")
+                _ = try call.add(offset, Swift.min(tile.rows, period) - 1, "the last row's query-key offset q0 + r - k0")
                 var masked = 0
                 var data = tile.data
                 for r in 0..<tile.rows {
-                    let (lo, hi) = MaskGeometry.visibleColumns(row: r % period, cols: tile.cols, queryStart: q0, keyStart: k0, window: window)
+                    let (lo, hi) = MaskGeometry.visibleColumns(row: r % period, cols: tile.cols, offset: offset, window: window)
                     masked += tile.cols - Swift.max(0, hi - lo)
                     if data != nil {
                         for c in 0..<tile.cols where c < lo || c >= hi { data?[r * tile.cols + c] = -.infinity }
@@ -108,13 +116,15 @@ extension Builtin {
 
 /// Which columns of a score tile a causal or sliding-window mask leaves visible.
 package enum MaskGeometry {
-    /// Row r holds query position queryStart + r; column c holds key keyStart + c. Keys
-    /// after the query are hidden, and with a window w so are keys w or more before it.
-    /// Returns the visible columns as a half-open range lo ..< hi (empty when lo >= hi).
-    package static func visibleColumns(row r: Int, cols: Int, queryStart: Int, keyStart: Int, window: Int?) -> (Int, Int) {
-        let position = queryStart + r - keyStart
-        let hi = Swift.min(cols, position + 1)
-        let lo = window.map { Swift.max(0, position - $0 + 1) } ?? 0
+    /// Row r holds query position q0 + r; column c holds key k0 + c, with `offset` = q0 -
+    /// k0. Keys after the query are hidden, and with a window w > 0 so are keys w or more
+    /// before it. Returns the visible columns as a half-open range lo ..< hi (empty when
+    /// lo >= hi). Precondition: offset + r fits in 64 bits; nothing else is computed that
+    /// could overflow (hi = min(cols, offset + r + 1), lo = max(0, offset + r - w + 1)).
+    package static func visibleColumns(row r: Int, cols: Int, offset: Int, window: Int?) -> (Int, Int) {
+        let position = offset + r
+        let hi = position >= cols - 1 ? cols : position + 1
+        let lo = window.map { position < $0 ? 0 : position - $0 + 1 } ?? 0
         return (lo, Swift.max(lo, hi))
     }
 }

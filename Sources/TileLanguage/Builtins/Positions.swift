@@ -78,6 +78,10 @@ extension Builtin {
             guard let scores = try call.tile(0), scores.rank == 2 else { throw call.error("'alibi' biases a 2-D tile of scores") }
             var tile = scores
             let q0 = try call.integer(1), k0 = try call.integer(2)
+            // Element (r, c) is biased by the distance k0 + c - q0 - r: it must fit at both ends.
+            let offset = try call.subtract(k0, q0, "the key-query offset k0 - q0")
+            _ = try call.add(offset, tile.cols - 1, "the last column's distance k0 + c - q0")
+            _ = try call.subtract(offset, tile.rows - 1, "the last row's distance k0 - q0 - r")
             let slope: Double
             if let slopeTile = try call.tile(3) {
                 guard slopeTile.count == 1 else {
@@ -90,7 +94,7 @@ extension Builtin {
             if var data = tile.data {
                 for r in 0..<tile.rows {
                     for c in 0..<tile.cols {
-                        data[r * tile.cols + c] += Float(slope * Double(k0 + c - q0 - r))
+                        data[r * tile.cols + c] += Float(slope * Double(offset + c - r))
                     }
                 }
                 tile.data = data
@@ -122,7 +126,9 @@ extension Builtin {
                 case .success(let made): rotary = made
                 case .failure(let failure): throw call.error(failure.description)
                 }
-                var tile = Tile.computed(rows: rows, cols: half, rank: 2)
+                var tile = try call.newTile(rows: rows, cols: half, rank: 2)
+                // Row r is position p0 + r: the last one must fit.
+                _ = try call.add(p0, rows - 1, "the last row's position p0 + r")
                 if call.computesValues {
                     let frequencies = rotary.frequencies(headDim: 2 * half)
                     var data = [Float](repeating: 0, count: rows * half)

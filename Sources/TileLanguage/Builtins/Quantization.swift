@@ -64,7 +64,7 @@ extension Builtin {
             return { r, c in data.isEmpty ? 0 : data[r * groupCols + c / group] }
         }
         let scale = try factor(2, default: 1), zero = try factor(3, default: 0)
-        var result = Tile.computed(rows: codes.rows, cols: cols, rank: 2)
+        var result = try call.newTile(rows: codes.rows, cols: cols, rank: 2)
         if let data = codes.data {
             var out = [Float](repeating: 0, count: result.count)
             for r in 0..<codes.rows {

@@ -43,9 +43,9 @@ extension Builtin {
                     sizes.append(size)
                 }
                 let fill: Float = filled ? Float(try call.value(sizeCount).number) : 0
-                let rows = sizes[0], cols = sizes.count > 1 ? sizes[1] : 1
-                return TileOutput(Tile.computed(
-                    rows: rows, cols: cols, rank: sizes.count, data: call.computesValues ? Array(repeating: fill, count: rows * cols) : nil))
+                var tile = try call.newTile(rows: sizes[0], cols: sizes.count > 1 ? sizes[1] : 1, rank: sizes.count)
+                if call.computesValues { tile.data = Array(repeating: fill, count: tile.count) }
+                return TileOutput(tile)
             })
     }
 }
