@@ -17,6 +17,11 @@ import TileLanguage
 ///   demand passes what it can allocate (min(registers per block, 255 per thread x
 ///   threads)) spills the excess to local memory, counted in `Counters.spillBytes`.
 ///
+/// Its state is a few values, each its own type: the block's `Slots`, the `OnChipLedger`
+/// of the bytes it holds, the `Counters`, its `BlockPosition` and `Tracer`, the run's
+/// `HostMemory` and `StatementBudget`, and the `CarriedStateWatch` of count mode's affine
+/// sums.
+///
 /// The executor knows nothing of boxes or repetition: `CountCompressor` decides which
 /// blocks and iterations to run and calls `countBlock` and `iterate`; a loop is handed
 /// to `loops` when one is set (count mode, compressed), else every iteration runs.
@@ -24,69 +29,57 @@ final class BlockExecutor {
     let bound: BoundProgram
     let source: SourceFile
     let mode: ExecutionMode
-    let trace: TraceSink?
-    let sramLimit: Int
-    /// Register bytes the current kernel's blocks can allocate (set by `begin`).
-    private(set) var registerLimit: Int
     /// Runs loops by pieces of iterations that count alike (compressed count mode).
     var loops: LoopCompression?
-    /// Statements executed so far in the run, and the most allowed (`RunOptions`).
-    private(set) var statementsRun = 0
-    var statementBudget = Int.max
-
-    /// HBM contents (numeric mode only).
-    var tensors: [HostTensor]
-    /// Which elements of each output tensor have been written (numeric mode only).
-    var written: [[Bool]]
-    /// When set, numeric stores are appended here instead of written to `tensors` (a
-    /// worker of the parallel replay; the interpreter applies them in block order).
-    var pendingStores: [PendingStore]?
-
-    // Per kernel and per block.
+    /// The kernel being run.
     private(set) var kernel: KernelDecl
-    var env: [Value] = []
-    var liveSram = 0
-    var liveRegisters = 0
-    /// The largest register demand over `registerLimit` in the current loop iteration (or
-    /// the block's statements outside loops): what spills there.
-    private var excessRegisters = 0
+
+    /// The values of the block's slots.
+    var env = Slots()
+    /// The on-chip bytes the block holds.
+    var chip: OnChipLedger
+    /// What the current kernel (or the piece being counted) moved and computed.
     var counters: Counters
-    var blockCoordinates: [Int] = []
-    var loopStack: [(name: String, value: Int)] = []
-    var sequence = 0
-    /// While counting a box by its affine sum: every top-level loop iteration run clears
-    /// `carriedStateRepeated` if it changed the loop's carried state.
-    var watchesCarriedState = false
-    var carriedStateRepeated = true
+    /// The block, loop iterations and line being run.
+    private(set) var position = BlockPosition()
+    /// Where trace events go (nil: the run is not traced).
+    private var tracer: Tracer?
+    /// HBM contents (numeric mode; empty in count mode).
+    var host: HostMemory
+    /// Statements replayed against the run's limit.
+    var budget = StatementBudget(limit: nil)
+    /// Count mode's watch over the state loops carry.
+    private var watch = CarriedStateWatch()
 
-    // Per statement: registers materialized by the expression being evaluated.
-    var statementTemporaryBytes = 0
-    var statementTemporaryShapes: [(Int, Int)] = []
-    var currentLine = 0
-
-    init(bound: BoundProgram, mode: ExecutionMode, tensors: [HostTensor], written: [[Bool]], trace: TraceSink?) {
+    init(bound: BoundProgram, mode: ExecutionMode, host: HostMemory, trace: TraceSink?) {
         self.bound = bound
         self.source = bound.program.source
         self.mode = mode
-        self.tensors = tensors
-        self.written = written
-        self.trace = trace
-        self.sramLimit = bound.hardware.sramBytesPerBlock
-        self.registerLimit = BlockExecutor.registerLimit(bound.hardware, threads: bound.kernelThreads.first ?? KernelDecl.defaultThreads)
+        self.host = host
+        self.tracer = trace.map(Tracer.init)
+        self.chip = OnChipLedger(
+            sramLimit: bound.hardware.sramBytesPerBlock,
+            registerLimit: OnChipLedger.registerLimit(bound.hardware, threads: bound.kernelThreads.first ?? KernelDecl.defaultThreads))
         self.counters = Counters(tensorCount: bound.program.tensors.count)
         self.kernel = bound.program.kernels[0]
     }
 
     var isNumeric: Bool { mode == .numeric }
 
-    func error(_ message: String, _ location: SourceLocation, kind: Diagnostic.Kind = .bounds, notes: [String] = []) -> Diagnostic {
-        Diagnostic(kind, source, location, message, notes: notes)
+    /// While counting a box by its affine sum: every top-level loop iteration run clears
+    /// `carriedStateRepeated` if it changed the loop's carried state.
+    var watchesCarriedState: Bool {
+        get { watch.isWatching }
+        set { watch.isWatching = newValue }
     }
 
-    /// Register bytes one block of `threads` threads can allocate: the per-block register
-    /// file or the per-thread limit times the threads, whichever is smaller, 4 bytes each.
-    static func registerLimit(_ hardware: HardwareProfile, threads: Int) -> Int {
-        min(hardware.registersPerBlock, hardware.registersPerThread * threads) * 4
+    var carriedStateRepeated: Bool {
+        get { watch.repeated }
+        set { watch.repeated = newValue }
+    }
+
+    func error(_ message: String, _ location: SourceLocation, kind: Diagnostic.Kind = .bounds, notes: [String] = []) -> Diagnostic {
+        Diagnostic(kind, source, location, message, notes: notes)
     }
 
     /// Starts a kernel: counters from zero.
@@ -94,7 +87,7 @@ final class BlockExecutor {
         kernel = declaration
         let index = bound.program.kernels.firstIndex(of: declaration) ?? 0
         let threads = index < bound.kernelThreads.count ? bound.kernelThreads[index] : KernelDecl.defaultThreads
-        registerLimit = BlockExecutor.registerLimit(bound.hardware, threads: threads)
+        chip.registerLimit = OnChipLedger.registerLimit(bound.hardware, threads: threads)
         counters = Counters(tensorCount: bound.program.tensors.count)
     }
 
@@ -121,11 +114,9 @@ final class BlockExecutor {
 
     /// Runs the block at `coordinates`, adding to the running counters.
     func runBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) {
-        env = Array(repeating: .unset, count: kernel.slotNames.count)
-        liveSram = 0
-        liveRegisters = 0
-        excessRegisters = 0
-        blockCoordinates = coordinates
+        env.reset(count: kernel.slotNames.count)
+        chip.startBlock()
+        position.block = coordinates
         for (axis, value) in zip(kernel.axes, coordinates) { env[axis.slot] = .int(value) }
         try execute(plan.body)
         try addSpill()
@@ -142,19 +133,14 @@ final class BlockExecutor {
 
     private func release(_ slots: [Int]) {
         for slot in slots {
-            if let tile = env[slot].tile { free(tile) }
+            if let tile = env[slot].tile { chip.free(tile) }
             env[slot] = .unset
         }
     }
 
-    private func free(_ tile: Tile) {
-        if tile.level == .sram { liveSram -= tile.bytes } else { liveRegisters -= tile.bytes }
-    }
-
     private func execute(_ statement: PlannedStmt) throws(Diagnostic) {
-        currentLine = statement.location.line
-        statementsRun += 1
-        if statementsRun > statementBudget { throw budgetError(at: statement.location) }
+        position.line = statement.location.line
+        if !budget.spend() { throw budgetError(at: statement.location) }
         switch statement.kind {
         case .assign(let slot, let value):
             if case .load(let access, _) = value.kind, access.keptDimensions == 0 {
@@ -162,25 +148,26 @@ final class BlockExecutor {
                 return
             }
             if case .load(let access, let level) = value.kind {
-                if let old = env[slot].tile { free(old) }
+                if let old = env[slot].tile { chip.free(old) }
                 env[slot] = .unset
                 let tile = try load(access, level: level, at: value.location)
                 try allocate(tile, named: kernel.slotNames[slot], at: statement.location)
                 env[slot] = .tile(tile)
                 return
             }
-            beginStatement()
+            chip.beginStatement()
             let result = try evaluate(value, materialize: false)
             if let tile = result.tile {
-                let hosted = isHosted(tile, top: value, assignedSlot: slot, dying: statement.release)
+                let hosted = isHosted(tile, assignedSlot: slot, dying: statement.release)
                 let accumulated = accumulatesInPlace(value, into: slot, result: tile) ? tile.bytes : 0
-                try notePeakRegisters(extra: max(0, statementTemporaryBytes - accumulated) + (hosted ? 0 : tile.bytes), at: statement.location)
-                if let old = env[slot].tile { free(old) }
-                liveRegisters += tile.bytes
+                let extra = try sum(max(0, chip.temporaryBytes - accumulated), hosted ? 0 : tile.bytes, "register bytes a statement needs")
+                try onChip { () throws(CounterOverflow) in try chip.noteRegisterDemand(extra: extra, counters: &counters) }
+                if let old = env[slot].tile { chip.free(old) }
+                try onChip { () throws(CounterOverflow) in try chip.holdInRegisters(tile) }
             }
             env[slot] = result
         case .store(let access, let value):
-            beginStatement()
+            chip.beginStatement()
             if case .local(let slot) = value.kind, let tile = env[slot].tile, tile.level == .sram {
                 try store(access, tile, from: .sram, at: value.location)
                 return
@@ -188,28 +175,24 @@ final class BlockExecutor {
             guard let tile = try evaluate(value, materialize: false).tile else {
                 throw error("a store writes a tile", value.location)
             }
-            let hosted = isHosted(tile, top: value, assignedSlot: nil, dying: statement.release)
-            try notePeakRegisters(extra: statementTemporaryBytes + (hosted ? 0 : tile.bytes), at: statement.location)
+            let hosted = isHosted(tile, assignedSlot: nil, dying: statement.release)
+            let extra = try sum(chip.temporaryBytes, hosted ? 0 : tile.bytes, "register bytes a statement needs")
+            try onChip { () throws(CounterOverflow) in try chip.noteRegisterDemand(extra: extra, counters: &counters) }
             try store(access, tile, from: .registers, at: value.location)
         case .loop(let slot, let lower, let upper, let body, let carried):
             let lo = try integer(lower), hi = try integer(upper)
-            try runLoop(slot: slot, lo, hi, body: body, carried: carried)
+            try runLoop(statement, slot: slot, lo, hi, body: body, carried: carried)
             env[slot] = .unset
         case .conditional(let condition, let then, let otherwise):
             try execute(try integer(condition) != 0 ? then : otherwise)
         }
     }
 
-    private func beginStatement() {
-        statementTemporaryBytes = 0
-        statementTemporaryShapes.removeAll(keepingCapacity: true)
-    }
-
     /// A statement's result needs no register space of its own when it can overwrite a
     /// same-shaped temporary of the statement, the assigned variable's old tile, or a
     /// tile that dies at this statement (what a register allocator does).
-    private func isHosted(_ tile: Tile, top: Expr, assignedSlot: Int?, dying: [Int]) -> Bool {
-        if statementTemporaryShapes.contains(where: { $0 == (tile.rows, tile.cols) }) { return true }
+    private func isHosted(_ tile: Tile, assignedSlot: Int?, dying: [Int]) -> Bool {
+        if chip.hasTemporary(shapedLike: tile) { return true }
         var candidates = dying
         if let assignedSlot { candidates.append(assignedSlot) }
         for slot in candidates {
@@ -227,13 +210,18 @@ final class BlockExecutor {
         guard case .binary(.add, let l, let r) = value.kind else { return false }
         func isMatmul(_ e: Expr) -> Bool { if case .binary(.matmul, _, _) = e.kind { return true } else { return false } }
         guard isMatmul(l) || isMatmul(r), let old = env[slot].tile, old.level == .registers else { return false }
-        return old.rows == result.rows && old.cols == result.cols && statementTemporaryBytes >= result.bytes
+        return old.rows == result.rows && old.cols == result.cols && chip.temporaryBytes >= result.bytes
     }
 
     // MARK: Loops
 
-    private func runLoop(slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+    private func runLoop(_ statement: PlannedStmt, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
         guard lo < hi else { return }
+        if hi.subtractingReportingOverflow(lo).overflow, case .loop(_, let lower, let upper, _, _) = statement.kind {
+            throw error(
+                "integer overflow in 'for \(kernel.slotNames[slot]) in \(render(lower)) ..< \(render(upper))': its trip count \(hi) - (\(lo)) does not fit in 64 bits",
+                statement.location, kind: .overflow)
+        }
         if let loops, !carried.hasIntegers {
             try loops.runLoop(self, slot: slot, lo, hi, body: body, carried: carried)
         } else {
@@ -244,63 +232,54 @@ final class BlockExecutor {
     /// What an iteration's counts depend on besides the sites: the layouts of the tiles
     /// the loop carries and the bytes live on chip.
     func carriedState(_ carried: CarriedState) -> CarriedLayout {
-        CarriedLayout(tiles: carried.tileSlots.map { env[$0].tile?.layout }, liveSram: liveSram, liveRegisters: liveRegisters)
+        CarriedLayout(tiles: carried.tileSlots.map { env[$0].tile?.layout }, liveSram: chip.liveSram, liveRegisters: chip.liveRegisters)
     }
 
     /// The integer slots' values, as points (for `UniformityChecker`).
-    var integerEnvironment: [IntInterval?] {
-        env.map { if case .int(let i) = $0 { return IntInterval(point: i) } else { return nil } }
-    }
+    var integerEnvironment: [IntInterval?] { env.integerPoints }
 
     /// Runs iteration `j` of a loop.
     func iterate(slot: Int, _ j: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
-        let before = watchesCarriedState && loopStack.isEmpty ? carriedState(carried) : nil
+        let before = watch.isWatching && position.loops.isEmpty ? carriedState(carried) : nil
         env[slot] = .int(j)
-        loopStack.append((kernel.slotNames[slot], j))
-        defer { loopStack.removeLast() }
-        let outerExcess = excessRegisters
-        excessRegisters = 0
-        defer { excessRegisters = outerExcess }
+        position.loops.append((kernel.slotNames[slot], j))
+        defer { position.loops.removeLast() }
+        let outerExcess = chip.beginIteration()
+        defer { chip.endIteration(restoring: outerExcess) }
         if counters.loopIterations == Int.max { throw overflowError(CounterOverflow(counter: "loop iterations")) }
         counters.loopIterations += 1
         try execute(body)
         try addSpill()
-        if let before, carriedState(carried) != before { carriedStateRepeated = false }
+        if let before, carriedState(carried) != before { watch.repeated = false }
     }
 
     // MARK: Capacity
 
     /// Places a newly loaded tile in its level, enforcing the per-block capacity.
     private func allocate(_ tile: Tile, named name: String, at location: SourceLocation) throws(Diagnostic) {
-        let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))"
-        if tile.level == .sram {
-            if liveSram + tile.bytes > sramLimit {
-                throw capacityError(level: .sram, needed: liveSram + tile.bytes, limit: sramLimit, at: location, allocating: allocating)
-            }
-            liveSram += tile.bytes
-            counters.peakSramBytes = max(counters.peakSramBytes, liveSram)
-        } else {
-            try notePeakRegisters(extra: tile.bytes, at: location, allocating: allocating)
-            liveRegisters += tile.bytes
+        if let needed = try onChip({ () throws(CounterOverflow) in try chip.place(tile, counters: &counters) }) {
+            let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))"
+            throw capacityError(level: .sram, needed: needed, limit: chip.sramLimit, at: location, allocating: allocating)
         }
     }
 
-    /// Records a statement's register demand: the block's peak, and what passes the
-    /// block's allocatable registers (spilled, never refused).
-    private func notePeakRegisters(extra: Int, at location: SourceLocation, allocating: String? = nil) throws(Diagnostic) {
-        let needed = liveRegisters + extra
-        if needed > registerLimit { excessRegisters = max(excessRegisters, needed - registerLimit) }
-        counters.peakRegisterBytes = max(counters.peakRegisterBytes, needed)
+    /// Runs a ledger operation; a sum of bytes past 2^63 - 1 is the overflow diagnostic.
+    private func onChip<T>(_ operation: () throws(CounterOverflow) -> T) throws(Diagnostic) -> T {
+        do {
+            return try operation()
+        } catch {
+            throw overflowError(error)
+        }
     }
 
     /// Counts the current iteration's (or the block's) spill: its largest excess over the
     /// register capacity, stored to local memory once and loaded back once.
     private func addSpill() throws(Diagnostic) {
-        guard excessRegisters > 0 else { return }
-        let (sum, overflow) = counters.spillBytes.addingReportingOverflow(excessRegisters)
+        let spill = chip.takeSpill()
+        guard spill > 0 else { return }
+        let (sum, overflow) = counters.spillBytes.addingReportingOverflow(spill)
         if overflow { throw overflowError(CounterOverflow(counter: "spill bytes")) }
         counters.spillBytes = sum
-        excessRegisters = 0
     }
 
     private func capacityError(
@@ -308,15 +287,13 @@ final class BlockExecutor {
     ) -> Diagnostic {
         let what = level == .sram ? "shared memory (SRAM)" : "registers"
         var notes: [String] = []
-        for (slot, value) in env.enumerated() {
-            if let tile = value.tile, tile.level == level {
-                notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
-            }
+        for (slot, tile) in env.tiles(at: level) {
+            notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
         }
         if let allocating { notes.append(allocating) }
         if temporaries > 0 { notes.append("this statement's result and temporaries: \(NumberFormat.bytes(temporaries))") }
         notes.append("limit per thread block on \(bound.hardware.id): \(NumberFormat.bytes(limit))")
-        let block = blockCoordinates.map(String.init).joined(separator: ", ")
+        let block = position.block.map(String.init).joined(separator: ", ")
         return error(
             "kernel '\(kernel.name)' needs \(NumberFormat.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(NumberFormat.bytes(limit))",
             location, kind: .capacity(level: level == .sram ? "sram" : "registers", neededBytes: needed, limitBytes: limit), notes: notes)
@@ -325,11 +302,7 @@ final class BlockExecutor {
     // MARK: Trace
 
     func emit(_ operation: String, edge: String? = nil, tensor: String? = nil, bytes: Int = 0, flops: Int = 0, shape: [Int]) {
-        guard let trace else { return }
-        trace.record(TraceEvent(
-            sequence: sequence, kernel: kernel.name, block: blockCoordinates, loops: loopStack,
-            operation: operation, edge: edge, tensor: tensor, bytes: bytes, flops: flops, shape: shape, line: currentLine))
-        sequence += 1
+        tracer?.record(kernel: kernel.name, at: position, operation: operation, edge: edge, tensor: tensor, bytes: bytes, flops: flops, shape: shape)
     }
 }
 
@@ -337,7 +310,7 @@ extension BlockExecutor {
     /// The diagnostic for a run stopped at its statement budget.
     func budgetError(at location: SourceLocation) -> Diagnostic {
         error(
-            "stopped after replaying \(NumberFormat.grouped(statementBudget)) statements (the budget, about a minute): kernel '\(kernel.name)' "
+            "stopped after replaying \(NumberFormat.grouped(budget.limit)) statements (the budget, about a minute): kernel '\(kernel.name)' "
                 + "has blocks or iterations count mode cannot prove alike at this shape, so it replays them one by one",
             location, kind: .budget,
             notes: ["run a smaller context (counts follow the closed-form laws in docs/io-laws.md), or pass --allow-long (scenario field \"allow_long\": true) to run it to the end"])

@@ -247,7 +247,7 @@ enum ScalarEvaluator {
                 return try applyScalarCall(builtin, values, at: e.location, source: source)
             } catch where error.kind == .overflow {
                 throw overflow(e, parameters: parameters, names: names, source: source,
-                               detail: "\(builtin.rawValue)(\(values.map(\.description).joined(separator: ", ")))")
+                               detail: "\(builtin.name)(\(values.map(\.description).joined(separator: ", ")))")
             }
         default:
             throw Diagnostic(.bounds, source, e.location, "not a constant expression of the parameters")
@@ -259,23 +259,30 @@ enum ScalarEvaluator {
         Diagnostic(.overflow, source, e.location, "integer overflow in '\(render(e, names: names, parameters: parameters))': \(detail) does not fit in 64 bits")
     }
 
-    /// The source form of a scalar expression, fully parenthesized below the top level.
-    static func render(_ e: Expr, names: [String], parameters: [ScalarValue], nested: Bool = false) -> String {
+    /// The source form of an expression, fully parenthesized below the top level; `slots`
+    /// names a kernel's locals.
+    static func render(_ e: Expr, names: [String], parameters: [ScalarValue], slots: [String] = [], nested: Bool = false) -> String {
+        func inner(_ e: Expr, nested: Bool = true) -> String { render(e, names: names, parameters: parameters, slots: slots, nested: nested) }
         let text: String
         switch e.kind {
         case .integer(let i): return String(i)
         case .float(let x): return String(x)
         case .name(let name): return name
+        case .dtype(let dtype): return dtype.rawValue
         case .parameter(let index):
             return index < names.count ? names[index] : (index < parameters.count ? parameters[index].description : "?")
+        case .local(let slot):
+            return slot < slots.count ? slots[slot] : "?"
         case .unary(let op, let operand):
-            text = (op == .not ? "not " : "-") + render(operand, names: names, parameters: parameters, nested: true)
+            text = (op == .not ? "not " : "-") + inner(operand)
         case .binary(let op, let l, let r):
-            text = "\(render(l, names: names, parameters: parameters, nested: true)) \(op.rawValue) \(render(r, names: names, parameters: parameters, nested: true))"
+            text = "\(inner(l)) \(op.rawValue) \(inner(r))"
+        case .transpose(let operand):
+            return inner(operand) + "^T"
         case .call(let builtin, let arguments):
-            return "\(builtin.rawValue)(\(arguments.map { render($0, names: names, parameters: parameters) }.joined(separator: ", ")))"
-        default:
-            return "..."
+            return "\(builtin.name)(\(arguments.map { inner($0, nested: false) }.joined(separator: ", ")))"
+        case .load(let access, _):
+            return "load \(access.tensorName)[...]"
         }
         return nested ? "(\(text))" : text
     }
@@ -318,44 +325,37 @@ enum ScalarEvaluator {
         }
     }
 
+    /// A built-in call on numbers, by the built-in's meaning (`Builtin.meaning`).
     static func applyScalarCall(_ builtin: Builtin, _ values: [ScalarValue], at location: SourceLocation, source: SourceFile) throws(Diagnostic) -> ScalarValue {
-        switch builtin {
-        case .cdiv:
-            guard case .int(let a) = values[0], case .int(let b) = values[1] else {
-                throw Diagnostic(.bounds, source, location, "'cdiv' takes integers")
+        do throws(BuiltinFailure) {
+            switch builtin.meaning {
+            case .integer(let function, _):
+                var integers: [Int] = []
+                for value in values {
+                    guard case .int(let i) = value else { throw BuiltinFailure.invalid("'\(builtin.name)' takes integers") }
+                    integers.append(i)
+                }
+                return .int(try function(integers))
+            case .scalar(let function), .elementwise(let function, _, _):
+                switch try function(values.map { if case .int(let i) = $0 { return .int(i) } else { return .float($0.asDouble) } }) {
+                case .int(let i): return .int(i)
+                case .float(let x): return .float(x)
+                case .tile, .dtype: throw BuiltinFailure.invalid("'\(builtin.name)' gave a value that is not a number")
+                }
+            case .tile:
+                throw BuiltinFailure.invalid("'\(builtin.name)' builds a tile, not a number")
             }
-            if b == 0 { throw Diagnostic(.bounds, source, location, "division by zero in 'cdiv'") }
-            if IntegerArithmetic.overflows(a, dividedBy: b) { throw Diagnostic(.overflow, source, location, "integer overflow") }
-            return .int(IntegerArithmetic.ceilDivide(a, b))
-        case .min, .max:
-            if case .int(let a) = values[0], case .int(let b) = values[1] {
-                return .int(builtin == .min ? Swift.min(a, b) : Swift.max(a, b))
-            }
-            let a = values[0].asDouble, b = values[1].asDouble
-            return .float(builtin == .min ? Swift.min(a, b) : Swift.max(a, b))
-        case .exp: return .float(Foundation.exp(values[0].asDouble))
-        case .log: return .float(Foundation.log(values[0].asDouble))
-        case .sqrt: return .float(values[0].asDouble.squareRoot())
-        case .blockMask:
-            var ints: [Int] = []
-            for v in values {
-                guard case .int(let i) = v else { throw Diagnostic(.bounds, source, location, "'block_mask' takes integers") }
-                ints.append(i)
-            }
-            guard let pattern = BlockPattern(code: ints[2], local: ints[3], stride: ints[4], densityPermille: ints[5], seed: ints[6]) else {
-                throw Diagnostic(.bounds, source, location, "'block_mask' pattern \(ints[2]) is not 0 (dense), 1 (local + strided) or 2 (random)")
-            }
-            return .int(pattern.allows(ints[0], ints[1]) ? 1 : 0)
-        case .fa2NumSplits:
-            var ints: [Int] = []
-            for v in values {
-                guard case .int(let i) = v else { throw Diagnostic(.bounds, source, location, "'fa2_num_splits' takes integers") }
-                ints.append(i)
-            }
-            guard ints[1] > 0, ints[3] > 0 else { throw Diagnostic(.bounds, source, location, "'fa2_num_splits' needs a positive SM count and maximum") }
-            return .int(SplitHeuristic.numSplits(batchHeadsMBlocks: ints[0], numSMs: ints[1], numNBlocks: ints[2], maxSplits: ints[3]))
-        default:
-            throw Diagnostic(.bounds, source, location, "'\(builtin.rawValue)' builds a tile, not a number")
+        } catch {
+            throw diagnostic(error, builtin, source: source, at: location)
+        }
+    }
+
+    /// The diagnostic for a built-in's failure at a call: an overflow (which `evaluate`
+    /// names with the expression), or the built-in's own message.
+    static func diagnostic(_ failure: BuiltinFailure, _ builtin: Builtin, source: SourceFile, at location: SourceLocation) -> Diagnostic {
+        switch failure {
+        case .overflow: return Diagnostic(.overflow, source, location, "integer overflow")
+        case .invalid(let message): return Diagnostic(.bounds, source, location, message)
         }
     }
 }

@@ -22,9 +22,9 @@ struct Interpreter {
     var compresses: Bool { options.mode == .count && options.compress && trace == nil }
 
     func run() throws(Diagnostic) -> RunResult {
-        let memory = isNumeric ? try allocateTensors() : (tensors: [], written: [])
-        let executor = BlockExecutor(bound: bound, mode: options.mode, tensors: memory.tensors, written: memory.written, trace: trace)
-        executor.statementBudget = options.statementBudget ?? Int.max
+        let host = isNumeric ? try allocateTensors() : HostMemory()
+        let executor = BlockExecutor(bound: bound, mode: options.mode, host: host, trace: trace)
+        executor.budget = StatementBudget(limit: options.statementBudget)
         var kernels: [KernelStats] = []
         let cache = compresses && options.statementBudget == nil ? options.countCache.flatMap { $0.accepts(bound) ? $0 : nil } : nil
         for (index, declaration) in bound.program.kernels.enumerated() {
@@ -44,13 +44,13 @@ struct Interpreter {
             throw executor.overflowError(error)
         }
         guard isNumeric else { return RunResult(stats: stats, checks: [], tensors: [:]) }
-        let checks = try Verifier(bound: bound, tensors: executor.tensors, written: executor.written).verify()
+        let checks = try Verifier(bound: bound, tensors: executor.host.tensors, written: executor.host.written).verify()
         var byName: [String: HostTensor] = [:]
-        for (declaration, tensor) in zip(bound.program.tensors, executor.tensors) { byName[declaration.name] = tensor }
+        for (declaration, tensor) in zip(bound.program.tensors, executor.host.tensors) { byName[declaration.name] = tensor }
         return RunResult(stats: stats, checks: checks, tensors: byName)
     }
 
-    private func allocateTensors() throws(Diagnostic) -> (tensors: [HostTensor], written: [[Bool]]) {
+    private func allocateTensors() throws(Diagnostic) -> HostMemory {
         var tensors: [HostTensor] = []
         var written: [[Bool]] = []
         var generator = SeededGenerator(seed: options.seed)
@@ -86,7 +86,7 @@ struct Interpreter {
             }
             written.append(declaration.role == .output ? Array(repeating: false, count: shape.reduce(1, *)) : [])
         }
-        return (tensors, written)
+        return HostMemory(tensors: tensors, written: written)
     }
     /// Runs one kernel's grid: compressed, or block by block in row-major order.
     private func runKernel(_ declaration: KernelDecl, extents: [Int], _ executor: BlockExecutor, number: Int) throws(Diagnostic) -> KernelStats {
@@ -102,7 +102,7 @@ struct Interpreter {
         }
         if compresses {
             try CountCompressor(executor: executor, plan: plan).countGrid(extents: extents)
-        } else if blocks > 1, threads > 1, isNumeric, trace == nil, executor.statementBudget == Int.max, ParallelReplay.isSafe(plan) {
+        } else if blocks > 1, threads > 1, isNumeric, trace == nil, !executor.budget.isLimited, ParallelReplay.isSafe(plan) {
             let kernels = Double(bound.program.kernels.count)
             let progress = options.progress.map { report in
                 { @Sendable (fraction: Double) in report((Double(number) + fraction) / kernels) }

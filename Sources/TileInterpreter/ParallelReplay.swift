@@ -52,11 +52,10 @@ struct ParallelReplay {
         let workerCount = max(1, min(threads, blocks))
         var workers: [BlockExecutor] = []
         for _ in 0..<workerCount {
-            let worker = BlockExecutor(
-                bound: executor.bound, mode: .numeric, tensors: executor.tensors,
-                written: Array(repeating: [], count: executor.tensors.count), trace: nil)
+            var host = HostMemory(tensors: executor.host.tensors, written: Array(repeating: [], count: executor.host.tensors.count))
+            host.pendingStores = []
+            let worker = BlockExecutor(bound: executor.bound, mode: .numeric, host: host, trace: nil)
             worker.begin(executor.kernel)
-            worker.pendingStores = []
             workers.append(worker)
         }
         let board = Board(blocks: blocks, progress: progress)
@@ -64,11 +63,11 @@ struct ParallelReplay {
         DispatchQueue.concurrentPerform(iterations: workerCount) { w in
             let worker = shared.executors[w]
             while let block = board.next() {
-                worker.pendingStores = []
+                worker.host.pendingStores = []
                 let outcome = Result<Counters, Diagnostic> { () throws(Diagnostic) in
                     try worker.countBlock(shared.plan, shared.grid.point(atIndex: block))
                 }
-                board.finish(block, outcome.map { BlockResult(counters: $0, stores: worker.pendingStores ?? []) })
+                board.finish(block, outcome.map { BlockResult(counters: $0, stores: worker.host.pendingStores ?? []) })
             }
         }
         for block in 0..<blocks {
@@ -82,7 +81,7 @@ struct ParallelReplay {
                 } catch {
                     throw executor.overflowError(error)
                 }
-                executor.apply(result.stores)
+                executor.host.apply(result.stores, dtypes: executor.bound.tensorDTypes)
             }
         }
     }

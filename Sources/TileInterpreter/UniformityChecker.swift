@@ -803,35 +803,33 @@ struct UniformityChecker {
 
     /// The form of an integer built-in's result; nil when unknown or when it may fail.
     private mutating func callForm(_ builtin: Builtin, _ forms: [AffineForm]) -> AffineForm? {
-        switch builtin {
-        case .cdiv:
+        // The built-in's form comes from its definition (`Builtin.integerForm`).
+        switch builtin.integerForm {
+        case nil:
+            return nil
+        case .ceilingDivision?:
             let (a, b) = (forms[0], forms[1])
             if b.isConstant, b.constant != 0, let shifted = a + .constant(b.constant - 1), let exact = shifted.dividedExactly(by: b.constant) {
                 return exact
             }
             notePeriod(a, divisor: b)
             return noteDivision(rangeOf(a, b, IntInterval.ceilDivide), a, b, ceiling: true)
-        case .min, .max:
+        case .extremum(let isMinimum)?:
             let (a, b) = (forms[0], forms[1])
             guard let difference = a - b, let d = interval(difference) else { return nil }
             // Pick a side when the difference's sign is known over the box.
-            if d.hi <= 0 { return builtin == .min ? a : b }
-            if d.lo >= 0 { return builtin == .min ? b : a }
+            if d.hi <= 0 { return isMinimum ? a : b }
+            if d.lo >= 0 { return isMinimum ? b : a }
             guard let x = interval(a), let y = interval(b) else { return nil }
-            return fresh(builtin == .min ? IntInterval(Swift.min(x.lo, y.lo), Swift.min(x.hi, y.hi)) : IntInterval(Swift.max(x.lo, y.lo), Swift.max(x.hi, y.hi)))
-        case .blockMask:
-            guard let v = blockMaskInterval(forms) else { return nil }
-            return v.isPoint ? .constant(v.lo) : fresh(v)
-        case .fa2NumSplits:
-            var points: [Int] = []
+            return fresh(isMinimum ? IntInterval(Swift.min(x.lo, y.lo), Swift.min(x.hi, y.hi)) : IntInterval(Swift.max(x.lo, y.lo), Swift.max(x.hi, y.hi)))
+        case .ranges(let meaning)?:
+            var ranges: [ClosedRange<Int>] = []
             for form in forms {
-                guard let v = interval(form), v.isPoint else { return nil }
-                points.append(v.lo)
+                guard let v = interval(form), v.lo <= v.hi else { return nil }
+                ranges.append(v.lo...v.hi)
             }
-            guard points[1] > 0, points[3] > 0 else { return nil }
-            return .constant(SplitHeuristic.numSplits(batchHeadsMBlocks: points[0], numSMs: points[1], numNBlocks: points[2], maxSplits: points[3]))
-        default:
-            return nil
+            guard let r = meaning(ranges) else { return nil }
+            return r.lowerBound == r.upperBound ? .constant(r.lowerBound) : fresh(IntInterval(r.lowerBound, r.upperBound))
         }
     }
 
@@ -868,40 +866,6 @@ struct UniformityChecker {
     private mutating func rangeOf(_ a: AffineForm, _ b: AffineForm, _ f: (IntInterval, IntInterval) -> IntInterval?) -> AffineForm? {
         guard let x = interval(a), let y = interval(b), let r = f(x, y) else { return nil }
         return r.isPoint ? .constant(r.lo) : fresh(r)
-    }
-
-    /// `block_mask` over intervals of block indices: decided without enumerating when
-    /// the pattern is dense, or local + strided with every pair on one side of the band
-    /// and no strided column in range; a single pair is evaluated directly.
-    private mutating func blockMaskInterval(_ forms: [AffineForm]) -> IntInterval? {
-        var values: [IntInterval] = []
-        for form in forms {
-            guard let v = interval(form) else { return nil }
-            values.append(v)
-        }
-        guard values[2...].allSatisfy(\.isPoint) else { return nil }
-        let (i, j) = (values[0], values[1])
-        guard let pattern = BlockPattern(code: values[2].lo, local: values[3].lo, stride: values[4].lo,
-                                         densityPermille: values[5].lo, seed: values[6].lo) else { return nil }
-        if i.isPoint && j.isPoint { return IntInterval(point: pattern.allows(i.lo, j.lo) ? 1 : 0) }
-        switch pattern {
-        case .dense:
-            return IntInterval(point: 1)
-        case .localStrided(let local, let stride):
-            // Distance |i - j| over the box.
-            let minDistance = max(0, max(i.lo - j.hi, j.lo - i.hi))
-            let maxDistance = max(i.hi - j.lo, j.hi - i.lo)
-            if maxDistance < local { return IntInterval(point: 1) }
-            // Does [j.lo, j.hi] hold a column with j % stride == stride - 1? Yes if it spans a
-            // whole period, wraps past a multiple of stride, or ends on such a column.
-            let loResidue = IntegerArithmetic.floorRemainder(j.lo, max(stride, 1))
-            let hiResidue = IntegerArithmetic.floorRemainder(j.hi, max(stride, 1))
-            let stridedInRange = stride > 0 && (j.hi - j.lo + 1 >= stride || loResidue > hiResidue || hiResidue == stride - 1)
-            if minDistance >= local && !stridedInRange { return IntInterval(point: 0) }
-            return .boolean
-        case .random:
-            return .boolean
-        }
     }
 
     private func truth(_ v: IntInterval) -> Bool? {

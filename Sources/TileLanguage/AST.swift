@@ -181,55 +181,6 @@ public struct TensorDecl: Sendable, Equatable {
     public var location: SourceLocation
 }
 
-/// The float64 references a `check` can compare a tensor with.
-public enum ReferenceKind: String, Sendable, Equatable, CaseIterable {
-    /// softmax(scale * Q K^T) V, per head (GQA-aware).
-    case attention
-    /// The row log-sum-exp of scale * Q K^T.
-    case attentionLSE = "attention_lse"
-    /// Gradients of <dO, attention(Q, K, V)> with respect to Q, K and V.
-    case attentionDQ = "attention_dq"
-    case attentionDK = "attention_dk"
-    case attentionDV = "attention_dv"
-    /// Attention over a paged KV cache: keys and values gathered from page pools
-    /// Kp, Vp [pages, kv_heads, page_size, d] through the block table BT [batch, pages
-    /// per sequence] (option `page_size`).
-    case attentionPaged = "attention_paged"
-    /// The Mamba selective scan (Gu and Dao 2023, Algorithm 2), sequentially in float64:
-    /// selective_scan(X, Delta, A, B, C) with X, Delta [batch, L, D], A [D, S],
-    /// B, C [batch, L, S] gives Y [batch, L, D].
-    case selectiveScan = "selective_scan"
-    /// Causal linear attention with the feature map elu + 1 (Katharopoulos et al. 2020):
-    /// linear_attention(Q, K, V), by its definition (`LinearAttentionReference`).
-    case linearAttention = "linear_attention"
-    /// Linformer (Wang et al. 2020): linformer(Q, K, V, E, F) with E, F [k, Nkv].
-    case linformer
-    /// Attention over a shared prefix and per-request suffixes (cascade inference):
-    /// attention_cascade(Q, Kp, Vp, Ks, Vs) with Kp, Vp [kv_heads, P, d] shared by the
-    /// batch and Ks, Vs [batch*kv_heads, Nkv - P, d]; each request attends to its prefix
-    /// followed by its suffix, as plain `attention`.
-    case attentionCascade = "attention_cascade"
-    /// The row log-sum-exp of the same scores: attention_cascade_lse(Q, Kp, Vp, Ks, Vs)
-    /// (values unused), a [batch*heads, N] tensor in any shape of that order.
-    case attentionCascadeLSE = "attention_cascade_lse"
-    /// Multi-head latent attention (DeepSeek-V2) from the latent cache:
-    /// attention_mla(QN, QR, C, KR, WUK, WUV) with QN [batch*heads, N, d], QR
-    /// [batch*heads, N, dR], C [batch, Nkv, dc], KR [batch, Nkv, dR], WUK [heads, dc, d],
-    /// WUV [heads, dc, dv] gives O [batch*heads, N, dv]; scale 1/sqrt(d + dR).
-    case attentionMLA = "attention_mla"
-
-    /// The tensor arguments the reference takes, in order.
-    public var argumentCount: Int {
-        switch self {
-        case .attention, .linearAttention: return 3
-        case .attentionLSE: return 2
-        case .attentionDQ, .attentionDK, .attentionDV, .attentionPaged: return 4
-        case .selectiveScan, .linformer, .attentionCascade, .attentionCascadeLSE: return 5
-        case .attentionMLA: return 6
-        }
-    }
-}
-
 /// `check O = attention(Q, K, V)`: an output and the reference it must agree with.
 public struct CheckDecl: Sendable, Equatable {
     public var tensorName: String
@@ -241,15 +192,11 @@ public struct CheckDecl: Sendable, Equatable {
     public var options: [CheckOption] = []
     public var location: SourceLocation
 
-    /// The option names a reference accepts.
-    public static let optionNames = [
-        "causal", "window", "page_size", "block_pattern", "block_local", "block_stride", "block_density", "block_seed", "block_rows", "block_cols",
-        // The zoo's score transforms (`ScoreTransform`).
-        "rope", "rope_base", "rope_scaling", "rope_factor", "rope_original", "alibi", "softcap", "sinks",
-    ]
+    /// The option names some reference accepts (`ReferenceKind.options`), each once.
+    public static let optionNames: [String] = ReferenceKind.allOptions.map(\.name)
 
     /// The options that may be floats (the others are integers).
-    public static let numberOptionNames: Set<String> = ["rope_base", "rope_factor", "softcap"]
+    public static let numberOptionNames: Set<String> = Set(ReferenceKind.allOptions.filter(\.isNumber).map(\.name))
 }
 
 /// `causal: 1` or `window: W` in a `check` line.

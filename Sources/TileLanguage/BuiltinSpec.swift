@@ -1,7 +1,7 @@
-/// The one definition of every built-in: its arguments (type and part in counting), its
-/// result type and how it counts. Read by the checker (arity, typing), `CountSites`
-/// (which arguments are count-relevant), and through it by the data-dependence rule, the
-/// sensitivity and uniformity analyses; the interpreter counts by `counting`.
+/// A built-in's signature: its arguments (type and part in counting), its result type and
+/// how it counts. Read by the checker (arity, typing), `CountSites` (which arguments are
+/// count-relevant), and through it by the data-dependence rule, the sensitivity and
+/// uniformity analyses; the interpreter counts a call by `counting` and nothing else.
 public struct BuiltinSpec: Sendable {
     /// Arguments every call has, in order.
     public let required: [ArgumentSpec]
@@ -13,6 +13,9 @@ public struct BuiltinSpec: Sendable {
     /// Applied element by element (fusable into its consumer).
     public let isElementwise: Bool
     public let counting: CountRule
+    /// The result always gets a register buffer of its own (a reduction's), whether or not
+    /// its consumer fuses it.
+    public let materializesResult: Bool
     /// Whether any argument is a count site (`ArgumentRole.isCountRelevant`).
     public let hasCountRelevantArguments: Bool
     /// The argument lists of every allowed count, from the fewest (the analyses read
@@ -21,7 +24,7 @@ public struct BuiltinSpec: Sendable {
 
     public init(
         required: [ArgumentSpec], optional: [ArgumentSpec] = [], trailing: [ArgumentSpec] = [],
-        result: BuiltinResult, isElementwise: Bool = false, counting: CountRule
+        result: BuiltinResult, isElementwise: Bool = false, counting: CountRule, materializesResult: Bool = false
     ) {
         self.required = required
         self.optional = optional
@@ -29,6 +32,7 @@ public struct BuiltinSpec: Sendable {
         self.result = result
         self.isElementwise = isElementwise
         self.counting = counting
+        self.materializesResult = materializesResult
         hasCountRelevantArguments = (required + optional + trailing).contains { $0.role.isCountRelevant }
         listsByCount = (0...optional.count).map { extra in required + optional.prefix(extra) + trailing }
     }

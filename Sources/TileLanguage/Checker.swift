@@ -137,6 +137,11 @@ public struct Checker {
         check.tensor = tensor
         check.arguments = []
         for index in check.options.indices {
+            let name = check.options[index].name
+            guard check.reference.options.contains(where: { $0.name == name }) else {
+                let takes = check.reference.options.isEmpty ? "it takes none" : "it takes: " + check.reference.options.map(\.name).joined(separator: ", ")
+                throw error("'\(check.reference.rawValue)' takes no option '\(name)'; \(takes)", check.options[index].value.location)
+            }
             let (resolved, type) = try checkParameterExpression(check.options[index].value)
             // The rope base and factor and the softcap are numbers; every other option an integer.
             let numeric = CheckDecl.numberOptionNames.contains(check.options[index].name)
@@ -406,7 +411,7 @@ public struct Checker {
         }
     }
 
-    /// The type of a call, from the built-in's table entry (`Builtin+Table.swift`).
+    /// The type of a call, from the built-in's signature (`Builtin.spec`).
     private func callType(_ builtin: Builtin, _ types: [ValueType], _ arguments: [Expr], _ location: SourceLocation) throws(Diagnostic) -> ValueType {
         let specs = builtin.spec.arguments(count: arguments.count)
         for ((type, argument), spec) in zip(zip(types, arguments), specs) {
@@ -432,7 +437,7 @@ public struct Checker {
                 case .tile2D: expected = "a 2-D tile"
                 case .dtype: expected = "a dtype (fp32, fp16, bf16)"
                 }
-                throw error("\(spec.name) of '\(builtin.rawValue)' must be \(expected), found \(type)", argument.location)
+                throw error("\(spec.name) of '\(builtin.name)' must be \(expected), found \(type)", argument.location)
             }
         }
         switch builtin.spec.result {

@@ -50,7 +50,7 @@ public enum CountSite {
         case .index: return "a slice's extent"
         case .call(let builtin, let arguments):
             let relevant = builtin.spec.arguments(count: arguments.count).filter { $0.role.isCountRelevant }
-            return position < relevant.count ? "\(relevant[position].name) of '\(builtin.rawValue)'" : "an argument of '\(builtin.rawValue)'"
+            return position < relevant.count ? "\(relevant[position].name) of '\(builtin.name)'" : "an argument of '\(builtin.name)'"
         case .loopBounds: return "a loop bound"
         case .condition: return "a condition"
         }

@@ -195,7 +195,7 @@ public struct Parser {
         guard case .identifier(let referenceName) = current.kind else {
             throw error("expected a reference name, found \(current.display)")
         }
-        guard let reference = ReferenceKind(rawValue: referenceName) else {
+        guard let reference = ReferenceKind.named(referenceName) else {
             let known = ReferenceKind.allCases.map(\.rawValue).joined(separator: ", ")
             throw error("unknown reference '\(referenceName)'; expected one of: \(known)", at: referenceLocation)
         }
@@ -554,8 +554,8 @@ public struct Parser {
     }
 
     private mutating func parseCall(_ name: String, at location: SourceLocation) throws(Diagnostic) -> Node {
-        guard let builtin = Builtin(rawValue: name) else {
-            let known = Builtin.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let builtin = Builtin.named(name) else {
+            let known = Builtin.allCases.map(\.name).joined(separator: ", ")
             throw error("unknown function '\(name)'; built-in functions are: \(known)", at: location)
         }
         advance()

@@ -79,7 +79,7 @@ import Testing
         CountSites.forEach(in: program.kernels[0].body) { site in
             switch site {
             case .index(_, let axis): kinds.append("index\(axis):\(site.expressions.count)")
-            case .call(let builtin, _): kinds.append("\(builtin.rawValue):\(site.expressions.count)")
+            case .call(let builtin, _): kinds.append("\(builtin.name):\(site.expressions.count)")
             case .loopBounds: kinds.append("loop")
             case .condition: kinds.append("if")
             }
@@ -150,8 +150,10 @@ import Testing
 }
 
 extension CoreTrustTests {
-    /// The table is indexed by declaration order: each case finds its own entry.
-    @Test func tableEntriesBelongToTheirCase() {
+    /// Each built-in is one definition: found by its name, holding its own signature.
+    @Test func definitionsBelongToTheirBuiltin() {
+        #expect(Set(Builtin.allCases.map(\.name)).count == Builtin.allCases.count)
+        for builtin in Builtin.allCases { #expect(Builtin.named(builtin.name) === builtin) }
         #expect(Builtin.col.spec.required.map(\.name) == ["the tile", "the column"])
         #expect(Builtin.blockMask.spec.required.count == 7)
         #expect(Builtin.fa2NumSplits.spec.required.count == 4)

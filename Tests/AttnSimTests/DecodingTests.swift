@@ -1,6 +1,7 @@
 import Testing
 import AttnNumerics
 @testable import TileInterpreter
+import TileLanguage
 
 /// Flash-Decoding, FlashAttention-2's split heuristic, and the GQA schedules.
 @Suite struct DecodingTests {

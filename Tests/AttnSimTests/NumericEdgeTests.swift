@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import AttnNumerics
 @testable import TileInterpreter
+import TileLanguage
 
 /// Edge cases of the fast numeric kernels: every element of an uninitialised result is
 /// written (small and ragged shapes, heap pre-filled with NaN), the parallel random fill

@@ -129,10 +129,10 @@ import TileLanguage
         var tensor = HostTensor(shape: [3, 5, 4], dtype: .fp32)
         for i in tensor.values.indices { tensor.values[i] = Float(i) }
         // T[1, 1..<4, :]: rows 1, 2, 3 of head 1, all 4 columns: offsets 24 ..< 36.
-        let rows = BlockExecutor.Slice(starts: [1, 1, 0], lengths: [1, 3, 4], kept: [1, 2])
+        let rows = TensorSlice(starts: [1, 1, 0], lengths: [1, 3, 4], kept: [1, 2])
         #expect(TileMath.gather(tensor, rows) == (24..<36).map(Float.init))
         // T[0..<3, 2, 3]: element (h, 2, 3) at 20 h + 11.
-        let column = BlockExecutor.Slice(starts: [0, 2, 3], lengths: [3, 1, 1], kept: [0])
+        let column = TensorSlice(starts: [0, 2, 3], lengths: [3, 1, 1], kept: [0])
         #expect(TileMath.gather(tensor, column) == [11, 31, 51])
         var written = [Bool](repeating: false, count: tensor.count)
         TileMath.scatter([-1, -2, -3], into: &tensor, column, dtype: .bf16, written: &written)

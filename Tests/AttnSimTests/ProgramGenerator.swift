@@ -36,9 +36,18 @@ struct GeneratedCase: Sendable {
 /// `block_mask` guards, nested loops whose trip counts depend on the block and the key
 /// block, `mask_causal` / `mask_window` with offsets, `col(x, j)`, `rows` / `cols` / range
 /// slices with ragged last blocks, Br != Bc, GQA head mapping, online-softmax loops that
-/// carry tiles, and grid axes the body never reads (possibly empty).
+/// carry tiles, and grid axes the body never reads (possibly empty). Now and then a
+/// statement with extreme constants (near 2^63) is slipped in, drawn from a generator of
+/// its own so the rest of the program is as it would be without it: tile sizes, mask and
+/// rotation positions, products and loop bounds whose integers pass 64 bits (every mode
+/// must fail with the same overflow diagnostic), and extremes that fit (every mode must
+/// count them alike).
 struct ProgramGenerator {
     private var rng: SeededGenerator
+    /// Draws the extreme statements (apart from `rng`).
+    private var extremes: SeededGenerator
+    /// Extreme statements so far (each assigns a variable of its own).
+    private var extremeCount = 0
     private let seed: UInt64
     private var lines: [String] = []
     private var br = 1, bc = 1
@@ -46,6 +55,7 @@ struct ProgramGenerator {
     init(seed: UInt64) {
         self.seed = seed
         self.rng = SeededGenerator(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 0x1234_5678)
+        self.extremes = SeededGenerator(seed: seed ^ 0x0E57_2EE3_E5C0_FFEE)
     }
 
     // MARK: Random helpers
@@ -416,8 +426,43 @@ struct ProgramGenerator {
         }
     }
 
+    /// Sometimes (10%) a statement with extreme constants, in a rowwise kernel's body: `x`
+    /// is its 2-D tile, `v` one of the loop variables in scope. Overflows are in sizes,
+    /// positions of masks and rotations, integer assignments and loop bounds — integers
+    /// every mode computes — or constant wherever they are.
+    private mutating func extremeStatement(indent: Int, loopVars: [String]) {
+        guard extremes.nextUnit() < 0.1 else { return }
+        let v = loopVars[Int(extremes.next() % UInt64(loopVars.count))]
+        let e = "e\(extremeCount)"
+        extremeCount += 1
+        let max = "9223372036854775807", min = "(-9223372036854775807 - 1)"
+        let statements = [
+            // Past 64 bits everywhere.
+            ["\(e) = zeros(4611686018427387904, 4611686018427387904)"],
+            ["\(e) = full(\(max), 0.5)"],
+            ["x = mask_causal(x, \(max), -\(max))"],
+            ["\(e) = rope_cos(\(max), 2, 2, 10000.0, 0, 1.0, 4096)"],
+            ["x = alibi(x, -\(max), \(max), 0.5)"],
+            ["\(e) = \(max) + 1"],
+            ["for \(e) in \(min) ..< \(max):", "  x = x * 0.5"],
+            // Past 64 bits on some blocks or iterations only.
+            ["\(e) = 3074457345618258602 * (\(v) + 1)"],
+            ["x = mask_causal(x, \(max) - \(v), 0)"],
+            ["x = mask_window(x, \(min), \(v), W)"],
+            // Extremes that fit.
+            ["x = mask_causal(x, \(min), \(v))"],
+            ["\(e) = \(max) - \(v)"],
+            ["for \(e) in \(max) - 1 ..< \(max):", "  x = x * 0.5 + 1"],
+            ["if block_mask(\(v), \(max), 1, 2, 3, 250, 1):", "  x = x * 0.5"],
+        ]
+        for line in statements[Int(extremes.next() % UInt64(statements.count))] {
+            emit(line.hasPrefix("  ") ? String(line.dropFirst(2)) : line, line.hasPrefix("  ") ? indent + 1 : indent)
+        }
+    }
+
     private mutating func statements(depth: Int, indent: Int, loopVars: [String], count: Int) {
         for _ in 0..<count {
+            extremeStatement(indent: indent, loopVars: loopVars)
             let roll = int(0...(depth < 2 ? 14 : 10))
             let v = pick(loopVars)
             switch roll {

@@ -1,9 +1,9 @@
 import AttnNumerics
 
 /// The numeric kernels behind tile operations, in fp32 (accumulation included).
-enum TileMath {
+package enum TileMath {
     /// The cols x rows transpose of a row-major rows x cols tile.
-    static func transpose(_ x: [Float], rows: Int, cols: Int) -> [Float] {
+    package static func transpose(_ x: [Float], rows: Int, cols: Int) -> [Float] {
         guard x.count == rows * cols else {
             // Shapes the caller never passes (a tile's data matches its shape); the
             // indexed loop traps on a bad one rather than reading past the buffer.
@@ -38,7 +38,7 @@ enum TileMath {
     /// multiply-add), as a scalar i-p-j loop computes it, so results do not depend on
     /// the blocking or the vector width. Indices are proven in bounds by the shapes
     /// (checked once up front), so the hot loop uses unchecked pointer arithmetic.
-    static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
+    package static func matmul(_ a: [Float], _ b: [Float], m: Int, k: Int, n: Int) -> [Float] {
         guard a.count >= m * k, b.count >= k * n, m > 0, n > 0, k > 0 else { return [Float](repeating: 0, count: max(0, m * n)) }
         // The kernel writes every element of C, so C starts uninitialised (no zeroing pass).
         return [Float](unsafeUninitializedCapacity: m * n) { pc, initialized in
@@ -162,11 +162,11 @@ enum TileMath {
 
     /// The binary elementwise operations with kernels of their own (the hot ones of an
     /// attention inner loop); others go through a closure.
-    enum Binary: String {
+    package enum Binary: String {
         case add, sub, mul, div, min, max
 
         @inline(__always)
-        func apply(_ x: Float, _ y: Float) -> Float {
+        package func apply(_ x: Float, _ y: Float) -> Float {
             switch self {
             case .add: return x + y
             case .sub: return x - y
@@ -179,7 +179,7 @@ enum TileMath {
     }
 
     /// Elementwise f over two row-major tiles, broadcasting dimensions of size 1.
-    static func broadcast(
+    package static func broadcast(
         _ x: [Float], rows xr: Int, cols xc: Int, _ y: [Float], rows yr: Int, cols yc: Int,
         outRows: Int, outCols: Int, _ f: (Float, Float) -> Float
     ) -> [Float] {
@@ -188,7 +188,7 @@ enum TileMath {
 
     /// `broadcast` for one of the `Binary` operations: the same values, from a loop
     /// specialised to the operation (one switch per tile, not per element).
-    static func broadcast(
+    package static func broadcast(
         _ op: Binary, _ x: [Float], rows xr: Int, cols xc: Int, _ y: [Float], rows yr: Int, cols yc: Int,
         outRows: Int, outCols: Int
     ) -> [Float] {
@@ -203,7 +203,7 @@ enum TileMath {
     }
 
     /// f(x_i, s) (or f(s, x_i) with `scalarFirst`) for every element, specialised to `op`.
-    static func map(_ op: Binary, _ x: [Float], scalar: Float, scalarFirst: Bool) -> [Float] {
+    package static func map(_ op: Binary, _ x: [Float], scalar: Float, scalarFirst: Bool) -> [Float] {
         switch (op, scalarFirst) {
         case (.add, _): return mapLoop(x) { $0 + scalar }
         case (.sub, false): return mapLoop(x) { $0 - scalar }
@@ -221,7 +221,7 @@ enum TileMath {
     /// e^x of every element: four at a time through `VectorMath` (fp32 results within one
     /// unit in the last place, as a GPU's fast `expf`), the last few one by one through
     /// the same kernel, so an element's value does not depend on its position.
-    static func exp(_ x: [Float]) -> [Float] {
+    package static func exp(_ x: [Float]) -> [Float] {
         [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
             x.withUnsafeBufferPointer { input in
                 guard let from = input.baseAddress, let to = out.baseAddress else { return }
@@ -243,7 +243,7 @@ enum TileMath {
 
     /// f of every element, through unchecked pointers (the loop vectorises).
     @inline(__always)
-    static func mapLoop(_ x: [Float], _ f: (Float) -> Float) -> [Float] {
+    package static func mapLoop(_ x: [Float], _ f: (Float) -> Float) -> [Float] {
         [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
             x.withUnsafeBufferPointer { input in
                 guard let from = input.baseAddress, let to = out.baseAddress else { return }
@@ -303,7 +303,7 @@ enum TileMath {
 
     /// Row maxima or row sums, each row reduced left to right. Four rows run side by
     /// side (independent chains, so additions overlap); each row's order is unchanged.
-    static func reduceRows(_ x: [Float], rows: Int, cols: Int, max: Bool) -> [Float] {
+    package static func reduceRows(_ x: [Float], rows: Int, cols: Int, max: Bool) -> [Float] {
         var out = [Float](repeating: 0, count: rows)
         guard rows > 0, cols > 0, x.count >= rows * cols else { return out }
         x.withUnsafeBufferPointer { px in
@@ -341,106 +341,5 @@ enum TileMath {
             }
         }
         return out
-    }
-
-    /// Visits the flat offsets of a slice in row-major tile order (kept dimensions
-    /// beyond two flatten into rows), as runs: `body(element, offset, length)` for
-    /// `length` elements at consecutive offsets. Runs span the last kept dimension when it
-    /// is contiguous in the tensor (stride 1), else they are single elements.
-    private static func forEachRun(_ strides: [Int], _ s: BlockExecutor.Slice, _ body: (Int, Int, Int) -> Void) {
-        var base = 0
-        for axis in s.starts.indices { base += s.starts[axis] * strides[axis] }
-        var lengths = s.kept.map { s.lengths[$0] }
-        var steps = s.kept.map { strides[$0] }
-        var run = 1
-        if let last = steps.last, last == 1, let length = lengths.last {
-            run = length
-            lengths.removeLast()
-            steps.removeLast()
-        }
-        guard run > 0 else { return }
-        var index = Array(repeating: 0, count: lengths.count)
-        var offset = base
-        var element = 0
-        while element < s.count {
-            body(element, offset, run)
-            element += run
-            // Odometer over the remaining kept dimensions, last fastest.
-            var axis = lengths.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                offset += steps[axis]
-                if index[axis] < lengths[axis] { break }
-                offset -= steps[axis] * lengths[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
-    }
-
-    /// Whether every offset of the slice lies in a tensor of `count` elements (the
-    /// executor's slices always do: `BlockExecutor.slice` checks them).
-    private static func fits(_ strides: [Int], _ s: BlockExecutor.Slice, count: Int, data: Int) -> Bool {
-        var low = 0, high = 0
-        for axis in s.starts.indices {
-            guard s.lengths[axis] > 0, strides[axis] >= 0 else { return false }
-            low += s.starts[axis] * strides[axis]
-            high += (s.starts[axis] + s.lengths[axis] - 1) * strides[axis]
-        }
-        return low >= 0 && high < count && data >= s.count
-    }
-
-    static func gather(_ tensor: HostTensor, _ s: BlockExecutor.Slice) -> [Float] {
-        var out = [Float](repeating: 0, count: s.count)
-        guard fits(tensor.strides, s, count: tensor.count, data: out.count) else {
-            // Checked subscripts: they stop on an offset outside the tensor.
-            forEachRun(tensor.strides, s) { element, offset, run in
-                for e in 0..<run { out[element + e] = tensor.values[offset + e] }
-            }
-            return out
-        }
-        tensor.values.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { target in
-                guard let from = source.baseAddress, let to = target.baseAddress else { return }
-                forEachRun(tensor.strides, s) { element, offset, run in
-                    (to + element).update(from: from + offset, count: run)
-                }
-            }
-        }
-        return out
-    }
-
-    static func scatter(_ data: [Float], into tensor: inout HostTensor, _ s: BlockExecutor.Slice, dtype: DType, written: inout [Bool]) {
-        let track = !written.isEmpty
-        let strides = tensor.strides
-        guard fits(strides, s, count: tensor.count, data: data.count), !track || written.count == tensor.count else {
-            forEachRun(strides, s) { element, offset, run in
-                for e in 0..<run {
-                    tensor.values[offset + e] = dtype.round(data[element + e])
-                    if track { written[offset + e] = true }
-                }
-            }
-            return
-        }
-        data.withUnsafeBufferPointer { source in
-            tensor.values.withUnsafeMutableBufferPointer { target in
-                guard let from = source.baseAddress, let to = target.baseAddress else { return }
-                forEachRun(strides, s) { element, offset, run in
-                    if dtype == .fp32 {
-                        (to + offset).update(from: from + element, count: run)
-                    } else {
-                        for e in 0..<run { to[offset + e] = dtype.round(from[element + e]) }
-                    }
-                }
-            }
-        }
-        if track {
-            written.withUnsafeMutableBufferPointer { flags in
-                guard let base = flags.baseAddress else { return }
-                forEachRun(strides, s) { _, offset, run in
-                    (base + offset).update(repeating: true, count: run)
-                }
-            }
-        }
     }
 }

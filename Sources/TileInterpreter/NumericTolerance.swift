@@ -1,0 +1,101 @@
+import AttnNumerics
+import TileLanguage
+
+/// The tolerance each numeric check is held to by default, and the verdicts.
+///
+/// Arithmetic is fp32 and every tensor is rounded to its storage dtype when stored, so an
+/// output carries two kinds of error (docs/algorithms.md, "Numeric verdicts"):
+///
+/// - storage roundings. Each store of a tensor on the output's path rounds every element
+///   once, a relative error of at most u (the unit roundoff of that tensor's dtype: fp32
+///   2^-24, fp16 2^-11, bf16 2^-8). The path is the checked output and every temp tensor
+///   written by the kernels up to the last one that stores the output; stores per element
+///   come from the run's write counters (flash1 stores O Tc + 1 times: the initial zeros
+///   and one write-back per K/V block; flash2 once). Inputs are rounded before the
+///   reference sees them, so they add nothing. Roundings are independent and unbiased
+///   (round to nearest even), so k of them add in quadrature: R = sqrt(sum k_i u_i^2)
+///   (Higham and Mary 2019, probabilistic error analysis).
+/// - fp32 accumulation: n u(fp32), n the length of the reductions behind one element,
+///   bounded deterministically.
+///
+/// tolerance = 4 (R + n u(fp32)), with n the length of the reductions behind one output
+/// element, which each reference's definition gives (`ReferenceKind.reductionLength`:
+/// d + Nkv for forward attention and its log-sum-exp, d + N + Nkv for the gradients, L + S
+/// for the selective scan, d + Nkv + k for Linformer, 2 dc + d + dR + Nkv for latent
+/// attention).
+///
+/// The factor 4 is the softmax's amplification: a relative error e in a score s moves
+/// exp(s - m) by about |s| e, and with standard normal inputs and scale 1/sqrt(d) the
+/// scores are N(0, 1), |s| < 4 for all but about 6 in 10^5. Measured errors of the
+/// built-in programs stay below 0.6 R (fp16, bf16) and 0.01 n u(fp32) (fp32).
+public enum NumericTolerance {
+    /// The derived tolerance of `check` in a run of `bound`; `stats` (nil: one store per
+    /// element of every temp and the output) gives the stores per element.
+    public static func derived(_ check: CheckDecl, bound: BoundProgram, stats: RunStats?) -> Double {
+        let fp32 = DType.fp32.unitRoundoff
+        // Kernels that can feed the output: up to the last one that writes it.
+        var kernels: ArraySlice<KernelStats> = []
+        if let stats, check.tensor < stats.tensorNames.count {
+            let last = stats.kernels.lastIndex { $0.counters.tensors[check.tensor].writeBytes > 0 } ?? stats.kernels.count - 1
+            kernels = last >= 0 ? stats.kernels[...last] : []
+        }
+        var squares = 0.0
+        for (index, tensor) in bound.program.tensors.enumerated() where !tensor.isInteger {
+            guard index == check.tensor || tensor.role == .temp else { continue }
+            let dtype = bound.tensorDTypes[index]
+            var stores = 1
+            if stats != nil {
+                let elements = bound.tensorShapes[index].reduce(1, *)
+                let written = kernels.reduce(0) { $0 + $1.counters.tensors[index].writeBytes }
+                let perElement = elements > 0 ? (written + elements * dtype.bytes - 1) / (elements * dtype.bytes) : 0
+                stores = index == check.tensor ? max(1, perElement) : perElement
+            }
+            squares += Double(stores) * dtype.unitRoundoff * dtype.unitRoundoff
+        }
+        squares += quantizationSquares(check, bound: bound)
+        // The length of the reductions behind one element, from the reference's definition.
+        let n = check.reference.reductionLength(ReferenceShapes(shape: bound.shape, arguments: check.arguments.map { bound.tensorShapes[$0] }))
+        return 4 * (squares.squareRoot() + Double(n) * fp32)
+    }
+
+    /// `checks` (in the order of the program's `check` lines) with their tolerances:
+    /// `override` for all of them, or each one derived with the run's counters.
+    public static func judge(_ checks: [CheckResult], bound: BoundProgram, stats: RunStats, override: Double?) -> [CheckResult] {
+        let declarations = bound.program.checks
+        return checks.enumerated().map { index, check in
+            var judged = check
+            if let override {
+                judged.tolerance = override
+                judged.toleranceOverridden = true
+            } else if let declaration = index < declarations.count && declarations[index].tensorName == check.tensor
+                ? declarations[index] : declarations.first(where: { $0.tensorName == check.tensor }) {
+                judged.tolerance = derived(declaration, bound: bound, stats: stats)
+                judged.toleranceOverridden = false
+            }
+            return judged
+        }
+    }
+
+    /// The quantization term of a check's tolerance: for each of its inputs that a
+    /// `quantize` initializer turned into codes, the square of the format's relative step
+    /// (`KVQuantFormat.relativeStep`: fp8e4m3 2^-4, fp8e5m2 2^-3, int8 1/255, int4 1/15).
+    /// The reference reads the unquantized values, so a quantized K or V perturbs the
+    /// output as one more rounding of that size would: each element's error is at most the
+    /// step times the magnitude of its group (a normwise relative error), unbiased and
+    /// independent of the others, so it adds in quadrature with the storage roundings and
+    /// the softmax amplifies it by the same factor 4. An unknown format counts as int4, the
+    /// coarsest.
+    static func quantizationSquares(_ check: CheckDecl, bound: BoundProgram) -> Double {
+        var squares = 0.0
+        for tensor in bound.program.tensors {
+            guard case .quantize(let quantize) = tensor.initializer, check.arguments.contains(quantize.source) else { continue }
+            var step = KVQuantFormat.int4.relativeStep
+            if let value = try? ScalarEvaluator.evaluate(quantize.format, parameters: bound.parameterValues, source: bound.program.source),
+                case .int(let code) = value, let format = KVQuantFormat(rawValue: code) {
+                step = format.relativeStep
+            }
+            squares += step * step
+        }
+        return squares
+    }
+}
