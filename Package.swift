@@ -22,7 +22,8 @@ let package = Package(
             // scripts/embed-resources.py), so the binary needs no resource bundle.
             exclude: ["Profiles"]
         ),
-        // The tile language: lexer, parser, static checks, diagnostics.
+        // The tile language: lexer, parser, static checks, diagnostics; the built-ins and the
+        // numeric references as values (one definition each: signature, count rule, meaning).
         .target(name: "TileLanguage", dependencies: ["AttnNumerics"]),
         // Replays a checked program over the memory hierarchy, numeric or count-only.
         .target(
@@ -32,7 +33,7 @@ let package = Package(
         // The built-in algorithms, written as .tile programs.
         .target(
             name: "AttnAlgorithms",
-            dependencies: ["TileLanguage"],
+            dependencies: ["TileLanguage", "AttnNumerics"],
             // Compiled in: BuiltinPrograms.generated.swift (scripts/embed-resources.py).
             exclude: ["Programs"]
         ),
@@ -45,11 +46,11 @@ let package = Package(
             exclude: ["Models"]
         ),
         // KV-cache footprint, capacity and paged memory management (no tile language).
-        .target(name: "KVCache", dependencies: ["Workload", "AttnHardware", "AttnJSON", "AttnNumerics"]),
+        .target(name: "KVCache", dependencies: ["Workload", "AttnHardware", "AttnNumerics"]),
         // Cost model: occupancy and waves, the L2 filter, time, roofline, calibration.
         .target(
             name: "CostModel",
-            dependencies: ["TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics", "AttnJSON"]
+            dependencies: ["TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics"]
         ),
         // The one pipeline every command runs a program through: load, bind, count, predict.
         .target(
@@ -79,11 +80,17 @@ let package = Package(
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.
-        .target(name: "AttnReport", dependencies: ["AttnScenario", "AttnModel", "KVCache", "Calibration", "CostModel", "AttnJSON", "AttnNumerics"]),
+        .target(
+            name: "AttnReport",
+            dependencies: ["AttnScenario", "AttnModel", "KVCache", "Calibration", "CostModel", "TileInterpreter", "TileLanguage", "AttnJSON", "AttnNumerics"]
+        ),
         // Command-line parsing and commands; returns exit codes, never exits itself.
         .target(
             name: "AttnCLI",
-            dependencies: ["AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "KVCache", "Workload", "CostModel", "Calibration", "AttnJSON", "AttnNumerics", "AttnHardware"]
+            dependencies: [
+                "AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "KVCache", "Workload", "CostModel", "Calibration", "AttnAlgorithms",
+                "TileInterpreter", "TileLanguage", "AttnJSON", "AttnNumerics", "AttnHardware",
+            ]
         ),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),

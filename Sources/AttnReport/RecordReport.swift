@@ -2,6 +2,7 @@ import AttnJSON
 import AttnNumerics
 import AttnScenario
 import TileInterpreter
+import TileLanguage
 
 /// Renders run records in each `ReportFormat`.
 public enum RecordReport {

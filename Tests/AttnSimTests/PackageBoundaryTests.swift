@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// Package.swift declares exactly the modules each target imports, so a boundary cannot be
+/// crossed by accident (an undeclared import links by luck, or not at all after a change in
+/// the module it reaches) and a declared dependency that is no longer used is removed.
+@Suite struct PackageBoundaryTests {
+    /// Modules of the toolchain, which Package.swift does not list.
+    static let toolchainModules: Set<String> = [
+        "Foundation", "FoundationEssentials", "Testing", "XCTest", "Glibc", "Musl", "Darwin", "Dispatch", "Synchronization",
+    ]
+
+    /// Each target's declared dependencies, read from Package.swift: the `dependencies: [...]`
+    /// list that follows `name: "TARGET"` (a target with none declares none).
+    static func declaredDependencies() throws -> [String: Set<String>] {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("Package.swift"), encoding: .utf8)
+        var result: [String: Set<String>] = [:]
+        let target = try Regex(#"\.(?:target|executableTarget|testTarget)\(\s*name:\s*"([A-Za-z0-9_]+)"(?:\s*,\s*dependencies:\s*\[([^\]]*)\])?"#)
+        for match in text.matches(of: target) {
+            guard let name = match.output[1].substring.map(String.init) else { continue }
+            let list = match.output[2].substring.map(String.init) ?? ""
+            let names = list.matches(of: try Regex(#""([A-Za-z0-9_]+)""#)).compactMap { $0.output[1].substring.map(String.init) }
+            result[name] = Set(names)
+        }
+        return result
+    }
+
+    /// The modules a folder's Swift files import (any access level, `@testable` included).
+    static func imports(under folder: URL) throws -> Set<String> {
+        var modules: Set<String> = []
+        let line = try Regex(#"^(?:@testable\s+)?(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+([A-Za-z0-9_]+)"#)
+        guard let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { return [] }
+        for case let url as URL in files where url.pathExtension == "swift" {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            for row in text.split(separator: "\n") {
+                if let match = row.firstMatch(of: line), let module = match.output[1].substring {
+                    modules.insert(String(module))
+                }
+            }
+        }
+        return modules.subtracting(toolchainModules)
+    }
+
+    @Test func everyTargetDeclaresExactlyWhatItImports() throws {
+        let declared = try Self.declaredDependencies()
+        let sources = repositoryRoot.appendingPathComponent("Sources")
+        let tests = repositoryRoot.appendingPathComponent("Tests")
+        var checked = 0
+        for root in [sources, tests] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() {
+                let folder = root.appendingPathComponent(name)
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+                guard let dependencies = declared[name] else {
+                    Issue.record("\(root.lastPathComponent)/\(name) is not a target in Package.swift")
+                    continue
+                }
+                let imported = try Self.imports(under: folder)
+                #expect(imported.subtracting(dependencies).sorted() == [], "\(name) imports modules Package.swift does not declare")
+                #expect(dependencies.subtracting(imported).sorted() == [], "\(name) declares dependencies it does not import")
+                checked += 1
+            }
+        }
+        #expect(checked == declared.count, "every target of Package.swift has a folder")
+    }
+}
