@@ -13,6 +13,7 @@ enum ValidateCommand {
         OptionSpec(name: "fit", value: nil, help: "Also fit the cost model's constants to this file and print them."),
         OptionSpec(name: "allow-unmapped", value: nil, help: "Exit 0 even when some rows have no prediction (listed with the reason)."),
         .format,
+        .reportOutput,
         .helpFlag,
     ]
 
@@ -34,7 +35,7 @@ enum ValidateCommand {
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard !parsed.positionals.isEmpty else { throw UsageError(message: "'validate' takes one or more CSV files") }
-        let format = try parsed.format()
+        let target = try parsed.reportTarget(try parsed.outputs())
         do {
             // Every file's rows, with the folder its `program` paths resolve against.
             var files: [(rows: [CalibrationRow], directory: String?)] = []
@@ -62,7 +63,9 @@ enum ValidateCommand {
                 records += validator.validate(file.rows) { bar.update(label: "validate", fraction: (Double(index) + $0) / Double(files.count)) }
             }
             bar.finish()
-            console.out(ValidationReport.render(records, format: format))
+            try target.deliver(console, kind: .validate, title: "attnsim validate: \(parsed.positionals.joined(separator: ", "))", datasets: { [.validation(records, command: $0)] }) {
+                ValidationReport.render(records, format: $0)
+            }
             let unpredicted = records.filter { $0.prediction == nil }.count
             if unpredicted > 0 && !parsed.has("allow-unmapped") {
                 console.err("error: \(unpredicted) of \(records.count) rows have no prediction (listed above); pass --allow-unmapped to accept that\n")

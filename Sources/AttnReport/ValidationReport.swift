@@ -9,7 +9,12 @@ public enum ValidationReport {
         case .json:
             return JSONOutput.object([
                 ("rows", .array(records.map(json))),
-                ("summary", .array(ErrorSummaryRow.table(records).map(json))),
+                ("summary", .array(ErrorSummaryRow.table(records).map { line in
+                    // The family's predicted rows, as the family table counts them.
+                    guard case .object(var fields) = json(line) else { return json(line) }
+                    fields.append(("predicted_rows", .int(predictedRows(records, family: line.family))))
+                    return .object(fields)
+                })),
             ]).render() + "\n"
         case .csv:
             // Rows, then the summary as rows named `summary:FAMILY:QUANTITY` whose
@@ -64,7 +69,7 @@ public enum ValidationReport {
         for family in ["all", "prefill", "decode", "paged", "backward"] {
             let members = lines.filter { $0.family == family }
             guard !members.isEmpty else { continue }
-            let count = records.filter { family == "all" || $0.family == family }.filter { $0.prediction != nil }.count
+            let count = predictedRows(records, family: family)
             var row = [family, String(count)]
             for quantity in quantities {
                 if let s = members.first(where: { $0.quantity == quantity })?.summary {
@@ -78,6 +83,11 @@ public enum ValidationReport {
         return TextTable(
             headers: ["family", "rows"] + quantities.map { "\($0) median/p90" }, rows: rows, rightAligned: Set(1..<(2 + quantities.count))
         ).renderText()
+    }
+
+    /// Rows of `family` (`all`: every row) that have a prediction.
+    static func predictedRows(_ records: [ValidationRecord], family: String) -> Int {
+        records.filter { (family == "all" || $0.family == family) && $0.prediction != nil }.count
     }
 
     static func json(_ line: ErrorSummaryRow) -> JSONOutput {
@@ -97,6 +107,11 @@ public enum ValidationReport {
             ("predicted_time_ms", p.map { .double($0.seconds * 1000) } ?? .null), ("measured_time_ms", .double(r.row.timeMilliseconds)),
             ("spill_bytes", p.map { .int($0.spillBytes) } ?? .null),
             ("error", r.error.map { .string($0) } ?? .null),
+            // (predicted - measured) / measured x 100, null without a prediction or a measure.
+            ("dram_read_error_pct", r.dramReadError.map { .double($0) } ?? .null),
+            ("dram_write_error_pct", r.dramWriteError.map { .double($0) } ?? .null),
+            ("l2_read_error_pct", r.l2ReadError.map { .double($0) } ?? .null),
+            ("time_error_pct", r.timeError.map { .double($0) } ?? .null),
         ])
     }
 }

@@ -290,6 +290,8 @@ public struct ServingSimulator {
         var firstToken: [Int: Double] = [:]
         var finished: [Int: Double] = [:]
         var clock = 0.0
+        var timeline = ServingTimeline()
+        var admittedIDs = Set<Int>()
 
         while completed < trace.count {
             let now = fixed ? Double(iteration) * c.iterationSeconds : clock
@@ -302,6 +304,7 @@ public struct ServingSimulator {
             while let head = queue.first {
                 if let admitted = try admit(head, blockSize: blockSize, iteration: iteration) {
                     running.append(admitted)
+                    admittedIDs.insert(head.id)
                     queue.removeFirst()
                 } else {
                     blockedNeed = need(head, blockSize: blockSize)
@@ -390,6 +393,9 @@ public struct ServingSimulator {
                 reserved += max(0, used - held) * sequences
                 unusable += (allocated - used) * sequences
             }
+            timeline.offer(.init(
+                seconds: now, usedTokens: tokens, allocatedTokens: tokens + reserved + unusable, running: running.count, waiting: queue.count,
+                admitted: admittedIDs.count))
             var external = 0
             if blockedNeed != nil {
                 if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
@@ -483,6 +489,7 @@ public struct ServingSimulator {
             stats.groupUsage = groups
             stats.poolBlocks = h.poolBlocks
         }
+        stats.timeline = timeline.thinned
         return stats
     }
 
@@ -672,6 +679,8 @@ struct RequestQueue {
     private var head = 0
 
     var isEmpty: Bool { head == items.count }
+    /// Requests waiting.
+    var count: Int { items.count - head }
     var first: Request? { isEmpty ? nil : items[head] }
 
     mutating func append(_ request: Request) { items.append(request) }
