@@ -89,7 +89,7 @@ public enum RooflineReport {
             ("l2_read_bytes", .int(row.prediction.l2ReadBytes)), ("arithmetic_intensity", .double(row.intensity)), ("ridge_point", .double(row.ridge)),
             ("bound", .null), ("predicted_time_us", .double(row.prediction.seconds * 1e6)),
             ("registers_per_thread", .null), ("spill_bytes", .int(row.prediction.spillBytes)),
-        ] + roof(row, flops: row.flops, seconds: row.prediction.seconds)))
+        ] + roof(row, flops: row.flops, seconds: row.prediction.seconds) + [("call_overhead_us", .double(row.prediction.overheadSeconds * 1e6))]))
         return out
     }
 
