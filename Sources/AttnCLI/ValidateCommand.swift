@@ -21,7 +21,7 @@ enum ValidateCommand {
     static let help = helpText(
         usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--fit] [--allow-unmapped] [--format F]",
         summary: """
-            Reads measurements in the calibration CSV format (../shared/calibration/README.md; several files are
+            Reads measurements in the calibration CSV format (docs/data/README.md; several files are
             reported together), maps each row to a program with its block sizes and splits (a `program` column,
             with optional `warps` and `stages`, names it; else the implementation and algorithm choose a
             built-in), predicts DRAM read and write bytes, SM<->L2 bytes and time, and prints predicted, measured

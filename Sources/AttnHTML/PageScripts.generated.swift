@@ -156,9 +156,33 @@ public enum PageScripts {
     };
   }
 
-  // Decades (or powers of two with base 2), at most about ten ticks.
+  // Decades (or powers of two with base 2), at most about ten ticks; a base-10 range
+  // under two decades gets 1, 2, 5 steps and bounds instead.
   function logScale(lo, hi, from, to, base) {
     base = base || 10;
+    if (base === 10 && Math.log10(hi / lo) < 2) {
+      var nice = [];
+      for (var k = Math.floor(Math.log10(lo)) - 1; k <= Math.ceil(Math.log10(hi)) + 1; k++) {
+        [1, 2, 5].forEach(function (m) { nice.push(m * Math.pow(10, k)); });
+      }
+      var below = nice.filter(function (v) { return v <= lo * (1 + 1e-12); });
+      var above = nice.filter(function (v) { return v >= hi * (1 - 1e-12); });
+      var nlo = below[below.length - 1], nhi = above[0];
+      if (nhi <= nlo) nhi = nice[nice.indexOf(nlo) + 1];
+      var fine = nice.filter(function (v) { return v >= nlo && v <= nhi; });
+      if (fine.length < 4) {
+        // Under a factor of five: every integer multiple of the power of ten.
+        fine = [];
+        for (var e = Math.floor(Math.log10(nlo)); e <= Math.ceil(Math.log10(nhi)); e++) {
+          for (var m = 1; m <= 9; m++) { var v = m * Math.pow(10, e); if (v >= nlo * (1 - 1e-12) && v <= nhi * (1 + 1e-12)) fine.push(v); }
+        }
+      }
+      var la = Math.log(nlo), lb = Math.log(nhi);
+      return {
+        kind: "log", lo: nlo, hi: nhi, ticks: fine,
+        map: function (value) { return from + (Math.log(value) - la) / (lb - la) * (to - from); }
+      };
+    }
     var llo = Math.floor(Math.log(lo) / Math.log(base) + 1e-9);
     var lhi = Math.ceil(Math.log(hi) / Math.log(base) - 1e-9);
     if (lhi === llo) { llo -= 1; lhi += 1; }
@@ -250,6 +274,7 @@ public enum PageScripts {
         });
       });
     });
+    if (spec.groups) el("span", { class: "group-label" }, controls, spec.groupsLabel || "show:");
     (spec.groups || []).forEach(function (group) {
       // A button that hides or shows every series of a group (a statistic, say).
       var button = el("button", { type: "button", "aria-pressed": "true", "data-group": group.name, title: "show or hide every " + group.name + " series" }, controls, group.name);
@@ -532,8 +557,9 @@ public enum PageScripts {
   // point's details), or for bars one row per category with a column per series.
   function table(figure, spec) {
     var t = spec.table || defaultTable(spec);
-    var details = el("details", { class: "table", open: "" }, figure);
-    el("summary", null, details, "Table: " + spec.title);
+    // Short tables open; a long one (a timeline, a validation file) folded, one click away.
+    var details = el("details", { class: "table", open: t.rows.length <= 12 ? "" : null }, figure);
+    el("summary", null, details, "Table (" + t.rows.length + " row" + (t.rows.length === 1 ? "" : "s") + "): " + spec.title);
     var wrap = el("div", { class: "scroll" }, details);
     var tableNode = el("table", { class: "data", "data-chart": spec.id }, wrap);
     var head = el("tr", null, el("thead", null, tableNode));
@@ -840,7 +866,7 @@ public enum PageScripts {
         });
         chart(s, {
           id: q[2], type: "xy", title: q[1] + " against request rate, per policy (mean, p50, p90, p99)",
-          x: xAxis, y: { title: q[1].toLowerCase(), unit: "s", scale: "log", toggle: true, format: "si" }, series: series,
+          x: xAxis, y: { title: q[1].toLowerCase(), unit: "s", scale: "log", toggle: true, format: "si" }, series: series, groupsLabel: "statistic:",
           groups: statistics.map(function (st) {
             return { name: st[0], members: series.filter(function (x) { return x.name.slice(-st[0].length - 1) === " " + st[0]; }).map(function (x) { return x.name; }) };
           })

@@ -71,6 +71,7 @@ table.data td.number { text-align: right; font-variant-numeric: tabular-nums; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
 figure .note { font-size: 12px; color: var(--muted); margin: 4px 0 0; min-height: 0; }
 figure .note:empty { display: none; }
+.controls .group-label { margin-left: 6px; }
 
 """#,
     ]

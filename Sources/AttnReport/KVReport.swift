@@ -166,7 +166,7 @@ public enum KVReport {
             ("ttft_mean_s", .double(s.ttft.mean)), ("ttft_p50_s", .double(s.ttft.p50)), ("ttft_p90_s", .double(s.ttft.p90)), ("ttft_p99_s", .double(s.ttft.p99)),
             ("tpot_mean_s", .double(s.tpot.mean)), ("tpot_p50_s", .double(s.tpot.p50)), ("tpot_p90_s", .double(s.tpot.p90)), ("tpot_p99_s", .double(s.tpot.p99)),
             ("normalized_latency_mean_s", .double(s.normalizedLatency.mean)), ("normalized_latency_p50_s", .double(s.normalizedLatency.p50)),
-            ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)), ("normalized_latency_p90_s", .double(s.normalizedLatency.p90)),
+            ("normalized_latency_p90_s", .double(s.normalizedLatency.p90)), ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)),
         ]
     }
 
