@@ -44,33 +44,13 @@ struct Chromium {
     /// the console on standard error.
     func run(_ arguments: [String], timeout: TimeInterval) throws -> Outcome {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-chromium-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = [
+        let flags = [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
-            "--allow-file-access-from-files", "--enable-logging=stderr", "--v=0", "--user-data-dir=\(scratch.appendingPathComponent("profile").path)",
-        ] + arguments
-        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            throw TestFailure("chromium did not finish within \(Int(timeout)) s: \(arguments.last ?? "")")
-        }
-        try outHandle.close()
-        try errHandle.close()
-        return Outcome(
-            status: process.terminationStatus, out: try String(contentsOf: out, encoding: .utf8), err: try String(contentsOf: err, encoding: .utf8))
+            "--allow-file-access-from-files", "--enable-logging=stderr", "--v=0", "--user-data-dir=\(scratch.path)",
+        ]
+        let outcome = try ChildProcess.run(executable, flags + arguments, timeout: timeout)
+        return Outcome(status: outcome.status, out: outcome.out, err: outcome.err)
     }
 
     /// The DOM of `page` once loaded (its scripts and its frames' scripts have run).

@@ -160,19 +160,7 @@ import Testing
 
     /// Runs `binary` in `folder` and returns its standard error.
     static func run(_ binary: URL, _ arguments: [String], in folder: URL, stdoutFull: Bool) throws -> String {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let err = folder.appendingPathComponent(".stderr")
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let errHandle = try FileHandle(forWritingTo: err)
-        process.standardError = errHandle
-        let outHandle = stdoutFull ? FileHandle(forWritingAtPath: "/dev/full") : FileHandle.nullDevice
-        process.standardOutput = outHandle
-        try process.run()
-        process.waitUntilExit()
-        try errHandle.close()
-        return try String(contentsOf: err, encoding: .utf8)
+        let full = stdoutFull ? FileHandle(forWritingAtPath: "/dev/full") : nil
+        return try ChildProcess.run(binary, arguments, in: folder, standardOutput: full, timeout: 120).err
     }
 }

@@ -56,31 +56,8 @@ import Testing
 
     /// Runs `executable` with `arguments`, waiting at most `timeout` seconds.
     static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, timeout: TimeInterval) throws -> (status: Int32, out: String, err: String) {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-process-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            throw TestFailure("\(executable) \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
-        }
-        try outHandle.close()
-        try errHandle.close()
-        return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+        let outcome = try ChildProcess.run(URL(fileURLWithPath: executable), arguments, in: directory, timeout: timeout)
+        return (outcome.status, outcome.out, outcome.err)
     }
 
     /// The folder of the toolchain this test runs on: the prefix of the Swift runtime
