@@ -157,15 +157,19 @@ import Testing
     /// The words of a command line quoted by `ParsedArguments.shellQuoted`.
     static func words(_ line: String) -> [String] {
         var words: [String] = []
-        var word = "", quoted = false, inWord = false
+        var word = "", quoted = false, inWord = false, escaped = false
         for c in line {
-            if quoted {
+            if escaped {
+                word.append(c)
+                escaped = false
+            } else if quoted {
                 if c == "'" { quoted = false } else { word.append(c) }
             } else if c == "'" {
                 quoted = true
                 inWord = true
             } else if c == "\\" {
-                continue
+                escaped = true
+                inWord = true
             } else if c == " " {
                 if inWord { words.append(word) }
                 word = ""
