@@ -3,6 +3,13 @@
 // No third-party packages: Foundation, XCTest and Swift Testing only.
 import PackageDescription
 
+/// Release builds on Linux link the Swift runtime and Foundation statically, so
+/// `.build/release/attnsim` needs nothing of the toolchain (only libc, libm, libstdc++ and
+/// libgcc_s). Every module is compiled with `-static-stdlib` too: Foundation's static
+/// archive expects it, and the executable alone with the flag does not link. Debug builds
+/// (`swift build`, `swift test`) stay dynamic: XCTest links the shared Foundation.
+let staticRuntime: [SwiftSetting] = [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]
+
 let package = Package(
     name: "AttnSim",
     products: [
@@ -84,12 +91,20 @@ let package = Package(
             name: "AttnReport",
             dependencies: ["AttnScenario", "AttnModel", "KVCache", "Calibration", "CostModel", "TileInterpreter", "TileLanguage", "AttnJSON", "AttnNumerics"]
         ),
+        // Self-contained HTML pages of the reports: the JSON of AttnReport embedded, charts
+        // drawn by a compiled-in script (PageScripts/PageStyles.generated.swift, made by
+        // scripts/embed-resources.py from Resources/).
+        .target(
+            name: "AttnHTML",
+            dependencies: ["AttnReport", "AttnScenario", "AttnModel", "KVCache", "Calibration"],
+            exclude: ["Resources"]
+        ),
         // Command-line parsing and commands; returns exit codes, never exits itself.
         .target(
             name: "AttnCLI",
             dependencies: [
-                "AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "KVCache", "Workload", "CostModel", "Calibration", "AttnAlgorithms",
-                "TileInterpreter", "TileLanguage", "AttnJSON", "AttnNumerics", "AttnHardware",
+                "AttnPipeline", "AttnScenario", "AttnReport", "AttnHTML", "AttnModel", "KVCache", "Workload", "CostModel", "Calibration",
+                "AttnAlgorithms", "TileInterpreter", "TileLanguage", "AttnJSON", "AttnNumerics", "AttnHardware",
             ]
         ),
         // The thin executable: hands argv to AttnCLI and exits with its code.
@@ -98,8 +113,17 @@ let package = Package(
             name: "AttnSimTests",
             dependencies: [
                 "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
-                "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnModel", "AttnCLI", "KVCache", "Workload", "CostModel", "Calibration",
+                "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnHTML", "AttnModel", "AttnCLI", "KVCache", "Workload", "CostModel", "Calibration",
             ]
         ),
     ]
 )
+
+// Every module of the tool, present and future, is built for the static runtime in release
+// (see `staticRuntime`); the executable also links with it.
+for target in package.targets where target.type != .test {
+    target.swiftSettings = (target.swiftSettings ?? []) + staticRuntime
+    if target.type == .executable {
+        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Compiles the built-in programs, hardware profiles and model presets into Swift sources.
+"""Compiles the built-in programs, hardware profiles, model presets and the HTML report page's
+script and style sheet into Swift sources.
 
-The .tile and .json files under Sources/ stay the editable sources; this script writes one
+The .tile, .json, .js and .css files under Sources/ stay the editable sources; this script writes one
 `*.generated.swift` file per folder holding their text as raw string literals, so the
 `attnsim` binary needs no resource bundle next to it. Run it from anywhere after editing
 one of those files:
@@ -27,6 +28,10 @@ TABLES = [
      "BuiltinModels", "The text of each built-in model preset"),
     ("Sources/AttnModel/Programs", ".tile", "Sources/AttnModel/ModelPrograms.generated.swift",
      "ModelPrograms", "The text of each tile program of a decoder layer beyond attention (GEMM)"),
+    ("Sources/AttnHTML/Resources", ".js", "Sources/AttnHTML/PageScripts.generated.swift",
+     "PageScripts", "The script of the HTML report page (it draws the charts)"),
+    ("Sources/AttnHTML/Resources", ".css", "Sources/AttnHTML/PageStyles.generated.swift",
+     "PageStyles", "The style sheet of the HTML report page"),
 ]
 
 

@@ -36,12 +36,19 @@ struct ParsedArguments {
     private(set) var positionals: [String] = []
     /// The options the command accepts.
     let options: [OptionSpec]
+    /// The command's name (`run`, `kv`, ...).
+    let command: String
+    /// The arguments as given, each option with its value: (option name or nil for a
+    /// positional, the words), so that the command line can be written back.
+    private(set) var words: [(option: String?, words: [String])] = []
 
     init(_ arguments: [String], options: [OptionSpec], command: String) throws(UsageError) {
         self.options = options
+        self.command = command
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
+            let start = index
             index += 1
             if argument == "-h", options.contains(where: { $0.name == "help" }) {
                 values["help", default: []].append("")
@@ -52,8 +59,10 @@ struct ParsedArguments {
                     throw UsageError(message: "unknown option '\(argument)' for '\(command)'")
                 }
                 positionals.append(argument)
+                words.append((nil, [argument]))
                 continue
             }
+            defer { words.append((String(argument.dropFirst(2).prefix { $0 != "=" }), Array(arguments[start..<index]))) }
             var name = String(argument.dropFirst(2))
             var inlineValue: String?
             if let equals = name.firstIndex(of: "=") {

@@ -13,7 +13,7 @@ import TileInterpreter
 enum BenchCommand {
     static let options = [
         OptionSpec(name: "repeat", value: "N", help: "Runs per case; the best time is reported (default 3)."),
-        .format,
+        .tableFormat,
         .helpFlag,
     ]
 
@@ -58,7 +58,7 @@ enum BenchCommand {
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'bench' takes no arguments") }
         let repeats = try parsed.integer("repeat") ?? 3
-        let format = try parsed.format()
+        let format = try parsed.format(among: ReportFormat.allCases)
         let hardware = try HardwareProfile.named(HardwareProfile.defaultName)
         var rows: [[String]] = []
         var records: [JSONOutput] = []

@@ -20,6 +20,7 @@ enum KVCommand {
         OptionSpec(name: "weight-bytes", value: "N", help: "Bytes per weight parameter (default 2: fp16/bf16 weights)."),
         .memoryUtilization("Share of HBM the server may use, 0 to 1 (default 0.9, vLLM's default)."),
         .format,
+        .reportOutput,
         .helpFlag,
     ]
 
@@ -45,14 +46,16 @@ enum KVCommand {
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'kv' takes no positional arguments") }
         let study = try studyFrom(parsed)
-        let format = try parsed.format()
+        let target = try parsed.reportTarget(try parsed.outputs())
         return try CommandSupport.reporting(console) {
             let records: [KVRecord]
             do { records = try study.run() } catch let error as KVInputError where error.input == "tp" {
                 // A --tp that does not split the model's heads is a bad option value.
                 throw UsageError(message: error.description)
             }
-            console.out(KVReport.render(records, format: format))
+            try target.deliver(console, kind: .kv, title: "attnsim kv: \(study.model) on \(study.hardware)", datasets: { [.kv(records, command: $0)] }) {
+                KVReport.render(records, format: $0)
+            }
             return .success
         }
     }

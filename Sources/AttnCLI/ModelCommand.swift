@@ -1,4 +1,5 @@
 import AttnHardware
+import AttnHTML
 import AttnModel
 import AttnNumerics
 import AttnReport
@@ -22,6 +23,7 @@ enum ModelCommand {
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
         .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
         .format,
+        .reportOutput,
         .helpFlag,
     ]
 
@@ -59,19 +61,79 @@ enum ModelCommand {
         spec.contextParallel = try parsed.integer("cp") ?? 1
         spec.prune = parsed.value("prune")
         spec.crossover = parsed.has("crossover")
-        let format = try parsed.format()
-        return try run(spec, format: format, console: console)
+        let target = try parsed.reportTarget(try parsed.outputs())
+        if target.format == .html, let option = ["view", "phase"].first(where: parsed.has) {
+            throw UsageError(message: "'--\(option)' chooses what a table shows; --format html shows every view (summary, operators of both phases, parameters)")
+        }
+        return try run(spec, target: target, console: console)
     }
 
     /// Runs a model study (from the command line or a scenario file): a bad choice of
     /// model, pruning, hardware or parallelism is a usage error; what fails while
     /// predicting prints an error and gives exit code 1.
-    static func run(_ spec: ModelStudyFile, format: ReportFormat, console: Console) throws -> ExitCode {
+    static func run(_ spec: ModelStudyFile, target: ReportTarget, console: Console) throws -> ExitCode {
         let plan = try self.plan(spec)
         return try CommandSupport.reporting(console) {
-            console.out(render(try plan.run(), format: format))
+            switch target.format {
+            case .report(let format):
+                try target.write(render(try plan.run(), format: format), console)
+            case .html:
+                let page = try self.page(spec, architecture: plan.architecture, hardware: plan.hardware, options: plan.options, commandLine: target.commandLine)
+                try target.write(page.render(), console)
+            }
             return .success
         }
+    }
+
+    /// The html page of a model study: every view (the summary, the operators of prefill
+    /// and, without --cp, of decode, the parameters), each the JSON of the `attnsim model`
+    /// command line that prints it.
+    static func page(
+        _ spec: ModelStudyFile, architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions, commandLine: String
+    ) throws -> HTMLReport {
+        var study = try ModelStudy(architecture: architecture, hardware: hardware, options: options)
+        let input = try summarized(spec, study: &study, reportInput(architecture: architecture, hardware: hardware, options: options))
+        var datasets: [HTMLReport.Dataset] = [.modelSummary(input, command: jsonCommandLine(spec, view: "summary"))]
+        for phase in ModelPhase.allCases where phase == .prefill || options.contextParallel == 1 {
+            var steps: [StepPrediction] = []
+            for context in spec.contexts { steps.append(try study.predictor.step(phase, context: context)) }
+            datasets.append(.modelOperators(input, steps: steps, phase: phase, command: jsonCommandLine(spec, view: "operators", phase: phase)))
+        }
+        datasets.append(.modelParameters(input, command: jsonCommandLine(spec, view: "parameters")))
+        return HTMLReport(
+            kind: .model, title: "attnsim model: \(architecture.name) on \(hardware.id)", command: commandLine, datasets: datasets,
+            version: AttnSimCommand.version)
+    }
+
+    /// The `attnsim model` command line that prints `view` (and `phase`) of `spec` as JSON.
+    static func jsonCommandLine(_ spec: ModelStudyFile, view: String, phase: ModelPhase? = nil) -> String {
+        var words = [
+            "attnsim", "model", "--model", spec.model, "--context", spec.contexts.map(ContextList.format).joined(separator: ","),
+            "--hardware", spec.hardware, "--batch", String(spec.batch), "--dtype", spec.dtype.rawValue,
+        ]
+        if spec.tensorParallel > 1 { words += ["--tp", String(spec.tensorParallel)] }
+        if spec.contextParallel > 1 { words += ["--cp", String(spec.contextParallel)] }
+        if let prune = spec.prune { words += ["--prune", prune] }
+        if spec.crossover && view == "summary" { words.append("--crossover") }
+        words += ["--view", view] + (phase.map { ["--phase", $0.rawValue] } ?? []) + ["--format", "json"]
+        return ParsedArguments.shellQuoted(words)
+    }
+
+    /// What every view prints: the model, where it runs and its parameters.
+    static func reportInput(architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions) -> ModelReportInput {
+        ModelReportInput(
+            architecture: architecture, hardware: hardware.id, options: options, parameters: ParameterCount(architecture), summaries: [], crossover: [])
+    }
+
+    /// `input` with the summary per context, and with --crossover the crossover contexts.
+    static func summarized(_ spec: ModelStudyFile, study: inout ModelStudy, _ input: ModelReportInput) throws -> ModelReportInput {
+        var input = input
+        input.summaries = try study.summaries(contexts: spec.contexts)
+        if spec.crossover {
+            input.crossover.append((.prefill, try study.crossover(.prefill, limit: ModelReport.crossoverLimit)))
+            if input.options.contextParallel == 1 { input.crossover.append((.decode, try study.crossover(.decode, limit: ModelReport.crossoverLimit))) }
+        }
+        return input
     }
 
     /// The study's output in `format`.

@@ -5,8 +5,19 @@ extension OptionSpec {
     /// `-h, --help`.
     static let helpFlag = OptionSpec(name: "help", value: nil, help: "Show this help.")
 
-    /// `--format table|markdown|csv|json`.
-    static let format = OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table).")
+    /// `--format table|markdown|csv|json|html` of the reporting commands (run, kv, paged,
+    /// roofline, model, validate).
+    static let format = OptionSpec(
+        name: "format", value: "table|markdown|csv|json|html",
+        help: "Output format (default table); html: a self-contained page with charts, written to --output.")
+
+    /// `--format table|markdown|csv|json` of a command without a page (bench).
+    static let tableFormat = OptionSpec(name: "format", value: "table|markdown|csv|json", help: "Output format (default table).")
+
+    /// `--output FILE`: where the report goes; html needs it (`-`: standard output).
+    static let reportOutput = OptionSpec(
+        name: "output", value: "FILE", help: "Write the report to FILE instead of standard output ('-': standard output); required with --format html.",
+        role: .output)
 
     /// `--hardware NAME|FILE.json`: a built-in profile, or a profile file the command reads.
     static func hardware(_ help: String = "Hardware profile (default h100-sxm).") -> OptionSpec {

@@ -29,6 +29,7 @@ enum PagedCommand {
         .memoryUtilization("Share of HBM the server may use (default 0.9)."),
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
         .format,
+        .reportOutput,
         .helpFlag,
     ]
 
@@ -54,14 +55,13 @@ enum PagedCommand {
         if rates.count > 1 && RequestTrace.Dataset.named(study.trace) == nil {
             throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
         }
-        let format = try parsed.format()
-        return try run(study, rates: rates, format: format, console: console)
+        return try run(study, rates: rates, target: try parsed.reportTarget(try parsed.outputs()), console: console)
     }
 
     /// Runs a paged study (from the command line or a scenario file) at each of `rates`
-    /// and prints the report: 0, 64 for a `tp` that does not split the model's heads, 1
+    /// and delivers the report: 0, 64 for a `tp` that does not split the model's heads, 1
     /// when the simulation fails.
-    static func run(_ study: PagedStudy, rates: [Double], format: ReportFormat, console: Console) throws -> ExitCode {
+    static func run(_ study: PagedStudy, rates: [Double], target: ReportTarget, console: Console) throws -> ExitCode {
         do { try study.validate() } catch {
             // A bad --tp or an empty selection of policies is a bad option value; other
             // inputs are reported below.
@@ -76,7 +76,9 @@ enum PagedCommand {
         do {
             let stats = try StudyRunner.run(study, rates: rates) { bar.update(label: $0, fraction: $1) }
             bar.finish()
-            console.out(KVReport.render(stats, format: format))
+            try target.deliver(console, kind: .paged, title: "attnsim paged: \(study.model) on \(study.hardware)", datasets: { [.paged(stats, command: $0)] }) {
+                KVReport.render(stats, format: $0)
+            }
             return .success
         } catch {
             bar.finish()

@@ -8,13 +8,63 @@ import KVCache
 /// gives a typed value or a usage error naming the option and what it expects. The
 /// library takes the values, never the flags.
 extension ParsedArguments {
-    /// `--format`: table (default), markdown, csv or json.
-    func format() throws(UsageError) -> ReportFormat {
-        guard let name = value("format") else { return .table }
+    /// `--format` of a reporting command: table (default), markdown, csv, json or html.
+    func format() throws(UsageError) -> OutputFormat {
+        guard let name = value("format") else { return .report(.table) }
+        if name == "html" { return .html }
         guard let format = ReportFormat(rawValue: name) else {
-            throw UsageError(message: "'--format' expects table, markdown, csv or json, found '\(name)'")
+            throw UsageError(message: "'--format' expects table, markdown, csv, json or html, found '\(name)'")
+        }
+        return .report(format)
+    }
+
+    /// `--format` of a command with fewer formats (`list`: table or json).
+    func format(among formats: [ReportFormat]) throws(UsageError) -> ReportFormat {
+        guard let name = value("format") else { return formats[0] }
+        guard let format = ReportFormat(rawValue: name), formats.contains(format) else {
+            let names = formats.map(\.rawValue)
+            let expected = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "") : names.joined()
+            throw UsageError(message: "'--format' expects \(expected), found '\(name)'")
         }
         return format
+    }
+
+    /// Where and how a reporting command delivers its report: `--format` and `--output`
+    /// (from `outputs`, checked against the inputs and the other outputs). html needs
+    /// `--output` (a file, or `-` for standard output): a page is not for a terminal. The
+    /// report goes to standard error when another output (`--trace -`, `--svg -`) has
+    /// standard output.
+    func reportTarget(_ outputs: [String: OutputPath]) throws(UsageError) -> ReportTarget {
+        let format = try self.format()
+        let destination = outputs["output"]
+        if format == .html && destination == nil {
+            throw UsageError(message: "'--format html' writes a page: give --output FILE.html (or --output - for standard output)")
+        }
+        let taken = outputs.contains { $0.key != "output" && $0.value == .standardOutput }
+        return ReportTarget(
+            format: format, destination: destination, toStandardError: taken, commandLine: commandLine(), jsonCommandLine: commandLine(format: "json"))
+    }
+
+    /// The command line as given (`attnsim NAME ARGUMENTS`, quoted for a POSIX shell);
+    /// with `format`, `--format` set to it and `--output` dropped: the command that prints
+    /// an html page's data.
+    func commandLine(format: String? = nil) -> String {
+        var line = ["attnsim", command]
+        for (option, text) in words {
+            if format != nil, let option, option == "format" || option == "output" { continue }
+            line += text
+        }
+        if let format { line += ["--format", format] }
+        return ParsedArguments.shellQuoted(line)
+    }
+
+    /// Words joined into a POSIX shell command line: a word of safe characters as it is,
+    /// any other in single quotes.
+    static func shellQuoted(_ words: [String]) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+%@-")
+        return words.map { word in
+            !word.isEmpty && word.allSatisfy(safe.contains) ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        }.joined(separator: " ")
     }
 
     /// `--hardware`: a built-in profile or a profile file; by default the H100 SXM.

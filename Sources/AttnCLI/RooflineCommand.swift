@@ -31,6 +31,7 @@ enum RooflineCommand {
         .output("svg", "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
         .output("timeline", "Write the modelled schedule of the first run as Chrome trace-event JSON (Perfetto)."),
         .format,
+        .reportOutput,
         .helpFlag,
     ]
 
@@ -48,7 +49,7 @@ enum RooflineCommand {
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
-        let format = try parsed.format()
+        _ = try parsed.format()
         var scenario: Scenario
         if parsed.positionals.count == 1 {
             if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param"].first(where: parsed.has) {
@@ -66,7 +67,7 @@ enum RooflineCommand {
         }
         let outputs = try parsed.outputs(reading: CommandSupport.inputs(of: scenario))
         // A plot or timeline on standard output leaves the report to standard error.
-        let report = outputs.values.contains(.standardOutput) ? console.err : console.out
+        let target = try parsed.reportTarget(outputs)
         return try CommandSupport.reporting(console) {
             if scenario.file == nil { try CommandSupport.checkSize(scenario) } else { try scenario.checkSize() }
             let hardware = try HardwareProfile.named(scenario.hardware)
@@ -82,7 +83,7 @@ enum RooflineCommand {
                     if timeline == nil {
                         timeline = Timeline.chromeTrace(prediction, smCount: hardware.smCount, label: "\(algorithm.label) \(ContextList.format(context)) on \(hardware.id)")
                     }
-                    rows.append(RooflineRow(algorithm: algorithm.label, context: context, queryLength: scenario.shape(context: context).queryLength, prediction: prediction, ridge: model.ridgePoint))
+                    rows.append(RooflineRow(algorithm: algorithm.label, context: context, queryLength: scenario.shape(context: context).queryLength, prediction: prediction, peakFlopsPerSecond: model.matmulFlopsPerSecond, dramBytesPerSecond: model.hbmBytesPerSecond))
                 }
             }
             if let svg = outputs["svg"] {
@@ -94,7 +95,10 @@ enum RooflineCommand {
                 try destination.write(timeline, console: console)
                 console.err("timeline written to \(destination.name) (open it in Perfetto)\n")
             }
-            report(RooflineReport.render(rows, format: format))
+            let title = "attnsim roofline: \(scenario.file == nil ? parsed.value("model") ?? scenario.name : scenario.name) on \(hardware.id)"
+            try target.deliver(console, kind: .roofline, title: title, datasets: { [.roofline(rows, command: $0)] }) {
+                RooflineReport.render(rows, format: $0)
+            }
             return .success
         }
     }

@@ -30,6 +30,7 @@ enum RunCommand {
         OptionSpec(name: "tolerance", value: "X", help: "Numeric mode: relative error every check must stay within (default: derived per check, see docs/algorithms.md)."),
         .allowLong("Run even when the work exceeds the budget (numeric mode: about 20 s to a minute and a half; count mode that cannot compress: about a minute)."),
         .format,
+        .reportOutput,
         .output("trace", "Write every load, store and tile operation as JSON lines (one algorithm, one context)."),
         .helpFlag,
     ]
@@ -54,7 +55,7 @@ enum RunCommand {
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
-        let format = try parsed.format()
+        _ = try parsed.format()
         var mode: ExecutionMode?
         if let name = parsed.value("mode") {
             guard let m = ExecutionMode(rawValue: name) else {
@@ -84,18 +85,22 @@ enum RunCommand {
             case .kv(var kv, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a kv study") }
                 if let hardware = parsed.value("hardware") { kv.hardware = hardware }
+                let target = try parsed.reportTarget(try parsed.outputs())
                 return try CommandSupport.reporting(console) {
-                    console.out(KVReport.render(try kv.run(), format: format))
+                    let records = try kv.run()
+                    try target.deliver(console, kind: .kv, title: "attnsim run: \(parsed.positionals[0])", datasets: { [.kv(records, command: $0)] }) {
+                        KVReport.render(records, format: $0)
+                    }
                     return .success
                 }
             case .paged(var paged, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a paged study") }
                 if let hardware = parsed.value("hardware") { paged.hardware = hardware }
-                return try PagedCommand.run(paged, rates: [paged.rate], format: format, console: console)
+                return try PagedCommand.run(paged, rates: [paged.rate], target: try parsed.reportTarget(try parsed.outputs()), console: console)
             case .model(var model, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a model study") }
                 if let hardware = parsed.value("hardware") { model.hardware = hardware }
-                return try ModelCommand.run(model, format: format, console: console)
+                return try ModelCommand.run(model, target: try parsed.reportTarget(try parsed.outputs()), console: console)
             }
             if let mode { scenario.mode = mode }
             if let hardware = parsed.value("hardware") { scenario.hardware = hardware }
@@ -111,9 +116,10 @@ enum RunCommand {
         if scenario.mode != .numeric, let option = ["tolerance"].first(where: parsed.has) {
             throw UsageError(message: "'--\(option)' applies to numeric mode (--mode numeric)")
         }
-        let trace = try parsed.outputs(reading: CommandSupport.inputs(of: scenario))["trace"]
+        let outputs = try parsed.outputs(reading: CommandSupport.inputs(of: scenario))
+        let trace = outputs["trace"]
         // A trace on standard output leaves the report to standard error.
-        let report = trace == .standardOutput ? console.err : console.out
+        let target = try parsed.reportTarget(outputs)
         return try CommandSupport.reporting(console) {
             let records: [RunRecord]
             if let trace {
@@ -127,7 +133,9 @@ enum RunCommand {
                 defer { bar.finish() }
                 records = try Runner.run(scenario) { label, fraction in bar.update(label: label, fraction: fraction) }
             }
-            report(RecordReport.render(records, format: format))
+            try target.deliver(console, kind: .run, title: "attnsim run: \(scenario.name)", datasets: { [.records(records, command: $0)] }) {
+                RecordReport.render(records, format: $0)
+            }
             let failures = records.flatMap(\.failures)
             for failure in failures { console.err("error: check failed: \(failure)\n") }
             return failures.isEmpty ? .success : .failure

@@ -14,6 +14,7 @@ enum ValidateCommand {
         OptionSpec(name: "kernels", value: "FILE.csv", help: "Kernel-table entries (implementation -> program) tried before the built-in ones."),
         OptionSpec(name: "allow-unmapped", value: nil, help: "Exit 0 even when some rows have no prediction (listed with the reason)."),
         .format,
+        .reportOutput,
         .helpFlag,
     ]
 
@@ -21,10 +22,10 @@ enum ValidateCommand {
     static let help = helpText(
         usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--kernels FILE.csv] [--fit] [--allow-unmapped] [--format F]",
         summary: """
-            Reads measurements in the calibration CSV format (../shared/calibration/README.md; several files are
-            reported together, with the figures of each file), maps each row to a program with its block sizes
-            and splits through the kernel table (docs/cost-model.md; --kernels adds entries; a `program` column,
-            with optional `warps` and `stages`, names it on the row), predicts DRAM read and write bytes, SM<->L2
+            Reads measurements in the calibration CSV format (docs/data/README.md; several files are reported
+            together, with the figures of each file), maps each row to a program with its block sizes and splits
+            through the kernel table (docs/cost-model.md; --kernels adds entries; a `program` column, with
+            optional `warps` and `stages`, names it on the row), predicts DRAM read and write bytes, SM<->L2
             bytes and time, and prints predicted, measured and % error per row, then the median and
             90th-percentile absolute % error per quantity, per family (prefill, decode, paged, backward) and per
             file. Rows with no prediction are listed with the reason and make the exit status 1 unless
@@ -35,7 +36,7 @@ enum ValidateCommand {
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard !parsed.positionals.isEmpty else { throw UsageError(message: "'validate' takes one or more CSV files") }
-        let format = try parsed.format()
+        let target = try parsed.reportTarget(try parsed.outputs())
         do {
             // Every file's rows, with the folder its `program` paths resolve against.
             var files: [(rows: [CalibrationRow], directory: String?)] = []
@@ -71,7 +72,9 @@ enum ValidateCommand {
                 records += validator.validate(file.rows) { bar.update(label: "validate", fraction: (Double(index) + $0) / Double(files.count)) }
             }
             bar.finish()
-            console.out(ValidationReport.render(records, format: format))
+            try target.deliver(console, kind: .validate, title: "attnsim validate: \(parsed.positionals.joined(separator: ", "))", datasets: { [.validation(records, command: $0)] }) {
+                ValidationReport.render(records, format: $0)
+            }
             let unpredicted = records.filter { $0.prediction == nil }.count
             if unpredicted > 0 && !parsed.has("allow-unmapped") {
                 console.err("error: \(unpredicted) of \(records.count) rows have no prediction (listed above); pass --allow-unmapped to accept that\n")

@@ -27,8 +27,15 @@ public enum KVReport {
             var text = format == .table ? table.renderText() : table.renderMarkdown()
             if let first = records.first {
                 let g = first.tensorParallel
-                text += "\nweights \(NumberFormat.grouped(first.weightBytes)) bytes\(g > 1 ? " per GPU" : ""); KV budget on \(g > 1 ? "each " : "")\(first.hardware) "
-                    + "\(NumberFormat.grouped(first.budgetBytes)) bytes = \(NumberFormat.grouped(first.tokenSlots)) token slots\n"
+                let weights = "weights \(NumberFormat.grouped(first.weightBytes)) bytes\(g > 1 ? " per GPU" : "")"
+                if first.budgetBytes >= 0 {
+                    text += "\n\(weights); KV budget on \(g > 1 ? "each " : "")\(first.hardware) "
+                        + "\(NumberFormat.grouped(first.budgetBytes)) bytes = \(NumberFormat.grouped(first.tokenSlots)) token slots\n"
+                } else {
+                    // No budget is left: say so, rather than print a negative one.
+                    text += "\n\(weights) do not fit in the \(NumberFormat.grouped(first.usableBytes)) bytes usable on \(g > 1 ? "each " : "")\(first.hardware) "
+                        + "(HBM x memory utilization): \(NumberFormat.grouped(-first.budgetBytes)) bytes over, no room for a KV cache\n"
+                }
                 if g > 1 {
                     text += "tensor parallel over \(g) GPUs: the byte counts above are one GPU's"
                     if let heads = first.kvHeadsPerGPU {
@@ -69,12 +76,20 @@ public enum KVReport {
             ("max_sequences", .int(r.maxSequences)), ("token_slots", .int(r.tokenSlots)), ("cache", .string(r.cache)),
             ("tp", .int(r.tensorParallel)), ("kv_heads_per_gpu", r.kvHeadsPerGPU.map { .int($0) } ?? .null),
             ("smallest_fitting_tp", r.smallestFittingTP.map { .int($0) } ?? .null),
+            ("usable_bytes", .int(r.usableBytes)), ("kv_heads", r.kvHeads.map { .int($0) } ?? .null),
         ])
     }
 
     public static func render(_ stats: [AllocationStats], format: ReportFormat) -> String {
         switch format {
-        case .json: return JSONOutput.array(stats.map(json)).render() + "\n"
+        case .json:
+            let sweep = Set(stats.compactMap(\.rate)).count > 1 ? SustainedRates(stats) : nil
+            return JSONOutput.array(stats.map { s in
+                guard let sweep, case .object(var fields) = json(s) else { return json(s) }
+                fields.append(("lightest_load_normalized_latency_s", .double(sweep.base)))
+                fields.append(("sustained_rate", sweep.rates[s.policy].flatMap { $0 }.map { .double($0) } ?? .null))
+                return .object(fields)
+            }).render() + "\n"
         case .csv:
             return TextTable(headers: pagedColumns, rows: stats.map { json($0).scalarCells(pagedColumns) }, rightAligned: []).renderCSV()
         case .table, .markdown:
@@ -128,6 +143,12 @@ public enum KVReport {
                 .object([("kind", .string(g.kind)), ("groups", .int(g.groups)), ("mean_blocks", .double(g.meanBlocks)), ("peak_blocks", .int(g.peakBlocks))])
             })))
         }
+        fields.append(("timeline", .array(s.timeline.map { t in
+            .object([
+                ("time_s", .double(t.seconds)), ("used_tokens", .int(t.usedTokens)), ("allocated_tokens", .int(t.allocatedTokens)),
+                ("running", .int(t.running)), ("waiting", .int(t.waiting)), ("admitted", .int(t.admitted)),
+            ])
+        })))
         return .object(fields)
     }
 
@@ -145,23 +166,39 @@ public enum KVReport {
             ("ttft_mean_s", .double(s.ttft.mean)), ("ttft_p50_s", .double(s.ttft.p50)), ("ttft_p90_s", .double(s.ttft.p90)), ("ttft_p99_s", .double(s.ttft.p99)),
             ("tpot_mean_s", .double(s.tpot.mean)), ("tpot_p50_s", .double(s.tpot.p50)), ("tpot_p90_s", .double(s.tpot.p90)), ("tpot_p99_s", .double(s.tpot.p99)),
             ("normalized_latency_mean_s", .double(s.normalizedLatency.mean)), ("normalized_latency_p50_s", .double(s.normalizedLatency.p50)),
-            ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)),
+            ("normalized_latency_p90_s", .double(s.normalizedLatency.p90)), ("normalized_latency_p99_s", .double(s.normalizedLatency.p99)),
         ]
     }
 
     /// For a rate sweep: per policy, the highest rate whose mean normalized latency stays
     /// within twice the lowest of the sweep (the unloaded latency), the vLLM paper's
     /// comparison of throughput at equal latency (Figure 12).
-    static func sustainedRates(_ stats: [AllocationStats]) -> String? {
-        let latencies = stats.filter { $0.normalizedLatency.count > 0 }.map(\.normalizedLatency.mean)
-        guard let base = latencies.min(), base > 0 else { return nil }
-        var policies: [String] = []
-        for s in stats where !policies.contains(s.policy) { policies.append(s.policy) }
-        let parts = policies.map { policy -> String in
-            let best = stats.filter { $0.policy == policy && $0.normalizedLatency.count > 0 && $0.normalizedLatency.mean <= 2 * base }.compactMap(\.rate).max()
-            return "\(policy) \(best.map { "\($0)" } ?? "none")"
+    struct SustainedRates {
+        /// The lightest load's mean normalized latency (the lowest of the sweep), seconds.
+        var base: Double
+        /// Policies in order of appearance.
+        var policies: [String]
+        /// Per policy, the highest such rate; nil when none is.
+        var rates: [String: Double?]
+
+        init?(_ stats: [AllocationStats]) {
+            let latencies = stats.filter { $0.normalizedLatency.count > 0 }.map(\.normalizedLatency.mean)
+            guard let base = latencies.min(), base > 0 else { return nil }
+            self.base = base
+            policies = []
+            for s in stats where !policies.contains(s.policy) { policies.append(s.policy) }
+            rates = [:]
+            for policy in policies {
+                rates[policy] = stats.filter { $0.policy == policy && $0.normalizedLatency.count > 0 && $0.normalizedLatency.mean <= 2 * base }
+                    .compactMap(\.rate).max()
+            }
         }
-        return "highest rate (req/s) with norm_latency within 2x the lightest load's (\(String(format: "%.3f", base)) s): " + parts.joined(separator: ", ")
+    }
+
+    static func sustainedRates(_ stats: [AllocationStats]) -> String? {
+        guard let sweep = SustainedRates(stats) else { return nil }
+        let parts = sweep.policies.map { policy in "\(policy) \(sweep.rates[policy].flatMap { $0 }.map { "\($0)" } ?? "none")" }
+        return "highest rate (req/s) with norm_latency within 2x the lightest load's (\(String(format: "%.3f", sweep.base)) s): " + parts.joined(separator: ", ")
     }
 
     static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }
@@ -189,3 +226,9 @@ extension JSONOutput {
 
 import AttnScenario
 import Foundation
+
+extension KVRecord {
+    /// The bytes the server may use on one GPU, HBM x memory utilization: the weights plus
+    /// the KV budget (which is negative when the weights do not fit).
+    var usableBytes: Int { budgetBytes + weightBytes }
+}

@@ -42,12 +42,31 @@ public enum ModelReport {
         "activation_bytes", "total_bytes", "capacity_bytes", "fits",
     ]
 
+    /// Where and how the model runs, first in every record of every view.
+    static func runFields(_ input: ModelReportInput) -> [(String, JSONOutput)] {
+        [
+            ("model", .string(input.architecture.id)), ("hardware", .string(input.hardware)), ("dtype", .string(input.options.dtype.rawValue)),
+            ("batch", .int(input.options.batch)), ("tp", .int(input.options.tensorParallel)), ("cp", .int(input.options.contextParallel)),
+        ]
+    }
+
+    /// The parameter headline every view prints: counted, active per token, stated in the
+    /// model file, and attention's and the FFN's shares of the layers' parameters.
+    static func parameterFields(_ input: ModelReportInput) -> [(String, JSONOutput)] {
+        let p = input.parameters
+        return [
+            ("parameters", .int(p.total)), ("parameters_active", .int(p.active)), ("parameters_stated", .int(input.architecture.statedParameters)),
+        ] + shareFields(input)
+    }
+
+    static func shareFields(_ input: ModelReportInput) -> [(String, JSONOutput)] {
+        [("attention_parameters_share", .double(input.parameters.attentionShare)), ("ffn_parameters_share", .double(input.parameters.ffnShare))]
+    }
+
     static func summaryRecord(_ input: ModelReportInput, _ s: ModelSummary) -> JSONOutput {
         let p = s.prefill
         let optional: (Double?) -> JSONOutput = { $0.map { .double($0) } ?? .null }
-        return .object([
-            ("model", .string(input.architecture.id)), ("hardware", .string(input.hardware)), ("dtype", .string(input.options.dtype.rawValue)),
-            ("batch", .int(input.options.batch)), ("tp", .int(input.options.tensorParallel)), ("cp", .int(input.options.contextParallel)),
+        var fields = runFields(input) + [
             ("context", .int(s.context)), ("ttft_ms", .double(s.ttftSeconds * 1e3)), ("tpot_ms", optional(s.tpotSeconds.map { $0 * 1e3 })),
             ("decode_tokens_per_s", optional(s.decodeTokensPerSecond)), ("prefill_tokens_per_s", .double(s.prefillTokensPerSecond)),
             ("prefill_attention_share", .double(ratio(p.seconds(.attention), p.seconds))), ("prefill_ffn_share", .double(ratio(p.seconds(.ffn), p.seconds))),
@@ -55,8 +74,17 @@ public enum ModelReport {
             ("decode_ffn_share", optional(s.decode.map { ratio($0.seconds(.ffn), $0.seconds) })),
             ("weight_bytes", .int(s.memory.weightBytes)), ("kv_bytes", .int(s.memory.kvBytes)), ("activation_bytes", .int(s.memory.activationBytes)),
             ("total_bytes", .int(s.memory.totalBytes)), ("capacity_bytes", .int(s.memory.capacityBytes)), ("fits", .bool(s.memory.fits)),
-        ])
+        ] + parameterFields(input)
+        // With --crossover: the context where attention's time reaches the FFN's, null
+        // when it stays below up to `crossoverLimit` tokens.
+        for (phase, context) in input.crossover {
+            fields.append(("\(phase.rawValue)_crossover_context", context.map { .int($0) } ?? .null))
+        }
+        return .object(fields)
     }
+
+    /// The longest context the crossover search tries (`ModelStudy.crossover`'s limit).
+    public static let crossoverLimit = 1 << 20
 
     public static func renderSummary(_ input: ModelReportInput, format: ReportFormat) -> String {
         let records = input.summaries.map { summaryRecord(input, $0) }
@@ -100,7 +128,7 @@ public enum ModelReport {
         text += "\n"
         for (phase, context) in input.crossover {
             text += "\(phase.rawValue): attention's time "
-            text += context.map { "reaches the FFN's at about \(NumberFormat.grouped($0)) tokens\n" } ?? "stays below the FFN's up to 1,048,576 tokens\n"
+            text += context.map { "reaches the FFN's at about \(NumberFormat.grouped($0)) tokens\n" } ?? "stays below the FFN's up to \(NumberFormat.grouped(crossoverLimit)) tokens\n"
         }
         return text
     }
@@ -112,18 +140,29 @@ public enum ModelReport {
         "link_bytes", "dram_bytes", "bound", "time_us", "total_us", "share",
     ]
 
-    static func operatorRecord(_ step: StepPrediction, _ op: ModelOperator) -> JSONOutput {
-        .object([
+    static func operatorRecord(_ input: ModelReportInput, _ step: StepPrediction, _ op: ModelOperator) -> JSONOutput {
+        .object(runFields(input) + [
             ("phase", .string(step.phase.rawValue)), ("context", .int(step.context)), ("layers", .string(op.layers)), ("operator", .string(op.name)),
             ("category", .string(op.category.rawValue)), ("kernel", .string(op.kernel)), ("repeats", .int(op.repeats)), ("flops", .int(op.flops)),
             ("weight_bytes", .int(op.weightBytes)), ("activation_bytes", .int(op.activationBytes)), ("kv_bytes", .int(op.kvBytes)),
             ("link_bytes", .int(op.linkBytes)), ("dram_bytes", .int(op.dramBytes)), ("bound", op.bound.map { .string($0.rawValue) } ?? .null),
             ("time_us", .double(op.seconds * 1e6)), ("total_us", .double(op.totalSeconds * 1e6)), ("share", .double(ratio(op.totalSeconds, step.seconds))),
-        ])
+        ] + parameterFields(input))
+    }
+
+    /// The step's total, as the table's `total` row: operator `total`, the step's FLOPs
+    /// (every run of every operator) and time; the per-operator fields null.
+    static func stepTotalRecord(_ input: ModelReportInput, _ step: StepPrediction) -> JSONOutput {
+        .object(runFields(input) + [
+            ("phase", .string(step.phase.rawValue)), ("context", .int(step.context)), ("layers", .null), ("operator", .string("total")),
+            ("category", .null), ("kernel", .null), ("repeats", .null), ("flops", .int(step.flops)),
+            ("weight_bytes", .null), ("activation_bytes", .null), ("kv_bytes", .null), ("link_bytes", .null), ("dram_bytes", .null), ("bound", .null),
+            ("time_us", .null), ("total_us", .double(step.seconds * 1e6)), ("share", .double(1)),
+        ] + parameterFields(input))
     }
 
     public static func renderOperators(_ input: ModelReportInput, steps: [StepPrediction], format: ReportFormat) -> String {
-        let records = steps.flatMap { step in step.operators.map { operatorRecord(step, $0) } }
+        let records = steps.flatMap { step in step.operators.map { operatorRecord(input, step, $0) } + [stepTotalRecord(input, step)] }
         switch format {
         case .json: return JSONOutput.array(records).render() + "\n"
         case .csv: return TextTable(headers: operatorColumns, rows: records.map { $0.scalarCells(operatorColumns) }, rightAligned: []).renderCSV()
@@ -159,7 +198,7 @@ public enum ModelReport {
         ]
         let records: [JSONOutput] = parts.map { name, count in
             .object([("model", .string(input.architecture.id)), ("component", .string(name)), ("parameters", .int(count)),
-                     ("share", .double(ratio(Double(count), Double(p.total))))])
+                     ("share", .double(ratio(Double(count), Double(p.total))))] + runFields(input).dropFirst() + shareFields(input))
         }
         switch format {
         case .json: return JSONOutput.array(records).render() + "\n"

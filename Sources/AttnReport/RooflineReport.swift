@@ -9,15 +9,22 @@ public struct RooflineRow: Sendable {
     public var context: Int
     public var queryLength: Int
     public var prediction: RunPrediction
-    public var ridge: Double
+    /// The roof: the sustained matmul rate (FLOP/s) and DRAM bandwidth (bytes/s) of the
+    /// cost model (`CostModel.matmulFlopsPerSecond`, `hbmBytesPerSecond`).
+    public var peakFlopsPerSecond: Double
+    public var dramBytesPerSecond: Double
 
-    public init(algorithm: String, context: Int, queryLength: Int, prediction: RunPrediction, ridge: Double) {
+    public init(algorithm: String, context: Int, queryLength: Int, prediction: RunPrediction, peakFlopsPerSecond: Double, dramBytesPerSecond: Double) {
         self.algorithm = algorithm
         self.context = context
         self.queryLength = queryLength
         self.prediction = prediction
-        self.ridge = ridge
+        self.peakFlopsPerSecond = peakFlopsPerSecond
+        self.dramBytesPerSecond = dramBytesPerSecond
     }
+
+    /// The ridge point: peak FLOP/s over DRAM bytes/s, the intensity where the roofs meet.
+    public var ridge: Double { peakFlopsPerSecond / dramBytesPerSecond }
 
     var flops: Int { prediction.kernels.reduce(0) { $0 + $1.flopsMatmul + $1.flopsOther } }
     var dramBytes: Int { prediction.dramReadBytes + prediction.dramWriteBytes }
@@ -72,7 +79,7 @@ public enum RooflineReport {
                 ("arithmetic_intensity", .double(dram > 0 ? Double(k.flopsMatmul + k.flopsOther) / Double(dram) : 0)), ("ridge_point", .double(row.ridge)),
                 ("bound", .string(k.bound.rawValue)), ("predicted_time_us", .double(k.seconds * 1e6)),
                 ("registers_per_thread", .int(k.registersPerThread)), ("spill_bytes", .int(k.spillBytes)),
-            ])
+            ] + roof(row, flops: k.flopsMatmul + k.flopsOther, seconds: k.seconds))
         }
         out.append(.object([
             ("algorithm", .string(row.algorithm)), ("context", .int(row.context)), ("q_len", .int(row.queryLength)), ("kernel", .string("total")),
@@ -82,8 +89,17 @@ public enum RooflineReport {
             ("l2_read_bytes", .int(row.prediction.l2ReadBytes)), ("arithmetic_intensity", .double(row.intensity)), ("ridge_point", .double(row.ridge)),
             ("bound", .null), ("predicted_time_us", .double(row.prediction.seconds * 1e6)),
             ("registers_per_thread", .null), ("spill_bytes", .int(row.prediction.spillBytes)),
-        ]))
+        ] + roof(row, flops: row.flops, seconds: row.prediction.seconds) + [("call_overhead_us", .double(row.prediction.overheadSeconds * 1e6))]))
         return out
+    }
+
+    /// The fields a roofline plot needs besides intensity: the FLOP rate reached in the
+    /// predicted time, and the roof (sustained matmul peak, DRAM bandwidth).
+    static func roof(_ row: RooflineRow, flops: Int, seconds: Double) -> [(String, JSONOutput)] {
+        [
+            ("achieved_flops_per_s", .double(seconds > 0 ? Double(flops) / seconds : 0)),
+            ("peak_flops_per_s", .double(row.peakFlopsPerSecond)), ("dram_bytes_per_s", .double(row.dramBytesPerSecond)),
+        ]
     }
 }
 

@@ -9,7 +9,12 @@ public enum ValidationReport {
         case .json:
             return JSONOutput.object([
                 ("rows", .array(records.map(json))),
-                ("summary", .array(ErrorSummaryRow.table(records).map(json))),
+                ("summary", .array(ErrorSummaryRow.table(records).map { line in
+                    // The family's predicted rows, as the family table counts them.
+                    guard case .object(var fields) = json(line) else { return json(line) }
+                    fields.append(("predicted_rows", .int(predictedRows(records, family: line.family))))
+                    return .object(fields)
+                })),
             ]).render() + "\n"
         case .csv:
             // Rows, then the summary as rows named `summary:FAMILY:QUANTITY` whose
@@ -81,6 +86,13 @@ public enum ValidationReport {
         ).renderText()
     }
 
+    /// Rows of `family` (`all`: every row) that have a prediction.
+    /// Rows with a prediction in a summary group (`all`, a family or `file:NAME`).
+    static func predictedRows(_ records: [ValidationRecord], family: String) -> Int {
+        let group = ErrorSummaryRow.groups(records).first { $0.label == family }?.records ?? []
+        return group.filter { $0.prediction != nil }.count
+    }
+
     static func json(_ line: ErrorSummaryRow) -> JSONOutput {
         .object([
             ("family", .string(line.family)), ("quantity", .string(line.quantity)), ("rows", .int(line.summary.count)),
@@ -98,6 +110,11 @@ public enum ValidationReport {
             ("predicted_time_ms", p.map { .double($0.seconds * 1000) } ?? .null), ("measured_time_ms", .double(r.row.timeMilliseconds)),
             ("spill_bytes", p.map { .int($0.spillBytes) } ?? .null),
             ("error", r.error.map { .string($0) } ?? .null),
+            // (predicted - measured) / measured x 100, null without a prediction or a measure.
+            ("dram_read_error_pct", r.dramReadError.map { .double($0) } ?? .null),
+            ("dram_write_error_pct", r.dramWriteError.map { .double($0) } ?? .null),
+            ("l2_read_error_pct", r.l2ReadError.map { .double($0) } ?? .null),
+            ("time_error_pct", r.timeError.map { .double($0) } ?? .null),
         ])
     }
 }

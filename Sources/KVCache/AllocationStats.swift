@@ -53,4 +53,6 @@ public struct AllocationStats: Sendable, Equatable {
     public var groupUsage: [ServingSimulator.GroupUsage]? = nil
     /// Hybrid allocation: blocks in the shared pool (each B tokens of one group's layers).
     public var poolBlocks: Int? = nil
+    /// KV memory in use and requests admitted over time, sampled (`ServingTimeline`).
+    public var timeline: [ServingTimeline.Sample] = []
 }

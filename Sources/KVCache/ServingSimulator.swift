@@ -325,6 +325,10 @@ public struct ServingSimulator {
         /// When each request's first token came and when it finished, by id.
         var firstToken: [Int: Double] = [:]
         var finished: [Int: Double] = [:]
+        /// KV memory in use and requests admitted over time, sampled.
+        var timeline = ServingTimeline()
+        /// Requests admitted at least once, by id.
+        var admitted = Set<Int>()
     }
 
     /// Runs the iterations until every request has finished: each admits arrivals first
@@ -347,14 +351,14 @@ public struct ServingSimulator {
                 queue.append(waiting[nextArrival])
                 nextArrival += 1
             }
-            let blockedNeed = try admit(&queue, into: &running, blockSize: blockSize, iteration: tally.iterations)
+            let blockedNeed = try admit(&queue, into: &running, blockSize: blockSize, iteration: tally.iterations, admitted: &tally.admitted)
             var batch = decodeStep(&running, queue: &queue, blockSize: blockSize, tally: &tally)
             let prompted = promptChunks(&running, batch: &batch, configuration: c)
             let end = now + (fixed ? c.iterationSeconds : try seconds(batch, timer: &timer))
             for id in prompted where tally.firstToken[id] == nil { tally.firstToken[id] = end }
             tally.maxBatch = max(tally.maxBatch, running.count)
             tally.batchSum += running.count
-            account(running, blocked: blockedNeed != nil, configuration: c, blockSize: blockSize, tally: &tally)
+            account(running, blocked: blockedNeed != nil, configuration: c, blockSize: blockSize, now: now, waiting: queue.count, tally: &tally)
             if c.checkInvariants, case .paged = c.policy {
                 let tables = running.flatMap(\.tables) + running.flatMap { $0.global + $0.local } + (prefixTable.isEmpty ? [] : [prefixTable])
                 let problems = pool.invariantViolations(tables: tables)
@@ -389,10 +393,13 @@ public struct ServingSimulator {
     /// Admits queued requests first come, first served, stopping at the first that does
     /// not fit: returns the slots it needs (nil when the queue emptied). A request that
     /// does not fit an empty pool can never run.
-    private mutating func admit(_ queue: inout RequestQueue, into running: inout [Running], blockSize: Int, iteration: Int) throws(SimulationError) -> Int? {
+    private mutating func admit(
+        _ queue: inout RequestQueue, into running: inout [Running], blockSize: Int, iteration: Int, admitted ids: inout Set<Int>
+    ) throws(SimulationError) -> Int? {
         while let head = queue.first {
             if let admitted = try admit(head, blockSize: blockSize, iteration: iteration) {
                 running.append(admitted)
+                ids.insert(head.id)
                 queue.removeFirst()
             } else {
                 let blockedNeed = need(head, blockSize: blockSize)
@@ -466,7 +473,12 @@ public struct ServingSimulator {
     /// fragmentation of every running request, external fragmentation while a request
     /// waits for memory (`blocked`), blocks per group (hybrid), and with sharing the
     /// blocks held against the blocks private copies would hold.
-    private func account(_ running: [Running], blocked: Bool, configuration c: Configuration, blockSize: Int, tally: inout Tally) {
+    /// Adds one iteration's memory to the tally (token states, reserved, internal and
+    /// external fragmentation; blocks per group; held and private blocks with sharing) and
+    /// offers a timeline sample taken at `now` with `waiting` requests queued.
+    private func account(
+        _ running: [Running], blocked: Bool, configuration c: Configuration, blockSize: Int, now: Double, waiting: Int, tally: inout Tally
+    ) {
         var tokens = 0, reserved = 0, unusable = 0
         for r in running {
             let final = c.eviction?.kept(r.request.finalTokens) ?? r.request.finalTokens
@@ -494,6 +506,9 @@ public struct ServingSimulator {
             reserved += max(0, used - held) * sequences
             unusable += (allocated - used) * sequences
         }
+        tally.timeline.offer(.init(
+            seconds: now, usedTokens: tokens, allocatedTokens: tokens + reserved + unusable, running: running.count, waiting: waiting,
+            admitted: tally.admitted.count))
         var external = 0
         if blocked {
             if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
@@ -557,6 +572,7 @@ public struct ServingSimulator {
             ]
             stats.poolBlocks = h.poolBlocks
         }
+        stats.timeline = tally.timeline.thinned
         return stats
     }
 
@@ -746,6 +762,8 @@ struct RequestQueue {
     private var head = 0
 
     var isEmpty: Bool { head == items.count }
+    /// Requests waiting.
+    var count: Int { items.count - head }
     var first: Request? { isEmpty ? nil : items[head] }
 
     mutating func append(_ request: Request) { items.append(request) }

@@ -1,5 +1,6 @@
 import AttnAlgorithms
 import AttnHardware
+import AttnHTML
 import Foundation
 import KVCache
 import Testing
@@ -22,16 +23,20 @@ import Workload
     /// program, profile or model edited without rerunning scripts/embed-resources.py fails here.
     @Test(arguments: [
         ("Sources/AttnAlgorithms/Programs", "tile"), ("Sources/AttnHardware/Profiles", "json"), ("Sources/Workload/Models", "json"),
+        ("Sources/AttnHTML/Resources", "js"), ("Sources/AttnHTML/Resources", "css"),
     ])
     func generatedSourcesAreUpToDate(_ folder: String, _ ext: String) throws {
         let onDisk = try Self.files(in: folder, extension: ext)
         let compiled: [String: String]
-        switch folder {
-        case "Sources/AttnAlgorithms/Programs": compiled = BuiltinPrograms.sources
-        case "Sources/AttnHardware/Profiles": compiled = BuiltinProfiles.sources
+        switch (folder, ext) {
+        case ("Sources/AttnAlgorithms/Programs", _): compiled = BuiltinPrograms.sources
+        case ("Sources/AttnHardware/Profiles", _): compiled = BuiltinProfiles.sources
+        case ("Sources/AttnHTML/Resources", "js"): compiled = PageScripts.sources
+        case ("Sources/AttnHTML/Resources", _): compiled = PageStyles.sources
         default: compiled = BuiltinModels.sources
         }
-        #expect(onDisk.count >= 7)
+        // Seven or more programs, profiles and models; the page's one script and style sheet.
+        #expect(onDisk.count >= (folder.hasPrefix("Sources/AttnHTML") ? 1 : 7))
         #expect(compiled.keys.sorted() == onDisk.keys.sorted(), "\(folder): run python3 scripts/embed-resources.py")
         for (name, text) in onDisk {
             #expect(compiled[name] == text, "\(folder)/\(name).\(ext) differs from its compiled copy: run python3 scripts/embed-resources.py")
