@@ -21,6 +21,7 @@ enum ModelCommand {
         OptionSpec(name: "prune", value: "SPEC", help: "Sheared-LLaMA pruning, e.g. heads=16,ffn=5504,layers=24,hidden=2048 (or kept fractions: heads=0.5)."),
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
         .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
+        .allowBeyondMax,
         .format,
         .helpFlag,
     ]
@@ -59,6 +60,7 @@ enum ModelCommand {
         spec.contextParallel = try parsed.integer("cp") ?? 1
         spec.prune = parsed.value("prune")
         spec.crossover = parsed.has("crossover")
+        spec.allowBeyondMax = parsed.allowBeyondMax
         let format = try parsed.format()
         return try run(spec, format: format, console: console)
     }
@@ -68,6 +70,7 @@ enum ModelCommand {
     /// predicting prints an error and gives exit code 1.
     static func run(_ spec: ModelStudyFile, format: ReportFormat, console: Console) throws -> ExitCode {
         let plan = try self.plan(spec)
+        try CommandSupport.beyondMax(plan.contextLimits, allowed: true, console: console)
         return try CommandSupport.reporting(console) {
             console.out(render(try plan.run(), format: format))
             return .success
@@ -92,6 +95,7 @@ enum ModelCommand {
             case .contextSplit(let context, let gpus): throw UsageError(message: "context \(context) does not split evenly over \(gpus) GPUs (--cp)")
             case .pruning(let error): throw UsageError(message: pruneMessage(error))
             case .setup(let cause): throw UsageError(message: ErrorReport.message(cause))
+            case .beyondMax(let limit): throw UsageError(message: "\(limit); give --allow-beyond-max to run it anyway")
             }
         }
     }

@@ -28,6 +28,7 @@ enum RooflineCommand {
         OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 (repeatable).", repeatable: true),
         .attentionDType(),
         .hardware(),
+        .allowBeyondMax,
         .output("svg", "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
         .output("timeline", "Write the modelled schedule of the first run as Chrome trace-event JSON (Perfetto)."),
         .format,
@@ -50,8 +51,9 @@ enum RooflineCommand {
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         let format = try parsed.format()
         var scenario: Scenario
+        var model: ModelSpec?
         if parsed.positionals.count == 1 {
-            if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param"].first(where: parsed.has) {
+            if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param", "allow-beyond-max"].first(where: parsed.has) {
                 throw UsageError(message: "'--\(option)' describes a model run and cannot be combined with a scenario file")
             }
             guard case .attention(let s) = try StudyFile.load(path: parsed.positionals[0]) else {
@@ -60,7 +62,7 @@ enum RooflineCommand {
             scenario = s
             if let hardware = parsed.value("hardware") { scenario.hardware = hardware }
         } else if parsed.positionals.isEmpty {
-            scenario = try modelScenario(parsed)
+            (scenario, model) = try modelScenario(parsed)
         } else {
             throw UsageError(message: "'roofline' takes at most one scenario file")
         }
@@ -69,6 +71,14 @@ enum RooflineCommand {
         let report = outputs.values.contains(.standardOutput) ? console.err : console.out
         return try CommandSupport.reporting(console) {
             if scenario.file == nil { try CommandSupport.checkSize(scenario) } else { try scenario.checkSize() }
+            if let model {
+                try CommandSupport.beyondMax(scenario.contexts.compactMap(model.contextLimit), allowed: parsed.allowBeyondMax, console: console)
+                // One attention layer: a window model's windowed layer (its sliding window),
+                // else a global layer; say which when the model has layers of other kinds.
+                let others = model.attentionChunkSize.map { "chunked layers (\($0) tokens)" }
+                    ?? (model.deltanetLayers + model.ssmLayers > 0 ? "recurrent (SSM or DeltaNet) layers" : nil)
+                if let others { console.err("note: \(model.id): roofline shows a global attention layer; its \(others) are in 'attnsim model --view operators'\n") }
+            }
             let hardware = try HardwareProfile.named(scenario.hardware)
             let model = CostModel(hardware: hardware, dtype: scenario.dtype)
             let pipeline = Pipeline(hardware: hardware)
@@ -99,7 +109,7 @@ enum RooflineCommand {
         }
     }
 
-    private static func modelScenario(_ parsed: ParsedArguments) throws(UsageError) -> Scenario {
+    private static func modelScenario(_ parsed: ParsedArguments) throws(UsageError) -> (Scenario, ModelSpec) {
         guard let modelName = parsed.value("model") else { throw UsageError(message: "give --model NAME with --context, or an attention scenario file") }
         guard let contexts = try parsed.contexts(example: "1k,4k") else { throw UsageError(message: "'--context' is required with --model") }
         let model: ModelSpec
@@ -116,10 +126,11 @@ enum RooflineCommand {
         // The model's sliding window, for the programs that take one, unless --window is given.
         let set = try RunCommand.algorithmParameters(
             parsed, algorithms: algorithms, defaults: model.slidingWindow.map { ["window": .int($0)] } ?? [:])
-        return Scenario(
+        let scenario = Scenario(
             name: "roofline", hardware: parsed.hardware, mode: .count, dtype: dtype,
             batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: kvHeads, headDim: model.headDim,
             queryLength: try parsed.integer("q-len") ?? (phase == "decode" ? 1 : nil), contexts: contexts,
             algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: set[$0] ?? [:]) })
+        return (scenario, model)
     }
 }

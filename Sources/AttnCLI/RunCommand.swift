@@ -84,6 +84,7 @@ enum RunCommand {
             case .kv(var kv, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a kv study") }
                 if let hardware = parsed.value("hardware") { kv.hardware = hardware }
+                try KVCommand.checkBeyondMax(kv, how: "set \"allow_beyond_max\": true in \(parsed.positionals[0]) to run it anyway", console: console)
                 return try CommandSupport.reporting(console) {
                     console.out(KVReport.render(try kv.run(), format: format))
                     return .success
@@ -91,7 +92,9 @@ enum RunCommand {
             case .paged(var paged, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a paged study") }
                 if let hardware = parsed.value("hardware") { paged.hardware = hardware }
-                return try PagedCommand.run(paged, rates: [paged.rate], format: format, console: console)
+                return try PagedCommand.run(
+                    paged, rates: [paged.rate], format: format, console: console,
+                    how: "set \"allow_beyond_max\": true (or a smaller \"max_len\") in \(parsed.positionals[0]) to run it anyway")
             case .model(var model, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a model study") }
                 if let hardware = parsed.value("hardware") { model.hardware = hardware }
