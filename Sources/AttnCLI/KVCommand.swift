@@ -37,9 +37,10 @@ enum KVCommand {
         options: options,
         footer: """
             EXAMPLES:
-              attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm
+              attnsim kv --model qwen3-32b --context 4k,32k --batch 8 --dtype fp8 --hardware h100-sxm
+              attnsim kv --model llama-4-scout --context 128k,1m --dtype bf16
               attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
-              attnsim kv --model llama-2-7b --context 4k,1m --window 4k --sinks 4
+              attnsim kv --model llama-2-7b --context 4k,1m --window 2k --sinks 4
               attnsim kv --model llama-2-70b --context 4k --tp 2
             """)
 

@@ -39,7 +39,8 @@ enum ModelCommand {
         options: options,
         footer: """
             EXAMPLES:
-              attnsim model --model llama-2-7b --context 1k,4k,32k --batch 8
+              attnsim model --model llama-2-7b --context 1k,4k --batch 8
+              attnsim model --model qwen3-30b-a3b --context 4k,32k --dtype bf16
               attnsim model --model llama-2-7b --context 4k --view operators --phase decode
               attnsim model --model llama-2-70b --context 4k --tp 8
               attnsim model --model llama-2-7b --context 4k --prune heads=16,ffn=5504,layers=24,hidden=2048 --view parameters

@@ -45,7 +45,7 @@ enum RooflineCommand {
             predicted time. docs/cost-model.md gives the equations.
             """,
         options: options,
-        footer: "EXAMPLES:\n  attnsim roofline --hardware h100-sxm --model llama-2-7b --phase prefill --context 1k,4k,16k,64k,128k --svg roofline.svg\n  attnsim roofline --model llama-3-8b --context 8k,32k --causal --param Br=64")
+        footer: "EXAMPLES:\n  attnsim roofline --hardware h100-sxm --model qwen3-8b --phase prefill --context 1k,4k,16k,32k --svg roofline.svg\n  attnsim roofline --model llama-3-8b --context 2k,8k --causal --param Br=64")
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {

@@ -132,20 +132,9 @@ public struct KVFootprint: Sendable, Equatable {
     /// first, then each window and each chunk in order of first appearance, then SSM and
     /// DeltaNet states. Their bytes add up to `bytesPerSequence(context:)`.
     public func kinds(context: Int) -> [KindBytes] {
-        var spans: [(span: ModelSpec.AttentionSpan, layers: Int)] = []
-        for span in model.attentionSpans {
-            if let at = spans.firstIndex(where: { $0.span == span }) { spans[at].layers += 1 } else { spans.append((span, 1)) }
-        }
-        func rank(_ span: ModelSpec.AttentionSpan) -> Int {
-            switch span {
-            case .global: return 0
-            case .window: return 1
-            case .chunk: return 2
-            }
-        }
         let sinks = max(0, model.attentionSinks ?? 0)
         var out: [KindBytes] = []
-        for (span, layers) in spans.enumerated().sorted(by: { (rank($0.element.span), $0.offset) < (rank($1.element.span), $1.offset) }).map(\.element) {
+        for (span, layers) in model.attentionSpanCounts {
             let tokens = cachedTokens(context: context, span: span)
             let bytes = Checked.product(tokens, bytesPerTokenPerLayer).flatMap { Checked.product($0, layers) } ?? Int.max
             var label = span.label

@@ -383,10 +383,7 @@ public struct PagedStudy: Sendable, Equatable {
     /// (or one window for all, the uniform eviction), unless that kind is chunked, and for
     /// a model without attention layers (no page size).
     public static func hybrid(_ model: ModelSpec, capacity: KVCapacity, blockSize: Int) -> ServingSimulator.Hybrid? {
-        var spans: [(span: ModelSpec.AttentionSpan, layers: Int)] = []
-        for span in model.attentionSpans {
-            if let at = spans.firstIndex(where: { $0.span == span }) { spans[at].layers += 1 } else { spans.append((span, 1)) }
-        }
+        let spans = model.attentionSpanCounts
         let footprint = capacity.footprint
         var states: [(label: String, layers: Int, bytesPerLayer: Int)] = []
         if model.ssmLayers > 0 { states.append(("ssm state", model.ssmLayers, footprint.mambaStateBytesPerSequence / model.ssmLayers)) }
@@ -402,15 +399,8 @@ public struct PagedStudy: Sendable, Equatable {
         let perLayer = footprint.bytesPerTokenPerLayer
         guard g > 0, perLayer > 0, let blockBytes = Checked.product(blockSize, g).flatMap({ Checked.product($0, perLayer) }) else { return nil }
         let sinks = max(0, model.attentionSinks ?? 0)
-        func rank(_ span: ModelSpec.AttentionSpan) -> Int {
-            switch span {
-            case .global: return 0
-            case .window: return 1
-            case .chunk: return 2
-            }
-        }
         var kinds: [ServingSimulator.Hybrid.Kind] = []
-        for (span, layers) in spans.enumerated().sorted(by: { (rank($0.element.span), $0.offset) < (rank($1.element.span), $1.offset) }).map(\.element) {
+        for (span, layers) in spans {
             let retention: ServingSimulator.Hybrid.Retention
             switch span {
             case .global: retention = .full

@@ -143,6 +143,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 32768, "activation": "gelu", "vocab_size": 65024, "norm": "layernorm", "norms_per_layer": 2, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face tiiuae/falcon-40b: trained on sequences of 2048 tokens (model card, Training procedure)",
     "decoder": "Hugging Face tiiuae/falcon-40b config.json: vocab_size 65024, new_decoder_architecture (ln_attn and ln_mlp: two LayerNorms per layer, parallel attention), bias false; FFN 4 x 8192 = 32768 with GELU; LM head tied to the embedding",
     "architecture": "Almazrouei et al. 2023 and the released config (60 layers, 128 heads, 8 KV heads, head_dim 64)",
     "parameters": "counted from the released config (vocab 65024, hidden 8192, MLP 32768, tied embedding): 41,303,293,952"
@@ -163,6 +164,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 18176, "activation": "gelu", "vocab_size": 65024, "norm": "layernorm", "norms_per_layer": 1, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face tiiuae/falcon-7b: trained on sequences of 2048 tokens (model card, Training procedure)",
     "decoder": "Hugging Face tiiuae/falcon-7b config.json: vocab_size 65024, parallel_attn true with one LayerNorm per layer, bias false, multi_query; FFN 4 x 4544 = 18176 with GELU (modeling_falcon.py); LM head tied to the embedding (FalconConfig tie_word_embeddings default)",
     "architecture": "Almazrouei et al. 2023, 'The Falcon Series of Open Language Models', and the released config (32 layers, 71 heads, multi-query: 1 KV head, head_dim 64)",
     "parameters": "counted from the released config (vocab 65024, hidden 4544, MLP 18176, tied embedding): 6,921,720,704"
@@ -185,6 +187,7 @@ public enum BuiltinModels {
   "sliding_window_pattern": 2,
   "decoder": { "intermediate_size": 36864, "activation": "geglu", "vocab_size": 256000, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face google/gemma-2-27b config.json max_position_embeddings 8192",
     "architecture": "Gemma Team 2024, 'Gemma 2: Improving Open Language Models at a Practical Size' (arXiv 2408.00118), Table 1: 46 layers, d_model 4608, 32 heads, 16 KV heads, head size 128, sliding window 4096, global span 8192",
     "sliding_window_pattern": "Gemma 2, Section 2: local sliding-window and global attention alternate every other layer; Hugging Face Gemma2: layer i is sliding when i is even",
     "decoder": "Hugging Face google/gemma-2-27b config.json: intermediate_size 36864, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 256000, RMSNorm before and after each sublayer (4 per layer), LM head tied to the embedding, no biases, RoPE",
@@ -208,6 +211,7 @@ public enum BuiltinModels {
   "sliding_window_pattern": 2,
   "decoder": { "intermediate_size": 14336, "activation": "geglu", "vocab_size": 256000, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face google/gemma-2-9b config.json max_position_embeddings 8192",
     "architecture": "Gemma Team 2024, 'Gemma 2: Improving Open Language Models at a Practical Size' (arXiv 2408.00118), Table 1: 42 layers, d_model 3584, 16 heads, 8 KV heads, head size 256, sliding window 4096, global span 8192",
     "sliding_window_pattern": "Gemma 2, Section 2: local sliding-window and global attention alternate every other layer; Hugging Face Gemma2: layer i is sliding when i is even",
     "decoder": "Hugging Face google/gemma-2-9b config.json: intermediate_size 14336, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 256000, RMSNorm before and after each sublayer (4 per layer), LM head tied to the embedding, no biases, RoPE",
@@ -358,6 +362,7 @@ public enum BuiltinModels {
   "max_context": 1024,
   "decoder": { "intermediate_size": 4096, "activation": "gelu", "vocab_size": 50257, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 1024 },
   "sources": {
+    "max_context": "Hugging Face gpt2-medium config.json n_positions 1024 (learned position table)",
     "decoder": "Hugging Face openai-community/gpt2-medium config.json: n_embd 1024, n_inner null (4 x 1024 = 4096), activation gelu_new, vocab_size 50257, n_positions 1024 (learned), LayerNorm, biases, LM head tied to wte",
     "architecture": "Radford et al. 2019, 'Language Models are Unsupervised Multitask Learners', Table 2 (24 layers, d_model 1024); Hugging Face config gpt2-medium (n_head 16)",
     "parameters": "Hugging Face gpt2-medium: 354,823,168 parameters (the paper's '345M' counted differently)"
@@ -378,6 +383,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 49152, "activation": "gelu", "vocab_size": 50257, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2048 },
   "sources": {
+    "max_context": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Section 2.1: context window n_ctx = 2048 tokens",
     "decoder": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Section 2.1 and Table 2.1: the GPT-2 architecture (d_ff = 4 d_model = 49152, GPT-2's 50257-token BPE, 2048 learned positions, LayerNorm, biases, tied embeddings); the count it gives is 0.2% under the rounded 175B",
     "architecture": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Table 2.1 (96 layers, d_model 12288, 96 heads, d_head 128, n_ctx 2048)",
     "parameters": "Brown et al. 2020, Table 2.1: 175.0B"
@@ -404,6 +410,7 @@ public enum BuiltinModels {
   },
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 65536, "norm": "rmsnorm", "positions": "none", "moe": { "experts": 16, "top_k": 2, "every": 2, "offset": 1 }, "ssm_dt_rank": 256 },
   "sources": {
+    "max_context": "Hugging Face ai21labs/Jamba-v0.1 config.json max_position_embeddings 262144 (Lieber et al. 2024: up to 256K tokens)",
     "decoder": "Hugging Face ai21labs/Jamba-v0.1 config.json: intermediate_size 14336, hidden_act silu, vocab_size 65536, num_experts 16, num_experts_per_tok 2, expert_layer_period 2, expert_layer_offset 1, mamba_dt_rank 256, mamba_conv_bias true, mamba_proj_bias false, untied, no positional embeddings (Lieber et al. 2024, Section 2); the Mamba inner layernorms (288 weights per layer) are not counted",
     "architecture": "Lieber et al. 2024, 'Jamba: A Hybrid Transformer-Mamba Language Model', Section 3 and the released config (32 layers, attention in 1 of every 8 at offset 4, 32 heads, 8 KV heads; Mamba d_state 16, d_conv 4, expand 2)",
     "parameters": "Lieber et al. 2024, Section 3: 52B total parameters, 12B active (51.6B in the release notes; rounded here)",
@@ -455,6 +462,7 @@ public enum BuiltinModels {
   "max_context": 4096,
   "decoder": { "intermediate_size": 13824, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Llama-2-13b-hf config.json max_position_embeddings 4096 (rope_scaling null)",
     "decoder": "Hugging Face meta-llama/Llama-2-13b-hf config.json: intermediate_size 13824, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Touvron et al. 2023, released config (40 layers, 40 heads, hidden 5120)",
     "parameters": "Hugging Face meta-llama/Llama-2-13b-hf: 13,015,864,320"
@@ -475,6 +483,7 @@ public enum BuiltinModels {
   "max_context": 4096,
   "decoder": { "intermediate_size": 28672, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Llama-2-70b-hf config.json max_position_embeddings 4096 (rope_scaling null)",
     "decoder": "Hugging Face meta-llama/Llama-2-70b-hf config.json: intermediate_size 28672, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Touvron et al. 2023, Table 1 (GQA) and the released config (80 layers, 64 heads, 8 KV heads, hidden 8192)",
     "parameters": "Hugging Face meta-llama/Llama-2-70b-hf: 68,976,648,192"
@@ -495,6 +504,7 @@ public enum BuiltinModels {
   "max_context": 4096,
   "decoder": { "intermediate_size": 11008, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Llama-2-7b-hf config.json max_position_embeddings 4096 (rope_scaling null)",
     "decoder": "Hugging Face meta-llama/Llama-2-7b-hf config.json: intermediate_size 11008, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, tie_word_embeddings false, no biases, RoPE",
     "architecture": "Touvron et al. 2023, 'Llama 2', Table 1 and the released config (32 layers, 32 heads, hidden 4096, context 4096)",
     "parameters": "Hugging Face meta-llama/Llama-2-7b-hf: 6,738,415,616"
@@ -515,6 +525,7 @@ public enum BuiltinModels {
   "max_context": 8192,
   "decoder": { "intermediate_size": 28672, "activation": "swiglu", "vocab_size": 128256, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Meta-Llama-3-70B config.json max_position_embeddings 8192",
     "decoder": "Hugging Face meta-llama/Meta-Llama-3-70B config.json: intermediate_size 28672, hidden_act silu (SwiGLU), vocab_size 128256, RMSNorm, untied, no biases, RoPE",
     "architecture": "Meta Llama 3 released config (80 layers, 64 heads, 8 KV heads, hidden 8192)",
     "parameters": "Hugging Face meta-llama/Meta-Llama-3-70B: 70,553,706,496"
@@ -535,6 +546,7 @@ public enum BuiltinModels {
   "max_context": 8192,
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 128256, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Meta-Llama-3-8B config.json max_position_embeddings 8192",
     "decoder": "Hugging Face meta-llama/Meta-Llama-3-8B config.json: intermediate_size 14336, hidden_act silu (SwiGLU), vocab_size 128256, RMSNorm, untied, no biases, RoPE",
     "architecture": "Meta Llama 3 model card and released config (32 layers, 32 heads, 8 KV heads, hidden 4096, context 8192)",
     "parameters": "Hugging Face meta-llama/Meta-Llama-3-8B: 8,030,261,248"
@@ -606,6 +618,7 @@ public enum BuiltinModels {
   "sliding_window": 4096,
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face mistralai/Mistral-7B-v0.1 config.json max_position_embeddings 32768 (sliding_window 4096)",
     "decoder": "Hugging Face mistralai/Mistral-7B-v0.1 config.json: intermediate_size 14336, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Jiang et al. 2023, 'Mistral 7B', Table 1 (32 layers, 32 heads, 8 KV heads, head_dim 128, window 4096, context 8192 trained / 32768 config)",
     "parameters": "Hugging Face mistralai/Mistral-7B-v0.1: 7,241,732,096"
@@ -626,6 +639,7 @@ public enum BuiltinModels {
   "max_context": 32768,
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm", "moe": { "experts": 8, "top_k": 2 } },
   "sources": {
+    "max_context": "Hugging Face mistralai/Mixtral-8x7B-v0.1 config.json max_position_embeddings 32768",
     "decoder": "Hugging Face mistralai/Mixtral-8x7B-v0.1 config.json: intermediate_size 14336 per expert, hidden_act silu (SwiGLU), vocab_size 32000, num_local_experts 8, num_experts_per_tok 2 in every layer, RMSNorm, untied, no biases, RoPE",
     "architecture": "Jiang et al. 2024, 'Mixtral of Experts', Table 1 and the released config: 32 layers, hidden 4096, 32 heads, 8 KV heads, head_dim 128, context 32768 (sliding_window null in the released config)",
     "parameters": "Jiang et al. 2024: 47B total (13B active); 46,702,792,704 counted from the config (Hugging Face model card: 46.7B)"
@@ -646,6 +660,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 20480, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "max_context": "Hugging Face facebook/opt-13b config.json max_position_embeddings 2048 (learned positions)",
     "decoder": "Hugging Face facebook/opt-13b config.json: ffn_dim 20480, activation_function relu, vocab_size 50272, max_position_embeddings 2048 (+2: OPTLearnedPositionalEmbedding's offset), LayerNorm before each sublayer, enable_bias true, tie_word_embeddings true",
     "architecture": "Zhang et al. 2022, 'OPT: Open Pre-trained Transformer Language Models', Table 1 (40 layers, 40 heads, d_model 5120)",
     "parameters": "counted from the released config (vocab 50272, 2048+2 positions, FFN 20480, tied output embedding): 12,853,473,280"
@@ -666,6 +681,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 49152, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "max_context": "Zhang et al. 2022, 'OPT: Open Pre-trained Transformer Language Models', Table 1 and Section 2.2: sequence length 2048",
     "decoder": "Zhang et al. 2022, 'OPT', Table 1 and the metaseq release: ffn 4 x 12288 = 49152, ReLU, vocab 50272, 2048 learned positions (+2 offset rows), LayerNorm, biases, tied embeddings",
     "architecture": "Zhang et al. 2022, Table 1 (96 layers, 96 heads, d_model 12288)",
     "parameters": "counted from the architecture (vocab 50272, FFN 49152, tied output embedding): 174,604,468,224"
@@ -686,6 +702,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 36864, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "max_context": "Hugging Face facebook/opt-66b config.json max_position_embeddings 2048 (learned positions)",
     "decoder": "Hugging Face facebook/opt-66b config.json: ffn_dim 36864, activation_function relu, vocab_size 50272, max_position_embeddings 2048 (+2 offset rows), LayerNorm, biases, tie_word_embeddings true",
     "architecture": "Zhang et al. 2022, Table 1 (64 layers, 72 heads, d_model 9216)",
     "parameters": "counted from the released config (vocab 50272, FFN 36864, tied output embedding): 65,719,701,504"

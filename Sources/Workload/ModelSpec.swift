@@ -262,6 +262,24 @@ public struct ModelSpec: Sendable, Equatable {
         layerKinds.indices.filter { layerKinds[$0] == .attention }.map { span(layer: $0) }
     }
 
+    /// The distinct spans of the attention layers with how many layers have each: global
+    /// first, then the windows and then the chunks, each in order of first appearance (the
+    /// order `kv` reports and `paged` groups them in).
+    public var attentionSpanCounts: [(span: AttentionSpan, layers: Int)] {
+        var counts: [(span: AttentionSpan, layers: Int)] = []
+        for span in attentionSpans {
+            if let at = counts.firstIndex(where: { $0.span == span }) { counts[at].layers += 1 } else { counts.append((span, 1)) }
+        }
+        func rank(_ span: AttentionSpan) -> Int {
+            switch span {
+            case .global: return 0
+            case .window: return 1
+            case .chunk: return 2
+            }
+        }
+        return counts.enumerated().sorted { (rank($0.element.span), $0.offset) < (rank($1.element.span), $1.offset) }.map(\.element)
+    }
+
     /// Whether any attention layer has a window.
     public var hasWindows: Bool { attentionWindows.contains { $0 != nil } }
 
