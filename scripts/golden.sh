@@ -23,9 +23,9 @@ for f in docs/data/*.csv; do
   n=$(basename "$f" .csv)
   "$bin" validate "$f" > "$out/validate-$n.txt" 2>&1; echo "exit $?" >> "$out/validate-$n.txt"
 done
-"$bin" roofline --model llama-2-7b --context 1k,16k > "$out/roofline-llama.txt" 2>&1
+"$bin" roofline --model llama-2-7b --context 1k,16k --allow-beyond-max > "$out/roofline-llama.txt" 2>&1
 "$bin" model --model llama-2-7b --context 1k,4k --batch 8 > "$out/model-llama.txt" 2>&1
-"$bin" kv --model llama-2-70b --context 4k,32k --batch 8 --dtype fp8 > "$out/kv-llama.txt" 2>&1
+"$bin" kv --model llama-2-70b --context 4k,32k --batch 8 --dtype fp8 --allow-beyond-max > "$out/kv-llama.txt" 2>&1
 "$bin" paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt > "$out/paged-opt.txt" 2>&1
 "$bin" tune --algorithm flash2 --heads 16 --head-dim 64 --context 4k > "$out/tune-flash2.txt" 2>&1
 echo "wrote $(ls "$out" | wc -l) files to $out"

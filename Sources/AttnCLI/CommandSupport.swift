@@ -1,5 +1,6 @@
 import AttnJSON
 import AttnScenario
+import Workload
 
 /// What commands share besides option parsing: running with errors reported, and
 /// the command line's wording of a scenario it built.
@@ -28,6 +29,15 @@ enum CommandSupport {
         guard let (field, message) = scenario.sizeViolation() else { return }
         let option = optionOfField[field] ?? (field.hasPrefix("contexts") ? "--context" : field)
         throw .invalid(JSONInputError(file: "command line", path: option, message: message))
+    }
+
+    /// Contexts past a model's maximum context: refused (a usage error naming the model
+    /// and its limit, and `how` to go on anyway) unless `allowed`, then a warning each on
+    /// standard error.
+    static func beyondMax(_ limits: [ContextLimit], allowed: Bool, how: String = "give --allow-beyond-max to run it anyway", console: Console) throws(UsageError) {
+        guard let first = limits.first else { return }
+        guard allowed else { throw UsageError(message: "\(first); \(how)") }
+        for limit in limits { console.err("warning: \(limit); running past it as allowed\n") }
     }
 
     /// The files a scenario reads besides itself: its `.tile` programs and a hardware

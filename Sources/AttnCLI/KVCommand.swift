@@ -3,6 +3,7 @@ import AttnReport
 import AttnScenario
 import Foundation
 import KVCache
+import Workload
 
 /// `attnsim kv`: KV-cache footprint of a model across context lengths, and what fits.
 enum KVCommand {
@@ -19,6 +20,7 @@ enum KVCommand {
         .hardware("GPU whose HBM holds weights and cache (default h100-sxm)."),
         OptionSpec(name: "weight-bytes", value: "N", help: "Bytes per weight parameter (default 2: fp16/bf16 weights)."),
         .memoryUtilization("Share of HBM the server may use, 0 to 1 (default 0.9, vLLM's default)."),
+        .allowBeyondMax,
         .format,
         .reportOutput,
         .helpFlag,
@@ -36,9 +38,10 @@ enum KVCommand {
         options: options,
         footer: """
             EXAMPLES:
-              attnsim kv --model llama-2-70b --context 4k,32k,128k --batch 8 --dtype fp8 --hardware h100-sxm
+              attnsim kv --model qwen3-32b --context 4k,32k --batch 8 --dtype fp8 --hardware h100-sxm
+              attnsim kv --model llama-4-scout --context 128k,1m --dtype bf16
               attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
-              attnsim kv --model llama-2-7b --context 4k,1m --window 4k --sinks 4
+              attnsim kv --model llama-2-7b --context 4k,1m --window 2k --sinks 4
               attnsim kv --model llama-2-70b --context 4k --tp 2
             """)
 
@@ -47,6 +50,7 @@ enum KVCommand {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'kv' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let target = try parsed.reportTarget(try parsed.outputs())
+        try checkBeyondMax(study, console: console)
         return try CommandSupport.reporting(console) {
             let records: [KVRecord]
             do { records = try study.run() } catch let error as KVInputError where error.input == "tp" {
@@ -60,13 +64,22 @@ enum KVCommand {
         }
     }
 
+    /// Refuses contexts past the model's maximum context, or warns with
+    /// `allowBeyondMax` (an unknown model is reported when the study runs).
+    static func checkBeyondMax(_ study: KVStudy, how: String = "give --allow-beyond-max to run it anyway", console: Console) throws(UsageError) {
+        guard let spec = try? ModelSpec.named(study.model), let model = try? study.policyModel(spec) else { return }
+        try CommandSupport.beyondMax(study.contextLimits(model), allowed: study.allowBeyondMax, how: how, console: console)
+    }
+
     static func studyFrom(_ parsed: ParsedArguments) throws(UsageError) -> KVStudy {
         guard let model = parsed.value("model") else { throw UsageError(message: "'--model' is required") }
         guard let contexts = try parsed.contexts(example: "4k,32k,128k") else { throw UsageError(message: "'--context' is required") }
-        return KVStudy(
+        var study = KVStudy(
             model: model, contexts: contexts, batch: try parsed.integer("batch") ?? 1, dtype: try parsed.kvDType(),
             hardware: parsed.hardware, weightBytesPerParameter: try parsed.integer("weight-bytes") ?? 2,
             memoryUtilization: try parsed.memoryUtilization(), window: try parsed.integer("window"),
             sinks: try parsed.integer("sinks", minimum: 0), tensorParallel: try parsed.integer("tp") ?? 1)
+        study.allowBeyondMax = parsed.allowBeyondMax
+        return study
     }
 }

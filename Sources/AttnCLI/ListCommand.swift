@@ -58,7 +58,13 @@ enum ListCommand {
                 line += ", per-layer windows"
             }
             if let sinks = model.attentionSinks, sinks > 0 { line += ", \(sinks) sink tokens" }
+            if let chunk = model.attentionChunkSize {
+                line += model.attentionChunkPattern.map { ", chunk \(chunk) on \($0 - 1) of every \($0) layers" } ?? ", chunk \(chunk)"
+            }
+            if let indexer = model.indexer { line += ", lightning indexer top-\(indexer.topK)" }
             if model.ssmLayers > 0 { line += ", \(model.attentionLayers) attention + \(model.ssmLayers) SSM layers" }
+            if model.deltanetLayers > 0 { line += ", \(model.attentionLayers) attention + \(model.deltanetLayers) Gated DeltaNet layers" }
+            if let moe = model.decoder?.moe, let dtype = moe.expertDType { line += ", \(moe.experts) experts in \(dtype.rawValue)" }
             text += line + "\n"
         }
         text += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"

@@ -22,6 +22,7 @@ enum ModelCommand {
         OptionSpec(name: "prune", value: "SPEC", help: "Sheared-LLaMA pruning, e.g. heads=16,ffn=5504,layers=24,hidden=2048 (or kept fractions: heads=0.5)."),
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
         .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
+        .allowBeyondMax,
         .format,
         .reportOutput,
         .helpFlag,
@@ -40,7 +41,8 @@ enum ModelCommand {
         options: options,
         footer: """
             EXAMPLES:
-              attnsim model --model llama-2-7b --context 1k,4k,32k --batch 8
+              attnsim model --model llama-2-7b --context 1k,4k --batch 8
+              attnsim model --model qwen3-30b-a3b --context 4k,32k --dtype bf16
               attnsim model --model llama-2-7b --context 4k --view operators --phase decode
               attnsim model --model llama-2-70b --context 4k --tp 8
               attnsim model --model llama-2-7b --context 4k --prune heads=16,ffn=5504,layers=24,hidden=2048 --view parameters
@@ -61,6 +63,7 @@ enum ModelCommand {
         spec.contextParallel = try parsed.integer("cp") ?? 1
         spec.prune = parsed.value("prune")
         spec.crossover = parsed.has("crossover")
+        spec.allowBeyondMax = parsed.allowBeyondMax
         let target = try parsed.reportTarget(try parsed.outputs())
         if target.format == .html, let option = ["view", "phase"].first(where: parsed.has) {
             throw UsageError(message: "'--\(option)' chooses what a table shows; --format html shows every view (summary, operators of both phases, parameters)")
@@ -73,6 +76,7 @@ enum ModelCommand {
     /// predicting prints an error and gives exit code 1.
     static func run(_ spec: ModelStudyFile, target: ReportTarget, console: Console) throws -> ExitCode {
         let plan = try self.plan(spec)
+        try CommandSupport.beyondMax(plan.contextLimits, allowed: true, console: console)
         return try CommandSupport.reporting(console) {
             switch target.format {
             case .report(let format):
@@ -154,6 +158,7 @@ enum ModelCommand {
             case .contextSplit(let context, let gpus): throw UsageError(message: "context \(context) does not split evenly over \(gpus) GPUs (--cp)")
             case .pruning(let error): throw UsageError(message: pruneMessage(error))
             case .setup(let cause): throw UsageError(message: ErrorReport.message(cause))
+            case .beyondMax(let limit): throw UsageError(message: "\(limit); give --allow-beyond-max to run it anyway")
             }
         }
     }

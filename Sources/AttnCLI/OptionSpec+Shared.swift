@@ -54,6 +54,11 @@ extension OptionSpec {
         OptionSpec(name: "allow-long", value: nil, help: help)
     }
 
+    /// `--allow-beyond-max`: run contexts past the model's maximum context (with a warning).
+    static let allowBeyondMax = OptionSpec(
+        name: "allow-beyond-max", value: nil,
+        help: "Run contexts past the model's maximum context (its max_position_embeddings and RoPE scaling) with a warning instead of refusing them.")
+
     /// An option naming a file the command writes (`-`: standard output).
     static func output(_ name: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, value: "FILE", help: help, role: .output)

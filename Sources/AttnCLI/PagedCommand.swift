@@ -27,6 +27,7 @@ enum PagedCommand {
         .hardware("GPU (default h100-sxm)."),
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs (KV heads replicated past kv_heads); the pool is one GPU's (default 1)."),
         .memoryUtilization("Share of HBM the server may use (default 0.9)."),
+        .allowBeyondMax,
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
         .format,
         .reportOutput,
@@ -61,7 +62,10 @@ enum PagedCommand {
     /// Runs a paged study (from the command line or a scenario file) at each of `rates`
     /// and delivers the report: 0, 64 for a `tp` that does not split the model's heads, 1
     /// when the simulation fails.
-    static func run(_ study: PagedStudy, rates: [Double], target: ReportTarget, console: Console) throws -> ExitCode {
+    static func run(
+        _ study: PagedStudy, rates: [Double], target: ReportTarget, console: Console,
+        how: String = "give --allow-beyond-max (or a smaller --max-len) to run it anyway"
+    ) throws -> ExitCode {
         do { try study.validate() } catch {
             // A bad --tp or an empty selection of policies is a bad option value; other
             // inputs are reported below.
@@ -71,6 +75,11 @@ enum PagedCommand {
            let problem = KVStudy.tensorParallelProblem(spec, gpus: study.tensorParallel) {
             // A --tp that does not split the model's heads is a bad option value.
             throw UsageError(message: KVInputError(input: "tp", value: "\(study.tensorParallel)", message: problem).description)
+        }
+        // Requests past the model's maximum context (an unreadable model or trace is
+        // reported when the study runs).
+        if let spec = try? ModelSpec.named(study.model), let requests = try? study.loadTrace(), let limit = study.contextLimit(spec, requests: requests) {
+            try CommandSupport.beyondMax([limit], allowed: study.allowBeyondMax, how: how, console: console)
         }
         let bar = ProgressBar(console: console)
         do {
@@ -119,7 +128,7 @@ enum PagedCommand {
         guard let timing = IterationTiming(parsing: timingText) else {
             throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
         }
-        return PagedStudy(
+        var study = PagedStudy(
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
             blockSize: try parsed.integer("block-size") ?? 16, maxLength: try parsed.integer("max-len", minimum: 2) ?? 2048,
             policies: policies, allocator: allocator, sharing: sharing, dtype: try parsed.kvDType(),
@@ -127,6 +136,8 @@ enum PagedCommand {
             window: try parsed.integer("window"), sinks: try parsed.integer("sinks", minimum: 0),
             timing: timing, prefillChunk: try parsed.integer("chunk", minimum: 1),
             tensorParallel: try parsed.integer("tp") ?? 1)
+        study.allowBeyondMax = parsed.allowBeyondMax
+        return study
     }
 
     /// `--rate R[,R...]`: positive arrival rates (default 10), written without spaces.

@@ -148,6 +148,9 @@ extension ParsedArguments {
     /// `--allow-long`: run past the work budget.
     var allowLong: Bool { has("allow-long") }
 
+    /// `--allow-beyond-max`: run contexts past the model's maximum context.
+    var allowBeyondMax: Bool { has("allow-beyond-max") }
+
     /// The files the arguments name for reading: every positional (a scenario or CSV
     /// file), and each input option's value, or comma-separated item, that ends in the
     /// option's suffix (the rest are built-in names).

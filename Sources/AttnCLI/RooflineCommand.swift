@@ -28,6 +28,7 @@ enum RooflineCommand {
         OptionSpec(name: "param", value: "NAME=VALUE", help: "Set an algorithm parameter, e.g. --param Br=64 (repeatable).", repeatable: true),
         .attentionDType(),
         .hardware(),
+        .allowBeyondMax,
         .output("svg", "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
         .output("timeline", "Write the modelled schedule of the first run as Chrome trace-event JSON (Perfetto)."),
         .format,
@@ -45,14 +46,15 @@ enum RooflineCommand {
             predicted time. docs/cost-model.md gives the equations.
             """,
         options: options,
-        footer: "EXAMPLES:\n  attnsim roofline --hardware h100-sxm --model llama-2-7b --phase prefill --context 1k,4k,16k,64k,128k --svg roofline.svg\n  attnsim roofline --model llama-3-8b --context 8k,32k --causal --param Br=64")
+        footer: "EXAMPLES:\n  attnsim roofline --hardware h100-sxm --model qwen3-8b --phase prefill --context 1k,4k,16k,32k --svg roofline.svg\n  attnsim roofline --model llama-3-8b --context 2k,8k --causal --param Br=64")
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         _ = try parsed.format()
         var scenario: Scenario
+        var model: ModelSpec?
         if parsed.positionals.count == 1 {
-            if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param"].first(where: parsed.has) {
+            if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param", "allow-beyond-max"].first(where: parsed.has) {
                 throw UsageError(message: "'--\(option)' describes a model run and cannot be combined with a scenario file")
             }
             guard case .attention(let s) = try StudyFile.load(path: parsed.positionals[0]) else {
@@ -61,7 +63,7 @@ enum RooflineCommand {
             scenario = s
             if let hardware = parsed.value("hardware") { scenario.hardware = hardware }
         } else if parsed.positionals.isEmpty {
-            scenario = try modelScenario(parsed)
+            (scenario, model) = try modelScenario(parsed)
         } else {
             throw UsageError(message: "'roofline' takes at most one scenario file")
         }
@@ -70,6 +72,14 @@ enum RooflineCommand {
         let target = try parsed.reportTarget(outputs)
         return try CommandSupport.reporting(console) {
             if scenario.file == nil { try CommandSupport.checkSize(scenario) } else { try scenario.checkSize() }
+            if let model {
+                try CommandSupport.beyondMax(scenario.contexts.compactMap(model.contextLimit), allowed: parsed.allowBeyondMax, console: console)
+                // One attention layer: a window model's windowed layer (its sliding window),
+                // else a global layer; say which when the model has layers of other kinds.
+                let others = model.attentionChunkSize.map { "chunked layers (\($0) tokens)" }
+                    ?? (model.deltanetLayers + model.ssmLayers > 0 ? "recurrent (SSM or DeltaNet) layers" : nil)
+                if let others { console.err("note: \(model.id): roofline shows a global attention layer; its \(others) are in 'attnsim model --view operators'\n") }
+            }
             let hardware = try HardwareProfile.named(scenario.hardware)
             let model = CostModel(hardware: hardware, dtype: scenario.dtype)
             let pipeline = Pipeline(hardware: hardware)
@@ -103,7 +113,7 @@ enum RooflineCommand {
         }
     }
 
-    private static func modelScenario(_ parsed: ParsedArguments) throws(UsageError) -> Scenario {
+    private static func modelScenario(_ parsed: ParsedArguments) throws(UsageError) -> (Scenario, ModelSpec) {
         guard let modelName = parsed.value("model") else { throw UsageError(message: "give --model NAME with --context, or an attention scenario file") }
         guard let contexts = try parsed.contexts(example: "1k,4k") else { throw UsageError(message: "'--context' is required with --model") }
         let model: ModelSpec
@@ -120,10 +130,11 @@ enum RooflineCommand {
         // The model's sliding window, for the programs that take one, unless --window is given.
         let set = try RunCommand.algorithmParameters(
             parsed, algorithms: algorithms, defaults: model.slidingWindow.map { ["window": .int($0)] } ?? [:])
-        return Scenario(
+        let scenario = Scenario(
             name: "roofline", hardware: parsed.hardware, mode: .count, dtype: dtype,
             batch: try parsed.integer("batch") ?? 1, heads: model.heads, kvHeads: kvHeads, headDim: model.headDim,
             queryLength: try parsed.integer("q-len") ?? (phase == "decode" ? 1 : nil), contexts: contexts,
             algorithms: algorithms.map { Scenario.Algorithm(program: $0, parameters: set[$0] ?? [:]) })
+        return (scenario, model)
     }
 }

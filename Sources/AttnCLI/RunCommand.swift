@@ -86,6 +86,7 @@ enum RunCommand {
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a kv study") }
                 if let hardware = parsed.value("hardware") { kv.hardware = hardware }
                 let target = try parsed.reportTarget(try parsed.outputs())
+                try KVCommand.checkBeyondMax(kv, how: "set \"allow_beyond_max\": true in \(parsed.positionals[0]) to run it anyway", console: console)
                 return try CommandSupport.reporting(console) {
                     let records = try kv.run()
                     try target.deliver(console, kind: .kv, title: "attnsim run: \(parsed.positionals[0])", datasets: { [.kv(records, command: $0)] }) {
@@ -96,7 +97,9 @@ enum RunCommand {
             case .paged(var paged, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a paged study") }
                 if let hardware = parsed.value("hardware") { paged.hardware = hardware }
-                return try PagedCommand.run(paged, rates: [paged.rate], target: try parsed.reportTarget(try parsed.outputs()), console: console)
+                return try PagedCommand.run(
+                    paged, rates: [paged.rate], target: try parsed.reportTarget(try parsed.outputs()), console: console,
+                    how: "set \"allow_beyond_max\": true (or a smaller \"max_len\") in \(parsed.positionals[0]) to run it anyway")
             case .model(var model, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a model study") }
                 if let hardware = parsed.value("hardware") { model.hardware = hardware }

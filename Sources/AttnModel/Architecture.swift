@@ -8,11 +8,13 @@ public struct ModelShapeError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 /// One decoder layer as `attnsim model` sees it: its mixer (attention with its own head
-/// counts, or a Mamba SSM) and its FFN (dense, or a mixture of experts).
+/// counts, a Mamba SSM or a Gated DeltaNet) and its FFN (dense, or a mixture of experts).
 public struct LayerShape: Sendable, Equatable, Hashable {
     public enum Mixer: Sendable, Equatable, Hashable {
         case attention(heads: Int, kvHeads: Int)
         case ssm
+        /// Gated DeltaNet linear attention (the model's `deltanet` state sizes).
+        case deltanet
     }
 
     public enum FFN: Sendable, Equatable, Hashable {
@@ -26,11 +28,17 @@ public struct LayerShape: Sendable, Equatable, Hashable {
     /// from the model file's `sliding_window`, `sliding_window_pattern` or `layer_windows`:
     /// Gemma 2's local and global layers alternate.
     public var window: Int?
+    /// An attention layer's chunk (Llama 4's chunked local attention; nil: none).
+    public var chunk: Int? = nil
+    /// Whether an attention layer applies RoPE (false: a NoPE layer, or no RoPE in the model).
+    public var rope: Bool = true
 
-    public init(mixer: Mixer, ffn: FFN, window: Int? = nil) {
+    public init(mixer: Mixer, ffn: FFN, window: Int? = nil, chunk: Int? = nil, rope: Bool = true) {
         self.mixer = mixer
         self.ffn = ffn
         self.window = window
+        self.chunk = chunk
+        self.rope = rope
     }
 }
 
@@ -44,6 +52,10 @@ public struct Architecture: Sendable, Equatable {
     public var layers: [LayerShape]
     public var decoder: DecoderBlock
     public var ssm: ModelSpec.SSMState?
+    /// The state sizes of Gated DeltaNet layers (Qwen3-Next).
+    public var deltanet: ModelSpec.DeltaNetState?
+    /// DeepSeek Sparse Attention's lightning indexer (with MLA; DeepSeek-V3.2).
+    public var indexer: ModelSpec.LightningIndexer?
     /// Multi-head latent attention (DeepSeek-V2/V3): every attention layer projects
     /// through the latent ranks of the file's `mla` object instead of Q, K and V.
     public var mla: ModelSpec.LatentAttention?
@@ -61,26 +73,37 @@ public struct Architecture: Sendable, Equatable {
         if model.layerKinds.contains(.ssm) && model.ssm == nil {
             throw ModelShapeError("model '\(model.id)' has SSM layers but no \"ssm\" state")
         }
+        if model.layerKinds.contains(.deltanet) && model.deltanet == nil {
+            throw ModelShapeError("model '\(model.id)' has Gated DeltaNet layers but no \"deltanet\" state")
+        }
         id = model.id
         name = model.name
         hiddenSize = model.hiddenSize
         headDim = model.headDim
         self.decoder = decoder
         ssm = model.ssm
+        deltanet = model.deltanet
+        indexer = model.indexer
         mla = model.mla
         slidingWindow = model.slidingWindow
         maxContext = model.maxContext
         statedParameters = model.parameters
         layers = model.layerKinds.enumerated().map { index, kind in
-            let mixer: LayerShape.Mixer = kind == .ssm
-                ? .ssm : .attention(heads: decoder.heads(layer: index, model: model), kvHeads: decoder.kvHeads(layer: index, model: model))
+            let mixer: LayerShape.Mixer
+            switch kind {
+            case .ssm: mixer = .ssm
+            case .deltanet: mixer = .deltanet
+            case .attention: mixer = .attention(heads: decoder.heads(layer: index, model: model), kvHeads: decoder.kvHeads(layer: index, model: model))
+            }
             let ffn: LayerShape.FFN
             if let moe = decoder.moe, moe.appliesTo(layer: index) {
                 ffn = .moe(experts: moe.experts, topK: moe.topK, shared: moe.sharedExperts, intermediate: moe.expertIntermediateSize)
             } else {
                 ffn = .dense(intermediate: decoder.intermediateSize(layer: index))
             }
-            return LayerShape(mixer: mixer, ffn: ffn, window: kind == .ssm ? nil : model.window(layer: index))
+            guard kind == .attention else { return LayerShape(mixer: mixer, ffn: ffn) }
+            return LayerShape(
+                mixer: mixer, ffn: ffn, window: model.window(layer: index), chunk: model.chunk(layer: index), rope: decoder.appliesRoPE(layer: index))
         }
         guard upperBoundParameters < Architecture.maxParameters else {
             throw ModelShapeError("model '\(model.id)' is too large to count: about \(upperBoundParameters) parameters (at most 2^50)")
@@ -98,7 +121,18 @@ public struct Architecture: Sendable, Equatable {
         var total = 2 * Double(decoder.vocabSize) * h + Double(decoder.positionEmbeddings) * h
         for layer in layers {
             switch layer.mixer {
-            case .attention(let heads, let kv): total += h * Double(2 * heads + 2 * kv) * dh + 4 * h
+            case .attention(let heads, let kv):
+                // Q (and its output gate), K, V, O and their biases, norms and sinks.
+                total += h * Double(3 * heads + 2 * kv) * dh + 4 * h + Double(heads) + 4 * dh
+                if let x = indexer {
+                    total += Double(x.heads * x.headDim) * (h + Double(mla?.qLoraRank ?? 0)) + h * Double(x.headDim + x.heads) + 2 * Double(x.headDim)
+                }
+            case .deltanet:
+                if let d = deltanet {
+                    let qkvz = Double(2 * d.keyHeads * d.keyHeadDim + 2 * d.valueHeads * d.valueHeadDim)
+                    total += h * (qkvz + 2 * Double(d.valueHeads)) + Double(d.convChannels * d.convWidth) + 2 * Double(d.valueHeads)
+                        + Double(d.valueHeadDim) + Double(d.valueHeads * d.valueHeadDim) * h
+                }
             case .ssm:
                 if let s = ssm {
                     let inner = Double(s.innerDim)
@@ -107,7 +141,7 @@ public struct Architecture: Sendable, Equatable {
             }
             switch layer.ffn {
             case .dense(let i): total += 3 * h * Double(i) + 2 * Double(i) + h
-            case .moe(let e, _, let shared, let i): total += Double(e + shared) * (3 * h * Double(i) + 2 * Double(i) + h) + h * Double(e)
+            case .moe(let e, _, let shared, let i): total += Double(e + shared) * (3 * h * Double(i) + 2 * Double(i) + h) + h * Double(e + 1) + Double(e)
             }
             total += 16 * h
         }
@@ -163,7 +197,7 @@ extension Architecture {
                     throw ModelShapeError("--tp \(gpus): layer \(index)'s \(kvHeads) KV heads neither split evenly nor replicate evenly")
                 }
                 a.layers[index].mixer = .attention(heads: heads / gpus, kvHeads: max(1, kvHeads / gpus))
-            case .ssm:
+            case .ssm, .deltanet:
                 break
             }
             switch layer.ffn {
@@ -179,6 +213,14 @@ extension Architecture {
             guard state.innerDim % gpus == 0 else { throw ModelShapeError("--tp \(gpus): SSM inner size \(state.innerDim) does not split evenly") }
             state.innerDim /= gpus
             a.ssm = state
+        }
+        if var state = deltanet, layers.contains(where: { $0.mixer == .deltanet }) {
+            guard state.keyHeads % gpus == 0, state.valueHeads % gpus == 0 else {
+                throw ModelShapeError("--tp \(gpus): Gated DeltaNet's \(state.keyHeads) key and \(state.valueHeads) value heads do not split evenly")
+            }
+            state.keyHeads /= gpus
+            state.valueHeads /= gpus
+            a.deltanet = state
         }
         a.decoder.vocabSize = (decoder.vocabSize + gpus - 1) / gpus
         return a

@@ -67,9 +67,11 @@ extension ModelPredictor {
             guard let mla = local.mla else { break }
             try latentAttention(mla, heads: heads, site, into: &pass)
         case .attention(let heads, let kvHeads):
-            try attention(heads: heads, kvHeads: kvHeads, window: shape.window, site, into: &pass)
+            try attention(heads: heads, kvHeads: kvHeads, shape, site, into: &pass)
         case .ssm:
             try stateSpaceMixer(site, into: &pass)
+        case .deltanet:
+            try gatedDeltaNet(site, into: &pass)
         }
         stream("residual", site, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h, into: &pass)
         try feedForward(shape.ffn, site, into: &pass)
@@ -77,15 +79,23 @@ extension ModelPredictor {
         stream("residual", site, n, .other, read: 2 * tokens * h * e, write: tokens * h * e, flops: tokens * h, into: &pass)
     }
 
-    /// Attention with its own query and KV heads (MHA, GQA, MQA): the QKV projection, RoPE,
-    /// the KV append, one attention call per group of alike sequences (flash2 for prompts,
-    /// flash-decoding for decode steps, ring attention under `--cp`), the O projection and
-    /// its all-reduce.
-    private mutating func attention(heads: Int, kvHeads: Int, window: Int?, _ site: LayerSite, into pass: inout ForwardPass) throws(ModelShapeError) {
+    /// Attention with its own query and KV heads (MHA, GQA, MQA): the QKV projection (with
+    /// an output gate's half, Qwen3-Next), per-head query and key norms (Qwen3, Gemma 3),
+    /// RoPE (not in NoPE layers), the KV append, one attention call per group of alike
+    /// sequences (flash2 for prompts, flash-decoding for decode steps, ring attention under
+    /// `--cp`; a chunked layer runs each chunk's causal block), the output gate, the O
+    /// projection and its all-reduce. gpt-oss's sink logits add one term per row to the
+    /// softmax's denominator: not counted.
+    private mutating func attention(heads: Int, kvHeads: Int, _ shape: LayerShape, _ site: LayerSite, into pass: inout ForwardPass) throws(ModelShapeError) {
         let tokens = pass.tokens, h = local.hiddenSize, dh = local.headDim, n = site.layers
         let cp = options.contextParallel
-        try gemm("qkv_proj", site, n, .attention, GEMMShape(m: tokens, k: h, n: (heads + 2 * kvHeads) * dh), into: &pass)
-        if local.decoder.positions == .rope {
+        let window = shape.window
+        let gated = local.decoder.attentionOutputGate
+        try gemm("qkv_proj", site, n, .attention, GEMMShape(m: tokens, k: h, n: (heads + 2 * kvHeads + (gated ? heads : 0)) * dh), into: &pass)
+        if local.decoder.qkNorm {
+            norm("qk_norm", site, n, NormShape(rows: tokens * (heads + kvHeads), width: dh, kind: .rmsnorm), category: .attention, into: &pass)
+        }
+        if local.decoder.positions == .rope && shape.rope {
             let elements = tokens * (heads + kvHeads) * dh
             stream("rope", site, n, .attention, read: elements * e, write: elements * e, flops: 3 * elements, into: &pass)
         }
@@ -96,7 +106,10 @@ extension ModelPredictor {
             let cached = min(keys, window ?? keys)
             let kvRead = b * cached * 2 * kvHeads * dh * e
             let qo = 2 * b * job.queries * heads * dh * e
-            if cp > 1, let link = interconnect {
+            if let chunk = shape.chunk {
+                guard cp == 1 else { throw ModelShapeError("context parallelism (ring attention) over chunked attention layers is not modelled; use --cp 1") }
+                try chunkedAttention(chunk: chunk, job: job, heads: heads, kvHeads: kvHeads, site, into: &pass)
+            } else if cp > 1, let link = interconnect {
                 // Ring attention: the GPU with the last chunk computes its causal diagonal
                 // block, then G - 1 full blocks as K/V chunks arrive; each transfer overlaps
                 // the previous block's compute.
@@ -119,8 +132,61 @@ extension ModelPredictor {
                 pass.add(attentionOperator(site, kernel: job.decode ? "flash-decoding" : "flash2", r, activation: qo, kv: kvRead))
             }
         }
+        if gated {
+            // sigmoid(gate) x output: read both, write the product; the sigmoid's exp on the SFU.
+            let elements = tokens * heads * dh
+            stream("attn_gate", site, n, .attention, read: 2 * elements * e, write: elements * e, flops: 4 * elements, special: elements, into: &pass)
+        }
         try gemm("o_proj", site, n, .attention, GEMMShape(m: tokens, k: heads * dh, n: h), into: &pass)
         allReduce("all_reduce", site, n, into: &pass)
+    }
+
+    /// Chunked local attention (Llama 4): the query at position p sees keys C floor(p / C)
+    /// ... p, so a prompt's queries at positions keys - queries ... keys - 1 split at the
+    /// chunk boundaries into causal blocks, each over its chunk's keys up to its last query:
+    /// a first partial chunk, whole chunks (one flash2 call with the batch times their
+    /// number) and a last partial chunk. A decode step's query sees ((keys - 1) mod C) + 1 keys.
+    private mutating func chunkedAttention(
+        chunk c: Int, job: (decode: Bool, queries: Int, keys: Int, sequences: Int), heads: Int, kvHeads: Int, _ site: LayerSite,
+        into pass: inout ForwardPass
+    ) throws(ModelShapeError) {
+        let b = job.sequences, dh = local.headDim
+        let qo = 2 * b * job.queries * heads * dh * e
+        if job.decode {
+            let keys = ModelSpec.AttentionSpan.chunkTokens(context: job.keys, chunk: c)
+            let r = try attentionRun(phase: .decode, batch: b, heads: heads, kvHeads: kvHeads, queries: 1, keys: keys, causal: true)
+            pass.add(attentionOperator(site, kernel: "flash-decoding", r, activation: qo, kv: b * keys * 2 * kvHeads * dh * e))
+            return
+        }
+        // Queries at positions first ... last; chunks firstChunk ... lastChunk.
+        let first = job.keys - job.queries, last = job.keys - 1
+        let firstChunk = first / c, lastChunk = last / c
+        var pieces: [(count: Int, queries: Int, keys: Int)] = []
+        func add(_ count: Int, _ queries: Int, _ keys: Int) {
+            guard count > 0, queries > 0 else { return }
+            if let at = pieces.firstIndex(where: { $0.queries == queries && $0.keys == keys }) { pieces[at].count += count } else { pieces.append((count, queries, keys)) }
+        }
+        if firstChunk == lastChunk {
+            add(1, job.queries, job.keys - firstChunk * c)
+        } else {
+            add(1, (firstChunk + 1) * c - first, c)
+            add(lastChunk - firstChunk - 1, c, c)
+            add(1, job.keys - lastChunk * c, job.keys - lastChunk * c)
+        }
+        var flops = 0, dram = 0, seconds = 0.0, kv = 0
+        var bound: KernelPrediction.Bound?
+        var slowest = -1.0
+        for piece in pieces {
+            let r = try attentionRun(phase: .prefill, batch: b * piece.count, heads: heads, kvHeads: kvHeads, queries: piece.queries, keys: piece.keys, causal: true)
+            flops += r.flops
+            dram += r.dramBytes
+            seconds += r.seconds
+            kv += b * piece.count * piece.keys * 2 * kvHeads * dh * e
+            if r.seconds > slowest { (slowest, bound) = (r.seconds, r.bound) }
+        }
+        pass.add(ModelOperator(
+            name: "attention", layers: site.label, repeats: site.layers, category: .attention, kernel: "flash2 (chunked)", flops: flops, weightBytes: 0,
+            activationBytes: qo, kvBytes: kv, linkBytes: 0, dramBytes: dram, bound: bound, seconds: seconds))
     }
 
     /// MLA (DeepSeek-V2/V3): latent projections, then per job either the absorbed decode
@@ -144,22 +210,108 @@ extension ModelPredictor {
         stream("rope", site, n, .attention, read: ropeElements * e, write: ropeElements * e, flops: 3 * ropeElements, into: &pass)
         let latent = tokens * (rank + rope)
         stream("kv_append", site, n, .attention, read: latent * e, write: 0, flops: 0, kv: latent * e, into: &pass)
+        if let indexer = local.indexer { try lightningIndexer(indexer, queryRank: mla.qLoraRank, site, into: &pass) }
         for job in pass.load.attentionJobs {
             let (b, keys) = (job.sequences, job.keys)
-            let kvRead = b * keys * (rank + rope) * e
+            // DeepSeek Sparse Attention: each query attends to its top-k keys only.
+            let selected = min(keys, local.indexer?.topK ?? keys)
+            let kvRead = b * selected * (rank + rope) * e
             let qo = b * job.queries * heads * (nope + rope + mla.vHeadDim) * e
             if job.decode {
-                let r = try latentDecodeRun(batch: b, heads: heads, keys: keys)
+                let r = try latentDecodeRun(batch: b, heads: heads, keys: selected)
                 pass.add(attentionOperator(site, kernel: "mla-decode-absorbed", r, activation: qo, kv: kvRead))
             } else {
                 try gemm("kv_b_proj", site, n, .attention, GEMMShape(m: b * keys, k: rank, n: heads * (nope + mla.vHeadDim)), into: &pass)
-                let r = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: heads, queries: job.queries, keys: keys, causal: true)
-                pass.add(attentionOperator(site, kernel: "flash2", r, activation: qo, kv: kvRead))
+                // With an indexer every query sees at most top-k keys: counted as a window of
+                // top-k keys (the same keys per query; selected rather than contiguous).
+                let window = local.indexer.flatMap { $0.topK < keys ? $0.topK : nil }
+                let r = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: heads, queries: job.queries, keys: keys, causal: true, window: window)
+                pass.add(attentionOperator(site, kernel: window == nil ? "flash2" : "flash2 (top-k)", r, activation: qo, kv: kvRead))
             }
         }
         try gemm("o_proj", site, n, .attention, GEMMShape(m: tokens, k: heads * mla.vHeadDim, n: h), into: &pass)
         allReduce("all_reduce", site, n, into: &pass)
     }
+
+    /// DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2-Exp): its query from the
+    /// query latent (wq_b), its key (wk, LayerNorm) and per-head weights (weights_proj),
+    /// the key appended to its cache, and per job the index scores I(t, s) = sum_j w_tj
+    /// ReLU(q_tj . k_s) of every key a query sees (all of them in decode, keys - (queries
+    /// - 1) / 2 on average in a causal prompt): 2 H_I d_I FLOPs per query and key, as a
+    /// GEMM per sequence. The top-k selection is not counted separately.
+    private mutating func lightningIndexer(
+        _ x: ModelSpec.LightningIndexer, queryRank: Int?, _ site: LayerSite, into pass: inout ForwardPass
+    ) throws(ModelShapeError) {
+        let tokens = pass.tokens, h = local.hiddenSize, n = site.layers
+        try gemm("index_q_proj", site, n, .attention, GEMMShape(m: tokens, k: queryRank ?? h, n: x.heads * x.headDim), into: &pass)
+        try gemm("index_k_proj", site, n, .attention, GEMMShape(m: tokens, k: h, n: x.headDim), into: &pass)
+        norm("index_k_norm", site, n, NormShape(rows: tokens, width: x.headDim, kind: .layernorm), category: .attention, into: &pass)
+        try gemm("index_weights", site, n, .attention, GEMMShape(m: tokens, k: h, n: x.heads), into: &pass)
+        let keyBytes = x.fp8Keys ? x.fp8KeyBytes : x.headDim * e
+        stream("index_k_append", site, n, .attention, read: tokens * x.headDim * e, write: 0, flops: 0, kv: tokens * keyBytes, into: &pass)
+        for job in pass.load.attentionJobs {
+            // Decode: the H_I head queries against every key, (H_I x d_I) by (d_I x keys),
+            // each key read once. Prompt: the queries' H_I x d_I values against the keys a
+            // query sees on average, (queries x H_I d_I) by (H_I d_I x keys), one logit per
+            // query and key as the fused kernels write; both overcount the keys read (at
+            // the step's dtype, not FP8) about twice.
+            let shape = job.decode
+                ? GEMMShape(m: x.heads, k: x.headDim, n: job.keys)
+                : GEMMShape(m: job.queries, k: x.heads * x.headDim, n: max(1, job.keys - (job.queries - 1) / 2))
+            try gemm("indexer", site, n * job.sequences, .attention, shape, grouped: job.sequences, into: &pass)
+        }
+    }
+
+    /// Gated DeltaNet (Yang, Kautz and Hatamizadeh 2024, "Gated Delta Networks"; Qwen3-Next's
+    /// linear-attention layers), H_k key and H_v value heads of d_k and d_v: the q, k, v,
+    /// z and beta, alpha projection, the causal convolution over q, k and v, the gated delta
+    /// rule, the gated RMSNorm and the out projection, then its all-reduce.
+    ///
+    /// The delta rule: per token and value head S <- alpha S (I - beta k k^T) + beta v k^T,
+    /// o = S q. A decode step runs it recurrently: about 7 d_k d_v FLOPs per head (decay,
+    /// S k, the rank-1 update, S q) with the fp32 state read and written once. A prompt
+    /// runs the chunkwise form (Yang et al. 2024, "Parallelizing Linear Transformers with
+    /// the Delta Rule over Sequence Length", Algorithm 1; chunks of c = 64): per chunk and
+    /// head two c x d_k x c products (Q K^T, K K^T), two c x c x d_v (the UT transform on
+    /// V and the intra-chunk output), three c x d_k x d_v (Q S, K S, K^T U), run as one
+    /// GEMM each over all chunks and heads, and the chunk states written and read once
+    /// (d_k d_v each, at the step's dtype).
+    private mutating func gatedDeltaNet(_ site: LayerSite, into pass: inout ForwardPass) throws(ModelShapeError) {
+        guard let d = local.deltanet else { throw ModelShapeError("Gated DeltaNet layers need the model's \"deltanet\" state") }
+        let tokens = pass.tokens, h = local.hiddenSize, n = site.layers
+        let (kh, vh, dk, dv) = (d.keyHeads, d.valueHeads, d.keyHeadDim, d.valueHeadDim)
+        let valueDim = vh * dv
+        try gemm("gdn_in_proj", site, n, .ssm, GEMMShape(m: tokens, k: h, n: 2 * kh * dk + 2 * valueDim + 2 * vh), into: &pass)
+        let conv = d.convChannels
+        stream("gdn_conv", site, n, .ssm, read: tokens * conv * e, write: tokens * conv * e, weight: conv * d.convWidth * e,
+               flops: 2 * d.convWidth * tokens * conv, into: &pass)
+        let decodeTokens = pass.load.decodeSequences
+        if decodeTokens > 0 {
+            let state = vh * dk * dv
+            stream("gdn_recurrent", site, n, .ssm, read: decodeTokens * (conv + 2 * vh) * e, write: decodeTokens * valueDim * e,
+                   flops: 7 * decodeTokens * state, special: decodeTokens * vh, kv: 2 * decodeTokens * state * 4, into: &pass)
+        }
+        let c = Self.deltaNetChunk
+        let chunks = pass.load.prefill.reduce(0) { $0 + $1.sequences * ((($1.tokens) + c - 1) / c) }
+        if chunks > 0 {
+            // The products of every chunk and head as one GEMM each (M = their rows), so
+            // they spread over the SMs as the batched kernels do; the per-chunk right-hand
+            // sides (K, V, states) are read once, the chunk states below.
+            let blocks = chunks * vh
+            try gemm("gdn_chunk_qk", site, n, .ssm, GEMMShape(m: 2 * blocks * c, k: dk, n: c), into: &pass)
+            try gemm("gdn_chunk_pv", site, n, .ssm, GEMMShape(m: 2 * blocks * c, k: c, n: dv), into: &pass)
+            try gemm("gdn_chunk_state", site, n, .ssm, GEMMShape(m: 3 * blocks * c, k: dk, n: dv), into: &pass)
+            let states = blocks * dk * dv * e
+            stream("gdn_chunk_states", site, n, .ssm, read: states, write: states, flops: blocks * dk * dv, into: &pass)
+        }
+        let outputs = tokens * valueDim
+        stream("gdn_norm", site, n, .ssm, read: 2 * outputs * e, write: outputs * e, weight: dv * e, flops: 6 * outputs, special: outputs, into: &pass)
+        try gemm("gdn_out_proj", site, n, .ssm, GEMMShape(m: tokens, k: valueDim, n: h), into: &pass)
+        allReduce("all_reduce", site, n, into: &pass)
+    }
+
+    /// The chunk of Gated DeltaNet's chunkwise form (flash-linear-attention's kernels: 64).
+    static let deltaNetChunk = 64
 
     /// A Mamba mixer: in projection, causal convolution, x and dt projections, the
     /// selective scan and the out projection, then its all-reduce.

@@ -278,6 +278,8 @@ public struct ModelPredictor {
                 kvWidth += 2 * kv * local.headDim
             case .ssm:
                 widest = max(widest, 2 * (local.ssm?.innerDim ?? 0) * max(1, local.ssm?.stateDim ?? 1))
+            case .deltanet:
+                if let d = local.deltanet { widest = max(widest, 2 * d.convChannels + 2 * d.valueHeads * d.valueHeadDim, d.valueHeads * d.keyHeadDim * d.valueHeadDim) }
             }
             switch layer.ffn {
             case .dense(let i): widest = max(widest, 2 * i)

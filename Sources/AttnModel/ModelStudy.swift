@@ -3,9 +3,10 @@ import KVCache
 
 /// Memory one GPU needs for a model at a context, against its capacity.
 public struct ModelMemory: Sendable, Equatable {
-    /// Parameters this GPU holds x bytes per element.
+    /// Parameters this GPU holds x bytes per element (low-precision experts in their format).
     public var weightBytes: Int
-    /// K/V of every attention layer (capped by a sliding window) and SSM state, for the batch.
+    /// K/V of every attention layer (capped by a sliding window or an attention chunk), and
+    /// SSM and Gated DeltaNet state, for the batch.
     public var kvBytes: Int
     /// The largest live activations of a prefill step (one operator's input and output) and the logits.
     public var activationBytes: Int
@@ -52,16 +53,22 @@ public struct ModelStudy {
         for layer in local.layers {
             switch layer.mixer {
             case .attention(_, let kvHeads):
-                let cached = min(tokens, layer.window ?? tokens)
-                // MLA keeps one latent and one RoPE key per token, whole on every GPU.
+                // A window keeps its last W tokens, a chunk at most C (the most a sequence
+                // of this context held, `ModelSpec.AttentionSpan.cachedTokens`).
+                let cached = min(tokens, layer.window ?? layer.chunk ?? tokens)
+                // MLA keeps one latent and one RoPE key per token, whole on every GPU; the
+                // lightning indexer one key (FP8 with its scales, as DeepSeek-V3.2 keeps it).
                 let perToken = local.mla.map { $0.cachedElements } ?? 2 * kvHeads * local.headDim
-                kv += b * cached * perToken * e
+                let indexerBytes = local.indexer.map { $0.fp8Keys ? $0.fp8KeyBytes : $0.headDim * e } ?? 0
+                kv += b * cached * (perToken * e + indexerBytes)
             case .ssm:
                 if let s = local.ssm { kv += b * s.elements * e }
+            case .deltanet:
+                if let d = local.deltanet { kv += b * d.elements() * e }
             }
         }
         return ModelMemory(
-            weightBytes: ParameterCount(local).total * e, kvBytes: kv, activationBytes: activationBytes,
+            weightBytes: ParameterCount(local).weightBytes(elementBytes: e), kvBytes: kv, activationBytes: activationBytes,
             capacityBytes: predictor.hardware.hbmBytes)
     }
 

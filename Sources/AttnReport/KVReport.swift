@@ -47,6 +47,14 @@ public enum KVReport {
                     text += "\n"
                 }
                 if first.cache != "full" { text += "cache: \(first.cache)\n" }
+                // Models with layers of several kinds: what each kind keeps per sequence.
+                for r in records where r.kinds.count > 1 {
+                    let parts = r.kinds.map { k in
+                        "\(k.kind) x \(k.layers): " + (k.tokensPerLayer.map { "\(NumberFormat.grouped($0)) tokens each, " } ?? "")
+                            + "\(NumberFormat.grouped(k.bytesPerSequence)) bytes"
+                    }
+                    text += "by layer kind at \(ContextList.format(r.context)): " + parts.joined(separator: "; ") + "\n"
+                }
                 for r in records where !r.fits {
                     let setting = "context \(ContextList.format(r.context)), batch \(r.batch)"
                     if let need = r.smallestFittingTP {
@@ -67,7 +75,7 @@ public enum KVReport {
     ]
 
     public static func json(_ r: KVRecord) -> JSONOutput {
-        .object([
+        var fields: [(String, JSONOutput)] = [
             ("model", .string(r.model)), ("attention", .string(r.attention)), ("hardware", .string(r.hardware)),
             ("context", .int(r.context)), ("batch", .int(r.batch)), ("dtype", .string(r.dtype)),
             ("kv_bytes_per_token", .int(r.kvBytesPerToken)), ("kv_bytes_per_sequence", .int(r.kvBytesPerSequence)),
@@ -77,7 +85,17 @@ public enum KVReport {
             ("tp", .int(r.tensorParallel)), ("kv_heads_per_gpu", r.kvHeadsPerGPU.map { .int($0) } ?? .null),
             ("smallest_fitting_tp", r.smallestFittingTP.map { .int($0) } ?? .null),
             ("usable_bytes", .int(r.usableBytes)), ("kv_heads", r.kvHeads.map { .int($0) } ?? .null),
-        ])
+        ]
+        // Models with layers of several kinds: per kind, per sequence (not a CSV column).
+        if r.kinds.count > 1 {
+            fields.append(("layer_kinds", .array(r.kinds.map { k in
+                .object([
+                    ("kind", .string(k.kind)), ("layers", .int(k.layers)), ("tokens_per_layer", k.tokensPerLayer.map { .int($0) } ?? .null),
+                    ("bytes_per_sequence", .int(k.bytesPerSequence)),
+                ])
+            })))
+        }
+        return .object(fields)
     }
 
     public static func render(_ stats: [AllocationStats], format: ReportFormat) -> String {

@@ -22,6 +22,8 @@ public struct ModelStudyFile: Sendable, Equatable {
     public var crossover = false
     /// Run each tile program without the count budget (`Runner.countStatementBudget`).
     public var allowLong = false
+    /// Run contexts past the model's maximum context instead of refusing them.
+    public var allowBeyondMax = false
 
     public static let views = ["summary", "operators", "parameters"]
     /// The largest batch a file may give.

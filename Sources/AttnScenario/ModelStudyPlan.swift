@@ -17,6 +17,8 @@ public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
     case pruning(PruningSpecError)
     /// The model, its pruning, the hardware or the parallelism does not fit (the cause's error).
     case setup(any Error)
+    /// A context is past the model's maximum context and the study does not allow it.
+    case beyondMax(ContextLimit)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
         case .contextSplit(let context, let gpus): return "context \(context) does not split evenly over \(gpus) GPUs (context parallelism)"
         case .pruning(let error): return error.description
         case .setup(let error): return "\(error)"
+        case .beyondMax(let limit): return limit.description
         }
     }
 }
@@ -39,6 +42,9 @@ public struct ModelStudyPlan: Sendable {
     public var hardware: HardwareProfile
     public var options: ModelRunOptions
     public var phase: ModelPhase
+    /// The contexts past the model's maximum context (allowed by `allowBeyondMax`, else
+    /// the plan is refused), for a warning.
+    public var contextLimits: [ContextLimit] = []
 
     /// Resolves `study`: the phase and view, the context split over `cp` GPUs, the
     /// pruning, the model (with its `decoder` object), the hardware and a predictor for
@@ -58,8 +64,13 @@ public struct ModelStudyPlan: Sendable {
         if let bad = study.contexts.first(where: { $0 % options.contextParallel != 0 }) {
             throw .contextSplit(context: bad, gpus: options.contextParallel)
         }
+        let spec: ModelSpec
+        do { spec = try ModelSpec.named(study.model) } catch { throw .setup(error) }
+        let limits = study.contexts.compactMap(spec.contextLimit)
+        if let first = limits.first, !study.allowBeyondMax { throw .beyondMax(first) }
+        contextLimits = limits
         do {
-            var architecture = try Architecture(model: try ModelSpec.named(study.model))
+            var architecture = try Architecture(model: spec)
             if let pruning { architecture = try pruning.apply(to: architecture) }
             let hardware = try HardwareProfile.named(study.hardware)
             _ = try ModelPredictor(architecture: architecture, hardware: hardware, options: options)

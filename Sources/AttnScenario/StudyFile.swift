@@ -98,23 +98,41 @@ public enum StudyFile: Sendable {
         let description = try header(&r)
         guard let model = try r.string("model") else { throw r.error("model", "is required: a built-in model or a model .json path") }
         let contexts = try contextList(&r, file: file)
-        let study = KVStudy(
+        var study = KVStudy(
             model: model, contexts: contexts, batch: try r.integer("batch", minimum: 1) ?? 1, dtype: try kvDType(&r),
             hardware: try r.string("hardware") ?? "h100-sxm",
             weightBytesPerParameter: try r.integer("weight_bytes", minimum: 1, maximum: KVStudy.maxWeightBytesPerParameter) ?? 2,
             memoryUtilization: try utilization(&r), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
+        study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
         try r.finish()
         // Whether footprints fit in 64 bits depends on the model: checked here when it
         // loads (an unknown model is reported when the study runs), so the error names
         // the file and the field.
         if let spec = try? ModelSpec.named(model) {
-            do { try study.checkFootprints(try study.policyModel(spec)) } catch {
+            let policyModel: ModelSpec
+            do {
+                policyModel = try study.policyModel(spec)
+                try study.checkFootprints(policyModel)
+            } catch {
                 let path = error.index.map { "contexts[\($0)]" } ?? (error.input == "weight-bytes" ? "weight_bytes" : error.input)
                 throw JSONInputError(file: file, path: path, message: error.message)
             }
+            if !study.allowBeyondMax {
+                try refuseBeyondMax(study.contexts, limits: { policyModel.contextLimit(KVStudy.positions(context: $0, window: study.window, sinks: study.sinks ?? spec.attentionSinks)) }, file: file)
+            }
         }
         return .kv(study, description: description)
+    }
+
+    /// The first of `contexts` past the model's maximum context, as an error at its field.
+    private static func refuseBeyondMax(_ contexts: [Int], limits: (Int) -> ContextLimit?, file: String) throws(JSONInputError) {
+        for (index, context) in contexts.enumerated() {
+            guard let limit = limits(context) else { continue }
+            throw JSONInputError(
+                file: file, path: "contexts[\(index)]",
+                message: "\(limit); expected at most \(limit.maxContext) tokens, or \"allow_beyond_max\": true to run it anyway")
+        }
     }
 
     /// `contexts`: a non-empty array of lengths (numbers or strings such as "4k").
@@ -163,7 +181,13 @@ public enum StudyFile: Sendable {
         }
         study.crossover = try r.bool("crossover") ?? false
         study.allowLong = try r.bool("allow_long") ?? false
+        study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
         try r.finish()
+        // A context past the model's maximum context (an unknown model is reported when
+        // the study runs), named by its field.
+        if !study.allowBeyondMax, let spec = try? ModelSpec.named(model) {
+            try refuseBeyondMax(contexts, limits: spec.contextLimit, file: file)
+        }
         return .model(study, description: description)
     }
 
@@ -219,6 +243,7 @@ public enum StudyFile: Sendable {
             timing: try timing(&r), prefillChunk: try r.integer("chunk", minimum: 1, maximum: ServingSimulator.maxRequestTokens),
             tensorParallel: try r.integer("tp", minimum: 1, maximum: KVStudy.maxTensorParallel) ?? 1)
         study.allowLong = try r.bool("allow_long") ?? false
+        study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
         try r.finish()
         return .paged(study, description: description)
     }

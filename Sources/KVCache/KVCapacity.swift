@@ -24,10 +24,12 @@ public struct KVCapacity: Sendable, Equatable {
 
     /// Weight bytes one GPU holds: parameters x bytes / G, rounded up, under tensor
     /// parallelism over G GPUs (the norms, replicated in practice, are under 0.01% of a
-    /// model's parameters and are split here too).
+    /// model's parameters and are split here too). Routed experts stored in a
+    /// low-precision format (`moe.expert_dtype`, gpt-oss's MXFP4) take that format's bytes
+    /// whatever `weightBytesPerParameter` says (`ModelSpec.weightBytes`).
     public var weightBytes: Int {
         let g = footprint.tensorParallel
-        return (footprint.model.parameters * weightBytesPerParameter + g - 1) / g
+        return (footprint.model.weightBytes(bytesPerParameter: weightBytesPerParameter) + g - 1) / g
     }
 
     /// Bytes left for the KV cache; negative when the weights alone do not fit.

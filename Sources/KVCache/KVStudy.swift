@@ -19,13 +19,17 @@ public struct KVStudy: Sendable, Equatable {
     public var sinks: Int?
     /// Tensor parallelism: KV heads and weights split over this many GPUs (`KVFootprint`).
     public var tensorParallel: Int
+    /// Run contexts past the model's maximum context (`ModelSpec.maxContext`) instead of
+    /// refusing them (`contextLimits` names them, for a warning).
+    public var allowBeyondMax = false
 
     public init(
         model: String, contexts: [Int], batch: Int = 1, dtype: KVDType = .fp16, hardware: String = "h100-sxm",
         weightBytesPerParameter: Int = 2, memoryUtilization: Double = KVCapacity.defaultMemoryUtilization,
-        window: Int? = nil, sinks: Int? = nil, tensorParallel: Int = 1
+        window: Int? = nil, sinks: Int? = nil, tensorParallel: Int = 1, allowBeyondMax: Bool = false
     ) {
         self.tensorParallel = tensorParallel
+        self.allowBeyondMax = allowBeyondMax
         self.window = window
         self.sinks = sinks
         self.model = model
@@ -90,6 +94,21 @@ public struct KVStudy: Sendable, Equatable {
         return model
     }
 
+    /// The contexts of the study past `spec`'s maximum context, with the positions they ask
+    /// for: the context, or under a `window` eviction policy at most sinks + window (a
+    /// rolling cache gives positions within the cache, as StreamingLLM does: Xiao et al.
+    /// 2023, Section 3.2).
+    public func contextLimits(_ spec: ModelSpec) -> [ContextLimit] {
+        contexts.compactMap { spec.contextLimit(KVStudy.positions(context: $0, window: window, sinks: sinks ?? spec.attentionSinks)) }
+    }
+
+    /// Positions a sequence of `context` tokens asks of the model under an eviction
+    /// `window` (with `sinks`): min(context, sinks + window); without one, the context.
+    public static func positions(context: Int, window: Int?, sinks: Int?) -> Int {
+        guard let window else { return context }
+        return min(context, window + max(0, sinks ?? 0))
+    }
+
     /// The checks `KVStudy` and `PagedStudy` share.
     static func validate(memoryUtilization: Double, dtype: KVDType) throws(KVInputError) {
         guard memoryUtilization > 0 && memoryUtilization <= 1 else {
@@ -110,6 +129,7 @@ public struct KVStudy: Sendable, Equatable {
             throw KVInputError(input: "tp", value: "\(tensorParallel)", message: problem)
         }
         try checkFootprints(spec)
+        if !allowBeyondMax, let limit = contextLimits(spec).first { throw limit }
         let footprint = KVFootprint(model: spec, dtype: dtype, tensorParallel: tensorParallel)
         let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
         return contexts.map { context in
@@ -122,7 +142,7 @@ public struct KVStudy: Sendable, Equatable {
                 weightBytes: capacity.weightBytes, budgetBytes: capacity.budgetBytes,
                 maxSequences: capacity.sequences(context: context), tokenSlots: capacity.tokenSlots,
                 tensorParallel: tensorParallel, kvHeadsPerGPU: spec.mla == nil ? footprint.kvHeadsPerGPU : nil, kvHeads: spec.mla == nil ? spec.kvHeads : nil,
-                smallestFittingTP: smallestFittingTP(spec, profile: profile, context: context))
+                smallestFittingTP: smallestFittingTP(spec, profile: profile, context: context), kinds: footprint.kinds(context: context))
         }
     }
 
@@ -209,6 +229,8 @@ public struct KVRecord: Sendable, Equatable {
     public var kvHeads: Int? = nil
     /// The fewest GPUs (a power of two) on which this batch fits; nil when none up to 1,024.
     public var smallestFittingTP: Int? = nil
+    /// What each kind of layer keeps for one sequence (`KVFootprint.kinds`).
+    public var kinds: [KVFootprint.KindBytes] = []
 
     /// Whether the batch fits next to the weights.
     public var fits: Bool { budgetBytes >= 0 && kvBytesTotal <= budgetBytes }
@@ -247,6 +269,8 @@ public struct PagedStudy: Sendable, Equatable {
     public var tensorParallel: Int
     /// Model timing: run each tile program without the count budget.
     public var allowLong = false
+    /// Run requests longer than the model's maximum context instead of refusing them.
+    public var allowBeyondMax = false
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -342,29 +366,63 @@ public struct PagedStudy: Sendable, Equatable {
     /// tokens; nil otherwise (global layers beside one window: `hybrid`, else every
     /// token stays).
     public static func eviction(_ model: ModelSpec) -> ServingSimulator.Eviction? {
+        // Recurrent states beside the windows: one block group per kind (`hybrid`).
+        guard model.ssmLayers == 0, model.deltanetLayers == 0 else { return nil }
         let windows = model.attentionWindows
         guard let first = windows.first, let window = first, windows.allSatisfy({ $0 == window }) else { return nil }
         return ServingSimulator.Eviction(window: window, sinks: max(0, model.attentionSinks ?? 0))
     }
 
-    /// Hybrid allocation for a model that mixes global layers with windowed ones of one
-    /// window (Gemma 2: 21 + 21 layers, window 4096), as vLLM v1's hybrid KV-cache manager:
-    /// groups of g = gcd(global, windowed) layers, one shared pool of blocks of B tokens x
-    /// g layers, `floor(budget / (B x g x bytes per token per layer))` blocks. Nil when the
-    /// model has one kind of layer (or several windows, which stay fully cached).
+    /// Hybrid allocation, as vLLM v1's hybrid KV-cache manager, for a model whose layers
+    /// keep different tokens: global attention beside windowed (Gemma 2: 21 + 21 layers,
+    /// window 4096; any number of windows) or chunked layers (Llama 4), and recurrent
+    /// states (Mamba, Gated DeltaNet). The layers form groups of g = gcd of the kinds'
+    /// layer counts; one shared pool of `floor(budget / (B x g x bytes per token per
+    /// layer))` blocks of B tokens x g layers; a state group takes ceil(g x state bytes
+    /// per layer / block bytes) blocks per sequence. Nil for a model with one kind of layer
+    /// (or one window for all, the uniform eviction), unless that kind is chunked, and for
+    /// a model without attention layers (no page size).
     public static func hybrid(_ model: ModelSpec, capacity: KVCapacity, blockSize: Int) -> ServingSimulator.Hybrid? {
-        let windows = model.attentionWindows
-        let windowed = windows.compactMap { $0 }
-        let globalCount = windows.count - windowed.count
-        guard let window = windowed.first, windowed.allSatisfy({ $0 == window }), globalCount >= 1, blockSize >= 1 else { return nil }
-        var a = globalCount, b = windowed.count
-        while b != 0 { (a, b) = (b, a % b) }
-        let perLayer = capacity.footprint.bytesPerTokenPerLayer
-        guard perLayer > 0, let blockBytes = Checked.product(blockSize, a).flatMap({ Checked.product($0, perLayer) }) else { return nil }
+        let spans = model.attentionSpanCounts
+        let footprint = capacity.footprint
+        var states: [(label: String, layers: Int, bytesPerLayer: Int)] = []
+        if model.ssmLayers > 0 { states.append(("ssm state", model.ssmLayers, footprint.mambaStateBytesPerSequence / model.ssmLayers)) }
+        if model.deltanetLayers > 0 { states.append(("deltanet state", model.deltanetLayers, footprint.deltanetStateBytesPerSequence / model.deltanetLayers)) }
+        guard !spans.isEmpty, blockSize >= 1 else { return nil }
+        if spans.count + states.count == 1, spans[0].span == .global || spans[0].span.isWindow { return nil }
+        var g = 0
+        for n in spans.map(\.layers) + states.map(\.layers) {
+            var (a, b) = (g, n)
+            while b != 0 { (a, b) = (b, a % b) }
+            g = a
+        }
+        let perLayer = footprint.bytesPerTokenPerLayer
+        guard g > 0, perLayer > 0, let blockBytes = Checked.product(blockSize, g).flatMap({ Checked.product($0, perLayer) }) else { return nil }
+        let sinks = max(0, model.attentionSinks ?? 0)
+        var kinds: [ServingSimulator.Hybrid.Kind] = []
+        for (span, layers) in spans {
+            let retention: ServingSimulator.Hybrid.Retention
+            switch span {
+            case .global: retention = .full
+            case .window(let w): retention = .window(ServingSimulator.Eviction(window: w, sinks: sinks))
+            case .chunk(let c): retention = .chunk(c)
+            }
+            kinds.append(.init(retention, groups: layers / g))
+        }
+        for state in states {
+            guard let bytes = Checked.product(g, state.bytesPerLayer) else { return nil }
+            kinds.append(.init(.state(blocks: Checked.ceilDiv(bytes, blockBytes), label: state.label), groups: state.layers / g))
+        }
         let blocks = capacity.budgetBytes > 0 ? capacity.budgetBytes / blockBytes : 0
-        return ServingSimulator.Hybrid(
-            globalGroups: globalCount / a, localGroups: windowed.count / a,
-            local: ServingSimulator.Eviction(window: window, sinks: max(0, model.attentionSinks ?? 0)), poolBlocks: blocks)
+        return ServingSimulator.Hybrid(kinds: kinds, poolBlocks: blocks)
+    }
+
+    /// The longest sequence the study's trace asks of `spec` past its maximum context,
+    /// or nil: each request's prompt plus its output clipped to `maxLength` (as the
+    /// simulator clips it), or under a `window` eviction policy at most sinks + window.
+    public func contextLimit(_ spec: ModelSpec, requests: [Request]) -> ContextLimit? {
+        let longest = requests.map { $0.promptTokens + min($0.outputTokens, max(0, maxLength - $0.promptTokens)) }.max() ?? 0
+        return spec.contextLimit(KVStudy.positions(context: longest, window: window, sinks: sinks ?? spec.attentionSinks))
     }
 
     /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
@@ -406,6 +464,7 @@ public struct PagedStudy: Sendable, Equatable {
             throw ServingSimulator.SimulationError.invalid("\(spec.id) leaves no room for a KV cache on \(gpus) (weights \(capacity.weightBytes) bytes\(perGPU))")
         }
         let requests = try loadTrace()
+        if !allowBeyondMax, let limit = contextLimit(spec, requests: requests) { throw limit }
         var results: [AllocationStats] = []
         for name in policies {
             guard let policy = PagedStudy.policy(named: name, blockSize: blockSize) else {
@@ -413,7 +472,7 @@ public struct PagedStudy: Sendable, Equatable {
             }
             let hybrid = eviction == nil && name == "paged" ? PagedStudy.hybrid(spec, capacity: capacity, blockSize: blockSize) : nil
             if hybrid != nil && sharing != .none {
-                throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with the hybrid allocator of a model with windowed layers is not modeled")
+                throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with the hybrid allocator (a block group per layer kind: \(hybrid?.kinds.map(\.retention.label).joined(separator: ", ") ?? "")) is not modeled")
             }
             var simulator = ServingSimulator(.init(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,

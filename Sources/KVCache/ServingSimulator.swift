@@ -37,8 +37,10 @@ public struct ServingSimulator {
         /// Chunked prefill: the most tokens an iteration computes (decode steps included);
         /// nil: whole prompts in the iteration that admits them.
         public var prefillChunk: Int?
-        /// Hybrid allocation for a model that mixes global and windowed layers; nil: one
-        /// group (every layer keeps the same tokens). Paged policy only.
+        /// Hybrid allocation for a model whose layers keep different tokens (global,
+        /// windowed, chunked attention; recurrent states): one block group per layer kind
+        /// (`ServingSimulator+LayerGroups.swift`); nil: one group (every layer keeps the
+        /// same tokens). Paged policy only.
         public var hybrid: Hybrid?
 
         public init(
@@ -85,30 +87,9 @@ public struct ServingSimulator {
         }
     }
 
-    /// vLLM v1's hybrid KV-cache manager (docs.vllm.ai, design/hybrid_kv_cache_manager):
-    /// the layers are split into groups of `g` layers of one kind (g = gcd of the global
-    /// and the windowed layer counts), every block holds B tokens of one group's g layers
-    /// (the same page size for every group), and all groups draw from one shared pool of
-    /// `poolBlocks` blocks. Per sequence, each of the `globalGroups` groups holds a block
-    /// per B tokens (every token); each of the `localGroups` groups keeps only its
-    /// window, as `Eviction` (at most cdiv(sinks, B) + cdiv(window, B) + 1 blocks).
-    public struct Hybrid: Sendable, Equatable {
-        public var globalGroups: Int
-        public var localGroups: Int
-        public var local: Eviction
-        public var poolBlocks: Int
-
-        public init(globalGroups: Int, localGroups: Int, local: Eviction, poolBlocks: Int) {
-            self.globalGroups = globalGroups
-            self.localGroups = localGroups
-            self.local = local
-            self.poolBlocks = poolBlocks
-        }
-    }
-
     /// Blocks each group held, time-averaged and at most (hybrid allocation).
     public struct GroupUsage: Sendable, Equatable {
-        /// `full` or `window W` (sinks included in the words when any).
+        /// `full`, `window W` (sinks included in the words when any), `chunk C` or a state's label.
         public var kind: String
         /// Groups of this kind (each of g layers).
         public var groups: Int
@@ -146,10 +127,8 @@ public struct ServingSimulator {
         var admittedAt: Int
         /// Prompt tokens still to compute (chunked prefill); 0 once the prompt is done.
         var pending: Int
-        /// Hybrid: one entry per logical block, the block of each global group.
-        var global: [[Int]] = []
-        /// Hybrid: one entry per logical window block, the block of each local group.
-        var local: [[Int]] = []
+        /// Hybrid: the blocks of every layer group.
+        var groups: LayerGroupTables? = nil
     }
 
     public let configuration: Configuration
@@ -243,15 +222,7 @@ public struct ServingSimulator {
             }
             blockSize = b
             if let h = c.hybrid {
-                guard h.globalGroups >= 1, h.localGroups >= 1, h.globalGroups + h.localGroups <= ServingSimulator.maxSequences,
-                    h.poolBlocks >= 0, h.poolBlocks <= ServingSimulator.maxPoolBlocks,
-                    h.local.window >= 1, h.local.window <= ServingSimulator.maxRequestTokens, h.local.sinks >= 0,
-                    h.local.sinks <= ServingSimulator.maxRequestTokens
-                else {
-                    throw .invalid(
-                        "hybrid allocation: expected at least 1 global and 1 local group (at most \(ServingSimulator.maxSequences) in all), "
-                            + "a pool of 0 to \(ServingSimulator.maxPoolBlocks) blocks and a window from 1 token, found \(h)")
-                }
+                if let problem = h.problem() { throw .invalid("hybrid allocation: \(problem), found \(h)") }
                 guard c.sharing == .none, c.eviction == nil else {
                     throw .invalid("hybrid allocation models neither sharing nor a --window eviction: give one of them")
                 }
@@ -320,8 +291,8 @@ public struct ServingSimulator {
         var tokens = 0.0, reserved = 0.0, unusable = 0.0, external = 0.0
         /// With sharing: blocks held, and blocks private copies would hold, summed.
         var heldBlocks = 0.0, privateBlocks = 0.0
-        /// Hybrid: blocks of the global and local groups, summed and at most.
-        var globalBlocks = 0.0, localBlocks = 0.0, globalPeak = 0, localPeak = 0
+        /// Hybrid: blocks of each kind's groups, summed and at most.
+        var kindBlocks: [Double] = [], kindPeaks: [Int] = []
         /// When each request's first token came and when it finished, by id.
         var firstToken: [Int: Double] = [:]
         var finished: [Int: Double] = [:]
@@ -360,7 +331,7 @@ public struct ServingSimulator {
             tally.batchSum += running.count
             account(running, blocked: blockedNeed != nil, configuration: c, blockSize: blockSize, now: now, waiting: queue.count, tally: &tally)
             if c.checkInvariants, case .paged = c.policy {
-                let tables = running.flatMap(\.tables) + running.flatMap { $0.global + $0.local } + (prefixTable.isEmpty ? [] : [prefixTable])
+                let tables = running.flatMap(\.tables) + running.flatMap { $0.groups?.allTables ?? [] } + (prefixTable.isEmpty ? [] : [prefixTable])
                 let problems = pool.invariantViolations(tables: tables)
                 if !problems.isEmpty { throw .invariant(iteration: tally.iterations, problems: problems) }
             }
@@ -492,13 +463,10 @@ public struct ServingSimulator {
             }
             if let h = c.hybrid {
                 // Token-group units: each group's tokens, counted once per group.
-                let globalAllocated = r.global.count * blockSize, localAllocated = r.local.count * blockSize
-                let globalUsed = min(r.request.finalTokens, globalAllocated)
-                let localHeld = h.local.kept(r.tokens)
-                let localUsed = min(h.local.kept(r.request.finalTokens), localAllocated)
-                tokens += r.tokens * h.globalGroups + localHeld * h.localGroups
-                reserved += max(0, globalUsed - r.tokens) * h.globalGroups + max(0, localUsed - localHeld) * h.localGroups
-                unusable += (globalAllocated - globalUsed) * h.globalGroups + (localAllocated - localUsed) * h.localGroups
+                let split = r.groups?.account(tokens: r.tokens, final: r.request.finalTokens, h, blockSize: blockSize) ?? (tokens: 0, reserved: 0, unusable: 0)
+                tokens += split.tokens
+                reserved += split.reserved
+                unusable += split.unusable
                 continue
             }
             let used = min(final, allocated)
@@ -514,12 +482,16 @@ public struct ServingSimulator {
             if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
         }
         if let h = c.hybrid {
-            let g = running.reduce(0) { $0 + $1.global.count } * h.globalGroups
-            let l = running.reduce(0) { $0 + $1.local.count } * h.localGroups
-            tally.globalBlocks += Double(g)
-            tally.localBlocks += Double(l)
-            tally.globalPeak = max(tally.globalPeak, g)
-            tally.localPeak = max(tally.localPeak, l)
+            var held = Array(repeating: 0, count: h.kinds.count)
+            for r in running { for (k, n) in (r.groups?.heldBlocks(h) ?? []).enumerated() { held[k] += n } }
+            if tally.kindBlocks.isEmpty {
+                tally.kindBlocks = Array(repeating: 0, count: h.kinds.count)
+                tally.kindPeaks = Array(repeating: 0, count: h.kinds.count)
+            }
+            for k in held.indices {
+                tally.kindBlocks[k] += Double(held[k])
+                tally.kindPeaks[k] = max(tally.kindPeaks[k], held[k])
+            }
         }
         if c.sharing == .none {
             tally.tokens += Double(tokens)
@@ -565,11 +537,11 @@ public struct ServingSimulator {
             ttft: LatencySummary(ttft), tpot: LatencySummary(tpot), normalizedLatency: LatencySummary(normalized))
         if let h = c.hybrid {
             let n = Double(max(1, iterations))
-            let sinks = h.local.sinks > 0 ? " + \(h.local.sinks) sinks" : ""
-            stats.groupUsage = [
-                GroupUsage(kind: "full", groups: h.globalGroups, meanBlocks: tally.globalBlocks / n, peakBlocks: tally.globalPeak),
-                GroupUsage(kind: "window \(h.local.window)\(sinks)", groups: h.localGroups, meanBlocks: tally.localBlocks / n, peakBlocks: tally.localPeak),
-            ]
+            stats.groupUsage = h.kinds.indices.map { k in
+                GroupUsage(
+                    kind: h.kinds[k].retention.label, groups: h.kinds[k].groups, meanBlocks: (k < tally.kindBlocks.count ? tally.kindBlocks[k] : 0) / n,
+                    peakBlocks: k < tally.kindPeaks.count ? tally.kindPeaks[k] : 0)
+            }
             stats.poolBlocks = h.poolBlocks
         }
         stats.timeline = tally.timeline.thinned
@@ -588,8 +560,8 @@ public struct ServingSimulator {
         case .paged:
             if let h = configuration.hybrid {
                 // Blocks of every group, in token slots of the whole model (rounded up).
-                let blocks = hybridPromptBlocks(request.promptTokens, blockSize: blockSize) + h.globalGroups + h.localGroups
-                return Checked.ceilDiv(blocks * blockSize, h.globalGroups + h.localGroups)
+                let blocks = h.promptPoolBlocks(request.promptTokens, blockSize: blockSize) + h.watermarkBlocks
+                return Checked.ceilDiv(blocks * blockSize, h.totalGroups)
             }
             // Overflow-free: prompts are at most 2^40 tokens and sequences at most 1024 (checked in run).
             return (promptBlocks(request.promptTokens, blockSize: blockSize) + configuration.sharing.sequences) * blockSize
@@ -604,13 +576,6 @@ public struct ServingSimulator {
         return configuration.eviction.map { min(blocks, $0.maxBlocks(blockSize)) } ?? blocks
     }
 
-    /// Hybrid: pool blocks a prompt of `tokens` occupies over all groups.
-    private func hybridPromptBlocks(_ tokens: Int, blockSize: Int) -> Int {
-        guard let h = configuration.hybrid else { return 0 }
-        let blocks = Checked.ceilDiv(tokens, blockSize)
-        return blocks * h.globalGroups + min(blocks, h.local.maxBlocks(blockSize)) * h.localGroups
-    }
-
     /// Slots a contiguous policy reserves for `request` (capped by the eviction).
     private func reservation(_ request: Request) -> Int {
         let length = configuration.policy.reservation(finalTokens: request.finalTokens, maxLength: configuration.maxLength)
@@ -622,17 +587,11 @@ public struct ServingSimulator {
         switch c.policy {
         case .paged:
             if let h = c.hybrid {
-                let blocks = Checked.ceilDiv(request.promptTokens, blockSize)
-                let localBlocks = min(blocks, h.local.maxBlocks(blockSize))
-                // Room for the prompt and one new block per group (the watermark).
-                guard pool.freeCount >= hybridPromptBlocks(request.promptTokens, blockSize: blockSize) + h.globalGroups + h.localGroups else {
-                    return nil
-                }
+                guard let groups = LayerGroupTables.admit(prompt: request.promptTokens, h, blockSize: blockSize, pool: &pool) else { return nil }
                 var r = Running(
                     request: request, tokens: request.promptTokens, tables: [], extentStart: 0, extentLength: 0, admittedAt: iteration,
                     pending: request.promptTokens)
-                for _ in 0..<blocks { r.global.append(pool.allocate(h.globalGroups)) }
-                for _ in 0..<localBlocks { r.local.append(pool.allocate(h.localGroups)) }
+                r.groups = groups
                 return r
             }
             var prefixTokens = 0
@@ -694,22 +653,8 @@ public struct ServingSimulator {
         }
         let position = r.tokens
         if let h = configuration.hybrid {
-            // Global groups: a block per B tokens. Local groups: as the eviction below,
-            // reusing their oldest window block once they hold all they may. Each step
-            // takes all of a kind's blocks or none, so a retry after a preemption is exact.
-            if position / blockSize >= r.global.count {
-                guard pool.freeCount >= h.globalGroups else { return false }
-                r.global.append(pool.allocate(h.globalGroups))
-            }
-            if position % blockSize == 0 {
-                if r.local.count >= h.local.maxBlocks(blockSize) {
-                    let reused = r.local.remove(at: Checked.ceilDiv(h.local.sinks, blockSize))
-                    r.local.append(reused)
-                } else {
-                    guard pool.freeCount >= h.localGroups else { return false }
-                    r.local.append(pool.allocate(h.localGroups))
-                }
-            }
+            // Each kind of group by its rule (`LayerGroupTables.grow`).
+            guard r.groups?.grow(position: position, h, blockSize: blockSize, pool: &pool) ?? false else { return false }
             r.tokens += 1
             return true
         }
@@ -748,7 +693,7 @@ public struct ServingSimulator {
     private mutating func free(_ r: Running) {
         if case .paged = configuration.policy {
             for table in r.tables { for block in table { pool.release(block) } }
-            for table in r.global + r.local { for block in table { pool.release(block) } }
+            r.groups?.release(pool: &pool)
         } else {
             contiguous.release(start: r.extentStart, length: r.extentLength)
         }

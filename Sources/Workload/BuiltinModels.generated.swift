@@ -63,6 +63,43 @@ public enum BuiltinModels {
 }
 
 """#,
+        "deepseek-v3.2": #"""
+{
+  "id": "deepseek-v3.2",
+  "name": "DeepSeek-V3.2-Exp",
+  "layers": 61,
+  "hidden_size": 7168,
+  "heads": 128,
+  "kv_heads": 128,
+  "head_dim": 192,
+  "parameters": 671877944064,
+  "max_context": 131072,
+  "mla": {
+    "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "q_lora_rank": 1536
+  },
+  "indexer": {
+    "index_n_heads": 64,
+    "index_head_dim": 128,
+    "index_topk": 2048,
+    "key_dtype": "fp8"
+  },
+  "decoder": { "intermediate_size": 18432, "activation": "swiglu", "vocab_size": 129280, "norm": "rmsnorm", "moe": { "experts": 256, "top_k": 8, "shared_experts": 1, "expert_intermediate_size": 2048, "first_dense_layers": 3, "router_bias": true } },
+  "sources": {
+    "architecture": "Hugging Face deepseek-ai/DeepSeek-V3.2-Exp config.json: the DeepSeek-V3 architecture (61 layers, hidden 7168, 128 heads, kv_lora_rank 512, q_lora_rank 1536, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128) plus index_n_heads 64, index_head_dim 128, index_topk 2048; DeepSeek-AI 2025, 'DeepSeek-V3.2-Exp: Boosting Long-Context Efficiency with DeepSeek Sparse Attention', Section 2: the lightning indexer scores every key and each query attends to its top 2,048 keys under MLA",
+    "indexer": "DeepSeek-V3.2-Exp inference/model.py Indexer: wq_b (q_lora_rank to 64 x 128), wk (hidden to 128) with a LayerNorm, weights_proj (hidden to 64); k_cache float8_e4m3fn of index_head_dim per token and k_scale_cache float32 per block of 128: 128 + 4 = 132 bytes per token and layer",
+    "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192 (the query/key size per head)",
+    "parameters": "671,877,944,064 counted from the config: DeepSeek-V3's 671,026,419,200 plus 61 indexers of 13,959,424 (the 14B multi-token-prediction module excluded, as for V3; Hugging Face lists 685B with it)",
+    "max_context": "as DeepSeek-V3 (128K; config max_position_embeddings 163840 with rope_scaling yarn factor 40)",
+    "kv_cache": "(512 + 64) x 2 bytes of MLA latent at bf16 plus the indexer key's 132 bytes = 1,284 bytes per token and layer, x 61 = 78,324 bytes per token",
+    "decoder": "Hugging Face deepseek-ai/DeepSeek-V3.2-Exp config.json, as DeepSeek-V3: intermediate_size 18432 (the first_k_dense_replace = 3 dense layers), moe_intermediate_size 2048, n_routed_experts 256, n_shared_experts 1, num_experts_per_tok 8, vocab_size 129280, hidden_act silu (SwiGLU), RMSNorm, untied LM head, e_score_correction_bias per routed expert (router_bias); counted active 38,403,822,336 (V3's 37,552,297,472 plus the indexers)"
+  }
+}
+
+"""#,
         "deepseek-v3": #"""
 {
   "id": "deepseek-v3",
@@ -106,6 +143,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 32768, "activation": "gelu", "vocab_size": 65024, "norm": "layernorm", "norms_per_layer": 2, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face tiiuae/falcon-40b: trained on sequences of 2048 tokens (model card, Training procedure)",
     "decoder": "Hugging Face tiiuae/falcon-40b config.json: vocab_size 65024, new_decoder_architecture (ln_attn and ln_mlp: two LayerNorms per layer, parallel attention), bias false; FFN 4 x 8192 = 32768 with GELU; LM head tied to the embedding",
     "architecture": "Almazrouei et al. 2023 and the released config (60 layers, 128 heads, 8 KV heads, head_dim 64)",
     "parameters": "counted from the released config (vocab 65024, hidden 8192, MLP 32768, tied embedding): 41,303,293,952"
@@ -126,6 +164,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 18176, "activation": "gelu", "vocab_size": 65024, "norm": "layernorm", "norms_per_layer": 1, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face tiiuae/falcon-7b: trained on sequences of 2048 tokens (model card, Training procedure)",
     "decoder": "Hugging Face tiiuae/falcon-7b config.json: vocab_size 65024, parallel_attn true with one LayerNorm per layer, bias false, multi_query; FFN 4 x 4544 = 18176 with GELU (modeling_falcon.py); LM head tied to the embedding (FalconConfig tie_word_embeddings default)",
     "architecture": "Almazrouei et al. 2023, 'The Falcon Series of Open Language Models', and the released config (32 layers, 71 heads, multi-query: 1 KV head, head_dim 64)",
     "parameters": "counted from the released config (vocab 65024, hidden 4544, MLP 18176, tied embedding): 6,921,720,704"
@@ -148,6 +187,7 @@ public enum BuiltinModels {
   "sliding_window_pattern": 2,
   "decoder": { "intermediate_size": 36864, "activation": "geglu", "vocab_size": 256000, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face google/gemma-2-27b config.json max_position_embeddings 8192",
     "architecture": "Gemma Team 2024, 'Gemma 2: Improving Open Language Models at a Practical Size' (arXiv 2408.00118), Table 1: 46 layers, d_model 4608, 32 heads, 16 KV heads, head size 128, sliding window 4096, global span 8192",
     "sliding_window_pattern": "Gemma 2, Section 2: local sliding-window and global attention alternate every other layer; Hugging Face Gemma2: layer i is sliding when i is even",
     "decoder": "Hugging Face google/gemma-2-27b config.json: intermediate_size 36864, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 256000, RMSNorm before and after each sublayer (4 per layer), LM head tied to the embedding, no biases, RoPE",
@@ -171,10 +211,140 @@ public enum BuiltinModels {
   "sliding_window_pattern": 2,
   "decoder": { "intermediate_size": 14336, "activation": "geglu", "vocab_size": 256000, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true },
   "sources": {
+    "max_context": "Hugging Face google/gemma-2-9b config.json max_position_embeddings 8192",
     "architecture": "Gemma Team 2024, 'Gemma 2: Improving Open Language Models at a Practical Size' (arXiv 2408.00118), Table 1: 42 layers, d_model 3584, 16 heads, 8 KV heads, head size 256, sliding window 4096, global span 8192",
     "sliding_window_pattern": "Gemma 2, Section 2: local sliding-window and global attention alternate every other layer; Hugging Face Gemma2: layer i is sliding when i is even",
     "decoder": "Hugging Face google/gemma-2-9b config.json: intermediate_size 14336, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 256000, RMSNorm before and after each sublayer (4 per layer), LM head tied to the embedding, no biases, RoPE",
     "parameters": "9,241,705,984 counted from the config (Hugging Face google/gemma-2-9b: 9.24B); the paper's Table 2 gives 917,962,752 embedding + 8,324,201,984 non-embedding = 9,242,164,736"
+  }
+}
+
+"""#,
+        "gemma-3-12b": #"""
+{
+  "id": "gemma-3-12b",
+  "name": "Gemma 3 12B",
+  "layers": 48,
+  "hidden_size": 3840,
+  "heads": 16,
+  "kv_heads": 8,
+  "head_dim": 256,
+  "parameters": 11766034176,
+  "max_context": 131072,
+  "sliding_window": 1024,
+  "sliding_window_pattern": 6,
+  "decoder": { "intermediate_size": 15360, "activation": "geglu", "vocab_size": 262208, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true, "qk_norm": true },
+  "sources": {
+    "architecture": "Hugging Face google/gemma-3-12b-pt config.json text_config: num_hidden_layers 48, hidden_size 3840, num_attention_heads 16, num_key_value_heads 8, head_dim 256, sliding_window 1024; Gemma Team 2025, 'Gemma 3 Technical Report' (arXiv 2503.19786), Section 2: 5 local sliding-window layers (1024 tokens) per global layer, QK-norm in place of soft-capping, 128K context for 4B and larger (32K for 1B)",
+    "sliding_window_pattern": "config.json sliding_window_pattern 6: layer i global when (i + 1) mod 6 = 0, so 8 global and 40 local layers",
+    "decoder": "config.json: intermediate_size 15360, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 262208, RMSNorm before and after each sublayer (4 per layer), q_norm and k_norm of head_dim each, LM head tied to the embedding, no biases",
+    "max_context": "config.json max_position_embeddings 131072 (rope_scaling linear factor 8 on the global layers)",
+    "parameters": "11,766,034,176 counted from the text decoder's config (the report's 12B also counts the 417M SigLIP vision encoder)",
+    "kv_cache": "48 layers x 2 x 8 x 256 x 2 bytes = 393,216 bytes per token at bf16; the 40 local layers keep 1024 tokens"
+  }
+}
+
+"""#,
+        "gemma-3-1b": #"""
+{
+  "id": "gemma-3-1b",
+  "name": "Gemma 3 1B",
+  "layers": 26,
+  "hidden_size": 1152,
+  "heads": 4,
+  "kv_heads": 1,
+  "head_dim": 256,
+  "parameters": 999885952,
+  "max_context": 32768,
+  "sliding_window": 512,
+  "sliding_window_pattern": 6,
+  "decoder": { "intermediate_size": 6912, "activation": "geglu", "vocab_size": 262144, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true, "qk_norm": true },
+  "sources": {
+    "architecture": "Hugging Face google/gemma-3-1b-pt config.json: num_hidden_layers 26, hidden_size 1152, num_attention_heads 4, num_key_value_heads 1, head_dim 256, sliding_window 512; Gemma Team 2025, 'Gemma 3 Technical Report' (arXiv 2503.19786), Section 2: 5 local sliding-window layers (1024 tokens) per global layer, QK-norm in place of soft-capping, 128K context for 4B and larger (32K for 1B)",
+    "sliding_window_pattern": "config.json sliding_window_pattern 6: layer i global when (i + 1) mod 6 = 0, so 4 global and 22 local layers",
+    "decoder": "config.json: intermediate_size 6912, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 262144, RMSNorm before and after each sublayer (4 per layer), q_norm and k_norm of head_dim each, LM head tied to the embedding, no biases",
+    "max_context": "config.json max_position_embeddings 32768",
+    "parameters": "999,885,952 counted from the text decoder's config (Hugging Face google/gemma-3-1b-pt: 999,885,952, the report's 1B)",
+    "kv_cache": "26 layers x 2 x 1 x 256 x 2 bytes = 26,624 bytes per token at bf16; the 22 local layers keep 512 tokens"
+  }
+}
+
+"""#,
+        "gemma-3-27b": #"""
+{
+  "id": "gemma-3-27b",
+  "name": "Gemma 3 27B",
+  "layers": 62,
+  "hidden_size": 5376,
+  "heads": 32,
+  "kv_heads": 16,
+  "head_dim": 128,
+  "parameters": 27009346304,
+  "max_context": 131072,
+  "sliding_window": 1024,
+  "sliding_window_pattern": 6,
+  "decoder": { "intermediate_size": 21504, "activation": "geglu", "vocab_size": 262208, "norm": "rmsnorm", "norms_per_layer": 4, "tied_embeddings": true, "qk_norm": true },
+  "sources": {
+    "architecture": "Hugging Face google/gemma-3-27b-pt config.json text_config: num_hidden_layers 62, hidden_size 5376, num_attention_heads 32, num_key_value_heads 16, head_dim 128, sliding_window 1024; Gemma Team 2025, 'Gemma 3 Technical Report' (arXiv 2503.19786), Section 2: 5 local sliding-window layers (1024 tokens) per global layer, QK-norm in place of soft-capping, 128K context for 4B and larger (32K for 1B)",
+    "sliding_window_pattern": "config.json sliding_window_pattern 6: layer i global when (i + 1) mod 6 = 0, so 10 global and 52 local layers",
+    "decoder": "config.json: intermediate_size 21504, hidden_activation gelu_pytorch_tanh (gated: GeGLU), vocab_size 262208, RMSNorm before and after each sublayer (4 per layer), q_norm and k_norm of head_dim each, LM head tied to the embedding, no biases",
+    "max_context": "config.json max_position_embeddings 131072 (rope_scaling linear factor 8 on the global layers)",
+    "parameters": "27,009,346,304 counted from the text decoder's config (the report's 27B also counts the 417M SigLIP vision encoder)",
+    "kv_cache": "62 layers x 2 x 16 x 128 x 2 bytes = 507,904 bytes per token at bf16; the 52 local layers keep 1024 tokens"
+  }
+}
+
+"""#,
+        "gpt-oss-120b": #"""
+{
+  "id": "gpt-oss-120b",
+  "name": "gpt-oss-120b",
+  "layers": 36,
+  "hidden_size": 2880,
+  "heads": 64,
+  "kv_heads": 8,
+  "head_dim": 64,
+  "parameters": 116829156672,
+  "max_context": 131072,
+  "sliding_window": 128,
+  "sliding_window_pattern": 2,
+  "decoder": { "intermediate_size": 2880, "activation": "swiglu", "vocab_size": 201088, "norm": "rmsnorm", "bias": true, "sink_logits": true, "moe": { "experts": 128, "top_k": 4, "router_bias": true, "expert_dtype": "mxfp4" } },
+  "sources": {
+    "architecture": "Hugging Face openai/gpt-oss-120b config.json: num_hidden_layers 36, hidden_size 2880, num_attention_heads 64, num_key_value_heads 8, head_dim 64, attention_bias true; OpenAI 2025, 'gpt-oss-120b & gpt-oss-20b Model Card' (arXiv 2508.10925), Section 2.1 and Table 1: grouped-query attention with 64 query and 8 KV heads, attention alternating between banded windows of 128 tokens and dense attention",
+    "sliding_window_pattern": "config.json layer_types: sliding_attention on even layers, full_attention on odd ones (18 of each); sliding_window 128",
+    "sink_logits": "config.json / modeling_gpt_oss: a learned bias ('sinks') per head in the softmax's denominator (model card, Section 2.1: attention sinks); 64 parameters per layer, no cache",
+    "decoder": "config.json: num_local_experts 128, num_experts_per_tok 4, intermediate_size 2880 per expert (SwiGLU, gate_up_proj 2 x 2880 with bias, down_proj with bias), router a linear layer with bias, vocab_size 201088, RMSNorm, untied embeddings, no dense FFN",
+    "expert_dtype": "config.json quantization_config: quant_method mxfp4, modules_to_not_convert self_attn, mlp.router, embed_tokens, lm_head: the experts' gate_up_proj and down_proj are MXFP4 (blocks of 32 FP4 values with one E8M0 scale, 4.25 bits), biases and the rest bf16",
+    "max_context": "config.json max_position_embeddings 131072 (initial_context_length 4096, rope_scaling yarn factor 32); model card: context of 131,072 tokens",
+    "parameters": "116,829,156,672 counted from the config; OpenAI 2025, 'gpt-oss-120b & gpt-oss-20b Model Card' (arXiv 2508.10925), Section 2.1 and Table 1: 116.83B total, 5.13B active, 60.8 GiB checkpoint (the card's active count leaves out the 579,133,440 embedding parameters, a gather, and counts the unembedding)",
+    "kv_cache": "36 layers x 2 x 8 x 64 x 2 bytes = 73,728 bytes per token at bf16; the 18 sliding layers keep 128 tokens"
+  }
+}
+
+"""#,
+        "gpt-oss-20b": #"""
+{
+  "id": "gpt-oss-20b",
+  "name": "gpt-oss-20b",
+  "layers": 24,
+  "hidden_size": 2880,
+  "heads": 64,
+  "kv_heads": 8,
+  "head_dim": 64,
+  "parameters": 20914757184,
+  "max_context": 131072,
+  "sliding_window": 128,
+  "sliding_window_pattern": 2,
+  "decoder": { "intermediate_size": 2880, "activation": "swiglu", "vocab_size": 201088, "norm": "rmsnorm", "bias": true, "sink_logits": true, "moe": { "experts": 32, "top_k": 4, "router_bias": true, "expert_dtype": "mxfp4" } },
+  "sources": {
+    "architecture": "Hugging Face openai/gpt-oss-20b config.json: num_hidden_layers 24, hidden_size 2880, num_attention_heads 64, num_key_value_heads 8, head_dim 64, attention_bias true; OpenAI 2025, 'gpt-oss-120b & gpt-oss-20b Model Card' (arXiv 2508.10925), Section 2.1 and Table 1: grouped-query attention with 64 query and 8 KV heads, attention alternating between banded windows of 128 tokens and dense attention",
+    "sliding_window_pattern": "config.json layer_types: sliding_attention on even layers, full_attention on odd ones (12 of each); sliding_window 128",
+    "sink_logits": "config.json / modeling_gpt_oss: a learned bias ('sinks') per head in the softmax's denominator (model card, Section 2.1: attention sinks); 64 parameters per layer, no cache",
+    "decoder": "config.json: num_local_experts 32, num_experts_per_tok 4, intermediate_size 2880 per expert (SwiGLU, gate_up_proj 2 x 2880 with bias, down_proj with bias), router a linear layer with bias, vocab_size 201088, RMSNorm, untied embeddings, no dense FFN",
+    "expert_dtype": "config.json quantization_config: quant_method mxfp4, modules_to_not_convert self_attn, mlp.router, embed_tokens, lm_head: the experts' gate_up_proj and down_proj are MXFP4 (blocks of 32 FP4 values with one E8M0 scale, 4.25 bits), biases and the rest bf16",
+    "max_context": "config.json max_position_embeddings 131072 (initial_context_length 4096, rope_scaling yarn factor 32); model card: context of 131,072 tokens",
+    "parameters": "20,914,757,184 counted from the config; OpenAI 2025, 'gpt-oss-120b & gpt-oss-20b Model Card' (arXiv 2508.10925), Section 2.1 and Table 1: 20.91B total, 3.61B active, 12.8 GiB checkpoint (the card's active count leaves out the 579,133,440 embedding parameters, a gather, and counts the unembedding)",
+    "kv_cache": "24 layers x 2 x 8 x 64 x 2 bytes = 49,152 bytes per token at bf16; the 12 sliding layers keep 128 tokens"
   }
 }
 
@@ -192,6 +362,7 @@ public enum BuiltinModels {
   "max_context": 1024,
   "decoder": { "intermediate_size": 4096, "activation": "gelu", "vocab_size": 50257, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 1024 },
   "sources": {
+    "max_context": "Hugging Face gpt2-medium config.json n_positions 1024 (learned position table)",
     "decoder": "Hugging Face openai-community/gpt2-medium config.json: n_embd 1024, n_inner null (4 x 1024 = 4096), activation gelu_new, vocab_size 50257, n_positions 1024 (learned), LayerNorm, biases, LM head tied to wte",
     "architecture": "Radford et al. 2019, 'Language Models are Unsupervised Multitask Learners', Table 2 (24 layers, d_model 1024); Hugging Face config gpt2-medium (n_head 16)",
     "parameters": "Hugging Face gpt2-medium: 354,823,168 parameters (the paper's '345M' counted differently)"
@@ -212,6 +383,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 49152, "activation": "gelu", "vocab_size": 50257, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2048 },
   "sources": {
+    "max_context": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Section 2.1: context window n_ctx = 2048 tokens",
     "decoder": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Section 2.1 and Table 2.1: the GPT-2 architecture (d_ff = 4 d_model = 49152, GPT-2's 50257-token BPE, 2048 learned positions, LayerNorm, biases, tied embeddings); the count it gives is 0.2% under the rounded 175B",
     "architecture": "Brown et al. 2020, 'Language Models are Few-Shot Learners', Table 2.1 (96 layers, d_model 12288, 96 heads, d_head 128, n_ctx 2048)",
     "parameters": "Brown et al. 2020, Table 2.1: 175.0B"
@@ -238,10 +410,41 @@ public enum BuiltinModels {
   },
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 65536, "norm": "rmsnorm", "positions": "none", "moe": { "experts": 16, "top_k": 2, "every": 2, "offset": 1 }, "ssm_dt_rank": 256 },
   "sources": {
+    "max_context": "Hugging Face ai21labs/Jamba-v0.1 config.json max_position_embeddings 262144 (Lieber et al. 2024: up to 256K tokens)",
     "decoder": "Hugging Face ai21labs/Jamba-v0.1 config.json: intermediate_size 14336, hidden_act silu, vocab_size 65536, num_experts 16, num_experts_per_tok 2, expert_layer_period 2, expert_layer_offset 1, mamba_dt_rank 256, mamba_conv_bias true, mamba_proj_bias false, untied, no positional embeddings (Lieber et al. 2024, Section 2); the Mamba inner layernorms (288 weights per layer) are not counted",
     "architecture": "Lieber et al. 2024, 'Jamba: A Hybrid Transformer-Mamba Language Model', Section 3 and the released config (32 layers, attention in 1 of every 8 at offset 4, 32 heads, 8 KV heads; Mamba d_state 16, d_conv 4, expand 2)",
     "parameters": "Lieber et al. 2024, Section 3: 52B total parameters, 12B active (51.6B in the release notes; rounded here)",
     "kv_cache": "Lieber et al. 2024, Table 1: 4GB of KV cache at 256K context (16-bit)"
+  }
+}
+
+"""#,
+        "kimi-k2": #"""
+{
+  "id": "kimi-k2",
+  "name": "Kimi K2",
+  "layers": 61,
+  "hidden_size": 7168,
+  "heads": 64,
+  "kv_heads": 64,
+  "head_dim": 192,
+  "parameters": 1026408232448,
+  "max_context": 131072,
+  "mla": {
+    "kv_lora_rank": 512,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "q_lora_rank": 1536
+  },
+  "decoder": { "intermediate_size": 18432, "activation": "swiglu", "vocab_size": 163840, "norm": "rmsnorm", "moe": { "experts": 384, "top_k": 8, "shared_experts": 1, "expert_intermediate_size": 2048, "first_dense_layers": 1, "router_bias": true } },
+  "sources": {
+    "architecture": "Hugging Face moonshotai/Kimi-K2-Instruct config.json (DeepseekV3 architecture): num_hidden_layers 61, hidden_size 7168, num_attention_heads 64, kv_lora_rank 512, q_lora_rank 1536, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128; Kimi Team 2025, 'Kimi K2: Open Agentic Intelligence' (arXiv 2507.20534), Section 2: MLA with 64 heads (half of DeepSeek-V3's), 384 experts",
+    "head_dim": "qk_nope_head_dim + qk_rope_head_dim = 192",
+    "decoder": "config.json: n_routed_experts 384, num_experts_per_tok 8, n_shared_experts 1, moe_intermediate_size 2048, first_k_dense_replace 1 (one dense layer of intermediate_size 18432), topk_method noaux_tc (e_score_correction_bias: router_bias), vocab_size 163840, RMSNorm, untied",
+    "max_context": "config.json max_position_embeddings 131072 (rope_scaling yarn factor 32 over 4096)",
+    "parameters": "1,026,408,232,448 counted from the config, 32,861,500,928 active (model card: 1T total, 32B activated)",
+    "kv_cache": "(512 + 64) x 61 = 35,136 elements per token: 70,272 bytes at bf16, as DeepSeek-V3"
   }
 }
 
@@ -259,6 +462,7 @@ public enum BuiltinModels {
   "max_context": 4096,
   "decoder": { "intermediate_size": 13824, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Llama-2-13b-hf config.json max_position_embeddings 4096 (rope_scaling null)",
     "decoder": "Hugging Face meta-llama/Llama-2-13b-hf config.json: intermediate_size 13824, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Touvron et al. 2023, released config (40 layers, 40 heads, hidden 5120)",
     "parameters": "Hugging Face meta-llama/Llama-2-13b-hf: 13,015,864,320"
@@ -279,6 +483,7 @@ public enum BuiltinModels {
   "max_context": 4096,
   "decoder": { "intermediate_size": 28672, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Llama-2-70b-hf config.json max_position_embeddings 4096 (rope_scaling null)",
     "decoder": "Hugging Face meta-llama/Llama-2-70b-hf config.json: intermediate_size 28672, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Touvron et al. 2023, Table 1 (GQA) and the released config (80 layers, 64 heads, 8 KV heads, hidden 8192)",
     "parameters": "Hugging Face meta-llama/Llama-2-70b-hf: 68,976,648,192"
@@ -299,6 +504,7 @@ public enum BuiltinModels {
   "max_context": 4096,
   "decoder": { "intermediate_size": 11008, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Llama-2-7b-hf config.json max_position_embeddings 4096 (rope_scaling null)",
     "decoder": "Hugging Face meta-llama/Llama-2-7b-hf config.json: intermediate_size 11008, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, tie_word_embeddings false, no biases, RoPE",
     "architecture": "Touvron et al. 2023, 'Llama 2', Table 1 and the released config (32 layers, 32 heads, hidden 4096, context 4096)",
     "parameters": "Hugging Face meta-llama/Llama-2-7b-hf: 6,738,415,616"
@@ -319,6 +525,7 @@ public enum BuiltinModels {
   "max_context": 8192,
   "decoder": { "intermediate_size": 28672, "activation": "swiglu", "vocab_size": 128256, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Meta-Llama-3-70B config.json max_position_embeddings 8192",
     "decoder": "Hugging Face meta-llama/Meta-Llama-3-70B config.json: intermediate_size 28672, hidden_act silu (SwiGLU), vocab_size 128256, RMSNorm, untied, no biases, RoPE",
     "architecture": "Meta Llama 3 released config (80 layers, 64 heads, 8 KV heads, hidden 8192)",
     "parameters": "Hugging Face meta-llama/Meta-Llama-3-70B: 70,553,706,496"
@@ -339,9 +546,60 @@ public enum BuiltinModels {
   "max_context": 8192,
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 128256, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face meta-llama/Meta-Llama-3-8B config.json max_position_embeddings 8192",
     "decoder": "Hugging Face meta-llama/Meta-Llama-3-8B config.json: intermediate_size 14336, hidden_act silu (SwiGLU), vocab_size 128256, RMSNorm, untied, no biases, RoPE",
     "architecture": "Meta Llama 3 model card and released config (32 layers, 32 heads, 8 KV heads, hidden 4096, context 8192)",
     "parameters": "Hugging Face meta-llama/Meta-Llama-3-8B: 8,030,261,248"
+  }
+}
+
+"""#,
+        "llama-4-maverick": #"""
+{
+  "id": "llama-4-maverick",
+  "name": "Llama 4 Maverick 17B-128E",
+  "layers": 48,
+  "hidden_size": 5120,
+  "heads": 40,
+  "kv_heads": 8,
+  "head_dim": 128,
+  "parameters": 400711848960,
+  "max_context": 1048576,
+  "attention_chunk_size": 8192,
+  "attention_chunk_pattern": 4,
+  "decoder": { "intermediate_size": 16384, "activation": "swiglu", "vocab_size": 202048, "norm": "rmsnorm", "no_rope_layer_interval": 4, "moe": { "experts": 128, "top_k": 1, "shared_experts": 1, "expert_intermediate_size": 8192, "every": 2, "offset": 1 } },
+  "sources": {
+    "architecture": "Hugging Face meta-llama/Llama-4-Maverick-17B-128E config.json text_config: num_hidden_layers 48, hidden_size 5120, num_attention_heads 40, num_key_value_heads 8, head_dim 128, attention_chunk_size 8192, no_rope_layers 1,1,1,0 repeated (every fourth layer global and without RoPE), use_qk_norm (an L2 norm without weights)",
+    "attention_chunk_pattern": "as Llama 4 Scout: chunked attention of 8192 tokens in the RoPE layers, every fourth layer global without RoPE",
+    "decoder": "config.json text_config: num_local_experts 128, num_experts_per_tok 1, interleave_moe_layer_step 2 (moe_layers 1, 3, ..., 47: dense and MoE layers alternate), intermediate_size 8192 per expert and shared expert, intermediate_size_mlp 16384 in the 24 dense layers, vocab_size 202048, RMSNorm, untied embeddings",
+    "max_context": "config.json text_config max_position_embeddings 1048576; model card: 1M context",
+    "parameters": "400,711,848,960 counted from the text decoder's config (model card: 400B total, 17B active; its vision encoder is not counted here); counted active 17,184,691,200",
+    "kv_cache": "48 layers x 2 x 8 x 128 x 2 bytes = 196,608 bytes per token at bf16; the 36 chunked layers keep at most 8,192 tokens"
+  }
+}
+
+"""#,
+        "llama-4-scout": #"""
+{
+  "id": "llama-4-scout",
+  "name": "Llama 4 Scout 17B-16E",
+  "layers": 48,
+  "hidden_size": 5120,
+  "heads": 40,
+  "kv_heads": 8,
+  "head_dim": 128,
+  "parameters": 107769861120,
+  "max_context": 10485760,
+  "attention_chunk_size": 8192,
+  "attention_chunk_pattern": 4,
+  "decoder": { "intermediate_size": 16384, "activation": "swiglu", "vocab_size": 202048, "norm": "rmsnorm", "no_rope_layer_interval": 4, "moe": { "experts": 16, "top_k": 1, "shared_experts": 1, "expert_intermediate_size": 8192 } },
+  "sources": {
+    "architecture": "Hugging Face meta-llama/Llama-4-Scout-17B-16E config.json text_config: num_hidden_layers 48, hidden_size 5120, num_attention_heads 40, num_key_value_heads 8, head_dim 128, attention_chunk_size 8192, no_rope_layers 1,1,1,0 repeated (every fourth layer global and without RoPE), use_qk_norm (an L2 norm without weights)",
+    "attention_chunk_pattern": "Hugging Face Llama4TextAttention: layers with RoPE (no_rope_layers[i] = 1, i.e. (i + 1) mod 4 != 0) use chunked attention over attention_chunk_size tokens, the others global attention without RoPE (NoPE); Meta, 'The Llama 4 herd' (2025): interleaved attention layers without positional embeddings (iRoPE)",
+    "decoder": "config.json text_config: num_local_experts 16, num_experts_per_tok 1, interleave_moe_layer_step 1 (every layer MoE), intermediate_size 8192 per expert and for the shared expert (Llama4TextMoe.shared_expert), intermediate_size_mlp 16384 (dense layers, none here), router without bias, vocab_size 202048, RMSNorm, untied embeddings",
+    "max_context": "config.json text_config max_position_embeddings 10485760 (rope_scaling llama3, factor 8); model card: 10M context",
+    "parameters": "107,769,861,120 counted from the text decoder's config; the model card's 109B total (17B active) also counts the vision encoder, which this text decoder leaves out; counted active 17,172,894,720",
+    "kv_cache": "48 layers x 2 x 8 x 128 x 2 bytes = 196,608 bytes per token at bf16; the 36 chunked layers keep at most 8,192 tokens"
   }
 }
 
@@ -360,6 +618,7 @@ public enum BuiltinModels {
   "sliding_window": 4096,
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm" },
   "sources": {
+    "max_context": "Hugging Face mistralai/Mistral-7B-v0.1 config.json max_position_embeddings 32768 (sliding_window 4096)",
     "decoder": "Hugging Face mistralai/Mistral-7B-v0.1 config.json: intermediate_size 14336, hidden_act silu (SwiGLU), vocab_size 32000, RMSNorm, untied, no biases, RoPE",
     "architecture": "Jiang et al. 2023, 'Mistral 7B', Table 1 (32 layers, 32 heads, 8 KV heads, head_dim 128, window 4096, context 8192 trained / 32768 config)",
     "parameters": "Hugging Face mistralai/Mistral-7B-v0.1: 7,241,732,096"
@@ -380,6 +639,7 @@ public enum BuiltinModels {
   "max_context": 32768,
   "decoder": { "intermediate_size": 14336, "activation": "swiglu", "vocab_size": 32000, "norm": "rmsnorm", "moe": { "experts": 8, "top_k": 2 } },
   "sources": {
+    "max_context": "Hugging Face mistralai/Mixtral-8x7B-v0.1 config.json max_position_embeddings 32768",
     "decoder": "Hugging Face mistralai/Mixtral-8x7B-v0.1 config.json: intermediate_size 14336 per expert, hidden_act silu (SwiGLU), vocab_size 32000, num_local_experts 8, num_experts_per_tok 2 in every layer, RMSNorm, untied, no biases, RoPE",
     "architecture": "Jiang et al. 2024, 'Mixtral of Experts', Table 1 and the released config: 32 layers, hidden 4096, 32 heads, 8 KV heads, head_dim 128, context 32768 (sliding_window null in the released config)",
     "parameters": "Jiang et al. 2024: 47B total (13B active); 46,702,792,704 counted from the config (Hugging Face model card: 46.7B)"
@@ -400,6 +660,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 20480, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "max_context": "Hugging Face facebook/opt-13b config.json max_position_embeddings 2048 (learned positions)",
     "decoder": "Hugging Face facebook/opt-13b config.json: ffn_dim 20480, activation_function relu, vocab_size 50272, max_position_embeddings 2048 (+2: OPTLearnedPositionalEmbedding's offset), LayerNorm before each sublayer, enable_bias true, tie_word_embeddings true",
     "architecture": "Zhang et al. 2022, 'OPT: Open Pre-trained Transformer Language Models', Table 1 (40 layers, 40 heads, d_model 5120)",
     "parameters": "counted from the released config (vocab 50272, 2048+2 positions, FFN 20480, tied output embedding): 12,853,473,280"
@@ -420,6 +681,7 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 49152, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "max_context": "Zhang et al. 2022, 'OPT: Open Pre-trained Transformer Language Models', Table 1 and Section 2.2: sequence length 2048",
     "decoder": "Zhang et al. 2022, 'OPT', Table 1 and the metaseq release: ffn 4 x 12288 = 49152, ReLU, vocab 50272, 2048 learned positions (+2 offset rows), LayerNorm, biases, tied embeddings",
     "architecture": "Zhang et al. 2022, Table 1 (96 layers, 96 heads, d_model 12288)",
     "parameters": "counted from the architecture (vocab 50272, FFN 49152, tied output embedding): 174,604,468,224"
@@ -440,9 +702,129 @@ public enum BuiltinModels {
   "max_context": 2048,
   "decoder": { "intermediate_size": 36864, "activation": "relu", "vocab_size": 50272, "norm": "layernorm", "tied_embeddings": true, "bias": true, "positions": "learned", "position_embeddings": 2050 },
   "sources": {
+    "max_context": "Hugging Face facebook/opt-66b config.json max_position_embeddings 2048 (learned positions)",
     "decoder": "Hugging Face facebook/opt-66b config.json: ffn_dim 36864, activation_function relu, vocab_size 50272, max_position_embeddings 2048 (+2 offset rows), LayerNorm, biases, tie_word_embeddings true",
     "architecture": "Zhang et al. 2022, Table 1 (64 layers, 72 heads, d_model 9216)",
     "parameters": "counted from the released config (vocab 50272, FFN 36864, tied output embedding): 65,719,701,504"
+  }
+}
+
+"""#,
+        "qwen3-235b-a22b": #"""
+{
+  "id": "qwen3-235b-a22b",
+  "name": "Qwen3-235B-A22B",
+  "layers": 94,
+  "hidden_size": 4096,
+  "heads": 64,
+  "kv_heads": 4,
+  "head_dim": 128,
+  "parameters": 235093634560,
+  "max_context": 40960,
+  "decoder": { "intermediate_size": 12288, "activation": "swiglu", "vocab_size": 151936, "norm": "rmsnorm", "qk_norm": true, "moe": { "experts": 128, "top_k": 8, "expert_intermediate_size": 1536 } },
+  "sources": {
+    "architecture": "Hugging Face Qwen/Qwen3-235B-A22B config.json: num_hidden_layers 94, hidden_size 4096, num_attention_heads 64, num_key_value_heads 4, head_dim 128; Qwen Team 2025, 'Qwen3 Technical Report' (arXiv 2505.09388), Tables 1 and 2",
+    "decoder": "config.json: num_experts 128, num_experts_per_tok 8, moe_intermediate_size 1536, decoder_sparse_step 1 and mlp_only_layers [] (every layer MoE, no shared expert), router without bias, hidden_act silu, vocab_size 151936, RMSNorm, QK-norm, untied; intermediate_size 12288 is the unused dense size",
+    "max_context": "config.json max_position_embeddings 40960 (model card: 32,768 native, 131,072 with YaRN)",
+    "parameters": "235,093,634,560 counted from the config, 22,190,763,520 active (model card: 235B total, 22B activated, 234B non-embedding)",
+    "kv_cache": "94 layers x 2 x 4 x 128 x 2 bytes = 192,512 bytes per token at bf16"
+  }
+}
+
+"""#,
+        "qwen3-30b-a3b": #"""
+{
+  "id": "qwen3-30b-a3b",
+  "name": "Qwen3-30B-A3B",
+  "layers": 48,
+  "hidden_size": 2048,
+  "heads": 32,
+  "kv_heads": 4,
+  "head_dim": 128,
+  "parameters": 30532122624,
+  "max_context": 40960,
+  "decoder": { "intermediate_size": 6144, "activation": "swiglu", "vocab_size": 151936, "norm": "rmsnorm", "qk_norm": true, "moe": { "experts": 128, "top_k": 8, "expert_intermediate_size": 768 } },
+  "sources": {
+    "architecture": "Hugging Face Qwen/Qwen3-30B-A3B config.json: num_hidden_layers 48, hidden_size 2048, num_attention_heads 32, num_key_value_heads 4, head_dim 128; Qwen Team 2025, 'Qwen3 Technical Report' (arXiv 2505.09388), Tables 1 and 2",
+    "decoder": "config.json: num_experts 128, num_experts_per_tok 8, moe_intermediate_size 768, decoder_sparse_step 1 and mlp_only_layers [] (every layer MoE, no shared expert), router without bias, hidden_act silu, vocab_size 151936, RMSNorm, QK-norm, untied; intermediate_size 6144 is the unused dense size",
+    "max_context": "config.json max_position_embeddings 40960 (model card: 32,768 native, 131,072 with YaRN)",
+    "parameters": "30,532,122,624 counted from the config, 3,353,032,704 active (model card: 30.5B total, 3.3B activated, 29.9B non-embedding)",
+    "kv_cache": "48 layers x 2 x 4 x 128 x 2 bytes = 98,304 bytes per token at bf16"
+  }
+}
+
+"""#,
+        "qwen3-32b": #"""
+{
+  "id": "qwen3-32b",
+  "name": "Qwen3-32B",
+  "layers": 64,
+  "hidden_size": 5120,
+  "heads": 64,
+  "kv_heads": 8,
+  "head_dim": 128,
+  "parameters": 32762123264,
+  "max_context": 40960,
+  "decoder": { "intermediate_size": 25600, "activation": "swiglu", "vocab_size": 151936, "norm": "rmsnorm", "qk_norm": true },
+  "sources": {
+    "architecture": "Hugging Face Qwen/Qwen3-32B config.json: num_hidden_layers 64, hidden_size 5120, num_attention_heads 64, num_key_value_heads 8, head_dim 128; Qwen Team 2025, 'Qwen3 Technical Report' (arXiv 2505.09388), Tables 1 and 2",
+    "decoder": "config.json: intermediate_size 25600, hidden_act silu (SwiGLU), vocab_size 151936, RMSNorm, q_norm and k_norm (QK-norm), tie_word_embeddings false, no biases",
+    "max_context": "config.json max_position_embeddings 40960 (model card: 32,768 native, 131,072 with YaRN factor 4, which the config does not enable)",
+    "parameters": "32,762,123,264 counted from the config (model card: 32.8B total, 31.2B non-embedding)",
+    "kv_cache": "64 layers x 2 x 8 x 128 x 2 bytes = 262,144 bytes per token at bf16"
+  }
+}
+
+"""#,
+        "qwen3-8b": #"""
+{
+  "id": "qwen3-8b",
+  "name": "Qwen3-8B",
+  "layers": 36,
+  "hidden_size": 4096,
+  "heads": 32,
+  "kv_heads": 8,
+  "head_dim": 128,
+  "parameters": 8190735360,
+  "max_context": 40960,
+  "decoder": { "intermediate_size": 12288, "activation": "swiglu", "vocab_size": 151936, "norm": "rmsnorm", "qk_norm": true },
+  "sources": {
+    "architecture": "Hugging Face Qwen/Qwen3-8B config.json: num_hidden_layers 36, hidden_size 4096, num_attention_heads 32, num_key_value_heads 8, head_dim 128; Qwen Team 2025, 'Qwen3 Technical Report' (arXiv 2505.09388), Tables 1 and 2",
+    "decoder": "config.json: intermediate_size 12288, hidden_act silu (SwiGLU), vocab_size 151936, RMSNorm, q_norm and k_norm (QK-norm), tie_word_embeddings false, no biases",
+    "max_context": "config.json max_position_embeddings 40960 (model card: 32,768 native, 131,072 with YaRN factor 4, which the config does not enable)",
+    "parameters": "8,190,735,360 counted from the config (model card: 8.2B total, 6.95B non-embedding)",
+    "kv_cache": "36 layers x 2 x 8 x 128 x 2 bytes = 147,456 bytes per token at bf16"
+  }
+}
+
+"""#,
+        "qwen3-next-80b": #"""
+{
+  "id": "qwen3-next-80b",
+  "name": "Qwen3-Next-80B-A3B",
+  "layers": 48,
+  "hidden_size": 2048,
+  "heads": 16,
+  "kv_heads": 2,
+  "head_dim": 256,
+  "parameters": 79674391296,
+  "max_context": 262144,
+  "layer_kinds": ["deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention", "deltanet", "deltanet", "deltanet", "attention"],
+  "deltanet": {
+    "linear_num_key_heads": 16,
+    "linear_num_value_heads": 32,
+    "linear_key_head_dim": 128,
+    "linear_value_head_dim": 128,
+    "linear_conv_kernel_dim": 4
+  },
+  "decoder": { "intermediate_size": 5120, "activation": "swiglu", "vocab_size": 151936, "norm": "rmsnorm", "qk_norm": true, "attention_output_gate": true, "moe": { "experts": 512, "top_k": 10, "shared_experts": 1, "expert_intermediate_size": 512, "shared_expert_gate": true } },
+  "sources": {
+    "architecture": "Hugging Face Qwen/Qwen3-Next-80B-A3B-Instruct config.json: num_hidden_layers 48, hidden_size 2048, full_attention_interval 4 (layer_types: three linear_attention layers, then one full_attention), gated attention with num_attention_heads 16, num_key_value_heads 2, head_dim 256 (partial_rotary_factor 0.25); Qwen Team 2025, 'Qwen3-Next' blog and model card: hybrid Gated DeltaNet and gated attention, 3:1",
+    "deltanet": "config.json: linear_num_key_heads 16, linear_num_value_heads 32, linear_key_head_dim 128, linear_value_head_dim 128, linear_conv_kernel_dim 4 (Qwen3NextGatedDeltaNet: in_proj_qkvz, in_proj_ba, conv1d over q, k and v, dt_bias, A_log, gated RMSNorm, out_proj); the recurrent state is one 128 x 128 matrix per value head",
+    "decoder": "config.json: num_experts 512, num_experts_per_tok 10, moe_intermediate_size 512, shared_expert_intermediate_size 512 with shared_expert_gate (a 1 x 2048 sigmoid gate), decoder_sparse_step 1, router without bias, vocab_size 151936, RMSNorm, q_norm and k_norm, q_proj twice the heads (the output gate), tie_word_embeddings false; intermediate_size 5120 is the unused dense size",
+    "max_context": "config.json max_position_embeddings 262144 (model card: 262,144 native)",
+    "parameters": "79,674,391,296 counted from the config, 3,874,929,408 active (model card: 80B total, 3B activated; the multi-token-prediction layer is not counted)",
+    "kv_cache": "12 attention layers x 2 x 2 x 256 x 2 bytes = 24,576 bytes per token at bf16; each of the 36 DeltaNet layers keeps 32 x 128 x 128 + 8192 x 3 = 548,864 state elements (1,097,728 bytes at bf16)"
   }
 }
 

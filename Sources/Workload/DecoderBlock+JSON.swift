@@ -32,6 +32,13 @@ extension DecoderBlock {
             }
             return parsed
         }
+        func choiceIn<T: RawRepresentable & CaseIterable>(_ r: inout JSONObjectReader, _ key: String, _: T.Type) throws(JSONInputError) -> T? where T.RawValue == String {
+            guard let text = try r.string(key) else { return nil }
+            guard let parsed = T(rawValue: text) else {
+                throw r.error(key, "expected one of \(T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), found \"\(text)\"")
+            }
+            return parsed
+        }
         intermediateSize = try need("intermediate_size", in: &r)
         activation = try choice("activation", Activation.self, default: nil)
         vocabSize = try need("vocab_size", in: &r)
@@ -49,6 +56,13 @@ extension DecoderBlock {
             }
             positionEmbeddings = 0
         }
+        noRopeLayerInterval = try r.integer("no_rope_layer_interval", minimum: 1, maximum: layers)
+        if noRopeLayerInterval != nil && positions != .rope {
+            throw r.error("no_rope_layer_interval", "applies to \"positions\": \"rope\" (it names the layers without RoPE)")
+        }
+        qkNorm = try r.bool("qk_norm") ?? false
+        sinkLogits = try r.bool("sink_logits") ?? false
+        attentionOutputGate = try r.bool("attention_output_gate") ?? false
         if var m = try r.object("moe") {
             let experts = try need("experts", in: &m, maximum: 1 << 16)
             let topK = try need("top_k", in: &m, maximum: experts)
@@ -57,7 +71,11 @@ extension DecoderBlock {
                 expertIntermediateSize: try m.integer("expert_intermediate_size", minimum: 1, maximum: DecoderBlock.maxSize) ?? intermediateSize,
                 every: try m.integer("every", minimum: 1, maximum: layers) ?? 1, offset: try m.integer("offset", minimum: 0, maximum: layers - 1) ?? 0,
                 firstDenseLayers: try m.integer("first_dense_layers", minimum: 0, maximum: layers) ?? 0,
-                routerBias: try m.bool("router_bias") ?? false)
+                routerBias: try m.bool("router_bias") ?? false, sharedExpertGate: try m.bool("shared_expert_gate") ?? false,
+                expertDType: try choiceIn(&m, "expert_dtype", ExpertDType.self))
+            if moe?.sharedExpertGate == true && moe?.sharedExperts == 0 {
+                throw m.error("shared_expert_gate", "needs shared_experts (the gate scales the shared experts' output)")
+            }
             try m.finish()
         } else {
             moe = nil
@@ -97,4 +115,11 @@ extension DecoderBlock {
 
     /// Intermediate size of layer `index`'s dense FFN.
     public func intermediateSize(layer index: Int) -> Int { layerIntermediateSizes?[index] ?? intermediateSize }
+
+    /// Whether attention layer `index` applies RoPE (`positions` rope and not a NoPE layer).
+    public func appliesRoPE(layer index: Int) -> Bool {
+        guard positions == .rope else { return false }
+        if let interval = noRopeLayerInterval, interval > 0, (index + 1) % interval == 0 { return false }
+        return true
+    }
 }

@@ -58,12 +58,19 @@ public struct DecoderBlock: Sendable, Equatable {
         public var firstDenseLayers: Int
         /// The router has a bias per routed expert (DeepSeek-V3's e_score_correction_bias).
         public var routerBias: Bool
+        /// The shared experts' output is scaled by a learned sigmoid gate, a 1 x hidden
+        /// projection (Qwen3-Next's `shared_expert_gate`).
+        public var sharedExpertGate: Bool = false
+        /// How the routed experts' weight matrices are stored; nil: like the other weights.
+        public var expertDType: ExpertDType? = nil
 
         public init(
             experts: Int, topK: Int, sharedExperts: Int = 0, expertIntermediateSize: Int, every: Int = 1, offset: Int = 0, firstDenseLayers: Int = 0,
-            routerBias: Bool = false
+            routerBias: Bool = false, sharedExpertGate: Bool = false, expertDType: ExpertDType? = nil
         ) {
             self.routerBias = routerBias
+            self.sharedExpertGate = sharedExpertGate
+            self.expertDType = expertDType
             self.experts = experts
             self.topK = topK
             self.sharedExperts = sharedExperts
@@ -76,6 +83,22 @@ public struct DecoderBlock: Sendable, Equatable {
         /// Whether layer `index` (from 0) has experts rather than the dense FFN.
         public func appliesTo(layer index: Int) -> Bool {
             index >= firstDenseLayers && index >= offset && (index - offset) % every == 0
+        }
+    }
+
+    /// A low-precision format of the routed experts' weight matrices.
+    public enum ExpertDType: String, Sendable, Equatable, CaseIterable {
+        /// OCP Microscaling FP4 (MX v1.0): blocks of 32 E2M1 elements (4 bits each) sharing
+        /// one E8M0 scale byte, 4.25 bits per element (gpt-oss's `quantization_config`
+        /// `mxfp4`: every expert's gate_up_proj and down_proj; their biases stay bf16).
+        case mxfp4
+
+        /// Bytes of `elements` stored in this format: ceil(n / 2) element bytes plus one
+        /// scale byte per block of 32 (ceil(n / 32)).
+        public func bytes(elements n: Int) -> Int {
+            switch self {
+            case .mxfp4: return (n + 1) / 2 + (n + 31) / 32
+            }
         }
     }
 
@@ -96,6 +119,18 @@ public struct DecoderBlock: Sendable, Equatable {
     public var positions: Positions
     /// Rows of the learned position table (`positions == .learned`), else 0.
     public var positionEmbeddings: Int
+    /// Llama 4's NoPE layers (`no_rope_layer_interval`): layer i (from 0) applies no RoPE
+    /// when (i + 1) is a multiple of it; nil: RoPE in every attention layer (with `rope`).
+    public var noRopeLayerInterval: Int? = nil
+    /// Queries and keys are RMS-normalized per head with a learned weight of head_dim each
+    /// (Qwen3, Gemma 3: `q_norm`, `k_norm`).
+    public var qkNorm: Bool = false
+    /// One learned sink logit per head joins every softmax's denominator (gpt-oss's
+    /// `sinks`: attention may put weight on no token).
+    public var sinkLogits: Bool = false
+    /// The attention output is multiplied by sigmoid(x W_g), W_g a second hidden x
+    /// heads x head_dim half of the query projection (Qwen3-Next's gated attention).
+    public var attentionOutputGate: Bool = false
     public var moe: MoE?
     /// Mamba's dt rank (SSM layers): the width of the low-rank delta projection.
     public var ssmDtRank: Int?

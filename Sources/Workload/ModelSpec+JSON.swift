@@ -86,6 +86,14 @@ extension ModelSpec {
         } else {
             layerWindows = nil
         }
+        attentionChunkSize = try r.integer("attention_chunk_size", minimum: 1, maximum: ModelSpec.maxContext)
+        attentionChunkPattern = try r.integer("attention_chunk_pattern", minimum: 1, maximum: ModelSpec.maxDimension)
+        if attentionChunkPattern != nil && attentionChunkSize == nil {
+            throw r.error("attention_chunk_pattern", "needs attention_chunk_size (the chunk of the chunked layers)")
+        }
+        if attentionChunkSize != nil && (slidingWindow != nil || layerWindows != nil) {
+            throw r.error("attention_chunk_size", "cannot be combined with sliding_window or layer_windows: a layer is windowed or chunked, not both")
+        }
         attentionSinks = try r.integer("attention_sinks", minimum: 0, maximum: ModelSpec.maxContext)
         if let sinks = attentionSinks, sinks > 0, slidingWindow == nil, !(layerWindows ?? []).contains(where: { $0 != nil }) {
             throw r.error("attention_sinks", "needs a window (sliding_window or layer_windows): sinks are kept beside a window")
@@ -105,6 +113,27 @@ extension ModelSpec {
         } else {
             mla = nil
         }
+        if var x = try r.object("indexer") {
+            guard mla != nil else { throw r.error("indexer", "needs mla: the lightning indexer selects keys for multi-head latent attention (DeepSeek-V3.2)") }
+            func needX(_ key: String, maximum: Int = ModelSpec.maxDimension) throws(JSONInputError) -> Int {
+                guard let v = try x.integer(key, minimum: 1, maximum: maximum) else {
+                    throw x.error(key, "is required (an integer from 1 to \(maximum))")
+                }
+                return v
+            }
+            let heads = try needX("index_n_heads"), headDim = try needX("index_head_dim"), topK = try needX("index_topk", maximum: ModelSpec.maxContext)
+            var fp8Keys = false
+            if let dtype = try x.string("key_dtype") {
+                guard dtype == "fp8" || dtype == "kv" else {
+                    throw x.error("key_dtype", "expected \"fp8\" (E4M3 with an fp32 scale per 128 elements) or \"kv\" (the KV cache's dtype), found \"\(dtype)\"")
+                }
+                fp8Keys = dtype == "fp8"
+            }
+            indexer = LightningIndexer(heads: heads, headDim: headDim, topK: topK, fp8Keys: fp8Keys)
+            try x.finish()
+        } else {
+            indexer = nil
+        }
         if let kinds = try r.array("layer_kinds") {
             guard kinds.count == layers else {
                 throw r.error("layer_kinds", "expected one entry per layer (\(layers)), found \(kinds.count)")
@@ -112,7 +141,8 @@ extension ModelSpec {
             var parsed: [LayerKind] = []
             for (index, value) in kinds.enumerated() {
                 guard case .string(let text) = value, let kind = LayerKind(rawValue: text) else {
-                    throw JSONInputError(file: file, path: r.path("layer_kinds") + "[\(index)]", message: "expected \"attention\" or \"ssm\", found \(value.summary)")
+                    throw JSONInputError(
+                        file: file, path: r.path("layer_kinds") + "[\(index)]", message: "expected \"attention\", \"ssm\" or \"deltanet\", found \(value.summary)")
                 }
                 parsed.append(kind)
             }
@@ -137,6 +167,30 @@ extension ModelSpec {
         if layerKinds.contains(.ssm) && ssm == nil {
             throw r.error("ssm", "is required when layer_kinds has \"ssm\" layers: {\"inner_dim\", \"state_dim\", \"conv_width\"}")
         }
+        if var d = try r.object("deltanet") {
+            func needD(_ key: String) throws(JSONInputError) -> Int {
+                guard let v = try d.integer(key, minimum: 1, maximum: ModelSpec.maxDimension) else {
+                    throw d.error(key, "is required (an integer from 1 to \(ModelSpec.maxDimension))")
+                }
+                return v
+            }
+            let state = DeltaNetState(
+                keyHeads: try needD("linear_num_key_heads"), valueHeads: try needD("linear_num_value_heads"),
+                keyHeadDim: try needD("linear_key_head_dim"), valueHeadDim: try needD("linear_value_head_dim"),
+                convWidth: try needD("linear_conv_kernel_dim"))
+            guard state.valueHeads % state.keyHeads == 0 else {
+                throw d.error("linear_num_value_heads", "expected a multiple of linear_num_key_heads (\(state.keyHeads)), found \(state.valueHeads)")
+            }
+            deltanet = state
+            try d.finish()
+        } else {
+            deltanet = nil
+        }
+        if layerKinds.contains(.deltanet) && deltanet == nil {
+            throw r.error(
+                "deltanet", "is required when layer_kinds has \"deltanet\" layers: {\"linear_num_key_heads\", \"linear_num_value_heads\", "
+                    + "\"linear_key_head_dim\", \"linear_value_head_dim\", \"linear_conv_kernel_dim\"}")
+        }
         decoder = try DecoderBlock.optional(in: &r, key: "decoder", layers: layers, heads: heads, kvHeads: kvHeads, hiddenSize: hiddenSize)
         var sources: [String: String] = [:]
         if var s = try r.object("sources") {
@@ -152,6 +206,8 @@ extension ModelSpec {
         "gpt2-medium", "gpt3-175b", "opt-13b", "opt-66b", "opt-175b", "llama-2-7b", "llama-2-13b", "llama-2-70b",
         "llama-3-8b", "llama-3-70b", "mistral-7b", "mixtral-8x7b", "gemma-2-9b", "gemma-2-27b", "falcon-7b", "falcon-40b", "jamba-v0.1",
         "deepseek-v2-lite", "deepseek-v2", "deepseek-v3",
+        "gpt-oss-20b", "gpt-oss-120b", "llama-4-scout", "llama-4-maverick", "gemma-3-1b", "gemma-3-12b", "gemma-3-27b",
+        "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b", "qwen3-next-80b", "deepseek-v3.2", "kimi-k2",
     ]
 
     /// A built-in model by id, or a model file when `nameOrPath` ends in `.json`.

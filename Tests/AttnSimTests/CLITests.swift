@@ -313,8 +313,10 @@ import TileLanguage
     }
 
     @Test func kvFootprintJSON() throws {
-        let kv = run(["kv", "--model", "llama-2-70b", "--context", "4k,128k", "--batch", "2", "--format", "json"])
+        // 128K is past Llama-2-70B's 4,096 tokens: allowed, with a warning on standard error.
+        let kv = run(["kv", "--model", "llama-2-70b", "--context", "4k,128k", "--batch", "2", "--format", "json", "--allow-beyond-max"])
         #expect(kv.code == 0, "\(kv.err)")
+        #expect(kv.err == "warning: 131,072 tokens are past llama-2-70b's maximum context of 4,096 tokens; running past it as allowed\n")
         guard case .array(let records) = try JSONParser.parse(kv.out, file: "out") else { throw TestFailure("not an array") }
         #expect(records.count == 2)
         guard case .object(let members) = records[1] else { throw TestFailure("not an object") }

@@ -131,7 +131,7 @@ import Workload
         #expect(jsonError { _ = try KVStudy(model: "llama-2-7b", contexts: [4096, Int.max]).run() }
             == "context 9223372036854775807: llama-2-7b keeps 524288 KV bytes per token at fp16, so one sequence overflows a 64-bit byte count; "
             + "expected a context of at most 17592186044415")
-        let longest = try KVStudy(model: "llama-2-7b", contexts: [17_592_186_044_415]).run()
+        let longest = try KVStudy(model: "llama-2-7b", contexts: [17_592_186_044_415], allowBeyondMax: true).run()
         #expect(longest.first?.kvBytesPerSequence == 17_592_186_044_415 * 524_288)
         #expect(jsonError { _ = try KVStudy(model: "llama-2-7b", contexts: [4096], weightBytesPerParameter: Int.max).run() }
             == "weight-bytes 9223372036854775807: expected bytes per weight parameter from 1 to 64")

@@ -205,7 +205,8 @@ import Workload
 
     /// The study applies `--window`/`--sinks`; sinks need a window somewhere.
     @Test func studyPolicies() throws {
-        let rows = try KVStudy(model: "llama-2-7b", contexts: [1 << 20], window: 4096, sinks: 4).run()
+        // 4,096 + 4 positions: past Llama-2's 4,096, allowed.
+        let rows = try KVStudy(model: "llama-2-7b", contexts: [1 << 20], window: 4096, sinks: 4, allowBeyondMax: true).run()
         #expect(rows[0].kvBytesPerSequence == 4100 * 524_288)
         #expect(rows[0].maxSequences == rows[0].budgetBytes / (4100 * 524_288))
         #expect(throws: KVInputError.self) { try KVStudy(model: "llama-2-7b", contexts: [4096], sinks: 4).run() }

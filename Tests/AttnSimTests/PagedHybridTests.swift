@@ -79,8 +79,7 @@ import Workload
         let study = PagedStudy(model: "gemma-2-9b", trace: "sharegpt")
         let capacity = try study.capacity(gemma, profile: try HardwareProfile.named("h100-sxm"))
         let hybrid = try #require(PagedStudy.hybrid(gemma, capacity: capacity, blockSize: 16))
-        #expect(hybrid.globalGroups == 1 && hybrid.localGroups == 1)
-        #expect(hybrid.local == .init(window: 4096, sinks: 0))
+        #expect(hybrid.kinds == [.init(.full, groups: 1), .init(.window(.init(window: 4096, sinks: 0)), groups: 1)])
         // A block: 16 tokens x 21 layers x 8 KV heads x 256 x 2 (K, V) x 2 bytes = 2,752,512 bytes.
         #expect(hybrid.poolBlocks == capacity.budgetBytes / 2_752_512)
         for name in ["llama-2-7b", "mistral-7b"] {

@@ -92,7 +92,7 @@ import Workload
     /// attention scenario's records, one per algorithm and context.
     @Test func kvAndAttentionStudiesRunThroughTheLibrary() throws {
         let url = try directory([
-            "kv.json": #"{"version": 1, "study": "kv", "model": "llama-2-7b", "contexts": [4096, "32k"]}"#,
+            "kv.json": #"{"version": 1, "study": "kv", "model": "llama-2-7b", "contexts": [4096, "32k"], "allow_beyond_max": true}"#,
             "attention.json": #"{"version": 1, "name": "a", "shape": {"batch": 1, "heads": 2, "head_dim": 16}, "contexts": [64, 128], "algorithms": [{"algorithm": "flash2"}, {"algorithm": "standard"}]}"#,
         ])
         defer { try? FileManager.default.removeItem(at: url) }
