@@ -18,8 +18,8 @@ trap 'rm -rf "$scratch"' EXIT
 # name|height|command (arguments of attnsim, run from the repository root)
 shots=(
   "run|1500|run scenarios/standard-vs-flash.json --format html --output -"
-  "roofline|1150|roofline --model llama-2-7b --context 1k,4k,16k,64k --format html --output -"
-  "model|1650|model --model llama-2-7b --context 1k,4k,16k --batch 8 --format html --output -"
+  "roofline|1150|roofline --model qwen3-8b --context 1k,4k,16k,32k --format html --output -"
+  "model|1650|model --model qwen3-8b --context 1k,4k,16k --batch 8 --format html --output -"
   "paged|1450|paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt --rate 0.5,1,2 --requests 300 --format html --output -"
   "validate|1500|validate docs/data/h100-sdpa.csv docs/data/h100-triton-d64.csv docs/data/h100-triton-paged.csv --format html --output -"
 )

@@ -119,6 +119,7 @@ enum ModelCommand {
         if spec.contextParallel > 1 { words += ["--cp", String(spec.contextParallel)] }
         if let prune = spec.prune { words += ["--prune", prune] }
         if spec.crossover && view == "summary" { words.append("--crossover") }
+        if spec.allowBeyondMax { words.append("--allow-beyond-max") }
         words += ["--view", view] + (phase.map { ["--phase", $0.rawValue] } ?? []) + ["--format", "json"]
         return ParsedArguments.shellQuoted(words)
     }

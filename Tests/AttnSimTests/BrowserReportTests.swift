@@ -28,10 +28,10 @@ import Testing
     /// Each command's page, as a user would ask for it.
     static let commandPages: [Page] = [
         Page(name: "command-run", arguments: ["run", "--algorithm", "standard,flash1,flash2", "--heads", "8", "--head-dim", "64", "--context", "1k,2k,4k,8k"]),
-        Page(name: "command-roofline", arguments: ["roofline", "--model", "llama-2-7b", "--context", "1k,4k,16k"]),
-        Page(name: "command-model", arguments: ["model", "--model", "llama-2-7b", "--context", "1k,4k", "--batch", "8"]),
-        Page(name: "command-kv", arguments: ["kv", "--model", "llama-3-8b", "--context", "4k,32k,128k", "--batch", "8"]),
-        Page(name: "command-kv-overflow", arguments: ["kv", "--model", "llama-2-70b", "--context", "4k,32k", "--batch", "8", "--dtype", "fp8"]),
+        Page(name: "command-roofline", arguments: ["roofline", "--model", "qwen3-8b", "--context", "1k,4k,16k"]),
+        Page(name: "command-model", arguments: ["model", "--model", "qwen3-8b", "--context", "1k,4k", "--batch", "8"]),
+        Page(name: "command-kv", arguments: ["kv", "--model", "qwen3-8b", "--context", "4k,16k,32k", "--batch", "8"]),
+        Page(name: "command-kv-overflow", arguments: ["kv", "--model", "qwen3-32b", "--context", "4k,32k", "--batch", "8", "--dtype", "fp8"]),
         Page(
             name: "command-paged",
             arguments: ["paged", "--model", "opt-13b", "--hardware", "a100-40gb-sxm", "--trace", "sharegpt", "--rate", "1,2", "--requests", "150"]),
