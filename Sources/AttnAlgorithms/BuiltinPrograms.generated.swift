@@ -131,7 +131,8 @@ kernel suffix grid(b: batch, kvh: kv_heads):
 #   reads  = H d e + H rank d e                    (absorb: q^C, W_UK)
 #          + H_I d_I + H_I e + Nkv d_I            (index: q^I fp8, w, indexer keys fp8)
 #          + 4 Nkv                                 (select: the logits)
-#          + Hg Bh (rank + rope) e + Hg kk (4 + (rank + rope) e)   (attend)
+#          + H (rank + rope) e + Hg kk (4 + (rank + rope) e)     (attend: q_lat, q^R once; a
+#            gathered token's index, latent and RoPE key once per Bh heads)
 #          + 4 H rank + H rank d e                 (up: o_lat, W_UV)
 #   writes = H rank e + 4 Nkv + 4 kk + 4 H rank + H d e
 about "DeepSeek Sparse Attention (DeepSeek-V3.2; decode or causal prefill): a lightning indexer (H_I fp8 heads, ReLU, weighted) scores every token, the top k tokens per query are gathered for absorbed MLA (data-dependent selection; count mode exact: k tokens per query)"
@@ -1419,10 +1420,11 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # fixed at m tokens however the buckets fall: the buckets decide which pairs are masked,
 # never how many bytes move, so count mode is exact.
 #
-# IO law (docs/io-laws.md), per head, e bytes, T = cdiv(N, m), Tb = cdiv(N, Br):
+# IO law (docs/io-laws.md), per head, e bytes, T = cdiv(N, m), Tb = cdiv(N, Br), the last
+# chunk r = N - (T - 1) m tokens:
 #   reads  = N d e + Tb d (nb / 2) e (hash) + 8 N (sort) + 4 N + 2 N d e (gather)
-#          + N d e + 8 N + (2 N - min(N, m)) (2 d e + 8) (attend: own chunk and the one before)
-#          + 4 N + N d e (unsort)
+#          + N (d e + 8) + (2 N - r) (2 d e + 8) (attend: every chunk as keys of itself and
+#            of the next) + 4 N + N d e (unsort)
 #   writes = 12 N (hash) + 12 N (sort) + 2 N d e (gather) + N d e (attend) + N d e (unsort)
 about "Reformer LSH attention (one hash round, shared QK): tokens hashed by a random rotation, sorted by bucket, chunks of m attend to themselves and the chunk before within their bucket (data-dependent selection; count mode exact: chunks are fixed-size)"
 
@@ -1825,12 +1827,12 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
 # positions: keys at or after the query's block start are not its to see. Which blocks
 # move depends on the data; how many (k) does not, so count mode is exact.
 #
-# IO law (docs/io-laws.md), per query head and query, e bytes, blocks = cdiv(Nkv, B),
-# ks = min(k - 1, blocks):
-#   reads  = 2 d e (q, twice) + blocks d e (KM) + 4 ks (IDX)
-#          + 2 (ks B + min(B, (p - cur B) / Bt + 1) Bt) d e (K, V: the chosen blocks, and
-#            the own block's tiles up to the query at p, cur = p / B; the last tile
-#            clipped to the block)
+# IO law (docs/io-laws.md), per query head and query at position p, e bytes, blocks =
+# cdiv(Nkv, B), ks = min(k - 1, blocks), cur = p / B:
+#   reads  = 2 d e (q, twice) + max(ks, cur) d e (KM: the blocks before the query's own,
+#            at least the first ks) + 4 ks (IDX)
+#          + 2 (ks B + min(B, ((p - cur B) / Bt + 1) Bt)) d e (K, V: the chosen blocks,
+#            and the own block's tiles up to the query, the last clipped to the block)
 #   writes = 4 ks (IDX) + d e (O)
 about "MoBA (decode or causal prefill): blocks gated by q.mean(K_block), the top k-1 earlier blocks plus the query's own attended (data-dependent selection; count mode exact: k blocks per query)"
 

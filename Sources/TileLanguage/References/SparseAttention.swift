@@ -9,6 +9,9 @@ import AttnNumerics
 extension ReferenceKind {
     static let sparseAttention: [ReferenceKind] = [.attentionQuest, .attentionMoBA, .attentionDSA, .attentionNSA, .attentionLSH, .attentionRouting]
 
+    /// The references of data-dependent sparse attention (`attnsim list`'s family).
+    public static var sparseAttentionFamily: [ReferenceKind] { sparseAttention }
+
     /// attention_quest(Q, K, V, KMIN, KMAX, IDX): Quest's page selection by the upper bound
     /// sum_c max(q_c min_c, q_c max_c), then attention over the chosen pages. Q [BH, N, d],
     /// K, V [BHkv, pages, P, d], KMIN, KMAX [BHkv, pages, d], IDX [BH, N, kp] (recorded).
