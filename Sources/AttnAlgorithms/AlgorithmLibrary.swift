@@ -38,6 +38,8 @@ public enum AlgorithmLibrary {
         // The attention zoo (docs/algorithms.md): positions, biases, sinks, linear and low-rank.
         "flash2-rope", "rope-prepass", "flash2-alibi", "flash2-softcap", "flash2-sinks", "linear-attention", "linformer", "cascade",
         "flash-decoding-quant", "paged-decode-quant",
+        // Data-dependent sparse attention (docs/algorithms.md): selections made from the data.
+        "quest", "moba", "dsa", "nsa", "lsh", "routing",
     ]
 
     /// Built-in names that are other programs with other defaults.

@@ -103,6 +103,161 @@ kernel suffix grid(b: batch, kvh: kv_heads):
 # @tune Bc: 16, 32, 64, 128, 256
 
 """#,
+        "dsa": #"""
+# DeepSeek Sparse Attention (DSA), decode and prefill.
+#
+# DeepSeek-AI, "DeepSeek-V3.2-Exp: Boosting Long-Context Efficiency with DeepSeek Sparse
+# Attention" (2025), Section 2.1. A lightning indexer scores every cached token s for
+# query t with a few small heads,
+#     I(t, s) = sum_j w(t, j) ReLU(q(t, j) . k(s)),   j < H_I indexer heads of d_I,
+# in FP8 (q, k: QI, KI as fp8e4m3; the weights w: WI); the query keeps its top k = 2,048
+# tokens and runs multi-head latent attention (MLA in its MQA mode, absorbed as
+# mla-decode-absorbed does: every head attends over the shared latents) over them only.
+#
+# Kernels: `absorb` writes q_lat = q^C W_UK^T as mla-decode-absorbed; `index` computes
+# the indexer's logits for Bq queries (all H_I heads stacked, H_I Bq rows) against blocks
+# of Bc indexer keys, sums the heads with a 0/1 matrix (a row-periodic one-hot mask), and
+# writes fp32 logits L (as DeepGEMM's fp8_mqa_logits does, causally masked in prefill);
+# `select` streams a query's logits in chunks of Bt and keeps the running top k (merged
+# with topk), recording the chosen tokens in IDX (i32); `attend` reads IDX one token at a
+# time and gathers that token's latent and RoPE key (a gather of one row: the latent
+# cache is blocked by one token, C [batch, Nkv, 1, rank]) for Bh packed heads; `up`
+# multiplies the latent output by W_UV. In prefill a query with fewer than k earlier
+# tokens also chooses hidden (later) tokens, masked by their positions (`mask_after`).
+# Which tokens move depends on the data; how many (k) does not, so count mode is exact.
+#
+# IO law (docs/io-laws.md), decode (N = 1), per sequence, e bytes, kk = min(k, Nkv),
+# Hg = cdiv(H, Bh):
+#   reads  = H d e + H rank d e                    (absorb: q^C, W_UK)
+#          + H_I d_I + H_I e + Nkv d_I            (index: q^I fp8, w, indexer keys fp8)
+#          + 4 Nkv                                 (select: the logits)
+#          + H (rank + rope) e + Hg kk (4 + (rank + rope) e)     (attend: q_lat, q^R once; a
+#            gathered token's index, latent and RoPE key once per Bh heads)
+#          + 4 H rank + H rank d e                 (up: o_lat, W_UV)
+#   writes = H rank e + 4 Nkv + 4 kk + 4 H rank + H d e
+about "DeepSeek Sparse Attention (DeepSeek-V3.2; decode or causal prefill): a lightning indexer (H_I fp8 heads, ReLU, weighted) scores every token, the top k tokens per query are gathered for absorbed MLA (data-dependent selection; count mode exact: k tokens per query)"
+
+param topk = 2048                             # tokens kept per query (DeepSeek-V3.2: 2,048)
+param index_heads = 64                        # H_I (V3.2: 64)
+param index_dim = 128                         # d_I (V3.2: 128)
+param rank = 512                              # kv_lora_rank
+param rope = 64                               # qk_rope_head_dim
+param causal = 0
+param kk = min(topk, Nkv)
+param Br = 64                                 # query rows per block (absorb, up)
+param Bh = 32                                 # heads per block (attend), as mla-decode-absorbed
+param Bk = 64                                 # latent columns per step (absorb, up)
+param Bq = 4                                  # queries per indexer block (H_I Bq rows)
+param Bc = 64                                 # indexer keys per block
+param Bt = 2048                               # logits per chunk of the selection
+param sm = 1.0 / sqrt(d + rope)
+param wb = sqrt(3.0 / rank)
+require rank > 0 and rope > 0 and index_heads > 0 and index_dim > 0 and topk > 0, "rank, rope, the indexer's heads and size and topk must be positive"
+require Br > 0 and Bh > 0 and Bk > 0 and Bq > 0 and Bc > 0 and Bt > 0, "block sizes must be positive"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require Nkv >= N, "each query sits at position i + Nkv - N"
+
+input  QN[batch * heads, N, d]                          # query, no-RoPE part
+input  QR[batch, N, heads, rope]                        # query, RoPE part
+input  C[batch, Nkv, 1, rank]                           # latent cache, one token per row block
+input  KR[batch, Nkv, 1, rope]                          # RoPE key cache
+input  WUK[heads, rank, d] uniform(-wb, wb)
+input  WUV[heads, rank, d] uniform(-wb, wb)
+input  QI[batch, index_heads, N, index_dim] fp8e4m3     # indexer queries
+input  KI[batch, Nkv, index_dim] fp8e4m3                # indexer keys (cached)
+input  WI[batch, index_heads, N, 1]                     # indexer head weights w(t, j)
+temp   QL[batch, N, heads, rank]                        # q^C W_UK^T
+temp   L[batch, N, Nkv] fp32                            # indexer logits
+temp   IDX[batch, N, kk] i32                            # chosen tokens
+temp   OL[batch, N, heads, rank] fp32                   # latent output
+output O[batch * heads, N, d]
+
+check O = attention_dsa(QN, QR, C, KR, WUK, WUV, QI, KI, WI, IDX, causal: causal)
+
+kernel absorb grid(bh: batch * heads, i: cdiv(N, Br)):
+  b = bh / heads
+  h = bh % heads
+  qn = load QN[bh, rows(i, Br), :] -> sram
+  for r in 0 ..< cdiv(rank, Bk):
+    wk = load WUK[h, rows(r, Bk), :] -> sram
+    store QL[b, rows(i, Br), h, cols(r, Bk)] = qn @ wk^T
+
+kernel index grid(b: batch, i: cdiv(N, Bq)) warps(8):
+  rn = min(Bq, N - i * Bq)
+  q0 = i * Bq + Nkv - N
+  qi = load QI[b, :, rows(i, Bq), :] -> sram            # (H_I x rn) x d_I, head-major
+  w = load WI[b, :, rows(i, Bq), :] -> sram             # (H_I x rn) x 1
+  e = exp(mask_window(zeros(index_heads * rn, rn), 0, 0, 1, rn))   # row (h, t) -> column t
+  jhi = cdiv(Nkv, Bc)
+  if causal == 1:
+    jhi = min(jhi, (q0 + rn - 1) / Bc + 1)
+  for j in 0 ..< jhi:
+    ki = load KI[b, rows(j, Bc), :] -> sram
+    lg = e^T @ (max(qi @ ki^T, 0.0) * w)                # rn x Bc: sum_j w_j ReLU(q_j . k)
+    if causal == 1 and (j + 1) * Bc - 1 > q0:
+      lg = mask_causal(lg, q0, j * Bc)
+    store L[b, rows(i, Bq), cols(j, Bc)] = lg
+
+kernel select grid(b: batch, i: N):
+  qpos = i + Nkv - N
+  lim = Nkv
+  if causal == 1:
+    lim = qpos + 1
+  best = load L[b, i ..< i + 1, 0 ..< kk] -> reg
+  if causal == 1 and kk - 1 > qpos:
+    best = mask_causal(best, qpos, 0)
+  pos = iota(1, kk, 0)
+  for j in 0 ..< cdiv(max(0, lim - kk), Bt):
+    c0 = kk + j * Bt
+    c1 = min(lim, c0 + Bt)
+    lg = load L[b, i ..< i + 1, c0 ..< c1] -> reg
+    cand = hcat(best, lg)
+    at = hcat(pos, iota(1, c1 - c0, c0))
+    pick = topk(cand, kk)
+    best = take(cand, pick)
+    pos = take(at, pick)
+  store IDX[b, i ..< i + 1, :] = pos
+
+kernel attend grid(b: batch, i: N, g: cdiv(heads, Bh)):
+  qpos = i + Nkv - N
+  ql = load QL[b, i, rows(g, Bh), :] -> sram
+  qr = load QR[b, i, rows(g, Bh), :] -> sram
+  rn = min(Bh, heads - g * Bh)
+  o = zeros(rn, rank)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for t in 0 ..< kk:
+    j = load IDX[b, i, t]
+    c = load C[b, j, :, :] -> sram
+    kr = load KR[b, j, :, :] -> sram
+    sc = (ql @ c^T + qr @ kr^T) * sm
+    if causal == 1:
+      sc = mask_after(sc, qpos, j)
+      m2 = max(max(m, rowmax(sc)), -1e30)
+    else:
+      m2 = max(m, rowmax(sc))
+    p = exp(sc - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ c
+    m = m2
+  store OL[b, i, rows(g, Bh), :] = o / l
+
+kernel up grid(bh: batch * heads, i: cdiv(N, Br)):
+  b = bh / heads
+  h = bh % heads
+  rn = min(Br, N - i * Br)
+  o = zeros(rn, d)
+  for r in 0 ..< cdiv(rank, Bk):
+    part = load OL[b, rows(i, Br), h, cols(r, Bk)] -> sram
+    wv = load WUV[h, rows(r, Bk), :] -> sram
+    o = o + part @ wv
+  store O[bh, rows(i, Br), :] = o
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bc: 32, 64, 128
+
+"""#,
         "flash-decoding-quant": #"""
 # Flash-Decoding over a quantized KV cache: the split-KV kernels of flash-decoding.tile
 # reading K and V as codes and dequantizing them on chip.
@@ -1243,6 +1398,121 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # @tune Bc: 16, 32, 64, 128, 256
 
 """#,
+        "lsh": #"""
+# Reformer's LSH attention (one hash round).
+#
+# Kitaev, Kaiser and Levskaya, "Reformer: The Efficient Transformer" (ICLR 2020),
+# Section 2; survey: Tay et al., "Efficient Transformers: A Survey" (2022). Queries and
+# keys are shared (QK), keys normalized (k = x / |x|). Each token is hashed by a random
+# rotation R [d, nb / 2]: h(x) = argmax([x R ; -x R]) of nb buckets. Tokens are sorted by
+# (bucket, position) and cut into chunks of m; each chunk attends to itself and the chunk
+# before it, to keys of its own bucket only (and, with causal = 1, not after the query);
+# a token scores itself at -1e5, so that it attends to itself only when nothing else is
+# visible.
+#
+# Kernels: `hash` computes each token's bucket (topk of one over [x R ; -x R]), records it
+# in BKT (i32) and writes the sort key bucket N + position; `sort` orders a head's N keys
+# (topk of N over their negatives: a full sort) and writes the permutation PERM (i32),
+# the sorted positions and buckets; `gather` copies each token's row of QK and V to its
+# sorted place (one row per index read, as the page table's gathers); `attend` runs each
+# chunk against itself and the one before, masked by bucket, position and self;
+# `unsort` writes each output row back to its token (a scatter through PERM). Chunks are
+# fixed at m tokens however the buckets fall: the buckets decide which pairs are masked,
+# never how many bytes move, so count mode is exact.
+#
+# IO law (docs/io-laws.md), per head, e bytes, T = cdiv(N, m), Tb = cdiv(N, Br), the last
+# chunk r = N - (T - 1) m tokens:
+#   reads  = N d e + Tb d (nb / 2) e (hash) + 8 N (sort) + 4 N + 2 N d e (gather)
+#          + N (d e + 8) + (2 N - r) (2 d e + 8) (attend: every chunk as keys of itself and
+#            of the next) + 4 N + N d e (unsort)
+#   writes = 12 N (hash) + 12 N (sort) + 2 N d e (gather) + N d e (attend) + N d e (unsort)
+about "Reformer LSH attention (one hash round, shared QK): tokens hashed by a random rotation, sorted by bucket, chunks of m attend to themselves and the chunk before within their bucket (data-dependent selection; count mode exact: chunks are fixed-size)"
+
+param buckets = 32                            # nb (even)
+param m = 64                                  # chunk length
+param causal = 0
+param Br = 64                                 # tokens per block of the hash
+require buckets >= 2 and buckets % 2 == 0, "buckets must be even"
+require m > 0 and Br > 0, "m and Br must be positive"
+require heads == kv_heads and N == Nkv, "LSH attention shares queries and keys (self-attention, one set of heads)"
+require buckets * N <= 16777216, "the sort key bucket N + position must be exact in fp32 (at most 2^24)"
+
+input  QK[batch * heads, N, d]                # shared queries and keys
+input  V[batch * heads, N, d]
+input  R[heads, d, buckets / 2]               # random rotations
+temp   KEY[batch * heads, N, 1] fp32          # bucket N + position
+temp   BF[batch * heads, N, 1] fp32           # bucket, as a value
+temp   BKT[batch * heads, N, 1] i32           # bucket (the recorded selection)
+temp   PERM[batch * heads, 1, N] i32          # sorted order: token at each sorted place
+temp   SPOS[batch * heads, 1, N] fp32         # sorted positions
+temp   SBKT[batch * heads, 1, N] fp32         # sorted buckets
+temp   QS[batch * heads, N, d]
+temp   VS[batch * heads, N, d]
+temp   OS[batch * heads, N, d]
+output O[batch * heads, N, d]
+
+check O = attention_lsh(QK, V, R, BKT, chunk: m, causal: causal)
+
+kernel hash grid(bh: batch * heads, i: cdiv(N, Br)):
+  h = bh % heads
+  rn = min(Br, N - i * Br)
+  x = load QK[bh, rows(i, Br), :] -> sram
+  rot = load R[h, :, :] -> sram
+  xr = x @ rot
+  b = topk(hcat(xr, -xr), 1)                  # rn x 1: the bucket
+  store BKT[bh, rows(i, Br), :] = b
+  store BF[bh, rows(i, Br), :] = b
+  store KEY[bh, rows(i, Br), :] = b * N + iota(1, rn, i * Br)^T
+
+kernel sort grid(bh: batch * heads):
+  key = load KEY[bh, :, :] -> reg
+  bf = load BF[bh, :, :] -> reg
+  order = topk(-(key^T), N)                   # 1 x N: ascending (bucket, position)
+  store PERM[bh, :, :] = order
+  store SPOS[bh, :, :] = order
+  store SBKT[bh, :, :] = take(bf^T, order)
+
+kernel gather grid(bh: batch * heads, t: N):
+  j = load PERM[bh, 0, t]
+  x = load QK[bh, j, :] -> reg
+  v = load V[bh, j, :] -> reg
+  store QS[bh, t, :] = x
+  store VS[bh, t, :] = v
+
+kernel attend grid(bh: batch * heads, c: cdiv(N, m)):
+  q = load QS[bh, rows(c, m), :] -> sram
+  qp = load SPOS[bh, 0, rows(c, m)] -> reg
+  qb = load SBKT[bh, 0, rows(c, m)] -> reg
+  rn = min(m, N - c * m)
+  o = zeros(rn, d)
+  mx = full(rn, -inf)
+  l = zeros(rn)
+  for u in max(0, c - 1) ..< c + 1:
+    k = load QS[bh, rows(u, m), :] -> sram
+    v = load VS[bh, rows(u, m), :] -> sram
+    kp = load SPOS[bh, :, rows(u, m)] -> reg
+    kb = load SBKT[bh, :, rows(u, m)] -> reg
+    s = mask_apart((q @ (k / sqrt(rowsum(k * k)))^T) * scale, qb, kb)
+    if causal == 1:
+      s = mask_after(s, qp, kp)
+    s = mask_self(s, qp, kp, -100000.0)
+    m2 = max(max(mx, rowmax(s)), -1e30)
+    p = exp(s - m2)
+    a = exp(mx - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    mx = m2
+  store OS[bh, rows(c, m), :] = o / l
+
+kernel unsort grid(bh: batch * heads, t: N):
+  j = load PERM[bh, 0, t]
+  o = load OS[bh, t, :] -> reg
+  store O[bh, j, :] = o
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+
+"""#,
         "memory-efficient-cutlass": #"""
 # The memory-efficient attention forward kernel of xFormers, as PyTorch's
 # scaled_dot_product_attention runs it (aten/src/ATen/native/transformers/cuda/mem_eff_attention,
@@ -1537,6 +1807,288 @@ kernel attend grid(bh: batch * heads, i: cdiv(N, Br)):
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
 # @tune Br: 16, 32, 64, 128, 256
 # @tune Bc: 16, 32, 64, 128, 256
+
+"""#,
+        "moba": #"""
+# MoBA: mixture of block attention.
+#
+# Lu, Jiang, Liu, Du, Jiang, Hong, Liu, Zhang, He, Wei et al., "MoBA: Mixture of Block
+# Attention for Long-Context LLMs" (Moonshot AI, 2025), Section 2.2. The keys are cut
+# into blocks of B; each query scores the blocks entirely before its own by
+# q . mean(K_block) (the pooled keys KM, filled from K by `pool`, kept beside the cache),
+# attends to the top k - 1 of them and always to its own block, causally.
+#
+# Kernels: `select` streams the pooled keys in chunks of Bs blocks and keeps the running
+# top k - 1 (merged with topk, as `quest` does), hiding the query's own block and those
+# after it, and records the chosen blocks in IDX (i32); `attend` reads the query's own
+# block up to the query (causal mask) and gathers each chosen block through IDX, Bt keys
+# at a time. A chosen block with a
+# hidden score (a query with fewer than k - 1 earlier blocks) is masked whole by its
+# positions: keys at or after the query's block start are not its to see. Which blocks
+# move depends on the data; how many (k) does not, so count mode is exact.
+#
+# IO law (docs/io-laws.md), per query head and query at position p, e bytes, blocks =
+# cdiv(Nkv, B), ks = min(k - 1, blocks), cur = p / B:
+#   reads  = 2 d e (q, twice) + max(ks, cur) d e (KM: the blocks before the query's own,
+#            at least the first ks) + 4 ks (IDX)
+#          + 2 (ks B + min(B, ((p - cur B) / Bt + 1) Bt)) d e (K, V: the chosen blocks,
+#            and the own block's tiles up to the query, the last clipped to the block)
+#   writes = 4 ks (IDX) + d e (O)
+about "MoBA (decode or causal prefill): blocks gated by q.mean(K_block), the top k-1 earlier blocks plus the query's own attended (data-dependent selection; count mode exact: k blocks per query)"
+
+param B = 512                                 # keys per block (MoBA's block size)
+param topk = 3                                # blocks attended per query, its own included
+param blocks = cdiv(Nkv, B)
+param ks = min(topk - 1, blocks)              # earlier blocks chosen by the gate
+param Bs = 256                                # blocks per chunk of the selection
+param Bt = 128                                # keys per tile of the attention
+require B > 0 and Bs > 0 and Bt > 0, "B, Bs and Bt must be positive"
+require topk >= 2, "topk counts the query's own block and at least one chosen block"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require Nkv >= N, "each query sits at position i + Nkv - N (causal)"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, blocks, B, d]
+input  V[batch * kv_heads, blocks, B, d]
+input  KM[batch * kv_heads, blocks, d] pool(K, mean, B, B, Nkv)
+temp   IDX[batch * heads, N, ks] i32
+output O[batch * heads, N, d]
+
+check O = attention_moba(Q, K, V, KM, IDX)
+
+kernel select grid(bh: batch * heads, i: N):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  cur = (i + Nkv - N) / B                     # the query's own block
+  q = load Q[bh, i ..< i + 1, :] -> sram
+  km = load KM[kvh, 0 ..< ks, :] -> sram
+  best = q @ km^T                             # gate scores of the first ks blocks
+  if ks > cur:
+    best = mask_causal(best, cur - 1, 0)      # only blocks before the query's own compete
+  pos = iota(1, ks, 0)
+  for j in 0 ..< cdiv(max(0, cur - ks), Bs):
+    c0 = ks + j * Bs
+    c1 = min(cur, c0 + Bs)
+    km = load KM[kvh, c0 ..< c1, :] -> sram
+    g = q @ km^T
+    cand = hcat(best, g)
+    at = hcat(pos, iota(1, c1 - c0, c0))
+    pick = topk(cand, ks)
+    best = take(cand, pick)
+    pos = take(at, pick)
+  store IDX[bh, i ..< i + 1, :] = pos
+
+kernel attend grid(bh: batch * heads, i: N):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  qpos = i + Nkv - N
+  cur = qpos / B
+  q = load Q[bh, i ..< i + 1, :] -> sram
+  o = zeros(1, d)
+  m = full(1, -inf)
+  l = zeros(1)
+  # The query's own block, Bt keys at a time up to the query.
+  for u in 0 ..< (qpos - cur * B) / Bt + 1:
+    k = load K[kvh, cur, rows(u, Bt), :] -> sram
+    v = load V[kvh, cur, rows(u, Bt), :] -> sram
+    s = (q @ k^T) * scale
+    if cur * B + (u + 1) * Bt - 1 > qpos:
+      s = mask_causal(s, qpos, cur * B + u * Bt)
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  # The chosen earlier blocks; a chosen block at or after the query's own is hidden.
+  for t in 0 ..< ks:
+    blk = load IDX[bh, i, t]
+    for u in 0 ..< cdiv(B, Bt):
+      k = load K[kvh, blk, rows(u, Bt), :] -> sram
+      v = load V[kvh, blk, rows(u, Bt), :] -> sram
+      s = mask_after((q @ k^T) * scale, cur * B - 1, iota(1, min(Bt, B - u * Bt), blk * B + u * Bt))
+      m2 = max(m, rowmax(s))
+      p = exp(s - m2)
+      a = exp(m - m2)
+      l = a * l + rowsum(p)
+      o = a * o + p @ v
+      m = m2
+  store O[bh, i ..< i + 1, :] = o / l
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bt: 64, 128, 256
+
+"""#,
+        "nsa": #"""
+# Native Sparse Attention (NSA): compressed, selected and sliding-window branches, gated.
+#
+# Yuan, Gao, Dai, Luo, Zhao, Zhang, Xie, Wei, Wang, Xiao et al., "Native Sparse
+# Attention: Hardware-Aligned and Natively Trainable Sparse Attention" (DeepSeek-AI,
+# 2025), Section 3. Per query token and GQA group (the group's g heads share one
+# selection, Section 3.4):
+#   - compressed: attention over compressed keys and values, one per block of l tokens
+#     at stride s (KC, VC, filled by `pool`; mean pooling stands in for the paper's
+#     learned MLP phi), a block visible once the query has passed its last token;
+#   - selected: the importance of each selection block of l' tokens is the compressed
+#     attention probability of the compressed blocks that start in it (the paper's
+#     eq. 9 for l = l' = s is p_slc = p_cmp; here l' is a multiple a of s and block j
+#     sums the a compressed blocks j a ... j a + a - 1), summed over the group's heads
+#     (eq. 10); the top n blocks are attended, the first block and the two local
+#     blocks always among them (Section 4.1);
+#   - window: the last w tokens;
+#   o = g_cmp o_cmp + g_slc o_slc + g_win o_win, gates G in (0, 1) (sigmoid outputs).
+#
+# Kernels: `compress` runs the compressed branch (its output OC) and writes each head's
+# raw compressed scores SC (masked, fp32) and log-sum-exp LSE; `select` turns them into
+# the blocks' importance chunk by chunk (exp(SC - LSE) summed over a and the heads),
+# forces the first and two local blocks (+inf), hides later blocks, keeps the running top
+# n (topk) and records the chosen blocks in IDX (i32); `attend` gathers each chosen block
+# through IDX (the cache blocked by l', K [batch*kv_heads, blocks, l', d]), runs the
+# window over the blocks it overlaps, and gates the three outputs. Which blocks move
+# depends on the data; how many (n) does not, so count mode is exact.
+#
+# IO law (docs/io-laws.md), decode (N = 1), per KV head, e bytes, Ts = cdiv(Nkv, l'),
+# a = l' / s, kn = min(n, Ts), W the window's blocks:
+#   reads  = 2 g d e (q, twice) + 3 g e (gates) + 2 Ts a d e (KC, VC)
+#          + 4 g Ts a + 4 g cdiv(Ts, Bs) (SC, LSE per chunk) + 4 kn (IDX)
+#          + 2 (kn + W) l' d e (K, V) + 4 g d (OC)
+#   writes = 4 g Ts a + 4 g + 4 g d + 4 kn + g d e
+about "Native Sparse Attention (decode or causal prefill): compressed blocks (l, stride s), the top n selection blocks of l' by compressed attention (first and two local forced), a sliding window of w, gated (data-dependent selection; count mode exact: n blocks per query)"
+
+param l = 32                                  # compression block length (NSA: 32)
+param s = 16                                  # compression stride (NSA: 16)
+param lsel = 64                               # selection block length l' (NSA: 64)
+param n = 16                                  # selected blocks (NSA: 16, the first and two local included)
+param w = 512                                 # sliding window (NSA: 512)
+param a = lsel / s                            # compressed blocks starting in a selection block
+param Ts = cdiv(Nkv, lsel)                    # selection blocks
+param kn = min(n, Ts)
+param Bs = 64                                 # selection blocks per chunk (Bs a compressed rows)
+require l > 0 and s > 0 and lsel > 0 and w > 0 and Bs > 0, "l, s, lsel, w and Bs must be positive"
+require lsel % s == 0, "the selection block lsel must be a multiple of the stride s"
+require n >= 3, "n counts the first block and the two local blocks"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require Nkv >= N, "each query sits at position i + Nkv - N (causal)"
+
+input  Q[batch * kv_heads, heads / kv_heads, N, d]
+input  K[batch * kv_heads, Ts, lsel, d]
+input  V[batch * kv_heads, Ts, lsel, d]
+input  KC[batch * kv_heads, Ts * a, d] pool(K, mean, l, s, Nkv)
+input  VC[batch * kv_heads, Ts * a, d] pool(V, mean, l, s, Nkv)
+input  G[batch * kv_heads, heads / kv_heads, N, 3] uniform(0.0, 1.0)
+temp   SC[batch * kv_heads, N, heads / kv_heads, Ts, a] fp32   # compressed scores, masked
+temp   LSE[batch * kv_heads, N, heads / kv_heads] fp32
+temp   OC[batch * kv_heads, heads / kv_heads, N, d] fp32      # compressed branch's output
+temp   IDX[batch * kv_heads, N, kn] i32
+output O[batch * kv_heads, heads / kv_heads, N, d]
+
+check O = attention_nsa(Q, K, V, KC, VC, G, IDX, block: l, stride: s, window: w)
+
+kernel compress grid(bkv: batch * kv_heads, i: N):
+  g = heads / kv_heads
+  p = i + Nkv - N
+  cur = p / lsel
+  cmax = (p - l + 1) / s                      # the last compressed block the query has passed
+  q = load Q[bkv, :, i, :] -> sram
+  o = zeros(g, d)
+  m = full(g, -inf)
+  lsum = zeros(g)
+  # Every selection block up to the query's own, Bs at a time; rows past cmax hidden.
+  for j in 0 ..< cdiv(cur + 1, Bs):
+    b1 = min(cur + 1, (j + 1) * Bs)
+    kc = load KC[bkv, j * Bs * a ..< b1 * a, :] -> sram
+    vc = load VC[bkv, j * Bs * a ..< b1 * a, :] -> sram
+    sc = (q @ kc^T) * scale
+    if b1 * a - 1 > cmax:
+      sc = mask_causal(sc, cmax, j * Bs * a, 1)
+    for h in 0 ..< g:
+      store SC[bkv, i, h, j * Bs ..< b1, :] = col(sc^T, h)
+    m2 = max(max(m, rowmax(sc)), -1e30)
+    pr = exp(sc - m2)
+    al = exp(m - m2)
+    lsum = al * lsum + rowsum(pr)
+    o = al * o + pr @ vc
+    m = m2
+  store OC[bkv, :, i, :] = o / max(lsum, 1e-30)
+  store LSE[bkv, i, :] = max(m, -1e30) + log(max(lsum, 1e-30))
+
+kernel select grid(bkv: batch * kv_heads, i: N):
+  g = heads / kv_heads
+  p = i + Nkv - N
+  cur = p / lsel
+  ones = full(1, a, 1.0)
+  # The first kn blocks start the running selection.
+  best = zeros(1, kn)
+  for h in 0 ..< g:
+    x = load SC[bkv, i, h, 0 ..< kn, :] -> reg
+    lse = load LSE[bkv, i, h ..< h + 1] -> reg
+    best = best + ones @ exp(x - lse)^T
+  if cur >= 3:
+    best = best - mask_window(zeros(1, kn), cur - 2, 0, cur - 2)
+  else:
+    best = best - mask_causal(zeros(1, kn), -1, 0)
+  if kn - 1 > cur:
+    best = mask_causal(best, cur, 0)
+  pos = iota(1, kn, 0)
+  for j in 0 ..< cdiv(max(0, cur + 1 - kn), Bs):
+    b0 = kn + j * Bs
+    b1 = min(cur + 1, b0 + Bs)
+    imp = zeros(1, b1 - b0)
+    for h in 0 ..< g:
+      x = load SC[bkv, i, h, b0 ..< b1, :] -> reg
+      lse = load LSE[bkv, i, h ..< h + 1] -> reg
+      imp = imp + ones @ exp(x - lse)^T
+    if cur >= 3:
+      imp = imp - mask_window(zeros(1, b1 - b0), cur - 2, b0, cur - 2)
+    else:
+      imp = imp - mask_causal(zeros(1, b1 - b0), -1, b0)
+    cand = hcat(best, imp)
+    at = hcat(pos, iota(1, b1 - b0, b0))
+    pick = topk(cand, kn)
+    best = take(cand, pick)
+    pos = take(at, pick)
+  store IDX[bkv, i ..< i + 1, :] = pos
+
+kernel attend grid(bkv: batch * kv_heads, i: N):
+  g = heads / kv_heads
+  p = i + Nkv - N
+  cur = p / lsel
+  q = load Q[bkv, :, i, :] -> sram
+  # Selected blocks (positions after the query hidden).
+  o1 = zeros(g, d)
+  m1 = full(g, -inf)
+  l1 = zeros(g)
+  for t in 0 ..< kn:
+    blk = load IDX[bkv, i, t]
+    k = load K[bkv, blk, :, :] -> sram
+    v = load V[bkv, blk, :, :] -> sram
+    sc = mask_after((q @ k^T) * scale, p, iota(1, lsel, blk * lsel))
+    m2 = max(max(m1, rowmax(sc)), -1e30)
+    pr = exp(sc - m2)
+    al = exp(m1 - m2)
+    l1 = al * l1 + rowsum(pr)
+    o1 = al * o1 + pr @ v
+    m1 = m2
+  # The window: keys p - w + 1 ... p.
+  o2 = zeros(g, d)
+  m = full(g, -inf)
+  l2 = zeros(g)
+  for jb in max(0, (p - w + 1) / lsel) ..< cur + 1:
+    k = load K[bkv, jb, :, :] -> sram
+    v = load V[bkv, jb, :, :] -> sram
+    sc = (q @ k^T) * scale
+    if (jb + 1) * lsel - 1 > p or jb * lsel <= p - w:
+      sc = mask_window(sc, p, jb * lsel, w, 1)
+    m2 = max(max(m, rowmax(sc)), -1e30)
+    pr = exp(sc - m2)
+    al = exp(m - m2)
+    l2 = al * l2 + rowsum(pr)
+    o2 = al * o2 + pr @ v
+    m = m2
+  gate = load G[bkv, :, i, :] -> reg
+  oc = load OC[bkv, :, i, :] -> reg
+  store O[bkv, :, i, :] = col(gate, 0) * oc + col(gate, 1) * (o1 / l1) + col(gate, 2) * (o2 / l2)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bs: 16, 32, 64
 
 """#,
         "paged-decode-quant": #"""
@@ -1914,6 +2466,101 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
 # @tune Br: 16, 32, 64, 128, 256
 
 """#,
+        "quest": #"""
+# Quest: query-aware page selection for decoding.
+#
+# Tang, Zhao, Zhu, Xiao, Kasikci and Han, "Quest: Query-Aware Sparsity for Efficient
+# Long-Context LLM Inference" (ICML 2024), Sections 3.2 and 3.3. The KV cache is kept in
+# pages of P tokens; beside each page the cache keeps its elementwise minimum and maximum
+# key (inputs KMIN, KMAX, filled from K by `pool`: metadata written when a page fills,
+# not part of a decode step). A step scores every page by the upper bound of q . k over
+# its keys, sum_c max(q_c min_c, q_c max_c), keeps the top kp = budget / P pages, and
+# attends over them only.
+#
+# Kernels: `select` streams the metadata in chunks of Bp pages, keeps the running top kp
+# (the first kp pages, then each chunk merged: topk over the kept scores and the chunk's,
+# the chosen positions taken along) and records the chosen pages in IDX (i32); `attend`
+# reads IDX one page at a time and gathers the page's keys and values from the blocked
+# cache, as paged decoding gathers through a block table. Which pages move depends on the
+# data; how many (kp) does not, so count mode is exact. Slots past the query (the last
+# page's unused slots, pages after it) are masked by their positions (`mask_after`).
+#
+# IO law (docs/io-laws.md), per query head and query, e bytes, pages = cdiv(Nkv, P):
+#   reads  = 2 d e (q, twice) + 2 pages d e (KMIN, KMAX) + 4 kp (IDX) + 2 kp P d e (K, V)
+#   writes = 4 kp (IDX) + d e (O)
+about "Quest (decode): pages scored by the upper bound of q.k from each page's min/max key, the top budget/P pages attended (data-dependent selection; count mode exact: kp pages per query)"
+
+param P = 16                                  # tokens per page (Quest: 16)
+param budget = 4096                           # token budget: pages kept x P
+param pages = cdiv(Nkv, P)
+param kp = min(cdiv(budget, P), pages)        # pages attended per query head
+param Bp = 256                                # pages per chunk of the selection (two chunks of metadata fit in SRAM at d = 128)
+require P > 0 and budget > 0 and Bp > 0, "P, budget and Bp must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require Nkv >= N, "each query sits at position i + Nkv - N"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, pages, P, d]
+input  V[batch * kv_heads, pages, P, d]
+input  KMIN[batch * kv_heads, pages, d] pool(K, min, P, P, Nkv)
+input  KMAX[batch * kv_heads, pages, d] pool(K, max, P, P, Nkv)
+temp   IDX[batch * heads, N, kp] i32
+output O[batch * heads, N, d]
+
+check O = attention_quest(Q, K, V, KMIN, KMAX, IDX)
+
+kernel select grid(bh: batch * heads, i: N):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  qpos = i + Nkv - N
+  last = qpos / P                             # the last page holding a key the query sees
+  q = load Q[bh, i ..< i + 1, :] -> sram
+  ones = full(1, d, 1.0)
+  # The first kp pages start the running selection.
+  lo = load KMIN[kvh, 0 ..< kp, :] -> sram
+  hi = load KMAX[kvh, 0 ..< kp, :] -> sram
+  best = ones @ max(lo * q, hi * q)^T         # 1 x kp upper bounds
+  if kp - 1 > last:
+    best = mask_causal(best, last, 0)
+  pos = iota(1, kp, 0)
+  for j in 0 ..< cdiv(max(0, min(pages, last + 1) - kp), Bp):
+    c0 = kp + j * Bp
+    c1 = min(pages, c0 + Bp)
+    lo = load KMIN[kvh, c0 ..< c1, :] -> sram
+    hi = load KMAX[kvh, c0 ..< c1, :] -> sram
+    u = ones @ max(lo * q, hi * q)^T
+    if c1 - 1 > last:
+      u = mask_causal(u, last, c0)
+    cand = hcat(best, u)
+    at = hcat(pos, iota(1, c1 - c0, c0))
+    pick = topk(cand, kp)
+    best = take(cand, pick)
+    pos = take(at, pick)
+  store IDX[bh, i ..< i + 1, :] = pos
+
+kernel attend grid(bh: batch * heads, i: N):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  qpos = i + Nkv - N
+  q = load Q[bh, i ..< i + 1, :] -> sram
+  o = zeros(1, d)
+  m = full(1, -inf)
+  l = zeros(1)
+  for t in 0 ..< kp:
+    page = load IDX[bh, i, t]
+    k = load K[kvh, page, :, :] -> sram
+    v = load V[kvh, page, :, :] -> sram
+    s = mask_after((q @ k^T) * scale, qpos, iota(1, P, page * P))
+    m2 = max(max(m, rowmax(s)), -1e30)
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, i ..< i + 1, :] = o / l
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune P: 8, 16, 32
+
+"""#,
         "rope-prepass": #"""
 # RoPE as a separate pass, then FlashAttention-2 on the rotated tensors: the unfused
 # contrast to flash2-rope.tile (the same rotation, RotaryEmbedding; papers there).
@@ -1996,6 +2643,113 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
 # @tune Br: 16, 32, 64, 128, 256
 # @tune Bc: 16, 32, 64, 128, 256
+
+"""#,
+        "routing": #"""
+# Routing Transformer attention: queries routed to k-means clusters of keys.
+#
+# Roy, Saffar, Vaswani and Grangier, "Efficient Content-Based Sparse Attention with
+# Routing Transformers" (TACL 2021), Section 4; survey: Tay et al., "Efficient
+# Transformers: A Survey" (2022). The model keeps nc centroids per head (MU, learned by
+# online k-means during training; here a given input, as at inference). A query attends
+# only to keys of its own cluster: it goes to the centroid nearest its direction
+# (argmax of q/|q| . mu), and each centroid's cluster holds the w keys nearest to it (the
+# top w of k/|k| . mu), which keeps the clusters balanced as the paper's implementation
+# does; w = cdiv(Nkv, nc) by default. With causal = 1 a query sees only keys at or before
+# it (a query whose cluster holds none gets 0).
+#
+# Kernels: `route_q` assigns each query its cluster (topk of one) and records it in QC
+# (i32); `route_k` scores every key against every centroid and keeps each centroid's
+# running top w (topk per row, nc rows), recording the clusters' keys in KIDX (i32);
+# `gather` copies each cluster's keys, values and positions to contiguous tiles (one row
+# per index read); `attend` reads a query's cluster from QC and attends to that cluster's
+# w keys in blocks of Bw. Clusters have exactly w keys whatever the data, so count mode is
+# exact: the data decide which keys, never how many.
+#
+# IO law (docs/io-laws.md), per head, e bytes, Tq = cdiv(N, Bq):
+#   reads  = N d e + Tq nc d e (route_q) + Nkv d e + nc d e (route_k)
+#          + 4 nc w + 2 nc w d e (gather) + N (4 + d e + w (2 d e + 4)) (attend)
+#   writes = 4 N + 4 nc w + nc w (2 d e + 4) + N d e
+about "Routing Transformer attention (k-means clusters): each query routed to its nearest centroid attends to that cluster's w keys (the top w keys per centroid: balanced clusters) (data-dependent selection; count mode exact: w keys per query)"
+
+param clusters = 8                            # nc centroids per head
+param w = cdiv(Nkv, clusters)                 # keys per cluster
+param causal = 0
+param Bq = 64                                 # queries per block of the routing
+param Bk = 128                                # keys per chunk of the routing
+param Bw = 128                                # cluster keys per step of the attention
+require clusters > 0 and w > 0 and w <= Nkv, "clusters and w must be positive, w at most Nkv"
+require Bq > 0 and Bk > 0 and Bw > 0, "block sizes must be positive"
+require heads == kv_heads, "every head routes its own queries and keys"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require Nkv >= N, "each query sits at position i + Nkv - N"
+
+input  Q[batch * heads, N, d]
+input  K[batch * heads, Nkv, d]
+input  V[batch * heads, Nkv, d]
+input  MU[heads, clusters, d]                 # centroids
+temp   QC[batch * heads, N, 1] i32            # each query's cluster (recorded)
+temp   KIDX[batch * heads, clusters, w] i32   # each cluster's keys (recorded)
+temp   KS[batch * heads, clusters, w, d]
+temp   VS[batch * heads, clusters, w, d]
+temp   KPOS[batch * heads, clusters, 1, w] fp32
+output O[batch * heads, N, d]
+
+check O = attention_routing(Q, K, V, MU, QC, KIDX, causal: causal)
+
+kernel route_q grid(bh: batch * heads, i: cdiv(N, Bq)):
+  h = bh % heads
+  q = load Q[bh, rows(i, Bq), :] -> sram
+  mu = load MU[h, :, :] -> sram
+  store QC[bh, rows(i, Bq), :] = topk((q / sqrt(rowsum(q * q))) @ mu^T, 1)
+
+kernel route_k grid(bh: batch * heads):
+  h = bh % heads
+  mu = load MU[h, :, :] -> sram
+  best = full(clusters, w, -inf)              # never kept: Nkv >= w finite scores replace them
+  pos = iota(clusters, w, 0)
+  for j in 0 ..< cdiv(Nkv, Bk):
+    k = load K[bh, rows(j, Bk), :] -> sram
+    sc = mu @ (k / sqrt(rowsum(k * k)))^T     # nc x Bk
+    cand = hcat(best, sc)
+    at = hcat(pos, iota(clusters, min(Bk, Nkv - j * Bk), j * Bk))
+    pick = topk(cand, w)
+    best = take(cand, pick)
+    pos = take(at, pick)
+  store KIDX[bh, :, :] = pos
+
+kernel gather grid(bh: batch * heads, c: clusters, t: w):
+  j = load KIDX[bh, c, t]
+  k = load K[bh, j, :] -> reg
+  v = load V[bh, j, :] -> reg
+  store KS[bh, c, t, :] = k
+  store VS[bh, c, t, :] = v
+  store KPOS[bh, c, :, t ..< t + 1] = iota(1, 1, j)
+
+kernel attend grid(bh: batch * heads, i: N):
+  qpos = i + Nkv - N
+  cq = load QC[bh, i, 0]
+  q = load Q[bh, i ..< i + 1, :] -> sram
+  o = zeros(1, d)
+  m = full(1, -inf)
+  l = zeros(1)
+  for u in 0 ..< cdiv(w, Bw):
+    k = load KS[bh, cq, rows(u, Bw), :] -> sram
+    v = load VS[bh, cq, rows(u, Bw), :] -> sram
+    kp = load KPOS[bh, cq, :, rows(u, Bw)] -> reg
+    s = (q @ k^T) * scale
+    if causal == 1:
+      s = mask_after(s, qpos, kp)
+    m2 = max(max(m, rowmax(s)), -1e30)
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, i ..< i + 1, :] = o / max(l, 1e-30)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Bw: 32, 64, 128, 256
 
 """#,
         "selective-scan-naive": #"""

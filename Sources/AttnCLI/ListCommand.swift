@@ -121,6 +121,9 @@ enum ListCommand {
                     ("sliding_window", optional(model.slidingWindow)), ("sliding_window_pattern", optional(model.slidingWindowPattern)),
                     ("per_layer_windows", .bool(model.layerWindows != nil)), ("attention_sinks", .int(model.attentionSinks ?? 0)),
                     ("attention_layers", .int(model.attentionLayers)), ("ssm_layers", .int(model.ssmLayers)),
+                    ("attention_chunk_size", optional(model.attentionChunkSize)), ("attention_chunk_pattern", optional(model.attentionChunkPattern)),
+                    ("indexer_top_k", optional(model.indexer?.topK)), ("deltanet_layers", .int(model.deltanetLayers)),
+                    ("experts", optional(model.decoder?.moe?.experts)), ("expert_dtype", model.decoder?.moe?.expertDType.map { .string($0.rawValue) } ?? .null),
                 ])
             })),
             ("hardware", .array(zip(HardwareProfile.builtInNames, profiles).map { name, profile in

@@ -56,10 +56,15 @@ public struct AlgorithmFamily: Sendable {
             how: "--algorithm *-quant, --param quant=0|1|2|3, --param group=G", .declares("quant")),
         AlgorithmFamily(name: "backward pass (gradients dQ, dK, dV)", how: "--algorithm *-fwd-bwd", .named(["standard-fwd-bwd", "flash2-fwd-bwd"])),
         AlgorithmFamily(
-            name: "multi-head latent attention (MLA, DeepSeek-V2/V3) decoding", how: "--algorithm mla-decode-*", .named(["mla-decode-naive", "mla-decode-absorbed"])),
+            name: "multi-head latent attention (MLA, DeepSeek-V2/V3) decoding", how: "--algorithm mla-decode-*, or dsa (MLA over the top-k tokens)",
+            .named(["mla-decode-naive", "mla-decode-absorbed", "dsa"])),
         AlgorithmFamily(
             name: "state-space scan (Mamba), attention's linear-time alternative", how: "--algorithm selective-scan*",
             .named(["selective-scan", "selective-scan-naive"])),
+        AlgorithmFamily(
+            name: "data-dependent sparse attention (top-k tokens, blocks or pages chosen from the data; LSH buckets; k-means clusters)",
+            how: "--algorithm dsa, nsa, quest, moba, lsh or routing; --param topk=K (dsa, moba), budget=T (quest), n=N (nsa)",
+            .checkedAgainst(Set(ReferenceKind.sparseAttentionFamily))),
     ]
 
     /// Whether the algorithm `name` with program `program` belongs to the family.

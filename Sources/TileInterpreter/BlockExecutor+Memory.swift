@@ -86,6 +86,10 @@ extension BlockExecutor {
         }
         let dtype = bound.tensorDTypes[access.tensor]
         if isNumeric, let data = tile.data {
+            if bound.program.tensors[access.tensor].isInteger, let bad = data.first(where: { !($0 == $0.rounded() && abs($0) <= 0x1p24) }) {
+                // i32 tensors hold exact integers in fp32 storage (|x| <= 2^24).
+                throw error("'\(access.tensorName)' is an i32 tensor: its values are integers of at most 2^24 in magnitude (indices), found \(bad)", location)
+            }
             host.store(data, into: access.tensor, s, dtype: dtype)
         }
         try countHBM(access, tile, level: level, loading: false)

@@ -29,6 +29,16 @@ extension Counters {
             try CounterOverflow.accumulate(&flopsOther, elements, 1, "other FLOPs")
             try CounterOverflow.accumulate(&maskedElements, output.hiddenElements, 1, "masked elements")
             return elements
+        case .selection:
+            // r rows of c candidates, each compared along a heap of k: r c ceil(log2 k), at
+            // least one comparison per candidate.
+            var depth = 1
+            while depth < 62 && (1 << depth) < output.tile.cols { depth += 1 }
+            let compared = output.tile.rows * output.reducedColumns
+            try CounterOverflow.accumulate(&flopsOther, compared, depth, "other FLOPs")
+            var flops = 0
+            try CounterOverflow.accumulate(&flops, compared, depth, "FLOPs of one call")
+            return flops
         case .perElement(let other, let special):
             try CounterOverflow.accumulate(&flopsOther, other, elements, "other FLOPs")
             try CounterOverflow.accumulate(&exps, special, elements, "exps")

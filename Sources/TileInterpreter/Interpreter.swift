@@ -80,6 +80,8 @@ struct Interpreter {
                     tensors.append(tensor)
                 case .quantize(let quantize):
                     tensors.append(try quantizedInput(quantize, index: index, into: &tensors))
+                case .pool(let pool):
+                    tensors.append(try pooledInput(pool, index: index, from: tensors))
                 }
             } else {
                 tensors.append(HostTensor(shape: shape, dtype: dtype))

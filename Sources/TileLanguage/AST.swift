@@ -150,6 +150,36 @@ public enum TensorInitializer: Sendable, Equatable {
     /// fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4), its per-group scales into KS and zero points
     /// into KZ (inputs declared earlier, [..., groups]); see `QuantizeInitializer`.
     case quantize(QuantizeInitializer)
+    /// `pool(K, op, l, s, n)`: block statistics of the input K (declared earlier): block c
+    /// of the target is the mean, minimum or maximum of K's rows c s ..< c s + l that lie
+    /// before n (see `PoolInitializer`). Metadata a sparse-attention KV cache keeps beside
+    /// its keys (Quest's page min/max, MoBA's and NSA's pooled keys).
+    case pool(PoolInitializer)
+}
+
+/// A `pool(...)` initializer: the input it reads, the statistic, and the blocks (parameter
+/// expressions): length, stride and the number of valid rows.
+public struct PoolInitializer: Sendable, Equatable {
+    /// The statistic over a block's rows, per column.
+    public enum Statistic: String, Sendable, Equatable, CaseIterable {
+        case mean, min, max
+    }
+
+    public var sourceName: String
+    /// Index into `Program.tensors`, filled in by the checker.
+    public var source = -1
+    public var statistic: Statistic
+    public var length: Expr
+    public var stride: Expr
+    public var validRows: Expr
+
+    public init(sourceName: String, statistic: Statistic, length: Expr, stride: Expr, validRows: Expr) {
+        self.sourceName = sourceName
+        self.statistic = statistic
+        self.length = length
+        self.stride = stride
+        self.validRows = validRows
+    }
 }
 
 /// A `quantize(...)` initializer: the tensors it reads and fills, by name and (after

@@ -42,7 +42,8 @@ extension Builtin {
 package struct TileOutput: Sendable {
     package var tile: Tile
     /// Columns of the tile a row reduction reduced (`CountRule.rowReduction`: r (c - 1)
-    /// pairwise operations); 1 for every other call.
+    /// pairwise operations), or the candidates per row of a selection
+    /// (`CountRule.selection`); 1 for every other call.
     package var reducedColumns: Int
     /// Elements a mask hid (`CountRule.mask`).
     package var hiddenElements: Int

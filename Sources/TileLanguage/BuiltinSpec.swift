@@ -108,7 +108,8 @@ public enum BuiltinResult: Sendable, Equatable {
     /// The first argument's type (a mask, a cast).
     case firstArgument
     /// The first argument's type, with columns that a setting may widen (`dequant`'s
-    /// int4 unpacking): its shape is not the first argument's.
+    /// int4 unpacking) or that the call chooses (`topk`, `take`, `hcat`): its shape is
+    /// not the first argument's.
     case widenedFirstArgument
     /// A 1-D tile (row reductions, a column).
     case tile1D
@@ -141,4 +142,9 @@ public enum CountRule: Sendable, Equatable {
     /// evaluations (cos, sin, tanh, exp: counted with the exponentials, as the cost model
     /// runs them all on the special-function units).
     case perElement(other: Int, special: Int)
+    /// A top-k selection of k = the result's columns out of c = `TileOutput.reducedColumns`
+    /// candidates per row: r c ceil(log2 k) "other" FLOPs (at least r c), the comparisons
+    /// of a heap of k that every candidate enters (Knuth, TAOCP vol. 3, 5.2.3). A counting
+    /// convention for the FLOPs: the bytes a selection moves are its loads and stores.
+    case selection
 }

@@ -97,6 +97,19 @@ public struct Checker {
                 guard tensor.dtype == .u8 else { throw error("'quantize' fills u8 tensors (codes)", tensor.location) }
                 program.tensors[index].initializer = .quantize(quantize)
             }
+            if case .pool(var pool) = tensor.initializer {
+                guard let i = program.tensors[..<index].firstIndex(where: { $0.name == pool.sourceName }), program.tensors[i].role == .input, !program.tensors[i].isInteger else {
+                    throw error("'pool' names '\(pool.sourceName)', which must be a float input declared before '\(tensor.name)'", tensor.location)
+                }
+                guard !tensor.isInteger else { throw error("'pool' fills float tensors", tensor.location) }
+                pool.source = i
+                for keyPath in [\PoolInitializer.length, \PoolInitializer.stride, \PoolInitializer.validRows] {
+                    let (resolved, type) = try checkParameterExpression(pool[keyPath: keyPath])
+                    guard type == .int else { throw error("the sizes of 'pool' must be integers", resolved.location) }
+                    pool[keyPath: keyPath] = resolved
+                }
+                program.tensors[index].initializer = .pool(pool)
+            }
         }
 
         for index in program.requirements.indices {
@@ -150,8 +163,16 @@ public struct Checker {
             }
             check.options[index].value = resolved
         }
-        for name in check.argumentNames {
+        for (position, name) in check.argumentNames.enumerated() {
             guard let argument = program.tensorIndex(name) else { throw error("unknown tensor '\(name)'", check.location) }
+            if check.reference.recordedArguments.contains(position) {
+                // A recorded selection: the indices the program chose and wrote.
+                guard program.tensors[argument].isInteger, program.tensors[argument].role != .input else {
+                    throw error("'\(check.reference.rawValue)' reads the selection the program recorded as argument \(position + 1): an i32 temp or output the program writes; '\(name)' is not one", check.location)
+                }
+                check.arguments.append(argument)
+                continue
+            }
             guard program.tensors[argument].role == .input else {
                 throw error("reference arguments are input tensors; '\(name)' is \(program.tensors[argument].role.rawValue)", check.location)
             }
@@ -237,7 +258,7 @@ public struct Checker {
             let slot = try declare(name, type, at: statement.location)
             return Stmt(.assign(name: name, slot: slot, resolved), statement.location)
         case .store(let access, let value):
-            let resolvedAccess = try checkAccess(access)
+            let resolvedAccess = try checkAccess(access, storing: true)
             let (resolved, type) = try checkExpression(value)
             guard case .tile(let rank) = type else {
                 throw error("a store writes a tile; the value is \(type)", value.location)
@@ -278,7 +299,9 @@ public struct Checker {
         }
     }
 
-    private mutating func checkAccess(_ access: TensorAccess, allowScalar: Bool = false) throws(Diagnostic) -> TensorAccess {
+    /// `storing`: a store, which may write a tile of indices into an i32 tensor (a
+    /// selection); loads read i32 tensors one element at a time.
+    private mutating func checkAccess(_ access: TensorAccess, allowScalar: Bool = false, storing: Bool = false) throws(Diagnostic) -> TensorAccess {
         guard let tensor = program.tensorIndex(access.tensorName) else {
             throw error("unknown tensor '\(access.tensorName)'", access.location)
         }
@@ -304,7 +327,7 @@ public struct Checker {
             guard allowScalar && declaration.isInteger else {
                 throw error("this slice of '\(access.tensorName)' selects a single element; a tile keeps at least one dimension (single elements are read from i32 tensors only)", access.location)
             }
-        } else if declaration.isInteger {
+        } else if declaration.isInteger && !storing {
             throw error("'\(access.tensorName)' is an i32 tensor; read its elements one at a time (every index a single position)", access.location)
         }
         return result

@@ -147,7 +147,7 @@ public struct Parser {
         }
         try expectSymbol("]", "after the tensor's dimensions")
         var tensor = TensorDecl(name: name, role: role, shape: shape, dtype: nil, location: location)
-        if case .identifier(let word) = current.kind, word != "uniform", word != "permutation", word != "quantize" {
+        if case .identifier(let word) = current.kind, word != "uniform", word != "permutation", word != "quantize", word != "pool" {
             if word == "i32" || word == "int32" {
                 tensor.isInteger = true
             } else {
@@ -181,6 +181,23 @@ public struct Parser {
             let format = try parseExpression()
             try expectSymbol(")", "after the arguments of 'quantize'")
             tensor.initializer = .quantize(QuantizeInitializer(sourceName: names[0], scalesName: names[1], zerosName: names[2], format: format))
+        } else if isWord("pool") {
+            advance()
+            try expectSymbol("(", "after 'pool'")
+            let sourceName = try expectName("of the tensor 'pool' reads").0
+            try expectSymbol(",", "between the arguments of 'pool'")
+            let statisticLocation = current.location
+            let (word, _) = try expectName("of the statistic of 'pool' (mean, min or max)")
+            guard let statistic = PoolInitializer.Statistic(rawValue: word) else {
+                throw error("the statistic of 'pool' is mean, min or max, found '\(word)'", at: statisticLocation)
+            }
+            var sizes: [Expr] = []
+            for _ in 0..<3 {
+                try expectSymbol(",", "between the arguments of 'pool'")
+                sizes.append(try parseExpression())
+            }
+            try expectSymbol(")", "after the arguments of 'pool'")
+            tensor.initializer = .pool(PoolInitializer(sourceName: sourceName, statistic: statistic, length: sizes[0], stride: sizes[1], validRows: sizes[2]))
         }
         if tensor.initializer != .normal && role != .input {
             throw error("only input tensors have an initializer", at: location)

@@ -7,7 +7,7 @@ import AttnNumerics
 ///
 /// Each family of references is one file in `References/` (softmax attention and its
 /// gradients, the selective scan, linear attention, cascade attention, latent
-/// attention); adding a reference is one definition there and its tests
+/// attention, data-dependent sparse attention); adding a reference is one definition there and its tests
 /// (docs/ARCHITECTURE.md, "Adding a reference").
 public final class ReferenceKind: Sendable, Hashable, CustomStringConvertible {
     /// The name `check` lines use: `attention_lse`.
@@ -16,18 +16,23 @@ public final class ReferenceKind: Sendable, Hashable, CustomStringConvertible {
     public let arguments: [String]
     /// The options it reads (`causal: 1`); a check may give only these.
     public let options: [ReferenceOption]
+    /// Positions of arguments that are not inputs but a selection the program recorded:
+    /// an i32 temp or output the kernels wrote (data-dependent sparse attention), which the
+    /// reference checks against its own float64 selection and then follows.
+    public let recordedArguments: Set<Int>
     /// The reference output, in the checked tensor's row-major order.
     package let compute: ReferenceFunction
     /// The length of the reductions behind one output element.
     package let reductionLength: @Sendable (ReferenceShapes) -> Int
 
     init(
-        _ name: String, arguments: [String], options: [ReferenceOption] = [],
+        _ name: String, arguments: [String], options: [ReferenceOption] = [], recordedArguments: Set<Int> = [],
         reductionLength: @escaping @Sendable (ReferenceShapes) -> Int, compute: @escaping ReferenceFunction
     ) {
         self.rawValue = name
         self.arguments = arguments
         self.options = options
+        self.recordedArguments = recordedArguments
         self.reductionLength = reductionLength
         self.compute = compute
     }
@@ -41,7 +46,7 @@ public final class ReferenceKind: Sendable, Hashable, CustomStringConvertible {
 
     /// Every reference, family by family.
     public static let allCases: [ReferenceKind] =
-        softmaxAttention + selectiveScanFamily + linearAttentionFamily + cascadeAttention + latentAttention
+        softmaxAttention + selectiveScanFamily + linearAttentionFamily + cascadeAttention + latentAttention + sparseAttention
 
     private static let byName: [String: ReferenceKind] = Dictionary(allCases.map { ($0.rawValue, $0) }) { first, _ in first }
 

@@ -70,6 +70,22 @@ import TileInterpreter
         ("rope_cos(0, 4, 3, 10000.0, 0, 1.0, 4096)", 12, 12, 0, 0),
         // The rotation's 3 FLOPs on 24 elements, and both 4 x 3 tables.
         ("rope(x, rope_cos(0, 4, 3, 10000.0, 0, 1.0, 4096), rope_sin(0, 4, 3, 10000.0, 0, 1.0, 4096))", 72 + 24, 24, 0, 0),
+        // A selection: 4 rows of 6 candidates, each through a heap of k: ceil(log2 k)
+        // comparisons (at least 1): k = 1, 2 -> 24; k = 3, 4 -> 48; k = 6 -> 72.
+        ("topk(x, 1)", 24, 0, 0, 0),
+        ("topk(x, 2)", 24, 0, 0, 0),
+        ("topk(x, 3)", 48, 0, 0, 0),
+        ("topk(x, 4)", 48, 0, 0, 0),
+        ("topk(x, 6)", 72, 0, 0, 0),
+        // take, hcat and iota move values only; the topk inside counts 48.
+        ("take(x, topk(x, 3))", 48, 0, 0, 0),
+        ("hcat(x, x)", 0, 0, 0, 0),
+        ("iota(4, 6, 2.0)", 0, 0, 0, 0),
+        // Masks by values: a compare and select per element, whatever they hide (nothing
+        // counted as masked: what they hide depends on data).
+        ("mask_after(x, 2, iota(1, 6, 0))", 24, 0, 0, 0),
+        ("mask_apart(x, 1, 2)", 24, 0, 0, 0),
+        ("mask_self(x, 2, iota(4, 6, 0), -1.0)", 24, 0, 0, 0),
     ])
     func callsCountByTheirRule(_ call: String, _ other: Int, _ exps: Int, _ logs: Int, _ masked: Int) throws {
         let text = """

@@ -240,7 +240,8 @@ import TileLanguage
         #expect(lines.contains("  sliding-window (local) attention: flash2, flash2-gqa, memory-efficient, flash-decoding, flash2-fwd-bwd, flash2-triton, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant"))
         #expect(lines.contains { $0.hasPrefix("  causal mask: standard,") })
         #expect(lines.contains { $0.hasPrefix("  state-space scan (Mamba)") && $0.hasSuffix(": selective-scan, selective-scan-naive") })
-        #expect(lines.contains("  multi-head latent attention (MLA, DeepSeek-V2/V3) decoding: mla-decode-naive, mla-decode-absorbed"))
+        #expect(lines.contains("  multi-head latent attention (MLA, DeepSeek-V2/V3) decoding: mla-decode-naive, mla-decode-absorbed, dsa"))
+        #expect(lines.contains("  data-dependent sparse attention (top-k tokens, blocks or pages chosen from the data; LSH buckets; k-means clusters): quest, moba, dsa, nsa, lsh, routing"))
         // Dense: every program checked against the softmax attention reference (not the scan).
         #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, paged-decode-quant"))
         // The zoo's families, each with the programs that declare or check it.
@@ -263,6 +264,7 @@ import TileLanguage
         ("flash1", true), ("flash2", true), ("flash2-gqa", true), ("flash2-triton", true), ("memory-efficient", true),
         ("standard", true), ("paged-decode", true), ("cascade", true), ("linformer", true), ("flash-decoding-quant", true),
         ("mla-decode-naive", false), ("mla-decode-absorbed", false), ("selective-scan", false), ("selective-scan-naive", false),
+        ("quest", true), ("moba", true), ("nsa", true), ("dsa", false), ("lsh", false), ("routing", false),
     ])
     func gqaFamilyListsEveryProgramThatTakesKVHeads(_ name: String, _ member: Bool) {
         let result = run(["list"])
@@ -271,7 +273,7 @@ import TileLanguage
         let line = result.out.split(separator: "\n").first { $0.hasPrefix(prefix) }
         let members = line.map { $0.dropFirst(prefix.count).components(separatedBy: ", ") } ?? []
         #expect(members.contains(name) == member, "\(name) in \(members)")
-        #expect(result.out.contains(prefix + "standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, linear-attention, linformer, cascade, flash-decoding-quant, paged-decode-quant\n    select: --kv-heads N, fewer than --heads\n"))
+        #expect(result.out.contains(prefix + "standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, linear-attention, linformer, cascade, flash-decoding-quant, paged-decode-quant, quest, moba, nsa\n    select: --kv-heads N, fewer than --heads\n"))
     }
 
     /// A program takes a built-in parameter when an input's shape or a declared

@@ -69,6 +69,8 @@ import Testing
     /// stand for any text)
     /// with the command that prints it.
     static let reproductions: [(String, Reproduction)] = [
+        ("error: 8,192 tokens are past llama-2-7b's maximum context of 4,096 tokens; give --allow-beyond-max to run it anyway",
+         Reproduction(arguments: ["kv", "--model", "llama-2-7b", "--context", "8k"])),
         ("error: batch 99999999999999: 99999999999999 sequences of 2147483648 bytes (llama-2-7b at context 4096) overflow a 64-bit byte count; expected a batch of at most 4294967295",
          Reproduction(arguments: ["kv", "--model", "llama-2-7b", "--context", "4k", "--batch", "99999999999999"])),
         ("error: '--svg' would overwrite the input 's.json'; give another path",

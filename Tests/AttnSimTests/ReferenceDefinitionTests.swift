@@ -11,6 +11,8 @@ import TileInterpreter
         ("attention", 3), ("attention_lse", 2), ("attention_dq", 4), ("attention_dk", 4), ("attention_dv", 4),
         ("attention_paged", 4), ("selective_scan", 5), ("linear_attention", 3), ("linformer", 5),
         ("attention_cascade", 5), ("attention_cascade_lse", 5), ("attention_mla", 6),
+        ("attention_quest", 6), ("attention_moba", 5), ("attention_dsa", 10), ("attention_nsa", 7), ("attention_lsh", 4),
+        ("attention_routing", 6),
     ])
     func argumentCounts(_ name: String, _ count: Int) throws {
         let reference = try #require(ReferenceKind.named(name))
@@ -19,7 +21,7 @@ import TileInterpreter
     }
 
     @Test func everyReferenceIsFoundByItsName() {
-        #expect(ReferenceKind.allCases.count == 12)
+        #expect(ReferenceKind.allCases.count == 18)
         for reference in ReferenceKind.allCases { #expect(ReferenceKind.named(reference.rawValue) === reference) }
         #expect(ReferenceKind.named("softmax") == nil)
     }
@@ -30,6 +32,7 @@ import TileInterpreter
         #expect(CheckDecl.optionNames == [
             "causal", "window", "page_size", "block_pattern", "block_local", "block_stride", "block_density", "block_seed", "block_rows", "block_cols",
             "rope", "rope_base", "rope_scaling", "rope_factor", "rope_original", "alibi", "softcap", "sinks",
+            "block", "stride", "chunk",
         ])
         #expect(CheckDecl.numberOptionNames == ["rope_base", "rope_factor", "softcap"])
         #expect(ReferenceKind.attentionCascade.options.map(\.name) == ["causal"])

@@ -112,6 +112,12 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             } else if ["linear-attention", "linformer"].contains(record.program) {
                 // Linear and low-rank attention do less than exact attention at these lengths.
                 #expect(t.flopsMatmul > 0 && t.flopsMatmul < dense, "\(record.algorithm)")
+            } else if ["quest", "moba", "dsa", "nsa", "lsh", "routing"].contains(record.program) {
+                // Data-dependent sparse attention: the selection's scoring (an indexer, page
+                // bounds, pooled or compressed keys, hashing, centroids) is extra work beside
+                // the attention over what it keeps, so neither side of `dense` holds at every
+                // shape; their closed forms are in SparseAttentionTests.
+                #expect(t.flopsMatmul > 0, "\(record.algorithm)")
             } else if record.program.hasPrefix("mla-decode") {
                 // Latent attention decompresses or absorbs through extra products: its
                 // closed forms are in LatentAttentionTests.

@@ -255,6 +255,14 @@ import Testing
             lines.append(line)
         }
         if first["cache"].string != "full" { lines.append("cache: \(first["cache"].string ?? "")") }
+        for r in records where r["layer_kinds"].array.count > 1 {
+            let parts = r["layer_kinds"].array.map { k in
+                "\(k["kind"].string ?? "") x \(k["layers"].integer): "
+                    + (k["tokens_per_layer"].isNumber ? "\(grouped(k["tokens_per_layer"])) tokens each, " : "")
+                    + "\(grouped(k["bytes_per_sequence"])) bytes"
+            }
+            lines.append("by layer kind at \(context(r["context"])): " + parts.joined(separator: "; "))
+        }
         for r in records where r["fits"] == .bool(false) {
             let setting = "context \(context(r["context"])), batch \(r["batch"].integer)"
             lines.append(r["smallest_fitting_tp"].isNumber
@@ -265,10 +273,11 @@ import Testing
     }
 
     @Test(arguments: [
-        ["kv", "--model", "llama-2-70b", "--context", "4k,32k,128k", "--batch", "8", "--dtype", "fp8"],
-        ["kv", "--model", "llama-2-70b", "--context", "4k,128k", "--batch", "64", "--tp", "16"],
+        ["kv", "--model", "llama-2-70b", "--context", "4k,32k,128k", "--batch", "8", "--dtype", "fp8", "--allow-beyond-max"],
+        ["kv", "--model", "llama-2-70b", "--context", "4k,128k", "--batch", "64", "--tp", "16", "--allow-beyond-max"],
         ["kv", "--model", "jamba-v0.1", "--context", "4k,256k", "--batch", "2"],
-        ["kv", "--model", "llama-2-7b", "--context", "4k,1m", "--window", "4k", "--sinks", "4"],
+        ["kv", "--model", "llama-3-8b", "--context", "4k,1m", "--window", "4k", "--sinks", "4"],
+        ["kv", "--model", "gemma-3-12b", "--context", "4k,128k", "--batch", "4"],
     ])
     func kvTableIsInTheJSON(_ arguments: [String]) throws {
         let (text, json) = try Self.both(arguments)
@@ -407,7 +416,14 @@ import Testing
                 line += ", per-layer windows"
             }
             if m["attention_sinks"].integer > 0 { line += ", \(m["attention_sinks"].integer) sink tokens" }
+            if m["attention_chunk_size"].isNumber {
+                let chunk = m["attention_chunk_size"].integer, pattern = m["attention_chunk_pattern"]
+                line += pattern.isNumber ? ", chunk \(chunk) on \(pattern.integer - 1) of every \(pattern.integer) layers" : ", chunk \(chunk)"
+            }
+            if m["indexer_top_k"].isNumber { line += ", lightning indexer top-\(m["indexer_top_k"].integer)" }
             if m["ssm_layers"].integer > 0 { line += ", \(m["attention_layers"].integer) attention + \(m["ssm_layers"].integer) SSM layers" }
+            if m["deltanet_layers"].integer > 0 { line += ", \(m["attention_layers"].integer) attention + \(m["deltanet_layers"].integer) Gated DeltaNet layers" }
+            if let dtype = m["expert_dtype"].string { line += ", \(m["experts"].integer) experts in \(dtype)" }
             rebuilt += line + "\n"
         }
         rebuilt += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"

@@ -42,6 +42,12 @@ import Workload
         ("cascade", [("Bc", blocks)]),
         ("flash-decoding-quant", [("Br", blocks), ("Bc", blocks), ("splits", splits)]),
         ("paged-decode-quant", [("P", [8, 16, 32]), ("Br", blocks)]),
+        ("quest", [("P", [8, 16, 32])]),
+        ("moba", [("Bt", [64, 128, 256])]),
+        ("dsa", [("Bc", [32, 64, 128])]),
+        ("nsa", [("Bs", [16, 32, 64])]),
+        ("lsh", [("Br", blocks)]),
+        ("routing", [("Bw", [32, 64, 128, 256])]),
     ]
 
     @Test func everyBuiltInDeclaresItsSpace() throws {
