@@ -5,7 +5,8 @@
 /// count mode's abstract domain).
 ///
 /// Each family of built-ins is one file in `Builtins/` (arithmetic, math, reductions,
-/// tile construction, masks, positions, activations, quantization, scheduling): a
+/// tile construction, masks, positions, activations, quantization, scheduling,
+/// recurrences, structured masks): a
 /// definition there is the only place a built-in is described, and a definition missing
 /// a piece its kind needs does not compile (`BuiltinMeaning`). Adding a built-in is one
 /// definition and its tests (docs/ARCHITECTURE.md, "Adding a built-in").
@@ -36,6 +37,7 @@ public final class Builtin: Sendable, Hashable, CustomStringConvertible {
     /// Every built-in, family by family (the order `attnsim` lists them in).
     public static let allCases: [Builtin] =
         arithmetic + math + reductions + tileConstruction + masks + positions + activations + quantization + scheduling
+        + recurrence + structuredMasks
 
     private static let byName: [String: Builtin] = Dictionary(allCases.map { ($0.name, $0) }) { first, _ in first }
 

@@ -141,4 +141,7 @@ public enum CountRule: Sendable, Equatable {
     /// evaluations (cos, sin, tanh, exp: counted with the exponentials, as the cost model
     /// runs them all on the special-function units).
     case perElement(other: Int, special: Int)
+    /// n(n - 1)(2n - 1) / 6 "other" FLOPs for an n x n result: the inverse of a unit
+    /// lower-triangular matrix by forward substitution (`solve_tril`).
+    case triangularInverse
 }

@@ -42,6 +42,13 @@ import Workload
         ("cascade", [("Bc", blocks)]),
         ("flash-decoding-quant", [("Br", blocks), ("Bc", blocks), ("splits", splits)]),
         ("paged-decode-quant", [("P", [8, 16, 32]), ("Br", blocks)]),
+        ("mamba2-ssd", [("Q", [32, 64, 128])]),
+        ("gated-deltanet", [("C", [32, 64, 128])]),
+        ("tree-verify", []),
+        ("vit-global", [("Br", blocks), ("Bc", blocks)]),
+        ("swin-window", []),
+        ("cross-attention", [("Br", blocks), ("Bc", blocks), ("splits", splits)]),
+        ("flash2-prefix-lm", [("Br", [32, 64, 128]), ("Bc", [32, 64, 128])]),
     ]
 
     @Test func everyBuiltInDeclaresItsSpace() throws {
