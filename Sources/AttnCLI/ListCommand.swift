@@ -59,6 +59,7 @@ enum ListCommand {
             }
             if let sinks = model.attentionSinks, sinks > 0 { line += ", \(sinks) sink tokens" }
             if model.ssmLayers > 0 { line += ", \(model.attentionLayers) attention + \(model.ssmLayers) SSM layers" }
+            if let cross = model.crossAttention { line += ", cross-attention over \(cross.encoderStates) encoder states" }
             text += line + "\n"
         }
         text += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"
@@ -115,6 +116,7 @@ enum ListCommand {
                     ("sliding_window", optional(model.slidingWindow)), ("sliding_window_pattern", optional(model.slidingWindowPattern)),
                     ("per_layer_windows", .bool(model.layerWindows != nil)), ("attention_sinks", .int(model.attentionSinks ?? 0)),
                     ("attention_layers", .int(model.attentionLayers)), ("ssm_layers", .int(model.ssmLayers)),
+                    ("cross_attention_encoder_states", optional(model.crossAttention?.encoderStates)),
                 ])
             })),
             ("hardware", .array(zip(HardwareProfile.builtInNames, profiles).map { name, profile in

@@ -105,6 +105,13 @@ extension ModelSpec {
         } else {
             mla = nil
         }
+        if var c = try r.object("cross_attention") {
+            guard let states = try c.integer("encoder_states", minimum: 1, maximum: ModelSpec.maxContext) else {
+                throw c.error("encoder_states", "is required (an integer from 1 to \(ModelSpec.maxContext))")
+            }
+            crossAttention = CrossAttention(encoderStates: states)
+            try c.finish()
+        }
         if let kinds = try r.array("layer_kinds") {
             guard kinds.count == layers else {
                 throw r.error("layer_kinds", "expected one entry per layer (\(layers)), found \(kinds.count)")
@@ -151,7 +158,7 @@ extension ModelSpec {
     public static let builtInNames = [
         "gpt2-medium", "gpt3-175b", "opt-13b", "opt-66b", "opt-175b", "llama-2-7b", "llama-2-13b", "llama-2-70b",
         "llama-3-8b", "llama-3-70b", "mistral-7b", "mixtral-8x7b", "gemma-2-9b", "gemma-2-27b", "falcon-7b", "falcon-40b", "jamba-v0.1",
-        "deepseek-v2-lite", "deepseek-v2", "deepseek-v3",
+        "deepseek-v2-lite", "deepseek-v2", "deepseek-v3", "whisper-large-v3",
     ]
 
     /// A built-in model by id, or a model file when `nameOrPath` ends in `.json`.

@@ -255,6 +255,10 @@ import Testing
             lines.append(line)
         }
         if first["cache"].string != "full" { lines.append("cache: \(first["cache"].string ?? "")") }
+        if first["encoder_states"].isNumber {
+            lines.append("cross-attention: K and V of \(grouped(first["encoder_states"])) encoder states, "
+                + "\(grouped(first["cross_attention_bytes_per_sequence"])) bytes per sequence, made once per request (in kv_bytes_per_sequence)")
+        }
         for r in records where r["fits"] == .bool(false) {
             let setting = "context \(context(r["context"])), batch \(r["batch"].integer)"
             lines.append(r["smallest_fitting_tp"].isNumber
@@ -268,6 +272,7 @@ import Testing
         ["kv", "--model", "llama-2-70b", "--context", "4k,32k,128k", "--batch", "8", "--dtype", "fp8"],
         ["kv", "--model", "llama-2-70b", "--context", "4k,128k", "--batch", "64", "--tp", "16"],
         ["kv", "--model", "jamba-v0.1", "--context", "4k,256k", "--batch", "2"],
+        ["kv", "--model", "whisper-large-v3", "--context", "448", "--batch", "16", "--tp", "2"],
         ["kv", "--model", "llama-2-7b", "--context", "4k,1m", "--window", "4k", "--sinks", "4"],
     ])
     func kvTableIsInTheJSON(_ arguments: [String]) throws {
@@ -408,6 +413,7 @@ import Testing
             }
             if m["attention_sinks"].integer > 0 { line += ", \(m["attention_sinks"].integer) sink tokens" }
             if m["ssm_layers"].integer > 0 { line += ", \(m["attention_layers"].integer) attention + \(m["ssm_layers"].integer) SSM layers" }
+            if m["cross_attention_encoder_states"].isNumber { line += ", cross-attention over \(m["cross_attention_encoder_states"].integer) encoder states" }
             rebuilt += line + "\n"
         }
         rebuilt += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"
