@@ -128,16 +128,19 @@ import AttnNumerics
         #expect(Double(flash) / Double(try run("flash2", 4096, ["causal": 1]).hbmReadBytes) > 100)
     }
 
+    /// An fp32 host tensor holding `values`.
+    static func tensor(_ shape: [Int], _ values: [Float]) -> HostTensor {
+        var t = HostTensor(shape: shape, dtype: .fp32)
+        t.values = values
+        return t
+    }
+
     /// The SSD recurrence by hand: one head, P = N = 1, L = 2, A = -1, dt = (0.5, 0.25),
     /// B = (2, 3), C = (1, -1), x = (4, 8): h_1 = 0.5 * 2 * 4 = 4, y_1 = 4; h_2 =
     /// e^-0.25 * 4 + 0.25 * 3 * 8 = 4 e^-0.25 + 6, y_2 = -h_2. Two groups of one head each
     /// read their own B and C.
     @Test func ssdReferenceByHand() throws {
-        func tensor(_ shape: [Int], _ values: [Float]) -> HostTensor {
-            var t = HostTensor(shape: shape, dtype: .fp32)
-            t.values = values
-            return t
-        }
+        let tensor = Self.tensor
         let y = try #require(StateSpaceDualityReference.output(
             x: tensor([1, 2, 1, 1], [4, 8]), dt: tensor([1, 1, 2], [0.5, 0.25]), a: tensor([1], [-1]),
             b: tensor([1, 2, 1, 1], [2, 3]), c: tensor([1, 2, 1, 1], [1, -1])))
@@ -159,11 +162,7 @@ import AttnNumerics
     /// (I - k k^T) S_1 + k v_2^T = k v_2^T (the projection erases S_1 along k), so o_2 =
     /// (q_2 . k) v_2. (eps = 1e-6 perturbs the norms by about 1e-8.)
     @Test func gatedDeltaRuleByHand() throws {
-        func tensor(_ shape: [Int], _ values: [Float]) -> HostTensor {
-            var t = HostTensor(shape: shape, dtype: .fp32)
-            t.values = values
-            return t
-        }
+        let tensor = Self.tensor
         let o = try #require(GatedDeltaRuleReference.output(
             q: tensor([1, 2, 2], [1, 0, 0, 2]), k: tensor([1, 2, 2], [3, 4, 3, 4]), v: tensor([1, 2, 2], [1, 2, 5, -1]),
             g: tensor([1, 2], [0, -0.7]), beta: tensor([1, 2], [0.5, 1]), heads: 1, scale: 1))

@@ -84,14 +84,7 @@ import Workload
              "m.json: cross_attention.states: unknown field (line 1); expected one of: encoder_states"),
             ("{\(base), \"cross_attention\": 3}", "m.json: cross_attention: expected an object, found 3"),
         ]
-        for (text, expected) in cases {
-            do {
-                _ = try ModelSpec(jsonText: text, file: "m.json")
-                Issue.record("no error for \(text)")
-            } catch {
-                #expect(error.description == expected)
-            }
-        }
+        KVFootprintTests().expectModelErrors(cases)
     }
 
     /// Cross-attention K and V past 2^63 - 1 bytes are an error naming the model and the
