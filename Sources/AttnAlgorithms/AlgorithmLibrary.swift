@@ -40,6 +40,9 @@ public enum AlgorithmLibrary {
         "flash-decoding-quant", "paged-decode-quant",
         // Data-dependent sparse attention (docs/algorithms.md): selections made from the data.
         "quest", "moba", "dsa", "nsa", "lsh", "routing",
+        // Frontier attention (docs/algorithms.md): chunked linear-time layers, speculative
+        // decoding's tree verify, vision and cross-attention.
+        "mamba2-ssd", "gated-deltanet", "tree-verify", "vit-global", "swin-window", "cross-attention", "flash2-prefix-lm",
     ]
 
     /// Built-in names that are other programs with other defaults.
@@ -55,6 +58,16 @@ public enum AlgorithmLibrary {
         "memory-efficient": Alias(
             program: "flash2", defaults: [("Br", 64), ("Bc", 64)],
             about: "xFormers memory-efficient attention (CUTLASS): the FlashAttention-2 schedule with 64 x 64 tiles"),
+        // A ViT attends globally over its patch tokens and a class token, with no mask:
+        // FlashAttention-2 over N = (H / p)(W / p) + 1 tokens (docs/algorithms.md).
+        "vit-global": Alias(
+            program: "flash2", defaults: [],
+            about: "ViT global attention (Dosovitskiy et al. 2021): FlashAttention-2, no mask, over N = (H/p)(W/p) + 1 patch tokens and the class token"),
+        // Whisper's decoder attends to the 1,500 encoder states with no mask; their K and V
+        // are computed once per request, and every decode step reads them.
+        "cross-attention": Alias(
+            program: "flash-decoding", defaults: [],
+            about: "Encoder-decoder cross-attention (Whisper): decoder queries over the Nkv encoder states, no mask, split-KV; the encoder's K and V are made once per request"),
     ]
 
     /// The source of a built-in program (an alias gives its program's source).

@@ -807,6 +807,74 @@ kernel bwd_reduce_kv grid(bkv: (heads > kv_heads) * batch * kv_heads, j: cdiv(Nk
 # @tune Bn: 32, 64, 128, 256
 
 """#,
+        "flash2-prefix-lm": #"""
+# FlashAttention-2 with a prefix-LM mask: image tokens in a multimodal decoder.
+#
+# A vision-language decoder puts the image's tokens (patch embeddings from a vision
+# encoder) before the text. PaliGemma (Beyer et al., "PaliGemma: A versatile 3B VLM for
+# transfer", 2024, Section 2 and Figure 2) attends bidirectionally among the image tokens
+# and the prompt (a prefix-LM, T5's "prefix LM" masking: Raffel et al. 2020, Section
+# 3.2.1) and causally after them; decoders without it (LLaVA) are plain causal. Here the
+# first `prefix` key positions are seen by every query, the rest causally (`mask_prefix`).
+# Query i sits at key position i + Nkv - N, as everywhere: with N = Nkv a whole prefill.
+#
+# One thread block per query block, as `flash2` with its causal mask: a query block visits
+# the key blocks up to the later of its last query and the prefix's end, and masks the
+# blocks that hold keys after one of its queries and past the prefix. Query blocks inside
+# the prefix read the whole prefix; the others read what causal attention reads.
+#
+# IO law (docs/io-laws.md), per head, N = Nkv, Br = Bc = B, T = N / B, I = prefix with
+# B dividing I (I / B = t0 blocks): query block i reads max(i + 1, t0) key blocks:
+#   reads = N d e + 2 B d e (T (T + 1) / 2 + t0 (t0 - 1) / 2),  writes = N d e.
+about "FlashAttention-2 with a prefix-LM mask (PaliGemma): the first `prefix` tokens (an image) attend bidirectionally, the rest causally"
+
+param prefix = min(256, Nkv)   # image (and prompt) tokens at the start, seen by every query (256: a 224 x 224 image in 14-pixel patches)
+param Br = 128       # query rows per thread block
+param Bc = 128       # key/value rows per inner iteration
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require prefix >= 0 and prefix <= Nkv, "prefix must be 0 to Nkv tokens"
+require Nkv >= N, "the queries are the last N of Nkv positions (Nkv >= N)"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+
+check O = attention_prefix(Q, K, V, prefix: prefix)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  # Key blocks up to the block's last query or the prefix's last key, whichever is later.
+  jhi = min(cdiv(Nkv, Bc), max(qpos + rn - 1, prefix - 1) / Bc + 1)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if (j + 1) * Bc - 1 > qpos and (j + 1) * Bc > prefix:
+      # Some key of the block lies after a query of the block and past the prefix.
+      s = mask_prefix(s, qpos, j * Bc, prefix)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 32, 64, 128
+# @tune Bc: 32, 64, 128
+
+"""#,
         "flash2-rope": #"""
 # FlashAttention-2 forward with rotary position embeddings (RoPE) fused into the kernel.
 #
@@ -1268,6 +1336,100 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # @tune Bc: 16, 32, 64, 128, 256
 
 """#,
+        "gated-deltanet": #"""
+# Gated DeltaNet's gated delta rule, chunked (WY representation, UT transform), forward.
+#
+# Yang, Kautz and Hatamizadeh, "Gated Delta Networks: Improving Mamba2 with Delta Rule"
+# (ICLR 2025), Section 3.3; the chunked delta rule of Yang, Wang, Zhang, Shen and Kim,
+# "Parallelizing Linear Transformers with the Delta Rule over Sequence Length" (NeurIPS
+# 2024), Section 3. Per head the state S (d_k x d_v) follows
+#   S_t = alpha_t (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T,   o_t = S_t^T q_t,
+# alpha_t = exp(g_t). In a chunk of C tokens with chunk-local cumulative gates gc and
+# Gamma[i, j] = exp(gc_i - gc_j) (i >= j), unrolling gives the new values
+#   Vn = U - W S_0,  W = T diag(beta) (K o exp(gc)),  U = T diag(beta) V,
+#   T = (I + A)^-1,  A[i, j] = beta_i Gamma[i, j] k_i . k_j for i > j (0 elsewhere),
+# and then
+#   O = (Q o exp(gc)) S_0 + (Q K^T o Gamma, on and below the diagonal) Vn,
+#   S_C = exp(gc_last) S_0 + (K o exp(gc_last - gc))^T Vn.
+# The kernels follow Flash Linear Attention's chunk_gated_delta_rule (fla/ops/
+# gated_delta_rule/chunk.py, use_qk_l2norm_in_kernel=True, the layer of Qwen3-Next):
+# `prepare` normalizes K, sums the gates and forms W and U (chunk_local_cumsum,
+# chunk_scaled_dot_kkt, solve_tril, recompute_w_u), `states` walks the chunks in order,
+# writing each chunk's entering state and new values (chunk_gated_delta_rule_fwd_h), and
+# `chunk_output` computes every chunk at once (chunk_fwd_o). Keys, W, U, the new values and the
+# states are stored at the run's dtype as FLA stores them; the cumulative gates in fp32.
+# Every factor exp(...) above has exponent <= 0, so nothing overflows.
+#
+# IO law (docs/io-laws.md), per batch x head, L = N tokens, T = cdiv(L, C) chunks:
+#   reads  = 8 L d e (K, V; W, U, K twice; Q, V new) + 2 L e (G, Beta) + 8 L (gates, fp32, twice)
+#            + T d^2 e (states)
+#   writes = 5 L d e (K normalized, W, U, V new, O) + 4 L + T d^2 e.
+about "Gated DeltaNet, chunked (Yang et al. 2025): the gated delta rule in chunks of C tokens through the WY representation (UT transform, solve_tril), d x d states passed between chunks (FLA's kernels)"
+
+param C = 64   # chunk length (FLA's BT)
+require C > 0, "the chunk length C must be positive"
+
+input  Q[batch * heads, N, d]
+input  K[batch * heads, N, d]
+input  V[batch * heads, N, d]
+input  G[batch * heads, N] uniform(-0.5, -0.005)   # log alpha_t: -exp(A_log) softplus(a + dt_bias) < 0
+input  Beta[batch * heads, N] uniform(0.0, 1.0)    # sigmoid(b): the writing strength
+output O[batch * heads, N, d]
+temp   KN[batch * heads, N, d]              # keys, L2-normalized
+temp   GC[batch * heads, N] fp32            # gates summed within each chunk
+temp   W[batch * heads, N, d]
+temp   U[batch * heads, N, d]
+temp   VN[batch * heads, N, d]              # the new values U - W S
+temp   HS[batch * heads, cdiv(N, C), d, d]  # the state entering each chunk
+
+check O = gated_delta_rule(Q, K, V, G, Beta)
+
+kernel prepare grid(bh: batch * heads, c: cdiv(N, C)):
+  k = load K[bh, rows(c, C), :] -> sram
+  v = load V[bh, rows(c, C), :] -> sram
+  gr = load G[bh ..< bh + 1, rows(c, C)] -> reg       # 1 x cn
+  br = load Beta[bh ..< bh + 1, rows(c, C)] -> reg    # 1 x cn
+  kn = k / sqrt(rowsum(k * k) + 1e-6)
+  gs = cumsum(gr)
+  gc = gs^T                                            # cn x 1
+  bc = br^T
+  # A = beta_i Gamma_ij k_i . k_j strictly below the diagonal (the mask starts the keys one later).
+  a = (bc * (kn @ kn^T)) * exp(mask_causal(gc - gs, 0, 1))
+  t = solve_tril(a)
+  store KN[bh, rows(c, C), :] = kn
+  store GC[bh ..< bh + 1, rows(c, C)] = gs
+  store W[bh, rows(c, C), :] = t @ (kn * (bc * exp(gc)))
+  store U[bh, rows(c, C), :] = t @ (v * bc)
+
+kernel states grid(bh: batch * heads):
+  s = zeros(d, d)
+  for c in 0 ..< cdiv(N, C):
+    store HS[bh, c, :, :] = s
+    w = load W[bh, rows(c, C), :] -> sram
+    u = load U[bh, rows(c, C), :] -> sram
+    kn = load KN[bh, rows(c, C), :] -> sram
+    gs = load GC[bh ..< bh + 1, rows(c, C)] -> reg
+    vn = u - w @ s
+    store VN[bh, rows(c, C), :] = vn
+    last = col(gs, min(C, N - c * C) - 1)              # the chunk's total log gate
+    kd = kn * exp(last - gs)^T                          # k_j exp(gc_last - gc_j)
+    s = exp(last) * s + kd^T @ vn
+
+kernel chunk_output grid(bh: batch * heads, c: cdiv(N, C)):
+  q = load Q[bh, rows(c, C), :] -> sram
+  kn = load KN[bh, rows(c, C), :] -> sram
+  vn = load VN[bh, rows(c, C), :] -> sram
+  gs = load GC[bh ..< bh + 1, rows(c, C)] -> reg
+  h = load HS[bh, c, :, :] -> sram
+  qn = q * (scale / sqrt(rowsum(q * q) + 1e-6))
+  gc = gs^T
+  att = (qn @ kn^T) * exp(mask_causal(gc - gs, 0, 0))
+  store O[bh, rows(c, C), :] = (qn * exp(gc)) @ h + att @ vn
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune C: 32, 64, 128
+
+"""#,
         "linear-attention": #"""
 # Causal linear attention, chunked, with a running state.
 #
@@ -1511,6 +1673,95 @@ kernel unsort grid(bh: batch * heads, t: N):
 
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
 # @tune Br: 16, 32, 64, 128, 256
+
+"""#,
+        "mamba2-ssd": #"""
+# Mamba-2's state space model by state space duality (SSD), chunked, forward.
+#
+# Dao and Gu, "Transformers are SSMs: Generalized Models and Efficient Algorithms Through
+# Structured State Space Duality" (ICML 2024), Section 6 and Listing 1 (`ssd_minimal`). Per
+# head the model is the recurrence h_t = exp(dt_t A) h_{t-1} + B_t (dt_t x_t)^T,
+# y_t = h_t^T C_t (state N x P, A one scalar per head). Its matrix form Y = (L o C B^T) X
+# with the decay mask L[i, j] = exp(dt_{j+1} A + ... + dt_i A) (exp(segsum(A)), 0 above the
+# diagonal) is attention-like: quadratic within a chunk of Q tokens, and a chunk passes
+# only its N x P state to the next. The output is the diagonal blocks (within a chunk,
+# a masked Q x Q product: step 1) plus the off-diagonal blocks (the state entering the
+# chunk read out by C: step 4); the chunk states (step 2) are passed from chunk to chunk
+# by a short sequential scan (step 3). The three kernels are those of the official
+# implementation (mamba_ssm/ops/triton/ssd_combined.py: `_chunk_state_fwd`,
+# `_state_passing_fwd`, `_chunk_scan_fwd`, the cumulative sums recomputed in each rather
+# than written by `_chunk_cumsum_fwd`); states cross HBM in fp32, as there.
+#
+# Shapes: X and Y [batch, L, heads, P] (P = d, the head dimension; L = N), Dt [batch,
+# heads, L] (dt after softplus), A [heads], B and C [batch, L, groups, N] (N = `state`;
+# the heads of a group share B and C, Section 7.2). No D skip connection or z gate (they
+# are elementwise, outside the SSD).
+#
+# IO law (docs/io-laws.md), per batch and head, T = cdiv(L, Q) chunks:
+#   reads  = 3 L e (dt, once per kernel) + (2 T + 1) e (A) + 2 L P e (X twice)
+#            + 3 L N e (B twice, C once) + 8 T N P (chunk states and entering states, fp32)
+#   writes = 8 T N P + L P e.
+about "Mamba-2 SSD, chunked (Dao and Gu 2024): within a chunk of Q tokens a Q x Q product masked by the decay exp(segsum(dt A)), the chunk's N x P state passed to the next (three kernels, states in HBM)"
+
+param state = 128   # N: state size per head (Mamba-2's d_state)
+param groups = 1    # groups of B and C (Mamba-2's ngroups); the heads of a group share them
+param Q = 64        # chunk length (Mamba-2 uses 256, tiled into 64-row blocks: 64 keeps one chunk's Q x Q tiles in registers)
+require state > 0 and groups > 0 and Q > 0, "state, groups and the chunk length Q must be positive"
+require heads % groups == 0, "heads must be a multiple of groups"
+
+input  X[batch, N, heads, d]
+input  Dt[batch, heads, N] uniform(0.001, 0.1)   # softplus(dt + dt_bias): Mamba-2's dt range
+input  A[heads] uniform(-16.0, -1.0)             # -exp(A_log): Mamba-2's A_init_range (1, 16)
+input  Bm[batch, N, groups, state]
+input  Cm[batch, N, groups, state]
+output Y[batch, N, heads, d]
+temp   ST[batch, cdiv(N, Q), heads, state, d] fp32   # each chunk's own final state, from zero
+temp   HP[batch, cdiv(N, Q), heads, state, d] fp32   # the state entering each chunk
+
+check Y = ssd(X, Dt, A, Bm, Cm)
+
+# Step 2: the state each chunk leaves when it starts from zero,
+# sum_t exp(cs_last - cs_t) B_t (dt_t x_t)^T = B^T (X o dt o decay).
+kernel chunk_state grid(b: batch, h: heads, c: cdiv(N, Q)):
+  g = h / (heads / groups)
+  qn = min(Q, N - c * Q)                     # tokens in this (possibly ragged) chunk
+  ar = load A[rows(h, 1)] -> reg
+  dtr = load Dt[b, h ..< h + 1, rows(c, Q)] -> reg    # 1 x qn
+  cs = cumsum(dtr * ar)                      # 1 x qn: dt A summed up to each token
+  x = load X[b, rows(c, Q), h, :] -> sram    # qn x P
+  bt = load Bm[b, rows(c, Q), g, :] -> sram  # qn x N
+  w = exp(col(cs, qn - 1) - cs) * dtr        # 1 x qn: decay to the chunk's end, times dt
+  store ST[b, c, h, :, :] = bt^T @ (x * w^T)
+
+# Step 3: the states passed between chunks, in order: h_c = exp(sum of dt A over chunk
+# c - 1) h_{c-1} + ST_{c-1}, with h_0 = 0.
+kernel state_passing grid(b: batch, h: heads):
+  ar = load A[rows(h, 1)] -> reg
+  s = zeros(state, d)
+  for c in 0 ..< cdiv(N, Q):
+    store HP[b, c, h, :, :] = s
+    dtr = load Dt[b, h ..< h + 1, rows(c, Q)] -> reg
+    st = load ST[b, c, h, :, :] -> reg
+    s = exp(rowsum(dtr * ar)) * s + st
+
+# Steps 1 and 4: Y = (C B^T o L) (X o dt) within the chunk, plus (C o exp(cs)) h_c.
+kernel chunk_scan grid(b: batch, h: heads, c: cdiv(N, Q)):
+  g = h / (heads / groups)
+  ar = load A[rows(h, 1)] -> reg
+  dtr = load Dt[b, h ..< h + 1, rows(c, Q)] -> reg
+  cs = cumsum(dtr * ar)
+  cc = cs^T                                  # qn x 1
+  x = load X[b, rows(c, Q), h, :] -> sram
+  bt = load Bm[b, rows(c, Q), g, :] -> sram
+  ct = load Cm[b, rows(c, Q), g, :] -> sram
+  hp = load HP[b, c, h, :, :] -> sram        # N x P, fp32
+  lm = exp(mask_causal(cc - cs, 0, 0))       # L = exp(segsum(dt A)): cs_i - cs_j on and below the diagonal, 0 above
+  yd = ((ct @ bt^T) * lm) @ (x * dtr^T)      # the diagonal block
+  yo = (ct * exp(cc)) @ hp                   # the off-diagonal blocks, through the entering state
+  store Y[b, rows(c, Q), h, :] = yd + yo
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Q: 32, 64, 128
 
 """#,
         "memory-efficient-cutlass": #"""
@@ -3192,6 +3443,125 @@ kernel pv_reduce grid(bh: (Sk > 1) * batch * heads, i: cdiv(N, Bo)):
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
 # @tune Bm: 32, 64, 128
 # @tune Bn: 32, 64, 128, 256
+
+"""#,
+        "swin-window": #"""
+# Swin Transformer's window attention, plain or shifted (W-MSA and SW-MSA).
+#
+# Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Windows"
+# (ICCV 2021), Section 3.2. The N patch tokens of an image lie on a grid of N / grid_w
+# rows of grid_w; each attends only to the M x M tokens of its window, so the work is
+# N M^2 instead of ViT's N^2. Every other block shifts the windows by `shift` = M / 2
+# patches so that information crosses window borders; the partial windows at the image's
+# edge are batched by cyclically shifting the map and masking (`mask_swin`): the tensors
+# here are in the shifted layout (token y grid_w + x is patch ((y + shift) mod H, (x +
+# shift) mod grid_w), as `torch.roll` leaves it before the QKV projection), and with a
+# shift every window adds its mask, zero inside, as Swin's reference code adds `attn_mask`
+# to all windows. One thread block per window and head: a window's Q, K and V are read
+# once, M^2 x M^2 scores, a plain softmax. Swin's relative position bias (a small table
+# added to the scores) is left out: it adds no HBM traffic worth counting.
+#
+# IO law (docs/io-laws.md): Q, K, V read once, O written once: reads = 3 BH N d e
+# (BHkv for K, V), writes = BH N d e; matmul FLOPs 4 BH N M^2 d; with a shift, the last
+# row and column of windows hide M^2 (M^2 - regions' own tokens) scores each.
+about "Swin window attention (Liu et al. 2021): each patch token attends to its M x M window; shift = M / 2 gives the shifted windows, the map cyclically shifted and masked"
+
+param grid_w = 64   # patches per row of the image (N / grid_w rows)
+param M = 8         # window side, in patches (Swin: 7 at 224 x 224; 8 divides 64 x 64 patches)
+param shift = 0     # 0: W-MSA; M / 2: SW-MSA, the shifted windows
+require grid_w > 0 and M > 0 and shift >= 0 and shift < M, "grid_w and M must be positive and 0 <= shift < M"
+require N == Nkv and N % grid_w == 0, "the tokens are a grid: N = Nkv, a multiple of grid_w"
+require grid_w % M == 0 and (N / grid_w) % M == 0, "the grid must be whole windows: both sides multiples of M"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+
+input  Q[batch * heads, N / grid_w, grid_w, d]
+input  K[batch * kv_heads, N / grid_w, grid_w, d]
+input  V[batch * kv_heads, N / grid_w, grid_w, d]
+output O[batch * heads, N / grid_w, grid_w, d]
+
+check O = attention_swin(Q, K, V, grid_w: grid_w, window_size: M, shift: shift)
+
+kernel window grid(bh: batch * heads, wy: N / grid_w / M, wx: grid_w / M):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(wy, M), rows(wx, M), :] -> sram     # M^2 x d
+  k = load K[kvh, rows(wy, M), rows(wx, M), :] -> sram
+  v = load V[kvh, rows(wy, M), rows(wx, M), :] -> sram
+  s = (q @ k^T) * scale
+  if shift > 0:
+    s = mask_swin(s, M, shift, wy == N / grid_w / M - 1, wx == grid_w / M - 1)
+  p = exp(s - rowmax(s))
+  store O[bh, rows(wy, M), rows(wx, M), :] = (p @ v) / rowsum(p)
+
+"""#,
+        "tree-verify": #"""
+# Speculative decoding's verify step: attention for a tree of draft tokens.
+#
+# EAGLE (Li, Wei, Zhang and Zhang, "EAGLE: Speculative Sampling Requires Rethinking
+# Feature Uncertainty", ICML 2024, Section 4.2) and Medusa (Cai et al., "Medusa: Simple
+# LLM Inference Acceleration Framework with Multiple Decoding Heads", ICML 2024, Section
+# 2.1.2, "tree attention") verify many draft continuations in one forward pass: the N
+# draft tokens form a tree, their keys and values are appended after the Nkv - N cached
+# tokens, and each draft token attends to the whole cached prefix and to its ancestors in
+# the tree (itself included), which the tree mask allows and nothing else. The tree here
+# is the breadth-first `width`-ary tree (`mask_tree`; width 1 is a chain of N tokens).
+#
+# A thread block takes Bt draft tokens with every query head of one KV head (GQA heads
+# stacked, as Flash-Decoding packs them): the prefix KV is read once per block, streamed
+# without a mask, then the draft tokens' own keys up to the block's last (ancestors come
+# first in breadth-first order) are masked by the tree. Decoding the same tokens one at a
+# time reads the prefix once per token instead.
+#
+# IO law (docs/io-laws.md), per batch and KV head, g = heads / kv_heads, P = Nkv - N,
+# T = cdiv(N, Bt) blocks, K_i = min(N, (i + 1) Bt) draft keys seen by block i:
+#   reads  = g N d e (Q) + 2 T P d e (the prefix, once per block) + 2 d e sum_i K_i,
+#   writes = g N d e (O);
+# N decode steps read 2 d e (N P + N (N + 1) / 2) of K and V.
+about "Speculative decoding's tree verify step (EAGLE, Medusa): N draft tokens attend to the cached prefix, read once per block of Bt draft tokens, and to their ancestors by a tree mask"
+
+param width = 2                                      # children per draft node (1: a chain)
+param Bt = max(1, 128 / (heads / kv_heads))          # draft tokens per thread block: 128 rows with the GQA group's heads
+param Bc = 128                                       # prefix keys per inner iteration
+require width > 0 and Bt > 0 and Bc > 0, "width, Bt and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require Nkv >= N, "the keys are the cached prefix (Nkv - N tokens) followed by the N draft tokens"
+
+input  Q[batch, kv_heads, heads / kv_heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch, kv_heads, heads / kv_heads, N, d]
+
+check O = attention_tree(Q, K, V, tree_width: width)
+
+kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt)):
+  b = bkv / kv_heads
+  kvh = bkv % kv_heads
+  P = Nkv - N                                  # cached tokens
+  tn = min(Bt, N - i * Bt)                     # draft tokens in this block
+  rn = (heads / kv_heads) * tn
+  q = load Q[b, kvh, :, rows(i, Bt), :] -> sram   # row r: head r / tn, draft node i Bt + r % tn
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in 0 ..< cdiv(P, Bc):
+    k = load K[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+    v = load V[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+    s = (q @ k^T) * scale
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  # The draft tokens' own keys, nodes 0 ..< i Bt + tn: each row sees its ancestors and itself.
+  k = load K[bkv, P ..< P + i * Bt + tn, :] -> sram
+  v = load V[bkv, P ..< P + i * Bt + tn, :] -> sram
+  s = mask_tree((q @ k^T) * scale, i * Bt, 0, width, tn)
+  m2 = max(m, rowmax(s))
+  p = exp(s - m2)
+  a = exp(m - m2)
+  l = a * l + rowsum(p)
+  o = a * o + p @ v
+  store O[b, kvh, :, rows(i, Bt), :] = o / l
 
 """#,
     ]

@@ -65,6 +65,7 @@ enum ListCommand {
             if model.ssmLayers > 0 { line += ", \(model.attentionLayers) attention + \(model.ssmLayers) SSM layers" }
             if model.deltanetLayers > 0 { line += ", \(model.attentionLayers) attention + \(model.deltanetLayers) Gated DeltaNet layers" }
             if let moe = model.decoder?.moe, let dtype = moe.expertDType { line += ", \(moe.experts) experts in \(dtype.rawValue)" }
+            if let cross = model.crossAttention { line += ", cross-attention over \(cross.encoderStates) encoder states" }
             text += line + "\n"
         }
         text += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"
@@ -124,6 +125,7 @@ enum ListCommand {
                     ("attention_chunk_size", optional(model.attentionChunkSize)), ("attention_chunk_pattern", optional(model.attentionChunkPattern)),
                     ("indexer_top_k", optional(model.indexer?.topK)), ("deltanet_layers", .int(model.deltanetLayers)),
                     ("experts", optional(model.decoder?.moe?.experts)), ("expert_dtype", model.decoder?.moe?.expertDType.map { .string($0.rawValue) } ?? .null),
+                    ("cross_attention_encoder_states", optional(model.crossAttention?.encoderStates)),
                 ])
             })),
             ("hardware", .array(zip(HardwareProfile.builtInNames, profiles).map { name, profile in

@@ -55,6 +55,11 @@ public enum KVReport {
                     }
                     text += "by layer kind at \(ContextList.format(r.context)): " + parts.joined(separator: "; ") + "\n"
                 }
+                if let states = first.encoderStates {
+                    text += "cross-attention: K and V of \(NumberFormat.grouped(states)) encoder states, "
+                        + "\(NumberFormat.grouped(first.crossAttentionBytesPerSequence)) bytes per sequence, made once per request "
+                        + "(in kv_bytes_per_sequence)\n"
+                }
                 for r in records where !r.fits {
                     let setting = "context \(ContextList.format(r.context)), batch \(r.batch)"
                     if let need = r.smallestFittingTP {
@@ -70,7 +75,7 @@ public enum KVReport {
 
     static let csvColumns = [
         "model", "attention", "hardware", "context", "batch", "dtype", "kv_bytes_per_token", "kv_bytes_per_sequence",
-        "ssm_state_bytes_per_sequence", "kv_bytes_total", "weight_bytes", "budget_bytes", "fits", "max_sequences", "token_slots", "cache",
+        "ssm_state_bytes_per_sequence", "cross_attention_bytes_per_sequence", "encoder_states", "kv_bytes_total", "weight_bytes", "budget_bytes", "fits", "max_sequences", "token_slots", "cache",
         "tp", "kv_heads_per_gpu", "smallest_fitting_tp",
     ]
 
@@ -79,7 +84,9 @@ public enum KVReport {
             ("model", .string(r.model)), ("attention", .string(r.attention)), ("hardware", .string(r.hardware)),
             ("context", .int(r.context)), ("batch", .int(r.batch)), ("dtype", .string(r.dtype)),
             ("kv_bytes_per_token", .int(r.kvBytesPerToken)), ("kv_bytes_per_sequence", .int(r.kvBytesPerSequence)),
-            ("ssm_state_bytes_per_sequence", .int(r.ssmStateBytesPerSequence)), ("kv_bytes_total", .int(r.kvBytesTotal)),
+            ("ssm_state_bytes_per_sequence", .int(r.ssmStateBytesPerSequence)),
+            ("cross_attention_bytes_per_sequence", .int(r.crossAttentionBytesPerSequence)),
+            ("encoder_states", r.encoderStates.map { .int($0) } ?? .null), ("kv_bytes_total", .int(r.kvBytesTotal)),
             ("weight_bytes", .int(r.weightBytes)), ("budget_bytes", .int(r.budgetBytes)), ("fits", .bool(r.fits)),
             ("max_sequences", .int(r.maxSequences)), ("token_slots", .int(r.tokenSlots)), ("cache", .string(r.cache)),
             ("tp", .int(r.tensorParallel)), ("kv_heads_per_gpu", r.kvHeadsPerGPU.map { .int($0) } ?? .null),

@@ -65,6 +65,20 @@ public struct AlgorithmFamily: Sendable {
             name: "data-dependent sparse attention (top-k tokens, blocks or pages chosen from the data; LSH buckets; k-means clusters)",
             how: "--algorithm dsa, nsa, quest, moba, lsh or routing; --param topk=K (dsa, moba), budget=T (quest), n=N (nsa)",
             .checkedAgainst(Set(ReferenceKind.sparseAttentionFamily))),
+        AlgorithmFamily(
+            name: "chunked linear-time layers of 2025 (Mamba-2 SSD, Gated DeltaNet), states passed between chunks",
+            how: "--algorithm mamba2-ssd (--param Q=CHUNK, state=N) or gated-deltanet (--param C=CHUNK)", .checkedAgainst([.ssd, .gatedDelta])),
+        AlgorithmFamily(
+            name: "speculative decoding's tree verify (EAGLE, Medusa): draft tokens over the cache and their tree ancestors",
+            how: "--algorithm tree-verify, --q-len DRAFT_TOKENS, --param width=W", .checkedAgainst([.attentionTree])),
+        AlgorithmFamily(
+            name: "vision attention: ViT global over patch tokens, Swin (shifted) windows",
+            how: "--algorithm vit-global (--context (H/p)(W/p)+1) or swin-window (--param grid_w=W, M=7, shift=M/2)", .named(["vit-global", "swin-window"])),
+        AlgorithmFamily(
+            name: "encoder-decoder cross-attention (Whisper)", how: "--algorithm cross-attention, --context ENCODER_STATES (1500)", .named(["cross-attention"])),
+        AlgorithmFamily(
+            name: "prefix-LM mask: image tokens bidirectional, text causal (multimodal decoders)", how: "--algorithm flash2-prefix-lm, --param prefix=IMAGE_TOKENS",
+            .checkedAgainst([.attentionPrefix])),
     ]
 
     /// Whether the algorithm `name` with program `program` belongs to the family.

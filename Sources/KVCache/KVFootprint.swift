@@ -13,7 +13,8 @@ import Workload
 /// (vector_bytes = elements x element bytes, plus int4 group metadata). A sequence of L
 /// tokens keeps, per attention layer, L tokens, min(L, sinks + window) in a layer with a
 /// window, or min(L, chunk) in a chunked layer (`ModelSpec.AttentionSpan`); plus a
-/// constant state per SSM or Gated DeltaNet layer.
+/// constant state per SSM or Gated DeltaNet layer; plus, for an encoder-decoder model,
+/// the cross-attention keys and values of its encoder states, once per sequence.
 ///
 /// With tensor parallelism over G GPUs (`tensorParallel`) the footprint is one GPU's: it
 /// holds kv_heads / G KV heads, or one when G > kv_heads (each KV head is then replicated
@@ -74,9 +75,22 @@ public struct KVFootprint: Sendable, Equatable {
         return total
     }
 
-    /// Attention cache bytes of one sequence of `context` tokens, or nil past 2^63 - 1.
+    /// Attention cache bytes of one sequence of `context` tokens, or nil past 2^63 - 1:
+    /// the self-attention cache and, for an encoder-decoder model, the cross-attention
+    /// keys and values (`crossAttentionBytesPerSequence`), once.
     public func checkedKVBytesPerSequence(context: Int) -> Int? {
         cachedTokenLayers(context: context).flatMap { Checked.product($0, bytesPerTokenPerLayer) }
+            .flatMap { own in crossAttentionBytesPerSequence.flatMap { Checked.sum(own, $0) } }
+    }
+
+    /// Cross-attention K and V of one sequence: attention layers x encoder states x
+    /// bytes per token and layer, computed once per request from the encoder output and
+    /// read by every decode step, so independent of the decoder's length (0 for a
+    /// decoder-only model; nil past 2^63 - 1). Whisper large-v3 at fp16: 32 x 1,500 x
+    /// 2 x 20 x 64 x 2 = 245,760,000 bytes per request.
+    public var crossAttentionBytesPerSequence: Int? {
+        guard let cross = model.crossAttention else { return 0 }
+        return Checked.product(model.attentionLayers, cross.encoderStates).flatMap { Checked.product($0, bytesPerTokenPerLayer) }
     }
 
     /// Attention cache bytes of one sequence of `context` tokens (callers check the

@@ -138,6 +138,8 @@ public struct KVStudy: Sendable, Equatable {
                 dtype: dtype.description, kvBytesPerToken: footprint.bytesPerToken,
                 kvBytesPerSequence: footprint.kvBytesPerSequence(context: context),
                 ssmStateBytesPerSequence: footprint.ssmStateBytesPerSequence,
+                crossAttentionBytesPerSequence: footprint.crossAttentionBytesPerSequence ?? Int.max,
+                encoderStates: spec.crossAttention?.encoderStates,
                 kvBytesTotal: batch * footprint.bytesPerSequence(context: context),
                 weightBytes: capacity.weightBytes, budgetBytes: capacity.budgetBytes,
                 maxSequences: capacity.sequences(context: context), tokenSlots: capacity.tokenSlots,
@@ -175,11 +177,17 @@ public struct KVStudy: Sendable, Equatable {
         }
         let perToken = footprint.bytesPerToken
         let state = footprint.ssmStateBytesPerSequence
+        guard let cross = footprint.crossAttentionBytesPerSequence, Checked.sum(cross, state) != nil else {
+            throw KVInputError(
+                input: "model", value: spec.id,
+                message: "cross-attention over \(spec.crossAttention?.encoderStates ?? 0) encoder states at \(perToken) KV bytes per token (\(dtype)) "
+                    + "overflows a 64-bit byte count; expected at most \((Int.max - state) / max(1, perToken)) encoder states")
+        }
         for (index, context) in contexts.enumerated() {
             guard let kv = footprint.checkedKVBytesPerSequence(context: context),
                 let perSequence = Checked.sum(kv, state)
             else {
-                let largest = perToken > 0 ? (Int.max - state) / perToken : Int.max
+                let largest = perToken > 0 ? (Int.max - state - cross) / perToken : Int.max
                 throw KVInputError(
                     input: "context", value: "\(context)",
                     message: "\(spec.id) keeps \(perToken) KV bytes per token at \(dtype), so one sequence overflows a 64-bit byte count; "
@@ -212,6 +220,11 @@ public struct KVRecord: Sendable, Equatable {
     public var kvBytesPerSequence: Int
     /// SSM state of one sequence (hybrid models), constant in the context.
     public var ssmStateBytesPerSequence: Int
+    /// Cross-attention K and V of one sequence (encoder-decoder models), constant in the
+    /// context and included in `kvBytesPerSequence`; 0 for a decoder-only model.
+    public var crossAttentionBytesPerSequence: Int = 0
+    /// Encoder states the cross-attention attends to; nil for a decoder-only model.
+    public var encoderStates: Int? = nil
     /// batch x (KV + SSM state) per sequence.
     public var kvBytesTotal: Int
     public var weightBytes: Int
@@ -452,6 +465,13 @@ public struct PagedStudy: Sendable, Equatable {
         guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
         try validate()
         let spec = try KVStudy(model: model, contexts: [], window: window, sinks: sinks).policyModel(try ModelSpec.named(model))
+        // An encoder-decoder model also holds its cross-attention K and V per request,
+        // which the pool does not allocate: refuse rather than undercount.
+        if let cross = spec.crossAttention {
+            throw KVInputError(
+                input: "model", value: spec.id,
+                message: "the paged pool does not model cross-attention K and V (\(cross.encoderStates) encoder states per request); attnsim kv counts them")
+        }
         let eviction = PagedStudy.eviction(spec)
         if eviction != nil && sharing != .none {
             throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with a sliding window is not modeled; give one of them")

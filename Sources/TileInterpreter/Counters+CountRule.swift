@@ -45,6 +45,16 @@ extension Counters {
             var flops = 0
             try CounterOverflow.accumulate(&flops, other + special, elements, "FLOPs of one call")
             return flops
+        case .triangularInverse:
+            // Element (i, j), i - j = m > 0: m - 1 multiplies, m - 1 additions and a
+            // negation; summed over the strictly lower triangle, n(n - 1)(2n - 1) / 6.
+            // n(n - 1) / 2 times 2n - 1 is divisible by 3.
+            let n = output.tile.rows
+            var pairsTimesLength = 0
+            try CounterOverflow.accumulate(&pairsTimesLength, n * (n - 1) / 2, 2 * n - 1, "other FLOPs")
+            let flops = pairsTimesLength / 3
+            try CounterOverflow.accumulate(&flopsOther, flops, 1, "other FLOPs")
+            return flops
         }
     }
 }

@@ -6,7 +6,7 @@
 ///
 /// Each family of built-ins is one file in `Builtins/` (arithmetic, math, reductions,
 /// tile construction, masks, positions, activations, quantization, scheduling,
-/// selection): a
+/// selection, recurrences, structured masks): a
 /// definition there is the only place a built-in is described, and a definition missing
 /// a piece its kind needs does not compile (`BuiltinMeaning`). Adding a built-in is one
 /// definition and its tests (docs/ARCHITECTURE.md, "Adding a built-in").
@@ -37,7 +37,7 @@ public final class Builtin: Sendable, Hashable, CustomStringConvertible {
     /// Every built-in, family by family (the order `attnsim` lists them in).
     public static let allCases: [Builtin] =
         arithmetic + math + reductions + tileConstruction + masks + positions + activations + quantization + scheduling
-        + selection
+        + selection + recurrence + structuredMasks
 
     private static let byName: [String: Builtin] = Dictionary(allCases.map { ($0.name, $0) }) { first, _ in first }
 

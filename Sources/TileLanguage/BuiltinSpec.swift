@@ -147,4 +147,7 @@ public enum CountRule: Sendable, Equatable {
     /// of a heap of k that every candidate enters (Knuth, TAOCP vol. 3, 5.2.3). A counting
     /// convention for the FLOPs: the bytes a selection moves are its loads and stores.
     case selection
+    /// n(n - 1)(2n - 1) / 6 "other" FLOPs for an n x n result: the inverse of a unit
+    /// lower-triangular matrix by forward substitution (`solve_tril`).
+    case triangularInverse
 }

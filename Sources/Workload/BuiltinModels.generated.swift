@@ -829,5 +829,25 @@ public enum BuiltinModels {
 }
 
 """#,
+        "whisper-large-v3": #"""
+{
+  "id": "whisper-large-v3",
+  "name": "Whisper large-v3",
+  "layers": 32,
+  "hidden_size": 1280,
+  "heads": 20,
+  "kv_heads": 20,
+  "head_dim": 64,
+  "parameters": 1543490560,
+  "max_context": 448,
+  "cross_attention": { "encoder_states": 1500 },
+  "sources": {
+    "architecture": "Hugging Face openai/whisper-large-v3 config.json: decoder_layers 32, d_model 1280, decoder_attention_heads 20 (head_dim 64), max_target_positions 448, max_source_positions 1500, encoder_layers 32, decoder_ffn_dim 5120, vocab_size 51866, num_mel_bins 128; Radford et al. 2023, 'Robust Speech Recognition via Large-Scale Weak Supervision', Section 2.2 and Table 1 (large: 32 layers, width 1280, 20 heads; 30 s of audio, 1,500 encoder positions)",
+    "cross_attention": "every decoder layer attends to the encoder's 1,500 output states (Radford et al. 2023, Section 2.2): their K and V are made once per request and reused by every decode step",
+    "parameters": "computed from the config: encoder 636,968,960 (two convolutions 492,800 + 4,916,480, 1,500 x 1280 position table, 32 layers of 19,676,160, final LayerNorm), decoder 906,521,600 (51,866 x 1280 tied token embedding, 448 x 1280 positions, 32 layers of 26,236,160 with cross-attention, final LayerNorm); the model card says 1550M"
+  }
+}
+
+"""#,
     ]
 }

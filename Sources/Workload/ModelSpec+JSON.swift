@@ -134,6 +134,13 @@ extension ModelSpec {
         } else {
             indexer = nil
         }
+        if var c = try r.object("cross_attention") {
+            guard let states = try c.integer("encoder_states", minimum: 1, maximum: ModelSpec.maxContext) else {
+                throw c.error("encoder_states", "is required (an integer from 1 to \(ModelSpec.maxContext))")
+            }
+            crossAttention = CrossAttention(encoderStates: states)
+            try c.finish()
+        }
         if let kinds = try r.array("layer_kinds") {
             guard kinds.count == layers else {
                 throw r.error("layer_kinds", "expected one entry per layer (\(layers)), found \(kinds.count)")
@@ -207,7 +214,7 @@ extension ModelSpec {
         "llama-3-8b", "llama-3-70b", "mistral-7b", "mixtral-8x7b", "gemma-2-9b", "gemma-2-27b", "falcon-7b", "falcon-40b", "jamba-v0.1",
         "deepseek-v2-lite", "deepseek-v2", "deepseek-v3",
         "gpt-oss-20b", "gpt-oss-120b", "llama-4-scout", "llama-4-maverick", "gemma-3-1b", "gemma-3-12b", "gemma-3-27b",
-        "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b", "qwen3-next-80b", "deepseek-v3.2", "kimi-k2",
+        "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b", "qwen3-next-80b", "deepseek-v3.2", "kimi-k2", "whisper-large-v3",
     ]
 
     /// A built-in model by id, or a model file when `nameOrPath` ends in `.json`.

@@ -173,6 +173,20 @@ public struct ModelSpec: Sendable, Equatable {
         public var cachedElements: Int { kvLoraRank + qkRopeHeadDim }
     }
 
+    /// Encoder-decoder cross-attention (Whisper: Radford et al. 2023, Section 2.2, the
+    /// Transformer of Vaswani et al. 2017): every attention layer also attends to the
+    /// encoder's states, with keys and values of the layer's head count and size. They
+    /// are computed once per request from the encoder output and read by every decode
+    /// step, so a sequence caches them once, whatever its length.
+    public struct CrossAttention: Sendable, Equatable {
+        /// Encoder states each request attends to (Whisper: 1,500 for 30 s of audio).
+        public var encoderStates: Int
+
+        public init(encoderStates: Int) {
+            self.encoderStates = encoderStates
+        }
+    }
+
     public var id: String
     public var name: String
     public var layers: Int
@@ -206,6 +220,8 @@ public struct ModelSpec: Sendable, Equatable {
     public var attentionSinks: Int?
     /// Multi-head latent attention; nil for MHA/GQA/MQA models.
     public var mla: LatentAttention?
+    /// Cross-attention to an encoder's states; nil for decoder-only models.
+    public var crossAttention: CrossAttention? = nil
     /// One entry per layer.
     public var layerKinds: [LayerKind]
     /// The state of SSM layers (required when any layer is `.ssm`).

@@ -86,6 +86,14 @@ import TileInterpreter
         ("mask_after(x, 2, iota(1, 6, 0))", 24, 0, 0, 0),
         ("mask_apart(x, 1, 2)", 24, 0, 0, 0),
         ("mask_self(x, 2, iota(4, 6, 0), -1.0)", 24, 0, 0, 0),
+        // Prefix sums along each row of 6: 5 additions, 4 x 5.
+        ("cumsum(x)", 20, 0, 0, 0),
+        // Draft nodes 2 ... 5 over nodes 0 ... 5 of the binary tree (parent (n - 1) / 2): node
+        // 2 sees {0, 2}, 3 {0, 1, 3}, 4 {0, 1, 4}, 5 {0, 2, 5}: 4 + 3 + 3 + 3 hidden.
+        ("mask_tree(x, 2, 0, 2)", 24, 0, 0, 13),
+        // Queries 1 ... 4, keys 0 ... 5, prefix 3: hidden the keys after the query from 3 on:
+        // 3 (keys 3 to 5), 3, 2, 1.
+        ("mask_prefix(x, 1, 0, 3)", 24, 0, 0, 9),
     ])
     func callsCountByTheirRule(_ call: String, _ other: Int, _ exps: Int, _ logs: Int, _ masked: Int) throws {
         let text = """

@@ -13,6 +13,8 @@ import TileInterpreter
         ("attention_cascade", 5), ("attention_cascade_lse", 5), ("attention_mla", 6),
         ("attention_quest", 6), ("attention_moba", 5), ("attention_dsa", 10), ("attention_nsa", 7), ("attention_lsh", 4),
         ("attention_routing", 6),
+        ("attention_cascade", 5), ("attention_cascade_lse", 5), ("attention_mla", 6), ("ssd", 5), ("gated_delta_rule", 5),
+        ("attention_tree", 3), ("attention_prefix", 3), ("attention_swin", 3),
     ])
     func argumentCounts(_ name: String, _ count: Int) throws {
         let reference = try #require(ReferenceKind.named(name))
@@ -21,7 +23,7 @@ import TileInterpreter
     }
 
     @Test func everyReferenceIsFoundByItsName() {
-        #expect(ReferenceKind.allCases.count == 18)
+        #expect(ReferenceKind.allCases.count == 23)
         for reference in ReferenceKind.allCases { #expect(ReferenceKind.named(reference.rawValue) === reference) }
         #expect(ReferenceKind.named("softmax") == nil)
     }
@@ -33,6 +35,7 @@ import TileInterpreter
             "causal", "window", "page_size", "block_pattern", "block_local", "block_stride", "block_density", "block_seed", "block_rows", "block_cols",
             "rope", "rope_base", "rope_scaling", "rope_factor", "rope_original", "alibi", "softcap", "sinks",
             "block", "stride", "chunk",
+            "tree_width", "prefix", "grid_w", "window_size", "shift",
         ])
         #expect(CheckDecl.numberOptionNames == ["rope_base", "rope_factor", "softcap"])
         #expect(ReferenceKind.attentionCascade.options.map(\.name) == ["causal"])
@@ -56,6 +59,13 @@ import TileInterpreter
         #expect(n(.linformer, [[2, 8, 16], [2, 32, 16], [2, 32, 16], [5, 32], [5, 32]]) == 53)
         #expect(n(.selectiveScan, [[2, 7, 4], [2, 7, 4], [4, 3], [2, 7, 3], [2, 7, 3]]) == 10)
         #expect(n(.attentionMLA, [[2, 8, 16], [2, 8, 4], [1, 32, 12], [1, 32, 4], [2, 12, 16], [2, 12, 16]]) == 76)
+        // L + N = 7 + 5 for an SSD with X [2, 7, 3, 16] and B [2, 7, 1, 5]; L + 2 d = 9 + 32
+        // for the delta rule with G [batch x heads = 2, 9]; d + Nkv for the structured masks.
+        #expect(n(.ssd, [[2, 7, 3, 16], [2, 3, 7], [3], [2, 7, 1, 5], [2, 7, 1, 5]]) == 12)
+        #expect(n(.gatedDelta, [[2, 9, 16], [2, 9, 16], [2, 9, 16], [2, 9], [2, 9]]) == 9 + 32)
+        #expect(n(.attentionTree, []) == 48)
+        #expect(n(.attentionPrefix, []) == 48)
+        #expect(n(.attentionSwin, []) == 48)
     }
 
     /// A check names only the options its reference reads (no silent ignoring).

@@ -263,6 +263,10 @@ import Testing
             }
             lines.append("by layer kind at \(context(r["context"])): " + parts.joined(separator: "; "))
         }
+        if first["encoder_states"].isNumber {
+            lines.append("cross-attention: K and V of \(grouped(first["encoder_states"])) encoder states, "
+                + "\(grouped(first["cross_attention_bytes_per_sequence"])) bytes per sequence, made once per request (in kv_bytes_per_sequence)")
+        }
         for r in records where r["fits"] == .bool(false) {
             let setting = "context \(context(r["context"])), batch \(r["batch"].integer)"
             lines.append(r["smallest_fitting_tp"].isNumber
@@ -278,6 +282,7 @@ import Testing
         ["kv", "--model", "jamba-v0.1", "--context", "4k,256k", "--batch", "2"],
         ["kv", "--model", "llama-3-8b", "--context", "4k,1m", "--window", "4k", "--sinks", "4"],
         ["kv", "--model", "gemma-3-12b", "--context", "4k,128k", "--batch", "4"],
+        ["kv", "--model", "whisper-large-v3", "--context", "448", "--batch", "16", "--tp", "2"],
     ])
     func kvTableIsInTheJSON(_ arguments: [String]) throws {
         let (text, json) = try Self.both(arguments)
@@ -424,6 +429,7 @@ import Testing
             if m["ssm_layers"].integer > 0 { line += ", \(m["attention_layers"].integer) attention + \(m["ssm_layers"].integer) SSM layers" }
             if m["deltanet_layers"].integer > 0 { line += ", \(m["attention_layers"].integer) attention + \(m["deltanet_layers"].integer) Gated DeltaNet layers" }
             if let dtype = m["expert_dtype"].string { line += ", \(m["experts"].integer) experts in \(dtype)" }
+            if m["cross_attention_encoder_states"].isNumber { line += ", cross-attention over \(m["cross_attention_encoder_states"].integer) encoder states" }
             rebuilt += line + "\n"
         }
         rebuilt += "\nHARDWARE (--hardware NAME, or a path to a profile .json)\n"

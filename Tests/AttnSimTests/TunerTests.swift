@@ -48,6 +48,13 @@ import Workload
         ("nsa", [("Bs", [16, 32, 64])]),
         ("lsh", [("Br", blocks)]),
         ("routing", [("Bw", [32, 64, 128, 256])]),
+        ("mamba2-ssd", [("Q", [32, 64, 128])]),
+        ("gated-deltanet", [("C", [32, 64, 128])]),
+        ("tree-verify", []),
+        ("vit-global", [("Br", blocks), ("Bc", blocks)]),
+        ("swin-window", []),
+        ("cross-attention", [("Br", blocks), ("Bc", blocks), ("splits", splits)]),
+        ("flash2-prefix-lm", [("Br", [32, 64, 128]), ("Bc", [32, 64, 128])]),
     ]
 
     @Test func everyBuiltInDeclaresItsSpace() throws {

@@ -84,11 +84,16 @@ import TileLanguage
         for name in AlgorithmLibrary.builtInNames {
             let program = try AlgorithmLibrary.program(name)
             let declared = Set(program.declaredParameters.map(\.name))
-            let small: [String: Int] = ["Br": 16, "Bc": 24, "Bm": 16, "Bn": 24, "Dc": 16].filter { declared.contains($0.key) }
+            var small: [String: Int] = ["Br": 16, "Bc": 24, "Bm": 16, "Bn": 24, "Dc": 16].filter { declared.contains($0.key) }
             // Programs whose every head routes its own keys (LSH also shares queries and
             // keys) run on a square MHA shape of the same size.
             let selfAttention = ["lsh", "routing"].contains(name)
-            let shape = selfAttention ? S.shape(heads: 2, n: 70, d: 16) : S.shape(heads: 2, kvHeads: 1, n: 37, nkv: 70, d: 16)
+            var shape = selfAttention ? S.shape(heads: 2, n: 70, d: 16) : S.shape(heads: 2, kvHeads: 1, n: 37, nkv: 70, d: 16)
+            // Swin's tokens are a grid of whole windows: 8 x 8 patches, shifted 4 x 4 windows.
+            if name == "swin-window" {
+                shape = S.shape(heads: 2, kvHeads: 1, n: 64, d: 16)
+                small = ["grid_w": 8, "M": 4, "shift": 2]
+            }
             let record = try Runner.run(Self.request(program, shape, dtype: dtype, params: small))
             #expect(record.passed == true, "\(name) \(dtype): \(record.failures)")
             for check in record.checks {
