@@ -10,20 +10,32 @@ extension ReferenceKind {
     /// attention_cascade(Q, Kp, Vp, Ks, Vs). n = d + Nkv.
     public static let attentionCascade = ReferenceKind(
         "attention_cascade", arguments: ["Q", "Kp", "Vp", "Ks", "Vs"], options: [ReferenceOption("causal")], reductionLength: headAndKeys,
-        compute: { call throws(Diagnostic) in try cascade(call).output })
+        compute: { call throws(Diagnostic) in try cascade(call, part: "output") })
 
     /// The row log-sum-exp of the same scores: attention_cascade_lse(Q, Kp, Vp, Ks, Vs)
     /// (values unused), a [batch*heads, N] tensor in any shape of that order. n = d + Nkv.
     public static let attentionCascadeLSE = ReferenceKind(
         "attention_cascade_lse", arguments: ["Q", "Kp", "Vp", "Ks", "Vs"], options: [ReferenceOption("causal")], reductionLength: headAndKeys,
-        compute: { call throws(Diagnostic) in try cascade(call).logSumExp })
+        compute: { call throws(Diagnostic) in try cascade(call, part: "lse") })
 
-    /// Plain float64 attention over K and V gathered from the prefix and each request's
-    /// suffix.
-    private static func cascade(_ call: ReferenceCall) throws(Diagnostic) -> (output: [Double], logSumExp: [Double]) {
-        let problem = call.shape
+    /// One part ("output" or "lse") of plain float64 attention over K and V gathered from
+    /// the prefix and each request's suffix. One pass gives both parts; the other is kept
+    /// for a check of the same tensors and mask in the same run.
+    private static func cascade(_ call: ReferenceCall, part: String) throws(Diagnostic) -> [Double] {
         var mask = AttentionReference.Mask()
         for option in call.options where option.name == "causal" { mask.causal = try call.integer(option) != 0 }
+        let key = "cascade|" + call.check.argumentNames.joined(separator: ",") + "|\(mask)|"
+        if let cached = call.cache.values[key + part] { return cached }
+        let both = try cascade(call, mask: mask)
+        call.cache.values[key + "output"] = both.output
+        call.cache.values[key + "lse"] = both.logSumExp
+        return part == "output" ? both.output : both.logSumExp
+    }
+
+    /// Plain float64 attention over K and V gathered from the prefix and each request's
+    /// suffix: its output and row log-sum-exp.
+    private static func cascade(_ call: ReferenceCall, mask: AttentionReference.Mask) throws(Diagnostic) -> (output: [Double], logSumExp: [Double]) {
+        let problem = call.shape
         let q = call.inputs[0]
         let (kp, vp, ks, vs) = (call.inputs[1], call.inputs[2], call.inputs[3], call.inputs[4])
         let d = problem.headDim, nkv = problem.keyLength, kvHeads = problem.kvHeads
