@@ -91,7 +91,7 @@ enum RunCommand {
             case .paged(var paged, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a paged study") }
                 if let hardware = parsed.value("hardware") { paged.hardware = hardware }
-                return try PagedCommand.run(paged, rates: [paged.rate], format: format, console: console)
+                return try PagedCommand.run(paged, rates: paged.rates ?? [paged.rate], format: format, console: console)
             case .model(var model, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a model study") }
                 if let hardware = parsed.value("hardware") { model.hardware = hardware }

@@ -101,6 +101,21 @@ public enum KVReport {
                     + "; ttft = first token - arrival, tpot = (finish - first token) / output tokens, norm_latency = mean (finish - arrival) / output tokens\n"
             }
             for st in stats {
+                let at = "\(st.policy)\(st.rate.map { " @\($0)/s" } ?? "")"
+                if let cache = st.prefixCache {
+                    text += "\(at): prefix cache hit \(percent(cache.hitRate)) of \(NumberFormat.grouped(cache.promptTokens)) prompt tokens; "
+                        + "\(NumberFormat.grouped(cache.computedTokens)) computed, \(NumberFormat.grouped(cache.evictions)) cached blocks evicted\n"
+                }
+                if let swap = st.swap {
+                    text += "\(at): \(NumberFormat.grouped(swap.swapOuts)) swapped out to \(swap.tier); \(NumberFormat.grouped(swap.movedBlocks)) blocks "
+                        + "(\(NumberFormat.grouped(swap.movedBytes)) bytes) moved in \(String(format: "%.3f", swap.transferSeconds)) s\n"
+                }
+                if let cluster = st.cluster {
+                    text += "\(at): \(cluster.replicas) replicas, \(cluster.router) router; requests per replica "
+                        + cluster.requestsPerReplica.map { NumberFormat.grouped($0) }.joined(separator: ", ") + "\n"
+                }
+            }
+            for st in stats {
                 guard let groups = st.groupUsage, let blocks = st.poolBlocks else { continue }
                 let parts = groups.map { g in
                     "\(g.kind) x \(g.groups) group\(g.groups == 1 ? "" : "s"): mean \(String(format: "%.1f", g.meanBlocks)), peak \(NumberFormat.grouped(g.peakBlocks))"
@@ -128,6 +143,24 @@ public enum KVReport {
                 .object([("kind", .string(g.kind)), ("groups", .int(g.groups)), ("mean_blocks", .double(g.meanBlocks)), ("peak_blocks", .int(g.peakBlocks))])
             })))
         }
+        if let cache = s.prefixCache {
+            fields.append(("prefix_cache", .object([
+                ("hit_rate", .double(cache.hitRate)), ("prompt_tokens", .int(cache.promptTokens)), ("hit_tokens", .int(cache.hitTokens)),
+                ("computed_tokens", .int(cache.computedTokens)), ("evictions", .int(cache.evictions)),
+            ])))
+        }
+        if let swap = s.swap {
+            fields.append(("swap", .object([
+                ("tier", .string(swap.tier)), ("swap_outs", .int(swap.swapOuts)), ("moved_blocks", .int(swap.movedBlocks)),
+                ("moved_bytes", .int(swap.movedBytes)), ("transfer_s", .double(swap.transferSeconds)),
+            ])))
+        }
+        if let cluster = s.cluster {
+            fields.append(("cluster", .object([
+                ("replicas", .int(cluster.replicas)), ("router", .string(cluster.router)),
+                ("requests_per_replica", .array(cluster.requestsPerReplica.map { .int($0) })),
+            ])))
+        }
         return .object(fields)
     }
 
@@ -149,19 +182,19 @@ public enum KVReport {
         ]
     }
 
-    /// For a rate sweep: per policy, the highest rate whose mean normalized latency stays
-    /// within twice the lowest of the sweep (the unloaded latency), the vLLM paper's
-    /// comparison of throughput at equal latency (Figure 12).
+    /// For a rate sweep: per policy, the rate it sustains, `sustainedRate`, and each
+    /// policy's against the first's (the vLLM paper's comparison of throughput at equal
+    /// latency, Figure 12).
     static func sustainedRates(_ stats: [AllocationStats]) -> String? {
-        let latencies = stats.filter { $0.normalizedLatency.count > 0 }.map(\.normalizedLatency.mean)
-        guard let base = latencies.min(), base > 0 else { return nil }
-        var policies: [String] = []
-        for s in stats where !policies.contains(s.policy) { policies.append(s.policy) }
-        let parts = policies.map { policy -> String in
-            let best = stats.filter { $0.policy == policy && $0.normalizedLatency.count > 0 && $0.normalizedLatency.mean <= 2 * base }.compactMap(\.rate).max()
-            return "\(policy) \(best.map { "\($0)" } ?? "none")"
+        guard let sustained = PagedSweep.sustainedRates(stats) else { return nil }
+        let parts = sustained.rates.map { policy, rate in "\(policy) \(rate.map { String(format: "%.2f", $0) } ?? "none")" }
+        var line = "sustained rate (req/s) where mean norm_latency reaches \(PagedSweep.latencyFactor)x the lightest load's "
+            + "(\(String(format: "%.3f", sustained.baseSeconds)) s): " + parts.joined(separator: ", ")
+        if let (first, base) = sustained.rates.first, let base, base > 0, sustained.rates.count > 1 {
+            let ratios = sustained.rates.dropFirst().compactMap { policy, rate in rate.map { "\(String(format: "%.2f", base / $0))x \(policy)" } }
+            if !ratios.isEmpty { line += "; \(first) sustains " + ratios.joined(separator: ", ") }
         }
-        return "highest rate (req/s) with norm_latency within 2x the lightest load's (\(String(format: "%.3f", base)) s): " + parts.joined(separator: ", ")
+        return line
     }
 
     static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }

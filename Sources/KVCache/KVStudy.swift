@@ -217,7 +217,7 @@ public struct KVRecord: Sendable, Equatable {
 /// An allocation study: one model, one trace, several policies.
 public struct PagedStudy: Sendable, Equatable {
     public var model: String
-    /// `sharegpt`, `alpaca` or a CSV path.
+    /// A built-in workload (`RequestTrace.syntheticNames`) or a CSV or JSONL path.
     public var trace: String
     public var requests: Int
     /// Poisson arrival rate of synthetic traces, requests per second.
@@ -247,6 +247,22 @@ public struct PagedStudy: Sendable, Equatable {
     public var tensorParallel: Int
     /// Model timing: run each tile program without the count budget.
     public var allowLong = false
+    /// Prefix caching in the paged pool (`ServingSimulator.Configuration.prefixCaching`).
+    public var prefixCaching = false
+    /// What a preemption does with the victim's blocks (paged policy).
+    public var preemption: PreemptionMode = .recompute
+    /// Replicas behind a router (each with the pool above); 1: one server.
+    public var replicas = 1
+    public var router: Router = .roundRobin
+    /// A sweep of Poisson rates (scenario files' `rates`); nil: `rate` alone.
+    public var rates: [Double]? = nil
+
+    /// A study's preemption: recompute, or swap to the profile's host memory or storage.
+    public enum PreemptionMode: String, Sendable, Equatable, CaseIterable {
+        case recompute
+        case swapHost = "swap"
+        case swapStorage = "swap-storage"
+    }
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -295,7 +311,7 @@ public struct PagedStudy: Sendable, Equatable {
 
     /// Checks the inputs a model and a GPU do not bound. Errors name the input.
     public func validate() throws(KVInputError) {
-        if RequestTrace.Dataset.named(trace) != nil {
+        if RequestTrace.isSynthetic(trace) {
             guard requests >= 1 && requests <= PagedStudy.maxRequests else {
                 throw KVInputError(input: "requests", value: "\(requests)", message: "expected a synthetic trace of 1 to \(PagedStudy.maxRequests) requests")
             }
@@ -320,6 +336,12 @@ public struct PagedStudy: Sendable, Equatable {
         }
         guard maxLength >= 2 && maxLength <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
+        }
+        guard replicas >= 1 && replicas <= ServingCluster.maxReplicas else {
+            throw KVInputError(input: "replicas", value: "\(replicas)", message: "expected from 1 to \(ServingCluster.maxReplicas) replicas")
+        }
+        if router == .prefixAffinity && !prefixCaching {
+            throw KVInputError(input: "router", value: router.rawValue, message: "routes by cached prefixes: it needs prefix caching (--prefix-caching)")
         }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
         try KVStudy(model: model, contexts: [], window: window, sinks: sinks, tensorParallel: tensorParallel).validate()
@@ -367,13 +389,36 @@ public struct PagedStudy: Sendable, Equatable {
             local: ServingSimulator.Eviction(window: window, sinks: max(0, model.attentionSinks ?? 0)), poolBlocks: blocks)
     }
 
-    /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
+    /// The requests: generated for a built-in workload, else read from the CSV or JSONL file.
     public func loadTrace() throws -> [Request] {
         try validate()
-        if let dataset = RequestTrace.Dataset.named(trace) {
-            return RequestTrace.synthetic(dataset, count: requests, rate: rate, maxLength: maxLength, seed: seed)
+        if let generated = RequestTrace.synthetic(named: trace, count: requests, rate: rate, maxLength: maxLength, seed: seed) {
+            return generated
         }
         return try RequestTrace.read(trace)
+    }
+
+    /// Swapping for the study's preemption mode: the lower level from the profile (an
+    /// error when the profile gives none), its capacity in blocks bounded by the GPU's own
+    /// blocks (the vLLM paper, Section 4.5), blocks of B x bytes per token, one copy per
+    /// layer for keys and one for values.
+    public func swap(_ spec: ModelSpec, capacity: KVCapacity, profile: HardwareProfile) throws(KVInputError) -> ServingSimulator.Preemption {
+        let tier: MemoryTier?
+        switch preemption {
+        case .recompute: return .recompute
+        case .swapHost: tier = profile.hostMemory
+        case .swapStorage: tier = profile.storage
+        }
+        guard let tier else {
+            throw KVInputError(
+                input: "preemption", value: preemption.rawValue,
+                message: "\(profile.id) gives no \(preemption == .swapHost ? "host_memory" : "storage") level to swap to (docs/hardware.md)")
+        }
+        let blockBytes = blockSize * capacity.footprint.bytesPerToken
+        let gpuBlocks = capacity.tokenSlots / blockSize
+        return .swap(.init(
+            tier: tier, capacityBlocks: min(gpuBlocks, blockBytes > 0 ? tier.bytes / blockBytes : 0), blockBytes: max(1, blockBytes),
+            transfersPerBlock: 2 * max(1, spec.attentionLayers)))
     }
 
     /// One `AllocationStats` per policy, in order, at the study's fixed iteration time.
@@ -415,11 +460,20 @@ public struct PagedStudy: Sendable, Equatable {
             if hybrid != nil && sharing != .none {
                 throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with the hybrid allocator of a model with windowed layers is not modeled")
             }
-            var simulator = ServingSimulator(.init(
+            let paged = name == "paged"
+            let configuration = ServingSimulator.Configuration(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
-                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk, hybrid: hybrid))
-            var stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
-            stats.rate = RequestTrace.Dataset.named(trace) != nil ? rate : nil
+                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk, hybrid: hybrid,
+                prefixCaching: prefixCaching && paged, preemption: paged ? try swap(spec, capacity: capacity, profile: profile) : .recompute)
+            var stats: AllocationStats
+            if replicas > 1 {
+                stats = try ServingCluster(configuration, replicas: replicas, router: paged || router != .prefixAffinity ? router : .leastLoaded)
+                    .run(requests, timer: &timer) { progress?(name, $0) }
+            } else {
+                var simulator = ServingSimulator(configuration)
+                stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
+            }
+            stats.rate = RequestTrace.isSynthetic(trace) ? rate : nil
             results.append(stats)
         }
         return results
