@@ -7,10 +7,16 @@ public enum Router: String, Sendable, Equatable, CaseIterable {
     /// The replica holding the fewest requests (queued, running or swapped out): join the
     /// shortest queue (Winston 1977); ties go to the lowest index.
     case leastLoaded = "least-loaded"
-    /// The replica whose prefix cache holds the longest prefix of the request's prompt
-    /// (SGLang's cache-aware routing; vLLM's production stack's prefix-aware routing);
-    /// among equals, and when none holds any, the least loaded. Needs prefix caching.
+    /// SGLang's cache-aware routing (sgl-router): while the replicas are balanced, the one
+    /// whose prefix cache holds the longest prefix of the request's prompt, when that
+    /// covers more than `cacheThreshold` of its full blocks (the least loaded among equals);
+    /// otherwise, and whenever the loads differ by more than `balanceThreshold` requests,
+    /// the least loaded. Needs prefix caching.
     case prefixAffinity = "prefix-affinity"
+
+    /// sgl-router's defaults: `--cache-threshold 0.5`, `--balance-abs-threshold 32`.
+    public static let cacheThreshold = 0.5
+    public static let balanceThreshold = 32
 }
 
 /// Several identical replicas behind a router, each a `ServingSimulator` with its own
@@ -85,7 +91,13 @@ public struct ServingCluster {
                 let keys = sims[0].promptKeys(request)
                 let matches = sims.map { $0.pool.cachedPrefix(keys) }
                 let best = matches.max() ?? 0
-                target = Self.leastLoaded(sims, among: sims.indices.filter { matches[$0] == best })
+                let loads = sims.map(\.outstanding)
+                let balanced = (loads.max() ?? 0) - (loads.min() ?? 0) <= Router.balanceThreshold
+                if balanced, !keys.isEmpty, Double(best) / Double(keys.count) > Router.cacheThreshold {
+                    target = Self.leastLoaded(sims, among: sims.indices.filter { matches[$0] == best })
+                } else {
+                    target = Self.leastLoaded(sims, among: Array(sims.indices))
+                }
             }
             if sims[target].isIdle { clocks[target] = max(clocks[target], request.arrival) }
             sims[target].queue.append(request)

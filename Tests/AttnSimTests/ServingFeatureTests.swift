@@ -153,25 +153,29 @@ import AttnNumerics
         // Least loaded: a burst alternates too (each new request goes to the emptier replica).
         let ll = try ServingCluster(configuration, replicas: 3, router: .leastLoaded).run(burst, timer: &timer)
         #expect(ll.cluster?.requestsPerReplica == [2, 2, 2])
-        // Two conversations of three turns, 10 s apart, the second 0.05 s after the first
-        // (which is still running, so it goes elsewhere): prefix affinity sends every later
-        // turn to the replica of its first.
+        // Two conversations of three turns, 10 s apart; in turns 0 and 1 the second starts
+        // 0.05 s after the first (still running, so the second goes elsewhere), in turn 2
+        // 0.05 s before it. Per conversation, turn 0 (40 + 20 tokens) leaves 3 full blocks
+        // (48 tokens) cached, turn 1 (100 + 20) 7 (112 tokens).
         var turns: [Request] = []
         for turn in 0..<3 {
             for session in 0..<2 {
-                turns.append(Request(
-                    id: turns.count, arrival: Double(turn) * 10 + Double(session) * 0.05, promptTokens: 40 + 60 * turn, outputTokens: 20, session: session))
+                let offset = turn < 2 ? Double(session) * 0.05 : Double(1 - session) * 0.05
+                turns.append(Request(id: turns.count, arrival: Double(turn) * 10 + offset, promptTokens: 40 + 60 * turn, outputTokens: 20, session: session))
             }
         }
-        // Per conversation: turn 0 (40 + 20 tokens) leaves 3 full blocks (48 tokens), turn 1
-        // (100 + 20) 7 (112 tokens); turns 1 and 2 hit 48 and 112 tokens: 320 for both.
+        // Prefix affinity: turn 1 matches 3 of 6 blocks (not over half: least loaded, which
+        // is the conversation's replica), turn 2 7 of 10: its conversation's replica.
+        // Hits 48 + 112 per conversation.
         let affinity = try ServingCluster(configuration, replicas: 4, router: .prefixAffinity).run(turns, timer: &timer)
-        #expect(affinity.cluster?.requestsPerReplica.sorted() == [0, 0, 3, 3])
+        #expect(affinity.cluster?.requestsPerReplica == [3, 3, 0, 0])
         #expect(affinity.prefixCache?.hitTokens == 320)
-        // Round robin puts turn 1 of each on a replica of its own (no hit) and turn 2 back
-        // with turn 0 (48 tokens each): 96.
+        // Least loaded places turn 1 as affinity does (48 each) but turn 2 crosswise: 96.
+        let loaded = try ServingCluster(configuration, replicas: 4, router: .leastLoaded).run(turns, timer: &timer)
+        #expect(loaded.prefixCache?.hitTokens == 96)
+        // Round robin puts turn 1 on replicas 2 and 3 and turn 2 crosswise: no hit.
         let spread = try ServingCluster(configuration, replicas: 4, router: .roundRobin).run(turns, timer: &timer)
-        #expect(spread.prefixCache?.hitTokens == 96)
+        #expect(spread.prefixCache?.hitTokens == 0)
     }
 
     // MARK: Trace files
