@@ -10,7 +10,8 @@ enum PagedCommand {
     static let options = [
         .model("Model preset or model file (required)."),
         OptionSpec(
-            name: "trace", value: "FILE|sharegpt|alpaca", help: "A CSV trace (arrival,prompt_tokens,output_tokens) or a synthetic workload (required).",
+            name: "trace", value: "FILE|NAME",
+            help: "A CSV or JSONL trace (arrival,prompt_tokens,output_tokens; Azure LLM inference and BurstGPT columns too) or a synthetic workload: sharegpt, alpaca, chat, fewshot, agent (required).",
             role: .input(suffix: "")),
         OptionSpec(name: "block-size", value: "N", help: "Tokens per KV block of the paged policy (default 16)."),
         OptionSpec(name: "requests", value: "N", help: "Requests of a synthetic trace (default 1000)."),
@@ -18,9 +19,9 @@ enum PagedCommand {
         OptionSpec(name: "timing", value: "model|fixed:S", help: "Iteration time: the model's predicted forward pass over each batch (default) or S seconds."),
         OptionSpec(name: "chunk", value: "N", help: "Chunked prefill: at most N tokens per iteration, decode steps first (default: whole prompts)."),
         OptionSpec(name: "max-len", value: "N", help: "Longest sequence; contiguous-max reserves it (default 2048)."),
-        OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing)."),
+        OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing, under which contiguous policies keep a private copy per sequence)."),
         OptionSpec(name: "allocator", value: "first-fit|buddy", help: "Contiguous allocator (default first-fit)."),
-        OptionSpec(name: "sharing", value: "MODE", help: "parallel:N (N samples), beam:W (beam width W) or prefix:T (shared T-token prefix); paged only."),
+        OptionSpec(name: "sharing", value: "MODE", help: "parallel:N (N samples), beam:W (beam width W) or prefix:T (shared T-token prefix); paged blocks are shared, contiguous reservations private."),
         .kvDType("KV-cache dtype (default fp16; int8 per token, int4 in groups of 64)."),
         OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it; global + windowed layers: one block table per layer group in a shared pool, docs/kv-cache.md)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
@@ -29,6 +30,10 @@ enum PagedCommand {
         .memoryUtilization("Share of HBM the server may use (default 0.9)."),
         .allowBeyondMax,
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
+        OptionSpec(name: "prefix-caching", value: nil, help: "Paged policy: keep full blocks cached by content after their request lets go of them; prompts that start with cached blocks take them (vLLM automatic prefix caching, SGLang RadixAttention)."),
+        OptionSpec(name: "preemption", value: "MODE", help: "Paged policy: recompute (default), swap (to the GPU's host memory over its host link) or swap-storage (to NVMe)."),
+        OptionSpec(name: "replicas", value: "N", help: "Replicas behind a router, each with its own pool (default 1)."),
+        OptionSpec(name: "router", value: "NAME", help: "round-robin (default), least-loaded or prefix-affinity (needs --prefix-caching)."),
         .format,
         .reportOutput,
         .helpFlag,
@@ -53,8 +58,8 @@ enum PagedCommand {
         guard parsed.positionals.isEmpty else { throw UsageError(message: "'paged' takes no positional arguments") }
         let study = try studyFrom(parsed)
         let rates = try rateList(parsed)
-        if rates.count > 1 && RequestTrace.Dataset.named(study.trace) == nil {
-            throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (sharegpt or alpaca); a CSV trace has its own arrivals")
+        if rates.count > 1 && !RequestTrace.isSynthetic(study.trace) {
+            throw UsageError(message: "'--rate' with several rates sweeps a synthetic trace (\(RequestTrace.syntheticNames.joined(separator: ", "))); a trace file has its own arrivals")
         }
         return try run(study, rates: rates, target: try parsed.reportTarget(try parsed.outputs()), console: console)
     }
@@ -69,7 +74,7 @@ enum PagedCommand {
         do { try study.validate() } catch {
             // A bad --tp or an empty selection of policies is a bad option value; other
             // inputs are reported below.
-            if error.input == "tp" || error.input == "policies" { throw UsageError(message: error.description) }
+            if ["tp", "policies", "replicas"].contains(error.input) { throw UsageError(message: error.description) }
         }
         if study.tensorParallel > 1, let spec = try? ModelSpec.named(study.model),
            let problem = KVStudy.tensorParallelProblem(spec, gpus: study.tensorParallel) {
@@ -98,7 +103,7 @@ enum PagedCommand {
 
     static func studyFrom(_ parsed: ParsedArguments) throws(UsageError) -> PagedStudy {
         guard let model = parsed.value("model") else { throw UsageError(message: "'--model' is required") }
-        guard let trace = parsed.value("trace") else { throw UsageError(message: "'--trace' is required (a CSV file, sharegpt or alpaca)") }
+        guard let trace = parsed.value("trace") else { throw UsageError(message: "'--trace' is required (a CSV or JSONL file, or \(RequestTrace.syntheticNames.joined(separator: ", ")))") }
         var sharing = SharingMode.none
         if let text = parsed.value("sharing") {
             guard let mode = parseSharing(text) else {
@@ -111,9 +116,6 @@ enum PagedCommand {
             policies = names
             for name in policies where !PagedStudy.allPolicies.contains(name) {
                 throw UsageError(message: "unknown policy '\(name)'; expected: \(PagedStudy.allPolicies.joined(separator: ", "))")
-            }
-            if sharing != .none && policies != ["paged"] {
-                throw UsageError(message: "'--sharing' models block sharing, which only the paged policy has; use --policies paged")
             }
         }
         var allocator = ContiguousAllocator.Strategy.firstFit
@@ -128,6 +130,20 @@ enum PagedCommand {
         guard let timing = IterationTiming(parsing: timingText) else {
             throw UsageError(message: "'--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found '\(timingText)'")
         }
+        var preemption = PagedStudy.PreemptionMode.recompute
+        if let text = parsed.value("preemption") {
+            guard let mode = PagedStudy.PreemptionMode(rawValue: text) else {
+                throw UsageError(message: "'--preemption' expects recompute, swap or swap-storage, found '\(text)'")
+            }
+            preemption = mode
+        }
+        var router = Router.roundRobin
+        if let text = parsed.value("router") {
+            guard let r = Router(rawValue: text) else {
+                throw UsageError(message: "'--router' expects \(Router.allCases.map(\.rawValue).joined(separator: ", ")), found '\(text)'")
+            }
+            router = r
+        }
         var study = PagedStudy(
             model: model, trace: trace, requests: try parsed.integer("requests") ?? 1000, rate: rate,
             blockSize: try parsed.integer("block-size") ?? 16, maxLength: try parsed.integer("max-len", minimum: 2) ?? 2048,
@@ -137,6 +153,13 @@ enum PagedCommand {
             timing: timing, prefillChunk: try parsed.integer("chunk", minimum: 1),
             tensorParallel: try parsed.integer("tp") ?? 1)
         study.allowBeyondMax = parsed.allowBeyondMax
+        study.prefixCaching = parsed.has("prefix-caching")
+        study.preemption = preemption
+        study.replicas = try parsed.integer("replicas", minimum: 1) ?? 1
+        study.router = router
+        if router == .prefixAffinity && !study.prefixCaching {
+            throw UsageError(message: "'--router prefix-affinity' routes by cached prefixes: add --prefix-caching")
+        }
         return study
     }
 

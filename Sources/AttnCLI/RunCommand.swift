@@ -98,7 +98,7 @@ enum RunCommand {
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a paged study") }
                 if let hardware = parsed.value("hardware") { paged.hardware = hardware }
                 return try PagedCommand.run(
-                    paged, rates: [paged.rate], target: try parsed.reportTarget(try parsed.outputs()), console: console,
+                    paged, rates: paged.rates ?? [paged.rate], target: try parsed.reportTarget(try parsed.outputs()), console: console,
                     how: "set \"allow_beyond_max\": true (or a smaller \"max_len\") in \(parsed.positionals[0]) to run it anyway")
             case .model(var model, _):
                 if parsed.has("mode") || parsed.has("trace") { throw UsageError(message: "'--mode' and '--trace' apply to attention studies, not to a model study") }

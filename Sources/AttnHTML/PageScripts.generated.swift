@@ -842,8 +842,27 @@ public enum PageScripts {
     var stats = data.paged.value;
     var first = stats[0] || {};
     var byRate = stats.every(function (r) { return r.rate !== null; });
-    var s = section(root, "Serving", first.requests + " requests, a KV pool of " + grouped(first.pool_tokens) + " token slots; iteration time: " + first.timing + ".");
+    // A cluster's replicas each have the pool; its timeline adds theirs.
+    var replicas = first.cluster ? first.cluster.replicas : 1;
+    var poolText = replicas > 1 ? replicas + " replicas, each with a KV pool of " : "a KV pool of ";
+    var s = section(root, "Serving", first.requests + " requests, " + poolText + grouped(first.pool_tokens) + " token slots; iteration time: " + first.timing + ".");
     sourceNote(s, data.paged);
+    // Prefix caching, swapping and routing: one line per run that has them (as the table's notes).
+    stats.forEach(function (r) {
+      var at = r.policy + (r.rate !== null ? " @" + r.rate + "/s" : "") + ": ";
+      if (r.prefix_cache) {
+        el("p", { class: "caption" }, s, at + "prefix cache hit " + (r.prefix_cache.hit_fraction * 100).toFixed(1) + "% of " + grouped(r.prefix_cache.prompt_tokens) +
+          " prompt tokens; " + grouped(r.prefix_cache.computed_tokens) + " computed, " + grouped(r.prefix_cache.evicted_blocks) + " cached blocks evicted");
+      }
+      if (r.swap) {
+        el("p", { class: "caption" }, s, at + grouped(r.swap.swap_outs) + " swapped out to " + r.swap.tier + "; " + grouped(r.swap.moved_blocks) + " blocks (" +
+          grouped(r.swap.moved_bytes) + " bytes) moved in " + r.swap.transfer_s.toFixed(3) + " s");
+      }
+      if (r.cluster) {
+        el("p", { class: "caption" }, s, at + r.cluster.replicas + " replicas, " + r.cluster.router + " router; requests per replica " +
+          r.cluster.requests_per_replica.map(grouped).join(", "));
+      }
+    });
     var policies = unique(stats.map(function (r) { return r.policy; }));
     var xAxis = byRate ? { title: "request rate", unit: "requests/s (Poisson arrivals)", scale: "log", toggle: true, format: "si" }
                        : { title: "completed requests per second", unit: "requests/s", scale: "log", toggle: true, format: "si" };
@@ -895,8 +914,9 @@ public enum PageScripts {
         series: rows.map(function (r) {
           return { name: r.policy, points: r.timeline.map(function (p) { return { x: p.time_s, y: p.allocated_tokens, info: [["holding tokens", grouped(p.used_tokens)]] }; }) };
         }),
-        refs: [{ name: "pool", legend: "pool: " + grouped(first.pool_tokens) + " token slots", color: "#000000", dash: "6 3", extend: true,
-                 points: [[0, first.pool_tokens], [Math.max.apply(null, rows.map(function (r) { return r.seconds; }).concat([1e-9])), first.pool_tokens]] }]
+        refs: [{ name: "pool", legend: "pool: " + grouped(first.pool_tokens * replicas) + " token slots" + (replicas > 1 ? " (" + replicas + " replicas)" : ""),
+                 color: "#000000", dash: "6 3", extend: true,
+                 points: [[0, first.pool_tokens * replicas], [Math.max.apply(null, rows.map(function (r) { return r.seconds; }).concat([1e-9])), first.pool_tokens * replicas]] }]
       });
       var series = [];
       rows.forEach(function (r, i) {

@@ -45,6 +45,28 @@ public enum BuiltinProfiles {
       "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
     }
   },
+  "host_memory": {
+    "name": "DDR4 over PCIe 4.0 x16",
+    "bytes": 137438953472,
+    "bytes_per_second": 32000000000.0,
+    "latency_seconds": 1e-05,
+    "sources": {
+      "bytes": "NVIDIA DGX A100 datasheet (320 GB system): 1 TB of system memory for 8 GPUs, 128 GiB per GPU",
+      "bytes_per_second": "NVIDIA A100 datasheet: PCIe Gen4 64 GB/s, 32 GB/s per direction",
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+    }
+  },
+  "storage": {
+    "name": "NVMe SSD over PCIe 4.0",
+    "bytes": 1920000000000,
+    "bytes_per_second": 3500000000.0,
+    "latency_seconds": 0.0001,
+    "sources": {
+      "bytes": "NVIDIA DGX A100 datasheet (320 GB system): 15 TB of internal storage (4 x 3.84 TB U.2 NVMe) for 8 GPUs, 1.92 TB per GPU",
+      "bytes_per_second": "PCIe 4.0 x4 NVMe data-center SSD class, sequential read about 7 GB/s (e.g. Samsung PM1733 datasheet: 7,000 MB/s), one drive shared by two GPUs",
+      "latency_seconds": "assumed 100 us per read, not a datasheet figure: data-center NVMe SSDs answer a 4 KB random read in roughly 80-100 us"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA A100 Tensor Core GPU datasheet: 40 GB HBM2 (40 GiB as allocated)",
     "hbm_bytes_per_second": "NVIDIA A100 datasheet, 40GB SXM: 1,555 GB/s; the GPU of the FlashAttention paper (Dao et al. 2022, Section 2.1: 1.5 TB/s)",
@@ -111,6 +133,28 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes_per_second": "NVIDIA A100 Tensor Core GPU datasheet, SXM: NVLink 600 GB/s total (12 links of 50 GB/s), 300 GB/s per direction",
       "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
+    }
+  },
+  "host_memory": {
+    "name": "DDR4 over PCIe 4.0 x16",
+    "bytes": 274877906944,
+    "bytes_per_second": 32000000000.0,
+    "latency_seconds": 1e-05,
+    "sources": {
+      "bytes": "NVIDIA DGX A100 datasheet (640 GB system): 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
+      "bytes_per_second": "NVIDIA A100 datasheet: PCIe Gen4 64 GB/s, 32 GB/s per direction",
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+    }
+  },
+  "storage": {
+    "name": "NVMe SSD over PCIe 4.0",
+    "bytes": 3840000000000,
+    "bytes_per_second": 7000000000.0,
+    "latency_seconds": 0.0001,
+    "sources": {
+      "bytes": "NVIDIA DGX A100 datasheet (640 GB system): 30 TB of internal NVMe storage (8 x 3.84 TB) for 8 GPUs, one 3.84 TB drive per GPU",
+      "bytes_per_second": "PCIe 4.0 x4 NVMe data-center SSD class, sequential read about 7 GB/s (e.g. Samsung PM1733 datasheet: 7,000 MB/s)",
+      "latency_seconds": "assumed 100 us per read, not a datasheet figure: data-center NVMe SSDs answer a 4 KB random read in roughly 80-100 us"
     }
   },
   "sources": {
@@ -259,6 +303,28 @@ public enum BuiltinProfiles {
       "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
     }
   },
+  "host_memory": {
+    "name": "DDR5 over PCIe 5.0 x16",
+    "bytes": 274877906944,
+    "bytes_per_second": 64000000000.0,
+    "latency_seconds": 1e-05,
+    "sources": {
+      "bytes": "NVIDIA DGX H100 datasheet: 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
+      "bytes_per_second": "NVIDIA H100 datasheet (SXM): PCIe Gen5 128 GB/s, 64 GB/s per direction",
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+    }
+  },
+  "storage": {
+    "name": "NVMe SSD over PCIe 4.0",
+    "bytes": 3840000000000,
+    "bytes_per_second": 7000000000.0,
+    "latency_seconds": 0.0001,
+    "sources": {
+      "bytes": "NVIDIA DGX H100 datasheet: 30 TB of internal NVMe storage (8 x 3.84 TB U.2) for 8 GPUs, one 3.84 TB drive per GPU",
+      "bytes_per_second": "PCIe 4.0 x4 NVMe data-center SSD class, sequential read about 7 GB/s (e.g. Samsung PM1733 datasheet: 7,000 MB/s)",
+      "latency_seconds": "assumed 100 us per read, not a datasheet figure: data-center NVMe SSDs answer a 4 KB random read in roughly 80-100 us"
+    }
+  },
   "sources": {
     "hbm_bytes": "NVIDIA H100 Tensor Core GPU datasheet: 80 GB HBM3 (80 GiB as allocated)",
     "hbm_bytes_per_second": "NVIDIA H100 datasheet, SXM5: 3.35 TB/s",
@@ -331,6 +397,28 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes_per_second": "NVIDIA H200 Tensor Core GPU datasheet, SXM: NVLink 900 GB/s total, 450 GB/s per direction",
       "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step"
+    }
+  },
+  "host_memory": {
+    "name": "DDR5 over PCIe 5.0 x16",
+    "bytes": 274877906944,
+    "bytes_per_second": 64000000000.0,
+    "latency_seconds": 1e-05,
+    "sources": {
+      "bytes": "NVIDIA DGX H200 datasheet: 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
+      "bytes_per_second": "NVIDIA H200 datasheet (SXM): PCIe Gen5 128 GB/s, 64 GB/s per direction",
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+    }
+  },
+  "storage": {
+    "name": "NVMe SSD over PCIe 4.0",
+    "bytes": 3840000000000,
+    "bytes_per_second": 7000000000.0,
+    "latency_seconds": 0.0001,
+    "sources": {
+      "bytes": "NVIDIA DGX H200 datasheet: 30 TB of internal NVMe storage (8 x 3.84 TB U.2) for 8 GPUs, one 3.84 TB drive per GPU",
+      "bytes_per_second": "PCIe 4.0 x4 NVMe data-center SSD class, sequential read about 7 GB/s (e.g. Samsung PM1733 datasheet: 7,000 MB/s)",
+      "latency_seconds": "assumed 100 us per read, not a datasheet figure: data-center NVMe SSDs answer a 4 KB random read in roughly 80-100 us"
     }
   },
   "sources": {

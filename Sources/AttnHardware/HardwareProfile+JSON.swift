@@ -138,6 +138,8 @@ extension HardwareProfile {
         if var link = try r.object("interconnect") {
             interconnect = try Self.interconnect(&link)
         }
+        if var tier = try r.object("host_memory") { hostMemory = try Self.memoryTier(&tier) }
+        if var tier = try r.object("storage") { storage = try Self.memoryTier(&tier) }
         var sourcesReader = try need("sources", r.object("sources"))
         var sources: [String: String] = [:]
         for key in sourcesReader.keys {
@@ -204,5 +206,36 @@ extension HardwareProfile {
             throw r.error("bytes_per_second", "expected a positive number, found \(bandwidth)")
         }
         return link
+    }
+
+    /// Reads an optional memory level below HBM (`host_memory`, `storage`): `name`,
+    /// `bytes` (per GPU), `bytes_per_second` (per direction), `latency_seconds` (per copy)
+    /// and `sources` with an entry for each figure.
+    static func memoryTier(_ r: inout JSONObjectReader) throws(JSONInputError) -> MemoryTier {
+        guard let name = try r.string("name"), !name.isEmpty else { throw r.error("name", "is required: a non-empty string") }
+        guard let bytes = try r.integer("bytes", minimum: 0, maximum: HardwareProfile.maxHBMBytes * 1024) else { throw r.error("bytes", "is required") }
+        guard let bandwidth = try r.number("bytes_per_second") else { throw r.error("bytes_per_second", "is required") }
+        guard bandwidth > 0, bandwidth <= HardwareProfile.maxRate else {
+            throw r.error("bytes_per_second", "expected a positive number at most 1e24, found \(bandwidth)")
+        }
+        guard let latency = try r.number("latency_seconds") else { throw r.error("latency_seconds", "is required") }
+        guard latency >= 0 && latency <= 1 else { throw r.error("latency_seconds", "expected a number from 0 to 1, found \(latency)") }
+        guard var s = try r.object("sources") else { throw r.error("sources", "is required") }
+        var sources: [String: String] = [:]
+        for key in s.keys {
+            guard ["name", "bytes", "bytes_per_second", "latency_seconds"].contains(key) else {
+                throw s.error(key, "unknown field; expected name, bytes, bytes_per_second or latency_seconds")
+            }
+            sources[key] = try s.string(key)
+        }
+        try s.finish()
+        for key in ["bytes", "bytes_per_second", "latency_seconds"] where sources[key] == nil {
+            throw s.error(key, "is required (where the figure comes from)")
+        }
+        try r.finish()
+        guard let tier = MemoryTier(name: name, bytes: bytes, bytesPerSecond: bandwidth, latencySeconds: latency, sources: sources) else {
+            throw r.error("bytes_per_second", "expected a positive number, found \(bandwidth)")
+        }
+        return tier
     }
 }

@@ -72,6 +72,11 @@ public struct HardwareProfile: Sendable, Equatable {
     /// The GPU-to-GPU link tensor and context parallelism use; nil when the profile
     /// describes none (then only one GPU can be modelled).
     public var interconnect: Interconnect? = nil
+    /// Host memory below HBM for KV offload and swapping, over the host link; nil when
+    /// the profile gives none.
+    public var hostMemory: MemoryTier? = nil
+    /// NVMe storage below host memory; nil when the profile gives none.
+    public var storage: MemoryTier? = nil
 
     /// Bytes of shared memory one thread block may use: the SRAM capacity the tile
     /// programs are checked against.

@@ -108,11 +108,12 @@ public enum KVReport {
     public static func render(_ stats: [AllocationStats], format: ReportFormat) -> String {
         switch format {
         case .json:
-            let sweep = Set(stats.compactMap(\.rate)).count > 1 ? SustainedRates(stats) : nil
+            let sweep = Set(stats.compactMap(\.rate)).count > 1 ? PagedSweep.sustainedRates(stats) : nil
             return JSONOutput.array(stats.map { s in
                 guard let sweep, case .object(var fields) = json(s) else { return json(s) }
-                fields.append(("lightest_load_normalized_latency_s", .double(sweep.base)))
-                fields.append(("sustained_rate", sweep.rates[s.policy].flatMap { $0 }.map { .double($0) } ?? .null))
+                let sustained = sweep.rates.first { $0.0 == s.policy }?.1 ?? nil
+                fields.append(("lightest_load_normalized_latency_s", .double(sweep.baseSeconds)))
+                fields.append(("sustained_rate", sustained.map { .double($0) } ?? .null))
                 return .object(fields)
             }).render() + "\n"
         case .csv:
@@ -139,6 +140,21 @@ public enum KVReport {
                 text += "\n\(first.requests) requests, KV pool of \(NumberFormat.grouped(first.poolTokens)) token slots\n"
                 text += "timing: \(first.timing) per iteration\(first.prefillChunk.map { ", chunked prefill of \($0) tokens" } ?? "")"
                     + "; ttft = first token - arrival, tpot = (finish - first token) / output tokens, norm_latency = mean (finish - arrival) / output tokens\n"
+            }
+            for st in stats {
+                let at = "\(st.policy)\(st.rate.map { " @\($0)/s" } ?? "")"
+                if let cache = st.prefixCache {
+                    text += "\(at): prefix cache hit \(percent(cache.hitFraction)) of \(NumberFormat.grouped(cache.promptTokens)) prompt tokens; "
+                        + "\(NumberFormat.grouped(cache.computedTokens)) computed, \(NumberFormat.grouped(cache.evictions)) cached blocks evicted\n"
+                }
+                if let swap = st.swap {
+                    text += "\(at): \(NumberFormat.grouped(swap.swapOuts)) swapped out to \(swap.tier); \(NumberFormat.grouped(swap.movedBlocks)) blocks "
+                        + "(\(NumberFormat.grouped(swap.movedBytes)) bytes) moved in \(String(format: "%.3f", swap.transferSeconds)) s\n"
+                }
+                if let cluster = st.cluster {
+                    text += "\(at): \(cluster.replicas) replicas, \(cluster.router) router; requests per replica "
+                        + cluster.requestsPerReplica.map { NumberFormat.grouped($0) }.joined(separator: ", ") + "\n"
+                }
             }
             for st in stats {
                 guard let groups = st.groupUsage, let blocks = st.poolBlocks else { continue }
@@ -168,6 +184,24 @@ public enum KVReport {
                 .object([("kind", .string(g.kind)), ("groups", .int(g.groups)), ("mean_blocks", .double(g.meanBlocks)), ("peak_blocks", .int(g.peakBlocks))])
             })))
         }
+        if let cache = s.prefixCache {
+            fields.append(("prefix_cache", .object([
+                ("hit_fraction", .double(cache.hitFraction)), ("prompt_tokens", .int(cache.promptTokens)), ("hit_tokens", .int(cache.hitTokens)),
+                ("computed_tokens", .int(cache.computedTokens)), ("evicted_blocks", .int(cache.evictions)),
+            ])))
+        }
+        if let swap = s.swap {
+            fields.append(("swap", .object([
+                ("tier", .string(swap.tier)), ("swap_outs", .int(swap.swapOuts)), ("moved_blocks", .int(swap.movedBlocks)),
+                ("moved_bytes", .int(swap.movedBytes)), ("transfer_s", .double(swap.transferSeconds)),
+            ])))
+        }
+        if let cluster = s.cluster {
+            fields.append(("cluster", .object([
+                ("replicas", .int(cluster.replicas)), ("router", .string(cluster.router)),
+                ("requests_per_replica", .array(cluster.requestsPerReplica.map { .int($0) })),
+            ])))
+        }
         fields.append(("timeline", .array(s.timeline.map { t in
             .object([
                 ("time_s", .double(t.seconds)), ("used_tokens", .int(t.usedTokens)), ("allocated_tokens", .int(t.allocatedTokens)),
@@ -195,35 +229,19 @@ public enum KVReport {
         ]
     }
 
-    /// For a rate sweep: per policy, the highest rate whose mean normalized latency stays
-    /// within twice the lowest of the sweep (the unloaded latency), the vLLM paper's
-    /// comparison of throughput at equal latency (Figure 12).
-    struct SustainedRates {
-        /// The lightest load's mean normalized latency (the lowest of the sweep), seconds.
-        var base: Double
-        /// Policies in order of appearance.
-        var policies: [String]
-        /// Per policy, the highest such rate; nil when none is.
-        var rates: [String: Double?]
-
-        init?(_ stats: [AllocationStats]) {
-            let latencies = stats.filter { $0.normalizedLatency.count > 0 }.map(\.normalizedLatency.mean)
-            guard let base = latencies.min(), base > 0 else { return nil }
-            self.base = base
-            policies = []
-            for s in stats where !policies.contains(s.policy) { policies.append(s.policy) }
-            rates = [:]
-            for policy in policies {
-                rates[policy] = stats.filter { $0.policy == policy && $0.normalizedLatency.count > 0 && $0.normalizedLatency.mean <= 2 * base }
-                    .compactMap(\.rate).max()
-            }
-        }
-    }
-
+    /// For a rate sweep: per policy, the rate it sustains, `sustainedRate`, and each
+    /// policy's against the first's (the vLLM paper's comparison of throughput at equal
+    /// latency, Figure 12).
     static func sustainedRates(_ stats: [AllocationStats]) -> String? {
-        guard let sweep = SustainedRates(stats) else { return nil }
-        let parts = sweep.policies.map { policy in "\(policy) \(sweep.rates[policy].flatMap { $0 }.map { "\($0)" } ?? "none")" }
-        return "highest rate (req/s) with norm_latency within 2x the lightest load's (\(String(format: "%.3f", sweep.base)) s): " + parts.joined(separator: ", ")
+        guard let sustained = PagedSweep.sustainedRates(stats) else { return nil }
+        let parts = sustained.rates.map { policy, rate in "\(policy) \(rate.map { String(format: "%.2f", $0) } ?? "none")" }
+        var line = "sustained rate (req/s) where mean norm_latency reaches \(PagedSweep.latencyFactor)x the lightest load's "
+            + "(\(String(format: "%.3f", sustained.baseSeconds)) s): " + parts.joined(separator: ", ")
+        if let (first, base) = sustained.rates.first, let base, base > 0, sustained.rates.count > 1 {
+            let ratios = sustained.rates.dropFirst().compactMap { policy, rate in rate.map { "\(String(format: "%.2f", base / $0))x \(policy)" } }
+            if !ratios.isEmpty { line += "; \(first) sustains " + ratios.joined(separator: ", ") }
+        }
+        return line
     }
 
     static func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }

@@ -195,8 +195,10 @@ public enum StudyFile: Sendable {
         var r = try JSONObjectReader(root, file: file, path: "")
         let description = try header(&r)
         guard let model = try r.string("model") else { throw r.error("model", "is required: a built-in model or a model .json path") }
-        guard var trace = try r.string("trace") else { throw r.error("trace", "is required: \"sharegpt\", \"alpaca\" or a CSV path") }
-        if RequestTrace.Dataset.named(trace) == nil, !trace.hasPrefix("/"), let directory {
+        guard var trace = try r.string("trace") else {
+            throw r.error("trace", "is required: a built-in workload (\(RequestTrace.syntheticNames.joined(separator: ", "))) or a CSV or JSONL path")
+        }
+        if !RequestTrace.isSynthetic(trace), !trace.hasPrefix("/"), let directory {
             trace = (directory as NSString).appendingPathComponent(trace)
         }
         var sharing = SharingMode.none
@@ -244,6 +246,41 @@ public enum StudyFile: Sendable {
             tensorParallel: try r.integer("tp", minimum: 1, maximum: KVStudy.maxTensorParallel) ?? 1)
         study.allowLong = try r.bool("allow_long") ?? false
         study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
+        study.prefixCaching = try r.bool("prefix_caching") ?? false
+        if let text = try r.string("preemption") {
+            guard let mode = PagedStudy.PreemptionMode(rawValue: text) else {
+                throw r.error("preemption", "expected \"recompute\", \"swap\" or \"swap-storage\", found \"\(text)\"")
+            }
+            study.preemption = mode
+        }
+        study.replicas = try r.integer("replicas", minimum: 1, maximum: ServingCluster.maxReplicas) ?? 1
+        if let text = try r.string("router") {
+            guard let router = Router(rawValue: text) else {
+                throw r.error("router", "expected \(Router.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), found \"\(text)\"")
+            }
+            guard router != .prefixAffinity || study.prefixCaching else {
+                throw r.error("router", "\"prefix-affinity\" routes by cached prefixes: it needs \"prefix_caching\": true")
+            }
+            study.router = router
+        }
+        if let values = try r.array("rates") {
+            guard RequestTrace.isSynthetic(trace) else { throw r.error("rates", "sweeps a built-in workload; a trace file has its own arrivals") }
+            guard !values.isEmpty else { throw r.error("rates", "expected one or more request rates, found []") }
+            var rates: [Double] = []
+            for (index, value) in values.enumerated() {
+                let x: Double?
+                switch value {
+                case .integer(let i): x = Double(i)
+                case .number(let n): x = n
+                default: x = nil
+                }
+                guard let x, x >= PagedStudy.minRate, x.isFinite else {
+                    throw JSONInputError(file: file, path: r.path("rates") + "[\(index)]", message: "expected a rate of at least \(PagedStudy.minRate) requests per second, found \(value.summary)")
+                }
+                rates.append(x)
+            }
+            study.rates = rates
+        }
         try r.finish()
         return .paged(study, description: description)
     }

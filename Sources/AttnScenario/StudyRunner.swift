@@ -34,7 +34,7 @@ public enum StudyRunner {
         }
     }
 
-    /// A paged study at each of `rates` (nil: the study's own), one `AllocationStats` per
+    /// A paged study at each of `rates` (nil: the study's sweep, else its rate), one `AllocationStats` per
     /// policy and rate, its iterations timed by the whole-model timer (shared by the
     /// rates, so its cache is kept) or the fixed time. `progress(label, fraction)` reports,
     /// the rate in the label when several.
@@ -42,7 +42,7 @@ public enum StudyRunner {
         _ study: PagedStudy, rates: [Double]? = nil, progress: ((String, Double) -> Void)? = nil
     ) throws -> [AllocationStats] {
         try study.validate()
-        let rates = rates ?? [study.rate]
+        let rates = rates ?? study.rates ?? [study.rate]
         var timer = study.timing == .model ? try modelTimer(study) : nil
         var stats: [AllocationStats] = []
         for rate in rates {

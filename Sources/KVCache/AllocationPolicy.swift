@@ -4,7 +4,10 @@ public enum AllocationPolicy: Sendable, Equatable, CustomStringConvertible {
     case paged(blockSize: Int)
     /// Orca (Max): a contiguous reservation of the maximum sequence length.
     case contiguousMax
-    /// Orca (Pow2): a contiguous reservation of the next power of two of the final length.
+    /// Orca (Pow2): a contiguous reservation of the prompt plus its output length rounded
+    /// up to a power of two, over-reserving the output at most 2x (Kwon et al. 2023,
+    /// Section 6.1: "if the true output length is 25, it reserves 32 positions for
+    /// outputs").
     case contiguousPow2
     /// Orca (Oracle): a contiguous reservation of exactly the final length.
     case contiguousOracle
@@ -19,13 +22,14 @@ public enum AllocationPolicy: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Slots reserved up front for a request (contiguous policies).
-    func reservation(finalTokens: Int, maxLength: Int) -> Int {
+    /// Slots reserved up front for a request of `prompt` and `output` tokens (contiguous
+    /// policies; an allocator may round them up further, as the buddy system does).
+    func reservation(prompt: Int, output: Int, maxLength: Int) -> Int {
         switch self {
         case .paged: return 0
         case .contiguousMax: return maxLength
-        case .contiguousPow2: return ContiguousAllocator.powerOfTwo(atLeast: finalTokens)
-        case .contiguousOracle: return finalTokens
+        case .contiguousPow2: return prompt + ContiguousAllocator.powerOfTwo(atLeast: output)
+        case .contiguousOracle: return prompt + output
         }
     }
 }

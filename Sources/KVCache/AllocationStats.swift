@@ -55,4 +55,42 @@ public struct AllocationStats: Sendable, Equatable {
     public var poolBlocks: Int? = nil
     /// KV memory in use and requests admitted over time, sampled (`ServingTimeline`).
     public var timeline: [ServingTimeline.Sample] = []
+    /// Prefix caching: what the cache saved; nil without it.
+    public var prefixCache: PrefixCacheStats? = nil
+    /// Swapping preempted requests: what moved; nil with recomputation.
+    public var swap: SwapStats? = nil
+    /// Several replicas behind a router: how many and which router; nil for one.
+    public var cluster: ClusterStats? = nil
+
+    /// Prompt tokens looked up in the prefix cache, found there, and computed.
+    public struct PrefixCacheStats: Sendable, Equatable {
+        /// Prompt tokens of every admission (a preempted request's counted again).
+        public var promptTokens: Int
+        /// Of those, tokens whose blocks were cached (not computed).
+        public var hitTokens: Int
+        /// Prompt tokens computed (prefill and recomputation).
+        public var computedTokens: Int
+        /// Cached blocks evicted (least recently used) to make room.
+        public var evictions: Int
+
+        /// hitTokens / promptTokens, vLLM's prefix cache hit rate.
+        public var hitFraction: Double { promptTokens > 0 ? Double(hitTokens) / Double(promptTokens) : 0 }
+    }
+
+    /// Requests swapped out, blocks and bytes moved either way, seconds spent moving them.
+    public struct SwapStats: Sendable, Equatable {
+        public var tier: String
+        public var swapOuts: Int
+        public var movedBlocks: Int
+        public var movedBytes: Int
+        public var transferSeconds: Double
+    }
+
+    /// Replicas and their router.
+    public struct ClusterStats: Sendable, Equatable {
+        public var replicas: Int
+        public var router: String
+        /// Requests each replica served.
+        public var requestsPerReplica: [Int]
+    }
 }

@@ -2,7 +2,8 @@
 /// cache in one piece (Orca; Yu et al. 2022). Two strategies:
 /// - first fit over free extents, coalescing neighbours on free;
 /// - a binary buddy allocator (Knowlton 1965), which rounds every request up to a power
-///   of two and merges free buddies.
+///   of two and merges free buddies: the allocator the vLLM paper assumes for its Orca
+///   baselines (Kwon et al. 2023, Section 6.1).
 /// Both leave free memory scattered in holes: external fragmentation.
 public struct ContiguousAllocator: Sendable {
     public enum Strategy: String, Sendable, CaseIterable {
@@ -26,13 +27,21 @@ public struct ContiguousAllocator: Sendable {
             free = capacity > 0 ? [(0, capacity)] : []
             buddyFree = []
         case .buddy:
-            // The buddy system manages the largest power of two that fits.
-            var order = 0
-            while order < 62 && (1 << (order + 1)) <= capacity { order += 1 }
-            self.capacity = capacity > 0 ? 1 << order : 0
+            // The whole pool, cut into its binary decomposition: one aligned block per set
+            // bit of the capacity, largest first (15,806 slots: 8,192 at 0, 4,096 at
+            // 8,192, 2,048 at 12,288, ...). Each block starts at a multiple of its size, and
+            // a block's buddy beyond the decomposition is never free at its order, so
+            // merging stays within the pool.
+            self.capacity = max(0, capacity)
             free = []
-            buddyFree = Array(repeating: [], count: order + 1)
-            if capacity > 0 { buddyFree[order].insert(0) }
+            var top = 0
+            while top < 62 && (1 << (top + 1)) <= capacity { top += 1 }
+            buddyFree = Array(repeating: [], count: capacity > 0 ? top + 1 : 0)
+            var start = 0
+            for order in stride(from: top, through: 0, by: -1) where capacity > 0 && (capacity >> order) & 1 == 1 {
+                buddyFree[order].insert(start)
+                start += 1 << order
+            }
         }
     }
 

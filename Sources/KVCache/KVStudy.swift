@@ -252,7 +252,7 @@ public struct KVRecord: Sendable, Equatable {
 /// An allocation study: one model, one trace, several policies.
 public struct PagedStudy: Sendable, Equatable {
     public var model: String
-    /// `sharegpt`, `alpaca` or a CSV path.
+    /// A built-in workload (`RequestTrace.syntheticNames`) or a CSV or JSONL path.
     public var trace: String
     public var requests: Int
     /// Poisson arrival rate of synthetic traces, requests per second.
@@ -284,6 +284,22 @@ public struct PagedStudy: Sendable, Equatable {
     public var allowLong = false
     /// Run requests longer than the model's maximum context instead of refusing them.
     public var allowBeyondMax = false
+    /// Prefix caching in the paged pool (`ServingSimulator.Configuration.prefixCaching`).
+    public var prefixCaching = false
+    /// What a preemption does with the victim's blocks (paged policy).
+    public var preemption: PreemptionMode = .recompute
+    /// Replicas behind a router (each with the pool above); 1: one server.
+    public var replicas = 1
+    public var router: Router = .roundRobin
+    /// A sweep of Poisson rates (scenario files' `rates`); nil: `rate` alone.
+    public var rates: [Double]? = nil
+
+    /// A study's preemption: recompute, or swap to the profile's host memory or storage.
+    public enum PreemptionMode: String, Sendable, Equatable, CaseIterable {
+        case recompute
+        case swapHost = "swap"
+        case swapStorage = "swap-storage"
+    }
 
     public static let allPolicies = ["paged", "contiguous-max", "contiguous-pow2", "contiguous-oracle"]
 
@@ -332,7 +348,7 @@ public struct PagedStudy: Sendable, Equatable {
 
     /// Checks the inputs a model and a GPU do not bound. Errors name the input.
     public func validate() throws(KVInputError) {
-        if RequestTrace.Dataset.named(trace) != nil {
+        if RequestTrace.isSynthetic(trace) {
             guard requests >= 1 && requests <= PagedStudy.maxRequests else {
                 throw KVInputError(input: "requests", value: "\(requests)", message: "expected a synthetic trace of 1 to \(PagedStudy.maxRequests) requests")
             }
@@ -357,6 +373,12 @@ public struct PagedStudy: Sendable, Equatable {
         }
         guard maxLength >= 2 && maxLength <= ServingSimulator.maxRequestTokens else {
             throw KVInputError(input: "max-len", value: "\(maxLength)", message: "expected a length from 2 to \(ServingSimulator.maxRequestTokens) tokens")
+        }
+        guard replicas >= 1 && replicas <= ServingCluster.maxReplicas else {
+            throw KVInputError(input: "replicas", value: "\(replicas)", message: "expected from 1 to \(ServingCluster.maxReplicas) replicas")
+        }
+        if router == .prefixAffinity && !prefixCaching {
+            throw KVInputError(input: "router", value: router.rawValue, message: "routes by cached prefixes: it needs prefix caching (--prefix-caching)")
         }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
         try KVStudy(model: model, contexts: [], window: window, sinks: sinks, tensorParallel: tensorParallel).validate()
@@ -403,12 +425,7 @@ public struct PagedStudy: Sendable, Equatable {
         if model.deltanetLayers > 0 { states.append(("deltanet state", model.deltanetLayers, footprint.deltanetStateBytesPerSequence / model.deltanetLayers)) }
         guard !spans.isEmpty, blockSize >= 1 else { return nil }
         if spans.count + states.count == 1, spans[0].span == .global || spans[0].span.isWindow { return nil }
-        var g = 0
-        for n in spans.map(\.layers) + states.map(\.layers) {
-            var (a, b) = (g, n)
-            while b != 0 { (a, b) = (b, a % b) }
-            g = a
-        }
+        let g = groupLayers(model)
         let perLayer = footprint.bytesPerTokenPerLayer
         guard g > 0, perLayer > 0, let blockBytes = Checked.product(blockSize, g).flatMap({ Checked.product($0, perLayer) }) else { return nil }
         let sinks = max(0, model.attentionSinks ?? 0)
@@ -430,6 +447,46 @@ public struct PagedStudy: Sendable, Equatable {
         return ServingSimulator.Hybrid(kinds: kinds, poolBlocks: blocks)
     }
 
+    /// Layers per group of the hybrid allocation, g: the gcd of the layer counts of the
+    /// model's attention spans and recurrent states (0 for a model without layers).
+    static func groupLayers(_ model: ModelSpec) -> Int {
+        var g = 0
+        for n in model.attentionSpanCounts.map(\.layers) + [model.ssmLayers, model.deltanetLayers] where n > 0 {
+            var (a, b) = (g, n)
+            while b != 0 { (a, b) = (b, a % b) }
+            g = a
+        }
+        return g
+    }
+
+    /// Why prefix caching cannot run with the paged pool of `spec` (nil when it can):
+    /// prefix caching keys each full block by the tokens it holds in every layer, which
+    /// takes one block table per sequence whose blocks keep their tokens. A uniform
+    /// sliding window overwrites its oldest block as the window slides; the hybrid
+    /// allocator keeps a table per layer kind, whose window groups overwrite blocks the
+    /// same way, chunked groups drop the blocks before the current chunk and state groups
+    /// overwrite their recurrent state every token.
+    static func prefixCachingProblem(eviction: ServingSimulator.Eviction?, hybrid: ServingSimulator.Hybrid?) -> String? {
+        if let eviction {
+            return "prefix caching with a sliding window (\(eviction.window) tokens) is not modeled: the window's oldest block is overwritten "
+                + "as it slides, so a block does not keep the tokens its key names (docs/kv-cache.md)"
+        }
+        guard let hybrid else { return nil }
+        var reasons: [String] = []
+        for kind in hybrid.kinds {
+            let reason: String
+            switch kind.retention {
+            case .full: continue
+            case .window: reason = "window groups overwrite their oldest block as the window slides"
+            case .chunk: reason = "chunked groups drop the blocks before the current chunk"
+            case .state: reason = "state groups overwrite the recurrent state every token"
+            }
+            if !reasons.contains(reason) { reasons.append(reason) }
+        }
+        return "prefix caching with the hybrid allocator (a block group per layer kind: \(hybrid.kinds.map(\.retention.label).joined(separator: ", "))) "
+            + "is not modeled: a cached block must keep its prefix's tokens in every layer, but " + reasons.joined(separator: ", ") + " (docs/kv-cache.md)"
+    }
+
     /// The longest sequence the study's trace asks of `spec` past its maximum context,
     /// or nil: each request's prompt plus its output clipped to `maxLength` (as the
     /// simulator clips it), or under a `window` eviction policy at most sinks + window.
@@ -438,13 +495,45 @@ public struct PagedStudy: Sendable, Equatable {
         return spec.contextLimit(KVStudy.positions(context: longest, window: window, sinks: sinks ?? spec.attentionSinks))
     }
 
-    /// The requests: generated for `sharegpt`/`alpaca`, else read from the CSV file.
+    /// The requests: generated for a built-in workload, else read from the CSV or JSONL file.
     public func loadTrace() throws -> [Request] {
         try validate()
-        if let dataset = RequestTrace.Dataset.named(trace) {
-            return RequestTrace.synthetic(dataset, count: requests, rate: rate, maxLength: maxLength, seed: seed)
+        if let generated = RequestTrace.synthetic(named: trace, count: requests, rate: rate, maxLength: maxLength, seed: seed) {
+            return generated
         }
         return try RequestTrace.read(trace)
+    }
+
+    /// Swapping for the study's preemption mode: the lower level from the profile (an
+    /// error when the profile gives none), its capacity in blocks bounded by the GPU's own
+    /// blocks (the vLLM paper, Section 4.5), blocks of B x bytes per token, one copy per
+    /// layer for keys and one for values. Under `hybrid` allocation a block is one group's:
+    /// B x g layers x bytes per token and layer, 2g copies, and the GPU holds its pool's.
+    public func swap(
+        _ spec: ModelSpec, capacity: KVCapacity, profile: HardwareProfile, hybrid: ServingSimulator.Hybrid? = nil
+    ) throws(KVInputError) -> ServingSimulator.Preemption {
+        let tier: MemoryTier?
+        switch preemption {
+        case .recompute: return .recompute
+        case .swapHost: tier = profile.hostMemory
+        case .swapStorage: tier = profile.storage
+        }
+        guard let tier else {
+            throw KVInputError(
+                input: "preemption", value: preemption.rawValue,
+                message: "\(profile.id) gives no \(preemption == .swapHost ? "host_memory" : "storage") level to swap to (docs/hardware.md)")
+        }
+        var blockBytes = blockSize * capacity.footprint.bytesPerToken
+        var gpuBlocks = capacity.tokenSlots / blockSize
+        var layers = spec.attentionLayers
+        if let hybrid {
+            layers = PagedStudy.groupLayers(spec)
+            blockBytes = blockSize * layers * capacity.footprint.bytesPerTokenPerLayer
+            gpuBlocks = hybrid.poolBlocks
+        }
+        return .swap(.init(
+            tier: tier, capacityBlocks: min(gpuBlocks, blockBytes > 0 ? tier.bytes / blockBytes : 0), blockBytes: max(1, blockBytes),
+            transfersPerBlock: 2 * max(1, layers)))
     }
 
     /// One `AllocationStats` per policy, in order, at the study's fixed iteration time.
@@ -494,11 +583,24 @@ public struct PagedStudy: Sendable, Equatable {
             if hybrid != nil && sharing != .none {
                 throw KVInputError(input: "sharing", value: "\(sharing)", message: "sharing with the hybrid allocator (a block group per layer kind: \(hybrid?.kinds.map(\.retention.label).joined(separator: ", ") ?? "")) is not modeled")
             }
-            var simulator = ServingSimulator(.init(
+            let paged = name == "paged"
+            if prefixCaching && paged, let problem = PagedStudy.prefixCachingProblem(eviction: eviction, hybrid: hybrid) {
+                throw KVInputError(input: "prefix-caching", value: "\(spec.id)", message: problem)
+            }
+            let configuration = ServingSimulator.Configuration(
                 policy: policy, poolTokens: capacity.tokenSlots, maxLength: maxLength, contiguousStrategy: allocator,
-                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk, hybrid: hybrid))
-            var stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
-            stats.rate = RequestTrace.Dataset.named(trace) != nil ? rate : nil
+                sharing: sharing, seed: seed, eviction: eviction, prefillChunk: prefillChunk, hybrid: hybrid,
+                prefixCaching: prefixCaching && paged,
+                preemption: paged ? try swap(spec, capacity: capacity, profile: profile, hybrid: hybrid) : .recompute)
+            var stats: AllocationStats
+            if replicas > 1 {
+                stats = try ServingCluster(configuration, replicas: replicas, router: paged || router != .prefixAffinity ? router : .leastLoaded)
+                    .run(requests, timer: &timer) { progress?(name, $0) }
+            } else {
+                var simulator = ServingSimulator(configuration)
+                stats = try simulator.run(requests, timer: &timer) { progress?(name, $0) }
+            }
+            stats.rate = RequestTrace.isSynthetic(trace) ? rate : nil
             results.append(stats)
         }
         return results

@@ -1,3 +1,4 @@
+import AttnHardware
 import AttnNumerics
 import Workload
 
@@ -42,12 +43,22 @@ public struct ServingSimulator {
         /// (`ServingSimulator+LayerGroups.swift`); nil: one group (every layer keeps the
         /// same tokens). Paged policy only.
         public var hybrid: Hybrid?
+        /// Prefix caching: full blocks stay cached under their content's key after their
+        /// request lets go of them, and a prompt starting with cached blocks takes them
+        /// instead of computing them again (`BlockPool`). Paged policy, one block table per
+        /// request: no sharing, no sliding window, no hybrid allocation.
+        public var prefixCaching: Bool
+        /// What a preemption does with the victim's blocks (paged policy).
+        public var preemption: Preemption
 
         public init(
             policy: AllocationPolicy, poolTokens: Int, maxLength: Int, contiguousStrategy: ContiguousAllocator.Strategy = .firstFit,
             sharing: SharingMode = .none, iterationSeconds: Double = 0.05, seed: UInt64 = 1, checkInvariants: Bool = false,
-            eviction: Eviction? = nil, prefillChunk: Int? = nil, hybrid: Hybrid? = nil
+            eviction: Eviction? = nil, prefillChunk: Int? = nil, hybrid: Hybrid? = nil, prefixCaching: Bool = false,
+            preemption: Preemption = .recompute
         ) {
+            self.prefixCaching = prefixCaching
+            self.preemption = preemption
             self.hybrid = hybrid
             self.eviction = eviction
             self.prefillChunk = prefillChunk
@@ -59,6 +70,52 @@ public struct ServingSimulator {
             self.iterationSeconds = iterationSeconds
             self.seed = seed
             self.checkInvariants = checkInvariants
+        }
+    }
+
+    /// What happens to a preempted request's blocks (Kwon et al. 2023, Section 4.5).
+    public enum Preemption: Sendable, Equatable, CustomStringConvertible {
+        /// Freed; the request's tokens so far become its prompt, computed again when it is
+        /// admitted again.
+        case recompute
+        /// Copied to a memory level below HBM and copied back before it runs again,
+        /// while room is left there (else recomputed).
+        case swap(Swap)
+
+        public var description: String {
+            switch self {
+            case .recompute: return "recompute"
+            case .swap(let s): return "swap to \(s.tier.name)"
+            }
+        }
+    }
+
+    /// Swapping: where blocks go and what moving one costs. As vLLM swaps, each block is
+    /// one copy per layer for its keys and one for its values (`transfersPerBlock` =
+    /// 2 x the layers a block holds: every attention layer, or under hybrid allocation the
+    /// g layers of one group), each moving blockBytes / transfersPerBlock bytes, and a
+    /// request is swapped out or in whole (all or nothing, Section 4.5); the iteration
+    /// that moves blocks takes the transfer time on top of its computation.
+    public struct Swap: Sendable, Equatable {
+        public var tier: MemoryTier
+        /// Blocks the lower level holds (the paper bounds vLLM's swap space by the GPU's
+        /// own KV blocks).
+        public var capacityBlocks: Int
+        /// Bytes of one pool block (block size x bytes per token; under hybrid allocation
+        /// block size x g layers x bytes per token and layer).
+        public var blockBytes: Int
+        public var transfersPerBlock: Int
+
+        public init(tier: MemoryTier, capacityBlocks: Int, blockBytes: Int, transfersPerBlock: Int) {
+            self.tier = tier
+            self.capacityBlocks = capacityBlocks
+            self.blockBytes = blockBytes
+            self.transfersPerBlock = transfersPerBlock
+        }
+
+        /// Seconds to move `blocks` blocks one way.
+        public func seconds(blocks: Int) -> Double {
+            tier.transferSeconds(bytes: blocks * blockBytes, transfers: blocks * transfersPerBlock)
         }
     }
 
@@ -115,20 +172,24 @@ public struct ServingSimulator {
     }
 
     /// One running request.
-    private struct Running {
+    struct Running {
         var request: Request
         /// Tokens each sequence holds.
         var tokens: Int
         /// Paged: one block table per sequence.
         var tables: [[Int]]
-        /// Contiguous: the reserved extent.
-        var extentStart: Int
-        var extentLength: Int
+        /// Contiguous: the start of each sequence's reserved extent, all of one length.
+        var extents: [Int] = []
+        var extentLength: Int = 0
         var admittedAt: Int
         /// Prompt tokens still to compute (chunked prefill); 0 once the prompt is done.
         var pending: Int
         /// Hybrid: the blocks of every layer group.
         var groups: LayerGroupTables? = nil
+        /// Prefix caching: leading blocks of the table registered under their keys.
+        var registered = 0
+        /// Swapped out: the blocks the lower level holds for it.
+        var swappedBlocks = 0
     }
 
     public let configuration: Configuration
@@ -138,11 +199,22 @@ public struct ServingSimulator {
     }
 
     // Mutable run state.
-    private var pool = BlockPool(capacity: 0)
-    private var contiguous = ContiguousAllocator(capacity: 0, strategy: .firstFit)
-    private var prefixTable: [Int] = []
-    private var generator = SeededGenerator(seed: 1)
-    private var copies = 0
+    var pool = BlockPool(capacity: 0)
+    var contiguous = ContiguousAllocator(capacity: 0, strategy: .firstFit)
+    var prefixTable: [Int] = []
+    var generator = SeededGenerator(seed: 1)
+    var copies = 0
+    /// The block size of the run (1 for contiguous policies).
+    var blockSize = 1
+    var tally = Tally()
+    var queue = RequestQueue()
+    var running: [Running] = []
+    /// Swapped-out requests, first preempted first; each holds `tables.count` x its
+    /// blocks' worth of the lower level.
+    var swapped: [Running] = []
+    var hostBlocksUsed = 0
+    /// Blocks moved to or from the lower level in the current iteration.
+    var movedBlocks = 0
 
     /// The most blocks a paged pool may hold (each block costs the simulator two words).
     public static let maxPoolBlocks = 1 << 24
@@ -166,23 +238,29 @@ public struct ServingSimulator {
         var c = configuration
         if let fixed = timer.fixedSeconds { c.iterationSeconds = fixed }
         let blockSize = try Self.validate(c, trace: trace)
-        let waiting = try Self.arrivals(trace, configuration: c, fixedClock: timer.fixedSeconds != nil)
+        let waiting = try Self.arrivals(trace, configuration: c, fixedClock: timer.fixedSeconds != nil && c.preemption == .recompute)
         reset(c, blockSize: blockSize)
-        let tally = try replay(waiting, configuration: c, blockSize: blockSize, timer: &timer, progress: progress)
-        if c.checkInvariants, case .paged = c.policy {
-            if !prefixTable.isEmpty { for block in prefixTable { pool.release(block) } }
-            if pool.freeCount != pool.capacity {
-                throw .invariant(iteration: tally.iterations, problems: ["\(pool.usedCount) blocks still allocated after the last request finished"])
-            }
+        try replay(waiting, configuration: c, timer: &timer, progress: progress)
+        try checkEmptyPool(c)
+        tally.evictions = pool.evictions
+        return summary([tally], waiting: waiting, configuration: c, timing: timer.label)
+    }
+
+    /// With invariant checks: after the last request every block is free or cached.
+    func checkEmptyPool(_ c: Configuration) throws(SimulationError) {
+        guard c.checkInvariants, case .paged = c.policy else { return }
+        var pool = self.pool
+        if !prefixTable.isEmpty { for block in prefixTable { pool.release(block) } }
+        if pool.usedCount != 0 {
+            throw .invariant(iteration: tally.iterations, problems: ["\(pool.usedCount) blocks still allocated after the last request finished"])
         }
-        return summary(tally, waiting: waiting, configuration: c, timing: timer.label)
     }
 
     // MARK: Validation
 
     /// Checks the configuration and the trace before anything runs; returns the block size
     /// (1 for the contiguous policies). Each error names the input and what was expected.
-    private static func validate(_ c: Configuration, trace: [Request]) throws(SimulationError) -> Int {
+    static func validate(_ c: Configuration, trace: [Request]) throws(SimulationError) -> Int {
         guard c.iterationSeconds > 0 && c.iterationSeconds.isFinite else {
             throw .invalid("iteration time must be a positive number of seconds, found \(c.iterationSeconds)")
         }
@@ -228,8 +306,24 @@ public struct ServingSimulator {
                 }
             }
         default:
-            guard c.sharing == .none else { throw .invalid("sharing (\(c.sharing)) needs the paged policy") }
+            // Contiguous policies keep a private copy per sequence (parallel samples, beams).
             guard c.hybrid == nil else { throw .invalid("hybrid allocation needs the paged policy") }
+            guard !c.prefixCaching else { throw .invalid("prefix caching needs the paged policy") }
+        }
+        if c.prefixCaching {
+            guard c.sharing == .none, c.eviction == nil, c.hybrid == nil else {
+                throw .invalid(
+                    "prefix caching is modeled without sharing, a sliding window or hybrid allocation (its blocks must keep the tokens "
+                        + "their key names, which shared, window, chunked and state blocks do not): give one of them")
+            }
+        }
+        if case .swap(let swap) = c.preemption {
+            guard case .paged = c.policy, c.sharing == .none else {
+                throw .invalid("swapping preempted requests is modeled for the paged policy without sharing (a request's sequences share blocks)")
+            }
+            guard swap.capacityBlocks >= 0, swap.blockBytes >= 1, swap.transfersPerBlock >= 1 else {
+                throw .invalid("swap: expected a capacity of 0 or more blocks, blocks of at least 1 byte and 1 copy, found \(swap)")
+            }
         }
         if let eviction = c.eviction {
             guard eviction.window >= 1, eviction.window <= ServingSimulator.maxRequestTokens, eviction.sinks >= 0,
@@ -249,7 +343,7 @@ public struct ServingSimulator {
     /// The trace in arrival order (ties by id), each output clipped so that prompt +
     /// output fits `maxLength`. Ids must be unique; on a fixed clock the last arrival must
     /// fall within the iterations an Int counts.
-    private static func arrivals(_ trace: [Request], configuration c: Configuration, fixedClock: Bool) throws(SimulationError) -> [Request] {
+    static func arrivals(_ trace: [Request], configuration c: Configuration, fixedClock: Bool) throws(SimulationError) -> [Request] {
         let waiting = trace.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }.map { request -> Request in
             var r = request
             r.outputTokens = min(r.outputTokens, max(0, c.maxLength - r.promptTokens))
@@ -270,7 +364,8 @@ public struct ServingSimulator {
     }
 
     /// Empties the pool (or the contiguous allocator) and the run's other state.
-    private mutating func reset(_ c: Configuration, blockSize: Int) {
+    mutating func reset(_ c: Configuration, blockSize: Int) {
+        self.blockSize = blockSize
         if case .paged = c.policy {
             pool = BlockPool(capacity: c.hybrid?.poolBlocks ?? c.poolTokens / blockSize)
         } else {
@@ -279,458 +374,11 @@ public struct ServingSimulator {
         generator = SeededGenerator(seed: c.seed)
         copies = 0
         prefixTable = []
-    }
-
-    // MARK: The event loop
-
-    /// What the iterations add up, for the summary.
-    private struct Tally {
-        var completed = 0, preemptions = 0, iterations = 0, maxBatch = 0, batchSum = 0
-        /// Token-slot units summed over iterations (no sharing): token states, reserved,
-        /// internal and external fragmentation.
-        var tokens = 0.0, reserved = 0.0, unusable = 0.0, external = 0.0
-        /// With sharing: blocks held, and blocks private copies would hold, summed.
-        var heldBlocks = 0.0, privateBlocks = 0.0
-        /// Hybrid: blocks of each kind's groups, summed and at most.
-        var kindBlocks: [Double] = [], kindPeaks: [Int] = []
-        /// When each request's first token came and when it finished, by id.
-        var firstToken: [Int: Double] = [:]
-        var finished: [Int: Double] = [:]
-        /// KV memory in use and requests admitted over time, sampled.
-        var timeline = ServingTimeline()
-        /// Requests admitted at least once, by id.
-        var admitted = Set<Int>()
-    }
-
-    /// Runs the iterations until every request has finished: each admits arrivals first
-    /// come, first served, runs one decode step of every prompted request (preempting the
-    /// newest when blocks run out) and prompt chunks within the token budget, takes its
-    /// time from `timer`, accounts its memory and retires finished requests.
-    private mutating func replay<Timer: IterationTimer>(
-        _ waiting: [Request], configuration c: Configuration, blockSize: Int, timer: inout Timer, progress: ((Double) -> Void)?
-    ) throws(SimulationError) -> Tally {
-        let fixed = timer.fixedSeconds != nil
-        var tally = Tally()
-        // The next request to arrive; a cursor rather than removeFirst, so a long trace is O(n).
-        var nextArrival = 0
-        var queue = RequestQueue()
-        var running: [Running] = []
-        var clock = 0.0
-        while tally.completed < waiting.count {
-            let now = fixed ? Double(tally.iterations) * c.iterationSeconds : clock
-            while nextArrival < waiting.count, waiting[nextArrival].arrival <= now {
-                queue.append(waiting[nextArrival])
-                nextArrival += 1
-            }
-            let blockedNeed = try admit(&queue, into: &running, blockSize: blockSize, iteration: tally.iterations, admitted: &tally.admitted)
-            var batch = decodeStep(&running, queue: &queue, blockSize: blockSize, tally: &tally)
-            let prompted = promptChunks(&running, batch: &batch, configuration: c)
-            let end = now + (fixed ? c.iterationSeconds : try seconds(batch, timer: &timer))
-            for id in prompted where tally.firstToken[id] == nil { tally.firstToken[id] = end }
-            tally.maxBatch = max(tally.maxBatch, running.count)
-            tally.batchSum += running.count
-            account(running, blocked: blockedNeed != nil, configuration: c, blockSize: blockSize, now: now, waiting: queue.count, tally: &tally)
-            if c.checkInvariants, case .paged = c.policy {
-                let tables = running.flatMap(\.tables) + running.flatMap { $0.groups?.allTables ?? [] } + (prefixTable.isEmpty ? [] : [prefixTable])
-                let problems = pool.invariantViolations(tables: tables)
-                if !problems.isEmpty { throw .invariant(iteration: tally.iterations, problems: problems) }
-            }
-            // Retire finished requests.
-            running.removeAll { r in
-                guard r.pending == 0, r.tokens >= r.request.finalTokens else { return false }
-                free(r)
-                tally.completed += 1
-                tally.finished[r.request.id] = end
-                return true
-            }
-            clock = end
-            if running.isEmpty && queue.isEmpty, nextArrival < waiting.count {
-                let next = waiting[nextArrival]
-                // Skip idle time to the next arrival.
-                if fixed {
-                    tally.iterations = max(tally.iterations + 1, Int((next.arrival / c.iterationSeconds).rounded(.up)))
-                } else {
-                    tally.iterations += 1
-                    clock = max(clock, next.arrival)
-                }
-            } else {
-                tally.iterations += 1
-            }
-            if tally.iterations % 256 == 0 { progress?(Double(tally.completed) / Double(max(1, waiting.count))) }
-        }
-        return tally
-    }
-
-    /// Admits queued requests first come, first served, stopping at the first that does
-    /// not fit: returns the slots it needs (nil when the queue emptied). A request that
-    /// does not fit an empty pool can never run.
-    private mutating func admit(
-        _ queue: inout RequestQueue, into running: inout [Running], blockSize: Int, iteration: Int, admitted ids: inout Set<Int>
-    ) throws(SimulationError) -> Int? {
-        while let head = queue.first {
-            if let admitted = try admit(head, blockSize: blockSize, iteration: iteration) {
-                running.append(admitted)
-                ids.insert(head.id)
-                queue.removeFirst()
-            } else {
-                let blockedNeed = need(head, blockSize: blockSize)
-                if running.isEmpty { throw .stuck(requestID: head.id, needed: blockedNeed, pool: configuration.poolTokens) }
-                return blockedNeed
-            }
-        }
-        return nil
-    }
-
-    /// One decode step for every request whose prompt was computed in an earlier
-    /// iteration; when blocks run out the most recently admitted request is preempted
-    /// (its tokens so far become prompt, recomputed when it is admitted again).
-    private mutating func decodeStep(_ running: inout [Running], queue: inout RequestQueue, blockSize: Int, tally: inout Tally) -> IterationBatch {
-        var index = 0
-        var decodeSequences = 0, decodeContext = 0
-        while index < running.count {
-            if running[index].pending == 0 {
-                if !grow(&running[index], blockSize: blockSize) {
-                    // Out of blocks: preempt the most recently admitted request.
-                    let victim = running.removeLast()
-                    free(victim)
-                    var requeued = victim.request
-                    let generated = victim.tokens - victim.request.promptTokens
-                    requeued.promptTokens += generated
-                    requeued.outputTokens -= generated
-                    queue.prepend(requeued)
-                    tally.preemptions += 1
-                    continue
-                }
-                let sequences = max(1, running[index].tables.count)
-                decodeSequences += sequences
-                decodeContext += sequences * running[index].tokens
-            }
-            index += 1
-        }
-        return IterationBatch(decodeSequences: decodeSequences, decodeContextTokens: decodeContext)
-    }
-
-    /// Prompt chunks within the iteration's token budget (the decode steps come first),
-    /// first come, first served; returns the ids of the requests whose prompt is now done.
-    private func promptChunks(_ running: inout [Running], batch: inout IterationBatch, configuration c: Configuration) -> [Int] {
-        var budget = c.prefillChunk.map { $0 - batch.decodeSequences } ?? Int.max
-        var prompted: [Int] = []
-        for i in running.indices where running[i].pending > 0 && budget > 0 {
-            let take = min(running[i].pending, budget)
-            let prompt = running[i].request.promptTokens
-            batch.prefill.append(.init(tokens: take, context: prompt - running[i].pending + take))
-            running[i].pending -= take
-            budget -= take
-            if running[i].pending == 0 { prompted.append(running[i].request.id) }
-        }
-        return prompted
-    }
-
-    /// The time of an iteration over `batch` from a timer that depends on it (0 for an
-    /// empty batch); a timer's failure or a time that is not positive and finite is an error.
-    private func seconds<Timer: IterationTimer>(_ batch: IterationBatch, timer: inout Timer) throws(SimulationError) -> Double {
-        guard !batch.isEmpty else { return 0 }
-        let elapsed: Double
-        do { elapsed = try timer.seconds(batch) } catch {
-            throw .invalid("iteration time (\(timer.label)): \(error)")
-        }
-        guard elapsed > 0, elapsed.isFinite else {
-            throw .invalid("iteration time (\(timer.label)) must be a positive number of seconds, found \(elapsed)")
-        }
-        return elapsed
-    }
-
-    /// Adds this iteration's memory to the tally: token states, reservations and internal
-    /// fragmentation of every running request, external fragmentation while a request
-    /// waits for memory (`blocked`), blocks per group (hybrid), and with sharing the
-    /// blocks held against the blocks private copies would hold.
-    /// Adds one iteration's memory to the tally (token states, reserved, internal and
-    /// external fragmentation; blocks per group; held and private blocks with sharing) and
-    /// offers a timeline sample taken at `now` with `waiting` requests queued.
-    private func account(
-        _ running: [Running], blocked: Bool, configuration c: Configuration, blockSize: Int, now: Double, waiting: Int, tally: inout Tally
-    ) {
-        var tokens = 0, reserved = 0, unusable = 0
-        for r in running {
-            let final = c.eviction?.kept(r.request.finalTokens) ?? r.request.finalTokens
-            let held = c.eviction?.kept(r.tokens) ?? r.tokens
-            let sequences = r.tables.isEmpty ? 1 : r.tables.count
-            let allocated: Int
-            if case .paged = c.policy {
-                allocated = (r.tables.first?.count ?? 0) * blockSize
-            } else {
-                allocated = r.extentLength
-            }
-            if let h = c.hybrid {
-                // Token-group units: each group's tokens, counted once per group.
-                let split = r.groups?.account(tokens: r.tokens, final: r.request.finalTokens, h, blockSize: blockSize) ?? (tokens: 0, reserved: 0, unusable: 0)
-                tokens += split.tokens
-                reserved += split.reserved
-                unusable += split.unusable
-                continue
-            }
-            let used = min(final, allocated)
-            tokens += held * sequences
-            reserved += max(0, used - held) * sequences
-            unusable += (allocated - used) * sequences
-        }
-        tally.timeline.offer(.init(
-            seconds: now, usedTokens: tokens, allocatedTokens: tokens + reserved + unusable, running: running.count, waiting: waiting,
-            admitted: tally.admitted.count))
-        var external = 0
-        if blocked {
-            if case .paged = c.policy { external = pool.freeCount * blockSize } else { external = contiguous.freeSlots }
-        }
-        if let h = c.hybrid {
-            var held = Array(repeating: 0, count: h.kinds.count)
-            for r in running { for (k, n) in (r.groups?.heldBlocks(h) ?? []).enumerated() { held[k] += n } }
-            if tally.kindBlocks.isEmpty {
-                tally.kindBlocks = Array(repeating: 0, count: h.kinds.count)
-                tally.kindPeaks = Array(repeating: 0, count: h.kinds.count)
-            }
-            for k in held.indices {
-                tally.kindBlocks[k] += Double(held[k])
-                tally.kindPeaks[k] = max(tally.kindPeaks[k], held[k])
-            }
-        }
-        if c.sharing == .none {
-            tally.tokens += Double(tokens)
-            tally.reserved += Double(reserved)
-            tally.unusable += Double(unusable)
-            tally.external += Double(external)
-        } else {
-            tally.heldBlocks += Double(pool.usedCount)
-            tally.privateBlocks += Double(running.reduce(0) { $0 + $1.tables.reduce(0) { $0 + $1.count } } + privatePrefixBlocks(running))
-        }
-    }
-
-    // MARK: The summary
-
-    /// The statistics of a finished run: memory fractions, batch sizes, preemptions and
-    /// copies, throughput, and the TTFT, TPOT and normalized-latency distributions.
-    private func summary(_ tally: Tally, waiting: [Request], configuration c: Configuration, timing: String) -> AllocationStats {
-        var ttft: [Double] = [], tpot: [Double] = [], normalized: [Double] = []
-        var lastFinish = 0.0, outputTokens = 0
-        for r in waiting {
-            guard let first = tally.firstToken[r.id], let finish = tally.finished[r.id] else { continue }
-            lastFinish = max(lastFinish, finish)
-            outputTokens += r.outputTokens
-            ttft.append(first - r.arrival)
-            if r.outputTokens > 0 {
-                tpot.append((finish - first) / Double(r.outputTokens))
-                normalized.append((finish - r.arrival) / Double(r.outputTokens))
-            }
-        }
-        let span = lastFinish - (waiting.first?.arrival ?? 0)
-        let total = tally.tokens + tally.reserved + tally.unusable + tally.external
-        func fraction(_ x: Double) -> Double? { c.sharing == .none ? (total > 0 ? x / total : 0) : nil }
-        let iterations = tally.iterations
-        var stats = AllocationStats(
-            policy: c.policy.description, requests: waiting.count, completed: tally.completed, iterations: iterations,
-            poolTokens: c.poolTokens, tokenFraction: fraction(tally.tokens), reservedFraction: fraction(tally.reserved),
-            internalFragmentationFraction: fraction(tally.unusable), externalFragmentationFraction: fraction(tally.external),
-            maxBatch: tally.maxBatch, meanBatch: iterations > 0 ? Double(tally.batchSum) / Double(iterations) : 0,
-            preemptions: tally.preemptions, copyOnWriteCopies: copies,
-            sharingSavedFraction: tally.privateBlocks > 0 ? 1 - tally.heldBlocks / tally.privateBlocks : 0,
-            timing: timing, prefillChunk: c.prefillChunk, seconds: lastFinish,
-            requestsPerSecond: span > 0 ? Double(tally.completed) / span : 0, outputTokensPerSecond: span > 0 ? Double(outputTokens) / span : 0,
-            ttft: LatencySummary(ttft), tpot: LatencySummary(tpot), normalizedLatency: LatencySummary(normalized))
-        if let h = c.hybrid {
-            let n = Double(max(1, iterations))
-            stats.groupUsage = h.kinds.indices.map { k in
-                GroupUsage(
-                    kind: h.kinds[k].retention.label, groups: h.kinds[k].groups, meanBlocks: (k < tally.kindBlocks.count ? tally.kindBlocks[k] : 0) / n,
-                    peakBlocks: k < tally.kindPeaks.count ? tally.kindPeaks[k] : 0)
-            }
-            stats.poolBlocks = h.poolBlocks
-        }
-        stats.timeline = tally.timeline.thinned
-        return stats
-    }
-
-    /// Blocks of the shared prefix that private copies would hold: one copy per sequence.
-    private func privatePrefixBlocks(_ running: [Running]) -> Int {
-        guard case .sharedPrefix = configuration.sharing else { return 0 }
-        return prefixTable.count * running.count
-    }
-
-    /// Slots (contiguous) or blocks x size (paged) a request needs to be admitted.
-    private func need(_ request: Request, blockSize: Int) -> Int {
-        switch configuration.policy {
-        case .paged:
-            if let h = configuration.hybrid {
-                // Blocks of every group, in token slots of the whole model (rounded up).
-                let blocks = h.promptPoolBlocks(request.promptTokens, blockSize: blockSize) + h.watermarkBlocks
-                return Checked.ceilDiv(blocks * blockSize, h.totalGroups)
-            }
-            // Overflow-free: prompts are at most 2^40 tokens and sequences at most 1024 (checked in run).
-            return (promptBlocks(request.promptTokens, blockSize: blockSize) + configuration.sharing.sequences) * blockSize
-        default:
-            return contiguous.footprint(reservation(request))
-        }
-    }
-
-    /// Blocks a prompt of `tokens` occupies (at most the eviction's blocks).
-    private func promptBlocks(_ tokens: Int, blockSize: Int) -> Int {
-        let blocks = Checked.ceilDiv(tokens, blockSize)
-        return configuration.eviction.map { min(blocks, $0.maxBlocks(blockSize)) } ?? blocks
-    }
-
-    /// Slots a contiguous policy reserves for `request` (capped by the eviction).
-    private func reservation(_ request: Request) -> Int {
-        let length = configuration.policy.reservation(finalTokens: request.finalTokens, maxLength: configuration.maxLength)
-        return configuration.eviction.map { min(length, $0.kept(length)) } ?? length
-    }
-
-    private mutating func admit(_ request: Request, blockSize: Int, iteration: Int) throws(SimulationError) -> Running? {
-        let c = configuration
-        switch c.policy {
-        case .paged:
-            if let h = c.hybrid {
-                guard let groups = LayerGroupTables.admit(prompt: request.promptTokens, h, blockSize: blockSize, pool: &pool) else { return nil }
-                var r = Running(
-                    request: request, tokens: request.promptTokens, tables: [], extentStart: 0, extentLength: 0, admittedAt: iteration,
-                    pending: request.promptTokens)
-                r.groups = groups
-                return r
-            }
-            var prefixTokens = 0
-            if case .sharedPrefix(let tokens) = c.sharing {
-                prefixTokens = min(tokens, request.promptTokens) / blockSize * blockSize
-            }
-            let sequences = c.sharing.sequences
-            let promptBlocks = self.promptBlocks(request.promptTokens - prefixTokens, blockSize: blockSize)
-            let prefixBlocksNeeded = prefixTokens > 0 && prefixTable.isEmpty ? prefixTokens / blockSize : 0
-            // Room for the prompt and one new block per sequence (a watermark, as vLLM keeps).
-            guard pool.freeCount >= promptBlocks + prefixBlocksNeeded + sequences else { return nil }
-            if prefixBlocksNeeded > 0 {
-                for _ in 0..<prefixBlocksNeeded { if let block = pool.allocate() { prefixTable.append(block) } }
-            }
-            var table: [Int] = []
-            if prefixTokens > 0 {
-                for block in prefixTable.prefix(prefixTokens / blockSize) {
-                    pool.retain(block)
-                    table.append(block)
-                }
-            }
-            for _ in 0..<promptBlocks { if let block = pool.allocate() { table.append(block) } }
-            var tables = [table]
-            for _ in 1..<max(1, sequences) {
-                for block in table { pool.retain(block) }
-                tables.append(table)
-            }
-            return Running(
-                request: request, tokens: request.promptTokens, tables: tables, extentStart: 0, extentLength: 0, admittedAt: iteration,
-                pending: request.promptTokens)
-        default:
-            let length = reservation(request)
-            guard let start = contiguous.allocate(length) else { return nil }
-            return Running(
-                request: request, tokens: request.promptTokens, tables: [], extentStart: start, extentLength: contiguous.footprint(length),
-                admittedAt: iteration, pending: request.promptTokens)
-        }
-    }
-
-    /// One more token for every sequence of `r`; false when the pool ran out.
-    private mutating func grow(_ r: inout Running, blockSize: Int) -> Bool {
-        guard case .paged = configuration.policy else {
-            r.tokens += 1
-            return true
-        }
-        if case .beamSearch(let width) = configuration.sharing, width > 1 {
-            // The new beams descend from the current ones, favouring the best: parent
-            // index floor(width * u^2) for uniform u. Children share the parent's blocks;
-            // beams left without children are freed.
-            var next: [[Int]] = []
-            for _ in 0..<width {
-                let u = generator.nextUnit()
-                let parent = min(width - 1, Int(Double(width) * u * u))
-                for block in r.tables[parent] { pool.retain(block) }
-                next.append(r.tables[parent])
-            }
-            for table in r.tables { for block in table { pool.release(block) } }
-            r.tables = next
-        }
-        let position = r.tokens
-        if let h = configuration.hybrid {
-            // Each kind of group by its rule (`LayerGroupTables.grow`).
-            guard r.groups?.grow(position: position, h, blockSize: blockSize, pool: &pool) ?? false else { return false }
-            r.tokens += 1
-            return true
-        }
-        if let eviction = configuration.eviction, r.tables.count == 1 {
-            // One sequence (sharing is refused with eviction). A token that starts a new
-            // block takes a free block, or, once the sequence holds all the blocks it may,
-            // the oldest window block (after the sink blocks), whose tokens left the window.
-            if position % blockSize == 0 {
-                if r.tables[0].count >= eviction.maxBlocks(blockSize) {
-                    let reused = r.tables[0].remove(at: Checked.ceilDiv(eviction.sinks, blockSize))
-                    r.tables[0].append(reused)
-                } else {
-                    guard let block = pool.allocate() else { return false }
-                    r.tables[0].append(block)
-                }
-            }
-            r.tokens += 1
-            return true
-        }
-        for s in r.tables.indices {
-            if position / blockSize >= r.tables[s].count {
-                guard let block = pool.allocate() else { return false }
-                r.tables[s].append(block)
-            } else if let last = r.tables[s].last, pool.referenceCount(last) > 1 {
-                // Copy on write: the first write into a shared block copies that block only.
-                guard let block = pool.allocate() else { return false }
-                pool.release(last)
-                r.tables[s][r.tables[s].count - 1] = block
-                copies += 1
-            }
-        }
-        r.tokens += 1
-        return true
-    }
-
-    private mutating func free(_ r: Running) {
-        if case .paged = configuration.policy {
-            for table in r.tables { for block in table { pool.release(block) } }
-            r.groups?.release(pool: &pool)
-        } else {
-            contiguous.release(start: r.extentStart, length: r.extentLength)
-        }
-    }
-}
-
-/// A first-come, first-served queue of requests: O(1) at both ends (a head index into an
-/// array, compacted when half of it is spent).
-struct RequestQueue {
-    private var items: [Request] = []
-    private var head = 0
-
-    var isEmpty: Bool { head == items.count }
-    /// Requests waiting.
-    var count: Int { items.count - head }
-    var first: Request? { isEmpty ? nil : items[head] }
-
-    mutating func append(_ request: Request) { items.append(request) }
-
-    /// Puts a preempted request back at the front.
-    mutating func prepend(_ request: Request) {
-        if head > 0 {
-            head -= 1
-            items[head] = request
-        } else {
-            items.insert(request, at: 0)
-        }
-    }
-
-    mutating func removeFirst() {
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 1024 && head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
+        tally = Tally()
+        queue = RequestQueue()
+        running = []
+        swapped = []
+        hostBlocksUsed = 0
+        movedBlocks = 0
     }
 }

@@ -33,10 +33,13 @@ public struct ServingTimeline: Sendable, Equatable {
     public init() {}
 
     /// Offers one iteration's state; kept when it falls on the stride.
-    mutating func offer(_ sample: Sample) {
+    mutating func offer(_ sample: Sample) { offer { sample } }
+
+    /// Offers one iteration's state, made only when it falls on the stride and is kept.
+    mutating func offer(_ make: () -> Sample) {
         defer { passes += 1 }
         guard passes % stride == 0 else { return }
-        samples.append(sample)
+        samples.append(make())
         if samples.count > 2 * Self.limit {
             samples = samples.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
             stride *= 2

@@ -343,7 +343,9 @@ import TileLanguage
     @Test func kvAndPagedUsageErrors() {
         for arguments in [["kv"], ["kv", "--model", "opt-13b"], ["kv", "--model", "opt-13b", "--context", "1k", "--dtype", "int3"],
                           ["paged", "--model", "opt-13b"], ["paged", "--model", "opt-13b", "--trace", "alpaca", "--sharing", "beam"],
-                          ["paged", "--model", "opt-13b", "--trace", "alpaca", "--sharing", "beam:2", "--policies", "contiguous-max"],
+                          ["paged", "--model", "opt-13b", "--trace", "alpaca", "--preemption", "drop"],
+                          ["paged", "--model", "opt-13b", "--trace", "alpaca", "--router", "prefix-affinity", "--replicas", "2"],
+                          ["paged", "--model", "opt-13b", "--trace", "alpaca", "--replicas", "0"],
                           ["paged", "--model", "opt-13b", "--trace", "alpaca", "--allocator", "slab"]] {
             let result = run(arguments)
             #expect(result.code == 64, "\(arguments)")

@@ -165,18 +165,27 @@ import Workload
         #expect(try saved(.sharedPrefix(tokens: 64)) > 0.1)
     }
 
+    /// The buddy system over a pool that is not a power of two keeps its whole binary
+    /// decomposition: 1,000 slots are blocks of 512 at 0, 256 at 512, 128 at 768, 64 at
+    /// 896, 32 at 960 and 8 at 992.
     @Test func buddyAllocatorSplitsAndMerges() {
         var buddy = ContiguousAllocator(capacity: 1000, strategy: .buddy)
-        #expect(buddy.capacity == 512)
-        let a = buddy.allocate(100)   // 128
-        let b = buddy.allocate(60)    // 64
+        #expect(buddy.capacity == 1000 && buddy.freeSlots == 1000)
+        let a = buddy.allocate(100)   // 128: the 128 block
+        let b = buddy.allocate(60)    // 64: the 64 block
         let c = buddy.allocate(200)   // 256
-        #expect(a == 0 && b == 128 && c == 256)
-        #expect(buddy.freeSlots == 64)
-        #expect(buddy.allocate(100) == nil)  // 64 free but no 128 block: external fragmentation
-        buddy.release(start: 128, length: 64)
-        buddy.release(start: 0, length: 128)
-        #expect(buddy.allocate(256) == 0)   // the freed 128 + 64 + 64 merged back
+        let d = buddy.allocate(500)   // 512
+        #expect([a, b, c, d] == [768, 896, 512, 0])
+        #expect(buddy.freeSlots == 40)
+        #expect(buddy.allocate(40) == nil)  // 32 + 8 free but no 64 block: external fragmentation
+        #expect(buddy.allocate(30) == 960)
+        buddy.release(start: 896, length: 64)
+        let e = buddy.allocate(20), f = buddy.allocate(20)   // the 64 block split into 896 and 928
+        #expect(e == 896 && f == 928)
+        buddy.release(start: 896, length: 32)
+        buddy.release(start: 928, length: 32)
+        #expect(buddy.freeSlots == 72)
+        #expect(buddy.allocate(64) == 896)   // the two 32s merged back
         var firstFit = ContiguousAllocator(capacity: 100, strategy: .firstFit)
         let x = firstFit.allocate(30), y = firstFit.allocate(30), z = firstFit.allocate(30)
         #expect([x, y, z] == [0, 30, 60])

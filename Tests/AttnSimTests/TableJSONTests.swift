@@ -319,6 +319,22 @@ import Testing
         var lines = ["\(first["requests"].integer) requests, KV pool of \(grouped(first["pool_tokens"])) token slots"]
         lines.append("timing: \(first["timing"].string ?? "") per iteration" + (first["prefill_chunk"].isNumber ? ", chunked prefill of \(first["prefill_chunk"].integer) tokens" : "")
             + "; ttft = first token - arrival, tpot = (finish - first token) / output tokens, norm_latency = mean (finish - arrival) / output tokens")
+        for r in records {
+            let at = "\(r["policy"].string ?? "")\(r["rate"].isNumber ? " @\(rate(r["rate"]))/s" : "")"
+            let cache = r["prefix_cache"], swap = r["swap"], cluster = r["cluster"]
+            if cache["prompt_tokens"].isNumber {
+                lines.append("\(at): prefix cache hit \(percent(cache["hit_fraction"])) of \(grouped(cache["prompt_tokens"])) prompt tokens; "
+                    + "\(grouped(cache["computed_tokens"])) computed, \(grouped(cache["evicted_blocks"])) cached blocks evicted")
+            }
+            if swap["swap_outs"].isNumber {
+                lines.append("\(at): \(grouped(swap["swap_outs"])) swapped out to \(swap["tier"].string ?? ""); \(grouped(swap["moved_blocks"])) blocks "
+                    + "(\(grouped(swap["moved_bytes"])) bytes) moved in \(fixed(3, swap["transfer_s"])) s")
+            }
+            if cluster["replicas"].isNumber {
+                lines.append("\(at): \(cluster["replicas"].integer) replicas, \(cluster["router"].string ?? "") router; requests per replica "
+                    + cluster["requests_per_replica"].array.map { grouped($0) }.joined(separator: ", "))
+            }
+        }
         for r in records where r["pool_blocks"].isNumber {
             let parts = r["groups"].array.map { g in
                 "\(g["kind"].string ?? "") x \(g["groups"].integer) group\(g["groups"].integer == 1 ? "" : "s"): mean \(fixed(1, g["mean_blocks"])), peak \(grouped(g["peak_blocks"]))"
@@ -329,12 +345,15 @@ import Testing
         if first["lightest_load_normalized_latency_s"].isNumber {
             var policies: [String] = []
             for r in records where !policies.contains(r["policy"].string ?? "") { policies.append(r["policy"].string ?? "") }
-            let parts = policies.map { policy in
-                let best = records.first { $0["policy"].string == policy }?["sustained_rate"] ?? .null
-                return "\(policy) \(best.isNumber ? rate(best) : "none")"
+            let sustained = policies.map { policy in records.first { $0["policy"].string == policy }?["sustained_rate"] ?? .null }
+            let parts = zip(policies, sustained).map { policy, r in "\(policy) \(r.isNumber ? fixed(2, r) : "none")" }
+            var line = "sustained rate (req/s) where mean norm_latency reaches 2.0x the lightest load's (\(fixed(3, first["lightest_load_normalized_latency_s"])) s): "
+                + parts.joined(separator: ", ")
+            if let base = sustained.first, base.isNumber, base.number > 0, policies.count > 1 {
+                let ratios = zip(policies, sustained).dropFirst().filter { $0.1.isNumber }.map { policy, r in "\(String(format: "%.2f", base.number / r.number))x \(policy)" }
+                if !ratios.isEmpty { line += "; \(policies[0]) sustains " + ratios.joined(separator: ", ") }
             }
-            lines.append("highest rate (req/s) with norm_latency within 2x the lightest load's (\(fixed(3, first["lightest_load_normalized_latency_s"])) s): "
-                + parts.joined(separator: ", "))
+            lines.append(line)
         }
         return lines
     }
@@ -344,6 +363,10 @@ import Testing
         ["paged", "--model", "opt-13b", "--trace", "alpaca", "--requests", "60", "--sharing", "beam:4", "--timing", "fixed:0.05"],
         ["run", repositoryRoot.appendingPathComponent("scenarios/paged-gemma-2-hybrid.json").path],
         ["paged", "--model", "llama-2-7b", "--trace", "sharegpt", "--requests", "60", "--chunk", "512", "--timing", "fixed:0.02"],
+        ["paged", "--model", "llama-3-8b", "--trace", "chat", "--requests", "80", "--rate", "20", "--prefix-caching", "--replicas", "2",
+         "--router", "prefix-affinity", "--timing", "fixed:0.02"],
+        ["paged", "--model", "opt-13b", "--hardware", "a100-40gb-sxm", "--trace", "sharegpt", "--requests", "150", "--rate", "1,20",
+         "--policies", "paged,contiguous-oracle", "--preemption", "swap", "--timing", "fixed:0.05"],
     ])
     func pagedTableIsInTheJSON(_ arguments: [String]) throws {
         let (text, json) = try Self.both(arguments)

@@ -1,0 +1,116 @@
+import Testing
+@testable import KVCache
+import Workload
+
+/// The vLLM paper (Kwon et al., "Efficient Memory Management for Large Language Model
+/// Serving with PagedAttention", SOSP 2023, arXiv 2309.06180) reproduced from the shipped
+/// scenarios: each target is the paper's value, cited next to it, and the test asserts
+/// the simulation within 10% of it. Where a difference remains, the test asserts what
+/// does hold and docs/kv-cache.md ("Against the paper") says why.
+@Suite struct VLLMPaperTests {
+    /// Figure 2: share of KV memory holding token states, and reserved for tokens still
+    /// to come, under vLLM and the three Orca baselines (OPT-13B, A100-40GB, ShareGPT).
+    static let figure2TokenStates = ["paged": 0.963, "contiguous-max": 0.204, "contiguous-pow2": 0.268, "contiguous-oracle": 0.382]
+    static let figure2Reserved = ["contiguous-max": 0.133, "contiguous-pow2": 0.179, "contiguous-oracle": 0.252]
+    /// Figure 13a: mean batched requests of the Orca baselines, OPT-13B, ShareGPT at 2 requests/s.
+    static let figure13Batch = ["contiguous-max": 7.00, "contiguous-pow2": 9.81, "contiguous-oracle": 13.62]
+    /// Section 6.2 (Figure 12a-c): vLLM sustains 1.7x-2.7x Orca (Oracle)'s request rate and
+    /// 2.7x-8x Orca (Max)'s on ShareGPT.
+    static let figure12OverOracle = 1.7...2.7
+    static let figure12OverMax = 2.7...8.0
+    /// Section 6.3 (Figure 12d, 14): over Orca (Oracle) on Alpaca, 1.3x in basic sampling,
+    /// 2.3x with beam search of width 6.
+    static let basicOverOracle = 1.3
+    static let beam6OverOracle = 2.3
+    /// Figure 15 (Alpaca): memory saved by sharing, parallel sampling of 2, 4, 6 samples
+    /// and beam search of width 2, 4, 6 (the text: 6.1%-9.8% and 37.6%-55.2%).
+    static let figure15Parallel = [0.0609, 0.0853, 0.0979]
+    static let figure15Beam = [0.3756, 0.5313, 0.5516]
+
+    func within10Percent(_ value: Double, _ paper: Double) -> Bool { abs(value / paper - 1) <= 0.1 }
+
+    func within10Percent(_ value: Double, _ range: ClosedRange<Double>) -> Bool {
+        value >= range.lowerBound * 0.9 && value <= range.upperBound * 1.1
+    }
+
+    func byPolicy(_ stats: [AllocationStats]) -> [String: AllocationStats] {
+        Dictionary(stats.map { ($0.policy, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The rate each policy sustains in a sweep, and the first policy's over another's.
+    func gain(_ stats: [AllocationStats], over policy: String) throws -> Double {
+        let sustained = try #require(PagedSweep.sustainedRates(stats)).rates
+        let paged = try #require(sustained.first { $0.0 == "paged" }?.1)
+        let other = try #require(sustained.first { $0.0 == policy }?.1)
+        return paged / other
+    }
+
+    @Test func figure2MemoryShares() throws {
+        let stats = byPolicy(try PagedResults.shared.stats(scenario: "paged-sharegpt"))
+        for (policy, paper) in Self.figure2TokenStates {
+            let token = try #require(stats[policy]?.tokenFraction)
+            #expect(within10Percent(token, paper), "\(policy): token states \(token) against Figure 2's \(paper)")
+        }
+        for (policy, paper) in Self.figure2Reserved {
+            let reserved = try #require(stats[policy]?.reservedFraction)
+            #expect(within10Percent(reserved, paper), "\(policy): reserved \(reserved) against Figure 2's \(paper)")
+        }
+    }
+
+    @Test func figure12And13OPT13B() throws {
+        let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-13b-sharegpt")
+        let overOracle = try gain(stats, over: "contiguous-oracle"), overMax = try gain(stats, over: "contiguous-max")
+        #expect(within10Percent(overOracle, Self.figure12OverOracle), "\(overOracle)")
+        #expect(within10Percent(overMax, Self.figure12OverMax), "\(overMax)")
+        let atTwo = byPolicy(stats.filter { $0.rate == 2 })
+        for (policy, paper) in Self.figure13Batch {
+            let batch = try #require(atTwo[policy]?.meanBatch)
+            #expect(within10Percent(batch, paper), "\(policy): mean batch \(batch) against Figure 13a's \(paper)")
+        }
+    }
+
+    @Test func figure12OPT66B() throws {
+        let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-66b-sharegpt")
+        let overOracle = try gain(stats, over: "contiguous-oracle"), overMax = try gain(stats, over: "contiguous-max")
+        #expect(within10Percent(overOracle, Self.figure12OverOracle), "\(overOracle)")
+        #expect(within10Percent(overMax, Self.figure12OverMax), "\(overMax)")
+    }
+
+    /// OPT-175B: paged still sustains the most, in the paper's order, but by less than the
+    /// paper's 1.7x (docs/kv-cache.md: the cache read grows with the batch as much as the
+    /// weights' read here, and the 2023 vLLM's per-iteration overhead did not).
+    @Test func figure12OPT175B() throws {
+        let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-175b-sharegpt")
+        let sustained = Dictionary(uniqueKeysWithValues: try #require(PagedSweep.sustainedRates(stats)).rates.compactMap { p, r in r.map { (p, $0) } })
+        let order = ["paged", "contiguous-oracle", "contiguous-pow2", "contiguous-max"].compactMap { sustained[$0] }
+        #expect(order.count == 4 && order == order.sorted(by: >), "\(sustained)")
+        #expect(try gain(stats, over: "contiguous-oracle") > 1.2)
+        #expect(within10Percent(try gain(stats, over: "contiguous-max"), Self.figure12OverMax))
+    }
+
+    @Test func basicAndBeamSearchGainsOnAlpaca() throws {
+        let basic = try gain(try PagedResults.shared.stats(scenario: "paged-vllm-opt-13b-alpaca"), over: "contiguous-oracle")
+        #expect(within10Percent(basic, Self.basicOverOracle), "\(basic)")
+        // The gain grows with beam search, as the paper's does, though to less than its 2.3x.
+        let beam = try gain(try PagedResults.shared.stats(scenario: "paged-vllm-beam-search-6"), over: "contiguous-oracle")
+        #expect(beam > basic && beam < Self.beam6OverOracle, "\(beam)")
+    }
+
+    /// Figure 15's settings: OPT-13B, A100-40GB, Alpaca at a light load (no preemption).
+    @Test func figure15SharingSavings() throws {
+        func saved(_ sharing: SharingMode) throws -> Double {
+            try PagedStudy(model: "opt-13b", trace: "alpaca", requests: 500, rate: 1, policies: ["paged"], sharing: sharing, hardware: "a100-40gb-sxm")
+                .run()[0].sharingSavedFraction
+        }
+        let parallel = try [2, 4, 6].map { try saved(.parallelSampling(samples: $0)) }
+        let beam = try [2, 4, 6].map { try saved(.beamSearch(width: $0)) }
+        // Two samples and two beams land within 10%; the savings grow with the number of
+        // sequences as the paper's, faster (docs/kv-cache.md).
+        #expect(within10Percent(parallel[0], Self.figure15Parallel[0]), "\(parallel)")
+        #expect(within10Percent(beam[0], Self.figure15Beam[0]), "\(beam)")
+        #expect(parallel == parallel.sorted() && beam == beam.sorted())
+        for (ours, paper) in zip(parallel + beam, Self.figure15Parallel + Self.figure15Beam) {
+            #expect(ours >= paper * 0.9 && ours <= paper * 1.3, "\(ours) against \(paper)")
+        }
+    }
+}
