@@ -1,5 +1,6 @@
 import AttnAlgorithms
 import AttnHardware
+import AttnJSON
 import AttnNumerics
 import AttnPipeline
 import AttnReport
@@ -25,6 +26,7 @@ enum TuneCommand {
         .hardware(),
         OptionSpec(name: "top", value: "N", help: "Rows to print (default 10)."),
         OptionSpec(name: "verbose", value: nil, help: "List every configuration left out, with the reason (default: the first 3 of each kind)."),
+        .tableFormat,
         .helpFlag,
     ]
 
@@ -32,10 +34,11 @@ enum TuneCommand {
     static let help = helpText(
         usage: "attnsim tune --algorithm NAME --heads N --head-dim N --context N [options]",
         summary: """
-            Runs the algorithm in count mode for every combination of the block sizes it declares (Br, Bc, Bm, Bn,
-            P, Dc in powers of two) and, for split-KV decoding, every split count (0: the heuristic's choice); drops the ones that exceed the
-            hardware's shared memory or registers; and ranks the rest by predicted time with their DRAM bytes,
-            occupancy and bound.
+            Runs the algorithm in count mode for every configuration its program declares in its
+            '# @tune' lines (block sizes, split counts, ...); drops the ones that exceed the hardware's
+            shared memory or registers or that the program refuses; and ranks the rest by predicted time
+            with their DRAM bytes, occupancy and bound. --format json carries every configuration,
+            ranked, and every one left out with its reason.
             """,
         options: options,
         footer: "EXAMPLE:\n  attnsim tune --algorithm flash-decoding --heads 32 --head-dim 128 --context 128k --q-len 1")
@@ -54,6 +57,7 @@ enum TuneCommand {
         let shape = ProblemShape(batch: try parsed.integer("batch") ?? 1, heads: heads, kvHeads: kvHeads,
                                  queryLength: try parsed.integer("q-len") ?? context, keyLength: context, headDim: headDim)
         let top = try parsed.integer("top") ?? 10
+        let format = try parsed.format(among: ReportFormat.allCases)
         return try CommandSupport.reporting(console) {
             try Scenario.checkSize(shape, label: "tune")
             let program = try Pipeline.load(name)
@@ -73,27 +77,36 @@ enum TuneCommand {
                 throw error
             }
             bar.finish()
-            let results = search.ranked().compactMap { trial in trial.prediction.map { (trial.label, $0) } }
+            let results = search.ranked().compactMap { trial in trial.prediction.map { (trial, $0) } }
             let overCapacity = search.overCapacity, refused = search.refused
-            var rows: [[String]] = []
-            for (rank, (label, p)) in results.prefix(top).enumerated() {
-                let main = p.kernels.max { $0.seconds < $1.seconds }
-                rows.append([String(rank + 1), label, String(format: "%.1f", p.seconds * 1e6), NumberFormat.grouped(p.dramReadBytes + p.dramWriteBytes),
-                             NumberFormat.grouped(p.l2ReadBytes), main.map { "\($0.blocksPerSM)" } ?? "-", main.map { "\($0.waves)" } ?? "-",
-                             main?.bound.rawValue ?? "-"])
-            }
-            let table = TextTable(headers: ["rank", "parameters", "time_us", "dram_bytes", "l2_read_bytes", "blocks/SM", "waves", "bound"],
-                                  rows: rows, rightAligned: [0, 2, 3, 4, 5, 6])
-            console.out(table.renderText())
-            console.out("\n\(results.count) configurations fit \(hardware.id); \(overCapacity.count) over its shared memory or registers; \(refused.count) refused by the program\n")
-            for trial in overCapacity.prefix(parsed.has("verbose") ? overCapacity.count : 3) {
-                console.out("  over capacity: \(trial.label): \(trial.failure?.diagnostic?.message ?? trial.failure?.description ?? "")\n")
-            }
-            for trial in refused.prefix(parsed.has("verbose") ? refused.count : 3) {
-                console.out("  refused: \(trial.label): \(Self.firstLine(trial.failure?.description ?? ""))\n")
-            }
-            if !parsed.has("verbose") && (overCapacity.count > 3 || refused.count > 3) {
-                console.out("  (--verbose lists every configuration left out)\n")
+            switch format {
+            case .json:
+                console.out(Self.json(name: name, hardware: hardware.id, results: results, overCapacity: overCapacity, refused: refused).render() + "\n")
+            case .table, .markdown, .csv:
+                var rows: [[String]] = []
+                for (rank, (trial, p)) in results.prefix(top).enumerated() {
+                    let main = Self.longestKernel(p)
+                    rows.append([String(rank + 1), trial.label, String(format: "%.1f", p.seconds * 1e6), NumberFormat.grouped(p.dramReadBytes + p.dramWriteBytes),
+                                 NumberFormat.grouped(p.l2ReadBytes), main.map { "\($0.blocksPerSM)" } ?? "-", main.map { "\($0.waves)" } ?? "-",
+                                 main?.bound.rawValue ?? "-"])
+                }
+                let table = TextTable(headers: ["rank", "parameters", "time_us", "dram_bytes", "l2_read_bytes", "blocks/SM", "waves", "bound"],
+                                      rows: rows, rightAligned: [0, 2, 3, 4, 5, 6])
+                if format == .csv {
+                    console.out(table.renderCSV())
+                    break
+                }
+                console.out(format == .markdown ? table.renderMarkdown() : table.renderText())
+                console.out("\n\(results.count) configurations fit \(hardware.id); \(overCapacity.count) over its shared memory or registers; \(refused.count) refused by the program\n")
+                for trial in overCapacity.prefix(parsed.has("verbose") ? overCapacity.count : 3) {
+                    console.out("  over capacity: \(trial.label): \(Self.reason(trial))\n")
+                }
+                for trial in refused.prefix(parsed.has("verbose") ? refused.count : 3) {
+                    console.out("  refused: \(trial.label): \(Self.reason(trial))\n")
+                }
+                if !parsed.has("verbose") && (overCapacity.count > 3 || refused.count > 3) {
+                    console.out("  (--verbose lists every configuration left out)\n")
+                }
             }
             if results.isEmpty {
                 console.err("error: no configuration of \(name) runs on \(hardware.id): \(overCapacity.count) over its shared memory or registers, "
@@ -102,6 +115,43 @@ enum TuneCommand {
             }
             return .success
         }
+    }
+
+    /// The kernel that takes longest: its occupancy and bound stand for the configuration's.
+    static func longestKernel(_ p: RunPrediction) -> KernelPrediction? {
+        p.kernels.max { $0.seconds < $1.seconds }
+    }
+
+    /// Why a configuration was left out, in one line.
+    static func reason(_ trial: Tuner.Trial) -> String {
+        if case .overCapacity = trial.outcome, let message = trial.failure?.diagnostic?.message { return message }
+        return firstLine(trial.failure?.description ?? "")
+    }
+
+    /// `tune --format json`: every configuration that runs, ranked (`rank`, `parameters`,
+    /// `label`, `time_us`, `dram_bytes`, `l2_read_bytes`, and the longest kernel's
+    /// `blocks_per_sm`, `waves` and `bound`), and every one left out with its reason.
+    static func json(name: String, hardware: String, results: [(Tuner.Trial, RunPrediction)], overCapacity: [Tuner.Trial], refused: [Tuner.Trial]) -> JSONOutput {
+        func parameters(_ trial: Tuner.Trial) -> JSONOutput {
+            .object(trial.parameters.keys.sorted().map { ($0, .int(trial.parameters[$0] ?? 0)) })
+        }
+        func leftOut(_ trials: [Tuner.Trial]) -> JSONOutput {
+            .array(trials.map { .object([("parameters", parameters($0)), ("label", .string($0.label)), ("reason", .string(reason($0)))]) })
+        }
+        let ranked: [JSONOutput] = results.enumerated().map { rank, result in
+            let (trial, p) = result
+            let main = longestKernel(p)
+            return .object([
+                ("rank", .int(rank + 1)), ("parameters", parameters(trial)), ("label", .string(trial.label)), ("time_us", .double(p.seconds * 1e6)),
+                ("dram_bytes", .int(p.dramReadBytes + p.dramWriteBytes)), ("l2_read_bytes", .int(p.l2ReadBytes)),
+                ("blocks_per_sm", main.map { .int($0.blocksPerSM) } ?? .null), ("waves", main.map { .int($0.waves) } ?? .null),
+                ("bound", main.map { .string($0.bound.rawValue) } ?? .null),
+            ])
+        }
+        return .object([
+            ("algorithm", .string(name)), ("hardware", .string(hardware)), ("configurations", .array(ranked)),
+            ("over_capacity", leftOut(overCapacity)), ("refused", leftOut(refused)),
+        ])
     }
 
     /// The first line of a multi-line message.

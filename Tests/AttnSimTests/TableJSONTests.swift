@@ -412,6 +412,42 @@ import Testing
         #expect(families.after == rows.filter { $0["error"].string != nil }.map { "not predicted: \($0["name"].string ?? ""): \($0["error"].string ?? "")" })
     }
 
+    // MARK: tune
+
+    static let tuneCells: [String: @Sendable (JSONValue) -> String] = [
+        "rank": { String($0["rank"].integer) }, "parameters": { $0["label"].string ?? "" }, "time_us": { fixed(1, $0["time_us"]) },
+        "dram_bytes": { grouped($0["dram_bytes"]) }, "l2_read_bytes": { grouped($0["l2_read_bytes"]) },
+        "blocks/SM": { $0["blocks_per_sm"].isNumber ? String($0["blocks_per_sm"].integer) : "-" },
+        "waves": { $0["waves"].isNumber ? String($0["waves"].integer) : "-" }, "bound": { $0["bound"].string ?? "-" },
+    ]
+
+    /// `tune --format json` holds the ranked table's rows (the first --top of its
+    /// configurations, each label the sorted `name=value` pairs of its parameters), the
+    /// footer's counts, and every configuration left out with the reason the footer gives.
+    @Test(arguments: [
+        ["tune", "--algorithm", "flash2", "--heads", "8", "--head-dim", "64", "--context", "4k", "--top", "5"],
+        ["tune", "--algorithm", "flash-decoding", "--heads", "32", "--kv-heads", "8", "--head-dim", "256", "--context", "32k", "--q-len", "1", "--verbose"],
+    ])
+    func tuneTableIsInTheJSON(_ arguments: [String]) throws {
+        let (text, json) = try Self.both(arguments)
+        let table = try Table(text)
+        let top = arguments.contains("--top") ? 5 : 10
+        let configurations = json["configurations"].array
+        Self.compare(table, Array(configurations.prefix(top)), cells: Self.tuneCells, label: arguments.joined(separator: " "))
+        for record in configurations {
+            guard case .object(let members) = record["parameters"] else { throw TestFailure("parameters is not an object") }
+            let pairs = members.map { "\($0.key)=\($0.value.integer)" }
+            #expect(record["label"].string == (pairs.isEmpty ? "(defaults)" : pairs.joined(separator: " ")))
+        }
+        let over = json["over_capacity"].array, refused = json["refused"].array
+        var footer = ["", "\(configurations.count) configurations fit h100-sxm; \(over.count) over its shared memory or registers; \(refused.count) refused by the program"]
+        footer += over.map { "  over capacity: \($0["label"].string ?? ""): \($0["reason"].string ?? "")" }
+        footer += refused.map { "  refused: \($0["label"].string ?? ""): \($0["reason"].string ?? "")" }
+        #expect(table.after.filter { !$0.isEmpty } == footer.filter { !$0.isEmpty }, "\(table.after)")
+        let times = configurations.map { $0["time_us"].number }
+        #expect(times == times.sorted(), "ranked by predicted time")
+    }
+
     // MARK: list
 
     /// `list --format json` rebuilds the listing line for line.
