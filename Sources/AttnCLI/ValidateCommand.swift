@@ -60,7 +60,7 @@ enum ValidateCommand {
                 }
                 bar.finish()
                 console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), bytes_in_flight_per_warp \(fitted.bytesInFlightPerWarp), "
-                    + "iteration_cycles \(fitted.iterationCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
+                    + "iteration_cycles \(fitted.iterationCycles), cross_warp_reduction_cycles \(fitted.crossWarpReductionCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
                     + "l1_share_fraction \(fitted.l1ShareFraction), operand_bandwidth_fraction \(fitted.operandBandwidthFraction), "
                     + "barrier_wait_seconds \(fitted.barrierWaitSeconds), kernel_overhead_seconds \(fitted.kernelOverheadSeconds), "
                     + "call_overhead_seconds \(fitted.callOverheadSeconds), direct_launch_overhead_seconds \(fitted.directLaunchOverheadSeconds)\n")
