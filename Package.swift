@@ -83,7 +83,7 @@ let package = Package(
             name: "AttnScenario",
             dependencies: [
                 "AttnModel", "AttnPipeline", "TileInterpreter", "TileLanguage", "AttnAlgorithms", "KVCache", "Workload", "AttnHardware", "AttnNumerics",
-                "AttnJSON",
+                "AttnJSON", "CostModel",
             ]
         ),
         // Table, markdown, CSV and JSON renderings of run records.

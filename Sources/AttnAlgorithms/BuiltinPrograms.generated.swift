@@ -3323,7 +3323,8 @@ kernel reduce_kv grid(bkv: expand * batch * kv_heads, j: cdiv(Nkv, Be)):
 #
 # The GEMMs are cuBLAS's sm90 warp-specialized kernels (nvjet_sm90_*): a producer warp
 # group and two consumer warp groups, 384 threads (warps(12)), whose 128 x 256 fp32
-# accumulator fits their registers.
+# accumulator fits their registers; the consumers run Hopper's warp-group MMA
+# (mma(async): wgmma where the GPU has it, mma.sync elsewhere).
 #
 # IO law (docs/io-laws.md): Theta(N d + N^2) per head; every S and P element crosses HBM.
 about "Standard attention, PyTorch eager: scale Q, S = Q K^T to HBM, softmax S -> P in HBM, O = P V"
@@ -3377,7 +3378,7 @@ kernel scale grid(bh: batch * heads, i: cdiv(N, Be)):
   x = load Q[bh, rows(i, Be), :] -> reg
   store Qs[bh, rows(i, Be), :] = x * scale
 
-kernel qk grid(bh: batch * heads, i: cdiv(N, Bm), j: cdiv(Nkv, Bn)) warps(12):
+kernel qk grid(bh: batch * heads, i: cdiv(N, Bm), j: cdiv(Nkv, Bn)) warps(12) mma(async):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
   q = load Qs[bh, rows(i, Bm), :] -> sram
   if expand:
@@ -3415,7 +3416,7 @@ kernel softmax grid(bh: batch * heads, r: N) threads(min(1024, max(32, cdiv(Nkv,
       s = load S[bh, rows(r, 1), cols(j, Bsm)] -> sram
       store P[bh, rows(r, 1), cols(j, Bsm)] = exp(s - m) / l
 
-kernel pv grid(bh: batch * heads, i: cdiv(N, Bo), ks: Sk) warps(12):
+kernel pv grid(bh: batch * heads, i: cdiv(N, Bo), ks: Sk) warps(12) mma(async):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
   rn = min(Bo, N - i * Bo)
   per = cdiv(cdiv(Nkv, Bk), Sk)

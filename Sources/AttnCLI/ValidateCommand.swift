@@ -11,6 +11,9 @@ enum ValidateCommand {
     static let options = [
         .hardware("Profile of the measured GPU (default h100-sxm)."),
         OptionSpec(name: "fit", value: nil, help: "Also fit a calibration set to these files, print it and validate with it."),
+        OptionSpec(
+            name: "held-out", value: "FILE.csv", help: "With --fit: also validate FILE.csv with the fitted set, which is not fitted on it (repeatable).",
+            repeatable: true, role: .input(suffix: "")),
         OptionSpec(name: "kernels", value: "FILE.csv", help: "Kernel-table entries (implementation -> program) tried before the built-in ones."),
         OptionSpec(name: "allow-unmapped", value: nil, help: "Exit 0 even when some rows have no prediction (listed with the reason)."),
         .format,
@@ -20,7 +23,7 @@ enum ValidateCommand {
 
     /// The text of `attnsim validate --help`.
     static let help = helpText(
-        usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--kernels FILE.csv] [--fit] [--allow-unmapped] [--format F]",
+        usage: "attnsim validate FILE.csv [FILE.csv ...] [--hardware NAME] [--kernels FILE.csv] [--fit [--held-out FILE.csv]] [--allow-unmapped] [--format F]",
         summary: """
             Reads measurements in the calibration CSV format (docs/data/README.md; several files are reported
             together, with the figures of each file), maps each row to a program with its block sizes and splits
@@ -29,21 +32,25 @@ enum ValidateCommand {
             bytes and time, and prints predicted, measured and % error per row, then the median and
             90th-percentile absolute % error per quantity, per family (prefill, decode, paged, backward) and per
             file. Rows with no prediction are listed with the reason and make the exit status 1 unless
-            --allow-unmapped is given.
+            --allow-unmapped is given. --fit --held-out FILE.csv checks a fit on data it was not fitted on: the
+            set is fitted on the positional files only and every file, held out or not, is validated with it.
             """,
         options: options)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
         guard !parsed.positionals.isEmpty else { throw UsageError(message: "'validate' takes one or more CSV files") }
+        let heldOut = parsed.all("held-out")
+        if !heldOut.isEmpty && !parsed.has("fit") { throw UsageError(message: "'--held-out' needs '--fit' (it names files the fit leaves out)") }
         let target = try parsed.reportTarget(try parsed.outputs())
         do {
             // Every file's rows, with the folder its `program` paths resolve against.
-            var files: [(rows: [CalibrationRow], directory: String?)] = []
-            for path in parsed.positionals {
+            // (`fitted`: the fit may use the file; held-out files are only validated.)
+            var files: [(rows: [CalibrationRow], directory: String?, fitted: Bool)] = []
+            for (path, fitted) in parsed.positionals.map({ ($0, true) }) + heldOut.map({ ($0, false) }) {
                 let rows = try CalibrationRow.parse(try TextFile.read(path), file: path)
                 let directory = (path as NSString).deletingLastPathComponent
-                files.append((rows, directory.isEmpty ? nil : directory))
+                files.append((rows, directory.isEmpty ? nil : directory, fitted))
             }
             let hardware = try HardwareProfile.named(parsed.hardware)
             var validator = Validator(hardware: hardware)
@@ -55,12 +62,12 @@ enum ValidateCommand {
             let bar = ProgressBar(console: console)
             defer { bar.finish() }
             if parsed.has("fit") {
-                let fitted = Fitter(hardware: hardware).fit(files.flatMap(\.rows), kernels: validator.kernels) {
+                let fitted = Fitter(hardware: hardware).fit(files.filter(\.fitted).flatMap(\.rows), kernels: validator.kernels) {
                     bar.update(label: "fit: counting rows", fraction: $0)
                 }
                 bar.finish()
                 console.err("fitted: matmul_efficiency \(fitted.matmulEfficiency), bytes_in_flight_per_warp \(fitted.bytesInFlightPerWarp), "
-                    + "iteration_cycles \(fitted.iterationCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
+                    + "iteration_cycles \(fitted.iterationCycles), cross_warp_reduction_cycles \(fitted.crossWarpReductionCycles), base_registers_per_thread \(fitted.baseRegistersPerThread), "
                     + "l1_share_fraction \(fitted.l1ShareFraction), operand_bandwidth_fraction \(fitted.operandBandwidthFraction), "
                     + "barrier_wait_seconds \(fitted.barrierWaitSeconds), kernel_overhead_seconds \(fitted.kernelOverheadSeconds), "
                     + "call_overhead_seconds \(fitted.callOverheadSeconds), direct_launch_overhead_seconds \(fitted.directLaunchOverheadSeconds)\n")
@@ -72,7 +79,7 @@ enum ValidateCommand {
                 records += validator.validate(file.rows) { bar.update(label: "validate", fraction: (Double(index) + $0) / Double(files.count)) }
             }
             bar.finish()
-            try target.deliver(console, kind: .validate, title: "attnsim validate: \(parsed.positionals.joined(separator: ", "))", datasets: { [.validation(records, command: $0)] }) {
+            try target.deliver(console, kind: .validate, title: "attnsim validate: \((parsed.positionals + heldOut).joined(separator: ", "))", datasets: { [.validation(records, command: $0)] }) {
                 ValidationReport.render(records, format: $0)
             }
             let unpredicted = records.filter { $0.prediction == nil }.count

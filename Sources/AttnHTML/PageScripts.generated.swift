@@ -640,13 +640,14 @@ public enum PageScripts {
   }
 
   // ---------------------------------------------------------------------------------
-  // run: bytes per memory level and FLOPs against context length
+  // run: bytes per memory level, FLOPs and predicted time against context length
 
   function runReport(root, data) {
     var records = data.records.value;
-    var s = section(root, "Bytes and FLOPs against context length",
+    var s = section(root, "Bytes, FLOPs and predicted time against context length",
       "Counted exactly by the replay, per algorithm; each memory level on log-log axes, where an IO law O(N^k) is a line of slope k. " +
-      "The slope written next to each series is fitted on this run's points (least squares on log y against log x).");
+      "The slope written next to each series is fitted on this run's points (least squares on log y against log x). " +
+      "The predicted time is the cost model's for the same counts on the run's hardware profile, with the framework's call overhead.");
     sourceNote(s, data.records);
     var label = function (r) { return r.algorithm; };
     var info = function (r) {
@@ -670,6 +671,13 @@ public enum PageScripts {
       x: { title: "context length", unit: "tokens", scale: "log", base: 2, toggle: true, format: "tokens" },
       y: { title: "FLOPs", unit: "floating-point operations", scale: "log", toggle: true, format: "si" },
       series: groupSeries(records, label, function (r) { return r.context; }, function (r) { return r.flops_matmul + r.flops_other; }, info)
+    });
+    chart(s, {
+      id: "time", type: "xy", title: "Predicted time against context length (" + (records[0] || {}).hardware + ")", fit: true,
+      x: { title: "context length", unit: "tokens", scale: "log", base: 2, toggle: true, format: "tokens" },
+      y: { title: "predicted time", unit: "us", scale: "log", toggle: true, format: "si" },
+      series: groupSeries(records, label, function (r) { return r.context; }, function (r) { return r.time_us; },
+        function (r) { return info(r).concat([["bound", r.bound]]); })
     });
   }
 

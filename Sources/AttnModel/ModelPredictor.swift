@@ -121,22 +121,25 @@ public struct ModelPredictor {
         var candidates = search.trials.compactMap { $0.prediction.map(evaluated) }
         // Launch groups (the raster a GEMM library picks, gemm.tile's G): besides the
         // program's default of 8 row blocks, as many as keep the group's X panels in half
-        // the L2 (one W read per group), for each tiling that fits.
+        // and in three quarters of the L2 (one W read per group; the L2 model says whether
+        // the panels and a wave's W panels still fit), for each tiling that fits.
         if shape.m >= 256, let l2 = hardware.l2Bytes {
             for trial in search.trials where trial.prediction != nil {
                 let bm = trial.parameters["BM"] ?? 128
                 let panel = bm * shape.k * e
-                let group = min((shape.m + bm - 1) / bm, max(1, l2 / 2 / max(panel, 1)))
-                guard group > 8 else { continue }
-                var parameters = binding.parameters
-                for (name, value) in trial.parameters { parameters[name] = .int(value) }
-                parameters["G"] = .int(group)
-                do {
-                    candidates.append(evaluated(try tuner.pipeline.evaluate(
-                        gemmProgram, shape: binding.shape, dtype: options.dtype, parameters: parameters, statementBudget: tuner.statementBudget).prediction))
-                } catch {
-                    if error.isOverCapacity { continue }
-                    throw ModelShapeError("gemm \(shape): \(error)")
+                for share in [l2 / 2, l2 / 4 * 3] {
+                    let group = min((shape.m + bm - 1) / bm, max(1, share / max(panel, 1)))
+                    guard group > 8 else { continue }
+                    var parameters = binding.parameters
+                    for (name, value) in trial.parameters { parameters[name] = .int(value) }
+                    parameters["G"] = .int(group)
+                    do {
+                        candidates.append(evaluated(try tuner.pipeline.evaluate(
+                            gemmProgram, shape: binding.shape, dtype: options.dtype, parameters: parameters, statementBudget: tuner.statementBudget).prediction))
+                    } catch {
+                        if error.isOverCapacity { continue }
+                        throw ModelShapeError("gemm \(shape): \(error)")
+                    }
                 }
             }
         }

@@ -29,6 +29,12 @@ public enum ModelPrograms {
 # stay in the L2: DRAM traffic approaches e (M Kin + Kin Nout + M Nout) when
 # cdiv(cdiv(M, BM), G) = 1 (G >= the row blocks, X fitting beside the wave's W panels).
 #
+# The kernel runs as a GEMM library's does: 8 warps (two warp groups, 64 rows each of a
+# 128-row tile), 4 pipelining stages of X and W slices in flight (cuBLAS's and CUTLASS's
+# multistage mainloops; the nvjet kernel names in docs/data/h100-sdpa.csv say "64x4": BK
+# 64, 4 stages) and the warp-group MMA where the GPU has one (mma(async): wgmma on Hopper,
+# mma.sync elsewhere).
+#
 # No `check`: the language's references are attention and the selective scan; a float64
 # matmul reference would be a new built-in (docs/model.md). ModelTests compares Y with a
 # float64 product of X and W instead, ragged and split-K.
@@ -52,7 +58,7 @@ input  W[Kin, Nout]
 output Y[M, Nout]
 temp   P[S, M, Nout] fp32
 
-kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S):
+kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(8) stages(4) mma(async):
   i = g * G + ii
   # The last group may have fewer than G row blocks: its other blocks do nothing.
   if i < cdiv(M, BM):

@@ -44,7 +44,7 @@ public enum RecordReport {
         // Prefill runs have queries = context; show q_len only when some run differs.
         let showQueries = records.contains { $0.shape.queryLength != $0.context }
         var headers = ["algorithm", "context"] + (showQueries ? ["q_len"] : []) + ["hbm_read_bytes", "hbm_write_bytes", "sram_bytes", "flops_matmul",
-                       "flops_other", "exp+log", "peak_sram_bytes", "intensity"]
+                       "flops_other", "exp+log", "peak_sram_bytes", "intensity", "time_us", "bound"]
         if numeric { headers += ["max_abs_error", "max_rel_error", "check"] }
         let rows = records.map { r -> [String] in
             let t = r.total
@@ -53,13 +53,15 @@ public enum RecordReport {
                 grouped(t.hbmReadBytes), grouped(t.hbmWriteBytes),
                 grouped(t.sramReadBytes + t.sramWriteBytes), grouped(t.flopsMatmul), grouped(t.flopsOther),
                 grouped(t.exps + t.logs), grouped(t.peakSramBytes), String(format: "%.1f", r.arithmeticIntensity),
+                String(format: "%.1f", r.seconds * 1e6), r.bound.rawValue,
             ]
             if numeric {
                 row += [r.maxAbsoluteError.map(scientific) ?? "-", r.maxRelativeError.map(scientific) ?? "-", r.verdict]
             }
             return row
         }
-        return TextTable(headers: headers, rows: rows, rightAligned: Set(1..<headers.count))
+        let bound = headers.firstIndex(of: "bound") ?? headers.count
+        return TextTable(headers: headers, rows: rows, rightAligned: Set(1..<headers.count).subtracting([bound]))
     }
 
     /// The CSV columns are the JSON record's scalar fields.
@@ -67,7 +69,7 @@ public enum RecordReport {
         "algorithm", "program", "hardware", "mode", "dtype", "batch", "heads", "kv_heads", "head_dim", "q_len",
         "context", "hbm_read_bytes", "hbm_write_bytes", "sram_read_bytes", "sram_write_bytes", "sram_to_reg_bytes", "reg_to_sram_bytes",
         "flops_matmul", "flops_other", "flops_exp", "flops_log", "masked_elements", "peak_sram_bytes", "peak_reg_bytes",
-        "thread_blocks", "arithmetic_intensity", "max_abs_error", "max_rel_error", "check",
+        "thread_blocks", "arithmetic_intensity", "time_us", "bound", "max_abs_error", "max_rel_error", "check",
     ]
 
     private static func csv(_ records: [RunRecord]) -> TextTable {
@@ -99,6 +101,7 @@ public enum RecordReport {
             ("flops_exp", .int(t.exps)), ("flops_log", .int(t.logs)), ("masked_elements", .int(t.maskedElements)),
             ("peak_sram_bytes", .int(t.peakSramBytes)), ("peak_reg_bytes", .int(t.peakRegisterBytes)),
             ("thread_blocks", .int(r.stats.blocks)), ("arithmetic_intensity", .double(r.arithmeticIntensity)),
+            ("time_us", .double(r.seconds * 1e6)), ("bound", .string(r.bound.rawValue)),
             ("max_abs_error", r.maxAbsoluteError.map { .double($0) } ?? .null),
             ("max_rel_error", r.maxRelativeError.map { .double($0) } ?? .null),
             ("check", r.passed == nil ? .null : .string(r.verdict)),
@@ -130,8 +133,11 @@ public enum RecordReport {
                 ])),
             ])
         })))
+        // The predicted kernels are those with blocks, in order.
+        var predicted = r.prediction.kernels.makeIterator()
         members.append(("kernels", .array(r.stats.kernels.map { k in
-            .object([
+            let p = k.blocks > 0 ? predicted.next() : nil
+            return .object([
                 ("name", .string(k.name)), ("grid", .array(k.grid.map { .int($0) })), ("thread_blocks", .int(k.blocks)),
                 ("hbm_read_bytes", .int(k.counters.hbmReadBytes)), ("hbm_write_bytes", .int(k.counters.hbmWriteBytes)),
                 ("sram_read_bytes", .int(k.counters.sramReadBytes)), ("sram_write_bytes", .int(k.counters.sramWriteBytes)),
@@ -140,6 +146,7 @@ public enum RecordReport {
                 ("flops_exp", .int(k.counters.exps)), ("flops_log", .int(k.counters.logs)),
                 ("masked_elements", .int(k.counters.maskedElements)),
                 ("peak_sram_bytes", .int(k.counters.peakSramBytes)), ("peak_reg_bytes", .int(k.counters.peakRegisterBytes)),
+                ("time_us", p.map { .double($0.seconds * 1e6) } ?? .null), ("bound", p.map { .string($0.bound.rawValue) } ?? .null),
             ])
         })))
         return .object(members)

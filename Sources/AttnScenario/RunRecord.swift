@@ -1,4 +1,5 @@
 import AttnNumerics
+import CostModel
 import TileInterpreter
 
 /// The result of one algorithm at one context length: its counters and what follows
@@ -15,6 +16,14 @@ public struct RunRecord: Sendable {
     public var stats: RunStats
     /// Numeric mode: each output against its float64 reference.
     public var checks: [CheckResult]
+    /// The cost model's time and bound for these counts on the run's hardware profile,
+    /// predicted from the same counted pass (`Pipeline.predict`, the framework launch path).
+    public var prediction: RunPrediction
+
+    /// Predicted seconds of the run: its kernels plus the launch path's host time.
+    public var seconds: Double { prediction.seconds }
+    /// What bounds the run: the bound of its longest kernel (`overhead` without kernels).
+    public var bound: KernelPrediction.Bound { prediction.kernels.max { $0.seconds < $1.seconds }?.bound ?? .overhead }
 
     public var context: Int { shape.keyLength }
     public var total: Counters { stats.total }

@@ -120,7 +120,8 @@ public enum Runner {
         return RunRecord(
             algorithm: request.label, program: request.programName, hardware: request.hardware.id,
             mode: request.mode, dtype: request.dtype, shape: request.shape,
-            parameters: bound.declaredParameterValues, stats: result.stats, checks: result.checks)
+            parameters: bound.declaredParameterValues, stats: result.stats, checks: result.checks,
+            prediction: pipeline.predict(bound, result.stats))
     }
 
     /// A pipeline failure as the scenario error of one run.

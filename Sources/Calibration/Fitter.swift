@@ -59,10 +59,10 @@ public struct Fitter {
         }
         var bestScore = score(best)
         let grids: [(WritableKeyPath<CalibrationSet, Double>, [Double])] = [
-            (\.matmulEfficiency, stride(from: 0.30, through: 1.0, by: 0.02).map { $0 }),
             (\.bytesInFlightPerWarp, (0..<24).map { 300 * pow2($0, 4) }),
             (\.operandBandwidthFraction, stride(from: 0.1, through: 1.0, by: 0.025).map { $0 }),
             (\.iterationCycles, stride(from: 0.0, through: 600, by: 10).map { $0 }),
+            (\.crossWarpReductionCycles, stride(from: 0.0, through: 400, by: 10).map { $0 }),
             (\.barrierWaitSeconds, stride(from: 0.0, through: 4e-6, by: 0.1e-6).map { $0 }),
             (\.kernelOverheadSeconds, stride(from: 0.0, through: 20e-6, by: 1e-6).map { $0 }),
             (\.callOverheadSeconds, stride(from: 0.0, through: 150e-6, by: 5e-6).map { $0 }),

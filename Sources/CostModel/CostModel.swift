@@ -14,12 +14,15 @@ import TileLanguage
 ///     t_dram    = DRAM bytes / min(HBM ceiling, min(blocks, C) x w x bytes in flight per warp / DRAM latency)
 ///     t_l2      = SM->L2 bytes / (L2 bandwidth x A / SMs)
 ///     t_compute = f x (max(t_mma, t_operand) + other / vector peak + exp, log / SFU rate)
-///                 + iterations x cycles per iteration / (clock x A)
+///                 + iterations x (cycles per iteration + crossings x cycles per crossing) / (clock x A)
+///                 (crossings: row reductions of an iteration that cross warps, `crossWarpReductions`)
 ///     t_rounds  = iterations / A x (chain x L2 latency + bytes per iteration / (L2 bandwidth / SMs))
 ///                 (loops that wait on their loads: stages 1)
 ///     t_blocks  = blocks / (SMs x r) x (DRAM latency + cross-warp reductions x barrier wait)
 ///                 (kernels without loops; r = min(k, blocks / SMs))
-///     t         = max(t_dram, t_l2, t_compute, t_rounds, t_blocks) + kernel overhead
+///     t_elements = loaded elements x DRAM latency / (SMs x threads per SM)
+///                 (a framework's elementwise kernel over a broadcast operand: `elementLatencySeconds`)
+///     t         = max(t_dram, t_l2, t_compute, t_rounds, t_blocks, t_elements) + kernel overhead
 ///
 /// and a call is the sum of its kernels plus the host time of its launch path. f = SMs x
 /// ceil(blocks / SMs) / blocks charges a partial last wave and idle SMs.
@@ -91,12 +94,12 @@ public struct CostModel: Sendable {
         let tensorBytes = bound.tensorShapes.enumerated().map { $0.element.reduce(1, *) * bound.tensorDTypes[$0.offset].bytes }
         var kernels: [KernelPrediction] = []
         for (index, kernel) in stats.kernels.enumerated() where kernel.blocks > 0 {
-            kernels.append(predict(kernel: kernel, index: index, in: bound, l2: l2, tensorBytes: tensorBytes))
+            kernels.append(predict(kernel: kernel, index: index, in: bound, l2: l2, tensorBytes: tensorBytes, launch: launch))
         }
         return RunPrediction(kernels: kernels, overheadSeconds: launch.overheadSeconds(calibration))
     }
 
-    private func predict(kernel: KernelStats, index: Int, in bound: BoundProgram, l2: L2Model, tensorBytes: [Int]) -> KernelPrediction {
+    private func predict(kernel: KernelStats, index: Int, in bound: BoundProgram, l2: L2Model, tensorBytes: [Int], launch: LaunchPath) -> KernelPrediction {
         let c = kernel.counters
         let blocks = kernel.blocks
         let threads = bound.kernelThreads[index]
@@ -133,11 +136,15 @@ public struct CostModel: Sendable {
         let work = matmulSeconds
             + Double(c.flopsOther) / hardware.vectorFlopsPerSecond
             + Double(c.exps + c.logs) / hardware.specialFunctionOpsPerSecond
-        let iterationSeconds = Double(c.loopIterations) * calibration.iterationCycles / (hardware.clockHz * Double(activeSMs))
+        let cycles = calibration.iterationCycles
+            + Double(crossWarpReductions(kernel: declaration, schedule: schedule, counters: c, threads: threads)) * calibration.crossWarpReductionCycles
+        let iterationSeconds = Double(c.loopIterations) * cycles / (hardware.clockHz * Double(activeSMs))
         let computeSeconds = imbalance * work + iterationSeconds
         let latency = latencySeconds(
             schedule: schedule, counters: c, blocks: blocks, blocksPerSM: perSM, stages: stages, warps: Int(warps), activeSMs: activeSMs)
-        let busy = max(dramSeconds, l2Seconds, computeSeconds, latency.rounds, latency.blocks)
+        let elements = launch == .framework
+            ? elementLatencySeconds(kernel: declaration, in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes) : 0
+        let busy = max(dramSeconds, l2Seconds, computeSeconds, latency.rounds, latency.blocks, elements)
         let boundBy: KernelPrediction.Bound
         if busy < calibration.kernelOverheadSeconds {
             boundBy = .overhead
@@ -157,7 +164,7 @@ public struct CostModel: Sendable {
             l2ReadBytes: l2Read, l2WriteBytes: l2Write, dramReadBytes: dram.read, dramWriteBytes: dram.write,
             flopsMatmul: c.flopsMatmul, flopsOther: c.flopsOther, specialOps: c.exps + c.logs,
             dramSeconds: dramSeconds, l2Seconds: l2Seconds, computeSeconds: computeSeconds,
-            roundSeconds: latency.rounds, blockLatencySeconds: latency.blocks,
+            roundSeconds: latency.rounds, blockLatencySeconds: max(latency.blocks, elements),
             seconds: busy + calibration.kernelOverheadSeconds, bound: boundBy)
     }
 
@@ -200,11 +207,64 @@ public struct CostModel: Sendable {
     public var warpGroupThreads: Int { hardware.mmaWarpsPerWarpGroup * hardware.warpSize }
 
     /// Whether the kernel's GEMMs run the asynchronous warp-group MMA: it says `mma(async)`,
-    /// the GPU has one, and each warp group holds at least its rows.
+    /// the GPU has one, and its product has at least one warp group's rows (64 for wgmma
+    /// m64nNk16). Warp groups beyond the product's 64-row slabs split its columns (Triton
+    /// with 8 warps over 64 rows) or feed the others (the producer warp group of a
+    /// warp-specialized cuBLAS or CUTLASS sm90 kernel): they do not make it fall back to
+    /// the warp-level MMA.
     public func usesAsyncMMA(kernel: KernelDecl, counters: Counters, threads: Int) -> Bool {
         guard kernel.mma == .async, hardware.mmaRowsPerWarpGroup > 0 else { return false }
-        let warpGroups = max(1, threads / warpGroupThreads)
-        return counters.peakMatmulRows / warpGroups >= hardware.mmaRowsPerWarpGroup
+        return counters.peakMatmulRows >= hardware.mmaRowsPerWarpGroup
+    }
+
+    /// Row reductions of one loop iteration that cross warps: a warp-level-MMA kernel whose
+    /// product has fewer row slabs (M / rows per MMA instruction) than warps spreads each
+    /// row over several warps (Triton with 4 warps over 16 or 32 query rows), so every
+    /// `rowmax` and `rowsum` of the iteration meets in shared memory behind a barrier. A
+    /// kernel with a warp per row slab (FlashAttention-2's 4 warps over 64 or 128 rows), or
+    /// with fewer rows than one instruction's (a decode query, padded to the instruction),
+    /// keeps its rows inside warps. The layout is Triton's for the warp-level MMA
+    /// (`warpsPerTileV2` in lib/Dialect/TritonGPU/Transforms/AccelerateMatmul.cpp: warps
+    /// along M up to M / 16, the rest along N). Each crossing costs
+    /// `CalibrationSet.crossWarpReductionCycles`, fitted on the Triton block-size sweep of
+    /// docs/data/h100-triton-d64.csv (its 16- and 32-row tiles are the only such kernels).
+    func crossWarpReductions(kernel: KernelDecl, schedule: KernelSchedule, counters: Counters, threads: Int) -> Int {
+        guard counters.flopsMatmul > 0, counters.loopIterations > 0, counters.peakMatmulRows >= hardware.mmaRowsPerWarp,
+              !usesAsyncMMA(kernel: kernel, counters: counters, threads: threads)
+        else { return 0 }
+        let warps = hardware.warps(threads: threads)
+        return warps > counters.peakMatmulRows / hardware.mmaRowsPerWarp ? schedule.reductionsPerRound : 0
+    }
+
+    /// Time of an elementwise kernel over a broadcast operand (no loop, no matrix product,
+    /// and a tensor that several blocks read: its loads skip a grid axis, or an index maps
+    /// several blocks onto one datum, as GQA's expansion does). PyTorch's TensorIterator
+    /// vectorizes only contiguous operands; over a broadcast one it runs its legacy kernel
+    /// (aten/src/ATen/native/cuda/CUDALoops.cuh: `launch_legacy_kernel<128, 4>`), whose
+    /// threads load one element at a time, each load issued after the previous element's
+    /// store. Little's law with one element in flight per resident thread, the SM full of
+    /// 128-thread blocks:
+    ///
+    ///     t_elements = loaded elements x DRAM latency / (SMs x threads per SM)
+    ///
+    /// Charged on the framework launch path only (`predict`): a kernel launched directly
+    /// (Triton, a user's CUDA) is not TensorIterator's. The data: docs/data/h100-sdpa.csv's
+    /// naive GQA rows move their expansion at 1.2 to 1.6 TB/s of DRAM traffic, and its causal
+    /// naive rows add the broadcast mask at about half that (each element loads two operands),
+    /// where a vectorized copy streams near the 3.0 TB/s ceiling.
+    func elementLatencySeconds(kernel: KernelDecl, in bound: BoundProgram, extents: [Int], counters c: Counters, tensorBytes: [Int]) -> Double {
+        guard c.loopIterations == 0, c.flopsMatmul == 0, c.hbmReadBytes > 0 else { return 0 }
+        let dependence = GridDependence.loadedTensorAxes(kernel, in: bound)
+        var broadcast = false
+        var elements = 0.0
+        for (tensor, traffic) in c.tensors.enumerated() where traffic.readBytes > 0 {
+            let axes = dependence[tensor] ?? []
+            let shared = extents.indices.contains { !axes.contains($0) && extents[$0] > 1 }
+            if shared || traffic.readBytes >= 2 * tensorBytes[tensor] { broadcast = true }
+            elements += Double(traffic.readBytes) / Double(bound.tensorDTypes[tensor].bytes)
+        }
+        guard broadcast else { return 0 }
+        return elements * hardware.dramLatencySeconds / Double(hardware.smCount * hardware.maxThreadsPerSM)
     }
 
     /// Rows each warp multiplies with the warp-level MMA: the matmul rows spread over the

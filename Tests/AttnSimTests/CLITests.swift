@@ -432,6 +432,33 @@ import TileLanguage
         #expect(missing.err == "error: cannot read '/nonexistent.csv': No such file or directory\n")
     }
 
+    /// `validate --fit --held-out`: the set is fitted on the positional file alone (the
+    /// same constants as fitting that file by itself), and the held-out file's rows are
+    /// validated with it beside the fitted file's. `--held-out` without `--fit` is a usage
+    /// error.
+    @Test func validateFitsWithoutItsHeldOutFiles() throws {
+        let lines = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/data/h100-sdpa.csv"), encoding: .utf8)
+            .split(whereSeparator: \.isNewline).map(String.init)  // the file ends its lines in CRLF
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-heldout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Fitted on: the flash and efficient calls at 512 and 1,024 tokens; held out: the naive calls.
+        let fitted = directory.appendingPathComponent("fitted.csv").path, held = directory.appendingPathComponent("held.csv").path
+        try ([lines[0]] + [lines[2], lines[3], lines[5], lines[6]]).joined(separator: "\n").write(toFile: fitted, atomically: true, encoding: .utf8)
+        try ([lines[0]] + [lines[1], lines[4]]).joined(separator: "\n").write(toFile: held, atomically: true, encoding: .utf8)
+        let alone = run(["validate", fitted, "--fit"])
+        let withHeld = run(["validate", fitted, "--fit", "--held-out", held, "--format", "json"])
+        #expect(alone.code == 0 && withHeld.code == 0, "\(withHeld.err)")
+        func constants(_ err: String) -> String? { err.split(separator: "\n").first { $0.hasPrefix("fitted: ") }.map(String.init) }
+        #expect(constants(alone.err) != nil && constants(alone.err) == constants(withHeld.err))
+        let rows = try JSONParser.parse(withHeld.out, file: "out")["rows"].array.map { $0["name"].string ?? "" }
+        #expect(rows == ["prefill-flash-B2-H16-Hkv16-N512-Nkv512-d64", "prefill-efficient-B2-H16-Hkv16-N512-Nkv512-d64",
+                         "prefill-flash-B2-H16-Hkv16-N1024-Nkv1024-d64", "prefill-efficient-B2-H16-Hkv16-N1024-Nkv1024-d64",
+                         "prefill-naive-B2-H16-Hkv16-N512-Nkv512-d64", "prefill-naive-B2-H16-Hkv16-N1024-Nkv1024-d64"])
+        let usage = run(["validate", fitted, "--held-out", held])
+        #expect(usage.code == 64 && usage.err.contains("'--held-out' needs '--fit'"))
+    }
+
     /// `roofline --model` takes the run options of a decoder's attention call. Llama-3-8B
     /// (32 heads, d = 128) at 8K with flash2's 128 x 128 tiles: T = 64 query blocks, each
     /// key block costs 2 x 2 x 128^3 = 8,388,608 matmul FLOPs per head; causal keeps

@@ -73,7 +73,7 @@ import Calibration
         // 150 bytes in flight over the H100's 600 ns DRAM latency: 0.25 GB/s per warp,
         // 1 GB/s per 128-thread (4-warp) block.
         let constants = CalibrationSet(
-            name: "test", matmulEfficiency: 1, bytesInFlightPerWarp: 150, operandBandwidthFraction: 1, iterationCycles: 0, baseRegistersPerThread: 0,
+            name: "test", matmulEfficiency: 1, bytesInFlightPerWarp: 150, operandBandwidthFraction: 1, iterationCycles: 0, crossWarpReductionCycles: 0, baseRegistersPerThread: 0,
             l1ShareFraction: 0, barrierWaitSeconds: 0, kernelOverheadSeconds: 5e-6, callOverheadSeconds: 0, directLaunchOverheadSeconds: 0, source: "test")
         let prediction = model(constants).predict(bound, stats)
         let kernel = try #require(prediction.kernels.first)

@@ -120,6 +120,7 @@ enum ExpectedCharts {
             ("sram-bytes", { $0["sram_read_bytes"].number + $0["sram_write_bytes"].number }),
             ("register-bytes", { $0["sram_to_reg_bytes"].number + $0["reg_to_sram_bytes"].number }),
             ("flops", { $0["flops_matmul"].number + $0["flops_other"].number }),
+            ("time", { $0["time_us"].number }),
         ]
         return levels.map { id, value in
             xy(id, series: grouped(records, by: "algorithm").map { name, rows in (name, rows.map { ($0["context"].number, value($0)) }) },

@@ -101,6 +101,7 @@ import Testing
         "flops_matmul": { grouped($0["flops_matmul"]) }, "flops_other": { grouped($0["flops_other"]) },
         "exp+log": { NumberFormat.grouped($0["flops_exp"].integer + $0["flops_log"].integer) },
         "peak_sram_bytes": { grouped($0["peak_sram_bytes"]) }, "intensity": { fixed(1, $0["arithmetic_intensity"]) },
+        "time_us": { fixed(1, $0["time_us"]) }, "bound": { $0["bound"].string ?? "" },
         "max_abs_error": { $0["max_abs_error"].isNumber ? RecordReport.scientific($0["max_abs_error"].number) : "-" },
         "max_rel_error": { $0["max_rel_error"].isNumber ? RecordReport.scientific($0["max_rel_error"].number) : "-" },
         "check": { $0["check"].string ?? "-" },
