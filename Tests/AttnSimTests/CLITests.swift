@@ -26,7 +26,7 @@ import TileLanguage
             return String(word)
         }
         #expect(listed == AttnSimCommand.subcommandNames)
-        #expect(listed == ["run", "kv", "paged", "roofline", "model", "tune", "validate", "list", "bench", "help", "version"])
+        #expect(listed == ["run", "kv", "paged", "roofline", "model", "tune", "validate", "rope", "list", "bench", "help", "version"])
     }
 
     /// `NAME --help`, `NAME -h` and `help NAME` print the same usage, for every command in
