@@ -16,7 +16,7 @@ for f in scenarios/*.json; do
 done
 "$bin" list > "$out/list.txt" 2>&1
 "$bin" help > "$out/help.txt" 2>&1
-for c in run kv paged roofline model tune validate list bench help version; do
+for c in run kv paged roofline model tune validate rope list bench help version; do
   "$bin" help "$c" > "$out/help-$c.txt" 2>&1; echo "exit $?" >> "$out/help-$c.txt"
 done
 for f in docs/data/*.csv; do
@@ -28,4 +28,5 @@ done
 "$bin" kv --model llama-2-70b --context 4k,32k --batch 8 --dtype fp8 --allow-beyond-max > "$out/kv-llama.txt" 2>&1
 "$bin" paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt > "$out/paged-opt.txt" 2>&1
 "$bin" tune --algorithm flash2 --heads 16 --head-dim 64 --context 4k > "$out/tune-flash2.txt" 2>&1
+"$bin" rope --base 10000 --head-dim 128 --train-length 4k --scaling abf --scaled-base 1e6 --tune-length 16k > "$out/rope-abf.txt" 2>&1
 echo "wrote $(ls "$out" | wc -l) files to $out"

@@ -1336,6 +1336,94 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # @tune Bc: 16, 32, 64, 128, 256
 
 """#,
+        "flash3": #"""
+# FlashAttention-3 forward pass, Hopper (16-bit path).
+#
+# Shah, Bikshandi, Zhang, Thakkar, Ramani and Dao, "FlashAttention-3: Fast and Accurate
+# Attention with Asynchrony and Low-precision" (2024), Algorithm 1 and Section 3. One
+# thread block (CTA) per (head, query block) of Br = 128 rows, as FlashAttention-2, but
+# warp-specialized:
+#
+# - a producer warp group issues TMA copies of Q_i once and of K_j, V_j into a circular
+#   buffer of s = 2 stages in shared memory (stages(2): two K/V tiles resident);
+# - two consumer warp groups of 64 query rows each run the asynchronous warp-group MMA
+#   (wgmma, mma(async)): S = Q K^T with both operands in shared memory, then O += P V with
+#   P from registers; the online softmax of one warp group overlaps the other's GEMMs
+#   (ping-pong) and, within a warp group, the next S GEMM (intra-warpgroup pipelining).
+#
+# The kernel declares the two consumer warp groups, 8 warps (warps(8)): the producer holds
+# no tile and issues no MMA, and FA3 shrinks its registers to 24-40 (setmaxnreg) so the
+# consumers get 232-240; declared, its 4 warps would take a third of the rows and
+# registers the cost model spreads over the block's threads. Q stays in shared memory
+# (-> sram), the accumulator, running max and sum in registers. The overlap changes no
+# count: the traffic, FLOPs and exponentials are flash2's (docs/io-laws.md), and the time
+# model sees a wgmma kernel (tensor-core bound: each consumer group holds 64 rows). FA3's
+# FP8 path (P rounded to e4m3 before P V, V transposed in shared memory) is not written
+# here: a rounding in registers is not yet counted by the derived tolerance.
+#
+# IO law (docs/io-laws.md), as flash2's:
+#   reads = BH N d e + 2 BH cdiv(N, Br) Nkv d e,   writes = BH N d e + 4 BH N.
+about "FlashAttention-3 forward (Shah et al. 2024), Hopper: a TMA producer warp group and two wgmma consumer groups of 64 rows, 2-stage K/V ring in shared memory; flash2's traffic; causal and window masks skip blocks"
+
+param Br = 128     # query rows per CTA (two consumer warp groups of 64)
+param Bc = 128     # key/value rows per stage
+param causal = 0   # 1: each query sees keys up to its own position
+param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention(Q, K, V, causal: causal, window: window)
+check LSE = attention_lse(Q, K, causal: causal, window: window)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = (q @ k^T) * scale
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        s = mask_window(s, qpos, j * Bc, window)
+      else:
+        s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
+"""#,
         "gated-deltanet": #"""
 # Gated DeltaNet's gated delta rule, chunked (WY representation, UT transform), forward.
 #

@@ -44,6 +44,7 @@ public enum AttnSimCommand {
         Subcommand(name: "model", summary: "A whole decoder model: operators per layer, TTFT, TPOT, memory, pruning, GPUs", options: ModelCommand.options, help: ModelCommand.help, body: ModelCommand.main),
         Subcommand(name: "tune", summary: "Rank block sizes (and splits) of an algorithm by predicted time", options: TuneCommand.options, help: TuneCommand.help, body: TuneCommand.main),
         Subcommand(name: "validate", summary: "Compare the cost model with measured GPU counters (calibration CSV)", options: ValidateCommand.options, help: ValidateCommand.help, body: ValidateCommand.main),
+        Subcommand(name: "rope", summary: "Critical dimension and extrapolation bound of a RoPE model, and what NTK/YaRN/ABF do to them", options: RoPECommand.options, help: RoPECommand.help, body: RoPECommand.main),
         Subcommand(name: "list", summary: "List the built-in algorithms, models and hardware profiles", options: ListCommand.options, help: ListCommand.help, body: ListCommand.main),
         Subcommand(name: "bench", summary: "Time count-only runs at long contexts (build with -c release)", options: BenchCommand.options, help: BenchCommand.help, body: BenchCommand.main),
         Subcommand(name: "help", summary: "Show this list, or a command's options (attnsim help COMMAND)", options: helpOptions, help: helpOfHelp, body: help),

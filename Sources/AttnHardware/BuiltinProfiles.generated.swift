@@ -34,6 +34,7 @@ public enum BuiltinProfiles {
     "bf16": 312000000000000.0,
     "fp32": 156000000000000.0
   },
+  "matmul_int8_ops_per_second": 624000000000000.0,
   "vector_flops_per_second": 19500000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -80,7 +81,8 @@ public enum BuiltinProfiles {
     "registers_per_block": "CUDA C++ Programming Guide, compute capability 8.0: 64K 32-bit registers per thread block",
     "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 2048 resident threads per SM",
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 32 resident blocks per SM",
-    "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS",
+    "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS; no FP8 and no FP4: the third-generation tensor core multiplies FP16, BF16, TF32, FP64, INT8 and INT4 only (NVIDIA A100 whitepaper)",
+    "matmul_int8_ops_per_second": "NVIDIA A100 datasheet: INT8 Tensor Core 624 TOPS dense (1,248 with sparsity)",
     "vector_flops_per_second": "NVIDIA A100 datasheet: FP32 19.5 TFLOPS",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, cc 8.0: 16 results/clock/SM for exp2, log2, rcp",
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
@@ -124,6 +126,7 @@ public enum BuiltinProfiles {
     "bf16": 312000000000000.0,
     "fp32": 156000000000000.0
   },
+  "matmul_int8_ops_per_second": 624000000000000.0,
   "vector_flops_per_second": 19500000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -170,7 +173,8 @@ public enum BuiltinProfiles {
     "registers_per_block": "CUDA C++ Programming Guide, compute capability 8.0",
     "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 8.0",
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.0",
-    "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS",
+    "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS; no FP8 and no FP4: the third-generation tensor core multiplies FP16, BF16, TF32, FP64, INT8 and INT4 only (NVIDIA A100 whitepaper)",
+    "matmul_int8_ops_per_second": "NVIDIA A100 datasheet: INT8 Tensor Core 624 TOPS dense (1,248 with sparsity)",
     "vector_flops_per_second": "NVIDIA A100 datasheet: FP32 19.5 TFLOPS",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 8.0",
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
@@ -181,6 +185,249 @@ public enum BuiltinProfiles {
     "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
     "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
     "l2_latency_seconds": "assumed 200 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Ampere and Ada GPUs; not measured on this part"
+  }
+}
+
+"""#,
+        "b200": #"""
+{
+  "id": "b200",
+  "name": "NVIDIA B200 (HGX B200, 1000 W)",
+  "hbm_bytes": 180000000000,
+  "hbm_bytes_per_second": 8000000000000.0,
+  "l2_bytes": 132120576,
+  "sm_count": 148,
+  "clock_hz": 1860000000.0,
+  "shared_memory_bytes_per_sm": 233472,
+  "shared_memory_bytes_per_block": 232448,
+  "shared_memory_bytes_per_clock_per_sm": 128,
+  "registers_per_sm": 65536,
+  "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 0,
+  "mma_rows_per_cta": 128,
+  "mma_cta_group_size": 2,
+  "tensor_memory_bytes_per_sm": 262144,
+  "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
+  "max_threads_per_sm": 2048,
+  "max_blocks_per_sm": 32,
+  "matmul_flops_per_second": {
+    "fp16": 2250000000000000.0,
+    "bf16": 2250000000000000.0,
+    "fp32": 1125000000000000.0,
+    "fp8e4m3": 4500000000000000.0,
+    "fp8e5m2": 4500000000000000.0,
+    "fp4e2m1": 9000000000000000.0
+  },
+  "matmul_int8_ops_per_second": 4500000000000000.0,
+  "vector_flops_per_second": 75000000000000.0,
+  "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "NVLink 5",
+    "bytes_per_second": 900000000000.0,
+    "latency_seconds": 2e-06,
+    "domain_gpus": 8,
+    "sources": {
+      "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step",
+      "domain_gpus": "NVIDIA HGX B200: 8 GPUs joined all-to-all by NVLink Switch (14.4 TB/s aggregate)"
+    }
+  },
+  "sources": {
+    "hbm_bytes": "NVIDIA HGX B200 / DGX B200 datasheet: 1,440 GB of HBM3e for 8 GPUs, 180 GB per GPU",
+    "hbm_bytes_per_second": "NVIDIA DGX B200 datasheet: 64 TB/s of HBM3e bandwidth for 8 GPUs, 8 TB/s per GPU (the HGX B200 specification page gives 62 TB/s, 7.7 TB/s per GPU)",
+    "l2_bytes": "126 MB of L2, as cudaDeviceProp.l2CacheSize reports on B200 (Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling', 2025; the NVIDIA datasheets give no L2 size)",
+    "sm_count": "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling' (2025): 80 SMs per die, 74 enabled, 148 over the two dies",
+    "clock_hz": "derived, not published: the datasheet's dense FP16 2.25 PFLOPS / (148 SMs x 8,192 FLOPs per clock) = 1.856 GHz, the clock the tensor rates assume; a fifth-generation tensor core SM does 8,192 dense FP16 FLOPs per clock, twice Hopper's 4,096 (H100 SXM: 989.4 TFLOPS = 132 SMs x 4,096 x 1.83 GHz; NVIDIA Blackwell architecture technical brief: 2x the FP16 rate per SM)",
+    "shared_memory_bytes_per_sm": "CUDA C++ Programming Guide, technical specifications, compute capability 10.0: 228 KB shared memory per SM",
+    "shared_memory_bytes_per_block": "CUDA C++ Programming Guide, compute capability 10.0: 227 KB per thread block (opt-in)",
+    "shared_memory_bytes_per_clock_per_sm": "CUDA C++ Programming Guide, shared memory: 32 banks of 4 bytes served per clock",
+    "registers_per_sm": "CUDA C++ Programming Guide, compute capability 10.0: 64K 32-bit registers per SM",
+    "registers_per_block": "CUDA C++ Programming Guide, compute capability 10.0: 64K 32-bit registers per thread block",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling' (2025): L1 and shared memory are one 256 KB pool per SM, unchanged from H100",
+    "mma_rows_per_warp_group": "0: sm_100 has no wgmma (PTX ISA: wgmma.mma_async needs sm_90a); its asynchronous MMA is tcgen05.mma, CTA-wide (mma_rows_per_cta)",
+    "mma_rows_per_cta": "PTX ISA 8.7, tcgen05.mma: issued by one thread for the CTA, A and B from shared memory (A may come from tensor memory), D in tensor memory; M = 128 with cta_group::1 uses all 128 lanes of tensor memory (M = 64 uses half of them)",
+    "mma_cta_group_size": "PTX ISA 8.7, tcgen05.mma.cta_group::2: the two CTAs of a cluster pair (on the two SMs of a TPC) compute one M = 256 tile, each CTA holding 128 rows of A and D and half of B",
+    "tensor_memory_bytes_per_sm": "NVIDIA Blackwell Ultra technical blog ('Inside NVIDIA Blackwell Ultra', 2025) and PTX ISA 8.7, tensor memory: 256 KB per SM, 128 lanes x 512 columns of 32-bit cells",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 10.0: 2048 resident threads per SM",
+    "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 10.0: 32 resident blocks per SM",
+    "matmul_flops_per_second": "NVIDIA HGX B200 specifications (8 GPUs, with sparsity: FP4 144, FP8/FP6 72, FP16/BF16 36, TF32 18 PFLOPS; FP4 dense 72 PFLOPS), per GPU dense: FP16/BF16 2.25 PFLOPS, TF32 1.125 PFLOPS, FP8 (E4M3 and E5M2) 4.5 PFLOPS, FP4 (NVFP4 and MXFP4, block scales applied by tcgen05.mma.kind::mxf4nvf4 / mxf8f6f4 and not counted) 9 PFLOPS",
+    "matmul_int8_ops_per_second": "NVIDIA HGX B200 specifications: INT8 Tensor Core 72 POPS with sparsity for 8 GPUs, 4.5 POPS dense per GPU",
+    "vector_flops_per_second": "NVIDIA HGX B200 specifications: FP32 600 TFLOPS for 8 GPUs, 75 TFLOPS per GPU",
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, compute capability 10.0: 16 results per clock per SM for exp2, log2, rcp (MUFU)"
+  }
+}
+
+"""#,
+        "b300": #"""
+{
+  "id": "b300",
+  "name": "NVIDIA B300 (HGX B300, Blackwell Ultra)",
+  "hbm_bytes": 288000000000,
+  "hbm_bytes_per_second": 8000000000000.0,
+  "l2_bytes": 132120576,
+  "sm_count": 148,
+  "clock_hz": 1860000000.0,
+  "shared_memory_bytes_per_sm": 233472,
+  "shared_memory_bytes_per_block": 232448,
+  "shared_memory_bytes_per_clock_per_sm": 128,
+  "registers_per_sm": 65536,
+  "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 0,
+  "mma_rows_per_cta": 128,
+  "mma_cta_group_size": 2,
+  "tensor_memory_bytes_per_sm": 262144,
+  "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
+  "max_threads_per_sm": 2048,
+  "max_blocks_per_sm": 32,
+  "matmul_flops_per_second": {
+    "fp16": 2250000000000000.0,
+    "bf16": 2250000000000000.0,
+    "fp32": 1125000000000000.0,
+    "fp8e4m3": 4500000000000000.0,
+    "fp8e5m2": 4500000000000000.0,
+    "fp4e2m1": 1.35e+16
+  },
+  "matmul_int8_ops_per_second": 125000000000000.0,
+  "vector_flops_per_second": 75000000000000.0,
+  "special_function_ops_per_clock_per_sm": 32,
+  "interconnect": {
+    "name": "NVLink 5",
+    "bytes_per_second": 900000000000.0,
+    "latency_seconds": 2e-06,
+    "domain_gpus": 8,
+    "sources": {
+      "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step",
+      "domain_gpus": "NVIDIA HGX B300: 8 GPUs joined all-to-all by NVLink Switch (14.4 TB/s aggregate)"
+    }
+  },
+  "sources": {
+    "hbm_bytes": "NVIDIA HGX B300 specifications: up to 2.3 TB of HBM3e for 8 GPUs; NVIDIA technical blog 'Inside NVIDIA Blackwell Ultra' (2025): 288 GB of HBM3e per GPU",
+    "hbm_bytes_per_second": "NVIDIA technical blog 'Inside NVIDIA Blackwell Ultra' (2025): 8 TB/s of HBM3e bandwidth per GPU (16 memory controllers of 512 bits)",
+    "l2_bytes": "assumed as B200's 126 MB (the same dual-die design; NVIDIA publishes no L2 size for Blackwell Ultra)",
+    "sm_count": "assumed, not published for the product: the full Blackwell Ultra GPU has 160 SMs ('Inside NVIDIA Blackwell Ultra', 2025); the HGX B300 dense rates (FP4 13.5, FP8 4.5, FP16 2.25 PFLOPS per GPU) are those of B200's 148 SMs at its 1.86 GHz tensor clock, so 148 enabled SMs",
+    "clock_hz": "derived, not published: the dense FP16 2.25 PFLOPS / (148 SMs x 8,192 FLOPs per clock) = 1.856 GHz; dense NVFP4 13.5 PFLOPS / (148 x 49,152) gives the same clock (Blackwell Ultra's FP4 rate per SM is 1.5x Blackwell's 32,768)",
+    "shared_memory_bytes_per_sm": "CUDA C++ Programming Guide, technical specifications, compute capability 10.3: 228 KB shared memory per SM",
+    "shared_memory_bytes_per_block": "CUDA C++ Programming Guide, compute capability 10.3: 227 KB per thread block (opt-in)",
+    "shared_memory_bytes_per_clock_per_sm": "CUDA C++ Programming Guide, shared memory: 32 banks of 4 bytes served per clock",
+    "registers_per_sm": "CUDA C++ Programming Guide, compute capability 10.3: 64K 32-bit registers per SM",
+    "registers_per_block": "CUDA C++ Programming Guide, compute capability 10.3: 64K 32-bit registers per thread block",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling' (2025): L1 and shared memory are one 256 KB pool per SM, unchanged from H100",
+    "mma_rows_per_warp_group": "0: sm_100 has no wgmma (PTX ISA: wgmma.mma_async needs sm_90a); its asynchronous MMA is tcgen05.mma, CTA-wide (mma_rows_per_cta)",
+    "mma_rows_per_cta": "PTX ISA 8.7, tcgen05.mma: issued by one thread for the CTA, A and B from shared memory (A may come from tensor memory), D in tensor memory; M = 128 with cta_group::1 uses all 128 lanes of tensor memory (M = 64 uses half of them)",
+    "mma_cta_group_size": "PTX ISA 8.7, tcgen05.mma.cta_group::2: the two CTAs of a cluster pair (on the two SMs of a TPC) compute one M = 256 tile, each CTA holding 128 rows of A and D and half of B",
+    "tensor_memory_bytes_per_sm": "NVIDIA Blackwell Ultra technical blog ('Inside NVIDIA Blackwell Ultra', 2025) and PTX ISA 8.7, tensor memory: 256 KB per SM, 128 lanes x 512 columns of 32-bit cells",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 10.3: 2048 resident threads per SM",
+    "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 10.3: 32 resident blocks per SM",
+    "matmul_flops_per_second": "NVIDIA HGX B300 specifications (8 GPUs: FP4 144 PFLOPS with sparsity, 108 dense; FP8/FP6 72, FP16/BF16 36, TF32 18 PFLOPS with sparsity), per GPU dense: FP16/BF16 2.25 PFLOPS, TF32 1.125 PFLOPS, FP8 (E4M3 and E5M2) 4.5 PFLOPS, FP4 (NVFP4 and MXFP4, block scales applied in the MMA and not counted) 13.5 PFLOPS (the 1400 W GB300: 15 PFLOPS, 'Inside NVIDIA Blackwell Ultra')",
+    "matmul_int8_ops_per_second": "NVIDIA HGX B300 specifications: INT8 Tensor Core 2 POPS with sparsity for 8 GPUs, 0.125 POPS dense per GPU (Blackwell Ultra keeps a reduced INT8 rate)",
+    "vector_flops_per_second": "NVIDIA HGX B300 specifications: FP32 600 TFLOPS for 8 GPUs, 75 TFLOPS per GPU",
+    "special_function_ops_per_clock_per_sm": "NVIDIA technical blogs 'Inside NVIDIA Blackwell Ultra' (2025) and 'Making Softmax More Efficient with NVIDIA Blackwell Ultra' (2026): the SFU's MUFU.EX2 throughput doubled over Blackwell's 16 results per clock per SM (attention-layer acceleration)"
+  }
+}
+
+"""#,
+        "gb200": #"""
+{
+  "id": "gb200",
+  "name": "NVIDIA GB200 NVL72 (one Blackwell GPU, 1200 W)",
+  "hbm_bytes": 186000000000,
+  "hbm_bytes_per_second": 8000000000000.0,
+  "l2_bytes": 132120576,
+  "sm_count": 148,
+  "clock_hz": 2060000000.0,
+  "shared_memory_bytes_per_sm": 233472,
+  "shared_memory_bytes_per_block": 232448,
+  "shared_memory_bytes_per_clock_per_sm": 128,
+  "registers_per_sm": 65536,
+  "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 0,
+  "mma_rows_per_cta": 128,
+  "mma_cta_group_size": 2,
+  "tensor_memory_bytes_per_sm": 262144,
+  "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
+  "max_threads_per_sm": 2048,
+  "max_blocks_per_sm": 32,
+  "matmul_flops_per_second": {
+    "fp16": 2500000000000000.0,
+    "bf16": 2500000000000000.0,
+    "fp32": 1250000000000000.0,
+    "fp8e4m3": 5000000000000000.0,
+    "fp8e5m2": 5000000000000000.0,
+    "fp4e2m1": 1e+16
+  },
+  "matmul_int8_ops_per_second": 5000000000000000.0,
+  "vector_flops_per_second": 80000000000000.0,
+  "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "NVLink 5",
+    "bytes_per_second": 900000000000.0,
+    "latency_seconds": 2e-06,
+    "domain_gpus": 72,
+    "sources": {
+      "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step",
+      "domain_gpus": "NVIDIA GB200 NVL72: one NVLink domain of 72 GPUs (130 TB/s aggregate NVLink bandwidth, 1.8 TB/s per GPU) through the NVLink Switch trays"
+    }
+  },
+  "sources": {
+    "hbm_bytes": "NVIDIA GB200 NVL72 specifications: up to 13.4 TB of HBM3e for 72 GPUs, 186 GB per GPU (192 GB stacks)",
+    "hbm_bytes_per_second": "NVIDIA GB200 NVL72 specifications: up to 576 TB/s of HBM3e bandwidth for 72 GPUs, 8 TB/s per GPU",
+    "l2_bytes": "126 MB of L2, as cudaDeviceProp.l2CacheSize reports on B200 (Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling', 2025; the NVIDIA datasheets give no L2 size)",
+    "sm_count": "the B200 die, 148 SMs (Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling', 2025)",
+    "clock_hz": "derived, not published: the dense FP16 2.5 PFLOPS / (148 SMs x 8,192 FLOPs per clock) = 2.062 GHz, the clock of the 1200 W part's tensor rates; a fifth-generation tensor core SM does 8,192 dense FP16 FLOPs per clock, twice Hopper's 4,096 (H100 SXM: 989.4 TFLOPS = 132 SMs x 4,096 x 1.83 GHz; NVIDIA Blackwell architecture technical brief: 2x the FP16 rate per SM)",
+    "shared_memory_bytes_per_sm": "CUDA C++ Programming Guide, technical specifications, compute capability 10.0: 228 KB shared memory per SM",
+    "shared_memory_bytes_per_block": "CUDA C++ Programming Guide, compute capability 10.0: 227 KB per thread block (opt-in)",
+    "shared_memory_bytes_per_clock_per_sm": "CUDA C++ Programming Guide, shared memory: 32 banks of 4 bytes served per clock",
+    "registers_per_sm": "CUDA C++ Programming Guide, compute capability 10.0: 64K 32-bit registers per SM",
+    "registers_per_block": "CUDA C++ Programming Guide, compute capability 10.0: 64K 32-bit registers per thread block",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling' (2025): L1 and shared memory are one 256 KB pool per SM, unchanged from H100",
+    "mma_rows_per_warp_group": "0: sm_100 has no wgmma (PTX ISA: wgmma.mma_async needs sm_90a); its asynchronous MMA is tcgen05.mma, CTA-wide (mma_rows_per_cta)",
+    "mma_rows_per_cta": "PTX ISA 8.7, tcgen05.mma: issued by one thread for the CTA, A and B from shared memory (A may come from tensor memory), D in tensor memory; M = 128 with cta_group::1 uses all 128 lanes of tensor memory (M = 64 uses half of them)",
+    "mma_cta_group_size": "PTX ISA 8.7, tcgen05.mma.cta_group::2: the two CTAs of a cluster pair (on the two SMs of a TPC) compute one M = 256 tile, each CTA holding 128 rows of A and D and half of B",
+    "tensor_memory_bytes_per_sm": "NVIDIA Blackwell Ultra technical blog ('Inside NVIDIA Blackwell Ultra', 2025) and PTX ISA 8.7, tensor memory: 256 KB per SM, 128 lanes x 512 columns of 32-bit cells",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 10.0: 2048 resident threads per SM",
+    "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 10.0: 32 resident blocks per SM",
+    "matmul_flops_per_second": "NVIDIA GB200 NVL72 specifications (72 GPUs, with sparsity: FP4 1,440, FP8/FP6 720, FP16/BF16 360, TF32 180 PFLOPS) and the NVIDIA Blackwell architecture technical brief (GB200, 1200 W), per GPU dense: FP16/BF16 2.5 PFLOPS, TF32 1.25 PFLOPS, FP8 (E4M3 and E5M2) 5 PFLOPS, FP4 (NVFP4 and MXFP4, block scales applied in the MMA and not counted) 10 PFLOPS",
+    "matmul_int8_ops_per_second": "NVIDIA GB200 NVL72 specifications: INT8 Tensor Core 720 POPS with sparsity for 72 GPUs, 5 POPS dense per GPU",
+    "vector_flops_per_second": "NVIDIA GB200 NVL72 specifications, individual Blackwell GPU: FP32 80 TFLOPS (5,760 TFLOPS for 72 GPUs)",
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, compute capability 10.0: 16 results per clock per SM for exp2, log2, rcp (MUFU)"
   }
 }
 
@@ -214,8 +461,11 @@ public enum BuiltinProfiles {
   "matmul_flops_per_second": {
     "fp16": 756000000000000.0,
     "bf16": 756000000000000.0,
-    "fp32": 378000000000000.0
+    "fp32": 378000000000000.0,
+    "fp8e4m3": 1513000000000000.0,
+    "fp8e5m2": 1513000000000000.0
   },
+  "matmul_int8_ops_per_second": 1513000000000000.0,
   "vector_flops_per_second": 51200000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -241,7 +491,8 @@ public enum BuiltinProfiles {
     "registers_per_block": "CUDA C++ Programming Guide, compute capability 9.0",
     "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
-    "matmul_flops_per_second": "NVIDIA H100 datasheet, PCIe dense: FP16/BF16 756 TFLOPS, TF32 378 TFLOPS",
+    "matmul_flops_per_second": "NVIDIA H100 datasheet, PCIe dense: FP16/BF16 756 TFLOPS, TF32 378 TFLOPS; FP8 (E4M3 and E5M2 alike) 1,513 TFLOPS dense (3,026 with sparsity); no FP4",
+    "matmul_int8_ops_per_second": "NVIDIA H100 datasheet, PCIe: INT8 Tensor Core 1,513 TOPS dense (3,026 with sparsity)",
     "vector_flops_per_second": "NVIDIA H100 datasheet, PCIe: FP32 51 TFLOPS",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 9.0, arithmetic instruction throughput: 16 per clock per SM",
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
@@ -286,8 +537,11 @@ public enum BuiltinProfiles {
   "matmul_flops_per_second": {
     "fp16": 989400000000000.0,
     "bf16": 989400000000000.0,
-    "fp32": 494700000000000.0
+    "fp32": 494700000000000.0,
+    "fp8e4m3": 1978900000000000.0,
+    "fp8e5m2": 1978900000000000.0
   },
+  "matmul_int8_ops_per_second": 1978900000000000.0,
   "vector_flops_per_second": 66900000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "measured_hbm_bytes_per_second": 3000000000000.0,
@@ -339,7 +593,8 @@ public enum BuiltinProfiles {
     "registers_per_block": "CUDA C++ Programming Guide, compute capability 9.0: 64K 32-bit registers per thread block",
     "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 2048 resident threads per SM",
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 32 resident blocks per SM",
-    "matmul_flops_per_second": "NVIDIA H100 datasheet, SXM5 dense (without sparsity): FP16/BF16 989.4 TFLOPS, TF32 494.7 TFLOPS",
+    "matmul_flops_per_second": "NVIDIA H100 datasheet, SXM5 dense (without sparsity): FP16/BF16 989.4 TFLOPS, TF32 494.7 TFLOPS; FP8 (E4M3 and E5M2 alike) 1,978.9 TFLOPS dense (3,958 with sparsity); no FP4 (the fourth-generation tensor core has none)",
+    "matmul_int8_ops_per_second": "NVIDIA H100 datasheet, SXM5: INT8 Tensor Core 1,978.9 TOPS dense (3,958 with sparsity)",
     "vector_flops_per_second": "NVIDIA H100 whitepaper, SXM5: FP32 66.9 TFLOPS (non-tensor)",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, cc 9.0: 16 results/clock/SM for exp2, log2, rcp",
     "measured_hbm_bytes_per_second": "../shared/calibration/README.md: device-to-device copy measured at 3.00 TB/s (read + write)",
@@ -353,6 +608,82 @@ public enum BuiltinProfiles {
     "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
     "mma_warps_per_warp_group": "PTX ISA, wgmma.mma_async: a warpgroup is 4 contiguous warps",
     "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for Hopper (Chips and Cheese, 'Nvidia's H100: Funny L2, and Tons of Bandwidth', 2023, measures H100's L2 slower than A100's); not measured on this part. It is the per-dependent-load cost of a loop iteration that waits on its loads (docs/cost-model.md, 'Rounds')"
+  }
+}
+
+"""#,
+        "h20": #"""
+{
+  "id": "h20",
+  "name": "NVIDIA H20 (Hopper, export-compliant)",
+  "hbm_bytes": 96000000000,
+  "hbm_bytes_per_second": 4000000000000.0,
+  "l2_bytes": 62914560,
+  "sm_count": 78,
+  "clock_hz": 1980000000.0,
+  "shared_memory_bytes_per_sm": 233472,
+  "shared_memory_bytes_per_block": 232448,
+  "shared_memory_bytes_per_clock_per_sm": 128,
+  "registers_per_sm": 65536,
+  "registers_per_block": 65536,
+  "max_registers_per_thread": 255,
+  "l1_bytes_per_sm": 262144,
+  "mma_rows_per_warp_group": 64,
+  "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 32,
+  "mma_rows_per_warp": 16,
+  "mma_warps_per_warp_group": 4,
+  "max_threads_per_block": 1024,
+  "max_threads_per_sm": 2048,
+  "max_blocks_per_sm": 32,
+  "matmul_flops_per_second": {
+    "fp16": 148000000000000.0,
+    "bf16": 148000000000000.0,
+    "fp32": 74000000000000.0,
+    "fp8e4m3": 296000000000000.0,
+    "fp8e5m2": 296000000000000.0
+  },
+  "matmul_int8_ops_per_second": 296000000000000.0,
+  "vector_flops_per_second": 44000000000000.0,
+  "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "NVLink 4",
+    "bytes_per_second": 450000000000.0,
+    "latency_seconds": 2e-06,
+    "domain_gpus": 8,
+    "sources": {
+      "bytes_per_second": "NVIDIA H20 specification sheet: NVLink 900 GB/s total, 450 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: NCCL's ring all-reduce of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step",
+      "domain_gpus": "HGX H20: 8 GPUs joined all-to-all by NVSwitch"
+    }
+  },
+  "sources": {
+    "hbm_bytes": "NVIDIA H20 specification sheet (as published by NVIDIA's partners, 2024): 96 GB HBM3",
+    "hbm_bytes_per_second": "NVIDIA H20 specification sheet: 4.0 TB/s",
+    "l2_bytes": "NVIDIA H20 specification sheet: 60 MB L2",
+    "sm_count": "78 SMs of the GH100 die as Geekbench 6's CUDA listing of the H20 reports (no NVIDIA figure); the tensor rates are capped below what 78 SMs would give, so the rates, not SMs x clock, are the part's",
+    "clock_hz": "assumed the GH100 boost clock of H100 SXM (1.98 GHz); not published for H20",
+    "shared_memory_bytes_per_sm": "CUDA C++ Programming Guide, technical specifications, compute capability 9.0: 228 KB shared memory per SM",
+    "shared_memory_bytes_per_block": "CUDA C++ Programming Guide, compute capability 9.0: 227 KB per thread block (opt-in)",
+    "shared_memory_bytes_per_clock_per_sm": "CUDA C++ Programming Guide, shared memory: 32 banks of 4 bytes served per clock",
+    "registers_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 64K 32-bit registers per SM",
+    "registers_per_block": "CUDA C++ Programming Guide, compute capability 9.0: 64K 32-bit registers per thread block",
+    "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
+    "l1_bytes_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 256 KB of combined L1 and shared memory per SM",
+    "mma_rows_per_warp_group": "PTX ISA, wgmma.mma_async (sm_90a): an m64nNk16 instruction per warp group of 4 warps",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part",
+    "warp_size": "CUDA C++ Programming Guide, technical specifications: warp size 32",
+    "mma_rows_per_warp": "PTX ISA, mma.sync.aligned.m16n8k16: 16 rows of A per warp-level instruction",
+    "mma_warps_per_warp_group": "PTX ISA, wgmma.mma_async: a warpgroup is 4 contiguous warps",
+    "max_threads_per_block": "CUDA C++ Programming Guide, technical specifications: 1024 threads per block",
+    "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 2048 resident threads per SM",
+    "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 9.0: 32 resident blocks per SM",
+    "matmul_flops_per_second": "NVIDIA H20 specification sheet, dense: FP16/BF16 148 TFLOPS, TF32 74 TFLOPS, FP8 (E4M3 and E5M2) 296 TFLOPS; no FP4",
+    "matmul_int8_ops_per_second": "NVIDIA H20 specification sheet: INT8 296 TOPS dense",
+    "vector_flops_per_second": "NVIDIA H20 specification sheet: FP32 44 TFLOPS",
+    "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, cc 9.0: 16 results/clock/SM for exp2, log2, rcp"
   }
 }
 
@@ -386,8 +717,11 @@ public enum BuiltinProfiles {
   "matmul_flops_per_second": {
     "fp16": 989400000000000.0,
     "bf16": 989400000000000.0,
-    "fp32": 494700000000000.0
+    "fp32": 494700000000000.0,
+    "fp8e4m3": 1978900000000000.0,
+    "fp8e5m2": 1978900000000000.0
   },
+  "matmul_int8_ops_per_second": 1978900000000000.0,
   "vector_flops_per_second": 66900000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -435,7 +769,8 @@ public enum BuiltinProfiles {
     "registers_per_block": "CUDA C++ Programming Guide, compute capability 9.0",
     "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
-    "matmul_flops_per_second": "NVIDIA H200 datasheet, dense: FP16/BF16 989 TFLOPS (as H100 SXM)",
+    "matmul_flops_per_second": "NVIDIA H200 datasheet, dense: FP16/BF16 989 TFLOPS (as H100 SXM); FP8 (E4M3 and E5M2 alike) 1,979 TFLOPS dense (3,958 with sparsity, as H100 SXM); no FP4",
+    "matmul_int8_ops_per_second": "NVIDIA H200 datasheet, SXM: INT8 Tensor Core 1,979 TOPS dense (3,958 with sparsity)",
     "vector_flops_per_second": "NVIDIA H200 datasheet: FP32 67 TFLOPS",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 9.0",
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
@@ -477,8 +812,11 @@ public enum BuiltinProfiles {
   "matmul_flops_per_second": {
     "fp16": 1307400000000000.0,
     "bf16": 1307400000000000.0,
-    "fp32": 653700000000000.0
+    "fp32": 653700000000000.0,
+    "fp8e4m3": 2614900000000000.0,
+    "fp8e5m2": 2614900000000000.0
   },
+  "matmul_int8_ops_per_second": 2614900000000000.0,
   "vector_flops_per_second": 163400000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -503,7 +841,8 @@ public enum BuiltinProfiles {
     "registers_per_block": "assumed 64K 32-bit registers per workgroup (256 KB: a 1024-thread workgroup's VGPR limit); not calibrated",
     "max_threads_per_sm": "AMD CDNA 3: 32 wavefronts of 64 per CU",
     "max_blocks_per_sm": "assumed 32 workgroups per CU (one wavefront each at most); not calibrated",
-    "matmul_flops_per_second": "AMD MI300X data sheet, dense: FP16/BF16 1307.4 TFLOPS; TF32 653.7",
+    "matmul_flops_per_second": "AMD MI300X data sheet, dense: FP16/BF16 1307.4 TFLOPS; TF32 653.7; FP8 (E4M3 and E5M2 alike, OCP FP8 via the FNUZ variants of CDNA 3) 2,614.9 TFLOPS dense (5,229.8 with sparsity); no FP4 (CDNA 4 adds it)",
+    "matmul_int8_ops_per_second": "AMD MI300X data sheet: INT8 2,614.9 TOPS dense (5,229.8 with sparsity)",
     "vector_flops_per_second": "AMD MI300X data sheet: FP32 vector 163.4 TFLOPS",
     "special_function_ops_per_clock_per_sm": "assumed 16 transcendental results per clock per CU (quarter rate of a 64-wide SIMD); not calibrated",
     "max_registers_per_thread": "AMD CDNA 3 ISA: up to 512 vector registers per lane (VGPRs and AGPRs together)",
@@ -513,6 +852,151 @@ public enum BuiltinProfiles {
     "mma_rows_per_warp": "AMD CDNA 3 ISA: V_MFMA_F32_16X16X16_F16, a 16 x 16 x 16 matrix instruction per wavefront",
     "max_threads_per_block": "AMD ROCm HIP programming guide: 1024 work-items per workgroup",
     "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part"
+  }
+}
+
+"""#,
+        "mi325x": #"""
+{
+  "id": "mi325x",
+  "name": "AMD Instinct MI325X",
+  "hbm_bytes": 256000000000,
+  "hbm_bytes_per_second": 6000000000000.0,
+  "l2_bytes": 268435456,
+  "sm_count": 304,
+  "clock_hz": 2100000000.0,
+  "shared_memory_bytes_per_sm": 65536,
+  "shared_memory_bytes_per_block": 65536,
+  "shared_memory_bytes_per_clock_per_sm": 128,
+  "registers_per_sm": 131072,
+  "registers_per_block": 65536,
+  "max_registers_per_thread": 512,
+  "mma_rows_per_warp_group": 0,
+  "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 64,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
+  "max_threads_per_sm": 2048,
+  "max_blocks_per_sm": 32,
+  "matmul_flops_per_second": {
+    "fp16": 1307400000000000.0,
+    "bf16": 1307400000000000.0,
+    "fp32": 653700000000000.0,
+    "fp8e4m3": 2614900000000000.0,
+    "fp8e5m2": 2614900000000000.0
+  },
+  "matmul_int8_ops_per_second": 2614900000000000.0,
+  "vector_flops_per_second": 163400000000000.0,
+  "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "Infinity Fabric",
+    "bytes_per_second": 448000000000.0,
+    "latency_seconds": 2e-06,
+    "domain_gpus": 8,
+    "sources": {
+      "bytes_per_second": "AMD Instinct MI325X data sheet: 7 Infinity Fabric links of 128 GB/s (64 GB/s per direction) to the 7 peers of an 8-GPU platform, 448 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: RCCL's ring all-reduce (NCCL's algorithm) of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step",
+      "domain_gpus": "AMD Instinct MI325X platform: 8 GPUs, fully connected by Infinity Fabric"
+    }
+  },
+  "sources": {
+    "hbm_bytes": "AMD Instinct MI325X data sheet: 256 GB HBM3E",
+    "hbm_bytes_per_second": "AMD MI325X data sheet: 6 TB/s peak",
+    "l2_bytes": "AMD MI325X data sheet: 256 MB AMD Infinity Cache, the last-level cache in front of HBM; modelled as the L2",
+    "sm_count": "AMD MI325X data sheet: 304 compute units (CDNA 3, as MI300X; modelled as SMs)",
+    "clock_hz": "AMD MI325X data sheet: 2100 MHz peak engine clock",
+    "shared_memory_bytes_per_sm": "AMD CDNA 3 ISA / whitepaper: 64 KB LDS per CU",
+    "shared_memory_bytes_per_block": "AMD CDNA 3 ISA / whitepaper: 64 KB LDS per CU, all of it to one workgroup",
+    "shared_memory_bytes_per_clock_per_sm": "assumed 128 bytes per clock per CU (the LDS serves 32 banks of 4 bytes); not calibrated",
+    "registers_per_sm": "AMD CDNA 3 whitepaper: 512 KB of vector registers per CU (4 SIMDs x 128 KB), counted as 131,072 32-bit registers",
+    "registers_per_block": "assumed 64K 32-bit registers per workgroup (256 KB: a 1024-thread workgroup's VGPR limit); not calibrated",
+    "max_registers_per_thread": "AMD CDNA ISA: up to 512 vector registers per lane (VGPRs and AGPRs together)",
+    "mma_rows_per_warp_group": "0: CDNA has MFMA, a per-wavefront instruction (modelled as synchronous MMA), not Hopper's warp-group MMA",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part",
+    "warp_size": "AMD CDNA ISA: a wavefront is 64 work-items (wave64 on Instinct parts)",
+    "mma_rows_per_warp": "AMD CDNA 3 ISA: V_MFMA_F32_16X16X16_F16, a 16 x 16 x 16 matrix instruction per wavefront",
+    "max_threads_per_block": "AMD ROCm HIP programming guide: 1024 work-items per workgroup",
+    "max_threads_per_sm": "AMD CDNA: 32 wavefronts of 64 per CU",
+    "max_blocks_per_sm": "assumed 32 workgroups per CU (one wavefront each at most); not calibrated",
+    "matmul_flops_per_second": "AMD MI325X data sheet, dense: FP16/BF16 1,307.4 TFLOPS, TF32 653.7, FP8 (E4M3 and E5M2 alike) 2,614.9 TFLOPS (5,229.8 with sparsity); no FP4 (CDNA 3)",
+    "matmul_int8_ops_per_second": "AMD MI325X data sheet: INT8 2,614.9 TOPS dense (5,229.8 with sparsity)",
+    "vector_flops_per_second": "AMD MI325X data sheet: FP32 vector 163.4 TFLOPS",
+    "special_function_ops_per_clock_per_sm": "assumed 16 transcendental results per clock per CU (quarter rate of a 64-wide SIMD); not calibrated"
+  }
+}
+
+"""#,
+        "mi355x": #"""
+{
+  "id": "mi355x",
+  "name": "AMD Instinct MI355X (CDNA 4)",
+  "hbm_bytes": 288000000000,
+  "hbm_bytes_per_second": 8000000000000.0,
+  "l2_bytes": 268435456,
+  "sm_count": 256,
+  "clock_hz": 2400000000.0,
+  "shared_memory_bytes_per_sm": 163840,
+  "shared_memory_bytes_per_block": 163840,
+  "shared_memory_bytes_per_clock_per_sm": 128,
+  "registers_per_sm": 131072,
+  "registers_per_block": 65536,
+  "max_registers_per_thread": 512,
+  "mma_rows_per_warp_group": 0,
+  "dram_latency_seconds": 6e-07,
+  "l2_latency_seconds": 3e-07,
+  "warp_size": 64,
+  "mma_rows_per_warp": 16,
+  "max_threads_per_block": 1024,
+  "max_threads_per_sm": 2048,
+  "max_blocks_per_sm": 32,
+  "matmul_flops_per_second": {
+    "fp16": 2516600000000000.0,
+    "bf16": 2516600000000000.0,
+    "fp32": 157300000000000.0,
+    "fp8e4m3": 5033200000000000.0,
+    "fp8e5m2": 5033200000000000.0,
+    "fp4e2m1": 1.00663e+16
+  },
+  "matmul_int8_ops_per_second": 5033200000000000.0,
+  "vector_flops_per_second": 157300000000000.0,
+  "special_function_ops_per_clock_per_sm": 16,
+  "interconnect": {
+    "name": "Infinity Fabric",
+    "bytes_per_second": 537600000000.0,
+    "latency_seconds": 2e-06,
+    "domain_gpus": 8,
+    "sources": {
+      "bytes_per_second": "AMD Instinct MI355X data sheet: 7 Infinity Fabric links of 153.6 GB/s (76.8 GB/s per direction) to the 7 peers of an 8-GPU platform, 537.6 GB/s per direction",
+      "latency_seconds": "assumed 2 us per step, not a datasheet figure: RCCL's ring all-reduce (NCCL's algorithm) of a small message over 8 GPUs takes on the order of 10 to 30 us for its 14 steps (nccl-tests all_reduce_perf), so a few us per step",
+      "domain_gpus": "AMD Instinct MI355X platform: 8 GPUs, fully connected by Infinity Fabric"
+    }
+  },
+  "sources": {
+    "hbm_bytes": "AMD Instinct MI355X data sheet: 288 GB HBM3E",
+    "hbm_bytes_per_second": "AMD MI355X data sheet: 8 TB/s peak",
+    "l2_bytes": "AMD MI355X data sheet: 256 MB AMD Infinity Cache, the last-level cache in front of HBM; modelled as the L2",
+    "sm_count": "AMD MI355X data sheet: 256 compute units (8 XCDs of 32; modelled as SMs)",
+    "clock_hz": "AMD MI355X data sheet: 2400 MHz peak engine clock (MI350X: 2200 MHz)",
+    "shared_memory_bytes_per_sm": "AMD CDNA 4 whitepaper: the LDS grows to 160 KB per CU (64 KB on CDNA 3)",
+    "shared_memory_bytes_per_block": "AMD CDNA 4 whitepaper: the LDS grows to 160 KB per CU, all of it to one workgroup (64 KB on CDNA 3)",
+    "shared_memory_bytes_per_clock_per_sm": "assumed 128 bytes per clock per CU (the LDS serves 32 banks of 4 bytes); not calibrated",
+    "registers_per_sm": "AMD CDNA 4 whitepaper: 512 KB of vector registers per CU (as CDNA 3), counted as 131,072 32-bit registers",
+    "registers_per_block": "assumed 64K 32-bit registers per workgroup (256 KB: a 1024-thread workgroup's VGPR limit); not calibrated",
+    "max_registers_per_thread": "AMD CDNA ISA: up to 512 vector registers per lane (VGPRs and AGPRs together)",
+    "mma_rows_per_warp_group": "0: CDNA has MFMA, a per-wavefront instruction (modelled as synchronous MMA), not Hopper's warp-group MMA",
+    "dram_latency_seconds": "assumed 600 ns: HBM load-to-use latency as pointer-chase microbenchmarks of datacenter GPUs report it (roughly 450-700 ns); not measured on this part. With 2,400 bytes in flight per warp (docs/cost-model.md) it gives 4 GB/s per warp",
+    "l2_latency_seconds": "assumed 300 ns: the order of L2 hit latency pointer-chase microbenchmarks report for datacenter GPUs (roughly 200 to 300 ns, about half the DRAM latency); not measured on this part",
+    "warp_size": "AMD CDNA ISA: a wavefront is 64 work-items (wave64 on Instinct parts)",
+    "mma_rows_per_warp": "AMD CDNA 4 ISA: V_MFMA_F32_16X16X32_F16, a 16 x 16 x 32 matrix instruction per wavefront",
+    "max_threads_per_block": "AMD ROCm HIP programming guide: 1024 work-items per workgroup",
+    "max_threads_per_sm": "AMD CDNA: 32 wavefronts of 64 per CU",
+    "max_blocks_per_sm": "assumed 32 workgroups per CU (one wavefront each at most); not calibrated",
+    "matmul_flops_per_second": "AMD MI355X data sheet, dense: FP16/BF16 2.5 PFLOPS (256 CUs x 4,096 FLOPs per clock x 2.4 GHz = 2,516.6 TFLOPS), FP8 (E4M3 and E5M2, OCP) 5.0 PFLOPS (8,192 per CU per clock, ISSCC 2026), MXFP4 (and MXFP6) 10.1 PFLOPS, E8M0 block scales applied by V_MFMA_SCALE and not counted; CDNA 4 has no TF32 MFMA, so fp32 is the FP32 matrix rate, 157.3 TFLOPS (AMD's Matrix Core blog: FP16 16x, FP8 32x, FP4 64x the FP32 rate)",
+    "matmul_int8_ops_per_second": "AMD MI355X data sheet: INT8 5 POPS dense (10.1 with sparsity)",
+    "vector_flops_per_second": "AMD MI355X data sheet: FP32 vector 157.3 TFLOPS",
+    "special_function_ops_per_clock_per_sm": "assumed 16 transcendental results per clock per CU (quarter rate of a 64-wide SIMD); not calibrated"
   }
 }
 
@@ -544,8 +1028,11 @@ public enum BuiltinProfiles {
   "matmul_flops_per_second": {
     "fp16": 165200000000000.0,
     "bf16": 165200000000000.0,
-    "fp32": 82600000000000.0
+    "fp32": 82600000000000.0,
+    "fp8e4m3": 330300000000000.0,
+    "fp8e5m2": 330300000000000.0
   },
+  "matmul_int8_ops_per_second": 660600000000000.0,
   "vector_flops_per_second": 82600000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -570,7 +1057,8 @@ public enum BuiltinProfiles {
     "registers_per_block": "CUDA C++ Programming Guide, compute capability 8.9",
     "max_threads_per_sm": "CUDA C++ Programming Guide, compute capability 8.9: 1536 threads",
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.9: 24 blocks",
-    "matmul_flops_per_second": "NVIDIA Ada whitepaper, RTX 4090: FP16 tensor with FP32 accumulate 165.2 TFLOPS dense (330.3 with FP16 accumulate); TF32 82.6",
+    "matmul_flops_per_second": "NVIDIA Ada whitepaper, RTX 4090: FP16 tensor with FP32 accumulate 165.2 TFLOPS dense (330.3 with FP16 accumulate); TF32 82.6; FP8 (E4M3 and E5M2) with FP32 accumulate 330.3 TFLOPS dense (660.6 with FP16 accumulate; attention accumulates in FP32); no FP4",
+    "matmul_int8_ops_per_second": "NVIDIA Ada whitepaper, RTX 4090: INT8 Tensor 660.6 TOPS dense (1,321.2 with sparsity)",
     "vector_flops_per_second": "NVIDIA Ada whitepaper: FP32 82.6 TFLOPS",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 8.9, arithmetic instruction throughput: 16 per clock per SM",
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",

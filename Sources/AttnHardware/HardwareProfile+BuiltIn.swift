@@ -22,7 +22,11 @@ public enum HardwareProfileError: Error, Sendable, CustomStringConvertible {
 
 extension HardwareProfile {
     /// The identifiers of the profiles shipped with the package.
-    public static let builtInNames: [String] = ["h100-sxm", "h100-pcie", "h200-sxm", "a100-40gb-sxm", "a100-80gb-sxm", "rtx-4090", "mi300x"]
+    public static let builtInNames: [String] = [
+        "h100-sxm", "h100-pcie", "h200-sxm", "a100-40gb-sxm", "a100-80gb-sxm", "rtx-4090", "mi300x",
+        // 2026's parts (docs/hardware.md, "Profiles of 2026").
+        "b200", "b300", "gb200", "h20", "mi325x", "mi355x",
+    ]
 
     /// The default profile: the H100 SXM the calibration data was measured on.
     public static let defaultName = "h100-sxm"

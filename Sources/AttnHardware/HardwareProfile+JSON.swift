@@ -25,6 +25,7 @@ extension HardwareProfile {
         "clock_hz": (1e8...1e10, "Hz"),
         "matmul_flops_per_second": (1e9...1e18, "FLOP/s"),
         "measured_matmul_flops_per_second": (1e9...1e18, "FLOP/s"),
+        "matmul_int8_ops_per_second": (1e9...1e18, "op/s"),
         "vector_flops_per_second": (1e9...1e17, "FLOP/s"),
         "dram_latency_seconds": (1e-8...1e-5, "s"),
         "l2_latency_seconds": (1e-9...1e-5, "s"),
@@ -73,10 +74,15 @@ extension HardwareProfile {
                 return [:]
             }
             var result: [DType: Double] = [:]
+            var spelled: [DType: String] = [:]
             for name in o.keys {
-                guard let dtype = DType(name: name) else {
-                    throw o.error(name, "unknown dtype; expected fp32, fp16 or bf16")
+                guard let dtype = DType(matmulRateKey: name) else {
+                    throw o.error(name, "unknown dtype; expected \(DType.matmulRateKeys)")
                 }
+                if let first = spelled[dtype] {
+                    throw o.error(name, "names the same dtype as '\(first)' (\(dtype.rawValue)); give each dtype once")
+                }
+                spelled[dtype] = name
                 let v = try o.number(name) ?? 0
                 guard v > 0 else { throw o.error(name, "expected a positive number, found \(v)") }
                 guard v <= HardwareProfile.maxRate else { throw o.error(name, "expected a number at most 1e24, found \(v)") }
@@ -122,6 +128,12 @@ extension HardwareProfile {
         maxBlocksPerSM = try count("max_blocks_per_sm", maximum: HardwareProfile.maxUnitCount)
         maxThreadsPerBlock = try r.integer("max_threads_per_block", minimum: 1, maximum: HardwareProfile.maxUnitCount) ?? 1024
         matmulFlopsPerSecond = try rates("matmul_flops_per_second", required: true)
+        if let int8 = try r.number("matmul_int8_ops_per_second") {
+            matmulInt8OpsPerSecond = try positive("matmul_int8_ops_per_second", int8)
+        }
+        tensorMemoryBytesPerSM = try r.integer("tensor_memory_bytes_per_sm", minimum: 0, maximum: HardwareProfile.maxOnChipCount) ?? 0
+        mmaRowsPerCTA = try r.integer("mma_rows_per_cta", minimum: 0, maximum: 1024) ?? 0
+        mmaCTAGroupSize = try r.integer("mma_cta_group_size", minimum: 1, maximum: 16) ?? 1
         vectorFlopsPerSecond = try positive("vector_flops_per_second", r.number("vector_flops_per_second"))
         specialFunctionOpsPerClockPerSM = try count("special_function_ops_per_clock_per_sm", maximum: HardwareProfile.maxUnitCount)
         if let measured = try r.number("measured_hbm_bytes_per_second") {
@@ -155,6 +167,12 @@ extension HardwareProfile {
         if let l1BytesPerSM, l1BytesPerSM < sharedMemoryBytesPerSM {
             throw r.error("l1_bytes_per_sm", "is less than shared_memory_bytes_per_sm (the L1 holds the shared memory)")
         }
+        if mmaCTAGroupSize > 1 && mmaRowsPerCTA == 0 {
+            throw r.error("mma_cta_group_size", "is above 1 without mma_rows_per_cta (a CTA-pair MMA is a CTA-wide MMA, tcgen05's cta_group::2)")
+        }
+        if mmaRowsPerCTA > 0 && tensorMemoryBytesPerSM == 0 {
+            throw r.error("mma_rows_per_cta", "needs tensor_memory_bytes_per_sm (a CTA-wide MMA accumulates into tensor memory)")
+        }
         if registersPerBlock > registersPerSM {
             throw r.error("registers_per_block", "exceeds registers_per_sm")
         }
@@ -175,8 +193,9 @@ extension HardwareProfile {
     }
 
     /// Reads the optional `interconnect` object: `name`, `bytes_per_second` (per GPU and
-    /// direction), `latency_seconds` (per step of a ring collective) and `sources` with an
-    /// entry for each figure.
+    /// direction), `latency_seconds` (per step of a ring collective), optionally
+    /// `domain_gpus` (the GPUs it joins all-to-all) and `sources` with an entry for each
+    /// figure.
     static func interconnect(_ r: inout JSONObjectReader) throws(JSONInputError) -> Interconnect {
         guard let name = try r.string("name") else { throw r.error("name", "is required") }
         guard !name.isEmpty else { throw r.error("name", "expected a non-empty string") }
@@ -189,22 +208,24 @@ extension HardwareProfile {
         guard latency >= 0 && latency <= Interconnect.maxLatencySeconds else {
             throw r.error("latency_seconds", "expected a number from 0 to 1, found \(latency)")
         }
+        let domain = try r.integer("domain_gpus", minimum: 2, maximum: HardwareProfile.maxUnitCount)
         guard var s = try r.object("sources") else { throw r.error("sources", "is required") }
         var sources: [String: String] = [:]
         for key in s.keys {
-            guard key == "bytes_per_second" || key == "latency_seconds" || key == "name" else {
-                throw s.error(key, "unknown field; expected bytes_per_second, latency_seconds or name")
+            guard ["bytes_per_second", "latency_seconds", "domain_gpus", "name"].contains(key) else {
+                throw s.error(key, "unknown field; expected bytes_per_second, latency_seconds, domain_gpus or name")
             }
             sources[key] = try s.string(key)
         }
         try s.finish()
-        for key in ["bytes_per_second", "latency_seconds"] where sources[key] == nil {
+        for key in ["bytes_per_second", "latency_seconds"] + (domain == nil ? [] : ["domain_gpus"]) where sources[key] == nil {
             throw s.error(key, "is required (where the figure comes from)")
         }
         try r.finish()
-        guard let link = Interconnect(name: name, bytesPerSecond: bandwidth, latencySeconds: latency, sources: sources) else {
+        guard var link = Interconnect(name: name, bytesPerSecond: bandwidth, latencySeconds: latency, sources: sources) else {
             throw r.error("bytes_per_second", "expected a positive number, found \(bandwidth)")
         }
+        link.domainGPUs = domain
         return link
     }
 

@@ -58,8 +58,28 @@ public struct HardwareProfile: Sendable, Equatable {
     public static let defaultL2LatencySeconds = 300e-9
     public var maxThreadsPerSM: Int
     public var maxBlocksPerSM: Int
-    /// Dense tensor-core matmul peak per input dtype, FLOP/s.
+    /// Dense tensor-core matmul peak per input dtype, FLOP/s (without 2:4 sparsity): `fp32`
+    /// is TF32; FP8 has a rate per format (`fp8e4m3`, `fp8e5m2`: every FP8 tensor core to
+    /// date runs both at one rate); `fp4e2m1` is the block-scaled FP4 MMA (NVFP4 on
+    /// Blackwell, MXFP4 on Blackwell and CDNA 4), whose scales the instruction applies: the
+    /// rate counts the 2 M N K FLOPs of the element products only. A dtype a part lacks is
+    /// absent (the A100 has no FP8, Hopper no FP4).
     public var matmulFlopsPerSecond: [DType: Double]
+    /// Dense INT8 tensor-core peak, integer operations per second; nil where the datasheet
+    /// gives none (or the part has none).
+    public var matmulInt8OpsPerSecond: Double? = nil
+    /// Tensor memory per SM, bytes: Blackwell's (SM100) dedicated accumulator storage of
+    /// `tcgen05.mma` (128 lanes x 512 columns x 4 bytes = 256 KB), which the MMA writes
+    /// and `tcgen05.ld` reads back into registers; 0 on GPUs without it.
+    public var tensorMemoryBytesPerSM: Int = 0
+    /// Rows (M) of the CTA-wide MMA at its full rate: 128 for Blackwell's `tcgen05.mma`,
+    /// issued by one thread for the whole CTA with operands in shared (A also in tensor)
+    /// memory and the accumulator in tensor memory; 0 when the GPU has none.
+    public var mmaRowsPerCTA: Int = 0
+    /// CTAs one MMA may span: 2 for `tcgen05.mma.cta_group::2` (a pair of CTAs on the two
+    /// SMs of a cluster computes an M = 2 x `mmaRowsPerCTA` tile, each CTA loading half of
+    /// the B operand); 1 elsewhere.
+    public var mmaCTAGroupSize: Int = 1
     /// Non-tensor FP32 peak (FMA counted as two FLOPs), FLOP/s.
     public var vectorFlopsPerSecond: Double
     /// Special-function-unit results (exp2, log2, ...) per clock per SM.

@@ -10,8 +10,12 @@ public struct Interconnect: Sendable, Equatable {
     /// Seconds per step of a ring collective (launch and synchronization, alpha).
     public var latencySeconds: Double
     /// Where each figure comes from, keyed by its JSON field name (`bytes_per_second`,
-    /// `latency_seconds`).
+    /// `latency_seconds`, `domain_gpus`).
     public var sources: [String: String]
+    /// GPUs the link joins all-to-all at this bandwidth (the NVLink or Infinity Fabric
+    /// domain: 8 on an HGX board, 72 in a GB200 NVL72 rack); nil where the profile does not
+    /// say. Beyond it traffic leaves for the scale-out network, which no profile models.
+    public var domainGPUs: Int? = nil
 
     /// The largest step latency a profile may declare: 1 second.
     public static let maxLatencySeconds = 1.0

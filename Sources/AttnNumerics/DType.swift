@@ -15,19 +15,29 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     /// Unsigned 8-bit codes of a quantized KV cache (`KVQuantFormat`): one byte; stores
     /// round to the nearest integer (ties to even) in 0 ... 255. Only a tensor's dtype.
     case u8
+    /// FP4 E2M1, the element of NVFP4 (Blackwell: blocks of 16 with an E4M3 scale) and of
+    /// MXFP4 (OCP Microscaling v1.0, CDNA 4 and Blackwell: blocks of 32 with an E8M0 scale):
+    /// a tensor-core input format, the key of its rate in a hardware profile
+    /// (`matmul_flops_per_second.fp4e2m1`). Not a storage dtype of the tile language (packed
+    /// FP4 data are u8 codes two to a byte): `DType(name:)` does not parse it, and `bytes`
+    /// is 1 only because it is an integer (`bits` is 4). Values: 0, 0.5, 1, 1.5, 2, 3, 4, 6.
+    case fp4e2m1
 
     /// Bytes one element occupies in memory.
     public var bytes: Int {
         switch self {
         case .fp32: return 4
         case .fp16, .bf16: return 2
-        case .fp8e4m3, .fp8e5m2, .u8: return 1
+        case .fp8e4m3, .fp8e5m2, .u8, .fp4e2m1: return 1
         }
     }
 
+    /// Bits one element occupies: 8 x `bytes`, except FP4's 4 (two to a byte when packed).
+    public var bits: Int { self == .fp4e2m1 ? 4 : bytes * 8 }
+
     /// Unit roundoff u = 2^-p of the format (p = fraction bits + 1): the largest relative
     /// error of one round-to-nearest conversion in the normal range. fp32 2^-24, fp16
-    /// 2^-11, bf16 2^-8, fp8e4m3 2^-4, fp8e5m2 2^-3; u8 2^-1 (half a code: an absolute, not a relative,
+    /// 2^-11, bf16 2^-8, fp8e4m3 2^-4, fp8e5m2 2^-3, fp4e2m1 2^-2; u8 2^-1 (half a code: an absolute, not a relative,
     /// error, so a tolerance that counts a u8 output or temp is loose).
     public var unitRoundoff: Double {
         switch self {
@@ -37,6 +47,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .fp8e4m3: return FP8Format.e4m3.unitRoundoff
         case .fp8e5m2: return FP8Format.e5m2.unitRoundoff
         case .u8: return 0x1p-1
+        case .fp4e2m1: return 0x1p-2
         }
     }
 
@@ -56,6 +67,21 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The dtype a key of a hardware profile's `matmul_flops_per_second` names: a storage
+    /// dtype `DType(name:)` parses (u8 codes excepted: no tensor core multiplies them) or
+    /// FP4 (`fp4e2m1`, also `fp4`: NVFP4 and MXFP4 share the E2M1 element and its rate).
+    public init?(matmulRateKey name: String) {
+        switch name.lowercased() {
+        case "fp4e2m1", "fp4", "e2m1": self = .fp4e2m1
+        default:
+            guard let dtype = DType(name: name), dtype != .u8 else { return nil }
+            self = dtype
+        }
+    }
+
+    /// The keys `DType(matmulRateKey:)` accepts, for messages.
+    public static let matmulRateKeys = "fp32 (TF32), fp16, bf16, fp8e4m3, fp8e5m2 or fp4e2m1"
+
     /// Rounds an fp32 value to this storage type and returns it widened back to fp32.
     @inlinable
     public func round(_ x: Float) -> Float {
@@ -66,7 +92,24 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .fp8e4m3: return FP8Format.e4m3.round(x)
         case .fp8e5m2: return FP8Format.e5m2.round(x)
         case .u8: return x.isNaN ? 0 : Swift.min(Swift.max(x.rounded(.toNearestOrEven), 0), 255)
+        case .fp4e2m1: return DType.roundToE2M1(x)
         }
+    }
+
+    /// Round-to-nearest-even from fp32 to FP4 E2M1 (1 sign, 2 exponent bits with bias 1, 1
+    /// mantissa bit; OCP Microscaling Formats v1.0, Section 5.3.3), saturating at 6 as the
+    /// conversion with saturation does (E2M1 has no infinity or NaN; NaN gives NaN here).
+    /// The quantum at x's binade (0.5 below 2, the subnormal 0.5 included; 1 in [2, 4);
+    /// 2 in [4, 6]) is a power of two, so the only rounding is the one to an integer.
+    @inlinable
+    public static func roundToE2M1(_ x: Float) -> Float {
+        if x.isNaN { return .nan }
+        if x == 0 { return x }
+        let magnitude = Swift.min(x.magnitude, 6)
+        let exponent = Swift.max(Int(magnitude.exponent), 0)
+        let quantum = Float(sign: .plus, exponent: exponent - 1, significand: 1)
+        let rounded = Swift.min((magnitude / quantum).rounded(.toNearestOrEven) * quantum, 6)
+        return x < 0 ? -rounded : rounded
     }
 
     /// Round-to-nearest-even from fp32 to bfloat16 (the upper 16 bits of an fp32).

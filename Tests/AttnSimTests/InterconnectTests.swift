@@ -21,6 +21,10 @@ import Workload
             "h100-pcie": ("PCIe Gen5 x16", 64e9, 5e-6), "a100-80gb-sxm": ("NVLink 3", 300e9, 2e-6),
             "a100-40gb-sxm": ("NVLink 3", 300e9, 2e-6), "mi300x": ("Infinity Fabric", 448e9, 2e-6),
             "rtx-4090": ("PCIe Gen4 x16", 32e9, 5e-6),
+            // 2026's parts (docs/hardware.md): NVLink 5 at 1.8 TB/s per GPU, H20's NVLink 4,
+            // and 7 Infinity Fabric links of 64 (MI325X) or 76.8 GB/s (MI355X) per direction.
+            "b200": ("NVLink 5", 900e9, 2e-6), "b300": ("NVLink 5", 900e9, 2e-6), "gb200": ("NVLink 5", 900e9, 2e-6),
+            "h20": ("NVLink 4", 450e9, 2e-6), "mi325x": ("Infinity Fabric", 448e9, 2e-6), "mi355x": ("Infinity Fabric", 537.6e9, 2e-6),
         ]
         #expect(Set(expected.keys) == Set(HardwareProfile.builtInNames))
         for (id, (name, bandwidth, latency)) in expected {
@@ -61,7 +65,7 @@ import Workload
             (#""latency_seconds": 2e-06,"#, #""latency_seconds": 5,"#, "interconnect.latency_seconds: expected a number from 0 to 1, found 5.0"),
             (#""name": "NVLink 4","#, #""name": "NVLink 4", "lanes": 18,"#, "interconnect.lanes: unknown field"),
             (#""latency_seconds": "assumed"#, #""latency": "assumed"#,
-             "interconnect.sources.latency: unknown field; expected bytes_per_second, latency_seconds or name"),
+             "interconnect.sources.latency: unknown field; expected bytes_per_second, latency_seconds, domain_gpus or name"),
         ]
         for (old, new, expected) in cases {
             let text = try profile(replacing: old, with: new)
