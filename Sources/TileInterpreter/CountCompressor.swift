@@ -36,16 +36,22 @@ final class CountCompressor: LoopCompression {
     /// A checker for the kernel over a box of its grid.
     private func boxChecker(_ box: GridBox) -> UniformityChecker {
         var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
-        checker.tracksShapes = plan.hasMasks
+        checker.tracksShapes = plan.tracksShapes
         return checker
     }
 
-    /// A checker over the running block's own values (every slot a point).
+    /// A checker over the running block's own values (every slot a point, every live
+    /// tile its shape).
     private func loopChecker() -> UniformityChecker {
         var checker = UniformityChecker(
             parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: executor.integerEnvironment)
-        checker.tracksShapes = plan.hasMasks
+        checker.tracksShapes = plan.tracksShapes
+        if plan.tracksShapes {
+            for (slot, value) in executor.env.enumerated() {
+                if let tile = value.tile { checker.shapes[slot] = TileShape(rows: .constant(tile.rows), cols: .constant(tile.cols)) }
+            }
+        }
         return checker
     }
 
@@ -433,17 +439,24 @@ final class CountCompressor: LoopCompression {
     }
 
     /// Runs iteration `j` once and counts it `count` times, provided the tiles the loop
-    /// carries keep their layout (so every iteration starts from the same state).
-    private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+    /// carries keep their layout (so every iteration starts from the same state). When
+    /// the first iteration changes it (a running maximum that starts as `full(-inf)`,
+    /// say), the rest start from the state it left and usually keep it: they are tried
+    /// once more the same way (`retries`), then run one by one.
+    private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState, retries: Int = 1) throws(Diagnostic) {
         let before = executor.carriedState(carried)
         let one = try executor.countIteration(slot: slot, j, body: body, carried: carried)
         if executor.carriedState(carried) == before {
             try add(one, times: count)
-        } else {
-            noteStateChange(slot: slot)
-            try add(one)
-            for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
+            return
         }
+        noteStateChange(slot: slot)
+        try add(one)
+        if retries > 0 && count > 2 {
+            try runRepeated(slot: slot, j + 1, count: count - 1, body: body, carried: carried, retries: retries - 1)
+            return
+        }
+        for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
     }
 
     // MARK: Iterations split by a condition

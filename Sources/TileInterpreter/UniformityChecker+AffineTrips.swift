@@ -80,6 +80,21 @@ extension UniformityChecker {
             && (tail == 0 || rangeIsUniform(body, slot: slot, start: tailStart, 0, tail))
     }
 
+    /// Whether the constant range [lo, hi) of j = start + k splits into a prefix and a
+    /// tail of at most `maxEdges` iterations between them, each alike across the box,
+    /// around a middle uniform over the box and its iterations together.
+    mutating func edgesSplitRange(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
+        guard hi - lo > Self.maxEdges + 1, let lower = start + .constant(lo), let upper = start + .constant(hi) else { return false }
+        let trips = AffineForm.constant(hi - lo)
+        let span = IntInterval(point: hi - lo)
+        for edges in 1...Self.maxEdges {
+            for prefix in 0...edges where edgesAreUniform(body, slot: slot, lower: lower, upper: upper, trips: trips, span: span, prefix, edges - prefix) {
+                return true
+            }
+        }
+        return false
+    }
+
     /// The body at j = lower + k for every k < trips (>= 1 over the box), k < longest.
     mutating func middleIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, trips: AffineForm, longest: Int) -> Bool {
         let saved = (values, ranges.count, constraints.count, mayFail, shapes)

@@ -51,7 +51,8 @@ extension UniformityChecker {
                 case .operand:
                     continue
                 case .tileSize, .setting:
-                    guard let v = range(argument), v.isPoint else { return false }
+                    guard let v = range(argument) else { return false }
+                    if !v.isPoint && !(builtin == .col && columnIsInside(v, arguments[0])) { return false }
                 case .queryPosition:
                     guard let q = integer(argument) else { return false }
                     query = q
@@ -72,6 +73,15 @@ extension UniformityChecker {
             // its range and takes the branch.
             return false
         }
+    }
+
+    /// Whether every column of `columns` lies inside `tile`, whose column count is the
+    /// same over the box: `col(x, j)` then counts alike for every such j (the column only
+    /// picks which data moves) and fails nowhere (the reduce of split-KV decoding reads
+    /// column s of its weights for every partition s).
+    mutating func columnIsInside(_ columns: IntInterval, _ tile: Expr) -> Bool {
+        guard columns.lo >= 0, let form = shape(tile)?.cols, form.isConstant else { return false }
+        return columns.hi < form.constant
     }
 
     /// The length of block `b` of `size` positions along an axis of `extent`: when the

@@ -41,7 +41,7 @@ struct UniformityChecker {
     /// when unknown): what lets a mask whose offset varies be proven to hide all or none
     /// of its tile everywhere in the box.
     var shapes: [Int: TileShape] = [:]
-    /// Whether to track `shapes` (only masks read them; `KernelPlan.hasMasks`).
+    /// Whether to track `shapes` (only masks and `col` read them; `KernelPlan.tracksShapes`).
     var tracksShapes = true
     /// The range of each variable of the affine forms.
     var ranges: [IntInterval] = []
@@ -182,7 +182,7 @@ struct UniformityChecker {
             let saved = (values, ranges.count, shapes)
             let result: Bool
             if trips.isConstant {
-                result = trips.constant <= 0 || rangeIsUniform(body, slot: slot, start: lo, 0, trips.constant)
+                result = trips.constant <= 0 || rangeIsUniform(body, slot: slot, start: lo, 0, trips.constant, peels: true)
             } else {
                 result = affineLoopIsUniform(body, slot: slot, lower: lo, upper: hi, trips: trips)
             }
@@ -196,9 +196,14 @@ struct UniformityChecker {
 
     /// The loop body must be uniform over the box for every iteration; iterations may
     /// differ from one another, so the counter's range is split where needed.
-    mutating func rangeIsUniform(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
+    ///
+    /// A whole range (`peels`) first tries setting apart a few iterations at its ends
+    /// (`edgesAreUniform`): a sliding window's loop starts and ends with a masked key
+    /// block at every block of the box, however long the window.
+    mutating func rangeIsUniform(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int, peels: Bool = false) -> Bool {
         if bodyIsUniform(body, slot: slot, start: start, lo, hi) { return true }
         if hi - lo == 1 { return false }
+        if peels && edgesSplitRange(body, slot: slot, start: start, lo, hi) { return true }
         switch conditionSplit(body, slot: slot, start: start, lo, hi) {
         case .uniform: return true
         case .hopeless: return false
