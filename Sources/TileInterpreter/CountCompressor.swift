@@ -34,7 +34,7 @@ final class CountCompressor: LoopCompression {
     static let shortAxis = 128
 
     /// A checker for the kernel over a box of its grid.
-    private func boxChecker(_ box: GridBox) -> UniformityChecker {
+    func boxChecker(_ box: GridBox) -> UniformityChecker {
         var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
         checker.tracksShapes = plan.tracksShapes
         return checker
@@ -81,6 +81,13 @@ final class CountCompressor: LoopCompression {
     private var watchedLoop: Int?
     private var watchedLoopChangedState = false
 
+    /// While a box is counted by its summed loop (`summedBoxCounts`): that loop's body
+    /// and the iterations a block runs of it, what each counted, and whether one changed
+    /// the carried state.
+    var summing: (bodyID: Int, iterations: [Int])?
+    var summedIterations: [Int: Counters] = [:]
+    var summedIterationChangedState = false
+
     /// Counts a grid whose loop's key ranges tile along the split axis s (`TiledSplit`):
     /// the blocks of split 0, each with its loop running to min(B, jlo + S P) — every
     /// iteration any of its S splits runs, once — and the blocks of splits 1 ..< S with
@@ -117,7 +124,7 @@ final class CountCompressor: LoopCompression {
 
     /// Adds `counters` counted `times` times to the running totals, or fails naming the
     /// counter that passed 2^63 - 1.
-    private func add(_ counters: Counters, times: Int = 1) throws(Diagnostic) {
+    func add(_ counters: Counters, times: Int = 1) throws(Diagnostic) {
         do {
             try executor.counters.add(counters, times: times)
         } catch {
@@ -130,7 +137,7 @@ final class CountCompressor: LoopCompression {
     /// The error the exhaustive replay reports for a box whose affine sum failed: the
     /// failure of its first failing block in row-major order (the centre or a corner may
     /// lie further in). `fallback` if no block fails on its own.
-    private func firstFailure(in box: GridBox, else fallback: Diagnostic) -> Diagnostic {
+    func firstFailure(in box: GridBox, else fallback: Diagnostic) -> Diagnostic {
         executor.loops = nil
         executor.watchesCarriedState = false
         defer { executor.loops = self }
@@ -179,6 +186,11 @@ final class CountCompressor: LoopCompression {
         var partitioned = fresh
         if plan.hasBlockMask, partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
             let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
+            try add(counted)
+            return
+        }
+        var summed = fresh
+        if summed.countsAreSummed(plan.body), let loop = summed.summedLoop, let counted = try summedBoxCounts(box, loop, checker: summed) {
             try add(counted)
             return
         }
@@ -374,6 +386,10 @@ final class CountCompressor: LoopCompression {
 
     /// Splits [lo, hi) into ranges whose iterations provably count alike.
     func runLoop(_ executor: BlockExecutor, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        if let summing, summing.bodyID == body.id, executor.loopStack.isEmpty {
+            try runSelected(summing.iterations, slot: slot, body: body, carried: carried)
+            return
+        }
         try runRange(slot: slot, lo, hi, body: body, carried: carried, peels: true)
     }
 

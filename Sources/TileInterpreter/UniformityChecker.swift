@@ -85,6 +85,10 @@ struct UniformityChecker {
     var allowsRowPartition = false
     /// The one loop so counted, once found (`countsArePartitioned`).
     var rowPartition: RowPartition?
+    /// Whether one top-level loop may be counted by its kinds of iterations summed over
+    /// the box (`countsAreSummed`), and that loop, once found.
+    var allowsSummedLoop = false
+    var summedLoop: SummedLoop?
 
     /// `env` gives each integer slot's range over the box (nil: not an integer, or
     /// unknown); a slot whose range is not a single value becomes a variable.
@@ -181,7 +185,10 @@ struct UniformityChecker {
             }
             let saved = (values, ranges.count, shapes)
             let result: Bool
-            if trips.isConstant {
+            if allowsSummedLoop && loopDepth == 0 && summedLoop == nil && !carried.hasIntegers
+                && !(trips.isConstant && (trips.constant <= 0 || bodyIsUniform(body, slot: slot, start: lo, 0, trips.constant))) {
+                result = summedLoopIsUniform(body, slot: slot, lower: lo, upper: hi)
+            } else if trips.isConstant {
                 result = trips.constant <= 0 || rangeIsUniform(body, slot: slot, start: lo, 0, trips.constant, peels: true)
             } else {
                 result = affineLoopIsUniform(body, slot: slot, lower: lo, upper: hi, trips: trips)

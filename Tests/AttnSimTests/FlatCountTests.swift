@@ -1,0 +1,97 @@
+import AttnNumerics
+import AttnScenario
+import Testing
+@testable import TileInterpreter
+
+/// The count-mode cases made flat by the summed-loop proof, edge peeling of constant
+/// ranges, repeated iterations after a state change, `col` over a range and capped
+/// split-KV ranges: at small N the compressed counts equal the exhaustive replay's byte
+/// for byte, and at a million tokens they are counted from a few hundred statements (a
+/// statement budget the exhaustive replay would pass millions of times over).
+@Suite struct FlatCountTests {
+    typealias S = TestSupport
+
+    /// The block_* parameters of a `--block-mask` spec.
+    static func maskParameters(_ spec: String) throws -> [String: Int] {
+        guard let mask = BlockMaskOption.parameters(spec) else { throw TestFailure("bad spec \(spec)") }
+        return mask.mapValues { value -> Int in if case .int(let i) = value { return i } else { return 0 } }
+    }
+
+    /// Causal block-sparse masks (the diagonal tail, kept and skipped key blocks between),
+    /// on square tiles even and odd, ragged N, GQA and a decode-like Nkv > N: compressed
+    /// equals exhaustive.
+    @Test(arguments: ["random:0.25", "random:0.6,seed:9", "local:3,stride:7", "local:2,stride:4", "local:1"])
+    func causalBlockMasks(_ spec: String) throws {
+        var params = try Self.maskParameters(spec)
+        params["causal"] = 1
+        let cases: [(ProblemShape, Int)] = [
+            (S.shape(heads: 2, n: 256, d: 16), 16), (S.shape(heads: 2, n: 250, d: 16), 16), (S.shape(heads: 3, n: 235, d: 8), 7),
+            (S.shape(batch: 2, heads: 4, kvHeads: 2, n: 161, nkv: 170, d: 8), 9),
+        ]
+        for (shape, b) in cases {
+            params["Br"] = b
+            params["Bc"] = b
+            let bound = try S.bind("flash2", shape, params: params)
+            #expect(try S.count(bound) == S.count(bound, compress: false), "\(spec) \(shape) B \(b)")
+        }
+    }
+
+    /// Ragged N with block-sparse masks, not causal: the last key block is a tail whose
+    /// kept or skipped varies from row to row.
+    @Test(arguments: ["random:0.25", "local:3,stride:7", "local:2,stride:4"])
+    func raggedBlockMasks(_ spec: String) throws {
+        var params = try Self.maskParameters(spec)
+        for (n, b) in [(253, 16), (239, 12), (200, 7)] {
+            params["Br"] = b
+            params["Bc"] = b
+            let bound = try S.bind("flash2", S.shape(heads: 2, n: n, d: 8), params: params)
+            #expect(try S.count(bound) == S.count(bound, compress: false), "\(spec) N \(n) B \(b)")
+        }
+    }
+
+    /// A sliding window longer than 64 key blocks (each block's loop starts and ends with
+    /// a masked block), and the sinks' tile before it.
+    @Test func longWindowEdges() throws {
+        for (n, b, window) in [(2048, 8, 600), (1500, 8, 520)] {
+            let bound = try S.bind("flash2-sinks", S.shape(heads: 2, n: n, d: 8), params: ["Br": b, "Bc": b, "window": window])
+            #expect(try S.count(bound) == S.count(bound, compress: false), "N \(n) B \(b) window \(window)")
+        }
+    }
+
+    /// paged-decode-v2: a decode step over many partitions (the reduce reads column s of
+    /// its weights for every partition s) and causal prefill (partitions capped at each
+    /// query block's last page).
+    @Test func pagedDecodeV2Partitions() throws {
+        let shapes = [
+            (S.shape(batch: 2, heads: 4, kvHeads: 2, n: 1, nkv: 1000, d: 8), ["P": 8, "partition": 32]),
+            (S.shape(heads: 2, n: 300, d: 8), ["P": 8, "partition": 32, "causal": 1, "Br": 16]),
+            (S.shape(heads: 4, kvHeads: 2, n: 200, nkv: 230, d: 8), ["P": 4, "splits": 5, "causal": 1, "Br": 8, "grouped": 1]),
+        ]
+        for (shape, params) in shapes {
+            let bound = try S.bind("paged-decode-v2", shape, params: params)
+            #expect(try S.count(bound) == S.count(bound, compress: false), "\(shape) \(params)")
+        }
+    }
+
+    /// A loop whose first iteration changes the carried state and whose rest repeat
+    /// (standard attention's two-pass softmax over rows longer than Bsm).
+    @Test func repeatedAfterStateChange() throws {
+        let bound = try S.bind("standard", S.shape(heads: 2, n: 3, nkv: 700, d: 8), params: ["Bsm": 16])
+        #expect(try S.count(bound) == S.count(bound, compress: false))
+    }
+
+    /// At a million tokens each of those runs fits a budget of 30,000 replayed statements
+    /// (exhaustive counting replays hundreds of millions).
+    @Test(arguments: [
+        ("flash2", "random:0.25", ["causal": 1]), ("flash2", "local:3,stride:7", ["Br": 48, "Bc": 48]),
+        ("flash2", "local:2,stride:4", ["causal": 1]), ("flash2", "random:0.25", ["Br": 64, "Bc": 64, "causal": 1]),
+        ("flash2", "local:3,stride:7", ["Br": 47, "Bc": 47, "causal": 1]),
+    ])
+    func millionTokensFromFewStatements(_ algorithm: String, _ spec: String, _ extra: [String: Int]) throws {
+        let params = try Self.maskParameters(spec).merging(extra) { $1 }
+        for n in [1 << 20, (1 << 20) - 3] {
+            let bound = try S.bind(algorithm, S.shape(heads: 32, n: n, d: 128), dtype: .fp16, params: params)
+            _ = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: 30_000))
+        }
+    }
+}
