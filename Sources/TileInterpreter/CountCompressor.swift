@@ -274,7 +274,7 @@ final class CountCompressor: LoopCompression {
     /// The sum over a box whose blocks count C + n K_kept + (T - n) K_skipped, with n the
     /// key blocks the mask keeps in the block's row (`UniformityChecker.countsArePartitioned`):
     /// an affine function of n. Every row's n is counted once (`BlockPattern.keptCount`:
-    /// closed form for local + strided masks, one hash per block for random ones); rows
+    /// O(1) per row, closed form for every pattern); rows
     /// with equal n count alike and are added as one group. Two blocks run: the first,
     /// and one whose n differs (if any), which gives the slope, exactly (a remainder means
     /// the proof did not hold: nil, split instead). Between them they run every kind of
