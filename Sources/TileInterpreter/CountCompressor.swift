@@ -303,7 +303,7 @@ final class CountCompressor: LoopCompression {
             for index in 0..<rows { rowValues[index] &+= k &* ((index / block) % count) }
             block *= count
         }
-        let kept = partition.pattern.keptCounts(rows: rowValues, partition.lo, partition.hi)
+        let kept = rowValues.map { partition.pattern.keptCount(row: $0, partition.lo, partition.hi) }
         // The first block (offsets 0, row index 0) and the first row whose count differs.
         let firstKept = kept[0]
         var otherIndex: Int?
@@ -539,19 +539,12 @@ final class CountCompressor: LoopCompression {
         return (count, firstTrue, firstFalse)
     }
 
-    /// `block_mask(i, j, ...)` with j the loop variable and every other argument free of
-    /// it: the pattern and the row i, evaluated once.
-    private func blockMaskPattern(_ condition: Expr, slot: Int) throws(Diagnostic) -> (pattern: BlockPattern, row: Int)? {
-        guard case .call(.blockMask, let arguments) = condition.kind, case .local(slot) = arguments[1].kind,
-            !arguments[0].slots.contains(slot), !arguments[2...].contains(where: { $0.slots.contains(slot) })
-        else { return nil }
-        var values: [Int] = []
-        for (index, argument) in arguments.enumerated() where index != 1 {
-            values.append(try executor.integer(argument))
-        }
-        guard let pattern = BlockPattern(code: values[1], local: values[2], stride: values[3], densityPermille: values[4], seed: values[5]) else {
-            return nil
-        }
-        return (pattern, values[0])
+    /// `block_mask(i, j, ...)` (`BlockMaskTest`) with j the loop variable: the pattern,
+    /// read through its column, and the row i, evaluated once.
+    private func blockMaskPattern(_ condition: Expr, slot: Int) throws(Diagnostic) -> (pattern: ScaledPattern, row: Int)? {
+        guard let test = BlockMaskTest(condition, loopSlot: slot) else { return nil }
+        let row = try executor.integer(test.row)
+        guard let pattern = try test.resolve({ (e: Expr) throws(Diagnostic) -> Int? in try executor.integer(e) }) else { return nil }
+        return (pattern, row)
     }
 }

@@ -54,23 +54,15 @@ extension UniformityChecker {
     mutating func rowPartition(
         _ body: PlannedBlock, of condition: Expr, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int
     ) -> RowPartition? {
-        guard start.isConstant, case .call(.blockMask, let arguments) = condition.kind, arguments.count == 7,
-            case .local(slot) = arguments[1].kind, !arguments[0].slots.contains(slot),
-            !arguments[2...].contains(where: { $0.slots.contains(slot) })
-        else { return nil }
+        guard start.isConstant, let test = BlockMaskTest(condition, loopSlot: slot) else { return nil }
         let savedFailure = mayFail
         defer { mayFail = savedFailure }
         mayFail = false
-        guard let row = integer(arguments[0]), row.terms.keys.allSatisfy({ $0 < axisVariables }) else { return nil }
-        var settings: [Int] = []
-        for argument in arguments[2...] {
-            guard let value = range(argument), value.isPoint else { return nil }
-            settings.append(value.lo)
-        }
+        guard let row = integer(test.row), row.terms.keys.allSatisfy({ $0 < axisVariables }) else { return nil }
+        let pattern = test.resolve { (e: Expr) -> Int? in range(e).flatMap { $0.isPoint ? $0.lo : nil } }
         let (first, lowOverflow) = start.constant.addingReportingOverflow(lo)
         let (end, highOverflow) = start.constant.addingReportingOverflow(hi)
-        guard !mayFail, !lowOverflow, !highOverflow,
-            let pattern = BlockPattern(code: settings[0], local: settings[1], stride: settings[2], densityPermille: settings[3], seed: settings[4]),
+        guard !mayFail, !lowOverflow, !highOverflow, let pattern,
             isUniformUnderEitherTruth(body, of: condition, slot: slot, start: start, lo, hi)
         else { return nil }
         return RowPartition(slot: slot, pattern: pattern, row: row, lo: first, hi: end)
@@ -163,7 +155,7 @@ extension UniformityChecker {
 /// variables (`UniformityChecker.variable(ofAxis:)`).
 struct RowPartition {
     var slot: Int
-    var pattern: BlockPattern
+    var pattern: ScaledPattern
     var row: AffineForm
     var lo: Int
     var hi: Int

@@ -107,20 +107,13 @@ extension UniformityChecker {
     mutating func maskCondition(_ body: PlannedBlock, slot: Int) -> SummedLoop.Mask? {
         let assigned = body.assignedSlots
         for statement in body.statements {
-            guard case .conditional(let condition, _, _) = statement.kind, case .call(.blockMask, let arguments) = condition.kind,
-                arguments.count == 7, case .local(slot) = arguments[1].kind, condition.slots.isDisjoint(with: assigned.subtracting([slot])),
-                !arguments[0].slots.contains(slot), !arguments[2...].contains(where: { $0.slots.contains(slot) })
+            guard case .conditional(let condition, _, _) = statement.kind, let test = BlockMaskTest(condition, loopSlot: slot),
+                condition.slots.isDisjoint(with: assigned)
             else { continue }
             let savedFailure = mayFail
             defer { mayFail = savedFailure }
-            guard let row = integer(arguments[0]), isComputable(row) else { continue }
-            var settings: [Int] = []
-            for argument in arguments[2...] {
-                guard let value = range(argument), value.isPoint else { break }
-                settings.append(value.lo)
-            }
-            guard !mayFail, settings.count == 5,
-                let pattern = BlockPattern(code: settings[0], local: settings[1], stride: settings[2], densityPermille: settings[3], seed: settings[4])
+            guard let row = integer(test.row), isComputable(row),
+                let pattern = test.resolve({ (e: Expr) -> Int? in range(e).flatMap { $0.isPoint ? $0.lo : nil } }), !mayFail
             else { continue }
             return SummedLoop.Mask(condition: condition, row: row, pattern: pattern)
         }
@@ -144,7 +137,7 @@ struct SummedLoop {
         var condition: Expr
         /// The row, in the box's variables.
         var row: AffineForm
-        var pattern: BlockPattern
+        var pattern: ScaledPattern
     }
 
     /// The loop body's id (`PlannedBlock.id`): how `CountCompressor` recognizes the loop.

@@ -49,6 +49,46 @@ import Testing
         }
     }
 
+    /// Block-sparse masks with Br != Bc: the mask's blocks are block_size = max(Br, Bc)
+    /// wide, so a query tile reads its mask row i Br / block_size and a key tile its column
+    /// j Bc / block_size. Compressed equals exhaustive, causal or not, ragged or not.
+    @Test(arguments: ["random:0.3", "local:2,stride:3", "local:1"])
+    func unequalTiles(_ spec: String) throws {
+        var params = try Self.maskParameters(spec)
+        for (n, br, bc) in [(256, 8, 32), (250, 32, 8), (199, 16, 48), (300, 24, 8)] {
+            for causal in [0, 1] {
+                params["Br"] = br
+                params["Bc"] = bc
+                params["causal"] = causal
+                params["block_size"] = br == 16 ? 48 : max(br, bc)
+                let bound = try S.bind("flash2", S.shape(heads: 2, n: n, d: 8), params: params)
+                #expect(try S.count(bound) == S.count(bound, compress: false), "\(spec) N \(n) Br \(br) Bc \(bc) causal \(causal)")
+            }
+        }
+    }
+
+    /// The program and the float64 reference agree on which blocks a mask with Br != Bc
+    /// keeps: a numeric run passes its checks (the reference masks block_size x block_size
+    /// blocks of positions), and its FLOPs are the kept tiles'.
+    @Test(arguments: [(8, 32, 1), (32, 8, 0), (16, 8, 1)])
+    func unequalTilesAgreeWithTheReference(_ br: Int, _ bc: Int, _ causal: Int) throws {
+        var params = try Self.maskParameters("random:0.4,seed:3")
+        params.merge(["Br": br, "Bc": bc, "causal": causal]) { $1 }
+        let n = 160, d = 16
+        let bound = try S.bind("flash2", S.shape(heads: 2, n: n, d: d), params: params)
+        let result = try S.numeric(bound)
+        #expect(result.checks.count == 2)
+        // Tiles computed: query tile i, key tile j with mask block (i Br / bs, j Bc / bs) kept and,
+        // when causal, j's first key at or before i's last query.
+        let bs = max(br, bc)
+        let pattern = BlockPattern.random(densityPermille: 400, seed: 3)
+        var tiles = 0
+        for i in 0..<(n / br) {
+            for j in 0..<(n / bc) where pattern.allows(i * br / bs, j * bc / bs) && (causal == 0 || j * bc <= i * br + br - 1) { tiles += 1 }
+        }
+        #expect(result.stats.total.flopsMatmul == 2 * tiles * 4 * br * bc * d)
+    }
+
     /// A sliding window longer than 64 key blocks (each block's loop starts and ends with
     /// a masked block), and the sinks' tile before it.
     @Test func longWindowEdges() throws {
