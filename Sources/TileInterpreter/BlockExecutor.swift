@@ -30,9 +30,8 @@ final class BlockExecutor {
     private(set) var registerLimit: Int
     /// Runs loops by pieces of iterations that count alike (compressed count mode).
     var loops: LoopCompression?
-    /// Statements executed so far in the run, and the most allowed (`RunOptions`).
-    private(set) var statementsRun = 0
-    var statementBudget = Int.max
+    /// The work spent of the run's budget (`WorkBudget`, `RunOptions.budget`).
+    var work = WorkMeter()
 
     /// HBM contents (numeric mode only).
     var tensors: [HostTensor]
@@ -153,8 +152,7 @@ final class BlockExecutor {
 
     private func execute(_ statement: PlannedStmt) throws(Diagnostic) {
         currentLine = statement.location.line
-        statementsRun += 1
-        if statementsRun > statementBudget { throw budgetError(at: statement.location) }
+        if !work.spend(1) { throw budgetError(at: statement.location) }
         switch statement.kind {
         case .assign(let slot, let value):
             if case .load(let access, _) = value.kind, access.keptDimensions == 0 {
@@ -237,6 +235,7 @@ final class BlockExecutor {
         if let loops, !carried.hasIntegers {
             try loops.runLoop(self, slot: slot, lo, hi, body: body, carried: carried)
         } else {
+            try affordRepeats(hi - lo, of: body, at: kernel.location)
             for j in lo..<hi { try iterate(slot: slot, j, body: body, carried: carried) }
         }
     }
@@ -334,15 +333,6 @@ final class BlockExecutor {
 }
 
 extension BlockExecutor {
-    /// The diagnostic for a run stopped at its statement budget.
-    func budgetError(at location: SourceLocation) -> Diagnostic {
-        error(
-            "stopped after replaying \(NumberFormat.grouped(statementBudget)) statements (the budget, about a minute): kernel '\(kernel.name)' "
-                + "has blocks or iterations count mode cannot prove alike at this shape, so it replays them one by one",
-            location, kind: .budget,
-            notes: ["run a smaller context (counts follow the closed-form laws in docs/io-laws.md), or pass --allow-long (scenario field \"allow_long\": true) to run it to the end"])
-    }
-
     /// The diagnostic for a counter that passed 2^63 - 1, at the current kernel.
     func overflowError(_ overflow: CounterOverflow) -> Diagnostic {
         error(

@@ -25,6 +25,7 @@ extension CountCompressor {
     /// changes it: nil (the box is split instead).
     func summedBoxCounts(_ box: GridBox, _ loop: SummedLoop, checker: UniformityChecker) throws(Diagnostic) -> Counters? {
         guard let tally = tallyKinds(box, loop, checker: checker) else { return nil }
+        try executor.spend(tally.points)
         let tensorCount = executor.counters.tensors.count
         // One run per block: the first block (P, and the kinds it has), then a block for
         // each kind it lacks.
@@ -90,7 +91,7 @@ extension CountCompressor {
     /// the box has too many distinct points to list.
     private func tallyKinds(
         _ box: GridBox, _ loop: SummedLoop, checker: UniformityChecker
-    ) -> (counts: [IterationKind: Int], samples: [IterationKind: (point: [Int], j: Int)], order: [IterationKind])? {
+    ) -> (counts: [IterationKind: Int], samples: [IterationKind: (point: [Int], j: Int)], order: [IterationKind], points: Int)? {
         // The axes the range and the row read; the other axes repeat every count.
         var forms = [loop.lower, loop.trips]
         if let mask = loop.mask { forms.append(mask.row) }
@@ -163,6 +164,6 @@ extension CountCompressor {
                 guard note(.middle(kept: true), b - a, sample: a) else { return nil }
             }
         }
-        return (counts, samples, order)
+        return (counts, samples, order, points)
     }
 }

@@ -166,12 +166,16 @@ final class CountCompressor: LoopCompression {
         // checker is the same as a new one, and costs no rebuilding of its variables).
         let fresh = boxChecker(box)
         var checker = fresh
-        if checker.isUniform(plan.body) {
+        let uniform = checker.isUniform(plan.body)
+        try executor.spend(checker.steps)
+        if uniform {
             try add(try executor.countBlock(plan, box.first), times: volume)
             return
         }
         var affine = fresh
-        if affine.countsAreAffine(plan.body) {
+        let affineHolds = affine.countsAreAffine(plan.body)
+        try executor.spend(affine.steps)
+        if affineHolds {
             let counted: Counters?
             do {
                 counted = try affineBoxCounts(box)
@@ -184,13 +188,16 @@ final class CountCompressor: LoopCompression {
             }
         }
         var partitioned = fresh
-        if plan.hasBlockMask, partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
-            let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
+        let partitionHolds = plan.hasBlockMask && partitioned.countsArePartitioned(plan.body)
+        try executor.spend(partitioned.steps)
+        if partitionHolds, let partition = partitioned.rowPartition, let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
             try add(counted)
             return
         }
         var summed = fresh
-        if summed.countsAreSummed(plan.body), let loop = summed.summedLoop, let counted = try summedBoxCounts(box, loop, checker: summed) {
+        let summedHolds = summed.countsAreSummed(plan.body)
+        try executor.spend(summed.steps)
+        if summedHolds, let loop = summed.summedLoop, let counted = try summedBoxCounts(box, loop, checker: summed) {
             try add(counted)
             return
         }
@@ -205,7 +212,7 @@ final class CountCompressor: LoopCompression {
         let axis = short.min { box.count[$0] < box.count[$1] } ?? candidates.max { a, b in
             (plan.axisIsSensitive[a] ? 1 : 0, box.count[a]) < (plan.axisIsSensitive[b] ? 1 : 0, box.count[b])
         } ?? 0
-        if affine.sawNonAffineTripCount, let classes = affineResidueClasses(box, along: axis, period: affine.residuePeriod(ofAxis: axis)) {
+        if affine.sawNonAffineTripCount, let classes = try affineResidueClasses(box, along: axis, period: affine.residuePeriod(ofAxis: axis)) {
             for part in classes { try countBox(part) }
             return
         }
@@ -218,7 +225,7 @@ final class CountCompressor: LoopCompression {
     /// such: floor(i Br / Bc) is affine on every (Bc / gcd(Br, Bc))-th block. Tries the
     /// period the checker derived from the divisions it met (`residuePeriod`, e.g. 5 for
     /// Br = 48, Bc = 80), then 2, 4, 8 and 16.
-    private func affineResidueClasses(_ box: GridBox, along axis: Int, period: Int) -> [GridBox]? {
+    private func affineResidueClasses(_ box: GridBox, along axis: Int, period: Int) throws(Diagnostic) -> [GridBox]? {
         var candidates = [2, 4, 8, 16]
         if period > 1 && period <= UniformityChecker.maxResiduePeriod {
             candidates.removeAll { $0 == period }
@@ -226,10 +233,13 @@ final class CountCompressor: LoopCompression {
         }
         for classes in candidates where box.count[axis] >= 2 * classes {
             let parts = box.residueClasses(along: axis, classes)
+            var steps = 0
             let allAffine = parts.allSatisfy { part in
                 var checker = boxChecker(part)
+                defer { steps += checker.steps }
                 return checker.countsAreAffine(plan.body)
             }
+            try executor.spend(steps)
             if allAffine { return parts }
         }
         return nil
@@ -303,6 +313,7 @@ final class CountCompressor: LoopCompression {
             for index in 0..<rows { rowValues[index] &+= k &* ((index / block) % count) }
             block *= count
         }
+        try executor.spend(rows)
         let kept = rowValues.map { partition.pattern.keptCount(row: $0, partition.lo, partition.hi) }
         // The first block (offsets 0, row index 0) and the first row whose count differs.
         let firstKept = kept[0]
@@ -411,11 +422,16 @@ final class CountCompressor: LoopCompression {
         var checker = loopChecker()
         var ranged = checker
         ranged.setRange(slot: slot, IntInterval(lo, hi - 1))
-        if ranged.isUniform(body) {
+        let uniform = ranged.isUniform(body)
+        try executor.spend(ranged.steps)
+        if uniform {
             try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
             return
         }
-        if let condition = checker.partitioningCondition(body, slot: slot, lo, hi) {
+        let condition = checker.partitioningCondition(body, slot: slot, lo, hi)
+        try executor.spend(checker.steps)
+        checker.steps = 0
+        if let condition {
             try runPartitioned(by: condition, slot: slot, lo, hi, body: body, carried: carried)
             return
         }
@@ -424,14 +440,18 @@ final class CountCompressor: LoopCompression {
             while edge <= Self.longestPeel && 2 * edge <= hi - lo {
                 var tail = checker
                 tail.setRange(slot: slot, IntInterval(lo, hi - edge - 1))
-                if tail.isUniform(body) {
+                let tailUniform = tail.isUniform(body)
+                try executor.spend(tail.steps)
+                if tailUniform {
                     try runRepeated(slot: slot, lo, count: hi - edge - lo, body: body, carried: carried)
                     try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
                     return
                 }
                 var head = checker
                 head.setRange(slot: slot, IntInterval(lo + edge, hi - 1))
-                if head.isUniform(body) {
+                let headUniform = head.isUniform(body)
+                try executor.spend(head.steps)
+                if headUniform {
                     try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
                     try runRepeated(slot: slot, lo + edge, count: hi - lo - edge, body: body, carried: carried)
                     return
@@ -439,7 +459,9 @@ final class CountCompressor: LoopCompression {
                 var middle = checker
                 if 2 * edge < hi - lo {
                     middle.setRange(slot: slot, IntInterval(lo + edge, hi - edge - 1))
-                    if middle.isUniform(body) {
+                    let middleUniform = middle.isUniform(body)
+                    try executor.spend(middle.steps)
+                    if middleUniform {
                         try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
                         try runRepeated(slot: slot, lo + edge, count: hi - lo - 2 * edge, body: body, carried: carried)
                         try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
@@ -472,6 +494,7 @@ final class CountCompressor: LoopCompression {
             try runRepeated(slot: slot, j + 1, count: count - 1, body: body, carried: carried, retries: retries - 1)
             return
         }
+        try executor.affordRepeats(count - 1, of: body, at: kernel.location)
         for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
     }
 
@@ -498,6 +521,7 @@ final class CountCompressor: LoopCompression {
         guard executor.carriedState(carried) == before else {
             noteStateChange(slot: slot)
             try add(first)
+            try executor.affordRepeats(hi - lo - 1, of: body, at: kernel.location)
             for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
             return
         }
@@ -510,6 +534,7 @@ final class CountCompressor: LoopCompression {
             noteStateChange(slot: slot)
             try add(first, times: other - lo)
             try add(second)
+            try executor.affordRepeats(hi - other - 1, of: body, at: kernel.location)
             for k in (other + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
             return
         }
@@ -523,6 +548,7 @@ final class CountCompressor: LoopCompression {
         if let pattern = try blockMaskPattern(condition, slot: slot) {
             return pattern.pattern.truths(row: pattern.row, lo, hi)
         }
+        try executor.spend(hi - lo)
         var count = 0
         var firstTrue: Int?, firstFalse: Int?
         let saved = executor.env[slot]

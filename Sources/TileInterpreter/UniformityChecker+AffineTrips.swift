@@ -83,6 +83,11 @@ extension UniformityChecker {
     /// Whether the constant range [lo, hi) of j = start + k splits into a prefix and a
     /// tail of at most `maxEdges` iterations between them, each alike across the box,
     /// around a middle uniform over the box and its iterations together.
+    ///
+    /// Longer edges at both ends (a window of Br / Bc masked key blocks at each of its
+    /// edges, up to `maxLongEdge` each) are found by bisection: the middle only shrinks as
+    /// either edge grows, so the shortest equal pair that leaves it uniform is searched
+    /// first, then each edge shortened alone.
     mutating func edgesSplitRange(_ body: PlannedBlock, slot: Int, start: AffineForm, _ lo: Int, _ hi: Int) -> Bool {
         guard hi - lo > Self.maxEdges + 1, let lower = start + .constant(lo), let upper = start + .constant(hi) else { return false }
         let trips = AffineForm.constant(hi - lo)
@@ -92,7 +97,26 @@ extension UniformityChecker {
                 return true
             }
         }
-        return false
+        let widest = Swift.min(Self.maxLongEdge, (hi - lo - 1) / 2)
+        guard widest > Self.maxEdges else { return false }
+        func middle(_ checker: inout UniformityChecker, _ prefix: Int, _ tail: Int) -> Bool {
+            guard let start = lower + .constant(prefix) else { return false }
+            return checker.middleIsUniform(body, slot: slot, lower: start, trips: .constant(hi - lo - prefix - tail), longest: hi - lo - prefix - tail)
+        }
+        guard middle(&self, widest, widest) else { return false }
+        /// The least edge in (failing, holding] for which `holds` does.
+        func shortest(_ failing: Int, _ holding: Int, _ holds: (Int) -> Bool) -> Int {
+            var (failing, holding) = (failing, holding)
+            while holding - failing > 1 {
+                let mid = failing + (holding - failing) / 2
+                if holds(mid) { holding = mid } else { failing = mid }
+            }
+            return holding
+        }
+        let both = shortest(0, widest) { middle(&self, $0, $0) }
+        let prefix = shortest(-1, both) { middle(&self, $0, both) }
+        let tail = shortest(-1, both) { middle(&self, prefix, $0) }
+        return edgesAreUniform(body, slot: slot, lower: lower, upper: upper, trips: trips, span: span, prefix, tail)
     }
 
     /// The body at j = lower + k for every k < trips (>= 1 over the box), k < longest.

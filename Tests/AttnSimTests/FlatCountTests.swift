@@ -6,8 +6,9 @@ import Testing
 /// The count-mode cases made flat by the summed-loop proof, edge peeling of constant
 /// ranges, repeated iterations after a state change, `col` over a range and capped
 /// split-KV ranges: at small N the compressed counts equal the exhaustive replay's byte
-/// for byte, and at a million tokens they are counted from a few hundred statements (a
-/// statement budget the exhaustive replay would pass millions of times over).
+/// for byte, and at a million tokens they are counted within 100,000 units of work
+/// (statements and proof steps; the exhaustive replay would pass that thousands of times
+/// over).
 @Suite struct FlatCountTests {
     typealias S = TestSupport
 
@@ -90,11 +91,12 @@ import Testing
     }
 
     /// A sliding window longer than 64 key blocks (each block's loop starts and ends with
-    /// a masked block), and the sinks' tile before it.
+    /// masked blocks: one each when Br = Bc, Br / Bc at both ends otherwise), and the
+    /// sinks' tile before it.
     @Test func longWindowEdges() throws {
-        for (n, b, window) in [(2048, 8, 600), (1500, 8, 520)] {
-            let bound = try S.bind("flash2-sinks", S.shape(heads: 2, n: n, d: 8), params: ["Br": b, "Bc": b, "window": window])
-            #expect(try S.count(bound) == S.count(bound, compress: false), "N \(n) B \(b) window \(window)")
+        for (n, br, bc, window) in [(2048, 8, 8, 600), (1500, 8, 8, 520), (2048, 64, 8, 600), (1800, 48, 4, 400)] {
+            let bound = try S.bind("flash2-sinks", S.shape(heads: 2, n: n, d: 8), params: ["Br": br, "Bc": bc, "window": window])
+            #expect(try S.count(bound) == S.count(bound, compress: false), "N \(n) Br \(br) Bc \(bc) window \(window)")
         }
     }
 
@@ -120,8 +122,8 @@ import Testing
         #expect(try S.count(bound) == S.count(bound, compress: false))
     }
 
-    /// At a million tokens each of those runs fits a budget of 30,000 replayed statements
-    /// (exhaustive counting replays hundreds of millions).
+    /// At a million tokens each of those runs fits a budget of 100,000 units of work
+    /// (exhaustive counting replays hundreds of millions of statements).
     @Test(arguments: [
         ("flash2", "random:0.25", ["causal": 1]), ("flash2", "local:3,stride:7", ["Br": 48, "Bc": 48]),
         ("flash2", "local:2,stride:4", ["causal": 1]), ("flash2", "random:0.25", ["Br": 64, "Bc": 64, "causal": 1]),
@@ -131,7 +133,7 @@ import Testing
         let params = try Self.maskParameters(spec).merging(extra) { $1 }
         for n in [1 << 20, (1 << 20) - 3] {
             let bound = try S.bind(algorithm, S.shape(heads: 32, n: n, d: 128), dtype: .fp16, params: params)
-            _ = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: 30_000))
+            _ = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: 100_000))
         }
     }
 }
