@@ -236,7 +236,7 @@ struct ProgramGenerator {
             emit("if j * Bc <= qpos + rn - 1:", body)
             body += 1
         case 3:
-            emit("if block_mask(i, j, \(pick([1, 2])), \(int(1...2)), \(int(0...3)), 500, \(int(1...9))):", body)
+            emit("if \(blockMaskCondition()):", body)
             body += 1
         default: break
         }
@@ -253,6 +253,20 @@ struct ProgramGenerator {
         emit("store O[bh, rows(i, Br), :] = o / l", 1)
         if chance(0.6) { emit("store L[bh, rows(i, Br)] = m + log(l)", 1) }
     }
+
+    /// A block-sparse test of key block j for query block i: local + strided or random
+    /// patterns of several densities, read by tile index or through mask blocks of S
+    /// positions (S a multiple of Br and Bc: mask row i Br / S, column j Bc / S), as flash2
+    /// reads them when Br != Bc.
+    private mutating func blockMaskCondition() -> String {
+        let pattern = pick([1, 1, 2, 2])
+        let settings = "\(pattern), \(int(1...3)), \(pick([0, 0, 2, 3, 7])), \(pick([0, 250, 500, 900, 1000])), \(int(1...9))"
+        guard chance(0.5) else { return "block_mask(i, j, \(settings))" }
+        let size = br * bc / gcd(br, bc) * pick([1, 1, 2])
+        return "block_mask(i * Br / \(size), j * Bc / \(size), \(settings))"
+    }
+
+    private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// A causal backward-style pass: one block per (head, key block), a query-block loop
     /// from the key block's diagonal down (lower bound affine in the grid axis, the
