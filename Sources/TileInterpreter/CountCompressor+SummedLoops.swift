@@ -95,13 +95,7 @@ extension CountCompressor {
         // The axes the range and the row read; the other axes repeat every count.
         var forms = [loop.lower, loop.trips]
         if let mask = loop.mask { forms.append(mask.row) }
-        var variables: Set<Int> = []
-        func collect(_ form: AffineForm) {
-            for variable in form.terms.keys where variables.insert(variable).inserted {
-                if let division = loop.divisions[variable] { collect(division.x) }
-            }
-        }
-        forms.forEach(collect)
+        let variables = loop.forms.variables(of: forms)
         var axes: [(axis: Int, variable: Int)] = []
         for axis in box.count.indices {
             if let variable = checker.variable(ofAxis: axis), variables.contains(variable) { axes.append((axis, variable)) }
@@ -135,10 +129,10 @@ extension CountCompressor {
                 axisValues[variable] = offsets[axis]
                 rest /= box.count[axis]
             }
-            guard let lo = loop.value(loop.lower, axes: axisValues), let trips = loop.value(loop.trips, axes: axisValues),
+            guard let lo = loop.forms.value(loop.lower, axes: axisValues), let trips = loop.forms.value(loop.trips, axes: axisValues),
                 trips >= loop.prefix + loop.tail, lo.addingReportingOverflow(trips).overflow == false
             else { return nil }
-            let row = loop.mask.flatMap { loop.value($0.row, axes: axisValues) }
+            let row = loop.mask.flatMap { loop.forms.value($0.row, axes: axisValues) }
             if loop.mask != nil && row == nil { return nil }
             // The edges, one iteration each.
             for k in 0..<loop.prefix {

@@ -201,9 +201,19 @@ final class CountCompressor: LoopCompression {
             try add(counted)
             return
         }
+        if plan.tracksShapes {
+            var banded = fresh
+            let bandHolds = banded.countsAreBanded(plan.body)
+            try executor.spend(banded.steps)
+            if bandHolds, let band = banded.maskBand, let counted = try bandedBoxCounts(box, band, checker: banded) {
+                try add(counted)
+                return
+            }
+        }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
         let candidates = kernel.axes.indices.filter { box.count[$0] > 1 }
+        if try peelLastSlices(box, along: candidates.filter { plan.axisIsSensitive[$0] }) { return }
         // A short sensitive axis beside a long one (the splits of split-KV decoding beside
         // the query blocks) is taken apart first: each of its values is then often affine
         // in the long one.
@@ -219,6 +229,40 @@ final class CountCompressor: LoopCompression {
         let (low, high) = box.halves(along: axis)
         try countBox(low)
         try countBox(high)
+    }
+
+    /// A box whose blocks count alike but for the last slice along some of `axes` (ragged
+    /// last tiles: on a 2-D grid halving would cut along one axis while the other's
+    /// ragged slice stays in every piece): when the box without the last slice along
+    /// every one of `axes` is uniform, counts that core once and each peeled slice as a
+    /// box of its own. False (nothing counted) otherwise.
+    private func peelLastSlices(_ box: GridBox, along axes: [Int]) throws(Diagnostic) -> Bool {
+        guard !axes.isEmpty else { return false }
+        var core = box
+        for axis in axes { core.count[axis] -= 1 }
+        var checker = boxChecker(core)
+        let uniform = checker.isUniform(plan.body)
+        try executor.spend(checker.steps)
+        guard uniform else { return false }
+        var rest = box
+        var slices: [GridBox] = []
+        for axis in axes {
+            var slice = rest
+            slice.start[axis] = rest.start[axis] + rest.stride[axis] * (rest.count[axis] - 1)
+            slice.count[axis] = 1
+            rest.count[axis] -= 1
+            slices.append(slice)
+        }
+        // The pieces are not in row-major order: a failure is the first failing block's.
+        do {
+            try countBox(rest)
+            for slice in slices { try countBox(slice) }
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        return true
     }
 
     /// Residue classes along `axis` in each of which the counts are affine, if there are

@@ -15,34 +15,41 @@ extension UniformityChecker {
     /// (D + r - c >= w): it keeps all when besides D + r_max <= w - 1, and hides all
     /// when D - (C - 1) >= w.
     mutating func maskIsAllOrNothing(_ builtin: Builtin, _ arguments: [Expr], offset: IntInterval) -> Bool {
+        guard let geometry = maskShape(builtin, arguments) else { return false }
+        let lastRow = geometry.lastRow
+        let dlo = offset.lo
+        // D + r_max and D - (C - 1) over the box; nil on overflow.
+        guard let last = IntInterval.add(offset, IntInterval(point: lastRow)),
+            let first = IntInterval.subtract(offset, IntInterval(point: geometry.cols - 1))
+        else { return false }
+        let (lastHi, firstLo) = (last.hi, first.lo)
+        if let window = geometry.window {
+            let keepsAll = dlo >= geometry.cols - 1 && lastHi <= window - 1
+            let hidesAll = lastHi < 0 || firstLo >= window
+            return keepsAll || hidesAll
+        }
+        return dlo >= geometry.cols - 1 || lastHi < 0
+    }
+
+    /// The tile shape, row period and window of a causal or window mask, each the same
+    /// everywhere in the box; nil otherwise.
+    mutating func maskShape(_ builtin: Builtin, _ arguments: [Expr]) -> MaskShape? {
         guard let tile = shape(arguments[0]), let rowForm = tile.rows, let colForm = tile.cols,
             let rows = interval(rowForm), let cols = interval(colForm), rows.isPoint, cols.isPoint
-        else { return false }
+        else { return nil }
         var window: Int?
         var periodIndex = 3
         if builtin == .maskWindow {
-            guard let w = range(arguments[3]), w.isPoint, w.lo > 0 else { return false }
+            guard let w = range(arguments[3]), w.isPoint, w.lo > 0 else { return nil }
             window = w.lo
             periodIndex = 4
         }
         var period = rows.lo
         if arguments.count > periodIndex {
-            guard let p = range(arguments[periodIndex]), p.isPoint, p.lo > 0 else { return false }
+            guard let p = range(arguments[periodIndex]), p.isPoint, p.lo > 0 else { return nil }
             period = p.lo
         }
-        let lastRow = Swift.min(rows.lo, period) - 1
-        let dlo = offset.lo
-        // D + r_max and D - (C - 1) over the box; nil on overflow.
-        guard let last = IntInterval.add(offset, IntInterval(point: lastRow)),
-            let first = IntInterval.subtract(offset, IntInterval(point: cols.lo - 1))
-        else { return false }
-        let (lastHi, firstLo) = (last.hi, first.lo)
-        if let window {
-            let keepsAll = dlo >= cols.lo - 1 && lastHi <= window - 1
-            let hidesAll = lastHi < 0 || firstLo >= window
-            return keepsAll || hidesAll
-        }
-        return dlo >= cols.lo - 1 || lastHi < 0
+        return MaskShape(rows: rows.lo, cols: cols.lo, period: period, window: window)
     }
 
     /// The abstract shape of a tile expression; nil when it is not a tile or unknown.
@@ -130,3 +137,39 @@ struct TileShape: Equatable {
     var rows: AffineForm?
     var cols: AffineForm?
 }
+
+/// A causal or window mask's R x C tile, row period p and window w: what it hides depends
+/// on the query-key offset D alone (see `UniformityChecker.maskIsAllOrNothing`).
+struct MaskShape: Equatable {
+    var rows: Int
+    var cols: Int
+    var period: Int
+    var window: Int?
+
+    /// r_max = min(R, p) - 1, the last row's query offset.
+    var lastRow: Int { Swift.min(rows, period) - 1 }
+
+    /// Whether offset D hides nothing: D >= C - 1, and D + r_max <= w - 1 with a window.
+    func keepsAll(_ d: Int) -> Bool {
+        d >= cols - 1 && (window.map { d <= $0 - 1 - lastRow } ?? true)
+    }
+
+    /// Whether offset D hides everything: D + r_max < 0, or D - (C - 1) >= w with a window.
+    func hidesAll(_ d: Int) -> Bool {
+        if d < -lastRow { return true }
+        guard let window else { return false }
+        let (edge, overflow) = window.addingReportingOverflow(cols - 1)
+        return !overflow && d >= edge
+    }
+
+    /// The offsets that may hide part of the tile: from -r_max up to C - 2, or w + C - 2
+    /// with a window (none when hi < lo, as for a 1 x 1 tile; nil when a bound does not
+    /// fit in 64 bits). Below, a mask hides all; above, a causal mask keeps all and a
+    /// window hides all.
+    var partialOffsets: (lo: Int, hi: Int)? {
+        guard let window else { return (-lastRow, cols - 2) }
+        let (top, overflow) = window.addingReportingOverflow(cols - 2)
+        return overflow ? nil : (-lastRow, top)
+    }
+}
+

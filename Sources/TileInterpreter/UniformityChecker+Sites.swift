@@ -63,7 +63,9 @@ extension UniformityChecker {
             }
             if let query, let key {
                 guard let difference = query - key, let offset = interval(difference) else { return false }
-                if !offset.isPoint && !maskIsAllOrNothing(builtin, arguments, offset: offset) { return false }
+                if !offset.isPoint && !maskIsAllOrNothing(builtin, arguments, offset: offset) {
+                    return noteMaskBand(builtin, arguments, offset: difference)
+                }
             } else if query != nil || key != nil {
                 return false
             }

@@ -45,7 +45,7 @@ extension UniformityChecker {
             for prefix in 0...edges where edgesHold(&self, prefix, edges - prefix) {
                 summedLoop = SummedLoop(
                     bodyID: body.id, lower: lower, trips: trips, prefix: prefix, tail: edges - prefix, mask: mask,
-                    divisions: divisions)
+                    forms: ComputableForms(divisions: divisions))
                 return true
             }
         }
@@ -69,7 +69,8 @@ extension UniformityChecker {
             let (prefix, tail) = tailSide ? (0, holding) : (holding, 0)
             if edgesHold(&self, prefix, tail) {
                 summedLoop = SummedLoop(
-                    bodyID: body.id, lower: lower, trips: trips, prefix: prefix, tail: tail, mask: mask, divisions: divisions)
+                    bodyID: body.id, lower: lower, trips: trips, prefix: prefix, tail: tail, mask: mask,
+                    forms: ComputableForms(divisions: divisions))
                 return true
             }
         }
@@ -149,28 +150,7 @@ struct SummedLoop {
     var prefix: Int
     var tail: Int
     var mask: Mask?
-    /// The checker's division variables when the proof held: what `value` computes them
-    /// from.
-    var divisions: [Int: (x: AffineForm, k: Int, ceiling: Bool)]
-
-    /// The value of `form` at the box point whose axis variables have the values `axes`
-    /// (by variable index); nil on overflow.
-    func value(_ form: AffineForm, axes: [Int]) -> Int? {
-        var total = form.constant
-        for (variable, coefficient) in form.terms {
-            let x: Int
-            if variable < axes.count {
-                x = axes[variable]
-            } else if let division = divisions[variable], let numerator = value(division.x, axes: axes) {
-                x = division.ceiling ? IntegerArithmetic.ceilDivide(numerator, division.k) : IntegerArithmetic.floorDivide(numerator, division.k)
-            } else {
-                return nil
-            }
-            let (term, o1) = coefficient.multipliedReportingOverflow(by: x)
-            let (sum, o2) = total.addingReportingOverflow(term)
-            if o1 || o2 { return nil }
-            total = sum
-        }
-        return total
-    }
+    /// What computes the forms at a point of the box (the checker's division variables
+    /// when the proof held).
+    var forms: ComputableForms
 }

@@ -26,8 +26,10 @@ import TileLanguage
 /// The proofs live one per file: the statement walk and constant trip counts here;
 /// `+Intervals` (ranges of affine forms), `+Integers` (expressions as affine forms),
 /// `+Sites` (slices and built-in arguments), `+Masks` (all-or-nothing masks and tile
-/// shapes), `+AffineTrips` (`countsAreAffine`) and `+ConditionTruth` (iterations and rows
-/// counted by an `if`'s truth, `countsArePartitioned`). Their state is this type's
+/// shapes), `+AffineTrips` (`countsAreAffine`), `+ConditionTruth` (iterations and rows
+/// counted by an `if`'s truth, `countsArePartitioned`), `+SummedLoops` (one loop's
+/// iterations summed by kind, `countsAreSummed`) and `+MaskBands` (blocks summed by their
+/// mask's offset, `countsAreBanded`). Their state is this type's
 /// stored properties, shared by the extensions.
 struct UniformityChecker {
     let parameters: [ScalarValue]
@@ -89,6 +91,10 @@ struct UniformityChecker {
     /// the box (`countsAreSummed`), and that loop, once found.
     var allowsSummedLoop = false
     var summedLoop: SummedLoop?
+    /// Whether one mask offset may vary over the box however it hides (`countsAreBanded`),
+    /// and that mask, once found.
+    var allowsMaskBand = false
+    var maskBand: MaskBand?
     /// The work this checker (and the checkers it was copied from) did, in units of the
     /// run's budget (`WorkBudget`): `unitsPerStep` per statement visited.
     var steps = 0

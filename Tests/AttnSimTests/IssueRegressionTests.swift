@@ -69,7 +69,7 @@ extension IssueRegressionTests {
     @Test(arguments: [
         (#"{"algorithm": "nosuch"}"#, "algorithms[1].algorithm: unknown algorithm 'nosuch'"),
         (#"{"algorithm": "flash2", "params": {"Nope": 7}}"#, "algorithms[1]: flash2 at context 1024: unknown parameter 'Nope'"),
-        (#"{"algorithm": "flash2", "params": {"Br": 0}}"#, "algorithms[1]: flash2 at context 1024: builtin:flash2.tile:33:1: block sizes Br and Bc must be positive"),
+        (#"{"algorithm": "flash2", "params": {"Br": 0}}"#, "algorithms[1]: flash2 at context 1024: builtin:flash2.tile:30:1: block sizes Br and Bc must be positive"),
     ])
     func scenarioErrorsAfterParsingNameFileAndField(_ algorithm: String, _ expected: String) throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("late-\(UUID().uuidString).json")
