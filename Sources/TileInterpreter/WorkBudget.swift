@@ -4,9 +4,9 @@ import Foundation
 /// every run the command makes (a scenario's runs, `tune`'s configurations, `model`'s
 /// kernels), on any thread.
 ///
-/// Work is counted in units: one per statement the interpreter replays, one per
-/// statement a uniformity proof visits, and one per block or row count mode lists from
-/// coordinates. Compressed runs spend a few thousand; a run that cannot compress
+/// Work is counted in units: one per statement the interpreter replays, five per
+/// statement a uniformity proof visits (`UniformityChecker.unitsPerStep`), and one per
+/// block or row count mode lists from coordinates. Compressed runs spend a few thousand; a run that cannot compress
 /// replays about 6e6 a second (release build, 2-core reference machine), so
 /// `standardUnits` is about a minute of it. A kernel taken from a `KernelCountCache`
 /// spends what counting it spent, so whether a command passes its budget does not depend

@@ -65,6 +65,6 @@ extension BlockExecutor {
         return error(
             "the run \(what): kernel '\(kernel.name)' has blocks or iterations count mode cannot prove alike at this shape, so it replays them one by one",
             location, kind: .budget,
-            notes: ["run a smaller context (counts follow the closed-form laws in docs/io-laws.md), or pass --allow-long (scenario field \"allow_long\": true) to run it to the end"])
+            notes: ["run a smaller context (counts follow the closed-form laws in docs/io-laws.md), or run it with `attnsim run --allow-long` (scenario field \"allow_long\": true) to the end"])
     }
 }
