@@ -226,6 +226,7 @@ final class CountCompressor: LoopCompression {
             for part in classes { try countBox(part) }
             return
         }
+        if plan.hasBlockMask, try countSummedResidueClasses(box, along: axis, period: summed.residuePeriod(ofAxis: axis)) { return }
         let (low, high) = box.halves(along: axis)
         try countBox(low)
         try countBox(high)
@@ -257,6 +258,34 @@ final class CountCompressor: LoopCompression {
         do {
             try countBox(rest)
             for slice in slices { try countBox(slice) }
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        return true
+    }
+
+    /// A box whose summed loop differs by the residue of `axis` modulo `period` (a
+    /// block-sparse mask read through blocks wider than the query tiles, i Br / B with
+    /// Br < B: a causal query block's last key block is cut at offset (i mod B / Br) Br)
+    /// counted class by class, when the loop proof (`countsAreSummed`) holds on every
+    /// residue class: the divisions the checker met are affine on each. False (nothing
+    /// counted) otherwise.
+    private func countSummedResidueClasses(_ box: GridBox, along axis: Int, period: Int) throws(Diagnostic) -> Bool {
+        guard period > 1, period <= UniformityChecker.maxResiduePeriod, box.count[axis] >= 2 * period else { return false }
+        let parts = box.residueClasses(along: axis, period)
+        var steps = 0
+        let allSummed = parts.allSatisfy { part in
+            var checker = boxChecker(part)
+            defer { steps += checker.steps }
+            return checker.countsAreSummed(plan.body)
+        }
+        try executor.spend(steps)
+        guard allSummed else { return false }
+        // The classes interleave: a failure is the first failing block's in row-major order.
+        do {
+            for part in parts { try countBox(part) }
         } catch let error where error.kind == .budget {
             throw error
         } catch {
