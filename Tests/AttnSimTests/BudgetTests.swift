@@ -135,6 +135,23 @@ import TileLanguage
         #expect(budget.spentUnits > 0 && budget.spentUnits <= Self.small)
     }
 
+    /// `tune --algorithm paged-decode-v2 --causal` at 128K (32 query and 8 KV heads,
+    /// d 128), once 128 s: its 135 configurations all count within a hundredth of the
+    /// budget (2,134,518 units measured; every built-in's sweep at 128K spends 184 to
+    /// 16.7 million units, docs/performance.md).
+    @Test func tuneOfPagedDecodeV2AtOneHundredTwentyEightK() throws {
+        let program = try Pipeline.load("paged-decode-v2")
+        let budget = WorkBudget(limitUnits: Self.small)
+        let shape = ProblemShape(batch: 1, heads: 32, kvHeads: 8, queryLength: 131_072, keyLength: 131_072, headDim: 128)
+        let combinations = TuneCommand.combinations(program)
+        let outcomes = TuneCommand.evaluateAll(
+            combinations, pipeline: Pipeline(hardware: S.h100, budget: budget), program: program, shape: shape, dtype: .fp16, causal: true
+        ) { _ in }
+        #expect(combinations.count == 135)
+        #expect(outcomes.allSatisfy { if case .success = $0 { return true } else { return false } })
+        #expect(budget.spentUnits > 0 && budget.spentUnits <= Self.small)
+    }
+
     /// A budget shared by two runs: the first spends it, the second is stopped.
     @Test func runsShareTheirCommandsBudget() throws {
         let text = """
