@@ -1257,9 +1257,9 @@ kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(
 # Masks (causal, sliding window) skip the key blocks no query of the block can see and
 # mask only the blocks that straddle a boundary. Query i sits at key position
 # i + Nkv - N, so a decode step's query sees the whole cache. A block-sparse pattern
-# (block_pattern 1: local + strided, 2: random) skips whole (query, key) block pairs:
-# traffic is the dense traffic times the fraction of blocks kept, plus the O(N d) floor
-# of Q and O (FlashAttention paper, Proposition 4).
+# (block_pattern 1: local + strided, 2: random) skips whole pairs of max(Br, Bc)-wide
+# mask blocks (the smaller tile divides the larger): traffic is the dense traffic times
+# the fraction of blocks kept, plus the O(N d) floor of Q and O (FlashAttention, Prop. 4).
 #
 # IO law (docs/io-laws.md): Q and O move once; K and V once per query block:
 #   reads  = BH N d e + 2 BH cdiv(N, Br) Nkv d e,   writes = BH N d e + 4 BH N;
@@ -1281,7 +1281,8 @@ require causal == 0 or causal == 1, "causal is 0 or 1"
 require window >= 0, "window must be 0 (none) or positive"
 require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
 require block_pattern >= 0 and block_pattern <= 2 and block_local >= 1 and block_stride >= 0 and block_density >= 0 and block_density <= 1000, "block_pattern is 0, 1 or 2; block_local >= 1; block_stride >= 0; block_density is a permille, 0 to 1000"
-require block_pattern == 0 or cdiv(N, Br) <= cdiv(Nkv, Bc), "a block-sparse mask needs a diagonal key block for every query block (cdiv(N, Br) <= cdiv(Nkv, Bc))"
+require block_pattern == 0 or (max(Br, Bc) % Br == 0 and max(Br, Bc) % Bc == 0), "a block-sparse mask's blocks are max(Br, Bc) positions wide: the smaller of Br and Bc must divide the larger"
+require block_pattern == 0 or cdiv(N, max(Br, Bc)) <= cdiv(Nkv, max(Br, Bc)), "a block-sparse mask needs a diagonal key block for every query block (cdiv(N, max(Br, Bc)) <= cdiv(Nkv, max(Br, Bc)))"
 
 input  Q[batch * heads, N, d]
 input  K[batch * kv_heads, Nkv, d]
@@ -1289,8 +1290,8 @@ input  V[batch * kv_heads, Nkv, d]
 output O[batch * heads, N, d]
 output LSE[batch * heads, N] fp32
 
-check O = attention(Q, K, V, causal: causal, window: window, block_pattern: block_pattern, block_local: block_local, block_stride: block_stride, block_density: block_density, block_seed: block_seed, block_rows: Br, block_cols: Bc)
-check LSE = attention_lse(Q, K, causal: causal, window: window, block_pattern: block_pattern, block_local: block_local, block_stride: block_stride, block_density: block_density, block_seed: block_seed, block_rows: Br, block_cols: Bc)
+check O = attention(Q, K, V, causal: causal, window: window, block_pattern: block_pattern, block_local: block_local, block_stride: block_stride, block_density: block_density, block_seed: block_seed, block_rows: max(Br, Bc), block_cols: max(Br, Bc))
+check LSE = attention_lse(Q, K, causal: causal, window: window, block_pattern: block_pattern, block_local: block_local, block_stride: block_stride, block_density: block_density, block_seed: block_seed, block_rows: max(Br, Bc), block_cols: max(Br, Bc))
 
 kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
@@ -1309,7 +1310,7 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
   m = full(rn, -inf)
   l = zeros(rn)
   for j in jlo ..< jhi:
-    if block_mask(i, j, block_pattern, block_local, block_stride, block_density, block_seed):
+    if block_mask(i * Br / max(Br, Bc), j * Bc / max(Br, Bc), block_pattern, block_local, block_stride, block_density, block_seed):
       k = load K[kvh, rows(j, Bc), :] -> sram
       v = load V[kvh, rows(j, Bc), :] -> sram
       s = (q @ k^T) * scale

@@ -19,16 +19,17 @@ public struct ModelRunOptions: Sendable, Equatable {
     /// Context parallelism (prefill): the prompt split over this many GPUs, K/V blocks
     /// passed around a ring (Liu et al. 2023, Ring Attention).
     public var contextParallel: Int
-    /// The statement budget of each tile program's count run (`RunOptions.statementBudget`):
-    /// a GEMM or attention whose blocks cannot be proven alike stops there; nil: none.
-    public var statementBudget: Int?
+    /// The units of work (`WorkBudget`) the tile programs' count runs spend between them,
+    /// one budget for the whole prediction: a GEMM or attention whose blocks cannot be
+    /// proven alike stops there; nil: none.
+    public var budgetUnits: Int?
 
-    public init(batch: Int = 1, dtype: DType = .fp16, tensorParallel: Int = 1, contextParallel: Int = 1, statementBudget: Int? = nil) {
+    public init(batch: Int = 1, dtype: DType = .fp16, tensorParallel: Int = 1, contextParallel: Int = 1, budgetUnits: Int? = nil) {
         self.batch = batch
         self.dtype = dtype
         self.tensorParallel = tensorParallel
         self.contextParallel = contextParallel
-        self.statementBudget = statementBudget
+        self.budgetUnits = budgetUnits
     }
 }
 
@@ -79,8 +80,8 @@ public struct ModelPredictor {
             throw ModelShapeError(
                 "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use --tp 1 --cp 1 or add one to the profile")
         }
-        pipeline = Pipeline(hardware: hardware)
-        tuner = Tuner(pipeline: pipeline, statementBudget: options.statementBudget)
+        pipeline = Pipeline(hardware: hardware, budget: options.budgetUnits.map { WorkBudget(limitUnits: $0) })
+        tuner = Tuner(pipeline: pipeline)
         costModel = CostModel(hardware: hardware, dtype: options.dtype)
         do {
             gemmProgram = try ModelProgramLibrary.gemm()
@@ -135,7 +136,7 @@ public struct ModelPredictor {
                     parameters["G"] = .int(group)
                     do {
                         candidates.append(evaluated(try tuner.pipeline.evaluate(
-                            gemmProgram, shape: binding.shape, dtype: options.dtype, parameters: parameters, statementBudget: tuner.statementBudget).prediction))
+                            gemmProgram, shape: binding.shape, dtype: options.dtype, parameters: parameters).prediction))
                     } catch {
                         if error.isOverCapacity { continue }
                         throw ModelShapeError("gemm \(shape): \(error)")
@@ -177,7 +178,7 @@ public struct ModelPredictor {
             for (name, value) in tiles { attempt[name] = .int(value) }
             do {
                 let result = evaluated(
-                    try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: attempt, statementBudget: options.statementBudget).prediction)
+                    try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: attempt).prediction)
                 attentionCache[key] = result
                 return result
             } catch {
@@ -199,7 +200,7 @@ public struct ModelPredictor {
         let parameters: [String: ScalarValue] = ["rank": .int(mla.kvLoraRank), "rope": .int(mla.qkRopeHeadDim)]
         do {
             let result = evaluated(
-                try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters, statementBudget: options.statementBudget).prediction)
+                try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
             attentionCache[key] = result
             return result
         } catch {

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Which (query block, key block) pairs a block-sparse attention computes.
 ///
 /// The patterns of the efficient-transformer survey's "fixed patterns" (Tay et al. 2022,
@@ -10,8 +8,11 @@ public enum BlockPattern: Sendable, Equatable {
     /// Blocks within `local - 1` of the diagonal, plus every `stride`-th key block
     /// (blocks stride-1, 2 stride-1, ...), which act as summary columns.
     case localStrided(local: Int, stride: Int)
-    /// Each off-diagonal block kept with probability density/1000 (seeded hash); the
-    /// diagonal is always kept, so every query block sees a key block.
+    /// A fraction density/1000 of the off-diagonal blocks at seeded random positions, and
+    /// the diagonal, so every query block sees a key block. Each row keeps an exact share
+    /// of every aligned run of 64 key blocks (`RandomBlocks`: the fixed count of random
+    /// blocks per row of BigBird, Zaheer et al. 2020, spread over the row), which is what
+    /// lets a row's kept blocks be counted in O(1).
     case random(densityPermille: Int, seed: Int)
 
     /// The codes the tile language's `block_mask` builtin takes for `pattern`.
@@ -35,14 +36,13 @@ public enum BlockPattern: Sendable, Equatable {
             let near = !overflow && local > 0 && difference.magnitude < UInt(local)
             return near || (stride > 0 && j % stride == stride - 1)
         case .random(let density, let seed):
-            if i == j { return true }
-            return Self.randomDraw(Self.randomRowKey(seed: seed, row: i), j) < density
+            return i == j || RandomBlocks(seed: seed, row: i, density: density).keeps(j)
         }
     }
 
-    /// How many key blocks j in [lo, hi) query block `row` keeps: O(1) for dense and
-    /// local + strided patterns (the band and the strided columns are arithmetic
-    /// progressions), one hash per block for a random one (a tight loop, no allocation).
+    /// How many key blocks j in [lo, hi) query block `row` keeps, in O(1): the band and the
+    /// strided columns are arithmetic progressions; a random row's whole chunks keep their
+    /// share and its two partial chunks are counted down their trees (`RandomBlocks`).
     /// Equal to counting `allows(row, j)` over the range.
     public func keptCount(row i: Int, _ lo: Int, _ hi: Int) -> Int {
         guard lo < hi else { return 0 }
@@ -61,41 +61,16 @@ public enum BlockPattern: Sendable, Equatable {
             }
             return band + Self.stridedColumns(lo, hi, stride) - Self.stridedColumns(bandLo, bandHi, stride)
         case .random(let density, let seed):
-            let key = Self.randomRowKey(seed: seed, row: i)
-            // Draws lie in [0, 1000): a density past either end keeps all or none, and
-            // draw - d is then negative exactly when kept, so its sign bit counts without
-            // a branch (a kept block is a coin flip the branch predictor cannot learn).
-            let d = Swift.min(Swift.max(density, 0), 1000)
-            var count = 0
-            for j in lo..<hi { count &-= (Self.randomDraw(key, j) &- d) >> 63 }
-            // The diagonal is always kept; count it if its draw did not.
-            if lo <= i && i < hi && Self.randomDraw(key, i) >= d { count += 1 }
+            var count = RandomBlocks(seed: seed, row: i, density: density).count(lo, hi)
+            // The diagonal is always kept; count it if its chunk's share did not.
+            if lo <= i && i < hi && !RandomBlocks(seed: seed, row: i, density: density).keeps(i) { count += 1 }
             return count
         }
     }
 
-    /// `keptCount` for each row of `rows` over the same range [lo, hi). Random patterns
-    /// with many blocks to draw split the rows over all cores (each row's count is its
-    /// own, so the result does not depend on the schedule).
+    /// `keptCount` for each row of `rows` over the same range [lo, hi).
     public func keptCounts(rows: [Int], _ lo: Int, _ hi: Int) -> [Int] {
-        guard case .random = self, lo < hi else { return rows.map { keptCount(row: $0, lo, hi) } }
-        let (work, overflow) = rows.count.multipliedReportingOverflow(by: hi &- lo)
-        let chunks = Swift.min(rows.count, 64)
-        guard overflow || work >= 1 << 22, chunks > 1 else { return rows.map { keptCount(row: $0, lo, hi) } }
-        var counts = [Int](repeating: 0, count: rows.count)
-        counts.withUnsafeMutableBufferPointer { buffer in
-            let target = SharedCounts(counts: buffer)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = rows.count * chunk / chunks, end = rows.count * (chunk + 1) / chunks
-                for index in start..<end { target.counts[index] = keptCount(row: rows[index], lo, hi) }
-            }
-        }
-        return counts
-    }
-
-    /// The counts the rows fill in parallel: each chunk writes only its own rows.
-    private struct SharedCounts: @unchecked Sendable {
-        let counts: UnsafeMutableBufferPointer<Int>
+        rows.map { keptCount(row: $0, lo, hi) }
     }
 
     /// Columns j in [a, b) with j % stride == stride - 1 (Swift's remainder, as `allows`
@@ -107,19 +82,4 @@ public enum BlockPattern: Sendable, Equatable {
         return Swift.max(b, 0) / stride - Swift.max(a, 0) / stride
     }
 
-    /// The per-row part of a random pattern's hash: the seed and the query block mixed.
-    @inline(__always)
-    static func randomRowKey(seed: Int, row i: Int) -> UInt64 {
-        UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: i) &* 0xBF58_476D_1CE4_E5B9
-    }
-
-    /// The draw in [0, 1000) of key block j for a row key: one SplitMix64 step (the
-    /// `SeededGenerator` seeded with key ^ j, first output).
-    @inline(__always)
-    static func randomDraw(_ key: UInt64, _ j: Int) -> Int {
-        var z = (key ^ UInt64(truncatingIfNeeded: j)) &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int(truncatingIfNeeded: (z ^ (z >> 31)) % 1000)
-    }
 }

@@ -13,9 +13,15 @@ import TileLanguage
 /// and every failure arrives as a `PipelineError` that says which step failed.
 public struct Pipeline: Sendable {
     public var hardware: HardwareProfile
+    /// The work budget every count-mode run through this pipeline shares (a command's
+    /// budget: `WorkBudget.standard()`, about a minute of replay that cannot compress;
+    /// nil with `--allow-long`). A run given its own budget keeps it; numeric runs are
+    /// bounded up front instead (`Runner.numericWork`).
+    public var budget: WorkBudget?
 
-    public init(hardware: HardwareProfile) {
+    public init(hardware: HardwareProfile, budget: WorkBudget? = WorkBudget.standard()) {
         self.hardware = hardware
+        self.budget = budget
     }
 
     /// A built-in algorithm by name, or a `.tile` file by path.
@@ -40,6 +46,8 @@ public struct Pipeline: Sendable {
 
     /// Runs a bound program (count or numeric mode).
     public func run(_ bound: BoundProgram, options: RunOptions, trace: TraceSink? = nil) throws(PipelineError) -> RunResult {
+        var options = options
+        if options.mode == .count && options.budget == nil { options.budget = budget }
         do {
             return try Simulator.run(bound, options: options, trace: trace)
         } catch {
@@ -56,14 +64,14 @@ public struct Pipeline: Sendable {
     }
 
     /// Binds, counts and predicts: what `roofline`, `tune` and `validate` need of a run.
-    /// `cache` shares kernel counts between evaluations of one program (`tune`);
-    /// `statementBudget` stops a count run that cannot compress (`RunOptions`; nil: none).
+    /// `cache` shares kernel counts between evaluations of one program (`tune`). The count
+    /// run spends the pipeline's `budget`.
     public func evaluate(
         _ program: Program, shape: ProblemShape, dtype: DType, parameters: [String: ScalarValue] = [:],
-        calibration: CalibrationSet = .standard, launch: LaunchPath = .framework, cache: KernelCountCache? = nil, statementBudget: Int? = nil
+        calibration: CalibrationSet = .standard, launch: LaunchPath = .framework, cache: KernelCountCache? = nil
     ) throws(PipelineError) -> Evaluation {
         let bound = try bind(program, shape: shape, dtype: dtype, parameters: parameters)
-        var options = RunOptions(mode: .count, statementBudget: statementBudget)
+        var options = RunOptions(mode: .count)
         options.countCache = cache
         let stats = try run(bound, options: options).stats
         return Evaluation(bound: bound, stats: stats, prediction: predict(bound, stats, calibration: calibration, launch: launch))

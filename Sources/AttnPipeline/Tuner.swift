@@ -11,13 +11,12 @@ import TileLanguage
 /// `require`) are kept apart, and any other failure ends the search. `attnsim tune`,
 /// `bench` and the model's GEMM tile selection all search this way.
 public struct Tuner: Sendable {
+    /// The pipeline every configuration is counted through; its `WorkBudget` is the
+    /// search's, shared by all configurations.
     public var pipeline: Pipeline
-    /// The statement budget of each count run (`RunOptions.statementBudget`); nil: none.
-    public var statementBudget: Int?
 
-    public init(pipeline: Pipeline, statementBudget: Int? = nil) {
+    public init(pipeline: Pipeline) {
         self.pipeline = pipeline
-        self.statementBudget = statementBudget
     }
 
     /// What became of one configuration.
@@ -116,7 +115,7 @@ public struct Tuner: Sendable {
             let parameters = fixed.merging(configuration.mapValues { ScalarValue.int($0) }) { $1 }
             do throws(PipelineError) {
                 return .success(
-                    try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: parameters, cache: cache, statementBudget: statementBudget).prediction)
+                    try pipeline.evaluate(program, shape: shape, dtype: dtype, parameters: parameters, cache: cache).prediction)
             } catch {
                 return .failure(error)
             }

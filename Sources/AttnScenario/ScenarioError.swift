@@ -38,7 +38,7 @@ public enum ScenarioError: Error, Sendable, CustomStringConvertible {
         case .tooLarge(let label, let context, let bytes):
             return "\(label) at context \(context): numeric mode would hold \(bytes / (1 << 20)) MiB of tensors on the host; use count mode (--mode count) for shapes this large"
         case .tooMuchWork(let label, let context, let flops, let budget):
-            return "\(label) at context \(context): numeric mode would do \(NumberFormat.grouped(flops)) units of work (matmul FLOPs + 100 x other FLOPs), over "
+            return "\(label) at context \(context): numeric mode would do \(NumberFormat.grouped(flops)) units of work (matmul FLOPs, 100 x other FLOPs, input elements and slow float64 references, Runner.numericWork), over "
                 + "the budget of \(NumberFormat.grouped(budget)) (about 20 s to a minute and a half of replay); not run. Use count mode (--mode count: the same counters, exact), "
                 + "a smaller shape, or --allow-long (scenario field \"allow_long\": true) to run it anyway"
         }

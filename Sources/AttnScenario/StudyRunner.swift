@@ -79,7 +79,7 @@ public enum StudyRunner {
         default: dtype = .fp16
         }
         let options = ModelRunOptions(
-            dtype: dtype, tensorParallel: study.tensorParallel, statementBudget: study.allowLong ? nil : Runner.countStatementBudget)
+            dtype: dtype, tensorParallel: study.tensorParallel, budgetUnits: study.allowLong ? nil : Runner.countStatementBudget)
         return ModelIterationTimer(predictor: try ModelPredictor(architecture: architecture, hardware: hardware, options: options))
     }
 }

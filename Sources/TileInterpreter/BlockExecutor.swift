@@ -19,7 +19,7 @@ import TileLanguage
 ///
 /// Its state is a few values, each its own type: the block's `Slots`, the `OnChipLedger`
 /// of the bytes it holds, the `Counters`, its `BlockPosition` and `Tracer`, the run's
-/// `HostMemory` and `StatementBudget`, and the `CarriedStateWatch` of count mode's affine
+/// `HostMemory` and `WorkMeter` (its spending of the command's `WorkBudget`), and the `CarriedStateWatch` of count mode's affine
 /// sums.
 ///
 /// The executor knows nothing of boxes or repetition: `CountCompressor` decides which
@@ -46,8 +46,8 @@ final class BlockExecutor {
     private var tracer: Tracer?
     /// HBM contents (numeric mode; empty in count mode).
     var host: HostMemory
-    /// Statements replayed against the run's limit.
-    var budget = StatementBudget(limit: nil)
+    /// The work spent of the run's budget (`WorkBudget`, `RunOptions.budget`).
+    var work = WorkMeter()
     /// Count mode's watch over the state loops carry.
     private var watch = CarriedStateWatch()
 
@@ -140,7 +140,7 @@ final class BlockExecutor {
 
     private func execute(_ statement: PlannedStmt) throws(Diagnostic) {
         position.line = statement.location.line
-        if !budget.spend() { throw budgetError(at: statement.location) }
+        if !work.spend(1) { throw budgetError(at: statement.location) }
         switch statement.kind {
         case .assign(let slot, let value):
             if case .load(let access, _) = value.kind, access.keptDimensions == 0 {
@@ -225,6 +225,7 @@ final class BlockExecutor {
         if let loops, !carried.hasIntegers {
             try loops.runLoop(self, slot: slot, lo, hi, body: body, carried: carried)
         } else {
+            try affordRepeats(hi - lo, of: body, at: kernel.location)
             for j in lo..<hi { try iterate(slot: slot, j, body: body, carried: carried) }
         }
     }
@@ -307,15 +308,6 @@ final class BlockExecutor {
 }
 
 extension BlockExecutor {
-    /// The diagnostic for a run stopped at its statement budget.
-    func budgetError(at location: SourceLocation) -> Diagnostic {
-        error(
-            "stopped after replaying \(NumberFormat.grouped(budget.limit)) statements (the budget, about a minute): kernel '\(kernel.name)' "
-                + "has blocks or iterations count mode cannot prove alike at this shape, so it replays them one by one",
-            location, kind: .budget,
-            notes: ["run a smaller context (counts follow the closed-form laws in docs/io-laws.md), or pass --allow-long (scenario field \"allow_long\": true) to run it to the end"])
-    }
-
     /// The diagnostic for a counter that passed 2^63 - 1, at the current kernel.
     func overflowError(_ overflow: CounterOverflow) -> Diagnostic {
         error(

@@ -2,10 +2,9 @@ import AttnNumerics
 
 extension BlockPattern {
     /// Of the key blocks j in [lo, hi) of query block `row`: how many the pattern keeps,
-    /// the first it keeps and the first it skips. The count is `keptCount` (closed form
-    /// for dense and local + strided patterns); the first of each kind is found by a scan
-    /// that stops as soon as both are known (for local + strided it jumps the band, so
-    /// it takes a few steps).
+    /// the first it keeps and the first it skips. The count is `keptCount` (O(1)); the
+    /// first of each kind is found by a scan that jumps the band (local + strided) or by
+    /// binary searches over counts (random).
     func truths(row i: Int, _ lo: Int, _ hi: Int) -> (trueCount: Int, firstTrue: Int?, firstFalse: Int?) {
         guard lo < hi else { return (0, nil, nil) }
         let count = keptCount(row: i, lo, hi)
@@ -42,12 +41,19 @@ extension BlockPattern {
             }
             return (count, firstTrue, firstFalse)
         case .random:
-            var firstTrue: Int?, firstFalse: Int?
-            var j = lo
-            while j < hi && ((firstTrue == nil && count > 0) || (firstFalse == nil && count < hi - lo)) {
-                if allows(i, j) { firstTrue = firstTrue ?? j } else { firstFalse = firstFalse ?? j }
-                j += 1
+            // Kept blocks in [lo, m + 1) grow with m: the first kept block is the least m
+            // where they reach 1, the first skipped one the least m where they fall
+            // behind m + 1 - lo (binary searches over O(1) counts).
+            func least(_ holds: (Int) -> Bool) -> Int {
+                var (low, high) = (lo, hi - 1)
+                while low < high {
+                    let mid = low + (high - low) / 2
+                    if holds(mid) { high = mid } else { low = mid + 1 }
+                }
+                return low
             }
+            let firstTrue = count == 0 ? nil : least { keptCount(row: i, lo, $0 + 1) >= 1 }
+            let firstFalse = count == hi - lo ? nil : least { keptCount(row: i, lo, $0 + 1) < $0 + 1 - lo }
             return (count, firstTrue, firstFalse)
         }
     }

@@ -34,18 +34,24 @@ final class CountCompressor: LoopCompression {
     static let shortAxis = 128
 
     /// A checker for the kernel over a box of its grid.
-    private func boxChecker(_ box: GridBox) -> UniformityChecker {
+    func boxChecker(_ box: GridBox) -> UniformityChecker {
         var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
-        checker.tracksShapes = plan.hasMasks
+        checker.tracksShapes = plan.tracksShapes
         return checker
     }
 
-    /// A checker over the running block's own values (every slot a point).
+    /// A checker over the running block's own values (every slot a point, every live
+    /// tile its shape).
     private func loopChecker() -> UniformityChecker {
         var checker = UniformityChecker(
             parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
             env: executor.integerEnvironment)
-        checker.tracksShapes = plan.hasMasks
+        checker.tracksShapes = plan.tracksShapes
+        if plan.tracksShapes {
+            for (slot, tile) in executor.env.tiles() {
+                checker.shapes[slot] = TileShape(rows: .constant(tile.rows), cols: .constant(tile.cols))
+            }
+        }
         return checker
     }
 
@@ -74,6 +80,13 @@ final class CountCompressor: LoopCompression {
     /// it (`countTiled`), and whether one did not.
     private var watchedLoop: Int?
     private var watchedLoopChangedState = false
+
+    /// While a box is counted by its summed loop (`summedBoxCounts`): that loop's body
+    /// and the iterations a block runs of it, what each counted, and whether one changed
+    /// the carried state.
+    var summing: (bodyID: Int, iterations: [Int])?
+    var summedIterations: [Int: Counters] = [:]
+    var summedIterationChangedState = false
 
     /// Counts a grid whose loop's key ranges tile along the split axis s (`TiledSplit`):
     /// the blocks of split 0, each with its loop running to min(B, jlo + S P) — every
@@ -111,7 +124,7 @@ final class CountCompressor: LoopCompression {
 
     /// Adds `counters` counted `times` times to the running totals, or fails naming the
     /// counter that passed 2^63 - 1.
-    private func add(_ counters: Counters, times: Int = 1) throws(Diagnostic) {
+    func add(_ counters: Counters, times: Int = 1) throws(Diagnostic) {
         do {
             try executor.counters.add(counters, times: times)
         } catch {
@@ -124,7 +137,7 @@ final class CountCompressor: LoopCompression {
     /// The error the exhaustive replay reports for a box whose affine sum failed: the
     /// failure of its first failing block in row-major order (the centre or a corner may
     /// lie further in). `fallback` if no block fails on its own.
-    private func firstFailure(in box: GridBox, else fallback: Diagnostic) -> Diagnostic {
+    func firstFailure(in box: GridBox, else fallback: Diagnostic) -> Diagnostic {
         executor.loops = nil
         executor.watchesCarriedState = false
         defer { executor.loops = self }
@@ -153,12 +166,16 @@ final class CountCompressor: LoopCompression {
         // checker is the same as a new one, and costs no rebuilding of its variables).
         let fresh = boxChecker(box)
         var checker = fresh
-        if checker.isUniform(plan.body) {
+        let uniform = checker.isUniform(plan.body)
+        try executor.spend(checker.steps)
+        if uniform {
             try add(try executor.countBlock(plan, box.first), times: volume)
             return
         }
         var affine = fresh
-        if affine.countsAreAffine(plan.body) {
+        let affineHolds = affine.countsAreAffine(plan.body)
+        try executor.spend(affine.steps)
+        if affineHolds {
             let counted: Counters?
             do {
                 counted = try affineBoxCounts(box)
@@ -171,14 +188,32 @@ final class CountCompressor: LoopCompression {
             }
         }
         var partitioned = fresh
-        if plan.hasBlockMask, partitioned.countsArePartitioned(plan.body), let partition = partitioned.rowPartition,
-            let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
+        let partitionHolds = plan.hasBlockMask && partitioned.countsArePartitioned(plan.body)
+        try executor.spend(partitioned.steps)
+        if partitionHolds, let partition = partitioned.rowPartition, let counted = try partitionedBoxCounts(box, partition, checker: partitioned) {
             try add(counted)
             return
+        }
+        var summed = fresh
+        let summedHolds = summed.countsAreSummed(plan.body)
+        try executor.spend(summed.steps)
+        if summedHolds, let loop = summed.summedLoop, let counted = try summedBoxCounts(box, loop, checker: summed) {
+            try add(counted)
+            return
+        }
+        if plan.tracksShapes {
+            var banded = fresh
+            let bandHolds = banded.countsAreBanded(plan.body)
+            try executor.spend(banded.steps)
+            if bandHolds, let band = banded.maskBand, let counted = try bandedBoxCounts(box, band, checker: banded) {
+                try add(counted)
+                return
+            }
         }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
         let candidates = kernel.axes.indices.filter { box.count[$0] > 1 }
+        if try peelLastSlices(box, along: candidates.filter { plan.axisIsSensitive[$0] }) { return }
         // A short sensitive axis beside a long one (the splits of split-KV decoding beside
         // the query blocks) is taken apart first: each of its values is then often affine
         // in the long one.
@@ -187,20 +222,83 @@ final class CountCompressor: LoopCompression {
         let axis = short.min { box.count[$0] < box.count[$1] } ?? candidates.max { a, b in
             (plan.axisIsSensitive[a] ? 1 : 0, box.count[a]) < (plan.axisIsSensitive[b] ? 1 : 0, box.count[b])
         } ?? 0
-        if affine.sawNonAffineTripCount, let classes = affineResidueClasses(box, along: axis, period: affine.residuePeriod(ofAxis: axis)) {
+        if affine.sawNonAffineTripCount, let classes = try affineResidueClasses(box, along: axis, period: affine.residuePeriod(ofAxis: axis)) {
             for part in classes { try countBox(part) }
             return
         }
+        if plan.hasBlockMask, try countSummedResidueClasses(box, along: axis, period: summed.residuePeriod(ofAxis: axis)) { return }
         let (low, high) = box.halves(along: axis)
         try countBox(low)
         try countBox(high)
+    }
+
+    /// A box whose blocks count alike but for the last slice along some of `axes` (ragged
+    /// last tiles: on a 2-D grid halving would cut along one axis while the other's
+    /// ragged slice stays in every piece): when the box without the last slice along
+    /// every one of `axes` is uniform, counts that core once and each peeled slice as a
+    /// box of its own. False (nothing counted) otherwise.
+    private func peelLastSlices(_ box: GridBox, along axes: [Int]) throws(Diagnostic) -> Bool {
+        guard !axes.isEmpty else { return false }
+        var core = box
+        for axis in axes { core.count[axis] -= 1 }
+        var checker = boxChecker(core)
+        let uniform = checker.isUniform(plan.body)
+        try executor.spend(checker.steps)
+        guard uniform else { return false }
+        var rest = box
+        var slices: [GridBox] = []
+        for axis in axes {
+            var slice = rest
+            slice.start[axis] = rest.start[axis] + rest.stride[axis] * (rest.count[axis] - 1)
+            slice.count[axis] = 1
+            rest.count[axis] -= 1
+            slices.append(slice)
+        }
+        // The pieces are not in row-major order: a failure is the first failing block's.
+        do {
+            try countBox(rest)
+            for slice in slices { try countBox(slice) }
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        return true
+    }
+
+    /// A box whose summed loop differs by the residue of `axis` modulo `period` (a
+    /// block-sparse mask read through blocks wider than the query tiles, i Br / B with
+    /// Br < B: a causal query block's last key block is cut at offset (i mod B / Br) Br)
+    /// counted class by class, when the loop proof (`countsAreSummed`) holds on every
+    /// residue class: the divisions the checker met are affine on each. False (nothing
+    /// counted) otherwise.
+    private func countSummedResidueClasses(_ box: GridBox, along axis: Int, period: Int) throws(Diagnostic) -> Bool {
+        guard period > 1, period <= UniformityChecker.maxResiduePeriod, box.count[axis] >= 2 * period else { return false }
+        let parts = box.residueClasses(along: axis, period)
+        var steps = 0
+        let allSummed = parts.allSatisfy { part in
+            var checker = boxChecker(part)
+            defer { steps += checker.steps }
+            return checker.countsAreSummed(plan.body)
+        }
+        try executor.spend(steps)
+        guard allSummed else { return false }
+        // The classes interleave: a failure is the first failing block's in row-major order.
+        do {
+            for part in parts { try countBox(part) }
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        return true
     }
 
     /// Residue classes along `axis` in each of which the counts are affine, if there are
     /// such: floor(i Br / Bc) is affine on every (Bc / gcd(Br, Bc))-th block. Tries the
     /// period the checker derived from the divisions it met (`residuePeriod`, e.g. 5 for
     /// Br = 48, Bc = 80), then 2, 4, 8 and 16.
-    private func affineResidueClasses(_ box: GridBox, along axis: Int, period: Int) -> [GridBox]? {
+    private func affineResidueClasses(_ box: GridBox, along axis: Int, period: Int) throws(Diagnostic) -> [GridBox]? {
         var candidates = [2, 4, 8, 16]
         if period > 1 && period <= UniformityChecker.maxResiduePeriod {
             candidates.removeAll { $0 == period }
@@ -208,10 +306,13 @@ final class CountCompressor: LoopCompression {
         }
         for classes in candidates where box.count[axis] >= 2 * classes {
             let parts = box.residueClasses(along: axis, classes)
+            var steps = 0
             let allAffine = parts.allSatisfy { part in
                 var checker = boxChecker(part)
+                defer { steps += checker.steps }
                 return checker.countsAreAffine(plan.body)
             }
+            try executor.spend(steps)
             if allAffine { return parts }
         }
         return nil
@@ -256,7 +357,7 @@ final class CountCompressor: LoopCompression {
     /// The sum over a box whose blocks count C + n K_kept + (T - n) K_skipped, with n the
     /// key blocks the mask keeps in the block's row (`UniformityChecker.countsArePartitioned`):
     /// an affine function of n. Every row's n is counted once (`BlockPattern.keptCount`:
-    /// closed form for local + strided masks, one hash per block for random ones); rows
+    /// O(1) per row, closed form for every pattern); rows
     /// with equal n count alike and are added as one group. Two blocks run: the first,
     /// and one whose n differs (if any), which gives the slope, exactly (a remainder means
     /// the proof did not hold: nil, split instead). Between them they run every kind of
@@ -285,7 +386,8 @@ final class CountCompressor: LoopCompression {
             for index in 0..<rows { rowValues[index] &+= k &* ((index / block) % count) }
             block *= count
         }
-        let kept = partition.pattern.keptCounts(rows: rowValues, partition.lo, partition.hi)
+        try executor.spend(rows)
+        let kept = rowValues.map { partition.pattern.keptCount(row: $0, partition.lo, partition.hi) }
         // The first block (offsets 0, row index 0) and the first row whose count differs.
         let firstKept = kept[0]
         var otherIndex: Int?
@@ -368,6 +470,10 @@ final class CountCompressor: LoopCompression {
 
     /// Splits [lo, hi) into ranges whose iterations provably count alike.
     func runLoop(_ executor: BlockExecutor, slot: Int, _ lo: Int, _ hi: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+        if let summing, summing.bodyID == body.id, executor.position.loops.isEmpty {
+            try runSelected(summing.iterations, slot: slot, body: body, carried: carried)
+            return
+        }
         try runRange(slot: slot, lo, hi, body: body, carried: carried, peels: true)
     }
 
@@ -389,11 +495,16 @@ final class CountCompressor: LoopCompression {
         var checker = loopChecker()
         var ranged = checker
         ranged.setRange(slot: slot, IntInterval(lo, hi - 1))
-        if ranged.isUniform(body) {
+        let uniform = ranged.isUniform(body)
+        try executor.spend(ranged.steps)
+        if uniform {
             try runRepeated(slot: slot, lo, count: hi - lo, body: body, carried: carried)
             return
         }
-        if let condition = checker.partitioningCondition(body, slot: slot, lo, hi) {
+        let condition = checker.partitioningCondition(body, slot: slot, lo, hi)
+        try executor.spend(checker.steps)
+        checker.steps = 0
+        if let condition {
             try runPartitioned(by: condition, slot: slot, lo, hi, body: body, carried: carried)
             return
         }
@@ -402,14 +513,18 @@ final class CountCompressor: LoopCompression {
             while edge <= Self.longestPeel && 2 * edge <= hi - lo {
                 var tail = checker
                 tail.setRange(slot: slot, IntInterval(lo, hi - edge - 1))
-                if tail.isUniform(body) {
+                let tailUniform = tail.isUniform(body)
+                try executor.spend(tail.steps)
+                if tailUniform {
                     try runRepeated(slot: slot, lo, count: hi - edge - lo, body: body, carried: carried)
                     try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
                     return
                 }
                 var head = checker
                 head.setRange(slot: slot, IntInterval(lo + edge, hi - 1))
-                if head.isUniform(body) {
+                let headUniform = head.isUniform(body)
+                try executor.spend(head.steps)
+                if headUniform {
                     try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
                     try runRepeated(slot: slot, lo + edge, count: hi - lo - edge, body: body, carried: carried)
                     return
@@ -417,7 +532,9 @@ final class CountCompressor: LoopCompression {
                 var middle = checker
                 if 2 * edge < hi - lo {
                     middle.setRange(slot: slot, IntInterval(lo + edge, hi - edge - 1))
-                    if middle.isUniform(body) {
+                    let middleUniform = middle.isUniform(body)
+                    try executor.spend(middle.steps)
+                    if middleUniform {
                         try runRange(slot: slot, lo, lo + edge, body: body, carried: carried, peels: false)
                         try runRepeated(slot: slot, lo + edge, count: hi - lo - 2 * edge, body: body, carried: carried)
                         try runRange(slot: slot, hi - edge, hi, body: body, carried: carried, peels: false)
@@ -433,17 +550,25 @@ final class CountCompressor: LoopCompression {
     }
 
     /// Runs iteration `j` once and counts it `count` times, provided the tiles the loop
-    /// carries keep their layout (so every iteration starts from the same state).
-    private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState) throws(Diagnostic) {
+    /// carries keep their layout (so every iteration starts from the same state). When
+    /// the first iteration changes it (a running maximum that starts as `full(-inf)`,
+    /// say), the rest start from the state it left and usually keep it: they are tried
+    /// once more the same way (`retries`), then run one by one.
+    private func runRepeated(slot: Int, _ j: Int, count: Int, body: PlannedBlock, carried: CarriedState, retries: Int = 1) throws(Diagnostic) {
         let before = executor.carriedState(carried)
         let one = try executor.countIteration(slot: slot, j, body: body, carried: carried)
         if executor.carriedState(carried) == before {
             try add(one, times: count)
-        } else {
-            noteStateChange(slot: slot)
-            try add(one)
-            for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
+            return
         }
+        noteStateChange(slot: slot)
+        try add(one)
+        if retries > 0 && count > 2 {
+            try runRepeated(slot: slot, j + 1, count: count - 1, body: body, carried: carried, retries: retries - 1)
+            return
+        }
+        try executor.affordRepeats(count - 1, of: body, at: kernel.location)
+        for k in (j + 1)..<(j + count) { try executor.iterate(slot: slot, k, body: body, carried: carried) }
     }
 
     // MARK: Iterations split by a condition
@@ -469,6 +594,7 @@ final class CountCompressor: LoopCompression {
         guard executor.carriedState(carried) == before else {
             noteStateChange(slot: slot)
             try add(first)
+            try executor.affordRepeats(hi - lo - 1, of: body, at: kernel.location)
             for k in (lo + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
             return
         }
@@ -481,6 +607,7 @@ final class CountCompressor: LoopCompression {
             noteStateChange(slot: slot)
             try add(first, times: other - lo)
             try add(second)
+            try executor.affordRepeats(hi - other - 1, of: body, at: kernel.location)
             for k in (other + 1)..<hi { try executor.iterate(slot: slot, k, body: body, carried: carried) }
             return
         }
@@ -494,6 +621,7 @@ final class CountCompressor: LoopCompression {
         if let pattern = try blockMaskPattern(condition, slot: slot) {
             return pattern.pattern.truths(row: pattern.row, lo, hi)
         }
+        try executor.spend(hi - lo)
         var count = 0
         var firstTrue: Int?, firstFalse: Int?
         let saved = executor.env[slot]
@@ -510,19 +638,12 @@ final class CountCompressor: LoopCompression {
         return (count, firstTrue, firstFalse)
     }
 
-    /// `block_mask(i, j, ...)` with j the loop variable and every other argument free of
-    /// it: the pattern and the row i, evaluated once.
-    private func blockMaskPattern(_ condition: Expr, slot: Int) throws(Diagnostic) -> (pattern: BlockPattern, row: Int)? {
-        guard case .call(.blockMask, let arguments) = condition.kind, case .local(slot) = arguments[1].kind,
-            !arguments[0].slots.contains(slot), !arguments[2...].contains(where: { $0.slots.contains(slot) })
-        else { return nil }
-        var values: [Int] = []
-        for (index, argument) in arguments.enumerated() where index != 1 {
-            values.append(try executor.integer(argument))
-        }
-        guard let pattern = BlockPattern(code: values[1], local: values[2], stride: values[3], densityPermille: values[4], seed: values[5]) else {
-            return nil
-        }
-        return (pattern, values[0])
+    /// `block_mask(i, j, ...)` (`BlockMaskTest`) with j the loop variable: the pattern,
+    /// read through its column, and the row i, evaluated once.
+    private func blockMaskPattern(_ condition: Expr, slot: Int) throws(Diagnostic) -> (pattern: ScaledPattern, row: Int)? {
+        guard let test = BlockMaskTest(condition, loopSlot: slot) else { return nil }
+        let row = try executor.integer(test.row)
+        guard let pattern = try test.resolve({ (e: Expr) throws(Diagnostic) -> Int? in try executor.integer(e) }) else { return nil }
+        return (pattern, row)
     }
 }

@@ -24,19 +24,23 @@ struct Interpreter {
     func run() throws(Diagnostic) -> RunResult {
         let host = isNumeric ? try allocateTensors() : HostMemory()
         let executor = BlockExecutor(bound: bound, mode: options.mode, host: host, trace: trace)
-        executor.budget = StatementBudget(limit: options.statementBudget)
+        executor.work.budget = options.budget
         var kernels: [KernelStats] = []
-        let cache = compresses && options.statementBudget == nil ? options.countCache.flatMap { $0.accepts(bound) ? $0 : nil } : nil
+        let cache = compresses ? options.countCache.flatMap { $0.accepts(bound) ? $0 : nil } : nil
         for (index, declaration) in bound.program.kernels.enumerated() {
             let key = cache?.key(bound, kernel: index)
-            if let cache, let key, let stats = cache.lookup(key) {
-                kernels.append(stats)
+            if let cache, let key, let entry = cache.lookup(key) {
+                // A kernel counted before spends what counting it spent.
+                try executor.spend(entry.units)
+                kernels.append(entry.stats)
                 continue
             }
+            let before = executor.work.unitsDone
             let stats = try runKernel(declaration, extents: bound.gridExtents[index], executor, number: index)
-            if let cache, let key { cache.store(key, stats) }
+            if let cache, let key { cache.store(key, stats, units: executor.work.unitsDone - before) }
             kernels.append(stats)
         }
+        try executor.settleWork()
         let stats = RunStats(kernels: kernels, tensorNames: bound.program.tensors.map(\.name))
         do {
             _ = try stats.checkedTotal()
@@ -104,13 +108,14 @@ struct Interpreter {
         }
         if compresses {
             try CountCompressor(executor: executor, plan: plan).countGrid(extents: extents)
-        } else if blocks > 1, threads > 1, isNumeric, trace == nil, !executor.budget.isLimited, ParallelReplay.isSafe(plan) {
+        } else if blocks > 1, threads > 1, isNumeric, trace == nil, executor.work.budget == nil, ParallelReplay.isSafe(plan) {
             let kernels = Double(bound.program.kernels.count)
             let progress = options.progress.map { report in
                 { @Sendable (fraction: Double) in report((Double(number) + fraction) / kernels) }
             }
             try ParallelReplay(plan: plan, extents: extents, blocks: blocks, threads: threads, progress: progress).run(into: executor)
         } else if blocks > 0 {
+            try executor.affordRepeats(blocks, of: plan.body, at: declaration.location)
             let grid = GridBox(extents: extents)
             let kernels = Double(bound.program.kernels.count)
             // Told about 1,000 times a kernel at most: the bar redraws ten times a second.

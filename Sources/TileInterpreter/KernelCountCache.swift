@@ -13,14 +13,17 @@ import TileLanguage
 /// found by walking the kernel's syntax (`KernelCountCache.Footprint`); the forward kernel
 /// of a forward-backward program, which names Br and Bc but not the backward's Bm and
 /// Bn, is then counted once per (Br, Bc). Only successful counts are kept; a failing
-/// kernel is counted again (and fails the same way) in every configuration.
+/// kernel is counted again (and fails the same way) in every configuration. A kernel
+/// taken from the cache spends the units of work counting it spent (`WorkBudget`), so a
+/// budget runs out at the same total with or without the cache.
 public final class KernelCountCache: @unchecked Sendable {
     /// The program and hardware every run using the cache must have; others bypass it.
     let program: Program
     let hardware: HardwareProfile
     /// Per kernel: the parameters and tensors it reads.
     let footprints: [Footprint]
-    private var entries: [[Int]: KernelStats] = [:]
+    /// Each kernel's counts and the units of work counting it spent (`WorkBudget`).
+    private var entries: [[Int]: (stats: KernelStats, units: Int)] = [:]
     private let lock = NSLock()
     private var missCount = 0
     private var hitCount = 0
@@ -71,20 +74,20 @@ public final class KernelCountCache: @unchecked Sendable {
         return key
     }
 
-    func lookup(_ key: [Int]) -> KernelStats? {
+    func lookup(_ key: [Int]) -> (stats: KernelStats, units: Int)? {
         lock.lock()
         defer { lock.unlock() }
-        if let stats = entries[key] {
+        if let entry = entries[key] {
             hitCount += 1
-            return stats
+            return entry
         }
         missCount += 1
         return nil
     }
 
-    func store(_ key: [Int], _ stats: KernelStats) {
+    func store(_ key: [Int], _ stats: KernelStats, units: Int) {
         lock.lock()
-        entries[key] = stats
+        entries[key] = (stats, units)
         lock.unlock()
     }
 

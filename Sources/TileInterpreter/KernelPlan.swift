@@ -8,9 +8,9 @@ struct KernelPlan {
     /// For each grid axis: true when its value can reach a slice extent, a loop bound, an
     /// `if` condition or a tile size, i.e. when blocks along it may count differently.
     let axisIsSensitive: [Bool]
-    /// Whether the kernel masks scores (`mask_causal`, `mask_window`): only then does the
-    /// uniformity checker track tile shapes.
-    let hasMasks: Bool
+    /// Whether the kernel masks scores (`mask_causal`, `mask_window`) or takes columns of
+    /// tiles (`col`): only then does the uniformity checker track tile shapes.
+    let tracksShapes: Bool
     /// A top-level loop whose key ranges tile along a grid axis (split-KV), if any.
     let tiledSplit: TiledSplit?
     /// Whether an `if` tests a block-sparse mask (`block_mask`): only then may a box be
@@ -29,9 +29,9 @@ struct KernelPlan {
         axisIsSensitive = kernel.axes.map { sensitive.contains($0.slot) }
         var masks = false
         CountSites.forEach(in: kernel.body) { site in
-            if case .call(let builtin, _) = site, builtin == .maskCausal || builtin == .maskWindow { masks = true }
+            if case .call(let builtin, _) = site, builtin == .maskCausal || builtin == .maskWindow || builtin == .col { masks = true }
         }
-        hasMasks = masks
+        tracksShapes = masks
         tiledSplit = TiledSplit.find(in: body, kernel: kernel)
         var blockMask = false
         Stmt.forEach(in: kernel.body) { statement in
@@ -65,11 +65,13 @@ struct KernelPlan {
 /// A top-level loop whose ranges tile its key range along a grid axis s, as split-KV
 /// kernels write it:
 ///
-///     jlo = A + s * P
+///     jlo = A + s * P              (or min(B, A + s * P))
 ///     jhi = min(B, jlo + P)
 ///     for j in jlo ..< jhi: ...
 ///
-/// with A, B and P free of s. Splits s0 ..< s0 + c then run, between them, the
+/// with A, B and P free of s. Capping jlo at B changes nothing: a split whose start
+/// A + s P reaches B runs no iteration either way (paged decoding's partitions past a
+/// causal query's last page). Splits s0 ..< s0 + c then run, between them, the
 /// iterations [A + s0 P, min(B, A + (s0 + c) P)) once each (none when P <= 0): the same
 /// as one block whose loop runs to `min(B, jlo + c * P)`. `find` also requires that the
 /// statements before the loop (but those two) and the loop body read nothing that
@@ -113,10 +115,11 @@ struct TiledSplit {
                 case .assign(_, let highValue) = body.statements[highIndex].kind
             else { continue }
             for (axis, declaration) in kernel.axes.enumerated() {
-                guard let found = progression(lowValue, along: declaration.slot),
-                    let bound = cappedStep(highValue, low: lowSlot, step: found.step)
+                guard let found = cappedProgression(lowValue, along: declaration.slot),
+                    let bound = cappedStep(highValue, low: lowSlot, step: found.step),
+                    found.cap.map({ $0.sameValue(as: bound) }) ?? true
                 else { continue }
-                let (start, step) = found
+                let (start, step, _) = found
                 let pieces = [start, step, bound].compactMap { $0 }
                 let read = pieces.reduce(into: Set<Int>()) { $0.formUnion($1.slots) }
                 guard read.allSatisfy({ kernel.slotTypes.indices.contains($0) && kernel.slotTypes[$0] == .int }),
@@ -136,6 +139,17 @@ struct TiledSplit {
                 guard prologueClean, loopBody.readSlots.isDisjoint(with: tainted) else { continue }
                 return TiledSplit(axis: axis, loop: loopIndex, loopSlot: j, lowSlot: lowSlot, bound: bound, step: step)
             }
+        }
+        return nil
+    }
+
+    /// A + s * P as `progression` reads it, or min(B, A + s * P) (either order) with B
+    /// free of s: (A or nil, P, B or nil).
+    private static func cappedProgression(_ e: Expr, along s: Int) -> (start: Expr?, step: Expr, cap: Expr?)? {
+        if let found = progression(e, along: s) { return (found.start, found.step, nil) }
+        guard case .call(.min, let arguments) = e.kind, arguments.count == 2 else { return nil }
+        for (cap, inner) in [(arguments[0], arguments[1]), (arguments[1], arguments[0])] where !cap.slots.contains(s) {
+            if let found = progression(inner, along: s) { return (found.start, found.step, cap) }
         }
         return nil
     }

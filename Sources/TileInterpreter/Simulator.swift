@@ -23,10 +23,11 @@ public struct RunOptions: Sendable {
     /// Normwise relative error every check must stay within (numeric mode); nil: each
     /// check's tolerance derived from the dtypes and reduction lengths (`NumericTolerance`).
     public var tolerance: Double?
-    /// The most statements the replay may execute before it stops with a `.budget`
+    /// The work budget the run spends (`WorkBudget`: statements replayed and proof steps),
+    /// shared with the other runs of its command; past it the run stops with a `.budget`
     /// diagnostic (nil: no limit). Count mode is usually flat in the shape, but a program
     /// whose blocks it cannot prove alike is replayed block by block; this bounds that.
-    public var statementBudget: Int?
+    public var budget: WorkBudget?
     /// Told the fraction of the run done (0 to 1) as blocks finish, when blocks run one by
     /// one (numeric mode, traces, exhaustive counting): for a progress bar.
     public var progress: (@Sendable (Double) -> Void)?
@@ -37,19 +38,21 @@ public struct RunOptions: Sendable {
     /// Kernel counts shared with other count-mode runs of the same program and hardware
     /// (`tune`'s configurations): a kernel whose parameters, tensors and grid are the same
     /// as in an earlier run is not counted again (`KernelCountCache`). Used only when
-    /// compressing without a statement budget; the counts are the same either way.
+    /// compressing; the counts (and the work a kernel spends of the budget) are the same
+    /// either way.
     public var countCache: KernelCountCache?
 
     public init(
         mode: ExecutionMode, compress: Bool = true, seed: UInt64 = 1, inputs: [String: HostTensor] = [:], tolerance: Double? = nil,
         statementBudget: Int? = nil
     ) {
+        // `statementBudget`: a budget of its own of that many units (see `budget`).
         self.mode = mode
         self.compress = compress
         self.seed = seed
         self.inputs = inputs
         self.tolerance = tolerance
-        self.statementBudget = statementBudget
+        self.budget = statementBudget.map { WorkBudget(limitUnits: $0) }
     }
 }
 

@@ -15,10 +15,11 @@ struct Slots {
         values = Array(repeating: .unset, count: count)
     }
 
-    /// The tiles held at `level`, by slot (what a capacity diagnostic lists as live).
-    func tiles(at level: TileLevel) -> [(slot: Int, tile: Tile)] {
+    /// The tiles held at `level` (at any level when nil), by slot (what a capacity
+    /// diagnostic lists as live; the shapes count mode's checker starts from).
+    func tiles(at level: TileLevel? = nil) -> [(slot: Int, tile: Tile)] {
         values.enumerated().compactMap { slot, value in
-            guard let tile = value.tile, tile.level == level else { return nil }
+            guard let tile = value.tile, level.map({ tile.level == $0 }) ?? true else { return nil }
             return (slot, tile)
         }
     }

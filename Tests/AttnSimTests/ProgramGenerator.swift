@@ -104,7 +104,8 @@ struct ProgramGenerator {
         header()
         let kernels = int(1...3)
         for index in 0..<kernels {
-            switch int(0...6) {
+            switch int(0...7) {
+            case 7: maskGridKernel(index)
             case 0, 1: attentionKernel(index)
             case 6: backwardKernel(index)
             case 2: rowwiseKernel(index)
@@ -246,7 +247,7 @@ struct ProgramGenerator {
             emit("if j * Bc <= qpos + rn - 1:", body)
             body += 1
         case 3:
-            emit("if block_mask(i, j, \(pick([1, 2])), \(int(1...2)), \(int(0...3)), 500, \(int(1...9))):", body)
+            emit("if \(blockMaskCondition()):", body)
             body += 1
         default: break
         }
@@ -263,6 +264,37 @@ struct ProgramGenerator {
         emit("store O[bh, rows(i, Br), :] = o / l", 1)
         if chance(0.6) { emit("store L[bh, rows(i, Br)] = m + log(l)", 1) }
     }
+
+    /// Standard attention's mask build: a 2-D grid of query and key tiles (in either
+    /// order, sometimes under a head axis), each masking a tile with a causal or window
+    /// mask once, outside any loop; the tiles' offsets differ by block, and the last row
+    /// and column of tiles may be ragged (the mask-band proof, `countsAreBanded`).
+    private mutating func maskGridKernel(_ index: Int) {
+        let axes = pick(["i: cdiv(N, Br), j: cdiv(Nkv, Bc)", "j: cdiv(Nkv, Bc), i: cdiv(N, Br)", "bh: batch * heads, i: cdiv(N, Br), j: cdiv(Nkv, Bc)"])
+        emit("kernel band\(index) grid(\(axes)):")
+        emit("rn = min(Br, N - i * Br)", 1)
+        emit("cn = min(Bc, Nkv - j * Bc)", 1)
+        let query = pick(["i * Br", "i * Br + Nkv - N", "i * Br + \(int(-3...3))"])
+        let period = chance(0.3) ? ", \(int(1...4))" : ""
+        let mask = chance(0.5)
+            ? "mask_causal(zeros(rn, cn), \(query), j * Bc\(period))"
+            : "mask_window(zeros(rn, cn), \(query), j * Bc, W\(period))"
+        emit("store T[\(axes.hasPrefix("bh") ? "bh" : "0"), rows(i, Br), cols(j, Bc)] = \(mask)", 1)
+    }
+
+    /// A block-sparse test of key block j for query block i: local + strided or random
+    /// patterns of several densities, read by tile index or through mask blocks of S
+    /// positions (S a multiple of Br and Bc: mask row i Br / S, column j Bc / S), as flash2
+    /// reads them when Br != Bc.
+    private mutating func blockMaskCondition() -> String {
+        let pattern = pick([1, 1, 2, 2])
+        let settings = "\(pattern), \(int(1...3)), \(pick([0, 0, 2, 3, 7])), \(pick([0, 250, 500, 900, 1000])), \(int(1...9))"
+        guard chance(0.5) else { return "block_mask(i, j, \(settings))" }
+        let size = br * bc / gcd(br, bc) * pick([1, 1, 2])
+        return "block_mask(i * Br / \(size), j * Bc / \(size), \(settings))"
+    }
+
+    private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// A causal backward-style pass: one block per (head, key block), a query-block loop
     /// from the key block's diagonal down (lower bound affine in the grid axis, the

@@ -35,32 +35,32 @@ import Workload
         let memory = try #require(summary.summaries.first?.memory)
         #expect(memory.weightBytes == 13_476_831_232 && memory.kvBytes == 536_870_912)
         #expect((summary.summaries.first?.ttftSeconds ?? 0) > 0 && (summary.summaries.first?.tpotSeconds ?? 0) > 0)
-        #expect(summary.options.statementBudget == Runner.countStatementBudget)
+        #expect(summary.options.budgetUnits == Runner.countStatementBudget)
         guard case .model(let operators) = try StudyRunner.run(path: url.appendingPathComponent("operators.json").path) else {
             throw TestFailure("not a model result")
         }
         #expect(operators.steps.map(\.context) == [1024, 2048] && operators.steps.allSatisfy { $0.phase == .decode })
-        #expect(operators.summaries.isEmpty && operators.options.statementBudget == nil)
+        #expect(operators.summaries.isEmpty && operators.options.budgetUnits == nil)
         // The CLI renders what the library predicted, byte for byte.
         guard case .model(let spec, _) = try StudyFile.load(path: url.appendingPathComponent("summary.json").path) else { throw TestFailure("not a model study") }
         #expect(try ModelCommand.report(spec, format: .json) == ModelCommand.render(try ModelStudyPlan(spec).run(), format: .json))
     }
 
-    /// The model's tile programs run under the budget the study gives: with one statement
-    /// the first GEMM stops with the budget diagnostic (every count replays at least a
+    /// The model's tile programs run under the budget the study gives: with one unit of
+    /// work the first GEMM stops with the budget diagnostic (every count replays at least a
     /// statement), which the model reports; without a budget the step is predicted.
     @Test func modelRunsItsProgramsUnderTheStudysBudget() throws {
         let architecture = try Architecture(model: try ModelSpec.named("llama-2-7b"))
         let hardware = try HardwareProfile.named("h100-sxm")
-        var tight = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(statementBudget: 1))
+        var tight = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(budgetUnits: 1))
         do {
             _ = try tight.step(.decode, context: 1024)
             Issue.record("a budget of one statement did not stop the model")
         } catch {
             #expect(error.message.hasPrefix("gemm 1 x 4096 x 12288: "))
-            #expect(error.message.contains("stopped after replaying 1 statements (the budget"))
+            #expect(error.message.contains("was stopped at its budget of 1 units of work"))
         }
-        var free = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(statementBudget: nil))
+        var free = try ModelPredictor(architecture: architecture, hardware: hardware, options: ModelRunOptions(budgetUnits: nil))
         #expect(try free.step(.decode, context: 1024).seconds > 0)
     }
 

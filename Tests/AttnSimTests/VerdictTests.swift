@@ -72,7 +72,7 @@ import TileLanguage
         #expect(AttnSimCommand.main(arguments + ["--tolerance", "-1"], console: CapturedConsole().console) == 64)
         let countMode = arguments.filter { $0 != "--mode" && $0 != "numeric" }
         #expect(AttnSimCommand.main(countMode + ["--tolerance", "0.1"], console: CapturedConsole().console) == 64)
-        // --allow-long also lifts count mode's statement budget, so it is accepted there.
+        // --allow-long also lifts count mode's work budget, so it is accepted there.
         #expect(AttnSimCommand.main(countMode + ["--allow-long"], console: CapturedConsole().console) == 0)
     }
 
@@ -155,25 +155,27 @@ import TileLanguage
         #expect(try Runner.run(failing).allSatisfy { $0.passed == false })
     }
 
-    /// flash2, 16 heads, d 64, N = Nkv = 8530 is just over the work budget (8520 is just
+    /// flash2, 16 heads, d 64, N = Nkv = 8470 is just over the work budget (8465 is just
     /// under); numeric mode refuses it up front, from counts alone.
     @Test func numericWorkOverTheBudgetIsRefusedUpFront() throws {
         let program = try AlgorithmLibrary.program("flash2")
-        let under = try BoundProgram(program: program, shape: S.shape(heads: 16, n: 8520, d: 64), dtype: .fp16, hardware: S.h100)
+        let under = try BoundProgram(program: program, shape: S.shape(heads: 16, n: 8465, d: 64), dtype: .fp16, hardware: S.h100)
         #expect(try Runner.numericWork(under) < Runner.numericWorkBudget)
-        let shape = S.shape(heads: 16, n: 8530, d: 64)
+        let shape = S.shape(heads: 16, n: 8470, d: 64)
         let over = try BoundProgram(program: program, shape: shape, dtype: .fp16, hardware: S.h100)
         let work = try Runner.numericWork(over)
-        // matmul 4 x 16 x 8530^2 x 64 = 298,028,646,400, plus 100 x the elementwise FLOPs
-        // (7,027,764,640: about 6 per score, the exps, maxima, sums and rescales).
-        #expect(work == 298_028_646_400 + 100 * 7_027_764_640)
+        // matmul 4 x 16 x 8470^2 x 64 = 293,850,726,400, plus 100 x the elementwise FLOPs
+        // (6,937,675,360: about 6 per score, the exps, maxima, sums and rescales), plus
+        // 500 units per input element drawn (Q, K and V: 3 x 16 x 8470 x 64 = 26,019,840).
+        #expect(Runner.numericWorkPerInputElement == 500)
+        #expect(work == 293_850_726_400 + 100 * 6_937_675_360 + 500 * 26_019_840)
         #expect(work > Runner.numericWorkBudget && work < Runner.numericWorkBudget + Runner.numericWorkBudget / 100)
         let started = Date()
         do {
             _ = try Runner.run(Self.request(program, shape, dtype: .fp16))
             Issue.record("a run over the work budget was not refused")
         } catch {
-            guard case .tooMuchWork(_, 8530, let flops, let budget) = error else { throw error }
+            guard case .tooMuchWork(_, 8470, let flops, let budget) = error else { throw error }
             #expect(flops == work && budget == Runner.numericWorkBudget)
             #expect(error.description.contains("--mode count") && error.description.contains("--allow-long"))
         }

@@ -1,0 +1,175 @@
+import AttnNumerics
+import TileLanguage
+
+/// All-or-nothing masks: a causal or window mask whose offset varies over the box but hides
+/// all of its tile or none of it everywhere, decided from the tile's abstract shape.
+extension UniformityChecker {
+    /// Whether a causal or window mask whose query-key offset ranges over `offset` hides
+    /// every element of its tile, or none, everywhere in the box: then what it counts
+    /// (one FLOP per element, the hidden elements) does not depend on the offset.
+    ///
+    /// Row r of an R x C tile holds query q0 + (r mod p) (p the row period, R without
+    /// one), column c key k0 + c; with D = q0 - k0 and r_max = min(R, p) - 1 the causal
+    /// mask keeps key <= query, i.e. c <= D + r. It keeps all when D >= C - 1 and hides
+    /// all when D + r_max < 0. A window w also hides keys w or more before the query
+    /// (D + r - c >= w): it keeps all when besides D + r_max <= w - 1, and hides all
+    /// when D - (C - 1) >= w.
+    mutating func maskIsAllOrNothing(_ builtin: Builtin, _ arguments: [Expr], offset: IntInterval) -> Bool {
+        guard let geometry = maskShape(builtin, arguments) else { return false }
+        let lastRow = geometry.lastRow
+        let dlo = offset.lo
+        // D + r_max and D - (C - 1) over the box; nil on overflow.
+        guard let last = IntInterval.add(offset, IntInterval(point: lastRow)),
+            let first = IntInterval.subtract(offset, IntInterval(point: geometry.cols - 1))
+        else { return false }
+        let (lastHi, firstLo) = (last.hi, first.lo)
+        if let window = geometry.window {
+            let keepsAll = dlo >= geometry.cols - 1 && lastHi <= window - 1
+            let hidesAll = lastHi < 0 || firstLo >= window
+            return keepsAll || hidesAll
+        }
+        return dlo >= geometry.cols - 1 || lastHi < 0
+    }
+
+    /// The tile shape, row period and window of a causal or window mask, each the same
+    /// everywhere in the box; nil otherwise.
+    mutating func maskShape(_ builtin: Builtin, _ arguments: [Expr]) -> MaskShape? {
+        guard let tile = shape(arguments[0]), let rowForm = tile.rows, let colForm = tile.cols,
+            let rows = interval(rowForm), let cols = interval(colForm), rows.isPoint, cols.isPoint
+        else { return nil }
+        var window: Int?
+        var periodIndex = 3
+        if builtin == .maskWindow {
+            guard let w = range(arguments[3]), w.isPoint, w.lo > 0 else { return nil }
+            window = w.lo
+            periodIndex = 4
+        }
+        var period = rows.lo
+        if arguments.count > periodIndex {
+            guard let p = range(arguments[periodIndex]), p.isPoint, p.lo > 0 else { return nil }
+            period = p.lo
+        }
+        return MaskShape(rows: rows.lo, cols: cols.lo, period: period, window: window)
+    }
+
+    /// The abstract shape of a tile expression; nil when it is not a tile or unknown.
+    mutating func shape(_ e: Expr) -> TileShape? {
+        switch e.kind {
+        case .local(let slot):
+            return shapes[slot]
+        case .load(let access, _):
+            return loadShape(access)
+        case .transpose(let operand):
+            return shape(operand).map { TileShape(rows: $0.cols, cols: $0.rows) }
+        case .unary(_, let operand):
+            return shape(operand)
+        case .binary(let op, let l, let r):
+            if op == .matmul {
+                guard let a = shape(l), let b = shape(r) else { return nil }
+                return TileShape(rows: a.rows, cols: b.cols)
+            }
+            return broadcast(shape(l), shape(r))
+        case .call(let builtin, let arguments):
+            switch builtin.spec.result {
+            case .firstArgument, .floatOrFirst:
+                return shape(arguments[0])
+            case .tile1D:
+                return shape(arguments[0]).map { TileShape(rows: $0.rows, cols: .constant(1)) }
+            case .broadcast:
+                return broadcast(shape(arguments[0]), shape(arguments[1]))
+            case .tileOfSizes:
+                let sizes = zip(arguments, builtin.spec.arguments(count: arguments.count)).filter { $1.role == .tileSize }.map { integer($0.0) }
+                return TileShape(rows: sizes.first ?? nil, cols: sizes.count > 1 ? sizes[1] : .constant(1))
+            case .integer, .widenedFirstArgument:
+                return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Elementwise broadcasting of two shapes (a scalar has none): equal dimensions, or
+    /// one of them 1.
+    func broadcast(_ a: TileShape?, _ b: TileShape?) -> TileShape? {
+        guard let a else { return b }
+        guard let b else { return a }
+        func combine(_ x: AffineForm?, _ y: AffineForm?) -> AffineForm? {
+            guard let x, let y else { return nil }
+            if x == y || y == .constant(1) { return x }
+            return x == .constant(1) ? y : nil
+        }
+        return TileShape(rows: combine(a.rows, b.rows), cols: combine(a.cols, b.cols))
+    }
+
+    /// The shape of a load: the kept dimensions' lengths (all but the last flatten into
+    /// rows), each known when the slice is the same length everywhere in the box.
+    mutating func loadShape(_ access: TensorAccess) -> TileShape? {
+        let extents = tensorShapes[access.tensor]
+        var lengths: [AffineForm?] = []
+        for (axis, index) in access.indices.enumerated() {
+            switch index {
+            case .scalar:
+                continue
+            case .all:
+                lengths.append(.constant(extents[axis]))
+            case .block(let b, let size, _):
+                lengths.append(blockLength(b, size, extent: extents[axis]).map { .constant($0) })
+            case .range(let a, let b, _):
+                if let lo = integer(a), let hi = integer(b) { lengths.append(hi - lo) } else { lengths.append(nil) }
+            }
+        }
+        guard let last = lengths.last else { return nil }
+        if lengths.count == 1 { return TileShape(rows: last, cols: .constant(1)) }
+        var rows: AffineForm? = .constant(1)
+        for length in lengths.dropLast() {
+            guard let r = rows, let l = length, l.isConstant, let product = r.scaled(by: l.constant) else {
+                rows = nil
+                break
+            }
+            rows = product
+        }
+        return TileShape(rows: rows, cols: last)
+    }
+}
+
+/// Rows and columns of a tile as affine forms over the box (nil: unknown).
+struct TileShape: Equatable {
+    var rows: AffineForm?
+    var cols: AffineForm?
+}
+
+/// A causal or window mask's R x C tile, row period p and window w: what it hides depends
+/// on the query-key offset D alone (see `UniformityChecker.maskIsAllOrNothing`).
+struct MaskShape: Equatable {
+    var rows: Int
+    var cols: Int
+    var period: Int
+    var window: Int?
+
+    /// r_max = min(R, p) - 1, the last row's query offset.
+    var lastRow: Int { Swift.min(rows, period) - 1 }
+
+    /// Whether offset D hides nothing: D >= C - 1, and D + r_max <= w - 1 with a window.
+    func keepsAll(_ d: Int) -> Bool {
+        d >= cols - 1 && (window.map { d <= $0 - 1 - lastRow } ?? true)
+    }
+
+    /// Whether offset D hides everything: D + r_max < 0, or D - (C - 1) >= w with a window.
+    func hidesAll(_ d: Int) -> Bool {
+        if d < -lastRow { return true }
+        guard let window else { return false }
+        let (edge, overflow) = window.addingReportingOverflow(cols - 1)
+        return !overflow && d >= edge
+    }
+
+    /// The offsets that may hide part of the tile: from -r_max up to C - 2, or w + C - 2
+    /// with a window (none when hi < lo, as for a 1 x 1 tile; nil when a bound does not
+    /// fit in 64 bits). Below, a mask hides all; above, a causal mask keeps all and a
+    /// window hides all.
+    var partialOffsets: (lo: Int, hi: Int)? {
+        guard let window else { return (-lastRow, cols - 2) }
+        let (top, overflow) = window.addingReportingOverflow(cols - 2)
+        return overflow ? nil : (-lastRow, top)
+    }
+}
+
