@@ -44,13 +44,13 @@ enum BenchCommand {
         "cascade",
     ]
 
-    /// Built-ins that also prefill but are timed as one decode step: quest, moba and nsa
-    /// pick keys per query, and count mode is not flat in their prefill (a selection kernel
-    /// over a grid of every query, whose loop's trip count depends on the query's position
-    /// through a division, so the compressor splits the queries into boxes whose number
-    /// grows with N: quest's prefill at 32K takes 12 s of CPU in a debug build, 1M would
-    /// take hours).
-    static let selectsPerQuery: Set<String> = ["quest", "moba", "nsa"]
+    /// Built-ins that also prefill but are timed as one decode step: quest, moba, dsa and
+    /// nsa pick keys per query, and count mode is not flat in their prefill (a selection
+    /// kernel over a grid of every query, whose loop's trip count depends on the query's
+    /// position, so the compressor splits the queries into boxes whose number grows with
+    /// N: quest's prefill at 32K takes 12 s of CPU in a debug build, dsa's causal one at
+    /// 16K 55 s; 1M would take hours).
+    static let selectsPerQuery: Set<String> = ["quest", "moba", "dsa", "nsa"]
 
     /// Flash2 aliases whose attention has no mask (a ViT's patches, an encoder's states):
     /// run without `causal` although their program declares it.
@@ -135,7 +135,7 @@ enum BenchCommand {
 
     static let help = helpText(
         usage: "attnsim bench [--repeat N] [--only TEXT] [--format F]",
-        summary: "Times count-only runs (fp16, H100 SXM) of every built-in algorithm at 1M tokens (32 query and 8 KV heads, d 128; a causal prefill where the program has a causal mask, one decode step for the decoding kernels and for quest, moba and nsa, whose prefill count mode cannot compress; lsh and routing with one set of heads, lsh at 512K, tree-verify with a 64-token draft tree) and of the cases count mode once replayed block by block (block-sparse, odd and unequal tiles, ragged N, standard attention's causal mask, at 1M and at 16M tokens), and prints the best wall time of N runs with the counts it produced; then times whole `tune` sweeps of every built-in on the same shapes at 128K (a prefill but for cascade, quest, moba and nsa; causal where the program has it; thread_blocks sums the configurations that fit).",
+        summary: "Times count-only runs (fp16, H100 SXM) of every built-in algorithm at 1M tokens (32 query and 8 KV heads, d 128; a causal prefill where the program has a causal mask, one decode step for the decoding kernels and for quest, moba, dsa and nsa, whose prefill count mode cannot compress; lsh and routing with one set of heads, lsh at 512K, tree-verify with a 64-token draft tree) and of the cases count mode once replayed block by block (block-sparse, odd and unequal tiles, ragged N, standard attention's causal mask, at 1M and at 16M tokens), and prints the best wall time of N runs with the counts it produced; then times whole `tune` sweeps of every built-in on the same shapes at 128K (a prefill but for cascade, quest, moba, dsa and nsa; causal where the program has it; thread_blocks sums the configurations that fit).",
         options: options)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
