@@ -29,11 +29,14 @@ public enum ModelPrograms {
 # stay in the L2: DRAM traffic approaches e (M Kin + Kin Nout + M Nout) when
 # cdiv(cdiv(M, BM), G) = 1 (G >= the row blocks, X fitting beside the wave's W panels).
 #
-# The kernel runs as a GEMM library's does: 8 warps (two warp groups, 64 rows each of a
-# 128-row tile), 4 pipelining stages of X and W slices in flight (cuBLAS's and CUTLASS's
-# multistage mainloops; the nvjet kernel names in docs/data/h100-sdpa.csv say "64x4": BK
-# 64, 4 stages) and the warp-group MMA where the GPU has one (mma(async): wgmma on Hopper,
-# mma.sync elsewhere).
+# The kernel runs as a GEMM library's does: 4 pipelining stages of X and W slices in flight
+# (cuBLAS's and CUTLASS's multistage mainloops; the nvjet kernel names in
+# docs/data/h100-sdpa.csv say "64x4": BK 64, 4 stages), the warp-group MMA where the GPU
+# has one (mma(async): wgmma on Hopper, mma.sync elsewhere), and NW warps, 8 or 4, tried
+# both as a library's heuristic picks per GPU: two warp groups of 64 rows each of a
+# 128-row tile (CUTLASS's sm90 kernels), or 4 warps of 64 x 64 (its sm80 128 x 128 tile,
+# Ampere's default), whose larger warp tiles read fewer operand bytes from shared
+# memory per FLOP under mma.sync.
 #
 # No `check`: the language's references are attention and the selective scan; a float64
 # matmul reference would be a new built-in (docs/model.md). ModelTests compares Y with a
@@ -48,6 +51,7 @@ param BN = 128       # output columns per thread block
 param BK = 64        # inner-dimension slice per iteration
 param S = 1          # split-K: thread blocks sharing one output tile
 param G = min(8, cdiv(M, BM))   # row blocks per launch group (GROUP_M)
+param NW = 8         # warps per thread block
 require M > 0 and Kin > 0 and Nout > 0, "M, Kin and Nout must be positive"
 require BM > 0 and BN > 0 and BK > 0, "block sizes BM, BN and BK must be positive"
 require S > 0 and S <= cdiv(Kin, BK), "S is from 1 to cdiv(Kin, BK), the number of inner slices"
@@ -58,7 +62,7 @@ input  W[Kin, Nout]
 output Y[M, Nout]
 temp   P[S, M, Nout] fp32
 
-kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(8) stages(4) mma(async):
+kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(NW) stages(4) mma(async):
   i = g * G + ii
   # The last group may have fewer than G row blocks: its other blocks do nothing.
   if i < cdiv(M, BM):
@@ -91,10 +95,11 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 # The tilings the model picks the fastest of, as a GEMM library's heuristic picks one
 # by M: 128 x 128 tiles always; for M >= 256 also CUTLASS's wider 128 x 256 and 256 x 128
 # (each panel read fewer times); for short M (decode) 16- or 64-row tiles with split-K
-# (S above cdiv(Kin, BK) fails the require and is skipped).
+# (S above cdiv(Kin, BK) fails the require and is skipped). Each with 8 and with 4 warps.
 # @tune BM, BN, BK, S: (128, 128, 64, 1)
 # @tune BM, BN, BK, S if M >= 256: (128, 256, 64, 1), (256, 128, 64, 1)
 # @tune BM, BN, BK, S if M <= 16: (16, 64, 64, 1), (16, 64, 64, 2), (16, 64, 64, 4), (16, 64, 64, 8), (16, 64, 64, 16)
+# @tune NW: 8, 4
 # @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)
 
 """#,
