@@ -1143,7 +1143,7 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 """#,
         "flash2-triton": #"""
 # A FlashAttention-2-style forward kernel written in Triton: the hand-written kernel of
-# ../shared/calibration/README.md ("h100-triton-d64.csv"), every tiling choice as it runs.
+# docs/data/README.md ("h100-triton-d64.csv"), every tiling choice as it runs.
 #
 # - grid (N / BLOCK_M, batch x heads) with the query-block axis fastest: here
 #   grid(bh, i), whose last axis launches fastest;
@@ -2526,7 +2526,7 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
 """#,
         "paged-decode-triton": #"""
 # A split-KV decode kernel over a paged KV cache written in Triton: the hand-written kernel of
-# ../shared/calibration/README.md ("h100-triton-paged.csv"), every choice as it runs.
+# docs/data/README.md ("h100-triton-paged.csv"), every choice as it runs.
 #
 # - KV pools Kp, Vp [pages, kv_heads, P, d]; block table BT [batch, cdiv(Nkv, P)] (i32) maps
 #   a sequence's page index to a pool page; the last page is ragged: read whole, its tail

@@ -23,6 +23,7 @@ enum ModelCommand {
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
         .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
         .allowBeyondMax,
+        .allowLong("Run even when counting the model's tile programs exceeds the work budget (about a minute of count mode)."),
         .format,
         .reportOutput,
         .helpFlag,
@@ -64,6 +65,7 @@ enum ModelCommand {
         spec.prune = parsed.value("prune")
         spec.crossover = parsed.has("crossover")
         spec.allowBeyondMax = parsed.allowBeyondMax
+        spec.allowLong = parsed.allowLong
         let target = try parsed.reportTarget(try parsed.outputs())
         if target.format == .html, let option = ["view", "phase"].first(where: parsed.has) {
             throw UsageError(message: "'--\(option)' chooses what a table shows; --format html shows every view (summary, operators of both phases, parameters)")
@@ -120,6 +122,7 @@ enum ModelCommand {
         if let prune = spec.prune { words += ["--prune", prune] }
         if spec.crossover && view == "summary" { words.append("--crossover") }
         if spec.allowBeyondMax { words.append("--allow-beyond-max") }
+        if spec.allowLong { words.append("--allow-long") }
         words += ["--view", view] + (phase.map { ["--phase", $0.rawValue] } ?? []) + ["--format", "json"]
         return ParsedArguments.shellQuoted(words)
     }

@@ -26,6 +26,7 @@ enum TuneCommand {
         .hardware(),
         OptionSpec(name: "top", value: "N", help: "Rows to print (default 10)."),
         OptionSpec(name: "verbose", value: nil, help: "List every configuration left out, with the reason (default: the first 3 of each kind)."),
+        .allowLong("Run even when counting the configurations exceeds the work budget (about a minute of count mode)."),
         .tableFormat,
         .helpFlag,
     ]
@@ -62,7 +63,7 @@ enum TuneCommand {
             try Scenario.checkSize(shape, label: "tune")
             let program = try Pipeline.load(name)
             let hardware = try HardwareProfile.named(parsed.hardware)
-            let tuner = Tuner(pipeline: Pipeline(hardware: hardware))
+            let tuner = Tuner(pipeline: Pipeline(hardware: hardware, budget: parsed.allowLong ? nil : WorkBudget.standard()))
             let bar = ProgressBar(console: console)
             let fixed: [String: ScalarValue] = parsed.has("causal") ? ["causal": .int(1)] : [:]
             // Configurations that cannot run on this hardware or that the program refuses

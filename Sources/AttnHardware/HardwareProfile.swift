@@ -84,7 +84,7 @@ public struct HardwareProfile: Sendable, Equatable {
     public var vectorFlopsPerSecond: Double
     /// Special-function-unit results (exp2, log2, ...) per clock per SM.
     public var specialFunctionOpsPerClockPerSM: Int
-    /// Ceilings measured on a real part, when known (see ../shared/calibration).
+    /// Ceilings measured on a real part, when known (see docs/data).
     public var measuredHBMBytesPerSecond: Double?
     public var measuredMatmulFlopsPerSecond: [DType: Double]
     /// Where each figure comes from, keyed by its JSON field name.

@@ -1,7 +1,7 @@
 import CostModel
 import Foundation
 
-/// One measured attention call (the columns of ../shared/calibration/README.md).
+/// One measured attention call (the columns of docs/data/README.md).
 public struct CalibrationRow: Sendable, Equatable {
     public var name: String
     public var implementation: String
@@ -104,7 +104,7 @@ extension CalibrationRow {
             guard requiredColumns.contains(column) || optionalColumns.contains(column) else {
                 throw CalibrationError(
                     file: file, line: headerLine.number, column: column, columnNumber: position + 1,
-                    message: "unknown column; expected the columns of ../shared/calibration/README.md (\(requiredColumns.joined(separator: ", "))) and optionally \(optionalColumns.joined(separator: ", "))")
+                    message: "unknown column; expected the columns of docs/data/README.md (\(requiredColumns.joined(separator: ", "))) and optionally \(optionalColumns.joined(separator: ", "))")
             }
             index[column] = position
         }

@@ -69,10 +69,10 @@ public struct KernelTable: Sendable, Equatable {
     /// Tiles as the kernel's template arguments say (`block_m`, `block_n`).
     static let tiles: [(name: String, source: Source)] = [("Br", .columns(["block_m"], fallback: nil)), ("Bc", .columns(["block_n"], fallback: nil))]
 
-    /// The built-in entries: the kernels of ../shared/calibration, then the algorithms any
+    /// The built-in entries: the kernels of docs/data, then the algorithms any
     /// implementation may name.
     public static let builtIn = KernelTable(entries: [
-        // The hand-written Triton kernels of ../shared/calibration/README.md, launched directly.
+        // The hand-written Triton kernels of docs/data/README.md, launched directly.
         Entry(implementation: "triton-prefill", program: "flash2-triton", launch: .direct, parameters: tiles + [
             ("num_warps", .columns(["warps"], fallback: nil)), ("num_stages", .columns(["stages"], fallback: nil)),
         ]),

@@ -3,7 +3,7 @@ import TileLanguage
 
 /// Filters a kernel's tile-level traffic through an L2 of the profile's size.
 ///
-/// The measurement convention (../shared/calibration/README.md): each kernel starts with
+/// The measurement convention (docs/data/README.md): each kernel starts with
 /// a cold L2, and writes still dirty in L2 when the kernel ends are not DRAM writes.
 ///
 /// Reads. For each tensor, the grid axes its loads depend on are known

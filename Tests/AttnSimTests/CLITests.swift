@@ -228,6 +228,24 @@ import TileLanguage
         }
     }
 
+    /// `--allow-long` lifts the work budget of `model` and `tune` as it does `run`'s: each
+    /// command's help lists it, a run that stays under the budget prints the same with it,
+    /// and a model page's JSON command lines carry it.
+    @Test func allowLongReachesModelAndTune() throws {
+        for command in ["model", "tune"] {
+            #expect(run([command, "--help"]).out.contains("--allow-long"), "\(command) --help")
+        }
+        let model = ["model", "--model", "llama-2-7b", "--context", "1k", "--format", "json"]
+        let plain = run(model), lifted = run(model + ["--allow-long"])
+        #expect(plain.code == 0 && lifted.code == 0 && plain.out == lifted.out, "\(lifted.err)")
+        let tune = ["tune", "--algorithm", "flash2", "--heads", "2", "--head-dim", "64", "--context", "1k", "--format", "json"]
+        let tunePlain = run(tune), tuneLifted = run(tune + ["--allow-long"])
+        #expect(tunePlain.code == 0 && tuneLifted.code == 0 && tunePlain.out == tuneLifted.out, "\(tuneLifted.err)")
+        var spec = ModelStudyFile(model: "llama-2-7b", contexts: [1024])
+        spec.allowLong = true
+        #expect(ModelCommand.jsonCommandLine(spec, view: "summary").contains(" --allow-long "))
+    }
+
     /// Every family is named in words, block-sparse with the algorithms that declare
     /// `block_pattern` (flash2 and its aliases), not only as block_* parameters.
     @Test func listNamesEveryFamilyInWords() {

@@ -16,7 +16,7 @@ import CostModel
     @Test(arguments: [
         (header + "\n", "t.csv: line 1: the header has no rows after it; expected at least one measured call"),
         (header + ",extra\nr,p,flash2,1,2,2,8,8,64,0,0,,,,fp16,0,5,0,0,0,0.1,k,1\n",
-         "t.csv: line 1: column 23 'extra': unknown column; expected the columns of ../shared/calibration/README.md"),
+         "t.csv: line 1: column 23 'extra': unknown column; expected the columns of docs/data/README.md"),
         (header + ",name\nr,p,flash2,1,2,2,8,8,64,0,0,,,,fp16,0,5,0,0,0,0.1,k,r\n",
          "t.csv: line 1: column 23 'name': appears twice in the header (columns 1 and 23)"),
         (header + "\nr,p,flash2,1,2,2,8,8,64,0,0,,,,fp16,0,5,0,0,0,0.1,k,9\n", "t.csv: line 2: 23 cells; the header has 22 columns"),

@@ -134,7 +134,7 @@ import Calibration
         }
     }
 
-    /// Against ../shared/calibration (copied to docs/data): the targets of the cost model.
+    /// Against the calibration files in docs/data: the targets of the cost model.
     @Test func calibrationTargets() throws {
         let path = repositoryRoot.appendingPathComponent("docs/data/h100-sdpa.csv").path
         let rows = try CalibrationRow.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)

@@ -147,8 +147,16 @@ import AttnNumerics
         }
         // Every figure of the file has its source.
         let sources = try #require(json["sources"] as? [String: String])
-        for key in json.keys where !["id", "name", "sources", "interconnect"].contains(key) {
+        for key in json.keys where !["id", "name", "sources", "interconnect", "host_memory", "storage"].contains(key) {
             #expect(sources[key]?.isEmpty == false, "\(name): \(key) has no source")
+        }
+        // The levels below HBM carry their own sources, one per figure.
+        for level in ["host_memory", "storage"] {
+            guard let tier = json[level] as? [String: Any] else { continue }
+            let tierSources = try #require(tier["sources"] as? [String: String], "\(name): \(level) has no sources")
+            for key in ["bytes", "bytes_per_second", "latency_seconds"] {
+                #expect(tierSources[key]?.isEmpty == false, "\(name): \(level).\(key) has no source")
+            }
         }
     }
 
