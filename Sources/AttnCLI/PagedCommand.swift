@@ -29,6 +29,7 @@ enum PagedCommand {
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs (KV heads replicated past kv_heads); the pool is one GPU's (default 1)."),
         .memoryUtilization("Share of HBM the server may use (default 0.9)."),
         .allowBeyondMax,
+        .allowLong("With model timing, run each tile program even when counting it exceeds the work budget (about a minute of count mode)."),
         OptionSpec(name: "seed", value: "N", help: "Seed of synthetic traces and beam choices (default 1)."),
         OptionSpec(name: "prefix-caching", value: nil, help: "Paged policy: keep full blocks cached by content after their request lets go of them; prompts that start with cached blocks take them (vLLM automatic prefix caching, SGLang RadixAttention)."),
         OptionSpec(name: "preemption", value: "MODE", help: "Paged policy: recompute (default), swap (to the GPU's host memory over its host link) or swap-storage (to NVMe)."),
@@ -153,6 +154,7 @@ enum PagedCommand {
             timing: timing, prefillChunk: try parsed.integer("chunk", minimum: 1),
             tensorParallel: try parsed.integer("tp") ?? 1)
         study.allowBeyondMax = parsed.allowBeyondMax
+        if parsed.allowLong { study.allowLong = true }
         study.prefixCaching = parsed.has("prefix-caching")
         study.preemption = preemption
         study.replicas = try parsed.integer("replicas", minimum: 1) ?? 1

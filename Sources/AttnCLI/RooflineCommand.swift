@@ -29,6 +29,7 @@ enum RooflineCommand {
         .attentionDType(),
         .hardware(),
         .allowBeyondMax,
+        .allowLong("Run even when counting a kernel exceeds the work budget (about a minute of count mode)."),
         .output("svg", "Write a log-log roofline plot (one point per algorithm and context) as SVG."),
         .output("timeline", "Write the modelled schedule of the first run as Chrome trace-event JSON (Perfetto)."),
         .format,
@@ -82,7 +83,7 @@ enum RooflineCommand {
             }
             let hardware = try HardwareProfile.named(scenario.hardware)
             let model = CostModel(hardware: hardware, dtype: scenario.dtype)
-            let pipeline = Pipeline(hardware: hardware)
+            let pipeline = Pipeline(hardware: hardware, budget: parsed.allowLong || scenario.allowLong ? nil : WorkBudget.standard())
             var rows: [RooflineRow] = []
             var timeline: String?
             for algorithm in scenario.algorithms {

@@ -228,11 +228,12 @@ import TileLanguage
         }
     }
 
-    /// `--allow-long` lifts the work budget of `model` and `tune` as it does `run`'s: each
+    /// `--allow-long` lifts the work budget of `model`, `tune`, `roofline` and `paged` as it
+    /// does `run`'s: each
     /// command's help lists it, a run that stays under the budget prints the same with it,
     /// and a model page's JSON command lines carry it.
     @Test func allowLongReachesModelAndTune() throws {
-        for command in ["model", "tune"] {
+        for command in ["model", "tune", "roofline", "paged"] {
             #expect(run([command, "--help"]).out.contains("--allow-long"), "\(command) --help")
         }
         let model = ["model", "--model", "llama-2-7b", "--context", "1k", "--format", "json"]
