@@ -16,6 +16,7 @@ enum ValidateCommand {
             repeatable: true, role: .input(suffix: "")),
         OptionSpec(name: "kernels", value: "FILE.csv", help: "Kernel-table entries (implementation -> program) tried before the built-in ones."),
         OptionSpec(name: "allow-unmapped", value: nil, help: "Exit 0 even when some rows have no prediction (listed with the reason)."),
+        .allowLong("Count each row even when it exceeds the work budget (about a minute of count mode)."),
         .format,
         .reportOutput,
         .helpFlag,
@@ -54,6 +55,7 @@ enum ValidateCommand {
             }
             let hardware = try HardwareProfile.named(parsed.hardware)
             var validator = Validator(hardware: hardware)
+            validator.allowLong = parsed.allowLong
             if let path = parsed.value("kernels") {
                 let directory = (path as NSString).deletingLastPathComponent
                 validator.kernels = KernelTable.builtIn.extended(

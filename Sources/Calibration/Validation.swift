@@ -110,6 +110,9 @@ public struct Validator {
     /// Folder that relative `.tile` paths in a `program` column are resolved against (the
     /// CSV's folder); nil: the working directory.
     public var programDirectory: String?
+    /// Count each row without the work budget (`--allow-long`); by default a row whose
+    /// count cannot compress stops at the budget and is reported as not predicted.
+    public var allowLong = false
 
     public init(hardware: HardwareProfile, calibration: CalibrationSet = .standard) {
         self.hardware = hardware
@@ -125,7 +128,7 @@ public struct Validator {
         }
         guard let dtype = DType(name: row.dtype) else { return .failure(MappingError("unknown dtype '\(row.dtype)'")) }
         do {
-            let pipeline = Pipeline(hardware: hardware)
+            let pipeline = Pipeline(hardware: hardware, budget: allowLong ? nil : WorkBudget.standard())
             var name = mapping.program
             if row.program != nil, name.hasSuffix(".tile"), !name.hasPrefix("/"), let programDirectory {
                 name = programDirectory + "/" + name

@@ -233,7 +233,7 @@ import TileLanguage
     /// command's help lists it, a run that stays under the budget prints the same with it,
     /// and a model page's JSON command lines carry it.
     @Test func allowLongReachesModelAndTune() throws {
-        for command in ["model", "tune", "roofline", "paged"] {
+        for command in ["model", "tune", "roofline", "paged", "validate"] {
             #expect(run([command, "--help"]).out.contains("--allow-long"), "\(command) --help")
         }
         let model = ["model", "--model", "llama-2-7b", "--context", "1k", "--format", "json"]
