@@ -37,7 +37,7 @@ public struct RooflineRow: Sendable {
 /// Renders roofline rows: each kernel, then the run's total.
 public enum RooflineReport {
     static let columns = ["algorithm", "context", "q_len", "kernel", "thread_blocks", "blocks_per_sm", "waves", "flops_matmul", "flops_other",
-                          "dram_read_bytes", "dram_write_bytes", "l2_read_bytes", "arithmetic_intensity", "ridge_point", "bound", "predicted_time_us",
+                          "dram_read_bytes", "dram_write_bytes", "l2_read_bytes", "arithmetic_intensity", "ridge_point", "bound", "time_us",
                           "registers_per_thread", "spill_bytes"]
 
     public static func render(_ rows: [RooflineRow], format: ReportFormat) -> String {
@@ -77,7 +77,7 @@ public enum RooflineReport {
                 ("flops_matmul", .int(k.flopsMatmul)), ("flops_other", .int(k.flopsOther)),
                 ("dram_read_bytes", .int(k.dramReadBytes)), ("dram_write_bytes", .int(k.dramWriteBytes)), ("l2_read_bytes", .int(k.l2ReadBytes)),
                 ("arithmetic_intensity", .double(dram > 0 ? Double(k.flopsMatmul + k.flopsOther) / Double(dram) : 0)), ("ridge_point", .double(row.ridge)),
-                ("bound", .string(k.bound.rawValue)), ("predicted_time_us", .double(k.seconds * 1e6)),
+                ("bound", .string(k.bound.rawValue)), ("time_us", .double(k.seconds * 1e6)),
                 ("registers_per_thread", .int(k.registersPerThread)), ("spill_bytes", .int(k.spillBytes)),
             ] + roof(row, flops: k.flopsMatmul + k.flopsOther, seconds: k.seconds))
         }
@@ -87,7 +87,7 @@ public enum RooflineReport {
             ("flops_matmul", .int(row.prediction.kernels.reduce(0) { $0 + $1.flopsMatmul })), ("flops_other", .int(row.prediction.kernels.reduce(0) { $0 + $1.flopsOther })),
             ("dram_read_bytes", .int(row.prediction.dramReadBytes)), ("dram_write_bytes", .int(row.prediction.dramWriteBytes)),
             ("l2_read_bytes", .int(row.prediction.l2ReadBytes)), ("arithmetic_intensity", .double(row.intensity)), ("ridge_point", .double(row.ridge)),
-            ("bound", .null), ("predicted_time_us", .double(row.prediction.seconds * 1e6)),
+            ("bound", .null), ("time_us", .double(row.prediction.seconds * 1e6)),
             ("registers_per_thread", .null), ("spill_bytes", .int(row.prediction.spillBytes)),
         ] + roof(row, flops: row.flops, seconds: row.prediction.seconds) + [("call_overhead_us", .double(row.prediction.overheadSeconds * 1e6))]))
         return out

@@ -206,15 +206,23 @@ public struct CostModel: Sendable {
     /// Threads of the warp group an asynchronous MMA spans (wgmma: 4 warps of 32).
     public var warpGroupThreads: Int { hardware.mmaWarpsPerWarpGroup * hardware.warpSize }
 
-    /// Whether the kernel's GEMMs run the asynchronous warp-group MMA: it says `mma(async)`,
-    /// the GPU has one, and its product has at least one warp group's rows (64 for wgmma
-    /// m64nNk16). Warp groups beyond the product's 64-row slabs split its columns (Triton
-    /// with 8 warps over 64 rows) or feed the others (the producer warp group of a
-    /// warp-specialized cuBLAS or CUTLASS sm90 kernel): they do not make it fall back to
-    /// the warp-level MMA.
+    /// Whether the kernel's GEMMs run an asynchronous MMA that reads its operands from
+    /// shared memory itself: it says `mma(async)`, the GPU has one, and its product has at
+    /// least the instruction's smallest M:
+    /// - Hopper's warp-group MMA (`mma_rows_per_warp_group`: wgmma m64nNk16, 64 rows).
+    ///   Warp groups beyond the product's 64-row slabs split its columns (Triton with 8
+    ///   warps over 64 rows) or feed the others (the producer warp group of a
+    ///   warp-specialized cuBLAS or CUTLASS sm90 kernel): they do not make it fall back to
+    ///   the warp-level MMA.
+    /// - Blackwell's CTA-wide MMA (`mma_rows_per_cta`: tcgen05.mma, issued by one thread for
+    ///   the CTA, A and B from shared memory, D in tensor memory; PTX ISA 8.6,
+    ///   tcgen05.mma.cta_group::1.kind::f16 takes M = 64 or 128, N = 8 to 256, K = 16), from
+    ///   64 rows: half the profile's 128.
     public func usesAsyncMMA(kernel: KernelDecl, counters: Counters, threads: Int) -> Bool {
-        guard kernel.mma == .async, hardware.mmaRowsPerWarpGroup > 0 else { return false }
-        return counters.peakMatmulRows >= hardware.mmaRowsPerWarpGroup
+        guard kernel.mma == .async else { return false }
+        if hardware.mmaRowsPerWarpGroup > 0 { return counters.peakMatmulRows >= hardware.mmaRowsPerWarpGroup }
+        if hardware.mmaRowsPerCTA > 0 { return counters.peakMatmulRows >= hardware.mmaRowsPerCTA / 2 }
+        return false
     }
 
     /// Row reductions of one loop iteration that cross warps: a warp-level-MMA kernel whose
@@ -284,8 +292,9 @@ public struct CostModel: Sendable {
     ///
     /// With the warp-level MMA (mma.sync) each warp reads the B operand from shared memory
     /// for its m_w rows: an (m_w x k)(k x n) product moves k n elem bytes for 2 m_w n k
-    /// FLOPs. The warp-group MMA (wgmma) shares B over the warp group and is bound by the
-    /// tensor cores alone.
+    /// FLOPs. The warp-group MMA (wgmma) shares B over the warp group, and Blackwell's
+    /// CTA-wide tcgen05.mma reads A and B from shared memory for the whole CTA: both are
+    /// bound by the tensor cores alone.
     func matmulSeconds(kernel: KernelDecl, counters: Counters, threads: Int, activeSMs: Int) -> Double {
         guard counters.flopsMatmul > 0 else { return 0 }
         let mma = Double(counters.flopsMatmul) / (matmulFlopsPerSecond * calibration.matmulEfficiency)

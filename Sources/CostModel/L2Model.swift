@@ -80,10 +80,11 @@ struct L2Model {
         let writesPerBlock = Double(counters.hbmWriteBytes) / Double(blocks)
         /// Distinct bytes W consecutive blocks move: per tensor, their tile bytes over the
         /// readers among them that share a datum (along each reader axis, min(count,
-        /// W / gap) of them).
+        /// W / gap) of them, W / gap unrounded: 108 blocks at a gap of 32 hold 32 data,
+        /// each read 3.375 times, not 36 read 3 times).
         func distinctBytes(window: Int) -> Double {
             reads.reduce(Double(window) * writesPerBlock) { total, t in
-                let sharers = t.axes.reduce(1.0) { $0 * Double(min($1.count, max(1, window / $1.gap))) }
+                let sharers = t.axes.reduce(1.0) { $0 * min(Double($1.count), max(1, Double(window) / Double($1.gap))) }
                 return total + t.bytes / Double(blocks) * Double(window) / sharers
             }
         }

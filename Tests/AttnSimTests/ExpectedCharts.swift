@@ -136,7 +136,7 @@ enum ExpectedCharts {
                 (name, rows.map { ($0["arithmetic_intensity"].number, $0["achieved_flops_per_s"].number) })
             }, xLog: true, yLog: true, fit: false),
             xy("predicted-time", series: grouped(totals, by: "algorithm").map { name, rows in
-                (name, rows.map { ($0["context"].number, $0["predicted_time_us"].number) })
+                (name, rows.map { ($0["context"].number, $0["time_us"].number) })
             }, xLog: true, yLog: true, fit: true),
         ]
     }

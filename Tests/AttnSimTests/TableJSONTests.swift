@@ -133,7 +133,7 @@ import Testing
             "dram_bytes": { NumberFormat.grouped($0["dram_read_bytes"].integer + $0["dram_write_bytes"].integer) },
             "intensity": { Self.fixed(1, $0["arithmetic_intensity"]) }, "ridge": { Self.fixed(0, $0["ridge_point"]) },
             "bound": { ($0["bound"].string ?? "") + ($0["bound"].string != nil && $0["spill_bytes"].integer > 0 ? " (spills)" : "") },
-            "time_us": { Self.fixed(1, $0["predicted_time_us"]) },
+            "time_us": { Self.fixed(1, $0["time_us"]) },
         ]
         Self.compare(table, json.array, cells: cells, label: "roofline")
         let total = json.array.first { $0["kernel"].string == "total" } ?? .null

@@ -178,6 +178,37 @@ import TileLanguage
 
     // MARK: L2 reuse across a wave
 
+    /// Blackwell's tcgen05.mma (B200: `mma_rows_per_cta` 128, no wgmma) runs a
+    /// `mma(async)` GEMM from 64 rows (tcgen05.mma.cta_group::1 takes M = 64 or 128): its
+    /// time is the tensor cores' alone, matmul FLOPs / (2.25 PFLOP/s x 0.75 sustained) =
+    /// 2 x 1,024^3 / 1.6875e15 = 1.2726 us at M = 1,024, where the warp-level path would
+    /// add shared-memory operand reads. A decode GEMM of 16 rows stays on the warp-level
+    /// MMA, and a `mma(sync)` kernel never leaves it.
+    @Test func blackwellRunsTheCTAWideMMA() throws {
+        let b200 = try HardwareProfile.named("b200")
+        let program = try ModelProgramLibrary.gemm()
+        let pipeline = Pipeline(hardware: b200)
+        let shape = ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 64)
+        func uses(_ m: Int, _ bm: Int) throws -> (async: Bool, seconds: Double, flops: Int) {
+            let parameters: [String: ScalarValue] = ["M": .int(m), "Kin": .int(1024), "Nout": .int(1024), "BM": .int(bm), "BN": .int(64)]
+            let bound = try pipeline.bind(program, shape: shape, dtype: .fp16, parameters: parameters)
+            let stats = try S.count(bound)
+            let c = stats.kernels[0].counters
+            let cost = model(b200)
+            return (cost.usesAsyncMMA(kernel: bound.program.kernels[0], counters: c, threads: bound.kernelThreads[0]),
+                    cost.matmulSeconds(kernel: bound.program.kernels[0], counters: c, threads: bound.kernelThreads[0], activeSMs: 148), c.flopsMatmul)
+        }
+        let full = try uses(1024, 128)
+        #expect(full.async && full.flops == 2 * 1024 * 1024 * 1024)
+        #expect(abs(full.seconds - 2.0 * 1024 * 1024 * 1024 / (2.25e15 * 0.75)) < 1e-12)
+        #expect(try uses(1024, 64).async)
+        #expect(try !uses(16, 16).async)
+        let flash = try Pipeline.load("flash2")
+        let bound = try pipeline.bind(flash, shape: S.shape(batch: 1, heads: 1, n: 1024, d: 64), dtype: .fp16)
+        let stats = try S.count(bound)
+        #expect(!model(b200).usesAsyncMMA(kernel: bound.program.kernels[0], counters: stats.kernels[0].counters, threads: bound.kernelThreads[0]))
+    }
+
     /// gemm.tile at M = 1,024, Kin = 1,024, Nout = 65,536 with 128 x 128 tiles: 8 row
     /// blocks x 512 column blocks = 4,096 blocks; each block reads a 256 KiB panel of X and
     /// one of W and writes a 32 KiB tile. Its 4 stages of a 32 KiB X and W slice (128 x 64
@@ -204,6 +235,33 @@ import TileLanguage
         #expect(grouped.dramReadBytes == x + w)
         let rowMajor = try kernel(1)
         #expect(rowMajor.dramReadBytes == x + 8 * w)
+    }
+
+    /// gemm.tile on the H100 (C = 132 blocks of 128 x 128 at once, 1 per SM; 50 MiB of L2)
+    /// against its compulsory bytes, read by hand from the launch order:
+    ///
+    /// | M x Kin x Nout, G | a wave of 132 blocks moves | X read | DRAM reads |
+    /// |---|---|---:|---:|
+    /// | 1,024 x 2,048 x 8,192, 8 | 8 X panels of 512 KiB, 16.5 W panels of 512 KiB, 4.125 MiB of Y: 16.4 MiB | once | X + W = 36 MiB |
+    /// | 1,024 x 16,384 x 8,192, 8 | 8 X panels of 4 MiB, 16.5 W panels of 4 MiB, Y: 102 MiB | 4 x | 4 X + W = 384 MiB |
+    /// | 5,120 x 4,096 x 4,096, 40 | 40 X panels of 1 MiB (132 / 40 = 3.3 readers each), 3.3 W panels, Y: 47.4 MiB | once | X + W = 72 MiB |
+    ///
+    /// W's 8 (40) readers launch together (ii fastest): W is read once in every case. X's
+    /// readers along the columns are G launches apart: its 64 (32) readers per panel fall
+    /// in ceil(8 x 64 / 132) = 4 (ceil(40 x 32 / 132) = 10) windows, and survive between
+    /// them only when a wave's distinct bytes fit the L2. The second case is a derived
+    /// multiple of the compulsory reads (384 / 288 MiB = 4 / 3), as an FFN down projection's
+    /// long Kin makes it; the third fits only when the 132 blocks are counted as 40 X panels
+    /// read 3.3 times each (rounded to 3 readers it would be 44 panels, 51.4 MiB, and X
+    /// read 10 times).
+    @Test(arguments: [(1024, 2048, 8192, 8, 1), (1024, 16_384, 8192, 8, 4), (5120, 4096, 4096, 40, 1)])
+    func gemmWaveAgainstTheL2(_ m: Int, _ kin: Int, _ nout: Int, _ group: Int, _ xReads: Int) throws {
+        let program = try ModelProgramLibrary.gemm()
+        let shape = ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 64)
+        let parameters: [String: ScalarValue] = ["M": .int(m), "Kin": .int(kin), "Nout": .int(nout), "G": .int(group)]
+        let kernel = try #require(try Pipeline(hardware: S.h100).evaluate(program, shape: shape, dtype: .fp16, parameters: parameters).prediction.kernels.first)
+        #expect(kernel.blocksPerSM == 1)
+        #expect(kernel.dramReadBytes == xReads * m * kin * 2 + kin * nout * 2)
     }
 
     // MARK: Small kernels and tails

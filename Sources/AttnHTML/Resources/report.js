@@ -695,7 +695,7 @@
         points: kernels.filter(function (r) { return r.algorithm === name; }).map(function (r) {
           return {
             x: r.arithmetic_intensity, y: achieved(r), marker: BOUND_MARKERS[r.bound] || "circle",
-            info: [["context", tokens(r.context)], ["kernel", r.kernel], ["bound", r.bound], ["predicted time (us)", r.predicted_time_us.toFixed(1)]]
+            info: [["context", tokens(r.context)], ["kernel", r.kernel], ["bound", r.bound], ["predicted time (us)", r.time_us.toFixed(1)]]
           };
         })
       };
@@ -717,7 +717,7 @@
       id: "predicted-time", type: "xy", title: "Predicted time of the whole run against context length", fit: true,
       x: { title: "context length", unit: "tokens", scale: "log", base: 2, toggle: true, format: "tokens" },
       y: { title: "predicted time", unit: "us", scale: "log", toggle: true, format: "si" },
-      series: groupSeries(totals, function (r) { return r.algorithm; }, function (r) { return r.context; }, function (r) { return r.predicted_time_us; },
+      series: groupSeries(totals, function (r) { return r.algorithm; }, function (r) { return r.context; }, function (r) { return r.time_us; },
         function (r) { return [["DRAM bytes", grouped(r.dram_read_bytes + r.dram_write_bytes)], ["intensity", r.arithmetic_intensity.toFixed(1)]]; })
     });
   }
