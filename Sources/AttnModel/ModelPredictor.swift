@@ -129,7 +129,13 @@ public struct ModelPredictor {
                 let bm = trial.parameters["BM"] ?? 128
                 let panel = bm * shape.k * e
                 for share in [l2 / 2, l2 / 4 * 3] {
-                    let group = min((shape.m + bm - 1) / bm, max(1, share / max(panel, 1)))
+                    // The most row blocks per group that fit the share and divide the row
+                    // blocks, so the grid launches no empty blocks (32 row blocks, 18 fit:
+                    // groups of 16, not 18 and 14 with 4 idle, which the cost model would
+                    // count as work in its waves).
+                    let rows = (shape.m + bm - 1) / bm
+                    let most = min(rows, max(1, share / max(panel, 1)))
+                    let group = (1...most).last { rows % $0 == 0 } ?? 1
                     guard group > 8 else { continue }
                     var parameters = binding.parameters
                     for (name, value) in trial.parameters { parameters[name] = .int(value) }

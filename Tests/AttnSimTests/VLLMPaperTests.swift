@@ -79,7 +79,7 @@ import Workload
     /// OPT-175B: paged still sustains the most, in the paper's order, but by less than the
     /// paper's 1.7x over Oracle and 2.7x over Max (docs/kv-cache.md: the cache read grows
     /// with the batch as much as the weights' read here, and the 2023 vLLM's per-iteration
-    /// overhead did not): 1.33x and 2.09x.
+    /// overhead did not): 1.32x and 2.10x.
     @Test func figure12OPT175B() throws {
         let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-175b-sharegpt")
         let sustained = Dictionary(uniqueKeysWithValues: try #require(PagedSweep.sustainedRates(stats)).rates.compactMap { p, r in r.map { (p, $0) } })
