@@ -174,7 +174,11 @@ extension ServingSimulator {
             swapped.removeFirst()
         }
         while let head = queue.first {
-            if let admitted = try admit(head, iteration: tally.iterations) {
+            if var admitted = try admit(head, iteration: tally.iterations) {
+                if configuration.promptsArriveComputed && !tally.admitted.contains(head.id) {
+                    admitted.pending = 0
+                    tally.firstToken[head.id] = head.arrival
+                }
                 running.append(admitted)
                 tally.admitted.insert(head.id)
                 queue.removeFirst()
