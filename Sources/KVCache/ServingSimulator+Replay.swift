@@ -199,7 +199,9 @@ extension ServingSimulator {
         var index = 0
         var decodeSequences = 0, decodeContext = 0
         while index < running.count {
-            if running[index].pending == 0 {
+            // A request holding its final tokens already (one arriving computed with no
+            // output left, `promptsArriveComputed`) only waits to retire.
+            if running[index].pending == 0 && running[index].tokens < running[index].request.finalTokens {
                 // Moved out while it grows, so its tables stay uniquely referenced.
                 var r = running[index]
                 running[index] = Self.vacant

@@ -57,6 +57,36 @@ import Workload
         #expect(both.completed == 2 && both.disaggregation?.transferBytes == 135_000_000)
     }
 
+    /// Iterations of 0.01 s + 1e-5 s per prompt token. A: at 0 s, 10-token prompt, 4
+    /// output tokens; B: at 0.015 s, 1,000-token prompt, no output. The link is instant.
+    ///
+    /// Colocated (one replica): A's prompt 0 to 0.0101; A decodes to 0.0201; B's prompt
+    /// joins A's second decode step, 0.0201 to 0.0401 (0.02 s); A decodes to 0.0501 and
+    /// 0.0601: TPOT (0.0601 - 0.0101) / 4 = 0.0125, B's TTFT 0.0251.
+    ///
+    /// Disaggregated (1 + 1): prefill runs A 0 to 0.0101 and B 0.015 to 0.035; the decode
+    /// replica runs A's four steps from 0.0101 at 0.01 s each, untouched by B's prompt:
+    /// TPOT 0.01 exactly; B joins at 0.0401 and leaves at 0.0501 (TTFT 0.035 - 0.015 = 0.02).
+    @Test func decodeIsFreeOfPrefillInterference() throws {
+        struct PromptCost: IterationTimer {
+            var label: String { "0.01 s + 1e-5 s per prompt token" }
+            var fixedSeconds: Double? { nil }
+            func seconds(_ batch: IterationBatch) -> Double { 0.01 + 1e-5 * Double(batch.prefillTokens) }
+        }
+        let link = try #require(Interconnect(name: "instant", bytesPerSecond: 1e30, latencySeconds: 0))
+        let configuration = ServingSimulator.Configuration(policy: .paged(blockSize: 16), poolTokens: 10_000, maxLength: 4096)
+        let trace = [Request(id: 0, arrival: 0, promptTokens: 10, outputTokens: 4), Request(id: 1, arrival: 0.015, promptTokens: 1000, outputTokens: 0)]
+        var timer = PromptCost()
+        var colocated = ServingSimulator(configuration)
+        let base = try colocated.run(trace, timer: &timer)
+        #expect(base.tpot.count == 1 && abs(base.tpot.mean - 0.0125) < 1e-12, "\(base.tpot)")
+        #expect(abs(base.ttft.mean - (0.0101 + 0.0251) / 2) < 1e-12, "\(base.ttft)")
+        let split = try DisaggregatedCluster(configuration, prefillReplicas: 1, decodeReplicas: 1, router: .roundRobin, kvBytesPerToken: 1, link: link)
+            .run(trace, timer: &timer)
+        #expect(split.tpot.count == 1 && abs(split.tpot.mean - 0.01) < 1e-12, "\(split.tpot)")
+        #expect(abs(split.ttft.mean - (0.0101 + 0.02) / 2) < 1e-12 && split.completed == 2, "\(split.ttft)")
+    }
+
     @Test func optionsAndScenarioFields() throws {
         let base = ["paged", "--model", "llama-2-7b", "--trace", "alpaca", "--requests", "20", "--policies", "paged", "--timing", "fixed:0.05"]
         let ok = run(base + ["--disaggregate", "prefill=1,decode=1"])
