@@ -20,6 +20,13 @@ extension ModelPredictor {
             throw ModelShapeError(
                 "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use --ep 1 --pp 1 or add one to the profile")
         }
+        // The collectives are timed on the profile's link, which joins `domainGPUs` GPUs;
+        // beyond them traffic crosses a scale-out network no profile models.
+        let gpus = o.pipelineParallel * max(o.tensorParallel, o.expertParallel)
+        if o.expertParallel > 1 || o.pipelineParallel > 1, let domain = hardware.interconnect?.domainGPUs, gpus > domain {
+            throw ModelShapeError(
+                "\(gpus) GPUs (pipeline stages x tensor or expert parallel) exceed \(hardware.id)'s \(hardware.interconnect?.name ?? "link") domain of \(domain) GPUs; traffic beyond it crosses a network no profile models")
+        }
         if let f = o.expertImbalance {
             guard f >= 1, f.isFinite else { throw ModelShapeError("the expert imbalance (busiest GPU over the mean) must be a number of at least 1, found \(f)") }
             guard o.expertParallel > 1 else { throw ModelShapeError("an expert imbalance needs expert parallelism (--ep above 1)") }

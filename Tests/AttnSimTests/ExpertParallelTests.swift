@@ -144,6 +144,9 @@ import Workload
             let result = run(base + extra)
             #expect(result.code == 64 && result.err.contains(message), "\(extra): \(result.err)")
         }
+        // B200's NVLink Switch joins 8 GPUs: 16 expert-parallel GPUs would leave it.
+        let wide = run(["model", "--model", "deepseek-v2-lite", "--context", "1k", "--batch", "16", "--ep", "16", "--attention-dp", "--hardware", "b200"])
+        #expect(wide.code == 64 && wide.err.contains("16 GPUs (pipeline stages x tensor or expert parallel) exceed b200's NVLink 5 domain of 8 GPUs"), "\(wide.err)")
         let dense = run(["model", "--model", "llama-2-7b", "--context", "1k", "--ep", "2", "--tp", "2"])
         #expect(dense.code == 64 && dense.err.contains("--ep 2: llama-2-7b has no MoE layers to split"), "\(dense.err)")
     }
