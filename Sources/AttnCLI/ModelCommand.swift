@@ -19,6 +19,11 @@ enum ModelCommand {
         OptionSpec(name: "view", value: "summary|operators|parameters", help: "What to print (default summary)."),
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: heads, FFN and vocabulary split over G GPUs (default 1)."),
         OptionSpec(name: "cp", value: "G", help: "Context parallelism for prefill: ring attention over G GPUs (default 1)."),
+        OptionSpec(name: "ep", value: "G", help: "Expert parallelism: each MoE layer's experts over G GPUs, all-to-all dispatch and combine (default 1); with --tp G or --attention-dp."),
+        OptionSpec(name: "attention-dp", value: nil, help: "With --ep G: attention and dense layers data parallel, batch / G sequences per GPU (DeepSeek-V3's deployment)."),
+        OptionSpec(name: "expert-imbalance", value: "F", help: "With --ep: the busiest GPU's token-expert pairs over the mean (default: expected maximum under uniform routing)."),
+        OptionSpec(name: "pp", value: "P", help: "Pipeline parallelism: layers split into P stages on P GPUs (default 1)."),
+        OptionSpec(name: "microbatches", value: "M", help: "With --pp: micro-batches the batch splits into (default 1)."),
         OptionSpec(name: "prune", value: "SPEC", help: "Sheared-LLaMA pruning, e.g. heads=16,ffn=5504,layers=24,hidden=2048 (or kept fractions: heads=0.5)."),
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
         .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
@@ -37,7 +42,7 @@ enum ModelCommand {
             projections, RoPE, KV append, attention, FFN or expert GEMMs, residual adds, LM head) with FLOPs,
             weight, activation and KV bytes, bound and time; time to first token (prefill), time per output token
             (decode), tokens/s and memory against capacity; parameters by component. GEMMs and attention are tile
-            programs counted and predicted by the same pipeline as 'roofline'; --tp and --cp add GPUs.
+            programs counted and predicted by the same pipeline as 'roofline'; --tp, --cp, --ep and --pp add GPUs.
             """,
         options: options,
         footer: """
@@ -46,6 +51,8 @@ enum ModelCommand {
               attnsim model --model qwen3-30b-a3b --context 4k,32k --dtype bf16
               attnsim model --model llama-2-7b --context 4k --view operators --phase decode
               attnsim model --model llama-2-70b --context 4k --tp 8
+              attnsim model --model deepseek-v3 --hardware h200-sxm --context 4k --batch 64 --ep 8 --attention-dp
+              attnsim model --model llama-3-70b --context 4k --batch 8 --pp 4 --microbatches 4
               attnsim model --model llama-2-7b --context 4k --prune heads=16,ffn=5504,layers=24,hidden=2048 --view parameters
             """)
 
@@ -62,6 +69,16 @@ enum ModelCommand {
         spec.dtype = try parsed.attentionDType()
         spec.tensorParallel = try parsed.integer("tp") ?? 1
         spec.contextParallel = try parsed.integer("cp") ?? 1
+        spec.expertParallel = try parsed.integer("ep") ?? 1
+        spec.attentionDataParallel = parsed.has("attention-dp")
+        if let text = parsed.value("expert-imbalance") {
+            guard let f = Double(text), f >= 1, f.isFinite else {
+                throw UsageError(message: "'--expert-imbalance' expects the busiest GPU's load over the mean, a number of at least 1, found '\(text)'")
+            }
+            spec.expertImbalance = f
+        }
+        spec.pipelineParallel = try parsed.integer("pp") ?? 1
+        spec.microbatches = try parsed.integer("microbatches") ?? 1
         spec.prune = parsed.value("prune")
         spec.crossover = parsed.has("crossover")
         spec.allowBeyondMax = parsed.allowBeyondMax
@@ -119,6 +136,11 @@ enum ModelCommand {
         ]
         if spec.tensorParallel > 1 { words += ["--tp", String(spec.tensorParallel)] }
         if spec.contextParallel > 1 { words += ["--cp", String(spec.contextParallel)] }
+        if spec.expertParallel > 1 { words += ["--ep", String(spec.expertParallel)] }
+        if spec.attentionDataParallel { words.append("--attention-dp") }
+        if let f = spec.expertImbalance { words += ["--expert-imbalance", String(f)] }
+        if spec.pipelineParallel > 1 { words += ["--pp", String(spec.pipelineParallel)] }
+        if spec.microbatches > 1 { words += ["--microbatches", String(spec.microbatches)] }
         if let prune = spec.prune { words += ["--prune", prune] }
         if spec.crossover && view == "summary" { words.append("--crossover") }
         if spec.allowBeyondMax { words.append("--allow-beyond-max") }

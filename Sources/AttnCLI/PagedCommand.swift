@@ -35,6 +35,7 @@ enum PagedCommand {
         OptionSpec(name: "preemption", value: "MODE", help: "Paged policy: recompute (default), swap (to the GPU's host memory over its host link) or swap-storage (to NVMe)."),
         OptionSpec(name: "replicas", value: "N", help: "Replicas behind a router, each with its own pool (default 1)."),
         OptionSpec(name: "router", value: "NAME", help: "round-robin (default), least-loaded or prefix-affinity (needs --prefix-caching)."),
+        OptionSpec(name: "disaggregate", value: "prefill=P,decode=D", help: "Disaggregated prefill and decode: P prefill and D decode replicas (each of --tp GPUs), the KV sent over the interconnect; in place of --replicas."),
         .format,
         .reportOutput,
         .helpFlag,
@@ -52,7 +53,7 @@ enum PagedCommand {
             model's predicted time over their batch (attnsim model) unless --timing fixed:S.
             """,
         options: options,
-        footer: "EXAMPLES:\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt --rate 0.5,1,1.5,2 --policies paged,contiguous-oracle\n  attnsim paged --model opt-13b --trace alpaca --sharing beam:4 --timing fixed:0.05")
+        footer: "EXAMPLES:\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt\n  attnsim paged --model opt-13b --hardware a100-40gb-sxm --trace sharegpt --rate 0.5,1,1.5,2 --policies paged,contiguous-oracle\n  attnsim paged --model opt-13b --trace alpaca --sharing beam:4 --timing fixed:0.05\n  attnsim paged --model llama-3-8b --trace sharegpt --policies paged --rate 20 --disaggregate prefill=1,decode=1")
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
     static func main(_ parsed: ParsedArguments, console: Console) throws -> ExitCode {
@@ -75,7 +76,7 @@ enum PagedCommand {
         do { try study.validate() } catch {
             // A bad --tp or an empty selection of policies is a bad option value; other
             // inputs are reported below.
-            if ["tp", "policies", "replicas"].contains(error.input) { throw UsageError(message: error.description) }
+            if ["tp", "policies", "replicas", "disaggregate"].contains(error.input) { throw UsageError(message: error.description) }
         }
         if study.tensorParallel > 1, let spec = try? ModelSpec.named(study.model),
            let problem = KVStudy.tensorParallelProblem(spec, gpus: study.tensorParallel) {
@@ -159,10 +160,28 @@ enum PagedCommand {
         study.preemption = preemption
         study.replicas = try parsed.integer("replicas", minimum: 1) ?? 1
         study.router = router
+        if let text = parsed.value("disaggregate") { study.disaggregation = try disaggregation(text) }
         if router == .prefixAffinity && !study.prefixCaching {
             throw UsageError(message: "'--router prefix-affinity' routes by cached prefixes: add --prefix-caching")
         }
         return study
+    }
+
+    /// `--disaggregate prefill=P,decode=D`: both pools' replicas, each at least 1.
+    static func disaggregation(_ text: String) throws(UsageError) -> PagedStudy.Disaggregation {
+        var counts: [String: Int] = [:]
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, ["prefill", "decode"].contains(parts[0]), counts[parts[0]] == nil,
+                  let n = NumberFormat.size(parts[1]), n >= 1, n <= ServingCluster.maxReplicas else {
+                throw UsageError(message: "'--disaggregate' expects prefill=P,decode=D with P and D from 1 to \(ServingCluster.maxReplicas) replicas, found '\(text)'")
+            }
+            counts[parts[0]] = n
+        }
+        guard let prefill = counts["prefill"], let decode = counts["decode"] else {
+            throw UsageError(message: "'--disaggregate' expects prefill=P,decode=D with P and D from 1 to \(ServingCluster.maxReplicas) replicas, found '\(text)'")
+        }
+        return PagedStudy.Disaggregation(prefillReplicas: prefill, decodeReplicas: decode)
     }
 
     /// `--rate R[,R...]`: positive arrival rates (default 10), written without spaces.

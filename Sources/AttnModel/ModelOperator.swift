@@ -77,6 +77,9 @@ public struct StepPrediction: Sendable, Equatable {
     public var operators: [ModelOperator]
     /// The largest input + output bytes of any one operator, plus the fp32 logits.
     public var activationBytes: Int
+    /// Under expert parallelism, the token-expert pairs of the step's MoE layers: the
+    /// mean per GPU and the busiest GPU's (`ExpertRouting`); nil otherwise.
+    public var expertLoad: ExpertLoad? = nil
 
     /// Predicted seconds of the step: every operator, repeats included.
     public var seconds: Double { operators.reduce(0) { $0 + $1.totalSeconds } }

@@ -340,6 +340,8 @@ extension ModelPredictor {
         switch ffn {
         case .dense(let intermediate):
             try denseFFN("ffn", site, repeats: n, rows: tokens, intermediate: intermediate, into: &pass)
+        case .moe(let experts, let topK, let shared, let intermediate) where options.expertParallel > 1:
+            try expertParallelFFN(experts: experts, topK: topK, shared: shared, intermediate: intermediate, site, into: &pass)
         case .moe(let experts, let topK, let shared, let intermediate):
             try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: local.hiddenSize, n: experts), into: &pass)
             let active = Self.activeExperts(experts: experts, topK: topK, tokens: tokens)
@@ -351,7 +353,7 @@ extension ModelPredictor {
     }
 
     /// One FFN of `rows` tokens: up (gate and up when gated), the activation, down.
-    private mutating func denseFFN(
+    mutating func denseFFN(
         _ prefix: String, _ site: LayerSite, repeats: Int, rows: Int, intermediate: Int, grouped: Int = 1, into pass: inout ForwardPass
     ) throws(ModelShapeError) {
         guard rows > 0, repeats > 0 else { return }
@@ -370,7 +372,7 @@ extension ModelPredictor {
     /// A GEMM through gemm.tile. `grouped` experts share one launch per kernel (a grouped
     /// GEMM, as MoE kernels run all active experts at once): each repeat carries
     /// 1/grouped of the launch overhead. An empty product is not run.
-    private mutating func gemm(
+    mutating func gemm(
         _ name: String, _ site: LayerSite, _ repeats: Int, _ category: ModelOperator.Category, _ shape: GEMMShape, grouped: Int = 1,
         into pass: inout ForwardPass
     ) throws(ModelShapeError) {
@@ -385,7 +387,7 @@ extension ModelPredictor {
 
     /// A streaming operator (`elementwise`): `read` and `write` activation bytes, `weight`
     /// and `kv` bytes, `flops` vector and `special` SFU operations.
-    private func stream(
+    func stream(
         _ name: String, _ site: LayerSite, _ repeats: Int, _ category: ModelOperator.Category, read: Int, write: Int, weight: Int = 0,
         flops: Int, special: Int = 0, kv: Int = 0, grouped: Int = 1, into pass: inout ForwardPass
     ) {
@@ -414,7 +416,7 @@ extension ModelPredictor {
 
     /// Time on the interconnect that compute does not hide: an all-reduce carries
     /// 2 (G - 1) / G of its bytes per GPU, a send its bytes.
-    private func link(_ name: String, _ site: LayerSite, _ repeats: Int, _ collective: CollectiveShape, seconds: Double, into pass: inout ForwardPass) {
+    func link(_ name: String, _ site: LayerSite, _ repeats: Int, _ collective: CollectiveShape, seconds: Double, into pass: inout ForwardPass) {
         let bytes = collective.kind == .allReduce
             ? Interconnect.allReduceBytesPerGPU(bytes: collective.bytes, gpus: collective.gpus) : collective.bytes
         pass.add(ModelOperator(

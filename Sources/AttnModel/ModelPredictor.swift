@@ -23,6 +23,23 @@ public struct ModelRunOptions: Sendable, Equatable {
     /// one budget for the whole prediction: a GEMM or attention whose blocks cannot be
     /// proven alike stops there; nil: none.
     public var budgetUnits: Int?
+    /// Expert parallelism: every MoE layer's routed experts split over this many GPUs
+    /// (E / G whole experts each), tokens dispatched to their experts' GPUs and combined
+    /// back (`ModelPredictor+ExpertParallel.swift`).
+    public var expertParallel = 1
+    /// Beside expert parallelism, attention and the dense layers data parallel: each of
+    /// the G GPUs runs them whole for batch / G sequences (DeepSeek-V3's deployment,
+    /// Section 3.4; SGLang's DP attention); false: tensor parallel over the same G GPUs
+    /// (`tensorParallel` = G).
+    public var attentionDataParallel = false
+    /// The busiest expert-parallel GPU's token-expert pairs over the mean (at least 1);
+    /// nil: the expected maximum under uniform routing (`ExpertRouting`).
+    public var expertImbalance: Double?
+    /// Pipeline parallelism: the layers split into this many stages, one GPU (or tensor-
+    /// parallel group) each (`ModelPredictor+Pipeline.swift`).
+    public var pipelineParallel = 1
+    /// Micro-batches the batch splits into for the pipeline (batch / M sequences each).
+    public var microbatches = 1
 
     public init(batch: Int = 1, dtype: DType = .fp16, tensorParallel: Int = 1, contextParallel: Int = 1, budgetUnits: Int? = nil) {
         self.batch = batch
@@ -80,6 +97,7 @@ public struct ModelPredictor {
             throw ModelShapeError(
                 "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use --tp 1 --cp 1 or add one to the profile")
         }
+        try Self.checkParallelism(architecture, hardware: hardware, options: options)
         pipeline = Pipeline(hardware: hardware, budget: options.budgetUnits.map { WorkBudget(limitUnits: $0) })
         tuner = Tuner(pipeline: pipeline)
         costModel = CostModel(hardware: hardware, dtype: options.dtype)
@@ -255,14 +273,16 @@ public struct ModelPredictor {
             guard phase == .prefill else { throw ModelShapeError("context parallelism (ring attention) models prefill only; use --cp 1 for decode") }
             guard context % cp == 0 else { throw ModelShapeError("context \(context) does not split evenly over \(cp) GPUs (--cp)") }
         }
-        let b = options.batch
+        let b = localBatch
         let q = phase == .prefill ? context / cp : 1
         guard !b.multipliedReportingOverflow(by: q).overflow else { throw ModelShapeError("batch x tokens overflows") }
         let load = phase == .prefill
             ? ForwardLoad(prefill: [ForwardLoad.Chunk(tokens: q, context: context, sequences: b)])
             : ForwardLoad(decode: [ForwardLoad.Decode(context: context, sequences: b)])
         let (operators, activation) = try forward(load)
-        return StepPrediction(phase: phase, context: context, batch: b, operators: operators, activationBytes: activation)
+        var step = StepPrediction(phase: phase, context: context, batch: options.batch, operators: operators, activationBytes: activation)
+        step.expertLoad = try expertLoad(tokens: b * q)
+        return step
     }
 
     /// One forward pass over a mixed batch (a serving iteration: prompt chunks and decode
@@ -270,6 +290,9 @@ public struct ModelPredictor {
     /// its tokens, attention once per group of sequences alike. Not under `--cp`.
     public mutating func iteration(_ load: ForwardLoad) throws(ModelShapeError) -> StepPrediction {
         guard options.contextParallel == 1 else { throw ModelShapeError("a mixed iteration is not modelled under context parallelism") }
+        guard options.expertParallel == 1, options.pipelineParallel == 1 else {
+            throw ModelShapeError("a mixed iteration is not modelled under expert or pipeline parallelism")
+        }
         let (operators, activation) = try forward(load)
         return StepPrediction(
             phase: load.prefill.isEmpty ? .decode : .prefill, context: load.longestContext, batch: load.sequences,

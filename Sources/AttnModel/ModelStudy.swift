@@ -22,11 +22,17 @@ public struct ModelSummary: Sendable, Equatable {
     public var prefill: StepPrediction
     public var decode: StepPrediction?
     public var memory: ModelMemory
+    /// Under pipeline parallelism, the prefill and decode steps through the stages
+    /// (`prefill` and `decode` are then one micro-batch's step); nil otherwise.
+    public var prefillPipeline: PipelineStep? = nil
+    public var decodePipeline: PipelineStep? = nil
 
-    /// Time to first token: the prefill of the whole prompt (batch included).
-    public var ttftSeconds: Double { prefill.seconds }
-    /// Time per output token: one decode step at this context.
-    public var tpotSeconds: Double? { decode?.seconds }
+    /// Time to first token: the prefill of the whole prompt (batch included; through
+    /// the pipeline's stages under pipeline parallelism).
+    public var ttftSeconds: Double { prefillPipeline?.seconds ?? prefill.seconds }
+    /// Time per output token: one decode step at this context (every micro-batch's,
+    /// under pipeline parallelism).
+    public var tpotSeconds: Double? { decodePipeline?.seconds ?? decode?.seconds }
     /// Decode throughput: batch / TPOT.
     public var decodeTokensPerSecond: Double? { tpotSeconds.map { $0 > 0 ? Double(prefill.batch) / $0 : 0 } }
     /// Prefill throughput: batch x context / TTFT.
@@ -42,11 +48,28 @@ public struct ModelStudy {
         predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: options)
     }
 
-    /// Per-GPU memory at `context` (prefill activations).
+    /// Per-GPU memory at `context` (prefill activations); under pipeline parallelism the
+    /// fullest stage's.
     public func memory(context: Int, activationBytes: Int) -> ModelMemory {
-        let local = predictor.local
+        guard predictor.options.pipelineParallel > 1 else { return memory(context: context, activationBytes: activationBytes, layers: nil) }
+        let ranges = ModelPredictor.stageLayers(layers: predictor.local.layers.count, stages: predictor.options.pipelineParallel)
+        let stages = ranges.map { memory(context: context, activationBytes: activationBytes, layers: $0) }
+        return stages.max { $0.totalBytes < $1.totalBytes } ?? stages[0]
+    }
+
+    /// Per-GPU memory at `context` of the GPU holding `layers` (nil: all of them): its
+    /// layers' weights and KV, the embedding on the first stage, the LM head on the last.
+    func memory(context: Int, activationBytes: Int, layers range: Range<Int>?) -> ModelMemory {
+        var local = predictor.local
         let e = predictor.options.dtype.bytes
-        let b = predictor.options.batch
+        var dropped = 0
+        if let range {
+            let count = ParameterCount(local)
+            if range.lowerBound > 0 { dropped += (count.embedding + count.positionEmbedding) * e }
+            if range.upperBound < local.layers.count { dropped += count.lmHead * e }
+            local.layers = Array(local.layers[range])
+        }
+        let b = predictor.options.batch / (predictor.options.attentionDataParallel ? predictor.options.expertParallel : 1)
         let cp = predictor.options.contextParallel
         let tokens = context / cp
         var kv = 0
@@ -68,7 +91,7 @@ public struct ModelStudy {
             }
         }
         return ModelMemory(
-            weightBytes: ParameterCount(local).weightBytes(elementBytes: e), kvBytes: kv, activationBytes: activationBytes,
+            weightBytes: predictor.expertParallelWeightBytes(local) - dropped, kvBytes: kv, activationBytes: activationBytes,
             capacityBytes: predictor.hardware.hbmBytes)
     }
 
@@ -78,7 +101,12 @@ public struct ModelStudy {
         for context in contexts {
             let prefill = try predictor.step(.prefill, context: context)
             let decode = predictor.options.contextParallel > 1 ? nil : try predictor.step(.decode, context: context)
-            out.append(ModelSummary(context: context, prefill: prefill, decode: decode, memory: memory(context: context, activationBytes: prefill.activationBytes)))
+            var summary = ModelSummary(context: context, prefill: prefill, decode: decode, memory: memory(context: context, activationBytes: prefill.activationBytes))
+            if predictor.options.pipelineParallel > 1 {
+                summary.prefillPipeline = predictor.pipeline(prefill)
+                summary.decodePipeline = decode.map(predictor.pipeline)
+            }
+            out.append(summary)
         }
         return out
     }

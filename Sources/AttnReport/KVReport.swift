@@ -151,7 +151,12 @@ public enum KVReport {
                     text += "\(at): \(NumberFormat.grouped(swap.swapOuts)) swapped out to \(swap.tier); \(NumberFormat.grouped(swap.movedBlocks)) blocks "
                         + "(\(NumberFormat.grouped(swap.movedBytes)) bytes) moved in \(String(format: "%.3f", swap.transferSeconds)) s\n"
                 }
-                if let cluster = st.cluster {
+                if let d = st.disaggregation {
+                    text += "\(at): disaggregated, \(d.prefillReplicas) prefill and \(d.decodeReplicas) decode replicas; "
+                        + "\(NumberFormat.grouped(d.transferBytes)) KV bytes per GPU sent in \(String(format: "%.3f", d.transferSeconds)) s "
+                        + "(longest \(String(format: "%.3f", d.longestTransferSeconds * 1e3)) ms); prefill's own ttft mean \(String(format: "%.3f", d.prefillTTFT.mean)) s\n"
+                }
+                if let cluster = st.cluster, st.disaggregation == nil {
                     text += "\(at): \(cluster.replicas) replicas, \(cluster.router) router; requests per replica "
                         + cluster.requestsPerReplica.map { NumberFormat.grouped($0) }.joined(separator: ", ") + "\n"
                 }
@@ -194,6 +199,14 @@ public enum KVReport {
             fields.append(("swap", .object([
                 ("tier", .string(swap.tier)), ("swap_outs", .int(swap.swapOuts)), ("moved_blocks", .int(swap.movedBlocks)),
                 ("moved_bytes", .int(swap.movedBytes)), ("transfer_s", .double(swap.transferSeconds)),
+            ])))
+        }
+        if let d = s.disaggregation {
+            fields.append(("disaggregation", .object([
+                ("prefill_replicas", .int(d.prefillReplicas)), ("decode_replicas", .int(d.decodeReplicas)),
+                ("prefill_requests_per_replica", .array(d.prefillRequestsPerReplica.map { .int($0) })), ("prefill_iterations", .int(d.prefillIterations)),
+                ("transfer_bytes", .int(d.transferBytes)), ("transfer_s", .double(d.transferSeconds)), ("longest_transfer_s", .double(d.longestTransferSeconds)),
+                ("prefill_ttft_mean_s", .double(d.prefillTTFT.mean)), ("prefill_ttft_p99_s", .double(d.prefillTTFT.p99)),
             ])))
         }
         if let cluster = s.cluster {

@@ -47,7 +47,7 @@ public enum ModelReport {
         [
             ("model", .string(input.architecture.id)), ("hardware", .string(input.hardware)), ("dtype", .string(input.options.dtype.rawValue)),
             ("batch", .int(input.options.batch)), ("tp", .int(input.options.tensorParallel)), ("cp", .int(input.options.contextParallel)),
-        ]
+        ] + parallelRunFields(input.options)
     }
 
     /// The parameter headline every view prints: counted, active per token, stated in the
@@ -74,7 +74,7 @@ public enum ModelReport {
             ("decode_ffn_share", optional(s.decode.map { ratio($0.seconds(.ffn), $0.seconds) })),
             ("weight_bytes", .int(s.memory.weightBytes)), ("kv_bytes", .int(s.memory.kvBytes)), ("activation_bytes", .int(s.memory.activationBytes)),
             ("total_bytes", .int(s.memory.totalBytes)), ("capacity_bytes", .int(s.memory.capacityBytes)), ("fits", .bool(s.memory.fits)),
-        ] + parameterFields(input)
+        ] + parallelSummaryFields(input.options, s) + parameterFields(input)
         // With --crossover: the context where attention's time reaches the FFN's, null
         // when it stays below up to `crossoverLimit` tokens.
         for (phase, context) in input.crossover {
@@ -90,10 +90,12 @@ public enum ModelReport {
         let records = input.summaries.map { summaryRecord(input, $0) }
         switch format {
         case .json: return JSONOutput.array(records).render() + "\n"
-        case .csv: return TextTable(headers: summaryColumns, rows: records.map { $0.scalarCells(summaryColumns) }, rightAligned: []).renderCSV()
+        case .csv:
+            let columns = summaryColumns + parallelColumns(input.options, summary: true)
+            return TextTable(headers: columns, rows: records.map { $0.scalarCells(columns) }, rightAligned: []).renderCSV()
         case .table, .markdown:
             let headers = ["context", "ttft_ms", "tpot_ms", "tok/s", "prefill attn", "prefill ffn", "decode attn", "decode ffn",
-                           "weights_gib", "kv_gib", "act_gib", "total_gib", "fits"]
+                           "weights_gib", "kv_gib", "act_gib", "total_gib"] + parallelTableColumns(input.options) + ["fits"]
             let rows = input.summaries.map { s -> [String] in
                 let p = s.prefill
                 return [ContextList.format(s.context), ms(s.ttftSeconds), s.tpotSeconds.map(ms) ?? "-",
@@ -101,8 +103,8 @@ public enum ModelReport {
                         share(ratio(p.seconds(.attention), p.seconds)), share(ratio(p.seconds(.ffn), p.seconds)),
                         s.decode.map { share(ratio($0.seconds(.attention), $0.seconds)) } ?? "-",
                         s.decode.map { share(ratio($0.seconds(.ffn), $0.seconds)) } ?? "-",
-                        gib(s.memory.weightBytes), gib(s.memory.kvBytes), gib(s.memory.activationBytes), gib(s.memory.totalBytes),
-                        s.memory.fits ? "yes" : "no"]
+                        gib(s.memory.weightBytes), gib(s.memory.kvBytes), gib(s.memory.activationBytes), gib(s.memory.totalBytes)]
+                    + parallelTableCells(input.options, s) + [s.memory.fits ? "yes" : "no"]
             }
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set(0..<(headers.count - 1)))
             return header(input) + "\n" + (format == .table ? table.renderText() : table.renderMarkdown()) + footer(input)
@@ -115,6 +117,7 @@ public enum ModelReport {
         var text = "\(a.name) on \(input.hardware): batch \(o.batch), \(o.dtype.rawValue)"
         if o.tensorParallel > 1 { text += ", tensor parallel over \(o.tensorParallel) GPUs" }
         if o.contextParallel > 1 { text += ", context parallel (ring attention) over \(o.contextParallel) GPUs" }
+        text += parallelHeader(o)
         let p = input.parameters
         text += "\nparameters \(NumberFormat.grouped(p.total)) counted (file: \(NumberFormat.grouped(a.statedParameters)))"
         if p.active != p.total { text += ", \(NumberFormat.grouped(p.active)) active per token" }
@@ -124,7 +127,12 @@ public enum ModelReport {
 
     static func footer(_ input: ModelReportInput) -> String {
         var text = "\nttft: prefill of the whole prompt; tpot: one decode step at that context; shares are of the step's predicted time"
-        if input.options.tensorParallel > 1 || input.options.contextParallel > 1 { text += "; memory is per GPU" }
+        let o = input.options
+        if o.tensorParallel > 1 || o.contextParallel > 1 || o.expertParallel > 1 || o.pipelineParallel > 1 { text += "; memory is per GPU" }
+        if o.expertParallel > 1 { text += "\nep imb: the busiest GPU's token-expert pairs over the mean (expert GEMMs are sized by it)" }
+        if o.pipelineParallel > 1 {
+            text += "\nttft and tpot through the pipeline (prefill: fill and drain; decode: every micro-batch's next token); bubble: share of stage time idle; shares are of one micro-batch's step"
+        }
         text += "\n"
         for (phase, context) in input.crossover {
             text += "\(phase.rawValue): attention's time "
@@ -165,7 +173,9 @@ public enum ModelReport {
         let records = steps.flatMap { step in step.operators.map { operatorRecord(input, step, $0) } + [stepTotalRecord(input, step)] }
         switch format {
         case .json: return JSONOutput.array(records).render() + "\n"
-        case .csv: return TextTable(headers: operatorColumns, rows: records.map { $0.scalarCells(operatorColumns) }, rightAligned: []).renderCSV()
+        case .csv:
+            let columns = operatorColumns + parallelColumns(input.options, summary: false)
+            return TextTable(headers: columns, rows: records.map { $0.scalarCells(columns) }, rightAligned: []).renderCSV()
         case .table, .markdown:
             let headers = ["phase", "context", "layers", "operator", "kernel", "x", "flops", "weight_bytes", "act_bytes", "kv_bytes", "link_bytes",
                            "bound", "time_us", "total_us", "share"]

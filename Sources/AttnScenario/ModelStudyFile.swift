@@ -12,6 +12,15 @@ public struct ModelStudyFile: Sendable, Equatable {
     public var dtype = DType.fp16
     public var tensorParallel = 1
     public var contextParallel = 1
+    /// Expert parallelism over this many GPUs (`ModelRunOptions.expertParallel`).
+    public var expertParallel = 1
+    /// Attention data parallel beside expert parallelism (`ModelRunOptions.attentionDataParallel`).
+    public var attentionDataParallel = false
+    /// The busiest expert-parallel GPU's load over the mean; nil: uniform routing's expected maximum.
+    public var expertImbalance: Double?
+    /// Pipeline stages and the micro-batches that flow through them.
+    public var pipelineParallel = 1
+    public var microbatches = 1
     /// Sheared-LLaMA pruning targets, as `--prune` (`heads=16,ffn=5504`).
     public var prune: String?
     /// `summary`, `operators` or `parameters`.
@@ -28,7 +37,7 @@ public struct ModelStudyFile: Sendable, Equatable {
     public static let views = ["summary", "operators", "parameters"]
     /// The largest batch a file may give.
     public static let maxCount = 1 << 20
-    /// The most GPUs `tp` or `cp` may give.
+    /// The most GPUs `tp`, `cp`, `ep` or `pp` may give.
     public static let maxGPUs = 1024
 
     public init(model: String, contexts: [Int]) {

@@ -53,9 +53,14 @@ public struct ModelStudyPlan: Sendable {
     public init(_ study: ModelStudyFile) throws(ModelStudyError) {
         guard let phase = ModelPhase(rawValue: study.phase) else { throw .phase(study.phase) }
         guard ModelStudyFile.views.contains(study.view) else { throw .view(study.view) }
-        let options = ModelRunOptions(
+        var options = ModelRunOptions(
             batch: study.batch, dtype: study.dtype, tensorParallel: study.tensorParallel, contextParallel: study.contextParallel,
             budgetUnits: study.allowLong ? nil : Runner.countStatementBudget)
+        options.expertParallel = study.expertParallel
+        options.attentionDataParallel = study.attentionDataParallel
+        options.expertImbalance = study.expertImbalance
+        options.pipelineParallel = study.pipelineParallel
+        options.microbatches = study.microbatches
         if options.contextParallel > 1 && phase == .decode && study.view == "operators" { throw .contextParallelDecode }
         var pruning: Pruning?
         if let text = study.prune {

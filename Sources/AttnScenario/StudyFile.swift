@@ -170,6 +170,14 @@ public enum StudyFile: Sendable {
         }
         study.tensorParallel = try r.integer("tp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
         study.contextParallel = try r.integer("cp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
+        study.expertParallel = try r.integer("ep", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
+        study.attentionDataParallel = try r.bool("attention_dp") ?? false
+        if let f = try r.number("expert_imbalance") {
+            guard f >= 1 else { throw r.error("expert_imbalance", "expected the busiest GPU's load over the mean, at least 1, found \(f)") }
+            study.expertImbalance = f
+        }
+        study.pipelineParallel = try r.integer("pp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
+        study.microbatches = try r.integer("microbatches", minimum: 1, maximum: ModelStudyFile.maxCount) ?? 1
         study.prune = try r.string("prune")
         if let view = try r.string("view") {
             guard ModelStudyFile.views.contains(view) else { throw r.error("view", "expected \(ModelStudyFile.views.map { "\"\($0)\"" }.joined(separator: ", ")), found \"\(view)\"") }
@@ -254,6 +262,16 @@ public enum StudyFile: Sendable {
             study.preemption = mode
         }
         study.replicas = try r.integer("replicas", minimum: 1, maximum: ServingCluster.maxReplicas) ?? 1
+        if var d = try r.object("disaggregate") {
+            guard let prefill = try d.integer("prefill_replicas", minimum: 1, maximum: ServingCluster.maxReplicas) else {
+                throw d.error("prefill_replicas", "is required: the replicas that compute prompts")
+            }
+            guard let decode = try d.integer("decode_replicas", minimum: 1, maximum: ServingCluster.maxReplicas) else {
+                throw d.error("decode_replicas", "is required: the replicas that decode")
+            }
+            try d.finish()
+            study.disaggregation = .init(prefillReplicas: prefill, decodeReplicas: decode)
+        }
         if let text = try r.string("router") {
             guard let router = Router(rawValue: text) else {
                 throw r.error("router", "expected \(Router.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), found \"\(text)\"")

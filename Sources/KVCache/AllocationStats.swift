@@ -61,6 +61,8 @@ public struct AllocationStats: Sendable, Equatable {
     public var swap: SwapStats? = nil
     /// Several replicas behind a router: how many and which router; nil for one.
     public var cluster: ClusterStats? = nil
+    /// Disaggregated prefill and decode (`DisaggregatedCluster`); nil: one pool does both.
+    public var disaggregation: DisaggregationStats? = nil
 
     /// Prompt tokens looked up in the prefix cache, found there, and computed.
     public struct PrefixCacheStats: Sendable, Equatable {
@@ -92,5 +94,23 @@ public struct AllocationStats: Sendable, Equatable {
         public var router: String
         /// Requests each replica served.
         public var requestsPerReplica: [Int]
+    }
+
+    /// A prefill pool and a decode pool, the KV of each prompt sent between them.
+    public struct DisaggregationStats: Sendable, Equatable {
+        public var prefillReplicas: Int
+        public var decodeReplicas: Int
+        /// Requests each prefill replica served.
+        public var prefillRequestsPerReplica: [Int]
+        /// Iterations the prefill replicas ran.
+        public var prefillIterations: Int
+        /// KV bytes sent from the prefill to the decode pool (every request's prompt, each
+        /// GPU's share: prompt tokens x KV bytes per token and GPU).
+        public var transferBytes: Int
+        /// Seconds of those transfers, summed and the longest.
+        public var transferSeconds: Double
+        public var longestTransferSeconds: Double
+        /// Prefill's own TTFT (the first token leaving the prefill pool), before the transfer.
+        public var prefillTTFT: LatencySummary
     }
 }

@@ -293,6 +293,20 @@ public struct PagedStudy: Sendable, Equatable {
     public var router: Router = .roundRobin
     /// A sweep of Poisson rates (scenario files' `rates`); nil: `rate` alone.
     public var rates: [Double]? = nil
+    /// Disaggregated prefill and decode (`DisaggregatedCluster`): this many prefill and
+    /// decode replicas (each of `tensorParallel` GPUs), in place of `replicas` doing both.
+    public var disaggregation: Disaggregation? = nil
+
+    /// The replicas of a disaggregated study's two pools.
+    public struct Disaggregation: Sendable, Equatable {
+        public var prefillReplicas: Int
+        public var decodeReplicas: Int
+
+        public init(prefillReplicas: Int, decodeReplicas: Int) {
+            self.prefillReplicas = prefillReplicas
+            self.decodeReplicas = decodeReplicas
+        }
+    }
 
     /// A study's preemption: recompute, or swap to the profile's host memory or storage.
     public enum PreemptionMode: String, Sendable, Equatable, CaseIterable {
@@ -376,6 +390,17 @@ public struct PagedStudy: Sendable, Equatable {
         }
         guard replicas >= 1 && replicas <= ServingCluster.maxReplicas else {
             throw KVInputError(input: "replicas", value: "\(replicas)", message: "expected from 1 to \(ServingCluster.maxReplicas) replicas")
+        }
+        if let d = disaggregation {
+            guard replicas == 1 else {
+                throw KVInputError(input: "replicas", value: "\(replicas)", message: "a disaggregated study gives its prefill and decode replicas instead (--disaggregate)")
+            }
+            for n in [d.prefillReplicas, d.decodeReplicas] where n < 1 || n > ServingCluster.maxReplicas {
+                throw KVInputError(input: "disaggregate", value: "\(n)", message: "expected from 1 to \(ServingCluster.maxReplicas) replicas in each pool")
+            }
+            guard sharing == .none else {
+                throw KVInputError(input: "disaggregate", value: "\(sharing)", message: "disaggregated prefill and decode is modeled without sharing; give one of them")
+            }
         }
         if router == .prefixAffinity && !prefixCaching {
             throw KVInputError(input: "router", value: router.rawValue, message: "routes by cached prefixes: it needs prefix caching (--prefix-caching)")
@@ -593,7 +618,17 @@ public struct PagedStudy: Sendable, Equatable {
                 prefixCaching: prefixCaching && paged,
                 preemption: paged ? try swap(spec, capacity: capacity, profile: profile, hybrid: hybrid) : .recompute)
             var stats: AllocationStats
-            if replicas > 1 {
+            if let d = disaggregation {
+                guard let link = profile.interconnect else {
+                    throw KVInputError(
+                        input: "disaggregate", value: profile.id,
+                        message: "\(profile.id) gives no interconnect to send KV from the prefill to the decode pool (docs/hardware.md)")
+                }
+                stats = try DisaggregatedCluster(
+                    configuration, prefillReplicas: d.prefillReplicas, decodeReplicas: d.decodeReplicas,
+                    router: paged || router != .prefixAffinity ? router : .leastLoaded, kvBytesPerToken: capacity.footprint.bytesPerToken, link: link
+                ).run(requests, timer: &timer) { progress?(name, $0) }
+            } else if replicas > 1 {
                 stats = try ServingCluster(configuration, replicas: replicas, router: paged || router != .prefixAffinity ? router : .leastLoaded)
                     .run(requests, timer: &timer) { progress?(name, $0) }
             } else {

@@ -46,6 +46,16 @@ public struct ServingCluster {
     public func run<Timer: IterationTimer>(
         _ trace: [Request], timer: inout Timer, progress: ((Double) -> Void)? = nil
     ) throws(ServingSimulator.SimulationError) -> AllocationStats {
+        try simulate(trace, timer: &timer, progress: progress).stats
+    }
+
+    /// `run`, also returning when each request's first token came, by id. With
+    /// `origins` (a request's arrival at the service, by id, where the trace's arrival is
+    /// later: a disaggregated decode pool's requests arrive when their KV does) the
+    /// latencies and the span of the throughput count from the origins.
+    func simulate<Timer: IterationTimer>(
+        _ trace: [Request], timer: inout Timer, progress: ((Double) -> Void)? = nil, origins: [Int: Double]? = nil
+    ) throws(ServingSimulator.SimulationError) -> (stats: AllocationStats, firstToken: [Int: Double]) {
         guard replicas >= 1 && replicas <= ServingCluster.maxReplicas else {
             throw .invalid("replicas \(replicas): expected from 1 to \(ServingCluster.maxReplicas)")
         }
@@ -113,11 +123,18 @@ public struct ServingCluster {
             try sims[i].checkEmptyPool(c)
             sims[i].tally.evictions = sims[i].pool.evictions
         }
-        var stats = sims[0].summary(sims.map(\.tally), waiting: waiting, configuration: c, timing: timer.label)
+        let reported = origins.map { o in waiting.map { r -> Request in
+            var r = r
+            r.arrival = o[r.id] ?? r.arrival
+            return r
+        } } ?? waiting
+        var stats = sims[0].summary(sims.map(\.tally), waiting: reported, configuration: c, timing: timer.label)
         stats.copyOnWriteCopies = sims.reduce(0) { $0 + $1.copies }
         stats.cluster = .init(replicas: replicas, router: router.rawValue, requestsPerReplica: served)
         stats.timeline = timeline.thinned
-        return stats
+        var firstToken: [Int: Double] = [:]
+        for sim in sims { firstToken.merge(sim.tally.firstToken) { a, _ in a } }
+        return (stats, firstToken)
     }
 
     /// A cluster timeline sample: replica `b`'s own sample plus the other replicas' state now.

@@ -174,7 +174,11 @@ extension ServingSimulator {
             swapped.removeFirst()
         }
         while let head = queue.first {
-            if let admitted = try admit(head, iteration: tally.iterations) {
+            if var admitted = try admit(head, iteration: tally.iterations) {
+                if configuration.promptsArriveComputed && !tally.admitted.contains(head.id) {
+                    admitted.pending = 0
+                    tally.firstToken[head.id] = head.arrival
+                }
                 running.append(admitted)
                 tally.admitted.insert(head.id)
                 queue.removeFirst()
@@ -195,7 +199,9 @@ extension ServingSimulator {
         var index = 0
         var decodeSequences = 0, decodeContext = 0
         while index < running.count {
-            if running[index].pending == 0 {
+            // A request holding its final tokens already (one arriving computed with no
+            // output left, `promptsArriveComputed`) only waits to retire.
+            if running[index].pending == 0 && running[index].tokens < running[index].request.finalTokens {
                 // Moved out while it grows, so its tables stay uniquely referenced.
                 var r = running[index]
                 running[index] = Self.vacant

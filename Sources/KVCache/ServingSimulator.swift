@@ -50,6 +50,11 @@ public struct ServingSimulator {
         public var prefixCaching: Bool
         /// What a preemption does with the victim's blocks (paged policy).
         public var preemption: Preemption
+        /// A disaggregated decode pool (`DisaggregatedCluster`): each request arrives with
+        /// its prompt's KV computed by a prefill pool and transferred, so its first
+        /// admission allocates the prompt's blocks without computing them, and its first
+        /// token counts from its arrival here (a preempted request recomputes as usual).
+        public var promptsArriveComputed = false
 
         public init(
             policy: AllocationPolicy, poolTokens: Int, maxLength: Int, contiguousStrategy: ContiguousAllocator.Strategy = .firstFit,

@@ -1,0 +1,160 @@
+import AttnHardware
+import CostModel
+import Workload
+
+extension ModelPredictor {
+    /// Sequences one GPU runs per forward pass: the batch, over the expert-parallel GPUs
+    /// when attention is data parallel, over the micro-batches under pipeline parallelism.
+    public var localBatch: Int {
+        options.batch / (options.attentionDataParallel ? options.expertParallel : 1) / options.microbatches
+    }
+
+    /// Checks expert and pipeline parallelism against the model and the GPUs: the
+    /// experts split evenly, attention says how it runs beside them, the batch splits
+    /// over data-parallel GPUs and micro-batches, a link joins the GPUs.
+    static func checkParallelism(_ a: Architecture, hardware: HardwareProfile, options o: ModelRunOptions) throws(ModelShapeError) {
+        guard o.expertParallel >= 1, o.pipelineParallel >= 1, o.microbatches >= 1 else {
+            throw ModelShapeError("expert parallelism, pipeline parallelism and micro-batches must be at least 1")
+        }
+        if (o.expertParallel > 1 || o.pipelineParallel > 1) && hardware.interconnect == nil {
+            throw ModelShapeError(
+                "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use --ep 1 --pp 1 or add one to the profile")
+        }
+        // The collectives are timed on the profile's link, which joins `domainGPUs` GPUs;
+        // beyond them traffic crosses a scale-out network no profile models.
+        let gpus = o.pipelineParallel * max(o.tensorParallel, o.expertParallel)
+        if o.expertParallel > 1 || o.pipelineParallel > 1, let domain = hardware.interconnect?.domainGPUs, gpus > domain {
+            throw ModelShapeError(
+                "\(gpus) GPUs (pipeline stages x tensor or expert parallel) exceed \(hardware.id)'s \(hardware.interconnect?.name ?? "link") domain of \(domain) GPUs; traffic beyond it crosses a network no profile models")
+        }
+        if let f = o.expertImbalance {
+            guard f >= 1, f.isFinite else { throw ModelShapeError("the expert imbalance (busiest GPU over the mean) must be a number of at least 1, found \(f)") }
+            guard o.expertParallel > 1 else { throw ModelShapeError("an expert imbalance needs expert parallelism (--ep above 1)") }
+        }
+        if o.attentionDataParallel && o.expertParallel == 1 {
+            throw ModelShapeError("data-parallel attention runs beside expert parallelism; give --ep G as well")
+        }
+        let g = o.expertParallel
+        if g > 1 {
+            var moe = false
+            for (index, layer) in a.layers.enumerated() {
+                guard case .moe(let experts, _, _, _) = layer.ffn else { continue }
+                moe = true
+                guard experts % g == 0 else { throw ModelShapeError("--ep \(g): layer \(index)'s \(experts) experts do not split evenly") }
+            }
+            guard moe else { throw ModelShapeError("--ep \(g): \(a.id) has no MoE layers to split") }
+            guard o.contextParallel == 1 else { throw ModelShapeError("expert parallelism beside context parallelism is not modelled; use --cp 1") }
+            if o.attentionDataParallel {
+                guard o.tensorParallel == 1 else { throw ModelShapeError("data-parallel attention (--attention-dp) runs whole on each GPU; use --tp 1") }
+                guard o.batch % g == 0 else { throw ModelShapeError("batch \(o.batch) does not split evenly over \(g) data-parallel attention GPUs (--ep with --attention-dp)") }
+            } else if o.tensorParallel != g {
+                throw ModelShapeError("--ep \(g): say how attention runs on the same GPUs: --tp \(g) (tensor parallel) or --attention-dp (data parallel)")
+            }
+        }
+        if o.pipelineParallel > 1 {
+            guard o.pipelineParallel <= a.layers.count else {
+                throw ModelShapeError("--pp \(o.pipelineParallel): \(a.id) has only \(a.layers.count) layers to split into stages")
+            }
+            guard o.contextParallel == 1 else { throw ModelShapeError("pipeline parallelism beside context parallelism is not modelled; use --cp 1") }
+        }
+        let share = o.batch / (o.attentionDataParallel ? g : 1)
+        guard o.microbatches <= share, share % o.microbatches == 0 else {
+            throw ModelShapeError("batch \(share)\(o.attentionDataParallel ? " per GPU" : "") does not split evenly into \(o.microbatches) micro-batches")
+        }
+        if o.microbatches > 1 && o.pipelineParallel == 1 { throw ModelShapeError("micro-batches split the batch for a pipeline; give --pp P as well") }
+    }
+
+    /// The busiest GPU's load of the MoE layers when the GPUs route `localTokens` tokens
+    /// each (all of them the same tokens under tensor-parallel attention); nil without
+    /// expert parallelism. Every MoE layer has the same experts and top-k in the presets;
+    /// the first one's are used.
+    func expertLoad(tokens localTokens: Int) throws(ModelShapeError) -> ExpertLoad? {
+        let g = options.expertParallel
+        guard g > 1, let (experts, topK) = local.layers.lazy.compactMap({ layer -> (Int, Int)? in
+            if case .moe(let e, let k, _, _) = layer.ffn { return (e, k) }
+            return nil
+        }).first else { return nil }
+        return expertLoad(tokens: localTokens, experts: experts, topK: topK)
+    }
+
+    /// The load of one MoE layer of `experts` and `topK` (see `expertLoad(tokens:)`).
+    func expertLoad(tokens localTokens: Int, experts: Int, topK: Int) -> ExpertLoad {
+        let g = options.expertParallel
+        let tokens = options.attentionDataParallel ? localTokens * g : localTokens
+        let mean = Double(tokens) * Double(topK) / Double(g)
+        let busiest = options.expertImbalance.map { $0 * mean }
+            ?? ExpertRouting.expectedMaxLoad(tokens: tokens, experts: experts, topK: topK, ranks: g)
+        // Never more pairs than the tokens can send one GPU (each at most min(k, E/G) of them).
+        let most = tokens * min(topK, experts / g)
+        return ExpertLoad(tokens: tokens, meanPairs: mean, busiestPairs: min(most, Int((busiest - 1e-9).rounded(.up))))
+    }
+
+    /// An MoE layer under expert parallelism (Lepikhin et al. 2020, GShard; DeepSeek-V3,
+    /// Section 3.4): the router over this GPU's tokens; with data-parallel attention, the
+    /// dispatch all-to-all that sends each token to its k experts' GPUs, a share (G - 1)/G
+    /// of them elsewhere:
+    ///
+    ///     sent per GPU = (T / G) k h e (G - 1) / G,   received by the busiest = L_max h e (G - 1) / G
+    ///
+    /// (with tensor-parallel attention every GPU holds every token and nothing moves; the
+    /// layer's all-reduce combines the outputs); the busiest GPU's L_max token-expert
+    /// pairs through its E / G whole experts as one grouped GEMM per matrix (over the
+    /// experts they reach, E/G (1 - (1 - G/E)^L_max)); the combine all-to-all, the same
+    /// bytes back; the shared experts on this GPU's tokens.
+    mutating func expertParallelFFN(
+        experts: Int, topK: Int, shared: Int, intermediate: Int, _ site: LayerSite, into pass: inout ForwardPass
+    ) throws(ModelShapeError) {
+        let g = options.expertParallel, n = site.layers, h = local.hiddenSize
+        let tokens = pass.tokens
+        try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: h, n: experts), into: &pass)
+        let load = expertLoad(tokens: tokens, experts: experts, topK: topK)
+        let pairs = load.busiestPairs
+        let dispatch = options.attentionDataParallel ? Self.dispatchBytes(tokens: tokens, topK: topK, hidden: h, elementBytes: e, gpus: g) : 0
+        let receive = options.attentionDataParallel ? pairs * h * e * (g - 1) / g : 0
+        if dispatch > 0 || receive > 0, let link = interconnect {
+            let seconds = costModel.allToAllSeconds(sendBytes: dispatch, receiveBytes: receive, gpus: g, over: link)
+            self.link("ep_dispatch", site, n, CollectiveShape(.allToAll, bytes: max(dispatch, receive), gpus: g), seconds: seconds, into: &pass)
+        }
+        if pairs > 0 {
+            let active = Self.activeExperts(experts: experts / g, topK: 1, tokens: pairs)
+            let rows = (pairs + active - 1) / active
+            // The expert intermediate stays whole: tensor parallelism's split is undone.
+            try denseFFN("expert", site, repeats: n * active, rows: rows, intermediate: intermediate * options.tensorParallel, grouped: active, into: &pass)
+        }
+        if dispatch > 0 || receive > 0, let link = interconnect {
+            let seconds = costModel.allToAllSeconds(sendBytes: dispatch, receiveBytes: receive, gpus: g, over: link)
+            self.link("ep_combine", site, n, CollectiveShape(.allToAll, bytes: max(dispatch, receive), gpus: g), seconds: seconds, into: &pass)
+        }
+        if shared > 0 { try denseFFN("shared_expert", site, repeats: n, rows: tokens, intermediate: shared * intermediate, into: &pass) }
+    }
+
+    /// Bytes one GPU sends in expert parallelism's dispatch (and receives in the combine):
+    /// its T_local tokens' k copies of h elements of e bytes, the (G - 1)/G of them whose
+    /// expert is on another GPU (rounded down): T_local k h e (G - 1) / G.
+    public static func dispatchBytes(tokens: Int, topK: Int, hidden: Int, elementBytes: Int, gpus: Int) -> Int {
+        gpus > 1 ? tokens * topK * hidden * elementBytes * (gpus - 1) / gpus : 0
+    }
+
+    /// Bytes of the weights one GPU holds: those of `model` (the layers it holds under
+    /// tensor and pipeline parallelism) with the routed experts cut to E / G per MoE layer
+    /// under expert parallelism; the experts' matrices in their own format when the model
+    /// gives one.
+    func expertParallelWeightBytes(_ model: Architecture) -> Int {
+        let count = ParameterCount(model)
+        let all = count.weightBytes(elementBytes: e)
+        let g = options.expertParallel
+        guard g > 1 else { return all }
+        let gated = local.decoder.activation.isGated
+        var routed = 0
+        for layer in model.layers {
+            guard case .moe(let experts, _, _, let intermediate) = layer.ffn else { continue }
+            let one = ParameterCount.ffn(hidden: model.hiddenSize, intermediate: intermediate, gated: gated, bias: model.decoder.bias)
+            let matrices = (gated ? 3 : 2) * model.hiddenSize * intermediate
+            let bytesOne = count.expertDType.map { $0.bytes(elements: matrices) + (one - matrices) * e } ?? one * e
+            routed += experts * bytesOne
+        }
+        // Under tensor-parallel attention the experts were split G ways already
+        // (`Architecture.sharded`): E whole experts / G hold as many bytes.
+        return options.attentionDataParallel ? all - routed + routed / g : all
+    }
+}

@@ -1,0 +1,16 @@
+import AttnHardware
+
+extension CostModel {
+    /// Seconds of an all-to-all in which the busiest GPU sends `sendBytes` and receives
+    /// `receiveBytes` over `link` (expert parallelism's dispatch and combine). On a
+    /// switched fabric (NVSwitch, Infinity Fabric's full mesh) every GPU's traffic to all
+    /// peers goes out over its own links at once, each direction at the link's bandwidth
+    /// per GPU, so the time is one step's latency plus the larger direction over that
+    /// bandwidth (NCCL runs all-to-all as concurrent send/receive pairs to every peer):
+    ///
+    ///     t = alpha + max(send, receive) / beta;   0 for one GPU or no bytes
+    public func allToAllSeconds(sendBytes: Int, receiveBytes: Int, gpus: Int, over link: Interconnect) -> Double {
+        guard gpus > 1, max(sendBytes, receiveBytes) > 0 else { return 0 }
+        return link.latencySeconds + Double(max(sendBytes, receiveBytes)) / link.bytesPerSecond
+    }
+}
