@@ -42,6 +42,16 @@ public struct ModelStudy {
         predictor = try ModelPredictor(architecture: architecture, hardware: hardware, options: options)
     }
 
+    /// Per-GPU weight bytes: at the run's dtype, or the linear layers and routed experts in
+    /// their formats (`ParameterCount.weightBytes(elementBytes:weights:experts:)`).
+    public var weightBytes: Int {
+        let count = ParameterCount(predictor.local)
+        let e = predictor.options.dtype.bytes
+        let precision = predictor.options.precision
+        guard !precision.isEmpty else { return count.weightBytes(elementBytes: e) }
+        return count.weightBytes(elementBytes: e, weights: precision.weights, experts: predictor.expertFormat)
+    }
+
     /// Per-GPU memory at `context` (prefill activations).
     public func memory(context: Int, activationBytes: Int) -> ModelMemory {
         let local = predictor.local
@@ -58,9 +68,9 @@ public struct ModelStudy {
                 let cached = min(tokens, layer.window ?? layer.chunk ?? tokens)
                 // MLA keeps one latent and one RoPE key per token, whole on every GPU; the
                 // lightning indexer one key (FP8 with its scales, as DeepSeek-V3.2 keeps it).
-                let perToken = local.mla.map { $0.cachedElements } ?? 2 * kvHeads * local.headDim
+                let perToken = local.mla.map { predictor.kvVectorBytes($0.cachedElements) } ?? 2 * kvHeads * predictor.kvVectorBytes(local.headDim)
                 let indexerBytes = local.indexer.map { $0.fp8Keys ? $0.fp8KeyBytes : $0.headDim * e } ?? 0
-                kv += b * cached * (perToken * e + indexerBytes)
+                kv += b * cached * (perToken + indexerBytes)
             case .ssm:
                 if let s = local.ssm { kv += b * s.elements * e }
             case .deltanet:
@@ -68,7 +78,7 @@ public struct ModelStudy {
             }
         }
         return ModelMemory(
-            weightBytes: ParameterCount(local).weightBytes(elementBytes: e), kvBytes: kv, activationBytes: activationBytes,
+            weightBytes: weightBytes, kvBytes: kv, activationBytes: activationBytes,
             capacityBytes: predictor.hardware.hbmBytes)
     }
 
