@@ -46,6 +46,32 @@ public struct ModelPrecision: Sendable, Equatable {
         }
     }
 
+    /// The run's dtype and precision of `--dtype` (nil: fp16) with the components given
+    /// beside it: `dtype` sets every component (`uniform`); `activations` in a float dtype
+    /// is the run's dtype, in FP8 or FP4 the GEMMs' X; `weights`, `experts` and `kv`
+    /// replace theirs. Float weights or KV equal to the run's dtype are no component;
+    /// float experts stay (they override a model's `expert_dtype`).
+    /// `ModelPredictor` refuses pairings no kernel runs.
+    public static func resolve(
+        dtype: TensorFormat?, weights: TensorFormat? = nil, experts: TensorFormat? = nil, activations: TensorFormat? = nil, kv: KVDType? = nil
+    ) -> (dtype: DType, precision: ModelPrecision) {
+        var (run, precision) = uniform(dtype ?? .float(.fp16))
+        if let activations {
+            if case .float(let d) = activations {
+                run = d
+                precision.activations = nil
+            } else {
+                precision.activations = activations
+            }
+        }
+        if let weights { precision.weights = weights }
+        if let experts { precision.experts = experts }
+        if let kv { precision.kv = kv }
+        if precision.weights == .float(run) { precision.weights = nil }
+        if let kv = precision.kv, kv.description == run.rawValue { precision.kv = nil }
+        return (run, precision)
+    }
+
     /// Whether every component is at the run's dtype.
     public var isEmpty: Bool { weights == nil && experts == nil && activations == nil && kv == nil }
 

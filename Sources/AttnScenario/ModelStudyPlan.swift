@@ -55,7 +55,7 @@ public struct ModelStudyPlan: Sendable {
         guard ModelStudyFile.views.contains(study.view) else { throw .view(study.view) }
         let options = ModelRunOptions(
             batch: study.batch, dtype: study.dtype, tensorParallel: study.tensorParallel, contextParallel: study.contextParallel,
-            budgetUnits: study.allowLong ? nil : Runner.countStatementBudget)
+            budgetUnits: study.allowLong ? nil : Runner.countStatementBudget, precision: study.precision)
         if options.contextParallel > 1 && phase == .decode && study.view == "operators" { throw .contextParallelDecode }
         var pruning: Pruning?
         if let text = study.prune {

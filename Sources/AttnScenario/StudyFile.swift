@@ -1,4 +1,5 @@
 import AttnJSON
+import AttnModel
 import AttnNumerics
 import Foundation
 import KVCache
@@ -164,10 +165,7 @@ public enum StudyFile: Sendable {
         var study = ModelStudyFile(model: model, contexts: contexts)
         study.hardware = try r.string("hardware") ?? study.hardware
         study.batch = try r.integer("batch", minimum: 1, maximum: ModelStudyFile.maxCount) ?? 1
-        if let name = try r.string("dtype") {
-            guard let dtype = DType(name: name), dtype.bytes >= 2 else { throw r.error("dtype", "expected \"fp32\", \"fp16\" or \"bf16\", found \"\(name)\"") }
-            study.dtype = dtype
-        }
+        (study.dtype, study.precision) = try modelPrecision(&r)
         study.tensorParallel = try r.integer("tp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
         study.contextParallel = try r.integer("cp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
         study.prune = try r.string("prune")
@@ -189,6 +187,25 @@ public enum StudyFile: Sendable {
             try refuseBeyondMax(contexts, limits: spec.contextLimit, file: file)
         }
         return .model(study, description: description)
+    }
+
+    /// A model study's `dtype` with `weights`, `experts`, `activations` and `kv` beside it
+    /// (`ModelPrecision.resolve`), each a format name (`TensorFormat`, `KVDType`).
+    private static func modelPrecision(_ r: inout JSONObjectReader) throws(JSONInputError) -> (DType, ModelPrecision) {
+        func format(_ field: String) throws(JSONInputError) -> TensorFormat? {
+            guard let name = try r.string(field) else { return nil }
+            guard let format = TensorFormat(name: name) else { throw r.error(field, "expected \(TensorFormat.names), found \"\(name)\"") }
+            return format
+        }
+        let dtype = try format("dtype"), weights = try format("weights"), experts = try format("experts"), activations = try format("activations")
+        if let activations, case .int4 = activations { throw r.error("activations", "expected fp32, fp16, bf16, fp8, fp8e5m2, nvfp4 or mxfp4 (integer formats are weight-only), found \"\(activations)\"") }
+        if let activations, case .int8 = activations { throw r.error("activations", "expected fp32, fp16, bf16, fp8, fp8e5m2, nvfp4 or mxfp4 (integer formats are weight-only), found \"\(activations)\"") }
+        var kv: KVDType?
+        if let name = try r.string("kv") {
+            guard let parsed = KVDType.named(name) else { throw r.error("kv", "expected \(KVDType.names) (int8-token, int4-g64: a group), found \"\(name)\"") }
+            kv = parsed
+        }
+        return ModelPrecision.resolve(dtype: dtype, weights: weights, experts: experts, activations: activations, kv: kv)
     }
 
     private static func decodePaged(_ root: JSONValue, file: String, directory: String?) throws(JSONInputError) -> StudyFile {

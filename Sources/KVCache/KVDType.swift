@@ -72,6 +72,16 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A name as `description` writes it with its group (`int4-g64`, `int8-token`), or as
+    /// `init(name:)` reads it; nil otherwise.
+    public static func named(_ text: String) -> KVDType? {
+        let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return KVDType(name: text) }
+        let groupText = parts[1].hasPrefix("g") ? String(parts[1].dropFirst()) : parts[1]
+        guard let group = QuantGroup(name: groupText), let dtype = KVDType(name: parts[0], group: group), dtype.group != nil else { return nil }
+        return dtype
+    }
+
     /// `fp16`, `fp8e4m3`, `int4-g64`, `int8-token`, ...
     public var description: String {
         switch self {
