@@ -80,7 +80,7 @@ public enum StudyFile: Sendable {
         }
         let name = try r.string("dtype") ?? "fp16"
         guard let dtype = KVDType(name: name, group: group) else {
-            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8e5m2\", \"int8\" or \"int4\", found \"\(name)\"")
+            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8e5m2\", \"int8\", \"int4\", \"nvfp4\" or \"mxfp4\", found \"\(name)\"")
         }
         if group != nil && dtype.group == nil {
             throw r.error("quant_group", "applies to dtype int8 or int4, not \(dtype)")
@@ -106,6 +106,7 @@ public enum StudyFile: Sendable {
             memoryUtilization: try utilization(&r), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
         study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
+        study.weightFormat = try weightFormat(&r)
         try r.finish()
         // Whether footprints fit in 64 bits depends on the model: checked here when it
         // loads (an unknown model is reported when the study runs), so the error names
@@ -189,6 +190,13 @@ public enum StudyFile: Sendable {
         return .model(study, description: description)
     }
 
+    /// A kv or paged study's `weights`: the layers' format (`TensorFormat`); nil when absent.
+    private static func weightFormat(_ r: inout JSONObjectReader) throws(JSONInputError) -> TensorFormat? {
+        guard let name = try r.string("weights") else { return nil }
+        guard let format = TensorFormat(name: name) else { throw r.error("weights", "expected \(TensorFormat.names), found \"\(name)\"") }
+        return format
+    }
+
     /// A model study's `dtype` with `weights`, `experts`, `activations` and `kv` beside it
     /// (`ModelPrecision.resolve`), each a format name (`TensorFormat`, `KVDType`).
     private static func modelPrecision(_ r: inout JSONObjectReader) throws(JSONInputError) -> (DType, ModelPrecision) {
@@ -261,6 +269,7 @@ public enum StudyFile: Sendable {
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext),
             timing: try timing(&r), prefillChunk: try r.integer("chunk", minimum: 1, maximum: ServingSimulator.maxRequestTokens),
             tensorParallel: try r.integer("tp", minimum: 1, maximum: KVStudy.maxTensorParallel) ?? 1)
+        study.weightFormat = try weightFormat(&r)
         study.allowLong = try r.bool("allow_long") ?? false
         study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
         study.prefixCaching = try r.bool("prefix_caching") ?? false
