@@ -119,7 +119,7 @@ extension ModelPredictor {
                 throw ModelShapeError("an int8 or int4 latent cache is not modelled for MLA (the absorbed decode reads fp8 or the run's dtype); give --kv fp8")
             }
         case .nvfp4?, .mxfp4?:
-            throw ModelShapeError("no decode kernel here reads an FP4 KV cache (flash-decoding-quant reads fp8, int8 and int4 codes); 'attnsim kv' and 'paged' size one; give --kv fp8")
+            throw ModelShapeError("no decode kernel here reads an FP4 KV cache (flash-decoding-quant reads fp8, int8 and int4 codes); 'attnsim kv' and 'paged' size one; give --kv fp8 (paged: --timing fixed:S)")
         }
         if case let kv? = p.kv, [.fp32, .fp16, .bf16].contains(kv), kv.description != dtype.rawValue {
             throw ModelShapeError("kv in \(kv) under a \(dtype) run: a float KV cache is at the run's dtype")
