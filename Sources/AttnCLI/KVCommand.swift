@@ -44,8 +44,8 @@ enum KVCommand {
               attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
               attnsim kv --model llama-2-7b --context 4k,1m --window 2k --sinks 4
               attnsim kv --model llama-2-70b --context 4k --tp 2
-              attnsim kv --model llama-3-70b --context 8k,32k --batch 16 --dtype fp8 --weights fp8
-              attnsim kv --model llama-3-70b --context 32k --dtype nvfp4 --weights nvfp4 --hardware b200
+              attnsim kv --model llama-3-70b --context 4k,8k --batch 16 --dtype fp8 --weights fp8
+              attnsim kv --model llama-3-70b --context 8k --batch 64 --dtype nvfp4 --weights nvfp4 --hardware b200
             """)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).

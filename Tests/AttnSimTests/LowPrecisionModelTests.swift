@@ -3,6 +3,7 @@ import AttnHardware
 import AttnModel
 import AttnNumerics
 import AttnPipeline
+import AttnScenario
 import CostModel
 import Foundation
 import KVCache
@@ -56,8 +57,8 @@ import Workload
         let (run, precision) = ModelPrecision.resolve(dtype: format)
         #expect(run == .bf16)
         let hardware = try HardwareProfile.named("b200")
-        var study = try ModelStudy(architecture: try architecture("llama-2-7b"), hardware: hardware, options: ModelRunOptions(dtype: run, precision: precision))
-        let memory = try #require(try study.summaries(contexts: [4096]).first).memory
+        let study = try ModelStudy(architecture: try architecture("llama-2-7b"), hardware: hardware, options: ModelRunOptions(dtype: run, precision: precision))
+        let memory = study.memory(context: 4096, activationBytes: 0)
         #expect(memory.weightBytes == weights)
         #expect(memory.kvBytes == kv)
         let int4KV = ModelPrecision(kv: .int4(.elements(64)))
@@ -167,5 +168,19 @@ import Workload
         #expect(run(base + ["--dtype", "nvfp4", "--hardware", "b200"]).code == 0)
         let weightOnly = run(base + ["--weights", "nvfp4", "--activations", "bf16", "--view", "operators"])
         #expect(weightOnly.code == 0 && weightOnly.out.contains("nvfp4 w-only"))
+    }
+
+    /// A model scenario's `dtype`, `weights` and `kv` reach the study as `--dtype`,
+    /// `--weights` and `--kv` do.
+    @Test func scenarioFieldsReachTheStudy() throws {
+        let text = #"{"version": 1, "study": "model", "model": "gpt-oss-120b", "contexts": [4096], "dtype": "bf16", "kv": "fp8", "weights": "int4-g64"}"#
+        guard case .model(let study, _) = try StudyFile.decode(text, file: "m.json") else {
+            Issue.record("not a model study")
+            return
+        }
+        #expect(study.dtype == .bf16)
+        #expect(study.precision == ModelPrecision(weights: .int4(group: 64), kv: .fp8(.e4m3)))
+        let fp8 = ModelPrecision.resolve(dtype: .fp8(.e4m3), activations: .float(.bf16))
+        #expect(fp8.dtype == .bf16 && fp8.precision == ModelPrecision(weights: .fp8(.e4m3), kv: .fp8(.e4m3)))
     }
 }
