@@ -18,7 +18,8 @@ enum KVCommand {
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: windowed layers also keep the first S tokens (StreamingLLM attention sinks; default the model's, usually 0)."),
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs; figures per GPU (default 1)."),
         .hardware("GPU whose HBM holds weights and cache (default h100-sxm)."),
-        OptionSpec(name: "weight-bytes", value: "N", help: "Bytes per weight parameter (default 2: fp16/bf16 weights)."),
+        OptionSpec(name: "weight-bytes", value: "N", help: "Bytes per weight parameter (default 2: fp16/bf16 weights; with --weights, of the embedding and LM head)."),
+        .weights("The layers' weight format, scales included: fp8, nvfp4 (4.5 bits), mxfp4 (4.25), int4 (g128: 4.125), ... (default: --weight-bytes for every parameter)."),
         .memoryUtilization("Share of HBM the server may use, 0 to 1 (default 0.9, vLLM's default)."),
         .allowBeyondMax,
         .format,
@@ -43,6 +44,8 @@ enum KVCommand {
               attnsim kv --model deepseek-v3 --context 128k --dtype bf16 --hardware h200-sxm
               attnsim kv --model llama-2-7b --context 4k,1m --window 2k --sinks 4
               attnsim kv --model llama-2-70b --context 4k --tp 2
+              attnsim kv --model llama-3-70b --context 4k,8k --batch 16 --dtype fp8 --weights fp8
+              attnsim kv --model llama-3-70b --context 8k --batch 64 --dtype nvfp4 --weights nvfp4 --hardware b200
             """)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
@@ -80,6 +83,7 @@ enum KVCommand {
             memoryUtilization: try parsed.memoryUtilization(), window: try parsed.integer("window"),
             sinks: try parsed.integer("sinks", minimum: 0), tensorParallel: try parsed.integer("tp") ?? 1)
         study.allowBeyondMax = parsed.allowBeyondMax
+        study.weightFormat = try parsed.tensorFormat("weights")
         return study
     }
 }

@@ -26,7 +26,11 @@ enum ModelCommand {
         OptionSpec(name: "microbatches", value: "M", help: "With --pp: micro-batches the batch splits into (default 1)."),
         OptionSpec(name: "prune", value: "SPEC", help: "Sheared-LLaMA pruning, e.g. heads=16,ffn=5504,layers=24,hidden=2048 (or kept fractions: heads=0.5)."),
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
-        .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
+        .modelDType("Every component's format (default fp16): fp32, fp16, bf16; fp8 (e4m3), fp8e5m2, nvfp4, mxfp4 set weights, GEMM inputs and the KV cache (FP4: an fp8 cache) with bf16 between kernels; int8, int4 the weights alone."),
+        .weights("The decoder layers' linear layers: a --dtype name, or int8-gN, int4-gN (fp16 scale per N, default 128). Quantized weights with 16-bit activations are weight-only (W4A16, W8A16: dequantized on chip)."),
+        OptionSpec(name: "experts", value: "FMT", help: "The routed experts' weights, as --weights (default: the model's expert_dtype, e.g. gpt-oss's mxfp4, else --weights)."),
+        OptionSpec(name: "activations", value: "FMT", help: "The GEMM inputs: fp16, bf16 or fp32 (the run's dtype), or fp8, fp8e5m2, nvfp4, mxfp4 (quantized X: W8A8 or W4A4 with weights of the same format; needs the GPU's FP8 or FP4 rate)."),
+        OptionSpec(name: "kv", value: "FMT", help: "The KV cache: fp16, bf16, fp32, fp8, fp8e5m2, int8, int4, int8-token, int4-g64 (decode reads it with flash-decoding-quant)."),
         .allowBeyondMax,
         .allowLong("Run even when counting the model's tile programs exceeds the work budget (about a minute of count mode)."),
         .format,
@@ -54,6 +58,10 @@ enum ModelCommand {
               attnsim model --model deepseek-v3 --hardware h200-sxm --context 4k --batch 64 --ep 8 --attention-dp
               attnsim model --model llama-3-70b --context 4k --batch 8 --pp 4 --microbatches 4
               attnsim model --model llama-2-7b --context 4k --prune heads=16,ffn=5504,layers=24,hidden=2048 --view parameters
+              attnsim model --model llama-3-70b --context 4k --batch 8 --tp 4 --dtype fp8
+              attnsim model --model gpt-oss-120b --context 4k --dtype bf16 --kv fp8
+              attnsim model --model llama-2-7b --context 4k --weights int4 --view operators --phase decode
+              attnsim model --model llama-3-70b --context 4k --hardware b200 --dtype nvfp4
             """)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
@@ -66,7 +74,7 @@ enum ModelCommand {
         spec.view = parsed.value("view") ?? "summary"
         spec.hardware = parsed.hardware
         spec.batch = try parsed.integer("batch") ?? 1
-        spec.dtype = try parsed.attentionDType()
+        (spec.dtype, spec.precision) = try parsed.modelPrecision()
         spec.tensorParallel = try parsed.integer("tp") ?? 1
         spec.contextParallel = try parsed.integer("cp") ?? 1
         spec.expertParallel = try parsed.integer("ep") ?? 1
@@ -134,6 +142,11 @@ enum ModelCommand {
             "attnsim", "model", "--model", spec.model, "--context", spec.contexts.map(ContextList.format).joined(separator: ","),
             "--hardware", spec.hardware, "--batch", String(spec.batch), "--dtype", spec.dtype.rawValue,
         ]
+        let p = spec.precision
+        if let weights = p.weights { words += ["--weights", weights.description] }
+        if let experts = p.experts { words += ["--experts", experts.description] }
+        if let activations = p.activations { words += ["--activations", activations.description] }
+        if let kv = p.kv { words += ["--kv", kv.description] }
         if spec.tensorParallel > 1 { words += ["--tp", String(spec.tensorParallel)] }
         if spec.contextParallel > 1 { words += ["--cp", String(spec.contextParallel)] }
         if spec.expertParallel > 1 { words += ["--ep", String(spec.expertParallel)] }

@@ -34,9 +34,19 @@ extension OptionSpec {
         OptionSpec(name: "dtype", value: "fp32|fp16|bf16", help: help)
     }
 
+    /// `--dtype` of a model: every component's format, fp32 to FP4 (`TensorFormat`).
+    static func modelDType(_ help: String) -> OptionSpec {
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|nvfp4|mxfp4|int8|int4", help: help)
+    }
+
+    /// `--weights FMT`: the format of a model's weights (`TensorFormat`).
+    static func weights(_ help: String) -> OptionSpec {
+        OptionSpec(name: "weights", value: "FMT", help: help)
+    }
+
     /// `--dtype` of a KV cache, fp32 to int4.
     static func kvDType(_ help: String) -> OptionSpec {
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4", help: help)
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|int8|int4|nvfp4|mxfp4", help: help)
     }
 
     /// `--context LIST`: context lengths, `1k,4k,16k`.

@@ -26,6 +26,7 @@ enum PagedCommand {
         OptionSpec(name: "window", value: "W", help: "Eviction policy: sequences keep their last W tokens, freeing older blocks (default: the model's window when every layer has it; global + windowed layers: one block table per layer group in a shared pool, docs/kv-cache.md)."),
         OptionSpec(name: "sinks", value: "S", help: "Eviction policy: and their first S tokens (StreamingLLM attention sinks)."),
         .hardware("GPU (default h100-sxm)."),
+        .weights("The layers' weight format: fp16/bf16 (default), fp8, nvfp4, mxfp4, int8, int4 (g128): the pool's room and, with --timing model, the GEMMs (quantized weights with fp16 activations: weight-only)."),
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: KV heads and weights split over G GPUs (KV heads replicated past kv_heads); the pool is one GPU's (default 1)."),
         .memoryUtilization("Share of HBM the server may use (default 0.9)."),
         .allowBeyondMax,
@@ -155,6 +156,7 @@ enum PagedCommand {
             timing: timing, prefillChunk: try parsed.integer("chunk", minimum: 1),
             tensorParallel: try parsed.integer("tp") ?? 1)
         study.allowBeyondMax = parsed.allowBeyondMax
+        study.weightFormat = try parsed.tensorFormat("weights")
         if parsed.allowLong { study.allowLong = true }
         study.prefixCaching = parsed.has("prefix-caching")
         study.preemption = preemption

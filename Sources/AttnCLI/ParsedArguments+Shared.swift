@@ -1,8 +1,10 @@
 import AttnHardware
+import AttnModel
 import AttnNumerics
 import AttnReport
 import AttnScenario
 import KVCache
+import Workload
 
 /// The shared options parsed in one place (their specs: `OptionSpec+Shared.swift`): each
 /// gives a typed value or a usage error naming the option and what it expects. The
@@ -80,6 +82,37 @@ extension ParsedArguments {
             throw UsageError(message: "'--dtype' expects fp32, fp16 or bf16, found '\(name)'")
         }
         return dtype
+    }
+
+    /// A `TensorFormat` option (`--weights`, `--experts`, `--activations`, a model's
+    /// `--dtype`); nil when absent.
+    func tensorFormat(_ name: String) throws(UsageError) -> TensorFormat? {
+        guard let text = value(name) else { return nil }
+        guard let format = TensorFormat(name: text) else {
+            throw UsageError(message: "'--\(name)' expects \(TensorFormat.names), found '\(text)'")
+        }
+        return format
+    }
+
+    /// A model's precision: `--dtype` (every component) with `--weights`, `--experts`,
+    /// `--activations` and `--kv` beside it (`ModelPrecision.resolve`).
+    func modelPrecision() throws(UsageError) -> (dtype: DType, precision: ModelPrecision) {
+        var kv: KVDType?
+        if let text = value("kv") {
+            guard let parsed = KVDType(name: text) ?? KVDType.named(text) else {
+                throw UsageError(message: "'--kv' expects \(KVDType.names) (int8-token, int4-g64: a group), found '\(text)'")
+            }
+            kv = parsed
+        }
+        let activations = try tensorFormat("activations")
+        if let activations {
+            switch activations {
+            case .int8, .int4: throw UsageError(message: "'--activations' expects fp32, fp16, bf16, fp8, fp8e5m2, nvfp4 or mxfp4 (integer formats are weight-only), found '\(activations)'")
+            default: break
+            }
+        }
+        return ModelPrecision.resolve(
+            dtype: try tensorFormat("dtype"), weights: try tensorFormat("weights"), experts: try tensorFormat("experts"), activations: activations, kv: kv)
     }
 
     /// `--dtype` of KV caches (fp16 by default) with `--quant-group` (or `--int4-group`)

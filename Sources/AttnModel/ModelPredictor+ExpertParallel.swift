@@ -141,7 +141,11 @@ extension ModelPredictor {
     /// gives one.
     func expertParallelWeightBytes(_ model: Architecture) -> Int {
         let count = ParameterCount(model)
-        let all = count.weightBytes(elementBytes: e)
+        let precision = options.precision
+        // The linear layers and routed experts in their formats when any is set
+        // (`ParameterCount.weightBytes(elementBytes:weights:experts:)`).
+        let all = precision.isEmpty
+            ? count.weightBytes(elementBytes: e) : count.weightBytes(elementBytes: e, weights: precision.weights, experts: expertFormat)
         let g = options.expertParallel
         guard g > 1 else { return all }
         let gated = local.decoder.activation.isGated
@@ -150,7 +154,9 @@ extension ModelPredictor {
             guard case .moe(let experts, _, _, let intermediate) = layer.ffn else { continue }
             let one = ParameterCount.ffn(hidden: model.hiddenSize, intermediate: intermediate, gated: gated, bias: model.decoder.bias)
             let matrices = (gated ? 3 : 2) * model.hiddenSize * intermediate
-            let bytesOne = count.expertDType.map { $0.bytes(elements: matrices) + (one - matrices) * e } ?? one * e
+            let bytesOne = precision.isEmpty
+                ? count.expertDType.map { $0.bytes(elements: matrices) + (one - matrices) * e } ?? one * e
+                : expertFormat.map { $0.bytes(elements: matrices) + (one - matrices) * e } ?? one * e
             routed += experts * bytesOne
         }
         // Under tensor-parallel attention the experts were split G ways already

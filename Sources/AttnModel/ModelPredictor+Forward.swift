@@ -50,7 +50,7 @@ extension ModelPredictor {
             norm("final_norm", model, 1, NormShape(rows: tokens, width: h, kind: d.norm), into: &pass)
         }
         // Logits for the last position of each sequence only.
-        try gemm("lm_head", model, 1, .other, GEMMShape(m: sequences, k: h, n: d.vocabSize), into: &pass)
+        try gemm("lm_head", model, 1, .other, GEMMShape(m: sequences, k: h, n: d.vocabSize), role: .unquantized, into: &pass)
         return (pass.operators, pass.peakActivationBytes + sequences * local.decoder.vocabSize * 4)
     }
 
@@ -100,11 +100,11 @@ extension ModelPredictor {
             stream("rope", site, n, .attention, read: elements * e, write: elements * e, flops: 3 * elements, into: &pass)
         }
         let kvElements = tokens * 2 * kvHeads * dh
-        stream("kv_append", site, n, .attention, read: kvElements * e, write: 0, flops: 0, kv: kvElements * e, into: &pass)
+        stream("kv_append", site, n, .attention, read: kvElements * e, write: 0, flops: 0, kv: tokens * 2 * kvHeads * kvVectorBytes(dh), into: &pass)
         for job in pass.load.attentionJobs {
             let (b, keys) = (job.sequences, job.keys)
             let cached = min(keys, window ?? keys)
-            let kvRead = b * cached * 2 * kvHeads * dh * e
+            let kvRead = b * cached * 2 * kvHeads * kvVectorBytes(dh)
             let qo = 2 * b * job.queries * heads * dh * e
             if let chunk = shape.chunk {
                 guard cp == 1 else { throw ModelShapeError("context parallelism (ring attention) over chunked attention layers is not modelled; use --cp 1") }
@@ -129,7 +129,7 @@ extension ModelPredictor {
             } else {
                 let phase: ModelPhase = job.decode ? .decode : .prefill
                 let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true, window: window)
-                pass.add(attentionOperator(site, kernel: job.decode ? "flash-decoding" : "flash2", r, activation: qo, kv: kvRead))
+                pass.add(attentionOperator(site, kernel: job.decode ? decodeKernel : "flash2", r, activation: qo, kv: kvRead))
             }
         }
         if gated {
@@ -155,7 +155,7 @@ extension ModelPredictor {
         if job.decode {
             let keys = ModelSpec.AttentionSpan.chunkTokens(context: job.keys, chunk: c)
             let r = try attentionRun(phase: .decode, batch: b, heads: heads, kvHeads: kvHeads, queries: 1, keys: keys, causal: true)
-            pass.add(attentionOperator(site, kernel: "flash-decoding", r, activation: qo, kv: b * keys * 2 * kvHeads * dh * e))
+            pass.add(attentionOperator(site, kernel: decodeKernel, r, activation: qo, kv: b * keys * 2 * kvHeads * kvVectorBytes(dh)))
             return
         }
         // Queries at positions first ... last; chunks firstChunk ... lastChunk.
@@ -181,7 +181,7 @@ extension ModelPredictor {
             flops += r.flops
             dram += r.dramBytes
             seconds += r.seconds
-            kv += b * piece.count * piece.keys * 2 * kvHeads * dh * e
+            kv += b * piece.count * piece.keys * 2 * kvHeads * kvVectorBytes(dh)
             if r.seconds > slowest { (slowest, bound) = (r.seconds, r.bound) }
         }
         pass.add(ModelOperator(
@@ -209,17 +209,17 @@ extension ModelPredictor {
         let ropeElements = tokens * (heads + 1) * rope
         stream("rope", site, n, .attention, read: ropeElements * e, write: ropeElements * e, flops: 3 * ropeElements, into: &pass)
         let latent = tokens * (rank + rope)
-        stream("kv_append", site, n, .attention, read: latent * e, write: 0, flops: 0, kv: latent * e, into: &pass)
+        stream("kv_append", site, n, .attention, read: latent * e, write: 0, flops: 0, kv: tokens * kvVectorBytes(rank + rope), into: &pass)
         if let indexer = local.indexer { try lightningIndexer(indexer, queryRank: mla.qLoraRank, site, into: &pass) }
         for job in pass.load.attentionJobs {
             let (b, keys) = (job.sequences, job.keys)
             // DeepSeek Sparse Attention: each query attends to its top-k keys only.
             let selected = min(keys, local.indexer?.topK ?? keys)
-            let kvRead = b * selected * (rank + rope) * e
+            let kvRead = b * selected * kvVectorBytes(rank + rope)
             let qo = b * job.queries * heads * (nope + rope + mla.vHeadDim) * e
             if job.decode {
                 let r = try latentDecodeRun(batch: b, heads: heads, keys: selected)
-                pass.add(attentionOperator(site, kernel: "mla-decode-absorbed", r, activation: qo, kv: kvRead))
+                pass.add(attentionOperator(site, kernel: latentKVDType.map { "mla-decode-absorbed \($0)" } ?? "mla-decode-absorbed", r, activation: qo, kv: kvRead))
             } else {
                 try gemm("kv_b_proj", site, n, .attention, GEMMShape(m: b * keys, k: rank, n: heads * (nope + mla.vHeadDim)), into: &pass)
                 // With an indexer every query sees at most top-k keys: counted as a window of
@@ -258,7 +258,7 @@ extension ModelPredictor {
             let shape = job.decode
                 ? GEMMShape(m: x.heads, k: x.headDim, n: job.keys)
                 : GEMMShape(m: job.queries, k: x.heads * x.headDim, n: max(1, job.keys - (job.queries - 1) / 2))
-            try gemm("indexer", site, n * job.sequences, .attention, shape, grouped: job.sequences, into: &pass)
+            try gemm("indexer", site, n * job.sequences, .attention, shape, grouped: job.sequences, role: .unquantized, into: &pass)
         }
     }
 
@@ -298,9 +298,9 @@ extension ModelPredictor {
             // they spread over the SMs as the batched kernels do; the per-chunk right-hand
             // sides (K, V, states) are read once, the chunk states below.
             let blocks = chunks * vh
-            try gemm("gdn_chunk_qk", site, n, .ssm, GEMMShape(m: 2 * blocks * c, k: dk, n: c), into: &pass)
-            try gemm("gdn_chunk_pv", site, n, .ssm, GEMMShape(m: 2 * blocks * c, k: c, n: dv), into: &pass)
-            try gemm("gdn_chunk_state", site, n, .ssm, GEMMShape(m: 3 * blocks * c, k: dk, n: dv), into: &pass)
+            try gemm("gdn_chunk_qk", site, n, .ssm, GEMMShape(m: 2 * blocks * c, k: dk, n: c), role: .unquantized, into: &pass)
+            try gemm("gdn_chunk_pv", site, n, .ssm, GEMMShape(m: 2 * blocks * c, k: c, n: dv), role: .unquantized, into: &pass)
+            try gemm("gdn_chunk_state", site, n, .ssm, GEMMShape(m: 3 * blocks * c, k: dk, n: dv), role: .unquantized, into: &pass)
             let states = blocks * dk * dv * e
             stream("gdn_chunk_states", site, n, .ssm, read: states, write: states, flops: blocks * dk * dv, into: &pass)
         }
@@ -343,45 +343,56 @@ extension ModelPredictor {
         case .moe(let experts, let topK, let shared, let intermediate) where options.expertParallel > 1:
             try expertParallelFFN(experts: experts, topK: topK, shared: shared, intermediate: intermediate, site, into: &pass)
         case .moe(let experts, let topK, let shared, let intermediate):
-            try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: local.hiddenSize, n: experts), into: &pass)
+            try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: local.hiddenSize, n: experts), role: .unquantized, into: &pass)
             let active = Self.activeExperts(experts: experts, topK: topK, tokens: tokens)
             let rows = (tokens * topK + active - 1) / active
             // The active experts run as one grouped GEMM per matrix (one launch each).
-            try denseFFN("expert", site, repeats: n * active, rows: rows, intermediate: intermediate, grouped: active, into: &pass)
+            try denseFFN("expert", site, repeats: n * active, rows: rows, intermediate: intermediate, grouped: active, role: .experts, into: &pass)
             if shared > 0 { try denseFFN("shared_expert", site, repeats: n, rows: tokens, intermediate: shared * intermediate, into: &pass) }
         }
     }
 
     /// One FFN of `rows` tokens: up (gate and up when gated), the activation, down.
     mutating func denseFFN(
-        _ prefix: String, _ site: LayerSite, repeats: Int, rows: Int, intermediate: Int, grouped: Int = 1, into pass: inout ForwardPass
+        _ prefix: String, _ site: LayerSite, repeats: Int, rows: Int, intermediate: Int, grouped: Int = 1, role: WeightRole = .weights,
+        into pass: inout ForwardPass
     ) throws(ModelShapeError) {
         guard rows > 0, repeats > 0 else { return }
         let h = local.hiddenSize
         let gated = local.decoder.activation.isGated
         try gemm(prefix + (gated ? "_gate_up" : "_up"), site, repeats, .ffn, GEMMShape(m: rows, k: h, n: (gated ? 2 : 1) * intermediate),
-                 grouped: grouped, into: &pass)
+                 grouped: grouped, role: role, into: &pass)
         let act = rows * intermediate
         stream(prefix + "_act", site, repeats, .ffn, read: (gated ? 2 : 1) * act * e, write: act * e, flops: (gated ? 5 : 4) * act,
                special: act, grouped: grouped, into: &pass)
-        try gemm(prefix + "_down", site, repeats, .ffn, GEMMShape(m: rows, k: intermediate, n: h), grouped: grouped, into: &pass)
+        try gemm(prefix + "_down", site, repeats, .ffn, GEMMShape(m: rows, k: intermediate, n: h), grouped: grouped, role: role, into: &pass)
     }
 
     // MARK: Operators
 
-    /// A GEMM through gemm.tile. `grouped` experts share one launch per kernel (a grouped
-    /// GEMM, as MoE kernels run all active experts at once): each repeat carries
-    /// 1/grouped of the launch overhead. An empty product is not run.
+    /// A GEMM through gemm.tile, or gemm-quant.tile when its weights (`role`) are
+    /// quantized (`gemmPrecision`): W's bytes with its scales, X's in its format, Y at the
+    /// run's dtype. `grouped` experts share one launch per kernel (a grouped GEMM, as MoE
+    /// kernels run all active experts at once): each repeat carries 1/grouped of the
+    /// launch overhead. An empty product is not run.
     mutating func gemm(
         _ name: String, _ site: LayerSite, _ repeats: Int, _ category: ModelOperator.Category, _ shape: GEMMShape, grouped: Int = 1,
-        into pass: inout ForwardPass
+        role: WeightRole = .weights, into pass: inout ForwardPass
     ) throws(ModelShapeError) {
         guard !shape.isEmpty else { return }
-        let r = try gemmRun(shape)
+        let precision = gemmPrecision(role)
+        let r = try gemmRun(shape, precision: precision)
         let shared = Double(r.kernels) * costModel.calibration.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
+        var weightBytes = shape.weightBytes(elementBytes: e), activationBytes = shape.activationBytes(elementBytes: e)
+        var kernel = grouped > 1 ? "grouped gemm" : "gemm"
+        if let precision {
+            weightBytes = precision.weights.bytes(rows: shape.n, columns: shape.k)
+            activationBytes = precision.inputBytes(rows: shape.m, columns: shape.k, run: options.dtype) + shape.m * shape.n * e
+            kernel += " \(precision.activations.map { "\($0)" } ?? "\(precision.weights) w-only")"
+        }
         pass.add(ModelOperator(
-            name: name, layers: site.label, repeats: repeats, category: category, kernel: grouped > 1 ? "grouped gemm" : "gemm", flops: r.flops,
-            weightBytes: shape.weightBytes(elementBytes: e), activationBytes: shape.activationBytes(elementBytes: e), kvBytes: 0, linkBytes: 0,
+            name: name, layers: site.label, repeats: repeats, category: category, kernel: kernel, flops: r.flops,
+            weightBytes: weightBytes, activationBytes: activationBytes, kvBytes: 0, linkBytes: 0,
             dramBytes: r.dramBytes, bound: r.bound, seconds: r.seconds - shared))
     }
 
@@ -423,6 +434,10 @@ extension ModelPredictor {
             name: name, layers: site.label, repeats: repeats, category: .link, kernel: interconnect?.name ?? "link", flops: 0, weightBytes: 0,
             activationBytes: 0, kvBytes: 0, linkBytes: bytes, dramBytes: 0, bound: nil, seconds: seconds))
     }
+
+    /// The decode kernel's name: flash-decoding, or flash-decoding-quant over a quantized
+    /// KV cache.
+    var decodeKernel: String { kvQuantParameters == nil ? "flash-decoding" : "flash-decoding-quant" }
 
     /// The attention core as an operator: a tile program's predicted run.
     private func attentionOperator(_ site: LayerSite, kernel: String, _ r: Evaluated, activation: Int, kv: Int) -> ModelOperator {

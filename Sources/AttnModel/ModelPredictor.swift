@@ -40,10 +40,17 @@ public struct ModelRunOptions: Sendable, Equatable {
     public var pipelineParallel = 1
     /// Micro-batches the batch splits into for the pipeline (batch / M sequences each).
     public var microbatches = 1
+    /// Formats of the weights, experts, GEMM inputs and KV cache beside `dtype` (the run's
+    /// compute dtype); empty: everything at `dtype`.
+    public var precision: ModelPrecision
 
-    public init(batch: Int = 1, dtype: DType = .fp16, tensorParallel: Int = 1, contextParallel: Int = 1, budgetUnits: Int? = nil) {
+    public init(
+        batch: Int = 1, dtype: DType = .fp16, tensorParallel: Int = 1, contextParallel: Int = 1, budgetUnits: Int? = nil,
+        precision: ModelPrecision = ModelPrecision()
+    ) {
         self.batch = batch
         self.dtype = dtype
+        self.precision = precision
         self.tensorParallel = tensorParallel
         self.contextParallel = contextParallel
         self.budgetUnits = budgetUnits
@@ -66,11 +73,20 @@ public struct ModelPredictor {
     let tuner: Tuner
     let costModel: CostModel
     let gemmProgram: Program
+    /// gemm-quant.tile: quantized weights (and FP8/FP4 inputs).
+    let quantGemmProgram: Program
+    /// flash-decoding-quant.tile: decode over a quantized KV cache.
+    let quantDecodeAttention: Program
     let prefillAttention: Program
     let decodeAttention: Program
     /// mla-decode-absorbed.tile, for models with multi-head latent attention.
     let latentDecode: Program?
     private var gemmCache: [GEMMShape: Evaluated] = [:]
+    private var quantGemmCache: [GEMMKey: Evaluated] = [:]
+    struct GEMMKey: Hashable {
+        var shape: GEMMShape
+        var precision: GEMMPrecision
+    }
     private var attentionCache: [[Int]: Evaluated] = [:]
 
     /// A tile program's predicted run, without the per-call overhead (a whole model runs
@@ -101,8 +117,11 @@ public struct ModelPredictor {
         pipeline = Pipeline(hardware: hardware, budget: options.budgetUnits.map { WorkBudget(limitUnits: $0) })
         tuner = Tuner(pipeline: pipeline)
         costModel = CostModel(hardware: hardware, dtype: options.dtype)
+        try Self.check(options.precision, dtype: options.dtype, architecture: architecture, hardware: hardware)
         do {
             gemmProgram = try ModelProgramLibrary.gemm()
+            quantGemmProgram = try ModelProgramLibrary.gemmQuant()
+            quantDecodeAttention = try Pipeline.load("flash-decoding-quant")
             prefillAttention = try Pipeline.load("flash2")
             decodeAttention = try Pipeline.load("flash-decoding")
             latentDecode = architecture.mla == nil ? nil : try Pipeline.load("mla-decode-absorbed")
@@ -127,13 +146,25 @@ public struct ModelPredictor {
     /// program declares for this M (`# @tune`: 128 x 128, 128 x 256 and 256 x 128 tiles,
     /// and for short M (decode) 16- or 64-row tiles with split-K), as a GEMM library's
     /// heuristic picks one. Tilings over this GPU's SRAM or registers are skipped; any
-    /// other failure is reported.
-    mutating func gemmRun(_ shape: GEMMShape) throws(ModelShapeError) -> Evaluated {
-        if let hit = gemmCache[shape] { return hit }
-        let binding = ModelProgramLibrary.gemmBinding(shape)
+    /// other failure is reported. With a quantized `precision`, gemm-quant.tile (the same
+    /// tilings) at the dtype whose tensor-core rate its MMA takes.
+    mutating func gemmRun(_ shape: GEMMShape, precision: GEMMPrecision? = nil) throws(ModelShapeError) -> Evaluated {
+        if let precision {
+            if let hit = quantGemmCache[GEMMKey(shape: shape, precision: precision)] { return hit }
+        } else if let hit = gemmCache[shape] {
+            return hit
+        }
+        var binding = ModelProgramLibrary.gemmBinding(shape)
+        var program = gemmProgram
+        var dtype = options.dtype
+        if let precision {
+            program = quantGemmProgram
+            dtype = precision.mmaDType(run: options.dtype)
+            for (name, value) in ModelProgramLibrary.quantBinding(precision.weights, mode: precision.mode) { binding.parameters[name] = value }
+        }
         let search: Tuner.Search
         do {
-            search = try tuner.tune(gemmProgram, shape: binding.shape, dtype: options.dtype, fixed: binding.parameters)
+            search = try tuner.tune(program, shape: binding.shape, dtype: dtype, fixed: binding.parameters)
         } catch {
             throw ModelShapeError("gemm \(shape): \(error)")
         }
@@ -145,7 +176,7 @@ public struct ModelPredictor {
         if shape.m >= 256, let l2 = hardware.l2Bytes {
             for trial in search.trials where trial.prediction != nil {
                 let bm = trial.parameters["BM"] ?? 128
-                let panel = bm * shape.k * e
+                let panel = precision?.inputBytes(rows: bm, columns: shape.k, run: options.dtype) ?? bm * shape.k * e
                 for share in [l2 / 2, l2 / 4 * 3] {
                     // The most row blocks per group that fit the share and divide the row
                     // blocks, so the grid launches no empty blocks (32 row blocks, 18 fit:
@@ -160,7 +191,7 @@ public struct ModelPredictor {
                     parameters["G"] = .int(group)
                     do {
                         candidates.append(evaluated(try tuner.pipeline.evaluate(
-                            gemmProgram, shape: binding.shape, dtype: options.dtype, parameters: parameters).prediction))
+                            program, shape: binding.shape, dtype: dtype, parameters: parameters).prediction))
                     } catch {
                         if error.isOverCapacity { continue }
                         throw ModelShapeError("gemm \(shape): \(error)")
@@ -176,7 +207,7 @@ public struct ModelPredictor {
         guard let best = candidates.filter({ $0.seconds <= fastest * 1.01 }).min(by: { $0.dramBytes < $1.dramBytes }) else {
             throw ModelShapeError("gemm \(shape): no tiling fits \(hardware.id)'s shared memory and registers")
         }
-        gemmCache[shape] = best
+        if let precision { quantGemmCache[GEMMKey(shape: shape, precision: precision)] = best } else { gemmCache[shape] = best }
         return best
     }
 
@@ -192,7 +223,13 @@ public struct ModelPredictor {
         if causal {
             if let window, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
         }
-        let program = phase == .prefill ? prefillAttention : decodeAttention
+        var program = phase == .prefill ? prefillAttention : decodeAttention
+        // A decode step over a quantized KV cache reads its codes (flash-decoding-quant:
+        // K and V dequantized on chip, the MMA at the run's dtype).
+        if phase == .decode, let quant = kvQuantParameters {
+            program = quantDecodeAttention
+            for (name, value) in quant { parameters[name] = .int(value) }
+        }
         // The program's default tiles first; when they do not fit the SRAM or registers (a
         // head size of 256, fp32, a smaller GPU), smaller ones, as FlashAttention-2 picks its
         // tiles by head size.
@@ -223,8 +260,10 @@ public struct ModelPredictor {
         let shape = ProblemShape(batch: batch, heads: heads, kvHeads: 1, queryLength: 1, keyLength: keys, headDim: mla.qkNopeHeadDim)
         let parameters: [String: ScalarValue] = ["rank": .int(mla.kvLoraRank), "rope": .int(mla.qkRopeHeadDim)]
         do {
+            // An FP8 latent cache: the program at FP8 (latents, queries and outputs one byte,
+            // the FP8 MMA), as FlashMLA's FP8 kernel reads DeepSeek-V3.2's cache.
             let result = evaluated(
-                try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
+                try pipeline.evaluate(program, shape: shape, dtype: latentKVDType ?? options.dtype, parameters: parameters).prediction)
             attentionCache[key] = result
             return result
         } catch {

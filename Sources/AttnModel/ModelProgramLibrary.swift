@@ -8,12 +8,19 @@ import Workload
 /// as `ModelPrograms`): today the tiled GEMM that counts every projection, FFN and LM head.
 public enum ModelProgramLibrary {
     /// The checked GEMM program (`Programs/gemm.tile`).
-    public static func gemm() throws(AlgorithmError) -> Program {
-        guard let text = ModelPrograms.sources["gemm"] else {
-            throw .unreadable(file: "builtin:gemm.tile", reason: "not compiled in (run scripts/embed-resources.py)")
+    public static func gemm() throws(AlgorithmError) -> Program { try program("gemm") }
+
+    /// The checked quantized GEMM program (`Programs/gemm-quant.tile`): W as codes and
+    /// scales, dequantized on chip or fed to an FP8/FP4 MMA.
+    public static func gemmQuant() throws(AlgorithmError) -> Program { try program("gemm-quant") }
+
+    /// The compiled-in program `name`, checked.
+    static func program(_ name: String) throws(AlgorithmError) -> Program {
+        guard let text = ModelPrograms.sources[name] else {
+            throw .unreadable(file: "builtin:\(name).tile", reason: "not compiled in (run scripts/embed-resources.py)")
         }
         do {
-            return try Checker.check(SourceFile(name: "gemm.tile", text: text))
+            return try Checker.check(SourceFile(name: "\(name).tile", text: text))
         } catch {
             throw .invalid(error)
         }
@@ -26,5 +33,22 @@ public enum ModelProgramLibrary {
     public static func gemmBinding(_ shape: GEMMShape) -> (shape: ProblemShape, parameters: [String: ScalarValue]) {
         (ProblemShape(batch: 1, heads: 1, kvHeads: 1, queryLength: 1, keyLength: 1, headDim: 64),
          ["M": .int(shape.m), "Kin": .int(shape.k), "Nout": .int(shape.n)])
+    }
+
+    /// gemm-quant.tile's format parameters for weights stored in `format` (quantized):
+    /// mode, fmt (the codes, `KVQuantFormat`), sdt (the block scales' dtype: 0 none, 1
+    /// fp16, 2 fp8e4m3, 3 e8m0) and WB (elements per block scale).
+    public static func quantBinding(_ format: TensorFormat, mode: Int) -> [String: ScalarValue] {
+        let scale: Int
+        switch format.scaleDType {
+        case .fp16?: scale = 1
+        case .fp8e4m3?: scale = 2
+        case .e8m0?: scale = 3
+        default: scale = 0
+        }
+        return [
+            "mode": .int(mode), "fmt": .int(format.codeFormat?.rawValue ?? 0), "sdt": .int(scale),
+            "WB": .int(format.blockElements ?? 128),
+        ]
     }
 }

@@ -5,6 +5,160 @@
 public enum ModelPrograms {
     /// File name without `.tile` -> the file's text, byte for byte.
     public static let sources: [String: String] = [
+        "gemm-quant": #"""
+# Quantized GEMM: Y = X W with W stored as codes and scales, the low-precision linear
+# layers of a decoder (docs/model.md#low-precision). gemm.tile's blocked product (tiles,
+# split-K, launch groups, warps and stages are its own), with W read as bytes:
+#
+#   mode 0, weight-only (W4A16, W8A16; FP8 or FP4 weights on a GPU without their MMA): X at
+#     the run dtype (fp16/bf16); each W slice's codes and scales are loaded and
+#     dequantized on chip (`dequant`: one fused multiply-add per element), and the MMA runs
+#     at the run dtype, as Marlin (Frantar et al. 2024), AWQ's kernels and vLLM's MXFP4 MoE
+#     on Hopper do.
+#   mode 1, FP8 (W8A8): X is FP8 (the run dtype, fp8e4m3 or fp8e5m2) and W's FP8 codes
+#     enter the FP8 MMA as they are (`mma_operand`, no FLOPs), as cuBLASLt's FP8 GEMM.
+#   mode 2, FP4 (W4A4: NVFP4 or MXFP4): X's and W's E2M1 codes, two per byte, with their
+#     block scales enter the block-scaled MMA as they are (Blackwell's tcgen05.mma
+#     block_scale kinds, CDNA 4's scaled MFMA); the run dtype is fp4e2m1, whose rate the
+#     profile gives.
+#
+# W is stored as nn.Linear keeps it, Nout rows of Kin (blocks along the inner dimension):
+# WQ[Nout, Kin / c] bytes (c = 2 codes per byte for int4 and FP4). fmt names the codes
+# (`KVQuantFormat`): 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4, 4 fp4e2m1. Integer codes are
+# symmetric, offset binary (int4 code - 8, int8 code - 128: GPTQ's sym layout as Marlin
+# reads it), so the zero point is -8 or -128 scales. sdt names the block scales of
+# WB elements along Kin: 1 fp16 (int8, int4: GPTQ/AWQ group size 128), 2 fp8e4m3 (NVFP4:
+# blocks of 16, NVIDIA's NVFP4 format), 3 e8m0 (MXFP4: blocks of 32, OCP Microscaling
+# v1.0), 0 none. FP8 weights and NVFP4 carry one fp32 scale per tensor (GS: W's, then X's),
+# applied to the fp32 accumulator before the store (Y = sx sw sum x w).
+#
+# IO law (docs/model.md): with x = e (mode 0, 1) or 1/2 + s_x / XB (mode 2) bytes per X
+# element and w = 1 / c + s / WB bytes per W element (s the scale's bytes),
+#   reads  = M Kin x cdiv(Nout, BN) + Kin Nout w cdiv(M, BM)  (+ the per-tensor scales),
+#   writes = 2 M Nout (Y in bf16)                             (S = 1; split-K as gemm.tile);
+# FLOPs = 2 M Nout Kin (matmul) + 2 Nout Kin cdiv(M, BM) other (mode 0: every block
+# dequantizes its W panel) + the scale arithmetic.
+about "Quantized GEMM Y = X W: W (and in FP4 mode X) as codes with block scales; weight-only mode dequantizes on chip for a 16-bit MMA, FP8 and FP4 modes feed the codes to the low-precision MMA"
+
+param M = N          # rows of X and Y: tokens
+param Kin = d        # inner dimension: columns of X, rows of W
+param Nout = d       # columns of W and Y
+param BM = 128       # output rows per thread block
+param BN = 128       # output columns per thread block
+param BK = 64        # inner-dimension slice per iteration
+param S = 1          # split-K: thread blocks sharing one output tile
+param G = min(8, cdiv(M, BM))   # row blocks per launch group (GROUP_M)
+param NW = 8         # warps per thread block
+param mode = 0       # 0 weight-only (dequantize W), 1 FP8 MMA, 2 FP4 block-scaled MMA
+param fmt = 3        # W's codes: 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4, 4 fp4e2m1
+param sdt = 1        # block scales: 0 none, 1 fp16, 2 fp8e4m3 (NVFP4), 3 e8m0 (MXFP4)
+param WB = 128       # elements along Kin per block scale (W's and, in mode 2, X's)
+param c = 1 + (fmt >= 3)        # codes per byte
+param gs = fmt <= 1 or sdt == 2 # one fp32 scale per tensor (FP8, NVFP4)
+param fx = mode == 2            # X as FP4 codes
+param kb = cdiv(Kin, WB)        # block scales per row
+require M > 0 and Kin > 0 and Nout > 0, "M, Kin and Nout must be positive"
+require BM > 0 and BN > 0 and BK > 0, "block sizes BM, BN and BK must be positive"
+require S > 0 and S <= cdiv(Kin, BK), "S is from 1 to cdiv(Kin, BK), the number of inner slices"
+require G > 0, "the group size G must be positive"
+require mode >= 0 and mode <= 2, "mode is 0 (weight-only), 1 (FP8 MMA) or 2 (FP4 MMA)"
+require fmt >= 0 and fmt <= 4, "fmt is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4) or 4 (fp4e2m1)"
+require sdt >= 0 and sdt <= 3, "sdt is 0 (none), 1 (fp16), 2 (fp8e4m3) or 3 (e8m0)"
+require (fmt <= 1) == (sdt == 0), "FP8 codes have one scale per tensor (sdt 0); int8, int4 and FP4 have block scales"
+require mode != 1 or fmt <= 1, "the FP8 MMA (mode 1) multiplies FP8 codes (fmt 0 or 1)"
+require mode != 2 or (fmt == 4 and sdt >= 2), "the FP4 MMA (mode 2) multiplies FP4 codes (fmt 4) with fp8e4m3 or e8m0 block scales"
+require WB > 0 and (BK % WB == 0 or WB % BK == 0), "a slice of BK holds whole scale blocks of WB, or a block whole slices"
+require Kin % c == 0 and BK % c == 0, "packed codes need an even Kin and BK"
+
+input  X[M * (1 - fx) + fx, Kin * (1 - fx) + fx]                     # modes 0, 1: at the run dtype
+input  XQ[M * fx + (1 - fx), Kin / 2 * fx + (1 - fx)] u8             # mode 2: FP4 codes, two per byte
+input  XS8[M * fx * (sdt == 2) + 1 - fx * (sdt == 2), kb] fp8e4m3     # mode 2, NVFP4: X's block scales
+input  XSE[M * fx * (sdt == 3) + 1 - fx * (sdt == 3), kb] e8m0        # mode 2, MXFP4
+input  WQ[Nout, Kin / c] u8                                           # W's codes, Nout rows of Kin
+input  WS16[Nout * (sdt == 1) + (sdt != 1), kb] fp16                  # int8, int4
+input  WS8[Nout * (sdt == 2) + (sdt != 2), kb] fp8e4m3                # NVFP4
+input  WSE[Nout * (sdt == 3) + (sdt != 3), kb] e8m0                   # MXFP4
+input  GS[1, 2] fp32                                                  # per tensor: W's, X's
+output Y[M, Nout] bf16
+temp   P[S, M, Nout] fp32
+
+kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(NW) stages(4) mma(async):
+  i = g * G + ii
+  # The last group may have fewer than G row blocks: its other blocks do nothing.
+  if i < cdiv(M, BM):
+    kslices = cdiv(Kin, BK)
+    per = cdiv(kslices, S)
+    klo = min(kslices, s * per)
+    khi = min(kslices, klo + per)
+    acc = zeros(min(BM, M - i * BM), min(BN, Nout - j * BN))
+    for k in klo ..< khi:
+      # The block scales of this slice: columns k BK / WB up to the last element's block.
+      slo = k * BK / WB
+      shi = (min(Kin, (k + 1) * BK) - 1) / WB + 1
+      wq = load WQ[rows(j, BN), cols(k, BK / c)] -> sram
+      if mode == 2:
+        xq = load XQ[rows(i, BM), cols(k, BK / 2)] -> sram
+        if sdt == 2:
+          xs = load XS8[rows(i, BM), slo ..< shi] -> sram
+          ws = load WS8[rows(j, BN), slo ..< shi] -> sram
+        else:
+          xs = load XSE[rows(i, BM), slo ..< shi] -> sram
+          ws = load WSE[rows(j, BN), slo ..< shi] -> sram
+        xv = mma_operand(xq, 4, xs)
+        wv = mma_operand(wq, 4, ws)
+        acc = acc + xv @ wv^T
+      else:
+        x = load X[rows(i, BM), cols(k, BK)] -> sram
+        if mode == 1:
+          wv = mma_operand(wq, fmt)
+          acc = acc + x @ wv^T
+        else:
+          if sdt == 0:
+            w = dequant(wq, fmt)
+          else:
+            if sdt == 1:
+              ws = load WS16[rows(j, BN), slo ..< shi] -> sram
+            else:
+              if sdt == 2:
+                ws = load WS8[rows(j, BN), slo ..< shi] -> sram
+              else:
+                ws = load WSE[rows(j, BN), slo ..< shi] -> sram
+            if fmt == 2:
+              w = dequant(wq, fmt, ws, ws * -128)
+            else:
+              if fmt == 3:
+                w = dequant(wq, fmt, ws, ws * -8)
+              else:
+                w = dequant(wq, fmt, ws)
+          acc = acc + x @ w^T
+    if gs:
+      # W's per-tensor scale; X's too when X is quantized (modes 1 and 2).
+      sw = load GS[0 ..< 1, 0 ..< 1] -> reg
+      acc = acc * sw
+      if mode != 0:
+        sx = load GS[0 ..< 1, 1 ..< 2] -> reg
+        acc = acc * sx
+    if S == 1:
+      store Y[rows(i, BM), cols(j, BN)] = acc
+    else:
+      store P[s, rows(i, BM), cols(j, BN)] = acc
+
+# Split-K only: sum the S fp32 partials of each tile (no block is launched when S = 1).
+kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
+  acc = zeros(min(BM, M - i * BM), min(BN, Nout - j * BN))
+  for s in 0 ..< S:
+    p = load P[s, rows(i, BM), cols(j, BN)] -> reg
+    acc = acc + p
+  store Y[rows(i, BM), cols(j, BN)] = acc
+
+# gemm.tile's tilings, each with 8 and 4 warps.
+# @tune BM, BN, BK, S: (128, 128, 64, 1)
+# @tune BM, BN, BK, S if M >= 256: (128, 256, 64, 1), (256, 128, 64, 1)
+# @tune BM, BN, BK, S if M <= 16: (16, 64, 64, 1), (16, 64, 64, 2), (16, 64, 64, 4), (16, 64, 64, 8), (16, 64, 64, 16)
+# @tune NW: 8, 4
+# @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)
+
+"""#,
         "gemm": #"""
 # Tiled GEMM: Y = X W, the projections, FFN and LM head of a decoder layer.
 #

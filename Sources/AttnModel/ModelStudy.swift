@@ -81,9 +81,9 @@ public struct ModelStudy {
                 let cached = min(tokens, layer.window ?? layer.chunk ?? tokens)
                 // MLA keeps one latent and one RoPE key per token, whole on every GPU; the
                 // lightning indexer one key (FP8 with its scales, as DeepSeek-V3.2 keeps it).
-                let perToken = local.mla.map { $0.cachedElements } ?? 2 * kvHeads * local.headDim
+                let perToken = local.mla.map { predictor.kvVectorBytes($0.cachedElements) } ?? 2 * kvHeads * predictor.kvVectorBytes(local.headDim)
                 let indexerBytes = local.indexer.map { $0.fp8Keys ? $0.fp8KeyBytes : $0.headDim * e } ?? 0
-                kv += b * cached * (perToken * e + indexerBytes)
+                kv += b * cached * (perToken + indexerBytes)
             case .ssm:
                 if let s = local.ssm { kv += b * s.elements * e }
             case .deltanet:

@@ -26,12 +26,29 @@ public struct ParameterCount: Sendable, Equatable {
     public var lowPrecisionExpertWeights = 0
     /// The format of `lowPrecisionExpertWeights`.
     public var expertDType: DecoderBlock.ExpertDType?
+    /// Elements of the routed experts' weight matrices (in `ffn`), whatever their format.
+    public var routedExpertWeights = 0
+    /// The routers' parameters (in `ffn`): weights, biases, shared-expert gates.
+    public var routers = 0
 
     /// Weight bytes with `elementBytes` per parameter, the low-precision experts in their
     /// own format (gpt-oss's MXFP4: 4.25 bits each; `DecoderBlock.ExpertDType.bytes`).
     public func weightBytes(elementBytes e: Int) -> Int {
         guard let format = expertDType, lowPrecisionExpertWeights > 0 else { return total * e }
         return (total - lowPrecisionExpertWeights) * e + format.bytes(elements: lowPrecisionExpertWeights)
+    }
+
+    /// Weight bytes with the decoder layers' linear layers in `weights` and the routed
+    /// experts' matrices in `experts` (nil: `elementBytes` each), the rest (embedding, LM
+    /// head, norms, routers) at `elementBytes`: (total - L - R) e + weights bytes(L) +
+    /// experts bytes(R), where R is the routed experts' matrices and L = attention + FFN +
+    /// SSM - routers - R (the few biases and per-head norm weights among them counted in
+    /// the weights' format). Block scales included, per-tensor scales not
+    /// (`TensorFormat.bytes(elements:)`).
+    public func weightBytes(elementBytes e: Int, weights: TensorFormat?, experts: TensorFormat?) -> Int {
+        let linear = attention + ffn + ssm - routers - routedExpertWeights
+        let rest = total - linear - routedExpertWeights
+        return rest * e + (weights?.bytes(elements: linear) ?? linear * e) + (experts?.bytes(elements: routedExpertWeights) ?? routedExpertWeights * e)
     }
 
     public var total: Int { embedding + positionEmbedding + attention + ffn + ssm + norms + lmHead }
@@ -79,6 +96,8 @@ public struct ParameterCount: Sendable, Equatable {
                 let router = h * experts + (d.moe?.routerBias == true ? experts : 0) + (d.moe?.sharedExpertGate == true ? h : 0)
                 ffn += (experts + shared) * one + router
                 active += (topK + shared) * one + router
+                routedExpertWeights += experts * (d.activation.isGated ? 3 : 2) * h * intermediate
+                routers += router
                 if d.moe?.expertDType != nil { lowPrecision += experts * (d.activation.isGated ? 3 : 2) * h * intermediate }
             }
         }

@@ -22,13 +22,17 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     /// FP4 data are u8 codes two to a byte): `DType(name:)` does not parse it, and `bytes`
     /// is 1 only because it is an integer (`bits` is 4). Values: 0, 0.5, 1, 1.5, 2, 3, 4, 6.
     case fp4e2m1
+    /// E8M0, the shared scale of an MXFP4 (and any MX) block (OCP Microscaling Formats
+    /// v1.0, Section 5.4: 8 exponent bits, bias 127, no sign or mantissa): one byte holding a
+    /// power of two from 2^-127 to 2^127. A storage dtype of scale tensors only.
+    case e8m0
 
     /// Bytes one element occupies in memory.
     public var bytes: Int {
         switch self {
         case .fp32: return 4
         case .fp16, .bf16: return 2
-        case .fp8e4m3, .fp8e5m2, .u8, .fp4e2m1: return 1
+        case .fp8e4m3, .fp8e5m2, .u8, .fp4e2m1, .e8m0: return 1
         }
     }
 
@@ -38,7 +42,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     /// Unit roundoff u = 2^-p of the format (p = fraction bits + 1): the largest relative
     /// error of one round-to-nearest conversion in the normal range. fp32 2^-24, fp16
     /// 2^-11, bf16 2^-8, fp8e4m3 2^-4, fp8e5m2 2^-3, fp4e2m1 2^-2; u8 2^-1 (half a code: an absolute, not a relative,
-    /// error, so a tolerance that counts a u8 output or temp is loose).
+    /// error, so a tolerance that counts a u8 output or temp is loose); e8m0 1/3 (powers of two only).
     public var unitRoundoff: Double {
         switch self {
         case .fp32: return 0x1p-24
@@ -48,11 +52,13 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .fp8e5m2: return FP8Format.e5m2.unitRoundoff
         case .u8: return 0x1p-1
         case .fp4e2m1: return 0x1p-2
+        // The nearest power of two is off by at most (1.5 - 1) / 1.5 = 1/3 of the value.
+        case .e8m0: return 1.0 / 3
         }
     }
 
     /// The names `DType(name:)` accepts, for messages.
-    public static let names = "fp32, fp16, bf16, fp8e4m3, fp8e5m2 or u8"
+    public static let names = "fp32, fp16, bf16, fp8e4m3, fp8e5m2, u8 or e8m0"
 
     /// Parses a user-facing name, accepting a few common spellings.
     public init?(name: String) {
@@ -63,6 +69,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case "fp8e4m3", "fp8-e4m3", "fp8_e4m3", "e4m3": self = .fp8e4m3
         case "fp8e5m2", "fp8-e5m2", "fp8_e5m2", "e5m2": self = .fp8e5m2
         case "u8", "uint8": self = .u8
+        case "e8m0", "ue8m0": self = .e8m0
         default: return nil
         }
     }
@@ -74,7 +81,7 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         switch name.lowercased() {
         case "fp4e2m1", "fp4", "e2m1": self = .fp4e2m1
         default:
-            guard let dtype = DType(name: name), dtype != .u8 else { return nil }
+            guard let dtype = DType(name: name), dtype != .u8, dtype != .e8m0 else { return nil }
             self = dtype
         }
     }
@@ -93,7 +100,21 @@ public enum DType: String, Sendable, CaseIterable, Codable {
         case .fp8e5m2: return FP8Format.e5m2.round(x)
         case .u8: return x.isNaN ? 0 : Swift.min(Swift.max(x.rounded(.toNearestOrEven), 0), 255)
         case .fp4e2m1: return DType.roundToE2M1(x)
+        case .e8m0: return DType.roundToE8M0(x)
         }
+    }
+
+    /// The nearest power of two to |x| from 2^-127 to 2^127 (E8M0 has no sign, zero or
+    /// infinity: 0 gives 2^-127, infinity 2^127; ties between 2^e and 2^(e+1), at 1.5 x 2^e,
+    /// go up). NaN stays NaN (E8M0's 0xFF).
+    @inlinable
+    public static func roundToE8M0(_ x: Float) -> Float {
+        if x.isNaN { return .nan }
+        let magnitude = x.magnitude
+        guard magnitude.isFinite else { return Float(sign: .plus, exponent: 127, significand: 1) }
+        guard magnitude > 0 else { return Float(sign: .plus, exponent: -127, significand: 1) }
+        let exponent = Int(magnitude.exponent) + (magnitude.significand >= 1.5 ? 1 : 0)
+        return Float(sign: .plus, exponent: Swift.min(Swift.max(exponent, -127), 127), significand: 1)
     }
 
     /// Round-to-nearest-even from fp32 to FP4 E2M1 (1 sign, 2 exponent bits with bias 1, 1

@@ -13,16 +13,20 @@ public enum KVQuantFormat: Int, Sendable, CaseIterable {
     case fp8e5m2 = 1
     case int8 = 2
     case int4 = 3
+    /// FP4 E2M1 codes, two per byte (element 2c in the low nibble), each block's values
+    /// code value x scale: the element of NVFP4 (blocks of 16, E4M3 scale) and MXFP4 (OCP
+    /// Microscaling v1.0: blocks of 32, E8M0 scale). Symmetric: the zero point is 0.
+    case fp4e2m1 = 4
 
-    /// Codes per stored byte: 2 for int4, else 1.
-    public var codesPerByte: Int { self == .int4 ? 2 : 1 }
+    /// Codes per stored byte: 2 for int4 and FP4, else 1.
+    public var codesPerByte: Int { self == .int4 || self == .fp4e2m1 ? 2 : 1 }
 
     /// The integer formats' largest code, 2^bits - 1 (nil for FP8).
     public var maxCode: Int? {
         switch self {
         case .int8: return 255
         case .int4: return 15
-        case .fp8e4m3, .fp8e5m2: return nil
+        case .fp8e4m3, .fp8e5m2, .fp4e2m1: return nil
         }
     }
 
@@ -31,7 +35,7 @@ public enum KVQuantFormat: Int, Sendable, CaseIterable {
         switch self {
         case .fp8e4m3: return .e4m3
         case .fp8e5m2: return .e5m2
-        case .int8, .int4: return nil
+        case .int8, .int4, .fp4e2m1: return nil
         }
     }
 
@@ -41,6 +45,9 @@ public enum KVQuantFormat: Int, Sendable, CaseIterable {
     /// 1 / (2^b - 1) (int8 1/255, int4 1/15).
     public var relativeStep: Double {
         if let fp8 { return fp8.unitRoundoff }
+        // FP4: a block's largest magnitude maps to 6; the widest quantum, 2 (in [4, 6]), errs
+        // by at most 1, 1/6 of that magnitude.
+        if self == .fp4e2m1 { return 1.0 / 6 }
         return 1 / Double(maxCode ?? 1)
     }
 
@@ -51,6 +58,7 @@ public enum KVQuantFormat: Int, Sendable, CaseIterable {
         case .fp8e4m3: return FP8Format.e4m3.decode(UInt8(truncatingIfNeeded: code)) * scale + zero
         case .fp8e5m2: return FP8Format.e5m2.decode(UInt8(truncatingIfNeeded: code)) * scale + zero
         case .int8, .int4: return Float(code) * scale + zero
+        case .fp4e2m1: return DType.decodeE2M1(code) * scale + zero
         }
     }
 
@@ -67,6 +75,20 @@ public enum KVQuantFormat: Int, Sendable, CaseIterable {
         var zeros = [Float](repeating: 0, count: groups)
         if let fp8 {
             for (i, x) in values.enumerated() { codes[i] = Float(fp8.encode(x)) }
+            return (codes, scales, zeros)
+        }
+        if self == .fp4e2m1 {
+            // Each block's largest magnitude maps to E2M1's largest value, 6 (NVFP4's and
+            // MXFP4's recipes; MXFP4 rounds the scale to a power of two, `roundScale`).
+            var nibbles = [Int](repeating: 0, count: values.count)
+            for g in 0..<groups {
+                let slice = values[(g * group)..<((g + 1) * group)]
+                var scale = roundScale((slice.map(\.magnitude).max() ?? 0) / 6)
+                if !(scale > 0) || !scale.isFinite { scale = 1 }
+                scales[g] = scale
+                for i in (g * group)..<((g + 1) * group) { nibbles[i] = DType.encodeE2M1(values[i] / scale) }
+            }
+            for i in codes.indices { codes[i] = Float(nibbles[2 * i] + 16 * nibbles[2 * i + 1]) }
             return (codes, scales, zeros)
         }
         let maxCode = Float(self.maxCode ?? 1)
@@ -90,6 +112,36 @@ public enum KVQuantFormat: Int, Sendable, CaseIterable {
             for i in codes.indices { codes[i] = Float(nibbles[i]) }
         }
         return (codes, scales, zeros)
+    }
+}
+
+extension DType {
+    /// The value of an FP4 E2M1 code (a nibble: sign bit 3, exponent bits 2-1 with bias
+    /// 1, mantissa bit 0; OCP Microscaling v1.0, Section 5.3.3): 0, 0.5, 1, 1.5, 2, 3, 4, 6
+    /// and their negatives.
+    public static func decodeE2M1(_ code: Int) -> Float {
+        let magnitudes: [Float] = [0, 0.5, 1, 1.5, 2, 3, 4, 6]
+        let value = magnitudes[code & 7]
+        return code & 8 != 0 ? -value : value
+    }
+
+    /// The nibble of `x` rounded to E2M1 (`roundToE2M1`: nearest, ties to even, saturating
+    /// at 6); NaN gives the code of 0 (E2M1 has no NaN).
+    public static func encodeE2M1(_ x: Float) -> Int {
+        let r = roundToE2M1(x)
+        guard !r.isNaN else { return 0 }
+        let index: Int
+        switch r.magnitude {
+        case 0: index = 0
+        case 0.5: index = 1
+        case 1: index = 2
+        case 1.5: index = 3
+        case 2: index = 4
+        case 3: index = 5
+        case 4: index = 6
+        default: index = 7
+        }
+        return index | (r.sign == .minus && r != 0 ? 8 : 0)
     }
 }
 

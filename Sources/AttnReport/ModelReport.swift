@@ -44,10 +44,19 @@ public enum ModelReport {
 
     /// Where and how the model runs, first in every record of every view.
     static func runFields(_ input: ModelReportInput) -> [(String, JSONOutput)] {
-        [
+        var fields: [(String, JSONOutput)] = [
             ("model", .string(input.architecture.id)), ("hardware", .string(input.hardware)), ("dtype", .string(input.options.dtype.rawValue)),
-            ("batch", .int(input.options.batch)), ("tp", .int(input.options.tensorParallel)), ("cp", .int(input.options.contextParallel)),
-        ] + parallelRunFields(input.options)
+        ]
+        if let precision = precisionText(input) { fields.append(("precision", .string(precision))) }
+        return fields + [("batch", .int(input.options.batch)), ("tp", .int(input.options.tensorParallel)), ("cp", .int(input.options.contextParallel))] + parallelRunFields(input.options)
+    }
+
+    /// The components' formats (`ModelPrecision.summary`) when any differs from the run's
+    /// dtype (options, or a model's `expert_dtype`); nil otherwise.
+    static func precisionText(_ input: ModelReportInput) -> String? {
+        let expertDType = input.architecture.decoder.moe?.expertDType
+        guard !input.options.precision.isEmpty || expertDType != nil else { return nil }
+        return input.options.precision.summary(dtype: input.options.dtype, expertDType: expertDType)
     }
 
     /// The parameter headline every view prints: counted, active per token, stated in the
@@ -115,6 +124,7 @@ public enum ModelReport {
         let a = input.architecture
         let o = input.options
         var text = "\(a.name) on \(input.hardware): batch \(o.batch), \(o.dtype.rawValue)"
+        if let precision = precisionText(input) { text += " (\(precision))" }
         if o.tensorParallel > 1 { text += ", tensor parallel over \(o.tensorParallel) GPUs" }
         if o.contextParallel > 1 { text += ", context parallel (ring attention) over \(o.contextParallel) GPUs" }
         text += parallelHeader(o)

@@ -1,3 +1,4 @@
+import AttnModel
 import AttnNumerics
 
 /// A whole-model study (`"study": "model"` in a scenario file, or `attnsim model`'s
@@ -10,6 +11,8 @@ public struct ModelStudyFile: Sendable, Equatable {
     public var hardware = "h100-sxm"
     public var batch = 1
     public var dtype = DType.fp16
+    /// Formats of the weights, experts, GEMM inputs and KV cache beside `dtype`.
+    public var precision = ModelPrecision()
     public var tensorParallel = 1
     public var contextParallel = 1
     /// Expert parallelism over this many GPUs (`ModelRunOptions.expertParallel`).

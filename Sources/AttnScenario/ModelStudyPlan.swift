@@ -55,7 +55,7 @@ public struct ModelStudyPlan: Sendable {
         guard ModelStudyFile.views.contains(study.view) else { throw .view(study.view) }
         var options = ModelRunOptions(
             batch: study.batch, dtype: study.dtype, tensorParallel: study.tensorParallel, contextParallel: study.contextParallel,
-            budgetUnits: study.allowLong ? nil : Runner.countStatementBudget)
+            budgetUnits: study.allowLong ? nil : Runner.countStatementBudget, precision: study.precision)
         options.expertParallel = study.expertParallel
         options.attentionDataParallel = study.attentionDataParallel
         options.expertImbalance = study.expertImbalance

@@ -1,4 +1,5 @@
 import AttnJSON
+import AttnModel
 import AttnNumerics
 import Foundation
 import KVCache
@@ -79,7 +80,7 @@ public enum StudyFile: Sendable {
         }
         let name = try r.string("dtype") ?? "fp16"
         guard let dtype = KVDType(name: name, group: group) else {
-            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8e5m2\", \"int8\" or \"int4\", found \"\(name)\"")
+            throw r.error("dtype", "expected \"fp32\", \"fp16\", \"bf16\", \"fp8\", \"fp8e5m2\", \"int8\", \"int4\", \"nvfp4\" or \"mxfp4\", found \"\(name)\"")
         }
         if group != nil && dtype.group == nil {
             throw r.error("quant_group", "applies to dtype int8 or int4, not \(dtype)")
@@ -105,6 +106,7 @@ public enum StudyFile: Sendable {
             memoryUtilization: try utilization(&r), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
         study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
+        study.weightFormat = try weightFormat(&r)
         try r.finish()
         // Whether footprints fit in 64 bits depends on the model: checked here when it
         // loads (an unknown model is reported when the study runs), so the error names
@@ -164,10 +166,7 @@ public enum StudyFile: Sendable {
         var study = ModelStudyFile(model: model, contexts: contexts)
         study.hardware = try r.string("hardware") ?? study.hardware
         study.batch = try r.integer("batch", minimum: 1, maximum: ModelStudyFile.maxCount) ?? 1
-        if let name = try r.string("dtype") {
-            guard let dtype = DType(name: name), dtype.bytes >= 2 else { throw r.error("dtype", "expected \"fp32\", \"fp16\" or \"bf16\", found \"\(name)\"") }
-            study.dtype = dtype
-        }
+        (study.dtype, study.precision) = try modelPrecision(&r)
         study.tensorParallel = try r.integer("tp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
         study.contextParallel = try r.integer("cp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
         study.expertParallel = try r.integer("ep", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
@@ -197,6 +196,32 @@ public enum StudyFile: Sendable {
             try refuseBeyondMax(contexts, limits: spec.contextLimit, file: file)
         }
         return .model(study, description: description)
+    }
+
+    /// A kv or paged study's `weights`: the layers' format (`TensorFormat`); nil when absent.
+    private static func weightFormat(_ r: inout JSONObjectReader) throws(JSONInputError) -> TensorFormat? {
+        guard let name = try r.string("weights") else { return nil }
+        guard let format = TensorFormat(name: name) else { throw r.error("weights", "expected \(TensorFormat.names), found \"\(name)\"") }
+        return format
+    }
+
+    /// A model study's `dtype` with `weights`, `experts`, `activations` and `kv` beside it
+    /// (`ModelPrecision.resolve`), each a format name (`TensorFormat`, `KVDType`).
+    private static func modelPrecision(_ r: inout JSONObjectReader) throws(JSONInputError) -> (DType, ModelPrecision) {
+        func format(_ field: String) throws(JSONInputError) -> TensorFormat? {
+            guard let name = try r.string(field) else { return nil }
+            guard let format = TensorFormat(name: name) else { throw r.error(field, "expected \(TensorFormat.names), found \"\(name)\"") }
+            return format
+        }
+        let dtype = try format("dtype"), weights = try format("weights"), experts = try format("experts"), activations = try format("activations")
+        if let activations, case .int4 = activations { throw r.error("activations", "expected fp32, fp16, bf16, fp8, fp8e5m2, nvfp4 or mxfp4 (integer formats are weight-only), found \"\(activations)\"") }
+        if let activations, case .int8 = activations { throw r.error("activations", "expected fp32, fp16, bf16, fp8, fp8e5m2, nvfp4 or mxfp4 (integer formats are weight-only), found \"\(activations)\"") }
+        var kv: KVDType?
+        if let name = try r.string("kv") {
+            guard let parsed = KVDType.named(name) else { throw r.error("kv", "expected \(KVDType.names) (int8-token, int4-g64: a group), found \"\(name)\"") }
+            kv = parsed
+        }
+        return ModelPrecision.resolve(dtype: dtype, weights: weights, experts: experts, activations: activations, kv: kv)
     }
 
     private static func decodePaged(_ root: JSONValue, file: String, directory: String?) throws(JSONInputError) -> StudyFile {
@@ -252,6 +277,7 @@ public enum StudyFile: Sendable {
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext),
             timing: try timing(&r), prefillChunk: try r.integer("chunk", minimum: 1, maximum: ServingSimulator.maxRequestTokens),
             tensorParallel: try r.integer("tp", minimum: 1, maximum: KVStudy.maxTensorParallel) ?? 1)
+        study.weightFormat = try weightFormat(&r)
         study.allowLong = try r.bool("allow_long") ?? false
         study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
         study.prefixCaching = try r.bool("prefix_caching") ?? false

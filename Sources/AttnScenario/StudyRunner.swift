@@ -78,8 +78,17 @@ public enum StudyRunner {
         case .bf16: dtype = .bf16
         default: dtype = .fp16
         }
+        // The cache's format as the decode kernels read it (fp8, int8, int4; an FP4 cache
+        // has no decode kernel here: `ModelPredictor` says so) and the layers' weights.
+        var precision = ModelPrecision(weights: study.weightFormat)
+        switch study.dtype {
+        case .fp32, .fp16, .bf16: break
+        default: precision.kv = study.dtype
+        }
+        if precision.weights == .float(dtype) { precision.weights = nil }
         let options = ModelRunOptions(
-            dtype: dtype, tensorParallel: study.tensorParallel, budgetUnits: study.allowLong ? nil : Runner.countStatementBudget)
+            dtype: dtype, tensorParallel: study.tensorParallel, budgetUnits: study.allowLong ? nil : Runner.countStatementBudget,
+            precision: precision)
         return ModelIterationTimer(predictor: try ModelPredictor(architecture: architecture, hardware: hardware, options: options))
     }
 }

@@ -1,4 +1,5 @@
 import AttnHardware
+import Workload
 
 /// How much KV cache fits on a GPU after the model's weights.
 ///
@@ -11,12 +12,20 @@ public struct KVCapacity: Sendable, Equatable {
     public var footprint: KVFootprint
     public var hardware: HardwareProfile
     public var weightBytesPerParameter: Int
+    /// The layers' weight format (`ModelSpec.weightBytes(format:bytesPerParameter:)`; the
+    /// embedding and LM head stay at `weightBytesPerParameter`); nil: every parameter at
+    /// `weightBytesPerParameter`.
+    public var weightFormat: TensorFormat?
     public var memoryUtilization: Double
 
     public static let defaultMemoryUtilization = 0.9
 
-    public init(footprint: KVFootprint, hardware: HardwareProfile, weightBytesPerParameter: Int = 2, memoryUtilization: Double = defaultMemoryUtilization) {
+    public init(
+        footprint: KVFootprint, hardware: HardwareProfile, weightBytesPerParameter: Int = 2, memoryUtilization: Double = defaultMemoryUtilization,
+        weightFormat: TensorFormat? = nil
+    ) {
         self.footprint = footprint
+        self.weightFormat = weightFormat
         self.hardware = hardware
         self.weightBytesPerParameter = weightBytesPerParameter
         self.memoryUtilization = memoryUtilization
@@ -29,7 +38,9 @@ public struct KVCapacity: Sendable, Equatable {
     /// whatever `weightBytesPerParameter` says (`ModelSpec.weightBytes`).
     public var weightBytes: Int {
         let g = footprint.tensorParallel
-        return (footprint.model.weightBytes(bytesPerParameter: weightBytesPerParameter) + g - 1) / g
+        let total = weightFormat.map { footprint.model.weightBytes(format: $0, bytesPerParameter: weightBytesPerParameter) }
+            ?? footprint.model.weightBytes(bytesPerParameter: weightBytesPerParameter)
+        return (total + g - 1) / g
     }
 
     /// Bytes left for the KV cache; negative when the weights alone do not fit.

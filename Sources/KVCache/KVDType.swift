@@ -14,6 +14,12 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// 4-bit integers, two per byte, with an fp16 scale and an fp16 zero point per group
     /// (asymmetric quantization as in KIVI, Liu et al. 2024): 4 bytes of metadata per group.
     case int4(QuantGroup)
+    /// NVFP4 (NVIDIA Blackwell): E2M1 codes, two per byte, with an E4M3 scale (one byte) per
+    /// block of 16 elements; the per-tensor fp32 scale is not counted. 4.5 bits an element.
+    case nvfp4
+    /// MXFP4 (OCP Microscaling Formats v1.0, Section 6.3): E2M1 codes, two per byte, with an
+    /// E8M0 scale (one byte) per block of 32 elements. 4.25 bits an element.
+    case mxfp4
 
     /// The elements that share one scale and zero point.
     public enum QuantGroup: Sendable, Equatable, Hashable, CustomStringConvertible {
@@ -48,7 +54,7 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
     public static func defaultGroup(int8: Bool) -> QuantGroup { int8 ? .token : .elements(defaultInt4GroupSize) }
 
     /// The names `--dtype` and scenario files accept.
-    public static let names = "fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8 or int4"
+    public static let names = "fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8, int4, nvfp4 or mxfp4"
 
     /// Parses a name; `group` (nil: the dtype's default) applies to int8 and int4.
     public init?(name: String, group: QuantGroup? = nil) {
@@ -60,8 +66,20 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
         case "e5m2", "fp8-e5m2", "fp8e5m2", "fp8_e5m2": self = .fp8(.e5m2)
         case "int8": self = .int8(group ?? KVDType.defaultGroup(int8: true))
         case "int4": self = .int4(group ?? KVDType.defaultGroup(int8: false))
+        case "nvfp4": self = .nvfp4
+        case "mxfp4": self = .mxfp4
         default: return nil
         }
+    }
+
+    /// A name as `description` writes it with its group (`int4-g64`, `int8-token`), or as
+    /// `init(name:)` reads it; nil otherwise.
+    public static func named(_ text: String) -> KVDType? {
+        let parts = text.split(separator: "-", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return KVDType(name: text) }
+        let groupText = parts[1].hasPrefix("g") ? String(parts[1].dropFirst()) : parts[1]
+        guard let group = QuantGroup(name: groupText), let dtype = KVDType(name: parts[0], group: group), dtype.group != nil else { return nil }
+        return dtype
     }
 
     /// `fp16`, `fp8e4m3`, `int4-g64`, `int8-token`, ...
@@ -73,6 +91,8 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .fp8(let format): return "fp8\(format.rawValue)"
         case .int8(let group): return "int8-\(group)"
         case .int4(let group): return "int4-\(group)"
+        case .nvfp4: return "nvfp4"
+        case .mxfp4: return "mxfp4"
         }
     }
 
@@ -100,6 +120,8 @@ public enum KVDType: Sendable, Equatable, Hashable, CustomStringConvertible {
         case .fp8: return length
         case .int8(let group): return length + 4 * groups(group)
         case .int4(let group): return (length + 1) / 2 + 4 * groups(group)
+        case .nvfp4: return (length + 1) / 2 + Checked.ceilDiv(length, 16)
+        case .mxfp4: return (length + 1) / 2 + Checked.ceilDiv(length, 32)
         }
     }
 }

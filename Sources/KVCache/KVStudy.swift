@@ -10,6 +10,9 @@ public struct KVStudy: Sendable, Equatable {
     public var dtype: KVDType
     public var hardware: String
     public var weightBytesPerParameter: Int
+    /// The layers' weight format (`KVCapacity.weightFormat`); nil: `weightBytesPerParameter`
+    /// for every parameter.
+    public var weightFormat: TensorFormat?
     public var memoryUtilization: Double
     /// Eviction policy: every attention layer keeps the last `window` tokens (replacing
     /// the model's windows); nil: the model's own windows.
@@ -131,7 +134,9 @@ public struct KVStudy: Sendable, Equatable {
         try checkFootprints(spec)
         if !allowBeyondMax, let limit = contextLimits(spec).first { throw limit }
         let footprint = KVFootprint(model: spec, dtype: dtype, tensorParallel: tensorParallel)
-        let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
+        let capacity = KVCapacity(
+            footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization,
+            weightFormat: weightFormat)
         return contexts.map { context in
             KVRecord(
                 model: spec.id, attention: spec.attentionKind, cache: spec.cachePolicy, hardware: profile.id, context: context, batch: batch,
@@ -155,7 +160,9 @@ public struct KVStudy: Sendable, Equatable {
         while gpus <= KVStudy.maxTensorParallel {
             if KVStudy.tensorParallelProblem(spec, gpus: gpus) == nil {
                 let footprint = KVFootprint(model: spec, dtype: dtype, tensorParallel: gpus)
-                let capacity = KVCapacity(footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization)
+                let capacity = KVCapacity(
+            footprint: footprint, hardware: profile, weightBytesPerParameter: weightBytesPerParameter, memoryUtilization: memoryUtilization,
+            weightFormat: weightFormat)
                 if let total = Checked.product(batch, footprint.bytesPerSequence(context: context)), capacity.budgetBytes >= 0, total <= capacity.budgetBytes {
                     return gpus
                 }
@@ -264,6 +271,9 @@ public struct PagedStudy: Sendable, Equatable {
     public var sharing: SharingMode
     public var dtype: KVDType
     public var hardware: String
+    /// The layers' weight format (`KVCapacity.weightFormat`; the model timing's weights
+    /// too); nil: 2 bytes a parameter.
+    public var weightFormat: TensorFormat?
     public var memoryUtilization: Double
     public var seed: UInt64
     /// Eviction policy, as `KVStudy.window`: every attention layer keeps the last
@@ -418,7 +428,7 @@ public struct PagedStudy: Sendable, Equatable {
         }
         return KVCapacity(
             footprint: KVFootprint(model: spec, dtype: dtype, tensorParallel: tensorParallel), hardware: profile,
-            memoryUtilization: memoryUtilization)
+            memoryUtilization: memoryUtilization, weightFormat: weightFormat)
     }
 
     /// The eviction the pool can model: when every attention layer has the same window

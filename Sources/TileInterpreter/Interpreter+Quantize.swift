@@ -10,7 +10,7 @@ extension Interpreter {
         let declaration = bound.program.tensors[index]
         let code = try ScalarEvaluator.evaluate(quantize.format, parameters: bound.parameterValues, source: source)
         guard case .int(let number) = code, let format = KVQuantFormat(rawValue: number) else {
-            throw Diagnostic(.bounds, source, declaration.location, "the format of 'quantize' is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4), found \(code)")
+            throw Diagnostic(.bounds, source, declaration.location, "the format of 'quantize' is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4) or 4 (fp4e2m1), found \(code)")
         }
         let shape = bound.tensorShapes[index]
         let kShape = bound.tensorShapes[quantize.source], sShape = bound.tensorShapes[quantize.scales]

@@ -78,18 +78,19 @@ public enum NumericTolerance {
 
     /// The quantization term of a check's tolerance: for each of its inputs that a
     /// `quantize` initializer turned into codes, the square of the format's relative step
-    /// (`KVQuantFormat.relativeStep`: fp8e4m3 2^-4, fp8e5m2 2^-3, int8 1/255, int4 1/15).
+    /// (`KVQuantFormat.relativeStep`: fp8e4m3 2^-4, fp8e5m2 2^-3, int8 1/255, int4 1/15,
+    /// fp4e2m1 1/6).
     /// The reference reads the unquantized values, so a quantized K or V perturbs the
     /// output as one more rounding of that size would: each element's error is at most the
     /// step times the magnitude of its group (a normwise relative error), unbiased and
     /// independent of the others, so it adds in quadrature with the storage roundings and
-    /// the softmax amplifies it by the same factor 4. An unknown format counts as int4, the
-    /// coarsest.
+    /// the softmax amplifies it by the same factor 4. An unknown format counts as the
+    /// coarsest (FP4).
     static func quantizationSquares(_ check: CheckDecl, bound: BoundProgram) -> Double {
         var squares = 0.0
         for tensor in bound.program.tensors {
             guard case .quantize(let quantize) = tensor.initializer, check.arguments.contains(quantize.source) else { continue }
-            var step = KVQuantFormat.int4.relativeStep
+            var step = KVQuantFormat.allCases.map(\.relativeStep).max() ?? 1
             if let value = try? ScalarEvaluator.evaluate(quantize.format, parameters: bound.parameterValues, source: bound.program.source),
                 case .int(let code) = value, let format = KVQuantFormat(rawValue: code) {
                 step = format.relativeStep

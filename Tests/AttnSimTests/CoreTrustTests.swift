@@ -49,7 +49,7 @@ import Testing
         ("  t = zeros(4, 4)\n  c = col(t, 1.5)\n", "the column of 'col' must be an integer, found a float"),
         ("  t = zeros(4)\n  r = rowmax(t)\n", "the tile of 'rowmax' must be a 2-D tile, found a 1-D tile"),
         ("  t = zeros(4, 4)\n  u = mask_causal(t, 0, 0.5)\n", "the first key position of 'mask_causal' must be an integer, found a float"),
-        ("  t = zeros(4, 4)\n  u = cast(t, 3)\n", "the dtype of 'cast' must be a dtype: fp32, fp16, bf16, fp8e4m3, fp8e5m2 or u8"),
+        ("  t = zeros(4, 4)\n  u = cast(t, 3)\n", "the dtype of 'cast' must be a dtype: fp32, fp16, bf16, fp8e4m3, fp8e5m2, u8 or e8m0"),
     ])
     func callTypesComeFromTheTable(_ body: String, _ message: String) {
         let text = "kernel k grid(i: 1):\n" + body

@@ -32,8 +32,9 @@ import AttnNumerics
         for _ in 0..<1000 {
             let x = Float(generator.nextNormal() * 100)
             // u8 holds codes: it rounds to an integer in 0 ... 255 (QuantizedKVKernelTests); FP4
-            // saturates at 6, far inside this range (GPUProfileTests).
-            for dtype in DType.allCases where dtype != .u8 && dtype != .fp4e2m1 {
+            // saturates at 6, far inside this range (GPUProfileTests); E8M0 has no sign
+            // (MXFP4's scales, `e8m0RoundsToThePowerOfTwo`).
+            for dtype in DType.allCases where dtype != .u8 && dtype != .fp4e2m1 && dtype != .e8m0 {
                 let r = dtype.round(x)
                 #expect(dtype.round(r) == r)
                 #expect(abs(Double(r) - Double(x)) <= dtype.unitRoundoff * abs(Double(x)) + 1e-30)
@@ -41,6 +42,23 @@ import AttnNumerics
         }
         #expect(DType.bf16.round(.nan).isNaN)
         #expect(DType.fp16.round(.nan).isNaN)
+    }
+
+    /// E8M0 (MXFP4's block scale, OCP MX v1.0): the nearest power of two of |x|, ties at
+    /// 1.5 x 2^e up, from 2^-127 (also for 0) to 2^127 (also past it); within 1/3 of |x|.
+    @Test(arguments: [
+        (Float(1), Float(1)), (Float(1.4), Float(1)), (Float(1.5), Float(2)), (Float(3), Float(4)), (Float(2.9), Float(2)),
+        (Float(-5), Float(4)), (Float(0.3), Float(0.25)), (Float(0), Float(sign: .plus, exponent: -127, significand: 1)),
+        (Float(3e38), Float(sign: .plus, exponent: 127, significand: 1)), (Float.infinity, Float(sign: .plus, exponent: 127, significand: 1)),
+    ])
+    func e8m0RoundsToThePowerOfTwo(_ input: Float, _ expected: Float) {
+        let r = DType.e8m0.round(input)
+        #expect(r == expected)
+        #expect(DType.e8m0.round(r) == r)
+        if input != 0 && input.isFinite && input.magnitude < 1e38 {
+            #expect(abs(Double(r) - Double(input.magnitude)) <= DType.e8m0.unitRoundoff * Double(input.magnitude))
+        }
+        #expect(DType.e8m0.round(.nan).isNaN)
     }
 
     /// Skipping ahead lands where drawing one by one does, for short and long skips.

@@ -109,8 +109,12 @@ import Workload
             (#"{"version": 1, "study": "model", "contexts": [4096]}"#, "m.json: model: is required: a built-in model with a decoder object or a model .json path"),
             (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "view": "ops"}"#,
              #"m.json: view: expected "summary", "operators", "parameters", found "ops""#),
-            (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "dtype": "fp8"}"#,
-             #"m.json: dtype: expected "fp32", "fp16" or "bf16", found "fp8""#),
+            (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "dtype": "fp5"}"#,
+             #"m.json: dtype: expected fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, nvfp4, mxfp4, int8 or int4 (int8-gN, int4-gN: N per fp16 scale, default 128), found "fp5""#),
+            (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "activations": "int4"}"#,
+             #"m.json: activations: expected fp32, fp16, bf16, fp8, fp8e5m2, nvfp4 or mxfp4 (integer formats are weight-only), found "int4-g128""#),
+            (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "kv": "int3"}"#,
+             #"m.json: kv: expected fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8, int4, nvfp4 or mxfp4 (int8-token, int4-g64: a group), found "int3""#),
         ]
         for (text, expected) in cases {
             do {

@@ -140,6 +140,6 @@ import TileInterpreter
         #expect(run(["kv", "--model", "llama-2-7b", "--context", "4k", "--dtype", "int4", "--quant-group", "8", "--int4-group", "8"]).code == 64)
         let bad = run(["kv", "--model", "llama-2-7b", "--context", "4k", "--dtype", "int2"])
         #expect(bad.code == 64)
-        #expect(bad.err.contains("'--dtype' expects fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8 or int4, found 'int2'"))
+        #expect(bad.err.contains("'--dtype' expects fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, int8, int4, nvfp4 or mxfp4, found 'int2'"))
     }
 }

@@ -30,7 +30,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             (#"{"version": 1, "study": "kvv"}"#, #"bad.json: study: expected "attention", "kv", "paged" or "model", found "kvv""#),
             (#"{"version": 1, "study": "kv", "contexts": [1024]}"#, "bad.json: model: is required: a built-in model or a model .json path"),
             (#"{"version": 1, "study": "kv", "model": "opt-13b", "contexts": [1024], "dtype": "int3"}"#,
-             #"bad.json: dtype: expected "fp32", "fp16", "bf16", "fp8", "fp8e5m2", "int8" or "int4", found "int3""#),
+             #"bad.json: dtype: expected "fp32", "fp16", "bf16", "fp8", "fp8e5m2", "int8", "int4", "nvfp4" or "mxfp4", found "int3""#),
             (#"{"version": 1, "study": "paged", "model": "opt-13b", "trace": "alpaca", "policies": ["paged", "lru"]}"#,
              #"bad.json: policies[1]: expected one of paged, contiguous-max, contiguous-pow2, contiguous-oracle, found "lru""#),
             (#"{"version": 1, "study": "paged", "model": "opt-13b", "trace": "alpaca", "sharing": "beam"}"#,
