@@ -106,7 +106,7 @@ extension ModelPredictor {
     ) throws(ModelShapeError) {
         let g = options.expertParallel, n = site.layers, h = local.hiddenSize
         let tokens = pass.tokens
-        try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: h, n: experts), into: &pass)
+        try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: h, n: experts), role: .unquantized, into: &pass)
         let load = expertLoad(tokens: tokens, experts: experts, topK: topK)
         let pairs = load.busiestPairs
         let dispatch = options.attentionDataParallel ? Self.dispatchBytes(tokens: tokens, topK: topK, hidden: h, elementBytes: e, gpus: g) : 0
@@ -119,7 +119,7 @@ extension ModelPredictor {
             let active = Self.activeExperts(experts: experts / g, topK: 1, tokens: pairs)
             let rows = (pairs + active - 1) / active
             // The expert intermediate stays whole: tensor parallelism's split is undone.
-            try denseFFN("expert", site, repeats: n * active, rows: rows, intermediate: intermediate * options.tensorParallel, grouped: active, into: &pass)
+            try denseFFN("expert", site, repeats: n * active, rows: rows, intermediate: intermediate * options.tensorParallel, grouped: active, role: .experts, into: &pass)
         }
         if dispatch > 0 || receive > 0, let link = interconnect {
             let seconds = costModel.allToAllSeconds(sendBytes: dispatch, receiveBytes: receive, gpus: g, over: link)
