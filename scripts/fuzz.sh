@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# A long fuzz run: 100,000 random argument lists, mutated scenarios and mutated tile
-# programs (FuzzTests), in a release build, under a wall-clock limit so that a hang fails.
-#   scripts/fuzz.sh [SEED]        (ATTNSIM_FUZZ_ARGS/SCENARIOS/PROGRAMS override the split)
+# A long fuzz run: 100,000 random argument lists, mutated scenarios, mutated tile programs
+# and mutated CSVs, traces and profiles (FuzzTests), in an optimized build, under a
+# wall-clock limit so that a hang fails.
+#   scripts/fuzz.sh [SEED]        (ATTNSIM_FUZZ_ARGS/SCENARIOS/PROGRAMS/FILES override the split)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ATTNSIM_FUZZ_SEED="${1:-20261201}"
-export ATTNSIM_FUZZ_ARGS="${ATTNSIM_FUZZ_ARGS:-70000}"
+export ATTNSIM_FUZZ_ARGS="${ATTNSIM_FUZZ_ARGS:-67000}"
 export ATTNSIM_FUZZ_SCENARIOS="${ATTNSIM_FUZZ_SCENARIOS:-10000}"
 export ATTNSIM_FUZZ_PROGRAMS="${ATTNSIM_FUZZ_PROGRAMS:-20000}"
-# @testable imports need testing enabled in a release build; a scratch path of its own
-# keeps it from rebuilding the usual release products.
-scratch=(--scratch-path .build-fuzz -c release -Xswiftc -enable-testing)
+export ATTNSIM_FUZZ_FILES="${ATTNSIM_FUZZ_FILES:-3000}"
+# The tests use @testable imports, and a release build links every module with
+# -static-stdlib (Package.swift), which an XCTest bundle cannot link. So the fuzz build is
+# the debug configuration (testing enabled, runtime dynamic) compiled with -O, in a scratch
+# path of its own so that it neither rebuilds nor replaces the usual debug and release
+# products.
+# ATTNSIM_FUZZ_SCRATCH names another scratch path (a second run beside a first).
+scratch=(--scratch-path "${ATTNSIM_FUZZ_SCRATCH:-.build-fuzz}" -c debug -Xswiftc -O)
+echo "fuzz: seed $ATTNSIM_FUZZ_SEED, $ATTNSIM_FUZZ_ARGS argument lists, $ATTNSIM_FUZZ_SCENARIOS scenarios, $ATTNSIM_FUZZ_PROGRAMS programs, $ATTNSIM_FUZZ_FILES files"
+start=$(date +%s)
 swift build "${scratch[@]}" --build-tests
-timeout "${ATTNSIM_FUZZ_TIMEOUT:-10800}" swift test "${scratch[@]}" --skip-build --filter FuzzTests
+built=$(date +%s)
+echo "fuzz: build took $((built - start)) s"
+status=0
+timeout "${ATTNSIM_FUZZ_TIMEOUT:-10800}" swift test "${scratch[@]}" --skip-build --filter FuzzTests || status=$?
+echo "fuzz: tests took $(($(date +%s) - built)) s, exit $status"
+exit "$status"

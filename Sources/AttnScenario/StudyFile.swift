@@ -1,3 +1,4 @@
+import AttnHardware
 import AttnJSON
 import AttnModel
 import AttnNumerics
@@ -88,6 +89,15 @@ public enum StudyFile: Sendable {
         return dtype
     }
 
+    /// The `hardware` field (a built-in profile or a profile .json path; `fallback` when
+    /// absent), loaded once here so that a bad one is reported with the file and field
+    /// before anything runs or warns, as an attention scenario's is.
+    private static func hardware(_ r: inout JSONObjectReader, fallback: String) throws(JSONInputError) -> String {
+        guard let name = try r.string("hardware") else { return fallback }
+        do { _ = try HardwareProfile.named(name) } catch { throw r.error("hardware", error.description) }
+        return name
+    }
+
     private static func utilization(_ r: inout JSONObjectReader) throws(JSONInputError) -> Double {
         guard let u = try r.number("memory_utilization") else { return KVCapacity.defaultMemoryUtilization }
         guard u > 0 && u <= 1 else { throw r.error("memory_utilization", "expected a number in (0, 1], found \(u)") }
@@ -101,7 +111,7 @@ public enum StudyFile: Sendable {
         let contexts = try contextList(&r, file: file)
         var study = KVStudy(
             model: model, contexts: contexts, batch: try r.integer("batch", minimum: 1) ?? 1, dtype: try kvDType(&r),
-            hardware: try r.string("hardware") ?? "h100-sxm",
+            hardware: try hardware(&r, fallback: HardwareProfile.defaultName),
             weightBytesPerParameter: try r.integer("weight_bytes", minimum: 1, maximum: KVStudy.maxWeightBytesPerParameter) ?? 2,
             memoryUtilization: try utilization(&r), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext))
@@ -164,7 +174,7 @@ public enum StudyFile: Sendable {
         if model.hasSuffix(".json"), !model.hasPrefix("/"), let directory { model = (directory as NSString).appendingPathComponent(model) }
         let contexts = try contextList(&r, file: file)
         var study = ModelStudyFile(model: model, contexts: contexts)
-        study.hardware = try r.string("hardware") ?? study.hardware
+        study.hardware = try hardware(&r, fallback: study.hardware)
         study.batch = try r.integer("batch", minimum: 1, maximum: ModelStudyFile.maxCount) ?? 1
         (study.dtype, study.precision) = try modelPrecision(&r)
         study.tensorParallel = try r.integer("tp", minimum: 1, maximum: ModelStudyFile.maxGPUs) ?? 1
@@ -272,7 +282,7 @@ public enum StudyFile: Sendable {
             blockSize: try r.integer("block_size", minimum: 1, maximum: ServingSimulator.maxRequestTokens) ?? 16,
             maxLength: try r.integer("max_len", minimum: 2, maximum: ServingSimulator.maxRequestTokens) ?? 2048,
             policies: policies, allocator: allocator, sharing: sharing, dtype: try kvDType(&r),
-            hardware: try r.string("hardware") ?? "h100-sxm", memoryUtilization: try utilization(&r),
+            hardware: try hardware(&r, fallback: HardwareProfile.defaultName), memoryUtilization: try utilization(&r),
             seed: UInt64(try r.integer("seed", minimum: 0) ?? 1), window: try r.integer("window", minimum: 1, maximum: ModelSpec.maxContext),
             sinks: try r.integer("sinks", minimum: 0, maximum: ModelSpec.maxContext),
             timing: try timing(&r), prefillChunk: try r.integer("chunk", minimum: 1, maximum: ServingSimulator.maxRequestTokens),

@@ -8,7 +8,7 @@ struct KernelPlan {
     /// For each grid axis: true when its value can reach a slice extent, a loop bound, an
     /// `if` condition or a tile size, i.e. when blocks along it may count differently.
     let axisIsSensitive: [Bool]
-    /// Whether the kernel masks scores (`mask_causal`, `mask_window`) or takes columns of
+    /// Whether the kernel masks scores (`mask_causal`, `mask_window`, `mask_prefix`) or takes columns of
     /// tiles (`col`): only then does the uniformity checker track tile shapes.
     let tracksShapes: Bool
     /// A top-level loop whose key ranges tile along a grid axis (split-KV), if any.
@@ -29,7 +29,7 @@ struct KernelPlan {
         axisIsSensitive = kernel.axes.map { sensitive.contains($0.slot) }
         var masks = false
         CountSites.forEach(in: kernel.body) { site in
-            if case .call(let builtin, _) = site, builtin == .maskCausal || builtin == .maskWindow || builtin == .col { masks = true }
+            if case .call(let builtin, _) = site, builtin == .maskCausal || builtin == .maskWindow || builtin == .maskPrefix || builtin == .col { masks = true }
         }
         tracksShapes = masks
         tiledSplit = TiledSplit.find(in: body, kernel: kernel)

@@ -16,6 +16,12 @@ extension UniformityChecker {
     /// when D - (C - 1) >= w.
     mutating func maskIsAllOrNothing(_ builtin: Builtin, _ arguments: [Expr], offset: IntInterval) -> Bool {
         guard let geometry = maskShape(builtin, arguments) else { return false }
+        return allOrNothing(geometry, offset: offset)
+    }
+
+    /// Whether a mask of `geometry` whose offset ranges over `offset` hides every element
+    /// of its tile, or none, everywhere (see `maskIsAllOrNothing`).
+    func allOrNothing(_ geometry: MaskShape, offset: IntInterval) -> Bool {
         let lastRow = geometry.lastRow
         let dlo = offset.lo
         // D + r_max and D - (C - 1) over the box; nil on overflow.
@@ -29,6 +35,40 @@ extension UniformityChecker {
             return keepsAll || hidesAll
         }
         return dlo >= geometry.cols - 1 || lastHi < 0
+    }
+
+    /// `mask_prefix(s, q0, k0, p)` (optional row period last) hides a key that lies after
+    /// its query and at or past position p. Over a box where every key of the tile is at
+    /// or past p (k0 >= p) it hides exactly what `mask_causal(s, q0, k0)` hides, a function
+    /// of the offset D = q0 - k0 alone; where every key lies before p (k0 + C - 1 < p) or
+    /// none after its query (D >= C - 1) it hides nothing. In those cases it counts alike
+    /// over the box when its tile shape, row period and p are the same everywhere, D is
+    /// too (or the mask hides all of the tile or none: `maskIsAllOrNothing`), and the
+    /// positions it compares fit in 64 bits everywhere (so it fails nowhere). False
+    /// otherwise: the caller then requires every position to be the same over the box.
+    mutating func prefixMaskIsUniform(_ arguments: [Expr]) -> Bool {
+        guard arguments.count >= 4, let tile = shape(arguments[0]), let rowForm = tile.rows, let colForm = tile.cols,
+            let rows = interval(rowForm), let cols = interval(colForm), rows.isPoint, cols.isPoint,
+            let query = integer(arguments[1]), let key = integer(arguments[2]), let prefix = range(arguments[3]), prefix.isPoint,
+            let queries = interval(query), let keys = interval(key)
+        else { return false }
+        var period = rows.lo
+        if arguments.count > 4 {
+            guard let p = range(arguments[4]), p.isPoint, p.lo > 0 else { return false }
+            period = p.lo
+        }
+        let geometry = MaskShape(rows: rows.lo, cols: cols.lo, period: period, window: nil)
+        // Where `mask_prefix` fails: q0 + r_max or k0 + C - 1 past 64 bits.
+        guard !queries.hi.addingReportingOverflow(Swift.max(0, geometry.lastRow)).overflow,
+            !keys.hi.addingReportingOverflow(Swift.max(0, cols.lo - 1)).overflow,
+            let difference = query - key, let offset = interval(difference),
+            let fromPrefix = key - .constant(prefix.lo), let keysFromPrefix = interval(fromPrefix)
+        else { return false }
+        // No key after its query, or every key inside the prefix: nothing hidden anywhere.
+        if offset.lo >= cols.lo - 1 || keysFromPrefix.hi < 1 - cols.lo { return true }
+        // Every key past the prefix: the causal mask's count, a function of D.
+        guard keysFromPrefix.lo >= 0 else { return false }
+        return offset.isPoint || allOrNothing(geometry, offset: offset)
     }
 
     /// The tile shape, row period and window of a causal or window mask, each the same

@@ -43,6 +43,9 @@ extension UniformityChecker {
                 return true
             }
         case .call(let builtin, let arguments):
+            // A prefix-LM mask whose positions vary may still hide what a causal mask
+            // hides, or nothing.
+            if builtin == .maskPrefix && prefixMaskIsUniform(arguments) { return true }
             // Settings and tile sizes must agree everywhere; a mask's positions only in
             // their difference (what it hides depends on the query-key offset).
             var query: AffineForm?, key: AffineForm?

@@ -187,12 +187,14 @@ import TileLanguage
 
     /// `model --model deepseek-v3 --context 32m --allow-beyond-max` (past its 128K maximum
     /// context, which is refused without the flag) ends within seconds (its prefill passes
-    /// 2^63 FLOPs and says so).
+    /// 2^63 FLOPs and says so): 0.27 s of CPU in a release build, and up to 21 s of wall
+    /// time in a debug build beside the other suites on a loaded 2-core machine, hence 60 s,
+    /// far below what running to the command's budget takes in a debug build (minutes).
     @Test func modelAtThirtyTwoMillionTokensEnds() {
         let captured = CapturedConsole()
         let arguments = ["model", "--model", "deepseek-v3", "--context", "32m", "--allow-beyond-max"]
         let elapsed = Self.seconds { _ = AttnSimCommand.main(arguments, console: captured.console) }
-        #expect(elapsed < 20)
+        #expect(elapsed < 60)
         #expect(captured.stderr.contains("2^63 - 1"))
     }
 

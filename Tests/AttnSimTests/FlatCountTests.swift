@@ -148,6 +148,58 @@ import Testing
         #expect(compressed.total.maskedElements > 0)
     }
 
+    /// The prefix-LM mask (`flash2-prefix-lm`): past the prefix, a query block's diagonal
+    /// key block hides what a causal mask hides, so its count is affine in the block
+    /// (`UniformityChecker.prefixMaskIsUniform`). Compressed equals exhaustive for
+    /// prefixes inside the first key block, across several, not a multiple of the tiles,
+    /// and the whole context; square and unequal tiles, ragged N, Nkv > N, GQA.
+    @Test(arguments: [(16, 16), (16, 48), (48, 16), (7, 7)])
+    func prefixLMCountsAlike(_ br: Int, _ bc: Int) throws {
+        let shapes = [S.shape(heads: 2, n: 256, d: 8), S.shape(heads: 2, n: 251, d: 8), S.shape(batch: 2, heads: 4, kvHeads: 2, n: 150, nkv: 197, d: 8)]
+        for shape in shapes {
+            for prefix in [0, 1, 5, 64, 100, shape.keyLength] {
+                let bound = try S.bind("flash2-prefix-lm", shape, params: ["Br": br, "Bc": bc, "prefix": prefix])
+                #expect(try S.count(bound) == S.count(bound, compress: false), "\(shape) Br \(br) Bc \(bc) prefix \(prefix)")
+            }
+        }
+    }
+
+    /// `mask_prefix` whose positions vary over the grid: its keys move away from its
+    /// queries, so blocks past the prefix hide all of their tile or part of it, blocks
+    /// inside it hide nothing and one block straddles it; with and without a row period
+    /// (2 rows per query). Compressed equals exhaustive, and the masked elements are
+    /// those counted by hand: block i (rows r < 8 of query i B + off + r mod p, keys
+    /// 3 i B + c) hides key > query and key >= P.
+    @Test(arguments: [(0, 20, 8), (9, 20, 8), (9, 150, 8), (3, 0, 2), (30, 1000, 2)])
+    func prefixMasksWhosePositionsMove(_ off: Int, _ prefix: Int, _ period: Int) throws {
+        let text = """
+            about "mask_prefix over a grid whose key positions move three times as fast as its queries"
+            param B = 8
+            param off = 0
+            param P = 20
+            param p = 8
+            input  Q[batch * heads, N, d]
+            output O[batch * heads, N, d]
+            check O = attention(Q, Q, Q)
+            kernel k grid(bh: batch * heads, i: cdiv(N, B)):
+              q = load Q[bh, rows(i, B), :] -> sram
+              s = mask_prefix(q @ q^T, i * B + off, 3 * i * B, P, p)
+              store O[bh, rows(i, B), :] = s @ q
+            """
+        let n = 200
+        let bound = try S.bindSource(text, S.shape(heads: 2, n: n, d: 8), params: ["off": off, "P": prefix, "p": period])
+        let compressed = try S.count(bound)
+        #expect(compressed == (try S.count(bound, compress: false)))
+        var hidden = 0
+        for i in 0..<(n / 8) {
+            for r in 0..<8 {
+                let query = i * 8 + off + r % period
+                for c in 0..<8 where 3 * i * 8 + c > query && 3 * i * 8 + c >= prefix { hidden += 1 }
+            }
+        }
+        #expect(compressed.total.maskedElements == 2 * hidden)
+    }
+
     /// A loop whose first iteration changes the carried state and whose rest repeat
     /// (standard attention's two-pass softmax over rows longer than Bsm).
     @Test func repeatedAfterStateChange() throws {
@@ -172,6 +224,7 @@ import Testing
         ("flash2", "", ["Br": 47, "Bc": 47, "causal": 1]), ("flash2", "", ["Br": 48, "Bc": 80, "causal": 1]), ("flash2", "", ["window": 4096]),
         ("memory-efficient", "random:0.25", ["causal": 1]), ("flash2-sinks", "", ["Br": 256, "Bc": 16]),
         ("standard", "", ["causal": 1]), ("standard-fwd-bwd", "", ["causal": 1]),
+        ("flash2-prefix-lm", "", [:]), ("flash2-prefix-lm", "", ["Br": 64, "Bc": 32, "prefix": 1000]),
     ])
     func millionTokensFromFewStatements(_ algorithm: String, _ spec: String, _ extra: [String: Int]) throws {
         let params = try (spec.isEmpty ? [:] : Self.maskParameters(spec)).merging(extra) { $1 }

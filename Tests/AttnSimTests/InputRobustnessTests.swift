@@ -150,6 +150,30 @@ import Workload
         #expect(jsonError { _ = try StudyFile.decode(long, file: "kv.json") }?.hasPrefix("kv.json: contexts[1]: llama-2-7b keeps 524288 KV bytes per token") == true)
     }
 
+    /// A kv, model or paged study's unknown hardware is reported with the file and the
+    /// field before the study runs, as an attention scenario's is. Found by the long fuzz
+    /// run: a kv study past its model's maximum context printed its warnings, then
+    /// "error: unknown hardware ..." naming neither.
+    @Test(arguments: [
+        #""study": "kv", "model": "llama-2-7b", "contexts": [32768], "allow_beyond_max": true"#,
+        #""study": "model", "model": "llama-2-7b", "contexts": [1024]"#,
+        #""study": "paged", "model": "opt-13b", "trace": "alpaca""#,
+    ])
+    func studyHardwareNamesFileAndField(_ fields: String) throws {
+        let text = #"{"version": 1, "# + fields + #", "hardware": "h1x-sxm"}"#
+        let known = HardwareProfile.builtInNames.joined(separator: ", ")
+        #expect(jsonError { _ = try StudyFile.decode(text, file: "s.json") }
+            == "s.json: hardware: unknown hardware 'h1x-sxm'; built-in profiles: \(known), or a path to a profile .json file")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("study-hw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("s.json").path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        let run = cli(["run", path])
+        #expect(run.code == 1)
+        #expect(run.err == "error: \(path): hardware: unknown hardware 'h1x-sxm'; built-in profiles: \(known), or a path to a profile .json file\n")
+    }
+
     // MARK: Paged serving
 
     @Test func pagedRateAndRequestLimits() {
