@@ -20,7 +20,10 @@ enum ModelCommand {
         OptionSpec(name: "tp", value: "G", help: "Tensor parallelism: heads, FFN and vocabulary split over G GPUs (default 1)."),
         OptionSpec(name: "cp", value: "G", help: "Context parallelism for prefill: ring attention over G GPUs (default 1)."),
         OptionSpec(name: "prune", value: "SPEC", help: "Sheared-LLaMA pruning, e.g. heads=16,ffn=5504,layers=24,hidden=2048 (or kept fractions: heads=0.5)."),
-        OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
+        OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view); with --speculative, the batch where speculation stops paying."),
+        OptionSpec(
+            name: "speculative", value: "SPEC",
+            help: "Speculative decoding against plain decoding: draft=MODEL|eagle|medusa, k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth."),
         .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
         .allowBeyondMax,
         .allowLong("Run even when counting the model's tile programs exceeds the work budget (about a minute of count mode)."),
@@ -47,6 +50,8 @@ enum ModelCommand {
               attnsim model --model llama-2-7b --context 4k --view operators --phase decode
               attnsim model --model llama-2-70b --context 4k --tp 8
               attnsim model --model llama-2-7b --context 4k --prune heads=16,ffn=5504,layers=24,hidden=2048 --view parameters
+              attnsim model --model llama-3-70b --context 4k --tp 4 --speculative draft=llama-3-8b,k=4,accept=0.8 --crossover
+              attnsim model --model llama-3-8b --context 4k --speculative eagle,tree=24,width=4,accept=0.8/0.7/0.6
             """)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
@@ -66,6 +71,7 @@ enum ModelCommand {
         spec.crossover = parsed.has("crossover")
         spec.allowBeyondMax = parsed.allowBeyondMax
         spec.allowLong = parsed.allowLong
+        spec.speculative = try parsed.value("speculative").map(SpeculativeOption.parse)
         let target = try parsed.reportTarget(try parsed.outputs())
         if target.format == .html, let option = ["view", "phase"].first(where: parsed.has) {
             throw UsageError(message: "'--\(option)' chooses what a table shows; --format html shows every view (summary, operators of both phases, parameters)")
@@ -77,6 +83,9 @@ enum ModelCommand {
     /// model, pruning, hardware or parallelism is a usage error; what fails while
     /// predicting prints an error and gives exit code 1.
     static func run(_ spec: ModelStudyFile, target: ReportTarget, console: Console) throws -> ExitCode {
+        if target.format == .html, spec.speculative != nil {
+            throw UsageError(message: "speculative decoding prints a table (--format table, markdown, csv or json); the html page does not show it")
+        }
         let plan = try self.plan(spec)
         try CommandSupport.beyondMax(plan.contextLimits, allowed: true, console: console)
         return try CommandSupport.reporting(console) {
@@ -163,6 +172,8 @@ enum ModelCommand {
             case .pruning(let error): throw UsageError(message: pruneMessage(error))
             case .setup(let cause): throw UsageError(message: ErrorReport.message(cause))
             case .beyondMax(let limit): throw UsageError(message: "\(limit); give --allow-beyond-max to run it anyway")
+            case .speculative(let error): throw UsageError(message: "'--speculative': \(error)")
+            case .speculativeView: throw UsageError(message: "'--speculative' is shown by the summary view (no --view) and without --cp")
             }
         }
     }
@@ -172,6 +183,9 @@ enum ModelCommand {
         let input = ModelReportInput(
             architecture: result.architecture, hardware: result.hardware, options: result.options, parameters: result.parameters,
             summaries: result.summaries, crossover: result.crossover)
+        if let speculation = result.speculation {
+            return ModelReport.renderSpeculative(input, speculation, result.speculative, crossover: result.speculativeCrossover, format: format)
+        }
         switch result.view {
         case "parameters": return ModelReport.renderParameters(input, format: format)
         case "operators": return ModelReport.renderOperators(input, steps: result.steps, format: format)
