@@ -6,6 +6,7 @@ import AttnNumerics
 import AttnScenario
 import Foundation
 import Testing
+import TileInterpreter
 import Workload
 
 /// Speculative decoding (`attnsim model --speculative`): expected tokens per step by hand,
@@ -68,6 +69,32 @@ import Workload
     }
 
     // MARK: The verify step
+
+    /// tree-verify.tile with its prefix split over S blocks (`splits`, as Flash-Decoding):
+    /// numerics against float64 tree attention at fp32 and fp16 (the derived tolerances),
+    /// counts equal in count mode, and the counts in closed form per batch and KV head:
+    /// every split block reads Q (S g N d e), the cache is still read once per draft block
+    /// (2 T P d e), the last split reads the draft keys (2 d e sum_i K_i); the S partials
+    /// and log-sum-exps, g N S (d + 1) x 4 bytes, are written and read back by the combine
+    /// kernel, which writes O (g N d e). splits = 0 takes FlashAttention-2's heuristic.
+    @Test(arguments: [(700, 13, 4, 64, 3), (700, 13, 4, 64, 7), (300, 45, 16, 32, 2), (129, 9, 4, 128, 2)])
+    func splitPrefix(_ nkv: Int, _ drafts: Int, _ bt: Int, _ bc: Int, _ splits: Int) throws {
+        typealias S = TestSupport
+        let batch = 1, heads = 8, kvHeads = 2, d = 32, g = heads / kvHeads
+        let shape = S.shape(batch: batch, heads: heads, kvHeads: kvHeads, n: drafts, nkv: nkv, d: d)
+        let params = ["width": 2, "Bt": bt, "Bc": bc, "splits": splits]
+        for dtype in [DType.fp32, .fp16] {
+            let bound = try S.bind("tree-verify", shape, dtype: dtype, params: params)
+            let result = try S.numeric(bound)
+            #expect(try S.count(bound) == result.stats)
+        }
+        let e = 2, p = nkv - drafts, blocks = S.cdiv(drafts, bt), bkv = batch * kvHeads
+        let seen = (0..<blocks).reduce(0) { $0 + min(drafts, ($1 + 1) * bt) }
+        let partials = g * drafts * splits * (d + 1) * 4
+        let total = try S.count(try S.bind("tree-verify", shape, dtype: .fp16, params: params)).total
+        #expect(total.hbmReadBytes == bkv * (splits * g * drafts * d * e + 2 * blocks * p * d * e + 2 * d * e * seen + partials))
+        #expect(total.hbmWriteBytes == bkv * (g * drafts * d * e + partials))
+    }
 
     /// Llama-2-7B verifying k + 1 = 5 tokens at batch 2: the GEMMs (QKV, O, FFN, LM head)
     /// hold every parameter but the embedding and the norms, 6,738,415,616 - 131,072,000 -
