@@ -23,7 +23,7 @@ enum ModelCommand {
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view); with --speculative, the batch where speculation stops paying."),
         OptionSpec(
             name: "speculative", value: "SPEC",
-            help: "Speculative decoding against plain decoding: draft=MODEL|eagle|medusa, k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth."),
+            help: "Speculative decoding against plain decoding (summary or operators view): draft=MODEL|eagle|medusa, k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth."),
         .attentionDType("Weights, activations and KV cache dtype (default fp16)."),
         .allowBeyondMax,
         .allowLong("Run even when counting the model's tile programs exceeds the work budget (about a minute of count mode)."),
@@ -173,7 +173,7 @@ enum ModelCommand {
             case .setup(let cause): throw UsageError(message: ErrorReport.message(cause))
             case .beyondMax(let limit): throw UsageError(message: "\(limit); give --allow-beyond-max to run it anyway")
             case .speculative(let error): throw UsageError(message: "'--speculative': \(error)")
-            case .speculativeView: throw UsageError(message: "'--speculative' is shown by the summary view (no --view) and without --cp")
+            case .speculativeView: throw UsageError(message: "'--speculative' is shown by the summary and operators views (not --view parameters) and without --cp")
             }
         }
     }
@@ -184,6 +184,7 @@ enum ModelCommand {
             architecture: result.architecture, hardware: result.hardware, options: result.options, parameters: result.parameters,
             summaries: result.summaries, crossover: result.crossover)
         if let speculation = result.speculation {
+            if result.view == "operators" { return ModelReport.renderSpeculativeOperators(input, result.speculative, format: format) }
             return ModelReport.renderSpeculative(input, speculation, result.speculative, crossover: result.speculativeCrossover, format: format)
         }
         switch result.view {

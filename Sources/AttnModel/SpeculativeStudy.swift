@@ -108,7 +108,7 @@ public struct SpeculativeStudy {
             }
             drafter = model
         } else {
-            drafts.append(try target.medusaHeads(s.depth))
+            drafts.append(try target.medusaHeads(s.depth, context: context))
         }
         return SpeculativeSummary(
             context: context, batch: b, expectedTokens: s.expectedTokens, draftSteps: drafts, verify: verify, plain: plain,
@@ -227,8 +227,9 @@ extension ModelPredictor {
 
     /// Medusa's `heads` heads over the last hidden state of each sequence (Cai et al. 2024,
     /// Section 2.1.1: p_k = softmax(W2 (SiLU(W1 h) + h))): per head the h x h GEMM, SiLU
-    /// and residual (read two rows, write one; SiLU's exp on the SFU), and the h x V GEMM.
-    mutating func medusaHeads(_ heads: Int) throws(ModelShapeError) -> StepPrediction {
+    /// and residual (read two rows, write one; SiLU's exp on the SFU), and the h x V GEMM;
+    /// `context` labels the step (the heads do not read the cache).
+    mutating func medusaHeads(_ heads: Int, context: Int) throws(ModelShapeError) -> StepPrediction {
         let b = options.batch, h = local.hiddenSize
         let rows = b * h
         let act = elementwise(bytes: 3 * rows * e, flops: 5 * rows, special: rows)
@@ -244,6 +245,6 @@ extension ModelPredictor {
             op.layers = "heads 0-\(heads - 1)"
             return op
         }
-        return StepPrediction(phase: .decode, context: 1, batch: b, operators: operators, activationBytes: 0)
+        return StepPrediction(phase: .decode, context: context, batch: b, operators: operators, activationBytes: 0)
     }
 }

@@ -52,7 +52,15 @@ extension ModelReport {
         let columns = crossover.isEmpty ? speculativeColumns.filter { $0 != "crossover_batch" } : speculativeColumns
         switch format {
         case .json: return JSONOutput.array(records).render() + "\n"
-        case .csv: return TextTable(headers: columns, rows: records.map { $0.scalarCells(columns) }, rightAligned: []).renderCSV()
+        case .csv:
+            // The acceptance rates per depth as one cell, as --speculative writes them (0.8/0.7).
+            let at = columns.firstIndex(of: "acceptance")
+            let rows = records.map { record -> [String] in
+                var cells = record.scalarCells(columns)
+                if let at { cells[at] = acceptanceText(s) }
+                return cells
+            }
+            return TextTable(headers: columns, rows: rows, rightAligned: []).renderCSV()
         case .table, .markdown:
             var headers = ["context", "tokens/step", "draft_ms", "verify_ms", "step_ms", "tpot_ms", "plain_tpot_ms", "speedup", "tok/s", "plain tok/s"]
             headers.append("max_batch")
@@ -78,5 +86,21 @@ extension ModelReport {
             if !crossover.isEmpty { text += "; crossover_batch: the smallest batch where speculation no longer pays (speedup <= 1; > N: it pays up to N)" }
             return text + "\n"
         }
+    }
+
+    /// A speculative step's passes at one context, labelled: `draft 1` ... (a draft model's
+    /// or EAGLE's pass per tree depth; Medusa's heads in one `draft`), `verify`, and the
+    /// plain decode step it is compared with (`plain`).
+    static func speculativePasses(_ x: SpeculativeSummary) -> [(label: String, step: StepPrediction)] {
+        let drafts = x.draftSteps.count == 1 ? [("draft", x.draftSteps[0])] : x.draftSteps.enumerated().map { ("draft \($0 + 1)", $1) }
+        return drafts + [("verify", x.verify), ("plain", x.plain)]
+    }
+
+    /// `attnsim model --speculative --view operators`: the operators of every pass of a
+    /// speculative step (the drafter's, the verify step's) and of the plain decode step, in
+    /// the operator view's columns with `phase` naming the pass.
+    public static func renderSpeculativeOperators(_ input: ModelReportInput, _ summaries: [SpeculativeSummary], format: ReportFormat) -> String {
+        let passes = summaries.flatMap(speculativePasses)
+        return renderOperators(input, steps: passes.map(\.step), format: format, phases: passes.map(\.label))
     }
 }

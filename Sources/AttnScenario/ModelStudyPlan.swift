@@ -21,7 +21,7 @@ public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
     case beyondMax(ContextLimit)
     /// The speculative-decoding setup is not valid (drafts, width, acceptance).
     case speculative(SpeculativeDecodingError)
-    /// Speculative decoding is shown by the summary view, on one GPU group without context parallelism.
+    /// Speculative decoding is shown by the summary and operators views, without context parallelism.
     case speculativeView
 
     public var description: String {
@@ -34,7 +34,7 @@ public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
         case .setup(let error): return "\(error)"
         case .beyondMax(let limit): return limit.description
         case .speculative(let error): return error.description
-        case .speculativeView: return "speculative decoding is shown by the summary view, without context parallelism"
+        case .speculativeView: return "speculative decoding is shown by the summary and operators views, without context parallelism"
         }
     }
 }
@@ -91,7 +91,7 @@ public struct ModelStudyPlan: Sendable {
         self.options = options
         self.phase = phase
         if let request = study.speculative {
-            guard study.view == "summary", options.contextParallel == 1 else { throw .speculativeView }
+            guard study.view != "parameters", options.contextParallel == 1 else { throw .speculativeView }
             let speculation = try request.resolved()
             do { _ = try SpeculativeStudy(architecture: architecture, hardware: hardware, options: options, speculation: speculation) } catch { throw .setup(error) }
             speculative = speculation
@@ -106,21 +106,21 @@ public struct ModelStudyPlan: Sendable {
         var result = ModelStudyResult(
             architecture: architecture, hardware: hardware.id, options: options, parameters: ParameterCount(architecture), view: study.view, phase: phase)
         switch study.view {
-        case "parameters":
-            break
-        case "operators":
-            for context in study.contexts { result.steps.append(try modelStudy.predictor.step(phase, context: context)) }
-        case "summary" where speculative != nil:
+        case _ where speculative != nil:
             guard let speculation = speculative else { break }
             result.speculation = speculation
             var speculativeStudy = try SpeculativeStudy(architecture: architecture, hardware: hardware, options: options, speculation: speculation)
             for context in study.contexts { result.speculative.append(try speculativeStudy.summary(context: context)) }
-            if study.crossover {
+            if study.crossover && study.view == "summary" {
                 for context in study.contexts {
                     result.speculativeCrossover.append(try SpeculativeStudy.batchCrossover(
                         architecture: architecture, hardware: hardware, options: options, speculation: speculation, context: context))
                 }
             }
+        case "parameters":
+            break
+        case "operators":
+            for context in study.contexts { result.steps.append(try modelStudy.predictor.step(phase, context: context)) }
         default:
             result.summaries = try modelStudy.summaries(contexts: study.contexts)
             if study.crossover {

@@ -229,8 +229,25 @@ import Workload
             let r = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", spec])
             #expect(r.code == 64 && r.err.contains(message), "\(spec): \(r.err)")
         }
-        let view = run(["model", "--model", "llama-2-13b", "--context", "1k", "--view", "operators", "--speculative", "eagle,k=4,accept=0.5"])
-        #expect(view.code == 64 && view.err.contains("summary view"))
+        let csv = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", "eagle,k=3,accept=0.8/0.5", "--format", "csv"])
+        let lines = csv.out.split(separator: "\n")
+        #expect(csv.code == 0 && lines.count == 2 && lines[0].hasPrefix("model,hardware,dtype,batch,tp,cp,context,drafter,drafts,width,depth,acceptance,expected_tokens,"))
+        // 1 + 0.8 + 0.4 + 0.2 tokens per step.
+        #expect(lines[1].hasPrefix("llama-2-13b,h100-sxm,fp16,1,1,1,1024,eagle,3,1,3,0.8/0.5,2.4"))
+        let view = run(["model", "--model", "llama-2-13b", "--context", "1k", "--view", "parameters", "--speculative", "eagle,k=4,accept=0.5"])
+        #expect(view.code == 64 && view.err.contains("summary and operators views"))
+        // The operators view: each pass of the step, its phase column naming it.
+        let ops = run(["model", "--model", "llama-2-13b", "--context", "1k", "--view", "operators", "--speculative", "draft=llama-2-7b,k=2,accept=0.5", "--format", "csv"])
+        #expect(ops.code == 0, "\(ops.err)")
+        let cells: [[String]] = ops.out.split(separator: "\n").dropFirst().map { line in
+            line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        var passes: [String] = []
+        for row in cells where passes.last != row[0] { passes.append(row[0]) }
+        #expect(passes == ["draft 1", "draft 2", "verify", "plain"])
+        let verifyAttention = cells.contains { row in row[0] == "verify" && row[3] == "attention" && row[5] == "tree-verify" }
+        let plainAttention = cells.contains { row in row[0] == "plain" && row[3] == "attention" && row[5] == "flash-decoding" }
+        #expect(verifyAttention && plainAttention)
     }
 
     /// A model study's "speculative" object runs as the option does; a bad rate names its path.
