@@ -3606,12 +3606,22 @@ kernel window grid(bh: batch * heads, wy: N / grid_w / M, wx: grid_w / M):
 #   reads  = g N d e (Q) + 2 T P d e (the prefix, once per block) + 2 d e sum_i K_i,
 #   writes = g N d e (O);
 # N decode steps read 2 d e (N P + N (N + 1) / 2) of K and V.
+#
+# With few blocks (batch x kv_heads x cdiv(N, Bt) well under the SM count, as at batch 1)
+# the prefix can be split over S blocks as Flash-Decoding splits a decode step's keys: each
+# streams its share of the prefix blocks, the last also the draft keys, and writes fp32
+# partials and log-sum-exps that a second kernel combines. splits = 1 (the default) is the
+# single pass above; 0 picks S by FlashAttention-2's heuristic (num_splits_heuristic over
+# the blocks, twice the SM count and the prefix blocks, at most 128).
 about "Speculative decoding's tree verify step (EAGLE, Medusa): N draft tokens attend to the cached prefix, read once per block of Bt draft tokens, and to their ancestors by a tree mask"
 
 param width = 2                                      # children per draft node (1: a chain)
 param Bt = max(1, 128 / (heads / kv_heads))          # draft tokens per thread block: 128 rows with the GQA group's heads
 param Bc = 128                                       # prefix keys per inner iteration
+param splits = 1                                     # prefix splits (1: one pass; 0: FlashAttention-2's heuristic)
+param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * kv_heads * cdiv(N, Bt), 2 * sm_count, cdiv(Nkv - N, Bc), 128)
 require width > 0 and Bt > 0 and Bc > 0, "width, Bt and Bc must be positive"
+require splits >= 0 and splits <= 128, "splits is 0 (FlashAttention-2's heuristic) or at most 128"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require Nkv >= N, "the keys are the cached prefix (Nkv - N tokens) followed by the N draft tokens"
 
@@ -3619,10 +3629,12 @@ input  Q[batch, kv_heads, heads / kv_heads, N, d]
 input  K[batch * kv_heads, Nkv, d]
 input  V[batch * kv_heads, Nkv, d]
 output O[batch, kv_heads, heads / kv_heads, N, d]
+temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d] fp32
+temp   LSEacc[batch * kv_heads, heads / kv_heads, N, S] fp32
 
 check O = attention_tree(Q, K, V, tree_width: width)
 
-kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt)):
+kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt), sp: S):
   b = bkv / kv_heads
   kvh = bkv % kv_heads
   P = Nkv - N                                  # cached tokens
@@ -3632,7 +3644,11 @@ kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt)):
   o = zeros(rn, d)
   m = full(rn, -inf)
   l = zeros(rn)
-  for j in 0 ..< cdiv(P, Bc):
+  # This split's prefix blocks; a split past the end reads none.
+  per = cdiv(cdiv(P, Bc), S)
+  jlo = sp * per
+  jhi = min(cdiv(P, Bc), jlo + per)
+  for j in jlo ..< jhi:
     k = load K[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
     v = load V[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
     s = (q @ k^T) * scale
@@ -3642,16 +3658,36 @@ kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt)):
     l = a * l + rowsum(p)
     o = a * o + p @ v
     m = m2
-  # The draft tokens' own keys, nodes 0 ..< i Bt + tn: each row sees its ancestors and itself.
-  k = load K[bkv, P ..< P + i * Bt + tn, :] -> sram
-  v = load V[bkv, P ..< P + i * Bt + tn, :] -> sram
-  s = mask_tree((q @ k^T) * scale, i * Bt, 0, width, tn)
-  m2 = max(m, rowmax(s))
-  p = exp(s - m2)
-  a = exp(m - m2)
-  l = a * l + rowsum(p)
-  o = a * o + p @ v
-  store O[b, kvh, :, rows(i, Bt), :] = o / l
+  # The draft tokens' own keys, nodes 0 ..< i Bt + tn: each row sees its ancestors and
+  # itself (in the last split).
+  if sp == S - 1:
+    k = load K[bkv, P ..< P + i * Bt + tn, :] -> sram
+    v = load V[bkv, P ..< P + i * Bt + tn, :] -> sram
+    s = mask_tree((q @ k^T) * scale, i * Bt, 0, width, tn)
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  if S == 1:
+    store O[b, kvh, :, rows(i, Bt), :] = o / l
+  else:
+    # A split that saw no key has l = 0: store 0, its LSE -inf weighs it out.
+    store Oacc[bkv, :, rows(i, Bt), sp, :] = o / max(l, 1e-30)
+    store LSEacc[bkv, :, rows(i, Bt), sp] = m + log(l)
+
+kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Bt)):
+  b = bkv / kv_heads
+  kvh = bkv % kv_heads
+  lse = load LSEacc[bkv, :, rows(i, Bt), :] -> reg   # (g x tn) x S
+  lmax = rowmax(lse)
+  total = lmax + log(rowsum(exp(lse - lmax)))
+  acc = zeros((heads / kv_heads) * min(Bt, N - i * Bt), d)
+  for t in 0 ..< S:
+    part = load Oacc[bkv, :, rows(i, Bt), t, :] -> reg
+    acc = acc + exp(col(lse, t) - total) * part
+  store O[b, kvh, :, rows(i, Bt), :] = acc
 
 """#,
     ]

@@ -25,7 +25,10 @@ enum ModelCommand {
         OptionSpec(name: "pp", value: "P", help: "Pipeline parallelism: layers split into P stages on P GPUs (default 1)."),
         OptionSpec(name: "microbatches", value: "M", help: "With --pp: micro-batches the batch splits into (default 1)."),
         OptionSpec(name: "prune", value: "SPEC", help: "Sheared-LLaMA pruning, e.g. heads=16,ffn=5504,layers=24,hidden=2048 (or kept fractions: heads=0.5)."),
-        OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view)."),
+        OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view); with --speculative, the batch where speculation stops paying."),
+        OptionSpec(
+            name: "speculative", value: "SPEC",
+            help: "Speculative decoding against plain decoding (summary or operators view): draft=MODEL|eagle|medusa, k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth."),
         .modelDType("Every component's format (default fp16): fp32, fp16, bf16; fp8 (e4m3), fp8e5m2, nvfp4, mxfp4 set weights, GEMM inputs and the KV cache (FP4: an fp8 cache) with bf16 between kernels; int8, int4 the weights alone."),
         .weights("The decoder layers' linear layers: a --dtype name, or int8-gN, int4-gN (fp16 scale per N, default 128). Quantized weights with 16-bit activations are weight-only (W4A16, W8A16: dequantized on chip)."),
         OptionSpec(name: "experts", value: "FMT", help: "The routed experts' weights, as --weights (default: the model's expert_dtype, e.g. gpt-oss's mxfp4, else --weights)."),
@@ -62,6 +65,8 @@ enum ModelCommand {
               attnsim model --model gpt-oss-120b --context 4k --dtype bf16 --kv fp8
               attnsim model --model llama-2-7b --context 4k --weights int4 --view operators --phase decode
               attnsim model --model llama-3-70b --context 4k --hardware b200 --dtype nvfp4
+              attnsim model --model llama-3-70b --context 4k --tp 4 --speculative draft=llama-3-8b,k=4,accept=0.8 --crossover
+              attnsim model --model llama-3-8b --context 4k --speculative eagle,tree=24,width=4,accept=0.8/0.7/0.6
             """)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).
@@ -91,6 +96,7 @@ enum ModelCommand {
         spec.crossover = parsed.has("crossover")
         spec.allowBeyondMax = parsed.allowBeyondMax
         spec.allowLong = parsed.allowLong
+        spec.speculative = try parsed.value("speculative").map(SpeculativeOption.parse)
         let target = try parsed.reportTarget(try parsed.outputs())
         if target.format == .html, let option = ["view", "phase"].first(where: parsed.has) {
             throw UsageError(message: "'--\(option)' chooses what a table shows; --format html shows every view (summary, operators of both phases, parameters)")
@@ -102,6 +108,9 @@ enum ModelCommand {
     /// model, pruning, hardware or parallelism is a usage error; what fails while
     /// predicting prints an error and gives exit code 1.
     static func run(_ spec: ModelStudyFile, target: ReportTarget, console: Console) throws -> ExitCode {
+        if target.format == .html, spec.speculative != nil {
+            throw UsageError(message: "speculative decoding prints a table (--format table, markdown, csv or json); the html page does not show it")
+        }
         let plan = try self.plan(spec)
         try CommandSupport.beyondMax(plan.contextLimits, allowed: true, console: console)
         return try CommandSupport.reporting(console) {
@@ -198,6 +207,8 @@ enum ModelCommand {
             case .pruning(let error): throw UsageError(message: pruneMessage(error))
             case .setup(let cause): throw UsageError(message: ErrorReport.message(cause))
             case .beyondMax(let limit): throw UsageError(message: "\(limit); give --allow-beyond-max to run it anyway")
+            case .speculative(let error): throw UsageError(message: "'--speculative': \(error)")
+            case .speculativeView: throw UsageError(message: "'--speculative' is shown by the summary and operators views (not --view parameters) and without --cp")
             }
         }
     }
@@ -207,6 +218,10 @@ enum ModelCommand {
         let input = ModelReportInput(
             architecture: result.architecture, hardware: result.hardware, options: result.options, parameters: result.parameters,
             summaries: result.summaries, crossover: result.crossover)
+        if let speculation = result.speculation {
+            if result.view == "operators" { return ModelReport.renderSpeculativeOperators(input, result.speculative, format: format) }
+            return ModelReport.renderSpeculative(input, speculation, result.speculative, crossover: result.speculativeCrossover, format: format)
+        }
         switch result.view {
         case "parameters": return ModelReport.renderParameters(input, format: format)
         case "operators": return ModelReport.renderOperators(input, steps: result.steps, format: format)

@@ -35,6 +35,7 @@ extension ModelPredictor {
         let sequences = load.sequences
         guard tokens > 0, sequences > 0 else { throw ModelShapeError("a forward pass needs at least one token") }
         try checkSize(tokens: tokens, sequences: sequences, context: load.longestContext)
+        if !load.verify.isEmpty { try checkVerifiable() }
         var pass = ForwardPass(load: load, tokens: tokens, sequences: sequences)
         let h = local.hiddenSize
         let d = local.decoder
@@ -49,9 +50,10 @@ extension ModelPredictor {
         if d.finalNorm {
             norm("final_norm", model, 1, NormShape(rows: tokens, width: h, kind: d.norm), into: &pass)
         }
-        // Logits for the last position of each sequence only.
-        try gemm("lm_head", model, 1, .other, GEMMShape(m: sequences, k: h, n: d.vocabSize), role: .unquantized, into: &pass)
-        return (pass.operators, pass.peakActivationBytes + sequences * local.decoder.vocabSize * 4)
+        // Logits for the last position of each sequence only (every token of a verify step).
+        let logitRows = load.logitRows
+        try gemm("lm_head", model, 1, .other, GEMMShape(m: logitRows, k: h, n: d.vocabSize), role: .unquantized, into: &pass)
+        return (pass.operators, pass.peakActivationBytes + logitRows * local.decoder.vocabSize * 4)
     }
 
     /// One group of alike layers: norms, the mixer, a residual add, the FFN, its all-reduce
@@ -131,6 +133,13 @@ extension ModelPredictor {
                 let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true, window: window)
                 pass.add(attentionOperator(site, kernel: job.decode ? decodeKernel : "flash2", r, activation: qo, kv: kvRead))
             }
+        }
+        for step in pass.load.verify {
+            // The draft tree over the cached prefix (a window's last W tokens and the tree).
+            let (b, keys) = (step.sequences, min(step.context, window.map { $0 + step.tokens } ?? step.context))
+            let r = try treeVerifyRun(batch: b, heads: heads, kvHeads: kvHeads, tokens: step.tokens, keys: keys, width: step.width)
+            pass.add(attentionOperator(
+                site, kernel: "tree-verify", r, activation: 2 * b * step.tokens * heads * dh * e, kv: b * keys * 2 * kvHeads * dh * e))
         }
         if gated {
             // sigmoid(gate) x output: read both, write the product; the sigmoid's exp on the SFU.

@@ -271,6 +271,35 @@ public struct ModelPredictor {
         }
     }
 
+    /// Speculative decoding's verify attention through tree-verify.tile (EAGLE, Li et al.
+    /// 2024, Section 4.2; a chain is width 1): `batch` sequences of `tokens` tree tokens
+    /// over `keys` keys (the cached prefix, then the tree). The program's default tiles
+    /// first, smaller blocks when they do not fit.
+    mutating func treeVerifyRun(batch: Int, heads: Int, kvHeads: Int, tokens: Int, keys: Int, width: Int) throws(ModelShapeError) -> Evaluated {
+        let key = [3, batch, heads, kvHeads, tokens, keys, width, 0]
+        if let hit = attentionCache[key] { return hit }
+        let shape = ProblemShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: tokens, keyLength: keys, headDim: architecture.headDim)
+        var firstError: Error?
+        do {
+            let program = try Pipeline.load("tree-verify")
+            for tiles in [[:], ["Bc": 64], ["Bc": 32], ["Bt": 16, "Bc": 16]] as [[String: Int]] {
+                var parameters: [String: ScalarValue] = ["width": .int(width), "splits": .int(0)]
+                for (name, value) in tiles { parameters[name] = .int(value) }
+                do {
+                    let result = evaluated(try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)
+                    attentionCache[key] = result
+                    return result
+                } catch {
+                    if firstError == nil { firstError = error }
+                    if !error.isOverCapacity { break }
+                }
+            }
+        } catch {
+            firstError = error
+        }
+        throw ModelShapeError("tree verify of \(tokens) tokens at \(keys) keys: \(firstError.map { "\($0)" } ?? "no tiling fits")")
+    }
+
     /// Tile sizes tried in order: for prefill, the forward tile FlashAttention-2's launch
     /// templates pick for the head size and GPU (`flashAttention2Tile`), then the program's
     /// defaults and smaller blocks; for decode the program's defaults (its split-KV tiles

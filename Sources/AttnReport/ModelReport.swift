@@ -158,9 +158,9 @@ public enum ModelReport {
         "link_bytes", "dram_bytes", "bound", "time_us", "total_us", "share",
     ]
 
-    static func operatorRecord(_ input: ModelReportInput, _ step: StepPrediction, _ op: ModelOperator) -> JSONOutput {
+    static func operatorRecord(_ input: ModelReportInput, _ step: StepPrediction, _ op: ModelOperator, phase: String? = nil) -> JSONOutput {
         .object(runFields(input) + [
-            ("phase", .string(step.phase.rawValue)), ("context", .int(step.context)), ("layers", .string(op.layers)), ("operator", .string(op.name)),
+            ("phase", .string(phase ?? step.phase.rawValue)), ("context", .int(step.context)), ("layers", .string(op.layers)), ("operator", .string(op.name)),
             ("category", .string(op.category.rawValue)), ("kernel", .string(op.kernel)), ("repeats", .int(op.repeats)), ("flops", .int(op.flops)),
             ("weight_bytes", .int(op.weightBytes)), ("activation_bytes", .int(op.activationBytes)), ("kv_bytes", .int(op.kvBytes)),
             ("link_bytes", .int(op.linkBytes)), ("dram_bytes", .int(op.dramBytes)), ("bound", op.bound.map { .string($0.rawValue) } ?? .null),
@@ -170,17 +170,21 @@ public enum ModelReport {
 
     /// The step's total, as the table's `total` row: operator `total`, the step's FLOPs
     /// (every run of every operator) and time; the per-operator fields null.
-    static func stepTotalRecord(_ input: ModelReportInput, _ step: StepPrediction) -> JSONOutput {
+    static func stepTotalRecord(_ input: ModelReportInput, _ step: StepPrediction, phase: String? = nil) -> JSONOutput {
         .object(runFields(input) + [
-            ("phase", .string(step.phase.rawValue)), ("context", .int(step.context)), ("layers", .null), ("operator", .string("total")),
+            ("phase", .string(phase ?? step.phase.rawValue)), ("context", .int(step.context)), ("layers", .null), ("operator", .string("total")),
             ("category", .null), ("kernel", .null), ("repeats", .null), ("flops", .int(step.flops)),
             ("weight_bytes", .null), ("activation_bytes", .null), ("kv_bytes", .null), ("link_bytes", .null), ("dram_bytes", .null), ("bound", .null),
             ("time_us", .null), ("total_us", .double(step.seconds * 1e6)), ("share", .double(1)),
         ] + parameterFields(input))
     }
 
-    public static func renderOperators(_ input: ModelReportInput, steps: [StepPrediction], format: ReportFormat) -> String {
-        let records = steps.flatMap { step in step.operators.map { operatorRecord(input, step, $0) } + [stepTotalRecord(input, step)] }
+    /// `phases` names each step's phase column (a speculative step's passes); nil: the steps' phases.
+    public static func renderOperators(_ input: ModelReportInput, steps: [StepPrediction], format: ReportFormat, phases: [String]? = nil) -> String {
+        let named = steps.enumerated().map { (step: $1, phase: phases?[$0] ?? $1.phase.rawValue) }
+        let records = named.flatMap { step, phase in
+            step.operators.map { operatorRecord(input, step, $0, phase: phase) } + [stepTotalRecord(input, step, phase: phase)]
+        }
         switch format {
         case .json: return JSONOutput.array(records).render() + "\n"
         case .csv:
@@ -190,14 +194,14 @@ public enum ModelReport {
             let headers = ["phase", "context", "layers", "operator", "kernel", "x", "flops", "weight_bytes", "act_bytes", "kv_bytes", "link_bytes",
                            "bound", "time_us", "total_us", "share"]
             var rows: [[String]] = []
-            for step in steps {
+            for (step, phase) in named {
                 for op in step.operators {
-                    rows.append([step.phase.rawValue, ContextList.format(step.context), op.layers, op.name, op.kernel, String(op.repeats),
+                    rows.append([phase, ContextList.format(step.context), op.layers, op.name, op.kernel, String(op.repeats),
                                  NumberFormat.grouped(op.flops), NumberFormat.grouped(op.weightBytes), NumberFormat.grouped(op.activationBytes),
                                  NumberFormat.grouped(op.kvBytes), NumberFormat.grouped(op.linkBytes), op.bound?.rawValue ?? "-",
                                  us(op.seconds), us(op.totalSeconds), share(ratio(op.totalSeconds, step.seconds))])
                 }
-                rows.append([step.phase.rawValue, ContextList.format(step.context), "", "total", "", "", NumberFormat.grouped(step.flops),
+                rows.append([phase, ContextList.format(step.context), "", "total", "", "", NumberFormat.grouped(step.flops),
                              "", "", "", "", "", "", us(step.seconds), "1.000"])
             }
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set([1, 5, 6, 7, 8, 9, 10, 12, 13, 14]))

@@ -36,6 +36,8 @@ public struct ModelStudyFile: Sendable, Equatable {
     public var allowLong = false
     /// Run contexts past the model's maximum context instead of refusing them.
     public var allowBeyondMax = false
+    /// Speculative decoding against plain decoding (summary view; nil: none).
+    public var speculative: SpeculativeRequest?
 
     public static let views = ["summary", "operators", "parameters"]
     /// The largest batch a file may give.

@@ -19,6 +19,10 @@ public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
     case setup(any Error)
     /// A context is past the model's maximum context and the study does not allow it.
     case beyondMax(ContextLimit)
+    /// The speculative-decoding setup is not valid (drafts, width, acceptance).
+    case speculative(SpeculativeDecodingError)
+    /// Speculative decoding is shown by the summary and operators views, without context parallelism.
+    case speculativeView
 
     public var description: String {
         switch self {
@@ -29,6 +33,8 @@ public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
         case .pruning(let error): return error.description
         case .setup(let error): return "\(error)"
         case .beyondMax(let limit): return limit.description
+        case .speculative(let error): return error.description
+        case .speculativeView: return "speculative decoding is shown by the summary and operators views, without context parallelism"
         }
     }
 }
@@ -45,6 +51,8 @@ public struct ModelStudyPlan: Sendable {
     /// The contexts past the model's maximum context (allowed by `allowBeyondMax`, else
     /// the plan is refused), for a warning.
     public var contextLimits: [ContextLimit] = []
+    /// The speculative-decoding setup, when the study asks for one.
+    public var speculative: SpeculativeDecoding?
 
     /// Resolves `study`: the phase and view, the context split over `cp` GPUs, the
     /// pruning, the model (with its `decoder` object), the hardware and a predictor for
@@ -87,6 +95,12 @@ public struct ModelStudyPlan: Sendable {
         self.study = study
         self.options = options
         self.phase = phase
+        if let request = study.speculative {
+            guard study.view != "parameters", options.contextParallel == 1 else { throw .speculativeView }
+            let speculation = try request.resolved()
+            do { _ = try SpeculativeStudy(architecture: architecture, hardware: hardware, options: options, speculation: speculation) } catch { throw .setup(error) }
+            speculative = speculation
+        }
     }
 
     /// Predicts what the study's view shows: the parameters; the operators of the phase
@@ -97,6 +111,17 @@ public struct ModelStudyPlan: Sendable {
         var result = ModelStudyResult(
             architecture: architecture, hardware: hardware.id, options: options, parameters: ParameterCount(architecture), view: study.view, phase: phase)
         switch study.view {
+        case _ where speculative != nil:
+            guard let speculation = speculative else { break }
+            result.speculation = speculation
+            var speculativeStudy = try SpeculativeStudy(architecture: architecture, hardware: hardware, options: options, speculation: speculation)
+            for context in study.contexts { result.speculative.append(try speculativeStudy.summary(context: context)) }
+            if study.crossover && study.view == "summary" {
+                for context in study.contexts {
+                    result.speculativeCrossover.append(try SpeculativeStudy.batchCrossover(
+                        architecture: architecture, hardware: hardware, options: options, speculation: speculation, context: context))
+                }
+            }
         case "parameters":
             break
         case "operators":
@@ -128,4 +153,11 @@ public struct ModelStudyResult: Sendable {
     public var steps: [StepPrediction] = []
     /// Contexts where the attention sublayer's time reaches the FFN's (nil: not by 1M tokens).
     public var crossover: [(phase: ModelPhase, context: Int?)] = []
+    /// The speculative-decoding setup the summaries below ran (nil: none asked).
+    public var speculation: SpeculativeDecoding?
+    /// Speculative against plain decoding, one per context (summary view with speculation).
+    public var speculative: [SpeculativeSummary] = []
+    /// Per context, the smallest batch at which speculation no longer pays (nil: it pays
+    /// up to `SpeculativeStudy.batchCrossover`'s limit); with the crossover asked.
+    public var speculativeCrossover: [Int?] = []
 }

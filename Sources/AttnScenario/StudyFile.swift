@@ -199,6 +199,7 @@ public enum StudyFile: Sendable {
         study.crossover = try r.bool("crossover") ?? false
         study.allowLong = try r.bool("allow_long") ?? false
         study.allowBeyondMax = try r.bool("allow_beyond_max") ?? false
+        if var speculative = try r.object("speculative") { study.speculative = try SpeculativeRequest.decode(&speculative, directory: directory) }
         try r.finish()
         // A context past the model's maximum context (an unknown model is reported when
         // the study runs), named by its field.
