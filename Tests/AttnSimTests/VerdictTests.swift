@@ -9,6 +9,8 @@ import AttnReport
 import AttnScenario
 import TileInterpreter
 import TileLanguage
+import AttnTestSupport
+import TileTestSupport
 
 /// Numeric verdicts: every numeric run passes or fails against a tolerance derived from
 /// the storage dtype and the reductions (`NumericTolerance`), or the user's.
