@@ -64,6 +64,23 @@ import AttnTestSupport
         }
         #expect(checked == declared.count, "every target of Package.swift has a folder")
         try Self.checkTestTargetsStayBelowTheirModule(declared)
+        try Self.checkTheDocumentedGraph(declared)
+    }
+
+    /// docs/ARCHITECTURE.md draws every target with dependencies as `NAME <- A, B`: the
+    /// graph it shows is Package.swift's.
+    static func checkTheDocumentedGraph(_ declared: [String: Set<String>]) throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/ARCHITECTURE.md"), encoding: .utf8)
+        let arrow = try Regex(#"^ *([A-Za-z0-9_]+) *<- *(.+)$"#)
+        var documented: [String: Set<String>] = [:]
+        for row in text.split(separator: "\n") {
+            guard let match = row.firstMatch(of: arrow), let name = match.output[1].substring, let list = match.output[2].substring else { continue }
+            documented[String(name)] = Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        for (name, dependencies) in declared where !dependencies.isEmpty {
+            #expect(documented[name] == dependencies, "docs/ARCHITECTURE.md: \(name)'s arrow differs from Package.swift")
+        }
+        #expect(Set(documented.keys).subtracting(declared.keys).sorted() == [], "docs/ARCHITECTURE.md draws targets Package.swift lacks")
     }
 
     /// Modules a test target may import beyond its module's own dependencies (with
