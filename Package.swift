@@ -109,11 +109,64 @@ let package = Package(
         ),
         // The thin executable: hands argv to AttnCLI and exits with its code.
         .executableTarget(name: "attnsim", dependencies: ["AttnCLI"]),
+        // Test support (Tests/): shared helpers, not part of the tool. AttnTestSupport sits just
+        // above AttnHardware (paths, failures, shapes, seeded inputs, the H100 profile), so the
+        // targets of the bottom modules can use it; TileTestSupport binds and runs programs
+        // (the built-in programs are the fixtures of every test that runs the interpreter).
+        .target(name: "AttnTestSupport", dependencies: ["AttnHardware", "AttnNumerics"], path: "Tests/AttnTestSupport"),
+        .target(
+            name: "TileTestSupport",
+            dependencies: ["AttnTestSupport", "AttnAlgorithms", "TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics"],
+            path: "Tests/TileTestSupport"
+        ),
+        // One test target per module, importing that module, modules it depends on and the
+        // support above; AttnAlgorithmsTests also runs the programs (the interpreter and the
+        // cost model, what AttnPipeline puts together).
+        .testTarget(name: "AttnNumericsTests", dependencies: ["AttnNumerics", "AttnTestSupport"]),
+        .testTarget(name: "AttnHardwareTests", dependencies: ["AttnHardware", "AttnJSON", "AttnNumerics"]),
+        .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "Workload", "AttnHardware", "AttnNumerics", "AttnTestSupport"]),
+        .testTarget(
+            name: "TileInterpreterTests",
+            dependencies: ["TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics", "AttnTestSupport", "TileTestSupport"]
+        ),
+        .testTarget(
+            name: "AttnAlgorithmsTests",
+            dependencies: ["AttnAlgorithms", "CostModel", "TileInterpreter", "TileLanguage", "AttnHardware", "AttnNumerics", "AttnTestSupport", "TileTestSupport"]
+        ),
+        .testTarget(
+            name: "CostModelTests",
+            dependencies: ["CostModel", "TileInterpreter", "AttnHardware", "AttnJSON", "AttnNumerics", "AttnTestSupport", "TileTestSupport"]
+        ),
+        .testTarget(
+            name: "CalibrationTests",
+            dependencies: ["Calibration", "CostModel", "TileInterpreter", "AttnHardware", "AttnNumerics", "AttnTestSupport", "TileTestSupport"]
+        ),
+        .testTarget(
+            name: "AttnModelTests",
+            dependencies: [
+                "AttnModel", "AttnPipeline", "CostModel", "AttnAlgorithms", "TileInterpreter", "TileLanguage", "KVCache", "Workload", "AttnHardware",
+                "AttnNumerics", "AttnTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "AttnScenarioTests",
+            dependencies: [
+                "AttnScenario", "AttnModel", "CostModel", "TileInterpreter", "KVCache", "Workload", "AttnHardware", "AttnNumerics", "AttnTestSupport",
+                "TileTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "AttnReportTests",
+            dependencies: ["AttnReport", "AttnScenario", "AttnPipeline", "CostModel", "TileInterpreter", "AttnJSON", "AttnNumerics", "AttnTestSupport"]
+        ),
+        // End to end: the command line, scenario files, the binary, the docs, fuzzing, and
+        // tests that cross several modules.
         .testTarget(
             name: "AttnSimTests",
             dependencies: [
                 "AttnJSON", "AttnNumerics", "AttnHardware", "TileLanguage", "TileInterpreter",
                 "AttnAlgorithms", "AttnPipeline", "AttnScenario", "AttnReport", "AttnHTML", "AttnModel", "AttnCLI", "KVCache", "Workload", "CostModel", "Calibration",
+                "AttnTestSupport", "TileTestSupport",
             ]
         ),
     ]

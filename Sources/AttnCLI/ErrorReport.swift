@@ -16,6 +16,9 @@ enum ErrorReport {
         var text: String
         if let usage = error as? UsageError {
             text = usage.message
+        } else if let advised = error as? any AdvisedError {
+            // The library names the settings to change; the command line spells its flags.
+            text = advised.advice.spelled(\.flag)
         } else if let foundation = foundationMessage(error) {
             // Before CustomStringConvertible: NSError's description is Foundation's wording.
             text = foundation

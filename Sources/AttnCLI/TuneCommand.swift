@@ -126,7 +126,7 @@ enum TuneCommand {
     /// Why a configuration was left out, in one line.
     static func reason(_ trial: Tuner.Trial) -> String {
         if case .overCapacity = trial.outcome, let message = trial.failure?.diagnostic?.message { return message }
-        return firstLine(trial.failure?.description ?? "")
+        return firstLine(trial.failure?.advice.spelled(\.flag) ?? "")
     }
 
     /// `tune --format json`: every configuration that runs, ranked (`rank`, `parameters`,

@@ -1,9 +1,13 @@
+import AttnNumerics
 import Workload
 
 /// Why a model cannot be modelled as a whole.
-public struct ModelShapeError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
+public struct ModelShapeError: AdvisedError, Sendable, Equatable {
+    /// The message, with the settings it names as values (`Remedy`).
+    public var advice: Advice
+    public init(_ message: String) { advice = Advice(message) }
+    public init(advice: Advice) { self.advice = advice }
+    public var message: String { advice.description }
     public var description: String { message }
 }
 
@@ -192,9 +196,9 @@ extension Architecture {
         for (index, layer) in layers.enumerated() {
             switch layer.mixer {
             case .attention(let heads, let kvHeads):
-                guard heads % gpus == 0 else { throw ModelShapeError("--tp \(gpus): layer \(index)'s \(heads) query heads do not split evenly") }
+                guard heads % gpus == 0 else { throw ModelShapeError(advice: "\(Remedy.tensorParallel(gpus)): layer \(index)'s \(heads) query heads do not split evenly") }
                 guard kvHeads % gpus == 0 || gpus % kvHeads == 0 else {
-                    throw ModelShapeError("--tp \(gpus): layer \(index)'s \(kvHeads) KV heads neither split evenly nor replicate evenly")
+                    throw ModelShapeError(advice: "\(Remedy.tensorParallel(gpus)): layer \(index)'s \(kvHeads) KV heads neither split evenly nor replicate evenly")
                 }
                 a.layers[index].mixer = .attention(heads: heads / gpus, kvHeads: max(1, kvHeads / gpus))
             case .ssm, .deltanet:
@@ -202,21 +206,21 @@ extension Architecture {
             }
             switch layer.ffn {
             case .dense(let i):
-                guard i % gpus == 0 else { throw ModelShapeError("--tp \(gpus): layer \(index)'s FFN intermediate size \(i) does not split evenly") }
+                guard i % gpus == 0 else { throw ModelShapeError(advice: "\(Remedy.tensorParallel(gpus)): layer \(index)'s FFN intermediate size \(i) does not split evenly") }
                 a.layers[index].ffn = .dense(intermediate: i / gpus)
             case .moe(let experts, let topK, let shared, let i):
-                guard i % gpus == 0 else { throw ModelShapeError("--tp \(gpus): layer \(index)'s expert intermediate size \(i) does not split evenly") }
+                guard i % gpus == 0 else { throw ModelShapeError(advice: "\(Remedy.tensorParallel(gpus)): layer \(index)'s expert intermediate size \(i) does not split evenly") }
                 a.layers[index].ffn = .moe(experts: experts, topK: topK, shared: shared, intermediate: i / gpus)
             }
         }
         if var state = ssm {
-            guard state.innerDim % gpus == 0 else { throw ModelShapeError("--tp \(gpus): SSM inner size \(state.innerDim) does not split evenly") }
+            guard state.innerDim % gpus == 0 else { throw ModelShapeError(advice: "\(Remedy.tensorParallel(gpus)): SSM inner size \(state.innerDim) does not split evenly") }
             state.innerDim /= gpus
             a.ssm = state
         }
         if var state = deltanet, layers.contains(where: { $0.mixer == .deltanet }) {
             guard state.keyHeads % gpus == 0, state.valueHeads % gpus == 0 else {
-                throw ModelShapeError("--tp \(gpus): Gated DeltaNet's \(state.keyHeads) key and \(state.valueHeads) value heads do not split evenly")
+                throw ModelShapeError(advice: "\(Remedy.tensorParallel(gpus)): Gated DeltaNet's \(state.keyHeads) key and \(state.valueHeads) value heads do not split evenly")
             }
             state.keyHeads /= gpus
             state.valueHeads /= gpus

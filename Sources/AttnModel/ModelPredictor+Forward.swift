@@ -1,4 +1,5 @@
 import AttnHardware
+import AttnNumerics
 import CostModel
 import Workload
 
@@ -109,7 +110,7 @@ extension ModelPredictor {
             let kvRead = b * cached * 2 * kvHeads * kvVectorBytes(dh)
             let qo = 2 * b * job.queries * heads * dh * e
             if let chunk = shape.chunk {
-                guard cp == 1 else { throw ModelShapeError("context parallelism (ring attention) over chunked attention layers is not modelled; use --cp 1") }
+                guard cp == 1 else { throw ModelShapeError(advice: "context parallelism (ring attention) over chunked attention layers is not modelled; use \(Remedy.contextParallel(1))") }
                 try chunkedAttention(chunk: chunk, job: job, heads: heads, kvHeads: kvHeads, site, into: &pass)
             } else if cp > 1, let link = interconnect {
                 // Ring attention: the GPU with the last chunk computes its causal diagonal

@@ -110,8 +110,8 @@ public struct ModelPredictor {
         local = try architecture.sharded(tensorParallel: options.tensorParallel)
         interconnect = hardware.interconnect
         if (options.tensorParallel > 1 || options.contextParallel > 1) && interconnect == nil {
-            throw ModelShapeError(
-                "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use --tp 1 --cp 1 or add one to the profile")
+            throw ModelShapeError(advice:
+                "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use \(Remedy.oneGPU) or add one to the profile")
         }
         try Self.checkParallelism(architecture, hardware: hardware, options: options)
         pipeline = Pipeline(hardware: hardware, budget: options.budgetUnits.map { WorkBudget(limitUnits: $0) })
@@ -338,8 +338,8 @@ public struct ModelPredictor {
         guard context >= 1 else { throw ModelShapeError("context must be at least 1") }
         let cp = options.contextParallel
         if cp > 1 {
-            guard phase == .prefill else { throw ModelShapeError("context parallelism (ring attention) models prefill only; use --cp 1 for decode") }
-            guard context % cp == 0 else { throw ModelShapeError("context \(context) does not split evenly over \(cp) GPUs (--cp)") }
+            guard phase == .prefill else { throw ModelShapeError(advice: "context parallelism (ring attention) models prefill only; use \(Remedy.contextParallel(1)) for decode") }
+            guard context % cp == 0 else { throw ModelShapeError(advice: "context \(context) does not split evenly over \(cp) GPUs (\(Remedy.contextParallel(nil)))") }
         }
         let b = localBatch
         let q = phase == .prefill ? context / cp : 1

@@ -1,9 +1,10 @@
 import AttnAlgorithms
+import AttnNumerics
 import TileInterpreter
 import TileLanguage
 
 /// A failure of one step of the `Pipeline`, with its cause.
-public struct PipelineError: Error, Sendable, CustomStringConvertible {
+public struct PipelineError: AdvisedError, Sendable {
     /// The step that failed.
     public enum Stage: String, Sendable {
         case load, bind, run
@@ -49,5 +50,10 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case .binding(let error): return error.description
         case .program(let diagnostic): return diagnostic.description
         }
+    }
+
+    public var advice: Advice {
+        if case .binding(let error) = cause { return error.advice }
+        return Advice(description)
     }
 }

@@ -1,10 +1,11 @@
 import AttnHardware
 import AttnModel
+import AttnNumerics
 import Workload
 
 /// Why a model study cannot run as given: a choice the study names (phase, view,
 /// parallelism, pruning, model, hardware) rather than a failure while predicting.
-public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
+public enum ModelStudyError: AdvisedError, Sendable {
     /// `phase` is not `prefill` or `decode`.
     case phase(String)
     /// `view` is not one of `ModelStudyFile.views`.
@@ -36,6 +37,12 @@ public enum ModelStudyError: Error, Sendable, CustomStringConvertible {
         case .speculative(let error): return error.description
         case .speculativeView: return "speculative decoding is shown by the summary and operators views, without context parallelism"
         }
+    }
+
+    /// The cause's advice when the model or its parallelism does not fit.
+    public var advice: Advice {
+        if case .setup(let cause as any AdvisedError) = self { return cause.advice }
+        return Advice(description)
     }
 }
 

@@ -68,7 +68,7 @@ public enum StudyRunner {
     public static func modelTimer(_ study: PagedStudy) throws -> ModelIterationTimer {
         let spec = try ModelSpec.named(study.model)
         guard spec.decoder != nil else {
-            throw ModelShapeError("model timing needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use --timing fixed:0.05")
+            throw ModelShapeError(advice: "model timing needs the model's \"decoder\" object (docs/model.md), which \(spec.id) lacks; use \(Remedy.fixedTiming(seconds: 0.05))")
         }
         let architecture = try Architecture(model: spec)
         let hardware = try HardwareProfile.named(study.hardware)

@@ -1,23 +1,34 @@
+import AttnNumerics
+
 /// A KV-cache study input whose value the simulator cannot take: it names the input
 /// (`batch`, `context`, `requests`, ...), the value given and what was expected.
-public struct KVInputError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct KVInputError: AdvisedError, Sendable, Equatable {
     /// The input's name as both the command line and scenario files spell it (without `--`).
     public var input: String
     /// The value as given.
     public var value: String
-    /// What is wrong and what was expected.
-    public var message: String
+    /// What is wrong and what was expected, with the settings it names as values (`Remedy`).
+    public var detail: Advice
     /// For a context length: its position in the study's list.
     public var index: Int?
 
     public init(input: String, value: String, message: String, index: Int? = nil) {
+        self.init(input: input, value: value, advice: Advice(message), index: index)
+    }
+
+    public init(input: String, value: String, advice: Advice, index: Int? = nil) {
         self.input = input
         self.value = value
-        self.message = message
+        self.detail = advice
         self.index = index
     }
 
-    public var description: String { "\(input) \(value): \(message)" }
+    /// What is wrong and what was expected.
+    public var message: String { detail.description }
+
+    public var advice: Advice { "\(input) \(value): " + detail }
+
+    public var description: String { advice.description }
 }
 
 /// Integer arithmetic that reports overflow instead of trapping.

@@ -92,7 +92,7 @@ public struct KVStudy: Sendable, Equatable {
         if let sinks, sinks > 0, !model.hasWindows {
             throw KVInputError(
                 input: "sinks", value: "\(sinks)",
-                message: "\(spec.id) has no windowed layer; attention sinks are kept beside a window (give --window W)")
+                advice: "\(spec.id) has no windowed layer; attention sinks are kept beside a window (give \(Remedy.window) W)")
         }
         return model
     }
@@ -413,7 +413,7 @@ public struct PagedStudy: Sendable, Equatable {
             }
         }
         if router == .prefixAffinity && !prefixCaching {
-            throw KVInputError(input: "router", value: router.rawValue, message: "routes by cached prefixes: it needs prefix caching (--prefix-caching)")
+            throw KVInputError(input: "router", value: router.rawValue, advice: "routes by cached prefixes: it needs prefix caching (\(Remedy.prefixCaching))")
         }
         try KVStudy.validate(memoryUtilization: memoryUtilization, dtype: dtype)
         try KVStudy(model: model, contexts: [], window: window, sinks: sinks, tensorParallel: tensorParallel).validate()

@@ -160,14 +160,22 @@ public struct ServingSimulator {
     }
 
     /// Why a simulation could not run.
-    public enum SimulationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum SimulationError: AdvisedError, Sendable, Equatable {
         case invalid(String)
+        /// An input the simulator cannot take, naming the settings to change.
+        case invalidSetting(Advice)
         case invariant(iteration: Int, problems: [String])
         case stuck(requestID: Int, needed: Int, pool: Int)
+
+        public var advice: Advice {
+            if case .invalidSetting(let advice) = self { return advice }
+            return Advice(description)
+        }
 
         public var description: String {
             switch self {
             case .invalid(let message): return message
+            case .invalidSetting(let advice): return advice.description
             case .invariant(let iteration, let problems):
                 return "block pool invariant broken at iteration \(iteration): " + problems.joined(separator: "; ")
             case .stuck(let id, let needed, let pool):
@@ -307,7 +315,7 @@ public struct ServingSimulator {
             if let h = c.hybrid {
                 if let problem = h.problem() { throw .invalid("hybrid allocation: \(problem), found \(h)") }
                 guard c.sharing == .none, c.eviction == nil else {
-                    throw .invalid("hybrid allocation models neither sharing nor a --window eviction: give one of them")
+                    throw .invalidSetting("hybrid allocation models neither sharing nor a \(Remedy.window) eviction: give one of them")
                 }
             }
         default:

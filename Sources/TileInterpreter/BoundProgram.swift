@@ -4,16 +4,26 @@ import Foundation
 import TileLanguage
 
 /// Why a program could not be bound to a run.
-public enum BindingError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum BindingError: AdvisedError, Sendable, Equatable {
     /// A problem inside the program, at a source location.
     case program(Diagnostic)
     /// A parameter override names no declared parameter, or has the wrong type.
     case parameter(String)
+    /// A parameter override names a built-in parameter (set by the run, not overridden).
+    case builtInParameter(String)
 
     public var description: String {
         switch self {
         case .program(let d): return d.description
         case .parameter(let message): return message
+        case .builtInParameter: return advice.description
+        }
+    }
+
+    public var advice: Advice {
+        switch self {
+        case .builtInParameter(let name): return "'\(name)' is a built-in parameter, set by the run's shape, dtype and hardware, not by \(Remedy.parameter)"
+        case .program, .parameter: return Advice(description)
         }
     }
 }
@@ -53,7 +63,7 @@ public struct BoundProgram: Sendable {
                     + (declared.isEmpty ? "it declares no parameters" : "declared parameters: \(declared.joined(separator: ", "))"))
             }
             if program.parameters[index].isBuiltIn {
-                throw .parameter("'\(name)' is a built-in parameter, set by the run's shape, dtype and hardware, not by --param")
+                throw .builtInParameter(name)
             }
         }
 

@@ -5,6 +5,7 @@ import Foundation
 import KVCache
 import Testing
 import Workload
+import AttnTestSupport
 
 /// The built-in programs, profiles and models are compiled into the binary: the generated
 /// sources match their files, and `attnsim` copied alone into an empty directory runs.

@@ -3,6 +3,7 @@ import AttnNumerics
 import Foundation
 import Testing
 @testable import AttnCLI
+import AttnTestSupport
 
 /// The html reports in a real browser: every shipped scenario's page and each command's
 /// page is written with `--format html`, loaded in headless Chromium (one browser for all

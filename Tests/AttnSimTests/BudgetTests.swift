@@ -8,6 +8,8 @@ import Testing
 @testable import AttnScenario
 @testable import TileInterpreter
 import TileLanguage
+import AttnTestSupport
+import TileTestSupport
 
 /// One work budget wherever count work happens (`WorkBudget`): the interpreter and the
 /// compressor spend it, `Pipeline` gives every command's runs one, `Runner` one per run

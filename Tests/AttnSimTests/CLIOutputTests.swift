@@ -6,6 +6,7 @@ import Darwin
 import AttnCLI
 import Foundation
 import Testing
+import AttnTestSupport
 
 /// Errors, standard output and output files of the command line: one `error:` prefix, the
 /// system's reason for file problems, files written in place, failed writes exit 1.

@@ -4,6 +4,7 @@ import Testing
 @testable import AttnCLI
 import AttnJSON
 import TileLanguage
+import AttnTestSupport
 
 /// The command line end to end through `AttnSimCommand.main`: output, errors, exit codes.
 @Suite struct CLITests {

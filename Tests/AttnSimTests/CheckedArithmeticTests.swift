@@ -3,6 +3,8 @@ import AttnCLI
 import AttnNumerics
 import TileInterpreter
 import TileLanguage
+import AttnTestSupport
+import TileTestSupport
 
 /// Integer arithmetic on parameters is checked (an overflow is a diagnostic naming the
 /// expression, never a trap) and the split heuristic's search is bounded.

@@ -1,4 +1,5 @@
 import Foundation
+import AttnTestSupport
 
 /// Runs a program as a child process, with its output captured in a scratch folder (never
 /// in the working directory) and a time limit: the browser, the release build, the binary

@@ -4,6 +4,8 @@ import AttnScenario
 import KVCache
 import Testing
 import Workload
+import AttnTestSupport
+import TileTestSupport
 
 /// `paged --disaggregate prefill=P,decode=D`: a prefill pool, the KV sent over the
 /// interconnect, a decode pool (`DisaggregatedCluster`).

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AttnTestSupport
 
 /// Every error message the documentation shows is the one the tool prints: each `error:`
 /// example in README.md and docs/ (in code blocks, or in inline code, which may wrap) is

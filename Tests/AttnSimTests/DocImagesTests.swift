@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AttnTestSupport
 
 /// The pictures in docs/images come from the current code: each PNG names, in a text
 /// chunk, the command whose html page it shows and the hash of that page

@@ -1,6 +1,7 @@
 import AttnJSON
 import AttnNumerics
 import Foundation
+import AttnTestSupport
 
 /// The charts a report page must draw, computed here from the JSON of the command that
 /// made it (independently of the page's script): per chart its id, series (legend order),

@@ -6,6 +6,8 @@ import CostModel
 import Foundation
 import Testing
 import Workload
+import AttnTestSupport
+import TileTestSupport
 
 /// `model --ep G`: routed experts over G GPUs, the all-to-all dispatch and combine, and the
 /// busiest GPU's load under uniform routing (`ExpertRouting`).

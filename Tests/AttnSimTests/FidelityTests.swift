@@ -7,6 +7,8 @@ import Testing
 @testable import TileLanguage
 @testable import CostModel
 @testable import TileInterpreter
+import AttnTestSupport
+import TileTestSupport
 
 /// Fidelity v2 (issue 10): warps and stages, register demand and spills, the Triton
 /// kernel's program, row mapping, and the error bounds reached on both calibration files.
@@ -210,7 +212,7 @@ import Testing
 
     // MARK: Row mapping and validate
 
-    static let header = "name,implementation,algorithm,batch,heads,kv_heads,q_len,kv_len,head_dim,causal,window,block_m,block_n,splits,dtype,backward,dram_read_bytes,dram_write_bytes,l2_read_bytes,l2_write_bytes,time_ms,kernels"
+    static let header = CalibrationCSV.header
 
     @Test func rowsNameTheirProgram() throws {
         let text = Self.header + ",program,warps,stages\n"

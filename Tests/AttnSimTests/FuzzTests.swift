@@ -6,6 +6,7 @@ import AttnNumerics
 import AttnScenario
 import TileInterpreter
 import TileLanguage
+import AttnTestSupport
 
 /// Random inputs never crash or hang the tool: argument lists drawn from every
 /// command's options with hostile values (device files among them), mutated scenario

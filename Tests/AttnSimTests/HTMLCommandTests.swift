@@ -2,6 +2,7 @@ import AttnHTML
 import Foundation
 import Testing
 @testable import AttnCLI
+import AttnTestSupport
 
 /// `--format html` and `--output` on the command line, and the page's escaping.
 @Suite struct HTMLCommandTests {

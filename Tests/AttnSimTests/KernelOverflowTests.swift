@@ -4,6 +4,8 @@ import Foundation
 import Testing
 import TileInterpreter
 import TileLanguage
+import AttnTestSupport
+import TileTestSupport
 
 /// Every integer the interpreter computes from program values is checked (issue 19): an
 /// overflow in a tile size, a mask's or a rotation's positions, a slice, a loop's trip

@@ -10,6 +10,8 @@ import KVCache
 import Testing
 import TileInterpreter
 import Workload
+import AttnTestSupport
+import TileTestSupport
 
 /// Low precision end to end (`model --dtype fp8`, `--weights`, `--activations`, `--kv`; `kv`
 /// and `paged --weights`, nvfp4/mxfp4 caches): bytes with scales, rates and errors, by hand.

@@ -9,6 +9,7 @@ import KVCache
 import Testing
 import TileInterpreter
 import Workload
+import AttnTestSupport
 
 /// `attnsim model`: parameter counts, the GEMM program's counts, decode FLOPs, tensor and
 /// context parallelism, pruning and the command, against hand-derived values

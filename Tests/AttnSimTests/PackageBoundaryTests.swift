@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AttnTestSupport
 
 /// Package.swift declares exactly the modules each target imports, so a boundary cannot be
 /// crossed by accident (an undeclared import links by luck, or not at all after a change in
@@ -62,5 +63,56 @@ import Testing
             }
         }
         #expect(checked == declared.count, "every target of Package.swift has a folder")
+        try Self.checkTestTargetsStayBelowTheirModule(declared)
+        try Self.checkTheDocumentedGraph(declared)
+    }
+
+    /// docs/ARCHITECTURE.md draws every target with dependencies as `NAME <- A, B`: the
+    /// graph it shows is Package.swift's.
+    static func checkTheDocumentedGraph(_ declared: [String: Set<String>]) throws {
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/ARCHITECTURE.md"), encoding: .utf8)
+        let arrow = try Regex(#"^ *([A-Za-z0-9_]+) *<- *(.+)$"#)
+        var documented: [String: Set<String>] = [:]
+        for row in text.split(separator: "\n") {
+            guard let match = row.firstMatch(of: arrow), let name = match.output[1].substring, let list = match.output[2].substring else { continue }
+            documented[String(name)] = Set(list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
+        for (name, dependencies) in declared where !dependencies.isEmpty {
+            #expect(documented[name] == dependencies, "docs/ARCHITECTURE.md: \(name)'s arrow differs from Package.swift")
+        }
+        #expect(Set(documented.keys).subtracting(declared.keys).sorted() == [], "docs/ARCHITECTURE.md draws targets Package.swift lacks")
+    }
+
+    /// Modules a test target may import beyond its module's own dependencies (with
+    /// theirs): the built-in programs are tested by running them (interpreter and cost model).
+    static let harness: [String: Set<String>] = ["AttnAlgorithmsTests": ["TileInterpreter", "CostModel"]]
+
+    /// A test target named after a module (`KVCacheTests`) imports that module, modules the
+    /// module depends on (directly or not), the test support and its `harness`, never a
+    /// module that depends on it: a module's tests do not reach the layers above it.
+    static func checkTestTargetsStayBelowTheirModule(_ declared: [String: Set<String>]) throws {
+        func closure(_ module: String) -> Set<String> {
+            var seen: Set<String> = [], stack = [module]
+            while let next = stack.popLast() {
+                for dependency in declared[next] ?? [] where seen.insert(dependency).inserted { stack.append(dependency) }
+            }
+            return seen
+        }
+        let tests = repositoryRoot.appendingPathComponent("Tests")
+        let support = try FileManager.default.contentsOfDirectory(atPath: tests.path).filter { $0.hasSuffix("TestSupport") }
+        var moduleTargets = 0
+        for (target, dependencies) in declared where target.hasSuffix("Tests") && target != "AttnSimTests" {
+            let module = String(target.dropLast("Tests".count))
+            guard declared[module] != nil else {
+                Issue.record("\(target) is named after no module of Package.swift")
+                continue
+            }
+            #expect(dependencies.contains(module), "\(target) does not import \(module)")
+            let harnessModules = (harness[target] ?? []).reduce(into: Set<String>()) { $0.formUnion(closure($1).union([$1])) }
+            let allowed = closure(module).union([module]).union(support).union(harnessModules)
+            #expect(dependencies.subtracting(allowed).sorted() == [], "\(target) imports modules above \(module)")
+            moduleTargets += 1
+        }
+        #expect(moduleTargets >= 10, "the tests are split per module")
     }
 }

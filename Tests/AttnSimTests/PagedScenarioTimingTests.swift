@@ -4,6 +4,7 @@ import AttnScenario
 import Foundation
 import KVCache
 import Testing
+import AttnTestSupport
 
 /// Paged scenarios choose their clock: `"timing": "model"` or `"fixed:S"` (absent: fixed
 /// 0.05 s, so older scenarios keep their numbers), with `chunk` and `tp` as the options.

@@ -3,6 +3,7 @@ import AttnHardware
 import KVCache
 import Testing
 import Workload
+import AttnTestSupport
 
 /// `paged --tp G`: the pool is the token slots one GPU holds next to its share of the
 /// weights, at its bytes per token (KV heads split, replicated past kv_heads).

@@ -3,6 +3,8 @@ import AttnHardware
 import AttnModel
 import Testing
 import Workload
+import AttnTestSupport
+import TileTestSupport
 
 /// `model --pp P --microbatches M`: stages, the send between them, the bubble.
 @Suite struct PipelineParallelTests {

@@ -5,6 +5,8 @@ import Foundation
 import Testing
 import TileInterpreter
 import Workload
+import AttnTestSupport
+import TileTestSupport
 
 /// gemm-quant.tile: its counts against the IO law in its header, and its products against
 /// a float64 product of the dequantized weights, for every mode and format.

@@ -4,6 +4,8 @@ import AttnCLI
 import AttnNumerics
 import TileInterpreter
 @testable import KVCache
+import AttnTestSupport
+import TileTestSupport
 
 /// Quantized KV caches: exact FP8 rounding (E4M3, E5M2) and the bytes of int8/int4
 /// caches with their scales and zero points.

@@ -1,6 +1,7 @@
 import AttnCLI
 import Foundation
 import XCTest
+import AttnTestSupport
 
 /// The repository keeps its promises to a new user: the README opens with the two set-up
 /// commands, CI's script is the README's test command (it installs what is missing, then

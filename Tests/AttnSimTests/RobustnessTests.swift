@@ -5,6 +5,7 @@ import AttnNumerics
 import AttnScenario
 import TileInterpreter
 import TileLanguage
+import AttnTestSupport
 
 /// Bad input gets an error, never a crash: random mutations of real programs and files.
 @Suite struct RobustnessTests {

@@ -8,9 +8,8 @@ import AttnNumerics
 import AttnScenario
 import KVCache
 import TileInterpreter
-
-/// The repository root, found from this file's location.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+import AttnTestSupport
+import TileTestSupport
 
 /// Every shipped scenario runs end to end; bad scenario files fail with the file, the
 /// field path and what was expected.

@@ -7,6 +7,7 @@ import Foundation
 @testable import AttnReport
 import Testing
 import Workload
+import AttnTestSupport
 
 /// A timer for tests: 10 ms per iteration plus 1 ms per prompt token, recording batches.
 struct LinearTimer: IterationTimer {

@@ -8,6 +8,8 @@ import Foundation
 import Testing
 import TileInterpreter
 import Workload
+import AttnTestSupport
+import TileTestSupport
 
 /// Speculative decoding (`attnsim model --speculative`): expected tokens per step by hand,
 /// the verify step's GEMM FLOPs and attention bytes in closed form, TPOT assembled from the

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import AttnCLI
+import AttnTestSupport
 
 /// One binary, really (Linux): the release build links the Swift runtime and Foundation
 /// statically (Package.swift, `staticRuntime`), so `.build/release/attnsim` needs no

@@ -9,6 +9,7 @@ import AttnNumerics
 import AttnScenario
 import Foundation
 import Testing
+import AttnTestSupport
 
 /// Issue 19 on the command line and in scenario files: values read strictly (sizes,
 /// block masks, parameters, selections), inputs read with a size limit, outputs that

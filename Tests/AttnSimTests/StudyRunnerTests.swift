@@ -6,6 +6,7 @@ import Foundation
 import KVCache
 import Testing
 import Workload
+import AttnTestSupport
 
 /// The library's study runner: every study kind from a file, with no command line.
 @Suite struct StudyRunnerTests {

@@ -5,6 +5,7 @@ import AttnScenario
 import Foundation
 import Testing
 @testable import AttnCLI
+import AttnTestSupport
 
 /// The JSON of every command carries every figure its table prints: for each command the
 /// table's columns are read by the rule under the header, and each cell is rebuilt from

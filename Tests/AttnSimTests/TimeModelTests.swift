@@ -9,6 +9,8 @@ import Calibration
 @testable import TileInterpreter
 import TileLanguage
 import Workload
+import AttnTestSupport
+import TileTestSupport
 
 /// The time model's equations on hand-sized cases (docs/cost-model.md): rounds that wait on
 /// their loads, one-round blocks, the L2 across a wave, launch overheads, the hardware facts

@@ -9,6 +9,8 @@ import AttnReport
 import AttnScenario
 import TileInterpreter
 import TileLanguage
+import AttnTestSupport
+import TileTestSupport
 
 /// Numeric verdicts: every numeric run passes or fails against a tolerance derived from
 /// the storage dtype and the reductions (`NumericTolerance`), or the user's.
@@ -177,7 +179,7 @@ import TileLanguage
         } catch {
             guard case .tooMuchWork(_, 8470, let flops, let budget) = error else { throw error }
             #expect(flops == work && budget == Runner.numericWorkBudget)
-            #expect(error.description.contains("--mode count") && error.description.contains("--allow-long"))
+            #expect(error.advice.pieces.contains(.remedy(.countMode)) && error.advice.pieces.contains(.remedy(.allowLong)))
         }
         // A numeric replay of this shape takes minutes in a debug build; the refusal, seconds.
         #expect(Date().timeIntervalSince(started) < 20)
