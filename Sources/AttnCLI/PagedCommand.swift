@@ -77,7 +77,7 @@ enum PagedCommand {
         do { try study.validate() } catch {
             // A bad --tp or an empty selection of policies is a bad option value; other
             // inputs are reported below.
-            if ["tp", "policies", "replicas", "disaggregate"].contains(error.input) { throw UsageError(message: error.description) }
+            if ["tp", "policies", "replicas", "disaggregate"].contains(error.input) { throw UsageError(message: error.advice.spelled(\.flag)) }
         }
         if study.tensorParallel > 1, let spec = try? ModelSpec.named(study.model),
            let problem = KVStudy.tensorParallelProblem(spec, gpus: study.tensorParallel) {

@@ -13,7 +13,13 @@ extension Remedy {
         case .tensorParallel(let gpus): return "--tp \(gpus)"
         case .contextParallel(let gpus): return gpus.map { "--cp \($0)" } ?? "--cp"
         case .oneGPU: return "--tp 1 --cp 1"
-        case .fixedTiming(let seconds): return "--timing fixed:\(seconds)"
+        case .fixedTiming(let seconds): return seconds.map { "--timing fixed:\($0)" } ?? "--timing fixed:S"
+        case .expertParallel(let gpus): return gpus.map { "--ep \($0)" } ?? "--ep"
+        case .pipelineParallel(let stages): return stages.map { "--pp \($0)" } ?? "--pp"
+        case .attentionDataParallel: return "--attention-dp"
+        case .disaggregate: return "--disaggregate"
+        case .activations(let format): return "--activations \(format)"
+        case .kvFormat(let format): return "--kv \(format)"
         }
     }
 }

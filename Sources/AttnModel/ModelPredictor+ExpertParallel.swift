@@ -1,4 +1,5 @@
 import AttnHardware
+import AttnNumerics
 import CostModel
 import Workload
 
@@ -17,8 +18,8 @@ extension ModelPredictor {
             throw ModelShapeError("expert parallelism, pipeline parallelism and micro-batches must be at least 1")
         }
         if (o.expertParallel > 1 || o.pipelineParallel > 1) && hardware.interconnect == nil {
-            throw ModelShapeError(
-                "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use --ep 1 --pp 1 or add one to the profile")
+            throw ModelShapeError(advice:
+                "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use \(Remedy.expertParallel(1)) \(Remedy.pipelineParallel(1)) or add one to the profile")
         }
         // The collectives are timed on the profile's link, which joins `domainGPUs` GPUs;
         // beyond them traffic crosses a scale-out network no profile models.
@@ -29,10 +30,10 @@ extension ModelPredictor {
         }
         if let f = o.expertImbalance {
             guard f >= 1, f.isFinite else { throw ModelShapeError("the expert imbalance (busiest GPU over the mean) must be a number of at least 1, found \(f)") }
-            guard o.expertParallel > 1 else { throw ModelShapeError("an expert imbalance needs expert parallelism (--ep above 1)") }
+            guard o.expertParallel > 1 else { throw ModelShapeError(advice: "an expert imbalance needs expert parallelism (\(Remedy.expertParallel(nil)) above 1)") }
         }
         if o.attentionDataParallel && o.expertParallel == 1 {
-            throw ModelShapeError("data-parallel attention runs beside expert parallelism; give --ep G as well")
+            throw ModelShapeError(advice: "data-parallel attention runs beside expert parallelism; give \(Remedy.expertParallel(nil)) G as well")
         }
         let g = o.expertParallel
         if g > 1 {
@@ -40,28 +41,28 @@ extension ModelPredictor {
             for (index, layer) in a.layers.enumerated() {
                 guard case .moe(let experts, _, _, _) = layer.ffn else { continue }
                 moe = true
-                guard experts % g == 0 else { throw ModelShapeError("--ep \(g): layer \(index)'s \(experts) experts do not split evenly") }
+                guard experts % g == 0 else { throw ModelShapeError(advice: "\(Remedy.expertParallel(g)): layer \(index)'s \(experts) experts do not split evenly") }
             }
-            guard moe else { throw ModelShapeError("--ep \(g): \(a.id) has no MoE layers to split") }
-            guard o.contextParallel == 1 else { throw ModelShapeError("expert parallelism beside context parallelism is not modelled; use --cp 1") }
+            guard moe else { throw ModelShapeError(advice: "\(Remedy.expertParallel(g)): \(a.id) has no MoE layers to split") }
+            guard o.contextParallel == 1 else { throw ModelShapeError(advice: "expert parallelism beside context parallelism is not modelled; use \(Remedy.contextParallel(1))") }
             if o.attentionDataParallel {
-                guard o.tensorParallel == 1 else { throw ModelShapeError("data-parallel attention (--attention-dp) runs whole on each GPU; use --tp 1") }
-                guard o.batch % g == 0 else { throw ModelShapeError("batch \(o.batch) does not split evenly over \(g) data-parallel attention GPUs (--ep with --attention-dp)") }
+                guard o.tensorParallel == 1 else { throw ModelShapeError(advice: "data-parallel attention (\(Remedy.attentionDataParallel)) runs whole on each GPU; use \(Remedy.tensorParallel(1))") }
+                guard o.batch % g == 0 else { throw ModelShapeError(advice: "batch \(o.batch) does not split evenly over \(g) data-parallel attention GPUs (\(Remedy.expertParallel(nil)) with \(Remedy.attentionDataParallel))") }
             } else if o.tensorParallel != g {
-                throw ModelShapeError("--ep \(g): say how attention runs on the same GPUs: --tp \(g) (tensor parallel) or --attention-dp (data parallel)")
+                throw ModelShapeError(advice: "\(Remedy.expertParallel(g)): say how attention runs on the same GPUs: \(Remedy.tensorParallel(g)) (tensor parallel) or \(Remedy.attentionDataParallel) (data parallel)")
             }
         }
         if o.pipelineParallel > 1 {
             guard o.pipelineParallel <= a.layers.count else {
-                throw ModelShapeError("--pp \(o.pipelineParallel): \(a.id) has only \(a.layers.count) layers to split into stages")
+                throw ModelShapeError(advice: "\(Remedy.pipelineParallel(o.pipelineParallel)): \(a.id) has only \(a.layers.count) layers to split into stages")
             }
-            guard o.contextParallel == 1 else { throw ModelShapeError("pipeline parallelism beside context parallelism is not modelled; use --cp 1") }
+            guard o.contextParallel == 1 else { throw ModelShapeError(advice: "pipeline parallelism beside context parallelism is not modelled; use \(Remedy.contextParallel(1))") }
         }
         let share = o.batch / (o.attentionDataParallel ? g : 1)
         guard o.microbatches <= share, share % o.microbatches == 0 else {
             throw ModelShapeError("batch \(share)\(o.attentionDataParallel ? " per GPU" : "") does not split evenly into \(o.microbatches) micro-batches")
         }
-        if o.microbatches > 1 && o.pipelineParallel == 1 { throw ModelShapeError("micro-batches split the batch for a pipeline; give --pp P as well") }
+        if o.microbatches > 1 && o.pipelineParallel == 1 { throw ModelShapeError(advice: "micro-batches split the batch for a pipeline; give \(Remedy.pipelineParallel(nil)) P as well") }
     }
 
     /// The busiest GPU's load of the MoE layers when the GPUs route `localTokens` tokens

@@ -96,7 +96,7 @@ extension ModelPredictor {
                 throw ModelShapeError("\(a) activations multiply \(a) weights (W8A8 with fp8, W4A4 with the same FP4 format); found weights \(weights)")
             }
             if let experts = p.experts, !multiplies(a, experts), experts.isQuantized {
-                throw ModelShapeError("\(a) activations multiply \(a) experts; found experts \(experts) (give --activations \(dtype) for weight-only experts)")
+                throw ModelShapeError(advice: "\(a) activations multiply \(a) experts; found experts \(experts) (give \(Remedy.activations(dtype.rawValue)) for weight-only experts)")
             }
             let mma: DType
             switch a {
@@ -104,9 +104,9 @@ extension ModelPredictor {
             default: mma = .fp4e2m1
             }
             guard hardware.matmulFlopsPerSecond[mma] != nil || hardware.measuredMatmulFlopsPerSecond[mma] != nil else {
-                throw ModelShapeError(
+                throw ModelShapeError(advice:
                     "\(hardware.id) has no \(mma) tensor-core rate (matmul_flops_per_second.\(mma)): its tensor cores do not multiply \(a) inputs; "
-                        + "give --activations \(dtype) for weight-only \(a) weights (dequantized on chip to \(dtype), as Marlin and vLLM's MXFP4 kernels run them)")
+                        + "give \(Remedy.activations(dtype.rawValue)) for weight-only \(a) weights (dequantized on chip to \(dtype), as Marlin and vLLM's MXFP4 kernels run them)")
             }
         }
         switch p.kv {
@@ -116,10 +116,10 @@ extension ModelPredictor {
             break
         case .int8?, .int4?:
             if architecture.mla != nil {
-                throw ModelShapeError("an int8 or int4 latent cache is not modelled for MLA (the absorbed decode reads fp8 or the run's dtype); give --kv fp8")
+                throw ModelShapeError(advice: "an int8 or int4 latent cache is not modelled for MLA (the absorbed decode reads fp8 or the run's dtype); give \(Remedy.kvFormat("fp8"))")
             }
         case .nvfp4?, .mxfp4?:
-            throw ModelShapeError("no decode kernel here reads an FP4 KV cache (flash-decoding-quant reads fp8, int8 and int4 codes); 'attnsim kv' and 'paged' size one; give --kv fp8 (paged: --timing fixed:S)")
+            throw ModelShapeError(advice: "no decode kernel here reads an FP4 KV cache (flash-decoding-quant reads fp8, int8 and int4 codes); 'attnsim kv' and 'paged' size one; give \(Remedy.kvFormat("fp8")) (paged: \(Remedy.fixedTiming(seconds: nil)))")
         }
         if case let kv? = p.kv, [.fp32, .fp16, .bf16].contains(kv), kv.description != dtype.rawValue {
             throw ModelShapeError("kv in \(kv) under a \(dtype) run: a float KV cache is at the run's dtype")

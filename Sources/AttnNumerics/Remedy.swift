@@ -19,8 +19,20 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
     case contextParallel(Int?)
     /// One GPU: neither tensor nor context parallelism.
     case oneGPU
-    /// A fixed time per serving iteration, in seconds.
-    case fixedTiming(seconds: Double)
+    /// A fixed time per serving iteration, in seconds (nil: a time of the user's choice).
+    case fixedTiming(seconds: Double?)
+    /// Expert parallelism over the given number of GPUs (nil: a number of the user's choice).
+    case expertParallel(Int?)
+    /// Pipeline parallelism over the given number of stages (nil: a number of the user's choice).
+    case pipelineParallel(Int?)
+    /// Attention and the dense layers data parallel beside expert parallelism.
+    case attentionDataParallel
+    /// Separate prefill and decode pools in serving.
+    case disaggregate
+    /// The GEMM inputs in the given format.
+    case activations(String)
+    /// The KV cache in the given format.
+    case kvFormat(String)
 
     public var description: String {
         switch self {
@@ -32,7 +44,13 @@ public enum Remedy: Sendable, Hashable, CustomStringConvertible {
         case .tensorParallel(let gpus): return "tensor parallelism \(gpus)"
         case .contextParallel(let gpus): return gpus.map { "context parallelism \($0)" } ?? "context parallelism"
         case .oneGPU: return "one GPU (tensor and context parallelism 1)"
-        case .fixedTiming(let seconds): return "a fixed iteration time of \(seconds) s"
+        case .fixedTiming(let seconds): return seconds.map { "a fixed iteration time of \($0) s" } ?? "a fixed iteration time"
+        case .expertParallel(let gpus): return gpus.map { "expert parallelism \($0)" } ?? "expert parallelism"
+        case .pipelineParallel(let stages): return stages.map { "pipeline parallelism \($0)" } ?? "pipeline parallelism"
+        case .attentionDataParallel: return "data-parallel attention"
+        case .disaggregate: return "disaggregated prefill and decode pools"
+        case .activations(let format): return "activations \(format)"
+        case .kvFormat(let format): return "a KV cache in \(format)"
         }
     }
 }

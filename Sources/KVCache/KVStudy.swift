@@ -403,7 +403,7 @@ public struct PagedStudy: Sendable, Equatable {
         }
         if let d = disaggregation {
             guard replicas == 1 else {
-                throw KVInputError(input: "replicas", value: "\(replicas)", message: "a disaggregated study gives its prefill and decode replicas instead (--disaggregate)")
+                throw KVInputError(input: "replicas", value: "\(replicas)", advice: "a disaggregated study gives its prefill and decode replicas instead (\(Remedy.disaggregate))")
             }
             for n in [d.prefillReplicas, d.decodeReplicas] where n < 1 || n > ServingCluster.maxReplicas {
                 throw KVInputError(input: "disaggregate", value: "\(n)", message: "expected from 1 to \(ServingCluster.maxReplicas) replicas in each pool")
