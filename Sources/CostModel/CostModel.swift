@@ -17,7 +17,7 @@ import TileLanguage
 ///                 + iterations x (cycles per iteration + crossings x cycles per crossing) / (clock x A)
 ///                 (crossings: row reductions of an iteration that cross warps, `crossWarpReductions`;
 ///                 a CTA-wide asynchronous MMA overlaps its iterations' cycles: f t_mma and the
-///                 iteration term take their maximum, `mmaAndIterationSeconds`)
+///                 iteration term take their maximum, `usesCTAWideMMA`)
 ///     t_rounds  = iterations / A x (chain x L2 latency + bytes per iteration / (L2 bandwidth / SMs))
 ///                 (loops that wait on their loads: stages 1)
 ///     t_blocks  = blocks / (SMs x r) x (DRAM latency + cross-warp reductions x barrier wait)
@@ -135,13 +135,14 @@ public struct CostModel: Sendable {
         let l2Seconds = Double(l2Read + l2Write) / (l2BytesPerSecond * Double(activeSMs) / Double(hardware.smCount))
         let imbalance = Double(hardware.smCount * ((blocks + hardware.smCount - 1) / hardware.smCount)) / Double(blocks)
         let matmulSeconds = self.matmulSeconds(kernel: declaration, counters: c, threads: threads, activeSMs: activeSMs)
-        let vectorSeconds = Double(c.flopsOther) / hardware.vectorFlopsPerSecond
-            + Double(c.exps + c.logs) / hardware.specialFunctionOpsPerSecond
+        let otherSeconds = Double(c.flopsOther) / hardware.vectorFlopsPerSecond
+        let specialSeconds = Double(c.exps + c.logs) / hardware.specialFunctionOpsPerSecond
         let cycles = calibration.iterationCycles
             + Double(crossWarpReductions(kernel: declaration, schedule: schedule, counters: c, threads: threads)) * calibration.crossWarpReductionCycles
         let iterationSeconds = Double(c.loopIterations) * cycles / (hardware.clockHz * Double(activeSMs))
-        let computeSeconds = imbalance * vectorSeconds
-            + mmaAndIterationSeconds(kernel: declaration, counters: c, threads: threads, mma: imbalance * matmulSeconds, iterations: iterationSeconds)
+        let computeSeconds = usesCTAWideMMA(kernel: declaration, counters: c, threads: threads)
+            ? imbalance * (otherSeconds + specialSeconds) + max(imbalance * matmulSeconds, iterationSeconds)
+            : imbalance * (matmulSeconds + otherSeconds + specialSeconds) + iterationSeconds
         let latency = latencySeconds(
             schedule: schedule, counters: c, blocks: blocks, blocksPerSM: perSM, stages: stages, warps: Int(warps), activeSMs: activeSMs)
         let elements = launch == .framework
@@ -227,24 +228,20 @@ public struct CostModel: Sendable {
         return false
     }
 
-    /// The tensor cores' time and the loop iterations' fixed cycles together. A CTA-wide MMA
-    /// (Blackwell's tcgen05.mma: `usesCTAWideMMA`) is issued by one thread and runs
-    /// asynchronously into tensor memory, completing on an mbarrier: the next iteration's
-    /// waits (its loads' barrier, the commit of the previous MMA) proceed while the tensor
-    /// cores work, so the iteration cost hides behind the MMA and the longer of the two
-    /// counts. Every other kernel's warps issue the MMA themselves and wait on it within the
-    /// iteration (mma.sync is synchronous; a wgmma warp group waits with `wgmma.wait_group`
-    /// before the softmax reads its scores: the Triton loops of docs/data/h100-triton-d64.csv,
-    /// on which `iteration_cycles` was fitted this way), so the two add:
-    ///
-    ///     t = max(f t_mma, t_iterations)     (CTA-wide MMA)
-    ///     t = f t_mma + t_iterations          (otherwise)
-    func mmaAndIterationSeconds(kernel: KernelDecl, counters: Counters, threads: Int, mma: Double, iterations: Double) -> Double {
-        usesCTAWideMMA(kernel: kernel, counters: counters, threads: threads) ? max(mma, iterations) : mma + iterations
-    }
-
     /// Whether the kernel's GEMMs run the CTA-wide asynchronous MMA (`usesAsyncMMA` on a GPU
     /// whose profile has `mma_rows_per_cta` and no warp-group MMA: tcgen05.mma on Blackwell).
+    /// One thread issues it for the CTA and it runs asynchronously into tensor memory,
+    /// completing on an mbarrier: the next iteration's waits (its loads' barrier, the commit
+    /// of the previous MMA) proceed while the tensor cores work, so a loop's iteration cycles
+    /// hide behind the MMA and `predict` takes the longer of the two:
+    ///
+    ///     t_compute = f t_vector + max(f t_mma, t_iterations)     (CTA-wide MMA)
+    ///     t_compute = f (t_mma + t_vector) + t_iterations          (otherwise)
+    ///
+    /// Every other kernel's warps issue the MMA themselves and wait on it within the
+    /// iteration (mma.sync is synchronous; a wgmma warp group waits with `wgmma.wait_group`
+    /// before the softmax reads its scores: the Triton loops of docs/data/h100-triton-d64.csv,
+    /// on which `iteration_cycles` was fitted this way), so the two add.
     public func usesCTAWideMMA(kernel: KernelDecl, counters: Counters, threads: Int) -> Bool {
         hardware.mmaRowsPerWarpGroup == 0 && hardware.mmaRowsPerCTA > 0 && usesAsyncMMA(kernel: kernel, counters: counters, threads: threads)
     }
