@@ -15,7 +15,9 @@ import TileLanguage
 ///     t_l2      = SM->L2 bytes / (L2 bandwidth x A / SMs)
 ///     t_compute = f x (max(t_mma, t_operand) + other / vector peak + exp, log / SFU rate)
 ///                 + iterations x (cycles per iteration + crossings x cycles per crossing) / (clock x A)
-///                 (crossings: row reductions of an iteration that cross warps, `crossWarpReductions`)
+///                 (crossings: row reductions of an iteration that cross warps, `crossWarpReductions`;
+///                 a CTA-wide asynchronous MMA overlaps its iterations' cycles: f t_mma and the
+///                 iteration term take their maximum, `usesCTAWideMMA`)
 ///     t_rounds  = iterations / A x (chain x L2 latency + bytes per iteration / (L2 bandwidth / SMs))
 ///                 (loops that wait on their loads: stages 1)
 ///     t_blocks  = blocks / (SMs x r) x (DRAM latency + cross-warp reductions x barrier wait)
@@ -133,13 +135,14 @@ public struct CostModel: Sendable {
         let l2Seconds = Double(l2Read + l2Write) / (l2BytesPerSecond * Double(activeSMs) / Double(hardware.smCount))
         let imbalance = Double(hardware.smCount * ((blocks + hardware.smCount - 1) / hardware.smCount)) / Double(blocks)
         let matmulSeconds = self.matmulSeconds(kernel: declaration, counters: c, threads: threads, activeSMs: activeSMs)
-        let work = matmulSeconds
-            + Double(c.flopsOther) / hardware.vectorFlopsPerSecond
-            + Double(c.exps + c.logs) / hardware.specialFunctionOpsPerSecond
+        let otherSeconds = Double(c.flopsOther) / hardware.vectorFlopsPerSecond
+        let specialSeconds = Double(c.exps + c.logs) / hardware.specialFunctionOpsPerSecond
         let cycles = calibration.iterationCycles
             + Double(crossWarpReductions(kernel: declaration, schedule: schedule, counters: c, threads: threads)) * calibration.crossWarpReductionCycles
         let iterationSeconds = Double(c.loopIterations) * cycles / (hardware.clockHz * Double(activeSMs))
-        let computeSeconds = imbalance * work + iterationSeconds
+        let computeSeconds = usesCTAWideMMA(kernel: declaration, counters: c, threads: threads)
+            ? imbalance * (otherSeconds + specialSeconds) + max(imbalance * matmulSeconds, iterationSeconds)
+            : imbalance * (matmulSeconds + otherSeconds + specialSeconds) + iterationSeconds
         let latency = latencySeconds(
             schedule: schedule, counters: c, blocks: blocks, blocksPerSM: perSM, stages: stages, warps: Int(warps), activeSMs: activeSMs)
         let elements = launch == .framework
@@ -223,6 +226,24 @@ public struct CostModel: Sendable {
         if hardware.mmaRowsPerWarpGroup > 0 { return counters.peakMatmulRows >= hardware.mmaRowsPerWarpGroup }
         if hardware.mmaRowsPerCTA > 0 { return counters.peakMatmulRows >= hardware.mmaRowsPerCTA / 2 }
         return false
+    }
+
+    /// Whether the kernel's GEMMs run the CTA-wide asynchronous MMA (`usesAsyncMMA` on a GPU
+    /// whose profile has `mma_rows_per_cta` and no warp-group MMA: tcgen05.mma on Blackwell).
+    /// One thread issues it for the CTA and it runs asynchronously into tensor memory,
+    /// completing on an mbarrier: the next iteration's waits (its loads' barrier, the commit
+    /// of the previous MMA) proceed while the tensor cores work, so a loop's iteration cycles
+    /// hide behind the MMA and `predict` takes the longer of the two:
+    ///
+    ///     t_compute = f t_vector + max(f t_mma, t_iterations)     (CTA-wide MMA)
+    ///     t_compute = f (t_mma + t_vector) + t_iterations          (otherwise)
+    ///
+    /// Every other kernel's warps issue the MMA themselves and wait on it within the
+    /// iteration (mma.sync is synchronous; a wgmma warp group waits with `wgmma.wait_group`
+    /// before the softmax reads its scores: the Triton loops of docs/data/h100-triton-d64.csv,
+    /// on which `iteration_cycles` was fitted this way), so the two add.
+    public func usesCTAWideMMA(kernel: KernelDecl, counters: Counters, threads: Int) -> Bool {
+        hardware.mmaRowsPerWarpGroup == 0 && hardware.mmaRowsPerCTA > 0 && usesAsyncMMA(kernel: kernel, counters: counters, threads: threads)
     }
 
     /// Row reductions of one loop iteration that cross warps: a warp-level-MMA kernel whose
