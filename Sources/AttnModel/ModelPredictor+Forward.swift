@@ -140,7 +140,7 @@ extension ModelPredictor {
             let (b, keys) = (step.sequences, min(step.context, window.map { $0 + step.tokens } ?? step.context))
             let r = try treeVerifyRun(batch: b, heads: heads, kvHeads: kvHeads, tokens: step.tokens, keys: keys, width: step.width)
             pass.add(attentionOperator(
-                site, kernel: "tree-verify", r, activation: 2 * b * step.tokens * heads * dh * e, kv: b * keys * 2 * kvHeads * kvVectorBytes(dh)))
+                site, kernel: kvQuantParameters == nil ? "tree-verify" : "tree-verify-quant", r, activation: 2 * b * step.tokens * heads * dh * e, kv: b * keys * 2 * kvHeads * kvVectorBytes(dh)))
         }
         if gated {
             // sigmoid(gate) x output: read both, write the product; the sigmoid's exp on the SFU.

@@ -22,7 +22,7 @@ import AttnTestSupport
     /// The verify step reads the cached prefix and the tree in the cache's format: Llama-2-7B
     /// (32 KV heads of 128), batch 2, 4,096 + 4 keys: 2 x 4,100 x 2 x 32 x vectorBytes(128)
     /// per layer, with vectorBytes(128) = 256 (fp16), 128 (fp8), 128 + 4 (int8 per token: one
-    /// fp16 scale and zero), 64 + 4 x 2 (int4 in groups of 64).
+    /// fp16 scale and zero), 64 + 4 x 2 (int4 in groups of 64); the new tokens' append too.
     @Test(arguments: [("fp16", 256), ("fp8", 128), ("int8", 132), ("int4-g64", 72)])
     func verifyStepReadsTheCacheFormat(_ kv: String, _ vectorBytes: Int) throws {
         var o = ModelRunOptions(batch: 2)
@@ -32,6 +32,8 @@ import AttnTestSupport
         let step = try predictor.verifyStep(context: 4_100, tokens: 5, width: 1)
         let attention = try #require(step.operators.first { $0.name == "attention" })
         #expect(attention.kvBytes == 2 * 4_100 * 2 * 32 * vectorBytes)
+        // Over a quantized cache the verify attention is tree-verify-quant (codes dequantized on chip).
+        #expect(attention.kernel == (kv == "fp16" ? "tree-verify" : "tree-verify-quant"))
         let append = try #require(step.operators.first { $0.name == "kv_append" })
         #expect(append.kvBytes == 2 * 5 * 2 * 32 * vectorBytes)
     }
