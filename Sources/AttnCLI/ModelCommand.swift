@@ -108,9 +108,6 @@ enum ModelCommand {
     /// model, pruning, hardware or parallelism is a usage error; what fails while
     /// predicting prints an error and gives exit code 1.
     static func run(_ spec: ModelStudyFile, target: ReportTarget, console: Console) throws -> ExitCode {
-        if target.format == .html, spec.speculative != nil {
-            throw UsageError(message: "speculative decoding prints a table (--format table, markdown, csv or json); the html page does not show it")
-        }
         let plan = try self.plan(spec)
         try CommandSupport.beyondMax(plan.contextLimits, allowed: true, console: console)
         return try CommandSupport.reporting(console) {
@@ -118,7 +115,7 @@ enum ModelCommand {
             case .report(let format):
                 try target.write(render(try plan.run(), format: format), console)
             case .html:
-                let page = try self.page(spec, architecture: plan.architecture, hardware: plan.hardware, options: plan.options, commandLine: target.commandLine)
+                let page = try self.page(plan, commandLine: target.commandLine)
                 try target.write(page.render(), console)
             }
             return .success
@@ -126,11 +123,24 @@ enum ModelCommand {
     }
 
     /// The html page of a model study: every view (the summary, the operators of prefill
-    /// and, without --cp, of decode, the parameters), each the JSON of the `attnsim model`
-    /// command line that prints it.
-    static func page(
-        _ spec: ModelStudyFile, architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions, commandLine: String
-    ) throws -> HTMLReport {
+    /// and, without --cp, of decode, the parameters) and, with --speculative, speculative
+    /// against plain decoding per context; each the JSON of the `attnsim model` command
+    /// line that prints it.
+    static func page(_ plan: ModelStudyPlan, commandLine: String) throws -> HTMLReport {
+        var spec = plan.study
+        let (architecture, hardware, options) = (plan.architecture, plan.hardware, plan.options)
+        var speculative: HTMLReport.Dataset?
+        if let speculation = plan.speculative {
+            // The speculative summary view; the plain views below without --speculative.
+            var summaryPlan = plan
+            summaryPlan.study.view = "summary"
+            let result = try summaryPlan.run()
+            let input = reportInput(architecture: architecture, hardware: hardware, options: options)
+            speculative = HTMLReport.Dataset(
+                name: "speculative", command: jsonCommandLine(spec, view: "summary"),
+                json: ModelReport.renderSpeculative(input, speculation, result.speculative, crossover: result.speculativeCrossover, format: .json))
+            spec.speculative = nil
+        }
         var study = try ModelStudy(architecture: architecture, hardware: hardware, options: options)
         let input = try summarized(spec, study: &study, reportInput(architecture: architecture, hardware: hardware, options: options))
         var datasets: [HTMLReport.Dataset] = [.modelSummary(input, command: jsonCommandLine(spec, view: "summary"))]
@@ -140,6 +150,7 @@ enum ModelCommand {
             datasets.append(.modelOperators(input, steps: steps, phase: phase, command: jsonCommandLine(spec, view: "operators", phase: phase)))
         }
         datasets.append(.modelParameters(input, command: jsonCommandLine(spec, view: "parameters")))
+        if let speculative { datasets.append(speculative) }
         return HTMLReport(
             kind: .model, title: "attnsim model: \(architecture.name) on \(hardware.id)", command: commandLine, datasets: datasets,
             version: AttnSimCommand.version)
@@ -164,6 +175,7 @@ enum ModelCommand {
         if spec.pipelineParallel > 1 { words += ["--pp", String(spec.pipelineParallel)] }
         if spec.microbatches > 1 { words += ["--microbatches", String(spec.microbatches)] }
         if let prune = spec.prune { words += ["--prune", prune] }
+        if let request = spec.speculative { words += ["--speculative", SpeculativeOption.text(request)] }
         if spec.crossover && view == "summary" { words.append("--crossover") }
         if spec.allowBeyondMax { words.append("--allow-beyond-max") }
         if spec.allowLong { words.append("--allow-long") }
