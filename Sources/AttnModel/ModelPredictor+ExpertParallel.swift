@@ -159,7 +159,10 @@ extension ModelPredictor {
     /// scales (DeepEP's FP8 dispatch); otherwise h elements at the run's dtype (the experts
     /// quantize their inputs after it, or read them as they are).
     func dispatchRowBytes(hidden h: Int) -> Int {
-        guard case .fp8? = gemmPrecision(.experts)?.activations else { return h * e }
+        switch gemmPrecision(.experts)?.activations {
+        case .fp8?, .fp8Block128?: break
+        default: return h * e
+        }
         return h + (h + Self.dispatchScaleGroup - 1) / Self.dispatchScaleGroup * 4
     }
 

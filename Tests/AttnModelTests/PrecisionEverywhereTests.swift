@@ -103,4 +103,32 @@ import AttnTestSupport
         }
         #expect(ModelPredictor.dispatchBytes(tokens: 8, topK: 8, rowBytes: 2_112, gpus: 8) == 118_272)
     }
+
+    /// DeepSeek-V3's block-scaled FP8 (`fp8-block128`; technical report Section 3.3.1):
+    /// one fp32 scale per 128 x 128 weight block and per 1 x 128 activation tile.
+    /// - kv_a_proj_with_mqa, 576 output rows of 7,168: 576 x 7,168 codes and ceil(576 / 128)
+    ///   x 7,168 / 128 = 5 x 56 scales (the checkpoint's weight_scale_inv is [5, 56]);
+    ///   4 tokens of 7,168 as a GEMM input: 4 x (7,168 + 56 x 4) = 29,568 bytes.
+    /// - The whole model on one GPU, from its config (docs/model.md, Parameters): the linear
+    ///   layers L = 61 MLA layers x 187,107,328 + 3 dense FFNs x 396,361,728 + 58 shared experts
+    ///   x 3 x 7,168 x 2,048 = 15,156,963,328 and the routed experts R = 58 x 256 x 44,040,192 =
+    ///   653,908,770,816 at one byte plus 4 bytes per 16,384 (925,108 and 39,911,424 blocks);
+    ///   the embedding and LM head 2 x 129,280 x 7,168, the norms 61 x 2 x 7,168 + 7,168 and
+    ///   the routers 58 x (7,168 x 256 + 256) at bf16: 1,960,685,056 x 2. In all
+    ///   673,150,450,384 bytes, 163,346,128 more than per-tensor FP8's 672,987,104,256.
+    @Test func deepSeekBlockScaledFP8() throws {
+        let f = try #require(TensorFormat(name: "fp8-block128"))
+        #expect(f == .fp8Block128 && f.description == "fp8-block128")
+        #expect(f.bytes(rows: 576, columns: 7168) == 576 * 7168 + 5 * 56 * 4)
+        #expect(f.activationBytes(rows: 4, columns: 7168) == 29_568)
+        let a = try architecture("deepseek-v3")
+        let count = ParameterCount(a)
+        #expect(count.weightBytes(elementBytes: 2, weights: f, experts: f) == 673_150_450_384)
+        #expect(count.weightBytes(elementBytes: 2, weights: .fp8(.e4m3), experts: .fp8(.e4m3)) == 672_987_104_256)
+        // `--dtype fp8-block128`: weights and GEMM inputs block-scaled, the cache in FP8, bf16 between kernels.
+        let (run, precision) = ModelPrecision.resolve(dtype: f)
+        #expect(run == .bf16 && precision == ModelPrecision(weights: f, activations: f, kv: .fp8(.e4m3)))
+        let study = try ModelStudy(architecture: a, hardware: try HardwareProfile.named("h200-sxm"), options: ModelRunOptions(batch: 1, dtype: run, precision: precision))
+        #expect(study.memory(context: 4096, activationBytes: 0).weightBytes == 673_150_450_384)
+    }
 }
