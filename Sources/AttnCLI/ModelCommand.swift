@@ -28,11 +28,11 @@ enum ModelCommand {
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view); with --speculative, the batch where speculation stops paying."),
         OptionSpec(
             name: "speculative", value: "SPEC",
-            help: "Speculative decoding against plain decoding (summary or operators view): draft=MODEL|eagle|medusa, k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth."),
-        .modelDType("Every component's format (default fp16): fp32, fp16, bf16; fp8 (e4m3), fp8e5m2, nvfp4, mxfp4 set weights, GEMM inputs and the KV cache (FP4: an fp8 cache) with bf16 between kernels; int8, int4 the weights alone."),
+            help: "Speculative decoding against plain decoding (summary or operators view; a section of the html page): draft=MODEL|eagle|medusa, k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth."),
+        .modelDType("Every component's format (default fp16): fp32, fp16, bf16; fp8 (e4m3), fp8e5m2, fp8-block128 (DeepSeek-V3's block scales), nvfp4, mxfp4 set weights, GEMM inputs and the KV cache (FP4: an fp8 cache) with bf16 between kernels; int8, int4 the weights alone."),
         .weights("The decoder layers' linear layers: a --dtype name, or int8-gN, int4-gN (fp16 scale per N, default 128). Quantized weights with 16-bit activations are weight-only (W4A16, W8A16: dequantized on chip)."),
         OptionSpec(name: "experts", value: "FMT", help: "The routed experts' weights, as --weights (default: the model's expert_dtype, e.g. gpt-oss's mxfp4, else --weights)."),
-        OptionSpec(name: "activations", value: "FMT", help: "The GEMM inputs: fp16, bf16 or fp32 (the run's dtype), or fp8, fp8e5m2, nvfp4, mxfp4 (quantized X: W8A8 or W4A4 with weights of the same format; needs the GPU's FP8 or FP4 rate)."),
+        OptionSpec(name: "activations", value: "FMT", help: "The GEMM inputs: fp16, bf16 or fp32 (the run's dtype), or fp8, fp8e5m2, fp8-block128, nvfp4, mxfp4 (quantized X: W8A8 or W4A4 with weights of the same format; needs the GPU's FP8 or FP4 rate)."),
         OptionSpec(name: "kv", value: "FMT", help: "The KV cache: fp16, bf16, fp32, fp8, fp8e5m2, int8, int4, int8-token, int4-g64 (decode reads it with flash-decoding-quant)."),
         .allowBeyondMax,
         .allowLong("Run even when counting the model's tile programs exceeds the work budget (about a minute of count mode)."),
@@ -108,9 +108,6 @@ enum ModelCommand {
     /// model, pruning, hardware or parallelism is a usage error; what fails while
     /// predicting prints an error and gives exit code 1.
     static func run(_ spec: ModelStudyFile, target: ReportTarget, console: Console) throws -> ExitCode {
-        if target.format == .html, spec.speculative != nil {
-            throw UsageError(message: "speculative decoding prints a table (--format table, markdown, csv or json); the html page does not show it")
-        }
         let plan = try self.plan(spec)
         try CommandSupport.beyondMax(plan.contextLimits, allowed: true, console: console)
         return try CommandSupport.reporting(console) {
@@ -118,7 +115,7 @@ enum ModelCommand {
             case .report(let format):
                 try target.write(render(try plan.run(), format: format), console)
             case .html:
-                let page = try self.page(spec, architecture: plan.architecture, hardware: plan.hardware, options: plan.options, commandLine: target.commandLine)
+                let page = try self.page(plan, commandLine: target.commandLine)
                 try target.write(page.render(), console)
             }
             return .success
@@ -126,11 +123,24 @@ enum ModelCommand {
     }
 
     /// The html page of a model study: every view (the summary, the operators of prefill
-    /// and, without --cp, of decode, the parameters), each the JSON of the `attnsim model`
-    /// command line that prints it.
-    static func page(
-        _ spec: ModelStudyFile, architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions, commandLine: String
-    ) throws -> HTMLReport {
+    /// and, without --cp, of decode, the parameters) and, with --speculative, speculative
+    /// against plain decoding per context; each the JSON of the `attnsim model` command
+    /// line that prints it.
+    static func page(_ plan: ModelStudyPlan, commandLine: String) throws -> HTMLReport {
+        var spec = plan.study
+        let (architecture, hardware, options) = (plan.architecture, plan.hardware, plan.options)
+        var speculative: HTMLReport.Dataset?
+        if let speculation = plan.speculative {
+            // The speculative summary view; the plain views below without --speculative.
+            var summaryPlan = plan
+            summaryPlan.study.view = "summary"
+            let result = try summaryPlan.run()
+            let input = reportInput(architecture: architecture, hardware: hardware, options: options)
+            speculative = HTMLReport.Dataset(
+                name: "speculative", command: jsonCommandLine(spec, view: "summary"),
+                json: ModelReport.renderSpeculative(input, speculation, result.speculative, crossover: result.speculativeCrossover, format: .json))
+            spec.speculative = nil
+        }
         var study = try ModelStudy(architecture: architecture, hardware: hardware, options: options)
         let input = try summarized(spec, study: &study, reportInput(architecture: architecture, hardware: hardware, options: options))
         var datasets: [HTMLReport.Dataset] = [.modelSummary(input, command: jsonCommandLine(spec, view: "summary"))]
@@ -140,6 +150,7 @@ enum ModelCommand {
             datasets.append(.modelOperators(input, steps: steps, phase: phase, command: jsonCommandLine(spec, view: "operators", phase: phase)))
         }
         datasets.append(.modelParameters(input, command: jsonCommandLine(spec, view: "parameters")))
+        if let speculative { datasets.append(speculative) }
         return HTMLReport(
             kind: .model, title: "attnsim model: \(architecture.name) on \(hardware.id)", command: commandLine, datasets: datasets,
             version: AttnSimCommand.version)
@@ -164,6 +175,7 @@ enum ModelCommand {
         if spec.pipelineParallel > 1 { words += ["--pp", String(spec.pipelineParallel)] }
         if spec.microbatches > 1 { words += ["--microbatches", String(spec.microbatches)] }
         if let prune = spec.prune { words += ["--prune", prune] }
+        if let request = spec.speculative { words += ["--speculative", SpeculativeOption.text(request)] }
         if spec.crossover && view == "summary" { words.append("--crossover") }
         if spec.allowBeyondMax { words.append("--allow-beyond-max") }
         if spec.allowLong { words.append("--allow-long") }

@@ -72,4 +72,18 @@ enum SpeculativeOption {
         }
         return SpeculativeRequest(drafter: drafter, drafts: drafts, width: width, acceptance: acceptance)
     }
+
+    /// `request` as the option's text, which `parse` reads back to it: the drafter, then
+    /// `k=K` for a chain or `tree=N,width=W`, and the rates per depth (`accept=0.8/0.7`).
+    static func text(_ request: SpeculativeRequest) -> String {
+        var items: [String]
+        switch request.drafter {
+        case .model(let name): items = ["draft=\(name)"]
+        case .eagle: items = ["eagle"]
+        case .medusa: items = ["medusa"]
+        }
+        items += request.width == 1 ? ["k=\(request.drafts)"] : ["tree=\(request.drafts)", "width=\(request.width)"]
+        items.append("accept=" + request.acceptance.map { "\($0)" }.joined(separator: "/"))
+        return items.joined(separator: ",")
+    }
 }

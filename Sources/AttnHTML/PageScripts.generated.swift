@@ -803,6 +803,59 @@ public enum PageScripts {
         series: [{ name: "parameters", values: parts.map(function (r) { return r.parameters; }) }]
       });
     }
+    if (data.speculative) speculativeSection(root, data.speculative);
+  }
+
+  // Speculative decoding against plain decoding (`model --speculative`): per context the
+  // expected tokens per step, the drafter's and the verify step's time, TPOT, and with
+  // --crossover the batch where speculation stops paying.
+  function speculativeSection(root, dataset) {
+    var rows = dataset.value;
+    var head = rows[0] || {};
+    var tree = head.width === 1 ? "a chain of " + head.drafts : "a tree of " + head.drafts + " (width " + head.width + ", depth " + head.depth + ")";
+    var s = section(root, "Speculative decoding", head.drafter + " drafts " + tree + " per step, acceptance " + head.acceptance.join("/") +
+      " per depth: " + head.expected_tokens.toFixed(3) + " tokens expected per step (accepted drafts and the target's own); the drafter adds " +
+      bytes(head.draft_weight_bytes) + " of weights per GPU. TPOT is the step's time over its expected tokens.");
+    sourceNote(s, dataset);
+    var cats = rows.map(function (r) { return tokens(r.context); });
+    chart(s, {
+      id: "speculative-step", type: "bars", stacked: true,
+      title: "One speculative step: the drafter's passes and the verify step (stacked), against plain decoding of as many tokens",
+      categories: cats, x: { title: "context length", unit: "tokens" }, y: { title: "time per step", unit: "ms", format: "si" },
+      series: [
+        { name: "draft passes", values: rows.map(function (r) { return r.draft_ms; }) },
+        { name: "verify step", values: rows.map(function (r) { return r.verify_ms; }) }
+      ],
+      refs: [{ name: "plain", legend: "plain decoding: tokens per step x its TPOT", color: "#000000", dash: "6 3",
+        values: rows.map(function (r) { return r.expected_tokens * r.plain_tpot_ms; }) }]
+    });
+    chart(s, {
+      id: "speculative-tpot", type: "xy", title: "Time per output token, speculative and plain decoding, against context length",
+      x: { title: "context length", unit: "tokens", scale: "log", base: 2, toggle: true, format: "tokens" },
+      y: { title: "time per output token", unit: "ms", scale: "log", toggle: true, format: "si" },
+      series: [
+        { name: "speculative", points: rows.map(function (r) {
+          return { x: r.context, y: r.tpot_ms, info: [["speedup", r.speedup.toFixed(2)], ["tokens/step", r.expected_tokens.toFixed(3)]] };
+        }) },
+        { name: "plain decoding", points: rows.map(function (r) { return { x: r.context, y: r.plain_tpot_ms }; }) }
+      ]
+    });
+    if (rows.some(function (r) { return r.crossover_batch !== undefined; })) {
+      chart(s, {
+        id: "speculative-crossover", type: "bars", title: "The smallest batch where speculation no longer pays, and the largest batch that fits",
+        categories: cats, x: { title: "context length", unit: "tokens" }, y: { title: "batch", unit: "sequences", format: "int" },
+        series: [
+          { name: "crossover batch (speedup <= 1)", values: rows.map(function (r) { return r.crossover_batch; }) },
+          { name: "largest batch that fits", values: rows.map(function (r) { return r.max_batch; }) }
+        ]
+      });
+      rows.forEach(function (r) {
+        if (r.crossover_batch === null) {
+          el("p", { class: "caption" }, s, tokens(r.context) + ": speculation still pays at the largest batch the search tried (it stops at the largest batch that fits, " +
+            grouped(r.max_batch) + ", or at its cap): no crossover bar");
+        }
+      });
+    }
   }
 
   // ---------------------------------------------------------------------------------

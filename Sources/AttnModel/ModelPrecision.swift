@@ -33,7 +33,8 @@ public struct ModelPrecision: Sendable, Equatable {
     }
 
     /// `--dtype X` as the shorthand for every component: a float dtype is the run's dtype
-    /// (an empty precision); FP8 quantizes weights, GEMM inputs and the KV cache, NVFP4 and
+    /// (an empty precision); FP8 (per tensor, or DeepSeek-V3's fp8-block128) quantizes
+    /// weights, GEMM inputs and the KV cache, NVFP4 and
     /// MXFP4 weights and GEMM inputs with an FP8 KV cache (TensorRT-LLM's NVFP4 engines'
     /// default), int8 and int4 the weights alone (W8A16, W4A16); bf16 is the run's dtype, as
     /// TensorRT-LLM's FP8 and NVFP4 engines keep activations between kernels.
@@ -41,6 +42,7 @@ public struct ModelPrecision: Sendable, Equatable {
         switch format {
         case .float(let dtype): return (dtype, ModelPrecision())
         case .fp8(let f): return (.bf16, ModelPrecision(weights: format, activations: format, kv: .fp8(f)))
+        case .fp8Block128: return (.bf16, ModelPrecision(weights: format, activations: format, kv: .fp8(.e4m3)))
         case .nvfp4, .mxfp4: return (.bf16, ModelPrecision(weights: format, activations: format, kv: .fp8(.e4m3)))
         case .int8, .int4: return (.bf16, ModelPrecision(weights: format))
         }
@@ -99,7 +101,7 @@ struct GEMMPrecision: Hashable {
     /// gemm-quant.tile's `mode`: 0 weight-only, 1 FP8 MMA, 2 FP4 block-scaled MMA.
     var mode: Int {
         switch activations {
-        case .fp8?: return 1
+        case .fp8?, .fp8Block128?: return 1
         case .nvfp4?, .mxfp4?: return 2
         default: return 0
         }
@@ -110,15 +112,16 @@ struct GEMMPrecision: Hashable {
     func mmaDType(run: DType) -> DType {
         switch activations {
         case .fp8(let f)?: return f == .e4m3 ? .fp8e4m3 : .fp8e5m2
+        case .fp8Block128?: return .fp8e4m3
         case .nvfp4?, .mxfp4?: return .fp4e2m1
         default: return run
         }
     }
 
-    /// X's bytes for an M x K input: at the run's dtype, one byte (FP8), or FP4 codes with
-    /// their block scales.
+    /// X's bytes for an M x K input: at the run's dtype, one byte (FP8; with fp8-block128
+    /// one fp32 scale per 1 x 128 tile), or FP4 codes with their block scales.
     func inputBytes(rows m: Int, columns k: Int, run: DType) -> Int {
         guard let activations else { return m * k * run.bytes }
-        return activations.bytes(rows: m, columns: k) - (activations.hasTensorScale ? 4 : 0)
+        return activations.activationBytes(rows: m, columns: k)
     }
 }

@@ -93,15 +93,16 @@ extension ModelPredictor {
     /// An MoE layer under expert parallelism (Lepikhin et al. 2020, GShard; DeepSeek-V3,
     /// Section 3.4): the router over this GPU's tokens; with data-parallel attention, the
     /// dispatch all-to-all that sends each token to its k experts' GPUs, a share (G - 1)/G
-    /// of them elsewhere:
+    /// of them elsewhere, r bytes per token row (`dispatchRowBytes`: h e, or FP8 codes with
+    /// their scales):
     ///
-    ///     sent per GPU = (T / G) k h e (G - 1) / G,   received by the busiest = L_max h e (G - 1) / G
+    ///     sent per GPU = (T / G) k r (G - 1) / G,   received by the busiest = L_max r (G - 1) / G
     ///
     /// (with tensor-parallel attention every GPU holds every token and nothing moves; the
     /// layer's all-reduce combines the outputs); the busiest GPU's L_max token-expert
     /// pairs through its E / G whole experts as one grouped GEMM per matrix (over the
     /// experts they reach, E/G (1 - (1 - G/E)^L_max)); the combine all-to-all, the same
-    /// bytes back; the shared experts on this GPU's tokens.
+    /// rows back at the run's dtype (r = h e); the shared experts on this GPU's tokens.
     mutating func expertParallelFFN(
         experts: Int, topK: Int, shared: Int, intermediate: Int, _ site: LayerSite, into pass: inout ForwardPass
     ) throws(ModelShapeError) {
@@ -110,22 +111,26 @@ extension ModelPredictor {
         try gemm("router", site, n, .ffn, GEMMShape(m: tokens, k: h, n: experts), role: .unquantized, into: &pass)
         let load = expertLoad(tokens: tokens, experts: experts, topK: topK)
         let pairs = load.busiestPairs
-        let dispatch = options.attentionDataParallel ? Self.dispatchBytes(tokens: tokens, topK: topK, hidden: h, elementBytes: e, gpus: g) : 0
-        let receive = options.attentionDataParallel ? pairs * h * e * (g - 1) / g : 0
-        if dispatch > 0 || receive > 0, let link = interconnect {
-            let seconds = costModel.allToAllSeconds(sendBytes: dispatch, receiveBytes: receive, gpus: g, over: link)
-            self.link("ep_dispatch", site, n, CollectiveShape(.allToAll, bytes: max(dispatch, receive), gpus: g), seconds: seconds, into: &pass)
+        // The dispatch moves each token's row as the experts' GEMMs read it (FP8 codes and
+        // their 1 x 128 scales when they multiply FP8 inputs), the combine their outputs at
+        // the run's dtype: DeepEP's FP8 dispatch and BF16 combine.
+        let dispatchRow = dispatchRowBytes(hidden: h), combineRow = h * e
+        func allToAll(_ name: String, row: Int, into pass: inout ForwardPass) {
+            guard options.attentionDataParallel, let link = interconnect else { return }
+            let send = Self.dispatchBytes(tokens: tokens, topK: topK, rowBytes: row, gpus: g)
+            let receive = pairs * row * (g - 1) / g
+            guard send > 0 || receive > 0 else { return }
+            let seconds = costModel.allToAllSeconds(sendBytes: send, receiveBytes: receive, gpus: g, over: link)
+            self.link(name, site, n, CollectiveShape(.allToAll, bytes: max(send, receive), gpus: g), seconds: seconds, into: &pass)
         }
+        allToAll("ep_dispatch", row: dispatchRow, into: &pass)
         if pairs > 0 {
             let active = Self.activeExperts(experts: experts / g, topK: 1, tokens: pairs)
             let rows = (pairs + active - 1) / active
             // The expert intermediate stays whole: tensor parallelism's split is undone.
             try denseFFN("expert", site, repeats: n * active, rows: rows, intermediate: intermediate * options.tensorParallel, grouped: active, role: .experts, into: &pass)
         }
-        if dispatch > 0 || receive > 0, let link = interconnect {
-            let seconds = costModel.allToAllSeconds(sendBytes: dispatch, receiveBytes: receive, gpus: g, over: link)
-            self.link("ep_combine", site, n, CollectiveShape(.allToAll, bytes: max(dispatch, receive), gpus: g), seconds: seconds, into: &pass)
-        }
+        allToAll("ep_combine", row: combineRow, into: &pass)
         if shared > 0 { try denseFFN("shared_expert", site, repeats: n, rows: tokens, intermediate: shared * intermediate, into: &pass) }
     }
 
@@ -133,7 +138,32 @@ extension ModelPredictor {
     /// its T_local tokens' k copies of h elements of e bytes, the (G - 1)/G of them whose
     /// expert is on another GPU (rounded down): T_local k h e (G - 1) / G.
     public static func dispatchBytes(tokens: Int, topK: Int, hidden: Int, elementBytes: Int, gpus: Int) -> Int {
-        gpus > 1 ? tokens * topK * hidden * elementBytes * (gpus - 1) / gpus : 0
+        dispatchBytes(tokens: tokens, topK: topK, rowBytes: hidden * elementBytes, gpus: gpus)
+    }
+
+    /// Bytes one GPU sends in an all-to-all of rows of `rowBytes` each: T_local k rowBytes
+    /// (G - 1) / G (rounded down).
+    public static func dispatchBytes(tokens: Int, topK: Int, rowBytes: Int, gpus: Int) -> Int {
+        gpus > 1 ? tokens * topK * rowBytes * (gpus - 1) / gpus : 0
+    }
+
+    /// The group of activation elements that share one fp32 scale in an FP8 dispatch:
+    /// DeepEP's FP8 dispatch sends each token as FP8 codes with one fp32 scale per 128
+    /// channels (the 1 x 128 tiles of DeepSeek-V3's FP8 activations, technical report
+    /// Section 3.3.2), and combines in BF16 (DeepEP's README: "FP8 dispatching and BF16
+    /// combining").
+    public static let dispatchScaleGroup = 128
+
+    /// Bytes of one token's row of `hidden` elements in the dispatch: with the routed
+    /// experts' GEMMs multiplying FP8 inputs (W8A8), h FP8 codes and ceil(h / 128) fp32
+    /// scales (DeepEP's FP8 dispatch); otherwise h elements at the run's dtype (the experts
+    /// quantize their inputs after it, or read them as they are).
+    func dispatchRowBytes(hidden h: Int) -> Int {
+        switch gemmPrecision(.experts)?.activations {
+        case .fp8?, .fp8Block128?: break
+        default: return h * e
+        }
+        return h + (h + Self.dispatchScaleGroup - 1) / Self.dispatchScaleGroup * 4
     }
 
     /// Bytes of the weights one GPU holds: those of `model` (the layers it holds under

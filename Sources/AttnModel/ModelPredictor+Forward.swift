@@ -140,7 +140,7 @@ extension ModelPredictor {
             let (b, keys) = (step.sequences, min(step.context, window.map { $0 + step.tokens } ?? step.context))
             let r = try treeVerifyRun(batch: b, heads: heads, kvHeads: kvHeads, tokens: step.tokens, keys: keys, width: step.width)
             pass.add(attentionOperator(
-                site, kernel: "tree-verify", r, activation: 2 * b * step.tokens * heads * dh * e, kv: b * keys * 2 * kvHeads * dh * e))
+                site, kernel: kvQuantParameters == nil ? "tree-verify" : "tree-verify-quant", r, activation: 2 * b * step.tokens * heads * dh * e, kv: b * keys * 2 * kvHeads * kvVectorBytes(dh)))
         }
         if gated {
             // sigmoid(gate) x output: read both, write the product; the sigmoid's exp on the SFU.
@@ -390,6 +390,15 @@ extension ModelPredictor {
         role: WeightRole = .weights, into pass: inout ForwardPass
     ) throws(ModelShapeError) {
         guard !shape.isEmpty else { return }
+        pass.add(try gemmOperator(name, site, repeats, category, shape, grouped: grouped, role: role))
+    }
+
+    /// The operator of one GEMM (see `gemm`): gemm.tile, or gemm-quant.tile for quantized
+    /// weights, with W's bytes (scales included) and X's in their formats.
+    mutating func gemmOperator(
+        _ name: String, _ site: LayerSite, _ repeats: Int, _ category: ModelOperator.Category, _ shape: GEMMShape, grouped: Int = 1,
+        role: WeightRole = .weights
+    ) throws(ModelShapeError) -> ModelOperator {
         let precision = gemmPrecision(role)
         let r = try gemmRun(shape, precision: precision)
         let shared = Double(r.kernels) * costModel.calibration.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
@@ -400,10 +409,10 @@ extension ModelPredictor {
             activationBytes = precision.inputBytes(rows: shape.m, columns: shape.k, run: options.dtype) + shape.m * shape.n * e
             kernel += " \(precision.activations.map { "\($0)" } ?? "\(precision.weights) w-only")"
         }
-        pass.add(ModelOperator(
+        return ModelOperator(
             name: name, layers: site.label, repeats: repeats, category: category, kernel: kernel, flops: r.flops,
             weightBytes: weightBytes, activationBytes: activationBytes, kvBytes: 0, linkBytes: 0,
-            dramBytes: r.dramBytes, bound: r.bound, seconds: r.seconds - shared))
+            dramBytes: r.dramBytes, bound: r.bound, seconds: r.seconds - shared)
     }
 
     /// A streaming operator (`elementwise`): `read` and `write` activation bytes, `weight`

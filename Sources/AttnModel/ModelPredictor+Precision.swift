@@ -40,7 +40,7 @@ extension ModelPredictor {
     /// FP8 (either of E4M3 and E5M2), NVFP4 by NVFP4, MXFP4 by MXFP4.
     static func multiplies(_ activations: TensorFormat, _ weights: TensorFormat) -> Bool {
         switch (activations, weights) {
-        case (.fp8, .fp8), (.nvfp4, .nvfp4), (.mxfp4, .mxfp4): return true
+        case (.fp8, .fp8), (.fp8Block128, .fp8Block128), (.nvfp4, .nvfp4), (.mxfp4, .mxfp4): return true
         default: return false
         }
     }
@@ -101,6 +101,7 @@ extension ModelPredictor {
             let mma: DType
             switch a {
             case .fp8(let f): mma = f == .e4m3 ? .fp8e4m3 : .fp8e5m2
+            case .fp8Block128: mma = .fp8e4m3
             default: mma = .fp4e2m1
             }
             guard hardware.matmulFlopsPerSecond[mma] != nil || hardware.measuredMatmulFlopsPerSecond[mma] != nil else {

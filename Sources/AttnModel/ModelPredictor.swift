@@ -273,17 +273,21 @@ public struct ModelPredictor {
 
     /// Speculative decoding's verify attention through tree-verify.tile (EAGLE, Li et al.
     /// 2024, Section 4.2; a chain is width 1): `batch` sequences of `tokens` tree tokens
-    /// over `keys` keys (the cached prefix, then the tree). The program's default tiles
-    /// first, smaller blocks when they do not fit.
+    /// over `keys` keys (the cached prefix, then the tree); over a quantized KV cache
+    /// tree-verify-quant.tile (the codes dequantized on chip, as a decode step's
+    /// flash-decoding-quant). The program's default tiles first, smaller blocks when they
+    /// do not fit.
     mutating func treeVerifyRun(batch: Int, heads: Int, kvHeads: Int, tokens: Int, keys: Int, width: Int) throws(ModelShapeError) -> Evaluated {
         let key = [3, batch, heads, kvHeads, tokens, keys, width, 0]
         if let hit = attentionCache[key] { return hit }
         let shape = ProblemShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: tokens, keyLength: keys, headDim: architecture.headDim)
         var firstError: Error?
         do {
-            let program = try Pipeline.load("tree-verify")
+            let quant = kvQuantParameters
+            let program = quant == nil ? try Pipeline.load("tree-verify") : try ModelProgramLibrary.treeVerifyQuant()
             for tiles in [[:], ["Bc": 64], ["Bc": 32], ["Bt": 16, "Bc": 16]] as [[String: Int]] {
                 var parameters: [String: ScalarValue] = ["width": .int(width), "splits": .int(0)]
+                for (name, value) in quant ?? [:] { parameters[name] = .int(value) }
                 for (name, value) in tiles { parameters[name] = .int(value) }
                 do {
                     let result = evaluated(try pipeline.evaluate(program, shape: shape, dtype: options.dtype, parameters: parameters).prediction)

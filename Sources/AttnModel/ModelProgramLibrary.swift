@@ -5,7 +5,8 @@ import TileLanguage
 import Workload
 
 /// The tile programs of a decoder layer beyond attention (`Programs/*.tile`, compiled in
-/// as `ModelPrograms`): today the tiled GEMM that counts every projection, FFN and LM head.
+/// as `ModelPrograms`): the tiled GEMMs that count every projection, FFN and LM head, and
+/// the verify attention of speculative decoding over a quantized KV cache.
 public enum ModelProgramLibrary {
     /// The checked GEMM program (`Programs/gemm.tile`).
     public static func gemm() throws(AlgorithmError) -> Program { try program("gemm") }
@@ -13,6 +14,10 @@ public enum ModelProgramLibrary {
     /// The checked quantized GEMM program (`Programs/gemm-quant.tile`): W as codes and
     /// scales, dequantized on chip or fed to an FP8/FP4 MMA.
     public static func gemmQuant() throws(AlgorithmError) -> Program { try program("gemm-quant") }
+
+    /// The checked verify program over a quantized KV cache (`Programs/tree-verify-quant.tile`):
+    /// tree-verify's blocks with K and V read as fp8, int8 or int4 codes.
+    public static func treeVerifyQuant() throws(AlgorithmError) -> Program { try program("tree-verify-quant") }
 
     /// The compiled-in program `name`, checked.
     static func program(_ name: String) throws(AlgorithmError) -> Program {

@@ -257,5 +257,126 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 # @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)
 
 """#,
+        "tree-verify-quant": #"""
+# Speculative decoding's verify step over a quantized KV cache: tree-verify.tile's blocks
+# and splits reading K and V as codes, dequantized on chip (as flash-decoding-quant.tile
+# reads a decode step's cache), the MMA at the run's dtype.
+#
+# The verify step appends the draft tokens' keys and values to the cache (`kv_append`, in
+# the cache's format) and attends over it, so the prefix and the tree are both read as
+# codes. quant and group as in flash-decoding-quant.tile (`KVQuantFormat`): 0 fp8e4m3 and
+# 1 fp8e5m2 (per-tensor scale 1, vLLM's fp8 cache; no scales read), 2 int8 and 3 int4 with
+# an fp16 scale and zero point per group of `group` elements along d (int4 two codes per
+# byte). K and V are the unquantized inputs the reference reads; KQ and VQ are computed
+# from them before the run, as a serving engine quantizes each token entering the cache.
+#
+# IO law: tree-verify.tile's, with K and V's 2 d e bytes per token and KV head replaced by
+# 2 (d / c + 4 d / group [int]) bytes (c = 2 for int4, else 1), plus 2 FLOPs per
+# dequantized element.
+about "Speculative decoding's tree verify step over a quantized KV cache (fp8, int8, int4 codes dequantized on chip)"
+
+param width = 2                                      # children per draft node (1: a chain)
+param Bt = max(1, 128 / (heads / kv_heads))          # draft tokens per thread block
+param Bc = 128                                       # prefix keys per inner iteration
+param splits = 1                                     # prefix splits (1: one pass; 0: FlashAttention-2's heuristic)
+param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * kv_heads * cdiv(N, Bt), 2 * sm_count, cdiv(Nkv - N, Bc), 128)
+param quant = 0                                      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
+param group = d                                      # int8/int4: elements per scale and zero point (d: per token)
+require width > 0 and Bt > 0 and Bc > 0, "width, Bt and Bc must be positive"
+require splits >= 0 and splits <= 128, "splits is 0 (FlashAttention-2's heuristic) or at most 128"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require Nkv >= N, "the keys are the cached prefix (Nkv - N tokens) followed by the N draft tokens"
+require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require group > 0 and d % group == 0, "group must divide d"
+require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+
+input  Q[batch, kv_heads, heads / kv_heads, N, d]
+input  K[batch * kv_heads, Nkv, d]                   # unquantized: the reference's
+input  V[batch * kv_heads, Nkv, d]
+input  KS[batch * kv_heads, Nkv, d / group] fp16
+input  KZ[batch * kv_heads, Nkv, d / group] fp16
+input  VS[batch * kv_heads, Nkv, d / group] fp16
+input  VZ[batch * kv_heads, Nkv, d / group] fp16
+input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant)
+input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant)
+output O[batch, kv_heads, heads / kv_heads, N, d]
+temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d] fp32
+temp   LSEacc[batch * kv_heads, heads / kv_heads, N, S] fp32
+
+check O = attention_tree(Q, K, V, tree_width: width)
+
+kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt), sp: S):
+  b = bkv / kv_heads
+  kvh = bkv % kv_heads
+  P = Nkv - N                                  # cached tokens
+  tn = min(Bt, N - i * Bt)                     # draft tokens in this block
+  rn = (heads / kv_heads) * tn
+  q = load Q[b, kvh, :, rows(i, Bt), :] -> sram
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  per = cdiv(cdiv(P, Bc), S)
+  jlo = sp * per
+  jhi = min(cdiv(P, Bc), jlo + per)
+  for j in jlo ..< jhi:
+    kq = load KQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+    vq = load VQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+    if quant >= 2:
+      ks = load KS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      kz = load KZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      vs = load VS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      vz = load VZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      k = dequant(kq, quant, ks, kz)
+      v = dequant(vq, quant, vs, vz)
+    else:
+      k = dequant(kq, quant)
+      v = dequant(vq, quant)
+    s = (q @ k^T) * scale
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  # The draft tokens' own keys (cached by the step's kv_append), masked by the tree.
+  if sp == S - 1:
+    kq = load KQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+    vq = load VQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+    if quant >= 2:
+      ks = load KS[bkv, P ..< P + i * Bt + tn, :] -> reg
+      kz = load KZ[bkv, P ..< P + i * Bt + tn, :] -> reg
+      vs = load VS[bkv, P ..< P + i * Bt + tn, :] -> reg
+      vz = load VZ[bkv, P ..< P + i * Bt + tn, :] -> reg
+      k = dequant(kq, quant, ks, kz)
+      v = dequant(vq, quant, vs, vz)
+    else:
+      k = dequant(kq, quant)
+      v = dequant(vq, quant)
+    s = mask_tree((q @ k^T) * scale, i * Bt, 0, width, tn)
+    m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    o = a * o + p @ v
+    m = m2
+  if S == 1:
+    store O[b, kvh, :, rows(i, Bt), :] = o / l
+  else:
+    store Oacc[bkv, :, rows(i, Bt), sp, :] = o / max(l, 1e-30)
+    store LSEacc[bkv, :, rows(i, Bt), sp] = m + log(l)
+
+kernel combine grid(bkv: (S > 1) * batch * kv_heads, i: cdiv(N, Bt)):
+  b = bkv / kv_heads
+  kvh = bkv % kv_heads
+  lse = load LSEacc[bkv, :, rows(i, Bt), :] -> reg
+  lmax = rowmax(lse)
+  total = lmax + log(rowsum(exp(lse - lmax)))
+  acc = zeros((heads / kv_heads) * min(Bt, N - i * Bt), d)
+  for t in 0 ..< S:
+    part = load Oacc[bkv, :, rows(i, Bt), t, :] -> reg
+    acc = acc + exp(col(lse, t) - total) * part
+  store O[b, kvh, :, rows(i, Bt), :] = acc
+
+"""#,
     ]
 }

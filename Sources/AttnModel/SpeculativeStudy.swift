@@ -102,7 +102,7 @@ public struct SpeculativeStudy {
                     : try model.verifyStep(context: context + frontier - 1, tokens: frontier, width: s.width)
                 if s.drafter == .eagle {
                     let h = model.local.hiddenSize
-                    step.operators.insert(try model.gemmOperator("eagle_fc", GEMMShape(m: b * frontier, k: 2 * h, n: h)), at: 1)
+                    step.operators.insert(try model.gemmOperator("eagle_fc", GEMMShape(m: b * frontier, k: 2 * h, n: h), role: .weights), at: 1)
                 }
                 drafts.append(step)
             }
@@ -132,22 +132,28 @@ public struct SpeculativeStudy {
         return free > 0 && perSequence > 0 ? free / perSequence : 0
     }
 
-    /// Weight bytes per GPU the drafter adds.
+    /// Weight bytes per GPU the drafter adds, in the target's precision: the decoder
+    /// layers' linear layers (a draft model's, EAGLE's layer and FC, Medusa's residual
+    /// blocks) in `--weights`' format with their scales, the embedding, LM heads and norms at
+    /// the run's dtype (`ParameterCount.weightBytes(elementBytes:weights:experts:)`).
     func draftWeightBytes() -> Int {
         let e = target.options.dtype.bytes
-        let local = target.local
-        let h = local.hiddenSize
+        let h = target.local.hiddenSize
+        let weights = target.options.precision.weights
+        /// A linear layer's `n` weights in the weights' format (block scales included).
+        func linear(_ n: Int) -> Int { weights?.bytes(elements: n) ?? n * e }
         switch speculation.drafter {
         case .model:
-            return drafter.map { ParameterCount($0.local).weightBytes(elementBytes: e) } ?? 0
+            return drafter.map { $0.expertParallelWeightBytes($0.local) } ?? 0
         case .eagle:
-            guard let head = drafter?.local else { return 0 }
-            let p = ParameterCount(head)
-            // The FC's 2h x h weights and h bias; embedding and LM head are the target's.
-            return (p.total - p.embedding - p.positionEmbedding - p.lmHead + 2 * h * h + h) * e
+            guard let head = drafter else { return 0 }
+            let p = ParameterCount(head.local)
+            // The head's layer and norms, less the embedding and LM head it shares with the
+            // target; the FC's 2h x h weights and h bias.
+            return head.expertParallelWeightBytes(head.local) - (p.embedding + p.positionEmbedding + p.lmHead) * e + linear(2 * h * h) + h * e
         case .medusa:
-            // Per head: h x h with its bias, and h x V.
-            return speculation.depth * (h * h + h + h * local.decoder.vocabSize) * e
+            // Per head: h x h with its bias, and its h x V LM head (at the run's dtype, as the target's).
+            return speculation.depth * (linear(h * h) + h * e + h * target.local.decoder.vocabSize * e)
         }
     }
 
@@ -217,12 +223,10 @@ extension ModelPredictor {
         return StepPrediction(phase: .decode, context: context, batch: options.batch, operators: operators, activationBytes: activation)
     }
 
-    /// One GEMM as an operator of the model (gemm.tile, its tiling tuned as every GEMM's).
-    mutating func gemmOperator(_ name: String, _ shape: GEMMShape, category: ModelOperator.Category = .other) throws(ModelShapeError) -> ModelOperator {
-        let r = try gemmRun(shape)
-        return ModelOperator(
-            name: name, layers: "model", repeats: 1, category: category, kernel: "gemm", flops: r.flops, weightBytes: shape.weightBytes(elementBytes: e),
-            activationBytes: shape.activationBytes(elementBytes: e), kvBytes: 0, linkBytes: 0, dramBytes: r.dramBytes, bound: r.bound, seconds: r.seconds)
+    /// One GEMM of the drafter as an operator of the model, its weights in `role`'s
+    /// format (gemm.tile, or gemm-quant.tile for quantized weights; tuned as every GEMM).
+    mutating func gemmOperator(_ name: String, _ shape: GEMMShape, role: WeightRole) throws(ModelShapeError) -> ModelOperator {
+        try gemmOperator(name, LayerSite(label: "model", layers: 1), 1, .other, shape, role: role)
     }
 
     /// Medusa's `heads` heads over the last hidden state of each sequence (Cai et al. 2024,
@@ -234,11 +238,11 @@ extension ModelPredictor {
         let rows = b * h
         let act = elementwise(bytes: 3 * rows * e, flops: 5 * rows, special: rows)
         let operators = [
-            try gemmOperator("medusa_fc", GEMMShape(m: b, k: h, n: h)),
+            try gemmOperator("medusa_fc", GEMMShape(m: b, k: h, n: h), role: .weights),
             ModelOperator(
                 name: "medusa_act", layers: "model", repeats: 1, category: .other, kernel: "elementwise", flops: 6 * rows, weightBytes: 0,
                 activationBytes: 3 * rows * e, kvBytes: 0, linkBytes: 0, dramBytes: 3 * rows * e, bound: act.bound, seconds: act.seconds),
-            try gemmOperator("medusa_lm_head", GEMMShape(m: b, k: h, n: local.decoder.vocabSize)),
+            try gemmOperator("medusa_lm_head", GEMMShape(m: b, k: h, n: local.decoder.vocabSize), role: .unquantized),
         ].map { op -> ModelOperator in
             var op = op
             op.repeats = heads

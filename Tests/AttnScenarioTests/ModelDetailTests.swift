@@ -111,7 +111,7 @@ import AttnTestSupport
             (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "view": "ops"}"#,
              #"m.json: view: expected "summary", "operators", "parameters", found "ops""#),
             (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "dtype": "fp5"}"#,
-             #"m.json: dtype: expected fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, nvfp4, mxfp4, int8 or int4 (int8-gN, int4-gN: N per fp16 scale, default 128), found "fp5""#),
+             #"m.json: dtype: expected fp32, fp16, bf16, fp8 (= fp8e4m3), fp8e5m2, fp8-block128, nvfp4, mxfp4, int8 or int4 (int8-gN, int4-gN: N per fp16 scale, default 128), found "fp5""#),
             (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "activations": "int4"}"#,
              #"m.json: activations: expected fp32, fp16, bf16, fp8, fp8e5m2, nvfp4 or mxfp4 (integer formats are weight-only), found "int4-g128""#),
             (#"{"version": 1, "study": "model", "model": "llama-2-7b", "contexts": [4096], "kv": "int3"}"#,

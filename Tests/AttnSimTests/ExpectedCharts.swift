@@ -177,6 +177,34 @@ enum ExpectedCharts {
             let parts = try records(data, "parameters").filter { !["total", "active_per_token", "stated_in_file"].contains($0["component"].string ?? "") }
             charts.append(bars("parameters", categories: parts.map { $0["component"].string ?? "" }, series: [("parameters", parts.map { $0["parameters"].number })]))
         }
+        if data["speculative"] != nil { charts += try speculative(try records(data, "speculative")) }
+        return charts
+    }
+
+    /// The speculative section of a model page (`model --speculative`): a step's draft and
+    /// verify time per context, TPOT against plain decoding, and with --crossover the
+    /// crossover and largest batches (a null crossover draws no bar).
+    static func speculative(_ rows: [JSONValue]) throws -> [Chart] {
+        let contexts = rows.map { tokens($0["context"].integer) }
+        var charts = [
+            bars("speculative-step", categories: contexts, series: [
+                ("draft passes", rows.map { $0["draft_ms"].number }), ("verify step", rows.map { $0["verify_ms"].number }),
+            ]),
+            xy("speculative-tpot", series: [
+                ("speculative", rows.map { ($0["context"].number, Optional($0["tpot_ms"].number)) }),
+                ("plain decoding", rows.map { ($0["context"].number, Optional($0["plain_tpot_ms"].number)) }),
+            ], xLog: true, yLog: true, fit: false),
+        ]
+        let crossover = rows.contains { row in
+            guard case .object(let members) = row else { return false }
+            return members.contains { $0.key == "crossover_batch" }
+        }
+        if crossover {
+            charts.append(bars("speculative-crossover", categories: contexts, series: [
+                ("crossover batch (speedup <= 1)", rows.map { $0["crossover_batch"].isNumber ? $0["crossover_batch"].number : nil }),
+                ("largest batch that fits", rows.map { $0["max_batch"].number }),
+            ]))
+        }
         return charts
     }
 

@@ -80,7 +80,17 @@ import TileTestSupport
             // One JSON record per context (summary view) with a positive TTFT.
             let out = try ModelCommand.report(model, format: .json)
             guard case .array(let records) = try JSONParser.parse(out, file: "out") else { throw TestFailure("not an array") }
-            if model.view == "summary" {
+            if model.view == "summary", model.speculative != nil {
+                // Speculative decoding: one record per context, TPOT = step / tokens and the
+                // speedup plain TPOT / TPOT.
+                #expect(records.count == model.contexts.count)
+                for record in records {
+                    let (step, tokens, tpot, plain, speedup) = (
+                        record["step_ms"].number, record["expected_tokens"].number, record["tpot_ms"].number, record["plain_tpot_ms"].number,
+                        record["speedup"].number)
+                    #expect(tokens > 1 && abs(tpot - step / tokens) <= 1e-12 * tpot && abs(speedup - plain / tpot) <= 1e-12 * speedup)
+                }
+            } else if model.view == "summary" {
                 #expect(records.count == model.contexts.count)
                 for case .object(let members) in records {
                     guard case .number(let ttft)? = members.first(where: { $0.key == "ttft_ms" })?.value else { throw TestFailure("no ttft_ms") }
