@@ -188,6 +188,11 @@ import TileTestSupport
             seconds.append(attention.seconds)
         }
         #expect(seconds == seconds.sorted(by: >), "\(seconds)")
+        // `paged` times its iterations with the model over an FP4 cache too.
+        for dtype in ["nvfp4", "mxfp4"] {
+            let paged = run(["paged", "--model", "llama-3-8b", "--trace", "sharegpt", "--requests", "20", "--rate", "5", "--policies", "paged", "--dtype", dtype])
+            #expect(paged.code == 0 && paged.out.contains("timing: model llama-3-8b"), "\(dtype): \(paged.err)")
+        }
     }
 
     /// A model scenario's `dtype`, `weights` and `kv` reach the study as `--dtype`,
