@@ -2516,6 +2516,7 @@ input  VSp[pages, kv_heads, P, d / group] fp16
 input  VZp[pages, kv_heads, P, d / group] fp16
 input  KQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Kp, KSp, KZp, quant * (quant <= 3))
 input  VQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Vp, VSp, VZp, quant * (quant <= 3))
+input  BT[batch, cdiv(Nkv, P)] i32 permutation
 input  K4Sp[pages, kv_heads, P, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3   # NVFP4 block scales
 input  V4Sp[pages, kv_heads, P, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3
 input  K4Zp[pages, kv_heads, P, (quant == 4) * (d / group) + (quant != 4)] fp16      # zero points: 0, never read
@@ -2528,7 +2529,6 @@ input  KXZp[pages, kv_heads, P, (quant == 5) * (d / group) + (quant != 5)] fp16
 input  VXZp[pages, kv_heads, P, (quant == 5) * (d / group) + (quant != 5)] fp16
 input  KXQp[pages, kv_heads, P, d / (1 + (quant == 5))] u8 quantize(Kp, KXSp, KXZp, 4 * (quant == 5))
 input  VXQp[pages, kv_heads, P, d / (1 + (quant == 5))] u8 quantize(Vp, VXSp, VXZp, 4 * (quant == 5))
-input  BT[batch, cdiv(Nkv, P)] i32 permutation
 output O[batch * kv_heads, heads / kv_heads, N, d]
 
 check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
