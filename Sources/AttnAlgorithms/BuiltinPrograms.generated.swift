@@ -364,17 +364,17 @@ kernel split grid(bkv: batch * kv_heads, i: cdiv(N, Br), s: S):
     if quant >= 4:
       # E2M1 codes and one scale per block: code value x scale (format 4 of `dequant`).
       if quant == 4:
-        kq = load K4Q[bkv, rows(j, Bc), :] -> sram
-        vq = load V4Q[bkv, rows(j, Bc), :] -> sram
-        ks = load K4S[bkv, rows(j, Bc), :] -> reg
-        vs = load V4S[bkv, rows(j, Bc), :] -> reg
+        kc = load K4Q[bkv, rows(j, Bc), :] -> sram
+        vc = load V4Q[bkv, rows(j, Bc), :] -> sram
+        kb = load K4S[bkv, rows(j, Bc), :] -> reg
+        vb = load V4S[bkv, rows(j, Bc), :] -> reg
       else:
-        kq = load KXQ[bkv, rows(j, Bc), :] -> sram
-        vq = load VXQ[bkv, rows(j, Bc), :] -> sram
-        ks = load KXS[bkv, rows(j, Bc), :] -> reg
-        vs = load VXS[bkv, rows(j, Bc), :] -> reg
-      k = dequant(kq, 4, ks)
-      v = dequant(vq, 4, vs)
+        kc = load KXQ[bkv, rows(j, Bc), :] -> sram
+        vc = load VXQ[bkv, rows(j, Bc), :] -> sram
+        kb = load KXS[bkv, rows(j, Bc), :] -> reg
+        vb = load VXS[bkv, rows(j, Bc), :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
       kq = load KQ[bkv, rows(j, Bc), :] -> sram
       vq = load VQ[bkv, rows(j, Bc), :] -> sram
@@ -2551,17 +2551,17 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
     if quant >= 4:
       # E2M1 codes and one scale per block: code value x scale (format 4 of `dequant`).
       if quant == 4:
-        kq = load K4Qp[page, h, :, :] -> sram
-        vq = load V4Qp[page, h, :, :] -> sram
-        ks = load K4Sp[page, h, :, :] -> reg
-        vs = load V4Sp[page, h, :, :] -> reg
+        kc = load K4Qp[page, h, :, :] -> sram
+        vc = load V4Qp[page, h, :, :] -> sram
+        kb = load K4Sp[page, h, :, :] -> reg
+        vb = load V4Sp[page, h, :, :] -> reg
       else:
-        kq = load KXQp[page, h, :, :] -> sram
-        vq = load VXQp[page, h, :, :] -> sram
-        ks = load KXSp[page, h, :, :] -> reg
-        vs = load VXSp[page, h, :, :] -> reg
-      k = dequant(kq, 4, ks)
-      v = dequant(vq, 4, vs)
+        kc = load KXQp[page, h, :, :] -> sram
+        vc = load VXQp[page, h, :, :] -> sram
+        kb = load KXSp[page, h, :, :] -> reg
+        vb = load VXSp[page, h, :, :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
       kq = load KQp[page, h, :, :] -> sram
       vq = load VQp[page, h, :, :] -> sram
