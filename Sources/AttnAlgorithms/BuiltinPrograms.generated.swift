@@ -270,29 +270,43 @@ kernel up grid(bh: batch * heads, i: cdiv(N, Br)):
 #     `group` elements along d (group = d: per token and KV head), x ~ code * scale + zero
 #     (asymmetric, as KIVI, Liu et al. 2024, and QServe's KV4); int4 packs two codes per
 #     byte, element 2c in the low nibble, so a row of d elements is d / 2 bytes.
+#   4 nvfp4, 5 mxfp4: E2M1 codes, two per byte as int4, each block's largest magnitude
+#     mapped to 6, with one scale per block of `group` elements: NVFP4 an E4M3 scale per 16
+#     (NVIDIA, "Introducing NVFP4 for Efficient and Accurate Low-Precision Inference",
+#     2025), MXFP4 an E8M0 scale (a power of two) per 32 (OCP Microscaling Formats v1.0,
+#     Section 6.3). NVFP4's second level, one fp32 scale per tensor, is 1 here, as the FP8
+#     formats' per-tensor scale is: it only matters when a block scale leaves E4M3's range,
+#     which normal inputs never do. The codes are dequantized on chip (one multiply-add per
+#     element) and the MMA runs at the run's dtype, as FlashInfer's and TensorRT-LLM's FP4
+#     KV decode kernels do; Blackwell's block-scaled MMA would need Q in FP4 too.
+#     Each format has its own tensors, whose scales are stored at its scale dtype; the
+#     others' are declared with one group (and FP8 codes) and never read.
 # K and V are the unquantized inputs: the reference reads them, no kernel does; KQ, VQ and
 # the scales and zeros are computed from them before the run (`quantize`), as a serving
 # engine quantizes each token when it enters the cache.
 #
 # IO law (docs/io-laws.md): flash-decoding's, with K and V's 2 d e bytes per token and KV
-# head replaced by 2 (d / c + 4 d / group [int]) bytes, c = 2 for int4, else 1.
-about "Flash-Decoding over a quantized KV cache: fp8 (e4m3, e5m2), int8 or int4 codes with per-group or per-token fp16 scales and zero points, dequantized on chip"
+# head replaced by 2 (d / c + 4 d / group [int] + d / group [fp4]) bytes, c = 2 for int4
+# and FP4, else 1: 2 (d / 2 + d / 16) for NVFP4, 2 (d / 2 + d / 32) for MXFP4.
+about "Flash-Decoding over a quantized KV cache: fp8 (e4m3, e5m2), int8 or int4 codes with per-group or per-token fp16 scales and zero points, or NVFP4/MXFP4 codes with their block scales, dequantized on chip"
 
 param Br = 64                                                          # query rows per block (kBlockM of the split-KV kernel)
 param Bc = (d <= 64) * 256 + (d > 64 and d <= 128) * 128 + (d > 128) * 64   # block_n of the split-KV kernel
 param splits = 0                                                       # 0: FlashAttention-2's heuristic; else the split count
 param causal = 0
-param quant = 2                                                        # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
-param group = d                                                        # int8/int4: elements per scale and zero point (d: per token)
+param quant = 2                                                        # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte), 4 nvfp4, 5 mxfp4
+param group = (quant <= 3) * d + (quant == 4) * 16 + (quant == 5) * 32  # elements per scale (and zero point); int8/int4 default d: per token
 param window = 0
 param packed = N == 1 and heads > kv_heads and window == 0             # FlashAttention-2 swaps GQA heads into the query axis
 param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(packed * batch * kv_heads * cdiv(heads / kv_heads, 64) + (1 - packed) * batch * heads * cdiv(N, 64), 2 * sm_count, cdiv(Nkv, Bc), 128)
 require Br > 0 and Bc > 0 and S > 0, "block sizes and the split count must be positive"
 require splits <= 128, "splits is at most 128, as in FlashAttention-2 (flash_api.cpp: num_splits <= 128)"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
-require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require quant >= 0 and quant <= 5, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4), 4 (nvfp4) or 5 (mxfp4)"
 require group > 0 and d % group == 0, "group must divide d"
-require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require quant != 4 or group == 16, "NVFP4 has one E4M3 scale per 16 elements: group is 16"
+require quant != 5 or group == 32, "MXFP4 has one E8M0 scale per 32 elements: group is 32"
+require quant < 3 or d % 2 == 0, "int4 and FP4 pack two codes per byte: d must be even"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require window >= 0, "window must be 0 (none) or positive"
 require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
@@ -305,8 +319,20 @@ input  KS[batch * kv_heads, Nkv, d / group] fp16                       # per-gro
 input  KZ[batch * kv_heads, Nkv, d / group] fp16                       # per-group zero points
 input  VS[batch * kv_heads, Nkv, d / group] fp16
 input  VZ[batch * kv_heads, Nkv, d / group] fp16
-input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant)
-input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant)
+input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant * (quant <= 3))
+input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant * (quant <= 3))
+input  K4S[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3   # NVFP4 block scales
+input  V4S[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3
+input  K4Z[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp16      # zero points: 0, never read
+input  V4Z[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp16
+input  K4Q[batch * kv_heads, Nkv, d / (1 + (quant == 4))] u8 quantize(K, K4S, K4Z, 4 * (quant == 4))
+input  V4Q[batch * kv_heads, Nkv, d / (1 + (quant == 4))] u8 quantize(V, V4S, V4Z, 4 * (quant == 4))
+input  KXS[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] e8m0      # MXFP4 block scales
+input  VXS[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] e8m0
+input  KXZ[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  VXZ[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  KXQ[batch * kv_heads, Nkv, d / (1 + (quant == 5))] u8 quantize(K, KXS, KXZ, 4 * (quant == 5))
+input  VXQ[batch * kv_heads, Nkv, d / (1 + (quant == 5))] u8 quantize(V, VXS, VXZ, 4 * (quant == 5))
 output O[batch * kv_heads, heads / kv_heads, N, d]
 output LSE[batch * kv_heads, heads / kv_heads, N] fp32
 temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d] fp32
@@ -335,18 +361,33 @@ kernel split grid(bkv: batch * kv_heads, i: cdiv(N, Br), s: S):
   m = full(g * rn, -inf)
   l = zeros(g * rn)
   for j in jlo ..< jhi:
-    kq = load KQ[bkv, rows(j, Bc), :] -> sram
-    vq = load VQ[bkv, rows(j, Bc), :] -> sram
-    if quant >= 2:
-      ks = load KS[bkv, rows(j, Bc), :] -> reg
-      kz = load KZ[bkv, rows(j, Bc), :] -> reg
-      vs = load VS[bkv, rows(j, Bc), :] -> reg
-      vz = load VZ[bkv, rows(j, Bc), :] -> reg
-      k = dequant(kq, quant, ks, kz)
-      v = dequant(vq, quant, vs, vz)
+    if quant >= 4:
+      # E2M1 codes and one scale per block: code value x scale (format 4 of `dequant`).
+      if quant == 4:
+        kc = load K4Q[bkv, rows(j, Bc), :] -> sram
+        vc = load V4Q[bkv, rows(j, Bc), :] -> sram
+        kb = load K4S[bkv, rows(j, Bc), :] -> reg
+        vb = load V4S[bkv, rows(j, Bc), :] -> reg
+      else:
+        kc = load KXQ[bkv, rows(j, Bc), :] -> sram
+        vc = load VXQ[bkv, rows(j, Bc), :] -> sram
+        kb = load KXS[bkv, rows(j, Bc), :] -> reg
+        vb = load VXS[bkv, rows(j, Bc), :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
-      k = dequant(kq, quant)
-      v = dequant(vq, quant)
+      kq = load KQ[bkv, rows(j, Bc), :] -> sram
+      vq = load VQ[bkv, rows(j, Bc), :] -> sram
+      if quant >= 2:
+        ks = load KS[bkv, rows(j, Bc), :] -> reg
+        kz = load KZ[bkv, rows(j, Bc), :] -> reg
+        vs = load VS[bkv, rows(j, Bc), :] -> reg
+        vz = load VZ[bkv, rows(j, Bc), :] -> reg
+        k = dequant(kq, quant, ks, kz)
+        v = dequant(vq, quant, vs, vz)
+      else:
+        k = dequant(kq, quant)
+        v = dequant(vq, quant)
     sc = (q @ k^T) * scale
     if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
       if window > 0:
@@ -2438,25 +2479,30 @@ kernel attend grid(bkv: batch * kv_heads, i: N):
 #
 # quant: 0 fp8e4m3, 1 fp8e5m2 (bit patterns, per-tensor scale 1), 2 int8, 3 int4 (two codes
 # per byte, low nibble first) with an fp16 scale and zero point per group of `group`
-# elements along d (group = d: per token); see flash-decoding-quant.tile. Kp and Vp are the
+# elements along d (group = d: per token); 4 nvfp4, 5 mxfp4: E2M1 codes, two per byte, with
+# an E4M3 scale per 16 or an E8M0 scale per 32 elements (each format's pools declared at its
+# scale dtype, the others' with one group and never read); see flash-decoding-quant.tile.
+# Kp and Vp are the
 # unquantized pools the reference reads; the page pools of codes, scales and zeros are
 # computed from them before the run.
 #
 # IO law (docs/io-laws.md): paged-decode's, with each page's 2 P d e bytes of K and V
-# replaced by 2 P (d / c + 4 d / group [int]) bytes.
-about "PagedAttention decode over a quantized KV cache: pages of fp8, int8 or int4 codes with per-group or per-token fp16 scales and zero points, dequantized on chip"
+# replaced by 2 P (d / c + 4 d / group [int] + d / group [fp4]) bytes.
+about "PagedAttention decode over a quantized KV cache: pages of fp8, int8 or int4 codes with per-group or per-token fp16 scales and zero points, or NVFP4/MXFP4 codes with their block scales, dequantized on chip"
 
 param P = 16         # tokens per page (vLLM block size: 8, 16 or 32)
 param Br = 64        # query rows per block
 param causal = 0
-param quant = 2      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
-param group = d      # int8/int4: elements per scale and zero point (d: per token)
+param quant = 2      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte), 4 nvfp4, 5 mxfp4
+param group = (quant <= 3) * d + (quant == 4) * 16 + (quant == 5) * 32   # elements per scale; int8/int4 default d: per token
 param pages = batch * cdiv(Nkv, P)   # pool size: every sequence's pages, no spare
 require P > 0 and Br > 0, "page size and block size must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
-require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require quant >= 0 and quant <= 5, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4), 4 (nvfp4) or 5 (mxfp4)"
 require group > 0 and d % group == 0, "group must divide d"
-require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require quant != 4 or group == 16, "NVFP4 has one E4M3 scale per 16 elements: group is 16"
+require quant != 5 or group == 32, "MXFP4 has one E8M0 scale per 32 elements: group is 32"
+require quant < 3 or d % 2 == 0, "int4 and FP4 pack two codes per byte: d must be even"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require causal == 0 or Nkv >= N, "a causal mask needs Nkv >= N"
 require pages >= batch * cdiv(Nkv, P), "the pool must hold every sequence's pages"
@@ -2468,9 +2514,21 @@ input  KSp[pages, kv_heads, P, d / group] fp16
 input  KZp[pages, kv_heads, P, d / group] fp16
 input  VSp[pages, kv_heads, P, d / group] fp16
 input  VZp[pages, kv_heads, P, d / group] fp16
-input  KQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Kp, KSp, KZp, quant)
-input  VQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Vp, VSp, VZp, quant)
+input  KQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Kp, KSp, KZp, quant * (quant <= 3))
+input  VQp[pages, kv_heads, P, d / (1 + (quant == 3))] u8 quantize(Vp, VSp, VZp, quant * (quant <= 3))
 input  BT[batch, cdiv(Nkv, P)] i32 permutation
+input  K4Sp[pages, kv_heads, P, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3   # NVFP4 block scales
+input  V4Sp[pages, kv_heads, P, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3
+input  K4Zp[pages, kv_heads, P, (quant == 4) * (d / group) + (quant != 4)] fp16      # zero points: 0, never read
+input  V4Zp[pages, kv_heads, P, (quant == 4) * (d / group) + (quant != 4)] fp16
+input  K4Qp[pages, kv_heads, P, d / (1 + (quant == 4))] u8 quantize(Kp, K4Sp, K4Zp, 4 * (quant == 4))
+input  V4Qp[pages, kv_heads, P, d / (1 + (quant == 4))] u8 quantize(Vp, V4Sp, V4Zp, 4 * (quant == 4))
+input  KXSp[pages, kv_heads, P, (quant == 5) * (d / group) + (quant != 5)] e8m0      # MXFP4 block scales
+input  VXSp[pages, kv_heads, P, (quant == 5) * (d / group) + (quant != 5)] e8m0
+input  KXZp[pages, kv_heads, P, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  VXZp[pages, kv_heads, P, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  KXQp[pages, kv_heads, P, d / (1 + (quant == 5))] u8 quantize(Kp, KXSp, KXZp, 4 * (quant == 5))
+input  VXQp[pages, kv_heads, P, d / (1 + (quant == 5))] u8 quantize(Vp, VXSp, VXZp, 4 * (quant == 5))
 output O[batch * kv_heads, heads / kv_heads, N, d]
 
 check O = attention_paged(Q, Kp, Vp, BT, page_size: P, causal: causal)
@@ -2490,18 +2548,33 @@ kernel decode grid(bkv: batch * kv_heads, i: cdiv(N, Br)):
   l = zeros(g * rn)
   for j in 0 ..< jhi:
     page = load BT[b, j]
-    kq = load KQp[page, h, :, :] -> sram
-    vq = load VQp[page, h, :, :] -> sram
-    if quant >= 2:
-      ks = load KSp[page, h, :, :] -> reg
-      kz = load KZp[page, h, :, :] -> reg
-      vs = load VSp[page, h, :, :] -> reg
-      vz = load VZp[page, h, :, :] -> reg
-      k = dequant(kq, quant, ks, kz)
-      v = dequant(vq, quant, vs, vz)
+    if quant >= 4:
+      # E2M1 codes and one scale per block: code value x scale (format 4 of `dequant`).
+      if quant == 4:
+        kc = load K4Qp[page, h, :, :] -> sram
+        vc = load V4Qp[page, h, :, :] -> sram
+        kb = load K4Sp[page, h, :, :] -> reg
+        vb = load V4Sp[page, h, :, :] -> reg
+      else:
+        kc = load KXQp[page, h, :, :] -> sram
+        vc = load VXQp[page, h, :, :] -> sram
+        kb = load KXSp[page, h, :, :] -> reg
+        vb = load VXSp[page, h, :, :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
-      k = dequant(kq, quant)
-      v = dequant(vq, quant)
+      kq = load KQp[page, h, :, :] -> sram
+      vq = load VQp[page, h, :, :] -> sram
+      if quant >= 2:
+        ks = load KSp[page, h, :, :] -> reg
+        kz = load KZp[page, h, :, :] -> reg
+        vs = load VSp[page, h, :, :] -> reg
+        vz = load VZp[page, h, :, :] -> reg
+        k = dequant(kq, quant, ks, kz)
+        v = dequant(vq, quant, vs, vz)
+      else:
+        k = dequant(kq, quant)
+        v = dequant(vq, quant)
     s = (q @ k^T) * scale
     if (j + 1) * P > Nkv or (causal == 1 and (j + 1) * P - 1 > qpos):
       # Slots past the end of the sequence (or after a query) are hidden.

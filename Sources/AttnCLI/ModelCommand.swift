@@ -33,7 +33,7 @@ enum ModelCommand {
         .weights("The decoder layers' linear layers: a --dtype name, or int8-gN, int4-gN (fp16 scale per N, default 128). Quantized weights with 16-bit activations are weight-only (W4A16, W8A16: dequantized on chip)."),
         OptionSpec(name: "experts", value: "FMT", help: "The routed experts' weights, as --weights (default: the model's expert_dtype, e.g. gpt-oss's mxfp4, else --weights)."),
         OptionSpec(name: "activations", value: "FMT", help: "The GEMM inputs: fp16, bf16 or fp32 (the run's dtype), or fp8, fp8e5m2, fp8-block128, nvfp4, mxfp4 (quantized X: W8A8 or W4A4 with weights of the same format; needs the GPU's FP8 or FP4 rate)."),
-        OptionSpec(name: "kv", value: "FMT", help: "The KV cache: fp16, bf16, fp32, fp8, fp8e5m2, int8, int4, int8-token, int4-g64 (decode reads it with flash-decoding-quant)."),
+        OptionSpec(name: "kv", value: "FMT", help: "The KV cache: fp16, bf16, fp32, fp8, fp8e5m2, int8, int4, int8-token, int4-g64, nvfp4, mxfp4 (decode reads it with flash-decoding-quant)."),
         .allowBeyondMax,
         .allowLong("Run even when counting the model's tile programs exceeds the work budget (about a minute of count mode)."),
         .format,

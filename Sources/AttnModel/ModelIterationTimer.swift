@@ -17,6 +17,11 @@ import KVCache
 /// powers of two (cached tokens also at 0) and interpolated linearly in between
 /// (bilinearly for the two-argument terms), so a trace of thousands of iterations needs
 /// a few dozen predictions; past the largest point a term grows in proportion.
+///
+/// With prefix caching, cached blocks that several decoding sequences hold are read as a
+/// cascade kernel reads them (`IterationBatch.cascadeSavedTokens`): the decode attention
+/// is taken over the KV tokens read, summed context less the tokens saved, so its bytes
+/// are the cascade's (decode attention is bound by those bytes).
 public struct ModelIterationTimer: IterationTimer {
     public var predictor: ModelPredictor
     public let label: String
@@ -26,6 +31,9 @@ public struct ModelIterationTimer: IterationTimer {
     private var head: [Int: Double] = [:]
     private var decode: [[Int]: Double] = [:]
     private var prefill: [[Int]: Double] = [:]
+    /// cascade.tile's Bb for one query per request: max(1, 128 / (heads / kv_heads)) requests
+    /// whose queries share one tile of the prefix kernel.
+    public let cascadeRequestsPerBlock: Int
 
     /// Grid points are powers of two up to 2^30; larger arguments scale the last cell.
     static let largestPoint = 1 << 30
@@ -33,6 +41,11 @@ public struct ModelIterationTimer: IterationTimer {
     public init(predictor: ModelPredictor) {
         self.predictor = predictor
         let tp = predictor.options.tensorParallel
+        let group = predictor.architecture.layers.lazy.compactMap { layer -> Int? in
+            if case .attention(let heads, let kvHeads) = layer.mixer { return heads / max(1, kvHeads) }
+            return nil
+        }.first ?? 1
+        cascadeRequestsPerBlock = max(1, 128 / max(1, group))
         label = "model \(predictor.architecture.id) on \(predictor.hardware.id)\(tp > 1 ? " x\(tp) (tp)" : "") \(predictor.options.dtype)"
     }
 
@@ -43,7 +56,8 @@ public struct ModelIterationTimer: IterationTimer {
         var total = try Self.interpolate(tokens) { t throws(ModelShapeError) in try bodySeconds(t) }
         total += try Self.interpolate(sequences) { s throws(ModelShapeError) in try headSeconds(s) }
         if batch.decodeSequences > 0 {
-            let mean = max(1, (batch.decodeContextTokens + batch.decodeSequences / 2) / batch.decodeSequences)
+            let read = batch.decodeContextTokens - batch.cascadeSavedTokens(requestsPerBlock: cascadeRequestsPerBlock)
+            let mean = max(1, (read + batch.decodeSequences / 2) / batch.decodeSequences)
             total += try Self.interpolate(batch.decodeSequences, mean) { n, c throws(ModelShapeError) in try decodeSeconds(n, c) }
         }
         for chunk in batch.prefill {

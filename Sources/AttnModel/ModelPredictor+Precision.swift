@@ -65,6 +65,8 @@ extension ModelPredictor {
         case .fp8(let format)?: return ["quant": format == .e4m3 ? 0 : 1]
         case .int8(let group)?: return ["quant": 2, "group": Self.groupElements(group, headDim: architecture.headDim)]
         case .int4(let group)?: return ["quant": 3, "group": Self.groupElements(group, headDim: architecture.headDim)]
+        case .nvfp4?: return ["quant": 4]
+        case .mxfp4?: return ["quant": 5]
         default: return nil
         }
     }
@@ -81,7 +83,8 @@ extension ModelPredictor {
     /// format; FP8 or FP4 inputs on a GPU whose profile has no rate for them (the tensor
     /// cores do not multiply them: a GEMM would not run, so it is an error rather than a
     /// silent fallback; weight-only runs anywhere, as Marlin and vLLM's MXFP4 kernels run
-    /// on Ampere and Hopper); a KV cache format no decode kernel reads.
+    /// on Ampere and Hopper); a KV cache format no decode kernel reads (an integer or FP4
+    /// latent cache; an FP4 cache whose head dimension is not a multiple of its block).
     static func check(_ p: ModelPrecision, dtype: DType, architecture: Architecture, hardware: HardwareProfile) throws(ModelShapeError) {
         for (name, format) in [("weights", p.weights), ("experts", p.experts), ("activations", p.activations)] {
             if case .float(let d)? = format, d != dtype {
@@ -119,8 +122,16 @@ extension ModelPredictor {
             if architecture.mla != nil {
                 throw ModelShapeError(advice: "an int8 or int4 latent cache is not modelled for MLA (the absorbed decode reads fp8 or the run's dtype); give \(Remedy.kvFormat("fp8"))")
             }
-        case .nvfp4?, .mxfp4?:
-            throw ModelShapeError(advice: "no decode kernel here reads an FP4 KV cache (flash-decoding-quant reads fp8, int8 and int4 codes); 'attnsim kv' and 'paged' size one; give \(Remedy.kvFormat("fp8")) (paged: \(Remedy.fixedTiming(seconds: nil)))")
+        case let fp4?:
+            // flash-decoding-quant reads FP4 codes in whole blocks of the head dimension
+            // (NVFP4 16 elements per scale, MXFP4 32).
+            let block = fp4 == .nvfp4 ? 16 : 32
+            if architecture.mla != nil {
+                throw ModelShapeError(advice: "an FP4 latent cache is not modelled for MLA (the absorbed decode reads fp8 or the run's dtype); give \(Remedy.kvFormat("fp8"))")
+            }
+            if architecture.headDim % block != 0 {
+                throw ModelShapeError(advice: "a \(fp4) cache keeps one scale per \(block) elements of a head; head_dim \(architecture.headDim) is not a multiple of \(block); give \(Remedy.kvFormat("fp8"))")
+            }
         }
         if case let kv? = p.kv, [.fp32, .fp16, .bf16].contains(kv), kv.description != dtype.rawValue {
             throw ModelShapeError("kv in \(kv) under a \(dtype) run: a float KV cache is at the run's dtype")

@@ -52,7 +52,7 @@ public struct AlgorithmFamily: Sendable {
             name: "paged KV cache (block table)", how: "--algorithm paged-decode, paged-decode-v2 (vLLM's partitions) or paged-decode-quant",
             .checkedAgainst([.attentionPaged])),
         AlgorithmFamily(
-            name: "quantized KV cache read by the kernels (fp8, int8, int4; per-group or per-token scales)",
+            name: "quantized KV cache read by the kernels (fp8, int8, int4; per-group or per-token scales; nvfp4, mxfp4 block scales)",
             how: "--algorithm *-quant, --param quant=0|1|2|3, --param group=G", .declares("quant")),
         AlgorithmFamily(name: "backward pass (gradients dQ, dK, dV)", how: "--algorithm *-fwd-bwd", .named(["standard-fwd-bwd", "flash2-fwd-bwd"])),
         AlgorithmFamily(

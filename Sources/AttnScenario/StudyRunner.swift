@@ -78,8 +78,8 @@ public enum StudyRunner {
         case .bf16: dtype = .bf16
         default: dtype = .fp16
         }
-        // The cache's format as the decode kernels read it (fp8, int8, int4; an FP4 cache
-        // has no decode kernel here: `ModelPredictor` says so) and the layers' weights.
+        // The cache's format as the decode kernels read it (fp8, int8, int4, nvfp4, mxfp4;
+        // `ModelPredictor` refuses what none reads) and the layers' weights.
         var precision = ModelPrecision(weights: study.weightFormat)
         switch study.dtype {
         case .fp32, .fp16, .bf16: break

@@ -18,11 +18,34 @@ public struct IterationBatch: Sendable, Equatable {
     public var decodeSequences: Int
     /// The decoding sequences' contexts summed (each includes its new token).
     public var decodeContextTokens: Int
+    /// Prefix caching: the cached blocks that several decoding sequences of this iteration
+    /// hold, as readers -> blocks (m -> how many blocks m decoding sequences hold; m >= 2),
+    /// the blocks a cascade kernel reads once for a group instead of once per sequence.
+    public var sharedDecodeBlocks: [Int: Int]
+    /// Tokens per block of `sharedDecodeBlocks`.
+    public var blockTokens: Int
 
-    public init(prefill: [Chunk] = [], decodeSequences: Int = 0, decodeContextTokens: Int = 0) {
+    public init(prefill: [Chunk] = [], decodeSequences: Int = 0, decodeContextTokens: Int = 0, sharedDecodeBlocks: [Int: Int] = [:], blockTokens: Int = 0) {
         self.prefill = prefill
         self.decodeSequences = decodeSequences
         self.decodeContextTokens = decodeContextTokens
+        self.sharedDecodeBlocks = sharedDecodeBlocks
+        self.blockTokens = blockTokens
+    }
+
+    /// The decode KV tokens a cascade kernel does not read (FlashInfer's cascade attention,
+    /// Ye et al. 2025; `cascade.tile`): its prefix kernel stacks the queries of up to
+    /// `requestsPerBlock` requests (Bb) in one tile and reads their shared block once, so a
+    /// block held by m decoding sequences is read cdiv(m, Bb) times instead of m:
+    ///
+    ///     saved = sum over shared blocks of (m - cdiv(m, Bb)) x block tokens
+    ///
+    /// (a multi-level cascade: every level of the radix tree is a prefix read once).
+    public func cascadeSavedTokens(requestsPerBlock: Int) -> Int {
+        let bb = max(1, requestsPerBlock)
+        return sharedDecodeBlocks.reduce(0) { sum, entry in
+            sum + (entry.key - (entry.key + bb - 1) / bb) * entry.value * blockTokens
+        }
     }
 
     public var isEmpty: Bool { prefill.isEmpty && decodeSequences == 0 }

@@ -198,6 +198,8 @@ extension ServingSimulator {
     mutating func decodeStep() -> IterationBatch {
         var index = 0
         var decodeSequences = 0, decodeContext = 0
+        // Prefix caching: decoding sequences per shared block (held by several tables).
+        var readers: [Int: Int] = [:]
         while index < running.count {
             // A request holding its final tokens already (one arriving computed with no
             // output left, `promptsArriveComputed`) only waits to retire.
@@ -224,10 +226,25 @@ extension ServingSimulator {
                 let sequences = max(1, running[index].tables.count, running[index].extents.count)
                 decodeSequences += sequences
                 decodeContext += sequences * running[index].tokens
+                if configuration.prefixCaching { countSharedBlocks(running[index], into: &readers) }
             }
             index += 1
         }
-        return IterationBatch(decodeSequences: decodeSequences, decodeContextTokens: decodeContext)
+        var shared: [Int: Int] = [:]
+        for (_, m) in readers where m >= 2 { shared[m, default: 0] += 1 }
+        return IterationBatch(decodeSequences: decodeSequences, decodeContextTokens: decodeContext, sharedDecodeBlocks: shared, blockTokens: configuration.prefixCaching ? blockSize : 0)
+    }
+
+    /// Adds one reader to each leading block of `r`'s table that another table holds too
+    /// (a cached prefix: a block's key names everything before it, so shared blocks lead
+    /// the table; the walk stops at the first block only this table holds).
+    func countSharedBlocks(_ r: Running, into readers: inout [Int: Int]) {
+        for table in r.tables {
+            for block in table {
+                guard pool.referenceCount(block) > 1 else { break }
+                readers[block, default: 0] += 1
+            }
+        }
     }
 
     /// Prompt chunks within the iteration's token budget (the decode steps come first),

@@ -52,7 +52,7 @@ public enum NumericTolerance {
             }
             squares += Double(stores) * dtype.unitRoundoff * dtype.unitRoundoff
         }
-        squares += quantizationSquares(check, bound: bound)
+        squares += quantizationSquares(check, bound: bound, stats: stats)
         // The length of the reductions behind one element, from the reference's definition.
         let n = check.reference.reductionLength(ReferenceShapes(shape: bound.shape, arguments: check.arguments.map { bound.tensorShapes[$0] }))
         return 4 * (squares.squareRoot() + Double(n) * fp32)
@@ -85,11 +85,13 @@ public enum NumericTolerance {
     /// step times the magnitude of its group (a normwise relative error), unbiased and
     /// independent of the others, so it adds in quadrature with the storage roundings and
     /// the softmax amplifies it by the same factor 4. An unknown format counts as the
-    /// coarsest (FP4).
-    static func quantizationSquares(_ check: CheckDecl, bound: BoundProgram) -> Double {
+    /// coarsest (FP4). With the run's `stats`, codes no kernel read perturb nothing and
+    /// are not counted (a program that declares one code tensor per format reads one).
+    static func quantizationSquares(_ check: CheckDecl, bound: BoundProgram, stats: RunStats? = nil) -> Double {
         var squares = 0.0
-        for tensor in bound.program.tensors {
+        for (index, tensor) in bound.program.tensors.enumerated() {
             guard case .quantize(let quantize) = tensor.initializer, check.arguments.contains(quantize.source) else { continue }
+            if let stats, index < stats.total.tensors.count, stats.total.tensors[index].readBytes == 0 { continue }
             var step = KVQuantFormat.allCases.map(\.relativeStep).max() ?? 1
             if let value = try? ScalarEvaluator.evaluate(quantize.format, parameters: bound.parameterValues, source: bound.program.source),
                 case .int(let code) = value, let format = KVQuantFormat(rawValue: code) {

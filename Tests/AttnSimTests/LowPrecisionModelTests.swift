@@ -150,7 +150,7 @@ import TileTestSupport
 
     /// What no kernel runs is an error naming what to give instead (exit 64 from the
     /// command): FP8 inputs on an A100 (no FP8 tensor cores), FP4 inputs on an H100, integer
-    /// activations, FP8 inputs against int4 weights, an FP4 cache in `model`.
+    /// activations, FP8 inputs against int4 weights, an FP4 latent cache (MLA).
     @Test func unsupportedPrecisionsAreRefused() {
         let base = ["model", "--model", "llama-2-7b", "--context", "1k"]
         let cases: [([String], String)] = [
@@ -158,7 +158,6 @@ import TileTestSupport
             (["--dtype", "nvfp4"], "no fp4e2m1 tensor-core rate"),
             (["--activations", "int8"], "integer formats are weight-only"),
             (["--weights", "int4", "--activations", "fp8"], "fp8e4m3 activations multiply fp8e4m3 weights"),
-            (["--kv", "nvfp4"], "no decode kernel here reads an FP4 KV cache"),
             (["--weights", "fp5"], "'--weights' expects"),
         ]
         for (extra, message) in cases {
@@ -166,10 +165,34 @@ import TileTestSupport
             #expect(result.code == 64, "\(extra)")
             #expect(result.err.contains(message), "\(extra): \(result.err)")
         }
+        let latent = run(["model", "--model", "deepseek-v3", "--context", "1k", "--kv", "nvfp4"])
+        #expect(latent.code == 64 && latent.err.contains("an FP4 latent cache is not modelled for MLA"), "\(latent.err)")
         // On B200 NVFP4 runs; on the H100 FP4 weights with bf16 inputs run weight-only.
         #expect(run(base + ["--dtype", "nvfp4", "--hardware", "b200"]).code == 0)
         let weightOnly = run(base + ["--weights", "nvfp4", "--activations", "bf16", "--view", "operators"])
         #expect(weightOnly.code == 0 && weightOnly.out.contains("nvfp4 w-only"))
+    }
+
+    /// An FP4 cache is read by flash-decoding-quant (quant 4, 5) in decode: Llama-2-7B at a
+    /// 4K context, one sequence, per layer 4,096 tokens x 2 x 32 KV heads x the vector's
+    /// bytes with scales (128 elements: NVFP4 64 + 8 = 72, MXFP4 64 + 4 = 68, fp8 128, fp16
+    /// 256), and the fewer bytes the faster the memory-bound decode attention.
+    @Test func fp4CachesAreReadInDecode() throws {
+        var seconds: [Double] = []
+        for (kv, vector) in [(KVDType.fp16, 256), (.fp8(.e4m3), 128), (.nvfp4, 72), (.mxfp4, 68)] {
+            let precision = ModelPrecision(kv: kv == .fp16 ? nil : kv)
+            var predictor = try ModelPredictor(architecture: try architecture("llama-2-7b"), hardware: TestSupport.h100, options: ModelRunOptions(dtype: .fp16, precision: precision))
+            let attention = try #require(try predictor.step(.decode, context: 4096).operators.first { $0.name == "attention" })
+            #expect(attention.kernel == (kv == .fp16 ? "flash-decoding" : "flash-decoding-quant"))
+            #expect(attention.kvBytes == 4096 * 2 * 32 * vector)
+            seconds.append(attention.seconds)
+        }
+        #expect(seconds == seconds.sorted(by: >), "\(seconds)")
+        // `paged` times its iterations with the model over an FP4 cache too.
+        for dtype in ["nvfp4", "mxfp4"] {
+            let paged = run(["paged", "--model", "llama-3-8b", "--trace", "sharegpt", "--requests", "20", "--rate", "5", "--policies", "paged", "--dtype", dtype])
+            #expect(paged.code == 0 && paged.out.contains("timing: model llama-3-8b"), "\(dtype): \(paged.err)")
+        }
     }
 
     /// A model scenario's `dtype`, `weights` and `kv` reach the study as `--dtype`,
