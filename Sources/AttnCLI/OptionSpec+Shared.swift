@@ -36,7 +36,7 @@ extension OptionSpec {
 
     /// `--dtype` of a model: every component's format, fp32 to FP4 (`TensorFormat`).
     static func modelDType(_ help: String) -> OptionSpec {
-        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|nvfp4|mxfp4|int8|int4", help: help)
+        OptionSpec(name: "dtype", value: "fp32|fp16|bf16|fp8|fp8e5m2|fp8-block128|nvfp4|mxfp4|int8|int4", help: help)
     }
 
     /// `--weights FMT`: the format of a model's weights (`TensorFormat`).
