@@ -1337,6 +1337,123 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # @tune Bc: 16, 32, 64, 128, 256
 
 """#,
+        "flash3-fp8": #"""
+# FlashAttention-3 forward pass, Hopper, FP8 path.
+#
+# Shah, Bikshandi, Zhang, Thakkar, Ramani and Dao, "FlashAttention-3: Fast and Accurate
+# Attention with Asynchrony and Low-precision" (2024), Section 3.3. flash3.tile's schedule
+# (one CTA per (head, query block) of Br = 128 rows, a TMA producer warp group filling a
+# 2-stage K/V ring, two consumer warp groups of 64 rows running wgmma), with every GEMM on
+# Hopper's FP8 tensor cores (mma(async, fp8e4m3): the cost model takes the profile's FP8
+# rate, 1,978.9 TFLOPS dense on the H100 SXM, twice the 16-bit one):
+#
+# - block quantization: Q, K and V are e4m3 codes with one fp32 scale per block of rows
+#   (QS per Br query rows, KS and VS per Bc key rows), as the paper's Section 3.3 keeps
+#   "one scalar per block"; the quantization itself runs in the kernel before attention
+#   (fused with RoPE, the paper says) and is not modelled, nor is incoherent processing
+#   (a random orthogonal transform of Q and K before quantizing, which spreads outliers
+#   and changes codes, not bytes or FLOPs). FA3's released kernel takes one descale per
+#   (batch, KV head) instead: the per-block form moves 4 more bytes per tile.
+# - S = Q K^T is exact products of codes summed in fp32, times qs ks / sqrt(d) (one
+#   multiply per score, as the 16-bit path's scale).
+# - P: FA3 subtracts the row max less 8 (log2 units) so that P = exp2(...) lies in
+#   [0, 256], using more of e4m3's range than [0, 1] (fewer values in its subnormals):
+#   here p = exp(s - (m - log 256)). The row sum l is taken from the fp32 P, then P is
+#   rounded to e4m3 in registers (`cast`) for the second GEMM: the one rounding of this
+#   path the derived tolerance counts beyond the stores (docs/tile-language.md, "Numeric
+#   verdicts"). FA3 also permutes P's bytes in registers to match the FP8 operand layout:
+#   no FLOP, no byte.
+# - V transposed in shared memory: the FP8 wgmma takes both operands K-major, so V_j
+#   (keys x d) is transposed on chip into a buffer of its own, d x keys (`vt = v^T`: Bc d
+#   bytes shared memory -> registers and Bc d bytes back, reg->sram; FA3's producer warp
+#   group does it with LDSM/STSM while the consumers compute). No HBM byte moves for it.
+# - V's block scale: O accumulates P V_j codes, so the running output is kept in units of
+#   the current block's scale: O <- (alpha vs_{j-1} / vs_j) O + P V_j, folded into the
+#   rescale by alpha the online softmax does anyway (one multiply per row), and the last
+#   block's scale applied with 1 / l at the end.
+#
+# IO law (docs/io-laws.md), e = the run's bytes per element of O, T_i the key blocks query
+# block i visits:
+#   reads  = BH N d + 2 BH sum_i T_i Bc' d  (e4m3 Q once, K and V once per query block)
+#            + 4 BH cdiv(N, Br) + 8 BH sum_i T_i  (the scales),
+#   writes = BH N d e + 4 BH N.
+about "FlashAttention-3 forward, FP8 path (Shah et al. 2024, Section 3.3): e4m3 Q, K, V with per-block scales, S and P V on the FP8 wgmma, P rounded to e4m3 in registers, V transposed in shared memory; causal and window masks skip blocks"
+
+param Br = 128      # query rows per CTA (two consumer warp groups of 64)
+param Bc = 128      # key/value rows per stage
+param causal = 0    # 1: each query sees keys up to its own position
+param window = 0    # > 0: each query sees only its last `window` keys (implies causal)
+param pmax = 256.0  # P's largest value: FA3's Max_offset of 8 (2^8), in e4m3's range (448)
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+# Codes: normal values rounded to e4m3 (a block quantized to its largest magnitude would
+# reach 448; e4m3 is a floating-point format, so the relative precision is the same).
+# Scales differ between blocks by up to a factor 2, so a scale applied to the wrong block
+# shows in the output.
+input  Q[batch * heads, N, d] fp8e4m3
+input  K[batch * kv_heads, Nkv, d] fp8e4m3
+input  V[batch * kv_heads, Nkv, d] fp8e4m3
+input  QS[batch * heads, cdiv(N, Br)] fp32 uniform(0.7, 1.4)
+input  KS[batch * kv_heads, cdiv(Nkv, Bc)] fp32 uniform(0.7, 1.4)
+input  VS[batch * kv_heads, cdiv(Nkv, Bc)] fp32 uniform(0.7, 1.4)
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention_scaled(Q, QS, K, KS, V, VS, block_q: Br, block_k: Bc, causal: causal, window: window)
+check LSE = attention_scaled_lse(Q, QS, K, KS, block_q: Br, block_k: Bc, causal: causal, window: window)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async, fp8e4m3):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  qs = load QS[bh ..< bh + 1, i ..< i + 1] -> reg    # 1 x 1
+  sq = qs * scale
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  vp = full(1, 1, 1.0)                     # the scale O is kept in (none before the first block)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    vt = v^T                               # V_j transposed in shared memory (reg->sram)
+    ks = load KS[kvh ..< kvh + 1, j ..< j + 1] -> reg
+    vs = load VS[kvh ..< kvh + 1, j ..< j + 1] -> reg
+    s = (q @ k^T) * (sq * ks)
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        s = mask_window(s, qpos, j * Bc, window)
+      else:
+        s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - (m2 - log(pmax)))
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    p8 = cast(p, fp8e4m3)
+    o = (a * (vp / vs)) * o + p8 @ vt^T
+    vp = vs
+    m = m2
+  store O[bh, rows(i, Br), :] = o * (vp / l)
+  store LSE[bh, rows(i, Br)] = m + log(l) - log(pmax)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
+"""#,
         "flash3": #"""
 # FlashAttention-3 forward pass, Hopper (16-bit path).
 #
