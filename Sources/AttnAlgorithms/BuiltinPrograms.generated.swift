@@ -126,16 +126,32 @@ kernel suffix grid(b: batch, kvh: kv_heads):
 # tokens also chooses hidden (later) tokens, masked by their positions (`mask_after`).
 # Which tokens move depends on the data; how many (k) does not, so count mode is exact.
 #
+# The indexer's grid is split over the keys too (Kb key blocks a thread block, as
+# DeepGEMM's paged MQA logits kernel spreads a decode step's KV blocks over the SMs): a
+# decode step has one query block, which alone would run on one SM.
+#
+# Split-KV over the chosen tokens: a decode step has only batch x cdiv(heads, Bh) attend
+# blocks (4 for V3.2's 128 heads at batch 1), so `attend` splits the k chosen tokens over
+# S blocks in units of Bs = 64 (FlashMLA's sparse kernel takes 64 chosen tokens a step),
+# each writing an fp32 partial latent output and its log-sum-exp; `up` merges the partials
+# with log-sum-exp weights, one latent slice at a time, before W_UV (as mla-decode-absorbed).
+# splits = 0 picks S with FlashAttention-2's heuristic; S = 1 is the unsplit kernel.
+# The gather stays one token a step: a load takes one position per index, so the 64-token
+# tile FlashMLA gathers into shared memory is not expressible, and the online softmax
+# rescales the latent output once per token (Bh x rank "other" FLOPs) where FlashMLA
+# rescales once per 64: the other FLOPs are an upper bound, bytes and matmul FLOPs exact.
+#
 # IO law (docs/io-laws.md), decode (N = 1), per sequence, e bytes, kk = min(k, Nkv),
 # Hg = cdiv(H, Bh):
 #   reads  = H d e + H rank d e                    (absorb: q^C, W_UK)
-#          + H_I d_I + H_I e + Nkv d_I            (index: q^I fp8, w, indexer keys fp8)
+#          + cdiv(cdiv(Nkv, Bc), Kb) (H_I d_I + H_I e) + Nkv d_I   (index: q^I fp8 and w
+#            once per indexer block of Kb key blocks, indexer keys fp8)
 #          + 4 Nkv                                 (select: the logits)
-#          + H (rank + rope) e + Hg kk (4 + (rank + rope) e)     (attend: q_lat, q^R once; a
-#            gathered token's index, latent and RoPE key once per Bh heads)
-#          + 4 H rank + H rank d e                 (up: o_lat, W_UV)
-#   writes = H rank e + 4 Nkv + 4 kk + 4 H rank + H d e
-about "DeepSeek Sparse Attention (DeepSeek-V3.2; decode or causal prefill): a lightning indexer (H_I fp8 heads, ReLU, weighted) scores every token, the top k tokens per query are gathered for absorbed MLA (data-dependent selection; count mode exact: k tokens per query)"
+#          + S H (rank + rope) e + Hg kk (4 + (rank + rope) e)   (attend: q_lat, q^R once per
+#            split; a gathered token's index, latent and RoPE key once per Bh heads)
+#          + 4 S H rank + 4 S H [S > 1] + H rank d e   (up: the partial o_lat, their LSE, W_UV)
+#   writes = H rank e + 4 Nkv + 4 kk + 4 S H rank + 4 S H [S > 1] + H d e
+about "DeepSeek Sparse Attention (DeepSeek-V3.2; decode or causal prefill): a lightning indexer (H_I fp8 heads, ReLU, weighted) scores every token, the top k tokens per query are gathered for absorbed MLA, split over S blocks with a log-sum-exp combine (data-dependent selection; count mode exact: k tokens per query)"
 
 param topk = 2048                             # tokens kept per query (DeepSeek-V3.2: 2,048)
 param index_heads = 64                        # H_I (V3.2: 64)
@@ -149,11 +165,16 @@ param Bh = 32                                 # heads per block (attend), as mla
 param Bk = 64                                 # latent columns per step (absorb, up)
 param Bq = 4                                  # queries per indexer block (H_I Bq rows)
 param Bc = 64                                 # indexer keys per block
+param Kb = (batch * cdiv(N, Bq) < sm_count) * 16 + (batch * cdiv(N, Bq) >= sm_count) * cdiv(Nkv, Bc)   # key blocks per indexer thread block: 16 when the query blocks alone leave SMs idle (a decode step's 128K keys: 128 blocks), else all (a prefill)
 param Bt = 2048                               # logits per chunk of the selection
+param Bs = 64                                 # chosen tokens per unit of a split (FlashMLA's sparse step)
+param splits = 0                              # 0: FlashAttention-2's heuristic; else the splits of the k chosen tokens
+param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * N * cdiv(heads, Bh), 2 * sm_count, cdiv(kk, Bs), 128)
 param sm = 1.0 / sqrt(d + rope)
 param wb = sqrt(3.0 / rank)
 require rank > 0 and rope > 0 and index_heads > 0 and index_dim > 0 and topk > 0, "rank, rope, the indexer's heads and size and topk must be positive"
-require Br > 0 and Bh > 0 and Bk > 0 and Bq > 0 and Bc > 0 and Bt > 0, "block sizes must be positive"
+require Br > 0 and Bh > 0 and Bk > 0 and Bq > 0 and Bc > 0 and Kb > 0 and Bt > 0 and Bs > 0 and S > 0, "block sizes and the split count must be positive"
+require splits <= 128, "splits is at most 128, as in FlashAttention-2"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require Nkv >= N, "each query sits at position i + Nkv - N"
 
@@ -169,7 +190,8 @@ input  WI[batch, index_heads, N, 1]                     # indexer head weights w
 temp   QL[batch, N, heads, rank]                        # q^C W_UK^T
 temp   L[batch, N, Nkv] fp32                            # indexer logits
 temp   IDX[batch, N, kk] i32                            # chosen tokens
-temp   OL[batch, N, heads, rank] fp32                   # latent output
+temp   OL[batch, N, heads, S, rank] fp32                # latent output, per split
+temp   LSEacc[batch, N, heads, S] fp32                  # log-sum-exp per split (S > 1)
 output O[batch * heads, N, d]
 
 check O = attention_dsa(QN, QR, C, KR, WUK, WUV, QI, KI, WI, IDX, causal: causal)
@@ -182,21 +204,25 @@ kernel absorb grid(bh: batch * heads, i: cdiv(N, Br)):
     wk = load WUK[h, rows(r, Bk), :] -> sram
     store QL[b, rows(i, Br), h, cols(r, Bk)] = qn @ wk^T
 
-kernel index grid(b: batch, i: cdiv(N, Bq)) warps(8):
+kernel index grid(b: batch, i: cdiv(N, Bq), jc: cdiv(cdiv(Nkv, Bc), Kb)) warps(8):
   rn = min(Bq, N - i * Bq)
   q0 = i * Bq + Nkv - N
-  qi = load QI[b, :, rows(i, Bq), :] -> sram            # (H_I x rn) x d_I, head-major
-  w = load WI[b, :, rows(i, Bq), :] -> sram             # (H_I x rn) x 1
-  e = exp(mask_window(zeros(index_heads * rn, rn), 0, 0, 1, rn))   # row (h, t) -> column t
   jhi = cdiv(Nkv, Bc)
   if causal == 1:
     jhi = min(jhi, (q0 + rn - 1) / Bc + 1)
-  for j in 0 ..< jhi:
-    ki = load KI[b, rows(j, Bc), :] -> sram
-    lg = e^T @ (max(qi @ ki^T, 0.0) * w)                # rn x Bc: sum_j w_j ReLU(q_j . k)
-    if causal == 1 and (j + 1) * Bc - 1 > q0:
-      lg = mask_causal(lg, q0, j * Bc)
-    store L[b, rows(i, Bq), cols(j, Bc)] = lg
+  # This block's Kb key blocks; a block past the query's last key (causal) does nothing.
+  jlo = jc * Kb
+  jhi = min(jhi, jlo + Kb)
+  if jlo < jhi:
+    qi = load QI[b, :, rows(i, Bq), :] -> sram          # (H_I x rn) x d_I, head-major
+    w = load WI[b, :, rows(i, Bq), :] -> sram           # (H_I x rn) x 1
+    e = exp(mask_window(zeros(index_heads * rn, rn), 0, 0, 1, rn))   # row (h, t) -> column t
+    for j in jlo ..< jhi:
+      ki = load KI[b, rows(j, Bc), :] -> sram
+      lg = e^T @ (max(qi @ ki^T, 0.0) * w)              # rn x Bc: sum_j w_j ReLU(q_j . k)
+      if causal == 1 and (j + 1) * Bc - 1 > q0:
+        lg = mask_causal(lg, q0, j * Bc)
+      store L[b, rows(i, Bq), cols(j, Bc)] = lg
 
 kernel select grid(b: batch, i: N):
   qpos = i + Nkv - N
@@ -218,15 +244,19 @@ kernel select grid(b: batch, i: N):
     pos = take(at, pick)
   store IDX[b, i ..< i + 1, :] = pos
 
-kernel attend grid(b: batch, i: N, g: cdiv(heads, Bh)):
+kernel attend grid(b: batch, i: N, g: cdiv(heads, Bh), s: S):
   qpos = i + Nkv - N
   ql = load QL[b, i, rows(g, Bh), :] -> sram
   qr = load QR[b, i, rows(g, Bh), :] -> sram
   rn = min(Bh, heads - g * Bh)
+  # This split's chosen tokens, whole units of Bs; a split past the end is empty.
+  per = cdiv(cdiv(kk, Bs), S) * Bs
+  tlo = min(kk, s * per)
+  thi = min(kk, tlo + per)
   o = zeros(rn, rank)
   m = full(rn, -inf)
   l = zeros(rn)
-  for t in 0 ..< kk:
+  for t in tlo ..< thi:
     j = load IDX[b, i, t]
     c = load C[b, j, :, :] -> sram
     kr = load KR[b, j, :, :] -> sram
@@ -241,17 +271,35 @@ kernel attend grid(b: batch, i: N, g: cdiv(heads, Bh)):
     l = a * l + rowsum(p)
     o = a * o + p @ c
     m = m2
-  store OL[b, i, rows(g, Bh), :] = o / l
+  if S == 1:
+    store OL[b, i, rows(g, Bh), 0, :] = o / l
+  else:
+    # Rows that saw no visible token here have l = 0: store 0, their LSE -inf weighs them out.
+    store OL[b, i, rows(g, Bh), s, :] = o / max(l, 1e-30)
+    store LSEacc[b, i, rows(g, Bh), s] = m + log(l)
 
 kernel up grid(bh: batch * heads, i: cdiv(N, Br)):
   b = bh / heads
   h = bh % heads
   rn = min(Br, N - i * Br)
   o = zeros(rn, d)
-  for r in 0 ..< cdiv(rank, Bk):
-    part = load OL[b, rows(i, Br), h, cols(r, Bk)] -> sram
-    wv = load WUV[h, rows(r, Bk), :] -> sram
-    o = o + part @ wv
+  if S == 1:
+    for r in 0 ..< cdiv(rank, Bk):
+      part = load OL[b, rows(i, Br), h, 0, cols(r, Bk)] -> sram
+      wv = load WUV[h, rows(r, Bk), :] -> sram
+      o = o + part @ wv
+  else:
+    # Merge the splits (log-sum-exp weights) one latent slice at a time, then up-project.
+    lse = load LSEacc[b, rows(i, Br), h, :] -> reg
+    lmax = rowmax(lse)
+    w = exp(lse - (lmax + log(rowsum(exp(lse - lmax)))))
+    for r in 0 ..< cdiv(rank, Bk):
+      ol = zeros(rn, min(Bk, rank - r * Bk))
+      for t in 0 ..< S:
+        part = load OL[b, rows(i, Br), h, t, cols(r, Bk)] -> reg
+        ol = ol + col(w, t) * part
+      wv = load WUV[h, rows(r, Bk), :] -> sram
+      o = o + ol @ wv
   store O[bh, rows(i, Br), :] = o
 
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).

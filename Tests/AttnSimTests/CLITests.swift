@@ -272,7 +272,7 @@ import AttnTestSupport
         #expect(lines.contains("  low-rank attention (Linformer): linformer"))
         #expect(lines.contains("  paged KV cache (block table): paged-decode, paged-decode-v2, paged-decode-triton, paged-decode-quant"))
         #expect(lines.contains("  cascade (shared-prefix) attention (FlashInfer): cascade"))
-        #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed, paged-decode-v2, flash-decoding-quant, tree-verify, cross-attention"))
+        #expect(lines.contains("  split-KV decoding: flash2-gqa, flash-decoding, mla-decode-absorbed, paged-decode-v2, flash-decoding-quant, dsa, tree-verify, cross-attention"))
         #expect(lines.contains("  quantized KV cache read by the kernels (fp8, int8, int4; per-group or per-token scales): flash-decoding-quant, paged-decode-quant"))
         // The frontier families (issue 20): chunked linear-time layers, tree verify, vision, cross-attention, prefix-LM.
         #expect(lines.contains { $0.hasPrefix("  chunked linear-time layers of 2025") && $0.hasSuffix(": mamba2-ssd, gated-deltanet") })
