@@ -126,16 +126,32 @@ kernel suffix grid(b: batch, kvh: kv_heads):
 # tokens also chooses hidden (later) tokens, masked by their positions (`mask_after`).
 # Which tokens move depends on the data; how many (k) does not, so count mode is exact.
 #
+# The indexer's grid is split over the keys too (Kb key blocks a thread block, as
+# DeepGEMM's paged MQA logits kernel spreads a decode step's KV blocks over the SMs): a
+# decode step has one query block, which alone would run on one SM.
+#
+# Split-KV over the chosen tokens: a decode step has only batch x cdiv(heads, Bh) attend
+# blocks (4 for V3.2's 128 heads at batch 1), so `attend` splits the k chosen tokens over
+# S blocks in units of Bs = 64 (FlashMLA's sparse kernel takes 64 chosen tokens a step),
+# each writing an fp32 partial latent output and its log-sum-exp; `up` merges the partials
+# with log-sum-exp weights, one latent slice at a time, before W_UV (as mla-decode-absorbed).
+# splits = 0 picks S with FlashAttention-2's heuristic; S = 1 is the unsplit kernel.
+# The gather stays one token a step: a load takes one position per index, so the 64-token
+# tile FlashMLA gathers into shared memory is not expressible, and the online softmax
+# rescales the latent output once per token (Bh x rank "other" FLOPs) where FlashMLA
+# rescales once per 64: the other FLOPs are an upper bound, bytes and matmul FLOPs exact.
+#
 # IO law (docs/io-laws.md), decode (N = 1), per sequence, e bytes, kk = min(k, Nkv),
 # Hg = cdiv(H, Bh):
 #   reads  = H d e + H rank d e                    (absorb: q^C, W_UK)
-#          + H_I d_I + H_I e + Nkv d_I            (index: q^I fp8, w, indexer keys fp8)
+#          + cdiv(cdiv(Nkv, Bc), Kb) (H_I d_I + H_I e) + Nkv d_I   (index: q^I fp8 and w
+#            once per indexer block of Kb key blocks, indexer keys fp8)
 #          + 4 Nkv                                 (select: the logits)
-#          + H (rank + rope) e + Hg kk (4 + (rank + rope) e)     (attend: q_lat, q^R once; a
-#            gathered token's index, latent and RoPE key once per Bh heads)
-#          + 4 H rank + H rank d e                 (up: o_lat, W_UV)
-#   writes = H rank e + 4 Nkv + 4 kk + 4 H rank + H d e
-about "DeepSeek Sparse Attention (DeepSeek-V3.2; decode or causal prefill): a lightning indexer (H_I fp8 heads, ReLU, weighted) scores every token, the top k tokens per query are gathered for absorbed MLA (data-dependent selection; count mode exact: k tokens per query)"
+#          + S H (rank + rope) e + Hg kk (4 + (rank + rope) e)   (attend: q_lat, q^R once per
+#            split; a gathered token's index, latent and RoPE key once per Bh heads)
+#          + 4 S H rank + 4 S H [S > 1] + H rank d e   (up: the partial o_lat, their LSE, W_UV)
+#   writes = H rank e + 4 Nkv + 4 kk + 4 S H rank + 4 S H [S > 1] + H d e
+about "DeepSeek Sparse Attention (DeepSeek-V3.2; decode or causal prefill): a lightning indexer (H_I fp8 heads, ReLU, weighted) scores every token, the top k tokens per query are gathered for absorbed MLA, split over S blocks with a log-sum-exp combine (data-dependent selection; count mode exact: k tokens per query)"
 
 param topk = 2048                             # tokens kept per query (DeepSeek-V3.2: 2,048)
 param index_heads = 64                        # H_I (V3.2: 64)
@@ -149,11 +165,16 @@ param Bh = 32                                 # heads per block (attend), as mla
 param Bk = 64                                 # latent columns per step (absorb, up)
 param Bq = 4                                  # queries per indexer block (H_I Bq rows)
 param Bc = 64                                 # indexer keys per block
+param Kb = (batch * cdiv(N, Bq) < sm_count) * 16 + (batch * cdiv(N, Bq) >= sm_count) * cdiv(Nkv, Bc)   # key blocks per indexer thread block: 16 when the query blocks alone leave SMs idle (a decode step's 128K keys: 128 blocks), else all (a prefill)
 param Bt = 2048                               # logits per chunk of the selection
+param Bs = 64                                 # chosen tokens per unit of a split (FlashMLA's sparse step)
+param splits = 0                              # 0: FlashAttention-2's heuristic; else the splits of the k chosen tokens
+param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * N * cdiv(heads, Bh), 2 * sm_count, cdiv(kk, Bs), 128)
 param sm = 1.0 / sqrt(d + rope)
 param wb = sqrt(3.0 / rank)
 require rank > 0 and rope > 0 and index_heads > 0 and index_dim > 0 and topk > 0, "rank, rope, the indexer's heads and size and topk must be positive"
-require Br > 0 and Bh > 0 and Bk > 0 and Bq > 0 and Bc > 0 and Bt > 0, "block sizes must be positive"
+require Br > 0 and Bh > 0 and Bk > 0 and Bq > 0 and Bc > 0 and Kb > 0 and Bt > 0 and Bs > 0 and S > 0, "block sizes and the split count must be positive"
+require splits <= 128, "splits is at most 128, as in FlashAttention-2"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require Nkv >= N, "each query sits at position i + Nkv - N"
 
@@ -169,7 +190,8 @@ input  WI[batch, index_heads, N, 1]                     # indexer head weights w
 temp   QL[batch, N, heads, rank]                        # q^C W_UK^T
 temp   L[batch, N, Nkv] fp32                            # indexer logits
 temp   IDX[batch, N, kk] i32                            # chosen tokens
-temp   OL[batch, N, heads, rank] fp32                   # latent output
+temp   OL[batch, N, heads, S, rank] fp32                # latent output, per split
+temp   LSEacc[batch, N, heads, S] fp32                  # log-sum-exp per split (S > 1)
 output O[batch * heads, N, d]
 
 check O = attention_dsa(QN, QR, C, KR, WUK, WUV, QI, KI, WI, IDX, causal: causal)
@@ -182,21 +204,25 @@ kernel absorb grid(bh: batch * heads, i: cdiv(N, Br)):
     wk = load WUK[h, rows(r, Bk), :] -> sram
     store QL[b, rows(i, Br), h, cols(r, Bk)] = qn @ wk^T
 
-kernel index grid(b: batch, i: cdiv(N, Bq)) warps(8):
+kernel index grid(b: batch, i: cdiv(N, Bq), jc: cdiv(cdiv(Nkv, Bc), Kb)) warps(8):
   rn = min(Bq, N - i * Bq)
   q0 = i * Bq + Nkv - N
-  qi = load QI[b, :, rows(i, Bq), :] -> sram            # (H_I x rn) x d_I, head-major
-  w = load WI[b, :, rows(i, Bq), :] -> sram             # (H_I x rn) x 1
-  e = exp(mask_window(zeros(index_heads * rn, rn), 0, 0, 1, rn))   # row (h, t) -> column t
   jhi = cdiv(Nkv, Bc)
   if causal == 1:
     jhi = min(jhi, (q0 + rn - 1) / Bc + 1)
-  for j in 0 ..< jhi:
-    ki = load KI[b, rows(j, Bc), :] -> sram
-    lg = e^T @ (max(qi @ ki^T, 0.0) * w)                # rn x Bc: sum_j w_j ReLU(q_j . k)
-    if causal == 1 and (j + 1) * Bc - 1 > q0:
-      lg = mask_causal(lg, q0, j * Bc)
-    store L[b, rows(i, Bq), cols(j, Bc)] = lg
+  # This block's Kb key blocks; a block past the query's last key (causal) does nothing.
+  jlo = jc * Kb
+  jhi = min(jhi, jlo + Kb)
+  if jlo < jhi:
+    qi = load QI[b, :, rows(i, Bq), :] -> sram          # (H_I x rn) x d_I, head-major
+    w = load WI[b, :, rows(i, Bq), :] -> sram           # (H_I x rn) x 1
+    e = exp(mask_window(zeros(index_heads * rn, rn), 0, 0, 1, rn))   # row (h, t) -> column t
+    for j in jlo ..< jhi:
+      ki = load KI[b, rows(j, Bc), :] -> sram
+      lg = e^T @ (max(qi @ ki^T, 0.0) * w)              # rn x Bc: sum_j w_j ReLU(q_j . k)
+      if causal == 1 and (j + 1) * Bc - 1 > q0:
+        lg = mask_causal(lg, q0, j * Bc)
+      store L[b, rows(i, Bq), cols(j, Bc)] = lg
 
 kernel select grid(b: batch, i: N):
   qpos = i + Nkv - N
@@ -218,15 +244,19 @@ kernel select grid(b: batch, i: N):
     pos = take(at, pick)
   store IDX[b, i ..< i + 1, :] = pos
 
-kernel attend grid(b: batch, i: N, g: cdiv(heads, Bh)):
+kernel attend grid(b: batch, i: N, g: cdiv(heads, Bh), s: S):
   qpos = i + Nkv - N
   ql = load QL[b, i, rows(g, Bh), :] -> sram
   qr = load QR[b, i, rows(g, Bh), :] -> sram
   rn = min(Bh, heads - g * Bh)
+  # This split's chosen tokens, whole units of Bs; a split past the end is empty.
+  per = cdiv(cdiv(kk, Bs), S) * Bs
+  tlo = min(kk, s * per)
+  thi = min(kk, tlo + per)
   o = zeros(rn, rank)
   m = full(rn, -inf)
   l = zeros(rn)
-  for t in 0 ..< kk:
+  for t in tlo ..< thi:
     j = load IDX[b, i, t]
     c = load C[b, j, :, :] -> sram
     kr = load KR[b, j, :, :] -> sram
@@ -241,17 +271,35 @@ kernel attend grid(b: batch, i: N, g: cdiv(heads, Bh)):
     l = a * l + rowsum(p)
     o = a * o + p @ c
     m = m2
-  store OL[b, i, rows(g, Bh), :] = o / l
+  if S == 1:
+    store OL[b, i, rows(g, Bh), 0, :] = o / l
+  else:
+    # Rows that saw no visible token here have l = 0: store 0, their LSE -inf weighs them out.
+    store OL[b, i, rows(g, Bh), s, :] = o / max(l, 1e-30)
+    store LSEacc[b, i, rows(g, Bh), s] = m + log(l)
 
 kernel up grid(bh: batch * heads, i: cdiv(N, Br)):
   b = bh / heads
   h = bh % heads
   rn = min(Br, N - i * Br)
   o = zeros(rn, d)
-  for r in 0 ..< cdiv(rank, Bk):
-    part = load OL[b, rows(i, Br), h, cols(r, Bk)] -> sram
-    wv = load WUV[h, rows(r, Bk), :] -> sram
-    o = o + part @ wv
+  if S == 1:
+    for r in 0 ..< cdiv(rank, Bk):
+      part = load OL[b, rows(i, Br), h, 0, cols(r, Bk)] -> sram
+      wv = load WUV[h, rows(r, Bk), :] -> sram
+      o = o + part @ wv
+  else:
+    # Merge the splits (log-sum-exp weights) one latent slice at a time, then up-project.
+    lse = load LSEacc[b, rows(i, Br), h, :] -> reg
+    lmax = rowmax(lse)
+    w = exp(lse - (lmax + log(rowsum(exp(lse - lmax)))))
+    for r in 0 ..< cdiv(rank, Bk):
+      ol = zeros(rn, min(Bk, rank - r * Bk))
+      for t in 0 ..< S:
+        part = load OL[b, rows(i, Br), h, t, cols(r, Bk)] -> reg
+        ol = ol + col(w, t) * part
+      wv = load WUV[h, rows(r, Bk), :] -> sram
+      o = o + ol @ wv
   store O[bh, rows(i, Br), :] = o
 
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
@@ -1372,6 +1420,123 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
       m = m2
   store O[bh, rows(i, Br), :] = o / l
   store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 16, 32, 64, 128, 256
+# @tune Bc: 16, 32, 64, 128, 256
+
+"""#,
+        "flash3-fp8": #"""
+# FlashAttention-3 forward pass, Hopper, FP8 path.
+#
+# Shah, Bikshandi, Zhang, Thakkar, Ramani and Dao, "FlashAttention-3: Fast and Accurate
+# Attention with Asynchrony and Low-precision" (2024), Section 3.3. flash3.tile's schedule
+# (one CTA per (head, query block) of Br = 128 rows, a TMA producer warp group filling a
+# 2-stage K/V ring, two consumer warp groups of 64 rows running wgmma), with every GEMM on
+# Hopper's FP8 tensor cores (mma(async, fp8e4m3): the cost model takes the profile's FP8
+# rate, 1,978.9 TFLOPS dense on the H100 SXM, twice the 16-bit one):
+#
+# - block quantization: Q, K and V are e4m3 codes with one fp32 scale per block of rows
+#   (QS per Br query rows, KS and VS per Bc key rows), as the paper's Section 3.3 keeps
+#   "one scalar per block"; the quantization itself runs in the kernel before attention
+#   (fused with RoPE, the paper says) and is not modelled, nor is incoherent processing
+#   (a random orthogonal transform of Q and K before quantizing, which spreads outliers
+#   and changes codes, not bytes or FLOPs). FA3's released kernel takes one descale per
+#   (batch, KV head) instead: the per-block form moves 4 more bytes per tile.
+# - S = Q K^T is exact products of codes summed in fp32, times qs ks / sqrt(d) (one
+#   multiply per score, as the 16-bit path's scale).
+# - P: FA3 subtracts the row max less 8 (log2 units) so that P = exp2(...) lies in
+#   [0, 256], using more of e4m3's range than [0, 1] (fewer values in its subnormals):
+#   here p = exp(s - (m - log 256)). The row sum l is taken from the fp32 P, then P is
+#   rounded to e4m3 in registers (`cast`) for the second GEMM: the one rounding of this
+#   path the derived tolerance counts beyond the stores (docs/tile-language.md, "Numeric
+#   verdicts"). FA3 also permutes P's bytes in registers to match the FP8 operand layout:
+#   no FLOP, no byte.
+# - V transposed in shared memory: the FP8 wgmma takes both operands K-major, so V_j
+#   (keys x d) is transposed on chip into a buffer of its own, d x keys (`vt = v^T`: Bc d
+#   bytes shared memory -> registers and Bc d bytes back, reg->sram; FA3's producer warp
+#   group does it with LDSM/STSM while the consumers compute). No HBM byte moves for it.
+# - V's block scale: O accumulates P V_j codes, so the running output is kept in units of
+#   the current block's scale: O <- (alpha vs_{j-1} / vs_j) O + P V_j, folded into the
+#   rescale by alpha the online softmax does anyway (one multiply per row), and the last
+#   block's scale applied with 1 / l at the end.
+#
+# IO law (docs/io-laws.md), e = the run's bytes per element of O, T_i the key blocks query
+# block i visits:
+#   reads  = BH N d + 2 BH sum_i T_i Bc' d  (e4m3 Q once, K and V once per query block)
+#            + 4 BH cdiv(N, Br) + 8 BH sum_i T_i  (the scales),
+#   writes = BH N d e + 4 BH N.
+about "FlashAttention-3 forward, FP8 path (Shah et al. 2024, Section 3.3): e4m3 Q, K, V with per-block scales, S and P V on the FP8 wgmma, P rounded to e4m3 in registers, V transposed in shared memory; causal and window masks skip blocks"
+
+param Br = 128      # query rows per CTA (two consumer warp groups of 64)
+param Bc = 128      # key/value rows per stage
+param causal = 0    # 1: each query sees keys up to its own position
+param window = 0    # > 0: each query sees only its last `window` keys (implies causal)
+param pmax = 256.0  # P's largest value: FA3's Max_offset of 8 (2^8), in e4m3's range (448)
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+# Codes: normal values rounded to e4m3 (a block quantized to its largest magnitude would
+# reach 448; e4m3 is a floating-point format, so the relative precision is the same).
+# Scales differ between blocks by up to a factor 2, so a scale applied to the wrong block
+# shows in the output.
+input  Q[batch * heads, N, d] fp8e4m3
+input  K[batch * kv_heads, Nkv, d] fp8e4m3
+input  V[batch * kv_heads, Nkv, d] fp8e4m3
+input  QS[batch * heads, cdiv(N, Br)] fp32 uniform(0.7, 1.4)
+input  KS[batch * kv_heads, cdiv(Nkv, Bc)] fp32 uniform(0.7, 1.4)
+input  VS[batch * kv_heads, cdiv(Nkv, Bc)] fp32 uniform(0.7, 1.4)
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention_scaled(Q, QS, K, KS, V, VS, block_q: Br, block_k: Bc, causal: causal, window: window)
+check LSE = attention_scaled_lse(Q, QS, K, KS, block_q: Br, block_k: Bc, causal: causal, window: window)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async, fp8e4m3):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  qs = load QS[bh ..< bh + 1, i ..< i + 1] -> reg    # 1 x 1
+  sq = qs * scale
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  vp = full(1, 1, 1.0)                     # the scale O is kept in (none before the first block)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    vt = v^T                               # V_j transposed in shared memory (reg->sram)
+    ks = load KS[kvh ..< kvh + 1, j ..< j + 1] -> reg
+    vs = load VS[kvh ..< kvh + 1, j ..< j + 1] -> reg
+    s = (q @ k^T) * (sq * ks)
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        s = mask_window(s, qpos, j * Bc, window)
+      else:
+        s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - (m2 - log(pmax)))
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    p8 = cast(p, fp8e4m3)
+    o = (a * (vp / vs)) * o + p8 @ vt^T
+    vp = vs
+    m = m2
+  store O[bh, rows(i, Br), :] = o * (vp / l)
+  store LSE[bh, rows(i, Br)] = m + log(l) - log(pmax)
 
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
 # @tune Br: 16, 32, 64, 128, 256

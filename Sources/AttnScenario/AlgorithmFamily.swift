@@ -33,7 +33,7 @@ public struct AlgorithmFamily: Sendable {
 
     /// The families, in the order `attnsim list` shows them.
     public static let catalog: [AlgorithmFamily] = [
-        AlgorithmFamily(name: "dense (full) softmax attention", how: "the default of every attention algorithm", .checkedAgainst([.attention, .attentionPaged, .attentionDQ])),
+        AlgorithmFamily(name: "dense (full) softmax attention", how: "the default of every attention algorithm", .checkedAgainst([.attention, .attentionPaged, .attentionDQ, .attentionScaled])),
         AlgorithmFamily(name: "causal mask", how: "--causal", .declares("causal")),
         AlgorithmFamily(name: "sliding-window (local) attention", how: "--window W", .declares("window")),
         AlgorithmFamily(name: "block-sparse attention (local + strided, or random blocks)", how: "--block-mask \(BlockMaskOption.help)", .declares("block_pattern")),
@@ -47,6 +47,9 @@ public struct AlgorithmFamily: Sendable {
         AlgorithmFamily(name: "causal linear attention (elu + 1 features, running state)", how: "--algorithm linear-attention", .checkedAgainst([.linearAttention])),
         AlgorithmFamily(name: "low-rank attention (Linformer)", how: "--algorithm linformer, --param kproj=K", .checkedAgainst([.linformer])),
         AlgorithmFamily(name: "cascade (shared-prefix) attention (FlashInfer)", how: "--algorithm cascade, --param suffix=S", .checkedAgainst([.attentionCascade])),
+        AlgorithmFamily(
+            name: "FP8 attention (block-scaled e4m3 Q, K, V; P rounded to e4m3; FP8 tensor cores)", how: "--algorithm flash3-fp8",
+            .checkedAgainst([.attentionScaled])),
         AlgorithmFamily(name: "split-KV decoding", how: "--q-len 1, --param splits=S", .declares("splits")),
         AlgorithmFamily(
             name: "paged KV cache (block table)", how: "--algorithm paged-decode, paged-decode-v2 (vLLM's partitions) or paged-decode-quant",

@@ -318,10 +318,10 @@ public struct CostModel: Sendable {
     /// bound by the tensor cores alone.
     func matmulSeconds(kernel: KernelDecl, counters: Counters, threads: Int, activeSMs: Int) -> Double {
         guard counters.flopsMatmul > 0 else { return 0 }
-        let mma = Double(counters.flopsMatmul) / (matmulFlopsPerSecond * calibration.matmulEfficiency)
+        let mma = Double(counters.flopsMatmul) / (matmulFlopsPerSecond(kernel) * calibration.matmulEfficiency)
         if usesAsyncMMA(kernel: kernel, counters: counters, threads: threads) { return mma }
         let rows = Double(rowsPerWarp(matmulRows: max(counters.peakMatmulRows, 1), threads: threads))
-        let operandBytes = Double(counters.flopsMatmul) * Double(dtype.bytes) / (2 * rows)
+        let operandBytes = Double(counters.flopsMatmul) * Double(mmaDType(kernel).bytes) / (2 * rows)
         let operandRate = hardware.sramBytesPerSecond * calibration.operandBandwidthFraction
         return max(mma, operandBytes / operandRate)
     }

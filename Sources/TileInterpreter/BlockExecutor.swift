@@ -157,6 +157,20 @@ final class BlockExecutor {
             }
             chip.beginStatement()
             let result = try evaluate(value, materialize: false)
+            if var tile = result.tile, tile.level == .sram {
+                // A shared-memory tile rearranged on chip (`vt = v^T`: FlashAttention-3's FP8
+                // path transposes V_j for the FP8 wgmma): read into registers (counted as the
+                // operand was read) and written back into a buffer of its own in shared
+                // memory, reg->sram bytes; no HBM byte moves.
+                if let old = env[slot].tile { chip.free(old) }
+                env[slot] = .unset
+                counters.registersToSram = try sum(counters.registersToSram, tile.bytes, "reg->sram bytes")
+                emit("sram_write", edge: "reg->sram", tensor: kernel.slotNames[slot], bytes: tile.bytes, shape: tile.shape)
+                tile.level = .sram
+                try allocate(tile, named: kernel.slotNames[slot], at: statement.location)
+                env[slot] = .tile(tile)
+                return
+            }
             if let tile = result.tile {
                 let hosted = isHosted(tile, assignedSlot: slot, dying: statement.release)
                 let accumulated = accumulatesInPlace(value, into: slot, result: tile) ? tile.bytes : 0

@@ -53,7 +53,7 @@ public enum GridDependence {
 
 /// The branches of an `if` that can run: one when the condition depends only on
 /// parameters, both otherwise.
-private struct Branches {
+struct Branches {
     let parameters: [ScalarValue]
     let source: SourceFile
 

@@ -249,7 +249,7 @@ public struct GridAxis: Sendable, Equatable {
     public var extent: Expr
 }
 
-/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [mma(sync|async)]:`
+/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [mma(sync|async[, dtype])]:`
 /// with a body, run once per thread block.
 public struct KernelDecl: Sendable, Equatable {
     public var name: String
@@ -267,6 +267,10 @@ public struct KernelDecl: Sendable, Equatable {
     /// The matrix-multiply instructions the kernel is compiled to (`mma(sync)` or
     /// `mma(async)`); nil: `sync`. The cost model's tensor-core rate depends on it.
     public var mma: MMAKind? = nil
+    /// The dtype the kernel's tensor cores multiply (`mma(async, fp8e4m3)`): the cost
+    /// model's matmul rate is this dtype's; nil: the run's storage dtype. FlashAttention-3's
+    /// FP8 path feeds e4m3 Q, K, P and V to Hopper's FP8 wgmma while it stores O in 16 bits.
+    public var mmaDType: DType? = nil
     public var body: [Stmt]
     public var location: SourceLocation
     /// Names of the kernel's local slots (filled in by the checker), for traces and errors.

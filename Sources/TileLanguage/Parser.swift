@@ -5,7 +5,7 @@ import AttnNumerics
 /// The grammar, informally (docs/tile-language.md has the full reference):
 ///
 ///     program   := { about | param | tensor | check | require | kernel }
-///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages') '(' expr ')' | 'mma' '(' ('sync' | 'async') ')' } ':' block
+///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages') '(' expr ')' | 'mma' '(' ('sync' | 'async') [ ',' DTYPE ] ')' } ':' block
 ///     block     := NEWLINE INDENT { stmt } DEDENT | simple { ';' simple } NEWLINE
 ///     stmt      := 'for' NAME 'in' expr '..<' expr ':' block
 ///                | 'if' expr ':' block [ ('elif' ... | 'else' ':' block) ]
@@ -255,6 +255,7 @@ public struct Parser {
         // Launch attributes, each at most once, in any order; threads and warps exclude each other.
         var attributes: [String: Expr] = [:]
         var mma: MMAKind?
+        var mmaDType: DType?
         while let word = ["threads", "warps", "stages", "mma"].first(where: { isWord($0) }) {
             let at = current.location
             if word == "mma" {
@@ -266,6 +267,15 @@ public struct Parser {
                     throw error("unknown MMA kind '\(kind)'; expected sync or async", at: kindAt)
                 }
                 mma = parsed
+                if isSymbol(",") {
+                    // `mma(async, fp8e4m3)`: the dtype the tensor cores multiply (its rate).
+                    advance()
+                    let (name, nameAt) = try expectName("for the MMA's input dtype")
+                    guard let dtype = DType(matmulRateKey: name) else {
+                        throw error("unknown MMA input dtype '\(name)'; expected \(DType.matmulRateKeys)", at: nameAt)
+                    }
+                    mmaDType = dtype
+                }
                 try expectSymbol(")", "after the MMA kind")
                 continue
             }
@@ -284,7 +294,7 @@ public struct Parser {
         let body = try parseBlock()
         return KernelDecl(
             name: name, axes: axes, threads: attributes["threads"], warps: attributes["warps"], stages: attributes["stages"],
-            mma: mma, body: body, location: location, slotNames: [])
+            mma: mma, mmaDType: mmaDType, body: body, location: location, slotNames: [])
     }
 
     // MARK: Statements

@@ -8,7 +8,7 @@ import AttnNumerics
 /// Each family of references is one file in `References/` (softmax attention and its
 /// gradients, the selective scan, linear attention, cascade attention, latent
 /// attention, data-dependent sparse attention, Mamba-2's SSD, the gated delta rule,
-/// structured masks); adding a reference is one definition there and its tests
+/// structured masks, block-scaled attention); adding a reference is one definition there and its tests
 /// (docs/ARCHITECTURE.md, "Adding a reference").
 public final class ReferenceKind: Sendable, Hashable, CustomStringConvertible {
     /// The name `check` lines use: `attention_lse`.
@@ -48,7 +48,7 @@ public final class ReferenceKind: Sendable, Hashable, CustomStringConvertible {
     /// Every reference, family by family.
     public static let allCases: [ReferenceKind] =
         softmaxAttention + selectiveScanFamily + linearAttentionFamily + cascadeAttention + latentAttention + sparseAttention
-        + stateSpaceDuality + gatedDeltaRule + structuredMaskAttention
+        + stateSpaceDuality + gatedDeltaRule + structuredMaskAttention + scaledAttention
 
     private static let byName: [String: ReferenceKind] = Dictionary(allCases.map { ($0.rawValue, $0) }) { first, _ in first }
 

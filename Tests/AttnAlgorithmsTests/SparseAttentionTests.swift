@@ -122,18 +122,28 @@ import TileTestSupport
             let (h, rank, rope) = (c.heads, p["rank"] ?? 512, p["rope"] ?? 64)
             let (hi, di, kk) = (p["index_heads"] ?? 64, p["index_dim"] ?? 128, Swift.min(p["topk"] ?? 2048, nkv))
             let (br, bh, bq, bc) = (p["Br"] ?? 64, p["Bh"] ?? 32, p["Bq"] ?? 4, p["Bc"] ?? 64)
+            // Key blocks per indexer thread block: 16 while the query blocks number fewer
+            // than the H100's 132 SMs, else all of them.
+            let kb = p["Kb"] ?? (c.batch * S.cdiv(n, bq) < S.h100.smCount ? 16 : S.cdiv(nkv, bc))
             let causal = (p["causal"] ?? 0) == 1
             let tr = S.cdiv(n, br), hg = S.cdiv(h, bh)
-            // absorb, attend, up
-            var reads = h * (n * d * e + tr * rank * d * e) + n * (h * (rank + rope) * e + hg * kk * (4 + (rank + rope) * e))
-                + h * (4 * n * rank + tr * rank * d * e)
-            var writes = h * n * rank * e + 4 * n * h * rank + h * n * d * e
-            // index: per block of queries, the keys up to its last query (causal)
+            // The splits of the chosen tokens: given, or FlashAttention-2's heuristic over
+            // batch N cdiv(H, Bh) attend blocks, 2 x 132 slots and units of 64 tokens.
+            let splits = p["splits"].flatMap { $0 > 0 ? $0 : nil }
+                ?? SplitHeuristic.numSplits(batchHeadsMBlocks: c.batch * n * hg, numSMs: 2 * S.h100.smCount, numNBlocks: S.cdiv(kk, 64), maxSplits: 128)
+            let lse = splits > 1 ? 4 * h * n * splits : 0
+            // absorb; attend (q_lat and q^R once per split, the chosen tokens once per Bh
+            // heads); up (the partials and their LSE, W_UV)
+            var reads = h * (n * d * e + tr * rank * d * e) + n * (splits * h * (rank + rope) * e + hg * kk * (4 + (rank + rope) * e))
+                + h * (4 * n * rank * splits + tr * rank * d * e) + lse
+            var writes = h * n * rank * e + 4 * n * h * rank * splits + lse + h * n * d * e
+            // index: per block of queries, the keys up to its last query (causal), the
+            // queries and weights once per thread block of kb key blocks
             for i in 0..<S.cdiv(n, bq) {
                 let rn = Swift.min(bq, n - i * bq)
                 let jhi = causal ? Swift.min(S.cdiv(nkv, bc), (at(i * bq) + rn - 1) / bc + 1) : S.cdiv(nkv, bc)
                 let keys = Swift.min(nkv, jhi * bc)
-                reads += hi * rn * di + hi * rn * e + keys * di
+                reads += S.cdiv(jhi, kb) * (hi * rn * di + hi * rn * e) + keys * di
                 writes += 4 * rn * keys
             }
             // select
@@ -205,16 +215,32 @@ import TileTestSupport
     /// DeepSeek-V3.2's attention shape decoding one token at 128K (bf16): DSA reads the
     /// indexer keys (128 B a token), the logits (4 B a token) and 2,048 latents per 32 heads;
     /// absorbed MLA over every token reads the whole latent cache per 32 heads.
+    ///
+    /// The grid at batch 1: the indexer's 2,048 key blocks of 64 in thread blocks of 16
+    /// (128 blocks); attend's 4 head groups split over the 2,048 chosen tokens by
+    /// FlashAttention-2's heuristic with 4 blocks, 264 slots and 32 units of 64 tokens:
+    /// efficiencies 4 S / 264 (one partial wave), best 128 / 264 at S = 32, and the
+    /// eligible counts between 17 and 31 give the same 2 units a split as 16, so S = 32 is
+    /// the first within 0.85 of the best: 128 attend blocks.
     @Test func dsaAgainstDenseMLAAt128K() throws {
         let shape = ProblemShape(batch: 1, heads: 128, kvHeads: 1, queryLength: 1, keyLength: 131_072, headDim: 128)
-        let dsa = try S.count(try S.bind("dsa", shape, dtype: .bf16)).total
+        let bound = try S.bind("dsa", shape, dtype: .bf16)
+        let stats = try S.count(bound)
+        #expect(stats.kernels.map(\.blocks) == [128, 128, 1, 128, 128])
+        let dsa = stats.total
+        let unsplit = try S.count(try S.bind("dsa", shape, dtype: .bf16, params: ["splits": 1, "Kb": 2048])).total
         let dense = try S.count(try S.bind("mla-decode-absorbed", shape, dtype: .bf16)).total
-        // 128 x 128 x 2 + 128 x 512 x 128 x 2 (absorb) + 64 x 128 + 64 x 2 + 131,072 x 128
-        // (index) + 4 x 131,072 (select) + 128 x 576 x 2 + 4 x 2,048 x (4 + 576 x 2)
-        // (attend) + 4 x 128 x 512 + 128 x 512 x 128 x 2 (up) = 60,776,576.
-        #expect(dsa.hbmReadBytes == 60_776_576)
+        // Unsplit: 128 x 128 x 2 + 128 x 512 x 128 x 2 (absorb) + 64 x 128 + 64 x 2 +
+        // 131,072 x 128 (index) + 4 x 131,072 (select) + 128 x 576 x 2 + 4 x 2,048 x
+        // (4 + 576 x 2) (attend) + 4 x 128 x 512 + 128 x 512 x 128 x 2 (up) = 60,776,576.
+        #expect(unsplit.hbmReadBytes == 60_776_576)
+        // Split: the indexer's 127 more blocks read q^I and w again (127 x 8,320), attend
+        // reads q_lat and q^R 31 times more (31 x 128 x 576 x 2), up the 32 fp32 partials
+        // and their LSE (31 x 4 x 128 x 512 + 4 x 128 x 32): 74,547,200.
+        #expect(dsa.hbmReadBytes == 60_776_576 + 127 * 8_320 + 31 * 128 * 576 * 2 + 31 * 4 * 128 * 512 + 4 * 128 * 32)
+        #expect(dsa.hbmReadBytes == 74_547_200)
         #expect(dense.hbmReadBytes == 660_533_248)
-        #expect(dense.hbmReadBytes / dsa.hbmReadBytes == 10)
+        #expect(dense.hbmReadBytes / dsa.hbmReadBytes == 8)
     }
 
     /// Quest at 32K with a 4K-token budget (pages of 16), Llama-2-7B-like decode (32 heads,

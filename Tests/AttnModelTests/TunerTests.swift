@@ -33,6 +33,7 @@ import Workload
         ("paged-decode-triton", [("P", [16, 32, 64, 128, 256]), ("S", [1, 2, 4, 8, 16, 32])]),
         ("memory-efficient-cutlass", [("Br", blocks), ("Bc", blocks)]),
         ("flash3", [("Br", blocks), ("Bc", blocks)]),
+        ("flash3-fp8", [("Br", blocks), ("Bc", blocks)]),
         ("flash2-rope", [("Br", blocks), ("Bc", blocks)]),
         ("rope-prepass", [("Br", blocks), ("Bc", blocks)]),
         ("flash2-alibi", [("Br", blocks), ("Bc", blocks)]),

@@ -15,6 +15,7 @@ import TileInterpreter
         ("attention_routing", 6),
         ("attention_cascade", 5), ("attention_cascade_lse", 5), ("attention_mla", 6), ("ssd", 5), ("gated_delta_rule", 5),
         ("attention_tree", 3), ("attention_prefix", 3), ("attention_swin", 3),
+        ("attention_scaled", 6), ("attention_scaled_lse", 4),
     ])
     func argumentCounts(_ name: String, _ count: Int) throws {
         let reference = try #require(ReferenceKind.named(name))
@@ -23,7 +24,7 @@ import TileInterpreter
     }
 
     @Test func everyReferenceIsFoundByItsName() {
-        #expect(ReferenceKind.allCases.count == 23)
+        #expect(ReferenceKind.allCases.count == 25)
         for reference in ReferenceKind.allCases { #expect(ReferenceKind.named(reference.rawValue) === reference) }
         #expect(ReferenceKind.named("softmax") == nil)
     }
@@ -36,6 +37,7 @@ import TileInterpreter
             "rope", "rope_base", "rope_scaling", "rope_factor", "rope_original", "alibi", "softcap", "sinks",
             "block", "stride", "chunk",
             "tree_width", "prefix", "grid_w", "window_size", "shift",
+            "block_q", "block_k",
         ])
         #expect(CheckDecl.numberOptionNames == ["rope_base", "rope_factor", "softcap"])
         #expect(ReferenceKind.attentionCascade.options.map(\.name) == ["causal"])
@@ -66,6 +68,8 @@ import TileInterpreter
         #expect(n(.attentionTree, []) == 48)
         #expect(n(.attentionPrefix, []) == 48)
         #expect(n(.attentionSwin, []) == 48)
+        #expect(n(.attentionScaled, []) == 48)
+        #expect(n(.attentionScaledLSE, []) == 48)
     }
 
     /// A check names only the options its reference reads (no silent ignoring).
