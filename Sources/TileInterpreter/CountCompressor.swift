@@ -212,24 +212,114 @@ final class CountCompressor: LoopCompression {
         }
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
-        let candidates = kernel.axes.indices.filter { box.count[$0] > 1 }
-        if try peelLastSlices(box, along: candidates.filter { plan.axisIsSensitive[$0] }) { return }
+        let candidates = box.count.indices.filter { box.count[$0] > 1 }
+        if try peelLastSlices(box, along: candidates.filter { isSensitive(box, $0) }) { return }
         // A short sensitive axis beside a long one (the splits of split-KV decoding beside
         // the query blocks) is taken apart first: each of its values is then often affine
         // in the long one.
-        let longest = candidates.filter { plan.axisIsSensitive[$0] }.map { box.count[$0] }.max() ?? 0
-        let short = candidates.filter { plan.axisIsSensitive[$0] && box.count[$0] <= Self.shortAxis && 16 * box.count[$0] <= longest }
+        let longest = candidates.filter { isSensitive(box, $0) }.map { box.count[$0] }.max() ?? 0
+        let short = candidates.filter { isSensitive(box, $0) && box.count[$0] <= Self.shortAxis && 16 * box.count[$0] <= longest }
         let axis = short.min { box.count[$0] < box.count[$1] } ?? candidates.max { a, b in
-            (plan.axisIsSensitive[a] ? 1 : 0, box.count[a]) < (plan.axisIsSensitive[b] ? 1 : 0, box.count[b])
+            (isSensitive(box, a) ? 1 : 0, box.count[a]) < (isSensitive(box, b) ? 1 : 0, box.count[b])
         } ?? 0
         if affine.sawNonAffineTripCount, let classes = try affineResidueClasses(box, along: axis, period: affine.residuePeriod(ofAxis: axis)) {
             for part in classes { try countBox(part) }
             return
         }
         if plan.hasBlockMask, try countSummedResidueClasses(box, along: axis, period: summed.residuePeriod(ofAxis: axis)) { return }
+        // Before halving: a long period through nested divisions folds the box.
+        // (Kernels whose splits tile a key range, `countTiled`, keep halving: their merged
+        // grids' boxes are affine by halves, and folding them cost more.)
+        if plan.tiledSplit == nil, box.isFolded || box.volume > 2 * UniformityChecker.maxResiduePeriod {
+            var scan = fresh
+            let periods = scan.foldPeriods(of: plan.body)
+            try executor.spend(scan.steps)
+            if try countFolded(box, periods: periods) { return }
+        }
         let (low, high) = box.halves(along: axis)
         try countBox(low)
         try countBox(high)
+    }
+
+    /// The runs at the start of a folded dimension counted apart (`countFolded`).
+    static let foldEdges = 2
+
+    /// Whether a dimension of the box belongs to a grid axis that can change the counts.
+    private func isSensitive(_ box: GridBox, _ dimension: Int) -> Bool {
+        plan.axisIsSensitive[box.axisOf[dimension]]
+    }
+
+    /// Counts a box by folding a dimension whose counts repeat with a long period, or, once
+    /// folded, by its edges and runs; false (nothing counted) when neither applies.
+    ///
+    /// A dimension whose divisions, nested ones included, all repeat every P points
+    /// (`UniformityChecker.foldPeriods(of:)`; quest's select every P Bp = 4,096 queries,
+    /// moba's attend every B = 512) with P past what residue classes split by and the
+    /// dimension at least 2 P long is folded (`GridBox.folded`): m = P t + r, the runs t
+    /// and the offset r in a run as two dimensions, and the last count mod P points apart.
+    /// Along t a block's counts are then affine except where a `min` or `max` switches
+    /// (the first run, whose trip count is clamped at zero, and the last), so the first
+    /// `foldEdges` runs and the last are set apart (in the middle an affine trip count is
+    /// then at least 2, room for an edge iteration), and in a folded box the offset
+    /// dimension is cut into runs of its shortest division period (quest's qpos / P: 16
+    /// queries), each of which the affine proof then counts whole along t: the number of
+    /// pieces depends on the period, not on N. A dimension with a long period but too
+    /// short to fold (a ragged remainder) is cut into such runs too. Every piece is
+    /// counted like any box, and a failure is the first failing block's in row-major
+    /// order, as in an exhaustive replay.
+    private func countFolded(_ box: GridBox, periods: [Int: (period: Int, run: Int)]) throws(Diagnostic) -> Bool {
+        let dimensions = box.count.indices.filter { box.count[$0] > 1 && isSensitive(box, $0) }
+        var pieces: [GridBox] = []
+        let foldable = dimensions.filter { d in
+            guard let period = periods[d]?.period else { return false }
+            return period > UniformityChecker.maxResiduePeriod && period <= UniformityChecker.maxFoldPeriod && box.count[d] >= 2 * period
+        }
+        if let d = foldable.max(by: { box.count[$0] < box.count[$1] }), let period = periods[d]?.period {
+            let (core, remainder) = box.folded(d, period: period)
+            // The first two runs and the last apart (row-major order: those first, the
+            // middle, the last): a trip count affine in t is then at least 2 in the middle,
+            // room for an edge iteration.
+            if core.count[d] > Self.foldEdges + 1 {
+                var middle = core, last = core
+                for t in 0..<Self.foldEdges {
+                    var slice = core
+                    slice.start[d] += core.stride[d] * t
+                    slice.count[d] = 1
+                    pieces.append(slice)
+                }
+                middle.start[d] += core.stride[d] * Self.foldEdges
+                middle.count[d] -= Self.foldEdges + 1
+                last.start[d] += core.stride[d] * (core.count[d] - 1)
+                last.count[d] = 1
+                pieces += [middle, last]
+            } else {
+                pieces = [core]
+            }
+            if let remainder { pieces.append(remainder) }
+        } else if let d = box.isFolded ? dimensions.min(by: { box.stride[$0] < box.stride[$1] })
+                    : dimensions.filter({ (periods[$0]?.period ?? 1) > UniformityChecker.maxResiduePeriod }).max(by: { box.count[$0] < box.count[$1] }),
+            let run = periods[d]?.run, run > 1, run < box.count[d]
+        {
+            // The offset dimension (the shortest stride), or a dimension with a long period
+            // too short to fold (a ragged remainder), in runs of its shortest period.
+            var start = 0
+            while start < box.count[d] {
+                var piece = box
+                piece.start[d] = box.start[d] + box.stride[d] * start
+                piece.count[d] = Swift.min(run, box.count[d] - start)
+                pieces.append(piece)
+                start += run
+            }
+        }
+        guard !pieces.isEmpty else { return false }
+        do {
+            for piece in pieces { try countBox(piece) }
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        return true
     }
 
     /// A box whose blocks count alike but for the last slice along some of `axes` (ragged

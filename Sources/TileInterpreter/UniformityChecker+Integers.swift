@@ -61,6 +61,7 @@ extension UniformityChecker {
             case .divide:
                 if b.isConstant, let exact = a.dividedExactly(by: b.constant) { return exact }
                 notePeriod(a, divisor: b)
+                if b.isConstant, b.constant > 0 { return floorDivision(a, by: b.constant) }
                 return noteDivision(rangeOf(a, b, IntInterval.divide), a, b, ceiling: false)
             case .remainder:
                 if b.isConstant, b.constant > 0, a.terms.values.allSatisfy({ $0 % b.constant == 0 }) {
@@ -109,6 +110,10 @@ extension UniformityChecker {
                 return exact
             }
             notePeriod(a, divisor: b)
+            // cdiv(a, k) = floor((a + k - 1) / k) for k > 0.
+            if b.isConstant, b.constant > 0, let shifted = a + .constant(b.constant - 1), plainInterval(shifted) != nil {
+                return floorDivision(shifted, by: b.constant)
+            }
             return noteDivision(rangeOf(a, b, IntInterval.ceilDivide), a, b, ceiling: true)
         case .extremum(let isMinimum)?:
             let (a, b) = (forms[0], forms[1])
@@ -116,6 +121,7 @@ extension UniformityChecker {
             // Pick a side when the difference's sign is known over the box.
             if d.hi <= 0 { return isMinimum ? a : b }
             if d.lo >= 0 { return isMinimum ? b : a }
+            if scansPeriods { return a.isConstant ? b : a }
             guard let x = interval(a), let y = interval(b) else { return nil }
             return fresh(isMinimum ? IntInterval(Swift.min(x.lo, y.lo), Swift.min(x.hi, y.hi)) : IntInterval(Swift.max(x.lo, y.lo), Swift.max(x.hi, y.hi)))
         case .ranges(let meaning)?:
@@ -142,10 +148,81 @@ extension UniformityChecker {
         }
     }
 
-    /// The residue period of a box axis (see `residuePeriods`); 1 when no division by a
-    /// constant involved it, above `maxResiduePeriod` when too long to split by.
+    /// The residue period of a box dimension (see `residuePeriods`); 1 when no division
+    /// by a constant involved it, above `maxResiduePeriod` when too long to split by.
     func residuePeriod(ofAxis axis: Int) -> Int {
         axisVariable[axis].flatMap { residuePeriods[$0] } ?? 1
+    }
+
+    /// The period of a box dimension through nested divisions (see `foldPeriods`); 1 when
+    /// none, above `maxFoldPeriod` when too long to fold by.
+    func foldPeriod(ofDimension dimension: Int) -> Int {
+        axisVariable[dimension].flatMap { foldPeriods[$0] } ?? 1
+    }
+
+    /// floor(a / k) for a constant k > 0, as exactly as affine forms allow.
+    ///
+    /// A division variable v = floor(x / k1) with coefficient 1 goes back into its
+    /// dividend: floor((floor(x / k1) + y) / k) = floor((x + k1 y) / (k1 k)) for an
+    /// integer y (write x = k1 q + r, 0 <= r < k1: the fraction r / k1 < 1 never moves the
+    /// floor of an integer over k). Quest's trip count cdiv(qpos / P + 1 - kp, Bp) is so
+    /// one division of qpos by P Bp. Then the terms whose coefficients are multiples of k,
+    /// and the constant's multiple of k, come out whole: floor((k q + y) / k) = q +
+    /// floor(y / k). What is left, y, is a fresh variable over its range (a constant when
+    /// the range holds one value), recorded as a division (`divisions`), and its period
+    /// in each box variable is noted in `foldPeriods`. Exact: the result equals the floor
+    /// at every point of the box.
+    mutating func floorDivision(_ dividend: AffineForm, by divisor: Int) -> AffineForm? {
+        var a = dividend, k = divisor
+        while let (v, fact) = nestedDivision(in: a) {
+            let k1 = fact.k
+            let (product, overflow) = k1.multipliedReportingOverflow(by: k)
+            guard !overflow, let x = fact.ceiling ? fact.x + .constant(k1 - 1) : fact.x,
+                let y = a - .variable(v), let scaled = y.scaled(by: k1), let rewritten = x + scaled,
+                plainInterval(rewritten) != nil
+            else { break }
+            a = rewritten
+            k = product
+        }
+        var whole = AffineForm.constant(IntegerArithmetic.floorDivide(a.constant, k))
+        var rest = AffineForm.constant(IntegerArithmetic.floorRemainder(a.constant, k))
+        for (v, c) in a.terms {
+            if c % k == 0 {
+                whole.terms[v] = c / k
+            } else {
+                rest.terms[v] = c
+            }
+        }
+        if rest.isConstant { return whole }
+        noteFoldPeriod(rest, divisor: k)
+        guard let span = interval(rest), let quotient = IntInterval.divide(span, IntInterval(point: k)) else { return nil }
+        if quotient.isPoint { return whole + .constant(quotient.lo) }
+        let w = fresh(quotient)
+        divisions[ranges.count - 1] = (rest, k, false)
+        return whole + w
+    }
+
+    /// A term of `a` with coefficient 1 whose variable is a floor or ceiling division by
+    /// a positive constant (see `divisions`).
+    private func nestedDivision(in a: AffineForm) -> (Int, (x: AffineForm, k: Int, ceiling: Bool))? {
+        guard !divisions.isEmpty else { return nil }
+        for (v, c) in a.terms where c == 1 {
+            if let fact = divisions[v] { return (v, fact) }
+        }
+        return nil
+    }
+
+    /// Notes the period on which floor(a / k) is affine in each box variable of `a`
+    /// (k / gcd(coefficient, k)), combined over every division of the proof.
+    mutating func noteFoldPeriod(_ a: AffineForm, divisor k: Int) {
+        for (variable, coefficient) in a.terms where variable < axisVariables {
+            let period = k / IntegerArithmetic.gcd(abs(coefficient), k)
+            let known = foldPeriods[variable] ?? 1
+            let combined = period / IntegerArithmetic.gcd(period, known)
+            let (lcm, overflow) = combined.multipliedReportingOverflow(by: known)
+            foldPeriods[variable] = overflow ? Self.maxFoldPeriod + 1 : Swift.min(lcm, Self.maxFoldPeriod + 1)
+            runPeriods[variable] = Swift.min(runPeriods[variable] ?? period, period)
+        }
     }
 
     /// Records that `result`, when it is a fresh variable, is a / b for a positive

@@ -63,10 +63,23 @@ struct UniformityChecker {
     /// division, ceiling division or remainder of it by a constant seen so far is affine:
     /// a x / k is affine on each residue class of x modulo k / gcd(a, k).
     var residuePeriods: [Int: Int] = [:]
-    /// The variable of each box axis that is not a single point, by axis index.
+    /// The variable of each box dimension that is not a single point, by dimension index
+    /// (a plain box has one dimension per grid axis).
     var axisVariable: [Int: Int] = [:]
     /// The most residue classes count mode splits a box into.
     static let maxResiduePeriod = 64
+    /// Per box variable, the least period on which every floor division of it seen so
+    /// far is affine, nested divisions included (`floorDivision`): what a dimension of the
+    /// box is folded by (`CountCompressor.foldedBox`).
+    var foldPeriods: [Int: Int] = [:]
+    /// Per box variable, the shortest period of one division of it (the runs a folded
+    /// dimension is cut into).
+    var runPeriods: [Int: Int] = [:]
+    /// The longest period count mode folds a box dimension by.
+    static let maxFoldPeriod = 1 << 20
+    /// Set while `foldPeriods(of:)` scans: a `min` or `max` whose sides cross is taken as
+    /// the side that varies.
+    var scansPeriods = false
     /// An `if` condition taken as known: the checker proves a loop body uniform over the
     /// iterations where it holds (or where it does not), which `CountCompressor` then
     /// counts apart (a block-sparse mask's kept and skipped key blocks).
@@ -124,10 +137,25 @@ struct UniformityChecker {
     init(bound: BoundProgram, kernel: KernelDecl, box: GridBox) {
         self.init(parameters: bound.parameterValues, tensorShapes: bound.tensorShapes, dataSlots: kernel.dataSlots,
                   env: Array(repeating: nil, count: kernel.slotNames.count))
-        for (axis, declaration) in kernel.axes.enumerated() {
-            setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
-            if box.count[axis] > 1 { axisVariable[axis] = ranges.count - 1 }
+        guard box.isFolded else {
+            for (axis, declaration) in kernel.axes.enumerated() {
+                setProgression(slot: declaration.slot, start: box.start[axis], stride: box.stride[axis], count: box.count[axis])
+                if box.count[axis] > 1 { axisVariable[axis] = ranges.count - 1 }
+            }
+            return
         }
+        // A folded axis is the sum of its dimensions' progressions.
+        var forms = [AffineForm?](repeating: .constant(0), count: box.axes)
+        for d in box.count.indices {
+            let axis = box.axisOf[d]
+            var term: AffineForm? = .constant(box.start[d])
+            if box.count[d] > 1 {
+                term = fresh(IntInterval(0, box.count[d] - 1)).scaled(by: box.stride[d]).flatMap { $0 + .constant(box.start[d]) }
+                axisVariable[d] = ranges.count - 1
+            }
+            if let sum = forms[axis], let term { forms[axis] = sum + term } else { forms[axis] = nil }
+        }
+        for (axis, declaration) in kernel.axes.enumerated() { values[declaration.slot] = forms[axis] }
     }
 
     /// Forgets the variables from index `count` on (leaving a loop or a range of
