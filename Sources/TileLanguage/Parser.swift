@@ -568,6 +568,8 @@ public struct Parser {
                     level = .sram
                 } else if isWord("reg") || isWord("registers") {
                     level = .registers
+                } else if isWord("tmem") {
+                    throw error("a load goes to 'sram' or 'reg', not 'tmem': tensor memory holds results ('x = a @ b -> tmem')")
                 } else {
                     throw error("expected 'sram' or 'reg' after '->', found \(current.display)")
                 }
