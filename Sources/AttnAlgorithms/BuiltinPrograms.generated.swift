@@ -1634,8 +1634,8 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async)
         "flash4": #"""
 # FlashAttention forward pass on Blackwell (FlashAttention-4 / CUTLASS sm100 FMHA style).
 #
-# Zadouri, Shah, Dao et al., FlashAttention-4 (flash-attention's `flash_attn/cute`, sm100,
-# 2025) and CUTLASS example 77 (sm100 FMHA). One CTA per (head, query tile) of Br = 128
+# Zadouri, Hoehnerbach, Shah, Liu, Thakkar and Dao, FlashAttention-4 (flash-attention's
+# `flash_attn/cute`, sm100) and CUTLASS example 77 (sm100 FMHA). One CTA per (head, query tile) of Br = 128
 # rows, the M of one `tcgen05.mma.cta_group::1` (mma_rows_per_cta, docs/hardware.md):
 #
 # - a load warp issues TMA copies of Q_i once and of K_j, V_j into a 2-stage ring in shared
@@ -1657,8 +1657,8 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async)
 #
 # Not modelled (counts or time): FA4's software exp2 (a cubic polynomial on the FMA units
 # for part of the exponentials) -- every exponential here is one SFU `exp`; conditional
-# rescaling (FA4 skips the O rescale unless the max grew by more than log2(256)) -- O is
-# rescaled every iteration, as written; FA4's two query tiles per CTA (2 x 128 rows, two
+# rescaling (FA4 skips the O rescale unless the running max grew past a threshold) -- O
+# is rescaled every iteration, as written; FA4's two query tiles per CTA (2 x 128 rows, two
 # softmax warp groups ping-ponging) and its double-buffered S; P rounded to 16 bits
 # before the P V MMA (here P stays fp32 in tensor memory, as flash2 keeps it in fp32
 # registers, so its tcgen05.st bytes are twice FA4's packed 16-bit P); O's zero fill is
