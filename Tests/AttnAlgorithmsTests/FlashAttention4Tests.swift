@@ -51,6 +51,16 @@ import TileTestSupport
         #expect(t.registersToSram == 0)
     }
 
+    /// Count mode's compression (summed loops over the causal and window bands) gives the
+    /// replay's tensor-memory counts, block by block: window 200 over N = Nkv = 700, d 64.
+    @Test(arguments: [["causal": 1], ["window": 200], [:]])
+    func compressedCountsAreTheReplays(_ params: [String: Int]) throws {
+        let bound = try Self.bind(S.shape(heads: 2, n: 700, d: 64), dtype: .bf16, params: params)
+        let compressed = try S.count(bound).total, replayed = try S.count(bound, compress: false).total
+        #expect(compressed == replayed)
+        #expect(compressed.tensorMemoryToRegisters > 0)
+    }
+
     /// Numeric mode against the float64 reference (S.numeric asserts each verdict): ragged
     /// shapes, GQA, causal and window, in each storage dtype. Tensor memory holds fp32, so
     /// the derived tolerances are flash3's (docs/tile-language.md): O stored once in the
