@@ -1631,6 +1631,110 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async)
 # @tune Bc: 16, 32, 64, 128, 256
 
 """#,
+        "flash4": #"""
+# FlashAttention forward pass on Blackwell (FlashAttention-4 / CUTLASS sm100 FMHA style).
+#
+# Zadouri, Hoehnerbach, Shah, Liu, Thakkar and Dao, FlashAttention-4 (flash-attention's
+# `flash_attn/cute`, sm100) and CUTLASS example 77 (sm100 FMHA). One CTA per (head, query tile) of Br = 128
+# rows, the M of one `tcgen05.mma.cta_group::1` (mma_rows_per_cta, docs/hardware.md):
+#
+# - a load warp issues TMA copies of Q_i once and of K_j, V_j into a 2-stage ring in shared
+#   memory (stages(2));
+# - an MMA warp (one thread issues for the whole CTA, mma(async)) computes S = Q K^T with
+#   both operands in shared memory and D in tensor memory (`s = q @ k^T -> tmem`);
+# - the softmax warp group reads S out of tensor memory into registers (tcgen05.ld, one
+#   row per thread), scales, masks, takes the running max and exponentiates, and stores P
+#   back into tensor memory (tcgen05.st) where S was (S is dead by then: the two share
+#   the columns, as FA4 aliases them);
+# - the correction warp group rescales O in tensor memory by exp(m - m') (tcgen05.ld, a
+#   multiply, tcgen05.st), and the MMA warp accumulates O += P V with A = P read by the
+#   tensor cores from tensor memory and B = V from shared memory (`o = o + p @ v -> tmem`);
+# - the epilogue reads O from tensor memory once and writes O / l and LSE.
+#
+# The kernel declares the softmax and correction warp groups, 8 warps (warps(8)): the load
+# and MMA warps hold no tile. Tensor memory holds O (Br x d fp32) and S or P (Br x Bc
+# fp32): 128 KiB of the SM's 256 KiB at 128 x 128 tiles, d = 128.
+#
+# Not modelled (counts or time): FA4's software exp2 (a cubic polynomial on the FMA units
+# for part of the exponentials) -- every exponential here is one SFU `exp`; conditional
+# rescaling (FA4 skips the O rescale unless the running max grew past a threshold) -- O
+# is rescaled every iteration, as written; FA4's two query tiles per CTA (2 x 128 rows, two
+# softmax warp groups ping-ponging) and its double-buffered S; P rounded to 16 bits
+# before the P V MMA (here P stays fp32 in tensor memory, as flash2 keeps it in fp32
+# registers, so its tcgen05.st bytes are twice FA4's packed 16-bit P); O's zero fill is
+# a tcgen05.st of zeros (FA4 clears it with the first MMA's accumulate flag). The CTA pair
+# (cta_group::2, M = 256 over two SMs sharing B) is not expressed: the tile language has
+# no cluster of CTAs.
+#
+# IO law (docs/io-laws.md), as flash2's:
+#   reads = BH N d e + 2 BH cdiv(N, Br) Nkv d e,   writes = BH N d e + 4 BH N;
+# on chip per visited key block: tmem->reg Br Bc 4 (S) + Br d 4 (O), reg->tmem Br Bc 4
+# (P) + Br d 4 (O); per CTA once: reg->tmem Br d 4 (O's zeros), tmem->reg Br d 4 (O out).
+about "FlashAttention-4 style forward on Blackwell: tcgen05.mma into tensor memory (S, P aliasing S, O), one 128-row CTA per query tile, 2-stage K/V ring in shared memory; flash2's traffic; causal and window masks skip blocks"
+
+param Br = 128     # query rows per CTA: the M of tcgen05.mma cta_group::1
+param Bc = 128     # key/value rows per stage
+param causal = 0   # 1: each query sees keys up to its own position
+param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention(Q, K, V, causal: causal, window: window)
+check LSE = attention_lse(Q, K, causal: causal, window: window)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  q = load Q[bh, rows(i, Br), :] -> sram
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d) -> tmem                 # O's accumulator in tensor memory
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jhi:
+    k = load K[kvh, rows(j, Bc), :] -> sram
+    v = load V[kvh, rows(j, Bc), :] -> sram
+    s = q @ k^T -> tmem                    # tcgen05.mma: S in tensor memory
+    x = s * scale                          # softmax warps: tcgen05.ld of S
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        x = mask_window(x, qpos, j * Bc, window)
+      else:
+        x = mask_causal(x, qpos, j * Bc)
+      m2 = max(max(m, rowmax(x)), -1e30)
+    else:
+      m2 = max(m, rowmax(x))
+    pr = exp(x - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(pr)
+    p = pr -> tmem                         # tcgen05.st: P where S was
+    o = a * o -> tmem                      # correction warps: O rescaled in tensor memory
+    o = o + p @ v -> tmem                  # tcgen05.mma: A = P from tensor memory, O += P V
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l      # epilogue: tcgen05.ld of O
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces): M = 64
+# or 128 rows per CTA (tcgen05.mma cta_group::1), N up to 256.
+# @tune Br: 64, 128
+# @tune Bc: 32, 64, 128, 256
+
+"""#,
         "gated-deltanet": #"""
 # Gated DeltaNet's gated delta rule, chunked (WY representation, UT transform), forward.
 #

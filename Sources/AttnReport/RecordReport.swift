@@ -89,6 +89,10 @@ public enum RecordReport {
 
     private static func scalarFields(_ r: RunRecord) -> [(String, JSONOutput)] {
         let t = r.total
+        // Tensor memory's edges, only for a program that places tiles there (`-> tmem`).
+        let tensorMemory: [(String, JSONOutput)] =
+            t.tensorMemoryToRegisters == 0 && t.registersToTensorMemory == 0
+            ? [] : [("tmem_to_reg_bytes", .int(t.tensorMemoryToRegisters)), ("reg_to_tmem_bytes", .int(t.registersToTensorMemory))]
         return [
             ("algorithm", .string(r.algorithm)), ("program", .string(r.program)), ("hardware", .string(r.hardware)),
             ("mode", .string(r.mode.rawValue)), ("dtype", .string(r.dtype.rawValue)),
@@ -97,6 +101,7 @@ public enum RecordReport {
             ("hbm_read_bytes", .int(t.hbmReadBytes)), ("hbm_write_bytes", .int(t.hbmWriteBytes)),
             ("sram_read_bytes", .int(t.sramReadBytes)), ("sram_write_bytes", .int(t.sramWriteBytes)),
             ("sram_to_reg_bytes", .int(t.sramToRegisters)), ("reg_to_sram_bytes", .int(t.registersToSram)),
+        ] + tensorMemory + [
             ("flops_matmul", .int(t.flopsMatmul)), ("flops_other", .int(t.flopsOther)),
             ("flops_exp", .int(t.exps)), ("flops_log", .int(t.logs)), ("masked_elements", .int(t.maskedElements)),
             ("peak_sram_bytes", .int(t.peakSramBytes)), ("peak_reg_bytes", .int(t.peakRegisterBytes)),

@@ -34,6 +34,11 @@ extension BlockExecutor {
                 counters.sramToRegisters = try sum(counters.sramToRegisters, tile.bytes, "sram->reg bytes")
                 emit("sram_read", edge: "sram->reg", tensor: kernel.slotNames[slot], bytes: tile.bytes, shape: tile.shape)
                 return value
+            case .tile(let tile) where tile.level == .tensorMemory && slot != tensorMemoryAccumulator:
+                // `tcgen05.ld`: a tensor-memory tile read into registers (the softmax reading S).
+                counters.tensorMemoryToRegisters = try sum(counters.tensorMemoryToRegisters, tile.bytes, "tmem->reg bytes")
+                emit("tmem_read", edge: "tmem->reg", tensor: kernel.slotNames[slot], bytes: tile.bytes, shape: tile.shape)
+                return value
             default:
                 return value
             }
@@ -155,7 +160,7 @@ extension BlockExecutor {
 
     private func matmul(_ e: Expr, _ l: Expr, _ r: Expr) throws(Diagnostic) -> Value {
         let location = e.location
-        guard let a = try evaluate(l, materialize: true).tile, let b = try evaluate(r, materialize: true).tile,
+        guard let a = try matmulOperand(l), let b = try matmulOperand(r),
             a.rank == 2, b.rank == 2
         else {
             throw error("'@' multiplies two 2-D tiles", location)

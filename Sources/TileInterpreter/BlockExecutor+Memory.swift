@@ -105,13 +105,13 @@ extension BlockExecutor {
         case (true, .sram):
             edge = "hbm->sram"
             counters.tensors[t].hbmToSram = try sum(counters.tensors[t].hbmToSram, bytes, "\(edge) bytes of tensor \(t)")
-        case (true, .registers):
+        case (true, .registers), (true, .tensorMemory):  // no load goes to tensor memory (checked)
             edge = "hbm->reg"
             counters.tensors[t].hbmToRegisters = try sum(counters.tensors[t].hbmToRegisters, bytes, "\(edge) bytes of tensor \(t)")
         case (false, .sram):
             edge = "sram->hbm"
             counters.tensors[t].sramToHbm = try sum(counters.tensors[t].sramToHbm, bytes, "\(edge) bytes of tensor \(t)")
-        case (false, .registers):
+        case (false, .registers), (false, .tensorMemory):  // a tensor-memory tile is stored via registers
             edge = "reg->hbm"
             counters.tensors[t].registersToHbm = try sum(counters.tensors[t].registersToHbm, bytes, "\(edge) bytes of tensor \(t)")
         }

@@ -38,6 +38,9 @@ final class BlockExecutor {
     var env = Slots()
     /// The on-chip bytes the block holds.
     var chip: OnChipLedger
+    /// While `x = x + A @ B -> tmem` is evaluated: x's slot, the MMA's accumulator in
+    /// tensor memory, which the tensor cores read in place (no `tcgen05.ld`).
+    var tensorMemoryAccumulator: Int?
     /// What the current kernel (or the piece being counted) moved and computed.
     var counters: Counters
     /// The block, loop iterations and line being run.
@@ -60,6 +63,7 @@ final class BlockExecutor {
         self.chip = OnChipLedger(
             sramLimit: bound.hardware.sramBytesPerBlock,
             registerLimit: OnChipLedger.registerLimit(bound.hardware, threads: bound.kernelThreads.first ?? KernelDecl.defaultThreads))
+        self.chip.tensorMemoryLimit = bound.hardware.tensorMemoryBytesPerSM
         self.counters = Counters(tensorCount: bound.program.tensors.count)
         self.kernel = bound.program.kernels[0]
     }
@@ -156,6 +160,10 @@ final class BlockExecutor {
                 return
             }
             chip.beginStatement()
+            if statement.placement == .tensorMemory {
+                try assignToTensorMemory(slot, value, at: statement.location)
+                return
+            }
             let result = try evaluate(value, materialize: false)
             if var tile = result.tile, tile.level == .sram {
                 // A shared-memory tile rearranged on chip (`vt = v^T`: FlashAttention-3's FP8
@@ -279,7 +287,7 @@ final class BlockExecutor {
     }
 
     /// Runs a ledger operation; a sum of bytes past 2^63 - 1 is the overflow diagnostic.
-    private func onChip<T>(_ operation: () throws(CounterOverflow) -> T) throws(Diagnostic) -> T {
+    func onChip<T>(_ operation: () throws(CounterOverflow) -> T) throws(Diagnostic) -> T {
         do {
             return try operation()
         } catch {
@@ -297,10 +305,10 @@ final class BlockExecutor {
         counters.spillBytes = sum
     }
 
-    private func capacityError(
+    func capacityError(
         level: TileLevel, needed: Int, limit: Int, at location: SourceLocation, allocating: String? = nil, temporaries: Int = 0
     ) -> Diagnostic {
-        let what = level == .sram ? "shared memory (SRAM)" : "registers"
+        let what = ["sram": "shared memory (SRAM)", "reg": "registers", "tmem": "tensor memory (TMEM)"][level.rawValue] ?? level.rawValue
         var notes: [String] = []
         for (slot, tile) in env.tiles(at: level) {
             notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
@@ -311,7 +319,7 @@ final class BlockExecutor {
         let block = position.block.map(String.init).joined(separator: ", ")
         return error(
             "kernel '\(kernel.name)' needs \(NumberFormat.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(NumberFormat.bytes(limit))",
-            location, kind: .capacity(level: level == .sram ? "sram" : "registers", neededBytes: needed, limitBytes: limit), notes: notes)
+            location, kind: .capacity(level: level == .registers ? "registers" : level.rawValue, neededBytes: needed, limitBytes: limit), notes: notes)
     }
 
     // MARK: Trace

@@ -30,6 +30,11 @@ public struct Counters: Sendable, Equatable {
     public var sramToRegisters = 0
     /// Tiles written from registers into shared memory.
     public var registersToSram = 0
+    /// Tensor-memory tiles read into registers (`tcgen05.ld`: the softmax reading S, the
+    /// correction reading O).
+    public var tensorMemoryToRegisters = 0
+    /// Tiles written from registers into tensor memory (`tcgen05.st`: P, the rescaled O).
+    public var registersToTensorMemory = 0
     /// 2*m*n*k for every (m x k) @ (k x n).
     public var flopsMatmul = 0
     /// Elementwise arithmetic and reductions (one per output element; r*(c-1) per row reduction).
@@ -76,6 +81,8 @@ public struct Counters: Sendable, Equatable {
         for index in tensors.indices { try tensors[index].add(other.tensors[index], times: k, tensor: index) }
         try CounterOverflow.accumulate(&sramToRegisters, other.sramToRegisters, k, "sram->reg bytes")
         try CounterOverflow.accumulate(&registersToSram, other.registersToSram, k, "reg->sram bytes")
+        try CounterOverflow.accumulate(&tensorMemoryToRegisters, other.tensorMemoryToRegisters, k, "tmem->reg bytes")
+        try CounterOverflow.accumulate(&registersToTensorMemory, other.registersToTensorMemory, k, "reg->tmem bytes")
         try CounterOverflow.accumulate(&flopsMatmul, other.flopsMatmul, k, "matmul FLOPs")
         try CounterOverflow.accumulate(&flopsOther, other.flopsOther, k, "other FLOPs")
         try CounterOverflow.accumulate(&exps, other.exps, k, "exps")
@@ -90,16 +97,17 @@ public struct Counters: Sendable, Equatable {
 
     /// The additive counters in one array: each tensor's four edges (HBM->SRAM,
     /// HBM->registers, SRAM->HBM, registers->HBM), then SRAM->registers, registers->SRAM,
-    /// matmul FLOPs, other FLOPs, exps, logs, masked elements, spill bytes and loop
-    /// iterations. For exact arithmetic on whole counter sets (count mode's sums over
+    /// matmul FLOPs, other FLOPs, exps, logs, masked elements, spill bytes, loop
+    /// iterations, tensor memory->registers and registers->tensor memory. For exact arithmetic on whole counter sets (count mode's sums over
     /// boxes); the peaks are not in it. Every additive counter must be here.
     var additiveFields: [Int] {
         var fields: [Int] = []
-        fields.reserveCapacity(4 * tensors.count + 9)
+        fields.reserveCapacity(4 * tensors.count + 11)
         for traffic in tensors {
             fields += [traffic.hbmToSram, traffic.hbmToRegisters, traffic.sramToHbm, traffic.registersToHbm]
         }
         fields += [sramToRegisters, registersToSram, flopsMatmul, flopsOther, exps, logs, maskedElements, spillBytes, loopIterations]
+        fields += [tensorMemoryToRegisters, registersToTensorMemory]
         return fields
     }
 
@@ -124,6 +132,8 @@ public struct Counters: Sendable, Equatable {
         maskedElements = fields[rest + 6]
         spillBytes = fields[rest + 7]
         loopIterations = fields[rest + 8]
+        tensorMemoryToRegisters = fields[rest + 9]
+        registersToTensorMemory = fields[rest + 10]
         self.peakSramBytes = peakSramBytes
         self.peakRegisterBytes = peakRegisterBytes
         self.peakMatmulRows = peakMatmulRows
@@ -135,7 +145,7 @@ public struct Counters: Sendable, Equatable {
             let edge = ["hbm->sram", "hbm->reg", "sram->hbm", "reg->hbm"][index % 4]
             return "\(edge) bytes of tensor \(index / 4)"
         }
-        let names = ["sram->reg bytes", "reg->sram bytes", "matmul FLOPs", "other FLOPs", "exps", "logs", "masked elements", "spill bytes", "loop iterations"]
+        let names = ["sram->reg bytes", "reg->sram bytes", "matmul FLOPs", "other FLOPs", "exps", "logs", "masked elements", "spill bytes", "loop iterations", "tmem->reg bytes", "reg->tmem bytes"]
         let rest = index - 4 * tensorCount
         return rest < names.count ? names[rest] : "counter \(index)"
     }

@@ -329,6 +329,8 @@ struct PlannedStmt {
     var location: SourceLocation
     /// Slots whose last reference is this statement: their buffers are freed after it.
     var release: [Int]
+    /// `x = expr -> tmem`: the assignment's result is held in tensor memory.
+    var placement: TileLevel? = nil
 }
 
 /// The variables a loop body assigns that live on past one iteration.
@@ -429,7 +431,7 @@ private struct PlanBuilder {
                     condition, then: build(then, blockID: thenID, defining: defining),
                     otherwise: build(otherwise, blockID: otherwiseID, defining: defining))
             }
-            statements.append(PlannedStmt(kind: kind, location: statement.location, release: release))
+            statements.append(PlannedStmt(kind: kind, location: statement.location, release: release, placement: statement.placement))
         }
         return PlannedBlock(statements: statements, id: blockID)
     }

@@ -11,8 +11,13 @@ struct OnChipLedger {
     let sramLimit: Int
     /// Register bytes one block of the current kernel can allocate (over them it spills).
     var registerLimit: Int
+    /// Tensor memory one thread block (CTA) may hold: the SM's, 128 lanes x 512 columns x
+    /// 4 bytes on Blackwell (one CTA may allocate all 512 columns, `tcgen05.alloc`); 0
+    /// where the GPU has none.
+    var tensorMemoryLimit = 0
     private(set) var liveSram = 0
     private(set) var liveRegisters = 0
+    private(set) var liveTensorMemory = 0
     /// The largest register demand over `registerLimit` in the current loop iteration (or
     /// the block's statements outside loops): what spills there.
     private var excessRegisters = 0
@@ -36,6 +41,7 @@ struct OnChipLedger {
     mutating func startBlock() {
         liveSram = 0
         liveRegisters = 0
+        liveTensorMemory = 0
         excessRegisters = 0
     }
 
@@ -54,6 +60,16 @@ struct OnChipLedger {
         return nil
     }
 
+    /// Places an assignment's result in tensor memory; returns the bytes the block would
+    /// need when it would pass the tensor-memory limit (then nothing is placed), else nil.
+    mutating func placeInTensorMemory(_ tile: Tile) throws(CounterOverflow) -> Int? {
+        guard tile.bytes <= tensorMemoryLimit - liveTensorMemory else {
+            return try Self.sum(liveTensorMemory, tile.bytes, "live tensor memory bytes")
+        }
+        liveTensorMemory += tile.bytes
+        return nil
+    }
+
     /// A computed result now held in registers (an assignment's value).
     mutating func holdInRegisters(_ tile: Tile) throws(CounterOverflow) {
         liveRegisters = try Self.sum(liveRegisters, tile.bytes, "live register bytes")
@@ -61,7 +77,11 @@ struct OnChipLedger {
 
     /// A tile no longer held.
     mutating func free(_ tile: Tile) {
-        if tile.level == .sram { liveSram -= tile.bytes } else { liveRegisters -= tile.bytes }
+        switch tile.level {
+        case .sram: liveSram -= tile.bytes
+        case .registers: liveRegisters -= tile.bytes
+        case .tensorMemory: liveTensorMemory -= tile.bytes
+        }
     }
 
     /// Records a register demand of the live tiles plus `extra`: the block's peak, and

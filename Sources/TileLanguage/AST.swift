@@ -20,10 +20,13 @@ public enum UnaryOperator: String, Sendable, Equatable {
     case not
 }
 
-/// The memory level a `load` places its tile in.
+/// The memory level a `load` places its tile in, or (`x = expr -> tmem`) an assignment's.
 public enum TileLevel: String, Sendable, Equatable, Hashable {
     case sram
     case registers = "reg"
+    /// Blackwell's tensor memory, the accumulator storage of `tcgen05.mma`: only an
+    /// assignment's result is placed there (docs/tile-language.md, "Tensor memory").
+    case tensorMemory = "tmem"
 }
 
 /// An expression, with the location of its first token (or its operator for binaries).
@@ -111,10 +114,14 @@ public struct Stmt: Sendable, Equatable {
 
     public var kind: Kind
     public var location: SourceLocation
+    /// `x = expr -> tmem`: the level an assignment's result is placed in (nil: registers,
+    /// or shared memory for a rearranged shared-memory tile).
+    public var placement: TileLevel?
 
-    public init(_ kind: Kind, _ location: SourceLocation) {
+    public init(_ kind: Kind, _ location: SourceLocation, placement: TileLevel? = nil) {
         self.kind = kind
         self.location = location
+        self.placement = placement
     }
 }
 

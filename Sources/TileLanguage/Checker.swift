@@ -255,8 +255,14 @@ public struct Checker {
         switch statement.kind {
         case .assign(let name, _, let value):
             let (resolved, type) = try checkExpression(value, allowLoad: true)
+            if statement.placement == .tensorMemory {
+                if case .load = resolved.kind { throw error("a load cannot be placed in tensor memory ('-> tmem'): load into '-> sram' or '-> reg'", statement.location) }
+                guard case .tile(rank: 2) = type else {
+                    throw error("only a 2-D tile can be placed in tensor memory ('-> tmem'), not \(type.description)", statement.location)
+                }
+            }
             let slot = try declare(name, type, at: statement.location)
-            return Stmt(.assign(name: name, slot: slot, resolved), statement.location)
+            return Stmt(.assign(name: name, slot: slot, resolved), statement.location, placement: statement.placement)
         case .store(let access, let value):
             let resolvedAccess = try checkAccess(access, storing: true)
             let (resolved, type) = try checkExpression(value)

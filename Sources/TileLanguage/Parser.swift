@@ -387,7 +387,15 @@ public struct Parser {
         }
         let (name, _) = try expectName("at the start of a statement (an assignment, store, for or if)")
         try expectSymbol("=", "after '\(name)' (statements are assignments, stores, loops and ifs)")
-        return Stmt(.assign(name: name, slot: -1, try parseExpression()), location)
+        let value = try parseExpression()
+        guard isSymbol("->") else { return Stmt(.assign(name: name, slot: -1, value), location) }
+        // `x = expr -> tmem`: the result is held in Blackwell's tensor memory.
+        advance()
+        guard isWord("tmem") else {
+            throw error("expected 'tmem' after '->' at the end of an assignment (a result is placed in tensor memory; loads take '-> sram' or '-> reg'), found \(current.display)")
+        }
+        advance()
+        return Stmt(.assign(name: name, slot: -1, value), location, placement: .tensorMemory)
     }
 
     // MARK: Expressions
@@ -560,6 +568,8 @@ public struct Parser {
                     level = .sram
                 } else if isWord("reg") || isWord("registers") {
                     level = .registers
+                } else if isWord("tmem") {
+                    throw error("a load goes to 'sram' or 'reg', not 'tmem': tensor memory holds results ('x = a @ b -> tmem')")
                 } else {
                     throw error("expected 'sram' or 'reg' after '->', found \(current.display)")
                 }

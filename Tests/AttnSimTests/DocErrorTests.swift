@@ -104,6 +104,8 @@ import AttnTestSupport
          })),
         ("error: /dev/zero: cannot read scenario: a character device, not a file", Reproduction(arguments: ["run", "/dev/zero"])),
         ("error: FILE:LINE:COLUMN: <message>", Reproduction(arguments: ["run", "--algorithm", "my.tile", "--heads", "1", "--head-dim", "16", "--context", "64"], setup: myTile)),
+        ("error: flash4 at context 512:",
+         Reproduction(arguments: ["run", "--algorithm", "flash4", "--heads", "1", "--head-dim", "64", "--context", "512", "--hardware", "b200", "--param", "Bc=512"])),
         ("error: my.tile:5:11: unknown name 'z'",
          Reproduction(arguments: ["run", "--algorithm", "my.tile", "--heads", "1", "--head-dim", "16", "--context", "64"], setup: myTile)),
     ]

@@ -1,0 +1,149 @@
+import AttnAlgorithms
+import AttnHardware
+import AttnNumerics
+@testable import CostModel
+import Testing
+import TileLanguage
+@testable import TileInterpreter
+import AttnTestSupport
+import TileTestSupport
+
+/// `flash4`, a FlashAttention-4 style forward on Blackwell: S, P and O in tensor memory
+/// (`-> tmem`). flash2's HBM traffic and work by hand, the tensor-memory traffic by hand,
+/// its numerics against the float64 reference, the refusal on a GPU without tensor memory
+/// and the capacity error (docs/algorithms.md, docs/io-laws.md, docs/tile-language.md).
+@Suite struct FlashAttention4Tests {
+    typealias S = TestSupport
+
+    static let b200: HardwareProfile = {
+        do { return try HardwareProfile.named("b200") } catch { preconditionFailure("\(error)") }
+    }()
+
+    static func bind(_ shape: ProblemShape, dtype: DType, params: [String: Int] = [:]) throws -> BoundProgram {
+        try S.bind("flash4", shape, dtype: dtype, params: params, hardware: b200)
+    }
+
+    /// Tensor memory changes no HBM byte and no FLOP: flash2's law at 128 x 128 tiles
+    /// (reads BH N d e + 2 BH cdiv(N, 128) Nkv d e, writes BH N d e + 4 BH N).
+    @Test(arguments: ZooIOLawTests.cases)
+    func countsAreFlash2sLaw(_ c: ZooIOLawTests.Case) throws {
+        let t = try S.count(try Self.bind(c.shape, dtype: c.dtype)).total
+        let law = ZooIOLawTests.flash2(c, br: 128, bc: 128)
+        #expect(t.hbmReadBytes == law.reads)
+        #expect(t.hbmWriteBytes == law.writes)
+        #expect(t.flopsMatmul == law.matmul)
+        #expect(t.flopsOther == law.other)
+        #expect(t.exps == law.exps)
+    }
+
+    /// Tensor memory's edges by hand. Causal, N = Nkv = 1,024, d = 64, BH = 2, Br = Bc =
+    /// 128: 8 query tiles see 36 key blocks (T (T + 1) / 2), 72 visits over both heads, 16
+    /// CTAs. Each visit reads S (128 x 128 x 4 = 65,536) and O (128 x 64 x 4 = 32,768)
+    /// out of tensor memory and writes P (65,536) and the rescaled O (32,768) back; each
+    /// CTA writes O's zeros once and reads O once for the epilogue: 72 x 98,304 + 16 x
+    /// 32,768 = 7,602,176 each way. HBM as flash2's: 2,621,440 read, 270,336 written.
+    @Test func tensorMemoryTrafficByHand() throws {
+        let t = try S.count(try Self.bind(S.shape(heads: 2, n: 1024, d: 64), dtype: .fp16, params: ["causal": 1])).total
+        #expect(t.tensorMemoryToRegisters == 7_602_176)
+        #expect(t.registersToTensorMemory == 7_602_176)
+        #expect(t.hbmReadBytes == 2_621_440)
+        #expect(t.hbmWriteBytes == 270_336)
+        #expect(t.registersToSram == 0)
+    }
+
+    /// Count mode's compression (summed loops over the causal and window bands) gives the
+    /// replay's tensor-memory counts, block by block: window 200 over N = Nkv = 700, d 64.
+    @Test(arguments: [["causal": 1], ["window": 200], [:]])
+    func compressedCountsAreTheReplays(_ params: [String: Int]) throws {
+        let bound = try Self.bind(S.shape(heads: 2, n: 700, d: 64), dtype: .bf16, params: params)
+        let compressed = try S.count(bound).total, replayed = try S.count(bound, compress: false).total
+        #expect(compressed == replayed)
+        #expect(compressed.tensorMemoryToRegisters > 0)
+    }
+
+    /// Numeric mode against the float64 reference (S.numeric asserts each verdict): ragged
+    /// shapes, GQA, causal and window, in each storage dtype. Tensor memory holds fp32, so
+    /// the derived tolerances are flash3's (docs/tile-language.md): O stored once in the
+    /// run's dtype, LSE once in fp32, reductions of d + Nkv = 364 terms: O's 4 (u + 364
+    /// u_fp32), LSE's 4 x 365 u_fp32.
+    @Test(arguments: [(DType.fp16, 1, 0), (.bf16, 0, 96), (.bf16, 1, 0), (.fp32, 0, 0)])
+    func numericsMatchTheReference(_ dtype: DType, _ causal: Int, _ window: Int) throws {
+        let bound = try Self.bind(S.shape(heads: 4, kvHeads: 2, n: 200, nkv: 300, d: 64), dtype: dtype, params: ["causal": causal, "window": window])
+        let result = try S.numeric(bound)
+        let u32 = 0x1p-24, u = dtype.unitRoundoff
+        let tolerances = Dictionary(uniqueKeysWithValues: result.checks.map { ($0.tensor, $0.tolerance) })
+        #expect(tolerances.count == 2)
+        #expect(abs((tolerances["O"] ?? 0) - 4 * (u + 364 * u32)) < 1e-15)
+        #expect(abs((tolerances["LSE"] ?? 0) - 4 * 365 * u32) < 1e-15)
+    }
+
+    /// A GPU without tensor memory (H100: tensor_memory_bytes_per_sm 0) refuses the first
+    /// placement, O's accumulator, naming the buffer and the profile.
+    @Test func refusedWithoutTensorMemory() throws {
+        let bound = try S.bind("flash4", S.shape(heads: 2, n: 256, d: 64), dtype: .bf16, hardware: S.h100)
+        let line = try S.line(of: "  o = zeros(rn, d) -> tmem", in: "flash4")
+        do {
+            _ = try S.count(bound)
+            Issue.record("flash4 ran on h100-sxm")
+        } catch let error as Diagnostic {
+            #expect(error.location.line == line)
+            #expect(error.message == "'o' is placed in tensor memory ('-> tmem'), which h100-sxm does not have (its tensor_memory_bytes_per_sm is 0)")
+        }
+    }
+
+    /// Over the capacity: d = 64, Bc = 512 (shared memory 16 + 64 + 64 KiB, within the
+    /// B200's 227 KiB). O holds 128 x 64 x 4 = 32,768 bytes; S = Q K^T would add 128 x 512
+    /// x 4 = 262,144: 294,912 bytes over the 262,144 (128 lanes x 512 columns x 4 bytes).
+    @Test func capacityErrorNamesTheBuffer() throws {
+        let bound = try Self.bind(S.shape(heads: 1, n: 512, d: 64), dtype: .bf16, params: ["Bc": 512])
+        let line = try S.line(of: "    s = q @ k^T -> tmem", in: "flash4")
+        do {
+            _ = try S.count(bound)
+            Issue.record("S of 256 KiB fit beside O")
+        } catch let error as Diagnostic {
+            #expect(error.kind == .capacity(level: "tmem", neededBytes: 294_912, limitBytes: 262_144))
+            #expect(error.location.line == line)
+            #expect(error.message.contains("tensor memory (TMEM)"))
+            #expect(error.notes == ["live: o 128x64 x 4 B = 32,768 bytes", "allocating: s 128x512 x 4 B = 262,144 bytes", "limit per thread block on b200: 262,144 bytes"])
+        }
+    }
+
+    /// A load cannot go to tensor memory, and only a 2-D tile can be placed there: both
+    /// refused before anything runs, at the statement.
+    @Test(arguments: [
+        ("    k = load K[0, rows(j, 64), :] -> tmem", "a load goes to 'sram' or 'reg', not 'tmem'"),
+        ("    k = load K[0, rows(j, 64), :] -> sram\n    t = k * 2.0 -> reg", "expected 'tmem' after '->' at the end of an assignment"),
+        ("    k = load K[0, rows(j, 64), :] -> sram\n    t = rowmax(k) -> tmem", "only a 2-D tile can be placed in tensor memory"),
+        ("    k = (load K[0, rows(j, 64), :]) -> tmem", "a load cannot be placed in tensor memory"),
+    ])
+    func misplacedTensorMemoryIsAnError(_ body: String, _ message: String) throws {
+        let text = """
+            input K[1, 128, 64]
+            output O[1, 64]
+            kernel k grid(b: 1):
+              for j in 0 ..< 2:
+            \(body)
+              store O[0, :] = zeros(64)
+            """
+        do {
+            _ = try Checker.check(SourceFile(name: "test.tile", text: text))
+            Issue.record("accepted: \(body)")
+        } catch {
+            #expect("\(error)".contains(message))
+        }
+    }
+
+    /// On the B200 the kernel runs the CTA-wide tcgen05.mma (128 rows, mma(async)), bound by
+    /// the tensor cores as flash3 is: the same counts and the same predicted time.
+    @Test func ctaWideMMAOnBlackwell() throws {
+        let shape = S.shape(heads: 8, n: 4096, d: 128)
+        let fa4 = try Self.bind(shape, dtype: .bf16)
+        let fa3 = try S.bind("flash3", shape, dtype: .bf16, hardware: Self.b200)
+        let model = CostModel(hardware: Self.b200, dtype: .bf16)
+        let stats4 = try S.count(fa4), stats3 = try S.count(fa3)
+        let kernel4 = try #require(fa4.program.kernels.first)
+        #expect(model.usesCTAWideMMA(kernel: kernel4, counters: try #require(stats4.kernels.first).counters, threads: 256))
+        #expect(stats4.total.hbmReadBytes == stats3.total.hbmReadBytes)
+        #expect(model.predict(fa4, stats4).seconds == model.predict(fa3, stats3).seconds)
+    }
+}
