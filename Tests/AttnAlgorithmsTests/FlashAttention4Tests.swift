@@ -15,9 +15,7 @@ import TileTestSupport
 @Suite struct FlashAttention4Tests {
     typealias S = TestSupport
 
-    static let b200: HardwareProfile = {
-        do { return try HardwareProfile.named("b200") } catch { preconditionFailure("\(error)") }
-    }()
+    static let b200 = TestSupport.b200
 
     static func bind(_ shape: ProblemShape, dtype: DType, params: [String: Int] = [:]) throws -> BoundProgram {
         try S.bind("flash4", shape, dtype: dtype, params: params, hardware: b200)

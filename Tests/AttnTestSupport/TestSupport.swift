@@ -2,12 +2,17 @@ import AttnHardware
 import AttnNumerics
 import Foundation
 
-/// Shared helpers of the test targets: the H100 profile, problem shapes, seeded inputs and
+/// Shared helpers of the test targets: the H100 and B200 profiles, problem shapes, seeded inputs and
 /// the float64 softmax row (binding and running programs: `TestSupport+Programs.swift` in
 /// TileTestSupport, for the targets at or above the interpreter).
 public enum TestSupport {
     public static let h100: HardwareProfile = {
         do { return try HardwareProfile.named("h100-sxm") } catch { preconditionFailure("\(error)") }
+    }()
+
+    /// The B200 profile: the one built-in GPU family with tensor memory (`-> tmem`).
+    public static let b200: HardwareProfile = {
+        do { return try HardwareProfile.named("b200") } catch { preconditionFailure("\(error)") }
     }()
 
     public static func shape(batch: Int = 1, heads: Int = 2, kvHeads: Int? = nil, n: Int, nkv: Int? = nil, d: Int) -> ProblemShape {
