@@ -13,7 +13,7 @@ import TileLanguage
 ///
 ///     t_dram    = DRAM bytes / min(HBM ceiling, min(blocks, C) x w x bytes in flight per warp / DRAM latency)
 ///     t_l2      = SM->L2 bytes / (L2 bandwidth x A / SMs)
-///     t_compute = f x (max(t_mma, t_operand) + other / vector peak + exp, log / SFU rate)
+///     t_compute = f x (max(t_mma, t_operand) + other / vector peak + t_tmem + exp, log / SFU rate)
 ///                 + iterations x (cycles per iteration + crossings x cycles per crossing) / (clock x A)
 ///                 (crossings: row reductions of an iteration that cross warps, `crossWarpReductions`;
 ///                 a CTA-wide asynchronous MMA overlaps its iterations' cycles: f t_mma and the
@@ -135,7 +135,8 @@ public struct CostModel: Sendable {
         let l2Seconds = Double(l2Read + l2Write) / (l2BytesPerSecond * Double(activeSMs) / Double(hardware.smCount))
         let imbalance = Double(hardware.smCount * ((blocks + hardware.smCount - 1) / hardware.smCount)) / Double(blocks)
         let matmulSeconds = self.matmulSeconds(kernel: declaration, counters: c, threads: threads, activeSMs: activeSMs)
-        let otherSeconds = Double(c.flopsOther) / hardware.vectorFlopsPerSecond
+        // The warps' own work: vector FLOPs and their tensor-memory moves (CostModel+TensorMemory.swift).
+        let otherSeconds = Double(c.flopsOther) / hardware.vectorFlopsPerSecond + tensorMemorySeconds(counters: c)
         let specialSeconds = Double(c.exps + c.logs) / hardware.specialFunctionOpsPerSecond
         let cycles = calibration.iterationCycles
             + Double(crossWarpReductions(kernel: declaration, schedule: schedule, counters: c, threads: threads)) * calibration.crossWarpReductionCycles

@@ -131,9 +131,16 @@ import TileTestSupport
         }
     }
 
-    /// On the B200 the kernel runs the CTA-wide tcgen05.mma (128 rows, mma(async)), bound by
-    /// the tensor cores as flash3 is: the same counts and the same predicted time.
-    @Test func ctaWideMMAOnBlackwell() throws {
+    /// On the B200 the kernel runs the CTA-wide tcgen05.mma (128 rows, mma(async)) as flash3
+    /// does, with the same counts, and its compute term exceeds flash3's by the time of its
+    /// tensor-memory moves on the CUDA cores' side (docs/cost-model.md, "Tensor memory").
+    /// BH = 8, N = 4,096, d = 128, Br = Bc = 128: 256 CTAs each visit 32 key blocks, 8,192
+    /// visits each reading S and O out (128 x (128 + 128) x 4 = 131,072 bytes) and writing P
+    /// and O back (131,072); each CTA writes O's zeros and reads O once (65,536 each):
+    /// 8,192 x 131,072 + 256 x 65,536 = 1,090,519,040 bytes each way, 2,181,038,080 in all,
+    /// over 512 B x 1.86 GHz x 148 SMs = 140.94 TB/s: 15.475 us, times the imbalance
+    /// f = 148 x 2 / 256 = 1.15625 of two waves: 17.89 us more than flash3's compute term.
+    @Test func ctaWideMMAOnBlackwellPaysItsTensorMemoryMoves() throws {
         let shape = S.shape(heads: 8, n: 4096, d: 128)
         let fa4 = try Self.bind(shape, dtype: .bf16)
         let fa3 = try S.bind("flash3", shape, dtype: .bf16, hardware: Self.b200)
@@ -142,6 +149,25 @@ import TileTestSupport
         let kernel4 = try #require(fa4.program.kernels.first)
         #expect(model.usesCTAWideMMA(kernel: kernel4, counters: try #require(stats4.kernels.first).counters, threads: 256))
         #expect(stats4.total.hbmReadBytes == stats3.total.hbmReadBytes)
-        #expect(model.predict(fa4, stats4).seconds == model.predict(fa3, stats3).seconds)
+        #expect(stats4.total.tensorMemoryToRegisters == 1_090_519_040)
+        #expect(stats4.total.registersToTensorMemory == 1_090_519_040)
+
+        let tmem = model.tensorMemorySeconds(counters: stats4.total)
+        #expect(abs(tmem - 2_181_038_080 / (512 * 1.86e9 * 148)) <= 1e-12 * tmem)
+        #expect(abs(tmem - 15.475e-6) < 0.001e-6)
+        let k4 = try #require(model.predict(fa4, stats4).kernels.first), k3 = try #require(model.predict(fa3, stats3).kernels.first)
+        #expect(abs(k4.computeSeconds - k3.computeSeconds - 1.15625 * tmem) <= 1e-9 * k4.computeSeconds)
+        #expect(k4.seconds > k3.seconds)
+    }
+
+    /// Without tensor memory (the H100) the term is 0 whatever the counters say, and a
+    /// kernel that moves nothing through it pays nothing.
+    @Test func noTensorMemoryNoTime() throws {
+        var c = Counters(tensorCount: 1)
+        c.tensorMemoryToRegisters = 1 << 20
+        #expect(CostModel(hardware: S.h100, dtype: .bf16).tensorMemorySeconds(counters: c) == 0)
+        #expect(CostModel(hardware: Self.b200, dtype: .bf16).tensorMemorySeconds(counters: Counters(tensorCount: 1)) == 0)
+        let b200 = CostModel(hardware: Self.b200, dtype: .bf16).tensorMemorySeconds(counters: c)
+        #expect(abs(b200 - 1_048_576 / (512 * 1.86e9 * 148)) <= 1e-12 * b200)
     }
 }
