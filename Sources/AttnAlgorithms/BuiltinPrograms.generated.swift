@@ -1662,24 +1662,34 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async)
 # softmax warp groups ping-ponging) and its double-buffered S; P rounded to 16 bits
 # before the P V MMA (here P stays fp32 in tensor memory, as flash2 keeps it in fp32
 # registers, so its tcgen05.st bytes are twice FA4's packed 16-bit P); O's zero fill is
-# a tcgen05.st of zeros (FA4 clears it with the first MMA's accumulate flag). The CTA pair
-# (cta_group::2, M = 256 over two SMs sharing B) is not expressed: the tile language has
-# no cluster of CTAs.
+# a tcgen05.st of zeros (FA4 clears it with the first MMA's accumulate flag).
 #
-# IO law (docs/io-laws.md), as flash2's:
-#   reads = BH N d e + 2 BH cdiv(N, Br) Nkv d e,   writes = BH N d e + 4 BH N;
+# cta_pair = 1 runs the CTA pair (tcgen05.mma.cta_group::2; CUTLASS's 2SM kernels, FA4's
+# backward): a thread block is the two CTAs of a cluster pair on the two SMs of a TPC
+# (cluster(2)), computing one MMA of M = 2 Br rows. Each CTA holds its own Br rows of Q,
+# S/P and O (A and D split by rows, each in its own SM's shared and tensor memory), and B
+# is split by columns: each CTA loads Bc / 2 rows of K_j (S = Q K^T, N = Bc) and d / 2
+# columns of V_j (O += P V, N = d). The block below loads each K/V tile once for its
+# 2 Br query rows, which is the pair's traffic: one tile per pair where two 1-CTA blocks
+# load it twice. Both CTAs issue the same MMAs, so the pair visits the key blocks of its
+# 2 Br rows together (causal: the upper CTA's extra blocks are fully masked for it).
+#
+# IO law (docs/io-laws.md), as flash2's with query tiles of Bm = Br (1 + cta_pair) rows:
+#   reads = BH N d e + 2 BH cdiv(N, Bm) Nkv d e,   writes = BH N d e + 4 BH N;
 # on chip per visited key block: tmem->reg Br Bc 4 (S) + Br d 4 (O), reg->tmem Br Bc 4
 # (P) + Br d 4 (O); per CTA once: reg->tmem Br d 4 (O's zeros), tmem->reg Br d 4 (O out).
-about "FlashAttention-4 style forward on Blackwell: tcgen05.mma into tensor memory (S, P aliasing S, O), one 128-row CTA per query tile, 2-stage K/V ring in shared memory; flash2's traffic; causal and window masks skip blocks"
+about "FlashAttention-4 style forward on Blackwell: tcgen05.mma into tensor memory (S, P aliasing S, O), one 128-row CTA per query tile (cta_pair=1: a CTA pair, tcgen05.mma.cta_group::2, 256 rows loading each K/V tile once), 2-stage K/V ring in shared memory; flash2's traffic; causal and window masks skip blocks"
 
-param Br = 128     # query rows per CTA: the M of tcgen05.mma cta_group::1
+param Br = 128     # query rows per CTA: the M of tcgen05.mma cta_group::1 (per CTA of a pair)
 param Bc = 128     # key/value rows per stage
 param causal = 0   # 1: each query sees keys up to its own position
 param window = 0   # > 0: each query sees only its last `window` keys (implies causal)
+param cta_pair = 0 # 1: CTA pairs (tcgen05.mma.cta_group::2), 2 Br query rows per block
 require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require causal == 0 or causal == 1, "causal is 0 or 1"
 require window >= 0, "window must be 0 (none) or positive"
+require cta_pair == 0 or cta_pair == 1, "cta_pair is 0 (one CTA per block) or 1 (a CTA pair, tcgen05.mma.cta_group::2)"
 require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
 
 input  Q[batch * heads, N, d]
@@ -1691,12 +1701,13 @@ output LSE[batch * heads, N] fp32
 check O = attention(Q, K, V, causal: causal, window: window)
 check LSE = attention_lse(Q, K, causal: causal, window: window)
 
-kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async):
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br * (1 + cta_pair))) warps(8) stages(2) cluster(1 + cta_pair) mma(async):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
-  q = load Q[bh, rows(i, Br), :] -> sram
-  rn = min(Br, N - i * Br)
+  bm = Br * (1 + cta_pair)                 # query rows of the block (of both CTAs of a pair)
+  q = load Q[bh, rows(i, bm), :] -> sram
+  rn = min(bm, N - i * bm)
   masked = causal == 1 or window > 0
-  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  qpos = i * bm + Nkv - N                  # key position of the block's first query
   jlo = 0
   jhi = cdiv(Nkv, Bc)
   if masked:
@@ -1726,8 +1737,8 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async)
     o = a * o -> tmem                      # correction warps: O rescaled in tensor memory
     o = o + p @ v -> tmem                  # tcgen05.mma: A = P from tensor memory, O += P V
     m = m2
-  store O[bh, rows(i, Br), :] = o / l      # epilogue: tcgen05.ld of O
-  store LSE[bh, rows(i, Br)] = m + log(l)
+  store O[bh, rows(i, bm), :] = o / l      # epilogue: tcgen05.ld of O
+  store LSE[bh, rows(i, bm)] = m + log(l)
 
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces): M = 64
 # or 128 rows per CTA (tcgen05.mma cta_group::1), N up to 256.

@@ -5,8 +5,13 @@ import TileInterpreter
 /// (the counters `tmem_to_reg_bytes` and `reg_to_tmem_bytes`, docs/cost-model.md,
 /// "Tensor memory").
 extension CostModel {
+    /// Columns of tensor memory per lane: 512 32-bit cells (PTX ISA 8.7, "Tensor Memory").
+    public static let tensorMemoryColumns = 512
+
     /// Bytes one SM moves between tensor memory and registers per clock, loads and stores
-    /// together: 128 lanes x 4 bytes = 512.
+    /// together: one 32-bit cell per lane, 128 lanes x 4 bytes = 512 on Blackwell (the
+    /// lanes are the capacity over 512 columns of 4 bytes: twice as many for a CTA pair's
+    /// view of a TPC, `ctaPairView`).
     ///
     /// PTX ISA 8.7, "Tensor Memory" and `tcgen05.ld` / `tcgen05.st`: tensor memory is 128
     /// lanes of 512 32-bit cells per SM, and a warp reaches only the 32 lanes of its
@@ -16,13 +21,15 @@ extension CostModel {
     /// publishes no tensor-memory bandwidth, and one cell per lane per clock is what one
     /// `tcgen05.ld.32x32b.x1` (one lane and one register per thread) moves per warp. At the
     /// B200's 1.86 GHz it is 952 GB/s per SM, 141 TB/s over 148 SMs.
-    public static let tensorMemoryBytesPerClockPerSM = 512.0
+    public var tensorMemoryBytesPerClockPerSM: Double {
+        let lanes = hardware.tensorMemoryBytesPerSM / (Self.tensorMemoryColumns * 4)
+        return Double(lanes * 4)
+    }
 
     /// Tensor memory <-> register bandwidth of the whole GPU: the per-SM rate times the
     /// clock and the SMs (0 on a GPU without tensor memory).
     public var tensorMemoryBytesPerSecond: Double {
-        hardware.tensorMemoryBytesPerSM > 0
-            ? Self.tensorMemoryBytesPerClockPerSM * hardware.clockHz * Double(hardware.smCount) : 0
+        tensorMemoryBytesPerClockPerSM * hardware.clockHz * Double(hardware.smCount)
     }
 
     /// Seconds the kernel's warps spend moving tiles between tensor memory and registers,

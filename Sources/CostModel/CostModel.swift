@@ -96,7 +96,9 @@ public struct CostModel: Sendable {
         let tensorBytes = bound.tensorShapes.enumerated().map { $0.element.reduce(1, *) * bound.tensorDTypes[$0.offset].bytes }
         var kernels: [KernelPrediction] = []
         for (index, kernel) in stats.kernels.enumerated() where kernel.blocks > 0 {
-            kernels.append(predict(kernel: kernel, index: index, in: bound, l2: l2, tensorBytes: tensorBytes, launch: launch))
+            // A CTA pair's kernel (cluster(2)) sees the GPU as TPCs (CostModel+CTAPair.swift).
+            let model = ctaPairModel(kernelIndex: index, in: bound) ?? self
+            kernels.append(model.predict(kernel: kernel, index: index, in: bound, l2: l2, tensorBytes: tensorBytes, launch: launch))
         }
         return RunPrediction(kernels: kernels, overheadSeconds: launch.overheadSeconds(calibration))
     }

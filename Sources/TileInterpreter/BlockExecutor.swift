@@ -91,7 +91,11 @@ final class BlockExecutor {
         kernel = declaration
         let index = bound.program.kernels.firstIndex(of: declaration) ?? 0
         let threads = index < bound.kernelThreads.count ? bound.kernelThreads[index] : KernelDecl.defaultThreads
-        chip.registerLimit = OnChipLedger.registerLimit(bound.hardware, threads: threads)
+        // A CTA pair (cluster(2)) holds both SMs' shared memory, registers and tensor memory.
+        let hardware = bound.hardware.ctaPairView(index < bound.kernelClusters.count ? bound.kernelClusters[index] : 1)
+        chip.sramLimit = hardware.sramBytesPerBlock
+        chip.registerLimit = OnChipLedger.registerLimit(hardware, threads: threads)
+        chip.tensorMemoryLimit = hardware.tensorMemoryBytesPerSM
         counters = Counters(tensorCount: bound.program.tensors.count)
     }
 
@@ -315,7 +319,8 @@ final class BlockExecutor {
         }
         if let allocating { notes.append(allocating) }
         if temporaries > 0 { notes.append("this statement's result and temporaries: \(NumberFormat.bytes(temporaries))") }
-        notes.append("limit per thread block on \(bound.hardware.id): \(NumberFormat.bytes(limit))")
+        let pair = (bound.program.kernels.firstIndex(of: kernel).map { bound.kernelClusters[$0] } ?? 1) > 1
+        notes.append("limit per \(pair ? "CTA pair (two SMs)" : "thread block") on \(bound.hardware.id): \(NumberFormat.bytes(limit))")
         let block = position.block.map(String.init).joined(separator: ", ")
         return error(
             "kernel '\(kernel.name)' needs \(NumberFormat.bytes(needed)) of \(what) per thread block here (block [\(block)]), over the limit of \(NumberFormat.bytes(limit))",

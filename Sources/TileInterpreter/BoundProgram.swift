@@ -44,6 +44,10 @@ public struct BoundProgram: Sendable {
     public let kernelThreads: [Int]
     /// Software-pipelining stages of each kernel (`stages(n)`), by kernel index.
     public let kernelStages: [Int]
+    /// CTAs each kernel's thread block spans (`cluster(n)`: 1, or 2 for Blackwell's CTA
+    /// pair, `tcgen05.mma.cta_group::2`). A pair's `kernelThreads` are both CTAs' threads
+    /// and its capacities both SMs' (`HardwareProfile.ctaPairView`).
+    public let kernelClusters: [Int]
 
     /// Binds `program` to a run. `overrides` set declared parameters by name.
     public init(
@@ -174,21 +178,39 @@ public struct BoundProgram: Sendable {
         self.gridExtents = extents
         var threads: [Int] = []
         var stages: [Int] = []
+        var clusters: [Int] = []
         for kernel in program.kernels {
+            // cluster(n): 1, or Blackwell's CTA pair (tcgen05.mma.cta_group::2), which needs
+            // the CTA-wide MMA (mma(async)) and a GPU whose profile has the pair.
+            var cluster = 1
+            if let expression = kernel.cluster {
+                cluster = try evaluateInt(expression, "a cluster's CTA count")
+                guard cluster == 1 || cluster == 2 else {
+                    throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has cluster(\(cluster)); expected 1 or 2 (a CTA pair, tcgen05.mma.cta_group::2)"))
+                }
+                if cluster == 2 && kernel.mma != .async {
+                    throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' runs as a CTA pair (cluster(2)) without mma(async); the pair is the CTA-wide tcgen05.mma's (cta_group::2)"))
+                }
+                if cluster > hardware.mmaCTAGroupSize {
+                    throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' runs as a CTA pair (cluster(2)), which \(hardware.id) cannot (its mma_cta_group_size is \(hardware.mmaCTAGroupSize))", notes: ["the CTA pair is Blackwell's tcgen05.mma.cta_group::2 (b200, b300, gb200)"]))
+                }
+            }
+            clusters.append(cluster)
+            // Threads of one CTA; a pair's block holds both CTAs' threads.
             if let expression = kernel.warps {
                 let value = try evaluateInt(expression, "a warp count")
                 guard value >= 1 && value <= 32 else {
                     throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has \(value) warps per block; expected 1 to 32"))
                 }
-                threads.append(32 * value)
+                threads.append(32 * value * cluster)
             } else if let expression = kernel.threads {
                 let value = try evaluateInt(expression, "a thread count")
                 guard value >= 32 && value <= 1024 && value % 32 == 0 else {
                     throw .program(Diagnostic(.bounds, source, expression.location, "kernel '\(kernel.name)' has \(value) threads per block; expected a multiple of 32 from 32 to 1024"))
                 }
-                threads.append(value)
+                threads.append(value * cluster)
             } else {
-                threads.append(KernelDecl.defaultThreads)
+                threads.append(KernelDecl.defaultThreads * cluster)
             }
             if let expression = kernel.stages {
                 let value = try evaluateInt(expression, "a stage count")
@@ -201,6 +223,7 @@ public struct BoundProgram: Sendable {
             }
         }
         self.kernelStages = stages
+        self.kernelClusters = clusters
         self.kernelThreads = threads
     }
 

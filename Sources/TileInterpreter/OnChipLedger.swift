@@ -7,8 +7,9 @@ import TileLanguage
 /// notes the peaks and the spill in the counters it is given. Its sums are checked: bytes
 /// past 2^63 - 1 are a `CounterOverflow`, never a trap.
 struct OnChipLedger {
-    /// Shared memory one thread block may hold (over it the kernel cannot run).
-    let sramLimit: Int
+    /// Shared memory one thread block may hold (over it the kernel cannot run): a CTA
+    /// pair's (`cluster(2)`) is both SMs'.
+    var sramLimit: Int
     /// Register bytes one block of the current kernel can allocate (over them it spills).
     var registerLimit: Int
     /// Tensor memory one thread block (CTA) may hold: the SM's, 128 lanes x 512 columns x

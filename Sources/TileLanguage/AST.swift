@@ -256,7 +256,7 @@ public struct GridAxis: Sendable, Equatable {
     public var extent: Expr
 }
 
-/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [mma(sync|async[, dtype])]:`
+/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [cluster(n)] [mma(sync|async[, dtype])]:`
 /// with a body, run once per thread block.
 public struct KernelDecl: Sendable, Equatable {
     public var name: String
@@ -271,6 +271,13 @@ public struct KernelDecl: Sendable, Equatable {
     /// `num_stages`); nil: `KernelDecl.defaultStages`. The cost model's overlap of loads
     /// with math depends on it; counts do not.
     public var stages: Expr? = nil
+    /// CTAs one thread block spans (`cluster(n)`, a parameter expression; nil: 1). 2 is
+    /// Blackwell's CTA pair (`tcgen05.mma.cta_group::2`): the block is the two CTAs of a
+    /// cluster pair on two SMs, computing one MMA of twice the rows, each CTA holding half
+    /// of the shared B operand, so the block loads each B tile once for both. Its threads,
+    /// shared memory, registers and tensor memory are the two SMs'. Counts do not depend on
+    /// it; the capacities and the cost model's SMs do.
+    public var cluster: Expr? = nil
     /// The matrix-multiply instructions the kernel is compiled to (`mma(sync)` or
     /// `mma(async)`); nil: `sync`. The cost model's tensor-core rate depends on it.
     public var mma: MMAKind? = nil

@@ -213,6 +213,11 @@ public struct Checker {
             guard type == .int else { throw error("a stage count must be an integer, found \(type)", stages.location) }
             result.stages = resolved
         }
+        if let cluster = kernel.cluster {
+            let (resolved, type) = try checkParameterExpression(cluster)
+            guard type == .int else { throw error("a cluster's CTA count must be an integer, found \(type)", cluster.location) }
+            result.cluster = resolved
+        }
         result.body = try checkBlock(kernel.body)
         result.slotNames = slotNames
         result.slotTypes = slotTypes

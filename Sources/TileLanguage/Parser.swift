@@ -5,7 +5,7 @@ import AttnNumerics
 /// The grammar, informally (docs/tile-language.md has the full reference):
 ///
 ///     program   := { about | param | tensor | check | require | kernel }
-///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages') '(' expr ')' | 'mma' '(' ('sync' | 'async') [ ',' DTYPE ] ')' } ':' block
+///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages' | 'cluster') '(' expr ')' | 'mma' '(' ('sync' | 'async') [ ',' DTYPE ] ')' } ':' block
 ///     block     := NEWLINE INDENT { stmt } DEDENT | simple { ';' simple } NEWLINE
 ///     stmt      := 'for' NAME 'in' expr '..<' expr ':' block
 ///                | 'if' expr ':' block [ ('elif' ... | 'else' ':' block) ]
@@ -256,7 +256,7 @@ public struct Parser {
         var attributes: [String: Expr] = [:]
         var mma: MMAKind?
         var mmaDType: DType?
-        while let word = ["threads", "warps", "stages", "mma"].first(where: { isWord($0) }) {
+        while let word = ["threads", "warps", "stages", "cluster", "mma"].first(where: { isWord($0) }) {
             let at = current.location
             if word == "mma" {
                 if mma != nil { throw error("'mma' is given twice for kernel '\(name)'", at: at) }
@@ -288,13 +288,14 @@ public struct Parser {
             advance()
             try expectSymbol("(", "after '\(word)'")
             attributes[word] = try parseExpression()
-            try expectSymbol(")", "after the \(word == "stages" ? "stage" : word == "warps" ? "warp" : "thread") count")
+            let counted = ["stages": "stage", "warps": "warp", "cluster": "CTA"][word] ?? "thread"
+            try expectSymbol(")", "after the \(counted) count")
         }
         try expectSymbol(":", "to open the kernel body")
         let body = try parseBlock()
         return KernelDecl(
             name: name, axes: axes, threads: attributes["threads"], warps: attributes["warps"], stages: attributes["stages"],
-            mma: mma, mmaDType: mmaDType, body: body, location: location, slotNames: [])
+            cluster: attributes["cluster"], mma: mma, mmaDType: mmaDType, body: body, location: location, slotNames: [])
     }
 
     // MARK: Statements

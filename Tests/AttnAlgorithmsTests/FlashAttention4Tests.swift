@@ -170,4 +170,129 @@ import TileTestSupport
         let b200 = CostModel(hardware: Self.b200, dtype: .bf16).tensorMemorySeconds(counters: c)
         #expect(abs(b200 - 1_048_576 / (512 * 1.86e9 * 148)) <= 1e-12 * b200)
     }
+
+    // MARK: The CTA pair (cta_pair = 1: cluster(2), tcgen05.mma.cta_group::2)
+
+    /// K/V bytes of the pair against one CTA per block, by hand (e: element bytes):
+    /// - non-causal, BH 2, N = Nkv = 1,000, d 64, bf16: Q and the writes are flash4's; K/V
+    ///   reads 2 BH cdiv(N, 128) Nkv d e = 2 x 2 x 8 x 1,000 x 64 x 2 = 4,096,000 for one
+    ///   CTA, 2 x 2 x cdiv(1,000, 256) = 4 x ... = 2,048,000 for the pair: half; Q 256,000.
+    /// - causal, BH 2, N = Nkv = 1,024, d 64, fp16: one CTA visits 36 key blocks per head
+    ///   (2 x 36 x 32,768 B of K and V); the pair's four 256-row tiles visit 2 + 4 + 6 + 8 =
+    ///   20 (the upper CTA's diagonal block included, fully masked for it): 40 x 32,768 =
+    ///   1,310,720 against 2,359,296, plus Q's 262,144. Tensor memory per visit 256 x (128 +
+    ///   64) x 4 = 196,608 each way, per pair O once 256 x 64 x 4 = 65,536: 40 x 196,608 +
+    ///   8 x 65,536 = 8,388,608 each way.
+    @Test(arguments: [
+        (1000, DType.bf16, 0, 256_000 + 4_096_000, 256_000 + 2_048_000, 0),
+        (1024, .fp16, 1, 262_144 + 2_359_296, 262_144 + 1_310_720, 8_388_608),
+    ])
+    func ctaPairLoadsEachKVTileOncePerPair(_ n: Int, _ dtype: DType, _ causal: Int, _ single: Int, _ pair: Int, _ pairTensorMemory: Int) throws {
+        let shape = S.shape(heads: 2, n: n, d: 64)
+        let one = try S.count(try Self.bind(shape, dtype: dtype, params: ["causal": causal])).total
+        let two = try S.count(try Self.bind(shape, dtype: dtype, params: ["causal": causal, "cta_pair": 1])).total
+        #expect(one.hbmReadBytes == single)
+        #expect(two.hbmReadBytes == pair)
+        #expect(two.hbmWriteBytes == one.hbmWriteBytes)
+        if pairTensorMemory > 0 {
+            #expect(two.tensorMemoryToRegisters == pairTensorMemory && two.registersToTensorMemory == pairTensorMemory)
+        }
+    }
+
+    /// Count mode's compression gives the replay's counts for the pair too.
+    @Test(arguments: [["causal": 1], ["window": 200], [:]])
+    func ctaPairCompressedCountsAreTheReplays(_ params: [String: Int]) throws {
+        let bound = try Self.bind(S.shape(heads: 2, n: 700, d: 64), dtype: .bf16, params: params.merging(["cta_pair": 1]) { a, _ in a })
+        #expect(try S.count(bound).total == (try S.count(bound, compress: false).total))
+    }
+
+    /// Numerics of the pair against the float64 reference (S.numeric asserts each verdict),
+    /// ragged, GQA, causal and window: the same derived tolerances as one CTA (O's 4 (u +
+    /// 364 u_fp32), LSE's 4 x 365 u_fp32): the pair changes which rows share a block, not
+    /// any rounding.
+    @Test(arguments: [(DType.fp16, 1, 0), (.bf16, 0, 96), (.fp32, 0, 0)])
+    func ctaPairNumericsMatchTheReference(_ dtype: DType, _ causal: Int, _ window: Int) throws {
+        let bound = try Self.bind(
+            S.shape(heads: 4, kvHeads: 2, n: 200, nkv: 300, d: 64), dtype: dtype, params: ["causal": causal, "window": window, "cta_pair": 1])
+        let result = try S.numeric(bound)
+        let u32 = 0x1p-24, u = dtype.unitRoundoff
+        let tolerances = Dictionary(uniqueKeysWithValues: result.checks.map { ($0.tensor, $0.tolerance) })
+        #expect(abs((tolerances["O"] ?? 0) - 4 * (u + 364 * u32)) < 1e-15)
+        #expect(abs((tolerances["LSE"] ?? 0) - 4 * 365 * u32) < 1e-15)
+    }
+
+    /// The pair's time sees the B200 as 74 TPCs of two SMs. BH 1, N = Nkv = 148 x 256 =
+    /// 37,888, d 128, bf16: 148 pair blocks, each holding Q 256 x 128 x 2 + K and V 128 x 128
+    /// x 2 = 131,072 bytes of shared memory, 262,144 with 2 stages: one block per TPC
+    /// (466,944 / 262,144), 74 at once, 2 waves (one wave if each pair took one SM of 148).
+    /// The view keeps the GPU's rates: tensor memory 256 lanes x 4 B x 74 = 128 x 4 x 148.
+    @Test func ctaPairRunsOnTPCs() throws {
+        let bound = try Self.bind(S.shape(heads: 1, n: 37_888, d: 128), dtype: .bf16, params: ["cta_pair": 1])
+        #expect(bound.kernelClusters == [2] && bound.kernelThreads == [512])
+        let stats = try S.count(bound)
+        #expect(stats.kernels[0].blocks == 148 && stats.total.peakSramBytes == 131_072)
+        let model = CostModel(hardware: Self.b200, dtype: .bf16)
+        let kernel = try #require(model.predict(bound, stats).kernels.first)
+        #expect(kernel.blocksPerSM == 1 && kernel.waves == 2)
+        let view = Self.b200.ctaPairView(2)
+        #expect(view.smCount == 74 && view.sramBytesPerBlock == 2 * Self.b200.sramBytesPerBlock)
+        #expect(view.tensorMemoryBytesPerSM == 524_288 && view.mmaCTAGroupSize == 1)
+        #expect(view.sramBytesPerSecond == Self.b200.sramBytesPerSecond)
+        #expect(view.specialFunctionOpsPerSecond == Self.b200.specialFunctionOpsPerSecond)
+        let pairModel = CostModel(hardware: view, dtype: .bf16)
+        #expect(pairModel.tensorMemoryBytesPerClockPerSM == 1024 && pairModel.tensorMemoryBytesPerSecond == model.tensorMemoryBytesPerSecond)
+    }
+
+    /// A pair holds two SMs' tensor memory (524,288 bytes). d 128, Bc 256: S 256 x 256 x 4 +
+    /// O 256 x 128 x 4 = 393,216 fits the pair, where one CTA of the same 256 rows
+    /// (Br = 256, no pair) is over one SM's 262,144. Bc 512: S 524,288 + O 131,072 =
+    /// 655,360 is over the pair's too, and the error says whose limit it is.
+    @Test func ctaPairHoldsTwoSMsOfTensorMemory() throws {
+        let shape = S.shape(heads: 1, n: 512, d: 128)
+        #expect(try S.count(try Self.bind(shape, dtype: .bf16, params: ["Bc": 256, "cta_pair": 1])).total.tensorMemoryToRegisters > 0)
+        let line = try S.line(of: "    s = q @ k^T -> tmem", in: "flash4")
+        for (params, needed, limit, owner) in [
+            (["Bc": 256, "Br": 256], 393_216, 262_144, "thread block"), (["Bc": 512, "cta_pair": 1], 655_360, 524_288, "CTA pair (two SMs)"),
+        ] {
+            do {
+                _ = try S.count(try Self.bind(shape, dtype: .bf16, params: params))
+                Issue.record("\(params) fit")
+            } catch let error as Diagnostic {
+                #expect(error.kind == .capacity(level: "tmem", neededBytes: needed, limitBytes: limit))
+                #expect(error.location.line == line)
+                #expect(error.notes.last == "limit per \(owner) on b200: \(NumberFormat.bytes(limit))")
+            }
+        }
+    }
+
+    /// Misuse of `cluster(n)`, each an error at the attribute's expression (file:line:column,
+    /// the line and a caret): a count other than 1 or 2, a pair without the CTA-wide MMA,
+    /// a pair on a GPU without one (the H100), `cluster` given twice.
+    @Test(arguments: [
+        ("cluster(3) mma(async)", "b200", "kernel 'k' has cluster(3); expected 1 or 2 (a CTA pair, tcgen05.mma.cta_group::2)", 38),
+        ("cluster(2)", "b200", "kernel 'k' runs as a CTA pair (cluster(2)) without mma(async); the pair is the CTA-wide tcgen05.mma's (cta_group::2)", 38),
+        ("cluster(2) mma(async)", "h100-sxm", "kernel 'k' runs as a CTA pair (cluster(2)), which h100-sxm cannot (its mma_cta_group_size is 1)", 38),
+        ("cluster(2) cluster(2)", "b200", "'cluster' is given twice for kernel 'k'", 41),
+    ])
+    func clusterMisuseIsAnError(_ attributes: String, _ hardware: String, _ message: String, _ column: Int) throws {
+        let text = """
+            output O[1, 64]
+            kernel k grid(b: 1) warps(4) \(attributes):
+              store O[0, :] = zeros(64)
+            """
+        do {
+            let program = try Checker.check(SourceFile(name: "test.tile", text: text))
+            _ = try BoundProgram(program: program, shape: S.shape(heads: 1, n: 128, d: 64), dtype: .bf16, hardware: try HardwareProfile.named(hardware), overrides: [:])
+            Issue.record("accepted: \(attributes)")
+        } catch let error as BindingError {
+            guard case .program(let diagnostic) = error else { Issue.record("\(error)"); return }
+            #expect(diagnostic.message == message)
+            #expect(diagnostic.location.line == 2 && diagnostic.location.column == column)
+            #expect("\(diagnostic)".contains("test.tile:2:\(column)") && "\(diagnostic)".contains("^"))
+        } catch let diagnostic as Diagnostic {
+            #expect(diagnostic.message == message)
+            #expect(diagnostic.location.line == 2 && diagnostic.location.column == column)
+            #expect("\(diagnostic)".contains("test.tile:2:\(column)") && "\(diagnostic)".contains("^"))
+        }
+    }
 }
