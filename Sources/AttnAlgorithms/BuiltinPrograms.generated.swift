@@ -1239,16 +1239,12 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # - num_warps = 4, num_stages = 2 whatever the tile (warps(num_warps) stages(num_stages));
 # - Triton 3 on Hopper emits wgmma when a warp group holds 64 query rows, else mma.sync
 #   (mma(async): the cost model picks by the rows);
-# - the Q tile is loaded once (fp16); the accumulator [Br, d], the running max and sum [Br]
-#   stay in registers (fp32). Where Q lives is the compiler's choice: with wgmma (Br >= 64,
-#   one warp group's 64 rows) Triton's AccelerateMatmul pass puts both operands of
-#   dot(q, k) in shared memory, and OptimizeDotOperands moves the A operand back to
-#   registers only when it is computed (MMAV3UseRegOperand: a previous MMA's result, as P
-#   is for P V) or reaches the dot through elementwise ops (MMAV3HoistLayoutConversion,
-#   which gives up when the load feeds the dot directly): Q stays in shared memory, read
-#   by the tensor cores, loaded once before the loop (not multi-buffered by the
-#   pipeliner). With mma.sync (Br < 64) the A operand is a register fragment: Q in
-#   registers;
+# - the Q tile is loaded once into registers (fp16); the accumulator [Br, d], the running
+#   max and sum [Br] stay in registers (fp32). (Compiled for Hopper with wgmma, Br >= 64,
+#   Triton keeps Q in shared memory: OptimizeDotOperands moves a wgmma's A operand to
+#   registers only when it is computed or reaches the dot through elementwise ops. Held
+#   there, this program's spill matches the kernel's better but the time model lacks the
+#   cost of the rest: docs/cost-model.md, "Tried, did not help".)
 # - per key block: K and V pass through shared memory (Triton's pipeliner stages them),
 #   qk = dot(q, k^T) in fp32, scaled; blocks wholly outside a causal or window mask are
 #   skipped by the loop bounds and the edge block is masked; online softmax (exp2 in the
@@ -1258,10 +1254,10 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 #   acc = acc * alpha + dot(p, v), the dot accumulating into acc;
 # - one store of O (fp16); no log-sum-exp is written.
 #
-# Registers: the largest live set is acc (Br d fp32) + qk (Br Bc fp32) (+ q, Br d fp16,
-# below 64 rows), so Br = 256 with 4 warps passes 255 registers per thread and spills at
-# Bc = 64 and 128 (counted in spill_bytes), as the compiler does.
-about "FlashAttention-2 forward as the calibration's Triton kernel: Q in shared memory for wgmma (registers below 64 rows), 4 warps, 2 stages, no LSE; causal and window masks skip blocks"
+# Registers: the largest live set is q (Br d fp16) + acc (Br d fp32) + qk (Br Bc fp32), so
+# Br = 256 with 4 warps passes 255 registers per thread and spills (counted in
+# spill_bytes), as the compiler does.
+about "FlashAttention-2 forward as the calibration's Triton kernel: Q in registers, 4 warps, 2 stages, no LSE; causal and window masks skip blocks"
 
 param Br = 128          # BLOCK_M: query rows per program
 param Bc = 64           # BLOCK_N: key rows per iteration
@@ -1284,10 +1280,7 @@ check O = attention(Q, K, V, causal: causal, window: window)
 
 kernel attn_fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(num_warps) stages(num_stages) mma(async):
   kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
-  if Br >= 64:
-    q = load Q[bh, rows(i, Br), :] -> sram
-  else:
-    q = load Q[bh, rows(i, Br), :] -> reg
+  q = load Q[bh, rows(i, Br), :] -> reg
   rn = min(Br, N - i * Br)
   masked = causal == 1 or window > 0
   qpos = i * Br + Nkv - N                  # key position of the block's first query

@@ -147,6 +147,21 @@ import TileTestSupport
         #expect(try #require(model().predict(bound, stats).kernels.first).dramReadBytes == 3 * 32 * 16_384 * 128 * 2)
     }
 
+    /// A pipeliner buffers the loop's loads only: flash3 (Br = Bc = 128, d = 128, fp16,
+    /// stages(2)) loads Q (32,768 B) once before its loop and K and V (32,768 B each) in
+    /// it, so a block holds Q once and K and V twice: 32,768 + 2 x 65,536 = 163,840 B,
+    /// where peak x stages would say 196,608. One block per SM either way (233,472 B).
+    @Test func pipelinerBuffersTheLoopsTiles() throws {
+        let bound = try S.bind("flash3", S.shape(heads: 2, n: 1024, d: 128), dtype: .fp16)
+        let stats = try S.count(bound)
+        let c = stats.kernels[0].counters
+        #expect(c.peakSramBytes == 3 * 32_768)
+        let single = model().singleBufferedSramBytes(counters: c, schedule: KernelSchedule(bound.program.kernels[0]), blocks: stats.kernels[0].blocks)
+        #expect(single == 32_768)
+        #expect(model().sramPerBlock(peakSramBytes: c.peakSramBytes, stages: 2, singleBufferedSramBytes: single) == 163_840)
+        #expect(model().blocksPerSM(peakSramBytes: c.peakSramBytes, peakRegisterBytes: 0, threads: 256, stages: 2, singleBufferedSramBytes: single) == 1)
+    }
+
     /// Against the calibration files in docs/data: the targets of the cost model.
     @Test func calibrationTargets() throws {
         let path = repositoryRoot.appendingPathComponent("docs/data/h100-sdpa.csv").path
