@@ -1240,7 +1240,11 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)):
 # - Triton 3 on Hopper emits wgmma when a warp group holds 64 query rows, else mma.sync
 #   (mma(async): the cost model picks by the rows);
 # - the Q tile is loaded once into registers (fp16); the accumulator [Br, d], the running
-#   max and sum [Br] stay in registers (fp32);
+#   max and sum [Br] stay in registers (fp32). (Compiled for Hopper with wgmma, Br >= 64,
+#   Triton keeps Q in shared memory: OptimizeDotOperands moves a wgmma's A operand to
+#   registers only when it is computed or reaches the dot through elementwise ops. Held
+#   there, this program's spill matches the kernel's better but the time model lacks the
+#   cost of the rest: docs/cost-model.md, "Tried, did not help".)
 # - per key block: K and V pass through shared memory (Triton's pipeliner stages them),
 #   qk = dot(q, k^T) in fp32, scaled; blocks wholly outside a causal or window mask are
 #   skipped by the loop bounds and the edge block is masked; online softmax (exp2 in the

@@ -69,11 +69,13 @@ public struct CostModel: Sendable {
     }
 
     /// Thread blocks one SM can hold with this kernel's per-block resources: shared memory
-    /// (peak SRAM times the pipelining stages, at most the per-block limit) and the
-    /// registers actually allocated (`registersPerThread`).
-    public func blocksPerSM(peakSramBytes: Int, peakRegisterBytes: Int, threads: Int = KernelDecl.defaultThreads, stages: Int = 1) -> Int {
+    /// (`sramPerBlock`: the loop's tiles times the pipelining stages, at most the per-block
+    /// limit) and the registers actually allocated (`registersPerThread`).
+    public func blocksPerSM(
+        peakSramBytes: Int, peakRegisterBytes: Int, threads: Int = KernelDecl.defaultThreads, stages: Int = 1, singleBufferedSramBytes: Int = 0
+    ) -> Int {
         var limit = min(hardware.maxBlocksPerSM, hardware.maxThreadsPerSM / max(threads, 1))
-        let sram = sramPerBlock(peakSramBytes: peakSramBytes, stages: stages)
+        let sram = sramPerBlock(peakSramBytes: peakSramBytes, stages: stages, singleBufferedSramBytes: singleBufferedSramBytes)
         if sram > 0 { limit = min(limit, hardware.sharedMemoryBytesPerSM / sram) }
         if peakRegisterBytes > 0 || calibration.baseRegistersPerThread > 0 {
             let registers = registersPerThread(peakRegisterBytes: peakRegisterBytes, threads: threads) * max(threads, 1)
@@ -82,11 +84,27 @@ public struct CostModel: Sendable {
         return max(1, limit)
     }
 
-    /// Shared memory a block holds: its peak SRAM, with the tiles it loads multiplied by
-    /// the pipelining stages, at most the per-block limit.
-    func sramPerBlock(peakSramBytes: Int, stages: Int) -> Int {
+    /// Shared memory a block holds: its peak SRAM, the tiles its loops load multiplied by
+    /// the pipelining stages, at most the per-block limit. A software pipeliner buffers
+    /// only the loads of the loop it pipelines (Triton's `num_stages` copies of each
+    /// in-loop load; FlashAttention-3's ring of K/V stages): a tile loaded once before the
+    /// loop (Q, `singleBufferedSramBytes`) is held once:
+    ///
+    ///     SRAM/block = min(SRAM per block limit, peak x stages - (stages - 1) x single-buffered)
+    func sramPerBlock(peakSramBytes: Int, stages: Int, singleBufferedSramBytes: Int = 0) -> Int {
         guard peakSramBytes > 0 else { return 0 }
-        return min(hardware.sharedMemoryBytesPerBlock, peakSramBytes * max(stages, 1))
+        let stages = max(stages, 1)
+        let single = min(max(0, singleBufferedSramBytes), peakSramBytes)
+        return min(hardware.sharedMemoryBytesPerBlock, peakSramBytes * stages - (stages - 1) * single)
+    }
+
+    /// Shared memory a block loads outside its loops, per block: the tiles of tensors no
+    /// loop streams (`KernelSchedule.streamedTensors`) that go to shared memory, loaded
+    /// once (Q of a FlashAttention forward held for the wgmma's A operand).
+    func singleBufferedSramBytes(counters c: Counters, schedule: KernelSchedule, blocks: Int) -> Int {
+        guard blocks > 0 else { return 0 }
+        let bytes = c.tensors.indices.reduce(0) { $0 + (schedule.streamedTensors.contains($1) ? 0 : c.tensors[$1].hbmToSram) }
+        return bytes / blocks
     }
 
     /// Every kernel's prediction and the call's host time (`launch`: how the call's
@@ -108,15 +126,19 @@ public struct CostModel: Sendable {
         let blocks = kernel.blocks
         let threads = bound.kernelThreads[index]
         let stages = index < bound.kernelStages.count ? bound.kernelStages[index] : 1
-        let perSM = blocksPerSM(peakSramBytes: c.peakSramBytes, peakRegisterBytes: c.peakRegisterBytes, threads: threads, stages: stages)
-        let concurrent = perSM * hardware.smCount
         let declaration = bound.program.kernels[index]
         let schedule = KernelSchedule(declaration)
+        let single = singleBufferedSramBytes(counters: c, schedule: schedule, blocks: blocks)
+        let perSM = blocksPerSM(
+            peakSramBytes: c.peakSramBytes, peakRegisterBytes: c.peakRegisterBytes, threads: threads, stages: stages, singleBufferedSramBytes: single)
+        let sramBlock = sramPerBlock(peakSramBytes: c.peakSramBytes, stages: stages, singleBufferedSramBytes: single)
+        let concurrent = perSM * hardware.smCount
 
         // SM <-> L2: tile traffic less what the L1 serves, plus spills.
         let l1 = L1Model(
             hardware: hardware, calibration: calibration, blocksPerSM: perSM,
-            sramPerSM: perSM * sramPerBlock(peakSramBytes: c.peakSramBytes, stages: stages), cachedInL1: stages >= 2)
+            sramPerSM: perSM * sramBlock, cachedInL1: stages >= 2,
+            sharedTileSramPerSM: perSM * max(0, sramBlock - single))
         let tileReads = l1.tileReadsReachingL2(kernel: declaration, in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes)
         let spill = l1.spill(
             counters: c, excessPerBlock: max(0, c.peakRegisterBytes - BlockLimits.registerBytes(hardware, threads: threads)),
@@ -126,7 +148,8 @@ public struct CostModel: Sendable {
 
         var dram = hardware.l2Bytes == nil
             ? (read: c.hbmReadBytes, write: c.hbmWriteBytes)
-            : l2.dram(kernel: declaration, in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes, concurrentBlocks: concurrent)
+            : l2.dram(kernel: declaration, in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes, concurrentBlocks: concurrent,
+                localMemoryBytes: c.spillBytes + spill.l2Read)
         dram.write += spill.dramWrite
 
         let resident = min(blocks, concurrent)

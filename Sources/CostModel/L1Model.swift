@@ -20,10 +20,11 @@ import TileLanguage
 ///   launched together walk their loops in step (two at a time: a pair starts together
 ///   and, its blocks taking equally long, finishes together and hands the SM to the next
 ///   pair); a read finds its tile in the L1 with probability 1 / g, times s
-///   (`l1_share_fraction`) and the room the L1 has beside shared memory, min(1, F / SRAM
-///   per SM):
+///   (`l1_share_fraction`) and the room the L1 has beside shared memory for the loop's
+///   tiles, min(1, F / loop-tile SRAM per SM) (a tile each block loads once before its
+///   loop, Q, is shared by no other block):
 ///
-///     SM->L2 reads(t) = tile reads(t) x (1 - w1 (1 - 1/g1)) x (1 - (s / g) min(1, F / SRAM))   (g >= 2)
+///     SM->L2 reads(t) = tile reads(t) x (1 - w1 (1 - 1/g1)) x (1 - (s / g) min(1, F / loop SRAM))   (g >= 2)
 ///
 /// Spills. A block stores its excess registers to local memory and loads them back
 /// (`Counters.spillBytes` each way). Stores write through the L1 to the L2. Loads hit in
@@ -47,6 +48,10 @@ struct L1Model {
     /// that allocate in the L1, as Triton's do; others are taken to bypass it (as the
     /// cp.async.cg copies of FlashAttention-2 do).
     var cachedInL1 = false
+    /// Shared memory of the resident blocks' loop tiles (the tiles their co-resident
+    /// readers share): `sramPerSM` less the tiles each block loads once before its loop
+    /// (Q held for the wgmma, read by no other block).
+    var sharedTileSramPerSM: Int?
 
     /// Bytes of L1 left beside the resident blocks' shared memory.
     var freeL1Bytes: Int { max(0, (hardware.l1BytesPerSM ?? hardware.sharedMemoryBytesPerSM) - sramPerSM) }
@@ -60,7 +65,8 @@ struct L1Model {
         let concurrent = min(blocks, blocksPerSM * hardware.smCount)
         // How much of the L1 the co-resident blocks' shared-memory tiles would need to
         // stay cached between their readers.
-        let room = sramPerSM > 0 ? min(1, Double(freeL1Bytes) / Double(sramPerSM)) : 1
+        let tiles = sharedTileSramPerSM ?? sramPerSM
+        let room = tiles > 0 ? min(1, Double(freeL1Bytes) / Double(tiles)) : 1
         var reads = 0.0
         for (tensor, traffic) in counters.tensors.enumerated() where traffic.readBytes > 0 {
             let bytes = Double(traffic.readBytes)

@@ -40,7 +40,8 @@ struct L2Model {
     static let dirtyShare = 0.5
 
     func dram(
-        kernel: KernelDecl, in bound: BoundProgram, extents: [Int], counters: Counters, tensorBytes: [Int], concurrentBlocks: Int
+        kernel: KernelDecl, in bound: BoundProgram, extents: [Int], counters: Counters, tensorBytes: [Int], concurrentBlocks: Int,
+        localMemoryBytes: Int = 0
     ) -> (read: Int, write: Int) {
         let blocks = extents.reduce(1, *)
         guard blocks > 0 else { return (0, 0) }
@@ -82,6 +83,7 @@ struct L2Model {
         /// readers among them that share a datum (along each reader axis, min(count,
         /// W / gap) of them, W / gap unrounded: 108 blocks at a gap of 32 hold 32 data,
         /// each read 3.375 times, not 36 read 3 times).
+        let localPerBlock = Double(localMemoryBytes) / Double(blocks)
         func distinctBytes(window: Int) -> Double {
             reads.reduce(Double(window) * writesPerBlock) { total, t in
                 let sharers = t.axes.reduce(1.0) { $0 * min(Double($1.count), max(1, Double(window) / Double($1.gap))) }
@@ -97,14 +99,27 @@ struct L2Model {
             // Along each reader axis, from the fastest: its readers share one read when
             // they run in one window or the bytes moved between them fit in the L2; else
             // each pass of that axis over the launch order reads the datum again.
-            var passes = 1
+            var passes = 1.0
             for axis in t.axes {
+                let span = axis.gap * axis.count
+                let window = max(axis.gap, concurrentBlocks)
+                if span <= concurrentBlocks {
+                    // Straddlers: the readers of a datum fall in one window of C blocks,
+                    // but a share (g n - 1) / C of the data has readers on both sides of a
+                    // window's edge, the later ones a block-lifetime after the first. They
+                    // read it again when the local-memory traffic of that window (spill
+                    // stores and the reloads that reach the L2) passes the L2's size.
+                    if span > 1, localPerBlock * Double(window) > Double(l2Bytes) {
+                        passes *= 1 + Double(span - 1) / Double(concurrentBlocks)
+                    }
+                    continue
+                }
                 let axisPasses = axis.gap >= concurrentBlocks
-                    ? axis.count : min(axis.count, Int((Double(axis.gap * axis.count) / Double(concurrentBlocks)).rounded(.up)))
-                let survives = axisPasses <= 1 || distinctBytes(window: max(axis.gap, concurrentBlocks)) <= Double(l2Bytes)
-                if !survives { passes *= axisPasses }
+                    ? axis.count : min(axis.count, Int((Double(span) / Double(concurrentBlocks)).rounded(.up)))
+                let survives = axisPasses <= 1 || distinctBytes(window: window) <= Double(l2Bytes)
+                if !survives { passes *= Double(axisPasses) }
             }
-            read += t.distinct * Double(passes)
+            read += t.distinct * passes
         }
         let written = Double(counters.hbmWriteBytes)
         let dirtyAtEnd = written > 0 ? Double(l2Bytes) * L2Model.dirtyShare * written / (read + written) : 0
