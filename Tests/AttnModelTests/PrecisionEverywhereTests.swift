@@ -54,6 +54,74 @@ import AttnTestSupport
         }
     }
 
+    /// A drafter in its own format (`--speculative dtype=FMT`), Llama-2-7B drafting for
+    /// Llama-2-13B (h 5120, 40 layers of 40 KV heads of 128) on an H100 (80 GiB =
+    /// 85,899,345,920 bytes), batch 1 at 1,024 + 4 tokens:
+    /// - an FP8 drafter beside an fp16 target: the draft model's 7,000,825,856 bytes (as under
+    ///   `--dtype fp8`); its qkv_proj an FP8 GEMM reading 12,288 x 4,096 codes and one fp32
+    ///   scale; its cache one byte per element, 32 layers x 2 x 4,096 = 262,144 bytes per token
+    ///   (a layer's decode attention reads 1,024 x 2 x 4,096 = 8,388,608 through
+    ///   flash-decoding-quant). max_batch: the target's 26,031,728,640 weight bytes (2 x
+    ///   13,015,864,320) and its cache 40 x 2 x 5,120 x 2 = 819,200 bytes per token leave
+    ///   (85,899,345,920 - 26,031,728,640 - 7,000,825,856) / ((819,200 + 262,144) x 1,028)
+    ///   = 47.6: 47 sequences;
+    /// - the reverse, a bf16 drafter beside an FP8 target: 2 x 6,738,415,616 =
+    ///   13,476,831,232 bytes, its GEMMs gemm.tile at bf16 and its cache 524,288 bytes per
+    ///   token, while the target keeps its FP8 GEMMs.
+    @Test func drafterInItsOwnPrecision() throws {
+        let target = try architecture("llama-2-13b")
+        #expect(TestSupport.h100.hbmBytes == 85_899_345_920)
+        let fp8 = try SpeculativeDecoding(drafter: .model(try architecture("llama-2-7b")), drafts: 4, acceptance: [0.8], draftFormat: .fp8(.e4m3))
+        var study = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 1, "fp16"), speculation: fp8)
+        let x = try study.summary(context: 1024)
+        #expect(x.draftWeightBytes == 7_000_825_856)
+        let qkv = try #require(x.draftSteps[0].operators.first { $0.name == "qkv_proj" })
+        #expect(qkv.kernel == "gemm fp8e4m3" && qkv.weightBytes == 12_288 * 4_096 + 4, "\(qkv.kernel) \(qkv.weightBytes)")
+        let attention = try #require(x.draftSteps[0].operators.first { $0.name == "attention" })
+        #expect(attention.kernel == "flash-decoding-quant" && attention.kvBytes == 8_388_608, "\(attention.kernel) \(attention.kvBytes)")
+        #expect(x.verify.operators.first { $0.name == "qkv_proj" }?.kernel == "gemm")
+        #expect(x.maxBatch == (85_899_345_920 - 26_031_728_640 - 7_000_825_856) / ((819_200 + 262_144) * 1_028) && x.maxBatch == 47)
+        // The same draft model in the target's fp16 takes longer per pass: its GEMMs read twice the bytes.
+        let same = try SpeculativeDecoding(drafter: .model(try architecture("llama-2-7b")), drafts: 4, acceptance: [0.8])
+        var plain = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 1, "fp16"), speculation: same)
+        let y = try plain.summary(context: 1024)
+        #expect(y.draftWeightBytes == 13_476_831_232 && y.draftSeconds > x.draftSeconds && y.verifySeconds == x.verifySeconds)
+
+        let bf16 = try SpeculativeDecoding(drafter: .model(try architecture("llama-2-7b")), drafts: 4, acceptance: [0.8], draftFormat: .float(.bf16))
+        var reverse = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 1, "fp8"), speculation: bf16)
+        let z = try reverse.summary(context: 1024)
+        #expect(z.draftWeightBytes == 13_476_831_232)
+        #expect(z.draftSteps[0].operators.first { $0.name == "qkv_proj" }?.kernel == "gemm")
+        #expect(z.draftSteps[0].operators.first { $0.name == "attention" }.map { $0.kernel == "flash-decoding" && $0.kvBytes == 16_777_216 } == true)
+        #expect(z.verify.operators.first { $0.name == "qkv_proj" }?.kernel == "gemm fp8e4m3")
+    }
+
+    /// Medusa's heads and EAGLE's head in their own format beside an fp16 target (Llama-3-8B):
+    /// with dtype=fp8 their bytes are those of `--dtype fp8` below (3,202,375,680 for three
+    /// Medusa heads, 251,691,008 for EAGLE's head), their linear layers FP8 GEMMs; a drafter
+    /// format the GPU cannot multiply (nvfp4 on an H100) is refused naming the drafter.
+    @Test func draftHeadsInTheirOwnPrecision() throws {
+        let target = try architecture("llama-3-8b")
+        let medusa = try SpeculativeDecoding(drafter: .medusa, drafts: 3, acceptance: [0.6], draftFormat: .fp8(.e4m3))
+        var m = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 2, "fp16"), speculation: medusa)
+        let y = try m.summary(context: 1024)
+        #expect(y.draftWeightBytes == 3 * (4096 * 4096 + 4096 * 2 + 4096 * 128_256 * 2))
+        #expect(y.draftSteps[0].operators.first { $0.name == "medusa_fc" }?.kernel == "gemm fp8e4m3")
+        #expect(y.verify.operators.first { $0.name == "qkv_proj" }?.kernel == "gemm")
+        let eagle = try SpeculativeDecoding(drafter: .eagle, drafts: 4, acceptance: [0.8], draftFormat: .fp8(.e4m3))
+        var e = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 2, "fp16"), speculation: eagle)
+        let x = try e.summary(context: 1024)
+        #expect(x.draftWeightBytes == 251_691_008)
+        #expect(x.draftSteps[0].operators.first { $0.name == "eagle_fc" }?.kernel == "gemm fp8e4m3")
+        let fp4 = try SpeculativeDecoding(drafter: .eagle, drafts: 4, acceptance: [0.8], draftFormat: .nvfp4)
+        do {
+            _ = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 2, "fp16"), speculation: fp4)
+            Issue.record("an nvfp4 drafter ran on an H100")
+        } catch {
+            #expect(error.message.contains("the drafter's dtype=nvfp4") && error.message.contains("no fp4e2m1 tensor-core rate"), "\(error.message)")
+        }
+    }
+
     /// EAGLE's head and Medusa's heads in the target's precision (Llama-3-8B: h 4096, 32
     /// heads and 8 KV heads of 128, FFN 14,336, vocabulary 128,256), `--dtype fp8`:
     /// - EAGLE: the layer's linear weights 4096 x (32 + 16) x 128 + 4096 x 4096 (attention)
