@@ -29,8 +29,23 @@ public enum ModelPrograms {
 # reads it), so the zero point is -8 or -128 scales. sdt names the block scales of
 # WB elements along Kin: 1 fp16 (int8, int4: GPTQ/AWQ group size 128), 2 fp8e4m3 (NVFP4:
 # blocks of 16, NVIDIA's NVFP4 format), 3 e8m0 (MXFP4: blocks of 32, OCP Microscaling
-# v1.0), 0 none. FP8 weights and NVFP4 carry one fp32 scale per tensor (GS: W's, then X's),
+# v1.0), 4 fp32 per 128 x 128 block of W and per 1 x 128 tile of X (fp8-block128, mode 1),
+# 0 none. FP8 weights and NVFP4 carry one fp32 scale per tensor (GS: W's, then X's),
 # applied to the fp32 accumulator before the store (Y = sx sw sum x w).
+#
+# sdt 4 is DeepSeek-V3's fine-grained FP8 (technical report, arXiv 2412.19437, Sections
+# 3.3.1 and 3.3.2): X's scales XS32[M, kb] per token and 128 channels, W's WS32[cdiv(Nout,
+# 128), kb] per 128 x 128 block. The FP8 MMA accumulates a partial sum `part` over
+# N_C = WB = 128 inner elements (two BK = 64 slices); then, as Section 3.3.2's "Increasing
+# Accumulation Precision" does, the partial is promoted to CUDA cores, multiplied by its
+# scales and added to the fp32 accumulator: s = sx sw per row (BM multiplies), acc + part s
+# (2 FLOPs per element), once per 128 inner elements (and at the end of a split's range).
+# It reads BM x 4 + 4 scale bytes per promotion and adds, over the whole product with S = 1,
+#   FLOPs = M Nout (2 cdiv(Kin, WB)) + M cdiv(Nout, BN) cdiv(Kin, WB)   (against per-tensor
+#   FP8's 2 M Nout for its two scales), reads = 4 M cdiv(Kin, WB) cdiv(Nout, BN) + 4
+#   cdiv(M, BM) cdiv(Nout, BN) cdiv(Kin, WB).
+# A tile of BN columns lies in one 128-row block of W (BN divides WB: the tunings' 128 x 256
+# tile is left out for sdt 4).
 #
 # IO law (docs/model.md): with x = e (mode 0, 1) or 1/2 + s_x / XB (mode 2) bytes per X
 # element and w = 1 / c + s / WB bytes per W element (s the scale's bytes),
@@ -51,10 +66,10 @@ param G = min(8, cdiv(M, BM))   # row blocks per launch group (GROUP_M)
 param NW = 8         # warps per thread block
 param mode = 0       # 0 weight-only (dequantize W), 1 FP8 MMA, 2 FP4 block-scaled MMA
 param fmt = 3        # W's codes: 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4, 4 fp4e2m1
-param sdt = 1        # block scales: 0 none, 1 fp16, 2 fp8e4m3 (NVFP4), 3 e8m0 (MXFP4)
+param sdt = 1        # block scales: 0 none, 1 fp16, 2 fp8e4m3 (NVFP4), 3 e8m0 (MXFP4), 4 fp32 128 x 128 (fp8-block128)
 param WB = 128       # elements along Kin per block scale (W's and, in mode 2, X's)
 param c = 1 + (fmt >= 3)        # codes per byte
-param gs = fmt <= 1 or sdt == 2 # one fp32 scale per tensor (FP8, NVFP4)
+param gs = (fmt <= 1 and sdt == 0) or sdt == 2 # one fp32 scale per tensor (FP8, NVFP4)
 param fx = mode == 2            # X as FP4 codes
 param kb = cdiv(Kin, WB)        # block scales per row
 require M > 0 and Kin > 0 and Nout > 0, "M, Kin and Nout must be positive"
@@ -63,8 +78,9 @@ require S > 0 and S <= cdiv(Kin, BK), "S is from 1 to cdiv(Kin, BK), the number 
 require G > 0, "the group size G must be positive"
 require mode >= 0 and mode <= 2, "mode is 0 (weight-only), 1 (FP8 MMA) or 2 (FP4 MMA)"
 require fmt >= 0 and fmt <= 4, "fmt is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4) or 4 (fp4e2m1)"
-require sdt >= 0 and sdt <= 3, "sdt is 0 (none), 1 (fp16), 2 (fp8e4m3) or 3 (e8m0)"
-require (fmt <= 1) == (sdt == 0), "FP8 codes have one scale per tensor (sdt 0); int8, int4 and FP4 have block scales"
+require sdt >= 0 and sdt <= 4, "sdt is 0 (none), 1 (fp16), 2 (fp8e4m3), 3 (e8m0) or 4 (fp32 128 x 128)"
+require (fmt <= 1) == (sdt == 0 or sdt == 4), "FP8 codes have one scale per tensor (sdt 0) or per 128 x 128 block (sdt 4); int8, int4 and FP4 have block scales"
+require sdt != 4 or (mode == 1 and WB % BK == 0 and WB % BN == 0), "fp32 block scales (sdt 4) are applied by the FP8 MMA's promotion (mode 1), every WB inner elements (whole BK slices) to a tile inside one block of W (BN divides WB)"
 require mode != 1 or fmt <= 1, "the FP8 MMA (mode 1) multiplies FP8 codes (fmt 0 or 1)"
 require mode != 2 or (fmt == 4 and sdt >= 2), "the FP4 MMA (mode 2) multiplies FP4 codes (fmt 4) with fp8e4m3 or e8m0 block scales"
 require WB > 0 and (BK % WB == 0 or WB % BK == 0), "a slice of BK holds whole scale blocks of WB, or a block whole slices"
@@ -78,6 +94,8 @@ input  WQ[Nout, Kin / c] u8                                           # W's code
 input  WS16[Nout * (sdt == 1) + (sdt != 1), kb] fp16                  # int8, int4
 input  WS8[Nout * (sdt == 2) + (sdt != 2), kb] fp8e4m3                # NVFP4
 input  WSE[Nout * (sdt == 3) + (sdt != 3), kb] e8m0                   # MXFP4
+input  XS32[M * (sdt == 4) + (sdt != 4), kb] fp32                     # fp8-block128: X's per 1 x 128 tile
+input  WS32[cdiv(Nout, WB) * (sdt == 4) + (sdt != 4), kb] fp32        # fp8-block128: W's per 128 x 128 block
 input  GS[1, 2] fp32                                                  # per tensor: W's, X's
 output Y[M, Nout] bf16
 temp   P[S, M, Nout] fp32
@@ -91,6 +109,8 @@ kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(N
     klo = min(kslices, s * per)
     khi = min(kslices, klo + per)
     acc = zeros(min(BM, M - i * BM), min(BN, Nout - j * BN))
+    # sdt 4: the MMA's partial sum over one block of WB inner elements (else one element).
+    part = zeros(min(BM, M - i * BM) * (sdt == 4) + (sdt != 4), min(BN, Nout - j * BN) * (sdt == 4) + (sdt != 4))
     for k in klo ..< khi:
       # The block scales of this slice: columns k BK / WB up to the last element's block.
       slo = k * BK / WB
@@ -111,7 +131,18 @@ kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(N
         x = load X[rows(i, BM), cols(k, BK)] -> sram
         if mode == 1:
           wv = mma_operand(wq, fmt)
-          acc = acc + x @ wv^T
+          if sdt == 4:
+            # The MMA's partial over this block of WB inner elements; at the block's last
+            # slice (or the split's), promoted: scaled by sx sw and added in fp32
+            # (DeepSeek-V3, Section 3.3.2, N_C = 128).
+            part = part + x @ wv^T
+            if (k + 1) * BK % WB == 0 or k == khi - 1:
+              xs = load XS32[rows(i, BM), slo ..< slo + 1] -> sram
+              ws = load WS32[j * BN / WB ..< j * BN / WB + 1, slo ..< slo + 1] -> sram
+              acc = acc + part * (xs * ws)
+              part = zeros(min(BM, M - i * BM), min(BN, Nout - j * BN))
+          else:
+            acc = acc + x @ wv^T
         else:
           if sdt == 0:
             w = dequant(wq, fmt)
@@ -153,7 +184,8 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 
 # gemm.tile's tilings, each with 8 and 4 warps.
 # @tune BM, BN, BK, S: (128, 128, 64, 1)
-# @tune BM, BN, BK, S if M >= 256: (128, 256, 64, 1), (256, 128, 64, 1)
+# @tune BM, BN, BK, S if M >= 256 and sdt != 4: (128, 256, 64, 1), (256, 128, 64, 1)
+# @tune BM, BN, BK, S if M >= 256 and sdt == 4: (256, 128, 64, 1)
 # @tune BM, BN, BK, S if M <= 16: (16, 64, 64, 1), (16, 64, 64, 2), (16, 64, 64, 4), (16, 64, 64, 8), (16, 64, 64, 16)
 # @tune NW: 8, 4
 # @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)

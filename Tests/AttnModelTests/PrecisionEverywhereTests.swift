@@ -172,6 +172,24 @@ import AttnTestSupport
         #expect(ModelPredictor.dispatchBytes(tokens: 8, topK: 8, rowBytes: 2_112, gpus: 8) == 118_272)
     }
 
+    /// fp8-block128's GEMMs promote the FP8 MMA's partial sums every 128 inner elements and
+    /// scale them there (DeepSeek-V3's report, Section 3.3.2): Llama-2-7B's 1K prefill
+    /// qkv_proj (M 1,024, Kin 4,096, Nout 12,288; every tiling 128 columns wide under block
+    /// scales, BK 64) counts 2 x M x Nout x 32 blocks + M x 96 column tiles x 32 other FLOPs
+    /// for its promotions where per-tensor FP8 counts 2 x M x Nout for its two scales, both
+    /// with the same slice adds: 783,286,272 more; and it reads X's scales (M x 4 bytes per
+    /// column tile and block) and W's, so its time grows.
+    @Test func blockScaledFP8PromotionInTheModel() throws {
+        func qkv(_ dtype: String) throws -> ModelOperator {
+            var predictor = try ModelPredictor(architecture: try architecture("llama-2-7b"), hardware: TestSupport.h100, options: options(batch: 1, dtype))
+            return try #require(try predictor.step(.prefill, context: 1024).operators.first { $0.name == "qkv_proj" })
+        }
+        let (block, tensor) = (try qkv("fp8-block128"), try qkv("fp8"))
+        let (m, n) = (1_024, 12_288)
+        #expect(block.flops - tensor.flops == 2 * m * n * 32 + m * 96 * 32 - 2 * m * n && block.flops - tensor.flops == 783_286_272)
+        #expect(block.dramBytes > tensor.dramBytes && block.seconds > tensor.seconds)
+    }
+
     /// DeepSeek-V3's block-scaled FP8 (`fp8-block128`; technical report Section 3.3.1):
     /// one fp32 scale per 128 x 128 weight block and per 1 x 128 activation tile.
     /// - kv_a_proj_with_mqa, 576 output rows of 7,168: 576 x 7,168 codes and ceil(576 / 128)
