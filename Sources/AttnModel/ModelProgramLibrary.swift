@@ -16,7 +16,7 @@ public enum ModelProgramLibrary {
     public static func gemmQuant() throws(AlgorithmError) -> Program { try program("gemm-quant") }
 
     /// The checked verify program over a quantized KV cache (`Programs/tree-verify-quant.tile`):
-    /// tree-verify's blocks with K and V read as fp8, int8 or int4 codes.
+    /// tree-verify's blocks with K and V read as fp8, int8, int4, nvfp4 or mxfp4 codes.
     public static func treeVerifyQuant() throws(AlgorithmError) -> Program { try program("tree-verify-quant") }
 
     /// The compiled-in program `name`, checked.

@@ -299,28 +299,34 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 # codes. quant and group as in flash-decoding-quant.tile (`KVQuantFormat`): 0 fp8e4m3 and
 # 1 fp8e5m2 (per-tensor scale 1, vLLM's fp8 cache; no scales read), 2 int8 and 3 int4 with
 # an fp16 scale and zero point per group of `group` elements along d (int4 two codes per
-# byte). K and V are the unquantized inputs the reference reads; KQ and VQ are computed
-# from them before the run, as a serving engine quantizes each token entering the cache.
+# byte), 4 nvfp4 and 5 mxfp4: E2M1 codes two per byte with one block scale per `group`
+# elements (NVFP4 an E4M3 scale per 16, MXFP4 an E8M0 scale per 32; NVFP4's per-tensor
+# scale 1), each format in its own tensors as flash-decoding-quant.tile keeps them, the
+# others' declared with one group and never read. K and V are the unquantized inputs the
+# reference reads; the codes and scales are computed from them before the run, as a
+# serving engine quantizes each token entering the cache.
 #
 # IO law: tree-verify.tile's, with K and V's 2 d e bytes per token and KV head replaced by
-# 2 (d / c + 4 d / group [int]) bytes (c = 2 for int4, else 1), plus 2 FLOPs per
-# dequantized element.
-about "Speculative decoding's tree verify step over a quantized KV cache (fp8, int8, int4 codes dequantized on chip)"
+# 2 (d / c + 4 d / group [int] + d / group [fp4]) bytes (c = 2 for int4 and FP4, else 1),
+# plus 2 FLOPs per dequantized element.
+about "Speculative decoding's tree verify step over a quantized KV cache (fp8, int8, int4, nvfp4 or mxfp4 codes dequantized on chip)"
 
 param width = 2                                      # children per draft node (1: a chain)
 param Bt = max(1, 128 / (heads / kv_heads))          # draft tokens per thread block
 param Bc = 128                                       # prefix keys per inner iteration
 param splits = 1                                     # prefix splits (1: one pass; 0: FlashAttention-2's heuristic)
 param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * kv_heads * cdiv(N, Bt), 2 * sm_count, cdiv(Nkv - N, Bc), 128)
-param quant = 0                                      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
-param group = d                                      # int8/int4: elements per scale and zero point (d: per token)
+param quant = 0                                      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte), 4 nvfp4, 5 mxfp4
+param group = (quant <= 3) * d + (quant == 4) * 16 + (quant == 5) * 32   # elements per scale (int8/int4: and zero point; d: per token)
 require width > 0 and Bt > 0 and Bc > 0, "width, Bt and Bc must be positive"
 require splits >= 0 and splits <= 128, "splits is 0 (FlashAttention-2's heuristic) or at most 128"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require Nkv >= N, "the keys are the cached prefix (Nkv - N tokens) followed by the N draft tokens"
-require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require quant >= 0 and quant <= 5, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4), 4 (nvfp4) or 5 (mxfp4)"
 require group > 0 and d % group == 0, "group must divide d"
-require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require quant != 4 or group == 16, "NVFP4 has one E4M3 scale per 16 elements: group is 16"
+require quant != 5 or group == 32, "MXFP4 has one E8M0 scale per 32 elements: group is 32"
+require quant < 3 or d % 2 == 0, "int4 and FP4 pack two codes per byte: d must be even"
 
 input  Q[batch, kv_heads, heads / kv_heads, N, d]
 input  K[batch * kv_heads, Nkv, d]                   # unquantized: the reference's
@@ -329,8 +335,20 @@ input  KS[batch * kv_heads, Nkv, d / group] fp16
 input  KZ[batch * kv_heads, Nkv, d / group] fp16
 input  VS[batch * kv_heads, Nkv, d / group] fp16
 input  VZ[batch * kv_heads, Nkv, d / group] fp16
-input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant)
-input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant)
+input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant * (quant <= 3))
+input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant * (quant <= 3))
+input  K4S[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3   # NVFP4 block scales
+input  V4S[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3
+input  K4Z[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp16      # zero points: 0, never read
+input  V4Z[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp16
+input  K4Q[batch * kv_heads, Nkv, d / (1 + (quant == 4))] u8 quantize(K, K4S, K4Z, 4 * (quant == 4))
+input  V4Q[batch * kv_heads, Nkv, d / (1 + (quant == 4))] u8 quantize(V, V4S, V4Z, 4 * (quant == 4))
+input  KXS[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] e8m0      # MXFP4 block scales
+input  VXS[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] e8m0
+input  KXZ[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  VXZ[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  KXQ[batch * kv_heads, Nkv, d / (1 + (quant == 5))] u8 quantize(K, KXS, KXZ, 4 * (quant == 5))
+input  VXQ[batch * kv_heads, Nkv, d / (1 + (quant == 5))] u8 quantize(V, VXS, VXZ, 4 * (quant == 5))
 output O[batch, kv_heads, heads / kv_heads, N, d]
 temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d] fp32
 temp   LSEacc[batch * kv_heads, heads / kv_heads, N, S] fp32
@@ -351,18 +369,33 @@ kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt), sp: S):
   jlo = sp * per
   jhi = min(cdiv(P, Bc), jlo + per)
   for j in jlo ..< jhi:
-    kq = load KQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
-    vq = load VQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
-    if quant >= 2:
-      ks = load KS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      kz = load KZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      vs = load VS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      vz = load VZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      k = dequant(kq, quant, ks, kz)
-      v = dequant(vq, quant, vs, vz)
+    if quant >= 4:
+      # E2M1 codes and one scale per block: code value x scale (format 4 of `dequant`).
+      if quant == 4:
+        kc = load K4Q[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        vc = load V4Q[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        kb = load K4S[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vb = load V4S[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      else:
+        kc = load KXQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        vc = load VXQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        kb = load KXS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vb = load VXS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
-      k = dequant(kq, quant)
-      v = dequant(vq, quant)
+      kq = load KQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+      vq = load VQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+      if quant >= 2:
+        ks = load KS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        kz = load KZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vs = load VS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vz = load VZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        k = dequant(kq, quant, ks, kz)
+        v = dequant(vq, quant, vs, vz)
+      else:
+        k = dequant(kq, quant)
+        v = dequant(vq, quant)
     s = (q @ k^T) * scale
     m2 = max(m, rowmax(s))
     p = exp(s - m2)
@@ -372,18 +405,32 @@ kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt), sp: S):
     m = m2
   # The draft tokens' own keys (cached by the step's kv_append), masked by the tree.
   if sp == S - 1:
-    kq = load KQ[bkv, P ..< P + i * Bt + tn, :] -> sram
-    vq = load VQ[bkv, P ..< P + i * Bt + tn, :] -> sram
-    if quant >= 2:
-      ks = load KS[bkv, P ..< P + i * Bt + tn, :] -> reg
-      kz = load KZ[bkv, P ..< P + i * Bt + tn, :] -> reg
-      vs = load VS[bkv, P ..< P + i * Bt + tn, :] -> reg
-      vz = load VZ[bkv, P ..< P + i * Bt + tn, :] -> reg
-      k = dequant(kq, quant, ks, kz)
-      v = dequant(vq, quant, vs, vz)
+    if quant >= 4:
+      if quant == 4:
+        kc = load K4Q[bkv, P ..< P + i * Bt + tn, :] -> sram
+        vc = load V4Q[bkv, P ..< P + i * Bt + tn, :] -> sram
+        kb = load K4S[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vb = load V4S[bkv, P ..< P + i * Bt + tn, :] -> reg
+      else:
+        kc = load KXQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+        vc = load VXQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+        kb = load KXS[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vb = load VXS[bkv, P ..< P + i * Bt + tn, :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
-      k = dequant(kq, quant)
-      v = dequant(vq, quant)
+      kq = load KQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+      vq = load VQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+      if quant >= 2:
+        ks = load KS[bkv, P ..< P + i * Bt + tn, :] -> reg
+        kz = load KZ[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vs = load VS[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vz = load VZ[bkv, P ..< P + i * Bt + tn, :] -> reg
+        k = dequant(kq, quant, ks, kz)
+        v = dequant(vq, quant, vs, vz)
+      else:
+        k = dequant(kq, quant)
+        v = dequant(vq, quant)
     s = mask_tree((q @ k^T) * scale, i * Bt, 0, width, tn)
     m2 = max(m, rowmax(s))
     p = exp(s - m2)

@@ -246,14 +246,10 @@ public struct SpeculativeStudy {
 extension ModelPredictor {
     /// Refuses models whose verify step is not modelled: the tree-verify program covers
     /// attention layers with their own K and V heads (MHA, GQA, MQA, sliding windows), not
-    /// MLA, chunked attention, SSM or Gated DeltaNet layers, over a float, FP8, int8 or int4
-    /// cache (not FP4).
+    /// MLA, chunked attention, SSM or Gated DeltaNet layers, over a float cache or one
+    /// tree-verify-quant reads (fp8, int8, int4, nvfp4, mxfp4).
     func checkVerifiable() throws(ModelShapeError) {
         if local.mla != nil { throw ModelShapeError("speculative decoding's verify step is modelled for MHA, GQA and MQA attention; \(architecture.id) has MLA") }
-        if let format = kvQuantParameters?["quant"], format >= 4 {
-            // tree-verify-quant.tile reads FP8, int8 and int4 codes (quant 0-3), not FP4 blocks.
-            throw ModelShapeError(advice: "speculative decoding's verify step over an FP4 cache (\(options.precision.kv.map { "\($0)" } ?? "fp4")) is not modelled: tree-verify-quant reads fp8, int8 or int4 codes; give \(Remedy.kvFormat("fp8"))")
-        }
         for layer in local.layers {
             switch layer.mixer {
             case .attention where layer.chunk == nil: continue

@@ -22,8 +22,9 @@ import AttnTestSupport
     /// The verify step reads the cached prefix and the tree in the cache's format: Llama-2-7B
     /// (32 KV heads of 128), batch 2, 4,096 + 4 keys: 2 x 4,100 x 2 x 32 x vectorBytes(128)
     /// per layer, with vectorBytes(128) = 256 (fp16), 128 (fp8), 128 + 4 (int8 per token: one
-    /// fp16 scale and zero), 64 + 4 x 2 (int4 in groups of 64); the new tokens' append too.
-    @Test(arguments: [("fp16", 256), ("fp8", 128), ("int8", 132), ("int4-g64", 72)])
+    /// fp16 scale and zero), 64 + 4 x 2 (int4 in groups of 64), 64 + 128 / 16 (NVFP4: an E4M3
+    /// scale per 16), 64 + 128 / 32 (MXFP4: an E8M0 scale per 32); the new tokens' append too.
+    @Test(arguments: [("fp16", 256), ("fp8", 128), ("int8", 132), ("int4-g64", 72), ("nvfp4", 72), ("mxfp4", 68)])
     func verifyStepReadsTheCacheFormat(_ kv: String, _ vectorBytes: Int) throws {
         var o = ModelRunOptions(batch: 2)
         o.precision.kv = try #require(KVDType.named(kv))

@@ -234,9 +234,12 @@ import TileTestSupport
             let r = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", spec])
             #expect(r.code == 64 && r.err.contains(message), "\(spec): \(r.err)")
         }
-        // The verify program reads fp8, int8 and int4 codes; an FP4 cache is refused, naming --kv.
-        let fp4 = run(["model", "--model", "llama-2-13b", "--context", "1k", "--kv", "nvfp4", "--speculative", "eagle,k=4,accept=0.5"])
-        #expect(fp4.code == 64 && fp4.err.contains("over an FP4 cache (nvfp4) is not modelled") && fp4.err.contains("give --kv fp8"), "\(fp4.err)")
+        // The verify program reads FP4 caches too: the verify pass's attention is tree-verify-quant.
+        for kv in ["nvfp4", "mxfp4"] {
+            let fp4 = run(["model", "--model", "llama-2-13b", "--context", "1k", "--kv", kv, "--speculative", "eagle,k=4,accept=0.5", "--view", "operators", "--format", "csv"])
+            #expect(fp4.code == 0, "\(kv): \(fp4.err)")
+            #expect(fp4.out.split(separator: "\n").contains { $0.hasPrefix("verify,") && $0.contains(",attention,attention,tree-verify-quant,") }, "\(kv)")
+        }
         let csv = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", "eagle,k=3,accept=0.8/0.5", "--format", "csv"])
         let lines = csv.out.split(separator: "\n")
         #expect(csv.code == 0 && lines.count == 2 && lines[0].hasPrefix("model,hardware,dtype,batch,tp,cp,context,drafter,draft_dtype,drafts,width,depth,acceptance,expected_tokens,"))
