@@ -28,7 +28,7 @@ enum ModelCommand {
         OptionSpec(name: "crossover", value: nil, help: "Also find the context where attention's time reaches the FFN's (summary view); with --speculative, the batch where speculation stops paying."),
         OptionSpec(
             name: "speculative", value: "SPEC",
-            help: "Speculative decoding against plain decoding (summary or operators view; a section of the html page): draft=MODEL, eagle or medusa; k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth."),
+            help: "Speculative decoding against plain decoding (summary or operators view; a section of the html page): draft=MODEL, eagle or medusa; k=K (a chain) or tree=N / depth=D with width=W, accept=A[/A2...] per depth; dtype=FMT the drafter's own format, a --dtype name (default the target's)."),
         .modelDType("Every component's format (default fp16): fp32, fp16, bf16; fp8 (e4m3), fp8e5m2, fp8-block128 (DeepSeek-V3's block scales), nvfp4, mxfp4 set weights, GEMM inputs and the KV cache (FP4: an fp8 cache) with bf16 between kernels; int8, int4 the weights alone."),
         .weights("The decoder layers' linear layers: a --dtype name, or int8-gN, int4-gN (fp16 scale per N, default 128). Quantized weights with 16-bit activations are weight-only (W4A16, W8A16: dequantized on chip)."),
         OptionSpec(name: "experts", value: "FMT", help: "The routed experts' weights, as --weights (default: the model's expert_dtype, e.g. gpt-oss's mxfp4, else --weights)."),
@@ -67,6 +67,7 @@ enum ModelCommand {
               attnsim model --model llama-3-70b --context 4k --hardware b200 --dtype nvfp4
               attnsim model --model llama-3-70b --context 4k --tp 4 --speculative draft=llama-3-8b,k=4,accept=0.8 --crossover
               attnsim model --model llama-3-8b --context 4k --speculative eagle,tree=24,width=4,accept=0.8/0.7/0.6
+              attnsim model --model llama-2-13b --context 4k --speculative draft=llama-2-7b,dtype=fp8,k=4,accept=0.8
             """)
 
     /// Runs the command on its parsed arguments (dispatch answers `--help` with `help`).

@@ -1,4 +1,5 @@
 import AttnScenario
+import Workload
 
 /// `attnsim model --speculative SPEC`: the drafter and its tree, parsed into the study's
 /// `SpeculativeRequest` (docs/model.md, "Speculative decoding").
@@ -6,11 +7,13 @@ import AttnScenario
 ///   draft=MODEL,k=4,accept=0.7                 a draft model proposing a chain of 4
 ///   eagle,tree=24,width=4,accept=0.8/0.7/0.6   EAGLE's head, a breadth-first tree of 24 drafts
 ///   medusa,depth=3,width=2,accept=0.6          Medusa's heads, a full binary tree of depth 3
+///   draft=MODEL,dtype=fp8,k=4,accept=0.7       the draft model in FP8 whatever the target's --dtype
 ///
 /// `k=K` is a chain of K drafts; `tree=N` N drafts in a tree of `width` (default 1); `depth=D`
 /// the full tree of `width` with D levels (width + width^2 + ... + width^D drafts).
 /// `accept` gives the first candidate's acceptance rate per depth, separated by `/`, the
-/// last holding deeper.
+/// last holding deeper. `dtype=FMT` runs the drafter in its own format, a `--dtype` name
+/// (default: the target's precision).
 enum SpeculativeOption {
     static let example = "draft=llama-3-8b,k=4,accept=0.7 or eagle,tree=24,width=4,accept=0.8"
 
@@ -27,8 +30,8 @@ enum SpeculativeOption {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty else { throw fail("expects eagle, medusa or KEY=VALUE items, found '\(item)'") }
             let (key, value) = (parts[0], parts[1])
-            guard ["draft", "k", "tree", "depth", "width", "accept"].contains(key) else {
-                throw fail("knows draft, k, tree, depth, width and accept, found '\(key)'")
+            guard ["draft", "k", "tree", "depth", "width", "accept", "dtype"].contains(key) else {
+                throw fail("knows draft, k, tree, depth, width, accept and dtype, found '\(key)'")
             }
             guard values[key] == nil else { throw fail("gives '\(key)' more than once") }
             if key == "draft" {
@@ -70,11 +73,17 @@ enum SpeculativeOption {
             guard let a = Double(part), a >= 0, a < 1 else { throw fail("'accept' expects rates in [0, 1) separated by '/', found '\(part)'") }
             acceptance.append(a)
         }
-        return SpeculativeRequest(drafter: drafter, drafts: drafts, width: width, acceptance: acceptance)
+        var draftFormat: TensorFormat?
+        if let name = values["dtype"] {
+            guard let format = TensorFormat(name: name) else { throw fail("'dtype' (the drafter's format) expects \(TensorFormat.names), found '\(name)'") }
+            draftFormat = format
+        }
+        return SpeculativeRequest(drafter: drafter, drafts: drafts, width: width, acceptance: acceptance, draftFormat: draftFormat)
     }
 
     /// `request` as the option's text, which `parse` reads back to it: the drafter, then
-    /// `k=K` for a chain or `tree=N,width=W`, and the rates per depth (`accept=0.8/0.7`).
+    /// `k=K` for a chain or `tree=N,width=W`, the rates per depth (`accept=0.8/0.7`) and the
+    /// drafter's own format (`dtype=fp8`) when it has one.
     static func text(_ request: SpeculativeRequest) -> String {
         var items: [String]
         switch request.drafter {
@@ -84,6 +93,7 @@ enum SpeculativeOption {
         }
         items += request.width == 1 ? ["k=\(request.drafts)"] : ["tree=\(request.drafts)", "width=\(request.width)"]
         items.append("accept=" + request.acceptance.map { "\($0)" }.joined(separator: "/"))
+        if let format = request.draftFormat { items.append("dtype=\(format)") }
         return items.joined(separator: ",")
     }
 }

@@ -16,7 +16,7 @@ public enum ModelProgramLibrary {
     public static func gemmQuant() throws(AlgorithmError) -> Program { try program("gemm-quant") }
 
     /// The checked verify program over a quantized KV cache (`Programs/tree-verify-quant.tile`):
-    /// tree-verify's blocks with K and V read as fp8, int8 or int4 codes.
+    /// tree-verify's blocks with K and V read as fp8, int8, int4, nvfp4 or mxfp4 codes.
     public static func treeVerifyQuant() throws(AlgorithmError) -> Program { try program("tree-verify-quant") }
 
     /// The compiled-in program `name`, checked.
@@ -42,13 +42,17 @@ public enum ModelProgramLibrary {
 
     /// gemm-quant.tile's format parameters for weights stored in `format` (quantized):
     /// mode, fmt (the codes, `KVQuantFormat`), sdt (the block scales' dtype: 0 none, 1
-    /// fp16, 2 fp8e4m3, 3 e8m0) and WB (elements per block scale).
+    /// fp16, 2 fp8e4m3, 3 e8m0, 4 fp32 per 128 x 128 block, fp8-block128 under the FP8 MMA,
+    /// whose promotion every 128 inner elements applies them) and WB (elements per block
+    /// scale). fp8-block128 weights dequantized for a 16-bit MMA (mode 0) read their codes
+    /// with one scale per tensor (sdt 0).
     public static func quantBinding(_ format: TensorFormat, mode: Int) -> [String: ScalarValue] {
         let scale: Int
         switch format.scaleDType {
         case .fp16?: scale = 1
         case .fp8e4m3?: scale = 2
         case .e8m0?: scale = 3
+        case .fp32? where format == .fp8Block128 && mode == 1: scale = 4
         default: scale = 0
         }
         return [

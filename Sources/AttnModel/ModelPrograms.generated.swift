@@ -29,8 +29,23 @@ public enum ModelPrograms {
 # reads it), so the zero point is -8 or -128 scales. sdt names the block scales of
 # WB elements along Kin: 1 fp16 (int8, int4: GPTQ/AWQ group size 128), 2 fp8e4m3 (NVFP4:
 # blocks of 16, NVIDIA's NVFP4 format), 3 e8m0 (MXFP4: blocks of 32, OCP Microscaling
-# v1.0), 0 none. FP8 weights and NVFP4 carry one fp32 scale per tensor (GS: W's, then X's),
+# v1.0), 4 fp32 per 128 x 128 block of W and per 1 x 128 tile of X (fp8-block128, mode 1),
+# 0 none. FP8 weights and NVFP4 carry one fp32 scale per tensor (GS: W's, then X's),
 # applied to the fp32 accumulator before the store (Y = sx sw sum x w).
+#
+# sdt 4 is DeepSeek-V3's fine-grained FP8 (technical report, arXiv 2412.19437, Sections
+# 3.3.1 and 3.3.2): X's scales XS32[M, kb] per token and 128 channels, W's WS32[cdiv(Nout,
+# 128), kb] per 128 x 128 block. The FP8 MMA accumulates a partial sum `part` over
+# N_C = WB = 128 inner elements (two BK = 64 slices); then, as Section 3.3.2's "Increasing
+# Accumulation Precision" does, the partial is promoted to CUDA cores, multiplied by its
+# scales and added to the fp32 accumulator: s = sx sw per row (BM multiplies), acc + part s
+# (2 FLOPs per element), once per 128 inner elements (and at the end of a split's range).
+# It reads BM x 4 + 4 scale bytes per promotion and adds, over the whole product with S = 1,
+#   FLOPs = M Nout (2 cdiv(Kin, WB)) + M cdiv(Nout, BN) cdiv(Kin, WB)   (against per-tensor
+#   FP8's 2 M Nout for its two scales), reads = 4 M cdiv(Kin, WB) cdiv(Nout, BN) + 4
+#   cdiv(M, BM) cdiv(Nout, BN) cdiv(Kin, WB).
+# A tile of BN columns lies in one 128-row block of W (BN divides WB: the tunings' 128 x 256
+# tile is left out for sdt 4).
 #
 # IO law (docs/model.md): with x = e (mode 0, 1) or 1/2 + s_x / XB (mode 2) bytes per X
 # element and w = 1 / c + s / WB bytes per W element (s the scale's bytes),
@@ -51,10 +66,10 @@ param G = min(8, cdiv(M, BM))   # row blocks per launch group (GROUP_M)
 param NW = 8         # warps per thread block
 param mode = 0       # 0 weight-only (dequantize W), 1 FP8 MMA, 2 FP4 block-scaled MMA
 param fmt = 3        # W's codes: 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4, 4 fp4e2m1
-param sdt = 1        # block scales: 0 none, 1 fp16, 2 fp8e4m3 (NVFP4), 3 e8m0 (MXFP4)
+param sdt = 1        # block scales: 0 none, 1 fp16, 2 fp8e4m3 (NVFP4), 3 e8m0 (MXFP4), 4 fp32 128 x 128 (fp8-block128)
 param WB = 128       # elements along Kin per block scale (W's and, in mode 2, X's)
 param c = 1 + (fmt >= 3)        # codes per byte
-param gs = fmt <= 1 or sdt == 2 # one fp32 scale per tensor (FP8, NVFP4)
+param gs = (fmt <= 1 and sdt == 0) or sdt == 2 # one fp32 scale per tensor (FP8, NVFP4)
 param fx = mode == 2            # X as FP4 codes
 param kb = cdiv(Kin, WB)        # block scales per row
 require M > 0 and Kin > 0 and Nout > 0, "M, Kin and Nout must be positive"
@@ -63,8 +78,9 @@ require S > 0 and S <= cdiv(Kin, BK), "S is from 1 to cdiv(Kin, BK), the number 
 require G > 0, "the group size G must be positive"
 require mode >= 0 and mode <= 2, "mode is 0 (weight-only), 1 (FP8 MMA) or 2 (FP4 MMA)"
 require fmt >= 0 and fmt <= 4, "fmt is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4) or 4 (fp4e2m1)"
-require sdt >= 0 and sdt <= 3, "sdt is 0 (none), 1 (fp16), 2 (fp8e4m3) or 3 (e8m0)"
-require (fmt <= 1) == (sdt == 0), "FP8 codes have one scale per tensor (sdt 0); int8, int4 and FP4 have block scales"
+require sdt >= 0 and sdt <= 4, "sdt is 0 (none), 1 (fp16), 2 (fp8e4m3), 3 (e8m0) or 4 (fp32 128 x 128)"
+require (fmt <= 1) == (sdt == 0 or sdt == 4), "FP8 codes have one scale per tensor (sdt 0) or per 128 x 128 block (sdt 4); int8, int4 and FP4 have block scales"
+require sdt != 4 or (mode == 1 and WB % BK == 0 and WB % BN == 0), "fp32 block scales (sdt 4) are applied by the FP8 MMA's promotion (mode 1), every WB inner elements (whole BK slices) to a tile inside one block of W (BN divides WB)"
 require mode != 1 or fmt <= 1, "the FP8 MMA (mode 1) multiplies FP8 codes (fmt 0 or 1)"
 require mode != 2 or (fmt == 4 and sdt >= 2), "the FP4 MMA (mode 2) multiplies FP4 codes (fmt 4) with fp8e4m3 or e8m0 block scales"
 require WB > 0 and (BK % WB == 0 or WB % BK == 0), "a slice of BK holds whole scale blocks of WB, or a block whole slices"
@@ -78,6 +94,8 @@ input  WQ[Nout, Kin / c] u8                                           # W's code
 input  WS16[Nout * (sdt == 1) + (sdt != 1), kb] fp16                  # int8, int4
 input  WS8[Nout * (sdt == 2) + (sdt != 2), kb] fp8e4m3                # NVFP4
 input  WSE[Nout * (sdt == 3) + (sdt != 3), kb] e8m0                   # MXFP4
+input  XS32[M * (sdt == 4) + (sdt != 4), kb] fp32                     # fp8-block128: X's per 1 x 128 tile
+input  WS32[cdiv(Nout, WB) * (sdt == 4) + (sdt != 4), kb] fp32        # fp8-block128: W's per 128 x 128 block
 input  GS[1, 2] fp32                                                  # per tensor: W's, X's
 output Y[M, Nout] bf16
 temp   P[S, M, Nout] fp32
@@ -91,6 +109,8 @@ kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(N
     klo = min(kslices, s * per)
     khi = min(kslices, klo + per)
     acc = zeros(min(BM, M - i * BM), min(BN, Nout - j * BN))
+    # sdt 4: the MMA's partial sum over one block of WB inner elements (else one element).
+    part = zeros(min(BM, M - i * BM) * (sdt == 4) + (sdt != 4), min(BN, Nout - j * BN) * (sdt == 4) + (sdt != 4))
     for k in klo ..< khi:
       # The block scales of this slice: columns k BK / WB up to the last element's block.
       slo = k * BK / WB
@@ -111,7 +131,18 @@ kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(N
         x = load X[rows(i, BM), cols(k, BK)] -> sram
         if mode == 1:
           wv = mma_operand(wq, fmt)
-          acc = acc + x @ wv^T
+          if sdt == 4:
+            # The MMA's partial over this block of WB inner elements; at the block's last
+            # slice (or the split's), promoted: scaled by sx sw and added in fp32
+            # (DeepSeek-V3, Section 3.3.2, N_C = 128).
+            part = part + x @ wv^T
+            if (k + 1) * BK % WB == 0 or k == khi - 1:
+              xs = load XS32[rows(i, BM), slo ..< slo + 1] -> sram
+              ws = load WS32[j * BN / WB ..< j * BN / WB + 1, slo ..< slo + 1] -> sram
+              acc = acc + part * (xs * ws)
+              part = zeros(min(BM, M - i * BM), min(BN, Nout - j * BN))
+          else:
+            acc = acc + x @ wv^T
         else:
           if sdt == 0:
             w = dequant(wq, fmt)
@@ -153,7 +184,8 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 
 # gemm.tile's tilings, each with 8 and 4 warps.
 # @tune BM, BN, BK, S: (128, 128, 64, 1)
-# @tune BM, BN, BK, S if M >= 256: (128, 256, 64, 1), (256, 128, 64, 1)
+# @tune BM, BN, BK, S if M >= 256 and sdt != 4: (128, 256, 64, 1), (256, 128, 64, 1)
+# @tune BM, BN, BK, S if M >= 256 and sdt == 4: (256, 128, 64, 1)
 # @tune BM, BN, BK, S if M <= 16: (16, 64, 64, 1), (16, 64, 64, 2), (16, 64, 64, 4), (16, 64, 64, 8), (16, 64, 64, 16)
 # @tune NW: 8, 4
 # @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)
@@ -267,28 +299,34 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 # codes. quant and group as in flash-decoding-quant.tile (`KVQuantFormat`): 0 fp8e4m3 and
 # 1 fp8e5m2 (per-tensor scale 1, vLLM's fp8 cache; no scales read), 2 int8 and 3 int4 with
 # an fp16 scale and zero point per group of `group` elements along d (int4 two codes per
-# byte). K and V are the unquantized inputs the reference reads; KQ and VQ are computed
-# from them before the run, as a serving engine quantizes each token entering the cache.
+# byte), 4 nvfp4 and 5 mxfp4: E2M1 codes two per byte with one block scale per `group`
+# elements (NVFP4 an E4M3 scale per 16, MXFP4 an E8M0 scale per 32; NVFP4's per-tensor
+# scale 1), each format in its own tensors as flash-decoding-quant.tile keeps them, the
+# others' declared with one group and never read. K and V are the unquantized inputs the
+# reference reads; the codes and scales are computed from them before the run, as a
+# serving engine quantizes each token entering the cache.
 #
 # IO law: tree-verify.tile's, with K and V's 2 d e bytes per token and KV head replaced by
-# 2 (d / c + 4 d / group [int]) bytes (c = 2 for int4, else 1), plus 2 FLOPs per
-# dequantized element.
-about "Speculative decoding's tree verify step over a quantized KV cache (fp8, int8, int4 codes dequantized on chip)"
+# 2 (d / c + 4 d / group [int] + d / group [fp4]) bytes (c = 2 for int4 and FP4, else 1),
+# plus 2 FLOPs per dequantized element.
+about "Speculative decoding's tree verify step over a quantized KV cache (fp8, int8, int4, nvfp4 or mxfp4 codes dequantized on chip)"
 
 param width = 2                                      # children per draft node (1: a chain)
 param Bt = max(1, 128 / (heads / kv_heads))          # draft tokens per thread block
 param Bc = 128                                       # prefix keys per inner iteration
 param splits = 1                                     # prefix splits (1: one pass; 0: FlashAttention-2's heuristic)
 param S = (splits > 0) * splits + (splits == 0) * fa2_num_splits(batch * kv_heads * cdiv(N, Bt), 2 * sm_count, cdiv(Nkv - N, Bc), 128)
-param quant = 0                                      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte)
-param group = d                                      # int8/int4: elements per scale and zero point (d: per token)
+param quant = 0                                      # 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4 (two per byte), 4 nvfp4, 5 mxfp4
+param group = (quant <= 3) * d + (quant == 4) * 16 + (quant == 5) * 32   # elements per scale (int8/int4: and zero point; d: per token)
 require width > 0 and Bt > 0 and Bc > 0, "width, Bt and Bc must be positive"
 require splits >= 0 and splits <= 128, "splits is 0 (FlashAttention-2's heuristic) or at most 128"
 require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
 require Nkv >= N, "the keys are the cached prefix (Nkv - N tokens) followed by the N draft tokens"
-require quant >= 0 and quant <= 3, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8) or 3 (int4)"
+require quant >= 0 and quant <= 5, "quant is 0 (fp8e4m3), 1 (fp8e5m2), 2 (int8), 3 (int4), 4 (nvfp4) or 5 (mxfp4)"
 require group > 0 and d % group == 0, "group must divide d"
-require quant != 3 or d % 2 == 0, "int4 packs two codes per byte: d must be even"
+require quant != 4 or group == 16, "NVFP4 has one E4M3 scale per 16 elements: group is 16"
+require quant != 5 or group == 32, "MXFP4 has one E8M0 scale per 32 elements: group is 32"
+require quant < 3 or d % 2 == 0, "int4 and FP4 pack two codes per byte: d must be even"
 
 input  Q[batch, kv_heads, heads / kv_heads, N, d]
 input  K[batch * kv_heads, Nkv, d]                   # unquantized: the reference's
@@ -297,8 +335,20 @@ input  KS[batch * kv_heads, Nkv, d / group] fp16
 input  KZ[batch * kv_heads, Nkv, d / group] fp16
 input  VS[batch * kv_heads, Nkv, d / group] fp16
 input  VZ[batch * kv_heads, Nkv, d / group] fp16
-input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant)
-input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant)
+input  KQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(K, KS, KZ, quant * (quant <= 3))
+input  VQ[batch * kv_heads, Nkv, d / (1 + (quant == 3))] u8 quantize(V, VS, VZ, quant * (quant <= 3))
+input  K4S[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3   # NVFP4 block scales
+input  V4S[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp8e4m3
+input  K4Z[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp16      # zero points: 0, never read
+input  V4Z[batch * kv_heads, Nkv, (quant == 4) * (d / group) + (quant != 4)] fp16
+input  K4Q[batch * kv_heads, Nkv, d / (1 + (quant == 4))] u8 quantize(K, K4S, K4Z, 4 * (quant == 4))
+input  V4Q[batch * kv_heads, Nkv, d / (1 + (quant == 4))] u8 quantize(V, V4S, V4Z, 4 * (quant == 4))
+input  KXS[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] e8m0      # MXFP4 block scales
+input  VXS[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] e8m0
+input  KXZ[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  VXZ[batch * kv_heads, Nkv, (quant == 5) * (d / group) + (quant != 5)] fp16
+input  KXQ[batch * kv_heads, Nkv, d / (1 + (quant == 5))] u8 quantize(K, KXS, KXZ, 4 * (quant == 5))
+input  VXQ[batch * kv_heads, Nkv, d / (1 + (quant == 5))] u8 quantize(V, VXS, VXZ, 4 * (quant == 5))
 output O[batch, kv_heads, heads / kv_heads, N, d]
 temp   Oacc[batch * kv_heads, heads / kv_heads, N, S, d] fp32
 temp   LSEacc[batch * kv_heads, heads / kv_heads, N, S] fp32
@@ -319,18 +369,33 @@ kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt), sp: S):
   jlo = sp * per
   jhi = min(cdiv(P, Bc), jlo + per)
   for j in jlo ..< jhi:
-    kq = load KQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
-    vq = load VQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
-    if quant >= 2:
-      ks = load KS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      kz = load KZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      vs = load VS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      vz = load VZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
-      k = dequant(kq, quant, ks, kz)
-      v = dequant(vq, quant, vs, vz)
+    if quant >= 4:
+      # E2M1 codes and one scale per block: code value x scale (format 4 of `dequant`).
+      if quant == 4:
+        kc = load K4Q[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        vc = load V4Q[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        kb = load K4S[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vb = load V4S[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      else:
+        kc = load KXQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        vc = load VXQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+        kb = load KXS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vb = load VXS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
-      k = dequant(kq, quant)
-      v = dequant(vq, quant)
+      kq = load KQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+      vq = load VQ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> sram
+      if quant >= 2:
+        ks = load KS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        kz = load KZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vs = load VS[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        vz = load VZ[bkv, j * Bc ..< min(P, (j + 1) * Bc), :] -> reg
+        k = dequant(kq, quant, ks, kz)
+        v = dequant(vq, quant, vs, vz)
+      else:
+        k = dequant(kq, quant)
+        v = dequant(vq, quant)
     s = (q @ k^T) * scale
     m2 = max(m, rowmax(s))
     p = exp(s - m2)
@@ -340,18 +405,32 @@ kernel verify grid(bkv: batch * kv_heads, i: cdiv(N, Bt), sp: S):
     m = m2
   # The draft tokens' own keys (cached by the step's kv_append), masked by the tree.
   if sp == S - 1:
-    kq = load KQ[bkv, P ..< P + i * Bt + tn, :] -> sram
-    vq = load VQ[bkv, P ..< P + i * Bt + tn, :] -> sram
-    if quant >= 2:
-      ks = load KS[bkv, P ..< P + i * Bt + tn, :] -> reg
-      kz = load KZ[bkv, P ..< P + i * Bt + tn, :] -> reg
-      vs = load VS[bkv, P ..< P + i * Bt + tn, :] -> reg
-      vz = load VZ[bkv, P ..< P + i * Bt + tn, :] -> reg
-      k = dequant(kq, quant, ks, kz)
-      v = dequant(vq, quant, vs, vz)
+    if quant >= 4:
+      if quant == 4:
+        kc = load K4Q[bkv, P ..< P + i * Bt + tn, :] -> sram
+        vc = load V4Q[bkv, P ..< P + i * Bt + tn, :] -> sram
+        kb = load K4S[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vb = load V4S[bkv, P ..< P + i * Bt + tn, :] -> reg
+      else:
+        kc = load KXQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+        vc = load VXQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+        kb = load KXS[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vb = load VXS[bkv, P ..< P + i * Bt + tn, :] -> reg
+      k = dequant(kc, 4, kb)
+      v = dequant(vc, 4, vb)
     else:
-      k = dequant(kq, quant)
-      v = dequant(vq, quant)
+      kq = load KQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+      vq = load VQ[bkv, P ..< P + i * Bt + tn, :] -> sram
+      if quant >= 2:
+        ks = load KS[bkv, P ..< P + i * Bt + tn, :] -> reg
+        kz = load KZ[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vs = load VS[bkv, P ..< P + i * Bt + tn, :] -> reg
+        vz = load VZ[bkv, P ..< P + i * Bt + tn, :] -> reg
+        k = dequant(kq, quant, ks, kz)
+        v = dequant(vq, quant, vs, vz)
+      else:
+        k = dequant(kq, quant)
+        v = dequant(vq, quant)
     s = mask_tree((q @ k^T) * scale, i * Bt, 0, width, tn)
     m2 = max(m, rowmax(s))
     p = exp(s - m2)

@@ -1,5 +1,6 @@
 import AttnNumerics
 import Foundation
+import Workload
 
 /// Why a speculative-decoding setup cannot be modelled as given.
 public enum SpeculativeDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -62,9 +63,12 @@ public struct SpeculativeDecoding: Sendable, Equatable {
     /// The acceptance rate of the first candidate at depth 1, 2, ...; the last one holds
     /// for every deeper level.
     public let acceptance: [Double]
+    /// The drafter's own format, as `--dtype` gives a model's (`ModelPrecision.uniform`:
+    /// an FP8 draft model beside a bf16 target, or the reverse); nil: the target's precision.
+    public let draftFormat: TensorFormat?
 
     /// A validated setup: at least one draft, a width of at least 1, acceptance rates in [0, 1).
-    public init(drafter: Drafter, drafts: Int, width: Int = 1, acceptance: [Double]) throws(SpeculativeDecodingError) {
+    public init(drafter: Drafter, drafts: Int, width: Int = 1, acceptance: [Double], draftFormat: TensorFormat? = nil) throws(SpeculativeDecodingError) {
         guard drafts >= 1 else { throw .drafts(drafts) }
         guard width >= 1 else { throw .width(width) }
         guard !acceptance.isEmpty else { throw .noAcceptance }
@@ -73,6 +77,7 @@ public struct SpeculativeDecoding: Sendable, Equatable {
         self.drafts = drafts
         self.width = width
         self.acceptance = acceptance
+        self.draftFormat = draftFormat
     }
 
     /// The tree's nodes (its drafts and the last accepted token): the tokens of the verify step.

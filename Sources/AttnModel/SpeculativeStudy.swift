@@ -45,23 +45,60 @@ public struct SpeculativeStudy {
     public private(set) var target: ModelPredictor
     /// The draft model, or EAGLE's head as a one-layer model of the target's shape; nil for Medusa.
     public private(set) var drafter: ModelPredictor?
+    /// Medusa's heads: the target's shape in the drafter's precision (they read its last
+    /// hidden state); nil for a draft model or EAGLE.
+    private var heads: ModelPredictor?
 
     public init(architecture: Architecture, hardware: HardwareProfile, options: ModelRunOptions, speculation: SpeculativeDecoding) throws(ModelShapeError) {
         self.speculation = speculation
         target = try ModelPredictor(architecture: architecture, hardware: hardware, options: options)
         try target.checkVerifiable()
+        let draftOptions = Self.drafterOptions(options, format: speculation.draftFormat)
+        try Self.checkDraftFormat(speculation.draftFormat, options: draftOptions, hardware: hardware)
+        /// The drafter's predictor; an error names the drafter's own format when it has one.
+        func predictor(_ model: Architecture) throws(ModelShapeError) -> ModelPredictor {
+            do {
+                return try ModelPredictor(architecture: model, hardware: hardware, options: draftOptions)
+            } catch {
+                guard let format = speculation.draftFormat else { throw error }
+                throw ModelShapeError("the drafter in \(format) (dtype=\(format)): \(error.message)")
+            }
+        }
         switch speculation.drafter {
         case .model(let draft):
             guard draft.decoder.vocabSize == architecture.decoder.vocabSize else {
                 throw ModelShapeError(SpeculativeDecodingError.vocabulary(draft: draft.decoder.vocabSize, target: architecture.decoder.vocabSize).description)
             }
-            drafter = try ModelPredictor(architecture: draft, hardware: hardware, options: options)
+            drafter = try predictor(draft)
         case .eagle:
-            drafter = try ModelPredictor(architecture: Self.eagleHead(architecture), hardware: hardware, options: options)
+            drafter = try predictor(try Self.eagleHead(architecture))
         case .medusa:
             drafter = nil
+            heads = speculation.draftFormat == nil ? target : try predictor(architecture)
         }
         try drafter?.checkVerifiable()
+    }
+
+    /// Refuses a drafter format whose GEMM inputs the GPU's tensor cores do not multiply
+    /// (FP8 without an FP8 rate, FP4 without an FP4 rate), naming the drafter's formats
+    /// that do run: the target's `--activations` cannot make the drafter weight-only.
+    static func checkDraftFormat(_ format: TensorFormat?, options: ModelRunOptions, hardware: HardwareProfile) throws(ModelShapeError) {
+        guard let format, let x = options.precision.activations else { return }
+        let mma = GEMMPrecision(weights: x, activations: x).mmaDType(run: options.dtype)
+        guard hardware.matmulFlopsPerSecond[mma] == nil && hardware.measuredMatmulFlopsPerSecond[mma] == nil else { return }
+        throw ModelShapeError(
+            "the drafter's dtype=\(format) multiplies \(x) inputs, and \(hardware.id) has no \(mma) tensor-core rate (matmul_flops_per_second.\(mma)); "
+                + "give the drafter int8 or int4 (weight-only: dequantized on chip, on every GPU) or a float dtype")
+    }
+
+    /// The drafter's run options: the target's batch, parallelism and budget, with the
+    /// precision `--dtype format` would give a model (`ModelPrecision.uniform`: its run
+    /// dtype, weights, GEMM inputs and KV cache); the target's options when nil.
+    public static func drafterOptions(_ options: ModelRunOptions, format: TensorFormat?) -> ModelRunOptions {
+        guard let format else { return options }
+        var o = options
+        (o.dtype, o.precision) = ModelPrecision.uniform(format)
+        return o
     }
 
     /// EAGLE's draft head as a model: the target's first attention layer (global, its
@@ -108,8 +145,9 @@ public struct SpeculativeStudy {
                 drafts.append(step)
             }
             drafter = model
-        } else {
-            drafts.append(try target.medusaHeads(s.depth, context: context))
+        } else if var model = heads {
+            drafts.append(try model.medusaHeads(s.depth, context: context))
+            heads = model
         }
         return SpeculativeSummary(
             context: context, batch: b, expectedTokens: s.expectedTokens, draftSteps: drafts, verify: verify, plain: plain,
@@ -127,20 +165,25 @@ public struct SpeculativeStudy {
         let memory = try ModelStudy(architecture: target.architecture, hardware: target.hardware, options: one).memory(context: tokens, activationBytes: 0)
         var perSequence = memory.kvBytes
         if let drafter {
-            perSequence += try ModelStudy(architecture: drafter.architecture, hardware: target.hardware, options: one).memory(context: tokens, activationBytes: 0).kvBytes
+            // The drafter's cache in its own format.
+            var own = drafter.options
+            own.batch = 1
+            perSequence += try ModelStudy(architecture: drafter.architecture, hardware: target.hardware, options: own).memory(context: tokens, activationBytes: 0).kvBytes
         }
         let free = memory.capacityBytes - memory.weightBytes - draftWeightBytes()
         return free > 0 && perSequence > 0 ? free / perSequence : 0
     }
 
-    /// Weight bytes per GPU the drafter adds, in the target's precision: the decoder
-    /// layers' linear layers (a draft model's, EAGLE's layer and FC, Medusa's residual
-    /// blocks) in `--weights`' format with their scales, the embedding, LM heads and norms at
-    /// the run's dtype (`ParameterCount.weightBytes(elementBytes:weights:experts:)`).
+    /// Weight bytes per GPU the drafter adds, in the drafter's precision (its own format,
+    /// else the target's): the decoder layers' linear layers (a draft model's, EAGLE's layer
+    /// and FC, Medusa's residual blocks) in the weights' format with their scales, the
+    /// embedding, LM heads and norms at the drafter's run dtype
+    /// (`ParameterCount.weightBytes(elementBytes:weights:experts:)`).
     func draftWeightBytes() -> Int {
-        let e = target.options.dtype.bytes
+        let own = Self.drafterOptions(target.options, format: speculation.draftFormat)
+        let e = own.dtype.bytes
         let h = target.local.hiddenSize
-        let weights = target.options.precision.weights
+        let weights = own.precision.weights
         /// A linear layer's `n` weights in the weights' format (block scales included).
         func linear(_ n: Int) -> Int { weights?.bytes(elements: n) ?? n * e }
         switch speculation.drafter {
@@ -203,14 +246,10 @@ public struct SpeculativeStudy {
 extension ModelPredictor {
     /// Refuses models whose verify step is not modelled: the tree-verify program covers
     /// attention layers with their own K and V heads (MHA, GQA, MQA, sliding windows), not
-    /// MLA, chunked attention, SSM or Gated DeltaNet layers, over a float, FP8, int8 or int4
-    /// cache (not FP4).
+    /// MLA, chunked attention, SSM or Gated DeltaNet layers, over a float cache or one
+    /// tree-verify-quant reads (fp8, int8, int4, nvfp4, mxfp4).
     func checkVerifiable() throws(ModelShapeError) {
         if local.mla != nil { throw ModelShapeError("speculative decoding's verify step is modelled for MHA, GQA and MQA attention; \(architecture.id) has MLA") }
-        if let format = kvQuantParameters?["quant"], format >= 4 {
-            // tree-verify-quant.tile reads FP8, int8 and int4 codes (quant 0-3), not FP4 blocks.
-            throw ModelShapeError(advice: "speculative decoding's verify step over an FP4 cache (\(options.precision.kv.map { "\($0)" } ?? "fp4")) is not modelled: tree-verify-quant reads fp8, int8 or int4 codes; give \(Remedy.kvFormat("fp8"))")
-        }
         for layer in local.layers {
             switch layer.mixer {
             case .attention where layer.chunk == nil: continue

@@ -6,7 +6,7 @@ import Foundation
 
 extension ModelReport {
     static let speculativeColumns = [
-        "model", "hardware", "dtype", "batch", "tp", "cp", "context", "drafter", "drafts", "width", "depth", "acceptance", "expected_tokens",
+        "model", "hardware", "dtype", "batch", "tp", "cp", "context", "drafter", "draft_dtype", "drafts", "width", "depth", "acceptance", "expected_tokens",
         "draft_ms", "verify_ms", "step_ms", "tpot_ms", "plain_tpot_ms", "speedup", "tokens_per_s", "plain_tokens_per_s", "draft_weight_bytes",
         "max_batch", "crossover_batch",
     ]
@@ -27,7 +27,9 @@ extension ModelReport {
 
     static func speculativeRecord(_ input: ModelReportInput, _ s: SpeculativeDecoding, _ x: SpeculativeSummary, crossover: Int??) -> JSONOutput {
         var fields = runFields(input) + [
-            ("context", .int(x.context)), ("drafter", .string(drafterName(s))), ("drafts", .int(s.drafts)), ("width", .int(s.width)),
+            ("context", .int(x.context)), ("drafter", .string(drafterName(s))),
+            // The drafter's own format; null: it runs in the target's precision.
+            ("draft_dtype", s.draftFormat.map { .string("\($0)") } ?? .null), ("drafts", .int(s.drafts)), ("width", .int(s.width)),
             ("depth", .int(s.depth)), ("acceptance", .array(s.acceptance.map { .double($0) })), ("expected_tokens", .double(x.expectedTokens)),
             ("draft_ms", .double(x.draftSeconds * 1e3)), ("verify_ms", .double(x.verifySeconds * 1e3)), ("step_ms", .double(x.stepSeconds * 1e3)),
             ("tpot_ms", .double(x.tpotSeconds * 1e3)), ("plain_tpot_ms", .double(x.plainTPOTSeconds * 1e3)), ("speedup", .double(x.speedup)),
@@ -77,7 +79,8 @@ extension ModelReport {
             }
             let table = TextTable(headers: headers, rows: rows, rightAligned: Set(0..<headers.count))
             let tree = s.width == 1 ? "a chain of \(s.drafts)" : "a tree of \(s.drafts) (width \(s.width), depth \(s.depth))"
-            var text = header(input) + "speculative: \(drafterName(s)) drafts \(tree) per step, acceptance \(acceptanceText(s))"
+            let own = s.draftFormat.map { " in \($0)" } ?? ""
+            var text = header(input) + "speculative: \(drafterName(s))\(own) drafts \(tree) per step, acceptance \(acceptanceText(s))"
             if let bytes = summaries.first?.draftWeightBytes { text += "; the drafter adds \(gib(bytes)) GiB of weights per GPU" }
             text += "\n\n" + (format == .table ? table.renderText() : table.renderMarkdown())
             text += "\ntokens/step: expected tokens per step (accepted drafts and the target's own); step: the drafter's passes and the verify step;"

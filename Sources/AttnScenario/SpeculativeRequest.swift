@@ -21,12 +21,16 @@ public struct SpeculativeRequest: Sendable, Equatable {
     public var width: Int
     /// The first candidate's acceptance rate per depth (the last holds deeper).
     public var acceptance: [Double]
+    /// The drafter's own format (`--speculative dtype=FMT`, the object's `"dtype"`), as
+    /// `--dtype` gives a model's; nil: the target's precision.
+    public var draftFormat: TensorFormat?
 
-    public init(drafter: Drafter, drafts: Int, width: Int = 1, acceptance: [Double]) {
+    public init(drafter: Drafter, drafts: Int, width: Int = 1, acceptance: [Double], draftFormat: TensorFormat? = nil) {
         self.drafter = drafter
         self.drafts = drafts
         self.width = width
         self.acceptance = acceptance
+        self.draftFormat = draftFormat
     }
 
     /// The largest tree a study may ask for (draft tokens per step).
@@ -44,7 +48,7 @@ public struct SpeculativeRequest: Sendable, Equatable {
         }
         guard drafts <= Self.maxDrafts else { throw .speculative(.drafts(drafts)) }
         do {
-            return try SpeculativeDecoding(drafter: drafter, drafts: drafts, width: width, acceptance: acceptance)
+            return try SpeculativeDecoding(drafter: drafter, drafts: drafts, width: width, acceptance: acceptance, draftFormat: draftFormat)
         } catch {
             throw .speculative(error)
         }
@@ -53,8 +57,9 @@ public struct SpeculativeRequest: Sendable, Equatable {
 
 extension SpeculativeRequest {
     /// A model study's `"speculative"` object: `"drafter"` (a model, `"eagle"` or
-    /// `"medusa"`), `"drafts"`, `"width"` (default 1) and `"accept"` (a rate, or one per
-    /// depth); a draft model file's relative path is resolved against `directory`.
+    /// `"medusa"`), `"drafts"`, `"width"` (default 1), `"accept"` (a rate, or one per
+    /// depth) and `"dtype"` (the drafter's own format, as the study's `dtype`; default the
+    /// target's precision); a draft model file's relative path is resolved against `directory`.
     static func decode(_ r: inout JSONObjectReader, directory: String?) throws(JSONInputError) -> SpeculativeRequest {
         guard var name = try r.string("drafter") else { throw r.error("drafter", "is required: a draft model, \"eagle\" or \"medusa\"") }
         if name.hasSuffix(".json"), !name.hasPrefix("/"), let directory { name = (directory as NSString).appendingPathComponent(name) }
@@ -76,7 +81,12 @@ extension SpeculativeRequest {
             acceptance.append(a)
         }
         guard !acceptance.isEmpty else { throw r.error("accept", "expected at least one acceptance rate") }
+        var draftFormat: TensorFormat?
+        if let name = try r.string("dtype") {
+            guard let format = TensorFormat(name: name) else { throw r.error("dtype", "expected the drafter's format, \(TensorFormat.names), found \"\(name)\"") }
+            draftFormat = format
+        }
         try r.finish()
-        return SpeculativeRequest(drafter: drafter, drafts: drafts, width: width, acceptance: acceptance)
+        return SpeculativeRequest(drafter: drafter, drafts: drafts, width: width, acceptance: acceptance, draftFormat: draftFormat)
     }
 }

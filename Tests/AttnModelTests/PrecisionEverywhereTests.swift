@@ -22,8 +22,9 @@ import AttnTestSupport
     /// The verify step reads the cached prefix and the tree in the cache's format: Llama-2-7B
     /// (32 KV heads of 128), batch 2, 4,096 + 4 keys: 2 x 4,100 x 2 x 32 x vectorBytes(128)
     /// per layer, with vectorBytes(128) = 256 (fp16), 128 (fp8), 128 + 4 (int8 per token: one
-    /// fp16 scale and zero), 64 + 4 x 2 (int4 in groups of 64); the new tokens' append too.
-    @Test(arguments: [("fp16", 256), ("fp8", 128), ("int8", 132), ("int4-g64", 72)])
+    /// fp16 scale and zero), 64 + 4 x 2 (int4 in groups of 64), 64 + 128 / 16 (NVFP4: an E4M3
+    /// scale per 16), 64 + 128 / 32 (MXFP4: an E8M0 scale per 32); the new tokens' append too.
+    @Test(arguments: [("fp16", 256), ("fp8", 128), ("int8", 132), ("int4-g64", 72), ("nvfp4", 72), ("mxfp4", 68)])
     func verifyStepReadsTheCacheFormat(_ kv: String, _ vectorBytes: Int) throws {
         var o = ModelRunOptions(batch: 2)
         o.precision.kv = try #require(KVDType.named(kv))
@@ -51,6 +52,74 @@ import AttnTestSupport
             #expect(x.draftWeightBytes == bytes, "\(dtype)")
             let kernels = Set(x.draftSteps[0].operators.filter { $0.name == "qkv_proj" }.map(\.kernel))
             #expect(kernels == [dtype == "fp8" ? "gemm fp8e4m3" : "gemm"], "\(kernels)")
+        }
+    }
+
+    /// A drafter in its own format (`--speculative dtype=FMT`), Llama-2-7B drafting for
+    /// Llama-2-13B (h 5120, 40 layers of 40 KV heads of 128) on an H100 (80 GiB =
+    /// 85,899,345,920 bytes), batch 1 at 1,024 + 4 tokens:
+    /// - an FP8 drafter beside an fp16 target: the draft model's 7,000,825,856 bytes (as under
+    ///   `--dtype fp8`); its qkv_proj an FP8 GEMM reading 12,288 x 4,096 codes and one fp32
+    ///   scale; its cache one byte per element, 32 layers x 2 x 4,096 = 262,144 bytes per token
+    ///   (a layer's decode attention reads 1,024 x 2 x 4,096 = 8,388,608 through
+    ///   flash-decoding-quant). max_batch: the target's 26,031,728,640 weight bytes (2 x
+    ///   13,015,864,320) and its cache 40 x 2 x 5,120 x 2 = 819,200 bytes per token leave
+    ///   (85,899,345,920 - 26,031,728,640 - 7,000,825,856) / ((819,200 + 262,144) x 1,028)
+    ///   = 47.6: 47 sequences;
+    /// - the reverse, a bf16 drafter beside an FP8 target: 2 x 6,738,415,616 =
+    ///   13,476,831,232 bytes, its GEMMs gemm.tile at bf16 and its cache 524,288 bytes per
+    ///   token, while the target keeps its FP8 GEMMs.
+    @Test func drafterInItsOwnPrecision() throws {
+        let target = try architecture("llama-2-13b")
+        #expect(TestSupport.h100.hbmBytes == 85_899_345_920)
+        let fp8 = try SpeculativeDecoding(drafter: .model(try architecture("llama-2-7b")), drafts: 4, acceptance: [0.8], draftFormat: .fp8(.e4m3))
+        var study = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 1, "fp16"), speculation: fp8)
+        let x = try study.summary(context: 1024)
+        #expect(x.draftWeightBytes == 7_000_825_856)
+        let qkv = try #require(x.draftSteps[0].operators.first { $0.name == "qkv_proj" })
+        #expect(qkv.kernel == "gemm fp8e4m3" && qkv.weightBytes == 12_288 * 4_096 + 4, "\(qkv.kernel) \(qkv.weightBytes)")
+        let attention = try #require(x.draftSteps[0].operators.first { $0.name == "attention" })
+        #expect(attention.kernel == "flash-decoding-quant" && attention.kvBytes == 8_388_608, "\(attention.kernel) \(attention.kvBytes)")
+        #expect(x.verify.operators.first { $0.name == "qkv_proj" }?.kernel == "gemm")
+        #expect(x.maxBatch == (85_899_345_920 - 26_031_728_640 - 7_000_825_856) / ((819_200 + 262_144) * 1_028) && x.maxBatch == 47)
+        // The same draft model in the target's fp16 takes longer per pass: its GEMMs read twice the bytes.
+        let same = try SpeculativeDecoding(drafter: .model(try architecture("llama-2-7b")), drafts: 4, acceptance: [0.8])
+        var plain = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 1, "fp16"), speculation: same)
+        let y = try plain.summary(context: 1024)
+        #expect(y.draftWeightBytes == 13_476_831_232 && y.draftSeconds > x.draftSeconds && y.verifySeconds == x.verifySeconds)
+
+        let bf16 = try SpeculativeDecoding(drafter: .model(try architecture("llama-2-7b")), drafts: 4, acceptance: [0.8], draftFormat: .float(.bf16))
+        var reverse = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 1, "fp8"), speculation: bf16)
+        let z = try reverse.summary(context: 1024)
+        #expect(z.draftWeightBytes == 13_476_831_232)
+        #expect(z.draftSteps[0].operators.first { $0.name == "qkv_proj" }?.kernel == "gemm")
+        #expect(z.draftSteps[0].operators.first { $0.name == "attention" }.map { $0.kernel == "flash-decoding" && $0.kvBytes == 16_777_216 } == true)
+        #expect(z.verify.operators.first { $0.name == "qkv_proj" }?.kernel == "gemm fp8e4m3")
+    }
+
+    /// Medusa's heads and EAGLE's head in their own format beside an fp16 target (Llama-3-8B):
+    /// with dtype=fp8 their bytes are those of `--dtype fp8` below (3,202,375,680 for three
+    /// Medusa heads, 251,691,008 for EAGLE's head), their linear layers FP8 GEMMs; a drafter
+    /// format the GPU cannot multiply (nvfp4 on an H100) is refused naming the drafter.
+    @Test func draftHeadsInTheirOwnPrecision() throws {
+        let target = try architecture("llama-3-8b")
+        let medusa = try SpeculativeDecoding(drafter: .medusa, drafts: 3, acceptance: [0.6], draftFormat: .fp8(.e4m3))
+        var m = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 2, "fp16"), speculation: medusa)
+        let y = try m.summary(context: 1024)
+        #expect(y.draftWeightBytes == 3 * (4096 * 4096 + 4096 * 2 + 4096 * 128_256 * 2))
+        #expect(y.draftSteps[0].operators.first { $0.name == "medusa_fc" }?.kernel == "gemm fp8e4m3")
+        #expect(y.verify.operators.first { $0.name == "qkv_proj" }?.kernel == "gemm")
+        let eagle = try SpeculativeDecoding(drafter: .eagle, drafts: 4, acceptance: [0.8], draftFormat: .fp8(.e4m3))
+        var e = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 2, "fp16"), speculation: eagle)
+        let x = try e.summary(context: 1024)
+        #expect(x.draftWeightBytes == 251_691_008)
+        #expect(x.draftSteps[0].operators.first { $0.name == "eagle_fc" }?.kernel == "gemm fp8e4m3")
+        let fp4 = try SpeculativeDecoding(drafter: .eagle, drafts: 4, acceptance: [0.8], draftFormat: .nvfp4)
+        do {
+            _ = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 2, "fp16"), speculation: fp4)
+            Issue.record("an nvfp4 drafter ran on an H100")
+        } catch {
+            #expect(error.message.contains("the drafter's dtype=nvfp4") && error.message.contains("no fp4e2m1 tensor-core rate"), "\(error.message)")
         }
     }
 
@@ -102,6 +171,24 @@ import AttnTestSupport
             #expect(abs(c.seconds - (2e-6 + 229_376 / 450e9)) < 1e-15)
         }
         #expect(ModelPredictor.dispatchBytes(tokens: 8, topK: 8, rowBytes: 2_112, gpus: 8) == 118_272)
+    }
+
+    /// fp8-block128's GEMMs promote the FP8 MMA's partial sums every 128 inner elements and
+    /// scale them there (DeepSeek-V3's report, Section 3.3.2): Llama-2-7B's 1K prefill
+    /// qkv_proj (M 1,024, Kin 4,096, Nout 12,288; every tiling 128 columns wide under block
+    /// scales, BK 64) counts 2 x M x Nout x 32 blocks + M x 96 column tiles x 32 other FLOPs
+    /// for its promotions where per-tensor FP8 counts 2 x M x Nout for its two scales, both
+    /// with the same slice adds: 783,286,272 more; and it reads X's scales (M x 4 bytes per
+    /// column tile and block) and W's, so its time grows.
+    @Test func blockScaledFP8PromotionInTheModel() throws {
+        func qkv(_ dtype: String) throws -> ModelOperator {
+            var predictor = try ModelPredictor(architecture: try architecture("llama-2-7b"), hardware: TestSupport.h100, options: options(batch: 1, dtype))
+            return try #require(try predictor.step(.prefill, context: 1024).operators.first { $0.name == "qkv_proj" })
+        }
+        let (block, tensor) = (try qkv("fp8-block128"), try qkv("fp8"))
+        let (m, n) = (1_024, 12_288)
+        #expect(block.flops - tensor.flops == 2 * m * n * 32 + m * 96 * 32 - 2 * m * n && block.flops - tensor.flops == 783_286_272)
+        #expect(block.dramBytes > tensor.dramBytes && block.seconds > tensor.seconds)
     }
 
     /// DeepSeek-V3's block-scaled FP8 (`fp8-block128`; technical report Section 3.3.1):

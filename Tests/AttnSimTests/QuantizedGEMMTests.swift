@@ -51,6 +51,75 @@ import TileTestSupport
         #expect(total.flopsOther == other, "\(format) mode \(mode)")
     }
 
+    /// fp8-block128 under the FP8 MMA (sdt 4; DeepSeek-V3's report, Section 3.3.2): M = 256,
+    /// Kin = 384, Nout = 384 with 128 x 128 tiles and BK = 64, 2 x 3 blocks of 6 slices, 3
+    /// blocks of 128 inner elements each. Reads: X's codes 256 x 384 x 3 column blocks =
+    /// 294,912, W's 384 x 384 x 2 row blocks = 294,912, and at each of the 6 x 3 promotions
+    /// 128 X scales and one W scale of 4 bytes: 18 x 516 = 9,288 (no per-tensor scales).
+    /// Other FLOPs: the slices' accumulation adds 256 x 384 x 6 = 589,824, and per promotion
+    /// the 128 row scales sx sw and 2 per element (part x s, + acc): 3 x (6 x 128 + 2 x
+    /// 98,304) = 592,128, against per-tensor FP8's 2 x 98,304 for its two scales.
+    @Test func blockScaledFP8PromotesEvery128() throws {
+        let program = try ModelProgramLibrary.gemmQuant()
+        let sizes = ["M": 256, "Kin": 384, "Nout": 384]
+        let p = parameters(.fp8Block128, mode: 1, sizes)
+        #expect(p["sdt"] == .int(4) && p["WB"] == .int(128) && p["fmt"] == .int(0))
+        let block = try pipeline.evaluate(program, shape: shape, dtype: .fp8e4m3, parameters: p).stats.total
+        #expect(block.hbmReadBytes == 294_912 + 294_912 + 18 * (128 * 4 + 4))
+        #expect(block.hbmWriteBytes == 196_608)
+        #expect(block.flopsMatmul == 2 * 256 * 384 * 384)
+        #expect(block.flopsOther == 589_824 + 3 * (6 * 128 + 2 * 98_304))
+        let tensor = try pipeline.evaluate(program, shape: shape, dtype: .fp8e4m3, parameters: parameters(.fp8(.e4m3), mode: 1, sizes)).stats.total
+        #expect(tensor.hbmReadBytes == 294_912 + 294_912 + 6 * 8)
+        #expect(tensor.flopsOther == 589_824 + 2 * 98_304)
+        // Weight-only fp8-block128 (mode 0) keeps one scale per tensor.
+        #expect(parameters(.fp8Block128, mode: 0, sizes)["sdt"] == .int(0))
+    }
+
+    /// fp8-block128's product against float64: Y[i, j] = sum_c x[i, c] sx[i, c / 128] w[j, c]
+    /// sw[j / 128, c / 128] over FP8 codes x and w, with M = 37, Kin = 320 (two whole blocks
+    /// and a half), Nout = 200 (two blocks of W rows), 16-wide tiles, BK = 64, and split-K
+    /// S = 1, 2 (a split ends inside a block: its partial is promoted at the split's end) and
+    /// 3. The scales are drawn from [0.5, 2). Tolerance per element: Y's bf16 store 2^-8 |y|,
+    /// plus (Kin + 3) x 2^-24 of sum |x sx w sw| for the fp32 partial sums (the FP8 products
+    /// are exact in fp32), the rounding of sx sw and of part x s, and the fp32 accumulator.
+    @Test func blockScaledFP8Numerics() throws {
+        let program = try ModelProgramLibrary.gemmQuant()
+        let (m, k, n) = (37, 320, 200)
+        let blocks = (k + 127) / 128
+        var generator = SeededGenerator(seed: 11)
+        let w = try quantized(HostTensor(randomNormal: [n, k], dtype: .fp32, generator: &generator).values, rows: n, columns: k, .fp8(.e4m3))
+        func scales(_ rows: Int) -> HostTensor {
+            var t = HostTensor(shape: [rows, blocks], dtype: .fp32)
+            t.values = HostTensor(randomNormal: [rows, blocks], dtype: .fp32, generator: &generator).values.map { 0.5 + 1.5 * (0.5 + 0.5 * tanh($0)) * 0.999 }
+            return t
+        }
+        let xs = scales(m), ws = scales((n + 127) / 128)
+        let inputs = ["WQ": w.codes, "XS32": xs, "WS32": ws]
+        for s in [1, 2, 3] {
+            let p = parameters(.fp8Block128, mode: 1, ["M": m, "Kin": k, "Nout": n, "BM": 16, "BN": 16, "BK": 64, "S": s])
+            let bound = try pipeline.bind(program, shape: shape, dtype: .fp8e4m3, parameters: p)
+            let tensors = try pipeline.run(bound, options: RunOptions(mode: .numeric, inputs: inputs)).tensors
+            let y = try #require(tensors["Y"])
+            let x = try #require(tensors["X"])
+            var worst = 0.0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0, magnitude = 0.0
+                    for c in 0..<k {
+                        let scale = Double(xs.values[i * blocks + c / 128]) * Double(ws.values[(j / 128) * blocks + c / 128])
+                        let term = Double(x.values[i * k + c]) * dequantized(w, .fp8(.e4m3), row: j, column: c) * scale
+                        sum += term
+                        magnitude += abs(term)
+                    }
+                    let error = abs(Double(y.values[i * n + j]) - sum)
+                    worst = max(worst, error / (0x1p-8 * abs(sum) + Double(k + 3) * 0x1p-24 * magnitude + 1e-30))
+                }
+            }
+            #expect(worst <= 1, "S = \(s): worst error / tolerance \(worst)")
+        }
+    }
+
     /// Codes and scales for W [Nout, Kin] and, in FP4 mode, X [M, Kin]: values drawn from a
     /// seeded normal distribution quantized by the format's recipe (`KVQuantFormat.quantize`,
     /// scales rounded to their dtype), as a checkpoint stores them.

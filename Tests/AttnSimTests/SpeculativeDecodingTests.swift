@@ -1,4 +1,4 @@
-import AttnCLI
+@testable import AttnCLI
 import AttnHardware
 import AttnJSON
 @testable import AttnModel
@@ -225,20 +225,35 @@ import TileTestSupport
             ("eagle,k=4,width=2,accept=0.5", "'k' is a chain"),
             ("eagle,medusa,k=4,accept=0.5", "names its drafter more than once"),
             ("eagle,depth=11,width=2,accept=0.5", "more than 1024 drafts"),
-            ("eagle,k=4,accept=0.5,colour=red", "knows draft, k, tree, depth, width and accept, found 'colour'"),
+            ("eagle,k=4,accept=0.5,colour=red", "knows draft, k, tree, depth, width, accept and dtype, found 'colour'"),
+            ("eagle,k=4,accept=0.5,dtype=fp9", "'dtype' (the drafter's format) expects fp32, fp16, bf16, fp8"),
+            ("eagle,k=4,accept=0.5,dtype=", "expects eagle, medusa or KEY=VALUE items, found 'dtype='"),
+            ("eagle,k=4,accept=0.5,dtype=nvfp4", "the drafter's dtype=nvfp4 multiplies nvfp4 inputs, and h100-sxm has no fp4e2m1 tensor-core rate"),
             ("draft=nope,k=4,accept=0.5", "nope"),
         ] {
             let r = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", spec])
             #expect(r.code == 64 && r.err.contains(message), "\(spec): \(r.err)")
         }
-        // The verify program reads fp8, int8 and int4 codes; an FP4 cache is refused, naming --kv.
-        let fp4 = run(["model", "--model", "llama-2-13b", "--context", "1k", "--kv", "nvfp4", "--speculative", "eagle,k=4,accept=0.5"])
-        #expect(fp4.code == 64 && fp4.err.contains("over an FP4 cache (nvfp4) is not modelled") && fp4.err.contains("give --kv fp8"), "\(fp4.err)")
+        // The verify program reads FP4 caches too: the verify pass's attention is tree-verify-quant.
+        for kv in ["nvfp4", "mxfp4"] {
+            let fp4 = run(["model", "--model", "llama-2-13b", "--context", "1k", "--kv", kv, "--speculative", "eagle,k=4,accept=0.5", "--view", "operators", "--format", "csv"])
+            #expect(fp4.code == 0, "\(kv): \(fp4.err)")
+            #expect(fp4.out.split(separator: "\n").contains { $0.hasPrefix("verify,") && $0.contains(",attention,attention,tree-verify-quant,") }, "\(kv)")
+        }
         let csv = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", "eagle,k=3,accept=0.8/0.5", "--format", "csv"])
         let lines = csv.out.split(separator: "\n")
-        #expect(csv.code == 0 && lines.count == 2 && lines[0].hasPrefix("model,hardware,dtype,batch,tp,cp,context,drafter,drafts,width,depth,acceptance,expected_tokens,"))
-        // 1 + 0.8 + 0.4 + 0.2 tokens per step.
-        #expect(lines[1].hasPrefix("llama-2-13b,h100-sxm,fp16,1,1,1,1024,eagle,3,1,3,0.8/0.5,2.4"))
+        #expect(csv.code == 0 && lines.count == 2 && lines[0].hasPrefix("model,hardware,dtype,batch,tp,cp,context,drafter,draft_dtype,drafts,width,depth,acceptance,expected_tokens,"))
+        // 1 + 0.8 + 0.4 + 0.2 tokens per step; the drafter in the target's precision (no draft_dtype).
+        #expect(lines[1].hasPrefix("llama-2-13b,h100-sxm,fp16,1,1,1,1024,eagle,,3,1,3,0.8/0.5,2.4"))
+        // The drafter in its own format: the header names it, the records carry it, and
+        // the option's text reads back to the same request.
+        let own = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", "draft=llama-2-7b,dtype=fp8,k=4,accept=0.8"])
+        #expect(own.code == 0 && own.out.contains("speculative: llama-2-7b in fp8e4m3 drafts a chain of 4 per step"), "\(own.err)")
+        let ownCSV = run(["model", "--model", "llama-2-13b", "--context", "1k", "--speculative", "draft=llama-2-7b,dtype=fp8,k=4,accept=0.8", "--format", "csv"])
+        #expect(ownCSV.out.split(separator: "\n").last?.hasPrefix("llama-2-13b,h100-sxm,fp16,1,1,1,1024,llama-2-7b,fp8e4m3,4,") == true, "\(ownCSV.out)")
+        let request = try SpeculativeOption.parse("draft=llama-2-7b,dtype=int4-g64,k=4,accept=0.8")
+        #expect(request.draftFormat == TensorFormat(name: "int4-g64") && request.draftFormat != nil)
+        #expect(try SpeculativeOption.parse(SpeculativeOption.text(request)) == request)
         let view = run(["model", "--model", "llama-2-13b", "--context", "1k", "--view", "parameters", "--speculative", "eagle,k=4,accept=0.5"])
         #expect(view.code == 64 && view.err.contains("summary and operators views"))
         // The operators view: each pass of the step, its phase column naming it.
@@ -263,6 +278,16 @@ import TileTestSupport
             """
         guard case .model(let study, _) = try StudyFile.decode(text, file: "s.json") else { Issue.record("not a model study"); return }
         #expect(study.speculative == SpeculativeRequest(drafter: .medusa, drafts: 6, width: 2, acceptance: [0.6, 0.5]))
+        // The drafter's own format, and a format that is none.
+        let own = text.replacingOccurrences(of: "\"width\": 2,", with: "\"width\": 2, \"dtype\": \"fp8\",")
+        guard case .model(let ownStudy, _) = try StudyFile.decode(own, file: "s.json") else { Issue.record("not a model study"); return }
+        #expect(ownStudy.speculative?.draftFormat == .fp8(.e4m3))
+        do {
+            _ = try StudyFile.decode(own.replacingOccurrences(of: "\"fp8\"", with: "\"fp9\""), file: "s.json")
+            Issue.record("a drafter dtype of fp9 was accepted")
+        } catch {
+            #expect(error.path == "speculative.dtype" && error.message.contains("expected the drafter's format") && error.message.contains("\"fp9\""))
+        }
         let bad = text.replacingOccurrences(of: "[0.6, 0.5]", with: "[0.6, 1.5]")
         do {
             _ = try StudyFile.decode(bad, file: "s.json")

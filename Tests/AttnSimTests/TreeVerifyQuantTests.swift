@@ -13,7 +13,7 @@ import TileTestSupport
 ///
 /// Tolerance: the derived one (`NumericTolerance`, asserted by `TestSupport.numeric`),
 /// whose quantization term adds the square of each quantized input's relative step
-/// (fp8e4m3 2^-4, fp8e5m2 2^-3, int8 1/255, int4 1/15), as for flash-decoding-quant.
+/// (fp8e4m3 2^-4, fp8e5m2 2^-3, int8 1/255, int4 1/15, E2M1 1/6), as for flash-decoding-quant.
 @Suite struct TreeVerifyQuantTests {
     typealias S = TestSupport
 
@@ -45,6 +45,35 @@ import TileTestSupport
             errors.append(o.error.maxRelativeError)
         }
         #expect(errors[2] < errors[3], "int8 \(errors[2]) vs int4 \(errors[3])")
+    }
+
+    /// NVFP4 (quant 4: an E4M3 scale per 16) and MXFP4 (quant 5: an E8M0 scale per 32) caches,
+    /// the same ragged tree in one pass and in 3 prefix splits: within the derived tolerance
+    /// (E2M1's relative step 1/6 squared in its quantization term), and not exact.
+    @Test(arguments: [1, 3], [4, 5])
+    func verifiesFP4WithinDerivedTolerance(_ splits: Int, _ quant: Int) throws {
+        let shape = S.shape(batch: 2, heads: 4, kvHeads: 2, n: 7, nkv: 157, d: 32)
+        let result = try S.numeric(try Self.bind(shape, quant: quant, params: ["width": 2, "Bt": 4, "Bc": 32, "splits": splits]))
+        let o = try #require(result.checks.first { $0.tensor == "O" })
+        #expect(o.error.maxRelativeError > 0)
+    }
+
+    /// FP4 caches: K and V's 2 d e bytes per token row become 2 (d / 2 + d / G), the E2M1
+    /// codes two per byte and one one-byte scale per block of G (NVFP4 16: 16 + 2 = 18 bytes
+    /// per vector of d = 32; MXFP4 32: 16 + 1 = 17), over the 1,011 rows per batch and KV
+    /// head of the law below; 2 FLOPs per dequantized element.
+    @Test(arguments: [(4, 18), (5, 17)])
+    func ioLawFP4(_ quant: Int, _ perToken: Int) throws {
+        let (batch, kv, d, e) = (2, 2, 32, 2)
+        let shape = S.shape(batch: batch, heads: 4, kvHeads: kv, n: 7, nkv: 507, d: d)
+        let params = ["width": 1, "Bt": 4, "Bc": 64]
+        let q = try S.count(try Self.bind(shape, quant: quant, params: params)).total
+        let f = try S.count(try Self.bind(shape, quant: nil, params: params)).total
+        let rows = batch * kv * (2 * 500 + 4 + 7)
+        #expect(q.hbmReadBytes == f.hbmReadBytes - 2 * rows * d * e + 2 * rows * perToken)
+        #expect(q.hbmWriteBytes == f.hbmWriteBytes)
+        #expect(q.flopsMatmul == f.flopsMatmul)
+        #expect(q.flopsOther == f.flopsOther + 4 * rows * d)
     }
 
     /// The quantized verify moves tree-verify's bytes with K and V's 2 d e bytes per token
