@@ -62,7 +62,6 @@ struct L1Model {
         let dependence = GridDependence.loadedTensorAxes(kernel, in: bound)
         var strides = Array(repeating: 1, count: extents.count)
         for axis in stride(from: extents.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * extents[axis + 1] }
-        let concurrent = min(blocks, blocksPerSM * hardware.smCount)
         // How much of the L1 the co-resident blocks' shared-memory tiles would need to
         // stay cached between their readers.
         let tiles = sharedTileSramPerSM ?? sramPerSM

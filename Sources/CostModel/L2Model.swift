@@ -46,8 +46,6 @@ struct L2Model {
         let blocks = extents.reduce(1, *)
         guard blocks > 0 else { return (0, 0) }
         let dependence = GridDependence.loadedTensorAxes(kernel, in: bound)
-        let tileBytes = counters.hbmReadBytes + counters.hbmWriteBytes
-        let bytesPerBlock = Double(tileBytes) / Double(blocks)
         // Launch stride of each axis: the product of the extents of faster axes.
         var strides = Array(repeating: 1, count: extents.count)
         for axis in stride(from: extents.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * extents[axis + 1] }
