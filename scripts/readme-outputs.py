@@ -19,7 +19,16 @@ PATTERN = re.compile(r"(<!-- output: attnsim (?P<args>[^>]*?) -->\n```text\n)(?P
 
 
 def main(argv):
+    if len(argv) > 1 and argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if len(argv) > 2:
+        print("usage: python3 scripts/readme-outputs.py [BINARY]", file=sys.stderr)
+        return 64
     binary = argv[1] if len(argv) > 1 else os.path.join(ROOT, ".build", "debug", "attnsim")
+    if not os.access(binary, os.X_OK):
+        print("error: no attnsim binary at %s (run swift build first, or give its path)" % binary, file=sys.stderr)
+        return 1
     path = os.path.join(ROOT, "README.md")
     with open(path, encoding="utf-8") as f:
         text = f.read()
