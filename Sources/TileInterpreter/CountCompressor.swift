@@ -178,7 +178,7 @@ final class CountCompressor: LoopCompression {
         if affineHolds {
             let counted: Counters?
             do {
-                counted = try affineBoxCounts(box)
+                counted = try affineBoxCounts(box, varyingSizes: affine.sawAffineShape)
             } catch {
                 throw firstFailure(in: box, else: error)
             }
@@ -418,7 +418,15 @@ final class CountCompressor: LoopCompression {
     /// enters its top-level loops in the same state, so if no top-level iteration of the
     /// blocks run here changes it (each iteration is run or is a proven copy of one that
     /// was), no iteration of any block does. Otherwise nil: split the box instead.
-    private func affineBoxCounts(_ box: GridBox) throws(Diagnostic) -> Counters? {
+    ///
+    /// With tile sizes that vary over the box (`varyingSizes`, `UniformityChecker+AffineShapes`)
+    /// the additive counts are still affine, but the peaks of shared memory, registers and
+    /// matmul rows are maxima of affine functions of the point: convex, so largest at a
+    /// corner of the box, as is whatever passes a capacity or register limit. Every corner
+    /// along the sensitive dimensions is then run: the peaks are theirs, a failure is found
+    /// (and reported as the first failing block's), and a spill at any corner (a maximum
+    /// over the limit, not linear) sends the box back to be split.
+    private func affineBoxCounts(_ box: GridBox, varyingSizes: Bool = false) throws(Diagnostic) -> Counters? {
         let volume = box.volume
         executor.watchesCarriedState = true
         executor.carriedStateRepeated = true
@@ -436,6 +444,16 @@ final class CountCompressor: LoopCompression {
             try sum.add(samplesTotal, times: volume % 2 == 1 ? volume : volume / 2)
         } catch {
             throw executor.overflowError(error)
+        }
+        if varyingSizes {
+            let sensitive = box.count.indices.filter { isSensitive(box, $0) }
+            for corner in box.corners(along: sensitive) {
+                let counted = try executor.countBlock(plan, corner)
+                if counted.spillBytes != 0 { return nil }
+                sum.peakSramBytes = Swift.max(sum.peakSramBytes, counted.peakSramBytes)
+                sum.peakRegisterBytes = Swift.max(sum.peakRegisterBytes, counted.peakRegisterBytes)
+                sum.peakMatmulRows = Swift.max(sum.peakMatmulRows, counted.peakMatmulRows)
+            }
         }
         return executor.carriedStateRepeated ? sum : nil
     }

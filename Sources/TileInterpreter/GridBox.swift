@@ -49,6 +49,19 @@ struct GridBox: Equatable {
         return point(m)
     }
     var last: [Int] { point(count.map { $0 - 1 }) }
+    /// The corners of the box spanned by `dimensions` (each at its first or last point,
+    /// every other dimension at its first), in row-major order.
+    func corners(along dimensions: [Int]) -> [[Int]] {
+        var offsets: [[Int]] = [count.map { _ in 0 }]
+        for d in dimensions where count[d] > 1 {
+            offsets = offsets.flatMap { m -> [[Int]] in
+                var high = m
+                high[d] = count[d] - 1
+                return [m, high]
+            }
+        }
+        return offsets.map(point)
+    }
     /// The centre, a point of the box when every count is odd.
     var centre: [Int] { point(count.map { ($0 - 1) / 2 }) }
 

@@ -10,8 +10,13 @@ extension UniformityChecker {
     /// Call once, on a fresh checker, after the axes' ranges are set.
     mutating func countsAreAffine(_ block: PlannedBlock) -> Bool {
         allowsAffineLoops = true
+        allowsAffineShapes = true
+        tracksShapes = true
         axisVariables = ranges.count
-        defer { allowsAffineLoops = false }
+        defer {
+            allowsAffineLoops = false
+            allowsAffineShapes = false
+        }
         return isUniform(block)
     }
 
@@ -121,8 +126,11 @@ extension UniformityChecker {
 
     /// The body at j = lower + k for every k < trips (>= 1 over the box), k < longest.
     mutating func middleIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, trips: AffineForm, longest: Int) -> Bool {
-        let saved = (values, ranges.count, constraints.count, mayFail, shapes)
+        let saved = (values, ranges.count, constraints.count, mayFail, shapes, allowsAffineShapes)
+        // The middle counts one iteration times a trip count: its sizes must not vary.
+        allowsAffineShapes = false
         defer {
+            allowsAffineShapes = saved.5
             shapes = saved.4
             values = saved.0
             dropVariables(from: saved.1)

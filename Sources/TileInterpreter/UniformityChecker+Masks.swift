@@ -110,6 +110,16 @@ extension UniformityChecker {
             }
             return broadcast(shape(l), shape(r))
         case .call(let builtin, let arguments):
+            // Selection built-ins choose their columns: k of `topk`, the indices of `take`,
+            // the sum of `hcat`'s.
+            if builtin == .topk || builtin == .take || builtin == .hcat {
+                guard arguments.count == 2, let a = shape(arguments[0]) else { return nil }
+                if builtin == .topk { return TileShape(rows: a.rows, cols: integer(arguments[1])) }
+                guard let b = shape(arguments[1]) else { return nil }
+                if builtin == .take { return TileShape(rows: a.rows, cols: b.cols) }
+                guard let left = a.cols, let right = b.cols else { return TileShape(rows: a.rows, cols: nil) }
+                return TileShape(rows: a.rows, cols: left + right)
+            }
             switch builtin.spec.result {
             case .firstArgument, .floatOrFirst:
                 return shape(arguments[0])
@@ -161,8 +171,9 @@ extension UniformityChecker {
         guard let last = lengths.last else { return nil }
         if lengths.count == 1 { return TileShape(rows: last, cols: .constant(1)) }
         var rows: AffineForm? = .constant(1)
+        // A product of lengths is a form when at most one of them varies.
         for length in lengths.dropLast() {
-            guard let r = rows, let l = length, l.isConstant, let product = r.scaled(by: l.constant) else {
+            guard let r = rows, let l = length, let product = l.isConstant ? r.scaled(by: l.constant) : (r.isConstant ? l.scaled(by: r.constant) : nil) else {
                 rows = nil
                 break
             }

@@ -38,8 +38,12 @@ extension UniformityChecker {
                 return blockLength(b, size, extent: extent) != nil
             case .range(let a, let b, _):
                 guard let start = integer(a), let end = integer(b), let extentForm = end - start, let length = interval(extentForm),
-                    length.isPoint, length.lo > 0, let lo = interval(start), let hi = interval(end), lo.lo >= 0, hi.hi <= extent
+                    length.lo > 0, let lo = interval(start), let hi = interval(end), lo.lo >= 0, hi.hi <= extent
                 else { return false }
+                // A length that varies: affine in the box (`+AffineShapes`), where allowed.
+                if length.isPoint { return true }
+                guard sizeMayVary(extentForm) else { return false }
+                sawAffineShape = true
                 return true
             }
         case .call(let builtin, let arguments):
@@ -55,7 +59,12 @@ extension UniformityChecker {
                     continue
                 case .tileSize, .setting:
                     guard let v = range(argument) else { return false }
-                    if !v.isPoint && !(builtin == .col && columnIsInside(v, arguments[0])) { return false }
+                    if !v.isPoint && !(builtin == .col && columnIsInside(v, arguments[0])) {
+                        // A size of a tile being built may vary affinely (`+AffineShapes`).
+                        guard spec.role == .tileSize, builtin.spec.result == .tileOfSizes, v.lo > 0, let form = integer(argument), sizeMayVary(form)
+                        else { return false }
+                        sawAffineShape = true
+                    }
                 case .queryPosition:
                     guard let q = integer(argument) else { return false }
                     query = q

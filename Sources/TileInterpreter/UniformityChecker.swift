@@ -108,6 +108,14 @@ struct UniformityChecker {
     /// and that mask, once found.
     var allowsMaskBand = false
     var maskBand: MaskBand?
+    /// Whether a tile size may vary over the box as an affine form (`countsAreAffine`
+    /// outside the middle of an affine loop; `+AffineShapes`), whether one did, the tile
+    /// slots ever assigned a shape that varies, and the loop counters (variables a varying
+    /// size may hold besides the box's axes).
+    var allowsAffineShapes = false
+    var sawAffineShape = false
+    var varyingSlots: Set<Int> = []
+    var counterVariables: Set<Int> = []
     /// The work this checker (and the checkers it was copied from) did, in units of the
     /// run's budget (`WorkBudget`): `unitsPerStep` per statement visited.
     var steps = 0
@@ -163,6 +171,7 @@ struct UniformityChecker {
     mutating func dropVariables(from count: Int) {
         ranges.removeLast(ranges.count - count)
         if !divisions.isEmpty { divisions = divisions.filter { $0.key < count } }
+        if !counterVariables.isEmpty { counterVariables = counterVariables.filter { $0 < count } }
     }
 
     /// A new variable ranging over `range`.
@@ -206,11 +215,16 @@ struct UniformityChecker {
         switch statement.kind {
         case .assign(let slot, let value):
             guard sitesAreUniform(value) else { return false }
+            if sawAffineShape {
+                guard let varies = shapeVaries(value) else { return false }
+                if varies { varyingSlots.insert(slot) }
+            }
             values[slot] = integer(value)
-            if tracksShapes { shapes[slot] = shape(value) }
+            if tracksShapes || sawAffineShape { shapes[slot] = shape(value) }
             return true
         case .store(let access, let value):
-            return accessIsUniform(access) && sitesAreUniform(value)
+            guard accessIsUniform(access) && sitesAreUniform(value) else { return false }
+            return !sawAffineShape || storeIsLinear(access, value)
         case .conditional(let condition, let then, let otherwise):
             if let assumption, assumption.condition == condition {
                 return isUniform(assumption.holds ? then : otherwise)
@@ -232,6 +246,7 @@ struct UniformityChecker {
                 for s in carried.integerSlots { values[s] = nil }
             }
             let saved = (values, ranges.count, shapes)
+            let varyingBefore = varyingSlots
             let result: Bool
             if allowsSummedLoop && loopDepth == 0 && summedLoop == nil && !carried.hasIntegers
                 && !(trips.isConstant && (trips.constant <= 0 || bodyIsUniform(body, slot: slot, start: lo, 0, trips.constant))) {
@@ -245,7 +260,7 @@ struct UniformityChecker {
             dropVariables(from: saved.1)
             shapes = saved.2
             values[slot] = nil
-            return result
+            return result && loopKeepsShapes(carried, varyingBefore: varyingBefore)
         }
     }
 
@@ -259,7 +274,12 @@ struct UniformityChecker {
         if bodyIsUniform(body, slot: slot, start: start, lo, hi) { return true }
         if hi - lo == 1 { return false }
         if peels && edgesSplitRange(body, slot: slot, start: start, lo, hi) { return true }
-        switch conditionSplit(body, slot: slot, start: start, lo, hi) {
+        // Iterations counted by a condition's truth count one of each kind: fixed sizes.
+        let allowed = allowsAffineShapes
+        allowsAffineShapes = false
+        let split = conditionSplit(body, slot: slot, start: start, lo, hi)
+        allowsAffineShapes = allowed
+        switch split {
         case .uniform: return true
         case .hopeless: return false
         case .unknown: break
@@ -292,6 +312,7 @@ struct UniformityChecker {
             shapes = saved.3
         }
         guard let variable = start + fresh(IntInterval(lo, hi - 1)) else { return nil }
+        counterVariables.insert(ranges.count - 1)
         values[slot] = variable
         return check(&self)
     }

@@ -74,12 +74,32 @@ import TileTestSupport
         #expect(try S.count(bound) == S.count(bound, compress: false), "P \(p) Bp \(bp) budget \(budget) N \(n)")
     }
 
+    /// DSA as a causal prefill: its select kernel's last chunk of logits `L[b, i, c0 ..< c1]`
+    /// grows by one with every query (a slice length affine in the folded box), and
+    /// compressed equals exhaustive with Bt past the residue classes' 64, N a multiple of
+    /// Bt or ragged, topk equal to Bt or not.
+    @Test(arguments: [(128, 128, 256), (128, 128, 515), (128, 128, 1029), (96, 128, 700), (200, 128, 777), (128, 96, 1024)])
+    func dsaPrefillCountsAlike(_ topk: Int, _ bt: Int, _ n: Int) throws {
+        let params = ["causal": 1, "topk": topk, "Bt": bt, "index_heads": 2, "index_dim": 8, "rank": 16, "rope": 8]
+        let bound = try S.bind("dsa", S.shape(heads: 2, kvHeads: 1, n: n, d: 8), params: params)
+        #expect(try S.count(bound) == S.count(bound, compress: false), "topk \(topk) Bt \(bt) N \(n)")
+    }
+
     /// Quest's causal prefill at a million tokens (32 heads, d 128; also a million less
     /// three) and 16M (2 heads) fits 1,000,000 units of work: the folded select kernel is
     /// counted by runs whose number depends on P Bp, not on N.
     @Test(arguments: [(32, 1 << 20), (32, (1 << 20) - 3), (2, 1 << 24)])
     func questPrefillIsFlat(_ heads: Int, _ n: Int) throws {
         let bound = try S.bind("quest", S.shape(heads: heads, n: n, d: 128), dtype: .fp16)
+        let stats = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: 1_000_000)).stats
+        #expect(stats.total.hbmReadBytes > 0)
+    }
+
+    /// DSA's causal prefill at a million tokens (32 heads, d 128; also a million less
+    /// three) and 16M (2 heads) fits 1,000,000 units of work.
+    @Test(arguments: [(32, 1 << 20), (32, (1 << 20) - 3), (2, 1 << 24)])
+    func dsaPrefillIsFlat(_ heads: Int, _ n: Int) throws {
+        let bound = try S.bind("dsa", S.shape(heads: heads, n: n, d: 128), dtype: .fp16, params: ["causal": 1])
         let stats = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: 1_000_000)).stats
         #expect(stats.total.hbmReadBytes > 0)
     }
