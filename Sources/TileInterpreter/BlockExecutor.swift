@@ -258,8 +258,20 @@ final class BlockExecutor {
 
     /// What an iteration's counts depend on besides the sites: the layouts of the tiles
     /// the loop carries and the bytes live on chip.
+    /// A reloaded tile in shared memory (`CarriedState.reloadedSlots`) is left out, its
+    /// bytes too: it is freed before anything allocates (shared memory is checked and its
+    /// peak noted only when a tile is placed), so it changes nothing the iteration counts.
     func carriedState(_ carried: CarriedState) -> CarriedLayout {
-        CarriedLayout(tiles: carried.tileSlots.map { env[$0].tile?.layout }, liveSram: chip.liveSram, liveRegisters: chip.liveRegisters)
+        var liveSram = chip.liveSram
+        let tiles = carried.tileSlots.map { slot -> TileLayout? in
+            guard let tile = env[slot].tile else { return nil }
+            if carried.reloadedSlots.contains(slot) && tile.level == .sram {
+                liveSram -= tile.bytes
+                return nil
+            }
+            return tile.layout
+        }
+        return CarriedLayout(tiles: tiles, liveSram: liveSram, liveRegisters: chip.liveRegisters)
     }
 
     /// The integer slots' values, as points (for `UniformityChecker`).

@@ -178,7 +178,7 @@ final class CountCompressor: LoopCompression {
         if affineHolds {
             let counted: Counters?
             do {
-                counted = try affineBoxCounts(box, varyingSizes: affine.sawAffineShape)
+                counted = try affineBoxCounts(box, varyingSizes: affine.sawAffineShape, varyingTrips: affine.sawAffineLoop)
             } catch {
                 throw firstFailure(in: box, else: error)
             }
@@ -214,6 +214,7 @@ final class CountCompressor: LoopCompression {
         // the counts (heads, batch) stay whole.
         let candidates = box.count.indices.filter { box.count[$0] > 1 }
         if try peelLastSlices(box, along: candidates.filter { isSensitive(box, $0) }) { return }
+        if !affineHolds, try peelLastOffset(box, candidates: candidates) { return }
         // A short sensitive axis beside a long one (the splits of split-KV decoding beside
         // the query blocks) is taken apart first: each of its values is then often affine
         // in the long one.
@@ -356,6 +357,36 @@ final class CountCompressor: LoopCompression {
         return true
     }
 
+    /// A folded box (`countFolded`) whose counts are affine but at the last offset of its
+    /// run: moba's own-block loop masks its last tile behind an `if` that is true for
+    /// every query of a run of Bt but the last (whose tile ends at the query). When the box
+    /// itself is not affine (the caller's proof failed) but the box without its last slice
+    /// along the offset dimension (the shortest stride) is, counts that core and the slice
+    /// as boxes of their own, so the runs along t stay whole (halving would cut t down, in
+    /// pieces that grow with N). False (nothing counted) otherwise.
+    private func peelLastOffset(_ box: GridBox, candidates: [Int]) throws(Diagnostic) -> Bool {
+        guard box.isFolded, let d = candidates.filter({ isSensitive(box, $0) }).min(by: { box.stride[$0] < box.stride[$1] }) else { return false }
+        var core = box
+        core.count[d] -= 1
+        var checker = boxChecker(core)
+        let affine = checker.countsAreAffine(plan.body)
+        try executor.spend(checker.steps)
+        guard affine else { return false }
+        var slice = box
+        slice.start[d] = box.start[d] + box.stride[d] * (box.count[d] - 1)
+        slice.count[d] = 1
+        // The pieces are not in row-major order: a failure is the first failing block's.
+        do {
+            try countBox(core)
+            try countBox(slice)
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        return true
+    }
+
     /// A box whose summed loop differs by the residue of `axis` modulo `period` (a
     /// block-sparse mask read through blocks wider than the query tiles, i Br / B with
     /// Br < B: a causal query block's last key block is cut at offset (i mod B / Br) Br)
@@ -417,7 +448,13 @@ final class CountCompressor: LoopCompression {
     /// The proof covers the sites; the carried state must also repeat. Every block
     /// enters its top-level loops in the same state, so if no top-level iteration of the
     /// blocks run here changes it (each iteration is run or is a proven copy of one that
-    /// was), no iteration of any block does. Otherwise nil: split the box instead.
+    /// was), no iteration of any block does. Otherwise nil: split the box instead. When no
+    /// loop's trip count varies over the box (`varyingTrips` false) and no tile size does,
+    /// what varies is only what causal masks hide (`UniformityChecker.maskIsAffine`), a
+    /// counter and never a layout: every block runs the same statements on tiles of the
+    /// same layouts, so their states evolve alike, as in a uniform box, and a loop whose
+    /// first iteration defines the tiles a later loop reuses (moba's own-block loop) needs
+    /// no watch.
     ///
     /// With tile sizes that vary over the box (`varyingSizes`, `UniformityChecker+AffineShapes`)
     /// the additive counts are still affine, but the peaks of shared memory, registers and
@@ -426,7 +463,7 @@ final class CountCompressor: LoopCompression {
     /// along the sensitive dimensions is then run: the peaks are theirs, a failure is found
     /// (and reported as the first failing block's), and a spill at any corner (a maximum
     /// over the limit, not linear) sends the box back to be split.
-    private func affineBoxCounts(_ box: GridBox, varyingSizes: Bool = false) throws(Diagnostic) -> Counters? {
+    private func affineBoxCounts(_ box: GridBox, varyingSizes: Bool = false, varyingTrips: Bool = true) throws(Diagnostic) -> Counters? {
         let volume = box.volume
         executor.watchesCarriedState = true
         executor.carriedStateRepeated = true
@@ -455,7 +492,7 @@ final class CountCompressor: LoopCompression {
                 sum.peakMatmulRows = Swift.max(sum.peakMatmulRows, counted.peakMatmulRows)
             }
         }
-        return executor.carriedStateRepeated ? sum : nil
+        return executor.carriedStateRepeated || !(varyingSizes || varyingTrips) ? sum : nil
     }
 
     /// The most distinct rows a box counted by its block-sparse mask may have: their kept

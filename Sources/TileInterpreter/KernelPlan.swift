@@ -341,6 +341,11 @@ struct CarriedState {
     var hasIntegers: Bool { !integerSlots.isEmpty }
     /// Carried tile variables: their shapes must stay fixed for iterations to repeat.
     var tileSlots: [Int]
+    /// Carried tiles that every iteration reloads first (`slot = load ...`, after integer
+    /// statements only) and that die with the loop: the executor frees the old tile
+    /// before it allocates the new one, so the layout an iteration finds changes nothing
+    /// it counts (moba's select reloads its pooled keys `km` in chunks).
+    var reloadedSlots: Set<Int> = []
 }
 
 /// Collects every reference of every slot with its position in the block tree.
@@ -420,9 +425,13 @@ private struct PlanBuilder {
                 // Loop variables of nested loops are reset by their loop and never carry.
                 let assigned = SlotReferences.assigned(body).subtracting(SlotReferences.loopVariables(body))
                 let carried = assigned.filter { slot in defining[slot].map { !inside.contains($0.block) } ?? false }
+                let tiles = carried.filter { if case .tile = slotTypes[$0] { return true } else { return false } }
                 let carriedState = CarriedState(
                     integerSlots: carried.filter { slotTypes[$0] == .int }.sorted(),
-                    tileSlots: carried.filter { if case .tile = slotTypes[$0] { return true } else { return false } }.sorted())
+                    tileSlots: tiles.sorted(),
+                    reloadedSlots: Set(tiles.filter { slot in
+                        defining[slot].map { $0.block == blockID && $0.index == index } ?? false && reloads(body, slot)
+                    }))
                 kind = .loop(slot: slot, lower: lower, upper: upper, body: planned, carried: carriedState)
             case .conditional(let condition, let then, let otherwise):
                 let thenID = childIterator.next() ?? -1
@@ -434,6 +443,29 @@ private struct PlanBuilder {
             statements.append(PlannedStmt(kind: kind, location: statement.location, release: release, placement: statement.placement))
         }
         return PlannedBlock(statements: statements, id: blockID)
+    }
+
+    /// Whether every iteration of `body` reloads tile `slot` before anything else touches
+    /// it or allocates: its first statement that references the slot (nested statements
+    /// included) is `slot = load ...` at the top of the body, and every statement before it
+    /// assigns an integer from integers alone.
+    func reloads(_ body: [Stmt], _ slot: Int) -> Bool {
+        for statement in body {
+            var slots: Set<Int> = []
+            Stmt.forEach(in: [statement]) { slots.formUnion(SlotReferences.direct($0)) }
+            if case .assign(_, let target, let value) = statement.kind {
+                if target == slot {
+                    guard case .load(let access, _) = value.kind, access.keptDimensions > 0 else { return false }
+                    var read: Set<Int> = []
+                    value.collectSlots(into: &read)
+                    return !read.contains(slot)
+                }
+                guard slotTypes[target] == .int, slots.allSatisfy({ slotTypes[$0] == .int }) else { return false }
+                continue
+            }
+            return false
+        }
+        return false
     }
 
     func subtree(_ root: Int) -> Set<Int> {

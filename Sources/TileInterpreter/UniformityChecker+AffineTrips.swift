@@ -37,6 +37,14 @@ extension UniformityChecker {
             return false
         }
         guard let span = interval(trips), span.lo >= 1 else { return false }
+        let holds = affineLoopSplits(body, slot: slot, lower: lower, upper: upper, trips: trips, span: span)
+        if holds { sawAffineLoop = true }
+        return holds
+    }
+
+    /// Whether the affine loop's iterations split into edges and a middle (see
+    /// `affineLoopIsUniform`).
+    private mutating func affineLoopSplits(_ body: PlannedBlock, slot: Int, lower: AffineForm, upper: AffineForm, trips: AffineForm, span: IntInterval) -> Bool {
         let longest = Swift.min(Self.maxEdges, span.lo - 1)
         for edges in 0...longest {
             for prefix in 0...edges where edgesAreUniform(body, slot: slot, lower: lower, upper: upper, trips: trips, span: span, prefix, edges - prefix) {

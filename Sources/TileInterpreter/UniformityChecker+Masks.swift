@@ -37,6 +37,24 @@ extension UniformityChecker {
         return dlo >= geometry.cols - 1 || lastHi < 0
     }
 
+    /// Whether a causal mask whose offset D = q0 - k0 varies over the box hides a count
+    /// affine in the box's coordinates (`countsAreAffine`, where sizes may vary: the site
+    /// counts once per block, or a fixed number of times, never times an affine trip count).
+    /// Row r of its R x C tile (query offset r mod p, up to r_max) keeps the keys
+    /// c <= D + r, so for -1 <= D + r <= C - 1 it hides C - 1 - D - r elements, affine in
+    /// D; that holds in every row when D >= -1 and D + r_max <= C - 1 all over the box.
+    /// D must be affine in the box's axes and loop counters (no division's variable), so
+    /// the hidden count is affine in the coordinates (summed over a fixed range of a
+    /// counter, still affine). Nothing else a mask counts depends on D (one compare per
+    /// element; the result has its operand's layout). Notes `sawAffineMask`.
+    mutating func maskIsAffine(_ builtin: Builtin, _ arguments: [Expr], offset: AffineForm, range: IntInterval) -> Bool {
+        guard builtin == .maskCausal, sizeMayVary(offset), let geometry = maskShape(builtin, arguments), geometry.window == nil,
+            range.lo >= -1, let last = IntInterval.add(range, IntInterval(point: geometry.lastRow)), last.hi <= geometry.cols - 1
+        else { return false }
+        sawAffineMask = true
+        return true
+    }
+
     /// `mask_prefix(s, q0, k0, p)` (optional row period last) hides a key that lies after
     /// its query and at or past position p. Over a box where every key of the tile is at
     /// or past p (k0 >= p) it hides exactly what `mask_causal(s, q0, k0)` hides, a function

@@ -76,6 +76,7 @@ extension UniformityChecker {
             if let query, let key {
                 guard let difference = query - key, let offset = interval(difference) else { return false }
                 if !offset.isPoint && !maskIsAllOrNothing(builtin, arguments, offset: offset) {
+                    if maskIsAffine(builtin, arguments, offset: difference, range: offset) { return true }
                     return noteMaskBand(builtin, arguments, offset: difference)
                 }
             } else if query != nil || key != nil {

@@ -114,6 +114,10 @@ struct UniformityChecker {
     /// size may hold besides the box's axes).
     var allowsAffineShapes = false
     var sawAffineShape = false
+    /// Whether a causal mask's hidden count varied affinely over the box (`maskIsAffine`),
+    /// and whether a top-level loop's trip count did (`affineLoopIsUniform`).
+    var sawAffineMask = false
+    var sawAffineLoop = false
     var varyingSlots: Set<Int> = []
     var counterVariables: Set<Int> = []
     /// The work this checker (and the checkers it was copied from) did, in units of the
