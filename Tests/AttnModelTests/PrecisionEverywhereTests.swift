@@ -27,7 +27,8 @@ import AttnTestSupport
     @Test(arguments: [("fp16", 256), ("fp8", 128), ("int8", 132), ("int4-g64", 72), ("nvfp4", 72), ("mxfp4", 68)])
     func verifyStepReadsTheCacheFormat(_ kv: String, _ vectorBytes: Int) throws {
         var o = ModelRunOptions(batch: 2)
-        o.precision.kv = try #require(KVDType.named(kv))
+        let format = try #require(KVDType.named(kv))
+        o.precision.kv = format
         if kv == "fp16" { o.precision.kv = nil }
         var predictor = try ModelPredictor(architecture: try architecture("llama-2-7b"), hardware: TestSupport.h100, options: o)
         let step = try predictor.verifyStep(context: 4_100, tokens: 5, width: 1)
