@@ -213,12 +213,13 @@ final class CountCompressor: LoopCompression {
         // Split a sensitive axis first (largest extent), so that axes that cannot change
         // the counts (heads, batch) stay whole.
         let candidates = box.count.indices.filter { box.count[$0] > 1 }
-        if try peelLastSlices(box, along: candidates.filter { isSensitive(box, $0) }) { return }
-        if !affineHolds, try peelLastOffset(box, candidates: candidates) { return }
+        let sensitive = candidates.filter { isSensitive(box, $0) }
+        if try peelLastSlices(box, along: sensitive) { return }
+        if !affineHolds, try peelLastOffset(box, sensitive: sensitive) { return }
         // A short sensitive axis beside a long one (the splits of split-KV decoding beside
         // the query blocks) is taken apart first: each of its values is then often affine
         // in the long one.
-        let longest = candidates.filter { isSensitive(box, $0) }.map { box.count[$0] }.max() ?? 0
+        let longest = sensitive.map { box.count[$0] }.max() ?? 0
         let short = candidates.filter { isSensitive(box, $0) && box.count[$0] <= Self.shortAxis && 16 * box.count[$0] <= longest }
         let axis = short.min { box.count[$0] < box.count[$1] } ?? candidates.max { a, b in
             (isSensitive(box, a) ? 1 : 0, box.count[a]) < (isSensitive(box, b) ? 1 : 0, box.count[b])
@@ -364,8 +365,8 @@ final class CountCompressor: LoopCompression {
     /// along the offset dimension (the shortest stride) is, counts that core and the slice
     /// as boxes of their own, so the runs along t stay whole (halving would cut t down, in
     /// pieces that grow with N). False (nothing counted) otherwise.
-    private func peelLastOffset(_ box: GridBox, candidates: [Int]) throws(Diagnostic) -> Bool {
-        guard box.isFolded, let d = candidates.filter({ isSensitive(box, $0) }).min(by: { box.stride[$0] < box.stride[$1] }) else { return false }
+    private func peelLastOffset(_ box: GridBox, sensitive: [Int]) throws(Diagnostic) -> Bool {
+        guard box.isFolded, let d = sensitive.min(by: { box.stride[$0] < box.stride[$1] }) else { return false }
         var core = box
         core.count[d] -= 1
         var checker = boxChecker(core)
