@@ -17,6 +17,7 @@ enum PagedCommand {
         OptionSpec(name: "requests", value: "N", help: "Requests of a synthetic trace (default 1000)."),
         OptionSpec(name: "rate", value: "R[,R...]", help: "Poisson arrivals per second of a synthetic trace (default 10); a list sweeps rates."),
         OptionSpec(name: "timing", value: "model|fixed:S", help: "Iteration time: the model's predicted forward pass over each batch (default) or S seconds."),
+        OptionSpec(name: "host-overhead", value: "S", help: "The serving engine's host time per iteration, added to --timing's (scheduling, input preparation, sampled-token read-back; default 0: the kernels alone)."),
         OptionSpec(name: "chunk", value: "N", help: "Chunked prefill: at most N tokens per iteration, decode steps first (default: whole prompts)."),
         OptionSpec(name: "max-len", value: "N", help: "Longest sequence; contiguous-max reserves it (default 2048)."),
         OptionSpec(name: "policies", value: "LIST", help: "Comma-separated: paged, contiguous-max, contiguous-pow2, contiguous-oracle (default all; paged with --sharing, under which contiguous policies keep a private copy per sequence)."),
@@ -161,6 +162,12 @@ enum PagedCommand {
         study.prefixCaching = parsed.has("prefix-caching")
         study.preemption = preemption
         study.replicas = try parsed.integer("replicas", minimum: 1) ?? 1
+        if let text = parsed.value("host-overhead") {
+            guard let seconds = Double(text), seconds >= 0, seconds <= PagedStudy.maxHostOverheadSeconds else {
+                throw UsageError(message: "'--host-overhead' expects 0 to \(PagedStudy.maxHostOverheadSeconds) seconds per iteration, found '\(text)'")
+            }
+            study.hostOverheadSeconds = seconds
+        }
         study.router = router
         if let text = parsed.value("disaggregate") { study.disaggregation = try disaggregation(text) }
         if router == .prefixAffinity && !study.prefixCaching {

@@ -299,6 +299,12 @@ public enum StudyFile: Sendable {
             study.preemption = mode
         }
         study.replicas = try r.integer("replicas", minimum: 1, maximum: ServingCluster.maxReplicas) ?? 1
+        if let seconds = try r.number("host_overhead_s") {
+            guard seconds >= 0 && seconds <= PagedStudy.maxHostOverheadSeconds else {
+                throw r.error("host_overhead_s", "expected 0 to \(PagedStudy.maxHostOverheadSeconds) seconds per iteration, found \(seconds)")
+            }
+            study.hostOverheadSeconds = seconds
+        }
         if var d = try r.object("disaggregate") {
             guard let prefill = try d.integer("prefill_replicas", minimum: 1, maximum: ServingCluster.maxReplicas) else {
                 throw d.error("prefill_replicas", "is required: the replicas that compute prompts")

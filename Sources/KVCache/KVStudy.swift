@@ -306,6 +306,11 @@ public struct PagedStudy: Sendable, Equatable {
     /// Disaggregated prefill and decode (`DisaggregatedCluster`): this many prefill and
     /// decode replicas (each of `tensorParallel` GPUs), in place of `replicas` doing both.
     public var disaggregation: Disaggregation? = nil
+    /// The serving engine's host time per iteration, added to the timing's
+    /// (`HostOverheadTimer`); 0: the kernels alone.
+    public var hostOverheadSeconds = 0.0
+    /// The largest `hostOverheadSeconds` accepted.
+    public static let maxHostOverheadSeconds = 10.0
 
     /// The replicas of a disaggregated study's two pools.
     public struct Disaggregation: Sendable, Equatable {
@@ -385,6 +390,10 @@ public struct PagedStudy: Sendable, Equatable {
         }
         if case .fixed(let seconds) = timing, !(seconds > 0 && seconds.isFinite) {
             throw KVInputError(input: "timing", value: "\(timing)", message: "expected a positive number of seconds per iteration")
+        }
+        guard hostOverheadSeconds >= 0 && hostOverheadSeconds <= PagedStudy.maxHostOverheadSeconds else {
+            throw KVInputError(
+                input: "host-overhead", value: "\(hostOverheadSeconds)", message: "expected 0 to \(PagedStudy.maxHostOverheadSeconds) seconds per iteration")
         }
         if let prefillChunk, prefillChunk < 1 || prefillChunk > ServingSimulator.maxRequestTokens {
             throw KVInputError(input: "chunk", value: "\(prefillChunk)", message: "expected a token budget from 1 to \(ServingSimulator.maxRequestTokens) per iteration")
@@ -584,8 +593,16 @@ public struct PagedStudy: Sendable, Equatable {
     }
 
     /// One `AllocationStats` per policy, iteration times from `timer` (shared by the
-    /// policies, so a timer that caches keeps its cache).
+    /// policies, so a timer that caches keeps its cache) plus `hostOverheadSeconds`.
     public func run<Timer: IterationTimer>(timer: inout Timer, progress: ((String, Double) -> Void)? = nil) throws -> [AllocationStats] {
+        guard hostOverheadSeconds > 0 else { return try simulate(timer: &timer, progress: progress) }
+        var engine = HostOverheadTimer(timer, hostSeconds: hostOverheadSeconds)
+        defer { timer = engine.base }
+        return try simulate(timer: &engine, progress: progress)
+    }
+
+    /// `run(timer:progress:)` with the host overhead already in `timer`.
+    func simulate<Timer: IterationTimer>(timer: inout Timer, progress: ((String, Double) -> Void)?) throws -> [AllocationStats] {
         guard blockSize > 0 else { throw ServingSimulator.SimulationError.invalid("block size must be positive, found \(blockSize)") }
         try validate()
         let spec = try KVStudy(model: model, contexts: [], window: window, sinks: sinks).policyModel(try ModelSpec.named(model))

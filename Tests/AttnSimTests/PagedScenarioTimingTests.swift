@@ -17,7 +17,8 @@ import AttnTestSupport
 
     @Test func fieldsAndDefaults() throws {
         let plain = try paged("")
-        #expect(plain.timing == .fixed(seconds: 0.05) && plain.prefillChunk == nil && plain.tensorParallel == 1)
+        #expect(plain.timing == .fixed(seconds: 0.05) && plain.prefillChunk == nil && plain.tensorParallel == 1 && plain.hostOverheadSeconds == 0)
+        #expect(try paged(#", "host_overhead_s": 0.013"#).hostOverheadSeconds == 0.013)
         let model = try paged(#", "timing": "model", "chunk": 256, "tp": 2"#)
         #expect(model.timing == .model && model.prefillChunk == 256 && model.tensorParallel == 2)
         #expect(try paged(#", "timing": "fixed:0.1""#).timing == .fixed(seconds: 0.1))
@@ -25,6 +26,8 @@ import AttnTestSupport
             (#", "timing": "soon""#, #"p.json: timing: expected "model" or "fixed:SECONDS" (e.g. "fixed:0.05"), found "soon""#),
             (#", "timing": "fixed:0""#, #"p.json: timing: expected "model" or "fixed:SECONDS" (e.g. "fixed:0.05"), found "fixed:0""#),
             (#", "tp": 0"#, "p.json: tp: expected a positive integer, found 0"),
+            (#", "host_overhead_s": -0.01"#, "p.json: host_overhead_s: expected 0 to 10.0 seconds per iteration, found -0.01"),
+            (#", "host_overhead_s": 11"#, "p.json: host_overhead_s: expected 0 to 10.0 seconds per iteration, found 11.0"),
         ]
         for (fields, expected) in cases {
             do {

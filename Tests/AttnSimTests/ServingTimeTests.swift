@@ -51,6 +51,51 @@ struct LinearTimer: IterationTimer {
         #expect(stats.timing == "test")
     }
 
+    /// The same two requests with 5 ms of host time per iteration (`HostOverheadTimer`).
+    /// Iteration 0 [0, 19 ms]: A's prompt (14 + 5). Iteration 1 [19, 36]: B arrived at 15 ms
+    /// and is admitted; A decodes, B's prompt (10 + 2 + 5; B's first token at 36).
+    /// Iteration 2 [36, 51]: both decode and finish (10 + 5). TTFT 19 and 21 ms; TPOT
+    /// (51 - 19) / 2 = 16 and 15 ms; normalized 51 / 2 = 25.5 and 36 ms; 2 requests / 51 ms.
+    @Test func hostOverheadByHand() throws {
+        let trace = [Request(id: 0, arrival: 0, promptTokens: 4, outputTokens: 2), Request(id: 1, arrival: 0.015, promptTokens: 2, outputTokens: 1)]
+        var timer = HostOverheadTimer(LinearTimer(), hostSeconds: 0.005)
+        var simulator = ServingSimulator(.init(policy: .paged(blockSize: 16), poolTokens: 1024, maxLength: 64, checkInvariants: true))
+        let stats = try simulator.run(trace, timer: &timer)
+        #expect(stats.iterations == 3)
+        #expect(timer.base.batches == [
+            IterationBatch(prefill: [.init(tokens: 4, context: 4)]),
+            IterationBatch(prefill: [.init(tokens: 2, context: 2)], decodeSequences: 1, decodeContextTokens: 5),
+            IterationBatch(decodeSequences: 2, decodeContextTokens: 9),
+        ])
+        #expect(close(stats.seconds, 0.051))
+        #expect(close(stats.ttft.p50, 0.019) && close(stats.ttft.p99, 0.021))
+        #expect(close(stats.tpot.p50, 0.015) && close(stats.tpot.p99, 0.016))
+        #expect(close(stats.normalizedLatency.p50, 0.0255) && close(stats.normalizedLatency.p99, 0.036))
+        #expect(stats.timing == "test + host 0.005 s")
+    }
+
+    /// On the fixed clock the host time lengthens every iteration: 50 ms + 10 ms runs as a
+    /// fixed 60 ms (every statistic but the label equal); the study refuses a host time
+    /// below 0, past 10 s or not a number.
+    @Test func hostOverheadOnTheFixedClock() throws {
+        var study = PagedStudy(model: "opt-13b", trace: "alpaca", requests: 40, rate: 4, policies: ["paged"], hardware: "a100-40gb-sxm")
+        study.hostOverheadSeconds = 0.01
+        var sixty = study
+        sixty.hostOverheadSeconds = 0
+        sixty.timing = .fixed(seconds: 0.06)
+        let with = try study.run()[0], plain = try sixty.run()[0]
+        #expect(with.timing == "fixed 0.05 s + host 0.01 s" && plain.timing == "fixed 0.06 s")
+        #expect(with.iterations == plain.iterations && with.meanBatch == plain.meanBatch && with.tokenFraction == plain.tokenFraction)
+        // The clock's times agree to rounding (0.05 + 0.01 is not the double 0.06).
+        func near(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
+        #expect(near(with.seconds, plain.seconds) && near(with.tpot.p50, 0.06) && near(with.tpot.p99, plain.tpot.p99))
+        #expect(near(with.ttft.mean, plain.ttft.mean) && near(with.normalizedLatency.p90, plain.normalizedLatency.p90))
+        for bad in [-0.001, 10.5, Double.nan, Double.infinity] {
+            study.hostOverheadSeconds = bad
+            #expect(throws: KVInputError(input: "host-overhead", value: "\(bad)", message: "expected 0 to 10.0 seconds per iteration")) { try study.run() }
+        }
+    }
+
     /// Chunked prefill, 4 tokens per iteration, A (prompt 10, output 1) and B (prompt 3,
     /// output 2) at 0: A's chunks 4, 4, 2 (contexts 4, 8, 10), B's 2 beside A's last and 1
     /// beside A's decode (budget 4 - 1), then B's two decode steps.
@@ -175,6 +220,9 @@ struct LinearTimer: IterationTimer {
         #expect(model.out.contains("timing: model opt-13b on h100-sxm fp16 per iteration, chunked prefill of 256 tokens;"))
         #expect(run(base + ["--timing", "soon"]).err.hasPrefix("error: '--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found 'soon'\n"))
         #expect(run(base + ["--timing", "fixed:0"]).code == 64)
+        let host = run(base + ["--timing", "fixed:0.05", "--host-overhead", "0.013"])
+        #expect(host.out.contains("timing: fixed 0.05 s + host 0.013 s per iteration;"))
+        #expect(run(base + ["--host-overhead", "-1"]).err.hasPrefix("error: '--host-overhead' expects 0 to 10.0 seconds per iteration, found '-1'\n"))
         #expect(run(base + ["--rate", "1,-2"]).code == 64)
     }
 }

@@ -1,3 +1,6 @@
+import AttnScenario
+import Foundation
+import AttnTestSupport
 import Testing
 @testable import KVCache
 import Workload
@@ -78,8 +81,8 @@ import Workload
 
     /// OPT-175B: paged still sustains the most, in the paper's order, but by less than the
     /// paper's 1.7x over Oracle and 2.7x over Max (docs/kv-cache.md: the cache read grows
-    /// with the batch as much as the weights' read here, and the 2023 vLLM's per-iteration
-    /// overhead did not): 1.32x and 2.10x.
+    /// with the batch as much as the weights' read here, and the 2023 vLLM's host time is
+    /// not modelled by default; 13 ms of it gives 1.48x): 1.32x and 2.10x.
     @Test func figure12OPT175B() throws {
         let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-175b-sharegpt")
         let sustained = Dictionary(uniqueKeysWithValues: try #require(PagedSweep.sustainedRates(stats)).rates.compactMap { p, r in r.map { (p, $0) } })
@@ -95,6 +98,27 @@ import Workload
         // The gain grows with beam search, as the paper's does, though to less than its 2.3x.
         let beam = try gain(try PagedResults.shared.stats(scenario: "paged-vllm-beam-search-6"), over: "contiguous-oracle")
         #expect(beam > basic && beam < Self.beam6OverOracle, "\(beam)")
+    }
+
+    /// The engine's host time (docs/kv-cache.md, "With the engine's host time"): 13 ms per
+    /// iteration, the top of the 5-13 ms the vLLM team measured per decode step in vLLM 0.5
+    /// (vllm-project/vllm issue #6854), brings beam search of width 6 within 10% of the
+    /// paper's 2.3x (2.14x) but lifts basic sampling on Alpaca past 10% of its 1.3x (1.63x):
+    /// no host time that does not grow with the batch fits both, so the shipped scenarios
+    /// keep the kernels alone. The rates are the lightest and those around each policy's
+    /// crossing in the doc's finer sweeps, so the interpolated rates are the same.
+    @Test func hostTimeClosesBeamSearchButNotBasicSampling() throws {
+        func gainWithHostTime(_ scenario: String, rates: [Double]) throws -> Double {
+            let path = repositoryRoot.appendingPathComponent("scenarios/\(scenario).json").path
+            guard case .paged(var study, _) = try StudyFile.load(path: path) else { throw TestFailure("\(scenario) is not a paged study") }
+            study.hostOverheadSeconds = 0.013
+            study.rates = rates
+            return try gain(try PagedResults.shared.stats(path + "#host-0.013", study), over: "contiguous-oracle")
+        }
+        let beam = try gainWithHostTime("paged-vllm-beam-search-6", rates: [1, 4.5, 5, 10, 10.5])
+        #expect(within10Percent(beam, Self.beam6OverOracle), "\(beam)")
+        let basic = try gainWithHostTime("paged-vllm-opt-13b-alpaca", rates: [10, 32, 36, 52, 56])
+        #expect(basic > Self.basicOverOracle * 1.1, "\(basic)")
     }
 
     /// Figure 15's settings: OPT-13B, A100-40GB, Alpaca at a light load (no preemption).
