@@ -35,6 +35,10 @@ public enum BuiltinProfiles {
     "fp32": 156000000000000.0
   },
   "matmul_int8_ops_per_second": 624000000000000.0,
+  "measured_matmul_flops_per_second": {
+    "fp16": 267900000000000.0,
+    "bf16": 267900000000000.0
+  },
   "vector_flops_per_second": 19500000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -83,6 +87,7 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.0: 32 resident blocks per SM",
     "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS; no FP8 and no FP4: the third-generation tensor core multiplies FP16, BF16, TF32, FP64, INT8 and INT4 only (NVIDIA A100 whitepaper)",
     "matmul_int8_ops_per_second": "NVIDIA A100 datasheet: INT8 Tensor Core 624 TOPS dense (1,248 with sparsity)",
+    "measured_matmul_flops_per_second": "Bekman, Machine Learning Engineering (github.com/stas00/ml-engineering), compute/accelerator, 'Maximum Achievable Matmul FLOPS comparison table': A100 SXM 267.9 TFLOPS measured with BF16 inputs (mamf-finder.py, best shape 6912x16384x2048, CUDA 12.1), 85.9% of 312; fp16 takes the same rate (the datasheet gives both 312 TFLOPS). The table does not name the memory size: the 40 GB and 80 GB SXM parts share SMs, clocks and the 400 W TDP (A100 datasheet)",
     "vector_flops_per_second": "NVIDIA A100 datasheet: FP32 19.5 TFLOPS",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, arithmetic instruction throughput, cc 8.0: 16 results/clock/SM for exp2, log2, rcp",
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
@@ -127,6 +132,10 @@ public enum BuiltinProfiles {
     "fp32": 156000000000000.0
   },
   "matmul_int8_ops_per_second": 624000000000000.0,
+  "measured_matmul_flops_per_second": {
+    "fp16": 267900000000000.0,
+    "bf16": 267900000000000.0
+  },
   "vector_flops_per_second": 19500000000000.0,
   "special_function_ops_per_clock_per_sm": 16,
   "interconnect": {
@@ -175,6 +184,7 @@ public enum BuiltinProfiles {
     "max_blocks_per_sm": "CUDA C++ Programming Guide, compute capability 8.0",
     "matmul_flops_per_second": "NVIDIA A100 datasheet, dense: FP16/BF16 312 TFLOPS, TF32 156 TFLOPS; no FP8 and no FP4: the third-generation tensor core multiplies FP16, BF16, TF32, FP64, INT8 and INT4 only (NVIDIA A100 whitepaper)",
     "matmul_int8_ops_per_second": "NVIDIA A100 datasheet: INT8 Tensor Core 624 TOPS dense (1,248 with sparsity)",
+    "measured_matmul_flops_per_second": "Bekman, Machine Learning Engineering (github.com/stas00/ml-engineering), compute/accelerator, 'Maximum Achievable Matmul FLOPS comparison table': A100 SXM 267.9 TFLOPS measured with BF16 inputs (mamf-finder.py, best shape 6912x16384x2048, CUDA 12.1), 85.9% of 312; fp16 takes the same rate (the datasheet gives both 312 TFLOPS). The table does not name the memory size: the 40 GB and 80 GB SXM parts share SMs, clocks and the 400 W TDP (A100 datasheet)",
     "vector_flops_per_second": "NVIDIA A100 datasheet: FP32 19.5 TFLOPS",
     "special_function_ops_per_clock_per_sm": "CUDA C++ Programming Guide, compute capability 8.0",
     "max_registers_per_thread": "CUDA C++ Programming Guide, technical specifications: 255 32-bit registers per thread",
