@@ -224,6 +224,33 @@ import AttnTestSupport
         }
     }
 
+    /// A speculative model page says what format the drafter runs in, as the table's header
+    /// line does: the section's lead starts with the JSON's `drafter` and its `draft_dtype`
+    /// (`llama-3-8b in fp8e4m3 drafts ...`), or "the target's precision" when `draft_dtype`
+    /// is null. The shipped scenarios hold one of each.
+    @Test func speculativeSectionNamesTheDraftersFormat() throws {
+        let loaded = try Self.fixture()
+        var formats: [String] = []
+        for page in Self.pages {
+            let html = try String(contentsOf: Self.folder.appendingPathComponent(page.name + ".html"), encoding: .utf8)
+            guard let set = Self.datasets(html).first(where: { $0.name == "speculative" }) else { continue }
+            let rows = try JSONParser.parse(set.json.replacingOccurrences(of: "\\u003c", with: "<"), file: set.command).array
+            let first = try #require(rows.first, "\(page.name): no speculative record")
+            let drafter = try #require(first["drafter"].string)
+            let format = first["draft_dtype"].string ?? "the target's precision"
+            let tags = ReportDOM.tags(loaded.doms[page.name] ?? "")
+            guard let heading = tags.firstIndex(where: { $0.name == "h2" && $0.text == "Speculative decoding" }),
+                let lead = tags[heading...].first(where: { $0.name == "p" && $0.attributes["class"] == "lead" })
+            else {
+                Issue.record("\(page.name): no speculative section")
+                continue
+            }
+            #expect(lead.text.hasPrefix("\(drafter) in \(format) drafts "), "\(page.name): \(lead.text)")
+            formats.append(format)
+        }
+        #expect(Set(formats).contains("the target's precision") && formats.contains { $0 != "the target's precision" }, "\(formats)")
+    }
+
     /// What every chart has: marks (as many as it says), axis titles (a value axis with
     /// its unit in parentheses), a legend naming every series drawn, and a table.
     func check(_ chart: ReportDOM.Chart, page: String) {

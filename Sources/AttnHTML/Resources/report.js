@@ -805,7 +805,9 @@
     var rows = dataset.value;
     var head = rows[0] || {};
     var tree = head.width === 1 ? "a chain of " + head.drafts : "a tree of " + head.drafts + " (width " + head.width + ", depth " + head.depth + ")";
-    var s = section(root, "Speculative decoding", head.drafter + " drafts " + tree + " per step, acceptance " + head.acceptance.join("/") +
+    // The drafter's own format (dtype=FMT), else the target's precision.
+    var drafterFormat = head.draft_dtype ? head.draft_dtype : "the target's precision";
+    var s = section(root, "Speculative decoding", head.drafter + " in " + drafterFormat + " drafts " + tree + " per step, acceptance " + head.acceptance.join("/") +
       " per depth: " + head.expected_tokens.toFixed(3) + " tokens expected per step (accepted drafts and the target's own); the drafter adds " +
       bytes(head.draft_weight_bytes) + " of weights per GPU. TPOT is the step's time over its expected tokens.");
     sourceNote(s, dataset);
