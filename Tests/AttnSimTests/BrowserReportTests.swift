@@ -30,6 +30,7 @@ import AttnTestSupport
     static let commandPages: [Page] = [
         Page(name: "command-run", arguments: ["run", "--algorithm", "standard,flash1,flash2", "--heads", "8", "--head-dim", "64", "--context", "1k,2k,4k,8k"]),
         Page(name: "command-roofline", arguments: ["roofline", "--model", "qwen3-8b", "--context", "1k,4k,16k"]),
+        Page(name: "command-roofline-fp8", arguments: ["roofline", "--model", "llama-3-8b", "--context", "1k,4k", "--algorithms", "flash3,flash3-fp8"]),
         Page(name: "command-model", arguments: ["model", "--model", "qwen3-8b", "--context", "1k,4k", "--batch", "8"]),
         Page(name: "command-kv", arguments: ["kv", "--model", "qwen3-8b", "--context", "4k,16k,32k", "--batch", "8"]),
         Page(name: "command-kv-overflow", arguments: ["kv", "--model", "qwen3-32b", "--context", "4k,32k", "--batch", "8", "--dtype", "fp8"]),
@@ -249,6 +250,26 @@ import AttnTestSupport
             formats.append(format)
         }
         #expect(Set(formats).contains("the target's precision") && formats.contains { $0 != "the target's precision" }, "\(formats)")
+    }
+
+    /// A roofline page draws a roof per matmul ceiling its kernels ran under: flash3-fp8's
+    /// kernel (`mma(async, fp8e4m3)`) under the FP8 peak beside flash3's fp16 roof, each
+    /// through the ridge its JSON records give; a page of one dtype has one roof.
+    @Test func rooflineDrawsARoofPerCeiling() throws {
+        let loaded = try Self.fixture()
+        var roofCounts: [String: Int] = [:]
+        for page in Self.commandPages where page.arguments.first == "roofline" {
+            let html = try String(contentsOf: Self.folder.appendingPathComponent(page.name + ".html"), encoding: .utf8)
+            let set = try #require(Self.datasets(html).first { $0.name == "roofline" })
+            let records = try JSONParser.parse(set.json.replacingOccurrences(of: "\\u003c", with: "<"), file: set.command).array
+            let peaks = Set(records.filter { $0["kernel"].string != "total" }.map { $0["peak_flops_per_s"].number })
+            let tags = ReportDOM.tags(loaded.doms[page.name] ?? "")
+            let roofs = tags.filter { $0.name == "g" && ($0.attributes["data-reference"] ?? "").hasPrefix("roof") }
+            // The roofline chart is drawn once per axis state it starts in: count its distinct roofs.
+            #expect(Set(roofs.compactMap { $0.attributes["data-reference"] }).count == peaks.count, "\(page.name): \(peaks)")
+            roofCounts[page.name] = peaks.count
+        }
+        #expect(roofCounts == ["command-roofline": 1, "command-roofline-fp8": 2])
     }
 
     /// What every chart has: marks (as many as it says), axis titles (a value axis with
