@@ -1745,9 +1745,11 @@ kernel fwd grid(bh: batch * heads, i: cdiv(N, Br * (1 + cta_pair))) warps(8) sta
   store LSE[bh, rows(i, bm)] = m + log(l)
 
 # The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces): M = 64
-# or 128 rows per CTA (tcgen05.mma cta_group::1), N up to 256.
+# or 128 rows per CTA (one tcgen05.mma each), N up to 256, one CTA per block or a CTA pair
+# (cta_group::2: 128 or 256 rows per pair; refused by a profile without pairs).
 # @tune Br: 64, 128
 # @tune Bc: 32, 64, 128, 256
+# @tune cta_pair: 0, 1
 
 """#,
         "gated-deltanet": #"""

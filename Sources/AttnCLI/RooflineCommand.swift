@@ -94,12 +94,17 @@ enum RooflineCommand {
                     if timeline == nil {
                         timeline = Timeline.chromeTrace(prediction, smCount: hardware.smCount, label: "\(algorithm.label) \(ContextList.format(context)) on \(hardware.id)")
                     }
-                    rows.append(RooflineRow(algorithm: algorithm.label, context: context, queryLength: scenario.shape(context: context).queryLength, prediction: prediction, peakFlopsPerSecond: model.matmulFlopsPerSecond, dramBytesPerSecond: model.hbmBytesPerSecond))
+                    // Each kernel under the ceiling of the dtype its tensor cores multiply.
+                    rows.append(RooflineRow(
+                        algorithm: algorithm.label, context: context, queryLength: scenario.shape(context: context).queryLength, prediction: prediction,
+                        peakFlopsPerSecond: model.matmulFlopsPerSecond, dramBytesPerSecond: model.hbmBytesPerSecond,
+                        kernelPeakFlopsPerSecond: model.matmulCeilings(prediction, of: program)))
                 }
             }
             if let svg = outputs["svg"] {
                 let points = rows.map { RooflinePlot.Point(label: "\($0.algorithm) \(ContextList.format($0.context))", intensity: $0.intensity, flopsPerSecond: $0.achievedFlopsPerSecond) }
-                try svg.write(RooflinePlot.svg(points, model: model, title: "Attention roofline on \(hardware.name)"), console: console)
+                let ceilings = rows.flatMap(\.kernelPeakFlopsPerSecond)
+                try svg.write(RooflinePlot.svg(points, model: model, title: "Attention roofline on \(hardware.name)", ceilings: ceilings), console: console)
                 console.err("roofline plot written to \(svg.name)\n")
             }
             if let destination = outputs["timeline"], let timeline {

@@ -122,7 +122,8 @@ public struct SpeculativeStudy {
     ///
     /// Drafting: a draft model or EAGLE's head runs once per tree depth d over the nodes
     /// of depth d - 1 (one token: a decode step; more: a pass over them with the tree
-    /// mask, as the verify step); EAGLE adds its FC layer (2h -> h) over the same tokens.
+    /// mask, as the verify step); EAGLE adds its FC layer (2h -> h) over the same tokens,
+    /// and its LM head GEMM is the target's (the shared head, in the target's format).
     /// Medusa runs its `depth` heads once over the last hidden state: per head an h x h
     /// GEMM, SiLU and the residual, and an h x V GEMM. The verify step is the target over
     /// the tree's `drafts + 1` tokens at context + drafts keys.
@@ -141,6 +142,13 @@ public struct SpeculativeStudy {
                 if s.drafter == .eagle {
                     let h = model.local.hiddenSize
                     step.operators.insert(try model.gemmOperator("eagle_fc", GEMMShape(m: b * frontier, k: 2 * h, n: h), role: .weights), at: 1)
+                    // The LM head is the target's, stored once in the target's format (its
+                    // run dtype): the head's logits GEMM reads those weights, whatever the
+                    // drafter's own dtype.
+                    if let at = step.operators.firstIndex(where: { $0.name == "lm_head" }) {
+                        step.operators[at] = try target.gemmOperator(
+                            "lm_head", GEMMShape(m: b * frontier, k: h, n: target.local.decoder.vocabSize), role: .unquantized)
+                    }
                 }
                 drafts.append(step)
             }

@@ -17,13 +17,18 @@ public enum RooflinePlot {
         }
     }
 
-    public static func svg(_ points: [Point], model: CostModel, title: String) -> String {
+    /// The plot of `points` under the roofs of `model` (its run dtype's matmul peak, the
+    /// FP32 vector peak) and of `ceilings`: the other matmul peaks the runs' kernels were
+    /// timed against (a kernel declaring `mma(async, fp8e4m3)` runs under the FP8 peak).
+    public static func svg(_ points: [Point], model: CostModel, title: String, ceilings: [Double] = []) -> String {
         let width = 900.0, height = 560.0, left = 80.0, right = 30.0, top = 50.0, bottom = 60.0
         let peak = model.matmulFlopsPerSecond, vector = model.hardware.vectorFlopsPerSecond, bandwidth = model.hbmBytesPerSecond
         let finite = points.filter { $0.intensity > 0 && $0.flopsPerSecond > 0 }
-        let xs = finite.map(\.intensity) + [model.ridgePoint]
+        let others = ceilings.filter { $0 != peak && $0 > 0 }.reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }
+        let xs = finite.map(\.intensity) + [model.ridgePoint] + others.map { $0 / bandwidth }
         let xMin = pow(10, floor(log10(max(1e-3, (xs.min() ?? 1) / 2)))), xMax = pow(10, ceil(log10((xs.max() ?? 1000) * 4)))
-        let yMax = pow(10, ceil(log10(peak * 1.5)))
+        let highest = others.reduce(peak, max)
+        let yMax = pow(10, ceil(log10(highest * 1.5)))
         let yMin = pow(10, floor(log10(min(finite.map(\.flopsPerSecond).min() ?? peak, bandwidth * xMin) / 2)))
         func x(_ v: Double) -> Double { left + (log10(v) - log10(xMin)) / (log10(xMax) - log10(xMin)) * (width - left - right) }
         func y(_ v: Double) -> Double { height - bottom - (log10(v) - log10(yMin)) / (log10(yMax) - log10(yMin)) * (height - top - bottom) }
@@ -50,7 +55,8 @@ public enum RooflinePlot {
         svg += "<text x=\"\(f(width / 2))\" y=\"\(f(height - 18))\" text-anchor=\"middle\">arithmetic intensity (FLOPs per DRAM byte)</text>\n"
         svg += "<text transform=\"translate(20 \(f(height / 2))) rotate(-90)\" text-anchor=\"middle\">FLOP/s</text>\n"
         // Roofs: memory up to each ceiling, then the ceilings.
-        for (ceiling, name, color) in [(peak, "matmul peak", "#c0392b"), (vector, "FP32 vector peak", "#7f8c8d")] {
+        let roofs = [(peak, "matmul peak", "#c0392b")] + others.map { ($0, "kernel MMA dtype's matmul peak", "#e67e22") } + [(vector, "FP32 vector peak", "#7f8c8d")]
+        for (ceiling, name, color) in roofs {
             let ridge = ceiling / bandwidth
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(f(x(xMin))),\(f(y(bandwidth * xMin))) \(f(x(ridge))),\(f(y(ceiling))) \(f(x(xMax))),\(f(y(ceiling)))\"/>\n"
             svg += "<text x=\"\(f(x(xMax) - 4))\" y=\"\(f(y(ceiling) - 6))\" text-anchor=\"end\" fill=\"\(color)\">\(name) \(label(ceiling))FLOP/s</text>\n"

@@ -160,6 +160,33 @@ import TileTestSupport
         #expect(k4.seconds > k3.seconds)
     }
 
+    /// tcgen05.mma's M is per instruction, not per CTA (PTX ISA 8.7, section 9.7.16.2.1,
+    /// Table 39: `cta_group::1` M = 64 or 128, `cta_group::2` M = 128 or 256 over the pair):
+    /// a product of more rows is issued as several instructions, each into its own columns
+    /// of tensor memory (FA4 keeps two 128-row query tiles per CTA). So Br = 256 on one CTA
+    /// (two M = 128 instructions per K step) and Br = 256 per CTA of a pair (512 rows: two
+    /// `cta_group::2` instructions of 256) run as the CTA-wide MMA, at the tensor cores'
+    /// time per FLOP, like Br = 128. BH 8, N = Nkv = 4,096, d 64, bf16, no mask: 4 N^2 d BH =
+    /// 34,359,738,368 matmul FLOPs whatever the tiles, over 2.25 PFLOP/s x 0.75 (sustained)
+    /// x 1.0 (eta) = 20.362 us. Tensor memory holds them: one CTA's S 256 x 128 x 4 + O 256 x
+    /// 64 x 4 = 196,608 of 262,144 bytes; the pair's 393,216 of 524,288.
+    @Test(arguments: [(128, 0, 128), (256, 0, 256), (128, 1, 256), (256, 1, 512)])
+    func moreRowsThanOneMMAAreSeveralInstructions(_ br: Int, _ pair: Int, _ rows: Int) throws {
+        let bound = try Self.bind(S.shape(heads: 8, n: 4096, d: 64), dtype: .bf16, params: ["Br": br, "cta_pair": pair])
+        let stats = try S.count(bound)
+        let counters = try #require(stats.kernels.first).counters
+        #expect(counters.peakMatmulRows == rows)
+        #expect(counters.flopsMatmul == 34_359_738_368)
+        let base = CostModel(hardware: Self.b200, dtype: .bf16)
+        let model = base.ctaPairModel(kernelIndex: 0, in: bound) ?? base
+        let kernel = bound.program.kernels[0], threads = bound.kernelThreads[0]
+        #expect(model.usesCTAWideMMA(kernel: kernel, counters: counters, threads: threads))
+        #expect(model.crossWarpReductions(kernel: kernel, schedule: KernelSchedule(kernel), counters: counters, threads: threads) == 0)
+        let seconds = model.matmulSeconds(kernel: kernel, counters: counters, threads: threads, activeSMs: model.hardware.smCount)
+        #expect(abs(seconds - 34_359_738_368 / (2.25e15 * 0.75)) <= 1e-12 * seconds)
+        #expect(abs(seconds - 20.362e-6) < 0.001e-6)
+    }
+
     /// Without tensor memory (the H100) the term is 0 whatever the counters say, and a
     /// kernel that moves nothing through it pays nothing.
     @Test func noTensorMemoryNoTime() throws {

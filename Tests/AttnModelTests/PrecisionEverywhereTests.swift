@@ -124,6 +124,35 @@ import AttnTestSupport
         }
     }
 
+    /// EAGLE's head shares the target's LM head, stored once in the target's format: its
+    /// logits GEMM reads those weights whatever the drafter's own dtype. Llama-3-8B (h 4096,
+    /// vocabulary 128,256), batch 2, a tree of width 2 and depth 2 (6 drafts: passes over 1
+    /// and 2 nodes per sequence, 2 and 4 logit rows):
+    /// - fp16 target, EAGLE in fp32: each pass's lm_head reads 4096 x 128,256 x 2 =
+    ///   1,050,673,152 bytes (fp16); the first pass's (2 rows) is the plain decode step's
+    ///   operator, the second's (4 rows) does twice its FLOPs; the head's own FC reads its
+    ///   8192 x 4096 weights at fp32, 134,217,728 bytes;
+    /// - fp32 target, EAGLE in bf16: 4096 x 128,256 x 4 = 2,101,346,304 bytes, the FC
+    ///   67,108,864 (bf16).
+    @Test(arguments: [("fp16", TensorFormat.float(.fp32), 2, 4), ("fp32", .float(.bf16), 4, 2)])
+    func eagleReadsTheTargetsLMHead(_ targetDType: String, _ own: TensorFormat, _ headBytes: Int, _ fcBytes: Int) throws {
+        let target = try architecture("llama-3-8b")
+        let eagle = try SpeculativeDecoding(drafter: .eagle, drafts: 6, width: 2, acceptance: [0.6], draftFormat: own)
+        var study = try SpeculativeStudy(architecture: target, hardware: TestSupport.h100, options: options(batch: 2, targetDType), speculation: eagle)
+        let x = try study.summary(context: 1024)
+        #expect(x.draftSteps.count == 2)
+        let plainHead = try #require(x.plain.operators.first { $0.name == "lm_head" })
+        #expect(plainHead.weightBytes == 4096 * 128_256 * headBytes)
+        for (pass, rows) in zip(x.draftSteps, [2, 4]) {
+            let head = try #require(pass.operators.first { $0.name == "lm_head" })
+            #expect(head.weightBytes == 4096 * 128_256 * headBytes, "\(head.weightBytes)")
+            #expect(head.flops == rows / 2 * plainHead.flops)
+            let fc = try #require(pass.operators.first { $0.name == "eagle_fc" })
+            #expect(fc.weightBytes == 8192 * 4096 * fcBytes, "\(fc.weightBytes)")
+        }
+        #expect(x.draftSteps[0].operators.first { $0.name == "lm_head" } == plainHead)
+    }
+
     /// EAGLE's head and Medusa's heads in the target's precision (Llama-3-8B: h 4096, 32
     /// heads and 8 KV heads of 128, FFN 14,336, vocabulary 128,256), `--dtype fp8`:
     /// - EAGLE: the layer's linear weights 4096 x (32 + 16) x 128 + 4096 x 4096 (attention)

@@ -34,7 +34,7 @@ import Workload
         ("memory-efficient-cutlass", [("Br", blocks), ("Bc", blocks)]),
         ("flash3", [("Br", blocks), ("Bc", blocks)]),
         ("flash3-fp8", [("Br", blocks), ("Bc", blocks)]),
-        ("flash4", [("Br", [64, 128]), ("Bc", [32, 64, 128, 256])]),
+        ("flash4", [("Br", [64, 128]), ("Bc", [32, 64, 128, 256]), ("cta_pair", [0, 1])]),
         ("flash2-rope", [("Br", blocks), ("Bc", blocks)]),
         ("rope-prepass", [("Br", blocks), ("Bc", blocks)]),
         ("flash2-alibi", [("Br", blocks), ("Bc", blocks)]),
@@ -135,6 +135,35 @@ import Workload
         let concurrent = try tuner.tune(program, shape: shape, dtype: .fp16, concurrently: true)
         #expect(concurrent.trials.map(\.label) == search.trials.map(\.label))
         #expect(concurrent.trials.map(\.prediction) == search.trials.map(\.prediction))
+    }
+
+    /// flash4 declares its CTA pair tunable (`# @tune cta_pair: 0, 1`), and on the B200 the
+    /// pair can win. BH 8, N = Nkv = 8,192, d 256, bf16: one CTA of Br 64 and Bc 256 holds
+    /// Q 64 x 256 x 2 + K and V 256 x 256 x 2 each = 294,912 bytes of shared memory, over
+    /// the B200's 232,448 per block (Br 128: 327,680, over too); a pair holds two SMs'
+    /// 464,896, so its block of 2 x 64 query rows (327,680) fits: the only 256-key tiles
+    /// that run. The search ranks it first, faster than every one-CTA configuration, and
+    /// its label (what `attnsim tune` prints) names the pair. Every configuration does the
+    /// same 4 N^2 d BH = 549,755,813,888 matmul FLOPs.
+    @Test func flash4SearchesTheCTAPair() throws {
+        let tuner = Tuner(pipeline: Pipeline(hardware: try HardwareProfile.named("b200")))
+        let shape = ProblemShape(batch: 1, heads: 8, kvHeads: 8, queryLength: 8192, keyLength: 8192, headDim: 256)
+        let search = try tuner.tune(try AlgorithmLibrary.program("flash4"), shape: shape, dtype: .bf16)
+        #expect(search.trials.count == 16 && search.refused.isEmpty)
+        #expect(search.overCapacity.map(\.label) == ["Bc=256 Br=64 cta_pair=0", "Bc=256 Br=128 cta_pair=0"])
+        let needed = search.overCapacity.compactMap { $0.failure?.diagnostic?.message }
+        #expect(needed.count == 2 && needed[0].contains("needs 294,912 bytes of shared memory") && needed[1].contains("needs 327,680 bytes"))
+        let ranked = search.ranked()
+        let best = try #require(ranked.first)
+        #expect(best.label == "Bc=256 Br=64 cta_pair=1")
+        #expect(best.parameters == ["Br": 64, "Bc": 256, "cta_pair": 1])
+        let bestSeconds = try #require(best.prediction).seconds
+        for trial in ranked.dropFirst() where trial.parameters["cta_pair"] == 0 {
+            #expect(try #require(trial.prediction).seconds > bestSeconds, "\(trial.label)")
+        }
+        for trial in ranked {
+            #expect(trial.prediction?.kernels.reduce(0) { $0 + $1.flopsMatmul } == 549_755_813_888, "\(trial.label)")
+        }
     }
 
     /// A decode-sized GEMM (M = 8, Kin = 128, Nout = 256): the 16-row tilings split Kin =

@@ -30,6 +30,7 @@ import AttnTestSupport
     static let commandPages: [Page] = [
         Page(name: "command-run", arguments: ["run", "--algorithm", "standard,flash1,flash2", "--heads", "8", "--head-dim", "64", "--context", "1k,2k,4k,8k"]),
         Page(name: "command-roofline", arguments: ["roofline", "--model", "qwen3-8b", "--context", "1k,4k,16k"]),
+        Page(name: "command-roofline-fp8", arguments: ["roofline", "--model", "llama-3-8b", "--context", "1k,4k", "--algorithms", "flash3,flash3-fp8"]),
         Page(name: "command-model", arguments: ["model", "--model", "qwen3-8b", "--context", "1k,4k", "--batch", "8"]),
         Page(name: "command-kv", arguments: ["kv", "--model", "qwen3-8b", "--context", "4k,16k,32k", "--batch", "8"]),
         Page(name: "command-kv-overflow", arguments: ["kv", "--model", "qwen3-32b", "--context", "4k,32k", "--batch", "8", "--dtype", "fp8"]),
@@ -222,6 +223,53 @@ import AttnTestSupport
             guard let want = expected.first(where: { $0.id == chart.id }) else { continue }
             compare(chart, with: want, page: page.name)
         }
+    }
+
+    /// A speculative model page says what format the drafter runs in, as the table's header
+    /// line does: the section's lead starts with the JSON's `drafter` and its `draft_dtype`
+    /// (`llama-3-8b in fp8e4m3 drafts ...`), or "the target's precision" when `draft_dtype`
+    /// is null. The shipped scenarios hold one of each.
+    @Test func speculativeSectionNamesTheDraftersFormat() throws {
+        let loaded = try Self.fixture()
+        var formats: [String] = []
+        for page in Self.pages {
+            let html = try String(contentsOf: Self.folder.appendingPathComponent(page.name + ".html"), encoding: .utf8)
+            guard let set = Self.datasets(html).first(where: { $0.name == "speculative" }) else { continue }
+            let rows = try JSONParser.parse(set.json.replacingOccurrences(of: "\\u003c", with: "<"), file: set.command).array
+            let first = try #require(rows.first, "\(page.name): no speculative record")
+            let drafter = try #require(first["drafter"].string)
+            let format = first["draft_dtype"].string ?? "the target's precision"
+            let tags = ReportDOM.tags(loaded.doms[page.name] ?? "")
+            guard let heading = tags.firstIndex(where: { $0.name == "h2" && $0.text == "Speculative decoding" }),
+                let lead = tags[heading...].first(where: { $0.name == "p" && $0.attributes["class"] == "lead" })
+            else {
+                Issue.record("\(page.name): no speculative section")
+                continue
+            }
+            #expect(lead.text.hasPrefix("\(drafter) in \(format) drafts "), "\(page.name): \(lead.text)")
+            formats.append(format)
+        }
+        #expect(Set(formats).contains("the target's precision") && formats.contains { $0 != "the target's precision" }, "\(formats)")
+    }
+
+    /// A roofline page draws a roof per matmul ceiling its kernels ran under: flash3-fp8's
+    /// kernel (`mma(async, fp8e4m3)`) under the FP8 peak beside flash3's fp16 roof, each
+    /// through the ridge its JSON records give; a page of one dtype has one roof.
+    @Test func rooflineDrawsARoofPerCeiling() throws {
+        let loaded = try Self.fixture()
+        var roofCounts: [String: Int] = [:]
+        for page in Self.commandPages where page.arguments.first == "roofline" {
+            let html = try String(contentsOf: Self.folder.appendingPathComponent(page.name + ".html"), encoding: .utf8)
+            let set = try #require(Self.datasets(html).first { $0.name == "roofline" })
+            let records = try JSONParser.parse(set.json.replacingOccurrences(of: "\\u003c", with: "<"), file: set.command).array
+            let peaks = Set(records.filter { $0["kernel"].string != "total" }.map { $0["peak_flops_per_s"].number })
+            let tags = ReportDOM.tags(loaded.doms[page.name] ?? "")
+            let roofs = tags.filter { $0.name == "g" && ($0.attributes["data-reference"] ?? "").hasPrefix("roof") }
+            // The roofline chart is drawn once per axis state it starts in: count its distinct roofs.
+            #expect(Set(roofs.compactMap { $0.attributes["data-reference"] }).count == peaks.count, "\(page.name): \(peaks)")
+            roofCounts[page.name] = peaks.count
+        }
+        #expect(roofCounts == ["command-roofline": 1, "command-roofline-fp8": 2])
     }
 
     /// What every chart has: marks (as many as it says), axis titles (a value axis with

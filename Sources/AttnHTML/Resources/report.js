@@ -683,10 +683,18 @@
     var kernels = records.filter(function (r) { return r.kernel !== "total"; });
     var totals = records.filter(function (r) { return r.kernel === "total"; });
     var first = records[0] || {};
+    // One roof per matmul ceiling the kernels were timed against: a kernel whose tensor
+    // cores multiply FP8 (mma(async, fp8e4m3)) runs under the FP8 peak.
+    var roofs = [];
+    (kernels.length ? kernels : [first]).forEach(function (r) {
+      if (!roofs.some(function (q) { return q.peak === r.peak_flops_per_s; })) roofs.push({ peak: r.peak_flops_per_s, ridge: r.ridge_point });
+    });
+    var ridgeText = roofs.map(function (q) { return format("fixed1", q.ridge); }).join(" and ");
     var s = section(root, "Roofline",
       "Each kernel of each run is a point: arithmetic intensity (FLOPs per DRAM byte after the L2 model) against the FLOP rate it reaches in its " +
       "predicted time. The roof is the sustained matmul peak and the DRAM bandwidth of the profile; their meeting point is the ridge (" +
-      format("fixed1", first.ridge_point) + " FLOPs/byte). Marker shape gives the bound (see the legend); hover a point for its kernel and predicted time.");
+      ridgeText + " FLOPs/byte" + (roofs.length > 1 ? ": each kernel under the peak of the dtype its tensor cores multiply" : "") +
+      "). Marker shape gives the bound (see the legend); hover a point for its kernel and predicted time.");
     sourceNote(s, data.roofline);
     var achieved = function (r) { return r.achieved_flops_per_s; };
     var series = unique(kernels.map(function (r) { return r.algorithm; })).map(function (name) {
@@ -701,8 +709,9 @@
       };
     });
     var ints = kernels.map(function (r) { return r.arithmetic_intensity; }).filter(function (v) { return v > 0; });
-    var lo = Math.min.apply(null, ints.concat([first.ridge_point])) / 2, hi = Math.max.apply(null, ints.concat([first.ridge_point])) * 2;
-    var peak = first.peak_flops_per_s, bandwidth = first.dram_bytes_per_s;
+    var ridges = roofs.map(function (q) { return q.ridge; });
+    var lo = Math.min.apply(null, ints.concat(ridges)) / 2, hi = Math.max.apply(null, ints.concat(ridges)) * 2;
+    var bandwidth = first.dram_bytes_per_s;
     chart(s, {
       id: "roofline", type: "xy", title: "Roofline: every kernel with its bound and predicted time",
       x: { title: "arithmetic intensity", unit: "FLOPs per DRAM byte", scale: "log", toggle: true, format: "si" },
@@ -710,8 +719,11 @@
       series: series,
       markers: Object.keys(BOUND_MARKERS).filter(function (b) { return kernels.some(function (r) { return r.bound === b; }); })
         .map(function (b) { return { marker: BOUND_MARKERS[b], label: b + "-bound" }; }),
-      refs: [{ name: "roof", legend: "roof: min(peak, bandwidth x intensity)", color: "#000000", width: 2, extend: true,
-               points: [[lo, bandwidth * lo], [first.ridge_point, peak], [hi, peak]], label: "peak " + si(peak) + "FLOP/s" }]
+      refs: roofs.map(function (q, i) {
+        return { name: i === 0 ? "roof" : "roof-" + (i + 1), legend: roofs.length > 1 ? "roof at a peak of " + si(q.peak) + "FLOP/s" : "roof: min(peak, bandwidth x intensity)",
+                 color: i === 0 ? "#000000" : "#7f7f7f", dash: i === 0 ? "" : "6 3", width: 2, extend: true,
+                 points: [[lo, bandwidth * lo], [q.ridge, q.peak], [hi, q.peak]], label: "peak " + si(q.peak) + "FLOP/s" };
+      })
     });
     chart(s, {
       id: "predicted-time", type: "xy", title: "Predicted time of the whole run against context length", fit: true,
@@ -805,7 +817,9 @@
     var rows = dataset.value;
     var head = rows[0] || {};
     var tree = head.width === 1 ? "a chain of " + head.drafts : "a tree of " + head.drafts + " (width " + head.width + ", depth " + head.depth + ")";
-    var s = section(root, "Speculative decoding", head.drafter + " drafts " + tree + " per step, acceptance " + head.acceptance.join("/") +
+    // The drafter's own format (dtype=FMT), else the target's precision.
+    var drafterFormat = head.draft_dtype ? head.draft_dtype : "the target's precision";
+    var s = section(root, "Speculative decoding", head.drafter + " in " + drafterFormat + " drafts " + tree + " per step, acceptance " + head.acceptance.join("/") +
       " per depth: " + head.expected_tokens.toFixed(3) + " tokens expected per step (accepted drafts and the target's own); the drafter adds " +
       bytes(head.draft_weight_bytes) + " of weights per GPU. TPOT is the step's time over its expected tokens.");
     sourceNote(s, dataset);
