@@ -263,13 +263,15 @@ final class CountCompressor: LoopCompression {
     /// (the first run, whose trip count is clamped at zero, and the last), so the first
     /// `foldEdges` runs and the last are set apart (in the middle an affine trip count is
     /// then at least 2, room for an edge iteration), and in a folded box the offset
-    /// dimension is cut into runs of its shortest division period (quest's qpos / P: 16
-    /// queries), each of which the affine proof then counts whole along t: the number of
-    /// pieces depends on the period, not on N. A dimension with a long period but too
+    /// dimension is cut into runs at the points where its divisions step
+    /// (`FoldPeriod.runStarts`: quest's qpos / P every 16 queries; nsa's cmax = (p - 31) /
+    /// 16 at p = 15 mod 16 beside its p / 64 at multiples of 64), each of which the affine
+    /// proof then counts whole along t: the number of pieces depends on the period, not
+    /// on N. A dimension with a long period but too
     /// short to fold (a ragged remainder) is cut into such runs too. Every piece is
     /// counted like any box, and a failure is the first failing block's in row-major
     /// order, as in an exhaustive replay.
-    private func countFolded(_ box: GridBox, periods: [Int: (period: Int, run: Int)]) throws(Diagnostic) -> Bool {
+    private func countFolded(_ box: GridBox, periods: [Int: FoldPeriod]) throws(Diagnostic) -> Bool {
         let dimensions = box.count.indices.filter { box.count[$0] > 1 && isSensitive(box, $0) }
         var pieces: [GridBox] = []
         let foldable = dimensions.filter { d in
@@ -300,17 +302,16 @@ final class CountCompressor: LoopCompression {
             if let remainder { pieces.append(remainder) }
         } else if let d = box.isFolded ? dimensions.min(by: { box.stride[$0] < box.stride[$1] })
                     : dimensions.filter({ (periods[$0]?.period ?? 1) > UniformityChecker.maxResiduePeriod }).max(by: { box.count[$0] < box.count[$1] }),
-            let run = periods[d]?.run, run > 1, run < box.count[d]
+            let starts = periods[d]?.runStarts(count: box.count[d]), starts.count > 1
         {
             // The offset dimension (the shortest stride), or a dimension with a long period
-            // too short to fold (a ragged remainder), in runs of its shortest period.
-            var start = 0
-            while start < box.count[d] {
+            // too short to fold (a ragged remainder), in runs between the points where its
+            // divisions step.
+            for (index, start) in starts.enumerated() {
                 var piece = box
                 piece.start[d] = box.start[d] + box.stride[d] * start
-                piece.count[d] = Swift.min(run, box.count[d] - start)
+                piece.count[d] = (index + 1 < starts.count ? starts[index + 1] : box.count[d]) - start
                 pieces.append(piece)
-                start += run
             }
         }
         guard !pieces.isEmpty else { return false }

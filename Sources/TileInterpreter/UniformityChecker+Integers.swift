@@ -214,6 +214,12 @@ extension UniformityChecker {
 
     /// Notes the period on which floor(a / k) is affine in each box variable of `a`
     /// (k / gcd(coefficient, k)), combined over every division of the proof.
+    ///
+    /// Where floor(a / k) steps along a variable is noted too (`runCuts`): for a = x + e
+    /// (or e - x) with x the variable alone, the floor steps at the x where x + e (or
+    /// e - x + 1) is a multiple of k, so at x = phase mod k. nsa's cmax = (p - l + 1) / s
+    /// steps at p = 15 mod 16, not at multiples of 16: runs cut there keep it constant.
+    /// Any other dividend (another variable beside x, a coefficient past 1) notes phase 0.
     mutating func noteFoldPeriod(_ a: AffineForm, divisor k: Int) {
         for (variable, coefficient) in a.terms where variable < axisVariables {
             let period = k / IntegerArithmetic.gcd(abs(coefficient), k)
@@ -222,6 +228,13 @@ extension UniformityChecker {
             let (lcm, overflow) = combined.multipliedReportingOverflow(by: known)
             foldPeriods[variable] = overflow ? Self.maxFoldPeriod + 1 : Swift.min(lcm, Self.maxFoldPeriod + 1)
             runPeriods[variable] = Swift.min(runPeriods[variable] ?? period, period)
+            var phase = 0
+            if a.terms.count == 1, abs(coefficient) == 1 {
+                // x + e is a multiple of k at x = -e mod k; e - x + 1 at x = e + 1 mod k.
+                let shifted = coefficient == 1 ? 0.subtractingReportingOverflow(a.constant) : a.constant.addingReportingOverflow(1)
+                if !shifted.overflow { phase = IntegerArithmetic.floorRemainder(shifted.partialValue, period) }
+            }
+            runCuts[variable, default: []].insert(RunCut(period: period, phase: phase))
         }
     }
 

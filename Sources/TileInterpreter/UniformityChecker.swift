@@ -75,6 +75,9 @@ struct UniformityChecker {
     /// Per box variable, the shortest period of one division of it (the runs a folded
     /// dimension is cut into).
     var runPeriods: [Int: Int] = [:]
+    /// Per box variable, where each division of it steps (`noteFoldPeriod`): the points a
+    /// folded run is cut at (`FoldPeriod.runStarts`).
+    var runCuts: [Int: Set<RunCut>] = [:]
     /// The longest period count mode folds a box dimension by.
     static let maxFoldPeriod = 1 << 20
     /// Set while `foldPeriods(of:)` scans: a `min` or `max` whose sides cross is taken as

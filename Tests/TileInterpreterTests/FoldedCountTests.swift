@@ -65,6 +65,38 @@ import TileTestSupport
         }
     }
 
+    /// Where a division steps along a box variable: floor((x - 31) / 16) at x = 15 mod 16,
+    /// floor(x / 64) at multiples of 64, floor((5 - x) / 8) (coefficient -1) at x = 6 mod
+    /// 8; and the runs a folded offset is cut into start at 0 and at every such step.
+    @Test func runsAreCutWhereDivisionsStep() throws {
+        var checker = UniformityChecker(parameters: [], tensorShapes: [], dataSlots: [], env: [])
+        let x = checker.fresh(IntInterval(0, 4095))
+        checker.axisVariables = 1
+        let shiftedForm = x + .constant(-31)
+        let shifted = try #require(shiftedForm)
+        let negatedForm = x.scaled(by: -1)
+        let negated = try #require(negatedForm)
+        let fromFiveForm = negated + .constant(5)
+        let fromFive = try #require(fromFiveForm)
+        _ = checker.floorDivision(shifted, by: 16)
+        _ = checker.floorDivision(x, by: 64)
+        _ = checker.floorDivision(fromFive, by: 8)
+        #expect(checker.runCuts[0] == [RunCut(period: 16, phase: 15), RunCut(period: 64, phase: 0), RunCut(period: 8, phase: 6)])
+        // Each division is constant between two consecutive starts.
+        let period = FoldPeriod(period: 4096, run: 16, cuts: [RunCut(period: 16, phase: 15), RunCut(period: 64, phase: 0)])
+        #expect(period.runStarts(count: 80) == [0, 15, 31, 47, 63, 64, 79])
+        #expect(FoldPeriod(period: 4096, run: 16, cuts: []).runStarts(count: 40) == [0, 16, 32])
+        let starts = period.runStarts(count: 4096) + [4096]
+        for (a, b) in zip(starts, starts.dropFirst()) {
+            #expect(Set((a..<b).map { IntegerArithmetic.floorDivide($0 - 31, 16) }).count == 1, "run \(a) ..< \(b)")
+            #expect(Set((a..<b).map { $0 / 64 }).count == 1, "run \(a) ..< \(b)")
+        }
+        let eights = FoldPeriod(period: 8, run: 8, cuts: [RunCut(period: 8, phase: 6)]).runStarts(count: 64) + [64]
+        for (a, b) in zip(eights, eights.dropFirst()) {
+            #expect(Set((a..<b).map { IntegerArithmetic.floorDivide(5 - $0, 8) }).count == 1, "run \(a) ..< \(b)")
+        }
+    }
+
     /// Quest as a causal prefill (q_len = Nkv): with P Bp past the residue classes' 64 the
     /// select kernel's grid is folded; compressed equals exhaustive on N a multiple of the
     /// period, ragged, and two periods or more.
@@ -95,6 +127,19 @@ import TileTestSupport
     func mobaPrefillCountsAlike(_ b: Int, _ bt: Int, _ bs: Int, _ topk: Int, _ n: Int) throws {
         let bound = try S.bind("moba", S.shape(heads: 2, kvHeads: 1, n: n, d: 8), params: ["B": b, "Bt": bt, "Bs": bs, "topk": topk])
         #expect(try S.count(bound) == S.count(bound, compress: false), "B \(b) Bt \(bt) Bs \(bs) topk \(topk) N \(n)")
+    }
+
+    /// NSA as a causal prefill (q_len = Nkv): its compress kernel masks the last chunk of
+    /// compressed keys at cmax = (p - l + 1) / s, which steps at p = l - 1 mod s, beside
+    /// cur = p / lsel stepping at multiples of lsel; the folded runs are cut where each
+    /// division steps (`FoldPeriod.runStarts`). Compressed equals exhaustive with the fold
+    /// period lsel Bs past the residue classes' 64 (128 and 256), N a multiple of it or
+    /// ragged, and l - 1 a multiple of s or not.
+    @Test(arguments: [(8, 4, 16, 8, 256), (8, 4, 16, 8, 300), (8, 4, 16, 8, 777), (8, 4, 16, 8, 1029), (12, 4, 16, 16, 1024), (16, 8, 32, 4, 2000), (8, 4, 16, 8, 515)])
+    func nsaPrefillCountsAlike(_ l: Int, _ s: Int, _ lsel: Int, _ bs: Int, _ n: Int) throws {
+        let params = ["l": l, "s": s, "lsel": lsel, "Bs": bs, "n": 4, "w": 48]
+        let bound = try S.bind("nsa", S.shape(heads: 2, kvHeads: 1, n: n, d: 8), params: params)
+        #expect(try S.count(bound) == S.count(bound, compress: false), "l \(l) s \(s) lsel \(lsel) Bs \(bs) N \(n)")
     }
 
     /// Quest's causal prefill at a million tokens (32 heads, d 128; also a million less
