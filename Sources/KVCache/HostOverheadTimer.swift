@@ -15,6 +15,9 @@ public struct HostOverheadTimer<Base: IterationTimer>: IterationTimer {
     /// Seconds added to every iteration (finite, at least 0).
     public let hostSeconds: Double
 
+    /// `base` with `hostSeconds` added to each iteration; the caller checks the value
+    /// (`PagedStudy.validate` refuses one below 0, past `PagedStudy.maxHostOverheadSeconds`
+    /// or not a number before a study runs).
     public init(_ base: Base, hostSeconds: Double) {
         self.base = base
         self.hostSeconds = hostSeconds
