@@ -113,7 +113,8 @@ public enum KVReport {
                 guard let sweep, case .object(var fields) = json(s) else { return json(s) }
                 let sustained = sweep.rates.first { $0.0 == s.policy }?.1 ?? nil
                 fields.append(("lightest_load_normalized_latency_s", .double(sweep.baseSeconds)))
-                fields.append(("sustained_rate", sustained.map { .double($0) } ?? .null))
+                fields.append(("sustained_rate", sustained.map { .double($0.requestsPerSecond) } ?? .null))
+                fields.append(("sustained_rate_lower_bound", .bool(sustained?.isLowerBound ?? false)))
                 return .object(fields)
             }).render() + "\n"
         case .csv:
@@ -244,15 +245,27 @@ public enum KVReport {
 
     /// For a rate sweep: per policy, the rate it sustains, `sustainedRate`, and each
     /// policy's against the first's (the vLLM paper's comparison of throughput at equal
-    /// latency, Figure 12).
+    /// latency, Figure 12). A policy that never reached the threshold within the swept
+    /// rates sustains at least the highest one, printed `>R`; a gain from such a bound is
+    /// one too (`>G` when the first policy's rate is the bound, `<G` when the other's is)
+    /// and none is printed when both are bounds.
     static func sustainedRates(_ stats: [AllocationStats]) -> String? {
         guard let sustained = PagedSweep.sustainedRates(stats) else { return nil }
-        let parts = sustained.rates.map { policy, rate in "\(policy) \(rate.map { String(format: "%.2f", $0) } ?? "none")" }
+        let parts = sustained.rates.map { policy, rate in
+            "\(policy) \(rate.map { ($0.isLowerBound ? ">" : "") + String(format: "%.2f", $0.requestsPerSecond) } ?? "none")"
+        }
         var line = "sustained rate (req/s) where mean norm_latency reaches \(PagedSweep.latencyFactor)x the lightest load's "
             + "(\(String(format: "%.3f", sustained.baseSeconds)) s): " + parts.joined(separator: ", ")
-        if let (first, base) = sustained.rates.first, let base, base > 0, sustained.rates.count > 1 {
-            let ratios = sustained.rates.dropFirst().compactMap { policy, rate in rate.map { "\(String(format: "%.2f", base / $0))x \(policy)" } }
+        if let (first, base) = sustained.rates.first, let base, base.requestsPerSecond > 0, sustained.rates.count > 1 {
+            let ratios = sustained.rates.dropFirst().compactMap { policy, rate -> String? in
+                guard let rate, !(base.isLowerBound && rate.isLowerBound) else { return nil }
+                let bound = base.isLowerBound ? ">" : rate.isLowerBound ? "<" : ""
+                return "\(bound)\(String(format: "%.2f", base.requestsPerSecond / rate.requestsPerSecond))x \(policy)"
+            }
             if !ratios.isEmpty { line += "; \(first) sustains " + ratios.joined(separator: ", ") }
+        }
+        if sustained.rates.contains(where: { $0.1?.isLowerBound == true }) {
+            line += " (>: never reached within the swept rates, a lower bound)"
         }
         return line
     }

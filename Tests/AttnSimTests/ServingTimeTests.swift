@@ -238,14 +238,23 @@ struct LinearTimer: IterationTimer {
             outputTokensPerSecond: 1, ttft: LatencySummary([0.1]), tpot: LatencySummary([0.01]), normalizedLatency: LatencySummary([latency]), rate: rate)
     }
 
-    /// Lightest latency 0.02 s, so the bound is 0.04: paged never reaches it (3 req/s, the
-    /// last swept); contiguous goes from 0.035 at 1 req/s to 0.5 at 3, reaching 0.04 at
-    /// 1 + 0.005 / 0.465 x 2 = 1.0215 req/s; paged sustains 3 / 1.0215 = 2.94x.
-    @Test func sustainedRateInterpolatesTheCrossing() {
+    /// Lightest latency 0.02 s, so the bound is 0.04: contiguous goes from 0.035 at 1 req/s
+    /// to 0.5 at 3, reaching 0.04 at 1 + 0.005 / 0.465 x 2 = 1.0215 req/s. Paged goes to
+    /// 0.06 at 3 req/s, reaching 0.04 at 1 + 0.02 / 0.04 x 2 = 2 req/s: paged sustains
+    /// 2 / 1.0215 = 1.96x. With paged at 0.03 at 3 req/s instead it never reaches it and
+    /// sustains at least 3 (a lower bound): at least 3 / 1.0215 = 2.94x. With contiguous
+    /// never reaching it (0.039) paged's 2 is at most 2 / 3 = 0.67x its; both never: no gain.
+    @Test(arguments: [
+        (0.06, 0.5, "paged 2.00, contiguous-max 1.02; paged sustains 1.96x contiguous-max"),
+        (0.03, 0.5, "paged >3.00, contiguous-max 1.02; paged sustains >2.94x contiguous-max (>: never reached within the swept rates, a lower bound)"),
+        (0.06, 0.039, "paged 2.00, contiguous-max >3.00; paged sustains <0.67x contiguous-max (>: never reached within the swept rates, a lower bound)"),
+        (0.03, 0.039, "paged >3.00, contiguous-max >3.00 (>: never reached within the swept rates, a lower bound)"),
+    ])
+    func sustainedRateInterpolatesTheCrossing(paged: Double, contiguous: Double, expected: String) {
         let line = KVReport.sustainedRates([
             stats("paged", rate: 1, latency: 0.02), stats("contiguous-max", rate: 1, latency: 0.035),
-            stats("paged", rate: 3, latency: 0.03), stats("contiguous-max", rate: 3, latency: 0.5),
+            stats("paged", rate: 3, latency: paged), stats("contiguous-max", rate: 3, latency: contiguous),
         ])
-        #expect(line == "sustained rate (req/s) where mean norm_latency reaches 2.0x the lightest load's (0.020 s): paged 3.00, contiguous-max 1.02; paged sustains 2.94x contiguous-max")
+        #expect(line == "sustained rate (req/s) where mean norm_latency reaches 2.0x the lightest load's (0.020 s): " + expected)
     }
 }

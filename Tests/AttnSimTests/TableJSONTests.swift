@@ -347,14 +347,19 @@ import AttnTestSupport
         if first["lightest_load_normalized_latency_s"].isNumber {
             var policies: [String] = []
             for r in records where !policies.contains(r["policy"].string ?? "") { policies.append(r["policy"].string ?? "") }
-            let sustained = policies.map { policy in records.first { $0["policy"].string == policy }?["sustained_rate"] ?? .null }
-            let parts = zip(policies, sustained).map { policy, r in "\(policy) \(r.isNumber ? fixed(2, r) : "none")" }
+            let record = policies.map { policy in records.first { $0["policy"].string == policy } }
+            let sustained = record.map { $0?["sustained_rate"] ?? .null }
+            let bounds = record.map { $0?["sustained_rate_lower_bound"] == .bool(true) }
+            let parts = zip(policies, zip(sustained, bounds)).map { policy, r in "\(policy) \(r.0.isNumber ? (r.1 ? ">" : "") + fixed(2, r.0) : "none")" }
             var line = "sustained rate (req/s) where mean norm_latency reaches 2.0x the lightest load's (\(fixed(3, first["lightest_load_normalized_latency_s"])) s): "
                 + parts.joined(separator: ", ")
             if let base = sustained.first, base.isNumber, base.number > 0, policies.count > 1 {
-                let ratios = zip(policies, sustained).dropFirst().filter { $0.1.isNumber }.map { policy, r in "\(String(format: "%.2f", base.number / r.number))x \(policy)" }
+                let ratios = policies.indices.dropFirst().filter { sustained[$0].isNumber && !(bounds[0] && bounds[$0]) }.map { i in
+                    "\(bounds[0] ? ">" : bounds[i] ? "<" : "")\(String(format: "%.2f", base.number / sustained[i].number))x \(policies[i])"
+                }
                 if !ratios.isEmpty { line += "; \(policies[0]) sustains " + ratios.joined(separator: ", ") }
             }
+            if bounds.contains(true) { line += " (>: never reached within the swept rates, a lower bound)" }
             lines.append(line)
         }
         return lines

@@ -40,12 +40,23 @@ import Workload
         Dictionary(stats.map { ($0.policy, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The rate each policy sustains in a sweep, and the first policy's over another's.
-    func gain(_ stats: [AllocationStats], over policy: String) throws -> Double {
+    /// The rate each policy sustains in a sweep, required to be a crossing within the swept
+    /// rates (not the highest rate as a lower bound), by policy.
+    func crossings(_ stats: [AllocationStats]) throws -> [String: Double] {
         let sustained = try #require(PagedSweep.sustainedRates(stats)).rates
-        let paged = try #require(sustained.first { $0.0 == "paged" }?.1)
-        let other = try #require(sustained.first { $0.0 == policy }?.1)
-        return paged / other
+        var rates: [String: Double] = [:]
+        for (policy, rate) in sustained {
+            let rate = try #require(rate, "\(policy) sustains no rate")
+            try #require(!rate.isLowerBound, "\(policy) never reaches 2x within the swept rates (at least \(rate.requestsPerSecond))")
+            rates[policy] = rate.requestsPerSecond
+        }
+        return rates
+    }
+
+    /// Paged's sustained rate over another policy's, both real crossings.
+    func gain(_ stats: [AllocationStats], over policy: String) throws -> Double {
+        let rates = try crossings(stats)
+        return try #require(rates["paged"]) / #require(rates[policy])
     }
 
     @Test func figure2MemoryShares() throws {
@@ -82,19 +93,23 @@ import Workload
     /// OPT-175B: paged still sustains the most, in the paper's order, but by less than the
     /// paper's 1.7x over Oracle and 2.7x over Max (docs/kv-cache.md: the cache read grows
     /// with the batch as much as the weights' read here, and the 2023 vLLM's host time is
-    /// not modelled by default; 13 ms of it gives 1.48x): 1.32x and 2.10x.
+    /// not modelled by default; 13 ms of it gives 1.47x): 1.32x and 2.01x.
     @Test func figure12OPT175B() throws {
         let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-175b-sharegpt")
-        let sustained = Dictionary(uniqueKeysWithValues: try #require(PagedSweep.sustainedRates(stats)).rates.compactMap { p, r in r.map { (p, $0) } })
+        let sustained = try crossings(stats)
         let order = ["paged", "contiguous-oracle", "contiguous-pow2", "contiguous-max"].compactMap { sustained[$0] }
         #expect(order.count == 4 && order == order.sorted(by: >), "\(sustained)")
         #expect(try gain(stats, over: "contiguous-oracle") > 1.2)
         #expect(try gain(stats, over: "contiguous-max") > 2.0)
     }
 
+    /// Basic sampling on Alpaca: 1.46x, 12% above the paper's 1.3x since the A100 profiles
+    /// carry their measured matmul ceiling (docs/kv-cache.md, "Against the paper": a faster
+    /// matmul makes paged's larger batch cheaper; the 1.32x before was a lower bound, paged
+    /// never reaching 2x within the rates then swept). Held between 10% and 20% above.
     @Test func basicAndBeamSearchGainsOnAlpaca() throws {
         let basic = try gain(try PagedResults.shared.stats(scenario: "paged-vllm-opt-13b-alpaca"), over: "contiguous-oracle")
-        #expect(within10Percent(basic, Self.basicOverOracle), "\(basic)")
+        #expect(basic > Self.basicOverOracle * 1.1 && basic < Self.basicOverOracle * 1.2, "\(basic)")
         // The gain grows with beam search, as the paper's does, though to less than its 2.3x.
         let beam = try gain(try PagedResults.shared.stats(scenario: "paged-vllm-beam-search-6"), over: "contiguous-oracle")
         #expect(beam > basic && beam < Self.beam6OverOracle, "\(beam)")
@@ -103,7 +118,7 @@ import Workload
     /// The engine's host time (docs/kv-cache.md, "With the engine's host time"): 13 ms per
     /// iteration, the top of the 5-13 ms the vLLM team measured per decode step in vLLM 0.5
     /// (vllm-project/vllm issue #6854), brings beam search of width 6 within 10% of the
-    /// paper's 2.3x (2.14x) but lifts basic sampling on Alpaca past 10% of its 1.3x (1.63x):
+    /// paper's 2.3x (2.35x) but lifts basic sampling on Alpaca further past 10% of its 1.3x (1.75x):
     /// no host time that does not grow with the batch fits both, so the shipped scenarios
     /// keep the kernels alone. The rates are the lightest and those around each policy's
     /// crossing in the doc's finer sweeps, so the interpolated rates are the same.
@@ -115,9 +130,9 @@ import Workload
             study.rates = rates
             return try gain(try PagedResults.shared.stats(path + "#host-0.013", study), over: "contiguous-oracle")
         }
-        let beam = try gainWithHostTime("paged-vllm-beam-search-6", rates: [1, 4.5, 5, 10, 10.5])
+        let beam = try gainWithHostTime("paged-vllm-beam-search-6", rates: [1, 4.5, 5, 11.5, 12])
         #expect(within10Percent(beam, Self.beam6OverOracle), "\(beam)")
-        let basic = try gainWithHostTime("paged-vllm-opt-13b-alpaca", rates: [10, 32, 36, 52, 56])
+        let basic = try gainWithHostTime("paged-vllm-opt-13b-alpaca", rates: [10, 32, 36, 56, 60])
         #expect(basic > Self.basicOverOracle * 1.1, "\(basic)")
     }
 

@@ -281,14 +281,6 @@ import AttnNumerics
         #expect(Set(fewShot.compactMap(\.session)).count == 100)
     }
 
-    /// The sustained rate interpolates where the mean latency crosses 2x the lowest.
-    @Test func sustainedRateInterpolatesTheCrossing() {
-        // Latencies 1, 1.5, 3 at rates 1, 2, 3: 2 is crossed a third of the way from 2 to 3.
-        #expect(PagedSweep.crossing([(1, 1), (2, 1.5), (3, 3)], threshold: 2) == 2 + 0.5 / 1.5)
-        #expect(PagedSweep.crossing([(1, 1), (2, 1.5)], threshold: 2) == 2)
-        #expect(PagedSweep.crossing([(1, 2.5), (2, 3)], threshold: 2) == nil)
-    }
-
     // MARK: With block groups per layer kind and the timeline
 
     /// Swapping under hybrid allocation (a full group and a window-4 group, blocks of 4,
