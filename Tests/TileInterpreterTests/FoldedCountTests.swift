@@ -206,6 +206,41 @@ import TileTestSupport
         #expect(units[0] <= 450_000, "units of work: \(units[0])")
     }
 
+    /// A sliding-window mask whose width grows with the query (`windowMaskIsUniform`, as
+    /// nsa's select forces its blocks with `mask_window(z, cur - 2, b0, cur - 2)`): block i
+    /// masks a 1 x C row at query i, key 0, width i + 1, which shows keys 0 ... min(i, C - 1)
+    /// and hides C - 1 - i of them while i < C - 1 (the window's lower edge never reaches
+    /// key 0): 39 + 38 + ... + 1 = 780 for C = 40, whatever N. Compressed equals exhaustive.
+    @Test(arguments: [300, 1029])
+    func windowsOfGrowingWidthCountAlike(_ n: Int) throws {
+        let program = """
+            param C = 40
+            output Y[N, C]
+            kernel k grid(i: N):
+              z = zeros(1, C)
+              z = mask_window(z, i, 0, i + 1)
+              store Y[i ..< i + 1, :] = z
+            """
+        let bound = try S.bindSource(program, S.shape(heads: 1, n: n, d: 8))
+        let compressed = try S.count(bound)
+        #expect(compressed == (try S.count(bound, compress: false)))
+        #expect(compressed.total.maskedElements == 39 * 40 / 2)
+    }
+
+    /// NSA's prefill at a million tokens (32 heads, 8 KV heads, d 128) and 16M (2 heads)
+    /// fits 1,000,000 units of work, a million less three 1,200,000 (its ragged runs cost
+    /// compress about 115,000 more): compress folded and cut where its divisions step,
+    /// select folded with its chunk's scores in slots of their own (so its chunk loop
+    /// carries only `best` and `pos`) and its forced blocks masked by a window whose width
+    /// grows with the query (`windowMaskIsUniform`), attend cut where its window's start
+    /// switches.
+    @Test(arguments: [(32, 1 << 20, 1_000_000), (32, (1 << 20) - 3, 1_200_000), (2, 1 << 24, 1_000_000)])
+    func nsaPrefillIsFlat(_ heads: Int, _ n: Int, _ budget: Int) throws {
+        let bound = try S.bind("nsa", S.shape(heads: heads, kvHeads: heads == 32 ? 8 : 1, n: n, d: 128), dtype: .fp16)
+        let stats = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: budget)).stats
+        #expect(stats.total.hbmReadBytes > 0)
+    }
+
     /// The built-in nsa program with `kernel` alone among its kernels.
     static func nsaKernel(_ kernel: String) throws -> String {
         let url = repositoryRoot.appendingPathComponent("Sources/AttnAlgorithms/Programs/nsa.tile")
