@@ -56,24 +56,11 @@ extension UniformityChecker {
     }
 
     /// The value of `form` with box variable `variable` at `m`, every other variable a
-    /// division of it (`divisions`); nil on overflow or any other variable.
+    /// division of it (`ComputableForms`); nil on overflow or any other variable.
     func value(of form: AffineForm, along variable: Int, at m: Int) -> Int? {
-        var total = form.constant
-        for (v, c) in form.terms {
-            let x: Int
-            if v == variable {
-                x = m
-            } else if let fact = divisions[v], fact.k > 0, let dividend = value(of: fact.x, along: variable, at: m) {
-                x = fact.ceiling ? IntegerArithmetic.ceilDivide(dividend, fact.k) : IntegerArithmetic.floorDivide(dividend, fact.k)
-            } else {
-                return nil
-            }
-            let (product, o1) = c.multipliedReportingOverflow(by: x)
-            let (sum, o2) = total.addingReportingOverflow(product)
-            if o1 || o2 { return nil }
-            total = sum
-        }
-        return total
+        var axes = [Int](repeating: 0, count: axisVariables)
+        axes[variable] = m
+        return ComputableForms(divisions: divisions).value(form, axes: axes)
     }
 
     /// The offsets where some `min` or `max` switches sides (`noteSwitch`), by box
