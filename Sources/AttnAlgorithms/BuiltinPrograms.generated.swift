@@ -2699,10 +2699,11 @@ kernel select grid(bkv: batch * kv_heads, i: N):
     b0 = kn + j * Bs
     b1 = min(cur + 1, b0 + Bs)
     imp = zeros(1, b1 - b0)
+    # The chunk's scores in slots of their own: the chunk loop carries only best and pos.
     for h in 0 ..< g:
-      x = load SC[bkv, i, h, b0 ..< b1, :] -> reg
-      lse = load LSE[bkv, i, h ..< h + 1] -> reg
-      imp = imp + ones @ exp(x - lse)^T
+      xc = load SC[bkv, i, h, b0 ..< b1, :] -> reg
+      lc = load LSE[bkv, i, h ..< h + 1] -> reg
+      imp = imp + ones @ exp(xc - lc)^T
     if cur >= 3:
       imp = imp - mask_window(zeros(1, b1 - b0), cur - 2, b0, cur - 2)
     else:

@@ -232,12 +232,15 @@ final class CountCompressor: LoopCompression {
         // Before halving: a long period through nested divisions folds the box.
         // (Kernels whose splits tile a key range, `countTiled`, keep halving: their merged
         // grids' boxes are affine by halves, and folding them cost more.)
+        var switches = affine.switchOffsets()
         if plan.tiledSplit == nil, box.isFolded || box.volume > 2 * UniformityChecker.maxResiduePeriod {
             var scan = fresh
             let periods = scan.foldPeriods(of: plan.body)
             try executor.spend(scan.steps)
             if try countFolded(box, periods: periods) { return }
+            switches.merge(scan.switchOffsets()) { $0.union($1) }
         }
+        if try countSwitched(box, switches: switches) { return }
         let (low, high) = box.halves(along: axis)
         try countBox(low)
         try countBox(high)
@@ -307,16 +310,37 @@ final class CountCompressor: LoopCompression {
             // The offset dimension (the shortest stride), or a dimension with a long period
             // too short to fold (a ragged remainder), in runs between the points where its
             // divisions step.
-            for (index, start) in starts.enumerated() {
-                var piece = box
-                piece.start[d] = box.start[d] + box.stride[d] * start
-                piece.count[d] = (index + 1 < starts.count ? starts[index + 1] : box.count[d]) - start
-                pieces.append(piece)
-            }
+            pieces = box.runs(along: d, startingAt: starts)
         }
         guard !pieces.isEmpty else { return false }
         do {
             for piece in pieces { try countBox(piece) }
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+        return true
+    }
+
+    /// A box cut where a `min` or `max` switches sides (`UniformityChecker.noteSwitch`)
+    /// along a sensitive dimension: nsa's attend starts its window at max(0, (p - w + 1) /
+    /// lsel), 0 on the queries before p = w - 1 and the division from there on, so
+    /// no box holding both sides is affine, even by residue classes, and halving it
+    /// would cut once per doubling of N. Cut there, each piece takes one side. The
+    /// longest such dimension is cut at each of its offsets; false (nothing counted) when
+    /// no offset lies inside the box.
+    private func countSwitched(_ box: GridBox, switches: [Int: Set<Int>]) throws(Diagnostic) -> Bool {
+        let cuts = switches.compactMap { d, offsets -> (dimension: Int, offsets: [Int])? in
+            guard box.count.indices.contains(d), isSensitive(box, d) else { return nil }
+            let inside = offsets.filter { $0 > 0 && $0 < box.count[d] }.sorted()
+            return inside.isEmpty ? nil : (d, inside)
+        }
+        guard let cut = cuts.max(by: { box.count[$0.dimension] < box.count[$1.dimension] }) else { return false }
+        // The pieces are in row-major order only when the dimension is the outermost: a
+        // failure is the first failing block's.
+        do {
+            for piece in box.runs(along: cut.dimension, startingAt: [0] + cut.offsets) { try countBox(piece) }
         } catch let error where error.kind == .budget {
             throw error
         } catch {

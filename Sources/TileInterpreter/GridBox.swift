@@ -74,6 +74,17 @@ struct GridBox: Equatable {
         return (low, high)
     }
 
+    /// The runs along dimension `d` that start at the offsets `starts` (increasing, the
+    /// first 0), each running to the next start or to the end.
+    func runs(along d: Int, startingAt starts: [Int]) -> [GridBox] {
+        starts.enumerated().map { index, start in
+            var piece = self
+            piece.start[d] = self.start[d] + stride[d] * start
+            piece.count[d] = (index + 1 < starts.count ? starts[index + 1] : count[d]) - start
+            return piece
+        }
+    }
+
     /// The `classes` residue classes along `axis`: every classes-th point, from each of
     /// the first `classes` points.
     func residueClasses(along axis: Int, _ classes: Int) -> [GridBox] {

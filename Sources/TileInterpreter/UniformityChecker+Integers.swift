@@ -121,6 +121,7 @@ extension UniformityChecker {
             // Pick a side when the difference's sign is known over the box.
             if d.hi <= 0 { return isMinimum ? a : b }
             if d.lo >= 0 { return isMinimum ? b : a }
+            noteSwitch(difference)
             if scansPeriods { return a.isConstant ? b : a }
             guard let x = interval(a), let y = interval(b) else { return nil }
             return fresh(isMinimum ? IntInterval(Swift.min(x.lo, y.lo), Swift.min(x.hi, y.hi)) : IntInterval(Swift.max(x.lo, y.lo), Swift.max(x.hi, y.hi)))

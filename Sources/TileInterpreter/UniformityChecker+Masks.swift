@@ -89,6 +89,30 @@ extension UniformityChecker {
         return offset.isPoint || allOrNothing(geometry, offset: offset)
     }
 
+    /// `mask_window(s, q0, k0, w)` (optional row period last) whose width w varies over the
+    /// box (nsa's select forces its first and two local blocks with `mask_window(z, cur - 2,
+    /// b0, cur - 2)`, w growing with the query). Row r hides the keys after its query, c > D
+    /// + r (D = q0 - k0), and the keys w or more before it, c <= E + r with E = D - w < D:
+    /// two disjoint sets (`MaskGeometry.visibleColumns`), so it hides what `mask_causal(s,
+    /// q0, k0)` hides plus a count that depends on E alone. It counts alike over the box
+    /// when the tile's shape and row period are the same everywhere, D is the same or
+    /// hides all of the tile or none (`allOrNothing`), E is the same everywhere or the
+    /// window hides none (E + r_max < 0) or all (E >= C - 1) of it everywhere, w >= 1, and
+    /// the last row's offset D + r_max fits in 64 bits (where the mask fails). False
+    /// otherwise (a fixed w is decided by the general rule).
+    mutating func windowMaskIsUniform(_ arguments: [Expr]) -> Bool {
+        guard arguments.count >= 4, let width = range(arguments[3]), !width.isPoint, width.lo > 0,
+            let geometry = maskShape(.maskCausal, [arguments[0], arguments[1], arguments[2]] + arguments.dropFirst(4)),
+            let query = integer(arguments[1]), let key = integer(arguments[2]), let window = integer(arguments[3]),
+            let difference = query - key, let offset = interval(difference),
+            IntInterval.add(offset, IntInterval(point: geometry.lastRow)) != nil,
+            let beyond = difference - window, let reach = interval(beyond)
+        else { return false }
+        let causalAlike = offset.isPoint || allOrNothing(geometry, offset: offset)
+        let windowAlike = reach.isPoint || reach.hi < -geometry.lastRow || reach.lo >= geometry.cols - 1
+        return causalAlike && windowAlike
+    }
+
     /// The tile shape, row period and window of a causal or window mask, each the same
     /// everywhere in the box; nil otherwise.
     mutating func maskShape(_ builtin: Builtin, _ arguments: [Expr]) -> MaskShape? {

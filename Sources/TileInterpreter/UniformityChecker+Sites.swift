@@ -50,6 +50,8 @@ extension UniformityChecker {
             // A prefix-LM mask whose positions vary may still hide what a causal mask
             // hides, or nothing.
             if builtin == .maskPrefix && prefixMaskIsUniform(arguments) { return true }
+            // A sliding window whose width varies may still hide the same count everywhere.
+            if builtin == .maskWindow && windowMaskIsUniform(arguments) { return true }
             // Settings and tile sizes must agree everywhere; a mask's positions only in
             // their difference (what it hides depends on the query-key offset).
             var query: AffineForm?, key: AffineForm?

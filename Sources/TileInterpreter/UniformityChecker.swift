@@ -78,6 +78,9 @@ struct UniformityChecker {
     /// Per box variable, where each division of it steps (`noteFoldPeriod`): the points a
     /// folded run is cut at (`FoldPeriod.runStarts`).
     var runCuts: [Int: Set<RunCut>] = [:]
+    /// Per box variable, the offsets where a `min` or `max` of it switches sides
+    /// (`noteSwitch`): where a box is cut before it is halved.
+    var switchCuts: [Int: Set<Int>] = [:]
     /// The longest period count mode folds a box dimension by.
     static let maxFoldPeriod = 1 << 20
     /// Set while `foldPeriods(of:)` scans: a `min` or `max` whose sides cross is taken as

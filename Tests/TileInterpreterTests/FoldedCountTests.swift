@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import AttnNumerics
 import TileLanguage
@@ -140,6 +141,120 @@ import TileTestSupport
         let params = ["l": l, "s": s, "lsel": lsel, "Bs": bs, "n": 4, "w": 48]
         let bound = try S.bind("nsa", S.shape(heads: 2, kvHeads: 1, n: n, d: 8), params: params)
         #expect(try S.count(bound) == S.count(bound, compress: false), "l \(l) s \(s) lsel \(lsel) Bs \(bs) N \(n)")
+    }
+
+    /// Where a `min` or `max` of a box variable switches sides (`noteSwitch`): max(0,
+    /// floor((x - 511) / 64)) takes the division from x = 511 (its sides tie up to 574),
+    /// min(x, 100) the constant from x = 100, min(200, 3 x / 4 + 7) the constant from the first x
+    /// with 3 x / 4 + 7 >= 200, x = 258; a difference whose terms turn different ways
+    /// (floor(x / 4) - floor(x / 8) - 10, not monotone in the proof's terms) is not cut.
+    @Test func switchesAreCutWhereExtremaTurn() throws {
+        var checker = UniformityChecker(parameters: [], tensorShapes: [], dataSlots: [], env: [])
+        let x = checker.fresh(IntInterval(0, 4095))
+        checker.axisVariables = 1
+        let shiftedForm = x + .constant(-511)
+        let shifted = try #require(shiftedForm)
+        let windowForm = checker.floorDivision(shifted, by: 64)
+        let window = try #require(windowForm)
+        let startDifference = AffineForm.constant(0) - window
+        checker.noteSwitch(try #require(startDifference))
+        #expect(checker.switchCuts[0] == [511])
+        let capDifference = x - .constant(100)
+        checker.noteSwitch(try #require(capDifference))
+        #expect(checker.switchCuts[0] == [100, 511])
+        let scaledForm = x.scaled(by: 3)
+        let quarterForm = checker.floorDivision(try #require(scaledForm), by: 4)
+        let quarter = try #require(quarterForm)
+        let growingForm = quarter + .constant(7)
+        let growing = try #require(growingForm)
+        let limitDifference = AffineForm.constant(200) - growing
+        checker.noteSwitch(try #require(limitDifference))
+        #expect(checker.switchCuts[0] == [100, 258, 511])
+        let fourths = checker.floorDivision(x, by: 4), eighths = checker.floorDivision(x, by: 8)
+        let mixedForm = try #require(fourths) - (try #require(eighths))
+        let mixed = try #require(mixedForm)
+        let shiftedMixedForm = mixed + .constant(-10)
+        checker.noteSwitch(try #require(shiftedMixedForm))
+        #expect(checker.switchCuts[0] == [100, 258, 511])
+    }
+
+    /// nsa's attend kernel alone (its window starts at max(0, (p - w + 1) / lsel), the
+    /// grid cut where that switches): compressed equals exhaustive with the switch inside
+    /// the grid (w a multiple of lsel or not) and past its end (w >= N), N ragged or not.
+    @Test(arguments: [(48, 16, 300), (40, 16, 515), (512, 64, 2000), (100, 32, 1029), (600, 64, 512)])
+    func nsaWindowCountsAlike(_ w: Int, _ lsel: Int, _ n: Int) throws {
+        let bound = try S.bindSource(try Self.nsaKernel("attend"), S.shape(heads: 2, kvHeads: 1, n: n, d: 8), params: ["lsel": lsel, "w": w, "n": 4])
+        #expect(try S.count(bound) == S.count(bound, compress: false), "w \(w) lsel \(lsel) N \(n)")
+    }
+
+    /// nsa's attend kernel alone is counted by the same work at 4K, 64K and 1M (32 heads,
+    /// 8 KV heads, d 128): the grid is cut once where the window's start switches, and
+    /// each side by residue classes of lsel; it was halved once per doubling of N (541,000
+    /// units at 4K, 669,000 at 16K).
+    @Test func nsaAttendIsFlat() throws {
+        let source = try Self.nsaKernel("attend")
+        let units = try [1 << 12, 1 << 16, 1 << 20].map { n in
+            let bound = try S.bindSource(source, S.shape(heads: 32, kvHeads: 8, n: n, d: 128), dtype: .fp16)
+            var options = RunOptions(mode: .count)
+            let budget = WorkBudget(limitUnits: 1_000_000)
+            options.budget = budget
+            let stats = try Simulator.run(bound, options: options).stats
+            #expect(stats.total.hbmReadBytes > 0)
+            return budget.spentUnits
+        }
+        #expect(units[0] == units[1] && units[1] == units[2], "units of work at 4K, 64K, 1M: \(units)")
+        #expect(units[0] <= 450_000, "units of work: \(units[0])")
+    }
+
+    /// A sliding-window mask whose width grows with the query (`windowMaskIsUniform`, as
+    /// nsa's select forces its blocks with `mask_window(z, cur - 2, b0, cur - 2)`): block i
+    /// masks a 1 x C row at query i, key 0, width i + 1, which shows keys 0 ... min(i, C - 1)
+    /// and hides C - 1 - i of them while i < C - 1 (the window's lower edge never reaches
+    /// key 0): 39 + 38 + ... + 1 = 780 for C = 40, whatever N. Compressed equals exhaustive.
+    @Test(arguments: [300, 1029])
+    func windowsOfGrowingWidthCountAlike(_ n: Int) throws {
+        let program = """
+            param C = 40
+            output Y[N, C]
+            kernel k grid(i: N):
+              z = zeros(1, C)
+              z = mask_window(z, i, 0, i + 1)
+              store Y[i ..< i + 1, :] = z
+            """
+        let bound = try S.bindSource(program, S.shape(heads: 1, n: n, d: 8))
+        let compressed = try S.count(bound)
+        #expect(compressed == (try S.count(bound, compress: false)))
+        #expect(compressed.total.maskedElements == 39 * 40 / 2)
+    }
+
+    /// NSA's prefill at a million tokens (32 heads, 8 KV heads, d 128) and 16M (2 heads)
+    /// fits 1,000,000 units of work, a million less three 1,200,000 (its ragged runs cost
+    /// compress about 115,000 more): compress folded and cut where its divisions step,
+    /// select folded with its chunk's scores in slots of their own (so its chunk loop
+    /// carries only `best` and `pos`) and its forced blocks masked by a window whose width
+    /// grows with the query (`windowMaskIsUniform`), attend cut where its window's start
+    /// switches.
+    @Test(arguments: [(32, 1 << 20, 1_000_000), (32, (1 << 20) - 3, 1_200_000), (2, 1 << 24, 1_000_000)])
+    func nsaPrefillIsFlat(_ heads: Int, _ n: Int, _ budget: Int) throws {
+        let bound = try S.bind("nsa", S.shape(heads: heads, kvHeads: heads == 32 ? 8 : 1, n: n, d: 128), dtype: .fp16)
+        let stats = try Simulator.run(bound, options: RunOptions(mode: .count, statementBudget: budget)).stats
+        #expect(stats.total.hbmReadBytes > 0)
+    }
+
+    /// The built-in nsa program with `kernel` alone among its kernels.
+    static func nsaKernel(_ kernel: String) throws -> String {
+        let url = repositoryRoot.appendingPathComponent("Sources/AttnAlgorithms/Programs/nsa.tile")
+        var kept: [Substring] = []
+        var skipping = false
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("kernel ") {
+                skipping = !line.hasPrefix("kernel \(kernel) ")
+            } else if !line.isEmpty && !line.hasPrefix(" ") {
+                skipping = false
+            }
+            if !skipping { kept.append(line) }
+        }
+        return kept.joined(separator: "\n")
     }
 
     /// Quest's causal prefill at a million tokens (32 heads, d 128; also a million less
