@@ -134,6 +134,19 @@ final class CountCompressor: LoopCompression {
 
     // MARK: Boxes of blocks
 
+    /// Counts `pieces` that together make `box`, in the order given. They need not be in
+    /// row-major order, so a failure (other than the budget's) is reported as the
+    /// exhaustive replay would: the first failing block of `box` (`firstFailure`).
+    private func countPieces(_ pieces: [GridBox], of box: GridBox) throws(Diagnostic) {
+        do {
+            for piece in pieces { try countBox(piece) }
+        } catch let error where error.kind == .budget {
+            throw error
+        } catch {
+            throw firstFailure(in: box, else: error)
+        }
+    }
+
     /// The error the exhaustive replay reports for a box whose affine sum failed: the
     /// failure of its first failing block in row-major order (the centre or a corner may
     /// lie further in). `fallback` if no block fails on its own.
@@ -313,13 +326,7 @@ final class CountCompressor: LoopCompression {
             pieces = box.runs(along: d, startingAt: starts)
         }
         guard !pieces.isEmpty else { return false }
-        do {
-            for piece in pieces { try countBox(piece) }
-        } catch let error where error.kind == .budget {
-            throw error
-        } catch {
-            throw firstFailure(in: box, else: error)
-        }
+        try countPieces(pieces, of: box)
         return true
     }
 
@@ -339,13 +346,7 @@ final class CountCompressor: LoopCompression {
         guard let cut = cuts.max(by: { box.count[$0.dimension] < box.count[$1.dimension] }) else { return false }
         // The pieces are in row-major order only when the dimension is the outermost: a
         // failure is the first failing block's.
-        do {
-            for piece in box.runs(along: cut.dimension, startingAt: [0] + cut.offsets) { try countBox(piece) }
-        } catch let error where error.kind == .budget {
-            throw error
-        } catch {
-            throw firstFailure(in: box, else: error)
-        }
+        try countPieces(box.runs(along: cut.dimension, startingAt: [0] + cut.offsets), of: box)
         return true
     }
 
@@ -372,14 +373,7 @@ final class CountCompressor: LoopCompression {
             slices.append(slice)
         }
         // The pieces are not in row-major order: a failure is the first failing block's.
-        do {
-            try countBox(rest)
-            for slice in slices { try countBox(slice) }
-        } catch let error where error.kind == .budget {
-            throw error
-        } catch {
-            throw firstFailure(in: box, else: error)
-        }
+        try countPieces([rest] + slices, of: box)
         return true
     }
 
@@ -402,14 +396,7 @@ final class CountCompressor: LoopCompression {
         slice.start[d] = box.start[d] + box.stride[d] * (box.count[d] - 1)
         slice.count[d] = 1
         // The pieces are not in row-major order: a failure is the first failing block's.
-        do {
-            try countBox(core)
-            try countBox(slice)
-        } catch let error where error.kind == .budget {
-            throw error
-        } catch {
-            throw firstFailure(in: box, else: error)
-        }
+        try countPieces([core, slice], of: box)
         return true
     }
 
@@ -431,13 +418,7 @@ final class CountCompressor: LoopCompression {
         try executor.spend(steps)
         guard allSummed else { return false }
         // The classes interleave: a failure is the first failing block's in row-major order.
-        do {
-            for part in parts { try countBox(part) }
-        } catch let error where error.kind == .budget {
-            throw error
-        } catch {
-            throw firstFailure(in: box, else: error)
-        }
+        try countPieces(parts, of: box)
         return true
     }
 
