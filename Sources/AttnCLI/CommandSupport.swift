@@ -40,6 +40,20 @@ enum CommandSupport {
         for limit in limits { console.err("warning: \(limit); running past it as allowed\n") }
     }
 
+    /// The study file a command's positional argument names. A `.tile` program there is a
+    /// usage error that says how to run it (`--algorithm FILE.tile` on a shape), rather than
+    /// a JSON parse error at its first character.
+    static func studyFile(_ path: String, command: String) throws -> StudyFile {
+        if path.hasSuffix(".tile") {
+            throw UsageError(
+                message: "\(path) is a tile program, not a scenario file: "
+                    + (command == "run"
+                        ? "give it as '--algorithm \(path)' with --heads, --head-dim and --context"
+                        : "name it in an attention scenario's \"algorithms\" and give the scenario, or run it with 'attnsim run --algorithm \(path)'"))
+        }
+        return try StudyFile.load(path: path)
+    }
+
     /// The files a scenario reads besides itself: its `.tile` programs and a hardware
     /// profile file (which an output must not overwrite).
     static func inputs(of scenario: Scenario) -> [String] {

@@ -58,7 +58,7 @@ enum RooflineCommand {
             if let option = ["model", "phase", "context", "algorithms", "batch", "dtype", "kv-heads", "q-len", "causal", "window", "param", "allow-beyond-max"].first(where: parsed.has) {
                 throw UsageError(message: "'--\(option)' describes a model run and cannot be combined with a scenario file")
             }
-            guard case .attention(let s) = try StudyFile.load(path: parsed.positionals[0]) else {
+            guard case .attention(let s) = try CommandSupport.studyFile(parsed.positionals[0], command: "roofline") else {
                 throw UsageError(message: "'roofline' takes an attention scenario (not a kv or paged study)")
             }
             scenario = s

@@ -74,7 +74,9 @@ enum RunCommand {
             }
             let study: StudyFile
             do {
-                study = try StudyFile.load(path: parsed.positionals[0])
+                study = try CommandSupport.studyFile(parsed.positionals[0], command: "run")
+            } catch let error as UsageError {
+                throw error
             } catch {
                 console.err(ErrorReport.text(error))
                 return .failure

@@ -97,7 +97,7 @@ import AttnTestSupport
          Reproduction(arguments: ["run", "big.json"], setup: { folder in
              // A sparse 5 GiB file: its size is refused before a byte is read.
              let path = folder.appendingPathComponent("big.json").path
-             FileManager.default.createFile(atPath: path, contents: nil)
+             _ = FileManager.default.createFile(atPath: path, contents: nil)
              let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
              try handle.truncate(atOffset: 5 << 30)
              try handle.close()

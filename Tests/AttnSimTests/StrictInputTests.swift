@@ -106,6 +106,8 @@ import AttnTestSupport
         (["paged", "--model", "opt-13b", "--trace", "alpaca", "--policies", "paged, contiguous-max"], "unknown policy ' contiguous-max'; expected: paged, contiguous-max, contiguous-pow2, contiguous-oracle"),
         (["paged", "--model", "opt-13b", "--trace", "alpaca", "--rate", "1, 2"], "'--rate' expects positive numbers separated by commas, found '1, 2'"),
         (["paged", "--model", "opt-13b", "--trace", "alpaca", "--sharing", "beam: 4"], "'--sharing' expects parallel:N, beam:W or prefix:T, found 'beam: 4'"),
+        (["run", "my.tile"], "my.tile is a tile program, not a scenario file: give it as '--algorithm my.tile' with --heads, --head-dim and --context"),
+        (["roofline", "my.tile"], "my.tile is a tile program, not a scenario file: name it in an attention scenario's \"algorithms\" and give the scenario, or run it with 'attnsim run --algorithm my.tile'"),
         (["roofline", "--model", "llama-2-7b", "--context", "1k", "--svg", "a.svg", "--timeline", "a.svg"], "'--svg' and '--timeline' both write 'a.svg'; give each its own file"),
         (["roofline", "--model", "llama-2-7b", "--context", "1k", "--svg", "-", "--timeline", "-"], "'--svg' and '--timeline' both write to standard output ('-'); give one of them a file"),
     ] as [([String], String)])
