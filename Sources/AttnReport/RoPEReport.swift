@@ -51,7 +51,7 @@ public enum RoPEReport {
                      boundHow(a)])
         let thresholds = a.smallBaseThresholds.map(number).joined(separator: " / ")
         rows.append(["small_base_thresholds", thresholds,
-                     "2 T_tune / pi, T_tune / pi, T_tune / (2 pi) (eq. 16d): bases below them extrapolate past T_tune; the scaled base is below \(a.thresholdsBelow)"])
+                     "2 T_tune / pi, T_tune / pi, T_tune / (2 pi) (eq. 16d): bases below them extrapolate past T_tune; the scaled base is below \(["none", "one", "two", "all three"][min(3, max(0, a.thresholdsBelow))]) of them"])
         if let parts = a.yarnParts {
             rows.append(["attention_scale", number(a.attentionScale), "YaRN: q and k times 0.1 ln(s) + 1"])
             rows.append(["yarn_pairs", "\(parts.interpolated) / \(parts.ramped) / \(parts.kept)",
