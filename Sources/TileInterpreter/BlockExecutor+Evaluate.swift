@@ -179,6 +179,7 @@ extension BlockExecutor {
             result.data = TileMath.matmul(x, y, m: a.rows, k: a.cols, n: b.cols)
         }
         counters.flopsMatmul = try sum(counters.flopsMatmul, flops, "matmul FLOPs")
+        try checkPairMMARows(a.rows, at: location)
         counters.peakMatmulRows = max(counters.peakMatmulRows, a.rows)
         emit("matmul", flops: flops, shape: result.shape)
         try recordTemporary(result)

@@ -32,6 +32,7 @@ extension BlockExecutor {
                 }
                 slice.starts.append(start)
                 slice.lengths.append(Swift.min(blockSize, extent - start))
+                if blockSize > extent - start { cutShort = true }
                 slice.kept.append(axis)
             case .range(let a, let b, let location):
                 let lo = try integer(a), hi = try integer(b)

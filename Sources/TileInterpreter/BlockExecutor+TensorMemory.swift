@@ -9,8 +9,10 @@ extension BlockExecutor {
     /// tensor-memory tile, is written there by `tcgen05.mma` (D in tensor memory): no
     /// register holds it and no byte moves from registers. Any other value is computed in
     /// registers and stored (`tcgen05.st`): its bytes count registers->tensor memory. The
-    /// tile then occupies tensor memory, checked against `tensor_memory_bytes_per_sm` (one
-    /// CTA may allocate all of an SM's 512 columns); a GPU without tensor memory refuses it.
+    /// tile then occupies tensor memory: its allocation (whole power-of-two columns of all
+    /// 128 lanes, `TensorMemoryAllocation`), checked against `tensor_memory_bytes_per_sm`
+    /// (one CTA may allocate all of an SM's 512 columns); a GPU without tensor memory
+    /// refuses it.
     func assignToTensorMemory(_ slot: Int, _ value: Expr, at location: SourceLocation) throws(Diagnostic) {
         let name = kernel.slotNames[slot]
         guard bound.hardware.tensorMemoryBytesPerSM > 0 else {
@@ -35,10 +37,19 @@ extension BlockExecutor {
         env[slot] = .unset
         tile.level = .tensorMemory
         if let needed = try onChip({ () throws(CounterOverflow) in try chip.placeInTensorMemory(tile) }) {
-            let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))"
+            let allocating = "allocating: " + tensorMemoryText(name, tile)
             throw capacityError(level: .tensorMemory, needed: needed, limit: chip.tensorMemoryLimit, at: location, allocating: allocating)
         }
         env[slot] = .tile(tile)
+    }
+
+    /// A tile in tensor memory as the capacity diagnostic names it: its shape, element
+    /// size and the allocation charged for it, "o 128x96 x 4 B in 128 lanes x 128 columns =
+    /// 65,536 bytes" (`TensorMemoryAllocation`: whole power-of-two columns of all lanes).
+    func tensorMemoryText(_ name: String, _ tile: Tile) -> String {
+        let head = "\(name) \(tile.shapeText) x \(tile.elementBytes) B"
+        guard let allocation = try? chip.tensorMemoryAllocation(tile) else { return "\(head) = \(NumberFormat.bytes(tile.bytes))" }
+        return "\(head) in \(allocation.text) = \(NumberFormat.bytes(allocation.bytes))"
     }
 
     /// An operand of `@`: a tensor-memory tile is read by the tensor cores where it lies

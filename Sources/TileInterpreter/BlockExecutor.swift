@@ -41,6 +41,9 @@ final class BlockExecutor {
     /// While `x = x + A @ B -> tmem` is evaluated: x's slot, the MMA's accumulator in
     /// tensor memory, which the tensor cores read in place (no `tcgen05.ld`).
     var tensorMemoryAccumulator: Int?
+    /// Whether the block has cut a slice short at a tensor's end (`rows(i, b)` past it):
+    /// its tiles are the TMA's zero-filled boxes, whose MMA rows `checkPairMMARows` leaves.
+    var cutShort = false
     /// What the current kernel (or the piece being counted) moved and computed.
     var counters: Counters
     /// The block, loop iterations and line being run.
@@ -92,10 +95,12 @@ final class BlockExecutor {
         let index = bound.program.kernels.firstIndex(of: declaration) ?? 0
         let threads = index < bound.kernelThreads.count ? bound.kernelThreads[index] : KernelDecl.defaultThreads
         // A CTA pair (cluster(2)) holds both SMs' shared memory, registers and tensor memory.
-        let hardware = bound.hardware.ctaPairView(index < bound.kernelClusters.count ? bound.kernelClusters[index] : 1)
+        let ctas = index < bound.kernelClusters.count ? bound.kernelClusters[index] : 1
+        let hardware = bound.hardware.ctaPairView(ctas)
         chip.sramLimit = hardware.sramBytesPerBlock
         chip.registerLimit = OnChipLedger.registerLimit(hardware, threads: threads)
         chip.tensorMemoryLimit = hardware.tensorMemoryBytesPerSM
+        chip.tensorMemoryCTAs = ctas
         counters = Counters(tensorCount: bound.program.tensors.count)
     }
 
@@ -124,6 +129,7 @@ final class BlockExecutor {
     func runBlock(_ plan: KernelPlan, _ coordinates: [Int]) throws(Diagnostic) {
         env.reset(count: kernel.slotNames.count)
         chip.startBlock()
+        cutShort = false
         position.block = coordinates
         for (axis, value) in zip(kernel.axes, coordinates) { env[axis.slot] = .int(value) }
         try execute(plan.body)
@@ -327,9 +333,12 @@ final class BlockExecutor {
         let what = ["sram": "shared memory (SRAM)", "reg": "registers", "tmem": "tensor memory (TMEM)"][level.rawValue] ?? level.rawValue
         var notes: [String] = []
         for (slot, tile) in env.tiles(at: level) {
-            notes.append("live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
+            notes.append(level == .tensorMemory
+                ? "live: " + tensorMemoryText(kernel.slotNames[slot], tile)
+                : "live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
         }
         if let allocating { notes.append(allocating) }
+        if level == .tensorMemory { notes.append(TensorMemoryAllocation.granularityNote) }
         if temporaries > 0 { notes.append("this statement's result and temporaries: \(NumberFormat.bytes(temporaries))") }
         let pair = (bound.program.kernels.firstIndex(of: kernel).map { bound.kernelClusters[$0] } ?? 1) > 1
         notes.append("limit per \(pair ? "CTA pair (two SMs)" : "thread block") on \(bound.hardware.id): \(NumberFormat.bytes(limit))")

@@ -16,6 +16,9 @@ struct OnChipLedger {
     /// 4 bytes on Blackwell (one CTA may allocate all 512 columns, `tcgen05.alloc`); 0
     /// where the GPU has none.
     var tensorMemoryLimit = 0
+    /// CTAs of the current kernel's block (2 for a CTA pair): a tile in tensor memory
+    /// takes its columns in each CTA's 128 lanes (`TensorMemoryAllocation`).
+    var tensorMemoryCTAs = 1
     private(set) var liveSram = 0
     private(set) var liveRegisters = 0
     private(set) var liveTensorMemory = 0
@@ -61,14 +64,22 @@ struct OnChipLedger {
         return nil
     }
 
-    /// Places an assignment's result in tensor memory; returns the bytes the block would
-    /// need when it would pass the tensor-memory limit (then nothing is placed), else nil.
+    /// Places an assignment's result in tensor memory, charging its allocation (whole
+    /// power-of-two columns of all 128 lanes, `TensorMemoryAllocation`), not its raw bytes;
+    /// returns the bytes the block would need when it would pass the tensor-memory limit
+    /// (then nothing is placed), else nil.
     mutating func placeInTensorMemory(_ tile: Tile) throws(CounterOverflow) -> Int? {
-        guard tile.bytes <= tensorMemoryLimit - liveTensorMemory else {
-            return try Self.sum(liveTensorMemory, tile.bytes, "live tensor memory bytes")
+        let bytes = try tensorMemoryAllocation(tile).bytes
+        guard bytes <= tensorMemoryLimit - liveTensorMemory else {
+            return try Self.sum(liveTensorMemory, bytes, "live tensor memory bytes")
         }
-        liveTensorMemory += tile.bytes
+        liveTensorMemory += bytes
         return nil
+    }
+
+    /// What `tile` takes of the current block's tensor memory.
+    func tensorMemoryAllocation(_ tile: Tile) throws(CounterOverflow) -> TensorMemoryAllocation {
+        try TensorMemoryAllocation(tile, ctas: tensorMemoryCTAs)
     }
 
     /// A computed result now held in registers (an assignment's value).
@@ -81,7 +92,9 @@ struct OnChipLedger {
         switch tile.level {
         case .sram: liveSram -= tile.bytes
         case .registers: liveRegisters -= tile.bytes
-        case .tensorMemory: liveTensorMemory -= tile.bytes
+        case .tensorMemory:
+            // Placed, so its allocation was computed once without overflow.
+            liveTensorMemory -= (try? tensorMemoryAllocation(tile).bytes) ?? 0
         }
     }
 

@@ -102,7 +102,56 @@ import TileTestSupport
             #expect(error.kind == .capacity(level: "tmem", neededBytes: 294_912, limitBytes: 262_144))
             #expect(error.location.line == line)
             #expect(error.message.contains("tensor memory (TMEM)"))
-            #expect(error.notes == ["live: o 128x64 x 4 B = 32,768 bytes", "allocating: s 128x512 x 4 B = 262,144 bytes", "limit per thread block on b200: 262,144 bytes"])
+            #expect(error.notes == [
+                "live: o 128x64 x 4 B in 128 lanes x 64 columns = 32,768 bytes", "allocating: s 128x512 x 4 B in 128 lanes x 512 columns = 262,144 bytes",
+                TensorMemoryAllocation.granularityNote, "limit per thread block on b200: 262,144 bytes",
+            ])
+        }
+    }
+
+    /// tcgen05.alloc's granularity (PTX ISA 8.7, tcgen05.alloc: a power of two from 32 to
+    /// 512 columns, all 128 lanes): rows, columns, element bytes, CTAs -> columns per CTA
+    /// and bytes charged, by hand. 64 rows still take 128 lanes (128 x 64 x 4 = 32,768, not
+    /// 16,384); 96 columns round to 128; 8 to the minimum 32; 256 rows are two column
+    /// blocks of 128 lanes (2 x 128 = 256 columns); 16-bit elements pack two to a cell (128
+    /// x 2 / 4 = 64); a pair holds half the rows in each CTA (256 rows: 128 per CTA, 2 x 128
+    /// x 64 x 4 = 65,536; 128 rows: 64 per CTA, still 65,536); 200 x 300: 2 blocks x 300 =
+    /// 600 columns, 1,024 (over any SM's 512: refused by the capacity check).
+    @Test(arguments: [
+        (128, 64, 4, 1, 64, 32_768), (64, 64, 4, 1, 64, 32_768), (128, 96, 4, 1, 128, 65_536), (128, 8, 4, 1, 32, 16_384),
+        (256, 128, 4, 1, 256, 131_072), (128, 128, 2, 1, 64, 32_768), (256, 64, 4, 2, 64, 65_536), (128, 64, 4, 2, 64, 65_536),
+        (200, 300, 4, 1, 1024, 524_288), (1, 1, 4, 1, 32, 16_384),
+    ])
+    func tensorMemoryIsAllocatedInPowerOfTwoColumns(_ rows: Int, _ cols: Int, _ elementBytes: Int, _ ctas: Int, _ columns: Int, _ bytes: Int) throws {
+        let allocation = try TensorMemoryAllocation(rows: rows, cols: cols, elementBytes: elementBytes, ctas: ctas)
+        #expect(allocation.columns == columns && allocation.bytes == bytes)
+    }
+
+    /// Tiles that fit by their raw bytes but not by their allocation, at S = Q K^T (d 64,
+    /// N 512): Br 128, Bc 384: O 128 x 64 x 4 = 32,768 (64 columns) and S 128 x 384 x 4 =
+    /// 196,608 raw, 229,376 in all, within 262,144; but S's 384 columns round to 512
+    /// (262,144): 294,912 over. Br 64, Bc 448: O 64 x 64 x 4 = 16,384 and S 64 x 448 x 4 =
+    /// 114,688 raw (131,072, half the SM), but both take all 128 lanes: O 128 x 64 x 4 =
+    /// 32,768, S 128 x 512 x 4 = 262,144, 294,912 over. Bc 256 (256 columns, a power of two)
+    /// fits at both: O + S = 128 x (64 + 256) x 4 = 163,840.
+    @Test(arguments: [
+        (["Bc": 384], "o 128x64 x 4 B in 128 lanes x 64 columns = 32,768 bytes", "s 128x384 x 4 B in 128 lanes x 512 columns = 262,144 bytes"),
+        (["Br": 64, "Bc": 448], "o 64x64 x 4 B in 128 lanes x 64 columns = 32,768 bytes", "s 64x448 x 4 B in 128 lanes x 512 columns = 262,144 bytes"),
+    ])
+    func capacityCountsTheAllocationNotTheBytes(_ params: [String: Int], _ live: String, _ allocating: String) throws {
+        let shape = S.shape(heads: 1, n: 512, d: 64)
+        let line = try S.line(of: "    s = q @ k^T -> tmem", in: "flash4")
+        do {
+            _ = try S.count(try Self.bind(shape, dtype: .bf16, params: params))
+            Issue.record("\(params) fit")
+        } catch let error as Diagnostic {
+            #expect(error.kind == .capacity(level: "tmem", neededBytes: 294_912, limitBytes: 262_144))
+            #expect(error.location.line == line)
+            #expect(error.message.contains("needs 294,912 bytes of tensor memory (TMEM)"))
+            #expect(error.notes == ["live: " + live, "allocating: " + allocating, TensorMemoryAllocation.granularityNote, "limit per thread block on b200: 262,144 bytes"])
+        }
+        for br in [64, 128] {
+            #expect(try S.count(try Self.bind(shape, dtype: .bf16, params: ["Br": br, "Bc": 256])).total.tensorMemoryToRegisters > 0)
         }
     }
 
@@ -289,6 +338,34 @@ import TileTestSupport
                 #expect(error.location.line == line)
                 #expect(error.notes.last == "limit per \(owner) on b200: \(NumberFormat.bytes(limit))")
             }
+        }
+    }
+
+    /// A pair's MMA computes M = 128 or 256 rows (64 or 128 per CTA; PTX ISA 8.7, section
+    /// 9.7.16.2.1, Table 39): flash4 with `cta_pair=1` and Br = 32 has 64-row blocks, an
+    /// error at S = Q K^T's `@` (file:line:column and a caret), at N = 512 and at N = 200 (blocks
+    /// of 64, 64, 64 and 8 rows: the full ones are refused). M is the tile the program
+    /// chose, not the rows left at the tensor's end: Br = 64 (128 rows) at N = 200 has a
+    /// last block of 72 rows and at N = 50 a single block of 50, both zero-filled to 128
+    /// by the TMA, and run (4 N^2 d matmul FLOPs). One CTA of 32 rows is no pair: not
+    /// refused (its MMA is the warp-level one).
+    @Test(arguments: [(32, 1, 512, true), (32, 1, 200, true), (64, 1, 200, false), (64, 1, 50, false), (32, 0, 512, false)])
+    func pairMMABelowItsSmallestMIsAnError(_ br: Int, _ pair: Int, _ n: Int, _ refused: Bool) throws {
+        let bound = try Self.bind(S.shape(heads: 1, n: n, d: 64), dtype: .bf16, params: ["Br": br, "cta_pair": pair])
+        guard refused else {
+            #expect(try S.count(bound).total.flopsMatmul == 4 * n * n * 64)
+            return
+        }
+        let text = "    s = q @ k^T -> tmem"
+        let line = try S.line(of: text, in: "flash4")
+        do {
+            _ = try S.count(bound)
+            Issue.record("a pair of \(2 * br) rows ran")
+        } catch let error as Diagnostic {
+            #expect(error.message == "kernel 'fwd' runs as a CTA pair (cluster(2)), whose tcgen05.mma.cta_group::2 computes 128 or 256 rows; this product has 64")
+            #expect(error.location.line == line && error.location.column == 11)
+            #expect("\(error)".contains("flash4.tile:\(line):11") && "\(error)".contains("^"))
+            #expect(error.notes.count == 2 && error.notes[0].contains("M = 128 or 256 over the pair, 64 or 128 rows per CTA"))
         }
     }
 

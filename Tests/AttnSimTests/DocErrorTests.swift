@@ -106,6 +106,8 @@ import AttnTestSupport
         ("error: FILE:LINE:COLUMN: <message>", Reproduction(arguments: ["run", "--algorithm", "my.tile", "--heads", "1", "--head-dim", "16", "--context", "64"], setup: myTile)),
         ("error: flash4 at context 512:",
          Reproduction(arguments: ["run", "--algorithm", "flash4", "--heads", "1", "--head-dim", "64", "--context", "512", "--hardware", "b200", "--param", "Bc=512"])),
+        ("error: flash4 at context 1024:",
+         Reproduction(arguments: ["run", "--algorithm", "flash4", "--heads", "1", "--head-dim", "64", "--context", "1024", "--hardware", "b200", "--param", "Br=32", "--param", "cta_pair=1"])),
         ("error: pair.tile at context 128: pair.tile:2:38: kernel 'k' runs as a CTA pair (cluster(2)), which h100-sxm cannot (its mma_cta_group_size is 1)",
          Reproduction(
              arguments: ["run", "--algorithm", "pair.tile", "--heads", "1", "--head-dim", "64", "--context", "128", "--hardware", "h100-sxm"],
