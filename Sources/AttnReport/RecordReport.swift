@@ -89,10 +89,11 @@ public enum RecordReport {
 
     private static func scalarFields(_ r: RunRecord) -> [(String, JSONOutput)] {
         let t = r.total
-        // Tensor memory's edges, only for a program that places tiles there (`-> tmem`).
+        // Tensor memory's edges and peak, only for a program that places tiles there (`-> tmem`).
         let tensorMemory: [(String, JSONOutput)] =
-            t.tensorMemoryToRegisters == 0 && t.registersToTensorMemory == 0
-            ? [] : [("tmem_to_reg_bytes", .int(t.tensorMemoryToRegisters)), ("reg_to_tmem_bytes", .int(t.registersToTensorMemory))]
+            t.peakTensorMemoryBytes == 0
+            ? [] : [("tmem_to_reg_bytes", .int(t.tensorMemoryToRegisters)), ("reg_to_tmem_bytes", .int(t.registersToTensorMemory)),
+                    ("peak_tmem_bytes", .int(t.peakTensorMemoryBytes))]
         return [
             ("algorithm", .string(r.algorithm)), ("program", .string(r.program)), ("hardware", .string(r.hardware)),
             ("mode", .string(r.mode.rawValue)), ("dtype", .string(r.dtype.rawValue)),

@@ -70,13 +70,18 @@ public struct CostModel: Sendable {
 
     /// Thread blocks one SM can hold with this kernel's per-block resources: shared memory
     /// (`sramPerBlock`: the loop's tiles times the pipelining stages, at most the per-block
-    /// limit) and the registers actually allocated (`registersPerThread`).
+    /// limit), the registers actually allocated (`registersPerThread`) and the tensor
+    /// memory its `tcgen05.alloc` allocations take (`peakTensorMemoryBytes`: a block that
+    /// cannot allocate waits in `tcgen05.alloc` until a resident one frees its columns, so
+    /// only floor(tensor memory per SM / peak) blocks run at once).
     public func blocksPerSM(
-        peakSramBytes: Int, peakRegisterBytes: Int, threads: Int = KernelDecl.defaultThreads, stages: Int = 1, singleBufferedSramBytes: Int = 0
+        peakSramBytes: Int, peakRegisterBytes: Int, threads: Int = KernelDecl.defaultThreads, stages: Int = 1, singleBufferedSramBytes: Int = 0,
+        peakTensorMemoryBytes: Int = 0
     ) -> Int {
         var limit = min(hardware.maxBlocksPerSM, hardware.maxThreadsPerSM / max(threads, 1))
         let sram = sramPerBlock(peakSramBytes: peakSramBytes, stages: stages, singleBufferedSramBytes: singleBufferedSramBytes)
         if sram > 0 { limit = min(limit, hardware.sharedMemoryBytesPerSM / sram) }
+        if peakTensorMemoryBytes > 0 { limit = min(limit, hardware.tensorMemoryBytesPerSM / peakTensorMemoryBytes) }
         if peakRegisterBytes > 0 || calibration.baseRegistersPerThread > 0 {
             let registers = registersPerThread(peakRegisterBytes: peakRegisterBytes, threads: threads) * max(threads, 1)
             limit = min(limit, hardware.registersPerSM / max(registers, 1))
@@ -130,7 +135,8 @@ public struct CostModel: Sendable {
         let schedule = KernelSchedule(declaration)
         let single = singleBufferedSramBytes(counters: c, schedule: schedule, blocks: blocks)
         let perSM = blocksPerSM(
-            peakSramBytes: c.peakSramBytes, peakRegisterBytes: c.peakRegisterBytes, threads: threads, stages: stages, singleBufferedSramBytes: single)
+            peakSramBytes: c.peakSramBytes, peakRegisterBytes: c.peakRegisterBytes, threads: threads, stages: stages, singleBufferedSramBytes: single,
+            peakTensorMemoryBytes: c.peakTensorMemoryBytes)
         let sramBlock = sramPerBlock(peakSramBytes: c.peakSramBytes, stages: stages, singleBufferedSramBytes: single)
         let concurrent = perSM * hardware.smCount
 

@@ -36,7 +36,7 @@ extension BlockExecutor {
         if let old = env[slot].tile { chip.free(old) }
         env[slot] = .unset
         tile.level = .tensorMemory
-        if let needed = try onChip({ () throws(CounterOverflow) in try chip.placeInTensorMemory(tile) }) {
+        if let needed = try onChip({ () throws(CounterOverflow) in try chip.placeInTensorMemory(tile, counters: &counters) }) {
             let allocating = "allocating: " + tensorMemoryText(name, tile)
             throw capacityError(level: .tensorMemory, needed: needed, limit: chip.tensorMemoryLimit, at: location, allocating: allocating)
         }

@@ -494,9 +494,7 @@ final class CountCompressor: LoopCompression {
             for corner in box.corners(along: sensitive) {
                 let counted = try executor.countBlock(plan, corner)
                 if counted.spillBytes != 0 { return nil }
-                sum.peakSramBytes = Swift.max(sum.peakSramBytes, counted.peakSramBytes)
-                sum.peakRegisterBytes = Swift.max(sum.peakRegisterBytes, counted.peakRegisterBytes)
-                sum.peakMatmulRows = Swift.max(sum.peakMatmulRows, counted.peakMatmulRows)
+                sum.takePeaks(of: counted)
             }
         }
         return executor.carriedStateRepeated || !(varyingSizes || varyingTrips) ? sum : nil
@@ -592,9 +590,8 @@ final class CountCompressor: LoopCompression {
         // are a block's, so they are non-negative and the partial sums only grow).
         var groups: [Int: Int] = [:]
         for n in kept { groups[n, default: 0] += repeats }
-        let peakSram = Swift.max(first.peakSramBytes, other.peakSramBytes)
-        let peakRegisters = Swift.max(first.peakRegisterBytes, other.peakRegisterBytes)
-        let peakRows = Swift.max(first.peakMatmulRows, other.peakMatmulRows)
+        var peaks = first
+        peaks.takePeaks(of: other)
         var sum = Counters(tensorCount: tensorCount)
         for (n, blocks) in groups.sorted(by: { $0.key < $1.key }) {
             var fields = a
@@ -608,7 +605,7 @@ final class CountCompressor: LoopCompression {
                 if value < 0 { return nil }
                 fields[field] = value
             }
-            let group = Counters(tensorCount: tensorCount, additiveFields: fields, peakSramBytes: peakSram, peakRegisterBytes: peakRegisters, peakMatmulRows: peakRows)
+            let group = Counters(tensorCount: tensorCount, additiveFields: fields, peaks: peaks)
             do {
                 try sum.add(group, times: blocks)
             } catch {

@@ -61,6 +61,10 @@ public struct Counters: Sendable, Equatable {
     /// The most rows (M) of any matrix product: what the tensor-core instruction shape
     /// is matched against.
     public var peakMatmulRows = 0
+    /// Largest tensor memory one thread block held at once, bytes: its `tcgen05.alloc`
+    /// allocations (whole power-of-two columns of all 128 lanes, docs/tile-language.md,
+    /// "Tensor memory"); 0 for a kernel that places nothing there.
+    public var peakTensorMemoryBytes = 0
 
     public init(tensorCount: Int) {
         tensors = Array(repeating: TensorTraffic(), count: tensorCount)
@@ -90,9 +94,7 @@ public struct Counters: Sendable, Equatable {
         try CounterOverflow.accumulate(&maskedElements, other.maskedElements, k, "masked elements")
         try CounterOverflow.accumulate(&spillBytes, other.spillBytes, k, "spill bytes")
         try CounterOverflow.accumulate(&loopIterations, other.loopIterations, k, "loop iterations")
-        peakSramBytes = max(peakSramBytes, other.peakSramBytes)
-        peakRegisterBytes = max(peakRegisterBytes, other.peakRegisterBytes)
-        peakMatmulRows = max(peakMatmulRows, other.peakMatmulRows)
+        takePeaks(of: other)
     }
 
     /// The additive counters in one array: each tensor's four edges (HBM->SRAM,
@@ -112,7 +114,7 @@ public struct Counters: Sendable, Equatable {
     }
 
     /// Counters from `additiveFields`' layout and the peaks.
-    init(tensorCount: Int, additiveFields fields: [Int], peakSramBytes: Int, peakRegisterBytes: Int, peakMatmulRows: Int) {
+    init(tensorCount: Int, additiveFields fields: [Int], peaks: Counters) {
         self.init(tensorCount: tensorCount)
         for index in tensors.indices {
             let base = 4 * index
@@ -134,9 +136,16 @@ public struct Counters: Sendable, Equatable {
         loopIterations = fields[rest + 8]
         tensorMemoryToRegisters = fields[rest + 9]
         registersToTensorMemory = fields[rest + 10]
-        self.peakSramBytes = peakSramBytes
-        self.peakRegisterBytes = peakRegisterBytes
-        self.peakMatmulRows = peakMatmulRows
+        takePeaks(of: peaks)
+    }
+
+    /// Sets every peak to the larger of this set's and `other`'s, the additive counters
+    /// unchanged.
+    mutating func takePeaks(of other: Counters) {
+        peakSramBytes = max(peakSramBytes, other.peakSramBytes)
+        peakRegisterBytes = max(peakRegisterBytes, other.peakRegisterBytes)
+        peakMatmulRows = max(peakMatmulRows, other.peakMatmulRows)
+        peakTensorMemoryBytes = max(peakTensorMemoryBytes, other.peakTensorMemoryBytes)
     }
 
     /// The name `add` reports when the field at `index` of `additiveFields` overflows.

@@ -68,12 +68,13 @@ struct OnChipLedger {
     /// power-of-two columns of all 128 lanes, `TensorMemoryAllocation`), not its raw bytes;
     /// returns the bytes the block would need when it would pass the tensor-memory limit
     /// (then nothing is placed), else nil.
-    mutating func placeInTensorMemory(_ tile: Tile) throws(CounterOverflow) -> Int? {
+    mutating func placeInTensorMemory(_ tile: Tile, counters: inout Counters) throws(CounterOverflow) -> Int? {
         let bytes = try tensorMemoryAllocation(tile).bytes
         guard bytes <= tensorMemoryLimit - liveTensorMemory else {
             return try Self.sum(liveTensorMemory, bytes, "live tensor memory bytes")
         }
         liveTensorMemory += bytes
+        counters.peakTensorMemoryBytes = Swift.max(counters.peakTensorMemoryBytes, liveTensorMemory)
         return nil
     }
 

@@ -319,6 +319,28 @@ import TileTestSupport
         #expect(pairModel.tensorMemoryBytesPerClockPerSM == 1024 && pairModel.tensorMemoryBytesPerSecond == model.tensorMemoryBytesPerSecond)
     }
 
+    /// Tensor memory limits how many blocks an SM (a TPC, for a pair) runs at once. d 256,
+    /// Br 64, Bc 64, a CTA pair, bf16: the pair's 128 rows hold O 128 x 256 fp32 (256
+    /// columns of both CTAs' 128 lanes: 2 x 128 x 256 x 4 = 262,144 bytes) and S 128 x 64
+    /// fp32 (64 columns: 65,536); P (bf16, 32 columns) takes S's place once S is read out:
+    /// peak 327,680 of the pair's 524,288, so one block per TPC, though its 131,072 bytes
+    /// of shared memory and its registers would let two share it.
+    @Test func tensorMemoryLimitsOccupancy() throws {
+        let bound = try Self.bind(S.shape(heads: 8, n: 8192, d: 256), dtype: .bf16, params: ["Bc": 64, "Br": 64, "cta_pair": 1])
+        let stats = try S.count(bound)
+        #expect(stats.total.peakTensorMemoryBytes == 327_680 && stats.total.peakSramBytes == 131_072)
+        let kernel = try #require(CostModel(hardware: Self.b200, dtype: .bf16).predict(bound, stats).kernels.first)
+        #expect(kernel.blocksPerSM == 1)
+        let pair = CostModel(hardware: Self.b200.ctaPairView(2), dtype: .bf16)
+        let c = stats.kernels[0].counters
+        #expect(pair.blocksPerSM(peakSramBytes: c.peakSramBytes, peakRegisterBytes: c.peakRegisterBytes, threads: bound.kernelThreads[0]) == 2)
+        // floor(tensor memory per SM / peak), with nothing else limiting (B200: 262,144 per SM).
+        let one = CostModel(hardware: Self.b200, dtype: .bf16)
+        for (peak, blocks) in [(32_768, 8), (65_536, 4), (131_072, 2), (131_073, 1), (262_144, 1)] {
+            #expect(one.blocksPerSM(peakSramBytes: 0, peakRegisterBytes: 0, threads: 128, peakTensorMemoryBytes: peak) == blocks, "\(peak)")
+        }
+    }
+
     /// A pair holds two SMs' tensor memory (524,288 bytes). d 128, Bc 256: S 256 x 256 x 4 +
     /// O 256 x 128 x 4 = 393,216 fits the pair, where one CTA of the same 256 rows
     /// (Br = 256, no pair) is over one SM's 262,144. Bc 512: S 524,288 + O 131,072 =
