@@ -159,6 +159,9 @@ extension ParsedArguments {
         guard let contexts = ContextList.parse(text) else {
             throw UsageError(message: "'--context' expects lengths such as \(example), found '\(text)'")
         }
+        if let (index, _) = ContextList.firstRepeat(contexts) {
+            throw UsageError(message: "'--context' gives \(ContextList.format(contexts[index])) more than once, in '\(text)'")
+        }
         return contexts
     }
 

@@ -23,6 +23,18 @@ public enum ContextList {
         return result
     }
 
+    /// The first length that repeats an earlier one, as (its index, the earlier index); nil
+    /// when all differ. A repeated length would only print the same row twice, so the
+    /// readers refuse it as the typo it most likely is.
+    public static func firstRepeat(_ lengths: [Int]) -> (index: Int, earlier: Int)? {
+        var seen: [Int: Int] = [:]
+        for (index, n) in lengths.enumerated() {
+            if let earlier = seen[n] { return (index, earlier) }
+            seen[n] = index
+        }
+        return nil
+    }
+
     /// `4096` as `4k`, `1048576` as `1m`, other values as they are.
     public static func format(_ n: Int) -> String {
         if n >= 1024 * 1024 && n % (1024 * 1024) == 0 { return "\(n / (1024 * 1024))m" }

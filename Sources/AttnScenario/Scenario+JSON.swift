@@ -169,6 +169,9 @@ extension Scenario {
                 throw JSONInputError(file: file, path: path, message: problem)
             }
         }
+        if let (index, earlier) = ContextList.firstRepeat(contexts) {
+            throw JSONInputError(file: file, path: r.path("contexts") + "[\(index)]", message: "\(contexts[index]) repeats contexts[\(earlier)]; give each length once")
+        }
         self.contexts = contexts
 
         guard let algorithmValues = try r.array("algorithms"), !algorithmValues.isEmpty else {

@@ -164,6 +164,9 @@ public enum StudyFile: Sendable {
                 contexts.append(try JSONObjectReader.integer(value, minimum: 1, file: file, path: path))
             }
         }
+        if let (index, earlier) = ContextList.firstRepeat(contexts) {
+            throw JSONInputError(file: file, path: r.path("contexts") + "[\(index)]", message: "\(contexts[index]) repeats contexts[\(earlier)]; give each length once")
+        }
         return contexts
     }
 

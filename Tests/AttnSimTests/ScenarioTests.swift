@@ -36,6 +36,8 @@ import TileTestSupport
              #"bad.json: sharing: expected "parallel:N", "beam:W", "prefix:T" or "none", found "beam""#),
             (#"{"version": 1, "study": "paged", "model": "opt-13b", "trace": "alpaca", "block_size": 0}"#,
              "bad.json: block_size: expected a positive integer, found 0"),
+            (#"{"version": 1, "study": "kv", "model": "opt-13b", "contexts": [1024, "4k", "1k"]}"#,
+             "bad.json: contexts[2]: 1024 repeats contexts[0]; give each length once"),
         ]
         for (text, expected) in cases {
             do {
@@ -191,6 +193,8 @@ import TileTestSupport
          #"bad.json: algorithms[1].params.M: expected a number, found "big""#),
         (valid.replacingOccurrences(of: "[64]", with: #"[64, "4q"]"#),
          #"bad.json: contexts[1]: expected a length such as 4096 or "4k", found "4q""#),
+        (valid.replacingOccurrences(of: "[64]", with: #"[64, 128, "64"]"#),
+         "bad.json: contexts[2]: 64 repeats contexts[0]; give each length once"),
         (valid.replacingOccurrences(of: #""heads": 2"#, with: #""heads": -2"#),
          "bad.json: shape.heads: expected a positive integer, found -2"),
         (valid.replacingOccurrences(of: #""head_dim": 16"#, with: #""head_dim": 16, "kv_heads": 3"#),

@@ -94,6 +94,7 @@ import AttnTestSupport
         (["run", "--algorithm", "flash2", "--heads", "1", "--head-dim", "16", "--context", "1k, 4k"], "'--context' expects lengths such as 1024 or 1k,4k,16k, found '1k, 4k'"),
         (["run", "--algorithm", "flash2", "--heads", "1", "--head-dim", "16", "--context", "0"], "'--context' expects lengths such as 1024 or 1k,4k,16k, found '0'"),
         (["run", "--algorithm", "flash2", "--heads", "1", "--head-dim", "16", "--context", ""], "'--context' expects lengths such as 1024 or 1k,4k,16k, found ''"),
+        (["run", "--algorithm", "flash2", "--heads", "1", "--head-dim", "16", "--context", "1k,4k,1024"], "'--context' gives 1k more than once, in '1k,4k,1024'"),
         (["kv", "--model", "llama-2-7b", "--context", " 4k"], "'--context' expects lengths such as 4k,32k,128k, found ' 4k'"),
         (["model", "--model", "llama-2-7b", "--context", "4k,"], "'--context' expects lengths such as 1k,4k,32k, found '4k,'"),
         (["model", "--model", "llama-2-7b", "--context", "4k", "--prune", "ffn= 64"], "'--prune ffn' expects a size of at least 1 or a kept fraction in (0, 1] such as 0.5, found ' 64'"),
