@@ -248,7 +248,10 @@ import AttnTestSupport
         #expect(reduces.allSatisfy { $0.linkBytes == 58_720_256 && $0.repeats == 32 })
         #expect(reduces.reduce(0) { $0 + $1.linkBytes } == 117_440_512)  // per layer
         let seconds = 40.6e-6 + 14 * 33_554_432.0 / (8 * 0.92 * 370.8e9)
-        #expect(reduces.allSatisfy { abs($0.seconds - seconds) < 1e-12 })
+        #expect(reduces.allSatisfy { abs($0.seconds - seconds) < 1e-12 && $0.kernel == "NVLink 4 ring/LL128" })
+        // Decode's 4096 x 2 = 8,192 bytes: ring LL, 6.6 + 14 x 0.6 us + 8192 x 14 / (141e9 x 8).
+        let decode = try predictor.step(.decode, context: 4096).operators.filter { $0.name == "all_reduce" }
+        #expect(decode.count == 2 && decode.allSatisfy { abs($0.seconds - 15.101673759e-6) < 1e-12 && $0.kernel == "NVLink 4 ring/LL" })
         // Each GPU holds 4 of the 32 heads: its QKV GEMM is 4096 x 4096 x (3 x 4 x 128).
         let qkv = try #require(step.operators.first { $0.name == "qkv_proj" })
         #expect(qkv.weightBytes == 4096 * 1536 * 2)
