@@ -1,13 +1,17 @@
-/// The GPU-to-GPU link of a hardware profile: bandwidth per direction per GPU and the
-/// latency of one step of a collective, each with its source (the profile's optional
-/// `interconnect` object, docs/hardware.md). The time of a collective over it is the cost
-/// model's (`CostModel.allReduceSeconds`, `CostModel.transferSeconds`).
+/// The GPU-to-GPU link of a hardware profile: bandwidth per direction per GPU and an
+/// assumed per-transfer latency, each with its source (the profile's optional
+/// `interconnect` object, docs/hardware.md). The time of a collective or a send over it is
+/// the cost model's (`CostModel.allReduceSeconds`, `CostModel.transferSeconds`,
+/// `CostModel.allToAllSeconds`), which take their latencies from NCCL's tuning model
+/// (`CostModel.CollectiveTuning`), not from `latencySeconds`.
 public struct Interconnect: Sendable, Equatable {
     /// The link's name, e.g. `NVLink 4`.
     public var name: String
     /// Bytes per second one GPU sends (and, at the same time, receives).
     public var bytesPerSecond: Double
-    /// Seconds per step of a ring collective (launch and synchronization, alpha).
+    /// Seconds a transfer over the link costs beyond its bytes (alpha), an assumption: the
+    /// cost model's collectives and sends use NCCL's latencies instead; the disaggregated
+    /// KV hand-off (`DisaggregatedCluster`) still charges this.
     public var latencySeconds: Double
     /// Where each figure comes from, keyed by its JSON field name (`bytes_per_second`,
     /// `latency_seconds`, `domain_gpus`).
@@ -16,6 +20,15 @@ public struct Interconnect: Sendable, Equatable {
     /// domain: 8 on an HGX board, 72 in a GB200 NVL72 rack); nil where the profile does not
     /// say. Beyond it traffic leaves for the scale-out network, which no profile models.
     public var domainGPUs: Int? = nil
+
+    /// The NVLink generation the name gives (`NVLink 4` -> 4); nil for any other link.
+    public var nvlinkGeneration: Int? {
+        guard name.hasPrefix("NVLink ") else { return nil }
+        return Int(name.dropFirst("NVLink ".count).prefix { $0.isNumber })
+    }
+
+    /// Whether the name says PCIe (`PCIe Gen5 x16`).
+    public var isPCIe: Bool { name.hasPrefix("PCIe") }
 
     /// The largest step latency a profile may declare: 1 second.
     public static let maxLatencySeconds = 1.0

@@ -121,14 +121,14 @@ extension ModelPredictor {
                     phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: true, window: window)
                 let full = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: kvHeads, queries: chunk, keys: chunk, causal: false)
                 let blockBytes = Self.ringBlockBytes(batch: b, chunk: chunk, kvHeads: kvHeads, headDim: dh, elementBytes: e)
-                let transfer = costModel.transferSeconds(bytes: blockBytes, over: link)
+                let transfer = costModel.send(bytes: blockBytes, over: link)
                 let steps = cp - 1
                 pass.add(ModelOperator(
                     name: "attention", layers: site.label, repeats: n, category: .attention, kernel: "flash2 (ring)",
                     flops: diagonal.flops + steps * full.flops, weightBytes: 0, activationBytes: qo, kvBytes: kvRead, linkBytes: 0,
                     dramBytes: diagonal.dramBytes + steps * full.dramBytes, bound: full.bound, seconds: diagonal.seconds + Double(steps) * full.seconds))
                 self.link("ring_kv", site, n, CollectiveShape(.send, bytes: steps * blockBytes, gpus: cp),
-                          seconds: Double(steps) * max(0, transfer - full.seconds), into: &pass)
+                          seconds: Double(steps) * max(0, transfer.seconds - full.seconds), choice: transfer, into: &pass)
             } else {
                 let phase: ModelPhase = job.decode ? .decode : .prefill
                 let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true, window: window)
@@ -441,16 +441,27 @@ extension ModelPredictor {
         let tp = options.tensorParallel
         guard tp > 1, let link = interconnect else { return }
         let collective = CollectiveShape(.allReduce, bytes: pass.tokens * local.hiddenSize * e, gpus: tp)
-        self.link(name, site, repeats, collective, seconds: costModel.allReduceSeconds(bytes: collective.bytes, gpus: collective.gpus, over: link), into: &pass)
+        let choice = costModel.allReduce(bytes: collective.bytes, gpus: collective.gpus, over: link)
+        self.link(name, site, repeats, collective, seconds: choice?.seconds ?? 0, choice: choice, into: &pass)
     }
 
     /// Time on the interconnect that compute does not hide: an all-reduce carries
-    /// 2 (G - 1) / G of its bytes per GPU, a send its bytes.
-    func link(_ name: String, _ site: LayerSite, _ repeats: Int, _ collective: CollectiveShape, seconds: Double, into pass: inout ForwardPass) {
+    /// 2 (G - 1) / G of its bytes per GPU, a send its bytes. The kernel column names the
+    /// link and the NCCL algorithm and protocol that time it (`NVLink 4 ring/LL`; a send or
+    /// an all-to-all: `NVLink 4 LL`).
+    func link(
+        _ name: String, _ site: LayerSite, _ repeats: Int, _ collective: CollectiveShape, seconds: Double, choice: CollectiveTuning.Choice? = nil,
+        into pass: inout ForwardPass
+    ) {
+        let linkName = interconnect?.name ?? "link"
+        let kernel = choice.map {
+            collective.kind == .allReduce
+                ? "\(linkName) \($0.algorithm.rawValue)/\($0.collectiveProtocol.rawValue)" : "\(linkName) \($0.collectiveProtocol.rawValue)"
+        } ?? linkName
         let bytes = collective.kind == .allReduce
             ? Interconnect.allReduceBytesPerGPU(bytes: collective.bytes, gpus: collective.gpus) : collective.bytes
         pass.add(ModelOperator(
-            name: name, layers: site.label, repeats: repeats, category: .link, kernel: interconnect?.name ?? "link", flops: 0, weightBytes: 0,
+            name: name, layers: site.label, repeats: repeats, category: .link, kernel: kernel, flops: 0, weightBytes: 0,
             activationBytes: 0, kvBytes: 0, linkBytes: bytes, dramBytes: 0, bound: nil, seconds: seconds))
     }
 

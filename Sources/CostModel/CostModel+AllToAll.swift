@@ -5,12 +5,13 @@ extension CostModel {
     /// `receiveBytes` over `link` (expert parallelism's dispatch and combine). On a
     /// switched fabric (NVSwitch, Infinity Fabric's full mesh) every GPU's traffic to all
     /// peers goes out over its own links at once, each direction at the link's bandwidth
-    /// per GPU, so the time is one step's latency plus the larger direction over that
-    /// bandwidth (NCCL runs all-to-all as concurrent send/receive pairs to every peer):
+    /// per GPU. NCCL runs all-to-all as concurrent send/receive pairs to every peer in one
+    /// group, so the time is one send (`send`: NCCL's ring latency of one hop under LL or
+    /// Simple) of the larger direction:
     ///
-    ///     t = alpha + max(send, receive) / beta;   0 for one GPU or no bytes
+    ///     t = send(max(send, receive));   0 for one GPU or no bytes
     public func allToAllSeconds(sendBytes: Int, receiveBytes: Int, gpus: Int, over link: Interconnect) -> Double {
         guard gpus > 1, max(sendBytes, receiveBytes) > 0 else { return 0 }
-        return link.latencySeconds + Double(max(sendBytes, receiveBytes)) / link.bytesPerSecond
+        return send(bytes: max(sendBytes, receiveBytes), over: link).seconds
     }
 }

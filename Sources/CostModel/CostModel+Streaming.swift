@@ -15,19 +15,4 @@ extension CostModel {
         let bound: KernelPrediction.Bound = busy < calibration.kernelOverheadSeconds ? .overhead : compute > memory ? .compute : .memory
         return (busy + calibration.kernelOverheadSeconds, bound)
     }
-
-    /// Seconds of a ring all-reduce of `bytes` over `gpus` GPUs on `link`: 2 (G - 1)
-    /// steps, each sending bytes / G (Patarasuk and Yuan 2009; NCCL's ring algorithm):
-    ///
-    ///     t = 2 (G - 1) (alpha + bytes / (G beta));   0 for one GPU
-    public func allReduceSeconds(bytes: Int, gpus: Int, over link: Interconnect) -> Double {
-        guard gpus > 1 else { return 0 }
-        let steps = Double(2 * (gpus - 1))
-        return steps * (link.latencySeconds + Double(bytes) / Double(gpus) / link.bytesPerSecond)
-    }
-
-    /// Seconds to pass one block of `bytes` to the next GPU of a ring: alpha + bytes / beta.
-    public func transferSeconds(bytes: Int, over link: Interconnect) -> Double {
-        link.latencySeconds + Double(bytes) / link.bytesPerSecond
-    }
 }

@@ -32,6 +32,8 @@ public struct CostModel: Sendable {
     public var hardware: HardwareProfile
     public var calibration: CalibrationSet
     public var dtype: DType
+    /// NCCL's latency/bandwidth constants, which collectives and sends are timed with.
+    public var collectives: CollectiveTuning = .nccl
 
     public init(hardware: HardwareProfile, dtype: DType, calibration: CalibrationSet = .standard) {
         self.hardware = hardware

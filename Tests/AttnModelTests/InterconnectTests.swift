@@ -37,17 +37,15 @@ import AttnTestSupport
     }
 
     /// NVLink 4, 33,554,432 bytes (4096 tokens x 4096 x fp16) over 8 GPUs: each GPU sends
-    /// 2 x 7/8 x S = 58,720,256 bytes in 14 steps of 2 us + S / 8 / 450e9 s =
-    /// 2 us + 9.3206756 us, 158.4894578 us in all. One GPU: nothing.
+    /// 2 x 7/8 x S = 58,720,256 bytes; NCCL's tuner times it as ring LL128, 40.6 us +
+    /// 14 S / (0.92 x 370.8e9 x 8) = 212.7315 us (CostModelTests' CollectiveTests derive
+    /// the rest). One GPU: nothing.
     @Test func ringAllReduceOnNVLink4() throws {
         let link = try #require(TestSupport.h100.interconnect)
         #expect(Interconnect.allReduceBytesPerGPU(bytes: 33_554_432, gpus: 8) == 58_720_256)
-        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 8, over: link) - 158.4894578e-6) < 1e-12)
+        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 8, over: link) - 212.731513531e-6) < 1e-12)
         #expect(Interconnect.allReduceBytesPerGPU(bytes: 33_554_432, gpus: 1) == 0)
         #expect(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 1, over: link) == 0)
-        // Two GPUs: 2 steps of S / 2 each; 2 (2 us + 1 MB / 2 / 450e9) for 1,000,000 bytes.
-        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 1_000_000, gpus: 2, over: link) - 2 * (2e-6 + 500_000 / 450e9)) < 1e-15)
-        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).transferSeconds(bytes: 450_000, over: link) - 3e-6) < 1e-15)
         #expect(Interconnect(name: "x", bytesPerSecond: 0, latencySeconds: 0) == nil)
         #expect(Interconnect(name: "x", bytesPerSecond: 1, latencySeconds: -1) == nil)
     }

@@ -40,13 +40,11 @@ import Workload
     /// gaps between the step's ~400 kernels), so the prediction may be up to 25% below the
     /// published time and at most 5% above it.
     static let decode = 0.75...1.05
-    /// gpt-fast's tensor-parallel decode adds 2 all-reduces per layer, modelled as 2 (G - 1)
-    /// ring steps of the profile's assumed 2 us (4 us at 2 GPUs, 28 us at 8), over a
-    /// topology the source calls a hybrid cube mesh, not the NVSwitch the profile's link
-    /// stands for: gpt-fast's own figures leave up to 18 us per all-reduce at 2 GPUs and up
-    /// to 29 at 8 beyond 1/G of its one-GPU step (docs/model.md), so the band widens by 5%
-    /// each way.
-    static let tensorParallelDecode = 0.70...1.10
+    /// gpt-fast's tensor-parallel decode adds 2 all-reduces per layer, timed by NCCL's own
+    /// tuning model (ring LL at these sizes: 6.6 us + 2 (G - 1) x 0.6 us, 7.8 us at 2 GPUs,
+    /// 15.0 at 8; CostModel.CollectiveTuning). With it the tensor-parallel rows fall in the
+    /// one-GPU rows' band (docs/model.md, "Against published latencies"): nothing widens it.
+    static let tensorParallelDecode = decode
 
     /// Sources: TensorRT-LLM docs/source/performance.md (release 0.6.1, "Low Latency"
     /// tables, measured with v0.5: batch 1, first-token latency; "LLaMA 7B" is

@@ -237,7 +237,8 @@ import AttnTestSupport
 
     /// Tensor parallelism over 8 GPUs, Llama-2-7B prefill of 4096 tokens: each all-reduce
     /// moves 4096 x 4096 x 2 = 33,554,432 bytes; a ring sends 2 x 7/8 of it per GPU
-    /// (58,720,256), twice per layer; 14 steps of 2 us + 33,554,432 / 8 / 450e9 s.
+    /// (58,720,256), twice per layer; NCCL's ring LL128: 14 + 14 x 1.9 us + 14 x 33,554,432
+    /// / (8 x 0.92 x 370.8e9) (CostModelTests' CollectiveTests).
     @Test func tensorParallelAllReduceBytes() throws {
         var predictor = try ModelPredictor(
             architecture: try architecture("llama-2-7b"), hardware: TestSupport.h100, options: ModelRunOptions(tensorParallel: 8))
@@ -246,8 +247,11 @@ import AttnTestSupport
         #expect(reduces.count == 2)
         #expect(reduces.allSatisfy { $0.linkBytes == 58_720_256 && $0.repeats == 32 })
         #expect(reduces.reduce(0) { $0 + $1.linkBytes } == 117_440_512)  // per layer
-        let seconds = 14 * (2e-6 + 33_554_432.0 / 8 / 450e9)
-        #expect(reduces.allSatisfy { abs($0.seconds - seconds) < 1e-12 })
+        let seconds = 40.6e-6 + 14 * 33_554_432.0 / (8 * 0.92 * 370.8e9)
+        #expect(reduces.allSatisfy { abs($0.seconds - seconds) < 1e-12 && $0.kernel == "NVLink 4 ring/LL128" })
+        // Decode's 4096 x 2 = 8,192 bytes: ring LL, 6.6 + 14 x 0.6 us + 8192 x 14 / (141e9 x 8).
+        let decode = try predictor.step(.decode, context: 4096).operators.filter { $0.name == "all_reduce" }
+        #expect(decode.count == 2 && decode.allSatisfy { abs($0.seconds - 15.101673759e-6) < 1e-12 && $0.kernel == "NVLink 4 ring/LL" })
         // Each GPU holds 4 of the 32 heads: its QKV GEMM is 4096 x 4096 x (3 x 4 x 128).
         let qkv = try #require(step.operators.first { $0.name == "qkv_proj" })
         #expect(qkv.weightBytes == 4096 * 1536 * 2)
@@ -267,11 +271,11 @@ import AttnTestSupport
         let ring = try #require(step.operators.first { $0.name == "ring_kv" })
         #expect(ring.linkBytes == 3 * 134_217_728)
         #expect(ring.repeats == 32)
-        // On NVLink a chunk moves in 2 us + 134,217,728 / 450e9 = 300 us, less than a full
-        // 8192 x 8192 block's compute: the transfer is hidden.
+        // On NVLink a chunk moves in one NCCL send under Simple, 8.4 + 3.4 us + 134,217,728 /
+        // 370.8e9 = 373.8 us, less than a full 8192 x 8192 block's compute: the transfer is hidden.
         #expect(ring.seconds == 0)
         let attention = try #require(step.operators.first { $0.name == "attention" })
-        #expect(attention.seconds > 3 * (2e-6 + 134_217_728 / 450e9))
+        #expect(attention.seconds > 3 * (11.8e-6 + 134_217_728 / 370.8e9))
         #expect(throws: ModelShapeError.self) { try predictor.step(.decode, context: 32768) }
     }
 

@@ -93,14 +93,16 @@ import Workload
     /// OPT-175B: paged still sustains the most, in the paper's order, but by less than the
     /// paper's 1.7x over Oracle and 2.7x over Max (docs/kv-cache.md: the cache read grows
     /// with the batch as much as the weights' read here, and the 2023 vLLM's host time is
-    /// not modelled by default; 13 ms of it gives 1.47x): 1.32x and 2.01x.
+    /// not modelled by default): 1.26x and 1.89x (1.32x and 2.01x before the all-reduces
+    /// took NCCL's tuning model: at paged's batch of about 100 each 2.4 MB all-reduce over
+    /// 8 GPUs costs more than 14 steps of the assumed 2 us, and the larger batch pays it).
     @Test func figure12OPT175B() throws {
         let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-175b-sharegpt")
         let sustained = try crossings(stats)
         let order = ["paged", "contiguous-oracle", "contiguous-pow2", "contiguous-max"].compactMap { sustained[$0] }
         #expect(order.count == 4 && order == order.sorted(by: >), "\(sustained)")
         #expect(try gain(stats, over: "contiguous-oracle") > 1.2)
-        #expect(try gain(stats, over: "contiguous-max") > 2.0)
+        #expect(try gain(stats, over: "contiguous-max") > 1.8)
     }
 
     /// Basic sampling on Alpaca: 1.46x, 12% above the paper's 1.3x since the A100 profiles
