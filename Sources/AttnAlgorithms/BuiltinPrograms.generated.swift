@@ -3482,7 +3482,9 @@ kernel attend grid(bh: batch * heads, i: N):
 #   block of keys an E4M3 scale and E2M1 codes; P's values lie in [0, 1], where one level
 #   alone would put the block scales (max / 6) among E4M3's subnormals. MXFP4 has one
 #   level (E8M0 spans 2^-127 to 2^127). The row sum l is taken from the fp32 P, as FA3's
-#   FP8 path takes it. S and O accumulate in fp32.
+#   FP8 path takes it. S and O accumulate in fp32. P's scale blocks start at each key
+#   block's first key; with Bc not a multiple of the block, a key block's last scale block
+#   is shorter (the hardware pads it with zeros).
 #
 # IO law (docs/io-laws.md), with f = 1/2 + 1/group bytes per element (E2M1 codes and one
 # scale byte per group: 9/16 for NVFP4, 17/32 for MXFP4), e the bytes per element of O,
@@ -3508,7 +3510,6 @@ require window >= 0, "window must be 0 (none) or positive"
 require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
 require fmt == 4 or fmt == 5, "fmt is 4 (NVFP4) or 5 (MXFP4)"
 require d % group == 0, "the head size d must be a multiple of the scale block (16 for NVFP4, 32 for MXFP4)"
-require Bc % group == 0, "P's scale blocks lie in one key block: Bc must be a multiple of the scale block"
 
 # Q, K and V unquantized: the reference reads them, no kernel does. Each format has its
 # own codes and scales (scales at its scale dtype); the other's are declared with one
