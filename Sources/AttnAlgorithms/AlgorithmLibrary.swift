@@ -35,9 +35,9 @@ public enum AlgorithmLibrary {
         "standard", "flash1", "flash2", "flash2-gqa", "memory-efficient", "flash-decoding", "paged-decode", "standard-fwd-bwd",
         "flash2-fwd-bwd", "selective-scan", "selective-scan-naive", "mla-decode-naive", "mla-decode-absorbed",
         "flash2-triton", "paged-decode-v2", "paged-decode-triton", "memory-efficient-cutlass",
-        // FlashAttention-3 on Hopper, 16-bit and FP8; FlashAttention-4 style on Blackwell
-        // (docs/algorithms.md).
-        "flash3", "flash3-fp8", "flash4",
+        // FlashAttention-3 on Hopper, 16-bit and FP8; FlashAttention-4 style on Blackwell;
+        // SageAttention3's FP4 attention (docs/algorithms.md).
+        "flash3", "flash3-fp8", "flash4", "sage3",
         // The attention zoo (docs/algorithms.md): positions, biases, sinks, linear and low-rank.
         "flash2-rope", "rope-prepass", "flash2-alibi", "flash2-softcap", "flash2-sinks", "linear-attention", "linformer", "cascade",
         "flash-decoding-quant", "paged-decode-quant",

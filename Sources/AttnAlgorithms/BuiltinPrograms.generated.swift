@@ -3452,6 +3452,152 @@ kernel attend grid(bh: batch * heads, i: N):
 # @tune Bw: 32, 64, 128, 256
 
 """#,
+        "sage3": #"""
+# SageAttention3's forward pass: both attention GEMMs on Blackwell's block-scaled FP4
+# tensor cores.
+#
+# Zhang, Wei, Wang, Zhang, Xu, Huang, Jiang, Chen and Zhu, "SageAttention3: Microscaling
+# FP4 Attention for Inference and An Exploration of 8-Bit Training" (2025, arXiv
+# 2505.11594), Section 3. flash2.tile's schedule (one CTA per (head, query block) of Br =
+# 128 rows, K and V streamed in blocks of Bc = 128, online softmax), with warps(8),
+# stages(2) and every GEMM on the FP4 MMA (mma(async, fp4e2m1): the cost model takes the
+# profile's FP4 rate, 9,000 TFLOPS dense on the B200 against 2,250 for bf16):
+#
+# - microscaling FP4: Q, K and V are E2M1 codes, two per byte, with one scale per block of
+#   `group` elements along d: fmt 4 NVFP4 (an E4M3 scale per 1 x 16 block, the paper's
+#   choice "to manage outliers"), fmt 5 MXFP4 (an E8M0 scale per 1 x 32, OCP Microscaling
+#   v1.0, CDNA 4's scaled MFMA). Each block's largest magnitude maps to 6 (`quantize`).
+#   The quantization runs in a kernel before attention and is not modelled (as flash3-
+#   fp8.tile's), nor is the paper's smoothing of K (K minus its mean over the tokens, a
+#   constant per query row in S that the softmax drops: it changes codes, not bytes or
+#   FLOPs). The codes enter the MMA with their scales as they are (`mma_operand`).
+# - V's blocks: the MMA's scales run along its inner dimension, the keys, so SageAttention3
+#   quantizes V^T (16 tokens per block of one channel) in its pre-pass; here V is
+#   quantized per token along d, as the reference's `quantize` initializer groups along
+#   the last dimension: the same bytes (codes and one scale per `group` elements), the
+#   same E2M1 rounding per element, no on-chip transpose (flash3-fp8's FP8 wgmma needs
+#   one; the pre-pass stores V^T).
+# - P: the paper's two-level quantization (`quantize_fp4`, fmt 4): a per-row fp32 scale
+#   s1 = rowmax(P) / (448 x 6) brings each row into E4M3's range x E2M1's, then per 1 x 16
+#   block of keys an E4M3 scale and E2M1 codes; P's values lie in [0, 1], where one level
+#   alone would put the block scales (max / 6) among E4M3's subnormals. MXFP4 has one
+#   level (E8M0 spans 2^-127 to 2^127). The row sum l is taken from the fp32 P, as FA3's
+#   FP8 path takes it. S and O accumulate in fp32. P's scale blocks start at each key
+#   block's first key; with Bc not a multiple of the block, a key block's last scale block
+#   is shorter (the hardware pads it with zeros).
+#
+# IO law (docs/io-laws.md), with f = 1/2 + 1/group bytes per element (E2M1 codes and one
+# scale byte per group: 9/16 for NVFP4, 17/32 for MXFP4), e the bytes per element of O,
+# T_i the key blocks query block i visits:
+#   reads  = f BH N d + 2 f BH sum_i T_i Bc' d   (flash2's with e replaced by f),
+#   writes = BH N d e + 4 BH N                     (flash2's);
+# FLOPs: flash2's, plus 2 "other" per element of P (`quantize_fp4`: the block maximum's
+# compare and the multiply by the scales).
+about "SageAttention3 forward (Zhang et al. 2025): Q, K, V in NVFP4 (E2M1 codes, E4M3 scale per 1 x 16) or MXFP4 with their scales, P quantized to FP4 in registers with a per-row then per-block scale, both GEMMs on the FP4 block-scaled MMA; causal and window masks skip blocks"
+
+param Br = 128      # query rows per CTA
+param Bc = 128      # key/value rows per inner iteration
+param causal = 0    # 1: each query sees keys up to its own position
+param window = 0    # > 0: each query sees only its last `window` keys (implies causal)
+param fmt = 4       # 4 NVFP4 (E4M3 scales per 16), 5 MXFP4 (E8M0 scales per 32)
+param group = (fmt == 4) * 16 + (fmt == 5) * 32   # elements per scale
+param nv = fmt == 4
+param mx = fmt == 5
+require Br > 0 and Bc > 0, "block sizes Br and Bc must be positive"
+require heads % kv_heads == 0, "heads must be a multiple of kv_heads"
+require causal == 0 or causal == 1, "causal is 0 or 1"
+require window >= 0, "window must be 0 (none) or positive"
+require (causal == 0 and window == 0) or Nkv >= N, "a causal mask needs Nkv >= N, so that every query sees a key"
+require fmt == 4 or fmt == 5, "fmt is 4 (NVFP4) or 5 (MXFP4)"
+require d % group == 0, "the head size d must be a multiple of the scale block (16 for NVFP4, 32 for MXFP4)"
+
+# Q, K and V unquantized: the reference reads them, no kernel does. Each format has its
+# own codes and scales (scales at its scale dtype); the other's are declared with one
+# group and FP8 codes, and never read.
+input  Q[batch * heads, N, d]
+input  K[batch * kv_heads, Nkv, d]
+input  V[batch * kv_heads, Nkv, d]
+input  QS8[batch * heads, N, nv * (d / group) + (1 - nv)] fp8e4m3       # NVFP4 block scales
+input  QZ8[batch * heads, N, nv * (d / group) + (1 - nv)] fp16          # zero points: 0, never read
+input  QQ8[batch * heads, N, d / (1 + nv)] u8 quantize(Q, QS8, QZ8, 4 * nv)
+input  KS8[batch * kv_heads, Nkv, nv * (d / group) + (1 - nv)] fp8e4m3
+input  KZ8[batch * kv_heads, Nkv, nv * (d / group) + (1 - nv)] fp16
+input  KQ8[batch * kv_heads, Nkv, d / (1 + nv)] u8 quantize(K, KS8, KZ8, 4 * nv)
+input  VS8[batch * kv_heads, Nkv, nv * (d / group) + (1 - nv)] fp8e4m3
+input  VZ8[batch * kv_heads, Nkv, nv * (d / group) + (1 - nv)] fp16
+input  VQ8[batch * kv_heads, Nkv, d / (1 + nv)] u8 quantize(V, VS8, VZ8, 4 * nv)
+input  QSE[batch * heads, N, mx * (d / group) + (1 - mx)] e8m0          # MXFP4 block scales
+input  QZE[batch * heads, N, mx * (d / group) + (1 - mx)] fp16
+input  QQE[batch * heads, N, d / (1 + mx)] u8 quantize(Q, QSE, QZE, 4 * mx)
+input  KSE[batch * kv_heads, Nkv, mx * (d / group) + (1 - mx)] e8m0
+input  KZE[batch * kv_heads, Nkv, mx * (d / group) + (1 - mx)] fp16
+input  KQE[batch * kv_heads, Nkv, d / (1 + mx)] u8 quantize(K, KSE, KZE, 4 * mx)
+input  VSE[batch * kv_heads, Nkv, mx * (d / group) + (1 - mx)] e8m0
+input  VZE[batch * kv_heads, Nkv, mx * (d / group) + (1 - mx)] fp16
+input  VQE[batch * kv_heads, Nkv, d / (1 + mx)] u8 quantize(V, VSE, VZE, 4 * mx)
+output O[batch * heads, N, d]
+output LSE[batch * heads, N] fp32
+
+check O = attention(Q, K, V, causal: causal, window: window)
+check LSE = attention_lse(Q, K, causal: causal, window: window)
+
+kernel fwd grid(bh: batch * heads, i: cdiv(N, Br)) warps(8) stages(2) mma(async, fp4e2m1):
+  kvh = (bh / heads) * kv_heads + (bh % heads) / (heads / kv_heads)
+  if nv:
+    qc = load QQ8[bh, rows(i, Br), :] -> sram
+    qb = load QS8[bh, rows(i, Br), :] -> sram
+  else:
+    qc = load QQE[bh, rows(i, Br), :] -> sram
+    qb = load QSE[bh, rows(i, Br), :] -> sram
+  q = mma_operand(qc, 4, qb)
+  rn = min(Br, N - i * Br)
+  masked = causal == 1 or window > 0
+  qpos = i * Br + Nkv - N                  # key position of the block's first query
+  jlo = 0
+  jhi = cdiv(Nkv, Bc)
+  if masked:
+    jhi = min(jhi, (qpos + rn - 1) / Bc + 1)
+  if window > 0:
+    jlo = max(0, (qpos - window + 1) / Bc)
+  o = zeros(rn, d)
+  m = full(rn, -inf)
+  l = zeros(rn)
+  for j in jlo ..< jhi:
+    if nv:
+      kc = load KQ8[kvh, rows(j, Bc), :] -> sram
+      kb = load KS8[kvh, rows(j, Bc), :] -> sram
+      vc = load VQ8[kvh, rows(j, Bc), :] -> sram
+      vb = load VS8[kvh, rows(j, Bc), :] -> sram
+    else:
+      kc = load KQE[kvh, rows(j, Bc), :] -> sram
+      kb = load KSE[kvh, rows(j, Bc), :] -> sram
+      vc = load VQE[kvh, rows(j, Bc), :] -> sram
+      vb = load VSE[kvh, rows(j, Bc), :] -> sram
+    k = mma_operand(kc, 4, kb)
+    v = mma_operand(vc, 4, vb)
+    s = (q @ k^T) * scale
+    if masked and ((j + 1) * Bc - 1 > qpos or (window > 0 and j * Bc <= qpos + rn - 1 - window)):
+      if window > 0:
+        s = mask_window(s, qpos, j * Bc, window)
+      else:
+        s = mask_causal(s, qpos, j * Bc)
+      m2 = max(max(m, rowmax(s)), -1e30)
+    else:
+      m2 = max(m, rowmax(s))
+    p = exp(s - m2)
+    a = exp(m - m2)
+    l = a * l + rowsum(p)
+    p4 = quantize_fp4(p, fmt)              # two-level (NVFP4) or E8M0-scaled (MXFP4) FP4
+    o = a * o + p4 @ v
+    m = m2
+  store O[bh, rows(i, Br), :] = o / l
+  store LSE[bh, rows(i, Br)] = m + log(l)
+
+# The configurations `attnsim tune` searches (docs/cost-model.md#search-spaces).
+# @tune Br: 64, 128, 256
+# @tune Bc: 32, 64, 128, 256
+
+"""#,
         "selective-scan-naive": #"""
 # The Mamba selective scan, naive: every (B, L, D, S) intermediate in HBM.
 #

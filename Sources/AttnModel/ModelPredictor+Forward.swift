@@ -124,7 +124,7 @@ extension ModelPredictor {
                 let transfer = costModel.send(bytes: blockBytes, over: link)
                 let steps = cp - 1
                 pass.add(ModelOperator(
-                    name: "attention", layers: site.label, repeats: n, category: .attention, kernel: "flash2 (ring)",
+                    name: "attention", layers: site.label, repeats: n, category: .attention, kernel: "\(prefillKernel) (ring)",
                     flops: diagonal.flops + steps * full.flops, weightBytes: 0, activationBytes: qo, kvBytes: kvRead, linkBytes: 0,
                     dramBytes: diagonal.dramBytes + steps * full.dramBytes, bound: full.bound, seconds: diagonal.seconds + Double(steps) * full.seconds))
                 self.link("ring_kv", site, n, CollectiveShape(.send, bytes: steps * blockBytes, gpus: cp),
@@ -132,7 +132,7 @@ extension ModelPredictor {
             } else {
                 let phase: ModelPhase = job.decode ? .decode : .prefill
                 let r = try attentionRun(phase: phase, batch: b, heads: heads, kvHeads: kvHeads, queries: job.queries, keys: keys, causal: true, window: window)
-                pass.add(attentionOperator(site, kernel: job.decode ? decodeKernel : "flash2", r, activation: qo, kv: kvRead))
+                pass.add(attentionOperator(site, kernel: job.decode ? decodeKernel : prefillKernel, r, activation: qo, kv: kvRead))
             }
         }
         for step in pass.load.verify {
@@ -195,7 +195,7 @@ extension ModelPredictor {
             if r.seconds > slowest { (slowest, bound) = (r.seconds, r.bound) }
         }
         pass.add(ModelOperator(
-            name: "attention", layers: site.label, repeats: site.layers, category: .attention, kernel: "flash2 (chunked)", flops: flops, weightBytes: 0,
+            name: "attention", layers: site.label, repeats: site.layers, category: .attention, kernel: "\(prefillKernel) (chunked)", flops: flops, weightBytes: 0,
             activationBytes: qo, kvBytes: kv, linkBytes: 0, dramBytes: dram, bound: bound, seconds: seconds))
     }
 
@@ -236,7 +236,7 @@ extension ModelPredictor {
                 // top-k keys (the same keys per query; selected rather than contiguous).
                 let window = local.indexer.flatMap { $0.topK < keys ? $0.topK : nil }
                 let r = try attentionRun(phase: .prefill, batch: b, heads: heads, kvHeads: heads, queries: job.queries, keys: keys, causal: true, window: window)
-                pass.add(attentionOperator(site, kernel: window == nil ? "flash2" : "flash2 (top-k)", r, activation: qo, kv: kvRead))
+                pass.add(attentionOperator(site, kernel: window == nil ? prefillKernel : "\(prefillKernel) (top-k)", r, activation: qo, kv: kvRead))
             }
         }
         try gemm("o_proj", site, n, .attention, GEMMShape(m: tokens, k: heads * mla.vHeadDim, n: h), into: &pass)

@@ -36,6 +36,30 @@ extension ModelPredictor {
         return GEMMPrecision(weights: format, activations: activations)
     }
 
+    /// sage3.tile's `fmt` for prefill attention: 4 with NVFP4 activations, 5 with MXFP4,
+    /// on a GPU whose profile gives an FP4 rate (`matmul_flops_per_second.fp4e2m1`: B200,
+    /// B300, GB200, MI355X); nil otherwise (flash2 at the run's dtype). SageAttention3
+    /// (Zhang et al. 2025, arXiv 2505.11594) quantizes Q, K, V and P to NVFP4 and runs
+    /// both attention GEMMs on Blackwell's FP4 tensor cores, as the GEMMs' X already is.
+    static func fp4AttentionFormat(_ precision: ModelPrecision, hardware: HardwareProfile) -> Int? {
+        guard hardware.matmulFlopsPerSecond[.fp4e2m1] != nil else { return nil }
+        switch precision.activations {
+        case .nvfp4?: return 4
+        case .mxfp4?: return 5
+        default: return nil
+        }
+    }
+
+    /// The prefill attention kernel's name in the operator table: flash2, or sage3 with
+    /// its format.
+    var prefillKernel: String {
+        switch fp4PrefillAttention?.format {
+        case 4?: return "sage3 nvfp4"
+        case 5?: return "sage3 mxfp4"
+        default: return "flash2"
+        }
+    }
+
     /// Whether the MMA multiplies X in `activations` by W in `weights` as they are: FP8 by
     /// FP8 (either of E4M3 and E5M2), NVFP4 by NVFP4, MXFP4 by MXFP4.
     static func multiplies(_ activations: TensorFormat, _ weights: TensorFormat) -> Bool {

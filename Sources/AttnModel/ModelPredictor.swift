@@ -78,6 +78,9 @@ public struct ModelPredictor {
     /// flash-decoding-quant.tile: decode over a quantized KV cache.
     let quantDecodeAttention: Program
     let prefillAttention: Program
+    /// sage3.tile and its `fmt` (4 NVFP4, 5 MXFP4): prefill attention on the FP4 tensor
+    /// cores when the GEMMs' activations are FP4 (`fp4AttentionFormat`); nil: flash2.
+    let fp4PrefillAttention: (program: Program, format: Int)?
     let decodeAttention: Program
     /// mla-decode-absorbed.tile, for models with multi-head latent attention.
     let latentDecode: Program?
@@ -123,6 +126,7 @@ public struct ModelPredictor {
             quantGemmProgram = try ModelProgramLibrary.gemmQuant()
             quantDecodeAttention = try Pipeline.load("flash-decoding-quant")
             prefillAttention = try Pipeline.load("flash2")
+            fp4PrefillAttention = try Self.fp4AttentionFormat(options.precision, hardware: hardware).map { (try Pipeline.load("sage3"), $0) }
             decodeAttention = try Pipeline.load("flash-decoding")
             latentDecode = architecture.mla == nil ? nil : try Pipeline.load("mla-decode-absorbed")
         } catch {
@@ -224,6 +228,12 @@ public struct ModelPredictor {
             if let window, window < keys { parameters["window"] = .int(window) } else { parameters["causal"] = .int(1) }
         }
         var program = phase == .prefill ? prefillAttention : decodeAttention
+        // FP4 activations on a GPU with an FP4 rate: prompts through SageAttention3's
+        // kernel (Q, K, V and P in FP4, both GEMMs at the FP4 rate).
+        if phase == .prefill, let fp4 = fp4PrefillAttention {
+            program = fp4.program
+            parameters["fmt"] = .int(fp4.format)
+        }
         // A decode step over a quantized KV cache reads its codes (flash-decoding-quant:
         // K and V dequantized on chip, the MMA at the run's dtype).
         if phase == .decode, let quant = kvQuantParameters {

@@ -15,6 +15,38 @@ public enum NumberFormat {
     /// `232448` as `232,448 bytes`.
     public static func bytes(_ n: Int) -> String { "\(grouped(n)) bytes" }
 
+    /// A time in seconds in the unit that puts it at 1 or more (s, ms, us, ns), with at
+    /// most three significant digits and no trailing zeros: `0.013` as `13 ms`, `1e-05`
+    /// as `10 us`, `0.0125` as `12.5 ms`, `2` as `2 s`, `0` as `0 s`. A value that rounds
+    /// to 1000 of its unit is written in the next (`0.9996` as `1 s`); one below 1 ns is
+    /// written in ns (`5e-10` as `0.5 ns`); a negative or non-finite one as Swift prints it.
+    public static func seconds(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds > 0 else { return seconds == 0 ? "0 s" : "\(seconds) s" }
+        let units: [(String, Double)] = [("s", 1), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)]
+        var index = units.firstIndex { seconds >= $0.1 } ?? units.count - 1
+        var value = seconds / units[index].1
+        var text = significant(value)
+        // 999.6 ms rounds to "1000": one unit up, where it is 1.
+        if text == "1000" && index > 0 {
+            index -= 1
+            value = seconds / units[index].1
+            text = significant(value)
+        }
+        return "\(text) \(units[index].0)"
+    }
+
+    /// `value` (positive, below 1000 unless it is in seconds) with three significant
+    /// digits, trailing zeros and point dropped: 12.34 as `12.3`, 13.000000000000002 as `13`.
+    private static func significant(_ value: Double) -> String {
+        let decimals = value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3
+        var text = String(format: "%.\(decimals)f", value)
+        if text.contains(".") {
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        return text
+    }
+
     /// A size as a user writes it: ASCII digits with an optional suffix `k` (x 1,024) or
     /// `m` (x 1,048,576), either case: `4096`, `4k`, `1M`. Strict: no sign, no spaces, no
     /// other characters, nothing after the suffix; nil when malformed or past 2^63 - 1.

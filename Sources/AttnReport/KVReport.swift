@@ -234,7 +234,7 @@ public enum KVReport {
             ("requests", .int(s.requests)), ("completed", .int(s.completed)), ("iterations", .int(s.iterations)),
             ("pool_tokens", .int(s.poolTokens)), ("cow_copies", .int(s.copyOnWriteCopies)),
             ("sharing_saved_fraction", .double(s.sharingSavedFraction)),
-            ("timing", .string(s.timing)), ("prefill_chunk", s.prefillChunk.map { .int($0) } ?? .null), ("rate", optional(s.rate)),
+            ("timing", .string(s.timing)), ("host_overhead_s", .double(s.hostOverheadSeconds)), ("prefill_chunk", s.prefillChunk.map { .int($0) } ?? .null), ("rate", optional(s.rate)),
             ("seconds", .double(s.seconds)), ("requests_per_s", .double(s.requestsPerSecond)), ("output_tokens_per_s", .double(s.outputTokensPerSecond)),
             ("ttft_mean_s", .double(s.ttft.mean)), ("ttft_p50_s", .double(s.ttft.p50)), ("ttft_p90_s", .double(s.ttft.p90)), ("ttft_p99_s", .double(s.ttft.p99)),
             ("tpot_mean_s", .double(s.tpot.mean)), ("tpot_p50_s", .double(s.tpot.p50)), ("tpot_p90_s", .double(s.tpot.p90)), ("tpot_p99_s", .double(s.tpot.p99)),

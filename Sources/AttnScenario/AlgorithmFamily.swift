@@ -50,6 +50,9 @@ public struct AlgorithmFamily: Sendable {
         AlgorithmFamily(
             name: "FP8 attention (block-scaled e4m3 Q, K, V; P rounded to e4m3; FP8 tensor cores)", how: "--algorithm flash3-fp8",
             .checkedAgainst([.attentionScaled])),
+        AlgorithmFamily(
+            name: "FP4 attention (NVFP4 or MXFP4 Q, K, V with block scales; P quantized to FP4 with two-level scales; FP4 tensor cores)",
+            how: "--algorithm sage3, --param fmt=4|5", .named(["sage3"])),
         AlgorithmFamily(name: "split-KV decoding", how: "--q-len 1, --param splits=S", .declares("splits")),
         AlgorithmFamily(
             name: "paged KV cache (block table)", how: "--algorithm paged-decode, paged-decode-v2 (vLLM's partitions) or paged-decode-quant",

@@ -32,6 +32,9 @@ public struct AllocationStats: Sendable, Equatable {
     public var sharingSavedFraction: Double
     /// Which iteration time was used (`IterationTimer.label`).
     public var timing: String
+    /// The serving engine's host time added to every iteration (`PagedStudy.hostOverheadSeconds`,
+    /// in `timing` too); 0: the kernels alone.
+    public var hostOverheadSeconds: Double = 0
     /// Chunked prefill's token budget per iteration, or nil.
     public var prefillChunk: Int?
     /// When the last request finished, seconds from time 0.

@@ -1,3 +1,5 @@
+import AttnNumerics
+
 /// An iteration timer plus the serving engine's host time per iteration: the CPU work
 /// during which the GPU waits (scheduling the next batch, preparing its inputs, reading
 /// back and processing the sampled tokens), which does not grow with the kernels' work.
@@ -23,7 +25,8 @@ public struct HostOverheadTimer<Base: IterationTimer>: IterationTimer {
         self.hostSeconds = hostSeconds
     }
 
-    public var label: String { "\(base.label) + host \(hostSeconds) s" }
+    /// The base's label and the host time in a human unit (`fixed 0.05 s + host 13 ms`).
+    public var label: String { "\(base.label) + host \(NumberFormat.seconds(hostSeconds))" }
     public var fixedSeconds: Double? { base.fixedSeconds.map { $0 + hostSeconds } }
 
     public mutating func seconds(_ batch: IterationBatch) throws -> Double {

@@ -598,7 +598,11 @@ public struct PagedStudy: Sendable, Equatable {
         guard hostOverheadSeconds > 0 else { return try simulate(timer: &timer, progress: progress) }
         var engine = HostOverheadTimer(timer, hostSeconds: hostOverheadSeconds)
         defer { timer = engine.base }
-        return try simulate(timer: &engine, progress: progress)
+        return try simulate(timer: &engine, progress: progress).map { stats in
+            var stats = stats
+            stats.hostOverheadSeconds = hostOverheadSeconds
+            return stats
+        }
     }
 
     /// `run(timer:progress:)` with the host overhead already in `timer`.

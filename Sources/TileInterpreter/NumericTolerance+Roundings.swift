@@ -3,7 +3,8 @@ import TileLanguage
 
 extension NumericTolerance {
     /// The register roundings on a check's path: for each `cast(x, dtype)` whose result
-    /// reaches the checked output, the square of that dtype's unit roundoff.
+    /// reaches the checked output, the square of that dtype's unit roundoff; for each
+    /// `quantize_fp4(x, format)`, E2M1's (2^-2).
     ///
     /// A cast rounds every element of a tile in registers, as a store rounds a temp: FA3's
     /// FP8 path rounds P to e4m3 (u = 2^-4) before P V, flash2-triton rounds P to fp16. Each
@@ -31,6 +32,10 @@ extension NumericTolerance {
                         if arguments.count == 2, case .dtype(let dtype) = arguments[1].kind {
                             found.insert(CastSite(location: node.location, kernel: kernel.name, unitRoundoff: dtype.unitRoundoff))
                         }
+                    case .call(let builtin, _) where builtin == .quantizeFP4:
+                        // Block-scaled FP4 in registers (SageAttention3's P): each element
+                        // rounded to E2M1 once, u = 2^-2 (a 1-bit mantissa).
+                        found.insert(CastSite(location: node.location, kernel: kernel.name, unitRoundoff: DType.fp4e2m1.unitRoundoff))
                     case .local(let slot):
                         found.formUnion(slotCasts[slot] ?? [])
                     case .load(let access, _):

@@ -35,6 +35,7 @@ import Workload
         ("flash3", [("Br", blocks), ("Bc", blocks)]),
         ("flash3-fp8", [("Br", blocks), ("Bc", blocks)]),
         ("flash4", [("Br", [64, 128]), ("Bc", [32, 64, 128, 256]), ("cta_pair", [0, 1])]),
+        ("sage3", [("Br", [64, 128, 256]), ("Bc", [32, 64, 128, 256])]),
         ("flash2-rope", [("Br", blocks), ("Bc", blocks)]),
         ("rope-prepass", [("Br", blocks), ("Bc", blocks)]),
         ("flash2-alibi", [("Br", blocks), ("Bc", blocks)]),

@@ -257,13 +257,13 @@ import AttnTestSupport
         let blockSparse = lines.first { $0.contains("block-sparse attention") }
         #expect(blockSparse == "  block-sparse attention (local + strided, or random blocks): flash2, memory-efficient, vit-global")
         #expect(result.out.contains(blockSparse.map { $0 + "\n    select: --block-mask local:L[,stride:S] or random:DENSITY[,seed:N]\n" } ?? "missing"))
-        #expect(lines.contains("  sliding-window (local) attention: flash2, flash2-gqa, memory-efficient, flash-decoding, flash2-fwd-bwd, flash2-triton, flash3, flash3-fp8, flash4, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, vit-global, cross-attention"))
+        #expect(lines.contains("  sliding-window (local) attention: flash2, flash2-gqa, memory-efficient, flash-decoding, flash2-fwd-bwd, flash2-triton, flash3, flash3-fp8, flash4, sage3, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, vit-global, cross-attention"))
         #expect(lines.contains { $0.hasPrefix("  causal mask: standard,") })
         #expect(lines.contains { $0.hasPrefix("  state-space scan (Mamba)") && $0.hasSuffix(": selective-scan, selective-scan-naive") })
         #expect(lines.contains("  multi-head latent attention (MLA, DeepSeek-V2/V3) decoding: mla-decode-naive, mla-decode-absorbed, dsa"))
         #expect(lines.contains("  data-dependent sparse attention (top-k tokens, blocks or pages chosen from the data; LSH buckets; k-means clusters): quest, moba, dsa, nsa, lsh, routing"))
         // Dense: every program checked against the softmax attention reference (not the scan).
-        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash3, flash3-fp8, flash4, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, paged-decode-quant, vit-global, cross-attention"))
+        #expect(lines.contains("  dense (full) softmax attention: standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash3, flash3-fp8, flash4, sage3, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, flash-decoding-quant, paged-decode-quant, vit-global, cross-attention"))
         // The zoo's families, each with the programs that declare or check it.
         #expect(lines.contains("  rotary position embedding (RoPE; linear, NTK and YaRN scaling): flash2-rope, rope-prepass"))
         #expect(lines.contains("  logit softcapping (Gemma 2): flash2-softcap"))
@@ -280,6 +280,7 @@ import AttnTestSupport
         #expect(lines.contains("  vision attention: ViT global over patch tokens, Swin (shifted) windows: vit-global, swin-window"))
         #expect(lines.contains("  encoder-decoder cross-attention (Whisper): cross-attention"))
         #expect(lines.contains("  prefix-LM mask: image tokens bidirectional, text causal (multimodal decoders): flash2-prefix-lm"))
+        #expect(lines.contains("  FP4 attention (NVFP4 or MXFP4 Q, K, V with block scales; P quantized to FP4 with two-level scales; FP4 tensor cores): sage3"))
     }
 
     /// The GQA/MQA family is every built-in whose program takes kv_heads (K and V shaped
@@ -300,7 +301,7 @@ import AttnTestSupport
         let line = result.out.split(separator: "\n").first { $0.hasPrefix(prefix) }
         let members = line.map { $0.dropFirst(prefix.count).components(separatedBy: ", ") } ?? []
         #expect(members.contains(name) == member, "\(name) in \(members)")
-        #expect(result.out.contains(prefix + "standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash3, flash3-fp8, flash4, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, linear-attention, linformer, cascade, flash-decoding-quant, paged-decode-quant, quest, moba, nsa, tree-verify, vit-global, swin-window, cross-attention, flash2-prefix-lm\n    select: --kv-heads N, fewer than --heads\n"))
+        #expect(result.out.contains(prefix + "standard, flash1, flash2, flash2-gqa, memory-efficient, flash-decoding, paged-decode, standard-fwd-bwd, flash2-fwd-bwd, flash2-triton, paged-decode-v2, paged-decode-triton, memory-efficient-cutlass, flash3, flash3-fp8, flash4, sage3, flash2-rope, rope-prepass, flash2-alibi, flash2-softcap, flash2-sinks, linear-attention, linformer, cascade, flash-decoding-quant, paged-decode-quant, quest, moba, nsa, tree-verify, vit-global, swin-window, cross-attention, flash2-prefix-lm\n    select: --kv-heads N, fewer than --heads\n"))
     }
 
     /// A program takes a built-in parameter when an input's shape or a declared

@@ -71,7 +71,7 @@ struct LinearTimer: IterationTimer {
         #expect(close(stats.ttft.p50, 0.019) && close(stats.ttft.p99, 0.021))
         #expect(close(stats.tpot.p50, 0.015) && close(stats.tpot.p99, 0.016))
         #expect(close(stats.normalizedLatency.p50, 0.0255) && close(stats.normalizedLatency.p99, 0.036))
-        #expect(stats.timing == "test + host 0.005 s")
+        #expect(stats.timing == "test + host 5 ms")
     }
 
     /// On the fixed clock the host time lengthens every iteration: 50 ms + 10 ms runs as a
@@ -84,7 +84,8 @@ struct LinearTimer: IterationTimer {
         sixty.hostOverheadSeconds = 0
         sixty.timing = .fixed(seconds: 0.06)
         let with = try study.run()[0], plain = try sixty.run()[0]
-        #expect(with.timing == "fixed 0.05 s + host 0.01 s" && plain.timing == "fixed 0.06 s")
+        #expect(with.timing == "fixed 0.05 s + host 10 ms" && plain.timing == "fixed 0.06 s")
+        #expect(with.hostOverheadSeconds == 0.01 && plain.hostOverheadSeconds == 0)
         #expect(with.iterations == plain.iterations && with.meanBatch == plain.meanBatch && with.tokenFraction == plain.tokenFraction)
         // The clock's times agree to rounding (0.05 + 0.01 is not the double 0.06).
         func near(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
@@ -221,9 +222,31 @@ struct LinearTimer: IterationTimer {
         #expect(run(base + ["--timing", "soon"]).err.hasPrefix("error: '--timing' expects model or fixed:SECONDS (e.g. fixed:0.05), found 'soon'\n"))
         #expect(run(base + ["--timing", "fixed:0"]).code == 64)
         let host = run(base + ["--timing", "fixed:0.05", "--host-overhead", "0.013"])
-        #expect(host.out.contains("timing: fixed 0.05 s + host 0.013 s per iteration;"))
+        #expect(host.out.contains("timing: fixed 0.05 s + host 13 ms per iteration;"))
+        let small = run(base + ["--timing", "fixed:0.05", "--host-overhead", "1e-5"])
+        #expect(small.out.contains("timing: fixed 0.05 s + host 10 us per iteration;"))
+        // JSON: the host time as a number in seconds beside the label; 0 without it.
+        let json = run(base + ["--timing", "fixed:0.05", "--host-overhead", "0.013", "--format", "json"])
+        #expect(json.out.contains(#""timing": "fixed 0.05 s + host 13 ms","#) && json.out.contains(#""host_overhead_s": 0.013,"#))
+        #expect(run(base + ["--timing", "fixed:0.05", "--format", "json"]).out.contains(#""host_overhead_s": 0,"#))
         #expect(run(base + ["--host-overhead", "-1"]).err.hasPrefix("error: '--host-overhead' expects 0 to 10.0 seconds per iteration, found '-1'\n"))
         #expect(run(base + ["--rate", "1,-2"]).code == 64)
+    }
+}
+
+/// Seconds in a human unit (`NumberFormat.seconds`), as the host time's label prints them.
+@Suite struct HumanSecondsTests {
+    /// By hand: the unit is the largest of s, ms, us, ns that leaves the value at 1 or
+    /// more; three significant digits, trailing zeros dropped (0.013 s x 1000 is the
+    /// double 13.000000000000002, printed 13); 0.9996 s is 999.6 ms, 1000 at three
+    /// digits, so 1 s; 5e-10 s is below 1 ns and stays in ns.
+    @Test func table() {
+        let cases: [(Double, String)] = [
+            (0, "0 s"), (0.013, "13 ms"), (1e-5, "10 us"), (0.0125, "12.5 ms"), (0.01234, "12.3 ms"), (0.123456, "123 ms"),
+            (0.05, "50 ms"), (2, "2 s"), (12.5, "12.5 s"), (0.9996, "1 s"), (0.0009996, "1 ms"), (2.5e-9, "2.5 ns"), (5e-10, "0.5 ns"),
+            (-1, "-1.0 s"),
+        ]
+        for (seconds, text) in cases { #expect(NumberFormat.seconds(seconds) == text, "\(seconds)") }
     }
 }
 

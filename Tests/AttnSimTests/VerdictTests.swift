@@ -101,8 +101,12 @@ import TileTestSupport
             let hardware = program.source.text.contains("-> tmem") ? S.b200 : S.h100
             let record = try Runner.run(Self.request(program, shape, dtype: dtype, params: small, hardware: hardware))
             #expect(record.passed == true, "\(name) \(dtype): \(record.failures)")
+            // sage3 quantizes Q, K, V and P to FP4: its derived tolerance counts three block
+            // quantizations (1/6 each, inside the softmax's factor 4) and P's E2M1 rounding
+            // (2^-2), about 1.4 (SageAttention3Tests holds its measured error to 5/16).
+            let bound = name == "sage3" ? 1.5 : 0.1
             for check in record.checks {
-                #expect(check.tolerance < 0.1, "\(name) \(dtype) \(check.tensor): tolerance \(check.tolerance)")
+                #expect(check.tolerance < bound, "\(name) \(dtype) \(check.tensor): tolerance \(check.tolerance)")
                 #expect(!check.toleranceOverridden)
             }
         }

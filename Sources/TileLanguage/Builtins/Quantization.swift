@@ -1,9 +1,10 @@
 import AttnNumerics
 
 /// Storage precision: rounding a tile to a dtype (`cast`), decoding quantized codes on
-/// chip (`dequant`) and codes the tensor cores multiply as they are (`mma_operand`).
+/// chip (`dequant`), codes the tensor cores multiply as they are (`mma_operand`) and a
+/// register tile quantized to block-scaled FP4 for the next MMA (`quantize_fp4`).
 extension Builtin {
-    static let quantization: [Builtin] = [.cast, .dequant, .mmaOperand]
+    static let quantization: [Builtin] = [.cast, .dequant, .mmaOperand, .quantizeFP4]
 
     /// `cast(p, fp16)` rounds a tile to a storage dtype; the result takes that dtype's
     /// bytes per element. No FLOPs (`CountRule.cast`).
@@ -51,6 +52,73 @@ extension Builtin {
             optional: [ArgumentSpec("a scale (a number or a tile)", .numberOrTile)],
             result: .widenedFirstArgument, counting: .none),
         .tile(dequantize))
+
+    /// `quantize_fp4(p, format)`: a 2-D tile as the block-scaled FP4 MMA reads it once it
+    /// is quantized in registers (SageAttention3's P, Zhang et al. 2025, arXiv 2505.11594,
+    /// Section 3): each row cut into blocks of 16 (format 4, NVFP4) or 32 (format 5,
+    /// MXFP4) columns along the MMA's inner dimension, the last block of a ragged row
+    /// shorter (the hardware pads it with zeros), every element rounded to E2M1 after
+    /// division by its block's scale and multiplied back:
+    ///
+    ///     NVFP4 (two-level): s1 = rowmax |p| / (448 x 6)          (fp32, per row)
+    ///                        s2 = e4m3(blockmax |p / s1| / 6)     (per 1 x 16 block)
+    ///                        p' = e2m1(p / (s1 s2)) s1 s2
+    ///     MXFP4:             s2 = e8m0(blockmax |p| / 6),  p' = e2m1(p / s2) s2
+    ///
+    /// The first level maps each row's largest value to E4M3's 448 x E2M1's 6, so the
+    /// block scales use E4M3's whole range (P's values lie in [0, 1], where block maxima
+    /// / 6 would fall into E4M3's subnormals); a zero scale is taken as 1. Per element of
+    /// the result: two "other" FLOPs, the block maximum's compare and the multiply by
+    /// 1 / (s1 s2); the E2M1 conversion is a conversion, counted like `cast`: nothing.
+    /// The result's elements are one byte each in registers (E2M1 packs two; bytes are
+    /// whole numbers here).
+    public static let quantizeFP4 = Builtin(
+        "quantize_fp4",
+        BuiltinSpec(
+            required: [ArgumentSpec("the tile", .tile2D), ArgumentSpec("the format", .integer, .setting)],
+            result: .firstArgument, counting: .perElement(other: 2, special: 0)),
+        .tile { call throws(Diagnostic) in
+            guard var tile = try call.tile(0, materialized: true), tile.rank == 2 else {
+                throw call.error("'quantize_fp4' quantizes a 2-D tile")
+            }
+            let format = try call.integer(1)
+            guard format == 4 || format == 5 else {
+                throw call.error("the format of 'quantize_fp4' is 4 (NVFP4: E4M3 scales per 16) or 5 (MXFP4: E8M0 scales per 32), found \(format)", at: 1)
+            }
+            if let data = tile.data {
+                tile.data = quantizedFP4(data, rows: tile.rows, cols: tile.cols, nvfp4: format == 4)
+            }
+            tile.level = .registers
+            tile.elementBytes = 1
+            return TileOutput(tile)
+        })
+
+    /// The values of `quantize_fp4` for a row-major `rows` x `cols` tile.
+    static func quantizedFP4(_ data: [Float], rows: Int, cols: Int, nvfp4: Bool) -> [Float] {
+        let group = nvfp4 ? 16 : 32
+        var out = data
+        for r in 0..<rows {
+            let row = data[(r * cols)..<((r + 1) * cols)]
+            // NVFP4's first level: the row's largest magnitude to 448 x 6.
+            var s1: Float = 1
+            if nvfp4 {
+                let top = row.map(\.magnitude).max() ?? 0
+                s1 = top > 0 && top.isFinite ? top / (448 * 6) : 1
+            }
+            var c0 = 0
+            while c0 < cols {
+                let c1 = Swift.min(cols, c0 + group)
+                let block = data[(r * cols + c0)..<(r * cols + c1)]
+                let top = (block.map(\.magnitude).max() ?? 0) / s1
+                var s2 = nvfp4 ? DType.fp8e4m3.round(top / 6) : DType.e8m0.round(top / 6)
+                if !(s2 > 0) || !s2.isFinite { s2 = 1 }
+                let scale = s1 * s2
+                for i in (r * cols + c0)..<(r * cols + c1) { out[i] = DType.roundToE2M1(data[i] / scale) * scale }
+                c0 = c1
+            }
+        }
+        return out
+    }
 
     @Sendable private static func dequantize(_ call: BuiltinCall) throws(Diagnostic) -> TileOutput {
         guard let codes = try call.tile(0, materialized: true), codes.rank == 2 else {
