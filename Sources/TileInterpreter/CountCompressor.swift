@@ -191,7 +191,7 @@ final class CountCompressor: LoopCompression {
         if affineHolds {
             let counted: Counters?
             do {
-                counted = try affineBoxCounts(box, varyingSizes: affine.sawAffineShape, varyingTrips: affine.sawAffineLoop)
+                counted = try affineBoxCounts(box, varyingSizes: affine.sawAffineShape, varyingTrips: affine.sawAffineLoop, emptyMiddles: affine.sawEmptyMiddle)
             } catch {
                 throw firstFailure(in: box, else: error)
             }
@@ -470,7 +470,16 @@ final class CountCompressor: LoopCompression {
     /// along the sensitive dimensions is then run: the peaks are theirs, a failure is found
     /// (and reported as the first failing block's), and a spill at any corner (a maximum
     /// over the limit, not linear) sends the box back to be split.
-    private func affineBoxCounts(_ box: GridBox, varyingSizes: Bool = false, varyingTrips: Bool = true) throws(Diagnostic) -> Counters? {
+    ///
+    /// An affine loop whose middle is empty at some blocks (`emptyMiddles`,
+    /// `UniformityChecker.sawEmptyMiddle`) runs middle iterations only where its trip
+    /// count is longer; the samples need not be among those blocks. Every corner along the
+    /// sensitive dimensions is then run under the watch too: the middle's length is affine,
+    /// so a corner runs the most middle iterations, and if any block runs one, a corner
+    /// does, and the watch sees whether it changes the carried state. (Two samples, with
+    /// one sensitive dimension longer than a point, are already those corners: the first
+    /// block at its offset 0, the last at its end.)
+    private func affineBoxCounts(_ box: GridBox, varyingSizes: Bool = false, varyingTrips: Bool = true, emptyMiddles: Bool = false) throws(Diagnostic) -> Counters? {
         let volume = box.volume
         executor.watchesCarriedState = true
         executor.carriedStateRepeated = true
@@ -497,6 +506,11 @@ final class CountCompressor: LoopCompression {
                 sum.peakSramBytes = Swift.max(sum.peakSramBytes, counted.peakSramBytes)
                 sum.peakRegisterBytes = Swift.max(sum.peakRegisterBytes, counted.peakRegisterBytes)
                 sum.peakMatmulRows = Swift.max(sum.peakMatmulRows, counted.peakMatmulRows)
+            }
+        } else if emptyMiddles {
+            let sensitive = box.count.indices.filter { isSensitive(box, $0) && box.count[$0] > 1 }
+            if samples.count == 1 || sensitive.count > 1 {
+                for corner in box.corners(along: sensitive) { _ = try executor.countBlock(plan, corner) }
             }
         }
         return executor.carriedStateRepeated || !(varyingSizes || varyingTrips) ? sum : nil
