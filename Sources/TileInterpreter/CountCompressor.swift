@@ -149,8 +149,12 @@ final class CountCompressor: LoopCompression {
 
     /// The error the exhaustive replay reports for a box whose affine sum failed: the
     /// failure of its first failing block in row-major order (the centre or a corner may
-    /// lie further in). `fallback` if no block fails on its own.
+    /// lie further in). `fallback` if no block fails on its own, and at once when it is a
+    /// counter overflow: that is the totals' (a sum over the box past 2^63 - 1, as
+    /// deepseek-v3's prefill at 32M tokens), which no block's replay finds, and walking
+    /// every block of a box that large without compression would not end.
     func firstFailure(in box: GridBox, else fallback: Diagnostic) -> Diagnostic {
+        if fallback.kind == .overflow { return fallback }
         executor.loops = nil
         executor.watchesCarriedState = false
         defer { executor.loops = self }
