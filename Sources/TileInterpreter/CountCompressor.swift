@@ -149,8 +149,12 @@ final class CountCompressor: LoopCompression {
 
     /// The error the exhaustive replay reports for a box whose affine sum failed: the
     /// failure of its first failing block in row-major order (the centre or a corner may
-    /// lie further in). `fallback` if no block fails on its own.
+    /// lie further in). `fallback` if no block fails on its own, and at once when it is a
+    /// counter overflow: that is the totals' (a sum over the box past 2^63 - 1, as
+    /// deepseek-v3's prefill at 32M tokens), which no block's replay finds, and walking
+    /// every block of a box that large without compression would not end.
     func firstFailure(in box: GridBox, else fallback: Diagnostic) -> Diagnostic {
+        if fallback.kind == .overflow { return fallback }
         executor.loops = nil
         executor.watchesCarriedState = false
         defer { executor.loops = self }
@@ -191,7 +195,7 @@ final class CountCompressor: LoopCompression {
         if affineHolds {
             let counted: Counters?
             do {
-                counted = try affineBoxCounts(box, varyingSizes: affine.sawAffineShape, varyingTrips: affine.sawAffineLoop)
+                counted = try affineBoxCounts(box, varyingSizes: affine.sawAffineShape, varyingTrips: affine.sawAffineLoop, emptyMiddles: affine.sawEmptyMiddle)
             } catch {
                 throw firstFailure(in: box, else: error)
             }
@@ -470,7 +474,16 @@ final class CountCompressor: LoopCompression {
     /// along the sensitive dimensions is then run: the peaks are theirs, a failure is found
     /// (and reported as the first failing block's), and a spill at any corner (a maximum
     /// over the limit, not linear) sends the box back to be split.
-    private func affineBoxCounts(_ box: GridBox, varyingSizes: Bool = false, varyingTrips: Bool = true) throws(Diagnostic) -> Counters? {
+    ///
+    /// An affine loop whose middle is empty at some blocks (`emptyMiddles`,
+    /// `UniformityChecker.sawEmptyMiddle`) runs middle iterations only where its trip
+    /// count is longer; the samples need not be among those blocks. Every corner along the
+    /// sensitive dimensions is then run under the watch too: the middle's length is affine,
+    /// so a corner runs the most middle iterations, and if any block runs one, a corner
+    /// does, and the watch sees whether it changes the carried state. (Two samples, with
+    /// one sensitive dimension longer than a point, are already those corners: the first
+    /// block at its offset 0, the last at its end.)
+    private func affineBoxCounts(_ box: GridBox, varyingSizes: Bool = false, varyingTrips: Bool = true, emptyMiddles: Bool = false) throws(Diagnostic) -> Counters? {
         let volume = box.volume
         executor.watchesCarriedState = true
         executor.carriedStateRepeated = true
@@ -495,6 +508,11 @@ final class CountCompressor: LoopCompression {
                 let counted = try executor.countBlock(plan, corner)
                 if counted.spillBytes != 0 { return nil }
                 sum.takePeaks(of: counted)
+            }
+        } else if emptyMiddles {
+            let sensitive = box.count.indices.filter { isSensitive(box, $0) && box.count[$0] > 1 }
+            if samples.count == 1 || sensitive.count > 1 {
+                for corner in box.corners(along: sensitive) { _ = try executor.countBlock(plan, corner) }
             }
         }
         return executor.carriedStateRepeated || !(varyingSizes || varyingTrips) ? sum : nil

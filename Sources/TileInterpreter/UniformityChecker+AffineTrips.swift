@@ -30,6 +30,15 @@ extension UniformityChecker {
     /// middle j = lo + p + k (k < T - p - t) uniform over the box and k together, knowing
     /// T - p - t - 1 - k >= 0. A causal forward pass has its diagonal block in the tail, a
     /// causal backward pass (query blocks from the diagonal down) in the prefix.
+    ///
+    /// Short edges may also take every iteration of the box's shortest blocks (p + t =
+    /// min T, the middle empty there and T - p - t >= 0 everywhere): a block then counts
+    /// its edges plus T - p - t times the middle, still affine in the coordinates (nsa's
+    /// attend, whose window loop runs cur + 1 key blocks, the last masked, for the queries
+    /// p < w - 1: a residue class mod lsel starts at cur = 0, one iteration, all tail).
+    /// That is noted (`sawEmptyMiddle`): the blocks that run a middle iteration are then not
+    /// all blocks, so the caller runs one that runs the most (a corner of the box: T - p -
+    /// t is affine) under the carried-state watch.
     mutating func affineLoopIsUniform(_ body: PlannedBlock, slot: Int, lower: AffineForm, upper: AffineForm, trips: AffineForm) -> Bool {
         guard allowsAffineLoops, loopDepth == 0 else { return false }
         guard trips.terms.keys.allSatisfy({ $0 < axisVariables }) else {
@@ -45,9 +54,12 @@ extension UniformityChecker {
     /// Whether the affine loop's iterations split into edges and a middle (see
     /// `affineLoopIsUniform`).
     private mutating func affineLoopSplits(_ body: PlannedBlock, slot: Int, lower: AffineForm, upper: AffineForm, trips: AffineForm, span: IntInterval) -> Bool {
-        let longest = Swift.min(Self.maxEdges, span.lo - 1)
+        // Edges of span.lo leave the middle empty in the shortest blocks (not in all: the
+        // trip count varies, so span.hi > span.lo).
+        let longest = Swift.min(Self.maxEdges, span.hi > span.lo ? span.lo : span.lo - 1)
         for edges in 0...longest {
             for prefix in 0...edges where edgesAreUniform(body, slot: slot, lower: lower, upper: upper, trips: trips, span: span, prefix, edges - prefix) {
+                if edges == span.lo { sawEmptyMiddle = true }
                 return true
             }
         }

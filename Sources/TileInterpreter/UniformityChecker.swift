@@ -124,6 +124,9 @@ struct UniformityChecker {
     /// and whether a top-level loop's trip count did (`affineLoopIsUniform`).
     var sawAffineMask = false
     var sawAffineLoop = false
+    /// Whether an affine loop's middle runs no iteration at some points of the box (its
+    /// edges take every iteration of its shortest blocks; `affineLoopIsUniform`).
+    var sawEmptyMiddle = false
     var varyingSlots: Set<Int> = []
     var counterVariables: Set<Int> = []
     /// The work this checker (and the checkers it was copied from) did, in units of the

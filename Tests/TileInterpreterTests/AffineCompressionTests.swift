@@ -30,10 +30,10 @@ import TileTestSupport
     /// Causal FlashAttention-2, N = 4096: query block i reads key blocks 0 ..< T(i) with
     /// T affine in i when Bc divides Br (T = (i + 1) Br / Bc); the last Br / Bc of them
     /// straddle the diagonal, the rest are full. Never uniform over several blocks, affine
-    /// once every block has a full key block (i >= 1), and not affine when Br < Bc
-    /// (T = floor(i Br / Bc) + 1 is not affine in i).
+    /// (block 0 has its diagonal alone: an empty middle there, `sawEmptyMiddle`), and not
+    /// affine when Br < Bc (T = floor(i Br / Bc) + 1 is not affine in i).
     @Test(arguments: [
-        (128, 128, 1, 32, true), (128, 64, 1, 32, true), (64, 64, 0, 64, false), (64, 128, 2, 64, false),
+        (128, 128, 1, 32, true), (128, 64, 1, 32, true), (64, 64, 0, 64, true), (64, 128, 2, 64, false),
     ])
     func causalDecisions(_ br: Int, _ bc: Int, _ lower: Int, _ upper: Int, _ affine: Bool) throws {
         let bound = try S.bind("flash2", S.shape(heads: 2, n: 4096, d: 64), dtype: .fp16, params: ["Br": br, "Bc": bc, "causal": 1])
@@ -44,13 +44,14 @@ import TileTestSupport
 
     /// The causal backward pass walks query blocks from key block j's diagonal down:
     /// i from 2j (Bm = 64, Bn = 128) to the end, T = 128 - 2j, with its two diagonal
-    /// query blocks first: affine with a prefix of two iterations, once a middle of full
-    /// blocks is left everywhere (j < 63; the last key block has only its diagonal).
+    /// query blocks first: affine with a prefix of two iterations, with a middle of full
+    /// blocks left everywhere (j < 63) or not (the last key block, j = 63, has only its
+    /// diagonal: an empty middle there, `sawEmptyMiddle`).
     @Test func causalBackwardDecision() throws {
         let bound = try S.bind("flash2-fwd-bwd", S.shape(heads: 2, n: 8192, d: 64), dtype: .fp16, params: ["Bm": 64, "Bn": 128, "causal": 1])
         let index = try #require(bound.program.kernels.firstIndex { $0.name == "bwd" })
         #expect(Self.decide(bound, kernel: index, queryBlocks: 0, 63) == (false, true))
-        #expect(Self.decide(bound, kernel: index, queryBlocks: 0, 64) == (false, false))
+        #expect(Self.decide(bound, kernel: index, queryBlocks: 0, 64) == (false, true))
     }
 
     /// The sliding window's loop has a constant trip count once the window is full, so
@@ -61,6 +62,51 @@ import TileTestSupport
         #expect(Self.decide(bound, queryBlocks: 8, 64) == (true, true))
         #expect(Self.decide(bound, queryBlocks: 1, 8) == (false, true))
     }
+
+    /// A loop over the key blocks up to the query's own, cur + 1 = floor(i / C) + 1 of
+    /// them, its last masked (nsa's attend before its window is full): on a residue class
+    /// i = r mod C the trip count m + 1 is affine, the last iteration a tail alike across
+    /// the class, and the class's first point (m = 0) runs that tail alone. The proof
+    /// takes it, its middle empty there (`sawEmptyMiddle`); before, it asked for a middle
+    /// iteration everywhere and held only without that point. The class r = C - 1 masks
+    /// nothing: all middle, no edge.
+    @Test(arguments: [(3, 8, true), (11, 7, false), (7, 8, false)])
+    func emptyMiddleDecisions(_ start: Int, _ count: Int, _ emptyMiddle: Bool) throws {
+        let bound = try S.bindSource(Self.keyBlocksUpToTheQuery, S.shape(heads: 1, n: 64, d: 8))
+        let kernel = bound.program.kernels[0]
+        var box = GridBox(extents: [count])
+        box.start[0] = start
+        box.stride[0] = 8
+        var checker = UniformityChecker(bound: bound, kernel: kernel, box: box)
+        let affine = checker.countsAreAffine(KernelPlan(kernel).body)
+        #expect(affine)
+        #expect(checker.sawEmptyMiddle == emptyMiddle)
+    }
+
+    /// The same kernel counted: compressed equals exhaustive, N a multiple of C or not,
+    /// and (N a multiple of C) query i hides C - 1 - (i mod C) keys of its own block, N / C
+    /// x C (C - 1) / 2 in all.
+    @Test(arguments: [64, 1000, 1029])
+    func emptyMiddlesCountExactly(_ n: Int) throws {
+        let bound = try S.bindSource(Self.keyBlocksUpToTheQuery, S.shape(heads: 1, n: n, d: 8))
+        let compressed = try S.count(bound)
+        #expect(compressed == (try S.count(bound, compress: false)))
+        if n % 8 == 0 { #expect(compressed.total.maskedElements == n / 8 * 8 * 7 / 2) }
+    }
+
+    /// Query i reads the key blocks 0 ... i / C, the last masked at its diagonal.
+    static let keyBlocksUpToTheQuery = """
+        param C = 8
+        output Y[N, C]
+        kernel k grid(i: N):
+          acc = zeros(1, 1)
+          for j in 0 ..< i / C + 1:
+            t = zeros(1, C)
+            if (j + 1) * C - 1 > i:
+              t = mask_causal(t, i, j * C)
+            acc = acc + rowsum(t)
+          store Y[i ..< i + 1, 0 ..< 1] = acc
+        """
 
     /// Compressed counts equal the exhaustive replay's: block shapes that divide and do
     /// not, partial last blocks, GQA, a query block longer than the key block, and a
