@@ -92,20 +92,7 @@ import TileTestSupport
     /// datasheet's FP8 rate (1,978.9 TFLOPS) x the sustained fraction 0.75, twice the bf16
     /// rate, while O is stored in bf16; at 8K, 16 heads of 128 it is faster than flash3.
     @Test func fp8RateOnHopper() throws {
-        let shape = S.shape(heads: 16, n: 8192, d: 128)
-        let fp8 = try S.bind("flash3-fp8", shape, dtype: .bf16, hardware: S.h100)
-        let fa3 = try S.bind("flash3", shape, dtype: .bf16, hardware: S.h100)
-        let model = CostModel(hardware: S.h100, dtype: .bf16)
-        let kernel = try #require(fp8.program.kernels.first)
-        #expect(kernel.mmaDType == .fp8e4m3)
-        let stats = try S.count(fp8), stats3 = try S.count(fa3)
-        let counters = try #require(stats.kernels.first).counters
-        let seconds = model.matmulSeconds(kernel: kernel, counters: counters, threads: 256, activeSMs: S.h100.smCount)
-        let rate = try #require(S.h100.matmulFlopsPerSecond[.fp8e4m3])
-        #expect(rate == 1_978.9e12)
-        let byHand = Double(counters.flopsMatmul) / (rate * CalibrationSet.standard.sustainedMatmulFraction * CalibrationSet.standard.matmulEfficiency)
-        #expect(abs(seconds / byHand - 1) < 1e-12)
-        #expect(model.predict(fp8, stats).seconds < model.predict(fa3, stats3).seconds)
+        try expectDeclaredMMARate("flash3-fp8", format: .fp8e4m3, baseline: "flash3", on: S.h100, rate: 1_978.9e12)
     }
 
     /// Which casts reach a checked output, by hand (`NumericTolerance.roundingSquares`):
