@@ -47,7 +47,7 @@ public enum BuiltinProfiles {
     "latency_seconds": 2e-06,
     "sources": {
       "bytes_per_second": "NVIDIA A100 Tensor Core GPU datasheet, SXM: NVLink 600 GB/s total (12 links of 50 GB/s), 300 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
   "host_memory": {
@@ -144,7 +144,7 @@ public enum BuiltinProfiles {
     "latency_seconds": 2e-06,
     "sources": {
       "bytes_per_second": "NVIDIA A100 Tensor Core GPU datasheet, SXM: NVLink 600 GB/s total (12 links of 50 GB/s), 300 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
   "host_memory": {
@@ -244,7 +244,7 @@ public enum BuiltinProfiles {
     "domain_gpus": 8,
     "sources": {
       "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "NVIDIA HGX B200: 8 GPUs joined all-to-all by NVLink Switch (14.4 TB/s aggregate)"
     }
   },
@@ -325,7 +325,7 @@ public enum BuiltinProfiles {
     "domain_gpus": 8,
     "sources": {
       "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "NVIDIA HGX B300: 8 GPUs joined all-to-all by NVLink Switch (14.4 TB/s aggregate)"
     }
   },
@@ -406,7 +406,7 @@ public enum BuiltinProfiles {
     "domain_gpus": 72,
     "sources": {
       "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "NVIDIA GB200 NVL72: one NVLink domain of 72 GPUs (130 TB/s aggregate NVLink bandwidth, 1.8 TB/s per GPU) through the NVLink Switch trays"
     }
   },
@@ -484,7 +484,7 @@ public enum BuiltinProfiles {
     "latency_seconds": 5e-06,
     "sources": {
       "bytes_per_second": "NVIDIA H100 Tensor Core GPU datasheet, PCIe: PCIe Gen5 128 GB/s total, 64 GB/s per direction (NVLink bridges joining 2 GPUs not modelled)",
-      "latency_seconds": "assumed 5 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
+      "latency_seconds": "assumed 5 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
   "sources": {
@@ -564,7 +564,7 @@ public enum BuiltinProfiles {
     "latency_seconds": 2e-06,
     "sources": {
       "bytes_per_second": "NVIDIA H100 Tensor Core GPU datasheet, SXM5: NVLink 900 GB/s total (18 links of 50 GB/s, 25 GB/s per direction each), 450 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
   "host_memory": {
@@ -664,7 +664,7 @@ public enum BuiltinProfiles {
     "domain_gpus": 8,
     "sources": {
       "bytes_per_second": "NVIDIA H20 specification sheet: NVLink 900 GB/s total, 450 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "HGX H20: 8 GPUs joined all-to-all by NVSwitch"
     }
   },
@@ -740,7 +740,7 @@ public enum BuiltinProfiles {
     "latency_seconds": 2e-06,
     "sources": {
       "bytes_per_second": "NVIDIA H200 Tensor Core GPU datasheet, SXM: NVLink 900 GB/s total, 450 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
   "host_memory": {
@@ -835,7 +835,7 @@ public enum BuiltinProfiles {
     "latency_seconds": 2e-06,
     "sources": {
       "bytes_per_second": "AMD Instinct MI300X data sheet: 7 Infinity Fabric links of 64 GB/s per direction to the 7 peers of an 8-GPU node (896 GB/s bidirectional aggregate), 448 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
   "sources": {
@@ -906,7 +906,7 @@ public enum BuiltinProfiles {
     "domain_gpus": 8,
     "sources": {
       "bytes_per_second": "AMD Instinct MI325X data sheet: 7 Infinity Fabric links of 128 GB/s (64 GB/s per direction) to the 7 peers of an 8-GPU platform, 448 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "AMD Instinct MI325X platform: 8 GPUs, fully connected by Infinity Fabric"
     }
   },
@@ -979,7 +979,7 @@ public enum BuiltinProfiles {
     "domain_gpus": 8,
     "sources": {
       "bytes_per_second": "AMD Instinct MI355X data sheet: 7 Infinity Fabric links of 153.6 GB/s (76.8 GB/s per direction) to the 7 peers of an 8-GPU platform, 537.6 GB/s per direction",
-      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
+      "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "AMD Instinct MI355X platform: 8 GPUs, fully connected by Infinity Fabric"
     }
   },
@@ -1051,7 +1051,7 @@ public enum BuiltinProfiles {
     "latency_seconds": 5e-06,
     "sources": {
       "bytes_per_second": "PCI Express Base Specification 4.0: 16 GT/s x 16 lanes, about 32 GB/s per direction (the GeForce RTX 4090 has no NVLink)",
-      "latency_seconds": "assumed 5 us per transfer, not a datasheet figure, used only for the disaggregated KV hand-off (paged --disaggregate): the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
+      "latency_seconds": "assumed 5 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
   "sources": {

@@ -49,6 +49,12 @@ public struct ModelIterationTimer: IterationTimer {
         label = "model \(predictor.architecture.id) on \(predictor.hardware.id)\(tp > 1 ? " x\(tp) (tp)" : "") \(predictor.options.dtype)"
     }
 
+    /// A send of `bytes` to one peer over `link`, as the cost model times it (NCCL's
+    /// point-to-point: one ring hop under LL or Simple, `CostModel.send`).
+    public func transferSeconds(bytes: Int, over link: Interconnect) -> Double {
+        predictor.costModel.transferSeconds(bytes: bytes, over: link)
+    }
+
     public mutating func seconds(_ batch: IterationBatch) throws -> Double {
         let tokens = batch.prefillTokens + batch.decodeSequences
         let sequences = batch.prefill.count + batch.decodeSequences

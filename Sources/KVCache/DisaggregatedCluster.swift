@@ -14,8 +14,9 @@ import Workload
 ///    prefill ends with the iteration that finishes its prompt;
 /// 2. its KV, prompt tokens x bytes per token and GPU, goes from each GPU of the prefill
 ///    replica to its counterpart in the decode replica (the same tensor parallelism),
-///    all GPUs at once: t = alpha + bytes / beta (`CostModel.transferSeconds`'s formula
-///    on the profile's link; transfers do not contend);
+///    all GPUs at once, in the iteration timer's `transferSeconds` (the model timer's is the
+///    cost model's NCCL send, `CostModel.send`; a fixed clock's alpha + bytes / beta on the
+///    profile's link figures); transfers do not contend;
 /// 3. the decode pool receives the request then (its prompt's blocks allocated, not
 ///    computed) and decodes it.
 ///
@@ -46,10 +47,6 @@ public struct DisaggregatedCluster {
     /// Bytes one GPU sends for a prompt of `promptTokens`: tokens x KV bytes per token and GPU.
     public func transferBytes(promptTokens: Int) -> Int { promptTokens * kvBytesPerToken }
 
-    /// Seconds of that send over the link: alpha + bytes / beta.
-    public func transferSeconds(promptTokens: Int) -> Double {
-        link.latencySeconds + Double(transferBytes(promptTokens: promptTokens)) / link.bytesPerSecond
-    }
 
     /// Runs the trace through both pools (see the type's comment).
     public func run<Timer: IterationTimer>(
@@ -74,7 +71,7 @@ public struct DisaggregatedCluster {
         var prefillTTFT: [Double] = []
         for r in trace {
             guard let done = prefill.firstToken[r.id] else { throw .invalid("request \(r.id) left the prefill pool without its first token") }
-            let t = transferSeconds(promptTokens: r.promptTokens)
+            let t = timer.transferSeconds(bytes: transferBytes(promptTokens: r.promptTokens), over: link)
             bytes += transferBytes(promptTokens: r.promptTokens)
             seconds += t
             longest = max(longest, t)

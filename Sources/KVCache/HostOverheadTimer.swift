@@ -1,3 +1,4 @@
+import AttnHardware
 import AttnNumerics
 
 /// An iteration timer plus the serving engine's host time per iteration: the CPU work
@@ -31,5 +32,10 @@ public struct HostOverheadTimer<Base: IterationTimer>: IterationTimer {
 
     public mutating func seconds(_ batch: IterationBatch) throws -> Double {
         try base.seconds(batch) + hostSeconds
+    }
+
+    /// The base's: the host's time per iteration does not delay a GPU-to-GPU send.
+    public func transferSeconds(bytes: Int, over link: Interconnect) -> Double {
+        base.transferSeconds(bytes: bytes, over: link)
     }
 }

@@ -1,3 +1,4 @@
+import AttnHardware
 /// What one serving iteration computes: prompt chunks (prefill) and one new token for each
 /// decoding sequence, the input of an `IterationTimer`.
 public struct IterationBatch: Sendable, Equatable {
@@ -63,6 +64,17 @@ public protocol IterationTimer {
     var fixedSeconds: Double? { get }
     /// Seconds one iteration over `batch` takes (`batch` is never empty).
     mutating func seconds(_ batch: IterationBatch) throws -> Double
+    /// Seconds to send `bytes` from one GPU to another over `link` (disaggregation's KV
+    /// hand-off). The model timer asks the cost model (NCCL's send, `CostModel.send`); the
+    /// default is the profile's own figures, alpha + bytes / beta.
+    func transferSeconds(bytes: Int, over link: Interconnect) -> Double
+}
+
+extension IterationTimer {
+    /// The profile's link figures: `latency_seconds` + bytes / `bytes_per_second`.
+    public func transferSeconds(bytes: Int, over link: Interconnect) -> Double {
+        link.latencySeconds + Double(bytes) / link.bytesPerSecond
+    }
 }
 
 /// Every iteration takes the same time.
