@@ -10,8 +10,8 @@ public struct Interconnect: Sendable, Equatable {
     /// Bytes per second one GPU sends (and, at the same time, receives).
     public var bytesPerSecond: Double
     /// Seconds a transfer over the link costs beyond its bytes (alpha), an assumption: the
-    /// cost model's collectives and sends use NCCL's latencies instead; the disaggregated
-    /// KV hand-off (`DisaggregatedCluster`) still charges this.
+    /// cost model's collectives and sends use NCCL's latencies instead; only a fixed clock's
+    /// disaggregated KV hand-off (`IterationTimer.transferSeconds`' default) charges this.
     public var latencySeconds: Double
     /// Where each figure comes from, keyed by its JSON field name (`bytes_per_second`,
     /// `latency_seconds`, `domain_gpus`).

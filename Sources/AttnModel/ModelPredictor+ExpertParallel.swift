@@ -120,9 +120,8 @@ extension ModelPredictor {
             let send = Self.dispatchBytes(tokens: tokens, topK: topK, rowBytes: row, gpus: g)
             let receive = pairs * row * (g - 1) / g
             guard send > 0 || receive > 0 else { return }
-            let choice = costModel.send(bytes: max(send, receive), over: link)
-            let seconds = costModel.allToAllSeconds(sendBytes: send, receiveBytes: receive, gpus: g, over: link)
-            self.link(name, site, n, CollectiveShape(.allToAll, bytes: max(send, receive), gpus: g), seconds: seconds, choice: choice, into: &pass)
+            let choice = costModel.allToAll(sendBytes: send, receiveBytes: receive, gpus: g, over: link)
+            self.link(name, site, n, CollectiveShape(.allToAll, bytes: max(send, receive), gpus: g), seconds: choice?.seconds ?? 0, choice: choice, into: &pass)
         }
         allToAll("ep_dispatch", row: dispatchRow, into: &pass)
         if pairs > 0 {

@@ -9,9 +9,14 @@ extension CostModel {
     /// group, so the time is one send (`send`: NCCL's ring latency of one hop under LL or
     /// Simple) of the larger direction:
     ///
-    ///     t = send(max(send, receive));   0 for one GPU or no bytes
+    ///     t = send(max(send, receive));   nil for one GPU or no bytes
+    public func allToAll(sendBytes: Int, receiveBytes: Int, gpus: Int, over link: Interconnect) -> CollectiveTuning.Choice? {
+        guard gpus > 1, max(sendBytes, receiveBytes) > 0 else { return nil }
+        return send(bytes: max(sendBytes, receiveBytes), over: link)
+    }
+
+    /// Seconds of that all-to-all (`allToAll`); 0 for one GPU or no bytes.
     public func allToAllSeconds(sendBytes: Int, receiveBytes: Int, gpus: Int, over link: Interconnect) -> Double {
-        guard gpus > 1, max(sendBytes, receiveBytes) > 0 else { return 0 }
-        return send(bytes: max(sendBytes, receiveBytes), over: link).seconds
+        allToAll(sendBytes: sendBytes, receiveBytes: receiveBytes, gpus: gpus, over: link)?.seconds ?? 0
     }
 }

@@ -47,7 +47,6 @@ public struct DisaggregatedCluster {
     /// Bytes one GPU sends for a prompt of `promptTokens`: tokens x KV bytes per token and GPU.
     public func transferBytes(promptTokens: Int) -> Int { promptTokens * kvBytesPerToken }
 
-
     /// Runs the trace through both pools (see the type's comment).
     public func run<Timer: IterationTimer>(
         _ trace: [Request], timer: inout Timer, progress: ((Double) -> Void)? = nil
@@ -71,8 +70,9 @@ public struct DisaggregatedCluster {
         var prefillTTFT: [Double] = []
         for r in trace {
             guard let done = prefill.firstToken[r.id] else { throw .invalid("request \(r.id) left the prefill pool without its first token") }
-            let t = timer.transferSeconds(bytes: transferBytes(promptTokens: r.promptTokens), over: link)
-            bytes += transferBytes(promptTokens: r.promptTokens)
+            let sent = transferBytes(promptTokens: r.promptTokens)
+            let t = timer.transferSeconds(bytes: sent, over: link)
+            bytes += sent
             seconds += t
             longest = max(longest, t)
             prefillTTFT.append(done - r.arrival)

@@ -37,19 +37,9 @@ extension BlockExecutor {
         env[slot] = .unset
         tile.level = .tensorMemory
         if let needed = try onChip({ () throws(CounterOverflow) in try chip.placeInTensorMemory(tile, counters: &counters) }) {
-            let allocating = "allocating: " + tensorMemoryText(name, tile)
-            throw capacityError(level: .tensorMemory, needed: needed, limit: chip.tensorMemoryLimit, at: location, allocating: allocating)
+            throw capacityError(level: .tensorMemory, needed: needed, limit: chip.tensorMemoryLimit, at: location, allocating: "allocating: " + tileText(name, tile))
         }
         env[slot] = .tile(tile)
-    }
-
-    /// A tile in tensor memory as the capacity diagnostic names it: its shape, element
-    /// size and the allocation charged for it, "o 128x96 x 4 B in 128 lanes x 128 columns =
-    /// 65,536 bytes" (`TensorMemoryAllocation`: whole power-of-two columns of all lanes).
-    func tensorMemoryText(_ name: String, _ tile: Tile) -> String {
-        let head = "\(name) \(tile.shapeText) x \(tile.elementBytes) B"
-        guard let allocation = try? chip.tensorMemoryAllocation(tile) else { return "\(head) = \(NumberFormat.bytes(tile.bytes))" }
-        return "\(head) in \(allocation.text) = \(NumberFormat.bytes(allocation.bytes))"
     }
 
     /// An operand of `@`: a tensor-memory tile is read by the tensor cores where it lies

@@ -303,9 +303,20 @@ final class BlockExecutor {
     /// Places a newly loaded tile in its level, enforcing the per-block capacity.
     private func allocate(_ tile: Tile, named name: String, at location: SourceLocation) throws(Diagnostic) {
         if let needed = try onChip({ () throws(CounterOverflow) in try chip.place(tile, counters: &counters) }) {
-            let allocating = "allocating: \(name) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))"
-            throw capacityError(level: .sram, needed: needed, limit: chip.sramLimit, at: location, allocating: allocating)
+            throw capacityError(level: .sram, needed: needed, limit: chip.sramLimit, at: location, allocating: "allocating: " + tileText(name, tile))
         }
+    }
+
+    /// A tile as the capacity diagnostic names it: its shape, element size and the bytes it
+    /// takes of its level, "k 64x128 x 2 B = 16,384 bytes"; in tensor memory the allocation
+    /// charged for it, "o 128x96 x 4 B in 128 lanes x 128 columns = 65,536 bytes"
+    /// (`TensorMemoryAllocation`: whole power-of-two columns of all lanes).
+    func tileText(_ name: String, _ tile: Tile) -> String {
+        let head = "\(name) \(tile.shapeText) x \(tile.elementBytes) B"
+        guard tile.level == .tensorMemory, let allocation = try? chip.tensorMemoryAllocation(tile) else {
+            return "\(head) = \(NumberFormat.bytes(tile.bytes))"
+        }
+        return "\(head) in \(allocation.text) = \(NumberFormat.bytes(allocation.bytes))"
     }
 
     /// Runs a ledger operation; a sum of bytes past 2^63 - 1 is the overflow diagnostic.
@@ -333,9 +344,7 @@ final class BlockExecutor {
         let what = ["sram": "shared memory (SRAM)", "reg": "registers", "tmem": "tensor memory (TMEM)"][level.rawValue] ?? level.rawValue
         var notes: [String] = []
         for (slot, tile) in env.tiles(at: level) {
-            notes.append(level == .tensorMemory
-                ? "live: " + tensorMemoryText(kernel.slotNames[slot], tile)
-                : "live: \(kernel.slotNames[slot]) \(tile.shapeText) x \(tile.elementBytes) B = \(NumberFormat.bytes(tile.bytes))")
+            notes.append("live: " + tileText(kernel.slotNames[slot], tile))
         }
         if let allocating { notes.append(allocating) }
         if level == .tensorMemory { notes.append(TensorMemoryAllocation.granularityNote) }
