@@ -51,7 +51,7 @@ import TileTestSupport
 
             """
         let bound = try S.bindSource(text, S.shape(heads: 1, n: 8192, d: 1))
-        let elapsed = try Self.seconds {
+        let elapsed = Self.seconds { () -> Void in
             do {
                 _ = try Self.count(bound)
                 Issue.record("expected the budget to refuse the run")
