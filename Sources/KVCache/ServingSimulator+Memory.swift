@@ -80,10 +80,19 @@ extension ServingSimulator {
                 }
             }
             for _ in 0..<promptBlocks { if let block = pool.allocate() { table.append(block) } }
-            // One sequence runs the prompt; parallel samples and beams fork from it at the
-            // first decode step (vLLM forks a sequence group's children after the prompt).
+            // The request's samples or beams exist from admission and share the prompt's
+            // blocks, each block's reference count the number of sequences: vLLM 0.1, which
+            // the paper ran, creates `best_of` sequences per request (LLMEngine.add_request)
+            // and gives every one the prompt's block table (BlockSpaceManager.allocate,
+            // ref_count = seq_group.num_seqs()); the prompt runs once, and each sequence's
+            // first token goes into its own copy of the last partial block (copy on write).
+            var tables = [table]
+            for _ in 1..<max(1, sequences) {
+                for block in table { pool.retain(block) }
+                tables.append(table)
+            }
             tally.promptTokens += request.promptTokens
-            return Running(request: request, tokens: request.promptTokens, tables: [table], admittedAt: iteration, pending: request.promptTokens)
+            return Running(request: request, tokens: request.promptTokens, tables: tables, admittedAt: iteration, pending: request.promptTokens)
         default:
             // One reservation per sequence: without paging, parallel samples and beams
             // each keep a private copy (Kwon et al. 2023, Section 6.3's Orca baselines).
@@ -144,15 +153,6 @@ extension ServingSimulator {
         guard case .paged = configuration.policy else {
             r.tokens += 1
             return true
-        }
-        let sequences = configuration.sharing.sequences
-        if sequences > 1, r.tables.count == 1 {
-            // The first decode step forks the prompt's sequence into its samples or beams,
-            // sharing every block (copy on write below).
-            for _ in 1..<sequences {
-                for block in r.tables[0] { pool.retain(block) }
-                r.tables.append(r.tables[0])
-            }
         }
         if case .beamSearch(let width) = configuration.sharing, width > 1 {
             // The new beams descend from the current ones, favouring the best: parent

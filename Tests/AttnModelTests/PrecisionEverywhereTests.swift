@@ -134,6 +134,9 @@ import AttnTestSupport
     ///   8192 x 4096 weights at fp32, 134,217,728 bytes;
     /// - fp32 target, EAGLE in bf16: 4096 x 128,256 x 4 = 2,101,346,304 bytes, the FC
     ///   67,108,864 (bf16).
+    /// Each pass's embedding gather reads and writes its rows (tokens x hidden) at the
+    /// drafter's element bytes: 2 x 2 x 4096 x 4 = 65,536 bytes for the fp32 head's first
+    /// pass (2 tokens), 131,072 for its second (4); 32,768 and 65,536 in bf16.
     @Test(arguments: [("fp16", TensorFormat.float(.fp32), 2, 4), ("fp32", .float(.bf16), 4, 2)])
     func eagleReadsTheTargetsLMHead(_ targetDType: String, _ own: TensorFormat, _ headBytes: Int, _ fcBytes: Int) throws {
         let target = try architecture("llama-3-8b")
@@ -149,6 +152,9 @@ import AttnTestSupport
             #expect(head.flops == rows / 2 * plainHead.flops)
             let fc = try #require(pass.operators.first { $0.name == "eagle_fc" })
             #expect(fc.weightBytes == 8192 * 4096 * fcBytes, "\(fc.weightBytes)")
+            // The embedding gather reads and writes one row per token at the drafter's dtype.
+            let embedding = try #require(pass.operators.first { $0.name == "embedding" })
+            #expect(embedding.dramBytes == 2 * rows * 4096 * fcBytes, "\(embedding.dramBytes)")
         }
         #expect(x.draftSteps[0].operators.first { $0.name == "lm_head" } == plainHead)
     }
