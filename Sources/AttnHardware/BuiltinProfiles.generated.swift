@@ -58,7 +58,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX A100 datasheet (320 GB system): 1 TB of system memory for 8 GPUs, 128 GiB per GPU",
       "bytes_per_second": "NVIDIA A100 datasheet: PCIe Gen4 64 GB/s, 32 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {
@@ -155,7 +155,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX A100 datasheet (640 GB system): 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
       "bytes_per_second": "NVIDIA A100 datasheet: PCIe Gen4 64 GB/s, 32 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {
@@ -575,7 +575,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX H100 datasheet: 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
       "bytes_per_second": "NVIDIA H100 datasheet (SXM): PCIe Gen5 128 GB/s, 64 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {
@@ -751,7 +751,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX H200 datasheet: 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
       "bytes_per_second": "NVIDIA H200 datasheet (SXM): PCIe Gen5 128 GB/s, 64 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {
