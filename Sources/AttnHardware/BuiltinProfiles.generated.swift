@@ -58,7 +58,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX A100 datasheet (320 GB system): 1 TB of system memory for 8 GPUs, 128 GiB per GPU",
       "bytes_per_second": "NVIDIA A100 datasheet: PCIe Gen4 64 GB/s, 32 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {
@@ -155,7 +155,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX A100 datasheet (640 GB system): 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
       "bytes_per_second": "NVIDIA A100 datasheet: PCIe Gen4 64 GB/s, 32 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {
@@ -241,9 +241,11 @@ public enum BuiltinProfiles {
     "name": "NVLink 5",
     "bytes_per_second": 900000000000.0,
     "latency_seconds": 2e-06,
+    "nvswitch_multicast": true,
     "domain_gpus": 8,
     "sources": {
       "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
+      "nvswitch_multicast": "NVIDIA Blackwell architecture technical brief: HGX B200's fifth-generation NVLink Switch chips with NVLink SHARP (in-switch reductions and multicast), which NCCL's NVLS algorithm uses",
       "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "NVIDIA HGX B200: 8 GPUs joined all-to-all by NVLink Switch (14.4 TB/s aggregate)"
     }
@@ -562,8 +564,10 @@ public enum BuiltinProfiles {
     "name": "NVLink 4",
     "bytes_per_second": 450000000000.0,
     "latency_seconds": 2e-06,
+    "nvswitch_multicast": true,
     "sources": {
       "bytes_per_second": "NVIDIA H100 Tensor Core GPU datasheet, SXM5: NVLink 900 GB/s total (18 links of 50 GB/s, 25 GB/s per direction each), 450 GB/s per direction",
+      "nvswitch_multicast": "NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022): HGX H100 joins its 8 GPUs through four third-generation NVSwitch chips with NVLink SHARP (in-switch reductions and multicast), which NCCL's NVLS algorithm uses (NCCL 2.17 and later, CUDA multicast objects)",
       "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
@@ -575,7 +579,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX H100 datasheet: 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
       "bytes_per_second": "NVIDIA H100 datasheet (SXM): PCIe Gen5 128 GB/s, 64 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {
@@ -738,8 +742,10 @@ public enum BuiltinProfiles {
     "name": "NVLink 4",
     "bytes_per_second": 450000000000.0,
     "latency_seconds": 2e-06,
+    "nvswitch_multicast": true,
     "sources": {
       "bytes_per_second": "NVIDIA H200 Tensor Core GPU datasheet, SXM: NVLink 900 GB/s total, 450 GB/s per direction",
+      "nvswitch_multicast": "NVIDIA HGX H200: the HGX H100 baseboard's third-generation NVSwitch chips (NVLink SHARP: in-switch reductions and multicast; H100 Tensor Core GPU Architecture whitepaper, 2022), which NCCL's NVLS algorithm uses",
       "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)"
     }
   },
@@ -751,7 +757,7 @@ public enum BuiltinProfiles {
     "sources": {
       "bytes": "NVIDIA DGX H200 datasheet: 2 TB of system memory for 8 GPUs, 256 GiB per GPU",
       "bytes_per_second": "NVIDIA H200 datasheet (SXM): PCIe Gen5 128 GB/s, 64 GB/s per direction",
-      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays a few microseconds of launch and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
+      "latency_seconds": "assumed 10 us per copy, not a datasheet figure: a cudaMemcpyAsync between pinned host memory and the GPU pays its submission (about 5-7 us per call as DualPath measures it, Wu et al. 2026, Section 5.2) and DMA setup before its bytes move; vLLM copies each block of each layer separately, which is why small blocks swap slowly (Kwon et al. 2023, Figure 19a)"
     }
   },
   "storage": {

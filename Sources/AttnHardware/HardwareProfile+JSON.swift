@@ -194,8 +194,8 @@ extension HardwareProfile {
 
     /// Reads the optional `interconnect` object: `name`, `bytes_per_second` (per GPU and
     /// direction), `latency_seconds` (per step of a ring collective), optionally
-    /// `domain_gpus` (the GPUs it joins all-to-all) and `sources` with an entry for each
-    /// figure.
+    /// `domain_gpus` (the GPUs it joins all-to-all), `nvswitch_multicast` (true where an
+    /// NVSwitch with NVLink SHARP joins them) and `sources` with an entry for each figure.
     static func interconnect(_ r: inout JSONObjectReader) throws(JSONInputError) -> Interconnect {
         guard let name = try r.string("name") else { throw r.error("name", "is required") }
         guard !name.isEmpty else { throw r.error("name", "expected a non-empty string") }
@@ -209,16 +209,18 @@ extension HardwareProfile {
             throw r.error("latency_seconds", "expected a number from 0 to 1, found \(latency)")
         }
         let domain = try r.integer("domain_gpus", minimum: 2, maximum: HardwareProfile.maxUnitCount)
+        let multicast = try r.bool("nvswitch_multicast")
         guard var s = try r.object("sources") else { throw r.error("sources", "is required") }
         var sources: [String: String] = [:]
         for key in s.keys {
-            guard ["bytes_per_second", "latency_seconds", "domain_gpus", "name"].contains(key) else {
-                throw s.error(key, "unknown field; expected bytes_per_second, latency_seconds, domain_gpus or name")
+            guard ["bytes_per_second", "latency_seconds", "domain_gpus", "nvswitch_multicast", "name"].contains(key) else {
+                throw s.error(key, "unknown field; expected bytes_per_second, latency_seconds, domain_gpus, nvswitch_multicast or name")
             }
             sources[key] = try s.string(key)
         }
         try s.finish()
-        for key in ["bytes_per_second", "latency_seconds"] + (domain == nil ? [] : ["domain_gpus"]) where sources[key] == nil {
+        let sourced = ["bytes_per_second", "latency_seconds"] + (domain == nil ? [] : ["domain_gpus"]) + (multicast == nil ? [] : ["nvswitch_multicast"])
+        for key in sourced where sources[key] == nil {
             throw s.error(key, "is required (where the figure comes from)")
         }
         try r.finish()
@@ -226,6 +228,7 @@ extension HardwareProfile {
             throw r.error("bytes_per_second", "expected a positive number, found \(bandwidth)")
         }
         link.domainGPUs = domain
+        link.nvswitchMulticast = multicast ?? false
         return link
     }
 

@@ -14,12 +14,17 @@ public struct Interconnect: Sendable, Equatable {
     /// disaggregated KV hand-off (`IterationTimer.transferSeconds`' default) charges this.
     public var latencySeconds: Double
     /// Where each figure comes from, keyed by its JSON field name (`bytes_per_second`,
-    /// `latency_seconds`, `domain_gpus`).
+    /// `latency_seconds`, `domain_gpus`, `nvswitch_multicast`).
     public var sources: [String: String]
     /// GPUs the link joins all-to-all at this bandwidth (the NVLink or Infinity Fabric
     /// domain: 8 on an HGX board, 72 in a GB200 NVL72 rack); nil where the profile does not
     /// say. Beyond it traffic leaves for the scale-out network, which no profile models.
     public var domainGPUs: Int? = nil
+    /// Whether the GPUs meet at NVSwitch chips that multicast and reduce in the switch
+    /// (NVLink SHARP: third-generation NVSwitch, HGX H100 and later), which NCCL's NVLS
+    /// all-reduce needs (`CostModel.allReduce`); false where the profile does not say
+    /// (`nvswitch_multicast`).
+    public var nvswitchMulticast = false
 
     /// The NVLink generation the name gives (`NVLink 4` -> 4); nil for any other link.
     public var nvlinkGeneration: Int? {

@@ -1,7 +1,9 @@
 /// A memory level below HBM that a server can move KV blocks to: host memory over the
 /// GPU's host link (PCIe, NVLink-C2C) or NVMe storage. Capacity per GPU, the link's
 /// bandwidth per direction and the fixed cost of one copy, each with its source (the
-/// profile's optional `host_memory` and `storage` objects, docs/hardware.md).
+/// profile's optional `host_memory` and `storage` objects, docs/hardware.md). Figures
+/// only: the time of a copy is the cost model's (`CostModel.tierTransferSeconds`, asked
+/// through `IterationTimer.tierTransferSeconds`).
 public struct MemoryTier: Sendable, Equatable {
     /// What the level is and how it is reached, e.g. `DDR5 over PCIe 5.0 x16`.
     public var name: String
@@ -21,13 +23,5 @@ public struct MemoryTier: Sendable, Equatable {
         self.bytesPerSecond = bytesPerSecond
         self.latencySeconds = latencySeconds
         self.sources = sources
-    }
-
-    /// Seconds to move `bytes` over the link in `transfers` separate copies, one after
-    /// another: transfers x latency + bytes / bandwidth (the alpha-beta model of the
-    /// interconnect's `transferSeconds`; many small copies pay the latency many times,
-    /// as the vLLM paper's swapping with small blocks does, Kwon et al. 2023, Figure 19a).
-    public func transferSeconds(bytes: Int, transfers: Int = 1) -> Double {
-        Double(max(0, transfers)) * latencySeconds + Double(max(0, bytes)) / bytesPerSecond
     }
 }

@@ -55,6 +55,13 @@ public struct ModelIterationTimer: IterationTimer {
         predictor.costModel.transferSeconds(bytes: bytes, over: link)
     }
 
+    /// A copy of `bytes` between HBM and `tier` in `transfers` copies, as the cost model
+    /// times it (`CostModel.tierTransferSeconds`: a fixed cost per copy, then the bytes at
+    /// the link's bandwidth).
+    public func tierTransferSeconds(bytes: Int, transfers: Int, tier: MemoryTier) -> Double {
+        predictor.costModel.tierTransferSeconds(bytes: bytes, transfers: transfers, tier: tier)
+    }
+
     public mutating func seconds(_ batch: IterationBatch) throws -> Double {
         let tokens = batch.prefillTokens + batch.decodeSequences
         let sequences = batch.prefill.count + batch.decodeSequences

@@ -19,14 +19,27 @@ import AttnHardware
 ///     time(a, p)      = latency(a, p) + bytes / algBw(a, p)
 ///
 /// and NCCL runs the (algorithm, protocol) of least time (`ncclTopoGetAlgoTime`, enqueue's
-/// `topoGetAlgoInfo`). Not modelled: NVLS (NVSwitch multicast; needs a switch with SHARP
-/// that the profile does not declare, and its 25 us latency only pays for large messages),
-/// CollNet and PAT (several nodes), the per-channel bandwidth caps (`perChMax*Bws`, which need
-/// the channel count NCCL's topology search picks) and the inter-node terms.
+/// `topoGetAlgoInfo`). Where the profile's link is an NVSwitch with multicast
+/// (`Interconnect.nvswitchMulticast`, NVLink 4 or later) NCCL's NVLS all-reduce competes
+/// too, under Simple only (`nvlsBusBytesPerSecond`):
+///
+///     latency(nvls)   = 25 us, no hop term (hwLatencies NVLINK NVLS Simple; base 0)
+///     busBw(nvls)     = c x min(2 x w x eff x (c - 1) / c, top)
+///     algBw(nvls)     = busBw x G / (2 (G - 1))
+///
+/// with c = min(G, 32) channels (one per GPU, `NCCL_MAX_NVLS_ARITY`), w the per-channel
+/// bandwidth of NCCL's NVLS graph and top the largest entry of the speed array its search
+/// draws w from. Not modelled: CollNet, NVLS tree and PAT (several nodes), the ring's and
+/// tree's per-channel bandwidth caps (`perChMaxRingLL128Bws`, `perChMaxTreeBws`,
+/// `perChMaxTreeLL128Bws`, which need the channel count NCCL's ring and tree searches pick)
+/// and the inter-node terms.
 public struct CollectiveTuning: Sendable, Equatable {
     /// NCCL's all-reduce algorithms that run within one node.
     public enum Algorithm: String, Sendable, CaseIterable {
         case ring, tree
+        /// NVLS: every GPU pushes its slice to the NVSwitch, which reduces it and multicasts
+        /// the sum back (NVLink SHARP); only where the link declares the switch.
+        case nvls = "NVLS"
     }
 
     /// NCCL's protocols: LL (8-byte stores of 4 data bytes and a flag), LL128 (128-byte
@@ -78,11 +91,29 @@ public struct CollectiveTuning: Sendable, Equatable {
     /// The tree's measured-against-model correction of its bandwidth, per protocol, for
     /// messages of 64 B x 2^k, k = 0 ..< 23 (`treeCorrectionFactor`; k = floor(log2(bytes / 64))).
     public var treeCorrection: [CollectiveProtocol: [Double]]
+    /// NVLS's latency on one node, seconds: `hwLatencies[NCCL_HW_NVLINK][NCCL_ALGO_NVLS]`
+    /// Simple, 25 us, which `ncclTopoTuneModel` takes as the whole latency (no hops; its base
+    /// latency is 0 and LL and LL128 are not run).
+    public var nvlsLatencySeconds = 25e-6
+    /// NVLS's efficiency by NVLink generation (`nvlsEfficiency`: Hopper 0.85, Blackwell 0.74).
+    public var nvlsEfficiency: [Int: Double] = [4: 0.85, 5: 0.74]
+    /// The per-channel bandwidths NCCL's topology search tries on one node, largest first,
+    /// bytes/s, by NVLink generation (src/graph/search.cc `sm90SpeedArrayIntra` 60, 50, 40,
+    /// 30, 24, 20, 15, 12, 11, 6, 3 GB/s; `sm100SpeedArrayIntra` 90, 80, 70, 60, 50, 45, 40,
+    /// 30, 24, 20, 19, 18 GB/s).
+    public var intraSpeedsBytesPerSecond: [Int: [Double]] = [
+        4: [60, 50, 40, 30, 24, 20, 15, 12, 11, 6, 3].map { $0 * 1e9 },
+        5: [90, 80, 70, 60, 50, 45, 40, 30, 24, 20, 19, 18].map { $0 * 1e9 },
+    ]
+    /// The most GPUs one NVLS channel joins, and so the most channels (src/include/device.h
+    /// `NCCL_MAX_NVLS_ARITY`; search.cc sets the NVLS graph's channels to min(32, GPUs)).
+    public var maxNVLSArity = 32
 
     /// NCCL 2.30.7's defaults.
     public static let nccl = CollectiveTuning(
         source: "NCCL 2.30.7 (NVIDIA/nccl commit 5067397c), src/graph/tuning.cc ncclTunerConstantsDefaults, ncclTopoTuneModel, "
-            + "treeCorrectionFactor; src/graph/topo.h SM80/SM90/SM100_NVLINK_BW",
+            + "treeCorrectionFactor, nvlsEfficiency; src/graph/topo.h SM80/SM90/SM100_NVLINK_BW; src/graph/search.cc "
+            + "sm90/sm100SpeedArrayIntra, ncclTopoSearchTryNvls",
         baseLatencySeconds: [
             .tree: [.ll: 6.8e-6, .ll128: 14.0e-6, .simple: 8.4e-6],
             .ring: [.ll: 6.6e-6, .ll128: 14.0e-6, .simple: 8.4e-6],
@@ -134,6 +165,34 @@ public struct CollectiveTuning: Sendable, Equatable {
     /// The LL ceiling on `link`, bytes/s; infinity where NCCL gives none for it.
     public func llCeiling(_ link: Interconnect) -> Double {
         link.nvlinkGeneration.flatMap { llMaxBytesPerSecond[$0] } ?? .infinity
+    }
+
+    /// NVLS's bus bandwidth over `gpus` GPUs on `link`, bytes/s, as NCCL 2.30.7 derives it
+    /// for one node; nil where NCCL would not run NVLS (no NVSwitch with multicast, an NVLink
+    /// generation before Hopper's, fewer than 2 channels, or no per-channel bandwidth fits).
+    ///
+    /// NCCL's NVLS graph has c = min(G, 32) channels, each headed by one GPU (search.cc
+    /// `ncclTopoCompute`: min = max channels on one node). A channel of bandwidth w takes w
+    /// on every GPU's link to and from the switch and 2w on its head's
+    /// (`ncclTopoSearchTryNvls`), so a GPU's link carries (c + 1) w, and the search keeps the
+    /// largest w of its speed array with (c + 1) w <= B, B the GPU's NVLink bandwidth as NCCL
+    /// counts it (`busBytesPerSecond`). Its second pass raises the graph's inter-node
+    /// bandwidth to the array's top, which no path on one node uses. `ncclTopoTuneModel`
+    /// then takes per channel
+    ///
+    ///     min(w x eff x (c - 1) / c x 2, top)
+    ///
+    /// (x 2: an all-reduce pipelines its reduce and its multicast), and the bus bandwidth
+    /// is c times that.
+    public func nvlsBusBytesPerSecond(_ link: Interconnect, gpus: Int) -> Double? {
+        guard link.nvswitchMulticast, let generation = link.nvlinkGeneration, let efficiency = nvlsEfficiency[generation],
+              let speeds = intraSpeedsBytesPerSecond[generation], let top = speeds.first else { return nil }
+        let channels = min(gpus, maxNVLSArity)
+        guard channels >= 2 else { return nil }
+        let bus = busBytesPerSecond(link)
+        guard let perChannel = speeds.first(where: { Double(channels + 1) * $0 <= bus }) else { return nil }
+        let nvlsPerChannel = min(perChannel * efficiency * Double(channels - 1) / Double(channels) * 2, top)
+        return Double(channels) * nvlsPerChannel
     }
 
     /// The tree's correction of its bandwidth for `bytes` under `p`: 1 outside 64 B ..< 512 MiB.

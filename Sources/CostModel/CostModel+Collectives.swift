@@ -10,9 +10,12 @@ extension CostModel {
     ///            algBw = busBw x G / (2 (G - 1))
     ///     tree:  busBw = 0.92 B (Simple), 0.92 x 7/9 B (LL128), min(LL ceiling, 0.92 B / 3.8) (LL);
     ///            algBw = busBw / 2 x correction(p, bytes)
+    ///     nvls (Simple only, an NVSwitch with multicast):
+    ///            t = 25 us + bytes / (busBw(nvls) x G / (2 (G - 1)))
     ///
-    /// with B the link's bandwidth times NCCL's per-link fraction, and the least of them
-    /// (NCCL runs the fastest). nil for one GPU.
+    /// with B the link's bandwidth times NCCL's per-link fraction, busBw(nvls) NCCL's NVLS
+    /// bandwidth (`CollectiveTuning.nvlsBusBytesPerSecond`), and the least of them (NCCL
+    /// runs the fastest). nil for one GPU.
     public func allReduce(bytes: Int, gpus: Int, over link: Interconnect) -> CollectiveTuning.Choice? {
         guard gpus > 1 else { return nil }
         let tuning = collectives
@@ -21,7 +24,7 @@ extension CostModel {
         let ll = tuning.llCeiling(link)
         let hops = Double(2 * (gpus - 1))
         var best: CollectiveTuning.Choice?
-        for a in CollectiveTuning.Algorithm.allCases {
+        for a in [CollectiveTuning.Algorithm.ring, .tree] {
             for p in CollectiveTuning.CollectiveProtocol.allCases where CollectiveTuning.enables(p, on: link) {
                 guard let base = tuning.baseLatencySeconds[a]?[p], let step = tuning.hopLatencySeconds[hop]?[a]?[p] else { continue }
                 let algorithmBandwidth: Double
@@ -41,11 +44,19 @@ extension CostModel {
                     case .simple: tree
                     }
                     algorithmBandwidth = busBandwidth / 2 * tuning.treeCorrection(p, bytes: bytes)
+                case .nvls:
+                    continue
                 }
                 let seconds = base + hops * step + Double(bytes) / algorithmBandwidth
                 if best.map({ seconds < $0.seconds }) ?? true {
                     best = CollectiveTuning.Choice(seconds: seconds, algorithm: a, collectiveProtocol: p)
                 }
+            }
+        }
+        if let nvls = tuning.nvlsBusBytesPerSecond(link, gpus: gpus) {
+            let seconds = tuning.nvlsLatencySeconds + Double(bytes) / (nvls * Double(gpus) / hops)
+            if best.map({ seconds < $0.seconds }) ?? true {
+                best = CollectiveTuning.Choice(seconds: seconds, algorithm: .nvls, collectiveProtocol: .simple)
             }
         }
         return best

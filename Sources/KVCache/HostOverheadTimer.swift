@@ -38,4 +38,9 @@ public struct HostOverheadTimer<Base: IterationTimer>: IterationTimer {
     public func transferSeconds(bytes: Int, over link: Interconnect) -> Double {
         base.transferSeconds(bytes: bytes, over: link)
     }
+
+    /// The base's: the host's time per iteration does not delay a copy to or from a tier.
+    public func tierTransferSeconds(bytes: Int, transfers: Int, tier: MemoryTier) -> Double {
+        base.tierTransferSeconds(bytes: bytes, transfers: transfers, tier: tier)
+    }
 }

@@ -68,12 +68,24 @@ public protocol IterationTimer {
     /// hand-off). The model timer asks the cost model (NCCL's send, `CostModel.send`); the
     /// default is the profile's own figures, alpha + bytes / beta.
     func transferSeconds(bytes: Int, over link: Interconnect) -> Double
+    /// Seconds to copy `bytes` between HBM and `tier` (host memory or NVMe) as `transfers`
+    /// copies one after another (swapping a preempted request's blocks). The model timer
+    /// asks the cost model (`CostModel.tierTransferSeconds`); the default is the profile's
+    /// own figures, transfers x latency + bytes / bandwidth.
+    func tierTransferSeconds(bytes: Int, transfers: Int, tier: MemoryTier) -> Double
 }
 
 extension IterationTimer {
     /// The profile's link figures: `latency_seconds` + bytes / `bytes_per_second`.
     public func transferSeconds(bytes: Int, over link: Interconnect) -> Double {
         link.latencySeconds + Double(bytes) / link.bytesPerSecond
+    }
+
+    /// The profile's tier figures: transfers x `latency_seconds` + bytes /
+    /// `bytes_per_second` (a fixed clock has no cost model to ask; the model timer's
+    /// `CostModel.tierTransferSeconds` charges the same figures today).
+    public func tierTransferSeconds(bytes: Int, transfers: Int, tier: MemoryTier) -> Double {
+        Double(max(0, transfers)) * tier.latencySeconds + Double(max(0, bytes)) / tier.bytesPerSecond
     }
 }
 

@@ -134,7 +134,7 @@ extension ServingSimulator {
         let prompted = promptChunks(&batch, configuration: c)
         var elapsed = fixed ? c.iterationSeconds : try seconds(batch, timer: &timer)
         if case .swap(let swap) = c.preemption, movedBlocks > 0 {
-            let transfer = swap.seconds(blocks: movedBlocks)
+            let transfer = swap.seconds(blocks: movedBlocks, timer: timer)
             elapsed += transfer
             tally.transferSeconds += transfer
             tally.movedBlocks += movedBlocks

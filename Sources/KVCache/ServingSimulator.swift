@@ -100,7 +100,9 @@ public struct ServingSimulator {
     /// 2 x the layers a block holds: every attention layer, or under hybrid allocation the
     /// g layers of one group), each moving blockBytes / transfersPerBlock bytes, and a
     /// request is swapped out or in whole (all or nothing, Section 4.5); the iteration
-    /// that moves blocks takes the transfer time on top of its computation.
+    /// that moves blocks takes the transfer time on top of its computation. The swap holds
+    /// the level and the geometry; the seconds are the iteration timer's
+    /// (`IterationTimer.tierTransferSeconds`).
     public struct Swap: Sendable, Equatable {
         public var tier: MemoryTier
         /// Blocks the lower level holds (the paper bounds vLLM's swap space by the GPU's
@@ -118,9 +120,10 @@ public struct ServingSimulator {
             self.transfersPerBlock = transfersPerBlock
         }
 
-        /// Seconds to move `blocks` blocks one way.
-        public func seconds(blocks: Int) -> Double {
-            tier.transferSeconds(bytes: blocks * blockBytes, transfers: blocks * transfersPerBlock)
+        /// Seconds to move `blocks` blocks one way, as `timer` times copies to and from
+        /// the tier: blocks x transfersPerBlock copies of blocks x blockBytes bytes in all.
+        public func seconds<Timer: IterationTimer>(blocks: Int, timer: Timer) -> Double {
+            timer.tierTransferSeconds(bytes: blocks * blockBytes, transfers: blocks * transfersPerBlock, tier: tier)
         }
     }
 

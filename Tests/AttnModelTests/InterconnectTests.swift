@@ -37,12 +37,16 @@ import AttnTestSupport
     }
 
     /// NVLink 4, 33,554,432 bytes (4096 tokens x 4096 x fp16) over 8 GPUs: each GPU sends
-    /// 2 x 7/8 x S = 58,720,256 bytes; NCCL's tuner times it as ring LL128, 40.6 us +
-    /// 14 S / (0.92 x 370.8e9 x 8) = 212.7315 us (CostModelTests' CollectiveTests derive
-    /// the rest). One GPU: nothing.
-    @Test func ringAllReduceOnNVLink4() throws {
-        let link = try #require(TestSupport.h100.interconnect)
+    /// 2 x 7/8 x S = 58,720,256 bytes over a ring; on the HGX board's NVSwitch NCCL's tuner
+    /// times it as NVLS, 25 us + 14 S / (476e9 x 8) = 148.3619 us, and without the switch as
+    /// ring LL128, 40.6 us + 14 S / (0.92 x 370.8e9 x 8) = 212.7315 us (CostModelTests'
+    /// CollectiveTests derive the rest). One GPU: nothing.
+    @Test func allReduceOnNVLink4() throws {
+        var link = try #require(TestSupport.h100.interconnect)
+        #expect(link.nvswitchMulticast && link.sources["nvswitch_multicast"]?.contains("NVSwitch") == true)
         #expect(Interconnect.allReduceBytesPerGPU(bytes: 33_554_432, gpus: 8) == 58_720_256)
+        #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 8, over: link) - 148.361882353e-6) < 1e-12)
+        link.nvswitchMulticast = false
         #expect(abs(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 8, over: link) - 212.731513531e-6) < 1e-12)
         #expect(Interconnect.allReduceBytesPerGPU(bytes: 33_554_432, gpus: 1) == 0)
         #expect(CostModel(hardware: TestSupport.h100, dtype: .fp16).allReduceSeconds(bytes: 33_554_432, gpus: 1, over: link) == 0)
@@ -64,7 +68,10 @@ import AttnTestSupport
             (#""latency_seconds": 2e-06,"#, #""latency_seconds": 5,"#, "interconnect.latency_seconds: expected a number from 0 to 1, found 5.0"),
             (#""name": "NVLink 4","#, #""name": "NVLink 4", "lanes": 18,"#, "interconnect.lanes: unknown field"),
             (#""latency_seconds": "assumed"#, #""latency": "assumed"#,
-             "interconnect.sources.latency: unknown field; expected bytes_per_second, latency_seconds, domain_gpus or name"),
+             "interconnect.sources.latency: unknown field; expected bytes_per_second, latency_seconds, domain_gpus, nvswitch_multicast or name"),
+            (#""nvswitch_multicast": true,"#, #""nvswitch_multicast": 1,"#, "interconnect.nvswitch_multicast: expected true or false, found 1"),
+            (#""nvswitch_multicast": "NVIDIA H100"#, #""name": "NVIDIA H100"#,
+             "interconnect.sources.nvswitch_multicast: is required (where the figure comes from)"),
         ]
         for (old, new, expected) in cases {
             let text = try profile(replacing: old, with: new)

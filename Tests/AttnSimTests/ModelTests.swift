@@ -237,8 +237,8 @@ import AttnTestSupport
 
     /// Tensor parallelism over 8 GPUs, Llama-2-7B prefill of 4096 tokens: each all-reduce
     /// moves 4096 x 4096 x 2 = 33,554,432 bytes; a ring sends 2 x 7/8 of it per GPU
-    /// (58,720,256), twice per layer; NCCL's ring LL128: 14 + 14 x 1.9 us + 14 x 33,554,432
-    /// / (8 x 0.92 x 370.8e9) (CostModelTests' CollectiveTests).
+    /// (58,720,256), twice per layer; on the H100's NVSwitch NCCL's NVLS: 25 us + 14 x
+    /// 33,554,432 / (8 x 476e9) (CostModelTests' CollectiveTests; the bytes shown stay the ring's).
     @Test func tensorParallelAllReduceBytes() throws {
         var predictor = try ModelPredictor(
             architecture: try architecture("llama-2-7b"), hardware: TestSupport.h100, options: ModelRunOptions(tensorParallel: 8))
@@ -247,8 +247,8 @@ import AttnTestSupport
         #expect(reduces.count == 2)
         #expect(reduces.allSatisfy { $0.linkBytes == 58_720_256 && $0.repeats == 32 })
         #expect(reduces.reduce(0) { $0 + $1.linkBytes } == 117_440_512)  // per layer
-        let seconds = 40.6e-6 + 14 * 33_554_432.0 / (8 * 0.92 * 370.8e9)
-        #expect(reduces.allSatisfy { abs($0.seconds - seconds) < 1e-12 && $0.kernel == "NVLink 4 ring/LL128" })
+        let seconds = 25e-6 + 14 * 33_554_432.0 / (8 * 476e9)
+        #expect(reduces.allSatisfy { abs($0.seconds - seconds) < 1e-12 && $0.kernel == "NVLink 4 NVLS/Simple" })
         // Decode's 4096 x 2 = 8,192 bytes: ring LL, 6.6 + 14 x 0.6 us + 8192 x 14 / (141e9 x 8).
         let decode = try predictor.step(.decode, context: 4096).operators.filter { $0.name == "all_reduce" }
         #expect(decode.count == 2 && decode.allSatisfy { abs($0.seconds - 15.101673759e-6) < 1e-12 && $0.kernel == "NVLink 4 ring/LL" })

@@ -28,10 +28,19 @@ import Testing
         // The same over 2 GPUs: ring LL 6.6 + 2 x 0.6 = 7.8 us + 8192 / 141e9 (G / (2 (G - 1)) = 1);
         // tree LL 6.8 + 1.2 = 8.0 us.
         Case(profile: "h100-sxm", bytes: 8192, gpus: 2, seconds: 7.858099290780e-6, algorithm: .ring, collectiveProtocol: .ll),
-        // 32 MiB over 8 GPUs: ring LL128 40.6 us + 33,554,432 x 14 / (0.92 x 370.8e9 x 8) =
-        // 212.7315 us beats ring Simple 56 us + 33,554,432 x 14 / (370.8e9 x 8) = 214.3610 us;
-        // tree Simple 64.4 us + S / (370.8e9 x 0.92 / 2 x 0.7) and ring LL (S / 80.6e9) lose.
-        Case(profile: "h100-sxm", bytes: 33_554_432, gpus: 8, seconds: 212.731513531e-6, algorithm: .ring, collectiveProtocol: .ll128),
+        // 32 MiB over 8 GPUs on the NVSwitch: NVLS 25 us + 33,554,432 x 14 / (476e9 x 8) =
+        // 148.3619 us (nvlsBusBytesPerSecond below) beats ring LL128 40.6 us + 33,554,432 x 14 /
+        // (0.92 x 370.8e9 x 8) = 212.7315 us and ring Simple 56 us + S x 14 / (370.8e9 x 8) =
+        // 214.3610 us; tree Simple 64.4 us + S / (370.8e9 x 0.92 / 2 x 0.7) and ring LL lose.
+        Case(profile: "h100-sxm", bytes: 33_554_432, gpus: 8, seconds: 148.361882353e-6, algorithm: .nvls, collectiveProtocol: .simple),
+        // 1 MiB: ring LL 15.0 us + 1,048,576 x 14 / (141e9 x 8) = 28.0142 us beats NVLS
+        // 25 us + 1,048,576 / 272e9 = 28.8551 us; 2 MiB: NVLS 32.7101 us beats ring LL 41.0284 us
+        // and ring LL128 40.6 us + 2,097,152 x 14 / (0.92 x 370.8e9 x 8) = 51.3582 us.
+        Case(profile: "h100-sxm", bytes: 1_048_576, gpus: 8, seconds: 28.014241135e-6, algorithm: .ring, collectiveProtocol: .ll),
+        Case(profile: "h100-sxm", bytes: 2_097_152, gpus: 8, seconds: 32.710117647e-6, algorithm: .nvls, collectiveProtocol: .simple),
+        // B200, 32 MiB over 8 GPUs: NVLS 25 us + 33,554,432 x 14 / (720e9 x 8) = 106.5559 us
+        // beats ring LL128 40.6 us + S x 14 / (0.92 x 721.8e9 x 8) = 129.0267 us.
+        Case(profile: "b200", bytes: 33_554_432, gpus: 8, seconds: 106.555911111e-6, algorithm: .nvls, collectiveProtocol: .simple),
         // A100, 8,192 bytes over 8 GPUs: ring LL 15.0 us + 8192 x 14 / (87.7e9 x 8).
         Case(profile: "a100-80gb-sxm", bytes: 8192, gpus: 8, seconds: 15.163466362600e-6, algorithm: .ring, collectiveProtocol: .ll),
         // PCIe, 1 MiB over 4 GPUs: ring LL 6.6 + 6 x 1.0 = 12.6 us + 1,048,576 x 6 / (32e9 x 4)
@@ -50,6 +59,40 @@ import Testing
         let choice = try #require(CostModel(hardware: hardware, dtype: .fp16).allReduce(bytes: c.bytes, gpus: c.gpus, over: link))
         #expect(abs(choice.seconds - c.seconds) < 1e-12, "\(choice.seconds)")
         #expect(choice.algorithm == c.algorithm && choice.collectiveProtocol == c.collectiveProtocol, "\(choice)")
+    }
+
+    /// NVLS's bus bandwidth (`nvlsBusBytesPerSecond`, NCCL 2.30.7): c = min(G, 32) channels,
+    /// the largest per-channel w of the speed array with (c + 1) w <= B, then
+    /// c x min(2 w eff (c - 1) / c, top). H100 SXM (B = 370.8e9, eff 0.85, top 60e9): G = 8,
+    /// 9w <= 370.8 gives w = 40: 8 x min(59.5, 60) = 476e9; G = 2, w = 60: 2 x 51 = 102e9;
+    /// G = 4, w = 60: 4 x min(76.5, 60) = 240e9; G = 16, 17w <= 370.8 gives w = 20:
+    /// 16 x 31.875 = 510e9. B200 (B = 721.8e9, eff 0.74, top 90e9): G = 8, 9w <= 721.8 gives
+    /// w = 80: 8 x min(103.6, 90) = 720e9. No NVLS without the switch (A100, H20's profile,
+    /// PCIe), before Hopper (NVLink 3 with the flag set: no efficiency) or on one GPU.
+    @Test func nvlsBandwidthFollowsNCCLsSearchAndTuner() throws {
+        let tuning = Tuning.nccl
+        let cases: [(String, Int, Double?)] = [
+            ("h100-sxm", 8, 476e9), ("h100-sxm", 2, 102e9), ("h100-sxm", 4, 240e9), ("h100-sxm", 16, 510e9),
+            ("h200-sxm", 8, 476e9), ("b200", 8, 720e9), ("h100-sxm", 1, nil),
+            ("a100-80gb-sxm", 8, nil), ("h20", 8, nil), ("h100-pcie", 8, nil),
+        ]
+        for (profile, gpus, expected) in cases {
+            let link = try #require(try HardwareProfile.named(profile).interconnect)
+            let bus = tuning.nvlsBusBytesPerSecond(link, gpus: gpus)
+            if let expected {
+                #expect(abs((bus ?? 0) / expected - 1) < 1e-12, "\(profile) x\(gpus): \(String(describing: bus))")
+            } else {
+                #expect(bus == nil, "\(profile) x\(gpus)")
+            }
+        }
+        var ampere = try #require(try HardwareProfile.named("a100-80gb-sxm").interconnect)
+        ampere.nvswitchMulticast = true
+        #expect(tuning.nvlsBusBytesPerSecond(ampere, gpus: 8) == nil)
+        // Without the switch the H100's 32 MiB all-reduce is ring LL128's 212.7315 us again.
+        var plain = try #require(try HardwareProfile.named("h100-sxm").interconnect)
+        plain.nvswitchMulticast = false
+        let ring = try #require(CostModel(hardware: try HardwareProfile.named("h100-sxm"), dtype: .fp16).allReduce(bytes: 33_554_432, gpus: 8, over: plain))
+        #expect(abs(ring.seconds - 212.731513531e-6) < 1e-12 && ring.algorithm == .ring && ring.collectiveProtocol == .ll128, "\(ring)")
     }
 
     /// One GPU: no all-reduce. A send of 450,000 bytes on NVLink 4: LL 6.6 + 0.6 us +

@@ -102,15 +102,49 @@ import AttnNumerics
 
     // MARK: Swapping
 
-    /// Seconds to move bytes over a link: transfers x latency + bytes / bandwidth.
-    @Test func transferTimeIsLatencyPlusBytesOverBandwidth() throws {
+    /// A fixed clock times a copy with the profile's figures: transfers x latency + bytes /
+    /// bandwidth (`IterationTimer.tierTransferSeconds`' default).
+    @Test func fixedClockTimesACopyWithTheTiersFigures() throws {
         let link = try #require(MemoryTier(name: "PCIe", bytes: 1 << 30, bytesPerSecond: 32e9, latencySeconds: 1e-5))
-        #expect(link.transferSeconds(bytes: 32_000_000, transfers: 80) == 80 * 1e-5 + 32_000_000 / 32e9)
+        let timer = FixedIterationTime(0.05)
+        #expect(timer.tierTransferSeconds(bytes: 32_000_000, transfers: 80, tier: link) == 80 * 1e-5 + 32_000_000 / 32e9)
         // Block-sized copies: OPT-13B blocks of 16 tokens are 16 x 819,200 bytes, one copy
         // per layer for K and one for V (80 copies of 163,840 bytes).
         let swap = ServingSimulator.Swap(tier: link, capacityBlocks: 10, blockBytes: 16 * 819_200, transfersPerBlock: 80)
-        #expect(swap.seconds(blocks: 3) == 240 * 1e-5 + Double(3 * 16 * 819_200) / 32e9)
+        #expect(swap.seconds(blocks: 3, timer: timer) == 240 * 1e-5 + Double(3 * 16 * 819_200) / 32e9)
+        // The host's time per iteration does not delay a copy.
+        #expect(swap.seconds(blocks: 3, timer: HostOverheadTimer(timer, hostSeconds: 0.013)) == swap.seconds(blocks: 3, timer: timer))
         #expect(MemoryTier(name: "x", bytes: 1, bytesPerSecond: 0, latencySeconds: 0) == nil)
+    }
+
+    /// A timer that charges 1 ms per copy and 1 s per byte, whatever the tier's figures.
+    struct CopyCounter: IterationTimer {
+        var label: String { "copy counter" }
+        var fixedSeconds: Double? { 0.01 }
+        func seconds(_ batch: IterationBatch) -> Double { 0.01 }
+        func tierTransferSeconds(bytes: Int, transfers: Int, tier: MemoryTier) -> Double {
+            Double(transfers) * 1e-3 + Double(bytes)
+        }
+    }
+
+    /// The swap path takes its seconds from the iteration timer, not from the tier: the
+    /// run of `swappingMovesTheVictimsBlocksBothWays` (2 blocks out, 2 back, 2 copies of
+    /// 100 bytes each) under a timer charging 1 ms per copy and 1 s per byte moves
+    /// 2 x (4 ms + 200 s) = 400.008 s, where the tier's own figures (1 GB/s, no fixed cost)
+    /// would give 400 ns.
+    @Test func swapTransfersAreTheTimersSeconds() throws {
+        let link = try #require(MemoryTier(name: "host", bytes: 1 << 20, bytesPerSecond: 1e9, latencySeconds: 0))
+        let swap = ServingSimulator.Swap(tier: link, capacityBlocks: 8, blockBytes: 100, transfersPerBlock: 2)
+        var simulator = ServingSimulator(.init(
+            policy: .paged(blockSize: 4), poolTokens: 20, maxLength: 64, iterationSeconds: 0.01, checkInvariants: true, preemption: .swap(swap)))
+        var timer = CopyCounter()
+        let stats = try simulator.run([
+            Request(id: 0, arrival: 0, promptTokens: 6, outputTokens: 6),
+            Request(id: 1, arrival: 0, promptTokens: 6, outputTokens: 6),
+        ], timer: &timer)
+        let moved = try #require(stats.swap)
+        #expect(moved.movedBlocks == 4 && moved.movedBytes == 400)
+        #expect(abs(moved.transferSeconds - 400.008) < 1e-9, "\(moved.transferSeconds)")
     }
 
     /// Preemption by swapping on a pool of 5 blocks of 4 tokens: two requests of 6 + 6
