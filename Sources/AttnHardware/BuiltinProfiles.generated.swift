@@ -324,9 +324,11 @@ public enum BuiltinProfiles {
     "name": "NVLink 5",
     "bytes_per_second": 900000000000.0,
     "latency_seconds": 2e-06,
+    "nvswitch_multicast": true,
     "domain_gpus": 8,
     "sources": {
       "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
+      "nvswitch_multicast": "NVIDIA Blackwell Ultra (HGX B300) specifications: fifth-generation NVLink Switch chips with NVLink SHARP (in-switch reductions and multicast), which NCCL's NVLS algorithm uses",
       "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "NVIDIA HGX B300: 8 GPUs joined all-to-all by NVLink Switch (14.4 TB/s aggregate)"
     }
@@ -405,9 +407,11 @@ public enum BuiltinProfiles {
     "name": "NVLink 5",
     "bytes_per_second": 900000000000.0,
     "latency_seconds": 2e-06,
+    "nvswitch_multicast": true,
     "domain_gpus": 72,
     "sources": {
       "bytes_per_second": "NVIDIA HGX B200/B300 and GB200 NVL72 specifications: fifth-generation NVLink, 1.8 TB/s per GPU (18 links of 100 GB/s), 900 GB/s per direction",
+      "nvswitch_multicast": "NVIDIA GB200 NVL72 specifications: the NVLink Switch trays' fifth-generation NVLink Switch chips carry NVLink SHARP (in-network reductions and multicast, 3.6 TFLOPS FP8 per switch chip), which NCCL's NVLS algorithm uses",
       "latency_seconds": "assumed 2 us per transfer, not a datasheet figure, used only by a fixed clock's disaggregated KV hand-off (paged --disaggregate --timing fixed:S): the model timer's hand-off and the model's all-reduces, sends and all-to-alls take NCCL's own latencies instead (CostModel.CollectiveTuning, NCCL 2.30.7 src/graph/tuning.cc)",
       "domain_gpus": "NVIDIA GB200 NVL72: one NVLink domain of 72 GPUs (130 TB/s aggregate NVLink bandwidth, 1.8 TB/s per GPU) through the NVLink Switch trays"
     }
