@@ -11,7 +11,7 @@ import TileTestSupport
     typealias S = TestSupport
 
     /// Y = X W in 16 x 16 tiles, M = Nout = 2048, Kin = 64, fp32: a grid of 128 x 128 =
-    /// 16,384 blocks, j fastest, one stage (no L1 share), X multicast along j when `mc`.
+    /// 16,384 blocks, j fastest, one stage (no L1 share), X multicast along j when `multicast`.
     static func program(multicast: Bool) -> String {
         """
         input  X[2048, 64]

@@ -13,7 +13,7 @@ import TileTestSupport
     typealias S = TestSupport
 
     /// A blocked GEMM Y = X W, one 16 x 16 tile of Y per block, X's row panel multicast to
-    /// the cluster of MC neighbouring column blocks (`mc` false: the plain load).
+    /// the cluster of MC neighbouring column blocks (`multicast` false: the plain load).
     static func gemm(multicast: Bool) -> String {
         """
         param M = 64
