@@ -53,6 +53,10 @@ public enum ModelPrograms {
 #   writes = 2 M Nout (Y in bf16)                             (S = 1; split-K as gemm.tile);
 # FLOPs = 2 M Nout Kin (matmul) + 2 Nout Kin cdiv(M, BM) other (mode 0: every block
 # dequantizes its W panel) + the scale arithmetic.
+#
+# Clusters: as gemm.tile's, MC = 2 pairs neighbouring column blocks (j, j + 1) and the TMA
+# multicasts their common X slices (X, or in FP4 mode its codes and block scales) to both;
+# the SM->L2 bytes of X halve, the counts above do not change.
 about "Quantized GEMM Y = X W: W (and in FP4 mode X) as codes with block scales; weight-only mode dequantizes on chip for a 16-bit MMA, FP8 and FP4 modes feed the codes to the low-precision MMA"
 
 param M = N          # rows of X and Y: tokens
@@ -64,6 +68,7 @@ param BK = 64        # inner-dimension slice per iteration
 param S = 1          # split-K: thread blocks sharing one output tile
 param G = min(8, cdiv(M, BM))   # row blocks per launch group (GROUP_M)
 param NW = 8         # warps per thread block
+param MC = 1         # CTAs per cluster along j, sharing each X slice (codes, scales) by TMA multicast
 param mode = 0       # 0 weight-only (dequantize W), 1 FP8 MMA, 2 FP4 block-scaled MMA
 param fmt = 3        # W's codes: 0 fp8e4m3, 1 fp8e5m2, 2 int8, 3 int4, 4 fp4e2m1
 param sdt = 1        # block scales: 0 none, 1 fp16, 2 fp8e4m3 (NVFP4), 3 e8m0 (MXFP4), 4 fp32 128 x 128 (fp8-block128)
@@ -100,7 +105,7 @@ input  GS[1, 2] fp32                                                  # per tens
 output Y[M, Nout] bf16
 temp   P[S, M, Nout] fp32
 
-kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(NW) stages(4) mma(async):
+kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(NW) stages(4) mma(async) cluster(j: MC):
   i = g * G + ii
   # The last group may have fewer than G row blocks: its other blocks do nothing.
   if i < cdiv(M, BM):
@@ -117,18 +122,18 @@ kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(N
       shi = (min(Kin, (k + 1) * BK) - 1) / WB + 1
       wq = load WQ[rows(j, BN), cols(k, BK / c)] -> sram
       if mode == 2:
-        xq = load XQ[rows(i, BM), cols(k, BK / 2)] -> sram
+        xq = load XQ[rows(i, BM), cols(k, BK / 2)] -> sram multicast(j)
         if sdt == 2:
-          xs = load XS8[rows(i, BM), slo ..< shi] -> sram
+          xs = load XS8[rows(i, BM), slo ..< shi] -> sram multicast(j)
           ws = load WS8[rows(j, BN), slo ..< shi] -> sram
         else:
-          xs = load XSE[rows(i, BM), slo ..< shi] -> sram
+          xs = load XSE[rows(i, BM), slo ..< shi] -> sram multicast(j)
           ws = load WSE[rows(j, BN), slo ..< shi] -> sram
         xv = mma_operand(xq, 4, xs)
         wv = mma_operand(wq, 4, ws)
         acc = acc + xv @ wv^T
       else:
-        x = load X[rows(i, BM), cols(k, BK)] -> sram
+        x = load X[rows(i, BM), cols(k, BK)] -> sram multicast(j)
         if mode == 1:
           wv = mma_operand(wq, fmt)
           if sdt == 4:
@@ -137,7 +142,7 @@ kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(N
             # (DeepSeek-V3, Section 3.3.2, N_C = 128).
             part = part + x @ wv^T
             if (k + 1) * BK % WB == 0 or k == khi - 1:
-              xs = load XS32[rows(i, BM), slo ..< slo + 1] -> sram
+              xs = load XS32[rows(i, BM), slo ..< slo + 1] -> sram multicast(j)
               ws = load WS32[j * BN / WB ..< j * BN / WB + 1, slo ..< slo + 1] -> sram
               acc = acc + part * (xs * ws)
               part = zeros(min(BM, M - i * BM), min(BN, Nout - j * BN))
@@ -188,6 +193,8 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 # @tune BM, BN, BK, S if M >= 256 and sdt == 4: (256, 128, 64, 1)
 # @tune BM, BN, BK, S if M <= 16: (16, 64, 64, 1), (16, 64, 64, 2), (16, 64, 64, 4), (16, 64, 64, 8), (16, 64, 64, 16)
 # @tune NW: 8, 4
+# @tune MC: 1
+# @tune MC if M >= 256: 2
 # @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)
 
 """#,
@@ -224,6 +231,14 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 # Ampere's default), whose larger warp tiles read fewer operand bytes from shared
 # memory per FLOP under mma.sync.
 #
+# Clusters (Hopper and Blackwell): with MC = 2 the blocks of two neighbouring column tiles
+# (j, j + 1) form a thread-block cluster and the TMA multicasts their common X slice to
+# both (`cluster(j: MC)`, `multicast(j)`): one L2 read per pair where each read its own,
+# as CUTLASS's sm90 GEMMs multicast A along the cluster's N dimension (a 1 x 2 cluster;
+# docs/tile-language.md, "Clusters and multicast"). DRAM bytes, shared-memory bytes and
+# FLOPs are unchanged; the SM->L2 bytes of X halve. Tried for M >= 256 (prefill) beside
+# MC = 1; a GPU without clusters, or an odd number of column tiles, refuses MC = 2.
+#
 # No `check`: the language's references are attention and the selective scan; a float64
 # matmul reference would be a new built-in (docs/model.md). ModelTests compares Y with a
 # float64 product of X and W instead, ragged and split-K.
@@ -238,6 +253,7 @@ param BK = 64        # inner-dimension slice per iteration
 param S = 1          # split-K: thread blocks sharing one output tile
 param G = min(8, cdiv(M, BM))   # row blocks per launch group (GROUP_M)
 param NW = 8         # warps per thread block
+param MC = 1         # CTAs per cluster along j, sharing each X slice by TMA multicast
 require M > 0 and Kin > 0 and Nout > 0, "M, Kin and Nout must be positive"
 require BM > 0 and BN > 0 and BK > 0, "block sizes BM, BN and BK must be positive"
 require S > 0 and S <= cdiv(Kin, BK), "S is from 1 to cdiv(Kin, BK), the number of inner slices"
@@ -248,7 +264,7 @@ input  W[Kin, Nout]
 output Y[M, Nout]
 temp   P[S, M, Nout] fp32
 
-kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(NW) stages(4) mma(async):
+kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(NW) stages(4) mma(async) cluster(j: MC):
   i = g * G + ii
   # The last group may have fewer than G row blocks: its other blocks do nothing.
   if i < cdiv(M, BM):
@@ -260,7 +276,7 @@ kernel mma grid(g: cdiv(cdiv(M, BM), G), j: cdiv(Nout, BN), ii: G, s: S) warps(N
     khi = min(kb, klo + per)
     acc = zeros(rn, cn)
     for k in klo ..< khi:
-      x = load X[rows(i, BM), cols(k, BK)] -> sram
+      x = load X[rows(i, BM), cols(k, BK)] -> sram multicast(j)
       w = load W[rows(k, BK), cols(j, BN)] -> sram
       acc = acc + x @ w
     if S == 1:
@@ -286,6 +302,8 @@ kernel reduce grid(i: cdiv(M, BM) * (S > 1), j: cdiv(Nout, BN)):
 # @tune BM, BN, BK, S if M >= 256: (128, 256, 64, 1), (256, 128, 64, 1)
 # @tune BM, BN, BK, S if M <= 16: (16, 64, 64, 1), (16, 64, 64, 2), (16, 64, 64, 4), (16, 64, 64, 8), (16, 64, 64, 16)
 # @tune NW: 8, 4
+# @tune MC: 1
+# @tune MC if M >= 256: 2
 # @tune BM, BN, BK, S if M > 16 and M < 256: (64, 64, 64, 1), (64, 64, 64, 2), (64, 64, 64, 4), (64, 64, 64, 8), (64, 64, 64, 16)
 
 """#,

@@ -26,6 +26,10 @@ import TileLanguage
 ///
 ///     SM->L2 reads(t) = tile reads(t) x (1 - w1 (1 - 1/g1)) x (1 - (s / g) min(1, F / loop SRAM))   (g >= 2)
 ///
+/// Multicast. The tile reads are the SM's requests: a multicast load's once per cluster
+/// of n CTAs (`TensorTraffic.l2RequestedBytes`); for a tensor every block loads by
+/// multicast, the sharers the L2 (g1) and the L1 (g) see are clusters, n CTAs each.
+///
 /// Spills. A block stores its excess registers to local memory and loads them back
 /// (`Counters.spillBytes` each way). Stores write through the L1 to the L2. Loads hit in
 /// the L1 while the resident spill footprint (excess per block x k) fits in F; once it
@@ -58,7 +62,10 @@ struct L1Model {
 
     func tileReadsReachingL2(kernel: KernelDecl, in bound: BoundProgram, extents: [Int], counters: Counters, tensorBytes: [Int]) -> Int {
         let blocks = extents.reduce(1, *)
-        guard blocks > 1 else { return counters.hbmReadBytes }
+        // A multicast load's tile is read from the L2 once per cluster of n CTAs
+        // (`TensorTraffic.l2RequestedBytes`).
+        let clusterCTAs = bound.program.kernels.firstIndex(of: kernel).map { bound.kernelMulticastCTAs[$0] } ?? 1
+        guard blocks > 1 else { return counters.tensors.reduce(0) { $0 + $1.l2RequestedBytes(clusterCTAs: clusterCTAs) } }
         let dependence = GridDependence.loadedTensorAxes(kernel, in: bound)
         var strides = Array(repeating: 1, count: extents.count)
         for axis in stride(from: extents.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * extents[axis + 1] }
@@ -68,27 +75,30 @@ struct L1Model {
         let room = tiles > 0 ? min(1, Double(freeL1Bytes) / Double(tiles)) : 1
         var reads = 0.0
         for (tensor, traffic) in counters.tensors.enumerated() where traffic.readBytes > 0 {
-            let bytes = Double(traffic.readBytes)
+            let bytes = Double(traffic.l2RequestedBytes(clusterCTAs: clusterCTAs))
             let axes = dependence[tensor] ?? []
             let readerAxes = extents.indices.filter { !axes.contains($0) && extents[$0] > 1 }
             let readers = readerAxes.reduce(1) { $0 * extents[$1] }
             // Readers in lockstep: every reader reads the whole tensor (no mask or split
             // gives them different ranges).
             guard readers > 1, let fastest = readerAxes.max(),
-                  bytes >= Double(readers) * Double(tensorBytes[tensor]) * 0.99
+                  Double(traffic.readBytes) >= Double(readers) * Double(tensorBytes[tensor]) * 0.99
             else {
                 reads += bytes
                 continue
             }
             let gap = strides[fastest]
+            // A tensor every block loads by multicast reaches the L2 once per cluster: the
+            // readers the L2 sees are the clusters (n CTAs each).
+            let perCluster = traffic.multicastToSram == traffic.readBytes ? max(1, clusterCTAs) : 1
             // First wave: the blocks launched together walk their loops in step; the L2
             // coalesces their requests for the same sectors.
             let firstRound = min(blocks, hardware.smCount)
             let firstWave = min(1, Double(firstRound) / Double(blocks))
-            let waveSharers = Double(min(readers, max(1, firstRound / gap)))
+            let waveSharers = Double(max(1, min(readers, firstRound / gap) / perCluster))
             let coalesced = firstWave * (1 - 1 / waveSharers)
             // Co-resident blocks of one SM reading the same tiles: the L1 serves a share.
-            let smSharers = gap == 1 && cachedInL1 ? Double(min(readers, blocksPerSM)) : 1
+            let smSharers = gap == 1 && cachedInL1 ? Double(max(1, min(readers, blocksPerSM) / perCluster)) : 1
             let l1 = smSharers > 1 ? calibration.l1ShareFraction / smSharers * room : 0
             reads += bytes * (1 - coalesced) * (1 - l1)
         }

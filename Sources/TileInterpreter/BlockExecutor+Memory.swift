@@ -106,6 +106,9 @@ extension BlockExecutor {
         case (true, .sram):
             edge = "hbm->sram"
             counters.tensors[t].hbmToSram = try sum(counters.tensors[t].hbmToSram, bytes, "\(edge) bytes of tensor \(t)")
+            if access.multicast != nil {
+                counters.tensors[t].multicastToSram = try sum(counters.tensors[t].multicastToSram, bytes, "multicast \(edge) bytes of tensor \(t)")
+            }
         case (true, .registers), (true, .tensorMemory):  // no load goes to tensor memory (checked)
             edge = "hbm->reg"
             counters.tensors[t].hbmToRegisters = try sum(counters.tensors[t].hbmToRegisters, bytes, "\(edge) bytes of tensor \(t)")

@@ -48,6 +48,10 @@ public struct BoundProgram: Sendable {
     /// pair, `tcgen05.mma.cta_group::2`). A pair's `kernelThreads` are both CTAs' threads
     /// and its capacities both SMs' (`HardwareProfile.ctaPairView`).
     public let kernelClusters: [Int]
+    /// CTAs of each kernel's thread-block cluster along its `cluster(c: n)` axis (1 without
+    /// one): the CTAs that share each of its multicast loads (`load ... multicast(c)`),
+    /// whose SM->L2 bytes are counted once per cluster (`Counters.l2RequestedBytes`).
+    public let kernelMulticastCTAs: [Int]
 
     /// Binds `program` to a run. `overrides` set declared parameters by name.
     public init(
@@ -179,7 +183,17 @@ public struct BoundProgram: Sendable {
         var threads: [Int] = []
         var stages: [Int] = []
         var clusters: [Int] = []
-        for kernel in program.kernels {
+        var multicastCTAs: [Int] = []
+        for (kernelIndex, kernel) in program.kernels.enumerated() {
+            if let axis = kernel.clusterAxis {
+                let ctas = try evaluateInt(axis.extent, "a cluster's CTA count")
+                if let failure = Self.clusterFailure(ctas, of: kernel, extents: extents[kernelIndex], hardware: hardware, source: source) {
+                    throw .program(failure)
+                }
+                multicastCTAs.append(ctas)
+            } else {
+                multicastCTAs.append(1)
+            }
             // cluster(n): 1, or Blackwell's CTA pair (tcgen05.mma.cta_group::2), which needs
             // the CTA-wide MMA (mma(async)) and a GPU whose profile has the pair.
             var cluster = 1
@@ -224,6 +238,7 @@ public struct BoundProgram: Sendable {
         }
         self.kernelStages = stages
         self.kernelClusters = clusters
+        self.kernelMulticastCTAs = multicastCTAs
         self.kernelThreads = threads
     }
 

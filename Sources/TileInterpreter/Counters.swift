@@ -4,17 +4,33 @@ public struct TensorTraffic: Sendable, Equatable {
     public var hbmToRegisters = 0
     public var sramToHbm = 0
     public var registersToHbm = 0
+    /// The part of `hbmToSram` its multicast loads (`load ... -> sram multicast(c)`)
+    /// delivered, each CTA's tile counted: the shared-memory bytes written, which the n
+    /// CTAs of a cluster receive from one L2 read (`l2RequestedBytes`).
+    public var multicastToSram = 0
 
     public init() {}
 
     public var readBytes: Int { hbmToSram + hbmToRegisters }
     public var writeBytes: Int { sramToHbm + registersToHbm }
 
+    /// Bytes the SMs request from the L2 for this tensor before any L1 or L2 sharing:
+    /// every load's tile once per CTA, except a multicast load's, once per cluster of
+    /// `clusterCTAs` (the kernel's `cluster(c: n)`). Exact: a multicast load is run by all
+    /// n CTAs of a cluster with the same tile (`MulticastCheck`), so its bytes are n equal
+    /// shares.
+    ///
+    ///     requested = hbm->sram + hbm->reg - multicast + multicast / n
+    public func l2RequestedBytes(clusterCTAs: Int) -> Int {
+        readBytes - multicastToSram + multicastToSram / max(1, clusterCTAs)
+    }
+
     mutating func add(_ other: TensorTraffic, times k: Int, tensor: Int) throws(CounterOverflow) {
         try CounterOverflow.accumulate(&hbmToSram, other.hbmToSram, k, "hbm->sram bytes of tensor \(tensor)")
         try CounterOverflow.accumulate(&hbmToRegisters, other.hbmToRegisters, k, "hbm->reg bytes of tensor \(tensor)")
         try CounterOverflow.accumulate(&sramToHbm, other.sramToHbm, k, "sram->hbm bytes of tensor \(tensor)")
         try CounterOverflow.accumulate(&registersToHbm, other.registersToHbm, k, "reg->hbm bytes of tensor \(tensor)")
+        try CounterOverflow.accumulate(&multicastToSram, other.multicastToSram, k, "multicast hbm->sram bytes of tensor \(tensor)")
     }
 }
 
@@ -100,16 +116,18 @@ public struct Counters: Sendable, Equatable {
     /// The additive counters in one array: each tensor's four edges (HBM->SRAM,
     /// HBM->registers, SRAM->HBM, registers->HBM), then SRAM->registers, registers->SRAM,
     /// matmul FLOPs, other FLOPs, exps, logs, masked elements, spill bytes, loop
-    /// iterations, tensor memory->registers and registers->tensor memory. For exact arithmetic on whole counter sets (count mode's sums over
+    /// iterations, tensor memory->registers and registers->tensor memory, then each
+    /// tensor's multicast HBM->SRAM bytes. For exact arithmetic on whole counter sets (count mode's sums over
     /// boxes); the peaks are not in it. Every additive counter must be here.
     var additiveFields: [Int] {
         var fields: [Int] = []
-        fields.reserveCapacity(4 * tensors.count + 11)
+        fields.reserveCapacity(5 * tensors.count + 11)
         for traffic in tensors {
             fields += [traffic.hbmToSram, traffic.hbmToRegisters, traffic.sramToHbm, traffic.registersToHbm]
         }
         fields += [sramToRegisters, registersToSram, flopsMatmul, flopsOther, exps, logs, maskedElements, spillBytes, loopIterations]
         fields += [tensorMemoryToRegisters, registersToTensorMemory]
+        fields += tensors.map(\.multicastToSram)
         return fields
     }
 
@@ -136,6 +154,7 @@ public struct Counters: Sendable, Equatable {
         loopIterations = fields[rest + 8]
         tensorMemoryToRegisters = fields[rest + 9]
         registersToTensorMemory = fields[rest + 10]
+        for index in tensors.indices { tensors[index].multicastToSram = fields[rest + 11 + index] }
         takePeaks(of: peaks)
     }
 
@@ -156,6 +175,7 @@ public struct Counters: Sendable, Equatable {
         }
         let names = ["sram->reg bytes", "reg->sram bytes", "matmul FLOPs", "other FLOPs", "exps", "logs", "masked elements", "spill bytes", "loop iterations", "tmem->reg bytes", "reg->tmem bytes"]
         let rest = index - 4 * tensorCount
+        if rest >= names.count && rest < names.count + tensorCount { return "multicast hbm->sram bytes of tensor \(rest - names.count)" }
         return rest < names.count ? names[rest] : "counter \(index)"
     }
 

@@ -132,6 +132,8 @@ public final class KernelCountCache: @unchecked Sendable {
                 }
             }
             for axis in kernel.axes { visit(axis.extent) }
+            // Not `cluster(c: n)`'s n: a multicast load's bytes are counted per CTA whatever
+            // the cluster (`TensorTraffic.multicastToSram`); n enters only the cost model.
             [kernel.threads, kernel.warps, kernel.stages].compactMap { $0 }.forEach(visit)
             visit(kernel.body)
             self.parameters = parameters.sorted()

@@ -80,12 +80,16 @@ public struct TensorAccess: Sendable, Equatable {
     public var tensor: Int
     public var indices: [TensorIndex]
     public var location: SourceLocation
+    /// `load T[...] -> sram multicast(c)`: the load is one TMA multicast to every CTA of
+    /// the kernel's cluster along grid axis `c` (nil: each block loads its own tile).
+    public var multicast: Multicast? = nil
 
-    public init(tensorName: String, tensor: Int = -1, indices: [TensorIndex], location: SourceLocation) {
+    public init(tensorName: String, tensor: Int = -1, indices: [TensorIndex], location: SourceLocation, multicast: Multicast? = nil) {
         self.tensorName = tensorName
         self.tensor = tensor
         self.indices = indices
         self.location = location
+        self.multicast = multicast
     }
 
     /// Dimensions the slice keeps: its non-scalar indices.
@@ -97,6 +101,23 @@ public struct TensorAccess: Sendable, Equatable {
     /// (the last kept dimension gives the columns; the others flatten into rows, in
     /// row-major order).
     public var tileRank: Int { min(keptDimensions, 2) }
+}
+
+/// `multicast(c)` after a load's `-> sram`: the CTAs of one thread-block cluster along
+/// grid axis `c` (the kernel's `cluster(c: n)`) load the same tile, which the TMA reads
+/// from the L2 once and writes into the shared memory of all n of them
+/// (`cp.async.bulk.tensor.*.shared::cluster.global ... .multicast::cluster` with a ctaMask,
+/// PTX ISA 8.0, sm_90a and later).
+public struct Multicast: Sendable, Equatable {
+    /// The grid axis the cluster spans, as written.
+    public var axis: String
+    /// Where `multicast` is written, for errors.
+    public var location: SourceLocation
+
+    public init(axis: String, location: SourceLocation) {
+        self.axis = axis
+        self.location = location
+    }
 }
 
 /// A statement of a kernel body.
@@ -278,6 +299,13 @@ public struct KernelDecl: Sendable, Equatable {
     /// shared memory, registers and tensor memory are the two SMs'. Counts do not depend on
     /// it; the capacities and the cost model's SMs do.
     public var cluster: Expr? = nil
+    /// `cluster(c: n)`: consecutive blocks along grid axis `c`, n at a time, form one
+    /// thread-block cluster (Hopper's and Blackwell's `__cluster_dims__`; CUDA C++
+    /// Programming Guide, "Thread Block Clusters"), whose CTAs may share a load by TMA
+    /// multicast (`load ... -> sram multicast(c)`). The axis by name and slot (filled in by
+    /// the checker); `extent` is n, a parameter expression. Each block is still one CTA;
+    /// only the SM->L2 bytes of its multicast loads depend on it.
+    public var clusterAxis: GridAxis? = nil
     /// The matrix-multiply instructions the kernel is compiled to (`mma(sync)` or
     /// `mma(async)`); nil: `sync`. The cost model's tensor-core rate depends on it.
     public var mma: MMAKind? = nil

@@ -16,6 +16,8 @@ public struct Checker {
     private var readOnly: Set<Int> = []
     private var loopSlots: Set<Int> = []
     private var activeLoops: Set<Int> = []
+    /// The grid axis of the kernel's `cluster(c: n)`, which a load may multicast over.
+    private var clusterAxisName: String?
 
     /// Parses and checks `source`.
     public static func check(_ source: SourceFile) throws(Diagnostic) -> Program {
@@ -218,10 +220,21 @@ public struct Checker {
             guard type == .int else { throw error("a cluster's CTA count must be an integer, found \(type)", cluster.location) }
             result.cluster = resolved
         }
+        clusterAxisName = nil
+        if let axis = kernel.clusterAxis {
+            guard let index = result.axes.firstIndex(where: { $0.name == axis.name }) else {
+                throw error("'\(axis.name)' is not a grid axis of kernel '\(kernel.name)'; a cluster spans one of its grid axes (\(result.axes.map(\.name).joined(separator: ", ")))", axis.extent.location)
+            }
+            let (resolved, type) = try checkParameterExpression(axis.extent)
+            guard type == .int else { throw error("a cluster's CTA count must be an integer, found \(type)", axis.extent.location) }
+            result.clusterAxis = GridAxis(name: axis.name, slot: result.axes[index].slot, extent: resolved)
+            clusterAxisName = axis.name
+        }
         result.body = try checkBlock(kernel.body)
         result.slotNames = slotNames
         result.slotTypes = slotTypes
         result.dataSlots = try DataDependence.check(result, source: source)
+        try MulticastCheck.check(result, source: source)
         return result
     }
 
@@ -392,6 +405,17 @@ public struct Checker {
                 throw error("'load' must be the whole right-hand side of an assignment (name the loaded tile)", e.location)
             }
             let resolved = try checkAccess(access, allowScalar: true)
+            if let multicast = access.multicast {
+                guard resolved.keptDimensions > 0, level == .sram else {
+                    throw error("a multicast load writes a tile into shared memory: load it '-> sram multicast(\(multicast.axis))'", multicast.location)
+                }
+                guard let clusterAxisName else {
+                    throw error("'multicast(\(multicast.axis))' needs a cluster kernel: declare the cluster on the kernel line, 'cluster(\(multicast.axis): 2)'", multicast.location)
+                }
+                guard multicast.axis == clusterAxisName else {
+                    throw error("the kernel's cluster spans grid axis '\(clusterAxisName)', not '\(multicast.axis)': multicast over the cluster's axis ('multicast(\(clusterAxisName))')", multicast.location)
+                }
+            }
             if resolved.keptDimensions == 0 {
                 return (Expr(.load(resolved, .registers), e.location), .int)
             }

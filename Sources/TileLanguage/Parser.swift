@@ -5,7 +5,8 @@ import AttnNumerics
 /// The grammar, informally (docs/tile-language.md has the full reference):
 ///
 ///     program   := { about | param | tensor | check | require | kernel }
-///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages' | 'cluster') '(' expr ')' | 'mma' '(' ('sync' | 'async') [ ',' DTYPE ] ')' } ':' block
+///     kernel    := 'kernel' NAME 'grid' '(' NAME ':' expr { ',' NAME ':' expr } ')' { ('threads' | 'warps' | 'stages' | 'cluster') '(' expr ')' | 'cluster' '(' NAME ':' expr ')' | 'mma' '(' ('sync' | 'async') [ ',' DTYPE ] ')' } ':' block
+///     load      := 'load' access [ '->' ('sram' | 'reg') [ 'multicast' '(' NAME ')' ] ]
 ///     block     := NEWLINE INDENT { stmt } DEDENT | simple { ';' simple } NEWLINE
 ///     stmt      := 'for' NAME 'in' expr '..<' expr ':' block
 ///                | 'if' expr ':' block [ ('elif' ... | 'else' ':' block) ]
@@ -256,6 +257,7 @@ public struct Parser {
         var attributes: [String: Expr] = [:]
         var mma: MMAKind?
         var mmaDType: DType?
+        var clusterAxis: GridAxis?
         while let word = ["threads", "warps", "stages", "cluster", "mma"].first(where: { isWord($0) }) {
             let at = current.location
             if word == "mma" {
@@ -287,6 +289,16 @@ public struct Parser {
             }
             advance()
             try expectSymbol("(", "after '\(word)'")
+            if word == "cluster", case .identifier = current.kind, position + 1 < tokens.count, tokens[position + 1].kind == .symbol(":") {
+                // `cluster(c: n)`: blocks along grid axis c form clusters of n CTAs.
+                if clusterAxis != nil { throw error("'cluster' is given twice for kernel '\(name)'", at: at) }
+                let (axis, _) = try expectName("for the cluster's grid axis (cluster(c: n))")
+                advance()
+                clusterAxis = GridAxis(name: axis, slot: -1, extent: try parseExpression())
+                try expectSymbol(")", "after the cluster's CTA count")
+                continue
+            }
+            if word == "cluster" && clusterAxis != nil { throw error("'cluster' is given twice for kernel '\(name)'", at: at) }
             attributes[word] = try parseExpression()
             let counted = ["stages": "stage", "warps": "warp", "cluster": "CTA"][word] ?? "thread"
             try expectSymbol(")", "after the \(counted) count")
@@ -295,7 +307,7 @@ public struct Parser {
         let body = try parseBlock()
         return KernelDecl(
             name: name, axes: axes, threads: attributes["threads"], warps: attributes["warps"], stages: attributes["stages"],
-            cluster: attributes["cluster"], mma: mma, mmaDType: mmaDType, body: body, location: location, slotNames: [])
+            cluster: attributes["cluster"], clusterAxis: clusterAxis, mma: mma, mmaDType: mmaDType, body: body, location: location, slotNames: [])
     }
 
     // MARK: Statements
@@ -561,7 +573,7 @@ public struct Parser {
             return (Expr(.float(.infinity), token.location), 1)
         case .identifier("load"):
             advance()
-            let (access, height) = try parseAccessNode()
+            var (access, height) = try parseAccessNode()
             var level = TileLevel.sram
             if isSymbol("->") {
                 advance()
@@ -575,6 +587,15 @@ public struct Parser {
                     throw error("expected 'sram' or 'reg' after '->', found \(current.display)")
                 }
                 advance()
+                if isWord("multicast") {
+                    // `-> sram multicast(c)`: one TMA multicast to the CTAs of the cluster along c.
+                    let at = current.location
+                    advance()
+                    try expectSymbol("(", "after 'multicast'")
+                    let (axis, _) = try expectName("for the cluster's grid axis (multicast(c))")
+                    try expectSymbol(")", "after the multicast's grid axis")
+                    access.multicast = Multicast(axis: axis, location: at)
+                }
             }
             return try node(.load(access, level), token.location, height)
         case .identifier(let name):

@@ -33,6 +33,11 @@ import AttnTestSupport
             #expect(link.name == name && link.bytesPerSecond == bandwidth && link.latencySeconds == latency, "\(id)")
             #expect(link.sources["bytes_per_second"]?.isEmpty == false, "\(id)")
             #expect(link.sources["latency_seconds"]?.hasPrefix("assumed") == true, "\(id): the latency is an assumption")
+            // NVLink SHARP: the HGX boards' third-generation NVSwitch (H100, H200) and the
+            // NVLink Switch chips of HGX B200/B300 and the GB200 NVL72 trays.
+            let multicast: Set<String> = ["h100-sxm", "h200-sxm", "b200", "b300", "gb200"]
+            #expect(link.nvswitchMulticast == multicast.contains(id), "\(id)")
+            #expect((link.sources["nvswitch_multicast"] != nil) == multicast.contains(id), "\(id)")
         }
     }
 

@@ -79,7 +79,8 @@ import Workload
 
     /// gemm.tile's tilings by M (its conditions read the M the model sets): 128 x 128
     /// always; 128 x 256 and 256 x 128 from M = 256; 16-row tiles with split-K up to
-    /// M = 16 and 64-row ones below 256; each with 8 and with 4 warps.
+    /// M = 16 and 64-row ones below 256; each with 8 and with 4 warps; from M = 256 each
+    /// also with X multicast over clusters of 2 (MC).
     @Test(arguments: [
         (8, [[128, 128, 64, 1], [16, 64, 64, 1], [16, 64, 64, 2], [16, 64, 64, 4], [16, 64, 64, 8], [16, 64, 64, 16]]),
         (16, [[128, 128, 64, 1], [16, 64, 64, 1], [16, 64, 64, 2], [16, 64, 64, 4], [16, 64, 64, 8], [16, 64, 64, 16]]),
@@ -91,8 +92,11 @@ import Workload
     func gemmTilingsFollowM(_ m: Int, _ expected: [[Int]]) throws {
         let binding = ModelProgramLibrary.gemmBinding(GEMMShape(m: m, k: 4096, n: 4096))
         let configurations = try Tuner.configurations(try ModelProgramLibrary.gemm(), fixed: binding.parameters)
-        // Each tiling with 8 and with 4 warps (NW, the group declared last, varies fastest).
-        #expect(configurations.map { c in ["BM", "BN", "BK", "S", "NW"].map { c[$0] ?? -1 } } == expected.flatMap { [$0 + [8], $0 + [4]] })
+        // Each tiling with 8 and with 4 warps (NW), each of those from M = 256 with clusters
+        // of 1 and of 2 CTAs (MC, the group declared last, varying fastest).
+        let clusters = m >= 256 ? [1, 2] : [1]
+        #expect(configurations.map { c in ["BM", "BN", "BK", "S", "NW", "MC"].map { c[$0] ?? -1 } }
+            == expected.flatMap { tiling in [8, 4].flatMap { nw in clusters.map { tiling + [nw, $0] } } })
     }
 
     /// A compute-bound program whose matmul runs R times per block, N = 65,536 rows of
@@ -181,8 +185,8 @@ import Workload
         #expect(search.refused.map { $0.parameters["S"] ?? 0 } == [4, 4, 8, 8, 16, 16])
         let ran = search.trials.filter { $0.prediction != nil }
         #expect(ran.map(\.label) == [
-            "BK=64 BM=128 BN=128 NW=8 S=1", "BK=64 BM=128 BN=128 NW=4 S=1", "BK=64 BM=16 BN=64 NW=8 S=1", "BK=64 BM=16 BN=64 NW=4 S=1",
-            "BK=64 BM=16 BN=64 NW=8 S=2", "BK=64 BM=16 BN=64 NW=4 S=2",
+            "BK=64 BM=128 BN=128 MC=1 NW=8 S=1", "BK=64 BM=128 BN=128 MC=1 NW=4 S=1", "BK=64 BM=16 BN=64 MC=1 NW=8 S=1",
+            "BK=64 BM=16 BN=64 MC=1 NW=4 S=1", "BK=64 BM=16 BN=64 MC=1 NW=8 S=2", "BK=64 BM=16 BN=64 MC=1 NW=4 S=2",
         ])
         #expect(ran.map { $0.prediction?.kernels.reduce(0) { $0 + $1.flopsMatmul } } == Array(repeating: 524_288, count: 6))
         #expect(ran.map { $0.prediction?.kernels.reduce(0) { $0 + $1.blocks } } == [2, 2, 4, 4, 12, 12])
