@@ -419,10 +419,12 @@ extension ModelPredictor {
     /// and `kv` bytes, `flops` vector and `special` SFU operations.
     func stream(
         _ name: String, _ site: LayerSite, _ repeats: Int, _ category: ModelOperator.Category, read: Int, write: Int, weight: Int = 0,
-        flops: Int, special: Int = 0, kv: Int = 0, grouped: Int = 1, into pass: inout ForwardPass
+        flops: Int, special: Int = 0, kv: Int = 0, grouped: Int = 1, shape: StreamingShape? = nil, into pass: inout ForwardPass
     ) {
         let bytes = read + write + weight + kv
-        let t = elementwise(bytes: bytes, flops: flops, special: special)
+        // PyTorch's elementwise launch over its largest operand, unless the caller gives one.
+        let launch = shape ?? StreamingShape.elementwise(elements: max(read, write, kv) / max(1, e))
+        let t = elementwise(bytes: bytes, flops: flops, special: special, shape: launch)
         let shared = costModel.calibration.kernelOverheadSeconds * (1 - 1 / Double(max(1, grouped)))
         pass.add(ModelOperator(
             name: name, layers: site.label, repeats: repeats, category: category, kernel: "elementwise", flops: flops + special, weightBytes: weight,
@@ -433,7 +435,9 @@ extension ModelPredictor {
     private func norm(
         _ name: String, _ site: LayerSite, _ repeats: Int, _ shape: NormShape, category: ModelOperator.Category = .other, into pass: inout ForwardPass
     ) {
-        stream(name, site, repeats, category, read: shape.elements * e, write: shape.elements * e, weight: shape.parameters * e, flops: shape.flops, into: &pass)
+        stream(
+            name, site, repeats, category, read: shape.elements * e, write: shape.elements * e, weight: shape.parameters * e, flops: shape.flops,
+            shape: StreamingShape.rows(shape.rows, width: shape.width, reductions: 1), into: &pass)
     }
 
     /// Tensor parallelism's all-reduce of the pass's hidden states (nothing on one GPU).

@@ -341,8 +341,8 @@ public struct ModelPredictor {
     }
 
     /// A streaming operator's time: the cost model's (`CostModel.streamingOperator`).
-    func elementwise(bytes: Int, flops: Int, special: Int = 0) -> (seconds: Double, bound: KernelPrediction.Bound) {
-        costModel.streamingOperator(bytes: bytes, flops: flops, special: special)
+    func elementwise(bytes: Int, flops: Int, special: Int = 0, shape: StreamingShape? = nil) -> (seconds: Double, bound: KernelPrediction.Bound) {
+        costModel.streamingOperator(bytes: bytes, flops: flops, special: special, shape: shape)
     }
 
     // MARK: The step

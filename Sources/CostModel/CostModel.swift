@@ -235,9 +235,20 @@ public struct CostModel: Sendable {
             return (Double(c.loopIterations) / Double(activeSMs) * round, 0)
         }
         let crossWarp = c.flopsMatmul == 0 && warps > 1 ? schedule.reductionsPerRound : 0
-        let overlap = min(Double(blocksPerSM), Double(blocks) / sms)
-        let round = hardware.dramLatencySeconds + Double(crossWarp) * calibration.barrierWaitSeconds
-        return (0, Double(blocks) / (sms * overlap) * round)
+        return (0, oneRoundSeconds(blocks: blocks, blocksPerSM: blocksPerSM, crossWarpReductions: crossWarp))
+    }
+
+    /// Blocks of one round (a kernel without loops, or a streaming operator): each waits
+    /// the DRAM latency and a barrier per reduction across its warps, r = min(k, blocks / SMs)
+    /// of them overlapping on an SM:
+    ///
+    ///     t_blocks = blocks / (SMs x r) x (DRAM latency + cross-warp reductions x barrier wait)
+    func oneRoundSeconds(blocks: Int, blocksPerSM: Int, crossWarpReductions: Int) -> Double {
+        guard blocks > 0 else { return 0 }
+        let sms = Double(hardware.smCount)
+        let overlap = min(Double(max(1, blocksPerSM)), Double(blocks) / sms)
+        let round = hardware.dramLatencySeconds + Double(crossWarpReductions) * calibration.barrierWaitSeconds
+        return Double(blocks) / (sms * overlap) * round
     }
 
     /// Threads of the warp group an asynchronous MMA spans (wgmma: 4 warps of 32).

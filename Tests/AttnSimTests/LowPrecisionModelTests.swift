@@ -178,7 +178,7 @@ import TileTestSupport
     /// and MXFP4 as fmt 5; FP8 or 16-bit activations, or FP4 weights alone (weight-only),
     /// keep flash2. Llama-3-70B, 4 x B200, batch 8, 4K prompts: the per-layer prefill
     /// attention falls from 1,570.6 us (flash2 at bf16) to 496.1 us, 3.17x (the FP4 rate is
-    /// 4x bf16's; the exponentials are the same), and TTFT from 677.5 ms to 591.6 ms.
+    /// 4x bf16's; the exponentials are the same), and TTFT from 698.0 ms to 612.0 ms.
     @Test func fp4ActivationsRunPrefillAttentionInFP4() throws {
         let b200 = try HardwareProfile.named("b200"), mi355x = try HardwareProfile.named("mi355x"), h100 = try HardwareProfile.named("h100-sxm")
         let nv = ModelPrecision(weights: .nvfp4, activations: .nvfp4), mx = ModelPrecision(weights: .mxfp4, activations: .mxfp4)
@@ -190,7 +190,7 @@ import TileTestSupport
         let base = ["model", "--model", "llama-3-70b", "--context", "4k", "--batch", "8", "--tp", "4", "--view", "operators"]
         let fp4 = run(base + ["--hardware", "b200", "--dtype", "nvfp4"])
         #expect(fp4.code == 0 && fp4.out.contains("attention    sage3 nvfp4") && fp4.out.contains("496.1"), "\(fp4.out)")
-        #expect(fp4.out.contains("591564.9"))
+        #expect(fp4.out.contains("611978.1"))
         let bf16 = run(base + ["--hardware", "b200", "--dtype", "nvfp4", "--activations", "bf16"])
         #expect(bf16.code == 0 && bf16.out.contains("attention    flash2") && bf16.out.contains("1570.6"), "\(bf16.out)")
         #expect(run(base + ["--hardware", "mi355x", "--dtype", "mxfp4"]).out.contains("sage3 mxfp4"))
