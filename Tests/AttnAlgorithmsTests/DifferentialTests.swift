@@ -141,7 +141,7 @@ import TileTestSupport
     /// must reject exactly what exhaustive rejects).
     @Test func randomProgramsAgree() {
         let count = Self.caseCount, base = Self.baseSeed
-        var succeeded = 0, failed = 0, mismatches = 0
+        var succeeded = 0, failed = 0, mismatches = 0, multicastRan = 0
         let start = Date()
         for k in 0..<count {
             let seed = base &+ UInt64(k)
@@ -163,11 +163,16 @@ import TileTestSupport
                 }
             }
             if let runs { runs.exhaustive.isFailure ? (failed += 1) : (succeeded += 1) }
+            if let runs, !runs.exhaustive.isFailure {
+                var generator = ProgramGenerator(seed: seed)
+                if generator.generate().source.contains("multicast(i)") { multicastRan += 1 }
+            }
         }
         let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
-        print("DifferentialTests: \(count) cases from seed \(base) in \(seconds) s: \(succeeded) ran, \(failed) failed alike at run time, \(mismatches) mismatches")
+        print("DifferentialTests: \(count) cases from seed \(base) in \(seconds) s: \(succeeded) ran, \(failed) failed alike at run time, \(mismatches) mismatches, \(multicastRan) ran with multicast loads")
         #expect(succeeded * 2 > count, "most generated programs should run: \(succeeded) of \(count)")
         #expect(failed > 0 || count < 100, "some generated programs should fail at run time")
+        #expect(multicastRan > 0 || count < 100, "some programs that ran should share K/V by multicast")
     }
 
     /// Regression: causal FlashAttention-2 with square blocks on lengths whose query-block

@@ -49,14 +49,20 @@ struct ProgramGenerator {
     private var extremes: SeededGenerator
     /// Extreme statements so far (each assigns a variable of its own).
     private var extremeCount = 0
+    /// Draws the thread-block clusters and multicast loads (apart from `rng`, so the
+    /// programs of every seed are otherwise as they were before clusters existed).
+    private var clusters: SeededGenerator
     private let seed: UInt64
     private var lines: [String] = []
     private var br = 1, bc = 1
+    /// Query blocks of the case, cdiv(N, Br): a cluster along `i` must divide it.
+    private var queryBlocks = 1
 
     init(seed: UInt64) {
         self.seed = seed
         self.rng = SeededGenerator(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 0x1234_5678)
         self.extremes = SeededGenerator(seed: seed ^ 0x0E57_2EE3_E5C0_FFEE)
+        self.clusters = SeededGenerator(seed: seed ^ 0x0C1A_57E2_5EED_0001)
     }
 
     // MARK: Random helpers
@@ -94,6 +100,7 @@ struct ProgramGenerator {
         default: nkv = n
         }
         let shape = ProblemShape(batch: batch, heads: heads, kvHeads: kvHeads, queryLength: n, keyLength: nkv, headDim: d)
+        queryBlocks = (n + br - 1) / br
 
         var hardware = TestSupport.h100
         if chance(0.2) {
@@ -228,6 +235,7 @@ struct ProgramGenerator {
     /// FlashAttention-2 style: one block per (head, query block), K/V streamed over a
     /// key-block loop with bounds affine in the grid axes, O and L stored once.
     private mutating func attentionKernel(_ index: Int) {
+        let kernelLine = lines.count
         headedGrid("attn\(index)")
         let level = pick(["sram", "sram", "reg"])
         queryBlock("q = load Q[bh, rows(i, Br), :] -> \(level)", 1)
@@ -252,8 +260,12 @@ struct ProgramGenerator {
             body += 1
         default: break
         }
+        let loadLines = lines.count
         emit("k = load K[kvh, \(keySlice("j")), :] -> sram", body)
         emit("v = load V[kvh, \(keySlice("j")), :] -> sram", body)
+        if lo == "0", hi == "cdiv(Nkv, Bc)", body == 2 {
+            multicastOverQueryBlocks(kernelLine: kernelLine, loadLines: loadLines ..< loadLines + 2)
+        }
         emit("s = (q @ k^T) * scale", body)
         maskScores("j", body)
         if chance(0.2) {
@@ -264,6 +276,21 @@ struct ProgramGenerator {
         onlineSoftmax(body)
         emit("store O[bh, rows(i, Br), :] = o / l", 1)
         if chance(0.6) { emit("store L[bh, rows(i, Br)] = m + log(l)", 1) }
+    }
+
+    /// Now and then (from `clusters`), a kernel whose every query block walks all key
+    /// blocks with no condition around its loads becomes a cluster of consecutive query
+    /// blocks that share each K and V tile by TMA multicast: `cluster(i: n)` on the kernel
+    /// line (n dividing the query blocks, so the grid is whole clusters) and `multicast(i)`
+    /// on both loads. Compressed, exhaustive and numeric runs must agree on it as on the
+    /// plain loads (the multicast share of the bytes is a counter of its own).
+    private mutating func multicastOverQueryBlocks(kernelLine: Int, loadLines: Range<Int>) {
+        guard clusters.nextUnit() < 0.8 else { return }
+        let sizes = (1...4).filter { queryBlocks % $0 == 0 }
+        let size = sizes[Int(clusters.next() % UInt64(sizes.count))]
+        guard lines[kernelLine].hasSuffix(":") else { return }
+        lines[kernelLine] = String(lines[kernelLine].dropLast()) + " cluster(i: \(size)):"
+        for index in loadLines { lines[index] += " multicast(i)" }
     }
 
     /// Standard attention's mask build: a 2-D grid of query and key tiles (in either
