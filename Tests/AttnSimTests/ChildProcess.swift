@@ -25,8 +25,9 @@ enum ChildProcess {
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        // A file that cannot be made fails the FileHandle below, naming its path.
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
         process.standardOutput = standardOutput ?? outHandle
         process.standardError = errHandle
