@@ -144,5 +144,10 @@ import TileTestSupport
         #expect(failure(S.h100, 3)?.contains("4 blocks along grid axis 'j', not a multiple of its cluster of 3 CTAs") == true)
         #expect(failure(S.h100, 16)?.contains("expected 1 to 8 CTAs") == true)
         #expect(S.h100.hasThreadBlockClusters && !a100.hasThreadBlockClusters && b200.hasThreadBlockClusters)
+        // The a100's note lists the built-in GPUs with clusters: Hopper's (wgmma: both
+        // H100s, the H200, the H20) and Blackwell's (tcgen05.mma), none of Ampere, Ada or CDNA.
+        let hopperAndBlackwell = ["h100-sxm", "h100-pcie", "h200-sxm", "b200", "b300", "gb200", "h20"]
+        #expect(HardwareProfile.builtInProfilesWithClusters == hopperAndBlackwell)
+        #expect(failure(a100, 2)?.contains("the built-in profiles with clusters: \(hopperAndBlackwell.joined(separator: ", "))") == true)
     }
 }
