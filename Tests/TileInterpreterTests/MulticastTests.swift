@@ -75,15 +75,7 @@ import TileTestSupport
         let shared = try S.numeric(try S.bindSource(Self.gemm(multicast: true), Self.shape))
         let x = try #require(shared.tensors["X"]), w = try #require(shared.tensors["W"]), y = try #require(shared.tensors["Y"])
         #expect(y.values == (try #require(plain.tensors["Y"])).values)
-        var worst = 0.0, largest = 0.0
-        for i in 0..<64 {
-            for j in 0..<64 {
-                var sum = 0.0
-                for k in 0..<32 { sum += Double(x.values[i * 32 + k]) * Double(w.values[k * 64 + j]) }
-                worst = max(worst, abs(Double(y.values[i * 64 + j]) - sum))
-                largest = max(largest, abs(sum))
-            }
-        }
+        let (worst, largest) = S.productError(x: x.values, w: w.values, y: y.values, rows: 64, inner: 32, columns: 64)
         #expect(largest > 1 && worst / largest < 32 * 0x1p-24, "\(worst / largest)")
     }
 
