@@ -27,7 +27,7 @@ extension BoundProgram {
         guard extent % ctas == 0 else {
             return Diagnostic(
                 .bounds, source, axis.extent.location,
-                "kernel '\(kernel.name)' has \(extent) blocks along grid axis '\(axis.name)', not a multiple of its cluster of \(ctas) CTAs",
+                "kernel '\(kernel.name)' has \(extent) block\(extent == 1 ? "" : "s") along grid axis '\(axis.name)', not a multiple of its cluster of \(ctas) CTAs",
                 notes: ["a cluster launch's grid is whole clusters (CUDA C++ Programming Guide, \"Thread Block Clusters\")"])
         }
         return nil

@@ -121,9 +121,9 @@ import TileTestSupport
     /// CTAs, or a grid axis that is not whole clusters (64 / 16 = 4 column blocks, cluster of 3).
     @Test func badClustersAreBindingErrors() throws {
         let program = try Checker.check(SourceFile(name: "mc.tile", text: Self.gemm(multicast: true)))
-        func failure(_ hardware: HardwareProfile, _ mc: Int) -> String? {
+        func failure(_ hardware: HardwareProfile, _ mc: Int, columns: Int = 64) -> String? {
             do {
-                _ = try BoundProgram(program: program, shape: Self.shape, dtype: .fp32, hardware: hardware, overrides: ["MC": .int(mc)])
+                _ = try BoundProgram(program: program, shape: Self.shape, dtype: .fp32, hardware: hardware, overrides: ["MC": .int(mc), "Nout": .int(columns)])
                 return nil
             } catch {
                 return error.description
@@ -135,6 +135,10 @@ import TileTestSupport
         #expect(failure(b200, 2) == nil)
         #expect(failure(S.h100, 3)?.contains("4 blocks along grid axis 'j', not a multiple of its cluster of 3 CTAs") == true)
         #expect(failure(S.h100, 16)?.contains("expected 1 to 8 CTAs") == true)
+        #expect(failure(S.h100, 0)?.contains("has cluster(j: 0); expected 1 to 8 CTAs") == true)
+        // Nout = 16: one column block, which holds no whole cluster of 2 (one CTA alone is fine).
+        #expect(failure(S.h100, 2, columns: 16)?.contains("has 1 block along grid axis 'j', not a multiple of its cluster of 2 CTAs") == true)
+        #expect(failure(S.h100, 1, columns: 16) == nil)
         #expect(S.h100.hasThreadBlockClusters && !a100.hasThreadBlockClusters && b200.hasThreadBlockClusters)
         // The a100's note lists the built-in GPUs with clusters: Hopper's (wgmma: both
         // H100s, the H200, the H20) and Blackwell's (tcgen05.mma), none of Ampere, Ada or CDNA.
