@@ -91,6 +91,8 @@ import TileTestSupport
         ("    x = load X[rows(i, B)", "    c = j / 2\n    x = load X[rows(i, c)", 13, 24, "load different tiles of 'X'"),
         // Only some CTAs of the cluster would run it.
         ("    x = load X", "    if j < 1:\n      x = load X", 13, 50, "may not all run this multicast load"),
+        // Without its level: `multicast` follows `-> sram`.
+        ("cols(k, B)] -> sram multicast(j)", "cols(k, B)] multicast(j)", 12, 40, "names its level first: 'load T[...] -> sram multicast(c)'"),
         // Into registers.
         ("cols(k, B)] -> sram multicast(j)", "cols(k, B)] -> reg multicast(j)", 12, 47, "writes a tile into shared memory"),
         // Not a grid axis.
