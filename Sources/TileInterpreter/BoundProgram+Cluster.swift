@@ -21,13 +21,13 @@ extension BoundProgram {
             return Diagnostic(
                 .bounds, source, axis.extent.location,
                 "kernel '\(kernel.name)' runs clusters of \(ctas) CTAs (cluster(\(axis.name): \(ctas))), which \(hardware.id) cannot (thread-block clusters and TMA multicast need sm_90 or later)",
-                notes: ["clusters are Hopper's and Blackwell's (h100, h200, h20, b200, b300, gb200); run cluster(\(axis.name): 1)"])
+                notes: ["the built-in profiles with clusters: \(HardwareProfile.builtInProfilesWithClusters.joined(separator: ", ")); or run cluster(\(axis.name): 1)"])
         }
         let extent = kernel.axes.firstIndex { $0.name == axis.name }.map { extents[$0] } ?? 0
         guard extent % ctas == 0 else {
             return Diagnostic(
                 .bounds, source, axis.extent.location,
-                "kernel '\(kernel.name)' has \(extent) blocks along grid axis '\(axis.name)', not a multiple of its cluster of \(ctas) CTAs",
+                "kernel '\(kernel.name)' has \(extent) block\(extent == 1 ? "" : "s") along grid axis '\(axis.name)', not a multiple of its cluster of \(ctas) CTAs",
                 notes: ["a cluster launch's grid is whole clusters (CUDA C++ Programming Guide, \"Thread Block Clusters\")"])
         }
         return nil
@@ -42,4 +42,10 @@ extension HardwareProfile {
     /// `wgmma` (`mma_rows_per_warp_group`, sm_90a) or Blackwell's CTA-wide `tcgen05.mma`
     /// (`mma_rows_per_cta`, sm_100a); Ampere, Ada and AMD's GPUs have neither.
     public var hasThreadBlockClusters: Bool { mmaRowsPerWarpGroup > 0 || mmaRowsPerCTA > 0 }
+
+    /// The built-in profiles whose GPUs launch thread-block clusters, in `builtInNames`'
+    /// order (for the error that refuses a cluster elsewhere).
+    static var builtInProfilesWithClusters: [String] {
+        builtInNames.filter { (try? HardwareProfile.named($0))?.hasThreadBlockClusters ?? false }
+    }
 }

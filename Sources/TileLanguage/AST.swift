@@ -277,7 +277,7 @@ public struct GridAxis: Sendable, Equatable {
     public var extent: Expr
 }
 
-/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [cluster(n)] [mma(sync|async[, dtype])]:`
+/// `kernel NAME grid(a: extent, ...) [threads(n) | warps(n)] [stages(n)] [cluster(n) | cluster(c: n)] [mma(sync|async[, dtype])]:`
 /// with a body, run once per thread block.
 public struct KernelDecl: Sendable, Equatable {
     public var name: String

@@ -9,6 +9,8 @@
 /// CTA that skips the load would leave its partners' share unread). The counters then
 /// count its SM->L2 bytes once per cluster (`TensorTraffic.multicastToSram`).
 enum MulticastCheck {
+    /// Throws at the first multicast load of `kernel` (checked, slots resolved) that the
+    /// CTAs of its cluster would not all run with one tile; nothing without `cluster(c: n)`.
     static func check(_ kernel: KernelDecl, source: SourceFile) throws(Diagnostic) {
         guard let axis = kernel.clusterAxis else { return }
         // The slots that may differ between the CTAs of one cluster (a fixpoint: the axis,
@@ -22,6 +24,8 @@ enum MulticastCheck {
         if let failure = verify(kernel.body, guardedBy: nil, varying: varying, axis: axis.name, source: source) { throw failure }
     }
 
+    /// One pass of the fixpoint: adds to `varying` every slot `block` assigns from a varying
+    /// value or under varying control (`varyingControl`), setting `changed` when it grows.
     private static func mark(_ block: [Stmt], under varyingControl: Bool, _ varying: inout Set<Int>, _ changed: inout Bool) {
         func insert(_ slot: Int) {
             if !varying.contains(slot) {

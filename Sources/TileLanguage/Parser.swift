@@ -575,6 +575,9 @@ public struct Parser {
             advance()
             var (access, height) = try parseAccessNode()
             var level = TileLevel.sram
+            if isWord("multicast") {
+                throw error("a multicast load names its level first: 'load T[...] -> sram multicast(c)'")
+            }
             if isSymbol("->") {
                 advance()
                 if isWord("sram") {

@@ -179,15 +179,7 @@ import AttnTestSupport
             let bound = try pipeline.bind(program, shape: shape, dtype: .fp32, parameters: parameters)
             let tensors = try pipeline.run(bound, options: RunOptions(mode: .numeric)).tensors
             let x = try #require(tensors["X"]), w = try #require(tensors["W"]), y = try #require(tensors["Y"])
-            var worst = 0.0, largest = 0.0
-            for i in 0..<37 {
-                for j in 0..<45 {
-                    var sum = 0.0
-                    for k in 0..<70 { sum += Double(x.values[i * 70 + k]) * Double(w.values[k * 45 + j]) }
-                    worst = max(worst, abs(Double(y.values[i * 45 + j]) - sum))
-                    largest = max(largest, abs(sum))
-                }
-            }
+            let (worst, largest) = TestSupport.productError(x: x.values, w: w.values, y: y.values, rows: 37, inner: 70, columns: 45)
             // fp32 accumulation of 70 terms: well under 70 x 2^-24 relative.
             #expect(largest > 1 && worst / largest < 70 * 0x1p-24, "S = \(s): \(worst / largest)")
         }

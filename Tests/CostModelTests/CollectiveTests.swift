@@ -67,13 +67,15 @@ import Testing
     /// 9w <= 370.8 gives w = 40: 8 x min(59.5, 60) = 476e9; G = 2, w = 60: 2 x 51 = 102e9;
     /// G = 4, w = 60: 4 x min(76.5, 60) = 240e9; G = 16, 17w <= 370.8 gives w = 20:
     /// 16 x 31.875 = 510e9. B200 (B = 721.8e9, eff 0.74, top 90e9): G = 8, 9w <= 721.8 gives
-    /// w = 80: 8 x min(103.6, 90) = 720e9. No NVLS without the switch (A100, H20's profile,
+    /// w = 80: 8 x min(103.6, 90) = 720e9. GB200 NVL72 over 72 GPUs: c = 32 (the arity cap;
+    /// 73 channels would fit no w), 33w <= 721.8 gives w = 20: 32 x 2 x 20 x 0.74 x 31/32 =
+    /// 917.6e9. No NVLS without the switch (A100, H20's profile,
     /// PCIe), before Hopper (NVLink 3 with the flag set: no efficiency) or on one GPU.
     @Test func nvlsBandwidthFollowsNCCLsSearchAndTuner() throws {
         let tuning = Tuning.nccl
         let cases: [(String, Int, Double?)] = [
             ("h100-sxm", 8, 476e9), ("h100-sxm", 2, 102e9), ("h100-sxm", 4, 240e9), ("h100-sxm", 16, 510e9),
-            ("h200-sxm", 8, 476e9), ("b200", 8, 720e9), ("h100-sxm", 1, nil),
+            ("h200-sxm", 8, 476e9), ("b200", 8, 720e9), ("gb200", 72, 917.6e9), ("h100-sxm", 1, nil),
             ("a100-80gb-sxm", 8, nil), ("h20", 8, nil), ("h100-pcie", 8, nil),
         ]
         for (profile, gpus, expected) in cases {

@@ -75,15 +75,7 @@ import TileTestSupport
         let shared = try S.numeric(try S.bindSource(Self.gemm(multicast: true), Self.shape))
         let x = try #require(shared.tensors["X"]), w = try #require(shared.tensors["W"]), y = try #require(shared.tensors["Y"])
         #expect(y.values == (try #require(plain.tensors["Y"])).values)
-        var worst = 0.0, largest = 0.0
-        for i in 0..<64 {
-            for j in 0..<64 {
-                var sum = 0.0
-                for k in 0..<32 { sum += Double(x.values[i * 32 + k]) * Double(w.values[k * 64 + j]) }
-                worst = max(worst, abs(Double(y.values[i * 64 + j]) - sum))
-                largest = max(largest, abs(sum))
-            }
-        }
+        let (worst, largest) = S.productError(x: x.values, w: w.values, y: y.values, rows: 64, inner: 32, columns: 64)
         #expect(largest > 1 && worst / largest < 32 * 0x1p-24, "\(worst / largest)")
     }
 
@@ -99,6 +91,8 @@ import TileTestSupport
         ("    x = load X[rows(i, B)", "    c = j / 2\n    x = load X[rows(i, c)", 13, 24, "load different tiles of 'X'"),
         // Only some CTAs of the cluster would run it.
         ("    x = load X", "    if j < 1:\n      x = load X", 13, 50, "may not all run this multicast load"),
+        // Without its level: `multicast` follows `-> sram`.
+        ("cols(k, B)] -> sram multicast(j)", "cols(k, B)] multicast(j)", 12, 40, "names its level first: 'load T[...] -> sram multicast(c)'"),
         // Into registers.
         ("cols(k, B)] -> sram multicast(j)", "cols(k, B)] -> reg multicast(j)", 12, 47, "writes a tile into shared memory"),
         // Not a grid axis.
@@ -129,9 +123,9 @@ import TileTestSupport
     /// CTAs, or a grid axis that is not whole clusters (64 / 16 = 4 column blocks, cluster of 3).
     @Test func badClustersAreBindingErrors() throws {
         let program = try Checker.check(SourceFile(name: "mc.tile", text: Self.gemm(multicast: true)))
-        func failure(_ hardware: HardwareProfile, _ mc: Int) -> String? {
+        func failure(_ hardware: HardwareProfile, _ mc: Int, columns: Int = 64) -> String? {
             do {
-                _ = try BoundProgram(program: program, shape: Self.shape, dtype: .fp32, hardware: hardware, overrides: ["MC": .int(mc)])
+                _ = try BoundProgram(program: program, shape: Self.shape, dtype: .fp32, hardware: hardware, overrides: ["MC": .int(mc), "Nout": .int(columns)])
                 return nil
             } catch {
                 return error.description
@@ -143,6 +137,15 @@ import TileTestSupport
         #expect(failure(b200, 2) == nil)
         #expect(failure(S.h100, 3)?.contains("4 blocks along grid axis 'j', not a multiple of its cluster of 3 CTAs") == true)
         #expect(failure(S.h100, 16)?.contains("expected 1 to 8 CTAs") == true)
+        #expect(failure(S.h100, 0)?.contains("has cluster(j: 0); expected 1 to 8 CTAs") == true)
+        // Nout = 16: one column block, which holds no whole cluster of 2 (one CTA alone is fine).
+        #expect(failure(S.h100, 2, columns: 16)?.contains("has 1 block along grid axis 'j', not a multiple of its cluster of 2 CTAs") == true)
+        #expect(failure(S.h100, 1, columns: 16) == nil)
         #expect(S.h100.hasThreadBlockClusters && !a100.hasThreadBlockClusters && b200.hasThreadBlockClusters)
+        // The a100's note lists the built-in GPUs with clusters: Hopper's (wgmma: both
+        // H100s, the H200, the H20) and Blackwell's (tcgen05.mma), none of Ampere, Ada or CDNA.
+        let hopperAndBlackwell = ["h100-sxm", "h100-pcie", "h200-sxm", "b200", "b300", "gb200", "h20"]
+        #expect(HardwareProfile.builtInProfilesWithClusters == hopperAndBlackwell)
+        #expect(failure(a100, 2)?.contains("the built-in profiles with clusters: \(hopperAndBlackwell.joined(separator: ", "))") == true)
     }
 }
