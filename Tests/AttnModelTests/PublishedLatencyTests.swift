@@ -40,7 +40,7 @@ import Workload
     /// gpt-fast reports its own effective bandwidth at 1.40 TB/s for Llama-2-7B, 77% of that
     /// ceiling (its kernels at one row and the gaps between the step's ~400 kernels), so the
     /// prediction may be up to 25% below the published time and at most 5% above it
-    /// (-16.1% for Llama-2-7B, -10.3% to -17.6% over 2 to 8 GPUs).
+    /// (-16.1% for Llama-2-7B, -10.1% to -17.6% over 2 to 8 GPUs).
     static let decode = 0.75...1.05
     /// gpt-fast's tensor-parallel decode adds 2 all-reduces per layer, timed by NCCL's own
     /// tuning model (ring LL at these sizes: 6.6 us + 2 (G - 1) x 0.6 us, 7.8 us at 2 GPUs,
