@@ -93,9 +93,10 @@ import Workload
     /// OPT-175B: paged still sustains the most, in the paper's order, but by less than the
     /// paper's 1.7x over Oracle and 2.7x over Max (docs/kv-cache.md: the cache read grows
     /// with the batch as much as the weights' read here, and the 2023 vLLM's host time is
-    /// not modelled by default): 1.26x and 1.89x (1.32x and 2.01x before the all-reduces
+    /// not modelled by default): 1.31x and 1.92x (1.32x and 2.01x before the all-reduces
     /// took NCCL's tuning model: at paged's batch of about 100 each 2.4 MB all-reduce over
-    /// 8 GPUs costs more than 14 steps of the assumed 2 us, and the larger batch pays it).
+    /// 8 GPUs costs more than 14 steps of the assumed 2 us, and the larger batch pays it;
+    /// then 1.26x and 1.89x until the streaming operators were timed by their latency).
     @Test func figure12OPT175B() throws {
         let stats = try PagedResults.shared.stats(scenario: "paged-vllm-opt-175b-sharegpt")
         let sustained = try crossings(stats)
@@ -105,7 +106,7 @@ import Workload
         #expect(try gain(stats, over: "contiguous-max") > 1.8)
     }
 
-    /// Basic sampling on Alpaca: 1.46x, 12% above the paper's 1.3x since the A100 profiles
+    /// Basic sampling on Alpaca: 1.47x, 13% above the paper's 1.3x since the A100 profiles
     /// carry their measured matmul ceiling (docs/kv-cache.md, "Against the paper": a faster
     /// matmul makes paged's larger batch cheaper; the 1.32x before was a lower bound, paged
     /// never reaching 2x within the rates then swept). Held between 10% and 20% above.
