@@ -121,7 +121,7 @@ import Workload
     /// The engine's host time (docs/kv-cache.md, "With the engine's host time"): 13 ms per
     /// iteration, the top of the 5-13 ms the vLLM team measured per decode step in vLLM 0.5
     /// (vllm-project/vllm issue #6854), brings beam search of width 6 within 10% of the
-    /// paper's 2.3x (2.35x) but lifts basic sampling on Alpaca further past 10% of its 1.3x (1.75x):
+    /// paper's 2.3x (2.38x) but lifts basic sampling on Alpaca further past 10% of its 1.3x (1.75x):
     /// no host time that does not grow with the batch fits both, so the shipped scenarios
     /// keep the kernels alone. The rates are the lightest and those around each policy's
     /// crossing in the doc's finer sweeps, so the interpolated rates are the same.
