@@ -226,6 +226,7 @@ public enum BuiltinProfiles {
   "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
+  "max_cluster_ctas": 8,
   "matmul_flops_per_second": {
     "fp16": 2250000000000000.0,
     "bf16": 2250000000000000.0,
@@ -251,6 +252,7 @@ public enum BuiltinProfiles {
     }
   },
   "sources": {
+    "max_cluster_ctas": "CUDA C++ Programming Guide, \"Thread Block Clusters\": compute capability 9.0 and later launch clusters, whose CTAs may share distributed shared memory and a TMA multicast (cp.async.bulk.tensor .multicast::cluster, PTX ISA 8.0); 8 CTAs is the portable cluster size",
     "hbm_bytes": "NVIDIA HGX B200 / DGX B200 datasheet: 1,440 GB of HBM3e for 8 GPUs, 180 GB per GPU",
     "hbm_bytes_per_second": "NVIDIA DGX B200 datasheet: 64 TB/s of HBM3e bandwidth for 8 GPUs, 8 TB/s per GPU (the HGX B200 specification page gives 62 TB/s, 7.7 TB/s per GPU)",
     "l2_bytes": "126 MB of L2, as cudaDeviceProp.l2CacheSize reports on B200 (Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling', 2025; the NVIDIA datasheets give no L2 size)",
@@ -309,6 +311,7 @@ public enum BuiltinProfiles {
   "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
+  "max_cluster_ctas": 8,
   "matmul_flops_per_second": {
     "fp16": 2250000000000000.0,
     "bf16": 2250000000000000.0,
@@ -334,6 +337,7 @@ public enum BuiltinProfiles {
     }
   },
   "sources": {
+    "max_cluster_ctas": "CUDA C++ Programming Guide, \"Thread Block Clusters\": compute capability 9.0 and later launch clusters, whose CTAs may share distributed shared memory and a TMA multicast (cp.async.bulk.tensor .multicast::cluster, PTX ISA 8.0); 8 CTAs is the portable cluster size",
     "hbm_bytes": "NVIDIA HGX B300 specifications: up to 2.3 TB of HBM3e for 8 GPUs; NVIDIA technical blog 'Inside NVIDIA Blackwell Ultra' (2025): 288 GB of HBM3e per GPU",
     "hbm_bytes_per_second": "NVIDIA technical blog 'Inside NVIDIA Blackwell Ultra' (2025): 8 TB/s of HBM3e bandwidth per GPU (16 memory controllers of 512 bits)",
     "l2_bytes": "assumed as B200's 126 MB (the same dual-die design; NVIDIA publishes no L2 size for Blackwell Ultra)",
@@ -392,6 +396,7 @@ public enum BuiltinProfiles {
   "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
+  "max_cluster_ctas": 8,
   "matmul_flops_per_second": {
     "fp16": 2500000000000000.0,
     "bf16": 2500000000000000.0,
@@ -417,6 +422,7 @@ public enum BuiltinProfiles {
     }
   },
   "sources": {
+    "max_cluster_ctas": "CUDA C++ Programming Guide, \"Thread Block Clusters\": compute capability 9.0 and later launch clusters, whose CTAs may share distributed shared memory and a TMA multicast (cp.async.bulk.tensor .multicast::cluster, PTX ISA 8.0); 8 CTAs is the portable cluster size",
     "hbm_bytes": "NVIDIA GB200 NVL72 specifications: up to 13.4 TB of HBM3e for 72 GPUs, 186 GB per GPU (192 GB stacks)",
     "hbm_bytes_per_second": "NVIDIA GB200 NVL72 specifications: up to 576 TB/s of HBM3e bandwidth for 72 GPUs, 8 TB/s per GPU",
     "l2_bytes": "126 MB of L2, as cudaDeviceProp.l2CacheSize reports on B200 (Chips and Cheese, 'Nvidia's B200: Keeping the CUDA Juggernaut Rolling', 2025; the NVIDIA datasheets give no L2 size)",
@@ -474,6 +480,7 @@ public enum BuiltinProfiles {
   "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
+  "max_cluster_ctas": 8,
   "matmul_flops_per_second": {
     "fp16": 756000000000000.0,
     "bf16": 756000000000000.0,
@@ -494,6 +501,7 @@ public enum BuiltinProfiles {
     }
   },
   "sources": {
+    "max_cluster_ctas": "CUDA C++ Programming Guide, \"Thread Block Clusters\": compute capability 9.0 and later launch clusters, whose CTAs may share distributed shared memory and a TMA multicast (cp.async.bulk.tensor .multicast::cluster, PTX ISA 8.0); 8 CTAs is the portable cluster size",
     "hbm_bytes": "NVIDIA H100 datasheet, PCIe: 80 GB HBM2e",
     "hbm_bytes_per_second": "NVIDIA H100 datasheet, PCIe: 2 TB/s",
     "l2_bytes": "NVIDIA H100 whitepaper: 50 MB L2",
@@ -550,6 +558,7 @@ public enum BuiltinProfiles {
   "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
+  "max_cluster_ctas": 8,
   "matmul_flops_per_second": {
     "fp16": 989400000000000.0,
     "bf16": 989400000000000.0,
@@ -598,6 +607,7 @@ public enum BuiltinProfiles {
     }
   },
   "sources": {
+    "max_cluster_ctas": "CUDA C++ Programming Guide, \"Thread Block Clusters\": compute capability 9.0 and later launch clusters, whose CTAs may share distributed shared memory and a TMA multicast (cp.async.bulk.tensor .multicast::cluster, PTX ISA 8.0); 8 CTAs is the portable cluster size",
     "hbm_bytes": "NVIDIA H100 Tensor Core GPU datasheet: 80 GB HBM3 (80 GiB as allocated)",
     "hbm_bytes_per_second": "NVIDIA H100 datasheet, SXM5: 3.35 TB/s",
     "l2_bytes": "NVIDIA H100 whitepaper (Hopper architecture): 50 MB L2; 52,428,800 bytes in docs/data/README.md",
@@ -655,6 +665,7 @@ public enum BuiltinProfiles {
   "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
+  "max_cluster_ctas": 8,
   "matmul_flops_per_second": {
     "fp16": 148000000000000.0,
     "bf16": 148000000000000.0,
@@ -677,6 +688,7 @@ public enum BuiltinProfiles {
     }
   },
   "sources": {
+    "max_cluster_ctas": "CUDA C++ Programming Guide, \"Thread Block Clusters\": compute capability 9.0 and later launch clusters, whose CTAs may share distributed shared memory and a TMA multicast (cp.async.bulk.tensor .multicast::cluster, PTX ISA 8.0); 8 CTAs is the portable cluster size",
     "hbm_bytes": "NVIDIA H20 specification sheet (as published by NVIDIA's partners, 2024): 96 GB HBM3",
     "hbm_bytes_per_second": "NVIDIA H20 specification sheet: 4.0 TB/s",
     "l2_bytes": "NVIDIA H20 specification sheet: 60 MB L2",
@@ -732,6 +744,7 @@ public enum BuiltinProfiles {
   "max_threads_per_block": 1024,
   "max_threads_per_sm": 2048,
   "max_blocks_per_sm": 32,
+  "max_cluster_ctas": 8,
   "matmul_flops_per_second": {
     "fp16": 989400000000000.0,
     "bf16": 989400000000000.0,
@@ -776,6 +789,7 @@ public enum BuiltinProfiles {
     }
   },
   "sources": {
+    "max_cluster_ctas": "CUDA C++ Programming Guide, \"Thread Block Clusters\": compute capability 9.0 and later launch clusters, whose CTAs may share distributed shared memory and a TMA multicast (cp.async.bulk.tensor .multicast::cluster, PTX ISA 8.0); 8 CTAs is the portable cluster size",
     "hbm_bytes": "NVIDIA H200 datasheet: 141 GB HBM3e",
     "hbm_bytes_per_second": "NVIDIA H200 datasheet: 4.8 TB/s",
     "l2_bytes": "the GH100 die of H100 SXM: 50 MB L2",

@@ -134,6 +134,7 @@ extension HardwareProfile {
         tensorMemoryBytesPerSM = try r.integer("tensor_memory_bytes_per_sm", minimum: 0, maximum: HardwareProfile.maxOnChipCount) ?? 0
         mmaRowsPerCTA = try r.integer("mma_rows_per_cta", minimum: 0, maximum: 1024) ?? 0
         mmaCTAGroupSize = try r.integer("mma_cta_group_size", minimum: 1, maximum: 16) ?? 1
+        maxClusterCTAs = try r.integer("max_cluster_ctas", minimum: 1, maximum: 16) ?? 1
         vectorFlopsPerSecond = try positive("vector_flops_per_second", r.number("vector_flops_per_second"))
         specialFunctionOpsPerClockPerSM = try count("special_function_ops_per_clock_per_sm", maximum: HardwareProfile.maxUnitCount)
         if let measured = try r.number("measured_hbm_bytes_per_second") {
@@ -169,6 +170,12 @@ extension HardwareProfile {
         }
         if mmaCTAGroupSize > 1 && mmaRowsPerCTA == 0 {
             throw r.error("mma_cta_group_size", "is above 1 without mma_rows_per_cta (a CTA-pair MMA is a CTA-wide MMA, tcgen05's cta_group::2)")
+        }
+        if mmaCTAGroupSize > maxClusterCTAs {
+            throw r.error("mma_cta_group_size", "is \(mmaCTAGroupSize) but max_cluster_ctas is \(maxClusterCTAs) (the CTAs of one MMA are a cluster)")
+        }
+        if maxClusterCTAs > 1 && sources["max_cluster_ctas"] == nil {
+            throw r.error("sources.max_cluster_ctas", "is required (where the figure comes from)")
         }
         if mmaRowsPerCTA > 0 && tensorMemoryBytesPerSM == 0 {
             throw r.error("mma_rows_per_cta", "needs tensor_memory_bytes_per_sm (a CTA-wide MMA accumulates into tensor memory)")

@@ -80,6 +80,10 @@ public struct HardwareProfile: Sendable, Equatable {
     /// SMs of a cluster computes an M = 2 x `mmaRowsPerCTA` tile, each CTA loading half of
     /// the B operand); 1 elsewhere.
     public var mmaCTAGroupSize: Int = 1
+    /// The most CTAs of one thread-block cluster the GPU launches (the portable size, 8 on
+    /// compute capability 9.0 and later: CUDA C++ Programming Guide, "Thread Block
+    /// Clusters"); 1 on GPUs without clusters, whose blocks share no load by TMA multicast.
+    public var maxClusterCTAs: Int = 1
     /// Non-tensor FP32 peak (FMA counted as two FLOPs), FLOP/s.
     public var vectorFlopsPerSecond: Double
     /// Special-function-unit results (exp2, log2, ...) per clock per SM.
@@ -87,6 +91,9 @@ public struct HardwareProfile: Sendable, Equatable {
     /// Ceilings measured on a real part, when known (see docs/data).
     public var measuredHBMBytesPerSecond: Double?
     public var measuredMatmulFlopsPerSecond: [DType: Double]
+    /// Whether the GPU launches thread-block clusters of more than one CTA, whose CTAs the
+    /// TMA can multicast a tile to (`cp.async.bulk.tensor ... .multicast::cluster`).
+    public var hasThreadBlockClusters: Bool { maxClusterCTAs > 1 }
     /// Where each figure comes from, keyed by its JSON field name.
     public var sources: [String: String]
     /// The GPU-to-GPU link tensor and context parallelism use; nil when the profile

@@ -2,19 +2,19 @@ import AttnHardware
 import TileLanguage
 
 extension BoundProgram {
-    /// The most CTAs of a portable thread-block cluster: 8 (CUDA C++ Programming Guide,
-    /// "Thread Block Clusters": "a maximum of 8 thread blocks in a cluster is supported as
-    /// a portable cluster size").
-    static let portableClusterCTAs = 8
-
-    /// Why a kernel's `cluster(c: n)` cannot run on `hardware`, or nil. n is 1 to 8 (the
-    /// portable cluster size); the grid's extent along c is a multiple of n (a cluster
-    /// launch's grid is whole clusters: CUDA C++ Programming Guide, "Thread Block
-    /// Clusters"); and n > 1 needs a GPU with clusters (`HardwareProfile.hasThreadBlockClusters`).
+    /// Why a kernel's `cluster(c: n)` cannot run on `hardware`, or nil. n is 1 to the GPU's
+    /// cluster size (`HardwareProfile.maxClusterCTAs`, the portable 8 on sm_90 and later);
+    /// the grid's extent along c is a multiple of n (a cluster launch's grid is whole
+    /// clusters: CUDA C++ Programming Guide, "Thread Block Clusters"); and n > 1 needs a
+    /// GPU with clusters.
     static func clusterFailure(_ ctas: Int, of kernel: KernelDecl, extents: [Int], hardware: HardwareProfile, source: SourceFile) -> Diagnostic? {
         guard let axis = kernel.clusterAxis else { return nil }
-        guard ctas >= 1 && ctas <= portableClusterCTAs else {
-            return Diagnostic(.bounds, source, axis.extent.location, "kernel '\(kernel.name)' has cluster(\(axis.name): \(ctas)); expected 1 to \(portableClusterCTAs) CTAs (the portable cluster size)")
+        let limit = hardware.maxClusterCTAs
+        guard ctas >= 1 && (ctas <= limit || !hardware.hasThreadBlockClusters) else {
+            let expected = hardware.hasThreadBlockClusters
+                ? "expected 1 to \(limit) CTAs (\(hardware.id)'s cluster size, max_cluster_ctas)"
+                : "expected 1 CTA (\(hardware.id) launches no clusters)"
+            return Diagnostic(.bounds, source, axis.extent.location, "kernel '\(kernel.name)' has cluster(\(axis.name): \(ctas)); \(expected)")
         }
         guard ctas > 1 else { return nil }
         if !hardware.hasThreadBlockClusters {
@@ -35,14 +35,6 @@ extension BoundProgram {
 }
 
 extension HardwareProfile {
-    /// Whether the GPU launches thread-block clusters, whose CTAs the TMA can multicast a
-    /// tile to (`cp.async.bulk.tensor ... .multicast::cluster`): compute capability 9.0 and
-    /// later (CUDA C++ Programming Guide, "Thread Block Clusters"; PTX ISA 8.0, sm_90a).
-    /// The profiles say so by the asynchronous MMA that came with them: Hopper's warp-group
-    /// `wgmma` (`mma_rows_per_warp_group`, sm_90a) or Blackwell's CTA-wide `tcgen05.mma`
-    /// (`mma_rows_per_cta`, sm_100a); Ampere, Ada and AMD's GPUs have neither.
-    public var hasThreadBlockClusters: Bool { mmaRowsPerWarpGroup > 0 || mmaRowsPerCTA > 0 }
-
     /// The built-in profiles whose GPUs launch thread-block clusters, in `builtInNames`'
     /// order (for the error that refuses a cluster elsewhere).
     static var builtInProfilesWithClusters: [String] {

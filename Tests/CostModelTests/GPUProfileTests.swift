@@ -120,6 +120,7 @@ import AttnNumerics
             "matmul_int8_ops_per_second": p.matmulInt8OpsPerSecond,
             "tensor_memory_bytes_per_sm": Double(p.tensorMemoryBytesPerSM), "mma_rows_per_cta": Double(p.mmaRowsPerCTA),
             "mma_cta_group_size": Double(p.mmaCTAGroupSize), "mma_rows_per_warp_group": Double(p.mmaRowsPerWarpGroup),
+            "max_cluster_ctas": Double(p.maxClusterCTAs),
         ]
         for (key, value) in loaded {
             if let written = number(key) {
@@ -129,6 +130,7 @@ import AttnNumerics
         // Fields the file leaves out take their documented defaults (docs/hardware.md).
         if number("tensor_memory_bytes_per_sm") == nil { #expect(p.tensorMemoryBytesPerSM == 0) }
         if number("mma_cta_group_size") == nil { #expect(p.mmaCTAGroupSize == 1) }
+        if number("max_cluster_ctas") == nil { #expect(p.maxClusterCTAs == 1 && !p.hasThreadBlockClusters) }
         if number("matmul_int8_ops_per_second") == nil { #expect(p.matmulInt8OpsPerSecond == nil) }
         let rates = try #require(json["matmul_flops_per_second"] as? [String: NSNumber])
         #expect(rates.count == p.matmulFlopsPerSecond.count, "\(name): one rate per key")
@@ -227,6 +229,14 @@ import AttnNumerics
             file: "gpu.json")
         #expect(blackwellLike.mmaRowsPerCTA == 128 && blackwellLike.mmaCTAGroupSize == 2 && blackwellLike.tensorMemoryBytesPerSM == 262_144)
         #expect(message(try profile(replacing: wgmma, with: wgmma + #" "tensor_memory_kb": 256,"#))?.contains("tensor_memory_kb") == true)
+        // A CTA pair is a cluster of two: the GPU's clusters must hold it.
+        let pair = wgmma + #" "mma_rows_per_cta": 128, "mma_cta_group_size": 2, "tensor_memory_bytes_per_sm": 262144,"#
+        #expect(message(try profile(replacing: wgmma, with: pair).replacingOccurrences(of: #""max_cluster_ctas": 8,"#, with: #""max_cluster_ctas": 1,"#))
+            == "gpu.json: mma_cta_group_size: is 2 but max_cluster_ctas is 1 (the CTAs of one MMA are a cluster)")
+        #expect(message(try profile(replacing: #""max_cluster_ctas": 8,"#, with: #""max_cluster_ctas": 17,"#))?.contains("max_cluster_ctas") == true)
+        #expect(message(try profile(replacing: #""max_cluster_ctas": "CUDA"#, with: #""cluster_note": "CUDA"#))
+            == "gpu.json: sources.max_cluster_ctas: is required (where the figure comes from)")
+        #expect(try HardwareProfile.named("h100-sxm").maxClusterCTAs == 8 && HardwareProfile.named("a100-80gb-sxm").maxClusterCTAs == 1)
     }
 
     /// An interconnect's `domain_gpus` needs its source, and at least 2 GPUs.

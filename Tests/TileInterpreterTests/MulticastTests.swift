@@ -137,13 +137,15 @@ import TileTestSupport
         #expect(failure(b200, 2) == nil)
         #expect(failure(S.h100, 3)?.contains("4 blocks along grid axis 'j', not a multiple of its cluster of 3 CTAs") == true)
         #expect(failure(S.h100, 16)?.contains("expected 1 to 8 CTAs") == true)
-        #expect(failure(S.h100, 0)?.contains("has cluster(j: 0); expected 1 to 8 CTAs") == true)
+        #expect(failure(S.h100, 0)?.contains("has cluster(j: 0); expected 1 to 8 CTAs (h100-sxm's cluster size, max_cluster_ctas)") == true)
+        #expect(failure(a100, 0)?.contains("has cluster(j: 0); expected 1 CTA (a100-80gb-sxm launches no clusters)") == true)
         // Nout = 16: one column block, which holds no whole cluster of 2 (one CTA alone is fine).
         #expect(failure(S.h100, 2, columns: 16)?.contains("has 1 block along grid axis 'j', not a multiple of its cluster of 2 CTAs") == true)
         #expect(failure(S.h100, 1, columns: 16) == nil)
         #expect(S.h100.hasThreadBlockClusters && !a100.hasThreadBlockClusters && b200.hasThreadBlockClusters)
-        // The a100's note lists the built-in GPUs with clusters: Hopper's (wgmma: both
-        // H100s, the H200, the H20) and Blackwell's (tcgen05.mma), none of Ampere, Ada or CDNA.
+        // The a100's note lists the built-in GPUs with clusters (max_cluster_ctas 8: sm_90
+        // and later): Hopper's (both H100s, the H200, the H20) and Blackwell's, none of
+        // Ampere, Ada or CDNA.
         let hopperAndBlackwell = ["h100-sxm", "h100-pcie", "h200-sxm", "b200", "b300", "gb200", "h20"]
         #expect(HardwareProfile.builtInProfilesWithClusters == hopperAndBlackwell)
         #expect(failure(a100, 2)?.contains("the built-in profiles with clusters: \(hopperAndBlackwell.joined(separator: ", "))") == true)
