@@ -22,9 +22,10 @@ extension ModelPredictor {
                 "hardware '\(hardware.id)' has no interconnect object (link bandwidth and latency, docs/hardware.md), so it models one GPU; use \(Remedy.expertParallel(1)) \(Remedy.pipelineParallel(1)) or add one to the profile")
         }
         // The collectives are timed on the profile's link, which joins `domainGPUs` GPUs;
-        // beyond them traffic crosses a scale-out network no profile models.
+        // beyond them traffic crosses a scale-out network no profile models (tensor
+        // parallelism's all-reduces too: NVLS over 16 B200s would be one switch that is not).
         let gpus = o.pipelineParallel * max(o.tensorParallel, o.expertParallel)
-        if o.expertParallel > 1 || o.pipelineParallel > 1, let domain = hardware.interconnect?.domainGPUs, gpus > domain {
+        if gpus > 1, let domain = hardware.interconnect?.domainGPUs, gpus > domain {
             throw ModelShapeError(
                 "\(gpus) GPUs (pipeline stages x tensor or expert parallel) exceed \(hardware.id)'s \(hardware.interconnect?.name ?? "link") domain of \(domain) GPUs; traffic beyond it crosses a network no profile models")
         }

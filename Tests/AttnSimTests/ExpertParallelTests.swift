@@ -149,6 +149,10 @@ import TileTestSupport
         // B200's NVLink Switch joins 8 GPUs: 16 expert-parallel GPUs would leave it.
         let wide = run(["model", "--model", "deepseek-v2-lite", "--context", "1k", "--batch", "16", "--ep", "16", "--attention-dp", "--hardware", "b200"])
         #expect(wide.code == 64 && wide.err.contains("16 GPUs (pipeline stages x tensor or expert parallel) exceed b200's NVLink 5 domain of 8 GPUs"), "\(wide.err)")
+        // Tensor parallelism alone is held to the domain too (its all-reduces use the link).
+        let tensor = run(["model", "--model", "llama-2-70b", "--context", "1k", "--tp", "16", "--hardware", "b200"])
+        #expect(tensor.code == 64 && tensor.err.contains("16 GPUs (pipeline stages x tensor or expert parallel) exceed b200's NVLink 5 domain of 8 GPUs"), "\(tensor.err)")
+        #expect(run(["model", "--model", "llama-2-70b", "--context", "1k", "--tp", "8", "--hardware", "b200"]).code == 0)
         let dense = run(["model", "--model", "llama-2-7b", "--context", "1k", "--ep", "2", "--tp", "2"])
         #expect(dense.code == 64 && dense.err.contains("--ep 2: llama-2-7b has no MoE layers to split"), "\(dense.err)")
     }
