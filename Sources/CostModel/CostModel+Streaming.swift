@@ -26,7 +26,7 @@ extension CostModel {
             let perSM = blocksPerSM(peakSramBytes: 0, peakRegisterBytes: 0, threads: shape.threads)
             let warps = hardware.warps(threads: shape.threads)
             let resident = min(shape.blocks, perSM * hardware.smCount)
-            let streaming = min(hbmBytesPerSecond, Double(resident) * Double(warps) * warpBytesPerSecond)
+            let streaming = streamingBytesPerSecond(residentBlocks: resident, warps: warps)
             memory = Double(bytes) / streaming
             latencyBound = streaming < hbmBytesPerSecond
             rounds = oneRoundSeconds(blocks: shape.blocks, blocksPerSM: perSM, crossWarpReductions: warps > 1 ? shape.reductions : 0)

@@ -60,6 +60,12 @@ public struct CostModel: Sendable {
     /// (Little's law).
     public var warpBytesPerSecond: Double { calibration.bytesInFlightPerWarp / hardware.dramLatencySeconds }
 
+    /// The DRAM rate `residentBlocks` blocks of `warps` warps can keep in flight (Little's
+    /// law: each warp streams `warpBytesPerSecond`), capped at the HBM ceiling.
+    func streamingBytesPerSecond(residentBlocks: Int, warps: Int) -> Double {
+        min(hbmBytesPerSecond, Double(residentBlocks) * Double(warps) * warpBytesPerSecond)
+    }
+
     /// Registers one thread is allocated: its tiles' share of the block's peak register
     /// bytes plus the base registers, rounded up to the allocation unit of 8, at most the
     /// per-thread limit (the rest spills).
@@ -161,8 +167,8 @@ public struct CostModel: Sendable {
         dram.write += spill.dramWrite
 
         let resident = min(blocks, concurrent)
-        let warps = Double(hardware.warps(threads: threads))
-        let streaming = min(hbmBytesPerSecond, Double(resident) * warps * warpBytesPerSecond)
+        let warps = hardware.warps(threads: threads)
+        let streaming = streamingBytesPerSecond(residentBlocks: resident, warps: warps)
         let dramSeconds = Double(dram.read + dram.write) / streaming
         let activeSMs = min(blocks, hardware.smCount)
         let l2Seconds = Double(l2Read + l2Write) / (l2BytesPerSecond * Double(activeSMs) / Double(hardware.smCount))
@@ -178,7 +184,7 @@ public struct CostModel: Sendable {
             ? imbalance * (otherSeconds + specialSeconds) + max(imbalance * matmulSeconds, iterationSeconds)
             : imbalance * (matmulSeconds + otherSeconds + specialSeconds) + iterationSeconds
         let latency = latencySeconds(
-            schedule: schedule, counters: c, blocks: blocks, blocksPerSM: perSM, stages: stages, warps: Int(warps), activeSMs: activeSMs)
+            schedule: schedule, counters: c, blocks: blocks, blocksPerSM: perSM, stages: stages, warps: warps, activeSMs: activeSMs)
         let elements = launch == .framework
             ? elementLatencySeconds(kernel: declaration, in: bound, extents: kernel.grid, counters: c, tensorBytes: tensorBytes) : 0
         let busy = max(dramSeconds, l2Seconds, computeSeconds, latency.rounds, latency.blocks, elements)
